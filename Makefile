@@ -1,0 +1,93 @@
+# mamori — the front door. `make demo` and `make test` work on a fresh Debian 12 machine:
+# both install what is missing first (`make deps`, with sudo when not root).
+#
+#   make deps     install missing Debian packages (idempotent)
+#   make          build (build/)
+#   make test     deps + build + format check + unit/CLI/fuzz-replay tests, then the same
+#                 suites under AddressSanitizer + UndefinedBehaviorSanitizer; prints
+#                 "N passed, N failed" last and exits non-zero on any failure
+#   make demo     build + a generated demo hospital storage in demo/
+#   make bench    benchmarks (see docs/PERFORMANCE.md)
+#   make format   reformat the sources with clang-format
+#   make fuzz     libFuzzer build with clang (build-fuzz/)
+
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+DEMO ?= demo
+
+# Debian 12 packages the build, the tests and the demo need.
+DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format \
+	libcmocka-dev libjansson-dev libjpeg62-turbo-dev
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )
+
+.PHONY: all deps build test test-gcc test-asan format format-check demo bench fuzz clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format: ok"
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+test: deps
+	@rc=0; rm -f .test-format.json; \
+	if $(MAKE) --no-print-directory format-check; then echo '{"name":"clang-format","result":"OK"}' > .test-format.json; \
+	else echo '{"name":"clang-format","result":"FAIL"}' > .test-format.json; rc=1; fi; \
+	$(MAKE) --no-print-directory test-gcc || rc=1; \
+	$(MAKE) --no-print-directory test-asan || rc=1; \
+	python3 tools/test-summary.py .test-format.json $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || rc=1; \
+	rm -f .test-format.json; exit $$rc
+
+test-gcc: $(BUILD)/build.ninja
+	rm -f $(BUILD)/meson-logs/testlog.json
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+test-asan: $(ASAN_BUILD)/build.ninja
+	rm -f $(ASAN_BUILD)/meson-logs/testlog.json
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+
+demo: build
+	@rm -rf $(DEMO)/storage $(DEMO)/truth.json
+	$(BUILD)/tools/gen/mamori-gen --out $(DEMO)/storage --patients 200 --days 365 --extended --truth $(DEMO)/truth.json
+	$(BUILD)/src/cli/mamori scan --storage $(DEMO)/storage/standard
+	@echo
+	@echo "デモ用の病院ストレージ / demo hospital storage: $(DEMO)/storage (standard/, extended/)"
+	@echo "正解データ / ground truth: $(DEMO)/truth.json"
+
+bench: build
+	bench/run.sh $(BUILD)
+
+fuzz: deps
+	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true -Dtests=false \
+	  -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C build-fuzz
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

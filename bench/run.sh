@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Run every benchmark against the build folder given (default build/). See docs/PERFORMANCE.md.
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/gen.sh" "$build/tools/gen/mamori-gen"

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The command table (tmux's one entry per file, git's precondition flags).
+ * The CLI is the only code that prints, exits or reads the environment.
+ * Exit codes: 0 ok, 1 error, 2 usage, 3 damage found by check/verify.
+ */
+#ifndef MM_CLI_CMD_H
+#define MM_CLI_CMD_H
+
+#include <stdio.h>
+
+enum cmd_flags { CMD_NEEDS_REPO = 1 << 0, CMD_NEEDS_KEY = 1 << 1, CMD_WRITES_REPO = 1 << 2 };
+
+enum cli_exit { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_DAMAGE = 3 };
+
+enum cli_lang { CLI_LANG_JA = 0, CLI_LANG_EN = 1 };
+
+struct cli_ctx {
+    int json;    /* --json: machine output on stdout, no progress */
+    int quiet;   /* -q */
+    int verbose; /* -v */
+    int tty;     /* stderr is a terminal: progress may be drawn */
+    enum cli_lang lang;
+    const char *repo;     /* -r/--repo */
+    const char *key_file; /* --key-file */
+};
+
+struct cmd {
+    const char *name;
+    const char *usage;      /* one line of synopsis, without "usage: mamori " */
+    const char *summary_ja; /* one line for `mamori --help` */
+    const char *summary_en;
+    const char *help_ja; /* option text for `mamori help <cmd>` */
+    const char *help_en;
+    unsigned int flags;
+    int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+};
+
+/* Print "mamori: <msg>" to stderr; the message must hold no patient data. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print the last library error with the prefix "mamori: " and return CLI_ERROR. */
+int cli_lib_error(int err);
+
+/* Print the help text of @cmd to @f in the context's language. */
+void cli_print_cmd_help(const struct cli_ctx *ctx, const struct cmd *cmd, FILE *f);
+
+/* Print a usage error for @cmd and return CLI_USAGE. */
+int cli_usage(const struct cli_ctx *ctx, const struct cmd *cmd, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Pick the text of the context's language. */
+#define CLI_T(ctx, ja, en) ((ctx)->lang == CLI_LANG_EN ? (en) : (ja))
+
+extern const struct cmd cmd_help;
+extern const struct cmd cmd_version;
+extern const struct cmd cmd_scan;
+
+#endif

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mamori's entry point: global options, the command table, help and version.
+ * Global options come before the command (getopt "+"), each command parses its
+ * own after optind = 0. The language is Japanese unless --lang en or
+ * MAMORI_LANG=en (or LANG=C / en_*) asks for English.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "mm_config.h"
+#include "src/cli/cmd.h"
+
+static const struct cmd *const cmds[] = {
+    &cmd_scan,
+    &cmd_help,
+    &cmd_version,
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("mamori: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_lib_error(int err)
+{
+    const char *msg = mm_error_last();
+
+    cli_error("%s", msg[0] ? msg : mm_error_name(err));
+    return CLI_ERROR;
+}
+
+void cli_print_cmd_help(const struct cli_ctx *ctx, const struct cmd *cmd, FILE *f)
+{
+    fprintf(f, "%s: mamori %s\n\n%s\n", CLI_T(ctx, "使い方", "usage"), cmd->usage,
+            CLI_T(ctx, cmd->summary_ja, cmd->summary_en));
+    const char *h = CLI_T(ctx, cmd->help_ja, cmd->help_en);
+    if (h && h[0])
+        fprintf(f, "\n%s", h);
+}
+
+int cli_usage(const struct cli_ctx *ctx, const struct cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("mamori: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s: mamori %s\n", CLI_T(ctx, "使い方", "usage"), cmd->usage);
+    return CLI_USAGE;
+}
+
+static const struct cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < NCMDS; i++)
+        if (strcmp(cmds[i]->name, name) == 0)
+            return cmds[i];
+    return NULL;
+}
+
+static void print_main_help(const struct cli_ctx *ctx, FILE *f)
+{
+    fprintf(f, "%s: mamori [-q|-v] [--json] [--lang ja|en] <%s> [<args>]\n\n",
+            CLI_T(ctx, "使い方", "usage"), CLI_T(ctx, "コマンド", "command"));
+    fputs(CLI_T(ctx,
+                "mamori（守り）は SS-MIX2 標準化・拡張ストレージを、世代管理された暗号化バックアップとして\n"
+                "オフライン媒体に守り、停電・ランサムウェア・災害の最中でも診療記録を読めるようにします。\n\n"
+                "コマンド:\n",
+                "mamori keeps the SS-MIX2 standardized and extended storage readable through ransomware,\n"
+                "outages and disasters, as generation-managed encrypted backups on offline media.\n\n"
+                "commands:\n"),
+          f);
+    for (size_t i = 0; i < NCMDS; i++)
+        fprintf(f, "   %-12s %s\n", cmds[i]->name,
+                CLI_T(ctx, cmds[i]->summary_ja, cmds[i]->summary_en));
+    fputs(CLI_T(ctx,
+                "\n共通オプション:\n"
+                "   -q, --quiet      進捗を表示しない\n"
+                "   -v, --verbose    詳しく表示する\n"
+                "   --json           機械可読な JSON を標準出力に出す（進捗なし）\n"
+                "   --lang ja|en     表示言語（既定: 日本語。MAMORI_LANG でも指定可）\n"
+                "   -h, --help       このヘルプ\n"
+                "   --version        版を表示\n\n"
+                "'mamori help <コマンド>' で各コマンドの説明を表示します。\n",
+                "\ncommon options:\n"
+                "   -q, --quiet      no progress output\n"
+                "   -v, --verbose    more detail\n"
+                "   --json           machine-readable JSON on stdout (no progress)\n"
+                "   --lang ja|en     language (default Japanese; also MAMORI_LANG)\n"
+                "   -h, --help       this help\n"
+                "   --version        print the version\n\n"
+                "'mamori help <command>' shows the help of one command.\n"),
+          f);
+}
+
+static int run_help(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const struct cmd *c;
+
+    if (argc > 2)
+        return cli_usage(ctx, &cmd_help, CLI_T(ctx, "引数が多すぎます", "too many arguments"));
+    if (argc < 2) {
+        print_main_help(ctx, stdout);
+        return CLI_OK;
+    }
+    c = find_cmd(argv[1]);
+    if (!c) {
+        cli_error(CLI_T(ctx, "'%s' というコマンドはありません", "'%s' is not a mamori command"),
+                  argv[1]);
+        return CLI_USAGE;
+    }
+    cli_print_cmd_help(ctx, c, stdout);
+    return CLI_OK;
+}
+
+static int run_version(struct cli_ctx *ctx, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return cli_usage(ctx, &cmd_version, CLI_T(ctx, "引数が多すぎます", "too many arguments"));
+    if (ctx->json)
+        printf("{\"version\":\"%s\"}\n", MM_VERSION);
+    else
+        printf("mamori %s\n", MM_VERSION);
+    return CLI_OK;
+}
+
+const struct cmd cmd_help = {
+    "help",
+    "help [<コマンド>|<command>]",
+    "コマンドの説明を表示する",
+    "show the help of a command",
+    "",
+    "",
+    0,
+    run_help,
+};
+
+const struct cmd cmd_version = {
+    "version", "version", "版を表示する", "print the version", "", "", 0, run_version,
+};
+
+/* Choose the language from MAMORI_LANG, then LANG/LC_ALL (English only when asked for). */
+static enum cli_lang env_lang(void)
+{
+    const char *v = getenv("MAMORI_LANG");
+
+    if (v && v[0])
+        return strncmp(v, "en", 2) == 0 ? CLI_LANG_EN : CLI_LANG_JA;
+    return CLI_LANG_JA;
+}
+
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write to standard output");
+        return CLI_ERROR;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "json", no_argument, NULL, 'j' },
+        { "lang", required_argument, NULL, 'L' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "repo", required_argument, NULL, 'r' },
+        { "key-file", required_argument, NULL, 'k' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct cli_ctx ctx = { 0 };
+    const struct cmd *c;
+    int opt;
+
+    ctx.lang = env_lang();
+    ctx.tty = isatty(STDERR_FILENO);
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "+qvhr:", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'q':
+            ctx.quiet = 1;
+            break;
+        case 'v':
+            ctx.verbose++;
+            break;
+        case 'j':
+            ctx.json = 1;
+            break;
+        case 'L':
+            if (strcmp(optarg, "ja") == 0)
+                ctx.lang = CLI_LANG_JA;
+            else if (strcmp(optarg, "en") == 0)
+                ctx.lang = CLI_LANG_EN;
+            else {
+                cli_error("--lang: 'ja' or 'en'");
+                return CLI_USAGE;
+            }
+            break;
+        case 'h':
+            print_main_help(&ctx, stdout);
+            return finish(CLI_OK);
+        case 'V':
+            return finish(run_version(&ctx, 1, argv));
+        case 'r':
+            ctx.repo = optarg;
+            break;
+        case 'k':
+            ctx.key_file = optarg;
+            break;
+        default:
+            cli_error(CLI_T(&ctx, "不明なオプション '%s'", "unknown option '%s'"),
+                      argv[optind - 1]);
+            print_main_help(&ctx, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        print_main_help(&ctx, stderr);
+        return CLI_USAGE;
+    }
+    c = find_cmd(argv[optind]);
+    if (!c) {
+        cli_error(CLI_T(&ctx, "'%s' というコマンドはありません。'mamori --help' を参照してください",
+                        "'%s' is not a mamori command; see 'mamori --help'"),
+                  argv[optind]);
+        return CLI_USAGE;
+    }
+    argc -= optind;
+    argv += optind;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cli_print_cmd_help(&ctx, c, stdout);
+            return finish(CLI_OK);
+        }
+    }
+    optind = 0;
+    return finish(c->run(&ctx, argc, argv));
+}

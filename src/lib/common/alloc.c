@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * malloc wrappers with a failure-injection counter for torture tests.
+ * The counter costs one branch per allocation; it is not thread-safe on
+ * purpose, because only single-threaded tests ever arm it.
+ */
+#include "common/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+static long fail_at; /* 0 = never fail */
+static int fail_sticky;
+static long attempts;
+
+void mm_alloc_fail_at(long n, int sticky)
+{
+    fail_at = n;
+    fail_sticky = sticky;
+    attempts = 0;
+}
+
+long mm_alloc_count(void)
+{
+    return attempts;
+}
+
+/* Whether this allocation attempt is to fail. */
+static int should_fail(void)
+{
+    if (fail_at <= 0)
+        return 0;
+    attempts++;
+    return attempts == fail_at || (fail_sticky && attempts > fail_at);
+}
+
+static void *oom(void)
+{
+    mm_error_set(MM_ENOMEM, "out of memory");
+    return NULL;
+}
+
+void *mm_malloc(size_t n)
+{
+    void *p;
+
+    if (should_fail())
+        return oom();
+    p = malloc(n ? n : 1);
+    return p ? p : oom();
+}
+
+void *mm_calloc(size_t count, size_t size)
+{
+    void *p;
+
+    if (should_fail())
+        return oom();
+    p = calloc(count ? count : 1, size ? size : 1);
+    return p ? p : oom();
+}
+
+void *mm_realloc(void *p, size_t n)
+{
+    void *q;
+
+    if (should_fail())
+        return oom();
+    q = realloc(p, n ? n : 1);
+    return q ? q : oom();
+}
+
+char *mm_strndup(const char *s, size_t n)
+{
+    char *p = mm_malloc(n + 1);
+
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *mm_strdup(const char *s)
+{
+    return mm_strndup(s, strlen(s));
+}
+
+void mm_free(void *p)
+{
+    free(p);
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests of the os module in a fresh temporary folder per test: mkdir_p, bounded
+ * read_file (exactly at the limit, one byte over, missing file), and write_atomic
+ * (replaces, leaves no temporary file, and on failure keeps the old content; the
+ * read-only-folder case is skipped as root, who ignores permissions).
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "os/os.h"
+
+struct tmp {
+    char dir[256];
+};
+
+/* Remove the tree at @path (test helper, small trees only). */
+static void rm_rf(const char *path)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *de;
+    char sub[1024];
+
+    if (lstat(path, &st) != 0)
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        unlink(path);
+        return;
+    }
+    chmod(path, 0700);
+    if ((d = opendir(path))) {
+        while ((de = readdir(d))) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+            rm_rf(sub);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+static int setup(void **state)
+{
+    struct tmp *t = calloc(1, sizeof(*t));
+    const char *base = getenv("TMPDIR");
+
+    if (!t)
+        return -1;
+    snprintf(t->dir, sizeof(t->dir), "%s/mm-test-os-XXXXXX", base && base[0] ? base : "/tmp");
+    if (!mkdtemp(t->dir)) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct tmp *t = *state;
+
+    rm_rf(t->dir);
+    free(t);
+    return 0;
+}
+
+/* @dir/@name into @buf. */
+static const char *at(char *buf, size_t cap, void **state, const char *name)
+{
+    struct tmp *t = *state;
+
+    snprintf(buf, cap, "%s/%s", t->dir, name);
+    return buf;
+}
+
+/* Write @n bytes of 'x' to @path with plain stdio. */
+static void write_plain(const char *path, const char *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Number of entries in @dir other than "." and "..". */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Read @path whole into a fresh buffer of limit @limit; @return the code. */
+static int read_all(const char *path, size_t limit, mm_buf *b)
+{
+    mm_buf_init(b, limit);
+    return mm_os_read_file(path, b);
+}
+
+static void mkdir_p__creates_nested(void **state)
+{
+    char p[512];
+    struct stat st;
+
+    assert_int_equal(mm_os_mkdir_p(at(p, sizeof(p), state, "a/b/c"), 0755), 0);
+    assert_int_equal(stat(p, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    /* existing folders are fine, and so is a trailing slash */
+    assert_int_equal(mm_os_mkdir_p(p, 0755), 0);
+    assert_int_equal(mm_os_mkdir_p(at(p, sizeof(p), state, "a/b/d/"), 0755), 0);
+    assert_int_equal(stat(at(p, sizeof(p), state, "a/b/d"), &st), 0);
+}
+
+static void mkdir_p__fails_under_a_file(void **state)
+{
+    char p[512];
+
+    write_plain(at(p, sizeof(p), state, "file"), "x", 1);
+    assert_int_equal(mm_os_mkdir_p(at(p, sizeof(p), state, "file/sub"), 0755), MM_EIO);
+    assert_true(mm_error_last()[0]);
+    assert_int_equal(mm_os_mkdir_p("", 0755), MM_ELIMIT);
+}
+
+static void read_file__exact_limit(void **state)
+{
+    char p[512], data[100];
+    mm_buf b;
+
+    memset(data, 'x', sizeof(data));
+    write_plain(at(p, sizeof(p), state, "f"), data, sizeof(data));
+    assert_int_equal(read_all(p, sizeof(data), &b), 0);
+    assert_int_equal(b.len, sizeof(data));
+    assert_memory_equal(b.ptr, data, sizeof(data));
+    assert_int_equal(b.ptr[b.len], '\0');
+    mm_buf_release(&b);
+
+    /* 4096 is the read chunk: exactly one chunk at the limit */
+    char big[4096];
+    memset(big, 'y', sizeof(big));
+    write_plain(p, big, sizeof(big));
+    assert_int_equal(read_all(p, sizeof(big), &b), 0);
+    assert_int_equal(b.len, sizeof(big));
+    mm_buf_release(&b);
+}
+
+static void read_file__over_limit(void **state)
+{
+    char p[512], data[101];
+    mm_buf b;
+
+    memset(data, 'x', sizeof(data));
+    write_plain(at(p, sizeof(p), state, "f"), data, sizeof(data));
+    assert_int_equal(read_all(p, sizeof(data) - 1, &b), MM_ELIMIT);
+    mm_buf_release(&b);
+}
+
+static void read_file__appends_and_empty(void **state)
+{
+    char p[512];
+    mm_buf b;
+
+    write_plain(at(p, sizeof(p), state, "empty"), "", 0);
+    assert_int_equal(read_all(p, 10, &b), 0);
+    assert_int_equal(b.len, 0);
+    write_plain(p, "abc", 3);
+    assert_int_equal(mm_os_read_file(p, &b), 0);
+    assert_int_equal(mm_os_read_file(p, &b), 0);
+    assert_string_equal(b.ptr, "abcabc");
+    mm_buf_release(&b);
+}
+
+static void read_file__missing(void **state)
+{
+    char p[512];
+    mm_buf b;
+
+    assert_int_equal(read_all(at(p, sizeof(p), state, "nosuch"), 10, &b), MM_ENOTFOUND);
+    assert_int_equal(b.len, 0);
+    mm_buf_release(&b);
+}
+
+static void write_atomic__replaces(void **state)
+{
+    struct tmp *t = *state;
+    char p[512];
+    mm_buf b;
+
+    assert_int_equal(mm_os_write_atomic(at(p, sizeof(p), state, "f"), "old", 3), 0);
+    assert_int_equal(mm_os_write_atomic(p, "new content", 11), 0);
+    assert_int_equal(read_all(p, 100, &b), 0);
+    assert_string_equal(b.ptr, "new content");
+    mm_buf_release(&b);
+    assert_int_equal(count_entries(t->dir), 1); /* no temporary file left */
+
+    assert_int_equal(mm_os_write_atomic(p, "", 0), 0);
+    assert_int_equal(read_all(p, 100, &b), 0);
+    assert_int_equal(b.len, 0);
+    mm_buf_release(&b);
+}
+
+static void write_atomic__failure_keeps_old(void **state)
+{
+    struct tmp *t = *state;
+    char p[512], sub[512];
+    mm_buf b;
+
+    /* a folder that does not exist: fails, creates nothing */
+    assert_int_equal(mm_os_write_atomic(at(p, sizeof(p), state, "nodir/f"), "x", 1), MM_EIO);
+    assert_int_equal(count_entries(t->dir), 0);
+
+    /* the target is a folder with content (fails even for root): it stays, no temp file left */
+    assert_int_equal(mm_os_mkdir_p(at(sub, sizeof(sub), state, "busy/f"), 0755), 0);
+    assert_int_equal(mm_os_write_atomic(at(p, sizeof(p), state, "busy/f/keep"), "old", 3), 0);
+    assert_int_equal(mm_os_write_atomic(at(p, sizeof(p), state, "busy/f"), "new", 3), MM_EIO);
+    assert_int_equal(read_all(at(p, sizeof(p), state, "busy/f/keep"), 100, &b), 0);
+    assert_string_equal(b.ptr, "old");
+    mm_buf_release(&b);
+    assert_int_equal(count_entries(at(sub, sizeof(sub), state, "busy")), 1);
+
+    if (geteuid() == 0)
+        return; /* root ignores folder permissions: the case below cannot fail for root */
+    /* a read-only folder: the old content stays and no temporary file appears */
+    assert_int_equal(mm_os_mkdir_p(at(sub, sizeof(sub), state, "ro"), 0755), 0);
+    assert_int_equal(mm_os_write_atomic(at(p, sizeof(p), state, "ro/f"), "old", 3), 0);
+    assert_int_equal(chmod(sub, 0555), 0);
+    assert_int_equal(mm_os_write_atomic(p, "new", 3), MM_EIO);
+    assert_int_equal(chmod(sub, 0755), 0);
+    assert_int_equal(read_all(p, 100, &b), 0);
+    assert_string_equal(b.ptr, "old");
+    mm_buf_release(&b);
+    assert_int_equal(count_entries(sub), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(mkdir_p__creates_nested, setup, teardown),
+        cmocka_unit_test_setup_teardown(mkdir_p__fails_under_a_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_file__exact_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_file__over_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_file__appends_and_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_file__missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_atomic__replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_atomic__failure_keeps_old, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
