@@ -18,7 +18,7 @@ DEMO ?= demo
 
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format \
-	libcmocka-dev libjansson-dev libjpeg62-turbo-dev
+	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )
@@ -74,12 +74,19 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
 
 demo: build
-	@rm -rf $(DEMO)/storage $(DEMO)/truth.json
+	@rm -rf $(DEMO)/storage $(DEMO)/truth.json $(DEMO)/index.db
 	$(BUILD)/tools/gen/mamori-gen --out $(DEMO)/storage --patients 200 --days 365 --extended --truth $(DEMO)/truth.json
 	$(BUILD)/src/cli/mamori scan --storage $(DEMO)/storage/standard
+	$(BUILD)/src/cli/mamori index --storage $(DEMO)/storage/standard --extended $(DEMO)/storage/extended --out $(DEMO)/index.db
+	@pid=$$(ls $(DEMO)/storage/standard/*/*/ | grep -v : | grep . | head -n 1); \
+	kana=$$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["patients"][0]["patient"]["kana"].split()[0])' $(DEMO)/truth.json); \
+	echo; echo "== mamori search $$kana --index $(DEMO)/index.db"; \
+	$(BUILD)/src/cli/mamori search "$$kana" --index $(DEMO)/index.db; \
+	echo; echo "== mamori show $$pid --storage $(DEMO)/storage/standard --extended $(DEMO)/storage/extended"; \
+	$(BUILD)/src/cli/mamori show "$$pid" --storage $(DEMO)/storage/standard --extended $(DEMO)/storage/extended
 	@echo
 	@echo "デモ用の病院ストレージ / demo hospital storage: $(DEMO)/storage (standard/, extended/)"
-	@echo "正解データ / ground truth: $(DEMO)/truth.json"
+	@echo "患者索引 / patient index: $(DEMO)/index.db   正解データ / ground truth: $(DEMO)/truth.json"
 
 bench: build
 	bench/run.sh $(BUILD)

@@ -5,3 +5,5 @@ set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/gen.sh" "$build/tools/gen/mamori-gen"
+"$here/parse.sh" "$build/tools/gen/mamori-gen" "$build/bench/bench_parse"
+"$here/index.sh" "$build/src/cli/mamori" "$build/tools/gen/mamori-gen" "$build/bench/bench_index"

@@ -39,6 +39,9 @@ struct cmd {
 /* Print "mamori: <msg>" to stderr; the message must hold no patient data. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Print @n bytes at @s to @f as a JSON string (invalid UTF-8 becomes U+FFFD). */
+void cli_json_str(FILE *f, const char *s, size_t n);
+
 /* Print the last library error with the prefix "mamori: " and return CLI_ERROR. */
 int cli_lib_error(int err);
 
@@ -55,5 +58,9 @@ int cli_usage(const struct cli_ctx *ctx, const struct cmd *cmd, const char *fmt,
 extern const struct cmd cmd_help;
 extern const struct cmd cmd_version;
 extern const struct cmd cmd_scan;
+extern const struct cmd cmd_search;
+extern const struct cmd cmd_index;
+extern const struct cmd cmd_inspect;
+extern const struct cmd cmd_show;
 
 #endif

@@ -269,53 +269,7 @@ out:
 /* Write @s as a JSON string: escapes, and U+FFFD for bytes that are not UTF-8. */
 static void json_str(FILE *f, const char *str)
 {
-    const unsigned char *p = (const unsigned char *)str;
-
-    fputc('"', f);
-    while (*p) {
-        unsigned char c = *p;
-        size_t len = 0;
-
-        if (c < 0x80) {
-            if (c == '"' || c == '\\')
-                fprintf(f, "\\%c", c);
-            else if (c < 0x20 || c == 0x7f)
-                fprintf(f, "\\u%04x", c);
-            else
-                fputc(c, f);
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2;
-        else if (c >= 0xe0 && c <= 0xef)
-            len = 3;
-        else if (c >= 0xf0 && c <= 0xf4)
-            len = 4;
-        for (size_t i = 1; i < len; i++) {
-            unsigned char lo = 0x80, hi = 0xbf;
-            if (i == 1 && c == 0xe0)
-                lo = 0xa0;
-            else if (i == 1 && c == 0xed)
-                hi = 0x9f;
-            else if (i == 1 && c == 0xf0)
-                lo = 0x90;
-            else if (i == 1 && c == 0xf4)
-                hi = 0x8f;
-            if (p[i] < lo || p[i] > hi) {
-                len = 0;
-                break;
-            }
-        }
-        if (len == 0) {
-            fputs("\\ufffd", f);
-            p++;
-        } else {
-            fwrite(p, 1, len, f);
-            p += len;
-        }
-    }
-    fputc('"', f);
+    cli_json_str(f, str, strlen(str));
 }
 
 /* Print the report as JSON on stdout. */

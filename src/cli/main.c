@@ -12,14 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/error.h"
+#include "common/json.h"
+#include "common/limits.h"
 #include "mm_config.h"
 #include "src/cli/cmd.h"
 
 static const struct cmd *const cmds[] = {
-    &cmd_scan,
-    &cmd_help,
-    &cmd_version,
+    &cmd_scan, &cmd_search, &cmd_index, &cmd_inspect, &cmd_show, &cmd_help, &cmd_version,
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -33,6 +34,18 @@ void cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_json_str(FILE *f, const char *s, size_t n)
+{
+    mm_buf b;
+
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    if (mm_json_strn(&b, s, n) == 0)
+        fwrite(b.ptr, 1, b.len, f);
+    else
+        fputs("null", f); /* out of memory for one string: keep the document valid */
+    mm_buf_release(&b);
 }
 
 int cli_lib_error(int err)

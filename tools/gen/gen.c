@@ -111,25 +111,14 @@ static int write_file(struct worker *w, const char *path, const void *data, size
 {
     char red[MM_LOG_PATH_MAX];
     struct timespec ts[2];
-    const char *p = data;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int err, fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
     if (fd < 0)
         return mm_error_set_errno(MM_EIO, errno, "cannot create '%s'",
                                   mm_log_path(red, sizeof(red), path));
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            return mm_error_set_errno(MM_EIO, e, "cannot write '%s'",
-                                      mm_log_path(red, sizeof(red), path));
-        }
-        p += k;
-        n -= (size_t)k;
-        atomic_fetch_add(&w->j->bytes, (unsigned long long)k);
+    if ((err = mm_os_write_all(fd, data, n, path)) < 0) {
+        close(fd);
+        return err;
     }
     ts[0].tv_sec = ts[1].tv_sec = (time_t)(ms / 1000);
     ts[0].tv_nsec = ts[1].tv_nsec = (long)(ms % 1000) * 1000000L;
@@ -137,6 +126,7 @@ static int write_file(struct worker *w, const char *path, const void *data, size
     if (close(fd) != 0)
         return mm_error_set_errno(MM_EIO, errno, "cannot close '%s'",
                                   mm_log_path(red, sizeof(red), path));
+    atomic_fetch_add(&w->j->bytes, (unsigned long long)n);
     atomic_fetch_add(&w->j->files, 1);
     return 0;
 }

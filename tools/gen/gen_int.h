@@ -145,7 +145,4 @@ int gen_jpeg(mm_buf *out, uint64_t seed, int width, int height, int color);
 /* Copy the C string @src into @dst of @cap bytes, cutting it if needed. */
 void scpy(char *dst, size_t cap, const char *src);
 
-/* Append @s as a JSON string literal. */
-int json_str(mm_buf *b, const char *s);
-
 #endif

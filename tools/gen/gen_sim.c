@@ -18,6 +18,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "common/limits.h"
 
 const char *const gen_type_names[T_NTYPES] = {
@@ -158,7 +159,7 @@ static void tkv(struct rc *r, int first, const char *k, const char *v)
     if (!first)
         tputs(r, ",");
     tprintf(r, "\"%s\":", k);
-    if (json_str(&r->t, v))
+    if (mm_json_str(&r->t, v))
         r->p->oom = 1;
 }
 
@@ -322,6 +323,24 @@ static void seg_orc(struct rc *r, const char *ctl, const char *order, const char
 
 /* ---- message list ------------------------------------------------------------------------- */
 
+/* @arr with room for one more element (@used of *@cap in use), or NULL when out of memory. */
+static void *grow(struct patient *p, void *arr, size_t *cap, size_t used, size_t elem)
+{
+    size_t ncap;
+    void *n;
+
+    if (used < *cap)
+        return arr;
+    ncap = *cap ? *cap * 2 : 32;
+    n = mm_realloc(arr, ncap * elem);
+    if (!n) {
+        p->oom = 1;
+        return NULL;
+    }
+    *cap = ncap;
+    return n;
+}
+
 static struct msg *add_msg(struct patient *p, struct rc *r, const char *date, const char *order,
                            int dept, int cancel, int tkind)
 {
@@ -329,16 +348,9 @@ static struct msg *add_msg(struct patient *p, struct rc *r, const char *date, co
 
     if (p->oom)
         return NULL;
-    if (p->nmsgs == p->capmsgs) {
-        size_t cap = p->capmsgs ? p->capmsgs * 2 : 64;
-        struct msg *n = mm_realloc(p->msgs, cap * sizeof(*n));
-        if (!n) {
-            p->oom = 1;
-            return NULL;
-        }
-        p->msgs = n;
-        p->capmsgs = cap;
-    }
+    if (!(m = grow(p, p->msgs, &p->capmsgs, p->nmsgs, sizeof(*m))))
+        return NULL;
+    p->msgs = m;
     m = &p->msgs[p->nmsgs];
     memset(m, 0, sizeof(*m));
     /* the file is written a few seconds after the message time (MSH-7) */
@@ -376,16 +388,9 @@ static struct ext *add_ext(struct patient *p, int64_t ts, int kind, const char *
 
     if (p->oom)
         return NULL;
-    if (p->nexts == p->capexts) {
-        size_t cap = p->capexts ? p->capexts * 2 : 16;
-        struct ext *n = mm_realloc(p->exts, cap * sizeof(*n));
-        if (!n) {
-            p->oom = 1;
-            return NULL;
-        }
-        p->exts = n;
-        p->capexts = cap;
-    }
+    if (!(e = grow(p, p->exts, &p->capexts, p->nexts, sizeof(*e))))
+        return NULL;
+    p->exts = e;
     e = &p->exts[p->nexts++];
     memset(e, 0, sizeof(*e));
     e->ts = ts;
@@ -583,7 +588,7 @@ static void msg_ppr01(struct rc *r, struct patient *p, int64_t ts)
         fmt_date_iso(sd, d->start);
         mm_buf_puts(tb, (ended ? nr++ : na++) ? ",{" : "{");
         mm_buf_puts(tb, "\"name\":");
-        json_str(tb, c->name);
+        mm_json_str(tb, c->name);
         mm_buf_printf(tb, ",\"icd10\":\"%s\",\"medis\":\"%s\",\"start_date\":\"%s\"", c->icd10,
                       c->medis, sd);
         if (ended) {
@@ -1005,6 +1010,12 @@ static void inj_day(struct rc *r, struct patient *p, int64_t t, const int *inj, 
 
     if (ni == 0)
         return;
+    if (ni == 2 && gen_injections[inj[1]].rate_ml_h > gen_injections[inj[0]].rate_ml_h) {
+        /* the drip (the base, RXC-1 B) comes first, the drug added to it after */
+        int tmp[2] = { inj[1], inj[0] };
+        inj_day(r, p, t, tmp, 2, loc, dept);
+        return;
+    }
     next_order(p, order, 15);
     fmt_ts(date, t, 8);
     fmt_date_iso(dd, t / MS_PER_DAY);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * PRNG, calendar and JSON helpers of mamori-gen. The calendar is Howard
+ * PRNG and calendar helpers of mamori-gen. The calendar is Howard
  * Hinnant's days-from-civil algorithm: no time zones, no libc time functions,
  * so output is the same on every machine.
  */
@@ -162,25 +162,4 @@ void fmt_ts(char *out, int64_t ms, int digits)
         digits = 17;
     memcpy(out, full, (size_t)digits);
     out[digits] = '\0';
-}
-
-int json_str(mm_buf *b, const char *s)
-{
-    int err = mm_buf_putc(b, '"');
-
-    for (; *s && err == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            err = mm_buf_putc(b, '\\');
-            if (err == 0)
-                err = mm_buf_putc(b, c);
-        } else if (c == '\n') {
-            err = mm_buf_puts(b, "\\n");
-        } else if (c < 0x20) {
-            err = mm_buf_printf(b, "\\u%04x", c);
-        } else {
-            err = mm_buf_putc(b, c);
-        }
-    }
-    return err ? err : mm_buf_putc(b, '"');
 }

@@ -142,4 +142,38 @@ int mm_hl7_get_raw(const mm_hl7_msg *m, size_t seg, int field, int rep, int comp
  */
 const char *mm_hl7_msg_type(const mm_hl7_msg *m);
 
+/* ---- segment and field names (hl7_names.c) ---------------------------------------------- */
+/*
+ * Names for people of the segments SS-MIX2 uses (MSH EVN PID PD1 NK1 PV1 PV2 DB1 OBX AL1
+ * IAM IN1 DG1 PRB ZPR ZPD ZI1 ORC RXE RXR RXC RXA TQ1 TQ2 ODS ODT SPM OBR NTE IPC ZE1 ZE2
+ * CTI) and of the fields SS-MIX2 fills: HL7 v2.5 names in English, JAHIS / SS-MIX2 terms
+ * in Japanese. Static tables, binary search, no allocation: safe from any thread.
+ */
+
+/*
+ * The name of segment @seg, e.g. "PID" gives "患者識別", or "Patient Identification"
+ * when @english is non-zero. @seg must match exactly (upper case, no padding).
+ * @return a static string, or NULL when @seg is NULL or not in the table
+ */
+const char *mm_hl7_segment_name(const char *seg, int english);
+
+/*
+ * The name of field @field (HL7 numbering: MSH-1 is the field separator) of segment
+ * @seg, e.g. PID-5 gives "患者氏名", or "Patient Name" when @english is non-zero.
+ * @return a static string, or NULL when the segment is unknown or the field has no name
+ */
+const char *mm_hl7_field_name(const char *seg, int field, int english);
+
+/*
+ * The tables behind the two lookups, for listings and tests: the ID of the @i-th segment
+ * in table order (ascending byte order). @return the ID, or NULL when @i is past the end
+ */
+const char *mm_hl7_names_segment_at(size_t i);
+
+/*
+ * The number of the @i-th named field of the @seg-th segment in table order (ascending).
+ * @return the field number (1 or more), or 0 when @seg or @i is past the end
+ */
+int mm_hl7_names_field_at(size_t seg, size_t i);
+
 #endif

@@ -587,9 +587,9 @@ void mm_hl7_free(mm_hl7_msg *m)
 
 int mm_hl7_parse(mm_hl7_msg **out, const char *utf8, size_t n)
 {
-    const char *s = utf8, *end, *p, *nul;
+    const char *s = utf8, *end, *nul;
     mm_hl7_msg *m = NULL;
-    size_t len, nsegs = 0, nfs = 0, k = 0, f = 0;
+    size_t len, k = 0, f = 0, capsegs, capfs;
     char *ids, *q;
     int err;
 
@@ -614,48 +614,65 @@ int mm_hl7_parse(mm_hl7_msg **out, const char *utf8, size_t n)
         return MM_ENOMEM;
     if ((err = read_delimiters(m, s, len)) < 0)
         goto out;
-    for (p = s; p < end; p++) {
-        const char *e = line_end(p, end);
-
-        if (!is_blank(p, (size_t)(e - p))) {
-            nsegs++;
-            nfs += count_char(p, (size_t)(e - p), m->fs);
-        }
-        if (nsegs > MM_LIMIT_HL7_SEGMENTS) {
-            err = mm_error_set(MM_ELIMIT, "hl7: over %u segments", MM_LIMIT_HL7_SEGMENTS);
-            goto out;
-        }
-        p = e;
-    }
     /* text, then the IDs at the same offsets, then the type (never longer than MSH) */
-    if (!(m->text = mm_malloc(3 * (len + 1))) || !(m->segs = mm_malloc(nsegs * sizeof(*m->segs))) ||
-        !(m->fsep = mm_malloc(nfs * sizeof(*m->fsep)))) {
+    capsegs = 32;
+    capfs = len / 8 + 64;
+    if (!(m->text = mm_malloc(3 * (len + 1))) ||
+        !(m->segs = mm_malloc(capsegs * sizeof(*m->segs))) ||
+        !(m->fsep = mm_malloc(capfs * sizeof(*m->fsep)))) {
         err = MM_ENOMEM;
         goto out;
     }
     memcpy(m->text, s, len);
     m->text[len] = '\0';
     ids = m->text + len + 1;
+    /* one pass: cut the lines, note every field separator, skip blank lines */
     for (q = m->text; q < m->text + len; q++) {
-        size_t off = (size_t)(q - m->text), l = (size_t)(line_end(q, m->text + len) - q);
+        const size_t off = (size_t)(q - m->text);
+        const size_t f0 = f;
+        const char fs = m->fs;
+        char *l0 = q;
+        size_t l, idl;
 
-        q[l] = '\0';
-        if (!is_blank(q, l)) {
-            const char *fs = memchr(q, m->fs, l);
-            size_t idl = fs ? (size_t)(fs - q) : l;
-
-            m->segs[k].off = off;
-            m->segs[k].len = l;
-            m->segs[k].fsep = f;
-            for (size_t i = idl; i < l; i++)
-                if (q[i] == m->fs)
-                    m->fsep[f++] = (uint32_t)(off + i);
-            m->segs[k].nfs = f - m->segs[k].fsep;
-            memcpy(ids + off, q, idl);
-            ids[off + idl] = '\0';
-            k++;
+        for (; *q && *q != '\r' && *q != '\n'; q++) {
+            if (*q != fs)
+                continue;
+            if (f == capfs) {
+                uint32_t *nf = mm_realloc(m->fsep, (capfs *= 2) * sizeof(*nf));
+                if (!nf) {
+                    err = MM_ENOMEM;
+                    goto out;
+                }
+                m->fsep = nf;
+            }
+            m->fsep[f++] = (uint32_t)(q - m->text);
         }
-        q += l;
+        l = (size_t)(q - l0);
+        *q = '\0';
+        if (l == 0 || (is_filler((unsigned char)l0[0]) && is_blank(l0, l))) {
+            f = f0;
+            continue;
+        }
+        if (k == MM_LIMIT_HL7_SEGMENTS) {
+            err = mm_error_set(MM_ELIMIT, "hl7: over %u segments", MM_LIMIT_HL7_SEGMENTS);
+            goto out;
+        }
+        if (k == capsegs) {
+            struct seg *ns = mm_realloc(m->segs, (capsegs *= 2) * sizeof(*ns));
+            if (!ns) {
+                err = MM_ENOMEM;
+                goto out;
+            }
+            m->segs = ns;
+        }
+        idl = f > f0 ? m->fsep[f0] - off : l;
+        m->segs[k].off = off;
+        m->segs[k].len = l;
+        m->segs[k].fsep = f0;
+        m->segs[k].nfs = f - f0;
+        memcpy(ids + off, l0, idl);
+        ids[off + idl] = '\0';
+        k++;
     }
     m->ids = ids;
     m->nsegs = k;

@@ -110,12 +110,30 @@ int mm_os_fsync_dir(const char *dir)
     return err;
 }
 
+int mm_os_write_all(int fd, const void *data, size_t n, const char *path)
+{
+    char red[MM_LOG_PATH_MAX];
+    const unsigned char *p = data;
+
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return mm_error_set_errno(MM_EIO, errno, "cannot write '%s'",
+                                      mm_log_path(red, sizeof(red), path));
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int mm_os_write_atomic(const char *path, const void *data, size_t n)
 {
     char tmp[MM_LIMIT_PATH], dir[MM_LIMIT_PATH];
     char red[MM_LOG_PATH_MAX];
     const char *slash;
-    const unsigned char *p = data;
     int fd, err = 0;
 
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
@@ -124,18 +142,8 @@ int mm_os_write_atomic(const char *path, const void *data, size_t n)
     if (fd < 0)
         return mm_error_set_errno(MM_EIO, errno, "cannot create '%s'",
                                   mm_log_path(red, sizeof(red), tmp));
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            err = mm_error_set_errno(MM_EIO, errno, "cannot write '%s'",
-                                     mm_log_path(red, sizeof(red), tmp));
-            goto fail;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    if ((err = mm_os_write_all(fd, data, n, tmp)) < 0)
+        goto fail;
     if (fsync(fd) != 0) {
         err = mm_error_set_errno(MM_EIO, errno, "cannot sync '%s'",
                                  mm_log_path(red, sizeof(red), tmp));

@@ -31,6 +31,13 @@ int mm_os_read_file(const char *path, mm_buf *out);
  */
 int mm_os_write_atomic(const char *path, const void *data, size_t n);
 
+/*
+ * Write all @n bytes of @data to the open file @fd, retrying short writes and EINTR.
+ * @path names the file in the error message (redacted).
+ * @return 0, MM_EIO (a full disk is reported as such by the system message)
+ */
+int mm_os_write_all(int fd, const void *data, size_t n, const char *path);
+
 /* fsync the folder @dir so that a rename in it is durable. @return 0, MM_EIO */
 int mm_os_fsync_dir(const char *dir);
 

@@ -4,9 +4,11 @@
  * (<pid>_<date|->_<type>_<order>_<timestamp>_<dept>_<flag>), the lenient one for
  * extended-storage content folders (6 or 7 fields, the type may hold ^, _ and
  * UTF-8 Japanese), the check that a file sits in the folders its name implies,
- * and the registry of the 26 standardized data-type folders. Pure functions on
- * bytes: no file-system access, no allocation, safe from any thread. Error
- * messages name the field that is wrong, never its value (it may be the patient ID).
+ * and the registry of the 26 standardized data-type folders (pure functions on
+ * bytes: no file-system access, no allocation, safe from any thread); and the
+ * clinical record of one patient extracted from its message files (ssmix2_record.c).
+ * Error messages name the field that is wrong, never its value (it may be the
+ * patient ID), and never quote message content.
  */
 #ifndef MM_SSMIX2_SSMIX2_H
 #define MM_SSMIX2_SSMIX2_H
@@ -14,6 +16,7 @@
 #include <stddef.h>
 
 #include "common/limits.h"
+#include "hl7/hl7.h"
 
 /* Field widths of the SS-MIX2 naming rules (guideline 1.2 and INDEX DB column sizes). */
 #define MM_SSMIX2_DATE_LEN      8u   /* YYYYMMDD */
@@ -103,5 +106,213 @@ const struct mm_ssmix2_type *mm_ssmix2_type_find(const char *type);
  * @return the static array; an entry's index is stable and may be used to index counters
  */
 const struct mm_ssmix2_type *mm_ssmix2_types(size_t *count);
+
+/* ---- clinical records (ssmix2_record.c) ------------------------------------------------- */
+
+/*
+ * A patient's clinical record, built from the patient's message files one by one. Every
+ * item keeps the condition flag of the file it came from: only items of current (_1) files
+ * are "current"; items of superseded (_2) and cancelled (_0) files stay reachable as
+ * history and are never shown as current. All strings are UTF-8, NUL-terminated, never
+ * NULL ("" when absent) and owned by the record until mm_ssmix2_record_free().
+ */
+typedef struct mm_ssmix2_record mm_ssmix2_record;
+
+/* Where an item came from. */
+struct mm_ssmix2_origin {
+    enum mm_ssmix2_flag flag; /* of the file */
+    const char *type;         /* data type, "OMP-01" */
+    const char *order_no;     /* file-name order number */
+    const char *file_time;    /* file-name time stamp as "YYYY-MM-DDTHH:MM:SS" */
+    const char *care_date;    /* date folder as "YYYY-MM-DD", "" for "-" */
+};
+
+struct mm_ssmix2_patient {
+    struct mm_ssmix2_origin from;
+    const char *id, *name, *kana; /* name and kana: family and given joined by one space */
+    const char *birth_date;       /* "YYYY-MM-DD" (or shorter when the file is less precise) */
+    const char *sex;              /* HL7 0001: M F O U A N */
+    const char *postal_code, *address, *phone;
+    const char *blood_type;            /* "A+", "O-", "AB" (Rh missing), "" */
+    const char *height_cm, *weight_kg; /* as written */
+};
+
+struct mm_ssmix2_allergy {
+    struct mm_ssmix2_origin from;
+    const char *type; /* HL7 0127: DA FA EA LA AA MA ... */
+    const char *code, *name, *system;
+    const char *severity; /* HL7 0128: SV MO MI, "" */
+    const char *reaction, *onset;
+};
+
+struct mm_ssmix2_diagnosis {
+    struct mm_ssmix2_origin from;
+    const char *name;                  /* PRB-3.2 (PRB-17 when empty) */
+    const char *icd10;                 /* PRB-10.1 as written ("K297") */
+    const char *medis;                 /* PRB-3.1 */
+    const char *start_date, *end_date; /* "YYYY-MM-DD"; end_date "" while active */
+    const char *outcome;               /* HL7 0241 code of PRB-14, "" */
+    int active;                        /* no resolution date and not deleted (PRB-1 DE) */
+    int main, suspected;
+};
+
+enum mm_ssmix2_enc_kind {
+    MM_ENC_OUTPATIENT,
+    MM_ENC_ADMISSION,
+    MM_ENC_DISCHARGE,
+    MM_ENC_TRANSFER,
+    MM_ENC_LEAVE,
+    MM_ENC_RETURN,
+    MM_ENC_PLANNED_ADMISSION,
+    MM_ENC_PLANNED_TRANSFER,
+    MM_ENC_PLANNED_DISCHARGE,
+    MM_ENC_ATTENDING_CHANGE
+};
+
+struct mm_ssmix2_encounter {
+    struct mm_ssmix2_origin from;
+    enum mm_ssmix2_enc_kind kind;
+    const char *kind_name;         /* "outpatient", "admission", ... (JSON value) */
+    const char *date, *time;       /* "YYYY-MM-DD", "HH:MM" of the event */
+    const char *dept;              /* department code */
+    const char *ward, *room, *bed; /* PV1-3 for inpatients; clinic in ward for outpatients */
+    const char *prior_ward, *prior_room, *prior_bed; /* PV1-6 (transfers) */
+    const char *doctor;                              /* PV1-7 family + " " + given */
+    const char *disposition;                         /* PV1-36 */
+};
+
+struct mm_ssmix2_drug {
+    const char *code, *name, *system; /* RXE-2 / RXC-2 / RXA-5 */
+    const char *dose, *unit;          /* amount per administration and its unit name */
+};
+
+struct mm_ssmix2_rp {
+    const char *rp; /* ORC-4 group */
+    const char *usage, *usage_code, *days, *route;
+    const char *rate, *rate_unit; /* injections: RXE-23/24 */
+    const char *start, *end;      /* TQ1-7 / TQ1-8 as written */
+    size_t ndrugs;
+    const struct mm_ssmix2_drug *drugs;
+};
+
+/* An order of any kind: prescription, injection, lab, radiology, endoscopy, physiology, diet. */
+struct mm_ssmix2_order {
+    struct mm_ssmix2_origin from;
+    const char *order_no, *date; /* ORC-2, ORC-9 as "YYYY-MM-DD" */
+    const char *dept, *doctor;
+    int inpatient;
+    int cancel;                        /* the message itself is a cancel (ORC-1 CA) */
+    const char *exam_code, *exam_name; /* OBR-4 of exam orders */
+    const char *text;                  /* diet name, findings, ... */
+    size_t nrps;
+    const struct mm_ssmix2_rp *rps; /* prescriptions and injections */
+};
+
+struct mm_ssmix2_lab {
+    struct mm_ssmix2_origin from;
+    const char *code; /* OBX-3.1 (JLAC10), else OBX-3.4, else the name */
+    const char *name, *value, *unit, *range, *flag;
+    const char *collected_at; /* "YYYY-MM-DDTHH:MM": SPM-17, else OBX-14, else OBR-7 */
+    const char *order_no, *status;
+};
+
+/* A result of an examination (OMG-11/12/13): what was done, findings, DICOM study. */
+struct mm_ssmix2_exam {
+    struct mm_ssmix2_origin from;
+    const char *kind; /* "radiology", "endoscopy", "physiology" */
+    const char *code, *name, *performed_at, *findings, *study_uid;
+};
+
+/* A medication given (OMP-11 / OMP-12, RAS^O17): one RXA. */
+struct mm_ssmix2_admin {
+    struct mm_ssmix2_origin from;
+    const char *order_no;
+    const char *given_at; /* RXA-3 as "YYYY-MM-DDTHH:MM" */
+    struct mm_ssmix2_drug drug;
+    const char *route, *status; /* RXR-1, RXA-20 */
+    int injection;              /* OMP-12 */
+};
+
+/* An extended-storage document or image folder. */
+struct mm_ssmix2_document {
+    struct mm_ssmix2_origin from;
+    const char *kind;  /* "document" or "image" */
+    const char *title; /* data-type name (the 2nd or 5th component of the folder name) */
+    const char *code;  /* standard code (LOINC) or local code */
+    const char *date;
+    const char *folder; /* content folder, relative to the extended storage root */
+    size_t nfiles;
+    const char *const *files; /* file names in the folder, sorted */
+};
+
+/* Start an empty record. @return 0, MM_ENOMEM */
+int mm_ssmix2_record_new(mm_ssmix2_record **out);
+
+/* Free @r and everything it owns. Accepts NULL. */
+void mm_ssmix2_record_free(mm_ssmix2_record *r);
+
+/*
+ * Add what one standardized-storage message says. @name is the parsed file name (its
+ * flag decides current or history), @msg the parsed message. Messages may come in any
+ * order. Unknown segments and fields are ignored; a message whose type does not fit
+ * its folder is refused.
+ * @return 0, MM_ECORRUPT (the message does not fit its data type: the message says why,
+ *         without content), MM_ENOMEM
+ */
+int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name, mm_hl7_msg *msg);
+
+/* Add an extended-storage content folder @folder (relative path) with its @nfiles files. */
+int mm_ssmix2_record_add_document(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
+                                  const char *folder, const char *const *files, size_t nfiles);
+
+/* Problems met while loading: counted and shown redacted, never fatal. */
+struct mm_ssmix2_problems {
+    size_t files;     /* message files read */
+    size_t bad;       /* files that failed (decode, parse, name, type) */
+    size_t nexamples; /* examples kept */
+    struct {
+        char path[256];   /* relative to the storage root, redacted with mm_log_path() */
+        char reason[160]; /* no content, no patient data */
+    } examples[20];
+};
+
+/*
+ * Load patient @pid's record from a standardized storage at @root (and the extended
+ * storage at @ext_root unless NULL): every file under <pid[0:3]>/<pid[3:6]>/<pid>/ is
+ * decoded, parsed and added; files that fail are counted in @probs and skipped, never
+ * fatal. The patient folder is found by scanning, not computed, for short IDs.
+ * @return 0, MM_ENOTFOUND when the storage has no folder for @pid, MM_EIO, MM_ENOMEM
+ */
+int mm_ssmix2_record_load(mm_ssmix2_record **out, const char *root, const char *ext_root,
+                          const char *pid, struct mm_ssmix2_problems *probs);
+
+/* The current demographics (newest current ADT-00), or NULL when there are none. */
+const struct mm_ssmix2_patient *mm_ssmix2_record_patient(const mm_ssmix2_record *r);
+
+/* Every item of a kind, current and history, sorted by time (oldest first). */
+size_t mm_ssmix2_record_allergies(const mm_ssmix2_record *r, const struct mm_ssmix2_allergy **out);
+size_t mm_ssmix2_record_diagnoses(const mm_ssmix2_record *r,
+                                  const struct mm_ssmix2_diagnosis **out);
+size_t mm_ssmix2_record_encounters(const mm_ssmix2_record *r,
+                                   const struct mm_ssmix2_encounter **out);
+/* Prescriptions (OMP-01) are kind 0, injections (OMP-02) 1, other orders 2. */
+size_t mm_ssmix2_record_orders(const mm_ssmix2_record *r, int kind,
+                               const struct mm_ssmix2_order **out);
+size_t mm_ssmix2_record_labs(const mm_ssmix2_record *r, const struct mm_ssmix2_lab **out);
+size_t mm_ssmix2_record_admins(const mm_ssmix2_record *r, const struct mm_ssmix2_admin **out);
+size_t mm_ssmix2_record_exams(const mm_ssmix2_record *r, const struct mm_ssmix2_exam **out);
+size_t mm_ssmix2_record_documents(const mm_ssmix2_record *r, const struct mm_ssmix2_document **out);
+
+enum mm_ssmix2_json_flags {
+    MM_SSMIX2_JSON_HISTORY = 1 << 0 /* also list superseded and cancelled items, marked */
+};
+
+/*
+ * Append the record as one JSON object with the keys patient, allergies, diagnoses,
+ * encounters, prescriptions, injections, labs, exams, documents, images (the keys of
+ * `mamori show --json`); current items only unless MM_SSMIX2_JSON_HISTORY.
+ * @return 0, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int flags);
 
 #endif

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mamori show: one patient's record read straight from a live SS-MIX2 storage,
+ * as a Japanese terminal summary for a clinician (allergies first, then current
+ * diagnoses, recent encounters, current prescriptions and injections, the
+ * latest lab values, documents and images), or as JSON (`--json`, the keys of
+ * mm_ssmix2_record_json()). Only current (_1) data is shown as current; files
+ * that cannot be read are counted and listed with patient IDs hidden.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "src/cli/cmd.h"
+#include "ssmix2/ssmix2.h"
+
+#define RECENT 10 /* encounters, orders shown in the summary */
+
+/* Age in whole years on today's date, or -1 when the birth date is not a full date. */
+static int age_of(const char *birth)
+{
+    int y, m, d;
+    time_t now = time(NULL);
+    struct tm t;
+
+    if (sscanf(birth, "%4d-%2d-%2d", &y, &m, &d) != 3 || !localtime_r(&now, &t))
+        return -1;
+    return t.tm_year + 1900 - y -
+           ((t.tm_mon + 1 < m || (t.tm_mon + 1 == m && t.tm_mday < d)) ? 1 : 0);
+}
+
+/* Print @s padded with spaces to @width terminal columns (East Asian characters take two). */
+static void pad(const char *s, int width)
+{
+    int w = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            w += *p < 0x80 ? 1 : 2;
+    fputs(s, stdout);
+    for (; w < width; w++)
+        fputc(' ', stdout);
+}
+
+static const char *sex_name(const struct cli_ctx *ctx, const char *s)
+{
+    if (strcmp(s, "M") == 0)
+        return CLI_T(ctx, "男", "male");
+    if (strcmp(s, "F") == 0)
+        return CLI_T(ctx, "女", "female");
+    return CLI_T(ctx, "不明", "unknown");
+}
+
+static const char *allergy_type(const struct cli_ctx *ctx, const char *t)
+{
+    static const char *const map[][3] = {
+        { "DA", "薬剤", "drug" },        { "FA", "食物", "food" },   { "LA", "花粉", "pollen" },
+        { "EA", "環境", "environment" }, { "AA", "動物", "animal" }, { "MA", "その他", "other" },
+        { "PA", "植物", "plant" },
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i][0], t) == 0)
+            return CLI_T(ctx, map[i][1], map[i][2]);
+    return t;
+}
+
+static const char *severity(const struct cli_ctx *ctx, const char *s)
+{
+    if (strcmp(s, "SV") == 0)
+        return CLI_T(ctx, "重度", "severe");
+    if (strcmp(s, "MO") == 0)
+        return CLI_T(ctx, "中等度", "moderate");
+    if (strcmp(s, "MI") == 0)
+        return CLI_T(ctx, "軽度", "mild");
+    return s;
+}
+
+static const char *enc_name(const struct cli_ctx *ctx, enum mm_ssmix2_enc_kind k)
+{
+    static const char *const ja[] = { "外来受診",   "入院",      "退院",     "転棟・転科",
+                                      "外出・外泊", "帰院",      "入院予定", "転棟予定",
+                                      "退院予定",   "担当医変更" };
+    static const char *const en[] = { "outpatient visit",
+                                      "admission",
+                                      "discharge",
+                                      "transfer",
+                                      "leave",
+                                      "return",
+                                      "planned admission",
+                                      "planned transfer",
+                                      "planned discharge",
+                                      "attending change" };
+    return CLI_T(ctx, ja[k], en[k]);
+}
+
+static void print_order(const struct cli_ctx *ctx, const struct mm_ssmix2_order *o, int inj)
+{
+    printf("  %s  %s%s  %s %s\n", o->date, CLI_T(ctx, "オーダ番号 ", "order "), o->order_no,
+           o->inpatient ? CLI_T(ctx, "入院", "inpatient") : CLI_T(ctx, "外来", "outpatient"),
+           o->doctor);
+    for (size_t k = 0; k < o->nrps; k++) {
+        const struct mm_ssmix2_rp *rp = &o->rps[k];
+        if (inj) /* ORC-4 of injections is a long key: number the Rps instead */
+            printf("    Rp%zu  %s%s%s %s\n", k + 1, rp->route, rp->rate[0] ? "  " : "", rp->rate,
+                   rp->rate[0] ? rp->rate_unit : "");
+        else
+            printf("    Rp%s  %s  %s%s\n", rp->rp, rp->usage, rp->days,
+                   rp->days[0] ? CLI_T(ctx, "日分", " days") : "");
+        for (size_t d = 0; d < rp->ndrugs; d++)
+            printf("      %s  %s %s\n", rp->drugs[d].name, rp->drugs[d].dose, rp->drugs[d].unit);
+    }
+}
+
+static void print_human(const struct cli_ctx *ctx, const mm_ssmix2_record *r)
+{
+    const struct mm_ssmix2_patient *p = mm_ssmix2_record_patient(r);
+    const struct mm_ssmix2_allergy *al;
+    const struct mm_ssmix2_diagnosis *dx;
+    const struct mm_ssmix2_encounter *en;
+    const struct mm_ssmix2_order *o;
+    const struct mm_ssmix2_lab *lb;
+    const struct mm_ssmix2_document *docs;
+    const char *allergy_src = NULL;
+    size_t n, shown;
+    int age;
+
+    if (p) {
+        age = age_of(p->birth_date);
+        printf("%s %s（%s）  %s  ", CLI_T(ctx, "患者", "patient"), p->name, p->kana,
+               sex_name(ctx, p->sex));
+        if (age >= 0)
+            printf(CLI_T(ctx, "%d歳  ", "%d years  "), age);
+        printf("%s %s  ID %s\n", CLI_T(ctx, "生年月日", "born"), p->birth_date, p->id);
+        printf("  %s %s  %s %s cm  %s %s kg\n", CLI_T(ctx, "血液型", "blood type"),
+               p->blood_type[0] ? p->blood_type : "-", CLI_T(ctx, "身長", "height"),
+               p->height_cm[0] ? p->height_cm : "-", CLI_T(ctx, "体重", "weight"),
+               p->weight_kg[0] ? p->weight_kg : "-");
+        printf("  %s 〒%s %s  %s %s\n", CLI_T(ctx, "住所", "address"), p->postal_code, p->address,
+               CLI_T(ctx, "電話", "phone"), p->phone);
+    } else {
+        printf("%s\n", CLI_T(ctx, "（患者基本情報 ADT-00 がありません）",
+                             "(no demographics: ADT-00 missing)"));
+    }
+
+    /* allergies: those of the newest current ADT-61, else of the current ADT-00 */
+    n = mm_ssmix2_record_allergies(r, &al);
+    for (size_t i = 0; i < n; i++)
+        if (al[i].from.flag == MM_SSMIX2_CURRENT && strcmp(al[i].from.type, "ADT-61") == 0 &&
+            (!allergy_src || strcmp(al[i].from.file_time, allergy_src) > 0))
+            allergy_src = al[i].from.file_time;
+    printf("\n%s\n", CLI_T(ctx, "【アレルギー】", "[allergies]"));
+    shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        int cur = al[i].from.flag == MM_SSMIX2_CURRENT &&
+                  (allergy_src ? strcmp(al[i].from.file_time, allergy_src) == 0 &&
+                                         strcmp(al[i].from.type, "ADT-61") == 0
+                               : p && strcmp(al[i].from.file_time, p->from.file_time) == 0);
+        if (!cur)
+            continue;
+        printf("  ! %s（%s%s%s）%s%s\n", al[i].name, allergy_type(ctx, al[i].type),
+               al[i].severity[0] ? "・" : "", severity(ctx, al[i].severity),
+               al[i].reaction[0] ? "  " : "", al[i].reaction);
+        shown++;
+    }
+    if (!shown)
+        printf("  %s\n", CLI_T(ctx, "登録なし", "none recorded"));
+
+    printf("\n%s\n", CLI_T(ctx, "【病名（現在）】", "[current diagnoses]"));
+    n = mm_ssmix2_record_diagnoses(r, &dx);
+    shown = 0;
+    {
+        const char *src = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (dx[i].from.flag == MM_SSMIX2_CURRENT &&
+                (!src || strcmp(dx[i].from.file_time, src) > 0))
+                src = dx[i].from.file_time;
+        for (size_t i = 0; i < n; i++) {
+            if (!src || !dx[i].active || strcmp(dx[i].from.file_time, src) != 0)
+                continue;
+            printf("  %s%s  %s  %s〜%s\n", dx[i].name,
+                   dx[i].suspected ? CLI_T(ctx, "（疑い）", " (suspected)") : "", dx[i].icd10,
+                   dx[i].start_date, dx[i].main ? CLI_T(ctx, "  主病名", "  main") : "");
+            shown++;
+        }
+    }
+    if (!shown)
+        printf("  %s\n", CLI_T(ctx, "なし", "none"));
+
+    printf("\n%s\n", CLI_T(ctx, "【受診・入院（最近）】", "[recent encounters]"));
+    n = mm_ssmix2_record_encounters(r, &en);
+    shown = 0;
+    for (size_t i = n; i-- > 0 && shown < RECENT;) {
+        if (en[i].from.flag != MM_SSMIX2_CURRENT)
+            continue;
+        printf("  %s %s  ", en[i].date, en[i].time);
+        pad(enc_name(ctx, en[i].kind), 12);
+        fputs(en[i].dept, stdout);
+        if (en[i].kind != MM_ENC_OUTPATIENT && en[i].ward[0])
+            printf("  %s %s%s%s", en[i].ward, en[i].room, en[i].bed[0] ? "-" : "", en[i].bed);
+        printf("\n");
+        shown++;
+    }
+    if (!shown)
+        printf("  %s\n", CLI_T(ctx, "なし", "none"));
+
+    for (int kind = 0; kind < 2; kind++) {
+        printf("\n%s\n", kind ? CLI_T(ctx, "【注射（最近）】", "[recent injections]")
+                              : CLI_T(ctx, "【処方（最近）】", "[recent prescriptions]"));
+        n = mm_ssmix2_record_orders(r, kind, &o);
+        shown = 0;
+        for (size_t i = n; i-- > 0 && shown < (size_t)(kind ? 3 : 5);) {
+            if (o[i].from.flag != MM_SSMIX2_CURRENT || o[i].cancel)
+                continue;
+            print_order(ctx, &o[i], kind);
+            shown++;
+        }
+        if (!shown)
+            printf("  %s\n", CLI_T(ctx, "なし", "none"));
+    }
+
+    /* the latest current value of each test */
+    printf("\n%s\n", CLI_T(ctx, "【検査（最新値）】", "[latest lab values]"));
+    n = mm_ssmix2_record_labs(r, &lb);
+    shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        int newer = 0;
+        if (lb[i].from.flag != MM_SSMIX2_CURRENT)
+            continue;
+        for (size_t k = i + 1; k < n && !newer; k++)
+            newer = lb[k].from.flag == MM_SSMIX2_CURRENT && strcmp(lb[k].code, lb[i].code) == 0;
+        if (newer)
+            continue;
+        fputs("  ", stdout);
+        pad(lb[i].name, 22);
+        printf("%8s ", lb[i].value);
+        pad(lb[i].unit, 10);
+        pad(lb[i].flag, 3);
+        pad(lb[i].range, 13);
+        printf("%s\n", lb[i].collected_at);
+        shown++;
+    }
+    if (!shown)
+        printf("  %s\n", CLI_T(ctx, "なし", "none"));
+
+    n = mm_ssmix2_record_documents(r, &docs);
+    printf("\n%s\n", CLI_T(ctx, "【文書・画像】", "[documents and images]"));
+    shown = 0;
+    for (size_t i = n; i-- > 0 && shown < RECENT;) {
+        if (docs[i].from.flag != MM_SSMIX2_CURRENT)
+            continue;
+        printf("  %s  %s  %s  %zu %s\n", docs[i].date, docs[i].title,
+               strcmp(docs[i].kind, "image") == 0 ? CLI_T(ctx, "画像", "image")
+                                                  : CLI_T(ctx, "文書", "document"),
+               docs[i].nfiles, CLI_T(ctx, "ファイル", "file(s)"));
+        shown++;
+    }
+    if (!shown)
+        printf("  %s\n", CLI_T(ctx, "なし", "none"));
+}
+
+static void print_problems(const struct cli_ctx *ctx, const struct mm_ssmix2_problems *pr)
+{
+    if (!pr->bad)
+        return;
+    fprintf(stderr,
+            CLI_T(ctx, "mamori: %zu 件のファイルに問題があります（読めた部分は表示しています）:\n",
+                  "mamori: %zu file(s) had problems (what could be read is shown):\n"),
+            pr->bad);
+    for (size_t i = 0; i < pr->nexamples; i++)
+        fprintf(stderr, "  %s: %s\n", pr->examples[i].path, pr->examples[i].reason);
+}
+
+static int run_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "storage", required_argument, NULL, 's' },
+        { "extended", required_argument, NULL, 'x' },
+        { "json", no_argument, NULL, 'j' },
+        { "history", no_argument, NULL, 'H' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *storage = NULL, *ext = NULL, *pid;
+    struct mm_ssmix2_problems probs = { 0 };
+    mm_ssmix2_record *r = NULL;
+    int opt, err, history = 0, rc = CLI_OK;
+    mm_buf b;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            storage = optarg;
+            break;
+        case 'x':
+            ext = optarg;
+            break;
+        case 'j':
+            ctx->json = 1;
+            break;
+        case 'H':
+            history = 1;
+            break;
+        case ':':
+            return cli_usage(ctx, &cmd_show,
+                             CLI_T(ctx, "'%s' には値が必要です", "'%s' needs a value"),
+                             argv[optind - 1]);
+        default:
+            return cli_usage(ctx, &cmd_show,
+                             CLI_T(ctx, "不明なオプション '%s'", "unknown option '%s'"),
+                             argv[optind - 1]);
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage(ctx, &cmd_show,
+                         CLI_T(ctx, "患者IDを1つ指定してください", "give exactly one patient ID"));
+    if (!storage || !storage[0])
+        return cli_usage(ctx, &cmd_show,
+                         CLI_T(ctx, "--storage を指定してください", "--storage is required"));
+    pid = argv[optind];
+    err = mm_ssmix2_record_load(&r, storage, ext, pid, &probs);
+    if (err == MM_ENOTFOUND) {
+        cli_error("%s", CLI_T(ctx, "この患者IDの患者はストレージにいません",
+                              "no patient with this ID in the storage"));
+        return CLI_ERROR;
+    }
+    if (err == MM_EINVAL) {
+        cli_error("%s", CLI_T(ctx, "患者IDの形式が正しくありません", "not a valid patient ID"));
+        return CLI_USAGE;
+    }
+    if (err < 0)
+        return cli_lib_error(err);
+    if (ctx->json) {
+        mm_buf_init(&b, MM_LIMIT_JSON);
+        err = mm_ssmix2_record_json(r, &b, history ? MM_SSMIX2_JSON_HISTORY : 0);
+        if (err == 0) {
+            fwrite(b.ptr, 1, b.len, stdout);
+            fputc('\n', stdout);
+        } else {
+            rc = cli_lib_error(err);
+        }
+        mm_buf_release(&b);
+    } else {
+        print_human(ctx, r);
+    }
+    print_problems(ctx, &probs);
+    mm_ssmix2_record_free(r);
+    return rc;
+}
+
+const struct cmd cmd_show = {
+    "show",
+    "show <患者ID|patient-ID> --storage <DIR> [--extended <DIR>] [--json] [--history]",
+    "患者の記録（アレルギー・病名・処方・検査など）を表示する",
+    "show a patient's record (allergies, diagnoses, prescriptions, labs, ...)",
+    "オプション:\n"
+    "   --storage <DIR>    標準化ストレージのルートフォルダ\n"
+    "   --extended <DIR>   拡張ストレージのルートフォルダ（文書・画像）\n"
+    "   --json             記録を JSON で標準出力に出す\n"
+    "   --history          JSON に過去（_2）と取消（_0）のデータも含める\n"
+    "\n"
+    "有効（コンディションフラグ 1）のデータだけを現在のものとして表示します。\n"
+    "読めないファイルは患者IDを伏せて標準エラーに報告し、読めた部分は表示します。\n"
+    "\n"
+    "終了コード: 0 表示した、1 患者がいない・読めない、2 使い方の誤り\n",
+    "options:\n"
+    "   --storage <DIR>    root folder of the standardized storage\n"
+    "   --extended <DIR>   root folder of the extended storage (documents, images)\n"
+    "   --json             print the record as JSON on standard output\n"
+    "   --history          include superseded (_2) and cancelled (_0) data in the JSON\n"
+    "\n"
+    "Only current data (condition flag 1) is shown as current. Files that cannot be read\n"
+    "are reported on standard error with patient IDs hidden; the rest is shown.\n"
+    "\n"
+    "exit status: 0 shown, 1 no such patient or unreadable, 2 usage error\n",
+    0,
+    run_show,
+};

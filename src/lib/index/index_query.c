@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Queries: find (ID exact and prefix through the primary key, birth date through its
+ * index, name and kana fragments by a scan of the small patient rows), the stored summary,
+ * and the lab matrix, assembled in memory from the patient's lab rows (a few hundred to a
+ * few thousand). Every result is one allocation holding its strings, so releasing it is
+ * one free and an allocation failure leaves nothing behind.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "index/index_int.h"
+
+#define ARENA_LIMIT (256u * 1024u * 1024u) /* strings of one result */
+
+/* ---- find ---------------------------------------------------------------------------------- */
+
+static const char find_sql[] =
+        "WITH m(id, rank) AS ("
+        " SELECT id, CASE WHEN id = ?1 THEN 0 ELSE 1 END FROM patient"
+        "  WHERE ?1 <> '' AND id >= ?1 AND id < ?1 || char(1114111)"
+        " UNION ALL"
+        " SELECT id, 3 FROM patient WHERE ?2 <> '' AND birth_date = ?2"
+        " UNION ALL"
+        " SELECT id, CASE WHEN name_key = ?3 OR kana_key = ?3 THEN 2 ELSE 3 END FROM patient"
+        "  WHERE ?3 <> '' AND (instr(name_key, ?3) > 0 OR instr(kana_key, ?3) > 0)"
+        "), b(id, rank) AS (SELECT id, min(rank) FROM m GROUP BY id)"
+        " SELECT p.id, p.name, p.kana, p.sex, p.birth_date, count(*) OVER ()"
+        " FROM b JOIN patient p ON p.id = b.id"
+        " ORDER BY b.rank, p.kana_key, p.id LIMIT ?4";
+
+/* Read "YYYY-MM-DD" (at least "YYYY-MM-DD" long) at @s. OUT: y, m, d. @return 1 if read */
+static int ymd(const char *s, int *y, int *m, int *d)
+{
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7) {
+            if (s[i] != '-')
+                return 0;
+        } else if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    *y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    *m = (s[5] - '0') * 10 + (s[6] - '0');
+    *d = (s[8] - '0') * 10 + (s[9] - '0');
+    return *m >= 1 && *m <= 12 && *d >= 1 && *d <= 31;
+}
+
+/* Full years from @birth to @y-@m-@d, -1 when unknown. */
+static int age_at(const char *birth, int y, int m, int d)
+{
+    int by, bm, bd, a;
+
+    if (strlen(birth) < 10 || !ymd(birth, &by, &bm, &bd))
+        return -1;
+    a = y - by - (m < bm || (m == bm && d < bd));
+    return a < 0 ? -1 : a;
+}
+
+void mm_index_results_release(struct mm_index_results *r)
+{
+    if (!r)
+        return;
+    mm_free(r->mem_);
+    memset(r, 0, sizeof(*r));
+}
+
+int mm_index_find(mm_index *ix, const char *query, size_t limit, const char *as_of,
+                  struct mm_index_results *out)
+{
+    struct mm_index_query q;
+    sqlite3_stmt *st = NULL;
+    mm_buf arena;
+    size_t(*offs)[5] = NULL, n = 0, total = 0;
+    struct mm_index_patient *v = NULL;
+    char *mem = NULL;
+    int err, rc, y, m, d;
+
+    MM_ASSERT_ARG(ix && query && out);
+    mm_buf_init(&arena, ARENA_LIMIT);
+    if ((err = mm_index_query_parse(&q, query)) < 0)
+        return err;
+    if (as_of) {
+        if (strlen(as_of) != 10 || !ymd(as_of, &y, &m, &d))
+            return mm_error_set(MM_EINVAL, "reference date is not YYYY-MM-DD");
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        if (!localtime_r(&now, &tm))
+            return mm_error_set(MM_EIO, "cannot read the clock");
+        y = tm.tm_year + 1900;
+        m = tm.tm_mon + 1;
+        d = tm.tm_mday;
+    }
+    if (limit == 0)
+        limit = MM_INDEX_FIND_DEFAULT;
+    if (limit > MM_INDEX_FIND_MAX)
+        limit = MM_INDEX_FIND_MAX;
+    if (!(offs = mm_calloc(limit, sizeof(*offs))))
+        return MM_ENOMEM;
+    if ((err = mm_index__prepare(ix, find_sql, &st)) < 0 ||
+        (err = mm_index__bind(st, 1, q.id)) < 0 || (err = mm_index__bind(st, 2, q.date)) < 0 ||
+        (err = mm_index__bind(st, 3, q.name)) < 0)
+        goto out;
+    if (sqlite3_bind_int64(st, 4, (sqlite3_int64)limit) != SQLITE_OK) {
+        err = mm_index__sql_error(ix->db, SQLITE_RANGE, "bind");
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int c = 0; c < 5; c++) {
+            const char *s = (const char *)sqlite3_column_text(st, c);
+            offs[n][c] = arena.len;
+            if ((err = mm_buf_put(&arena, s ? s : "", (s ? strlen(s) : 0) + 1)) < 0)
+                goto out;
+        }
+        total = (size_t)sqlite3_column_int64(st, 5);
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        err = mm_index__sql_error(ix->db, rc, "find");
+        goto out;
+    }
+    if (!(mem = mm_malloc(n * sizeof(*v) + arena.len + 1))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    v = (struct mm_index_patient *)(void *)mem;
+    if (arena.len)
+        memcpy(mem + n * sizeof(*v), arena.ptr, arena.len);
+    for (size_t i = 0; i < n; i++) {
+        const char *base = mem + n * sizeof(*v);
+        v[i].id = base + offs[i][0];
+        v[i].name = base + offs[i][1];
+        v[i].kana = base + offs[i][2];
+        v[i].sex = base + offs[i][3];
+        v[i].birth_date = base + offs[i][4];
+        v[i].age = age_at(v[i].birth_date, y, m, d);
+    }
+    out->n = n;
+    out->total = n ? total : 0;
+    out->v = n ? v : NULL;
+    out->mem_ = mem;
+    mem = NULL; /* now owned by out */
+out:
+    sqlite3_finalize(st);
+    mm_free(offs);
+    mm_free(mem);
+    mm_buf_release(&arena);
+    return err;
+}
+
+/* ---- summary ------------------------------------------------------------------------------- */
+
+int mm_index_summary(mm_index *ix, const char *id, mm_buf *out)
+{
+    sqlite3_stmt *st = NULL;
+    int err, rc;
+
+    MM_ASSERT_ARG(ix && id && out);
+    if ((err = mm_index__prepare(ix, "SELECT json FROM summary WHERE patient_id = ?1", &st)) < 0 ||
+        (err = mm_index__bind(st, 1, id)) < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        err = mm_error_set(MM_ENOTFOUND, "patient not in the index");
+    } else if (rc != SQLITE_ROW) {
+        err = mm_index__sql_error(ix->db, rc, "summary");
+    } else {
+        const void *p = sqlite3_column_blob(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        if (!p && n == 0)
+            err = mm_buf_put(out, "", 0);
+        else if (!p)
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+        else
+            err = mm_buf_put(out, p, (size_t)n);
+    }
+out:
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* ---- lab matrix ---------------------------------------------------------------------------- */
+
+enum { L_CODE, L_NAME, L_UNIT, L_RANGE, L_TIME, L_VALUE, L_FLAG, L_N };
+
+struct row {
+    size_t off[L_N]; /* strings in the arena */
+    long long seq;
+    size_t test, time;
+};
+
+/* A row seen through its key strings, for sorting. */
+struct key {
+    const char *a, *b; /* (code, time) or (time, "") */
+    long long seq;
+    size_t row;
+};
+
+/* qsort: by a, then b, then seq. */
+static int cmp_key(const void *x, const void *y)
+{
+    const struct key *p = x, *q = y;
+    int c = strcmp(p->a, q->a);
+
+    if (c == 0)
+        c = strcmp(p->b, q->b);
+    if (c == 0)
+        c = (p->seq > q->seq) - (p->seq < q->seq);
+    return c;
+}
+
+/* qsort: tests (as struct key of their first result: a = time) by first appearance. */
+static int cmp_first(const void *x, const void *y)
+{
+    const struct key *p = x, *q = y;
+    int c = strcmp(p->a, q->a);
+
+    return c ? c : (p->seq > q->seq) - (p->seq < q->seq);
+}
+
+void mm_index_lab_matrix_release(struct mm_index_lab_matrix *m)
+{
+    if (!m)
+        return;
+    mm_free(m->mem_);
+    memset(m, 0, sizeof(*m));
+}
+
+/* 1 when patient @id is in @ix, 0 when not, <0 error. */
+static int have_patient(mm_index *ix, const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    int err, rc;
+
+    if ((err = mm_index__prepare(ix, "SELECT 1 FROM patient WHERE id = ?1", &st)) < 0 ||
+        (err = mm_index__bind(st, 1, id)) < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    err = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : mm_index__sql_error(ix->db, rc, "lab");
+out:
+    sqlite3_finalize(st);
+    return err;
+}
+
+int mm_index_lab_matrix(mm_index *ix, const char *id, struct mm_index_lab_matrix *out)
+{
+    static const char sql[] = "SELECT code, name, unit, range, collected_at, value, flag, seq"
+                              " FROM lab WHERE patient_id = ?1 ORDER BY seq";
+    sqlite3_stmt *st = NULL;
+    mm_buf arena;
+    struct row *rows = NULL;
+    struct key *keys = NULL, *firsts = NULL;
+    size_t *order = NULL, *newest = NULL;
+    size_t n = 0, cap = 0, ntests = 0, ntimes = 0;
+    char *mem = NULL;
+    int err, rc;
+
+    MM_ASSERT_ARG(ix && id && out);
+    mm_buf_init(&arena, ARENA_LIMIT);
+    if ((err = have_patient(ix, id)) <= 0) {
+        if (err == 0)
+            err = mm_error_set(MM_ENOTFOUND, "patient not in the index");
+        goto out;
+    }
+    if ((err = mm_index__prepare(ix, sql, &st)) < 0 || (err = mm_index__bind(st, 1, id)) < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t c2 = cap ? cap * 2 : 256;
+            struct row *r2 = mm_realloc(rows, c2 * sizeof(*r2));
+            if (!r2) {
+                err = MM_ENOMEM;
+                goto out;
+            }
+            rows = r2;
+            cap = c2;
+        }
+        for (int c = 0; c < L_N; c++) {
+            const char *s = (const char *)sqlite3_column_text(st, c);
+            rows[n].off[c] = arena.len;
+            if ((err = mm_buf_put(&arena, s ? s : "", (s ? strlen(s) : 0) + 1)) < 0)
+                goto out;
+        }
+        rows[n].seq = sqlite3_column_int64(st, L_N);
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        err = mm_index__sql_error(ix->db, rc, "lab");
+        goto out;
+    }
+    if (n) {
+        const char *base = arena.ptr;
+        if (!(keys = mm_calloc(n, sizeof(*keys))) || !(firsts = mm_calloc(n, sizeof(*firsts))) ||
+            !(order = mm_calloc(n, sizeof(*order))) || !(newest = mm_calloc(n, sizeof(*newest)))) {
+            err = MM_ENOMEM;
+            goto out;
+        }
+        /* times: distinct collection times, oldest first */
+        for (size_t i = 0; i < n; i++)
+            keys[i] = (struct key){ base + rows[i].off[L_TIME], "", rows[i].seq, i };
+        qsort(keys, n, sizeof(*keys), cmp_key);
+        for (size_t i = 0; i < n; i++) {
+            if (i && strcmp(keys[i].a, keys[i - 1].a) != 0)
+                ntimes++;
+            rows[keys[i].row].time = ntimes;
+        }
+        ntimes++;
+        /* tests: group by code; each group's first and newest result */
+        for (size_t i = 0; i < n; i++)
+            keys[i] = (struct key){ base + rows[i].off[L_CODE], base + rows[i].off[L_TIME],
+                                    rows[i].seq, i };
+        qsort(keys, n, sizeof(*keys), cmp_key);
+        for (size_t i = 0; i < n; i++) {
+            if (i == 0 || strcmp(keys[i].a, keys[i - 1].a) != 0) {
+                const struct row *r = &rows[keys[i].row];
+                firsts[ntests] = (struct key){ base + r->off[L_TIME], "", r->seq, ntests };
+                ntests++;
+            }
+            rows[keys[i].row].test = ntests - 1; /* group number for now */
+            newest[ntests - 1] = keys[i].row;
+        }
+        /* rows of the matrix in the order tests first appear */
+        qsort(firsts, ntests, sizeof(*firsts), cmp_first);
+        for (size_t t = 0; t < ntests; t++)
+            order[firsts[t].row] = t;
+        for (size_t i = 0; i < n; i++)
+            rows[i].test = order[rows[i].test];
+    }
+    {
+        size_t head = ntests * sizeof(struct mm_index_lab_test) + ntimes * sizeof(char *) +
+                      ntests * ntimes * sizeof(struct mm_index_lab_cell);
+        struct mm_index_lab_test *tests;
+        const char **times;
+        struct mm_index_lab_cell *cells;
+        const char *base;
+
+        if (ntests && ntimes > (SIZE_MAX / 4) / ntests / sizeof(struct mm_index_lab_cell)) {
+            err = mm_error_set(MM_ELIMIT, "lab matrix too large");
+            goto out;
+        }
+        if (!(mem = mm_calloc(1, head + arena.len + 1))) {
+            err = MM_ENOMEM;
+            goto out;
+        }
+        tests = (struct mm_index_lab_test *)(void *)mem;
+        times = (const char **)(void *)(mem + ntests * sizeof(*tests));
+        cells = (struct mm_index_lab_cell *)(void *)(mem + ntests * sizeof(*tests) +
+                                                     ntimes * sizeof(*times));
+        if (arena.len)
+            memcpy(mem + head, arena.ptr, arena.len);
+        base = mem + head;
+        for (size_t g = 0; g < ntests; g++) {
+            const struct row *r = &rows[newest[g]];
+            struct mm_index_lab_test *t = &tests[order[g]];
+            t->code = base + r->off[L_CODE];
+            t->name = base + r->off[L_NAME];
+            t->unit = base + r->off[L_UNIT];
+            t->range = base + r->off[L_RANGE];
+        }
+        for (size_t i = 0; i < n; i++) {
+            /* rows come in seq order: a later result at the same time wins */
+            struct mm_index_lab_cell *c = &cells[rows[i].test * ntimes + rows[i].time];
+            times[rows[i].time] = base + rows[i].off[L_TIME];
+            c->value = base + rows[i].off[L_VALUE];
+            c->flag = base + rows[i].off[L_FLAG];
+        }
+        out->ntests = ntests;
+        out->ntimes = ntimes;
+        out->tests = tests;
+        out->times = times;
+        out->cells = cells;
+        out->mem_ = mem;
+        mem = NULL; /* now owned by out */
+    }
+out:
+    sqlite3_finalize(st);
+    mm_free(rows);
+    mm_free(keys);
+    mm_free(firsts);
+    mm_free(order);
+    mm_free(newest);
+    mm_free(mem);
+    mm_buf_release(&arena);
+    return err;
+}

@@ -1,0 +1,1452 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A patient's clinical record extracted from SS-MIX2 messages: demographics,
+ * allergies, diagnoses, encounters, orders with their Rps, administrations, lab
+ * results, examinations and extended-storage documents. Items keep the flag of
+ * their file, so current (_1) data is told apart from superseded (_2) and
+ * cancelled (_0) history. Strings live in an arena owned by the record; items
+ * live in growable arrays. Workload: one patient's folder (tens to thousands of
+ * files) per record, built on any thread, read-only afterwards.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "os/os.h"
+#include "ssmix2/ssmix2.h"
+
+/* ---- arena and arrays ---- */
+
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct vec {
+    void *v;
+    size_t n, cap;
+};
+
+struct mm_ssmix2_record {
+    struct chunk *chunks;
+    struct vec patients, allergies, diagnoses, encounters, orders[3], labs, exams, admins, docs;
+    int oom;
+};
+
+static const char *sdupn(mm_ssmix2_record *r, const char *s, size_t n)
+{
+    struct chunk *c = r->chunks;
+    char *p;
+
+    if (n == 0)
+        return "";
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > 16384 ? n + 1 : 16384;
+        c = mm_malloc(sizeof(*c) + cap);
+        if (!c) {
+            r->oom = 1;
+            return "";
+        }
+        c->next = r->chunks;
+        c->used = 0;
+        c->cap = cap;
+        r->chunks = c;
+    }
+    p = c->data + c->used;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    c->used += n + 1;
+    return p;
+}
+
+static const char *sdup(mm_ssmix2_record *r, const char *s)
+{
+    return s ? sdupn(r, s, strlen(s)) : "";
+}
+
+/* A new zeroed element at the end of @v, or NULL when out of memory. */
+static void *push(mm_ssmix2_record *r, struct vec *v, size_t elem)
+{
+    char *base;
+
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        void *n = mm_realloc(v->v, cap * elem);
+        if (!n) {
+            r->oom = 1;
+            return NULL;
+        }
+        v->v = n;
+        v->cap = cap;
+    }
+    base = v->v;
+    memset(base + v->n * elem, 0, elem);
+    return base + v->n++ * elem;
+}
+
+int mm_ssmix2_record_new(mm_ssmix2_record **out)
+{
+    mm_ssmix2_record *r;
+
+    MM_ASSERT_ARG(out != NULL);
+    r = mm_calloc(1, sizeof(*r));
+    if (!r)
+        return MM_ENOMEM;
+    *out = r;
+    return 0;
+}
+
+void mm_ssmix2_record_free(mm_ssmix2_record *r)
+{
+    if (!r)
+        return;
+    struct vec *vs[] = { &r->patients,  &r->allergies, &r->diagnoses, &r->encounters,
+                         &r->orders[0], &r->orders[1], &r->orders[2], &r->labs,
+                         &r->exams,     &r->admins,    &r->docs };
+    for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
+        mm_free(vs[i]->v);
+    while (r->chunks) {
+        struct chunk *n = r->chunks->next;
+        mm_free(r->chunks);
+        r->chunks = n;
+    }
+    mm_free(r);
+}
+
+/* Arena copy of @n bytes (order parts are copied whole once an order is complete). */
+static void *adup(mm_ssmix2_record *r, const void *p, size_t n)
+{
+    struct chunk *c = r->chunks;
+    void *d;
+    size_t align = (c ? (8 - (c->used % 8)) % 8 : 0);
+
+    if (n == 0)
+        return NULL;
+    if (!c || c->cap - c->used < n + align) {
+        size_t cap = n + 8 > 16384 ? n + 8 : 16384;
+        c = mm_malloc(sizeof(*c) + cap);
+        if (!c) {
+            r->oom = 1;
+            return NULL;
+        }
+        c->next = r->chunks;
+        c->used = 0;
+        c->cap = cap;
+        r->chunks = c;
+        align = 0;
+    }
+    c->used += align;
+    d = c->data + c->used;
+    memcpy(d, p, n);
+    c->used += n;
+    return d;
+}
+
+/* ---- small field helpers ---- */
+
+/* "YYYYMMDD[HHMM...]" -> "YYYY-MM-DD" or, with @minute and enough digits, "YYYY-MM-DDTHH:MM";
+ * input with fewer than 8 digits is kept as written. */
+static const char *iso(mm_ssmix2_record *r, const char *ts, int minute)
+{
+    size_t digits = strspn(ts, "0123456789");
+    char b[17];
+
+    if (digits < 8)
+        return sdup(r, ts);
+    memcpy(b, ts, 4);
+    b[4] = '-';
+    memcpy(b + 5, ts + 4, 2);
+    b[7] = '-';
+    memcpy(b + 8, ts + 6, 2);
+    if (!minute || digits < 12)
+        return sdupn(r, b, 10);
+    b[10] = 'T';
+    memcpy(b + 11, ts + 8, 2);
+    b[13] = ':';
+    memcpy(b + 14, ts + 10, 2);
+    return sdupn(r, b, 16);
+}
+
+static const char *iso_date(mm_ssmix2_record *r, const char *ts)
+{
+    return iso(r, ts, 0);
+}
+
+static const char *iso_minute(mm_ssmix2_record *r, const char *ts)
+{
+    return iso(r, ts, 1);
+}
+
+static const char *hhmm(mm_ssmix2_record *r, const char *ts)
+{
+    char b[8];
+
+    if (strspn(ts, "0123456789") < 12)
+        return "";
+    snprintf(b, sizeof(b), "%.2s:%.2s", ts + 8, ts + 10);
+    return sdup(r, b);
+}
+
+/* Family and given name of an XPN/XCN repetition joined by a space. */
+static const char *person(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int field, int rep,
+                          int family_comp)
+{
+    const char *f = mm_hl7_get(m, seg, field, rep, family_comp, 1);
+    const char *g = mm_hl7_get(m, seg, field, rep, family_comp + 1, 1);
+    char b[512];
+
+    if (!f || !g)
+        return "";
+    if (!g[0])
+        return sdup(r, f);
+    if (!f[0])
+        return sdup(r, g);
+    snprintf(b, sizeof(b), "%s %s", f, g);
+    return sdup(r, b);
+}
+
+static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s)
+{
+    const char *v, *p;
+    size_t n;
+
+    if (seg == SIZE_MAX || mm_hl7_get_raw(m, seg, f, rep, c, s, &p, &n) != 0)
+        return "";
+    /* the common case, a value without escapes, is copied straight from the text */
+    if (!memchr(p, '\\', n))
+        return sdupn(r, p, n);
+    v = mm_hl7_get(m, seg, f, rep, c, s);
+    if (!v) {
+        r->oom = 1;
+        return "";
+    }
+    return sdup(r, v);
+}
+
+/* Borrowed value (valid until the message is freed), "" when absent. */
+static const char *peek(mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s)
+{
+    const char *v = seg == SIZE_MAX ? "" : mm_hl7_get(m, seg, f, rep, c, s);
+
+    return v ? v : "";
+}
+
+static void set_origin(mm_ssmix2_record *r, struct mm_ssmix2_origin *o,
+                       const struct mm_ssmix2_name *name, const char *type)
+{
+    const char *t = name->timestamp;
+    char b[24];
+
+    o->flag = name->flag;
+    o->type = type;
+    o->order_no = sdup(r, name->order_no);
+    snprintf(b, sizeof(b), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", t, t + 4, t + 6, t + 8, t + 10, t + 12);
+    o->file_time = sdup(r, b);
+    o->care_date = strcmp(name->date, "-") == 0 ? "" : iso_date(r, name->date);
+}
+
+/* ---- demographics and allergies ---- */
+
+static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    size_t pid = mm_hl7_find(m, "PID", 0);
+    struct mm_ssmix2_patient *p;
+    char abo[8] = "", rh[4] = "", bt[16];
+
+    if (pid == SIZE_MAX)
+        return;
+    p = push(r, &r->patients, sizeof(*p));
+    if (!p)
+        return;
+    p->from = *o0;
+    /* PID-3: the repetition with identifier type PI, else the first */
+    p->id = get(r, m, pid, 3, 1, 1, 1);
+    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 3); rep++)
+        if (strcmp(peek(m, pid, 3, rep, 5, 1), "PI") == 0)
+            p->id = get(r, m, pid, 3, rep, 1, 1);
+    p->name = p->kana = "";
+    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 5); rep++) {
+        const char *rt = peek(m, pid, 5, rep, 8, 1);
+        if (strcmp(rt, "I") == 0 || (!p->name[0] && rt[0] == '\0' && rep == 1))
+            p->name = person(r, m, pid, 5, rep, 1);
+        else if (strcmp(rt, "P") == 0)
+            p->kana = person(r, m, pid, 5, rep, 1);
+    }
+    p->birth_date = iso_date(r, peek(m, pid, 7, 1, 1, 1));
+    p->sex = get(r, m, pid, 8, 1, 1, 1);
+    /* PID-11: the home address (type H) or the first; component 8 holds the full text */
+    p->address = p->postal_code = "";
+    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 11); rep++) {
+        const char *t = peek(m, pid, 11, rep, 7, 1);
+        if (rep == 1 || strcmp(t, "H") == 0) {
+            const char *full = peek(m, pid, 11, rep, 8, 1);
+            char b[768];
+            if (!full[0])
+                snprintf(b, sizeof(b), "%s%s%s%s", peek(m, pid, 11, rep, 4, 1),
+                         peek(m, pid, 11, rep, 3, 1), peek(m, pid, 11, rep, 1, 1),
+                         peek(m, pid, 11, rep, 2, 1));
+            p->address = sdup(r, full[0] ? full : b);
+            p->postal_code = get(r, m, pid, 11, rep, 5, 1);
+        }
+    }
+    p->phone = "";
+    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 13) && !p->phone[0]; rep++) {
+        const char *num = peek(m, pid, 13, rep, 12, 1);
+        p->phone = sdup(r, num[0] ? num : peek(m, pid, 13, rep, 1, 1));
+    }
+    p->height_cm = p->weight_kg = "";
+    for (size_t s = mm_hl7_find(m, "OBX", 0); s != SIZE_MAX; s = mm_hl7_find(m, "OBX", s + 1)) {
+        const char *code = peek(m, s, 3, 1, 1, 1);
+        if (strcmp(code, "9N001000000000001") == 0)
+            p->height_cm = get(r, m, s, 5, 1, 1, 1);
+        else if (strcmp(code, "9N006000000000001") == 0)
+            p->weight_kg = get(r, m, s, 5, 1, 1, 1);
+        else if (strncmp(code, "5H010", 5) == 0)
+            snprintf(abo, sizeof(abo), "%s", peek(m, s, 5, 1, 1, 1));
+        else if (strncmp(code, "5H020", 5) == 0)
+            snprintf(rh, sizeof(rh), "%s", peek(m, s, 5, 1, 1, 1));
+    }
+    snprintf(bt, sizeof(bt), "%s%s", abo, abo[0] ? rh : "");
+    p->blood_type = sdup(r, bt);
+    /* AL1 allergies of ADT-00 (ADT-61 is preferred when present) */
+    for (size_t s = mm_hl7_find(m, "AL1", 0); s != SIZE_MAX; s = mm_hl7_find(m, "AL1", s + 1)) {
+        struct mm_ssmix2_allergy *a = push(r, &r->allergies, sizeof(*a));
+        if (!a)
+            return;
+        a->from = *o0;
+        a->type = get(r, m, s, 2, 1, 1, 1);
+        a->code = get(r, m, s, 3, 1, 1, 1);
+        a->name = get(r, m, s, 3, 1, 2, 1);
+        a->system = get(r, m, s, 3, 1, 3, 1);
+        a->severity = get(r, m, s, 4, 1, 1, 1);
+        a->reaction = get(r, m, s, 5, 1, 1, 1);
+        a->onset = iso_date(r, peek(m, s, 6, 1, 1, 1));
+    }
+}
+
+static void add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    for (size_t s = mm_hl7_find(m, "IAM", 0); s != SIZE_MAX; s = mm_hl7_find(m, "IAM", s + 1)) {
+        struct mm_ssmix2_allergy *a;
+        const char *onset = peek(m, s, 11, 1, 1, 1);
+
+        if (strcmp(peek(m, s, 6, 1, 1, 1), "D") == 0)
+            continue; /* the sender deletes this allergy */
+        a = push(r, &r->allergies, sizeof(*a));
+        if (!a)
+            return;
+        a->from = *o0;
+        a->type = get(r, m, s, 2, 1, 1, 1);
+        a->code = get(r, m, s, 3, 1, 1, 1);
+        a->name = get(r, m, s, 3, 1, 2, 1);
+        a->system = get(r, m, s, 3, 1, 3, 1);
+        a->severity = get(r, m, s, 4, 1, 1, 1);
+        a->reaction = get(r, m, s, 5, 1, 1, 1);
+        a->onset = onset[0] ? iso_date(r, onset) : get(r, m, s, 12, 1, 1, 1);
+    }
+}
+
+/* ---- diagnoses ---- */
+
+static void add_diagnoses(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    for (size_t s = mm_hl7_find(m, "PRB", 0); s != SIZE_MAX; s = mm_hl7_find(m, "PRB", s + 1)) {
+        struct mm_ssmix2_diagnosis *d = push(r, &r->diagnoses, sizeof(*d));
+        const char *nm, *end;
+
+        if (!d)
+            return;
+        d->from = *o0;
+        nm = peek(m, s, 3, 1, 2, 1);
+        d->name = sdup(r, nm[0] ? nm : peek(m, s, 17, 1, 1, 1));
+        d->medis = get(r, m, s, 3, 1, 1, 1);
+        d->icd10 = get(r, m, s, 10, 1, 1, 1);
+        d->start_date = iso_date(r, peek(m, s, 16, 1, 1, 1)[0] ? peek(m, s, 16, 1, 1, 1)
+                                                               : peek(m, s, 7, 1, 1, 1));
+        end = peek(m, s, 9, 1, 1, 1);
+        d->end_date = iso_date(r, end);
+        d->outcome = get(r, m, s, 14, 1, 1, 1);
+        d->active = !end[0] && strcmp(peek(m, s, 1, 1, 1, 1), "DE") != 0;
+        d->main = strcmp(peek(m, s, 18, 1, 1, 1), "1") == 0;
+        d->suspected = strcmp(peek(m, s, 13, 1, 1, 1), "1") == 0;
+    }
+}
+
+/* ---- encounters ---- */
+
+struct enc_rule {
+    const char *type, *trigger;
+    enum mm_ssmix2_enc_kind kind;
+    const char *kind_name;
+    const char *seg; /* where the event time is */
+    int field;
+};
+
+static const struct enc_rule enc_rules[] = {
+    { "ADT-12", "A04", MM_ENC_OUTPATIENT, "outpatient", "PV1", 44 },
+    { "ADT-22", "A01", MM_ENC_ADMISSION, "admission", "PV1", 44 },
+    { "ADT-52", "A03", MM_ENC_DISCHARGE, "discharge", "PV1", 45 },
+    { "ADT-42", "A02", MM_ENC_TRANSFER, "transfer", "EVN", 6 },
+    { "ADT-31", "A21", MM_ENC_LEAVE, "leave", "EVN", 6 },
+    { "ADT-32", "A22", MM_ENC_RETURN, "return", "EVN", 6 },
+    { "ADT-21", "A14", MM_ENC_PLANNED_ADMISSION, "planned_admission", "PV2", 8 },
+    { "ADT-41", "A15", MM_ENC_PLANNED_TRANSFER, "planned_transfer", "PV2", 8 },
+    { "ADT-51", "A16", MM_ENC_PLANNED_DISCHARGE, "planned_discharge", "PV2", 9 },
+    { "ADT-01", "A54", MM_ENC_ATTENDING_CHANGE, "attending_change", "EVN", 6 },
+};
+
+static void add_encounter(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    const struct enc_rule *rule = NULL;
+    const char *trig = peek(m, 0, 9, 1, 2, 1);
+    size_t pv1 = mm_hl7_find(m, "PV1", 0), s;
+    struct mm_ssmix2_encounter *e;
+    const char *when;
+
+    for (size_t i = 0; i < sizeof(enc_rules) / sizeof(enc_rules[0]); i++)
+        if (strcmp(enc_rules[i].type, o0->type) == 0 && strcmp(enc_rules[i].trigger, trig) == 0)
+            rule = &enc_rules[i];
+    if (!rule || pv1 == SIZE_MAX)
+        return; /* cancel events (A11, A27, A55, ...) carry no encounter of their own */
+    e = push(r, &r->encounters, sizeof(*e));
+    if (!e)
+        return;
+    e->from = *o0;
+    e->kind = rule->kind;
+    e->kind_name = rule->kind_name;
+    s = mm_hl7_find(m, rule->seg, 0);
+    when = peek(m, s, rule->field, 1, 1, 1);
+    if (!when[0])
+        when = peek(m, mm_hl7_find(m, "EVN", 0), 6, 1, 1, 1);
+    if (!when[0])
+        when = peek(m, mm_hl7_find(m, "EVN", 0), 2, 1, 1, 1);
+    e->date = iso_date(r, when);
+    e->time = hhmm(r, when);
+    e->dept = get(r, m, pv1, 10, 1, 1, 1);
+    e->ward = get(r, m, pv1, 3, 1, 1, 1);
+    e->room = get(r, m, pv1, 3, 1, 2, 1);
+    e->bed = get(r, m, pv1, 3, 1, 3, 1);
+    e->prior_ward = get(r, m, pv1, 6, 1, 1, 1);
+    e->prior_room = get(r, m, pv1, 6, 1, 2, 1);
+    e->prior_bed = get(r, m, pv1, 6, 1, 3, 1);
+    e->doctor = person(r, m, pv1, 7, 1, 2);
+    e->disposition = get(r, m, pv1, 36, 1, 1, 1);
+}
+
+/* ---- orders ---- */
+
+struct tmp_rp {
+    struct mm_ssmix2_rp rp;
+    struct vec drugs;
+};
+
+static struct mm_ssmix2_drug *add_drug(mm_ssmix2_record *r, struct tmp_rp *t, mm_hl7_msg *m,
+                                       size_t s, int code_f, int dose_f, int unit_f)
+{
+    struct mm_ssmix2_drug *d = push(r, &t->drugs, sizeof(*d));
+    const char *unit;
+
+    if (!d)
+        return NULL;
+    d->code = get(r, m, s, code_f, 1, 1, 1);
+    d->name = get(r, m, s, code_f, 1, 2, 1);
+    d->system = get(r, m, s, code_f, 1, 3, 1);
+    d->dose = get(r, m, s, dose_f, 1, 1, 1);
+    unit = peek(m, s, unit_f, 1, 2, 1);
+    d->unit = sdup(r, unit[0] ? unit : peek(m, s, unit_f, 1, 1, 1));
+    return d;
+}
+
+static const char *order_kind_of(const char *type)
+{
+    if (strcmp(type, "OMP-01") == 0)
+        return "prescription";
+    if (strcmp(type, "OMP-02") == 0)
+        return "injection";
+    if (strcmp(type, "OMD") == 0)
+        return "diet";
+    if (strcmp(type, "OML-01") == 0)
+        return "lab";
+    if (strcmp(type, "OMG-01") == 0)
+        return "radiology";
+    if (strcmp(type, "OMG-02") == 0)
+        return "endoscopy";
+    return "physiology";
+}
+
+static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    int kind = strcmp(o0->type, "OMP-01") == 0 ? 0 : strcmp(o0->type, "OMP-02") == 0 ? 1 : 2;
+    struct vec rps = { 0 };
+    struct tmp_rp *cur = NULL;
+    size_t orc = mm_hl7_find(m, "ORC", 0), pv1 = mm_hl7_find(m, "PV1", 0);
+    struct mm_ssmix2_order *o;
+    size_t nseg = mm_hl7_segment_count(m);
+
+    if (orc == SIZE_MAX)
+        return;
+    o = push(r, &r->orders[kind], sizeof(*o));
+    if (!o)
+        return;
+    o->from = *o0;
+    o->order_no = get(r, m, orc, 2, 1, 1, 1);
+    o->date = iso_date(r, peek(m, orc, 9, 1, 1, 1));
+    o->dept = get(r, m, orc, 17, 1, 1, 1);
+    o->doctor = person(r, m, orc, 12, 1, 2);
+    o->inpatient = strcmp(peek(m, orc, 29, 1, 1, 1), "I") == 0 ||
+                   strcmp(peek(m, pv1, 2, 1, 1, 1), "I") == 0;
+    o->cancel = strcmp(peek(m, orc, 1, 1, 1, 1), "CA") == 0;
+    o->exam_code = o->exam_name = o->text = "";
+    if (kind == 2) {
+        size_t obr = mm_hl7_find(m, "OBR", 0), ods = mm_hl7_find(m, "ODS", 0);
+        o->exam_code = get(r, m, obr, 4, 1, 1, 1);
+        o->exam_name = get(r, m, obr, 4, 1, 2, 1);
+        if (ods != SIZE_MAX)
+            o->text = get(r, m, ods, 3, 1, 2, 1);
+        o->exam_name = o->exam_name[0] ? o->exam_name : sdup(r, order_kind_of(o0->type));
+        return;
+    }
+    for (size_t s = orc; s < nseg && !r->oom; s++) {
+        const char *id = mm_hl7_segment_id(m, s);
+        if (strcmp(id, "ORC") == 0) {
+            const char *group = peek(m, s, 4, 1, 1, 1);
+            cur = NULL;
+            for (size_t i = 0; i < rps.n; i++)
+                if (strcmp(((struct tmp_rp *)rps.v)[i].rp.rp, group) == 0)
+                    cur = &((struct tmp_rp *)rps.v)[i];
+            if (!cur && (cur = push(r, &rps, sizeof(*cur))) != NULL) {
+                cur->rp.rp = sdup(r, group);
+                cur->rp.usage = cur->rp.usage_code = cur->rp.days = cur->rp.route = "";
+                cur->rp.rate = cur->rp.rate_unit = cur->rp.start = cur->rp.end = "";
+            }
+        } else if (!cur) {
+            continue;
+        } else if (strcmp(id, "RXE") == 0) {
+            if (kind == 0) {
+                add_drug(r, cur, m, s, 2, 3, 5);
+            } else {
+                cur->rp.rate = get(r, m, s, 23, 1, 1, 1);
+                cur->rp.rate_unit = get(r, m, s, 24, 1, 1, 1);
+            }
+        } else if (strcmp(id, "RXC") == 0) {
+            add_drug(r, cur, m, s, 2, 3, 4);
+        } else if (strcmp(id, "TQ1") == 0) {
+            const char *days = peek(m, s, 6, 1, 1, 1);
+            cur->rp.usage = get(r, m, s, 3, 1, 1, 2);
+            cur->rp.usage_code = get(r, m, s, 3, 1, 1, 1);
+            if (!cur->rp.usage[0])
+                cur->rp.usage = cur->rp.usage_code;
+            cur->rp.days = sdup(r, days);
+            cur->rp.start = get(r, m, s, 7, 1, 1, 1);
+            cur->rp.end = get(r, m, s, 8, 1, 1, 1);
+        } else if (strcmp(id, "RXR") == 0) {
+            cur->rp.route = get(r, m, s, 1, 1, 1, 1);
+        }
+    }
+    /* move the parts into the arena */
+    struct mm_ssmix2_rp *out = rps.n ? mm_calloc(rps.n, sizeof(*out)) : NULL;
+    if (rps.n && !out)
+        r->oom = 1;
+    for (size_t i = 0; i < rps.n && out; i++) {
+        struct tmp_rp *t = &((struct tmp_rp *)rps.v)[i];
+        out[i] = t->rp;
+        out[i].ndrugs = t->drugs.n;
+        out[i].drugs = adup(r, t->drugs.v, t->drugs.n * sizeof(struct mm_ssmix2_drug));
+    }
+    o->nrps = out ? rps.n : 0;
+    o->rps = out ? adup(r, out, rps.n * sizeof(*out)) : NULL;
+    for (size_t i = 0; i < rps.n; i++)
+        mm_free(((struct tmp_rp *)rps.v)[i].drugs.v);
+    mm_free(rps.v);
+    mm_free(out);
+}
+
+static void add_admins(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    size_t orc = mm_hl7_find(m, "ORC", 0), rxr = mm_hl7_find(m, "RXR", 0);
+
+    for (size_t s = mm_hl7_find(m, "RXA", 0); s != SIZE_MAX; s = mm_hl7_find(m, "RXA", s + 1)) {
+        struct mm_ssmix2_admin *a = push(r, &r->admins, sizeof(*a));
+        const char *unit;
+        if (!a)
+            return;
+        a->from = *o0;
+        a->order_no = get(r, m, orc, 2, 1, 1, 1);
+        a->given_at = iso_minute(r, peek(m, s, 3, 1, 1, 1));
+        a->drug.code = get(r, m, s, 5, 1, 1, 1);
+        a->drug.name = get(r, m, s, 5, 1, 2, 1);
+        a->drug.system = get(r, m, s, 5, 1, 3, 1);
+        a->drug.dose = get(r, m, s, 6, 1, 1, 1);
+        unit = peek(m, s, 7, 1, 2, 1);
+        a->drug.unit = sdup(r, unit[0] ? unit : peek(m, s, 7, 1, 1, 1));
+        a->route = get(r, m, rxr, 1, 1, 1, 1);
+        a->status = get(r, m, s, 20, 1, 1, 1);
+        a->injection = strcmp(o0->type, "OMP-12") == 0;
+    }
+}
+
+/* ---- results ---- */
+
+static void add_labs(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    const char *spm_time = "", *obr_time = "", *order = o0->order_no;
+    size_t nseg = mm_hl7_segment_count(m);
+
+    for (size_t s = 0; s < nseg && !r->oom; s++) {
+        const char *id = mm_hl7_segment_id(m, s);
+        if (strcmp(id, "SPM") == 0) {
+            spm_time = peek(m, s, 17, 1, 1, 1);
+        } else if (strcmp(id, "OBR") == 0) {
+            const char *o2 = peek(m, s, 2, 1, 1, 1);
+            obr_time = peek(m, s, 7, 1, 1, 1);
+            if (o2[0])
+                order = o2;
+        } else if (strcmp(id, "OBX") == 0) {
+            struct mm_ssmix2_lab *l = push(r, &r->labs, sizeof(*l));
+            const char *code = peek(m, s, 3, 1, 1, 1), *unit = peek(m, s, 6, 1, 2, 1);
+            const char *at = spm_time[0] ? spm_time : peek(m, s, 14, 1, 1, 1);
+            const char *vt = peek(m, s, 2, 1, 1, 1);
+            if (!l)
+                return;
+            l->from = *o0;
+            if (!code[0])
+                code = peek(m, s, 3, 1, 4, 1);
+            if (!code[0])
+                code = peek(m, s, 3, 1, 2, 1);
+            l->code = sdup(r, code);
+            l->name = get(r, m, s, 3, 1, 2, 1);
+            /* coded values (CWE/CE) show their text; everything else as written */
+            l->value = strcmp(vt, "CWE") == 0 || strcmp(vt, "CE") == 0 ? get(r, m, s, 5, 1, 2, 1)
+                                                                       : get(r, m, s, 5, 1, 0, 0);
+            l->unit = sdup(r, unit[0] ? unit : peek(m, s, 6, 1, 1, 1));
+            l->range = get(r, m, s, 7, 1, 1, 1);
+            l->flag = get(r, m, s, 8, 1, 1, 1);
+            l->status = get(r, m, s, 11, 1, 1, 1);
+            l->collected_at = iso_minute(r, at[0] ? at : obr_time);
+            l->order_no = sdup(r, order);
+        }
+    }
+}
+
+static void add_exam(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
+{
+    size_t obr = mm_hl7_find(m, "OBR", 0), ipc = mm_hl7_find(m, "IPC", 0);
+    struct mm_ssmix2_exam *e;
+    mm_buf f;
+
+    if (obr == SIZE_MAX)
+        return;
+    e = push(r, &r->exams, sizeof(*e));
+    if (!e)
+        return;
+    e->from = *o0;
+    e->kind = strcmp(o0->type, "OMG-11") == 0   ? "radiology"
+              : strcmp(o0->type, "OMG-12") == 0 ? "endoscopy"
+                                                : "physiology";
+    e->code = get(r, m, obr, 4, 1, 1, 1);
+    e->name = get(r, m, obr, 4, 1, 2, 1);
+    e->performed_at = iso_minute(r, peek(m, obr, 7, 1, 1, 1));
+    e->study_uid = get(r, m, ipc, 3, 1, 1, 1);
+    /* findings: text and numeric observations, one per line */
+    mm_buf_init(&f, 65536);
+    for (size_t s = mm_hl7_find(m, "OBX", 0); s != SIZE_MAX; s = mm_hl7_find(m, "OBX", s + 1)) {
+        const char *vt = peek(m, s, 2, 1, 1, 1);
+        if (strcmp(vt, "TX") == 0 || strcmp(vt, "ST") == 0 || strcmp(vt, "FT") == 0)
+            mm_buf_printf(&f, "%s%s: %s", f.len ? "\n" : "", peek(m, s, 3, 1, 2, 1),
+                          peek(m, s, 5, 1, 0, 0));
+        else if (strcmp(vt, "NM") == 0)
+            mm_buf_printf(&f, "%s%s: %s %s", f.len ? "\n" : "", peek(m, s, 3, 1, 2, 1),
+                          peek(m, s, 5, 1, 1, 1), peek(m, s, 6, 1, 1, 1));
+    }
+    e->findings = sdup(r, f.ptr ? f.ptr : "");
+    mm_buf_release(&f);
+}
+
+/* ---- extended storage ---- */
+
+/* Component @k (1-based) of a ^-separated folder name, copied into @out. */
+static void folder_comp(const char *s, int k, char *out, size_t cap)
+{
+    const char *e;
+    size_t n;
+
+    for (int i = 1; i < k && s; i++) {
+        s = strchr(s, '^');
+        if (s)
+            s++;
+    }
+    if (!s) {
+        out[0] = '\0';
+        return;
+    }
+    e = strchr(s, '^');
+    n = e ? (size_t)(e - s) : strlen(s);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+int mm_ssmix2_record_add_document(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
+                                  const char *folder, const char *const *files, size_t nfiles)
+{
+    struct mm_ssmix2_document *d;
+    char title[256], code[128];
+    const char **list;
+    int images = 0;
+
+    MM_ASSERT_ARG(r != NULL && name != NULL && folder != NULL);
+    d = push(r, &r->docs, sizeof(*d));
+    if (!d)
+        return MM_ENOMEM;
+    set_origin(r, &d->from, name, "");
+    d->from.type = sdup(r, name->type);
+    /* local^name^system^standard code^standard name^system: prefer the standard parts */
+    folder_comp(name->type, 5, title, sizeof(title));
+    if (!title[0])
+        folder_comp(name->type, 2, title, sizeof(title));
+    folder_comp(name->type, 4, code, sizeof(code));
+    if (!code[0])
+        folder_comp(name->type, 1, code, sizeof(code));
+    d->title = sdup(r, title);
+    d->code = sdup(r, code);
+    d->date = iso_date(r, name->date);
+    d->folder = sdup(r, folder);
+    list = nfiles ? mm_calloc(nfiles, sizeof(*list)) : NULL;
+    if (nfiles && !list)
+        return MM_ENOMEM;
+    for (size_t i = 0; i < nfiles; i++) {
+        size_t n = strlen(files[i]);
+        list[i] = sdup(r, files[i]);
+        images |= n > 4 &&
+                  (strcmp(files[i] + n - 4, ".jpg") == 0 || strcmp(files[i] + n - 4, ".JPG") == 0 ||
+                   (n > 5 && strcmp(files[i] + n - 5, ".jpeg") == 0));
+    }
+    d->kind = images ? "image" : "document";
+    d->nfiles = nfiles;
+    d->files = nfiles ? adup(r, list, nfiles * sizeof(*list)) : NULL;
+    mm_free(list);
+    return r->oom ? mm_error_set(MM_ENOMEM, "out of memory") : 0;
+}
+
+/* ---- dispatch ---- */
+
+int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name, mm_hl7_msg *msg)
+{
+    const struct mm_ssmix2_type *t;
+    struct mm_ssmix2_origin o;
+    const char *code;
+    size_t want;
+
+    MM_ASSERT_ARG(r != NULL && name != NULL && msg != NULL);
+    t = mm_ssmix2_type_find(name->type);
+    if (!t)
+        return mm_error_set(MM_ECORRUPT, "unknown data type");
+    /* the message family must fit the folder (MSH-9.1 against the registry) */
+    code = mm_hl7_get(msg, 0, 9, 1, 1, 1);
+    if (!code)
+        return MM_ENOMEM;
+    want = strcspn(t->hl7, "^");
+    if (strlen(code) != want || strncmp(code, t->hl7, want) != 0)
+        return mm_error_set(MM_ECORRUPT, "message type does not fit data type '%s'", t->folder);
+    set_origin(r, &o, name, t->folder);
+    if (strcmp(t->folder, "ADT-00") == 0)
+        add_patient(r, &o, msg);
+    else if (strcmp(t->folder, "ADT-61") == 0)
+        add_allergies(r, &o, msg);
+    else if (strcmp(t->folder, "PPR-01") == 0)
+        add_diagnoses(r, &o, msg);
+    else if (strncmp(t->folder, "ADT-", 4) == 0)
+        add_encounter(r, &o, msg);
+    else if (strcmp(t->folder, "OMP-11") == 0 || strcmp(t->folder, "OMP-12") == 0)
+        add_admins(r, &o, msg);
+    else if (strcmp(t->folder, "OML-11") == 0)
+        add_labs(r, &o, msg);
+    else if (strcmp(t->folder, "OMG-11") == 0 || strcmp(t->folder, "OMG-12") == 0 ||
+             strcmp(t->folder, "OMG-13") == 0)
+        add_exam(r, &o, msg);
+    else
+        add_order(r, &o, msg);
+    return r->oom ? mm_error_set(MM_ENOMEM, "out of memory") : 0;
+}
+
+/* ---- ordering ---- */
+
+static int cmp2(const char *a1, const char *a2, const char *b1, const char *b2)
+{
+    int c = strcmp(a1, b1);
+
+    return c ? c : strcmp(a2, b2);
+}
+
+#define CMP_FN(fn, T, k1, k2)                    \
+    static int fn(const void *x, const void *y)  \
+    {                                            \
+        const T *a = x, *b = y;                  \
+        return cmp2(k1(a), k2(a), k1(b), k2(b)); \
+    }
+
+#define FT(p)     ((p)->from.file_time)
+#define ST(p)     ((p)->start_date)
+#define DATE(p)   ((p)->date)
+#define TIME(p)   ((p)->time)
+#define ORDNO(p)  ((p)->order_no)
+#define COLL(p)   ((p)->collected_at)
+#define CODE(p)   ((p)->code)
+#define PERF(p)   ((p)->performed_at)
+#define GIVEN(p)  ((p)->given_at)
+#define FOLDER(p) ((p)->folder)
+
+CMP_FN(cmp_patient, struct mm_ssmix2_patient, FT, FT)
+CMP_FN(cmp_allergy, struct mm_ssmix2_allergy, FT, FT)
+CMP_FN(cmp_diag, struct mm_ssmix2_diagnosis, ST, FT)
+CMP_FN(cmp_enc, struct mm_ssmix2_encounter, DATE, TIME)
+CMP_FN(cmp_order, struct mm_ssmix2_order, DATE, ORDNO)
+CMP_FN(cmp_lab, struct mm_ssmix2_lab, COLL, CODE)
+CMP_FN(cmp_exam, struct mm_ssmix2_exam, PERF, FT)
+CMP_FN(cmp_admin, struct mm_ssmix2_admin, GIVEN, FT)
+CMP_FN(cmp_doc, struct mm_ssmix2_document, DATE, FOLDER)
+
+/* qsort that accepts an empty, never allocated list (qsort's base must not be NULL). */
+static void sort_vec(struct vec *v, size_t elem, int (*cmp)(const void *, const void *))
+{
+    if (v->n > 1)
+        qsort(v->v, v->n, elem, cmp);
+}
+
+/* Sort every list by time; stable enough for display (ties by a second key). */
+static void sort_all(mm_ssmix2_record *r)
+{
+    sort_vec(&r->patients, sizeof(struct mm_ssmix2_patient), cmp_patient);
+    sort_vec(&r->allergies, sizeof(struct mm_ssmix2_allergy), cmp_allergy);
+    sort_vec(&r->diagnoses, sizeof(struct mm_ssmix2_diagnosis), cmp_diag);
+    sort_vec(&r->encounters, sizeof(struct mm_ssmix2_encounter), cmp_enc);
+    for (int k = 0; k < 3; k++)
+        sort_vec(&r->orders[k], sizeof(struct mm_ssmix2_order), cmp_order);
+    sort_vec(&r->labs, sizeof(struct mm_ssmix2_lab), cmp_lab);
+    sort_vec(&r->exams, sizeof(struct mm_ssmix2_exam), cmp_exam);
+    sort_vec(&r->admins, sizeof(struct mm_ssmix2_admin), cmp_admin);
+    sort_vec(&r->docs, sizeof(struct mm_ssmix2_document), cmp_doc);
+}
+
+/* ---- loading a patient's folders ---- */
+
+static void problem(struct mm_ssmix2_problems *pr, const char *path, const char *reason)
+{
+    if (!pr)
+        return;
+    pr->bad++;
+    if (pr->nexamples < sizeof(pr->examples) / sizeof(pr->examples[0])) {
+        mm_log_path(pr->examples[pr->nexamples].path, sizeof(pr->examples[0].path), path);
+        snprintf(pr->examples[pr->nexamples].reason, sizeof(pr->examples[0].reason), "%s", reason);
+        pr->nexamples++;
+    }
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of the entries of @dir (no "." or ".."), or NULL with *n = 0. */
+static char **list_dir(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **v = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    if (!d)
+        return NULL;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (*n == cap) {
+            char **nv = mm_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            if (!nv)
+                break;
+            v = nv;
+        }
+        if (!(v[*n] = mm_strdup(e->d_name)))
+            break;
+        (*n)++;
+    }
+    closedir(d);
+    if (v && *n > 1)
+        qsort(v, *n, sizeof(*v), cmp_name);
+    return v;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mm_free(v[i]);
+    mm_free(v);
+}
+
+/* snprintf into a path buffer. @return 0, or -1 when the result did not fit */
+__attribute__((format(printf, 3, 4))) static int pjoin(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Read, decode, parse and add one message file; problems are counted, not fatal. */
+static int load_file(mm_ssmix2_record *r, const char *root, const char *rel, mm_buf *raw,
+                     mm_buf *dec, struct mm_ssmix2_problems *pr)
+{
+    struct mm_ssmix2_name name;
+    struct mm_jis_stats st = { 0 };
+    char path[MM_LIMIT_PATH];
+    mm_hl7_msg *m = NULL;
+    int err;
+
+    if (pr)
+        pr->files++;
+    if (pjoin(path, sizeof(path), "%s/%s", root, rel) < 0) {
+        problem(pr, rel, "path too long");
+        return 0;
+    }
+    if (mm_ssmix2_check_path(&name, rel) != 0) {
+        problem(pr, rel, mm_error_last());
+        return 0;
+    }
+    mm_buf_clear(raw);
+    mm_buf_clear(dec);
+    if ((err = mm_os_read_file(path, raw)) < 0) {
+        if (err == MM_ENOMEM)
+            return err;
+        problem(pr, rel, mm_error_last());
+        return 0;
+    }
+    if ((err = mm_jis_decode(dec, raw->ptr ? raw->ptr : "", raw->len, 0, &st)) < 0) {
+        if (err == MM_ENOMEM)
+            return err;
+        problem(pr, rel, mm_error_last());
+        return 0;
+    }
+    if (st.bad) {
+        char why[96];
+        snprintf(why, sizeof(why), "%zu invalid ISO-2022-JP byte sequences shown as U+FFFD",
+                 st.bad);
+        problem(pr, rel, why); /* reported, and the rest of the file is still shown */
+    }
+    if ((err = mm_hl7_parse(&m, dec->ptr ? dec->ptr : "", dec->len)) < 0) {
+        if (err == MM_ENOMEM)
+            return err;
+        problem(pr, rel, mm_error_last());
+        return 0;
+    }
+    err = mm_ssmix2_record_add(r, &name, m);
+    mm_hl7_free(m);
+    if (err == MM_ENOMEM)
+        return err;
+    if (err < 0)
+        problem(pr, rel, mm_error_last());
+    return 0;
+}
+
+/* Find the folder of @pid under @root: <pid[0:3]>/<pid[3:6]>/<pid>, or by scanning for short IDs.
+ */
+static int patient_dir(const char *root, const char *pid, char *rel, size_t cap)
+{
+    struct stat st;
+    char path[MM_LIMIT_PATH];
+    size_t n = strlen(pid);
+
+    if (n >= 6) {
+        pjoin(rel, cap, "%.3s/%.3s/%s", pid, pid + 3, pid);
+        pjoin(path, sizeof(path), "%s/%s", root, rel);
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : MM_ENOTFOUND;
+    }
+    /* short IDs: the rule is not published; look for <a>/<b>/<pid> with a+b a prefix of pid */
+    for (size_t a = 1; a <= 3 && a <= n; a++) {
+        for (size_t b = 0; b <= 3 && a + b <= n; b++) {
+            pjoin(rel, cap, "%.*s/%.*s/%s", (int)a, pid, (int)b, pid + a, pid);
+            pjoin(path, sizeof(path), "%s/%s", root, rel);
+            if (b > 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                return 0;
+        }
+    }
+    return MM_ENOTFOUND;
+}
+
+static int load_std(mm_ssmix2_record *r, const char *root, const char *prel,
+                    struct mm_ssmix2_problems *pr)
+{
+    char dir[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
+    char **dates, **types, **files;
+    size_t nd, nt, nf;
+    mm_buf raw, dec;
+    int err = 0;
+
+    mm_buf_init(&raw, MM_LIMIT_HL7_MESSAGE);
+    mm_buf_init(&dec, MM_LIMIT_HL7_MESSAGE * 2);
+    pjoin(dir, sizeof(dir), "%s/%s", root, prel);
+    dates = list_dir(dir, &nd);
+    for (size_t i = 0; i < nd && err == 0; i++) {
+        pjoin(dir, sizeof(dir), "%s/%s/%s", root, prel, dates[i]);
+        types = list_dir(dir, &nt);
+        for (size_t j = 0; j < nt && err == 0; j++) {
+            pjoin(dir, sizeof(dir), "%s/%s/%s/%s", root, prel, dates[i], types[j]);
+            files = list_dir(dir, &nf);
+            for (size_t k = 0; k < nf && err == 0; k++) {
+                if (pjoin(rel, sizeof(rel), "%s/%s/%s/%s", prel, dates[i], types[j], files[k]) < 0)
+                    continue;
+                err = load_file(r, root, rel, &raw, &dec, pr);
+            }
+            free_list(files, nf);
+        }
+        free_list(types, nt);
+    }
+    free_list(dates, nd);
+    mm_buf_release(&raw);
+    mm_buf_release(&dec);
+    return err;
+}
+
+static int load_ext(mm_ssmix2_record *r, const char *root, const char *prel,
+                    struct mm_ssmix2_problems *pr)
+{
+    char dir[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
+    char **dates, **types, **conts, **files;
+    size_t nd, nt, nc, nf;
+    int err = 0;
+
+    pjoin(dir, sizeof(dir), "%s/%s", root, prel);
+    dates = list_dir(dir, &nd);
+    for (size_t i = 0; i < nd && err == 0; i++) {
+        pjoin(dir, sizeof(dir), "%s/%s/%s", root, prel, dates[i]);
+        types = list_dir(dir, &nt);
+        for (size_t j = 0; j < nt && err == 0; j++) {
+            pjoin(dir, sizeof(dir), "%s/%s/%s/%s", root, prel, dates[i], types[j]);
+            conts = list_dir(dir, &nc);
+            for (size_t k = 0; k < nc && err == 0; k++) {
+                struct mm_ssmix2_name name;
+                pjoin(rel, sizeof(rel), "%s/%s/%s/%s", prel, dates[i], types[j], conts[k]);
+                if (mm_ssmix2_parse_content_folder(&name, conts[k], strlen(conts[k])) != 0) {
+                    problem(pr, rel, mm_error_last());
+                    continue;
+                }
+                pjoin(dir, sizeof(dir), "%s/%s", root, rel);
+                files = list_dir(dir, &nf);
+                err = mm_ssmix2_record_add_document(r, &name, rel, (const char *const *)files, nf);
+                free_list(files, nf);
+            }
+            free_list(conts, nc);
+        }
+        free_list(types, nt);
+    }
+    free_list(dates, nd);
+    return err;
+}
+
+int mm_ssmix2_record_load(mm_ssmix2_record **out, const char *root, const char *ext_root,
+                          const char *pid, struct mm_ssmix2_problems *probs)
+{
+    mm_ssmix2_record *r = NULL;
+    char prel[MM_LIMIT_PATH];
+    int err;
+    size_t n;
+
+    MM_ASSERT_ARG(out != NULL && root != NULL && pid != NULL);
+    n = strlen(pid);
+    if (n == 0 || n > MM_LIMIT_PATIENT_ID || strchr(pid, '/') || strcmp(pid, ".") == 0 ||
+        strcmp(pid, "..") == 0)
+        return mm_error_set(MM_EINVAL, "not a valid patient ID");
+    if (patient_dir(root, pid, prel, sizeof(prel)) != 0)
+        return mm_error_set(MM_ENOTFOUND, "no patient with this ID in the storage");
+    if ((err = mm_ssmix2_record_new(&r)) < 0)
+        return err;
+    err = load_std(r, root, prel, probs);
+    if (err == 0 && ext_root) {
+        char eprel[MM_LIMIT_PATH];
+        if (patient_dir(ext_root, pid, eprel, sizeof(eprel)) == 0)
+            err = load_ext(r, ext_root, eprel, probs);
+    }
+    if (err == 0 && r->oom)
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+    if (err < 0) {
+        mm_ssmix2_record_free(r);
+        return err;
+    }
+    sort_all(r);
+    *out = r;
+    return 0;
+}
+
+/* ---- accessors ---- */
+
+const struct mm_ssmix2_patient *mm_ssmix2_record_patient(const mm_ssmix2_record *r)
+{
+    const struct mm_ssmix2_patient *p = r->patients.v, *best = NULL;
+
+    for (size_t i = 0; i < r->patients.n; i++)
+        if (p[i].from.flag == MM_SSMIX2_CURRENT &&
+            (!best || strcmp(p[i].from.file_time, best->from.file_time) >= 0))
+            best = &p[i];
+    return best;
+}
+
+#define ACCESSOR(fn, T, field)                          \
+    size_t fn(const mm_ssmix2_record *r, const T **out) \
+    {                                                   \
+        *out = r->field.v;                              \
+        return r->field.n;                              \
+    }
+
+ACCESSOR(mm_ssmix2_record_allergies, struct mm_ssmix2_allergy, allergies)
+ACCESSOR(mm_ssmix2_record_diagnoses, struct mm_ssmix2_diagnosis, diagnoses)
+ACCESSOR(mm_ssmix2_record_encounters, struct mm_ssmix2_encounter, encounters)
+ACCESSOR(mm_ssmix2_record_labs, struct mm_ssmix2_lab, labs)
+ACCESSOR(mm_ssmix2_record_exams, struct mm_ssmix2_exam, exams)
+ACCESSOR(mm_ssmix2_record_admins, struct mm_ssmix2_admin, admins)
+ACCESSOR(mm_ssmix2_record_documents, struct mm_ssmix2_document, docs)
+
+size_t mm_ssmix2_record_orders(const mm_ssmix2_record *r, int kind,
+                               const struct mm_ssmix2_order **out)
+{
+    if (kind < 0 || kind > 2) {
+        *out = NULL;
+        return 0;
+    }
+    *out = r->orders[kind].v;
+    return r->orders[kind].n;
+}
+
+/* ---- JSON ---- */
+
+struct jw {
+    mm_buf *b;
+    int err;
+    int hist;
+};
+
+static void jraw(struct jw *w, const char *s)
+{
+    if (!w->err)
+        w->err = mm_buf_puts(w->b, s);
+}
+
+static void jkv(struct jw *w, int first, const char *k, const char *v)
+{
+    if (!w->err)
+        w->err = mm_json_kv(w->b, first, k, v);
+}
+
+static void jbool(struct jw *w, const char *k, int v)
+{
+    jraw(w, ",\"");
+    jraw(w, k);
+    jraw(w, v ? "\":true" : "\":false");
+}
+
+static const char *status_of(enum mm_ssmix2_flag f)
+{
+    return f == MM_SSMIX2_CURRENT      ? "current"
+           : f == MM_SSMIX2_SUPERSEDED ? "superseded"
+                                       : "cancelled";
+}
+
+/* Whether an item is listed: current items always, others only with history. */
+static int listed(const struct jw *w, const struct mm_ssmix2_origin *o)
+{
+    return o->flag == MM_SSMIX2_CURRENT || w->hist;
+}
+
+/* Open an item object: "{" plus the status when history is on. */
+static void jitem(struct jw *w, int *n, const struct mm_ssmix2_origin *o)
+{
+    jraw(w, (*n)++ ? ",{" : "{");
+    jkv(w, 1, "status", status_of(o->flag));
+}
+
+static void jdrugs(struct jw *w, const struct mm_ssmix2_drug *d, size_t n)
+{
+    jraw(w, ",\"drugs\":[");
+    for (size_t i = 0; i < n; i++) {
+        jraw(w, i ? ",{" : "{");
+        jkv(w, 1, "code", d[i].code);
+        jkv(w, 0, "name", d[i].name);
+        jkv(w, 0, "dose", d[i].dose);
+        jkv(w, 0, "unit", d[i].unit);
+        jraw(w, "}");
+    }
+    jraw(w, "]");
+}
+
+static void jorders(struct jw *w, const mm_ssmix2_record *r, int kind, const char *key)
+{
+    const struct mm_ssmix2_order *o = r->orders[kind].v;
+    int n = 0;
+
+    jraw(w, ",\"");
+    jraw(w, key);
+    jraw(w, "\":[");
+    for (size_t i = 0; i < r->orders[kind].n; i++) {
+        if (!listed(w, &o[i].from) || (o[i].cancel && !w->hist))
+            continue;
+        jitem(w, &n, &o[i].from);
+        jkv(w, 0, "kind", order_kind_of(o[i].from.type));
+        jkv(w, 0, "order_no", o[i].order_no);
+        jkv(w, 0, "date", o[i].date);
+        jkv(w, 0, "dept", o[i].dept);
+        jkv(w, 0, "doctor", o[i].doctor);
+        jbool(w, "inpatient", o[i].inpatient);
+        if (kind == 2) {
+            jkv(w, 0, "code", o[i].exam_code);
+            jkv(w, 0, "name", o[i].exam_name);
+            jkv(w, 0, "text", o[i].text);
+        } else {
+            jraw(w, ",\"rps\":[");
+            for (size_t k = 0; k < o[i].nrps; k++) {
+                const struct mm_ssmix2_rp *rp = &o[i].rps[k];
+                jraw(w, k ? ",{" : "{");
+                jkv(w, 1, "rp", rp->rp);
+                jkv(w, 0, "usage", rp->usage);
+                jkv(w, 0, "usage_code", rp->usage_code);
+                jkv(w, 0, "days", rp->days);
+                jkv(w, 0, "route", rp->route);
+                if (kind == 1) {
+                    jkv(w, 0, "rate", rp->rate);
+                    jkv(w, 0, "rate_unit", rp->rate_unit);
+                    jkv(w, 0, "start", rp->start);
+                    jkv(w, 0, "end", rp->end);
+                }
+                jdrugs(w, rp->drugs, rp->ndrugs);
+                jraw(w, "}");
+            }
+            jraw(w, "]");
+        }
+        jraw(w, "}");
+    }
+    jraw(w, "]");
+}
+
+/* The newest current file of @type among the items' origins, as its file time; NULL if none. */
+static const char *newest_current(const struct vec *v, size_t elem, const char *type)
+{
+    const char *best = NULL;
+
+    for (size_t i = 0; i < v->n; i++) {
+        const struct mm_ssmix2_origin *o =
+                (const struct mm_ssmix2_origin *)((const char *)v->v + i * elem);
+        if (o->flag == MM_SSMIX2_CURRENT && strcmp(o->type, type) == 0 &&
+            (!best || strcmp(o->file_time, best) > 0))
+            best = o->file_time;
+    }
+    return best;
+}
+
+int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int flags)
+{
+    struct jw w = { out, 0, (flags & MM_SSMIX2_JSON_HISTORY) != 0 };
+    const struct mm_ssmix2_patient *p = mm_ssmix2_record_patient(r);
+    int n;
+
+    MM_ASSERT_ARG(r != NULL && out != NULL);
+    jraw(&w, "{\"patient\":");
+    if (p) {
+        jraw(&w, "{");
+        jkv(&w, 1, "id", p->id);
+        jkv(&w, 0, "name", p->name);
+        jkv(&w, 0, "kana", p->kana);
+        jkv(&w, 0, "birth_date", p->birth_date);
+        jkv(&w, 0, "sex", p->sex);
+        jkv(&w, 0, "postal_code", p->postal_code);
+        jkv(&w, 0, "address", p->address);
+        jkv(&w, 0, "phone", p->phone);
+        jkv(&w, 0, "blood_type", p->blood_type);
+        jkv(&w, 0, "height_cm", p->height_cm);
+        jkv(&w, 0, "weight_kg", p->weight_kg);
+        jkv(&w, 0, "updated_at", p->from.file_time);
+        jraw(&w, "}");
+    } else {
+        jraw(&w, "null");
+    }
+
+    /* allergies: the newest current ADT-61; without one, the AL1 of the current ADT-00 */
+    {
+        const struct mm_ssmix2_allergy *a = r->allergies.v;
+        const char *src = newest_current(&r->allergies, sizeof(*a), "ADT-61");
+        const char *type = src ? "ADT-61" : "ADT-00";
+        if (!src)
+            src = p ? p->from.file_time : NULL;
+        jraw(&w, ",\"allergies\":[");
+        n = 0;
+        for (size_t i = 0; i < r->allergies.n; i++) {
+            int cur = src && strcmp(a[i].from.type, type) == 0 &&
+                      strcmp(a[i].from.file_time, src) == 0 && a[i].from.flag == MM_SSMIX2_CURRENT;
+            if (!cur && !w.hist)
+                continue;
+            jraw(&w, n++ ? ",{" : "{");
+            jkv(&w, 1, "status",
+                cur                                   ? "current"
+                : a[i].from.flag == MM_SSMIX2_CURRENT ? "replaced"
+                                                      : status_of(a[i].from.flag));
+            jkv(&w, 0, "type", a[i].type);
+            jkv(&w, 0, "code", a[i].code);
+            jkv(&w, 0, "name", a[i].name);
+            jkv(&w, 0, "severity", a[i].severity);
+            jkv(&w, 0, "reaction", a[i].reaction);
+            jkv(&w, 0, "onset", a[i].onset);
+            jraw(&w, "}");
+        }
+        jraw(&w, "]");
+    }
+
+    /* diagnoses: the newest current PPR-01 holds them all; active first, then resolved */
+    {
+        const struct mm_ssmix2_diagnosis *d = r->diagnoses.v;
+        const char *src = newest_current(&r->diagnoses, sizeof(*d), "PPR-01");
+        for (int pass = 0; pass < 2; pass++) {
+            jraw(&w, pass ? ",\"resolved_diagnoses\":[" : ",\"diagnoses\":[");
+            n = 0;
+            for (size_t i = 0; i < r->diagnoses.n; i++) {
+                int cur = src && strcmp(d[i].from.file_time, src) == 0 &&
+                          d[i].from.flag == MM_SSMIX2_CURRENT;
+                if (d[i].active != !pass || (!cur && !(w.hist && pass == 1)))
+                    continue;
+                jraw(&w, n++ ? ",{" : "{");
+                jkv(&w, 1, "status", cur ? "current" : "history");
+                jkv(&w, 0, "name", d[i].name);
+                jkv(&w, 0, "icd10", d[i].icd10);
+                jkv(&w, 0, "medis", d[i].medis);
+                jkv(&w, 0, "start_date", d[i].start_date);
+                jkv(&w, 0, "end_date", d[i].end_date);
+                jkv(&w, 0, "outcome", d[i].outcome);
+                jbool(&w, "main", d[i].main);
+                jbool(&w, "suspected", d[i].suspected);
+                jraw(&w, "}");
+            }
+            jraw(&w, "]");
+        }
+    }
+
+    {
+        const struct mm_ssmix2_encounter *e = r->encounters.v;
+        jraw(&w, ",\"encounters\":[");
+        n = 0;
+        for (size_t i = 0; i < r->encounters.n; i++) {
+            if (!listed(&w, &e[i].from))
+                continue;
+            jitem(&w, &n, &e[i].from);
+            jkv(&w, 0, "kind", e[i].kind_name);
+            jkv(&w, 0, "date", e[i].date);
+            jkv(&w, 0, "time", e[i].time);
+            jkv(&w, 0, "dept", e[i].dept);
+            jkv(&w, 0, "ward", e[i].ward);
+            jkv(&w, 0, "room", e[i].room);
+            jkv(&w, 0, "bed", e[i].bed);
+            jkv(&w, 0, "prior_ward", e[i].prior_ward);
+            jkv(&w, 0, "prior_room", e[i].prior_room);
+            jkv(&w, 0, "doctor", e[i].doctor);
+            jkv(&w, 0, "disposition", e[i].disposition);
+            jraw(&w, "}");
+        }
+        jraw(&w, "]");
+    }
+    jorders(&w, r, 0, "prescriptions");
+    jorders(&w, r, 1, "injections");
+    jorders(&w, r, 2, "orders");
+    {
+        const struct mm_ssmix2_admin *a = r->admins.v;
+        jraw(&w, ",\"administrations\":[");
+        n = 0;
+        for (size_t i = 0; i < r->admins.n; i++) {
+            if (!listed(&w, &a[i].from))
+                continue;
+            jitem(&w, &n, &a[i].from);
+            jkv(&w, 0, "order_no", a[i].order_no);
+            jkv(&w, 0, "given_at", a[i].given_at);
+            jkv(&w, 0, "code", a[i].drug.code);
+            jkv(&w, 0, "name", a[i].drug.name);
+            jkv(&w, 0, "dose", a[i].drug.dose);
+            jkv(&w, 0, "unit", a[i].drug.unit);
+            jkv(&w, 0, "route", a[i].route);
+            jbool(&w, "injection", a[i].injection);
+            jraw(&w, "}");
+        }
+        jraw(&w, "]");
+    }
+    {
+        const struct mm_ssmix2_lab *l = r->labs.v;
+        jraw(&w, ",\"labs\":[");
+        n = 0;
+        for (size_t i = 0; i < r->labs.n; i++) {
+            if (!listed(&w, &l[i].from))
+                continue;
+            jitem(&w, &n, &l[i].from);
+            jkv(&w, 0, "code", l[i].code);
+            jkv(&w, 0, "name", l[i].name);
+            jkv(&w, 0, "value", l[i].value);
+            jkv(&w, 0, "unit", l[i].unit);
+            jkv(&w, 0, "range", l[i].range);
+            jkv(&w, 0, "flag", l[i].flag);
+            jkv(&w, 0, "collected_at", l[i].collected_at);
+            jkv(&w, 0, "order_no", l[i].order_no);
+            jraw(&w, "}");
+        }
+        jraw(&w, "]");
+    }
+    {
+        const struct mm_ssmix2_exam *e = r->exams.v;
+        jraw(&w, ",\"exams\":[");
+        n = 0;
+        for (size_t i = 0; i < r->exams.n; i++) {
+            if (!listed(&w, &e[i].from))
+                continue;
+            jitem(&w, &n, &e[i].from);
+            jkv(&w, 0, "kind", e[i].kind);
+            jkv(&w, 0, "order_no", e[i].from.order_no);
+            jkv(&w, 0, "code", e[i].code);
+            jkv(&w, 0, "name", e[i].name);
+            jkv(&w, 0, "performed_at", e[i].performed_at);
+            jkv(&w, 0, "findings", e[i].findings);
+            jkv(&w, 0, "study_uid", e[i].study_uid);
+            jraw(&w, "}");
+        }
+        jraw(&w, "]");
+    }
+    for (int img = 0; img < 2; img++) {
+        const struct mm_ssmix2_document *d = r->docs.v;
+        jraw(&w, img ? ",\"images\":[" : ",\"documents\":[");
+        n = 0;
+        for (size_t i = 0; i < r->docs.n; i++) {
+            if (!listed(&w, &d[i].from) || (strcmp(d[i].kind, "image") == 0) != img)
+                continue;
+            jitem(&w, &n, &d[i].from);
+            jkv(&w, 0, "title", d[i].title);
+            jkv(&w, 0, "code", d[i].code);
+            jkv(&w, 0, "date", d[i].date);
+            jkv(&w, 0, "folder", d[i].folder);
+            jraw(&w, ",\"files\":[");
+            for (size_t k = 0; k < d[i].nfiles; k++) {
+                if (k)
+                    jraw(&w, ",");
+                if (!w.err)
+                    w.err = mm_json_str(w.b, d[i].files[k]);
+            }
+            jraw(&w, "]}");
+        }
+        jraw(&w, "]");
+    }
+    jraw(&w, "}");
+    return w.err;
+}
