@@ -42,6 +42,15 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print @n bytes at @s to @f as a JSON string (invalid UTF-8 becomes U+FFFD). */
 void cli_json_str(FILE *f, const char *s, size_t n);
 
+/* Terminal columns of the UTF-8 text @s (East Asian wide characters count two). */
+int cli_width(const char *s);
+
+/* Print @s to stdout padded with spaces to @cols terminal columns. */
+void cli_pad(const char *s, int cols);
+
+/* "男" / "女" / ... (or English) for an HL7 table 0001 sex code. */
+const char *cli_sex_name(const struct cli_ctx *ctx, const char *s);
+
 /* Print the last library error with the prefix "mamori: " and return CLI_ERROR. */
 int cli_lib_error(int err);
 

@@ -69,56 +69,6 @@ static void progress_end(struct progress *p)
     p->shown = 0;
 }
 
-/* Terminal columns of UTF-8 @s: East Asian wide and full-width characters take two. */
-static int width(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    int w = 0;
-
-    while (*p) {
-        unsigned long c;
-        int k;
-
-        if (*p < 0x80) {
-            w++;
-            p++;
-            continue;
-        }
-        k = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
-        c = *p & (0x3F >> (k - 1));
-        for (int i = 1; i < k && (p[i] & 0xC0) == 0x80; i++)
-            c = (c << 6) | (p[i] & 0x3F);
-        for (int i = 0; i < k && *p; i++)
-            p++;
-        w += (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
-                             (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-                             (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-                             (c >= 0xFFE0 && c <= 0xFFE6) || c >= 0x20000
-                     ? 2
-                     : 1;
-    }
-    return w;
-}
-
-/* Print @s padded to @cols columns. */
-static void cell(const char *s, int cols)
-{
-    fputs(s, stdout);
-    for (int w = width(s); w < cols; w++)
-        fputc(' ', stdout);
-}
-
-static const char *sex_name(const struct cli_ctx *ctx, const char *s)
-{
-    if (strcmp(s, "M") == 0)
-        return CLI_T(ctx, "男", "male");
-    if (strcmp(s, "F") == 0)
-        return CLI_T(ctx, "女", "female");
-    if (strcmp(s, "O") == 0 || strcmp(s, "A") == 0)
-        return CLI_T(ctx, "その他", "other");
-    return CLI_T(ctx, "不明", "unknown");
-}
-
 /* The results as a table for people. */
 static void print_table(const struct cli_ctx *ctx, const struct mm_index_results *r)
 {
@@ -135,26 +85,27 @@ static void print_table(const struct cli_ctx *ctx, const struct mm_index_results
     char age[16];
 
     for (int c = 0; c < NCOL; c++)
-        w[c] = width(head[c]);
+        w[c] = cli_width(head[c]);
     for (size_t i = 0; i < r->n; i++) {
         const struct mm_index_patient *p = &r->v[i];
-        const char *v[NCOL] = { p->id, p->name, p->kana, sex_name(ctx, p->sex), "", p->birth_date };
+        const char *v[NCOL] = { p->id, p->name,      p->kana, cli_sex_name(ctx, p->sex),
+                                "",    p->birth_date };
         for (int c = 0; c < NCOL; c++)
-            if (width(v[c]) > w[c])
-                w[c] = width(v[c]);
+            if (cli_width(v[c]) > w[c])
+                w[c] = cli_width(v[c]);
     }
     if (w[C_AGE] < 3)
         w[C_AGE] = 3;
     for (int c = 0; c < NCOL; c++) {
         if (c == C_AGE) {
-            for (int k = width(head[c]); k < w[c]; k++)
+            for (int k = cli_width(head[c]); k < w[c]; k++)
                 fputc(' ', stdout);
             fputs(head[c], stdout);
             fputs("  ", stdout);
         } else if (c == NCOL - 1) {
             fputs(head[c], stdout);
         } else {
-            cell(head[c], w[c] + 2);
+            cli_pad(head[c], w[c] + 2);
         }
     }
     fputc('\n', stdout);
@@ -164,10 +115,10 @@ static void print_table(const struct cli_ctx *ctx, const struct mm_index_results
             snprintf(age, sizeof(age), "%d", p->age);
         else
             snprintf(age, sizeof(age), "-");
-        cell(p->id, w[C_ID] + 2);
-        cell(p->name[0] ? p->name : "-", w[C_NAME] + 2);
-        cell(p->kana[0] ? p->kana : "-", w[C_KANA] + 2);
-        cell(sex_name(ctx, p->sex), w[C_SEX] + 2);
+        cli_pad(p->id, w[C_ID] + 2);
+        cli_pad(p->name[0] ? p->name : "-", w[C_NAME] + 2);
+        cli_pad(p->kana[0] ? p->kana : "-", w[C_KANA] + 2);
+        cli_pad(cli_sex_name(ctx, p->sex), w[C_SEX] + 2);
         printf("%*s  %s\n", w[C_AGE], age, p->birth_date[0] ? p->birth_date : "-");
     }
     if (r->total > r->n)

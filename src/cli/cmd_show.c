@@ -35,28 +35,6 @@ static int age_of(const char *birth)
            ((t.tm_mon + 1 < m || (t.tm_mon + 1 == m && t.tm_mday < d)) ? 1 : 0);
 }
 
-/* Print @s padded with spaces to @width terminal columns (East Asian characters take two). */
-static void pad(const char *s, int width)
-{
-    int w = 0;
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            w += *p < 0x80 ? 1 : 2;
-    fputs(s, stdout);
-    for (; w < width; w++)
-        fputc(' ', stdout);
-}
-
-static const char *sex_name(const struct cli_ctx *ctx, const char *s)
-{
-    if (strcmp(s, "M") == 0)
-        return CLI_T(ctx, "男", "male");
-    if (strcmp(s, "F") == 0)
-        return CLI_T(ctx, "女", "female");
-    return CLI_T(ctx, "不明", "unknown");
-}
-
 static const char *allergy_type(const struct cli_ctx *ctx, const char *t)
 {
     static const char *const map[][3] = {
@@ -133,7 +111,7 @@ static void print_human(const struct cli_ctx *ctx, const mm_ssmix2_record *r)
     if (p) {
         age = age_of(p->birth_date);
         printf("%s %s（%s）  %s  ", CLI_T(ctx, "患者", "patient"), p->name, p->kana,
-               sex_name(ctx, p->sex));
+               cli_sex_name(ctx, p->sex));
         if (age >= 0)
             printf(CLI_T(ctx, "%d歳  ", "%d years  "), age);
         printf("%s %s  ID %s\n", CLI_T(ctx, "生年月日", "born"), p->birth_date, p->id);
@@ -199,7 +177,7 @@ static void print_human(const struct cli_ctx *ctx, const mm_ssmix2_record *r)
         if (en[i].from.flag != MM_SSMIX2_CURRENT)
             continue;
         printf("  %s %s  ", en[i].date, en[i].time);
-        pad(enc_name(ctx, en[i].kind), 12);
+        cli_pad(enc_name(ctx, en[i].kind), 12);
         fputs(en[i].dept, stdout);
         if (en[i].kind != MM_ENC_OUTPATIENT && en[i].ward[0])
             printf("  %s %s%s%s", en[i].ward, en[i].room, en[i].bed[0] ? "-" : "", en[i].bed);
@@ -237,11 +215,11 @@ static void print_human(const struct cli_ctx *ctx, const mm_ssmix2_record *r)
         if (newer)
             continue;
         fputs("  ", stdout);
-        pad(lb[i].name, 22);
+        cli_pad(lb[i].name, 22);
         printf("%8s ", lb[i].value);
-        pad(lb[i].unit, 10);
-        pad(lb[i].flag, 3);
-        pad(lb[i].range, 13);
+        cli_pad(lb[i].unit, 10);
+        cli_pad(lb[i].flag, 3);
+        cli_pad(lb[i].range, 13);
         printf("%s\n", lb[i].collected_at);
         shown++;
     }
