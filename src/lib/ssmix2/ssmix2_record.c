@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1239,6 +1240,94 @@ static void jorders(struct jw *w, const mm_ssmix2_record *r, int kind, const cha
     jraw(w, "]");
 }
 
+/* A string member of an item, written as "key":"value". */
+struct jfield {
+    const char *key;
+    size_t off; /* offsetof the const char * member */
+};
+
+#define JF(T, key, member)       \
+    {                            \
+        key, offsetof(T, member) \
+    }
+
+static const struct jfield enc_fields[] = {
+    JF(struct mm_ssmix2_encounter, "kind", kind_name),
+    JF(struct mm_ssmix2_encounter, "date", date),
+    JF(struct mm_ssmix2_encounter, "time", time),
+    JF(struct mm_ssmix2_encounter, "dept", dept),
+    JF(struct mm_ssmix2_encounter, "ward", ward),
+    JF(struct mm_ssmix2_encounter, "room", room),
+    JF(struct mm_ssmix2_encounter, "bed", bed),
+    JF(struct mm_ssmix2_encounter, "prior_ward", prior_ward),
+    JF(struct mm_ssmix2_encounter, "prior_room", prior_room),
+    JF(struct mm_ssmix2_encounter, "doctor", doctor),
+    JF(struct mm_ssmix2_encounter, "disposition", disposition),
+};
+
+static const struct jfield admin_fields[] = {
+    JF(struct mm_ssmix2_admin, "order_no", order_no),
+    JF(struct mm_ssmix2_admin, "given_at", given_at),
+    JF(struct mm_ssmix2_admin, "code", drug.code),
+    JF(struct mm_ssmix2_admin, "name", drug.name),
+    JF(struct mm_ssmix2_admin, "dose", drug.dose),
+    JF(struct mm_ssmix2_admin, "unit", drug.unit),
+    JF(struct mm_ssmix2_admin, "route", route),
+};
+
+static const struct jfield lab_fields[] = {
+    JF(struct mm_ssmix2_lab, "code", code),
+    JF(struct mm_ssmix2_lab, "name", name),
+    JF(struct mm_ssmix2_lab, "value", value),
+    JF(struct mm_ssmix2_lab, "unit", unit),
+    JF(struct mm_ssmix2_lab, "range", range),
+    JF(struct mm_ssmix2_lab, "flag", flag),
+    JF(struct mm_ssmix2_lab, "collected_at", collected_at),
+    JF(struct mm_ssmix2_lab, "order_no", order_no),
+};
+
+static const struct jfield exam_fields[] = {
+    JF(struct mm_ssmix2_exam, "kind", kind),
+    JF(struct mm_ssmix2_exam, "order_no", from.order_no),
+    JF(struct mm_ssmix2_exam, "code", code),
+    JF(struct mm_ssmix2_exam, "name", name),
+    JF(struct mm_ssmix2_exam, "performed_at", performed_at),
+    JF(struct mm_ssmix2_exam, "findings", findings),
+    JF(struct mm_ssmix2_exam, "study_uid", study_uid),
+};
+
+static void admin_extra(struct jw *w, const void *item)
+{
+    jbool(w, "injection", ((const struct mm_ssmix2_admin *)item)->injection);
+}
+
+/*
+ * Write the list @key of the items in @v (each starting with its origin): the listed ones
+ * (current, or all with history), their string members @f, then what @extra adds.
+ */
+static void jlist(struct jw *w, const char *key, const struct vec *v, size_t elem,
+                  const struct jfield *f, size_t nf, void (*extra)(struct jw *, const void *))
+{
+    int n = 0;
+
+    jraw(w, ",\"");
+    jraw(w, key);
+    jraw(w, "\":[");
+    for (size_t i = 0; i < v->n; i++) {
+        const char *item = (const char *)v->v + i * elem;
+        const struct mm_ssmix2_origin *o = (const struct mm_ssmix2_origin *)item;
+        if (!listed(w, o))
+            continue;
+        jitem(w, &n, o);
+        for (size_t k = 0; k < nf; k++)
+            jkv(w, 0, f[k].key, *(const char *const *)(item + f[k].off));
+        if (extra)
+            extra(w, item);
+        jraw(w, "}");
+    }
+    jraw(w, "]");
+}
+
 /* The newest current file of @type among the items' origins, as its file time; NULL if none. */
 static const char *newest_current(const struct vec *v, size_t elem, const char *type)
 {
@@ -1339,91 +1428,17 @@ int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int f
         }
     }
 
-    {
-        const struct mm_ssmix2_encounter *e = r->encounters.v;
-        jraw(&w, ",\"encounters\":[");
-        n = 0;
-        for (size_t i = 0; i < r->encounters.n; i++) {
-            if (!listed(&w, &e[i].from))
-                continue;
-            jitem(&w, &n, &e[i].from);
-            jkv(&w, 0, "kind", e[i].kind_name);
-            jkv(&w, 0, "date", e[i].date);
-            jkv(&w, 0, "time", e[i].time);
-            jkv(&w, 0, "dept", e[i].dept);
-            jkv(&w, 0, "ward", e[i].ward);
-            jkv(&w, 0, "room", e[i].room);
-            jkv(&w, 0, "bed", e[i].bed);
-            jkv(&w, 0, "prior_ward", e[i].prior_ward);
-            jkv(&w, 0, "prior_room", e[i].prior_room);
-            jkv(&w, 0, "doctor", e[i].doctor);
-            jkv(&w, 0, "disposition", e[i].disposition);
-            jraw(&w, "}");
-        }
-        jraw(&w, "]");
-    }
+    jlist(&w, "encounters", &r->encounters, sizeof(struct mm_ssmix2_encounter), enc_fields,
+          sizeof(enc_fields) / sizeof(enc_fields[0]), NULL);
     jorders(&w, r, 0, "prescriptions");
     jorders(&w, r, 1, "injections");
     jorders(&w, r, 2, "orders");
-    {
-        const struct mm_ssmix2_admin *a = r->admins.v;
-        jraw(&w, ",\"administrations\":[");
-        n = 0;
-        for (size_t i = 0; i < r->admins.n; i++) {
-            if (!listed(&w, &a[i].from))
-                continue;
-            jitem(&w, &n, &a[i].from);
-            jkv(&w, 0, "order_no", a[i].order_no);
-            jkv(&w, 0, "given_at", a[i].given_at);
-            jkv(&w, 0, "code", a[i].drug.code);
-            jkv(&w, 0, "name", a[i].drug.name);
-            jkv(&w, 0, "dose", a[i].drug.dose);
-            jkv(&w, 0, "unit", a[i].drug.unit);
-            jkv(&w, 0, "route", a[i].route);
-            jbool(&w, "injection", a[i].injection);
-            jraw(&w, "}");
-        }
-        jraw(&w, "]");
-    }
-    {
-        const struct mm_ssmix2_lab *l = r->labs.v;
-        jraw(&w, ",\"labs\":[");
-        n = 0;
-        for (size_t i = 0; i < r->labs.n; i++) {
-            if (!listed(&w, &l[i].from))
-                continue;
-            jitem(&w, &n, &l[i].from);
-            jkv(&w, 0, "code", l[i].code);
-            jkv(&w, 0, "name", l[i].name);
-            jkv(&w, 0, "value", l[i].value);
-            jkv(&w, 0, "unit", l[i].unit);
-            jkv(&w, 0, "range", l[i].range);
-            jkv(&w, 0, "flag", l[i].flag);
-            jkv(&w, 0, "collected_at", l[i].collected_at);
-            jkv(&w, 0, "order_no", l[i].order_no);
-            jraw(&w, "}");
-        }
-        jraw(&w, "]");
-    }
-    {
-        const struct mm_ssmix2_exam *e = r->exams.v;
-        jraw(&w, ",\"exams\":[");
-        n = 0;
-        for (size_t i = 0; i < r->exams.n; i++) {
-            if (!listed(&w, &e[i].from))
-                continue;
-            jitem(&w, &n, &e[i].from);
-            jkv(&w, 0, "kind", e[i].kind);
-            jkv(&w, 0, "order_no", e[i].from.order_no);
-            jkv(&w, 0, "code", e[i].code);
-            jkv(&w, 0, "name", e[i].name);
-            jkv(&w, 0, "performed_at", e[i].performed_at);
-            jkv(&w, 0, "findings", e[i].findings);
-            jkv(&w, 0, "study_uid", e[i].study_uid);
-            jraw(&w, "}");
-        }
-        jraw(&w, "]");
-    }
+    jlist(&w, "administrations", &r->admins, sizeof(struct mm_ssmix2_admin), admin_fields,
+          sizeof(admin_fields) / sizeof(admin_fields[0]), admin_extra);
+    jlist(&w, "labs", &r->labs, sizeof(struct mm_ssmix2_lab), lab_fields,
+          sizeof(lab_fields) / sizeof(lab_fields[0]), NULL);
+    jlist(&w, "exams", &r->exams, sizeof(struct mm_ssmix2_exam), exam_fields,
+          sizeof(exam_fields) / sizeof(exam_fields[0]), NULL);
     for (int img = 0; img < 2; img++) {
         const struct mm_ssmix2_document *d = r->docs.v;
         jraw(&w, img ? ",\"images\":[" : ",\"documents\":[");
