@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -301,6 +302,31 @@ static void record__unknown_and_hostile_ids(void **state)
     assert_null(strstr(mm_error_last(), ".."));
 }
 
+static void record__symlinks_are_not_followed(void **state)
+{
+    json_error_t jerr;
+    json_t *truth = json_load_file(truth_path, 0, &jerr);
+    const char *pid =
+            js(json_object_get(json_array_get(json_object_get(truth, "patients"), 0), "patient"),
+               "id");
+    char link[1024], dirl[512];
+    struct mm_ssmix2_problems probs = { 0 };
+    mm_ssmix2_record *r = NULL;
+
+    (void)state;
+    /* a file name that parses, in the right folder, but a link to a file outside the storage */
+    snprintf(dirl, sizeof(dirl), "%s/%.3s/%.3s/%s/-/ADT-00", std_root, pid, pid + 3, pid);
+    snprintf(link, sizeof(link), "%s/%s_-_ADT-00_999999999999999_20991231000000000_-_1", dirl, pid);
+    assert_int_equal(symlink("/etc/hostname", link), 0);
+    assert_int_equal(mm_ssmix2_record_load(&r, std_root, NULL, pid, &probs), 0);
+    assert_int_equal(probs.bad, 1);
+    assert_string_equal(probs.examples[0].reason, "symbolic link not followed");
+    assert_null(strstr(probs.examples[0].path, pid));
+    mm_ssmix2_record_free(r);
+    assert_int_equal(unlink(link), 0);
+    json_decref(truth);
+}
+
 static void record__real_samples(void **state)
 {
     const char *root = SAMPLES "/nhoHQ_SSMIX2DataTestingTool/sampleData";
@@ -412,6 +438,7 @@ int main(void)
         cmocka_unit_test(record__generated_storage_matches_truth),
         cmocka_unit_test(record__history_keeps_superseded_and_cancelled),
         cmocka_unit_test(record__unknown_and_hostile_ids),
+        cmocka_unit_test(record__symlinks_are_not_followed),
         cmocka_unit_test(record__real_samples),
         cmocka_unit_test(record__allocation_failure),
     };

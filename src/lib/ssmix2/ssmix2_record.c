@@ -9,6 +9,7 @@
  * files) per record, built on any thread, read-only afterwards.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -859,43 +860,6 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted names of the entries of @dir (no "." or ".."), or NULL with *n = 0. */
-static char **list_dir(const char *dir, size_t *n)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char **v = NULL;
-    size_t cap = 0;
-
-    *n = 0;
-    if (!d)
-        return NULL;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (*n == cap) {
-            char **nv = mm_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-            if (!nv)
-                break;
-            v = nv;
-        }
-        if (!(v[*n] = mm_strdup(e->d_name)))
-            break;
-        (*n)++;
-    }
-    closedir(d);
-    if (v && *n > 1)
-        qsort(v, *n, sizeof(*v), cmp_name);
-    return v;
-}
-
-static void free_list(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        mm_free(v[i]);
-    mm_free(v);
-}
-
 /* snprintf into a path buffer. @return 0, or -1 when the result did not fit */
 __attribute__((format(printf, 3, 4))) static int pjoin(char *out, size_t cap, const char *fmt, ...)
 {
@@ -906,6 +870,76 @@ __attribute__((format(printf, 3, 4))) static int pjoin(char *out, size_t cap, co
     n = vsnprintf(out, cap, fmt, ap);
     va_end(ap);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mm_free(v[i]);
+    mm_free(v);
+}
+
+/*
+ * The sorted names of the entries of @dir that are of @type (DT_DIR or DT_REG). Symbolic
+ * links and other kinds are never followed: they are counted in @probs as problems, since
+ * a link inside a storage could make mamori show a file from outside it.
+ * OUT: *out (NULL when empty), *n. @return 0, MM_ENOMEM; an unreadable folder is a problem
+ */
+static int list_dir(const char *dir, const char *rel, unsigned char type, char ***out, size_t *n,
+                    struct mm_ssmix2_problems *probs)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **v = NULL;
+    size_t cap = 0;
+    int err = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!d) {
+        problem(probs, rel, "cannot read the folder");
+        return 0;
+    }
+    while ((e = readdir(d)) != NULL) {
+        unsigned char t = e->d_type;
+        struct stat st;
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (t == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+            t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+        if (t != type) {
+            char where[MM_LIMIT_PATH];
+            if (pjoin(where, sizeof(where), "%s/%s", rel, e->d_name) < 0)
+                where[0] = '\0';
+            problem(probs, where,
+                    t == DT_LNK ? "symbolic link not followed" : "unexpected kind of entry");
+            continue;
+        }
+        if (*n == cap) {
+            char **nv = mm_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            if (!nv) {
+                err = MM_ENOMEM;
+                break;
+            }
+            v = nv;
+        }
+        if (!(v[*n] = mm_strdup(e->d_name))) {
+            err = MM_ENOMEM;
+            break;
+        }
+        (*n)++;
+    }
+    closedir(d);
+    if (err) {
+        free_list(v, *n);
+        *n = 0;
+        return err;
+    }
+    if (v && *n > 1)
+        qsort(v, *n, sizeof(*v), cmp_name);
+    *out = v;
+    return 0;
 }
 
 /* Read, decode, parse and add one message file; problems are counted, not fatal. */
@@ -988,33 +1022,51 @@ static int patient_dir(const char *root, const char *pid, char *rel, size_t cap)
     return MM_ENOTFOUND;
 }
 
+/* List the entries of type @type in <root>/<rel>. OUT: *v, *n. @return 0, MM_ENOMEM */
+static int list_at(const char *root, const char *rel, unsigned char type, char ***v, size_t *n,
+                   struct mm_ssmix2_problems *pr)
+{
+    char dir[MM_LIMIT_PATH];
+
+    *v = NULL;
+    *n = 0;
+    if (pjoin(dir, sizeof(dir), "%s/%s", root, rel) < 0) {
+        problem(pr, rel, "path too long");
+        return 0;
+    }
+    return list_dir(dir, rel, type, v, n, pr);
+}
+
 static int load_std(mm_ssmix2_record *r, const char *root, const char *prel,
                     struct mm_ssmix2_problems *pr)
 {
-    char dir[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
-    char **dates, **types, **files;
-    size_t nd, nt, nf;
+    char rd[MM_LIMIT_PATH], rt[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
+    char **dates = NULL, **types = NULL, **files = NULL;
+    size_t nd = 0, nt = 0, nf = 0;
     mm_buf raw, dec;
-    int err = 0;
+    int err;
 
     mm_buf_init(&raw, MM_LIMIT_HL7_MESSAGE);
     mm_buf_init(&dec, MM_LIMIT_HL7_MESSAGE * 2);
-    pjoin(dir, sizeof(dir), "%s/%s", root, prel);
-    dates = list_dir(dir, &nd);
+    err = list_at(root, prel, DT_DIR, &dates, &nd, pr);
     for (size_t i = 0; i < nd && err == 0; i++) {
-        pjoin(dir, sizeof(dir), "%s/%s/%s", root, prel, dates[i]);
-        types = list_dir(dir, &nt);
+        if (pjoin(rd, sizeof(rd), "%s/%s", prel, dates[i]) < 0 ||
+            (err = list_at(root, rd, DT_DIR, &types, &nt, pr)) < 0)
+            continue;
         for (size_t j = 0; j < nt && err == 0; j++) {
-            pjoin(dir, sizeof(dir), "%s/%s/%s/%s", root, prel, dates[i], types[j]);
-            files = list_dir(dir, &nf);
-            for (size_t k = 0; k < nf && err == 0; k++) {
-                if (pjoin(rel, sizeof(rel), "%s/%s/%s/%s", prel, dates[i], types[j], files[k]) < 0)
-                    continue;
-                err = load_file(r, root, rel, &raw, &dec, pr);
-            }
+            if (pjoin(rt, sizeof(rt), "%s/%s", rd, types[j]) < 0 ||
+                (err = list_at(root, rt, DT_REG, &files, &nf, pr)) < 0)
+                continue;
+            for (size_t k = 0; k < nf && err == 0; k++)
+                if (pjoin(rel, sizeof(rel), "%s/%s", rt, files[k]) == 0)
+                    err = load_file(r, root, rel, &raw, &dec, pr);
             free_list(files, nf);
+            files = NULL;
+            nf = 0;
         }
         free_list(types, nt);
+        types = NULL;
+        nt = 0;
     }
     free_list(dates, nd);
     mm_buf_release(&raw);
@@ -1025,34 +1077,42 @@ static int load_std(mm_ssmix2_record *r, const char *root, const char *prel,
 static int load_ext(mm_ssmix2_record *r, const char *root, const char *prel,
                     struct mm_ssmix2_problems *pr)
 {
-    char dir[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
-    char **dates, **types, **conts, **files;
-    size_t nd, nt, nc, nf;
-    int err = 0;
+    char rd[MM_LIMIT_PATH], rt[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
+    char **dates = NULL, **types = NULL, **conts = NULL, **files = NULL;
+    size_t nd = 0, nt = 0, nc = 0, nf = 0;
+    int err;
 
-    pjoin(dir, sizeof(dir), "%s/%s", root, prel);
-    dates = list_dir(dir, &nd);
+    err = list_at(root, prel, DT_DIR, &dates, &nd, pr);
     for (size_t i = 0; i < nd && err == 0; i++) {
-        pjoin(dir, sizeof(dir), "%s/%s/%s", root, prel, dates[i]);
-        types = list_dir(dir, &nt);
+        if (pjoin(rd, sizeof(rd), "%s/%s", prel, dates[i]) < 0 ||
+            (err = list_at(root, rd, DT_DIR, &types, &nt, pr)) < 0)
+            continue;
         for (size_t j = 0; j < nt && err == 0; j++) {
-            pjoin(dir, sizeof(dir), "%s/%s/%s/%s", root, prel, dates[i], types[j]);
-            conts = list_dir(dir, &nc);
+            if (pjoin(rt, sizeof(rt), "%s/%s", rd, types[j]) < 0 ||
+                (err = list_at(root, rt, DT_DIR, &conts, &nc, pr)) < 0)
+                continue;
             for (size_t k = 0; k < nc && err == 0; k++) {
                 struct mm_ssmix2_name name;
-                pjoin(rel, sizeof(rel), "%s/%s/%s/%s", prel, dates[i], types[j], conts[k]);
+                if (pjoin(rel, sizeof(rel), "%s/%s", rt, conts[k]) < 0)
+                    continue;
                 if (mm_ssmix2_parse_content_folder(&name, conts[k], strlen(conts[k])) != 0) {
                     problem(pr, rel, mm_error_last());
                     continue;
                 }
-                pjoin(dir, sizeof(dir), "%s/%s", root, rel);
-                files = list_dir(dir, &nf);
-                err = mm_ssmix2_record_add_document(r, &name, rel, (const char *const *)files, nf);
+                if ((err = list_at(root, rel, DT_REG, &files, &nf, pr)) == 0)
+                    err = mm_ssmix2_record_add_document(r, &name, rel, (const char *const *)files,
+                                                        nf);
                 free_list(files, nf);
+                files = NULL;
+                nf = 0;
             }
             free_list(conts, nc);
+            conts = NULL;
+            nc = 0;
         }
         free_list(types, nt);
+        types = NULL;
+        nt = 0;
     }
     free_list(dates, nd);
     return err;
