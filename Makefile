@@ -18,7 +18,7 @@ DEMO ?= demo
 
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format \
-	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev
+	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )
