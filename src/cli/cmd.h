@@ -61,6 +61,13 @@ void cli_print_cmd_help(const struct cli_ctx *ctx, const struct cmd *cmd, FILE *
 int cli_usage(const struct cli_ctx *ctx, const struct cmd *cmd, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/*
+ * Report the option error getopt_long() signalled with @opt (':' for a missing value,
+ * anything else for an unknown option; optstrings start with ':') for @cmd.
+ * @return CLI_USAGE
+ */
+int cli_option_error(const struct cli_ctx *ctx, const struct cmd *cmd, int opt, char **argv);
+
 /* Pick the text of the context's language. */
 #define CLI_T(ctx, ja, en) ((ctx)->lang == CLI_LANG_EN ? (en) : (ja))
 

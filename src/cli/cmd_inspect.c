@@ -506,9 +506,7 @@ static int run_inspect(struct cli_ctx *ctx, int argc, char **argv)
             ctx->json = 1;
             break;
         default:
-            return cli_usage(ctx, &cmd_inspect,
-                             CLI_T(ctx, "不明なオプション '%s'", "unknown option '%s'"),
-                             argv[optind - 1]);
+            return cli_option_error(ctx, &cmd_inspect, opt, argv);
         }
     }
     if (optind >= argc)

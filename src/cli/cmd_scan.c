@@ -350,14 +350,8 @@ static int run_scan(struct cli_ctx *ctx, int argc, char **argv)
         case 'j':
             ctx->json = 1;
             break;
-        case ':':
-            return cli_usage(ctx, &cmd_scan,
-                             CLI_T(ctx, "'%s' には値が必要です", "'%s' needs a value"),
-                             argv[optind - 1]);
         default:
-            return cli_usage(ctx, &cmd_scan,
-                             CLI_T(ctx, "不明なオプション '%s'", "unknown option '%s'"),
-                             argv[optind - 1]);
+            return cli_option_error(ctx, &cmd_scan, opt, argv);
         }
     }
     if (optind < argc)

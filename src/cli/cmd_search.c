@@ -221,14 +221,8 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
                                  CLI_T(ctx, "--as-of は YYYY-MM-DD の日付です",
                                        "--as-of is a date YYYY-MM-DD"));
             break;
-        case ':':
-            return cli_usage(ctx, &cmd_search,
-                             CLI_T(ctx, "'%s' には値が必要です", "'%s' needs a value"),
-                             argv[optind - 1]);
         default:
-            return cli_usage(ctx, &cmd_search,
-                             CLI_T(ctx, "不明なオプション '%s'", "unknown option '%s'"),
-                             argv[optind - 1]);
+            return cli_option_error(ctx, &cmd_search, opt, argv);
         }
     }
     if (optind >= argc)
@@ -455,14 +449,8 @@ static int run_index(struct cli_ctx *ctx, int argc, char **argv)
         case 'j':
             ctx->json = 1;
             break;
-        case ':':
-            return cli_usage(ctx, &cmd_index,
-                             CLI_T(ctx, "'%s' には値が必要です", "'%s' needs a value"),
-                             argv[optind - 1]);
         default:
-            return cli_usage(ctx, &cmd_index,
-                             CLI_T(ctx, "不明なオプション '%s'", "unknown option '%s'"),
-                             argv[optind - 1]);
+            return cli_option_error(ctx, &cmd_index, opt, argv);
         }
     }
     if (optind < argc)

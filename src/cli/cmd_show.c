@@ -284,14 +284,8 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
         case 'H':
             history = 1;
             break;
-        case ':':
-            return cli_usage(ctx, &cmd_show,
-                             CLI_T(ctx, "'%s' には値が必要です", "'%s' needs a value"),
-                             argv[optind - 1]);
         default:
-            return cli_usage(ctx, &cmd_show,
-                             CLI_T(ctx, "不明なオプション '%s'", "unknown option '%s'"),
-                             argv[optind - 1]);
+            return cli_option_error(ctx, &cmd_show, opt, argv);
         }
     }
     if (optind + 1 != argc)

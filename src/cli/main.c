@@ -127,6 +127,15 @@ int cli_usage(const struct cli_ctx *ctx, const struct cmd *cmd, const char *fmt,
     return CLI_USAGE;
 }
 
+int cli_option_error(const struct cli_ctx *ctx, const struct cmd *cmd, int opt, char **argv)
+{
+    if (opt == ':')
+        return cli_usage(ctx, cmd, CLI_T(ctx, "'%s' には値が必要です", "'%s' needs a value"),
+                         argv[optind - 1]);
+    return cli_usage(ctx, cmd, CLI_T(ctx, "不明なオプション '%s'", "unknown option '%s'"),
+                     argv[optind - 1]);
+}
+
 static const struct cmd *find_cmd(const char *name)
 {
     for (size_t i = 0; i < NCMDS; i++)

@@ -259,6 +259,25 @@ static void set_origin(mm_ssmix2_record *r, struct mm_ssmix2_origin *o,
 
 /* ---- demographics and allergies ---- */
 
+/* A new allergy from segment @s: AL1 and IAM agree on fields 2-5 (type, allergen, severity,
+ * reaction); the caller sets the onset, which they keep in different fields. */
+static struct mm_ssmix2_allergy *add_allergy(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0,
+                                             mm_hl7_msg *m, size_t s)
+{
+    struct mm_ssmix2_allergy *a = push(r, &r->allergies, sizeof(*a));
+
+    if (!a)
+        return NULL;
+    a->from = *o0;
+    a->type = get(r, m, s, 2, 1, 1, 1);
+    a->code = get(r, m, s, 3, 1, 1, 1);
+    a->name = get(r, m, s, 3, 1, 2, 1);
+    a->system = get(r, m, s, 3, 1, 3, 1);
+    a->severity = get(r, m, s, 4, 1, 1, 1);
+    a->reaction = get(r, m, s, 5, 1, 1, 1);
+    return a;
+}
+
 static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
 {
     size_t pid = mm_hl7_find(m, "PID", 0);
@@ -322,16 +341,9 @@ static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, 
     p->blood_type = sdup(r, bt);
     /* AL1 allergies of ADT-00 (ADT-61 is preferred when present) */
     for (size_t s = mm_hl7_find(m, "AL1", 0); s != SIZE_MAX; s = mm_hl7_find(m, "AL1", s + 1)) {
-        struct mm_ssmix2_allergy *a = push(r, &r->allergies, sizeof(*a));
+        struct mm_ssmix2_allergy *a = add_allergy(r, o0, m, s);
         if (!a)
             return;
-        a->from = *o0;
-        a->type = get(r, m, s, 2, 1, 1, 1);
-        a->code = get(r, m, s, 3, 1, 1, 1);
-        a->name = get(r, m, s, 3, 1, 2, 1);
-        a->system = get(r, m, s, 3, 1, 3, 1);
-        a->severity = get(r, m, s, 4, 1, 1, 1);
-        a->reaction = get(r, m, s, 5, 1, 1, 1);
         a->onset = iso_date(r, peek(m, s, 6, 1, 1, 1));
     }
 }
@@ -344,16 +356,9 @@ static void add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0
 
         if (strcmp(peek(m, s, 6, 1, 1, 1), "D") == 0)
             continue; /* the sender deletes this allergy */
-        a = push(r, &r->allergies, sizeof(*a));
+        a = add_allergy(r, o0, m, s);
         if (!a)
             return;
-        a->from = *o0;
-        a->type = get(r, m, s, 2, 1, 1, 1);
-        a->code = get(r, m, s, 3, 1, 1, 1);
-        a->name = get(r, m, s, 3, 1, 2, 1);
-        a->system = get(r, m, s, 3, 1, 3, 1);
-        a->severity = get(r, m, s, 4, 1, 1, 1);
-        a->reaction = get(r, m, s, 5, 1, 1, 1);
         a->onset = onset[0] ? iso_date(r, onset) : get(r, m, s, 12, 1, 1, 1);
     }
 }
