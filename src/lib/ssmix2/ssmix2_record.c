@@ -1042,85 +1042,94 @@ static int list_at(const char *root, const char *rel, unsigned char type, char *
     return list_dir(dir, rel, type, v, n, pr);
 }
 
-static int load_std(mm_ssmix2_record *r, const char *root, const char *prel,
-                    struct mm_ssmix2_problems *pr)
+/* What a walk over a patient's <date>/<type>/<leaf> entries does with each leaf. */
+struct leaf_ctx {
+    mm_ssmix2_record *r;
+    const char *root;
+    struct mm_ssmix2_problems *pr;
+    mm_buf raw, dec; /* reused by every message file */
+};
+
+/*
+ * Call @fn for every entry of kind @leaf_type (a message file, or an extended-storage
+ * content folder) at <prel>/<date>/<type>/ under the walk's root, in name order.
+ * @return 0, or the first error of @fn or of listing (MM_ENOMEM)
+ */
+static int walk_leaves(struct leaf_ctx *c, const char *prel, unsigned char leaf_type,
+                       int (*fn)(struct leaf_ctx *c, const char *rel, const char *name))
 {
     char rd[MM_LIMIT_PATH], rt[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
-    char **dates = NULL, **types = NULL, **files = NULL;
-    size_t nd = 0, nt = 0, nf = 0;
-    mm_buf raw, dec;
+    char **dates = NULL, **types = NULL, **leaves = NULL;
+    size_t nd = 0, nt = 0, nl = 0;
     int err;
 
-    mm_buf_init(&raw, MM_LIMIT_HL7_MESSAGE);
-    mm_buf_init(&dec, MM_LIMIT_HL7_MESSAGE * 2);
-    err = list_at(root, prel, DT_DIR, &dates, &nd, pr);
+    err = list_at(c->root, prel, DT_DIR, &dates, &nd, c->pr);
     for (size_t i = 0; i < nd && err == 0; i++) {
         if (pjoin(rd, sizeof(rd), "%s/%s", prel, dates[i]) < 0 ||
-            (err = list_at(root, rd, DT_DIR, &types, &nt, pr)) < 0)
+            (err = list_at(c->root, rd, DT_DIR, &types, &nt, c->pr)) < 0)
             continue;
         for (size_t j = 0; j < nt && err == 0; j++) {
             if (pjoin(rt, sizeof(rt), "%s/%s", rd, types[j]) < 0 ||
-                (err = list_at(root, rt, DT_REG, &files, &nf, pr)) < 0)
+                (err = list_at(c->root, rt, leaf_type, &leaves, &nl, c->pr)) < 0)
                 continue;
-            for (size_t k = 0; k < nf && err == 0; k++)
-                if (pjoin(rel, sizeof(rel), "%s/%s", rt, files[k]) == 0)
-                    err = load_file(r, root, rel, &raw, &dec, pr);
-            free_list(files, nf);
-            files = NULL;
-            nf = 0;
+            for (size_t k = 0; k < nl && err == 0; k++)
+                if (pjoin(rel, sizeof(rel), "%s/%s", rt, leaves[k]) == 0)
+                    err = fn(c, rel, leaves[k]);
+            free_list(leaves, nl);
+            leaves = NULL;
+            nl = 0;
         }
         free_list(types, nt);
         types = NULL;
         nt = 0;
     }
     free_list(dates, nd);
-    mm_buf_release(&raw);
-    mm_buf_release(&dec);
+    return err;
+}
+
+static int std_leaf(struct leaf_ctx *c, const char *rel, const char *name)
+{
+    (void)name;
+    return load_file(c->r, c->root, rel, &c->raw, &c->dec, c->pr);
+}
+
+static int ext_leaf(struct leaf_ctx *c, const char *rel, const char *folder)
+{
+    struct mm_ssmix2_name name;
+    char **files = NULL;
+    size_t nf = 0;
+    int err;
+
+    if (mm_ssmix2_parse_content_folder(&name, folder, strlen(folder)) != 0) {
+        problem(c->pr, rel, mm_error_last());
+        return 0;
+    }
+    if ((err = list_at(c->root, rel, DT_REG, &files, &nf, c->pr)) == 0)
+        err = mm_ssmix2_record_add_document(c->r, &name, rel, (const char *const *)files, nf);
+    free_list(files, nf);
+    return err;
+}
+
+static int load_std(mm_ssmix2_record *r, const char *root, const char *prel,
+                    struct mm_ssmix2_problems *pr)
+{
+    struct leaf_ctx c = { r, root, pr, { 0 }, { 0 } };
+    int err;
+
+    mm_buf_init(&c.raw, MM_LIMIT_HL7_MESSAGE);
+    mm_buf_init(&c.dec, MM_LIMIT_HL7_MESSAGE * 2);
+    err = walk_leaves(&c, prel, DT_REG, std_leaf);
+    mm_buf_release(&c.raw);
+    mm_buf_release(&c.dec);
     return err;
 }
 
 static int load_ext(mm_ssmix2_record *r, const char *root, const char *prel,
                     struct mm_ssmix2_problems *pr)
 {
-    char rd[MM_LIMIT_PATH], rt[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
-    char **dates = NULL, **types = NULL, **conts = NULL, **files = NULL;
-    size_t nd = 0, nt = 0, nc = 0, nf = 0;
-    int err;
+    struct leaf_ctx c = { r, root, pr, { 0 }, { 0 } };
 
-    err = list_at(root, prel, DT_DIR, &dates, &nd, pr);
-    for (size_t i = 0; i < nd && err == 0; i++) {
-        if (pjoin(rd, sizeof(rd), "%s/%s", prel, dates[i]) < 0 ||
-            (err = list_at(root, rd, DT_DIR, &types, &nt, pr)) < 0)
-            continue;
-        for (size_t j = 0; j < nt && err == 0; j++) {
-            if (pjoin(rt, sizeof(rt), "%s/%s", rd, types[j]) < 0 ||
-                (err = list_at(root, rt, DT_DIR, &conts, &nc, pr)) < 0)
-                continue;
-            for (size_t k = 0; k < nc && err == 0; k++) {
-                struct mm_ssmix2_name name;
-                if (pjoin(rel, sizeof(rel), "%s/%s", rt, conts[k]) < 0)
-                    continue;
-                if (mm_ssmix2_parse_content_folder(&name, conts[k], strlen(conts[k])) != 0) {
-                    problem(pr, rel, mm_error_last());
-                    continue;
-                }
-                if ((err = list_at(root, rel, DT_REG, &files, &nf, pr)) == 0)
-                    err = mm_ssmix2_record_add_document(r, &name, rel, (const char *const *)files,
-                                                        nf);
-                free_list(files, nf);
-                files = NULL;
-                nf = 0;
-            }
-            free_list(conts, nc);
-            conts = NULL;
-            nc = 0;
-        }
-        free_list(types, nt);
-        types = NULL;
-        nt = 0;
-    }
-    free_list(dates, nd);
-    return err;
+    return walk_leaves(&c, prel, DT_DIR, ext_leaf);
 }
 
 int mm_ssmix2_record_load(mm_ssmix2_record **out, const char *root, const char *ext_root,
