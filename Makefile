@@ -18,7 +18,10 @@ DEMO ?= demo
 
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format \
-	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev
+	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev libzstd-dev
+
+# Debian 12 packages `make bench` needs on top of those (bench/vs-peers.sh compares with them).
+BENCH_PACKAGES := restic borgbackup time
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )
@@ -88,7 +91,11 @@ demo: build
 	@echo "デモ用の病院ストレージ / demo hospital storage: $(DEMO)/storage (standard/, extended/)"
 	@echo "患者索引 / patient index: $(DEMO)/index.db   正解データ / ground truth: $(DEMO)/truth.json"
 
-bench: build
+.PHONY: bench-deps
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
+
+bench: build bench-deps
 	bench/run.sh $(BUILD)
 
 fuzz: deps

@@ -78,5 +78,12 @@ extern const struct cmd cmd_search;
 extern const struct cmd cmd_index;
 extern const struct cmd cmd_inspect;
 extern const struct cmd cmd_show;
+extern const struct cmd cmd_init;
+extern const struct cmd cmd_key;
+extern const struct cmd cmd_backup;
+extern const struct cmd cmd_generations;
+extern const struct cmd cmd_restore;
+extern const struct cmd cmd_verify;
+extern const struct cmd cmd_prune;
 
 #endif

@@ -13,8 +13,12 @@ static _Thread_local char last_msg[512];
 
 __attribute__((format(printf, 1, 0))) static void vset(const char *fmt, va_list ap)
 {
-    if (vsnprintf(last_msg, sizeof(last_msg), fmt, ap) < 0)
-        last_msg[0] = '\0';
+    char tmp[sizeof(last_msg)];
+
+    /* format into a copy: an argument may be mm_error_last() itself (adding context) */
+    if (vsnprintf(tmp, sizeof(tmp), fmt, ap) < 0)
+        tmp[0] = '\0';
+    memcpy(last_msg, tmp, sizeof(tmp));
 }
 
 int mm_error_set(int code, const char *fmt, ...)

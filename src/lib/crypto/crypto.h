@@ -107,6 +107,14 @@ int mm_keyslot_open(mm_keyset **out, const void *slot, size_t n, const char *pas
                     size_t passlen, char *name_out, size_t name_cap);
 
 /*
+ * Read the user name and KDF cost of the key slot @slot (@n bytes) without opening it
+ * (they are in the clear). A slot over the cost cap is still described.
+ * @return 0, MM_ECORRUPT (damaged or truncated slot, unknown version or KDF)
+ */
+int mm_keyslot_info(const void *slot, size_t n, char name[MM_KEYSLOT_NAME_MAX + 1],
+                    struct mm_kdf_params *cost);
+
+/*
  * Test and fuzz hook: lower the KDF cost mm_keyslot_open() accepts (values above the
  * built-in MAX are clamped to it; 0 restores MAX). Process-wide, not thread-safe.
  */
@@ -171,6 +179,18 @@ int mm_crypto_verify(const unsigned char pk[MM_CRYPTO_PK_SIZE], const void *msg,
  */
 int mm_crypto_audit_mac(const mm_keyset *ks, const void *msg, size_t n,
                         unsigned char out[MM_CRYPTO_ID_SIZE]);
+
+/*
+ * Unkeyed BLAKE2b-256 of @n bytes: the names of repository files (packs, indexes,
+ * manifests), so that damage to a file is found without any key.
+ */
+void mm_crypto_hash(const void *p, size_t n, unsigned char out[MM_CRYPTO_ID_SIZE]);
+
+/* Fill @n bytes at @p with random bytes (lock names, repository IDs). */
+void mm_crypto_random(void *p, size_t n);
+
+/* Zero @n bytes at @p in a way the compiler cannot drop (secrets that left guarded memory). */
+void mm_crypto_wipe(void *p, size_t n);
 
 /* Write @id as 64 lower-case hex digits and a NUL into @out. */
 void mm_crypto_hex(const unsigned char id[MM_CRYPTO_ID_SIZE], char out[MM_CRYPTO_HEX_SIZE]);

@@ -101,6 +101,22 @@ int mm_crypto_open_raw(const mm_keyset *ks, const unsigned char id[MM_CRYPTO_ID_
     return open_object(ks, id, sealed, n, out, 0);
 }
 
+void mm_crypto_hash(const void *p, size_t n, unsigned char out[MM_CRYPTO_ID_SIZE])
+{
+    crypto_generichash(out, MM_CRYPTO_ID_SIZE, p, n, NULL, 0);
+}
+
+void mm_crypto_random(void *p, size_t n)
+{
+    mm_crypto_init();
+    randombytes_buf(p, n);
+}
+
+void mm_crypto_wipe(void *p, size_t n)
+{
+    sodium_memzero(p, n);
+}
+
 void mm_crypto_hex(const unsigned char id[MM_CRYPTO_ID_SIZE], char out[MM_CRYPTO_HEX_SIZE])
 {
     static const char digits[] = "0123456789abcdef";

@@ -173,6 +173,22 @@ static int check_header(const unsigned char *s, size_t n)
     return 0;
 }
 
+int mm_keyslot_info(const void *slot, size_t n, char name[MM_KEYSLOT_NAME_MAX + 1],
+                    struct mm_kdf_params *cost)
+{
+    const unsigned char *s = slot;
+    int err = check_header(s, n);
+
+    if (err < 0 && err != MM_ELIMIT)
+        return err;
+    memcpy(name, s + MM_KEYSLOT_OFF_NAME, s[MM_KEYSLOT_OFF_NAMELEN]);
+    name[s[MM_KEYSLOT_OFF_NAMELEN]] = '\0';
+    cost->opslimit = mm_get_le32(s + MM_KEYSLOT_OFF_OPSLIMIT);
+    cost->memlimit = mm_get_le64(s + MM_KEYSLOT_OFF_MEMLIMIT);
+    mm_error_clear();
+    return 0;
+}
+
 int mm_keyslot_open(mm_keyset **out, const void *slot, size_t n, const char *passphrase,
                     size_t passlen, char *name_out, size_t name_cap)
 {

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the repository commands share: reading a passphrase (--passphrase-file, an
+ * environment variable for scripts, or a prompt on the terminal with echo off), opening a
+ * repository with messages a person can act on, progress lines (files, bytes, rate, ETA)
+ * on a terminal, and problem reports (paths arrive redacted from the library). A
+ * passphrase lives only in a stack buffer that is wiped after use and is never printed.
+ */
+#include "src/cli/cli_repo.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "crypto/crypto.h"
+
+/* Read one line from @f into @out without the line end. @return length, or -1. */
+static long read_line(FILE *f, char *out, size_t cap)
+{
+    size_t n;
+
+    if (!fgets(out, (int)cap, f))
+        return -1;
+    n = strlen(out);
+    if (n == cap - 1 && out[n - 1] != '\n')
+        return -2; /* too long */
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return (long)n;
+}
+
+/* Prompt on the terminal with echo off. */
+static long prompt_tty(const char *prompt, char *out, size_t cap)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    struct termios old, quiet;
+    long n;
+    int restore = 0;
+
+    if (!tty)
+        return -3;
+    fputs(prompt, tty);
+    fflush(tty);
+    if (tcgetattr(fileno(tty), &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
+    }
+    n = read_line(tty, out, cap);
+    if (restore)
+        tcsetattr(fileno(tty), TCSAFLUSH, &old);
+    fclose(tty);
+    return n;
+}
+
+int cli_passphrase(const struct cli_ctx *ctx, const char *file, const char *env,
+                   const char *prompt_ja, const char *prompt_en, int confirm,
+                   char out[CLI_PASS_MAX], size_t *len)
+{
+    const char *e = env ? getenv(env) : NULL;
+    long n;
+
+    if (file) {
+        FILE *f = fopen(file, "r");
+        if (!f) {
+            cli_error(CLI_T(ctx, "パスフレーズファイル '%s' を開けません: %s",
+                            "cannot open the passphrase file '%s': %s"),
+                      file, strerror(errno));
+            return CLI_ERROR;
+        }
+        n = read_line(f, out, CLI_PASS_MAX);
+        fclose(f);
+        if (n == -1)
+            n = 0;
+    } else if (e) {
+        n = (long)strlen(e);
+        if ((size_t)n >= CLI_PASS_MAX)
+            n = -2;
+        else
+            memcpy(out, e, (size_t)n + 1);
+    } else {
+        char again[CLI_PASS_MAX];
+        n = prompt_tty(CLI_T(ctx, prompt_ja, prompt_en), out, CLI_PASS_MAX);
+        if (n == -3) {
+            cli_error("%s", CLI_T(ctx,
+                                  "パスフレーズが必要です: 端末で実行するか --passphrase-file か "
+                                  "環境変数 MAMORI_PASSPHRASE で渡してください",
+                                  "a passphrase is needed: run on a terminal, or give "
+                                  "--passphrase-file or MAMORI_PASSPHRASE"));
+            return CLI_ERROR;
+        }
+        if (n >= 0 && confirm) {
+            long m = prompt_tty(CLI_T(ctx, "もう一度入力してください: ", "again: "), again,
+                                sizeof(again));
+            if (m != n || memcmp(again, out, (size_t)n) != 0) {
+                mm_crypto_wipe(again, sizeof(again));
+                mm_crypto_wipe(out, CLI_PASS_MAX);
+                cli_error("%s",
+                          CLI_T(ctx, "パスフレーズが一致しません", "the passphrases do not match"));
+                return CLI_ERROR;
+            }
+        }
+        mm_crypto_wipe(again, sizeof(again));
+    }
+    if (n == -2) {
+        mm_crypto_wipe(out, CLI_PASS_MAX);
+        cli_error(CLI_T(ctx, "パスフレーズが長すぎます（%d バイトまで）",
+                        "the passphrase is too long (at most %d bytes)"),
+                  CLI_PASS_MAX - 1);
+        return CLI_ERROR;
+    }
+    if (n <= 0) {
+        mm_crypto_wipe(out, CLI_PASS_MAX);
+        cli_error("%s", CLI_T(ctx, "パスフレーズが空です", "the passphrase is empty"));
+        return CLI_ERROR;
+    }
+    *len = (size_t)n;
+    return CLI_OK;
+}
+
+int cli_repo_error(const struct cli_ctx *ctx, int err)
+{
+    switch (err) {
+    case MM_EAUTH:
+        cli_error("%s", CLI_T(ctx, "パスフレーズが違います", "wrong passphrase"));
+        sleep(1); /* slow down guessing through scripts a little */
+        return CLI_ERROR;
+    case MM_ELOCKED:
+        cli_error("%s%s", CLI_T(ctx, "リポジトリは使用中です: ", ""), mm_error_last());
+        return CLI_ERROR;
+    default:
+        return cli_lib_error(err);
+    }
+}
+
+int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const char *passfile,
+                  mm_repo **out)
+{
+    char pass[CLI_PASS_MAX];
+    size_t len = 0;
+    int rc, err;
+
+    if (!path || !*path) {
+        cli_error("%s", CLI_T(ctx, "--repo でリポジトリを指定してください",
+                              "give the repository with --repo"));
+        return CLI_USAGE;
+    }
+    if ((rc = cli_passphrase(ctx, passfile, "MAMORI_PASSPHRASE",
+                             "パスフレーズ: ", "passphrase: ", 0, pass, &len)) != CLI_OK)
+        return rc;
+    err = mm_repo_open(out, path, user, pass, len);
+    mm_crypto_wipe(pass, sizeof(pass));
+    if (err < 0)
+        return cli_repo_error(ctx, err);
+    return CLI_OK;
+}
+
+const char *cli_bytes(uint64_t b, char out[32])
+{
+    static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)b;
+    int u = 0;
+
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, 32, "%llu B", (unsigned long long)b);
+    else
+        snprintf(out, 32, "%.1f %s", v, unit[u]);
+    return out;
+}
+
+/* ---- progress ------------------------------------------------------------------------------- */
+
+static double secs_since(const struct timespec *a)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - a->tv_sec) + (double)(now.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+void cli_progress_start(struct cli_progress *p, const struct cli_ctx *ctx, const char *label)
+{
+    memset(p, 0, sizeof(*p));
+    p->ctx = ctx;
+    p->label = label;
+    clock_gettime(CLOCK_MONOTONIC, &p->start);
+}
+
+void cli_progress_cb(const struct mm_repo_progress *pr, void *arg)
+{
+    struct cli_progress *p = arg ? &((struct cli_run *)arg)->prog : NULL;
+    char done[32], total[32], rate[32], eta[32] = "";
+    double t;
+
+    if (!p || !p->ctx->tty || p->ctx->json || p->ctx->quiet)
+        return;
+    t = secs_since(&p->start);
+    if (t < 1.0)
+        return;
+    cli_bytes(pr->bytes_done, done);
+    cli_bytes((uint64_t)((double)pr->bytes_done / t), rate);
+    if (pr->bytes_total > pr->bytes_done && pr->bytes_done > 0) {
+        double left = t * (double)(pr->bytes_total - pr->bytes_done) / (double)pr->bytes_done;
+        snprintf(eta, sizeof(eta), "  %s %d:%02d", CLI_T(p->ctx, "残り", "ETA"), (int)left / 60,
+                 (int)left % 60);
+    } else if (pr->files_total > pr->files_done && pr->files_done > 0) {
+        double left = t * (double)(pr->files_total - pr->files_done) / (double)pr->files_done;
+        snprintf(eta, sizeof(eta), "  %s %d:%02d", CLI_T(p->ctx, "残り", "ETA"), (int)left / 60,
+                 (int)left % 60);
+    }
+    if (pr->files_total)
+        fprintf(stderr, "\r\033[K%s %llu/%llu %s  %s  %s/s%s", p->label,
+                (unsigned long long)pr->files_done, (unsigned long long)pr->files_total,
+                CLI_T(p->ctx, "ファイル", "files"), done, rate, eta);
+    else if (pr->bytes_total)
+        fprintf(stderr, "\r\033[K%s %s / %s  %s/s%s", p->label, done,
+                cli_bytes(pr->bytes_total, total), rate, eta);
+    else
+        fprintf(stderr, "\r\033[K%s %llu %s  %s  %s/s", p->label,
+                (unsigned long long)pr->files_done, CLI_T(p->ctx, "ファイル", "files"), done, rate);
+    p->shown = 1;
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+    if (p->shown)
+        fputs("\r\033[K", stderr);
+    p->shown = 0;
+}
+
+/* ---- problems ------------------------------------------------------------------------------- */
+
+void cli_problem_cb(const char *gen, const char *path, const char *what, void *arg)
+{
+    struct cli_problems *pr = &((struct cli_run *)arg)->probs;
+    struct cli_problem *np;
+
+    pr->count++;
+    if (pr->n == pr->cap) {
+        size_t ncap = pr->cap ? pr->cap * 2 : 16;
+        if (ncap > CLI_PROBLEMS_KEPT)
+            ncap = CLI_PROBLEMS_KEPT;
+        if (pr->n >= ncap)
+            return;
+        np = realloc(pr->v, ncap * sizeof(*np));
+        if (!np)
+            return;
+        pr->v = np;
+        pr->cap = ncap;
+    }
+    np = &pr->v[pr->n];
+    snprintf(np->gen, sizeof(np->gen), "%s", gen ? gen : "");
+    snprintf(np->path, sizeof(np->path), "%s", path ? path : "");
+    snprintf(np->what, sizeof(np->what), "%s", what ? what : "");
+    pr->n++;
+}
+
+void cli_problems_print(const struct cli_ctx *ctx, const struct cli_problems *pr)
+{
+    for (size_t i = 0; i < pr->n; i++) {
+        const struct cli_problem *p = &pr->v[i];
+        if (p->gen[0])
+            fprintf(stderr, "mamori: %s %.12s: %s%s%s\n", CLI_T(ctx, "世代", "generation"), p->gen,
+                    p->path, p->path[0] ? ": " : "", p->what);
+        else
+            fprintf(stderr, "mamori: %s%s%s\n", p->path, p->path[0] ? ": " : "", p->what);
+    }
+    if (pr->count > pr->n)
+        fprintf(stderr,
+                CLI_T(ctx, "mamori: ほか %llu 件の問題\n", "mamori: and %llu more problems\n"),
+                (unsigned long long)(pr->count - pr->n));
+}
+
+void cli_problems_json(FILE *f, const struct cli_problems *pr)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < pr->n; i++) {
+        const struct cli_problem *p = &pr->v[i];
+        fputs(i ? ",{\"generation\":" : "{\"generation\":", f);
+        if (p->gen[0])
+            cli_json_str(f, p->gen, strlen(p->gen));
+        else
+            fputs("null", f);
+        fputs(",\"path\":", f);
+        cli_json_str(f, p->path, strlen(p->path));
+        fputs(",\"what\":", f);
+        cli_json_str(f, p->what, strlen(p->what));
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
+void cli_problems_free(struct cli_problems *pr)
+{
+    free(pr->v);
+    memset(pr, 0, sizeof(*pr));
+}

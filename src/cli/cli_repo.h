@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Helpers of the repository commands (cli_repo.c): passphrases, opening, progress, sizes
+ * and problem lists.
+ */
+#ifndef MM_CLI_CLI_REPO_H
+#define MM_CLI_CLI_REPO_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "repo/repo.h"
+#include "src/cli/cmd.h"
+
+#define CLI_PASS_MAX      1024 /* bytes of a passphrase, with the NUL */
+#define CLI_PROBLEMS_KEPT 1000 /* problems listed; the rest are counted */
+
+/*
+ * Read a passphrase into @out: from @file (its first line), else the environment variable
+ * @env, else a prompt on the terminal (asked twice when @confirm). Prints the error.
+ * @return CLI_OK with *@len set, or CLI_ERROR (nothing left in @out)
+ */
+int cli_passphrase(const struct cli_ctx *ctx, const char *file, const char *env,
+                   const char *prompt_ja, const char *prompt_en, int confirm,
+                   char out[CLI_PASS_MAX], size_t *len);
+
+/* Open the repository at @path with a passphrase (see cli_passphrase). Prints the error. */
+int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const char *passfile,
+                  mm_repo **out);
+
+/* Print the library error @err for a person (wrong passphrase, lock held...). */
+int cli_repo_error(const struct cli_ctx *ctx, int err);
+
+/* "12.3 MiB" */
+const char *cli_bytes(uint64_t b, char out[32]);
+
+struct cli_progress {
+    const struct cli_ctx *ctx;
+    const char *label;
+    struct timespec start;
+    int shown;
+};
+void cli_progress_start(struct cli_progress *p, const struct cli_ctx *ctx, const char *label);
+/* mm_repo_progress_fn; @arg is a struct cli_run */
+void cli_progress_cb(const struct mm_repo_progress *pr, void *arg);
+void cli_progress_end(struct cli_progress *p);
+
+struct cli_problem {
+    char gen[65];
+    char path[MM_LOG_PATH_MAX];
+    char what[256];
+};
+struct cli_problems {
+    struct cli_problem *v;
+    size_t n, cap;
+    uint64_t count;
+};
+/* What a repository command's callbacks share (their ctx argument). */
+struct cli_run {
+    struct cli_progress prog;
+    struct cli_problems probs;
+};
+
+/* mm_repo_problem_fn: keeps the first CLI_PROBLEMS_KEPT problems, counts all. @arg: cli_run */
+void cli_problem_cb(const char *gen, const char *path, const char *what, void *arg);
+void cli_problems_print(const struct cli_ctx *ctx, const struct cli_problems *pr);
+void cli_problems_json(FILE *f, const struct cli_problems *pr);
+void cli_problems_free(struct cli_problems *pr);
+
+#endif

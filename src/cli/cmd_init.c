@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mamori init: create a repository on a medium, with a first key slot.
+ * mamori key add|list|remove: one key slot per user; the last one is never removed.
+ * Passphrases come from --passphrase-file, MAMORI_PASSPHRASE (key add: the new one from
+ * --new-passphrase-file or MAMORI_NEW_PASSPHRASE), or a prompt on the terminal.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "crypto/crypto.h"
+#include "repo/repo.h"
+#include "src/cli/cli_repo.h"
+#include "src/cli/cmd.h"
+
+#define DEFAULT_USER "admin"
+
+/* Parse "--kdf-passes N" / "--kdf-memory MiB" values. @return 0, or -1 when out of range. */
+static int parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *p)
+{
+    char *end;
+
+    p->opslimit = MM_KDF_OPSLIMIT_DEFAULT;
+    p->memlimit = MM_KDF_MEMLIMIT_DEFAULT;
+    if (passes) {
+        unsigned long v = strtoul(passes, &end, 10);
+        if (*end || v < MM_KDF_OPSLIMIT_MIN || v > MM_KDF_OPSLIMIT_MAX)
+            return -1;
+        p->opslimit = (uint32_t)v;
+    }
+    if (mib) {
+        unsigned long v = strtoul(mib, &end, 10);
+        if (*end || v < 1 || v > MM_KDF_MEMLIMIT_MAX / (1024 * 1024))
+            return -1;
+        p->memlimit = (uint64_t)v * 1024 * 1024;
+    }
+    return 0;
+}
+
+static int run_init(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "repo", required_argument, NULL, 'r' },
+        { "user", required_argument, NULL, 'u' },
+        { "passphrase-file", required_argument, NULL, 'p' },
+        { "kdf-passes", required_argument, NULL, 'P' },
+        { "kdf-memory", required_argument, NULL, 'M' },
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *repo = ctx->repo, *user = DEFAULT_USER, *passfile = NULL, *passes = NULL,
+               *mib = NULL;
+    struct mm_repo_init_opts io = { 0 };
+    struct mm_kdf_params kdf;
+    char pass[CLI_PASS_MAX];
+    size_t len = 0;
+    int opt, rc, err;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'r':
+            repo = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 'p':
+            passfile = optarg;
+            break;
+        case 'P':
+            passes = optarg;
+            break;
+        case 'M':
+            mib = optarg;
+            break;
+        case 'j':
+            ctx->json = 1;
+            break;
+        default:
+            return cli_option_error(ctx, &cmd_init, opt, argv);
+        }
+    }
+    if (optind != argc)
+        return cli_usage(ctx, &cmd_init, CLI_T(ctx, "引数が多すぎます", "too many arguments"));
+    if (!repo || !*repo)
+        return cli_usage(ctx, &cmd_init,
+                         CLI_T(ctx, "--repo を指定してください", "--repo is required"));
+    if (parse_kdf(passes, mib, &kdf) < 0)
+        return cli_usage(ctx, &cmd_init,
+                         CLI_T(ctx, "--kdf-passes は 1〜16、--kdf-memory は 1〜1024 (MiB) です",
+                               "--kdf-passes takes 1 to 16, --kdf-memory 1 to 1024 (MiB)"));
+    if ((rc = cli_passphrase(ctx, passfile, "MAMORI_PASSPHRASE",
+                             "新しいパスフレーズ: ", "new passphrase: ", 1, pass, &len)) != CLI_OK)
+        return rc;
+    io.kdf = &kdf;
+    err = mm_repo_init(repo, user, pass, len, &io);
+    mm_crypto_wipe(pass, sizeof(pass));
+    if (err < 0)
+        return cli_repo_error(ctx, err);
+    if (ctx->json) {
+        printf("{\"repo\":");
+        cli_json_str(stdout, repo, strlen(repo));
+        printf(",\"user\":");
+        cli_json_str(stdout, user, strlen(user));
+        printf("}\n");
+    } else if (!ctx->quiet) {
+        printf(CLI_T(ctx, "リポジトリを作成しました: %s（利用者 %s）\n",
+                     "created repository %s (user %s)\n"),
+               repo, user);
+    }
+    return CLI_OK;
+}
+
+const struct cmd cmd_init = {
+    "init",
+    "init --repo <DIR> [--user <NAME>] [--passphrase-file <FILE>]",
+    "バックアップ先（媒体）にリポジトリを作る",
+    "create a repository on a backup medium",
+    "オプション:\n"
+    "   --repo <DIR>              作成するフォルダ（存在しないか空であること）\n"
+    "   --user <NAME>             最初の鍵スロットの利用者名（既定: admin）\n"
+    "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
+    "   --kdf-passes <N>          Argon2id の反復回数（既定 3）\n"
+    "   --kdf-memory <MiB>        Argon2id のメモリ量（既定 256）\n"
+    "\n"
+    "パスフレーズは端末で2回尋ねます。スクリプトでは環境変数 MAMORI_PASSPHRASE も使えます。\n"
+    "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n",
+    "options:\n"
+    "   --repo <DIR>              folder to create (missing or empty)\n"
+    "   --user <NAME>             user of the first key slot (default: admin)\n"
+    "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
+    "   --kdf-passes <N>          Argon2id passes (default 3)\n"
+    "   --kdf-memory <MiB>        Argon2id memory (default 256)\n"
+    "\n"
+    "The passphrase is asked twice on the terminal; scripts may set MAMORI_PASSPHRASE.\n"
+    "User names are not encrypted on the medium: role names such as it-admin are advised.\n",
+    0,
+    run_init,
+};
+
+/* ---- key ------------------------------------------------------------------------------------ */
+
+static int key_list(struct cli_ctx *ctx, const char *repo)
+{
+    struct mm_repo_key *k = NULL;
+    size_t n = 0;
+    int err = mm_repo_key_list(repo, &k, &n);
+
+    if (err < 0)
+        return cli_repo_error(ctx, err);
+    if (ctx->json) {
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+            printf(i ? ",{\"user\":" : "{\"user\":");
+            cli_json_str(stdout, k[i].name, strlen(k[i].name));
+            printf(",\"kdf_passes\":%u,\"kdf_memory_mib\":%llu}", (unsigned)k[i].opslimit,
+                   (unsigned long long)(k[i].memlimit / (1024 * 1024)));
+        }
+        printf("]\n");
+    } else {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\t(Argon2id %u x %llu MiB)\n", k[i].name, (unsigned)k[i].opslimit,
+                   (unsigned long long)(k[i].memlimit / (1024 * 1024)));
+    }
+    free(k);
+    return CLI_OK;
+}
+
+static int run_key(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "repo", required_argument, NULL, 'r' },
+        { "user", required_argument, NULL, 'u' },
+        { "as", required_argument, NULL, 'a' },
+        { "passphrase-file", required_argument, NULL, 'p' },
+        { "new-passphrase-file", required_argument, NULL, 'n' },
+        { "kdf-passes", required_argument, NULL, 'P' },
+        { "kdf-memory", required_argument, NULL, 'M' },
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *repo = ctx->repo, *user = NULL, *as = NULL, *passfile = NULL, *newfile = NULL,
+               *passes = NULL, *mib = NULL, *verb;
+    struct mm_kdf_params kdf;
+    mm_repo *r = NULL;
+    int opt, rc, err;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'r':
+            repo = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 'a':
+            as = optarg;
+            break;
+        case 'p':
+            passfile = optarg;
+            break;
+        case 'n':
+            newfile = optarg;
+            break;
+        case 'P':
+            passes = optarg;
+            break;
+        case 'M':
+            mib = optarg;
+            break;
+        case 'j':
+            ctx->json = 1;
+            break;
+        default:
+            return cli_option_error(ctx, &cmd_key, opt, argv);
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage(ctx, &cmd_key,
+                         CLI_T(ctx, "add / list / remove のどれかを指定してください",
+                               "give one of add, list, remove"));
+    verb = argv[optind];
+    if (!repo || !*repo)
+        return cli_usage(ctx, &cmd_key,
+                         CLI_T(ctx, "--repo を指定してください", "--repo is required"));
+    if (strcmp(verb, "list") == 0)
+        return key_list(ctx, repo);
+    if (strcmp(verb, "add") != 0 && strcmp(verb, "remove") != 0)
+        return cli_usage(ctx, &cmd_key,
+                         CLI_T(ctx, "add / list / remove のどれかを指定してください",
+                               "give one of add, list, remove"));
+    if (!user)
+        return cli_usage(
+                ctx, &cmd_key,
+                CLI_T(ctx, "--user で対象の利用者を指定してください", "give the user with --user"));
+    if (parse_kdf(passes, mib, &kdf) < 0)
+        return cli_usage(ctx, &cmd_key,
+                         CLI_T(ctx, "--kdf-passes は 1〜16、--kdf-memory は 1〜1024 (MiB) です",
+                               "--kdf-passes takes 1 to 16, --kdf-memory 1 to 1024 (MiB)"));
+    if ((rc = cli_repo_open(ctx, repo, as, passfile, &r)) != CLI_OK)
+        return rc;
+    if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0) {
+        rc = cli_repo_error(ctx, err);
+        goto out;
+    }
+    if (strcmp(verb, "add") == 0) {
+        char pass[CLI_PASS_MAX];
+        size_t len = 0;
+        if ((rc = cli_passphrase(ctx, newfile, "MAMORI_NEW_PASSPHRASE",
+                                 "新しい利用者のパスフレーズ: ", "the new user's passphrase: ", 1,
+                                 pass, &len)) != CLI_OK)
+            goto out;
+        err = mm_repo_key_add(r, user, pass, len, &kdf);
+        mm_crypto_wipe(pass, sizeof(pass));
+    } else {
+        err = mm_repo_key_remove(r, user);
+    }
+    if (err < 0) {
+        rc = cli_repo_error(ctx, err);
+        goto out;
+    }
+    if (!ctx->quiet && !ctx->json)
+        printf(strcmp(verb, "add") == 0 ? CLI_T(ctx, "利用者 %s の鍵スロットを追加しました\n",
+                                                "added a key slot for %s\n")
+                                        : CLI_T(ctx, "利用者 %s の鍵スロットを削除しました\n",
+                                                "removed the key slot of %s\n"),
+               user);
+    rc = CLI_OK;
+out:
+    mm_repo_free(r);
+    return rc;
+}
+
+const struct cmd cmd_key = {
+    "key",
+    "key add|list|remove --repo <DIR> [--user <NAME>]",
+    "利用者ごとの鍵スロットを追加・一覧・削除する",
+    "add, list or remove a user's key slot",
+    "使い方:\n"
+    "   mamori key list   --repo <DIR>\n"
+    "   mamori key add    --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
+    "                     [--new-passphrase-file <F>] [--kdf-passes <N>] [--kdf-memory <MiB>]\n"
+    "   mamori key remove --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
+    "\n"
+    "追加と削除には既存の利用者のパスフレーズ（--as でその利用者名）が要ります。\n"
+    "新しいパスフレーズは端末で2回尋ねます（スクリプトでは MAMORI_NEW_PASSPHRASE）。\n"
+    "最後の鍵スロットは削除できません。\n",
+    "usage:\n"
+    "   mamori key list   --repo <DIR>\n"
+    "   mamori key add    --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
+    "                     [--new-passphrase-file <F>] [--kdf-passes <N>] [--kdf-memory <MiB>]\n"
+    "   mamori key remove --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
+    "\n"
+    "Adding and removing need an existing user's passphrase (--as names that user).\n"
+    "The new passphrase is asked twice on the terminal (scripts: MAMORI_NEW_PASSPHRASE).\n"
+    "The last key slot cannot be removed.\n",
+    CMD_NEEDS_REPO | CMD_NEEDS_KEY,
+    run_key,
+};

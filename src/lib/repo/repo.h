@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The repository: a folder (one per medium) holding many generations of the hospital's
+ * storages, content-addressed, deduplicated, zstd-compressed and encrypted. Files are packed
+ * many to a pack; large files are cut by content-defined chunking; every folder is a tree
+ * object; a generation is a signed manifest naming the root tree. Every file of the
+ * repository is immutable and written crash-safely (temporary name, fsync, rename, folder
+ * fsync), in the order packs -> pack indexes -> manifest, so an interrupted run never harms
+ * an earlier generation. The byte layouts are in docs/format.md (version MM_REPO_VERSION).
+ * An mm_repo is used by one thread at a time; backup, restore and verify start their own
+ * worker threads. Messages never hold patient data: paths go through mm_log_path().
+ */
+#ifndef MM_REPO_REPO_H
+#define MM_REPO_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunk/chunk.h"
+#include "crypto/crypto.h"
+
+/* Format version of the repository layout (the "mamori-repo" marker file). */
+#define MM_REPO_VERSION 1
+/* A generation ID: 64 hex digits; users may type a unique prefix of at least this many. */
+#define MM_REPO_GEN_PREFIX_MIN 4u
+/* Default target size of a pack file and zstd level. */
+#define MM_REPO_PACK_TARGET (16u * 1024u * 1024u)
+#define MM_REPO_ZSTD_LEVEL  3
+
+typedef struct mm_repo mm_repo;
+
+/* ---- creating and opening ------------------------------------------------------------------ */
+
+struct mm_repo_init_opts {
+    const struct mm_kdf_params *kdf;     /* NULL: the defaults of the crypto module */
+    const struct mm_chunk_params *chunk; /* NULL: MM_CHUNK_* */
+    int zstd_level;                      /* 0: MM_REPO_ZSTD_LEVEL */
+    size_t pack_target;                  /* 0: MM_REPO_PACK_TARGET */
+};
+
+/*
+ * Create a repository at @path (a missing or empty folder) with a fresh master key and a
+ * first key slot for @user protected by @pass.
+ * @param o NULL for the defaults
+ * @return 0, MM_EEXISTS (@path holds a repository or other files), MM_EINVAL (bad user name
+ *         or options), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_init(const char *path, const char *user, const char *pass, size_t passlen,
+                 const struct mm_repo_init_opts *o);
+
+/*
+ * Open the repository at @path by unlocking a key slot with @pass: the slot of @user, or
+ * when @user is NULL every slot in turn until one opens.
+ * @param[out] out the repository, owned by the caller (mm_repo_free); untouched on failure
+ * @return 0, MM_ENOTFOUND (no repository at @path, or no slot named @user), MM_EAUTH (wrong
+ *         passphrase), MM_ECORRUPT (damaged marker, config or key slots; unknown version),
+ *         MM_EIO, MM_ENOMEM
+ */
+int mm_repo_open(mm_repo **out, const char *path, const char *user, const char *pass,
+                 size_t passlen);
+
+/* Release the lock if held, wipe the keys and free @r. Accepts NULL. */
+void mm_repo_free(mm_repo *r);
+
+/* The user name of the key slot that opened @r (borrowed). */
+const char *mm_repo_user(const mm_repo *r);
+
+/* The repository ID: 32 hex digits (borrowed). */
+const char *mm_repo_id(const mm_repo *r);
+
+/* ---- key slots ----------------------------------------------------------------------------- */
+
+struct mm_repo_key {
+    char name[MM_KEYSLOT_NAME_MAX + 1]; /* user name */
+    char file[40];                      /* file name under keys/ */
+    uint32_t opslimit;                  /* Argon2id cost of the slot */
+    uint64_t memlimit;
+};
+
+/*
+ * List the key slots of the repository at @path (no passphrase needed: names and costs are
+ * in the clear, see docs/format-crypto.md). Sorted by name.
+ * @param[out] out array of @n slots, owned by the caller (free()); untouched on failure
+ * @return 0, MM_ENOTFOUND (no repository), MM_ECORRUPT (a damaged slot file), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_key_list(const char *path, struct mm_repo_key **out, size_t *n);
+
+/*
+ * Add a key slot for @user protected by @pass, wrapping the master key of the open @r.
+ * @return 0, MM_EEXISTS (@user has a slot already), MM_EINVAL (bad name or cost), MM_EIO
+ */
+int mm_repo_key_add(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                    const struct mm_kdf_params *kdf);
+
+/*
+ * Remove the key slot of @user. The last slot is never removed.
+ * @return 0, MM_ENOTFOUND (no such slot), MM_EINVAL (it is the last slot), MM_EIO
+ */
+int mm_repo_key_remove(mm_repo *r, const char *user);
+
+/* ---- locks --------------------------------------------------------------------------------- */
+
+enum mm_repo_lock_kind { MM_REPO_LOCK_SHARED = 1, MM_REPO_LOCK_EXCLUSIVE = 2 };
+
+/*
+ * Take the repository lock: shared for readers (restore, verify), exclusive for writers
+ * (backup, prune, key changes). A lock of a process that no longer runs on this host is
+ * stale: it is removed (counted in *@stale) and does not block. Released by
+ * mm_repo_unlock() or mm_repo_free().
+ * @param[out] stale number of stale locks removed (may be NULL)
+ * @return 0, MM_ELOCKED (another live process holds a conflicting lock; the message names
+ *         its host, process ID and start time), MM_EIO
+ */
+int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale);
+
+/* Release the lock taken by mm_repo_lock(), if any. */
+void mm_repo_unlock(mm_repo *r);
+
+/* ---- generations --------------------------------------------------------------------------- */
+
+enum mm_repo_source_kind {
+    MM_REPO_SOURCE_FOLDER = 0,     /* any folder (department exports) */
+    MM_REPO_SOURCE_SSMIX2_STD = 1, /* SS-MIX2 standardized storage */
+    MM_REPO_SOURCE_SSMIX2_EXT = 2  /* SS-MIX2 extended storage */
+};
+
+struct mm_repo_source {
+    const char *path;              /* the folder backed up */
+    enum mm_repo_source_kind kind; /* recorded in the manifest; patient filters use it */
+};
+
+struct mm_repo_gen_source {
+    char *path; /* absolute path of the source when it was backed up */
+    char *name; /* its entry in the root tree (the folder's base name) */
+    enum mm_repo_source_kind kind;
+};
+
+enum mm_repo_verify_state {
+    MM_REPO_UNVERIFIED = 0, /* never read-verified */
+    MM_REPO_VERIFIED = 1,   /* the last read-verify found it whole */
+    MM_REPO_DAMAGED = 2     /* the last verify found damage */
+};
+
+struct mm_repo_counts {
+    uint64_t files, dirs, symlinks, skipped; /* skipped: sockets, devices, unreadable */
+    uint64_t bytes;                          /* total size of the files */
+    uint64_t files_read;                     /* files read (new or changed) */
+    uint64_t files_unchanged;                /* recognised by metadata, not read */
+    uint64_t objects_new;                    /* objects stored by this generation */
+    uint64_t bytes_new;                      /* plaintext bytes of those objects */
+    uint64_t bytes_stored;                   /* their size in packs (compressed, sealed) */
+};
+
+struct mm_repo_gen {
+    char id[MM_CRYPTO_HEX_SIZE];
+    char parent[MM_CRYPTO_HEX_SIZE]; /* "" for the first */
+    char *name;                      /* --name, or NULL */
+    char *host, *user;               /* where and with which key slot it was written */
+    int64_t start_ns, end_ns;        /* UTC, nanoseconds since the epoch */
+    struct mm_repo_gen_source *sources;
+    size_t nsources;
+    struct mm_repo_counts counts;
+    unsigned char root[MM_CRYPTO_ID_SIZE];
+    int has_index;       /* an SS-MIX2 patient index is stored */
+    uint64_t index_size; /* its size in bytes */
+    char *guard;         /* guard verdict: "none" (not judged), "clean", "suspect" */
+    char *guard_reasons; /* NULL or text */
+    enum mm_repo_verify_state verify;
+    int64_t verify_ns; /* time of the last verify, 0 if none */
+};
+
+/* Release what @g holds (not @g itself). */
+void mm_repo_gen_release(struct mm_repo_gen *g);
+/* Release an array from mm_repo_generations(). Accepts NULL. */
+void mm_repo_gens_free(struct mm_repo_gen *g, size_t n);
+
+/*
+ * Read every generation manifest, check its seal and signature, sorted oldest first.
+ * A manifest that does not open is an error (verify reports it as damage instead).
+ * @param[out] out array of @n generations, owned by the caller (mm_repo_gens_free)
+ * @return 0, MM_ECORRUPT (a manifest is damaged; the message names it), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_generations(mm_repo *r, struct mm_repo_gen **out, size_t *n);
+
+/*
+ * Find one generation: "latest", a full ID, or a unique prefix of at least
+ * MM_REPO_GEN_PREFIX_MIN hex digits.
+ * @param[out] out filled on success (mm_repo_gen_release)
+ * @return 0, MM_ENOTFOUND (no such generation, or no generation at all), MM_EINVAL (prefix
+ *         ambiguous or too short), MM_ECORRUPT, MM_EIO
+ */
+int mm_repo_gen_find(mm_repo *r, const char *spec, struct mm_repo_gen *out);
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+struct mm_repo_progress {
+    uint64_t files_done, files_total; /* total 0: not known yet */
+    uint64_t bytes_done, bytes_total;
+};
+/* Called now and then (at most a few times a second, from the calling thread). */
+typedef void (*mm_repo_progress_fn)(const struct mm_repo_progress *p, void *ctx);
+
+/* A problem found on the way (unreadable file, damaged object): @path is already redacted. */
+typedef void (*mm_repo_problem_fn)(const char *gen, const char *path, const char *what, void *ctx);
+
+/* ---- backup -------------------------------------------------------------------------------- */
+
+/*
+ * Called once the new generation's folders are stored and before its manifest is written,
+ * with the root tree of the parent generation (NULL for the first) and of the new one, so
+ * the caller can bring its patient index up to date (mm_repo_changed_patients). It sets
+ * *@index_file to the index file to store with the generation, or NULL for none, or sets
+ * *@reuse to 1 to store the parent's index unchanged.
+ * @return 0, or an error that stops the backup (no manifest is written)
+ */
+typedef int (*mm_repo_index_fn)(mm_repo *r, const unsigned char *old_root,
+                                const unsigned char *new_root, const char **index_file, int *reuse,
+                                void *ctx);
+
+struct mm_repo_backup_opts {
+    const char *name;       /* NULL: none */
+    const char *index_file; /* NULL, or an SS-MIX2 patient index file to store with it */
+    mm_repo_index_fn index; /* NULL, or the hook above (it overrides index_file) */
+    unsigned int threads;   /* workers; 0: twice the number of CPUs, at least 4 */
+    mm_repo_progress_fn progress;
+    mm_repo_problem_fn problem; /* files that could not be read (skipped, counted) */
+    void *ctx;
+};
+
+/*
+ * Back up the folders @src as a new generation whose parent is the newest generation: files
+ * whose size, mtime, ctime and inode match the parent are not read again, files renamed in
+ * the same folder (SS-MIX2 flag changes) are recognised by inode, and content already in the
+ * repository is not stored again. Symbolic links are stored as links, never followed.
+ * Needs the exclusive lock (taken here if not held).
+ * @param[out] id_out the new generation's ID (may be NULL)
+ * @param[out] counts what was done (may be NULL)
+ * @return 0, MM_EINVAL (no sources, two sources with the same base name), MM_ENOTFOUND (a
+ *         source is missing), MM_ELOCKED, MM_EIO (writing the repository: nothing earlier is
+ *         harmed), MM_ENOMEM
+ */
+int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
+                   const struct mm_repo_backup_opts *o, char id_out[MM_CRYPTO_HEX_SIZE],
+                   struct mm_repo_counts *counts);
+
+/*
+ * The patients whose folders differ between two root trees below the source entry
+ * @source (an SS-MIX2 storage: <source>/<pid[0:3]>/<pid[3:6]>/<pid>): folders whose tree ID
+ * changed, appeared or disappeared. Equal tree IDs mean equal content, so this reads only
+ * the trees of the first three levels that changed.
+ * @param old_root NULL: every patient of @new_root
+ * @param[out] out @n NUL-terminated patient IDs (mm_repo_strings_free)
+ * @return 0, MM_ECORRUPT, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_changed_patients(mm_repo *r, const unsigned char *old_root,
+                             const unsigned char *new_root, const char *source, char ***out,
+                             size_t *n);
+void mm_repo_strings_free(char **v, size_t n);
+
+/* ---- restore ------------------------------------------------------------------------------- */
+
+struct mm_repo_restore_opts {
+    const char *path_prefix; /* NULL, or only this path ("source-name/sub/folder") and below */
+    const char *patient;     /* NULL, or only this patient's folders of SS-MIX2 sources */
+    unsigned int threads;    /* 0: as for backup */
+    mm_repo_progress_fn progress;
+    mm_repo_problem_fn problem; /* damaged files (not written) */
+    void *ctx;
+};
+
+struct mm_repo_restore_stats {
+    uint64_t files, dirs, symlinks, bytes;
+    uint64_t damaged; /* files not restored because their data is damaged or missing */
+};
+
+/*
+ * Restore generation @gen into the folder @to (created if missing; existing files are
+ * never overwritten). Every byte is checked against its object ID before it is written;
+ * a file with damaged data is reported through o->problem and left out, the rest is
+ * restored. Names are restored as raw bytes, and mtimes and modes of files and folders.
+ * @return 0 (check stats->damaged), MM_ENOTFOUND (no such generation, or nothing matches
+ *         the filters), MM_EEXISTS (a file to restore exists already), MM_ECORRUPT (the
+ *         generation's trees are damaged), MM_EIO
+ */
+int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
+                    const struct mm_repo_restore_opts *o, struct mm_repo_restore_stats *stats);
+
+/*
+ * Read a stored file of @gen (the SS-MIX2 patient index when @path is NULL) into @out.
+ * @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_ELIMIT, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out);
+
+/* ---- verify -------------------------------------------------------------------------------- */
+
+struct mm_repo_verify_opts {
+    int read_data; /* decrypt and check every object of every pack */
+    mm_repo_progress_fn progress;
+    mm_repo_problem_fn problem; /* every damage found: generation, path, what */
+    void *ctx;
+};
+
+struct mm_repo_verify_stats {
+    uint64_t generations, trees, packs, objects, bytes;
+    uint64_t damaged_generations, damaged_packs, damaged_objects, missing_objects, damaged_files;
+};
+
+/*
+ * Check the repository: every manifest opens and is signed, every tree is readable, every
+ * object a generation needs is in the index and its pack is present with the right size;
+ * with read_data, every pack is read, hashed and every object decrypted and checked. Damage
+ * is reported through o->problem naming the generations and files affected, and recorded
+ * (with read_data) as each generation's verification state.
+ * @return 0 when the check ran (damage is in @stats), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_verify(mm_repo *r, const struct mm_repo_verify_opts *o,
+                   struct mm_repo_verify_stats *stats);
+
+/* ---- prune --------------------------------------------------------------------------------- */
+
+struct mm_repo_keep {
+    unsigned int last, daily, weekly, monthly;
+};
+
+struct mm_repo_prune_stats {
+    uint64_t gens_kept, gens_removed, packs_removed, packs_rewritten, bytes_freed;
+};
+
+/* Called for each generation with its fate (1 kept, 0 removed) before anything is removed. */
+typedef void (*mm_repo_prune_fn)(const struct mm_repo_gen *g, int keep, const char *why, void *ctx);
+
+/*
+ * Remove the generations the policy @k does not keep and the data only they used, crash
+ * safely (new packs and index first, then manifests, then old indexes and packs). Never
+ * removes the newest generation, nor the newest one that verified clean. Packs that no
+ * index names (left by an interrupted backup) are removed too.
+ * @param dry_run only report what would be removed
+ * @return 0, MM_EINVAL (@k keeps nothing), MM_ELOCKED, MM_ECORRUPT, MM_EIO
+ */
+int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
+                  void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats);
+
+#endif

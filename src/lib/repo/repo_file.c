@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The files of a repository on a local folder (a USB disk): crash-safe writes (temporary
+ * name, fsync, rename, folder fsync), whole and ranged reads, listings of content-named
+ * files, removal; and the sealed envelope of repository files (config, index files,
+ * manifests, verify records). Every repository file but the marker and the locks is named
+ * by a hash of its content and never rewritten.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/endian.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "os/os.h"
+#include "repo/repo_int.h"
+
+int mm_repo__path(const mm_repo *r, const char *rel, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", r->path, rel);
+
+    if (n < 0 || (size_t)n >= cap)
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    return 0;
+}
+
+/* The folder part of @path in @out. */
+static void dirname_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    if (n == 0 && cap > 1) {
+        out[0] = '.';
+        out[1] = '\0';
+    }
+}
+
+int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n)
+{
+    char path[MM_LIMIT_PATH], dir[MM_LIMIT_PATH];
+    struct stat st;
+    int err;
+
+    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
+        return err;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == n)
+        return 0; /* content-named: the same bytes are there already */
+    dirname_of(path, dir, sizeof(dir));
+    if (access(dir, F_OK) != 0 && (err = mm_os_mkdir_p(dir, 0700)) < 0)
+        return err;
+    return mm_os_write_atomic(path, data, n);
+}
+
+int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out)
+{
+    char path[MM_LIMIT_PATH];
+    int err;
+
+    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
+        return err;
+    return mm_os_read_file(path, out);
+}
+
+int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n)
+{
+    char path[MM_LIMIT_PATH];
+    size_t done = 0;
+    int fd, err = 0;
+
+    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
+        return err;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
+                                  "cannot open '%s'", rel);
+    while (done < n) {
+        ssize_t got = pread(fd, (char *)dst + done, n - done, (off_t)(off + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            err = mm_error_set_errno(MM_EIO, errno, "cannot read '%s'", rel);
+            goto out;
+        }
+        if (got == 0) {
+            err = mm_error_set(MM_ECORRUPT, "'%s' is shorter than its index says", rel);
+            goto out;
+        }
+        done += (size_t)got;
+    }
+out:
+    close(fd);
+    return err;
+}
+
+/* 1 when @s is 64 lower-case hex digits. */
+static int is_hex_name(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return i == 2 * MM_CRYPTO_ID_SIZE;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n)
+{
+    char path[MM_LIMIT_PATH];
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    struct dirent *de;
+    DIR *d;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = mm_repo__path(r, dir, path, sizeof(path))) < 0)
+        return err;
+    d = opendir(path);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
+    }
+    errno = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (!is_hex_name(de->d_name))
+            continue;
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char **nv = mm_realloc(v, ncap * sizeof(*v));
+            if (!nv)
+                goto nomem;
+            v = nv;
+            cap = ncap;
+        }
+        if (!(v[len] = mm_strdup(de->d_name)))
+            goto nomem;
+        len++;
+        errno = 0;
+    }
+    if (errno) {
+        err = mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
+        closedir(d);
+        mm_repo__list_free(v, len);
+        return err;
+    }
+    closedir(d);
+    if (len)
+        qsort(v, len, sizeof(*v), cmp_str);
+    *out = v;
+    *n = len;
+    return 0;
+nomem:
+    closedir(d);
+    mm_repo__list_free(v, len);
+    return mm_error_set(MM_ENOMEM, "out of memory listing '%s'", dir);
+}
+
+void mm_repo__list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mm_free(v[i]);
+    mm_free(v);
+}
+
+int mm_repo__remove(mm_repo *r, const char *rel)
+{
+    char path[MM_LIMIT_PATH], dir[MM_LIMIT_PATH];
+    int err;
+
+    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
+        return err;
+    if (unlink(path) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return mm_error_set_errno(MM_EIO, errno, "cannot remove '%s'", rel);
+    }
+    dirname_of(path, dir, sizeof(dir));
+    return mm_os_fsync_dir(dir);
+}
+
+void mm_repo__pack_rel(const unsigned char id[ID_SIZE], char out[80])
+{
+    char hex[MM_CRYPTO_HEX_SIZE];
+
+    mm_crypto_hex(id, hex);
+    snprintf(out, 80, "data/%.2s/%s", hex, hex);
+}
+
+/* Envelope: magic 4 | le32 version | object ID 32 | sealed object. */
+#define ENV_HEAD (8u + ID_SIZE)
+
+int mm_repo__envelope_seal(mm_repo *r, const char magic[4], const void *plain, size_t n,
+                           mm_buf *out)
+{
+    unsigned char head[ENV_HEAD];
+    size_t start = out->len;
+    int err;
+
+    memcpy(head, magic, 4);
+    mm_put_le32(head + 4, MM_REPO_FILE_VERSION);
+    if ((err = mm_crypto_object_id(r->ks, plain, n, head + 8)) < 0)
+        return err;
+    if ((err = mm_buf_put(out, head, sizeof(head))) < 0)
+        return err;
+    if ((err = mm_repo__object_seal(r, NULL, head + 8, plain, n, out)) < 0)
+        mm_buf_truncate(out, start);
+    return err;
+}
+
+int mm_repo__envelope_open(mm_repo *r, const char magic[4], const void *p, size_t n, mm_buf *out)
+{
+    const unsigned char *b = p;
+    uint32_t version;
+
+    if (n < ENV_HEAD || memcmp(b, magic, 4) != 0)
+        return mm_error_set(MM_ECORRUPT, "not a '%.4s' file", magic);
+    version = mm_get_le32(b + 4);
+    if (version != MM_REPO_FILE_VERSION)
+        return mm_error_set(MM_ECORRUPT, "'%.4s' file version %u is not known to this mamori",
+                            magic, (unsigned)version);
+    return mm_repo__object_open(r, NULL, b + 8, b + ENV_HEAD, n - ENV_HEAD, UINT32_MAX, out);
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private to src/lib/repo/: the repository handle, its files, the object index and the
+ * object codec shared by backup, restore, verify and prune. The record codecs are in
+ * repo_format.h. Byte layouts: docs/format.md.
+ */
+#ifndef MM_REPO_REPO_INT_H
+#define MM_REPO_REPO_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "crypto/crypto.h"
+#include "repo/repo.h"
+#include "repo/repo_format.h"
+
+/* ---- the repository handle (repo_open.c) --------------------------------------------------- */
+
+struct mm_repo__config {
+    struct mm_chunk_params chunk;
+    int zstd_level;
+    uint32_t pack_target;
+};
+
+/* Location of an object: index into the pack list, and the pack table entry. */
+struct mm_repo__loc {
+    unsigned char id[ID_SIZE];
+    uint32_t pack; /* index into mm_repo__objindex.packs */
+    uint32_t offset, length, plain;
+    uint8_t type;
+    uint8_t pending; /* claimed by a running backup, not in a pack yet */
+};
+
+/* The object index: every object of every index file, by ID (open addressing). */
+struct mm_repo__objindex {
+    struct mm_repo__loc *locs;
+    size_t nlocs, caplocs;
+    uint32_t *slots; /* 0 empty, else index into locs + 1 */
+    size_t nslots;   /* power of two */
+    struct mm_repo__pack {
+        unsigned char id[ID_SIZE];
+        uint64_t size;
+    } * packs;
+    size_t npacks, cappacks;
+    char **files; /* index file names (hex) loaded */
+    size_t nfiles;
+    char **bad; /* index files that did not open (their packs were read instead) */
+    size_t nbad;
+    pthread_mutex_t lock; /* held by writers during a backup */
+    int loaded;
+};
+
+struct mm_repo {
+    char *path;
+    char id[33];
+    char user[MM_KEYSLOT_NAME_MAX + 1];
+    mm_keyset *ks;
+    struct mm_repo__config cfg;
+    struct mm_repo__objindex ix;
+    char *lock_file; /* our lock, NULL if none */
+    enum mm_repo_lock_kind lock_kind;
+};
+
+/* ---- files of the repository (repo_file.c) ------------------------------------------------- */
+
+/*
+ * "<repo>/<rel>" in @out (@cap bytes).
+ * @return 0, MM_ELIMIT
+ */
+int mm_repo__path(const mm_repo *r, const char *rel, char *out, size_t cap);
+
+/*
+ * Write @n bytes crash-safely as <repo>/<rel> (temporary name, fsync, rename, folder fsync),
+ * creating its folder when missing. An existing file of that name is left alone (names are
+ * content hashes, so it holds the same bytes).
+ * @return 0, MM_EIO
+ */
+int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n);
+
+/* Read <repo>/<rel> whole into @out (bounded by out->limit). @return 0, MM_ENOTFOUND, MM_ELIMIT,
+ * MM_EIO */
+int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out);
+
+/* Read @n bytes at @off of <repo>/<rel> into @dst. @return 0, MM_ENOTFOUND, MM_ECORRUPT (short),
+ * MM_EIO */
+int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n);
+
+/* The names (sorted) in <repo>/<dir> that are 64 hex digits. @return 0, MM_EIO, MM_ENOMEM */
+int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n);
+void mm_repo__list_free(char **v, size_t n);
+
+/* Remove <repo>/<rel> and fsync its folder. A missing file is fine. @return 0, MM_EIO */
+int mm_repo__remove(mm_repo *r, const char *rel);
+
+/* "data/<aa>/<hex>" for a pack ID. */
+void mm_repo__pack_rel(const unsigned char id[ID_SIZE], char out[80]);
+
+/*
+ * Sealed repository file ("MMIX", "MMGN", "MMCF", "MMVR"): magic, le32 version, object ID
+ * of the plaintext, then the sealed payload (codec byte, then raw or zstd data).
+ * @return 0, MM_ENOMEM, MM_ELIMIT
+ */
+int mm_repo__envelope_seal(mm_repo *r, const char magic[4], const void *plain, size_t n,
+                           mm_buf *out);
+/* @return 0, MM_ECORRUPT (wrong magic or version, damaged), MM_EAUTH (MAC), MM_ENOMEM */
+int mm_repo__envelope_open(mm_repo *r, const char magic[4], const void *p, size_t n, mm_buf *out);
+
+/* ---- objects (repo_object.c) --------------------------------------------------------------- */
+
+/* Per-thread compression state and scratch space. */
+struct mm_repo__work {
+    void *cctx, *dctx; /* ZSTD_CCtx, ZSTD_DCtx */
+    mm_buf scratch;
+    int fd; /* the pack file read last, or -1 */
+    unsigned char fd_pack[ID_SIZE];
+};
+int mm_repo__work_init(struct mm_repo__work *w);
+void mm_repo__work_release(struct mm_repo__work *w);
+
+/*
+ * Compress (codec byte 0: raw, 1: zstd, whichever is smaller) and seal @n bytes named @id,
+ * appending to @out. @w may be NULL (a temporary one is used).
+ * @return 0, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                         const void *p, size_t n, mm_buf *out);
+/*
+ * Open a sealed object named @id: MAC, decompress (at most @plain bytes), check that the
+ * plaintext hashes to @id; append the plaintext to @out.
+ * @return 0, MM_EAUTH, MM_ECORRUPT, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                         const void *p, size_t n, uint32_t plain, mm_buf *out);
+
+/*
+ * Load every index file into r->ix (once). A damaged index file is skipped and named in
+ * ix.bad; the packs it named are then found by reading the table of every pack that no
+ * good index file names, so one damaged index file loses nothing.
+ * @return 0, MM_EIO, MM_ENOMEM
+ */
+int mm_repo__index_load(mm_repo *r);
+
+/*
+ * Read the pack table of the pack @id (@size bytes): trailer, sealed table, decode.
+ * @param[out] out objects (free()), @n of them
+ * @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_EAUTH, MM_EIO, MM_ENOMEM
+ */
+int mm_repo__pack_table(mm_repo *r, const unsigned char id[ID_SIZE], uint64_t size,
+                        struct mm_repo__obj **out, size_t *n);
+
+/* A pack being filled: "MMPK", version, sealed objects; the table goes on at the end. */
+struct mm_repo__packw {
+    mm_buf data;
+    struct mm_repo__obj *objs;
+    size_t n, cap;
+};
+/* Start (or restart) an empty pack. @return 0, MM_ENOMEM */
+int mm_repo__packw_start(struct mm_repo__packw *p);
+/* Note the object sealed at data[@off..len) as the pack's next entry. @return 0, MM_ENOMEM */
+int mm_repo__packw_record(struct mm_repo__packw *p, const unsigned char id[ID_SIZE], uint8_t type,
+                          size_t off, uint32_t plain);
+/*
+ * Append the sealed table and trailer, write the pack crash-safely as data/<aa>/<hash>;
+ * its ID goes to @id_out and its size to @size. p->objs stays for the caller's index.
+ * @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__packw_finish(mm_repo *r, struct mm_repo__work *w, struct mm_repo__packw *p,
+                          unsigned char id_out[ID_SIZE], uint64_t *size);
+void mm_repo__packw_release(struct mm_repo__packw *p);
+
+/*
+ * Write an index file naming the packs @p (@n of them) crash-safely as index/<hash>.
+ * @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t n);
+
+/* The IDs of every pack file under data/ (@n * 32 bytes, free()). @return 0, MM_EIO, MM_ENOMEM */
+int mm_repo__list_packs(mm_repo *r, unsigned char **out, size_t *n);
+
+/* A set of IDs with a small value each (verify, prune). */
+struct mm_repo__idset {
+    unsigned char (*keys)[ID_SIZE];
+    uint8_t *vals; /* 0: empty slot; callers store values 1..255 */
+    size_t n, cap; /* cap is a power of two */
+};
+/* The value of @id, 0 if absent. */
+uint8_t mm_repo__idset_get(const struct mm_repo__idset *s, const unsigned char id[ID_SIZE]);
+/* Set @id to @v (1..255). @return 0, MM_ENOMEM */
+int mm_repo__idset_put(struct mm_repo__idset *s, const unsigned char id[ID_SIZE], uint8_t v);
+void mm_repo__idset_release(struct mm_repo__idset *s);
+/* The location of @id, or NULL. Not locked (callers hold ix.lock while others may add). */
+struct mm_repo__loc *mm_repo__index_find(struct mm_repo__objindex *ix,
+                                         const unsigned char id[ID_SIZE]);
+/*
+ * Add @id at @loc (pack, offset...) unless present. Not locked.
+ * @param[out] out the entry (new or existing), may be NULL
+ * @return 1 added, 0 present already, MM_ENOMEM
+ */
+int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *loc,
+                       struct mm_repo__loc **out);
+/* Add a pack; @return its number, or MM_ENOMEM. Not locked. */
+int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned char id[ID_SIZE],
+                                uint64_t size);
+/* Forget the loaded index (prune reloads it). */
+void mm_repo__index_release(struct mm_repo__objindex *ix);
+
+/*
+ * Read and open the object @id into @out (locks ix.lock for the lookup, so it may run while
+ * a backup adds objects).
+ * @return 0, MM_ENOTFOUND (not in the index, or its pack is missing), MM_ECORRUPT, MM_EAUTH,
+ *         MM_EIO, MM_ENOMEM
+ */
+int mm_repo__object_get(mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                        mm_buf *out);
+/* Read and decode the tree @id. Same returns. */
+int mm_repo__tree_get(mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                      struct mm_repo__tree *out);
+
+/* Manifest of generation @hex: read, open, check the signature, decode. */
+int mm_repo__gen_load(mm_repo *r, const char *hex, struct mm_repo_gen *g, unsigned char **index_ids,
+                      size_t *nindex);
+
+/*
+ * Write the manifest of @g (signed, sealed) as generations/<hash>; its ID goes to @id_out.
+ * @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned char *index_ids,
+                       size_t nindex, char id_out[MM_CRYPTO_HEX_SIZE]);
+
+/* Record the verify result @states[i] (enum mm_repo_verify_state) of generations @ids. */
+int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *states, size_t n);
+
+#endif

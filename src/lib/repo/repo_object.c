@@ -1,0 +1,725 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Objects: the codec (a codec byte, then the plaintext raw or zstd-compressed, whichever is
+ * smaller; sealed under the plaintext's keyed ID), the object index (every object of every
+ * index file, by ID, in one open-addressing table: about 50 bytes per object), and reading
+ * an object back from its pack with every check: MAC, decompression bound, content hash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "common/alloc.h"
+#include "common/endian.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "repo/repo_int.h"
+
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+
+int mm_repo__work_init(struct mm_repo__work *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->fd = -1;
+    mm_buf_init(&w->scratch, MM_REPO_IXFILE_MAX);
+    w->cctx = ZSTD_createCCtx();
+    w->dctx = ZSTD_createDCtx();
+    if (!w->cctx || !w->dctx) {
+        mm_repo__work_release(w);
+        return mm_error_set(MM_ENOMEM, "out of memory for compression");
+    }
+    return 0;
+}
+
+void mm_repo__work_release(struct mm_repo__work *w)
+{
+    ZSTD_freeCCtx(w->cctx);
+    ZSTD_freeDCtx(w->dctx);
+    if (w->fd >= 0)
+        close(w->fd);
+    mm_buf_release(&w->scratch);
+    memset(w, 0, sizeof(*w));
+}
+
+int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                         const void *p, size_t n, mm_buf *out)
+{
+    struct mm_repo__work tmp;
+    size_t bound = ZSTD_compressBound(n), got;
+    int err = 0, own = 0;
+
+    if (!w) {
+        if ((err = mm_repo__work_init(&tmp)) < 0)
+            return err;
+        w = &tmp;
+        own = 1;
+    }
+    mm_buf_clear(&w->scratch);
+    if ((err = mm_buf_grow(&w->scratch, bound + 1)) < 0)
+        goto out;
+    got = n < 64 ? 0
+                 : ZSTD_compressCCtx(w->cctx, w->scratch.ptr + 1, bound, p, n, r->cfg.zstd_level);
+    if (got != 0 && !ZSTD_isError(got) && got < n) {
+        w->scratch.ptr[0] = CODEC_ZSTD;
+        w->scratch.len = got + 1;
+    } else {
+        w->scratch.ptr[0] = CODEC_RAW;
+        if (n)
+            memcpy(w->scratch.ptr + 1, p, n);
+        w->scratch.len = n + 1;
+    }
+    err = mm_crypto_seal(r->ks, id, w->scratch.ptr, w->scratch.len, out);
+out:
+    if (w->scratch.cap > (1u << 20))
+        mm_buf_release(&w->scratch); /* keep only small scratch space between objects */
+    if (own)
+        mm_repo__work_release(&tmp);
+    return err;
+}
+
+int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                         const void *p, size_t n, uint32_t plain, mm_buf *out)
+{
+    struct mm_repo__work tmp;
+    unsigned char check[ID_SIZE];
+    size_t start = out->len, got;
+    int err, own = 0;
+
+    if (!w) {
+        if ((err = mm_repo__work_init(&tmp)) < 0)
+            return err;
+        w = &tmp;
+        own = 1;
+    }
+    mm_buf_clear(&w->scratch);
+    if ((err = mm_crypto_open_raw(r->ks, id, p, n, &w->scratch)) < 0)
+        goto out;
+    if (w->scratch.len < 1) {
+        err = mm_error_set(MM_ECORRUPT, "object has no codec byte");
+        goto out;
+    }
+    if ((unsigned char)w->scratch.ptr[0] == CODEC_RAW) {
+        if (w->scratch.len - 1 > plain) {
+            err = mm_error_set(MM_ECORRUPT, "object is larger than its index says");
+            goto out;
+        }
+        err = mm_buf_put(out, w->scratch.ptr + 1, w->scratch.len - 1);
+    } else if ((unsigned char)w->scratch.ptr[0] == CODEC_ZSTD) {
+        unsigned long long size = ZSTD_getFrameContentSize(w->scratch.ptr + 1, w->scratch.len - 1);
+        if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > plain ||
+            size > out->limit - out->len) {
+            err = mm_error_set(MM_ECORRUPT, "object has a bad compressed size");
+            goto out;
+        }
+        if ((err = mm_buf_grow(out, (size_t)size)) < 0)
+            goto out;
+        got = ZSTD_decompressDCtx(w->dctx, out->ptr + out->len, (size_t)size, w->scratch.ptr + 1,
+                                  w->scratch.len - 1);
+        if (ZSTD_isError(got) || got != size) {
+            err = mm_error_set(MM_ECORRUPT, "object does not decompress");
+            goto out;
+        }
+        out->len += got;
+    } else {
+        err = mm_error_set(MM_ECORRUPT, "object has unknown codec %u",
+                           (unsigned)(unsigned char)w->scratch.ptr[0]);
+        goto out;
+    }
+    if (err < 0)
+        goto out;
+    if ((err = mm_crypto_object_id(r->ks, out->ptr + start, out->len - start, check)) < 0)
+        goto out;
+    if (memcmp(check, id, ID_SIZE) != 0)
+        err = mm_error_set(MM_ECORRUPT, "object content does not match its name");
+out:
+    if (err < 0)
+        mm_buf_truncate(out, start);
+    mm_buf_clear(&w->scratch);
+    if (w->scratch.cap > (1u << 20))
+        mm_buf_release(&w->scratch);
+    if (own)
+        mm_repo__work_release(&tmp);
+    return err;
+}
+
+/* ---- the object index ----------------------------------------------------------------------- */
+
+static uint64_t slot_hash(const unsigned char id[ID_SIZE])
+{
+    uint64_t h;
+
+    memcpy(&h, id, sizeof(h)); /* IDs are uniform hashes already */
+    return h;
+}
+
+struct mm_repo__loc *mm_repo__index_find(struct mm_repo__objindex *ix,
+                                         const unsigned char id[ID_SIZE])
+{
+    size_t mask, i;
+
+    if (!ix->nslots)
+        return NULL;
+    mask = ix->nslots - 1;
+    for (i = slot_hash(id) & mask;; i = (i + 1) & mask) {
+        uint32_t s = ix->slots[i];
+        if (!s)
+            return NULL;
+        if (memcmp(ix->locs[s - 1].id, id, ID_SIZE) == 0)
+            return &ix->locs[s - 1];
+    }
+}
+
+/* Double the slot table (rehash). */
+static int grow_slots(struct mm_repo__objindex *ix)
+{
+    size_t n = ix->nslots ? ix->nslots * 2 : 1024, mask = n - 1;
+    uint32_t *s = mm_calloc(n, sizeof(*s));
+
+    if (!s)
+        return mm_error_set(MM_ENOMEM, "out of memory for the object index");
+    for (size_t k = 0; k < ix->nlocs; k++) {
+        size_t i = slot_hash(ix->locs[k].id) & mask;
+        while (s[i])
+            i = (i + 1) & mask;
+        s[i] = (uint32_t)(k + 1);
+    }
+    mm_free(ix->slots);
+    ix->slots = s;
+    ix->nslots = n;
+    return 0;
+}
+
+int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *loc,
+                       struct mm_repo__loc **out)
+{
+    struct mm_repo__loc *found = mm_repo__index_find(ix, loc->id);
+    size_t mask, i;
+    int err;
+
+    if (found) {
+        if (out)
+            *out = found;
+        return 0;
+    }
+    if ((ix->nlocs + 1) * 2 > ix->nslots && (err = grow_slots(ix)) < 0)
+        return err;
+    if (ix->nlocs == ix->caplocs) {
+        size_t ncap = ix->caplocs ? ix->caplocs * 2 : 1024;
+        struct mm_repo__loc *nl;
+        if (ncap > UINT32_MAX - 1)
+            return mm_error_set(MM_ELIMIT, "too many objects");
+        nl = mm_realloc(ix->locs, ncap * sizeof(*nl));
+        if (!nl)
+            return mm_error_set(MM_ENOMEM, "out of memory for the object index");
+        ix->locs = nl;
+        ix->caplocs = ncap;
+    }
+    ix->locs[ix->nlocs] = *loc;
+    mask = ix->nslots - 1;
+    for (i = slot_hash(loc->id) & mask; ix->slots[i]; i = (i + 1) & mask)
+        ;
+    ix->slots[i] = (uint32_t)(ix->nlocs + 1);
+    if (out)
+        *out = &ix->locs[ix->nlocs];
+    ix->nlocs++;
+    return 1;
+}
+
+int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned char id[ID_SIZE],
+                                uint64_t size)
+{
+    if (ix->npacks == ix->cappacks) {
+        size_t ncap = ix->cappacks ? ix->cappacks * 2 : 256;
+        void *np = mm_realloc(ix->packs, ncap * sizeof(*ix->packs));
+        if (!np)
+            return mm_error_set(MM_ENOMEM, "out of memory for the object index");
+        ix->packs = np;
+        ix->cappacks = ncap;
+    }
+    memcpy(ix->packs[ix->npacks].id, id, ID_SIZE);
+    ix->packs[ix->npacks].size = size;
+    return (int64_t)ix->npacks++;
+}
+
+void mm_repo__index_release(struct mm_repo__objindex *ix)
+{
+    mm_free(ix->locs);
+    mm_free(ix->slots);
+    mm_free(ix->packs);
+    for (size_t i = 0; i < ix->nfiles; i++)
+        mm_free(ix->files[i]);
+    mm_free(ix->files);
+    for (size_t i = 0; i < ix->nbad; i++)
+        mm_free(ix->bad[i]);
+    mm_free(ix->bad);
+    ix->bad = NULL;
+    ix->nbad = 0;
+    ix->locs = NULL;
+    ix->slots = NULL;
+    ix->packs = NULL;
+    ix->files = NULL;
+    ix->nlocs = ix->caplocs = ix->nslots = ix->npacks = ix->cappacks = ix->nfiles = 0;
+    ix->loaded = 0;
+}
+
+/* Add the packs and objects of one decoded index file. */
+static int add_ixfile(struct mm_repo__objindex *ix, const struct mm_repo__packinfo *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t pk = mm_repo__index_add_pack(ix, p[i].id, p[i].size);
+        if (pk < 0)
+            return (int)pk;
+        for (size_t k = 0; k < p[i].nobjs; k++) {
+            const struct mm_repo__obj *o = &p[i].objs[k];
+            struct mm_repo__loc loc;
+            int err;
+            memcpy(loc.id, o->id, ID_SIZE);
+            loc.pack = (uint32_t)pk;
+            loc.offset = o->offset;
+            loc.length = o->length;
+            loc.plain = o->plain;
+            loc.type = o->type;
+            loc.pending = 0;
+            if ((err = mm_repo__index_add(ix, &loc, NULL)) < 0)
+                return err;
+        }
+    }
+    return 0;
+}
+
+int mm_repo__pack_table(mm_repo *r, const unsigned char id[ID_SIZE], uint64_t size,
+                        struct mm_repo__obj **out, size_t *n)
+{
+    unsigned char tail[8], *trailer = NULL;
+    char rel[80];
+    uint32_t tlen;
+    mm_buf plain;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    mm_repo__pack_rel(id, rel);
+    if (size < 16 + ID_SIZE + MM_CRYPTO_SEAL_OVERHEAD)
+        return mm_error_set(MM_ECORRUPT, "pack '%.12s' is too short", rel + 8);
+    if ((err = mm_repo__read_at(r, rel, size - 8, tail, 8)) < 0)
+        return err;
+    tlen = mm_get_le32(tail);
+    if (memcmp(tail + 4, "MMPK", 4) != 0 || tlen < ID_SIZE + MM_CRYPTO_SEAL_OVERHEAD ||
+        tlen > size - 16)
+        return mm_error_set(MM_ECORRUPT, "pack '%.12s' has a damaged trailer", rel + 8);
+    if (!(trailer = mm_malloc(tlen)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    mm_buf_init(&plain, MM_REPO_PACK_MAX);
+    if ((err = mm_repo__read_at(r, rel, size - 8 - tlen, trailer, tlen)) < 0)
+        goto out;
+    if ((err = mm_repo__object_open(r, NULL, trailer, trailer + ID_SIZE, tlen - ID_SIZE,
+                                    MM_REPO_PACK_MAX, &plain)) < 0 ||
+        (err = mm_repo__packtab_decode(plain.ptr, plain.len, size - 8 - tlen, out, n)) < 0)
+        err = mm_error_set(err == MM_EAUTH ? MM_ECORRUPT : err, "pack '%.12s': table: %s", rel + 8,
+                           mm_error_last());
+out:
+    mm_free(trailer);
+    mm_buf_release(&plain);
+    return err;
+}
+
+/* The IDs of every pack file under data/ (data/<aa>/<64 hex>). */
+static int list_packs(mm_repo *r, unsigned char **out, size_t *nout)
+{
+    unsigned char *v = NULL;
+    size_t n = 0, cap = 0;
+    int err = 0;
+
+    *out = NULL;
+    *nout = 0;
+    for (int a = 0; a < 256; a++) {
+        char dir[16];
+        char **names = NULL;
+        size_t k = 0;
+        snprintf(dir, sizeof(dir), "data/%02x", a);
+        if ((err = mm_repo__list(r, dir, &names, &k)) < 0)
+            break;
+        for (size_t i = 0; i < k; i++) {
+            if (strncmp(names[i], dir + 5, 2) != 0)
+                continue;
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 256;
+                unsigned char *nv = mm_realloc(v, ncap * ID_SIZE);
+                if (!nv) {
+                    err = mm_error_set(MM_ENOMEM, "out of memory");
+                    break;
+                }
+                v = nv;
+                cap = ncap;
+            }
+            mm_crypto_hex_parse(names[i], v + n * ID_SIZE);
+            n++;
+        }
+        mm_repo__list_free(names, k);
+        if (err < 0)
+            break;
+    }
+    if (err < 0) {
+        mm_free(v);
+        return err;
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+int mm_repo__list_packs(mm_repo *r, unsigned char **out, size_t *n)
+{
+    return list_packs(r, out, n);
+}
+
+/* Add the tables of packs that no loaded index file names. */
+static int scan_unindexed(mm_repo *r)
+{
+    struct mm_repo__objindex *ix = &r->ix;
+    struct mm_repo__idset known = { 0 };
+    unsigned char *ids = NULL;
+    size_t n = 0;
+    int err;
+
+    for (size_t i = 0; i < ix->npacks; i++)
+        if ((err = mm_repo__idset_put(&known, ix->packs[i].id, 1)) < 0)
+            goto out;
+    if ((err = list_packs(r, &ids, &n)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        struct mm_repo__packinfo pi;
+        char rel[80], path[MM_LIMIT_PATH];
+        struct stat st;
+        if (mm_repo__idset_get(&known, ids + i * ID_SIZE))
+            continue;
+        mm_repo__pack_rel(ids + i * ID_SIZE, rel);
+        if (mm_repo__path(r, rel, path, sizeof(path)) < 0 || stat(path, &st) != 0)
+            continue;
+        memcpy(pi.id, ids + i * ID_SIZE, ID_SIZE);
+        pi.size = (uint64_t)st.st_size;
+        if (mm_repo__pack_table(r, pi.id, pi.size, &pi.objs, &pi.nobjs) < 0) {
+            mm_error_clear(); /* a damaged pack: verify reports it */
+            continue;
+        }
+        err = add_ixfile(ix, &pi, 1);
+        mm_free(pi.objs);
+        if (err < 0)
+            goto out;
+    }
+out:
+    mm_free(ids);
+    mm_repo__idset_release(&known);
+    return err;
+}
+
+int mm_repo__index_load(mm_repo *r)
+{
+    struct mm_repo__objindex *ix = &r->ix;
+    char **names = NULL;
+    size_t n = 0, nbad = 0;
+    mm_buf raw, plain;
+    int err;
+
+    if (ix->loaded)
+        return 0;
+    mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
+    mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
+    if ((err = mm_repo__list(r, "index", &names, &n)) < 0)
+        goto out;
+    if (!(ix->bad = mm_calloc(n ? n : 1, sizeof(*ix->bad)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char rel[80];
+        unsigned char h[ID_SIZE], want[ID_SIZE];
+        struct mm_repo__packinfo *p = NULL;
+        size_t np = 0;
+
+        snprintf(rel, sizeof(rel), "index/%s", names[i]);
+        mm_buf_clear(&raw);
+        mm_buf_clear(&plain);
+        err = mm_repo__read(r, rel, &raw);
+        if (err == MM_ENOMEM || err == MM_EIO)
+            goto out;
+        if (err == 0) {
+            mm_crypto_hash(raw.ptr, raw.len, h);
+            if (mm_crypto_hex_parse(names[i], want) < 0 || memcmp(h, want, ID_SIZE) != 0)
+                err = MM_ECORRUPT;
+        }
+        if (err == 0 && (err = mm_repo__envelope_open(r, "MMIX", raw.ptr, raw.len, &plain)) == 0)
+            err = mm_repo__ixfile_decode(plain.ptr, plain.len, &p, &np);
+        if (err == MM_ENOMEM)
+            goto out;
+        if (err < 0) {
+            ix->bad[ix->nbad++] = names[i]; /* now owned by ix->bad */
+            names[i] = NULL;
+            nbad++;
+            continue;
+        }
+        err = add_ixfile(ix, p, np);
+        mm_repo__ixfile_free(p, np);
+        if (err < 0)
+            goto out;
+    }
+    err = 0;
+    mm_error_clear();
+    if (nbad && (err = scan_unindexed(r)) < 0)
+        goto out;
+    {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (names[i])
+                names[k++] = names[i];
+        ix->files = names; /* now owned by the index */
+        ix->nfiles = k;
+        names = NULL;
+        n = 0;
+    }
+    ix->loaded = 1;
+out:
+    mm_repo__list_free(names, n);
+    mm_buf_release(&raw);
+    mm_buf_release(&plain);
+    return err;
+}
+
+/* ---- pack writing ---------------------------------------------------------------------------- */
+
+int mm_repo__packw_start(struct mm_repo__packw *p)
+{
+    unsigned char head[8];
+
+    if (!p->data.limit)
+        mm_buf_init(&p->data, MM_REPO_PACK_MAX);
+    mm_buf_clear(&p->data);
+    p->n = 0;
+    memcpy(head, "MMPK", 4);
+    mm_put_le32(head + 4, MM_REPO_PACK_VERSION);
+    return mm_buf_put(&p->data, head, sizeof(head));
+}
+
+int mm_repo__packw_record(struct mm_repo__packw *p, const unsigned char id[ID_SIZE], uint8_t type,
+                          size_t off, uint32_t plain)
+{
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 1024;
+        void *nv = mm_realloc(p->objs, ncap * sizeof(*p->objs));
+        if (!nv)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        p->objs = nv;
+        p->cap = ncap;
+    }
+    memcpy(p->objs[p->n].id, id, ID_SIZE);
+    p->objs[p->n].type = type;
+    p->objs[p->n].offset = (uint32_t)off;
+    p->objs[p->n].length = (uint32_t)(p->data.len - off);
+    p->objs[p->n].plain = plain;
+    p->n++;
+    return 0;
+}
+
+int mm_repo__packw_finish(mm_repo *r, struct mm_repo__work *w, struct mm_repo__packw *p,
+                          unsigned char id_out[ID_SIZE], uint64_t *size)
+{
+    unsigned char tail[8], tid[ID_SIZE];
+    char rel[80];
+    mm_buf table;
+    size_t tstart = p->data.len;
+    int err;
+
+    mm_buf_init(&table, MM_REPO_PACK_MAX);
+    if ((err = mm_repo__packtab_encode(p->objs, p->n, &table)) < 0 ||
+        (err = mm_crypto_object_id(r->ks, table.ptr, table.len, tid)) < 0 ||
+        (err = mm_buf_put(&p->data, tid, ID_SIZE)) < 0 ||
+        (err = mm_repo__object_seal(r, w, tid, table.ptr, table.len, &p->data)) < 0)
+        goto out;
+    mm_put_le32(tail, (uint32_t)(p->data.len - tstart));
+    memcpy(tail + 4, "MMPK", 4);
+    if ((err = mm_buf_put(&p->data, tail, sizeof(tail))) < 0)
+        goto out;
+    mm_crypto_hash(p->data.ptr, p->data.len, id_out);
+    mm_repo__pack_rel(id_out, rel);
+    *size = p->data.len;
+    err = mm_repo__write(r, rel, p->data.ptr, p->data.len);
+out:
+    if (err < 0)
+        mm_buf_truncate(&p->data, tstart);
+    mm_buf_release(&table);
+    return err;
+}
+
+void mm_repo__packw_release(struct mm_repo__packw *p)
+{
+    mm_buf_release(&p->data);
+    mm_free(p->objs);
+    memset(p, 0, sizeof(*p));
+}
+
+int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t n)
+{
+    mm_buf plain, file;
+    unsigned char h[ID_SIZE];
+    char hex[MM_CRYPTO_HEX_SIZE], rel[96];
+    int err;
+
+    mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
+    mm_buf_init(&file, MM_REPO_IXFILE_MAX);
+    if ((err = mm_repo__ixfile_encode(p, n, &plain)) < 0 ||
+        (err = mm_repo__envelope_seal(r, "MMIX", plain.ptr, plain.len, &file)) < 0)
+        goto out;
+    mm_crypto_hash(file.ptr, file.len, h);
+    mm_crypto_hex(h, hex);
+    snprintf(rel, sizeof(rel), "index/%s", hex);
+    err = mm_repo__write(r, rel, file.ptr, file.len);
+out:
+    mm_buf_release(&plain);
+    mm_buf_release(&file);
+    return err;
+}
+
+/* ---- ID sets -------------------------------------------------------------------------------- */
+
+uint8_t mm_repo__idset_get(const struct mm_repo__idset *s, const unsigned char id[ID_SIZE])
+{
+    size_t mask, i;
+
+    if (!s->cap)
+        return 0;
+    mask = s->cap - 1;
+    for (i = slot_hash(id) & mask; s->vals[i]; i = (i + 1) & mask)
+        if (memcmp(s->keys[i], id, ID_SIZE) == 0)
+            return s->vals[i];
+    return 0;
+}
+
+int mm_repo__idset_put(struct mm_repo__idset *s, const unsigned char id[ID_SIZE], uint8_t v)
+{
+    size_t mask, i;
+
+    if ((s->n + 1) * 2 > s->cap) {
+        struct mm_repo__idset g = { 0 };
+        g.cap = s->cap ? s->cap * 2 : 1024;
+        g.keys = mm_malloc(g.cap * ID_SIZE);
+        g.vals = mm_calloc(g.cap, 1);
+        if (!g.keys || !g.vals) {
+            mm_free(g.keys);
+            mm_free(g.vals);
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        }
+        for (size_t k = 0; k < s->cap; k++)
+            if (s->vals[k]) {
+                size_t j = slot_hash(s->keys[k]) & (g.cap - 1);
+                while (g.vals[j])
+                    j = (j + 1) & (g.cap - 1);
+                memcpy(g.keys[j], s->keys[k], ID_SIZE);
+                g.vals[j] = s->vals[k];
+            }
+        g.n = s->n;
+        mm_repo__idset_release(s);
+        *s = g;
+    }
+    mask = s->cap - 1;
+    for (i = slot_hash(id) & mask; s->vals[i]; i = (i + 1) & mask)
+        if (memcmp(s->keys[i], id, ID_SIZE) == 0) {
+            s->vals[i] = v;
+            return 0;
+        }
+    memcpy(s->keys[i], id, ID_SIZE);
+    s->vals[i] = v;
+    s->n++;
+    return 0;
+}
+
+void mm_repo__idset_release(struct mm_repo__idset *s)
+{
+    mm_free(s->keys);
+    mm_free(s->vals);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Read @n bytes at @off of the open file @fd (the pack @rel). */
+static int pread_all(int fd, void *dst, size_t n, uint64_t off, const char *rel)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        ssize_t got = pread(fd, (char *)dst + done, n - done, (off_t)(off + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return mm_error_set_errno(MM_EIO, errno, "cannot read '%s'", rel);
+        if (got == 0)
+            return mm_error_set(MM_ECORRUPT, "'%s' is shorter than its index says", rel);
+        done += (size_t)got;
+    }
+    return 0;
+}
+
+int mm_repo__object_get(mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                        mm_buf *out)
+{
+    struct mm_repo__loc loc, *l;
+    unsigned char packid[ID_SIZE];
+    char rel[80], hex[MM_CRYPTO_HEX_SIZE];
+    unsigned char *sealed;
+    int err, found;
+
+    pthread_mutex_lock(&r->ix.lock);
+    l = mm_repo__index_find(&r->ix, id);
+    found = l && !l->pending;
+    if (found) {
+        loc = *l;
+        memcpy(packid, r->ix.packs[loc.pack].id, ID_SIZE);
+    }
+    pthread_mutex_unlock(&r->ix.lock);
+    mm_crypto_hex(id, hex);
+    if (!found)
+        return mm_error_set(MM_ENOTFOUND, "object '%.12s' is not in the index", hex);
+    mm_repo__pack_rel(packid, rel);
+    sealed = mm_malloc(loc.length ? loc.length : 1);
+    if (!sealed)
+        return mm_error_set(MM_ENOMEM, "out of memory reading an object");
+    if (w) { /* keep the pack open: the next object is most likely in it too */
+        if (w->fd < 0 || memcmp(w->fd_pack, packid, ID_SIZE) != 0) {
+            char path[MM_LIMIT_PATH];
+            if (w->fd >= 0)
+                close(w->fd);
+            w->fd = -1;
+            if (mm_repo__path(r, rel, path, sizeof(path)) == 0)
+                w->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            memcpy(w->fd_pack, packid, ID_SIZE);
+        }
+        err = w->fd >= 0 ? pread_all(w->fd, sealed, loc.length, loc.offset, rel)
+                         : mm_repo__read_at(r, rel, loc.offset, sealed, loc.length);
+    } else {
+        err = mm_repo__read_at(r, rel, loc.offset, sealed, loc.length);
+    }
+    if (err == 0)
+        err = mm_repo__object_open(r, w, id, sealed, loc.length, loc.plain, out);
+    if (err < 0)
+        err = mm_error_set(err, "object '%.12s' in pack '%.12s': %s", hex, rel + 8,
+                           mm_error_last());
+    mm_free(sealed);
+    return err;
+}
+
+int mm_repo__tree_get(mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                      struct mm_repo__tree *out)
+{
+    mm_buf b;
+    int err;
+
+    mm_buf_init(&b, MM_REPO_TREE_MAX);
+    err = mm_repo__object_get(r, w, id, &b);
+    if (err == 0)
+        err = mm_repo__tree_decode(b.ptr, b.len, out);
+    mm_buf_release(&b);
+    return err;
+}

@@ -1,0 +1,867 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Creating and opening a repository (marker, key slots, sealed config), key slot
+ * management, the repository lock, and reading generation manifests (sealed, signed) and
+ * verify records. The marker "mamori-repo" is the only file in the clear besides key slots
+ * and locks; it names the format version, so an older mamori refuses a newer repository.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/endian.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "os/os.h"
+#include "repo/repo_int.h"
+
+#define MARKER          "mamori-repo"
+#define CONFIG_SIZE     36u /* chunk min, avg, max, zstd level, pack target: le32; repo id 16 */
+#define MANIFEST_DOMAIN "mamori-manifest-v1"
+
+static const char *const repo_dirs[] = { "keys",  "data",     "index", "generations",
+                                         "locks", "verified", "audit" };
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Random bytes as lower-case hex (2 * @n digits and a NUL). */
+static void random_hex(char *out, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char b[64];
+
+    mm_crypto_random(b, n);
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static mm_repo *repo_alloc(const char *path)
+{
+    mm_repo *r = mm_calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    if (!(r->path = mm_strdup(path))) {
+        mm_free(r);
+        return NULL;
+    }
+    pthread_mutex_init(&r->ix.lock, NULL);
+    return r;
+}
+
+void mm_repo_free(mm_repo *r)
+{
+    if (!r)
+        return;
+    mm_repo_unlock(r);
+    mm_repo__index_release(&r->ix);
+    pthread_mutex_destroy(&r->ix.lock);
+    mm_keyset_free(r->ks);
+    mm_free(r->path);
+    mm_free(r);
+}
+
+const char *mm_repo_user(const mm_repo *r)
+{
+    return r->user;
+}
+
+const char *mm_repo_id(const mm_repo *r)
+{
+    return r->id;
+}
+
+static void config_encode(const mm_repo *r, unsigned char out[CONFIG_SIZE])
+{
+    mm_put_le32(out, (uint32_t)r->cfg.chunk.min);
+    mm_put_le32(out + 4, (uint32_t)r->cfg.chunk.avg);
+    mm_put_le32(out + 8, (uint32_t)r->cfg.chunk.max);
+    mm_put_le32(out + 12, (uint32_t)r->cfg.zstd_level);
+    mm_put_le32(out + 16, r->cfg.pack_target);
+    for (size_t i = 0; i < 16; i++) {
+        unsigned v;
+        sscanf(r->id + 2 * i, "%2x", &v);
+        out[20 + i] = (unsigned char)v;
+    }
+}
+
+/* Read and check the marker of the repository at @r->path into r->id. */
+static int read_marker(mm_repo *r)
+{
+    mm_buf b;
+    unsigned version = 0;
+    char id[33];
+    int err;
+
+    mm_buf_init(&b, 4096);
+    err = mm_repo__read(r, MARKER, &b);
+    if (err == MM_ENOTFOUND) {
+        err = mm_error_set(MM_ENOTFOUND, "no mamori repository at '%s'", r->path);
+        goto out;
+    }
+    if (err < 0)
+        goto out;
+    if (mm_buf_putc(&b, 0) < 0 ||
+        sscanf(b.ptr, MARKER " %u\nid %32[0-9a-f]\n", &version, id) != 2 || strlen(id) != 32) {
+        err = mm_error_set(MM_ECORRUPT, "'%s/" MARKER "' is damaged", r->path);
+        goto out;
+    }
+    if (version > MM_REPO_VERSION) {
+        err = mm_error_set(
+                MM_ECORRUPT,
+                "repository format %u is newer than this mamori reads (%u): update mamori", version,
+                MM_REPO_VERSION);
+        goto out;
+    }
+    memcpy(r->id, id, sizeof(id));
+out:
+    mm_buf_release(&b);
+    return err;
+}
+
+static int write_config(mm_repo *r)
+{
+    unsigned char c[CONFIG_SIZE];
+    mm_buf b;
+    int err;
+
+    config_encode(r, c);
+    mm_buf_init(&b, 4096);
+    err = mm_repo__envelope_seal(r, "MMCF", c, sizeof(c), &b);
+    if (err == 0)
+        err = mm_repo__write(r, "config", b.ptr, b.len);
+    mm_buf_release(&b);
+    return err;
+}
+
+static int read_config(mm_repo *r)
+{
+    unsigned char want[CONFIG_SIZE];
+    mm_buf raw, plain;
+    int err;
+
+    mm_buf_init(&raw, 4096);
+    mm_buf_init(&plain, 4096);
+    if ((err = mm_repo__read(r, "config", &raw)) < 0)
+        goto out;
+    if ((err = mm_repo__envelope_open(r, "MMCF", raw.ptr, raw.len, &plain)) < 0) {
+        err = mm_error_set(err == MM_EAUTH ? MM_ECORRUPT : err, "repository config: %s",
+                           mm_error_last());
+        goto out;
+    }
+    if (plain.len < CONFIG_SIZE) {
+        err = mm_error_set(MM_ECORRUPT, "repository config is too short");
+        goto out;
+    }
+    {
+        const unsigned char *c = (const unsigned char *)plain.ptr;
+        r->cfg.chunk.min = mm_get_le32(c);
+        r->cfg.chunk.avg = mm_get_le32(c + 4);
+        r->cfg.chunk.max = mm_get_le32(c + 8);
+        r->cfg.zstd_level = (int)mm_get_le32(c + 12);
+        r->cfg.pack_target = mm_get_le32(c + 16);
+        config_encode(r, want);
+        if (memcmp(want + 20, c + 20, 16) != 0) {
+            err = mm_error_set(MM_ECORRUPT, "repository config belongs to another repository");
+            goto out;
+        }
+        if ((err = mm_chunk_params_check(&r->cfg.chunk)) < 0 || r->cfg.zstd_level < 1 ||
+            r->cfg.zstd_level > 19 || r->cfg.pack_target < 1024 * 1024 ||
+            r->cfg.pack_target > MM_REPO_PACK_MAX / 2) {
+            err = mm_error_set(MM_ECORRUPT, "repository config has impossible values");
+            goto out;
+        }
+    }
+out:
+    mm_buf_release(&raw);
+    mm_buf_release(&plain);
+    return err;
+}
+
+/* ---- init and open -------------------------------------------------------------------------- */
+
+/* 1 when @path is missing or an empty folder. */
+static int usable_target(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    int empty = 1;
+
+    if (!d)
+        return errno == ENOENT;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+static int write_slot(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                      const struct mm_kdf_params *kdf)
+{
+    char rel[64], hex[33];
+    mm_buf b;
+    int err;
+
+    mm_buf_init(&b, MM_KEYSLOT_SIZE);
+    if ((err = mm_keyslot_seal(r->ks, user, pass, passlen, kdf, &b)) < 0)
+        goto out;
+    random_hex(hex, 16);
+    snprintf(rel, sizeof(rel), "keys/%s", hex);
+    err = mm_repo__write(r, rel, b.ptr, b.len);
+out:
+    mm_buf_release(&b);
+    return err;
+}
+
+int mm_repo_init(const char *path, const char *user, const char *pass, size_t passlen,
+                 const struct mm_repo_init_opts *o)
+{
+    struct mm_repo_init_opts def = { 0 };
+    char marker[128], p[MM_LIMIT_PATH];
+    mm_repo *r = NULL;
+    int err;
+
+    MM_ASSERT_ARG(path && user && (pass || passlen == 0));
+    if (!o)
+        o = &def;
+    if ((err = mm_crypto_init()) < 0)
+        return err;
+    if (!usable_target(path))
+        return mm_error_set(MM_EEXISTS, "'%s' is not empty: a repository needs its own folder",
+                            path);
+    if (!(r = repo_alloc(path)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    r->cfg.chunk.min = o->chunk ? o->chunk->min : MM_CHUNK_MIN;
+    r->cfg.chunk.avg = o->chunk ? o->chunk->avg : MM_CHUNK_AVG;
+    r->cfg.chunk.max = o->chunk ? o->chunk->max : MM_CHUNK_MAX;
+    r->cfg.zstd_level = o->zstd_level ? o->zstd_level : MM_REPO_ZSTD_LEVEL;
+    r->cfg.pack_target = o->pack_target ? (uint32_t)o->pack_target : MM_REPO_PACK_TARGET;
+    if ((err = mm_chunk_params_check(&r->cfg.chunk)) < 0)
+        goto out;
+    if (r->cfg.zstd_level < 1 || r->cfg.zstd_level > 19 || r->cfg.pack_target < 1024 * 1024 ||
+        r->cfg.pack_target > MM_REPO_PACK_MAX / 2) {
+        err = mm_error_set(MM_EINVAL, "compression level or pack size out of range");
+        goto out;
+    }
+    if ((err = mm_keyset_generate(&r->ks)) < 0)
+        goto out;
+    random_hex(r->id, 16);
+    if ((err = mm_os_mkdir_p(path, 0700)) < 0)
+        goto out;
+    for (size_t i = 0; i < sizeof(repo_dirs) / sizeof(repo_dirs[0]); i++) {
+        if ((err = mm_repo__path(r, repo_dirs[i], p, sizeof(p))) < 0 ||
+            (err = mm_os_mkdir_p(p, 0700)) < 0)
+            goto out;
+    }
+    /* the slot and the config first: a folder with a marker is a usable repository */
+    if ((err = write_slot(r, user, pass, passlen, o->kdf)) < 0 || (err = write_config(r)) < 0)
+        goto out;
+    snprintf(marker, sizeof(marker), MARKER " %d\nid %s\n", MM_REPO_VERSION, r->id);
+    err = mm_repo__write(r, MARKER, marker, strlen(marker));
+out:
+    mm_repo_free(r);
+    return err;
+}
+
+/* Read every slot file: names (keys/<32 hex>) and bytes. */
+struct slotfile {
+    char file[40];
+    unsigned char b[MM_KEYSLOT_SIZE];
+    size_t n;
+    char name[MM_KEYSLOT_NAME_MAX + 1];
+    struct mm_kdf_params cost;
+    int bad; /* damaged: MM_ECORRUPT message kept out */
+};
+
+static int read_slots(mm_repo *r, struct slotfile **out, size_t *nout)
+{
+    char dir[MM_LIMIT_PATH];
+    struct slotfile *v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    DIR *d;
+    int err = 0;
+
+    if ((err = mm_repo__path(r, "keys", dir, sizeof(dir))) < 0)
+        return err;
+    if (!(d = opendir(dir)))
+        return mm_error_set_errno(errno == ENOENT ? MM_ECORRUPT : MM_EIO, errno,
+                                  "cannot read the key slots of '%s'", r->path);
+    while ((de = readdir(d)) != NULL) {
+        char rel[64];
+        mm_buf b;
+        if (strlen(de->d_name) != 32 || strspn(de->d_name, "0123456789abcdef") != 32)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct slotfile *nv = mm_realloc(v, ncap * sizeof(*v));
+            if (!nv) {
+                err = mm_error_set(MM_ENOMEM, "out of memory");
+                goto out;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        memset(&v[n], 0, sizeof(v[n]));
+        snprintf(v[n].file, sizeof(v[n].file), "%s", de->d_name);
+        snprintf(rel, sizeof(rel), "keys/%s", de->d_name);
+        mm_buf_init(&b, MM_KEYSLOT_SIZE + 1);
+        err = mm_repo__read(r, rel, &b);
+        if (err == MM_ELIMIT)
+            err = 0, v[n].bad = 1;
+        if (err < 0) {
+            mm_buf_release(&b);
+            goto out;
+        }
+        if (!v[n].bad && b.len <= MM_KEYSLOT_SIZE) {
+            memcpy(v[n].b, b.ptr, b.len);
+            v[n].n = b.len;
+            if (mm_keyslot_info(v[n].b, v[n].n, v[n].name, &v[n].cost) < 0)
+                v[n].bad = 1;
+        }
+        mm_buf_release(&b);
+        n++;
+    }
+out:
+    closedir(d);
+    if (err < 0) {
+        mm_free(v);
+        return err;
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+int mm_repo_open(mm_repo **out, const char *path, const char *user, const char *pass,
+                 size_t passlen)
+{
+    struct slotfile *s = NULL;
+    size_t n = 0, tried = 0, damaged = 0;
+    mm_repo *r = NULL;
+    int err, last = MM_EAUTH;
+
+    MM_ASSERT_ARG(out && path && (pass || passlen == 0));
+    if ((err = mm_crypto_init()) < 0)
+        return err;
+    if (!(r = repo_alloc(path)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    if ((err = read_marker(r)) < 0 || (err = read_slots(r, &s, &n)) < 0)
+        goto out;
+    for (size_t i = 0; i < n && !r->ks; i++) {
+        if (s[i].bad) {
+            damaged++;
+            continue;
+        }
+        if (user && strcmp(user, s[i].name) != 0)
+            continue;
+        tried++;
+        err = mm_keyslot_open(&r->ks, s[i].b, s[i].n, pass, passlen, r->user, sizeof(r->user));
+        if (err < 0 && err != MM_EAUTH)
+            last = err;
+    }
+    if (!r->ks) {
+        if (user && !tried)
+            err = mm_error_set(MM_ENOTFOUND, "no key slot for user '%s'", user);
+        else if (last != MM_EAUTH)
+            err = mm_error_set(last, "no key slot opens: %s", mm_error_last());
+        else if (!tried)
+            err = mm_error_set(MM_ECORRUPT, "the repository has no usable key slot (%zu damaged)",
+                               damaged);
+        else
+            err = mm_error_set(MM_EAUTH, "wrong passphrase");
+        goto out;
+    }
+    if ((err = read_config(r)) < 0)
+        goto out;
+    *out = r;
+    r = NULL; /* now owned by the caller */
+out:
+    if (s)
+        mm_crypto_wipe(s, n * sizeof(*s));
+    mm_free(s);
+    mm_repo_free(r);
+    return err;
+}
+
+/* ---- key slots ------------------------------------------------------------------------------ */
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(((const struct mm_repo_key *)a)->name, ((const struct mm_repo_key *)b)->name);
+}
+
+int mm_repo_key_list(const char *path, struct mm_repo_key **out, size_t *nout)
+{
+    struct slotfile *s = NULL;
+    struct mm_repo_key *k = NULL;
+    size_t n = 0;
+    mm_repo *r;
+    int err;
+
+    if (!(r = repo_alloc(path)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    if ((err = read_marker(r)) < 0 || (err = read_slots(r, &s, &n)) < 0)
+        goto out;
+    if (!(k = mm_calloc(n ? n : 1, sizeof(*k)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].bad) {
+            err = mm_error_set(MM_ECORRUPT, "key slot file 'keys/%s' is damaged", s[i].file);
+            goto out;
+        }
+        memcpy(k[i].name, s[i].name, sizeof(k[i].name));
+        snprintf(k[i].file, sizeof(k[i].file), "%s", s[i].file);
+        k[i].opslimit = s[i].cost.opslimit;
+        k[i].memlimit = s[i].cost.memlimit;
+    }
+    qsort(k, n, sizeof(*k), cmp_key);
+    *out = k;
+    *nout = n;
+    k = NULL;
+out:
+    mm_free(k);
+    mm_free(s);
+    mm_repo_free(r);
+    return err;
+}
+
+int mm_repo_key_add(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                    const struct mm_kdf_params *kdf)
+{
+    struct slotfile *s = NULL;
+    size_t n = 0;
+    int err;
+
+    if ((err = read_slots(r, &s, &n)) < 0)
+        return err;
+    for (size_t i = 0; i < n; i++)
+        if (!s[i].bad && strcmp(s[i].name, user) == 0) {
+            mm_free(s);
+            return mm_error_set(MM_EEXISTS, "user '%s' has a key slot already", user);
+        }
+    mm_free(s);
+    return write_slot(r, user, pass, passlen, kdf);
+}
+
+int mm_repo_key_remove(mm_repo *r, const char *user)
+{
+    struct slotfile *s = NULL;
+    size_t n = 0, good = 0, hit = SIZE_MAX;
+    char rel[64];
+    int err;
+
+    if ((err = read_slots(r, &s, &n)) < 0)
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].bad)
+            continue;
+        good++;
+        if (strcmp(s[i].name, user) == 0)
+            hit = i;
+    }
+    if (hit == SIZE_MAX)
+        err = mm_error_set(MM_ENOTFOUND, "no key slot for user '%s'", user);
+    else if (good < 2)
+        err = mm_error_set(MM_EINVAL,
+                           "'%s' has the last usable key slot: add another user's key first", user);
+    else {
+        snprintf(rel, sizeof(rel), "keys/%s", s[hit].file);
+        err = mm_repo__remove(r, rel);
+    }
+    mm_free(s);
+    return err;
+}
+
+/* ---- locks ---------------------------------------------------------------------------------- */
+
+struct lockinfo {
+    char host[256];
+    long pid;
+    long long start;
+    char kind[16];
+};
+
+static int parse_lock(const char *text, struct lockinfo *li)
+{
+    memset(li, 0, sizeof(*li));
+    return sscanf(text, "mamori-lock 1\nkind %15s\nhost %255s\npid %ld\nstart %lld\n", li->kind,
+                  li->host, &li->pid, &li->start) == 4
+                   ? 0
+                   : -1;
+}
+
+int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
+{
+    char host[256] = "unknown", hex[MM_CRYPTO_HEX_SIZE], rel[96], text[512];
+    char **names = NULL;
+    size_t n = 0;
+    int err;
+
+    if (stale)
+        *stale = 0;
+    if (r->lock_file)
+        return 0;
+    gethostname(host, sizeof(host) - 1);
+    for (char *c = host; *c; c++)
+        if (*c <= ' ')
+            *c = '_';
+    random_hex(hex, 32);
+    snprintf(rel, sizeof(rel), "locks/%s", hex);
+    snprintf(text, sizeof(text), "mamori-lock 1\nkind %s\nhost %s\npid %ld\nstart %lld\n",
+             kind == MM_REPO_LOCK_EXCLUSIVE ? "exclusive" : "shared", host, (long)getpid(),
+             (long long)time(NULL));
+    if ((err = mm_repo__write(r, rel, text, strlen(text))) < 0)
+        return err;
+    if ((err = mm_repo__list(r, "locks", &names, &n)) < 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        char orel[96];
+        struct lockinfo li;
+        mm_buf b;
+        int ok;
+        if (strcmp(names[i], hex) == 0)
+            continue;
+        snprintf(orel, sizeof(orel), "locks/%s", names[i]);
+        mm_buf_init(&b, 4096);
+        ok = mm_repo__read(r, orel, &b) == 0 && mm_buf_putc(&b, 0) == 0 &&
+             parse_lock(b.ptr, &li) == 0;
+        mm_buf_release(&b);
+        if (!ok)
+            continue; /* vanished meanwhile, or not a lock */
+        if (strcmp(li.host, host) == 0 && li.pid > 0 && kill((pid_t)li.pid, 0) != 0 &&
+            errno == ESRCH) {
+            mm_repo__remove(r, orel); /* its process is gone */
+            if (stale)
+                (*stale)++;
+            continue;
+        }
+        if (kind == MM_REPO_LOCK_EXCLUSIVE || strcmp(li.kind, "exclusive") == 0) {
+            char when[32];
+            time_t t = (time_t)li.start;
+            struct tm tm;
+            localtime_r(&t, &tm);
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+            err = mm_error_set(MM_ELOCKED,
+                               "the repository is in use (%s lock of process %ld on host '%s' "
+                               "since %s); if that process is gone, remove 'locks/%.12s...'",
+                               li.kind, li.pid, li.host, when, names[i]);
+            goto fail;
+        }
+    }
+    mm_repo__list_free(names, n);
+    if (!(r->lock_file = mm_strdup(rel))) {
+        mm_repo__remove(r, rel);
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    }
+    r->lock_kind = kind;
+    return 0;
+fail:
+    mm_repo__list_free(names, n);
+    mm_repo__remove(r, rel);
+    return err;
+}
+
+void mm_repo_unlock(mm_repo *r)
+{
+    if (!r->lock_file)
+        return;
+    mm_repo__remove(r, r->lock_file);
+    mm_free(r->lock_file);
+    r->lock_file = NULL;
+}
+
+/* ---- generations ---------------------------------------------------------------------------- */
+
+int mm_repo__gen_load(mm_repo *r, const char *hex, struct mm_repo_gen *g, unsigned char **index_ids,
+                      size_t *nindex)
+{
+    unsigned char h[ID_SIZE], want[ID_SIZE], pk[MM_CRYPTO_PK_SIZE];
+    char rel[96];
+    mm_buf raw, plain, msg;
+    int err;
+
+    memset(g, 0, sizeof(*g));
+    *index_ids = NULL;
+    *nindex = 0;
+    mm_buf_init(&raw, MM_REPO_MANIFEST_MAX);
+    mm_buf_init(&plain, MM_REPO_MANIFEST_MAX);
+    mm_buf_init(&msg, MM_REPO_MANIFEST_MAX + sizeof(MANIFEST_DOMAIN));
+    snprintf(rel, sizeof(rel), "generations/%s", hex);
+    if ((err = mm_repo__read(r, rel, &raw)) < 0)
+        goto out;
+    mm_crypto_hash(raw.ptr, raw.len, h);
+    if (mm_crypto_hex_parse(hex, want) < 0 || memcmp(h, want, ID_SIZE) != 0) {
+        err = mm_error_set(MM_ECORRUPT, "generation '%.12s': manifest is damaged (content hash)",
+                           hex);
+        goto out;
+    }
+    if ((err = mm_repo__envelope_open(r, "MMGN", raw.ptr, raw.len, &plain)) < 0) {
+        err = mm_error_set(MM_ECORRUPT, "generation '%.12s': manifest does not open: %s", hex,
+                           mm_error_last());
+        goto out;
+    }
+    if (plain.len < MM_CRYPTO_SIG_SIZE) {
+        err = mm_error_set(MM_ECORRUPT, "generation '%.12s': manifest has no signature", hex);
+        goto out;
+    }
+    mm_keyset_public_key(r->ks, pk);
+    if ((err = mm_buf_put(&msg, MANIFEST_DOMAIN, sizeof(MANIFEST_DOMAIN))) < 0 ||
+        (err = mm_buf_put(&msg, plain.ptr, plain.len - MM_CRYPTO_SIG_SIZE)) < 0)
+        goto out;
+    if (mm_crypto_verify(pk, msg.ptr, msg.len,
+                         (unsigned char *)plain.ptr + plain.len - MM_CRYPTO_SIG_SIZE) < 0) {
+        err = mm_error_set(MM_ECORRUPT, "generation '%.12s': manifest signature is not valid", hex);
+        goto out;
+    }
+    if ((err = mm_repo__manifest_decode(plain.ptr, plain.len - MM_CRYPTO_SIG_SIZE, g, index_ids,
+                                        nindex)) < 0) {
+        err = mm_error_set(err, "generation '%.12s': %s", hex, mm_error_last());
+        goto out;
+    }
+    memcpy(g->id, hex, MM_CRYPTO_HEX_SIZE);
+out:
+    mm_buf_release(&raw);
+    mm_buf_release(&plain);
+    mm_buf_release(&msg);
+    return err;
+}
+
+int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned char *index_ids,
+                       size_t nindex, char id_out[MM_CRYPTO_HEX_SIZE])
+{
+    unsigned char sig[MM_CRYPTO_SIG_SIZE], h[ID_SIZE];
+    char rel[96];
+    mm_buf body, msg, file;
+    int err;
+
+    mm_buf_init(&body, MM_REPO_MANIFEST_MAX);
+    mm_buf_init(&msg, MM_REPO_MANIFEST_MAX + sizeof(MANIFEST_DOMAIN));
+    mm_buf_init(&file, MM_REPO_MANIFEST_MAX + 1024);
+    if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) < 0 ||
+        (err = mm_buf_put(&msg, MANIFEST_DOMAIN, sizeof(MANIFEST_DOMAIN))) < 0 ||
+        (err = mm_buf_put(&msg, body.ptr, body.len)) < 0 ||
+        (err = mm_crypto_sign(r->ks, msg.ptr, msg.len, sig)) < 0 ||
+        (err = mm_buf_put(&body, sig, sizeof(sig))) < 0 ||
+        (err = mm_repo__envelope_seal(r, "MMGN", body.ptr, body.len, &file)) < 0)
+        goto out;
+    mm_crypto_hash(file.ptr, file.len, h);
+    mm_crypto_hex(h, id_out);
+    snprintf(rel, sizeof(rel), "generations/%s", id_out);
+    err = mm_repo__write(r, rel, file.ptr, file.len);
+out:
+    mm_buf_release(&body);
+    mm_buf_release(&msg);
+    mm_buf_release(&file);
+    return err;
+}
+
+/* Verify records: verified/<hash>: le64 time, le32 n, n x (generation ID, state byte). */
+int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *states, size_t n)
+{
+    unsigned char h[ID_SIZE];
+    char hex[MM_CRYPTO_HEX_SIZE], rel[96];
+    mm_buf plain, file;
+    unsigned char head[12];
+    int err;
+
+    mm_buf_init(&plain, MM_REPO_MANIFEST_MAX);
+    mm_buf_init(&file, MM_REPO_MANIFEST_MAX + 1024);
+    mm_put_le64(head, (uint64_t)now_ns());
+    mm_put_le32(head + 8, (uint32_t)n);
+    if ((err = mm_buf_put(&plain, head, sizeof(head))) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if ((err = mm_buf_put(&plain, ids + i * ID_SIZE, ID_SIZE)) < 0 ||
+            (err = mm_buf_putc(&plain, states[i])) < 0)
+            goto out;
+    if ((err = mm_repo__envelope_seal(r, "MMVR", plain.ptr, plain.len, &file)) < 0)
+        goto out;
+    mm_crypto_hash(file.ptr, file.len, h);
+    mm_crypto_hex(h, hex);
+    snprintf(rel, sizeof(rel), "verified/%s", hex);
+    err = mm_repo__write(r, rel, file.ptr, file.len);
+out:
+    mm_buf_release(&plain);
+    mm_buf_release(&file);
+    return err;
+}
+
+/* Apply every verify record (newest wins) to @g. Damaged records are skipped. */
+static void apply_verify_records(mm_repo *r, struct mm_repo_gen *g, size_t ng)
+{
+    char **names = NULL;
+    size_t n = 0;
+    mm_buf raw, plain;
+
+    if (mm_repo__list(r, "verified", &names, &n) < 0) {
+        mm_error_clear();
+        return;
+    }
+    mm_buf_init(&raw, MM_REPO_MANIFEST_MAX + 1024);
+    mm_buf_init(&plain, MM_REPO_MANIFEST_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char rel[96];
+        const unsigned char *p;
+        int64_t t;
+        uint32_t cnt;
+        mm_buf_clear(&raw);
+        mm_buf_clear(&plain);
+        snprintf(rel, sizeof(rel), "verified/%s", names[i]);
+        if (mm_repo__read(r, rel, &raw) < 0 ||
+            mm_repo__envelope_open(r, "MMVR", raw.ptr, raw.len, &plain) < 0 || plain.len < 12)
+            continue;
+        p = (const unsigned char *)plain.ptr;
+        t = (int64_t)mm_get_le64(p);
+        cnt = mm_get_le32(p + 8);
+        if ((plain.len - 12) / (ID_SIZE + 1) < cnt)
+            continue;
+        for (uint32_t k = 0; k < cnt; k++) {
+            const unsigned char *e = p + 12 + (size_t)k * (ID_SIZE + 1);
+            char hex[MM_CRYPTO_HEX_SIZE];
+            mm_crypto_hex(e, hex);
+            for (size_t j = 0; j < ng; j++)
+                if (strcmp(g[j].id, hex) == 0 && t >= g[j].verify_ns && e[ID_SIZE] <= 2) {
+                    g[j].verify_ns = t;
+                    g[j].verify = (enum mm_repo_verify_state)e[ID_SIZE];
+                }
+        }
+    }
+    mm_error_clear();
+    mm_buf_release(&raw);
+    mm_buf_release(&plain);
+    mm_repo__list_free(names, n);
+}
+
+static int cmp_gen(const void *a, const void *b)
+{
+    const struct mm_repo_gen *x = a, *y = b;
+
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int mm_repo_generations(mm_repo *r, struct mm_repo_gen **out, size_t *nout)
+{
+    char **names = NULL;
+    size_t n = 0, k = 0;
+    struct mm_repo_gen *g = NULL;
+    int err;
+
+    *out = NULL;
+    *nout = 0;
+    if ((err = mm_repo__list(r, "generations", &names, &n)) < 0)
+        return err;
+    if (!(g = mm_calloc(n ? n : 1, sizeof(*g)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (k = 0; k < n; k++) {
+        unsigned char *ids = NULL;
+        size_t nids = 0;
+        if ((err = mm_repo__gen_load(r, names[k], &g[k], &ids, &nids)) < 0)
+            goto out;
+        mm_free(ids);
+    }
+    qsort(g, n, sizeof(*g), cmp_gen);
+    apply_verify_records(r, g, n);
+    *out = g;
+    *nout = n;
+    g = NULL;
+out:
+    mm_repo_gens_free(g, k);
+    mm_repo__list_free(names, n);
+    return err;
+}
+
+int mm_repo_gen_find(mm_repo *r, const char *spec, struct mm_repo_gen *out)
+{
+    struct mm_repo_gen *g = NULL;
+    size_t n = 0, hit = SIZE_MAX, len = strlen(spec);
+    int err;
+
+    if ((err = mm_repo_generations(r, &g, &n)) < 0)
+        return err;
+    if (n == 0) {
+        err = mm_error_set(MM_ENOTFOUND, "the repository has no generation yet");
+        goto out;
+    }
+    if (strcmp(spec, "latest") == 0)
+        hit = n - 1;
+    else if (len < MM_REPO_GEN_PREFIX_MIN || len > 64 || strspn(spec, "0123456789abcdef") != len) {
+        err = mm_error_set(MM_EINVAL,
+                           "'%s' is not a generation: give 'latest' or at least %u hex digits of "
+                           "its ID",
+                           spec, MM_REPO_GEN_PREFIX_MIN);
+        goto out;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(g[i].id, spec, len) != 0)
+                continue;
+            if (hit != SIZE_MAX) {
+                err = mm_error_set(MM_EINVAL, "'%s' names more than one generation", spec);
+                goto out;
+            }
+            hit = i;
+        }
+        if (hit == SIZE_MAX) {
+            err = mm_error_set(MM_ENOTFOUND, "no generation '%s'", spec);
+            goto out;
+        }
+    }
+    *out = g[hit];
+    memset(&g[hit], 0, sizeof(g[hit])); /* now owned by the caller */
+out:
+    mm_repo_gens_free(g, n);
+    return err;
+}
+
+int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out)
+{
+    struct mm_repo_gen g;
+    unsigned char *ids = NULL;
+    size_t n = 0, start = out->len;
+    int err;
+
+    if ((err = mm_repo__gen_load(r, gen->id, &g, &ids, &n)) < 0)
+        return err;
+    if (!g.has_index) {
+        err = mm_error_set(MM_ENOTFOUND, "generation '%.12s' has no patient index", gen->id);
+        goto out;
+    }
+    if ((err = mm_repo__index_load(r)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if ((err = mm_repo__object_get(r, NULL, ids + i * ID_SIZE, out)) < 0)
+            goto out;
+    if (out->len - start != g.index_size)
+        err = mm_error_set(MM_ECORRUPT, "patient index of '%.12s' has the wrong size", gen->id);
+out:
+    if (err < 0)
+        mm_buf_truncate(out, start);
+    mm_free(ids);
+    mm_repo_gen_release(&g);
+    return err;
+}

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Prune: choose the generations to keep (last N, newest per day, ISO week and month,
+ * always the newest and the newest that verified clean), mark every object they reach,
+ * and reclaim the rest crash-safely: packs that are mostly garbage are rewritten (their
+ * live objects copied after their MAC is checked), then one new index file naming every
+ * pack that stays is written, then the manifests of the removed generations, the old
+ * index files and the packs no longer named are removed. A crash at any step leaves a
+ * repository whose every remaining generation is whole; the next prune finishes the job.
+ * Packs that no index names (an interrupted backup) are removed too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "repo/repo_int.h"
+
+#define LIVE          1
+#define REWRITE_BELOW 50 /* rewrite a pack when less than this percent of it is live */
+
+/* Mark the tree @id and everything below it in @live. */
+static int mark_tree(mm_repo *r, struct mm_repo__work *w, struct mm_repo__idset *live,
+                     const unsigned char id[ID_SIZE], int depth)
+{
+    struct mm_repo__tree t = { 0 };
+    int err;
+
+    if (mm_repo__idset_get(live, id))
+        return 0;
+    if (depth > 512)
+        return mm_error_set(MM_ECORRUPT, "folders nest too deep");
+    if ((err = mm_repo__tree_get(r, w, id, &t)) < 0)
+        return mm_error_set(err == MM_ENOMEM ? err : MM_ECORRUPT,
+                            "a folder listing of a generation to keep does not open (%s): run "
+                            "'mamori verify' first; nothing was removed",
+                            mm_error_last());
+    if ((err = mm_repo__idset_put(live, id, LIVE)) < 0)
+        goto out;
+    for (size_t i = 0; i < t.n; i++) {
+        const struct mm_repo__entry *e = &t.e[i];
+        if (e->kind == MM_REPO_KIND_DIR) {
+            if ((err = mark_tree(r, w, live, e->ids, depth + 1)) < 0)
+                goto out;
+        } else if (e->kind == MM_REPO_KIND_FILE) {
+            for (uint32_t k = 0; k < e->nids; k++)
+                if ((err = mm_repo__idset_put(live, e->ids + (size_t)k * ID_SIZE, LIVE)) < 0)
+                    goto out;
+        }
+    }
+out:
+    mm_repo__tree_release(&t);
+    return err;
+}
+
+/* Local-time bucket keys of a generation: day, ISO week, month. */
+static void buckets(int64_t ns, char day[16], char week[16], char month[16])
+{
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    strftime(day, 16, "%Y-%m-%d", &tm);
+    strftime(week, 16, "%G-W%V", &tm);
+    strftime(month, 16, "%Y-%m", &tm);
+}
+
+/* keep[i] = reason or NULL, newest first by policy. */
+static void choose(const struct mm_repo_gen *g, size_t n, const struct mm_repo_keep *k,
+                   const char **keep)
+{
+    char lastd[16] = "", lastw[16] = "", lastm[16] = "";
+    unsigned int nd = 0, nw = 0, nm = 0, nl = 0;
+    size_t clean = SIZE_MAX;
+
+    for (size_t j = n; j-- > 0;) {
+        char d[16], w[16], m[16];
+        buckets(g[j].start_ns, d, w, m);
+        keep[j] = NULL;
+        if (nl < k->last) {
+            keep[j] = "last";
+            nl++;
+        }
+        if (strcmp(d, lastd) != 0 && nd < k->daily) {
+            if (!keep[j])
+                keep[j] = "daily";
+            nd++;
+            memcpy(lastd, d, sizeof(d));
+        }
+        if (strcmp(w, lastw) != 0 && nw < k->weekly) {
+            if (!keep[j])
+                keep[j] = "weekly";
+            nw++;
+            memcpy(lastw, w, sizeof(w));
+        }
+        if (strcmp(m, lastm) != 0 && nm < k->monthly) {
+            if (!keep[j])
+                keep[j] = "monthly";
+            nm++;
+            memcpy(lastm, m, sizeof(m));
+        }
+        if (clean == SIZE_MAX && g[j].verify == MM_REPO_VERIFIED)
+            clean = j;
+    }
+    if (n && !keep[n - 1])
+        keep[n - 1] = "newest";
+    if (clean != SIZE_MAX && !keep[clean])
+        keep[clean] = "newest verified clean";
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+    const struct mm_repo__obj *x = a, *y = b;
+
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+struct packstat {
+    uint64_t live_bytes, all_bytes;
+    int fate; /* 0 keep, 1 remove, 2 rewrite */
+};
+
+int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
+                  void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats)
+{
+    struct mm_repo_prune_stats local;
+    struct mm_repo_gen *g = NULL;
+    const char **keep = NULL;
+    size_t ng = 0;
+    struct mm_repo__idset live = { 0 }, indexed = { 0 };
+    struct mm_repo__work w = { 0 };
+    struct packstat *ps = NULL;
+    struct mm_repo__packinfo *out = NULL;
+    size_t nout = 0;
+    unsigned char *disk = NULL, *orphan = NULL;
+    size_t ndisk = 0, *start = NULL, *order = NULL;
+    struct mm_repo__packw pw = { 0 };
+    mm_buf pack;
+    int err, wok = 0;
+
+    (void)progress;
+    if (!stats)
+        stats = &local;
+    memset(stats, 0, sizeof(*stats));
+    mm_buf_init(&pack, MM_REPO_PACK_MAX);
+    if (!k->last && !k->daily && !k->weekly && !k->monthly)
+        return mm_error_set(MM_EINVAL, "the keep policy keeps nothing");
+    if (!dry_run && (err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
+        return err;
+    if ((err = mm_repo__work_init(&w)) < 0)
+        goto out;
+    wok = 1;
+    mm_repo__index_release(&r->ix); /* fresh: index files may have changed since open */
+    if ((err = mm_repo__index_load(r)) < 0 || (err = mm_repo_generations(r, &g, &ng)) < 0)
+        goto out;
+    if (!(keep = mm_calloc(ng ? ng : 1, sizeof(*keep)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    choose(g, ng, k, keep);
+    for (size_t i = 0; i < ng; i++) {
+        if (fn)
+            fn(&g[i], keep[i] != NULL, keep[i] ? keep[i] : "policy", ctx);
+        if (keep[i]) {
+            unsigned char *ids = NULL;
+            size_t nids = 0;
+            struct mm_repo_gen tmp;
+            stats->gens_kept++;
+            if ((err = mark_tree(r, &w, &live, g[i].root, 0)) < 0)
+                goto out;
+            if (g[i].has_index) {
+                if ((err = mm_repo__gen_load(r, g[i].id, &tmp, &ids, &nids)) < 0)
+                    goto out;
+                for (size_t j = 0; j < nids && err == 0; j++)
+                    err = mm_repo__idset_put(&live, ids + j * ID_SIZE, LIVE);
+                mm_free(ids);
+                mm_repo_gen_release(&tmp);
+                if (err < 0)
+                    goto out;
+            }
+        } else {
+            stats->gens_removed++;
+        }
+    }
+    /* which packs hold what */
+    if (!(ps = mm_calloc(r->ix.npacks ? r->ix.npacks : 1, sizeof(*ps)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->ix.nlocs; i++) {
+        const struct mm_repo__loc *l = &r->ix.locs[i];
+        ps[l->pack].all_bytes += l->length;
+        if (mm_repo__idset_get(&live, l->id))
+            ps[l->pack].live_bytes += l->length;
+    }
+    for (size_t p = 0; p < r->ix.npacks; p++) {
+        if (ps[p].live_bytes == 0)
+            ps[p].fate = 1;
+        else if (ps[p].live_bytes * 100 < ps[p].all_bytes * REWRITE_BELOW)
+            ps[p].fate = 2;
+        if ((err = mm_repo__idset_put(&indexed, r->ix.packs[p].id, 1)) < 0)
+            goto out;
+    }
+    if ((err = mm_repo__list_packs(r, &disk, &ndisk)) < 0)
+        goto out;
+    /* objects grouped by pack: order[start[p] .. start[p + 1]) */
+    if (!(start = mm_calloc(r->ix.npacks + 2, sizeof(*start))) ||
+        !(order = mm_malloc((r->ix.nlocs ? r->ix.nlocs : 1) * sizeof(*order)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->ix.nlocs; i++)
+        start[r->ix.locs[i].pack + 2]++;
+    for (size_t p = 0; p < r->ix.npacks; p++)
+        start[p + 2] += start[p + 1];
+    for (size_t i = 0; i < r->ix.nlocs; i++)
+        order[start[r->ix.locs[i].pack + 1]++] = i;
+    /* packs no index names: kept (and indexed) if a generation to keep needs them */
+    if (!(orphan = mm_calloc(ndisk ? ndisk : 1, 1)) ||
+        !(out = mm_calloc(r->ix.npacks + ndisk + 1, sizeof(*out)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ndisk; i++) {
+        struct mm_repo__packinfo pi;
+        char rel[80], path[MM_LIMIT_PATH];
+        struct stat st;
+        int needed = 0;
+        if (mm_repo__idset_get(&indexed, disk + i * ID_SIZE))
+            continue;
+        mm_repo__pack_rel(disk + i * ID_SIZE, rel);
+        if (mm_repo__path(r, rel, path, sizeof(path)) < 0 || stat(path, &st) != 0)
+            continue;
+        memcpy(pi.id, disk + i * ID_SIZE, ID_SIZE);
+        pi.size = (uint64_t)st.st_size;
+        if (mm_repo__pack_table(r, pi.id, pi.size, &pi.objs, &pi.nobjs) < 0) {
+            mm_error_clear(); /* unreadable: not ours to judge; leave it */
+            continue;
+        }
+        for (size_t k2 = 0; k2 < pi.nobjs; k2++)
+            needed |= mm_repo__idset_get(&live, pi.objs[k2].id) != 0;
+        if (needed)
+            out[nout++] = pi; /* now owned by out */
+        else {
+            mm_free(pi.objs);
+            orphan[i] = 1;
+            stats->bytes_freed += pi.size;
+        }
+    }
+    if (dry_run) {
+        for (size_t i = 0; i < ndisk; i++)
+            stats->packs_removed += orphan[i];
+        for (size_t p = 0; p < r->ix.npacks; p++) {
+            stats->packs_removed += ps[p].fate != 0;
+            stats->packs_rewritten += ps[p].fate == 2;
+            if (ps[p].fate)
+                stats->bytes_freed += ps[p].all_bytes - ps[p].live_bytes;
+        }
+        goto out;
+    }
+    /* 1. rewrite mostly-dead packs: copy their live objects, checked, into new packs */
+    if ((err = mm_repo__packw_start(&pw)) < 0)
+        goto out;
+    for (size_t p = 0; p < r->ix.npacks; p++) {
+        char rel[80];
+        if (ps[p].fate != 2)
+            continue;
+        mm_repo__pack_rel(r->ix.packs[p].id, rel);
+        mm_buf_clear(&pack);
+        if (mm_repo__read(r, rel, &pack) < 0 || pack.len != r->ix.packs[p].size) {
+            ps[p].fate = 0; /* unreadable: leave it as it is, verify reports it */
+            mm_error_clear();
+            continue;
+        }
+        for (size_t i = start[p]; i < start[p + 1]; i++) {
+            const struct mm_repo__loc *l = &r->ix.locs[order[i]];
+            mm_buf check;
+            size_t off;
+            int bad;
+            if (!mm_repo__idset_get(&live, l->id))
+                continue;
+            mm_buf_init(&check, MM_REPO_OBJECT_MAX);
+            bad = (uint64_t)l->offset + l->length > pack.len ||
+                  mm_repo__object_open(r, &w, l->id, pack.ptr + l->offset, l->length, l->plain,
+                                       &check) < 0;
+            mm_buf_release(&check);
+            if (bad) { /* keep the old pack: a damaged object is evidence, not garbage */
+                mm_error_clear();
+                ps[p].fate = 0;
+                break;
+            }
+            off = pw.data.len;
+            if ((err = mm_buf_put(&pw.data, pack.ptr + l->offset, l->length)) < 0 ||
+                (err = mm_repo__packw_record(&pw, l->id, l->type, off, l->plain)) < 0)
+                goto out;
+            if (pw.data.len >= r->cfg.pack_target) {
+                struct mm_repo__packinfo *pi = &out[nout];
+                if ((err = mm_repo__packw_finish(r, &w, &pw, pi->id, &pi->size)) < 0)
+                    goto out;
+                pi->objs = pw.objs;
+                pi->nobjs = pw.n;
+                pw.objs = NULL;
+                pw.cap = 0;
+                nout++;
+                if ((err = mm_repo__packw_start(&pw)) < 0)
+                    goto out;
+            }
+        }
+        if (ps[p].fate == 2)
+            stats->packs_rewritten++;
+    }
+    if (pw.n) {
+        struct mm_repo__packinfo *pi = &out[nout];
+        if ((err = mm_repo__packw_finish(r, &w, &pw, pi->id, &pi->size)) < 0)
+            goto out;
+        pi->objs = pw.objs;
+        pi->nobjs = pw.n;
+        pw.objs = NULL;
+        pw.cap = 0;
+        nout++;
+    }
+    /* 2. one index file naming every pack that stays */
+    {
+        struct mm_repo__packinfo *all;
+        size_t nall = 0;
+        struct mm_repo__obj *objs = mm_malloc((r->ix.nlocs ? r->ix.nlocs : 1) * sizeof(*objs));
+        all = mm_calloc(r->ix.npacks + nout + 1, sizeof(*all));
+        if (!objs || !all) {
+            mm_free(objs);
+            mm_free(all);
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t p = 0; p < r->ix.npacks; p++) {
+            struct mm_repo__obj *o = &objs[start[p]];
+            size_t cnt = start[p + 1] - start[p];
+            if (ps[p].fate != 0)
+                continue;
+            for (size_t i = 0; i < cnt; i++) {
+                const struct mm_repo__loc *l = &r->ix.locs[order[start[p] + i]];
+                memcpy(o[i].id, l->id, ID_SIZE);
+                o[i].type = l->type;
+                o[i].offset = l->offset;
+                o[i].length = l->length;
+                o[i].plain = l->plain;
+            }
+            /* pack tables list objects in offset order */
+            qsort(o, cnt, sizeof(*o), cmp_offset);
+            memcpy(all[nall].id, r->ix.packs[p].id, ID_SIZE);
+            all[nall].size = r->ix.packs[p].size;
+            all[nall].objs = o;
+            all[nall].nobjs = cnt;
+            nall++;
+        }
+        for (size_t i = 0; i < nout; i++)
+            all[nall++] = out[i];
+        err = nall ? mm_repo__ixfile_write(r, all, nall) : 0;
+        mm_free(objs);
+        mm_free(all);
+        if (err < 0)
+            goto out;
+    }
+    /* 3. manifests of the removed generations */
+    for (size_t i = 0; i < ng; i++) {
+        char rel[96];
+        if (keep[i])
+            continue;
+        snprintf(rel, sizeof(rel), "generations/%s", g[i].id);
+        if ((err = mm_repo__remove(r, rel)) < 0)
+            goto out;
+    }
+    /* 4. the old index files (the new one names everything that stays) */
+    {
+        for (size_t i = 0; i < r->ix.nfiles + r->ix.nbad; i++) {
+            char rel[96];
+            const char *f = i < r->ix.nfiles ? r->ix.files[i] : r->ix.bad[i - r->ix.nfiles];
+            snprintf(rel, sizeof(rel), "index/%s", f);
+            if ((err = mm_repo__remove(r, rel)) < 0)
+                goto out;
+        }
+    }
+    /* 5. packs no longer named: garbage, rewritten ones, and those no index ever named */
+    for (size_t p = 0; p < r->ix.npacks; p++) {
+        char rel[80];
+        if (ps[p].fate == 0)
+            continue;
+        mm_repo__pack_rel(r->ix.packs[p].id, rel);
+        if ((err = mm_repo__remove(r, rel)) < 0)
+            goto out;
+        stats->packs_removed++;
+        stats->bytes_freed += r->ix.packs[p].size;
+    }
+    for (size_t i = 0; i < nout; i++)
+        stats->bytes_freed -= out[i].size < stats->bytes_freed ? out[i].size : stats->bytes_freed;
+    for (size_t i = 0; i < ndisk; i++) {
+        char rel[80];
+        if (!orphan[i])
+            continue;
+        mm_repo__pack_rel(disk + i * ID_SIZE, rel);
+        if ((err = mm_repo__remove(r, rel)) < 0)
+            goto out;
+        stats->packs_removed++;
+    }
+out:
+    mm_repo__index_release(&r->ix);
+    for (size_t i = 0; i < nout; i++)
+        mm_free(out[i].objs);
+    mm_free(out);
+    mm_repo__packw_release(&pw);
+    mm_buf_release(&pack);
+    mm_free(disk);
+    mm_free(orphan);
+    mm_free(start);
+    mm_free(order);
+    mm_free(ps);
+    mm_free(keep);
+    mm_repo_gens_free(g, ng);
+    mm_repo__idset_release(&live);
+    mm_repo__idset_release(&indexed);
+    if (wok)
+        mm_repo__work_release(&w);
+    return err;
+}

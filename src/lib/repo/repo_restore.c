@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Restore: walk a generation's trees, create its folders (never following a link: every
+ * folder is opened with O_NOFOLLOW, every file created with O_EXCL | O_NOFOLLOW, names
+ * come from validated trees with no '/', "." or ".."), and hand each file to a worker that
+ * reads its blobs, checks every blob against its ID before writing a byte of it, and sets
+ * mode and mtime. A file whose data is damaged or missing is removed, reported and
+ * counted; the rest is restored. Folder modes and mtimes are set last, deepest first,
+ * since creating files changes them. Filters: a path prefix, or one patient's folders
+ * (<pid[0:3]>/<pid[3:6]>/<pid> below an SS-MIX2 source).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "os/os.h"
+#include "repo/repo_int.h"
+
+#define QUEUE_MAX    4096
+#define FILTER_DEPTH 16
+
+struct filter {
+    char comp[FILTER_DEPTH][MM_LIMIT_NAME + 1]; /* "" matches any name (wildcard) */
+    size_t n;
+};
+
+struct fjob {
+    char *path;              /* destination */
+    char *shown;             /* the path inside the generation (for messages, redacted later) */
+    struct mm_repo__entry e; /* ids point into ids below */
+    unsigned char *ids;
+};
+
+struct dirfix {
+    char *path;
+    uint32_t mode;
+    int64_t mtime_ns;
+};
+
+struct rstate {
+    mm_repo *r;
+    const struct mm_repo_restore_opts *o;
+    struct mm_repo_gen *g;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_put, cv_get;
+    struct fjob *q;
+    size_t nq;
+    int closing, err;
+    struct mm_repo_restore_stats s; /* __atomic */
+    struct filter *filters;
+    size_t nfilters;
+    struct dirfix *dirs;
+    size_t ndirs, capdirs;
+    int matched;
+    int root_user;
+    struct timespec last;
+};
+
+static void add(uint64_t *p, uint64_t v)
+{
+    __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
+}
+
+static void report(struct rstate *st, const char *shown, const char *what)
+{
+    char red[MM_LOG_PATH_MAX];
+
+    if (!st->o->problem)
+        return;
+    mm_log_path(red, sizeof(red), shown);
+    pthread_mutex_lock(&st->mu);
+    st->o->problem(st->g->id, red, what, st->o->ctx);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static struct timespec ns_to_ts(int64_t ns)
+{
+    struct timespec t;
+
+    t.tv_sec = (time_t)(ns / 1000000000);
+    t.tv_nsec = (long)(ns % 1000000000);
+    if (t.tv_nsec < 0) {
+        t.tv_nsec += 1000000000;
+        t.tv_sec--;
+    }
+    return t;
+}
+
+/* Write one file; @return 0 (damage is reported, not an error), or a fatal error. */
+static int restore_file(struct rstate *st, struct mm_repo__work *w, mm_buf *b, struct fjob *j)
+{
+    struct timespec ts[2];
+    uint64_t written = 0;
+    const char *why = NULL;
+    int fd, err = 0;
+
+    fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return mm_error_set(MM_EEXISTS, "'%s' exists already: restore into an empty folder",
+                                j->path);
+        return mm_error_set_errno(MM_EIO, errno, "cannot create '%s'", j->path);
+    }
+    for (uint32_t i = 0; i < j->e.nids && !why; i++) {
+        mm_buf_clear(b);
+        err = mm_repo__object_get(st->r, w, j->ids + (size_t)i * ID_SIZE, b);
+        if (err == MM_ENOMEM)
+            goto out;
+        if (err < 0) {
+            why = err == MM_ENOTFOUND ? "data missing from the repository"
+                                      : "data damaged in the repository";
+            mm_error_clear();
+            err = 0;
+            break;
+        }
+        if ((err = mm_os_write_all(fd, b->ptr, b->len, j->path)) < 0)
+            goto out;
+        written += b->len;
+    }
+    if (!why && written != j->e.size)
+        why = "data does not add up to the file's size";
+    if (why) {
+        close(fd);
+        fd = -1;
+        unlink(j->path);
+        add(&st->s.damaged, 1);
+        report(st, j->shown, why);
+        return 0;
+    }
+    if (st->root_user && fchown(fd, (uid_t)j->e.uid, (gid_t)j->e.gid) != 0) {
+        err = mm_error_set_errno(MM_EIO, errno, "cannot set the owner of '%s'", j->path);
+        goto out;
+    }
+    ts[0] = ts[1] = ns_to_ts(j->e.mtime_ns);
+    if (fchmod(fd, (mode_t)(j->e.mode & 07777)) != 0 || futimens(fd, ts) != 0) {
+        err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", j->path);
+        goto out;
+    }
+    add(&st->s.files, 1);
+    add(&st->s.bytes, written);
+out:
+    if (fd >= 0 && close(fd) != 0 && err == 0)
+        err = mm_error_set_errno(MM_EIO, errno, "cannot write '%s'", j->path);
+    return err;
+}
+
+static void *worker_main(void *arg)
+{
+    struct rstate *st = arg;
+    struct mm_repo__work w;
+    mm_buf b;
+    int err = mm_repo__work_init(&w);
+
+    mm_buf_init(&b, MM_REPO_OBJECT_MAX);
+    if (err < 0) {
+        pthread_mutex_lock(&st->mu);
+        if (!st->err)
+            st->err = err;
+        pthread_cond_broadcast(&st->cv_put);
+        pthread_mutex_unlock(&st->mu);
+        return NULL;
+    }
+    for (;;) {
+        struct fjob j;
+        pthread_mutex_lock(&st->mu);
+        while (!st->nq && !st->closing && !st->err)
+            pthread_cond_wait(&st->cv_get, &st->mu);
+        if (st->err || (!st->nq && st->closing)) {
+            pthread_mutex_unlock(&st->mu);
+            break;
+        }
+        j = st->q[--st->nq];
+        pthread_cond_signal(&st->cv_put);
+        pthread_mutex_unlock(&st->mu);
+        err = restore_file(st, &w, &b, &j);
+        mm_free(j.path);
+        mm_free(j.shown);
+        mm_free(j.ids);
+        if (err < 0) {
+            pthread_mutex_lock(&st->mu);
+            if (!st->err)
+                st->err = err;
+            pthread_cond_broadcast(&st->cv_put);
+            pthread_cond_broadcast(&st->cv_get);
+            pthread_mutex_unlock(&st->mu);
+            break;
+        }
+    }
+    mm_buf_release(&b);
+    mm_repo__work_release(&w);
+    return NULL;
+}
+
+static char *join(const char *a, const char *name, size_t len)
+{
+    size_t n = strlen(a);
+    char *p = mm_malloc(n + len + 2);
+
+    if (!p)
+        return NULL;
+    memcpy(p, a, n);
+    p[n] = '/';
+    memcpy(p + n + 1, name, len);
+    p[n + 1 + len] = '\0';
+    return p;
+}
+
+/* 2: @depth components match a filter fully (take all below), 1: on the way, 0: no. */
+static int filter_match(const struct rstate *st, const struct mm_repo__entry *const *stack,
+                        size_t depth)
+{
+    int best = 0;
+
+    if (!st->nfilters)
+        return 2;
+    for (size_t f = 0; f < st->nfilters; f++) {
+        const struct filter *ft = &st->filters[f];
+        size_t k, m = depth < ft->n ? depth : ft->n;
+        for (k = 0; k < m; k++) {
+            const struct mm_repo__entry *e = stack[k];
+            if (ft->comp[k][0] &&
+                (strlen(ft->comp[k]) != e->namelen || memcmp(ft->comp[k], e->name, e->namelen)))
+                break;
+        }
+        if (k < m)
+            continue;
+        if (depth >= ft->n)
+            return 2;
+        best = 1;
+    }
+    return best;
+}
+
+static void progress(struct rstate *st, int force)
+{
+    struct timespec now;
+    struct mm_repo_progress p = { 0 };
+
+    if (!st->o->progress)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!force &&
+        (now.tv_sec - st->last.tv_sec) * 1000 + (now.tv_nsec - st->last.tv_nsec) / 1000000 < 250)
+        return;
+    st->last = now;
+    p.files_done = __atomic_load_n(&st->s.files, __ATOMIC_RELAXED);
+    p.files_total = st->nfilters ? 0 : st->g->counts.files;
+    p.bytes_done = __atomic_load_n(&st->s.bytes, __ATOMIC_RELAXED);
+    p.bytes_total = st->nfilters ? 0 : st->g->counts.bytes;
+    st->o->progress(&p, st->o->ctx);
+}
+
+static int queue_file(struct rstate *st, const char *dst, const char *shown,
+                      const struct mm_repo__entry *e)
+{
+    struct fjob j = { 0 };
+
+    j.e = *e;
+    if (!(j.path = join(dst, e->name, e->namelen)) ||
+        !(j.shown = join(shown, e->name, e->namelen)) ||
+        (e->nids && !(j.ids = mm_malloc((size_t)e->nids * ID_SIZE)))) {
+        mm_free(j.path);
+        mm_free(j.shown);
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    }
+    if (e->nids)
+        memcpy(j.ids, e->ids, (size_t)e->nids * ID_SIZE);
+    j.e.name = NULL;
+    j.e.ids = NULL;
+    pthread_mutex_lock(&st->mu);
+    while (st->nq >= QUEUE_MAX && !st->err)
+        pthread_cond_wait(&st->cv_put, &st->mu);
+    if (st->err) {
+        int err = st->err;
+        pthread_mutex_unlock(&st->mu);
+        mm_free(j.path);
+        mm_free(j.shown);
+        mm_free(j.ids);
+        return err;
+    }
+    st->q[st->nq++] = j;
+    pthread_cond_signal(&st->cv_get);
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+static int remember_dir(struct rstate *st, const char *path, const struct mm_repo__entry *e)
+{
+    if (st->ndirs == st->capdirs) {
+        size_t ncap = st->capdirs ? st->capdirs * 2 : 256;
+        void *nv = mm_realloc(st->dirs, ncap * sizeof(*st->dirs));
+        if (!nv)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        st->dirs = nv;
+        st->capdirs = ncap;
+    }
+    if (!(st->dirs[st->ndirs].path = mm_strdup(path)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    st->dirs[st->ndirs].mode = e->mode;
+    st->dirs[st->ndirs].mtime_ns = e->mtime_ns;
+    st->ndirs++;
+    return 0;
+}
+
+/* Make the folder @path (or accept an existing real folder). */
+static int make_dir(const char *path)
+{
+    struct stat s;
+    int fd;
+
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return mm_error_set_errno(MM_EIO, errno, "cannot create the folder '%s'", path);
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &s) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return mm_error_set(MM_EEXISTS, "'%s' exists and is not a folder", path);
+    }
+    close(fd);
+    return 0;
+}
+
+/*
+ * Restore the tree @id into the existing folder @dst. @stack holds the entries leading
+ * here (for the filters), @shown the path inside the generation.
+ */
+static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                const char *dst, const char *shown, const struct mm_repo__entry **stack,
+                size_t depth, int all)
+{
+    struct mm_repo__tree t = { 0 };
+    int err;
+
+    if (depth >= 512)
+        return mm_error_set(MM_ECORRUPT, "generation's folders nest too deep");
+    if ((err = mm_repo__tree_get(st->r, w, id, &t)) < 0) {
+        if (err == MM_ENOMEM)
+            return err;
+        report(st, shown[0] ? shown : ".", "folder damaged in the repository: not restored");
+        add(&st->s.damaged, 1);
+        mm_error_clear();
+        return 0;
+    }
+    for (size_t i = 0; i < t.n && err == 0; i++) {
+        const struct mm_repo__entry *e = &t.e[i];
+        int m = 2;
+        char *path = NULL, *sh = NULL;
+
+        if (st->err) {
+            err = st->err;
+            break;
+        }
+        if (!all) {
+            stack[depth] = e;
+            m = filter_match(st, stack, depth + 1);
+            if (m == 0 || (m == 1 && e->kind != MM_REPO_KIND_DIR))
+                continue;
+        }
+        if (m == 2)
+            st->matched = 1;
+        if (e->kind == MM_REPO_KIND_FILE) {
+            err = queue_file(st, dst, shown, e);
+            progress(st, 0);
+            continue;
+        }
+        if (!(path = join(dst, e->name, e->namelen)) ||
+            !(sh = shown[0] ? join(shown, e->name, e->namelen) : mm_strndup(e->name, e->namelen))) {
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+        } else if (e->kind == MM_REPO_KIND_DIR) {
+            if ((err = make_dir(path)) == 0 && (err = remember_dir(st, path, e)) == 0) {
+                err = walk(st, w, e->ids, path, sh, stack, depth + 1, m == 2);
+                if (err == 0 && m == 2)
+                    add(&st->s.dirs, 1);
+            }
+        } else if (e->kind == MM_REPO_KIND_SYMLINK) {
+            char *target = mm_strndup(e->target, e->targetlen);
+            struct timespec ts[2];
+            if (!target) {
+                err = mm_error_set(MM_ENOMEM, "out of memory");
+            } else if (symlink(target, path) != 0) {
+                err = mm_error_set_errno(errno == EEXIST ? MM_EEXISTS : MM_EIO, errno,
+                                         "cannot create the link '%s'", path);
+            } else {
+                ts[0] = ts[1] = ns_to_ts(e->mtime_ns);
+                utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+                add(&st->s.symlinks, 1);
+            }
+            mm_free(target);
+        }
+        mm_free(path);
+        mm_free(sh);
+    }
+    mm_repo__tree_release(&t);
+    return err;
+}
+
+/* Fill st->filters from the options. */
+static int make_filters(struct rstate *st)
+{
+    const struct mm_repo_restore_opts *o = st->o;
+
+    if (o->path_prefix && *o->path_prefix) {
+        const char *p = o->path_prefix;
+        struct filter *f = mm_calloc(1, sizeof(*f));
+        if (!f)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        st->filters = f;
+        st->nfilters = 1;
+        while (*p) {
+            size_t len;
+            while (*p == '/')
+                p++;
+            len = strcspn(p, "/");
+            if (!len)
+                break;
+            if (f->n == FILTER_DEPTH || len > MM_LIMIT_NAME || (len == 1 && p[0] == '.') ||
+                (len == 2 && p[0] == '.' && p[1] == '.'))
+                return mm_error_set(MM_EINVAL, "'%s' is not a path inside a generation",
+                                    o->path_prefix);
+            memcpy(f->comp[f->n], p, len);
+            f->comp[f->n][len] = '\0';
+            f->n++;
+            p += len;
+        }
+        if (f->n == 0)
+            st->nfilters = 0;
+    }
+    if (o->patient) {
+        size_t len = strlen(o->patient), k = 0;
+        struct filter *f;
+        if (len == 0 || len > MM_LIMIT_PATIENT_ID || strchr(o->patient, '/') ||
+            strcmp(o->patient, ".") == 0 || strcmp(o->patient, "..") == 0)
+            return mm_error_set(MM_EINVAL, "not a patient ID");
+        if (st->nfilters)
+            return mm_error_set(MM_EINVAL, "give either a path or a patient, not both");
+        f = mm_calloc(st->g->nsources ? st->g->nsources : 1, sizeof(*f));
+        if (!f)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        st->filters = f;
+        for (size_t i = 0; i < st->g->nsources; i++) {
+            const struct mm_repo_gen_source *s = &st->g->sources[i];
+            if (s->kind != MM_REPO_SOURCE_SSMIX2_STD && s->kind != MM_REPO_SOURCE_SSMIX2_EXT)
+                continue;
+            snprintf(f[k].comp[0], sizeof(f[k].comp[0]), "%s", s->name);
+            if (len >= 6) {
+                memcpy(f[k].comp[1], o->patient, 3);
+                memcpy(f[k].comp[2], o->patient + 3, 3);
+            } /* shorter IDs: any first two levels */
+            snprintf(f[k].comp[3], sizeof(f[k].comp[3]), "%s", o->patient);
+            f[k].n = 4;
+            k++;
+        }
+        st->nfilters = k;
+        if (k == 0)
+            return mm_error_set(MM_ENOTFOUND, "generation '%.12s' has no SS-MIX2 storage",
+                                st->g->id);
+    }
+    return 0;
+}
+
+int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
+                    const struct mm_repo_restore_opts *o, struct mm_repo_restore_stats *stats)
+{
+    struct mm_repo_restore_opts def = { 0 };
+    struct mm_repo_gen g = { 0 };
+    struct rstate st;
+    struct mm_repo__work w = { 0 };
+    const struct mm_repo__entry *stack[FILTER_DEPTH + 1];
+    pthread_t th[64];
+    unsigned int nth, started = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int err, wok = 0;
+
+    if (!o)
+        o = &def;
+    memset(&st, 0, sizeof(st));
+    if (stats)
+        memset(stats, 0, sizeof(*stats));
+    pthread_mutex_init(&st.mu, NULL);
+    pthread_cond_init(&st.cv_get, NULL);
+    pthread_cond_init(&st.cv_put, NULL);
+    st.r = r;
+    st.o = o;
+    st.g = &g;
+    st.root_user = geteuid() == 0;
+    if ((err = mm_repo_gen_find(r, gen, &g)) < 0 || (err = make_filters(&st)) < 0 ||
+        (err = mm_repo__index_load(r)) < 0 || (err = mm_repo__work_init(&w)) < 0)
+        goto out;
+    wok = 1;
+    if (!(st.q = mm_malloc(QUEUE_MAX * sizeof(*st.q)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to)) < 0)
+        goto out;
+    nth = o->threads ? o->threads : (unsigned int)(cpus < 2 ? 4 : cpus * 2 < 4 ? 4 : cpus * 2);
+    if (nth > 64)
+        nth = 64;
+    for (started = 0; started < nth; started++)
+        if (pthread_create(&th[started], NULL, worker_main, &st) != 0)
+            break;
+    if (started == 0) {
+        err = mm_error_set(MM_ERROR, "cannot start a worker thread");
+        goto out;
+    }
+    err = walk(&st, &w, g.root, to, "", stack, 0, st.nfilters == 0);
+    pthread_mutex_lock(&st.mu);
+    if (err < 0 && !st.err)
+        st.err = err;
+    st.closing = 1;
+    pthread_cond_broadcast(&st.cv_get);
+    pthread_mutex_unlock(&st.mu);
+    for (unsigned int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (st.err) {
+        err = st.err;
+        goto out;
+    }
+    if (st.nfilters && !st.matched) {
+        err = mm_error_set(MM_ENOTFOUND, "nothing in generation '%.12s' matches", g.id);
+        goto out;
+    }
+    /* folders last, deepest (latest created) first */
+    for (size_t i = st.ndirs; i-- > 0;) {
+        struct timespec ts[2];
+        ts[0] = ts[1] = ns_to_ts(st.dirs[i].mtime_ns);
+        if (chmod(st.dirs[i].path, (mode_t)(st.dirs[i].mode & 07777)) != 0 ||
+            utimensat(AT_FDCWD, st.dirs[i].path, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+            err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", st.dirs[i].path);
+            goto out;
+        }
+    }
+    progress(&st, 1);
+    if (stats)
+        *stats = st.s;
+out:
+    while (st.nq > 0) {
+        st.nq--;
+        mm_free(st.q[st.nq].path);
+        mm_free(st.q[st.nq].shown);
+        mm_free(st.q[st.nq].ids);
+    }
+    mm_free(st.q);
+    for (size_t i = 0; i < st.ndirs; i++)
+        mm_free(st.dirs[i].path);
+    mm_free(st.dirs);
+    mm_free(st.filters);
+    if (wok)
+        mm_repo__work_release(&w);
+    mm_repo_gen_release(&g);
+    pthread_mutex_destroy(&st.mu);
+    pthread_cond_destroy(&st.cv_get);
+    pthread_cond_destroy(&st.cv_put);
+    return err;
+}
