@@ -18,7 +18,7 @@
 #include "ssmix2/ssmix2.h"
 
 /* Format of the database (meta 'version' and PRAGMA user_version); see index_db.c. */
-#define MM_INDEX_VERSION 1
+#define MM_INDEX_VERSION 2
 /* Longest query accepted by mm_index_find(), in bytes. */
 #define MM_INDEX_QUERY_MAX 256u
 /* Default and largest number of results of one mm_index_find(). */

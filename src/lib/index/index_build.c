@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zstd.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -46,6 +47,7 @@ struct slot {
 
 struct job {
     const char *std, *ext;
+    int compress; /* store summaries as zstd frames (index version 2) */
     struct pat *pats;
     size_t n;
     int demographics;
@@ -382,6 +384,27 @@ out:
 }
 
 /* Load patient @i of @j into its slot (no lock held: the slot is the loader's). */
+/* Replace s->json by one zstd frame of it (index version 2), in the loader thread. */
+static int compress_json(struct slot *s)
+{
+    size_t bound = ZSTD_compressBound(s->json.len), got;
+    mm_buf z;
+    int err;
+
+    mm_buf_init(&z, MM_LIMIT_JSON);
+    if ((err = mm_buf_grow(&z, bound)) < 0)
+        return err;
+    got = ZSTD_compress(z.ptr, bound, s->json.ptr, s->json.len, 3);
+    if (ZSTD_isError(got)) {
+        mm_buf_release(&z);
+        return mm_error_set(MM_ERROR, "cannot compress a patient summary");
+    }
+    z.len = got;
+    mm_buf_release(&s->json);
+    s->json = z;
+    return 0;
+}
+
 static void load(struct job *j, size_t i)
 {
     struct slot *s = &j->slots[i % WINDOW];
@@ -397,6 +420,8 @@ static void load(struct job *j, size_t i)
         err = mm_ssmix2_record_load(&s->rec, j->std, j->ext, p->pid, &s->probs);
     if (err == 0)
         err = mm_ssmix2_record_json(s->rec, &s->json, 0);
+    if (err == 0 && j->compress)
+        err = compress_json(s);
     s->err = err;
     if (err < 0)
         snprintf(s->errmsg, sizeof(s->errmsg), "%s", mm_error_last());
@@ -501,8 +526,13 @@ static int write_patient(struct writer *w, const char *pid, struct slot *s,
         (err = mm_index__bind(q, 7, w->kana_key.ptr)) < 0 || (err = step(w, q)) < 0)
         return err;
     q = w->st[ST_SUM];
-    if ((err = mm_index__bind(q, 1, pid)) < 0 || (err = mm_index__bind(q, 2, s->json.ptr)) < 0 ||
-        (err = step(w, q)) < 0)
+    if ((err = mm_index__bind(q, 1, pid)) < 0)
+        return err;
+    if (w->ix->version >= 2 ? sqlite3_bind_blob(q, 2, s->json.ptr ? s->json.ptr : "",
+                                                (int)s->json.len, SQLITE_STATIC) != SQLITE_OK
+                            : (err = mm_index__bind(q, 2, s->json.ptr)) < 0)
+        return err < 0 ? err : mm_index__sql_error(w->ix->db, SQLITE_ERROR, "bind");
+    if ((err = step(w, q)) < 0)
         return err;
     q = w->st[ST_LAB];
     for (size_t i = 0; i < nlabs; i++) {
@@ -573,6 +603,7 @@ static int run(mm_index *ix, const char *std_root, const char *ext_root, struct 
     j->pats = pats;
     j->n = n;
     j->demographics = ix->demographics;
+    j->compress = ix->version >= 2;
     for (int k = 0; k < NSTMT; k++)
         if ((err = mm_index__prepare(ix, stmt_sql[k], &w.st[k])) < 0)
             goto out;

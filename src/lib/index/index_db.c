@@ -7,11 +7,12 @@
  * SQLite header has our application_id ('mmix') and user_version, and its meta table says
  * format 'mamori-index' and a version this code reads.
  *
- * Schema, version 1:
+ * Schema, version 2 (version 1, still read, stored the summaries as plain text):
  *   meta(key, value)                      format, version, content (full | demographics)
  *   patient(id, name, kana, sex, birth_date, name_key, kana_key)      one row per patient
- *   summary(patient_id, json)             record JSON, in its own table so that scanning
- *                                         patient for a name reads small rows only
+ *   summary(patient_id, json)             record JSON as one zstd frame (a tenth of the text:
+ *                                         the index travels inside every generation), in its
+ *                                         own table so that a name search reads small rows
  *   lab(patient_id, seq, code, name, unit, range, collected_at, value, flag)
  *                                         current results, clustered by patient
  */
@@ -39,7 +40,7 @@ static const char schema_sql[] =
         " kana TEXT NOT NULL, sex TEXT NOT NULL, birth_date TEXT NOT NULL,"
         " name_key TEXT NOT NULL, kana_key TEXT NOT NULL) WITHOUT ROWID;"
         "CREATE INDEX patient_birth ON patient(birth_date);"
-        "CREATE TABLE summary(patient_id TEXT PRIMARY KEY NOT NULL, json TEXT NOT NULL);"
+        "CREATE TABLE summary(patient_id TEXT PRIMARY KEY NOT NULL, json BLOB NOT NULL);"
         "CREATE TABLE lab(patient_id TEXT NOT NULL, seq INTEGER NOT NULL, code TEXT NOT NULL,"
         " name TEXT NOT NULL, unit TEXT NOT NULL, range TEXT NOT NULL,"
         " collected_at TEXT NOT NULL, value TEXT NOT NULL, flag TEXT NOT NULL,"
@@ -155,6 +156,7 @@ static int check_format(mm_index *ix)
     ver = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     st = NULL;
+    ix->version = (int)ver;
     if (ver < 1 || ver > MM_INDEX_VERSION) {
         err = mm_error_set(MM_ECORRUPT,
                            "index version %lld is not supported (this mamori reads"
@@ -228,6 +230,7 @@ int mm_index_create(mm_index **out, const char *path)
     if (!(ix = mm_calloc(1, sizeof(*ix))))
         return MM_ENOMEM;
     ix->writable = 1;
+    ix->version = MM_INDEX_VERSION;
     if (strcmp(path, ":memory:") == 0)
         err = open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     else if ((err = set_paths(ix, path)) == 0)

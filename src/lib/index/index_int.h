@@ -16,6 +16,7 @@ struct mm_index {
     char *tmp;  /* "<path>.tmp" being written, NULL when read-only or committed */
     int writable;
     int demographics; /* built with MM_INDEX_DEMOGRAPHICS */
+    int version;      /* PRAGMA user_version: 1 summaries as text, 2 as zstd frames */
 };
 
 /* Map SQLite result @rc of @db to an mm_err and set a message "@what: <sqlite message>". */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zstd.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -155,6 +156,27 @@ out:
 
 /* ---- summary ------------------------------------------------------------------------------- */
 
+/* Append the content of the zstd frame @p (@n bytes) to @out. */
+static int unzstd(const void *p, size_t n, mm_buf *out)
+{
+    unsigned long long size = ZSTD_getFrameContentSize(p, n);
+    size_t got;
+    int err;
+
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+        return mm_error_set(MM_ECORRUPT, "patient summary is damaged");
+    if (size > out->limit - out->len)
+        return mm_error_set(MM_ELIMIT, "patient summary is too large");
+    if ((err = mm_buf_grow(out, (size_t)size)) < 0)
+        return err;
+    got = ZSTD_decompress(out->ptr + out->len, (size_t)size, p, n);
+    if (ZSTD_isError(got) || got != size)
+        return mm_error_set(MM_ECORRUPT, "patient summary is damaged");
+    out->len += got;
+    out->ptr[out->len] = '\0';
+    return 0;
+}
+
 int mm_index_summary(mm_index *ix, const char *id, mm_buf *out)
 {
     sqlite3_stmt *st = NULL;
@@ -176,8 +198,10 @@ int mm_index_summary(mm_index *ix, const char *id, mm_buf *out)
             err = mm_buf_put(out, "", 0);
         else if (!p)
             err = mm_error_set(MM_ENOMEM, "out of memory");
-        else
+        else if (ix->version < 2)
             err = mm_buf_put(out, p, (size_t)n);
+        else
+            err = unzstd(p, (size_t)n, out);
     }
 out:
     sqlite3_finalize(st);

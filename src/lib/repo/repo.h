@@ -221,7 +221,7 @@ struct mm_repo_backup_opts {
     const char *name;       /* NULL: none */
     const char *index_file; /* NULL, or an SS-MIX2 patient index file to store with it */
     mm_repo_index_fn index; /* NULL, or the hook above (it overrides index_file) */
-    unsigned int threads;   /* workers; 0: twice the number of CPUs, at least 4 */
+    unsigned int threads;   /* workers; 0: twice the number of CPUs, at least 16 (I/O) */
     mm_repo_progress_fn progress;
     mm_repo_problem_fn problem; /* files that could not be read (skipped, counted) */
     void *ctx;

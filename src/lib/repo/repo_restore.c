@@ -502,7 +502,8 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     }
     if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to)) < 0)
         goto out;
-    nth = o->threads ? o->threads : (unsigned int)(cpus < 2 ? 4 : cpus * 2 < 4 ? 4 : cpus * 2);
+    /* creating files waits on the disk: at least 16 writers, as backup has readers */
+    nth = o->threads ? o->threads : (unsigned int)(cpus * 2 > 16 ? cpus * 2 : 16);
     if (nth > 64)
         nth = 64;
     for (started = 0; started < nth; started++)
