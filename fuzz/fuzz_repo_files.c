@@ -149,7 +149,8 @@ static void setup(void)
     write_file(p, "hello", 5);
     snprintf(p, sizeof(p), "%s/sub^日本/big.bin", src);
     write_file(p, big, sizeof(big));
-    if (mm_repo_init(repo, "fuzz", "fuzz", 4, &io) < 0 || mm_repo_open(&r, repo, NULL, "fuzz", 4) < 0)
+    if (mm_repo_init(repo, "fuzz", "fuzz", 4, &io) < 0 ||
+        mm_repo_open(&r, repo, NULL, "fuzz", 4) < 0)
         fail("cannot make the test repository");
     s.path = src;
     s.kind = MM_REPO_SOURCE_FOLDER;
