@@ -141,6 +141,7 @@ const struct cmd cmd_verify = {
 /* ---- prune ---------------------------------------------------------------------------------- */
 
 struct prune_ctx {
+    struct cli_run run; /* first: cli_progress_cb takes the prune's ctx as a cli_run */
     struct cli_ctx *ctx;
     int first;
 };
@@ -192,11 +193,14 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
     const char *repo = ctx->repo, *user = NULL, *passfile = NULL;
     struct mm_repo_keep k = { 0 };
     struct mm_repo_prune_stats st;
-    struct prune_ctx pc = { ctx, 1 };
+    struct prune_ctx pc;
     char sz[32];
     mm_repo *r = NULL;
     int opt, rc, err, dry = 0, have_last = 0;
 
+    memset(&pc, 0, sizeof(pc));
+    pc.ctx = ctx;
+    pc.first = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         unsigned int *dst = NULL;
@@ -247,7 +251,9 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     if (ctx->json)
         printf("{\"generations\":[");
-    err = mm_repo_prune(r, &k, dry, on_gen, &pc, NULL, &st);
+    cli_progress_start(&pc.run.prog, ctx, CLI_T(ctx, "整理中", "pruning"));
+    err = mm_repo_prune(r, &k, dry, on_gen, &pc, cli_progress_cb, &st);
+    cli_progress_end(&pc.run.prog);
     if (err < 0) {
         if (ctx->json)
             printf("]}\n");

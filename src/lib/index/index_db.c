@@ -237,7 +237,9 @@ int mm_index_create(mm_index **out, const char *path)
         err = open_db(ix, ix->tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (err < 0)
         goto out;
-    if ((err = writable_pragmas(ix)) < 0)
+    /* 4096-byte pages: the repository stores the index in pieces of this size */
+    if ((err = mm_index__exec(ix, "PRAGMA page_size = 4096")) < 0 ||
+        (err = writable_pragmas(ix)) < 0)
         goto out;
     snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
              APPLICATION_ID, MM_INDEX_VERSION);

@@ -326,7 +326,10 @@ struct mm_repo_prune_stats {
     uint64_t gens_kept, gens_removed, packs_removed, packs_rewritten, bytes_freed;
 };
 
-/* Called for each generation with its fate (1 kept, 0 removed) before anything is removed. */
+/*
+ * Called for each generation with its fate (1 kept, 0 removed) before anything is removed.
+ * The prune's @ctx is passed to it and to the progress function.
+ */
 typedef void (*mm_repo_prune_fn)(const struct mm_repo_gen *g, int keep, const char *why, void *ctx);
 
 /*

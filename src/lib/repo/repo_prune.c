@@ -24,9 +24,30 @@
 #define LIVE          1
 #define REWRITE_BELOW 50 /* rewrite a pack when less than this percent of it is live */
 
+/* Progress of a prune: folders marked, then bytes of packs rewritten. */
+struct pprog {
+    mm_repo_progress_fn fn;
+    void *ctx;
+    struct mm_repo_progress p;
+    struct timespec last;
+};
+
+static void tick(struct pprog *pp)
+{
+    struct timespec now;
+
+    if (!pp->fn)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - pp->last.tv_sec) * 1000 + (now.tv_nsec - pp->last.tv_nsec) / 1000000 < 250)
+        return;
+    pp->last = now;
+    pp->fn(&pp->p, pp->ctx);
+}
+
 /* Mark the tree @id and everything below it in @live. */
 static int mark_tree(mm_repo *r, struct mm_repo__work *w, struct mm_repo__idset *live,
-                     const unsigned char id[ID_SIZE], int depth)
+                     const unsigned char id[ID_SIZE], int depth, struct pprog *pp)
 {
     struct mm_repo__tree t = { 0 };
     int err;
@@ -42,10 +63,12 @@ static int mark_tree(mm_repo *r, struct mm_repo__work *w, struct mm_repo__idset 
                             mm_error_last());
     if ((err = mm_repo__idset_put(live, id, LIVE)) < 0)
         goto out;
+    pp->p.files_done++;
+    tick(pp);
     for (size_t i = 0; i < t.n; i++) {
         const struct mm_repo__entry *e = &t.e[i];
         if (e->kind == MM_REPO_KIND_DIR) {
-            if ((err = mark_tree(r, w, live, e->ids, depth + 1)) < 0)
+            if ((err = mark_tree(r, w, live, e->ids, depth + 1, pp)) < 0)
                 goto out;
         } else if (e->kind == MM_REPO_KIND_FILE) {
             for (uint32_t k = 0; k < e->nids; k++)
@@ -141,9 +164,12 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     size_t ndisk = 0, *start = NULL, *order = NULL;
     struct mm_repo__packw pw = { 0 };
     mm_buf pack;
+    struct pprog pp;
     int err, wok = 0;
 
-    (void)progress;
+    memset(&pp, 0, sizeof(pp));
+    pp.fn = progress;
+    pp.ctx = ctx;
     if (!stats)
         stats = &local;
     memset(stats, 0, sizeof(*stats));
@@ -171,7 +197,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
             size_t nids = 0;
             struct mm_repo_gen tmp;
             stats->gens_kept++;
-            if ((err = mark_tree(r, &w, &live, g[i].root, 0)) < 0)
+            if ((err = mark_tree(r, &w, &live, g[i].root, 0, &pp)) < 0)
                 goto out;
             if (g[i].has_index) {
                 if ((err = mm_repo__gen_load(r, g[i].id, &tmp, &ids, &nids)) < 0)
@@ -272,6 +298,8 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
             continue;
         mm_repo__pack_rel(r->ix.packs[p].id, rel);
         mm_buf_clear(&pack);
+        pp.p.bytes_done += r->ix.packs[p].size;
+        tick(&pp);
         if (mm_repo__read(r, rel, &pack) < 0 || pack.len != r->ix.packs[p].size) {
             ps[p].fate = 0; /* unreadable: leave it as it is, verify reports it */
             mm_error_clear();

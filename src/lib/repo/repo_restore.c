@@ -82,6 +82,9 @@ static void report(struct rstate *st, const char *shown, const char *what)
     pthread_mutex_unlock(&st->mu);
 }
 
+/* @path with patient IDs hidden, for a message (a buffer per call site). */
+#define RED(buf, path) mm_log_path(buf, sizeof(buf), path)
+
 static struct timespec ns_to_ts(int64_t ns)
 {
     struct timespec t;
@@ -101,14 +104,15 @@ static int restore_file(struct rstate *st, struct mm_repo__work *w, mm_buf *b, s
     struct timespec ts[2];
     uint64_t written = 0;
     const char *why = NULL;
+    char red[MM_LOG_PATH_MAX];
     int fd, err = 0;
 
     fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
             return mm_error_set(MM_EEXISTS, "'%s' exists already: restore into an empty folder",
-                                j->path);
-        return mm_error_set_errno(MM_EIO, errno, "cannot create '%s'", j->path);
+                                RED(red, j->path));
+        return mm_error_set_errno(MM_EIO, errno, "cannot create '%s'", RED(red, j->path));
     }
     for (uint32_t i = 0; i < j->e.nids && !why; i++) {
         mm_buf_clear(b);
@@ -137,19 +141,19 @@ static int restore_file(struct rstate *st, struct mm_repo__work *w, mm_buf *b, s
         return 0;
     }
     if (st->root_user && fchown(fd, (uid_t)j->e.uid, (gid_t)j->e.gid) != 0) {
-        err = mm_error_set_errno(MM_EIO, errno, "cannot set the owner of '%s'", j->path);
+        err = mm_error_set_errno(MM_EIO, errno, "cannot set the owner of '%s'", RED(red, j->path));
         goto out;
     }
     ts[0] = ts[1] = ns_to_ts(j->e.mtime_ns);
     if (fchmod(fd, (mode_t)(j->e.mode & 07777)) != 0 || futimens(fd, ts) != 0) {
-        err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", j->path);
+        err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", RED(red, j->path));
         goto out;
     }
     add(&st->s.files, 1);
     add(&st->s.bytes, written);
 out:
     if (fd >= 0 && close(fd) != 0 && err == 0)
-        err = mm_error_set_errno(MM_EIO, errno, "cannot write '%s'", j->path);
+        err = mm_error_set_errno(MM_EIO, errno, "cannot write '%s'", RED(red, j->path));
     return err;
 }
 
@@ -314,16 +318,17 @@ static int remember_dir(struct rstate *st, const char *path, const struct mm_rep
 /* Make the folder @path (or accept an existing real folder). */
 static int make_dir(const char *path)
 {
+    char red[MM_LOG_PATH_MAX];
     struct stat s;
     int fd;
 
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return mm_error_set_errno(MM_EIO, errno, "cannot create the folder '%s'", path);
+        return mm_error_set_errno(MM_EIO, errno, "cannot create the folder '%s'", RED(red, path));
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &s) != 0) {
         if (fd >= 0)
             close(fd);
-        return mm_error_set(MM_EEXISTS, "'%s' exists and is not a folder", path);
+        return mm_error_set(MM_EEXISTS, "'%s' exists and is not a folder", RED(red, path));
     }
     close(fd);
     return 0;
@@ -338,6 +343,7 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
                 size_t depth, int all)
 {
     struct mm_repo__tree t = { 0 };
+    char red[MM_LOG_PATH_MAX];
     int err;
 
     if (depth >= 512)
@@ -388,7 +394,7 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
                 err = mm_error_set(MM_ENOMEM, "out of memory");
             } else if (symlink(target, path) != 0) {
                 err = mm_error_set_errno(errno == EEXIST ? MM_EEXISTS : MM_EIO, errno,
-                                         "cannot create the link '%s'", path);
+                                         "cannot create the link '%s'", RED(red, path));
             } else {
                 ts[0] = ts[1] = ns_to_ts(e->mtime_ns);
                 utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
@@ -424,8 +430,8 @@ static int make_filters(struct rstate *st)
                 break;
             if (f->n == FILTER_DEPTH || len > MM_LIMIT_NAME || (len == 1 && p[0] == '.') ||
                 (len == 2 && p[0] == '.' && p[1] == '.'))
-                return mm_error_set(MM_EINVAL, "'%s' is not a path inside a generation",
-                                    o->path_prefix);
+                return mm_error_set(MM_EINVAL,
+                                    "the --path value is not a path inside a generation");
             memcpy(f->comp[f->n], p, len);
             f->comp[f->n][len] = '\0';
             f->n++;
@@ -532,11 +538,13 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     }
     /* folders last, deepest (latest created) first */
     for (size_t i = st.ndirs; i-- > 0;) {
+        char red[MM_LOG_PATH_MAX];
         struct timespec ts[2];
         ts[0] = ts[1] = ns_to_ts(st.dirs[i].mtime_ns);
         if (chmod(st.dirs[i].path, (mode_t)(st.dirs[i].mode & 07777)) != 0 ||
             utimensat(AT_FDCWD, st.dirs[i].path, ts, AT_SYMLINK_NOFOLLOW) != 0) {
-            err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", st.dirs[i].path);
+            err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'",
+                                     RED(red, st.dirs[i].path));
             goto out;
         }
     }
