@@ -41,7 +41,7 @@ for t in restic borg /usr/bin/time; do
 done
 patients=${PATIENTS:-$(((files * 18000 + 526298) / 1052596))}
 days=${DAYS:-365}
-tools=(mamori restic borg)
+read -r -a tools <<< "${TOOLS:-mamori restic borg}" # TOOLS="mamori restic": a subset
 
 mkdir -p "$parent"
 parent=$(cd "$parent" && pwd)

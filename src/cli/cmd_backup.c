@@ -503,7 +503,7 @@ const struct cmd cmd_backup = {
     "   --threads <N>             作業スレッド数（既定: CPU 数の2倍）\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
-    "前の世代から大きさ・更新時刻・inode が変わらないファイルは読み直しません。\n"
+    "前の世代から大きさ・更新時刻・変更時刻・inode が変わらないファイルは読み直しません。\n"
     "SS-MIX2 標準化ストレージには患者索引（ビューア用）を暗号化して一緒に保存します。\n"
     "終了コード: 0 成功、1 失敗または読めないファイルがあった、2 使い方の誤り\n",
     "options:\n"
@@ -516,7 +516,7 @@ const struct cmd cmd_backup = {
     "   --threads <N>             worker threads (default: twice the CPUs)\n"
     "   --json                    print the result as JSON\n"
     "\n"
-    "Files whose size, mtime and inode did not change since the last generation are not\n"
+    "Files whose size, mtime, ctime and inode did not change since the last generation are not\n"
     "read again. An SS-MIX2 standardized storage gets its patient index (for the viewer)\n"
     "stored with the generation, encrypted.\n"
     "exit status: 0 done, 1 failed or some files could not be read, 2 usage error\n",
@@ -662,12 +662,14 @@ const struct cmd cmd_generations = {
     "list the generations of a repository",
     "オプション:\n"
     "   --repo <DIR>              リポジトリ\n"
+    "   --user <NAME>             この利用者の鍵スロットで開く（既定: 開けるもの）\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    JSON で出す\n"
     "\n"
     "ID（先頭12桁）、開始時刻、ファイル数、大きさ、検証状態、ガード判定、元のフォルダ。\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
+    "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print JSON\n"
     "\n"

@@ -281,7 +281,7 @@ const struct cmd cmd_key = {
     "key add|list|remove --repo <DIR> [--user <NAME>]",
     "利用者ごとの鍵スロットを追加・一覧・削除する",
     "add, list or remove a user's key slot",
-    "使い方:\n"
+    "形式:\n"
     "   mamori key list   --repo <DIR>\n"
     "   mamori key add    --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
     "                     [--new-passphrase-file <F>] [--kdf-passes <N>] [--kdf-memory <MiB>]\n"
@@ -290,7 +290,7 @@ const struct cmd cmd_key = {
     "追加と削除には既存の利用者のパスフレーズ（--as でその利用者名）が要ります。\n"
     "新しいパスフレーズは端末で2回尋ねます（スクリプトでは MAMORI_NEW_PASSPHRASE）。\n"
     "最後の鍵スロットは削除できません。\n",
-    "usage:\n"
+    "forms:\n"
     "   mamori key list   --repo <DIR>\n"
     "   mamori key add    --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
     "                     [--new-passphrase-file <F>] [--kdf-passes <N>] [--kdf-memory <MiB>]\n"

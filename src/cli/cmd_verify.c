@@ -73,6 +73,10 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
         rc = cli_repo_error(ctx, err);
         goto out;
     }
+    if (vo.read_data && !st.recorded && st.generations && !ctx->quiet)
+        fprintf(stderr, "%s\n",
+                CLI_T(ctx, "mamori: 媒体に書き込めないため、検証結果は記録されませんでした",
+                      "mamori: the medium cannot be written: the result was not recorded"));
     damaged = st.damaged_generations || st.damaged_packs || st.damaged_objects ||
               st.damaged_files || run.probs.count;
     if (ctx->json) {
@@ -121,6 +125,7 @@ const struct cmd cmd_verify = {
     "オプション:\n"
     "   --repo <DIR>              リポジトリ\n"
     "   --read-data               すべてのパックを読み、すべてのオブジェクトを復号・照合する\n"
+    "   --user <NAME>             この利用者の鍵スロットで開く（既定: 開けるもの）\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
@@ -129,6 +134,7 @@ const struct cmd cmd_verify = {
     "options:\n"
     "   --repo <DIR>              the repository\n"
     "   --read-data               read every pack, decrypt and check every object\n"
+    "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print the result as JSON\n"
     "\n"
@@ -293,6 +299,7 @@ const struct cmd cmd_prune = {
     "   --keep-weekly <N>         直近 N 週それぞれの最新の世代を残す\n"
     "   --keep-monthly <N>        直近 N か月それぞれの最新の世代を残す\n"
     "   --dry-run                 何が消えるかを表示するだけ\n"
+    "   --user <NAME>             この利用者の鍵スロットで開く（既定: 開けるもの）\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
@@ -305,6 +312,7 @@ const struct cmd cmd_prune = {
     "   --keep-weekly <N>         keep the newest generation of each of the last N weeks\n"
     "   --keep-monthly <N>        keep the newest generation of each of the last N months\n"
     "   --dry-run                 only show what would be removed\n"
+    "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print the result as JSON\n"
     "\n"

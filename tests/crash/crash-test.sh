@@ -20,20 +20,23 @@
 # The delays come from $RANDOM, seeded from CRASH_SEED or the clock and printed, so a run
 # can be replayed (timing still differs). Each delay is at most 1.5 s; since a backup here
 # takes only tens of milliseconds, the window of each kind of operation adapts: it starts
-# at 1.5 times the duration of G1's backup, shrinks to the time after which a run was found
-# finished, and grows by a quarter after each kill, so most kills land inside the run.
+# at half the duration of G1's backup, shrinks to 3/4 of the time after which a run was
+# found finished, and grows by a quarter after each kill, so many kills land inside a run.
 # The work folder (about 100 MB) is under CRASH_TMPDIR, else /dev/shm when it has 1 GB free,
 # else TMPDIR or /tmp. CRASH_KEEP=1 keeps it.
 #
-# usage: crash-test.sh <mamori> <mamori-gen>
+# usage: crash-test.sh [<mamori> <mamori-gen>]   (default: $MAMORI and $MAMORI_GEN)
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: crash-test.sh <mamori> <mamori-gen>" >&2
+if [ $# -eq 2 ]; then
+    MAMORI=$1
+    MAMORI_GEN=$2
+elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
+    echo "usage: crash-test.sh [<mamori> <mamori-gen>]   (default: \$MAMORI and \$MAMORI_GEN)" >&2
     exit 2
 fi
-M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-G=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
+G=$(cd "$(dirname "$MAMORI_GEN")" && pwd)/$(basename "$MAMORI_GEN")
 ROUNDS=${CRASH_ROUNDS:-12}
 SEED=${CRASH_SEED:-$(($(date +%s) % 32768))}
 RANDOM=$SEED
@@ -155,7 +158,7 @@ run_killed() {
     elif [ "$rc" = 0 ]; then
         FINISHED=$((FINISHED + 1))
         STATUS="$kind finished before its kill after $((t1 - t0)) ms (delay $d of window $win)"
-        win=$((t1 - t0)) # it took less than that
+        win=$(((t1 - t0) * 3 / 4)) # it took less than t1 - t0
         [ "$win" -lt 10 ] && win=10
         [ "$win" -gt 1500 ] && win=1500
     else
@@ -183,7 +186,7 @@ G1=$IDS
 [ "$(echo "$G1" | wc -l)" = 1 ] || fail "expected one generation after the first backup"
 snapshot "$G1"
 check_restore "$G1" "$W/snap/$G1"
-w=$(((t1 - t0) * 3 / 2))
+w=$(((t1 - t0) / 2)) # later backups read less
 [ "$w" -lt 50 ] && w=50
 [ "$w" -gt 1500 ] && w=1500
 WIN[backup-day]=$w
@@ -230,6 +233,8 @@ for round in $(seq 1 "$ROUNDS"); do
 
     gen_ids
     ids=$IDS
+    stale=$(find "$R/locks" -type f -name '????????????????????????????????????????????????????????????????' | wc -l)
+    [ "$stale" = 0 ] || fail "round $round: $stale locks left after verify (the killed process's is stale)"
     new=0
     for id in $ids; do
         if [ ! -d "$W/snap/$id" ]; then

@@ -10,20 +10,23 @@
 # FULL_DISK_SWEEP=1 adds a sweep: on a fresh tmpfs each time, the big file is sized to end
 # a little before, at and after the free space, so that the medium fills up while the pack,
 # the pack index, the manifest or the verify record is written. After each backup (which
-# may succeed or fail with exit 1) verify --read-data must exit 0, G1 must restore, and
-# once the big file is gone a backup, or else prune --keep-last 1 and then a backup, must
-# succeed. (Off by default: mamori does not pass it yet.)
+# may succeed, or fail with exit 1 and the message) verify --read-data must exit 0 and G1
+# must restore; a generation that was written must restore; after a failed one, once the
+# big file is gone, a backup (or else prune --keep-last 1, then a backup) must succeed.
+# (Off by default: mamori does not pass it yet.)
 #
 # Needs root and tmpfs: otherwise it prints "skipped: cannot mount tmpfs" and exits 77.
 #
-# usage: full-disk.sh <mamori>
+# usage: full-disk.sh [<mamori>]   (default: $MAMORI)
 set -u
 
-if [ $# -ne 1 ]; then
-    echo "usage: full-disk.sh <mamori>" >&2
+if [ $# -eq 1 ]; then
+    MAMORI=$1
+elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ]; then
+    echo "usage: full-disk.sh [<mamori>]   (default: \$MAMORI)" >&2
     exit 2
 fi
-M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/mm-full-XXXXXX") || exit 1
 MNT=$W/mnt
@@ -170,6 +173,7 @@ if [ "${FULL_DISK_SWEEP:-}" = 1 ]; then
         size=$(((free - back) * 1024))
         mkdir -p "$SRC/big" && head -c "$size" "$W/random" >"$SRC/big/big.bin"
         run sweep "$M" -q backup --repo "$R" "$SRC"
+        backup_rc=$RC
         line="free-$back KiB ($size bytes): backup $RC"
         problems=""
         case $RC in
@@ -187,15 +191,27 @@ if [ "${FULL_DISK_SWEEP:-}" = 1 ]; then
         if [ "$RC" != 0 ] || ! diff -r "$W/snap1" "$W/restore" >/dev/null 2>&1; then
             problems="$problems; G1 does not restore (exit $RC)"
         fi
+        if [ "$backup_rc" = 0 ]; then
+            # the medium now legitimately holds the new generation: it must restore
+            rm -rf "$W/big" "$W/restore" && mkdir "$W/big" && cp -a "$SRC" "$W/big/"
+            run restore "$M" -q restore --repo "$R" latest --to "$W/restore"
+            if [ "$RC" != 0 ] || ! diff -r "$W/big" "$W/restore" >/dev/null 2>&1; then
+                problems="$problems; the new generation does not restore (exit $RC)"
+            fi
+        fi
         rm -rf "$W/restore" "$SRC/big"
-        run after "$M" -q backup --repo "$R" "$SRC"
-        if [ "$RC" != 0 ]; then
-            problems="$problems; next backup exit $RC: $(sed 's/[0-9a-f]\{64\}/<id>/' "$W/after.err" | head -c 200)"
-            run prune "$M" -q prune --repo "$R" --keep-last 1
-            [ "$RC" = 0 ] ||
-                problems="$problems; prune exit $RC: $(sed 's/[0-9a-f]\{64\}/<id>/' "$W/prune.err" | head -c 200)"
+        if [ "$backup_rc" = 1 ]; then
+            # the failed backup must not keep the space: the next one (else prune, then
+            # a backup) must succeed
             run after "$M" -q backup --repo "$R" "$SRC"
-            [ "$RC" = 0 ] || problems="$problems; backup after prune exit $RC"
+            if [ "$RC" != 0 ]; then
+                problems="$problems; next backup exit $RC: $(sed 's/[0-9a-f]\{64\}/<id>/' "$W/after.err" | head -c 200)"
+                run prune "$M" -q prune --repo "$R" --keep-last 1
+                [ "$RC" = 0 ] ||
+                    problems="$problems; prune exit $RC: $(sed 's/[0-9a-f]\{64\}/<id>/' "$W/prune.err" | head -c 200)"
+                run after "$M" -q backup --repo "$R" "$SRC"
+                [ "$RC" = 0 ] || problems="$problems; backup after prune exit $RC"
+            fi
         fi
         if [ -n "$problems" ]; then
             echo "$line: FAIL${problems}"

@@ -98,6 +98,9 @@ struct bstate {
     struct mm_repo__packw pack;
     pthread_mutex_t problem_mu;
     struct mm_repo_counts c; /* updated with __atomic builtins */
+    char (*written)[96];     /* packs and index files of this run: removed if it fails */
+    size_t nwritten, capwritten;
+    char errmsg[512]; /* the message of the first fatal error, from whichever thread */
 };
 
 static void add(uint64_t *p, uint64_t v)
@@ -109,10 +112,34 @@ static void add(uint64_t *p, uint64_t v)
 static int fail(struct bstate *st, int err)
 {
     pthread_mutex_lock(&st->mu);
-    if (!st->err)
+    if (!st->err) {
         st->err = err;
+        snprintf(st->errmsg, sizeof(st->errmsg), "%s", mm_error_last());
+    }
     st->done = 1;
     pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    return err;
+}
+
+/* Note a file this run wrote (under st->mu), so a failed run can take it back. */
+static int remember(struct bstate *st, const char *rel)
+{
+    int err = 0;
+
+    pthread_mutex_lock(&st->mu);
+    if (st->nwritten == st->capwritten) {
+        size_t ncap = st->capwritten ? st->capwritten * 2 : 64;
+        void *nv = mm_realloc(st->written, ncap * sizeof(*st->written));
+        if (!nv)
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+        else {
+            st->written = nv;
+            st->capwritten = ncap;
+        }
+    }
+    if (err == 0)
+        snprintf(st->written[st->nwritten++], sizeof(st->written[0]), "%s", rel);
     pthread_mutex_unlock(&st->mu);
     return err;
 }
@@ -148,7 +175,12 @@ static int write_index_file(struct bstate *st)
     pthread_mutex_unlock(&st->mu);
     if (n == 0)
         return 0;
-    err = mm_repo__ixfile_write(st->r, v, n);
+    {
+        char rel[96];
+        err = mm_repo__ixfile_write(st->r, v, n, rel);
+        if (err == 0)
+            err = remember(st, rel);
+    }
     for (size_t i = 0; i < n; i++)
         mm_free(v[i].objs);
     mm_free(v);
@@ -169,6 +201,12 @@ static int pack_flush(struct worker *wk, struct mm_repo__packw *p)
         return 0;
     if ((err = mm_repo__packw_finish(st->r, &wk->w, p, h, &size)) < 0)
         return err;
+    {
+        char rel[80];
+        mm_repo__pack_rel(h, rel);
+        if ((err = remember(st, rel)) < 0)
+            return err;
+    }
     add(&st->c.bytes_stored, size);
     if (!(copy = mm_malloc(p->n * sizeof(*copy)))) {
         err = mm_error_set(MM_ENOMEM, "out of memory");
@@ -697,7 +735,10 @@ static int do_dir(struct worker *wk, struct job *j)
             if (!(o && o->kind == MM_REPO_KIND_FILE && o->size == x->te.size &&
                   o->mtime_ns == x->te.mtime_ns && o->ctime_ns == x->te.ctime_ns &&
                   o->ino == x->te.ino && o->dev == x->te.dev))
-                o = old.n ? old_by_inode(&old, &s) : NULL;
+                o = old.n && !(o && o->kind == MM_REPO_KIND_FILE && o->ino == x->te.ino &&
+                               o->dev == x->te.dev)
+                            ? old_by_inode(&old, &s)
+                            : NULL;
             if (o) {
                 if (o->nids && !(x->ids = mm_malloc((size_t)o->nids * ID_SIZE))) {
                     err = mm_error_set(MM_ENOMEM, "out of memory");
@@ -786,7 +827,7 @@ static int do_file(struct worker *wk, struct job *j)
         goto done;
     }
     err = store_stream(wk, fd, &total, &eno);
-    if (err == MM_EIO) {
+    if (err == MM_EIO && eno) {
         problem(st, j->path, "cannot read file");
         x->te.kind = 0;
         add(&st->c.files, (uint64_t)-1);
@@ -1229,9 +1270,17 @@ out:
     pthread_mutex_destroy(&st.problem_mu);
     pthread_cond_destroy(&st.cv);
     if (err < 0) {
-        /* objects claimed but never written must not be believed stored */
+        /* no manifest names what this run wrote: take it back, so that a failed run (a full
+         * medium above all) leaves the medium as it found it; then forget the objects it
+         * claimed. Best effort: what cannot be removed now, prune removes later. */
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", st.err && st.errmsg[0] ? st.errmsg : mm_error_last());
+        for (size_t i = st.nwritten; i-- > 0;)
+            mm_repo__remove(r, st.written[i]);
         mm_repo__index_release(&r->ix);
+        mm_error_set(err, "%s", msg);
     }
+    mm_free(st.written);
     return err;
 }
 

@@ -171,10 +171,12 @@ int mm_repo__packw_finish(mm_repo *r, struct mm_repo__work *w, struct mm_repo__p
 void mm_repo__packw_release(struct mm_repo__packw *p);
 
 /*
- * Write an index file naming the packs @p (@n of them) crash-safely as index/<hash>.
+ * Write an index file naming the packs @p (@n of them) crash-safely as index/<hash>; its
+ * name relative to the repository goes to @rel_out (may be NULL).
  * @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
  */
-int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t n);
+int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t n,
+                          char rel_out[96]);
 
 /* The IDs of every pack file under data/ (@n * 32 bytes, free()). @return 0, MM_EIO, MM_ENOMEM */
 int mm_repo__list_packs(mm_repo *r, unsigned char **out, size_t *n);

@@ -470,7 +470,7 @@ int mm_repo__index_load(mm_repo *r)
     }
     err = 0;
     mm_error_clear();
-    if (nbad && (err = scan_unindexed(r)) < 0)
+    if ((err = scan_unindexed(r)) < 0)
         goto out;
     {
         size_t k = 0;
@@ -562,7 +562,7 @@ void mm_repo__packw_release(struct mm_repo__packw *p)
     memset(p, 0, sizeof(*p));
 }
 
-int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t n)
+int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t n, char rel_out[96])
 {
     mm_buf plain, file;
     unsigned char h[ID_SIZE];
@@ -578,6 +578,8 @@ int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t 
     mm_crypto_hex(h, hex);
     snprintf(rel, sizeof(rel), "index/%s", hex);
     err = mm_repo__write(r, rel, file.ptr, file.len);
+    if (err == 0 && rel_out)
+        memcpy(rel_out, rel, sizeof(rel));
 out:
     mm_buf_release(&plain);
     mm_buf_release(&file);

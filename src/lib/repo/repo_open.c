@@ -322,8 +322,9 @@ static int read_slots(mm_repo *r, struct slotfile **out, size_t *nout)
             cap = ncap;
         }
         memset(&v[n], 0, sizeof(v[n]));
-        snprintf(v[n].file, sizeof(v[n].file), "%s", de->d_name);
-        snprintf(rel, sizeof(rel), "keys/%s", de->d_name);
+        memcpy(v[n].file, de->d_name, 33); /* 32 hex digits and the NUL, checked above */
+        memcpy(rel, "keys/", 5);
+        memcpy(rel + 5, de->d_name, 33);
         mm_buf_init(&b, MM_KEYSLOT_SIZE + 1);
         err = mm_repo__read(r, rel, &b);
         if (err == MM_ELIMIT)
@@ -380,7 +381,7 @@ int mm_repo_open(mm_repo **out, const char *path, const char *user, const char *
             last = err;
     }
     if (!r->ks) {
-        if (user && !tried)
+        if (user && !tried && !damaged)
             err = mm_error_set(MM_ENOTFOUND, "no key slot for user '%s'", user);
         else if (last != MM_EAUTH)
             err = mm_error_set(last, "no key slot opens: %s", mm_error_last());
@@ -521,8 +522,19 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
 
     if (stale)
         *stale = 0;
-    if (r->lock_file)
+    char *old_lock = NULL;
+    if (r->lock_file && (r->lock_kind == MM_REPO_LOCK_EXCLUSIVE || kind == MM_REPO_LOCK_SHARED))
         return 0;
+    if (r->lock_file) { /* shared held, exclusive wanted: take it, then drop the shared one */
+        old_lock = r->lock_file;
+        r->lock_file = NULL;
+    }
+    if (kind == MM_REPO_LOCK_SHARED) {
+        char dir[MM_LIMIT_PATH];
+        if (mm_repo__path(r, "locks", dir, sizeof(dir)) == 0 && access(dir, W_OK) != 0 &&
+            (errno == EROFS || errno == EACCES))
+            return 0; /* a write-protected medium: nobody can write it, readers need no lock */
+    }
     gethostname(host, sizeof(host) - 1);
     for (char *c = host; *c; c++)
         if (*c <= ' ')
@@ -541,7 +553,7 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
         struct lockinfo li;
         mm_buf b;
         int ok;
-        if (strcmp(names[i], hex) == 0)
+        if (strcmp(names[i], hex) == 0 || (old_lock && strcmp(names[i], old_lock + 6) == 0))
             continue;
         snprintf(orel, sizeof(orel), "locks/%s", names[i]);
         mm_buf_init(&b, 4096);
@@ -571,6 +583,11 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
         }
     }
     mm_repo__list_free(names, n);
+    if (old_lock) {
+        mm_repo__remove(r, old_lock);
+        mm_free(old_lock);
+        old_lock = NULL;
+    }
     if (!(r->lock_file = mm_strdup(rel))) {
         mm_repo__remove(r, rel);
         return mm_error_set(MM_ENOMEM, "out of memory");
@@ -580,6 +597,8 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
 fail:
     mm_repo__list_free(names, n);
     mm_repo__remove(r, rel);
+    if (old_lock)
+        r->lock_file = old_lock; /* still shared */
     return err;
 }
 
@@ -763,7 +782,12 @@ static int cmp_gen(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+static int generations_impl(mm_repo *r, struct mm_repo_gen **out, size_t *nout, int skip);
 int mm_repo_generations(mm_repo *r, struct mm_repo_gen **out, size_t *nout)
+{
+    return generations_impl(r, out, nout, 0);
+}
+static int generations_impl(mm_repo *r, struct mm_repo_gen **out, size_t *nout, int skip)
 {
     char **names = NULL;
     size_t n = 0, k = 0;
@@ -778,17 +802,24 @@ int mm_repo_generations(mm_repo *r, struct mm_repo_gen **out, size_t *nout)
         err = mm_error_set(MM_ENOMEM, "out of memory");
         goto out;
     }
-    for (k = 0; k < n; k++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char *ids = NULL;
         size_t nids = 0;
-        if ((err = mm_repo__gen_load(r, names[k], &g[k], &ids, &nids)) < 0)
+        if ((err = mm_repo__gen_load(r, names[i], &g[k], &ids, &nids)) < 0) {
+            if (skip && err == MM_ECORRUPT) {
+                mm_error_clear();
+                err = 0;
+                continue;
+            }
             goto out;
+        }
         mm_free(ids);
+        k++;
     }
-    qsort(g, n, sizeof(*g), cmp_gen);
-    apply_verify_records(r, g, n);
+    qsort(g, k, sizeof(*g), cmp_gen);
+    apply_verify_records(r, g, k);
     *out = g;
-    *nout = n;
+    *nout = k;
     g = NULL;
 out:
     mm_repo_gens_free(g, k);
@@ -802,7 +833,7 @@ int mm_repo_gen_find(mm_repo *r, const char *spec, struct mm_repo_gen *out)
     size_t n = 0, hit = SIZE_MAX, len = strlen(spec);
     int err;
 
-    if ((err = mm_repo_generations(r, &g, &n)) < 0)
+    if ((err = generations_impl(r, &g, &n, 1)) < 0)
         return err;
     if (n == 0) {
         err = mm_error_set(MM_ENOTFOUND, "the repository has no generation yet");

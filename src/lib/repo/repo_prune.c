@@ -159,7 +159,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     struct mm_repo__work w = { 0 };
     struct packstat *ps = NULL;
     struct mm_repo__packinfo *out = NULL;
-    size_t nout = 0;
+    size_t nout = 0, nkept_orphans = 0;
     unsigned char *disk = NULL, *orphan = NULL;
     size_t ndisk = 0, *start = NULL, *order = NULL;
     struct mm_repo__packw pw = { 0 };
@@ -269,7 +269,8 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
             continue;
         }
         for (size_t k2 = 0; k2 < pi.nobjs; k2++)
-            needed |= mm_repo__idset_get(&live, pi.objs[k2].id) != 0;
+            needed |= mm_repo__idset_get(&live, pi.objs[k2].id) != 0 &&
+                      !mm_repo__index_find(&r->ix, pi.objs[k2].id);
         if (needed)
             out[nout++] = pi; /* now owned by out */
         else {
@@ -288,6 +289,18 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
                 stats->bytes_freed += ps[p].all_bytes - ps[p].live_bytes;
         }
         goto out;
+    }
+    nkept_orphans = nout; /* out[] so far: unindexed packs kept, not written by this prune */
+    /* 0. packs no index names and no kept generation needs (an interrupted or failed
+     * backup): removed first, which frees space on a full medium before anything is written */
+    for (size_t i = 0; i < ndisk; i++) {
+        char rel[80];
+        if (!orphan[i])
+            continue;
+        mm_repo__pack_rel(disk + i * ID_SIZE, rel);
+        if ((err = mm_repo__remove(r, rel)) < 0)
+            goto out;
+        stats->packs_removed++;
     }
     /* 1. rewrite mostly-dead packs: copy their live objects, checked, into new packs */
     if ((err = mm_repo__packw_start(&pw)) < 0)
@@ -387,7 +400,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         }
         for (size_t i = 0; i < nout; i++)
             all[nall++] = out[i];
-        err = nall ? mm_repo__ixfile_write(r, all, nall) : 0;
+        err = nall ? mm_repo__ixfile_write(r, all, nall, NULL) : 0;
         mm_free(objs);
         mm_free(all);
         if (err < 0)
@@ -423,17 +436,8 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         stats->packs_removed++;
         stats->bytes_freed += r->ix.packs[p].size;
     }
-    for (size_t i = 0; i < nout; i++)
+    for (size_t i = nkept_orphans; i < nout; i++) /* the packs rewriting wrote */
         stats->bytes_freed -= out[i].size < stats->bytes_freed ? out[i].size : stats->bytes_freed;
-    for (size_t i = 0; i < ndisk; i++) {
-        char rel[80];
-        if (!orphan[i])
-            continue;
-        mm_repo__pack_rel(disk + i * ID_SIZE, rel);
-        if ((err = mm_repo__remove(r, rel)) < 0)
-            goto out;
-        stats->packs_removed++;
-    }
 out:
     mm_repo__index_release(&r->ix);
     for (size_t i = 0; i < nout; i++)

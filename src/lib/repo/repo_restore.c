@@ -44,6 +44,7 @@ struct dirfix {
     char *path;
     uint32_t mode;
     int64_t mtime_ns;
+    int onway; /* created only on the way to a filter's match: removed again if empty */
 };
 
 struct rstate {
@@ -62,6 +63,7 @@ struct rstate {
     size_t ndirs, capdirs;
     int matched;
     int root_user;
+    char errmsg[512]; /* message of the first fatal error of a worker */
     struct timespec last;
 };
 
@@ -191,8 +193,10 @@ static void *worker_main(void *arg)
         mm_free(j.ids);
         if (err < 0) {
             pthread_mutex_lock(&st->mu);
-            if (!st->err)
+            if (!st->err) {
                 st->err = err;
+                snprintf(st->errmsg, sizeof(st->errmsg), "%s", mm_error_last());
+            }
             pthread_cond_broadcast(&st->cv_put);
             pthread_cond_broadcast(&st->cv_get);
             pthread_mutex_unlock(&st->mu);
@@ -297,7 +301,8 @@ static int queue_file(struct rstate *st, const char *dst, const char *shown,
     return 0;
 }
 
-static int remember_dir(struct rstate *st, const char *path, const struct mm_repo__entry *e)
+static int remember_dir(struct rstate *st, const char *path, const struct mm_repo__entry *e,
+                        int onway)
 {
     if (st->ndirs == st->capdirs) {
         size_t ncap = st->capdirs ? st->capdirs * 2 : 256;
@@ -311,18 +316,21 @@ static int remember_dir(struct rstate *st, const char *path, const struct mm_rep
         return mm_error_set(MM_ENOMEM, "out of memory");
     st->dirs[st->ndirs].mode = e->mode;
     st->dirs[st->ndirs].mtime_ns = e->mtime_ns;
+    st->dirs[st->ndirs].onway = onway;
     st->ndirs++;
     return 0;
 }
 
-/* Make the folder @path (or accept an existing real folder). */
-static int make_dir(const char *path)
+/* Make the folder @path (or accept an existing real folder). OUT: *created (may be NULL) */
+static int make_dir(const char *path, int *created)
 {
     char red[MM_LOG_PATH_MAX];
     struct stat s;
-    int fd;
+    int fd, made = mkdir(path, 0700) == 0;
 
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+    if (created)
+        *created = made;
+    if (!made && errno != EEXIST)
         return mm_error_set_errno(MM_EIO, errno, "cannot create the folder '%s'", RED(red, path));
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &s) != 0) {
@@ -382,7 +390,9 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
             !(sh = shown[0] ? join(shown, e->name, e->namelen) : mm_strndup(e->name, e->namelen))) {
             err = mm_error_set(MM_ENOMEM, "out of memory");
         } else if (e->kind == MM_REPO_KIND_DIR) {
-            if ((err = make_dir(path)) == 0 && (err = remember_dir(st, path, e)) == 0) {
+            int created = 0;
+            if ((err = make_dir(path, &created)) == 0 &&
+                (err = remember_dir(st, path, e, m == 1 && created)) == 0) {
                 err = walk(st, w, e->ids, path, sh, stack, depth + 1, m == 2);
                 if (err == 0 && m == 2)
                     add(&st->s.dirs, 1);
@@ -506,7 +516,7 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
         err = mm_error_set(MM_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to)) < 0)
+    if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to, NULL)) < 0)
         goto out;
     /* creating files waits on the disk: at least 16 writers, as backup has readers */
     nth = o->threads ? o->threads : (unsigned int)(cpus * 2 > 16 ? cpus * 2 : 16);
@@ -530,6 +540,8 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
         pthread_join(th[i], NULL);
     if (st.err) {
         err = st.err;
+        if (st.errmsg[0]) /* set in a worker thread: bring the message to the caller's */
+            mm_error_set(err, "%s", st.errmsg);
         goto out;
     }
     if (st.nfilters && !st.matched) {
@@ -540,6 +552,8 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     for (size_t i = st.ndirs; i-- > 0;) {
         char red[MM_LOG_PATH_MAX];
         struct timespec ts[2];
+        if (st.dirs[i].onway && rmdir(st.dirs[i].path) == 0)
+            continue; /* made on the way to a match that was not below it */
         ts[0] = ts[1] = ns_to_ts(st.dirs[i].mtime_ns);
         if (chmod(st.dirs[i].path, (mode_t)(st.dirs[i].mode & 07777)) != 0 ||
             utimensat(AT_FDCWD, st.dirs[i].path, ts, AT_SYMLINK_NOFOLLOW) != 0) {

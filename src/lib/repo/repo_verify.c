@@ -340,8 +340,11 @@ int mm_repo_verify(mm_repo *r, const struct mm_repo_verify_opts *o,
         rec_states[nrec++] = damaged ? MM_REPO_DAMAGED : MM_REPO_VERIFIED;
         mm_repo_gen_release(&g);
     }
-    if (o->read_data && nrec && (err = mm_repo__verify_record(r, rec_ids, rec_states, nrec)) < 0)
-        goto out;
+    if (o->read_data && nrec) {
+        /* best effort: a full or write-protected medium keeps no record, the result stands */
+        stats->recorded = mm_repo__verify_record(r, rec_ids, rec_states, nrec) == 0;
+        mm_error_clear();
+    }
 out:
     mm_free(rec_ids);
     mm_free(rec_states);
