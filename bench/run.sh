@@ -7,3 +7,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 "$here/gen.sh" "$build/tools/gen/mamori-gen"
 "$here/parse.sh" "$build/tools/gen/mamori-gen" "$build/bench/bench_parse"
 "$here/index.sh" "$build/src/cli/mamori" "$build/tools/gen/mamori-gen" "$build/bench/bench_index"
+"$here/vs-peers.sh" "$build" 200000
+"$here/vs-peers.sh" "$build" 1000000

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,11 @@ struct index_job {
     char stamp[4096]; /* the root tree the index matches */
     char new_root[MM_CRYPTO_HEX_SIZE];
     int done;
+    /* a full build started beside the backup when the cache matches no generation */
+    pthread_t thread;
+    int started, build_err;
+    char build_msg[512];
+    struct mm_index_build_stats bst;
 };
 
 static const char *base(const char *p)
@@ -208,19 +214,73 @@ static int read_stamp(const char *path, char out[MM_CRYPTO_HEX_SIZE])
     return ok ? 0 : -1;
 }
 
+/* Build the whole index into the cache (in the calling thread). Sets j->build_err, ->bst. */
+static void full_build(struct index_job *j)
+{
+    struct mm_index_build_opts bo = { 0 };
+    mm_index *ix = NULL;
+    int err;
+
+    memset(&j->bst, 0, sizeof(j->bst));
+    if ((err = mm_os_mkdir_p(j->dir, 0700)) == 0 && (err = mm_index_create(&ix, j->path)) == 0 &&
+        (err = mm_index_build(ix, j->std, j->ext, &bo, &j->bst)) == 0)
+        err = mm_index_commit(ix);
+    mm_index_free(ix);
+    j->build_err = err;
+    if (err < 0)
+        snprintf(j->build_msg, sizeof(j->build_msg), "%s", mm_error_last());
+}
+
+static void *build_thread(void *arg)
+{
+    full_build(arg);
+    return NULL;
+}
+
+/*
+ * Before the backup: when the cached index matches no generation (first backup, lost
+ * cache), the whole index has to be built; start that now, beside the backup's walk, so the
+ * two share the disk's and the CPUs' time instead of queueing.
+ */
+static void start_early_build(mm_repo *r, struct index_job *j)
+{
+    struct mm_repo_gen g;
+    char stamp[MM_CRYPTO_HEX_SIZE], root[MM_CRYPTO_HEX_SIZE];
+    int match = 0;
+
+    if (mm_repo_gen_find(r, "latest", &g) == 0) {
+        mm_crypto_hex(g.root, root);
+        match = read_stamp(j->stamp, stamp) == 0 && strcmp(stamp, root) == 0 &&
+                access(j->path, R_OK) == 0;
+        mm_repo_gen_release(&g);
+    }
+    mm_error_clear();
+    if (match)
+        return;
+    unlink(j->stamp);
+    j->started = pthread_create(&j->thread, NULL, build_thread, j) == 0;
+}
+
 /* mm_repo_index_fn: build or update the cached index, hand its path to the backup. */
 static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned char *new_root,
                       const char **index_file, int *reuse, void *arg)
 {
     struct index_job *j = arg;
     struct mm_index_build_stats st;
-    struct mm_index_build_opts bo = { 0 };
     char old_hex[MM_CRYPTO_HEX_SIZE] = "", stamp[MM_CRYPTO_HEX_SIZE];
     mm_index *ix = NULL;
     int err = 0, incremental;
 
     memset(&st, 0, sizeof(st));
     mm_crypto_hex(new_root, j->new_root);
+    if (j->started) { /* built beside the walk */
+        pthread_join(j->thread, NULL);
+        j->started = 0;
+        if (j->build_err < 0)
+            return mm_error_set(j->build_err, "patient index: %s", j->build_msg);
+        st = j->bst;
+        goto built;
+    }
     if (old_root)
         mm_crypto_hex(old_root, old_hex);
     incremental = old_root && read_stamp(j->stamp, stamp) == 0 && strcmp(stamp, old_hex) == 0 &&
@@ -265,18 +325,14 @@ static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned 
             *reuse = 0;
         }
     }
-    if (!incremental) {
-        if ((err = mm_os_mkdir_p(j->dir, 0700)) < 0)
-            return err;
-        bo.progress = NULL;
-        if ((err = mm_index_create(&ix, j->path)) < 0 ||
-            (err = mm_index_build(ix, j->std, j->ext, &bo, &st)) < 0 ||
-            (err = mm_index_commit(ix)) < 0) {
-            mm_index_free(ix);
-            return err;
-        }
-    }
     mm_index_free(ix);
+    if (!incremental) {
+        full_build(j);
+        if (j->build_err < 0)
+            return mm_error_set(j->build_err, "patient index: %s", j->build_msg);
+        st = j->bst;
+    }
+built:
     if (st.unreadable || st.problems.bad)
         fprintf(stderr,
                 CLI_T(j->ctx,
@@ -432,7 +488,11 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     bo.problem = cli_problem_cb;
     bo.ctx = &ij; /* starts with its cli_run, as the callbacks want */
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (bo.index)
+        start_early_build(r, &ij);
     err = mm_repo_backup(r, src, nsrc, &bo, id, &c);
+    if (ij.started) /* the backup failed before its hook: wait for the build to end */
+        pthread_join(ij.thread, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     cli_progress_end(&ij.run.prog);
     if (err < 0) {

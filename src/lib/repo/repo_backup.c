@@ -366,11 +366,11 @@ static int store_stream(struct worker *wk, int fd, uint64_t *total, int *eno)
             *eno = errno;
             return MM_EIO;
         }
-        if (got == 0)
+        /* a regular file reads short only at its end: no extra read() per small file */
+        if (got == 0 || (size_t)got < wk->bufcap - len)
             eof = 1;
         len += (size_t)got;
         *total += (uint64_t)got;
-        add(&wk->st->c.bytes, 0);
         while ((err = mm_chunker_next(wk->chunker, wk->buf + off, len - off, &cut)) == 1) {
             if ((err = store(wk, MM_REPO_OBJ_BLOB, wk->buf + off, cut, id)) < 0 ||
                 (err = push_id(wk, id)) < 0)
@@ -620,19 +620,6 @@ static void fill_stat(struct mm_repo__entry *te, const struct stat *s)
     te->dev = (uint64_t)s->st_dev;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = mm_malloc(a + b + 2);
-
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
-}
-
 /* List, stat and compare one folder; queue its subfolders and the files to read. */
 static int do_dir(struct worker *wk, struct job *j)
 {
@@ -698,7 +685,7 @@ static int do_dir(struct worker *wk, struct job *j)
         int queued = 0;
 
         if (fstatat(fd, x->name, &s, AT_SYMLINK_NOFOLLOW) != 0) {
-            char *p = join(j->path, x->name);
+            char *p = mm_repo__join(j->path, x->name, strlen(x->name));
             problem(st, p ? p : j->path, "cannot read file information");
             mm_free(p);
             goto entry_done;
@@ -708,7 +695,8 @@ static int do_dir(struct worker *wk, struct job *j)
         if (S_ISDIR(s.st_mode)) {
             struct node *child = node_new(st, nd, i);
             struct job cj = { 0 };
-            if (!child || !(x->ids = mm_malloc(ID_SIZE)) || !(cj.path = join(j->path, x->name))) {
+            if (!child || !(x->ids = mm_malloc(ID_SIZE)) ||
+                !(cj.path = mm_repo__join(j->path, x->name, strlen(x->name)))) {
                 node_free(st, child);
                 err = mm_error_set(MM_ENOMEM, "out of memory");
                 goto out;
@@ -754,7 +742,7 @@ static int do_dir(struct worker *wk, struct job *j)
                 fj.kind = JOB_FILE;
                 fj.node = nd;
                 fj.slot = i;
-                if (!(fj.path = join(j->path, x->name))) {
+                if (!(fj.path = mm_repo__join(j->path, x->name, strlen(x->name)))) {
                     err = mm_error_set(MM_ENOMEM, "out of memory");
                     goto out;
                 }
@@ -768,7 +756,7 @@ static int do_dir(struct worker *wk, struct job *j)
             char buf[MM_LIMIT_PATH];
             ssize_t got = readlinkat(fd, x->name, buf, sizeof(buf));
             if (got <= 0 || (size_t)got >= sizeof(buf)) {
-                char *p = join(j->path, x->name);
+                char *p = mm_repo__join(j->path, x->name, strlen(x->name));
                 problem(st, p ? p : j->path, "cannot read symbolic link");
                 mm_free(p);
                 x->te.kind = 0;

@@ -73,11 +73,27 @@ int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out)
     return mm_os_read_file(path, out);
 }
 
+int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        ssize_t got = pread(fd, (char *)dst + done, n - done, (off_t)(off + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return mm_error_set_errno(MM_EIO, errno, "cannot read '%s'", rel);
+        if (got == 0)
+            return mm_error_set(MM_ECORRUPT, "'%s' is shorter than its index says", rel);
+        done += (size_t)got;
+    }
+    return 0;
+}
+
 int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n)
 {
     char path[MM_LIMIT_PATH];
-    size_t done = 0;
-    int fd, err = 0;
+    int fd, err;
 
     if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
         return err;
@@ -85,21 +101,7 @@ int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_
     if (fd < 0)
         return mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
                                   "cannot open '%s'", rel);
-    while (done < n) {
-        ssize_t got = pread(fd, (char *)dst + done, n - done, (off_t)(off + done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            err = mm_error_set_errno(MM_EIO, errno, "cannot read '%s'", rel);
-            goto out;
-        }
-        if (got == 0) {
-            err = mm_error_set(MM_ECORRUPT, "'%s' is shorter than its index says", rel);
-            goto out;
-        }
-        done += (size_t)got;
-    }
-out:
+    err = mm_repo__pread(fd, dst, n, off, rel);
     close(fd);
     return err;
 }
@@ -224,6 +226,46 @@ int mm_repo__envelope_seal(mm_repo *r, const char magic[4], const void *plain, s
     if ((err = mm_repo__object_seal(r, NULL, head + 8, plain, n, out)) < 0)
         mm_buf_truncate(out, start);
     return err;
+}
+
+int mm_repo__sealed_write(mm_repo *r, const char *dir, const char magic[4], const void *plain,
+                          size_t n, size_t limit, char hex_out[MM_CRYPTO_HEX_SIZE],
+                          char rel_out[96])
+{
+    unsigned char h[ID_SIZE];
+    char hex[MM_CRYPTO_HEX_SIZE], rel[96];
+    mm_buf file;
+    int err;
+
+    mm_buf_init(&file, limit);
+    if ((err = mm_repo__envelope_seal(r, magic, plain, n, &file)) < 0)
+        goto out;
+    mm_crypto_hash(file.ptr, file.len, h);
+    mm_crypto_hex(h, hex);
+    snprintf(rel, sizeof(rel), "%s/%s", dir, hex);
+    if ((err = mm_repo__write(r, rel, file.ptr, file.len)) < 0)
+        goto out;
+    if (hex_out)
+        memcpy(hex_out, hex, sizeof(hex));
+    if (rel_out)
+        memcpy(rel_out, rel, sizeof(rel));
+out:
+    mm_buf_release(&file);
+    return err;
+}
+
+char *mm_repo__join(const char *a, const char *name, size_t len)
+{
+    size_t n = strlen(a), sep = n ? 1 : 0;
+    char *p = mm_malloc(n + sep + len + 1);
+
+    if (!p)
+        return NULL;
+    memcpy(p, a, n);
+    p[n] = '/';
+    memcpy(p + n + sep, name, len);
+    p[n + sep + len] = '\0';
+    return p;
 }
 
 int mm_repo__envelope_open(mm_repo *r, const char magic[4], const void *p, size_t n, mm_buf *out)

@@ -87,6 +87,9 @@ int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out);
  * MM_EIO */
 int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n);
 
+/* Read @n bytes at @off of the open file @fd (the repository file @rel, for messages). */
+int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel);
+
 /* The names (sorted) in <repo>/<dir> that are 64 hex digits. @return 0, MM_EIO, MM_ENOMEM */
 int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n);
 void mm_repo__list_free(char **v, size_t n);
@@ -104,6 +107,19 @@ void mm_repo__pack_rel(const unsigned char id[ID_SIZE], char out[80]);
  */
 int mm_repo__envelope_seal(mm_repo *r, const char magic[4], const void *plain, size_t n,
                            mm_buf *out);
+/*
+ * Seal @n bytes of @plain in the envelope @magic and write it crash-safely as
+ * <dir>/<hash of the file> (buffer bounded by @limit); the hash in hex goes to @hex_out and
+ * the name relative to the repository to @rel_out (each may be NULL).
+ * @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__sealed_write(mm_repo *r, const char *dir, const char magic[4], const void *plain,
+                          size_t n, size_t limit, char hex_out[MM_CRYPTO_HEX_SIZE],
+                          char rel_out[96]);
+
+/* "@a/@name" (@len bytes of name; just the name when @a is ""), allocated; NULL: no memory. */
+char *mm_repo__join(const char *a, const char *name, size_t len);
+
 /* @return 0, MM_ECORRUPT (wrong magic or version, damaged), MM_EAUTH (MAC), MM_ENOMEM */
 int mm_repo__envelope_open(mm_repo *r, const char magic[4], const void *p, size_t n, mm_buf *out);
 

@@ -564,25 +564,14 @@ void mm_repo__packw_release(struct mm_repo__packw *p)
 
 int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t n, char rel_out[96])
 {
-    mm_buf plain, file;
-    unsigned char h[ID_SIZE];
-    char hex[MM_CRYPTO_HEX_SIZE], rel[96];
+    mm_buf plain;
     int err;
 
     mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
-    mm_buf_init(&file, MM_REPO_IXFILE_MAX);
-    if ((err = mm_repo__ixfile_encode(p, n, &plain)) < 0 ||
-        (err = mm_repo__envelope_seal(r, "MMIX", plain.ptr, plain.len, &file)) < 0)
-        goto out;
-    mm_crypto_hash(file.ptr, file.len, h);
-    mm_crypto_hex(h, hex);
-    snprintf(rel, sizeof(rel), "index/%s", hex);
-    err = mm_repo__write(r, rel, file.ptr, file.len);
-    if (err == 0 && rel_out)
-        memcpy(rel_out, rel, sizeof(rel));
-out:
+    if ((err = mm_repo__ixfile_encode(p, n, &plain)) == 0)
+        err = mm_repo__sealed_write(r, "index", "MMIX", plain.ptr, plain.len, MM_REPO_IXFILE_MAX,
+                                    NULL, rel_out);
     mm_buf_release(&plain);
-    mm_buf_release(&file);
     return err;
 }
 
@@ -646,24 +635,6 @@ void mm_repo__idset_release(struct mm_repo__idset *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* Read @n bytes at @off of the open file @fd (the pack @rel). */
-static int pread_all(int fd, void *dst, size_t n, uint64_t off, const char *rel)
-{
-    size_t done = 0;
-
-    while (done < n) {
-        ssize_t got = pread(fd, (char *)dst + done, n - done, (off_t)(off + done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return mm_error_set_errno(MM_EIO, errno, "cannot read '%s'", rel);
-        if (got == 0)
-            return mm_error_set(MM_ECORRUPT, "'%s' is shorter than its index says", rel);
-        done += (size_t)got;
-    }
-    return 0;
-}
-
 int mm_repo__object_get(mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
                         mm_buf *out)
 {
@@ -698,7 +669,7 @@ int mm_repo__object_get(mm_repo *r, struct mm_repo__work *w, const unsigned char
                 w->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
             memcpy(w->fd_pack, packid, ID_SIZE);
         }
-        err = w->fd >= 0 ? pread_all(w->fd, sealed, loc.length, loc.offset, rel)
+        err = w->fd >= 0 ? mm_repo__pread(w->fd, sealed, loc.length, loc.offset, rel)
                          : mm_repo__read_at(r, rel, loc.offset, sealed, loc.length);
     } else {
         err = mm_repo__read_at(r, rel, loc.offset, sealed, loc.length);

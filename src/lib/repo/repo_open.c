@@ -670,43 +670,32 @@ out:
 int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned char *index_ids,
                        size_t nindex, char id_out[MM_CRYPTO_HEX_SIZE])
 {
-    unsigned char sig[MM_CRYPTO_SIG_SIZE], h[ID_SIZE];
-    char rel[96];
-    mm_buf body, msg, file;
+    unsigned char sig[MM_CRYPTO_SIG_SIZE];
+    mm_buf body, msg;
     int err;
 
     mm_buf_init(&body, MM_REPO_MANIFEST_MAX);
     mm_buf_init(&msg, MM_REPO_MANIFEST_MAX + sizeof(MANIFEST_DOMAIN));
-    mm_buf_init(&file, MM_REPO_MANIFEST_MAX + 1024);
-    if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) < 0 ||
-        (err = mm_buf_put(&msg, MANIFEST_DOMAIN, sizeof(MANIFEST_DOMAIN))) < 0 ||
-        (err = mm_buf_put(&msg, body.ptr, body.len)) < 0 ||
-        (err = mm_crypto_sign(r->ks, msg.ptr, msg.len, sig)) < 0 ||
-        (err = mm_buf_put(&body, sig, sizeof(sig))) < 0 ||
-        (err = mm_repo__envelope_seal(r, "MMGN", body.ptr, body.len, &file)) < 0)
-        goto out;
-    mm_crypto_hash(file.ptr, file.len, h);
-    mm_crypto_hex(h, id_out);
-    snprintf(rel, sizeof(rel), "generations/%s", id_out);
-    err = mm_repo__write(r, rel, file.ptr, file.len);
-out:
+    if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) == 0 &&
+        (err = mm_buf_put(&msg, MANIFEST_DOMAIN, sizeof(MANIFEST_DOMAIN))) == 0 &&
+        (err = mm_buf_put(&msg, body.ptr, body.len)) == 0 &&
+        (err = mm_crypto_sign(r->ks, msg.ptr, msg.len, sig)) == 0 &&
+        (err = mm_buf_put(&body, sig, sizeof(sig))) == 0)
+        err = mm_repo__sealed_write(r, "generations", "MMGN", body.ptr, body.len,
+                                    MM_REPO_MANIFEST_MAX + 1024, id_out, NULL);
     mm_buf_release(&body);
     mm_buf_release(&msg);
-    mm_buf_release(&file);
     return err;
 }
 
 /* Verify records: verified/<hash>: le64 time, le32 n, n x (generation ID, state byte). */
 int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *states, size_t n)
 {
-    unsigned char h[ID_SIZE];
-    char hex[MM_CRYPTO_HEX_SIZE], rel[96];
-    mm_buf plain, file;
+    mm_buf plain;
     unsigned char head[12];
     int err;
 
     mm_buf_init(&plain, MM_REPO_MANIFEST_MAX);
-    mm_buf_init(&file, MM_REPO_MANIFEST_MAX + 1024);
     mm_put_le64(head, (uint64_t)now_ns());
     mm_put_le32(head + 8, (uint32_t)n);
     if ((err = mm_buf_put(&plain, head, sizeof(head))) < 0)
@@ -715,15 +704,10 @@ int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *
         if ((err = mm_buf_put(&plain, ids + i * ID_SIZE, ID_SIZE)) < 0 ||
             (err = mm_buf_putc(&plain, states[i])) < 0)
             goto out;
-    if ((err = mm_repo__envelope_seal(r, "MMVR", plain.ptr, plain.len, &file)) < 0)
-        goto out;
-    mm_crypto_hash(file.ptr, file.len, h);
-    mm_crypto_hex(h, hex);
-    snprintf(rel, sizeof(rel), "verified/%s", hex);
-    err = mm_repo__write(r, rel, file.ptr, file.len);
+    err = mm_repo__sealed_write(r, "verified", "MMVR", plain.ptr, plain.len,
+                                MM_REPO_MANIFEST_MAX + 1024, NULL, NULL);
 out:
     mm_buf_release(&plain);
-    mm_buf_release(&file);
     return err;
 }
 

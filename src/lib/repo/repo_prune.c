@@ -136,6 +136,21 @@ static void choose(const struct mm_repo_gen *g, size_t n, const struct mm_repo_k
         keep[clean] = "newest verified clean";
 }
 
+/* Write the pack @pw; @pi takes its ID, size and objects (pw keeps its buffer for reuse). */
+static int finish_pack(mm_repo *r, struct mm_repo__work *w, struct mm_repo__packw *pw,
+                       struct mm_repo__packinfo *pi)
+{
+    int err = mm_repo__packw_finish(r, w, pw, pi->id, &pi->size);
+
+    if (err < 0)
+        return err;
+    pi->objs = pw->objs;
+    pi->nobjs = pw->n;
+    pw->objs = NULL;
+    pw->cap = 0;
+    return 0;
+}
+
 static int cmp_offset(const void *a, const void *b)
 {
     const struct mm_repo__obj *x = a, *y = b;
@@ -339,32 +354,16 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
             if ((err = mm_buf_put(&pw.data, pack.ptr + l->offset, l->length)) < 0 ||
                 (err = mm_repo__packw_record(&pw, l->id, l->type, off, l->plain)) < 0)
                 goto out;
-            if (pw.data.len >= r->cfg.pack_target) {
-                struct mm_repo__packinfo *pi = &out[nout];
-                if ((err = mm_repo__packw_finish(r, &w, &pw, pi->id, &pi->size)) < 0)
-                    goto out;
-                pi->objs = pw.objs;
-                pi->nobjs = pw.n;
-                pw.objs = NULL;
-                pw.cap = 0;
-                nout++;
-                if ((err = mm_repo__packw_start(&pw)) < 0)
-                    goto out;
-            }
+            if (pw.data.len >= r->cfg.pack_target &&
+                ((err = finish_pack(r, &w, &pw, &out[nout++])) < 0 ||
+                 (err = mm_repo__packw_start(&pw)) < 0))
+                goto out;
         }
         if (ps[p].fate == 2)
             stats->packs_rewritten++;
     }
-    if (pw.n) {
-        struct mm_repo__packinfo *pi = &out[nout];
-        if ((err = mm_repo__packw_finish(r, &w, &pw, pi->id, &pi->size)) < 0)
-            goto out;
-        pi->objs = pw.objs;
-        pi->nobjs = pw.n;
-        pw.objs = NULL;
-        pw.cap = 0;
-        nout++;
-    }
+    if (pw.n && (err = finish_pack(r, &w, &pw, &out[nout++])) < 0)
+        goto out;
     /* 2. one index file naming every pack that stays */
     {
         struct mm_repo__packinfo *all;

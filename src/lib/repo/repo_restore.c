@@ -208,20 +208,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static char *join(const char *a, const char *name, size_t len)
-{
-    size_t n = strlen(a);
-    char *p = mm_malloc(n + len + 2);
-
-    if (!p)
-        return NULL;
-    memcpy(p, a, n);
-    p[n] = '/';
-    memcpy(p + n + 1, name, len);
-    p[n + 1 + len] = '\0';
-    return p;
-}
-
 /* 2: @depth components match a filter fully (take all below), 1: on the way, 0: no. */
 static int filter_match(const struct rstate *st, const struct mm_repo__entry *const *stack,
                         size_t depth)
@@ -273,8 +259,8 @@ static int queue_file(struct rstate *st, const char *dst, const char *shown,
     struct fjob j = { 0 };
 
     j.e = *e;
-    if (!(j.path = join(dst, e->name, e->namelen)) ||
-        !(j.shown = join(shown, e->name, e->namelen)) ||
+    if (!(j.path = mm_repo__join(dst, e->name, e->namelen)) ||
+        !(j.shown = mm_repo__join(shown, e->name, e->namelen)) ||
         (e->nids && !(j.ids = mm_malloc((size_t)e->nids * ID_SIZE)))) {
         mm_free(j.path);
         mm_free(j.shown);
@@ -386,8 +372,9 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
             progress(st, 0);
             continue;
         }
-        if (!(path = join(dst, e->name, e->namelen)) ||
-            !(sh = shown[0] ? join(shown, e->name, e->namelen) : mm_strndup(e->name, e->namelen))) {
+        if (!(path = mm_repo__join(dst, e->name, e->namelen)) ||
+            !(sh = shown[0] ? mm_repo__join(shown, e->name, e->namelen)
+                            : mm_strndup(e->name, e->namelen))) {
             err = mm_error_set(MM_ENOMEM, "out of memory");
         } else if (e->kind == MM_REPO_KIND_DIR) {
             int created = 0;

@@ -69,20 +69,6 @@ static int object_bad(struct vstate *v, const unsigned char id[ID_SIZE])
     return mm_repo__index_find(&v->r->ix, id) == NULL;
 }
 
-static char *join(const char *a, const char *name, size_t len)
-{
-    size_t n = strlen(a);
-    char *p = mm_malloc(n + len + 2);
-
-    if (!p)
-        return NULL;
-    memcpy(p, a, n);
-    p[n] = n ? '/' : '\0';
-    memcpy(p + n + (n ? 1 : 0), name, len);
-    p[n + (n ? 1 : 0) + len] = '\0';
-    return p;
-}
-
 /*
  * Check the tree @id of generation @gen at @path: 1 when it holds damage (reported when
  * @loud), 0 when whole, <0 on a fatal error.
@@ -116,7 +102,7 @@ static int check_tree(struct vstate *v, const char *gen, const unsigned char id[
         const struct mm_repo__entry *e = &t.e[i];
         char *p = NULL;
         if (e->kind == MM_REPO_KIND_DIR) {
-            if (!(p = join(path, e->name, e->namelen))) {
+            if (!(p = mm_repo__join(path, e->name, e->namelen))) {
                 err = mm_error_set(MM_ENOMEM, "out of memory");
                 goto fail;
             }
@@ -128,7 +114,7 @@ static int check_tree(struct vstate *v, const char *gen, const unsigned char id[
         } else if (e->kind == MM_REPO_KIND_FILE) {
             for (uint32_t k = 0; k < e->nids; k++)
                 if (object_bad(v, e->ids + (size_t)k * ID_SIZE)) {
-                    if (!(p = join(path, e->name, e->namelen))) {
+                    if (!(p = mm_repo__join(path, e->name, e->namelen))) {
                         err = mm_error_set(MM_ENOMEM, "out of memory");
                         goto fail;
                     }
