@@ -196,7 +196,7 @@ cell() { # tool key field(1 wall, 2 peak)
     fi
 }
 ratio() { # key field(1 wall, size bytes): best peer / mamori
-    local m=${res[mamori.$1]} a=${res[restic.$1]} b=${res[borg.$1]}
+    local m=${res[mamori.$1]:-failed} a=${res[restic.$1]:-failed} b=${res[borg.$1]:-failed}
     awk -v m="${m%% *}" -v a="${a%% *}" -v b="${b%% *}" 'BEGIN {
         best = ""
         if (a != "failed") best = a
@@ -256,11 +256,18 @@ report=$W/report.md
         [ "${restored[$t]}" = "$all_n" ] || line+=" (MISMATCH)"
         line+=","
     done
-    echo "${line%,}; deleting the restored tree (not measured): mamori ${removed[mamori]} s," \
-        "restic ${removed[restic]} s, borg ${removed[borg]} s"
+    line="${line%,}; deleting the restored tree (not measured):"
+    for t in "${tools[@]}"; do line+=" $t ${removed[$t]:-?} s,"; done
+    echo "${line%,}"
     echo
-    echo "| step | mamori s | mamori MiB | restic s | restic MiB | borg s | borg MiB | peer best / mamori |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    line="| step |"
+    sep="|---|"
+    for t in "${tools[@]}"; do
+        line+=" $t s | $t MiB |"
+        sep+="---:|---:|"
+    done
+    echo "$line peer best / mamori |"
+    echo "$sep---:|"
     row "first backup" first
     row "no-change backup" nochange
     row "backup after one more day" advanced
