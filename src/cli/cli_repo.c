@@ -9,6 +9,7 @@
 #include "src/cli/cli_repo.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,27 @@ int cli_repo_error(const struct cli_ctx *ctx, int err)
         return CLI_ERROR;
     default:
         return cli_lib_error(err);
+    }
+}
+
+int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **user,
+                 const char **passfile)
+{
+    switch (opt) {
+    case 'r':
+        *repo = optarg;
+        return 1;
+    case 'u':
+        *user = optarg;
+        return 1;
+    case 'p':
+        *passfile = optarg;
+        return 1;
+    case 'j':
+        ctx->json = 1;
+        return 1;
+    default:
+        return 0;
     }
 }
 

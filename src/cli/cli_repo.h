@@ -6,6 +6,7 @@
 #ifndef MM_CLI_CLI_REPO_H
 #define MM_CLI_CLI_REPO_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -25,6 +26,23 @@
 int cli_passphrase(const struct cli_ctx *ctx, const char *file, const char *env,
                    const char *prompt_ja, const char *prompt_en, int confirm,
                    char out[CLI_PASS_MAX], size_t *len);
+
+/* The options every repository command takes, for its struct option table. */
+/* clang-format off */
+#define CLI_REPO_OPTIONS                                \
+    { "repo", required_argument, NULL, 'r' },           \
+    { "user", required_argument, NULL, 'u' },           \
+    { "passphrase-file", required_argument, NULL, 'p' }, \
+    { "json", no_argument, NULL, 'j' }
+/* clang-format on */
+
+/*
+ * Take one of CLI_REPO_OPTIONS: --repo, --user, --passphrase-file into the given strings
+ * (optarg), --json into ctx.
+ * @return 1 when @opt was one of them, 0 otherwise
+ */
+int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **user,
+                 const char **passfile);
 
 /* Open the repository at @path with a passphrase (see cli_passphrase). Prints the error. */
 int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const char *passfile,

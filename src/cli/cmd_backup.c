@@ -363,14 +363,11 @@ static void write_stamp(struct index_job *j)
 static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "repo", required_argument, NULL, 'r' },
         { "name", required_argument, NULL, 'n' },
-        { "user", required_argument, NULL, 'u' },
-        { "passphrase-file", required_argument, NULL, 'p' },
         { "cache", required_argument, NULL, 'c' },
         { "no-index", no_argument, NULL, 'N' },
         { "threads", required_argument, NULL, 't' },
-        { "json", no_argument, NULL, 'j' },
+        CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *name = NULL, *user = NULL, *passfile = NULL, *cache = NULL;
@@ -389,18 +386,11 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     memset(&ij, 0, sizeof(ij));
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+            continue;
         switch (opt) {
-        case 'r':
-            repo = optarg;
-            break;
         case 'n':
             name = optarg;
-            break;
-        case 'u':
-            user = optarg;
-            break;
-        case 'p':
-            passfile = optarg;
             break;
         case 'c':
             cache = optarg;
@@ -416,9 +406,6 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
                                  CLI_T(ctx, "--threads は 1〜64 です", "--threads takes 1 to 64"));
             break;
         }
-        case 'j':
-            ctx->json = 1;
-            break;
         default:
             return cli_option_error(ctx, &cmd_backup, opt, argv);
         }
@@ -610,10 +597,7 @@ static void local_time(int64_t ns, char out[32], int iso)
 static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "repo", required_argument, NULL, 'r' },
-        { "user", required_argument, NULL, 'u' },
-        { "passphrase-file", required_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
+        CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = NULL, *passfile = NULL;
@@ -624,19 +608,9 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+            continue;
         switch (opt) {
-        case 'r':
-            repo = optarg;
-            break;
-        case 'u':
-            user = optarg;
-            break;
-        case 'p':
-            passfile = optarg;
-            break;
-        case 'j':
-            ctx->json = 1;
-            break;
         default:
             return cli_option_error(ctx, &cmd_generations, opt, argv);
         }

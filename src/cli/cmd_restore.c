@@ -18,13 +18,10 @@
 static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "repo", required_argument, NULL, 'r' },
         { "to", required_argument, NULL, 'o' },
         { "patient", required_argument, NULL, 'P' },
         { "path", required_argument, NULL, 'x' },
-        { "user", required_argument, NULL, 'u' },
-        { "passphrase-file", required_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
+        CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *to = NULL, *user = NULL, *passfile = NULL;
@@ -40,10 +37,9 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
     memset(&run, 0, sizeof(run));
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+            continue;
         switch (opt) {
-        case 'r':
-            repo = optarg;
-            break;
         case 'o':
             to = optarg;
             break;
@@ -52,15 +48,6 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
             break;
         case 'x':
             ro.path_prefix = optarg;
-            break;
-        case 'u':
-            user = optarg;
-            break;
-        case 'p':
-            passfile = optarg;
-            break;
-        case 'j':
-            ctx->json = 1;
             break;
         default:
             return cli_option_error(ctx, &cmd_restore, opt, argv);

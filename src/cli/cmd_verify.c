@@ -18,11 +18,8 @@
 static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "repo", required_argument, NULL, 'r' },
         { "read-data", no_argument, NULL, 'R' },
-        { "user", required_argument, NULL, 'u' },
-        { "passphrase-file", required_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
+        CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = NULL, *passfile = NULL;
@@ -35,21 +32,11 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     memset(&run, 0, sizeof(run));
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+            continue;
         switch (opt) {
-        case 'r':
-            repo = optarg;
-            break;
         case 'R':
             vo.read_data = 1;
-            break;
-        case 'u':
-            user = optarg;
-            break;
-        case 'p':
-            passfile = optarg;
-            break;
-        case 'j':
-            ctx->json = 1;
             break;
         default:
             return cli_option_error(ctx, &cmd_verify, opt, argv);
@@ -185,15 +172,12 @@ static int parse_count(const char *s, unsigned int *out)
 static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "repo", required_argument, NULL, 'r' },
         { "keep-last", required_argument, NULL, 'l' },
         { "keep-daily", required_argument, NULL, 'd' },
         { "keep-weekly", required_argument, NULL, 'w' },
         { "keep-monthly", required_argument, NULL, 'm' },
         { "dry-run", no_argument, NULL, 'n' },
-        { "user", required_argument, NULL, 'u' },
-        { "passphrase-file", required_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
+        CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = NULL, *passfile = NULL;
@@ -210,6 +194,8 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         unsigned int *dst = NULL;
+        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+            continue;
         switch (opt) {
         case 'l':
             dst = &k.last;
@@ -224,20 +210,8 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
         case 'm':
             dst = &k.monthly;
             break;
-        case 'r':
-            repo = optarg;
-            break;
         case 'n':
             dry = 1;
-            break;
-        case 'u':
-            user = optarg;
-            break;
-        case 'p':
-            passfile = optarg;
-            break;
-        case 'j':
-            ctx->json = 1;
             break;
         default:
             return cli_option_error(ctx, &cmd_prune, opt, argv);

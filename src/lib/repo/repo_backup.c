@@ -899,30 +899,6 @@ static void worker_release(struct worker *wk)
 }
 
 /*
- * Worker threads: reading many small files waits on the disk far more than on the CPU (a
- * cold SS-MIX2 storage reads about 8 times faster with 16 readers than with 2 on the test
- * machine, see docs/PERFORMANCE.md), so at least 16, or twice the CPUs on larger machines.
- */
-static unsigned int default_threads(unsigned int t)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-    if (t)
-        return t > 64 ? 64 : t;
-    if (cpus * 2 > 64)
-        return 64;
-    return cpus * 2 > 16 ? (unsigned int)(cpus * 2) : 16;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/*
  * Store the patient index file with the calling thread's worker; its IDs stay in wk->ids.
  * It is cut into INDEX_PIECE-byte pieces, its SQLite page size, not by content: a day's
  * update rewrites scattered pages in place, and fixed pieces keep every unchanged page an
@@ -1056,8 +1032,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     else if (err != MM_ENOTFOUND)
         goto out;
     err = 0;
-    g.start_ns = now_ns();
-    nthreads = default_threads(o->threads);
+    g.start_ns = mm_repo__now_ns();
+    nthreads = mm_repo__threads(o->threads);
     if (!(wk = mm_calloc(nthreads, sizeof(*wk)))) {
         err = mm_error_set(MM_ENOMEM, "out of memory");
         goto out;
@@ -1210,7 +1186,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     }
     g.host = host;
     g.user = r->user;
-    g.end_ns = now_ns();
+    g.end_ns = mm_repo__now_ns();
     if (have_parent)
         memcpy(g.parent, parent.id, sizeof(g.parent));
     g.sources = gs;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -252,6 +253,36 @@ int mm_repo__sealed_write(mm_repo *r, const char *dir, const char magic[4], cons
 out:
     mm_buf_release(&file);
     return err;
+}
+
+int64_t mm_repo__now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+unsigned int mm_repo__threads(unsigned int asked)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (asked)
+        return asked > 64 ? 64 : asked;
+    if (cpus * 2 > 64)
+        return 64;
+    return cpus * 2 > 16 ? (unsigned int)(cpus * 2) : 16;
+}
+
+int mm_repo__progress_due(struct timespec *last)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - last->tv_sec) * 1000 + (now.tv_nsec - last->tv_nsec) / 1000000 < 250)
+        return 0;
+    *last = now;
+    return 1;
 }
 
 char *mm_repo__join(const char *a, const char *name, size_t len)

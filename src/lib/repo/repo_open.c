@@ -31,14 +31,6 @@ static const char *const repo_dirs[] = { "keys",  "data",     "index", "generati
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Random bytes as lower-case hex (2 * @n digits and a NUL). */
 static void random_hex(char *out, size_t n)
 {
@@ -696,7 +688,7 @@ int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *
     int err;
 
     mm_buf_init(&plain, MM_REPO_MANIFEST_MAX);
-    mm_put_le64(head, (uint64_t)now_ns());
+    mm_put_le64(head, (uint64_t)mm_repo__now_ns());
     mm_put_le32(head + 8, (uint32_t)n);
     if ((err = mm_buf_put(&plain, head, sizeof(head))) < 0)
         goto out;

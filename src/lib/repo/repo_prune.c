@@ -34,15 +34,8 @@ struct pprog {
 
 static void tick(struct pprog *pp)
 {
-    struct timespec now;
-
-    if (!pp->fn)
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if ((now.tv_sec - pp->last.tv_sec) * 1000 + (now.tv_nsec - pp->last.tv_nsec) / 1000000 < 250)
-        return;
-    pp->last = now;
-    pp->fn(&pp->p, pp->ctx);
+    if (pp->fn && mm_repo__progress_due(&pp->last))
+        pp->fn(&pp->p, pp->ctx);
 }
 
 /* Mark the tree @id and everything below it in @live. */

@@ -236,16 +236,10 @@ static int filter_match(const struct rstate *st, const struct mm_repo__entry *co
 
 static void progress(struct rstate *st, int force)
 {
-    struct timespec now;
     struct mm_repo_progress p = { 0 };
 
-    if (!st->o->progress)
+    if (!st->o->progress || (!mm_repo__progress_due(&st->last) && !force))
         return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!force &&
-        (now.tv_sec - st->last.tv_sec) * 1000 + (now.tv_nsec - st->last.tv_nsec) / 1000000 < 250)
-        return;
-    st->last = now;
     p.files_done = __atomic_load_n(&st->s.files, __ATOMIC_RELAXED);
     p.files_total = st->nfilters ? 0 : st->g->counts.files;
     p.bytes_done = __atomic_load_n(&st->s.bytes, __ATOMIC_RELAXED);
@@ -480,7 +474,6 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     const struct mm_repo__entry *stack[FILTER_DEPTH + 1];
     pthread_t th[64];
     unsigned int nth, started = 0;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int err, wok = 0;
 
     if (!o)
@@ -505,10 +498,7 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     }
     if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to, NULL)) < 0)
         goto out;
-    /* creating files waits on the disk: at least 16 writers, as backup has readers */
-    nth = o->threads ? o->threads : (unsigned int)(cpus * 2 > 16 ? cpus * 2 : 16);
-    if (nth > 64)
-        nth = 64;
+    nth = mm_repo__threads(o->threads);
     for (started = 0; started < nth; started++)
         if (pthread_create(&th[started], NULL, worker_main, &st) != 0)
             break;

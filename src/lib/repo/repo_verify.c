@@ -46,16 +46,11 @@ static void report(struct vstate *v, const char *gen, const char *path, const ch
 
 static void progress(struct vstate *v, uint64_t bytes)
 {
-    struct timespec now;
     struct mm_repo_progress p = { 0 };
 
     v->done += bytes;
-    if (!v->o->progress)
+    if (!v->o->progress || !mm_repo__progress_due(&v->last))
         return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if ((now.tv_sec - v->last.tv_sec) * 1000 + (now.tv_nsec - v->last.tv_nsec) / 1000000 < 250)
-        return;
-    v->last = now;
     p.bytes_done = v->done;
     p.bytes_total = v->total;
     v->o->progress(&p, v->o->ctx);
