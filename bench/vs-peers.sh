@@ -35,7 +35,10 @@ files=$2
 parent=${3:-${TMPDIR:-/tmp}}
 gen=$build/tools/gen/mamori-gen
 mamori=$build/src/cli/mamori
-[ -x "$gen" ] || { echo "vs-peers: no '$gen' (build first)" >&2; exit 1; }
+walk=$build/bench/bench_walk
+for x in "$gen" "$mamori" "$walk"; do
+    [ -x "$x" ] || { echo "vs-peers: no '$x' (build first)" >&2; exit 1; }
+done
 for t in restic borg /usr/bin/time; do
     command -v "$t" >/dev/null || { echo "vs-peers: '$t' missing (make bench-deps)" >&2; exit 1; }
 done
@@ -128,6 +131,13 @@ t1=$(now)
 gen_s=$(elapsed "$t0" "$t1")
 read -r std_n std_b < <(count_files "$W/src/standard")
 read -r ext_n ext_b < <(count_files "$W/src/extended")
+
+# 1b. what the source's file system alone costs (bench/bench_walk.c, 16 threads, same page
+# cache state as the tools): listing every folder and reading every entry's information (the
+# least a no-change backup must do), and also reading every file (the least a first backup
+# must do). No tool can be faster than these.
+measure floor.stat "$W" "$walk" --threads 16 "${srcs[@]}"
+measure floor.read "$W" "$walk" --threads 16 --read "${srcs[@]}"
 
 # 2a, 2b. first and no-change backups
 for t in "${tools[@]}"; do
@@ -278,6 +288,14 @@ report=$W/report.md
     echo
     echo "s: wall seconds; MiB: peak resident memory (/usr/bin/time %M); ratio: the faster (or" \
         "smaller) of restic and borg divided by mamori, above 1 means mamori is ahead."
+    echo
+    echo "The source's file system alone (\`bench_walk\`, 16 threads, no hashing, no writing):"
+    echo
+    echo "| floor | s | bounds |"
+    echo "|---|---:|---|"
+    echo "| list every folder, read every entry's information | ${res[floor.stat]% *} |" \
+        "no-change and one-more-day backups |"
+    echo "| the same and read every file | ${res[floor.read]% *} | first backup |"
 } >"$report"
 cat "$report"
 if [ -n "${OUT+set}" ]; then

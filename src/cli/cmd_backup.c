@@ -221,6 +221,9 @@ static void full_build(struct index_job *j)
     mm_index *ix = NULL;
     int err;
 
+    /* Beside a backup's 16 readers, a few loaders suffice: they mostly find the files already
+     * read into memory by the backup, and more threads only cost memory and contention. */
+    bo.threads = 4;
     memset(&j->bst, 0, sizeof(j->bst));
     if ((err = mm_os_mkdir_p(j->dir, 0700)) == 0 && (err = mm_index_create(&ix, j->path)) == 0 &&
         (err = mm_index_build(ix, j->std, j->ext, &bo, &j->bst)) == 0)
@@ -471,6 +474,13 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     cli_progress_start(&ij.run.prog, ctx, CLI_T(ctx, "バックアップ中", "backing up"));
     bo.name = name;
     bo.threads = (unsigned int)threads;
+    { /* tests only: train the compression dictionary from fewer small files (default 2000) */
+        const char *ds = getenv("MAMORI_DICT_SAMPLES");
+        char *end;
+        unsigned long v = ds ? strtoul(ds, &end, 10) : 0;
+        if (ds && *ds && !*end && v >= 10 && v <= 100000)
+            bo.dict_samples = (unsigned int)v;
+    }
     bo.progress = cli_progress_cb;
     bo.problem = cli_problem_cb;
     bo.ctx = &ij; /* starts with its cli_run, as the callbacks want */

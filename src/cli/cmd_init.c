@@ -124,8 +124,8 @@ const struct cmd cmd_init = {
     "   --repo <DIR>              作成するフォルダ（存在しないか空であること）\n"
     "   --user <NAME>             最初の鍵スロットの利用者名（既定: admin）\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
-    "   --kdf-passes <N>          Argon2id の反復回数（既定 3）\n"
-    "   --kdf-memory <MiB>        Argon2id のメモリ量（既定 256）\n"
+    "   --kdf-passes <N>          Argon2id の反復回数（既定 12）\n"
+    "   --kdf-memory <MiB>        Argon2id のメモリ量（既定 64）\n"
     "\n"
     "パスフレーズは端末で2回尋ねます。スクリプトでは環境変数 MAMORI_PASSPHRASE も使えます。\n"
     "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n",
@@ -133,8 +133,8 @@ const struct cmd cmd_init = {
     "   --repo <DIR>              folder to create (missing or empty)\n"
     "   --user <NAME>             user of the first key slot (default: admin)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
-    "   --kdf-passes <N>          Argon2id passes (default 3)\n"
-    "   --kdf-memory <MiB>        Argon2id memory (default 256)\n"
+    "   --kdf-passes <N>          Argon2id passes (default 12)\n"
+    "   --kdf-memory <MiB>        Argon2id memory (default 64)\n"
     "\n"
     "The passphrase is asked twice on the terminal; scripts may set MAMORI_PASSPHRASE.\n"
     "User names are not encrypted on the medium: role names such as it-admin are advised.\n",

@@ -6,6 +6,7 @@
  * MAMORI_LANG=en (or LANG=C / en_*) asks for English.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,13 @@ int main(int argc, char **argv)
     const struct cmd *c;
     int opt;
 
+    /*
+     * Large buffers (16 MiB packs, file chunks) always come from mmap and go back to the
+     * system when freed. glibc would otherwise raise its mmap threshold after the first such
+     * free and serve later packs from the arena of whichever of the 16 worker threads asked,
+     * where freed packs stay: a first backup of 200,000 files grew to 260 MiB instead of 100.
+     */
+    mallopt(M_MMAP_THRESHOLD, 512 * 1024);
     ctx.lang = env_lang();
     ctx.tty = isatty(STDERR_FILENO);
     opterr = 0;

@@ -1743,6 +1743,180 @@ static void generations__list_find_and_patient_index(void **state)
  * files) of 40 KiB each in the first generation; the second rewrites src/a/f00 and adds src/n
  * (10 files). About 2.4 MiB of incompressible data: several packs of 1 MiB.
  */
+/* The names under @repo/dict, sorted (@out holds up to 8). @return how many. */
+static size_t dict_files(const char *repo, char out[8][PATHCAP])
+{
+    char d[PATHCAP];
+    struct dirent **e = NULL;
+    int n = scandir(pj(d, repo, "dict"), &e, not_dots, by_name);
+    size_t k = 0;
+
+    if (n < 0)
+        fail_msg("cannot list '%s'", d);
+    for (int i = 0; i < n; i++)
+        if (k < 8)
+            pj(out[k++], d, e[i]->d_name);
+    free_dirents(e, n);
+    return (size_t)n;
+}
+
+static void backup_std(const char *repo, const char *std, unsigned samples,
+                       char id[MM_CRYPTO_HEX_SIZE])
+{
+    struct mm_repo_source s = { std, MM_REPO_SOURCE_FOLDER };
+    struct mm_repo_backup_opts o = { 0 };
+    mm_repo *r = open_repo(repo);
+
+    o.threads = 2;
+    o.dict_samples = samples;
+    backup_n(r, &s, 1, &o, id, NULL);
+    mm_repo_free(r);
+}
+
+/*
+ * The first backup trains a dictionary from the first small files, writes it twice before
+ * using it, and the storage then takes much less room; one damaged copy loses nothing (the
+ * other serves, verify names the damaged one, the next backup reuses the dictionary); with
+ * both copies damaged every file that needs it is reported, never restored wrong.
+ */
+static void dict__trained_used_and_kept_in_two_copies(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], plain[PATHCAP], out[PATHCAP], out2[PATHCAP], p[PATHCAP];
+    char id[MM_CRYPTO_HEX_SIZE], id2[MM_CRYPTO_HEX_SIZE], d[8][PATHCAP], d2[8][PATHCAP];
+    char gen[PATHCAP], std[PATHCAP], flat[PATHCAP], name[32];
+    struct mm_repo_restore_stats rs;
+    struct mm_repo_verify_stats vs;
+    struct gen_opts go = { 0 };
+    struct probs *pr;
+    uint64_t with, without;
+    mm_repo *r;
+
+    (void)state;
+    make_tmp(base, "dict");
+    pj(gen, base, "gen");
+    pj(std, gen, "standard");
+    go.out = gen;
+    go.patients = 40; /* about 640 messages: 100 train the dictionary, the rest use it */
+    go.days = 120;
+    go.seed = 5;
+    go.start = 20180;
+    go.threads = 2;
+    if (gen_create(&go, NULL) != 0)
+        fail_msg("generate: %s", mm_error_last());
+    { /* the messages side by side in one folder: file contents, not trees, fill the packs */
+        struct list all = list_files(std);
+        pj(flat, base, "flat");
+        mkdir_ok(flat, 0755);
+        for (size_t i = 0; i < all.n; i++) {
+            size_t n = 0;
+            unsigned char *m = read_all(all.v[i], &n);
+            snprintf(name, sizeof(name), "m%05zu", i);
+            write_file(pj(p, flat, name), m, n);
+            free(m);
+        }
+        free_list(&all);
+    }
+    pj(repo, base, "repo");
+    pj(plain, base, "plain");
+    pj(out, base, "out");
+    pj(out2, base, "out2");
+    init_repo(repo, NULL);
+    init_repo(plain, NULL);
+    assert_int_equal(dict_files(repo, d), 0);
+    backup_std(repo, flat, 100, id);
+    backup_std(plain, flat, 1000000, id2); /* more samples than files: no dictionary */
+    assert_int_equal(dict_files(plain, d), 0);
+    assert_int_equal(dict_files(repo, d), 2);
+    with = du(pj(p, repo, "data"));
+    without = du(pj(p, plain, "data"));
+    if (with * 10 > without * 7)
+        fail_msg("with a dictionary %llu bytes, without %llu: expected under 70 %%",
+                 (unsigned long long)with, (unsigned long long)without);
+
+    /* clean: verifies and restores byte for byte */
+    r = open_repo(repo);
+    pr = probs_new();
+    verify_ok(r, pr, &vs);
+    expect_clean(&vs, pr);
+    free(pr);
+    restore_ok(r, id, out, NULL, &rs);
+    assert_int_equal(rs.damaged, 0);
+    mm_repo_free(r);
+    compare_trees(flat, pj(p, out, "flat"));
+    rm_rf(out);
+
+    /* one copy damaged: still restores, verify names the copy, a backup reuses the other */
+    flip_byte(d[0], file_size(d[0]) / 2);
+    r = open_repo(repo);
+    pr = probs_new();
+    verify_ok(r, pr, &vs);
+    assert_int_equal(pr->n, 1);
+    assert_non_null(strstr(pr->v[0].path, "dict/"));
+    assert_non_null(strstr(pr->v[0].what, "an intact copy serves"));
+    free(pr);
+    restore_ok(r, id, out, NULL, &rs);
+    assert_int_equal(rs.damaged, 0);
+    mm_repo_free(r);
+    compare_trees(flat, pj(p, out, "flat"));
+    backup_std(repo, std, 100, id2);
+    assert_int_equal(dict_files(repo, d2), 2); /* no second dictionary trained */
+
+    /* both copies damaged: each file that needs the dictionary is reported, none is wrong */
+    flip_byte(d[1], file_size(d[1]) / 2);
+    r = open_repo(repo);
+    pr = probs_new();
+    verify_ok(r, pr, &vs);
+    assert_true(vs.damaged_objects > 0);
+    assert_true(vs.damaged_generations == 2);
+    free(pr);
+    memset(&rs, 0, sizeof(rs));
+    assert_int_equal(mm_repo_restore(r, id, out2, NULL, &rs), 0);
+    assert_true(rs.damaged > 0);
+    assert_true(rs.files > 0); /* files stored without the dictionary still come back */
+    mm_repo_free(r);
+    {
+        struct list got = list_files(out2);
+        size_t plen = strlen(out2) + 1;
+        for (size_t i = 0; i < got.n; i++) {
+            char src[PATHCAP];
+            size_t la = 0, lb = 0;
+            unsigned char *a, *b;
+            pj(src, base, got.v[i] + plen);
+            a = read_all(src, &la);
+            b = read_all(got.v[i], &lb);
+            assert_true(la == lb && memcmp(a, b, la) == 0);
+            free(a);
+            free(b);
+        }
+        free_list(&got);
+    }
+}
+
+/* A repository of format version 1 (made before dictionaries) never gets one. */
+static void dict__version_1_repository_stays_without(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], v2[PATHCAP], p[PATHCAP], id[MM_CRYPTO_HEX_SIZE];
+    char d[8][PATHCAP];
+    unsigned char *m;
+    size_t n = 0;
+
+    (void)state;
+    make_tmp(base, "dict1");
+    pj(repo, base, "repo");
+    pj(v2, base, "v2");
+    init_repo(repo, NULL);
+    init_repo(v2, NULL);
+    m = read_all(pj(p, repo, "mamori-repo"), &n);
+    assert_true(n > 14 && memcmp(m, "mamori-repo 2\n", 14) == 0);
+    m[12] = '1';
+    write_file(p, m, n);
+    free(m);
+    backup_std(repo, fx.std, 60, id);
+    assert_int_equal(dict_files(repo, d), 0);
+    backup_std(v2, fx.std, 60, id); /* the same files make one in a version 2 repository */
+    assert_int_equal(dict_files(v2, d), 2);
+}
+
 static struct {
     char dir[PATHCAP], src[PATHCAP], repo[PATHCAP];
     char g1[MM_CRYPTO_HEX_SIZE], g2[MM_CRYPTO_HEX_SIZE];
@@ -2297,9 +2471,10 @@ static void prune__keeps_the_last_and_frees_the_rest(void **state)
     }
     assert_int_equal(ps.gens_kept, 2);
     assert_int_equal(ps.gens_removed, 3);
-    /* the first pack (shared.bin, v0) is mostly garbage: rewritten; v1, v2: removed */
+    /* the first data pack (shared.bin, v0) is mostly garbage: rewritten; v1, v2 and the
+     * tree packs of the three removed generations (trees go to packs of their own): removed */
     assert_int_equal(ps.packs_rewritten, 1);
-    assert_int_equal(ps.packs_removed, 3);
+    assert_int_equal(ps.packs_removed, 6);
     after = du(data);
     assert_true(after < before);
     assert_int_equal(ps.bytes_freed, before - after);
@@ -3038,6 +3213,8 @@ int main(void)
         cmocka_unit_test_teardown(restore__patient_selects_its_folders_of_both_storages,
                                   remove_tmp),
         cmocka_unit_test_teardown(generations__list_find_and_patient_index, remove_tmp),
+        cmocka_unit_test_teardown(dict__trained_used_and_kept_in_two_copies, remove_tmp),
+        cmocka_unit_test_teardown(dict__version_1_repository_stays_without, remove_tmp),
         cmocka_unit_test_teardown(damage__clean_repository_verifies_whole, remove_tmp),
         cmocka_unit_test_teardown(damage__flipped_byte_in_a_pack, remove_tmp),
         cmocka_unit_test_teardown(damage__truncated_pack, remove_tmp),

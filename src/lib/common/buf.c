@@ -55,6 +55,21 @@ int mm_buf_grow(mm_buf *b, size_t n)
     return 0;
 }
 
+int mm_buf_reserve(mm_buf *b, size_t cap)
+{
+    char *p;
+
+    if (cap <= b->cap)
+        return 0;
+    if (cap > b->limit + 1)
+        return mm_error_set(MM_ELIMIT, "buffer over its limit of %zu bytes", b->limit);
+    if (!(p = mm_realloc(b->ptr, cap)))
+        return MM_ENOMEM;
+    b->ptr = p;
+    b->cap = cap;
+    return 0;
+}
+
 int mm_buf_put(mm_buf *b, const void *data, size_t n)
 {
     int err = mm_buf_grow(b, n);

@@ -46,6 +46,12 @@ int mm_buf_vprintf(mm_buf *b, const char *fmt, va_list ap) __attribute__((format
 /* Make room for @n more bytes without changing len. @return as mm_buf_put() */
 int mm_buf_grow(mm_buf *b, size_t n);
 
+/*
+ * Make the capacity at least @cap bytes in one allocation (no doubling past it), for a
+ * buffer whose final size is known. @return as mm_buf_put()
+ */
+int mm_buf_reserve(mm_buf *b, size_t cap);
+
 /* Shorten the content to @len bytes (no-op when already shorter). */
 void mm_buf_truncate(mm_buf *b, size_t len);
 

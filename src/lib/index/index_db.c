@@ -32,7 +32,7 @@
 
 #define APPLICATION_ID 0x6D6D6978 /* 'mmix' in the SQLite header */
 #define FORMAT_NAME    "mamori-index"
-#define CACHE_KIB      65536 /* page cache while building, in KiB */
+#define CACHE_KIB      16384 /* page cache while building, in KiB (the file is a temporary copy) */
 
 static const char schema_sql[] =
         "CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;"

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "os/os.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -174,4 +175,31 @@ fail:
         close(fd);
     unlink(tmp);
     return err;
+}
+
+long mm_os_dir_read(int fd, void *buf, size_t cap)
+{
+    ssize_t got;
+
+    do
+        got = getdents64(fd, buf, cap);
+    while (got < 0 && errno == EINTR);
+    return (long)got;
+}
+
+const char *mm_os_dir_next(const void *buf, size_t n, size_t *off)
+{
+    const char *b = buf;
+
+    while (*off < n) {
+        const struct dirent64 *d = (const void *)(b + *off);
+        if (d->d_reclen == 0 || d->d_reclen > n - *off)
+            return NULL; /* never from the kernel: stop rather than read past */
+        *off += d->d_reclen;
+        if (d->d_name[0] == '.' &&
+            (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+            continue;
+        return d->d_name;
+    }
+    return NULL;
 }

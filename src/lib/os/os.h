@@ -41,4 +41,17 @@ int mm_os_write_all(int fd, const void *data, size_t n, const char *path);
 /* fsync the folder @dir so that a rename in it is durable. @return 0, MM_EIO */
 int mm_os_fsync_dir(const char *dir);
 
+/*
+ * Folder listing straight from the kernel (getdents64): no DIR stream, so a folder costs
+ * open, one or two reads and close — a backup lists hundreds of thousands of them.
+ * mm_os_dir_read() fills @buf (at least 1 KiB) with raw entries; mm_os_dir_next() walks them.
+ * @return bytes read (0 at the end), or -1 with errno set
+ */
+long mm_os_dir_read(int fd, void *buf, size_t cap);
+/*
+ * The entry at *@off of the @n bytes read into @buf, advancing *@off; "." and ".." are
+ * skipped. @return the NUL-terminated name (in @buf), or NULL when none is left
+ */
+const char *mm_os_dir_next(const void *buf, size_t n, size_t *off);
+
 #endif

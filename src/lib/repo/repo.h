@@ -20,7 +20,7 @@
 #include "crypto/crypto.h"
 
 /* Format version of the repository layout (the "mamori-repo" marker file). */
-#define MM_REPO_VERSION 1
+#define MM_REPO_VERSION 2
 /* A generation ID: 64 hex digits; users may type a unique prefix of at least this many. */
 #define MM_REPO_GEN_PREFIX_MIN 4u
 /* Default target size of a pack file and zstd level. */
@@ -225,6 +225,9 @@ struct mm_repo_backup_opts {
     mm_repo_progress_fn progress;
     mm_repo_problem_fn problem; /* files that could not be read (skipped, counted) */
     void *ctx;
+    /* small files sampled to train the repository's compression dictionary when it has
+     * none yet (0: 2,000; fewer small files in the backup: no dictionary this time) */
+    unsigned int dict_samples;
 };
 
 /*

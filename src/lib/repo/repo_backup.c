@@ -4,12 +4,15 @@
  * parent generation's tree, and store what is new. A job is a folder (list, stat, compare:
  * unchanged files keep their blob IDs without being read; a file renamed in its folder, as
  * SS-MIX2 flag changes do, is found by inode) or a file (read, cut by content-defined
- * chunking, hash, and, when the ID is new, compress, seal and append to the worker's own
- * pack). A folder's tree is encoded when its last outstanding entry is done, by whichever
- * thread finishes it, and its ID goes up into its parent, so memory holds only folders still
- * in flight. Packs are written as they fill, index files every INDEX_EVERY packs and at the
- * end, the manifest last: an interrupted backup never touches an earlier generation, and
- * the objects of its completed index files are reused by the next run.
+ * chunking, hash, and, when the ID is new, compress — small files with the repository's
+ * dictionary, trained from the first small files of its first backup — seal and append to the
+ * shared pack of its kind: file data and trees go to packs of their own, so a later backup,
+ * restore or verify reads the trees from a few packs). A folder's tree is encoded when its
+ * last outstanding entry is done, by whichever thread finishes it, and its ID goes up into its
+ * parent, so memory holds only folders still in flight. Packs are written as they fill (one
+ * at a time, so memory stays bounded), index files every INDEX_EVERY packs or INDEX_OBJECTS
+ * objects and at the end, the manifest last: an interrupted backup never touches an earlier
+ * generation, and the objects of its completed index files are reused by the next run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,8 +33,14 @@
 #include "os/os.h"
 #include "repo/repo_int.h"
 
-#define INDEX_EVERY 64   /* packs per index file (about 1 GiB), so a crash loses little */
-#define INDEX_PIECE 4096 /* the patient index is stored in pieces of its page size */
+#define INDEX_EVERY   64    /* packs per index file (about 1 GiB), so a crash loses little */
+#define INDEX_OBJECTS 65536 /* or this many objects (about 3 MiB): its buffers stay small */
+#define INDEX_PIECE   4096  /* the patient index is stored in pieces of its page size */
+enum { SAMPLING_DONE = 0, SAMPLING_COLLECT = 1, SAMPLING_TRAIN = 2 };
+#define DICT_SAMPLES      2000u                /* small files a dictionary is trained on */
+#define DICT_SAMPLE_BYTES (8u * 1024u * 1024u) /* at most this many bytes of them */
+#define PACKS_OUT         1 /* full packs written at a time (memory: these + the one filling) */
+#define PACK_SLACK        (1u << 20) /* allocated beyond pack_target: the last object, the table */
 
 struct node;
 
@@ -72,7 +81,8 @@ struct worker {
     struct mm_repo__work w;
     mm_buf sealed; /* one sealed object on its way into the shared pack */
     mm_chunker *chunker;
-    unsigned char *buf; /* read buffer, grown up to chunk.max for large files */
+    unsigned char *buf;             /* read buffer, grown up to chunk.max for large files */
+    _Alignas(8) char dirbuf[32768]; /* folder entries as the kernel gives them */
     size_t bufcap;
     unsigned char (*ids)[ID_SIZE];
     size_t nids, capids;
@@ -89,13 +99,25 @@ struct bstate {
     int done, err;
     unsigned char root[ID_SIZE];
     struct node *top;  /* the virtual root: one entry per source */
-    struct node *live; /* every node not yet finished */
+    struct node *live; /* every node not yet finished (under livemu) */
+    pthread_mutex_t livemu;
     /* packs written but not yet named by an index file */
     struct mm_repo__packinfo *newpacks;
     size_t nnew, capnew;
-    pthread_mutex_t ixw;    /* one index file writer at a time */
-    pthread_mutex_t packmu; /* the pack being filled, shared by every worker */
-    struct mm_repo__packw pack;
+    size_t newobjs;                /* objects in newpacks */
+    pthread_mutex_t ixw;           /* one index file writer at a time */
+    pthread_mutex_t packmu;        /* the pack being filled, shared by every worker */
+    pthread_cond_t packcv;         /* a full pack has been written */
+    struct mm_repo__packw pack[2]; /* [0] file data, [1] trees: a later backup, restore or
+                                      verify reads the trees from a few packs together */
+    int packs_out; /* full packs taken out of st->pack, not yet written (at most PACKS_OUT) */
+    /* the first new small files, sampled to train a dictionary when the repository has none */
+    pthread_mutex_t dictmu;
+    pthread_cond_t dictcv; /* the dictionary is trained */
+    int sampling;          /* SAMPLING_*, read with __atomic */
+    mm_buf samples;
+    size_t *sizes;
+    unsigned nsamples, want_samples;
     pthread_mutex_t problem_mu;
     struct mm_repo_counts c; /* updated with __atomic builtins */
     char (*written)[96];     /* packs and index files of this run: removed if it fails */
@@ -113,7 +135,7 @@ static int fail(struct bstate *st, int err)
 {
     pthread_mutex_lock(&st->mu);
     if (!st->err) {
-        st->err = err;
+        __atomic_store_n(&st->err, err, __ATOMIC_RELAXED);
         snprintf(st->errmsg, sizeof(st->errmsg), "%s", mm_error_last());
     }
     st->done = 1;
@@ -172,6 +194,7 @@ static int write_index_file(struct bstate *st)
     n = st->nnew;
     st->newpacks = NULL;
     st->nnew = st->capnew = 0;
+    st->newobjs = 0;
     pthread_mutex_unlock(&st->mu);
     if (n == 0)
         return 0;
@@ -249,7 +272,8 @@ static int pack_flush(struct worker *wk, struct mm_repo__packw *p)
     st->newpacks[st->nnew].nobjs = p->n;
     copy = NULL; /* now owned by newpacks */
     st->nnew++;
-    want_index = st->nnew >= INDEX_EVERY;
+    st->newobjs += p->n;
+    want_index = st->nnew >= INDEX_EVERY || st->newobjs >= INDEX_OBJECTS;
     pthread_mutex_unlock(&st->mu);
     if (want_index) {
         pthread_mutex_lock(&st->ixw);
@@ -265,6 +289,60 @@ out:
 }
 
 /*
+ * Keep a copy of the small file @p as a dictionary sample; the call that completes the set
+ * trains the dictionary (written to the repository before any object uses it) while the
+ * other workers wait for it (a fraction of a second, once per repository), so every small
+ * file after the samples is compressed with it. @return 0, MM_EIO, MM_ENOMEM
+ */
+static int sample(struct bstate *st, const void *p, size_t n)
+{
+    mm_buf all;
+    size_t *sizes;
+    unsigned k;
+    int err;
+
+    pthread_mutex_lock(&st->dictmu);
+    while (st->sampling == SAMPLING_TRAIN)
+        pthread_cond_wait(&st->dictcv, &st->dictmu);
+    if (st->sampling != SAMPLING_COLLECT) {
+        pthread_mutex_unlock(&st->dictmu);
+        return 0;
+    }
+    if (!st->sizes && !(st->sizes = mm_malloc(st->want_samples * sizeof(*st->sizes)))) {
+        pthread_mutex_unlock(&st->dictmu);
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    }
+    if (mm_buf_put(&st->samples, p, n) < 0) { /* the sample budget is spent: train now */
+        mm_error_clear();
+        st->want_samples = st->nsamples;
+    } else {
+        st->sizes[st->nsamples++] = n;
+    }
+    if (st->nsamples < st->want_samples) {
+        pthread_mutex_unlock(&st->dictmu);
+        return 0;
+    }
+    __atomic_store_n(&st->sampling, SAMPLING_TRAIN, __ATOMIC_RELAXED);
+    all = st->samples; /* now owned here: trained outside the lock */
+    mm_buf_init(&st->samples, 0);
+    sizes = st->sizes;
+    st->sizes = NULL;
+    k = st->nsamples;
+    pthread_mutex_unlock(&st->dictmu);
+    /* a dictionary stays even when this run fails: the next run uses it */
+    err = mm_repo__dict_train(st->r, all.ptr, sizes, k);
+    if (err > 0)
+        err = 0;
+    mm_buf_release(&all);
+    mm_free(sizes);
+    pthread_mutex_lock(&st->dictmu);
+    __atomic_store_n(&st->sampling, SAMPLING_DONE, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&st->dictcv);
+    pthread_mutex_unlock(&st->dictmu);
+    return err;
+}
+
+/*
  * Store one object unless the repository has it: claim its ID, seal it into the worker's
  * pack. @return 1 stored, 0 known already, <0 error.
  */
@@ -273,7 +351,8 @@ static int store(struct worker *wk, uint8_t type, const void *p, size_t n,
 {
     struct bstate *st = wk->st;
     struct mm_repo__loc loc;
-    struct mm_repo__packw full = { 0 };
+    struct mm_repo__packw full = { 0 }, *pk;
+    const struct mm_repo__dict *dict = NULL;
     size_t off;
     int err, flush = 0;
 
@@ -289,19 +368,35 @@ static int store(struct worker *wk, uint8_t type, const void *p, size_t n,
     pthread_mutex_unlock(&st->r->ix.lock);
     if (err <= 0)
         return err;
+    if (type == MM_REPO_OBJ_BLOB && n <= MM_REPO_DICT_OBJECT_MAX) {
+        dict = mm_repo__dict_current(st->r);
+        if (!dict && __atomic_load_n(&st->sampling, __ATOMIC_RELAXED)) {
+            if ((err = sample(st, p, n)) < 0)
+                return err;
+            dict = mm_repo__dict_current(st->r);
+        }
+    }
     mm_buf_clear(&wk->sealed);
-    if ((err = mm_repo__object_seal(st->r, &wk->w, id, p, n, &wk->sealed)) < 0)
+    if ((err = mm_repo__object_seal(st->r, &wk->w, id, p, n, dict, &wk->sealed)) < 0)
         return err;
+    pk = &st->pack[type == MM_REPO_OBJ_TREE];
     pthread_mutex_lock(&st->packmu);
-    off = st->pack.data.len;
-    err = mm_buf_put(&st->pack.data, wk->sealed.ptr, wk->sealed.len);
-    if (err == 0 && (err = mm_repo__packw_record(&st->pack, id, type, off, (uint32_t)n)) < 0)
-        mm_buf_truncate(&st->pack.data, off);
-    if (err == 0 && st->pack.data.len >= st->r->cfg.pack_target) {
-        full = st->pack; /* now owned here: written outside the lock */
-        memset(&st->pack, 0, sizeof(st->pack));
-        err = mm_repo__packw_start(&st->pack);
+    /* Memory stays bounded: a full pack waits here while PACKS_OUT others are written. */
+    while (st->packs_out >= PACKS_OUT && pk->data.len >= st->r->cfg.pack_target &&
+           !__atomic_load_n(&st->err, __ATOMIC_RELAXED))
+        pthread_cond_wait(&st->packcv, &st->packmu);
+    off = pk->data.len;
+    err = mm_buf_put(&pk->data, wk->sealed.ptr, wk->sealed.len);
+    if (err == 0 && (err = mm_repo__packw_record(pk, id, type, off, (uint32_t)n)) < 0)
+        mm_buf_truncate(&pk->data, off);
+    if (err == 0 && pk->data.len >= st->r->cfg.pack_target && st->packs_out < PACKS_OUT) {
+        size_t reserve = pk->reserve;
+        full = *pk; /* now owned here: written outside the lock */
+        memset(pk, 0, sizeof(*pk));
+        pk->reserve = reserve;
+        err = mm_repo__packw_start(pk);
         flush = 1;
+        st->packs_out++;
     }
     pthread_mutex_unlock(&st->packmu);
     if (wk->sealed.cap > (1u << 20))
@@ -313,6 +408,10 @@ static int store(struct worker *wk, uint8_t type, const void *p, size_t n,
     if (flush) {
         int e2 = pack_flush(wk, &full);
         mm_repo__packw_release(&full);
+        pthread_mutex_lock(&st->packmu);
+        st->packs_out--;
+        pthread_cond_broadcast(&st->packcv);
+        pthread_mutex_unlock(&st->packmu);
         if (err == 0)
             err = e2;
     }
@@ -411,12 +510,12 @@ static struct node *node_new(struct bstate *st, struct node *parent, size_t slot
         return NULL;
     nd->parent = parent;
     nd->slot = slot;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->livemu);
     nd->next = st->live;
     if (st->live)
         st->live->prev = nd;
     st->live = nd;
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->livemu);
     return nd;
 }
 
@@ -424,14 +523,14 @@ static void node_free(struct bstate *st, struct node *nd)
 {
     if (!nd)
         return;
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->livemu);
     if (nd->prev)
         nd->prev->next = nd->next;
     else if (st->live == nd)
         st->live = nd->next;
     if (nd->next)
         nd->next->prev = nd->prev;
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->livemu);
     for (size_t i = 0; i < nd->n; i++) {
         mm_free(nd->e[i].name);
         mm_free(nd->e[i].ids);
@@ -628,46 +727,47 @@ static int do_dir(struct worker *wk, struct job *j)
     struct mm_repo__tree old = { 0 };
     struct ent *e = NULL;
     size_t n = 0, cap = 0;
-    struct dirent *de;
-    DIR *d = NULL;
     struct batch batch; /* 128 jobs on the stack: no allocation per folder */
     int fd, err = 0;
 
     batch.n = 0;
     fd = open(j->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 || !(d = fdopendir(fd))) {
-        if (fd >= 0)
-            close(fd);
+    if (fd < 0) {
         problem(st, j->path, "cannot open folder");
         goto done;
     }
-    errno = 0;
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            void *nv = mm_realloc(e, ncap * sizeof(*e));
-            if (!nv) {
+    for (;;) {
+        long got = mm_os_dir_read(fd, wk->dirbuf, sizeof(wk->dirbuf));
+        size_t off = 0;
+        const char *name;
+        if (got < 0) {
+            problem(st, j->path, "cannot list folder completely");
+            break;
+        }
+        if (got == 0)
+            break;
+        while ((name = mm_os_dir_next(wk->dirbuf, (size_t)got, &off)) != NULL) {
+            size_t len = strlen(name);
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                void *nv = mm_realloc(e, ncap * sizeof(*e));
+                if (!nv) {
+                    err = mm_error_set(MM_ENOMEM, "out of memory");
+                    goto out;
+                }
+                e = nv;
+                cap = ncap;
+            }
+            memset(&e[n], 0, sizeof(e[n]));
+            if (!(e[n].name = mm_strndup(name, len))) {
                 err = mm_error_set(MM_ENOMEM, "out of memory");
                 goto out;
             }
-            e = nv;
-            cap = ncap;
+            e[n].te.name = e[n].name;
+            e[n].te.namelen = (uint32_t)len;
+            n++;
         }
-        memset(&e[n], 0, sizeof(e[n]));
-        if (!(e[n].name = mm_strndup(de->d_name, len))) {
-            err = mm_error_set(MM_ENOMEM, "out of memory");
-            goto out;
-        }
-        e[n].te.name = e[n].name;
-        e[n].te.namelen = (uint32_t)len;
-        n++;
-        errno = 0;
     }
-    if (errno)
-        problem(st, j->path, "cannot list folder completely");
     if (n > 1)
         qsort(e, n, sizeof(*e), cmp_name);
     if (j->has_old && mm_repo__tree_get(st->r, &wk->w, j->old, &old) < 0) {
@@ -791,8 +891,8 @@ out:
             mm_free(e[i].name);
         mm_free(e);
     }
-    if (d)
-        closedir(d);
+    if (fd >= 0)
+        close(fd);
     mm_repo__tree_release(&old);
     return err;
 }
@@ -985,10 +1085,19 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     pthread_mutex_init(&st.packmu, NULL);
     pthread_mutex_init(&st.problem_mu, NULL);
     pthread_cond_init(&st.cv, NULL);
+    pthread_cond_init(&st.packcv, NULL);
+    pthread_mutex_init(&st.dictmu, NULL);
+    pthread_mutex_init(&st.livemu, NULL);
+    pthread_cond_init(&st.dictcv, NULL);
+    mm_buf_init(&st.samples, DICT_SAMPLE_BYTES);
+    st.want_samples = o->dict_samples ? o->dict_samples : DICT_SAMPLES;
     st.r = r;
     st.o = o;
-    if ((err = mm_repo__packw_start(&st.pack)) < 0)
-        goto out;
+    for (int k = 0; k < 2; k++) {
+        st.pack[k].reserve = (size_t)r->cfg.pack_target + PACK_SLACK;
+        if ((err = mm_repo__packw_start(&st.pack[k])) < 0)
+            goto out;
+    }
     if (nsrc == 0) {
         err = mm_error_set(MM_EINVAL, "nothing to back up: give at least one folder");
         goto out;
@@ -1041,6 +1150,9 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     if ((err = worker_init(&mainwk, &st)) < 0)
         goto out;
     mainwk_ok = 1;
+    /* index_load read dict/; a version 1 repository stays readable by the mamori that made it */
+    st.sampling =
+            r->version >= 2 && mm_repo__dict_current(r) == NULL ? SAMPLING_COLLECT : SAMPLING_DONE;
     if (have_parent && mm_repo__tree_get(r, &mainwk.w, parent.root, &oldroot) < 0) {
         mm_error_clear();
         memset(&oldroot, 0, sizeof(oldroot));
@@ -1144,7 +1256,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     if (started < nthreads)
         goto out;
     /* every pack, the patient index, then the index files, then the manifest */
-    if ((err = pack_flush(&mainwk, &st.pack)) < 0)
+    if ((err = pack_flush(&mainwk, &st.pack[0])) < 0 ||
+        (err = pack_flush(&mainwk, &st.pack[1])) < 0)
         goto out;
     if (o->index) {
         int reuse = 0;
@@ -1174,7 +1287,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
             goto out;
         have_index = 1;
     }
-    if ((err = pack_flush(&mainwk, &st.pack)) < 0 || (err = write_index_file(&st)) < 0)
+    if ((err = pack_flush(&mainwk, &st.pack[0])) < 0 || (err = write_index_file(&st)) < 0)
         goto out;
     gethostname(host, sizeof(host) - 1);
     for (char *c = host; *c; c++)
@@ -1230,9 +1343,16 @@ out:
     pthread_mutex_destroy(&st.mu);
     pthread_mutex_destroy(&st.ixw);
     pthread_mutex_destroy(&st.packmu);
-    mm_repo__packw_release(&st.pack);
+    mm_repo__packw_release(&st.pack[0]);
+    mm_repo__packw_release(&st.pack[1]);
     pthread_mutex_destroy(&st.problem_mu);
     pthread_cond_destroy(&st.cv);
+    pthread_cond_destroy(&st.packcv);
+    pthread_mutex_destroy(&st.dictmu);
+    pthread_mutex_destroy(&st.livemu);
+    pthread_cond_destroy(&st.dictcv);
+    mm_buf_release(&st.samples);
+    mm_free(st.sizes);
     if (err < 0) {
         /* no manifest names what this run wrote: take it back, so that a failed run (a full
          * medium above all) leaves the medium as it found it; then forget the objects it

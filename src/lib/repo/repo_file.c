@@ -224,7 +224,7 @@ int mm_repo__envelope_seal(mm_repo *r, const char magic[4], const void *plain, s
         return err;
     if ((err = mm_buf_put(out, head, sizeof(head))) < 0)
         return err;
-    if ((err = mm_repo__object_seal(r, NULL, head + 8, plain, n, out)) < 0)
+    if ((err = mm_repo__object_seal(r, NULL, head + 8, plain, n, NULL, out)) < 0)
         mm_buf_truncate(out, start);
     return err;
 }

@@ -29,6 +29,10 @@ enum mm_repo__kind { MM_REPO_KIND_FILE = 1, MM_REPO_KIND_DIR = 2, MM_REPO_KIND_S
 #define MM_REPO_OBJECT_MAX      (MM_CHUNK_MAX_HIGHEST + 1024u)
 #define MM_REPO_PACK_MAX        (256u * 1024u * 1024u)
 #define MM_REPO_IXFILE_MAX      (1024u * 1024u * 1024u)
+#define MM_REPO_DICT_SIZE       (64u * 1024u)   /* bytes of a dictionary this mamori trains */
+#define MM_REPO_DICT_MAX        (1024u * 1024u) /* bytes of a dictionary it accepts */
+#define MM_REPO_DICT_FILE_MAX   (MM_REPO_DICT_MAX + 4096u)
+#define MM_REPO_DICT_OBJECT_MAX (64u * 1024u) /* objects up to this size use the dictionary */
 #define MM_REPO_MANIFEST_MAX    (16u * 1024u * 1024u)
 #define MM_REPO_TREE_VERSION    1u
 #define MM_REPO_PACK_VERSION    1u

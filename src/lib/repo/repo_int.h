@@ -53,8 +53,17 @@ struct mm_repo__objindex {
     int loaded;
 };
 
+/* A compression dictionary of the repository (repo_dict.c). */
+struct mm_repo__dict {
+    uint32_t id; /* zstd dictionary ID, also in the header of every frame that needs it */
+    void *cdict; /* ZSTD_CDict, at the repository's level */
+    void *ddict; /* ZSTD_DDict */
+};
+#define MM_REPO__DICTS_MAX 8
+
 struct mm_repo {
     char *path;
+    unsigned version; /* of the repository's format, from its marker file */
     char id[33];
     char user[MM_KEYSLOT_NAME_MAX + 1];
     mm_keyset *ks;
@@ -62,7 +71,31 @@ struct mm_repo {
     struct mm_repo__objindex ix;
     char *lock_file; /* our lock, NULL if none */
     enum mm_repo_lock_kind lock_kind;
+    struct mm_repo__dict dicts[MM_REPO__DICTS_MAX];
+    unsigned ndicts; /* published with __atomic (a backup adds one while workers read) */
+    char **dict_bad; /* names of damaged dict/ files */
+    size_t ndict_bad;
+    int dict_loaded;
 };
+
+/* ---- compression dictionaries (repo_dict.c) ------------------------------------------------ */
+
+/*
+ * Load every dictionary under dict/ (once; mm_repo__index_load calls it). A damaged copy is
+ * skipped and named in r->dict_bad. @return 0, MM_EIO, MM_ENOMEM
+ */
+int mm_repo__dict_load(mm_repo *r);
+/* The dictionary with zstd ID @id, or NULL. */
+const struct mm_repo__dict *mm_repo__dict_find(const mm_repo *r, uint32_t id);
+/* The dictionary new small objects are compressed with, or NULL (none trained yet). */
+const struct mm_repo__dict *mm_repo__dict_current(const mm_repo *r);
+/*
+ * Train a dictionary from @n samples (concatenated in @samples, sizes in @sizes), write it
+ * crash-safely (two copies) and make it current.
+ * @return 1 trained, 0 the samples gave no useful dictionary, <0 MM_EIO, MM_ENOMEM
+ */
+int mm_repo__dict_train(mm_repo *r, const void *samples, const size_t *sizes, unsigned n);
+void mm_repo__dict_release(mm_repo *r);
 
 /* ---- files of the repository (repo_file.c) ------------------------------------------------- */
 
@@ -151,12 +184,13 @@ int mm_repo__work_init(struct mm_repo__work *w);
 void mm_repo__work_release(struct mm_repo__work *w);
 
 /*
- * Compress (codec byte 0: raw, 1: zstd, whichever is smaller) and seal @n bytes named @id,
+ * Compress (codec byte 0: raw, 1: zstd, 2: zstd with the dictionary @dict when not NULL;
+ * whichever is smallest of raw and the compressed form) and seal @n bytes named @id,
  * appending to @out. @w may be NULL (a temporary one is used).
  * @return 0, MM_ELIMIT, MM_ENOMEM
  */
 int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
-                         const void *p, size_t n, mm_buf *out);
+                         const void *p, size_t n, const struct mm_repo__dict *dict, mm_buf *out);
 /*
  * Open a sealed object named @id: MAC, decompress (at most @plain bytes), check that the
  * plaintext hashes to @id; append the plaintext to @out.
@@ -186,6 +220,7 @@ struct mm_repo__packw {
     mm_buf data;
     struct mm_repo__obj *objs;
     size_t n, cap;
+    size_t reserve; /* bytes allocated at once by packw_start (0: grow as filled) */
 };
 /* Start (or restart) an empty pack. @return 0, MM_ENOMEM */
 int mm_repo__packw_start(struct mm_repo__packw *p);

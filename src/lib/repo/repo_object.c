@@ -20,7 +20,8 @@
 #include "common/limits.h"
 #include "repo/repo_int.h"
 
-enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
+#define CCTX_KEEP (1024u * 1024u) /* a compression context larger than this is not kept */
 
 int mm_repo__work_init(struct mm_repo__work *w)
 {
@@ -47,7 +48,7 @@ void mm_repo__work_release(struct mm_repo__work *w)
 }
 
 int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
-                         const void *p, size_t n, mm_buf *out)
+                         const void *p, size_t n, const struct mm_repo__dict *dict, mm_buf *out)
 {
     struct mm_repo__work tmp;
     size_t bound = ZSTD_compressBound(n), got;
@@ -62,10 +63,16 @@ int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsign
     mm_buf_clear(&w->scratch);
     if ((err = mm_buf_grow(&w->scratch, bound + 1)) < 0)
         goto out;
-    got = n < 64 ? 0
-                 : ZSTD_compressCCtx(w->cctx, w->scratch.ptr + 1, bound, p, n, r->cfg.zstd_level);
+    if (n < 16)
+        got = 0;
+    else if (dict)
+        got = ZSTD_compress_usingCDict(w->cctx, w->scratch.ptr + 1, bound, p, n, dict->cdict);
+    else if (n < 64)
+        got = 0;
+    else
+        got = ZSTD_compressCCtx(w->cctx, w->scratch.ptr + 1, bound, p, n, r->cfg.zstd_level);
     if (got != 0 && !ZSTD_isError(got) && got < n) {
-        w->scratch.ptr[0] = CODEC_ZSTD;
+        w->scratch.ptr[0] = dict ? CODEC_ZSTD_DICT : CODEC_ZSTD;
         w->scratch.len = got + 1;
     } else {
         w->scratch.ptr[0] = CODEC_RAW;
@@ -77,6 +84,15 @@ int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsign
 out:
     if (w->scratch.cap > (1u << 20))
         mm_buf_release(&w->scratch); /* keep only small scratch space between objects */
+    if (ZSTD_sizeof_CCtx(w->cctx) > CCTX_KEEP) {
+        /* a large object grew the context (window, tables): sixteen workers would keep
+         * that much each; small files, the common case, need a fraction of it */
+        ZSTD_CCtx *c = ZSTD_createCCtx();
+        if (c) {
+            ZSTD_freeCCtx(w->cctx);
+            w->cctx = c;
+        }
+    }
     if (own)
         mm_repo__work_release(&tmp);
     return err;
@@ -109,17 +125,34 @@ int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsign
             goto out;
         }
         err = mm_buf_put(out, w->scratch.ptr + 1, w->scratch.len - 1);
-    } else if ((unsigned char)w->scratch.ptr[0] == CODEC_ZSTD) {
+    } else if ((unsigned char)w->scratch.ptr[0] == CODEC_ZSTD ||
+               (unsigned char)w->scratch.ptr[0] == CODEC_ZSTD_DICT) {
         unsigned long long size = ZSTD_getFrameContentSize(w->scratch.ptr + 1, w->scratch.len - 1);
+        const struct mm_repo__dict *dict = NULL;
         if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > plain ||
             size > out->limit - out->len) {
             err = mm_error_set(MM_ECORRUPT, "object has a bad compressed size");
             goto out;
         }
+        if ((unsigned char)w->scratch.ptr[0] == CODEC_ZSTD_DICT) {
+            unsigned did = ZSTD_getDictID_fromFrame(w->scratch.ptr + 1, w->scratch.len - 1);
+            if (!(dict = mm_repo__dict_find(r, did))) {
+                err = mm_error_set(MM_ECORRUPT,
+                                   "object needs compression dictionary %08x, which no intact "
+                                   "copy under dict/ holds",
+                                   did);
+                goto out;
+            }
+        } else if (ZSTD_getDictID_fromFrame(w->scratch.ptr + 1, w->scratch.len - 1) != 0) {
+            err = mm_error_set(MM_ECORRUPT, "object names a dictionary its codec does not use");
+            goto out;
+        }
         if ((err = mm_buf_grow(out, (size_t)size)) < 0)
             goto out;
-        got = ZSTD_decompressDCtx(w->dctx, out->ptr + out->len, (size_t)size, w->scratch.ptr + 1,
-                                  w->scratch.len - 1);
+        got = dict ? ZSTD_decompress_usingDDict(w->dctx, out->ptr + out->len, (size_t)size,
+                                                w->scratch.ptr + 1, w->scratch.len - 1, dict->ddict)
+                   : ZSTD_decompressDCtx(w->dctx, out->ptr + out->len, (size_t)size,
+                                         w->scratch.ptr + 1, w->scratch.len - 1);
         if (ZSTD_isError(got) || got != size) {
             err = mm_error_set(MM_ECORRUPT, "object does not decompress");
             goto out;
@@ -209,7 +242,7 @@ int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *
     if ((ix->nlocs + 1) * 2 > ix->nslots && (err = grow_slots(ix)) < 0)
         return err;
     if (ix->nlocs == ix->caplocs) {
-        size_t ncap = ix->caplocs ? ix->caplocs * 2 : 1024;
+        size_t ncap = ix->caplocs ? ix->caplocs + ix->caplocs / 2 : 1024;
         struct mm_repo__loc *nl;
         if (ncap > UINT32_MAX - 1)
             return mm_error_set(MM_ELIMIT, "too many objects");
@@ -428,6 +461,8 @@ int mm_repo__index_load(mm_repo *r)
 
     if (ix->loaded)
         return 0;
+    if ((err = mm_repo__dict_load(r)) < 0)
+        return err;
     mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
     mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
     if ((err = mm_repo__list(r, "index", &names, &n)) < 0)
@@ -496,10 +531,14 @@ int mm_repo__packw_start(struct mm_repo__packw *p)
 {
     unsigned char head[8];
 
+    int err;
+
     if (!p->data.limit)
         mm_buf_init(&p->data, MM_REPO_PACK_MAX);
     mm_buf_clear(&p->data);
     p->n = 0;
+    if (p->reserve && (err = mm_buf_reserve(&p->data, p->reserve)) < 0)
+        return err;
     memcpy(head, "MMPK", 4);
     mm_put_le32(head + 4, MM_REPO_PACK_VERSION);
     return mm_buf_put(&p->data, head, sizeof(head));
@@ -537,8 +576,11 @@ int mm_repo__packw_finish(mm_repo *r, struct mm_repo__work *w, struct mm_repo__p
     mm_buf_init(&table, MM_REPO_PACK_MAX);
     if ((err = mm_repo__packtab_encode(p->objs, p->n, &table)) < 0 ||
         (err = mm_crypto_object_id(r->ks, table.ptr, table.len, tid)) < 0 ||
+        /* room for the sealed table in one step (growing would double a 16 MiB pack) */
+        (err = mm_buf_reserve(&p->data, p->data.len + ID_SIZE + ZSTD_compressBound(table.len) + 1 +
+                                                MM_CRYPTO_SEAL_OVERHEAD + 64)) < 0 ||
         (err = mm_buf_put(&p->data, tid, ID_SIZE)) < 0 ||
-        (err = mm_repo__object_seal(r, w, tid, table.ptr, table.len, &p->data)) < 0)
+        (err = mm_repo__object_seal(r, w, tid, table.ptr, table.len, NULL, &p->data)) < 0)
         goto out;
     mm_put_le32(tail, (uint32_t)(p->data.len - tstart));
     memcpy(tail + 4, "MMPK", 4);

@@ -27,7 +27,7 @@
 #define MANIFEST_DOMAIN "mamori-manifest-v1"
 
 static const char *const repo_dirs[] = { "keys",  "data",     "index", "generations",
-                                         "locks", "verified", "audit" };
+                                         "locks", "verified", "audit", "dict" };
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -65,6 +65,7 @@ void mm_repo_free(mm_repo *r)
         return;
     mm_repo_unlock(r);
     mm_repo__index_release(&r->ix);
+    mm_repo__dict_release(r);
     pthread_mutex_destroy(&r->ix.lock);
     mm_keyset_free(r->ks);
     mm_free(r->path);
@@ -124,6 +125,7 @@ static int read_marker(mm_repo *r)
         goto out;
     }
     memcpy(r->id, id, sizeof(id));
+    r->version = version;
 out:
     mm_buf_release(&b);
     return err;

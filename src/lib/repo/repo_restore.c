@@ -40,10 +40,14 @@ struct fjob {
     unsigned char *ids;
 };
 
+/* A folder whose mode and time are set at the end (after its files): about 32 bytes plus its
+ * name, as the path is rebuilt from the parents' names (a million folders: ~40 MB less). */
 struct dirfix {
-    char *path;
-    uint32_t mode;
     int64_t mtime_ns;
+    uint32_t parent;   /* index in st->dirs + 1; 0: directly in the target folder */
+    uint32_t name_off; /* in st->names */
+    uint32_t namelen;
+    uint32_t mode;
     int onway; /* created only on the way to a filter's match: removed again if empty */
 };
 
@@ -61,6 +65,7 @@ struct rstate {
     size_t nfilters;
     struct dirfix *dirs;
     size_t ndirs, capdirs;
+    mm_buf names; /* the folder names of st->dirs, one after another */
     int matched;
     int root_user;
     char errmsg[512]; /* message of the first fatal error of a worker */
@@ -281,9 +286,13 @@ static int queue_file(struct rstate *st, const char *dst, const char *shown,
     return 0;
 }
 
-static int remember_dir(struct rstate *st, const char *path, const struct mm_repo__entry *e,
+static int remember_dir(struct rstate *st, uint32_t parent, const struct mm_repo__entry *e,
                         int onway)
 {
+    int err;
+
+    if (st->ndirs >= UINT32_MAX - 1 || st->names.len > UINT32_MAX - e->namelen)
+        return mm_error_set(MM_ELIMIT, "too many folders");
     if (st->ndirs == st->capdirs) {
         size_t ncap = st->capdirs ? st->capdirs * 2 : 256;
         void *nv = mm_realloc(st->dirs, ncap * sizeof(*st->dirs));
@@ -292,8 +301,11 @@ static int remember_dir(struct rstate *st, const char *path, const struct mm_rep
         st->dirs = nv;
         st->capdirs = ncap;
     }
-    if (!(st->dirs[st->ndirs].path = mm_strdup(path)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
+    st->dirs[st->ndirs].parent = parent;
+    st->dirs[st->ndirs].name_off = (uint32_t)st->names.len;
+    st->dirs[st->ndirs].namelen = e->namelen;
+    if ((err = mm_buf_put(&st->names, e->name, e->namelen)) < 0)
+        return err;
     st->dirs[st->ndirs].mode = e->mode;
     st->dirs[st->ndirs].mtime_ns = e->mtime_ns;
     st->dirs[st->ndirs].onway = onway;
@@ -322,13 +334,34 @@ static int make_dir(const char *path, int *created)
     return 0;
 }
 
+/* The path of st->dirs[@i] under @to, rebuilt from its parents' names. @return 0, MM_ELIMIT */
+static int dir_path(const struct rstate *st, const char *to, size_t i, char *out, size_t cap)
+{
+    size_t len = 0, tl = strlen(to);
+
+    for (size_t k = i + 1; k; k = st->dirs[k - 1].parent) /* the length first */
+        len += 1 + st->dirs[k - 1].namelen;
+    if (tl + len + 1 > cap)
+        return mm_error_set(MM_ELIMIT, "a restored path is too long");
+    memcpy(out, to, tl);
+    out[tl + len] = '\0';
+    for (size_t k = i + 1; k; k = st->dirs[k - 1].parent) { /* then the names, from the end */
+        const struct dirfix *d = &st->dirs[k - 1];
+        len -= d->namelen;
+        memcpy(out + tl + len, st->names.ptr + d->name_off, d->namelen);
+        out[tl + --len] = '/';
+    }
+    return 0;
+}
+
 /*
- * Restore the tree @id into the existing folder @dst. @stack holds the entries leading
+ * Restore the tree @id into the existing folder @dst (st->dirs[@dst_dir - 1], or the target
+ * itself when 0). @stack holds the entries leading
  * here (for the filters), @shown the path inside the generation.
  */
 static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
-                const char *dst, const char *shown, const struct mm_repo__entry **stack,
-                size_t depth, int all)
+                const char *dst, uint32_t dst_dir, const char *shown,
+                const struct mm_repo__entry **stack, size_t depth, int all)
 {
     struct mm_repo__tree t = { 0 };
     char red[MM_LOG_PATH_MAX];
@@ -373,8 +406,8 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
         } else if (e->kind == MM_REPO_KIND_DIR) {
             int created = 0;
             if ((err = make_dir(path, &created)) == 0 &&
-                (err = remember_dir(st, path, e, m == 1 && created)) == 0) {
-                err = walk(st, w, e->ids, path, sh, stack, depth + 1, m == 2);
+                (err = remember_dir(st, dst_dir, e, m == 1 && created)) == 0) {
+                err = walk(st, w, e->ids, path, (uint32_t)st->ndirs, sh, stack, depth + 1, m == 2);
                 if (err == 0 && m == 2)
                     add(&st->s.dirs, 1);
             }
@@ -479,6 +512,7 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     if (!o)
         o = &def;
     memset(&st, 0, sizeof(st));
+    mm_buf_init(&st.names, UINT32_MAX);
     if (stats)
         memset(stats, 0, sizeof(*stats));
     pthread_mutex_init(&st.mu, NULL);
@@ -506,7 +540,7 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
         err = mm_error_set(MM_ERROR, "cannot start a worker thread");
         goto out;
     }
-    err = walk(&st, &w, g.root, to, "", stack, 0, st.nfilters == 0);
+    err = walk(&st, &w, g.root, to, 0, "", stack, 0, st.nfilters == 0);
     pthread_mutex_lock(&st.mu);
     if (err < 0 && !st.err)
         st.err = err;
@@ -527,15 +561,16 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     }
     /* folders last, deepest (latest created) first */
     for (size_t i = st.ndirs; i-- > 0;) {
-        char red[MM_LOG_PATH_MAX];
+        char red[MM_LOG_PATH_MAX], path[MM_LIMIT_PATH];
         struct timespec ts[2];
-        if (st.dirs[i].onway && rmdir(st.dirs[i].path) == 0)
+        if ((err = dir_path(&st, to, i, path, sizeof(path))) < 0)
+            goto out;
+        if (st.dirs[i].onway && rmdir(path) == 0)
             continue; /* made on the way to a match that was not below it */
         ts[0] = ts[1] = ns_to_ts(st.dirs[i].mtime_ns);
-        if (chmod(st.dirs[i].path, (mode_t)(st.dirs[i].mode & 07777)) != 0 ||
-            utimensat(AT_FDCWD, st.dirs[i].path, ts, AT_SYMLINK_NOFOLLOW) != 0) {
-            err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'",
-                                     RED(red, st.dirs[i].path));
+        if (chmod(path, (mode_t)(st.dirs[i].mode & 07777)) != 0 ||
+            utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+            err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", RED(red, path));
             goto out;
         }
     }
@@ -550,8 +585,7 @@ out:
         mm_free(st.q[st.nq].ids);
     }
     mm_free(st.q);
-    for (size_t i = 0; i < st.ndirs; i++)
-        mm_free(st.dirs[i].path);
+    mm_buf_release(&st.names);
     mm_free(st.dirs);
     mm_free(st.filters);
     if (wok)

@@ -275,6 +275,14 @@ int mm_repo_verify(mm_repo *r, const struct mm_repo_verify_opts *o,
         report(&v, NULL, rel, "index file damaged (its packs were read instead)");
         stats->damaged_packs++;
     }
+    for (size_t i = 0; i < r->ndict_bad; i++) {
+        char rel[96];
+        snprintf(rel, sizeof(rel), "dict/%s", r->dict_bad[i]);
+        report(&v, NULL, rel,
+               r->ndicts ? "compression dictionary copy damaged (an intact copy serves)"
+                         : "compression dictionary damaged, no intact copy: files compressed "
+                           "with it cannot be read");
+    }
     if ((err = check_packs_present(&v)) < 0)
         goto out;
     if (o->read_data && (err = read_data(&v)) < 0)
