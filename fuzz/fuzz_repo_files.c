@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz target for every file of a repository as mamori reads it from a medium: marker,
- * config, key slot, pack (header, objects, table, trailer), index file, manifest, verify
- * record and lock. A small repository with two generations is made once; each input picks
+ * config, key slot, compression dictionary, pack (header, objects, table, trailer; objects
+ * raw, zstd and zstd with the dictionary), index file, manifest, verify record and lock. A
+ * small repository with two generations is made once; each input picks
  * one of its files (first byte) and either replaces it with the rest of the input or XORs
  * the rest into it at an offset (second byte >= 128, offset in the next 4 bytes), so both
  * arbitrary bytes and near-valid damaged files reach the decoders. Then the repository is
@@ -120,6 +121,21 @@ static void snapshot(const char *rel)
     closedir(d);
 }
 
+/* Regular files directly in @dir. */
+static size_t count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 static void setup(void)
 {
     static const struct mm_kdf_params kdf = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
@@ -127,6 +143,7 @@ static void setup(void)
     struct mm_repo_init_opts io = { &kdf, &chunk, 0, 0 };
     struct mm_repo_source s;
     struct mm_repo_verify_opts vo = { 0 };
+    struct mm_repo_backup_opts bo = { 0 };
     const char *tmp = getenv("TMPDIR");
     unsigned char big[300000];
     mm_repo *r = NULL;
@@ -149,13 +166,34 @@ static void setup(void)
     write_file(p, "hello", 5);
     snprintf(p, sizeof(p), "%s/sub^日本/big.bin", src);
     write_file(p, big, sizeof(big));
+    snprintf(p, sizeof(p), "%s/msg", src);
+    mkdir(p, 0700);
+    for (unsigned i = 0; i < 80; i++) { /* HL7-like messages: 60 train a dictionary */
+        char m[2048];
+        int n = snprintf(
+                m, sizeof(m),
+                "MSH|^~\\&|HIS|H%03u|SSMIX2|H%03u|2025%04u120000||ADT^A08|M%06u|P|2.5\r"
+                "PID|||%010u^^^^PI||YAMADA^TARO%u^^^^^L^I~ヤマダ^タロウ^^^^^L^P||19%02u0%u1"
+                "5|%c|||^^^^%03u-%04u\rPV1||%c|%u^%u^%u|||||%05u^DOCTOR%u\r"
+                "OBX|%u|NM|3A01%04u^LAB%u^JC10||%u.%u|mg/dL|%u-%u|%c|||F\r",
+                i % 7, i % 5, i * 37 % 1231, i * 7919, i * 104729, i % 13, i % 90, i % 9 + 1,
+                i % 2 ? 'M' : 'F', i % 999, i * 31 % 9999, i % 3 ? 'O' : 'I', i % 40, i % 12, i % 8,
+                i * 13, i % 17, i, i % 50, i * 3 % 100, i % 9, i % 10, i % 20, 40 + i % 30,
+                i % 4 ? 'N' : 'H');
+        snprintf(p, sizeof(p), "%s/msg/%03u.hl7", src, i);
+        write_file(p, m, (size_t)n);
+    }
     if (mm_repo_init(repo, "fuzz", "fuzz", 4, &io) < 0 ||
         mm_repo_open(&r, repo, NULL, "fuzz", 4) < 0)
         fail("cannot make the test repository");
     s.path = src;
     s.kind = MM_REPO_SOURCE_FOLDER;
-    if (mm_repo_backup(r, &s, 1, NULL, NULL, NULL) < 0)
+    bo.dict_samples = 60;
+    if (mm_repo_backup(r, &s, 1, &bo, NULL, NULL) < 0)
         fail("first backup");
+    snprintf(p, sizeof(p), "%s/dict", repo);
+    if (count_files(p) != 2)
+        fail("no dictionary trained");
     snprintf(p, sizeof(p), "%s/b.txt", src);
     write_file(p, "world", 5);
     if (mm_repo_backup(r, &s, 1, NULL, NULL, NULL) < 0)
