@@ -157,6 +157,9 @@ int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **u
     case 'j':
         ctx->json = 1;
         return 1;
+    case 'A':
+        ctx->audit_dir = optarg;
+        return 1;
     default:
         return 0;
     }

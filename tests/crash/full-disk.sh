@@ -53,6 +53,7 @@ unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_CACHE
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export MAMORI_PASSPHRASE=full-disk-passphrase
 export XDG_CACHE_HOME=$W/cache
+export MAMORI_AUDIT_DIR=$W/audit-host
 R=$MNT/repo
 SRC=$W/src
 
