@@ -72,6 +72,25 @@ int cli_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE])
     return 0;
 }
 
+/* The library's last message, kept across the audit calls a failing command makes before it
+ * prints its own error. */
+struct saved_error {
+    char msg[512];
+};
+
+static void save_error(struct saved_error *s)
+{
+    snprintf(s->msg, sizeof(s->msg), "%s", mm_error_last());
+}
+
+static void restore_error(const struct saved_error *s)
+{
+    if (s->msg[0])
+        mm_error_set(MM_ERROR, "%s", s->msg);
+    else
+        mm_error_clear();
+}
+
 void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                      const struct mm_audit_event *ev)
 {
@@ -123,6 +142,7 @@ void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
 struct evb {
     struct mm_audit_field f[24];
     char num[24][24];
+    char msg[512]; /* the library's message of a failure (no patient data, by contract) */
     size_t n;
 };
 
@@ -143,17 +163,29 @@ static void addu(struct evb *b, const char *key, unsigned long long v)
     }
 }
 
+/* The error of a failed command: its code's name and the library's message. */
+static void adderr(struct evb *b, int err)
+{
+    add(b, "error", mm_error_name(err));
+    snprintf(b->msg, sizeof(b->msg), "%s", mm_error_last());
+    if (b->msg[0])
+        add(b, "message", b->msg);
+}
+
 static void emit(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsigned int kind,
                  struct evb *b, enum mm_audit_subject sk, const char *subject)
 {
     struct mm_audit_event ev = { 0 };
+    struct saved_error se;
 
     ev.kind = kind;
     ev.fields = b->f;
     ev.nfields = b->n;
     ev.subject_kind = subject ? sk : MM_AUDIT_SUBJECT_NONE;
     ev.subject = subject;
+    save_error(&se);
     cli_audit_write(ctx, r, repo, &ev);
+    restore_error(&se);
 }
 
 void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *user, const char *pass,
@@ -197,7 +229,7 @@ void cli_audit_backup(const struct cli_ctx *ctx, mm_repo *r, const char *repo, i
 
     add(&b, "result", result(err, 0));
     if (err < 0) {
-        add(&b, "error", mm_error_name(err));
+        adderr(&b, err);
     } else {
         add(&b, "generation", id);
         add(&b, "guard", "none"); /* not judged: the guard does not exist yet */
@@ -223,7 +255,7 @@ void cli_audit_verify(const struct cli_ctx *ctx, mm_repo *r, const char *repo, i
     add(&b, "result", err < 0 ? "failed" : damaged ? "damaged" : "clean");
     add(&b, "read_data", read_data ? "yes" : "no");
     if (err < 0) {
-        add(&b, "error", mm_error_name(err));
+        adderr(&b, err);
     } else {
         addu(&b, "generations", st->generations);
         addu(&b, "packs", st->packs);
@@ -242,17 +274,19 @@ void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, 
 {
     struct mm_repo_gen g;
     struct evb b = { 0 };
+    struct saved_error se;
     int found;
 
     memset(&g, 0, sizeof(g));
+    save_error(&se);
     found = mm_repo_gen_find(r, gen, &g) == 0;
-    mm_error_clear();
+    restore_error(&se);
     add(&b, "result", result(err, err == 0 && st->damaged));
     add(&b, "generation", found ? g.id : gen);
     add(&b, "scope", o->patient ? "patient" : o->path_prefix ? "path" : "all");
     add(&b, "to", to);
     if (err < 0) {
-        add(&b, "error", mm_error_name(err));
+        adderr(&b, err);
     } else {
         addu(&b, "files", st->files);
         addu(&b, "dirs", st->dirs);
@@ -289,7 +323,7 @@ void cli_audit_prune(const struct cli_ctx *ctx, mm_repo *r, const char *repo, in
         goto out;
     add(&b, "result", result(err, 0));
     if (err < 0) {
-        add(&b, "error", mm_error_name(err));
+        adderr(&b, err);
     } else {
         addu(&b, "kept", st->gens_kept);
         addu(&b, "removed", st->gens_removed);

@@ -25,7 +25,7 @@
 struct audit_opts {
     const char *repo, *as, *passfile, *file, *out, *user, *patient, *kind;
     int host, have_since;
-    int64_t since_ns;
+    int64_t since_s;
 };
 
 /* The opened log and where it came from. */
@@ -38,7 +38,8 @@ struct audit_src {
     char base[4200];
 };
 
-/* "2026-11-22", "2026-11-22T06:00[:00]" (local time) or with a trailing Z (UTC). */
+/* "2026-11-22", "2026-11-22T06:00[:00]" (local time) or with a trailing Z (UTC), into
+ * seconds since 1970. */
 static int parse_time(const char *s, int64_t *out)
 {
     struct tm tm;
@@ -75,7 +76,7 @@ static int parse_time(const char *s, int64_t *out)
     t = utc ? timegm(&tm) : mktime(&tm);
     if (t == (time_t)-1)
         return -1;
-    *out = (int64_t)t * 1000000000;
+    *out = (int64_t)t; /* seconds: nanoseconds would overflow after 2262 */
     return 0;
 }
 
@@ -189,10 +190,13 @@ static void print_problem(const struct cli_ctx *ctx, FILE *f,
                 b, x);
         break;
     case MM_AUDIT_REMOVED:
-        fprintf(f,
-                CLI_T(ctx, "記録 %llu から %llu までが削除されています",
-                      "records %llu to %llu were removed"),
-                b, x - 1);
+        if (x <= b + 1)
+            fprintf(f, CLI_T(ctx, "記録 %llu が削除されています", "record %llu was removed"), b);
+        else
+            fprintf(f,
+                    CLI_T(ctx, "記録 %llu から %llu までが削除されています",
+                          "records %llu to %llu were removed"),
+                    b, x - 1);
         break;
     case MM_AUDIT_REORDERED:
         fprintf(f,
@@ -311,7 +315,7 @@ static int report(const struct cli_ctx *ctx, const struct audit_src *s, int json
 
 static int matches(const struct audit_opts *o, const struct mm_audit_record *r, unsigned int kind)
 {
-    if (o->have_since && r->time_ns < o->since_ns)
+    if (o->have_since && (r->time_ns < 0 ? -1 : r->time_ns / 1000000000) < o->since_s)
         return 0;
     if (o->user && strcmp(o->user, r->user) != 0)
         return 0;
@@ -536,7 +540,7 @@ static int run_audit(struct cli_ctx *ctx, int argc, char **argv)
             o.out = optarg;
             break;
         case 's':
-            if (parse_time(optarg, &o.since_ns) < 0)
+            if (parse_time(optarg, &o.since_s) < 0)
                 return cli_usage(ctx, &cmd_audit,
                                  CLI_T(ctx, "--since は 2026-11-22 か 2026-11-22T06:00 の形です",
                                        "--since takes 2026-11-22 or 2026-11-22T06:00"));

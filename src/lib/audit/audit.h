@@ -124,9 +124,11 @@ struct mm_audit_append_info {
  * key, replace the head crash-safely. A subject needs a key when details are sealed: without
  * one the details are written in the clear, so they must not hold patient data.
  * @param[out] info may be NULL
+ * Only the header, the head and the last record are read (damage further back is left as it
+ * is, for mm_audit_verify() to name).
  * @return 0, MM_EINVAL (bad event, or a subject to seal without a key), MM_ENOTFOUND (no log
  *         and no key to create one), MM_ECORRUPT (the log belongs to another repository or
- *         key, is damaged before its last record, or is shorter than its signed head: nothing
+ *         key, its end is damaged but not torn, or it is shorter than its signed head: nothing
  *         is appended), MM_ELIMIT, MM_EIO (cannot write: write-protected or full medium; the
  *         log is as before), MM_ENOMEM
  */
@@ -228,6 +230,8 @@ struct mm_audit_verify_result {
     uint64_t head_seq;      /* the signed head's record (0: none) */
     uint64_t unsigned_tail; /* records after the last signed one (not yet covered) */
     uint64_t torn_bytes;    /* an interrupted append's bytes at the end (not tampering) */
+    uint64_t damaged_at;    /* offset of bytes that are no record with records after them
+                               (0: none), whatever the first problem is */
 };
 
 /*

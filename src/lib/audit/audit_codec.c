@@ -80,11 +80,9 @@ int mm_audit__check_sig(const unsigned char pk[MM_CRYPTO_PK_SIZE], const unsigne
 
 /* ---- details ------------------------------------------------------------------------------- */
 
-/* A detail key: 1..64 of [a-z0-9_-]. */
-static int key_ok(const char *k)
+/* A detail key: 1..64 of [a-z0-9_-] (@n bytes at @k). */
+static int key_okn(const char *k, size_t n)
 {
-    size_t n = k ? strlen(k) : 0;
-
     if (n < 1 || n > 64)
         return 0;
     for (size_t i = 0; i < n; i++)
@@ -92,6 +90,11 @@ static int key_ok(const char *k)
               k[i] == '-'))
             return 0;
     return 1;
+}
+
+static int key_ok(const char *k)
+{
+    return k && key_okn(k, strlen(k));
 }
 
 int mm_audit__details_encode(uint64_t seq, const struct mm_audit_event *ev, mm_buf *out)
@@ -176,7 +179,8 @@ int mm_audit__details_decode(struct mm_audit__entry *e, const unsigned char *p, 
         goto bad;
     sk = q[0];
     sn = mm_get_le16(q + 1);
-    if (sk > MM_AUDIT_SUBJECT_PATH || (sk == 0) != (sn == 0) || !(subj = take(&r, sn)))
+    if (sk > MM_AUDIT_SUBJECT_PATH || (sk == 0) != (sn == 0) || !(subj = take(&r, sn)) ||
+        memchr(subj, 0, sn))
         goto bad;
     total += sn + 1;
     if (!(q = take(&r, 2)))
@@ -188,8 +192,11 @@ int mm_audit__details_decode(struct mm_audit__entry *e, const unsigned char *p, 
         struct rd r2 = r;
         for (size_t i = 0; i < nf; i++) {
             size_t kn, vn;
-            if (!(q = take(&r2, 1)) || (kn = q[0]) < 1 || kn > 64 || !take(&r2, kn) ||
-                !(q = take(&r2, 2)) || (vn = mm_get_le16(q)) > DETAIL_VALUE_MAX || !take(&r2, vn))
+            const unsigned char *k, *v;
+            if (!(q = take(&r2, 1)) || (kn = q[0]) < 1 || kn > 64 || !(k = take(&r2, kn)) ||
+                !key_okn((const char *)k, kn) || !(q = take(&r2, 2)) ||
+                (vn = mm_get_le16(q)) > DETAIL_VALUE_MAX || !(v = take(&r2, vn)) ||
+                memchr(v, 0, vn))
                 goto bad;
             total += kn + vn + 2;
         }

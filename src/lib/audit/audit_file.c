@@ -285,6 +285,17 @@ int mm_audit_append(const struct mm_audit_target *t, const struct mm_audit_event
     MM_ASSERT_ARG(t && ev && t->repo_id);
     if (ev->kind < 1 || ev->kind > 0xffff)
         return mm_error_set(MM_EINVAL, "audit event: bad kind");
+    if ((ev->user && strlen(ev->user) > USER_MAX) || (ev->host && strlen(ev->host) > HOST_MAX))
+        return mm_error_set(MM_EINVAL, "audit event: user or host name too long");
+    {
+        /* refuse a bad event before any file is touched */
+        mm_buf d;
+        mm_buf_init(&d, MM_LIMIT_AUDIT_RECORD);
+        err = mm_audit__details_encode(0, ev, &d);
+        mm_buf_release(&d);
+        if (err < 0)
+            return err;
+    }
     if (ev->subject_kind != MM_AUDIT_SUBJECT_NONE && t->store == MM_AUDIT_SEALED && !t->ks)
         return mm_error_set(MM_EINVAL, "audit event: a subject cannot be sealed without the key");
     if ((err = join(lpath, t->base, MM_AUDIT_LOG_SUFFIX)) < 0 ||

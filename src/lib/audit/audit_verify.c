@@ -58,6 +58,15 @@ static int hash_later(const mm_audit_log *l, size_t i, const unsigned char *h)
     return 0;
 }
 
+/* Does any signed record verify with @pk (is the header's key the one that wrote them)? */
+static int any_genuine(const mm_audit_log *l, const unsigned char *pk)
+{
+    for (size_t j = 0; j < l->n; j++)
+        if (!l->v[j].malformed && sig_ok(&l->v[j], pk))
+            return 1;
+    return 0;
+}
+
 /* Tell what happened at record @i, where the log departs from the chain. */
 static void classify(const mm_audit_log *l, size_t i, uint64_t expected, int prev_keyed,
                      const unsigned char *pk, struct mm_audit_verify_result *res)
@@ -69,6 +78,8 @@ static void classify(const mm_audit_log *l, size_t i, uint64_t expected, int pre
     if (seq == expected) { /* the link to the previous record is broken */
         if (i + 1 < l->n && !l->v[i + 1].malformed && l->v[i + 1].pub.seq == expected)
             fail(res, MM_AUDIT_INSERTED, expected, seq, off);
+        else if (i == 0) /* the header changed, unless record 1's own bytes did */
+            fail(res, MM_AUDIT_EDITED, genuine || !any_genuine(l, pk) ? 0 : 1, seq, 0);
         else if (genuine || (!e->pub.keyed && !prev_keyed))
             fail(res, MM_AUDIT_EDITED, expected - 1, seq,
                  i ? l->v[i - 1].pub.offset : 0); /* the one before changed (0: the header) */
@@ -86,7 +97,9 @@ static void classify(const mm_audit_log *l, size_t i, uint64_t expected, int pre
             fail(res, MM_AUDIT_REMOVED, expected, seq, off);
         }
     } else {
-        fail(res, MM_AUDIT_INSERTED, seq == expected - 1 ? seq : expected, seq, off);
+        /* an authentic record whose number was taken by the record before it: that one was
+         * inserted */
+        fail(res, MM_AUDIT_INSERTED, seq == expected - 1 && genuine ? seq : expected, seq, off);
     }
 }
 
@@ -99,6 +112,8 @@ int mm_audit_verify(const mm_audit_log *l, const unsigned char pk_in[MM_CRYPTO_P
 
     MM_ASSERT_ARG(l && res);
     memset(res, 0, sizeof(*res));
+    if (l->stop == STOP_DAMAGED)
+        res->damaged_at = l->stop_offset;
     pk = mm_audit_log_public_key(l);
     if (pk_in && memcmp(pk_in, pk, MM_CRYPTO_PK_SIZE) != 0) {
         fail(res, MM_AUDIT_WRONG_KEY, 0, 0, 0);
@@ -124,7 +139,11 @@ int mm_audit_verify(const mm_audit_log *l, const unsigned char pk_in[MM_CRYPTO_P
                                                memcmp(l->v[i + 1].prev, e->pub.hash, ID_SIZE) != 0);
             int head_differs = l->has_head && !l->head_bad && l->head.seq == e->pub.seq &&
                                memcmp(l->head.hash, e->pub.hash, ID_SIZE) != 0;
-            fail(res, next_breaks || head_differs ? MM_AUDIT_EDITED : MM_AUDIT_BAD_SIGNATURE,
+            int twin = i + 1 < l->n && !l->v[i + 1].malformed && l->v[i + 1].pub.seq == expected;
+            fail(res,
+                 twin                          ? MM_AUDIT_INSERTED
+                 : next_breaks || head_differs ? MM_AUDIT_EDITED
+                                               : MM_AUDIT_BAD_SIGNATURE,
                  expected, expected, e->pub.offset);
             return 0;
         }
