@@ -259,7 +259,8 @@ static void hex16(const unsigned char *p, char out[33])
     out[32] = '\0';
 }
 
-/* Verify the loaded log and print the verdict. @return CLI_OK or CLI_DAMAGE */
+/* Verify the loaded log and print the verdict (@json: 1 an object, 2 an object that ends the
+ * one `audit show --json` opened). @return CLI_OK or CLI_DAMAGE */
 static int report(const struct cli_ctx *ctx, const struct audit_src *s, int json, int quiet)
 {
     struct mm_audit_verify_result v;
@@ -271,12 +272,12 @@ static int report(const struct cli_ctx *ctx, const struct audit_src *s, int json
     if (json) {
         printf("{\"log\":\"%s\",\"repository\":\"%s\",\"fingerprint\":\"%s\",\"ok\":%s,"
                "\"problem\":\"%s\",\"record\":%llu,\"found\":%llu,\"records\":%llu,"
-               "\"signed\":%llu,\"head\":%llu,\"unsigned_tail\":%llu,\"torn_bytes\":%llu}\n",
+               "\"signed\":%llu,\"head\":%llu,\"unsigned_tail\":%llu,\"torn_bytes\":%llu}%s",
                s->what, id, fp, v.problem ? "false" : "true", mm_audit_problem_name(v.problem),
                (unsigned long long)v.bad_seq, (unsigned long long)v.found_seq,
                (unsigned long long)v.records, (unsigned long long)v.signed_records,
                (unsigned long long)v.head_seq, (unsigned long long)v.unsigned_tail,
-               (unsigned long long)v.torn_bytes);
+               (unsigned long long)v.torn_bytes, json == 2 ? "}\n" : "\n");
     } else if (!quiet || v.problem) {
         printf(CLI_T(ctx, "リポジトリ ID: %s\n公開鍵の指紋: %s%s\n",
                      "repository ID: %s\npublic key fingerprint: %s%s\n"),
@@ -420,7 +421,7 @@ static int do_show(struct cli_ctx *ctx, const struct audit_opts *o)
     } else if (!shown && !ctx->quiet) {
         printf("%s\n", CLI_T(ctx, "該当する記録はありません", "no matching records"));
     }
-    rc = report(ctx, &s, ctx->json, 1);
+    rc = report(ctx, &s, ctx->json ? 2 : 0, 1); /* (2: close the show's object) */
 out:
     src_release(&s);
     return rc;

@@ -185,8 +185,10 @@ int mm_audit_log_load(mm_audit_log **out, const char *base);
  */
 int mm_audit_log_load_file(mm_audit_log **out, const char *path);
 
+/* Free @l. Accepts NULL. */
 void mm_audit_log_free(mm_audit_log *l);
 
+/* The number of records decoded (up to the first frame that does not decode). */
 size_t mm_audit_log_count(const mm_audit_log *l);
 /* Record @i (0-based, in file order), borrowed. */
 const struct mm_audit_record *mm_audit_log_record(const mm_audit_log *l, size_t i);
