@@ -138,6 +138,40 @@ void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                   mm_error_last());
 }
 
+void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const char *user)
+{
+    static const char hex[] = "0123456789abcdef";
+    char base[4200], idhex[2 * MM_AUDIT_REPO_ID_SIZE + 1];
+    unsigned char id[MM_AUDIT_REPO_ID_SIZE], pk[MM_CRYPTO_PK_SIZE];
+    struct mm_audit_field f[1] = { { "slot", user ? user : "" } };
+    struct mm_audit_event ev = { 0 };
+    struct mm_audit_target t = { 0 };
+    struct saved_error se;
+
+    save_error(&se);
+    if (cli_audit_repo_base(repo, base, sizeof(base)) < 0 || mm_audit_header_read(base, id, pk) < 0)
+        goto out; /* no log on the medium (yet): nothing to chain to */
+    for (size_t i = 0; i < MM_AUDIT_REPO_ID_SIZE; i++) {
+        idhex[2 * i] = hex[id[i] >> 4];
+        idhex[2 * i + 1] = hex[id[i] & 15];
+    }
+    idhex[2 * MM_AUDIT_REPO_ID_SIZE] = '\0';
+    ev.kind = MM_AUDIT_UNLOCK_FAILED;
+    ev.user = user;
+    ev.fields = f;
+    ev.nfields = user ? 1 : 0;
+    t.base = base;
+    t.repo_id = id;
+    t.store = MM_AUDIT_SEALED; /* without a key the fields stay clear: they hold no patient data */
+    (void)mm_audit_append(&t, &ev, NULL);
+    if (cli_audit_host_base(ctx, idhex, base, sizeof(base)) == 0) {
+        t.store = MM_AUDIT_CLEAR;
+        (void)mm_audit_append(&t, &ev, NULL);
+    }
+out:
+    restore_error(&se);
+}
+
 /* Room for the fields of one event and their numbers. */
 struct evb {
     struct mm_audit_field f[24];

@@ -37,6 +37,13 @@ int cli_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE])
 void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                      const struct mm_audit_event *ev);
 
+/*
+ * A wrong passphrase for the repository at @repo (@user: the slot asked for, or NULL): an
+ * event written without the key to the medium's and the host's log when they exist (the
+ * next signed event covers it). Silent: the command reports the wrong passphrase itself.
+ */
+void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const char *user);
+
 /* The events of the commands that exist today. @err is the command's library result. */
 void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *user, const char *pass,
                     size_t passlen);

@@ -96,9 +96,22 @@ static void fmt_time(int64_t ns, int32_t off, char utc[32], char offs[8])
 static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
 {
     static const char *const ja[MM_AUDIT_KIND_MAX + 1] = {
-        NULL,           "初期化",       "鍵の追加",   "鍵の削除",       "バックアップ",
-        "検証",         "復元",         "世代の整理", "異常判定の承認", "媒体の拒否",
-        "ビューア開始", "ログイン失敗", "患者の閲覧", "ログの修復",     "書き出し",
+        NULL,
+        "初期化",
+        "鍵の追加",
+        "鍵の削除",
+        "バックアップ",
+        "検証",
+        "復元",
+        "世代の整理",
+        "異常判定の承認",
+        "媒体の拒否",
+        "ビューア開始",
+        "ログイン失敗",
+        "患者の閲覧",
+        "ログの修復",
+        "書き出し",
+        "パスフレーズ誤り",
     };
     const char *n = mm_audit_kind_name(k);
 

@@ -288,7 +288,8 @@ static void append__every_kind_round_trip(void **state)
 
     for (unsigned int k = 1; k <= MM_AUDIT_KIND_MAX; k++) {
         /* the failed login is written the way the viewer will: without a key */
-        const mm_keyset *ks = k == MM_AUDIT_VIEWER_LOGIN_FAILED ? NULL : f->ks;
+        const mm_keyset *ks =
+                k == MM_AUDIT_VIEWER_LOGIN_FAILED || k == MM_AUDIT_UNLOCK_FAILED ? NULL : f->ks;
         assert_int_equal(add(f, ks, k, (int)k), 0);
         assert_non_null(mm_audit_kind_name(k));
         assert_int_equal(mm_audit_kind_parse(mm_audit_kind_name(k), &k2), 0);
@@ -302,6 +303,7 @@ static void append__every_kind_round_trip(void **state)
     assert_string_equal(mm_audit_kind_name(MM_AUDIT_VIEWER_LOGIN), "viewer-login");
     assert_string_equal(mm_audit_kind_name(MM_AUDIT_VIEWER_LOGIN_FAILED), "viewer-login-failed");
     assert_string_equal(mm_audit_kind_name(MM_AUDIT_PATIENT_OPENED), "patient-opened");
+    assert_string_equal(mm_audit_kind_name(MM_AUDIT_UNLOCK_FAILED), "unlock-failed");
 
     assert_int_equal(mm_audit_log_load(&l, f->base), 0);
     assert_int_equal(mm_audit_log_count(l), MM_AUDIT_KIND_MAX);
@@ -310,7 +312,7 @@ static void append__every_kind_round_trip(void **state)
     /* sealed details do not show without the key, except the keyless record's */
     for (size_t i = 0; i < mm_audit_log_count(l); i++) {
         const struct mm_audit_record *r = mm_audit_log_record(l, i);
-        int keyless = r->kind == MM_AUDIT_VIEWER_LOGIN_FAILED;
+        int keyless = r->kind == MM_AUDIT_VIEWER_LOGIN_FAILED || r->kind == MM_AUDIT_UNLOCK_FAILED;
         assert_int_equal(r->opened, keyless);
         assert_int_equal(r->sealed, !keyless);
         assert_int_equal(r->keyed, !keyless);
@@ -342,9 +344,9 @@ static void append__every_kind_round_trip(void **state)
     assert_int_equal(mm_audit_verify(l, f->pk, &v), 0);
     assert_int_equal(v.problem, MM_AUDIT_OK);
     assert_int_equal(v.records, MM_AUDIT_KIND_MAX);
-    assert_int_equal(v.signed_records, MM_AUDIT_KIND_MAX - 1);
-    assert_int_equal(v.head_seq, MM_AUDIT_KIND_MAX);
-    assert_int_equal(v.unsigned_tail, 0);
+    assert_int_equal(v.signed_records, MM_AUDIT_KIND_MAX - 2);
+    assert_int_equal(v.head_seq, MM_AUDIT_KIND_MAX - 1);
+    assert_int_equal(v.unsigned_tail, 1); /* the keyless unlock-failed is the last */
     mm_audit_log_free(l);
 }
 
@@ -389,10 +391,17 @@ static void append__keyless_events_covered_by_next_signature(void **state)
     struct mm_audit_event ev = { 0 };
     struct mm_audit_target t = { 0 };
 
+    unsigned char rid[MM_AUDIT_REPO_ID_SIZE], rpk[MM_CRYPTO_PK_SIZE];
+
     /* no log yet: a keyless writer cannot create one */
     assert_int_equal(add(f, NULL, MM_AUDIT_VIEWER_LOGIN_FAILED, 1), MM_ENOTFOUND);
     assert_int_equal(access(f->lpath, F_OK), -1);
+    assert_int_equal(mm_audit_header_read(f->base, rid, rpk), MM_ENOTFOUND);
     assert_int_equal(add(f, f->ks, MM_AUDIT_INIT, 1), 0);
+    /* what a keyless writer learns from the log: its repository and key */
+    assert_int_equal(mm_audit_header_read(f->base, rid, rpk), 0);
+    assert_memory_equal(rid, f->id, sizeof(rid));
+    assert_memory_equal(rpk, f->pk, sizeof(rpk));
     assert_int_equal(add(f, NULL, MM_AUDIT_VIEWER_LOGIN_FAILED, 2), 0);
     assert_int_equal(add(f, NULL, MM_AUDIT_VIEWER_LOGIN_FAILED, 3), 0);
     /* a subject cannot be sealed without the key */

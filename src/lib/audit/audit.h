@@ -56,7 +56,8 @@ enum mm_audit_kind {
     MM_AUDIT_PATIENT_OPENED = 12,      /* viewer: a patient's record shown (subject: patient) */
     MM_AUDIT_LOG_REPAIRED = 13,        /* this module: a torn last record was cut */
     MM_AUDIT_EXPORT = 14,              /* the log was exported for an investigator */
-    MM_AUDIT_KIND_MAX = 14
+    MM_AUDIT_UNLOCK_FAILED = 15,       /* a command's wrong passphrase (written without a key) */
+    MM_AUDIT_KIND_MAX = 15
 };
 
 /* The stable name of @k ("init", "key-add", ... as in --json), or NULL for an unknown kind. */
@@ -116,6 +117,14 @@ struct mm_audit_append_info {
     uint64_t repaired; /* bytes of a torn last record cut before appending (0: none) */
     int created;       /* the log file was created */
 };
+
+/*
+ * Read the header of the log <base>.log: the repository it belongs to and the key that signs
+ * it, for a writer without the key (which must find the host's log by repository ID).
+ * @return 0, MM_ENOTFOUND (no log), MM_ECORRUPT (not an audit log), MM_EIO, MM_EINVAL
+ */
+int mm_audit_header_read(const char *base, unsigned char repo_id[MM_AUDIT_REPO_ID_SIZE],
+                         unsigned char pk[MM_CRYPTO_PK_SIZE]);
 
 /*
  * Append @ev to the log @t (created with its folder when missing and @t->ks is set), with

@@ -31,6 +31,7 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "patient-opened",
     "log-repaired",
     "export",
+    "unlock-failed",
 };
 
 const char *mm_audit_kind_name(unsigned int k)

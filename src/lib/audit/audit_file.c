@@ -416,6 +416,29 @@ out:
 
 /* ---- loading and exports ------------------------------------------------------------------- */
 
+int mm_audit_header_read(const char *base, unsigned char repo_id[MM_AUDIT_REPO_ID_SIZE],
+                         unsigned char pk[MM_CRYPTO_PK_SIZE])
+{
+    char lpath[PATH_CAP];
+    unsigned char hdr[MM_AUDIT_HEADER_SIZE];
+    int fd, err;
+
+    if ((err = join(lpath, base, MM_AUDIT_LOG_SUFFIX)) < 0)
+        return err;
+    if ((fd = open(lpath, O_RDONLY | O_CLOEXEC)) < 0) {
+        if (errno == ENOENT)
+            return mm_error_set(MM_ENOTFOUND, "no audit log '%s'", redact(lpath));
+        return mm_error_set_errno(MM_EIO, errno, "cannot open '%s'", redact(lpath));
+    }
+    if ((err = pread_all(fd, hdr, sizeof(hdr), 0, lpath)) == 0 &&
+        (err = mm_audit__header_check(hdr, sizeof(hdr))) == 0) {
+        memcpy(repo_id, hdr + 8, MM_AUDIT_REPO_ID_SIZE);
+        memcpy(pk, hdr + 24, MM_CRYPTO_PK_SIZE);
+    }
+    close(fd);
+    return err;
+}
+
 int mm_audit_log_load(mm_audit_log **out, const char *base)
 {
     char lpath[PATH_CAP], hpath[PATH_CAP];
