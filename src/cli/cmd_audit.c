@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "audit/audit.h"
@@ -491,6 +492,11 @@ static int do_export(struct cli_ctx *ctx, const struct audit_opts *o)
                                  : cli_lib_error(err);
         goto out;
     }
+    /* the host's log holds patient IDs in the clear: so does its export */
+    if (o->host && chmod(o->out, 0600) != 0)
+        cli_error(CLI_T(ctx, "'%s' を本人だけが読めるようにできませんでした",
+                        "could not make '%s' readable by its owner only"),
+                  o->out);
     if ((err = mm_audit_log_load_file(&s.log, o->out)) < 0) {
         rc = cli_lib_error(err);
         goto out;
