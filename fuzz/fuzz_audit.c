@@ -3,10 +3,11 @@
  * Fuzz target for the audit log decoder and verifier (audit.h). The first input byte picks
  * the mode: bit 0, the last MM_AUDIT_HEAD_SIZE bytes are the head file; bit 1, the log is also
  * written to a scratch file and an event is appended to it without a key (the appender's tail
- * reading and torn-record repair on arbitrary bytes). The rest is the log file. Properties: a
- * rejected log is MM_ECORRUPT (or MM_ELIMIT/MM_ENOMEM); an accepted one verifies without
- * error, an intact verdict means records numbered 1..n and counts that agree, a problem names
- * a record no further than one past the last; opening sealed details with an unrelated key
+ * reading and torn-record repair on arbitrary bytes); bit 2, the rest is an export file
+ * ("MMAX": log and head in one) read by mm_audit_log_load_file(). The rest is the log file.
+ * Properties: a rejected log is MM_ECORRUPT (or MM_ELIMIT/MM_ENOMEM); an accepted one verifies
+ * without error, an intact verdict means records numbered 1..n and counts that agree, a problem
+ * names a record no further than one past the last; opening sealed details with an unrelated key
  * never succeeds for a sealed record; an append either succeeds, after which the log decodes
  * to the end with the new event last, or fails with a code its contract names.
  */
@@ -130,6 +131,30 @@ static void check_append(const unsigned char *log, size_t n, int whole)
     unlink(path);
 }
 
+/* Read the input as an export file, as `mamori audit verify --file` does. */
+static void check_export(const unsigned char *p, size_t n)
+{
+    char path[80];
+    struct mm_audit_verify_result v;
+    mm_audit_log *l = NULL;
+    FILE *f;
+    int rc;
+
+    snprintf(path, sizeof(path), "/tmp/fuzz_audit.%ld.mmax", (long)getpid());
+    if (!(f = fopen(path, "wb")) || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+        fail("cannot write the scratch file");
+    rc = mm_audit_log_load_file(&l, path);
+    unlink(path);
+    if (rc < 0) {
+        if (rc != MM_ECORRUPT && rc != MM_ELIMIT && rc != MM_ENOMEM)
+            fail("unexpected export error");
+        return;
+    }
+    if (mm_audit_verify(l, NULL, &v) != 0)
+        fail("verify did not run on an export");
+    mm_audit_log_free(l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const unsigned char *head = NULL;
@@ -142,6 +167,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mode = data[0];
     data++;
     n = size - 1;
+    if (mode & 4) {
+        check_export(data, n);
+        return 0;
+    }
     if ((mode & 1) && n >= MM_AUDIT_HEAD_SIZE) {
         head = data + n - MM_AUDIT_HEAD_SIZE;
         hn = MM_AUDIT_HEAD_SIZE;
