@@ -494,8 +494,8 @@ int mm_audit__classify_stop(const unsigned char *p, size_t n, size_t off)
 }
 
 /* Fill entry @e from the frame at @off. @return 0, MM_ENOMEM */
-static int entry_fill(mm_audit_log *l, struct mm_audit__entry *e, size_t off,
-                      const unsigned char *body, size_t blen, const unsigned char *sig, size_t flen)
+static int entry_fill(struct mm_audit__entry *e, size_t off, const unsigned char *body, size_t blen,
+                      const unsigned char *sig, size_t flen)
 {
     struct mm_audit__body b;
     char *s;
@@ -540,7 +540,6 @@ static int entry_fill(mm_audit_log *l, struct mm_audit__entry *e, size_t off,
     } else if (!b.details) {
         e->pub.opened = 1;
     }
-    (void)l;
     return 0;
 }
 
@@ -606,7 +605,7 @@ int mm_audit_log_parse(mm_audit_log **out, const void *log, size_t n, const void
             l->v = nv;
             cap = nc;
         }
-        if ((err = entry_fill(l, &l->v[l->n], off, body, blen, sig, flen)) < 0) {
+        if ((err = entry_fill(&l->v[l->n], off, body, blen, sig, flen)) < 0) {
             entry_release(&l->v[l->n]);
             goto fail;
         }
