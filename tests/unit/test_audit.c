@@ -1209,6 +1209,28 @@ static void alloc_failure__parse_open_append(void **state)
         assert_true(k < 1000);
     }
     assert_true(k > 2);
+    /* load and export */
+    for (k = 1;; k++) {
+        mm_audit_log *l = NULL;
+        mm_buf b;
+        mm_buf_init(&b, 1u << 24);
+        mm_alloc_fail_at(k, 0);
+        rc = mm_audit_log_load(&l, f->base);
+        if (rc == 0)
+            rc = mm_audit_export(f->base, &b);
+        mm_alloc_fail_at(0, 0);
+        mm_audit_log_free(l);
+        if (rc == 0) {
+            assert_true(b.len > n);
+            mm_buf_release(&b);
+            break;
+        }
+        assert_int_equal(rc, MM_ENOMEM);
+        assert_int_equal(b.len, 0);
+        mm_buf_release(&b);
+        assert_true(k < 1000);
+    }
+    assert_true(k > 2);
     free(p);
     free(h);
 }
