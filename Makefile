@@ -79,7 +79,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 DEMO_PASSPHRASE ?= mamori-demo
 
 demo: build
-	@rm -rf $(DEMO)/storage $(DEMO)/truth.json $(DEMO)/index.db $(DEMO)/repo $(DEMO)/restore $(DEMO)/cache
+	@rm -rf $(DEMO)/storage $(DEMO)/truth.json $(DEMO)/index.db $(DEMO)/repo $(DEMO)/restore $(DEMO)/cache $(DEMO)/audit-host
 	$(BUILD)/tools/gen/mamori-gen --out $(DEMO)/storage --patients 200 --days 365 --extended --truth $(DEMO)/truth.json
 	$(BUILD)/src/cli/mamori scan --storage $(DEMO)/storage/standard
 	$(BUILD)/src/cli/mamori index --storage $(DEMO)/storage/standard --extended $(DEMO)/storage/extended --out $(DEMO)/index.db
@@ -89,8 +89,9 @@ demo: build
 	$(BUILD)/src/cli/mamori search "$$kana" --index $(DEMO)/index.db; \
 	echo; echo "== mamori show $$pid --storage $(DEMO)/storage/standard --extended $(DEMO)/storage/extended"; \
 	$(BUILD)/src/cli/mamori show "$$pid" --storage $(DEMO)/storage/standard --extended $(DEMO)/storage/extended
-	@echo; echo "== mamori init / backup / generations / restore --patient / verify --read-data ($(DEMO)/repo)"
-	@export MAMORI_PASSPHRASE=$(DEMO_PASSPHRASE) XDG_CACHE_HOME=$(abspath $(DEMO))/cache; \
+	@echo; echo "== mamori init / backup / generations / restore --patient / verify --read-data / audit ($(DEMO)/repo)"
+	@export MAMORI_PASSPHRASE=$(DEMO_PASSPHRASE) XDG_CACHE_HOME=$(abspath $(DEMO))/cache \
+	  MAMORI_AUDIT_DIR=$(abspath $(DEMO))/audit-host; \
 	pid=$$(ls $(DEMO)/storage/standard/*/*/ | grep -v : | grep . | head -n 1); \
 	$(BUILD)/src/cli/mamori init --repo $(DEMO)/repo --user it-admin && \
 	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo $(DEMO)/storage/standard $(DEMO)/storage/extended && \
@@ -98,12 +99,15 @@ demo: build
 	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo-day2 $(DEMO)/storage/standard $(DEMO)/storage/extended && \
 	$(BUILD)/src/cli/mamori generations --repo $(DEMO)/repo && \
 	$(BUILD)/src/cli/mamori restore --repo $(DEMO)/repo latest --to $(DEMO)/restore --patient "$$pid" && \
-	$(BUILD)/src/cli/mamori verify --repo $(DEMO)/repo --read-data
+	$(BUILD)/src/cli/mamori verify --repo $(DEMO)/repo --read-data && \
+	$(BUILD)/src/cli/mamori audit show --repo $(DEMO)/repo && \
+	$(BUILD)/src/cli/mamori audit verify --repo $(DEMO)/repo
 	@echo
 	@echo "デモ用の病院ストレージ / demo hospital storage: $(DEMO)/storage (standard/, extended/)"
 	@echo "患者索引 / patient index: $(DEMO)/index.db   正解データ / ground truth: $(DEMO)/truth.json"
 	@echo "暗号化リポジトリ / encrypted repository: $(DEMO)/repo (パスフレーズ / passphrase: $(DEMO_PASSPHRASE))"
 	@echo "患者 1 人の復元 / one patient restored: $(DEMO)/restore"
+	@echo "監査ログ / audit log: $(DEMO)/repo/audit (媒体 / medium), $(DEMO)/audit-host (この PC / this host)"
 
 .PHONY: bench-deps
 bench-deps:

@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "src/cli/cli_audit.h"
 
 /* Read one line from @f into @out without the line end. @return length, or -1. */
 static long read_line(FILE *f, char *out, size_t cap)
@@ -157,6 +158,9 @@ int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **u
     case 'j':
         ctx->json = 1;
         return 1;
+    case 'A':
+        ctx->audit_dir = optarg;
+        return 1;
     default:
         return 0;
     }
@@ -179,6 +183,8 @@ int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const
         return rc;
     err = mm_repo_open(out, path, user, pass, len);
     mm_crypto_wipe(pass, sizeof(pass));
+    if (err == MM_EAUTH)
+        cli_audit_unlock_failed(ctx, path, user);
     if (err < 0)
         return cli_repo_error(ctx, err);
     return CLI_OK;

@@ -33,12 +33,13 @@ int cli_passphrase(const struct cli_ctx *ctx, const char *file, const char *env,
     { "repo", required_argument, NULL, 'r' },           \
     { "user", required_argument, NULL, 'u' },           \
     { "passphrase-file", required_argument, NULL, 'p' }, \
-    { "json", no_argument, NULL, 'j' }
+    { "json", no_argument, NULL, 'j' },                  \
+    { "audit-dir", required_argument, NULL, 'A' }
 /* clang-format on */
 
 /*
  * Take one of CLI_REPO_OPTIONS: --repo, --user, --passphrase-file into the given strings
- * (optarg), --json into ctx.
+ * (optarg), --json and --audit-dir into ctx.
  * @return 1 when @opt was one of them, 0 otherwise
  */
 int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **user,

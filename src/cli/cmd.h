@@ -21,8 +21,9 @@ struct cli_ctx {
     int verbose; /* -v */
     int tty;     /* stderr is a terminal: progress may be drawn */
     enum cli_lang lang;
-    const char *repo;     /* -r/--repo */
-    const char *key_file; /* --key-file */
+    const char *repo;      /* -r/--repo */
+    const char *key_file;  /* --key-file */
+    const char *audit_dir; /* --audit-dir: this host's audit logs (cli_audit.h) */
 };
 
 struct cmd {
@@ -85,5 +86,6 @@ extern const struct cmd cmd_generations;
 extern const struct cmd cmd_restore;
 extern const struct cmd cmd_verify;
 extern const struct cmd cmd_prune;
+extern const struct cmd cmd_audit;
 
 #endif

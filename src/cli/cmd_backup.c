@@ -23,6 +23,7 @@
 #include "index/index.h"
 #include "os/os.h"
 #include "repo/repo.h"
+#include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 #include "ssmix2/ssmix2.h"
@@ -492,6 +493,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         pthread_join(ij.thread, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     cli_progress_end(&ij.run.prog);
+    cli_audit_backup(ctx, r, repo, err, id, &c);
     if (err < 0) {
         rc = cli_repo_error(ctx, err);
         goto out;

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "repo/repo.h"
+#include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -49,6 +50,7 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         { "kdf-passes", required_argument, NULL, 'P' },
         { "kdf-memory", required_argument, NULL, 'M' },
         { "json", no_argument, NULL, 'j' },
+        { "audit-dir", required_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = DEFAULT_USER, *passfile = NULL, *passes = NULL,
@@ -80,6 +82,9 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         case 'j':
             ctx->json = 1;
             break;
+        case 'A':
+            ctx->audit_dir = optarg;
+            break;
         default:
             return cli_option_error(ctx, &cmd_init, opt, argv);
         }
@@ -98,6 +103,8 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     io.kdf = &kdf;
     err = mm_repo_init(repo, user, pass, len, &io);
+    if (err == 0)
+        cli_audit_init(ctx, repo, user, pass, len);
     mm_crypto_wipe(pass, sizeof(pass));
     if (err < 0)
         return cli_repo_error(ctx, err);
@@ -181,6 +188,7 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
         { "kdf-passes", required_argument, NULL, 'P' },
         { "kdf-memory", required_argument, NULL, 'M' },
         { "json", no_argument, NULL, 'j' },
+        { "audit-dir", required_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = NULL, *as = NULL, *passfile = NULL, *newfile = NULL,
@@ -215,6 +223,9 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
             break;
         case 'j':
             ctx->json = 1;
+            break;
+        case 'A':
+            ctx->audit_dir = optarg;
             break;
         default:
             return cli_option_error(ctx, &cmd_key, opt, argv);
@@ -270,6 +281,7 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
                                         : CLI_T(ctx, "利用者 %s の鍵スロットを削除しました\n",
                                                 "removed the key slot of %s\n"),
                user);
+    cli_audit_key(ctx, r, repo, strcmp(verb, "add") == 0, user);
     rc = CLI_OK;
 out:
     mm_repo_free(r);

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "repo/repo.h"
+#include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -79,6 +80,7 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
     err = mm_repo_restore(r, argv[optind], to, &ro, &st);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     cli_progress_end(&run.prog);
+    cli_audit_restore(ctx, r, repo, err, argv[optind], to, &ro, &st);
     if (err < 0) {
         cli_problems_print(ctx, &run.probs);
         rc = cli_repo_error(ctx, err);

@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "repo/repo.h"
+#include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -56,6 +57,7 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     vo.ctx = &run;
     err = mm_repo_verify(r, &vo, &st);
     cli_progress_end(&run.prog);
+    cli_audit_verify(ctx, r, repo, err, vo.read_data, &st, run.probs.count);
     if (err < 0) {
         rc = cli_repo_error(ctx, err);
         goto out;
@@ -137,6 +139,7 @@ struct prune_ctx {
     struct cli_run run; /* first: cli_progress_cb takes the prune's ctx as a cli_run */
     struct cli_ctx *ctx;
     int first;
+    struct cli_audit_ids removed; /* for the audit log */
 };
 
 static void on_gen(const struct mm_repo_gen *g, int keep, const char *why, void *arg)
@@ -146,6 +149,8 @@ static void on_gen(const struct mm_repo_gen *g, int keep, const char *why, void 
     time_t s = (time_t)(g->start_ns / 1000000000);
     struct tm tm;
 
+    if (!keep)
+        cli_audit_ids_add(&p->removed, g->id);
     localtime_r(&s, &tm);
     strftime(t, sizeof(t), "%Y-%m-%d %H:%M", &tm);
     if (p->ctx->json) {
@@ -234,6 +239,7 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
     cli_progress_start(&pc.run.prog, ctx, CLI_T(ctx, "整理中", "pruning"));
     err = mm_repo_prune(r, &k, dry, on_gen, &pc, cli_progress_cb, &st);
     cli_progress_end(&pc.run.prog);
+    cli_audit_prune(ctx, r, repo, err, dry, &pc.removed, &st);
     if (err < 0) {
         if (ctx->json)
             printf("]}\n");

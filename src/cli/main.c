@@ -21,8 +21,9 @@
 #include "src/cli/cmd.h"
 
 static const struct cmd *const cmds[] = {
-    &cmd_init, &cmd_key,    &cmd_backup, &cmd_generations, &cmd_restore, &cmd_verify, &cmd_prune,
-    &cmd_scan, &cmd_search, &cmd_index,  &cmd_inspect,     &cmd_show,    &cmd_help,   &cmd_version,
+    &cmd_init,   &cmd_key,     &cmd_backup, &cmd_generations, &cmd_restore,
+    &cmd_verify, &cmd_prune,   &cmd_audit,  &cmd_scan,        &cmd_search,
+    &cmd_index,  &cmd_inspect, &cmd_show,   &cmd_help,        &cmd_version,
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -258,6 +259,7 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'V' },
         { "repo", required_argument, NULL, 'r' },
         { "key-file", required_argument, NULL, 'k' },
+        { "audit-dir", required_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
     struct cli_ctx ctx = { 0 };
@@ -305,6 +307,9 @@ int main(int argc, char **argv)
             break;
         case 'k':
             ctx.key_file = optarg;
+            break;
+        case 'A':
+            ctx.audit_dir = optarg;
             break;
         default:
             cli_error(CLI_T(&ctx, "不明なオプション '%s'", "unknown option '%s'"),

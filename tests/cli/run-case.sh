@@ -6,7 +6,8 @@
 # the shared SS-MIX2 sample folder. Its standard output, standard error and exit
 # status must equal stdout.exact, stderr.exact and exit. An optional file `forbid`
 # lists strings (one a line, e.g. patient IDs) that must appear in neither output.
-# The environment is pinned (MAMORI_LANG unset, LANG=C.UTF-8) for stable text.
+# The environment is pinned (MAMORI_LANG unset, LANG=C.UTF-8) for stable text, and
+# XDG_STATE_HOME points at a fresh folder (this host's audit logs).
 # MM_CLI_REGEN=1 rewrites the three expected files from the current behaviour
 # (review the diff before committing it).
 #
@@ -36,14 +37,17 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mm-cli-XXXXXX") || exit 2
 out=$(mktemp -d "${TMPDIR:-/tmp}/mm-cli-out-XXXXXX") || exit 2
-trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work" "$out"' EXIT
+state=$(mktemp -d "${TMPDIR:-/tmp}/mm-cli-state-XXXXXX") || exit 2
+trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work" "$out" "$state"' EXIT
 
-unset MAMORI_LANG LANGUAGE LC_MESSAGES
+unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_AUDIT_DIR
+# this host's audit logs (mamori audit) go to a fresh folder, never the tester's own
+XDG_STATE_HOME=$state
 LANG=C.UTF-8
 LC_ALL=C.UTF-8
 MAMORI=$mamori
 SAMPLES=$samples
-export LANG LC_ALL MAMORI SAMPLES
+export LANG LC_ALL MAMORI SAMPLES XDG_STATE_HOME
 
 (cd "$work" && sh "$case_dir/cmd") >"$out/stdout" 2>"$out/stderr"
 rc=$?

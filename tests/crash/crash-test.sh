@@ -9,6 +9,8 @@
 # `mamori-gen advance --days 1`; odd rounds: random bytes appended to a big file), starts
 # `mamori backup` in the background and SIGKILLs it after a random delay; every third round
 # does the same to `mamori prune --keep-last 2`. After the kills:
+#   - `mamori audit verify` of the medium's and the host's audit log exits 0 (a torn last
+#     record is reported, not counted as tampering);
 #   - `mamori verify --read-data` exits 0 (the killed process's lock is stale: it must not
 #     block verify);
 #   - every generation `mamori generations --json` lists restores, byte for byte, with the
@@ -65,6 +67,7 @@ unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_CACHE
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export MAMORI_PASSPHRASE=crash-test-passphrase
 export XDG_CACHE_HOME=$W/cache
+export MAMORI_AUDIT_DIR=$W/audit-host
 R=$W/repo
 SRC=("$W/src/g/standard" "$W/src/g/extended" "$W/src/big")
 
@@ -226,6 +229,18 @@ for round in $(seq 1 "$ROUNDS"); do
         pruned=1
     fi
 
+    # the audit logs (medium and host) still verify: a kill during an append leaves at most
+    # a torn last record, which is not tampering and is cut by the next append
+    for where in "" --host; do
+        "$M" --lang en audit verify --repo "$R" $where >"$W/audit.out" 2>"$W/audit.err"
+        rc=$?
+        if [ "$rc" != 0 ]; then
+            show "$W/audit.out" "$W/audit.err"
+            fail "round $round: audit verify $where exited $rc after the kill"
+        fi
+        grep -q 'interrupted append' "$W/audit.err" && line="$line; torn audit record"
+    done
+
     # verify must run despite the stale lock of the killed process, and find no damage
     "$M" verify --repo "$R" --read-data >"$W/verify.out" 2>"$W/verify.err"
     rc=$?
@@ -274,6 +289,10 @@ check_restore latest "$W/now"
 "$M" verify --repo "$R" --read-data >"$W/verify.out" 2>"$W/verify.err" ||
     { show "$W/verify.out" "$W/verify.err"; fail "the final verify failed"; }
 check_restore latest "$W/now"
+for where in "" --host; do
+    "$M" audit verify --repo "$R" $where >"$W/audit.out" 2>"$W/audit.err" ||
+        { show "$W/audit.out" "$W/audit.err"; fail "the final audit verify $where failed"; }
+done
 leftover=$(find "$R" -name '*.tmp.*' | wc -l)
 echo "final: backup, restore, prune and verify ok; $KILLED runs killed, $FINISHED finished" \
     "before their kill; $leftover temporary files left by the kills; $(($(now_ms) - start)) ms"

@@ -53,6 +53,7 @@ unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_CACHE
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export MAMORI_PASSPHRASE=full-disk-passphrase
 export XDG_CACHE_HOME=$W/cache
+export MAMORI_AUDIT_DIR=$W/audit-host
 R=$MNT/repo
 SRC=$W/src
 
@@ -151,7 +152,11 @@ no_temporaries "the failed backup"
 
 must verify "$M" verify --repo "$R" --read-data
 check_restore "$G1" "$W/snap1"
-echo "after it: verify --read-data exits 0, G1 restores equal to its source"
+# the audit logs: an event the full medium could not take was kept on the host, and the
+# medium's log is whole (a write cut short by the full disk is taken back)
+must audit "$M" audit verify --repo "$R"
+must audit-host "$M" audit verify --repo "$R" --host
+echo "after it: verify --read-data exits 0, G1 restores equal to its source, both audit logs verify"
 
 # ---- free the space, back up again ---------------------------------------------------------------
 rm -rf "$SRC/big"
@@ -159,7 +164,8 @@ must backup2 "$M" -q backup --repo "$R" "$SRC"
 rm -rf "$W/now" && mkdir "$W/now" && cp -a "$SRC" "$W/now/" || fail "cannot copy the source"
 check_restore latest "$W/now"
 must verify "$M" verify --repo "$R" --read-data
-echo "after removing the big file: backup, restore and verify ok"
+must audit "$M" audit verify --repo "$R"
+echo "after removing the big file: backup, restore, verify and audit verify ok"
 
 # ---- optional sweep around the free space ----------------------------------------------------------
 if [ "${FULL_DISK_SWEEP:-}" = 1 ]; then

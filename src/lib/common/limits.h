@@ -18,5 +18,9 @@
 #define MM_LIMIT_PATIENT_ID 64u
 /* A JSON document written by mamori (truth files, --json output). */
 #define MM_LIMIT_JSON (1024u * 1024u * 1024u)
+/* One audit record's body (docs/format.md, "Audit log"); events are a few hundred bytes. */
+#define MM_LIMIT_AUDIT_RECORD (64u * 1024u)
+/* A whole audit log read into memory (show, verify, export): millions of records. */
+#define MM_LIMIT_AUDIT_LOG (1024u * 1024u * 1024u)
 
 #endif

@@ -68,6 +68,12 @@ const char *mm_repo_user(const mm_repo *r);
 /* The repository ID: 32 hex digits (borrowed). */
 const char *mm_repo_id(const mm_repo *r);
 
+/*
+ * The keyset unlocked by mm_repo_open() (borrowed for the lifetime of @r), for modules that
+ * sign or seal with the repository's keys without reaching into it (the audit log).
+ */
+const mm_keyset *mm_repo_keyset(const mm_repo *r);
+
 /* ---- key slots ----------------------------------------------------------------------------- */
 
 struct mm_repo_key {

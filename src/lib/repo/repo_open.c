@@ -82,6 +82,11 @@ const char *mm_repo_id(const mm_repo *r)
     return r->id;
 }
 
+const mm_keyset *mm_repo_keyset(const mm_repo *r)
+{
+    return r->ks;
+}
+
 static void config_encode(const mm_repo *r, unsigned char out[CONFIG_SIZE])
 {
     mm_put_le32(out, (uint32_t)r->cfg.chunk.min);

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The repository commands' audit events (cli_audit.h): where the logs live, and one small
+ * function per event that turns a command's result into the event's fields. The medium's log
+ * is <repo>/audit/audit.log (details sealed with the repository's keys, since a medium can be
+ * lost); the host's log is <audit folder>/<repository ID>.log (details in the clear, 0600 in
+ * a 0700 folder, like the patient index cache). Failures to write either only warn.
+ */
+#include "src/cli/cli_audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "crypto/crypto.h"
+
+int cli_audit_host_dir(const struct cli_ctx *ctx, char *out, size_t cap)
+{
+    const char *e;
+    int n;
+
+    if (ctx->audit_dir && *ctx->audit_dir)
+        n = snprintf(out, cap, "%s", ctx->audit_dir);
+    else if ((e = getenv("MAMORI_AUDIT_DIR")) && *e)
+        n = snprintf(out, cap, "%s", e);
+    else if ((e = getenv("XDG_STATE_HOME")) && *e == '/')
+        n = snprintf(out, cap, "%s/mamori/audit", e);
+    else if ((e = getenv("HOME")) && *e)
+        n = snprintf(out, cap, "%s/.local/state/mamori/audit", e);
+    else
+        return -1;
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int cli_audit_repo_base(const char *repo, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s/%s", repo, MM_AUDIT_REPO_DIR, MM_AUDIT_REPO_BASE);
+
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int cli_audit_host_base(const struct cli_ctx *ctx, const char *id, char *out, size_t cap)
+{
+    char dir[4096];
+    int n;
+
+    if (cli_audit_host_dir(ctx, dir, sizeof(dir)) < 0)
+        return -1;
+    n = snprintf(out, cap, "%s/%s", dir, id);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int cli_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE])
+{
+    if (!hex || strlen(hex) != 2 * MM_AUDIT_REPO_ID_SIZE)
+        return -1;
+    for (size_t i = 0; i < MM_AUDIT_REPO_ID_SIZE; i++) {
+        unsigned int v = 0;
+        for (size_t k = 0; k < 2; k++) {
+            char c = hex[2 * i + k];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return -1;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
+/* The library's last message, kept across the audit calls a failing command makes before it
+ * prints its own error. */
+struct saved_error {
+    char msg[512];
+};
+
+static void save_error(struct saved_error *s)
+{
+    snprintf(s->msg, sizeof(s->msg), "%s", mm_error_last());
+}
+
+static void restore_error(const struct saved_error *s)
+{
+    if (s->msg[0])
+        mm_error_set(MM_ERROR, "%s", s->msg);
+    else
+        mm_error_clear();
+}
+
+void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                     const struct mm_audit_event *ev)
+{
+    char base[4200];
+    unsigned char id[MM_AUDIT_REPO_ID_SIZE];
+    struct mm_audit_event e = *ev;
+    struct mm_audit_target t = { 0 };
+    int medium_ok = 0;
+
+    if (!e.user)
+        e.user = mm_repo_user(r);
+    if (cli_audit_repo_id(mm_repo_id(r), id) < 0)
+        return;
+    t.repo_id = id;
+    t.ks = mm_repo_keyset(r);
+    if (cli_audit_repo_base(repo, base, sizeof(base)) == 0) {
+        t.base = base;
+        t.store = MM_AUDIT_SEALED;
+        if (mm_audit_append(&t, &e, NULL) == 0)
+            medium_ok = 1;
+        else
+            cli_error(
+                    CLI_T(ctx,
+                          "監査ログを媒体に書けませんでした（%s）。この PC の監査ログにだけ記録します",
+                          "the audit event could not be written to the medium (%s); it is "
+                          "recorded in this host's audit log only"),
+                    mm_error_last());
+    }
+    if (cli_audit_host_base(ctx, mm_repo_id(r), base, sizeof(base)) < 0) {
+        cli_error("%s", CLI_T(ctx,
+                              "この PC の監査ログの場所が決まりません（--audit-dir か "
+                              "MAMORI_AUDIT_DIR を指定してください）",
+                              "no place for this host's audit log (give --audit-dir or "
+                              "MAMORI_AUDIT_DIR)"));
+        return;
+    }
+    t.base = base;
+    t.store = MM_AUDIT_CLEAR;
+    if (mm_audit_append(&t, &e, NULL) < 0)
+        cli_error(CLI_T(ctx, "この PC の監査ログに書けませんでした%s: %s",
+                        "this host's audit log could not be written%s: %s"),
+                  medium_ok ? ""
+                            : CLI_T(ctx, "（この操作はどこにも記録されていません）",
+                                    " (this action is recorded nowhere)"),
+                  mm_error_last());
+}
+
+void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const char *user)
+{
+    static const char hex[] = "0123456789abcdef";
+    char base[4200], idhex[2 * MM_AUDIT_REPO_ID_SIZE + 1];
+    unsigned char id[MM_AUDIT_REPO_ID_SIZE], pk[MM_CRYPTO_PK_SIZE];
+    struct mm_audit_field f[1] = { { "slot", user ? user : "" } };
+    struct mm_audit_event ev = { 0 };
+    struct mm_audit_target t = { 0 };
+    struct saved_error se;
+
+    save_error(&se);
+    if (cli_audit_repo_base(repo, base, sizeof(base)) < 0 || mm_audit_header_read(base, id, pk) < 0)
+        goto out; /* no log on the medium (yet): nothing to chain to */
+    for (size_t i = 0; i < MM_AUDIT_REPO_ID_SIZE; i++) {
+        idhex[2 * i] = hex[id[i] >> 4];
+        idhex[2 * i + 1] = hex[id[i] & 15];
+    }
+    idhex[2 * MM_AUDIT_REPO_ID_SIZE] = '\0';
+    ev.kind = MM_AUDIT_UNLOCK_FAILED;
+    ev.user = user;
+    ev.fields = f;
+    ev.nfields = user ? 1 : 0;
+    t.base = base;
+    t.repo_id = id;
+    t.store = MM_AUDIT_SEALED; /* without a key the fields stay clear: they hold no patient data */
+    (void)mm_audit_append(&t, &ev, NULL);
+    if (cli_audit_host_base(ctx, idhex, base, sizeof(base)) == 0) {
+        t.store = MM_AUDIT_CLEAR;
+        (void)mm_audit_append(&t, &ev, NULL);
+    }
+out:
+    restore_error(&se);
+}
+
+/* Room for the fields of one event and their numbers. */
+struct evb {
+    struct mm_audit_field f[24];
+    char num[24][24];
+    char msg[512]; /* the library's message of a failure (no patient data, by contract) */
+    size_t n;
+};
+
+static void add(struct evb *b, const char *key, const char *value)
+{
+    if (b->n < sizeof(b->f) / sizeof(b->f[0]) && value) {
+        b->f[b->n].key = key;
+        b->f[b->n].value = value;
+        b->n++;
+    }
+}
+
+static void addu(struct evb *b, const char *key, unsigned long long v)
+{
+    if (b->n < sizeof(b->f) / sizeof(b->f[0])) {
+        snprintf(b->num[b->n], sizeof(b->num[b->n]), "%llu", v);
+        add(b, key, b->num[b->n]);
+    }
+}
+
+/* The error of a failed command: its code's name and the library's message. */
+static void adderr(struct evb *b, int err)
+{
+    add(b, "error", mm_error_name(err));
+    snprintf(b->msg, sizeof(b->msg), "%s", mm_error_last());
+    if (b->msg[0])
+        add(b, "message", b->msg);
+}
+
+static void emit(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsigned int kind,
+                 struct evb *b, enum mm_audit_subject sk, const char *subject)
+{
+    struct mm_audit_event ev = { 0 };
+    struct saved_error se;
+
+    ev.kind = kind;
+    ev.fields = b->f;
+    ev.nfields = b->n;
+    ev.subject_kind = subject ? sk : MM_AUDIT_SUBJECT_NONE;
+    ev.subject = subject;
+    save_error(&se);
+    cli_audit_write(ctx, r, repo, &ev);
+    restore_error(&se);
+}
+
+void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *user, const char *pass,
+                    size_t passlen)
+{
+    struct evb b = { 0 };
+    mm_repo *r = NULL;
+
+    /* the new repository is opened once more to sign its first event */
+    if (mm_repo_open(&r, repo, user, pass, passlen) < 0) {
+        cli_error(CLI_T(ctx, "監査ログに記録できませんでした: %s",
+                        "the audit event could not be written: %s"),
+                  mm_error_last());
+        return;
+    }
+    add(&b, "repository", mm_repo_id(r));
+    add(&b, "slot", user);
+    emit(ctx, r, repo, MM_AUDIT_INIT, &b, MM_AUDIT_SUBJECT_NONE, NULL);
+    mm_repo_free(r);
+}
+
+void cli_audit_key(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int added,
+                   const char *slot)
+{
+    struct evb b = { 0 };
+
+    add(&b, "slot", slot);
+    emit(ctx, r, repo, added ? MM_AUDIT_KEY_ADD : MM_AUDIT_KEY_REMOVE, &b, MM_AUDIT_SUBJECT_NONE,
+         NULL);
+}
+
+static const char *result(int err, int damaged)
+{
+    return err < 0 ? "failed" : damaged ? "damaged" : "ok";
+}
+
+void cli_audit_backup(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
+                      const char *id, const struct mm_repo_counts *c)
+{
+    struct evb b = { 0 };
+
+    add(&b, "result", result(err, 0));
+    if (err < 0) {
+        adderr(&b, err);
+    } else {
+        add(&b, "generation", id);
+        add(&b, "guard", "none"); /* not judged: the guard does not exist yet */
+        addu(&b, "files", c->files);
+        addu(&b, "dirs", c->dirs);
+        addu(&b, "bytes", c->bytes);
+        addu(&b, "files_read", c->files_read);
+        addu(&b, "files_unchanged", c->files_unchanged);
+        addu(&b, "skipped", c->skipped);
+        addu(&b, "bytes_new", c->bytes_new);
+        addu(&b, "bytes_stored", c->bytes_stored);
+    }
+    emit(ctx, r, repo, MM_AUDIT_BACKUP, &b, MM_AUDIT_SUBJECT_NONE, NULL);
+}
+
+void cli_audit_verify(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
+                      int read_data, const struct mm_repo_verify_stats *st, uint64_t problems)
+{
+    struct evb b = { 0 };
+    int damaged = err == 0 && (st->damaged_generations || st->damaged_packs ||
+                               st->damaged_objects || st->damaged_files || problems);
+
+    add(&b, "result", err < 0 ? "failed" : damaged ? "damaged" : "clean");
+    add(&b, "read_data", read_data ? "yes" : "no");
+    if (err < 0) {
+        adderr(&b, err);
+    } else {
+        addu(&b, "generations", st->generations);
+        addu(&b, "packs", st->packs);
+        addu(&b, "objects", st->objects);
+        addu(&b, "damaged_generations", st->damaged_generations);
+        addu(&b, "damaged_packs", st->damaged_packs);
+        addu(&b, "damaged_objects", st->damaged_objects);
+        addu(&b, "damaged_files", st->damaged_files);
+    }
+    emit(ctx, r, repo, MM_AUDIT_VERIFY, &b, MM_AUDIT_SUBJECT_NONE, NULL);
+}
+
+void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
+                       const char *gen, const char *to, const struct mm_repo_restore_opts *o,
+                       const struct mm_repo_restore_stats *st)
+{
+    struct mm_repo_gen g;
+    struct evb b = { 0 };
+    struct saved_error se;
+    int found;
+
+    memset(&g, 0, sizeof(g));
+    save_error(&se);
+    found = mm_repo_gen_find(r, gen, &g) == 0;
+    restore_error(&se);
+    add(&b, "result", result(err, err == 0 && st->damaged));
+    add(&b, "generation", found ? g.id : gen);
+    add(&b, "scope", o->patient ? "patient" : o->path_prefix ? "path" : "all");
+    add(&b, "to", to);
+    if (err < 0) {
+        adderr(&b, err);
+    } else {
+        addu(&b, "files", st->files);
+        addu(&b, "dirs", st->dirs);
+        addu(&b, "bytes", st->bytes);
+        addu(&b, "damaged", st->damaged);
+    }
+    emit(ctx, r, repo, MM_AUDIT_RESTORE, &b,
+         o->patient ? MM_AUDIT_SUBJECT_PATIENT : MM_AUDIT_SUBJECT_PATH,
+         o->patient ? o->patient : o->path_prefix);
+    if (found)
+        mm_repo_gen_release(&g);
+}
+
+void cli_audit_ids_add(struct cli_audit_ids *ids, const char *id)
+{
+    size_t n = strlen(id);
+    char *s = realloc(ids->s, ids->len + n + 2);
+
+    if (!s)
+        return; /* the list is only shortened: the counts stay right */
+    if (ids->len)
+        s[ids->len++] = ',';
+    memcpy(s + ids->len, id, n + 1);
+    ids->len += n;
+    ids->s = s;
+}
+
+void cli_audit_prune(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err, int dry_run,
+                     struct cli_audit_ids *removed, const struct mm_repo_prune_stats *st)
+{
+    struct evb b = { 0 };
+
+    if (dry_run)
+        goto out;
+    add(&b, "result", result(err, 0));
+    if (err < 0) {
+        adderr(&b, err);
+    } else {
+        addu(&b, "kept", st->gens_kept);
+        addu(&b, "removed", st->gens_removed);
+        addu(&b, "packs_removed", st->packs_removed);
+        addu(&b, "packs_rewritten", st->packs_rewritten);
+        addu(&b, "bytes_freed", st->bytes_freed);
+        /* values hold at most 4096 bytes: 62 IDs; the count above is always whole */
+        if (removed->s && removed->len <= 4096)
+            add(&b, "generations", removed->s);
+    }
+    emit(ctx, r, repo, MM_AUDIT_PRUNE, &b, MM_AUDIT_SUBJECT_NONE, NULL);
+out:
+    free(removed->s);
+    removed->s = NULL;
+    removed->len = 0;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Audit events of the repository commands (cli_audit.c): one call per event from each
+ * cmd_<verb>.c. Each event goes to the repository's log on the medium (details sealed) and
+ * to this host's log of that repository (details in the clear, mode 0600); a medium that
+ * cannot be written (write-protected, full) never fails the command: the event is kept on
+ * the host and stderr says so.
+ */
+#ifndef MM_CLI_CLI_AUDIT_H
+#define MM_CLI_CLI_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "repo/repo.h"
+#include "src/cli/cmd.h"
+
+/*
+ * The host's audit folder: --audit-dir, else $MAMORI_AUDIT_DIR, else
+ * $XDG_STATE_HOME/mamori/audit, else ~/.local/state/mamori/audit.
+ * @return 0, or -1 when there is none (no HOME)
+ */
+int cli_audit_host_dir(const struct cli_ctx *ctx, char *out, size_t cap);
+
+/* The log bases of the repository at @repo (ID @id, 32 hex digits): medium and host. */
+int cli_audit_repo_base(const char *repo, char *out, size_t cap);
+int cli_audit_host_base(const struct cli_ctx *ctx, const char *id, char *out, size_t cap);
+
+/* Parse a repository ID (32 hex digits) into 16 bytes. @return 0 or -1 */
+int cli_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE]);
+
+/*
+ * Write @ev (user: the slot that opened @r when NULL) for the open repository @r at @repo to
+ * the medium's log and the host's log, warning on stderr when one cannot be written.
+ */
+void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                     const struct mm_audit_event *ev);
+
+/*
+ * A wrong passphrase for the repository at @repo (@user: the slot asked for, or NULL): an
+ * event written without the key to the medium's and the host's log when they exist (the
+ * next signed event covers it). Silent: the command reports the wrong passphrase itself.
+ */
+void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const char *user);
+
+/* The events of the commands that exist today. @err is the command's library result. */
+void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *user, const char *pass,
+                    size_t passlen);
+void cli_audit_key(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int added,
+                   const char *slot);
+void cli_audit_backup(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
+                      const char *id, const struct mm_repo_counts *c);
+void cli_audit_verify(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
+                      int read_data, const struct mm_repo_verify_stats *st, uint64_t problems);
+void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
+                       const char *gen, const char *to, const struct mm_repo_restore_opts *o,
+                       const struct mm_repo_restore_stats *st);
+
+/* Generation IDs a prune removes, gathered by its callback. */
+struct cli_audit_ids {
+    char *s; /* comma-separated, or NULL */
+    size_t len;
+};
+void cli_audit_ids_add(struct cli_audit_ids *ids, const char *id);
+/* (a dry run is not recorded; @removed is freed either way) */
+void cli_audit_prune(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err, int dry_run,
+                     struct cli_audit_ids *removed, const struct mm_repo_prune_stats *st);
+
+#endif
