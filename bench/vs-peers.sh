@@ -62,6 +62,7 @@ mkdir -p "$W/log" "$W/repo" "$W/cache/mamori" "$W/cache/restic" "$W/cache/borg"
 # XDG_CACHE_HOME over BORG_BASE_DIR, hence BORG_CACHE_DIR/BORG_CONFIG_DIR).
 export MAMORI_LANG=en
 export XDG_CACHE_HOME=$W/cache/mamori XDG_CONFIG_HOME=$W/cache/mamori/config
+export MAMORI_AUDIT_DIR=$W/cache/mamori/audit # this host's audit logs stay in the work folder
 export RESTIC_CACHE_DIR=$W/cache/restic
 export BORG_BASE_DIR=$W/cache/borg BORG_CACHE_DIR=$W/cache/borg/cache BORG_CONFIG_DIR=$W/cache/borg/config
 export MAMORI_PASSPHRASE=vs-peers-benchmark RESTIC_PASSWORD=vs-peers-benchmark BORG_PASSPHRASE=vs-peers-benchmark
