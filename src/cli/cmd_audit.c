@@ -161,8 +161,12 @@ static int open_source(struct cli_ctx *ctx, const struct cmd *cmd, const struct 
     return CLI_OK;
 }
 
-/* Load the log of an opened repository source (after any event was appended). */
-static int load_source(struct cli_ctx *ctx, struct audit_src *s)
+/*
+ * Load the log of an opened repository source (after any event was appended); with
+ * @details, open the sealed details too (show: verify needs only the chain and signatures,
+ * so a damaged record is reported by verify as the tampering it is).
+ */
+static int load_source(struct cli_ctx *ctx, struct audit_src *s, int details)
 {
     int err;
 
@@ -177,8 +181,16 @@ static int load_source(struct cli_ctx *ctx, struct audit_src *s)
         return cli_lib_error(err), CLI_DAMAGE;
     if (err < 0)
         return cli_lib_error(err);
-    if (s->r && (err = mm_audit_log_open_details(s->log, mm_repo_keyset(s->r))) < 0)
-        return cli_lib_error(err);
+    if (details && s->r && (err = mm_audit_log_open_details(s->log, mm_repo_keyset(s->r))) < 0) {
+        if (err != MM_ECORRUPT && err != MM_EAUTH)
+            return cli_lib_error(err);
+        cli_lib_error(err);
+        fprintf(stderr, "%s\n",
+                CLI_T(ctx,
+                      "mamori: 監査ログが損傷しています（mamori audit verify で確認してください）",
+                      "mamori: the audit log is damaged (see mamori audit verify)"));
+        return CLI_DAMAGE;
+    }
     return CLI_OK;
 }
 
@@ -416,7 +428,7 @@ static int do_show(struct cli_ctx *ctx, const struct audit_opts *o)
                          o->kind);
     if ((rc = open_source(ctx, &cmd_audit, o, &s)) != CLI_OK)
         goto out;
-    if ((rc = load_source(ctx, &s)) != CLI_OK)
+    if ((rc = load_source(ctx, &s, 1)) != CLI_OK)
         goto out;
     if (ctx->json)
         printf("{\"records\":[");
@@ -448,7 +460,7 @@ static int do_verify(struct cli_ctx *ctx, const struct audit_opts *o)
 
     if ((rc = open_source(ctx, &cmd_audit, o, &s)) != CLI_OK)
         goto out;
-    if ((rc = load_source(ctx, &s)) != CLI_OK)
+    if ((rc = load_source(ctx, &s, 0)) != CLI_OK)
         goto out;
     rc = report(ctx, &s, ctx->json, ctx->quiet);
 out:
