@@ -11,7 +11,6 @@
  * dictionary that is not on the medium, even after a crash, and one damaged copy loses
  * nothing. Prune never removes dictionaries; verify checks every copy.
  */
-#include <stdio.h>
 #include <string.h>
 #include <zdict.h>
 #include <zstd.h>
@@ -68,22 +67,9 @@ int mm_repo__dict_load(mm_repo *r)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        char rel[80];
-        unsigned char h[ID_SIZE], want[ID_SIZE];
-
-        snprintf(rel, sizeof(rel), "dict/%s", names[i]);
-        mm_buf_clear(&raw);
-        mm_buf_clear(&plain);
-        err = mm_repo__read(r, rel, &raw);
+        err = mm_repo__sealed_read(r, "dict", names[i], "MMDC", &raw, &plain);
         if (err == MM_ENOMEM || err == MM_EIO)
             goto out;
-        if (err == 0) {
-            mm_crypto_hash(raw.ptr, raw.len, h);
-            if (mm_crypto_hex_parse(names[i], want) < 0 || memcmp(h, want, ID_SIZE) != 0)
-                err = MM_ECORRUPT;
-        }
-        if (err == 0)
-            err = mm_repo__envelope_open(r, "MMDC", raw.ptr, raw.len, &plain);
         if (err == 0)
             err = add_dict(r, plain.ptr, plain.len);
         if (err == MM_ENOMEM)

@@ -255,6 +255,24 @@ out:
     return err;
 }
 
+int mm_repo__sealed_read(mm_repo *r, const char *dir, const char *name, const char magic[4],
+                         mm_buf *raw, mm_buf *plain)
+{
+    unsigned char h[ID_SIZE], want[ID_SIZE];
+    char rel[96];
+    int err;
+
+    mm_buf_clear(raw);
+    mm_buf_clear(plain);
+    snprintf(rel, sizeof(rel), "%s/%s", dir, name);
+    if ((err = mm_repo__read(r, rel, raw)) < 0)
+        return err;
+    mm_crypto_hash(raw->ptr, raw->len, h);
+    if (mm_crypto_hex_parse(name, want) < 0 || memcmp(h, want, ID_SIZE) != 0)
+        return mm_error_set(MM_ECORRUPT, "'%s' is damaged (content hash)", rel);
+    return mm_repo__envelope_open(r, magic, raw->ptr, raw->len, plain);
+}
+
 int64_t mm_repo__now_ns(void)
 {
     struct timespec ts;

@@ -151,6 +151,14 @@ int mm_repo__sealed_write(mm_repo *r, const char *dir, const char magic[4], cons
                           size_t n, size_t limit, char hex_out[MM_CRYPTO_HEX_SIZE],
                           char rel_out[96]);
 
+/*
+ * Read <dir>/<name> (a sealed file named by the hash of its bytes) into @raw, check that its
+ * bytes hash to its name, open the envelope @magic into @plain (both buffers cleared first).
+ * @return 0, MM_ENOTFOUND, MM_EIO, MM_ENOMEM, MM_ECORRUPT (hash, envelope), MM_EAUTH, MM_ELIMIT
+ */
+int mm_repo__sealed_read(mm_repo *r, const char *dir, const char *name, const char magic[4],
+                         mm_buf *raw, mm_buf *plain);
+
 /* Now, in nanoseconds since 1970 UTC (manifest and verify-record times). */
 int64_t mm_repo__now_ns(void);
 

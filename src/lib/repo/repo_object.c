@@ -472,23 +472,13 @@ int mm_repo__index_load(mm_repo *r)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        char rel[80];
-        unsigned char h[ID_SIZE], want[ID_SIZE];
         struct mm_repo__packinfo *p = NULL;
         size_t np = 0;
 
-        snprintf(rel, sizeof(rel), "index/%s", names[i]);
-        mm_buf_clear(&raw);
-        mm_buf_clear(&plain);
-        err = mm_repo__read(r, rel, &raw);
+        err = mm_repo__sealed_read(r, "index", names[i], "MMIX", &raw, &plain);
         if (err == MM_ENOMEM || err == MM_EIO)
             goto out;
-        if (err == 0) {
-            mm_crypto_hash(raw.ptr, raw.len, h);
-            if (mm_crypto_hex_parse(names[i], want) < 0 || memcmp(h, want, ID_SIZE) != 0)
-                err = MM_ECORRUPT;
-        }
-        if (err == 0 && (err = mm_repo__envelope_open(r, "MMIX", raw.ptr, raw.len, &plain)) == 0)
+        if (err == 0)
             err = mm_repo__ixfile_decode(plain.ptr, plain.len, &p, &np);
         if (err == MM_ENOMEM)
             goto out;
