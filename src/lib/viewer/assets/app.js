@@ -1,0 +1,2064 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mamori viewer, browser side. One file, no framework, no build step; it runs both
+ * loaded as /app.js from `mamori view` and inlined into the standalone HTML that
+ * `mamori print` writes (then it renders #mm-print-data and makes no request at all).
+ *
+ * Rules this file keeps:
+ * - patient data is untrusted text: the DOM is built with createElement/textContent only,
+ *   never innerHTML; no inline styles or handlers (the server's CSP forbids them);
+ * - nothing about a patient is ever written to localStorage/sessionStorage/IndexedDB; the
+ *   only stored item is the chosen language;
+ * - every UI string lives in the dictionary STR below (Japanese first, English second);
+ * - every /api answer 401 wipes the screen and returns to the login form.
+ */
+(function () {
+    'use strict';
+
+    var STR = {
+        ja: {
+            app_title: 'mamori 診療記録ビューア',
+            app_sub: '停電・障害時の診療記録閲覧（読み取り専用）',
+            lang_label: '表示言語',
+            login_title: 'ログイン',
+            login_lead: 'バックアップ媒体のパスフレーズを入力してください。',
+            login_user: '利用者名（省略可）',
+            login_user_hint: '空欄のままで構いません（すべての鍵で試します）',
+            login_pass: 'パスフレーズ',
+            login_submit: 'ログイン',
+            login_busy: '確認しています…',
+            login_wrong: 'パスフレーズが違います。もう一度入力してください。',
+            login_many: '試行回数が多すぎます。{0} 秒後にもう一度お試しください。',
+            login_failed: 'ログインできませんでした（{0}）。',
+            session_expired: 'セッションの有効期限が切れました。もう一度パスフレーズを入力してください。',
+            logged_out: 'ログアウトしました。',
+            net_error: 'ビューアに接続できません。mamori view が動いているか確認してください。',
+            server_error: 'サーバーでエラーが発生しました（{0}）。',
+            logged_in_as: 'ログイン中: {0}',
+            logout: 'ログアウト',
+            gen_label: '時点',
+            gen_latest: '最新',
+            gen_suspect: '要注意',
+            gen_noindex: '索引なし',
+            banner_old: 'これは最新ではない時点 ({0}) のデータです',
+            banner_suspect: 'この世代は異常の疑いがあると判定されています',
+            banner_suspect_more: '内容が改ざん・破損している可能性があります。ほかの時点とも照らし合わせてください。',
+            search_title: '患者検索',
+            search_label: '患者 ID・氏名（漢字・カナ・ひらがな）・生年月日',
+            search_hint: '例: 1000000000 ／ やまだ ／ 山田 ／ 1943-03-01 ／ S18.3.1',
+            search_button: '検索',
+            search_busy: '検索しています…',
+            search_empty: '「{0}」に該当する患者は見つかりませんでした。',
+            search_bad: '検索語を入力してください（長すぎる検索語は使えません）。',
+            search_count: '{0} 件',
+            search_more: '{0} 件中 {1} 件を表示しています。検索語を詳しくしてください。',
+            col_id: 'ID',
+            col_name: '氏名',
+            col_kana: 'カナ',
+            col_sex: '性別',
+            col_age: '年齢',
+            col_birth: '生年月日',
+            sex_M: '男',
+            sex_F: '女',
+            sex_O: 'その他',
+            sex_U: '不明',
+            sex_A: 'その他',
+            sex_N: '不明',
+            age_years: '{0}歳',
+            unknown: '不明',
+            back: '検索に戻る',
+            print: '印刷',
+            loading: '読み込んでいます…',
+            not_found: 'この時点にはこの患者の記録がありません。',
+            blood: '血液型',
+            height: '身長',
+            weight: '体重',
+            updated: '患者情報更新',
+            allergy_title: 'アレルギー',
+            allergy_none: 'アレルギー情報なし',
+            allergy_none_more: '（記録がないことを示します。アレルギーがないことの確認ではありません）',
+            atype_DA: '薬剤',
+            atype_FA: '食物',
+            atype_EA: '環境',
+            atype_LA: '花粉',
+            atype_AA: '動物',
+            atype_MA: 'その他',
+            atype_PA: '植物',
+            sev_SV: '重度',
+            sev_MO: '中等度',
+            sev_MI: '軽度',
+            onset: '発症',
+            tab_visits: '受診歴',
+            tab_admissions: '入院歴',
+            tab_diagnoses: '病名',
+            tab_prescriptions: '処方',
+            tab_injections: '注射',
+            tab_labs: '検査',
+            tab_exams: '検査所見',
+            tab_documents: '文書',
+            tab_images: '画像',
+            tabs_label: '診療記録の区分',
+            none_recorded: '記録はありません。',
+            col_date: '日付',
+            col_time: '時刻',
+            col_kind: '区分',
+            col_dept: '診療科',
+            col_doctor: '医師',
+            col_ward: '病棟',
+            col_room: '病室',
+            col_bed: '病床',
+            col_prior: '移動前',
+            col_disposition: '退院区分',
+            kind_outpatient: '外来受診',
+            kind_admission: '入院',
+            kind_discharge: '退院',
+            kind_transfer: '転棟・転室',
+            kind_leave: '外出・外泊',
+            kind_return: '帰院',
+            kind_planned_admission: '入院予定',
+            kind_planned_discharge: '退院予定',
+            kind_planned_transfer: '転棟予定',
+            stay_current: '現在入院中',
+            stay_since: '{0} 入院（{1}日目）',
+            stay_title: '入院 {0} 〜 {1}',
+            stay_open: '入院中',
+            stay_unknown_start: '入院日不明',
+            dx_current: '現在の病名',
+            dx_resolved: '終了した病名',
+            col_dx: '病名',
+            col_start: '開始日',
+            col_end: '終了日',
+            col_outcome: '転帰',
+            col_icd10: 'ICD-10',
+            dx_main: '主病名',
+            dx_suspected: '疑い',
+            outcome_F: '治癒',
+            outcome_R: '軽快',
+            outcome_P: '改善',
+            outcome_W: '悪化',
+            outcome_S: '重篤',
+            outcome_D: '死亡',
+            outcome_U: '不明',
+            inpatient: '入院',
+            outpatient: '外来',
+            order_no: 'オーダ番号',
+            rp: 'Rp{0}',
+            days: '{0}日分',
+            col_drug: '薬品',
+            col_dose: '用量',
+            col_usage: '用法',
+            route: '経路',
+            rate: '速度',
+            period: '実施予定',
+            route_PO: '経口',
+            route_IV: '静脈内',
+            route_IVP: '静注',
+            route_SC: '皮下',
+            route_IM: '筋肉内',
+            route_TP: '外用',
+            route_SL: '舌下',
+            route_PR: '直腸',
+            route_IH: '吸入',
+            labs_hint: '行をクリックすると推移のグラフを表示します。H（↑）は基準値より高い値、L（↓）は低い値です。',
+            col_test: '検査項目',
+            col_unit: '単位',
+            col_range: '基準範囲',
+            chart_title: '{0} の推移',
+            chart_none: '数値の結果がないためグラフを表示できません。',
+            chart_close: 'グラフを閉じる',
+            chart_range: '基準範囲',
+            exam_kind_lab: '検体検査',
+            exam_kind_radiology: '放射線',
+            exam_kind_physiology: '生理検査',
+            exam_kind_endoscopy: '内視鏡',
+            col_exam: '検査',
+            col_findings: '所見',
+            col_performed: '実施日時',
+            no_findings: '（所見の記載なし）',
+            col_title: '表題',
+            col_files: 'ファイル',
+            open: '開く',
+            open_new: '新しいタブで開く',
+            doc_viewer: '文書の表示',
+            doc_close: '閉じる',
+            image_open: '{0} {1} を拡大表示',
+            overlay_close: '閉じる（Esc）',
+            print_title: '診療記録',
+            print_generated: '作成日時 {0}',
+            print_as_of: '時点 {0}',
+            print_patients: '{0} 名',
+            print_images_note: '画像 {0} 件（画面で表示してください）',
+            print_files_note: 'ファイル: {0}'
+        },
+        en: {
+            app_title: 'mamori clinical record viewer',
+            app_sub: 'Reading clinical records during an outage (read only)',
+            lang_label: 'Language',
+            login_title: 'Log in',
+            login_lead: 'Type the passphrase of the backup medium.',
+            login_user: 'User name (optional)',
+            login_user_hint: 'May be left empty (every key slot is tried)',
+            login_pass: 'Passphrase',
+            login_submit: 'Log in',
+            login_busy: 'Checking…',
+            login_wrong: 'Wrong passphrase. Please type it again.',
+            login_many: 'Too many attempts. Please try again in {0} s.',
+            login_failed: 'Could not log in ({0}).',
+            session_expired: 'Your session has expired. Please type the passphrase again.',
+            logged_out: 'You have logged out.',
+            net_error: 'Cannot reach the viewer. Check that mamori view is running.',
+            server_error: 'The server reported an error ({0}).',
+            logged_in_as: 'Logged in: {0}',
+            logout: 'Log out',
+            gen_label: 'As of',
+            gen_latest: 'latest',
+            gen_suspect: 'suspect',
+            gen_noindex: 'no index',
+            banner_old: 'This is NOT the latest data: as of {0}',
+            banner_suspect: 'This generation was flagged as possibly abnormal',
+            banner_suspect_more: 'Its content may have been tampered with or damaged. Compare with another generation.',
+            search_title: 'Find a patient',
+            search_label: 'Patient ID, name (kanji, katakana, hiragana) or birth date',
+            search_hint: 'e.g. 1000000000 / やまだ / 山田 / 1943-03-01 / S18.3.1',
+            search_button: 'Search',
+            search_busy: 'Searching…',
+            search_empty: 'No patient matches “{0}”.',
+            search_bad: 'Type something to search for (very long queries are refused).',
+            search_count: '{0} found',
+            search_more: 'Showing {1} of {0}. Please make the query more precise.',
+            col_id: 'ID',
+            col_name: 'Name',
+            col_kana: 'Kana',
+            col_sex: 'Sex',
+            col_age: 'Age',
+            col_birth: 'Date of birth',
+            sex_M: 'Male',
+            sex_F: 'Female',
+            sex_O: 'Other',
+            sex_U: 'Unknown',
+            sex_A: 'Other',
+            sex_N: 'Unknown',
+            age_years: '{0} y',
+            unknown: 'unknown',
+            back: 'Back to search',
+            print: 'Print',
+            loading: 'Loading…',
+            not_found: 'This patient has no record as of this generation.',
+            blood: 'Blood type',
+            height: 'Height',
+            weight: 'Weight',
+            updated: 'Patient data updated',
+            allergy_title: 'Allergies',
+            allergy_none: 'No allergy recorded',
+            allergy_none_more: '(nothing is recorded; this does not confirm that there is no allergy)',
+            atype_DA: 'Drug',
+            atype_FA: 'Food',
+            atype_EA: 'Environment',
+            atype_LA: 'Pollen',
+            atype_AA: 'Animal',
+            atype_MA: 'Other',
+            atype_PA: 'Plant',
+            sev_SV: 'severe',
+            sev_MO: 'moderate',
+            sev_MI: 'mild',
+            onset: 'onset',
+            tab_visits: 'Visits',
+            tab_admissions: 'Admissions',
+            tab_diagnoses: 'Diagnoses',
+            tab_prescriptions: 'Prescriptions',
+            tab_injections: 'Injections',
+            tab_labs: 'Labs',
+            tab_exams: 'Exam findings',
+            tab_documents: 'Documents',
+            tab_images: 'Images',
+            tabs_label: 'Record sections',
+            none_recorded: 'Nothing recorded.',
+            col_date: 'Date',
+            col_time: 'Time',
+            col_kind: 'Kind',
+            col_dept: 'Dept',
+            col_doctor: 'Doctor',
+            col_ward: 'Ward',
+            col_room: 'Room',
+            col_bed: 'Bed',
+            col_prior: 'From',
+            col_disposition: 'Disposition',
+            kind_outpatient: 'Outpatient visit',
+            kind_admission: 'Admission',
+            kind_discharge: 'Discharge',
+            kind_transfer: 'Transfer',
+            kind_leave: 'Leave',
+            kind_return: 'Return from leave',
+            kind_planned_admission: 'Planned admission',
+            kind_planned_discharge: 'Planned discharge',
+            kind_planned_transfer: 'Planned transfer',
+            stay_current: 'Currently admitted',
+            stay_since: 'admitted {0} (day {1})',
+            stay_title: 'Stay {0} – {1}',
+            stay_open: 'ongoing',
+            stay_unknown_start: 'admission date unknown',
+            dx_current: 'Current diagnoses',
+            dx_resolved: 'Resolved diagnoses',
+            col_dx: 'Diagnosis',
+            col_start: 'Start',
+            col_end: 'End',
+            col_outcome: 'Outcome',
+            col_icd10: 'ICD-10',
+            dx_main: 'main',
+            dx_suspected: 'suspected',
+            outcome_F: 'cured',
+            outcome_R: 'recovering',
+            outcome_P: 'improving',
+            outcome_W: 'worsening',
+            outcome_S: 'serious',
+            outcome_D: 'died',
+            outcome_U: 'unknown',
+            inpatient: 'inpatient',
+            outpatient: 'outpatient',
+            order_no: 'Order no.',
+            rp: 'Rp {0}',
+            days: '{0} days',
+            col_drug: 'Drug',
+            col_dose: 'Dose',
+            col_usage: 'Usage',
+            route: 'Route',
+            rate: 'Rate',
+            period: 'Scheduled',
+            route_PO: 'oral',
+            route_IV: 'intravenous',
+            route_IVP: 'IV push',
+            route_SC: 'subcutaneous',
+            route_IM: 'intramuscular',
+            route_TP: 'topical',
+            route_SL: 'sublingual',
+            route_PR: 'rectal',
+            route_IH: 'inhalation',
+            labs_hint: 'Click a row to see its trend. H (↑) is above the reference range, L (↓) below.',
+            col_test: 'Test',
+            col_unit: 'Unit',
+            col_range: 'Range',
+            chart_title: 'Trend of {0}',
+            chart_none: 'No numeric result to chart.',
+            chart_close: 'Close chart',
+            chart_range: 'reference range',
+            exam_kind_lab: 'Laboratory',
+            exam_kind_radiology: 'Radiology',
+            exam_kind_physiology: 'Physiology',
+            exam_kind_endoscopy: 'Endoscopy',
+            col_exam: 'Exam',
+            col_findings: 'Findings',
+            col_performed: 'Performed',
+            no_findings: '(no findings written)',
+            col_title: 'Title',
+            col_files: 'Files',
+            open: 'Open',
+            open_new: 'Open in a new tab',
+            doc_viewer: 'Document',
+            doc_close: 'Close',
+            image_open: 'Show {0} {1} full size',
+            overlay_close: 'Close (Esc)',
+            print_title: 'Clinical record',
+            print_generated: 'Generated {0}',
+            print_as_of: 'As of {0}',
+            print_patients: '{0} patients',
+            print_images_note: '{0} images (view them on screen)',
+            print_files_note: 'Files: {0}'
+        }
+    };
+
+    var LANG_KEY = 'mamori.viewer.lang'; /* the only thing ever stored on the PC */
+    var lang = 'ja';
+    try {
+        var saved = window.localStorage.getItem(LANG_KEY);
+        if (saved === 'en' || saved === 'ja') {
+            lang = saved;
+        }
+    } catch (e) {
+        /* storage may be disabled: stay in Japanese */
+    }
+
+    function t(key) {
+        var s = STR[lang][key];
+        if (s === undefined) {
+            s = STR.ja[key];
+        }
+        if (s === undefined) {
+            return key;
+        }
+        var args = arguments;
+        return s.replace(/\{(\d)\}/g, function (m, i) {
+            var v = args[Number(i) + 1];
+            return v === undefined || v === null ? '' : String(v);
+        });
+    }
+
+    /* A label from the dictionary for a code, or the code itself when it is not known. */
+    function tcode(prefix, code) {
+        if (code === undefined || code === null || code === '') {
+            return '';
+        }
+        var k = prefix + code;
+        return STR[lang][k] !== undefined ? STR[lang][k] : String(code);
+    }
+
+    /* ---------- DOM helpers (text only, never markup) ---------- */
+
+    /* h('tag.class1.class2', {attr: v, testid: x, on: {click: fn}}, child...) */
+    function h(spec, attrs) {
+        var parts = spec.split('.');
+        var el = document.createElement(parts[0] || 'div');
+        for (var i = 1; i < parts.length; i++) {
+            el.classList.add(parts[i]);
+        }
+        var first = 2;
+        if (attrs !== null && attrs !== undefined &&
+            (typeof attrs !== 'object' || Array.isArray(attrs) || attrs.nodeType)) {
+            first = 1; /* no attributes: the second argument is already a child */
+            attrs = null;
+        }
+        if (attrs) {
+            Object.keys(attrs).forEach(function (k) {
+                var v = attrs[k];
+                if (v === undefined || v === null || v === false) {
+                    return;
+                }
+                if (k === 'on') {
+                    Object.keys(v).forEach(function (ev) {
+                        el.addEventListener(ev, v[ev]);
+                    });
+                } else if (k === 'testid') {
+                    el.setAttribute('data-testid', v);
+                } else if (k === 'text') {
+                    el.textContent = v;
+                } else if (k === 'style') {
+                    throw new Error('inline style attributes are forbidden by the CSP');
+                } else {
+                    el.setAttribute(k, v === true ? '' : String(v));
+                }
+            });
+        }
+        for (var j = first; j < arguments.length; j++) {
+            append(el, arguments[j]);
+        }
+        return el;
+    }
+
+    function append(el, c) {
+        if (c === undefined || c === null || c === false) {
+            return;
+        }
+        if (Array.isArray(c)) {
+            c.forEach(function (x) {
+                append(el, x);
+            });
+        } else if (typeof c === 'string' || typeof c === 'number') {
+            el.appendChild(document.createTextNode(String(c)));
+        } else {
+            el.appendChild(c);
+        }
+    }
+
+    function clear(el) {
+        while (el.firstChild) {
+            el.removeChild(el.firstChild);
+        }
+    }
+
+    var SVGNS = 'http://www.w3.org/2000/svg';
+
+    function svg(tag, attrs, text) {
+        var el = document.createElementNS(SVGNS, tag);
+        Object.keys(attrs || {}).forEach(function (k) {
+            el.setAttribute(k, String(attrs[k]));
+        });
+        if (text !== undefined) {
+            el.textContent = text;
+        }
+        return el;
+    }
+
+    function str(v) {
+        return v === undefined || v === null ? '' : String(v);
+    }
+
+    /* ---------- dates, ages, labels ---------- */
+
+    /* "2025-04-04T14:28..." or "20250404..." → "2025-04-04" */
+    function fmtDate(s) {
+        s = str(s);
+        var m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(s);
+        return m ? m[1] + '-' + m[2] + '-' + m[3] : s;
+    }
+
+    /* the time part of "2025-04-04T14:28" / "202504041428" / "14:28" → "14:28" */
+    function fmtTime(s) {
+        s = str(s);
+        var m = /T(\d{2}):?(\d{2})/.exec(s) || /^\d{8}(\d{2})(\d{2})/.exec(s) ||
+            /^(\d{2}):(\d{2})/.exec(s);
+        return m ? m[1] + ':' + m[2] : '';
+    }
+
+    function fmtDateTime(s) {
+        var d = fmtDate(s);
+        var tm = fmtTime(s);
+        return tm ? d + ' ' + tm : d;
+    }
+
+    function ageOf(birth, atDate) {
+        var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(str(birth));
+        if (!m) {
+            return -1;
+        }
+        var now = atDate || new Date();
+        var y = now.getFullYear() - Number(m[1]);
+        var md = (now.getMonth() + 1) * 100 + now.getDate();
+        if (md < Number(m[2]) * 100 + Number(m[3])) {
+            y--;
+        }
+        return y >= 0 && y < 150 ? y : -1;
+    }
+
+    function fmtAge(age) {
+        return typeof age === 'number' && age >= 0 ? t('age_years', age) : t('unknown');
+    }
+
+    function fmtSex(s) {
+        return s ? tcode('sex_', s) : t('unknown');
+    }
+
+    function fmtRoute(r) {
+        var l = tcode('route_', r);
+        return l && l !== r ? l + ' (' + r + ')' : str(r);
+    }
+
+    function cmpDesc(a, b) {
+        return a < b ? 1 : a > b ? -1 : 0;
+    }
+
+    /* ---------- state ---------- */
+
+    var S = {
+        print: null, /* the parsed #mm-print-data in print mode */
+        user: null,
+        idle: 0,
+        gens: [],
+        gen: null, /* the generation id in use */
+        view: 'login', /* login | search | patient */
+        notice: null, /* dictionary key shown above the login form */
+        query: '',
+        search: null, /* last search answer */
+        searchError: null,
+        pid: null,
+        patient: null, /* {record, labs} */
+        patientError: null,
+        tab: 'visits',
+        chartTest: null,
+        doc: null, /* {path, title} */
+        lastRequest: 0
+    };
+    var root = null;
+    var idleTimer = null;
+    var lastPing = 0;
+
+    /* ---------- API ---------- */
+
+    function ApiError(status, body) {
+        this.status = status;
+        this.body = body || {};
+    }
+
+    function api(method, path, body) {
+        var opt = {
+            method: method,
+            credentials: 'same-origin',
+            cache: 'no-store',
+            headers: { Accept: 'application/json' }
+        };
+        if (body !== undefined) {
+            opt.headers['Content-Type'] = 'application/json';
+            opt.body = JSON.stringify(body);
+        }
+        S.lastRequest = Date.now();
+        armIdle();
+        return window.fetch(path, opt).then(
+            function (res) {
+                return res.text().then(function (txt) {
+                    var j = {};
+                    try {
+                        j = txt ? JSON.parse(txt) : {};
+                    } catch (e) {
+                        j = { error: 'bad_json' };
+                    }
+                    if (res.ok) {
+                        return j;
+                    }
+                    throw new ApiError(res.status, j);
+                });
+            },
+            function () {
+                throw new ApiError(0, { error: 'network' });
+            });
+    }
+
+    /* Every failure of an /api call except login comes through here. */
+    function apiFailed(err, where) {
+        if (err instanceof ApiError && err.status === 401) {
+            sessionGone('session_expired');
+            return true;
+        }
+        if (!(err instanceof ApiError)) {
+            window.console.error(err);
+        }
+        return false;
+    }
+
+    function errText(err) {
+        if (err instanceof ApiError && err.status === 0) {
+            return t('net_error');
+        }
+        if (err instanceof ApiError) {
+            return t('server_error', err.status + (err.body.error ? ' ' + err.body.error : ''));
+        }
+        return t('server_error', String(err));
+    }
+
+    /* Forget everything about the patient and show the login form. */
+    function sessionGone(noticeKey) {
+        S.user = null;
+        S.gens = [];
+        S.gen = null;
+        S.query = '';
+        S.search = null;
+        S.searchError = null;
+        S.pid = null;
+        S.patient = null;
+        S.patientError = null;
+        S.chartTest = null;
+        S.doc = null;
+        S.view = 'login';
+        S.notice = noticeKey;
+        if (idleTimer) {
+            window.clearTimeout(idleTimer);
+            idleTimer = null;
+        }
+        closeOverlay();
+        render();
+    }
+
+    /*
+     * The server forgets a session after idle_timeout_s without a request. The page must not
+     * keep showing a record on an unattended PC after that, so: when nothing was requested for
+     * that long, ask /api/session; a 401 wipes the screen. While the reader is active (keys,
+     * mouse, scrolling) a light /api/session request at most once a minute keeps the session.
+     */
+    function armIdle() {
+        if (idleTimer) {
+            window.clearTimeout(idleTimer);
+            idleTimer = null;
+        }
+        if (!S.user || !S.idle) {
+            return;
+        }
+        idleTimer = window.setTimeout(function () {
+            idleTimer = null;
+            api('GET', '/api/session').then(function () {}, function (e) {
+                apiFailed(e);
+            });
+        }, (S.idle + 2) * 1000);
+    }
+
+    function onActivity() {
+        if (!S.user || S.print) {
+            return;
+        }
+        var now = Date.now();
+        if (now - lastPing < 60000 || now - S.lastRequest < 60000) {
+            return;
+        }
+        lastPing = now;
+        api('GET', '/api/session').then(function () {}, function (e) {
+            apiFailed(e);
+        });
+    }
+
+    /* ---------- generations ---------- */
+
+    function genById(id) {
+        for (var i = 0; i < S.gens.length; i++) {
+            if (S.gens[i].id === id) {
+                return S.gens[i];
+            }
+        }
+        return null;
+    }
+
+    function genLabel(g) {
+        var s = fmtDateTime(g.time);
+        if (g.name) {
+            s += ' ' + g.name;
+        }
+        s += ' (' + (g.short || str(g.id).slice(0, 12)) + ')';
+        if (g.latest) {
+            s += ' ' + t('gen_latest');
+        }
+        if (g.guard === 'suspect') {
+            s += ' ⚠' + t('gen_suspect');
+        }
+        if (g.has_index === false) {
+            s += ' ' + t('gen_noindex');
+        }
+        return s;
+    }
+
+    function banners(g) {
+        var out = [];
+        if (!g) {
+            return out;
+        }
+        if (g.guard === 'suspect') {
+            out.push(h('div.mm-banner.mm-banner-suspect', { role: 'alert', testid: 'banner-suspect' },
+                h('strong', { text: '⚠ ' + t('banner_suspect') }), ' ', t('banner_suspect_more')));
+        }
+        if (!g.latest) {
+            out.push(h('div.mm-banner.mm-banner-old', { role: 'status', testid: 'banner-old' },
+                h('strong', { text: t('banner_old', fmtDateTime(g.time)) })));
+        }
+        return out;
+    }
+
+    function loadGenerations() {
+        return api('GET', '/api/generations').then(function (j) {
+            S.gens = j.generations || [];
+            if (!S.gen || !genById(S.gen)) {
+                S.gen = j['default'] || (S.gens[0] && S.gens[0].id) || null;
+            }
+        });
+    }
+
+    function changeGeneration(id) {
+        S.gen = id;
+        S.chartTest = null;
+        S.doc = null;
+        if (S.view === 'patient' && S.pid) {
+            openPatient(S.pid, true);
+        } else if (S.query) {
+            runSearch(S.query);
+        } else {
+            render();
+        }
+    }
+
+    /* ---------- login ---------- */
+
+    function doLogin(user, pass, form) {
+        var btn = form.querySelector('button[type=submit]');
+        var err = form.querySelector('[data-testid=login-error]');
+        err.textContent = '';
+        err.hidden = true;
+        btn.disabled = true;
+        form.classList.add('mm-busy');
+        form.setAttribute('aria-busy', 'true');
+        btn.querySelector('.mm-btn-label').textContent = t('login_busy');
+        api('POST', '/api/login', { user: user, passphrase: pass }).then(function (j) {
+            S.user = j.user || user || '?';
+            S.idle = Number(j.idle_timeout_s) || 0;
+            S.notice = null;
+            S.view = 'search';
+            return loadGenerations().then(render, function (e) {
+                if (!apiFailed(e)) {
+                    S.searchError = errText(e);
+                    render();
+                }
+            });
+        }, function (e) {
+            var retry = 0;
+            var msg;
+            if (e instanceof ApiError && e.status === 401) {
+                msg = t('login_wrong');
+            } else if (e instanceof ApiError && e.status === 429) {
+                retry = Number(e.body.retry_after_s) || 30;
+                msg = t('login_many', retry);
+            } else if (e instanceof ApiError && e.status === 0) {
+                msg = t('net_error');
+            } else {
+                msg = t('login_failed', e instanceof ApiError ? e.status + ' ' + str(e.body.error) : e);
+            }
+            form.classList.remove('mm-busy');
+            form.removeAttribute('aria-busy');
+            btn.querySelector('.mm-btn-label').textContent = t('login_submit');
+            err.textContent = msg;
+            err.hidden = false;
+            var pw = form.querySelector('[data-testid=login-passphrase]');
+            pw.value = '';
+            if (retry > 0) {
+                var until = Date.now() + retry * 1000;
+                var tick = function () {
+                    var left = Math.ceil((until - Date.now()) / 1000);
+                    if (!form.isConnected) {
+                        return;
+                    }
+                    if (left <= 0) {
+                        btn.disabled = false;
+                        err.hidden = true;
+                        return;
+                    }
+                    err.textContent = t('login_many', left);
+                    window.setTimeout(tick, 1000);
+                };
+                tick();
+            } else {
+                btn.disabled = false;
+            }
+            pw.focus();
+        });
+    }
+
+    function viewLogin() {
+        var userIn = h('input', {
+            id: 'mm-login-user', type: 'text', name: 'user', autocomplete: 'off',
+            autocapitalize: 'off', spellcheck: 'false', testid: 'login-user',
+            'aria-describedby': 'mm-login-user-hint'
+        });
+        var passIn = h('input', {
+            id: 'mm-login-pass', type: 'password', name: 'passphrase', autocomplete: 'off',
+            required: true, testid: 'login-passphrase'
+        });
+        var form = h('form.mm-card.mm-login', { testid: 'login-form', novalidate: true },
+            h('h2', { text: t('login_title') }),
+            S.notice ? h('p.mm-notice', { role: 'status', testid: 'login-notice', text: t(S.notice) }) : null,
+            h('p', { text: t('login_lead') }),
+            h('div.mm-field',
+                h('label', { 'for': 'mm-login-pass', text: t('login_pass') }),
+                passIn),
+            h('div.mm-field',
+                h('label', { 'for': 'mm-login-user', text: t('login_user') }),
+                userIn,
+                h('p.mm-hint', { id: 'mm-login-user-hint', text: t('login_user_hint') })),
+            h('p.mm-error', { role: 'alert', testid: 'login-error', hidden: true }),
+            h('button.mm-btn.mm-btn-primary', { type: 'submit', testid: 'login-submit' },
+                h('span.mm-spinner', { 'aria-hidden': 'true' }),
+                h('span.mm-btn-label', { text: t('login_submit') })));
+        form.addEventListener('submit', function (ev) {
+            ev.preventDefault();
+            var btn = form.querySelector('button[type=submit]');
+            if (btn.disabled) {
+                return;
+            }
+            if (!passIn.value) {
+                passIn.focus();
+                return;
+            }
+            doLogin(userIn.value.trim(), passIn.value, form);
+        });
+        window.setTimeout(function () {
+            passIn.focus();
+        }, 0);
+        return h('main.mm-main.mm-main-login', { id: 'mm-main' }, form);
+    }
+
+    /* ---------- search ---------- */
+
+    function runSearch(q) {
+        S.query = q;
+        S.view = 'search';
+        S.searchError = null;
+        S.search = null;
+        if (!q.trim()) {
+            S.searchError = t('search_bad');
+            render();
+            return;
+        }
+        S.searching = true;
+        render();
+        var url = '/api/search?q=' + encodeURIComponent(q) + (S.gen ? '&gen=' + encodeURIComponent(S.gen) : '');
+        var gen = S.gen;
+        api('GET', url).then(function (j) {
+            if (S.query !== q || S.gen !== gen) {
+                return; /* a newer search replaced this one */
+            }
+            S.searching = false;
+            S.search = j;
+            render();
+            var first = root.querySelector('[data-testid=result-row]');
+            if (first && j.results && j.results.length === 1) {
+                first.focus();
+            }
+        }, function (e) {
+            S.searching = false;
+            if (apiFailed(e)) {
+                return;
+            }
+            S.searchError = e instanceof ApiError && e.status === 400 ? t('search_bad') : errText(e);
+            render();
+        });
+    }
+
+    function viewSearch() {
+        var input = h('input', {
+            id: 'mm-q', type: 'search', name: 'q', autocomplete: 'off', spellcheck: 'false',
+            testid: 'search-input', 'aria-describedby': 'mm-q-hint', value: S.query
+        });
+        input.value = S.query;
+        var form = h('form.mm-search', { role: 'search', testid: 'search-form' },
+            h('label.mm-search-label', { 'for': 'mm-q', text: t('search_label') }),
+            h('div.mm-search-row', input,
+                h('button.mm-btn.mm-btn-primary', { type: 'submit', testid: 'search-submit', text: t('search_button') })),
+            h('p.mm-hint', { id: 'mm-q-hint', text: t('search_hint') }));
+        form.addEventListener('submit', function (ev) {
+            ev.preventDefault();
+            runSearch(input.value);
+        });
+        var out = h('div.mm-results', { 'aria-live': 'polite' });
+        if (S.searching) {
+            out.appendChild(h('p.mm-loading', { text: t('search_busy') }));
+        } else if (S.searchError) {
+            out.appendChild(h('p.mm-error', { role: 'alert', testid: 'search-error', text: S.searchError }));
+        } else if (S.search) {
+            var rs = S.search.results || [];
+            if (!rs.length) {
+                out.appendChild(h('p.mm-empty', { testid: 'search-empty', text: t('search_empty', S.query) }));
+            } else {
+                var total = Number(S.search.total) || rs.length;
+                out.appendChild(h('p.mm-count', {
+                    testid: 'search-count',
+                    text: total > rs.length ? t('search_more', total, rs.length) : t('search_count', rs.length)
+                }));
+                out.appendChild(resultsTable(rs));
+            }
+        }
+        window.setTimeout(function () {
+            if (!root.querySelector('[data-testid=result-row]:focus')) {
+                input.focus();
+            }
+        }, 0);
+        return h('main.mm-main', { id: 'mm-main' },
+            h('section.mm-card', { 'aria-labelledby': 'mm-search-h' },
+                h('h2', { id: 'mm-search-h', text: t('search_title') }), form, out));
+    }
+
+    function resultsTable(rs) {
+        var body = h('tbody');
+        rs.forEach(function (r) {
+            var open = function () {
+                openPatient(r.id, false);
+            };
+            var tr = h('tr.mm-row-link', {
+                tabindex: '0', testid: 'result-row', 'data-pid': r.id,
+                on: {
+                    click: open,
+                    keydown: function (ev) {
+                        if (ev.key === 'Enter' || ev.key === ' ') {
+                            ev.preventDefault();
+                            open();
+                        } else if (ev.key === 'ArrowDown' && tr.nextElementSibling) {
+                            ev.preventDefault();
+                            tr.nextElementSibling.focus();
+                        } else if (ev.key === 'ArrowUp' && tr.previousElementSibling) {
+                            ev.preventDefault();
+                            tr.previousElementSibling.focus();
+                        }
+                    }
+                }
+            },
+                h('td.mm-mono', { 'data-col': 'id', text: r.id }),
+                h('td.mm-strong', { 'data-col': 'name', text: r.name }),
+                h('td', { 'data-col': 'kana', text: r.kana }),
+                h('td', { 'data-col': 'sex', text: fmtSex(r.sex) }),
+                h('td.mm-num', { 'data-col': 'age', text: fmtAge(r.age) }),
+                h('td.mm-mono', { 'data-col': 'birth', text: fmtDate(r.birth_date) }));
+            body.appendChild(tr);
+        });
+        return h('table.mm-table.mm-results-table', { testid: 'search-results' },
+            h('thead', h('tr',
+                h('th', { scope: 'col', text: t('col_id') }),
+                h('th', { scope: 'col', text: t('col_name') }),
+                h('th', { scope: 'col', text: t('col_kana') }),
+                h('th', { scope: 'col', text: t('col_sex') }),
+                h('th', { scope: 'col', text: t('col_age') }),
+                h('th', { scope: 'col', text: t('col_birth') }))),
+            body);
+    }
+
+    /* ---------- patient ---------- */
+
+    function openPatient(pid, keepTab) {
+        S.view = 'patient';
+        S.pid = pid;
+        S.patient = null;
+        S.patientError = null;
+        S.chartTest = null;
+        S.doc = null;
+        if (!keepTab) {
+            S.tab = 'visits';
+        }
+        render();
+        var gen = S.gen;
+        api('GET', '/api/patient?id=' + encodeURIComponent(pid) + (gen ? '&gen=' + encodeURIComponent(gen) : ''))
+            .then(function (j) {
+                if (S.pid !== pid || S.gen !== gen) {
+                    return;
+                }
+                S.patient = { record: j.record || {}, labs: j.labs || null };
+                render();
+                var tab = root.querySelector('[role=tab][aria-selected=true]');
+                if (tab) {
+                    tab.focus();
+                }
+            }, function (e) {
+                if (apiFailed(e)) {
+                    return;
+                }
+                S.patientError = e instanceof ApiError && e.status === 404 ? t('not_found') : errText(e);
+                render();
+            });
+    }
+
+    var TABS = ['visits', 'admissions', 'diagnoses', 'prescriptions', 'injections', 'labs', 'exams',
+        'documents', 'images'];
+
+    function arr(x) {
+        return Array.isArray(x) ? x : [];
+    }
+
+    function tabCount(name, rec, labs) {
+        switch (name) {
+        case 'visits':
+            return arr(rec.encounters).length;
+        case 'admissions':
+            return arr(rec.encounters).filter(isStayEvent).length;
+        case 'diagnoses':
+            return arr(rec.diagnoses).length + arr(rec.resolved_diagnoses).length;
+        case 'labs':
+            return labs && labs.tests ? labs.tests.length : 0;
+        default:
+            return arr(rec[name]).length;
+        }
+    }
+
+    function viewPatient() {
+        var main = h('main.mm-main.mm-main-patient', { id: 'mm-main', testid: 'patient-view' });
+        var bar = h('div.mm-toolbar.mm-no-print',
+            h('button.mm-btn', {
+                type: 'button', testid: 'back-button',
+                on: {
+                    click: function () {
+                        S.view = 'search';
+                        S.patient = null;
+                        S.pid = null;
+                        render();
+                    }
+                }
+            }, '← ' + t('back')),
+            S.patient ? h('button.mm-btn', {
+                type: 'button', testid: 'print-button',
+                on: {
+                    click: function () {
+                        window.print();
+                    }
+                }
+            }, t('print')) : null);
+        main.appendChild(bar);
+        if (S.patientError) {
+            main.appendChild(h('p.mm-error.mm-card', { role: 'alert', testid: 'patient-error', text: S.patientError }));
+            return main;
+        }
+        if (!S.patient) {
+            main.appendChild(h('p.mm-loading.mm-card', { text: t('loading') }));
+            return main;
+        }
+        var rec = S.patient.record;
+        var labs = S.patient.labs;
+        main.appendChild(patientHeader(rec));
+
+        var tablist = h('div.mm-tabs.mm-no-print', { role: 'tablist', 'aria-label': t('tabs_label'), testid: 'tabs' });
+        var panels = h('div.mm-panels');
+        TABS.forEach(function (name) {
+            var selected = S.tab === name;
+            var n = tabCount(name, rec, labs);
+            var tab = h('button.mm-tab', {
+                type: 'button', role: 'tab', id: 'mm-tab-' + name, testid: 'tab-' + name,
+                'aria-selected': selected ? 'true' : 'false', 'aria-controls': 'mm-panel-' + name,
+                tabindex: selected ? '0' : '-1', 'data-count': n,
+                on: {
+                    click: function () {
+                        selectTab(name, false);
+                    },
+                    keydown: tabKey
+                }
+            }, t('tab_' + name), h('span.mm-tab-count', { text: String(n) }));
+            if (n === 0) {
+                tab.classList.add('mm-tab-empty');
+            }
+            tablist.appendChild(tab);
+            var panel = h('section.mm-panel', {
+                role: 'tabpanel', id: 'mm-panel-' + name, testid: 'panel-' + name,
+                'aria-labelledby': 'mm-tab-' + name, tabindex: '0', hidden: !selected
+            }, h('h2.mm-panel-title', { text: t('tab_' + name) }), section(name, rec, labs, false));
+            panels.appendChild(panel);
+        });
+        main.appendChild(tablist);
+        main.appendChild(panels);
+        return main;
+    }
+
+    function selectTab(name, focus) {
+        S.tab = name;
+        S.doc = null;
+        var tabs = root.querySelectorAll('[role=tab]');
+        for (var i = 0; i < tabs.length; i++) {
+            var on = tabs[i].id === 'mm-tab-' + name;
+            tabs[i].setAttribute('aria-selected', on ? 'true' : 'false');
+            tabs[i].tabIndex = on ? 0 : -1;
+            if (on && focus) {
+                tabs[i].focus();
+            }
+        }
+        var panels = root.querySelectorAll('[role=tabpanel]');
+        for (var j = 0; j < panels.length; j++) {
+            panels[j].hidden = panels[j].id !== 'mm-panel-' + name;
+        }
+    }
+
+    function tabKey(ev) {
+        var i = TABS.indexOf(S.tab);
+        var n = -1;
+        if (ev.key === 'ArrowRight') {
+            n = (i + 1) % TABS.length;
+        } else if (ev.key === 'ArrowLeft') {
+            n = (i + TABS.length - 1) % TABS.length;
+        } else if (ev.key === 'Home') {
+            n = 0;
+        } else if (ev.key === 'End') {
+            n = TABS.length - 1;
+        }
+        if (n >= 0) {
+            ev.preventDefault();
+            selectTab(TABS[n], true);
+        }
+    }
+
+    function patientHeader(rec) {
+        var p = rec.patient || {};
+        var age = ageOf(p.birth_date);
+        var facts = h('dl.mm-facts',
+            fact('sex', t('col_sex'), fmtSex(p.sex)),
+            fact('age', t('col_age'), fmtAge(age)),
+            fact('birth', t('col_birth'), fmtDate(p.birth_date) || t('unknown')),
+            fact('id', t('col_id'), p.id),
+            fact('blood', t('blood'), p.blood_type || t('unknown')),
+            p.height_cm ? fact('height', t('height'), p.height_cm + ' cm') : null,
+            p.weight_kg ? fact('weight', t('weight'), p.weight_kg + ' kg') : null);
+        return h('section.mm-header-band', { testid: 'patient-header', 'aria-label': str(p.name) },
+            h('div.mm-header-who',
+                h('div.mm-names',
+                    h('h2.mm-patient-name', { testid: 'patient-name', text: p.name || p.id }),
+                    h('span.mm-patient-kana', { testid: 'patient-kana', text: p.kana || '' })),
+                facts),
+            allergyBox(arr(rec.allergies)));
+    }
+
+    function fact(key, label, value) {
+        return h('div.mm-fact', h('dt', { text: label }), h('dd', { testid: 'patient-' + key, text: str(value) }));
+    }
+
+    function allergyBox(list) {
+        if (!list.length) {
+            return h('div.mm-allergy.mm-allergy-none', { testid: 'allergy-none' },
+                h('strong', { text: t('allergy_none') }), ' ', h('span', { text: t('allergy_none_more') }));
+        }
+        var ul = h('ul.mm-allergy-list');
+        list.forEach(function (a) {
+            var sev = tcode('sev_', a.severity);
+            ul.appendChild(h('li.mm-allergy-item', {
+                testid: 'allergy-item', 'data-type': a.type, 'data-severity': a.severity
+            },
+                h('span.mm-allergy-type', { text: tcode('atype_', a.type) || '?' }),
+                h('strong.mm-allergy-name', { text: a.name || a.code }),
+                sev ? h('span.mm-allergy-sev', { 'data-sev': a.severity, text: sev }) : null,
+                a.reaction ? h('span.mm-allergy-reaction', { text: a.reaction }) : null,
+                a.onset ? h('span.mm-allergy-onset', { text: t('onset') + ' ' + a.onset }) : null));
+        });
+        return h('div.mm-allergy', { testid: 'allergy-list', role: 'region', 'aria-label': t('allergy_title') },
+            h('h3.mm-allergy-title', { text: '⚠ ' + t('allergy_title') + ' (' + list.length + ')' }), ul);
+    }
+
+    function section(name, rec, labs, print) {
+        switch (name) {
+        case 'visits':
+            return secVisits(rec);
+        case 'admissions':
+            return secAdmissions(rec);
+        case 'diagnoses':
+            return secDiagnoses(rec);
+        case 'prescriptions':
+            return secOrders(arr(rec.prescriptions), false, 'rx');
+        case 'injections':
+            return secOrders(arr(rec.injections), true, 'inj');
+        case 'labs':
+            return secLabs(labs, print);
+        case 'exams':
+            return secExams(rec);
+        case 'documents':
+            return secDocuments(rec, print);
+        case 'images':
+            return secImages(rec, print);
+        }
+        return null;
+    }
+
+    function none() {
+        return h('p.mm-none', { testid: 'none-recorded', text: t('none_recorded') });
+    }
+
+    function table(cls, testid, heads, rows) {
+        var tr = h('tr');
+        heads.forEach(function (x) {
+            tr.appendChild(h('th', { scope: 'col', text: x }));
+        });
+        return h('table.mm-table' + (cls ? '.' + cls : ''), { testid: testid }, h('thead', tr), h('tbody', rows));
+    }
+
+    function kindLabel(k) {
+        return tcode('kind_', k);
+    }
+
+    function byDateTimeDesc(a, b) {
+        return cmpDesc(str(a.date) + 'T' + str(a.time), str(b.date) + 'T' + str(b.time));
+    }
+
+    function secVisits(rec) {
+        var list = arr(rec.encounters).slice().sort(byDateTimeDesc);
+        if (!list.length) {
+            return none();
+        }
+        return table('mm-visits', 'visits-table',
+            [t('col_date'), t('col_time'), t('col_kind'), t('col_dept'), t('col_ward'), t('col_doctor')],
+            list.map(function (e) {
+                var inpatientKind = e.kind !== 'outpatient';
+                return h('tr', {
+                    testid: 'visit-row', 'data-kind': e.kind, 'data-date': e.date,
+                    'class': inpatientKind ? 'mm-row-inpatient' : null
+                },
+                    h('td.mm-mono', { text: fmtDate(e.date) }),
+                    h('td.mm-mono', { text: fmtTime(e.time) }),
+                    h('td', { text: kindLabel(e.kind) }),
+                    h('td', { text: str(e.dept) }),
+                    h('td', { text: inpatientKind ? wardText(e) : '' }),
+                    h('td', { text: str(e.doctor) }));
+            }));
+    }
+
+    function wardText(e) {
+        var parts = [];
+        if (e.ward) {
+            parts.push(e.ward);
+        }
+        if (e.room) {
+            parts.push(e.room + (lang === 'ja' ? '号室' : ''));
+        }
+        if (e.bed) {
+            parts.push((lang === 'ja' ? '' : 'bed ') + e.bed + (lang === 'ja' ? '番床' : ''));
+        }
+        return parts.join(' ');
+    }
+
+    function isStayEvent(e) {
+        return e.kind && e.kind !== 'outpatient';
+    }
+
+    /* Cut the inpatient events into stays: each starts at an admission, ends at a discharge. */
+    function stays(rec) {
+        var ev = arr(rec.encounters).filter(isStayEvent).slice().sort(function (a, b) {
+            return -byDateTimeDesc(a, b);
+        });
+        var out = [];
+        var cur = null;
+        ev.forEach(function (e) {
+            if (e.kind === 'admission' || !cur) {
+                cur = { start: e.kind === 'admission' ? e : null, events: [], end: null };
+                out.push(cur);
+            }
+            cur.events.push(e);
+            if (e.kind === 'discharge') {
+                cur.end = e;
+                cur = null;
+            }
+        });
+        return out.reverse();
+    }
+
+    function secAdmissions(rec) {
+        var list = stays(rec);
+        if (!list.length) {
+            return none();
+        }
+        var box = h('div.mm-stays');
+        list.forEach(function (s, idx) {
+            var current = idx === 0 && s.start && !s.end;
+            var last = null;
+            s.events.forEach(function (e) {
+                if (!/^planned_/.test(e.kind) && (e.ward || e.room)) {
+                    last = e;
+                }
+            });
+            var title = t('stay_title', s.start ? fmtDate(s.start.date) : t('stay_unknown_start'),
+                s.end ? fmtDate(s.end.date) : t('stay_open'));
+            var stay = h('section.mm-stay', { testid: 'stay', 'data-current': current ? 'true' : 'false' },
+                h('h3', { text: title }));
+            if (current) {
+                stay.classList.add('mm-stay-current');
+                var days = Math.floor((Date.now() - Date.parse(fmtDate(s.start.date) + 'T00:00:00')) / 86400000) + 1;
+                stay.appendChild(h('div.mm-current-stay', { testid: 'current-stay' },
+                    h('strong', { text: t('stay_current') }), ' ',
+                    h('span.mm-big', { text: last ? wardText(last) : '' }), ' ',
+                    h('span', { text: t('stay_since', fmtDate(s.start.date), days > 0 ? days : '?') })));
+            }
+            stay.appendChild(table('mm-stay-table', 'stay-table',
+                [t('col_date'), t('col_time'), t('col_kind'), t('col_ward'), t('col_prior'), t('col_dept'), t('col_doctor')],
+                s.events.slice().sort(byDateTimeDesc).map(function (e) {
+                    var prior = [e.prior_ward, e.prior_room].filter(Boolean).join(' ');
+                    return h('tr', {
+                        testid: 'admission-row', 'data-kind': e.kind, 'data-date': e.date,
+                        'class': /^planned_/.test(e.kind) ? 'mm-row-planned' : null
+                    },
+                        h('td.mm-mono', { text: fmtDate(e.date) }),
+                        h('td.mm-mono', { text: fmtTime(e.time) }),
+                        h('td', { text: kindLabel(e.kind) }),
+                        h('td', { 'data-col': 'ward', text: wardText(e) }),
+                        h('td', { text: prior }),
+                        h('td', { text: str(e.dept) }),
+                        h('td', { text: str(e.doctor) }));
+                })));
+            box.appendChild(stay);
+        });
+        return box;
+    }
+
+    function dxMarks(d) {
+        var m = h('span.mm-marks');
+        if (d.main) {
+            m.appendChild(h('span.mm-tag.mm-tag-main', { testid: 'dx-main', text: t('dx_main') }));
+        }
+        if (d.suspected) {
+            m.appendChild(h('span.mm-tag.mm-tag-suspected', { testid: 'dx-suspected', text: t('dx_suspected') }));
+        }
+        return m;
+    }
+
+    function secDiagnoses(rec) {
+        var cur = arr(rec.diagnoses).slice().sort(function (a, b) {
+            return (b.main ? 1 : 0) - (a.main ? 1 : 0) || cmpDesc(str(a.start_date), str(b.start_date));
+        });
+        var res = arr(rec.resolved_diagnoses).slice().sort(function (a, b) {
+            return cmpDesc(str(a.end_date) + str(a.start_date), str(b.end_date) + str(b.start_date));
+        });
+        var box = h('div.mm-dx');
+        box.appendChild(h('h3', { text: t('dx_current') }));
+        box.appendChild(cur.length ? table('mm-dx-table', 'dx-current-table',
+            [t('col_dx'), '', t('col_start'), t('col_icd10')],
+            cur.map(function (d) {
+                return h('tr', { testid: 'dx-row', 'data-status': 'current', 'data-icd10': d.icd10 },
+                    h('td.mm-strong', { 'data-col': 'name', text: d.name }),
+                    h('td', dxMarks(d)),
+                    h('td.mm-mono', { 'data-col': 'start', text: fmtDate(d.start_date) }),
+                    h('td.mm-mono', { text: str(d.icd10) }));
+            })) : none());
+        box.appendChild(h('h3', { text: t('dx_resolved') }));
+        box.appendChild(res.length ? table('mm-dx-table.mm-dx-resolved', 'dx-resolved-table',
+            [t('col_dx'), '', t('col_start'), t('col_end'), t('col_outcome'), t('col_icd10')],
+            res.map(function (d) {
+                return h('tr', { testid: 'dx-row', 'data-status': 'resolved', 'data-icd10': d.icd10 },
+                    h('td', { 'data-col': 'name', text: d.name }),
+                    h('td', dxMarks(d)),
+                    h('td.mm-mono', { 'data-col': 'start', text: fmtDate(d.start_date) }),
+                    h('td.mm-mono', { 'data-col': 'end', text: fmtDate(d.end_date) }),
+                    h('td', { text: tcode('outcome_', d.outcome) }),
+                    h('td.mm-mono', { text: str(d.icd10) }));
+            })) : none());
+        return box;
+    }
+
+    /* Prescriptions and injections: one card per order, newest first, drugs grouped by Rp. */
+    function secOrders(list, injection, tid) {
+        if (!list.length) {
+            return none();
+        }
+        var sorted = list.slice().sort(function (a, b) {
+            return cmpDesc(str(a.date) + str(a.order_no), str(b.date) + str(b.order_no));
+        });
+        var box = h('div.mm-orders');
+        sorted.forEach(function (o) {
+            var card = h('article.mm-order', { testid: tid + '-order', 'data-order': o.order_no, 'data-date': o.date },
+                h('header.mm-order-head',
+                    h('strong.mm-order-date', { text: fmtDate(o.date) }),
+                    h('span.mm-tag', { text: o.inpatient ? t('inpatient') : t('outpatient') }),
+                    o.dept ? h('span', { text: t('col_dept') + ' ' + o.dept }) : null,
+                    o.doctor ? h('span', { text: t('col_doctor') + ' ' + o.doctor }) : null,
+                    h('span.mm-muted', { text: t('order_no') + ' ' + str(o.order_no) })));
+            arr(o.rps).forEach(function (rp, i) {
+                var rpNo = /^\d{1,3}$/.test(str(rp.rp)) ? rp.rp : String(i + 1);
+                var meta = h('div.mm-rp-meta');
+                if (rp.usage) {
+                    meta.appendChild(h('span.mm-rp-usage', { testid: 'rp-usage', text: rp.usage }));
+                }
+                if (rp.days) {
+                    meta.appendChild(h('span.mm-rp-days', { testid: 'rp-days', text: t('days', rp.days) }));
+                }
+                if (rp.route) {
+                    meta.appendChild(h('span.mm-rp-route', { testid: 'rp-route', text: t('route') + ': ' + fmtRoute(rp.route) }));
+                }
+                if (rp.rate) {
+                    meta.appendChild(h('span.mm-rp-rate', { testid: 'rp-rate', text: t('rate') + ': ' + rp.rate + ' ' + str(rp.rate_unit) }));
+                }
+                if (injection && (rp.start || rp.end)) {
+                    meta.appendChild(h('span.mm-muted', { text: t('period') + ': ' + fmtDateTime(rp.start) + ' – ' + fmtTime(rp.end) }));
+                }
+                var drugs = h('ul.mm-drugs');
+                arr(rp.drugs).forEach(function (d) {
+                    drugs.appendChild(h('li.mm-drug', { testid: 'rp-drug', 'data-code': d.code },
+                        h('span.mm-drug-name', { text: d.name || d.code }),
+                        h('span.mm-drug-dose', { text: str(d.dose) + ' ' + str(d.unit) })));
+                });
+                card.appendChild(h('div.mm-rp', { testid: 'rp', 'data-rp': rp.rp },
+                    h('div.mm-rp-no', { text: t('rp', rpNo) }), h('div.mm-rp-body', drugs, meta)));
+            });
+            box.appendChild(card);
+        });
+        return box;
+    }
+
+    /* ---------- labs ---------- */
+
+    function flagInfo(flag) {
+        var f = str(flag);
+        if (f === 'H' || f === 'HH' || f === '>') {
+            return { cls: 'mm-flag-h', mark: '↑' };
+        }
+        if (f === 'L' || f === 'LL' || f === '<') {
+            return { cls: 'mm-flag-l', mark: '↓' };
+        }
+        if (f) {
+            return { cls: 'mm-flag-other', mark: '' };
+        }
+        return null;
+    }
+
+    function labCell(c, code, time) {
+        var td = h('td.mm-lab-cell', { testid: 'lab-cell', 'data-test': code, 'data-time': time });
+        if (!c) {
+            return td;
+        }
+        td.setAttribute('data-flag', str(c.flag));
+        td.appendChild(h('span.mm-lab-value', { text: str(c.value) }));
+        var fi = flagInfo(c.flag);
+        if (fi) {
+            td.classList.add(fi.cls);
+            td.appendChild(h('span.mm-lab-flag', { text: ' ' + str(c.flag) + fi.mark }));
+        }
+        return td;
+    }
+
+    function timeHead(tm) {
+        return h('th.mm-lab-time', { scope: 'col', 'data-time': tm },
+            h('span.mm-lab-date', { text: fmtDate(tm) }), h('span.mm-lab-hm', { text: fmtTime(tm) }));
+    }
+
+    function secLabs(labs, print) {
+        if (!labs || !arr(labs.tests).length || !arr(labs.times).length) {
+            return none();
+        }
+        var times = labs.times;
+        var box = h('div.mm-labs');
+        /* screen: one matrix, newest at the right, scrolled to the newest on display */
+        var headRow = h('tr',
+            h('th.mm-sticky', { scope: 'col', text: t('col_test') }),
+            h('th', { scope: 'col', text: t('col_unit') }),
+            h('th', { scope: 'col', text: t('col_range') }),
+            times.map(timeHead));
+        var body = h('tbody');
+        labs.tests.forEach(function (test, r) {
+            var row = arr(labs.cells[r]);
+            var show = function () {
+                S.chartTest = S.chartTest === r ? null : r;
+                drawChart(box, labs);
+            };
+            body.appendChild(h('tr.mm-row-link', {
+                testid: 'lab-row', 'data-test': test.code, tabindex: '0',
+                'aria-label': t('chart_title', test.name),
+                on: {
+                    click: show,
+                    keydown: function (ev) {
+                        if (ev.key === 'Enter' || ev.key === ' ') {
+                            ev.preventDefault();
+                            show();
+                        }
+                    }
+                }
+            },
+                h('th.mm-sticky.mm-lab-name', { scope: 'row', text: test.name || test.code }),
+                h('td.mm-lab-unit', { text: str(test.unit) }),
+                h('td.mm-lab-range', { text: str(test.range) }),
+                times.map(function (tm, c) {
+                    return labCell(row[c], test.code, tm);
+                })));
+        });
+        var scroller = h('div.mm-lab-scroll.mm-screen-only', { testid: 'lab-scroll', tabindex: '0' },
+            h('table.mm-table.mm-lab-matrix', { testid: 'lab-matrix' }, h('thead', headRow), body));
+        box.appendChild(h('p.mm-hint.mm-no-print', { text: t('labs_hint') }));
+        box.appendChild(h('div.mm-chart-slot', { testid: 'lab-chart-slot' }));
+        box.appendChild(scroller);
+        if (!print) {
+            window.requestAnimationFrame(function () {
+                scroller.scrollLeft = scroller.scrollWidth;
+            });
+        }
+        /* paper: the same matrix cut into tables of a few columns each, oldest first */
+        var per = 7;
+        var paper = h('div.mm-print-only.mm-lab-print');
+        for (var c0 = 0; c0 < times.length; c0 += per) {
+            var cols = [];
+            for (var c = c0; c < Math.min(times.length, c0 + per); c++) {
+                cols.push(c);
+            }
+            var pbody = h('tbody');
+            labs.tests.forEach(function (test, r) {
+                var row = arr(labs.cells[r]);
+                if (!cols.some(function (c2) {
+                    return row[c2];
+                })) {
+                    return;
+                }
+                pbody.appendChild(h('tr',
+                    h('th', { scope: 'row', text: test.name || test.code }),
+                    h('td.mm-lab-unit', { text: str(test.unit) }),
+                    h('td.mm-lab-range', { text: str(test.range) }),
+                    cols.map(function (c2) {
+                        var td = labCell(row[c2], test.code, times[c2]);
+                        td.removeAttribute('data-testid');
+                        return td;
+                    })));
+            });
+            paper.appendChild(h('table.mm-table.mm-lab-matrix.mm-lab-paper',
+                h('thead', h('tr',
+                    h('th', { scope: 'col', text: t('col_test') }),
+                    h('th', { scope: 'col', text: t('col_unit') }),
+                    h('th', { scope: 'col', text: t('col_range') }),
+                    cols.map(function (c2) {
+                        return timeHead(times[c2]);
+                    }))),
+                pbody));
+        }
+        box.appendChild(paper);
+        if (S.chartTest !== null && !print) {
+            drawChart(box, labs);
+        }
+        return box;
+    }
+
+    function num(v) {
+        var s = str(v).trim().replace(/^[<>≦≧=]+/, '');
+        if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(s)) {
+            return NaN;
+        }
+        return Number(s);
+    }
+
+    function drawChart(box, labs) {
+        var slot = box.querySelector('.mm-chart-slot');
+        clear(slot);
+        var rows = box.querySelectorAll('[data-testid=lab-row]');
+        for (var i = 0; i < rows.length; i++) {
+            rows[i].classList.toggle('mm-row-selected', i === S.chartTest);
+            rows[i].setAttribute('aria-expanded', i === S.chartTest ? 'true' : 'false');
+        }
+        if (S.chartTest === null || !labs.tests[S.chartTest]) {
+            return;
+        }
+        var test = labs.tests[S.chartTest];
+        var row = arr(labs.cells[S.chartTest]);
+        var pts = [];
+        labs.times.forEach(function (tm, c) {
+            var v = row[c] ? num(row[c].value) : NaN;
+            if (!isNaN(v)) {
+                pts.push({ t: Date.parse(fmtDate(tm) + 'T' + (fmtTime(tm) || '00:00') + ':00Z'), v: v, c: row[c], tm: tm });
+            }
+        });
+        var fig = h('figure.mm-chart', { testid: 'lab-chart', 'data-test': test.code },
+            h('figcaption',
+                h('strong', { text: t('chart_title', test.name) }),
+                test.unit ? h('span.mm-muted', { text: ' (' + test.unit + ')' }) : null,
+                test.range ? h('span.mm-muted', { text: ' ' + t('col_range') + ' ' + test.range }) : null,
+                h('button.mm-btn.mm-btn-small', {
+                    type: 'button', testid: 'chart-close',
+                    on: {
+                        click: function () {
+                            S.chartTest = null;
+                            drawChart(box, labs);
+                        }
+                    }
+                }, '× ' + t('chart_close'))));
+        if (!pts.length) {
+            fig.appendChild(h('p', { text: t('chart_none') }));
+            slot.appendChild(fig);
+            return;
+        }
+        var W = 720;
+        var H = 240;
+        var L = 56;
+        var R = 16;
+        var T = 14;
+        var B = 40;
+        var rng = /^\s*(-?\d+\.?\d*)\s*[-–〜~]\s*(-?\d+\.?\d*)\s*$/.exec(str(test.range));
+        var lo = Math.min.apply(null, pts.map(function (p) {
+            return p.v;
+        }));
+        var hi = Math.max.apply(null, pts.map(function (p) {
+            return p.v;
+        }));
+        if (rng) {
+            lo = Math.min(lo, Number(rng[1]));
+            hi = Math.max(hi, Number(rng[2]));
+        }
+        if (hi === lo) {
+            hi += Math.abs(hi) * 0.1 || 1;
+            lo -= Math.abs(lo) * 0.1 || 1;
+        }
+        var pad = (hi - lo) * 0.08;
+        lo -= pad;
+        hi += pad;
+        var t0 = pts[0].t;
+        var t1 = pts[pts.length - 1].t;
+        var x = function (tt) {
+            return t1 === t0 ? L + (W - L - R) / 2 : L + (tt - t0) / (t1 - t0) * (W - L - R);
+        };
+        var y = function (v) {
+            return T + (hi - v) / (hi - lo) * (H - T - B);
+        };
+        var s = svg('svg', {
+            viewBox: '0 0 ' + W + ' ' + H, 'class': 'mm-chart-svg', role: 'img',
+            'aria-label': t('chart_title', test.name), 'data-testid': 'lab-chart-svg'
+        });
+        if (rng) {
+            s.appendChild(svg('rect', {
+                x: L, y: y(Number(rng[2])), width: W - L - R,
+                height: Math.max(1, y(Number(rng[1])) - y(Number(rng[2]))),
+                'class': 'mm-chart-band', 'data-testid': 'lab-chart-band'
+            }));
+        }
+        for (var k = 0; k <= 4; k++) {
+            var v = lo + (hi - lo) * k / 4;
+            s.appendChild(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), 'class': 'mm-chart-grid' }));
+            s.appendChild(svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'class': 'mm-chart-label' },
+                String(Math.round(v * 100) / 100)));
+        }
+        var d = pts.map(function (p, j) {
+            return (j ? 'L' : 'M') + x(p.t).toFixed(1) + ' ' + y(p.v).toFixed(1);
+        }).join(' ');
+        s.appendChild(svg('path', { d: d, 'class': 'mm-chart-line' }));
+        var lastLabel = -1e9;
+        var lastX = x(pts[pts.length - 1].t);
+        pts.forEach(function (p, j) {
+            var fi = flagInfo(p.c.flag);
+            var dot = svg('circle', {
+                cx: x(p.t), cy: y(p.v), r: 5,
+                'class': 'mm-chart-dot' + (fi ? ' ' + fi.cls : ''), 'data-testid': 'lab-chart-point',
+                'data-time': p.tm, 'data-value': p.c.value
+            });
+            dot.appendChild(svg('title', {}, fmtDateTime(p.tm) + '  ' + p.c.value + ' ' + str(p.c.flag)));
+            s.appendChild(dot);
+            /* date labels at least 80 px apart; the newest one always, flush right */
+            var px = x(p.t);
+            var isLast = j === pts.length - 1;
+            if ((px - lastLabel >= 80 && lastX - px >= 80) || isLast) {
+                lastLabel = px;
+                s.appendChild(svg('text', {
+                    x: px, y: H - 14, 'text-anchor': isLast && pts.length > 1 ? 'end' : j === 0 ? 'start' : 'middle',
+                    'class': 'mm-chart-label'
+                }, fmtDate(p.tm)));
+            }
+        });
+        fig.appendChild(s);
+        slot.appendChild(fig);
+        if (fig.scrollIntoView) {
+            fig.scrollIntoView({ block: 'nearest' });
+        }
+    }
+
+    /* ---------- exams, documents, images ---------- */
+
+    function secExams(rec) {
+        var list = arr(rec.exams).slice().sort(function (a, b) {
+            return cmpDesc(str(a.performed_at), str(b.performed_at));
+        });
+        if (!list.length) {
+            return none();
+        }
+        var box = h('div.mm-exams');
+        list.forEach(function (e) {
+            box.appendChild(h('article.mm-exam', { testid: 'exam', 'data-order': e.order_no },
+                h('header',
+                    h('strong', { text: fmtDateTime(e.performed_at) }), ' ',
+                    h('span.mm-tag', { text: tcode('exam_kind_', e.kind) }), ' ',
+                    h('span.mm-strong', { text: str(e.name) })),
+                e.findings ? h('p.mm-findings', { text: e.findings }) : h('p.mm-muted', { text: t('no_findings') })));
+        });
+        return box;
+    }
+
+    function fileUrl(path) {
+        return '/api/file?id=' + encodeURIComponent(S.pid) + (S.gen ? '&gen=' + encodeURIComponent(S.gen) : '') +
+            '&path=' + encodeURIComponent(path);
+    }
+
+    function secDocuments(rec, print) {
+        var list = arr(rec.documents).slice().sort(function (a, b) {
+            return cmpDesc(str(a.date) + str(a.folder), str(b.date) + str(b.folder));
+        });
+        if (!list.length) {
+            return none();
+        }
+        var box = h('div.mm-docs');
+        var viewer = h('div.mm-doc-viewer', { testid: 'doc-viewer', hidden: true });
+        var rows = list.map(function (d) {
+            var files = arr(d.files);
+            var actions = h('td.mm-no-print');
+            if (!print) {
+                files.forEach(function (f) {
+                    var path = d.folder + '/' + f;
+                    actions.appendChild(h('button.mm-btn.mm-btn-small', {
+                        type: 'button', testid: 'doc-open', 'data-path': path,
+                        'aria-label': t('open') + ': ' + str(d.title) + ' ' + f,
+                        on: {
+                            click: function () {
+                                showDoc(viewer, d, f, path);
+                            }
+                        }
+                    }, t('open') + (files.length > 1 ? ' ' + f : '')));
+                });
+            }
+            return h('tr', { testid: 'doc-row', 'data-date': d.date, 'data-code': d.code },
+                h('td.mm-mono', { text: fmtDate(d.date) }),
+                h('td.mm-strong', { 'data-col': 'title', text: str(d.title) }),
+                h('td.mm-mono', { text: str(d.code) }),
+                h('td.mm-files', { text: files.join(', ') }),
+                actions);
+        });
+        box.appendChild(table('mm-docs-table', 'doc-table',
+            [t('col_date'), t('col_title'), 'code', t('col_files'), ''], rows));
+        box.appendChild(viewer);
+        return box;
+    }
+
+    function showDoc(viewer, d, f, path) {
+        clear(viewer);
+        var url = fileUrl(path);
+        viewer.hidden = false;
+        viewer.appendChild(h('div.mm-doc-bar',
+            h('strong', { text: fmtDate(d.date) + ' ' + str(d.title) + ' — ' + f }),
+            h('a.mm-btn.mm-btn-small', { href: url, target: '_blank', rel: 'noopener', text: t('open_new') }),
+            h('button.mm-btn.mm-btn-small', {
+                type: 'button', testid: 'doc-close',
+                on: {
+                    click: function () {
+                        clear(viewer);
+                        viewer.hidden = true;
+                    }
+                }
+            }, '× ' + t('doc_close'))));
+        viewer.appendChild(h('iframe.mm-doc-frame', {
+            src: url, title: t('doc_viewer') + ': ' + str(d.title), testid: 'doc-frame',
+            referrerpolicy: 'no-referrer'
+        }));
+        viewer.scrollIntoView({ block: 'nearest' });
+    }
+
+    function isImageFile(f) {
+        return /\.(jpe?g|png|gif|webp|bmp)$/i.test(f);
+    }
+
+    function secImages(rec, print) {
+        var list = arr(rec.images).slice().sort(function (a, b) {
+            return cmpDesc(str(a.date) + str(a.folder), str(b.date) + str(b.folder));
+        });
+        if (!list.length) {
+            return none();
+        }
+        var box = h('div.mm-images');
+        list.forEach(function (im) {
+            var files = arr(im.files);
+            var fig = h('section.mm-image-group', { testid: 'image-group', 'data-date': im.date, 'data-code': im.code },
+                h('h3', { text: fmtDate(im.date) + ' ' + str(im.title) }));
+            if (print) {
+                fig.appendChild(h('p.mm-muted', { text: t('print_files_note', files.join(', ')) }));
+            } else {
+                var grid = h('div.mm-thumbs');
+                files.forEach(function (f) {
+                    var path = im.folder + '/' + f;
+                    var url = fileUrl(path);
+                    if (!isImageFile(f)) {
+                        grid.appendChild(h('a.mm-btn.mm-btn-small', { href: url, target: '_blank', rel: 'noopener', text: f }));
+                        return;
+                    }
+                    grid.appendChild(h('button.mm-thumb', {
+                        type: 'button', testid: 'image-thumb', 'data-path': path,
+                        'aria-label': t('image_open', fmtDate(im.date), str(im.title)),
+                        on: {
+                            click: function (ev) {
+                                openOverlay(url, fmtDate(im.date) + ' ' + str(im.title) + ' — ' + f, ev.currentTarget);
+                            }
+                        }
+                    }, h('img', { src: url, alt: fmtDate(im.date) + ' ' + str(im.title), loading: 'lazy' }),
+                    h('span.mm-thumb-cap', { text: f })));
+                });
+                fig.appendChild(grid);
+            }
+            box.appendChild(fig);
+        });
+        return box;
+    }
+
+    var overlay = null;
+    var overlayReturn = null;
+
+    function openOverlay(url, caption, from) {
+        closeOverlay();
+        overlayReturn = from || null;
+        var close = h('button.mm-btn.mm-overlay-close', {
+            type: 'button', testid: 'overlay-close', 'aria-label': t('overlay_close'),
+            on: {
+                click: closeOverlay
+            }
+        }, '×');
+        overlay = h('div.mm-overlay', {
+            role: 'dialog', 'aria-modal': 'true', 'aria-label': caption, testid: 'image-overlay',
+            on: {
+                click: function (ev) {
+                    if (ev.target === overlay) {
+                        closeOverlay();
+                    }
+                },
+                keydown: function (ev) {
+                    if (ev.key === 'Tab') {
+                        ev.preventDefault();
+                        close.focus();
+                    }
+                }
+            }
+        },
+            h('div.mm-overlay-bar', h('span', { text: caption }), close),
+            h('img.mm-overlay-img', { src: url, alt: caption, testid: 'overlay-image' }));
+        document.body.appendChild(overlay);
+        close.focus();
+    }
+
+    function closeOverlay() {
+        if (!overlay) {
+            return;
+        }
+        overlay.parentNode.removeChild(overlay);
+        overlay = null;
+        if (overlayReturn && overlayReturn.isConnected) {
+            overlayReturn.focus();
+        }
+        overlayReturn = null;
+    }
+
+    /* ---------- frame ---------- */
+
+    function langSwitch() {
+        var mk = function (code, label) {
+            return h('button.mm-lang-btn', {
+                type: 'button', lang: code, testid: 'lang-' + code, 'aria-pressed': lang === code ? 'true' : 'false',
+                on: {
+                    click: function () {
+                        setLang(code);
+                    }
+                }
+            }, label);
+        };
+        return h('div.mm-lang.mm-no-print', { role: 'group', 'aria-label': t('lang_label') },
+            mk('ja', '日本語'), mk('en', 'English'));
+    }
+
+    function setLang(code) {
+        lang = code;
+        try {
+            window.localStorage.setItem(LANG_KEY, code);
+        } catch (e) {
+            /* not kept: fine */
+        }
+        if (S.print) {
+            renderPrint();
+        } else {
+            render();
+        }
+    }
+
+    function topbar() {
+        var right = h('div.mm-topbar-right');
+        if (S.user) {
+            if (S.gens.length) {
+                var sel = h('select.mm-gen-select', {
+                    id: 'mm-gen', testid: 'generation-select',
+                    on: {
+                        change: function (ev) {
+                            changeGeneration(ev.target.value);
+                        }
+                    }
+                });
+                S.gens.forEach(function (g) {
+                    var o = h('option', { value: g.id, text: genLabel(g) });
+                    if (g.id === S.gen) {
+                        o.selected = true;
+                    }
+                    sel.appendChild(o);
+                });
+                right.appendChild(h('div.mm-gen',
+                    h('label', { 'for': 'mm-gen', text: t('gen_label') }), sel));
+            }
+            right.appendChild(h('span.mm-user', { testid: 'current-user', text: t('logged_in_as', S.user) }));
+            right.appendChild(h('button.mm-btn.mm-btn-logout', {
+                type: 'button', testid: 'logout-button',
+                on: {
+                    click: function () {
+                        api('POST', '/api/logout', {}).then(function () {
+                            sessionGone('logged_out');
+                        }, function (e) {
+                            if (!apiFailed(e)) {
+                                sessionGone('logged_out');
+                            }
+                        });
+                    }
+                }
+            }, t('logout')));
+        }
+        right.appendChild(langSwitch());
+        return h('header.mm-topbar.mm-no-print', { testid: 'topbar' },
+            h('div.mm-brand', h('span.mm-logo', { 'aria-hidden': 'true' }),
+                h('div', h('h1', { text: t('app_title') }), h('p.mm-sub', { text: t('app_sub') }))),
+            right);
+    }
+
+    function render() {
+        if (!root) {
+            return;
+        }
+        document.documentElement.lang = lang;
+        document.title = (S.view === 'patient' && S.patient && S.patient.record.patient ?
+            S.patient.record.patient.name + ' — ' : '') + t('app_title');
+        var scrollY = window.scrollY;
+        clear(root);
+        root.appendChild(topbar());
+        if (S.user) {
+            append(root, h('div.mm-banners', { testid: 'banners' }, banners(genById(S.gen))));
+        }
+        if (S.view === 'login' || !S.user) {
+            root.appendChild(viewLogin());
+        } else if (S.view === 'patient') {
+            root.appendChild(viewPatient());
+            window.scrollTo(0, scrollY);
+        } else {
+            root.appendChild(viewSearch());
+        }
+    }
+
+    /* ---------- print mode (mamori print) ---------- */
+
+    function renderPrint() {
+        var data = S.print;
+        document.documentElement.lang = lang;
+        var g = data.generation || null;
+        if (data.title) {
+            document.title = data.title;
+        }
+        clear(root);
+        root.classList.add('mm-print-doc');
+        root.appendChild(h('div.mm-print-tools.mm-no-print',
+            h('button.mm-btn.mm-btn-primary', {
+                type: 'button', testid: 'print-button',
+                on: {
+                    click: function () {
+                        window.print();
+                    }
+                }
+            }, t('print')), langSwitch()));
+        var pts = arr(data.patients);
+        var head = h('header.mm-print-title', { testid: 'print-title' },
+            h('h1', { text: str(data.title) || t('print_title') }),
+            h('p',
+                data.generated_at ? h('span', { text: t('print_generated', fmtDateTime(data.generated_at)) }) : null,
+                g ? h('span', { text: t('print_as_of', genLabel(g)) }) : null,
+                h('span', { text: t('print_patients', pts.length) })));
+        root.appendChild(head);
+        append(root, banners(g));
+        pts.forEach(function (p, i) {
+            var rec = p.record || {};
+            var sec = h('article.mm-print-patient', { testid: 'print-patient', 'data-pid': rec.patient ? rec.patient.id : '' });
+            if (i > 0) {
+                sec.classList.add('mm-page-break');
+            }
+            sec.appendChild(patientHeader(rec));
+            TABS.forEach(function (name) {
+                sec.appendChild(h('section.mm-panel.mm-print-section', { testid: 'panel-' + name },
+                    h('h2.mm-panel-title', { text: t('tab_' + name) }), section(name, rec, p.labs, true)));
+            });
+            root.appendChild(sec);
+        });
+    }
+
+    /* ---------- start ---------- */
+
+    function start() {
+        root = document.getElementById('mm-app');
+        if (!root) {
+            root = h('div.mm-app', { id: 'mm-app', testid: 'app' });
+            document.body.appendChild(root);
+        }
+        document.addEventListener('keydown', function (ev) {
+            if (ev.key === 'Escape' && overlay) {
+                ev.preventDefault();
+                closeOverlay();
+            }
+        });
+        var pd = document.getElementById('mm-print-data');
+        if (pd) {
+            try {
+                S.print = JSON.parse(pd.textContent || '{}');
+            } catch (e) {
+                S.print = { title: 'mamori', patients: [] };
+                window.console.error('mm-print-data is not JSON', e);
+            }
+            document.body.classList.add('mm-printmode');
+            renderPrint();
+            return;
+        }
+        ['keydown', 'mousedown', 'wheel', 'touchstart'].forEach(function (ev) {
+            document.addEventListener(ev, onActivity, { passive: true });
+        });
+        render();
+        api('GET', '/api/session').then(function (j) {
+            S.user = j.user || '?';
+            S.idle = Number(j.idle_timeout_s) || 0;
+            S.view = 'search';
+            return loadGenerations().then(render);
+        }, function (e) {
+            if (e instanceof ApiError && e.status === 401) {
+                return; /* not logged in: the login form is shown already */
+            }
+            S.notice = null;
+            render();
+            var err = root.querySelector('[data-testid=login-error]');
+            if (err) {
+                err.textContent = errText(e);
+                err.hidden = false;
+            }
+        });
+        armIdle();
+    }
+
+    if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', start);
+    } else {
+        start();
+    }
+}());
