@@ -123,6 +123,8 @@
             stay_title: '入院 {0} 〜 {1}',
             stay_open: '入院中',
             stay_unknown_start: '入院日不明',
+            stay_planned: '入院予定 {0}',
+            col_code: 'コード',
             dx_current: '現在の病名',
             dx_resolved: '終了した病名',
             col_dx: '病名',
@@ -297,6 +299,8 @@
             stay_title: 'Stay {0} – {1}',
             stay_open: 'ongoing',
             stay_unknown_start: 'admission date unknown',
+            stay_planned: 'Planned admission {0}',
+            col_code: 'Code',
             dx_current: 'Current diagnoses',
             dx_resolved: 'Resolved diagnoses',
             col_dx: 'Diagnosis',
@@ -1148,6 +1152,11 @@
             fact('blood', t('blood'), p.blood_type || t('unknown')),
             p.height_cm ? fact('height', t('height'), p.height_cm + ' cm') : null,
             p.weight_kg ? fact('weight', t('weight'), p.weight_kg + ' kg') : null);
+        var now = currentStay(rec);
+        if (now) {
+            facts.appendChild(h('div.mm-fact.mm-fact-stay', h('dt', { text: t('stay_current') }),
+                h('dd', { testid: 'patient-stay', text: now.where + ' ' + t('stay_since', fmtDate(now.stay.start.date), now.days) })));
+        }
         return h('section.mm-header-band', { testid: 'patient-header', 'aria-label': str(p.name) },
             h('div.mm-header-who',
                 h('div.mm-names',
@@ -1266,7 +1275,11 @@
         return e.kind && e.kind !== 'outpatient';
     }
 
-    /* Cut the inpatient events into stays: each starts at an admission, ends at a discharge. */
+    /*
+     * Cut the inpatient events into stays: each starts at an admission and ends at a
+     * discharge. A planned admission outside a stay opens a "planned" group of its own;
+     * events before the first admission we know of form a stay whose start is unknown.
+     */
     function stays(rec) {
         var ev = arr(rec.encounters).filter(isStayEvent).slice().sort(function (a, b) {
             return -byDateTimeDesc(a, b);
@@ -1274,8 +1287,14 @@
         var out = [];
         var cur = null;
         ev.forEach(function (e) {
-            if (e.kind === 'admission' || !cur) {
-                cur = { start: e.kind === 'admission' ? e : null, events: [], end: null };
+            if (e.kind === 'admission') {
+                if (!(cur && cur.planned && !cur.start)) {
+                    cur = { events: [] };
+                    out.push(cur);
+                }
+                cur.start = e;
+            } else if (!cur) {
+                cur = { start: null, planned: e.kind === 'planned_admission' ? e : null, events: [] };
                 out.push(cur);
             }
             cur.events.push(e);
@@ -1287,31 +1306,46 @@
         return out.reverse();
     }
 
+    /* The stay going on now (admitted, not discharged), or null. */
+    function currentStay(rec) {
+        var list = stays(rec).filter(function (x) {
+            return x.start || !x.planned; /* a stay, not only a plan */
+        });
+        var s = list.length ? list[0] : null;
+        if (!s || !s.start || s.end) {
+            return null;
+        }
+        var last = null;
+        s.events.forEach(function (e) {
+            if (!/^planned_/.test(e.kind) && (e.ward || e.room)) {
+                last = e;
+            }
+        });
+        var days = Math.floor((Date.now() - Date.parse(fmtDate(s.start.date) + 'T00:00:00')) / 86400000) + 1;
+        return { stay: s, where: last ? wardText(last) : '', days: days > 0 ? days : '?' };
+    }
+
     function secAdmissions(rec) {
         var list = stays(rec);
         if (!list.length) {
             return none();
         }
         var box = h('div.mm-stays');
-        list.forEach(function (s, idx) {
-            var current = idx === 0 && s.start && !s.end;
-            var last = null;
-            s.events.forEach(function (e) {
-                if (!/^planned_/.test(e.kind) && (e.ward || e.room)) {
-                    last = e;
-                }
-            });
-            var title = t('stay_title', s.start ? fmtDate(s.start.date) : t('stay_unknown_start'),
-                s.end ? fmtDate(s.end.date) : t('stay_open'));
+        var now = currentStay(rec);
+        list.forEach(function (s) {
+            var current = now && s.start && now.stay.start === s.start;
+            var title = s.start || !s.planned ?
+                t('stay_title', s.start ? fmtDate(s.start.date) : t('stay_unknown_start'),
+                    s.end ? fmtDate(s.end.date) : t('stay_open')) :
+                t('stay_planned', fmtDate(s.planned.date));
             var stay = h('section.mm-stay', { testid: 'stay', 'data-current': current ? 'true' : 'false' },
                 h('h3', { text: title }));
             if (current) {
                 stay.classList.add('mm-stay-current');
-                var days = Math.floor((Date.now() - Date.parse(fmtDate(s.start.date) + 'T00:00:00')) / 86400000) + 1;
                 stay.appendChild(h('div.mm-current-stay', { testid: 'current-stay' },
                     h('strong', { text: t('stay_current') }), ' ',
-                    h('span.mm-big', { text: last ? wardText(last) : '' }), ' ',
-                    h('span', { text: t('stay_since', fmtDate(s.start.date), days > 0 ? days : '?') })));
+                    h('span.mm-big', { text: now.where }), ' ',
+                    h('span', { text: t('stay_since', fmtDate(s.start.date), now.days) })));
             }
             stay.appendChild(table('mm-stay-table', 'stay-table',
                 [t('col_date'), t('col_time'), t('col_kind'), t('col_ward'), t('col_prior'), t('col_dept'), t('col_doctor')],
@@ -1744,7 +1778,7 @@
                 actions);
         });
         box.appendChild(table('mm-docs-table', 'doc-table',
-            [t('col_date'), t('col_title'), 'code', t('col_files'), ''], rows));
+            [t('col_date'), t('col_title'), t('col_code'), t('col_files'), ''], rows));
         box.appendChild(viewer);
         return box;
     }
@@ -1947,6 +1981,10 @@
         document.title = (S.view === 'patient' && S.patient && S.patient.record.patient ?
             S.patient.record.patient.name + ' — ' : '') + t('app_title');
         var scrollY = window.scrollY;
+        /* what the reader is typing survives a re-render (e.g. results of an earlier search) */
+        var prevInput = root.querySelector('[data-testid=search-input]');
+        var typed = prevInput && prevInput.value !== S.query ? prevInput.value : null;
+        var typing = prevInput && prevInput === document.activeElement;
         clear(root);
         root.appendChild(topbar());
         if (S.user) {
@@ -1959,6 +1997,13 @@
             window.scrollTo(0, scrollY);
         } else {
             root.appendChild(viewSearch());
+            var input = root.querySelector('[data-testid=search-input]');
+            if (input && typed !== null) {
+                input.value = typed;
+            }
+            if (input && typing) {
+                input.focus();
+            }
         }
     }
 
