@@ -670,7 +670,9 @@ try {
             const j = await (await fetch('/api/patient?id=' + id)).json();
             ps.push({ record: j.record, labs: j.labs });
         }
-        return { generated_at: '2025-10-02T09:00:00+09:00', title: '診療記録（試験）', generation: g.generations[0], patients: ps };
+        // an older generation the guard found suspect: both banners must be printed
+        const gen = { ...g.generations[1], guard: 'suspect', latest: false };
+        return { generated_at: '2025-10-02T09:00:00+09:00', title: '診療記録（試験）', generation: gen, patients: ps };
     }, two);
     const json = JSON.stringify(data).replace(/</g, '\\u003c');
     const css = fs.readFileSync(path.join(ASSETS, 'app.css'), 'utf8');
@@ -695,7 +697,9 @@ try {
     await pp.emulateMedia({ media: 'print' });
     const breaks = await pp.$$eval(tid('print-patient'), (ps) => ps.map((p) => getComputedStyle(p).breakBefore));
     eq(breaks.slice(1).every((b) => b === 'page'), true, 'print mode: each further patient starts on a new page');
-    ok(await pp.locator(tid('print-title')).isVisible(), 'print mode: title line shown');
+    ok(/診療記録（試験）/.test(await text(pp, tid('print-title'))), 'print mode: title line shown');
+    ok(/異常の疑い/.test(await text(pp, tid('banner-suspect'))) && /最新ではない時点/.test(await text(pp, tid('banner-old'))),
+        'print mode: suspect and not-newest banners printed');
     await shot(pp, 'print-mode');
     const pdf2 = await pp.pdf({ path: path.join(ART, 'print-mode.pdf'), format: 'A4' });
     ok(pdf2.subarray(0, 5).toString() === '%PDF-', 'print mode: page.pdf() works');

@@ -1321,7 +1321,14 @@
                 last = e;
             }
         });
-        var days = Math.floor((Date.now() - Date.parse(fmtDate(s.start.date) + 'T00:00:00')) / 86400000) + 1;
+        /* day N of the stay as of the generation shown (the end of that backup), not today */
+        var g = S.print ? S.print.generation : genById(S.gen);
+        var asOf = g && /^\d{4}-\d{2}-\d{2}/.test(str(g.time)) ? Date.parse(fmtDate(g.time) + 'T00:00:00Z') : NaN;
+        if (isNaN(asOf)) {
+            var d0 = new Date();
+            asOf = Date.UTC(d0.getFullYear(), d0.getMonth(), d0.getDate());
+        }
+        var days = Math.round((asOf - Date.parse(fmtDate(s.start.date) + 'T00:00:00Z')) / 86400000) + 1;
         return { stay: s, where: last ? wardText(last) : '', days: days > 0 ? days : '?' };
     }
 
