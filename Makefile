@@ -18,7 +18,8 @@ DEMO ?= demo
 
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format \
-	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev libzstd-dev
+	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev libzstd-dev \
+	libmicrohttpd-dev strace chromium
 
 # Debian 12 packages `make bench` needs on top of those (bench/vs-peers.sh compares with them).
 BENCH_PACKAGES := restic borgbackup time
@@ -38,6 +39,18 @@ deps:
 	  echo "make deps: installing$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# the browser tests: Node.js and npm (Debian's, unless a Node.js is there already), then
+	@# playwright-core from the npm registry at the version package-lock.json pins (it drives
+	@# Debian's Chromium; no browser is downloaded)
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "make deps: installing nodejs npm"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; \
+	fi
+	@if [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then \
+	  echo "make deps: npm ci (tests/browser)"; \
+	  cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 $(BUILD)/build.ninja:
@@ -74,12 +87,13 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+	  --no-suite browser
 
 DEMO_PASSPHRASE ?= mamori-demo
 
 demo: build
-	@rm -rf $(DEMO)/storage $(DEMO)/truth.json $(DEMO)/index.db $(DEMO)/repo $(DEMO)/restore $(DEMO)/cache $(DEMO)/audit-host
+	@rm -rf $(DEMO)/storage $(DEMO)/truth.json $(DEMO)/index.db $(DEMO)/repo $(DEMO)/restore $(DEMO)/cache $(DEMO)/audit-host $(DEMO)/ward.html
 	$(BUILD)/tools/gen/mamori-gen --out $(DEMO)/storage --patients 200 --days 365 --extended --truth $(DEMO)/truth.json
 	$(BUILD)/src/cli/mamori scan --storage $(DEMO)/storage/standard
 	$(BUILD)/src/cli/mamori index --storage $(DEMO)/storage/standard --extended $(DEMO)/storage/extended --out $(DEMO)/index.db
@@ -95,11 +109,16 @@ demo: build
 	pid=$$(ls $(DEMO)/storage/standard/*/*/ | grep -v : | grep . | head -n 1); \
 	$(BUILD)/src/cli/mamori init --repo $(DEMO)/repo --user it-admin && \
 	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo $(DEMO)/storage/standard $(DEMO)/storage/extended && \
-	$(BUILD)/tools/gen/mamori-gen advance --out $(DEMO)/storage --days 1 && \
+	$(BUILD)/tools/gen/mamori-gen advance --out $(DEMO)/storage --days 1 --truth $(DEMO)/truth.json && \
 	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo-day2 $(DEMO)/storage/standard $(DEMO)/storage/extended && \
 	$(BUILD)/src/cli/mamori generations --repo $(DEMO)/repo && \
 	$(BUILD)/src/cli/mamori restore --repo $(DEMO)/repo latest --to $(DEMO)/restore --patient "$$pid" && \
 	$(BUILD)/src/cli/mamori verify --repo $(DEMO)/repo --read-data && \
+	echo && echo "== mamori show $$pid --repo $(DEMO)/repo (the newest generation's index, decrypted in memory)" && \
+	$(BUILD)/src/cli/mamori show "$$pid" --repo $(DEMO)/repo && \
+	ward=$$(python3 tools/demo-ward.py $(DEMO)/truth.json) && \
+	echo && echo "== mamori print --repo $(DEMO)/repo --ward $$ward --out $(DEMO)/ward.html" && \
+	$(BUILD)/src/cli/mamori print --repo $(DEMO)/repo --ward "$$ward" --out $(DEMO)/ward.html && \
 	$(BUILD)/src/cli/mamori audit show --repo $(DEMO)/repo && \
 	$(BUILD)/src/cli/mamori audit verify --repo $(DEMO)/repo
 	@echo
@@ -108,6 +127,8 @@ demo: build
 	@echo "暗号化リポジトリ / encrypted repository: $(DEMO)/repo (パスフレーズ / passphrase: $(DEMO_PASSPHRASE))"
 	@echo "患者 1 人の復元 / one patient restored: $(DEMO)/restore"
 	@echo "監査ログ / audit log: $(DEMO)/repo/audit (媒体 / medium), $(DEMO)/audit-host (この PC / this host)"
+	@echo "印刷用サマリ / printable ward summaries: $(DEMO)/ward.html"
+	@echo "ビューア / viewer: MAMORI_AUDIT_DIR=$(DEMO)/audit-host $(BUILD)/src/cli/mamori view --repo $(DEMO)/repo   (パスフレーズ / passphrase: $(DEMO_PASSPHRASE), Ctrl+C で終了 / to stop)"
 
 .PHONY: bench-deps
 bench-deps:

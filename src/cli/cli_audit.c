@@ -138,7 +138,9 @@ void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                   mm_error_last());
 }
 
-void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const char *user)
+/* A wrong passphrase of kind @kind, written without the key (see cli_audit_unlock_failed). */
+static void failed_unlock(const struct cli_ctx *ctx, const char *repo, const char *user,
+                          unsigned int kind)
 {
     static const char hex[] = "0123456789abcdef";
     char base[4200], idhex[2 * MM_AUDIT_REPO_ID_SIZE + 1];
@@ -156,7 +158,7 @@ void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const 
         idhex[2 * i + 1] = hex[id[i] & 15];
     }
     idhex[2 * MM_AUDIT_REPO_ID_SIZE] = '\0';
-    ev.kind = MM_AUDIT_UNLOCK_FAILED;
+    ev.kind = kind;
     ev.user = user;
     ev.fields = f;
     ev.nfields = user ? 1 : 0;
@@ -170,6 +172,11 @@ void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const 
     }
 out:
     restore_error(&se);
+}
+
+void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const char *user)
+{
+    failed_unlock(ctx, repo, user, MM_AUDIT_UNLOCK_FAILED);
 }
 
 /* Room for the fields of one event and their numbers. */
@@ -373,4 +380,33 @@ out:
     free(removed->s);
     removed->s = NULL;
     removed->len = 0;
+}
+
+void cli_audit_viewer(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsigned int kind,
+                      const char *user, const char *gen, const char *patient, const char *reason,
+                      const char *via)
+{
+    struct mm_audit_event ev = { 0 };
+    struct evb b = { 0 };
+    struct saved_error se;
+
+    if (kind == MM_AUDIT_VIEWER_LOGIN_FAILED || !r) {
+        failed_unlock(ctx, repo, user, MM_AUDIT_VIEWER_LOGIN_FAILED);
+        return;
+    }
+    if (via)
+        add(&b, "via", via);
+    if (gen)
+        add(&b, "generation", gen);
+    if (reason)
+        add(&b, "reason", reason);
+    ev.kind = kind;
+    ev.user = user;
+    ev.fields = b.f;
+    ev.nfields = b.n;
+    ev.subject_kind = patient ? MM_AUDIT_SUBJECT_PATIENT : MM_AUDIT_SUBJECT_NONE;
+    ev.subject = patient;
+    save_error(&se);
+    cli_audit_write(ctx, r, repo, &ev);
+    restore_error(&se);
 }

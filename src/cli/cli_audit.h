@@ -57,6 +57,16 @@ void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, 
                        const char *gen, const char *to, const struct mm_repo_restore_opts *o,
                        const struct mm_repo_restore_stats *st);
 
+/*
+ * An event of the viewer or of a patient shown in a terminal: @kind MM_AUDIT_VIEWER_LOGIN,
+ * _VIEWER_LOGIN_FAILED (written without the key; @r may be NULL), _PATIENT_OPENED (subject
+ * @patient), _VIEWER_LOGOUT (@reason). @user: the session's key slot; @via: "viewer",
+ * "show", "print" or NULL.
+ */
+void cli_audit_viewer(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsigned int kind,
+                      const char *user, const char *gen, const char *patient, const char *reason,
+                      const char *via);
+
 /* Generation IDs a prune removes, gathered by its callback. */
 struct cli_audit_ids {
     char *s; /* comma-separated, or NULL */

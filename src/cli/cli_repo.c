@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "crypto/crypto.h"
 #include "src/cli/cli_audit.h"
 
@@ -188,6 +189,61 @@ int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const
     if (err < 0)
         return cli_repo_error(ctx, err);
     return CLI_OK;
+}
+
+int cli_repo_index_open(struct cli_ctx *ctx, const char *path, const char *user,
+                        const char *passfile, const char *gen, struct cli_repo_index *out)
+{
+    int rc, err;
+
+    memset(out, 0, sizeof(*out));
+    mm_buf_init(&out->data, MM_LIMIT_JSON);
+    if ((rc = cli_repo_open(ctx, path, user, passfile, &out->repo)) != CLI_OK)
+        return rc;
+    err = mm_repo_gen_find(out->repo, gen ? gen : "latest", &out->gen);
+    if (err == MM_ENOTFOUND) {
+        cli_error("%s", CLI_T(ctx, "その世代はありません", "no such generation"));
+        rc = CLI_ERROR;
+        goto out;
+    }
+    if (err < 0) {
+        rc = cli_repo_error(ctx, err);
+        goto out;
+    }
+    out->have_gen = 1;
+    if (!out->gen.has_index) {
+        cli_error(
+                "%s",
+                CLI_T(ctx,
+                      "この世代には患者索引がありません（SS-MIX2 ストレージのバックアップではありません）",
+                      "this generation has no patient index (not a backup of an SS-MIX2 storage)"));
+        rc = CLI_ERROR;
+        goto out;
+    }
+    /* the index is decrypted into memory and read there: nothing of it reaches a disk */
+    if ((err = mm_repo_read_index(out->repo, &out->gen, &out->data)) < 0 ||
+        (err = mm_index_open_memory(&out->ix, out->data.ptr, out->data.len)) < 0) {
+        rc = cli_repo_error(ctx, err);
+        goto out;
+    }
+    return CLI_OK;
+out:
+    cli_repo_index_close(out);
+    return rc;
+}
+
+void cli_repo_index_close(struct cli_repo_index *x)
+{
+    mm_index_free(x->ix);
+    x->ix = NULL;
+    if (x->data.ptr)
+        mm_crypto_wipe(x->data.ptr, x->data.len);
+    mm_buf_release(&x->data);
+    if (x->have_gen)
+        mm_repo_gen_release(&x->gen);
+    x->have_gen = 0;
+    mm_repo_free(x->repo);
+    x->repo = NULL;
 }
 
 const char *cli_bytes(uint64_t b, char out[32])

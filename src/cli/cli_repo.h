@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/log.h"
+#include "index/index.h"
 #include "repo/repo.h"
 #include "src/cli/cmd.h"
 
@@ -48,6 +50,25 @@ int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **u
 /* Open the repository at @path with a passphrase (see cli_passphrase). Prints the error. */
 int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const char *passfile,
                   mm_repo **out);
+
+/* A generation's patient index, decrypted into memory (cli_repo_index_open). */
+struct cli_repo_index {
+    mm_repo *repo;
+    struct mm_repo_gen gen;
+    int have_gen;
+    mm_buf data; /* the index bytes, wiped on close */
+    mm_index *ix;
+};
+
+/*
+ * Open the repository at @path (passphrase as cli_repo_open), find generation @gen ("latest"
+ * when NULL) and open its patient index in memory. Prints the error.
+ * @return CLI_OK (close with cli_repo_index_close), CLI_ERROR or CLI_USAGE
+ */
+int cli_repo_index_open(struct cli_ctx *ctx, const char *path, const char *user,
+                        const char *passfile, const char *gen, struct cli_repo_index *out);
+/* Wipe and free what @x holds. Accepts a closed one. */
+void cli_repo_index_close(struct cli_repo_index *x);
 
 /* Print the library error @err for a person (wrong passphrase, lock held...). */
 int cli_repo_error(const struct cli_ctx *ctx, int err);

@@ -87,5 +87,7 @@ extern const struct cmd cmd_restore;
 extern const struct cmd cmd_verify;
 extern const struct cmd cmd_prune;
 extern const struct cmd cmd_audit;
+extern const struct cmd cmd_view;
+extern const struct cmd cmd_print;
 
 #endif

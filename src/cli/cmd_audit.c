@@ -113,6 +113,7 @@ static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
         "ログの修復",
         "書き出し",
         "パスフレーズ誤り",
+        "ビューア終了",
     };
     const char *n = mm_audit_kind_name(k);
 

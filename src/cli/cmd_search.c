@@ -20,6 +20,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "index/index.h"
+#include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
 #define PROGRESS_AFTER_MS 1000 /* draw progress only for work that takes longer */
@@ -177,10 +178,20 @@ static int valid_date(const char *s)
 static int run_search(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "storage", required_argument, NULL, 's' }, { "index", required_argument, NULL, 'i' },
-        { "json", no_argument, NULL, 'j' },          { "limit", required_argument, NULL, 'n' },
-        { "as-of", required_argument, NULL, 'a' },   { NULL, 0, NULL, 0 },
+        { "storage", required_argument, NULL, 's' },
+        { "index", required_argument, NULL, 'i' },
+        { "json", no_argument, NULL, 'j' },
+        { "limit", required_argument, NULL, 'n' },
+        { "as-of", required_argument, NULL, 'a' },
+        { "generation", required_argument, NULL, 'g' },
+        { "repo", required_argument, NULL, 'r' },
+        { "user", required_argument, NULL, 'u' },
+        { "passphrase-file", required_argument, NULL, 'p' },
+        { "audit-dir", required_argument, NULL, 'A' },
+        { NULL, 0, NULL, 0 },
     };
+    const char *repo = NULL, *user = NULL, *passfile = NULL, *gen = NULL;
+    struct cli_repo_index ri = { 0 };
     char red[MM_LOG_PATH_MAX], query[MM_INDEX_QUERY_MAX + 1];
     const char *storage = NULL, *index = NULL, *as_of = NULL;
     struct mm_index_build_stats *st = NULL;
@@ -193,6 +204,8 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (opt != 's' && opt != 'i' && cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+            continue;
         switch (opt) {
         case 's':
             storage = optarg;
@@ -200,8 +213,8 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
         case 'i':
             index = optarg;
             break;
-        case 'j':
-            ctx->json = 1;
+        case 'g':
+            gen = optarg;
             break;
         case 'n': {
             char *end;
@@ -245,12 +258,20 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
     query[qlen] = '\0';
     if (mm_index_query_parse(&q, query) < 0)
         return cli_usage(ctx, &cmd_search, CLI_T(ctx, "検索語が空です", "the query is empty"));
-    if ((!storage || !storage[0]) == (!index || !index[0]))
+    if ((storage && storage[0]) + (index && index[0]) + (repo && repo[0]) != 1)
         return cli_usage(ctx, &cmd_search,
-                         CLI_T(ctx, "--storage か --index のどちらか一方を指定してください",
-                               "give either --storage or --index"));
+                         CLI_T(ctx, "--storage・--index・--repo のどれか1つを指定してください",
+                               "give one of --storage, --index or --repo"));
+    if (gen && !repo)
+        return cli_usage(
+                ctx, &cmd_search, "%s",
+                CLI_T(ctx, "--generation は --repo と使います", "--generation goes with --repo"));
 
-    if (index) {
+    if (repo) {
+        if ((rc = cli_repo_index_open(ctx, repo, user, passfile, gen, &ri)) != CLI_OK)
+            goto out;
+        ix = ri.ix;
+    } else if (index) {
         err = mm_index_open(&ix, index, 0);
         if (err == MM_ENOTFOUND) {
             cli_error(CLI_T(ctx, "索引 '%s' がありません", "no index '%s'"),
@@ -320,19 +341,26 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
     }
 out:
     mm_index_results_release(&res);
-    mm_index_free(ix);
+    if (ri.ix)
+        cli_repo_index_close(&ri); /* ix is ri.ix */
+    else
+        mm_index_free(ix);
     free(st);
     return rc;
 }
 
 const struct cmd cmd_search = {
     "search",
-    "search <QUERY> (--storage <DIR> | --index <FILE>) [--json] [--limit N] [--as-of DATE]",
+    "search <QUERY> (--storage <DIR> | --index <FILE> | --repo <DIR> [--generation <G>]) [--json]"
+    " [--limit N] [--as-of DATE]",
     "患者を ID・氏名（漢字・カナ、部分一致）・生年月日で探す",
     "find patients by ID, name (kanji or kana, partial) or birth date",
     "オプション:\n"
     "   --storage <DIR>   標準化ストレージを直接検索する（各患者の最新の患者基本情報だけを読む）\n"
     "   --index <FILE>    mamori index で作った索引を検索する（速い）\n"
+    "   --repo <DIR>      バックアップ（媒体）の世代に保存された索引を検索する（メモリ上で復号）\n"
+    "   --generation <G>  --repo のどの世代か（既定: latest）\n"
+    "   --user <NAME>, --passphrase-file <FILE>  --repo を開く鍵スロットとパスフレーズ\n"
     "   --limit N         表示する最大件数（既定 20）\n"
     "   --as-of DATE      年齢の基準日 YYYY-MM-DD（既定は今日）\n"
     "   --json            結果を JSON で標準出力に出す\n"
@@ -348,6 +376,10 @@ const struct cmd cmd_search = {
     "   --storage <DIR>   search a standardized storage directly (reads only each\n"
     "                     patient's newest demographics file)\n"
     "   --index <FILE>    search an index made by mamori index (fast)\n"
+    "   --repo <DIR>      search the index stored with a backup generation (decrypted in\n"
+    "                     memory)\n"
+    "   --generation <G>  which generation of --repo (default: latest)\n"
+    "   --user <NAME>, --passphrase-file <FILE>  key slot and passphrase for --repo\n"
     "   --limit N         show at most N patients (default 20)\n"
     "   --as-of DATE      compute ages on this date, YYYY-MM-DD (default today)\n"
     "   --json            print the result as JSON on standard output\n"

@@ -8,6 +8,7 @@
  * that cannot be read are counted and listed with patient IDs hidden.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,10 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "crypto/crypto.h"
+#include "index/index.h"
+#include "src/cli/cli_audit.h"
+#include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 #include "ssmix2/ssmix2.h"
 
@@ -242,6 +247,225 @@ static void print_human(const struct cli_ctx *ctx, const mm_ssmix2_record *r)
         printf("  %s\n", CLI_T(ctx, "なし", "none"));
 }
 
+/* ---- the same summary from a stored index (show --repo): its record JSON ----------------- */
+
+/* The string member @k of @o, or "" */
+static const char *js(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static int jb(const json_t *o, const char *k)
+{
+    return json_is_true(json_object_get(o, k));
+}
+
+static const char *enc_name_s(const struct cli_ctx *ctx, const char *kind)
+{
+    static const char *const names[] = { "outpatient",
+                                         "admission",
+                                         "discharge",
+                                         "transfer",
+                                         "leave",
+                                         "return",
+                                         "planned_admission",
+                                         "planned_transfer",
+                                         "planned_discharge",
+                                         "attending_change" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(kind, names[i]) == 0)
+            return enc_name(ctx, (enum mm_ssmix2_enc_kind)i);
+    return kind;
+}
+
+static void print_order_json(const struct cli_ctx *ctx, const json_t *o, int inj)
+{
+    const json_t *rps = json_object_get(o, "rps"), *rp, *d;
+    size_t k, i;
+
+    printf("  %s  %s%s  %s %s\n", js(o, "date"), CLI_T(ctx, "オーダ番号 ", "order "),
+           js(o, "order_no"),
+           jb(o, "inpatient") ? CLI_T(ctx, "入院", "inpatient") : CLI_T(ctx, "外来", "outpatient"),
+           js(o, "doctor"));
+    json_array_foreach(rps, k, rp)
+    {
+        const char *rate = js(rp, "rate");
+        if (inj)
+            printf("    Rp%zu  %s%s%s %s\n", k + 1, js(rp, "route"), rate[0] ? "  " : "", rate,
+                   rate[0] ? js(rp, "rate_unit") : "");
+        else
+            printf("    Rp%s  %s  %s%s\n", js(rp, "rp"), js(rp, "usage"), js(rp, "days"),
+                   js(rp, "days")[0] ? CLI_T(ctx, "日分", " days") : "");
+        json_array_foreach(json_object_get(rp, "drugs"), i, d)
+                printf("      %s  %s %s\n", js(d, "name"), js(d, "dose"), js(d, "unit"));
+    }
+}
+
+/* Print "なし" when nothing of a section was shown. */
+static void none_if(const struct cli_ctx *ctx, size_t shown)
+{
+    if (!shown)
+        printf("  %s\n", CLI_T(ctx, "なし", "none"));
+}
+
+/* The terminal summary of print_human(), from the index's record JSON (current items only). */
+static void print_human_json(const struct cli_ctx *ctx, const json_t *j)
+{
+    const json_t *p = json_object_get(j, "patient"), *arr, *e;
+    size_t i, n, shown;
+
+    if (json_is_object(p)) {
+        int age = age_of(js(p, "birth_date"));
+        printf("%s %s（%s）  %s  ", CLI_T(ctx, "患者", "patient"), js(p, "name"), js(p, "kana"),
+               cli_sex_name(ctx, js(p, "sex")));
+        if (age >= 0)
+            printf(CLI_T(ctx, "%d歳  ", "%d years  "), age);
+        printf("%s %s  ID %s\n", CLI_T(ctx, "生年月日", "born"), js(p, "birth_date"), js(p, "id"));
+        printf("  %s %s  %s %s cm  %s %s kg\n", CLI_T(ctx, "血液型", "blood type"),
+               js(p, "blood_type")[0] ? js(p, "blood_type") : "-", CLI_T(ctx, "身長", "height"),
+               js(p, "height_cm")[0] ? js(p, "height_cm") : "-", CLI_T(ctx, "体重", "weight"),
+               js(p, "weight_kg")[0] ? js(p, "weight_kg") : "-");
+        printf("  %s 〒%s %s  %s %s\n", CLI_T(ctx, "住所", "address"), js(p, "postal_code"),
+               js(p, "address"), CLI_T(ctx, "電話", "phone"), js(p, "phone"));
+    } else {
+        printf("%s\n", CLI_T(ctx, "（患者基本情報 ADT-00 がありません）",
+                             "(no demographics: ADT-00 missing)"));
+    }
+
+    printf("\n%s\n", CLI_T(ctx, "【アレルギー】", "[allergies]"));
+    shown = 0;
+    json_array_foreach(json_object_get(j, "allergies"), i, e)
+    {
+        printf("  ! %s（%s%s%s）%s%s\n", js(e, "name"), allergy_type(ctx, js(e, "type")),
+               js(e, "severity")[0] ? "・" : "", severity(ctx, js(e, "severity")),
+               js(e, "reaction")[0] ? "  " : "", js(e, "reaction"));
+        shown++;
+    }
+    if (!shown)
+        printf("  %s\n", CLI_T(ctx, "登録なし", "none recorded"));
+
+    printf("\n%s\n", CLI_T(ctx, "【病名（現在）】", "[current diagnoses]"));
+    shown = 0;
+    json_array_foreach(json_object_get(j, "diagnoses"), i, e)
+    {
+        printf("  %s%s  %s  %s〜%s\n", js(e, "name"),
+               jb(e, "suspected") ? CLI_T(ctx, "（疑い）", " (suspected)") : "", js(e, "icd10"),
+               js(e, "start_date"), jb(e, "main") ? CLI_T(ctx, "  主病名", "  main") : "");
+        shown++;
+    }
+    none_if(ctx, shown);
+
+    printf("\n%s\n", CLI_T(ctx, "【受診・入院（最近）】", "[recent encounters]"));
+    arr = json_object_get(j, "encounters");
+    n = json_array_size(arr);
+    for (i = n, shown = 0; i-- > 0 && shown < RECENT; shown++) {
+        e = json_array_get(arr, i);
+        printf("  %s %s  ", js(e, "date"), js(e, "time"));
+        cli_pad(enc_name_s(ctx, js(e, "kind")), 12);
+        fputs(js(e, "dept"), stdout);
+        if (strcmp(js(e, "kind"), "outpatient") != 0 && js(e, "ward")[0])
+            printf("  %s %s%s%s", js(e, "ward"), js(e, "room"), js(e, "bed")[0] ? "-" : "",
+                   js(e, "bed"));
+        printf("\n");
+    }
+    none_if(ctx, shown);
+
+    for (int kind = 0; kind < 2; kind++) {
+        printf("\n%s\n", kind ? CLI_T(ctx, "【注射（最近）】", "[recent injections]")
+                              : CLI_T(ctx, "【処方（最近）】", "[recent prescriptions]"));
+        arr = json_object_get(j, kind ? "injections" : "prescriptions");
+        n = json_array_size(arr);
+        for (i = n, shown = 0; i-- > 0 && shown < (size_t)(kind ? 3 : 5); shown++)
+            print_order_json(ctx, json_array_get(arr, i), kind);
+        none_if(ctx, shown);
+    }
+
+    printf("\n%s\n", CLI_T(ctx, "【検査（最新値）】", "[latest lab values]"));
+    arr = json_object_get(j, "labs");
+    n = json_array_size(arr);
+    shown = 0;
+    for (i = 0; i < n; i++) {
+        const json_t *l = json_array_get(arr, i);
+        int newer = 0;
+        for (size_t k = i + 1; k < n && !newer; k++)
+            newer = strcmp(js(json_array_get(arr, k), "code"), js(l, "code")) == 0;
+        if (newer)
+            continue;
+        fputs("  ", stdout);
+        cli_pad(js(l, "name"), 22);
+        printf("%8s ", js(l, "value"));
+        cli_pad(js(l, "unit"), 10);
+        cli_pad(js(l, "flag"), 3);
+        cli_pad(js(l, "range"), 13);
+        printf("%s\n", js(l, "collected_at"));
+        shown++;
+    }
+    none_if(ctx, shown);
+
+    printf("\n%s\n", CLI_T(ctx, "【文書・画像】", "[documents and images]"));
+    shown = 0;
+    for (int k = 0; k < 2; k++) {
+        arr = json_object_get(j, k ? "images" : "documents");
+        n = json_array_size(arr);
+        for (i = n; i-- > 0 && shown < RECENT; shown++) {
+            e = json_array_get(arr, i);
+            printf("  %s  %s  %s  %zu %s\n", js(e, "date"), js(e, "title"),
+                   k ? CLI_T(ctx, "画像", "image") : CLI_T(ctx, "文書", "document"),
+                   json_array_size(json_object_get(e, "files")), CLI_T(ctx, "ファイル", "file(s)"));
+        }
+    }
+    none_if(ctx, shown);
+}
+
+/* show --repo: the patient's summary from generation @gen's index, in memory. */
+static int show_from_repo(struct cli_ctx *ctx, const char *repo, const char *user,
+                          const char *passfile, const char *gen, const char *pid)
+{
+    struct cli_repo_index ri = { 0 };
+    json_t *j = NULL;
+    mm_buf b;
+    int rc, err;
+
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    if ((rc = cli_repo_index_open(ctx, repo, user, passfile, gen, &ri)) != CLI_OK)
+        goto out;
+    err = mm_index_summary(ri.ix, pid, &b);
+    if (err == MM_ENOTFOUND) {
+        cli_error("%s", CLI_T(ctx, "この患者IDの患者はこの世代にいません",
+                              "no patient with this ID in this generation"));
+        rc = CLI_ERROR;
+        goto out;
+    }
+    if (err < 0) {
+        rc = cli_repo_error(ctx, err);
+        goto out;
+    }
+    cli_audit_viewer(ctx, ri.repo, repo, MM_AUDIT_PATIENT_OPENED, NULL, ri.gen.id, pid, NULL,
+                     "show");
+    if (ctx->json) {
+        fwrite(b.ptr, 1, b.len, stdout);
+        fputc('\n', stdout);
+    } else if (!(j = json_loadb(b.ptr, b.len, 0, NULL))) {
+        cli_error("%s", CLI_T(ctx, "索引の患者記録が壊れています",
+                              "the patient's record in the index is damaged"));
+        rc = CLI_ERROR;
+        goto out;
+    } else {
+        printf(CLI_T(ctx, "（世代 %.12s  %s の時点）\n", "(as of generation %.12s  %s)\n"),
+               ri.gen.id, ri.gen.name ? ri.gen.name : "");
+        print_human_json(ctx, j);
+    }
+    rc = CLI_OK;
+out:
+    json_decref(j);
+    if (b.ptr)
+        mm_crypto_wipe(b.ptr, b.len);
+    mm_buf_release(&b);
+    cli_repo_index_close(&ri);
+    return rc;
+}
+
 static void print_problems(const struct cli_ctx *ctx, const struct mm_ssmix2_problems *pr)
 {
     if (!pr->bad)
@@ -261,9 +485,15 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
         { "extended", required_argument, NULL, 'x' },
         { "json", no_argument, NULL, 'j' },
         { "history", no_argument, NULL, 'H' },
+        { "repo", required_argument, NULL, 'r' },
+        { "user", required_argument, NULL, 'u' },
+        { "passphrase-file", required_argument, NULL, 'p' },
+        { "generation", required_argument, NULL, 'g' },
+        { "audit-dir", required_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
     const char *storage = NULL, *ext = NULL, *pid;
+    const char *repo = NULL, *user = NULL, *passfile = NULL, *gen = NULL;
     struct mm_ssmix2_problems probs = { 0 };
     mm_ssmix2_record *r = NULL;
     int opt, err, history = 0, rc = CLI_OK;
@@ -271,6 +501,8 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+            continue;
         switch (opt) {
         case 's':
             storage = optarg;
@@ -278,8 +510,8 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
         case 'x':
             ext = optarg;
             break;
-        case 'j':
-            ctx->json = 1;
+        case 'g':
+            gen = optarg;
             break;
         case 'H':
             history = 1;
@@ -291,10 +523,26 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
     if (optind + 1 != argc)
         return cli_usage(ctx, &cmd_show,
                          CLI_T(ctx, "患者IDを1つ指定してください", "give exactly one patient ID"));
-    if (!storage || !storage[0])
+    if ((storage && storage[0]) == (repo && repo[0]))
         return cli_usage(ctx, &cmd_show,
-                         CLI_T(ctx, "--storage を指定してください", "--storage is required"));
+                         CLI_T(ctx, "--storage か --repo のどちらか一方を指定してください",
+                               "give either --storage or --repo"));
+    if (repo && (ext || history))
+        return cli_usage(ctx, &cmd_show,
+                         CLI_T(ctx, "--extended と --history は --storage と使います",
+                               "--extended and --history go with --storage"));
+    if (gen && !repo)
+        return cli_usage(
+                ctx, &cmd_show,
+                CLI_T(ctx, "--generation は --repo と使います", "--generation goes with --repo"));
     pid = argv[optind];
+    if (repo) {
+        if (!*pid || strlen(pid) > MM_LIMIT_PATIENT_ID) {
+            cli_error("%s", CLI_T(ctx, "患者IDの形式が正しくありません", "not a valid patient ID"));
+            return CLI_USAGE;
+        }
+        return show_from_repo(ctx, repo, user, passfile, gen, pid);
+    }
     err = mm_ssmix2_record_load(&r, storage, ext, pid, &probs);
     if (err == MM_ENOTFOUND) {
         cli_error("%s", CLI_T(ctx, "この患者IDの患者はストレージにいません",
@@ -327,7 +575,8 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 
 const struct cmd cmd_show = {
     "show",
-    "show <患者ID|patient-ID> --storage <DIR> [--extended <DIR>] [--json] [--history]",
+    "show <患者ID|patient-ID> (--storage <DIR> [--extended <DIR>] [--history] | --repo <DIR>"
+    " [--generation <G>]) [--json]",
     "患者の記録（アレルギー・病名・処方・検査など）を表示する",
     "show a patient's record (allergies, diagnoses, prescriptions, labs, ...)",
     "オプション:\n"
@@ -335,6 +584,9 @@ const struct cmd cmd_show = {
     "   --extended <DIR>   拡張ストレージのルートフォルダ（文書・画像）\n"
     "   --json             記録を JSON で標準出力に出す\n"
     "   --history          JSON に過去（_2）と取消（_0）のデータも含める\n"
+    "   --repo <DIR>       ストレージの代わりにバックアップ（媒体）の世代から表示する（索引をメモリ上で復号）\n"
+    "   --generation <G>   --repo のどの世代か（既定: latest）\n"
+    "   --user <NAME>, --passphrase-file <FILE>  --repo を開く鍵スロットとパスフレーズ\n"
     "\n"
     "有効（コンディションフラグ 1）のデータだけを現在のものとして表示します。\n"
     "読めないファイルは患者IDを伏せて標準エラーに報告し、読めた部分は表示します。\n"
@@ -345,6 +597,10 @@ const struct cmd cmd_show = {
     "   --extended <DIR>   root folder of the extended storage (documents, images)\n"
     "   --json             print the record as JSON on standard output\n"
     "   --history          include superseded (_2) and cancelled (_0) data in the JSON\n"
+    "   --repo <DIR>       show it from a backup generation instead of a storage (the\n"
+    "                      index is decrypted in memory)\n"
+    "   --generation <G>   which generation of --repo (default: latest)\n"
+    "   --user <NAME>, --passphrase-file <FILE>  key slot and passphrase for --repo\n"
     "\n"
     "Only current data (condition flag 1) is shown as current. Files that cannot be read\n"
     "are reported on standard error with patient IDs hidden; the rest is shown.\n"

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -733,6 +734,70 @@ static void bytes__round_trip(void **state)
     mm_index_free(ix);
 }
 
+/*
+ * mm_index_open_memory: the bytes are read in place (a read-only mapping: any write would
+ * crash the test), by two connections at once, with the file index's answers.
+ */
+static void open_memory__reads_in_place_by_many(void **state)
+{
+    mm_index *ix = open_ro(), *m1 = NULL, *m2 = NULL;
+    struct mm_index_lab_matrix a = { 0 }, b2 = { 0 };
+    struct mm_index_results r = { 0 };
+    mm_buf b, s1, s2, ids;
+    const char *id = jstr(patient_of(5), "id");
+    unsigned char *ro;
+    size_t n = 0;
+
+    (void)state;
+    mm_buf_init(&b, 1u << 30);
+    mm_buf_init(&s1, MM_LIMIT_JSON);
+    mm_buf_init(&s2, MM_LIMIT_JSON);
+    mm_buf_init(&ids, MM_LIMIT_JSON);
+    assert_int_equal(mm_index_to_bytes(ix, &b), 0);
+    ro = mmap(NULL, b.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(ro != MAP_FAILED);
+    memcpy(ro, b.ptr, b.len);
+    assert_int_equal(mprotect(ro, b.len, PROT_READ), 0);
+    assert_int_equal(mm_index_open_memory(&m1, ro, b.len), 0);
+    assert_int_equal(mm_index_open_memory(&m2, ro, b.len), 0);
+    assert_int_equal(mm_index_find(m1, id, 0, AS_OF, &r), 0);
+    assert_string_equal(r.v[0].id, id);
+    mm_index_results_release(&r);
+    assert_int_equal(mm_index_find(m2, jstr(patient_of(5), "kana"), 0, AS_OF, &r), 0);
+    assert_true(find_in(&r, id) >= 0);
+    mm_index_results_release(&r);
+    assert_int_equal(mm_index_summary(ix, id, &s1), 0);
+    assert_int_equal(mm_index_summary(m2, id, &s2), 0);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.ptr, s2.ptr, s1.len);
+    assert_int_equal(mm_index_lab_matrix(ix, id, &a), 0);
+    assert_int_equal(mm_index_lab_matrix(m1, id, &b2), 0);
+    assert_int_equal(a.ntests, b2.ntests);
+    assert_int_equal(a.ntimes, b2.ntimes);
+    mm_index_lab_matrix_release(&a);
+    mm_index_lab_matrix_release(&b2);
+    assert_int_equal(mm_index_patient_ids(m1, &ids, &n), 0);
+    assert_int_equal(n, json_array_size(fx.patients));
+    assert_true(strlen((const char *)ids.ptr) > 0);
+    /* read-only: an update is refused, and the bytes never change */
+    assert_int_not_equal(mm_index_update(m1, fx.std, fx.ext, &id, 1, NULL, NULL), 0);
+    mm_index_free(m1);
+    mm_index_free(m2);
+    assert_memory_equal(ro, b.ptr, b.len);
+    munmap(ro, b.len);
+    /* damage is refused: a broken header, too few bytes */
+    m1 = NULL;
+    memset(b.ptr, 'x', 100);
+    assert_int_equal(mm_index_open_memory(&m1, b.ptr, b.len), MM_ECORRUPT);
+    assert_int_equal(mm_index_open_memory(&m1, "tiny", 4), MM_ECORRUPT);
+    assert_null(m1);
+    mm_buf_release(&b);
+    mm_buf_release(&s1);
+    mm_buf_release(&s2);
+    mm_buf_release(&ids);
+    mm_index_free(ix);
+}
+
 static void write_file(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -1119,6 +1184,7 @@ int main(void)
         cmocka_unit_test(lab_matrix__has_the_truth_values),
         cmocka_unit_test(demographics__agree_with_the_full_index),
         cmocka_unit_test(bytes__round_trip),
+        cmocka_unit_test(open_memory__reads_in_place_by_many),
         cmocka_unit_test(open__refuses_what_is_not_an_index),
         cmocka_unit_test(create__is_crash_safe),
         cmocka_unit_test(find__survives_allocation_failure),

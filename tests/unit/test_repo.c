@@ -1553,6 +1553,83 @@ static void restore__path_prefix_selects_a_subtree(void **state)
     mm_repo_free(r);
 }
 
+/* mm_repo_read_file: one file of a generation into memory, every block checked. */
+static void read_file__reads_one_file_and_refuses_other_paths(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], src[PATHCAP], p[PATHCAP], gen[MM_CRYPTO_HEX_SIZE];
+    static const char *const bad[] = {
+        "src/../src/a", "../src/a", "src/./a", "/src/a", "", "src//a"
+    };
+    static const char *const missing[] = { "src/nope", "nope/a", "src/a/more", "src/dir", "src" };
+    struct mm_repo_gen g;
+    unsigned char *big;
+    mm_buf b;
+    mm_repo *r;
+
+    (void)state;
+    make_tmp(base, "readfile");
+    pj(repo, base, "repo");
+    pj(src, base, "src");
+    init_repo(repo, &small_chunks);
+    mkdir_ok(src, 0755);
+    mkdir_ok(pj(p, src, "dir"), 0755);
+    write_random(pj(p, src, "a"), 1000, 11);
+    write_random(pj(p, src, "dir/big"), 300000, 12); /* many chunks */
+    write_file(pj(p, src, "dir/empty"), "", 0);
+    r = open_repo(repo);
+    backup_dir(r, src, gen, NULL);
+    assert_int_equal(mm_repo_gen_find(r, gen, &g), 0);
+    mm_buf_init(&b, 1u << 20);
+    assert_int_equal(mm_repo_read_file(r, &g, "src/a", 1u << 20, &b), 0);
+    {
+        unsigned char *want = random_bytes(1000, 11);
+        assert_int_equal(b.len, 1000);
+        assert_memory_equal(b.ptr, want, 1000);
+        free(want);
+    }
+    mm_buf_clear(&b);
+    assert_int_equal(mm_repo_read_file(r, &g, "src/dir/big", 1u << 20, &b), 0);
+    big = random_bytes(300000, 12);
+    assert_int_equal(b.len, 300000);
+    assert_memory_equal(b.ptr, big, 300000);
+    free(big);
+    mm_buf_clear(&b);
+    assert_int_equal(mm_repo_read_file(r, &g, "src/dir/empty", 10, &b), 0);
+    assert_int_equal(b.len, 0);
+    /* over the caller's limit: refused before anything is read */
+    mm_buf_puts(&b, "kept");
+    assert_int_equal(mm_repo_read_file(r, &g, "src/dir/big", 1000, &b), MM_ELIMIT);
+    assert_int_equal(b.len, 4);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (mm_repo_read_file(r, &g, bad[i], 1u << 20, &b) != MM_EINVAL)
+            fail_msg("path '%s' was not refused", bad[i]);
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
+        if (mm_repo_read_file(r, &g, missing[i], 1u << 20, &b) != MM_ENOTFOUND)
+            fail_msg("path '%s' was found", missing[i]);
+    assert_int_equal(b.len, 4); /* failures leave what was there */
+    mm_repo_gen_release(&g);
+    mm_buf_release(&b);
+    mm_repo_free(r);
+    /* damaged data: found by its hash, never handed out */
+    {
+        char packs[PATHCAP], big_pack[PATHCAP];
+        pj(packs, repo, "data");
+        largest_file(packs, big_pack);
+        flip_byte(big_pack, file_size(big_pack) / 2);
+        r = open_repo(repo);
+        assert_int_equal(mm_repo_gen_find(r, gen, &g), 0);
+        mm_buf_init(&b, 1u << 20);
+        {
+            int err = mm_repo_read_file(r, &g, "src/dir/big", 1u << 20, &b);
+            assert_true(err == MM_ECORRUPT || err == MM_EAUTH);
+        }
+        assert_int_equal(b.len, 0);
+        mm_repo_gen_release(&g);
+        mm_buf_release(&b);
+        mm_repo_free(r);
+    }
+}
+
 static void restore__patient_selects_its_folders_of_both_storages(void **state)
 {
     char base[PATHCAP], repo[PATHCAP], out[PATHCAP], p[PATHCAP], q[PATHCAP], dst[PATHCAP];
@@ -3210,6 +3287,7 @@ int main(void)
         cmocka_unit_test_teardown(change__same_size_rewrite_with_old_mtime_is_read, remove_tmp),
         cmocka_unit_test_teardown(dedup__insert_in_a_large_file_stores_little, remove_tmp),
         cmocka_unit_test_teardown(restore__path_prefix_selects_a_subtree, remove_tmp),
+        cmocka_unit_test_teardown(read_file__reads_one_file_and_refuses_other_paths, remove_tmp),
         cmocka_unit_test_teardown(restore__patient_selects_its_folders_of_both_storages,
                                   remove_tmp),
         cmocka_unit_test_teardown(generations__list_find_and_patient_index, remove_tmp),

@@ -32,6 +32,7 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "log-repaired",
     "export",
     "unlock-failed",
+    "viewer-logout",
 };
 
 const char *mm_audit_kind_name(unsigned int k)

@@ -189,6 +189,9 @@ int mm_crypto_audit_mac(const mm_keyset *ks, const void *msg, size_t n,
  */
 void mm_crypto_hash(const void *p, size_t n, unsigned char out[MM_CRYPTO_ID_SIZE]);
 
+/* Compare @n bytes in constant time. @return 1 when equal, 0 otherwise */
+int mm_crypto_equal(const void *a, const void *b, size_t n);
+
 /* Fill @n bytes at @p with random bytes (lock names, repository IDs). */
 void mm_crypto_random(void *p, size_t n);
 

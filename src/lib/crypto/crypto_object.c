@@ -124,6 +124,11 @@ void mm_crypto_hash(const void *p, size_t n, unsigned char out[MM_CRYPTO_ID_SIZE
     crypto_generichash(out, MM_CRYPTO_ID_SIZE, p, n, NULL, 0);
 }
 
+int mm_crypto_equal(const void *a, const void *b, size_t n)
+{
+    return sodium_memcmp(a, b, n) == 0;
+}
+
 void mm_crypto_random(void *p, size_t n)
 {
     mm_crypto_init();

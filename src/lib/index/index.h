@@ -59,6 +59,16 @@ int mm_index_open(mm_index **out, const char *path, unsigned int flags);
 int mm_index_from_bytes(mm_index **out, const void *data, size_t n);
 
 /*
+ * Open the bytes of an index file (a decrypted generation blob) in place, read-only,
+ * without a copy: @data is borrowed and must stay unchanged until mm_index_free(). Many
+ * indexes may read the same bytes at once (one per thread). Sorting and temporary tables
+ * stay in memory, so nothing of the index is written to a disk.
+ * @param[out] out the index, owned by the caller; untouched on failure
+ * @return 0, MM_ECORRUPT (not an index, wrong version), MM_ENOMEM
+ */
+int mm_index_open_memory(mm_index **out, const void *data, size_t n);
+
+/*
  * Append the bytes of the whole database to @out (to store it as a generation blob, or
  * as a file that mm_index_open() reads).
  * @return 0, MM_ELIMIT (over out->limit), MM_ENOMEM, MM_EIO
@@ -206,6 +216,13 @@ void mm_index_results_release(struct mm_index_results *r);
  * @return 0, MM_ENOTFOUND when @id is not in the index, MM_ELIMIT, MM_ENOMEM, MM_EIO
  */
 int mm_index_summary(mm_index *ix, const char *id, mm_buf *out);
+
+/*
+ * Append the ID of every patient in the index to @out, each followed by a NUL, sorted by
+ * ID; *@n is their count.
+ * @return 0, MM_ELIMIT, MM_ENOMEM, MM_EIO; on failure @out keeps its previous content
+ */
+int mm_index_patient_ids(mm_index *ix, mm_buf *out, size_t *n);
 
 struct mm_index_lab_test {
     const char *code, *name, *unit, *range; /* the newest result's name, unit and range */

@@ -351,6 +351,44 @@ out:
     return 0;
 }
 
+int mm_index_open_memory(mm_index **out, const void *data, size_t n)
+{
+    mm_index *ix = NULL;
+    char sql[160];
+    int err, rc;
+
+    MM_ASSERT_ARG(out && (data || n == 0));
+    if (n < 512)
+        return mm_error_set(MM_ECORRUPT, "not a mamori index");
+    if (!(ix = mm_calloc(1, sizeof(*ix))))
+        return MM_ENOMEM;
+    if ((err = open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
+        goto out;
+    /* READONLY and no FREEONCLOSE: SQLite reads the caller's bytes and never changes them */
+    rc = sqlite3_deserialize(ix->db, "main", (unsigned char *)(uintptr_t)data, (sqlite3_int64)n,
+                             (sqlite3_int64)n, SQLITE_DESERIALIZE_READONLY);
+    if (rc != SQLITE_OK) {
+        err = mm_index__sql_error(ix->db, rc, "load");
+        goto out;
+    }
+    if ((err = check_format(ix)) < 0)
+        goto out;
+    /* pages straight from the buffer (mmap of the in-memory database), a small cache, and
+     * sorting in memory: nothing of the index reaches a disk */
+    snprintf(sql, sizeof(sql),
+             "PRAGMA mmap_size = %llu; PRAGMA cache_size = -1024; PRAGMA temp_store = MEMORY;"
+             " PRAGMA query_only = 1",
+             (unsigned long long)n);
+    err = mm_index__exec(ix, sql);
+out:
+    if (err < 0) {
+        mm_index_free(ix);
+        return err;
+    }
+    *out = ix;
+    return 0;
+}
+
 int mm_index_to_bytes(mm_index *ix, mm_buf *out)
 {
     sqlite3_int64 sz = 0;

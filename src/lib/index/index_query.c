@@ -208,6 +208,34 @@ out:
     return err;
 }
 
+int mm_index_patient_ids(mm_index *ix, mm_buf *out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    size_t start = out ? out->len : 0, count = 0;
+    int err, rc;
+
+    MM_ASSERT_ARG(ix && out && n);
+    if ((err = mm_index__prepare(ix, "SELECT id FROM patient ORDER BY id", &st)) < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!id)
+            continue;
+        if ((err = mm_buf_put(out, id, strlen(id) + 1)) < 0)
+            goto out;
+        count++;
+    }
+    if (rc != SQLITE_DONE)
+        err = mm_index__sql_error(ix->db, rc, "patient list");
+out:
+    sqlite3_finalize(st);
+    if (err < 0)
+        mm_buf_truncate(out, start);
+    else
+        *n = count;
+    return err;
+}
+
 /* ---- lab matrix ---------------------------------------------------------------------------- */
 
 enum { L_CODE, L_NAME, L_UNIT, L_RANGE, L_TIME, L_VALUE, L_FLAG, L_N };

@@ -300,6 +300,18 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
  */
 int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out);
 
+/*
+ * Read one file of generation @gen into @out: @path is "source-name/sub/folder/file" as
+ * restore names it (no leading '/', no "." or ".." parts). Every block is checked against
+ * its ID as it is read.
+ * @param limit refuse files larger than this many bytes
+ * @return 0, MM_ENOTFOUND (no such file, or a part is not a folder), MM_EINVAL (not a
+ *         relative path), MM_ELIMIT (over @limit), MM_ECORRUPT, MM_EIO, MM_ENOMEM; on
+ *         failure @out keeps its previous content
+ */
+int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *path, size_t limit,
+                      mm_buf *out);
+
 /* ---- verify -------------------------------------------------------------------------------- */
 
 struct mm_repo_verify_opts {

@@ -596,3 +596,91 @@ out:
     pthread_cond_destroy(&st.cv_put);
     return err;
 }
+
+/* Find the entry @name (@n bytes) in @t by binary search (entries are sorted by name bytes). */
+static const struct mm_repo__entry *tree_find(const struct mm_repo__tree *t, const char *name,
+                                              size_t n)
+{
+    size_t lo = 0, hi = t->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct mm_repo__entry *e = &t->e[mid];
+        size_t m = e->namelen < n ? e->namelen : n;
+        int c = memcmp(e->name, name, m);
+        if (c == 0)
+            c = e->namelen < n ? -1 : e->namelen > n ? 1 : 0;
+        if (c == 0)
+            return e;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *path, size_t limit,
+                      mm_buf *out)
+{
+    struct mm_repo__tree t = { 0 }, next = { 0 };
+    const struct mm_repo__entry *e = NULL;
+    unsigned char id[ID_SIZE];
+    size_t start = out ? out->len : 0;
+    const char *p = path;
+    int err = 0;
+
+    MM_ASSERT_ARG(r && gen && path && out);
+    if (!*path || *path == '/' || strlen(path) > MM_LIMIT_PATH)
+        return mm_error_set(MM_EINVAL, "not a path inside the generation");
+    memcpy(id, gen->root, ID_SIZE);
+    if ((err = mm_repo__index_load(r)) < 0)
+        return err;
+    if ((err = mm_repo__tree_get(r, NULL, id, &t)) < 0)
+        goto out;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            err = mm_error_set(MM_EINVAL, "not a path inside the generation");
+            goto out;
+        }
+        if (!(e = tree_find(&t, p, n))) {
+            err = mm_error_set(MM_ENOTFOUND, "no such file in generation '%.12s'", gen->id);
+            goto out;
+        }
+        if (!slash)
+            break;
+        if (e->kind != MM_REPO_KIND_DIR || e->nids != 1) {
+            err = mm_error_set(MM_ENOTFOUND, "no such file in generation '%.12s'", gen->id);
+            goto out;
+        }
+        memcpy(id, e->ids, ID_SIZE);
+        if ((err = mm_repo__tree_get(r, NULL, id, &next)) < 0)
+            goto out;
+        mm_repo__tree_release(&t);
+        t = next; /* now owned by t */
+        memset(&next, 0, sizeof(next));
+        p = slash + 1;
+    }
+    if (e->kind != MM_REPO_KIND_FILE) {
+        err = mm_error_set(MM_ENOTFOUND, "no such file in generation '%.12s'", gen->id);
+        goto out;
+    }
+    if (e->size > limit) {
+        err = mm_error_set(MM_ELIMIT, "file of %llu bytes is over the limit of %zu bytes",
+                           (unsigned long long)e->size, limit);
+        goto out;
+    }
+    for (uint32_t i = 0; i < e->nids; i++)
+        if ((err = mm_repo__object_get(r, NULL, e->ids + (size_t)i * ID_SIZE, out)) < 0)
+            goto out;
+    if (out->len - start != e->size)
+        err = mm_error_set(MM_ECORRUPT, "file data does not add up to its size");
+out:
+    if (err < 0)
+        mm_buf_truncate(out, start);
+    mm_repo__tree_release(&next);
+    mm_repo__tree_release(&t);
+    return err;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The offline viewer: an HTTP server (libmicrohttpd) on 127.0.0.1 only that serves the
+ * built-in web pages and a JSON API over one repository. Nothing is readable before a
+ * login: a passphrase unlocks a key slot, then the chosen generation's patient index is
+ * decrypted into memory (never onto a disk) and read in place by a pool of read-only
+ * SQLite connections, one per request in flight. Sessions are random tokens in an HttpOnly,
+ * SameSite=Strict cookie that expire when idle; when the last session ends, the indexes
+ * are wiped and the keys dropped. Wrong passphrases are answered slowly and, after many, not
+ * at all for a while. Logins, failed logins, patients opened and logouts are reported to
+ * the caller (the CLI writes the audit log). No message names a patient.
+ */
+#ifndef MM_VIEWER_VIEWER_H
+#define MM_VIEWER_VIEWER_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "index/index.h"
+#include "repo/repo.h"
+
+/* Seconds a session may stay idle (default) and the largest value accepted. */
+#define MM_VIEWER_IDLE_DEFAULT 900u
+#define MM_VIEWER_IDLE_MAX     86400u
+/* Largest file a document or image request reads from a generation. */
+#define MM_VIEWER_FILE_MAX (64u * 1024u * 1024u)
+
+typedef struct mm_viewer mm_viewer;
+
+enum mm_viewer_event_kind {
+    MM_VIEWER_LOGIN = 1,        /* a passphrase opened a key slot */
+    MM_VIEWER_LOGIN_FAILED = 2, /* a wrong passphrase (or unknown user): @r is NULL */
+    MM_VIEWER_PATIENT = 3,      /* a patient's record was shown (@patient, @generation) */
+    MM_VIEWER_LOGOUT = 4        /* a session ended (@reason "logout" or "idle") */
+};
+
+struct mm_viewer_event {
+    enum mm_viewer_event_kind kind;
+    const char *user;       /* key slot of the session; for a failed login the name typed or NULL */
+    const char *generation; /* hex ID, or NULL */
+    const char *patient;    /* MM_VIEWER_PATIENT only */
+    const char *reason;     /* MM_VIEWER_LOGOUT only */
+};
+
+/*
+ * Called for each event, one at a time (never two at once), from a server thread. @r is
+ * the open repository (for signing the audit record), NULL for a failed login.
+ */
+typedef void (*mm_viewer_event_fn)(const struct mm_viewer_event *ev, mm_repo *r, void *ctx);
+
+struct mm_viewer_opts {
+    const char *repo_path;      /* the repository (medium) */
+    const char *generation;     /* shown first: "latest" (NULL) or an ID or prefix */
+    unsigned int port;          /* 0: any free port */
+    unsigned int idle_timeout;  /* seconds; 0: MM_VIEWER_IDLE_DEFAULT */
+    unsigned int fail_delay_ms; /* the first wrong passphrase is answered this late, each next
+                                   one twice as late up to 30 s; 0: 1000 (tests use less) */
+    mm_viewer_event_fn event;   /* NULL: none */
+    void *event_ctx;
+};
+
+/*
+ * Start serving on 127.0.0.1 (threads of its own; returns at once).
+ * @param[out] out the server, owned by the caller (mm_viewer_stop); untouched on failure
+ * @return 0, MM_ENOTFOUND (no repository at the path), MM_EIO (the port cannot be bound),
+ *         MM_EINVAL, MM_ENOMEM
+ */
+int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o);
+
+/* The port the server listens on. */
+unsigned int mm_viewer_port(const mm_viewer *v);
+
+/* Stop the server, end every session (reported as logouts), wipe and free. Accepts NULL. */
+void mm_viewer_stop(mm_viewer *v);
+
+/*
+ * A built-in asset ("index.html", "app.js", "app.css", ...).
+ * @param[out] type its Content-Type (may be NULL)
+ * @return the bytes (static) with *@n set, or NULL when there is no such asset
+ */
+const unsigned char *mm_viewer_asset(const char *name, size_t *n, const char **type);
+
+/*
+ * Append to @out the JSON the patient API answers: {"generation": @gen, "record": the
+ * summary, "labs": the lab matrix}.
+ * @return 0, MM_ENOTFOUND (no such patient), MM_ELIMIT, MM_ENOMEM, MM_EIO
+ */
+int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *id, mm_buf *out);
+
+/*
+ * Append to @out the IDs (NUL-separated) of the patients whose newest stay (admission,
+ * transfer, leave or return without a later discharge) is in ward @ward, sorted by room,
+ * then ID; *@n is their count.
+ * @return 0, MM_ENOMEM, MM_EIO, MM_ECORRUPT (a summary that is not JSON)
+ */
+int mm_viewer_ward_patients(mm_index *ix, const char *ward, mm_buf *out, size_t *n);
+
+/* One generation as the print document's header shows it. */
+struct mm_viewer_print_gen {
+    const char *id, *name; /* name may be NULL */
+    const char *time;      /* local time of the backup, "YYYY-MM-DDTHH:MM:SS+09:00" */
+    const char *guard;     /* "none", "clean", "suspect" */
+    int latest;
+};
+
+/*
+ * Write one standalone printable HTML document (the viewer's stylesheet and script built
+ * in, the data of every patient as JSON) with the summaries of the @n patients @ids
+ * (patients not in the index are left out and counted in *@missing).
+ * @param title shown on top of the document ("3階東病棟 入院患者")
+ * @return 0, MM_ENOTFOUND (none of the patients is in the index), MM_ELIMIT, MM_ENOMEM,
+ *         MM_EIO
+ */
+int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
+                    const char *const *ids, size_t n, mm_buf *out, size_t *missing);
+
+#endif

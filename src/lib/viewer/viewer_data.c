@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the viewer answers, apart from HTTP: the patient JSON (summary and lab matrix), the
+ * check that a document path belongs to a patient, the current inpatients of a ward, and
+ * the standalone print document. Summaries are the index's record JSON (current items
+ * only); the few decisions that need their content (wards, documents) parse them with
+ * jansson. Nothing here prints or names a patient in a message.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "viewer/viewer.h"
+#include "viewer/viewer_int.h"
+
+/* Append @s as a JSON string, or null when @s is NULL. */
+static int json_str_or_null(mm_buf *b, const char *s)
+{
+    return s ? mm_json_str(b, s) : mm_buf_puts(b, "null");
+}
+
+/* Append the lab matrix of @id as {"tests":[...],"times":[...],"cells":[[...]...]}. */
+static int labs_json(mm_index *ix, const char *id, mm_buf *b)
+{
+    struct mm_index_lab_matrix m = { 0 };
+    int err;
+
+    if ((err = mm_index_lab_matrix(ix, id, &m)) < 0)
+        return err;
+    err = mm_buf_puts(b, "{\"tests\":[");
+    for (size_t t = 0; t < m.ntests && err == 0; t++) {
+        const struct mm_index_lab_test *x = &m.tests[t];
+        err = mm_buf_puts(b, t ? ",{" : "{");
+        if (err == 0)
+            err = mm_json_kv(b, 1, "code", x->code);
+        if (err == 0)
+            err = mm_json_kv(b, 0, "name", x->name);
+        if (err == 0)
+            err = mm_json_kv(b, 0, "unit", x->unit);
+        if (err == 0)
+            err = mm_json_kv(b, 0, "range", x->range);
+        if (err == 0)
+            err = mm_buf_putc(b, '}');
+    }
+    if (err == 0)
+        err = mm_buf_puts(b, "],\"times\":[");
+    for (size_t k = 0; k < m.ntimes && err == 0; k++) {
+        if (k)
+            err = mm_buf_putc(b, ',');
+        if (err == 0)
+            err = mm_json_str(b, m.times[k]);
+    }
+    if (err == 0)
+        err = mm_buf_puts(b, "],\"cells\":[");
+    for (size_t t = 0; t < m.ntests && err == 0; t++) {
+        err = mm_buf_puts(b, t ? ",[" : "[");
+        for (size_t k = 0; k < m.ntimes && err == 0; k++) {
+            const struct mm_index_lab_cell *c = &m.cells[t * m.ntimes + k];
+            if (k)
+                err = mm_buf_putc(b, ',');
+            if (err == 0 && !c->value) {
+                err = mm_buf_puts(b, "null");
+                continue;
+            }
+            if (err == 0)
+                err = mm_buf_putc(b, '{');
+            if (err == 0)
+                err = mm_json_kv(b, 1, "value", c->value);
+            if (err == 0)
+                err = mm_json_kv(b, 0, "flag", c->flag ? c->flag : "");
+            if (err == 0)
+                err = mm_buf_putc(b, '}');
+        }
+        if (err == 0)
+            err = mm_buf_putc(b, ']');
+    }
+    if (err == 0)
+        err = mm_buf_puts(b, "]}");
+    mm_index_lab_matrix_release(&m);
+    return err;
+}
+
+int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *id, mm_buf *out)
+{
+    size_t start;
+    int err;
+
+    MM_ASSERT_ARG(ix && id && out);
+    start = out->len;
+    if ((err = mm_buf_puts(out, "{\"generation\":")) == 0 &&
+        (err = json_str_or_null(out, gen)) == 0 && (err = mm_buf_puts(out, ",\"record\":")) == 0 &&
+        (err = mm_index_summary(ix, id, out)) == 0 && (err = mm_buf_puts(out, ",\"labs\":")) == 0 &&
+        (err = labs_json(ix, id, out)) == 0)
+        err = mm_buf_putc(out, '}');
+    if (err < 0)
+        mm_buf_truncate(out, start);
+    return err;
+}
+
+/* Parse patient @id's summary. OUT: *out (json_decref). @return 0 or an mm_err */
+static int summary_parse(mm_index *ix, const char *id, json_t **out)
+{
+    mm_buf b;
+    json_t *j;
+    int err;
+
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    if ((err = mm_index_summary(ix, id, &b)) < 0)
+        goto out;
+    if (!(j = json_loadb((const char *)b.ptr, b.len, 0, NULL))) {
+        err = mm_error_set(MM_ECORRUPT, "a patient summary in the index is not JSON");
+        goto out;
+    }
+    *out = j;
+out:
+    mm_buf_release(&b);
+    return err;
+}
+
+/* The string member @key of object @o, or "" */
+static const char *member(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+int mm_viewer__file_allowed(mm_index *ix, const char *id, const char *path)
+{
+    static const char *const keys[] = { "documents", "images" };
+    json_t *j = NULL;
+    int err, found = 0;
+
+    if ((err = summary_parse(ix, id, &j)) < 0)
+        return err;
+    for (size_t k = 0; k < 2 && !found; k++) {
+        const json_t *arr = json_object_get(j, keys[k]);
+        size_t i;
+        json_t *d;
+        json_array_foreach(arr, i, d)
+        {
+            const char *folder = member(d, "folder");
+            size_t fl = strlen(folder);
+            const json_t *files = json_object_get(d, "files");
+            size_t f;
+            json_t *name;
+            if (fl == 0 || strncmp(path, folder, fl) != 0 || path[fl] != '/')
+                continue;
+            json_array_foreach(files, f, name)
+            {
+                const char *s = json_string_value(name);
+                if (s && strcmp(s, path + fl + 1) == 0)
+                    found = 1;
+            }
+            if (found)
+                break;
+        }
+    }
+    json_decref(j);
+    return found ? 0 : mm_error_set(MM_ENOTFOUND, "no such document of that patient");
+}
+
+/* One inpatient found for a ward list. */
+struct inpatient {
+    char *id, *room;
+};
+
+static int inpatient_cmp(const void *a, const void *b)
+{
+    const struct inpatient *x = a, *y = b;
+    int c = strcmp(x->room, y->room);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+/* Is the patient of summary @j staying in @ward now? OUT: *room (borrowed from @j) */
+static int in_ward(const json_t *j, const char *ward, const char **room)
+{
+    const json_t *enc = json_object_get(j, "encounters");
+    const char *cur_ward = NULL, *cur_room = "";
+    size_t i;
+    json_t *e;
+
+    /* encounters are oldest first; the newest admission-side event decides */
+    json_array_foreach(enc, i, e)
+    {
+        const char *kind = member(e, "kind"), *w = member(e, "ward");
+        if (strcmp(kind, "admission") == 0 || strcmp(kind, "transfer") == 0) {
+            cur_ward = w;
+            cur_room = member(e, "room");
+        } else if (strcmp(kind, "leave") == 0 || strcmp(kind, "return") == 0) {
+            if (cur_ward && *w) { /* a leave or return names the ward only sometimes */
+                cur_ward = w;
+                cur_room = member(e, "room");
+            }
+        } else if (strcmp(kind, "discharge") == 0) {
+            cur_ward = NULL;
+        }
+    }
+    if (!cur_ward || strcmp(cur_ward, ward) != 0)
+        return 0;
+    *room = cur_room;
+    return 1;
+}
+
+int mm_viewer_ward_patients(mm_index *ix, const char *ward, mm_buf *out, size_t *n)
+{
+    struct inpatient *v = NULL;
+    size_t nids = 0, nv = 0, start;
+    mm_buf ids;
+    const char *p;
+    int err;
+
+    MM_ASSERT_ARG(ix && ward && out && n);
+    start = out->len;
+    mm_buf_init(&ids, MM_LIMIT_JSON);
+    if ((err = mm_index_patient_ids(ix, &ids, &nids)) < 0)
+        goto out;
+    if (nids && !(v = mm_calloc(nids, sizeof(*v)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    p = (const char *)ids.ptr;
+    for (size_t i = 0; i < nids; i++, p += strlen(p) + 1) {
+        json_t *j = NULL;
+        const char *room = "";
+        if ((err = summary_parse(ix, p, &j)) < 0)
+            goto out;
+        if (in_ward(j, ward, &room)) {
+            v[nv].id = mm_strdup(p);
+            v[nv].room = mm_strdup(room);
+            if (!v[nv].id || !v[nv].room) {
+                mm_free(v[nv].id);
+                mm_free(v[nv].room);
+                json_decref(j);
+                err = MM_ENOMEM;
+                goto out;
+            }
+            nv++;
+        }
+        json_decref(j);
+    }
+    qsort(v, nv, sizeof(*v), inpatient_cmp);
+    for (size_t i = 0; i < nv && err == 0; i++)
+        err = mm_buf_put(out, v[i].id, strlen(v[i].id) + 1);
+    if (err == 0)
+        *n = nv;
+out:
+    for (size_t i = 0; i < nv; i++) {
+        mm_free(v[i].id);
+        mm_free(v[i].room);
+    }
+    mm_free(v);
+    mm_buf_release(&ids);
+    if (err < 0)
+        mm_buf_truncate(out, start);
+    return err;
+}
+
+/* Append @n bytes of JSON to @out with every '<' written as \u003c (safe inside <script>). */
+static int put_script_json(mm_buf *out, const char *p, size_t n)
+{
+    size_t i = 0;
+    int err = 0;
+
+    while (i < n && err == 0) {
+        const char *lt = memchr(p + i, '<', n - i);
+        size_t run = lt ? (size_t)(lt - (p + i)) : n - i;
+        err = mm_buf_put(out, p + i, run);
+        i += run;
+        if (err == 0 && lt) {
+            err = mm_buf_puts(out, "\\u003c");
+            i++;
+        }
+    }
+    return err;
+}
+
+/* Find the tag that starts with @open and contains @needle before its '>' in @s. */
+static const char *find_tag(const char *s, const char *open, const char *needle, size_t *len)
+{
+    const char *p = s;
+
+    while ((p = strstr(p, open))) {
+        const char *end = strchr(p, '>');
+        const char *hit = strstr(p, needle);
+        if (!end)
+            return NULL;
+        if (hit && hit < end) {
+            *len = (size_t)(end - p) + 1;
+            return p;
+        }
+        p = end;
+    }
+    return NULL;
+}
+
+int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
+                    const char *const *ids, size_t n, mm_buf *out, size_t *missing)
+{
+    const unsigned char *html, *css, *js;
+    const char *link, *script, *close_tag;
+    size_t nhtml, ncss, njs, llen = 0, slen = 0, start, found = 0, miss = 0;
+    mm_buf data, one;
+    char *page = NULL;
+    int err = 0;
+
+    MM_ASSERT_ARG(ix && gen && title && (ids || n == 0) && out);
+    start = out->len;
+    html = mm_viewer_asset("index.html", &nhtml, NULL);
+    css = mm_viewer_asset("app.css", &ncss, NULL);
+    js = mm_viewer_asset("app.js", &njs, NULL);
+    if (!html || !css || !js)
+        return mm_error_set(MM_ENOTFOUND, "the viewer's pages are missing from this build");
+    if (!(page = mm_malloc(nhtml + 1)))
+        return MM_ENOMEM;
+    memcpy(page, html, nhtml);
+    page[nhtml] = '\0';
+    link = find_tag(page, "<link", "app.css", &llen);
+    script = find_tag(page, "<script", "app.js", &slen);
+    close_tag = script ? strstr(script, "</script>") : NULL;
+    if (!link || !script || !close_tag || link > script) {
+        mm_free(page);
+        return mm_error_set(MM_ECORRUPT,
+                            "the viewer's page does not name its stylesheet and script");
+    }
+    mm_buf_init(&data, MM_LIMIT_JSON);
+    mm_buf_init(&one, MM_LIMIT_JSON);
+    err = mm_buf_puts(&data, "{\"title\":");
+    if (err == 0)
+        err = mm_json_str(&data, title);
+    if (err == 0)
+        err = mm_buf_puts(&data, ",\"generation\":{");
+    if (err == 0)
+        err = mm_json_kv(&data, 1, "id", gen->id);
+    if (err == 0)
+        err = mm_buf_puts(&data, ",\"short\":");
+    if (err == 0)
+        err = mm_json_strn(&data, gen->id, strlen(gen->id) < 12 ? strlen(gen->id) : 12);
+    if (err == 0)
+        err = mm_buf_puts(&data, ",\"name\":");
+    if (err == 0)
+        err = json_str_or_null(&data, gen->name);
+    if (err == 0)
+        err = mm_json_kv(&data, 0, "time", gen->time);
+    if (err == 0)
+        err = mm_json_kv(&data, 0, "guard", gen->guard);
+    if (err == 0)
+        err = mm_buf_printf(&data, ",\"latest\":%s,\"has_index\":true},\"patients\":[",
+                            gen->latest ? "true" : "false");
+    for (size_t i = 0; i < n && err == 0; i++) {
+        mm_buf_clear(&one);
+        err = mm_viewer_patient_json(ix, gen->id, ids[i], &one);
+        if (err == MM_ENOTFOUND) {
+            mm_error_clear();
+            miss++;
+            err = 0;
+            continue;
+        }
+        if (err == 0 && found)
+            err = mm_buf_putc(&data, ',');
+        if (err == 0)
+            err = mm_buf_put(&data, one.ptr, one.len);
+        found++;
+    }
+    if (err == 0)
+        err = mm_buf_puts(&data, "]}");
+    if (err == 0 && found == 0)
+        err = mm_error_set(MM_ENOTFOUND, "none of the patients is in the index");
+    /* index.html with its stylesheet and script built in, the data before the script */
+    if (err == 0)
+        err = mm_buf_put(out, page, (size_t)(link - page));
+    if (err == 0)
+        err = mm_buf_puts(out, "<style>\n");
+    if (err == 0)
+        err = mm_buf_put(out, css, ncss);
+    if (err == 0)
+        err = mm_buf_puts(out, "\n</style>");
+    if (err == 0)
+        err = mm_buf_put(out, link + llen, (size_t)(script - (link + llen)));
+    if (err == 0)
+        err = mm_buf_puts(out, "<script type=\"application/json\" id=\"mm-print-data\">");
+    if (err == 0)
+        err = put_script_json(out, data.ptr, data.len);
+    if (err == 0)
+        err = mm_buf_puts(out, "</script>\n<script>\n");
+    if (err == 0)
+        err = mm_buf_put(out, js, njs);
+    if (err == 0)
+        err = mm_buf_puts(out, "\n</script>");
+    if (err == 0)
+        err = mm_buf_puts(out, close_tag + strlen("</script>"));
+    if (err < 0)
+        mm_buf_truncate(out, start);
+    else if (missing)
+        *missing = miss;
+    mm_buf_release(&one);
+    mm_buf_release(&data);
+    mm_free(page);
+    return err;
+}

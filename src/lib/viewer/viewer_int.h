@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private to src/lib/viewer: the built-in assets (viewer_assets.c, generated at build time
+ * by tools/embed-assets.py from src/lib/viewer/assets/) and the document check.
+ */
+#ifndef MM_VIEWER_VIEWER_INT_H
+#define MM_VIEWER_VIEWER_INT_H
+
+#include <stddef.h>
+
+#include "index/index.h"
+
+struct mm_viewer__asset {
+    const char *name, *type;
+    const unsigned char *data;
+    size_t size;
+};
+
+/* The generated table, ended by an entry with a NULL name. */
+extern const struct mm_viewer__asset mm_viewer__assets[];
+
+/*
+ * Is @path ("<folder>/<file>", relative to the extended storage) one of patient @id's
+ * documents or images in the index?
+ * @return 0 yes, MM_ENOTFOUND no (or no such patient), MM_ECORRUPT, MM_ENOMEM, MM_EIO
+ */
+int mm_viewer__file_allowed(mm_index *ix, const char *id, const char *path);
+
+#endif

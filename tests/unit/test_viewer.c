@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_viewer: what the viewer answers apart from HTTP (tests/http covers the server):
+ * the patient JSON against the index, the document check, the current inpatients of a ward
+ * against a naive reading of the generator's truth file, the print document (every patient,
+ * the page's script and stylesheet built in, no way out of its data block) and the built-in
+ * assets. The fixture is a generated storage (mamori-gen's library) and its index.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "index/index.h"
+#include "tools/gen/gen.h"
+#include "viewer/viewer.h"
+
+#define SEED     3
+#define PATIENTS 80
+#define DAYS     120
+
+static struct {
+    char dir[128], std[300], ext[300], truth[300];
+    json_t *truth_json, *patients;
+    mm_index *ix;
+} fx;
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static int setup(void **state)
+{
+    struct gen_opts o = { 0 };
+    struct mm_index_build_stats st;
+    json_error_t je;
+
+    (void)state;
+    snprintf(fx.dir, sizeof(fx.dir), "/tmp/mamori-test-viewer-XXXXXX");
+    if (!mkdtemp(fx.dir))
+        return -1;
+    snprintf(fx.std, sizeof(fx.std), "%s/standard", fx.dir);
+    snprintf(fx.ext, sizeof(fx.ext), "%s/extended", fx.dir);
+    snprintf(fx.truth, sizeof(fx.truth), "%s/truth.json", fx.dir);
+    o.out = fx.dir;
+    o.patients = PATIENTS;
+    o.days = DAYS;
+    o.seed = SEED;
+    o.start = 20180;
+    o.extended = 1;
+    o.truth = fx.truth;
+    o.threads = 2;
+    if (gen_create(&o, NULL) != 0)
+        return -1;
+    if (!(fx.truth_json = json_load_file(fx.truth, 0, &je)))
+        return -1;
+    fx.patients = json_object_get(fx.truth_json, "patients");
+    if (mm_index_create(&fx.ix, ":memory:") != 0 ||
+        mm_index_build(fx.ix, fx.std, fx.ext, NULL, &st) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mm_index_free(fx.ix);
+    json_decref(fx.truth_json);
+    nftw(fx.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static json_t *parse(const mm_buf *b)
+{
+    json_error_t je;
+    json_t *j = json_loadb(b->ptr, b->len, 0, &je);
+
+    if (!j)
+        fail_msg("not JSON: %s", je.text);
+    return j;
+}
+
+static void patient_json__summary_and_matrix_of_the_index(void **state)
+{
+    const char *gen = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    size_t checked = 0;
+
+    (void)state;
+    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+        const json_t *tp = json_array_get(fx.patients, i);
+        const char *id = jstr(json_object_get(tp, "patient"), "id");
+        struct mm_index_lab_matrix m = { 0 };
+        mm_buf b, s;
+        json_t *j, *rec, *labs, *cells;
+        size_t values = 0, flags_h = 0, truth_h = 0;
+
+        mm_buf_init(&b, MM_LIMIT_JSON);
+        mm_buf_init(&s, MM_LIMIT_JSON);
+        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, id, &b), 0);
+        assert_int_equal(mm_index_summary(fx.ix, id, &s), 0);
+        j = parse(&b);
+        assert_string_equal(jstr(j, "generation"), gen);
+        rec = json_object_get(j, "record");
+        {
+            json_t *want = parse(&s);
+            assert_true(json_equal(rec, want));
+            json_decref(want);
+        }
+        assert_string_equal(jstr(json_object_get(rec, "patient"), "id"), id);
+        labs = json_object_get(j, "labs");
+        assert_int_equal(mm_index_lab_matrix(fx.ix, id, &m), 0);
+        assert_int_equal(json_array_size(json_object_get(labs, "tests")), m.ntests);
+        assert_int_equal(json_array_size(json_object_get(labs, "times")), m.ntimes);
+        cells = json_object_get(labs, "cells");
+        assert_int_equal(json_array_size(cells), m.ntests);
+        for (size_t t = 0; t < m.ntests; t++) {
+            const json_t *row = json_array_get(cells, t);
+            assert_int_equal(json_array_size(row), m.ntimes);
+            for (size_t k = 0; k < m.ntimes; k++) {
+                const json_t *c = json_array_get(row, k);
+                const struct mm_index_lab_cell *mc = &m.cells[t * m.ntimes + k];
+                if (!mc->value) {
+                    assert_true(json_is_null(c));
+                    continue;
+                }
+                assert_string_equal(jstr(c, "value"), mc->value);
+                assert_string_equal(jstr(c, "flag"), mc->flag);
+                values++;
+                flags_h += strcmp(mc->flag, "H") == 0;
+            }
+        }
+        /* every current result of the truth is a cell, with its flag */
+        {
+            const json_t *tl = json_object_get(tp, "labs"), *l;
+            size_t k;
+            json_array_foreach(tl, k, l) truth_h += strcmp(jstr(l, "flag"), "H") == 0;
+            assert_int_equal(values, json_array_size(tl));
+            assert_int_equal(flags_h, truth_h);
+        }
+        mm_index_lab_matrix_release(&m);
+        json_decref(j);
+        mm_buf_release(&b);
+        mm_buf_release(&s);
+        checked++;
+    }
+    assert_int_equal(checked, json_array_size(fx.patients));
+    assert_true(checked > PATIENTS / 2);
+    {
+        mm_buf b;
+        mm_buf_init(&b, MM_LIMIT_JSON);
+        mm_buf_puts(&b, "kept");
+        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, "no-such-patient", &b), MM_ENOTFOUND);
+        assert_int_equal(b.len, 4);
+        mm_buf_release(&b);
+    }
+}
+
+/* The ward each patient of the truth stays in at the end (NULL: none), read naively. */
+static const char *truth_ward(const json_t *tp, const char **room)
+{
+    const json_t *enc = json_object_get(tp, "encounters"), *e;
+    const char *ward = NULL;
+    size_t i;
+
+    json_array_foreach(enc, i, e)
+    {
+        const char *k = jstr(e, "kind");
+        if (!strcmp(k, "admission") || !strcmp(k, "transfer")) {
+            ward = jstr(e, "ward");
+            *room = jstr(e, "room");
+        } else if (!strcmp(k, "discharge")) {
+            ward = NULL;
+        } else if ((!strcmp(k, "leave") || !strcmp(k, "return")) && ward && *jstr(e, "ward")) {
+            ward = jstr(e, "ward");
+            *room = jstr(e, "room");
+        }
+    }
+    return ward;
+}
+
+static void ward_patients__the_current_inpatients_of_the_truth(void **state)
+{
+    const char *wards[16];
+    size_t nwards = 0, total = 0;
+
+    (void)state;
+    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+        const char *room = "", *w = truth_ward(json_array_get(fx.patients, i), &room);
+        int seen = 0;
+        for (size_t k = 0; w && k < nwards; k++)
+            seen |= !strcmp(wards[k], w);
+        if (w && !seen && nwards < 16)
+            wards[nwards++] = w;
+    }
+    assert_true(nwards > 0); /* the fixture has inpatients at its end */
+    for (size_t k = 0; k < nwards; k++) {
+        mm_buf b;
+        size_t n = 0, want = 0;
+        const char *p, *last_room = "";
+        mm_buf_init(&b, MM_LIMIT_JSON);
+        assert_int_equal(mm_viewer_ward_patients(fx.ix, wards[k], &b, &n), 0);
+        p = b.ptr;
+        for (size_t i = 0; i < n; i++, p += strlen(p) + 1) {
+            /* each one stays in that ward per the truth, listed by room */
+            int found = 0;
+            for (size_t t = 0; t < json_array_size(fx.patients); t++) {
+                const json_t *tp = json_array_get(fx.patients, t);
+                const char *room = "", *w;
+                if (strcmp(jstr(json_object_get(tp, "patient"), "id"), p) != 0)
+                    continue;
+                w = truth_ward(tp, &room);
+                assert_non_null(w);
+                assert_string_equal(w, wards[k]);
+                assert_true(strcmp(last_room, room) <= 0);
+                last_room = room;
+                found = 1;
+            }
+            assert_true(found);
+        }
+        for (size_t t = 0; t < json_array_size(fx.patients); t++) {
+            const char *room = "", *w = truth_ward(json_array_get(fx.patients, t), &room);
+            want += w && !strcmp(w, wards[k]);
+        }
+        assert_int_equal(n, want);
+        total += n;
+        mm_buf_release(&b);
+    }
+    assert_true(total > 0);
+    {
+        mm_buf b;
+        size_t n = 99;
+        mm_buf_init(&b, MM_LIMIT_JSON);
+        assert_int_equal(mm_viewer_ward_patients(fx.ix, "NO-SUCH-WARD", &b, &n), 0);
+        assert_int_equal(n, 0);
+        mm_buf_release(&b);
+    }
+}
+
+static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **state)
+{
+    struct mm_viewer_print_gen g = {
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "day </script><script>alert(1)</script>", "2025-08-12T03:00:00+09:00", "none", 1
+    };
+    const char *ids[4];
+    size_t missing = 9;
+    const char *start, *end;
+    mm_buf b, data;
+    json_t *j;
+
+    (void)state;
+    ids[0] = jstr(json_object_get(json_array_get(fx.patients, 0), "patient"), "id");
+    ids[1] = "no-such-patient";
+    ids[2] = jstr(json_object_get(json_array_get(fx.patients, 1), "patient"), "id");
+    ids[3] = jstr(json_object_get(json_array_get(fx.patients, 2), "patient"), "id");
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    assert_int_equal(mm_viewer_print(fx.ix, &g, "病棟 </script> 4E", ids, 4, &b, &missing), 0);
+    assert_int_equal(missing, 1);
+    assert_int_equal(mm_buf_putc(&b, '\0'), 0);
+    /* the stylesheet and script are built in, nothing is loaded */
+    assert_non_null(strstr(b.ptr, "<style>"));
+    assert_null(strstr(b.ptr, "href=\"/app.css\""));
+    assert_null(strstr(b.ptr, "src=\"/app.js\""));
+    /* the data block: one </script> only, its own */
+    start = strstr(b.ptr, "<script type=\"application/json\" id=\"mm-print-data\">");
+    assert_non_null(start);
+    start += strlen("<script type=\"application/json\" id=\"mm-print-data\">");
+    end = strstr(start, "</script>");
+    assert_non_null(end);
+    assert_null(memchr(start, '<', (size_t)(end - start)));
+    mm_buf_init(&data, MM_LIMIT_JSON);
+    mm_buf_put(&data, start, (size_t)(end - start));
+    j = parse(&data);
+    assert_string_equal(jstr(j, "title"), "病棟 </script> 4E");
+    assert_string_equal(jstr(json_object_get(j, "generation"), "name"), g.name);
+    assert_true(json_is_true(json_object_get(json_object_get(j, "generation"), "latest")));
+    assert_int_equal(json_array_size(json_object_get(j, "patients")), 3);
+    assert_string_equal(
+            jstr(json_object_get(json_object_get(json_array_get(json_object_get(j, "patients"), 1),
+                                                 "record"),
+                                 "patient"),
+                 "id"),
+            ids[2]);
+    json_decref(j);
+    mm_buf_release(&data);
+    /* none found: an error, and nothing written */
+    mm_buf_clear(&b);
+    ids[0] = "nobody";
+    assert_int_equal(mm_viewer_print(fx.ix, &g, "t", ids, 2, &b, &missing), MM_ENOTFOUND);
+    assert_int_equal(b.len, 0);
+    mm_buf_release(&b);
+}
+
+static void assets__built_in_with_types_and_the_page_names_them(void **state)
+{
+    const char *type = NULL;
+    size_t n = 0;
+    const unsigned char *p;
+
+    (void)state;
+    p = mm_viewer_asset("index.html", &n, &type);
+    assert_non_null(p);
+    assert_true(n > 0);
+    assert_string_equal(type, "text/html; charset=utf-8");
+    assert_non_null(strstr((const char *)p, "/app.js"));
+    assert_non_null(strstr((const char *)p, "/app.css"));
+    assert_non_null(mm_viewer_asset("app.js", &n, &type));
+    assert_string_equal(type, "text/javascript; charset=utf-8");
+    assert_non_null(mm_viewer_asset("app.css", &n, &type));
+    assert_string_equal(type, "text/css; charset=utf-8");
+    assert_null(mm_viewer_asset("../keys", &n, &type));
+    assert_null(mm_viewer_asset("", &n, &type));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(patient_json__summary_and_matrix_of_the_index),
+        cmocka_unit_test(ward_patients__the_current_inpatients_of_the_truth),
+        cmocka_unit_test(print__every_patient_in_one_page_that_keeps_its_data_inside),
+        cmocka_unit_test(assets__built_in_with_types_and_the_page_names_them),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
