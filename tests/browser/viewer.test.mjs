@@ -705,6 +705,31 @@ try {
     ok(pdf2.subarray(0, 5).toString() === '%PDF-', 'print mode: page.pdf() works');
     await pp.close();
 
+    // the file `mamori print` writes, opened from disk as a nurse would
+    const list = path.join(TMP, 'print-list.txt');
+    fs.writeFileSync(list, two.join('\n') + '\n');
+    const out = path.join(TMP, 'print.html');
+    run(MAMORI, ['print', '--repo', R, '--patients', list, '--out', out, '--title', '病棟サマリ（試験）']);
+    const fp = await ctx.newPage();
+    watch(fp);
+    const freq = [];
+    fp.on('request', (r) => freq.push(r.url()));
+    await fp.goto('file://' + out);
+    await fp.locator(tid('print-patient')).nth(1).waitFor();
+    const fpr = await fp.$$eval(tid('print-patient'), (ps) => ps.map((p) => [
+        p.dataset.pid, p.querySelector('[data-testid="patient-name"]').textContent, p.querySelectorAll('.mm-panel').length]));
+    eq(fpr, [[two[0], MAIN.patient.name, 9], [two[1], CHANGED.patient.name, 9]], 'mamori print: both patients, all 9 sections');
+    ok(/病棟サマリ（試験）/.test(await text(fp, tid('print-title'))), 'mamori print: title line');
+    const fAll = norm(await fp.locator(tid('print-patient')).first().textContent());
+    ok(MAIN.allergies.every((a) => fAll.includes(a.name)) && MAIN.prescriptions.every((o) => fAll.includes(o.order_no)),
+        'mamori print: allergies and prescriptions of the truth are in the file');
+    ok(freq.filter((u) => u !== 'file://' + out && !u.startsWith('data:')).length === 0, 'mamori print: the file loads nothing else', freq);
+    await fp.emulateMedia({ media: 'print' });
+    await shot(fp, 'mamori-print');
+    const pdf3 = await fp.pdf({ path: path.join(ART, 'mamori-print.pdf'), format: 'A4' });
+    ok(pdf3.subarray(0, 5).toString() === '%PDF-', 'mamori print: the file prints to PDF');
+    await fp.close();
+
     eq(problems, [], 'no CSP violation and no script error on any page');
 } catch (e) {
     ok(false, 'the run finished without an exception', e.stack || String(e));
