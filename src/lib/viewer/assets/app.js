@@ -108,6 +108,8 @@
             col_room: '病室',
             col_bed: '病床',
             col_prior: '移動前',
+            room_n: '{0}号室',
+            bed_n: '{0}番床',
             col_disposition: '退院区分',
             kind_outpatient: '外来受診',
             kind_admission: '入院',
@@ -189,7 +191,7 @@
             print_generated: '作成日時 {0}',
             print_as_of: '時点 {0}',
             print_patients: '{0} 名',
-            print_images_note: '画像 {0} 件（画面で表示してください）',
+            printed_at: '印刷 {0}',
             print_files_note: 'ファイル: {0}'
         },
         en: {
@@ -284,6 +286,8 @@
             col_room: 'Room',
             col_bed: 'Bed',
             col_prior: 'From',
+            room_n: 'room {0}',
+            bed_n: 'bed {0}',
             col_disposition: 'Disposition',
             kind_outpatient: 'Outpatient visit',
             kind_admission: 'Admission',
@@ -365,7 +369,7 @@
             print_generated: 'Generated {0}',
             print_as_of: 'As of {0}',
             print_patients: '{0} patients',
-            print_images_note: '{0} images (view them on screen)',
+            printed_at: 'Printed {0}',
             print_files_note: 'Files: {0}'
         }
     };
@@ -533,6 +537,15 @@
     function fmtRoute(r) {
         var l = tcode('route_', r);
         return l && l !== r ? l + ' (' + r + ')' : str(r);
+    }
+
+    function nowText() {
+        var d = new Date();
+        var p2 = function (n) {
+            return (n < 10 ? '0' : '') + n;
+        };
+        return d.getFullYear() + '-' + p2(d.getMonth() + 1) + '-' + p2(d.getDate()) + ' ' +
+            p2(d.getHours()) + ':' + p2(d.getMinutes());
     }
 
     function cmpDesc(a, b) {
@@ -1072,6 +1085,12 @@
         }
         var rec = S.patient.record;
         var labs = S.patient.labs;
+        var g = genById(S.gen);
+        /* on paper: which viewer, which generation, when printed */
+        main.appendChild(h('p.mm-print-only.mm-print-meta', { testid: 'print-meta' },
+            h('span', { text: t('app_title') }),
+            g ? h('span', { text: t('print_as_of', genLabel(g)) }) : null,
+            h('span.mm-printed-at', { text: t('printed_at', nowText()) })));
         main.appendChild(patientHeader(rec));
 
         var tablist = h('div.mm-tabs.mm-no-print', { role: 'tablist', 'aria-label': t('tabs_label'), testid: 'tabs' });
@@ -1263,10 +1282,10 @@
             parts.push(e.ward);
         }
         if (e.room) {
-            parts.push(e.room + (lang === 'ja' ? '号室' : ''));
+            parts.push(t('room_n', e.room));
         }
         if (e.bed) {
-            parts.push((lang === 'ja' ? '' : 'bed ') + e.bed + (lang === 'ja' ? '番床' : ''));
+            parts.push(t('bed_n', e.bed));
         }
         return parts.join(' ');
     }
@@ -2084,6 +2103,12 @@
             renderPrint();
             return;
         }
+        window.addEventListener('beforeprint', function () {
+            var els = root.querySelectorAll('.mm-printed-at');
+            for (var i = 0; i < els.length; i++) {
+                els[i].textContent = t('printed_at', nowText());
+            }
+        });
         ['keydown', 'mousedown', 'wheel', 'touchstart'].forEach(function (ev) {
             document.addEventListener(ev, onActivity, { passive: true });
         });
