@@ -710,6 +710,32 @@ try {
     ok(pdf2.subarray(0, 5).toString() === '%PDF-', 'print mode: page.pdf() works');
     await pp.close();
 
+    // patient data is text, never markup: a record whose fields carry HTML (print mode, no server)
+    const evil = '<img src=x onerror="window.__xss=1">"\'&<b>太字</b>';
+    const bad = JSON.parse(JSON.stringify(data.patients[0]));
+    bad.record.patient.name = evil;
+    bad.record.patient.kana = evil;
+    bad.record.allergies = [{ type: 'DA', code: 'x', name: evil, severity: 'SV', reaction: evil, onset: '' }];
+    (bad.record.prescriptions[0] || {}).doctor = evil;
+    if (bad.labs && bad.labs.tests.length) {
+        bad.labs.tests[0].name = evil;
+    }
+    const xjson = JSON.stringify({ title: evil, generation: data.generation, patients: [bad] }).replace(/</g, '\\u003c');
+    const xp = await ctx.newPage();
+    watch(xp);
+    await xp.setContent(`<!doctype html><html><head><meta charset="utf-8"><style>${css}</style>` +
+        `<script type="application/json" id="mm-print-data">${xjson}</script></head><body><script>${js}</script></body></html>`);
+    await xp.locator(tid('print-patient')).waitFor();
+    const x = await xp.evaluate(() => ({
+        xss: window.__xss === 1,
+        imgs: document.querySelectorAll('img').length,
+        bolds: document.querySelectorAll('b').length,
+        name: document.querySelector('[data-testid="patient-name"]').textContent,
+        allergy: document.querySelector('[data-testid="allergy-item"] .mm-allergy-name').textContent
+    }));
+    eq(x, { xss: false, imgs: 0, bolds: 0, name: evil, allergy: evil }, 'markup in patient data is shown as text, never run');
+    await xp.close();
+
     // the file `mamori print` writes, opened from disk as a nurse would
     const list = path.join(TMP, 'print-list.txt');
     fs.writeFileSync(list, two.join('\n') + '\n');
