@@ -563,6 +563,7 @@
         view: 'login', /* login | search | patient */
         notice: null, /* dictionary key shown above the login form */
         query: '',
+        searching: false,
         search: null, /* last search answer */
         searchError: null,
         pid: null,
@@ -618,7 +619,7 @@
     }
 
     /* Every failure of an /api call except login comes through here. */
-    function apiFailed(err, where) {
+    function apiFailed(err) {
         if (err instanceof ApiError && err.status === 401) {
             sessionGone('session_expired');
             return true;
@@ -645,6 +646,7 @@
         S.gens = [];
         S.gen = null;
         S.query = '';
+        S.searching = false;
         S.search = null;
         S.searchError = null;
         S.pid = null;
