@@ -94,22 +94,36 @@ static void restore_error(const struct saved_error *s)
 void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                      const struct mm_audit_event *ev)
 {
+    cli_audit_write_n(ctx, r, repo, ev, 1);
+}
+
+void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                       const struct mm_audit_event *evs, size_t n)
+{
     char base[4200];
     unsigned char id[MM_AUDIT_REPO_ID_SIZE];
-    struct mm_audit_event e = *ev;
+    struct mm_audit_event *e = calloc(n ? n : 1, sizeof(*e));
     struct mm_audit_target t = { 0 };
     int medium_ok = 0;
 
-    if (!e.user)
-        e.user = mm_repo_user(r);
-    if (cli_audit_repo_id(mm_repo_id(r), id) < 0)
+    if (!e) {
+        cli_error("%s", CLI_T(ctx, "監査ログに記録できませんでした: メモリ不足",
+                              "the audit event could not be written: out of memory"));
         return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        e[i] = evs[i];
+        if (!e[i].user)
+            e[i].user = mm_repo_user(r);
+    }
+    if (cli_audit_repo_id(mm_repo_id(r), id) < 0)
+        goto out;
     t.repo_id = id;
     t.ks = mm_repo_keyset(r);
     if (cli_audit_repo_base(repo, base, sizeof(base)) == 0) {
         t.base = base;
         t.store = MM_AUDIT_SEALED;
-        if (mm_audit_append(&t, &e, NULL) == 0)
+        if (mm_audit_append_n(&t, e, n, NULL) == 0)
             medium_ok = 1;
         else
             cli_error(
@@ -125,17 +139,19 @@ void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                               "MAMORI_AUDIT_DIR を指定してください）",
                               "no place for this host's audit log (give --audit-dir or "
                               "MAMORI_AUDIT_DIR)"));
-        return;
+        goto out;
     }
     t.base = base;
     t.store = MM_AUDIT_CLEAR;
-    if (mm_audit_append(&t, &e, NULL) < 0)
+    if (mm_audit_append_n(&t, e, n, NULL) < 0)
         cli_error(CLI_T(ctx, "この PC の監査ログに書けませんでした%s: %s",
                         "this host's audit log could not be written%s: %s"),
                   medium_ok ? ""
                             : CLI_T(ctx, "（この操作はどこにも記録されていません）",
                                     " (this action is recorded nowhere)"),
                   mm_error_last());
+out:
+    free(e);
 }
 
 /* A wrong passphrase of kind @kind, written without the key (see cli_audit_unlock_failed). */
@@ -409,4 +425,56 @@ void cli_audit_viewer(const struct cli_ctx *ctx, mm_repo *r, const char *repo, u
     save_error(&se);
     cli_audit_write(ctx, r, repo, &ev);
     restore_error(&se);
+}
+
+void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                        const struct mm_viewer_event *evs, size_t n)
+{
+    struct mm_audit_event *e;
+    struct mm_audit_field(*f)[3];
+    struct saved_error se;
+
+    if (!r) { /* failed logins: written without the key, one by one (rare) */
+        for (size_t i = 0; i < n; i++)
+            failed_unlock(ctx, repo, evs[i].user, MM_AUDIT_VIEWER_LOGIN_FAILED);
+        return;
+    }
+    e = calloc(n ? n : 1, sizeof(*e));
+    f = calloc(n ? n : 1, sizeof(*f));
+    if (!e || !f) {
+        free(e);
+        free(f);
+        cli_error("%s", CLI_T(ctx, "監査ログに記録できませんでした: メモリ不足",
+                              "the audit events could not be written: out of memory"));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct mm_viewer_event *v = &evs[i];
+        size_t k = 0;
+        f[i][k].key = "via";
+        f[i][k++].value = "viewer";
+        if (v->generation) {
+            f[i][k].key = "generation";
+            f[i][k++].value = v->generation;
+        }
+        if (v->reason) {
+            f[i][k].key = "reason";
+            f[i][k++].value = v->reason;
+        }
+        e[i].kind = v->kind == MM_VIEWER_LOGIN     ? MM_AUDIT_VIEWER_LOGIN
+                    : v->kind == MM_VIEWER_PATIENT ? MM_AUDIT_PATIENT_OPENED
+                                                   : MM_AUDIT_VIEWER_LOGOUT;
+        e[i].user = v->user;
+        e[i].time_ns = v->time_ns;
+        e[i].utc_offset_s = v->utc_offset_s;
+        e[i].fields = f[i];
+        e[i].nfields = k;
+        e[i].subject_kind = v->patient ? MM_AUDIT_SUBJECT_PATIENT : MM_AUDIT_SUBJECT_NONE;
+        e[i].subject = v->patient;
+    }
+    save_error(&se);
+    cli_audit_write_n(ctx, r, repo, e, n);
+    restore_error(&se);
+    free(f);
+    free(e);
 }

@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "repo/repo.h"
 #include "src/cli/cmd.h"
+#include "viewer/viewer.h"
 
 /*
  * The host's audit folder: --audit-dir, else $MAMORI_AUDIT_DIR, else
@@ -36,6 +37,17 @@ int cli_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE])
  */
 void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                      const struct mm_audit_event *ev);
+
+/* cli_audit_write() of @n events at once (one lock, one fsync per log: group commit). */
+void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                       const struct mm_audit_event *evs, size_t n);
+
+/*
+ * A batch of the viewer's events (mm_viewer_event_fn): logins, patients opened and session
+ * ends written together; failed logins (@r NULL) without the key.
+ */
+void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                        const struct mm_viewer_event *evs, size_t n);
 
 /*
  * A wrong passphrase for the repository at @repo (@user: the slot asked for, or NULL): an

@@ -34,17 +34,12 @@ struct view_ctx {
     const char *repo;
 };
 
-/* mm_viewer_event_fn: each event into the audit logs. */
-static void on_event(const struct mm_viewer_event *ev, mm_repo *r, void *arg)
+/* mm_viewer_event_fn: a batch of events into the audit logs (medium and host). */
+static void on_event(const struct mm_viewer_event *evs, size_t n, mm_repo *r, void *arg)
 {
     const struct view_ctx *vc = arg;
-    unsigned int kind = ev->kind == MM_VIEWER_LOGIN          ? MM_AUDIT_VIEWER_LOGIN
-                        : ev->kind == MM_VIEWER_LOGIN_FAILED ? MM_AUDIT_VIEWER_LOGIN_FAILED
-                        : ev->kind == MM_VIEWER_PATIENT      ? MM_AUDIT_PATIENT_OPENED
-                                                             : MM_AUDIT_VIEWER_LOGOUT;
 
-    cli_audit_viewer(vc->ctx, r, vc->repo, kind, ev->user, ev->generation, ev->patient, ev->reason,
-                     "viewer");
+    cli_audit_viewer_n(vc->ctx, r, vc->repo, evs, n);
 }
 
 /* Open @url in the desktop's browser; @return 0 when a browser was started. */

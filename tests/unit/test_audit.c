@@ -369,6 +369,57 @@ static void append__sealed_log_holds_no_patient_id(void **state)
     free(p);
 }
 
+/* mm_audit_append_n: one batch, one chain of records in order; a bad event appends none. */
+static void append__batch_in_order_all_or_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct mm_audit_field fl[1] = { { "via", "viewer" } };
+    struct mm_audit_event ev[6];
+    struct mm_audit_target t = { 0 };
+    struct mm_audit_append_info info;
+    struct mm_audit_verify_result v;
+    mm_audit_log *l = NULL;
+
+    memset(ev, 0, sizeof(ev));
+    for (int i = 0; i < 6; i++) {
+        ev[i].kind = i == 0 ? MM_AUDIT_VIEWER_LOGIN : MM_AUDIT_PATIENT_OPENED;
+        ev[i].user = "nurse";
+        ev[i].host = "ward-pc";
+        ev[i].time_ns = T0 + (int64_t)i * 1000;
+        ev[i].utc_offset_s = JST;
+        ev[i].fields = fl;
+        ev[i].nfields = 1;
+        if (i) {
+            ev[i].subject_kind = MM_AUDIT_SUBJECT_PATIENT;
+            ev[i].subject = SECRET;
+        }
+    }
+    t.base = f->base;
+    t.repo_id = f->id;
+    t.ks = f->ks;
+    t.store = MM_AUDIT_SEALED;
+    assert_int_equal(add(f, f->ks, MM_AUDIT_INIT, 1), 0);
+    assert_int_equal(mm_audit_append_n(&t, ev, 6, &info), 0);
+    assert_int_equal(info.seq, 7);
+    /* an event that is not valid: nothing of the batch is written */
+    ev[3].kind = 0;
+    assert_int_equal(mm_audit_append_n(&t, ev, 6, NULL), MM_EINVAL);
+    assert_int_equal(mm_audit_log_load(&l, f->base), 0);
+    assert_int_equal(mm_audit_log_count(l), 7);
+    assert_int_equal(mm_audit_log_open_details(l, f->ks), 0);
+    for (size_t i = 1; i < 7; i++) {
+        const struct mm_audit_record *r = mm_audit_log_record(l, i);
+        assert_int_equal(r->seq, i + 1);
+        assert_int_equal(r->time_ns, T0 + (int64_t)(i - 1) * 1000);
+        assert_string_equal(r->user, "nurse");
+        assert_true(r->keyed);
+    }
+    assert_int_equal(mm_audit_verify(l, f->pk, &v), 0);
+    assert_int_equal(v.problem, MM_AUDIT_OK);
+    assert_int_equal(v.head_seq, 7);
+    mm_audit_log_free(l);
+}
+
 static void append__clear_store_reads_without_key(void **state)
 {
     struct fx *f = *state;
@@ -1171,27 +1222,34 @@ static void alloc_failure__parse_open_append(void **state)
         assert_int_equal(mm_audit_verify(l, f->pk, &v), 0); /* its first run sets up too */
         mm_audit_log_free(l);
     }
-    before = heap_in_use();
-    for (k = 1;; k++) {
-        mm_audit_log *l = NULL;
-        mm_alloc_fail_at(k, 0);
-        rc = mm_audit_log_parse(&l, p, n, h, hn);
-        if (rc == 0)
-            rc = mm_audit_log_open_details(l, f->ks);
-        mm_alloc_fail_at(0, 0);
-        if (rc == 0) {
-            assert_int_equal(mm_audit_verify(l, f->pk, &v), 0);
-            assert_int_equal(v.problem, MM_AUDIT_OK);
+    /* twice: the first pass settles what is allocated once (message storage grown by a
+     * longer message, caches); a leak on a failure path shows as growth in the second */
+    for (int pass = 0; pass < 2; pass++) {
+        before = heap_in_use();
+        for (k = 1;; k++) {
+            mm_audit_log *l = NULL;
+            mm_alloc_fail_at(k, 0);
+            rc = mm_audit_log_parse(&l, p, n, h, hn);
+            if (rc == 0)
+                rc = mm_audit_log_open_details(l, f->ks);
+            mm_alloc_fail_at(0, 0);
+            if (rc == 0) {
+                assert_int_equal(mm_audit_verify(l, f->pk, &v), 0);
+                assert_int_equal(v.problem, MM_AUDIT_OK);
+                mm_audit_log_free(l);
+                break;
+            }
+            assert_int_equal(rc, MM_ENOMEM);
             mm_audit_log_free(l);
-            break;
+            assert_true(k < 1000);
         }
-        assert_int_equal(rc, MM_ENOMEM);
-        mm_audit_log_free(l);
-        assert_true(k < 1000);
+        assert_true(k > 3);
+        /* glibc counts chunks parked in its per-thread cache as in use, so the figure may move by
+         * a chunk with the order of frees; a leak grows with the number of runs (LeakSanitizer,
+         * in the ASan suite, checks every path exactly) */
+        if (pass == 1 && heap_in_use() > before + 64)
+            fail_msg("heap %zu -> %zu after %ld runs", before, heap_in_use(), k);
     }
-    assert_true(k > 3);
-    if (heap_in_use() != before)
-        fail_msg("heap %zu -> %zu after %ld runs", before, heap_in_use(), k);
     /* append: a failed allocation writes nothing; the log stays whole */
     for (k = 1;; k++) {
         mm_audit_log *l = NULL;
@@ -1243,6 +1301,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(append__every_kind_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(append__sealed_log_holds_no_patient_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(append__batch_in_order_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(append__clear_store_reads_without_key, setup, teardown),
         cmocka_unit_test_setup_teardown(append__keyless_events_covered_by_next_signature, setup,
                                         teardown),

@@ -145,6 +145,15 @@ int mm_audit_header_read(const char *base, unsigned char repo_id[MM_AUDIT_REPO_I
 int mm_audit_append(const struct mm_audit_target *t, const struct mm_audit_event *ev,
                     struct mm_audit_append_info *info);
 
+/*
+ * Append the @n events @evs as mm_audit_append() does one, under one lock with one fsync and
+ * one head update (group commit: the viewer's patient views). All of them are appended or,
+ * on failure, none; info->seq is the last one's.
+ * @return as mm_audit_append()
+ */
+int mm_audit_append_n(const struct mm_audit_target *t, const struct mm_audit_event *evs, size_t n,
+                      struct mm_audit_append_info *info);
+
 /* ---- reading ------------------------------------------------------------------------------- */
 
 /* A decoded log: header, records, head. Opaque. */

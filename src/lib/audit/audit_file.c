@@ -208,7 +208,7 @@ static int read_head(const char *hpath, struct mm_audit__head *hd, int *have)
 /* Encode and write one record at the end of @fd. */
 static int write_record(int fd, const char *lpath, const struct mm_audit_target *t,
                         const struct mm_audit_event *ev, struct tail *tl, const char *host,
-                        int64_t ns, int32_t offset)
+                        int64_t ns, int32_t offset, int sync)
 {
     struct mm_audit__rec r;
     mm_buf d, sealed, body, frame;
@@ -250,7 +250,7 @@ static int write_record(int fd, const char *lpath, const struct mm_audit_target 
         goto out;
     if ((err = mm_audit__frame(body.ptr, body.len, t->ks ? sig : NULL, &frame)) < 0)
         goto out;
-    if ((err = mm_os_write_all(fd, frame.ptr, frame.len, lpath)) < 0 || fsync(fd) != 0) {
+    if ((err = mm_os_write_all(fd, frame.ptr, frame.len, lpath)) < 0 || (sync && fsync(fd) != 0)) {
         if (err == 0)
             err = mm_error_set_errno(MM_EIO, errno, "cannot write '%s'", redact(lpath));
         if (ftruncate(fd, (off_t)tl->end) == 0) /* take back what was written, if we can */
@@ -269,45 +269,70 @@ out:
     return err;
 }
 
-int mm_audit_append(const struct mm_audit_target *t, const struct mm_audit_event *ev,
-                    struct mm_audit_append_info *info)
+/* Refuse a bad event before any file is touched. */
+static int event_check(const struct mm_audit_target *t, const struct mm_audit_event *ev)
 {
-    char lpath[PATH_CAP], hpath[PATH_CAP], dir[PATH_CAP], host[HOST_MAX + 1], num[2][24];
-    unsigned char hdr[MM_AUDIT_HEADER_SIZE], h0[ID_SIZE], pk[MM_CRYPTO_PK_SIZE];
-    struct mm_audit_append_info inf = { 0 };
-    struct mm_audit__head hd;
-    struct tail tl;
-    struct stat st;
-    int64_t ns = ev ? ev->time_ns : 0;
-    int32_t offset = ev ? ev->utc_offset_s : 0;
-    int fd = -1, err, have_head;
+    mm_buf d;
+    int err;
 
-    MM_ASSERT_ARG(t && ev && t->repo_id);
     if (ev->kind < 1 || ev->kind > 0xffff)
         return mm_error_set(MM_EINVAL, "audit event: bad kind");
     if ((ev->user && strlen(ev->user) > USER_MAX) || (ev->host && strlen(ev->host) > HOST_MAX))
         return mm_error_set(MM_EINVAL, "audit event: user or host name too long");
-    {
-        /* refuse a bad event before any file is touched */
-        mm_buf d;
-        mm_buf_init(&d, MM_LIMIT_AUDIT_RECORD);
-        err = mm_audit__details_encode(0, ev, &d);
-        mm_buf_release(&d);
-        if (err < 0)
-            return err;
-    }
+    mm_buf_init(&d, MM_LIMIT_AUDIT_RECORD);
+    err = mm_audit__details_encode(0, ev, &d);
+    mm_buf_release(&d);
+    if (err < 0)
+        return err;
     if (ev->subject_kind != MM_AUDIT_SUBJECT_NONE && t->store == MM_AUDIT_SEALED && !t->ks)
         return mm_error_set(MM_EINVAL, "audit event: a subject cannot be sealed without the key");
+    return 0;
+}
+
+/* The host name of @ev, or this host's. OUT: host */
+static void host_of(const struct mm_audit_event *ev, char host[HOST_MAX + 1])
+{
+    if (ev->host) {
+        snprintf(host, HOST_MAX + 1, "%s", ev->host);
+    } else {
+        memset(host, 0, HOST_MAX + 1);
+        if (gethostname(host, HOST_MAX) != 0)
+            snprintf(host, HOST_MAX + 1, "unknown");
+    }
+}
+
+int mm_audit_append(const struct mm_audit_target *t, const struct mm_audit_event *ev,
+                    struct mm_audit_append_info *info)
+{
+    MM_ASSERT_ARG(ev);
+    return mm_audit_append_n(t, ev, 1, info);
+}
+
+int mm_audit_append_n(const struct mm_audit_target *t, const struct mm_audit_event *evs, size_t n,
+                      struct mm_audit_append_info *info)
+{
+    char lpath[PATH_CAP], hpath[PATH_CAP], dir[PATH_CAP], host[HOST_MAX + 1], num[2][24];
+    unsigned char hdr[MM_AUDIT_HEADER_SIZE], h0[ID_SIZE], pk[MM_CRYPTO_PK_SIZE];
+    struct mm_audit_append_info inf = { 0 };
+    const struct mm_audit_event *ev = evs;
+    struct mm_audit__head hd;
+    struct tail tl;
+    struct stat st;
+    int64_t ns;
+    int32_t offset;
+    uint64_t batch_start;
+    int fd = -1, err, have_head;
+
+    MM_ASSERT_ARG(t && evs && n > 0 && t->repo_id);
+    for (size_t i = 0; i < n; i++)
+        if ((err = event_check(t, &evs[i])) < 0)
+            return err;
     if ((err = join(lpath, t->base, MM_AUDIT_LOG_SUFFIX)) < 0 ||
         (err = join(hpath, t->base, MM_AUDIT_HEAD_SUFFIX)) < 0)
         return err;
-    if (ev->host) {
-        snprintf(host, sizeof(host), "%s", ev->host);
-    } else {
-        memset(host, 0, sizeof(host));
-        if (gethostname(host, sizeof(host) - 1) != 0)
-            snprintf(host, sizeof(host), "unknown");
-    }
+    host_of(ev, host);
+    ns = ev->time_ns;
+    offset = ev->utc_offset_s;
     if (ns == 0)
         now(&ns, &offset);
     fd = open(lpath, O_RDWR | O_APPEND | O_CLOEXEC | (t->ks ? O_CREAT : 0),
@@ -398,11 +423,26 @@ int mm_audit_append(const struct mm_audit_target *t, const struct mm_audit_event
         rep.user = ev->user;
         rep.fields = f;
         rep.nfields = 2;
-        if ((err = write_record(fd, lpath, t, &rep, &tl, host, ns, offset)) < 0)
+        if ((err = write_record(fd, lpath, t, &rep, &tl, host, ns, offset, 1)) < 0)
             goto out;
     }
-    if ((err = write_record(fd, lpath, t, ev, &tl, host, ns, offset)) < 0)
-        goto out;
+    /* the batch: every record written, one fsync after the last (a crash in between leaves
+     * a torn tail that the next append cuts and records) */
+    batch_start = tl.end;
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            host_of(&evs[i], host);
+            ns = evs[i].time_ns;
+            offset = evs[i].utc_offset_s;
+            if (ns == 0)
+                now(&ns, &offset);
+        }
+        if ((err = write_record(fd, lpath, t, &evs[i], &tl, host, ns, offset, i + 1 == n)) < 0) {
+            if (i && ftruncate(fd, (off_t)batch_start) == 0) /* all of the batch or none */
+                (void)fsync(fd);
+            goto out;
+        }
+    }
     inf.seq = tl.seq;
     if (t->ks && (err = write_head(hpath, t->ks, tl.seq, tl.hash)) < 0)
         goto out;

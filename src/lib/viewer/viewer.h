@@ -14,6 +14,7 @@
 #define MM_VIEWER_VIEWER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 #include "index/index.h"
@@ -36,6 +37,8 @@ enum mm_viewer_event_kind {
 
 struct mm_viewer_event {
     enum mm_viewer_event_kind kind;
+    int64_t time_ns;        /* when it happened: ns since 1970 UTC */
+    int32_t utc_offset_s;   /* the local offset east of UTC then */
     const char *user;       /* key slot of the session; for a failed login the name typed or NULL */
     const char *generation; /* hex ID, or NULL */
     const char *patient;    /* MM_VIEWER_PATIENT only */
@@ -43,10 +46,14 @@ struct mm_viewer_event {
 };
 
 /*
- * Called for each event, one at a time (never two at once), from a server thread. @r is
- * the open repository (for signing the audit record), NULL for a failed login.
+ * Called with the events in the order they happened, in batches of @n (a group commit: the
+ * answer to a request does not wait for its audit record, which the viewer's writer thread
+ * hands over within milliseconds; a stop hands over every event first). Never two calls at
+ * once. @r is the open repository (for signing the records), NULL for a batch of failed
+ * logins (every event of a batch is one or the other).
  */
-typedef void (*mm_viewer_event_fn)(const struct mm_viewer_event *ev, mm_repo *r, void *ctx);
+typedef void (*mm_viewer_event_fn)(const struct mm_viewer_event *evs, size_t n, mm_repo *r,
+                                   void *ctx);
 
 struct mm_viewer_opts {
     const char *repo_path;      /* the repository (medium) */

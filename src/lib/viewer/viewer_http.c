@@ -44,6 +44,8 @@
 #define DELAY_MAX    30   /* seconds a wrong passphrase is answered late, at most */
 #define RESULTS_MAX  200  /* patients one search answers */
 #define HOUSEKEEPING 2    /* seconds between checks for idle sessions */
+#define EVQ_MAX      4096 /* events waiting for the audit writer (requests wait when full) */
+#define EVQ_BATCH    256  /* events handed over at once */
 
 #define CSP                                                                                \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:;" \
@@ -65,6 +67,14 @@ struct session {
     char user[USER_MAX + 1];
     uint64_t used; /* monotonic ms */
     int live;
+};
+
+/* An event waiting for the audit writer: a copy that outlives the request. */
+struct qev {
+    struct mm_viewer_event ev; /* its strings point into the fields below */
+    char user[USER_MAX + 1], gen[MM_CRYPTO_HEX_SIZE], patient[MM_LIMIT_PATIENT_ID + 1];
+    char reason[16];
+    int keyed; /* written with the keys (not a failed login): holds v->inflight */
 };
 
 struct mm_viewer {
@@ -94,7 +104,13 @@ struct mm_viewer {
     pthread_mutex_t login_lock; /* one login at a time */
     unsigned int fails;         /* consecutive wrong passphrases */
     uint64_t paused_until;      /* monotonic ms */
-    pthread_mutex_t event_lock; /* one event at a time */
+    pthread_mutex_t evq_lock;   /* the event queue: a ring of EVQ_MAX */
+    pthread_cond_t evq_more, evq_room;
+    struct qev *evq;
+    size_t evq_head, evq_n;
+    int evq_stop;
+    pthread_t writer;
+    int writer_started;
 };
 
 /* What one request carries between the calls of the access handler. */
@@ -112,13 +128,96 @@ static uint64_t now_ms(void)
     return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 
-static void emit(mm_viewer *v, const struct mm_viewer_event *ev, mm_repo *r)
+/*
+ * Queue @ev for the audit writer (waiting while the queue is full). @keyed: written with the
+ * keys; the repository stays open (v->inflight) until it is.
+ */
+static void emit(mm_viewer *v, const struct mm_viewer_event *ev, int keyed)
 {
+    struct timespec ts;
+    struct tm tm;
+    struct qev *q;
+    time_t t;
+
     if (!v->event)
         return;
-    pthread_mutex_lock(&v->event_lock);
-    v->event(ev, r, v->event_ctx);
-    pthread_mutex_unlock(&v->event_lock);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t = ts.tv_sec;
+    if (keyed) {
+        pthread_mutex_lock(&v->lock);
+        v->inflight++;
+        pthread_mutex_unlock(&v->lock);
+    }
+    pthread_mutex_lock(&v->evq_lock);
+    while (v->evq_n == EVQ_MAX)
+        pthread_cond_wait(&v->evq_room, &v->evq_lock);
+    q = &v->evq[(v->evq_head + v->evq_n) % EVQ_MAX];
+    memset(q, 0, sizeof(*q));
+    q->ev.kind = ev->kind;
+    q->ev.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    q->ev.utc_offset_s = localtime_r(&t, &tm) ? (int32_t)tm.tm_gmtoff : 0;
+    q->keyed = keyed;
+    if (ev->user) {
+        snprintf(q->user, sizeof(q->user), "%s", ev->user);
+        q->ev.user = q->user;
+    }
+    if (ev->generation) {
+        snprintf(q->gen, sizeof(q->gen), "%s", ev->generation);
+        q->ev.generation = q->gen;
+    }
+    if (ev->patient) {
+        snprintf(q->patient, sizeof(q->patient), "%s", ev->patient);
+        q->ev.patient = q->patient;
+    }
+    if (ev->reason) {
+        snprintf(q->reason, sizeof(q->reason), "%s", ev->reason);
+        q->ev.reason = q->reason;
+    }
+    v->evq_n++;
+    pthread_cond_signal(&v->evq_more);
+    pthread_mutex_unlock(&v->evq_lock);
+}
+
+/* The audit writer: hands the queued events over in batches, until stopped and drained. */
+static void *writer_main(void *arg)
+{
+    mm_viewer *v = arg;
+    struct mm_viewer_event batch[EVQ_BATCH];
+
+    pthread_mutex_lock(&v->evq_lock);
+    for (;;) {
+        size_t n = 0;
+        int keyed;
+        while (v->evq_n == 0 && !v->evq_stop)
+            pthread_cond_wait(&v->evq_more, &v->evq_lock);
+        if (v->evq_n == 0)
+            break;
+        /* a run of events written the same way, oldest first; the ring keeps them meanwhile
+         * (emit only adds behind them) */
+        keyed = v->evq[v->evq_head].keyed;
+        while (n < v->evq_n && n < EVQ_BATCH &&
+               v->evq[(v->evq_head + n) % EVQ_MAX].keyed == keyed) {
+            batch[n] = v->evq[(v->evq_head + n) % EVQ_MAX].ev;
+            n++;
+        }
+        pthread_mutex_unlock(&v->evq_lock);
+        v->event(batch, n, keyed ? v->repo : NULL, v->event_ctx);
+        if (keyed) {
+            pthread_mutex_lock(&v->lock);
+            v->inflight -= (unsigned int)n;
+            pthread_cond_broadcast(&v->cond);
+            pthread_mutex_unlock(&v->lock);
+        }
+        pthread_mutex_lock(&v->evq_lock);
+        for (size_t i = 0; i < n; i++)
+            mm_crypto_wipe(&v->evq[(v->evq_head + i) % EVQ_MAX], sizeof(struct qev));
+        v->evq_head = (v->evq_head + n) % EVQ_MAX;
+        v->evq_n -= n;
+        pthread_cond_broadcast(&v->evq_room);
+    }
+    pthread_mutex_unlock(&v->evq_lock);
+    mm_crypto_wipe(batch, sizeof(batch));
+    return NULL;
 }
 
 /* ---- responses ----------------------------------------------------------------------------- */
@@ -220,17 +319,18 @@ static int enter(mm_viewer *v, struct MHD_Connection *c, char user[USER_MAX + 1]
 {
     const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "mm_session");
     unsigned char tok[TOKEN_SIZE];
-    uint64_t now = now_ms();
+    uint64_t now;
     int found = -1;
 
     if (token_parse(cookie, tok) < 0)
         return -1;
     pthread_mutex_lock(&v->lock);
+    now = now_ms(); /* under the lock: another request of the session may have just used it */
     for (int i = 0; i < SESSIONS; i++) {
         struct session *s = &v->sessions[i];
         if (!s->live || !mm_crypto_equal(s->token, tok, TOKEN_SIZE))
             continue;
-        if (now - s->used > v->idle_ms || !v->repo)
+        if (s->used + v->idle_ms < now || !v->repo)
             break; /* expired: the housekeeper ends it and records it */
         s->used = now;
         memcpy(user, s->user, USER_MAX + 1);
@@ -299,24 +399,25 @@ static void expire(mm_viewer *v, int all, const char *reason)
 {
     char users[SESSIONS][USER_MAX + 1];
     int n = 0;
-    uint64_t now = now_ms();
+    uint64_t now;
 
     pthread_mutex_lock(&v->lock);
+    now = now_ms();
     for (int i = 0; i < SESSIONS; i++) {
         struct session *s = &v->sessions[i];
-        if (!s->live || (!all && now - s->used <= v->idle_ms))
+        if (!s->live || (!all && s->used + v->idle_ms >= now))
             continue;
         memcpy(users[n++], s->user, USER_MAX + 1);
         mm_crypto_wipe(s, sizeof(*s));
     }
     if (n && v->repo) {
-        v->inflight++; /* keep the keys for the records */
+        v->inflight++; /* keep the keys until the records are queued (they hold them on) */
         pthread_mutex_unlock(&v->lock);
         for (int i = 0; i < n; i++) {
             struct mm_viewer_event ev = { .kind = MM_VIEWER_LOGOUT,
                                           .user = users[i],
                                           .reason = all ? reason : "idle" };
-            emit(v, &ev, v->repo);
+            emit(v, &ev, 1);
         }
         pthread_mutex_lock(&v->lock);
         v->inflight--;
@@ -642,7 +743,7 @@ static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const
         struct mm_viewer_event ev = {
             .kind = MM_VIEWER_PATIENT, .user = user, .generation = gid, .patient = id
         };
-        emit(v, &ev, v->repo);
+        emit(v, &ev, 1);
         ok = send_json(c, MHD_HTTP_OK, &b, NULL);
     } else {
         ok = send_lib_error(c, err);
@@ -933,7 +1034,7 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
             v->paused_until = now_ms() + LOCK_SECONDS * 1000u;
         ev.kind = MM_VIEWER_LOGIN_FAILED;
         ev.user = user[0] ? user : NULL;
-        emit(v, &ev, NULL);
+        emit(v, &ev, 0);
         ts.tv_sec = (time_t)(d / 1000u);
         ts.tv_nsec = (long)(d % 1000u) * 1000000L;
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -983,7 +1084,7 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
     ev.kind = MM_VIEWER_LOGIN;
     ev.user = user;
     ev.generation = defgen[0] ? defgen : NULL;
-    emit(v, &ev, v->repo);
+    emit(v, &ev, 1);
     snprintf(cookie, sizeof(cookie), "mm_session=%s; Path=/; HttpOnly; SameSite=Strict", hex);
     mm_crypto_wipe(hex, sizeof(hex));
     mm_buf_init(&b, 1024);
@@ -1010,7 +1111,7 @@ static enum MHD_Result api_logout(mm_viewer *v, struct MHD_Connection *c, int se
     mm_crypto_wipe(&v->sessions[sess], sizeof(v->sessions[sess]));
     pthread_mutex_unlock(&v->lock);
     ev.user = user;
-    emit(v, &ev, v->repo);
+    emit(v, &ev, 1);
     return send_bytes(c, MHD_HTTP_OK, "application/json; charset=utf-8", "{}", 2,
                       MHD_RESPMEM_PERSISTENT,
                       "mm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -1191,7 +1292,9 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
     pthread_mutex_init(&v->lock, NULL);
     pthread_mutex_init(&v->repo_lock, NULL);
     pthread_mutex_init(&v->login_lock, NULL);
-    pthread_mutex_init(&v->event_lock, NULL);
+    pthread_mutex_init(&v->evq_lock, NULL);
+    pthread_cond_init(&v->evq_more, NULL);
+    pthread_cond_init(&v->evq_room, NULL);
     pthread_cond_init(&v->cond, NULL);
     v->idle_ms = (uint64_t)(o->idle_timeout ? o->idle_timeout : MM_VIEWER_IDLE_DEFAULT) * 1000u;
     v->delay_ms = o->fail_delay_ms ? o->fail_delay_ms : 1000u;
@@ -1217,6 +1320,15 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
         err = mm_error_set(MM_EIO, "cannot listen on 127.0.0.1 port %u (in use?)", o->port);
         goto out;
     }
+    if (!(v->evq = mm_calloc(EVQ_MAX, sizeof(*v->evq)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    if (pthread_create(&v->writer, NULL, writer_main, v) != 0) {
+        err = mm_error_set(MM_ENOMEM, "cannot start a thread");
+        goto out;
+    }
+    v->writer_started = 1;
     info = MHD_get_daemon_info(v->d, MHD_DAEMON_INFO_BIND_PORT);
     v->port = info ? info->port : o->port;
     if (pthread_create(&v->keeper, NULL, keeper_main, v) != 0) {
@@ -1252,11 +1364,21 @@ void mm_viewer_stop(mm_viewer *v)
         pthread_join(v->keeper, NULL);
     }
     expire(v, 1, "stop");
+    if (v->writer_started) { /* every queued event is written before the keys go */
+        pthread_mutex_lock(&v->evq_lock);
+        v->evq_stop = 1;
+        pthread_cond_broadcast(&v->evq_more);
+        pthread_mutex_unlock(&v->evq_lock);
+        pthread_join(v->writer, NULL);
+    }
     pthread_mutex_lock(&v->lock);
     drop_all(v);
     pthread_mutex_unlock(&v->lock);
+    mm_free(v->evq);
     pthread_cond_destroy(&v->cond);
-    pthread_mutex_destroy(&v->event_lock);
+    pthread_cond_destroy(&v->evq_room);
+    pthread_cond_destroy(&v->evq_more);
+    pthread_mutex_destroy(&v->evq_lock);
     pthread_mutex_destroy(&v->login_lock);
     pthread_mutex_destroy(&v->repo_lock);
     pthread_mutex_destroy(&v->lock);
