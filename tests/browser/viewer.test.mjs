@@ -60,6 +60,17 @@ if (!MAMORI || !GEN) {
     process.exit(77);
 }
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'mamori-browser-'));
+// a fixture that cannot be built ends the run (exit 2) without leaving the temp folder behind
+function bail(msg) {
+    console.log('Bail out! ' + msg);
+    if (!process.env.KEEP_TMP) {
+        fs.rmSync(TMP, { recursive: true, force: true });
+    }
+    if (!process.env.ARTIFACTS) {
+        fs.rmSync(ART, { recursive: true, force: true }); // nothing saved yet
+    }
+    process.exit(2);
+}
 const ART = path.resolve(process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'mamori-browser-artifacts-')));
 fs.mkdirSync(ART, { recursive: true });
 
@@ -75,8 +86,7 @@ function run(bin, args) {
     try {
         return execFileSync(bin, args, { env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
-        console.log(`Bail out! ${path.basename(bin)} ${args.join(' ')} failed: ${e.stderr || e.message}`);
-        process.exit(2);
+        bail(`${path.basename(bin)} ${args.join(' ')} failed: ${e.stderr || e.message}`);
     }
 }
 
@@ -103,8 +113,7 @@ const CHANGED = CHANGED_ALL.find((p) => p.encounters.length > byId1.get(p.patien
 const NEW_PATIENTS = T2.patients.filter((p) => !byId1.has(p.patient.id));
 if (!MAIN || !CHANGED || !T2.patients.some((p) => p.injections.length) ||
     !T2.patients.some((p) => p.encounters.some((e) => e.kind === 'admission'))) {
-    console.log('Bail out! the fixture lacks a patient the test needs (generator changed? pick another SEED)');
-    process.exit(2);
+    bail('the fixture lacks a patient the test needs (generator changed? pick another SEED)');
 }
 note(`main patient ${MAIN.patient.id}, changed by advance: ${CHANGED.patient.id}`);
 
@@ -133,9 +142,8 @@ const URL0 = await new Promise((resolve) => {
     view.on('exit', () => resolve(null));
 });
 if (!URL0) {
-    console.log(`Bail out! mamori view did not print its URL: ${viewErr}`);
     view.kill('SIGTERM');
-    process.exit(2);
+    bail(`mamori view did not print its URL: ${viewErr}`);
 }
 note(`viewer at ${URL0}`);
 
