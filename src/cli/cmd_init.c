@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "os/os.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
@@ -39,6 +41,38 @@ static int parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *
         p->memlimit = (uint64_t)v * 1024 * 1024;
     }
     return 0;
+}
+
+#define MM_LAUNCHER_NAME "mamori-view.sh"
+
+/* The viewer's launcher on the medium: mamori view on the folder it lies in. */
+static const char launcher[] =
+        "#!/bin/sh\n"
+        "# mamori: この媒体の記録をブラウザで見る（オフラインビューア）\n"
+        "# mamori: read the records on this medium in a browser (offline viewer)\n"
+        "# Runs mamori from bin/ on this medium, else the one installed on this PC.\n"
+        "here=$(cd \"$(dirname \"$0\")\" && pwd) || exit 1\n"
+        "if [ -x \"$here/bin/mamori\" ]; then\n"
+        "    m=\"$here/bin/mamori\"\n"
+        "elif command -v mamori >/dev/null 2>&1; then\n"
+        "    m=mamori\n"
+        "else\n"
+        "    echo \"mamori が見つかりません（この PC に入れるか、媒体の bin/ に置いてください）\" >&2\n"
+        "    echo \"mamori not found (install it on this PC or put it in bin/ on the medium)\" >&2\n"
+        "    exit 1\n"
+        "fi\n"
+        "exec \"$m\" view --repo \"$here\" \"$@\"\n";
+
+/* Write the launcher next to the new repository; a failure is only a warning. */
+static void write_launcher(const struct cli_ctx *ctx, const char *repo)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/%s", repo, MM_LAUNCHER_NAME);
+    if (mm_os_write_atomic(path, launcher, sizeof(launcher) - 1) < 0 || chmod(path, 0755) != 0)
+        cli_error(CLI_T(ctx, "ビューアの起動スクリプトを書けませんでした: %s",
+                        "the viewer's launcher could not be written: %s"),
+                  mm_error_last());
 }
 
 static int run_init(struct cli_ctx *ctx, int argc, char **argv)
@@ -108,6 +142,7 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
     mm_crypto_wipe(pass, sizeof(pass));
     if (err < 0)
         return cli_repo_error(ctx, err);
+    write_launcher(ctx, repo);
     if (ctx->json) {
         printf("{\"repo\":");
         cli_json_str(stdout, repo, strlen(repo));

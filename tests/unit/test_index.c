@@ -798,6 +798,70 @@ static void open_memory__reads_in_place_by_many(void **state)
     mm_index_free(ix);
 }
 
+/* Both results alike: counts, order, every field. */
+static void results_equal(const struct mm_index_results *a, const struct mm_index_results *b,
+                          const char *query)
+{
+    if (a->n != b->n || a->total != b->total)
+        fail_msg("query '%s': %zu/%zu results in SQL, %zu/%zu in memory", query, a->n, a->total,
+                 b->n, b->total);
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i].id, b->v[i].id) || strcmp(a->v[i].name, b->v[i].name) ||
+            strcmp(a->v[i].kana, b->v[i].kana) || strcmp(a->v[i].sex, b->v[i].sex) ||
+            strcmp(a->v[i].birth_date, b->v[i].birth_date) || a->v[i].age != b->v[i].age)
+            fail_msg("query '%s': result %zu differs ('%s' against '%s')", query, i, a->v[i].id,
+                     b->v[i].id);
+}
+
+/*
+ * A memory index finds without SQL (its patient rows in memory, matched in C): a differential
+ * test against the SQL of the file index over every patient's ID, ID prefixes, birth date,
+ * name and kana fragments (kanji, katakana, hiragana), whole names, and strings that span
+ * the name and the kana or two patients (found by neither).
+ */
+static void find__in_memory_equals_sql(void **state)
+{
+    mm_index *fix = open_ro(), *mix = NULL;
+    mm_buf b;
+    size_t queries = 0;
+
+    (void)state;
+    mm_buf_init(&b, 1u << 30);
+    assert_int_equal(mm_index_to_bytes(fix, &b), 0);
+    assert_int_equal(mm_index_open_memory(&mix, b.ptr, b.len), 0);
+    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+        json_t *p = patient_of(i), *next = patient_of((i + 1) % json_array_size(fx.patients));
+        const char *id = jstr(p, "id"), *name = jstr(p, "name"), *kana = jstr(p, "kana");
+        char q[8][300], hira[300];
+        size_t nq = 0;
+        snprintf(q[nq++], sizeof(q[0]), "%s", id);
+        snprintf(q[nq++], sizeof(q[0]), "%.*s", (int)(i % 8) + 1, id);
+        snprintf(q[nq++], sizeof(q[0]), "%s", jstr(p, "birth_date"));
+        snprintf(q[nq++], sizeof(q[0]), "%s", name);
+        snprintf(q[nq++], sizeof(q[0]), "%s", kana);
+        prefix_chars(kana, 2 + i % 3, q[nq++]);
+        to_hiragana(kana, hira);
+        prefix_chars(hira, 3, q[nq++]);
+        /* the end of one patient's kana and the start of the next's name: no patient */
+        snprintf(q[nq++], sizeof(q[0]), "%s%.3s", kana + strlen(kana) - 3, jstr(next, "name"));
+        for (size_t k = 0; k < nq; k++) {
+            struct mm_index_results a = { 0 }, c = { 0 };
+            if (mm_index_query_parse(&(struct mm_index_query){ 0 }, q[k]) < 0)
+                continue;
+            assert_int_equal(mm_index_find(fix, q[k], 10, AS_OF, &a), 0);
+            assert_int_equal(mm_index_find(mix, q[k], 10, AS_OF, &c), 0);
+            results_equal(&a, &c, q[k]);
+            mm_index_results_release(&a);
+            mm_index_results_release(&c);
+            queries++;
+        }
+    }
+    assert_true(queries > 5 * json_array_size(fx.patients));
+    mm_index_free(mix);
+    mm_buf_release(&b);
+    mm_index_free(fix);
+}
+
 static void write_file(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -1185,6 +1249,7 @@ int main(void)
         cmocka_unit_test(demographics__agree_with_the_full_index),
         cmocka_unit_test(bytes__round_trip),
         cmocka_unit_test(open_memory__reads_in_place_by_many),
+        cmocka_unit_test(find__in_memory_equals_sql),
         cmocka_unit_test(open__refuses_what_is_not_an_index),
         cmocka_unit_test(create__is_crash_safe),
         cmocka_unit_test(find__survives_allocation_failure),

@@ -362,6 +362,7 @@ int mm_index_open_memory(mm_index **out, const void *data, size_t n)
         return mm_error_set(MM_ECORRUPT, "not a mamori index");
     if (!(ix = mm_calloc(1, sizeof(*ix))))
         return MM_ENOMEM;
+    ix->memory = 1;
     if ((err = open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
         goto out;
     /* READONLY and no FREEONCLOSE: SQLite reads the caller's bytes and never changes them */
@@ -445,6 +446,7 @@ void mm_index_free(mm_index *ix)
 {
     if (!ix)
         return;
+    mm_index__rows_free(ix->rows);
     sqlite3_close(ix->db);
     if (ix->tmp)
         unlink(ix->tmp);

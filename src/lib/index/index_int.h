@@ -10,10 +10,23 @@
 
 #include "index/index.h"
 
+/* The patient rows of a read-only in-memory index, for mm_index_find() without SQL. */
+struct mm_index__rows {
+    size_t n;
+    const char **col; /* n * ROW_COLS strings: id, name, kana, sex, birth_date, name_key,
+                         kana_key; rows sorted by id */
+    char *arena;      /* the strings */
+    char *keys;       /* every row's "name_key\x01kana_key\x02", one after the other, then a NUL */
+    size_t *key_off;  /* where row i's keys start in keys; key_off[n] is the end */
+};
+void mm_index__rows_free(struct mm_index__rows *r);
+
 struct mm_index {
     sqlite3 *db;
-    char *path; /* final file name; NULL for in-memory indexes */
-    char *tmp;  /* "<path>.tmp" being written, NULL when read-only or committed */
+    int memory;                  /* mm_index_open_memory: read-only bytes in memory */
+    struct mm_index__rows *rows; /* built at the first find of a memory index */
+    char *path;                  /* final file name; NULL for in-memory indexes */
+    char *tmp;                   /* "<path>.tmp" being written, NULL when read-only or committed */
     int writable;
     int demographics; /* built with MM_INDEX_DEMOGRAPHICS */
     int version;      /* PRAGMA user_version: 1 summaries as text, 2 as zstd frames */

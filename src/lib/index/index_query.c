@@ -70,6 +70,205 @@ void mm_index_results_release(struct mm_index_results *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* ---- find without SQL, for read-only memory indexes ---------------------------------------- */
+
+enum { C_ID, C_NAME, C_KANA, C_SEX, C_BIRTH, C_NKEY, C_KKEY, ROW_COLS };
+
+void mm_index__rows_free(struct mm_index__rows *r)
+{
+    if (!r)
+        return;
+    mm_free(r->col);
+    mm_free(r->arena);
+    mm_free(r->keys);
+    mm_free(r->key_off);
+    mm_free(r);
+}
+
+/* Read every patient row of @ix once (a viewer's index never changes). OUT: ix->rows */
+static int rows_load(mm_index *ix)
+{
+    static const char sql[] = "SELECT id, name, kana, sex, birth_date, name_key, kana_key"
+                              " FROM patient ORDER BY id";
+    struct mm_index__rows *r = NULL;
+    sqlite3_stmt *st = NULL;
+    mm_buf arena, keys;
+    size_t *offs = NULL, cap = 0, n = 0;
+    int err, rc;
+
+    mm_buf_init(&arena, ARENA_LIMIT);
+    mm_buf_init(&keys, ARENA_LIMIT);
+    if (!(r = mm_calloc(1, sizeof(*r)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    if ((err = mm_index__prepare(ix, sql, &st)) < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 1024;
+            size_t *no = mm_realloc(offs, ncap * ROW_COLS * sizeof(*offs));
+            size_t *nk = mm_realloc(r->key_off, (ncap + 1) * sizeof(*nk));
+            if (no)
+                offs = no;
+            if (nk)
+                r->key_off = nk;
+            if (!no || !nk) {
+                err = MM_ENOMEM;
+                goto out;
+            }
+            cap = ncap;
+        }
+        for (int c = 0; c < ROW_COLS; c++) {
+            const char *v = (const char *)sqlite3_column_text(st, c);
+            offs[n * ROW_COLS + c] = arena.len;
+            if ((err = mm_buf_put(&arena, v ? v : "", (v ? strlen(v) : 0) + 1)) < 0)
+                goto out;
+        }
+        r->key_off[n] = keys.len;
+        {
+            const char *nk = (const char *)sqlite3_column_text(st, C_NKEY);
+            const char *kk = (const char *)sqlite3_column_text(st, C_KKEY);
+            if ((err = mm_buf_puts(&keys, nk ? nk : "")) < 0 || (err = mm_buf_putc(&keys, 1)) < 0 ||
+                (err = mm_buf_puts(&keys, kk ? kk : "")) < 0 || (err = mm_buf_putc(&keys, 2)) < 0)
+                goto out;
+        }
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        err = mm_index__sql_error(ix->db, rc, "patient rows");
+        goto out;
+    }
+    if (!r->key_off && !(r->key_off = mm_malloc(sizeof(*r->key_off)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    r->key_off[n] = keys.len;
+    if ((err = mm_buf_putc(&keys, 0)) < 0) /* one string: strstr runs over all rows at once */
+        goto out;
+    if (!arena.ptr && (err = mm_buf_putc(&arena, 0)) < 0) /* no patient at all */
+        goto out;
+    if (!(r->col = mm_malloc((n ? n : 1) * ROW_COLS * sizeof(*r->col)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n * ROW_COLS; i++)
+        r->col[i] = arena.ptr + offs[i];
+    r->n = n;
+    r->arena = arena.ptr; /* now owned by r */
+    r->keys = keys.ptr;
+    arena.ptr = keys.ptr = NULL;
+    ix->rows = r;
+    r = NULL;
+out:
+    sqlite3_finalize(st);
+    mm_free(offs);
+    mm_index__rows_free(r);
+    mm_buf_release(&arena);
+    mm_buf_release(&keys);
+    return err;
+}
+
+struct hit {
+    size_t row;
+    int rank;
+};
+
+static const struct mm_index__rows *sort_rows; /* qsort's context (the caller holds the index) */
+
+static int hit_cmp(const void *a, const void *b)
+{
+    const struct hit *x = a, *y = b;
+    int c;
+
+    if (x->rank != y->rank)
+        return x->rank - y->rank;
+    if ((c = strcmp(sort_rows->col[x->row * ROW_COLS + C_KKEY],
+                    sort_rows->col[y->row * ROW_COLS + C_KKEY])) != 0)
+        return c;
+    return strcmp(sort_rows->col[x->row * ROW_COLS + C_ID],
+                  sort_rows->col[y->row * ROW_COLS + C_ID]);
+}
+
+/*
+ * The matches of @q as find_sql ranks them (0 exact ID, 1 ID prefix, 2 exact name or kana,
+ * 3 birth date or name fragment; the best rank of a row counts), sorted by rank, kana key
+ * and ID. OUT: *out (mm_free), *n
+ */
+static int rows_match(const struct mm_index__rows *r, const struct mm_index_query *q,
+                      struct hit **out, size_t *nout)
+{
+    unsigned char *best = NULL; /* rank + 1 of each row, 0 no match */
+    struct hit *v = NULL;
+    size_t n = 0, idlen = strlen(q->id), qlen = strlen(q->name);
+    int err = 0;
+
+    if (!(best = mm_calloc(r->n ? r->n : 1, 1)))
+        return MM_ENOMEM;
+    if (idlen) { /* IDs are sorted: the prefix matches are one run */
+        size_t lo = 0, hi = r->n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(r->col[mid * ROW_COLS + C_ID], q->id) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo; i < r->n && strncmp(r->col[i * ROW_COLS + C_ID], q->id, idlen) == 0;
+             i++)
+            best[i] = strcmp(r->col[i * ROW_COLS + C_ID], q->id) == 0 ? 1 : 2;
+    }
+    if (q->date[0])
+        for (size_t i = 0; i < r->n; i++)
+            if (strcmp(r->col[i * ROW_COLS + C_BIRTH], q->date) == 0 && (!best[i] || best[i] > 4))
+                best[i] = 4;
+    if (qlen) { /* one pass over every key; a hit is the row whose key holds it whole */
+        const char *p = r->keys, *end = r->keys + r->key_off[r->n], *h;
+        size_t row = 0;
+        while (p < end && (h = strstr(p, q->name))) {
+            size_t at = (size_t)(h - r->keys), lo = row, hi = r->n;
+            while (lo + 1 < hi) { /* the row whose keys hold offset @at */
+                size_t mid = lo + (hi - lo) / 2;
+                if (r->key_off[mid] <= at)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            row = lo;
+            if (!memchr(h, 1, qlen) && !memchr(h, 2, qlen)) {
+                int rank = strcmp(r->col[row * ROW_COLS + C_NKEY], q->name) == 0 ||
+                                           strcmp(r->col[row * ROW_COLS + C_KKEY], q->name) == 0
+                                   ? 3
+                                   : 4;
+                if (!best[row] || best[row] > rank)
+                    best[row] = (unsigned char)rank;
+            }
+            p = h + 1;
+        }
+    }
+    for (size_t i = 0; i < r->n; i++)
+        n += best[i] != 0;
+    if (!(v = mm_malloc((n ? n : 1) * sizeof(*v)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (best[i]) {
+            v[n].row = i;
+            v[n++].rank = best[i] - 1;
+        }
+    sort_rows = r;
+    qsort(v, n, sizeof(*v), hit_cmp);
+    *out = v;
+    *nout = n;
+    v = NULL;
+out:
+    mm_free(v);
+    mm_free(best);
+    return err;
+}
+
 int mm_index_find(mm_index *ix, const char *query, size_t limit, const char *as_of,
                   struct mm_index_results *out)
 {
@@ -103,6 +302,25 @@ int mm_index_find(mm_index *ix, const char *query, size_t limit, const char *as_
         limit = MM_INDEX_FIND_MAX;
     if (!(offs = mm_calloc(limit, sizeof(*offs))))
         return MM_ENOMEM;
+    if (ix->memory) { /* the rows in memory, matched in C: no statement, no scan through SQLite */
+        struct hit *hits = NULL;
+        size_t nh = 0;
+        if ((!ix->rows && (err = rows_load(ix)) < 0) ||
+            (err = rows_match(ix->rows, &q, &hits, &nh)) < 0)
+            goto out;
+        for (size_t i = 0; i < nh && n < limit && err == 0; i++, n++) {
+            const char *const *row = &ix->rows->col[hits[i].row * ROW_COLS];
+            for (int c = 0; c < 5 && err == 0; c++) {
+                offs[n][c] = arena.len;
+                err = mm_buf_put(&arena, row[c], strlen(row[c]) + 1);
+            }
+        }
+        total = nh;
+        mm_free(hits);
+        if (err < 0)
+            goto out;
+        goto results;
+    }
     if ((err = mm_index__prepare(ix, find_sql, &st)) < 0 ||
         (err = mm_index__bind(st, 1, q.id)) < 0 || (err = mm_index__bind(st, 2, q.date)) < 0 ||
         (err = mm_index__bind(st, 3, q.name)) < 0)
@@ -125,6 +343,7 @@ int mm_index_find(mm_index *ix, const char *query, size_t limit, const char *as_
         err = mm_index__sql_error(ix->db, rc, "find");
         goto out;
     }
+results:
     if (!(mem = mm_malloc(n * sizeof(*v) + arena.len + 1))) {
         err = MM_ENOMEM;
         goto out;

@@ -283,6 +283,15 @@ int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned cha
 void mm_repo__index_release(struct mm_repo__objindex *ix);
 
 /*
+ * Make r->ix know where the @n objects @ids are, reading the index files but keeping only
+ * those (a partial index: the viewer reads a generation's patient index without the
+ * million entries of a large repository). Objects found in no index file make it load the
+ * whole index. A later mm_repo__index_load() starts over and loads everything.
+ * @return 0, MM_ENOMEM, MM_EIO, and the errors of mm_repo__index_load()
+ */
+int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n);
+
+/*
  * Read and open the object @id into @out (locks ix.lock for the lookup, so it may run while
  * a backup adds objects).
  * @return 0, MM_ENOTFOUND (not in the index, or its pack is missing), MM_ECORRUPT, MM_EAUTH,

@@ -463,6 +463,7 @@ int mm_repo__index_load(mm_repo *r)
         return 0;
     if ((err = mm_repo__dict_load(r)) < 0)
         return err;
+    mm_repo__index_release(ix); /* a partial index of mm_repo__index_locate() */
     mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
     mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
     if ((err = mm_repo__list(r, "index", &names, &n)) < 0)
@@ -510,6 +511,83 @@ int mm_repo__index_load(mm_repo *r)
     ix->loaded = 1;
 out:
     mm_repo__list_free(names, n);
+    mm_buf_release(&raw);
+    mm_buf_release(&plain);
+    return err;
+}
+
+int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
+{
+    struct mm_repo__objindex want = { 0 }, *ix = &r->ix;
+    char **names = NULL;
+    size_t nfiles = 0, found = 0;
+    mm_buf raw, plain;
+    int err;
+
+    if (ix->loaded)
+        return 0;
+    if ((err = mm_repo__dict_load(r)) < 0)
+        return err;
+    mm_repo__index_release(ix); /* a partial index of an earlier lookup */
+    mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
+    mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
+    for (size_t i = 0; i < n; i++) {
+        struct mm_repo__loc loc = { 0 };
+        memcpy(loc.id, ids + i * ID_SIZE, ID_SIZE);
+        if ((err = mm_repo__index_add(&want, &loc, NULL)) < 0) /* 1: added, 0: a repeat */
+            goto out;
+    }
+    if ((err = mm_repo__list(r, "index", &names, &nfiles)) < 0)
+        goto out;
+    for (size_t i = 0; i < nfiles && found < want.nlocs; i++) {
+        struct mm_repo__packinfo *p = NULL;
+        size_t np = 0;
+        err = mm_repo__sealed_read(r, "index", names[i], "MMIX", &raw, &plain);
+        if (err == 0)
+            err = mm_repo__ixfile_decode(plain.ptr, plain.len, &p, &np);
+        if (err < 0) { /* the full load deals with damaged index files */
+            mm_error_clear();
+            continue;
+        }
+        for (size_t k = 0; k < np && err == 0; k++) {
+            int64_t pk = -1;
+            for (size_t o = 0; o < p[k].nobjs && err == 0; o++) {
+                const struct mm_repo__obj *ob = &p[k].objs[o];
+                struct mm_repo__loc loc, *had = NULL;
+                if (!mm_repo__index_find(&want, ob->id))
+                    continue;
+                if (pk < 0 && (pk = mm_repo__index_add_pack(ix, p[k].id, p[k].size)) < 0) {
+                    err = (int)pk;
+                    break;
+                }
+                memcpy(loc.id, ob->id, ID_SIZE);
+                loc.pack = (uint32_t)pk;
+                loc.offset = ob->offset;
+                loc.length = ob->length;
+                loc.plain = ob->plain;
+                loc.type = ob->type;
+                loc.pending = 0;
+                had = mm_repo__index_find(ix, ob->id);
+                if (!had && (err = mm_repo__index_add(ix, &loc, NULL)) > 0) {
+                    found++;
+                    err = 0;
+                }
+            }
+        }
+        mm_repo__ixfile_free(p, np);
+        if (err < 0)
+            goto out;
+    }
+    /* an object only in a pack without index file: the full load reads those packs */
+    if (found < want.nlocs) {
+        mm_repo__index_release(ix);
+        err = mm_repo__index_load(r);
+    }
+out:
+    if (err < 0)
+        mm_repo__index_release(ix);
+    mm_repo__index_release(&want);
+    mm_repo__list_free(names, nfiles);
     mm_buf_release(&raw);
     mm_buf_release(&plain);
     return err;

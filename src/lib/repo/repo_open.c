@@ -855,9 +855,10 @@ out:
 int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out)
 {
     struct mm_repo_gen g;
+    struct mm_repo__work w;
     unsigned char *ids = NULL;
     size_t n = 0, start = out->len;
-    int err;
+    int err, have_w = 0;
 
     if ((err = mm_repo__gen_load(r, gen->id, &g, &ids, &n)) < 0)
         return err;
@@ -865,16 +866,26 @@ int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out)
         err = mm_error_set(MM_ENOTFOUND, "generation '%.12s' has no patient index", gen->id);
         goto out;
     }
-    if ((err = mm_repo__index_load(r)) < 0)
+    /* only the blocks of the index are looked up unless the whole index is loaded already */
+    if ((err = mm_repo__index_locate(r, ids, n)) < 0 || (err = mm_repo__work_init(&w)) < 0)
+        goto out;
+    have_w = 1; /* one decompression context and pack descriptor for all the blocks */
+    if (g.index_size > out->limit - out->len) {
+        err = mm_error_set(MM_ELIMIT, "patient index of '%.12s' is too large", gen->id);
+        goto out;
+    }
+    if ((err = mm_buf_reserve(out, out->len + (size_t)g.index_size)) < 0)
         goto out;
     for (size_t i = 0; i < n; i++)
-        if ((err = mm_repo__object_get(r, NULL, ids + i * ID_SIZE, out)) < 0)
+        if ((err = mm_repo__object_get(r, &w, ids + i * ID_SIZE, out)) < 0)
             goto out;
     if (out->len - start != g.index_size)
         err = mm_error_set(MM_ECORRUPT, "patient index of '%.12s' has the wrong size", gen->id);
 out:
     if (err < 0)
         mm_buf_truncate(out, start);
+    if (have_w)
+        mm_repo__work_release(&w);
     mm_free(ids);
     mm_repo_gen_release(&g);
     return err;

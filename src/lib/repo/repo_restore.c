@@ -625,10 +625,11 @@ int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *pat
 {
     struct mm_repo__tree t = { 0 }, next = { 0 };
     const struct mm_repo__entry *e = NULL;
+    struct mm_repo__work w;
     unsigned char id[ID_SIZE];
     size_t start = out ? out->len : 0;
     const char *p = path;
-    int err = 0;
+    int err = 0, have_w = 0;
 
     MM_ASSERT_ARG(r && gen && path && out);
     if (!*path || *path == '/' || strlen(path) > MM_LIMIT_PATH)
@@ -672,14 +673,19 @@ int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *pat
                            (unsigned long long)e->size, limit);
         goto out;
     }
+    if ((err = mm_repo__work_init(&w)) < 0)
+        goto out;
+    have_w = 1;
     for (uint32_t i = 0; i < e->nids; i++)
-        if ((err = mm_repo__object_get(r, NULL, e->ids + (size_t)i * ID_SIZE, out)) < 0)
+        if ((err = mm_repo__object_get(r, &w, e->ids + (size_t)i * ID_SIZE, out)) < 0)
             goto out;
     if (out->len - start != e->size)
         err = mm_error_set(MM_ECORRUPT, "file data does not add up to its size");
 out:
     if (err < 0)
         mm_buf_truncate(out, start);
+    if (have_w)
+        mm_repo__work_release(&w);
     mm_repo__tree_release(&next);
     mm_repo__tree_release(&t);
     return err;
