@@ -79,23 +79,6 @@ static int read_ids(const struct cli_ctx *ctx, const char *path, mm_buf *out, si
     return CLI_OK;
 }
 
-/* Local time of @ns as "YYYY-MM-DDTHH:MM:SS+HH:MM". */
-static void local_time(int64_t ns, char out[48])
-{
-    time_t t = (time_t)(ns / 1000000000);
-    struct tm tm;
-    unsigned int off;
-
-    if (!localtime_r(&t, &tm)) {
-        out[0] = '\0';
-        return;
-    }
-    off = (unsigned int)(labs(tm.tm_gmtoff) / 60) % (100 * 60);
-    snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d%c%02u:%02u", (tm.tm_year + 1900) % 10000,
-             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, tm.tm_gmtoff < 0 ? '-' : '+', off / 60, off % 60);
-}
-
 static int run_print(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -186,7 +169,7 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
     p = idbuf.ptr;
     for (size_t i = 0; i < n; i++, p += strlen(p) + 1)
         ids[i] = p;
-    local_time(ri.gen.end_ns, when);
+    mm_viewer_local_time(ri.gen.end_ns, when);
     pg.id = ri.gen.id;
     pg.name = ri.gen.name;
     pg.time = when;

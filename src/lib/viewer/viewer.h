@@ -102,6 +102,9 @@ int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *id, mm_buf
  */
 int mm_viewer_ward_patients(mm_index *ix, const char *ward, mm_buf *out, size_t *n);
 
+/* @ns (since 1970 UTC) as local time "YYYY-MM-DDTHH:MM:SS+09:00"; "" when unknown. */
+void mm_viewer_local_time(int64_t ns, char out[48]);
+
 /* One generation as the print document's header shows it. */
 struct mm_viewer_print_gen {
     const char *id, *name; /* name may be NULL */

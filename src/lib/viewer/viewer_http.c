@@ -594,8 +594,7 @@ static void ix_release(mm_viewer *v, int slot, int k)
 
 /* ---- API ----------------------------------------------------------------------------------- */
 
-/* Local time of @ns as "YYYY-MM-DDTHH:MM:SS+09:00". */
-static void local_time(int64_t ns, char out[48])
+void mm_viewer_local_time(int64_t ns, char out[48])
 {
     time_t t = (time_t)(ns / 1000000000);
     struct tm tm;
@@ -623,7 +622,7 @@ static enum MHD_Result api_generations(mm_viewer *v, struct MHD_Connection *c)
     for (size_t i = v->ngens; i-- > 0 && err == 0;) {
         const struct mm_repo_gen *g = &v->gens[i];
         char when[48];
-        local_time(g->end_ns, when);
+        mm_viewer_local_time(g->end_ns, when);
         err = mm_buf_puts(&b, i + 1 < v->ngens ? ",{" : "{");
         if (err == 0)
             err = mm_json_kv(&b, 1, "id", g->id);
