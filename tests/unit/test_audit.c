@@ -1222,9 +1222,10 @@ static void alloc_failure__parse_open_append(void **state)
         assert_int_equal(mm_audit_verify(l, f->pk, &v), 0); /* its first run sets up too */
         mm_audit_log_free(l);
     }
-    /* twice: the first pass settles what is allocated once (message storage grown by a
-     * longer message, caches); a leak on a failure path shows as growth in the second */
-    for (int pass = 0; pass < 2; pass++) {
+    /* three times: the first pass settles what is allocated once (message storage grown by a
+     * longer message, caches); a leak on a failure path grows the heap by a chunk per run in
+     * every later pass, while glibc's bookkeeping may move it once */
+    for (int pass = 0, grew = 0; pass < 3; pass++) {
         before = heap_in_use();
         for (k = 1;; k++) {
             mm_audit_log *l = NULL;
@@ -1247,8 +1248,8 @@ static void alloc_failure__parse_open_append(void **state)
         /* glibc counts chunks parked in its per-thread cache as in use, so the figure may move by
          * a chunk with the order of frees; a leak grows with the number of runs (LeakSanitizer,
          * in the ASan suite, checks every path exactly) */
-        if (pass == 1 && heap_in_use() > before + 64)
-            fail_msg("heap %zu -> %zu after %ld runs", before, heap_in_use(), k);
+        if (pass > 0 && heap_in_use() > before + 256 && ++grew == 2)
+            fail_msg("heap %zu -> %zu after %ld runs, twice", before, heap_in_use(), k);
     }
     /* append: a failed allocation writes nothing; the log stays whole */
     for (k = 1;; k++) {

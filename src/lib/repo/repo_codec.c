@@ -549,6 +549,12 @@ int mm_repo__ixfile_encode(const struct mm_repo__packinfo *p, size_t n, mm_buf *
 
 int mm_repo__ixfile_decode(const void *p, size_t n, struct mm_repo__packinfo **out, size_t *nout)
 {
+    return mm_repo__ixfile_decode_keep(p, n, NULL, NULL, out, nout);
+}
+
+int mm_repo__ixfile_decode_keep(const void *p, size_t n, mm_repo__keep_fn keep, void *ctx,
+                                struct mm_repo__packinfo **out, size_t *nout)
+{
     const unsigned char *in = p;
     struct mm_repo__packinfo *packs = NULL;
     struct mm_repo__obj *objs = NULL;
@@ -574,8 +580,12 @@ int mm_repo__ixfile_decode(const void *p, size_t n, struct mm_repo__packinfo **o
         pos += IXPACK_MIN;
         if (count > (n - pos) / MM_REPO_PACK_ENTRY_SIZE)
             return mm_error_set(MM_ECORRUPT, "index file: pack %zu: table truncated", i);
+        if (keep) /* only the objects asked for are decoded (and allocated) */
+            for (size_t e = 0; e < count; e++)
+                total += keep(in + pos + e * MM_REPO_PACK_ENTRY_SIZE, ctx) != 0;
+        else
+            total += count;
         pos += count * MM_REPO_PACK_ENTRY_SIZE;
-        total += count;
     }
     if (pos != n)
         return mm_error_set(MM_ECORRUPT, "index file: %zu trailing bytes", n - pos);
@@ -599,10 +609,19 @@ int mm_repo__ixfile_decode(const void *p, size_t n, struct mm_repo__packinfo **o
             err = mm_error_set(MM_ECORRUPT, "index file: pack %zu: size over the limit", i);
             goto out;
         }
-        objs_read(in + pos, pk->nobjs, pk->objs);
+        if (keep) {
+            size_t count = pk->nobjs, kept = 0;
+            for (size_t e = 0; e < count; e++)
+                if (keep(in + pos + e * MM_REPO_PACK_ENTRY_SIZE, ctx))
+                    objs_read(in + pos + e * MM_REPO_PACK_ENTRY_SIZE, 1, pk->objs + kept++);
+            pk->nobjs = kept;
+            pos += count * MM_REPO_PACK_ENTRY_SIZE;
+        } else {
+            objs_read(in + pos, pk->nobjs, pk->objs);
+            pos += pk->nobjs * MM_REPO_PACK_ENTRY_SIZE;
+        }
         if ((err = objs_check(pk->objs, pk->nobjs, pk->size, MM_ECORRUPT, "index file")) < 0)
             goto out;
-        pos += pk->nobjs * MM_REPO_PACK_ENTRY_SIZE;
         k += pk->nobjs;
     }
     if ((err = packs_dup(packs, npacks, &dup)) < 0)

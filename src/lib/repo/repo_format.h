@@ -135,6 +135,17 @@ int mm_repo__ixfile_encode(const struct mm_repo__packinfo *p, size_t n, mm_buf *
 int mm_repo__ixfile_decode(const void *p, size_t n, struct mm_repo__packinfo **out, size_t *nout);
 void mm_repo__ixfile_free(struct mm_repo__packinfo *p, size_t n);
 
+/* Whether to keep the object whose pack table entry (its ID first) is at @entry. */
+typedef int (*mm_repo__keep_fn)(const unsigned char *entry, void *ctx);
+
+/*
+ * mm_repo__ixfile_decode() keeping only the objects @keep says yes to (every pack stays,
+ * with the objects kept; the others are checked for framing only, never allocated).
+ * @keep NULL keeps everything. Same returns.
+ */
+int mm_repo__ixfile_decode_keep(const void *p, size_t n, mm_repo__keep_fn keep, void *ctx,
+                                struct mm_repo__packinfo **out, size_t *nout);
+
 /* ---- manifests (repo_codec.c) -------------------------------------------------------------- */
 
 /*

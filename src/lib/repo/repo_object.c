@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,12 +518,67 @@ out:
     return err;
 }
 
+/* What one index file holds of the objects wanted (mm_repo__index_locate). */
+struct located {
+    struct mm_repo__packinfo *p; /* each pack's objects cut down to the wanted ones */
+    size_t np;
+};
+
+/* A thread of mm_repo__index_locate: every @step-th index file from @k on. */
+struct locator {
+    pthread_t t;
+    mm_repo *r;
+    const struct mm_repo__objindex *want;
+    char **names;
+    struct located *res;
+    size_t nfiles, k, step;
+    int err;
+};
+
+/* mm_repo__keep_fn: is the entry's object one of the wanted (@ctx, an objindex)? */
+static int wanted(const unsigned char *entry, void *ctx)
+{
+    return mm_repo__index_find(ctx, entry) != NULL;
+}
+
+static void *locator_main(void *arg)
+{
+    struct locator *x = arg;
+    mm_buf raw, plain;
+
+    mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
+    mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
+    for (size_t i = x->k; i < x->nfiles && x->err == 0; i += x->step) {
+        struct mm_repo__packinfo *p = NULL;
+        size_t np = 0;
+        int err = mm_repo__sealed_read(x->r, "index", x->names[i], "MMIX", &raw, &plain);
+        if (err == 0)
+            err = mm_repo__ixfile_decode_keep(plain.ptr, plain.len, wanted,
+                                              (void *)(uintptr_t)x->want, &p, &np);
+        if (err == MM_ENOMEM) {
+            x->err = err;
+            break;
+        }
+        if (err < 0) { /* the full load deals with damaged index files */
+            mm_error_clear();
+            continue;
+        }
+        x->res[i].p = p;
+        x->res[i].np = np;
+    }
+    mm_buf_release(&raw);
+    mm_buf_release(&plain);
+    return NULL;
+}
+
 int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
 {
     struct mm_repo__objindex want = { 0 }, *ix = &r->ix;
+    struct locator x[4];
+    struct located *res = NULL;
     char **names = NULL;
-    size_t nfiles = 0, found = 0;
-    mm_buf raw, plain;
+    size_t nfiles = 0, found = 0, nt = 0, started = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int err;
 
     if (ix->loaded)
@@ -529,8 +586,6 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
     if ((err = mm_repo__dict_load(r)) < 0)
         return err;
     mm_repo__index_release(ix); /* a partial index of an earlier lookup */
-    mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
-    mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
     for (size_t i = 0; i < n; i++) {
         struct mm_repo__loc loc = { 0 };
         memcpy(loc.id, ids + i * ID_SIZE, ID_SIZE);
@@ -539,27 +594,43 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
     }
     if ((err = mm_repo__list(r, "index", &names, &nfiles)) < 0)
         goto out;
-    for (size_t i = 0; i < nfiles && found < want.nlocs; i++) {
-        struct mm_repo__packinfo *p = NULL;
-        size_t np = 0;
-        err = mm_repo__sealed_read(r, "index", names[i], "MMIX", &raw, &plain);
-        if (err == 0)
-            err = mm_repo__ixfile_decode(plain.ptr, plain.len, &p, &np);
-        if (err < 0) { /* the full load deals with damaged index files */
-            mm_error_clear();
-            continue;
+    if (!(res = mm_calloc(nfiles ? nfiles : 1, sizeof(*res)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    /* decrypting and decoding the index files is the work: on every core (up to 4) */
+    nt = cpus < 2 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
+    for (size_t k = 0; k < nt; k++) {
+        x[k] = (struct locator){
+            .r = r, .want = &want, .names = names, .res = res, .nfiles = nfiles, .k = k, .step = nt
+        };
+        if (pthread_create(&x[k].t, NULL, locator_main, &x[k]) != 0) {
+            err = mm_error_set(MM_ENOMEM, "cannot start a thread");
+            break;
         }
-        for (size_t k = 0; k < np && err == 0; k++) {
-            int64_t pk = -1;
-            for (size_t o = 0; o < p[k].nobjs && err == 0; o++) {
-                const struct mm_repo__obj *ob = &p[k].objs[o];
-                struct mm_repo__loc loc, *had = NULL;
-                if (!mm_repo__index_find(&want, ob->id))
-                    continue;
-                if (pk < 0 && (pk = mm_repo__index_add_pack(ix, p[k].id, p[k].size)) < 0) {
-                    err = (int)pk;
-                    break;
-                }
+        started++;
+    }
+    for (size_t k = 0; k < started; k++) {
+        pthread_join(x[k].t, NULL);
+        if (x[k].err < 0 && err == 0)
+            err = mm_error_set(x[k].err, "out of memory reading the index files");
+    }
+    if (err < 0)
+        goto out;
+    /* in file order, as the full load adds them: the first place of an object wins */
+    for (size_t i = 0; i < nfiles && err == 0; i++) {
+        for (size_t k = 0; k < res[i].np && err == 0; k++) {
+            const struct mm_repo__packinfo *p = &res[i].p[k];
+            int64_t pk;
+            if (p->nobjs == 0)
+                continue;
+            if ((pk = mm_repo__index_add_pack(ix, p->id, p->size)) < 0) {
+                err = (int)pk;
+                break;
+            }
+            for (size_t o = 0; o < p->nobjs && err == 0; o++) {
+                const struct mm_repo__obj *ob = &p->objs[o];
+                struct mm_repo__loc loc;
                 memcpy(loc.id, ob->id, ID_SIZE);
                 loc.pack = (uint32_t)pk;
                 loc.offset = ob->offset;
@@ -567,17 +638,15 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
                 loc.plain = ob->plain;
                 loc.type = ob->type;
                 loc.pending = 0;
-                had = mm_repo__index_find(ix, ob->id);
-                if (!had && (err = mm_repo__index_add(ix, &loc, NULL)) > 0) {
+                if ((err = mm_repo__index_add(ix, &loc, NULL)) > 0) {
                     found++;
                     err = 0;
                 }
             }
         }
-        mm_repo__ixfile_free(p, np);
-        if (err < 0)
-            goto out;
     }
+    if (err < 0)
+        goto out;
     /* an object only in a pack without index file: the full load reads those packs */
     if (found < want.nlocs) {
         mm_repo__index_release(ix);
@@ -586,10 +655,11 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
 out:
     if (err < 0)
         mm_repo__index_release(ix);
+    for (size_t i = 0; res && i < nfiles; i++)
+        mm_repo__ixfile_free(res[i].p, res[i].np);
+    mm_free(res);
     mm_repo__index_release(&want);
     mm_repo__list_free(names, nfiles);
-    mm_buf_release(&raw);
-    mm_buf_release(&plain);
     return err;
 }
 

@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -854,14 +855,23 @@ out:
     return err;
 }
 
-/* One of the threads reading a patient index: every @step-th block from @k on. */
+#define RUN_MAX (1u << 20) /* bytes of adjacent blocks read with one pread */
+
+/* Where a block of a patient index is (a copy of its object index entry). */
+struct blk {
+    unsigned char pack[ID_SIZE];
+    uint32_t offset, length, plain;
+};
+
+/* One of the threads reading a patient index: blocks [lo, hi), adjacent ones read at once. */
 struct ixread {
     pthread_t t;
     mm_repo *r;
     const unsigned char *ids;
-    const size_t *off; /* where block i goes in @base; off[i + 1] - off[i] its size */
+    const struct blk *b;
+    const size_t *off; /* where block i goes in @base */
     unsigned char *base;
-    size_t n, k, step;
+    size_t lo, hi;
     int err;
 };
 
@@ -869,19 +879,60 @@ static void *ixread_main(void *arg)
 {
     struct ixread *x = arg;
     struct mm_repo__work w;
+    unsigned char *run = NULL;
+    char rel[80];
     mm_buf b;
+    int fd = -1;
 
     if ((x->err = mm_repo__work_init(&w)) < 0)
         return NULL;
     mm_buf_init(&b, MM_REPO_OBJECT_MAX);
-    for (size_t i = x->k; i < x->n && x->err == 0; i += x->step) {
-        mm_buf_clear(&b);
-        if ((x->err = mm_repo__object_get(x->r, &w, x->ids + i * ID_SIZE, &b)) == 0 &&
-            b.len != x->off[i + 1] - x->off[i])
-            x->err = MM_ECORRUPT;
-        if (x->err == 0)
-            memcpy(x->base + x->off[i], b.ptr, b.len);
+    if (!(run = mm_malloc(RUN_MAX)))
+        x->err = MM_ENOMEM;
+    for (size_t i = x->lo, e; i < x->hi && x->err == 0; i = e) {
+        const struct blk *bi = &x->b[i];
+        uint64_t len = bi->length;
+        /* the run of blocks stored one after the other in the same pack */
+        for (e = i + 1; e < x->hi && memcmp(x->b[e].pack, bi->pack, ID_SIZE) == 0 &&
+                        x->b[e].offset == x->b[e - 1].offset + x->b[e - 1].length &&
+                        len + x->b[e].length <= RUN_MAX;
+             e++)
+            len += x->b[e].length;
+        if (len > RUN_MAX) {
+            x->err = MM_ELIMIT; /* one block larger than a run: read them in order instead */
+            break;
+        }
+        if (i == x->lo || memcmp(x->b[i - 1].pack, bi->pack, ID_SIZE) != 0) {
+            char path[MM_LIMIT_PATH];
+            if (fd >= 0)
+                close(fd);
+            mm_repo__pack_rel(bi->pack, rel);
+            fd = mm_repo__path(x->r, rel, path, sizeof(path)) == 0
+                         ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+                         : -1;
+            if (fd < 0) {
+                x->err = MM_ENOTFOUND;
+                break;
+            }
+        }
+        if ((x->err = mm_repo__pread(fd, run, (size_t)len, bi->offset, rel)) < 0)
+            break;
+        for (size_t k = i; k < e && x->err == 0; k++) {
+            mm_buf_clear(&b);
+            x->err = mm_repo__object_open(x->r, &w, x->ids + k * ID_SIZE,
+                                          run + (x->b[k].offset - bi->offset), x->b[k].length,
+                                          x->b[k].plain, &b);
+            if (x->err == 0 && b.len != x->off[k + 1] - x->off[k])
+                x->err = MM_ECORRUPT;
+            if (x->err == 0)
+                memcpy(x->base + x->off[k], b.ptr, b.len);
+        }
     }
+    if (fd >= 0)
+        close(fd);
+    if (run)
+        mm_crypto_wipe(run, RUN_MAX);
+    mm_free(run);
     if (b.ptr)
         mm_crypto_wipe(b.ptr, b.len);
     mm_buf_release(&b);
@@ -891,26 +942,35 @@ static void *ixread_main(void *arg)
 
 /*
  * Read the @n blocks @ids into @out (room reserved) on @nt threads, each block to its place
- * (the object index knows every block's size). @return 0, or <0 when a block could not be
- * read (the caller reads them again in order, for the error and its message)
+ * (the object index knows every block's place and size). @return 0, or <0 when a block could
+ * not be read (the caller reads them again in order, for the error and its message)
  */
 static int read_blocks_parallel(mm_repo *r, const unsigned char *ids, size_t n, size_t nt,
                                 mm_buf *out, uint64_t size)
 {
     struct ixread x[4];
     size_t *off = mm_malloc((n + 1) * sizeof(*off)), started = 0;
+    struct blk *b = mm_malloc((n ? n : 1) * sizeof(*b));
     int err = 0;
 
-    if (!off)
+    if (!off || !b) {
+        mm_free(off);
+        mm_free(b);
         return MM_ENOMEM;
+    }
     off[0] = 0;
     pthread_mutex_lock(&r->ix.lock);
     for (size_t i = 0; i < n && err == 0; i++) {
         const struct mm_repo__loc *l = mm_repo__index_find(&r->ix, ids + i * ID_SIZE);
-        if (!l || l->pending)
+        if (!l || l->pending) {
             err = MM_ENOTFOUND;
-        else
-            off[i + 1] = off[i] + l->plain;
+            break;
+        }
+        memcpy(b[i].pack, r->ix.packs[l->pack].id, ID_SIZE);
+        b[i].offset = l->offset;
+        b[i].length = l->length;
+        b[i].plain = l->plain;
+        off[i + 1] = off[i] + l->plain;
     }
     pthread_mutex_unlock(&r->ix.lock);
     if (err == 0 && off[n] != size)
@@ -918,11 +978,11 @@ static int read_blocks_parallel(mm_repo *r, const unsigned char *ids, size_t n, 
     for (size_t k = 0; k < nt && err == 0; k++) {
         x[k] = (struct ixread){ .r = r,
                                 .ids = ids,
+                                .b = b,
                                 .off = off,
                                 .base = (unsigned char *)out->ptr + out->len,
-                                .n = n,
-                                .k = k,
-                                .step = nt };
+                                .lo = n * k / nt,
+                                .hi = n * (k + 1) / nt };
         if (pthread_create(&x[k].t, NULL, ixread_main, &x[k]) != 0)
             err = MM_ENOMEM;
         else
@@ -935,6 +995,7 @@ static int read_blocks_parallel(mm_repo *r, const unsigned char *ids, size_t n, 
     }
     if (err == 0)
         out->len += (size_t)size;
+    mm_free(b);
     mm_free(off);
     return err;
 }
