@@ -4,7 +4,9 @@
  * decoded as an index file body and as a pack table (of a pack of MM_REPO_PACK_MAX bytes);
  * a rejected input must be rejected as MM_ECORRUPT (or MM_ENOMEM). An accepted one must
  * encode back to exactly the input (both records have one encoding), and decoding that must
- * give the same packs and objects; an index file's objects must lie in one array.
+ * give the same packs and objects; an index file's objects must lie in one array. Decoding
+ * while keeping some objects only (the viewer's lookup) must give those objects of the same
+ * packs whenever the whole decode accepts the input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +64,49 @@ static void packtab(const uint8_t *data, size_t size)
     mm_buf_release(&b);
 }
 
+/* mm_repo__keep_fn for the test: objects whose ID starts with an even byte. */
+static int keep_even(const unsigned char *entry, void *ctx)
+{
+    (void)ctx;
+    return (entry[0] & 1) == 0;
+}
+
+/*
+ * The input decoded keeping some objects only: whenever the whole decode accepts it, the kept
+ * decode gives the same packs with exactly the kept objects, in order.
+ */
+static void ixfile_keep(const uint8_t *data, size_t size, const struct mm_repo__packinfo *all,
+                        size_t nall, int all_rc)
+{
+    struct mm_repo__packinfo *p = NULL;
+    size_t n = 0;
+    int rc = mm_repo__ixfile_decode_keep(data, size, keep_even, NULL, &p, &n);
+
+    if (rc != 0) {
+        if (rc != MM_ECORRUPT && rc != MM_ENOMEM)
+            fail("kept decode rejected with an unexpected code");
+        if (all_rc == 0 && rc != MM_ENOMEM)
+            fail("kept decode rejects what the whole decode accepts");
+        return;
+    }
+    if (all_rc == 0) {
+        if (n != nall)
+            fail("kept decode has other packs");
+        for (size_t i = 0; i < n; i++) {
+            size_t k = 0;
+            if (memcmp(p[i].id, all[i].id, ID_SIZE) != 0 || p[i].size != all[i].size)
+                fail("kept decode names other packs");
+            for (size_t o = 0; o < all[i].nobjs; o++)
+                if (keep_even(all[i].objs[o].id, NULL) &&
+                    (k >= p[i].nobjs || !objs_same(&all[i].objs[o], &p[i].objs[k++], 1)))
+                    fail("kept decode lost or changed an object");
+            if (k != p[i].nobjs)
+                fail("kept decode kept an object it was not asked for");
+        }
+    }
+    mm_repo__ixfile_free(p, n);
+}
+
 /* The input as an index file. */
 static void ixfile(const uint8_t *data, size_t size)
 {
@@ -71,6 +116,7 @@ static void ixfile(const uint8_t *data, size_t size)
     int rc;
 
     rc = mm_repo__ixfile_decode(data, size, &p, &n);
+    ixfile_keep(data, size, p, n, rc);
     if (rc != 0) {
         if (rc != MM_ECORRUPT && rc != MM_ENOMEM)
             fail("index file rejected with an unexpected code");
