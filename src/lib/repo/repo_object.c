@@ -524,14 +524,13 @@ struct located {
     size_t np;
 };
 
-/* A thread of mm_repo__index_locate: every @step-th index file from @k on. */
+/* A thread of mm_repo__index_locate: the index file @name, its wanted objects into @res. */
 struct locator {
     pthread_t t;
     mm_repo *r;
     const struct mm_repo__objindex *want;
-    char **names;
-    struct located *res;
-    size_t nfiles, k, step;
+    const char *name;
+    struct located res;
     int err;
 };
 
@@ -545,39 +544,45 @@ static void *locator_main(void *arg)
 {
     struct locator *x = arg;
     mm_buf raw, plain;
+    int err;
 
     mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
     mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
-    for (size_t i = x->k; i < x->nfiles && x->err == 0; i += x->step) {
-        struct mm_repo__packinfo *p = NULL;
-        size_t np = 0;
-        int err = mm_repo__sealed_read(x->r, "index", x->names[i], "MMIX", &raw, &plain);
-        if (err == 0)
-            err = mm_repo__ixfile_decode_keep(plain.ptr, plain.len, wanted,
-                                              (void *)(uintptr_t)x->want, &p, &np);
-        if (err == MM_ENOMEM) {
-            x->err = err;
-            break;
-        }
-        if (err < 0) { /* the full load deals with damaged index files */
-            mm_error_clear();
-            continue;
-        }
-        x->res[i].p = p;
-        x->res[i].np = np;
-    }
+    err = mm_repo__sealed_read(x->r, "index", x->name, "MMIX", &raw, &plain);
+    if (err == 0)
+        err = mm_repo__ixfile_decode_keep(plain.ptr, plain.len, wanted, (void *)(uintptr_t)x->want,
+                                          &x->res.p, &x->res.np);
+    if (err == MM_ENOMEM)
+        x->err = err;
+    else if (err < 0) /* the full load deals with damaged index files */
+        mm_error_clear();
     mm_buf_release(&raw);
     mm_buf_release(&plain);
     return NULL;
+}
+
+/* An index file and its modification time, to read the newest first. */
+struct ixname {
+    char *name;
+    int64_t mtime_ns;
+};
+
+static int ixname_newest_first(const void *a, const void *b)
+{
+    const struct ixname *x = a, *y = b;
+
+    if (x->mtime_ns != y->mtime_ns)
+        return x->mtime_ns < y->mtime_ns ? 1 : -1;
+    return strcmp(x->name, y->name);
 }
 
 int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
 {
     struct mm_repo__objindex want = { 0 }, *ix = &r->ix;
     struct locator x[4];
-    struct located *res = NULL;
+    struct ixname *order = NULL;
     char **names = NULL;
-    size_t nfiles = 0, found = 0, nt = 0, started = 0;
+    size_t nfiles = 0, found = 0, nt;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int err;
 
@@ -594,56 +599,67 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
     }
     if ((err = mm_repo__list(r, "index", &names, &nfiles)) < 0)
         goto out;
-    if (!(res = mm_calloc(nfiles ? nfiles : 1, sizeof(*res)))) {
+    /* a generation's index blocks were written at the end of its backup (or of an earlier
+     * one, when unchanged): the newest index files hold them; older ones mostly hold files */
+    if (!(order = mm_calloc(nfiles ? nfiles : 1, sizeof(*order)))) {
         err = MM_ENOMEM;
         goto out;
     }
-    /* decrypting and decoding the index files is the work: on every core (up to 4) */
+    for (size_t i = 0; i < nfiles; i++) {
+        char rel[96], path[MM_LIMIT_PATH];
+        struct stat st;
+        order[i].name = names[i];
+        snprintf(rel, sizeof(rel), "index/%s", names[i]);
+        if (mm_repo__path(r, rel, path, sizeof(path)) == 0 && stat(path, &st) == 0)
+            order[i].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    qsort(order, nfiles, sizeof(*order), ixname_newest_first);
     nt = cpus < 2 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
-    for (size_t k = 0; k < nt; k++) {
-        x[k] = (struct locator){
-            .r = r, .want = &want, .names = names, .res = res, .nfiles = nfiles, .k = k, .step = nt
-        };
-        if (pthread_create(&x[k].t, NULL, locator_main, &x[k]) != 0) {
-            err = mm_error_set(MM_ENOMEM, "cannot start a thread");
-            break;
-        }
-        started++;
-    }
-    for (size_t k = 0; k < started; k++) {
-        pthread_join(x[k].t, NULL);
-        if (x[k].err < 0 && err == 0)
-            err = mm_error_set(x[k].err, "out of memory reading the index files");
-    }
-    if (err < 0)
-        goto out;
-    /* in file order, as the full load adds them: the first place of an object wins */
-    for (size_t i = 0; i < nfiles && err == 0; i++) {
-        for (size_t k = 0; k < res[i].np && err == 0; k++) {
-            const struct mm_repo__packinfo *p = &res[i].p[k];
-            int64_t pk;
-            if (p->nobjs == 0)
-                continue;
-            if ((pk = mm_repo__index_add_pack(ix, p->id, p->size)) < 0) {
-                err = (int)pk;
+    /* rounds of one file per core, until every block is found */
+    for (size_t i = 0; i < nfiles && found < want.nlocs && err == 0; i += nt) {
+        size_t started = 0, m = nfiles - i < nt ? nfiles - i : nt;
+        for (size_t k = 0; k < m; k++) {
+            x[k] = (struct locator){ .r = r, .want = &want, .name = order[i + k].name };
+            if (pthread_create(&x[k].t, NULL, locator_main, &x[k]) != 0) {
+                err = mm_error_set(MM_ENOMEM, "cannot start a thread");
                 break;
             }
-            for (size_t o = 0; o < p->nobjs && err == 0; o++) {
-                const struct mm_repo__obj *ob = &p->objs[o];
-                struct mm_repo__loc loc;
-                memcpy(loc.id, ob->id, ID_SIZE);
-                loc.pack = (uint32_t)pk;
-                loc.offset = ob->offset;
-                loc.length = ob->length;
-                loc.plain = ob->plain;
-                loc.type = ob->type;
-                loc.pending = 0;
-                if ((err = mm_repo__index_add(ix, &loc, NULL)) > 0) {
-                    found++;
-                    err = 0;
+            started++;
+        }
+        for (size_t k = 0; k < started; k++) {
+            pthread_join(x[k].t, NULL);
+            if (x[k].err < 0 && err == 0)
+                err = mm_error_set(x[k].err, "out of memory reading the index files");
+        }
+        for (size_t k = 0; k < started && err == 0; k++) {
+            for (size_t q = 0; q < x[k].res.np && err == 0; q++) {
+                const struct mm_repo__packinfo *p = &x[k].res.p[q];
+                int64_t pk;
+                if (p->nobjs == 0)
+                    continue;
+                if ((pk = mm_repo__index_add_pack(ix, p->id, p->size)) < 0) {
+                    err = (int)pk;
+                    break;
+                }
+                for (size_t o = 0; o < p->nobjs && err == 0; o++) {
+                    const struct mm_repo__obj *ob = &p->objs[o];
+                    struct mm_repo__loc loc;
+                    memcpy(loc.id, ob->id, ID_SIZE);
+                    loc.pack = (uint32_t)pk;
+                    loc.offset = ob->offset;
+                    loc.length = ob->length;
+                    loc.plain = ob->plain;
+                    loc.type = ob->type;
+                    loc.pending = 0;
+                    if ((err = mm_repo__index_add(ix, &loc, NULL)) > 0) {
+                        found++;
+                        err = 0;
+                    }
                 }
             }
         }
+        for (size_t k = 0; k < started; k++)
+            mm_repo__ixfile_free(x[k].res.p, x[k].res.np);
     }
     if (err < 0)
         goto out;
@@ -655,9 +671,7 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
 out:
     if (err < 0)
         mm_repo__index_release(ix);
-    for (size_t i = 0; res && i < nfiles; i++)
-        mm_repo__ixfile_free(res[i].p, res[i].np);
-    mm_free(res);
+    mm_free(order);
     mm_repo__index_release(&want);
     mm_repo__list_free(names, nfiles);
     return err;

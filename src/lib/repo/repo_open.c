@@ -1034,9 +1034,20 @@ int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out)
             goto done;
         mm_error_clear();
     }
-    for (size_t i = 0; i < n; i++)
-        if ((err = mm_repo__object_get(r, &w, ids + i * ID_SIZE, out)) < 0)
+    for (size_t i = 0; i < n && err == 0; i++)
+        err = mm_repo__object_get(r, &w, ids + i * ID_SIZE, out);
+    if (err < 0 && err != MM_ENOMEM && !r->ix.loaded) {
+        /* the lookup found one place of each block; another copy (an interrupted backup, a
+         * repacked pack) may be whole: look everywhere, as restore does, and read again */
+        mm_error_clear();
+        mm_buf_truncate(out, start);
+        if ((err = mm_repo__index_load(r)) < 0)
             goto out;
+        for (size_t i = 0; i < n && err == 0; i++)
+            err = mm_repo__object_get(r, &w, ids + i * ID_SIZE, out);
+    }
+    if (err < 0)
+        goto out;
 done:
     if (out->len - start != g.index_size)
         err = mm_error_set(MM_ECORRUPT, "patient index of '%.12s' has the wrong size", gen->id);
