@@ -631,33 +631,9 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
             if (x[k].err < 0 && err == 0)
                 err = mm_error_set(x[k].err, "out of memory reading the index files");
         }
-        for (size_t k = 0; k < started && err == 0; k++) {
-            for (size_t q = 0; q < x[k].res.np && err == 0; q++) {
-                const struct mm_repo__packinfo *p = &x[k].res.p[q];
-                int64_t pk;
-                if (p->nobjs == 0)
-                    continue;
-                if ((pk = mm_repo__index_add_pack(ix, p->id, p->size)) < 0) {
-                    err = (int)pk;
-                    break;
-                }
-                for (size_t o = 0; o < p->nobjs && err == 0; o++) {
-                    const struct mm_repo__obj *ob = &p->objs[o];
-                    struct mm_repo__loc loc;
-                    memcpy(loc.id, ob->id, ID_SIZE);
-                    loc.pack = (uint32_t)pk;
-                    loc.offset = ob->offset;
-                    loc.length = ob->length;
-                    loc.plain = ob->plain;
-                    loc.type = ob->type;
-                    loc.pending = 0;
-                    if ((err = mm_repo__index_add(ix, &loc, NULL)) > 0) {
-                        found++;
-                        err = 0;
-                    }
-                }
-            }
-        }
+        for (size_t k = 0; k < started && err == 0; k++)
+            err = add_ixfile(ix, x[k].res.p, x[k].res.np);
+        found = ix->nlocs; /* only wanted objects are added, each once */
         for (size_t k = 0; k < started; k++)
             mm_repo__ixfile_free(x[k].res.p, x[k].res.np);
     }
