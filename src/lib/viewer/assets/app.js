@@ -1141,6 +1141,13 @@
         var panels = root.querySelectorAll('[role=tabpanel]');
         for (var j = 0; j < panels.length; j++) {
             panels[j].hidden = panels[j].id !== 'mm-panel-' + name;
+            /* a matrix laid out while its panel was hidden could not scroll: the newest
+             * results (at the right) are what a reader needs first */
+            var sc = panels[j].hidden ? null : panels[j].querySelector('.mm-lab-scroll');
+            if (sc && !sc.getAttribute('data-scrolled')) {
+                sc.setAttribute('data-scrolled', '1');
+                sc.scrollLeft = sc.scrollWidth;
+            }
         }
     }
 
