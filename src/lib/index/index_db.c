@@ -89,6 +89,28 @@ int mm_index__prepare(mm_index *ix, const char *sql, sqlite3_stmt **stmt)
     return 0;
 }
 
+int mm_index__prepare_kept(mm_index *ix, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **stmt)
+{
+    int err;
+
+    if (!ix->memory)
+        return mm_index__prepare(ix, sql, stmt);
+    if (!*slot && (err = mm_index__prepare(ix, sql, slot)) < 0)
+        return err;
+    *stmt = *slot;
+    return 0;
+}
+
+void mm_index__done(mm_index *ix, sqlite3_stmt **slot, sqlite3_stmt *stmt)
+{
+    if (ix->memory && stmt && stmt == *slot) {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt); /* the bound text was the caller's */
+        return;
+    }
+    sqlite3_finalize(stmt);
+}
+
 int mm_index__exec(mm_index *ix, const char *sql)
 {
     int rc = sqlite3_exec(ix->db, sql, NULL, NULL, NULL);
@@ -447,6 +469,8 @@ void mm_index_free(mm_index *ix)
     if (!ix)
         return;
     mm_index__rows_free(ix->rows);
+    sqlite3_finalize(ix->st_summary); /* before the close, which refuses live statements */
+    sqlite3_finalize(ix->st_lab);
     sqlite3_close(ix->db);
     if (ix->tmp)
         unlink(ix->tmp);

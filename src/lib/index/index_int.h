@@ -23,10 +23,11 @@ void mm_index__rows_free(struct mm_index__rows *r);
 
 struct mm_index {
     sqlite3 *db;
-    int memory;                  /* mm_index_open_memory: read-only bytes in memory */
-    struct mm_index__rows *rows; /* built at the first find of a memory index */
-    char *path;                  /* final file name; NULL for in-memory indexes */
-    char *tmp;                   /* "<path>.tmp" being written, NULL when read-only or committed */
+    int memory;                        /* mm_index_open_memory: read-only bytes in memory */
+    struct mm_index__rows *rows;       /* built at the first find of a memory index */
+    sqlite3_stmt *st_summary, *st_lab; /* a memory index keeps these prepared (reset after use) */
+    char *path;                        /* final file name; NULL for in-memory indexes */
+    char *tmp; /* "<path>.tmp" being written, NULL when read-only or committed */
     int writable;
     int demographics; /* built with MM_INDEX_DEMOGRAPHICS */
     int version;      /* PRAGMA user_version: 1 summaries as text, 2 as zstd frames */
@@ -40,6 +41,15 @@ int mm_index__prepare(mm_index *ix, const char *sql, sqlite3_stmt **stmt);
 
 /* Run @sql (no results, no parameters). @return 0 or an mm_err */
 int mm_index__exec(mm_index *ix, const char *sql);
+
+/*
+ * The statement @sql for a query run often: a memory index keeps it prepared in *@slot
+ * (release with mm_index__done), another index prepares it each time. OUT: *stmt
+ * @return 0 or an mm_err
+ */
+int mm_index__prepare_kept(mm_index *ix, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **stmt);
+/* After a statement of mm_index__prepare_kept: reset it if kept, else finalize it. */
+void mm_index__done(mm_index *ix, sqlite3_stmt **slot, sqlite3_stmt *stmt);
 
 /* Bind @s as text (SQLITE_STATIC: it must outlive the step). @return 0 or an mm_err */
 int mm_index__bind(sqlite3_stmt *st, int i, const char *s);

@@ -402,7 +402,8 @@ int mm_index_summary(mm_index *ix, const char *id, mm_buf *out)
     int err, rc;
 
     MM_ASSERT_ARG(ix && id && out);
-    if ((err = mm_index__prepare(ix, "SELECT json FROM summary WHERE patient_id = ?1", &st)) < 0 ||
+    if ((err = mm_index__prepare_kept(ix, &ix->st_summary,
+                                      "SELECT json FROM summary WHERE patient_id = ?1", &st)) < 0 ||
         (err = mm_index__bind(st, 1, id)) < 0)
         goto out;
     rc = sqlite3_step(st);
@@ -423,7 +424,7 @@ int mm_index_summary(mm_index *ix, const char *id, mm_buf *out)
             err = unzstd(p, (size_t)n, out);
     }
 out:
-    sqlite3_finalize(st);
+    mm_index__done(ix, &ix->st_summary, st);
     return err;
 }
 
@@ -538,7 +539,8 @@ int mm_index_lab_matrix(mm_index *ix, const char *id, struct mm_index_lab_matrix
             err = mm_error_set(MM_ENOTFOUND, "patient not in the index");
         goto out;
     }
-    if ((err = mm_index__prepare(ix, sql, &st)) < 0 || (err = mm_index__bind(st, 1, id)) < 0)
+    if ((err = mm_index__prepare_kept(ix, &ix->st_lab, sql, &st)) < 0 ||
+        (err = mm_index__bind(st, 1, id)) < 0)
         goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
@@ -649,7 +651,7 @@ int mm_index_lab_matrix(mm_index *ix, const char *id, struct mm_index_lab_matrix
         mem = NULL; /* now owned by out */
     }
 out:
-    sqlite3_finalize(st);
+    mm_index__done(ix, &ix->st_lab, st);
     mm_free(rows);
     mm_free(keys);
     mm_free(firsts);
