@@ -669,30 +669,6 @@ static int cmp_name(const void *a, const void *b)
     return x->te.namelen < y->te.namelen ? -1 : x->te.namelen > y->te.namelen;
 }
 
-/* The entry of @old named @name, or NULL (binary search: trees are sorted). */
-static const struct mm_repo__entry *old_by_name(const struct mm_repo__tree *old, const char *name,
-                                                size_t len)
-{
-    size_t lo = 0, hi = old->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2, n;
-        const struct mm_repo__entry *e = &old->e[mid];
-        int c;
-        n = e->namelen < len ? e->namelen : len;
-        c = memcmp(e->name, name, n);
-        if (c == 0)
-            c = e->namelen < len ? -1 : e->namelen > len;
-        if (c == 0)
-            return e;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 /* A file of @old with the same inode, size and mtime (renamed in this folder), or NULL. */
 static const struct mm_repo__entry *old_by_inode(const struct mm_repo__tree *old,
                                                  const struct stat *s)
@@ -791,7 +767,7 @@ static int do_dir(struct worker *wk, struct job *j)
             goto entry_done;
         }
         fill_stat(&x->te, &s);
-        o = old.n ? old_by_name(&old, x->name, x->te.namelen) : NULL;
+        o = old.n ? mm_repo__tree_find(&old, x->name, x->te.namelen) : NULL;
         if (S_ISDIR(s.st_mode)) {
             struct node *child = node_new(st, nd, i);
             struct job cj = { 0 };
@@ -1198,7 +1174,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
             }
             j.kind = JOB_DIR;
             j.node = child;
-            oe = old_by_name(&oldroot, sorted[i].name, sorted[i].te.namelen);
+            oe = mm_repo__tree_find(&oldroot, sorted[i].name, sorted[i].te.namelen);
             if (oe && oe->kind == MM_REPO_KIND_DIR) {
                 j.has_old = 1;
                 memcpy(j.old, oe->ids, ID_SIZE);
@@ -1473,8 +1449,8 @@ int mm_repo_changed_patients(mm_repo *r, const unsigned char *old_root,
     if ((err = load_tree(r, &w, old_root, &ta)) < 0 || (err = load_tree(r, &w, new_root, &tb)) < 0)
         goto out;
     if (old_root)
-        x = old_by_name(&ta, source, strlen(source));
-    y = old_by_name(&tb, source, strlen(source));
+        x = mm_repo__tree_find(&ta, source, strlen(source));
+    y = mm_repo__tree_find(&tb, source, strlen(source));
     if (!y || y->kind != MM_REPO_KIND_DIR) {
         err = mm_error_set(MM_ENOTFOUND, "the generation has no folder '%s'", source);
         goto out;

@@ -356,6 +356,29 @@ out:
     return err;
 }
 
+const struct mm_repo__entry *mm_repo__tree_find(const struct mm_repo__tree *t, const char *name,
+                                                size_t len)
+{
+    size_t lo = 0, hi = t->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, n;
+        const struct mm_repo__entry *e = &t->e[mid];
+        int c;
+        n = e->namelen < len ? e->namelen : len;
+        c = memcmp(e->name, name, n);
+        if (c == 0)
+            c = e->namelen < len ? -1 : e->namelen > len;
+        if (c == 0)
+            return e;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 void mm_repo__tree_release(struct mm_repo__tree *t)
 {
     if (!t)

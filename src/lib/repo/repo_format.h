@@ -83,6 +83,10 @@ int mm_repo__tree_decode(const void *p, size_t n, struct mm_repo__tree *out);
 /* Free what a decoded tree holds. Accepts a zeroed tree. */
 void mm_repo__tree_release(struct mm_repo__tree *t);
 
+/* The entry of @t named @name (@len bytes), or NULL (binary search: entries are sorted). */
+const struct mm_repo__entry *mm_repo__tree_find(const struct mm_repo__tree *t, const char *name,
+                                                size_t len);
+
 /* ---- pack tables and index files (repo_codec.c) -------------------------------------------- */
 
 /* Where one object lies in its pack. */

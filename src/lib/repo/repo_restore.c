@@ -597,29 +597,6 @@ out:
     return err;
 }
 
-/* Find the entry @name (@n bytes) in @t by binary search (entries are sorted by name bytes). */
-static const struct mm_repo__entry *tree_find(const struct mm_repo__tree *t, const char *name,
-                                              size_t n)
-{
-    size_t lo = 0, hi = t->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct mm_repo__entry *e = &t->e[mid];
-        size_t m = e->namelen < n ? e->namelen : n;
-        int c = memcmp(e->name, name, m);
-        if (c == 0)
-            c = e->namelen < n ? -1 : e->namelen > n ? 1 : 0;
-        if (c == 0)
-            return e;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *path, size_t limit,
                       mm_buf *out)
 {
@@ -646,7 +623,7 @@ int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *pat
             err = mm_error_set(MM_EINVAL, "not a path inside the generation");
             goto out;
         }
-        if (!(e = tree_find(&t, p, n))) {
+        if (!(e = mm_repo__tree_find(&t, p, n))) {
             err = mm_error_set(MM_ENOTFOUND, "no such file in generation '%.12s'", gen->id);
             goto out;
         }
