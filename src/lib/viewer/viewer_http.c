@@ -32,18 +32,18 @@
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
 
-#define POOL         8    /* read-only connections per loaded index */
-#define LOADED       3    /* generations kept decrypted at once */
-#define SESSIONS     64   /* live sessions */
-#define TOKEN_SIZE   32   /* random bytes of a session token */
-#define BODY_MAX     4096 /* bytes of a POST body */
-#define PASS_MAX     1024 /* bytes of a passphrase */
-#define USER_MAX     64   /* bytes of a key slot name */
-#define FAILS_LOCK   10   /* consecutive wrong passphrases before logins pause */
-#define LOCK_SECONDS 60   /* how long they pause */
-#define DELAY_MAX    30   /* seconds a wrong passphrase is answered late, at most */
-#define RESULTS_MAX  200  /* patients one search answers */
-#define HOUSEKEEPING 2    /* seconds between checks for idle sessions */
+#define POOL         8                 /* read-only connections per loaded index */
+#define LOADED       3                 /* generations kept decrypted at once */
+#define SESSIONS     64                /* live sessions */
+#define TOKEN_SIZE   MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
+#define BODY_MAX     4096              /* bytes of a POST body */
+#define PASS_MAX     1024              /* bytes of a passphrase */
+#define USER_MAX     64                /* bytes of a key slot name */
+#define FAILS_LOCK   10                /* consecutive wrong passphrases before logins pause */
+#define LOCK_SECONDS 60                /* how long they pause */
+#define DELAY_MAX    30                /* seconds a wrong passphrase is answered late, at most */
+#define RESULTS_MAX  200               /* patients one search answers */
+#define HOUSEKEEPING 2                 /* seconds between checks for idle sessions */
 #define EVQ_MAX      4096 /* events waiting for the audit writer (requests wait when full) */
 #define EVQ_BATCH    256  /* events handed over at once */
 
@@ -288,6 +288,7 @@ static enum MHD_Result send_lib_error(struct MHD_Connection *c, int err)
 
 /* ---- sessions ------------------------------------------------------------------------------ */
 
+/* The value of the lower-case hex digit @ch, or -1 (generation prefixes, JSON escapes). */
 static int hexval(int ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -295,20 +296,6 @@ static int hexval(int ch)
     if (ch >= 'a' && ch <= 'f')
         return ch - 'a' + 10;
     return -1;
-}
-
-/* Parse a session cookie value. OUT: tok. @return 0 or -1 */
-static int token_parse(const char *s, unsigned char tok[TOKEN_SIZE])
-{
-    if (!s || strlen(s) != 2 * TOKEN_SIZE)
-        return -1;
-    for (size_t i = 0; i < TOKEN_SIZE; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        tok[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
 }
 
 /*
@@ -322,8 +309,10 @@ static int enter(mm_viewer *v, struct MHD_Connection *c, char user[USER_MAX + 1]
     uint64_t now;
     int found = -1;
 
-    if (token_parse(cookie, tok) < 0)
+    if (!cookie || mm_crypto_hex_parse(cookie, tok) < 0) { /* written as an object ID is */
+        mm_error_clear();
         return -1;
+    }
     pthread_mutex_lock(&v->lock);
     now = now_ms(); /* under the lock: another request of the session may have just used it */
     for (int i = 0; i < SESSIONS; i++) {
@@ -982,7 +971,7 @@ static uint64_t fail_delay(const mm_viewer *v, unsigned int fails)
 
 static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct req *rq)
 {
-    char pass[PASS_MAX], user[USER_MAX + 1], cookie[160], hex[2 * TOKEN_SIZE + 1];
+    char pass[PASS_MAX], user[USER_MAX + 1], cookie[160], hex[MM_CRYPTO_HEX_SIZE];
     char defgen[MM_CRYPTO_HEX_SIZE];
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     struct mm_viewer_event ev = { 0 };
@@ -1067,8 +1056,7 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
         memcpy(s->user, user, sizeof(s->user));
         s->used = now_ms();
         s->live = 1;
-        for (int i = 0; i < TOKEN_SIZE; i++)
-            snprintf(hex + 2 * i, 3, "%02x", s->token[i]);
+        mm_crypto_hex(s->token, hex);
     }
     pthread_mutex_unlock(&v->lock);
     mm_repo_free(r); /* another session opened the repository first */
