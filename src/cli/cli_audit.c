@@ -428,7 +428,7 @@ void cli_audit_viewer(const struct cli_ctx *ctx, mm_repo *r, const char *repo, u
 }
 
 void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
-                        const struct mm_viewer_event *evs, size_t n)
+                        const struct mm_viewer_event *evs, size_t n, const char *via)
 {
     struct mm_audit_event *e;
     struct mm_audit_field(*f)[3];
@@ -452,7 +452,7 @@ void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
         const struct mm_viewer_event *v = &evs[i];
         size_t k = 0;
         f[i][k].key = "via";
-        f[i][k++].value = "viewer";
+        f[i][k++].value = via;
         if (v->generation) {
             f[i][k].key = "generation";
             f[i][k++].value = v->generation;

@@ -43,11 +43,12 @@ void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                        const struct mm_audit_event *evs, size_t n);
 
 /*
- * A batch of the viewer's events (mm_viewer_event_fn): logins, patients opened and session
- * ends written together; failed logins (@r NULL) without the key.
+ * A batch of the viewer's events (mm_viewer_event_fn), or of the patients one print wrote:
+ * logins, patients opened and session ends written together (field via: @via, "viewer" or
+ * "print"); failed logins (@r NULL) without the key.
  */
 void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
-                        const struct mm_viewer_event *evs, size_t n);
+                        const struct mm_viewer_event *evs, size_t n, const char *via);
 
 /*
  * A wrong passphrase for the repository at @repo (@user: the slot asked for, or NULL): an

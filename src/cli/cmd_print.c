@@ -96,6 +96,8 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
     struct mm_viewer_print_gen pg;
     struct mm_repo_gen latest;
     const char **ids = NULL;
+    struct mm_viewer_event *evs = NULL;
+    unsigned char *in_doc = NULL;
     char when[48], red[MM_LOG_PATH_MAX], deftitle[256];
     size_t n = 0, missing = 0;
     mm_buf idbuf, doc;
@@ -188,7 +190,11 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
                      CLI_T(ctx, "患者サマリ", "patient summaries"));
         title = deftitle;
     }
-    err = mm_viewer_print(ri.ix, &pg, title, ids, n, &doc, &missing);
+    if (!(in_doc = calloc(n, 1)) || !(evs = calloc(n, sizeof(*evs)))) {
+        rc = cli_lib_error(MM_ENOMEM);
+        goto out;
+    }
+    err = mm_viewer_print(ri.ix, &pg, title, ids, n, &doc, &missing, in_doc);
     if (err == MM_ENOTFOUND) {
         cli_error("%s", CLI_T(ctx, "一覧の患者はこの世代の索引に1人もいません",
                               "none of the listed patients is in this generation's index"));
@@ -205,23 +211,17 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
         rc = CLI_ERROR;
         goto out;
     }
-    /* every patient in the document has been opened, by whoever printed it */
+    /* every patient in the document has been opened, by whoever printed it: one batch */
     {
-        char one[MM_LIMIT_PATIENT_ID + 1];
-        mm_buf chk;
-        mm_buf_init(&chk, MM_LIMIT_JSON);
-        for (size_t i = 0; i < n; i++) {
-            mm_buf_clear(&chk);
-            if (mm_index_summary(ri.ix, ids[i], &chk) < 0) {
-                mm_error_clear();
-                continue;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (in_doc[i]) {
+                evs[k].kind = MM_VIEWER_PATIENT;
+                evs[k].user = mm_repo_user(ri.repo);
+                evs[k].generation = ri.gen.id;
+                evs[k++].patient = ids[i];
             }
-            snprintf(one, sizeof(one), "%s", ids[i]);
-            cli_audit_viewer(ctx, ri.repo, repo, MM_AUDIT_PATIENT_OPENED, NULL, ri.gen.id, one,
-                             NULL, "print");
-        }
-        mm_crypto_wipe(chk.ptr, chk.len);
-        mm_buf_release(&chk);
+        cli_audit_viewer_n(ctx, ri.repo, repo, evs, k, "print");
     }
     if (!ctx->quiet)
         fprintf(stderr,
@@ -237,6 +237,8 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
         rc = CLI_OK;
     }
 out:
+    free(evs);
+    free(in_doc);
     free(ids);
     if (doc.ptr)
         mm_crypto_wipe(doc.ptr, doc.len);

@@ -39,7 +39,7 @@ static void on_event(const struct mm_viewer_event *evs, size_t n, mm_repo *r, vo
 {
     const struct view_ctx *vc = arg;
 
-    cli_audit_viewer_n(vc->ctx, r, vc->repo, evs, n);
+    cli_audit_viewer_n(vc->ctx, r, vc->repo, evs, n, "viewer");
 }
 
 /* Open @url in the desktop's browser; @return 0 when a browser was started. */

@@ -277,7 +277,8 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
     ids[2] = jstr(json_object_get(json_array_get(fx.patients, 1), "patient"), "id");
     ids[3] = jstr(json_object_get(json_array_get(fx.patients, 2), "patient"), "id");
     mm_buf_init(&b, MM_LIMIT_JSON);
-    assert_int_equal(mm_viewer_print(fx.ix, &g, "病棟 </script> 4E", ids, 4, &b, &missing), 0);
+    assert_int_equal(mm_viewer_print(fx.ix, &g, "病棟 </script> 4E", ids, 4, &b, &missing, NULL),
+                     0);
     assert_int_equal(missing, 1);
     assert_int_equal(mm_buf_putc(&b, '\0'), 0);
     /* the stylesheet and script are built in, nothing is loaded */
@@ -309,7 +310,7 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
     /* none found: an error, and nothing written */
     mm_buf_clear(&b);
     ids[0] = "nobody";
-    assert_int_equal(mm_viewer_print(fx.ix, &g, "t", ids, 2, &b, &missing), MM_ENOTFOUND);
+    assert_int_equal(mm_viewer_print(fx.ix, &g, "t", ids, 2, &b, &missing, NULL), MM_ENOTFOUND);
     assert_int_equal(b.len, 0);
     mm_buf_release(&b);
 }

@@ -118,10 +118,12 @@ struct mm_viewer_print_gen {
  * in, the data of every patient as JSON) with the summaries of the @n patients @ids
  * (patients not in the index are left out and counted in *@missing).
  * @param title shown on top of the document ("3階東病棟 入院患者")
+ * @param[out] in_doc NULL, or @n flags: 1 for each patient the document holds
  * @return 0, MM_ENOTFOUND (none of the patients is in the index), MM_ELIMIT, MM_ENOMEM,
  *         MM_EIO
  */
 int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
-                    const char *const *ids, size_t n, mm_buf *out, size_t *missing);
+                    const char *const *ids, size_t n, mm_buf *out, size_t *missing,
+                    unsigned char *in_doc);
 
 #endif

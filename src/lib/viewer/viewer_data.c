@@ -297,7 +297,8 @@ static const char *find_tag(const char *s, const char *open, const char *needle,
 }
 
 int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
-                    const char *const *ids, size_t n, mm_buf *out, size_t *missing)
+                    const char *const *ids, size_t n, mm_buf *out, size_t *missing,
+                    unsigned char *in_doc)
 {
     const unsigned char *html, *css, *js;
     const char *link, *script, *close_tag;
@@ -308,6 +309,8 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
 
     MM_ASSERT_ARG(ix && gen && title && (ids || n == 0) && out);
     start = out->len;
+    if (in_doc)
+        memset(in_doc, 0, n);
     html = mm_viewer_asset("index.html", &nhtml, NULL);
     css = mm_viewer_asset("app.css", &ncss, NULL);
     js = mm_viewer_asset("app.js", &njs, NULL);
@@ -362,6 +365,8 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
             err = mm_buf_putc(&data, ',');
         if (err == 0)
             err = mm_buf_put(&data, one.ptr, one.len);
+        if (in_doc)
+            in_doc[i] = 1;
         found++;
     }
     if (err == 0)
