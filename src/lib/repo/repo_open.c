@@ -1037,8 +1037,9 @@ int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out)
     for (size_t i = 0; i < n && err == 0; i++)
         err = mm_repo__object_get(r, &w, ids + i * ID_SIZE, out);
     if (err < 0 && err != MM_ENOMEM && !r->ix.loaded) {
-        /* the lookup found one place of each block; another copy (an interrupted backup, a
-         * repacked pack) may be whole: look everywhere, as restore does, and read again */
+        /* the lookup read the newest index files first; read again the way restore does,
+         * with the whole object index (its places may differ where a block has two copies,
+         * and packs no index file names are included) */
         mm_error_clear();
         mm_buf_truncate(out, start);
         if ((err = mm_repo__index_load(r)) < 0)
