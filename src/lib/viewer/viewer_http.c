@@ -494,9 +494,11 @@ static int gens_load(mm_viewer *v)
 
 /*
  * Get a read-only connection to generation @g's index, loading (decrypting) it when it is
- * not loaded. Release with ix_release(). OUT: *slot, *k. @return 0 or an mm_err
+ * not loaded. Release with ix_release(). OUT: *slot, *k, @gid (the generation's full ID,
+ * copied while the slot is held). @return 0 or an mm_err
  */
-static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, int *k)
+static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, int *k,
+                      char gid[MM_CRYPTO_HEX_SIZE])
 {
     const struct mm_repo_gen *g;
     struct slot *s = NULL;
@@ -563,6 +565,7 @@ static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, i
             *ix = s->conn[free_k];
             *slot = (int)(s - v->slots);
             *k = free_k;
+            memcpy(gid, s->id, MM_CRYPTO_HEX_SIZE);
             break;
         }
         pthread_cond_wait(&v->cond, &v->lock);
@@ -655,6 +658,7 @@ static const char *arg(struct MHD_Connection *c, const char *key, size_t max, in
 static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
 {
     int bad = 0, slot, k, err;
+    char gid[MM_CRYPTO_HEX_SIZE];
     const char *q = arg(c, "q", MM_INDEX_QUERY_MAX, &bad);
     const char *gen = arg(c, "gen", 64, &bad);
     struct mm_index_results res = { 0 };
@@ -664,7 +668,7 @@ static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
 
     if (bad || !q || !*q)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_query");
-    if ((err = ix_acquire(v, gen, &ix, &slot, &k)) < 0)
+    if ((err = ix_acquire(v, gen, &ix, &slot, &k, gid)) < 0)
         return send_lib_error(c, err);
     err = mm_index_find(ix, q, RESULTS_MAX, NULL, &res);
     ix_release(v, slot, k);
@@ -675,11 +679,10 @@ static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
     if (err < 0)
         return send_lib_error(c, err);
     mm_buf_init(&b, MM_LIMIT_JSON);
-    pthread_mutex_lock(&v->lock);
+    /* the ID copied while the slot was held: released, it may serve another generation */
     err = mm_buf_puts(&b, "{\"generation\":");
     if (err == 0)
-        err = mm_json_str(&b, v->slots[slot].id);
-    pthread_mutex_unlock(&v->lock);
+        err = mm_json_str(&b, gid);
     if (err == 0)
         err = mm_buf_printf(&b, ",\"total\":%zu,\"results\":[", res.total);
     for (size_t i = 0; i < res.n && err == 0; i++) {
@@ -719,11 +722,8 @@ static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const
 
     if (bad || !id || !*id)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
-    if ((err = ix_acquire(v, gen, &ix, &slot, &k)) < 0)
+    if ((err = ix_acquire(v, gen, &ix, &slot, &k, gid)) < 0)
         return send_lib_error(c, err);
-    pthread_mutex_lock(&v->lock);
-    memcpy(gid, v->slots[slot].id, sizeof(gid));
-    pthread_mutex_unlock(&v->lock);
     mm_buf_init(&b, MM_LIMIT_JSON);
     err = mm_viewer_patient_json(ix, gid, id, &b);
     ix_release(v, slot, k);
@@ -773,7 +773,7 @@ static enum MHD_Result api_file(mm_viewer *v, struct MHD_Connection *c)
     const char *path = arg(c, "path", MM_LIMIT_PATH - 256, &bad);
     const struct mm_repo_gen *g;
     struct mm_repo_gen gc;
-    char full[MM_LIMIT_PATH];
+    char full[MM_LIMIT_PATH], gid[MM_CRYPTO_HEX_SIZE];
     const char *type;
     struct MHD_Response *r;
     mm_index *ix;
@@ -782,7 +782,7 @@ static enum MHD_Result api_file(mm_viewer *v, struct MHD_Connection *c)
 
     if (bad || !id || !*id || !path || !*path)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
-    if ((err = ix_acquire(v, gen, &ix, &slot, &k)) < 0)
+    if ((err = ix_acquire(v, gen, &ix, &slot, &k, gid)) < 0)
         return send_lib_error(c, err);
     err = mm_viewer__file_allowed(ix, id, path);
     ix_release(v, slot, k);
@@ -792,7 +792,7 @@ static enum MHD_Result api_file(mm_viewer *v, struct MHD_Connection *c)
     full[0] = '\0';
     memset(&gc, 0, sizeof(gc)); /* what reading a file needs of it: ID and root tree */
     pthread_mutex_lock(&v->lock);
-    if ((g = gen_pick(v, gen))) {
+    if ((g = gen_pick(v, gid))) { /* the generation whose index allowed the path */
         memcpy(gc.id, g->id, sizeof(gc.id));
         memcpy(gc.root, g->root, sizeof(gc.root));
         for (size_t i = 0; i < g->nsources && !full[0]; i++)
