@@ -2,9 +2,9 @@
 /*
  * bench_view: the viewer as its users feel it, measured from outside over HTTP against a
  * running `mamori view`. (1) Open: the time from sending the passphrase to the first search
- * answer (login: key slot unlocked, generations listed; first search: the newest index
- * decrypted into memory), best of @opens fresh viewers is not attempted here: one cold open
- * per run. (2) Under @clients concurrent keep-alive clients, each with its own session, for
+ * answer (login: key slot unlocked, generations listed; first search: the newest index's
+ * blocks located, and those the search reads decrypted); one cold open per run. (2) Under @clients
+ * concurrent keep-alive clients, each with its own session, for
  * @seconds each: search requests (kana family names, ID prefixes, birth dates) and patient
  * screen requests (summary + lab matrix of patients found by those searches); median, 99th
  * percentile and maximum latency, and requests per second.
@@ -291,7 +291,7 @@ int main(int argc, char **argv)
         return 1;
     t3 = now();
     printf("open     passphrase to search answer %.2f s (login %.2f s, generations %.3f s, first"
-           " search with the index decrypted %.2f s)\n",
+           " search with the index opened %.2f s)\n",
            t3 - t0, t1 - t0, t2 - t1, t3 - t2);
     for (size_t i = 0; i < NQUERIES; i++) {
         urlenc(queries[i], q, sizeof(q));

@@ -191,13 +191,14 @@ int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const
     return CLI_OK;
 }
 
+#define CLI_INDEX_CACHE (16u << 20) /* decrypted index blocks kept by show, search, print */
+
 int cli_repo_index_open(struct cli_ctx *ctx, const char *path, const char *user,
                         const char *passfile, const char *gen, struct cli_repo_index *out)
 {
     int rc, err;
 
     memset(out, 0, sizeof(*out));
-    mm_buf_init(&out->data, MM_LIMIT_JSON);
     if ((rc = cli_repo_open(ctx, path, user, passfile, &out->repo)) != CLI_OK)
         return rc;
     err = mm_repo_gen_find(out->repo, gen ? gen : "latest", &out->gen);
@@ -220,9 +221,11 @@ int cli_repo_index_open(struct cli_ctx *ctx, const char *path, const char *user,
         rc = CLI_ERROR;
         goto out;
     }
-    /* the index is decrypted into memory and read there: nothing of it reaches a disk */
-    if ((err = mm_repo_read_index(out->repo, &out->gen, &out->data)) < 0 ||
-        (err = mm_index_open_memory(&out->ix, out->data.ptr, out->data.len)) < 0) {
+    /* the index is read block by block, each decrypted into memory when a query needs it
+     * (a patient's summary: a few dozen of them): nothing of it reaches a disk */
+    if ((err = mm_repo_pages_open(out->repo, &out->gen, CLI_INDEX_CACHE, &out->pages)) < 0 ||
+        (err = mm_index_open_pages(&out->ix, mm_repo_pages_read, out->pages,
+                                   mm_repo_pages_size(out->pages))) < 0) {
         rc = cli_repo_error(ctx, err);
         goto out;
     }
@@ -236,9 +239,8 @@ void cli_repo_index_close(struct cli_repo_index *x)
 {
     mm_index_free(x->ix);
     x->ix = NULL;
-    if (x->data.ptr)
-        mm_crypto_wipe(x->data.ptr, x->data.len);
-    mm_buf_release(&x->data);
+    mm_repo_pages_free(x->pages); /* after the index that reads it; wipes its blocks */
+    x->pages = NULL;
     if (x->have_gen)
         mm_repo_gen_release(&x->gen);
     x->have_gen = 0;

@@ -56,7 +56,7 @@ struct cli_repo_index {
     mm_repo *repo;
     struct mm_repo_gen gen;
     int have_gen;
-    mm_buf data; /* the index bytes, wiped on close */
+    mm_repo_pages *pages; /* the index, decrypted block by block as it is read */
     mm_index *ix;
 };
 

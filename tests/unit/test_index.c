@@ -798,6 +798,110 @@ static void open_memory__reads_in_place_by_many(void **state)
     mm_index_free(ix);
 }
 
+/* A source of index pages for mm_index_open_pages: bytes in memory, counted, made to fail. */
+struct page_src {
+    const unsigned char *p;
+    size_t n;
+    size_t calls, bytes;
+    int fail;
+};
+
+static int page_src_read(void *ctx, void *dst, size_t n, uint64_t off)
+{
+    struct page_src *s = ctx;
+
+    assert_true(off <= s->n && n <= s->n - off); /* never asked past the end */
+    s->calls++;
+    s->bytes += n;
+    if (s->fail)
+        return mm_error_set(MM_EIO, "page source fails");
+    memcpy(dst, s->p + off, n);
+    return 0;
+}
+
+/*
+ * mm_index_open_pages: every patient's summary, lab matrix and search answers equal the file
+ * index's, read through the caller's function page by page (a one-patient query reads a few
+ * pages, not the index); a failing source fails the query with an error and the index works
+ * again once the source does; writes are refused; damage and short sources are refused.
+ */
+static void open_pages__reads_through_the_source_on_demand(void **state)
+{
+    mm_index *ix = open_ro(), *m = NULL;
+    struct page_src src = { 0 };
+    mm_buf b, s1, s2, ids;
+    size_t n = 0, before;
+    const char *id0 = jstr(patient_of(0), "id");
+
+    (void)state;
+    mm_buf_init(&b, 1u << 30);
+    mm_buf_init(&s1, MM_LIMIT_JSON);
+    mm_buf_init(&s2, MM_LIMIT_JSON);
+    mm_buf_init(&ids, MM_LIMIT_JSON);
+    assert_int_equal(mm_index_to_bytes(ix, &b), 0);
+    src.p = (const unsigned char *)b.ptr;
+    src.n = b.len;
+    assert_int_equal(mm_index_open_pages(&m, page_src_read, &src, b.len), 0);
+    before = src.bytes;
+    assert_int_equal(mm_index_summary(m, id0, &s2), 0);
+    assert_true(src.bytes - before < b.len / 4); /* one patient: a few pages */
+    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+        const char *id = jstr(patient_of(i), "id");
+        struct mm_index_lab_matrix a = { 0 }, c = { 0 };
+        struct mm_index_results r = { 0 };
+        mm_buf_clear(&s1);
+        mm_buf_clear(&s2);
+        assert_int_equal(mm_index_summary(ix, id, &s1), 0);
+        assert_int_equal(mm_index_summary(m, id, &s2), 0);
+        assert_int_equal(s1.len, s2.len);
+        assert_memory_equal(s1.ptr, s2.ptr, s1.len);
+        assert_int_equal(mm_index_lab_matrix(ix, id, &a), 0);
+        assert_int_equal(mm_index_lab_matrix(m, id, &c), 0);
+        assert_int_equal(a.ntests, c.ntests);
+        assert_int_equal(a.ntimes, c.ntimes);
+        for (size_t k = 0; k < a.ntests * a.ntimes; k++)
+            assert_true((!a.cells[k].value && !c.cells[k].value) ||
+                        (a.cells[k].value && c.cells[k].value &&
+                         strcmp(a.cells[k].value, c.cells[k].value) == 0));
+        mm_index_lab_matrix_release(&a);
+        mm_index_lab_matrix_release(&c);
+        assert_int_equal(mm_index_find(m, jstr(patient_of(i), "kana"), 0, AS_OF, &r), 0);
+        assert_true(find_in(&r, id) >= 0);
+        mm_index_results_release(&r);
+    }
+    assert_int_equal(mm_index_patient_ids(m, &ids, &n), 0);
+    assert_int_equal(n, json_array_size(fx.patients));
+    /* the source fails: an error, no crash; then it reads again */
+    mm_index_free(m);
+    m = NULL;
+    assert_int_equal(mm_index_open_pages(&m, page_src_read, &src, b.len), 0);
+    src.fail = 1;
+    mm_buf_clear(&s2);
+    assert_int_not_equal(mm_index_summary(m, jstr(patient_of(1), "id"), &s2), 0);
+    src.fail = 0;
+    mm_buf_clear(&s2);
+    assert_int_equal(mm_index_summary(m, jstr(patient_of(1), "id"), &s2), 0);
+    /* read-only */
+    assert_int_not_equal(mm_index_update(m, fx.std, fx.ext, &id0, 1, NULL, NULL), 0);
+    mm_index_free(m);
+    /* refused: a source failing from the start, too few bytes, a broken header */
+    m = NULL;
+    src.fail = 1;
+    assert_int_not_equal(mm_index_open_pages(&m, page_src_read, &src, b.len), 0);
+    assert_null(m);
+    src.fail = 0;
+    assert_int_equal(mm_index_open_pages(&m, page_src_read, &src, 100), MM_ECORRUPT);
+    assert_null(m);
+    memset(b.ptr, 'x', 100);
+    assert_int_equal(mm_index_open_pages(&m, page_src_read, &src, b.len), MM_ECORRUPT);
+    assert_null(m);
+    mm_buf_release(&b);
+    mm_buf_release(&s1);
+    mm_buf_release(&s2);
+    mm_buf_release(&ids);
+    mm_index_free(ix);
+}
+
 /* Both results alike: counts, order, every field. */
 static void results_equal(const struct mm_index_results *a, const struct mm_index_results *b,
                           const char *query)
@@ -1249,6 +1353,7 @@ int main(void)
         cmocka_unit_test(demographics__agree_with_the_full_index),
         cmocka_unit_test(bytes__round_trip),
         cmocka_unit_test(open_memory__reads_in_place_by_many),
+        cmocka_unit_test(open_pages__reads_through_the_source_on_demand),
         cmocka_unit_test(find__in_memory_equals_sql),
         cmocka_unit_test(open__refuses_what_is_not_an_index),
         cmocka_unit_test(create__is_crash_safe),

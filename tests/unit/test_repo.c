@@ -1696,6 +1696,148 @@ static void restore__patient_selects_its_folders_of_both_storages(void **state)
 
 /* ---- 7. generations ------------------------------------------------------------------------- */
 
+/* The patient index of @g, read whole through mm_repo_pages in pieces of odd sizes. */
+static int read_index(mm_repo *r, const struct mm_repo_gen *g, mm_buf *out)
+{
+    mm_repo_pages *p = NULL;
+    uint64_t size, off = 0;
+    int err;
+
+    mm_buf_init(out, 16 * MIB);
+    if ((err = mm_repo_pages_open(r, g, 64 * KIB, &p)) < 0)
+        return err;
+    size = mm_repo_pages_size(p);
+    if ((err = mm_buf_grow(out, (size_t)size)) == 0) {
+        while (off < size && err == 0) {
+            size_t n = size - off < 5000 ? (size_t)(size - off) : 5000;
+            err = mm_repo_pages_read(p, out->ptr + off, n, off);
+            off += n;
+        }
+        if (err == 0)
+            out->len = (size_t)size;
+    }
+    mm_repo_pages_free(p);
+    return err;
+}
+
+struct pages_reader {
+    pthread_t t;
+    mm_repo_pages *p;
+    const unsigned char *truth;
+    size_t size;
+    uint64_t seed;
+    int bad; /* reads that failed or differed */
+};
+
+static void *pages_reader_main(void *arg)
+{
+    struct pages_reader *x = arg;
+    unsigned char buf[12000];
+
+    for (int i = 0; i < 3000; i++) {
+        size_t off = (size_t)(sm64(&x->seed) % x->size), n = (size_t)(sm64(&x->seed) % sizeof(buf));
+        if (n > x->size - off)
+            n = x->size - off;
+        if (mm_repo_pages_read(x->p, buf, n, off) != 0 || memcmp(buf, x->truth + off, n) != 0)
+            x->bad++;
+    }
+    return NULL;
+}
+
+/*
+ * The index read on demand: any range, from four threads at once through a cache far smaller
+ * than the index (blocks replaced all the time), equals the file; reads past the end are
+ * refused; a damaged pack fails the reads of its blocks (and only those) with an error, a
+ * missing one too, and nothing crashes.
+ */
+static void pages__read_on_demand_from_threads_and_damage(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], src[PATHCAP], ixf[PATHCAP], p[PATHCAP], pack[PATHCAP];
+    char id[MM_CRYPTO_HEX_SIZE];
+    struct mm_repo_source s = { 0 };
+    struct mm_repo_backup_opts o = { 0 };
+    struct mm_repo_counts c;
+    struct mm_repo_gen *g = NULL;
+    struct pages_reader x[4];
+    const size_t size = 300 * KIB + 123;
+    unsigned char *ixdata, one[8];
+    mm_repo_pages *pg = NULL;
+    size_t n = 0, ok = 0, failed = 0;
+    mm_repo *r;
+
+    (void)state;
+    make_tmp(base, "pages");
+    pj(repo, base, "repo");
+    pj(src, base, "src");
+    pj(ixf, base, "patients.idx");
+    init_repo(repo, NULL);
+    mkdir_ok(src, 0755);
+    ixdata = random_bytes(size, 4242);
+    for (size_t i = 40 * KIB; i < 160 * KIB; i++) /* compressible blocks too (zstd codec) */
+        ixdata[i] = (unsigned char)"patient row "[i % 12];
+    write_file(ixf, ixdata, size);
+    write_random(pj(p, src, "f"), 1000, 7);
+    r = open_repo(repo);
+    s.path = src;
+    s.kind = MM_REPO_SOURCE_SSMIX2_STD;
+    o.index_file = ixf;
+    backup_n(r, &s, 1, &o, id, &c);
+    gens_of(r, &g, &n);
+    assert_int_equal(n, 1);
+
+    assert_int_equal(mm_repo_pages_open(r, &g[0], 16 * KIB, &pg), 0);
+    assert_int_equal(mm_repo_pages_size(pg), size);
+    for (int k = 0; k < 4; k++) {
+        x[k] = (struct pages_reader){
+            .p = pg, .truth = ixdata, .size = size, .seed = 99 + (uint64_t)k
+        };
+        assert_int_equal(pthread_create(&x[k].t, NULL, pages_reader_main, &x[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+        pthread_join(x[k].t, NULL);
+        assert_int_equal(x[k].bad, 0);
+    }
+    assert_int_equal(mm_repo_pages_read(pg, one, 8, size - 4), MM_EINVAL);
+    assert_int_equal(mm_repo_pages_read(pg, one, 1, size), MM_EINVAL);
+    assert_int_equal(mm_repo_pages_read(pg, one, 0, size), 0);
+    mm_repo_pages_free(pg);
+    pg = NULL;
+
+    /* a byte flipped in the middle of the pack holding the index: its blocks fail */
+    largest_file(pj(p, repo, "data"), pack);
+    flip_byte(pack, file_size(pack) / 2);
+    assert_int_equal(mm_repo_pages_open(r, &g[0], 16 * KIB, &pg), 0);
+    for (size_t off = 0; off < size; off += 4096) {
+        size_t k = size - off < 4096 ? size - off : 4096;
+        unsigned char blk[4096];
+        int err = mm_repo_pages_read(pg, blk, k, off);
+        if (err == 0) {
+            assert_memory_equal(blk, ixdata + off, k);
+            ok++;
+        } else {
+            assert_true(err == MM_ECORRUPT || err == MM_EAUTH);
+            assert_non_null(strstr(mm_error_last(), "patient index"));
+            failed++;
+        }
+    }
+    assert_true(failed >= 1);
+    assert_true(ok >= 1);
+    mm_repo_pages_free(pg);
+    pg = NULL;
+    /* the pack gone: located from the index files, then not found when read */
+    assert_int_equal(unlink(pack), 0);
+    assert_int_equal(mm_repo_pages_open(r, &g[0], 16 * KIB, &pg), 0);
+    failed = 0;
+    for (size_t off = 0; off < size; off += 4096)
+        failed += mm_repo_pages_read(pg, one, 1, off) == MM_ENOTFOUND;
+    assert_true(failed >= 1);
+    mm_repo_pages_free(pg);
+    mm_repo_pages_free(NULL);
+    mm_repo_gens_free(g, n);
+    free(ixdata);
+    mm_repo_free(r);
+}
+
 static void generations__list_find_and_patient_index(void **state)
 {
     char base[PATHCAP], repo[PATHCAP], src[PATHCAP], ixf[PATHCAP], p[PATHCAP], host[256] = "";
@@ -1757,14 +1899,13 @@ static void generations__list_find_and_patient_index(void **state)
     assert_null(g[0].name);
     assert_string_equal(g[1].name, "before the upgrade");
     /* the stored patient index is the file, byte for byte */
-    mm_buf_init(&b, 1 * MIB);
-    assert_int_equal(mm_repo_read_index(r, &g[2], &b), 0);
+    assert_int_equal(read_index(r, &g[2], &b), 0);
     assert_int_equal(b.len, 70 * KIB);
     assert_memory_equal(b.ptr, ixdata, 70 * KIB);
-    mm_buf_clear(&b);
-    assert_int_equal(mm_repo_read_index(r, &g[1], &b), MM_ENOTFOUND);
+    mm_buf_release(&b);
+    assert_int_equal(read_index(r, &g[1], &b), MM_ENOTFOUND);
     assert_int_equal(b.len, 0);
-    assert_int_equal(mm_repo_read_index(r, &g[0], &b), 0);
+    assert_int_equal(read_index(r, &g[0], &b), 0);
     assert_int_equal(b.len, 70 * KIB);
     mm_buf_release(&b);
     /* finding one */
@@ -3289,6 +3430,7 @@ int main(void)
         cmocka_unit_test_teardown(dedup__insert_in_a_large_file_stores_little, remove_tmp),
         cmocka_unit_test_teardown(restore__path_prefix_selects_a_subtree, remove_tmp),
         cmocka_unit_test_teardown(read_file__reads_one_file_and_refuses_other_paths, remove_tmp),
+        cmocka_unit_test_teardown(pages__read_on_demand_from_threads_and_damage, remove_tmp),
         cmocka_unit_test_teardown(restore__patient_selects_its_folders_of_both_storages,
                                   remove_tmp),
         cmocka_unit_test_teardown(generations__list_find_and_patient_index, remove_tmp),

@@ -12,6 +12,7 @@
 #define MM_INDEX_INDEX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 #include "common/limits.h"
@@ -67,6 +68,18 @@ int mm_index_from_bytes(mm_index **out, const void *data, size_t n);
  * @return 0, MM_ECORRUPT (not an index, wrong version), MM_ENOMEM
  */
 int mm_index_open_memory(mm_index **out, const void *data, size_t n);
+
+/* Read @n bytes at @off of an index into @dst (any thread). @return 0 or an mm_err */
+typedef int (*mm_index_read_fn)(void *ctx, void *dst, size_t n, uint64_t off);
+/*
+ * Open an index of @size bytes read-only through @read, page by page as queries need them
+ * (e.g. a generation's blocks decrypted on demand): nothing is copied up front, nothing is
+ * written anywhere (no journal, no temporary file). Many indexes may read one source at once
+ * (one per thread); @ctx must outlive them. A failed read makes the query fail (MM_EIO).
+ * @param[out] out the index, owned by the caller; NULL on failure
+ * @return 0, MM_ECORRUPT (not an index, wrong version), MM_EIO, MM_ENOMEM
+ */
+int mm_index_open_pages(mm_index **out, mm_index_read_fn read, void *ctx, uint64_t size);
 
 /*
  * Append the bytes of the whole database to @out (to store it as a generation blob, or

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -150,7 +151,7 @@ static int writable_pragmas(mm_index *ix)
 }
 
 /* Check that @ix is a mamori index of a version we read, and read its build mode. */
-static int check_format(mm_index *ix)
+int mm_index__check_format(mm_index *ix)
 {
     sqlite3_stmt *st = NULL;
     long long app = 0, ver = 0;
@@ -210,7 +211,7 @@ out:
 }
 
 /* Open SQLite database @name with @flags into ix->db. */
-static int open_db(mm_index *ix, const char *name, int flags)
+int mm_index__open_db(mm_index *ix, const char *name, int flags)
 {
     int rc = sqlite3_open_v2(name, &ix->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 
@@ -254,9 +255,9 @@ int mm_index_create(mm_index **out, const char *path)
     ix->writable = 1;
     ix->version = MM_INDEX_VERSION;
     if (strcmp(path, ":memory:") == 0)
-        err = open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        err = mm_index__open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     else if ((err = set_paths(ix, path)) == 0)
-        err = open_db(ix, ix->tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        err = mm_index__open_db(ix, ix->tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (err < 0)
         goto out;
     /* 4096-byte pages: the repository stores the index in pieces of this size */
@@ -299,7 +300,8 @@ int mm_index_open(mm_index **out, const char *path, unsigned int flags)
                             mm_log_path(red, sizeof(red), path));
     if (!(ix = mm_calloc(1, sizeof(*ix))))
         return MM_ENOMEM;
-    if ((err = open_db(ix, path, SQLITE_OPEN_READONLY)) < 0 || (err = check_format(ix)) < 0)
+    if ((err = mm_index__open_db(ix, path, SQLITE_OPEN_READONLY)) < 0 ||
+        (err = mm_index__check_format(ix)) < 0)
         goto out;
     if (!(flags & MM_INDEX_OPEN_WRITE)) {
         mm_index__exec(ix, "PRAGMA cache_size = -8192");
@@ -309,7 +311,7 @@ int mm_index_open(mm_index **out, const char *path, unsigned int flags)
     src = ix->db;
     ix->db = NULL;
     if ((err = set_paths(ix, path)) < 0 ||
-        (err = open_db(ix, ix->tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
+        (err = mm_index__open_db(ix, ix->tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
         goto out;
     ix->writable = 1;
     if (!(bk = sqlite3_backup_init(ix->db, "main", src, "main"))) {
@@ -324,7 +326,7 @@ int mm_index_open(mm_index **out, const char *path, unsigned int flags)
     }
     if ((err = writable_pragmas(ix)) < 0)
         goto out;
-    err = check_format(ix);
+    err = mm_index__check_format(ix);
 out:
     sqlite3_close(src);
     if (err < 0) {
@@ -352,7 +354,7 @@ static int load_bytes(mm_index **out, unsigned char *p, size_t n, unsigned int f
     }
     ix->memory = memory;
     ix->writable = !memory;
-    if ((err = open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
+    if ((err = mm_index__open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
         goto out;
     rc = sqlite3_deserialize(ix->db, "main", p, (sqlite3_int64)n, (sqlite3_int64)n, flags);
     p = NULL; /* now SQLite's when FREEONCLOSE, even on failure */
@@ -360,7 +362,7 @@ static int load_bytes(mm_index **out, unsigned char *p, size_t n, unsigned int f
         err = mm_index__sql_error(ix->db, rc, "load");
         goto out;
     }
-    if ((err = check_format(ix)) < 0)
+    if ((err = mm_index__check_format(ix)) < 0)
         goto out;
     err = mm_index__exec(ix, pragmas);
 out:
@@ -465,7 +467,9 @@ void mm_index_free(mm_index *ix)
     mm_index__rows_free(ix->rows);
     sqlite3_finalize(ix->st_summary); /* before the close, which refuses live statements */
     sqlite3_finalize(ix->st_lab);
+    ZSTD_freeDCtx(ix->dctx);
     sqlite3_close(ix->db);
+    mm_index__pages_free(ix->pages); /* after the close: the connection read through it */
     if (ix->tmp)
         unlink(ix->tmp);
     mm_free(ix->tmp);

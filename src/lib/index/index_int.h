@@ -23,15 +23,24 @@ void mm_index__rows_free(struct mm_index__rows *r);
 
 struct mm_index {
     sqlite3 *db;
-    int memory;                        /* mm_index_open_memory: read-only bytes in memory */
+    int memory;                        /* read-only, in memory: mm_index_open_memory/_pages */
+    void *pages;                       /* mm_index_open_pages: its source of pages */
     struct mm_index__rows *rows;       /* built at the first find of a memory index */
     sqlite3_stmt *st_summary, *st_lab; /* a memory index keeps these prepared (reset after use) */
+    void *dctx;                        /* ZSTD_DCtx for summaries, made at the first */
     char *path;                        /* final file name; NULL for in-memory indexes */
     char *tmp; /* "<path>.tmp" being written, NULL when read-only or committed */
     int writable;
     int demographics; /* built with MM_INDEX_DEMOGRAPHICS */
     int version;      /* PRAGMA user_version: 1 summaries as text, 2 as zstd frames */
 };
+
+/* Open @name with @flags into ix->db (extended result codes on). @return 0 or an mm_err */
+int mm_index__open_db(mm_index *ix, const char *name, int flags);
+/* Check that ix->db is a mamori index of a version this build reads. @return 0 or an mm_err */
+int mm_index__check_format(mm_index *ix);
+/* Forget a source of pages of mm_index_open_pages (after its connection is closed). */
+void mm_index__pages_free(void *src);
 
 /* Map SQLite result @rc of @db to an mm_err and set a message "@what: <sqlite message>". */
 int mm_index__sql_error(sqlite3 *db, int rc, const char *what);

@@ -375,8 +375,8 @@ out:
 
 /* ---- summary ------------------------------------------------------------------------------- */
 
-/* Append the content of the zstd frame @p (@n bytes) to @out. */
-static int unzstd(const void *p, size_t n, mm_buf *out)
+/* Append the content of the zstd frame @p (@n bytes) to @out, with @ix's context. */
+static int unzstd(mm_index *ix, const void *p, size_t n, mm_buf *out)
 {
     unsigned long long size = ZSTD_getFrameContentSize(p, n);
     size_t got;
@@ -388,7 +388,10 @@ static int unzstd(const void *p, size_t n, mm_buf *out)
         return mm_error_set(MM_ELIMIT, "patient summary is too large");
     if ((err = mm_buf_grow(out, (size_t)size)) < 0)
         return err;
-    got = ZSTD_decompress(out->ptr + out->len, (size_t)size, p, n);
+    /* one context per connection, kept: a fresh one per summary costs more than the frame */
+    if (!ix->dctx && !(ix->dctx = ZSTD_createDCtx()))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    got = ZSTD_decompressDCtx(ix->dctx, out->ptr + out->len, (size_t)size, p, n);
     if (ZSTD_isError(got) || got != size)
         return mm_error_set(MM_ECORRUPT, "patient summary is damaged");
     out->len += got;
@@ -421,7 +424,7 @@ int mm_index_summary(mm_index *ix, const char *id, mm_buf *out)
         else if (ix->version < 2)
             err = mm_buf_put(out, p, (size_t)n);
         else
-            err = unzstd(p, (size_t)n, out);
+            err = unzstd(ix, p, (size_t)n, out);
     }
 out:
     mm_index__done(ix, &ix->st_summary, st);

@@ -295,10 +295,27 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
                     const struct mm_repo_restore_opts *o, struct mm_repo_restore_stats *stats);
 
 /*
- * Read a stored file of @gen (the SS-MIX2 patient index when @path is NULL) into @out.
- * @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_ELIMIT, MM_EIO, MM_ENOMEM
+ * The patient index of @gen read on demand: its blocks are located now, and each is read,
+ * decrypted and checked against its ID when bytes it holds are first asked for; up to
+ * @cache_bytes of them are kept decrypted (wiped when replaced and at mm_repo_pages_free).
+ * mm_repo_pages_read() may be called from many threads at once; @r must stay open, and
+ * other calls on @r may run meanwhile. OUT: *out
+ * @return 0, MM_ENOTFOUND (no index, or a block is in no pack), MM_ECORRUPT, MM_EIO, MM_ENOMEM
  */
-int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, mm_buf *out);
+typedef struct mm_repo_pages mm_repo_pages;
+int mm_repo_pages_open(mm_repo *r, const struct mm_repo_gen *gen, size_t cache_bytes,
+                       mm_repo_pages **out);
+/* The index's size in bytes. */
+uint64_t mm_repo_pages_size(const mm_repo_pages *p);
+/*
+ * Read @n bytes at @off of the index @pages (an mm_repo_pages; void so that this serves as
+ * an mm_index_read_fn for mm_index_open_pages) into @dst.
+ * @return 0, MM_EINVAL (past the end), MM_ENOTFOUND (pack missing), MM_ECORRUPT, MM_EAUTH,
+ *         MM_EIO, MM_ENOMEM
+ */
+int mm_repo_pages_read(void *pages, void *dst, size_t n, uint64_t off);
+/* Wipe and free. Accepts NULL. */
+void mm_repo_pages_free(mm_repo_pages *p);
 
 /*
  * Read one file of generation @gen into @out: @path is "source-name/sub/folder/file" as

@@ -206,6 +206,14 @@ int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsign
  */
 int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
                          const void *p, size_t n, uint32_t plain, mm_buf *out);
+/*
+ * mm_repo__object_open() writing the plaintext to @dst, which has room for exactly @plain
+ * bytes (the size the object index knows): a smaller or larger plaintext is MM_ECORRUPT.
+ * @return as mm_repo__object_open()
+ */
+int mm_repo__object_open_at(const mm_repo *r, struct mm_repo__work *w,
+                            const unsigned char id[ID_SIZE], const void *p, size_t n,
+                            uint32_t plain, unsigned char *dst);
 
 /*
  * Load every index file into r->ix (once). A damaged index file is skipped and named in
@@ -290,6 +298,19 @@ void mm_repo__index_release(struct mm_repo__objindex *ix);
  * @return 0, MM_ENOMEM, MM_EIO, and the errors of mm_repo__index_load()
  */
 int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n);
+
+/* Where a block is (a copy of its object index entry, kept when the index changes). */
+struct mm_repo__block {
+    unsigned char pack[ID_SIZE];
+    uint32_t offset, length, plain;
+};
+/*
+ * Copy the places of the @n objects @ids (looked up in r->ix) into @b, and where each
+ * starts when they are laid end to end into @off (n + 1 entries; off[n] is the total).
+ * @return 0, or MM_ENOTFOUND (no error message set) when one is not in r->ix
+ */
+int mm_repo__blocks_locate(mm_repo *r, const unsigned char *ids, size_t n, struct mm_repo__block *b,
+                           uint64_t *off);
 
 /*
  * Read and open the object @id into @out (locks ix.lock for the lookup, so it may run while

@@ -100,12 +100,20 @@ out:
     return err;
 }
 
-int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
-                         const void *p, size_t n, uint32_t plain, mm_buf *out)
+/*
+ * The steps of opening an object: MAC, decompress, content hash. The plaintext is appended
+ * to @out, or when @dst is not NULL written to @dst, which has room for exactly @plain bytes
+ * and must be filled (a block whose size its index knows).
+ */
+static int object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                       const void *p, size_t n, uint32_t plain, mm_buf *out, unsigned char *dst)
 {
     struct mm_repo__work tmp;
-    unsigned char check[ID_SIZE];
-    size_t start = out->len, got;
+    unsigned char check[ID_SIZE], *to;
+    size_t start = out ? out->len : 0, size, got;
+    const struct mm_repo__dict *dict = NULL;
+    const char *z;
+    unsigned char codec;
     int err, own = 0;
 
     if (!w) {
@@ -121,23 +129,24 @@ int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsign
         err = mm_error_set(MM_ECORRUPT, "object has no codec byte");
         goto out;
     }
-    if ((unsigned char)w->scratch.ptr[0] == CODEC_RAW) {
-        if (w->scratch.len - 1 > plain) {
+    codec = (unsigned char)w->scratch.ptr[0];
+    z = w->scratch.ptr + 1;
+    if (codec == CODEC_RAW) {
+        size = w->scratch.len - 1;
+        if (size > plain) {
             err = mm_error_set(MM_ECORRUPT, "object is larger than its index says");
             goto out;
         }
-        err = mm_buf_put(out, w->scratch.ptr + 1, w->scratch.len - 1);
-    } else if ((unsigned char)w->scratch.ptr[0] == CODEC_ZSTD ||
-               (unsigned char)w->scratch.ptr[0] == CODEC_ZSTD_DICT) {
-        unsigned long long size = ZSTD_getFrameContentSize(w->scratch.ptr + 1, w->scratch.len - 1);
-        const struct mm_repo__dict *dict = NULL;
-        if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > plain ||
-            size > out->limit - out->len) {
+    } else if (codec == CODEC_ZSTD || codec == CODEC_ZSTD_DICT) {
+        unsigned long long fs = ZSTD_getFrameContentSize(z, w->scratch.len - 1);
+        if (fs == ZSTD_CONTENTSIZE_ERROR || fs == ZSTD_CONTENTSIZE_UNKNOWN || fs > plain ||
+            (out && fs > out->limit - out->len)) {
             err = mm_error_set(MM_ECORRUPT, "object has a bad compressed size");
             goto out;
         }
-        if ((unsigned char)w->scratch.ptr[0] == CODEC_ZSTD_DICT) {
-            unsigned did = ZSTD_getDictID_fromFrame(w->scratch.ptr + 1, w->scratch.len - 1);
+        size = (size_t)fs;
+        if (codec == CODEC_ZSTD_DICT) {
+            unsigned did = ZSTD_getDictID_fromFrame(z, w->scratch.len - 1);
             if (!(dict = mm_repo__dict_find(r, did))) {
                 err = mm_error_set(MM_ECORRUPT,
                                    "object needs compression dictionary %08x, which no intact "
@@ -145,34 +154,48 @@ int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsign
                                    did);
                 goto out;
             }
-        } else if (ZSTD_getDictID_fromFrame(w->scratch.ptr + 1, w->scratch.len - 1) != 0) {
+        } else if (ZSTD_getDictID_fromFrame(z, w->scratch.len - 1) != 0) {
             err = mm_error_set(MM_ECORRUPT, "object names a dictionary its codec does not use");
             goto out;
         }
-        if ((err = mm_buf_grow(out, (size_t)size)) < 0)
+    } else {
+        err = mm_error_set(MM_ECORRUPT, "object has unknown codec %u", (unsigned)codec);
+        goto out;
+    }
+    if (dst && size != plain) {
+        err = mm_error_set(MM_ECORRUPT, "object is not the size its index says");
+        goto out;
+    }
+    if (dst) {
+        to = dst;
+    } else {
+        if ((err = mm_buf_grow(out, size)) < 0)
             goto out;
-        got = dict ? ZSTD_decompress_usingDDict(w->dctx, out->ptr + out->len, (size_t)size,
-                                                w->scratch.ptr + 1, w->scratch.len - 1, dict->ddict)
-                   : ZSTD_decompressDCtx(w->dctx, out->ptr + out->len, (size_t)size,
-                                         w->scratch.ptr + 1, w->scratch.len - 1);
+        to = (unsigned char *)out->ptr + out->len;
+    }
+    if (codec == CODEC_RAW) {
+        if (size)
+            memcpy(to, z, size);
+        got = size;
+    } else {
+        got = dict ? ZSTD_decompress_usingDDict(w->dctx, to, size, z, w->scratch.len - 1,
+                                                dict->ddict)
+                   : ZSTD_decompressDCtx(w->dctx, to, size, z, w->scratch.len - 1);
         if (ZSTD_isError(got) || got != size) {
             err = mm_error_set(MM_ECORRUPT, "object does not decompress");
             goto out;
         }
-        out->len += got;
-    } else {
-        err = mm_error_set(MM_ECORRUPT, "object has unknown codec %u",
-                           (unsigned)(unsigned char)w->scratch.ptr[0]);
-        goto out;
     }
-    if (err < 0)
-        goto out;
-    if ((err = mm_crypto_object_id(r->ks, out->ptr + start, out->len - start, check)) < 0)
+    if (!dst) {
+        out->len += got;
+        out->ptr[out->len] = '\0';
+    }
+    if ((err = mm_crypto_object_id(r->ks, to, got, check)) < 0)
         goto out;
     if (memcmp(check, id, ID_SIZE) != 0)
         err = mm_error_set(MM_ECORRUPT, "object content does not match its name");
 out:
-    if (err < 0)
+    if (err < 0 && out)
         mm_buf_truncate(out, start);
     mm_buf_clear(&w->scratch);
     if (w->scratch.cap > (1u << 20))
@@ -180,6 +203,19 @@ out:
     if (own)
         mm_repo__work_release(&tmp);
     return err;
+}
+
+int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                         const void *p, size_t n, uint32_t plain, mm_buf *out)
+{
+    return object_open(r, w, id, p, n, plain, out, NULL);
+}
+
+int mm_repo__object_open_at(const mm_repo *r, struct mm_repo__work *w,
+                            const unsigned char id[ID_SIZE], const void *p, size_t n,
+                            uint32_t plain, unsigned char *dst)
+{
+    return object_open(r, w, id, p, n, plain, NULL, dst);
 }
 
 /* ---- the object index ----------------------------------------------------------------------- */

@@ -13,6 +13,7 @@
  * Workload: one clinician's browser, or a ward's worth of them (tens of connections).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -33,7 +34,8 @@
 #include "viewer/viewer_int.h"
 
 #define POOL         8                 /* read-only connections per loaded index */
-#define LOADED       3                 /* generations kept decrypted at once */
+#define LOADED       3                 /* generations whose index is open at once */
+#define CACHE_BYTES  (64u << 20)       /* decrypted index blocks kept per generation */
 #define SESSIONS     64                /* live sessions */
 #define TOKEN_SIZE   MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
 #define BODY_MAX     4096              /* bytes of a POST body */
@@ -54,8 +56,7 @@
 
 struct slot {
     char id[MM_CRYPTO_HEX_SIZE]; /* "" when free */
-    unsigned char *data;         /* the decrypted index, wiped before it is freed */
-    size_t size;
+    mm_repo_pages *pages;        /* its index, decrypted block by block on demand */
     mm_index *conn[POOL];
     int busy[POOL];
     unsigned int refs;
@@ -348,12 +349,8 @@ static void slot_clear(struct slot *s)
         s->conn[k] = NULL;
         s->busy[k] = 0;
     }
-    if (s->data) {
-        mm_crypto_wipe(s->data, s->size);
-        mm_free(s->data);
-    }
-    s->data = NULL;
-    s->size = 0;
+    mm_repo_pages_free(s->pages); /* after its connections: wipes its decrypted blocks */
+    s->pages = NULL;
     s->id[0] = '\0';
     s->refs = 0;
 }
@@ -502,7 +499,6 @@ static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, i
 {
     const struct mm_repo_gen *g;
     struct slot *s = NULL;
-    mm_buf b;
     int err = 0;
 
     pthread_mutex_lock(&v->lock);
@@ -532,17 +528,11 @@ static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, i
             continue;
         }
         slot_clear(victim);
-        mm_buf_init(&b, MM_LIMIT_JSON);
         pthread_mutex_lock(&v->repo_lock);
-        err = mm_repo_read_index(v->repo, g, &b);
+        err = mm_repo_pages_open(v->repo, g, CACHE_BYTES, &victim->pages);
         pthread_mutex_unlock(&v->repo_lock);
-        if (err < 0) {
-            mm_crypto_wipe(b.ptr, b.len);
-            mm_buf_release(&b);
+        if (err < 0)
             goto out;
-        }
-        victim->data = (unsigned char *)b.ptr; /* now owned by the slot (wiped by slot_clear) */
-        victim->size = b.len;
         memcpy(victim->id, g->id, sizeof(victim->id));
         s = victim;
         break;
@@ -554,7 +544,8 @@ static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, i
                 free_k = i;
         for (int i = 0; i < POOL && free_k < 0; i++)
             if (!s->conn[i]) {
-                if ((err = mm_index_open_memory(&s->conn[i], s->data, s->size)) < 0)
+                if ((err = mm_index_open_pages(&s->conn[i], mm_repo_pages_read, s->pages,
+                                               mm_repo_pages_size(s->pages))) < 0)
                     goto out;
                 free_k = i;
             }
@@ -1274,6 +1265,14 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
     if ((err = mm_repo_key_list(o->repo_path, &keys, &nkeys)) < 0)
         return err;
     free(keys);
+#ifdef M_TRIM_THRESHOLD
+    /* a server answering thousands of requests a second on many threads: glibc would give
+     * each thread's freed heap back to the system after nearly every answer (a madvise, a TLB
+     * flush on every core, page faults on the next one); keep up to 16 MiB instead, and take
+     * answers of up to 4 MiB from the heap rather than a fresh mapping each time */
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
     if (!(v = mm_calloc(1, sizeof(*v))))
         return MM_ENOMEM;
     pthread_mutex_init(&v->lock, NULL);

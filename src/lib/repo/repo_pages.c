@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A generation's patient index read on demand: its blocks are located once (which pack,
+ * where), and each is read, decrypted, decompressed and checked against its ID only when a
+ * reader asks for bytes it holds. Blocks read are kept decrypted in a bounded cache (CLOCK
+ * replacement), wiped when replaced and when the reader is freed. The viewer opens an index
+ * of hundreds of megabytes this way in the time it takes to locate its blocks, and a
+ * one-patient `show` reads a few dozen blocks instead of all of them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "crypto/crypto.h"
+#include "repo/repo_int.h"
+
+#define READERS  8             /* blocks decrypted at once (one context each) */
+#define SLOT_MAX (64u * 1024u) /* larger blocks are read past the cache */
+#define NO_SLOT  UINT32_MAX
+
+struct reader {
+    struct mm_repo__work w; /* decompression context, the pack file read last */
+    unsigned char *sealed;  /* room for one block as stored */
+    size_t cap;
+    int busy, ready;
+};
+
+struct mm_repo_pages {
+    mm_repo *r;
+    size_t n;                 /* blocks */
+    struct mm_repo__block *b; /* where each block is */
+    unsigned char *ids;       /* their IDs, n * ID_SIZE */
+    uint64_t *off;            /* where block i starts; off[n] is the size */
+    uint32_t slot;            /* bytes per cache slot: the largest block, up to SLOT_MAX */
+    int sync;                 /* lock and cond are initialised */
+    pthread_mutex_t lock;     /* the cache and the readers */
+    pthread_cond_t cond;      /* a reader was given back */
+    size_t nslots, hand;      /* cache slots, the CLOCK hand */
+    unsigned char *mem;       /* nslots * slot bytes, decrypted */
+    uint32_t *owner;          /* block held by each slot, or NO_SLOT */
+    unsigned char *ref;       /* CLOCK: slot used since the hand passed */
+    uint32_t *where;          /* slot holding each block, or NO_SLOT */
+    struct reader rd[READERS];
+};
+
+int mm_repo__blocks_locate(mm_repo *r, const unsigned char *ids, size_t n, struct mm_repo__block *b,
+                           uint64_t *off)
+{
+    int err = 0;
+
+    off[0] = 0;
+    pthread_mutex_lock(&r->ix.lock);
+    for (size_t i = 0; i < n; i++) {
+        const struct mm_repo__loc *l = mm_repo__index_find(&r->ix, ids + i * ID_SIZE);
+        if (!l || l->pending) {
+            err = MM_ENOTFOUND;
+            break;
+        }
+        memcpy(b[i].pack, r->ix.packs[l->pack].id, ID_SIZE);
+        b[i].offset = l->offset;
+        b[i].length = l->length;
+        b[i].plain = l->plain;
+        off[i + 1] = off[i] + l->plain;
+    }
+    pthread_mutex_unlock(&r->ix.lock);
+    return err;
+}
+
+int mm_repo_pages_open(mm_repo *r, const struct mm_repo_gen *gen, size_t cache_bytes,
+                       mm_repo_pages **out)
+{
+    struct mm_repo_gen g;
+    mm_repo_pages *p = NULL;
+    unsigned char *ids = NULL;
+    size_t n = 0;
+    int err;
+
+    *out = NULL;
+    if ((err = mm_repo__gen_load(r, gen->id, &g, &ids, &n)) < 0)
+        return err;
+    if (!g.has_index) {
+        err = mm_error_set(MM_ENOTFOUND, "generation '%.12s' has no patient index", gen->id);
+        goto out;
+    }
+    if ((p = mm_calloc(1, sizeof(*p)))) {
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->cond, NULL);
+        p->sync = 1;
+    }
+    if (!p || !(p->b = mm_calloc(n ? n : 1, sizeof(*p->b))) ||
+        !(p->off = mm_calloc(n + 1, sizeof(*p->off))) ||
+        !(p->where = mm_malloc((n ? n : 1) * sizeof(*p->where)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    p->r = r;
+    p->n = n;
+    p->ids = ids;
+    ids = NULL;
+    for (size_t i = 0; i < n; i++)
+        p->where[i] = NO_SLOT;
+    /* look up only the index's blocks, in the newest index files first; a block not found
+     * that way (two copies, a pack no index file names) is found with the whole index */
+    if ((err = mm_repo__dict_load(r)) < 0 || (err = mm_repo__index_locate(r, p->ids, n)) < 0)
+        goto out;
+    if (mm_repo__blocks_locate(r, p->ids, n, p->b, p->off) < 0) {
+        if ((err = mm_repo__index_load(r)) < 0)
+            goto out;
+        if (mm_repo__blocks_locate(r, p->ids, n, p->b, p->off) < 0) {
+            err = mm_error_set(MM_ENOTFOUND,
+                               "a block of the patient index of '%.12s' is in no pack", gen->id);
+            goto out;
+        }
+    }
+    if (p->off[n] != g.index_size) {
+        err = mm_error_set(MM_ECORRUPT, "patient index of '%.12s' has the wrong size", gen->id);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (p->b[i].plain > p->slot && p->b[i].plain <= SLOT_MAX)
+            p->slot = p->b[i].plain;
+    if (p->slot) {
+        p->nslots = cache_bytes / p->slot;
+        if (p->nslots < READERS)
+            p->nslots = READERS;
+        if (p->nslots > n)
+            p->nslots = n;
+        if (!(p->mem = mm_malloc(p->nslots * p->slot)) ||
+            !(p->owner = mm_malloc(p->nslots * sizeof(*p->owner))) ||
+            !(p->ref = mm_calloc(p->nslots, 1))) {
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < p->nslots; i++)
+            p->owner[i] = NO_SLOT;
+    }
+    *out = p;
+    p = NULL;
+out:
+    mm_repo_pages_free(p);
+    mm_free(ids);
+    mm_repo_gen_release(&g);
+    return err;
+}
+
+uint64_t mm_repo_pages_size(const mm_repo_pages *p)
+{
+    return p->off[p->n];
+}
+
+/* Read, decrypt and check block @i into @dst (room for its plain size) with a free reader. */
+static int block_read(mm_repo_pages *p, size_t i, unsigned char *dst)
+{
+    const struct mm_repo__block *b = &p->b[i];
+    struct reader *rd = NULL;
+    char rel[80], path[MM_LIMIT_PATH];
+    int err = 0;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        for (int k = 0; k < READERS && !rd; k++)
+            if (!p->rd[k].busy)
+                rd = &p->rd[k];
+        if (rd)
+            break;
+        pthread_cond_wait(&p->cond, &p->lock);
+    }
+    rd->busy = 1;
+    pthread_mutex_unlock(&p->lock);
+
+    if (!rd->ready) {
+        if ((err = mm_repo__work_init(&rd->w)) < 0)
+            goto out;
+        rd->ready = 1;
+    }
+    if (rd->cap < b->length) {
+        unsigned char *s = mm_realloc(rd->sealed, b->length);
+        if (!s) {
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+            goto out;
+        }
+        rd->sealed = s;
+        rd->cap = b->length;
+    }
+    mm_repo__pack_rel(b->pack, rel);
+    if (rd->w.fd < 0 || memcmp(rd->w.fd_pack, b->pack, ID_SIZE) != 0) {
+        if (rd->w.fd >= 0)
+            close(rd->w.fd);
+        rd->w.fd = -1;
+        if ((err = mm_repo__path(p->r, rel, path, sizeof(path))) < 0)
+            goto out;
+        if ((rd->w.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+            err = mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
+                                     "cannot open pack '%.12s' of the patient index", rel + 8);
+            goto out;
+        }
+        memcpy(rd->w.fd_pack, b->pack, ID_SIZE);
+    }
+    if ((err = mm_repo__pread(rd->w.fd, rd->sealed, b->length, b->offset, rel)) < 0)
+        goto out;
+    if ((err = mm_repo__object_open_at(p->r, &rd->w, p->ids + i * ID_SIZE, rd->sealed, b->length,
+                                       b->plain, dst)) < 0)
+        err = mm_error_set(err, "block %zu of the patient index in pack '%.12s': %s", i, rel + 8,
+                           mm_error_last());
+out:
+    pthread_mutex_lock(&p->lock);
+    rd->busy = 0;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    return err;
+}
+
+/* Copy @n bytes from @at of block @i to @dst, through the cache. */
+static int block_copy(mm_repo_pages *p, size_t i, size_t at, unsigned char *dst, size_t n)
+{
+    uint32_t plain = p->b[i].plain, s;
+    int cached = p->nslots && plain <= p->slot, err;
+    unsigned char *tmp;
+
+    if (cached) {
+        pthread_mutex_lock(&p->lock);
+        if ((s = p->where[i]) != NO_SLOT) {
+            memcpy(dst, p->mem + (size_t)s * p->slot + at, n);
+            p->ref[s] = 1;
+            pthread_mutex_unlock(&p->lock);
+            return 0;
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (at == 0 && n == plain)
+        tmp = dst; /* the whole block is wanted: decrypt it in place */
+    else if (!(tmp = mm_malloc(plain ? plain : 1)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    if ((err = block_read(p, i, tmp)) == 0 && cached) {
+        pthread_mutex_lock(&p->lock);
+        if (p->where[i] == NO_SLOT) { /* another reader may have brought it meanwhile */
+            while (p->ref[p->hand]) {
+                p->ref[p->hand] = 0;
+                p->hand = (p->hand + 1) % p->nslots;
+            }
+            s = (uint32_t)p->hand;
+            p->hand = (p->hand + 1) % p->nslots;
+            if (p->owner[s] != NO_SLOT)
+                p->where[p->owner[s]] = NO_SLOT;
+            memcpy(p->mem + (size_t)s * p->slot, tmp, plain);
+            p->owner[s] = (uint32_t)i;
+            p->where[i] = s;
+            p->ref[s] = 1;
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (err == 0 && tmp != dst)
+        memcpy(dst, tmp + at, n);
+    if (tmp != dst) {
+        mm_crypto_wipe(tmp, plain);
+        mm_free(tmp);
+    }
+    return err;
+}
+
+int mm_repo_pages_read(void *pages, void *dst, size_t n, uint64_t off)
+{
+    mm_repo_pages *p = pages;
+    unsigned char *d = dst;
+    size_t lo = 0, hi = p->n;
+
+    if (off > p->off[p->n] || n > p->off[p->n] - off)
+        return mm_error_set(MM_EINVAL, "read past the end of the patient index");
+    /* the block holding @off: the last one starting at or before it */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->off[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; n > 0; i++) {
+        size_t at = (size_t)(off - p->off[i]), k = (size_t)(p->off[i + 1] - off);
+        int err;
+        if (k > n)
+            k = n;
+        if (k && (err = block_copy(p, i, at, d, k)) < 0)
+            return err;
+        d += k;
+        off += k;
+        n -= k;
+    }
+    return 0;
+}
+
+void mm_repo_pages_free(mm_repo_pages *p)
+{
+    if (!p)
+        return;
+    for (int k = 0; k < READERS; k++) {
+        if (p->rd[k].ready) {
+            if (p->rd[k].w.scratch.ptr)
+                mm_crypto_wipe(p->rd[k].w.scratch.ptr, p->rd[k].w.scratch.cap);
+            mm_repo__work_release(&p->rd[k].w);
+        }
+        mm_free(p->rd[k].sealed);
+    }
+    if (p->mem) {
+        mm_crypto_wipe(p->mem, p->nslots * p->slot);
+        mm_free(p->mem);
+    }
+    if (p->sync) {
+        pthread_cond_destroy(&p->cond);
+        pthread_mutex_destroy(&p->lock);
+    }
+    mm_free(p->owner);
+    mm_free(p->ref);
+    mm_free(p->where);
+    mm_free(p->off);
+    mm_free(p->b);
+    mm_free(p->ids);
+    mm_free(p);
+}
