@@ -734,6 +734,32 @@ static void bytes__round_trip(void **state)
     mm_index_free(ix);
 }
 
+/* @a and @b give patient @id the same summary and lab matrix, cell by cell. */
+static void same_patient(mm_index *a, mm_index *b, const char *id)
+{
+    struct mm_index_lab_matrix la = { 0 }, lb = { 0 };
+    mm_buf s1, s2;
+
+    mm_buf_init(&s1, MM_LIMIT_JSON);
+    mm_buf_init(&s2, MM_LIMIT_JSON);
+    assert_int_equal(mm_index_summary(a, id, &s1), 0);
+    assert_int_equal(mm_index_summary(b, id, &s2), 0);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.ptr, s2.ptr, s1.len);
+    assert_int_equal(mm_index_lab_matrix(a, id, &la), 0);
+    assert_int_equal(mm_index_lab_matrix(b, id, &lb), 0);
+    assert_int_equal(la.ntests, lb.ntests);
+    assert_int_equal(la.ntimes, lb.ntimes);
+    for (size_t k = 0; k < la.ntests * la.ntimes; k++)
+        assert_true((!la.cells[k].value && !lb.cells[k].value) ||
+                    (la.cells[k].value && lb.cells[k].value &&
+                     strcmp(la.cells[k].value, lb.cells[k].value) == 0));
+    mm_index_lab_matrix_release(&la);
+    mm_index_lab_matrix_release(&lb);
+    mm_buf_release(&s1);
+    mm_buf_release(&s2);
+}
+
 /*
  * mm_index_open_memory: the bytes are read in place (a read-only mapping: any write would
  * crash the test), by two connections at once, with the file index's answers.
@@ -741,17 +767,14 @@ static void bytes__round_trip(void **state)
 static void open_memory__reads_in_place_by_many(void **state)
 {
     mm_index *ix = open_ro(), *m1 = NULL, *m2 = NULL;
-    struct mm_index_lab_matrix a = { 0 }, b2 = { 0 };
     struct mm_index_results r = { 0 };
-    mm_buf b, s1, s2, ids;
+    mm_buf b, ids;
     const char *id = jstr(patient_of(5), "id");
     unsigned char *ro;
     size_t n = 0;
 
     (void)state;
     mm_buf_init(&b, 1u << 30);
-    mm_buf_init(&s1, MM_LIMIT_JSON);
-    mm_buf_init(&s2, MM_LIMIT_JSON);
     mm_buf_init(&ids, MM_LIMIT_JSON);
     assert_int_equal(mm_index_to_bytes(ix, &b), 0);
     ro = mmap(NULL, b.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -766,16 +789,8 @@ static void open_memory__reads_in_place_by_many(void **state)
     assert_int_equal(mm_index_find(m2, jstr(patient_of(5), "kana"), 0, AS_OF, &r), 0);
     assert_true(find_in(&r, id) >= 0);
     mm_index_results_release(&r);
-    assert_int_equal(mm_index_summary(ix, id, &s1), 0);
-    assert_int_equal(mm_index_summary(m2, id, &s2), 0);
-    assert_int_equal(s1.len, s2.len);
-    assert_memory_equal(s1.ptr, s2.ptr, s1.len);
-    assert_int_equal(mm_index_lab_matrix(ix, id, &a), 0);
-    assert_int_equal(mm_index_lab_matrix(m1, id, &b2), 0);
-    assert_int_equal(a.ntests, b2.ntests);
-    assert_int_equal(a.ntimes, b2.ntimes);
-    mm_index_lab_matrix_release(&a);
-    mm_index_lab_matrix_release(&b2);
+    same_patient(ix, m2, id);
+    same_patient(ix, m1, id);
     assert_int_equal(mm_index_patient_ids(m1, &ids, &n), 0);
     assert_int_equal(n, json_array_size(fx.patients));
     assert_true(strlen((const char *)ids.ptr) > 0);
@@ -792,8 +807,6 @@ static void open_memory__reads_in_place_by_many(void **state)
     assert_int_equal(mm_index_open_memory(&m1, "tiny", 4), MM_ECORRUPT);
     assert_null(m1);
     mm_buf_release(&b);
-    mm_buf_release(&s1);
-    mm_buf_release(&s2);
     mm_buf_release(&ids);
     mm_index_free(ix);
 }
@@ -829,13 +842,12 @@ static void open_pages__reads_through_the_source_on_demand(void **state)
 {
     mm_index *ix = open_ro(), *m = NULL;
     struct page_src src = { 0 };
-    mm_buf b, s1, s2, ids;
+    mm_buf b, s2, ids;
     size_t n = 0, before;
     const char *id0 = jstr(patient_of(0), "id");
 
     (void)state;
     mm_buf_init(&b, 1u << 30);
-    mm_buf_init(&s1, MM_LIMIT_JSON);
     mm_buf_init(&s2, MM_LIMIT_JSON);
     mm_buf_init(&ids, MM_LIMIT_JSON);
     assert_int_equal(mm_index_to_bytes(ix, &b), 0);
@@ -847,24 +859,8 @@ static void open_pages__reads_through_the_source_on_demand(void **state)
     assert_true(src.bytes - before < b.len / 4); /* one patient: a few pages */
     for (size_t i = 0; i < json_array_size(fx.patients); i++) {
         const char *id = jstr(patient_of(i), "id");
-        struct mm_index_lab_matrix a = { 0 }, c = { 0 };
         struct mm_index_results r = { 0 };
-        mm_buf_clear(&s1);
-        mm_buf_clear(&s2);
-        assert_int_equal(mm_index_summary(ix, id, &s1), 0);
-        assert_int_equal(mm_index_summary(m, id, &s2), 0);
-        assert_int_equal(s1.len, s2.len);
-        assert_memory_equal(s1.ptr, s2.ptr, s1.len);
-        assert_int_equal(mm_index_lab_matrix(ix, id, &a), 0);
-        assert_int_equal(mm_index_lab_matrix(m, id, &c), 0);
-        assert_int_equal(a.ntests, c.ntests);
-        assert_int_equal(a.ntimes, c.ntimes);
-        for (size_t k = 0; k < a.ntests * a.ntimes; k++)
-            assert_true((!a.cells[k].value && !c.cells[k].value) ||
-                        (a.cells[k].value && c.cells[k].value &&
-                         strcmp(a.cells[k].value, c.cells[k].value) == 0));
-        mm_index_lab_matrix_release(&a);
-        mm_index_lab_matrix_release(&c);
+        same_patient(ix, m, id);
         assert_int_equal(mm_index_find(m, jstr(patient_of(i), "kana"), 0, AS_OF, &r), 0);
         assert_true(find_in(&r, id) >= 0);
         mm_index_results_release(&r);
@@ -896,7 +892,6 @@ static void open_pages__reads_through_the_source_on_demand(void **state)
     assert_int_equal(mm_index_open_pages(&m, page_src_read, &src, b.len), MM_ECORRUPT);
     assert_null(m);
     mm_buf_release(&b);
-    mm_buf_release(&s1);
     mm_buf_release(&s2);
     mm_buf_release(&ids);
     mm_index_free(ix);

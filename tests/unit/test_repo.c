@@ -1696,6 +1696,18 @@ static void restore__patient_selects_its_folders_of_both_storages(void **state)
 
 /* ---- 7. generations ------------------------------------------------------------------------- */
 
+/* A temporary folder @base ("@tag"), a new repository, an empty source folder and the name of
+ * a patient index file in it. */
+static void index_repo(char *base, const char *tag, char *repo, char *src, char *ixf)
+{
+    make_tmp(base, tag);
+    pj(repo, base, "repo");
+    pj(src, base, "src");
+    pj(ixf, base, "patients.idx");
+    init_repo(repo, NULL);
+    mkdir_ok(src, 0755);
+}
+
 /* The patient index of @g, read whole through mm_repo_pages in pieces of odd sizes. */
 static int read_index(mm_repo *r, const struct mm_repo_gen *g, mm_buf *out)
 {
@@ -1766,12 +1778,7 @@ static void pages__read_on_demand_from_threads_and_damage(void **state)
     mm_repo *r;
 
     (void)state;
-    make_tmp(base, "pages");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    pj(ixf, base, "patients.idx");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
+    index_repo(base, "pages", repo, src, ixf);
     ixdata = random_bytes(size, 4242);
     for (size_t i = 40 * KIB; i < 160 * KIB; i++) /* compressible blocks too (zstd codec) */
         ixdata[i] = (unsigned char)"patient row "[i % 12];
@@ -1852,12 +1859,7 @@ static void generations__list_find_and_patient_index(void **state)
     mm_repo *r;
 
     (void)state;
-    make_tmp(base, "gens");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    pj(ixf, base, "patients.idx");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
+    index_repo(base, "gens", repo, src, ixf);
     ixdata = random_bytes(70 * KIB, 31337);
     write_file(ixf, ixdata, 70 * KIB);
     r = open_repo(repo);

@@ -77,23 +77,17 @@ static int p_truncate(sqlite3_file *f, sqlite3_int64 size)
     return SQLITE_READONLY;
 }
 
-static int p_sync(sqlite3_file *f, int flags)
+/* xSync, xLock, xUnlock: nothing to do on an immutable, read-only file */
+static int p_nothing(sqlite3_file *f, int arg)
 {
     (void)f;
-    (void)flags;
+    (void)arg;
     return SQLITE_OK;
 }
 
 static int p_size(sqlite3_file *f, sqlite3_int64 *size)
 {
     *size = (sqlite3_int64)((struct pfile *)f)->src->size;
-    return SQLITE_OK;
-}
-
-static int p_lock(sqlite3_file *f, int level)
-{
-    (void)f;
-    (void)level;
     return SQLITE_OK;
 }
 
@@ -130,10 +124,10 @@ static const sqlite3_io_methods methods = {
     .xRead = p_read,
     .xWrite = p_write,
     .xTruncate = p_truncate,
-    .xSync = p_sync,
+    .xSync = p_nothing,
     .xFileSize = p_size,
-    .xLock = p_lock,
-    .xUnlock = p_lock,
+    .xLock = p_nothing,
+    .xUnlock = p_nothing,
     .xCheckReservedLock = p_reserved,
     .xFileControl = p_control,
     .xSectorSize = p_sector,
