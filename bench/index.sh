@@ -11,15 +11,9 @@
 # yet is generated there and kept for the next run. Without one, the storage is generated in
 # a temporary folder and deleted at the end (about 9 GB at the default size).
 set -euo pipefail
-mamori=$1
-gen=$2
-bench=$3
-store=${4:-}
-patients=${5:-18000}
-days=${6:-365}
-work=$(mktemp -d "${TMPDIR:-/tmp}/mamori-bench-index-XXXXXX")
+. "$(dirname "$0")/lib.sh"
+bench_args index "$@"
 trap 'rm -rf "$work"' EXIT
-[ -n "$store" ] || store=$work/g
 
 now() { date +%s.%N; }
 

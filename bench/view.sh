@@ -10,18 +10,12 @@
 # usage: bench/view.sh <mamori> <mamori-gen> <bench_view> [storage-dir] [patients] [days]
 # A storage-dir holding <dir>/standard is reused (and a repository at <dir>/repo too).
 set -euo pipefail
-mamori=$1
-gen=$2
-bench=$3
-store=${4:-}
-patients=${5:-18000}
-days=${6:-365}
+. "$(dirname "$0")/lib.sh"
+bench_args view "$@"
 pass=bench-view-passphrase
-work=$(mktemp -d "${TMPDIR:-/tmp}/mamori-bench-view-XXXXXX")
 viewer=
 cleanup() { [ -n "$viewer" ] && kill "$viewer" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-[ -n "$store" ] || store=$work/g
 export MAMORI_PASSPHRASE=$pass MAMORI_AUDIT_DIR=$work/audit XDG_CACHE_HOME=$work/cache
 
 if [ ! -d "$store/standard" ]; then

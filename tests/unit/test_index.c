@@ -33,6 +33,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "index/index.h"
+#include "tests/unit/test_storage.h"
 #include "tools/gen/gen.h"
 
 #define SEED     7
@@ -41,28 +42,13 @@
 #define AS_OF    "2025-09-01"
 
 struct fixture {
-    char dir[128];
-    char std[300], ext[300], truth[300], db[300];
-    json_t *truth_json;
-    json_t *patients; /* borrowed from truth_json */
+    struct test_storage s;
+    char db[300];
 };
 
 static struct fixture fx;
 
 /* ---- helpers ---- */
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_rf(const char *dir)
-{
-    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -72,21 +58,7 @@ static const char *jstr(json_t *o, const char *key)
 
 static json_t *patient_of(size_t i)
 {
-    return json_object_get(json_array_get(fx.patients, i), "patient");
-}
-
-static int load_truth(void)
-{
-    json_error_t e;
-
-    json_decref(fx.truth_json);
-    fx.truth_json = json_load_file(fx.truth, 0, &e);
-    if (!fx.truth_json) {
-        fprintf(stderr, "truth: %s\n", e.text);
-        return -1;
-    }
-    fx.patients = json_object_get(fx.truth_json, "patients");
-    return json_array_size(fx.patients) > 0 ? 0 : -1;
+    return json_object_get(json_array_get(fx.s.patients, i), "patient");
 }
 
 static int build_into(const char *path, unsigned flags, struct mm_index_build_stats *st)
@@ -98,7 +70,7 @@ static int build_into(const char *path, unsigned flags, struct mm_index_build_st
     o.flags = flags;
     if ((err = mm_index_create(&ix, path)) < 0)
         return err;
-    if ((err = mm_index_build(ix, fx.std, fx.ext, &o, st)) == 0)
+    if ((err = mm_index_build(ix, fx.s.std, fx.s.ext, &o, st)) == 0)
         err = mm_index_commit(ix);
     mm_index_free(ix);
     return err;
@@ -220,35 +192,16 @@ static int expected_age(const char *birth)
 
 static int setup(void **state)
 {
-    struct gen_opts o = { 0 };
     struct mm_index_build_stats *st;
     int err;
 
     (void)state;
-    snprintf(fx.dir, sizeof(fx.dir), "/tmp/mamori-test-index-XXXXXX");
-    if (!mkdtemp(fx.dir))
+    if (test_storage_make(&fx.s, "index", PATIENTS, DAYS, SEED) < 0)
         return -1;
-    snprintf(fx.std, sizeof(fx.std), "%s/standard", fx.dir);
-    snprintf(fx.ext, sizeof(fx.ext), "%s/extended", fx.dir);
-    snprintf(fx.truth, sizeof(fx.truth), "%s/truth.json", fx.dir);
-    snprintf(fx.db, sizeof(fx.db), "%s/index.db", fx.dir);
-    o.out = fx.dir;
-    o.patients = PATIENTS;
-    o.days = DAYS;
-    o.seed = SEED;
-    o.start = 20180; /* 2025-04-14 */
-    o.extended = 1;
-    o.truth = fx.truth;
-    o.threads = 2;
-    if (gen_create(&o, NULL) != 0) {
-        fprintf(stderr, "generate: %s\n", mm_error_last());
-        return -1;
-    }
-    if (load_truth() < 0)
-        return -1;
+    snprintf(fx.db, sizeof(fx.db), "%s/index.db", fx.s.dir);
     st = calloc(1, sizeof(*st));
     err = build_into(fx.db, 0, st);
-    if (err == 0 && (st->patients != json_array_size(fx.patients) || st->problems.bad)) {
+    if (err == 0 && (st->patients != json_array_size(fx.s.patients) || st->problems.bad)) {
         fprintf(stderr, "build: %zu patients, %zu problems\n", st->patients, st->problems.bad);
         err = -1;
     }
@@ -261,8 +214,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    json_decref(fx.truth_json);
-    rm_rf(fx.dir);
+    test_storage_free(&fx.s);
     return 0;
 }
 
@@ -347,7 +299,7 @@ static void find__every_patient_by_id(void **state)
     mm_index *ix = open_ro();
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         json_t *p = patient_of(i);
         struct mm_index_results r = { 0 };
 
@@ -371,7 +323,7 @@ static void find__every_patient_by_name(void **state)
     char buf[512];
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         json_t *p = patient_of(i);
         const char *id = jstr(p, "id"), *kana = jstr(p, "kana"), *name = jstr(p, "name");
         const char *sp = strchr(kana, ' ');
@@ -392,7 +344,7 @@ static void find__by_kanji_family_name_finds_only_that_name(void **state)
     mm_index *ix = open_ro();
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         json_t *p = patient_of(i);
         const char *name = jstr(p, "name"), *sp = strchr(name, ' ');
         struct mm_index_results r = { 0 };
@@ -427,7 +379,7 @@ static void find__every_patient_by_birth_date(void **state)
     char q[64];
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         json_t *p = patient_of(i);
         const char *id = jstr(p, "id"), *b = jstr(p, "birth_date");
         struct mm_index_results r = { 0 };
@@ -467,7 +419,7 @@ static void find__id_prefix_ranks_and_caps(void **state)
 
     (void)state;
     snprintf(pre, sizeof(pre), "%.4s", id0);
-    for (size_t i = 0; i < json_array_size(fx.patients); i++)
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++)
         want += strncmp(jstr(patient_of(i), "id"), pre, 4) == 0;
     assert_int_equal(mm_index_find(ix, pre, 3, AS_OF, &r), 0);
     assert_int_equal(r.n, want < 3 ? want : 3);
@@ -506,7 +458,7 @@ static int cmp_ref(const void *a, const void *b)
 /* Differential: name search against a substring scan over the truth, order included. */
 static void find__names_equal_a_naive_scan(void **state)
 {
-    size_t np = json_array_size(fx.patients);
+    size_t np = json_array_size(fx.s.patients);
     struct ref *all = calloc(np, sizeof(*all)), *want = calloc(np, sizeof(*want));
     mm_index *ix = open_ro();
     uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -575,7 +527,7 @@ static void summary__parses_and_names_the_patient(void **state)
 
     (void)state;
     mm_buf_init(&b, MM_LIMIT_JSON);
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         json_t *p = patient_of(i), *j;
         json_error_t e;
 
@@ -649,8 +601,8 @@ static void lab_matrix__has_the_truth_values(void **state)
     size_t checked = 0;
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients); i++)
-        checked += check_matrix(ix, json_array_get(fx.patients, i));
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++)
+        checked += check_matrix(ix, json_array_get(fx.s.patients, i));
     assert_true(checked > 500);
     assert_int_equal(mm_index_lab_matrix(ix, "no-such-patient", &m), MM_ENOTFOUND);
     assert_null(m.cells);
@@ -664,12 +616,12 @@ static void demographics__agree_with_the_full_index(void **state)
     struct mm_index_build_opts o = { 0 };
     struct mm_index_build_stats st;
     mm_index *full = open_ro(), *demo = NULL;
-    size_t np = json_array_size(fx.patients);
+    size_t np = json_array_size(fx.s.patients);
 
     (void)state;
     assert_int_equal(mm_index_create(&demo, ":memory:"), 0);
     o.flags = MM_INDEX_DEMOGRAPHICS;
-    assert_int_equal(mm_index_build(demo, fx.std, NULL, &o, &st), 0);
+    assert_int_equal(mm_index_build(demo, fx.s.std, NULL, &o, &st), 0);
     assert_int_equal(st.patients, np);
     assert_int_equal(st.labs, 0);
     assert_int_equal(st.problems.files, np); /* one ADT-00 file per patient */
@@ -696,7 +648,7 @@ static void demographics__agree_with_the_full_index(void **state)
     }
     /* an ID prefix reads only the folders it matches */
     o.id_prefix = jstr(patient_of(0), "id");
-    assert_int_equal(mm_index_build(demo, fx.std, NULL, &o, &st), 0);
+    assert_int_equal(mm_index_build(demo, fx.s.std, NULL, &o, &st), 0);
     assert_int_equal(st.patients, 1);
     mm_index_free(demo);
     mm_index_free(full);
@@ -792,10 +744,10 @@ static void open_memory__reads_in_place_by_many(void **state)
     same_patient(ix, m2, id);
     same_patient(ix, m1, id);
     assert_int_equal(mm_index_patient_ids(m1, &ids, &n), 0);
-    assert_int_equal(n, json_array_size(fx.patients));
+    assert_int_equal(n, json_array_size(fx.s.patients));
     assert_true(strlen((const char *)ids.ptr) > 0);
     /* read-only: an update is refused, and the bytes never change */
-    assert_int_not_equal(mm_index_update(m1, fx.std, fx.ext, &id, 1, NULL, NULL), 0);
+    assert_int_not_equal(mm_index_update(m1, fx.s.std, fx.s.ext, &id, 1, NULL, NULL), 0);
     mm_index_free(m1);
     mm_index_free(m2);
     assert_memory_equal(ro, b.ptr, b.len);
@@ -857,7 +809,7 @@ static void open_pages__reads_through_the_source_on_demand(void **state)
     before = src.bytes;
     assert_int_equal(mm_index_summary(m, id0, &s2), 0);
     assert_true(src.bytes - before < b.len / 4); /* one patient: a few pages */
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         const char *id = jstr(patient_of(i), "id");
         struct mm_index_results r = { 0 };
         same_patient(ix, m, id);
@@ -866,7 +818,7 @@ static void open_pages__reads_through_the_source_on_demand(void **state)
         mm_index_results_release(&r);
     }
     assert_int_equal(mm_index_patient_ids(m, &ids, &n), 0);
-    assert_int_equal(n, json_array_size(fx.patients));
+    assert_int_equal(n, json_array_size(fx.s.patients));
     /* the source fails: an error, no crash; then it reads again */
     mm_index_free(m);
     m = NULL;
@@ -878,7 +830,7 @@ static void open_pages__reads_through_the_source_on_demand(void **state)
     mm_buf_clear(&s2);
     assert_int_equal(mm_index_summary(m, jstr(patient_of(1), "id"), &s2), 0);
     /* read-only */
-    assert_int_not_equal(mm_index_update(m, fx.std, fx.ext, &id0, 1, NULL, NULL), 0);
+    assert_int_not_equal(mm_index_update(m, fx.s.std, fx.s.ext, &id0, 1, NULL, NULL), 0);
     mm_index_free(m);
     /* refused: a source failing from the start, too few bytes, a broken header */
     m = NULL;
@@ -928,8 +880,8 @@ static void find__in_memory_equals_sql(void **state)
     mm_buf_init(&b, 1u << 30);
     assert_int_equal(mm_index_to_bytes(fix, &b), 0);
     assert_int_equal(mm_index_open_memory(&mix, b.ptr, b.len), 0);
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
-        json_t *p = patient_of(i), *next = patient_of((i + 1) % json_array_size(fx.patients));
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
+        json_t *p = patient_of(i), *next = patient_of((i + 1) % json_array_size(fx.s.patients));
         const char *id = jstr(p, "id"), *name = jstr(p, "name"), *kana = jstr(p, "kana");
         char q[8][300], hira[300];
         size_t nq = 0;
@@ -955,7 +907,7 @@ static void find__in_memory_equals_sql(void **state)
             queries++;
         }
     }
-    assert_true(queries > 5 * json_array_size(fx.patients));
+    assert_true(queries > 5 * json_array_size(fx.s.patients));
     mm_index_free(mix);
     mm_buf_release(&b);
     mm_index_free(fix);
@@ -977,7 +929,7 @@ static void open__refuses_what_is_not_an_index(void **state)
     mm_index *ix = NULL;
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/not-an-index", fx.dir);
+    snprintf(path, sizeof(path), "%s/not-an-index", fx.s.dir);
     assert_int_equal(mm_index_open(&ix, path, 0), MM_ENOTFOUND);
     write_file(path, "", 0);
     assert_int_equal(mm_index_open(&ix, path, 0), MM_ECORRUPT);
@@ -1007,7 +959,7 @@ static void open__refuses_what_is_not_an_index(void **state)
     assert_non_null(strstr(mm_error_last(), "version 99"));
     assert_null(ix);
     /* a folder */
-    assert_int_equal(mm_index_open(&ix, fx.dir, 0), MM_ECORRUPT);
+    assert_int_equal(mm_index_open(&ix, fx.s.dir, 0), MM_ECORRUPT);
     unlink(path);
 }
 
@@ -1019,11 +971,11 @@ static void create__is_crash_safe(void **state)
     struct mm_index_results r = { 0 };
 
     (void)state;
-    snprintf(path, sizeof(path), "%s/crash.db", fx.dir);
+    snprintf(path, sizeof(path), "%s/crash.db", fx.s.dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     /* an uncommitted build leaves nothing under either name */
     assert_int_equal(mm_index_create(&ix, path), 0);
-    assert_int_equal(mm_index_build(ix, fx.std, NULL, NULL, NULL), 0);
+    assert_int_equal(mm_index_build(ix, fx.s.std, NULL, NULL, NULL), 0);
     assert_int_equal(stat(path, &sb), -1);
     assert_int_equal(stat(tmp, &sb), 0);
     mm_index_free(ix);
@@ -1033,7 +985,7 @@ static void create__is_crash_safe(void **state)
     write_file(tmp, "stale", 5);
     write_file(path, "old", 3);
     assert_int_equal(mm_index_create(&ix, path), 0);
-    assert_int_equal(mm_index_build(ix, fx.std, NULL, NULL, NULL), 0);
+    assert_int_equal(mm_index_build(ix, fx.s.std, NULL, NULL, NULL), 0);
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_size, 3);
     assert_int_equal(mm_index_commit(ix), 0);
@@ -1042,12 +994,12 @@ static void create__is_crash_safe(void **state)
     assert_int_equal(mm_index_find(ix, jstr(patient_of(0), "id"), 0, AS_OF, &r), 0);
     assert_int_equal(r.n, 1);
     mm_index_results_release(&r);
-    assert_int_equal(mm_index_update(ix, fx.std, NULL, NULL, 0, NULL, NULL), MM_EINVAL);
+    assert_int_equal(mm_index_update(ix, fx.s.std, NULL, NULL, 0, NULL, NULL), MM_EINVAL);
     mm_index_free(ix);
     ix = NULL;
     /* a read-only index refuses to build */
     assert_int_equal(mm_index_open(&ix, path, 0), 0);
-    assert_int_equal(mm_index_build(ix, fx.std, NULL, NULL, NULL), MM_EINVAL);
+    assert_int_equal(mm_index_build(ix, fx.s.std, NULL, NULL, NULL), MM_EINVAL);
     mm_index_free(ix);
     ix = NULL;
     /* a storage that is not there */
@@ -1103,8 +1055,8 @@ static void summary_and_matrix__survive_allocation_failure(void **state)
     int rc;
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients) && !id; i++)
-        if (json_array_size(json_object_get(json_array_get(fx.patients, i), "labs")) > 20)
+    for (size_t i = 0; i < json_array_size(fx.s.patients) && !id; i++)
+        if (json_array_size(json_object_get(json_array_get(fx.s.patients, i), "labs")) > 20)
             id = jstr(patient_of(i), "id");
     assert_non_null(id);
     for (k = 1;; k++) {
@@ -1198,9 +1150,9 @@ static void add_pid(char ***ids, size_t *n, const char *line)
 
 static size_t labs_of(const char *id)
 {
-    for (size_t i = 0; i < json_array_size(fx.patients); i++)
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++)
         if (strcmp(jstr(patient_of(i), "id"), id) == 0)
-            return json_array_size(json_object_get(json_array_get(fx.patients, i), "labs"));
+            return json_array_size(json_object_get(json_array_get(fx.s.patients, i), "labs"));
     return 0;
 }
 
@@ -1210,20 +1162,20 @@ static void update__picks_up_the_changed_patients(void **state)
     struct gen_opts o = { 0 };
     struct mm_index_build_stats st;
     char **ids = NULL, fresh[400];
-    size_t nids = 0, grew = 0, np_before = json_array_size(fx.patients);
+    size_t nids = 0, grew = 0, np_before = json_array_size(fx.s.patients);
     size_t *labs_before = NULL;
     mm_index *ix = NULL, *ref = NULL;
     mm_buf a, b;
 
     (void)state;
-    take_snap(&before, fx.std);
-    o.out = fx.dir;
+    take_snap(&before, fx.s.std);
+    o.out = fx.s.dir;
     o.days = 1;
-    o.truth = fx.truth;
+    o.truth = fx.s.truth;
     o.threads = 2;
     labs_before = calloc(np_before + 1, sizeof(size_t));
     for (size_t i = 0; i < np_before; i++)
-        labs_before[i] = json_array_size(json_object_get(json_array_get(fx.patients, i), "labs"));
+        labs_before[i] = json_array_size(json_object_get(json_array_get(fx.s.patients, i), "labs"));
     {
         char **old_ids = calloc(np_before, sizeof(char *));
         for (size_t i = 0; i < np_before; i++)
@@ -1232,7 +1184,7 @@ static void update__picks_up_the_changed_patients(void **state)
         for (int day = 0; day < 10 && grew == 0; day++) {
             if (gen_advance(&o, NULL) != 0)
                 fail_msg("advance: %s", mm_error_last());
-            assert_int_equal(load_truth(), 0);
+            assert_int_equal(test_storage_load_truth(&fx.s), 0);
             for (size_t i = 0; i < np_before; i++)
                 grew += labs_of(old_ids[i]) > labs_before[i];
         }
@@ -1241,7 +1193,7 @@ static void update__picks_up_the_changed_patients(void **state)
         free(old_ids);
     }
     assert_true(grew > 0);
-    take_snap(&after, fx.std);
+    take_snap(&after, fx.s.std);
     /* the change set: every file added, removed, renamed or rewritten */
     for (size_t i = 0, k = 0; i < before.n || k < after.n;) {
         int c = i == before.n ? 1 : k == after.n ? -1 : strcmp(before.v[i], after.v[k]);
@@ -1254,27 +1206,27 @@ static void update__picks_up_the_changed_patients(void **state)
             add_pid(&ids, &nids, after.v[k++]);
         }
     }
-    assert_true(nids > 0 && nids < json_array_size(fx.patients));
+    assert_true(nids > 0 && nids < json_array_size(fx.s.patients));
     assert_int_equal(mm_index_open(&ix, fx.db, MM_INDEX_OPEN_WRITE), 0);
-    assert_int_equal(mm_index_update(ix, fx.std, fx.ext, (const char *const *)ids, nids, NULL, &st),
-                     0);
+    assert_int_equal(
+            mm_index_update(ix, fx.s.std, fx.s.ext, (const char *const *)ids, nids, NULL, &st), 0);
     assert_int_equal(st.patients, nids);
     assert_int_equal(st.problems.bad, 0);
     assert_int_equal(mm_index_commit(ix), 0);
     mm_index_free(ix);
     /* the changed patients have their new labs */
     ix = open_ro();
-    for (size_t i = 0; i < json_array_size(fx.patients); i++)
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++)
         for (size_t k = 0; k < nids; k++)
             if (strcmp(jstr(patient_of(i), "id"), ids[k]) == 0)
-                check_matrix(ix, json_array_get(fx.patients, i));
+                check_matrix(ix, json_array_get(fx.s.patients, i));
     /* and the whole index equals a fresh build, patient by patient */
-    snprintf(fresh, sizeof(fresh), "%s/fresh.db", fx.dir);
+    snprintf(fresh, sizeof(fresh), "%s/fresh.db", fx.s.dir);
     assert_int_equal(build_into(fresh, 0, &st), 0);
     assert_int_equal(mm_index_open(&ref, fresh, 0), 0);
     mm_buf_init(&a, MM_LIMIT_JSON);
     mm_buf_init(&b, MM_LIMIT_JSON);
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         const char *id = jstr(patient_of(i), "id");
         mm_buf_clear(&a);
         mm_buf_clear(&b);
@@ -1292,7 +1244,7 @@ static void update__picks_up_the_changed_patients(void **state)
         const char *gone[] = { "9999999999" };
         struct mm_index_results r = { 0 };
         assert_int_equal(mm_index_open(&ix, fx.db, MM_INDEX_OPEN_WRITE), 0);
-        assert_int_equal(mm_index_update(ix, fx.std, NULL, gone, 1, NULL, &st), 0);
+        assert_int_equal(mm_index_update(ix, fx.s.std, NULL, gone, 1, NULL, &st), 0);
         assert_int_equal(st.removed, 1);
         assert_int_equal(mm_index_find(ix, jstr(patient_of(0), "id"), 0, AS_OF, &r), 0);
         assert_int_equal(r.n, 1);
@@ -1303,15 +1255,15 @@ static void update__picks_up_the_changed_patients(void **state)
     {
         const char *bad[] = { "9999999998", "../etc", "" };
         char dir[400], file[420];
-        snprintf(dir, sizeof(dir), "%s/999/999", fx.std);
+        snprintf(dir, sizeof(dir), "%s/999/999", fx.s.std);
         snprintf(file, sizeof(file), "%s/9999999998", dir);
-        assert_int_equal(mkdir(fx.std, 0755) == 0 || errno == EEXIST, 1);
-        snprintf(fresh, sizeof(fresh), "%s/999", fx.std);
+        assert_int_equal(mkdir(fx.s.std, 0755) == 0 || errno == EEXIST, 1);
+        snprintf(fresh, sizeof(fresh), "%s/999", fx.s.std);
         assert_int_equal(mkdir(fresh, 0755), 0);
         assert_int_equal(mkdir(dir, 0755), 0);
         write_file(file, "x", 1);
         assert_int_equal(mm_index_create(&ix, ":memory:"), 0);
-        assert_int_equal(mm_index_update(ix, fx.std, NULL, bad, 3, NULL, &st), 0);
+        assert_int_equal(mm_index_update(ix, fx.s.std, NULL, bad, 3, NULL, &st), 0);
         assert_int_equal(st.patients, 0);
         assert_true(st.unreadable + st.removed == 3);
         for (size_t i = 0; i < st.problems.nexamples; i++) {

@@ -559,6 +559,18 @@ static void init_repo(const char *path, const struct mm_chunk_params *chunk)
         fail_msg("init '%s': %s", path, mm_error_last());
 }
 
+/* A new temporary folder @base ("@tag"), a repository @repo in it (@chunk sizes, NULL: the
+ * defaults) and an empty source folder @src. */
+static void new_repo_and_src(char *base, const char *tag, const struct mm_chunk_params *chunk,
+                             char *repo, char *src)
+{
+    make_tmp(base, tag);
+    pj(repo, base, "repo");
+    pj(src, base, "src");
+    init_repo(repo, chunk);
+    mkdir_ok(src, 0755);
+}
+
 static mm_repo *open_as(const char *path, const char *user, const char *pass)
 {
     mm_repo *r = NULL;
@@ -1420,11 +1432,7 @@ static void dedup__insert_in_a_large_file_stores_little(void **state)
     mm_repo *r;
 
     (void)state;
-    make_tmp(base, "cdc");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    init_repo(repo, &small_chunks);
-    mkdir_ok(src, 0755);
+    new_repo_and_src(base, "cdc", &small_chunks, repo, src);
     d = random_bytes(size, 77);
     write_file(pj(p, src, "big.bin"), d, size);
     r = open_repo(repo);
@@ -1470,11 +1478,7 @@ static void restore__path_prefix_selects_a_subtree(void **state)
     mm_repo *r;
 
     (void)state;
-    make_tmp(base, "prefix");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
+    new_repo_and_src(base, "prefix", NULL, repo, src);
     mkdir_ok(pj(p, src, "sub"), 0755);
     mkdir_ok(pj(p, src, "sub/deep"), 0755);
     mkdir_ok(pj(p, src, "subway"), 0755);
@@ -1567,11 +1571,7 @@ static void read_file__reads_one_file_and_refuses_other_paths(void **state)
     mm_repo *r;
 
     (void)state;
-    make_tmp(base, "readfile");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    init_repo(repo, &small_chunks);
-    mkdir_ok(src, 0755);
+    new_repo_and_src(base, "readfile", &small_chunks, repo, src);
     mkdir_ok(pj(p, src, "dir"), 0755);
     write_random(pj(p, src, "a"), 1000, 11);
     write_random(pj(p, src, "dir/big"), 300000, 12); /* many chunks */
@@ -1696,18 +1696,6 @@ static void restore__patient_selects_its_folders_of_both_storages(void **state)
 
 /* ---- 7. generations ------------------------------------------------------------------------- */
 
-/* A temporary folder @base ("@tag"), a new repository, an empty source folder and the name of
- * a patient index file in it. */
-static void index_repo(char *base, const char *tag, char *repo, char *src, char *ixf)
-{
-    make_tmp(base, tag);
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    pj(ixf, base, "patients.idx");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
-}
-
 /* The patient index of @g, read whole through mm_repo_pages in pieces of odd sizes. */
 static int read_index(mm_repo *r, const struct mm_repo_gen *g, mm_buf *out)
 {
@@ -1778,7 +1766,8 @@ static void pages__read_on_demand_from_threads_and_damage(void **state)
     mm_repo *r;
 
     (void)state;
-    index_repo(base, "pages", repo, src, ixf);
+    new_repo_and_src(base, "pages", NULL, repo, src);
+    pj(ixf, base, "patients.idx");
     ixdata = random_bytes(size, 4242);
     for (size_t i = 40 * KIB; i < 160 * KIB; i++) /* compressible blocks too (zstd codec) */
         ixdata[i] = (unsigned char)"patient row "[i % 12];
@@ -1859,7 +1848,8 @@ static void generations__list_find_and_patient_index(void **state)
     mm_repo *r;
 
     (void)state;
-    index_repo(base, "gens", repo, src, ixf);
+    new_repo_and_src(base, "gens", NULL, repo, src);
+    pj(ixf, base, "patients.idx");
     ixdata = random_bytes(70 * KIB, 31337);
     write_file(ixf, ixdata, 70 * KIB);
     r = open_repo(repo);
@@ -2740,11 +2730,7 @@ static void prune__keeps_the_newest_verified_generation(void **state)
     mm_repo *r;
 
     (void)state;
-    make_tmp(base, "pruneok");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
+    new_repo_and_src(base, "pruneok", NULL, repo, src);
     r = open_repo(repo);
     for (int i = 0; i < 3; i++) {
         char name[16];
@@ -2934,11 +2920,7 @@ static void lock__conflicts_share_and_stale_locks(void **state)
     int status;
 
     (void)state;
-    make_tmp(base, "lock");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
+    new_repo_and_src(base, "lock", NULL, repo, src);
     r1 = open_repo(repo);
     r2 = open_repo(repo);
     /* exclusive, then anything else: refused, naming the holder */
@@ -3013,11 +2995,7 @@ static void lock__shared_holder_does_not_write_past_other_readers(void **state)
     int err;
 
     (void)state;
-    make_tmp(base, "upgrade");
-    pj(repo, base, "repo");
-    pj(src, base, "src");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
+    new_repo_and_src(base, "upgrade", NULL, repo, src);
     write_random(pj(p, src, "f"), 1000, 1);
     s.path = src;
     r1 = open_repo(repo);

@@ -25,6 +25,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "index/index.h"
+#include "tests/unit/test_storage.h"
 #include "tools/gen/gen.h"
 #include "viewer/viewer.h"
 
@@ -33,18 +34,9 @@
 #define DAYS     120
 
 static struct {
-    char dir[128], std[300], ext[300], truth[300];
-    json_t *truth_json, *patients;
+    struct test_storage s;
     mm_index *ix;
 } fx;
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static const char *jstr(const json_t *o, const char *key)
 {
@@ -54,32 +46,13 @@ static const char *jstr(const json_t *o, const char *key)
 
 static int setup(void **state)
 {
-    struct gen_opts o = { 0 };
     struct mm_index_build_stats st;
-    json_error_t je;
 
     (void)state;
-    snprintf(fx.dir, sizeof(fx.dir), "/tmp/mamori-test-viewer-XXXXXX");
-    if (!mkdtemp(fx.dir))
+    if (test_storage_make(&fx.s, "viewer", PATIENTS, DAYS, SEED) < 0)
         return -1;
-    snprintf(fx.std, sizeof(fx.std), "%s/standard", fx.dir);
-    snprintf(fx.ext, sizeof(fx.ext), "%s/extended", fx.dir);
-    snprintf(fx.truth, sizeof(fx.truth), "%s/truth.json", fx.dir);
-    o.out = fx.dir;
-    o.patients = PATIENTS;
-    o.days = DAYS;
-    o.seed = SEED;
-    o.start = 20180;
-    o.extended = 1;
-    o.truth = fx.truth;
-    o.threads = 2;
-    if (gen_create(&o, NULL) != 0)
-        return -1;
-    if (!(fx.truth_json = json_load_file(fx.truth, 0, &je)))
-        return -1;
-    fx.patients = json_object_get(fx.truth_json, "patients");
     if (mm_index_create(&fx.ix, ":memory:") != 0 ||
-        mm_index_build(fx.ix, fx.std, fx.ext, NULL, &st) != 0)
+        mm_index_build(fx.ix, fx.s.std, fx.s.ext, NULL, &st) != 0)
         return -1;
     return 0;
 }
@@ -88,8 +61,7 @@ static int teardown(void **state)
 {
     (void)state;
     mm_index_free(fx.ix);
-    json_decref(fx.truth_json);
-    nftw(fx.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    test_storage_free(&fx.s);
     return 0;
 }
 
@@ -109,8 +81,8 @@ static void patient_json__summary_and_matrix_of_the_index(void **state)
     size_t checked = 0;
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
-        const json_t *tp = json_array_get(fx.patients, i);
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
+        const json_t *tp = json_array_get(fx.s.patients, i);
         const char *id = jstr(json_object_get(tp, "patient"), "id");
         struct mm_index_lab_matrix m = { 0 };
         mm_buf b, s;
@@ -166,7 +138,7 @@ static void patient_json__summary_and_matrix_of_the_index(void **state)
         mm_buf_release(&s);
         checked++;
     }
-    assert_int_equal(checked, json_array_size(fx.patients));
+    assert_int_equal(checked, json_array_size(fx.s.patients));
     assert_true(checked > PATIENTS / 2);
     {
         mm_buf b;
@@ -207,8 +179,8 @@ static void ward_patients__the_current_inpatients_of_the_truth(void **state)
     size_t nwards = 0, total = 0;
 
     (void)state;
-    for (size_t i = 0; i < json_array_size(fx.patients); i++) {
-        const char *room = "", *w = truth_ward(json_array_get(fx.patients, i), &room);
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
+        const char *room = "", *w = truth_ward(json_array_get(fx.s.patients, i), &room);
         int seen = 0;
         for (size_t k = 0; w && k < nwards; k++)
             seen |= !strcmp(wards[k], w);
@@ -226,8 +198,8 @@ static void ward_patients__the_current_inpatients_of_the_truth(void **state)
         for (size_t i = 0; i < n; i++, p += strlen(p) + 1) {
             /* each one stays in that ward per the truth, listed by room */
             int found = 0;
-            for (size_t t = 0; t < json_array_size(fx.patients); t++) {
-                const json_t *tp = json_array_get(fx.patients, t);
+            for (size_t t = 0; t < json_array_size(fx.s.patients); t++) {
+                const json_t *tp = json_array_get(fx.s.patients, t);
                 const char *room = "", *w;
                 if (strcmp(jstr(json_object_get(tp, "patient"), "id"), p) != 0)
                     continue;
@@ -240,8 +212,8 @@ static void ward_patients__the_current_inpatients_of_the_truth(void **state)
             }
             assert_true(found);
         }
-        for (size_t t = 0; t < json_array_size(fx.patients); t++) {
-            const char *room = "", *w = truth_ward(json_array_get(fx.patients, t), &room);
+        for (size_t t = 0; t < json_array_size(fx.s.patients); t++) {
+            const char *room = "", *w = truth_ward(json_array_get(fx.s.patients, t), &room);
             want += w && !strcmp(w, wards[k]);
         }
         assert_int_equal(n, want);
@@ -272,10 +244,10 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
     json_t *j;
 
     (void)state;
-    ids[0] = jstr(json_object_get(json_array_get(fx.patients, 0), "patient"), "id");
+    ids[0] = jstr(json_object_get(json_array_get(fx.s.patients, 0), "patient"), "id");
     ids[1] = "no-such-patient";
-    ids[2] = jstr(json_object_get(json_array_get(fx.patients, 1), "patient"), "id");
-    ids[3] = jstr(json_object_get(json_array_get(fx.patients, 2), "patient"), "id");
+    ids[2] = jstr(json_object_get(json_array_get(fx.s.patients, 1), "patient"), "id");
+    ids[3] = jstr(json_object_get(json_array_get(fx.s.patients, 2), "patient"), "id");
     mm_buf_init(&b, MM_LIMIT_JSON);
     assert_int_equal(mm_viewer_print(fx.ix, &g, "病棟 </script> 4E", ids, 4, &b, &missing, NULL),
                      0);

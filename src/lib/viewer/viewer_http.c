@@ -489,13 +489,20 @@ static int gens_load(mm_viewer *v)
     return 0;
 }
 
+/* A read-only connection to an index, held by one request: ix_acquire() to ix_release(). */
+struct ixuse {
+    mm_index *ix;
+    int slot, k;
+    char gid[MM_CRYPTO_HEX_SIZE]; /* the generation's full ID, copied while the slot is held
+                                     (released, the slot may serve another generation) */
+};
+
 /*
- * Get a read-only connection to generation @g's index, loading (decrypting) it when it is
- * not loaded. Release with ix_release(). OUT: *slot, *k, @gid (the generation's full ID,
- * copied while the slot is held). @return 0 or an mm_err
+ * Get a read-only connection to the index of generation @gen ("" or NULL: the default),
+ * opening it when it is not open. Release with ix_release(). OUT: *u
+ * @return 0 or an mm_err
  */
-static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, int *k,
-                      char gid[MM_CRYPTO_HEX_SIZE])
+static int ix_acquire(mm_viewer *v, const char *gen, struct ixuse *u)
 {
     const struct mm_repo_gen *g;
     struct slot *s = NULL;
@@ -553,10 +560,10 @@ static int ix_acquire(mm_viewer *v, const char *gen, mm_index **ix, int *slot, i
             s->busy[free_k] = 1;
             s->refs++;
             s->used = now_ms();
-            *ix = s->conn[free_k];
-            *slot = (int)(s - v->slots);
-            *k = free_k;
-            memcpy(gid, s->id, MM_CRYPTO_HEX_SIZE);
+            u->ix = s->conn[free_k];
+            u->slot = (int)(s - v->slots);
+            u->k = free_k;
+            memcpy(u->gid, s->id, sizeof(u->gid));
             break;
         }
         pthread_cond_wait(&v->cond, &v->lock);
@@ -566,11 +573,11 @@ out:
     return err;
 }
 
-static void ix_release(mm_viewer *v, int slot, int k)
+static void ix_release(mm_viewer *v, const struct ixuse *u)
 {
     pthread_mutex_lock(&v->lock);
-    v->slots[slot].busy[k] = 0;
-    v->slots[slot].refs--;
+    v->slots[u->slot].busy[u->k] = 0;
+    v->slots[u->slot].refs--;
     pthread_cond_broadcast(&v->cond);
     pthread_mutex_unlock(&v->lock);
 }
@@ -646,23 +653,42 @@ static const char *arg(struct MHD_Connection *c, const char *key, size_t max, in
     return s;
 }
 
+/*
+ * Start a request on an index: its argument @key (required, at most @max bytes) and "gen"
+ * (optional) read, and a connection taken to that generation's index (ix_release() it).
+ * @return the argument, or NULL when the answer is already given in *ok (400 with @bad_code,
+ *         or the library error's)
+ */
+static const char *ix_begin(mm_viewer *v, struct MHD_Connection *c, const char *key, size_t max,
+                            const char *bad_code, struct ixuse *u, enum MHD_Result *ok)
+{
+    int bad = 0, err;
+    const char *val = arg(c, key, max, &bad), *gen = arg(c, "gen", 64, &bad);
+
+    if (bad || !val || !*val) {
+        *ok = send_error(c, MHD_HTTP_BAD_REQUEST, bad_code);
+        return NULL;
+    }
+    if ((err = ix_acquire(v, gen, u)) < 0) {
+        *ok = send_lib_error(c, err);
+        return NULL;
+    }
+    return val;
+}
+
 static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
 {
-    int bad = 0, slot, k, err;
-    char gid[MM_CRYPTO_HEX_SIZE];
-    const char *q = arg(c, "q", MM_INDEX_QUERY_MAX, &bad);
-    const char *gen = arg(c, "gen", 64, &bad);
     struct mm_index_results res = { 0 };
-    mm_index *ix;
+    struct ixuse u;
+    const char *q;
     mm_buf b;
     enum MHD_Result ok;
+    int err;
 
-    if (bad || !q || !*q)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_query");
-    if ((err = ix_acquire(v, gen, &ix, &slot, &k, gid)) < 0)
-        return send_lib_error(c, err);
-    err = mm_index_find(ix, q, RESULTS_MAX, NULL, &res);
-    ix_release(v, slot, k);
+    if (!(q = ix_begin(v, c, "q", MM_INDEX_QUERY_MAX, "bad_query", &u, &ok)))
+        return ok;
+    err = mm_index_find(u.ix, q, RESULTS_MAX, NULL, &res);
+    ix_release(v, &u);
     if (err == MM_EINVAL || err == MM_ELIMIT) {
         mm_error_clear();
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_query");
@@ -670,10 +696,9 @@ static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
     if (err < 0)
         return send_lib_error(c, err);
     mm_buf_init(&b, MM_LIMIT_JSON);
-    /* the ID copied while the slot was held: released, it may serve another generation */
     err = mm_buf_puts(&b, "{\"generation\":");
     if (err == 0)
-        err = mm_json_str(&b, gid);
+        err = mm_json_str(&b, u.gid);
     if (err == 0)
         err = mm_buf_printf(&b, ",\"total\":%zu,\"results\":[", res.total);
     for (size_t i = 0; i < res.n && err == 0; i++) {
@@ -703,24 +728,20 @@ static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
 
 static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const char *user)
 {
-    int bad = 0, slot, k, err;
-    const char *id = arg(c, "id", MM_LIMIT_PATIENT_ID, &bad);
-    const char *gen = arg(c, "gen", 64, &bad);
-    char gid[MM_CRYPTO_HEX_SIZE];
-    mm_index *ix;
+    struct ixuse u;
+    const char *id;
     mm_buf b;
     enum MHD_Result ok;
+    int err;
 
-    if (bad || !id || !*id)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
-    if ((err = ix_acquire(v, gen, &ix, &slot, &k, gid)) < 0)
-        return send_lib_error(c, err);
+    if (!(id = ix_begin(v, c, "id", MM_LIMIT_PATIENT_ID, "bad_request", &u, &ok)))
+        return ok;
     mm_buf_init(&b, MM_LIMIT_JSON);
-    err = mm_viewer_patient_json(ix, gid, id, &b);
-    ix_release(v, slot, k);
+    err = mm_viewer_patient_json(u.ix, u.gid, id, &b);
+    ix_release(v, &u);
     if (err == 0) {
         struct mm_viewer_event ev = {
-            .kind = MM_VIEWER_PATIENT, .user = user, .generation = gid, .patient = id
+            .kind = MM_VIEWER_PATIENT, .user = user, .generation = u.gid, .patient = id
         };
         emit(v, &ev, 1);
         ok = send_json(c, MHD_HTTP_OK, &b, NULL);
@@ -758,32 +779,30 @@ static const char *file_type(const char *path, int *inline_ok)
 
 static enum MHD_Result api_file(mm_viewer *v, struct MHD_Connection *c)
 {
-    int bad = 0, slot, k, err, inline_ok;
-    const char *id = arg(c, "id", MM_LIMIT_PATIENT_ID, &bad);
-    const char *gen = arg(c, "gen", 64, &bad);
-    const char *path = arg(c, "path", MM_LIMIT_PATH - 256, &bad);
+    int bad = 0, err, inline_ok;
+    const char *path = arg(c, "path", MM_LIMIT_PATH - 256, &bad), *id;
     const struct mm_repo_gen *g;
     struct mm_repo_gen gc;
-    char full[MM_LIMIT_PATH], gid[MM_CRYPTO_HEX_SIZE];
+    char full[MM_LIMIT_PATH];
     const char *type;
     struct MHD_Response *r;
-    mm_index *ix;
+    struct ixuse u;
     mm_buf b;
     enum MHD_Result ok;
 
-    if (bad || !id || !*id || !path || !*path)
+    if (bad || !path || !*path)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
-    if ((err = ix_acquire(v, gen, &ix, &slot, &k, gid)) < 0)
-        return send_lib_error(c, err);
-    err = mm_viewer__file_allowed(ix, id, path);
-    ix_release(v, slot, k);
+    if (!(id = ix_begin(v, c, "id", MM_LIMIT_PATIENT_ID, "bad_request", &u, &ok)))
+        return ok;
+    err = mm_viewer__file_allowed(u.ix, id, path);
+    ix_release(v, &u);
     if (err < 0)
         return send_lib_error(c, err);
     /* the extended storage of that generation holds the document */
     full[0] = '\0';
     memset(&gc, 0, sizeof(gc)); /* what reading a file needs of it: ID and root tree */
     pthread_mutex_lock(&v->lock);
-    if ((g = gen_pick(v, gid))) { /* the generation whose index allowed the path */
+    if ((g = gen_pick(v, u.gid))) { /* the generation whose index allowed the path */
         memcpy(gc.id, g->id, sizeof(gc.id));
         memcpy(gc.root, g->root, sizeof(gc.root));
         for (size_t i = 0; i < g->nsources && !full[0]; i++)
