@@ -6,7 +6,8 @@
 # SameSite=Strict cookie); search and patient answers match the generator's truth file and
 # change with the generation; documents only of that patient; path traversal, oversized and
 # malformed requests refused; a strict Content-Security-Policy and no caching on every answer;
-# a foreign Host header refused; logout and idle expiry end the session; every login, failed
+# a foreign Host header refused; logout and idle expiry end the session; a medium made
+# unreadable answers 500 "repository" and reads again once back; every login, failed
 # login, patient opened and logout is in the audit log; and (under strace, when it works)
 # nothing but the audit logs is opened for writing while patients are read (a call split
 # between threads is judged by its first half, which names the file).
@@ -45,6 +46,7 @@ class Viewer:
             cmd = ['strace', '-f', '-qq', '-e', 'trace=open,openat,creat,rename,renameat,'
                    'renameat2,truncate,mkdir,unlink', '-o', strace_out] + cmd
         self.traced = strace_out is not None
+        self.repo = repo
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         line = self.p.stdout.readline().decode().strip()
         m = re.match(r'^http://127\.0\.0\.1:(\d+)/$', line)
@@ -391,6 +393,27 @@ def tests(v, truth, tmp, env, trace2):
     v.req('POST', '/api/logout', b'{}', {'Content-Type': 'application/json'}, s2)
     b = v.req('GET', '/api/session', cookie=s1)[0]
     check(s1 != s2 and a == 200 and b == 200, 'one logout does not end another session')
+    # ---- the medium unreadable (pulled) while logged in: the index's blocks are read when
+    # needed, so a search then fails with an error the page explains, the server lives on,
+    # and once the medium is back the same session reads again
+    v.req('POST', '/api/logout', b'{}', {'Content-Type': 'application/json'}, s1)
+    cookie = v.login(PASS)[3]
+    data_dir = v.repo + '/data'
+    os.rename(data_dir, data_dir + '.away')
+    try:
+        s, _, body = v.req('GET', '/api/search?q=' + p0['id'], cookie=cookie)
+        check(s == 500 and json.loads(body)['error'] == 'repository',
+              'an unreadable medium: search answers 500 "repository" (%d %r)' % (s, body[:60]))
+        s, _, body = v.req('GET', '/api/patient?id=' + p0['id'], cookie=cookie)
+        check(s == 500 and json.loads(body)['error'] == 'repository',
+              'an unreadable medium: a patient answers 500 "repository", not 404 (%d)' % s)
+    finally:
+        os.rename(data_dir + '.away', data_dir)
+    s, _, body = v.req('GET', '/api/search?q=' + p0['id'], cookie=cookie)
+    check(s == 200 and json.loads(body)['results'][0]['id'] == p0['id'],
+          'the medium back: the same session searches again (%d)' % s)
+    s, _, _ = v.req('GET', '/api/patient?id=' + p0['id'], cookie=cookie)
+    check(s == 200, 'the medium back: the patient opens (%d)' % s)
 
 
 if __name__ == '__main__':

@@ -34,6 +34,8 @@
             logged_out: 'ログアウトしました。',
             net_error: 'ビューアに接続できません。mamori view が動いているか確認してください。',
             server_error: 'サーバーでエラーが発生しました（{0}）。',
+            medium_error: '媒体を読めません。媒体が接続されたままか確認して、もう一度お試しください。',
+            damaged_error: 'この時点の記録の一部が壊れていて読めません。別の時点を選ぶか、別の曜日の媒体をお使いください。',
             logged_in_as: 'ログイン中: {0}',
             logout: 'ログアウト',
             gen_label: '時点',
@@ -212,6 +214,8 @@
             logged_out: 'You have logged out.',
             net_error: 'Cannot reach the viewer. Check that mamori view is running.',
             server_error: 'The server reported an error ({0}).',
+            medium_error: 'The medium cannot be read. Check that it is still attached, then try again.',
+            damaged_error: 'Part of the record as of this generation is damaged and cannot be read. Choose another generation, or use another day\'s medium.',
             logged_in_as: 'Logged in: {0}',
             logout: 'Log out',
             gen_label: 'As of',
@@ -633,6 +637,12 @@
     function errText(err) {
         if (err instanceof ApiError && err.status === 0) {
             return t('net_error');
+        }
+        if (err instanceof ApiError && err.body.error === 'repository') {
+            return t('medium_error');
+        }
+        if (err instanceof ApiError && err.body.error === 'damaged') {
+            return t('damaged_error');
         }
         if (err instanceof ApiError) {
             return t('server_error', err.status + (err.body.error ? ' ' + err.body.error : ''));
