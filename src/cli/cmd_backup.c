@@ -24,6 +24,7 @@
 #include "os/os.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
+#include "src/cli/cli_medium.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 #include "ssmix2/ssmix2.h"
@@ -499,6 +500,12 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     write_stamp(&ij);
+    /* the viewer on the medium follows this mamori (only what differs is rewritten); its
+     * launcher with it. A failure is a warning: the generation is written */
+    if ((err = cli_medium_bundle(repo)) < 0 || (err == 0 && cli_medium_launcher(repo) < 0))
+        cli_error(CLI_T(ctx, "媒体のビューアを更新できませんでした: %s",
+                        "the viewer on the medium could not be updated: %s"),
+                  mm_error_last());
     secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (ctx->json) {
         printf("{\"id\":\"%s\",\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,\"skipped\":%llu,"

@@ -16,6 +16,7 @@
 #include "os/os.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
+#include "src/cli/cli_medium.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -43,35 +44,12 @@ static int parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *
     return 0;
 }
 
-#define MM_LAUNCHER_NAME "mamori-view.sh"
-
-/* The viewer's launcher on the medium: mamori view on the folder it lies in. */
-static const char launcher[] =
-        "#!/bin/sh\n"
-        "# mamori: この媒体の記録をブラウザで見る（オフラインビューア）\n"
-        "# mamori: read the records on this medium in a browser (offline viewer)\n"
-        "# Runs mamori from bin/ on this medium, else the one installed on this PC.\n"
-        "here=$(cd \"$(dirname \"$0\")\" && pwd) || exit 1\n"
-        "if [ -x \"$here/bin/mamori\" ]; then\n"
-        "    m=\"$here/bin/mamori\"\n"
-        "elif command -v mamori >/dev/null 2>&1; then\n"
-        "    m=mamori\n"
-        "else\n"
-        "    echo \"mamori が見つかりません（この PC に入れるか、媒体の bin/ に置いてください）\" >&2\n"
-        "    echo \"mamori not found (install it on this PC or put it in bin/ on the medium)\" >&2\n"
-        "    exit 1\n"
-        "fi\n"
-        "exec \"$m\" view --repo \"$here\" \"$@\"\n";
-
-/* Write the launcher next to the new repository; a failure is only a warning. */
-static void write_launcher(const struct cli_ctx *ctx, const char *repo)
+/* The viewer on the new medium (launcher, this mamori in bin/); a failure is only a warning. */
+static void write_viewer(const struct cli_ctx *ctx, const char *repo)
 {
-    char path[4200];
-
-    snprintf(path, sizeof(path), "%s/%s", repo, MM_LAUNCHER_NAME);
-    if (mm_os_write_atomic(path, launcher, sizeof(launcher) - 1) < 0 || chmod(path, 0755) != 0)
-        cli_error(CLI_T(ctx, "ビューアの起動スクリプトを書けませんでした: %s",
-                        "the viewer's launcher could not be written: %s"),
+    if (cli_medium_launcher(repo) < 0 || cli_medium_bundle(repo) < 0)
+        cli_error(CLI_T(ctx, "媒体にビューアを置けませんでした: %s",
+                        "the viewer could not be put on the medium: %s"),
                   mm_error_last());
 }
 
@@ -142,7 +120,7 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
     mm_crypto_wipe(pass, sizeof(pass));
     if (err < 0)
         return cli_repo_error(ctx, err);
-    write_launcher(ctx, repo);
+    write_viewer(ctx, repo);
     if (ctx->json) {
         printf("{\"repo\":");
         cli_json_str(stdout, repo, strlen(repo));
@@ -170,7 +148,9 @@ const struct cmd cmd_init = {
     "   --kdf-memory <MiB>        Argon2id のメモリ量（既定 64）\n"
     "\n"
     "パスフレーズは端末で2回尋ねます。スクリプトでは環境変数 MAMORI_PASSPHRASE も使えます。\n"
-    "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n",
+    "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n"
+    "媒体にはビューアの起動スクリプト mamori-view.sh と、mamori とそのライブラリの写し（bin/）\n"
+    "も置きます（バックアップごとに更新。MAMORI_VIEWER_COPY=0 で置かない）。\n",
     "options:\n"
     "   --repo <DIR>              folder to create (missing or empty)\n"
     "   --user <NAME>             user of the first key slot (default: admin)\n"
@@ -179,7 +159,9 @@ const struct cmd cmd_init = {
     "   --kdf-memory <MiB>        Argon2id memory (default 64)\n"
     "\n"
     "The passphrase is asked twice on the terminal; scripts may set MAMORI_PASSPHRASE.\n"
-    "User names are not encrypted on the medium: role names such as it-admin are advised.\n",
+    "User names are not encrypted on the medium: role names such as it-admin are advised.\n"
+    "The medium also gets the viewer's launcher mamori-view.sh and a copy of mamori and its\n"
+    "libraries in bin/ (refreshed by every backup; MAMORI_VIEWER_COPY=0: not written).\n",
     0,
     run_init,
 };
