@@ -128,7 +128,7 @@ demo: build
 	@echo "患者 1 人の復元 / one patient restored: $(DEMO)/restore"
 	@echo "監査ログ / audit log: $(DEMO)/repo/audit (媒体 / medium), $(DEMO)/audit-host (この PC / this host)"
 	@echo "印刷用サマリ / printable ward summaries: $(DEMO)/ward.html"
-	@echo "ビューア / viewer: MAMORI_AUDIT_DIR=$(DEMO)/audit-host $(BUILD)/src/cli/mamori view --repo $(DEMO)/repo   (パスフレーズ / passphrase: $(DEMO_PASSPHRASE), Ctrl+C で終了 / to stop)"
+	@echo "ビューア / viewer: MAMORI_AUDIT_DIR=$(DEMO)/audit-host $(DEMO)/repo/mamori-view.sh   (媒体上の mamori / the mamori on the medium; パスフレーズ / passphrase: $(DEMO_PASSPHRASE), Ctrl+C で終了 / to stop)"
 
 .PHONY: bench-deps
 bench-deps:
