@@ -2761,6 +2761,101 @@ static void prune__keeps_the_newest_verified_generation(void **state)
     free(pr);
 }
 
+/* Copy each file below @from that is not below @to (same relative path) into @to. */
+static void add_missing_files(const char *from, const char *to)
+{
+    struct list l = list_files(from);
+
+    for (size_t i = 0; i < l.n; i++) {
+        char dst[PATHCAP], dir[PATHCAP];
+        char *slash;
+        fmt(dst, "%s%s", to, l.v[i] + strlen(from));
+        if (exists(dst))
+            continue;
+        fmt(dir, "%s", dst);
+        slash = strrchr(dir, '/');
+        assert_non_null(slash);
+        *slash = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            fail_msg("mkdir '%s': %s", dir, strerror(errno));
+        copy_tree(l.v[i], dst);
+    }
+    free_list(&l);
+}
+
+/*
+ * A prune killed after it wrote its index file, before it removed the old ones (or during
+ * that): every pack that stays is named by two index files. That repository verifies, and
+ * the next prune must finish the job without removing a pack the kept generations need
+ * (it once judged the second mention of each pack as holding nothing and deleted them all).
+ */
+static void prune__finishes_one_killed_after_its_index_file(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], copy[PATHCAP], src[PATHCAP], snap[PATHCAP];
+    char p[PATHCAP], q[PATHCAP], out[PATHCAP];
+    char id[3][MM_CRYPTO_HEX_SIZE];
+    struct mm_repo_keep keep = { 2, 0, 0, 0 };
+    struct mm_repo_prune_stats ps;
+    struct mm_repo_verify_stats v;
+    struct probs *pr = probs_new();
+    struct list ix0, ix1;
+    mm_repo *r;
+
+    (void)state;
+    make_tmp(base, "prunekill");
+    pj(repo, base, "repo");
+    pj(copy, base, "copy");
+    pj(src, base, "src");
+    pj(snap, base, "snap");
+    init_repo(repo, NULL);
+    mkdir_ok(src, 0755);
+    r = open_repo(repo);
+    write_random(pj(p, src, "a.bin"), 200 * KIB, 81);
+    write_random(pj(p, src, "b.bin"), 600 * KIB, 82);
+    backup_dir(r, src, id[0], NULL);
+    write_random(pj(p, src, "b.bin"), 600 * KIB, 83); /* G1's blob pack: a quarter live */
+    backup_dir(r, src, id[1], NULL);
+    copy_tree(src, snap);
+    write_random(pj(p, src, "c.bin"), 300 * KIB, 84);
+    backup_dir(r, src, id[2], NULL);
+    mm_repo_free(r);
+    /* the same prune run to its end on a copy: the files the killed one had written */
+    copy_tree(repo, copy);
+    r = open_repo(copy);
+    assert_int_equal(mm_repo_prune(r, &keep, 0, NULL, NULL, NULL, &ps), 0);
+    assert_int_equal(ps.gens_removed, 1);
+    assert_int_equal(ps.packs_rewritten, 1);
+    mm_repo_free(r);
+    ix0 = list_files(pj(p, repo, "index"));
+    add_missing_files(pj(p, copy, "data"), pj(q, repo, "data"));
+    add_missing_files(pj(p, copy, "index"), pj(q, repo, "index"));
+    ix1 = list_files(pj(p, repo, "index"));
+    assert_int_equal(ix1.n, ix0.n + 1);
+    r = open_repo(repo);
+    verify_ok(r, pr, &v); /* as the kill left it */
+    expect_clean(&v, pr);
+    assert_int_equal(mm_repo_prune(r, &keep, 0, NULL, NULL, NULL, &ps), 0);
+    assert_int_equal(ps.gens_kept, 2);
+    assert_int_equal(ps.gens_removed, 1);
+    verify_ok(r, pr, &v);
+    expect_clean(&v, pr);
+    assert_int_equal(v.generations, 2);
+    pj(out, base, "out2");
+    restore_ok(r, id[2], out, NULL, NULL);
+    assert_int_equal(compare_trees(src, pj(p, out, "src")), 3);
+    pj(out, base, "out1");
+    restore_ok(r, id[1], out, NULL, NULL);
+    assert_int_equal(compare_trees(snap, pj(p, out, "src")), 2);
+    /* and nothing is left to do */
+    assert_int_equal(mm_repo_prune(r, &keep, 0, NULL, NULL, NULL, &ps), 0);
+    assert_int_equal(ps.packs_removed, 0);
+    assert_int_equal(ps.gens_removed, 0);
+    mm_repo_free(r);
+    free_list(&ix0);
+    free_list(&ix1);
+    free(pr);
+}
+
 /* The index hook of a backup that "crashes" once its packs are written (in a child). */
 static int crash_index(mm_repo *r, const unsigned char *old_root, const unsigned char *new_root,
                        const char **index_file, int *reuse, void *ctx)
@@ -3427,6 +3522,7 @@ int main(void)
         cmocka_unit_test_teardown(prune__keeps_the_last_and_frees_the_rest, remove_tmp),
         cmocka_unit_test_teardown(prune__keeps_the_newest_verified_generation, remove_tmp),
         cmocka_unit_test_teardown(prune__removes_the_packs_of_an_interrupted_backup, remove_tmp),
+        cmocka_unit_test_teardown(prune__finishes_one_killed_after_its_index_file, remove_tmp),
         cmocka_unit_test_teardown(lock__conflicts_share_and_stale_locks, remove_tmp),
         cmocka_unit_test_teardown(lock__shared_holder_does_not_write_past_other_readers,
                                   remove_tmp),

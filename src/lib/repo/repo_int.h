@@ -45,7 +45,9 @@ struct mm_repo__objindex {
         uint64_t size;
     } * packs;
     size_t npacks, cappacks;
-    char **files; /* index file names (hex) loaded */
+    uint32_t *packslots; /* 0 empty, else index into packs + 1: each pack is listed once */
+    size_t npackslots;   /* power of two */
+    char **files;        /* index file names (hex) loaded */
     size_t nfiles;
     char **bad; /* index files that did not open (their packs were read instead) */
     size_t nbad;
@@ -284,7 +286,11 @@ struct mm_repo__loc *mm_repo__index_find(struct mm_repo__objindex *ix,
  */
 int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *loc,
                        struct mm_repo__loc **out);
-/* Add a pack; @return its number, or MM_ENOMEM. Not locked. */
+/*
+ * Add a pack unless present (two index files may name one pack: a prune interrupted before
+ * it removed the old ones). @return its number, new or existing, or MM_ENOMEM, MM_ELIMIT.
+ * Not locked.
+ */
 int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned char id[ID_SIZE],
                                 uint64_t size);
 /* Forget the loaded index (prune reloads it). */

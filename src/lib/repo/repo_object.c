@@ -301,12 +301,46 @@ int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *
     return 1;
 }
 
+/* Double the pack slot table (rehash). */
+static int grow_packslots(struct mm_repo__objindex *ix)
+{
+    size_t n = ix->npackslots ? ix->npackslots * 2 : 256, mask = n - 1;
+    uint32_t *s = mm_calloc(n, sizeof(*s));
+
+    if (!s)
+        return mm_error_set(MM_ENOMEM, "out of memory for the object index");
+    for (size_t k = 0; k < ix->npacks; k++) {
+        size_t i = slot_hash(ix->packs[k].id) & mask;
+        while (s[i])
+            i = (i + 1) & mask;
+        s[i] = (uint32_t)(k + 1);
+    }
+    mm_free(ix->packslots);
+    ix->packslots = s;
+    ix->npackslots = n;
+    return 0;
+}
+
 int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned char id[ID_SIZE],
                                 uint64_t size)
 {
+    size_t mask, i;
+    int err;
+
+    if (ix->npackslots) {
+        mask = ix->npackslots - 1;
+        for (i = slot_hash(id) & mask; ix->packslots[i]; i = (i + 1) & mask)
+            if (memcmp(ix->packs[ix->packslots[i] - 1].id, id, ID_SIZE) == 0)
+                return (int64_t)ix->packslots[i] - 1;
+    }
+    if ((ix->npacks + 1) * 2 > ix->npackslots && (err = grow_packslots(ix)) < 0)
+        return err;
     if (ix->npacks == ix->cappacks) {
         size_t ncap = ix->cappacks ? ix->cappacks * 2 : 256;
-        void *np = mm_realloc(ix->packs, ncap * sizeof(*ix->packs));
+        void *np;
+        if (ncap > UINT32_MAX - 1)
+            return mm_error_set(MM_ELIMIT, "too many packs");
+        np = mm_realloc(ix->packs, ncap * sizeof(*ix->packs));
         if (!np)
             return mm_error_set(MM_ENOMEM, "out of memory for the object index");
         ix->packs = np;
@@ -314,6 +348,10 @@ int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned cha
     }
     memcpy(ix->packs[ix->npacks].id, id, ID_SIZE);
     ix->packs[ix->npacks].size = size;
+    mask = ix->npackslots - 1;
+    for (i = slot_hash(id) & mask; ix->packslots[i]; i = (i + 1) & mask)
+        ;
+    ix->packslots[i] = (uint32_t)(ix->npacks + 1);
     return (int64_t)ix->npacks++;
 }
 
@@ -322,6 +360,7 @@ void mm_repo__index_release(struct mm_repo__objindex *ix)
     mm_free(ix->locs);
     mm_free(ix->slots);
     mm_free(ix->packs);
+    mm_free(ix->packslots);
     for (size_t i = 0; i < ix->nfiles; i++)
         mm_free(ix->files[i]);
     mm_free(ix->files);
@@ -333,8 +372,10 @@ void mm_repo__index_release(struct mm_repo__objindex *ix)
     ix->locs = NULL;
     ix->slots = NULL;
     ix->packs = NULL;
+    ix->packslots = NULL;
     ix->files = NULL;
     ix->nlocs = ix->caplocs = ix->nslots = ix->npacks = ix->cappacks = ix->nfiles = 0;
+    ix->npackslots = 0;
     ix->loaded = 0;
 }
 

@@ -163,7 +163,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     struct mm_repo_gen *g = NULL;
     const char **keep = NULL;
     size_t ng = 0;
-    struct mm_repo__idset live = { 0 }, indexed = { 0 };
+    struct mm_repo__idset live = { 0 }, indexed = { 0 }, stay = { 0 };
     struct mm_repo__work w = { 0 };
     struct packstat *ps = NULL;
     struct mm_repo__packinfo *out = NULL;
@@ -392,7 +392,11 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         }
         for (size_t i = 0; i < nout; i++)
             all[nall++] = out[i];
-        err = nall ? mm_repo__ixfile_write(r, all, nall, NULL) : 0;
+        err = 0;
+        for (size_t i = 0; i < nall && err == 0; i++)
+            err = mm_repo__idset_put(&stay, all[i].id, 1);
+        if (err == 0 && nall)
+            err = mm_repo__ixfile_write(r, all, nall, NULL);
         mm_free(objs);
         mm_free(all);
         if (err < 0)
@@ -417,10 +421,13 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
                 goto out;
         }
     }
-    /* 5. packs no longer named: garbage, rewritten ones, and those no index ever named */
+    /* 5. packs no longer named: garbage, rewritten ones, and those no index ever named; never
+     * one the new index names (a pack listed twice in r->ix must not be judged twice) */
     for (size_t p = 0; p < r->ix.npacks; p++) {
         char rel[80];
         if (ps[p].fate == 0)
+            continue;
+        if (NEVER(mm_repo__idset_get(&stay, r->ix.packs[p].id)))
             continue;
         mm_repo__pack_rel(r->ix.packs[p].id, rel);
         if ((err = mm_repo__remove(r, rel)) < 0)
@@ -446,6 +453,7 @@ out:
     mm_repo_gens_free(g, ng);
     mm_repo__idset_release(&live);
     mm_repo__idset_release(&indexed);
+    mm_repo__idset_release(&stay);
     if (wok)
         mm_repo__work_release(&w);
     return err;
