@@ -2802,13 +2802,9 @@ static void prune__finishes_one_killed_after_its_index_file(void **state)
     mm_repo *r;
 
     (void)state;
-    make_tmp(base, "prunekill");
-    pj(repo, base, "repo");
+    new_repo_and_src(base, "prunekill", NULL, repo, src);
     pj(copy, base, "copy");
-    pj(src, base, "src");
     pj(snap, base, "snap");
-    init_repo(repo, NULL);
-    mkdir_ok(src, 0755);
     r = open_repo(repo);
     write_random(pj(p, src, "a.bin"), 200 * KIB, 81);
     write_random(pj(p, src, "b.bin"), 600 * KIB, 82);
