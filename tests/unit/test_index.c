@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -712,57 +713,6 @@ static void same_patient(mm_index *a, mm_index *b, const char *id)
     mm_buf_release(&s2);
 }
 
-/*
- * mm_index_open_memory: the bytes are read in place (a read-only mapping: any write would
- * crash the test), by two connections at once, with the file index's answers.
- */
-static void open_memory__reads_in_place_by_many(void **state)
-{
-    mm_index *ix = open_ro(), *m1 = NULL, *m2 = NULL;
-    struct mm_index_results r = { 0 };
-    mm_buf b, ids;
-    const char *id = jstr(patient_of(5), "id");
-    unsigned char *ro;
-    size_t n = 0;
-
-    (void)state;
-    mm_buf_init(&b, 1u << 30);
-    mm_buf_init(&ids, MM_LIMIT_JSON);
-    assert_int_equal(mm_index_to_bytes(ix, &b), 0);
-    ro = mmap(NULL, b.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(ro != MAP_FAILED);
-    memcpy(ro, b.ptr, b.len);
-    assert_int_equal(mprotect(ro, b.len, PROT_READ), 0);
-    assert_int_equal(mm_index_open_memory(&m1, ro, b.len), 0);
-    assert_int_equal(mm_index_open_memory(&m2, ro, b.len), 0);
-    assert_int_equal(mm_index_find(m1, id, 0, AS_OF, &r), 0);
-    assert_string_equal(r.v[0].id, id);
-    mm_index_results_release(&r);
-    assert_int_equal(mm_index_find(m2, jstr(patient_of(5), "kana"), 0, AS_OF, &r), 0);
-    assert_true(find_in(&r, id) >= 0);
-    mm_index_results_release(&r);
-    same_patient(ix, m2, id);
-    same_patient(ix, m1, id);
-    assert_int_equal(mm_index_patient_ids(m1, &ids, &n), 0);
-    assert_int_equal(n, json_array_size(fx.s.patients));
-    assert_true(strlen((const char *)ids.ptr) > 0);
-    /* read-only: an update is refused, and the bytes never change */
-    assert_int_not_equal(mm_index_update(m1, fx.s.std, fx.s.ext, &id, 1, NULL, NULL), 0);
-    mm_index_free(m1);
-    mm_index_free(m2);
-    assert_memory_equal(ro, b.ptr, b.len);
-    munmap(ro, b.len);
-    /* damage is refused: a broken header, too few bytes */
-    m1 = NULL;
-    memset(b.ptr, 'x', 100);
-    assert_int_equal(mm_index_open_memory(&m1, b.ptr, b.len), MM_ECORRUPT);
-    assert_int_equal(mm_index_open_memory(&m1, "tiny", 4), MM_ECORRUPT);
-    assert_null(m1);
-    mm_buf_release(&b);
-    mm_buf_release(&ids);
-    mm_index_free(ix);
-}
-
 /* A source of index pages for mm_index_open_pages: bytes in memory, counted, made to fail. */
 struct page_src {
     const unsigned char *p;
@@ -782,6 +732,53 @@ static int page_src_read(void *ctx, void *dst, size_t n, uint64_t off)
         return mm_error_set(MM_EIO, "page source fails");
     memcpy(dst, s->p + off, n);
     return 0;
+}
+
+/*
+ * Many connections read one source at once (the viewer's eight per generation), with the
+ * file index's answers; the bytes are only read (a read-only mapping: any write would crash
+ * the test) and never change.
+ */
+static void open_pages__many_connections_one_source(void **state)
+{
+    mm_index *ix = open_ro(), *m1 = NULL, *m2 = NULL;
+    struct mm_index_results r = { 0 };
+    struct page_src src = { 0 };
+    mm_buf b, ids;
+    const char *id = jstr(patient_of(5), "id");
+    unsigned char *ro;
+    size_t n = 0;
+
+    (void)state;
+    mm_buf_init(&b, 1u << 30);
+    mm_buf_init(&ids, MM_LIMIT_JSON);
+    assert_int_equal(mm_index_to_bytes(ix, &b), 0);
+    ro = mmap(NULL, b.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(ro != MAP_FAILED);
+    memcpy(ro, b.ptr, b.len);
+    assert_int_equal(mprotect(ro, b.len, PROT_READ), 0);
+    src.p = ro;
+    src.n = b.len;
+    assert_int_equal(mm_index_open_pages(&m1, page_src_read, &src, b.len), 0);
+    assert_int_equal(mm_index_open_pages(&m2, page_src_read, &src, b.len), 0);
+    assert_int_equal(mm_index_find(m1, id, 0, AS_OF, &r), 0);
+    assert_string_equal(r.v[0].id, id);
+    mm_index_results_release(&r);
+    assert_int_equal(mm_index_find(m2, jstr(patient_of(5), "kana"), 0, AS_OF, &r), 0);
+    assert_true(find_in(&r, id) >= 0);
+    mm_index_results_release(&r);
+    same_patient(ix, m2, id);
+    same_patient(ix, m1, id);
+    assert_int_equal(mm_index_patient_ids(m1, &ids, &n), 0);
+    assert_int_equal(n, json_array_size(fx.s.patients));
+    assert_true(strlen((const char *)ids.ptr) > 0);
+    mm_index_free(m1);
+    mm_index_free(m2);
+    assert_memory_equal(ro, b.ptr, b.len);
+    munmap(ro, b.len);
+    mm_buf_release(&b);
+    mm_buf_release(&ids);
+    mm_index_free(ix);
 }
 
 /*
@@ -849,6 +846,116 @@ static void open_pages__reads_through_the_source_on_demand(void **state)
     mm_index_free(ix);
 }
 
+/* The IDs a find answers, in order, one per line (malloc'd). */
+static char *found_ids(mm_index *ix, const char *q)
+{
+    struct mm_index_results r = { 0 };
+    mm_buf b;
+
+    mm_buf_init(&b, 1u << 20);
+    if (mm_index_find(ix, q, 0, AS_OF, &r) != 0)
+        fail_msg("find '%s': %s", q, mm_error_last());
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(mm_buf_printf(&b, "%s\n", r.v[i].id), 0);
+    mm_index_results_release(&r);
+    assert_int_equal(mm_buf_putc(&b, 0), 0);
+    return mm_buf_detach(&b);
+}
+
+#define THREAD_QUERIES 40
+
+struct finder {
+    pthread_t t;
+    mm_index *ix;
+    const char *const *q;
+    char *const *want; /* found_ids of each query, alone */
+    int bad;
+};
+
+static void *finder_main(void *arg)
+{
+    struct finder *f = arg;
+
+    for (int round = 0; round < 25; round++)
+        for (size_t k = 0; k < THREAD_QUERIES; k++) {
+            struct mm_index_results r = { 0 };
+            size_t i = 0;
+            const char *w = f->want[k];
+            if (mm_index_find(f->ix, f->q[k], 0, AS_OF, &r) != 0) {
+                f->bad++;
+                continue;
+            }
+            for (; i < r.n; i++) { /* the same IDs in the same order */
+                size_t len = strlen(r.v[i].id);
+                if (strncmp(w, r.v[i].id, len) != 0 || w[len] != '\n')
+                    break;
+                w += len + 1;
+            }
+            f->bad += i != r.n || *w != '\0';
+            mm_index_results_release(&r);
+        }
+    return NULL;
+}
+
+/*
+ * Finds run at once on two indexes of different patients (the viewer's generations), each
+ * on its own thread, answer each query as they do alone: many hits sorted on each thread
+ * with its own index's rows.
+ */
+static void find__threads_on_two_indexes_answer_as_alone(void **state)
+{
+    mm_index *fix = open_ro(), *half = NULL, *m[2] = { NULL, NULL };
+    struct page_src src[2] = { { 0 }, { 0 } };
+    const char *q[THREAD_QUERIES];
+    char qs[THREAD_QUERIES][64], *want[2][THREAD_QUERIES];
+    const char **ids = NULL;
+    size_t np = json_array_size(fx.s.patients);
+    struct finder f[2];
+    mm_buf b[2];
+
+    (void)state;
+    assert_true(np >= 2 * THREAD_QUERIES);
+    assert_non_null(ids = calloc(np / 2, sizeof(*ids)));
+    for (size_t i = 0; i < np / 2; i++)
+        ids[i] = jstr(patient_of(i), "id");
+    assert_int_equal(mm_index_create(&half, ":memory:"), 0);
+    assert_int_equal(mm_index_update(half, fx.s.std, fx.s.ext, ids, np / 2, NULL, NULL), 0);
+    for (int k = 0; k < 2; k++) {
+        mm_buf_init(&b[k], 1u << 30);
+        assert_int_equal(mm_index_to_bytes(k ? half : fix, &b[k]), 0);
+        src[k].p = (const unsigned char *)b[k].ptr;
+        src[k].n = b[k].len;
+        assert_int_equal(mm_index_open_pages(&m[k], page_src_read, &src[k], b[k].len), 0);
+    }
+    /* broad queries: one kana character, ID prefixes, so most answers have many hits */
+    for (size_t i = 0; i < THREAD_QUERIES; i++) {
+        if (i % 2)
+            prefix_chars(jstr(patient_of(i), "kana"), 1, qs[i]);
+        else
+            snprintf(qs[i], sizeof(qs[i]), "%.4s", jstr(patient_of(i), "id"));
+        q[i] = qs[i];
+        for (int k = 0; k < 2; k++)
+            want[k][i] = found_ids(m[k], q[i]);
+    }
+    for (int k = 0; k < 2; k++) {
+        f[k] = (struct finder){ .ix = m[k], .q = q, .want = want[k] };
+        assert_int_equal(pthread_create(&f[k].t, NULL, finder_main, &f[k]), 0);
+    }
+    for (int k = 0; k < 2; k++) {
+        pthread_join(f[k].t, NULL);
+        assert_int_equal(f[k].bad, 0);
+    }
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < THREAD_QUERIES; i++)
+            free(want[k][i]);
+        mm_index_free(m[k]);
+        mm_buf_release(&b[k]);
+    }
+    free(ids);
+    mm_index_free(half);
+    mm_index_free(fix);
+}
+
 /* Both results alike: counts, order, every field. */
 static void results_equal(const struct mm_index_results *a, const struct mm_index_results *b,
                           const char *query)
@@ -865,7 +972,8 @@ static void results_equal(const struct mm_index_results *a, const struct mm_inde
 }
 
 /*
- * A memory index finds without SQL (its patient rows in memory, matched in C): a differential
+ * A read-only index of pages finds without SQL (its patient rows in memory, matched in C): a
+ * differential
  * test against the SQL of the file index over every patient's ID, ID prefixes, birth date,
  * name and kana fragments (kanji, katakana, hiragana), whole names, and strings that span
  * the name and the kana or two patients (found by neither).
@@ -873,13 +981,16 @@ static void results_equal(const struct mm_index_results *a, const struct mm_inde
 static void find__in_memory_equals_sql(void **state)
 {
     mm_index *fix = open_ro(), *mix = NULL;
+    struct page_src src = { 0 };
     mm_buf b;
     size_t queries = 0;
 
     (void)state;
     mm_buf_init(&b, 1u << 30);
     assert_int_equal(mm_index_to_bytes(fix, &b), 0);
-    assert_int_equal(mm_index_open_memory(&mix, b.ptr, b.len), 0);
+    src.p = (const unsigned char *)b.ptr;
+    src.n = b.len;
+    assert_int_equal(mm_index_open_pages(&mix, page_src_read, &src, b.len), 0);
     for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         json_t *p = patient_of(i), *next = patient_of((i + 1) % json_array_size(fx.s.patients));
         const char *id = jstr(p, "id"), *name = jstr(p, "name"), *kana = jstr(p, "kana");
@@ -1299,8 +1410,9 @@ int main(void)
         cmocka_unit_test(lab_matrix__has_the_truth_values),
         cmocka_unit_test(demographics__agree_with_the_full_index),
         cmocka_unit_test(bytes__round_trip),
-        cmocka_unit_test(open_memory__reads_in_place_by_many),
+        cmocka_unit_test(open_pages__many_connections_one_source),
         cmocka_unit_test(open_pages__reads_through_the_source_on_demand),
+        cmocka_unit_test(find__threads_on_two_indexes_answer_as_alone),
         cmocka_unit_test(find__in_memory_equals_sql),
         cmocka_unit_test(open__refuses_what_is_not_an_index),
         cmocka_unit_test(create__is_crash_safe),

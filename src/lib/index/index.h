@@ -59,16 +59,6 @@ int mm_index_open(mm_index **out, const char *path, unsigned int flags);
  */
 int mm_index_from_bytes(mm_index **out, const void *data, size_t n);
 
-/*
- * Open the bytes of an index file (a decrypted generation blob) in place, read-only,
- * without a copy: @data is borrowed and must stay unchanged until mm_index_free(). Many
- * indexes may read the same bytes at once (one per thread). Sorting and temporary tables
- * stay in memory, so nothing of the index is written to a disk.
- * @param[out] out the index, owned by the caller; untouched on failure
- * @return 0, MM_ECORRUPT (not an index, wrong version), MM_ENOMEM
- */
-int mm_index_open_memory(mm_index **out, const void *data, size_t n);
-
 /* Read @n bytes at @off of an index into @dst (any thread). @return 0 or an mm_err */
 typedef int (*mm_index_read_fn)(void *ctx, void *dst, size_t n, uint64_t off);
 /*

@@ -337,75 +337,42 @@ out:
     return 0;
 }
 
-/*
- * An index over the @n bytes at @p (SQLite's deserialize with @flags; with FREEONCLOSE @p
- * is SQLite's, even on failure), checked to be a mamori index, then set up by @pragmas.
- * @memory: read-only bytes borrowed from the caller (mm_index_open_memory).
- */
-static int load_bytes(mm_index **out, unsigned char *p, size_t n, unsigned int flags, int memory,
-                      const char *pragmas)
+int mm_index_from_bytes(mm_index **out, const void *data, size_t n)
 {
     mm_index *ix = NULL;
+    unsigned char *copy = NULL;
     int err, rc;
 
-    if (!(ix = mm_calloc(1, sizeof(*ix)))) {
-        err = MM_ENOMEM;
-        goto out;
-    }
-    ix->memory = memory;
-    ix->writable = !memory;
+    MM_ASSERT_ARG(out && (data || n == 0));
+    if (n < 512)
+        return mm_error_set(MM_ECORRUPT, "not a mamori index");
+    if (!(ix = mm_calloc(1, sizeof(*ix))))
+        return MM_ENOMEM;
+    ix->writable = 1;
     if ((err = mm_index__open_db(ix, ":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) < 0)
         goto out;
-    rc = sqlite3_deserialize(ix->db, "main", p, (sqlite3_int64)n, (sqlite3_int64)n, flags);
-    p = NULL; /* now SQLite's when FREEONCLOSE, even on failure */
+    if (!(copy = sqlite3_malloc64(n))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(copy, data, n);
+    rc = sqlite3_deserialize(ix->db, "main", copy, (sqlite3_int64)n, (sqlite3_int64)n,
+                             SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+    copy = NULL; /* now owned by SQLite, even on failure */
     if (rc != SQLITE_OK) {
         err = mm_index__sql_error(ix->db, rc, "load");
         goto out;
     }
     if ((err = mm_index__check_format(ix)) < 0)
         goto out;
-    err = mm_index__exec(ix, pragmas);
+    err = mm_index__exec(ix, "PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY");
 out:
-    if (p && (flags & SQLITE_DESERIALIZE_FREEONCLOSE))
-        sqlite3_free(p);
     if (err < 0) {
         mm_index_free(ix);
         return err;
     }
     *out = ix;
     return 0;
-}
-
-int mm_index_from_bytes(mm_index **out, const void *data, size_t n)
-{
-    unsigned char *copy;
-
-    MM_ASSERT_ARG(out && (data || n == 0));
-    if (n < 512)
-        return mm_error_set(MM_ECORRUPT, "not a mamori index");
-    if (!(copy = sqlite3_malloc64(n)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    memcpy(copy, data, n);
-    return load_bytes(out, copy, n, SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE,
-                      0, "PRAGMA journal_mode = MEMORY; PRAGMA temp_store = MEMORY");
-}
-
-int mm_index_open_memory(mm_index **out, const void *data, size_t n)
-{
-    char sql[160];
-
-    MM_ASSERT_ARG(out && (data || n == 0));
-    if (n < 512)
-        return mm_error_set(MM_ECORRUPT, "not a mamori index");
-    /* pages straight from the buffer (mmap of the in-memory database), a small cache, and
-     * sorting in memory: nothing of the index reaches a disk */
-    snprintf(sql, sizeof(sql),
-             "PRAGMA mmap_size = %llu; PRAGMA cache_size = -1024; PRAGMA temp_store = MEMORY;"
-             " PRAGMA query_only = 1",
-             (unsigned long long)n);
-    /* READONLY and no FREEONCLOSE: SQLite reads the caller's bytes and never changes them */
-    return load_bytes(out, (unsigned char *)(uintptr_t)data, n, SQLITE_DESERIALIZE_READONLY, 1,
-                      sql);
 }
 
 int mm_index_to_bytes(mm_index *ix, mm_buf *out)

@@ -23,7 +23,7 @@ void mm_index__rows_free(struct mm_index__rows *r);
 
 struct mm_index {
     sqlite3 *db;
-    int memory;                        /* read-only, in memory: mm_index_open_memory/_pages */
+    int memory;                        /* read-only pages in memory (mm_index_open_pages) */
     void *pages;                       /* mm_index_open_pages: its source of pages */
     struct mm_index__rows *rows;       /* built at the first find of a memory index */
     sqlite3_stmt *st_summary, *st_lab; /* a memory index keeps these prepared (reset after use) */

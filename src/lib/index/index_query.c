@@ -169,12 +169,13 @@ out:
     return err;
 }
 
+/* A matching row with what it is sorted by (no context for qsort: finds run on many threads,
+ * each on its own index's rows). */
 struct hit {
     size_t row;
     int rank;
+    const char *kana_key, *id;
 };
-
-static const struct mm_index__rows *sort_rows; /* qsort's context (the caller holds the index) */
 
 static int hit_cmp(const void *a, const void *b)
 {
@@ -183,11 +184,9 @@ static int hit_cmp(const void *a, const void *b)
 
     if (x->rank != y->rank)
         return x->rank - y->rank;
-    if ((c = strcmp(sort_rows->col[x->row * ROW_COLS + C_KKEY],
-                    sort_rows->col[y->row * ROW_COLS + C_KKEY])) != 0)
+    if ((c = strcmp(x->kana_key, y->kana_key)) != 0)
         return c;
-    return strcmp(sort_rows->col[x->row * ROW_COLS + C_ID],
-                  sort_rows->col[y->row * ROW_COLS + C_ID]);
+    return strcmp(x->id, y->id);
 }
 
 /*
@@ -254,11 +253,9 @@ static int rows_match(const struct mm_index__rows *r, const struct mm_index_quer
     }
     n = 0;
     for (size_t i = 0; i < r->n; i++)
-        if (best[i]) {
-            v[n].row = i;
-            v[n++].rank = best[i] - 1;
-        }
-    sort_rows = r;
+        if (best[i])
+            v[n++] = (struct hit){ i, best[i] - 1, r->col[i * ROW_COLS + C_KKEY],
+                                   r->col[i * ROW_COLS + C_ID] };
     qsort(v, n, sizeof(*v), hit_cmp);
     *out = v;
     *nout = n;
@@ -434,10 +431,11 @@ out:
 int mm_index_patient_ids(mm_index *ix, mm_buf *out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
-    size_t start = out ? out->len : 0, count = 0;
+    size_t start, count = 0;
     int err, rc;
 
     MM_ASSERT_ARG(ix && out && n);
+    start = out->len;
     if ((err = mm_index__prepare(ix, "SELECT id FROM patient ORDER BY id", &st)) < 0)
         goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
