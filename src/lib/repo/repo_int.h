@@ -305,19 +305,6 @@ void mm_repo__index_release(struct mm_repo__objindex *ix);
  */
 int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n);
 
-/* Where a block is (a copy of its object index entry, kept when the index changes). */
-struct mm_repo__block {
-    unsigned char pack[ID_SIZE];
-    uint32_t offset, length, plain;
-};
-/*
- * Copy the places of the @n objects @ids (looked up in r->ix) into @b, and where each
- * starts when they are laid end to end into @off (n + 1 entries; off[n] is the total).
- * @return 0, or MM_ENOTFOUND (no error message set) when one is not in r->ix
- */
-int mm_repo__blocks_locate(mm_repo *r, const unsigned char *ids, size_t n, struct mm_repo__block *b,
-                           uint64_t *off);
-
 /*
  * Read and open the object @id into @out (locks ix.lock for the lookup, so it may run while
  * a backup adds objects).

@@ -7,8 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +19,6 @@
 #include "common/endian.h"
 #include "common/error.h"
 #include "common/limits.h"
-#include "crypto/crypto.h"
 #include "os/os.h"
 #include "repo/repo_int.h"
 

@@ -32,24 +32,35 @@ struct reader {
 
 struct mm_repo_pages {
     mm_repo *r;
-    size_t n;                 /* blocks */
-    struct mm_repo__block *b; /* where each block is */
-    unsigned char *ids;       /* their IDs, n * ID_SIZE */
-    uint64_t *off;            /* where block i starts; off[n] is the size */
-    uint32_t slot;            /* bytes per cache slot: the largest block, up to SLOT_MAX */
-    int sync;                 /* lock and cond are initialised */
-    pthread_mutex_t lock;     /* the cache and the readers */
-    pthread_cond_t cond;      /* a reader was given back */
-    size_t nslots, hand;      /* cache slots, the CLOCK hand */
-    unsigned char *mem;       /* nslots * slot bytes, decrypted */
-    uint32_t *owner;          /* block held by each slot, or NO_SLOT */
-    unsigned char *ref;       /* CLOCK: slot used since the hand passed */
-    uint32_t *where;          /* slot holding each block, or NO_SLOT */
+    size_t n;             /* blocks */
+    struct block *b;      /* where each block is */
+    unsigned char *ids;   /* their IDs, n * ID_SIZE */
+    uint64_t *off;        /* where block i starts; off[n] is the size */
+    uint32_t slot;        /* bytes per cache slot: the largest block, up to SLOT_MAX */
+    int sync;             /* lock and cond are initialised */
+    pthread_mutex_t lock; /* the cache and the readers */
+    pthread_cond_t cond;  /* a reader was given back */
+    size_t nslots, hand;  /* cache slots, the CLOCK hand */
+    unsigned char *mem;   /* nslots * slot bytes, decrypted */
+    uint32_t *owner;      /* block held by each slot, or NO_SLOT */
+    unsigned char *ref;   /* CLOCK: slot used since the hand passed */
+    uint32_t *where;      /* slot holding each block, or NO_SLOT */
     struct reader rd[READERS];
 };
 
-int mm_repo__blocks_locate(mm_repo *r, const unsigned char *ids, size_t n, struct mm_repo__block *b,
-                           uint64_t *off)
+/* Where a block is (a copy of its object index entry, kept when the index changes). */
+struct block {
+    unsigned char pack[ID_SIZE];
+    uint32_t offset, length, plain;
+};
+
+/*
+ * Copy the places of the @n objects @ids (looked up in r->ix) into @b, and where each
+ * starts when they are laid end to end into @off (n + 1 entries; off[n] is the total).
+ * @return 0, or MM_ENOTFOUND (no error message set) when one is not in r->ix
+ */
+static int blocks_locate(mm_repo *r, const unsigned char *ids, size_t n, struct block *b,
+                         uint64_t *off)
 {
     int err = 0;
 
@@ -104,18 +115,14 @@ int mm_repo_pages_open(mm_repo *r, const struct mm_repo_gen *gen, size_t cache_b
     ids = NULL;
     for (size_t i = 0; i < n; i++)
         p->where[i] = NO_SLOT;
-    /* look up only the index's blocks, in the newest index files first; a block not found
-     * that way (two copies, a pack no index file names) is found with the whole index */
-    if ((err = mm_repo__dict_load(r)) < 0 || (err = mm_repo__index_locate(r, p->ids, n)) < 0)
+    /* look up only the index's blocks, in the newest index files first (a block not found
+     * that way makes it load the whole index, and a block still missing is in no pack) */
+    if ((err = mm_repo__index_locate(r, p->ids, n)) < 0)
         goto out;
-    if (mm_repo__blocks_locate(r, p->ids, n, p->b, p->off) < 0) {
-        if ((err = mm_repo__index_load(r)) < 0)
-            goto out;
-        if (mm_repo__blocks_locate(r, p->ids, n, p->b, p->off) < 0) {
-            err = mm_error_set(MM_ENOTFOUND,
-                               "a block of the patient index of '%.12s' is in no pack", gen->id);
-            goto out;
-        }
+    if (blocks_locate(r, p->ids, n, p->b, p->off) < 0) {
+        err = mm_error_set(MM_ENOTFOUND, "a block of the patient index of '%.12s' is in no pack",
+                           gen->id);
+        goto out;
     }
     if (p->off[n] != g.index_size) {
         err = mm_error_set(MM_ECORRUPT, "patient index of '%.12s' has the wrong size", gen->id);
@@ -156,7 +163,7 @@ uint64_t mm_repo_pages_size(const mm_repo_pages *p)
 /* Read, decrypt and check block @i into @dst (room for its plain size) with a free reader. */
 static int block_read(mm_repo_pages *p, size_t i, unsigned char *dst)
 {
-    const struct mm_repo__block *b = &p->b[i];
+    const struct block *b = &p->b[i];
     struct reader *rd = NULL;
     char rel[80], path[MM_LIMIT_PATH];
     int err = 0;

@@ -604,11 +604,12 @@ int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *pat
     const struct mm_repo__entry *e = NULL;
     struct mm_repo__work w;
     unsigned char id[ID_SIZE];
-    size_t start = out ? out->len : 0;
     const char *p = path;
+    size_t start;
     int err = 0, have_w = 0;
 
     MM_ASSERT_ARG(r && gen && path && out);
+    start = out->len;
     if (!*path || *path == '/' || strlen(path) > MM_LIMIT_PATH)
         return mm_error_set(MM_EINVAL, "not a path inside the generation");
     memcpy(id, gen->root, ID_SIZE);
