@@ -398,35 +398,6 @@ out:
     removed->len = 0;
 }
 
-void cli_audit_viewer(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsigned int kind,
-                      const char *user, const char *gen, const char *patient, const char *reason,
-                      const char *via)
-{
-    struct mm_audit_event ev = { 0 };
-    struct evb b = { 0 };
-    struct saved_error se;
-
-    if (kind == MM_AUDIT_VIEWER_LOGIN_FAILED || !r) {
-        failed_unlock(ctx, repo, user, MM_AUDIT_VIEWER_LOGIN_FAILED);
-        return;
-    }
-    if (via)
-        add(&b, "via", via);
-    if (gen)
-        add(&b, "generation", gen);
-    if (reason)
-        add(&b, "reason", reason);
-    ev.kind = kind;
-    ev.user = user;
-    ev.fields = b.f;
-    ev.nfields = b.n;
-    ev.subject_kind = patient ? MM_AUDIT_SUBJECT_PATIENT : MM_AUDIT_SUBJECT_NONE;
-    ev.subject = patient;
-    save_error(&se);
-    cli_audit_write(ctx, r, repo, &ev);
-    restore_error(&se);
-}
-
 void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                         const struct mm_viewer_event *evs, size_t n, const char *via)
 {

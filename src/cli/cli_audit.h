@@ -43,9 +43,9 @@ void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                        const struct mm_audit_event *evs, size_t n);
 
 /*
- * A batch of the viewer's events (mm_viewer_event_fn), or of the patients one print wrote:
- * logins, patients opened and session ends written together (field via: @via, "viewer" or
- * "print"); failed logins (@r NULL) without the key.
+ * A batch of the viewer's events (mm_viewer_event_fn), of the patients one print wrote or of
+ * the one patient show showed: logins, patients opened and session ends written together
+ * (field via: @via, "viewer", "print" or "show"); failed logins (@r NULL) without the key.
  */
 void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                         const struct mm_viewer_event *evs, size_t n, const char *via);
@@ -69,16 +69,6 @@ void cli_audit_verify(const struct cli_ctx *ctx, mm_repo *r, const char *repo, i
 void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
                        const char *gen, const char *to, const struct mm_repo_restore_opts *o,
                        const struct mm_repo_restore_stats *st);
-
-/*
- * An event of the viewer or of a patient shown in a terminal: @kind MM_AUDIT_VIEWER_LOGIN,
- * _VIEWER_LOGIN_FAILED (written without the key; @r may be NULL), _PATIENT_OPENED (subject
- * @patient), _VIEWER_LOGOUT (@reason). @user: the session's key slot; @via: "viewer",
- * "show", "print" or NULL.
- */
-void cli_audit_viewer(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsigned int kind,
-                      const char *user, const char *gen, const char *patient, const char *reason,
-                      const char *via);
 
 /* Generation IDs a prune removes, gathered by its callback. */
 struct cli_audit_ids {

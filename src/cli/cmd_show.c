@@ -441,8 +441,13 @@ static int show_from_repo(struct cli_ctx *ctx, const char *repo, const char *use
         rc = cli_repo_error(ctx, err);
         goto out;
     }
-    cli_audit_viewer(ctx, ri.repo, repo, MM_AUDIT_PATIENT_OPENED, NULL, ri.gen.id, pid, NULL,
-                     "show");
+    {
+        struct mm_viewer_event ev = { .kind = MM_VIEWER_PATIENT,
+                                      .user = mm_repo_user(ri.repo),
+                                      .generation = ri.gen.id,
+                                      .patient = pid };
+        cli_audit_viewer_n(ctx, ri.repo, repo, &ev, 1, "show");
+    }
     if (ctx->json) {
         fwrite(b.ptr, 1, b.len, stdout);
         fputc('\n', stdout);
