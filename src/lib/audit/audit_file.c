@@ -290,7 +290,9 @@ static int event_check(const struct mm_audit_target *t, const struct mm_audit_ev
 }
 
 /* The host name of @ev, or this host's. OUT: host */
-static void host_of(const struct mm_audit_event *ev, char host[HOST_MAX + 1])
+/* Where and when @ev happened: its host and time, else this host and now. */
+static void place_of(const struct mm_audit_event *ev, char host[HOST_MAX + 1], int64_t *ns,
+                     int32_t *offset)
 {
     if (ev->host) {
         snprintf(host, HOST_MAX + 1, "%s", ev->host);
@@ -299,6 +301,10 @@ static void host_of(const struct mm_audit_event *ev, char host[HOST_MAX + 1])
         if (gethostname(host, HOST_MAX) != 0)
             snprintf(host, HOST_MAX + 1, "unknown");
     }
+    *ns = ev->time_ns;
+    *offset = ev->utc_offset_s;
+    if (*ns == 0)
+        now(ns, offset);
 }
 
 int mm_audit_append(const struct mm_audit_target *t, const struct mm_audit_event *ev,
@@ -330,11 +336,7 @@ int mm_audit_append_n(const struct mm_audit_target *t, const struct mm_audit_eve
     if ((err = join(lpath, t->base, MM_AUDIT_LOG_SUFFIX)) < 0 ||
         (err = join(hpath, t->base, MM_AUDIT_HEAD_SUFFIX)) < 0)
         return err;
-    host_of(ev, host);
-    ns = ev->time_ns;
-    offset = ev->utc_offset_s;
-    if (ns == 0)
-        now(&ns, &offset);
+    place_of(ev, host, &ns, &offset);
     fd = open(lpath, O_RDWR | O_APPEND | O_CLOEXEC | (t->ks ? O_CREAT : 0),
               t->store == MM_AUDIT_SEALED ? 0644 : 0600);
     if (fd < 0 && errno == ENOENT && t->ks) {
@@ -430,13 +432,8 @@ int mm_audit_append_n(const struct mm_audit_target *t, const struct mm_audit_eve
      * a torn tail that the next append cuts and records) */
     batch_start = tl.end;
     for (size_t i = 0; i < n; i++) {
-        if (i) {
-            host_of(&evs[i], host);
-            ns = evs[i].time_ns;
-            offset = evs[i].utc_offset_s;
-            if (ns == 0)
-                now(&ns, &offset);
-        }
+        if (i)
+            place_of(&evs[i], host, &ns, &offset);
         if ((err = write_record(fd, lpath, t, &evs[i], &tl, host, ns, offset, i + 1 == n)) < 0) {
             if (i && ftruncate(fd, (off_t)batch_start) == 0) /* all of the batch or none */
                 (void)fsync(fd);
