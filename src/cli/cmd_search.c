@@ -180,14 +180,10 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
     static const struct option opts[] = {
         { "storage", required_argument, NULL, 's' },
         { "index", required_argument, NULL, 'i' },
-        { "json", no_argument, NULL, 'j' },
         { "limit", required_argument, NULL, 'n' },
         { "as-of", required_argument, NULL, 'a' },
         { "generation", required_argument, NULL, 'g' },
-        { "repo", required_argument, NULL, 'r' },
-        { "user", required_argument, NULL, 'u' },
-        { "passphrase-file", required_argument, NULL, 'p' },
-        { "audit-dir", required_argument, NULL, 'A' },
+        CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *repo = NULL, *user = NULL, *passfile = NULL, *gen = NULL;
@@ -204,7 +200,7 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (opt != 's' && opt != 'i' && cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
             continue;
         switch (opt) {
         case 's':

@@ -488,13 +488,9 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
     static const struct option opts[] = {
         { "storage", required_argument, NULL, 's' },
         { "extended", required_argument, NULL, 'x' },
-        { "json", no_argument, NULL, 'j' },
         { "history", no_argument, NULL, 'H' },
-        { "repo", required_argument, NULL, 'r' },
-        { "user", required_argument, NULL, 'u' },
-        { "passphrase-file", required_argument, NULL, 'p' },
         { "generation", required_argument, NULL, 'g' },
-        { "audit-dir", required_argument, NULL, 'A' },
+        CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *storage = NULL, *ext = NULL, *pid;
