@@ -13,7 +13,6 @@
  * Workload: one clinician's browser, or a ward's worth of them (tens of connections).
  */
 #include <errno.h>
-#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -1284,14 +1283,6 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
     if ((err = mm_repo_key_list(o->repo_path, &keys, &nkeys)) < 0)
         return err;
     free(keys);
-#ifdef M_TRIM_THRESHOLD
-    /* a server answering thousands of requests a second on many threads: glibc would give
-     * each thread's freed heap back to the system after nearly every answer (a madvise, a TLB
-     * flush on every core, page faults on the next one); keep up to 16 MiB instead, and take
-     * answers of up to 4 MiB from the heap rather than a fresh mapping each time */
-    mallopt(M_TRIM_THRESHOLD, 16 << 20);
-    mallopt(M_MMAP_THRESHOLD, 4 << 20);
-#endif
     if (!(v = mm_calloc(1, sizeof(*v))))
         return MM_ENOMEM;
     pthread_mutex_init(&v->lock, NULL);
