@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <ftw.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +309,169 @@ static void assets__built_in_with_types_and_the_page_names_them(void **state)
     assert_null(mm_viewer_asset("", &n, &type));
 }
 
+/* ---- the login body ---- */
+
+/*
+ * Frees watched for a marker: the binary is linked with -Wl,--wrap=free, so every free() of
+ * the program and of the library (jansson calls the library's wiping free) passes here.
+ */
+void __real_free(void *p);
+void __wrap_free(void *p);
+static struct {
+    const char *marker; /* NULL: not watching */
+    size_t frees, hits;
+} watch;
+
+void __wrap_free(void *p)
+{
+    if (p && watch.marker) {
+        const unsigned char *b = p;
+        size_t n = malloc_usable_size(p), m = strlen(watch.marker);
+        watch.frees++;
+        for (size_t i = 0; i + m <= n; i++)
+            if (memcmp(b + i, watch.marker, m) == 0) {
+                watch.hits++;
+                break;
+            }
+    }
+    __real_free(p);
+}
+
+static void login_parse__reads_the_members_whatever_their_values(void **state)
+{
+    static const struct {
+        const char *body, *user, *pass;
+    } ok[] = {
+        { "{\"user\":\"passphrase\",\"passphrase\":\"user\"}", "passphrase", "user" },
+        { "{\"passphrase\":\"user\",\"user\":\"passphrase\"}", "passphrase", "user" },
+        { " {\n\"passphrase\" : \"a:b,\\\"c\\\"}\" } ", "", "a:b,\"c\"}" },
+        { "{\"passphrase\":\"x\"}", "", "x" },
+        { "{\"passphrase\":\"p\\u00e9\\ud83d\\ude00\\/\",\"user\":\"\"}", "",
+          "p\xc3\xa9\xf0\x9f\x98\x80/" },
+        { "{\"user\":\"\xe7\x9c\x8b\xe8\xad\xb7\",\"passphrase\":\"\xe5\xae\x88\"}",
+          "\xe7\x9c\x8b\xe8\xad\xb7", "\xe5\xae\x88" },
+    };
+    char user[65], pass[1024];
+    size_t plen;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        plen = 0;
+        assert_int_equal(mm_viewer_login_parse(ok[i].body, strlen(ok[i].body), user, sizeof(user),
+                                               pass, sizeof(pass), &plen),
+                         0);
+        assert_string_equal(user, ok[i].user);
+        assert_string_equal(pass, ok[i].pass);
+        assert_int_equal(plen, strlen(ok[i].pass));
+    }
+}
+
+static void login_parse__refuses_what_is_not_a_login(void **state)
+{
+    static const struct {
+        const char *body;
+        size_t n; /* 0: strlen */
+    } bad[] = {
+        { "{\"passphrase\":5}", 0 },
+        { "{\"passphrase\":[\"a\"]}", 0 },
+        { "{\"passphrase\":null}", 0 },
+        { "{\"passphrase\":\"a\",\"user\":null}", 0 },
+        { "{\"passphrase\":\"a\",\"user\":7}", 0 },
+        { "{\"passphrase\":\"a\",\"passphrase\":\"b\"}", 0 },
+        { "{\"user\":\"a\",\"passphrase\":\"b\",\"user\":\"c\"}", 0 },
+        { "{\"passphrase\":\"a\",\"remember\":true}", 0 },
+        { "{\"user\":\"nurse\"}", 0 },
+        { "{\"passphrase\":\"\"}", 0 },
+        { "{}", 0 },
+        { "[\"passphrase\",\"a\"]", 0 },
+        { "\"passphrase\"", 0 },
+        { "", 0 },
+        { "{\"passphrase\":\"a\"", 0 },
+        { "{\"passphrase\":\"a\"} {}", 0 },
+        { "{\"passphrase\":\"a\\x\"}", 0 },
+        { "{\"passphrase\":\"\xff\xfe\"}", 0 },
+        { "{\"passphrase\":\"\xc0\xaf\"}", 0 },
+        { "{\"passphrase\":\"\xed\xa0\x80\"}", 0 },
+        { "{\"passphrase\":\"\\ud800\"}", 0 },
+        { "{\"passphrase\":\"a\\u0000b\"}", 0 },
+        { "{\"passphrase\":\"a\0b\"}", 19 },
+        { "{\"passphrase\":\"a\tb\"}", 0 },
+        { "{'passphrase':'a'}", 0 },
+    };
+    char user[65], pass[1024], zero[1024] = { 0 }, big[1200];
+    size_t plen;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        size_t n = bad[i].n ? bad[i].n : strlen(bad[i].body);
+        memset(user, 'u', sizeof(user));
+        memset(pass, 'p', sizeof(pass));
+        if (mm_viewer_login_parse(bad[i].body, n, user, sizeof(user), pass, sizeof(pass), &plen) !=
+            MM_EINVAL)
+            fail_msg("body %zu is not refused", i);
+        assert_string_equal(user, "");
+        assert_memory_equal(pass, zero, sizeof(pass));
+    }
+    /* longer than the buffers */
+    snprintf(big, sizeof(big), "{\"passphrase\":\"%01024d\"}", 0);
+    assert_int_equal(
+            mm_viewer_login_parse(big, strlen(big), user, sizeof(user), pass, sizeof(pass), &plen),
+            MM_ELIMIT);
+    assert_memory_equal(pass, zero, sizeof(pass));
+    snprintf(big, sizeof(big), "{\"passphrase\":\"%01023d\"}", 0);
+    assert_int_equal(
+            mm_viewer_login_parse(big, strlen(big), user, sizeof(user), pass, sizeof(pass), &plen),
+            0);
+    assert_int_equal(plen, 1023);
+    snprintf(big, sizeof(big), "{\"passphrase\":\"a\",\"user\":\"%065d\"}", 0);
+    assert_int_equal(
+            mm_viewer_login_parse(big, strlen(big), user, sizeof(user), pass, sizeof(pass), &plen),
+            MM_ELIMIT);
+    assert_string_equal(user, "");
+    mm_error_clear();
+}
+
+static void login_parse__leaves_no_copy_of_the_passphrase_in_freed_heap(void **state)
+{
+    static const char marker[] = "mm-marker-7f3Qz";
+    char body[1200], user[65], pass[1024];
+    json_t *j;
+    size_t plen;
+
+    (void)state;
+    /* a long passphrase: jansson's lexer buffer grows (and frees) several times */
+    snprintf(body, sizeof(body), "{\"user\":\"nurse\",\"passphrase\":\"%s%0900d\"}", marker, 7);
+
+    /* the control: jansson with plain free leaves copies (else this test could not fail) */
+    json_set_alloc_funcs(malloc, free);
+    watch.marker = marker;
+    watch.frees = watch.hits = 0;
+    j = json_loadb(body, strlen(body), JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(j);
+    json_decref(j);
+    watch.marker = NULL;
+    assert_true(watch.hits >= 2); /* the lexer's buffer and the string value at least */
+
+    /* with the wiping free: as many frees, none holding the marker */
+    mm_viewer_json_wiping();
+    watch.marker = marker;
+    watch.frees = watch.hits = 0;
+    assert_int_equal(mm_viewer_login_parse(body, strlen(body), user, sizeof(user), pass,
+                                           sizeof(pass), &plen),
+                     0);
+    watch.marker = NULL;
+    assert_true(watch.frees >= 4);
+    assert_int_equal(watch.hits, 0);
+    assert_int_equal(plen, strlen(marker) + 900);
+    assert_memory_equal(pass, marker, strlen(marker));
+    assert_string_equal(user, "nurse");
+
+    /* installing again changes nothing; blocks made before the installation free fine */
+    j = json_string("made before");
+    mm_viewer_json_wiping();
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +479,9 @@ int main(void)
         cmocka_unit_test(ward_patients__the_current_inpatients_of_the_truth),
         cmocka_unit_test(print__every_patient_in_one_page_that_keeps_its_data_inside),
         cmocka_unit_test(assets__built_in_with_types_and_the_page_names_them),
+        cmocka_unit_test(login_parse__reads_the_members_whatever_their_values),
+        cmocka_unit_test(login_parse__refuses_what_is_not_a_login),
+        cmocka_unit_test(login_parse__leaves_no_copy_of_the_passphrase_in_freed_heap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

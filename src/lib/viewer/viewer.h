@@ -74,6 +74,25 @@ struct mm_viewer_opts {
  */
 int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o);
 
+/*
+ * Make jansson wipe every block it frees (process-wide), so a passphrase parsed from a login
+ * body leaves no copy in freed heap. Blocks stay malloc'd and free'd, so values made before
+ * the call are freed correctly after it. Call it before other threads use jansson;
+ * mm_viewer_start() does.
+ */
+void mm_viewer_json_wiping(void);
+
+/*
+ * Read a login body: a JSON object (UTF-8) with the string member "passphrase" (not empty)
+ * and, optionally, the string member "user" ("" or absent: try every key slot), nothing else,
+ * no member twice. jansson's copies are wiped once mm_viewer_json_wiping() is installed.
+ * @param[out] user the user name (@ucap bytes with the NUL), "" when absent or on error
+ * @param[out] pass the passphrase (@pcap bytes with the NUL), wiped on error; *@plen its length
+ * @return 0, MM_EINVAL (not such an object), MM_ELIMIT (a value too long for its buffer)
+ */
+int mm_viewer_login_parse(const char *body, size_t n, char *user, size_t ucap, char *pass,
+                          size_t pcap, size_t *plen);
+
 /* The port the server listens on. */
 unsigned int mm_viewer_port(const mm_viewer *v);
 

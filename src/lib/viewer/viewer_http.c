@@ -850,126 +850,6 @@ static enum MHD_Result api_file(mm_viewer *v, struct MHD_Connection *c)
 
 /* ---- login --------------------------------------------------------------------------------- */
 
-/* Read a 4-hex-digit escape at @p. @return the code unit or -1 */
-static long hex4(const char *p)
-{
-    long v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        int d = p[i] >= 'A' && p[i] <= 'F' ? p[i] - 'A' + 10 : hexval(p[i]);
-        if (d < 0)
-            return -1;
-        v = v << 4 | d;
-    }
-    return v;
-}
-
-/*
- * Read the string member @key of the flat JSON object @s (the login body) into @out
- * (@cap bytes with the NUL). @return its length, -1 when absent, -2 when malformed or long.
- */
-static long json_member(const char *s, const char *key, char *out, size_t cap)
-{
-    size_t klen = strlen(key), n = 0;
-    const char *p = s;
-
-    while ((p = strchr(p, '"'))) {
-        const char *q = p + 1;
-        if (strncmp(q, key, klen) != 0 || q[klen] != '"') {
-            /* skip this string */
-            for (q = p + 1; *q && *q != '"'; q++)
-                if (*q == '\\' && q[1])
-                    q++;
-            if (!*q)
-                return -1;
-            p = q + 1;
-            continue;
-        }
-        q += klen + 1;
-        while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-            q++;
-        if (*q++ != ':')
-            return -2;
-        while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-            q++;
-        if (*q++ != '"')
-            return -2;
-        for (; *q != '"'; q++) {
-            unsigned long cp;
-            if (!*q || (unsigned char)*q < 0x20)
-                return -2;
-            if (*q != '\\') {
-                if (n + 1 >= cap)
-                    return -2;
-                out[n++] = *q;
-                continue;
-            }
-            q++;
-            switch (*q) {
-            case '"':
-            case '\\':
-            case '/':
-                cp = (unsigned char)*q;
-                break;
-            case 'b':
-                cp = '\b';
-                break;
-            case 'f':
-                cp = '\f';
-                break;
-            case 'n':
-                cp = '\n';
-                break;
-            case 'r':
-                cp = '\r';
-                break;
-            case 't':
-                cp = '\t';
-                break;
-            case 'u': {
-                long hi = hex4(q + 1), lo;
-                if (hi < 0)
-                    return -2;
-                q += 4;
-                cp = (unsigned long)hi;
-                if (hi >= 0xD800 && hi <= 0xDBFF) {
-                    if (q[1] != '\\' || q[2] != 'u' || (lo = hex4(q + 3)) < 0xDC00 || lo > 0xDFFF)
-                        return -2;
-                    q += 6;
-                    cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) +
-                         ((unsigned long)lo - 0xDC00);
-                } else if (hi >= 0xDC00 && hi <= 0xDFFF) {
-                    return -2;
-                }
-                break;
-            }
-            default:
-                return -2;
-            }
-            if (cp == 0 || n + 5 >= cap)
-                return -2;
-            if (cp < 0x80) {
-                out[n++] = (char)cp;
-            } else if (cp < 0x800) {
-                out[n++] = (char)(0xC0 | cp >> 6);
-                out[n++] = (char)(0x80 | (cp & 0x3F));
-            } else if (cp < 0x10000) {
-                out[n++] = (char)(0xE0 | cp >> 12);
-                out[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                out[n++] = (char)(0x80 | (cp & 0x3F));
-            } else {
-                out[n++] = (char)(0xF0 | cp >> 18);
-                out[n++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-                out[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                out[n++] = (char)(0x80 | (cp & 0x3F));
-            }
-        }
-        out[n] = '\0';
-        return (long)n;
-    }
-    return -1;
-}
-
 /* Milliseconds a wrong passphrase is answered late after @fails in a row: 1, 2, 4 ... 30 s. */
 static uint64_t fail_delay(const mm_viewer *v, unsigned int fails)
 {
@@ -985,7 +865,7 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     struct mm_viewer_event ev = { 0 };
     mm_repo *r = NULL;
-    long plen, ulen;
+    size_t plen;
     int err, slot = -1;
     uint64_t now;
     mm_buf b;
@@ -995,17 +875,13 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
         return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "json_required");
     if (rq->too_big)
         return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large");
-    if (mm_buf_putc(&rq->body, '\0') < 0 || memchr(rq->body.ptr, '\0', rq->body.len - 1))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
-    plen = json_member((const char *)rq->body.ptr, "passphrase", pass, sizeof(pass));
-    ulen = json_member((const char *)rq->body.ptr, "user", user, sizeof(user));
+    err = mm_viewer_login_parse(rq->body.ptr ? rq->body.ptr : "", rq->body.len, user, sizeof(user),
+                                pass, sizeof(pass), &plen);
     mm_crypto_wipe(rq->body.ptr, rq->body.len);
-    if (plen < 1 || ulen == -2) {
-        mm_crypto_wipe(pass, sizeof(pass));
+    if (err < 0) {
+        mm_error_clear();
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
     }
-    if (ulen < 0)
-        user[0] = '\0';
 
     pthread_mutex_lock(&v->login_lock);
     now = now_ms();
@@ -1019,7 +895,7 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
         return send_bytes(c, MHD_HTTP_TOO_MANY_REQUESTS, "application/json; charset=utf-8", body,
                           (size_t)n, MHD_RESPMEM_MUST_COPY, NULL);
     }
-    err = mm_repo_open(&r, v->repo_path, user[0] ? user : NULL, pass, (size_t)plen);
+    err = mm_repo_open(&r, v->repo_path, user[0] ? user : NULL, pass, plen);
     mm_crypto_wipe(pass, sizeof(pass));
     if (err == MM_EAUTH || (err == MM_ENOTFOUND && user[0])) {
         uint64_t d;
@@ -1219,10 +1095,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!rq->too_big && mm_buf_put(&rq->body, upload_data, *upload_data_size) < 0) {
+        /* the body's final room at once: growing would leave copies of it in freed heap */
+        if (!rq->too_big && (mm_buf_reserve(&rq->body, BODY_MAX + 1) < 0 ||
+                             mm_buf_put(&rq->body, upload_data, *upload_data_size) < 0)) {
             mm_error_clear();
             rq->too_big = 1;
         }
+        /*
+         * The bytes lie in libmicrohttpd's connection buffer, which is reused and freed
+         * without wiping: wipe them there (they are consumed, libmicrohttpd never reads
+         * them again).
+         */
+        mm_crypto_wipe((void *)(uintptr_t)upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -1285,6 +1169,7 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
     free(keys);
     if (!(v = mm_calloc(1, sizeof(*v))))
         return MM_ENOMEM;
+    mm_viewer_json_wiping(); /* before the daemon's threads use jansson */
     pthread_mutex_init(&v->lock, NULL);
     pthread_mutex_init(&v->repo_lock, NULL);
     pthread_mutex_init(&v->login_lock, NULL);
