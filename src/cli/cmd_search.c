@@ -130,32 +130,16 @@ static void print_table(const struct cli_ctx *ctx, const struct mm_index_results
         printf(CLI_T(ctx, "%zu 件\n", r->n == 1 ? "%zu patient\n" : "%zu patients\n"), r->n);
 }
 
-/* The results as JSON: {"results":[{id,name,kana,sex,age,birth_date}],"total":N}. */
+/* The results as JSON: {"results":[…],"total":N} (mm_index_results_json), "problems" added. */
 static int print_json(const struct mm_index_results *r, size_t problems, int show_problems)
 {
     mm_buf b;
     int err;
 
     mm_buf_init(&b, MM_LIMIT_JSON);
-    err = mm_buf_puts(&b, "{\"results\":[");
-
-    for (size_t i = 0; i < r->n && err == 0; i++) {
-        const struct mm_index_patient *p = &r->v[i];
-        if ((err = mm_buf_puts(&b, i ? ",{" : "{")) < 0 ||
-            (err = mm_json_kv(&b, 1, "id", p->id)) < 0 ||
-            (err = mm_json_kv(&b, 0, "name", p->name)) < 0 ||
-            (err = mm_json_kv(&b, 0, "kana", p->kana)) < 0 ||
-            (err = mm_json_kv(&b, 0, "sex", p->sex)) < 0)
-            break;
-        if (p->age >= 0)
-            err = mm_buf_printf(&b, ",\"age\":%d", p->age);
-        else
-            err = mm_buf_puts(&b, ",\"age\":null");
-        if (err == 0 && (err = mm_json_kv(&b, 0, "birth_date", p->birth_date)) == 0)
-            err = mm_buf_putc(&b, '}');
-    }
+    err = mm_buf_putc(&b, '{');
     if (err == 0)
-        err = mm_buf_printf(&b, "],\"total\":%zu", r->total);
+        err = mm_index_results_json(r, &b);
     if (err == 0 && show_problems)
         err = mm_buf_printf(&b, ",\"problems\":%zu", problems);
     if (err == 0)

@@ -359,6 +359,16 @@ def tests(v, truth, tmp, env, trace2):
     s, h, data = v.req('GET', '/api/search?q=' + p0['birth_date'], cookie=cookie)
     check(s == 200 and p0['id'] in [r['id'] for r in json.loads(data)['results']],
           'search by birth date finds the patient')
+    # one search-result JSON: the CLI's search --json --repo answers what the API answers
+    cli = json.loads(run(MAMORI, 'search', '--json', '--repo', v.repo, '--generation', old,
+                         kana, env=env).stdout)
+    s, h, data = v.req('GET', '/api/search?gen=%s&q=%s' % (old, urllib.parse.quote(kana)),
+                       cookie=cookie)
+    api = json.loads(data)
+    check(s == 200 and api.pop('generation') == old and api == cli and cli['results'] and
+          all(isinstance(r['age'], int) and r['age'] >= 0 or r['age'] is None
+              for r in api['results']),
+          'search: the API and search --json give the same results, age a number or null')
     s, h, data = v.req('GET', '/api/search?q=' + 'a' * 300, cookie=cookie)
     check(s == 400, 'an over-long query is refused (%d)' % s)
     s, h, data = v.req('GET', '/api/search?q=', cookie=cookie)

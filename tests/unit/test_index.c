@@ -521,6 +521,44 @@ static void find__names_equal_a_naive_scan(void **state)
 
 /* ---- summary and lab matrix ---- */
 
+static void results_json__one_shape_with_null_for_an_unknown_age(void **state)
+{
+    struct mm_index_patient v[] = {
+        { "P1", "\xe5\xb1\xb1\xe7\x94\xb0 \"x\"", "\xe3\x83\xa4\xe3\x83\x9e\xe3\x83\x80", "F",
+          "1950-01-02", 75 },
+        { "P2", "", "", "", "", -1 },
+    };
+    struct mm_index_results r = { .n = 2, .total = 7, .v = v };
+    json_t *j, *p;
+    mm_buf b;
+
+    (void)state;
+    mm_buf_init(&b, 4096);
+    assert_int_equal(mm_buf_putc(&b, '{'), 0);
+    assert_int_equal(mm_index_results_json(&r, &b), 0);
+    assert_int_equal(mm_buf_putc(&b, '}'), 0);
+    assert_non_null(j = json_loads(b.ptr, 0, NULL));
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 7);
+    assert_int_equal(json_array_size(json_object_get(j, "results")), 2);
+    p = json_array_get(json_object_get(j, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "name")), v[0].name);
+    assert_int_equal(json_integer_value(json_object_get(p, "age")), 75);
+    assert_string_equal(json_string_value(json_object_get(p, "birth_date")), "1950-01-02");
+    p = json_array_get(json_object_get(j, "results"), 1);
+    assert_true(json_is_null(json_object_get(p, "age")));
+    assert_int_equal(json_object_size(p), 6);
+    json_decref(j);
+    /* the exact text both callers share */
+    mm_buf_clear(&b);
+    r.n = 1;
+    r.v = &v[1];
+    assert_int_equal(mm_index_results_json(&r, &b), 0);
+    assert_string_equal(b.ptr,
+                        "\"results\":[{\"id\":\"P2\",\"name\":\"\",\"kana\":\"\",\"sex\":\"\","
+                        "\"age\":null,\"birth_date\":\"\"}],\"total\":7");
+    mm_buf_release(&b);
+}
+
 static void summary__parses_and_names_the_patient(void **state)
 {
     mm_index *ix = open_ro();
@@ -1406,6 +1444,7 @@ int main(void)
         cmocka_unit_test(find__every_patient_by_birth_date),
         cmocka_unit_test(find__id_prefix_ranks_and_caps),
         cmocka_unit_test(find__names_equal_a_naive_scan),
+        cmocka_unit_test(results_json__one_shape_with_null_for_an_unknown_age),
         cmocka_unit_test(summary__parses_and_names_the_patient),
         cmocka_unit_test(lab_matrix__has_the_truth_values),
         cmocka_unit_test(demographics__agree_with_the_full_index),

@@ -214,6 +214,15 @@ int mm_index_find(mm_index *ix, const char *query, size_t limit, const char *as_
 void mm_index_results_release(struct mm_index_results *r);
 
 /*
+ * Append the members of a search answer, the one shape the CLI (search --json) and the
+ * viewer (/api/search) give: "results":[{"id","name","kana","sex","age","birth_date"},…],
+ * "total":N — without the braces, so each caller adds its own members around them. "age" is
+ * null when unknown.
+ * @return 0, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_index_results_json(const struct mm_index_results *r, mm_buf *out);
+
+/*
  * Append patient @id's summary (the record JSON of mm_ssmix2_record_json, current items
  * only, as stored by the build) to @out.
  * @return 0, MM_ENOTFOUND when @id is not in the index, MM_ELIMIT, MM_ENOMEM, MM_EIO

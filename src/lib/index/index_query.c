@@ -14,6 +14,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "index/index_int.h"
 
 #define ARENA_LIMIT (256u * 1024u * 1024u) /* strings of one result */
@@ -68,6 +69,30 @@ void mm_index_results_release(struct mm_index_results *r)
         return;
     mm_free(r->mem_);
     memset(r, 0, sizeof(*r));
+}
+
+int mm_index_results_json(const struct mm_index_results *r, mm_buf *out)
+{
+    int err = mm_buf_puts(out, "\"results\":[");
+
+    for (size_t i = 0; i < r->n && err == 0; i++) {
+        const struct mm_index_patient *p = &r->v[i];
+        if ((err = mm_buf_puts(out, i ? ",{" : "{")) < 0 ||
+            (err = mm_json_kv(out, 1, "id", p->id)) < 0 ||
+            (err = mm_json_kv(out, 0, "name", p->name)) < 0 ||
+            (err = mm_json_kv(out, 0, "kana", p->kana)) < 0 ||
+            (err = mm_json_kv(out, 0, "sex", p->sex)) < 0)
+            break;
+        if (p->age >= 0)
+            err = mm_buf_printf(out, ",\"age\":%d", p->age);
+        else
+            err = mm_buf_puts(out, ",\"age\":null");
+        if (err == 0 && (err = mm_json_kv(out, 0, "birth_date", p->birth_date)) == 0)
+            err = mm_buf_putc(out, '}');
+    }
+    if (err == 0)
+        err = mm_buf_printf(out, "],\"total\":%zu", r->total);
+    return err;
 }
 
 /* ---- find without SQL, for read-only memory indexes ---------------------------------------- */

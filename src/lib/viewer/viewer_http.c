@@ -699,25 +699,11 @@ static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
     if (err == 0)
         err = mm_json_str(&b, u.gid);
     if (err == 0)
-        err = mm_buf_printf(&b, ",\"total\":%zu,\"results\":[", res.total);
-    for (size_t i = 0; i < res.n && err == 0; i++) {
-        const struct mm_index_patient *p = &res.v[i];
-        err = mm_buf_puts(&b, i ? ",{" : "{");
-        if (err == 0)
-            err = mm_json_kv(&b, 1, "id", p->id);
-        if (err == 0)
-            err = mm_json_kv(&b, 0, "name", p->name);
-        if (err == 0)
-            err = mm_json_kv(&b, 0, "kana", p->kana);
-        if (err == 0)
-            err = mm_json_kv(&b, 0, "sex", p->sex);
-        if (err == 0)
-            err = mm_json_kv(&b, 0, "birth_date", p->birth_date);
-        if (err == 0)
-            err = mm_buf_printf(&b, ",\"age\":%d}", p->age);
-    }
+        err = mm_buf_putc(&b, ',');
     if (err == 0)
-        err = mm_buf_puts(&b, "]}");
+        err = mm_index_results_json(&res, &b);
+    if (err == 0)
+        err = mm_buf_putc(&b, '}');
     mm_index_results_release(&res);
     ok = err < 0 ? send_lib_error(c, err) : send_json(c, MHD_HTTP_OK, &b, NULL);
     mm_crypto_wipe(b.ptr, b.len);
