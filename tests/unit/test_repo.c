@@ -1578,6 +1578,8 @@ static void read_file__reads_one_file_and_refuses_other_paths(void **state)
     write_file(pj(p, src, "dir/empty"), "", 0);
     r = open_repo(repo);
     backup_dir(r, src, gen, NULL);
+    mm_repo_free(r); /* a fresh handle: the backup loaded the whole object index */
+    r = open_repo(repo);
     assert_int_equal(mm_repo_gen_find(r, gen, &g), 0);
     mm_buf_init(&b, 1u << 20);
     assert_int_equal(mm_repo_read_file(r, &g, "src/a", 1u << 20, &b), 0);
@@ -1607,9 +1609,47 @@ static void read_file__reads_one_file_and_refuses_other_paths(void **state)
         if (mm_repo_read_file(r, &g, missing[i], 1u << 20, &b) != MM_ENOTFOUND)
             fail_msg("path '%s' was found", missing[i]);
     assert_int_equal(b.len, 4); /* failures leave what was there */
+    {
+        /* only the trees of the paths and the files' blocks were looked up, never the whole
+         * object index; a second read of a file finds its objects known already */
+        unsigned long full, partial, again;
+        mm_repo_index_stats(r, &full, &partial);
+        assert_int_equal(full, 0);
+        assert_true(partial >= 4); /* root, src, src/a's blocks, dir ... */
+        mm_buf_clear(&b);
+        assert_int_equal(mm_repo_read_file(r, &g, "src/a", 1u << 20, &b), 0);
+        mm_repo_index_stats(r, &full, &again);
+        assert_int_equal(full, 0);
+        assert_int_equal(again, partial);
+    }
     mm_repo_gen_release(&g);
     mm_buf_release(&b);
     mm_repo_free(r);
+    /* no index file at all: the objects are in no index file, so the whole index is loaded
+     * (the packs' own tables) and the bytes are the same */
+    {
+        char ixdir[PATHCAP], moved[PATHCAP];
+        unsigned long full, partial;
+        pj(ixdir, repo, "index");
+        pj(moved, base, "index.away");
+        assert_int_equal(rename(ixdir, moved), 0);
+        mkdir_ok(ixdir, 0700);
+        r = open_repo(repo);
+        assert_int_equal(mm_repo_gen_find(r, gen, &g), 0);
+        mm_buf_init(&b, 1u << 20);
+        assert_int_equal(mm_repo_read_file(r, &g, "src/dir/big", 1u << 20, &b), 0);
+        big = random_bytes(300000, 12);
+        assert_int_equal(b.len, 300000);
+        assert_memory_equal(b.ptr, big, 300000);
+        free(big);
+        mm_repo_index_stats(r, &full, &partial);
+        assert_int_equal(full, 1);
+        mm_repo_gen_release(&g);
+        mm_buf_release(&b);
+        mm_repo_free(r);
+        rm_rf(ixdir);
+        assert_int_equal(rename(moved, ixdir), 0);
+    }
     /* damaged data: found by its hash, never handed out */
     {
         char packs[PATHCAP], big_pack[PATHCAP];
@@ -1620,8 +1660,11 @@ static void read_file__reads_one_file_and_refuses_other_paths(void **state)
         assert_int_equal(mm_repo_gen_find(r, gen, &g), 0);
         mm_buf_init(&b, 1u << 20);
         {
+            unsigned long full, partial;
             int err = mm_repo_read_file(r, &g, "src/dir/big", 1u << 20, &b);
             assert_true(err == MM_ECORRUPT || err == MM_EAUTH);
+            mm_repo_index_stats(r, &full, &partial);
+            assert_int_equal(full, 0);
         }
         assert_int_equal(b.len, 0);
         mm_repo_gen_release(&g);

@@ -318,9 +318,17 @@ int mm_repo_pages_read(void *pages, void *dst, size_t n, uint64_t off);
 void mm_repo_pages_free(mm_repo_pages *p);
 
 /*
+ * How the object index of @r was read so far: *@full, how often it was loaded whole;
+ * *@partial, how often only some objects were looked up in it (mm_repo_pages_open and
+ * mm_repo_read_file do that). For tests and diagnostics.
+ */
+void mm_repo_index_stats(const mm_repo *r, unsigned long *full, unsigned long *partial);
+
+/*
  * Read one file of generation @gen into @out: @path is "source-name/sub/folder/file" as
  * restore names it (no leading '/', no "." or ".." parts). Every block is checked against
- * its ID as it is read.
+ * its ID as it is read. Only the trees of the path and the file's blocks are looked up in
+ * the object index (unless it is loaded whole already), not the whole index.
  * @param limit refuse files larger than this many bytes
  * @return 0, MM_ENOTFOUND (no such file, or a part is not a folder), MM_EINVAL (not a
  *         relative path), MM_ELIMIT (over @limit), MM_ECORRUPT, MM_EIO, MM_ENOMEM; on

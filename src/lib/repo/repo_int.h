@@ -53,6 +53,7 @@ struct mm_repo__objindex {
     size_t nbad;
     pthread_mutex_t lock; /* held by writers during a backup */
     int loaded;
+    unsigned long full_loads, partial_loads; /* how often each way was taken (for tests) */
 };
 
 /* A compression dictionary of the repository (repo_dict.c). */
@@ -297,10 +298,12 @@ int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned cha
 void mm_repo__index_release(struct mm_repo__objindex *ix);
 
 /*
- * Make r->ix know where the @n objects @ids are, reading the index files but keeping only
- * those (a partial index: the viewer reads a generation's patient index without the
- * million entries of a large repository). Objects found in no index file make it load the
- * whole index. A later mm_repo__index_load() starts over and loads everything.
+ * Make r->ix know where the @n objects @ids are, reading the index files (newest first,
+ * until all are found) but keeping only those: a partial index, so the viewer reads a
+ * generation's patient index and a patient's documents without the million entries of a
+ * large repository. What earlier lookups found stays; only objects r->ix lacks are looked
+ * up. Objects found in no index file make it load the whole index. A later
+ * mm_repo__index_load() starts over and loads everything.
  * @return 0, MM_ENOMEM, MM_EIO, and the errors of mm_repo__index_load()
  */
 int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n);

@@ -588,6 +588,7 @@ int mm_repo__index_load(mm_repo *r)
         n = 0;
     }
     ix->loaded = 1;
+    ix->full_loads++;
 out:
     mm_repo__list_free(names, n);
     mm_buf_release(&raw);
@@ -659,7 +660,7 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
     struct locator x[4];
     struct ixname *order = NULL;
     char **names = NULL;
-    size_t nfiles = 0, found = 0, nt;
+    size_t nfiles = 0, found = 0, nt, base = ix->nlocs;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int err;
 
@@ -667,13 +668,17 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
         return 0;
     if ((err = mm_repo__dict_load(r)) < 0)
         return err;
-    mm_repo__index_release(ix); /* a partial index of an earlier lookup */
+    /* the partial index of earlier lookups stays: only objects it lacks are looked up */
     for (size_t i = 0; i < n; i++) {
         struct mm_repo__loc loc = { 0 };
+        if (mm_repo__index_find(ix, ids + i * ID_SIZE))
+            continue;
         memcpy(loc.id, ids + i * ID_SIZE, ID_SIZE);
         if ((err = mm_repo__index_add(&want, &loc, NULL)) < 0) /* 1: added, 0: a repeat */
             goto out;
     }
+    if (want.nlocs == 0)
+        goto out;
     if ((err = mm_repo__list(r, "index", &names, &nfiles)) < 0)
         goto out;
     /* a generation's index blocks were written at the end of its backup (or of an earlier
@@ -710,7 +715,7 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
         }
         for (size_t k = 0; k < started && err == 0; k++)
             err = add_ixfile(ix, x[k].res.p, x[k].res.np);
-        found = ix->nlocs; /* only wanted objects are added, each once */
+        found = ix->nlocs - base; /* only wanted objects are added, each once */
         for (size_t k = 0; k < started; k++)
             mm_repo__ixfile_free(x[k].res.p, x[k].res.np);
     }
@@ -721,6 +726,8 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
         mm_repo__index_release(ix);
         err = mm_repo__index_load(r);
     }
+    if (err == 0)
+        r->ix.partial_loads++;
 out:
     if (err < 0)
         mm_repo__index_release(ix);
@@ -728,6 +735,12 @@ out:
     mm_repo__index_release(&want);
     mm_repo__list_free(names, nfiles);
     return err;
+}
+
+void mm_repo_index_stats(const mm_repo *r, unsigned long *full, unsigned long *partial)
+{
+    *full = r->ix.full_loads;
+    *partial = r->ix.partial_loads;
 }
 
 /* ---- pack writing ---------------------------------------------------------------------------- */
