@@ -1796,7 +1796,7 @@ static void *pages_reader_main(void *arg)
 static void pages__read_on_demand_from_threads_and_damage(void **state)
 {
     char base[PATHCAP], repo[PATHCAP], src[PATHCAP], ixf[PATHCAP], p[PATHCAP], pack[PATHCAP];
-    char id[MM_CRYPTO_HEX_SIZE];
+    char twin_pack[PATHCAP] = "", id[MM_CRYPTO_HEX_SIZE];
     struct mm_repo_source s = { 0 };
     struct mm_repo_backup_opts o = { 0 };
     struct mm_repo_counts c;
@@ -1809,6 +1809,7 @@ static void pages__read_on_demand_from_threads_and_damage(void **state)
     mm_repo *r;
 
     (void)state;
+    pack[0] = '\0';
     new_repo_and_src(base, "pages", NULL, repo, src);
     pj(ixf, base, "patients.idx");
     ixdata = random_bytes(size, 4242);
@@ -1842,9 +1843,52 @@ static void pages__read_on_demand_from_threads_and_damage(void **state)
     mm_repo_pages_free(pg);
     pg = NULL;
 
-    /* a byte flipped in the middle of the pack holding the index: its blocks fail */
-    largest_file(pj(p, repo, "data"), pack);
-    flip_byte(pack, file_size(pack) / 2);
+    /* every block is stored twice, in two different packs (the two largest here: the file
+     * data pack with the blocks, the tree pack with their twins) */
+    {
+        struct list l = list_files(pj(p, repo, "data"));
+        off_t best[2] = { -1, -1 };
+        assert_true(l.n >= 2);
+        for (size_t i = 0; i < l.n; i++) {
+            off_t sz = file_size(l.v[i]);
+            if (sz > best[0]) {
+                best[1] = best[0];
+                memcpy(twin_pack, pack, PATHCAP);
+                best[0] = sz;
+                snprintf(pack, PATHCAP, "%s", l.v[i]);
+            } else if (sz > best[1]) {
+                best[1] = sz;
+                snprintf(twin_pack, PATHCAP, "%s", l.v[i]);
+            }
+        }
+        free_list(&l);
+        assert_true(best[1] > (off_t)size / 2); /* a third of the index compresses well */
+        assert_string_not_equal(pack, twin_pack);
+    }
+    /* one copy damaged all over (a byte every 1,000): every read still answers the truth,
+     * from the twins, and verify names the damage */
+    for (off_t off = 8; off < file_size(pack); off += 1000)
+        flip_byte(pack, off);
+    assert_int_equal(mm_repo_pages_open(r, &g[0], 16 * KIB, &pg), 0);
+    for (size_t off = 0; off < size; off += 4096) {
+        size_t k = size - off < 4096 ? size - off : 4096;
+        unsigned char blk[4096];
+        assert_int_equal(mm_repo_pages_read(pg, blk, k, off), 0);
+        assert_memory_equal(blk, ixdata + off, k);
+    }
+    mm_repo_pages_free(pg);
+    pg = NULL;
+    {
+        struct probs pr = { 0 };
+        struct mm_repo_verify_stats vs;
+        verify_ok(r, &pr, &vs);
+        assert_int_equal(vs.damaged_generations, 1);
+        assert_true(pr.n >= 1);
+    }
+    /* the other copy damaged too, in other places: blocks whose two copies are both
+     * damaged fail with an error, the others still read, and nothing wrong is handed out */
+    for (off_t off = 508; off < file_size(twin_pack); off += 1000)
+        flip_byte(twin_pack, off);
     assert_int_equal(mm_repo_pages_open(r, &g[0], 16 * KIB, &pg), 0);
     for (size_t off = 0; off < size; off += 4096) {
         size_t k = size - off < 4096 ? size - off : 4096;
@@ -1856,22 +1900,90 @@ static void pages__read_on_demand_from_threads_and_damage(void **state)
         } else {
             assert_true(err == MM_ECORRUPT || err == MM_EAUTH);
             assert_non_null(strstr(mm_error_last(), "patient index"));
+            assert_non_null(strstr(mm_error_last(), "twin"));
             failed++;
         }
     }
     assert_true(failed >= 1);
-    assert_true(ok >= 1);
     mm_repo_pages_free(pg);
     pg = NULL;
-    /* the pack gone: located from the index files, then not found when read */
+    /* one pack gone: located from the index files, the other copy read */
     assert_int_equal(unlink(pack), 0);
     assert_int_equal(mm_repo_pages_open(r, &g[0], 16 * KIB, &pg), 0);
     failed = 0;
     for (size_t off = 0; off < size; off += 4096)
+        failed += mm_repo_pages_read(pg, one, 1, off) != 0;
+    assert_true(failed >= 1); /* the twins damaged above */
+    mm_repo_pages_free(pg);
+    pg = NULL;
+    /* both gone: not found when read */
+    assert_int_equal(unlink(twin_pack), 0);
+    assert_int_equal(mm_repo_pages_open(r, &g[0], 16 * KIB, &pg), 0);
+    failed = 0;
+    for (size_t off = 0; off < size; off += 4096)
         failed += mm_repo_pages_read(pg, one, 1, off) == MM_ENOTFOUND;
-    assert_true(failed >= 1);
+    assert_int_equal(failed, (size + 4095) / 4096);
     mm_repo_pages_free(pg);
     mm_repo_pages_free(NULL);
+    mm_repo_gens_free(g, n);
+    free(ixdata);
+    mm_repo_free(r);
+}
+
+/*
+ * Twins with exactly one copy of each block damaged, half in one pack and half in the other:
+ * the whole index still reads byte for byte.
+ */
+static void pages__each_block_from_whichever_copy_is_whole(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], src[PATHCAP], ixf[PATHCAP], p[PATHCAP];
+    char id[MM_CRYPTO_HEX_SIZE];
+    struct mm_repo_source s = { 0 };
+    struct mm_repo_backup_opts o = { 0 };
+    struct mm_repo_counts c;
+    struct mm_repo_gen *g = NULL;
+    const size_t size = 64 * 4096 + 77;
+    unsigned char *ixdata;
+    struct list l;
+    mm_buf got;
+    size_t n = 0;
+    mm_repo *r;
+
+    (void)state;
+    new_repo_and_src(base, "twins", NULL, repo, src);
+    pj(ixf, base, "patients.idx");
+    ixdata = random_bytes(size, 777); /* incompressible: each block has its own place */
+    write_file(ixf, ixdata, size);
+    write_random(pj(p, src, "f"), 100, 7);
+    r = open_repo(repo);
+    s.path = src;
+    s.kind = MM_REPO_SOURCE_SSMIX2_STD;
+    o.index_file = ixf;
+    backup_n(r, &s, 1, &o, id, &c);
+    gens_of(r, &g, &n);
+    assert_int_equal(n, 1);
+    /* blocks and twins lie in pack order: damage the first half of one pack and the second
+     * half of the other, so every block keeps one whole copy */
+    l = list_files(pj(p, repo, "data"));
+    {
+        size_t damaged = 0;
+        for (size_t i = 0; i < l.n; i++) {
+            off_t sz = file_size(l.v[i]), from, to;
+            if (sz < (off_t)size)
+                continue; /* not one holding the index */
+            from = damaged == 0 ? 16 : sz / 2 + 4096 * 2;
+            to = damaged == 0 ? sz / 2 - 4096 * 2 : sz - 200;
+            for (off_t off = from; off < to; off += 512)
+                flip_byte(l.v[i], off);
+            damaged++;
+        }
+        assert_int_equal(damaged, 2);
+    }
+    free_list(&l);
+    assert_int_equal(read_index(r, &g[0], &got), 0);
+    assert_int_equal(got.len, size);
+    assert_memory_equal(got.ptr, ixdata, size);
+    mm_buf_release(&got);
     mm_repo_gens_free(g, n);
     free(ixdata);
     mm_repo_free(r);
@@ -3545,6 +3657,7 @@ int main(void)
         cmocka_unit_test_teardown(restore__path_prefix_selects_a_subtree, remove_tmp),
         cmocka_unit_test_teardown(read_file__reads_one_file_and_refuses_other_paths, remove_tmp),
         cmocka_unit_test_teardown(pages__read_on_demand_from_threads_and_damage, remove_tmp),
+        cmocka_unit_test_teardown(pages__each_block_from_whichever_copy_is_whole, remove_tmp),
         cmocka_unit_test_teardown(restore__patient_selects_its_folders_of_both_storages,
                                   remove_tmp),
         cmocka_unit_test_teardown(generations__list_find_and_patient_index, remove_tmp),

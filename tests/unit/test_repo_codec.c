@@ -1486,6 +1486,9 @@ static void random_gen(uint64_t *rng, struct gfix *f)
         g->index_size = sm64(rng) % (1ull << 36);
         f->nids = sm64(rng) % (IMAX + 1);
         fill(rng, f->ids, f->nids * ID_SIZE);
+        /* each block with its twin (IDs of the blocks, then the twins'): decided by the IDs
+         * drawn, so the sequence of fixtures stays what it was before twins */
+        g->index_twins = f->nids % 2 == 0 && (f->nids == 0 || (f->ids[0] & 1));
     }
 }
 
@@ -1533,6 +1536,7 @@ static void assert_gen_equal(const struct mm_repo_gen *a, const struct mm_repo_g
     assert_memory_equal(a->root, b->root, ID_SIZE);
     assert_int_equal(a->has_index, b->has_index);
     assert_int_equal(a->index_size, b->index_size);
+    assert_int_equal(a->index_twins, b->index_twins);
     assert_str_or_null(a->guard, b->guard);
     assert_str_or_null(a->guard_reasons, b->guard_reasons);
     assert_int_equal(a->verify, b->verify);
@@ -1631,7 +1635,7 @@ static int manifest_canonical(const unsigned char *p, size_t n)
         unsigned tag = mm_get_le16(p + pos);
         size_t len = mm_get_le32(p + pos + 2);
 
-        if (tag == 0 || tag > 13 || (tag == 10 && len != 80) || len > n - pos - 6)
+        if (tag == 0 || tag > 14 || (tag == 10 && len != 80) || len > n - pos - 6)
             return 0;
         pos += 6 + len;
     }
@@ -1688,7 +1692,8 @@ static void manifest__truncations_rejected(void **state)
 
         do
             random_gen(&rng, &f);
-        while (!f.g.guard_reasons != !with_reasons || !f.g.has_index || f.g.nsources < 2);
+        while (!f.g.guard_reasons != !with_reasons || !f.g.has_index || f.g.nsources < 2 ||
+               f.g.index_twins); /* manifest__index_twins cuts the twins' record */
         gen_encode_ok(&f, &b);
         for (size_t len = 0; len < b.len; len++) {
             struct gdec d;
@@ -1823,7 +1828,7 @@ static void manifest__unknown_tags_skipped(void **state)
     random_gen(&rng, &f);
     gen_encode_ok(&f, &b);
     mm_buf_init(&u, LIMIT);
-    rec(&u, 14, "future", 6);
+    rec(&u, 15, "future", 6);
     rec(&u, 0, "", 0);
     rec(&u, 0xffff, "\x00\x01\x02", 3);
     rec(&u, 100, "\x0a\x0b", 2); /* control bytes: not our business */
@@ -1881,6 +1886,84 @@ static void manifest__unknown_tags_skipped(void **state)
     }
     mm_buf_release(&u);
     mm_buf_release(&b);
+}
+
+/*
+ * The patient index's twins (tag 14): their IDs follow the blocks' in one list; a twins
+ * record that does not match the index (another count, no index) is damage, and an encoder
+ * asked for twins of an odd list refuses.
+ */
+static void manifest__index_twins(void **state)
+{
+    static struct gfix f;
+    uint64_t rng = 77;
+    struct gdec d;
+    mm_buf b, e;
+
+    (void)state;
+    random_gen(&rng, &f);
+    f.g.has_index = 1;
+    f.g.index_twins = 1;
+    f.g.index_size = 3 * 4096;
+    f.nids = 4;
+    fill(&rng, f.ids, f.nids * ID_SIZE);
+    gen_encode_ok(&f, &b);
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_int_equal(d.g.index_twins, 1);
+    assert_int_equal(d.nids, 4);
+    assert_memory_equal(d.ids, f.ids, 4 * ID_SIZE);
+    gdec_release(&d);
+    /* cut at any length: refused, but for the cut of exactly the last record, the twins' */
+    for (size_t len = 0; len < b.len; len++) {
+        int rc = gen_decode(b.ptr, len, &d);
+        if (rc == 0) {
+            assert_int_equal(len, b.len - 6 - 2 * ID_SIZE);
+            assert_int_equal(d.g.index_twins, 0);
+        } else {
+            assert_int_equal(rc, MM_ECORRUPT);
+        }
+        gdec_release(&d);
+    }
+    /* without its twins record: the blocks alone, as a mamori before twins wrote it */
+    edit_records(&b, &e, 14, 1000, NULL, 0);
+    assert_int_equal(gen_decode(e.ptr, e.len, &d), 0);
+    assert_int_equal(d.g.index_twins, 0);
+    assert_int_equal(d.nids, 2);
+    assert_memory_equal(d.ids, f.ids, 2 * ID_SIZE);
+    gdec_release(&d);
+    mm_buf_release(&e);
+    /* one twin too few, one too many, and twins without an index */
+    {
+        mm_buf t;
+        mm_buf_init(&t, LIMIT);
+        rec(&t, 14, f.ids, ID_SIZE);
+        edit_records(&b, &e, 14, 1000, t.ptr, t.len);
+        assert_int_equal(gen_try(&e), MM_ECORRUPT);
+        mm_buf_release(&e);
+        mm_buf_clear(&t);
+        rec(&t, 14, f.ids, 3 * ID_SIZE);
+        edit_records(&b, &e, 14, 1000, t.ptr, t.len);
+        assert_int_equal(gen_try(&e), MM_ECORRUPT);
+        mm_buf_release(&e);
+        mm_buf_clear(&t);
+        rec(&t, 14, f.ids, 2 * ID_SIZE);
+        {
+            mm_buf noix;
+            edit_records(&b, &noix, 11, 1000, NULL, 0);
+            edit_records(&noix, &e, 14, 1000, t.ptr, t.len);
+            assert_int_equal(gen_try(&e), MM_ECORRUPT);
+            mm_buf_release(&e);
+            mm_buf_release(&noix);
+        }
+        mm_buf_release(&t);
+    }
+    mm_buf_release(&b);
+    /* an odd list cannot be blocks and twins */
+    f.nids = 3;
+    mm_buf_init(&b, LIMIT);
+    assert_int_equal(mm_repo__manifest_encode(&f.g, f.ids, f.nids, &b), MM_EINVAL);
+    mm_buf_release(&b);
+    mm_error_clear();
 }
 
 /* A minimal hand-built manifest with @host as the host value; more records appended after. */
@@ -2321,6 +2404,7 @@ int main(void)
         cmocka_unit_test(manifest__byte_flips),
         cmocka_unit_test(manifest__missing_required_rejected),
         cmocka_unit_test(manifest__unknown_tags_skipped),
+        cmocka_unit_test(manifest__index_twins),
         cmocka_unit_test(manifest__rejects_bad_values),
         cmocka_unit_test(manifest__rejects_order_and_duplicates),
         cmocka_unit_test(manifest__over_limit_rejected),

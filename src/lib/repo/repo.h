@@ -169,6 +169,7 @@ struct mm_repo_gen {
     unsigned char root[MM_CRYPTO_ID_SIZE];
     int has_index;       /* an SS-MIX2 patient index is stored */
     uint64_t index_size; /* its size in bytes */
+    int index_twins;     /* each block of it is stored twice (manifest tag 14) */
     char *guard;         /* guard verdict: "none" (not judged), "clean", "suspect" */
     char *guard_reasons; /* NULL or text */
     enum mm_repo_verify_state verify;

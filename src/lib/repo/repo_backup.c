@@ -343,11 +343,11 @@ static int sample(struct bstate *st, const void *p, size_t n)
 }
 
 /*
- * Store one object unless the repository has it: claim its ID, seal it into the worker's
- * pack. @return 1 stored, 0 known already, <0 error.
+ * Store one object unless the repository has it: claim its ID, seal it into pack writer
+ * @which (0 file data, 1 trees). @return 1 stored, 0 known already, <0 error.
  */
-static int store(struct worker *wk, uint8_t type, const void *p, size_t n,
-                 unsigned char id[ID_SIZE])
+static int store_in(struct worker *wk, uint8_t type, int which, const void *p, size_t n,
+                    unsigned char id[ID_SIZE])
 {
     struct bstate *st = wk->st;
     struct mm_repo__loc loc;
@@ -379,7 +379,7 @@ static int store(struct worker *wk, uint8_t type, const void *p, size_t n,
     mm_buf_clear(&wk->sealed);
     if ((err = mm_repo__object_seal(st->r, &wk->w, id, p, n, dict, &wk->sealed)) < 0)
         return err;
-    pk = &st->pack[type == MM_REPO_OBJ_TREE];
+    pk = &st->pack[which];
     pthread_mutex_lock(&st->packmu);
     /* Memory stays bounded: a full pack waits here while PACKS_OUT others are written. */
     while (st->packs_out >= PACKS_OUT && pk->data.len >= st->r->cfg.pack_target &&
@@ -416,6 +416,13 @@ static int store(struct worker *wk, uint8_t type, const void *p, size_t n,
             err = e2;
     }
     return err < 0 ? err : 1;
+}
+
+/* Store one object in the pack of its kind (store_in). */
+static int store(struct worker *wk, uint8_t type, const void *p, size_t n,
+                 unsigned char id[ID_SIZE])
+{
+    return store_in(wk, type, type == MM_REPO_OBJ_TREE, p, n, id);
 }
 
 static int push_id(struct worker *wk, const unsigned char id[ID_SIZE])
@@ -983,7 +990,9 @@ static void worker_release(struct worker *wk)
  */
 static int store_index(struct worker *wk, const char *path, uint64_t *size)
 {
-    unsigned char piece[INDEX_PIECE], id[ID_SIZE];
+    unsigned char piece[INDEX_PIECE + MM_REPO__TWIN_TAIL_SIZE], id[ID_SIZE];
+    unsigned char *twins = NULL;
+    size_t ntwins = 0, captwins = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
 
     if (fd < 0)
@@ -992,8 +1001,8 @@ static int store_index(struct worker *wk, const char *path, uint64_t *size)
     *size = 0;
     for (;;) {
         size_t len = 0;
-        while (len < sizeof(piece)) {
-            ssize_t got = read(fd, piece + len, sizeof(piece) - len);
+        while (len < INDEX_PIECE) {
+            ssize_t got = read(fd, piece + len, INDEX_PIECE - len);
             if (got < 0 && errno == EINTR)
                 continue;
             if (got < 0) {
@@ -1008,12 +1017,33 @@ static int store_index(struct worker *wk, const char *path, uint64_t *size)
             break;
         if ((err = store(wk, MM_REPO_OBJ_BLOB, piece, len, id)) < 0 || (err = push_id(wk, id)) < 0)
             goto out;
+        /* its twin: the same bytes and a tail (another object ID), in the other pack writer,
+         * so the two copies always lie in two different packs */
+        memcpy(piece + len, MM_REPO__TWIN_TAIL, MM_REPO__TWIN_TAIL_SIZE);
+        if ((err = store_in(wk, MM_REPO_OBJ_BLOB, 1, piece, len + MM_REPO__TWIN_TAIL_SIZE, id)) < 0)
+            goto out;
+        if (ntwins == captwins) {
+            size_t ncap = captwins ? captwins * 2 : 256;
+            void *nv = mm_realloc(twins, ncap * ID_SIZE);
+            if (!nv) {
+                err = mm_error_set(MM_ENOMEM, "out of memory");
+                goto out;
+            }
+            twins = nv;
+            captwins = ncap;
+        }
+        memcpy(twins + ntwins++ * ID_SIZE, id, ID_SIZE);
         *size += len;
-        if (len < sizeof(piece))
+        if (len < INDEX_PIECE)
             break;
     }
+    /* the twins' IDs follow the blocks' (the manifest's tag 14) */
+    for (size_t i = 0; i < ntwins; i++)
+        if ((err = push_id(wk, twins + i * ID_SIZE)) < 0)
+            goto out;
     err = 0;
 out:
+    mm_free(twins);
     close(fd);
     return err;
 }
@@ -1049,7 +1079,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     char host[256] = "unknown", gid[MM_CRYPTO_HEX_SIZE];
     uint64_t index_size = 0;
     const char *index_file = o ? o->index_file : NULL;
-    int err, have_parent = 0, mainwk_ok = 0, have_index = 0;
+    int err, have_parent = 0, mainwk_ok = 0, have_index = 0, index_twins = 0;
 
     MM_ASSERT_ARG(r && (src || nsrc == 0));
     if (!o)
@@ -1247,6 +1277,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
             size_t npids = 0;
             if ((err = mm_repo__gen_load(r, parent.id, &tmp, &pids, &npids)) < 0)
                 goto out;
+            index_twins = tmp.index_twins; /* the same blocks, and their twins if it had them */
             mm_repo_gen_release(&tmp);
             mainwk.nids = 0;
             for (size_t i = 0; i < npids && err == 0; i++)
@@ -1259,11 +1290,15 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         }
     }
     if (!have_index && index_file) {
-        if ((err = store_index(&mainwk, index_file, &index_size)) < 0)
+        /* the tree writer, flushed above, takes the twins */
+        if ((err = mm_repo__packw_start(&st.pack[1])) < 0 ||
+            (err = store_index(&mainwk, index_file, &index_size)) < 0)
             goto out;
         have_index = 1;
+        index_twins = 1;
     }
-    if ((err = pack_flush(&mainwk, &st.pack[0])) < 0 || (err = write_index_file(&st)) < 0)
+    if ((err = pack_flush(&mainwk, &st.pack[0])) < 0 ||
+        (err = pack_flush(&mainwk, &st.pack[1])) < 0 || (err = write_index_file(&st)) < 0)
         goto out;
     gethostname(host, sizeof(host) - 1);
     for (char *c = host; *c; c++)
@@ -1284,6 +1319,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     memcpy(g.root, st.root, ID_SIZE);
     g.has_index = have_index;
     g.index_size = index_size;
+    g.index_twins = have_index && index_twins;
     g.guard = (char *)"none";
     err = mm_repo__gen_write(r, &g, have_index ? (const unsigned char *)mainwk.ids : NULL,
                              have_index ? mainwk.nids : 0, gid);

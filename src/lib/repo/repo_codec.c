@@ -687,7 +687,8 @@ enum tag {
     TAG_INDEX = 11,
     TAG_GUARD = 12,
     TAG_REASONS = 13,
-    TAG_LAST = TAG_REASONS
+    TAG_TWINS = 14,
+    TAG_LAST = TAG_TWINS
 };
 
 #define MANIFEST_VERSION 1u
@@ -697,8 +698,9 @@ enum tag {
      1u << TAG_ROOT | 1u << TAG_SOURCE | 1u << TAG_COUNTS | 1u << TAG_GUARD)
 
 static const char *const tag_name[] = {
-    "",       "version", "name",   "host",   "user",          "start time",    "end time",
-    "parent", "root",    "source", "counts", "patient index", "guard verdict", "guard reasons",
+    "",           "version",       "name",          "host",          "user",
+    "start time", "end time",      "parent",        "root",          "source",
+    "counts",     "patient index", "guard verdict", "guard reasons", "patient index twins",
 };
 
 /* Whether @s is a guard verdict the manifest may hold. */
@@ -790,12 +792,15 @@ static int manifest_check(const struct mm_repo_gen *g, const unsigned char *inde
         return mm_error_set(MM_EINVAL, "manifest: index ids missing");
     if (nindex > MM_REPO_MANIFEST_MAX / ID_SIZE)
         return mm_error_set(MM_ELIMIT, "manifest: index of %zu ids, over the limit", nindex);
+    if (g->index_twins && (!g->has_index || nindex % 2 != 0))
+        return mm_error_set(MM_EINVAL, "manifest: index twins without one per block");
     n += RECORD_HEAD + 4;       /* version */
     n += 2 * (RECORD_HEAD + 8); /* start, end */
     n += g->parent[0] ? RECORD_HEAD + ID_SIZE : 0;
     n += RECORD_HEAD + ID_SIZE; /* root */
     n += RECORD_HEAD + COUNTS_SIZE;
     n += g->has_index ? RECORD_HEAD + 8 + (uint64_t)nindex * ID_SIZE : 0;
+    n += g->index_twins ? RECORD_HEAD : 0; /* the twins' record (its IDs counted above) */
     if (n > MM_REPO_MANIFEST_MAX)
         return mm_error_set(MM_ELIMIT, "manifest: %llu bytes, over the limit",
                             (unsigned long long)n);
@@ -873,15 +878,23 @@ int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *i
     for (size_t i = 0; i < 10; i++, d += 8)
         mm_put_le64(d, counts[i]);
     if (g->has_index) {
-        d = record_head(d, TAG_INDEX, 8 + nindex * ID_SIZE);
+        size_t blocks = g->index_twins ? nindex / 2 : nindex;
+        d = record_head(d, TAG_INDEX, 8 + blocks * ID_SIZE);
         mm_put_le64(d, g->index_size);
-        if (nindex)
-            memcpy(d + 8, index_ids, nindex * ID_SIZE);
-        d += 8 + nindex * ID_SIZE;
+        if (blocks)
+            memcpy(d + 8, index_ids, blocks * ID_SIZE);
+        d += 8 + blocks * ID_SIZE;
     }
     d = record_str(d, TAG_GUARD, g->guard);
     if (g->guard_reasons)
         d = record_str(d, TAG_REASONS, g->guard_reasons);
+    if (g->index_twins) {
+        size_t blocks = nindex / 2;
+        d = record_head(d, TAG_TWINS, blocks * ID_SIZE);
+        if (blocks)
+            memcpy(d, index_ids + blocks * ID_SIZE, blocks * ID_SIZE);
+        d += blocks * ID_SIZE;
+    }
     assert((size_t)(d - (unsigned char *)out->ptr - out->len) == size);
     out->len += (size_t)size;
     out->ptr[out->len] = '\0';
@@ -1025,6 +1038,23 @@ static int manifest_value(unsigned tag, const unsigned char *v, size_t len, stru
             counts[i] = mm_get_le64(v + 8 * i);
         counts_set(&g->counts, counts);
         return 0;
+    case TAG_TWINS: {
+        /* one twin per block of the index (tag 11, read before): appended to its IDs */
+        unsigned char *all;
+        if (!g->has_index || len != *nids * ID_SIZE)
+            return mm_error_set(MM_ECORRUPT, "manifest: patient index twins do not match it");
+        if (len == 0) {
+            g->index_twins = 1;
+            return 0;
+        }
+        if (!(all = mm_realloc(*ids, 2 * len)))
+            return MM_ENOMEM;
+        memcpy(all + len, v, len);
+        *ids = all;
+        *nids *= 2;
+        g->index_twins = 1;
+        return 0;
+    }
     default: /* TAG_INDEX */
         if (len < 8 || (len - 8) % ID_SIZE != 0)
             return mm_error_set(MM_ECORRUPT, "manifest: patient index has the wrong length");

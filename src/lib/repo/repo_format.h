@@ -155,7 +155,8 @@ int mm_repo__ixfile_decode_keep(const void *p, size_t n, mm_repo__keep_fn keep, 
 /*
  * Encode the manifest body of @g (tag-length-value records, unknown tags skipped by
  * readers; the generation's own id, verify state and time are not part of it) and the
- * blob IDs of its patient index, and append it to @out.
+ * blob IDs of its patient index, and append it to @out. With g->index_twins, @nindex is
+ * twice the blocks: their IDs (tag 11), then their twins' in the same order (tag 14).
  * @return 0, MM_ELIMIT, MM_ENOMEM
  */
 int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *index_ids,
@@ -163,7 +164,8 @@ int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *i
 
 /*
  * Decode a manifest body into @g (allocated strings; mm_repo_gen_release) and the patient
- * index blob IDs (*@index_ids, @nindex * 32 bytes, free(); NULL when none).
+ * index blob IDs (*@index_ids, @nindex * 32 bytes, free(); NULL when none; with twins,
+ * g->index_twins is set and the twins' IDs follow the blocks', @nindex twice the blocks).
  * @return 0, MM_ECORRUPT, MM_ENOMEM (nothing allocated is left on failure)
  */
 int mm_repo__manifest_decode(const void *p, size_t n, struct mm_repo_gen *g,

@@ -17,6 +17,13 @@
 #include "repo/repo.h"
 #include "repo/repo_format.h"
 
+/*
+ * The twin of a patient index block (docs/format.md, manifest tag 14): the block's bytes and
+ * this tail, another object with another ID, stored in another pack than the block.
+ */
+#define MM_REPO__TWIN_TAIL      "MMTW"
+#define MM_REPO__TWIN_TAIL_SIZE 4u
+
 /* ---- the repository handle (repo_open.c) --------------------------------------------------- */
 
 struct mm_repo__config {

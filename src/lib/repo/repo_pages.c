@@ -6,10 +6,14 @@
  * replacement), wiped when replaced and when the reader is freed. The viewer opens an index
  * of hundreds of megabytes this way in the time it takes to locate its blocks, and a
  * one-patient `show` reads a few dozen blocks instead of all of them.
+ * A block with a twin (manifest tag 14: the same bytes and a tail, in another pack) whose
+ * first copy fails to read, open or check is read from the twin; both failing is an error,
+ * never wrong bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +31,8 @@ struct reader {
     struct mm_repo__work w; /* decompression context, the pack file read last */
     unsigned char *sealed;  /* room for one block as stored */
     size_t cap;
+    unsigned char *twin; /* room for one twin's plaintext */
+    size_t twin_cap;
     int busy, ready;
 };
 
@@ -34,7 +40,8 @@ struct mm_repo_pages {
     mm_repo *r;
     size_t n;             /* blocks */
     struct block *b;      /* where each block is */
-    unsigned char *ids;   /* their IDs, n * ID_SIZE */
+    unsigned char *ids;   /* their IDs, n * ID_SIZE, then their twins' when twins */
+    int twins;            /* the generation stores a twin of each block */
     uint64_t *off;        /* where block i starts; off[n] is the size */
     uint32_t slot;        /* bytes per cache slot: the largest block, up to SLOT_MAX */
     int sync;             /* lock and cond are initialised */
@@ -48,35 +55,64 @@ struct mm_repo_pages {
     struct reader rd[READERS];
 };
 
-/* Where a block is (a copy of its object index entry, kept when the index changes). */
-struct block {
+/* Where one copy of a block is (a copy of its object index entry, kept when it changes). */
+struct copy {
     unsigned char pack[ID_SIZE];
-    uint32_t offset, length, plain;
+    uint32_t offset, length, plain; /* plain: of the object (a twin's has the tail) */
+    int have;                       /* located */
 };
 
+/* A block: its copy [0] and its twin [1]. */
+struct block {
+    struct copy c[2];
+    uint32_t plain; /* bytes of the block */
+};
+
+/* Copy the object index entry of @id into @c (c->have 0 when it is not in r->ix). */
+static void copy_locate(mm_repo *r, const unsigned char *id, struct copy *c)
+{
+    const struct mm_repo__loc *l = mm_repo__index_find(&r->ix, id);
+
+    c->have = l && !l->pending;
+    if (!c->have)
+        return;
+    memcpy(c->pack, r->ix.packs[l->pack].id, ID_SIZE);
+    c->offset = l->offset;
+    c->length = l->length;
+    c->plain = l->plain;
+}
+
 /*
- * Copy the places of the @n objects @ids (looked up in r->ix) into @b, and where each
- * starts when they are laid end to end into @off (n + 1 entries; off[n] is the total).
- * @return 0, or MM_ENOTFOUND (no error message set) when one is not in r->ix
+ * Copy the places of the @n blocks @ids (and of their twins @twins, may be NULL; looked up
+ * in r->ix) into @b, and where each starts when they are laid end to end into @off (n + 1
+ * entries; off[n] is the total).
+ * @return 0, or MM_ENOTFOUND (no error message set) when neither copy of one is in r->ix
  */
-static int blocks_locate(mm_repo *r, const unsigned char *ids, size_t n, struct block *b,
-                         uint64_t *off)
+static int blocks_locate(mm_repo *r, const unsigned char *ids, const unsigned char *twins, size_t n,
+                         struct block *b, uint64_t *off)
 {
     int err = 0;
 
     off[0] = 0;
     pthread_mutex_lock(&r->ix.lock);
     for (size_t i = 0; i < n; i++) {
-        const struct mm_repo__loc *l = mm_repo__index_find(&r->ix, ids + i * ID_SIZE);
-        if (!l || l->pending) {
+        copy_locate(r, ids + i * ID_SIZE, &b[i].c[0]);
+        if (twins)
+            copy_locate(r, twins + i * ID_SIZE, &b[i].c[1]);
+        if (b[i].c[1].have && b[i].c[1].plain < MM_REPO__TWIN_TAIL_SIZE)
+            b[i].c[1].have = 0; /* not a twin: its read would fail */
+        if (b[i].c[0].have)
+            b[i].plain = b[i].c[0].plain;
+        else if (b[i].c[1].have)
+            b[i].plain = b[i].c[1].plain - MM_REPO__TWIN_TAIL_SIZE;
+        else {
             err = MM_ENOTFOUND;
             break;
         }
-        memcpy(b[i].pack, r->ix.packs[l->pack].id, ID_SIZE);
-        b[i].offset = l->offset;
-        b[i].length = l->length;
-        b[i].plain = l->plain;
-        off[i + 1] = off[i] + l->plain;
+        if (b[i].c[0].have && b[i].c[1].have &&
+            b[i].c[1].plain != b[i].plain + MM_REPO__TWIN_TAIL_SIZE)
+            b[i].c[1].have = 0; /* sizes disagree: the index's own copy counts */
+        off[i + 1] = off[i] + b[i].plain;
     }
     pthread_mutex_unlock(&r->ix.lock);
     return err;
@@ -94,6 +130,8 @@ int mm_repo_pages_open(mm_repo *r, const struct mm_repo_gen *gen, size_t cache_b
     *out = NULL;
     if ((err = mm_repo__gen_load(r, gen->id, &g, &ids, &n)) < 0)
         return err;
+    if (g.index_twins)
+        n /= 2; /* the blocks; their twins' IDs follow theirs */
     if (!g.has_index) {
         err = mm_error_set(MM_ENOTFOUND, "generation '%.12s' has no patient index", gen->id);
         goto out;
@@ -112,14 +150,15 @@ int mm_repo_pages_open(mm_repo *r, const struct mm_repo_gen *gen, size_t cache_b
     p->r = r;
     p->n = n;
     p->ids = ids;
+    p->twins = g.index_twins;
     ids = NULL;
     for (size_t i = 0; i < n; i++)
         p->where[i] = NO_SLOT;
-    /* look up only the index's blocks, in the newest index files first (a block not found
-     * that way makes it load the whole index, and a block still missing is in no pack) */
-    if ((err = mm_repo__index_locate(r, p->ids, n)) < 0)
+    /* look up only the index's blocks (and twins), in the newest index files first (one not
+     * found that way makes it load the whole index, and one still missing is in no pack) */
+    if ((err = mm_repo__index_locate(r, p->ids, p->twins ? 2 * n : n)) < 0)
         goto out;
-    if (blocks_locate(r, p->ids, n, p->b, p->off) < 0) {
+    if (blocks_locate(r, p->ids, p->twins ? p->ids + n * ID_SIZE : NULL, n, p->b, p->off) < 0) {
         err = mm_error_set(MM_ENOTFOUND, "a block of the patient index of '%.12s' is in no pack",
                            gen->id);
         goto out;
@@ -160,13 +199,70 @@ uint64_t mm_repo_pages_size(const mm_repo_pages *p)
     return p->off[p->n];
 }
 
-/* Read, decrypt and check block @i into @dst (room for its plain size) with a free reader. */
+/*
+ * Read, decrypt and check copy @k of block @i into @dst (room for the block's plain size)
+ * with the reader @rd.
+ */
+static int copy_read(mm_repo_pages *p, struct reader *rd, size_t i, int k, unsigned char *dst)
+{
+    const struct copy *c = &p->b[i].c[k];
+    const unsigned char *id = p->ids + (k ? p->n + i : i) * ID_SIZE;
+    char rel[80], path[MM_LIMIT_PATH];
+    unsigned char *to = dst;
+    int err;
+
+    if (rd->cap < c->length) {
+        unsigned char *s = mm_realloc(rd->sealed, c->length);
+        if (!s)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        rd->sealed = s;
+        rd->cap = c->length;
+    }
+    if (k && rd->twin_cap < c->plain) { /* a twin opens past its tail, then is copied */
+        unsigned char *t = mm_realloc(rd->twin, c->plain);
+        if (!t)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        rd->twin = t;
+        rd->twin_cap = c->plain;
+    }
+    if (k)
+        to = rd->twin;
+    mm_repo__pack_rel(c->pack, rel);
+    if (rd->w.fd < 0 || memcmp(rd->w.fd_pack, c->pack, ID_SIZE) != 0) {
+        if (rd->w.fd >= 0)
+            close(rd->w.fd);
+        rd->w.fd = -1;
+        if ((err = mm_repo__path(p->r, rel, path, sizeof(path))) < 0)
+            return err;
+        if ((rd->w.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+            return mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
+                                      "cannot open pack '%.12s' of the patient index", rel + 8);
+        memcpy(rd->w.fd_pack, c->pack, ID_SIZE);
+    }
+    if ((err = mm_repo__pread(rd->w.fd, rd->sealed, c->length, c->offset, rel)) < 0)
+        return err;
+    if ((err = mm_repo__object_open_at(p->r, &rd->w, id, rd->sealed, c->length, c->plain, to)) < 0)
+        return mm_error_set(err, "block %zu of the patient index in pack '%.12s': %s", i, rel + 8,
+                            mm_error_last());
+    if (k) {
+        if (memcmp(to + p->b[i].plain, MM_REPO__TWIN_TAIL, MM_REPO__TWIN_TAIL_SIZE) != 0)
+            err = mm_error_set(MM_ECORRUPT, "twin of block %zu of the patient index is not one", i);
+        else
+            memcpy(dst, to, p->b[i].plain);
+        mm_crypto_wipe(to, c->plain);
+    }
+    return err;
+}
+
+/*
+ * Read, decrypt and check block @i into @dst (room for its plain size) with a free reader:
+ * its first copy, else its twin. @return 0, or the first copy's error when neither serves
+ */
 static int block_read(mm_repo_pages *p, size_t i, unsigned char *dst)
 {
-    const struct block *b = &p->b[i];
     struct reader *rd = NULL;
-    char rel[80], path[MM_LIMIT_PATH];
-    int err = 0;
+    char first[256];
+    int err = 0, tried = 0;
 
     pthread_mutex_lock(&p->lock);
     for (;;) {
@@ -185,35 +281,29 @@ static int block_read(mm_repo_pages *p, size_t i, unsigned char *dst)
             goto out;
         rd->ready = 1;
     }
-    if (rd->cap < b->length) {
-        unsigned char *s = mm_realloc(rd->sealed, b->length);
-        if (!s) {
-            err = mm_error_set(MM_ENOMEM, "out of memory");
-            goto out;
+    for (int k = 0; k < 2; k++) {
+        int e;
+        if (!p->b[i].c[k].have)
+            continue;
+        if ((e = copy_read(p, rd, i, k, dst)) == 0) {
+            if (tried)
+                mm_error_clear(); /* the twin served: the damaged copy is verify's to report */
+            err = 0;
+            break;
         }
-        rd->sealed = s;
-        rd->cap = b->length;
-    }
-    mm_repo__pack_rel(b->pack, rel);
-    if (rd->w.fd < 0 || memcmp(rd->w.fd_pack, b->pack, ID_SIZE) != 0) {
-        if (rd->w.fd >= 0)
-            close(rd->w.fd);
-        rd->w.fd = -1;
-        if ((err = mm_repo__path(p->r, rel, path, sizeof(path))) < 0)
-            goto out;
-        if ((rd->w.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-            err = mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
-                                     "cannot open pack '%.12s' of the patient index", rel + 8);
-            goto out;
+        if (e == MM_ENOMEM) {
+            err = e;
+            break;
         }
-        memcpy(rd->w.fd_pack, b->pack, ID_SIZE);
+        if (!tried++) { /* the first copy's error is the one reported when both fail */
+            err = e;
+            snprintf(first, sizeof(first), "%s", mm_error_last());
+        } else {
+            char twin[256];
+            snprintf(twin, sizeof(twin), "%s", mm_error_last());
+            err = mm_error_set(err, "%s (and its twin: %s)", first, twin);
+        }
     }
-    if ((err = mm_repo__pread(rd->w.fd, rd->sealed, b->length, b->offset, rel)) < 0)
-        goto out;
-    if ((err = mm_repo__object_open_at(p->r, &rd->w, p->ids + i * ID_SIZE, rd->sealed, b->length,
-                                       b->plain, dst)) < 0)
-        err = mm_error_set(err, "block %zu of the patient index in pack '%.12s': %s", i, rel + 8,
-                           mm_error_last());
 out:
     pthread_mutex_lock(&p->lock);
     rd->busy = 0;
@@ -311,6 +401,7 @@ void mm_repo_pages_free(mm_repo_pages *p)
             mm_repo__work_release(&p->rd[k].w);
         }
         mm_free(p->rd[k].sealed);
+        mm_free(p->rd[k].twin); /* wiped after each use */
     }
     if (p->mem) {
         mm_crypto_wipe(p->mem, p->nslots * p->slot);
