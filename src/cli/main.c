@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/limits.h"
+#include "common/text.h"
 #include "mm_config.h"
 #include "src/cli/cmd.h"
 
@@ -54,32 +55,7 @@ void cli_json_str(FILE *f, const char *s, size_t n)
 /* Terminal columns of UTF-8 @s: East Asian wide and full-width characters take two. */
 int cli_width(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    int w = 0;
-
-    while (*p) {
-        unsigned long c;
-        int k;
-
-        if (*p < 0x80) {
-            w++;
-            p++;
-            continue;
-        }
-        k = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
-        c = *p & (0x3F >> (k - 1));
-        for (int i = 1; i < k && (p[i] & 0xC0) == 0x80; i++)
-            c = (c << 6) | (p[i] & 0x3F);
-        for (int i = 0; i < k && *p; i++)
-            p++;
-        w += (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
-                             (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-                             (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-                             (c >= 0xFFE0 && c <= 0xFFE6) || c >= 0x20000
-                     ? 2
-                     : 1;
-    }
-    return w;
+    return mm_text_width(s);
 }
 
 /* Print @s padded to @cols columns. */

@@ -309,6 +309,150 @@ static void assets__built_in_with_types_and_the_page_names_them(void **state)
     assert_null(mm_viewer_asset("", &n, &type));
 }
 
+/* Lines of @text between the line @title and the next empty line (the section's items). */
+static size_t section_lines(const char *text, const char *title, char *first, size_t cap)
+{
+    const char *p = strstr(text, title);
+    size_t n = 0;
+
+    assert_non_null(p);
+    p = strchr(p, '\n') + 1;
+    if (first) {
+        const char *e = strchr(p, '\n');
+        snprintf(first, cap, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+    }
+    while (*p && *p != '\n') {
+        if (strncmp(p, "  ", 2) == 0 && p[2] != ' ')
+            n++; /* an item line (sub-lines of an order are indented deeper) */
+        p = strchr(p, '\n');
+        if (!p)
+            break;
+        p++;
+    }
+    return n;
+}
+
+/* Distinct "code" values of the array @a. */
+static size_t distinct_codes(const json_t *a)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *c = jstr(json_array_get(a, i), "code");
+        int later = 0;
+        for (size_t k = i + 1; k < json_array_size(a) && !later; k++)
+            later = strcmp(jstr(json_array_get(a, k), "code"), c) == 0;
+        n += !later;
+    }
+    return n;
+}
+
+/*
+ * The one renderer of a record (show --storage and show --repo): for every patient of the
+ * index, the summary of its record JSON has the header facts, every allergy, the newest
+ * encounters, the latest value of each lab test, the newest documents first; in both
+ * languages; and a text that is not a record is refused, leaving the buffer as it was.
+ */
+static void record_text__renders_what_the_record_json_holds(void **state)
+{
+    size_t checked = 0;
+
+    (void)state;
+    for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
+        const char *id = jstr(json_object_get(json_array_get(fx.s.patients, i), "patient"), "id");
+        const json_t *p, *a;
+        char first[512], want[512];
+        mm_buf s, t, e;
+        json_t *rec;
+        size_t n;
+
+        mm_buf_init(&s, MM_LIMIT_JSON);
+        mm_buf_init(&t, MM_LIMIT_JSON);
+        mm_buf_init(&e, MM_LIMIT_JSON);
+        assert_int_equal(mm_index_summary(fx.ix, id, &s), 0);
+        rec = parse(&s);
+        assert_int_equal(mm_viewer_record_text(s.ptr, s.len, MM_VIEWER_JA, "2025-06-01", &t), 0);
+        assert_int_equal(mm_viewer_record_text(s.ptr, s.len, MM_VIEWER_EN, "2025-06-01", &e), 0);
+        p = json_object_get(rec, "patient");
+        if (json_is_object(p)) {
+            int by, bm, bd;
+            assert_true(strncmp(t.ptr, "患者 ", strlen("患者 ")) == 0);
+            assert_non_null(strstr(t.ptr, jstr(p, "name")));
+            snprintf(want, sizeof(want), "ID %s\n", id);
+            assert_non_null(strstr(t.ptr, want));
+            if (sscanf(jstr(p, "birth_date"), "%4d-%2d-%2d", &by, &bm, &bd) == 3) {
+                int age = 2025 - by - (6 < bm || (6 == bm && 1 < bd));
+                snprintf(want, sizeof(want), "  %d歳  ", age);
+                assert_non_null(strstr(t.ptr, want));
+                snprintf(want, sizeof(want), "  %d years  ", age);
+                assert_non_null(strstr(e.ptr, want));
+            }
+        }
+        /* sections in order, in both languages */
+        {
+            static const char *const ja[] = { "【アレルギー】",         "【病名（現在）】",
+                                              "【受診・入院（最近）】", "【処方（最近）】",
+                                              "【注射（最近）】",       "【検査（最新値）】",
+                                              "【文書・画像】" };
+            static const char *const en[] = { "[allergies]",           "[current diagnoses]",
+                                              "[recent encounters]",   "[recent prescriptions]",
+                                              "[recent injections]",   "[latest lab values]",
+                                              "[documents and images]" };
+            const char *at = t.ptr, *ate = e.ptr;
+            for (size_t k = 0; k < 7; k++) {
+                assert_non_null(at = strstr(at, ja[k]));
+                assert_non_null(ate = strstr(ate, en[k]));
+            }
+        }
+        a = json_object_get(rec, "allergies");
+        for (size_t k = 0; k < json_array_size(a); k++)
+            assert_non_null(strstr(t.ptr, jstr(json_array_get(a, k), "name")));
+        n = section_lines(t.ptr, "【アレルギー】", NULL, 0);
+        assert_int_equal(n, json_array_size(a) ? json_array_size(a) : 1);
+        a = json_object_get(rec, "encounters");
+        n = section_lines(t.ptr, "【受診・入院（最近）】", first, sizeof(first));
+        assert_int_equal(n, json_array_size(a) > 10 ? 10
+                            : json_array_size(a)    ? json_array_size(a)
+                                                    : 1);
+        if (json_array_size(a)) { /* newest first */
+            const json_t *last = json_array_get(a, json_array_size(a) - 1);
+            snprintf(want, sizeof(want), "  %s %s  ", jstr(last, "date"), jstr(last, "time"));
+            assert_true(strncmp(first, want, strlen(want)) == 0);
+        }
+        a = json_object_get(rec, "labs");
+        n = section_lines(t.ptr, "【検査（最新値）】", NULL, 0);
+        assert_int_equal(n, json_array_size(a) ? distinct_codes(a) : 1);
+        {
+            size_t docs = json_array_size(json_object_get(rec, "documents")) +
+                          json_array_size(json_object_get(rec, "images"));
+            n = section_lines(t.ptr, "【文書・画像】", NULL, 0);
+            assert_int_equal(n, docs > 10 ? 10 : docs ? docs : 1);
+        }
+        json_decref(rec);
+        mm_buf_release(&s);
+        mm_buf_release(&t);
+        mm_buf_release(&e);
+        checked++;
+    }
+    assert_true(checked >= 10);
+    {
+        mm_buf t;
+        mm_buf_init(&t, 1024);
+        mm_buf_puts(&t, "kept");
+        assert_int_equal(mm_viewer_record_text("[1,2]", 5, MM_VIEWER_JA, NULL, &t), MM_ECORRUPT);
+        assert_int_equal(mm_viewer_record_text("{\"patient\":", 11, MM_VIEWER_JA, NULL, &t),
+                         MM_ECORRUPT);
+        assert_string_equal(t.ptr, "kept");
+        /* an empty record: every section says so */
+        assert_int_equal(mm_viewer_record_text("{}", 2, MM_VIEWER_EN, NULL, &t), 0);
+        assert_non_null(strstr(t.ptr, "(no demographics: ADT-00 missing)"));
+        assert_non_null(strstr(t.ptr, "[allergies]\n  none recorded\n"));
+        assert_non_null(strstr(t.ptr, "[documents and images]\n  none\n"));
+        mm_buf_release(&t);
+        mm_error_clear();
+    }
+}
+
 /* ---- the login body ---- */
 
 /*
@@ -479,6 +623,7 @@ int main(void)
         cmocka_unit_test(ward_patients__the_current_inpatients_of_the_truth),
         cmocka_unit_test(print__every_patient_in_one_page_that_keeps_its_data_inside),
         cmocka_unit_test(assets__built_in_with_types_and_the_page_names_them),
+        cmocka_unit_test(record_text__renders_what_the_record_json_holds),
         cmocka_unit_test(login_parse__reads_the_members_whatever_their_values),
         cmocka_unit_test(login_parse__refuses_what_is_not_a_login),
         cmocka_unit_test(login_parse__leaves_no_copy_of_the_passphrase_in_freed_heap),

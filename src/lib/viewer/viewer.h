@@ -124,6 +124,22 @@ int mm_viewer_ward_patients(mm_index *ix, const char *ward, mm_buf *out, size_t 
 /* @ns (since 1970 UTC) as local time "YYYY-MM-DDTHH:MM:SS+09:00"; "" when unknown. */
 void mm_viewer_local_time(int64_t ns, char out[48]);
 
+/* The language of text the viewer module writes. */
+enum mm_viewer_lang { MM_VIEWER_JA = 0, MM_VIEWER_EN = 1 };
+
+/*
+ * Append to @out the terminal summary of one patient's record (what `mamori show` prints):
+ * patient header, allergies, current diagnoses, recent encounters, prescriptions and
+ * injections, the latest value of each lab test, documents and images — rendered from the
+ * record JSON @json (@n bytes) of mm_ssmix2_record_json() without history, or a patient
+ * index summary (mm_index_summary), which has the same shape.
+ * @param as_of "YYYY-MM-DD" the age is counted to; NULL for today (local time)
+ * @return 0, MM_ECORRUPT (not a JSON object), MM_ELIMIT, MM_ENOMEM; on failure @out keeps
+ *         its previous content
+ */
+int mm_viewer_record_text(const char *json, size_t n, enum mm_viewer_lang lang, const char *as_of,
+                          mm_buf *out);
+
 /* One generation as the print document's header shows it. */
 struct mm_viewer_print_gen {
     const char *id, *name; /* name may be NULL */

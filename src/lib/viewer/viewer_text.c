@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The terminal summary of one patient's record, rendered from the record JSON
+ * (mm_ssmix2_record_json without history; a patient index summary has the same shape): the
+ * one renderer behind `mamori show --storage` and `show --repo`. Data-driven: the patient
+ * header, then one row of `sections` per part of the record (which JSON arrays, the title,
+ * how many items and in which order, one function per item), so a new fact of the record is
+ * one more row and one more item function. Japanese or English labels; values as stored.
+ * Workload: one patient at a time, a few hundred lines at most.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/text.h"
+#include "viewer/viewer.h"
+
+#define RECENT 10 /* encounters, documents and images shown */
+
+/* What is being written: the buffer, the language, the first error. */
+struct out {
+    mm_buf *b;
+    int en;
+    int err;
+};
+
+#define T(o, ja, en_) ((o)->en ? (en_) : (ja))
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (o->err)
+        return;
+    va_start(ap, fmt);
+    o->err = mm_buf_vprintf(o->b, fmt, ap);
+    va_end(ap);
+}
+
+/* @s padded with spaces to @cols terminal columns. */
+static void pad(struct out *o, const char *s, int cols)
+{
+    put(o, "%s", s);
+    for (int w = mm_text_width(s); w < cols; w++)
+        put(o, " ");
+}
+
+/* The string member @k of @e, or "". */
+static const char *js(const json_t *e, const char *k)
+{
+    const char *s = json_string_value(json_object_get(e, k));
+    return s ? s : "";
+}
+
+static int jb(const json_t *e, const char *k)
+{
+    return json_is_true(json_object_get(e, k));
+}
+
+/* The label of @code in @map (code, ja, en rows), else the code itself. */
+static const char *label(const struct out *o, const char *const (*map)[3], size_t n,
+                         const char *code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(map[i][0], code) == 0)
+            return o->en ? map[i][2] : map[i][1];
+    return code;
+}
+
+static const char *const sexes[][3] = {
+    { "M", "男", "male" },
+    { "F", "女", "female" },
+    { "O", "その他", "other" },
+    { "A", "その他", "other" },
+};
+static const char *const allergy_types[][3] = {
+    { "DA", "薬剤", "drug" },        { "FA", "食物", "food" },   { "LA", "花粉", "pollen" },
+    { "EA", "環境", "environment" }, { "AA", "動物", "animal" }, { "MA", "その他", "other" },
+    { "PA", "植物", "plant" },
+};
+static const char *const severities[][3] = {
+    { "SV", "重度", "severe" },
+    { "MO", "中等度", "moderate" },
+    { "MI", "軽度", "mild" },
+};
+static const char *const encounter_kinds[][3] = {
+    { "outpatient", "外来受診", "outpatient visit" },
+    { "admission", "入院", "admission" },
+    { "discharge", "退院", "discharge" },
+    { "transfer", "転棟・転科", "transfer" },
+    { "leave", "外出・外泊", "leave" },
+    { "return", "帰院", "return" },
+    { "planned_admission", "入院予定", "planned admission" },
+    { "planned_transfer", "転棟予定", "planned transfer" },
+    { "planned_discharge", "退院予定", "planned discharge" },
+    { "attending_change", "担当医変更", "attending change" },
+};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* HL7 table 0001: "U", "N" and anything unknown are 不明. */
+static const char *sex_name(const struct out *o, const char *code)
+{
+    const char *s = label(o, sexes, N(sexes), code);
+
+    return s == code ? T(o, "不明", "unknown") : s;
+}
+
+/* Full years from the date "YYYY-MM-DD" @birth to @y-@m-@d, or -1 when not a full date. */
+static int age_on(const char *birth, int y, int m, int d)
+{
+    int by, bm, bd, a;
+
+    if (sscanf(birth, "%4d-%2d-%2d", &by, &bm, &bd) != 3)
+        return -1;
+    a = y - by - ((m < bm || (m == bm && d < bd)) ? 1 : 0);
+    return a < 0 ? -1 : a;
+}
+
+static void patient(struct out *o, const json_t *p, const char *as_of)
+{
+    int y, m, d, age;
+
+    if (!json_is_object(p)) {
+        put(o, "%s\n",
+            T(o, "（患者基本情報 ADT-00 がありません）", "(no demographics: ADT-00 missing)"));
+        return;
+    }
+    if (!as_of || sscanf(as_of, "%4d-%2d-%2d", &y, &m, &d) != 3) {
+        time_t now = time(NULL);
+        struct tm t;
+        if (!localtime_r(&now, &t))
+            memset(&t, 0, sizeof(t));
+        y = t.tm_year + 1900;
+        m = t.tm_mon + 1;
+        d = t.tm_mday;
+    }
+    age = age_on(js(p, "birth_date"), y, m, d);
+    put(o, "%s %s（%s）  %s  ", T(o, "患者", "patient"), js(p, "name"), js(p, "kana"),
+        sex_name(o, js(p, "sex")));
+    if (age >= 0)
+        put(o, T(o, "%d歳  ", "%d years  "), age);
+    put(o, "%s %s  ID %s\n", T(o, "生年月日", "born"), js(p, "birth_date"), js(p, "id"));
+    put(o, "  %s %s  %s %s cm  %s %s kg\n", T(o, "血液型", "blood type"),
+        js(p, "blood_type")[0] ? js(p, "blood_type") : "-", T(o, "身長", "height"),
+        js(p, "height_cm")[0] ? js(p, "height_cm") : "-", T(o, "体重", "weight"),
+        js(p, "weight_kg")[0] ? js(p, "weight_kg") : "-");
+    put(o, "  %s 〒%s %s  %s %s\n", T(o, "住所", "address"), js(p, "postal_code"), js(p, "address"),
+        T(o, "電話", "phone"), js(p, "phone"));
+}
+
+/* ---- one function per kind of item: @e the item, @k its number, @which the array ---- */
+
+static void allergy(struct out *o, const json_t *e, size_t k, int which)
+{
+    (void)k;
+    (void)which;
+    put(o, "  ! %s（%s%s%s）%s%s\n", js(e, "name"),
+        label(o, allergy_types, N(allergy_types), js(e, "type")), js(e, "severity")[0] ? "・" : "",
+        label(o, severities, N(severities), js(e, "severity")), js(e, "reaction")[0] ? "  " : "",
+        js(e, "reaction"));
+}
+
+static void diagnosis(struct out *o, const json_t *e, size_t k, int which)
+{
+    (void)k;
+    (void)which;
+    put(o, "  %s%s  %s  %s〜%s\n", js(e, "name"),
+        jb(e, "suspected") ? T(o, "（疑い）", " (suspected)") : "", js(e, "icd10"),
+        js(e, "start_date"), jb(e, "main") ? T(o, "  主病名", "  main") : "");
+}
+
+static void encounter(struct out *o, const json_t *e, size_t k, int which)
+{
+    (void)k;
+    (void)which;
+    put(o, "  %s %s  ", js(e, "date"), js(e, "time"));
+    pad(o, label(o, encounter_kinds, N(encounter_kinds), js(e, "kind")), 12);
+    put(o, "%s", js(e, "dept"));
+    if (strcmp(js(e, "kind"), "outpatient") != 0 && js(e, "ward")[0])
+        put(o, "  %s %s%s%s", js(e, "ward"), js(e, "room"), js(e, "bed")[0] ? "-" : "",
+            js(e, "bed"));
+    put(o, "\n");
+}
+
+/* A prescription (@inj 0) or injection order with its Rps and drugs. */
+static void order(struct out *o, const json_t *e, int inj)
+{
+    const json_t *rp, *d;
+    size_t k, i;
+
+    put(o, "  %s  %s%s  %s %s\n", js(e, "date"), T(o, "オーダ番号 ", "order "), js(e, "order_no"),
+        jb(e, "inpatient") ? T(o, "入院", "inpatient") : T(o, "外来", "outpatient"),
+        js(e, "doctor"));
+    json_array_foreach(json_object_get(e, "rps"), k, rp)
+    {
+        const char *rate = js(rp, "rate");
+        if (inj) /* ORC-4 of injections is a long key: number the Rps instead */
+            put(o, "    Rp%zu  %s%s%s %s\n", k + 1, js(rp, "route"), rate[0] ? "  " : "", rate,
+                rate[0] ? js(rp, "rate_unit") : "");
+        else
+            put(o, "    Rp%s  %s  %s%s\n", js(rp, "rp"), js(rp, "usage"), js(rp, "days"),
+                js(rp, "days")[0] ? T(o, "日分", " days") : "");
+        json_array_foreach(json_object_get(rp, "drugs"), i, d)
+                put(o, "      %s  %s %s\n", js(d, "name"), js(d, "dose"), js(d, "unit"));
+    }
+}
+
+static void prescription(struct out *o, const json_t *e, size_t k, int which)
+{
+    (void)k;
+    (void)which;
+    order(o, e, 0);
+}
+
+static void injection(struct out *o, const json_t *e, size_t k, int which)
+{
+    (void)k;
+    (void)which;
+    order(o, e, 1);
+}
+
+static void lab(struct out *o, const json_t *e, size_t k, int which)
+{
+    (void)k;
+    (void)which;
+    put(o, "  ");
+    pad(o, js(e, "name"), 22);
+    put(o, "%8s ", js(e, "value"));
+    pad(o, js(e, "unit"), 10);
+    pad(o, js(e, "flag"), 3);
+    pad(o, js(e, "range"), 13);
+    put(o, "%s\n", js(e, "collected_at"));
+}
+
+/* Whether a later item of @arr has the code of item @i (labs: only the latest is shown). */
+static int superseded(const json_t *arr, size_t i)
+{
+    const char *code = js(json_array_get(arr, i), "code");
+
+    for (size_t k = i + 1; k < json_array_size(arr); k++)
+        if (strcmp(js(json_array_get(arr, k), "code"), code) == 0)
+            return 1;
+    return 0;
+}
+
+static void document(struct out *o, const json_t *e, size_t k, int which)
+{
+    (void)k;
+    put(o, "  %s  %s  %s  %zu %s\n", js(e, "date"), js(e, "title"),
+        which ? T(o, "画像", "image") : T(o, "文書", "document"),
+        json_array_size(json_object_get(e, "files")), T(o, "ファイル", "file(s)"));
+}
+
+/* One part of the summary. */
+struct section {
+    const char *title_ja, *title_en;
+    const char *keys[2]; /* the JSON arrays shown, one after the other (keys[1] may be NULL) */
+    size_t max;          /* items shown at most (newest first, from the end); 0: all, in order */
+    int none_recorded;   /* "登録なし" rather than "なし" when empty */
+    int (*skip)(const json_t *arr, size_t i); /* NULL, or leave item i out */
+    void (*item)(struct out *o, const json_t *e, size_t k, int which);
+};
+
+static const struct section sections[] = {
+    { "【アレルギー】", "[allergies]", { "allergies" }, 0, 1, NULL, allergy },
+    { "【病名（現在）】", "[current diagnoses]", { "diagnoses" }, 0, 0, NULL, diagnosis },
+    { "【受診・入院（最近）】",
+      "[recent encounters]",
+      { "encounters" },
+      RECENT,
+      0,
+      NULL,
+      encounter },
+    { "【処方（最近）】", "[recent prescriptions]", { "prescriptions" }, 5, 0, NULL, prescription },
+    { "【注射（最近）】", "[recent injections]", { "injections" }, 3, 0, NULL, injection },
+    { "【検査（最新値）】", "[latest lab values]", { "labs" }, 0, 0, superseded, lab },
+    { "【文書・画像】",
+      "[documents and images]",
+      { "documents", "images" },
+      RECENT,
+      0,
+      NULL,
+      document },
+};
+
+static void section(struct out *o, const json_t *rec, const struct section *s)
+{
+    size_t shown = 0;
+
+    put(o, "\n%s\n", o->en ? s->title_en : s->title_ja);
+    for (int w = 0; w < 2 && s->keys[w]; w++) {
+        const json_t *arr = json_object_get(rec, s->keys[w]);
+        size_t n = json_array_size(arr);
+        for (size_t k = 0; k < n && (!s->max || shown < s->max); k++) {
+            size_t i = s->max ? n - 1 - k : k;
+            if (s->skip && s->skip(arr, i))
+                continue;
+            s->item(o, json_array_get(arr, i), shown, w);
+            shown++;
+        }
+    }
+    if (!shown)
+        put(o, "  %s\n",
+            s->none_recorded ? T(o, "登録なし", "none recorded") : T(o, "なし", "none"));
+}
+
+int mm_viewer_record_text(const char *json, size_t n, enum mm_viewer_lang lang, const char *as_of,
+                          mm_buf *out)
+{
+    struct out o = { .b = out, .en = lang == MM_VIEWER_EN };
+    size_t start = out->len;
+    json_t *rec;
+
+    MM_ASSERT_ARG(json && out);
+    if (!(rec = json_loadb(json, n, 0, NULL)) || !json_is_object(rec)) {
+        json_decref(rec);
+        return mm_error_set(MM_ECORRUPT, "the patient's record is not a JSON object");
+    }
+    patient(&o, json_object_get(rec, "patient"), as_of);
+    for (size_t i = 0; i < N(sections); i++)
+        section(&o, rec, &sections[i]);
+    json_decref(rec);
+    if (o.err < 0)
+        mm_buf_truncate(out, start);
+    return o.err;
+}
