@@ -58,6 +58,8 @@ struct mm_repo__objindex {
     size_t nfiles;
     char **bad; /* index files that did not open (their packs were read instead) */
     size_t nbad;
+    char **tree_files; /* partial index: index files whose every tree it holds */
+    size_t ntree_files;
     pthread_mutex_t lock; /* held by writers during a backup */
     int loaded;
     unsigned long full_loads, partial_loads; /* how often each way was taken (for tests) */
@@ -311,9 +313,12 @@ void mm_repo__index_release(struct mm_repo__objindex *ix);
  * large repository. What earlier lookups found stays; only objects r->ix lacks are looked
  * up. Objects found in no index file make it load the whole index. A later
  * mm_repo__index_load() starts over and loads everything.
+ * @param trees the @ids are trees: keep every tree of the index files read (a path's next
+ *        folders are then mostly known without reading again), and skip the files read
+ *        that way before
  * @return 0, MM_ENOMEM, MM_EIO, and the errors of mm_repo__index_load()
  */
-int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n);
+int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n, int trees);
 
 /*
  * Read and open the object @id into @out (locks ix.lock for the lookup, so it may run while

@@ -367,6 +367,11 @@ void mm_repo__index_release(struct mm_repo__objindex *ix)
     for (size_t i = 0; i < ix->nbad; i++)
         mm_free(ix->bad[i]);
     mm_free(ix->bad);
+    for (size_t i = 0; i < ix->ntree_files; i++)
+        mm_free(ix->tree_files[i]);
+    mm_free(ix->tree_files);
+    ix->tree_files = NULL;
+    ix->ntree_files = 0;
     ix->bad = NULL;
     ix->nbad = 0;
     ix->locs = NULL;
@@ -606,16 +611,20 @@ struct located {
 struct locator {
     pthread_t t;
     mm_repo *r;
-    const struct mm_repo__objindex *want;
+    struct mm_repo__objindex *want;
+    int trees; /* keep every tree too */
     const char *name;
     struct located res;
     int err;
 };
 
-/* mm_repo__keep_fn: is the entry's object one of the wanted (@ctx, an objindex)? */
+/* mm_repo__keep_fn: is the entry's object one of the wanted, or a tree when trees are kept? */
 static int wanted(const unsigned char *entry, void *ctx)
 {
-    return mm_repo__index_find(ctx, entry) != NULL;
+    struct locator *x = ctx;
+
+    return (x->trees && entry[ID_SIZE] == MM_REPO_OBJ_TREE) ||
+           mm_repo__index_find(x->want, entry) != NULL;
 }
 
 static void *locator_main(void *arg)
@@ -628,8 +637,7 @@ static void *locator_main(void *arg)
     mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
     err = mm_repo__sealed_read(x->r, "index", x->name, "MMIX", &raw, &plain);
     if (err == 0)
-        err = mm_repo__ixfile_decode_keep(plain.ptr, plain.len, wanted, (void *)(uintptr_t)x->want,
-                                          &x->res.p, &x->res.np);
+        err = mm_repo__ixfile_decode_keep(plain.ptr, plain.len, wanted, x, &x->res.p, &x->res.np);
     if (err == MM_ENOMEM)
         x->err = err;
     else if (err < 0) /* the full load deals with damaged index files */
@@ -654,13 +662,46 @@ static int ixname_newest_first(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
+/* How many of the objects of @want @ix knows. */
+static size_t known(struct mm_repo__objindex *ix, const struct mm_repo__objindex *want)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < want->nlocs; i++)
+        n += mm_repo__index_find(ix, want->locs[i].id) != NULL;
+    return n;
+}
+
+/* Whether the index file @name had all its trees kept by an earlier lookup. */
+static int trees_kept(const struct mm_repo__objindex *ix, const char *name)
+{
+    for (size_t i = 0; i < ix->ntree_files; i++)
+        if (strcmp(ix->tree_files[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Note that the index file @name had all its trees kept. @return 0, MM_ENOMEM */
+static int note_trees_kept(struct mm_repo__objindex *ix, const char *name)
+{
+    char **v = mm_realloc(ix->tree_files, (ix->ntree_files + 1) * sizeof(*v));
+
+    if (!v)
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    ix->tree_files = v;
+    if (!(v[ix->ntree_files] = mm_strdup(name)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    ix->ntree_files++;
+    return 0;
+}
+
+int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n, int trees)
 {
     struct mm_repo__objindex want = { 0 }, *ix = &r->ix;
     struct locator x[4];
     struct ixname *order = NULL;
     char **names = NULL;
-    size_t nfiles = 0, found = 0, nt, base = ix->nlocs;
+    size_t nfiles = 0, found = 0, nt;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int err;
 
@@ -696,12 +737,21 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
             order[i].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
     qsort(order, nfiles, sizeof(*order), ixname_newest_first);
+    if (trees) { /* the trees of files read that way before are known: those files are skipped */
+        size_t k = 0;
+        for (size_t i = 0; i < nfiles; i++)
+            if (!trees_kept(ix, order[i].name))
+                order[k++] = order[i];
+        nfiles = k;
+    }
     nt = cpus < 2 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
-    /* rounds of one file per core, until every block is found */
+    /* rounds of one file per core, until every object is found */
     for (size_t i = 0; i < nfiles && found < want.nlocs && err == 0; i += nt) {
         size_t started = 0, m = nfiles - i < nt ? nfiles - i : nt;
         for (size_t k = 0; k < m; k++) {
-            x[k] = (struct locator){ .r = r, .want = &want, .name = order[i + k].name };
+            x[k] = (struct locator){
+                .r = r, .want = &want, .trees = trees, .name = order[i + k].name
+            };
             if (pthread_create(&x[k].t, NULL, locator_main, &x[k]) != 0) {
                 err = mm_error_set(MM_ENOMEM, "cannot start a thread");
                 break;
@@ -713,9 +763,12 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n)
             if (x[k].err < 0 && err == 0)
                 err = mm_error_set(x[k].err, "out of memory reading the index files");
         }
-        for (size_t k = 0; k < started && err == 0; k++)
+        for (size_t k = 0; k < started && err == 0; k++) {
             err = add_ixfile(ix, x[k].res.p, x[k].res.np);
-        found = ix->nlocs - base; /* only wanted objects are added, each once */
+            if (err == 0 && trees && x[k].res.p)
+                err = note_trees_kept(ix, x[k].name);
+        }
+        found = known(ix, &want);
         for (size_t k = 0; k < started; k++)
             mm_repo__ixfile_free(x[k].res.p, x[k].res.np);
     }

@@ -156,7 +156,7 @@ int mm_repo_pages_open(mm_repo *r, const struct mm_repo_gen *gen, size_t cache_b
         p->where[i] = NO_SLOT;
     /* look up only the index's blocks (and twins), in the newest index files first (one not
      * found that way makes it load the whole index, and one still missing is in no pack) */
-    if ((err = mm_repo__index_locate(r, p->ids, p->twins ? 2 * n : n)) < 0)
+    if ((err = mm_repo__index_locate(r, p->ids, p->twins ? 2 * n : n, 0)) < 0)
         goto out;
     if (blocks_locate(r, p->ids, p->twins ? p->ids + n * ID_SIZE : NULL, n, p->b, p->off) < 0) {
         err = mm_error_set(MM_ENOTFOUND, "a block of the patient index of '%.12s' is in no pack",

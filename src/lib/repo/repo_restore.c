@@ -613,9 +613,10 @@ int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *pat
     if (!*path || *path == '/' || strlen(path) > MM_LIMIT_PATH)
         return mm_error_set(MM_EINVAL, "not a path inside the generation");
     memcpy(id, gen->root, ID_SIZE);
-    /* only the trees of the path and the file's blocks are looked up, one level at a time,
-     * not the whole object index (seconds on a medium of millions of objects) */
-    if ((err = mm_repo__index_locate(r, id, 1)) < 0)
+    /* only the trees of the path and the file's blocks are looked up, not the whole object
+     * index (seconds on a medium of millions of objects); the trees of the index files read
+     * are kept, so the path's next folders are mostly known without reading again */
+    if ((err = mm_repo__index_locate(r, id, 1, 1)) < 0)
         return err;
     if ((err = mm_repo__tree_get(r, NULL, id, &t)) < 0)
         goto out;
@@ -637,7 +638,7 @@ int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *pat
             goto out;
         }
         memcpy(id, e->ids, ID_SIZE);
-        if ((err = mm_repo__index_locate(r, id, 1)) < 0 ||
+        if ((err = mm_repo__index_locate(r, id, 1, 1)) < 0 ||
             (err = mm_repo__tree_get(r, NULL, id, &next)) < 0)
             goto out;
         mm_repo__tree_release(&t);
@@ -654,7 +655,7 @@ int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *pat
                            (unsigned long long)e->size, limit);
         goto out;
     }
-    if ((err = mm_repo__index_locate(r, e->ids, e->nids)) < 0)
+    if ((err = mm_repo__index_locate(r, e->ids, e->nids, 0)) < 0)
         goto out;
     if ((err = mm_repo__work_init(&w)) < 0)
         goto out;
