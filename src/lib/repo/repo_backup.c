@@ -1290,9 +1290,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         }
     }
     if (!have_index && index_file) {
-        /* the tree writer, flushed above, takes the twins */
-        if ((err = mm_repo__packw_start(&st.pack[1])) < 0 ||
-            (err = store_index(&mainwk, index_file, &index_size)) < 0)
+        /* the blocks go to the file data writer, their twins to the tree writer */
+        if ((err = store_index(&mainwk, index_file, &index_size)) < 0)
             goto out;
         have_index = 1;
         index_twins = 1;
