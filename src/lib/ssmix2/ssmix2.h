@@ -136,18 +136,18 @@ struct mm_ssmix2_phone {
 
 /* A next of kin or emergency contact (NK1), the patient's own line (NK1-3 SEL) left out. */
 struct mm_ssmix2_contact {
-    const char *name, *kana;                    /* NK1-2 as PID-5 */
+    const char *name, *kana;                      /* NK1-2 as PID-5 */
     const char *relationship_code, *relationship; /* NK1-3.1 (HL7 0063) and NK1-3.2 */
-    const char *postal_code, *address;          /* NK1-4, the first repetition */
+    const char *postal_code, *address;            /* NK1-4, the first repetition */
     size_t nphones;
     const struct mm_ssmix2_phone *phones; /* NK1-5 then NK1-6 */
 };
 
 /* An insurance (IN1). */
 struct mm_ssmix2_insurance {
-    const char *plan_code, *plan_name;   /* IN1-2 (JHSD0001) */
-    const char *insurer_no;              /* IN1-3.1 */
-    const char *valid_from, *valid_to;   /* IN1-12, IN1-13 as "YYYY-MM-DD" */
+    const char *plan_code, *plan_name;    /* IN1-2 (JHSD0001) */
+    const char *insurer_no;               /* IN1-3.1 */
+    const char *valid_from, *valid_to;    /* IN1-12, IN1-13 as "YYYY-MM-DD" */
     const char *relation_code, *relation; /* IN1-17 (HL7 0063) */
 };
 
@@ -157,8 +157,8 @@ struct mm_ssmix2_patient {
     const char *birth_date;       /* "YYYY-MM-DD" (or shorter when the file is less precise) */
     const char *sex;              /* HL7 0001: M F O U A N */
     const char *postal_code, *address, *phone; /* phone: the first number of PID-13 */
-    const char *blood_type;            /* "A+", "O-", "AB" (Rh missing), "" */
-    const char *height_cm, *weight_kg; /* as written */
+    const char *blood_type;                    /* "A+", "O-", "AB" (Rh missing), "" */
+    const char *height_cm, *weight_kg;         /* as written */
     size_t nphones;
     const struct mm_ssmix2_phone *phones; /* every number of PID-13 then PID-14 */
     size_t ncontacts;
@@ -232,8 +232,8 @@ struct mm_ssmix2_rp {
 /* An order of any kind: prescription, injection, lab, radiology, endoscopy, physiology, diet. */
 struct mm_ssmix2_order {
     struct mm_ssmix2_origin from;
-    const char *order_no, *date; /* ORC-2, ORC-9 as "YYYY-MM-DD" */
-    const char *dept, *dept_name; /* ORC-17.1, ORC-17.2 */
+    const char *order_no, *date;    /* ORC-2, ORC-9 as "YYYY-MM-DD" */
+    const char *dept, *dept_name;   /* ORC-17.1, ORC-17.2 */
     const char *doctor, *doctor_id; /* ORC-12 family + " " + given, ORC-12.1 */
     int inpatient;
     int cancel;                        /* the message itself is a cancel (ORC-1 CA) */
@@ -265,13 +265,13 @@ struct mm_ssmix2_admin {
     const char *given_at; /* RXA-3 as "YYYY-MM-DDTHH:MM" */
     const char *ended_at; /* RXA-4 likewise, "" when absent */
     struct mm_ssmix2_drug drug;
-    const char *route, *route_name;  /* RXR-1.1, RXR-1.2 */
-    const char *status;              /* RXA-20 (HL7 0322: CP complete, RE refused, NA, PA) */
+    const char *route, *route_name;     /* RXR-1.1, RXR-1.2 */
+    const char *status;                 /* RXA-20 (HL7 0322: CP complete, RE refused, NA, PA) */
     const char *given_by, *given_by_id; /* RXA-10 family + " " + given, RXA-10.1 */
-    const char *location;            /* RXA-11.1 (ward or clinic code) */
-    const char *location_name;       /* RXA-11.9, "" when absent */
-    const char *site;                /* RXA-9.2 (note, "左前腕に実施"), "" */
-    int injection;                   /* OMP-12 */
+    const char *location;               /* RXA-11.1 (ward or clinic code) */
+    const char *location_name;          /* RXA-11.9, "" when absent */
+    const char *site;                   /* RXA-9.2 (note, "左前腕に実施"), "" */
+    int injection;                      /* OMP-12 */
 };
 
 /*

@@ -96,10 +96,9 @@ void mm_ssmix2_record_free(mm_ssmix2_record *r)
 {
     if (!r)
         return;
-    struct vec *vs[] = { &r->patients,  &r->allergies, &r->diagnoses, &r->encounters,
-                         &r->orders[0], &r->orders[1], &r->orders[2], &r->labs,
-                         &r->exams,     &r->admins,    &r->docs,      &r->fails,
-                         &r->names[0],  &r->names[1] };
+    struct vec *vs[] = { &r->patients,  &r->allergies, &r->diagnoses, &r->encounters, &r->orders[0],
+                         &r->orders[1], &r->orders[2], &r->labs,      &r->exams,      &r->admins,
+                         &r->docs,      &r->fails,     &r->names[0],  &r->names[1] };
     for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
         mm_free(vs[i]->v);
     while (r->chunks) {
@@ -202,7 +201,8 @@ static const char *person(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int fi
     return sdup(r, b);
 }
 
-static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s);
+static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c,
+                       int s);
 
 /* Remember that @code is called @name (kind 0 departments, 1 locations); the first name wins. */
 static void learn_name(mm_ssmix2_record *r, int kind, const char *code, const char *name)
@@ -1028,10 +1028,10 @@ const char *mm_ssmix2_type_section(const char *type)
     static const struct {
         const char *prefix, *section;
     } map[] = {
-        { "ADT-00", "patient" },       { "ADT-61", "allergies" },   { "PPR-01", "diagnoses" },
-        { "ADT-", "encounters" },      { "OMP-01", "prescriptions" }, { "OMP-11", "prescriptions" },
-        { "OMP-02", "injections" },    { "OMP-12", "injections" },  { "OML-11", "labs" },
-        { "OMG-11", "exams" },         { "OMG-12", "exams" },       { "OMG-13", "exams" },
+        { "ADT-00", "patient" },    { "ADT-61", "allergies" },     { "PPR-01", "diagnoses" },
+        { "ADT-", "encounters" },   { "OMP-01", "prescriptions" }, { "OMP-11", "prescriptions" },
+        { "OMP-02", "injections" }, { "OMP-12", "injections" },    { "OML-11", "labs" },
+        { "OMG-11", "exams" },      { "OMG-12", "exams" },         { "OMG-13", "exams" },
         { "OM", "orders" },
     };
 
