@@ -7,6 +7,7 @@
  * jansson. Nothing here prints or names a patient in a message.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,6 +161,27 @@ int mm_viewer__file_allowed(mm_index *ix, const char *id, const char *path)
     }
     json_decref(j);
     return found ? 0 : mm_error_set(MM_ENOTFOUND, "no such document of that patient");
+}
+
+int mm_viewer__failed_types(mm_index *ix, const char *id, char (*types)[MM_VIEWER__TYPE_MAX + 1],
+                            size_t cap, size_t *n)
+{
+    json_t *j = NULL, *f;
+    size_t i;
+    int err;
+
+    *n = 0;
+    if ((err = summary_parse(ix, id, &j)) < 0)
+        return err;
+    json_array_foreach(json_object_get(j, "read_failures"), i, f)
+    {
+        json_int_t failed = json_integer_value(json_object_get(f, "failed"));
+        json_int_t folders = json_integer_value(json_object_get(f, "folders"));
+        if ((failed > 0 || folders > 0) && *n < cap)
+            snprintf(types[(*n)++], MM_VIEWER__TYPE_MAX + 1, "%s", member(f, "type"));
+    }
+    json_decref(j);
+    return 0;
 }
 
 /* One inpatient found for a ward list. */
