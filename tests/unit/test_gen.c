@@ -817,7 +817,7 @@ static void check_patient(json_t *pt)
                                         mm_hl7_get(m, seg, 11, 1, 1, 1));
                     assert_string_equal(json_string_value(json_object_get(a, "location_name")),
                                         mm_hl7_get(m, seg, 11, 1, 9, 1));
-                    assert_string_equal(json_string_value(json_object_get(a, "status")),
+                    assert_string_equal(json_string_value(json_object_get(a, "completion")),
                                         mm_hl7_get(m, seg, 20, 1, 1, 1));
                     found++;
                 }

@@ -368,7 +368,7 @@ static void record__contacts_administrations_and_names_match_truth(void **state)
     static const char *const ikeys[] = { "plan_code",     "plan_name", "insurer_no", "valid_from",
                                          "relation_code", "relation",  NULL };
     static const char *const akeys[] = { "order_no", "given_at",    "code",     "name",
-                                         "dose",     "unit",        "route",    "status",
+                                         "dose",     "unit",        "route",    "completion",
                                          "given_by", "given_by_id", "location", "location_name",
                                          NULL };
     static const char *const okeys[] = { "order_no", "dept",      "dept_name",

@@ -1096,7 +1096,7 @@ static void tadmin(struct rc *r, int first, const char *order, int64_t given, co
     tkv(r, 0, "dose", dose);
     tkv(r, 0, "unit", unit);
     tkv(r, 0, "route", route);
-    tkv(r, 0, "status", "CP");
+    tkv(r, 0, "completion", "CP");
     tkv(r, 0, "given_by", pf(&r->pl, "%s %s", nurse->family, nurse->given));
     tkv(r, 0, "given_by_id", nurse->id);
     tkv(r, 0, "location", ward);

@@ -169,7 +169,7 @@ static const struct jfield admin_fields[] = {
     JF(struct mm_ssmix2_admin, "unit", drug.unit),
     JF(struct mm_ssmix2_admin, "route", route),
     JF(struct mm_ssmix2_admin, "route_name", route_name),
-    JF(struct mm_ssmix2_admin, "status", status),
+    JF(struct mm_ssmix2_admin, "completion", status),
     JF(struct mm_ssmix2_admin, "given_by", given_by),
     JF(struct mm_ssmix2_admin, "given_by_id", given_by_id),
     JF(struct mm_ssmix2_admin, "site", site),

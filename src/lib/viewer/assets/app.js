@@ -1653,7 +1653,7 @@
                 named('td', a.route, a.route ? fmtRoute(a.route) : '', 'route'),
                 named('td', a.given_by_id, a.given_by, 'given_by'),
                 named('td', a.location, a.location_name, 'location'),
-                h('td', { 'data-col': 'status', text: tcode('astatus_', a.status) }));
+                h('td', { 'data-col': 'status', text: tcode('astatus_', a.completion) }));
         });
         return h('div.mm-admins', { testid: 'admins' },
             h('h4.mm-admin-title', { text: title + ' (' + list.length + ')' }),
