@@ -100,6 +100,45 @@ static void print_order(const struct cli_ctx *ctx, const struct mm_ssmix2_order 
     }
 }
 
+/* The member @k of @o as a string, "" when absent. */
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+/* Emergency contacts and the data types whose files could not be read (record JSON @j). */
+static void print_facts(const struct cli_ctx *ctx, const json_t *j)
+{
+    const json_t *e, *ph;
+    size_t i, k;
+
+    json_array_foreach(json_object_get(json_object_get(j, "patient"), "contacts"), i, e)
+    {
+        printf("  %s %s（%s）", CLI_T(ctx, "連絡先", "contact"), jstr(e, "name"),
+               jstr(e, "relationship")[0] ? jstr(e, "relationship") : jstr(e, "relationship_code"));
+        json_array_foreach(json_object_get(e, "phones"), k, ph) printf("  %s", jstr(ph, "number"));
+        printf("\n");
+    }
+    k = 0;
+    json_array_foreach(json_object_get(j, "read_failures"), i, e)
+    {
+        json_int_t failed = json_integer_value(json_object_get(e, "failed"));
+        json_int_t folders = json_integer_value(json_object_get(e, "folders"));
+        if (!failed && !folders)
+            continue;
+        if (!k++)
+            printf("\n%s\n", CLI_T(ctx, "【読めなかったファイル（この記録は不完全です）】",
+                                   "[files that could not be read (this record is incomplete)]"));
+        printf(CLI_T(ctx, "  %s（%s）: %lld / %lld 件", "  %s (%s): %lld of %lld files"),
+               CLI_T(ctx, jstr(e, "type_name"), jstr(e, "type_name_en")), jstr(e, "type"),
+               (long long)failed, (long long)json_integer_value(json_object_get(e, "files")));
+        if (folders)
+            printf(CLI_T(ctx, "、フォルダ %lld", ", %lld folders"), (long long)folders);
+        printf("  %s\n", jstr(e, "reason"));
+    }
+}
+
 static void print_human(const struct cli_ctx *ctx, const mm_ssmix2_record *r)
 {
     const struct mm_ssmix2_patient *p = mm_ssmix2_record_patient(r);
@@ -129,6 +168,17 @@ static void print_human(const struct cli_ctx *ctx, const mm_ssmix2_record *r)
     } else {
         printf("%s\n", CLI_T(ctx, "（患者基本情報 ADT-00 がありません）",
                              "(no demographics: ADT-00 missing)"));
+    }
+    {
+        mm_buf b;
+        json_t *j = NULL;
+        mm_buf_init(&b, MM_LIMIT_JSON);
+        if (mm_ssmix2_record_json(r, &b, 0) == 0)
+            j = json_loadb(b.ptr ? b.ptr : "", b.len, 0, NULL);
+        if (j)
+            print_facts(ctx, j);
+        json_decref(j);
+        mm_buf_release(&b);
     }
 
     /* allergies: those of the newest current ADT-61, else of the current ADT-00 */
@@ -332,6 +382,7 @@ static void print_human_json(const struct cli_ctx *ctx, const json_t *j)
         printf("%s\n", CLI_T(ctx, "（患者基本情報 ADT-00 がありません）",
                              "(no demographics: ADT-00 missing)"));
     }
+    print_facts(ctx, j);
 
     printf("\n%s\n", CLI_T(ctx, "【アレルギー】", "[allergies]"));
     shown = 0;

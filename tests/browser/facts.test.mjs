@@ -63,10 +63,12 @@ function filesOf(pid, type) {
     }
     return out;
 }
-const orderOf = (file) => path.basename(file).split('_')[3];
 const current = (f) => f.endsWith('_1');
-/* Replace a file by text that is not an HL7 message (the reader must fail on it). */
-const breakFile = (f) => fs.writeFileSync(f, 'THIS IS NOT AN HL7 MESSAGE\r');
+/* Break files with mamori-gen damage; its report is the truth of what was broken. */
+function damage(pid, count) {
+    const args = ['damage', '--out', STORE, '--patient', pid, '--type', 'OMP-01', '--seed', String(SEED)];
+    return JSON.parse(run(GEN, count ? [...args, '--files', String(count)] : args));
+}
 
 // two patients with at least two current prescriptions: A loses some after the first backup,
 // B all of them (every OMP-01 file) before it
@@ -76,14 +78,17 @@ if (withRx.length < 2) {
 }
 const [PA, PB] = R0.pick(withRx, 2);
 const aFiles = filesOf(PA.patient.id, 'OMP-01');
-const aBroken = R0.pick(aFiles.filter(current), Math.max(1, Math.floor(aFiles.filter(current).length / 2)));
 const bFiles = filesOf(PB.patient.id, 'OMP-01');
-bFiles.forEach(breakFile);
+const DB = damage(PB.patient.id, 0);
 run(MAMORI, ['init', '--repo', REPO, '--user', 'doctor']);
 run(MAMORI, ['backup', '--repo', REPO, '--name', 'before', STD]);
-aBroken.forEach(breakFile);
+const DA = damage(PA.patient.id, Math.max(1, Math.floor(aFiles.length / 2)));
 run(MAMORI, ['backup', '--repo', REPO, '--name', 'after', STD]);
-const brokenOrders = new Set(aBroken.map(orderOf));
+const aBroken = DA.broken;
+const brokenOrders = new Set(aBroken.filter((b) => b.current).map((b) => b.order_no));
+if (DA.files !== aFiles.length || DB.files !== bFiles.length || DB.broken.length !== bFiles.length) {
+    bail('mamori-gen damage counted other files than the test: ' + JSON.stringify([DA, DB]).slice(0, 400));
+}
 note(`A ${PA.patient.id}: ${aBroken.length} of ${aFiles.length} OMP-01 files broken after the first backup;` +
     ` B ${PB.patient.id}: all ${bFiles.length} broken before it`);
 

@@ -486,8 +486,9 @@ static struct contact emergency_contact(struct pool *pl, const struct patient *p
                        : pf(pl, "%s%s%s%u－%u－%u", pc->pref, pc->city, pc->town,
                             (unsigned)(h >> 20) % 9 + 1, (unsigned)(h >> 24) % 20 + 1,
                             (unsigned)(h >> 28) % 30 + 1);
-    c.phone = pf(pl, "0%u0-%04u-%04u", k == 1 ? 8u : 9u, (unsigned)(h >> 5) % 10000,
-                 (unsigned)(h >> 33) % 10000);
+    h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull; /* mixed, for the digits */
+    c.phone = pf(pl, "0%u0-%04u-%04u", k == 1 ? 8u : 9u, (unsigned)(h >> 20) % 10000,
+                 (unsigned)(h >> 40) % 10000);
     return c;
 }
 
