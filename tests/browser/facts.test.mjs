@@ -296,7 +296,7 @@ async function checkNames(page, Pt) {
 async function checkPrintDocument(page) {
     const list = path.join(TMP, 'print-list.txt');
     const out = path.join(TMP, 'print.html');
-    const pc = PROFILE.find((p) => p.patient.contacts.length);
+    const pc = withContact.find((p) => p !== PA && p !== PB);
     fs.writeFileSync(list, [PA, PB, pc].map((p) => p.patient.id).join('\n') + '\n');
     run(MAMORI, ['print', '--repo', REPO, '--patients', list, '--out', out]);
     await page.goto('file://' + out);
