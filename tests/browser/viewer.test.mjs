@@ -703,8 +703,8 @@ try {
         name: p.querySelector('[data-testid="patient-name"]').textContent,
         panels: p.querySelectorAll('.mm-panel').length
     })));
-    eq(printed.map((p) => [p.pid, p.name, p.panels]), [[two[0], MAIN.patient.name, 9], [two[1], CHANGED.patient.name, 9]],
-        'print mode: every patient rendered with all 9 sections');
+    eq(printed.map((p) => [p.pid, p.name, p.panels]), [[two[0], MAIN.patient.name, 10], [two[1], CHANGED.patient.name, 10]],
+        'print mode: every patient rendered with all 10 sections (patient details included)');
     ok(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:')).length === 0 &&
         await pp.locator(tid('login-form')).count() === 0, 'print mode: no login, no request', requests);
     await pp.emulateMedia({ media: 'print' });
@@ -757,7 +757,7 @@ try {
     await fp.locator(tid('print-patient')).nth(1).waitFor();
     const fpr = await fp.$$eval(tid('print-patient'), (ps) => ps.map((p) => [
         p.dataset.pid, p.querySelector('[data-testid="patient-name"]').textContent, p.querySelectorAll('.mm-panel').length]));
-    eq(fpr, [[two[0], MAIN.patient.name, 9], [two[1], CHANGED.patient.name, 9]], 'mamori print: both patients, all 9 sections');
+    eq(fpr, [[two[0], MAIN.patient.name, 10], [two[1], CHANGED.patient.name, 10]], 'mamori print: both patients, all 10 sections');
     ok(/病棟サマリ（試験）/.test(await text(fp, tid('print-title'))), 'mamori print: title line');
     const fAll = norm(await fp.locator(tid('print-patient')).first().textContent());
     ok(MAIN.allergies.every((a) => fAll.includes(a.name)) && MAIN.prescriptions.every((o) => fAll.includes(o.order_no)),
