@@ -467,25 +467,27 @@ struct contact {
     const char *rel_code, *rel, *postal, *address, *phone;
 };
 
-static struct contact emergency_contact(struct pool *pl, const struct patient *p)
+static struct contact emergency_contact(struct pool *pl, const struct patient *p, int64_t day)
 {
     static const char *const rels[][2] = {
         { "SPO", "配偶者" }, { "CHD", "子" }, { "PAR", "親" }, { "SIB", "兄弟姉妹" }
     };
     uint64_t h = (uint64_t)p->idx * 2654435761u + 97;
-    int k = (int)(h % 4);
+    int child = age_at(p, day) < 20;
+    int k = child ? 2 : (int)(h % 4); /* a child's contact is a parent, living with it */
+    int home = k == 0 || child;
     int male = (k == 0) ? p->sex != 'M' : (int)((h >> 8) & 1);
-    const struct place *pc = &gen_places[k == 0 ? p->place : (int)((h >> 12) % gen_nplaces)];
+    const struct place *pc = &gen_places[home ? p->place : (int)((h >> 12) % gen_nplaces)];
     struct contact c;
 
     c.giv = male ? &gen_given_m[(h >> 16) % gen_ngiven_m] : &gen_given_f[(h >> 16) % gen_ngiven_f];
     c.rel_code = rels[k][0];
     c.rel = rels[k][1];
     c.postal = pc->postal;
-    c.address = k == 0 ? address_text(pl, p)
-                       : pf(pl, "%s%s%s%u－%u－%u", pc->pref, pc->city, pc->town,
-                            (unsigned)(h >> 20) % 9 + 1, (unsigned)(h >> 24) % 20 + 1,
-                            (unsigned)(h >> 28) % 30 + 1);
+    c.address = home ? address_text(pl, p)
+                     : pf(pl, "%s%s%s%u－%u－%u", pc->pref, pc->city, pc->town,
+                          (unsigned)(h >> 20) % 9 + 1, (unsigned)(h >> 24) % 20 + 1,
+                          (unsigned)(h >> 28) % 30 + 1);
     h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull; /* mixed, for the digits */
     c.phone = pf(pl, "0%u0-%04u-%04u", k == 1 ? 8u : 9u, (unsigned)(h >> 20) % 10000,
                  (unsigned)(h >> 40) % 10000);
@@ -515,7 +517,7 @@ static void msg_adt00(struct rc *r, struct patient *p, int64_t ts, int inpatient
     if (p->idx % 5 != 4) {
         /* an emergency contact: spouse, child, parent or sibling, by patient (no draw from the
          * patient's random stream, so that the rest of the storage stays as it was) */
-        ec = emergency_contact(pl, p);
+        ec = emergency_contact(pl, p, ts / MS_PER_DAY);
         sset(&s, 1, "2");
         sset(&s, 2,
              pf(pl, "%s^%s^^^^^L^I~%s^%s^^^^^L^P", p->fam->kanji, ec.giv->kanji, p->fam->kana,
