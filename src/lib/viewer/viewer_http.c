@@ -757,7 +757,8 @@ static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const
 /*
  * /api/recovery?id=&gen=: for each data type whose files failed to read in patient @id's
  * record of generation @gen, the newest other generation (of the RECOVERY_GENS newest with
- * an index) that holds the patient with no read failure of that type, or null. Only asked
+ * an index) that holds the patient with no read failure of that type and something in the
+ * type's section (a generation from before the files existed is no help), or null. Only asked
  * for when a record has failures, so the extra indexes opened cost nothing otherwise.
  */
 static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
@@ -793,29 +794,25 @@ static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
         help[t] = -1;
     open = nt;
     for (size_t g = 0; g < ng && open > 0; g++) {
-        char list[RECOVERY_TYPES][MM_VIEWER__TYPE_MAX + 1];
-        size_t nb = 0;
+        int helps[RECOVERY_TYPES];
         struct ixuse w;
         if (ix_acquire(v, ids[g], &w) < 0) {
             mm_error_clear();
             continue; /* an unreadable generation helps with nothing */
         }
-        err = mm_viewer__failed_types(w.ix, pid, list, RECOVERY_TYPES, &nb);
+        err = mm_viewer__types_readable(w.ix, pid, (const char(*)[MM_VIEWER__TYPE_MAX + 1]) types,
+                                        nt, helps);
         ix_release(v, &w);
         no++;
         if (err < 0) {
             mm_error_clear(); /* not in that generation, or unreadable: no help there */
             continue;
         }
-        for (size_t t = 0; t < nt; t++) {
-            int clean = 1;
-            for (size_t k = 0; k < nb; k++)
-                clean &= strcmp(list[k], types[t]) != 0;
-            if (help[t] < 0 && clean) {
+        for (size_t t = 0; t < nt; t++)
+            if (help[t] < 0 && helps[t]) {
                 help[t] = (int)g;
                 open--;
             }
-        }
     }
     mm_buf_init(&b, MM_LIMIT_JSON);
     err = mm_buf_puts(&b, "{\"generation\":");
