@@ -268,8 +268,8 @@ async function checkRecord(page, P, label, opts = {}) {
     // 受診歴: every encounter, newest first
     await tab('visits');
     const visits = await page.$$eval(tid('visit-row'), (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent.trim())));
-    eq(sortK(visits.map((v) => [v[0], v[1], v[3]])), sortK(P.encounters.map((e) => [e.date, e.time, e.dept])),
-        `${pre}: visits (date, time, dept) = truth encounters`);
+    eq(sortK(visits.map((v) => [v[0], v[1], v[3]])), sortK(P.encounters.map((e) => [e.date, e.time, e.dept_name])),
+        `${pre}: visits (date, time, department name) = truth encounters`);
     const vdates = visits.map((v) => v[0] + ' ' + v[1]);
     eq(vdates, [...vdates].sort().reverse(), `${pre}: visits newest first`);
     if (opts.shots) {
@@ -287,7 +287,7 @@ async function checkRecord(page, P, label, opts = {}) {
         `${pre}: admission events = truth inpatient encounters`);
     for (const e of admT.filter((x) => x.ward)) {
         const row = adm.find((a) => a.kind === e.kind && a.date === e.date && a.time === e.time);
-        ok(row && row.ward.includes(e.ward) && (!e.room || row.ward.includes(e.room)) && (!e.bed || row.ward.includes(e.bed)),
+        ok(row && row.ward.includes(e.ward_name) && (!e.room || row.ward.includes(e.room)) && (!e.bed || row.ward.includes(e.bed)),
             `${pre}: ${e.kind} ${e.date} shows ward ${e.ward} room ${e.room || '-'} bed ${e.bed || '-'}`, row);
     }
     const real = admT.filter((e) => !e.kind.startsWith('planned_'))
@@ -524,7 +524,7 @@ try {
     ok(await page.locator(tid('tab-admissions')).getAttribute('aria-selected') === 'true' &&
         await page.locator(tid('panel-admissions')).isVisible(), 'ArrowRight moves to the next tab');
     await page.keyboard.press('End');
-    ok(await page.locator(tid('tab-images')).getAttribute('aria-selected') === 'true', 'End moves to the last tab');
+    ok(await page.locator(tid('tab-profile')).getAttribute('aria-selected') === 'true', 'End moves to the last tab');
 
     await checkRecord(page, MAIN, 'main', { shots: true });
 
@@ -703,8 +703,8 @@ try {
         name: p.querySelector('[data-testid="patient-name"]').textContent,
         panels: p.querySelectorAll('.mm-panel').length
     })));
-    eq(printed.map((p) => [p.pid, p.name, p.panels]), [[two[0], MAIN.patient.name, 9], [two[1], CHANGED.patient.name, 9]],
-        'print mode: every patient rendered with all 9 sections');
+    eq(printed.map((p) => [p.pid, p.name, p.panels]), [[two[0], MAIN.patient.name, 10], [two[1], CHANGED.patient.name, 10]],
+        'print mode: every patient rendered with all 10 sections (patient details included)');
     ok(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:')).length === 0 &&
         await pp.locator(tid('login-form')).count() === 0, 'print mode: no login, no request', requests);
     await pp.emulateMedia({ media: 'print' });
@@ -757,7 +757,7 @@ try {
     await fp.locator(tid('print-patient')).nth(1).waitFor();
     const fpr = await fp.$$eval(tid('print-patient'), (ps) => ps.map((p) => [
         p.dataset.pid, p.querySelector('[data-testid="patient-name"]').textContent, p.querySelectorAll('.mm-panel').length]));
-    eq(fpr, [[two[0], MAIN.patient.name, 9], [two[1], CHANGED.patient.name, 9]], 'mamori print: both patients, all 9 sections');
+    eq(fpr, [[two[0], MAIN.patient.name, 10], [two[1], CHANGED.patient.name, 10]], 'mamori print: both patients, all 10 sections');
     ok(/病棟サマリ（試験）/.test(await text(fp, tid('print-title'))), 'mamori print: title line');
     const fAll = norm(await fp.locator(tid('print-patient')).first().textContent());
     ok(MAIN.allergies.every((a) => fAll.includes(a.name)) && MAIN.prescriptions.every((o) => fAll.includes(o.order_no)),

@@ -592,6 +592,67 @@ static void check_patient(json_t *pt)
                         json_string_value(json_object_get(demo, "address")));
     assert_string_equal(mm_hl7_get(m, seg, 13, 1, 12, 1),
                         json_string_value(json_object_get(demo, "phone")));
+    /* every phone number of PID-13 and PID-14, in order */
+    {
+        json_t *phones = json_object_get(demo, "phones");
+        size_t k = 0;
+        for (int f = 13; f <= 14; f++)
+            for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, seg, f); rep++, k++) {
+                json_t *ph = json_array_get(phones, k);
+                assert_non_null(ph);
+                assert_string_equal(mm_hl7_get(m, seg, f, rep, 12, 1),
+                                    json_string_value(json_object_get(ph, "number")));
+                assert_string_equal(mm_hl7_get(m, seg, f, rep, 2, 1),
+                                    json_string_value(json_object_get(ph, "use")));
+            }
+        assert_int_equal(k, json_array_size(phones));
+    }
+    /* contacts: the NK1 that are not the patient (NK1-3 SEL), in order */
+    {
+        json_t *cs = json_object_get(demo, "contacts");
+        size_t k = 0;
+        for (size_t s = mm_hl7_find(m, "NK1", 0); s != SIZE_MAX; s = mm_hl7_find(m, "NK1", s + 1)) {
+            if (strcmp(mm_hl7_get(m, s, 3, 1, 1, 1), "SEL") == 0)
+                continue;
+            json_t *c = json_array_get(cs, k++);
+            assert_non_null(c);
+            snprintf(buf, sizeof(buf), "%s %s", mm_hl7_get(m, s, 2, 1, 1, 1),
+                     mm_hl7_get(m, s, 2, 1, 2, 1));
+            assert_string_equal(buf, json_string_value(json_object_get(c, "name")));
+            snprintf(buf, sizeof(buf), "%s %s", mm_hl7_get(m, s, 2, 2, 1, 1),
+                     mm_hl7_get(m, s, 2, 2, 2, 1));
+            assert_string_equal(buf, json_string_value(json_object_get(c, "kana")));
+            assert_string_equal(mm_hl7_get(m, s, 3, 1, 1, 1),
+                                json_string_value(json_object_get(c, "relationship_code")));
+            assert_string_equal(mm_hl7_get(m, s, 3, 1, 2, 1),
+                                json_string_value(json_object_get(c, "relationship")));
+            assert_string_equal(mm_hl7_get(m, s, 4, 1, 8, 1),
+                                json_string_value(json_object_get(c, "address")));
+            assert_string_equal(
+                    mm_hl7_get(m, s, 5, 1, 12, 1),
+                    json_string_value(json_object_get(
+                            json_array_get(json_object_get(c, "phones"), 0), "number")));
+        }
+        assert_int_equal(k, json_array_size(cs));
+    }
+    /* insurance: IN1 by IN1 */
+    {
+        json_t *ins = json_object_get(demo, "insurance");
+        size_t k = 0;
+        for (size_t s = mm_hl7_find(m, "IN1", 0); s != SIZE_MAX; s = mm_hl7_find(m, "IN1", s + 1)) {
+            json_t *x = json_array_get(ins, k++);
+            assert_non_null(x);
+            assert_string_equal(mm_hl7_get(m, s, 2, 1, 1, 1),
+                                json_string_value(json_object_get(x, "plan_code")));
+            assert_string_equal(mm_hl7_get(m, s, 2, 1, 2, 1),
+                                json_string_value(json_object_get(x, "plan_name")));
+            assert_string_equal(mm_hl7_get(m, s, 3, 1, 1, 1),
+                                json_string_value(json_object_get(x, "insurer_no")));
+            assert_string_equal(mm_hl7_get(m, s, 17, 1, 2, 1),
+                                json_string_value(json_object_get(x, "relation")));
+        }
+        assert_int_equal(k, json_array_size(ins));
+    }
     mm_hl7_free(m);
 
     /* allergies: the current ADT-61, IAM by IAM */
@@ -656,6 +717,17 @@ static void check_patient(json_t *pt)
         }
         assert_non_null(o);
         m = parse_file(std_root, fx.files[ix[i]].rel);
+        /* the department and doctor as ORC-17 and ORC-12 give them */
+        seg = mm_hl7_find(m, "ORC", 0);
+        assert_string_equal(mm_hl7_get(m, seg, 17, 1, 1, 1),
+                            json_string_value(json_object_get(o, "dept")));
+        assert_string_equal(mm_hl7_get(m, seg, 17, 1, 2, 1),
+                            json_string_value(json_object_get(o, "dept_name")));
+        assert_string_equal(mm_hl7_get(m, seg, 12, 1, 1, 1),
+                            json_string_value(json_object_get(o, "doctor_id")));
+        snprintf(buf, sizeof(buf), "%s %s", mm_hl7_get(m, seg, 12, 1, 2, 1),
+                 mm_hl7_get(m, seg, 12, 1, 3, 1));
+        assert_string_equal(buf, json_string_value(json_object_get(o, "doctor")));
         size_t drugs = 0, ri;
         json_t *rp;
         json_array_foreach(json_object_get(o, "rps"), ri, rp)
@@ -713,6 +785,49 @@ static void check_patient(json_t *pt)
     }
     assert_int_equal(nobx, json_array_size(labs));
 
+    /* administrations: every RXA of the current OMP-11 and OMP-12 files, and nothing else */
+    json_t *adm = json_object_get(pt, "administrations");
+    size_t nrxa = 0;
+    for (int inj = 0; inj < 2; inj++) {
+        n = current_files(pid, inj ? "OMP-12" : "OMP-11", NULL, ix, 4096);
+        for (size_t i = 0; i < n; i++) {
+            m = parse_file(std_root, fx.files[ix[i]].rel);
+            for (seg = mm_hl7_find(m, "RXA", 0); seg != SIZE_MAX;
+                 seg = mm_hl7_find(m, "RXA", seg + 1), nrxa++) {
+                const char *t3 = mm_hl7_get(m, seg, 3, 1, 1, 1);
+                int found = 0;
+                size_t ai;
+                json_t *a;
+                snprintf(buf, sizeof(buf), "%.4s-%.2s-%.2sT%.2s:%.2s", t3, t3 + 4, t3 + 6, t3 + 8,
+                         t3 + 10);
+                json_array_foreach(adm, ai, a)
+                {
+                    const char *g = json_string_value(json_object_get(a, "given_at"));
+                    if (strcmp(json_string_value(json_object_get(a, "code")),
+                               mm_hl7_get(m, seg, 5, 1, 1, 1)) != 0 ||
+                        strcmp(g, buf) != 0 || json_is_true(json_object_get(a, "injection")) != inj)
+                        continue;
+                    assert_string_equal(json_string_value(json_object_get(a, "order_no")),
+                                        fx.files[ix[i]].n.order_no);
+                    assert_string_equal(json_string_value(json_object_get(a, "dose")),
+                                        mm_hl7_get(m, seg, 6, 1, 1, 1));
+                    assert_string_equal(json_string_value(json_object_get(a, "given_by_id")),
+                                        mm_hl7_get(m, seg, 10, 1, 1, 1));
+                    assert_string_equal(json_string_value(json_object_get(a, "location")),
+                                        mm_hl7_get(m, seg, 11, 1, 1, 1));
+                    assert_string_equal(json_string_value(json_object_get(a, "location_name")),
+                                        mm_hl7_get(m, seg, 11, 1, 9, 1));
+                    assert_string_equal(json_string_value(json_object_get(a, "completion")),
+                                        mm_hl7_get(m, seg, 20, 1, 1, 1));
+                    found++;
+                }
+                assert_int_equal(found, 1);
+            }
+            mm_hl7_free(m);
+        }
+    }
+    assert_int_equal(nrxa, json_array_size(adm));
+
     /* superseded and cancelled orders never appear as current */
     static const char *const lists[] = { "superseded_orders", "cancelled_orders" };
     for (int l = 0; l < 2; l++) {
@@ -737,6 +852,7 @@ static void truth__agrees_with_the_files(void **state)
     json_t *root = json_load_file(fx.truth, 0, &jerr);
     json_t *pts, *pt;
     size_t i, with_rx = 0, with_labs = 0, with_al = 0, with_sup = 0, with_can = 0;
+    size_t with_adm = 0, with_nk1 = 0;
 
     (void)state;
     if (!root)
@@ -751,9 +867,13 @@ static void truth__agrees_with_the_files(void **state)
         with_al += json_array_size(json_object_get(pt, "allergies")) > 0;
         with_sup += json_array_size(json_object_get(pt, "superseded_orders")) > 0;
         with_can += json_array_size(json_object_get(pt, "cancelled_orders")) > 0;
+        with_adm += json_array_size(json_object_get(pt, "administrations")) > 0;
+        with_nk1 +=
+                json_array_size(json_object_get(json_object_get(pt, "patient"), "contacts")) > 0;
     }
     /* the checks above ran over real content */
     assert_true(with_rx > 10 && with_labs > 10 && with_al > 5 && with_sup > 0 && with_can > 0);
+    assert_true(with_adm > 3 && with_nk1 > 10);
     json_decref(root);
 }
 

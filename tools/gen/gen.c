@@ -385,6 +385,12 @@ static char *patient_truth(const struct patient *p)
         if (v[i]->tkind == TK_LAB && v[i]->flag == 1)
             splice_array(&b, v[i]->truth, &n);
     mm_buf_puts(&b, "]");
+    n = 0;
+    mm_buf_puts(&b, ",\"administrations\":[");
+    for (size_t i = 0; i < p->nmsgs; i++)
+        if (v[i]->tkind == TK_ADMIN && v[i]->flag == 1)
+            splice_array(&b, v[i]->truth, &n);
+    mm_buf_puts(&b, "]");
     for (int kind = 0; kind < 2; kind++) {
         n = 0;
         mm_buf_printf(&b, ",\"%s\":[", kind ? "images" : "documents");

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "common/buf.h"
+
 struct gen_opts {
     const char *out;   /* output folder: out/standard, out/extended, out/mamori-gen.state */
     unsigned patients; /* patient population of the hospital */
@@ -43,5 +45,16 @@ int gen_create(const struct gen_opts *opts, struct gen_stats *stats);
  * @return 0, MM_ENOTFOUND when out holds no generated storage, MM_ECORRUPT, MM_EIO
  */
 int gen_advance(const struct gen_opts *opts, struct gen_stats *stats);
+
+/*
+ * Break @count (0: all) of patient @pid's files of standardized data type @type under
+ * @out/standard, chosen by a shuffle seeded with @seed: each is replaced by text that is not
+ * an HL7 message. Appends to @report one JSON line: {"patient","type","files" (of the type),
+ * "broken":[{"path" (relative to the storage),"order_no","current"}]}.
+ * @return 0, MM_EINVAL (bad ID or type), MM_ENOTFOUND (no such patient or no such file),
+ *         MM_EIO, MM_ENOMEM
+ */
+int gen_damage(const char *out, const char *pid, const char *type, unsigned count, uint64_t seed,
+               mm_buf *report);
 
 #endif

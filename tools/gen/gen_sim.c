@@ -212,6 +212,40 @@ static const char *xcn(struct pool *pl, int doc)
     return pf(pl, "%s^%s^%s^^^^^^^L^^^^^I", d->id, d->family, d->given);
 }
 
+/* The nurse who records an administration: one of a few, by patient and time. */
+static const struct doctor *nurse_of(const struct patient *p, int64_t t)
+{
+    static const struct doctor nurses[] = {
+        { "N2001", "看護", "花子", "カンゴ", "ハナコ" },
+        { "N2002", "京田", "由美", "キョウダ", "ユミ" },
+        { "N2003", "日高", "真理", "ヒダカ", "マリ" },
+        { "N2004", "本田", "恵", "ホンダ", "メグミ" },
+    };
+
+    return &nurses[(p->idx + (uint64_t)(t / MS_PER_DAY)) % (sizeof(nurses) / sizeof(nurses[0]))];
+}
+
+/* Copy component @k (1-based) of the ^-separated @s into @out of @cap bytes. */
+static void comp_of(const char *s, int k, char *out, size_t cap)
+{
+    const char *e;
+
+    for (int i = 1; i < k && s; i++)
+        if ((s = strchr(s, '^')) != NULL)
+            s++;
+    e = s ? strchr(s, '^') : NULL;
+    snprintf(out, cap, "%.*s", s ? (int)(e ? (size_t)(e - s) : strlen(s)) : 0, s ? s : "");
+}
+
+/* ,"doctor":"family given","doctor_id":"D0101" for the truth */
+static void tdoctor(struct rc *r, int doc)
+{
+    const struct doctor *d = &gen_doctors[doc % (int)gen_ndoctors];
+
+    tkv(r, 0, "doctor", pf(&r->pl, "%s %s", d->family, d->given));
+    tkv(r, 0, "doctor_id", d->id);
+}
+
 static const char *address_text(struct pool *pl, const struct patient *p)
 {
     const struct place *pc = &gen_places[p->place];
@@ -427,12 +461,46 @@ static int age_at(const struct patient *p, int64_t day)
 
 static const char *const abo_names[] = { "A", "B", "O", "AB" };
 
+/* A patient's emergency contact (the second NK1 of ADT-00). */
+struct contact {
+    const struct name_entry *giv;
+    const char *rel_code, *rel, *postal, *address, *phone;
+};
+
+static struct contact emergency_contact(struct pool *pl, const struct patient *p, int64_t day)
+{
+    static const char *const rels[][2] = {
+        { "SPO", "配偶者" }, { "CHD", "子" }, { "PAR", "親" }, { "SIB", "兄弟姉妹" }
+    };
+    uint64_t h = (uint64_t)p->idx * 2654435761u + 97;
+    int child = age_at(p, day) < 20;
+    int k = child ? 2 : (int)(h % 4); /* a child's contact is a parent, living with it */
+    int home = k == 0 || child;
+    int male = (k == 0) ? p->sex != 'M' : (int)((h >> 8) & 1);
+    const struct place *pc = &gen_places[home ? p->place : (int)((h >> 12) % gen_nplaces)];
+    struct contact c;
+
+    c.giv = male ? &gen_given_m[(h >> 16) % gen_ngiven_m] : &gen_given_f[(h >> 16) % gen_ngiven_f];
+    c.rel_code = rels[k][0];
+    c.rel = rels[k][1];
+    c.postal = pc->postal;
+    c.address = home ? address_text(pl, p)
+                     : pf(pl, "%s%s%s%u－%u－%u", pc->pref, pc->city, pc->town,
+                          (unsigned)(h >> 20) % 9 + 1, (unsigned)(h >> 24) % 20 + 1,
+                          (unsigned)(h >> 28) % 30 + 1);
+    h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull; /* mixed, for the digits */
+    c.phone = pf(pl, "0%u0-%04u-%04u", k == 1 ? 8u : 9u, (unsigned)(h >> 20) % 10000,
+                 (unsigned)(h >> 40) % 10000);
+    return c;
+}
+
 /* ADT-00 (ADT^A08): demographics, next of kin, height/weight/blood type, allergies, insurance. */
 static void msg_adt00(struct rc *r, struct patient *p, int64_t ts, int inpatient)
 {
     struct seg s = { 0 };
     struct pool *pl = &r->pl;
     const struct place *pc = &gen_places[p->place];
+    struct contact ec = { 0 };
     char bd[12];
 
     rc_begin(r, p, T_ADT00, ts);
@@ -446,7 +514,24 @@ static void msg_adt00(struct rc *r, struct patient *p, int64_t ts, int inpatient
     sset(&s, 5, pf(pl, "^PRN^PH^^^^^^^^^%s", p->phone));
     sset(&s, 13, pf(pl, "%s^D", gen_employers[p->employer]));
     emit(r, "NK1", &s);
-    seg_pv1(r, inpatient, inpatient ? "3E^^^^^N" : clinic_loc(pl, p->dept), p->dept, p->doctor);
+    if (p->idx % 5 != 4) {
+        /* an emergency contact: spouse, child, parent or sibling, by patient (no draw from the
+         * patient's random stream, so that the rest of the storage stays as it was) */
+        ec = emergency_contact(pl, p, ts / MS_PER_DAY);
+        sset(&s, 1, "2");
+        sset(&s, 2,
+             pf(pl, "%s^%s^^^^^L^I~%s^%s^^^^^L^P", p->fam->kanji, ec.giv->kanji, p->fam->kana,
+                ec.giv->kana));
+        sset(&s, 3, pf(pl, "%s^%s^HL70063", ec.rel_code, ec.rel));
+        sset(&s, 4, pf(pl, "^^^^%s^JPN^H^%s", ec.postal, ec.address));
+        sset(&s, 5, pf(pl, "^PRN^CP^^^^^^^^^%s", ec.phone));
+        sset(&s, 7, "C^緊急連絡先^HL70131");
+        emit(r, "NK1", &s);
+    }
+    seg_pv1(r, inpatient,
+            inpatient ? pf(pl, "%s^^^^^N^^^%s", gen_wards[0].code, gen_wards[0].name)
+                      : clinic_loc(pl, p->dept),
+            p->dept, p->doctor);
     sset(&s, 1, "1");
     sset(&s, 2, "NM");
     sset(&s, 3, "9N001000000000001^身長^JC10");
@@ -499,7 +584,39 @@ static void msg_adt00(struct rc *r, struct patient *p, int64_t ts, int inpatient
     tkv(r, 0, "address", address_text(pl, p));
     tkv(r, 0, "phone", p->phone);
     tkv(r, 0, "blood_type", pf(pl, "%s%c", p->abo, p->rh));
-    tprintf(r, ",\"height_cm\":%.1f,\"weight_kg\":%.1f}", p->height, p->weight);
+    tprintf(r, ",\"height_cm\":%.1f,\"weight_kg\":%.1f", p->height, p->weight);
+    tputs(r, ",\"phones\":[");
+    tputs(r, "{\"use\":\"PRN\",\"equipment\":\"PH\"");
+    tkv(r, 0, "number", p->phone);
+    tputs(r, "},{\"use\":\"ORN\",\"equipment\":\"CP\"");
+    tkv(r, 0, "number", p->mobile);
+    tputs(r, "}");
+    if (p->work[0]) {
+        tputs(r, ",{\"use\":\"WPN\",\"equipment\":\"PH\"");
+        tkv(r, 0, "number", p->work);
+        tputs(r, "}");
+    }
+    tputs(r, "],\"contacts\":[");
+    if (ec.giv) {
+        tputs(r, "{");
+        tkv(r, 1, "name", pf(pl, "%s %s", p->fam->kanji, ec.giv->kanji));
+        tkv(r, 0, "kana", pf(pl, "%s %s", p->fam->kana, ec.giv->kana));
+        tkv(r, 0, "relationship_code", ec.rel_code);
+        tkv(r, 0, "relationship", ec.rel);
+        tkv(r, 0, "postal_code", ec.postal);
+        tkv(r, 0, "address", ec.address);
+        tputs(r, ",\"phones\":[{\"use\":\"PRN\",\"equipment\":\"CP\"");
+        tkv(r, 0, "number", ec.phone);
+        tputs(r, "}]}");
+    }
+    tputs(r, "],\"insurance\":[{");
+    tkv(r, 1, "plan_code", p->idx % 3 ? "01" : "67");
+    tkv(r, 0, "plan_name", p->idx % 3 ? "全国健康保険協会管掌健康保険" : "国民健康保険");
+    tkv(r, 0, "insurer_no", pf(pl, "%08u", 1130012 + p->idx % 97));
+    tkv(r, 0, "valid_from", pf(pl, "%04d-04-01", 2020 + (int)(p->idx % 5)));
+    tkv(r, 0, "relation_code", "SEL");
+    tkv(r, 0, "relation", "本人");
+    tputs(r, "}]}");
     add_msg(p, r, "-", NINES, -1, 0, TK_DEMO);
 }
 
@@ -889,6 +1006,8 @@ static void render_rx(struct rc *r, struct patient *p, int64_t t, const char *or
     tkv(r, 1, "order_no", order);
     tkv(r, 0, "date", dd);
     tkv(r, 0, "dept", gen_depts[dept].code);
+    tkv(r, 0, "dept_name", gen_depts[dept].name);
+    tdoctor(r, p->doctor);
     tprintf(r, ",\"inpatient\":%s,\"rps\":[", inpatient ? "true" : "false");
     for (int u = 0; u < nu; u++) {
         int first = 1;
@@ -962,10 +1081,37 @@ static void rx_order(struct rc *r, struct patient *p, int64_t t, const int *drug
     }
 }
 
+/* One administration (an RXA) in the truth: what, when, how much, route, who, where. */
+static void tadmin(struct rc *r, int first, const char *order, int64_t given, const char *code,
+                   const char *name, const char *dose, const char *unit, const char *route,
+                   const struct doctor *nurse, const char *loc, int injection)
+{
+    char d[24], ward[32], ward_name[64];
+
+    fmt_ts(d, given, 12);
+    comp_of(loc, 1, ward, sizeof(ward));
+    comp_of(loc, 9, ward_name, sizeof(ward_name));
+    tputs(r, first ? "{" : ",{");
+    tkv(r, 1, "order_no", order);
+    tkv(r, 0, "given_at", pf(&r->pl, "%.4s-%.2s-%.2sT%.2s:%.2s", d, d + 4, d + 6, d + 8, d + 10));
+    tkv(r, 0, "code", code);
+    tkv(r, 0, "name", name);
+    tkv(r, 0, "dose", dose);
+    tkv(r, 0, "unit", unit);
+    tkv(r, 0, "route", route);
+    tkv(r, 0, "completion", "CP");
+    tkv(r, 0, "given_by", pf(&r->pl, "%s %s", nurse->family, nurse->given));
+    tkv(r, 0, "given_by_id", nurse->id);
+    tkv(r, 0, "location", ward);
+    tkv(r, 0, "location_name", ward_name);
+    tprintf(r, ",\"injection\":%s}", injection ? "true" : "false");
+}
+
 /* OMP-11 (RAS^O17): the day's inpatient medication given. */
 static void rx_given(struct rc *r, struct patient *p, int64_t t, const int *drugs, int nd,
                      const char *order, const char *loc, int dept)
 {
+    const struct doctor *nurse;
     struct seg s = { 0 };
     struct pool *pl;
     char date[12];
@@ -979,6 +1125,8 @@ static void rx_given(struct rc *r, struct patient *p, int64_t t, const int *drug
     seg_pid(r, 0);
     seg_pv1(r, 1, loc, dept, p->doctor);
     seg_orc(r, "NW", order, "1", t, dept, p->doctor, 1, loc);
+    nurse = nurse_of(p, t);
+    tputs(r, "[");
     for (int i = 0; i < nd; i++) {
         const struct drug *d = &gen_drugs[drugs[i]];
         sset(&s, 1, "0");
@@ -988,21 +1136,25 @@ static void rx_given(struct rc *r, struct patient *p, int64_t t, const int *drug
         sset(&s, 5, pf(pl, "%s^%s^HOT9", d->hot9, d->name));
         sset(&s, 6, pf(pl, "%g", d->dose));
         sset(&s, 7, pf(pl, "%s^%s^MR9P", d->unit, d->unit_name));
-        sset(&s, 10, "N2001^看護^花子^^^^^^^L^^^^^I");
+        sset(&s, 10, pf(pl, "%s^%s^%s^^^^^^^L^^^^^I", nurse->id, nurse->family, nurse->given));
         sset(&s, 11, loc);
         sset(&s, 20, "CP");
         sset(&s, 22, ts14(pl, r->ts));
         emit(r, "RXA", &s);
+        tadmin(r, i == 0, order, t, d->hot9, d->name, pf(pl, "%g", d->dose), d->unit_name, "PO",
+               nurse, loc, 0);
     }
+    tputs(r, "]");
     sset(&s, 1, "PO^口^HL70162");
     emit(r, "RXR", &s);
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    add_msg(p, r, date, order, dept, 0, TK_ADMIN);
 }
 
 /* OMP-02 (RDE^O11 injection order) for one day, and OMP-12 (RAS^O17) when given. */
 static void inj_day(struct rc *r, struct patient *p, int64_t t, const int *inj, int ni,
                     const char *loc, int dept)
 {
+    const struct doctor *nurse;
     struct seg s = { 0 };
     struct pool *pl;
     char order[16], date[12], dd[12];
@@ -1052,6 +1204,9 @@ static void inj_day(struct rc *r, struct patient *p, int64_t t, const int *inj, 
     tputs(r, "{");
     tkv(r, 1, "order_no", order);
     tkv(r, 0, "date", dd);
+    tkv(r, 0, "dept", gen_depts[dept].code);
+    tkv(r, 0, "dept_name", gen_depts[dept].name);
+    tdoctor(r, p->doctor);
     tkv(r, 0, "route", "IV");
     tprintf(r, ",\"rate_ml_h\":%d,\"components\":[", rate);
     for (int i = 0; i < ni; i++) {
@@ -1077,6 +1232,8 @@ static void inj_day(struct rc *r, struct patient *p, int64_t t, const int *inj, 
     seg_pid(r, 0);
     seg_pv1(r, 1, loc, dept, p->doctor);
     seg_orc(r, "NW", order, pf(pl, "%s_01_001", order), t, dept, p->doctor, 1, loc);
+    nurse = nurse_of(p, t + MS_PER_DAY / 2);
+    tputs(r, "[");
     for (int i = 0; i < ni; i++) {
         const struct injection *in = &gen_injections[inj[i]];
         sset(&s, 1, "0");
@@ -1087,17 +1244,20 @@ static void inj_day(struct rc *r, struct patient *p, int64_t t, const int *inj, 
         sset(&s, 6, pf(pl, "%g", in->amount));
         sset(&s, 7, pf(pl, "%s^%s^MR9P", in->unit, in->unit_name));
         sset(&s, 9, "^左前腕に実施^99IC2");
-        sset(&s, 10, "N2001^看護^花子^^^^^^^L^^^^^I");
+        sset(&s, 10, pf(pl, "%s^%s^%s^^^^^^^L^^^^^I", nurse->id, nurse->family, nurse->given));
         sset(&s, 11, loc);
         if (rate)
             sset(&s, 12, pf(pl, "%dml/hr", rate));
         sset(&s, 20, "CP");
         sset(&s, 22, ts14(pl, r->ts));
         emit(r, "RXA", &s);
+        tadmin(r, i == 0, order, t + 30 * MS_PER_MIN, in->hot9, in->name, pf(pl, "%g", in->amount),
+               in->unit_name, "IV", nurse, loc, 1);
     }
+    tputs(r, "]");
     sset(&s, 1, "IV^静脈内^HL70162");
     emit(r, "RXR", &s);
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    add_msg(p, r, date, order, dept, 0, TK_ADMIN);
 }
 
 /* ---- ADT events --------------------------------------------------------------------------- */
@@ -1143,7 +1303,8 @@ static void msg_adt(struct rc *r, struct patient *p, int type, const char *msgty
     if (x->prior)
         sset(&s, 6, x->prior);
     sset(&s, 7, xcn(pl, x->doc));
-    sset(&s, 10, gen_depts[x->dept].code);
+    /* this sender writes the department as code^name (others, below, the code alone) */
+    sset(&s, 10, pf(pl, "%s^%s^99Z01", gen_depts[x->dept].code, gen_depts[x->dept].name));
     if (x->inpatient)
         sset(&s, 17, xcn(pl, x->doc));
     if (x->disp)
@@ -1630,13 +1791,15 @@ struct adm {
     int cond, ward, room, bed, dept;
     int drugs[8], nd;
     char rx_order[16], diet_order[16];
-    char loc[48], prior[48];
+    char loc[80], prior[80];
     struct labctx lc;
 };
 
 static void set_loc(struct adm *a)
 {
-    snprintf(a->loc, sizeof(a->loc), "%s^%d^%d^^^N", gen_wards[a->ward].code, a->room, a->bed);
+    /* PL: ward^room^bed^^^N^^^ward name (PL-9, the location description) */
+    snprintf(a->loc, sizeof(a->loc), "%s^%d^%d^^^N^^^%s", gen_wards[a->ward].code, a->room, a->bed,
+             gen_wards[a->ward].name);
 }
 
 static const char *loc_json(struct pool *pl, const struct adm *a, const char *prefix)

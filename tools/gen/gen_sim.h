@@ -45,7 +45,7 @@ enum mtype {
 extern const char *const gen_type_names[T_NTYPES];
 
 /* What part of the ground truth a message carries. */
-enum tkind { TK_NONE, TK_DEMO, TK_ALLERGY, TK_DIAG, TK_ENC, TK_RX, TK_INJ, TK_LAB };
+enum tkind { TK_NONE, TK_DEMO, TK_ALLERGY, TK_DIAG, TK_ENC, TK_RX, TK_INJ, TK_LAB, TK_ADMIN };
 
 struct msg {
     int64_t ts;       /* 発生日時 (file time), ms since the epoch */

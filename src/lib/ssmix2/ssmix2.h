@@ -127,14 +127,44 @@ struct mm_ssmix2_origin {
     const char *care_date;    /* date folder as "YYYY-MM-DD", "" for "-" */
 };
 
+/* A telephone number (XTN): PID-13/14, NK1-5/6. */
+struct mm_ssmix2_phone {
+    const char *use;       /* HL7 0201: PRN home, ORN other (often mobile), WPN work, EMR ... */
+    const char *equipment; /* HL7 0202: PH, CP (mobile), FX ... */
+    const char *number;    /* XTN-12 (unformatted), else XTN-1 */
+};
+
+/* A next of kin or emergency contact (NK1), the patient's own line (NK1-3 SEL) left out. */
+struct mm_ssmix2_contact {
+    const char *name, *kana;                      /* NK1-2 as PID-5 */
+    const char *relationship_code, *relationship; /* NK1-3.1 (HL7 0063) and NK1-3.2 */
+    const char *postal_code, *address;            /* NK1-4, the first repetition */
+    size_t nphones;
+    const struct mm_ssmix2_phone *phones; /* NK1-5 then NK1-6 */
+};
+
+/* An insurance (IN1). */
+struct mm_ssmix2_insurance {
+    const char *plan_code, *plan_name;    /* IN1-2 (JHSD0001) */
+    const char *insurer_no;               /* IN1-3.1 */
+    const char *valid_from, *valid_to;    /* IN1-12, IN1-13 as "YYYY-MM-DD" */
+    const char *relation_code, *relation; /* IN1-17 (HL7 0063) */
+};
+
 struct mm_ssmix2_patient {
     struct mm_ssmix2_origin from;
     const char *id, *name, *kana; /* name and kana: family and given joined by one space */
     const char *birth_date;       /* "YYYY-MM-DD" (or shorter when the file is less precise) */
     const char *sex;              /* HL7 0001: M F O U A N */
-    const char *postal_code, *address, *phone;
-    const char *blood_type;            /* "A+", "O-", "AB" (Rh missing), "" */
-    const char *height_cm, *weight_kg; /* as written */
+    const char *postal_code, *address, *phone; /* phone: the first number of PID-13 */
+    const char *blood_type;                    /* "A+", "O-", "AB" (Rh missing), "" */
+    const char *height_cm, *weight_kg;         /* as written */
+    size_t nphones;
+    const struct mm_ssmix2_phone *phones; /* every number of PID-13 then PID-14 */
+    size_t ncontacts;
+    const struct mm_ssmix2_contact *contacts;
+    size_t ninsurance;
+    const struct mm_ssmix2_insurance *insurance;
 };
 
 struct mm_ssmix2_allergy {
@@ -174,10 +204,14 @@ struct mm_ssmix2_encounter {
     enum mm_ssmix2_enc_kind kind;
     const char *kind_name;         /* "outpatient", "admission", ... (JSON value) */
     const char *date, *time;       /* "YYYY-MM-DD", "HH:MM" of the event */
-    const char *dept;              /* department code */
+    const char *dept;              /* department code (PV1-10.1) */
+    const char *dept_name;         /* PV1-10.2 when the sender writes one, else "" */
     const char *ward, *room, *bed; /* PV1-3 for inpatients; clinic in ward for outpatients */
+    const char *ward_name;         /* PV1-3.9 (location description), "" when absent */
     const char *prior_ward, *prior_room, *prior_bed; /* PV1-6 (transfers) */
+    const char *prior_ward_name;                     /* PV1-6.9 */
     const char *doctor;                              /* PV1-7 family + " " + given */
+    const char *doctor_id;                           /* PV1-7.1 */
     const char *disposition;                         /* PV1-36 */
 };
 
@@ -198,8 +232,9 @@ struct mm_ssmix2_rp {
 /* An order of any kind: prescription, injection, lab, radiology, endoscopy, physiology, diet. */
 struct mm_ssmix2_order {
     struct mm_ssmix2_origin from;
-    const char *order_no, *date; /* ORC-2, ORC-9 as "YYYY-MM-DD" */
-    const char *dept, *doctor;
+    const char *order_no, *date;    /* ORC-2, ORC-9 as "YYYY-MM-DD" */
+    const char *dept, *dept_name;   /* ORC-17.1, ORC-17.2 */
+    const char *doctor, *doctor_id; /* ORC-12 family + " " + given, ORC-12.1 */
     int inpatient;
     int cancel;                        /* the message itself is a cancel (ORC-1 CA) */
     const char *exam_code, *exam_name; /* OBR-4 of exam orders */
@@ -228,9 +263,30 @@ struct mm_ssmix2_admin {
     struct mm_ssmix2_origin from;
     const char *order_no;
     const char *given_at; /* RXA-3 as "YYYY-MM-DDTHH:MM" */
+    const char *ended_at; /* RXA-4 likewise, "" when absent */
     struct mm_ssmix2_drug drug;
-    const char *route, *status; /* RXR-1, RXA-20 */
-    int injection;              /* OMP-12 */
+    const char *route, *route_name;     /* RXR-1.1, RXR-1.2 */
+    const char *status;                 /* RXA-20 (HL7 0322: CP complete, RE refused, NA, PA) */
+    const char *given_by, *given_by_id; /* RXA-10 family + " " + given, RXA-10.1 */
+    const char *location;               /* RXA-11.1 (ward or clinic code) */
+    const char *location_name;          /* RXA-11.9, "" when absent */
+    const char *site;                   /* RXA-9.2 (note, "左前腕に実施"), "" */
+    int injection;                      /* OMP-12 */
+};
+
+/*
+ * Files of one data type that could not be read, decoded or understood, and so are missing
+ * from the record. Its type is the data-type folder the file lies in (an extended-storage
+ * data-type folder name for documents). Files with some undecodable characters are still
+ * read (the characters shown as U+FFFD) and only counted in @damaged.
+ */
+struct mm_ssmix2_failure {
+    const char *type;   /* "OMP-01" */
+    size_t files;       /* files of this type seen */
+    size_t failed;      /* files left out */
+    size_t folders;     /* folders of this type that could not be listed */
+    size_t damaged;     /* files read with undecodable characters */
+    const char *reason; /* the first failure's reason (no content, no patient data) */
 };
 
 /* An extended-storage document or image folder. */
@@ -264,6 +320,22 @@ int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
 /* Add an extended-storage content folder @folder (relative path) with its @nfiles files. */
 int mm_ssmix2_record_add_document(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
                                   const char *folder, const char *const *files, size_t nfiles);
+
+enum mm_ssmix2_note {
+    MM_SSMIX2_NOTE_FILE,    /* a file of the type was met (counted in files) */
+    MM_SSMIX2_NOTE_FAILED,  /* ... and left out: unreadable, undecodable, not a message */
+    MM_SSMIX2_NOTE_DAMAGED, /* ... and read with undecodable characters */
+    MM_SSMIX2_NOTE_FOLDER   /* a folder of the type could not be listed */
+};
+
+/*
+ * Count a file or folder of data type @type (its data-type folder name) for the record's
+ * failure list, so its section can say what is missing; @reason (no content, no patient
+ * data) is kept for the first failure of the type. The loader calls it for every file; a
+ * caller that adds messages itself may. Out of memory is reported by the next add or load.
+ */
+void mm_ssmix2_record_note(mm_ssmix2_record *r, const char *type, enum mm_ssmix2_note what,
+                           const char *reason);
 
 /* Problems met while loading: counted and shown redacted, never fatal. */
 struct mm_ssmix2_problems {
@@ -302,15 +374,35 @@ size_t mm_ssmix2_record_labs(const mm_ssmix2_record *r, const struct mm_ssmix2_l
 size_t mm_ssmix2_record_admins(const mm_ssmix2_record *r, const struct mm_ssmix2_admin **out);
 size_t mm_ssmix2_record_exams(const mm_ssmix2_record *r, const struct mm_ssmix2_exam **out);
 size_t mm_ssmix2_record_documents(const mm_ssmix2_record *r, const struct mm_ssmix2_document **out);
+/* Every data type noted (mm_ssmix2_record_note) with its counts, sorted by type; the types
+ * with failed, damaged or folder counts are those with read failures. */
+size_t mm_ssmix2_record_failures(const mm_ssmix2_record *r, const struct mm_ssmix2_failure **out);
+
+/*
+ * The name the patient's messages give a department or ward code (ORC-17 code^name,
+ * PV1-10 code^name, PV1-3.9/PV1-6.9/RXA-11.9 location descriptions), or "" when none does.
+ * @kind 0 department, 1 ward or clinic location
+ */
+const char *mm_ssmix2_record_code_name(const mm_ssmix2_record *r, int kind, const char *code);
+
+/*
+ * The section of the viewer a data type's items appear in: "patient", "allergies",
+ * "diagnoses", "encounters", "prescriptions", "injections", "orders", "labs", "exams",
+ * "documents" (any extended-storage type), or "other" for an unknown folder.
+ */
+const char *mm_ssmix2_type_section(const char *type);
 
 enum mm_ssmix2_json_flags {
     MM_SSMIX2_JSON_HISTORY = 1 << 0 /* also list superseded and cancelled items, marked */
 };
 
 /*
- * Append the record as one JSON object with the keys patient, allergies, diagnoses,
- * encounters, prescriptions, injections, labs, exams, documents, images (the keys of
- * `mamori show --json`); current items only unless MM_SSMIX2_JSON_HISTORY.
+ * Append the record as one JSON object with the keys patient (with phones, contacts and
+ * insurance), allergies, diagnoses, resolved_diagnoses, encounters, prescriptions,
+ * injections, orders, administrations, labs, exams, documents, images and read_failures
+ * (the keys of `mamori show --json`; ssmix2_record_json.c); current items only unless
+ * MM_SSMIX2_JSON_HISTORY. Department and ward codes get their names (dept_name,
+ * ward_name, ...) from the message that holds them, else from mm_ssmix2_record_code_name().
  * @return 0, MM_ELIMIT, MM_ENOMEM
  */
 int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int flags);

@@ -25,25 +25,9 @@
 #include "common/log.h"
 #include "os/os.h"
 #include "ssmix2/ssmix2.h"
+#include "ssmix2/ssmix2_int.h"
 
 /* ---- arena and arrays ---- */
-
-struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    char data[];
-};
-
-struct vec {
-    void *v;
-    size_t n, cap;
-};
-
-struct mm_ssmix2_record {
-    struct chunk *chunks;
-    struct vec patients, allergies, diagnoses, encounters, orders[3], labs, exams, admins, docs;
-    int oom;
-};
 
 static const char *sdupn(mm_ssmix2_record *r, const char *s, size_t n)
 {
@@ -112,9 +96,9 @@ void mm_ssmix2_record_free(mm_ssmix2_record *r)
 {
     if (!r)
         return;
-    struct vec *vs[] = { &r->patients,  &r->allergies, &r->diagnoses, &r->encounters,
-                         &r->orders[0], &r->orders[1], &r->orders[2], &r->labs,
-                         &r->exams,     &r->admins,    &r->docs };
+    struct vec *vs[] = { &r->patients,  &r->allergies, &r->diagnoses, &r->encounters, &r->orders[0],
+                         &r->orders[1], &r->orders[2], &r->labs,      &r->exams,      &r->admins,
+                         &r->docs,      &r->fails,     &r->names[0],  &r->names[1] };
     for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
         mm_free(vs[i]->v);
     while (r->chunks) {
@@ -217,6 +201,48 @@ static const char *person(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int fi
     return sdup(r, b);
 }
 
+static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c,
+                       int s);
+
+/* Remember that @code is called @name (kind 0 departments, 1 locations); the first name wins. */
+static void learn_name(mm_ssmix2_record *r, int kind, const char *code, const char *name)
+{
+    struct vec *v = &r->names[kind];
+    struct mm_ssmix2__code_name *e = v->v;
+
+    if (!code[0] || !name[0])
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(e[i].code, code) == 0)
+            return;
+    if ((e = push(r, v, sizeof(*e))) != NULL) {
+        e->code = code;
+        e->name = name;
+    }
+}
+
+/* Component @c of field @f (first repetition) as a name for the code in component 1. */
+static const char *named(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int c, int kind)
+{
+    const char *code = get(r, m, seg, f, 1, 1, 1), *name = get(r, m, seg, f, 1, c, 1);
+
+    learn_name(r, kind, code, name);
+    return name;
+}
+
+const char *mm_ssmix2_record_code_name(const mm_ssmix2_record *r, int kind, const char *code)
+{
+    const struct mm_ssmix2__code_name *e;
+
+    if (!r || kind < 0 || kind > 1 || !code || !code[0])
+        return "";
+    e = r->names[kind].v;
+    for (size_t i = 0; i < r->names[kind].n; i++)
+        if (strcmp(e[i].code, code) == 0)
+            return e[i].name;
+    return "";
+}
+
 static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s)
 {
     const char *v, *p;
@@ -278,6 +304,90 @@ static struct mm_ssmix2_allergy *add_allergy(mm_ssmix2_record *r, const struct m
     return a;
 }
 
+/* Append every repetition of the XTN field @f of segment @seg to @v (struct mm_ssmix2_phone). */
+static void add_phones(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg, int f)
+{
+    for (int rep = 1; seg != SIZE_MAX && rep <= (int)mm_hl7_rep_count(m, seg, f); rep++) {
+        const char *num = peek(m, seg, f, rep, 12, 1);
+        struct mm_ssmix2_phone *ph;
+        if (!num[0])
+            num = peek(m, seg, f, rep, 1, 1);
+        if (!num[0] || !(ph = push(r, v, sizeof(*ph))))
+            continue;
+        ph->use = get(r, m, seg, f, rep, 2, 1);
+        ph->equipment = get(r, m, seg, f, rep, 3, 1);
+        ph->number = sdup(r, num);
+    }
+}
+
+/* Move the @elem-sized items of the scratch vector @v into the arena. OUT: *n */
+static const void *settle(mm_ssmix2_record *r, struct vec *v, size_t elem, size_t *n)
+{
+    const void *p = v->n ? adup(r, v->v, v->n * elem) : NULL;
+
+    *n = p ? v->n : 0;
+    mm_free(v->v);
+    memset(v, 0, sizeof(*v));
+    return p;
+}
+
+/* An address (XAD) of repetition @rep: component 8 (the full text), else the parts. */
+static const char *address_of(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep)
+{
+    const char *full = peek(m, seg, f, rep, 8, 1);
+    char b[768];
+
+    if (full[0])
+        return sdup(r, full);
+    snprintf(b, sizeof(b), "%s%s%s%s", peek(m, seg, f, rep, 4, 1), peek(m, seg, f, rep, 3, 1),
+             peek(m, seg, f, rep, 1, 1), peek(m, seg, f, rep, 2, 1));
+    return sdup(r, b);
+}
+
+/* NK1 contacts (not the patient's own line, NK1-3 SEL) and IN1 insurance of an ADT-00. */
+static void add_contacts(mm_ssmix2_record *r, struct mm_ssmix2_patient *p, mm_hl7_msg *m)
+{
+    struct vec cs = { 0 }, ins = { 0 };
+
+    for (size_t s = mm_hl7_find(m, "NK1", 0); s != SIZE_MAX && !r->oom;
+         s = mm_hl7_find(m, "NK1", s + 1)) {
+        struct vec ph = { 0 };
+        struct mm_ssmix2_contact *c;
+        if (strcmp(peek(m, s, 3, 1, 1, 1), "SEL") == 0 || !(c = push(r, &cs, sizeof(*c))))
+            continue;
+        c->name = c->kana = "";
+        for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, s, 2); rep++) {
+            const char *rt = peek(m, s, 2, rep, 8, 1);
+            if (strcmp(rt, "P") == 0)
+                c->kana = person(r, m, s, 2, rep, 1);
+            else if (!c->name[0])
+                c->name = person(r, m, s, 2, rep, 1);
+        }
+        c->relationship_code = get(r, m, s, 3, 1, 1, 1);
+        c->relationship = get(r, m, s, 3, 1, 2, 1);
+        c->address = mm_hl7_rep_count(m, s, 4) ? address_of(r, m, s, 4, 1) : "";
+        c->postal_code = get(r, m, s, 4, 1, 5, 1);
+        add_phones(r, &ph, m, s, 5);
+        add_phones(r, &ph, m, s, 6);
+        c->phones = settle(r, &ph, sizeof(struct mm_ssmix2_phone), &c->nphones);
+    }
+    for (size_t s = mm_hl7_find(m, "IN1", 0); s != SIZE_MAX && !r->oom;
+         s = mm_hl7_find(m, "IN1", s + 1)) {
+        struct mm_ssmix2_insurance *in = push(r, &ins, sizeof(*in));
+        if (!in)
+            break;
+        in->plan_code = get(r, m, s, 2, 1, 1, 1);
+        in->plan_name = get(r, m, s, 2, 1, 2, 1);
+        in->insurer_no = get(r, m, s, 3, 1, 1, 1);
+        in->valid_from = iso_date(r, peek(m, s, 12, 1, 1, 1));
+        in->valid_to = iso_date(r, peek(m, s, 13, 1, 1, 1));
+        in->relation_code = get(r, m, s, 17, 1, 1, 1);
+        in->relation = get(r, m, s, 17, 1, 2, 1);
+    }
+    p->contacts = settle(r, &cs, sizeof(struct mm_ssmix2_contact), &p->ncontacts);
+    p->insurance = settle(r, &ins, sizeof(struct mm_ssmix2_insurance), &p->ninsurance);
+}
+
 static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
 {
     size_t pid = mm_hl7_find(m, "PID", 0);
@@ -310,13 +420,7 @@ static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, 
     for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 11); rep++) {
         const char *t = peek(m, pid, 11, rep, 7, 1);
         if (rep == 1 || strcmp(t, "H") == 0) {
-            const char *full = peek(m, pid, 11, rep, 8, 1);
-            char b[768];
-            if (!full[0])
-                snprintf(b, sizeof(b), "%s%s%s%s", peek(m, pid, 11, rep, 4, 1),
-                         peek(m, pid, 11, rep, 3, 1), peek(m, pid, 11, rep, 1, 1),
-                         peek(m, pid, 11, rep, 2, 1));
-            p->address = sdup(r, full[0] ? full : b);
+            p->address = address_of(r, m, pid, 11, rep);
             p->postal_code = get(r, m, pid, 11, rep, 5, 1);
         }
     }
@@ -325,6 +429,13 @@ static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, 
         const char *num = peek(m, pid, 13, rep, 12, 1);
         p->phone = sdup(r, num[0] ? num : peek(m, pid, 13, rep, 1, 1));
     }
+    {
+        struct vec ph = { 0 };
+        add_phones(r, &ph, m, pid, 13);
+        add_phones(r, &ph, m, pid, 14);
+        p->phones = settle(r, &ph, sizeof(struct mm_ssmix2_phone), &p->nphones);
+    }
+    add_contacts(r, p, m);
     p->height_cm = p->weight_kg = "";
     for (size_t s = mm_hl7_find(m, "OBX", 0); s != SIZE_MAX; s = mm_hl7_find(m, "OBX", s + 1)) {
         const char *code = peek(m, s, 3, 1, 1, 1);
@@ -440,13 +551,17 @@ static void add_encounter(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0
     e->date = iso_date(r, when);
     e->time = hhmm(r, when);
     e->dept = get(r, m, pv1, 10, 1, 1, 1);
+    e->dept_name = named(r, m, pv1, 10, 2, 0);
     e->ward = get(r, m, pv1, 3, 1, 1, 1);
+    e->ward_name = named(r, m, pv1, 3, 9, 1);
     e->room = get(r, m, pv1, 3, 1, 2, 1);
     e->bed = get(r, m, pv1, 3, 1, 3, 1);
     e->prior_ward = get(r, m, pv1, 6, 1, 1, 1);
+    e->prior_ward_name = named(r, m, pv1, 6, 9, 1);
     e->prior_room = get(r, m, pv1, 6, 1, 2, 1);
     e->prior_bed = get(r, m, pv1, 6, 1, 3, 1);
     e->doctor = person(r, m, pv1, 7, 1, 2);
+    e->doctor_id = get(r, m, pv1, 7, 1, 1, 1);
     e->disposition = get(r, m, pv1, 36, 1, 1, 1);
 }
 
@@ -474,7 +589,7 @@ static struct mm_ssmix2_drug *add_drug(mm_ssmix2_record *r, struct tmp_rp *t, mm
     return d;
 }
 
-static const char *order_kind_of(const char *type)
+const char *mm_ssmix2__order_kind(const char *type)
 {
     if (strcmp(type, "OMP-01") == 0)
         return "prescription";
@@ -509,7 +624,13 @@ static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm
     o->order_no = get(r, m, orc, 2, 1, 1, 1);
     o->date = iso_date(r, peek(m, orc, 9, 1, 1, 1));
     o->dept = get(r, m, orc, 17, 1, 1, 1);
+    o->dept_name = named(r, m, orc, 17, 2, 0);
     o->doctor = person(r, m, orc, 12, 1, 2);
+    o->doctor_id = get(r, m, orc, 12, 1, 1, 1);
+    if (pv1 != SIZE_MAX) {
+        named(r, m, pv1, 3, 9, 1);
+        named(r, m, pv1, 10, 2, 0);
+    }
     o->inpatient = strcmp(peek(m, orc, 29, 1, 1, 1), "I") == 0 ||
                    strcmp(peek(m, pv1, 2, 1, 1, 1), "I") == 0;
     o->cancel = strcmp(peek(m, orc, 1, 1, 1, 1), "CA") == 0;
@@ -520,7 +641,7 @@ static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm
         o->exam_name = get(r, m, obr, 4, 1, 2, 1);
         if (ods != SIZE_MAX)
             o->text = get(r, m, ods, 3, 1, 2, 1);
-        o->exam_name = o->exam_name[0] ? o->exam_name : sdup(r, order_kind_of(o0->type));
+        o->exam_name = o->exam_name[0] ? o->exam_name : sdup(r, mm_ssmix2__order_kind(o0->type));
         return;
     }
     for (size_t s = orc; s < nseg && !r->oom; s++) {
@@ -581,7 +702,14 @@ static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm
 static void add_admins(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
 {
     size_t orc = mm_hl7_find(m, "ORC", 0), rxr = mm_hl7_find(m, "RXR", 0);
+    size_t pv1 = mm_hl7_find(m, "PV1", 0);
 
+    if (orc != SIZE_MAX)
+        named(r, m, orc, 17, 2, 0);
+    if (pv1 != SIZE_MAX) {
+        named(r, m, pv1, 3, 9, 1);
+        named(r, m, pv1, 10, 2, 0);
+    }
     for (size_t s = mm_hl7_find(m, "RXA", 0); s != SIZE_MAX; s = mm_hl7_find(m, "RXA", s + 1)) {
         struct mm_ssmix2_admin *a = push(r, &r->admins, sizeof(*a));
         const char *unit;
@@ -590,6 +718,7 @@ static void add_admins(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, m
         a->from = *o0;
         a->order_no = get(r, m, orc, 2, 1, 1, 1);
         a->given_at = iso_minute(r, peek(m, s, 3, 1, 1, 1));
+        a->ended_at = iso_minute(r, peek(m, s, 4, 1, 1, 1));
         a->drug.code = get(r, m, s, 5, 1, 1, 1);
         a->drug.name = get(r, m, s, 5, 1, 2, 1);
         a->drug.system = get(r, m, s, 5, 1, 3, 1);
@@ -597,7 +726,13 @@ static void add_admins(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, m
         unit = peek(m, s, 7, 1, 2, 1);
         a->drug.unit = sdup(r, unit[0] ? unit : peek(m, s, 7, 1, 1, 1));
         a->route = get(r, m, rxr, 1, 1, 1, 1);
+        a->route_name = get(r, m, rxr, 1, 1, 2, 1);
         a->status = get(r, m, s, 20, 1, 1, 1);
+        a->given_by = person(r, m, s, 10, 1, 2);
+        a->given_by_id = get(r, m, s, 10, 1, 1, 1);
+        a->location = get(r, m, s, 11, 1, 1, 1);
+        a->location_name = named(r, m, s, 11, 9, 1);
+        a->site = get(r, m, s, 9, 1, 2, 1);
         a->injection = strcmp(o0->type, "OMP-12") == 0;
     }
 }
@@ -846,6 +981,81 @@ static void sort_all(mm_ssmix2_record *r)
     sort_vec(&r->docs, sizeof(struct mm_ssmix2_document), cmp_doc);
 }
 
+/* ---- read failures by data type ---- */
+
+void mm_ssmix2_record_note(mm_ssmix2_record *r, const char *type, enum mm_ssmix2_note what,
+                           const char *reason)
+{
+    struct mm_ssmix2_failure *f, *v;
+    size_t i;
+
+    if (!r || !type)
+        return;
+    v = r->fails.v;
+    for (i = 0; i < r->fails.n && strcmp(v[i].type, type) < 0; i++)
+        ;
+    if (i == r->fails.n || strcmp(v[i].type, type) != 0) {
+        const char *t = sdup(r, type);
+        if (!push(r, &r->fails, sizeof(*f)))
+            return;
+        v = r->fails.v;
+        memmove(&v[i + 1], &v[i], (r->fails.n - 1 - i) * sizeof(*v));
+        memset(&v[i], 0, sizeof(*v));
+        v[i].type = t;
+        v[i].reason = "";
+    }
+    f = &v[i];
+    switch (what) {
+    case MM_SSMIX2_NOTE_FILE:
+        f->files++;
+        return;
+    case MM_SSMIX2_NOTE_FAILED:
+        f->failed++;
+        break;
+    case MM_SSMIX2_NOTE_DAMAGED:
+        f->damaged++;
+        break;
+    case MM_SSMIX2_NOTE_FOLDER:
+        f->folders++;
+        break;
+    }
+    if (!f->reason[0] && reason)
+        f->reason = sdup(r, reason);
+}
+
+const char *mm_ssmix2_type_section(const char *type)
+{
+    static const struct {
+        const char *prefix, *section;
+    } map[] = {
+        { "ADT-00", "patient" },    { "ADT-61", "allergies" },     { "PPR-01", "diagnoses" },
+        { "ADT-", "encounters" },   { "OMP-01", "prescriptions" }, { "OMP-11", "prescriptions" },
+        { "OMP-02", "injections" }, { "OMP-12", "injections" },    { "OML-11", "labs" },
+        { "OMG-11", "exams" },      { "OMG-12", "exams" },         { "OMG-13", "exams" },
+        { "OM", "orders" },
+    };
+
+    if (!type || !mm_ssmix2_type_find(type))
+        return type && strchr(type, '^') ? "documents" : "other";
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strncmp(type, map[i].prefix, strlen(map[i].prefix)) == 0)
+            return map[i].section;
+    return "other";
+}
+
+/* The last folder of @rel's parent ("a/b/OMP-01/f" -> "OMP-01"), or "" */
+static void parent_name(const char *rel, char *out, size_t cap)
+{
+    const char *end = strrchr(rel, '/'), *start;
+
+    out[0] = '\0';
+    if (!end)
+        return;
+    for (start = end; start > rel && start[-1] != '/'; start--)
+        ;
+    snprintf(out, cap, "%.*s", (int)(end - start), start);
+}
+
 /* ---- loading a patient's folders ---- */
 
 static void problem(struct mm_ssmix2_problems *pr, const char *path, const char *reason)
@@ -888,7 +1098,8 @@ static void free_list(char **v, size_t n)
  * The sorted names of the entries of @dir that are of @type (DT_DIR or DT_REG). Symbolic
  * links and other kinds are never followed: they are counted in @probs as problems, since
  * a link inside a storage could make mamori show a file from outside it.
- * OUT: *out (NULL when empty), *n. @return 0, MM_ENOMEM; an unreadable folder is a problem
+ * OUT: *out (NULL when empty), *n. @return 0, 1 when the folder cannot be read (a problem),
+ *         MM_ENOMEM
  */
 static int list_dir(const char *dir, const char *rel, unsigned char type, char ***out, size_t *n,
                     struct mm_ssmix2_problems *probs)
@@ -903,7 +1114,7 @@ static int list_dir(const char *dir, const char *rel, unsigned char type, char *
     *n = 0;
     if (!d) {
         problem(probs, rel, "cannot read the folder");
-        return 0;
+        return 1;
     }
     while ((e = readdir(d)) != NULL) {
         unsigned char t = e->d_type;
@@ -947,10 +1158,19 @@ static int list_dir(const char *dir, const char *rel, unsigned char type, char *
     return 0;
 }
 
+/* A file of data type @type left out: a problem of the load and a failure of its section. */
+static void failed(mm_ssmix2_record *r, const char *type, struct mm_ssmix2_problems *pr,
+                   const char *rel, const char *reason)
+{
+    problem(pr, rel, reason);
+    mm_ssmix2_record_note(r, type, MM_SSMIX2_NOTE_FAILED, reason);
+}
+
 /* Read, decode, parse and add one message file; problems are counted, not fatal. */
 static int load_file(mm_ssmix2_record *r, const char *root, const char *rel, mm_buf *raw,
                      mm_buf *dec, struct mm_ssmix2_problems *pr)
 {
+    char type[MM_SSMIX2_TYPE_MAX + 1];
     struct mm_ssmix2_name name;
     struct mm_jis_stats st = { 0 };
     char path[MM_LIMIT_PATH];
@@ -959,12 +1179,14 @@ static int load_file(mm_ssmix2_record *r, const char *root, const char *rel, mm_
 
     if (pr)
         pr->files++;
+    parent_name(rel, type, sizeof(type));
+    mm_ssmix2_record_note(r, type, MM_SSMIX2_NOTE_FILE, NULL);
     if (pjoin(path, sizeof(path), "%s/%s", root, rel) < 0) {
-        problem(pr, rel, "path too long");
+        failed(r, type, pr, rel, "path too long");
         return 0;
     }
     if (mm_ssmix2_check_path(&name, rel) != 0) {
-        problem(pr, rel, mm_error_last());
+        failed(r, type, pr, rel, mm_error_last());
         return 0;
     }
     mm_buf_clear(raw);
@@ -972,13 +1194,13 @@ static int load_file(mm_ssmix2_record *r, const char *root, const char *rel, mm_
     if ((err = mm_os_read_file(path, raw)) < 0) {
         if (err == MM_ENOMEM)
             return err;
-        problem(pr, rel, mm_error_last());
+        failed(r, type, pr, rel, mm_error_last());
         return 0;
     }
     if ((err = mm_jis_decode(dec, raw->ptr ? raw->ptr : "", raw->len, 0, &st)) < 0) {
         if (err == MM_ENOMEM)
             return err;
-        problem(pr, rel, mm_error_last());
+        failed(r, type, pr, rel, mm_error_last());
         return 0;
     }
     if (st.bad) {
@@ -986,11 +1208,12 @@ static int load_file(mm_ssmix2_record *r, const char *root, const char *rel, mm_
         snprintf(why, sizeof(why), "%zu invalid ISO-2022-JP byte sequences shown as U+FFFD",
                  st.bad);
         problem(pr, rel, why); /* reported, and the rest of the file is still shown */
+        mm_ssmix2_record_note(r, type, MM_SSMIX2_NOTE_DAMAGED, why);
     }
     if ((err = mm_hl7_parse(&m, dec->ptr ? dec->ptr : "", dec->len)) < 0) {
         if (err == MM_ENOMEM)
             return err;
-        problem(pr, rel, mm_error_last());
+        failed(r, type, pr, rel, mm_error_last());
         return 0;
     }
     err = mm_ssmix2_record_add(r, &name, m);
@@ -998,7 +1221,7 @@ static int load_file(mm_ssmix2_record *r, const char *root, const char *rel, mm_
     if (err == MM_ENOMEM)
         return err;
     if (err < 0)
-        problem(pr, rel, mm_error_last());
+        failed(r, type, pr, rel, mm_error_last());
     return 0;
 }
 
@@ -1027,7 +1250,8 @@ static int patient_dir(const char *root, const char *pid, char *rel, size_t cap)
     return MM_ENOTFOUND;
 }
 
-/* List the entries of type @type in <root>/<rel>. OUT: *v, *n. @return 0, MM_ENOMEM */
+/* List the entries of type @type in <root>/<rel>. OUT: *v, *n. @return 0, 1 (unreadable, a
+ * problem), MM_ENOMEM */
 static int list_at(const char *root, const char *rel, unsigned char type, char ***v, size_t *n,
                    struct mm_ssmix2_problems *pr)
 {
@@ -1064,14 +1288,24 @@ static int walk_leaves(struct leaf_ctx *c, const char *prel, unsigned char leaf_
     int err;
 
     err = list_at(c->root, prel, DT_DIR, &dates, &nd, c->pr);
+    if (err == 1)
+        mm_ssmix2_record_note(c->r, "", MM_SSMIX2_NOTE_FOLDER, "cannot read the patient folder");
+    err = err < 0 ? err : 0;
     for (size_t i = 0; i < nd && err == 0; i++) {
         if (pjoin(rd, sizeof(rd), "%s/%s", prel, dates[i]) < 0 ||
             (err = list_at(c->root, rd, DT_DIR, &types, &nt, c->pr)) < 0)
             continue;
+        if (err == 1)
+            mm_ssmix2_record_note(c->r, "", MM_SSMIX2_NOTE_FOLDER, "cannot read a date folder");
+        err = 0;
         for (size_t j = 0; j < nt && err == 0; j++) {
             if (pjoin(rt, sizeof(rt), "%s/%s", rd, types[j]) < 0 ||
                 (err = list_at(c->root, rt, leaf_type, &leaves, &nl, c->pr)) < 0)
                 continue;
+            if (err == 1)
+                mm_ssmix2_record_note(c->r, types[j], MM_SSMIX2_NOTE_FOLDER,
+                                      "cannot read the folder");
+            err = 0;
             for (size_t k = 0; k < nl && err == 0; k++)
                 if (pjoin(rel, sizeof(rel), "%s/%s", rt, leaves[k]) == 0)
                     err = fn(c, rel, leaves[k]);
@@ -1095,16 +1329,24 @@ static int std_leaf(struct leaf_ctx *c, const char *rel, const char *name)
 
 static int ext_leaf(struct leaf_ctx *c, const char *rel, const char *folder)
 {
+    char type[MM_SSMIX2_TYPE_MAX + 1];
     struct mm_ssmix2_name name;
     char **files = NULL;
     size_t nf = 0;
     int err;
 
+    parent_name(rel, type, sizeof(type));
+    mm_ssmix2_record_note(c->r, type, MM_SSMIX2_NOTE_FILE, NULL);
     if (mm_ssmix2_parse_content_folder(&name, folder, strlen(folder)) != 0) {
-        problem(c->pr, rel, mm_error_last());
+        failed(c->r, type, c->pr, rel, mm_error_last());
         return 0;
     }
-    if ((err = list_at(c->root, rel, DT_REG, &files, &nf, c->pr)) == 0)
+    err = list_at(c->root, rel, DT_REG, &files, &nf, c->pr);
+    if (err == 1) {
+        mm_ssmix2_record_note(c->r, type, MM_SSMIX2_NOTE_FOLDER, "cannot read the folder");
+        err = 0;
+    }
+    if (err == 0)
         err = mm_ssmix2_record_add_document(c->r, &name, rel, (const char *const *)files, nf);
     free_list(files, nf);
     return err;
@@ -1193,6 +1435,7 @@ ACCESSOR(mm_ssmix2_record_labs, struct mm_ssmix2_lab, labs)
 ACCESSOR(mm_ssmix2_record_exams, struct mm_ssmix2_exam, exams)
 ACCESSOR(mm_ssmix2_record_admins, struct mm_ssmix2_admin, admins)
 ACCESSOR(mm_ssmix2_record_documents, struct mm_ssmix2_document, docs)
+ACCESSOR(mm_ssmix2_record_failures, struct mm_ssmix2_failure, fails)
 
 size_t mm_ssmix2_record_orders(const mm_ssmix2_record *r, int kind,
                                const struct mm_ssmix2_order **out)
@@ -1203,339 +1446,4 @@ size_t mm_ssmix2_record_orders(const mm_ssmix2_record *r, int kind,
     }
     *out = r->orders[kind].v;
     return r->orders[kind].n;
-}
-
-/* ---- JSON ---- */
-
-struct jw {
-    mm_buf *b;
-    int err;
-    int hist;
-};
-
-static void jraw(struct jw *w, const char *s)
-{
-    if (!w->err)
-        w->err = mm_buf_puts(w->b, s);
-}
-
-static void jkv(struct jw *w, int first, const char *k, const char *v)
-{
-    if (!w->err)
-        w->err = mm_json_kv(w->b, first, k, v);
-}
-
-static void jbool(struct jw *w, const char *k, int v)
-{
-    jraw(w, ",\"");
-    jraw(w, k);
-    jraw(w, v ? "\":true" : "\":false");
-}
-
-static const char *status_of(enum mm_ssmix2_flag f)
-{
-    return f == MM_SSMIX2_CURRENT      ? "current"
-           : f == MM_SSMIX2_SUPERSEDED ? "superseded"
-                                       : "cancelled";
-}
-
-/* Whether an item is listed: current items always, others only with history. */
-static int listed(const struct jw *w, const struct mm_ssmix2_origin *o)
-{
-    return o->flag == MM_SSMIX2_CURRENT || w->hist;
-}
-
-/* Open an item object: "{" plus the status when history is on. */
-static void jitem(struct jw *w, int *n, const struct mm_ssmix2_origin *o)
-{
-    jraw(w, (*n)++ ? ",{" : "{");
-    jkv(w, 1, "status", status_of(o->flag));
-}
-
-static void jdrugs(struct jw *w, const struct mm_ssmix2_drug *d, size_t n)
-{
-    jraw(w, ",\"drugs\":[");
-    for (size_t i = 0; i < n; i++) {
-        jraw(w, i ? ",{" : "{");
-        jkv(w, 1, "code", d[i].code);
-        jkv(w, 0, "name", d[i].name);
-        jkv(w, 0, "dose", d[i].dose);
-        jkv(w, 0, "unit", d[i].unit);
-        jraw(w, "}");
-    }
-    jraw(w, "]");
-}
-
-static void jorders(struct jw *w, const mm_ssmix2_record *r, int kind, const char *key)
-{
-    const struct mm_ssmix2_order *o = r->orders[kind].v;
-    int n = 0;
-
-    jraw(w, ",\"");
-    jraw(w, key);
-    jraw(w, "\":[");
-    for (size_t i = 0; i < r->orders[kind].n; i++) {
-        if (!listed(w, &o[i].from) || (o[i].cancel && !w->hist))
-            continue;
-        jitem(w, &n, &o[i].from);
-        jkv(w, 0, "kind", order_kind_of(o[i].from.type));
-        jkv(w, 0, "order_no", o[i].order_no);
-        jkv(w, 0, "date", o[i].date);
-        jkv(w, 0, "dept", o[i].dept);
-        jkv(w, 0, "doctor", o[i].doctor);
-        jbool(w, "inpatient", o[i].inpatient);
-        if (kind == 2) {
-            jkv(w, 0, "code", o[i].exam_code);
-            jkv(w, 0, "name", o[i].exam_name);
-            jkv(w, 0, "text", o[i].text);
-        } else {
-            jraw(w, ",\"rps\":[");
-            for (size_t k = 0; k < o[i].nrps; k++) {
-                const struct mm_ssmix2_rp *rp = &o[i].rps[k];
-                jraw(w, k ? ",{" : "{");
-                jkv(w, 1, "rp", rp->rp);
-                jkv(w, 0, "usage", rp->usage);
-                jkv(w, 0, "usage_code", rp->usage_code);
-                jkv(w, 0, "days", rp->days);
-                jkv(w, 0, "route", rp->route);
-                if (kind == 1) {
-                    jkv(w, 0, "rate", rp->rate);
-                    jkv(w, 0, "rate_unit", rp->rate_unit);
-                    jkv(w, 0, "start", rp->start);
-                    jkv(w, 0, "end", rp->end);
-                }
-                jdrugs(w, rp->drugs, rp->ndrugs);
-                jraw(w, "}");
-            }
-            jraw(w, "]");
-        }
-        jraw(w, "}");
-    }
-    jraw(w, "]");
-}
-
-/* A string member of an item, written as "key":"value". */
-struct jfield {
-    const char *key;
-    size_t off; /* offsetof the const char * member */
-};
-
-#define JF(T, key, member)       \
-    {                            \
-        key, offsetof(T, member) \
-    }
-
-static const struct jfield enc_fields[] = {
-    JF(struct mm_ssmix2_encounter, "kind", kind_name),
-    JF(struct mm_ssmix2_encounter, "date", date),
-    JF(struct mm_ssmix2_encounter, "time", time),
-    JF(struct mm_ssmix2_encounter, "dept", dept),
-    JF(struct mm_ssmix2_encounter, "ward", ward),
-    JF(struct mm_ssmix2_encounter, "room", room),
-    JF(struct mm_ssmix2_encounter, "bed", bed),
-    JF(struct mm_ssmix2_encounter, "prior_ward", prior_ward),
-    JF(struct mm_ssmix2_encounter, "prior_room", prior_room),
-    JF(struct mm_ssmix2_encounter, "doctor", doctor),
-    JF(struct mm_ssmix2_encounter, "disposition", disposition),
-};
-
-static const struct jfield admin_fields[] = {
-    JF(struct mm_ssmix2_admin, "order_no", order_no),
-    JF(struct mm_ssmix2_admin, "given_at", given_at),
-    JF(struct mm_ssmix2_admin, "code", drug.code),
-    JF(struct mm_ssmix2_admin, "name", drug.name),
-    JF(struct mm_ssmix2_admin, "dose", drug.dose),
-    JF(struct mm_ssmix2_admin, "unit", drug.unit),
-    JF(struct mm_ssmix2_admin, "route", route),
-};
-
-static const struct jfield lab_fields[] = {
-    JF(struct mm_ssmix2_lab, "code", code),
-    JF(struct mm_ssmix2_lab, "name", name),
-    JF(struct mm_ssmix2_lab, "value", value),
-    JF(struct mm_ssmix2_lab, "unit", unit),
-    JF(struct mm_ssmix2_lab, "range", range),
-    JF(struct mm_ssmix2_lab, "flag", flag),
-    JF(struct mm_ssmix2_lab, "collected_at", collected_at),
-    JF(struct mm_ssmix2_lab, "order_no", order_no),
-};
-
-static const struct jfield exam_fields[] = {
-    JF(struct mm_ssmix2_exam, "kind", kind),
-    JF(struct mm_ssmix2_exam, "order_no", from.order_no),
-    JF(struct mm_ssmix2_exam, "code", code),
-    JF(struct mm_ssmix2_exam, "name", name),
-    JF(struct mm_ssmix2_exam, "performed_at", performed_at),
-    JF(struct mm_ssmix2_exam, "findings", findings),
-    JF(struct mm_ssmix2_exam, "study_uid", study_uid),
-};
-
-static void admin_extra(struct jw *w, const void *item)
-{
-    jbool(w, "injection", ((const struct mm_ssmix2_admin *)item)->injection);
-}
-
-/*
- * Write the list @key of the items in @v (each starting with its origin): the listed ones
- * (current, or all with history), their string members @f, then what @extra adds.
- */
-static void jlist(struct jw *w, const char *key, const struct vec *v, size_t elem,
-                  const struct jfield *f, size_t nf, void (*extra)(struct jw *, const void *))
-{
-    int n = 0;
-
-    jraw(w, ",\"");
-    jraw(w, key);
-    jraw(w, "\":[");
-    for (size_t i = 0; i < v->n; i++) {
-        const char *item = (const char *)v->v + i * elem;
-        const struct mm_ssmix2_origin *o = (const struct mm_ssmix2_origin *)item;
-        if (!listed(w, o))
-            continue;
-        jitem(w, &n, o);
-        for (size_t k = 0; k < nf; k++)
-            jkv(w, 0, f[k].key, *(const char *const *)(item + f[k].off));
-        if (extra)
-            extra(w, item);
-        jraw(w, "}");
-    }
-    jraw(w, "]");
-}
-
-/* The newest current file of @type among the items' origins, as its file time; NULL if none. */
-static const char *newest_current(const struct vec *v, size_t elem, const char *type)
-{
-    const char *best = NULL;
-
-    for (size_t i = 0; i < v->n; i++) {
-        const struct mm_ssmix2_origin *o =
-                (const struct mm_ssmix2_origin *)((const char *)v->v + i * elem);
-        if (o->flag == MM_SSMIX2_CURRENT && strcmp(o->type, type) == 0 &&
-            (!best || strcmp(o->file_time, best) > 0))
-            best = o->file_time;
-    }
-    return best;
-}
-
-int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int flags)
-{
-    struct jw w = { out, 0, (flags & MM_SSMIX2_JSON_HISTORY) != 0 };
-    const struct mm_ssmix2_patient *p = mm_ssmix2_record_patient(r);
-    int n;
-
-    MM_ASSERT_ARG(r != NULL && out != NULL);
-    jraw(&w, "{\"patient\":");
-    if (p) {
-        jraw(&w, "{");
-        jkv(&w, 1, "id", p->id);
-        jkv(&w, 0, "name", p->name);
-        jkv(&w, 0, "kana", p->kana);
-        jkv(&w, 0, "birth_date", p->birth_date);
-        jkv(&w, 0, "sex", p->sex);
-        jkv(&w, 0, "postal_code", p->postal_code);
-        jkv(&w, 0, "address", p->address);
-        jkv(&w, 0, "phone", p->phone);
-        jkv(&w, 0, "blood_type", p->blood_type);
-        jkv(&w, 0, "height_cm", p->height_cm);
-        jkv(&w, 0, "weight_kg", p->weight_kg);
-        jkv(&w, 0, "updated_at", p->from.file_time);
-        jraw(&w, "}");
-    } else {
-        jraw(&w, "null");
-    }
-
-    /* allergies: the newest current ADT-61; without one, the AL1 of the current ADT-00 */
-    {
-        const struct mm_ssmix2_allergy *a = r->allergies.v;
-        const char *src = newest_current(&r->allergies, sizeof(*a), "ADT-61");
-        const char *type = src ? "ADT-61" : "ADT-00";
-        if (!src)
-            src = p ? p->from.file_time : NULL;
-        jraw(&w, ",\"allergies\":[");
-        n = 0;
-        for (size_t i = 0; i < r->allergies.n; i++) {
-            int cur = src && strcmp(a[i].from.type, type) == 0 &&
-                      strcmp(a[i].from.file_time, src) == 0 && a[i].from.flag == MM_SSMIX2_CURRENT;
-            if (!cur && !w.hist)
-                continue;
-            jraw(&w, n++ ? ",{" : "{");
-            jkv(&w, 1, "status",
-                cur                                   ? "current"
-                : a[i].from.flag == MM_SSMIX2_CURRENT ? "replaced"
-                                                      : status_of(a[i].from.flag));
-            jkv(&w, 0, "type", a[i].type);
-            jkv(&w, 0, "code", a[i].code);
-            jkv(&w, 0, "name", a[i].name);
-            jkv(&w, 0, "severity", a[i].severity);
-            jkv(&w, 0, "reaction", a[i].reaction);
-            jkv(&w, 0, "onset", a[i].onset);
-            jraw(&w, "}");
-        }
-        jraw(&w, "]");
-    }
-
-    /* diagnoses: the newest current PPR-01 holds them all; active first, then resolved */
-    {
-        const struct mm_ssmix2_diagnosis *d = r->diagnoses.v;
-        const char *src = newest_current(&r->diagnoses, sizeof(*d), "PPR-01");
-        for (int pass = 0; pass < 2; pass++) {
-            jraw(&w, pass ? ",\"resolved_diagnoses\":[" : ",\"diagnoses\":[");
-            n = 0;
-            for (size_t i = 0; i < r->diagnoses.n; i++) {
-                int cur = src && strcmp(d[i].from.file_time, src) == 0 &&
-                          d[i].from.flag == MM_SSMIX2_CURRENT;
-                if (d[i].active != !pass || (!cur && !(w.hist && pass == 1)))
-                    continue;
-                jraw(&w, n++ ? ",{" : "{");
-                jkv(&w, 1, "status", cur ? "current" : "history");
-                jkv(&w, 0, "name", d[i].name);
-                jkv(&w, 0, "icd10", d[i].icd10);
-                jkv(&w, 0, "medis", d[i].medis);
-                jkv(&w, 0, "start_date", d[i].start_date);
-                jkv(&w, 0, "end_date", d[i].end_date);
-                jkv(&w, 0, "outcome", d[i].outcome);
-                jbool(&w, "main", d[i].main);
-                jbool(&w, "suspected", d[i].suspected);
-                jraw(&w, "}");
-            }
-            jraw(&w, "]");
-        }
-    }
-
-    jlist(&w, "encounters", &r->encounters, sizeof(struct mm_ssmix2_encounter), enc_fields,
-          sizeof(enc_fields) / sizeof(enc_fields[0]), NULL);
-    jorders(&w, r, 0, "prescriptions");
-    jorders(&w, r, 1, "injections");
-    jorders(&w, r, 2, "orders");
-    jlist(&w, "administrations", &r->admins, sizeof(struct mm_ssmix2_admin), admin_fields,
-          sizeof(admin_fields) / sizeof(admin_fields[0]), admin_extra);
-    jlist(&w, "labs", &r->labs, sizeof(struct mm_ssmix2_lab), lab_fields,
-          sizeof(lab_fields) / sizeof(lab_fields[0]), NULL);
-    jlist(&w, "exams", &r->exams, sizeof(struct mm_ssmix2_exam), exam_fields,
-          sizeof(exam_fields) / sizeof(exam_fields[0]), NULL);
-    for (int img = 0; img < 2; img++) {
-        const struct mm_ssmix2_document *d = r->docs.v;
-        jraw(&w, img ? ",\"images\":[" : ",\"documents\":[");
-        n = 0;
-        for (size_t i = 0; i < r->docs.n; i++) {
-            if (!listed(&w, &d[i].from) || (strcmp(d[i].kind, "image") == 0) != img)
-                continue;
-            jitem(&w, &n, &d[i].from);
-            jkv(&w, 0, "title", d[i].title);
-            jkv(&w, 0, "code", d[i].code);
-            jkv(&w, 0, "date", d[i].date);
-            jkv(&w, 0, "folder", d[i].folder);
-            jraw(&w, ",\"files\":[");
-            for (size_t k = 0; k < d[i].nfiles; k++) {
-                if (k)
-                    jraw(&w, ",");
-                if (!w.err)
-                    w.err = mm_json_str(w.b, d[i].files[k]);
-            }
-            jraw(&w, "]}");
-        }
-        jraw(&w, "]");
-    }
-    jraw(&w, "}");
-    return w.err;
 }

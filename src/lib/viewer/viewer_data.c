@@ -7,12 +7,14 @@
  * jansson. Nothing here prints or names a patient in a message.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "ssmix2/ssmix2.h"
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
 
@@ -160,6 +162,62 @@ int mm_viewer__file_allowed(mm_index *ix, const char *id, const char *path)
     }
     json_decref(j);
     return found ? 0 : mm_error_set(MM_ENOTFOUND, "no such document of that patient");
+}
+
+int mm_viewer__failed_types(mm_index *ix, const char *id, char (*types)[MM_VIEWER__TYPE_MAX + 1],
+                            size_t cap, size_t *n)
+{
+    json_t *j = NULL, *f;
+    size_t i;
+    int err;
+
+    *n = 0;
+    if ((err = summary_parse(ix, id, &j)) < 0)
+        return err;
+    json_array_foreach(json_object_get(j, "read_failures"), i, f)
+    {
+        json_int_t failed = json_integer_value(json_object_get(f, "failed"));
+        json_int_t folders = json_integer_value(json_object_get(f, "folders"));
+        if ((failed > 0 || folders > 0) && *n < cap)
+            snprintf(types[(*n)++], MM_VIEWER__TYPE_MAX + 1, "%s", member(f, "type"));
+    }
+    json_decref(j);
+    return 0;
+}
+
+int mm_viewer__types_readable(mm_index *ix, const char *id,
+                              const char (*types)[MM_VIEWER__TYPE_MAX + 1], size_t n, int *helps)
+{
+    json_t *j = NULL, *f;
+    size_t i;
+    int err;
+
+    if ((err = summary_parse(ix, id, &j)) < 0)
+        return err;
+    for (size_t t = 0; t < n; t++) {
+        const char *sec = mm_ssmix2_type_section(types[t]);
+        int items;
+        if (strcmp(sec, "patient") == 0)
+            items = json_is_object(json_object_get(j, "patient"));
+        else if (strcmp(sec, "documents") == 0)
+            items = json_array_size(json_object_get(j, "documents")) +
+                            json_array_size(json_object_get(j, "images")) >
+                    0;
+        else if (strcmp(sec, "other") == 0)
+            items = 1;
+        else
+            items = json_array_size(json_object_get(j, sec)) > 0;
+        helps[t] = items;
+        json_array_foreach(json_object_get(j, "read_failures"), i, f)
+        {
+            if (strcmp(member(f, "type"), types[t]) == 0 &&
+                (json_integer_value(json_object_get(f, "failed")) > 0 ||
+                 json_integer_value(json_object_get(f, "folders")) > 0))
+                helps[t] = 0;
+        }
+    }
+    json_decref(j);
+    return 0;
 }
 
 /* One inpatient found for a ward list. */

@@ -32,21 +32,23 @@
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
 
-#define POOL         8                 /* read-only connections per loaded index */
-#define LOADED       3                 /* generations whose index is open at once */
-#define CACHE_BYTES  (64u << 20)       /* decrypted index blocks kept per generation */
-#define SESSIONS     64                /* live sessions */
-#define TOKEN_SIZE   MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
-#define BODY_MAX     4096              /* bytes of a POST body */
-#define PASS_MAX     1024              /* bytes of a passphrase */
-#define USER_MAX     64                /* bytes of a key slot name */
-#define FAILS_LOCK   10                /* consecutive wrong passphrases before logins pause */
-#define LOCK_SECONDS 60                /* how long they pause */
-#define DELAY_MAX    30                /* seconds a wrong passphrase is answered late, at most */
-#define RESULTS_MAX  200               /* patients one search answers */
-#define HOUSEKEEPING 2                 /* seconds between checks for idle sessions */
-#define EVQ_MAX      4096 /* events waiting for the audit writer (requests wait when full) */
-#define EVQ_BATCH    256  /* events handed over at once */
+#define POOL           8                 /* read-only connections per loaded index */
+#define LOADED         3                 /* generations whose index is open at once */
+#define CACHE_BYTES    (64u << 20)       /* decrypted index blocks kept per generation */
+#define SESSIONS       64                /* live sessions */
+#define TOKEN_SIZE     MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
+#define BODY_MAX       4096              /* bytes of a POST body */
+#define PASS_MAX       1024              /* bytes of a passphrase */
+#define USER_MAX       64                /* bytes of a key slot name */
+#define FAILS_LOCK     10                /* consecutive wrong passphrases before logins pause */
+#define LOCK_SECONDS   60                /* how long they pause */
+#define DELAY_MAX      30                /* seconds a wrong passphrase is answered late, at most */
+#define RESULTS_MAX    200               /* patients one search answers */
+#define RECOVERY_GENS  12                /* other generations a recovery answer looks into */
+#define RECOVERY_TYPES 16                /* failed data types it looks for */
+#define HOUSEKEEPING   2                 /* seconds between checks for idle sessions */
+#define EVQ_MAX        4096 /* events waiting for the audit writer (requests wait when full) */
+#define EVQ_BATCH      256  /* events handed over at once */
 
 #define CSP                                                                                \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:;" \
@@ -738,6 +740,89 @@ static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const
     return ok;
 }
 
+/*
+ * /api/recovery?id=&gen=: for each data type whose files failed to read in patient @id's
+ * record of generation @gen, the newest other generation (of the RECOVERY_GENS newest with
+ * an index) that holds the patient with no read failure of that type and something in the
+ * type's section (a generation from before the files existed is no help), or null. Only asked
+ * for when a record has failures, so the extra indexes opened cost nothing otherwise.
+ */
+static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
+{
+    char types[RECOVERY_TYPES][MM_VIEWER__TYPE_MAX + 1];
+    char ids[RECOVERY_GENS][MM_CRYPTO_HEX_SIZE], when[RECOVERY_GENS][48];
+    char pid[MM_LIMIT_PATIENT_ID + 1];
+    int help[RECOVERY_TYPES];
+    size_t nt = 0, ng = 0, no = 0, open;
+    struct ixuse u;
+    const char *id;
+    mm_buf b;
+    enum MHD_Result ok;
+    int err;
+
+    if (!(id = ix_begin(v, c, "id", MM_LIMIT_PATIENT_ID, "bad_request", &u, &ok)))
+        return ok;
+    snprintf(pid, sizeof(pid), "%s", id);
+    err = mm_viewer__failed_types(u.ix, pid, types, RECOVERY_TYPES, &nt);
+    ix_release(v, &u);
+    if (err < 0)
+        return send_lib_error(c, err);
+    pthread_mutex_lock(&v->lock);
+    for (size_t i = v->ngens; i-- > 0 && ng < RECOVERY_GENS;) {
+        if (!v->gens[i].has_index || strcmp(v->gens[i].id, u.gid) == 0)
+            continue;
+        memcpy(ids[ng], v->gens[i].id, sizeof(ids[ng]));
+        mm_viewer_local_time(v->gens[i].end_ns, when[ng]);
+        ng++;
+    }
+    pthread_mutex_unlock(&v->lock);
+    for (size_t t = 0; t < nt; t++)
+        help[t] = -1;
+    open = nt;
+    for (size_t g = 0; g < ng && open > 0; g++) {
+        int helps[RECOVERY_TYPES];
+        struct ixuse w;
+        if (ix_acquire(v, ids[g], &w) < 0) {
+            mm_error_clear();
+            continue; /* an unreadable generation helps with nothing */
+        }
+        err = mm_viewer__types_readable(w.ix, pid, (const char(*)[MM_VIEWER__TYPE_MAX + 1]) types,
+                                        nt, helps);
+        ix_release(v, &w);
+        no++;
+        if (err < 0) {
+            mm_error_clear(); /* not in that generation, or unreadable: no help there */
+            continue;
+        }
+        for (size_t t = 0; t < nt; t++)
+            if (help[t] < 0 && helps[t]) {
+                help[t] = (int)g;
+                open--;
+            }
+    }
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    err = mm_buf_puts(&b, "{\"generation\":");
+    if (err == 0)
+        err = mm_json_str(&b, u.gid);
+    if (err == 0)
+        err = mm_buf_printf(&b, ",\"searched\":%zu,\"help\":{", no);
+    for (size_t t = 0; t < nt && err == 0; t++) {
+        err = mm_buf_puts(&b, t ? "," : "");
+        if (err == 0)
+            err = mm_json_str(&b, types[t]);
+        if (err == 0 && help[t] < 0)
+            err = mm_buf_puts(&b, ":null");
+        else if (err == 0)
+            err = mm_buf_printf(&b, ":{\"id\":\"%s\",\"short\":\"%.12s\",\"time\":\"%s\"}",
+                                ids[help[t]], ids[help[t]], when[help[t]]);
+    }
+    if (err == 0)
+        err = mm_buf_puts(&b, "}}");
+    ok = err < 0 ? send_lib_error(c, err) : send_json(c, MHD_HTTP_OK, &b, NULL);
+    mm_buf_release(&b);
+    return ok;
+}
+
 /* The Content-Type of a stored document by its name's extension. */
 static const char *file_type(const char *path, int *inline_ok)
 {
@@ -1058,6 +1143,8 @@ static enum MHD_Result route(mm_viewer *v, struct MHD_Connection *c, const char 
         ok = api_patient(v, c, user);
     } else if (strcmp(url, "/api/file") == 0) {
         ok = api_file(v, c);
+    } else if (strcmp(url, "/api/recovery") == 0) {
+        ok = api_recovery(v, c);
     } else {
         ok = send_error(c, MHD_HTTP_NOT_FOUND, "not_found");
     }

@@ -26,4 +26,25 @@ extern const struct mm_viewer__asset mm_viewer__assets[];
  */
 int mm_viewer__file_allowed(mm_index *ix, const char *id, const char *path);
 
+/* The longest data-type name a read failure may carry (an extended data-type folder). */
+#define MM_VIEWER__TYPE_MAX 180
+
+/*
+ * The data types of patient @id's summary whose files or folders failed to read (its
+ * read_failures with failed or folders > 0; files only damaged do not count), at most
+ * @cap of them. OUT: types[0..*n)
+ * @return 0, MM_ENOTFOUND (no such patient), MM_ECORRUPT, MM_ENOMEM, MM_EIO
+ */
+int mm_viewer__failed_types(mm_index *ix, const char *id, char (*types)[MM_VIEWER__TYPE_MAX + 1],
+                            size_t cap, size_t *n);
+
+/*
+ * For each of the @n data types @types, whether patient @id's summary could stand in for a
+ * record where that type failed: no read failure of the type (files left out or folders) and
+ * at least one item in the type's section. OUT: helps[0..n) 1 or 0
+ * @return 0, MM_ENOTFOUND (no such patient), MM_ECORRUPT, MM_ENOMEM, MM_EIO
+ */
+int mm_viewer__types_readable(mm_index *ix, const char *id,
+                              const char (*types)[MM_VIEWER__TYPE_MAX + 1], size_t n, int *helps);
+
 #endif

@@ -119,6 +119,21 @@ static int age_on(const char *birth, int y, int m, int d)
     return a < 0 ? -1 : a;
 }
 
+/* The emergency contacts (NK1) of the patient: name, relationship, phones. */
+static void contacts(struct out *o, const json_t *arr)
+{
+    const json_t *e, *ph;
+    size_t i, k;
+
+    json_array_foreach(arr, i, e)
+    {
+        put(o, "  %s %s（%s）", T(o, "連絡先", "contact"), js(e, "name"),
+            js(e, "relationship")[0] ? js(e, "relationship") : js(e, "relationship_code"));
+        json_array_foreach(json_object_get(e, "phones"), k, ph) put(o, "  %s", js(ph, "number"));
+        put(o, "\n");
+    }
+}
+
 static void patient(struct out *o, const json_t *p, const char *as_of)
 {
     int y, m, d, age;
@@ -149,6 +164,7 @@ static void patient(struct out *o, const json_t *p, const char *as_of)
         js(p, "weight_kg")[0] ? js(p, "weight_kg") : "-");
     put(o, "  %s 〒%s %s  %s %s\n", T(o, "住所", "address"), js(p, "postal_code"), js(p, "address"),
         T(o, "電話", "phone"), js(p, "phone"));
+    contacts(o, json_object_get(p, "contacts"));
 }
 
 /* ---- one function per kind of item: @e the item, @k its number, @which the array ---- */
@@ -286,11 +302,42 @@ static const struct section sections[] = {
       document },
 };
 
+/*
+ * The lines for the data types of section @name whose files could not be read (the record's
+ * read_failures); OUT: how many such types there were.
+ */
+static size_t failures(struct out *o, const json_t *rec, const char *name)
+{
+    const json_t *e;
+    size_t i, n = 0;
+
+    json_array_foreach(json_object_get(rec, "read_failures"), i, e)
+    {
+        json_int_t failed = json_integer_value(json_object_get(e, "failed"));
+        json_int_t folders = json_integer_value(json_object_get(e, "folders"));
+        json_int_t damaged = json_integer_value(json_object_get(e, "damaged"));
+        if (strcmp(js(e, "section"), name) != 0 || (!failed && !folders && !damaged))
+            continue;
+        n++;
+        put(o, T(o, "  ！読めなかったファイル %s（%s）: ", "  ! unreadable files %s (%s): "),
+            T(o, js(e, "type_name"), js(e, "type_name_en")), js(e, "type"));
+        put(o, T(o, "%lld / %lld 件", "%lld of %lld files"), (long long)failed,
+            (long long)json_integer_value(json_object_get(e, "files")));
+        if (damaged)
+            put(o, T(o, "、文字化け %lld 件", ", %lld with undecodable text"), (long long)damaged);
+        if (folders)
+            put(o, T(o, "、読めないフォルダ %lld", ", %lld unreadable folders"), (long long)folders);
+        put(o, "\n");
+    }
+    return n;
+}
+
 static void section(struct out *o, const json_t *rec, const struct section *s)
 {
-    size_t shown = 0;
+    size_t shown = 0, failed;
 
     put(o, "\n%s\n", o->en ? s->title_en : s->title_ja);
+    failed = failures(o, rec, s->keys[0]);
     for (int w = 0; w < 2 && s->keys[w]; w++) {
         const json_t *arr = json_object_get(rec, s->keys[w]);
         size_t n = json_array_size(arr);
@@ -302,7 +349,11 @@ static void section(struct out *o, const json_t *rec, const struct section *s)
             shown++;
         }
     }
-    if (!shown)
+    if (!shown && failed) /* never "none" where files could not be read */
+        put(o, "  %s\n",
+            T(o, "読めなかったファイルがあるため、記録がないとは言えません",
+              "files could not be read: the absence of records cannot be told"));
+    else if (!shown)
         put(o, "  %s\n",
             s->none_recorded ? T(o, "登録なし", "none recorded") : T(o, "なし", "none"));
 }
@@ -320,6 +371,9 @@ int mm_viewer_record_text(const char *json, size_t n, enum mm_viewer_lang lang, 
         return mm_error_set(MM_ECORRUPT, "the patient's record is not a JSON object");
     }
     patient(&o, json_object_get(rec, "patient"), as_of);
+    for (const char *const *k = (const char *const[]){ "patient", "orders", "exams", "other", NULL };
+         *k; k++)
+        failures(&o, rec, *k); /* the data types no section below shows */
     for (size_t i = 0; i < N(sections); i++)
         section(&o, rec, &sections[i]);
     json_decref(rec);

@@ -101,6 +101,48 @@
             tab_images: '画像',
             tabs_label: '診療記録の区分',
             none_recorded: '記録はありません。',
+            fail_title: '読めなかったファイルがあります',
+            fail_files: '{0}（{1}）のファイル {2} 件（全 {3} 件中）を読めませんでした。この区分は不完全です。',
+            fail_folders: '{0}（{1}）のフォルダ {2} 件を開けませんでした。この区分は不完全です。',
+            fail_damaged: '{0}（{1}）のファイル {2} 件に読めない文字があり、� で表示しています。',
+            fail_reason: '理由: {0}',
+            fail_none_here: '読めなかったファイルがあるため、記録がないとは言えません。',
+            fail_help: '時点 {0} にはこの区分を読める記録があります。',
+            fail_help_open: 'その時点を表示',
+            fail_help_none: 'ほかの時点（{0} 件）にも、この区分を読める記録は見つかりませんでした。',
+            fail_help_busy: 'ほかの時点に読める記録があるか調べています…',
+            fail_help_print: 'ほかの時点（世代）の記録を画面で確認してください。',
+            fail_other: 'その他',
+            tab_profile: '患者情報',
+            prof_address: '住所',
+            prof_phones: '電話',
+            prof_contacts: '緊急連絡先・家族',
+            prof_insurance: '保険',
+            prof_updated: '患者情報の更新',
+            phone_PRN: '自宅',
+            phone_ORN: '携帯・その他',
+            phone_WPN: '勤務先',
+            phone_EMR: '緊急',
+            phone_CP: '携帯',
+            col_relationship: '続柄',
+            col_phone: '電話',
+            col_address: '住所',
+            col_plan: '保険種別',
+            col_insurer: '保険者番号',
+            col_valid: '有効期間',
+            col_relation: '本人・家族',
+            admin_title: '実施記録',
+            admin_orphans: '対応するオーダが見つからない実施記録',
+            col_given_at: '実施日時',
+            col_drug: '薬剤',
+            col_amount: '量',
+            col_given_by: '実施者',
+            col_location: '場所',
+            col_status: '状態',
+            astatus_CP: '実施済',
+            astatus_RE: '拒否',
+            astatus_NA: '未実施',
+            astatus_PA: '一部実施',
             col_date: '日付',
             col_time: '時刻',
             col_kind: '区分',
@@ -281,6 +323,48 @@
             tab_images: 'Images',
             tabs_label: 'Record sections',
             none_recorded: 'Nothing recorded.',
+            fail_title: 'Some files could not be read',
+            fail_files: '{2} of {3} files of {0} ({1}) could not be read. This section is incomplete.',
+            fail_folders: '{2} folder(s) of {0} ({1}) could not be opened. This section is incomplete.',
+            fail_damaged: '{2} file(s) of {0} ({1}) hold characters that could not be decoded, shown as �.',
+            fail_reason: 'Reason: {0}',
+            fail_none_here: 'Files could not be read, so this does not mean nothing was recorded.',
+            fail_help: 'The generation of {0} holds this section readable.',
+            fail_help_open: 'Show that generation',
+            fail_help_none: 'No other generation ({0} searched) holds this section readable.',
+            fail_help_busy: 'Looking for a generation that holds this section readable…',
+            fail_help_print: 'Check the other generations (backups) on screen.',
+            fail_other: 'other',
+            tab_profile: 'Patient details',
+            prof_address: 'Address',
+            prof_phones: 'Phone',
+            prof_contacts: 'Emergency contacts and family',
+            prof_insurance: 'Insurance',
+            prof_updated: 'Details updated',
+            phone_PRN: 'home',
+            phone_ORN: 'mobile/other',
+            phone_WPN: 'work',
+            phone_EMR: 'emergency',
+            phone_CP: 'mobile',
+            col_relationship: 'Relationship',
+            col_phone: 'Phone',
+            col_address: 'Address',
+            col_plan: 'Plan',
+            col_insurer: 'Insurer no.',
+            col_valid: 'Valid',
+            col_relation: 'Insured',
+            admin_title: 'Administrations',
+            admin_orphans: 'Administrations without their order',
+            col_given_at: 'Given at',
+            col_drug: 'Drug',
+            col_amount: 'Amount',
+            col_given_by: 'Given by',
+            col_location: 'Where',
+            col_status: 'Status',
+            astatus_CP: 'complete',
+            astatus_RE: 'refused',
+            astatus_NA: 'not given',
+            astatus_PA: 'partly given',
             col_date: 'Date',
             col_time: 'Time',
             col_kind: 'Kind',
@@ -572,6 +656,7 @@
         searchError: null,
         pid: null,
         patient: null, /* {record, labs} */
+        recovery: null, /* {pid, gen, help: {type: generation|null}, searched} or {busy} */
         patientError: null,
         tab: 'visits',
         chartTest: null,
@@ -1028,6 +1113,7 @@
                     return;
                 }
                 S.patient = { record: j.record || {}, labs: j.labs || null };
+                loadRecovery(pid, gen, S.patient.record);
                 render();
                 var tab = root.querySelector('[role=tab][aria-selected=true]');
                 if (tab) {
@@ -1043,7 +1129,7 @@
     }
 
     var TABS = ['visits', 'admissions', 'diagnoses', 'prescriptions', 'injections', 'labs', 'exams',
-        'documents', 'images'];
+        'documents', 'images', 'profile'];
 
     function arr(x) {
         return Array.isArray(x) ? x : [];
@@ -1059,6 +1145,9 @@
             return arr(rec.diagnoses).length + arr(rec.resolved_diagnoses).length;
         case 'labs':
             return labs && labs.tests ? labs.tests.length : 0;
+        case 'profile':
+            return rec.patient ? arr(rec.patient.contacts).length + arr(rec.patient.phones).length +
+                arr(rec.patient.insurance).length + (rec.patient.address ? 1 : 0) : 0;
         default:
             return arr(rec[name]).length;
         }
@@ -1121,7 +1210,11 @@
                     keydown: tabKey
                 }
             }, t('tab_' + name), h('span.mm-tab-count', { text: String(n) }));
-            if (n === 0) {
+            if (failuresOf(rec, name, true).length) {
+                tab.classList.add('mm-tab-failed');
+                tab.setAttribute('data-failed', 'true');
+                tab.appendChild(h('span.mm-tab-failmark', { title: t('fail_title'), text: '!' }));
+            } else if (n === 0) {
                 tab.classList.add('mm-tab-empty');
             }
             tablist.appendChild(tab);
@@ -1230,6 +1323,10 @@
     }
 
     function section(name, rec, labs, print) {
+        return withFailures(name, rec, print, sectionBody(name, rec, labs, print));
+    }
+
+    function sectionBody(name, rec, labs, print) {
         switch (name) {
         case 'visits':
             return secVisits(rec);
@@ -1238,9 +1335,11 @@
         case 'diagnoses':
             return secDiagnoses(rec);
         case 'prescriptions':
-            return secOrders(arr(rec.prescriptions), false, 'rx');
+            return secOrders(arr(rec.prescriptions), false, 'rx', arr(rec.administrations));
         case 'injections':
-            return secOrders(arr(rec.injections), true, 'inj');
+            return secOrders(arr(rec.injections), true, 'inj', arr(rec.administrations));
+        case 'profile':
+            return secProfile(rec);
         case 'labs':
             return secLabs(labs, print);
         case 'exams':
@@ -1289,16 +1388,16 @@
                     h('td.mm-mono', { text: fmtDate(e.date) }),
                     h('td.mm-mono', { text: fmtTime(e.time) }),
                     h('td', { text: kindLabel(e.kind) }),
-                    h('td', { text: str(e.dept) }),
-                    h('td', { text: inpatientKind ? wardText(e) : '' }),
-                    h('td', { text: str(e.doctor) }));
+                    named('td', e.dept, e.dept_name, 'dept'),
+                    inpatientKind ? named('td', e.ward, wardText(e), 'ward') : h('td'),
+                    named('td', e.doctor_id, e.doctor, 'doctor'));
             }));
     }
 
     function wardText(e) {
         var parts = [];
-        if (e.ward) {
-            parts.push(e.ward);
+        if (e.ward_name || e.ward) {
+            parts.push(e.ward_name || e.ward);
         }
         if (e.room) {
             parts.push(t('room_n', e.room));
@@ -1395,7 +1494,8 @@
             stay.appendChild(table('mm-stay-table', 'stay-table',
                 [t('col_date'), t('col_time'), t('col_kind'), t('col_ward'), t('col_prior'), t('col_dept'), t('col_doctor')],
                 s.events.slice().sort(byDateTimeDesc).map(function (e) {
-                    var prior = [e.prior_ward, e.prior_room].filter(Boolean).join(' ');
+                    var prior = [e.prior_ward_name || e.prior_ward, e.prior_room ? t('room_n', e.prior_room) : '']
+                        .filter(Boolean).join(' ');
                     return h('tr', {
                         testid: 'admission-row', 'data-kind': e.kind, 'data-date': e.date,
                         'class': /^planned_/.test(e.kind) ? 'mm-row-planned' : null
@@ -1403,10 +1503,10 @@
                         h('td.mm-mono', { text: fmtDate(e.date) }),
                         h('td.mm-mono', { text: fmtTime(e.time) }),
                         h('td', { text: kindLabel(e.kind) }),
-                        h('td', { 'data-col': 'ward', text: wardText(e) }),
-                        h('td', { text: prior }),
-                        h('td', { text: str(e.dept) }),
-                        h('td', { text: str(e.doctor) }));
+                        named('td', e.ward, wardText(e), 'ward'),
+                        named('td', e.prior_ward, prior, 'prior'),
+                        named('td', e.dept, e.dept_name, 'dept'),
+                        named('td', e.doctor_id, e.doctor, 'doctor'));
                 })));
             box.appendChild(stay);
         });
@@ -1458,8 +1558,15 @@
     }
 
     /* Prescriptions and injections: one card per order, newest first, drugs grouped by Rp. */
-    function secOrders(list, injection, tid) {
-        if (!list.length) {
+    function secOrders(list, injection, tid, allAdmins) {
+        var admins = allAdmins.filter(function (a) {
+            return !!a.injection === injection;
+        });
+        var byOrder = {};
+        admins.forEach(function (a) {
+            (byOrder[str(a.order_no)] = byOrder[str(a.order_no)] || []).push(a);
+        });
+        if (!list.length && !admins.length) {
             return none();
         }
         var sorted = list.slice().sort(function (a, b) {
@@ -1471,8 +1578,8 @@
                 h('header.mm-order-head',
                     h('strong.mm-order-date', { text: fmtDate(o.date) }),
                     h('span.mm-tag', { text: o.inpatient ? t('inpatient') : t('outpatient') }),
-                    o.dept ? h('span', { text: t('col_dept') + ' ' + o.dept }) : null,
-                    o.doctor ? h('span', { text: t('col_doctor') + ' ' + o.doctor }) : null,
+                    o.dept ? h('span', t('col_dept') + ' ', named('span', o.dept, o.dept_name, 'dept')) : null,
+                    o.doctor ? h('span', t('col_doctor') + ' ', named('span', o.doctor_id, o.doctor, 'doctor')) : null,
                     h('span.mm-muted', { text: t('order_no') + ' ' + str(o.order_no) })));
             arr(o.rps).forEach(function (rp, i) {
                 var rpNo = /^\d{1,3}$/.test(str(rp.rp)) ? rp.rp : String(i + 1);
@@ -1501,9 +1608,272 @@
                 card.appendChild(h('div.mm-rp', { testid: 'rp', 'data-rp': rp.rp },
                     h('div.mm-rp-no', { text: t('rp', rpNo) }), h('div.mm-rp-body', drugs, meta)));
             });
+            var given = byOrder[str(o.order_no)];
+            if (given) {
+                delete byOrder[str(o.order_no)];
+                card.appendChild(adminTable(given, t('admin_title')));
+            }
             box.appendChild(card);
         });
+        /* administrations whose order is not shown (not current, or its file unreadable) */
+        var rest = [];
+        Object.keys(byOrder).forEach(function (k) {
+            rest = rest.concat(byOrder[k]);
+        });
+        if (rest.length) {
+            box.appendChild(h('section.mm-admin-orphans', { testid: tid + '-admin-orphans' },
+                adminTable(rest, t('admin_orphans'))));
+        }
         return box;
+    }
+
+    /* A code shown by its name (the code itself when no message names it), the code on hover. */
+    function named(tag, code, name, col) {
+        var attrs = { text: str(name) || str(code) };
+        if (col) {
+            attrs['data-col'] = col;
+        }
+        if (code && name && String(name) !== String(code)) {
+            attrs.title = String(code);
+            attrs['data-code'] = String(code);
+            attrs['class'] = 'mm-coded';
+        }
+        return h(tag, attrs);
+    }
+
+    /* Medication administrations (RXA): what, when, how much, route, who, where, status. */
+    function adminTable(list, title) {
+        var rows = list.slice().sort(function (a, b) {
+            return cmpDesc(str(a.given_at) + str(a.code), str(b.given_at) + str(b.code));
+        }).map(function (a) {
+            return h('tr', { testid: 'admin-row', 'data-order': a.order_no, 'data-code': a.code, 'data-given': a.given_at },
+                h('td.mm-mono', { 'data-col': 'given_at', text: fmtDateTime(a.given_at) + (a.ended_at && a.ended_at !== a.given_at ? ' – ' + fmtTime(a.ended_at) : '') }),
+                h('td', { 'data-col': 'drug', text: a.name || a.code }),
+                h('td', { 'data-col': 'amount', text: (str(a.dose) + ' ' + str(a.unit)).trim() }),
+                named('td', a.route, a.route ? fmtRoute(a.route) : '', 'route'),
+                named('td', a.given_by_id, a.given_by, 'given_by'),
+                named('td', a.location, a.location_name, 'location'),
+                h('td', { 'data-col': 'status', text: tcode('astatus_', a.completion) }));
+        });
+        return h('div.mm-admins', { testid: 'admins' },
+            h('h4.mm-admin-title', { text: title + ' (' + list.length + ')' }),
+            table('mm-admin-table', 'admin-table',
+                [t('col_given_at'), t('col_drug'), t('col_amount'), t('route'), t('col_given_by'), t('col_location'), t('col_status')],
+                rows));
+    }
+
+    /* Address, phones, emergency contacts (NK1) and insurance (IN1) of the current ADT-00. */
+    function secProfile(rec) {
+        var p = rec.patient;
+        if (!p) {
+            return none();
+        }
+        var phoneText = function (ph) {
+            var kind = ph.equipment === 'CP' ? t('phone_CP') : tcode('phone_', ph.use);
+            return (kind ? kind + ' ' : '') + str(ph.number);
+        };
+        var box = h('div.mm-profile', { testid: 'profile' });
+        var dl = h('dl.mm-profile-facts');
+        if (p.address || p.postal_code) {
+            dl.appendChild(h('div.mm-fact', h('dt', { text: t('prof_address') }),
+                h('dd', { testid: 'profile-address', text: (p.postal_code ? '〒' + p.postal_code + ' ' : '') + str(p.address) })));
+        }
+        var phones = arr(p.phones);
+        if (!phones.length && p.phone) {
+            phones = [{ use: '', equipment: '', number: p.phone }];
+        }
+        if (phones.length) {
+            var ul = h('ul.mm-phones');
+            phones.forEach(function (ph) {
+                ul.appendChild(h('li', { testid: 'profile-phone', 'data-number': ph.number, text: phoneText(ph) }));
+            });
+            dl.appendChild(h('div.mm-fact', h('dt', { text: t('prof_phones') }), h('dd', ul)));
+        }
+        if (p.updated_at) {
+            dl.appendChild(h('div.mm-fact', h('dt', { text: t('prof_updated') }),
+                h('dd', { text: fmtDateTime(p.updated_at) })));
+        }
+        box.appendChild(dl);
+        box.appendChild(h('h3', { text: t('prof_contacts') }));
+        var cs = arr(p.contacts);
+        box.appendChild(cs.length ? table('mm-contacts', 'contacts-table',
+            [t('col_name'), t('col_kana'), t('col_relationship'), t('col_phone'), t('col_address')],
+            cs.map(function (c) {
+                return h('tr', { testid: 'contact-row' },
+                    h('td.mm-strong', { 'data-col': 'name', text: str(c.name) }),
+                    h('td', { 'data-col': 'kana', text: str(c.kana) }),
+                    named('td', c.relationship_code, c.relationship, 'relationship'),
+                    h('td', { 'data-col': 'phone', text: arr(c.phones).map(phoneText).join(' / ') }),
+                    h('td', { 'data-col': 'address', text: (c.postal_code ? '〒' + c.postal_code + ' ' : '') + str(c.address) }));
+            })) : none());
+        box.appendChild(h('h3', { text: t('prof_insurance') }));
+        var ins = arr(p.insurance);
+        box.appendChild(ins.length ? table('mm-insurance', 'insurance-table',
+            [t('col_plan'), t('col_insurer'), t('col_valid'), t('col_relation')],
+            ins.map(function (x) {
+                return h('tr', { testid: 'insurance-row' },
+                    named('td', x.plan_code, x.plan_name, 'plan'),
+                    h('td.mm-mono', { 'data-col': 'insurer', text: str(x.insurer_no) }),
+                    h('td.mm-mono', { 'data-col': 'valid', text: (x.valid_from || x.valid_to) ? fmtDate(x.valid_from) + ' – ' + fmtDate(x.valid_to) : '' }),
+                    named('td', x.relation_code, x.relation, 'relation'));
+            })) : none());
+        return box;
+    }
+
+    /* ---------- read failures ---------- */
+
+    /* The tab a data type's items are shown in. */
+    function tabOfType(type, sectionName) {
+        var ty = str(type);
+        if (/^OML-01/.test(ty)) {
+            return ['labs'];
+        }
+        if (/^OMG-0/.test(ty)) {
+            return ['exams'];
+        }
+        switch (sectionName) {
+        case 'encounters':
+            return ['visits', 'admissions'];
+        case 'diagnoses':
+        case 'prescriptions':
+        case 'injections':
+        case 'labs':
+        case 'exams':
+            return [sectionName];
+        case 'documents':
+            return ['documents', 'images'];
+        default:
+            return ['profile']; /* patient, allergies, diet orders, unknown folders */
+        }
+    }
+
+    /* The read failures of a record shown in tab @tab (@hard: only files left out or folders). */
+    function failuresOf(rec, tab, hard) {
+        return arr(rec && rec.read_failures).filter(function (f) {
+            if (hard && !(f.failed > 0 || f.folders > 0)) {
+                return false;
+            }
+            return tabOfType(f.type, f.section).indexOf(tab) >= 0;
+        });
+    }
+
+    /* Ask once per patient and generation which other generation could help (screen only). */
+    function loadRecovery(pid, gen, rec) {
+        S.recovery = null;
+        var failing = arr(rec.read_failures).some(function (f) {
+            return f.failed > 0 || f.folders > 0;
+        });
+        if (!failing || S.print) {
+            return;
+        }
+        S.recovery = { pid: pid, gen: gen, busy: true, help: {}, searched: 0 };
+        api('GET', '/api/recovery?id=' + encodeURIComponent(pid) + (gen ? '&gen=' + encodeURIComponent(gen) : ''))
+            .then(function (j) {
+                if (!S.recovery || S.recovery.pid !== pid || S.recovery.gen !== gen) {
+                    return;
+                }
+                S.recovery = { pid: pid, gen: gen, busy: false, help: j.help || {}, searched: j.searched || 0 };
+                render();
+            }, function (e) {
+                if (apiFailed(e)) {
+                    return;
+                }
+                if (S.recovery && S.recovery.pid === pid) {
+                    S.recovery = { pid: pid, gen: gen, busy: false, help: {}, searched: 0, error: errText(e) };
+                    render();
+                }
+            });
+    }
+
+    function typeLabel(f) {
+        var n = lang === 'en' ? f.type_name_en : f.type_name;
+        return n || (f.section === 'documents' ? t('tab_documents') : t('fail_other'));
+    }
+
+    /* What a generation that could help says, for one failed type. */
+    function recoveryNote(f, print) {
+        if (print) {
+            return h('p.mm-fail-help', { testid: 'fail-help', text: t('fail_help_print') });
+        }
+        var r = S.recovery;
+        if (!r || r.busy) {
+            return h('p.mm-fail-help', { testid: 'fail-help', 'data-state': 'busy', text: t('fail_help_busy') });
+        }
+        var g = r.help[f.type];
+        if (!g) {
+            return h('p.mm-fail-help', { testid: 'fail-help', 'data-state': 'none', text: r.error || t('fail_help_none', r.searched) });
+        }
+        var known = genById(g.id);
+        return h('p.mm-fail-help', { testid: 'fail-help', 'data-state': 'found', 'data-generation': g.id },
+            h('span', { text: t('fail_help', known ? genLabel(known) : fmtDateTime(g.time) + ' (' + g.short + ')') }), ' ',
+            h('button.mm-btn', {
+                type: 'button', testid: 'fail-help-open',
+                on: {
+                    click: function () {
+                        changeGeneration(g.id);
+                    }
+                }
+            }, t('fail_help_open')));
+    }
+
+    /*
+     * Put what could not be read above a section: how many files of which kind, why, and
+     * which generation could help. A section with failures never says "nothing recorded".
+     */
+    function withFailures(name, rec, print, body) {
+        var fs = failuresOf(rec, name, false);
+        if (!fs.length) {
+            return body;
+        }
+        var hard = fs.filter(function (f) {
+            return f.failed > 0 || f.folders > 0;
+        });
+        var box = h('div.mm-failures' + (hard.length ? '.mm-failures-hard' : ''), {
+            testid: 'read-failures', role: hard.length ? 'alert' : 'status'
+        });
+        if (hard.length) {
+            box.appendChild(h('h3.mm-fail-title', { text: '⚠ ' + t('fail_title') }));
+        }
+        fs.forEach(function (f) {
+            var item = h('div.mm-failure', {
+                testid: 'read-failure', 'data-type': f.type, 'data-failed': String(f.failed || 0),
+                'data-folders': String(f.folders || 0), 'data-damaged': String(f.damaged || 0)
+            });
+            if (f.failed > 0) {
+                item.appendChild(h('p', { testid: 'fail-files', text: t('fail_files', typeLabel(f), f.type, f.failed, f.files) }));
+            }
+            if (f.folders > 0) {
+                item.appendChild(h('p', { testid: 'fail-folders', text: t('fail_folders', typeLabel(f), f.type, f.folders) }));
+            }
+            if (f.damaged > 0) {
+                item.appendChild(h('p', { testid: 'fail-damaged', text: t('fail_damaged', typeLabel(f), f.type, f.damaged) }));
+            }
+            if (f.reason) {
+                item.appendChild(h('p.mm-muted', { text: t('fail_reason', f.reason) }));
+            }
+            if (f.failed > 0 || f.folders > 0) {
+                item.appendChild(recoveryNote(f, print));
+            }
+            box.appendChild(item);
+        });
+        var wrap = h('div.mm-section-with-failures', box);
+        if (hard.length) {
+            /* nothing read is not "nothing recorded" */
+            var nones = body && body.getAttribute && body.getAttribute('data-testid') === 'none-recorded' ? [body] :
+                Array.prototype.slice.call(body ? body.querySelectorAll('[data-testid=none-recorded]') : []);
+            nones.forEach(function (el) {
+                var repl = h('p.mm-none.mm-none-failed', { testid: 'none-failed', text: t('fail_none_here') });
+                if (el === body) {
+                    body = repl;
+                } else {
+                    el.parentNode.replaceChild(repl, el);
+                }
+            });
+        }
+        if (body) {
+            wrap.appendChild(body);
+        }
+        return wrap;
     }
 
     /* ---------- labs ---------- */

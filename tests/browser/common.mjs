@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// What the browser tests share: TAP output, a temporary folder and an artifacts folder, running
+// mamori and mamori-gen, starting `mamori view` on a free port, a seeded random choice, and the
+// small helpers over a page (test IDs, text, login, search, opening a patient and a tab).
+// A test imports what it needs; nothing here runs on import except reading the environment.
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const MAMORI = process.env.MAMORI;
+export const GEN = process.env.MAMORI_GEN;
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// ---------- TAP ----------
+
+export const tap = { n: 0, failed: 0 };
+export function ok(cond, desc, detail) {
+    tap.n++;
+    if (cond) {
+        console.log(`ok ${tap.n} - ${desc}`);
+    } else {
+        tap.failed++;
+        console.log(`not ok ${tap.n} - ${desc}`);
+        if (detail !== undefined) {
+            const s = typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1);
+            console.log(s.split('\n').slice(0, 40).map((l) => '#   ' + l).join('\n'));
+        }
+    }
+    return cond;
+}
+export function eq(actual, expected, desc) {
+    const a = JSON.stringify(actual);
+    const e = JSON.stringify(expected);
+    return ok(a === e, desc, a === e ? undefined : { expected, actual });
+}
+export function note(s) {
+    console.log('# ' + s);
+}
+
+// ---------- folders ----------
+
+/* The temporary folder and the artifacts folder of a test; bail() ends the run (exit 2). */
+export function folders(prefix) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix + '-'));
+    const art = path.resolve(process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), prefix + '-artifacts-')));
+    fs.mkdirSync(art, { recursive: true });
+    const bail = (msg) => {
+        console.log('Bail out! ' + msg);
+        if (!process.env.KEEP_TMP) {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+        process.exit(2);
+    };
+    return { tmp, art, bail };
+}
+
+/* Run @bin with @args and @env; its stdout, or bail() with its stderr. */
+export function runOrBail(bail, env, bin, args) {
+    try {
+        return execFileSync(bin, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+        return bail(`${path.basename(bin)} ${args.join(' ')} failed: ${e.stderr || e.message}`);
+    }
+}
+
+// ---------- seeded choice ----------
+
+/* mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
+export function rng(seed) {
+    let a = seed >>> 0;
+    const next = () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = (list, n) => {
+        const v = [...list];
+        for (let i = v.length - 1; i > 0; i--) {
+            const j = Math.floor(next() * (i + 1));
+            [v[i], v[j]] = [v[j], v[i]];
+        }
+        return v.slice(0, n);
+    };
+    return { next, pick };
+}
+
+// ---------- mamori view ----------
+
+/* Start `mamori view` on a free port. @return {url, stop()} or null (with the reason in .err) */
+export async function startView(repo, env) {
+    const viewEnv = { ...env };
+    delete viewEnv.MAMORI_PASSPHRASE; // the passphrase is typed into the browser
+    const view = spawn(MAMORI, ['view', '--repo', repo, '--no-browser', '--port', '0'], {
+        env: viewEnv, stdio: ['ignore', 'pipe', 'pipe']
+    });
+    let err = '';
+    view.stderr.on('data', (d) => {
+        err += d;
+    });
+    const url = await new Promise((resolve) => {
+        let out = '';
+        const timer = setTimeout(() => resolve(null), 30000);
+        view.stdout.on('data', (d) => {
+            out += d;
+            const m = /^(http:\/\/127\.0\.0\.1:\d+\/)\s*$/m.exec(out.split('\n')[0] + '\n');
+            if (out.includes('\n') || m) {
+                clearTimeout(timer);
+                resolve(m ? m[1] : null);
+            }
+        });
+        view.on('exit', () => resolve(null));
+    });
+    const stop = () => new Promise((resolve) => {
+        if (view.exitCode !== null) {
+            return resolve();
+        }
+        const t = setTimeout(() => view.kill('SIGKILL'), 5000);
+        view.on('exit', () => {
+            clearTimeout(t);
+            resolve();
+        });
+        view.kill('SIGTERM');
+    });
+    if (!url) {
+        await stop();
+    }
+    return { url, stop, err: () => err };
+}
+
+// ---------- helpers over a page ----------
+
+export const tid = (id) => `[data-testid="${id}"]`;
+export const norm = (s) => String(s ?? '').replace(/\s+/g, ' ').trim();
+export const sortK = (a) => a.map((x) => JSON.stringify(x)).sort();
+
+export async function text(page, sel) {
+    return norm(await page.locator(sel).first().textContent());
+}
+
+/* Record CSP violations and script errors of @page into @problems. */
+export function watch(page, problems) {
+    page.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) {
+            problems.push('CSP: ' + m.text());
+        }
+    });
+    page.on('pageerror', (e) => problems.push('script error: ' + e.message));
+}
+
+export async function login(page, pass) {
+    await page.locator(tid('login-passphrase')).fill(pass);
+    await page.locator(tid('login-submit')).click();
+    await page.locator(tid('search-input')).waitFor({ timeout: 20000 });
+}
+
+export async function search(page, q) {
+    await page.locator(tid('search-input')).fill(q);
+    await page.locator(tid('search-input')).press('Enter');
+    await page.locator(`${tid('search-results')}, ${tid('search-empty')}, ${tid('search-error')}`).first()
+        .waitFor({ timeout: 15000 });
+    return page.$$eval(`${tid('result-row')}`, (rows) => rows.map((r) => r.dataset.pid));
+}
+
+/* Search @pid and open it. @return whether exactly that patient was found */
+export async function openPatient(page, pid) {
+    const rows = await search(page, pid);
+    if (rows.length !== 1 || rows[0] !== pid) {
+        return false;
+    }
+    await page.locator(`${tid('result-row')}[data-pid="${pid}"]`).press('Enter');
+    await page.locator(tid('patient-header')).waitFor({ timeout: 15000 });
+    await page.locator(tid('tabs')).waitFor();
+    return true;
+}
+
+export async function showTab(page, name) {
+    await page.locator(tid('tab-' + name)).click();
+    await page.locator(tid('panel-' + name)).waitFor({ state: 'visible' });
+}
+
+/* Back from a patient to the search form. */
+export async function backToSearch(page) {
+    await page.locator(tid('back-button')).click();
+    await page.locator(tid('search-input')).waitFor();
+}
