@@ -102,6 +102,16 @@ int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *id, mm_buf
  */
 int mm_viewer_ward_patients(mm_index *ix, const char *ward, mm_buf *out, size_t *n);
 
+/*
+ * The ward screen: with @ward NULL, append {"wards":[{"ward":code,"count":N}...]} (every ward
+ * with a current inpatient, as mm_viewer_ward_patients decides, sorted by code; *@n the number
+ * of wards); with @ward, {"wards":[{"ward":code,"patients":[{id,name,kana,sex,birth_date,room,
+ * bed,since,allergies (a count)}...]}]} for that ward (sorted by room, bed, ID; *@n the
+ * number of patients), and their IDs NUL-separated to @ids (may be NULL) for the audit log.
+ * @return 0, MM_ENOMEM, MM_ELIMIT, MM_EIO, MM_ECORRUPT (a summary that is not JSON)
+ */
+int mm_viewer_wards_json(mm_index *ix, const char *ward, mm_buf *out, mm_buf *ids, size_t *n);
+
 /* @ns (since 1970 UTC) as local time "YYYY-MM-DDTHH:MM:SS+09:00"; "" when unknown. */
 void mm_viewer_local_time(int64_t ns, char out[48]);
 

@@ -174,11 +174,16 @@ static int inpatient_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-/* Is the patient of summary @j staying in @ward now? OUT: *room (borrowed from @j) */
-static int in_ward(const json_t *j, const char *ward, const char **room)
+/* Where the patient of summary @j stays now. */
+struct stay_now {
+    const char *ward, *room, *bed, *since; /* borrowed from the summary; ward NULL: not in */
+};
+
+/* Where the patient of summary @j stays now (ward NULL when not admitted). */
+static struct stay_now stay_of(const json_t *j)
 {
     const json_t *enc = json_object_get(j, "encounters");
-    const char *cur_ward = NULL, *cur_room = "";
+    struct stay_now s = { NULL, "", "", "" };
     size_t i;
     json_t *e;
 
@@ -187,20 +192,32 @@ static int in_ward(const json_t *j, const char *ward, const char **room)
     {
         const char *kind = member(e, "kind"), *w = member(e, "ward");
         if (strcmp(kind, "admission") == 0 || strcmp(kind, "transfer") == 0) {
-            cur_ward = w;
-            cur_room = member(e, "room");
+            if (strcmp(kind, "admission") == 0 || !s.ward)
+                s.since = member(e, "date");
+            s.ward = w;
+            s.room = member(e, "room");
+            s.bed = member(e, "bed");
         } else if (strcmp(kind, "leave") == 0 || strcmp(kind, "return") == 0) {
-            if (cur_ward && *w) { /* a leave or return names the ward only sometimes */
-                cur_ward = w;
-                cur_room = member(e, "room");
+            if (s.ward && *w) { /* a leave or return names the ward only sometimes */
+                s.ward = w;
+                s.room = member(e, "room");
+                s.bed = member(e, "bed");
             }
         } else if (strcmp(kind, "discharge") == 0) {
-            cur_ward = NULL;
+            s.ward = NULL;
         }
     }
-    if (!cur_ward || strcmp(cur_ward, ward) != 0)
+    return s;
+}
+
+/* Is the patient of summary @j staying in @ward now? OUT: *room (borrowed from @j) */
+static int in_ward(const json_t *j, const char *ward, const char **room)
+{
+    struct stay_now s = stay_of(j);
+
+    if (!s.ward || strcmp(s.ward, ward) != 0)
         return 0;
-    *room = cur_room;
+    *room = s.room;
     return 1;
 }
 
@@ -403,5 +420,123 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
     mm_buf_release(&one);
     mm_buf_release(&data);
     mm_free(page);
+    return err;
+}
+
+/* One current inpatient of the ward screen: the summary parsed and where the patient is. */
+struct ward_row {
+    json_t *j;
+    struct stay_now at;
+};
+
+static int ward_row_cmp(const void *a, const void *b)
+{
+    const struct ward_row *x = a, *y = b;
+    int c = strcmp(x->at.ward, y->at.ward);
+
+    if (c == 0)
+        c = strcmp(x->at.room, y->at.room);
+    if (c == 0)
+        c = strcmp(x->at.bed, y->at.bed);
+    return c ? c
+             : strcmp(member(json_object_get(x->j, "patient"), "id"),
+                      member(json_object_get(y->j, "patient"), "id"));
+}
+
+/* Append {"ward":..,"count":N} or, with @full, {"ward":..,"patients":[...]} for rows [a, b). */
+static int ward_json(mm_buf *out, const struct ward_row *v, size_t a, size_t b, int full,
+                     mm_buf *ids)
+{
+    int err = mm_buf_putc(out, '{');
+
+    if (err == 0)
+        err = mm_json_kv(out, 1, "ward", v[a].at.ward);
+    if (err == 0 && !full)
+        return mm_buf_printf(out, ",\"count\":%zu}", b - a);
+    if (err == 0)
+        err = mm_buf_puts(out, ",\"patients\":[");
+    for (size_t i = a; i < b && err == 0; i++) {
+        const json_t *p = json_object_get(v[i].j, "patient");
+        const char *id = member(p, "id");
+        err = mm_buf_puts(out, i > a ? ",{" : "{");
+        if (err == 0)
+            err = mm_json_kv(out, 1, "id", id);
+        if (err == 0)
+            err = mm_json_kv(out, 0, "name", member(p, "name"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "kana", member(p, "kana"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "sex", member(p, "sex"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "birth_date", member(p, "birth_date"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "room", v[i].at.room);
+        if (err == 0)
+            err = mm_json_kv(out, 0, "bed", v[i].at.bed);
+        if (err == 0)
+            err = mm_json_kv(out, 0, "since", v[i].at.since);
+        if (err == 0)
+            err = mm_buf_printf(out, ",\"allergies\":%zu}",
+                                json_array_size(json_object_get(v[i].j, "allergies")));
+        if (err == 0 && ids)
+            err = mm_buf_put(ids, id, strlen(id) + 1);
+    }
+    if (err == 0)
+        err = mm_buf_puts(out, "]}");
+    return err;
+}
+
+int mm_viewer_wards_json(mm_index *ix, const char *ward, mm_buf *out, mm_buf *ids, size_t *n)
+{
+    struct ward_row *v = NULL;
+    size_t nids = 0, nv = 0, start, nout = 0;
+    mm_buf all;
+    const char *p;
+    int err;
+
+    MM_ASSERT_ARG(ix && out);
+    start = out->len;
+    mm_buf_init(&all, MM_LIMIT_JSON);
+    if ((err = mm_index_patient_ids(ix, &all, &nids)) < 0)
+        goto out;
+    if (nids && !(v = mm_calloc(nids, sizeof(*v)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    p = (const char *)all.ptr;
+    for (size_t i = 0; i < nids; i++, p += strlen(p) + 1) {
+        json_t *j = NULL;
+        struct stay_now at;
+        if ((err = summary_parse(ix, p, &j)) < 0)
+            goto out;
+        at = stay_of(j);
+        if (!at.ward || !*at.ward || (ward && strcmp(at.ward, ward) != 0)) {
+            json_decref(j);
+            continue;
+        }
+        v[nv].j = j;
+        v[nv++].at = at;
+    }
+    qsort(v, nv, sizeof(*v), ward_row_cmp);
+    err = mm_buf_puts(out, "{\"wards\":[");
+    for (size_t a = 0, b; a < nv && err == 0; a = b) {
+        for (b = a + 1; b < nv && strcmp(v[b].at.ward, v[a].at.ward) == 0; b++)
+            ;
+        if (nout++)
+            err = mm_buf_putc(out, ',');
+        if (err == 0)
+            err = ward_json(out, v, a, b, ward != NULL, ids);
+    }
+    if (err == 0)
+        err = mm_buf_puts(out, "]}");
+    if (err == 0 && n)
+        *n = ward ? nv : nout;
+out:
+    for (size_t i = 0; i < nv; i++)
+        json_decref(v[i].j);
+    mm_free(v);
+    mm_buf_release(&all);
+    if (err < 0)
+        mm_buf_truncate(out, start);
     return err;
 }
