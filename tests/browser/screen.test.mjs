@@ -427,6 +427,26 @@ try {
     watch(fp, problems);
     await fp.goto('file://' + out);
     await fp.locator(tid('print-patient')).nth(1).waitFor();
+    const fdocs = await fp.$$eval(tid('print-patient'), (ps) => ps.map((p) => ({
+        texts: [...p.querySelectorAll('[data-testid="doc-text"]')].map((d) => ({ path: d.dataset.path, text: d.textContent.replace(/\s+/g, '') })),
+        pics: [...p.querySelectorAll('img.mm-print-thumb')].filter((i) => i.complete && i.naturalWidth > 0).length,
+        foreign: [...p.querySelectorAll('*')].filter((e) => e.namespaceURI !== 'http://www.w3.org/1999/xhtml' && e.namespaceURI !== 'http://www.w3.org/2000/svg').length
+    })));
+    who0: for (const [i, P] of [BAND, OTHER].entries()) {
+        const nCda = P.documents.filter((d) => d.format === 'cda').length;
+        const got = fdocs[i];
+        eq(got.texts.length, nCda, `mamori print ${P.patient.id}: every CDA document as text (${nCda})`);
+        for (const d of got.texts) {
+            const x = fs.readFileSync(path.join(S, 'extended', d.path), 'utf8');
+            const ss = [...x.matchAll(/<text>([\s\S]*?)<\/text>/g)].map((m) => nosp(m[1].replace(/<[^>]*>/g, '')));
+            if (!ok(ss.every((q) => d.text.includes(q)), `mamori print ${P.patient.id}: the text of ${path.basename(path.dirname(d.path)).slice(-20)}`, { ss, shown: d.text.slice(0, 300) })) {
+                continue who0;
+            }
+        }
+        const nJpeg = P.images.reduce((a, im) => a + (im.count || 1), 0);
+        ok(P.images.length === 0 ? got.pics === 0 : got.pics >= P.images.length, `mamori print ${P.patient.id}: images as thumbnails (${got.pics} of ${nJpeg})`);
+        eq(got.foreign, 0, `mamori print ${P.patient.id}: no element of a document in the page`);
+    }
     const ppdf = path.join(ART, 'mamori-print-screen.pdf');
     await fp.pdf({ path: ppdf, preferCSSPageSize: true });
     const pp = pdfPages(ppdf) || [];

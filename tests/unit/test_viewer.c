@@ -235,7 +235,12 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
 {
     struct mm_viewer_print_gen g = {
         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        "day </script><script>alert(1)</script>", "2025-08-12T03:00:00+09:00", "none", 1
+        "day </script><script>alert(1)</script>",
+        "2025-08-12T03:00:00+09:00",
+        "none",
+        1,
+        NULL,
+        NULL
     };
     const char *ids[4];
     size_t missing = 9;

@@ -7,12 +7,15 @@
  * jansson. Nothing here prints or names a patient in a message.
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "crypto/crypto.h"
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
 
@@ -313,6 +316,111 @@ static const char *find_tag(const char *s, const char *open, const char *needle,
     return NULL;
 }
 
+/* Append @n bytes as base64. */
+static int put_base64(mm_buf *out, const unsigned char *p, size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char q[4];
+    int err = 0;
+
+    for (size_t i = 0; i < n && err == 0; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        q[0] = abc[v >> 18 & 63];
+        q[1] = abc[v >> 12 & 63];
+        q[2] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+        q[3] = i + 2 < n ? abc[v & 63] : '=';
+        err = mm_buf_put(out, q, 4);
+    }
+    return err;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+
+    return n >= t && strcasecmp(s + n - t, tail) == 0;
+}
+
+/*
+ * Append ,"files":{"<folder>/<file>": text or data: URL, ...} for the CDA documents and the
+ * JPEGs of patient @id, read from @gen's extended storage. A file the generation does not
+ * hold (or one over its limit) is left out: the page then lists it by name.
+ */
+static int print_files(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *id,
+                       mm_buf *out)
+{
+    static const char *const keys[] = { "documents", "images" };
+    const char *ext = NULL;
+    json_t *j = NULL;
+    mm_buf f;
+    char full[1024];
+    int err, first = 1;
+
+    for (size_t i = 0; i < gen->gen->nsources && !ext; i++)
+        if (gen->gen->sources[i].kind == MM_REPO_SOURCE_SSMIX2_EXT)
+            ext = gen->gen->sources[i].name;
+    if (!ext)
+        return 0;
+    if ((err = summary_parse(ix, id, &j)) < 0)
+        return err;
+    mm_buf_init(&f, MM_VIEWER_PRINT_IMAGE_MAX > MM_VIEWER_PRINT_TEXT_MAX
+                            ? MM_VIEWER_PRINT_IMAGE_MAX
+                            : MM_VIEWER_PRINT_TEXT_MAX);
+    err = mm_buf_puts(out, ",\"files\":{");
+    for (size_t k = 0; k < 2 && err == 0; k++) {
+        const json_t *arr = json_object_get(j, keys[k]);
+        size_t i, fi;
+        json_t *d, *name;
+        json_array_foreach(arr, i, d)
+        {
+            const char *folder = member(d, "folder");
+            json_array_foreach(json_object_get(d, "files"), fi, name)
+            {
+                const char *fn = json_string_value(name);
+                int text = fn && ends_with(fn, ".xml");
+                int jpeg = fn && (ends_with(fn, ".jpg") || ends_with(fn, ".jpeg"));
+                int n;
+                if (err < 0 || !*folder || (!text && !jpeg))
+                    continue;
+                n = snprintf(full, sizeof(full), "%s/%s/%s", ext, folder, fn);
+                if (n < 0 || (size_t)n >= sizeof(full))
+                    continue;
+                mm_buf_clear(&f);
+                err = mm_repo_read_file(gen->repo, gen->gen, full,
+                                        text ? MM_VIEWER_PRINT_TEXT_MAX : MM_VIEWER_PRINT_IMAGE_MAX,
+                                        &f);
+                if (err == MM_ENOTFOUND || err == MM_ELIMIT) {
+                    mm_error_clear();
+                    err = 0;
+                    continue;
+                }
+                if (err == 0 && !first)
+                    err = mm_buf_putc(out, ',');
+                first = 0;
+                if (err == 0)
+                    err = mm_json_str(out, full + strlen(ext) + 1);
+                if (err == 0)
+                    err = mm_buf_putc(out, ':');
+                if (err == 0 && text)
+                    err = mm_json_strn(out, (const char *)f.ptr, f.len);
+                if (err == 0 && jpeg)
+                    err = mm_buf_puts(out, "\"data:image/jpeg;base64,");
+                if (err == 0 && jpeg)
+                    err = put_base64(out, (const unsigned char *)f.ptr, f.len);
+                if (err == 0 && jpeg)
+                    err = mm_buf_putc(out, '"');
+            }
+        }
+    }
+    if (err == 0)
+        err = mm_buf_putc(out, '}');
+    mm_crypto_wipe(f.ptr, f.len);
+    mm_buf_release(&f);
+    json_decref(j);
+    return err;
+}
+
 int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
                     const char *const *ids, size_t n, mm_buf *out, size_t *missing,
                     unsigned char *in_doc)
@@ -377,6 +485,12 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
             miss++;
             err = 0;
             continue;
+        }
+        if (err == 0 && gen->repo && gen->gen) { /* the files go inside the patient's object */
+            mm_buf_truncate(&one, one.len - 1);
+            err = print_files(ix, gen, ids[i], &one);
+            if (err == 0)
+                err = mm_buf_putc(&one, '}');
         }
         if (err == 0 && found)
             err = mm_buf_putc(&data, ',');

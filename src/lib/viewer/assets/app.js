@@ -642,6 +642,8 @@
      * #/wards, #/wards/<ward code>.
      */
     var handles = { toPid: {}, ofPid: {} };
+    /* mamori print: the files of the patient being rendered ({path: CDA text or JPEG data: URL}) */
+    var printFiles = null;
 
     function handleOf(pid) {
         if (!handles.ofPid[pid]) {
@@ -2180,6 +2182,24 @@
         box.appendChild(viewer);
         if (!print) {
             box.appendChild(h('div.mm-print-only.mm-doc-texts', { testid: 'doc-texts' }));
+        } else if (printFiles) {
+            /* mamori print: the texts came inside the file */
+            var texts = h('div.mm-doc-texts', { testid: 'doc-texts' }, h('h3', { text: t('doc_texts') }));
+            list.forEach(function (d) {
+                arr(d.files).filter(isCdaFile).forEach(function (f) {
+                    var xml = printFiles[d.folder + '/' + f];
+                    if (typeof xml !== 'string') {
+                        return;
+                    }
+                    var v = cdaView(xml);
+                    texts.appendChild(h('article.mm-doc-text', { testid: 'doc-text', 'data-path': d.folder + '/' + f },
+                        h('h4', { text: fmtDate(d.date) + ' ' + str(d.title) }),
+                        v.el || h('pre.mm-cda-raw', { text: xml })));
+                });
+            });
+            if (texts.childNodes.length > 1) {
+                box.appendChild(texts);
+            }
         }
         return box;
     }
@@ -2490,6 +2510,17 @@
                 h('h3', { text: fmtDate(im.date) + ' ' + str(im.title) }));
             if (print) {
                 fig.appendChild(h('p.mm-muted', { text: t('print_files_note', files.join(', ')) }));
+                var pics = files.filter(function (f) {
+                    var u = printFiles ? printFiles[im.folder + '/' + f] : null;
+                    return typeof u === 'string' && /^data:image\/jpeg;base64,[A-Za-z0-9+\/=]+$/.test(u);
+                });
+                if (pics.length) {
+                    fig.appendChild(h('div.mm-print-thumbs', pics.map(function (f) {
+                        return h('img.mm-print-thumb', {
+                            src: printFiles[im.folder + '/' + f], alt: fmtDate(im.date) + ' ' + str(im.title)
+                        });
+                    })));
+                }
             } else {
                 /* on paper: small pictures, not the buttons */
                 fig.appendChild(h('div.mm-print-only.mm-print-thumbs', files.filter(isImageFile).map(function (f) {
@@ -2712,6 +2743,7 @@
         append(root, banners(g));
         pts.forEach(function (p, i) {
             var rec = p.record || {};
+            printFiles = p.files && typeof p.files === 'object' ? p.files : null;
             var sec = h('article.mm-print-patient', { testid: 'print-patient', 'data-pid': rec.patient ? rec.patient.id : '' });
             if (i > 0) {
                 sec.classList.add('mm-page-break');
@@ -2725,6 +2757,7 @@
             sec.appendChild(frame(rec, g, body));
             root.appendChild(sec);
         });
+        printFiles = null;
     }
 
     /* ---------- start ---------- */
