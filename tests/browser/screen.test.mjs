@@ -200,7 +200,7 @@ try {
 
     // ---- the lab matrix keeps item, unit and range at the left and the times on top ----
     await showTab(page, 'labs');
-    await page.setViewportSize({ width: 900, height: 700 }); /* a matrix wider than its box */
+    await page.setViewportSize({ width: 1100, height: 1000 }); /* a matrix wider than its box */
     await page.evaluate(() => window.scrollTo(0, 0));
     const lab = await page.evaluate(async () => {
         const sc = document.querySelector('[data-testid="lab-scroll"]');
@@ -216,7 +216,27 @@ try {
         const box = sc.getBoundingClientRect();
         const after = cells.map((c) => c.getBoundingClientRect());
         const head = sc.querySelector('thead th:last-child').getBoundingClientRect();
+        /* nothing scrolled under them covers the fixed cells: with the matrix just below the
+         * page's sticky band, each fixed header cell is what is seen at its centre, and in a
+         * body row half-way down, the item, unit and range cells */
+        const band = document.querySelector('[data-testid="sticky-head"]').getBoundingClientRect().bottom;
+        window.scrollBy(0, sc.getBoundingClientRect().top - band - 2);
+        await new Promise((r) => requestAnimationFrame(r));
+        const heads = [...sc.querySelectorAll('thead th')].slice(0, 3);
+        const sb = sc.getBoundingClientRect();
+        const y = (Math.max(sb.top, band) + Math.min(sb.bottom, window.innerHeight)) / 2;
+        const seen = heads.map((c) => {
+            const b = c.getBoundingClientRect();
+            const at = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+            return !!at && (at === c || c.contains(at));
+        }).concat(heads.map((c) => {
+            const b = c.getBoundingClientRect();
+            const at = document.elementFromPoint(b.left + b.width / 2, y);
+            const cell = at && at.closest('td, th');
+            return !!cell && !!cell.closest('tbody') && cell.cellIndex === c.cellIndex;
+        }));
         return {
+            seen,
             scrolledX: sc.scrollLeft, scrolledY: sc.scrollTop, box: { left: box.left, top: box.top }, before,
             after: after.map((a) => ({ left: a.left, right: a.right })), headTop: head.top,
             texts: cells.map((c) => c.textContent.trim())
@@ -224,6 +244,7 @@ try {
     });
     ok(lab.scrolledX > 0, `the lab matrix scrolls sideways (${lab.scrolledX}px)`);
     ok(lab.after.every((a, i) => Math.abs(a.left - lab.before[i]) < 1.5), 'item, unit and range do not move when the matrix scrolls sideways', lab);
+    eq(lab.seen, [true, true, true, true, true, true], 'the fixed header and body cells are not covered by the scrolled ones');
     ok(lab.after[1].left >= lab.after[0].right - 1 && lab.after[2].left >= lab.after[1].right - 1,
         'item, unit and range do not cover each other', lab.after);
     ok(lab.scrolledY === 0 || Math.abs(lab.headTop - lab.box.top) < 3, 'the time row stays on top when the matrix scrolls down', lab);
@@ -272,6 +293,57 @@ try {
     ok(raw.shown && raw.kids === 0 && raw.text === xml, 'one click shows the XML source, as text', { shown: raw.shown, kids: raw.kids });
     await page.locator(tid('cda-toggle')).click();
     ok(await page.locator(tid('cda-text')).isVisible(), 'and one more click shows the text again');
+
+    // ---- hostile documents: markup from a document never reaches the page ----
+    {
+        const evil = '<?xml version="1.0" encoding="UTF-8"?>\n<?xml-stylesheet type="text/xsl" href="http://127.0.0.2:9/x.xsl"?>\n' +
+            '<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:h="http://www.w3.org/1999/xhtml"><title>悪意の文書</title>' +
+            '<component><structuredBody><component><section><title>所見<h:b>太字</h:b></title><text>' +
+            '<paragraph>本文一<h:script>window.__xss = 1</h:script><h:img src="http://127.0.0.2:9/p.png" onerror="window.__xss = 2"/></paragraph>' +
+            '<list><item>項目一</item><item><h:iframe src="http://127.0.0.2:9/"/>項目二</item></list>' +
+            '<table><tr><th>見出し</th></tr><tr><td>セル</td></tr></table>' +
+            '</text></section></component></structuredBody></component></ClinicalDocument>';
+        const dtd = '<?xml version="1.0"?>\n<!DOCTYPE ClinicalDocument [<!ENTITY x "実体の中身">]>\n' +
+            '<ClinicalDocument xmlns="urn:hl7-org:v3"><title>&x;</title></ClinicalDocument>';
+        const outside = [];
+        page.on('request', (r) => {
+            if (!r.url().startsWith(V.url)) {
+                outside.push(r.url());
+            }
+        });
+        let body = evil;
+        const theDoc = (u) => u.pathname === '/api/file' && u.searchParams.get('path') === cdaPath;
+        await page.route(theDoc, (route) => route.fulfill({ status: 200, contentType: 'text/xml; charset=utf-8', body }));
+        await page.locator(tid('doc-close')).click();
+        await page.locator(`${tid('doc-open')}[data-path="${cdaPath}"]`).click();
+        await page.locator(tid('cda-text')).waitFor();
+        const r = await page.evaluate(() => {
+            const v = document.querySelector('[data-testid="cda-text"]');
+            return {
+                xss: window.__xss ?? null,
+                tags: [...v.querySelectorAll('*')].map((e) => e.localName).filter((n) => !/^(h3|h4|h5|p|ul|ol|li|table|tbody|caption|tr|th|td|span|br|section|div)$/.test(n)),
+                scripts: document.querySelectorAll('script:not([src])').length,
+                text: v.textContent.replace(/\s+/g, '')
+            };
+        });
+        await page.waitForTimeout(300);
+        eq({ xss: r.xss, tags: r.tags, scripts: r.scripts, outside },
+            { xss: null, tags: [], scripts: 0, outside: [] }, 'a hostile CDA: no script, image, frame or stylesheet of it in the page, nothing fetched');
+        ok(['本文一', '項目一', '項目二', '見出し', 'セル', '所見太字'].every((x) => r.text.includes(x)), 'a hostile CDA: its text is still shown', r.text);
+        body = dtd;
+        await page.locator(tid('doc-close')).click();
+        await page.locator(`${tid('doc-open')}[data-path="${cdaPath}"]`).click();
+        await page.locator(tid('cda-notice')).waitFor();
+        const d = await page.evaluate(() => ({
+            text: document.querySelectorAll('[data-testid="cda-text"]').length,
+            raw: document.querySelector('[data-testid="cda-raw"]').textContent,
+            shown: !document.querySelector('[data-testid="cda-raw"]').hidden
+        }));
+        ok(d.text === 0 && d.shown && d.raw === dtd && !d.raw.includes('実体の中身</title>'),
+            'a CDA with a DOCTYPE/ENTITY is not parsed: shown as its source, the entity not expanded', d);
+        await page.unroute(theDoc);
+        await page.locator(tid('doc-close')).click();
+    }
 
     // ---- print of the band patient: band and page X/Y on every page, CDA text, labs newest first ----
     await page.locator(tid('back-button')).click();
@@ -469,9 +541,13 @@ try {
     await fp.close();
 
     // ---- docs screenshots ----
+    // the patient screen of docs/img: a patient with allergies (red in the band), labs tab
+    const SHOW = [...T.patients].filter((p) => p.allergies.length)
+        .sort((a, b) => b.labs.length - a.labs.length || (a.patient.id < b.patient.id ? -1 : 1))[0] || BAND;
     await page.setViewportSize({ width: 1600, height: 900 });
-    await openPatient(page, BAND.patient.id);
+    await openPatient(page, SHOW.patient.id);
     await showTab(page, 'labs');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, ART, 'patient-screen', false);
     if (process.env.DOCS_IMG) {
         fs.copyFileSync(path.join(ART, 'patient-screen.png'), path.join(process.env.DOCS_IMG, 'patient-screen.png'));

@@ -196,6 +196,7 @@ def tests(v, truth, tmp, env, trace2):
     # ---- every API answers 401 without a session (and with a forged one)
     apis = [('GET', '/api/session'), ('GET', '/api/generations'), ('GET', '/api/search?q=a'),
             ('GET', '/api/patient?id=1'), ('GET', '/api/file?id=1&path=a/b'),
+            ('GET', '/api/wards'), ('GET', '/api/wards?ward=4E'),
             ('POST', '/api/logout'), ('GET', '/api/nothing-here')]
     for cookie in (None, 'mm_session=' + '0' * 64, 'mm_session=../../etc'):
         codes = [v.req(m, p, b'{}' if m == 'POST' else None,

@@ -2223,54 +2223,175 @@
     }
 
     /*
-     * A CDA document as text nodes only. The XML is parsed by the browser's XML parser into a
-     * document that is never attached to the page; only its text is copied into elements this
-     * file creates. No XSLT, no stylesheets, nothing fetched; a document with a DOCTYPE or an
-     * entity declaration is not parsed at all (shown as its source). Element names are matched
-     * by local name, so the HL7 namespace (or none) does not matter.
+     * A CDA document as text only. The XML is read by the small parser below into plain
+     * objects (never DOM nodes: the browser's XML parser would make live HTML elements of
+     * anything in the XHTML namespace, e.g. an <img onerror=...>, even in a detached
+     * document); only their text is copied into elements this file creates. No XSLT, no
+     * processing instruction obeyed, nothing fetched; a DOCTYPE (and so any entity
+     * declaration) is refused: the document is then shown as its source. Element names are
+     * matched by local name, so the HL7 namespace (or none) does not matter.
      */
     var CDA_NEST_MAX = 40;
+    var XML_DEPTH_MAX = 256;
+
+    /* Well-formed XML → {localName, attrs, childNodes: [element | {text}]} or throws. */
+    function parseXml(src) {
+        var root = { localName: '#root', attrs: {}, childNodes: [] };
+        var stack = [root];
+        var i = 0;
+        var n = src.length;
+        var fail = function (why) {
+            throw new Error('xml: ' + why);
+        };
+        var ents = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+        var decode = function (x) {
+            return x.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);|&/g, function (m, e) {
+                if (!e) {
+                    fail('entity');
+                }
+                if (e.charAt(0) !== '#') {
+                    return ents[e];
+                }
+                var c = e.charAt(1) === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+                if (!(c > 0 && c <= 0x10FFFF) || (c >= 0xD800 && c <= 0xDFFF)) {
+                    fail('character reference');
+                }
+                return String.fromCodePoint(c);
+            });
+        };
+        var addText = function (x) {
+            var top = stack[stack.length - 1];
+            if (top === root) {
+                if (x.trim()) {
+                    fail('text outside the root');
+                }
+                return;
+            }
+            top.childNodes.push({ text: x });
+        };
+        var attrRe = /\s+([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/y;
+        var endRe = /\s*(\/?)>/y;
+        var nameRe = /<([A-Za-z_][\w.:-]*)/y;
+        while (i < n) {
+            var lt = src.indexOf('<', i);
+            if (lt < 0) {
+                lt = n;
+            }
+            if (lt > i) {
+                addText(decode(src.slice(i, lt)));
+            }
+            if (lt >= n) {
+                break;
+            }
+            var e;
+            if (src.startsWith('<!--', lt)) {
+                e = src.indexOf('-->', lt + 4);
+                i = e < 0 ? fail('comment') : e + 3;
+            } else if (src.startsWith('<![CDATA[', lt)) {
+                e = src.indexOf(']]>', lt + 9);
+                if (e < 0) {
+                    fail('CDATA');
+                }
+                addText(src.slice(lt + 9, e));
+                i = e + 3;
+            } else if (src.startsWith('<?', lt)) {
+                e = src.indexOf('?>', lt + 2); /* the XML declaration, a stylesheet PI: ignored */
+                i = e < 0 ? fail('PI') : e + 2;
+            } else if (src.startsWith('<!', lt)) {
+                fail('declaration'); /* DOCTYPE, ENTITY: never */
+            } else if (src.charAt(lt + 1) === '/') {
+                e = src.indexOf('>', lt);
+                var top = stack.pop();
+                if (e < 0 || stack.length === 0 || top.qname !== src.slice(lt + 2, e).trim()) {
+                    fail('end tag');
+                }
+                i = e + 1;
+            } else {
+                nameRe.lastIndex = lt;
+                var m = nameRe.exec(src);
+                if (!m) {
+                    fail('tag');
+                }
+                var q = m[1];
+                var el = { qname: q, localName: q.slice(q.indexOf(':') + 1), attrs: {}, childNodes: [] };
+                var at = nameRe.lastIndex;
+                var a;
+                attrRe.lastIndex = at;
+                while ((a = attrRe.exec(src))) {
+                    var an = a[1].slice(a[1].indexOf(':') + 1);
+                    el.attrs[an] = decode(a[2] !== undefined ? a[2] : a[3]);
+                    at = attrRe.lastIndex;
+                }
+                endRe.lastIndex = at;
+                var end = endRe.exec(src);
+                if (!end) {
+                    fail('tag end');
+                }
+                var parent = stack[stack.length - 1];
+                if (parent === root && root.childNodes.length) {
+                    fail('two roots');
+                }
+                parent.childNodes.push(el);
+                if (!end[1]) {
+                    stack.push(el);
+                    if (stack.length > XML_DEPTH_MAX) {
+                        fail('too deep');
+                    }
+                }
+                i = endRe.lastIndex;
+            }
+        }
+        if (stack.length !== 1 || root.childNodes.length !== 1) {
+            fail('unclosed');
+        }
+        return root.childNodes[0];
+    }
 
     function cdaView(xml) {
         var out = h('div.mm-cda', { testid: 'cda-text', lang: 'ja' });
         if (/<!DOCTYPE|<!ENTITY/i.test(xml)) {
             return { el: null, why: t('cda_raw_only') };
         }
-        var doc;
+        var d;
         try {
-            doc = new window.DOMParser().parseFromString(xml, 'application/xml');
+            d = parseXml(xml);
         } catch (e) {
-            doc = null;
-        }
-        if (!doc || !doc.documentElement || doc.getElementsByTagName('parsererror').length) {
             return { el: null, why: t('cda_bad') };
         }
         var kids = function (el, name) {
-            var r = [];
-            for (var c = el.firstElementChild; c; c = c.nextElementSibling) {
-                if (!name || c.localName === name) {
-                    r.push(c);
-                }
-            }
-            return r;
+            return el.childNodes.filter(function (c) {
+                return c.localName && (!name || c.localName === name);
+            });
         };
         var one = function (el, name) {
             return kids(el, name)[0] || null;
         };
-        var txt = function (el) {
-            return el ? norm(el.textContent) : '';
+        var textOf = function (el) {
+            return el.text !== undefined ? el.text : el.childNodes.map(textOf).join('');
         };
-        var d = doc.documentElement;
+        var txt = function (el) {
+            return el ? norm(textOf(el)) : '';
+        };
+        var find = function (el, name) { /* the first descendant named so */
+            var k = kids(el);
+            for (var j = 0; j < k.length; j++) {
+                var f = k[j].localName === name ? k[j] : find(k[j], name);
+                if (f) {
+                    return f;
+                }
+            }
+            return null;
+        };
         var title = txt(one(d, 'title'));
         if (title) {
             out.appendChild(h('h3.mm-cda-title', { text: title }));
         }
         var eff = one(d, 'effectiveTime');
         var author = one(d, 'author');
-        var who = author ? txt(author.getElementsByTagNameNS('*', 'name')[0] || null) : '';
-        if ((eff && eff.getAttribute('value')) || who) {
+        var who = author ? txt(find(author, 'name')) : '';
+        if ((eff && eff.attrs.value) || who) {
             out.appendChild(h('p.mm-cda-meta',
-                eff && eff.getAttribute('value') ? fmtDateTime(eff.getAttribute('value')) : null,
+                eff && eff.attrs.value ? fmtDateTime(eff.attrs.value) : null,
                 who ? ' ' + t('cda_author') + ': ' + who : null));
         }
         /* the narrative block of a section: paragraphs, lists, tables, line breaks */
@@ -2279,15 +2400,12 @@
             if (depth > CDA_NEST_MAX) {
                 return [txt(el)];
             }
-            for (var n = el.firstChild; n; n = n.nextSibling) {
-                if (n.nodeType === 3 || n.nodeType === 4) {
-                    if (n.nodeValue.trim()) {
-                        frag.push(n.nodeValue);
+            el.childNodes.forEach(function (n) {
+                if (n.text !== undefined) {
+                    if (n.text.trim()) {
+                        frag.push(n.text);
                     }
-                    continue;
-                }
-                if (n.nodeType !== 1) {
-                    continue;
+                    return;
                 }
                 switch (n.localName) {
                 case 'paragraph':
@@ -2297,7 +2415,7 @@
                     frag.push(h('br'));
                     break;
                 case 'list':
-                    frag.push(h(n.getAttribute('listType') === 'ordered' ? 'ol.mm-cda-list' : 'ul.mm-cda-list',
+                    frag.push(h(n.attrs.listType === 'ordered' ? 'ol.mm-cda-list' : 'ul.mm-cda-list',
                         kids(n, 'item').map(function (it) {
                             return h('li', narrative(it, depth + 1));
                         })));
@@ -2314,7 +2432,7 @@
                 default: /* content, sub, sup, footnote, linkHtml: their text */
                     frag.push(h('span', narrative(n, depth + 1)));
                 }
-            }
+            });
             return frag;
         };
         var cdaTable = function (tb, depth) {
