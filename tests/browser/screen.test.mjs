@@ -436,8 +436,13 @@ try {
     eq(wl.map((w) => w[0]), [...byWard.keys()].sort(), 'ward screen: the wards with current inpatients');
     ok(wl.every(([w, txt]) => txt.includes(`${byWard.get(w).length} 名`)), 'ward screen: the count of each ward', wl);
     const ward = pick(rand, [...byWard.keys()]);
+    const opened = (id) => JSON.parse(X.run(MAMORI, ['audit', 'show', '--repo', R, '--json', '--patient', id]))
+        .records.filter((r) => r.kind === 'patient-opened').length;
+    const before = byWard.get(ward).map(opened);
     await page.locator(`${tid('ward-item')}[data-ward="${ward}"]`).click();
     await page.locator(`${tid('ward-table')}`).waitFor();
+    await page.waitForTimeout(500); /* the viewer hands its audit events over within milliseconds */
+    eq(byWard.get(ward).map(opened), before.map((n) => n + 1), `ward ${ward}: each patient listed is recorded in the audit log once`);
     urls.add(page.url());
     const rows = await page.$$eval(tid('ward-row'), (rs) => rs.map((r) => ({
         id: r.dataset.pid, name: r.querySelector('[data-col="name"]').textContent.trim(),
