@@ -1330,6 +1330,9 @@
         if (!fromHistory) {
             pushRoute(false);
         }
+        if (root) {
+            root.removeAttribute('data-print-ready');
+        }
         render();
         var gen = S.gen;
         api('GET', '/api/patient?id=' + encodeURIComponent(pid) + (gen ? '&gen=' + encodeURIComponent(gen) : ''))
@@ -2908,6 +2911,10 @@
             var els = root.querySelectorAll('.mm-printed-at');
             for (var i = 0; i < els.length; i++) {
                 els[i].textContent = t('printed_at', nowText());
+            }
+            /* Ctrl+P: the document texts start loading (the print button waits for them) */
+            if (S.view === 'patient' && S.patient) {
+                preparePrint();
             }
         });
         ['keydown', 'mousedown', 'wheel', 'touchstart'].forEach(function (ev) {
