@@ -509,7 +509,7 @@ try {
         pics: [...p.querySelectorAll('img.mm-print-thumb')].filter((i) => i.complete && i.naturalWidth > 0).length,
         foreign: [...p.querySelectorAll('*')].filter((e) => e.namespaceURI !== 'http://www.w3.org/1999/xhtml' && e.namespaceURI !== 'http://www.w3.org/2000/svg').length
     })));
-    who0: for (const [i, P] of [BAND, OTHER].entries()) {
+    patients: for (const [i, P] of [BAND, OTHER].entries()) {
         const nCda = P.documents.filter((d) => d.format === 'cda').length;
         const got = fdocs[i];
         eq(got.texts.length, nCda, `mamori print ${P.patient.id}: every CDA document as text (${nCda})`);
@@ -517,7 +517,7 @@ try {
             const x = fs.readFileSync(path.join(S, 'extended', d.path), 'utf8');
             const ss = [...x.matchAll(/<text>([\s\S]*?)<\/text>/g)].map((m) => nosp(m[1].replace(/<[^>]*>/g, '')));
             if (!ok(ss.every((q) => d.text.includes(q)), `mamori print ${P.patient.id}: the text of ${path.basename(path.dirname(d.path)).slice(-20)}`, { ss, shown: d.text.slice(0, 300) })) {
-                continue who0;
+                continue patients; // one failure per patient is enough
             }
         }
         const nJpeg = P.images.reduce((a, im) => a + (im.count || 1), 0);
