@@ -93,7 +93,7 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
     const char *repo = ctx->repo, *user = NULL, *passfile = NULL, *ward = NULL, *list = NULL;
     const char *outpath = NULL, *gen = NULL, *title = NULL;
     struct cli_repo_index ri = { 0 };
-    struct mm_viewer_print_gen pg;
+    struct mm_viewer_print_gen pg = { 0 };
     struct mm_repo_gen latest;
     const char **ids = NULL;
     struct mm_viewer_event *evs = NULL;
@@ -176,6 +176,8 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
     pg.name = ri.gen.name;
     pg.time = when;
     pg.guard = ri.gen.guard ? ri.gen.guard : "none";
+    pg.repo = ri.repo; /* the texts of the CDA documents and the JPEGs go into the file */
+    pg.gen = &ri.gen;
     memset(&latest, 0, sizeof(latest));
     pg.latest =
             mm_repo_gen_find(ri.repo, "latest", &latest) == 0 && strcmp(latest.id, ri.gen.id) == 0;

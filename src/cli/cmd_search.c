@@ -277,7 +277,7 @@ static int run_search(struct cli_ctx *ctx, int argc, char **argv)
         }
         bo.flags = MM_INDEX_DEMOGRAPHICS;
         /* a query that can only be an ID needs only the folders it can match */
-        bo.id_prefix = q.id[0] && !q.date[0] && !q.name[0] ? q.id : NULL;
+        bo.id_prefix = q.id[0] && !q.date[0] && !q.year[0] && !q.name[0] ? q.id : NULL;
         bo.progress = on_progress;
         bo.progress_ctx = &pr;
         progress_start(&pr, ctx,
@@ -345,10 +345,12 @@ const struct cmd cmd_search = {
     "   --as-of DATE      年齢の基準日 YYYY-MM-DD（既定は今日）\n"
     "   --json            結果を JSON で標準出力に出す\n"
     "\n"
-    "検索語は次のどれでも構いません（空白は無視します）:\n"
+    "検索語は次のどれでも構いません（氏名と日付の区切りのほかは空白を無視します）:\n"
     "   患者ID（完全一致と前方一致）     1000209458、10002\n"
     "   氏名・カナの一部（姓・名・氏名） 長谷川、はせがわ、ﾊｾｶﾞﾜ、ハセガワ オサム\n"
     "   生年月日                         19470416、1947-04-16、1947/4/16、S22.4.16、昭和22年4月16日\n"
+    "   生まれ年だけ                     1947、1947年、S22、昭和22年\n"
+    "   氏名と生年月日（または年）       ヤマダ 1947-04-16、山田 S22（両方に合う患者だけ）\n"
     "ID の完全一致、前方一致、氏名の完全一致、その他の順に、カナ順で表示します。\n"
     "\n"
     "終了コード: 0 見つかった、1 見つからない・ストレージや索引を読めない、2 使い方の誤り\n",
@@ -364,10 +366,13 @@ const struct cmd cmd_search = {
     "   --as-of DATE      compute ages on this date, YYYY-MM-DD (default today)\n"
     "   --json            print the result as JSON on standard output\n"
     "\n"
-    "The query may be any of these (spaces are ignored):\n"
+    "The query may be any of these (spaces are ignored, but for the one between a name and a\n"
+    "date):\n"
     "   a patient ID (exact or prefix)   1000209458, 10002\n"
     "   part of the name or kana         長谷川, はせがわ, ﾊｾｶﾞﾜ, ハセガワ オサム\n"
     "   a birth date                     19470416, 1947-04-16, 1947/4/16, S22.4.16\n"
+    "   a birth year alone               1947, 1947年, S22, 昭和22年\n"
+    "   a name with a birth date or year ヤマダ 1947-04-16, 山田 S22 (patients matching both)\n"
     "Exact ID matches come first, then ID prefixes, exact names and the rest, each in\n"
     "kana order.\n"
     "\n"

@@ -549,10 +549,10 @@ try {
     // a document opens in the page
     await showTab(page, 'documents');
     await page.locator(`${tid('doc-open')}[data-path$=".xml"]`).first().click();
-    const frame = page.frameLocator(tid('doc-frame'));
-    await frame.locator('body').waitFor();
-    const docText = await frame.locator('body').textContent();
-    ok(docText.length > 100 && docText.includes(P0.id), 'document iframe shows the file (non-empty, names the patient)', docText.slice(0, 200));
+    await page.locator(tid('cda-text')).waitFor();
+    const docText = await page.locator(tid('cda-text')).textContent();
+    const docRaw = await page.locator(tid('cda-raw')).textContent();
+    ok(docText.length > 10 && docRaw.includes(P0.id), 'a CDA document opens as its text, its XML (naming the patient) one click away', docText.slice(0, 200));
     await shot(page, 'document');
     const pdfPath = await page.$$eval(`${tid('doc-open')}[data-path$=".pdf"]`, (bs) => (bs[0] ? bs[0].dataset.path : null));
     if (pdfPath) {

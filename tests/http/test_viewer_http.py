@@ -235,6 +235,11 @@ def main():
           'audit: session ends recorded (logout, idle expiry, stop): %s' % sorted(reasons))
     check(all(r.get('subject') for r in opened) or all('patient' in json.dumps(r) for r in opened),
           'audit: patient-opened names the patient (sealed on the medium)')
+    for pid in getattr(v, 'ward_ids', []):  # a ward list records each patient listed
+        out = run(MAMORI, 'audit', 'show', '--repo', repo, '--json', '--patient', pid,
+                  env=env).stdout.decode()
+        check(any(r.get('kind') == 'patient-opened' for r in json.loads(out)['records']),
+              'audit: the ward screen recorded its patient as shown')
     verify = subprocess.run([MAMORI, 'audit', 'verify', '--repo', repo], env=env,
                             capture_output=True)
     check(verify.returncode == 0, 'audit verify: the log is intact (exit %d)' % verify.returncode)
@@ -256,6 +261,7 @@ def tests(v, truth, tmp, env, trace2):
     # ---- every API answers 401 without a session (and with a forged one)
     apis = [('GET', '/api/session'), ('GET', '/api/generations'), ('GET', '/api/search?q=a'),
             ('GET', '/api/patient?id=1'), ('GET', '/api/file?id=1&path=a/b'),
+            ('GET', '/api/wards'), ('GET', '/api/wards?ward=4E'),
             ('POST', '/api/logout'), ('GET', '/api/nothing-here')]
     for cookie in (None, 'mm_session=' + '0' * 64, 'mm_session=../../etc'):
         codes = [v.req(m, p, b'{}' if m == 'POST' else None,
@@ -399,6 +405,37 @@ def tests(v, truth, tmp, env, trace2):
     check(s == 404, 'an unknown patient is 404 (%d)' % s)
     s, _, _ = v.req('GET', '/api/patient?id=' + 'x' * 100, cookie=cookie)
     check(s == 400, 'an over-long patient ID is refused (%d)' % s)
+    # ---- the ward screen: the current inpatients of each ward, as the truth says
+    def ward_now(tp):
+        w = None
+        for e in tp['encounters']:
+            k = e['kind']
+            if k in ('admission', 'transfer'):
+                w = e.get('ward') or ''
+            elif k in ('leave', 'return') and w is not None and e.get('ward'):
+                w = e['ward']
+            elif k == 'discharge':
+                w = None
+        return w or None
+    want = {}
+    for tp in truth['patients']:
+        if ward_now(tp):
+            want.setdefault(ward_now(tp), []).append(tp['patient']['id'])
+    s, _, data = v.req('GET', '/api/wards', cookie=cookie)
+    wl = json.loads(data)['list']['wards'] if s == 200 else None
+    check(s == 200 and {w['ward']: w['count'] for w in wl} ==
+          {k: len(x) for k, x in want.items()}, 'wards: every ward with its count of inpatients')
+    for ward, ids in sorted(want.items()):
+        s, _, data = v.req('GET', '/api/wards?ward=' + urllib.parse.quote(ward), cookie=cookie)
+        got = json.loads(data)['list']['wards'] if s == 200 else None
+        check(s == 200 and len(got) == 1 and
+              sorted(p['id'] for p in got[0]['patients']) == sorted(ids),
+              'ward %s: exactly its current inpatients' % ward)
+        v.ward_ids = getattr(v, 'ward_ids', []) + ids
+    s, _, data = v.req('GET', '/api/wards?ward=NO-SUCH', cookie=cookie)
+    check(s == 200 and json.loads(data)['list']['wards'] == [], 'an unknown ward lists nobody')
+    s, _, _ = v.req('GET', '/api/wards?ward=' + 'W' * 65, cookie=cookie)
+    check(s == 400, 'an over-long ward code is refused (%d)' % s)
     # ---- generations change what is shown
     changed = None
     for tp2 in truth['patients']:

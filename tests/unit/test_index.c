@@ -293,6 +293,40 @@ static void query_parse__reads_ids_dates_and_names(void **state)
     assert_int_equal(mm_index_query_parse(&q, big), MM_ELIMIT);
 }
 
+static void query_parse__reads_years_and_names_with_dates(void **state)
+{
+    static const struct {
+        const char *q, *date, *year, *name;
+        int both;
+    } cases[] = {
+        { "1947", "", "1947", "", 0 },
+        { "１９４７年", "", "1947", "1947年", 0 },
+        { "S22", "", "1947", "S22", 0 },
+        { "昭和22年", "", "1947", "昭和22年", 0 },
+        { "令和元年", "", "2019", "令和元年", 0 },
+        { "1799", "", "", "", 0 }, /* out of range: an ID prefix only */
+        { "S0", "", "", "S0", 0 },
+        { "ヤマダ 1947-04-16", "1947-04-16", "", "ヤマダ", 1 },
+        { "やまだ　S22.4.16", "1947-04-16", "", "ヤマダ", 1 },
+        { "山田 太郎 1947", "", "1947", "山田太郎", 1 },
+        { "1947-04-16 山田", "1947-04-16", "", "山田", 1 },
+        { "S22 やまだ", "", "1947", "ヤマダ", 1 },
+        { "ヤマダ タロウ", "", "", "ヤマダタロウ", 0 },
+        { "1000 2094", "", "", "", 0 }, /* digits only: no name */
+    };
+    struct mm_index_query q;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (mm_index_query_parse(&q, cases[i].q) != 0)
+            fail_msg("'%s': %s", cases[i].q, mm_error_last());
+        if (strcmp(q.date, cases[i].date) || strcmp(q.year, cases[i].year) ||
+            strcmp(q.name, cases[i].name) || q.both != cases[i].both || (q.both && q.id[0]))
+            fail_msg("'%s' read as date '%s' year '%s' name '%s' both %d id '%s'", cases[i].q,
+                     q.date, q.year, q.name, q.both, q.id);
+    }
+}
+
 /* ---- find ---- */
 
 static void find__every_patient_by_id(void **state)
@@ -406,6 +440,74 @@ static void find__every_patient_by_birth_date(void **state)
         for (size_t k = 0; k < r.n; k++)
             assert_string_equal(r.v[k].birth_date, b);
         mm_index_results_release(&r);
+    }
+    mm_index_free(ix);
+}
+
+/* Every patient is found by the year of birth (Western and era) and by name with the birth
+ * date or year; every answer is right and none is missed (against a scan of the truth). */
+static void find__by_birth_year_and_by_name_with_date(void **state)
+{
+    mm_index *ix = open_ro();
+    size_t np = json_array_size(fx.s.patients);
+    char q[512], kana[256];
+
+    (void)state;
+    for (size_t i = 0; i < np; i++) {
+        json_t *p = patient_of(i);
+        const char *id = jstr(p, "id"), *b = jstr(p, "birth_date"), *sp;
+        struct mm_index_results r = { 0 };
+        size_t want = 0, wantb = 0;
+        char *fk;
+        int y;
+
+        assert_int_equal(sscanf(b, "%4d", &y), 1);
+        snprintf(kana, sizeof(kana), "%s", jstr(p, "kana"));
+        sp = strchr(kana, ' ');
+        assert_non_null(sp);
+        kana[sp - kana] = '\0'; /* the family name's kana */
+        fk = key_of(kana);
+        for (size_t k = 0; k < np; k++) {
+            const char *bk = jstr(patient_of(k), "birth_date");
+            char *nk = key_of(jstr(patient_of(k), "name")),
+                 *kk = key_of(jstr(patient_of(k), "kana"));
+            want += strncmp(bk, b, 4) == 0;
+            wantb += strcmp(bk, b) == 0 && (strstr(nk, fk) || strstr(kk, fk));
+            free(nk);
+            free(kk);
+        }
+        /* the year alone: exactly the patients born that year (IDs here are 10 digits) */
+        snprintf(q, sizeof(q), "%d", y);
+        assert_int_equal(mm_index_find(ix, q, MM_INDEX_FIND_MAX, AS_OF, &r), 0);
+        assert_true(find_in(&r, id) >= 0);
+        assert_int_equal(r.total, want);
+        for (size_t k = 0; k < r.n; k++)
+            assert_memory_equal(r.v[k].birth_date, b, 4);
+        mm_index_results_release(&r);
+        snprintf(q, sizeof(q), "%d年", y);
+        expect_found(ix, q, id);
+        if (y >= 1927 && y <= 1988) {
+            snprintf(q, sizeof(q), "S%d", y - 1925);
+            expect_found(ix, q, id);
+            snprintf(q, sizeof(q), "昭和%d年", y - 1925);
+            expect_found(ix, q, id);
+        }
+        /* name with the birth date: only patients with both */
+        snprintf(q, sizeof(q), "%s %s", kana, b);
+        assert_int_equal(mm_index_find(ix, q, MM_INDEX_FIND_MAX, AS_OF, &r), 0);
+        assert_true(find_in(&r, id) >= 0);
+        assert_int_equal(r.total, wantb);
+        for (size_t k = 0; k < r.n; k++)
+            assert_string_equal(r.v[k].birth_date, b);
+        mm_index_results_release(&r);
+        /* with another year: not this patient */
+        snprintf(q, sizeof(q), "%s %d", kana, y == 2000 ? 1999 : 2000);
+        assert_int_equal(mm_index_find(ix, q, MM_INDEX_FIND_MAX, AS_OF, &r), 0);
+        assert_true(find_in(&r, id) < 0);
+        mm_index_results_release(&r);
+        snprintf(q, sizeof(q), "%.4s %s", b, jstr(p, "name"));
+        expect_found(ix, q, id);
+        free(fk);
     }
     mm_index_free(ix);
 }
@@ -1032,7 +1134,7 @@ static void find__in_memory_equals_sql(void **state)
     for (size_t i = 0; i < json_array_size(fx.s.patients); i++) {
         json_t *p = patient_of(i), *next = patient_of((i + 1) % json_array_size(fx.s.patients));
         const char *id = jstr(p, "id"), *name = jstr(p, "name"), *kana = jstr(p, "kana");
-        char q[8][300], hira[300];
+        char q[11][300], hira[300];
         size_t nq = 0;
         snprintf(q[nq++], sizeof(q[0]), "%s", id);
         snprintf(q[nq++], sizeof(q[0]), "%.*s", (int)(i % 8) + 1, id);
@@ -1044,6 +1146,10 @@ static void find__in_memory_equals_sql(void **state)
         prefix_chars(hira, 3, q[nq++]);
         /* the end of one patient's kana and the start of the next's name: no patient */
         snprintf(q[nq++], sizeof(q[0]), "%s%.3s", kana + strlen(kana) - 3, jstr(next, "name"));
+        /* a birth year alone, and a name with a birth date or year */
+        snprintf(q[nq++], sizeof(q[0]), "%.4s", jstr(p, "birth_date"));
+        snprintf(q[nq++], sizeof(q[0]), "%.200s %s", hira, jstr(p, "birth_date"));
+        snprintf(q[nq++], sizeof(q[0]), "%.4s %s", jstr(next, "birth_date"), name);
         for (size_t k = 0; k < nq; k++) {
             struct mm_index_results a = { 0 }, c = { 0 };
             if (mm_index_query_parse(&(struct mm_index_query){ 0 }, q[k]) < 0)
@@ -1438,11 +1544,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(name_key__folds_what_people_type),
         cmocka_unit_test(query_parse__reads_ids_dates_and_names),
+        cmocka_unit_test(query_parse__reads_years_and_names_with_dates),
         cmocka_unit_test(find__every_patient_by_id),
         cmocka_unit_test(find__every_patient_by_name),
         cmocka_unit_test(find__by_kanji_family_name_finds_only_that_name),
         cmocka_unit_test(find__every_patient_by_birth_date),
         cmocka_unit_test(find__id_prefix_ranks_and_caps),
+        cmocka_unit_test(find__by_birth_year_and_by_name_with_date),
         cmocka_unit_test(find__names_equal_a_naive_scan),
         cmocka_unit_test(results_json__one_shape_with_null_for_an_unknown_age),
         cmocka_unit_test(summary__parses_and_names_the_patient),

@@ -232,11 +232,84 @@ static void ward_patients__the_current_inpatients_of_the_truth(void **state)
     }
 }
 
+/* The ward screen's JSON: every ward of the truth's inpatients with its count, and each ward's
+ * patients exactly as mm_viewer_ward_patients lists them, with their demographics. */
+static void wards_json__the_wards_and_their_inpatients(void **state)
+{
+    mm_buf b, ids;
+    json_t *j, *w;
+    size_t n = 0, i, nw = 0;
+
+    (void)state;
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    assert_int_equal(mm_viewer_wards_json(fx.ix, NULL, &b, NULL, &n), 0);
+    assert_non_null(j = json_loadb(b.ptr, b.len, 0, NULL));
+    assert_int_equal(json_array_size(json_object_get(j, "wards")), n);
+    assert_true(n > 0);
+    json_array_foreach(json_object_get(j, "wards"), i, w)
+    {
+        const char *ward = jstr(w, "ward");
+        mm_buf want, one;
+        json_t *o, *pts, *p;
+        size_t nwant = 0, np = 0, k;
+        const char *q;
+
+        mm_buf_init(&want, MM_LIMIT_JSON);
+        mm_buf_init(&one, MM_LIMIT_JSON);
+        mm_buf_init(&ids, MM_LIMIT_JSON);
+        assert_int_equal(mm_viewer_ward_patients(fx.ix, ward, &want, &nwant), 0);
+        assert_int_equal(json_integer_value(json_object_get(w, "count")), nwant);
+        assert_int_equal(mm_viewer_wards_json(fx.ix, ward, &one, &ids, &np), 0);
+        assert_int_equal(np, nwant);
+        assert_non_null(o = json_loadb(one.ptr, one.len, 0, NULL));
+        pts = json_object_get(json_array_get(json_object_get(o, "wards"), 0), "patients");
+        assert_int_equal(json_array_size(pts), nwant);
+        q = ids.ptr;
+        json_array_foreach(pts, k, p)
+        {
+            const char *id = jstr(p, "id"), *r = want.ptr;
+            int found = 0;
+            for (size_t t = 0; t < nwant; t++, r += strlen(r) + 1)
+                found |= !strcmp(r, id);
+            assert_true(found);
+            assert_string_equal(q, id); /* the audit list names the same patients */
+            q += strlen(q) + 1;
+            for (size_t t = 0; t < json_array_size(fx.s.patients); t++) {
+                const json_t *tp = json_object_get(json_array_get(fx.s.patients, t), "patient");
+                if (!strcmp(jstr(tp, "id"), id)) {
+                    assert_string_equal(jstr(p, "name"), jstr(tp, "name"));
+                    assert_string_equal(jstr(p, "birth_date"), jstr(tp, "birth_date"));
+                }
+            }
+        }
+        nw += nwant;
+        json_decref(o);
+        mm_buf_release(&ids);
+        mm_buf_release(&one);
+        mm_buf_release(&want);
+    }
+    assert_true(nw > 0);
+    json_decref(j);
+    /* a ward with nobody: an empty list */
+    mm_buf_clear(&b);
+    assert_int_equal(mm_viewer_wards_json(fx.ix, "NO-SUCH-WARD", &b, NULL, &n), 0);
+    assert_int_equal(n, 0);
+    assert_non_null(j = json_loadb(b.ptr, b.len, 0, NULL));
+    assert_int_equal(json_array_size(json_object_get(j, "wards")), 0);
+    json_decref(j);
+    mm_buf_release(&b);
+}
+
 static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **state)
 {
     struct mm_viewer_print_gen g = {
         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        "day </script><script>alert(1)</script>", "2025-08-12T03:00:00+09:00", "none", 1
+        "day </script><script>alert(1)</script>",
+        "2025-08-12T03:00:00+09:00",
+        "none",
+        1,
+        NULL,
+        NULL
     };
     const char *ids[4];
     size_t missing = 9;
@@ -621,6 +694,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(patient_json__summary_and_matrix_of_the_index),
         cmocka_unit_test(ward_patients__the_current_inpatients_of_the_truth),
+        cmocka_unit_test(wards_json__the_wards_and_their_inpatients),
         cmocka_unit_test(print__every_patient_in_one_page_that_keeps_its_data_inside),
         cmocka_unit_test(assets__built_in_with_types_and_the_page_names_them),
         cmocka_unit_test(record_text__renders_what_the_record_json_holds),

@@ -156,13 +156,18 @@ struct mm_index_query {
     char id[MM_INDEX_QUERY_MAX + 1];   /* patient ID or ID prefix, "" when not ID-like */
     char date[11];                     /* birth date "YYYY-MM-DD", "" when not a date */
     char name[MM_INDEX_QUERY_MAX + 1]; /* name key (mm_index_name_key), "" when no name */
+    char year[5];                      /* birth year "YYYY" of a year alone, else "" */
+    int both; /* 1: a name and a birth date or year, both to match (name then date) */
 };
 
 /*
  * Read @query: an ID when it is ASCII letters, digits, '-', '_' or '.'; a date when it is
  * YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYY年M月D日 or 和暦 (S31.11.24, S311124,
  * 昭和31年11月24日, 令和元年5月1日; M T S H R / 明治 大正 昭和 平成 令和) of a real day;
- * a name fragment when it has a letter or any non-ASCII character.
+ * a name fragment when it has a letter or any non-ASCII character; a birth year alone when
+ * it is YYYY or YYYY年 (1800..2199) or an era year (S22, 昭和22年, 令和元年). A name and a
+ * date or year separated by a space ("ヤマダ 1947-04-16", "山田 S22", "1947 やまだ") is read
+ * as both, and a patient matches only when both match (@both 1).
  * @param[out] out the three readings
  * @return 0, MM_EINVAL when nothing is left after removing spaces, MM_ELIMIT when
  *         @query is longer than MM_INDEX_QUERY_MAX bytes
@@ -196,7 +201,8 @@ struct mm_index_results {
 
 /*
  * Find patients by @query (see mm_index_query_parse): exact and prefix patient ID,
- * birth date, or a fragment of the name or kana (family, given or full name). Sorted:
+ * birth date or year, or a fragment of the name or kana (family, given or full name), or
+ * a name fragment and a birth date or year together (both must match). Sorted:
  * exact ID, then ID prefix, then exact full name or kana, then the rest; within each by
  * kana, then ID.
  * @param limit at most this many results (0: MM_INDEX_FIND_DEFAULT; capped at

@@ -361,13 +361,97 @@ done:
     return 1;
 }
 
+/* Read @s (spaces removed, full-width folded) as a birth year alone. OUT: @out "YYYY". */
+static int parse_year(const char *s, char out[5])
+{
+    const char *p = s;
+    int y = 0, base = era(&p);
+
+    if (base) {
+        if (strncmp(p, "元", strlen("元")) == 0) {
+            p += strlen("元");
+            y = 1;
+        } else if (!digits(&p, 2, &y) || y < 1) {
+            return 0;
+        }
+        y += base;
+    } else if (digits(&p, 4, &y) != 4) {
+        return 0;
+    }
+    if (strncmp(p, "年", strlen("年")) == 0)
+        p += strlen("年");
+    if (*p || y < 1800 || y > 2199)
+        return 0;
+    snprintf(out, 5, "%04d", y);
+    return 1;
+}
+
+/* 1 for the spaces that separate the words of a query. */
+static int space(uint32_t c)
+{
+    return c == ' ' || c == '\t' || c == 0xA0 || c == 0x3000;
+}
+
+/* The name key of @s into @out (MM_INDEX_QUERY_MAX + 1 bytes; "" when none). */
+static int name_into(const char *s, char *out)
+{
+    mm_buf key;
+    int err;
+
+    out[0] = '\0';
+    mm_buf_init(&key, MM_INDEX_QUERY_MAX);
+    if ((err = mm_index_name_key(s, &key)) == 0 && key.len)
+        memcpy(out, key.ptr, key.len + 1);
+    mm_buf_release(&key);
+    return err;
+}
+
+/*
+ * A name and a birth date or year in @plain, split at byte @cut (a space stood there): the
+ * date first or last. OUT: @q's name, date or year and both. @return 1 if read so
+ */
+static int name_and_date(struct mm_index_query *q, char *plain, size_t cut, int *err)
+{
+    char save = plain[cut];
+    const char *date = NULL, *name = NULL;
+    struct mm_index_query t;
+    int wordy = 0; /* the name has a letter or a non-ASCII character */
+
+    memset(&t, 0, sizeof(t));
+    plain[cut] = '\0';
+    if (parse_date(plain, t.date) || parse_year(plain, t.year))
+        date = plain;
+    plain[cut] = save;
+    if (date) {
+        name = plain + cut;
+    } else if (parse_date(plain + cut, t.date) || parse_year(plain + cut, t.year)) {
+        date = plain + cut;
+        name = plain;
+    } else {
+        return 0;
+    }
+    if (name == plain)
+        plain[cut] = '\0';
+    for (const char *c = name; *c && !wordy; c++)
+        wordy = (unsigned char)*c >= 0x80 || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z');
+    *err = wordy ? name_into(name, t.name) : 0;
+    plain[cut] = save;
+    if (*err < 0 || !t.name[0])
+        return 0;
+    memcpy(q->name, t.name, sizeof(q->name));
+    memcpy(q->date, t.date, sizeof(q->date));
+    memcpy(q->year, t.year, sizeof(q->year));
+    q->id[0] = '\0';
+    q->both = 1;
+    return 1;
+}
+
 int mm_index_query_parse(struct mm_index_query *out, const char *query)
 {
     char plain[MM_INDEX_QUERY_MAX + 1]; /* spaces removed, full-width ASCII folded */
     const unsigned char *s = (const unsigned char *)query;
-    size_t n, len, k = 0;
+    size_t n, len, k = 0, first = 0, last = 0; /* where the first and last spaces were */
     int ascii = 1, letter = 0, idlike = 1;
-    mm_buf key;
     int err;
 
     MM_ASSERT_ARG(out && query);
@@ -380,6 +464,11 @@ int mm_index_query_parse(struct mm_index_query *out, const char *query)
 
         if (c >= 0xFF01 && c <= 0xFF5E)
             c -= 0xFEE0;
+        if (space(c) && k > 0) {
+            if (!first)
+                first = k;
+            last = k;
+        }
         if (ignorable(c))
             continue;
         if (c < 0x80) {
@@ -400,16 +489,15 @@ int mm_index_query_parse(struct mm_index_query *out, const char *query)
     memset(out, 0, sizeof(*out));
     if (idlike)
         memcpy(out->id, plain, k + 1);
-    parse_date(plain, out->date);
-    if (!ascii || letter) {
-        mm_buf_init(&key, MM_INDEX_QUERY_MAX);
-        if ((err = mm_index_name_key(plain, &key)) < 0) {
-            mm_buf_release(&key);
-            return err;
-        }
-        if (key.len)
-            memcpy(out->name, key.ptr, key.len + 1);
-        mm_buf_release(&key);
+    err = 0;
+    if (!parse_date(plain, out->date) && !parse_year(plain, out->year)) {
+        /* "ヤマダ 1947-04-16", "1947 やまだ": the date last, else first, with the name */
+        if (last && last < k && name_and_date(out, plain, last, &err))
+            return 0;
+        if (err == 0 && first && first != last && name_and_date(out, plain, first, &err))
+            return 0;
     }
-    return 0;
+    if (err == 0 && (!ascii || letter))
+        err = name_into(plain, out->name);
+    return err;
 }

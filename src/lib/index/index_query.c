@@ -26,10 +26,15 @@ static const char find_sql[] =
         " SELECT id, CASE WHEN id = ?1 THEN 0 ELSE 1 END FROM patient"
         "  WHERE ?1 <> '' AND id >= ?1 AND id < ?1 || char(1114111)"
         " UNION ALL"
-        " SELECT id, 3 FROM patient WHERE ?2 <> '' AND birth_date = ?2"
+        " SELECT id, 3 FROM patient WHERE ?6 = 0 AND ?2 <> '' AND birth_date = ?2"
+        " UNION ALL"
+        " SELECT id, 3 FROM patient WHERE ?6 = 0 AND ?5 <> ''"
+        "  AND birth_date >= ?5 || '-' AND birth_date < ?5 || '.'"
         " UNION ALL"
         " SELECT id, CASE WHEN name_key = ?3 OR kana_key = ?3 THEN 2 ELSE 3 END FROM patient"
         "  WHERE ?3 <> '' AND (instr(name_key, ?3) > 0 OR instr(kana_key, ?3) > 0)"
+        "  AND (?6 = 0 OR (?2 <> '' AND birth_date = ?2)"
+        "   OR (?5 <> '' AND birth_date >= ?5 || '-' AND birth_date < ?5 || '.'))"
         "), b(id, rank) AS (SELECT id, min(rank) FROM m GROUP BY id)"
         " SELECT p.id, p.name, p.kana, p.sex, p.birth_date, count(*) OVER ()"
         " FROM b JOIN patient p ON p.id = b.id"
@@ -214,10 +219,18 @@ static int hit_cmp(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+/* Does birth date @b match @q's date or year? */
+static int birth_match(const char *b, const struct mm_index_query *q)
+{
+    if (q->date[0])
+        return strcmp(b, q->date) == 0;
+    return q->year[0] && strncmp(b, q->year, 4) == 0 && b[4] == '-';
+}
+
 /*
  * The matches of @q as find_sql ranks them (0 exact ID, 1 ID prefix, 2 exact name or kana,
- * 3 birth date or name fragment; the best rank of a row counts), sorted by rank, kana key
- * and ID. OUT: *out (mm_free), *n
+ * 3 birth date or year or name fragment; with @q->both a name only where the birth matches; the
+ * best rank of a row counts), sorted by rank, kana key and ID. OUT: *out (mm_free), *n
  */
 static int rows_match(const struct mm_index__rows *r, const struct mm_index_query *q,
                       struct hit **out, size_t *nout)
@@ -242,9 +255,9 @@ static int rows_match(const struct mm_index__rows *r, const struct mm_index_quer
              i++)
             best[i] = strcmp(r->col[i * ROW_COLS + C_ID], q->id) == 0 ? 1 : 2;
     }
-    if (q->date[0])
+    if ((q->date[0] || q->year[0]) && !q->both)
         for (size_t i = 0; i < r->n; i++)
-            if (strcmp(r->col[i * ROW_COLS + C_BIRTH], q->date) == 0 && (!best[i] || best[i] > 4))
+            if (birth_match(r->col[i * ROW_COLS + C_BIRTH], q) && (!best[i] || best[i] > 4))
                 best[i] = 4;
     if (qlen) { /* one pass over every key; a hit is the row whose key holds it whole */
         const char *p = r->keys, *end = r->keys + r->key_off[r->n], *h;
@@ -259,7 +272,8 @@ static int rows_match(const struct mm_index__rows *r, const struct mm_index_quer
                     hi = mid;
             }
             row = lo;
-            if (!memchr(h, 1, qlen) && !memchr(h, 2, qlen)) {
+            if (!memchr(h, 1, qlen) && !memchr(h, 2, qlen) &&
+                (!q->both || birth_match(r->col[row * ROW_COLS + C_BIRTH], q))) {
                 int rank = strcmp(r->col[row * ROW_COLS + C_NKEY], q->name) == 0 ||
                                            strcmp(r->col[row * ROW_COLS + C_KKEY], q->name) == 0
                                    ? 3
@@ -345,9 +359,10 @@ int mm_index_find(mm_index *ix, const char *query, size_t limit, const char *as_
     }
     if ((err = mm_index__prepare(ix, find_sql, &st)) < 0 ||
         (err = mm_index__bind(st, 1, q.id)) < 0 || (err = mm_index__bind(st, 2, q.date)) < 0 ||
-        (err = mm_index__bind(st, 3, q.name)) < 0)
+        (err = mm_index__bind(st, 3, q.name)) < 0 || (err = mm_index__bind(st, 5, q.year)) < 0)
         goto out;
-    if (sqlite3_bind_int64(st, 4, (sqlite3_int64)limit) != SQLITE_OK) {
+    if (sqlite3_bind_int64(st, 4, (sqlite3_int64)limit) != SQLITE_OK ||
+        sqlite3_bind_int(st, 6, q.both) != SQLITE_OK) {
         err = mm_index__sql_error(ix->db, SQLITE_RANGE, "bind");
         goto out;
     }

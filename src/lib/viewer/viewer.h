@@ -121,6 +121,16 @@ int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *id, mm_buf
  */
 int mm_viewer_ward_patients(mm_index *ix, const char *ward, mm_buf *out, size_t *n);
 
+/*
+ * The ward screen: with @ward NULL, append {"wards":[{"ward":code,"count":N}...]} (every ward
+ * with a current inpatient, as mm_viewer_ward_patients decides, sorted by code; *@n the number
+ * of wards); with @ward, {"wards":[{"ward":code,"patients":[{id,name,kana,sex,birth_date,room,
+ * bed,since,allergies (a count)}...]}]} for that ward (sorted by room, bed, ID; *@n the
+ * number of patients), and their IDs NUL-separated to @ids (may be NULL) for the audit log.
+ * @return 0, MM_ENOMEM, MM_ELIMIT, MM_EIO, MM_ECORRUPT (a summary that is not JSON)
+ */
+int mm_viewer_wards_json(mm_index *ix, const char *ward, mm_buf *out, mm_buf *ids, size_t *n);
+
 /* @ns (since 1970 UTC) as local time "YYYY-MM-DDTHH:MM:SS+09:00"; "" when unknown. */
 void mm_viewer_local_time(int64_t ns, char out[48]);
 
@@ -146,16 +156,27 @@ struct mm_viewer_print_gen {
     const char *time;      /* local time of the backup, "YYYY-MM-DDTHH:MM:SS+09:00" */
     const char *guard;     /* "none", "clean", "suspect" */
     int latest;
+    /* NULL: documents and images listed by name only. Else the repository and generation
+     * their files are read from, so that the document holds each CDA document's text and each
+     * JPEG (up to MM_VIEWER_PRINT_IMAGE_MAX) to print as a thumbnail. */
+    mm_repo *repo;
+    const struct mm_repo_gen *gen;
 };
+
+/* Largest JPEG a print document holds (a larger one is listed by name). */
+#define MM_VIEWER_PRINT_IMAGE_MAX (4u * 1024u * 1024u)
+/* Largest CDA document a print document holds as text. */
+#define MM_VIEWER_PRINT_TEXT_MAX (4u * 1024u * 1024u)
 
 /*
  * Write one standalone printable HTML document (the viewer's stylesheet and script built
- * in, the data of every patient as JSON) with the summaries of the @n patients @ids
+ * in, the data of every patient as JSON, with the texts of the CDA documents and the JPEGs
+ * as data: URLs when @gen names a repository) with the summaries of the @n patients @ids
  * (patients not in the index are left out and counted in *@missing).
  * @param title shown on top of the document ("3階東病棟 入院患者")
  * @param[out] in_doc NULL, or @n flags: 1 for each patient the document holds
  * @return 0, MM_ENOTFOUND (none of the patients is in the index), MM_ELIMIT, MM_ENOMEM,
- *         MM_EIO
+ *         MM_EIO, MM_ECORRUPT (a damaged document; a missing one is only left out)
  */
 int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
                     const char *const *ids, size_t n, mm_buf *out, size_t *missing,

@@ -7,13 +7,16 @@
  * jansson. Nothing here prints or names a patient in a message.
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "crypto/crypto.h"
 #include "ssmix2/ssmix2.h"
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
@@ -232,11 +235,16 @@ static int inpatient_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-/* Is the patient of summary @j staying in @ward now? OUT: *room (borrowed from @j) */
-static int in_ward(const json_t *j, const char *ward, const char **room)
+/* Where the patient of summary @j stays now. */
+struct stay_now {
+    const char *ward, *room, *bed, *since; /* borrowed from the summary; ward NULL: not in */
+};
+
+/* Where the patient of summary @j stays now (ward NULL when not admitted). */
+static struct stay_now stay_of(const json_t *j)
 {
     const json_t *enc = json_object_get(j, "encounters");
-    const char *cur_ward = NULL, *cur_room = "";
+    struct stay_now s = { NULL, "", "", "" };
     size_t i;
     json_t *e;
 
@@ -245,20 +253,32 @@ static int in_ward(const json_t *j, const char *ward, const char **room)
     {
         const char *kind = member(e, "kind"), *w = member(e, "ward");
         if (strcmp(kind, "admission") == 0 || strcmp(kind, "transfer") == 0) {
-            cur_ward = w;
-            cur_room = member(e, "room");
+            if (strcmp(kind, "admission") == 0 || !s.ward)
+                s.since = member(e, "date");
+            s.ward = w;
+            s.room = member(e, "room");
+            s.bed = member(e, "bed");
         } else if (strcmp(kind, "leave") == 0 || strcmp(kind, "return") == 0) {
-            if (cur_ward && *w) { /* a leave or return names the ward only sometimes */
-                cur_ward = w;
-                cur_room = member(e, "room");
+            if (s.ward && *w) { /* a leave or return names the ward only sometimes */
+                s.ward = w;
+                s.room = member(e, "room");
+                s.bed = member(e, "bed");
             }
         } else if (strcmp(kind, "discharge") == 0) {
-            cur_ward = NULL;
+            s.ward = NULL;
         }
     }
-    if (!cur_ward || strcmp(cur_ward, ward) != 0)
+    return s;
+}
+
+/* Is the patient of summary @j staying in @ward now? OUT: *room (borrowed from @j) */
+static int in_ward(const json_t *j, const char *ward, const char **room)
+{
+    struct stay_now s = stay_of(j);
+
+    if (!s.ward || strcmp(s.ward, ward) != 0)
         return 0;
-    *room = cur_room;
+    *room = s.room;
     return 1;
 }
 
@@ -354,6 +374,111 @@ static const char *find_tag(const char *s, const char *open, const char *needle,
     return NULL;
 }
 
+/* Append @n bytes as base64. */
+static int put_base64(mm_buf *out, const unsigned char *p, size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char q[4];
+    int err = 0;
+
+    for (size_t i = 0; i < n && err == 0; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        q[0] = abc[v >> 18 & 63];
+        q[1] = abc[v >> 12 & 63];
+        q[2] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+        q[3] = i + 2 < n ? abc[v & 63] : '=';
+        err = mm_buf_put(out, q, 4);
+    }
+    return err;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+
+    return n >= t && strcasecmp(s + n - t, tail) == 0;
+}
+
+/*
+ * Append ,"files":{"<folder>/<file>": text or data: URL, ...} for the CDA documents and the
+ * JPEGs of patient @id, read from @gen's extended storage. A file the generation does not
+ * hold (or one over its limit) is left out: the page then lists it by name.
+ */
+static int print_files(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *id,
+                       mm_buf *out)
+{
+    static const char *const keys[] = { "documents", "images" };
+    const char *ext = NULL;
+    json_t *j = NULL;
+    mm_buf f;
+    char full[1024];
+    int err, first = 1;
+
+    for (size_t i = 0; i < gen->gen->nsources && !ext; i++)
+        if (gen->gen->sources[i].kind == MM_REPO_SOURCE_SSMIX2_EXT)
+            ext = gen->gen->sources[i].name;
+    if (!ext)
+        return 0;
+    if ((err = summary_parse(ix, id, &j)) < 0)
+        return err;
+    mm_buf_init(&f, MM_VIEWER_PRINT_IMAGE_MAX > MM_VIEWER_PRINT_TEXT_MAX
+                            ? MM_VIEWER_PRINT_IMAGE_MAX
+                            : MM_VIEWER_PRINT_TEXT_MAX);
+    err = mm_buf_puts(out, ",\"files\":{");
+    for (size_t k = 0; k < 2 && err == 0; k++) {
+        const json_t *arr = json_object_get(j, keys[k]);
+        size_t i, fi;
+        json_t *d, *name;
+        json_array_foreach(arr, i, d)
+        {
+            const char *folder = member(d, "folder");
+            json_array_foreach(json_object_get(d, "files"), fi, name)
+            {
+                const char *fn = json_string_value(name);
+                int text = fn && ends_with(fn, ".xml");
+                int jpeg = fn && (ends_with(fn, ".jpg") || ends_with(fn, ".jpeg"));
+                int n;
+                if (err < 0 || !*folder || (!text && !jpeg))
+                    continue;
+                n = snprintf(full, sizeof(full), "%s/%s/%s", ext, folder, fn);
+                if (n < 0 || (size_t)n >= sizeof(full))
+                    continue;
+                mm_buf_clear(&f);
+                err = mm_repo_read_file(gen->repo, gen->gen, full,
+                                        text ? MM_VIEWER_PRINT_TEXT_MAX : MM_VIEWER_PRINT_IMAGE_MAX,
+                                        &f);
+                if (err == MM_ENOTFOUND || err == MM_ELIMIT) {
+                    mm_error_clear();
+                    err = 0;
+                    continue;
+                }
+                if (err == 0 && !first)
+                    err = mm_buf_putc(out, ',');
+                first = 0;
+                if (err == 0)
+                    err = mm_json_str(out, full + strlen(ext) + 1);
+                if (err == 0)
+                    err = mm_buf_putc(out, ':');
+                if (err == 0 && text)
+                    err = mm_json_strn(out, (const char *)f.ptr, f.len);
+                if (err == 0 && jpeg)
+                    err = mm_buf_puts(out, "\"data:image/jpeg;base64,");
+                if (err == 0 && jpeg)
+                    err = put_base64(out, (const unsigned char *)f.ptr, f.len);
+                if (err == 0 && jpeg)
+                    err = mm_buf_putc(out, '"');
+            }
+        }
+    }
+    if (err == 0)
+        err = mm_buf_putc(out, '}');
+    mm_crypto_wipe(f.ptr, f.len);
+    mm_buf_release(&f);
+    json_decref(j);
+    return err;
+}
+
 int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
                     const char *const *ids, size_t n, mm_buf *out, size_t *missing,
                     unsigned char *in_doc)
@@ -419,6 +544,12 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
             err = 0;
             continue;
         }
+        if (err == 0 && gen->repo && gen->gen) { /* the files go inside the patient's object */
+            mm_buf_truncate(&one, one.len - 1);
+            err = print_files(ix, gen, ids[i], &one);
+            if (err == 0)
+                err = mm_buf_putc(&one, '}');
+        }
         if (err == 0 && found)
             err = mm_buf_putc(&data, ',');
         if (err == 0)
@@ -461,5 +592,123 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
     mm_buf_release(&one);
     mm_buf_release(&data);
     mm_free(page);
+    return err;
+}
+
+/* One current inpatient of the ward screen: the summary parsed and where the patient is. */
+struct ward_row {
+    json_t *j;
+    struct stay_now at;
+};
+
+static int ward_row_cmp(const void *a, const void *b)
+{
+    const struct ward_row *x = a, *y = b;
+    int c = strcmp(x->at.ward, y->at.ward);
+
+    if (c == 0)
+        c = strcmp(x->at.room, y->at.room);
+    if (c == 0)
+        c = strcmp(x->at.bed, y->at.bed);
+    return c ? c
+             : strcmp(member(json_object_get(x->j, "patient"), "id"),
+                      member(json_object_get(y->j, "patient"), "id"));
+}
+
+/* Append {"ward":..,"count":N} or, with @full, {"ward":..,"patients":[...]} for rows [a, b). */
+static int ward_json(mm_buf *out, const struct ward_row *v, size_t a, size_t b, int full,
+                     mm_buf *ids)
+{
+    int err = mm_buf_putc(out, '{');
+
+    if (err == 0)
+        err = mm_json_kv(out, 1, "ward", v[a].at.ward);
+    if (err == 0 && !full)
+        return mm_buf_printf(out, ",\"count\":%zu}", b - a);
+    if (err == 0)
+        err = mm_buf_puts(out, ",\"patients\":[");
+    for (size_t i = a; i < b && err == 0; i++) {
+        const json_t *p = json_object_get(v[i].j, "patient");
+        const char *id = member(p, "id");
+        err = mm_buf_puts(out, i > a ? ",{" : "{");
+        if (err == 0)
+            err = mm_json_kv(out, 1, "id", id);
+        if (err == 0)
+            err = mm_json_kv(out, 0, "name", member(p, "name"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "kana", member(p, "kana"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "sex", member(p, "sex"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "birth_date", member(p, "birth_date"));
+        if (err == 0)
+            err = mm_json_kv(out, 0, "room", v[i].at.room);
+        if (err == 0)
+            err = mm_json_kv(out, 0, "bed", v[i].at.bed);
+        if (err == 0)
+            err = mm_json_kv(out, 0, "since", v[i].at.since);
+        if (err == 0)
+            err = mm_buf_printf(out, ",\"allergies\":%zu}",
+                                json_array_size(json_object_get(v[i].j, "allergies")));
+        if (err == 0 && ids)
+            err = mm_buf_put(ids, id, strlen(id) + 1);
+    }
+    if (err == 0)
+        err = mm_buf_puts(out, "]}");
+    return err;
+}
+
+int mm_viewer_wards_json(mm_index *ix, const char *ward, mm_buf *out, mm_buf *ids, size_t *n)
+{
+    struct ward_row *v = NULL;
+    size_t nids = 0, nv = 0, start, nout = 0;
+    mm_buf all;
+    const char *p;
+    int err;
+
+    MM_ASSERT_ARG(ix && out);
+    start = out->len;
+    mm_buf_init(&all, MM_LIMIT_JSON);
+    if ((err = mm_index_patient_ids(ix, &all, &nids)) < 0)
+        goto out;
+    if (nids && !(v = mm_calloc(nids, sizeof(*v)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
+    p = (const char *)all.ptr;
+    for (size_t i = 0; i < nids; i++, p += strlen(p) + 1) {
+        json_t *j = NULL;
+        struct stay_now at;
+        if ((err = summary_parse(ix, p, &j)) < 0)
+            goto out;
+        at = stay_of(j);
+        if (!at.ward || !*at.ward || (ward && strcmp(at.ward, ward) != 0)) {
+            json_decref(j);
+            continue;
+        }
+        v[nv].j = j;
+        v[nv++].at = at;
+    }
+    qsort(v, nv, sizeof(*v), ward_row_cmp);
+    err = mm_buf_puts(out, "{\"wards\":[");
+    for (size_t a = 0, b; a < nv && err == 0; a = b) {
+        for (b = a + 1; b < nv && strcmp(v[b].at.ward, v[a].at.ward) == 0; b++)
+            ;
+        if (nout++)
+            err = mm_buf_putc(out, ',');
+        if (err == 0)
+            err = ward_json(out, v, a, b, ward != NULL, ids);
+    }
+    if (err == 0)
+        err = mm_buf_puts(out, "]}");
+    if (err == 0 && n)
+        *n = ward ? nv : nout;
+out:
+    for (size_t i = 0; i < nv; i++)
+        json_decref(v[i].j);
+    mm_free(v);
+    mm_buf_release(&all);
+    if (err < 0)
+        mm_buf_truncate(out, start);
     return err;
 }

@@ -823,6 +823,56 @@ static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
     return ok;
 }
 
+/*
+ * The ward screen: the wards with current inpatients, or (?ward=) that ward's inpatients,
+ * each of whom is recorded as shown, as `mamori print --ward` records each patient printed.
+ */
+static enum MHD_Result api_wards(mm_viewer *v, struct MHD_Connection *c, const char *user)
+{
+    struct ixuse u;
+    const char *ward, *gen, *p;
+    mm_buf b, ids;
+    enum MHD_Result ok;
+    size_t n = 0;
+    int bad = 0, err;
+
+    ward = arg(c, "ward", 64, &bad);
+    gen = arg(c, "gen", 64, &bad);
+    if (bad || (ward && !*ward))
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
+    if ((err = ix_acquire(v, gen, &u)) < 0)
+        return send_lib_error(c, err);
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    mm_buf_init(&ids, MM_LIMIT_JSON);
+    err = mm_buf_puts(&b, "{\"generation\":");
+    if (err == 0)
+        err = mm_json_str(&b, u.gid);
+    if (err == 0)
+        err = mm_buf_puts(&b, ",\"list\":");
+    if (err == 0)
+        err = mm_viewer_wards_json(u.ix, ward, &b, &ids, &n);
+    if (err == 0)
+        err = mm_buf_putc(&b, '}');
+    ix_release(v, &u);
+    if (err == 0) {
+        p = (const char *)ids.ptr;
+        for (size_t i = 0; ward && i < n; i++, p += strlen(p) + 1) {
+            struct mm_viewer_event ev = {
+                .kind = MM_VIEWER_PATIENT, .user = user, .generation = u.gid, .patient = p
+            };
+            emit(v, &ev, 1);
+        }
+        ok = send_json(c, MHD_HTTP_OK, &b, NULL);
+    } else {
+        ok = send_lib_error(c, err);
+    }
+    mm_crypto_wipe(b.ptr, b.len);
+    mm_crypto_wipe(ids.ptr, ids.len);
+    mm_buf_release(&ids);
+    mm_buf_release(&b);
+    return ok;
+}
+
 /* The Content-Type of a stored document by its name's extension. */
 static const char *file_type(const char *path, int *inline_ok)
 {
@@ -1141,6 +1191,8 @@ static enum MHD_Result route(mm_viewer *v, struct MHD_Connection *c, const char 
         ok = api_search(v, c);
     } else if (strcmp(url, "/api/patient") == 0) {
         ok = api_patient(v, c, user);
+    } else if (strcmp(url, "/api/wards") == 0) {
+        ok = api_wards(v, c, user);
     } else if (strcmp(url, "/api/file") == 0) {
         ok = api_file(v, c);
     } else if (strcmp(url, "/api/recovery") == 0) {

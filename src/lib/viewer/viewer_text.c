@@ -326,7 +326,8 @@ static size_t failures(struct out *o, const json_t *rec, const char *name)
         if (damaged)
             put(o, T(o, "、文字化け %lld 件", ", %lld with undecodable text"), (long long)damaged);
         if (folders)
-            put(o, T(o, "、読めないフォルダ %lld", ", %lld unreadable folders"), (long long)folders);
+            put(o, T(o, "、読めないフォルダ %lld", ", %lld unreadable folders"),
+                (long long)folders);
         put(o, "\n");
     }
     return n;
@@ -371,7 +372,8 @@ int mm_viewer_record_text(const char *json, size_t n, enum mm_viewer_lang lang, 
         return mm_error_set(MM_ECORRUPT, "the patient's record is not a JSON object");
     }
     patient(&o, json_object_get(rec, "patient"), as_of);
-    for (const char *const *k = (const char *const[]){ "patient", "orders", "exams", "other", NULL };
+    for (const char *const *k =
+                 (const char *const[]){ "patient", "orders", "exams", "other", NULL };
          *k; k++)
         failures(&o, rec, *k); /* the data types no section below shows */
     for (size_t i = 0; i < N(sections); i++)

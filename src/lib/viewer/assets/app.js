@@ -46,8 +46,8 @@
             banner_suspect: 'この世代は異常の疑いがあると判定されています',
             banner_suspect_more: '内容が改ざん・破損している可能性があります。ほかの時点とも照らし合わせてください。',
             search_title: '患者検索',
-            search_label: '患者 ID・氏名（漢字・カナ・ひらがな）・生年月日',
-            search_hint: '例: 1000000000 ／ やまだ ／ 山田 ／ 1943-03-01 ／ S18.3.1',
+            search_label: '患者 ID・氏名（漢字・カナ・ひらがな）・生年月日・生まれ年',
+            search_hint: '例: 1000000000 ／ やまだ ／ 山田 ／ 1943-03-01 ／ S18.3.1 ／ 1947 ／ 昭和22年 ／ ヤマダ 1947-04-16',
             search_button: '検索',
             search_busy: '検索しています…',
             search_empty: '「{0}」に該当する患者は見つかりませんでした。',
@@ -236,7 +236,32 @@
             print_as_of: '時点 {0}',
             print_patients: '{0} 名',
             printed_at: '印刷 {0}',
-            print_files_note: 'ファイル: {0}'
+            print_files_note: 'ファイル: {0}',
+            ward_button: '病棟別 入院患者一覧',
+            ward_title: '病棟別 入院患者一覧',
+            ward_lead: '病棟を選ぶと、この時点で入院中の患者を表示します。印刷して紙運用に使えます。',
+            ward_none: 'この時点で入院中の患者はいません。',
+            ward_n: '{0}（{1} 名）',
+            ward_of: '病棟 {0} 入院患者（{1} 名）',
+            ward_back: '病棟一覧に戻る',
+            ward_missing: 'この時点には病棟 {0} の入院患者がいません。',
+            col_since: '入院日',
+            col_day: '入院日数',
+            day_n: '{0}日目',
+            col_allergy: 'アレルギー',
+            allergy_yes: 'あり（{0}件）',
+            allergy_no: '記録なし',
+            cda_show_xml: 'XML 原文を表示',
+            cda_show_text: '本文の表示に戻る',
+            cda_raw_only: 'この文書は DTD・実体宣言を含むため、安全のため原文のまま表示します。',
+            cda_bad: 'この文書は XML として読めないため、原文のまま表示します。',
+            cda_loading: '文書を読み込んでいます…',
+            cda_failed: '文書を読めませんでした（{0}）。',
+            cda_author: '作成者',
+            print_preparing: '印刷の準備をしています…',
+            doc_texts: '文書の本文',
+            run_as_of: '時点 {0}',
+            run_allergy: 'アレルギー: {0}'
         },
         en: {
             app_title: 'mamori clinical record viewer',
@@ -268,8 +293,8 @@
             banner_suspect: 'This generation was flagged as possibly abnormal',
             banner_suspect_more: 'Its content may have been tampered with or damaged. Compare with another generation.',
             search_title: 'Find a patient',
-            search_label: 'Patient ID, name (kanji, katakana, hiragana) or birth date',
-            search_hint: 'e.g. 1000000000 / やまだ / 山田 / 1943-03-01 / S18.3.1',
+            search_label: 'Patient ID, name (kanji, katakana, hiragana), birth date or birth year',
+            search_hint: 'e.g. 1000000000 / やまだ / 山田 / 1943-03-01 / S18.3.1 / 1947 / 昭和22年 / ヤマダ 1947-04-16',
             search_button: 'Search',
             search_busy: 'Searching…',
             search_empty: 'No patient matches “{0}”.',
@@ -458,7 +483,32 @@
             print_as_of: 'As of {0}',
             print_patients: '{0} patients',
             printed_at: 'Printed {0}',
-            print_files_note: 'Files: {0}'
+            print_files_note: 'Files: {0}',
+            ward_button: 'Inpatients by ward',
+            ward_title: 'Inpatients by ward',
+            ward_lead: 'Choose a ward to see the patients admitted there at this point in time; print it for paper operation.',
+            ward_none: 'No patient is admitted at this point in time.',
+            ward_n: '{0} ({1} patients)',
+            ward_of: 'Ward {0} inpatients ({1})',
+            ward_back: 'Back to the wards',
+            ward_missing: 'No inpatient of ward {0} at this point in time.',
+            col_since: 'Admitted',
+            col_day: 'Day of stay',
+            day_n: 'day {0}',
+            col_allergy: 'Allergies',
+            allergy_yes: 'yes ({0})',
+            allergy_no: 'none recorded',
+            cda_show_xml: 'Show the XML source',
+            cda_show_text: 'Back to the text',
+            cda_raw_only: 'This document declares a DTD or entities; for safety it is shown as its source only.',
+            cda_bad: 'This document is not well-formed XML; it is shown as its source.',
+            cda_loading: 'Loading the document…',
+            cda_failed: 'The document could not be read ({0}).',
+            cda_author: 'Author',
+            print_preparing: 'Preparing to print…',
+            doc_texts: 'Document texts',
+            run_as_of: 'As of {0}',
+            run_allergy: 'Allergies: {0}'
         }
     };
 
@@ -659,12 +709,97 @@
         recovery: null, /* {pid, gen, help: {type: generation|null}, searched} or {busy} */
         patientError: null,
         tab: 'visits',
+        ward: null, /* the ward shown on the ward screen, null: the list of wards */
+        wards: null, /* its answer, or {error} */
         chartTest: null,
         doc: null, /* {path, title} */
         lastRequest: 0
     };
     var root = null;
     var idleTimer = null;
+
+    /* ---------- history: a URL per screen, never a patient ID or name ---------- */
+
+    /*
+     * The browser's history on the viewer PC is shared, so a patient's URL carries a random
+     * handle that only this page maps to the patient, in memory: meaningless after a logout
+     * (the map is wiped), after a reload, and in any other browser. #/search, #/p/<handle>/<tab>,
+     * #/wards, #/wards/<ward code>.
+     */
+    var handles = { toPid: {}, ofPid: {} };
+    /* mamori print: the files of the patient being rendered ({path: CDA text or JPEG data: URL}) */
+    var printFiles = null;
+
+    function handleOf(pid) {
+        if (!handles.ofPid[pid]) {
+            var b = new Uint8Array(12);
+            window.crypto.getRandomValues(b);
+            var hx = '';
+            for (var i = 0; i < b.length; i++) {
+                hx += (b[i] < 16 ? '0' : '') + b[i].toString(16);
+            }
+            handles.ofPid[pid] = hx;
+            handles.toPid[hx] = pid;
+        }
+        return handles.ofPid[pid];
+    }
+
+    function routeOf() {
+        if (!S.user || S.view === 'login') {
+            return '';
+        }
+        if (S.view === 'patient' && S.pid) {
+            return '#/p/' + handleOf(S.pid) + '/' + S.tab;
+        }
+        if (S.view === 'wards') {
+            return '#/wards' + (S.ward ? '/' + encodeURIComponent(S.ward) : '');
+        }
+        return '#/search';
+    }
+
+    /* Record the screen shown in the history (a new entry unless @replace). */
+    function pushRoute(replace) {
+        var r = routeOf();
+        if (S.print || r === window.location.hash || (!r && !window.location.hash)) {
+            return;
+        }
+        var url = r || window.location.pathname;
+        if (replace) {
+            window.history.replaceState(null, '', url);
+        } else {
+            window.history.pushState(null, '', url);
+        }
+    }
+
+    /* Back or Forward: show the screen of the URL (an unknown handle shows the search). */
+    function onPopState() {
+        if (!S.user) {
+            return;
+        }
+        var m = /^#\/p\/([0-9a-f]{24})\/([a-z]+)$/.exec(window.location.hash);
+        var w = /^#\/wards(?:\/(.+))?$/.exec(window.location.hash);
+        closeOverlay();
+        if (m && handles.toPid[m[1]]) {
+            var tab = TABS.indexOf(m[2]) >= 0 ? m[2] : 'visits';
+            if (S.view === 'patient' && S.pid === handles.toPid[m[1]] && S.patient) {
+                selectTab(tab, false, true);
+            } else {
+                S.tab = tab;
+                openPatient(handles.toPid[m[1]], true, true);
+            }
+        } else if (w) {
+            showWards(w[1] ? decodeURIComponent(w[1]) : null, true);
+        } else {
+            S.view = 'search';
+            S.patient = null;
+            S.pid = null;
+            render();
+            if (m) {
+                pushRoute(true); /* a handle of an ended session: forget it */
+            }
+        }
+    }
+
     var lastPing = 0;
 
     /* ---------- API ---------- */
@@ -751,6 +886,10 @@
         S.doc = null;
         S.view = 'login';
         S.notice = noticeKey;
+        S.ward = null;
+        S.wards = null;
+        handles = { toPid: {}, ofPid: {} }; /* every handle in the history is meaningless now */
+        pushRoute(true);
         if (idleTimer) {
             window.clearTimeout(idleTimer);
             idleTimer = null;
@@ -855,6 +994,8 @@
         S.doc = null;
         if (S.view === 'patient' && S.pid) {
             openPatient(S.pid, true);
+        } else if (S.view === 'wards') {
+            showWards(S.ward, true);
         } else if (S.query) {
             runSearch(S.query);
         } else {
@@ -878,6 +1019,7 @@
             S.idle = Number(j.idle_timeout_s) || 0;
             S.notice = null;
             S.view = 'search';
+            pushRoute(true);
             return loadGenerations().then(render, function (e) {
                 if (!apiFailed(e)) {
                     S.searchError = errText(e);
@@ -1047,7 +1189,172 @@
         }, 0);
         return h('main.mm-main', { id: 'mm-main' },
             h('section.mm-card', { 'aria-labelledby': 'mm-search-h' },
-                h('h2', { id: 'mm-search-h', text: t('search_title') }), form, out));
+                h('div.mm-card-head',
+                    h('h2', { id: 'mm-search-h', text: t('search_title') }),
+                    h('button.mm-btn', {
+                        type: 'button', testid: 'wards-button',
+                        on: {
+                            click: function () {
+                                showWards(null, false);
+                            }
+                        }
+                    }, t('ward_button'))),
+                form, out));
+    }
+
+    /* ---------- ward screen (current inpatients by ward, for paper operation) ---------- */
+
+    function showWards(ward, fromHistory) {
+        S.view = 'wards';
+        S.ward = ward;
+        S.wards = null;
+        S.pid = null;
+        S.patient = null;
+        if (!fromHistory) {
+            pushRoute(false);
+        }
+        render();
+        var gen = S.gen;
+        api('GET', '/api/wards?' + (ward ? 'ward=' + encodeURIComponent(ward) + '&' : '') +
+            (gen ? 'gen=' + encodeURIComponent(gen) : '')).then(function (j) {
+            if (S.view !== 'wards' || S.ward !== ward || S.gen !== gen) {
+                return;
+            }
+            S.wards = j;
+            render();
+        }, function (e) {
+            if (apiFailed(e)) {
+                return;
+            }
+            S.wards = { error: errText(e) };
+            render();
+        });
+    }
+
+    /* Day N of a stay that began on @since, as of the generation shown (not today). */
+    function stayDay(since) {
+        var g = genById(S.gen);
+        var asOf = g && /^\d{4}-\d{2}-\d{2}/.test(str(g.time)) ? Date.parse(fmtDate(g.time) + 'T00:00:00Z') : NaN;
+        var st = Date.parse(fmtDate(since) + 'T00:00:00Z');
+        if (isNaN(asOf) || isNaN(st)) {
+            return '';
+        }
+        var n = Math.round((asOf - st) / 86400000) + 1;
+        return n > 0 ? t('day_n', n) : '';
+    }
+
+    function genDate(g) {
+        var m = g ? /^(\d{4})-(\d{2})-(\d{2})/.exec(str(g.time)) : null;
+        return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : undefined;
+    }
+
+    function viewWards() {
+        var g = genById(S.gen);
+        var main = h('main.mm-main.mm-main-wards', { id: 'mm-main', testid: 'wards-view' });
+        var bar = h('div.mm-toolbar.mm-no-print',
+            h('button.mm-btn', {
+                type: 'button', testid: S.ward ? 'ward-back' : 'back-button',
+                on: {
+                    click: function () {
+                        if (S.ward) {
+                            showWards(null, false);
+                        } else {
+                            S.view = 'search';
+                            pushRoute(false);
+                            render();
+                        }
+                    }
+                }
+            }, '← ' + (S.ward ? t('ward_back') : t('back'))),
+            S.ward && S.wards && !S.wards.error ? h('button.mm-btn', {
+                type: 'button', testid: 'print-button',
+                on: {
+                    click: function () {
+                        window.print();
+                    }
+                }
+            }, t('print')) : null);
+        main.appendChild(bar);
+        var card = h('section.mm-card', { 'aria-labelledby': 'mm-wards-h' });
+        main.appendChild(card);
+        var list = S.wards && S.wards.list ? arr(S.wards.list.wards) : [];
+        if (S.ward) {
+            var pts = list.length ? arr(list[0].patients) : [];
+            card.appendChild(h('h2', { id: 'mm-wards-h', testid: 'ward-title', text: t('ward_of', S.ward, pts.length) }));
+            card.appendChild(h('p.mm-print-meta', { testid: 'print-meta' },
+                h('span', { text: t('app_title') }),
+                g ? h('span', { text: t('print_as_of', genLabel(g)) }) : null,
+                h('span.mm-printed-at', { text: t('printed_at', nowText()) })));
+        } else {
+            card.appendChild(h('h2', { id: 'mm-wards-h', text: t('ward_title') }));
+            card.appendChild(h('p.mm-hint', { text: t('ward_lead') }));
+        }
+        if (!S.wards) {
+            card.appendChild(h('p.mm-loading', { text: t('loading') }));
+            return main;
+        }
+        if (S.wards.error) {
+            card.appendChild(h('p.mm-error', { role: 'alert', testid: 'wards-error', text: S.wards.error }));
+            return main;
+        }
+        if (!S.ward) {
+            if (!list.length) {
+                card.appendChild(h('p.mm-empty', { testid: 'wards-empty', text: t('ward_none') }));
+                return main;
+            }
+            card.appendChild(h('ul.mm-ward-list', { testid: 'ward-list' }, list.map(function (w) {
+                return h('li', h('button.mm-btn.mm-ward-btn', {
+                    type: 'button', testid: 'ward-item', 'data-ward': w.ward,
+                    on: {
+                        click: function () {
+                            showWards(w.ward, false);
+                        }
+                    }
+                }, t('ward_n', w.ward, w.count)));
+            })));
+            return main;
+        }
+        var pts2 = list.length ? arr(list[0].patients) : [];
+        if (!pts2.length) {
+            card.appendChild(h('p.mm-empty', { testid: 'wards-empty', text: t('ward_missing', S.ward) }));
+            return main;
+        }
+        var at = genDate(g);
+        card.appendChild(table('mm-ward-table', 'ward-table',
+            [t('col_room'), t('col_bed'), t('col_name'), t('col_kana'), t('col_id'), t('col_sex'), t('col_age'),
+                t('col_birth'), t('col_since'), t('col_day'), t('col_allergy')],
+            pts2.map(function (p) {
+                var open = function () {
+                    openPatient(p.id, false);
+                };
+                return h('tr.mm-row-link', {
+                    tabindex: '0', testid: 'ward-row', 'data-pid': p.id,
+                    on: {
+                        click: open,
+                        keydown: function (ev) {
+                            if (ev.key === 'Enter' || ev.key === ' ') {
+                                ev.preventDefault();
+                                open();
+                            }
+                        }
+                    }
+                },
+                    h('td', { 'data-col': 'room', text: str(p.room) }),
+                    h('td', { 'data-col': 'bed', text: str(p.bed) }),
+                    h('td.mm-strong', { 'data-col': 'name', text: str(p.name) }),
+                    h('td', { 'data-col': 'kana', text: str(p.kana) }),
+                    h('td.mm-mono', { 'data-col': 'id', text: str(p.id) }),
+                    h('td', { 'data-col': 'sex', text: fmtSex(p.sex) }),
+                    h('td.mm-num', { 'data-col': 'age', text: fmtAge(ageOf(p.birth_date, at)) }),
+                    h('td.mm-mono', { 'data-col': 'birth', text: fmtDate(p.birth_date) }),
+                    h('td.mm-mono', { 'data-col': 'since', text: fmtDate(p.since) }),
+                    h('td.mm-num', { 'data-col': 'day', text: stayDay(p.since) }),
+                    h('td', {
+                        'data-col': 'allergy', 'class': p.allergies ? 'mm-allergy-cell' : null,
+                        text: p.allergies ? '⚠ ' + t('allergy_yes', p.allergies) : t('allergy_no')
+                    }));
+            })));
+        return main;
     }
 
     function resultsTable(rs) {
@@ -1095,7 +1402,7 @@
 
     /* ---------- patient ---------- */
 
-    function openPatient(pid, keepTab) {
+    function openPatient(pid, keepTab, fromHistory) {
         S.view = 'patient';
         S.pid = pid;
         S.patient = null;
@@ -1104,6 +1411,12 @@
         S.doc = null;
         if (!keepTab) {
             S.tab = 'visits';
+        }
+        if (!fromHistory) {
+            pushRoute(false);
+        }
+        if (root) {
+            root.removeAttribute('data-print-ready');
         }
         render();
         var gen = S.gen;
@@ -1163,6 +1476,7 @@
                         S.view = 'search';
                         S.patient = null;
                         S.pid = null;
+                        pushRoute(false);
                         render();
                     }
                 }
@@ -1170,8 +1484,15 @@
             S.patient ? h('button.mm-btn', {
                 type: 'button', testid: 'print-button',
                 on: {
-                    click: function () {
-                        window.print();
+                    click: function (ev) {
+                        var btn = ev.currentTarget;
+                        btn.disabled = true;
+                        btn.textContent = t('print_preparing');
+                        preparePrint().then(function () {
+                            btn.disabled = false;
+                            btn.textContent = t('print');
+                            window.print();
+                        });
                     }
                 }
             }, t('print')) : null);
@@ -1187,12 +1508,16 @@
         var rec = S.patient.record;
         var labs = S.patient.labs;
         var g = genById(S.gen);
+        var body = h('div.mm-frame-content');
         /* on paper: which viewer, which generation, when printed */
-        main.appendChild(h('p.mm-print-only.mm-print-meta', { testid: 'print-meta' },
+        body.appendChild(h('p.mm-print-only.mm-print-meta', { testid: 'print-meta' },
             h('span', { text: t('app_title') }),
             g ? h('span', { text: t('print_as_of', genLabel(g)) }) : null,
             h('span.mm-printed-at', { text: t('printed_at', nowText()) })));
-        main.appendChild(patientHeader(rec));
+        main.appendChild(frame(rec, g, body));
+        /* on screen the band and the tabs stay in view while the record scrolls */
+        var head = h('div.mm-sticky-head', { testid: 'sticky-head' }, patientHeader(rec));
+        body.appendChild(head);
 
         var tablist = h('div.mm-tabs.mm-no-print', { role: 'tablist', 'aria-label': t('tabs_label'), testid: 'tabs' });
         var panels = h('div.mm-panels');
@@ -1224,14 +1549,47 @@
             }, h('h2.mm-panel-title', { text: t('tab_' + name) }), section(name, rec, labs, false));
             panels.appendChild(panel);
         });
-        main.appendChild(tablist);
-        main.appendChild(panels);
+        head.appendChild(tablist);
+        body.appendChild(panels);
         return main;
     }
 
-    function selectTab(name, focus) {
+    /*
+     * A patient's pages as a table whose head is the running band: Chromium repeats a table's
+     * head on every printed page, so each page carries the patient's name, ID and allergies and
+     * the generation's time (page X/Y comes from the @page margin boxes in app.css). On screen
+     * the table is laid out as plain blocks and the band is not shown.
+     */
+    function frame(rec, g, body) {
+        return h('table.mm-frame', { testid: 'print-frame', role: 'presentation' },
+            h('thead.mm-frame-head', h('tr', h('td', runBand(rec, g)))),
+            h('tbody.mm-frame-body', h('tr', h('td', body))));
+    }
+
+    function runBand(rec, g) {
+        var p = rec.patient || {};
+        var al = arr(rec.allergies).map(function (a) {
+            return str(a.name || a.code) + (a.severity ? '(' + tcode('sev_', a.severity) + ')' : '');
+        });
+        return h('div.mm-run-band.mm-print-only', { testid: 'run-band' },
+            h('strong.mm-run-name', { text: str(p.name) }),
+            h('span', { text: str(p.kana) }),
+            h('span.mm-mono', { text: t('col_id') + ' ' + str(p.id) }),
+            h('span', { text: fmtSex(p.sex) + ' ' + fmtAge(ageOf(p.birth_date)) }),
+            h('span', { text: t('col_birth') + ' ' + (fmtDate(p.birth_date) || t('unknown')) }),
+            h('span.mm-run-allergy', {
+                text: al.length ? '⚠ ' + t('run_allergy', al.join('、')) : t('allergy_none')
+            }),
+            g ? h('span.mm-run-gen', { text: t('run_as_of', fmtDateTime(g.time)) }) : null);
+    }
+
+    function selectTab(name, focus, fromHistory) {
+        var changed = S.tab !== name;
         S.tab = name;
         S.doc = null;
+        if (changed && !fromHistory) {
+            pushRoute(false);
+        }
         var tabs = root.querySelectorAll('[role=tab]');
         for (var i = 0; i < tabs.length; i++) {
             var on = tabs[i].id === 'mm-tab-' + name;
@@ -1921,8 +2279,8 @@
         /* screen: one matrix, newest at the right, scrolled to the newest on display */
         var headRow = h('tr',
             h('th.mm-sticky', { scope: 'col', text: t('col_test') }),
-            h('th', { scope: 'col', text: t('col_unit') }),
-            h('th', { scope: 'col', text: t('col_range') }),
+            h('th.mm-lab-unit', { scope: 'col', text: t('col_unit') }),
+            h('th.mm-lab-range', { scope: 'col', text: t('col_range') }),
             times.map(timeHead));
         var body = h('tbody');
         labs.tests.forEach(function (test, r) {
@@ -1961,12 +2319,12 @@
                 scroller.scrollLeft = scroller.scrollWidth;
             });
         }
-        /* paper: the same matrix cut into tables of a few columns each, oldest first */
+        /* paper: the same matrix cut into tables of a few columns each, newest first */
         var per = 7;
-        var paper = h('div.mm-print-only.mm-lab-print');
-        for (var c0 = 0; c0 < times.length; c0 += per) {
+        var paper = h('div.mm-print-only.mm-lab-print', { testid: 'lab-paper' });
+        for (var c0 = times.length - 1; c0 >= 0; c0 -= per) {
             var cols = [];
-            for (var c = c0; c < Math.min(times.length, c0 + per); c++) {
+            for (var c = c0; c > c0 - per && c >= 0; c--) {
                 cols.push(c);
             }
             var pbody = h('tbody');
@@ -2195,7 +2553,397 @@
         box.appendChild(table('mm-docs-table', 'doc-table',
             [t('col_date'), t('col_title'), t('col_code'), t('col_files'), ''], rows));
         box.appendChild(viewer);
+        if (!print) {
+            box.appendChild(h('div.mm-print-only.mm-doc-texts', { testid: 'doc-texts' }));
+        } else if (printFiles) {
+            /* mamori print: the texts came inside the file */
+            var texts = h('div.mm-doc-texts', { testid: 'doc-texts' }, h('h3', { text: t('doc_texts') }));
+            list.forEach(function (d) {
+                arr(d.files).filter(isCdaFile).forEach(function (f) {
+                    var xml = printFiles[d.folder + '/' + f];
+                    if (typeof xml !== 'string') {
+                        return;
+                    }
+                    var v = cdaView(xml);
+                    texts.appendChild(h('article.mm-doc-text', { testid: 'doc-text', 'data-path': d.folder + '/' + f },
+                        h('h4', { text: fmtDate(d.date) + ' ' + str(d.title) }),
+                        v.el || h('pre.mm-cda-raw', { text: xml })));
+                });
+            });
+            if (texts.childNodes.length > 1) {
+                box.appendChild(texts);
+            }
+        }
         return box;
+    }
+
+    function isCdaFile(f) {
+        return /\.xml$/i.test(f);
+    }
+
+    /* The text of a stored file (a CDA document) through the API. */
+    function fetchText(path) {
+        return window.fetch(fileUrl(path), { credentials: 'same-origin', cache: 'no-store' }).then(function (res) {
+            if (res.status === 401) {
+                sessionGone('session_expired');
+                throw new ApiError(401, {});
+            }
+            if (!res.ok) {
+                throw new ApiError(res.status, {});
+            }
+            return res.text();
+        });
+    }
+
+    /*
+     * A CDA document as text only. The XML is read by the small parser below into plain
+     * objects (never DOM nodes: the browser's XML parser would make live HTML elements of
+     * anything in the XHTML namespace, e.g. an <img onerror=...>, even in a detached
+     * document); only their text is copied into elements this file creates. No XSLT, no
+     * processing instruction obeyed, nothing fetched; a DOCTYPE (and so any entity
+     * declaration) is refused: the document is then shown as its source. Element names are
+     * matched by local name, so the HL7 namespace (or none) does not matter.
+     */
+    var CDA_NEST_MAX = 40;
+    var XML_DEPTH_MAX = 256;
+
+    /* Well-formed XML → {localName, attrs, childNodes: [element | {text}]} or throws. */
+    function parseXml(src) {
+        var root = { localName: '#root', attrs: {}, childNodes: [] };
+        var stack = [root];
+        var i = 0;
+        var n = src.length;
+        var fail = function (why) {
+            throw new Error('xml: ' + why);
+        };
+        var ents = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+        var decode = function (x) {
+            return x.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);|&/g, function (m, e) {
+                if (!e) {
+                    fail('entity');
+                }
+                if (e.charAt(0) !== '#') {
+                    return ents[e];
+                }
+                var c = e.charAt(1) === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+                if (!(c > 0 && c <= 0x10FFFF) || (c >= 0xD800 && c <= 0xDFFF)) {
+                    fail('character reference');
+                }
+                return String.fromCodePoint(c);
+            });
+        };
+        var addText = function (x) {
+            var top = stack[stack.length - 1];
+            if (top === root) {
+                if (x.trim()) {
+                    fail('text outside the root');
+                }
+                return;
+            }
+            top.childNodes.push({ text: x });
+        };
+        var attrRe = /\s+([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/y;
+        var endRe = /\s*(\/?)>/y;
+        var nameRe = /<([A-Za-z_][\w.:-]*)/y;
+        while (i < n) {
+            var lt = src.indexOf('<', i);
+            if (lt < 0) {
+                lt = n;
+            }
+            if (lt > i) {
+                addText(decode(src.slice(i, lt)));
+            }
+            if (lt >= n) {
+                break;
+            }
+            var e;
+            if (src.startsWith('<!--', lt)) {
+                e = src.indexOf('-->', lt + 4);
+                i = e < 0 ? fail('comment') : e + 3;
+            } else if (src.startsWith('<![CDATA[', lt)) {
+                e = src.indexOf(']]>', lt + 9);
+                if (e < 0) {
+                    fail('CDATA');
+                }
+                addText(src.slice(lt + 9, e));
+                i = e + 3;
+            } else if (src.startsWith('<?', lt)) {
+                e = src.indexOf('?>', lt + 2); /* the XML declaration, a stylesheet PI: ignored */
+                i = e < 0 ? fail('PI') : e + 2;
+            } else if (src.startsWith('<!', lt)) {
+                fail('declaration'); /* DOCTYPE, ENTITY: never */
+            } else if (src.charAt(lt + 1) === '/') {
+                e = src.indexOf('>', lt);
+                var top = stack.pop();
+                if (e < 0 || stack.length === 0 || top.qname !== src.slice(lt + 2, e).trim()) {
+                    fail('end tag');
+                }
+                i = e + 1;
+            } else {
+                nameRe.lastIndex = lt;
+                var m = nameRe.exec(src);
+                if (!m) {
+                    fail('tag');
+                }
+                var q = m[1];
+                var el = { qname: q, localName: q.slice(q.indexOf(':') + 1), attrs: {}, childNodes: [] };
+                var at = nameRe.lastIndex;
+                var a;
+                attrRe.lastIndex = at;
+                while ((a = attrRe.exec(src))) {
+                    var an = a[1].slice(a[1].indexOf(':') + 1);
+                    el.attrs[an] = decode(a[2] !== undefined ? a[2] : a[3]);
+                    at = attrRe.lastIndex;
+                }
+                endRe.lastIndex = at;
+                var end = endRe.exec(src);
+                if (!end) {
+                    fail('tag end');
+                }
+                var parent = stack[stack.length - 1];
+                if (parent === root && root.childNodes.length) {
+                    fail('two roots');
+                }
+                parent.childNodes.push(el);
+                if (!end[1]) {
+                    stack.push(el);
+                    if (stack.length > XML_DEPTH_MAX) {
+                        fail('too deep');
+                    }
+                }
+                i = endRe.lastIndex;
+            }
+        }
+        if (stack.length !== 1 || root.childNodes.length !== 1) {
+            fail('unclosed');
+        }
+        return root.childNodes[0];
+    }
+
+    function cdaView(xml) {
+        var out = h('div.mm-cda', { testid: 'cda-text', lang: 'ja' });
+        if (/<!DOCTYPE|<!ENTITY/i.test(xml)) {
+            return { el: null, why: t('cda_raw_only') };
+        }
+        var d;
+        try {
+            d = parseXml(xml);
+        } catch (e) {
+            return { el: null, why: t('cda_bad') };
+        }
+        var kids = function (el, name) {
+            return el.childNodes.filter(function (c) {
+                return c.localName && (!name || c.localName === name);
+            });
+        };
+        var one = function (el, name) {
+            return kids(el, name)[0] || null;
+        };
+        var textOf = function (el) {
+            return el.text !== undefined ? el.text : el.childNodes.map(textOf).join('');
+        };
+        var txt = function (el) {
+            return el ? norm(textOf(el)) : '';
+        };
+        var find = function (el, name) { /* the first descendant named so */
+            var k = kids(el);
+            for (var j = 0; j < k.length; j++) {
+                var f = k[j].localName === name ? k[j] : find(k[j], name);
+                if (f) {
+                    return f;
+                }
+            }
+            return null;
+        };
+        var title = txt(one(d, 'title'));
+        if (title) {
+            out.appendChild(h('h3.mm-cda-title', { text: title }));
+        }
+        var eff = one(d, 'effectiveTime');
+        var author = one(d, 'author');
+        var who = author ? txt(find(author, 'name')) : '';
+        if ((eff && eff.attrs.value) || who) {
+            out.appendChild(h('p.mm-cda-meta',
+                eff && eff.attrs.value ? fmtDateTime(eff.attrs.value) : null,
+                who ? ' ' + t('cda_author') + ': ' + who : null));
+        }
+        /* the narrative block of a section: paragraphs, lists, tables, line breaks */
+        var narrative = function (el, depth) {
+            var frag = [];
+            if (depth > CDA_NEST_MAX) {
+                return [txt(el)];
+            }
+            el.childNodes.forEach(function (n) {
+                if (n.text !== undefined) {
+                    if (n.text.trim()) {
+                        frag.push(n.text);
+                    }
+                    return;
+                }
+                switch (n.localName) {
+                case 'paragraph':
+                    frag.push(h('p.mm-cda-p', narrative(n, depth + 1)));
+                    break;
+                case 'br':
+                    frag.push(h('br'));
+                    break;
+                case 'list':
+                    frag.push(h(n.attrs.listType === 'ordered' ? 'ol.mm-cda-list' : 'ul.mm-cda-list',
+                        kids(n, 'item').map(function (it) {
+                            return h('li', narrative(it, depth + 1));
+                        })));
+                    break;
+                case 'table':
+                    frag.push(cdaTable(n, depth));
+                    break;
+                case 'caption':
+                    frag.push(h('p.mm-cda-caption', { text: txt(n) }));
+                    break;
+                case 'renderMultiMedia':
+                case 'footnoteRef':
+                    break; /* references to things this viewer does not fetch */
+                default: /* content, sub, sup, footnote, linkHtml: their text */
+                    frag.push(h('span', narrative(n, depth + 1)));
+                }
+            });
+            return frag;
+        };
+        var cdaTable = function (tb, depth) {
+            var rows = [];
+            var walk = function (el) {
+                kids(el).forEach(function (c) {
+                    if (c.localName === 'tr') {
+                        rows.push(h('tr', kids(c).filter(function (x) {
+                            return x.localName === 'th' || x.localName === 'td';
+                        }).map(function (x) {
+                            return h(x.localName, narrative(x, depth + 2));
+                        })));
+                    } else if (c.localName === 'thead' || c.localName === 'tbody' || c.localName === 'tfoot') {
+                        walk(c);
+                    }
+                });
+            };
+            walk(tb);
+            var cap = one(tb, 'caption');
+            return h('table.mm-table.mm-cda-table', cap ? h('caption', { text: txt(cap) }) : null, h('tbody', rows));
+        };
+        var sectionOf = function (sec, depth) {
+            var box = h('section.mm-cda-section', { testid: 'cda-section' });
+            var st = txt(one(sec, 'title'));
+            if (st) {
+                box.appendChild(h(depth > 0 ? 'h5.mm-cda-section-title' : 'h4.mm-cda-section-title', {
+                    testid: 'cda-section-title', text: st
+                }));
+            }
+            var body = one(sec, 'text');
+            if (body) {
+                box.appendChild(h('div.mm-cda-body', narrative(body, 0)));
+            }
+            if (depth < CDA_NEST_MAX) {
+                kids(sec, 'component').forEach(function (c) {
+                    var sub = one(c, 'section');
+                    if (sub) {
+                        box.appendChild(sectionOf(sub, depth + 1));
+                    }
+                });
+            }
+            return box;
+        };
+        var body = one(one(d, 'component') || d, 'structuredBody');
+        var n = 0;
+        if (body) {
+            kids(body, 'component').forEach(function (c) {
+                var sec = one(c, 'section');
+                if (sec) {
+                    out.appendChild(sectionOf(sec, 0));
+                    n++;
+                }
+            });
+        }
+        var nb = body ? null : one(one(d, 'component') || d, 'nonXMLBody');
+        if (!n && nb) {
+            out.appendChild(h('pre.mm-cda-plain', { text: txt(one(nb, 'text')) }));
+            n++;
+        }
+        if (!n) {
+            return { el: null, why: t('cda_bad') };
+        }
+        return { el: out, why: null };
+    }
+
+    function norm(s) {
+        return String(s || '').replace(/\s+/g, ' ').trim();
+    }
+
+    /* The CDA document's text, with its XML source one click away. */
+    function cdaBox(xml) {
+        var v = cdaView(xml);
+        var raw = h('pre.mm-cda-raw', { testid: 'cda-raw', text: xml, hidden: !!v.el });
+        if (!v.el) {
+            return h('div.mm-cda-wrap', h('p.mm-notice', { testid: 'cda-notice', text: v.why }), raw);
+        }
+        var btn = h('button.mm-btn.mm-btn-small.mm-no-print', {
+            type: 'button', testid: 'cda-toggle', 'aria-pressed': 'false',
+            on: {
+                click: function () {
+                    var showRaw = raw.hidden;
+                    raw.hidden = !showRaw;
+                    v.el.hidden = showRaw;
+                    btn.textContent = showRaw ? t('cda_show_text') : t('cda_show_xml');
+                    btn.setAttribute('aria-pressed', showRaw ? 'true' : 'false');
+                }
+            }
+        }, t('cda_show_xml'));
+        return h('div.mm-cda-wrap', btn, v.el, raw);
+    }
+
+    /*
+     * Before printing: the text of every CDA document under its row on paper, and the image
+     * thumbnails loaded (they load lazily on screen). Resolves when ready, even if some failed.
+     */
+    function preparePrint() {
+        if (!S.patient) {
+            return Promise.resolve();
+        }
+        var rec = S.patient.record;
+        var pid = S.pid;
+        var jobs = [];
+        var texts = root.querySelector('[data-testid=doc-texts]');
+        if (texts && !texts.getAttribute('data-ready')) {
+            clear(texts);
+            texts.appendChild(h('h3', { text: t('doc_texts') }));
+            arr(rec.documents).slice().sort(function (a, b) {
+                return cmpDesc(str(a.date) + str(a.folder), str(b.date) + str(b.folder));
+            }).forEach(function (d) {
+                arr(d.files).filter(isCdaFile).forEach(function (f) {
+                    var slot = h('article.mm-doc-text', { testid: 'doc-text', 'data-path': d.folder + '/' + f },
+                        h('h4', { text: fmtDate(d.date) + ' ' + str(d.title) }));
+                    texts.appendChild(slot);
+                    jobs.push(fetchText(d.folder + '/' + f).then(function (xml) {
+                        var v = cdaView(xml);
+                        slot.appendChild(v.el || h('pre.mm-cda-raw', { text: xml }));
+                    }, function (e) {
+                        slot.appendChild(h('p.mm-error', { text: t('cda_failed', errText(e)) }));
+                    }));
+                });
+            });
+        }
+        var imgs = root.querySelectorAll('.mm-thumb img, img.mm-print-thumb');
+        Array.prototype.forEach.call(imgs, function (im) {
+            im.loading = 'eager';
+            if (!im.complete) {
+                jobs.push(new Promise(function (resolve) {
+                    im.addEventListener('load', resolve);
+                    im.addEventListener('error', resolve);
+                }));
+            }
+        });
+        return Promise.all(jobs).then(function () {
+            if (texts && S.pid === pid) {
+                texts.setAttribute('data-ready', '1');
+            }
+            root.setAttribute('data-print-ready', '1');
+        });
     }
 
     function showDoc(viewer, d, f, path) {
@@ -2214,10 +2962,24 @@
                     }
                 }
             }, '× ' + t('doc_close'))));
-        viewer.appendChild(h('iframe.mm-doc-frame', {
-            src: url, title: t('doc_viewer') + ': ' + str(d.title), testid: 'doc-frame',
-            referrerpolicy: 'no-referrer'
-        }));
+        if (isCdaFile(f)) {
+            var slot = h('div.mm-doc-cda', { testid: 'doc-cda' }, h('p.mm-loading', { text: t('cda_loading') }));
+            viewer.appendChild(slot);
+            fetchText(path).then(function (xml) {
+                clear(slot);
+                slot.appendChild(cdaBox(xml));
+            }, function (e) {
+                clear(slot);
+                slot.appendChild(h('p.mm-error', { role: 'alert', text: t('cda_failed', errText(e)) }));
+            });
+        } else if (isImageFile(f)) {
+            viewer.appendChild(h('img.mm-doc-img', { src: url, alt: str(d.title), testid: 'doc-img' }));
+        } else {
+            viewer.appendChild(h('iframe.mm-doc-frame', {
+                src: url, title: t('doc_viewer') + ': ' + str(d.title), testid: 'doc-frame',
+                referrerpolicy: 'no-referrer'
+            }));
+        }
         viewer.scrollIntoView({ block: 'nearest' });
     }
 
@@ -2239,7 +3001,24 @@
                 h('h3', { text: fmtDate(im.date) + ' ' + str(im.title) }));
             if (print) {
                 fig.appendChild(h('p.mm-muted', { text: t('print_files_note', files.join(', ')) }));
+                var pics = files.filter(function (f) {
+                    var u = printFiles ? printFiles[im.folder + '/' + f] : null;
+                    return typeof u === 'string' && /^data:image\/jpeg;base64,[A-Za-z0-9+\/=]+$/.test(u);
+                });
+                if (pics.length) {
+                    fig.appendChild(h('div.mm-print-thumbs', pics.map(function (f) {
+                        return h('img.mm-print-thumb', {
+                            src: printFiles[im.folder + '/' + f], alt: fmtDate(im.date) + ' ' + str(im.title)
+                        });
+                    })));
+                }
             } else {
+                /* on paper: small pictures, not the buttons */
+                fig.appendChild(h('div.mm-print-only.mm-print-thumbs', files.filter(isImageFile).map(function (f) {
+                    return h('img.mm-print-thumb', {
+                        src: fileUrl(im.folder + '/' + f), alt: fmtDate(im.date) + ' ' + str(im.title), loading: 'lazy'
+                    });
+                })));
                 var grid = h('div.mm-thumbs');
                 files.forEach(function (f) {
                     var path = im.folder + '/' + f;
@@ -2410,6 +3189,8 @@
         } else if (S.view === 'patient') {
             root.appendChild(viewPatient());
             window.scrollTo(0, scrollY);
+        } else if (S.view === 'wards') {
+            root.appendChild(viewWards());
         } else {
             root.appendChild(viewSearch());
             var input = root.querySelector('[data-testid=search-input]');
@@ -2453,17 +3234,21 @@
         append(root, banners(g));
         pts.forEach(function (p, i) {
             var rec = p.record || {};
+            printFiles = p.files && typeof p.files === 'object' ? p.files : null;
             var sec = h('article.mm-print-patient', { testid: 'print-patient', 'data-pid': rec.patient ? rec.patient.id : '' });
             if (i > 0) {
                 sec.classList.add('mm-page-break');
             }
-            sec.appendChild(patientHeader(rec));
+            var body = h('div.mm-frame-content');
+            body.appendChild(patientHeader(rec));
             TABS.forEach(function (name) {
-                sec.appendChild(h('section.mm-panel.mm-print-section', { testid: 'panel-' + name },
+                body.appendChild(h('section.mm-panel.mm-print-section', { testid: 'panel-' + name },
                     h('h2.mm-panel-title', { text: t('tab_' + name) }), section(name, rec, p.labs, true)));
             });
+            sec.appendChild(frame(rec, g, body));
             root.appendChild(sec);
         });
+        printFiles = null;
     }
 
     /* ---------- start ---------- */
@@ -2497,16 +3282,30 @@
             for (var i = 0; i < els.length; i++) {
                 els[i].textContent = t('printed_at', nowText());
             }
+            /* Ctrl+P: the document texts start loading (the print button waits for them) */
+            if (S.view === 'patient' && S.patient) {
+                preparePrint();
+            }
         });
         ['keydown', 'mousedown', 'wheel', 'touchstart'].forEach(function (ev) {
             document.addEventListener(ev, onActivity, { passive: true });
         });
+        window.addEventListener('popstate', onPopState);
         render();
         api('GET', '/api/session').then(function (j) {
             S.user = j.user || '?';
             S.idle = Number(j.idle_timeout_s) || 0;
             S.view = 'search';
-            return loadGenerations().then(render);
+            return loadGenerations().then(function () {
+                /* a reload keeps a ward screen; a patient's handle died with the old page */
+                var w = /^#\/wards(?:\/(.+))?$/.exec(window.location.hash);
+                if (w) {
+                    showWards(w[1] ? decodeURIComponent(w[1]) : null, true);
+                    return;
+                }
+                pushRoute(true);
+                render();
+            });
         }, function (e) {
             if (e instanceof ApiError && e.status === 401) {
                 return; /* not logged in: the login form is shown already */
