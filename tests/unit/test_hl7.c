@@ -3,8 +3,8 @@
  * Tests of the hl7 module: the ISO-2022-JP codec (differential against glibc iconv CP932
  * over all 94x94 JIS positions and against glibc ISO-2022-JP on the real samples, round
  * trips, NEC/IBM/half-width counting, strict versus lenient), the HL7 v2 tokenizer
- * (numbering, escapes, line endings, limits), every real sample under
- * ../shared/ssmix2-samples (read in place, never copied), truncation at every length and
+ * (numbering, escapes, line endings, limits), every sample under tests/data/ssmix2-samples
+ * (the public NHO samples and mamori's own fixtures), truncation at every length and
  * allocation-failure torture (curl's), with a malloc-statistics leak check.
  */
 #include <dirent.h>
@@ -27,7 +27,7 @@
 #include "common/limits.h"
 #include "hl7/hl7.h"
 
-#define SAMPLES   MM_SOURCE_ROOT "/../shared/ssmix2-samples"
+#define SAMPLES   MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
 #define MAX_FILES 256
 #define REF_CAP   (64 * 1024)
 
