@@ -5,11 +5,10 @@
  * trips, NEC/IBM/half-width counting, strict versus lenient), the HL7 v2 tokenizer
  * (numbering, escapes, line endings, limits), every sample under tests/data/ssmix2-samples
  * (the public NHO samples and mamori's own fixtures), truncation at every length and
- * allocation-failure torture (curl's), with a malloc-statistics leak check.
+ * allocation-failure torture (curl's), with an exact count of live allocations (mm_alloc).
  */
 #include <dirent.h>
 #include <iconv.h>
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,12 +140,6 @@ static const struct sample *find_sample(const char *part)
             return &samples[i];
     fail_msg("sample '%s' not found", part);
     return NULL;
-}
-
-/* Bytes in use by malloc: equal before and after means nothing leaked. */
-static size_t heap_in_use(void)
-{
-    return mallinfo2().uordblks;
 }
 
 /* Decode @n bytes (lenient) into a fresh buffer the caller releases. */
@@ -1080,12 +1073,12 @@ static void hl7_parse__limits(void **state)
 static void hl7_alloc__torture(void **state)
 {
     const struct sample *s = find_sample("/ADT-00/");
-    size_t before = heap_in_use();
     mm_buf b;
     long k;
     int rc;
 
     (void)state;
+    mm_alloc_track(1); /* exact, unlike glibc's heap statistics: see common/alloc.h */
     /* decode */
     for (k = 1;; k++) {
         mm_buf_init(&b, MM_LIMIT_HL7_MESSAGE);
@@ -1154,7 +1147,8 @@ static void hl7_alloc__torture(void **state)
     }
     assert_true(k > 3);
     mm_buf_release(&b);
-    assert_int_equal(heap_in_use(), before);
+    assert_int_equal(mm_alloc_live(), 0); /* every path freed all it allocated */
+    mm_alloc_track(0);
 }
 
 int main(void)
