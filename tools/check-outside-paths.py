@@ -7,10 +7,12 @@
 # (tracked files when the root is a git checkout, else every file), except Markdown prose and
 # the sample data (tests/data/ssmix2-samples/**, fuzz/corpus/**). Found, with file:line:
 #   - a path that climbs above the repository root, resolved from where it is anchored: the
-#     root (MM_SOURCE_ROOT, meson.project_source_root(), a Makefile's own relative paths), the
-#     file's folder ($(dirname "$0"), meson.current_source_dir(), __dirname, a variable set from
-#     __file__ or import.meta.url, and any other relative path: meson's own strings are relative
-#     to the file, and a relative path in a script or test is judged from the file too);
+#     root (MM_SOURCE_ROOT, meson.project_source_root(), a Makefile's own relative paths), a C
+#     macro defined from an anchor (#define SAMPLES MM_SOURCE_ROOT "/tests/data/..."), the CLI
+#     cases' $SAMPLES, the file's folder ($(dirname "$0"), meson.current_source_dir(),
+#     __dirname, a variable set from __file__ or import.meta.url, and any other relative path:
+#     meson's own strings are relative to the file, and a relative path in a script or test is
+#     judged from the file too);
 #   - any `..` after the build root (MM_BUILD_ROOT, meson.project_build_root()): the build
 #     folder may be anywhere;
 #   - the folder `shared` beside the checkout (on developers' machines) named anywhere;
@@ -52,6 +54,10 @@ HERE_ANCHORS = [
 HERE_ASSIGN = re.compile(
     r'^\s*(?:const|let|var|export|local|readonly)?\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:.*\b__file__\b'
     r'|.*import\.meta\.url|.*\$\(\s*cd\s+"?\$\(\s*dirname\s+(?:--\s+)?"?\$(?:0|\{?BASH_SOURCE))')
+
+# where the CLI cases' $SAMPLES points (tests/cli/meson.build)
+SAMPLES_DIR = 'tests/data/ssmix2-samples'
+DEFINE = re.compile(r'^\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$')
 
 STOP = r'''\s'"`;,()|<>{}'''
 GENERIC = re.compile(r'''(?:^|(?<=[\s'"`=(,:]))(\.\.(?:/[^%s]*)?)(?=[%s]|$)''' % (STOP, STOP))
@@ -95,16 +101,43 @@ def list_files(root):
     return sorted(files)
 
 
-def here_anchors(text):
-    """Anchors for this file: the fixed ones plus variables set from the file's location."""
+def file_anchors(rel, text):
+    """Anchors of the file @rel: (pattern, base, label), base a repository-relative folder or
+    None for the build root. The fixed ones, variables set from the file's location, the CLI
+    cases' $SAMPLES, and C macros defined from another anchor (#define SAMPLES MM_SOURCE_ROOT
+    "/tests/data/...", then #define X SAMPLES "/..." from there)."""
+    here = posixpath.dirname(rel)
+    out = [(a, '', 'repository root') for a in ROOT_ANCHORS]
+    out += [(a, None, 'build root') for a in BUILD_ANCHORS]
+    out += [(a, here, "file's folder") for a in HERE_ANCHORS]
     names = set()
     for line in text.splitlines():
         m = HERE_ASSIGN.match(line)
         if m:
             names.add(m.group(1))
-    extra = [r'(?<![\w.$])%s\b' % re.escape(n) for n in sorted(names)]
-    extra += [r'\$\{?%s\}?' % re.escape(n) for n in sorted(names)]
-    return HERE_ANCHORS + extra
+    for n in sorted(names):
+        out.append((r'(?<![\w.$])%s\b' % re.escape(n), here, "file's folder"))
+        out.append((r'\$\{?%s\}?' % re.escape(n), here, "file's folder"))
+    if rel.startswith('tests/cli/'):
+        # run-case.sh gives the cases $SAMPLES (tests/cli/meson.build)
+        out.append((r'\$\{?SAMPLES\}?', SAMPLES_DIR, '$SAMPLES'))
+    for line in text.splitlines():
+        m = DEFINE.match(line)
+        if not m:
+            continue
+        for pattern, base, _ in list(out):
+            a = re.match(r'\s*(?:%s)' % pattern, m.group(2))
+            if not a or base is None:
+                continue
+            path, _ = follow(m.group(2), a.end())
+            target = posixpath.normpath(posixpath.join(base, path)) if (base or path) else ''
+            if target in ('.', ''):
+                target = ''
+            if not target.startswith('..'):
+                out.append((r'\b%s\b' % re.escape(m.group(1)), target,
+                            "macro %s (%s)" % (m.group(1), target or '.')))
+            break
+    return out
 
 
 def follow(line, pos):
@@ -138,20 +171,19 @@ def check_line(rel, line, anchors, work_dirs):
     found = []
     here = posixpath.dirname(rel)
     spans = []
-    kinds = [('root', a) for a in ROOT_ANCHORS] + [('build', a) for a in BUILD_ANCHORS] + \
-            [('here', a) for a in anchors]
-    for kind, pattern in kinds:
+    for pattern, base, label in anchors:
         for m in re.finditer(pattern, line):
+            if any(a <= m.start() < b for a, b in spans):
+                continue  # inside a longer anchor found before (a macro's own definition)
             path, end = follow(line, m.end())
             spans.append((m.start(), end))
             if not path:
                 continue
-            if kind == 'build':
+            if base is None:
                 if path == '..' or path.startswith('../') or '/../' in '/' + path:
                     found.append("'..' after the build root (the build folder may be anywhere)")
-            elif climbs('' if kind == 'root' else here, path):
-                found.append("'%s' from the %s climbs above the repository root"
-                             % (path, 'repository root' if kind == 'root' else "file's folder"))
+            elif climbs(base, path):
+                found.append("'%s' from the %s climbs above the repository root" % (path, label))
     rest = list(line)
     for a, b in spans:
         for i in range(a, min(b, len(rest))):
@@ -195,7 +227,7 @@ def main():
             continue  # binary
         text = data.decode('utf-8', 'replace')
         nfiles += 1
-        anchors = here_anchors(text)
+        anchors = file_anchors(rel, text)
         for no, line in enumerate(text.splitlines(), 1):
             if MARKER in line:
                 continue

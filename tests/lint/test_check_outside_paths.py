@@ -24,6 +24,13 @@ BAD = [
     ('tests/unit/test_x.c', 'static const char *p = "%s/%s/%s/anything";\n' % (UP, UP, UP), 1),
     ('tests/unit/test_x.c', '#define OUT MM_BUILD_ROOT "/%s/anything"\n' % UP, 1),
     ('tests/unit/test_x.c', '/* data in %s/shared/ssmix2-samples */\n' % UP, 1),
+    ('tests/unit/test_x.c', '#define SAMPLES MM_SOURCE_ROOT "/tests/data/ssmix2-samples"\n'
+     '#define OLD SAMPLES "/%s/%s/%s/%s/anything"\n' % (UP, UP, UP, UP), 2),
+    ('tests/unit/test_x.c', '#define SAMPLES MM_SOURCE_ROOT "/tests/data/ssmix2-samples"\n'
+     '#define TOOL SAMPLES "/nho/sampleData"\n'
+     'static const char *p = TOOL "/%s/%s/%s/%s/%s/%s/anything";\n' % ((UP,) * 6), 3),
+    ('tests/cli/case/cmd', '"$MAMORI" scan --storage "$SAMPLES/%s/%s/%s/%s/anything"\n'
+     % (UP, UP, UP, UP), 1),
     ('tests/meson.build', "x = 1\nd = meson.project_source_root() / '%s' / 'anything'\n" % UP, 2),
     ('tests/meson.build', "d = join_paths(meson.project_source_root(), '%s', 'anything')\n" % UP, 1),
     ('bench/meson.build', "b = files('%s/%s/anything')\n" % (UP, UP), 1),
@@ -50,13 +57,15 @@ CLEAN = {
                            "const A = path.resolve(HERE, '%s/%s/src/lib/viewer/assets');\n"
                            % (UP, UP),
     'tests/cli/case/cmd': '. "$(dirname "$0")/%s/synthetic-tree.sh"\n'
-                          '"$MAMORI" show %s/%s/etc --storage "$SAMPLES/x"\n' % (UP, UP, UP),
+                          '"$MAMORI" show %s/%s/etc --storage "$SAMPLES/x"\n'
+                          'cd "$SAMPLES/nho/sampleData/%s/%s" || exit 9\n' % (UP, UP, UP, UP, UP),
     'tests/unit/test_z.c': '#define S MM_SOURCE_ROOT "/tests/data/ssmix2-samples"\n'
+                           '#define S2 S "/nho/sampleData/%s/%s"\n'
                            '#define T MM_SOURCE_ROOT "/tests/%s/tests/data"\n'
                            'int a = load("%s/%s/etc");\n'
                            'int b = strcmp(d->d_name, "%s") == 0;\n'
                            'int c = load("%s/%s/%s/%s/etc/passwd"); /* outside-path-ok: hostile */\n'
-                           '/* ... and more ... */\n' % (UP, UP, UP, UP, UP, UP, UP, UP),
+                           '/* ... and more ... */\n' % ((UP,) * 10),
     'tests/http/t.py': "p = ('/%s/%s/%s/%s/etc/passwd', 'mm_session=%s/%s/etc')\n"
                        % (UP, UP, UP, UP, UP, UP),
     'Makefile': 'all:\n\t$(BUILD)/tools/gen/mamori-gen --out demo/storage\n',
@@ -108,7 +117,7 @@ def main():
     bad = dict(CLEAN)
     bad['tests/unit/test_z.c'] += '#define U MM_SOURCE_ROOT "/%s/anything"\n' % UP
     rc, out = run(checker, bad)
-    ok = rc == 1 and 'tests/unit/test_z.c:7:' in out and '1 problems' in out
+    ok = rc == 1 and 'tests/unit/test_z.c:8:' in out and '1 problems' in out
     print('%s %d - one bad line among good ones is found' % ('ok' if ok else 'not ok', n))
     if not ok:
         failed += 1
