@@ -3,9 +3,10 @@
 #
 # Run one CLI golden case: tests/cli/<case>/cmd is a shell snippet run in a fresh
 # temporary folder (the cwd) with $MAMORI set to the built binary and $SAMPLES to
-# the shared SS-MIX2 sample folder. Its standard output, standard error and exit
-# status must equal stdout.exact, stderr.exact and exit. An optional file `forbid`
-# lists strings (one a line, e.g. patient IDs) that must appear in neither output.
+# the repository's SS-MIX2 sample folder (tests/data/ssmix2-samples). Its standard
+# output, standard error and exit status must equal stdout.exact, stderr.exact and
+# exit. An optional file `forbid` lists strings (one a line, e.g. patient IDs) that
+# must appear in neither output.
 # The environment is pinned (MAMORI_LANG unset, LANG=C.UTF-8) for stable text, and
 # XDG_STATE_HOME points at a fresh folder (this host's audit logs).
 # MM_CLI_REGEN=1 rewrites the three expected files from the current behaviour

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1195,17 +1194,12 @@ static void parse__bad_input(void **state)
     free(h);
 }
 
-static size_t heap_in_use(void)
-{
-    return mallinfo2().uordblks;
-}
-
 static void alloc_failure__parse_open_append(void **state)
 {
     struct fx *f = *state;
     struct mm_audit_verify_result v;
     unsigned char *p, *h;
-    size_t n, hn, before;
+    size_t n, hn;
     long k;
     int rc;
 
@@ -1222,35 +1216,31 @@ static void alloc_failure__parse_open_append(void **state)
         assert_int_equal(mm_audit_verify(l, f->pk, &v), 0); /* its first run sets up too */
         mm_audit_log_free(l);
     }
-    /* three times: the first pass settles what is allocated once (message storage grown by a
-     * longer message, caches); a leak on a failure path grows the heap by a chunk per run in
-     * every later pass, while glibc's bookkeeping may move it once */
-    for (int pass = 0, grew = 0; pass < 3; pass++) {
-        before = heap_in_use();
-        for (k = 1;; k++) {
-            mm_audit_log *l = NULL;
-            mm_alloc_fail_at(k, 0);
-            rc = mm_audit_log_parse(&l, p, n, h, hn);
-            if (rc == 0)
-                rc = mm_audit_log_open_details(l, f->ks);
-            mm_alloc_fail_at(0, 0);
-            if (rc == 0) {
-                assert_int_equal(mm_audit_verify(l, f->pk, &v), 0);
-                assert_int_equal(v.problem, MM_AUDIT_OK);
-                mm_audit_log_free(l);
-                break;
-            }
+    /* every run frees all it allocated: counted exactly by mm_alloc (glibc's heap statistics
+     * count chunks parked in its per-thread cache as in use, so they move with the heap's
+     * history, e.g. what the earlier tests left, even when nothing leaks) */
+    mm_alloc_track(1);
+    for (k = 1;; k++) {
+        mm_audit_log *l = NULL;
+        mm_alloc_fail_at(k, 0);
+        rc = mm_audit_log_parse(&l, p, n, h, hn);
+        if (rc == 0)
+            rc = mm_audit_log_open_details(l, f->ks);
+        mm_alloc_fail_at(0, 0);
+        if (rc == 0) {
+            assert_int_equal(mm_audit_verify(l, f->pk, &v), 0);
+            assert_int_equal(v.problem, MM_AUDIT_OK);
+        } else {
             assert_int_equal(rc, MM_ENOMEM);
-            mm_audit_log_free(l);
-            assert_true(k < 1000);
         }
-        assert_true(k > 3);
-        /* glibc counts chunks parked in its per-thread cache as in use, so the figure may move by
-         * a chunk with the order of frees; a leak grows with the number of runs (LeakSanitizer,
-         * in the ASan suite, checks every path exactly) */
-        if (pass > 0 && heap_in_use() > before + 256 && ++grew == 2)
-            fail_msg("heap %zu -> %zu after %ld runs, twice", before, heap_in_use(), k);
+        mm_audit_log_free(l);
+        if (mm_alloc_live() != 0)
+            fail_msg("%ld allocations left after failing allocation %ld", mm_alloc_live(), k);
+        if (rc == 0)
+            break;
+        assert_true(k < 1000);
     }
+    assert_true(k > 3);
     /* append: a failed allocation writes nothing; the log stays whole */
     for (k = 1;; k++) {
         mm_audit_log *l = NULL;
@@ -1268,6 +1258,9 @@ static void alloc_failure__parse_open_append(void **state)
         assert_int_equal(rc, MM_ENOMEM);
         assert_true(v.records >= NREC);
         mm_audit_log_free(l);
+        if (mm_alloc_live() != 0)
+            fail_msg("append: %ld allocations left after failing allocation %ld", mm_alloc_live(),
+                     k);
         assert_true(k < 1000);
     }
     assert_true(k > 2);
@@ -1290,9 +1283,14 @@ static void alloc_failure__parse_open_append(void **state)
         assert_int_equal(rc, MM_ENOMEM);
         assert_int_equal(b.len, 0);
         mm_buf_release(&b);
+        if (mm_alloc_live() != 0)
+            fail_msg("export: %ld allocations left after failing allocation %ld", mm_alloc_live(),
+                     k);
         assert_true(k < 1000);
     }
     assert_true(k > 2);
+    assert_int_equal(mm_alloc_live(), 0);
+    mm_alloc_track(0);
     free(p);
     free(h);
 }

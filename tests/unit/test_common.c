@@ -199,6 +199,44 @@ static void buf__allocation_failure_torture(void **state)
     mm_alloc_fail_at(0, 0);
 }
 
+static void alloc__live_count_is_exact(void **state)
+{
+    char *a, *b, *c, *d;
+    mm_buf buf;
+
+    (void)state;
+    a = mm_malloc(10); /* before tracking: never counted, never to be freed while tracking */
+    assert_non_null(a);
+    mm_alloc_track(1);
+    assert_int_equal(mm_alloc_live(), 0);
+    b = mm_calloc(3, 7);
+    c = mm_strdup("abc");
+    d = mm_realloc(NULL, 5); /* a fresh allocation */
+    assert_true(b && c && d);
+    assert_int_equal(mm_alloc_live(), 3);
+    d = mm_realloc(d, 5000); /* moved or not, still one */
+    assert_non_null(d);
+    assert_int_equal(mm_alloc_live(), 3);
+    mm_alloc_fail_at(1, 1);
+    assert_null(mm_malloc(1));     /* a failed allocation is not live */
+    assert_null(mm_realloc(d, 1)); /* nor does a failed realloc free */
+    mm_alloc_fail_at(0, 0);
+    assert_int_equal(mm_alloc_live(), 3);
+    mm_free(NULL);
+    mm_free(b);
+    mm_free(c);
+    assert_int_equal(mm_alloc_live(), 1);
+    mm_buf_init(&buf, 1 << 20); /* the buffers count through the same functions */
+    assert_int_equal(mm_buf_printf(&buf, "%0900d", 1), 0);
+    assert_int_equal(mm_alloc_live(), 2);
+    mm_buf_release(&buf);
+    mm_free(d);
+    assert_int_equal(mm_alloc_live(), 0); /* a leak would leave it above 0 */
+    mm_alloc_track(0);
+    mm_free(a); /* not tracking: not counted */
+    assert_int_equal(mm_alloc_live(), 0);
+}
+
 /* ---- mm_error -------------------------------------------------------------------------- */
 
 struct thread_arg {
@@ -389,6 +427,7 @@ int main(void)
         cmocka_unit_test(buf__printf_grows),
         cmocka_unit_test(buf__detach),
         cmocka_unit_test(buf__allocation_failure_torture),
+        cmocka_unit_test(alloc__live_count_is_exact),
         cmocka_unit_test(error__thread_local),
         cmocka_unit_test(error__set_and_clear),
         cmocka_unit_test(log_path__standardized_paths),

@@ -3,13 +3,12 @@
  * Tests of the hl7 module: the ISO-2022-JP codec (differential against glibc iconv CP932
  * over all 94x94 JIS positions and against glibc ISO-2022-JP on the real samples, round
  * trips, NEC/IBM/half-width counting, strict versus lenient), the HL7 v2 tokenizer
- * (numbering, escapes, line endings, limits), every real sample under
- * ../shared/ssmix2-samples (read in place, never copied), truncation at every length and
- * allocation-failure torture (curl's), with a malloc-statistics leak check.
+ * (numbering, escapes, line endings, limits), every sample under tests/data/ssmix2-samples
+ * (the public NHO samples and mamori's own fixtures), truncation at every length and
+ * allocation-failure torture (curl's), with an exact count of live allocations (mm_alloc).
  */
 #include <dirent.h>
 #include <iconv.h>
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +26,7 @@
 #include "common/limits.h"
 #include "hl7/hl7.h"
 
-#define SAMPLES   MM_SOURCE_ROOT "/../shared/ssmix2-samples"
+#define SAMPLES   MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
 #define MAX_FILES 256
 #define REF_CAP   (64 * 1024)
 
@@ -141,12 +140,6 @@ static const struct sample *find_sample(const char *part)
             return &samples[i];
     fail_msg("sample '%s' not found", part);
     return NULL;
-}
-
-/* Bytes in use by malloc: equal before and after means nothing leaked. */
-static size_t heap_in_use(void)
-{
-    return mallinfo2().uordblks;
 }
 
 /* Decode @n bytes (lenient) into a fresh buffer the caller releases. */
@@ -1080,12 +1073,12 @@ static void hl7_parse__limits(void **state)
 static void hl7_alloc__torture(void **state)
 {
     const struct sample *s = find_sample("/ADT-00/");
-    size_t before = heap_in_use();
     mm_buf b;
     long k;
     int rc;
 
     (void)state;
+    mm_alloc_track(1); /* exact, unlike glibc's heap statistics: see common/alloc.h */
     /* decode */
     for (k = 1;; k++) {
         mm_buf_init(&b, MM_LIMIT_HL7_MESSAGE);
@@ -1154,7 +1147,8 @@ static void hl7_alloc__torture(void **state)
     }
     assert_true(k > 3);
     mm_buf_release(&b);
-    assert_int_equal(heap_in_use(), before);
+    assert_int_equal(mm_alloc_live(), 0); /* every path freed all it allocated */
+    mm_alloc_track(0);
 }
 
 int main(void)

@@ -4,7 +4,7 @@
  * languages, NULL for everything unknown, the tables sorted strictly (checked here, at
  * test time, since the lookups are binary searches), every entry reachable through the
  * lookups, the fields SS-MIX2 fills all named, and every segment and non-empty field of
- * the real samples under ../shared/ssmix2-samples named (read in place, never copied).
+ * the samples under tests/data/ssmix2-samples named.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -22,7 +22,7 @@
 #include "hl7/hl7.h"
 #include "os/os.h"
 
-#define SAMPLES MM_SOURCE_ROOT "/../shared/ssmix2-samples"
+#define SAMPLES MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
 
 /* Whether @s holds only printable ASCII. */
 static int is_ascii(const char *s)
@@ -157,7 +157,7 @@ static void tables__cover_what_ssmix2_uses(void **state)
                                         "ZPD", "ZI1", "ORC", "RXE", "RXR", "RXC", "RXA",
                                         "TQ1", "TQ2", "ODS", "ODT", "SPM", "OBR", "NTE",
                                         "IPC", "ZE1", "ZE2", "DG1", "CTI" };
-    /* the fields ../shared/notes/ssmix2.md section 6 and the data-type registry rely on */
+    /* the fields the SS-MIX2 reader (ssmix2_record.c) and the data-type registry rely on */
     static const struct {
         const char *seg;
         int fields[24];

@@ -30,7 +30,7 @@
 #include "ssmix2/ssmix2.h"
 #include "tools/gen/gen.h"
 
-#define SAMPLES MM_SOURCE_ROOT "/../shared/ssmix2-samples"
+#define SAMPLES MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
 
 static char dir[128], std_root[256], ext_root[256], truth_path[256];
 
@@ -790,15 +790,26 @@ static void record__real_samples(void **state)
         assert_null(strstr(probs.examples[i].path, "0000001"));
     mm_ssmix2_record_free(r);
 
-    /* the NHO bacteria culture result without a final CR, and the extended vitals */
+    /* mamori's own fixtures (tests/data/make-fixtures.py): a bacteria culture result without a
+     * final CR, its organisms CWE values, and extended vitals under 6-field folder names */
     memset(&probs, 0, sizeof(probs));
-    assert_int_equal(mm_ssmix2_record_load(
-                             &r, SAMPLES "/nhoHQ_SSMIX2_support_documents/sample/standard_root",
-                             SAMPLES "/nhoHQ_SSMIX2_support_documents/sample/extended_root",
-                             "0123456789", &probs),
+    assert_int_equal(mm_ssmix2_record_load(&r, SAMPLES "/fixtures/standard_root",
+                                           SAMPLES "/fixtures/extended_root", "5550001234", &probs),
                      0);
     assert_int_equal(probs.bad, 0);
-    assert_true(mm_ssmix2_record_labs(r, &labs) > 0);
+    assert_null(mm_ssmix2_record_patient(r)); /* no ADT message for this patient */
+    n = mm_ssmix2_record_labs(r, &labs);
+    assert_int_equal(n, 4);
+    /* sorted by collection time, then code: the two amounts (…211), then the two organisms */
+    assert_string_equal(labs[0].code, "6B010000001774211");
+    assert_string_equal(labs[0].value, "(3+)");
+    assert_string_equal(labs[1].value, "(1+)");
+    assert_string_equal(labs[2].code, "6B010000001774214");
+    assert_string_equal(labs[2].name, "培養同定(一般細菌)菌名判定");
+    assert_string_equal(labs[2].value, "K.pneumoniae"); /* CWE: the text, not the JANIS code */
+    assert_string_equal(labs[3].value, "E.faecalis");   /* the last OBX, at the end of the file */
+    assert_string_equal(labs[3].flag, "A");
+    assert_string_equal(labs[3].collected_at, "2019-03-12T07:30");
     const struct mm_ssmix2_document *docs;
     assert_int_equal(mm_ssmix2_record_documents(r, &docs), 2);
     assert_string_equal(docs[0].title, "OBSERVATIONS");

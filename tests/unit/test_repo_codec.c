@@ -10,7 +10,6 @@
  * failure at every allocation. Inputs are handed to decoders in exact-size heap copies,
  * so ASan sees any read past the end.
  */
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,11 +53,6 @@ static void fill(uint64_t *rng, void *p, size_t n)
 
     for (size_t i = 0; i < n; i++)
         d[i] = (unsigned char)sm64(rng);
-}
-
-static size_t heap_in_use(void)
-{
-    return mallinfo2().uordblks;
 }
 
 /* An exact-size heap copy of @n bytes (freed by the caller). */
@@ -822,12 +816,12 @@ static void tree__alloc_failure(void **state)
 {
     static struct tfix f;
     uint64_t rng = 11;
-    size_t before = heap_in_use();
     mm_buf b;
     long k;
     int rc;
 
     (void)state;
+    mm_alloc_track(1); /* exact, unlike glibc's heap statistics: see common/alloc.h */
     random_tree(&rng, &f, 8);
     tree_encode_ok(&f.t, &b);
     for (k = 1;; k++) {
@@ -863,7 +857,8 @@ static void tree__alloc_failure(void **state)
         mm_buf_release(&e);
     }
     mm_buf_release(&b);
-    assert_int_equal(heap_in_use(), before);
+    assert_int_equal(mm_alloc_live(), 0); /* every path freed all it allocated */
+    mm_alloc_track(0);
 }
 
 /* ---- pack tables --------------------------------------------------------------------------- */
@@ -1342,12 +1337,13 @@ static void ixfile__alloc_failure(void **state)
 {
     static struct pfix f;
     uint64_t rng = 37;
-    size_t before = heap_in_use(), total = 0;
+    size_t total = 0;
     mm_buf b;
     long k;
     int rc;
 
     (void)state;
+    mm_alloc_track(1); /* exact, unlike glibc's heap statistics: see common/alloc.h */
     do
         random_packs(&rng, &f, 6);
     while (f.n < 3);
@@ -1397,7 +1393,8 @@ static void ixfile__alloc_failure(void **state)
         assert_int_equal(rc, MM_ENOMEM);
         mm_buf_release(&b);
     }
-    assert_int_equal(heap_in_use(), before);
+    assert_int_equal(mm_alloc_live(), 0); /* every path freed all it allocated */
+    mm_alloc_track(0);
 }
 
 /* ---- manifests: fixtures ------------------------------------------------------------------- */
@@ -1576,7 +1573,7 @@ static int gen_decode(const void *p, size_t n, struct gdec *d)
 static void gdec_release(struct gdec *d)
 {
     mm_repo_gen_release(&d->g);
-    free(d->ids);
+    mm_free(d->ids); /* free(), as the contract says, seen by mm_alloc_live() */
     d->ids = NULL;
 }
 
@@ -2305,12 +2302,12 @@ static void manifest__alloc_failure(void **state)
 {
     static struct gfix f;
     uint64_t rng = 64;
-    size_t before = heap_in_use();
     mm_buf b;
     long k;
     int rc;
 
     (void)state;
+    mm_alloc_track(1); /* exact, unlike glibc's heap statistics: see common/alloc.h */
     do
         random_gen(&rng, &f);
     while (!f.g.has_index || !f.nids || !f.g.name || !f.g.guard_reasons || f.g.nsources < 3);
@@ -2343,7 +2340,8 @@ static void manifest__alloc_failure(void **state)
             break;
     }
     mm_buf_release(&b);
-    assert_int_equal(heap_in_use(), before);
+    assert_int_equal(mm_alloc_live(), 0); /* every path freed all it allocated */
+    mm_alloc_track(0);
 }
 
 static void gen__release_and_free(void **state)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests of the ssmix2 module: every real sample name of the shared sample trees
- * (read in place, never copied), the deliberately misplaced sample, the extended
- * content folders, boundary cases of every field, the registry of 26 types, a
- * seeded round-trip property over mutated names, and that no message ever holds
- * the patient ID.
+ * Tests of the ssmix2 module: every sample name of the trees in tests/data/ssmix2-samples
+ * (the public NHO samples and mamori's own fixtures), the deliberately misplaced sample, the
+ * extended content folders of 6 fields, boundary cases of every field, the registry of 26
+ * types, a seeded round-trip property over mutated names, and that no message ever holds the
+ * patient ID.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <ftw.h>
@@ -20,10 +20,10 @@
 #include "common/error.h"
 #include "ssmix2/ssmix2.h"
 
-#define SAMPLES   MM_SOURCE_ROOT "/../shared/ssmix2-samples"
+#define SAMPLES   MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
 #define NHO_TOOL  SAMPLES "/nhoHQ_SSMIX2DataTestingTool/sampleData"
-#define NHO_STD   SAMPLES "/nhoHQ_SSMIX2_support_documents/sample/standard_root"
-#define NHO_EXT   SAMPLES "/nhoHQ_SSMIX2_support_documents/sample/extended_root"
+#define OWN_STD   SAMPLES "/fixtures/standard_root" /* tests/data/make-fixtures.py */
+#define OWN_EXT   SAMPLES "/fixtures/extended_root"
 #define MISPLACED "000/000/0000001/20000401/ADT-31/"
 #define GOOD      "9999013_20111220_OML-11_000000011000354_20111220103059000_01_1"
 #define PID       "9999013"
@@ -100,8 +100,8 @@ static void check_path__accepts_every_sample(void **state)
     assert_int_equal(walk_misplaced, 1);
 
     walk_files = walk_ok = walk_misplaced = 0;
-    walk_root_len = strlen(NHO_STD);
-    assert_int_equal(nftw(NHO_STD, visit_std, 16, FTW_PHYS), 0);
+    walk_root_len = strlen(OWN_STD);
+    assert_int_equal(nftw(OWN_STD, visit_std, 16, FTW_PHYS), 0);
     assert_int_equal(walk_files, 1);
     assert_int_equal(walk_ok, 1);
 }
@@ -131,12 +131,16 @@ static int visit_ext(const char *path, const struct stat *st, int flag, struct F
         return 0;
     if (pc(&nm, name) != 0)
         fail_msg("content folder: %s", mm_error_last());
-    assert_string_equal(nm.patient_id, "0123456789");
-    assert_string_equal(nm.date, "20160101");
+    assert_string_equal(nm.patient_id, "5550001234");
+    assert_string_equal(nm.date, "20210304");
     assert_string_equal(nm.type, "L-OBSERVATIONS^OBSERVATIONS^99ZL01");
-    assert_true(strcmp(nm.order_no, "000000020160101") == 0 ||
-                strcmp(nm.order_no, "000002016010115") == 0);
-    assert_string_equal(nm.timestamp, "201601011500321");
+    /* keyed by the date, zero-padded, or by YYYYMMDDHH; 15-digit time stamps */
+    if (strcmp(nm.order_no, "000000020210304") == 0)
+        assert_string_equal(nm.timestamp, "202103050001158");
+    else if (strcmp(nm.order_no, "000002021030415") == 0)
+        assert_string_equal(nm.timestamp, "202103041500321");
+    else
+        fail_msg("unexpected content folder key '%s'", nm.order_no);
     assert_string_equal(nm.dept, "");
     assert_int_equal(nm.flag, MM_SSMIX2_CURRENT);
     assert_int_equal(nm.nfields, 6);
@@ -148,7 +152,7 @@ static void parse_content_folder__accepts_extended_samples(void **state)
 {
     (void)state;
     walk_content = 0;
-    assert_int_equal(nftw(NHO_EXT, visit_ext, 16, FTW_PHYS), 0);
+    assert_int_equal(nftw(OWN_EXT, visit_ext, 16, FTW_PHYS), 0);
     assert_int_equal(walk_content, 2);
 }
 

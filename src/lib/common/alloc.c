@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * malloc wrappers with a failure-injection counter for torture tests.
- * The counter costs one branch per allocation; it is not thread-safe on
- * purpose, because only single-threaded tests ever arm it.
+ * malloc wrappers with a failure-injection counter and a live-allocation count for torture
+ * tests. Each costs one branch per allocation; neither is thread-safe on purpose, because
+ * only single-threaded tests ever arm them.
  */
 #include "common/alloc.h"
 
@@ -14,6 +14,8 @@
 static long fail_at; /* 0 = never fail */
 static int fail_sticky;
 static long attempts;
+static int tracking; /* mm_alloc_track() */
+static long live;
 
 void mm_alloc_fail_at(long n, int sticky)
 {
@@ -25,6 +27,17 @@ void mm_alloc_fail_at(long n, int sticky)
 long mm_alloc_count(void)
 {
     return attempts;
+}
+
+void mm_alloc_track(int on)
+{
+    tracking = on;
+    live = 0;
+}
+
+long mm_alloc_live(void)
+{
+    return live;
 }
 
 /* Whether this allocation attempt is to fail. */
@@ -49,7 +62,11 @@ void *mm_malloc(size_t n)
     if (should_fail())
         return oom();
     p = malloc(n ? n : 1);
-    return p ? p : oom();
+    if (!p)
+        return oom();
+    if (tracking)
+        live++;
+    return p;
 }
 
 void *mm_calloc(size_t count, size_t size)
@@ -59,7 +76,11 @@ void *mm_calloc(size_t count, size_t size)
     if (should_fail())
         return oom();
     p = calloc(count ? count : 1, size ? size : 1);
-    return p ? p : oom();
+    if (!p)
+        return oom();
+    if (tracking)
+        live++;
+    return p;
 }
 
 void *mm_realloc(void *p, size_t n)
@@ -69,7 +90,11 @@ void *mm_realloc(void *p, size_t n)
     if (should_fail())
         return oom();
     q = realloc(p, n ? n : 1);
-    return q ? q : oom();
+    if (!q)
+        return oom();
+    if (tracking && !p)
+        live++;
+    return q;
 }
 
 char *mm_strndup(const char *s, size_t n)
@@ -90,5 +115,7 @@ char *mm_strdup(const char *s)
 
 void mm_free(void *p)
 {
+    if (tracking && p)
+        live--;
     free(p);
 }

@@ -27,4 +27,18 @@ void mm_alloc_fail_at(long n, int sticky);
 /* Test hook: how many allocations were attempted since the last mm_alloc_fail_at(). */
 long mm_alloc_count(void);
 
+/*
+ * Test hook: count the allocations that are live. From mm_alloc_track(1) on, every successful
+ * mm_malloc, mm_calloc, mm_strdup, mm_strndup and mm_realloc(NULL, n) adds one and every
+ * mm_free of a non-NULL pointer takes one away; mm_alloc_track(0) stops counting. Both reset
+ * the count to 0. Unlike the C library's heap statistics (which count memory parked in
+ * per-thread caches as in use, depending on the heap's history), the count is exact: a torture
+ * test that frees all it made sees 0 after every run. Only what is allocated after
+ * mm_alloc_track(1) may be freed while counting. Process-wide; single-threaded tests only.
+ */
+void mm_alloc_track(int on);
+
+/* Test hook: allocations made and not yet freed since mm_alloc_track(1) (see there). */
+long mm_alloc_live(void);
+
 #endif
