@@ -328,7 +328,7 @@ static size_t failures(struct out *o, const json_t *rec, const char *name)
         if (folders)
             put(o, T(o, "、読めないフォルダ %lld", ", %lld unreadable folders"),
                 (long long)folders);
-        put(o, "\n");
+        put(o, "%s%s\n", js(e, "reason")[0] ? "  " : "", js(e, "reason"));
     }
     return n;
 }
