@@ -227,6 +227,13 @@ int mm_index_summary(mm_index *ix, const char *id, mm_buf *out);
  */
 int mm_index_patient_ids(mm_index *ix, mm_buf *out, size_t *n);
 
+/*
+ * The number of patients in the index.
+ * @param[out] n the count; untouched on failure
+ * @return 0, MM_EIO
+ */
+int mm_index_patient_count(mm_index *ix, uint64_t *n);
+
 struct mm_index_lab_test {
     const char *code, *name, *unit, *range; /* the newest result's name, unit and range */
 };

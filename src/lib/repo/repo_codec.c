@@ -687,18 +687,21 @@ enum tag {
     TAG_INDEX = 11,
     TAG_GUARD = 12,
     TAG_REASONS = 13,
-    TAG_LAST = TAG_REASONS
+    TAG_CHECK = 14, /* patient-index check (le32 attention, le64 patients, le64 parent's) */
+    TAG_LAST = TAG_CHECK
 };
 
 #define MANIFEST_VERSION 1u
+#define CHECK_SIZE       20u /* tag 14: le32 attention | le64 patients | le64 parent's */
 /* Tags every manifest holds. */
 #define REQUIRED                                                                             \
     (1u << TAG_VERSION | 1u << TAG_HOST | 1u << TAG_USER | 1u << TAG_START | 1u << TAG_END | \
      1u << TAG_ROOT | 1u << TAG_SOURCE | 1u << TAG_COUNTS | 1u << TAG_GUARD)
 
 static const char *const tag_name[] = {
-    "",       "version", "name",   "host",   "user",          "start time",    "end time",
-    "parent", "root",    "source", "counts", "patient index", "guard verdict", "guard reasons",
+    "",           "version",       "name",          "host",          "user",
+    "start time", "end time",      "parent",        "root",          "source",
+    "counts",     "patient index", "guard verdict", "guard reasons", "patient-index check",
 };
 
 /* Whether @s is a guard verdict the manifest may hold. */
@@ -796,6 +799,7 @@ static int manifest_check(const struct mm_repo_gen *g, const unsigned char *inde
     n += RECORD_HEAD + ID_SIZE; /* root */
     n += RECORD_HEAD + COUNTS_SIZE;
     n += g->has_index ? RECORD_HEAD + 8 + (uint64_t)nindex * ID_SIZE : 0;
+    n += g->check.present ? RECORD_HEAD + CHECK_SIZE : 0;
     if (n > MM_REPO_MANIFEST_MAX)
         return mm_error_set(MM_ELIMIT, "manifest: %llu bytes, over the limit",
                             (unsigned long long)n);
@@ -882,6 +886,13 @@ int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *i
     d = record_str(d, TAG_GUARD, g->guard);
     if (g->guard_reasons)
         d = record_str(d, TAG_REASONS, g->guard_reasons);
+    if (g->check.present) {
+        d = record_head(d, TAG_CHECK, CHECK_SIZE);
+        mm_put_le32(d, g->check.attention);
+        mm_put_le64(d + 4, g->check.patients);
+        mm_put_le64(d + 12, g->check.parent_patients);
+        d += CHECK_SIZE;
+    }
     assert((size_t)(d - (unsigned char *)out->ptr - out->len) == size);
     out->len += (size_t)size;
     out->ptr[out->len] = '\0';
@@ -1002,6 +1013,15 @@ static int manifest_value(unsigned tag, const unsigned char *v, size_t len, stru
         return take_str(v, len, TAG_GUARD, &g->guard);
     case TAG_REASONS:
         return take_str(v, len, TAG_REASONS, &g->guard_reasons);
+    case TAG_CHECK:
+        /* a newer writer may append fields: the first 20 bytes are ours */
+        if (len < CHECK_SIZE)
+            return mm_error_set(MM_ECORRUPT, "manifest: patient-index check is truncated");
+        g->check.present = 1;
+        g->check.attention = mm_get_le32(v);
+        g->check.patients = mm_get_le64(v + 4);
+        g->check.parent_patients = mm_get_le64(v + 12);
+        return 0;
     case TAG_START:
         g->start_ns = to_i64(mm_get_le64(v));
         return 0;
