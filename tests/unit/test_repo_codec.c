@@ -1487,6 +1487,12 @@ static void random_gen(uint64_t *rng, struct gfix *f)
         f->nids = sm64(rng) % (IMAX + 1);
         fill(rng, f->ids, f->nids * ID_SIZE);
     }
+    if (sm64(rng) & 1) { /* the patient-index check (tag 14), any bits and counts */
+        g->check.present = 1;
+        g->check.attention = (uint32_t)(sm64(rng) % 3 ? sm64(rng) % 8 : sm64(rng));
+        g->check.patients = sm64(rng) >> (sm64(rng) % 64);
+        g->check.parent_patients = sm64(rng) >> (sm64(rng) % 64);
+    }
 }
 
 /* Copy the fixture @from to @f, pointing the copy's strings at its own arrays. */
@@ -1535,6 +1541,10 @@ static void assert_gen_equal(const struct mm_repo_gen *a, const struct mm_repo_g
     assert_int_equal(a->index_size, b->index_size);
     assert_str_or_null(a->guard, b->guard);
     assert_str_or_null(a->guard_reasons, b->guard_reasons);
+    assert_int_equal(a->check.present, b->check.present);
+    assert_int_equal(a->check.attention, b->check.attention);
+    assert_true(a->check.patients == b->check.patients);
+    assert_true(a->check.parent_patients == b->check.parent_patients);
     assert_int_equal(a->verify, b->verify);
     assert_true(a->verify_ns == b->verify_ns);
 }
@@ -1631,7 +1641,8 @@ static int manifest_canonical(const unsigned char *p, size_t n)
         unsigned tag = mm_get_le16(p + pos);
         size_t len = mm_get_le32(p + pos + 2);
 
-        if (tag == 0 || tag > 13 || (tag == 10 && len != 80) || len > n - pos - 6)
+        if (tag == 0 || tag > 14 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
+            len > n - pos - 6)
             return 0;
         pos += 6 + len;
     }
@@ -1688,7 +1699,8 @@ static void manifest__truncations_rejected(void **state)
 
         do
             random_gen(&rng, &f);
-        while (!f.g.guard_reasons != !with_reasons || !f.g.has_index || f.g.nsources < 2);
+        while (!f.g.guard_reasons != !with_reasons || !f.g.has_index || f.g.nsources < 2 ||
+               f.g.check.present);
         gen_encode_ok(&f, &b);
         for (size_t len = 0; len < b.len; len++) {
             struct gdec d;
@@ -1774,7 +1786,7 @@ static void manifest__byte_flips(void **state)
 static void manifest__missing_required_rejected(void **state)
 {
     static const unsigned required[] = { 1, 3, 4, 5, 6, 8, 9, 10, 12 };
-    static const unsigned optional[] = { 2, 7, 11, 13 };
+    static const unsigned optional[] = { 2, 7, 11, 13, 14 };
     static struct gfix f;
     uint64_t rng = 1;
     mm_buf b;
@@ -1782,7 +1794,8 @@ static void manifest__missing_required_rejected(void **state)
     (void)state;
     do
         random_gen(&rng, &f);
-    while (!f.g.has_index || !f.g.name || !f.g.guard_reasons || !f.g.parent[0]);
+    while (!f.g.has_index || !f.g.name || !f.g.guard_reasons || !f.g.parent[0] ||
+           !f.g.check.present);
     gen_encode_ok(&f, &b);
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         mm_buf e;
@@ -1804,6 +1817,8 @@ static void manifest__missing_required_rejected(void **state)
             assert_string_equal(d.g.parent, "");
         if (optional[i] == 11)
             assert_true(!d.g.has_index && !d.ids && d.nids == 0);
+        if (optional[i] == 14) /* a manifest older than the check */
+            assert_true(!d.g.check.present && d.g.check.attention == 0 && d.g.check.patients == 0);
         gdec_release(&d);
         mm_buf_release(&e);
     }
@@ -1811,6 +1826,91 @@ static void manifest__missing_required_rejected(void **state)
     mm_buf_init(&b, LIMIT); /* empty */
     assert_int_equal(gen_try(&b), MM_ECORRUPT);
     mm_buf_release(&b);
+}
+
+/* The patient-index check (tag 14): the last record, exactly as written; a truncated one is
+ * damage, a longer one (a newer writer's) is read by its first 20 bytes; without it, a
+ * manifest of an older mamori reads as "no check". */
+static void manifest__patient_index_check(void **state)
+{
+    static struct gfix f;
+    uint64_t rng = 14;
+    unsigned char v[28];
+    struct gdec d;
+    mm_buf b, e, r;
+
+    (void)state;
+    do
+        random_gen(&rng, &f);
+    while (f.g.check.present || f.g.guard_reasons);
+    gen_encode_ok(&f, &b); /* no check: as an older mamori wrote it */
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_int_equal(d.g.check.present, 0);
+    gdec_release(&d);
+    mm_buf_release(&b);
+    f.g.check.present = 1;
+    f.g.check.attention = MM_REPO_ATTN_FEW_PATIENTS;
+    f.g.check.patients = 450;
+    f.g.check.parent_patients = 1000;
+    gen_encode_ok(&f, &b);
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_gen_equal(&f.g, &d.g);
+    gdec_release(&d);
+    /* the record's bytes: le32 attention | le64 patients | le64 parent's, last */
+    assert_true(b.len > 26);
+    assert_int_equal(mm_get_le16((unsigned char *)b.ptr + b.len - 26), 14);
+    assert_int_equal(mm_get_le32((unsigned char *)b.ptr + b.len - 24), 20);
+    assert_int_equal(mm_get_le32((unsigned char *)b.ptr + b.len - 20), MM_REPO_ATTN_FEW_PATIENTS);
+    assert_true(mm_get_le64((unsigned char *)b.ptr + b.len - 16) == 450);
+    assert_true(mm_get_le64((unsigned char *)b.ptr + b.len - 8) == 1000);
+    /* shorter: damage */
+    mm_put_le32(v, 3);
+    mm_put_le64(v + 4, 7);
+    mm_put_le64(v + 12, 9);
+    memset(v + 20, 0xee, 8);
+    mm_buf_init(&r, LIMIT);
+    rec(&r, 14, v, 19);
+    edit_records(&b, &e, 14, 99, r.ptr, r.len);
+    assert_int_equal(gen_try(&e), MM_ECORRUPT);
+    mm_buf_release(&e);
+    mm_buf_release(&r);
+    /* longer: the first 20 bytes are ours */
+    mm_buf_init(&r, LIMIT);
+    rec(&r, 14, v, sizeof(v));
+    edit_records(&b, &e, 14, 99, r.ptr, r.len);
+    assert_int_equal(gen_decode(e.ptr, e.len, &d), 0);
+    assert_true(d.g.check.present && d.g.check.attention == 3 && d.g.check.patients == 7 &&
+                d.g.check.parent_patients == 9);
+    gdec_release(&d);
+    mm_buf_release(&e);
+    mm_buf_release(&r);
+    mm_buf_release(&b);
+}
+
+/* The attention rule (mm_repo_attention_judge). */
+static void attention__judge(void **state)
+{
+    (void)state;
+    /* a plain folder, no parent index: nothing */
+    assert_int_equal(mm_repo_attention_judge(0, 0, 0, 0, 0, 0), 0);
+    /* SS-MIX2 found, indexed, first generation */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 0, 0, 1, 12), 0);
+    /* SS-MIX2 found, no index; or an index of nobody */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 0, 0, 0, 0), MM_REPO_ATTN_NO_INDEX);
+    assert_int_equal(mm_repo_attention_judge(1, 0, 0, 0, 1, 0), MM_REPO_ATTN_NO_INDEX);
+    /* nothing found now, but the parent of the same sources had an index */
+    assert_int_equal(mm_repo_attention_judge(0, 0, 1, 100, 0, 0), MM_REPO_ATTN_NO_INDEX);
+    /* 90 % is fine, under it is not */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 100, 1, 90), 0);
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 100, 1, 89), MM_REPO_ATTN_FEW_PATIENTS);
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 1000000, 1, 899999),
+                     MM_REPO_ATTN_FEW_PATIENTS);
+    /* the parent's count unknown (an older manifest, no cache): no comparison */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 0, 1, 5), 0);
+    /* more patients than before: fine */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 10, 1, 500), 0);
+    /* storages the index does not cover */
+    assert_int_equal(mm_repo_attention_judge(2, 1, 0, 0, 1, 10), MM_REPO_ATTN_NOT_INDEXED);
 }
 
 static void manifest__unknown_tags_skipped(void **state)
@@ -1823,7 +1923,7 @@ static void manifest__unknown_tags_skipped(void **state)
     random_gen(&rng, &f);
     gen_encode_ok(&f, &b);
     mm_buf_init(&u, LIMIT);
-    rec(&u, 14, "future", 6);
+    rec(&u, 15, "future", 6);
     rec(&u, 0, "", 0);
     rec(&u, 0xffff, "\x00\x01\x02", 3);
     rec(&u, 100, "\x0a\x0b", 2); /* control bytes: not our business */
@@ -2321,6 +2421,8 @@ int main(void)
         cmocka_unit_test(manifest__byte_flips),
         cmocka_unit_test(manifest__missing_required_rejected),
         cmocka_unit_test(manifest__unknown_tags_skipped),
+        cmocka_unit_test(manifest__patient_index_check),
+        cmocka_unit_test(attention__judge),
         cmocka_unit_test(manifest__rejects_bad_values),
         cmocka_unit_test(manifest__rejects_order_and_duplicates),
         cmocka_unit_test(manifest__over_limit_rejected),
