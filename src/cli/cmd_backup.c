@@ -390,42 +390,49 @@ static int choose_storages(struct cli_ctx *ctx, const struct mm_ssmix2_detection
 }
 
 /*
- * What the check compares with: whether the newest generation shares a source (by entry
- * name) with this backup and had a patient index, and how many patients it held (from its
+ * What the check compares with: the newest generation that shares a source (by entry name)
+ * with this backup and stored a patient index, and how many patients it held (from its
  * manifest; for older manifests, from the cached index when it matches that generation).
+ * Looking past generations without an index keeps a lost index loud on every backup until
+ * an index is stored again, not only on the first one after the loss.
  */
 static void parent_facts(mm_repo *r, struct index_job *j, const struct mm_repo_source *src,
                          size_t nsrc, const char *cache)
 {
-    struct mm_repo_gen g;
-    int shared = 0;
+    struct mm_repo_gen *gens = NULL, *g = NULL;
+    size_t n = 0;
 
-    if (mm_repo_gen_find(r, "latest", &g) < 0) {
+    if (mm_repo_generations(r, &gens, &n) < 0) {
         mm_error_clear();
         return;
     }
-    for (size_t i = 0; i < g.nsources && !shared; i++)
-        for (size_t k = 0; k < nsrc && !shared; k++)
-            shared = strcmp(g.sources[i].name, base(src[k].path)) == 0;
-    j->parent_index = shared && g.has_index;
-    if (j->parent_index && g.check.present) {
-        j->check.parent_patients = g.check.patients;
-    } else if (j->parent_index) {
+    for (size_t i = n; i-- > 0 && !g;) {
+        int shared = 0;
+        for (size_t s = 0; s < gens[i].nsources && !shared; s++)
+            for (size_t k = 0; k < nsrc && !shared; k++)
+                shared = strcmp(gens[i].sources[s].name, base(src[k].path)) == 0;
+        if (shared && gens[i].has_index)
+            g = &gens[i];
+    }
+    j->parent_index = g != NULL;
+    if (g && g->check.present) {
+        j->check.parent_patients = g->check.patients;
+    } else if (g) {
         char dir[4096], path[4200], stampf[4200], stamp[MM_CRYPTO_HEX_SIZE],
                 root[MM_CRYPTO_HEX_SIZE];
         mm_index *ix = NULL;
-        uint64_t n = 0;
-        mm_crypto_hex(g.root, root);
+        uint64_t c = 0;
+        mm_crypto_hex(g->root, root);
         if (cache_dir(cache, mm_repo_id(r), dir, sizeof(dir)) == 0 &&
             pjoin(path, sizeof(path), dir, "patient-index.db") == 0 &&
             pjoin(stampf, sizeof(stampf), dir, "patient-index.generation") == 0 &&
             read_stamp(stampf, stamp) == 0 && strcmp(stamp, root) == 0 &&
-            mm_index_open(&ix, path, 0) == 0 && mm_index_patient_count(ix, &n) == 0)
-            j->check.parent_patients = n;
+            mm_index_open(&ix, path, 0) == 0 && mm_index_patient_count(ix, &c) == 0)
+            j->check.parent_patients = c;
         mm_index_free(ix);
         mm_error_clear();
     }
-    mm_repo_gen_release(&g);
+    mm_repo_gens_free(gens, n);
 }
 
 /* Say on stderr why generation @id needs attention (counts only, no patient data). */
