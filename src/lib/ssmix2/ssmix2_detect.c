@@ -29,7 +29,6 @@
 #define SIG_PROBE    4u    /* names per level a signature follows */
 #define SIG_ENTRIES  64u   /* entries read per folder by a signature check */
 #define LIST_ENTRIES 4096u /* entries read per folder when looking for subfolders */
-#define SUBDIRS_MAX  256u  /* subfolders of one folder searched further */
 
 /* Work left for one given folder, and what went wrong on the way. */
 struct walk {
@@ -217,10 +216,13 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Queue the subfolders of @dir (links not followed), in name order, at @depth. */
+/*
+ * Queue the subfolders of @dir (links not followed), in name order, at @depth: those of its
+ * first LIST_ENTRIES entries, and no more than the folder opens left could ever look at.
+ */
 static int queue_subdirs(struct walk *w, struct queue *q, const char *dir, unsigned depth)
 {
-    char *names[SUBDIRS_MAX];
+    char **names = NULL;
     size_t nn = 0, seen = 0;
     struct dirent *de;
     DIR *d;
@@ -228,10 +230,14 @@ static int queue_subdirs(struct walk *w, struct queue *q, const char *dir, unsig
 
     if (!(d = open_dir(w, dir)))
         return 0;
+    if (!(names = mm_calloc(LIST_ENTRIES, sizeof(*names)))) {
+        closedir(d);
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    }
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (++seen > LIST_ENTRIES || nn == SUBDIRS_MAX) {
+        if (++seen > LIST_ENTRIES) {
             w->incomplete = 1;
             break;
         }
@@ -247,10 +253,14 @@ static int queue_subdirs(struct walk *w, struct queue *q, const char *dir, unsig
     qsort(names, nn, sizeof(*names), cmp_names);
     for (size_t i = 0; i < nn; i++) {
         char sub[MM_LIMIT_PATH + 1];
-        if (err == 0 && pjoin(sub, sizeof(sub), dir, names[i]) == 0)
+        if (err == 0 && q->n - q->head >= w->opens) {
+            w->incomplete = 1; /* more waiting than could be opened */
+        } else if (err == 0 && pjoin(sub, sizeof(sub), dir, names[i]) == 0) {
             err = q_push(q, sub, depth);
+        }
         mm_free(names[i]);
     }
+    mm_free(names);
     return err;
 }
 
