@@ -35,7 +35,7 @@ static int canonical(const unsigned char *p, size_t n)
         unsigned tag = mm_get_le16(p + pos);
         size_t len = mm_get_le32(p + pos + 2);
 
-        if (tag == 0 || tag > 14 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
+        if (tag == 0 || tag > 15 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
             len > n - pos - 6)
             return 0;
         pos += 6 + len;
@@ -63,6 +63,13 @@ static int gen_same(const struct mm_repo_gen *a, const struct mm_repo_gen *b)
         a->check.parent_patients != b->check.parent_patients || a->verify != b->verify ||
         a->verify_ns != b->verify_ns)
         return 0;
+    if (a->nstorages != b->nstorages)
+        return 0;
+    for (size_t i = 0; i < a->nstorages; i++)
+        if (strcmp(a->storages[i].path, b->storages[i].path) != 0 ||
+            a->storages[i].kind != b->storages[i].kind ||
+            a->storages[i].indexed != b->storages[i].indexed)
+            return 0;
     for (size_t i = 0; i < a->nsources; i++)
         if (strcmp(a->sources[i].path, b->sources[i].path) != 0 ||
             strcmp(a->sources[i].name, b->sources[i].name) != 0 ||

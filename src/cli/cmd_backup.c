@@ -88,7 +88,9 @@ struct index_job {
     struct mm_repo_index_check check;
     size_t nstd, not_indexed;
     int parent_index;
-    int failed;       /* the index could not be built: the generation is written without one */
+    int failed; /* the index could not be built: the generation is written without one */
+    struct mm_repo_gen_storage *stor; /* the storages the manifest will name */
+    size_t nstor;
     char dir[4096];   /* the cache folder of this repository */
     char path[4096];  /* the index file */
     char stamp[4096]; /* the root tree the index matches */
@@ -225,6 +227,8 @@ static int index_failed(struct index_job *j)
                   "mamori: the patient index could not be built: %s\n"),
             j->build_msg);
     j->failed = 1;
+    for (size_t i = 0; i < j->nstor; i++)
+        j->stor[i].indexed = 0;
     unlink(j->stamp);
     judge(j, 0);
     return 0;
@@ -491,6 +495,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     struct mm_repo_counts c;
     struct index_job ij;
     struct mm_ssmix2_detection found = { 0 };
+    struct mm_repo_gen_storage *stor = NULL;
     struct timespec t0, t1;
     char id[MM_CRYPTO_HEX_SIZE], b1[32], b2[32], b3[32];
     size_t nsrc = 0;
@@ -596,6 +601,29 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         judge(&ij, 0); /* without an index; the hook judges again when it stores one */
         bo.check = &ij.check;
     }
+    if (found.n && !(stor = calloc(found.n, sizeof(*stor)))) {
+        cli_error("%s", CLI_T(ctx, "メモリが足りません", "out of memory"));
+        rc = CLI_ERROR;
+        goto out;
+    }
+    for (size_t i = 0; i < found.n; i++) { /* their paths inside the generation */
+        const struct mm_ssmix2_storage *s = &found.v[i];
+        size_t len = strlen(base(src[s->root].path)) + 1 + strlen(s->rel) + 1;
+        if (!(stor[i].path = malloc(len))) {
+            cli_error("%s", CLI_T(ctx, "メモリが足りません", "out of memory"));
+            rc = CLI_ERROR;
+            goto out;
+        }
+        snprintf(stor[i].path, len, "%s%s%s", base(src[s->root].path), *s->rel ? "/" : "", s->rel);
+        stor[i].kind = s->kind == MM_SSMIX2_STORAGE_STANDARD ? MM_REPO_SOURCE_SSMIX2_STD
+                                                             : MM_REPO_SOURCE_SSMIX2_EXT;
+        /* the hook stores the index only after the walk; if it does, these are in it */
+        stor[i].indexed = !no_index && (s->path == ij.std || s->path == ij.ext);
+    }
+    bo.storages = stor;
+    bo.nstorages = found.n;
+    ij.stor = stor;
+    ij.nstor = found.n;
     bo.progress = cli_progress_cb;
     bo.problem = cli_problem_cb;
     bo.ctx = &ij; /* starts with its cli_run, as the callbacks want */
@@ -691,6 +719,9 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         rc = bo.check && ij.check.attention ? CLI_ATTENTION : CLI_OK;
     }
 out:
+    for (size_t i = 0; stor && i < found.n; i++)
+        free(stor[i].path);
+    free(stor);
     mm_ssmix2_detection_release(&found);
     cli_problems_free(&ij.run.probs);
     mm_repo_free(r);
@@ -847,7 +878,14 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
                    (unsigned long long)g[i].counts.bytes, (unsigned long long)g[i].counts.bytes_new,
                    (unsigned long long)g[i].counts.bytes_stored, g[i].has_index ? "true" : "false");
             cli_json_str(stdout, g[i].guard, strlen(g[i].guard));
-            printf(",\"attention\":");
+            printf(",\"storages\":[");
+            for (size_t k = 0; k < g[i].nstorages; k++) {
+                printf(k ? ",{\"path\":" : "{\"path\":");
+                cli_json_str(stdout, g[i].storages[k].path, strlen(g[i].storages[k].path));
+                printf(",\"kind\":\"%s\",\"indexed\":%s}", kind_name(g[i].storages[k].kind),
+                       g[i].storages[k].indexed ? "true" : "false");
+            }
+            printf("],\"attention\":");
             cli_attention_json(stdout, g[i].check.attention);
             if (g[i].check.present)
                 printf(",\"patients\":%llu,\"parent_patients\":%llu",

@@ -6,7 +6,9 @@
 # file in that generation (search by ID, patient screen with the truth's name). Half of the
 # patient folders are then deleted and the folder backed up again: the backup exits 4, and
 # /api/generations marks the new generation (attention few_patients, with the counts) and
-# not the first; the served app.js carries the banner for it.
+# not the first; every document and image of the first generation opens (the extended
+# storage's path below the source comes from the manifest); the served app.js carries the
+# banner for it.
 #   test_viewer_attention.py MAMORI MAMORI_GEN
 import json
 import os
@@ -85,6 +87,21 @@ def main():
                             cookie=cookie)
         check(st == 200 and t['name'].split()[0] in data.decode(),
               'a patient screen of the first generation carries the truth\'s name')
+        # the extended storage's files open from that generation, found below the source
+        served = wanted = 0
+        for tp in truth:
+            st, h, data = v.req('GET', '/api/patient?gen=%s&id=%s' % (old.get('id'), tp['id']),
+                                cookie=cookie)
+            rec = json.loads(data).get('record', {}) if st == 200 else {}
+            for d in rec.get('documents', []) + rec.get('images', []):
+                for f in d['files'][:1]:
+                    wanted += 1
+                    st, h, body = v.req('GET', '/api/file?gen=%s&id=%s&path=%s' % (
+                        old.get('id'), tp['id'], urllib.parse.quote(d['folder'] + '/' + f)),
+                        cookie=cookie)
+                    served += st == 200 and len(body) > 0
+        check(wanted > 0 and served == wanted, 'every document and image of the first generation '
+              'opens in the viewer (%d of %d)' % (served, wanted))
         st, h, data = v.req('GET', '/app.js')
         js = data.decode()
         check(st == 200 and 'banner-attention' in js and 'g.attention' in js,

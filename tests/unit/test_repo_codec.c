@@ -1410,6 +1410,8 @@ struct gfix {
     struct mm_repo_gen_source src[SMAX];
     char paths[SMAX][80], snames[SMAX][MM_LIMIT_NAME + 1];
     char name[40], host[40], user[40], guard[8], reasons[80];
+    struct mm_repo_gen_storage stor[SMAX];
+    char stpaths[SMAX][120];
     unsigned char ids[IMAX * ID_SIZE];
     size_t nids;
 };
@@ -1487,6 +1489,24 @@ static void random_gen(uint64_t *rng, struct gfix *f)
         f->nids = sm64(rng) % (IMAX + 1);
         fill(rng, f->ids, f->nids * ID_SIZE);
     }
+    if (sm64(rng) & 1) { /* storages inside the generation (tag 15) */
+        g->nstorages = 1 + sm64(rng) % SMAX;
+        g->storages = f->stor;
+        for (size_t i = 0; i < g->nstorages; i++) {
+            char a[MM_LIMIT_NAME + 1], b[MM_LIMIT_NAME + 1];
+            size_t la = random_name(rng, a), lb = random_name(rng, b);
+
+            a[la] = '\0';
+            b[lb] = '\0';
+            if (sm64(rng) & 1)
+                snprintf(f->stpaths[i], sizeof(f->stpaths[i]), "%.50s", a);
+            else
+                snprintf(f->stpaths[i], sizeof(f->stpaths[i]), "%.50s/%.50s", a, b);
+            f->stor[i].path = f->stpaths[i];
+            f->stor[i].kind = (enum mm_repo_source_kind)(1 + sm64(rng) % 2);
+            f->stor[i].indexed = (int)(sm64(rng) & 1);
+        }
+    }
     if (sm64(rng) & 1) { /* the patient-index check (tag 14), any bits and counts */
         g->check.present = 1;
         g->check.attention = (uint32_t)(sm64(rng) % 3 ? sm64(rng) % 8 : sm64(rng));
@@ -1505,9 +1525,11 @@ static void gfix_copy(struct gfix *f, const struct gfix *from)
     f->g.guard = f->guard;
     f->g.guard_reasons = from->g.guard_reasons ? f->reasons : NULL;
     f->g.sources = f->src;
+    f->g.storages = from->g.storages ? f->stor : NULL;
     for (size_t i = 0; i < SMAX; i++) {
         f->src[i].path = f->paths[i];
         f->src[i].name = f->snames[i];
+        f->stor[i].path = f->stpaths[i];
     }
 }
 
@@ -1545,6 +1567,12 @@ static void assert_gen_equal(const struct mm_repo_gen *a, const struct mm_repo_g
     assert_int_equal(a->check.attention, b->check.attention);
     assert_true(a->check.patients == b->check.patients);
     assert_true(a->check.parent_patients == b->check.parent_patients);
+    assert_int_equal(a->nstorages, b->nstorages);
+    for (size_t i = 0; i < a->nstorages; i++) {
+        assert_string_equal(a->storages[i].path, b->storages[i].path);
+        assert_int_equal(a->storages[i].kind, b->storages[i].kind);
+        assert_int_equal(a->storages[i].indexed, b->storages[i].indexed);
+    }
     assert_int_equal(a->verify, b->verify);
     assert_true(a->verify_ns == b->verify_ns);
 }
@@ -1641,7 +1669,7 @@ static int manifest_canonical(const unsigned char *p, size_t n)
         unsigned tag = mm_get_le16(p + pos);
         size_t len = mm_get_le32(p + pos + 2);
 
-        if (tag == 0 || tag > 14 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
+        if (tag == 0 || tag > 15 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
             len > n - pos - 6)
             return 0;
         pos += 6 + len;
@@ -1700,7 +1728,7 @@ static void manifest__truncations_rejected(void **state)
         do
             random_gen(&rng, &f);
         while (!f.g.guard_reasons != !with_reasons || !f.g.has_index || f.g.nsources < 2 ||
-               f.g.check.present);
+               f.g.check.present || f.g.nstorages);
         gen_encode_ok(&f, &b);
         for (size_t len = 0; len < b.len; len++) {
             struct gdec d;
@@ -1786,7 +1814,7 @@ static void manifest__byte_flips(void **state)
 static void manifest__missing_required_rejected(void **state)
 {
     static const unsigned required[] = { 1, 3, 4, 5, 6, 8, 9, 10, 12 };
-    static const unsigned optional[] = { 2, 7, 11, 13, 14 };
+    static const unsigned optional[] = { 2, 7, 11, 13, 14, 15 };
     static struct gfix f;
     uint64_t rng = 1;
     mm_buf b;
@@ -1795,7 +1823,7 @@ static void manifest__missing_required_rejected(void **state)
     do
         random_gen(&rng, &f);
     while (!f.g.has_index || !f.g.name || !f.g.guard_reasons || !f.g.parent[0] ||
-           !f.g.check.present);
+           !f.g.check.present || !f.g.nstorages);
     gen_encode_ok(&f, &b);
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         mm_buf e;
@@ -1817,6 +1845,8 @@ static void manifest__missing_required_rejected(void **state)
             assert_string_equal(d.g.parent, "");
         if (optional[i] == 11)
             assert_true(!d.g.has_index && !d.ids && d.nids == 0);
+        if (optional[i] == 15) /* older: no storages named */
+            assert_true(d.g.nstorages == 0 && !d.g.storages);
         if (optional[i] == 14) /* a manifest older than the check */
             assert_true(!d.g.check.present && d.g.check.attention == 0 && d.g.check.patients == 0);
         gdec_release(&d);
@@ -1842,7 +1872,7 @@ static void manifest__patient_index_check(void **state)
     (void)state;
     do
         random_gen(&rng, &f);
-    while (f.g.check.present || f.g.guard_reasons);
+    while (f.g.check.present || f.g.guard_reasons || f.g.nstorages);
     gen_encode_ok(&f, &b); /* no check: as an older mamori wrote it */
     assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
     assert_int_equal(d.g.check.present, 0);
@@ -1887,6 +1917,103 @@ static void manifest__patient_index_check(void **state)
     mm_buf_release(&b);
 }
 
+/* The storage records (tag 15): repeatable, after the check; paths of entry names joined by
+ * '/', kinds 1 and 2, flags 0 and 1, anything else is damage; the encoder refuses the same. */
+static void manifest__storages(void **state)
+{
+    static const struct {
+        const char *v;
+        size_t n;
+        int ok;
+    } cases[] = {
+        { "\x01\x01"
+          "ssmix2/standard",
+          17, 1 },
+        { "\x02\x00"
+          "拡張ストレージ",
+          23, 1 },
+        { "\x01\x00"
+          "a",
+          3, 1 },
+        { "\x01\x00", 2, 0 }, /* no path */
+        { "\x00\x00"
+          "a",
+          3, 0 }, /* kind 0 (a plain folder is not a storage) */
+        { "\x03\x00"
+          "a",
+          3, 0 }, /* unknown kind */
+        { "\x01\x02"
+          "a",
+          3, 0 }, /* unknown flags */
+        { "\x01\x00"
+          "/a",
+          4, 0 }, /* empty name */
+        { "\x01\x00"
+          "a//b",
+          6, 0 }, /* empty name */
+        { "\x01\x00"
+          "a/..",
+          5, 0 }, /* dot-dot */
+        { "\x01\x00"
+          "a/",
+          4, 0 }, /* trailing slash */
+        { "\x01\x00"
+          "a\0b",
+          5, 0 }, /* nul */
+    };
+    static struct gfix f;
+    uint64_t rng = 15;
+    mm_buf b;
+
+    (void)state;
+    do
+        random_gen(&rng, &f);
+    while (f.g.nstorages || f.g.check.present);
+    gen_encode_ok(&f, &b);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct gdec d;
+        mm_buf r, e;
+
+        mm_buf_init(&r, LIMIT);
+        rec(&r, 15, cases[i].v, cases[i].n);
+        rec(&r, 15,
+            "\x02\x01"
+            "x/y",
+            5); /* repeated */
+        edit_records(&b, &e, 0, 99, r.ptr, r.len);
+        if (cases[i].ok) {
+            assert_int_equal(gen_decode(e.ptr, e.len, &d), 0);
+            assert_int_equal(d.g.nstorages, 2);
+            assert_int_equal(d.g.storages[0].kind, (unsigned char)cases[i].v[0]);
+            assert_int_equal(d.g.storages[0].indexed, cases[i].v[1]);
+            assert_int_equal(strlen(d.g.storages[0].path), cases[i].n - 2);
+            assert_string_equal(d.g.storages[1].path, "x/y");
+            gdec_release(&d);
+        } else {
+            assert_int_equal(gen_try(&e), MM_ECORRUPT);
+        }
+        mm_buf_release(&e);
+        mm_buf_release(&r);
+    }
+    mm_buf_release(&b);
+    /* the encoder refuses what the decoder would */
+    {
+        struct mm_repo_gen_storage bad = { (char *)"a/../b", MM_REPO_SOURCE_SSMIX2_STD, 0 };
+        mm_buf o;
+
+        f.g.storages = &bad;
+        f.g.nstorages = 1;
+        mm_buf_init(&o, LIMIT);
+        assert_int_equal(mm_repo__manifest_encode(&f.g, f.ids, f.nids, &o), MM_EINVAL);
+        bad.path = (char *)"a/b";
+        bad.kind = MM_REPO_SOURCE_FOLDER;
+        assert_int_equal(mm_repo__manifest_encode(&f.g, f.ids, f.nids, &o), MM_EINVAL);
+        mm_buf_release(&o);
+        f.g.storages = NULL;
+        f.g.nstorages = 0;
+    }
+}
+
 /* The attention rule (mm_repo_attention_judge). */
 static void attention__judge(void **state)
 {
@@ -1923,7 +2050,7 @@ static void manifest__unknown_tags_skipped(void **state)
     random_gen(&rng, &f);
     gen_encode_ok(&f, &b);
     mm_buf_init(&u, LIMIT);
-    rec(&u, 15, "future", 6);
+    rec(&u, 16, "future", 6);
     rec(&u, 0, "", 0);
     rec(&u, 0xffff, "\x00\x01\x02", 3);
     rec(&u, 100, "\x0a\x0b", 2); /* control bytes: not our business */
@@ -2422,6 +2549,7 @@ int main(void)
         cmocka_unit_test(manifest__missing_required_rejected),
         cmocka_unit_test(manifest__unknown_tags_skipped),
         cmocka_unit_test(manifest__patient_index_check),
+        cmocka_unit_test(manifest__storages),
         cmocka_unit_test(attention__judge),
         cmocka_unit_test(manifest__rejects_bad_values),
         cmocka_unit_test(manifest__rejects_order_and_duplicates),

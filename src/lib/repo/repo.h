@@ -186,6 +186,13 @@ struct mm_repo_index_check {
 uint32_t mm_repo_attention_judge(size_t ssmix2, size_t not_indexed, int parent_index,
                                  uint64_t parent_patients, int index, uint64_t patients);
 
+/* An SS-MIX2 storage inside a generation (manifest tag 15), e.g. found below a source. */
+struct mm_repo_gen_storage {
+    char *path; /* '/'-separated entry names from the root tree: "ssmix2/standard" */
+    enum mm_repo_source_kind kind; /* MM_REPO_SOURCE_SSMIX2_STD or _EXT */
+    int indexed;                   /* covered by the generation's patient index */
+};
+
 struct mm_repo_gen {
     char id[MM_CRYPTO_HEX_SIZE];
     char parent[MM_CRYPTO_HEX_SIZE]; /* "" for the first */
@@ -201,6 +208,8 @@ struct mm_repo_gen {
     char *guard;                      /* guard verdict: "none" (not judged), "clean", "suspect" */
     char *guard_reasons;              /* NULL or text */
     struct mm_repo_index_check check; /* check.present is 0 for older manifests */
+    struct mm_repo_gen_storage *storages; /* none in older manifests: see the sources' kinds */
+    size_t nstorages;
     enum mm_repo_verify_state verify;
     int64_t verify_ns; /* time of the last verify, 0 if none */
 };
@@ -267,6 +276,9 @@ struct mm_repo_backup_opts {
     /* NULL, or the patient-index check to store in the manifest; read after the index hook
      * returned, so the hook (or its caller beforehand) may fill it */
     const struct mm_repo_index_check *check;
+    /* the SS-MIX2 storages inside the generation, recorded in the manifest (NULL: none) */
+    const struct mm_repo_gen_storage *storages;
+    size_t nstorages;
 };
 
 /*

@@ -833,6 +833,9 @@ static enum MHD_Result api_file(mm_viewer *v, struct MHD_Connection *c)
     if ((g = gen_pick(v, u.gid))) { /* the generation whose index allowed the path */
         memcpy(gc.id, g->id, sizeof(gc.id));
         memcpy(gc.root, g->root, sizeof(gc.root));
+        for (size_t i = 0; i < g->nstorages && !full[0]; i++) /* found below a source */
+            if (g->storages[i].kind == MM_REPO_SOURCE_SSMIX2_EXT && g->storages[i].indexed)
+                snprintf(full, sizeof(full), "%s/%s", g->storages[i].path, path);
         for (size_t i = 0; i < g->nsources && !full[0]; i++)
             if (g->sources[i].kind == MM_REPO_SOURCE_SSMIX2_EXT)
                 snprintf(full, sizeof(full), "%s/%s", g->sources[i].name, path);
