@@ -84,6 +84,10 @@ struct index_job {
     const char *std_name;  /* its entry path in the generation ("ssmix2/standard") */
     const char *ext_name;
     char std_entry[MM_LIMIT_PATH + 1], ext_entry[MM_LIMIT_PATH + 1];
+    /* further standardized storages (and the extended storage beside each, or NULL): the
+     * index covers them too, rebuilt in full on every backup */
+    const char *more_std[MM_SSMIX2_DETECT_MAX], *more_ext[MM_SSMIX2_DETECT_MAX];
+    size_t nmore;
     /* the patient-index check stored in the manifest, and what it is judged from */
     struct mm_repo_index_check check;
     size_t nstd, not_indexed;
@@ -147,6 +151,33 @@ static int read_stamp(const char *path, char out[MM_CRYPTO_HEX_SIZE])
     return ok ? 0 : -1;
 }
 
+/* The storages an index is built over, as the stamp's second line records them. OUT: @out */
+static void stamp_key(const struct index_job *j, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s\t%s%s", j->std_name ? j->std_name : "", j->ext_name ? j->ext_name : "",
+             j->nmore ? "\t+" : "");
+}
+
+/*
+ * Whether the cached index matches the generation of root tree @root_hex and was built over
+ * the storages this backup indexes (a storage added, removed or moved needs a full build).
+ */
+static int cache_matches(const struct index_job *j, const char *root_hex)
+{
+    char stamp[MM_CRYPTO_HEX_SIZE], key[2 * MM_LIMIT_PATH + 8], line[2 * MM_LIMIT_PATH + 8];
+    FILE *f;
+    int ok;
+
+    if (read_stamp(j->stamp, stamp) < 0 || strcmp(stamp, root_hex) != 0 ||
+        access(j->path, R_OK) != 0 || !(f = fopen(j->stamp, "r")))
+        return 0;
+    stamp_key(j, key, sizeof(key));
+    ok = fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
+         strcspn(line, "\n") == strlen(key) && strncmp(line, key, strlen(key)) == 0;
+    fclose(f);
+    return ok;
+}
+
 /* Build the whole index into the cache (in the calling thread). Sets j->build_err, ->bst. */
 static void full_build(struct index_job *j)
 {
@@ -159,8 +190,18 @@ static void full_build(struct index_job *j)
     bo.threads = 4;
     memset(&j->bst, 0, sizeof(j->bst));
     if ((err = mm_os_mkdir_p(j->dir, 0700)) == 0 && (err = mm_index_create(&ix, j->path)) == 0 &&
-        (err = mm_index_build(ix, j->std, j->ext, &bo, &j->bst)) == 0)
-        err = mm_index_commit(ix);
+        (err = mm_index_build(ix, j->std, j->ext, &bo, &j->bst)) == 0) {
+        for (size_t k = 0; k < j->nmore && err == 0; k++) {
+            struct mm_index_build_stats more;
+            memset(&more, 0, sizeof(more));
+            err = mm_index_build_add(ix, j->more_std[k], j->more_ext[k], &bo, &more);
+            j->bst.patients += more.patients;
+            j->bst.unreadable += more.unreadable;
+            j->bst.problems.bad += more.problems.bad;
+        }
+        if (err == 0)
+            err = mm_index_commit(ix);
+    }
     mm_index_free(ix);
     j->build_err = err;
     if (err < 0)
@@ -181,13 +222,12 @@ static void *build_thread(void *arg)
 static void start_early_build(mm_repo *r, struct index_job *j)
 {
     struct mm_repo_gen g;
-    char stamp[MM_CRYPTO_HEX_SIZE], root[MM_CRYPTO_HEX_SIZE];
+    char root[MM_CRYPTO_HEX_SIZE];
     int match = 0;
 
     if (mm_repo_gen_find(r, "latest", &g) == 0) {
         mm_crypto_hex(g.root, root);
-        match = read_stamp(j->stamp, stamp) == 0 && strcmp(stamp, root) == 0 &&
-                access(j->path, R_OK) == 0;
+        match = j->nmore == 0 && cache_matches(j, root);
         mm_repo_gen_release(&g);
     }
     mm_error_clear();
@@ -240,7 +280,7 @@ static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned 
 {
     struct index_job *j = arg;
     struct mm_index_build_stats st;
-    char old_hex[MM_CRYPTO_HEX_SIZE] = "", stamp[MM_CRYPTO_HEX_SIZE];
+    char old_hex[MM_CRYPTO_HEX_SIZE] = "";
     mm_index *ix = NULL;
     int err = 0, incremental;
 
@@ -256,8 +296,9 @@ static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned 
     }
     if (old_root)
         mm_crypto_hex(old_root, old_hex);
-    incremental = old_root && read_stamp(j->stamp, stamp) == 0 && strcmp(stamp, old_hex) == 0 &&
-                  access(j->path, R_OK) == 0;
+    /* one storage: only its changed patients; several: rebuilt (a patient may move or be
+     * duplicated between them, which a per-storage update would get wrong) */
+    incremental = old_root && j->nmore == 0 && cache_matches(j, old_hex);
     unlink(j->stamp); /* until this generation is written, the cache matches no generation */
     if (incremental) {
         char **pids = NULL, **xp = NULL;
@@ -329,15 +370,21 @@ static void write_stamp(struct index_job *j)
     snprintf(tmp, sizeof(tmp), "%s.tmp", j->stamp);
     if (!(f = fopen(tmp, "w")))
         return;
-    fprintf(f, "%s\n", j->new_root);
+    {
+        char key[2 * MM_LIMIT_PATH + 8];
+        stamp_key(j, key, sizeof(key));
+        fprintf(f, "%s\n%s\n", j->new_root, key);
+    }
     if (fclose(f) == 0)
         rename(tmp, j->stamp);
 }
 
 /*
  * From the storages @f found below the sources: each source's kind (a storage given
- * directly), the standardized storage to index and the extended storage beside it (the
- * first found), and how many storages the index will not cover. OUT: @src kinds, @j
+ * directly), the standardized storages to index (the first with the extended storage beside
+ * it as the job's main pair, the others as more_std/more_ext), and how many storages the
+ * index will not cover (an extended storage with no standardized one beside it, while there
+ * are standardized ones). OUT: @src kinds, @j
  */
 static int choose_storages(struct cli_ctx *ctx, const struct mm_ssmix2_detection *f,
                            struct mm_repo_source *src, struct index_job *j)
@@ -349,15 +396,18 @@ static int choose_storages(struct cli_ctx *ctx, const struct mm_ssmix2_detection
         if (s->depth == 0)
             src[s->root].kind = s->kind == MM_SSMIX2_STORAGE_STANDARD ? MM_REPO_SOURCE_SSMIX2_STD
                                                                       : MM_REPO_SOURCE_SSMIX2_EXT;
-        if (s->kind == MM_SSMIX2_STORAGE_STANDARD) {
-            j->nstd++;
-            if (pick < 0)
-                pick = (long)i;
+        if (s->kind != MM_SSMIX2_STORAGE_STANDARD)
+            continue;
+        j->nstd++;
+        if (pick < 0) {
+            pick = (long)i;
+        } else {
+            j->more_std[j->nmore] = s->path;
+            j->more_ext[j->nmore++] = s->pair >= 0 ? f->v[s->pair].path : NULL;
         }
     }
-    for (size_t i = 0; i < f->n; i++)
-        if ((long)i != pick && (pick < 0 || f->v[pick].pair != (long)i) &&
-            (f->v[i].kind == MM_SSMIX2_STORAGE_STANDARD || pick >= 0))
+    for (size_t i = 0; i < f->n && pick >= 0; i++)
+        if (f->v[i].kind == MM_SSMIX2_STORAGE_EXTENDED && f->v[i].pair < 0)
             j->not_indexed++;
     if (f->unreadable && !ctx->quiet)
         fprintf(stderr,
@@ -391,6 +441,13 @@ static int choose_storages(struct cli_ctx *ctx, const struct mm_ssmix2_detection
         }
     }
     return CLI_OK;
+}
+
+/* Whether storage @i of @f is in the index (when one is built): every standardized storage,
+ * and an extended storage beside one. */
+static int covered(const struct mm_ssmix2_detection *f, size_t i)
+{
+    return f->v[i].kind == MM_SSMIX2_STORAGE_STANDARD || f->v[i].pair >= 0;
 }
 
 /*
@@ -465,11 +522,10 @@ static void attention_report(struct cli_ctx *ctx, const char *id, const struct i
     if (a & MM_REPO_ATTN_NOT_INDEXED)
         fprintf(stderr,
                 CLI_T(ctx,
-                      "mamori: 要確認: 患者索引に入っていない SS-MIX2 ストレージが %zu 個あります"
-                      "（索引に入るのは標準化ストレージ 1 つとその隣の拡張ストレージです）\n",
-                      "mamori: needs attention: %zu SS-MIX2 storages found are not in the patient "
-                      "index (it covers one standardized storage and the extended storage beside "
-                      "it)\n"),
+                      "mamori: 要確認: 患者索引に入っていない SS-MIX2 拡張ストレージが %zu 個あります"
+                      "（隣に標準化ストレージが見つかりません）\n",
+                      "mamori: needs attention: %zu SS-MIX2 extended storages are not in the "
+                      "patient index (no standardized storage was found beside them)\n"),
                 j->not_indexed);
     fprintf(stderr, "%s",
             CLI_T(ctx,
@@ -618,7 +674,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         stor[i].kind = s->kind == MM_SSMIX2_STORAGE_STANDARD ? MM_REPO_SOURCE_SSMIX2_STD
                                                              : MM_REPO_SOURCE_SSMIX2_EXT;
         /* the hook stores the index only after the walk; if it does, these are in it */
-        stor[i].indexed = !no_index && (s->path == ij.std || s->path == ij.ext);
+        stor[i].indexed = !no_index && covered(&found, i);
     }
     bo.storages = stor;
     bo.nstorages = found.n;
@@ -669,8 +725,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
             printf(",\"kind\":\"%s\",\"indexed\":%s}",
                    found.v[i].kind == MM_SSMIX2_STORAGE_STANDARD ? "ssmix2-standard"
                                                                  : "ssmix2-extended",
-                   ij.done && (found.v[i].path == ij.std || found.v[i].path == ij.ext) ? "true"
-                                                                                       : "false");
+                   ij.done && covered(&found, i) ? "true" : "false");
         }
         printf("],\"patient_index\":%s,\"patients\":", ij.done ? "true" : "false");
         if (bo.check)
@@ -702,9 +757,8 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
                                    ? CLI_T(ctx, "標準化ストレージ", "standardized storage")
                                    : CLI_T(ctx, "拡張ストレージ", "extended storage"),
                            found.v[i].path,
-                           ij.done && (found.v[i].path == ij.std || found.v[i].path == ij.ext)
-                                   ? CLI_T(ctx, "（索引あり）", " (indexed)")
-                                   : "");
+                           ij.done && covered(&found, i) ? CLI_T(ctx, "（索引あり）", " (indexed)")
+                                                         : "");
         }
         cli_problems_print(ctx, &ij.run.probs);
     }
@@ -806,8 +860,8 @@ static void attention_line(const struct cli_ctx *ctx, const struct mm_repo_index
                      " patients fell to %llu (previous generation %llu)"),
                (unsigned long long)k->patients, (unsigned long long)k->parent_patients);
     if (k->attention & MM_REPO_ATTN_NOT_INDEXED)
-        printf(" %s", CLI_T(ctx, "索引に入っていない SS-MIX2 ストレージがある",
-                            "SS-MIX2 storages not in the index"));
+        printf(" %s", CLI_T(ctx, "索引に入っていない SS-MIX2 拡張ストレージがある",
+                            "SS-MIX2 extended storages not in the index"));
     if (k->attention &
         ~(uint32_t)(MM_REPO_ATTN_NO_INDEX | MM_REPO_ATTN_FEW_PATIENTS | MM_REPO_ATTN_NOT_INDEXED))
         printf(" %s", CLI_T(ctx, "（新しい mamori が付けた印）", "(a mark of a newer mamori)"));
