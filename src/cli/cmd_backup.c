@@ -303,16 +303,13 @@ static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned 
     if (incremental) {
         char **pids = NULL, **xp = NULL;
         size_t n = 0, nx = 0;
-        if ((err = mm_repo_changed_patients(r, old_root, new_root, j->std_name, &pids, &n)) < 0)
-            return err;
-        if (j->ext_name &&
-            (err = mm_repo_changed_patients(r, old_root, new_root, j->ext_name, &xp, &nx)) < 0) {
-            mm_repo_strings_free(pids, n);
-            return err;
-        }
-        if (n + nx == 0) {
+        /* (a change set that cannot be read falls back to a full build below) */
+        err = mm_repo_changed_patients(r, old_root, new_root, j->std_name, &pids, &n);
+        if (err == 0 && j->ext_name)
+            err = mm_repo_changed_patients(r, old_root, new_root, j->ext_name, &xp, &nx);
+        if (err == 0 && n + nx == 0) {
             *reuse = 1; /* nothing changed: the parent's index is this one too */
-        } else {
+        } else if (err == 0) {
             char **all = malloc((n + nx) * sizeof(*all));
             if (!all) {
                 err = mm_error_set(MM_ENOMEM, "out of memory");
