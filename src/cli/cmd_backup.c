@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mamori backup: write a new generation of the given folders into a repository. The
- * SS-MIX2 standardized storage found at or below the folders (mm_ssmix2_detect, by the
- * layout's signature) gets its patient index stored with the generation (with the extended
- * storage beside it), so the viewer opens a patient without reading the storage. The index
- * is kept between runs in the host's cache folder and brought up to date only for the
- * patients whose folders changed. A generation whose SS-MIX2 data yields no index, or an
- * index that lost patients, is written but marked (mm_repo_attention_judge), reported on
- * stderr and ends with exit status 4.
- * mamori generations: list the generations of a repository.
+ * SS-MIX2 standardized storages found at or below the folders (mm_ssmix2_detect, by the
+ * layout's signature) get one patient index stored with the generation (with the extended
+ * storage beside each), so the viewer opens a patient without reading the storage. The index
+ * is kept between runs in the host's cache folder and, for one storage, brought up to date
+ * only for the patients whose folders changed. A generation whose SS-MIX2 data yields no index, or
+ * an index that lost patients, is written but marked (mm_repo_attention_judge), reported on stderr
+ * and ends with exit status 4. mamori generations: list the generations of a repository.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,7 +56,7 @@ static const char *kind_name(enum mm_repo_source_kind k)
 }
 
 /* The attention bits @a as a JSON array of names. */
-static void cli_attention_json(FILE *f, uint32_t a)
+static void attention_json(FILE *f, uint32_t a)
 {
     static const char *const names[] = { "no_index", "few_patients", "not_indexed" };
     int first = 1;
@@ -730,7 +729,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         else
             printf("null");
         printf(",\"attention\":");
-        cli_attention_json(stdout, bo.check ? ij.check.attention : 0);
+        attention_json(stdout, bo.check ? ij.check.attention : 0);
         printf(",\"problems\":");
         cli_problems_json(stdout, &ij.run.probs);
         printf("}\n");
@@ -937,7 +936,7 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
                        g[i].storages[k].indexed ? "true" : "false");
             }
             printf("],\"attention\":");
-            cli_attention_json(stdout, g[i].check.attention);
+            attention_json(stdout, g[i].check.attention);
             if (g[i].check.present)
                 printf(",\"patients\":%llu,\"parent_patients\":%llu",
                        (unsigned long long)g[i].check.patients,
