@@ -405,6 +405,7 @@ static int choose_storages(struct cli_ctx *ctx, const struct mm_ssmix2_detection
     for (size_t i = 0; i < f->n && pick >= 0; i++)
         if (f->v[i].kind == MM_SSMIX2_STORAGE_EXTENDED && f->v[i].pair < 0)
             j->not_indexed++;
+    j->not_indexed += f->too_deep; /* moved out of reach: never silently left out */
     if (f->unreadable && !ctx->quiet)
         fprintf(stderr,
                 CLI_T(ctx,
@@ -518,10 +519,12 @@ static void attention_report(struct cli_ctx *ctx, const char *id, const struct i
     if (a & MM_REPO_ATTN_NOT_INDEXED)
         fprintf(stderr,
                 CLI_T(ctx,
-                      "mamori: 要確認: 患者索引に入っていない SS-MIX2 拡張ストレージが %zu 個あります"
-                      "（隣に標準化ストレージが見つかりません）\n",
-                      "mamori: needs attention: %zu SS-MIX2 extended storages are not in the "
-                      "patient index (no standardized storage was found beside them)\n"),
+                      "mamori: 要確認: 患者索引に入っていない SS-MIX2 ストレージが %zu 個あります"
+                      "（指定したフォルダから 5 階層以上深い、または隣に標準化ストレージがない拡張"
+                      "ストレージ）。データは保存されています\n",
+                      "mamori: needs attention: %zu SS-MIX2 storages are not in the patient index "
+                      "(more than 4 levels below the folder given, or an extended storage with no "
+                      "standardized storage beside it); their files are backed up\n"),
                 j->not_indexed);
     fprintf(stderr, "%s",
             CLI_T(ctx,
@@ -649,7 +652,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         if (ds && *ds && !*end && v >= 10 && v <= 100000)
             bo.dict_samples = (unsigned int)v;
     }
-    if (!no_index && (ij.nstd > 0 || ij.parent_index)) {
+    if (!no_index && (ij.nstd > 0 || ij.parent_index || ij.not_indexed > 0)) {
         judge(&ij, 0); /* without an index; the hook judges again when it stores one */
         bo.check = &ij.check;
     }
@@ -856,8 +859,8 @@ static void attention_line(const struct cli_ctx *ctx, const struct mm_repo_index
                      " patients fell to %llu (previous generation %llu)"),
                (unsigned long long)k->patients, (unsigned long long)k->parent_patients);
     if (k->attention & MM_REPO_ATTN_NOT_INDEXED)
-        printf(" %s", CLI_T(ctx, "索引に入っていない SS-MIX2 拡張ストレージがある",
-                            "SS-MIX2 extended storages not in the index"));
+        printf(" %s", CLI_T(ctx, "索引に入っていない SS-MIX2 ストレージがある",
+                            "SS-MIX2 storages not in the index"));
     if (k->attention &
         ~(uint32_t)(MM_REPO_ATTN_NO_INDEX | MM_REPO_ATTN_FEW_PATIENTS | MM_REPO_ATTN_NOT_INDEXED))
         printf(" %s", CLI_T(ctx, "（新しい mamori が付けた印）", "(a mark of a newer mamori)"));

@@ -201,9 +201,19 @@ static void detect__the_folder_itself_and_the_depth_bound(void **state)
     assert_int_equal(d.v[0].depth, MM_SSMIX2_DETECT_DEPTH);
     mm_ssmix2_detection_release(&d);
 
+    /* deeper: not reported, only counted (so a caller can say a storage is out of reach) */
     make_std("d5/a/b/c/d/std");
     detect_one("d5", &d);
     assert_int_equal(d.n, 0);
+    assert_int_equal(d.too_deep, 1);
+    mm_ssmix2_detection_release(&d);
+    make_std("d9/a/b/c/d/e/f/g/h/std");
+    detect_one("d9", &d);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(d.too_deep, 0);
+    mm_ssmix2_detection_release(&d);
+    detect_one("d4", &d); /* found where it may be: nothing too deep */
+    assert_int_equal(d.too_deep, 0);
     mm_ssmix2_detection_release(&d);
 }
 

@@ -164,8 +164,8 @@ enum mm_repo_attention {
     MM_REPO_ATTN_NO_INDEX = 1 << 0,
     /* the patient index holds fewer than MM_REPO_PATIENTS_MIN_PERCENT % of the parent's */
     MM_REPO_ATTN_FEW_PATIENTS = 1 << 1,
-    /* SS-MIX2 storages were found that the patient index does not cover (an extended
-     * storage with no standardized storage beside it) */
+    /* SS-MIX2 storages were found that the patient index does not cover (deeper than the
+     * search reports, or an extended storage with no standardized storage beside it) */
     MM_REPO_ATTN_NOT_INDEXED = 1 << 2
 };
 #define MM_REPO_PATIENTS_MIN_PERCENT 90u

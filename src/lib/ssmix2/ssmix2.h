@@ -111,6 +111,8 @@ const struct mm_ssmix2_type *mm_ssmix2_types(size_t *count);
 
 /* Levels below a given folder where mm_ssmix2_detect() looks for storages (0: the folder). */
 #define MM_SSMIX2_DETECT_DEPTH 4u
+/* Further levels looked at only to count storages too deep to be reported (too_deep). */
+#define MM_SSMIX2_DETECT_BEYOND 4u
 /* Most storages one mm_ssmix2_detect() reports (further ones set incomplete). */
 #define MM_SSMIX2_DETECT_MAX 64u
 
@@ -131,6 +133,8 @@ struct mm_ssmix2_detection {
     struct mm_ssmix2_storage *v; /* shallowest first per given folder, then by name */
     size_t n;
     size_t unreadable; /* folders that could not be opened (skipped) */
+    size_t too_deep;   /* storages found more than MM_SSMIX2_DETECT_DEPTH levels down (not
+                          reported in v: a sign that a storage was moved out of reach) */
     int incomplete;    /* a work bound was reached: folders were left unexamined */
 };
 
@@ -147,11 +151,13 @@ int mm_ssmix2_storage_kind(const char *dir);
  * Find the SS-MIX2 standardized and extended storages at or below each of the @nroots
  * folders @roots, up to MM_SSMIX2_DETECT_DEPTH levels down, whatever the folders are called
  * (mm_ssmix2_storage_kind on each folder, breadth first; a storage's own folders are not
- * searched further). Bounded work: at most 4,096 folders opened per given folder, 4,096
- * entries read per folder, 256 subfolders per folder followed; hitting a bound sets
- * out->incomplete. Symbolic links are never followed; unreadable folders are counted.
- * Each standardized storage is paired with the extended storage in the same parent folder,
- * or, when exactly one of each is found, with that one.
+ * searched further); storages up to MM_SSMIX2_DETECT_BEYOND levels deeper are only counted
+ * (out->too_deep), so that a caller can say so rather than silently leave them out. Bounded
+ * work, shallow folders first: at most 4,096 folders opened per given folder, 4,096
+ * entries read per folder (their subfolders followed no further than the opens left could
+ * reach); hitting a bound sets out->incomplete. Symbolic links are never followed; unreadable
+ * folders are counted. Each standardized storage is paired with the extended storage in the same
+ * parent folder, or, when exactly one of each is found, with that one.
  * @param[out] out the storages, owned by the caller (mm_ssmix2_detection_release), also when
  *             none is found; zeroed on failure
  * @return 0, MM_ENOMEM, MM_EINVAL (NULL @out)

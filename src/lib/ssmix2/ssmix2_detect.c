@@ -6,10 +6,11 @@
  * those folders>, an extended storage the same with a content folder in place of the file.
  * Work is bounded: each folder's listing is read up to a cap, a signature looks at a few
  * names per level, each given folder costs at most DETECT_OPENS folder opens, and the search
- * stops MM_SSMIX2_DETECT_DEPTH levels down. Symbolic links are never followed (the backup
- * stores them as links, so a storage behind one is not in the generation), which with the
- * depth bound also rules out loops; unreadable folders are counted and skipped. Folders are
- * opened with O_NOFOLLOW | O_DIRECTORY, so a folder swapped for a link meanwhile is refused.
+ * reports storages MM_SSMIX2_DETECT_DEPTH levels down at most; deeper ones, up to
+ * MM_SSMIX2_DETECT_BEYOND more levels, are only counted. Symbolic links are never followed
+ * (the backup stores them as links, so a storage behind one is not in the generation), which
+ * with the depth bound also rules out loops; unreadable folders are counted and skipped. Folders
+ * are opened with O_NOFOLLOW | O_DIRECTORY, so a folder swapped for a link meanwhile is refused.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -313,8 +314,11 @@ static int search_root(const char *root, size_t ri, struct mm_ssmix2_detection *
             const char *rel = it->path + rootlen;
             while (*rel == '/')
                 rel++;
-            err = found_push(out, ri, it->path, rel, it->depth, kind);
-        } else if (it->depth < MM_SSMIX2_DETECT_DEPTH) {
+            if (it->depth <= MM_SSMIX2_DETECT_DEPTH)
+                err = found_push(out, ri, it->path, rel, it->depth, kind);
+            else
+                out->too_deep++; /* seen, so that a caller can say it is not used */
+        } else if (it->depth < MM_SSMIX2_DETECT_DEPTH + MM_SSMIX2_DETECT_BEYOND) {
             err = queue_subdirs(&w, &q, it->path, it->depth + 1);
         }
     }
