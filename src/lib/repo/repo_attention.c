@@ -2,10 +2,10 @@
 /*
  * The rule that marks a written generation as needing attention (manifest tag 14): a backup
  * of SS-MIX2 storages that stores no patient index, or an index with no patient, or one that
- * lost more than a tenth of the patients of the generation it is compared with, or storages the
- * index does not cover. The backup itself succeeded; the mark makes sure nobody learns on the day of an
- * attack that the viewer cannot open it. Pure and small so every writer (backup, the coming
- * run and drill) judges alike.
+ * lost more than a tenth of the patients of the generation it is compared with, or storages
+ * the index does not cover. The backup itself succeeded; the mark makes sure nobody learns on
+ * the day of an attack that the viewer cannot open it. Pure and small so every writer
+ * (backup, the coming run and drill) judges alike.
  */
 #include "repo/repo.h"
 
