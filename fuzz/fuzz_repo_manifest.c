@@ -4,7 +4,8 @@
  * a rejected input must be rejected as MM_ECORRUPT (or MM_ENOMEM) and leave the generation
  * zeroed. An accepted one must encode, and decoding the encoding must give the same
  * generation and patient index ids; when the input holds only known tags and a counts
- * record of exactly 80 bytes (so that it has one encoding), the encoding must be the input.
+ * record of exactly 80 bytes and a patient-index check of exactly 20 (so that it has one
+ * encoding), the encoding must be the input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +35,8 @@ static int canonical(const unsigned char *p, size_t n)
         unsigned tag = mm_get_le16(p + pos);
         size_t len = mm_get_le32(p + pos + 2);
 
-        if (tag == 0 || tag > 13 || (tag == 10 && len != 80) || len > n - pos - 6)
+        if (tag == 0 || tag > 15 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
+            len > n - pos - 6)
             return 0;
         pos += 6 + len;
     }
@@ -56,9 +58,18 @@ static int gen_same(const struct mm_repo_gen *a, const struct mm_repo_gen *b)
         memcmp(&a->counts, &b->counts, sizeof(a->counts)) != 0 ||
         memcmp(a->root, b->root, sizeof(a->root)) != 0 || a->has_index != b->has_index ||
         a->index_size != b->index_size || !str_same(a->guard, b->guard) ||
-        !str_same(a->guard_reasons, b->guard_reasons) || a->verify != b->verify ||
+        !str_same(a->guard_reasons, b->guard_reasons) || a->check.present != b->check.present ||
+        a->check.attention != b->check.attention || a->check.patients != b->check.patients ||
+        a->check.parent_patients != b->check.parent_patients || a->verify != b->verify ||
         a->verify_ns != b->verify_ns)
         return 0;
+    if (a->nstorages != b->nstorages)
+        return 0;
+    for (size_t i = 0; i < a->nstorages; i++)
+        if (strcmp(a->storages[i].path, b->storages[i].path) != 0 ||
+            a->storages[i].kind != b->storages[i].kind ||
+            a->storages[i].indexed != b->storages[i].indexed)
+            return 0;
     for (size_t i = 0; i < a->nsources; i++)
         if (strcmp(a->sources[i].path, b->sources[i].path) != 0 ||
             strcmp(a->sources[i].name, b->sources[i].name) != 0 ||

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mamori backup: write a new generation of the given folders into a repository. Each
- * folder that looks like an SS-MIX2 standardized storage gets the patient index stored
- * with the generation (with the extended storage among the folders, if any), so the viewer
- * opens a patient without reading the storage. The index is kept between runs in the host's
- * cache folder and brought up to date only for the patients whose folders changed.
- * mamori generations: list the generations of a repository.
+ * mamori backup: write a new generation of the given folders into a repository. The
+ * SS-MIX2 standardized storages found at or below the folders (mm_ssmix2_detect, by the
+ * layout's signature) get one patient index stored with the generation (with the extended
+ * storage beside each), so the viewer opens a patient without reading the storage. The index
+ * is kept between runs in the host's cache folder and, for one storage, brought up to date
+ * only for the patients whose folders changed. A generation whose SS-MIX2 data yields no index, or
+ * an index that lost patients, is written but marked (mm_repo_attention_judge), reported on stderr
+ * and ends with exit status 4. mamori generations: list the generations of a repository.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,7 +32,6 @@
 #include "ssmix2/ssmix2.h"
 
 #define SOURCES_MAX 64
-#define PROBE       8 /* folders looked at per level when guessing a source's kind */
 
 /* ---- what kind of folder ---------------------------------------------------------------- */
 
@@ -40,104 +41,6 @@ static int pjoin(char *out, size_t cap, const char *a, const char *b)
     int n = snprintf(out, cap, "%s/%s", a, b);
 
     return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
-/* Up to @max names of sub-folders of @dir (sorted order not needed). */
-static size_t subdirs(const char *dir, char names[][256], size_t max)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    size_t n = 0;
-
-    if (!d)
-        return 0;
-    while (n < max && (de = readdir(d)) != NULL) {
-        char p[4096];
-        struct stat s;
-        if (de->d_name[0] == '.')
-            continue;
-        if (pjoin(p, sizeof(p), dir, de->d_name) == 0 && lstat(p, &s) == 0 && S_ISDIR(s.st_mode) &&
-            strlen(de->d_name) < 256)
-            memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
-    }
-    closedir(d);
-    return n;
-}
-
-/* SS-MIX2 standardized, extended, or a plain folder: look at a few patient folders. */
-static enum mm_repo_source_kind guess_kind(const char *root)
-{
-    static char a[PROBE][256], b[PROBE][256], c[PROBE][256], d[PROBE][256], e[PROBE][256];
-    size_t na = subdirs(root, a, PROBE);
-
-    for (size_t i = 0; i < na; i++) {
-        char pa[4096];
-        size_t nb;
-        if (strlen(a[i]) != 3)
-            continue;
-        if (pjoin(pa, sizeof(pa), root, a[i]) < 0)
-            continue;
-        nb = subdirs(pa, b, PROBE);
-        for (size_t j = 0; j < nb; j++) {
-            char pb[4096];
-            size_t nc;
-            if (strlen(b[j]) != 3)
-                continue;
-            if (pjoin(pb, sizeof(pb), pa, b[j]) < 0)
-                continue;
-            nc = subdirs(pb, c, PROBE);
-            for (size_t k = 0; k < nc; k++) {
-                char pc[4096];
-                size_t nd;
-                if (strncmp(c[k], a[i], 3) != 0 || strncmp(c[k] + 3, b[j], 3) != 0)
-                    continue;
-                if (pjoin(pc, sizeof(pc), pb, c[k]) < 0)
-                    continue;
-                nd = subdirs(pc, d, PROBE);
-                for (size_t l = 0; l < nd; l++) {
-                    char pd[4096];
-                    size_t ne;
-                    if (pjoin(pd, sizeof(pd), pc, d[l]) < 0)
-                        continue;
-                    ne = subdirs(pd, e, PROBE);
-                    for (size_t m = 0; m < ne; m++) {
-                        char pe[4096];
-                        DIR *dd;
-                        struct dirent *de;
-                        if (pjoin(pe, sizeof(pe), pd, e[m]) < 0)
-                            continue;
-                        if (!(dd = opendir(pe)))
-                            continue;
-                        while ((de = readdir(dd)) != NULL) {
-                            struct mm_ssmix2_name nm;
-                            char pf[4096];
-                            struct stat s;
-                            if (de->d_name[0] == '.')
-                                continue;
-                            if (pjoin(pf, sizeof(pf), pe, de->d_name) < 0)
-                                continue;
-                            if (lstat(pf, &s) != 0)
-                                continue;
-                            if (S_ISREG(s.st_mode) &&
-                                mm_ssmix2_parse_name(&nm, de->d_name, strlen(de->d_name)) == 0) {
-                                closedir(dd);
-                                return MM_REPO_SOURCE_SSMIX2_STD;
-                            }
-                            if (S_ISDIR(s.st_mode) &&
-                                mm_ssmix2_parse_content_folder(&nm, de->d_name,
-                                                               strlen(de->d_name)) == 0) {
-                                closedir(dd);
-                                return MM_REPO_SOURCE_SSMIX2_EXT;
-                            }
-                        }
-                        closedir(dd);
-                    }
-                }
-            }
-        }
-    }
-    mm_error_clear();
-    return MM_REPO_SOURCE_FOLDER;
 }
 
 static const char *kind_name(enum mm_repo_source_kind k)
@@ -152,14 +55,45 @@ static const char *kind_name(enum mm_repo_source_kind k)
     }
 }
 
+/* The attention bits @a as a JSON array of names. */
+static void attention_json(FILE *f, uint32_t a)
+{
+    static const char *const names[] = { "no_index", "few_patients", "not_indexed" };
+    int first = 1;
+
+    fputc('[', f);
+    for (unsigned i = 0; i < 32; i++) {
+        if (!(a & (1u << i)))
+            continue;
+        if (i < sizeof(names) / sizeof(*names))
+            fprintf(f, "%s\"%s\"", first ? "" : ",", names[i]);
+        else
+            fprintf(f, "%s\"other-%u\"", first ? "" : ",", i);
+        first = 0;
+    }
+    fputc(']', f);
+}
+
 /* ---- the patient index ------------------------------------------------------------------ */
 
 struct index_job {
     struct cli_run run; /* first: the progress and problem callbacks take the job as theirs */
     struct cli_ctx *ctx;
     const char *std, *ext; /* source paths */
-    const char *std_name;  /* its entry name in the generation */
+    const char *std_name;  /* its entry path in the generation ("ssmix2/standard") */
     const char *ext_name;
+    char std_entry[MM_LIMIT_PATH + 1], ext_entry[MM_LIMIT_PATH + 1];
+    /* further standardized storages (and the extended storage beside each, or NULL): the
+     * index covers them too, rebuilt in full on every backup */
+    const char *more_std[MM_SSMIX2_DETECT_MAX], *more_ext[MM_SSMIX2_DETECT_MAX];
+    size_t nmore;
+    /* the patient-index check stored in the manifest, and what it is judged from */
+    struct mm_repo_index_check check;
+    size_t nstd, not_indexed;
+    int parent_index;
+    int failed; /* the index could not be built: the generation is written without one */
+    struct mm_repo_gen_storage *stor; /* the storages the manifest will name */
+    size_t nstor;
     char dir[4096];   /* the cache folder of this repository */
     char path[4096];  /* the index file */
     char stamp[4096]; /* the root tree the index matches */
@@ -216,6 +150,33 @@ static int read_stamp(const char *path, char out[MM_CRYPTO_HEX_SIZE])
     return ok ? 0 : -1;
 }
 
+/* The storages an index is built over, as the stamp's second line records them. OUT: @out */
+static void stamp_key(const struct index_job *j, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s\t%s%s", j->std_name ? j->std_name : "", j->ext_name ? j->ext_name : "",
+             j->nmore ? "\t+" : "");
+}
+
+/*
+ * Whether the cached index matches the generation of root tree @root_hex and was built over
+ * the storages this backup indexes (a storage added, removed or moved needs a full build).
+ */
+static int cache_matches(const struct index_job *j, const char *root_hex)
+{
+    char stamp[MM_CRYPTO_HEX_SIZE], key[2 * MM_LIMIT_PATH + 8], line[2 * MM_LIMIT_PATH + 8];
+    FILE *f;
+    int ok;
+
+    if (read_stamp(j->stamp, stamp) < 0 || strcmp(stamp, root_hex) != 0 ||
+        access(j->path, R_OK) != 0 || !(f = fopen(j->stamp, "r")))
+        return 0;
+    stamp_key(j, key, sizeof(key));
+    ok = fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
+         strcspn(line, "\n") == strlen(key) && strncmp(line, key, strlen(key)) == 0;
+    fclose(f);
+    return ok;
+}
+
 /* Build the whole index into the cache (in the calling thread). Sets j->build_err, ->bst. */
 static void full_build(struct index_job *j)
 {
@@ -228,8 +189,18 @@ static void full_build(struct index_job *j)
     bo.threads = 4;
     memset(&j->bst, 0, sizeof(j->bst));
     if ((err = mm_os_mkdir_p(j->dir, 0700)) == 0 && (err = mm_index_create(&ix, j->path)) == 0 &&
-        (err = mm_index_build(ix, j->std, j->ext, &bo, &j->bst)) == 0)
-        err = mm_index_commit(ix);
+        (err = mm_index_build(ix, j->std, j->ext, &bo, &j->bst)) == 0) {
+        for (size_t k = 0; k < j->nmore && err == 0; k++) {
+            struct mm_index_build_stats more;
+            memset(&more, 0, sizeof(more));
+            err = mm_index_build_add(ix, j->more_std[k], j->more_ext[k], &bo, &more);
+            j->bst.patients += more.patients;
+            j->bst.unreadable += more.unreadable;
+            j->bst.problems.bad += more.problems.bad;
+        }
+        if (err == 0)
+            err = mm_index_commit(ix);
+    }
     mm_index_free(ix);
     j->build_err = err;
     if (err < 0)
@@ -250,13 +221,12 @@ static void *build_thread(void *arg)
 static void start_early_build(mm_repo *r, struct index_job *j)
 {
     struct mm_repo_gen g;
-    char stamp[MM_CRYPTO_HEX_SIZE], root[MM_CRYPTO_HEX_SIZE];
+    char root[MM_CRYPTO_HEX_SIZE];
     int match = 0;
 
     if (mm_repo_gen_find(r, "latest", &g) == 0) {
         mm_crypto_hex(g.root, root);
-        match = read_stamp(j->stamp, stamp) == 0 && strcmp(stamp, root) == 0 &&
-                access(j->path, R_OK) == 0;
+        match = j->nmore == 0 && cache_matches(j, root);
         mm_repo_gen_release(&g);
     }
     mm_error_clear();
@@ -266,13 +236,50 @@ static void start_early_build(mm_repo *r, struct index_job *j)
     j->started = pthread_create(&j->thread, NULL, build_thread, j) == 0;
 }
 
+/* Fill j->check from what is known now (@index: an index is stored, at j->path). */
+static void judge(struct index_job *j, int index)
+{
+    uint64_t n = 0;
+    mm_index *ix = NULL;
+
+    if (index) {
+        if (mm_index_open(&ix, j->path, 0) == 0 && mm_index_patient_count(ix, &n) == 0)
+            j->check.patients = n;
+        else /* a stored index that cannot be counted is not trusted to be whole */
+            j->check.patients = 0;
+        mm_index_free(ix);
+        mm_error_clear();
+    } else {
+        j->check.patients = 0;
+    }
+    j->check.attention =
+            mm_repo_attention_judge(j->nstd, j->not_indexed, j->parent_index,
+                                    j->check.parent_patients, index, j->check.patients);
+}
+
+/* The index could not be built: say so, and let the backup write the generation without
+ * one (marked); the data matter more than the index. @return 0 */
+static int index_failed(struct index_job *j)
+{
+    fprintf(stderr,
+            CLI_T(j->ctx, "mamori: 患者索引を作れませんでした: %s\n",
+                  "mamori: the patient index could not be built: %s\n"),
+            j->build_msg);
+    j->failed = 1;
+    for (size_t i = 0; i < j->nstor; i++)
+        j->stor[i].indexed = 0;
+    unlink(j->stamp);
+    judge(j, 0);
+    return 0;
+}
+
 /* mm_repo_index_fn: build or update the cached index, hand its path to the backup. */
 static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned char *new_root,
                       const char **index_file, int *reuse, void *arg)
 {
     struct index_job *j = arg;
     struct mm_index_build_stats st;
-    char old_hex[MM_CRYPTO_HEX_SIZE] = "", stamp[MM_CRYPTO_HEX_SIZE];
+    char old_hex[MM_CRYPTO_HEX_SIZE] = "";
     mm_index *ix = NULL;
     int err = 0, incremental;
 
@@ -282,28 +289,26 @@ static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned 
         pthread_join(j->thread, NULL);
         j->started = 0;
         if (j->build_err < 0)
-            return mm_error_set(j->build_err, "patient index: %s", j->build_msg);
+            return index_failed(j);
         st = j->bst;
         goto built;
     }
     if (old_root)
         mm_crypto_hex(old_root, old_hex);
-    incremental = old_root && read_stamp(j->stamp, stamp) == 0 && strcmp(stamp, old_hex) == 0 &&
-                  access(j->path, R_OK) == 0;
+    /* one storage: only its changed patients; several: rebuilt (a patient may move or be
+     * duplicated between them, which a per-storage update would get wrong) */
+    incremental = old_root && j->nmore == 0 && cache_matches(j, old_hex);
     unlink(j->stamp); /* until this generation is written, the cache matches no generation */
     if (incremental) {
         char **pids = NULL, **xp = NULL;
         size_t n = 0, nx = 0;
-        if ((err = mm_repo_changed_patients(r, old_root, new_root, j->std_name, &pids, &n)) < 0)
-            return err;
-        if (j->ext_name &&
-            (err = mm_repo_changed_patients(r, old_root, new_root, j->ext_name, &xp, &nx)) < 0) {
-            mm_repo_strings_free(pids, n);
-            return err;
-        }
-        if (n + nx == 0) {
+        /* (a change set that cannot be read falls back to a full build below) */
+        err = mm_repo_changed_patients(r, old_root, new_root, j->std_name, &pids, &n);
+        if (err == 0 && j->ext_name)
+            err = mm_repo_changed_patients(r, old_root, new_root, j->ext_name, &xp, &nx);
+        if (err == 0 && n + nx == 0) {
             *reuse = 1; /* nothing changed: the parent's index is this one too */
-        } else {
+        } else if (err == 0) {
             char **all = malloc((n + nx) * sizeof(*all));
             if (!all) {
                 err = mm_error_set(MM_ENOMEM, "out of memory");
@@ -334,7 +339,7 @@ static int index_hook(mm_repo *r, const unsigned char *old_root, const unsigned 
     if (!incremental) {
         full_build(j);
         if (j->build_err < 0)
-            return mm_error_set(j->build_err, "patient index: %s", j->build_msg);
+            return index_failed(j);
         st = j->bst;
     }
 built:
@@ -346,6 +351,7 @@ built:
                 st.problems.bad + st.unreadable);
     *index_file = j->path;
     j->done = 1;
+    judge(j, 1);
     return 0;
 }
 
@@ -360,9 +366,172 @@ static void write_stamp(struct index_job *j)
     snprintf(tmp, sizeof(tmp), "%s.tmp", j->stamp);
     if (!(f = fopen(tmp, "w")))
         return;
-    fprintf(f, "%s\n", j->new_root);
+    {
+        char key[2 * MM_LIMIT_PATH + 8];
+        stamp_key(j, key, sizeof(key));
+        fprintf(f, "%s\n%s\n", j->new_root, key);
+    }
     if (fclose(f) == 0)
         rename(tmp, j->stamp);
+}
+
+/*
+ * From the storages @f found below the sources: each source's kind (a storage given
+ * directly), the standardized storages to index (the first with the extended storage beside
+ * it as the job's main pair, the others as more_std/more_ext), and how many storages the
+ * index will not cover (an extended storage with no standardized one beside it, while there
+ * are standardized ones). OUT: @src kinds, @j
+ */
+static int choose_storages(struct cli_ctx *ctx, const struct mm_ssmix2_detection *f,
+                           struct mm_repo_source *src, struct index_job *j)
+{
+    long pick = -1;
+
+    for (size_t i = 0; i < f->n; i++) {
+        const struct mm_ssmix2_storage *s = &f->v[i];
+        if (s->depth == 0)
+            src[s->root].kind = s->kind == MM_SSMIX2_STORAGE_STANDARD ? MM_REPO_SOURCE_SSMIX2_STD
+                                                                      : MM_REPO_SOURCE_SSMIX2_EXT;
+        if (s->kind != MM_SSMIX2_STORAGE_STANDARD)
+            continue;
+        j->nstd++;
+        if (pick < 0) {
+            pick = (long)i;
+        } else {
+            j->more_std[j->nmore] = s->path;
+            j->more_ext[j->nmore++] = s->pair >= 0 ? f->v[s->pair].path : NULL;
+        }
+    }
+    for (size_t i = 0; i < f->n && pick >= 0; i++)
+        if (f->v[i].kind == MM_SSMIX2_STORAGE_EXTENDED && f->v[i].pair < 0)
+            j->not_indexed++;
+    j->not_indexed += f->too_deep; /* moved out of reach: never silently left out */
+    if (f->unreadable && !ctx->quiet)
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: SS-MIX2 ストレージを探す途中で %zu 個のフォルダが読めませんでした\n",
+                      "mamori: %zu folders could not be read while looking for SS-MIX2 "
+                      "storages\n"),
+                f->unreadable);
+    if (pick < 0)
+        return CLI_OK;
+    for (int k = 0; k < 2; k++) {
+        const struct mm_ssmix2_storage *s = k == 0                 ? &f->v[pick]
+                                            : f->v[pick].pair >= 0 ? &f->v[f->v[pick].pair]
+                                                                   : NULL;
+        char *entry = k == 0 ? j->std_entry : j->ext_entry;
+        int n;
+        if (!s)
+            continue;
+        n = snprintf(entry, MM_LIMIT_PATH + 1, "%s%s%s", base(src[s->root].path),
+                     *s->rel ? "/" : "", s->rel);
+        if (n < 0 || n > (int)MM_LIMIT_PATH) {
+            cli_error("%s", CLI_T(ctx, "ストレージのパスが長すぎます", "storage path too long"));
+            return CLI_ERROR;
+        }
+        if (k == 0) {
+            j->std = s->path;
+            j->std_name = entry;
+        } else {
+            j->ext = s->path;
+            j->ext_name = entry;
+        }
+    }
+    return CLI_OK;
+}
+
+/* Whether storage @i of @f is in the index (when one is built): every standardized storage,
+ * and an extended storage beside one. */
+static int covered(const struct mm_ssmix2_detection *f, size_t i)
+{
+    return f->v[i].kind == MM_SSMIX2_STORAGE_STANDARD || f->v[i].pair >= 0;
+}
+
+/*
+ * What the check compares with: the newest generation that shares a source (by entry name)
+ * with this backup and stored a patient index, and how many patients it held (from its
+ * manifest; for older manifests, from the cached index when it matches that generation).
+ * Looking past generations without an index keeps a lost index loud on every backup until
+ * an index is stored again, not only on the first one after the loss.
+ */
+static void parent_facts(mm_repo *r, struct index_job *j, const struct mm_repo_source *src,
+                         size_t nsrc, const char *cache)
+{
+    struct mm_repo_gen *gens = NULL, *g = NULL;
+    size_t n = 0;
+
+    if (mm_repo_generations(r, &gens, &n) < 0) {
+        mm_error_clear();
+        return;
+    }
+    for (size_t i = n; i-- > 0 && !g;) {
+        int shared = 0;
+        for (size_t s = 0; s < gens[i].nsources && !shared; s++)
+            for (size_t k = 0; k < nsrc && !shared; k++)
+                shared = strcmp(gens[i].sources[s].name, base(src[k].path)) == 0;
+        if (shared && gens[i].has_index)
+            g = &gens[i];
+    }
+    j->parent_index = g != NULL;
+    if (g && g->check.present) {
+        j->check.parent_patients = g->check.patients;
+    } else if (g) {
+        char dir[4096], path[4200], stampf[4200], stamp[MM_CRYPTO_HEX_SIZE],
+                root[MM_CRYPTO_HEX_SIZE];
+        mm_index *ix = NULL;
+        uint64_t c = 0;
+        mm_crypto_hex(g->root, root);
+        if (cache_dir(cache, mm_repo_id(r), dir, sizeof(dir)) == 0 &&
+            pjoin(path, sizeof(path), dir, "patient-index.db") == 0 &&
+            pjoin(stampf, sizeof(stampf), dir, "patient-index.generation") == 0 &&
+            read_stamp(stampf, stamp) == 0 && strcmp(stamp, root) == 0 &&
+            mm_index_open(&ix, path, 0) == 0 && mm_index_patient_count(ix, &c) == 0)
+            j->check.parent_patients = c;
+        mm_index_free(ix);
+        mm_error_clear();
+    }
+    mm_repo_gens_free(gens, n);
+}
+
+/* Say on stderr why generation @id needs attention (counts only, no patient data). */
+static void attention_report(struct cli_ctx *ctx, const char *id, const struct index_job *j)
+{
+    uint32_t a = j->check.attention;
+
+    if (a & MM_REPO_ATTN_NO_INDEX)
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: 要確認: 世代 %.12s は書き込みましたが、SS-MIX2 の患者索引がありません。"
+                      "ビューアではこの世代の患者を開けません\n",
+                      "mamori: needs attention: generation %.12s was written, but without a "
+                      "patient index of its SS-MIX2 data; the viewer cannot open its patients\n"),
+                id);
+    if (a & MM_REPO_ATTN_FEW_PATIENTS)
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: 要確認: 世代 %.12s の患者索引は %llu 人で、前の世代の %u%% 未満です"
+                      "（前の世代は %llu 人）。元のフォルダが欠けていないか確かめてください\n",
+                      "mamori: needs attention: the patient index of generation %.12s holds %llu "
+                      "patients, under %u%% of the previous generation's %llu; check that the "
+                      "source folders are complete\n"),
+                id, (unsigned long long)j->check.patients, MM_REPO_PATIENTS_MIN_PERCENT,
+                (unsigned long long)j->check.parent_patients);
+    if (a & MM_REPO_ATTN_NOT_INDEXED)
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: 要確認: 患者索引に入っていない SS-MIX2 ストレージが %zu 個あります"
+                      "（指定したフォルダから 5 階層以上深い、または隣に標準化ストレージがない拡張"
+                      "ストレージ）。データは保存されています\n",
+                      "mamori: needs attention: %zu SS-MIX2 storages are not in the patient index "
+                      "(more than 4 levels below the folder given, or an extended storage with no "
+                      "standardized storage beside it); their files are backed up\n"),
+                j->not_indexed);
+    fprintf(stderr, "%s",
+            CLI_T(ctx,
+                  "mamori: 終了コード 4: データは保存されましたが確認が必要です"
+                  "（docs/operations.md「終了コード 4」）\n",
+                  "mamori: exit status 4: the data are stored but need attention (docs/"
+                  "operations.md, \"exit status 4\")\n"));
 }
 
 static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
@@ -380,6 +549,8 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     struct mm_repo_backup_opts bo = { 0 };
     struct mm_repo_counts c;
     struct index_job ij;
+    struct mm_ssmix2_detection found = { 0 };
+    struct mm_repo_gen_storage *stor = NULL;
     struct timespec t0, t1;
     char id[MM_CRYPTO_HEX_SIZE], b1[32], b2[32], b3[32];
     size_t nsrc = 0;
@@ -431,19 +602,15 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
             return CLI_ERROR;
         }
         src[nsrc].path = argv[i];
-        src[nsrc].kind = guess_kind(argv[i]);
-        if (src[nsrc].kind == MM_REPO_SOURCE_SSMIX2_STD && !ij.std) {
-            ij.std = argv[i];
-            ij.std_name = base(argv[i]);
-        }
-        if (src[nsrc].kind == MM_REPO_SOURCE_SSMIX2_EXT && !ij.ext) {
-            ij.ext = argv[i];
-            ij.ext_name = base(argv[i]);
-        }
+        src[nsrc].kind = MM_REPO_SOURCE_FOLDER;
         nsrc++;
     }
+    if ((err = mm_ssmix2_detect((const char *const *)argv + optind, nsrc, &found)) < 0)
+        return cli_lib_error(err);
+    if ((rc = choose_storages(ctx, &found, src, &ij)) != CLI_OK)
+        goto out;
     if ((rc = cli_repo_open(ctx, repo, user, passfile, &r)) != CLI_OK)
-        return rc;
+        goto out;
     {
         unsigned int stale = 0;
         if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, &stale)) < 0) {
@@ -456,6 +623,8 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
                           "mamori: removed %u stale locks of processes that are gone\n"),
                     stale);
     }
+    if (!no_index)
+        parent_facts(r, &ij, src, nsrc, cache);
     if (ij.std && !no_index) {
         ij.ctx = ctx;
         if (cache_dir(cache, mm_repo_id(r), ij.dir, sizeof(ij.dir)) < 0) {
@@ -483,6 +652,33 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         if (ds && *ds && !*end && v >= 10 && v <= 100000)
             bo.dict_samples = (unsigned int)v;
     }
+    if (!no_index && (ij.nstd > 0 || ij.parent_index || ij.not_indexed > 0)) {
+        judge(&ij, 0); /* without an index; the hook judges again when it stores one */
+        bo.check = &ij.check;
+    }
+    if (found.n && !(stor = calloc(found.n, sizeof(*stor)))) {
+        cli_error("%s", CLI_T(ctx, "メモリが足りません", "out of memory"));
+        rc = CLI_ERROR;
+        goto out;
+    }
+    for (size_t i = 0; i < found.n; i++) { /* their paths inside the generation */
+        const struct mm_ssmix2_storage *s = &found.v[i];
+        size_t len = strlen(base(src[s->root].path)) + 1 + strlen(s->rel) + 1;
+        if (!(stor[i].path = malloc(len))) {
+            cli_error("%s", CLI_T(ctx, "メモリが足りません", "out of memory"));
+            rc = CLI_ERROR;
+            goto out;
+        }
+        snprintf(stor[i].path, len, "%s%s%s", base(src[s->root].path), *s->rel ? "/" : "", s->rel);
+        stor[i].kind = s->kind == MM_SSMIX2_STORAGE_STANDARD ? MM_REPO_SOURCE_SSMIX2_STD
+                                                             : MM_REPO_SOURCE_SSMIX2_EXT;
+        /* the hook stores the index only after the walk; if it does, these are in it */
+        stor[i].indexed = !no_index && covered(&found, i);
+    }
+    bo.storages = stor;
+    bo.nstorages = found.n;
+    ij.stor = stor;
+    ij.nstor = found.n;
     bo.progress = cli_progress_cb;
     bo.problem = cli_problem_cb;
     bo.ctx = &ij; /* starts with its cli_run, as the callbacks want */
@@ -521,7 +717,23 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
             cli_json_str(stdout, src[i].path, strlen(src[i].path));
             printf(",\"kind\":\"%s\"}", kind_name(src[i].kind));
         }
-        printf("],\"patient_index\":%s,\"problems\":", ij.done ? "true" : "false");
+        printf("],\"storages\":[");
+        for (size_t i = 0; i < found.n; i++) {
+            printf(i ? ",{\"path\":" : "{\"path\":");
+            cli_json_str(stdout, found.v[i].path, strlen(found.v[i].path));
+            printf(",\"kind\":\"%s\",\"indexed\":%s}",
+                   found.v[i].kind == MM_SSMIX2_STORAGE_STANDARD ? "ssmix2-standard"
+                                                                 : "ssmix2-extended",
+                   ij.done && covered(&found, i) ? "true" : "false");
+        }
+        printf("],\"patient_index\":%s,\"patients\":", ij.done ? "true" : "false");
+        if (bo.check)
+            printf("%llu", (unsigned long long)ij.check.patients);
+        else
+            printf("null");
+        printf(",\"attention\":");
+        attention_json(stdout, bo.check ? ij.check.attention : 0);
+        printf(",\"problems\":");
         cli_problems_json(stdout, &ij.run.probs);
         printf("}\n");
     } else {
@@ -537,18 +749,33 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
                          "  new data %s -> %s on the medium, %.1f s%s\n"),
                    cli_bytes(c.bytes_new, b2), cli_bytes(c.bytes_stored, b3), secs,
                    ij.done ? CLI_T(ctx, "、患者索引つき", ", with the patient index") : "");
+            for (size_t i = 0; i < found.n; i++)
+                if (found.v[i].depth > 0)
+                    printf(CLI_T(ctx, "  SS-MIX2 %s: %s%s\n", "  SS-MIX2 %s: %s%s\n"),
+                           found.v[i].kind == MM_SSMIX2_STORAGE_STANDARD
+                                   ? CLI_T(ctx, "標準化ストレージ", "standardized storage")
+                                   : CLI_T(ctx, "拡張ストレージ", "extended storage"),
+                           found.v[i].path,
+                           ij.done && covered(&found, i) ? CLI_T(ctx, "（索引あり）", " (indexed)")
+                                                         : "");
         }
         cli_problems_print(ctx, &ij.run.probs);
     }
+    if (bo.check && ij.check.attention)
+        attention_report(ctx, id, &ij);
     if (c.skipped && ij.run.probs.count) {
         cli_error(CLI_T(ctx, "%llu 件のファイルかフォルダが読めず、この世代に入っていません",
                         "%llu files or folders could not be read and are not in this generation"),
                   (unsigned long long)ij.run.probs.count);
         rc = CLI_ERROR;
     } else {
-        rc = CLI_OK;
+        rc = bo.check && ij.check.attention ? CLI_ATTENTION : CLI_OK;
     }
 out:
+    for (size_t i = 0; stor && i < found.n; i++)
+        free(stor[i].path);
+    free(stor);
+    mm_ssmix2_detection_release(&found);
     cli_problems_free(&ij.run.probs);
     mm_repo_free(r);
     return rc;
@@ -571,7 +798,10 @@ const struct cmd cmd_backup = {
     "\n"
     "前の世代から大きさ・更新時刻・変更時刻・inode が変わらないファイルは読み直しません。\n"
     "SS-MIX2 標準化ストレージには患者索引（ビューア用）を暗号化して一緒に保存します。\n"
-    "終了コード: 0 成功、1 失敗または読めないファイルがあった、2 使い方の誤り\n",
+    "保存元のフォルダとその 4 階層下までから、SS-MIX2 の標準化ストレージと拡張ストレージを\n"
+    "フォルダ名によらず構造で探して索引にします。\n"
+    "終了コード: 0 成功、1 失敗または読めないファイルがあった、2 使い方の誤り、\n"
+    "4 世代は書き込んだが要確認（SS-MIX2 なのに患者索引がない、患者が前の世代の 90% 未満 など）\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
     "   --name <NAME>             a name for the generation\n"
@@ -585,7 +815,11 @@ const struct cmd cmd_backup = {
     "Files whose size, mtime, ctime and inode did not change since the last generation are not\n"
     "read again. An SS-MIX2 standardized storage gets its patient index (for the viewer)\n"
     "stored with the generation, encrypted.\n"
-    "exit status: 0 done, 1 failed or some files could not be read, 2 usage error\n",
+    "SS-MIX2 standardized and extended storages are found by their layout, whatever the\n"
+    "folders are called, in the given folders and up to 4 levels below them.\n"
+    "exit status: 0 done, 1 failed or some files could not be read, 2 usage error,\n"
+    "4 written but needs attention (SS-MIX2 data without a patient index, fewer than 90% of\n"
+    "the previous generation's patients, ...)\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY | CMD_WRITES_REPO,
     run_backup,
 };
@@ -613,6 +847,26 @@ static void local_time(int64_t ns, char out[32], int iso)
     strftime(out, 32, iso ? "%Y-%m-%dT%H:%M:%S%z" : "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* The indented line under a generation that needs attention: why, with the counts. */
+static void attention_line(const struct cli_ctx *ctx, const struct mm_repo_index_check *k)
+{
+    printf("  ⚠ %s:", CLI_T(ctx, "要確認", "NEEDS ATTENTION"));
+    if (k->attention & MM_REPO_ATTN_NO_INDEX)
+        printf(" %s", CLI_T(ctx, "SS-MIX2 の患者索引がない（ビューアで開けない）",
+                            "no patient index of its SS-MIX2 data (the viewer cannot open it)"));
+    if (k->attention & MM_REPO_ATTN_FEW_PATIENTS)
+        printf(CLI_T(ctx, " 患者が %llu 人に減った（前の世代 %llu 人）",
+                     " patients fell to %llu (previous generation %llu)"),
+               (unsigned long long)k->patients, (unsigned long long)k->parent_patients);
+    if (k->attention & MM_REPO_ATTN_NOT_INDEXED)
+        printf(" %s", CLI_T(ctx, "索引に入っていない SS-MIX2 ストレージがある",
+                            "SS-MIX2 storages not in the index"));
+    if (k->attention &
+        ~(uint32_t)(MM_REPO_ATTN_NO_INDEX | MM_REPO_ATTN_FEW_PATIENTS | MM_REPO_ATTN_NOT_INDEXED))
+        printf(" %s", CLI_T(ctx, "（新しい mamori が付けた印）", "(a mark of a newer mamori)"));
+    printf("\n");
+}
+
 static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -621,7 +875,7 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
     };
     const char *repo = ctx->repo, *user = NULL, *passfile = NULL;
     struct mm_repo_gen *g = NULL;
-    size_t n = 0;
+    size_t n = 0, nattn = 0;
     mm_repo *r = NULL;
     int opt, rc, err;
 
@@ -677,6 +931,21 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
                    (unsigned long long)g[i].counts.bytes, (unsigned long long)g[i].counts.bytes_new,
                    (unsigned long long)g[i].counts.bytes_stored, g[i].has_index ? "true" : "false");
             cli_json_str(stdout, g[i].guard, strlen(g[i].guard));
+            printf(",\"storages\":[");
+            for (size_t k = 0; k < g[i].nstorages; k++) {
+                printf(k ? ",{\"path\":" : "{\"path\":");
+                cli_json_str(stdout, g[i].storages[k].path, strlen(g[i].storages[k].path));
+                printf(",\"kind\":\"%s\",\"indexed\":%s}", kind_name(g[i].storages[k].kind),
+                       g[i].storages[k].indexed ? "true" : "false");
+            }
+            printf("],\"attention\":");
+            attention_json(stdout, g[i].check.attention);
+            if (g[i].check.present)
+                printf(",\"patients\":%llu,\"parent_patients\":%llu",
+                       (unsigned long long)g[i].check.patients,
+                       (unsigned long long)g[i].check.parent_patients);
+            else
+                printf(",\"patients\":null,\"parent_patients\":null");
             printf(",\"verify\":\"%s\"}", g[i].verify == MM_REPO_VERIFIED  ? "verified"
                                           : g[i].verify == MM_REPO_DAMAGED ? "damaged"
                                                                            : "unverified");
@@ -688,6 +957,8 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             char t0[32], sz[32];
             local_time(g[i].start_ns, t0, 0);
+            if (g[i].check.attention)
+                nattn++;
             printf("%.12s  %s  %8llu %s  %10s  %s  %s", g[i].id, t0,
                    (unsigned long long)g[i].counts.files, CLI_T(ctx, "ファイル", "files"),
                    cli_bytes(g[i].counts.bytes, sz), verify_name(ctx, g[i].verify),
@@ -699,7 +970,17 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
             if (g[i].name)
                 printf("  [%s]", g[i].name);
             printf("\n");
+            if (g[i].check.attention)
+                attention_line(ctx, &g[i].check);
         }
+        if (nattn)
+            fprintf(stderr,
+                    CLI_T(ctx,
+                          "mamori: 要確認の世代が %zu 個あります（docs/operations.md「終了コード "
+                          "4」）\n",
+                          "mamori: %zu generations need attention (docs/operations.md, \"exit "
+                          "status 4\")\n"),
+                    nattn);
     }
     rc = CLI_OK;
 out:
@@ -719,14 +1000,17 @@ const struct cmd cmd_generations = {
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    JSON で出す\n"
     "\n"
-    "ID（先頭12桁）、開始時刻、ファイル数、大きさ、検証状態、ガード判定、元のフォルダ。\n",
+    "ID（先頭12桁）、開始時刻、ファイル数、大きさ、検証状態、ガード判定、元のフォルダ。\n"
+    "要確認の世代（バックアップが終了コード 4 で終わったもの）には、その下の行に ⚠ と理由。\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
     "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print JSON\n"
     "\n"
-    "ID (first 12 digits), start time, files, size, verification, guard verdict, sources.\n",
+    "ID (first 12 digits), start time, files, size, verification, guard verdict, sources.\n"
+    "A generation that needs attention (its backup ended with exit status 4) gets a line\n"
+    "with ⚠ and the reason below it.\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY,
     run_generations,
 };

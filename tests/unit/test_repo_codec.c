@@ -1407,6 +1407,8 @@ struct gfix {
     struct mm_repo_gen_source src[SMAX];
     char paths[SMAX][80], snames[SMAX][MM_LIMIT_NAME + 1];
     char name[40], host[40], user[40], guard[8], reasons[80];
+    struct mm_repo_gen_storage stor[SMAX];
+    char stpaths[SMAX][120];
     unsigned char ids[IMAX * ID_SIZE];
     size_t nids;
 };
@@ -1487,6 +1489,30 @@ static void random_gen(uint64_t *rng, struct gfix *f)
          * drawn, so the sequence of fixtures stays what it was before twins */
         g->index_twins = f->nids % 2 == 0 && (f->nids == 0 || (f->ids[0] & 1));
     }
+    if (sm64(rng) & 1) { /* storages inside the generation (tag 15) */
+        g->nstorages = 1 + sm64(rng) % SMAX;
+        g->storages = f->stor;
+        for (size_t i = 0; i < g->nstorages; i++) {
+            char a[MM_LIMIT_NAME + 1], b[MM_LIMIT_NAME + 1];
+            size_t la = random_name(rng, a), lb = random_name(rng, b);
+
+            a[la] = '\0';
+            b[lb] = '\0';
+            if (sm64(rng) & 1)
+                snprintf(f->stpaths[i], sizeof(f->stpaths[i]), "%.50s", a);
+            else
+                snprintf(f->stpaths[i], sizeof(f->stpaths[i]), "%.50s/%.50s", a, b);
+            f->stor[i].path = f->stpaths[i];
+            f->stor[i].kind = (enum mm_repo_source_kind)(1 + sm64(rng) % 2);
+            f->stor[i].indexed = (int)(sm64(rng) & 1);
+        }
+    }
+    if (sm64(rng) & 1) { /* the patient-index check (tag 14), any bits and counts */
+        g->check.present = 1;
+        g->check.attention = (uint32_t)(sm64(rng) % 3 ? sm64(rng) % 8 : sm64(rng));
+        g->check.patients = sm64(rng) >> (sm64(rng) % 64);
+        g->check.parent_patients = sm64(rng) >> (sm64(rng) % 64);
+    }
 }
 
 /* Copy the fixture @from to @f, pointing the copy's strings at its own arrays. */
@@ -1499,9 +1525,11 @@ static void gfix_copy(struct gfix *f, const struct gfix *from)
     f->g.guard = f->guard;
     f->g.guard_reasons = from->g.guard_reasons ? f->reasons : NULL;
     f->g.sources = f->src;
+    f->g.storages = from->g.storages ? f->stor : NULL;
     for (size_t i = 0; i < SMAX; i++) {
         f->src[i].path = f->paths[i];
         f->src[i].name = f->snames[i];
+        f->stor[i].path = f->stpaths[i];
     }
 }
 
@@ -1536,6 +1564,16 @@ static void assert_gen_equal(const struct mm_repo_gen *a, const struct mm_repo_g
     assert_int_equal(a->index_twins, b->index_twins);
     assert_str_or_null(a->guard, b->guard);
     assert_str_or_null(a->guard_reasons, b->guard_reasons);
+    assert_int_equal(a->check.present, b->check.present);
+    assert_int_equal(a->check.attention, b->check.attention);
+    assert_true(a->check.patients == b->check.patients);
+    assert_true(a->check.parent_patients == b->check.parent_patients);
+    assert_int_equal(a->nstorages, b->nstorages);
+    for (size_t i = 0; i < a->nstorages; i++) {
+        assert_string_equal(a->storages[i].path, b->storages[i].path);
+        assert_int_equal(a->storages[i].kind, b->storages[i].kind);
+        assert_int_equal(a->storages[i].indexed, b->storages[i].indexed);
+    }
     assert_int_equal(a->verify, b->verify);
     assert_true(a->verify_ns == b->verify_ns);
 }
@@ -1632,7 +1670,8 @@ static int manifest_canonical(const unsigned char *p, size_t n)
         unsigned tag = mm_get_le16(p + pos);
         size_t len = mm_get_le32(p + pos + 2);
 
-        if (tag == 0 || tag > 14 || (tag == 10 && len != 80) || len > n - pos - 6)
+        if (tag == 0 || tag > 16 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
+            len > n - pos - 6)
             return 0;
         pos += 6 + len;
     }
@@ -1690,7 +1729,7 @@ static void manifest__truncations_rejected(void **state)
         do
             random_gen(&rng, &f);
         while (!f.g.guard_reasons != !with_reasons || !f.g.has_index || f.g.nsources < 2 ||
-               f.g.index_twins); /* manifest__index_twins cuts the twins' record */
+               f.g.index_twins || f.g.check.present || f.g.nstorages);
         gen_encode_ok(&f, &b);
         for (size_t len = 0; len < b.len; len++) {
             struct gdec d;
@@ -1776,7 +1815,7 @@ static void manifest__byte_flips(void **state)
 static void manifest__missing_required_rejected(void **state)
 {
     static const unsigned required[] = { 1, 3, 4, 5, 6, 8, 9, 10, 12 };
-    static const unsigned optional[] = { 2, 7, 11, 13 };
+    static const unsigned optional[] = { 2, 7, 11, 13, 14, 15 };
     static struct gfix f;
     uint64_t rng = 1;
     mm_buf b;
@@ -1784,7 +1823,8 @@ static void manifest__missing_required_rejected(void **state)
     (void)state;
     do
         random_gen(&rng, &f);
-    while (!f.g.has_index || !f.g.name || !f.g.guard_reasons || !f.g.parent[0]);
+    while (!f.g.has_index || !f.g.name || !f.g.guard_reasons || !f.g.parent[0] ||
+           !f.g.check.present || !f.g.nstorages);
     gen_encode_ok(&f, &b);
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         mm_buf e;
@@ -1806,6 +1846,10 @@ static void manifest__missing_required_rejected(void **state)
             assert_string_equal(d.g.parent, "");
         if (optional[i] == 11)
             assert_true(!d.g.has_index && !d.ids && d.nids == 0);
+        if (optional[i] == 15) /* older: no storages named */
+            assert_true(d.g.nstorages == 0 && !d.g.storages);
+        if (optional[i] == 14) /* a manifest older than the check */
+            assert_true(!d.g.check.present && d.g.check.attention == 0 && d.g.check.patients == 0);
         gdec_release(&d);
         mm_buf_release(&e);
     }
@@ -1813,6 +1857,188 @@ static void manifest__missing_required_rejected(void **state)
     mm_buf_init(&b, LIMIT); /* empty */
     assert_int_equal(gen_try(&b), MM_ECORRUPT);
     mm_buf_release(&b);
+}
+
+/* The patient-index check (tag 14): the last record, exactly as written; a truncated one is
+ * damage, a longer one (a newer writer's) is read by its first 20 bytes; without it, a
+ * manifest of an older mamori reads as "no check". */
+static void manifest__patient_index_check(void **state)
+{
+    static struct gfix f;
+    uint64_t rng = 14;
+    unsigned char v[28];
+    struct gdec d;
+    mm_buf b, e, r;
+
+    (void)state;
+    do
+        random_gen(&rng, &f);
+    while (f.g.check.present || f.g.guard_reasons || f.g.nstorages);
+    gen_encode_ok(&f, &b); /* no check: as an older mamori wrote it */
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_int_equal(d.g.check.present, 0);
+    gdec_release(&d);
+    mm_buf_release(&b);
+    f.g.check.present = 1;
+    f.g.check.attention = MM_REPO_ATTN_FEW_PATIENTS;
+    f.g.check.patients = 450;
+    f.g.check.parent_patients = 1000;
+    gen_encode_ok(&f, &b);
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_gen_equal(&f.g, &d.g);
+    gdec_release(&d);
+    /* the record's bytes: le32 attention | le64 patients | le64 parent's, last */
+    assert_true(b.len > 26);
+    assert_int_equal(mm_get_le16((unsigned char *)b.ptr + b.len - 26), 14);
+    assert_int_equal(mm_get_le32((unsigned char *)b.ptr + b.len - 24), 20);
+    assert_int_equal(mm_get_le32((unsigned char *)b.ptr + b.len - 20), MM_REPO_ATTN_FEW_PATIENTS);
+    assert_true(mm_get_le64((unsigned char *)b.ptr + b.len - 16) == 450);
+    assert_true(mm_get_le64((unsigned char *)b.ptr + b.len - 8) == 1000);
+    /* shorter: damage */
+    mm_put_le32(v, 3);
+    mm_put_le64(v + 4, 7);
+    mm_put_le64(v + 12, 9);
+    memset(v + 20, 0xee, 8);
+    mm_buf_init(&r, LIMIT);
+    rec(&r, 14, v, 19);
+    edit_records(&b, &e, 14, 99, r.ptr, r.len);
+    assert_int_equal(gen_try(&e), MM_ECORRUPT);
+    mm_buf_release(&e);
+    mm_buf_release(&r);
+    /* longer: the first 20 bytes are ours */
+    mm_buf_init(&r, LIMIT);
+    rec(&r, 14, v, sizeof(v));
+    edit_records(&b, &e, 14, 99, r.ptr, r.len);
+    assert_int_equal(gen_decode(e.ptr, e.len, &d), 0);
+    assert_true(d.g.check.present && d.g.check.attention == 3 && d.g.check.patients == 7 &&
+                d.g.check.parent_patients == 9);
+    gdec_release(&d);
+    mm_buf_release(&e);
+    mm_buf_release(&r);
+    mm_buf_release(&b);
+}
+
+/* The storage records (tag 15): repeatable, after the check; paths of entry names joined by
+ * '/', kinds 1 and 2, flags 0 and 1, anything else is damage; the encoder refuses the same. */
+static void manifest__storages(void **state)
+{
+    static const struct {
+        const char *v;
+        size_t n;
+        int ok;
+    } cases[] = {
+        { "\x01\x01"
+          "ssmix2/standard",
+          17, 1 },
+        { "\x02\x00"
+          "拡張ストレージ",
+          23, 1 },
+        { "\x01\x00"
+          "a",
+          3, 1 },
+        { "\x01\x00", 2, 0 }, /* no path */
+        { "\x00\x00"
+          "a",
+          3, 0 }, /* kind 0 (a plain folder is not a storage) */
+        { "\x03\x00"
+          "a",
+          3, 0 }, /* unknown kind */
+        { "\x01\x02"
+          "a",
+          3, 0 }, /* unknown flags */
+        { "\x01\x00"
+          "/a",
+          4, 0 }, /* empty name */
+        { "\x01\x00"
+          "a//b",
+          6, 0 }, /* empty name */
+        { "\x01\x00"
+          "a/..",
+          5, 0 }, /* dot-dot */
+        { "\x01\x00"
+          "a/",
+          4, 0 }, /* trailing slash */
+        { "\x01\x00"
+          "a\0b",
+          5, 0 }, /* nul */
+    };
+    static struct gfix f;
+    uint64_t rng = 15;
+    mm_buf b;
+
+    (void)state;
+    do
+        random_gen(&rng, &f);
+    while (f.g.nstorages || f.g.check.present);
+    gen_encode_ok(&f, &b);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct gdec d;
+        mm_buf r, e;
+
+        mm_buf_init(&r, LIMIT);
+        rec(&r, 15, cases[i].v, cases[i].n);
+        rec(&r, 15,
+            "\x02\x01"
+            "x/y",
+            5); /* repeated */
+        edit_records(&b, &e, 0, 99, r.ptr, r.len);
+        if (cases[i].ok) {
+            assert_int_equal(gen_decode(e.ptr, e.len, &d), 0);
+            assert_int_equal(d.g.nstorages, 2);
+            assert_int_equal(d.g.storages[0].kind, (unsigned char)cases[i].v[0]);
+            assert_int_equal(d.g.storages[0].indexed, cases[i].v[1]);
+            assert_int_equal(strlen(d.g.storages[0].path), cases[i].n - 2);
+            assert_string_equal(d.g.storages[1].path, "x/y");
+            gdec_release(&d);
+        } else {
+            assert_int_equal(gen_try(&e), MM_ECORRUPT);
+        }
+        mm_buf_release(&e);
+        mm_buf_release(&r);
+    }
+    mm_buf_release(&b);
+    /* the encoder refuses what the decoder would */
+    {
+        struct mm_repo_gen_storage bad = { (char *)"a/../b", MM_REPO_SOURCE_SSMIX2_STD, 0 };
+        mm_buf o;
+
+        f.g.storages = &bad;
+        f.g.nstorages = 1;
+        mm_buf_init(&o, LIMIT);
+        assert_int_equal(mm_repo__manifest_encode(&f.g, f.ids, f.nids, &o), MM_EINVAL);
+        bad.path = (char *)"a/b";
+        bad.kind = MM_REPO_SOURCE_FOLDER;
+        assert_int_equal(mm_repo__manifest_encode(&f.g, f.ids, f.nids, &o), MM_EINVAL);
+        mm_buf_release(&o);
+        f.g.storages = NULL;
+        f.g.nstorages = 0;
+    }
+}
+
+/* The attention rule (mm_repo_attention_judge). */
+static void attention__judge(void **state)
+{
+    (void)state;
+    /* a plain folder, no parent index: nothing */
+    assert_int_equal(mm_repo_attention_judge(0, 0, 0, 0, 0, 0), 0);
+    /* SS-MIX2 found, indexed, first generation */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 0, 0, 1, 12), 0);
+    /* SS-MIX2 found, no index; or an index of nobody */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 0, 0, 0, 0), MM_REPO_ATTN_NO_INDEX);
+    assert_int_equal(mm_repo_attention_judge(1, 0, 0, 0, 1, 0), MM_REPO_ATTN_NO_INDEX);
+    /* nothing found now, but the parent of the same sources had an index */
+    assert_int_equal(mm_repo_attention_judge(0, 0, 1, 100, 0, 0), MM_REPO_ATTN_NO_INDEX);
+    /* 90 % is fine, under it is not */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 100, 1, 90), 0);
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 100, 1, 89), MM_REPO_ATTN_FEW_PATIENTS);
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 1000000, 1, 899999),
+                     MM_REPO_ATTN_FEW_PATIENTS);
+    /* the parent's count unknown (an older manifest, no cache): no comparison */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 0, 1, 5), 0);
+    /* more patients than before: fine */
+    assert_int_equal(mm_repo_attention_judge(1, 0, 1, 10, 1, 500), 0);
+    /* storages the index does not cover */
+    assert_int_equal(mm_repo_attention_judge(2, 1, 0, 0, 1, 10), MM_REPO_ATTN_NOT_INDEXED);
 }
 
 static void manifest__unknown_tags_skipped(void **state)
@@ -1825,7 +2051,7 @@ static void manifest__unknown_tags_skipped(void **state)
     random_gen(&rng, &f);
     gen_encode_ok(&f, &b);
     mm_buf_init(&u, LIMIT);
-    rec(&u, 15, "future", 6);
+    rec(&u, 17, "future", 6);
     rec(&u, 0, "", 0);
     rec(&u, 0xffff, "\x00\x01\x02", 3);
     rec(&u, 100, "\x0a\x0b", 2); /* control bytes: not our business */
@@ -1886,7 +2112,7 @@ static void manifest__unknown_tags_skipped(void **state)
 }
 
 /*
- * The patient index's twins (tag 14): their IDs follow the blocks' in one list; a twins
+ * The patient index's twins (tag 16): their IDs follow the blocks' in one list; a twins
  * record that does not match the index (another count, no index) is damage, and an encoder
  * asked for twins of an odd list refuses.
  */
@@ -1922,7 +2148,7 @@ static void manifest__index_twins(void **state)
         gdec_release(&d);
     }
     /* without its twins record: the blocks alone, as a mamori before twins wrote it */
-    edit_records(&b, &e, 14, 1000, NULL, 0);
+    edit_records(&b, &e, 16, 1000, NULL, 0);
     assert_int_equal(gen_decode(e.ptr, e.len, &d), 0);
     assert_int_equal(d.g.index_twins, 0);
     assert_int_equal(d.nids, 2);
@@ -1933,21 +2159,21 @@ static void manifest__index_twins(void **state)
     {
         mm_buf t;
         mm_buf_init(&t, LIMIT);
-        rec(&t, 14, f.ids, ID_SIZE);
-        edit_records(&b, &e, 14, 1000, t.ptr, t.len);
+        rec(&t, 16, f.ids, ID_SIZE);
+        edit_records(&b, &e, 16, 1000, t.ptr, t.len);
         assert_int_equal(gen_try(&e), MM_ECORRUPT);
         mm_buf_release(&e);
         mm_buf_clear(&t);
-        rec(&t, 14, f.ids, 3 * ID_SIZE);
-        edit_records(&b, &e, 14, 1000, t.ptr, t.len);
+        rec(&t, 16, f.ids, 3 * ID_SIZE);
+        edit_records(&b, &e, 16, 1000, t.ptr, t.len);
         assert_int_equal(gen_try(&e), MM_ECORRUPT);
         mm_buf_release(&e);
         mm_buf_clear(&t);
-        rec(&t, 14, f.ids, 2 * ID_SIZE);
+        rec(&t, 16, f.ids, 2 * ID_SIZE);
         {
             mm_buf noix;
             edit_records(&b, &noix, 11, 1000, NULL, 0);
-            edit_records(&noix, &e, 14, 1000, t.ptr, t.len);
+            edit_records(&noix, &e, 16, 1000, t.ptr, t.len);
             assert_int_equal(gen_try(&e), MM_ECORRUPT);
             mm_buf_release(&e);
             mm_buf_release(&noix);
@@ -2403,6 +2629,9 @@ int main(void)
         cmocka_unit_test(manifest__missing_required_rejected),
         cmocka_unit_test(manifest__unknown_tags_skipped),
         cmocka_unit_test(manifest__index_twins),
+        cmocka_unit_test(manifest__patient_index_check),
+        cmocka_unit_test(manifest__storages),
+        cmocka_unit_test(attention__judge),
         cmocka_unit_test(manifest__rejects_bad_values),
         cmocka_unit_test(manifest__rejects_order_and_duplicates),
         cmocka_unit_test(manifest__over_limit_rejected),

@@ -134,6 +134,18 @@ int mm_index_build(mm_index *ix, const char *std_root, const char *ext_root,
                    const struct mm_index_build_opts *opts, struct mm_index_build_stats *st);
 
 /*
+ * Add every patient folder of one more standardized storage at @std_root (and the documents
+ * of its extended storage @ext_root, NULL for none) to @ix, after mm_index_build() of the
+ * first: an index over several storages (a hospital with two facilities' roots). A patient
+ * already in the index (the same ID in an earlier storage) is replaced by this storage's
+ * record. Uses the build mode recorded in the index; opts->flags is ignored.
+ * @param[out] st as for mm_index_build (may be NULL)
+ * @return as mm_index_build(); on failure the index keeps its previous content
+ */
+int mm_index_build_add(mm_index *ix, const char *std_root, const char *ext_root,
+                       const struct mm_index_build_opts *opts, struct mm_index_build_stats *st);
+
+/*
  * Re-load the @n patients @pids (a change set's patient IDs, duplicates allowed) and
  * replace their rows in one transaction; a patient whose folder is gone is removed. Other
  * patients are untouched. Uses the build mode recorded in the index; opts->flags and
@@ -241,6 +253,13 @@ int mm_index_summary(mm_index *ix, const char *id, mm_buf *out);
  * @return 0, MM_ELIMIT, MM_ENOMEM, MM_EIO; on failure @out keeps its previous content
  */
 int mm_index_patient_ids(mm_index *ix, mm_buf *out, size_t *n);
+
+/*
+ * The number of patients in the index.
+ * @param[out] n the count; untouched on failure
+ * @return 0, MM_EIO
+ */
+int mm_index_patient_count(mm_index *ix, uint64_t *n);
 
 struct mm_index_lab_test {
     const char *code, *name, *unit, *range; /* the newest result's name, unit and range */

@@ -715,6 +715,31 @@ out:
     return err;
 }
 
+int mm_index_build_add(mm_index *ix, const char *std_root, const char *ext_root,
+                       const struct mm_index_build_opts *opts, struct mm_index_build_stats *st)
+{
+    struct mm_index_build_stats *mine = NULL;
+    struct list l = { 0 };
+    int err;
+
+    MM_ASSERT_ARG(ix && std_root);
+    if (!st && !(st = mine = mm_calloc(1, sizeof(*st))))
+        return MM_ENOMEM;
+    memset(st, 0, sizeof(*st));
+    if (!ix->writable) {
+        err = mm_error_set(MM_EINVAL, "index is read-only");
+        goto out;
+    }
+    if ((err = walk(std_root, "", 0, opts ? opts->id_prefix : NULL, &l, st)) < 0)
+        goto out;
+    sort_unique(&l, st);
+    err = run(ix, std_root, ext_root, l.v, l.n, 1, opts, st); /* as an update: rows replaced */
+out:
+    list_free(&l);
+    mm_free(mine);
+    return err;
+}
+
 int mm_index_update(mm_index *ix, const char *std_root, const char *ext_root,
                     const char *const *pids, size_t n, const struct mm_index_build_opts *opts,
                     struct mm_index_build_stats *st)

@@ -497,6 +497,23 @@ out:
     return err;
 }
 
+int mm_index_patient_count(mm_index *ix, uint64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int err, rc;
+
+    MM_ASSERT_ARG(ix && n);
+    if ((err = mm_index__prepare(ix, "SELECT count(*) FROM patient", &st)) < 0)
+        goto out;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        *n = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        err = mm_index__sql_error(ix->db, rc, "patient count");
+out:
+    sqlite3_finalize(st);
+    return err;
+}
+
 /* ---- lab matrix ---------------------------------------------------------------------------- */
 
 enum { L_CODE, L_NAME, L_UNIT, L_RANGE, L_TIME, L_VALUE, L_FLAG, L_N };

@@ -157,6 +157,43 @@ struct mm_repo_counts {
     uint64_t bytes_stored;                   /* their size in packs (compressed, sealed) */
 };
 
+/* Why a generation needs attention although it was written (manifest tag 14). */
+enum mm_repo_attention {
+    /* SS-MIX2 storages were found in the sources, or the parent generation of the same
+     * sources had a patient index, but no patient index is stored */
+    MM_REPO_ATTN_NO_INDEX = 1 << 0,
+    /* the patient index holds fewer than MM_REPO_PATIENTS_MIN_PERCENT % of the parent's */
+    MM_REPO_ATTN_FEW_PATIENTS = 1 << 1,
+    /* SS-MIX2 storages were found that the patient index does not cover (deeper than the
+     * search reports, or an extended storage with no standardized storage beside it) */
+    MM_REPO_ATTN_NOT_INDEXED = 1 << 2
+};
+#define MM_REPO_PATIENTS_MIN_PERCENT 90u
+
+/* The patient-index check of a backup, stored in its manifest. */
+struct mm_repo_index_check {
+    int present;              /* the manifest holds one (older manifests do not) */
+    uint32_t attention;       /* enum mm_repo_attention; bits of newer writers are kept */
+    uint64_t patients;        /* patients in the stored index (0 without one) */
+    uint64_t parent_patients; /* patients in the parent's index; 0 when not known */
+};
+
+/*
+ * The attention bits of a backup: @ssmix2 storages were found (@not_indexed of them not
+ * covered by the index), the parent generation shares a source with it and had an index
+ * (@parent_index) of @parent_patients (0 unknown), this one has one (@index) of @patients.
+ * Pure: no I/O. @return enum mm_repo_attention bits, 0 when all is well
+ */
+uint32_t mm_repo_attention_judge(size_t ssmix2, size_t not_indexed, int parent_index,
+                                 uint64_t parent_patients, int index, uint64_t patients);
+
+/* An SS-MIX2 storage inside a generation (manifest tag 15), e.g. found below a source. */
+struct mm_repo_gen_storage {
+    char *path; /* '/'-separated entry names from the root tree: "ssmix2/standard" */
+    enum mm_repo_source_kind kind; /* MM_REPO_SOURCE_SSMIX2_STD or _EXT */
+    int indexed;                   /* covered by the generation's patient index */
+};
+
 struct mm_repo_gen {
     char id[MM_CRYPTO_HEX_SIZE];
     char parent[MM_CRYPTO_HEX_SIZE]; /* "" for the first */
@@ -167,11 +204,14 @@ struct mm_repo_gen {
     size_t nsources;
     struct mm_repo_counts counts;
     unsigned char root[MM_CRYPTO_ID_SIZE];
-    int has_index;       /* an SS-MIX2 patient index is stored */
-    uint64_t index_size; /* its size in bytes */
-    int index_twins;     /* each block of it is stored twice (manifest tag 14) */
-    char *guard;         /* guard verdict: "none" (not judged), "clean", "suspect" */
-    char *guard_reasons; /* NULL or text */
+    int has_index;                    /* an SS-MIX2 patient index is stored */
+    uint64_t index_size;              /* its size in bytes */
+    int index_twins;                  /* each block of it is stored twice (manifest tag 16) */
+    char *guard;                      /* guard verdict: "none" (not judged), "clean", "suspect" */
+    char *guard_reasons;              /* NULL or text */
+    struct mm_repo_index_check check; /* check.present is 0 for older manifests */
+    struct mm_repo_gen_storage *storages; /* none in older manifests: see the sources' kinds */
+    size_t nstorages;
     enum mm_repo_verify_state verify;
     int64_t verify_ns; /* time of the last verify, 0 if none */
 };
@@ -235,6 +275,12 @@ struct mm_repo_backup_opts {
     /* small files sampled to train the repository's compression dictionary when it has
      * none yet (0: 2,000; fewer small files in the backup: no dictionary this time) */
     unsigned int dict_samples;
+    /* NULL, or the patient-index check to store in the manifest; read after the index hook
+     * returned, so the hook (or its caller beforehand) may fill it */
+    const struct mm_repo_index_check *check;
+    /* the SS-MIX2 storages inside the generation, recorded in the manifest (NULL: none) */
+    const struct mm_repo_gen_storage *storages;
+    size_t nstorages;
 };
 
 /*
@@ -255,7 +301,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
 
 /*
  * The patients whose folders differ between two root trees below the source entry
- * @source (an SS-MIX2 storage: <source>/<pid[0:3]>/<pid[3:6]>/<pid>): folders whose tree ID
+ * @source (an SS-MIX2 storage: <source>/<pid[0:3]>/<pid[3:6]>/<pid>; @source may be a
+ * '/'-separated path to a storage below a source, "ssmix2/standard"): folders whose tree ID
  * changed, appeared or disappeared. Equal tree IDs mean equal content, so this reads only
  * the trees of the first three levels that changed.
  * @param old_root NULL: every patient of @new_root

@@ -1037,7 +1037,7 @@ static int store_index(struct worker *wk, const char *path, uint64_t *size)
         if (len < INDEX_PIECE)
             break;
     }
-    /* the twins' IDs follow the blocks' (the manifest's tag 14) */
+    /* the twins' IDs follow the blocks' (the manifest's tag 16) */
     for (size_t i = 0; i < ntwins; i++)
         if ((err = push_id(wk, twins + i * ID_SIZE)) < 0)
             goto out;
@@ -1320,6 +1320,13 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     g.index_size = index_size;
     g.index_twins = have_index && index_twins;
     g.guard = (char *)"none";
+    if (o->check) {
+        g.check = *o->check;
+        g.check.present = 1;
+    }
+    /* borrowed, and only read by the encoder */
+    g.storages = (struct mm_repo_gen_storage *)(uintptr_t)o->storages;
+    g.nstorages = o->storages ? o->nstorages : 0;
     err = mm_repo__gen_write(r, &g, have_index ? (const unsigned char *)mainwk.ids : NULL,
                              have_index ? mainwk.nids : 0, gid);
     if (err < 0)
@@ -1467,33 +1474,69 @@ static int diff_level(mm_repo *r, struct mm_repo__work *w, const unsigned char *
     return err;
 }
 
+/*
+ * The folder at the '/'-separated @path below the root tree @root (NULL: none).
+ * OUT: @id, *@found (0 when some level is missing or not a folder)
+ */
+static int find_folder(mm_repo *r, struct mm_repo__work *w, const unsigned char *root,
+                       const char *path, unsigned char id[ID_SIZE], int *found)
+{
+    unsigned char cur[ID_SIZE];
+    const char *p = path;
+
+    *found = 0;
+    if (!root)
+        return 0;
+    memcpy(cur, root, ID_SIZE);
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        const struct mm_repo__entry *e;
+        struct mm_repo__tree t;
+        int err;
+
+        if (len == 0) {
+            p++;
+            continue;
+        }
+        if ((err = load_tree(r, w, cur, &t)) < 0)
+            return err;
+        e = mm_repo__tree_find(&t, p, len);
+        if (!e || e->kind != MM_REPO_KIND_DIR) {
+            mm_repo__tree_release(&t);
+            return 0;
+        }
+        memcpy(cur, e->ids, ID_SIZE);
+        mm_repo__tree_release(&t);
+        p += len;
+    }
+    memcpy(id, cur, ID_SIZE);
+    *found = 1;
+    return 0;
+}
+
 int mm_repo_changed_patients(mm_repo *r, const unsigned char *old_root,
                              const unsigned char *new_root, const char *source, char ***out,
                              size_t *n)
 {
-    struct mm_repo__tree ta = { 0 }, tb = { 0 };
-    const struct mm_repo__entry *x = NULL, *y;
+    unsigned char a[ID_SIZE], b[ID_SIZE];
     struct mm_repo__work w;
     struct strv v = { 0 };
-    int err;
+    int err, has_a = 0, has_b = 0;
 
     *out = NULL;
     *n = 0;
     if ((err = mm_repo__work_init(&w)) < 0)
         return err;
-    if ((err = load_tree(r, &w, old_root, &ta)) < 0 || (err = load_tree(r, &w, new_root, &tb)) < 0)
+    if ((err = find_folder(r, &w, old_root, source, a, &has_a)) < 0 ||
+        (err = find_folder(r, &w, new_root, source, b, &has_b)) < 0)
         goto out;
-    if (old_root)
-        x = mm_repo__tree_find(&ta, source, strlen(source));
-    y = mm_repo__tree_find(&tb, source, strlen(source));
-    if (!y || y->kind != MM_REPO_KIND_DIR) {
+    if (!has_b) {
         err = mm_error_set(MM_ENOTFOUND, "the generation has no folder '%s'", source);
         goto out;
     }
-    err = diff_level(r, &w, x && x->kind == MM_REPO_KIND_DIR ? x->ids : NULL, y->ids, 1, &v);
+    err = diff_level(r, &w, has_a ? a : NULL, b, 1, &v);
 out:
-    mm_repo__tree_release(&ta);
-    mm_repo__tree_release(&tb);
     mm_repo__work_release(&w);
     if (err < 0) {
         mm_repo_strings_free(v.v, v.n);

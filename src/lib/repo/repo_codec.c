@@ -687,20 +687,37 @@ enum tag {
     TAG_INDEX = 11,
     TAG_GUARD = 12,
     TAG_REASONS = 13,
-    TAG_TWINS = 14,
+    TAG_CHECK = 14,   /* patient-index check (le32 attention, le64 patients, le64 parent's) */
+    TAG_STORAGE = 15, /* SS-MIX2 storage: u8 kind | u8 flags | path inside the generation */
+    TAG_TWINS = 16,   /* the patient index blocks' twins: their IDs, in the blocks' order */
     TAG_LAST = TAG_TWINS
 };
 
 #define MANIFEST_VERSION 1u
+#define CHECK_SIZE       20u /* tag 14: le32 attention | le64 patients | le64 parent's */
 /* Tags every manifest holds. */
 #define REQUIRED                                                                             \
     (1u << TAG_VERSION | 1u << TAG_HOST | 1u << TAG_USER | 1u << TAG_START | 1u << TAG_END | \
      1u << TAG_ROOT | 1u << TAG_SOURCE | 1u << TAG_COUNTS | 1u << TAG_GUARD)
 
 static const char *const tag_name[] = {
-    "",           "version",       "name",          "host",          "user",
-    "start time", "end time",      "parent",        "root",          "source",
-    "counts",     "patient index", "guard verdict", "guard reasons", "patient index twins",
+    "",
+    "version",
+    "name",
+    "host",
+    "user",
+    "start time",
+    "end time",
+    "parent",
+    "root",
+    "source",
+    "counts",
+    "patient index",
+    "guard verdict",
+    "guard reasons",
+    "patient-index check",
+    "storage",
+    "patient index twins",
 };
 
 /* Whether @s is a guard verdict the manifest may hold. */
@@ -735,6 +752,25 @@ static const char *text_problem(const char *s, int ctl_ok)
         return "too long";
     if (!text_ok((const unsigned char *)s, len, !ctl_ok))
         return ctl_ok ? "not UTF-8 text" : "not UTF-8 text without control characters";
+    return NULL;
+}
+
+/* What is wrong with the storage path @p (@n bytes: entry names joined by '/'), or NULL. */
+static const char *storage_problem(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    if (n == 0 || n > MM_LIMIT_PATH)
+        return "bad path length";
+    while (i <= n) {
+        size_t k = i;
+        const char *why;
+        while (k < n && p[k] != '/')
+            k++;
+        if ((why = name_problem(p + i, k - i)) != NULL)
+            return why;
+        i = k + 1;
+    }
     return NULL;
 }
 
@@ -786,6 +822,19 @@ static int manifest_check(const struct mm_repo_gen *g, const unsigned char *inde
             return mm_error_set(MM_EINVAL, "manifest: source %zu: %s", i, why);
         n += RECORD_HEAD + 5u + plen + strlen(s->name);
     }
+    if (g->nstorages > MM_REPO_MANIFEST_MAX / RECORD_HEAD)
+        return mm_error_set(MM_ELIMIT, "manifest: too many storages");
+    for (size_t i = 0; i < g->nstorages; i++) {
+        const struct mm_repo_gen_storage *s = &g->storages[i];
+        const char *why;
+
+        if (!s->path || (why = storage_problem(s->path, strlen(s->path))) != NULL)
+            return mm_error_set(MM_EINVAL, "manifest: storage %zu: %s", i,
+                                s->path ? why : "no path");
+        if (s->kind != MM_REPO_SOURCE_SSMIX2_STD && s->kind != MM_REPO_SOURCE_SSMIX2_EXT)
+            return mm_error_set(MM_EINVAL, "manifest: storage %zu: unknown kind", i);
+        n += RECORD_HEAD + 2u + strlen(s->path);
+    }
     if (!g->has_index && nindex > 0)
         return mm_error_set(MM_EINVAL, "manifest: index ids without an index");
     if (nindex > 0 && !index_ids)
@@ -800,6 +849,7 @@ static int manifest_check(const struct mm_repo_gen *g, const unsigned char *inde
     n += RECORD_HEAD + ID_SIZE; /* root */
     n += RECORD_HEAD + COUNTS_SIZE;
     n += g->has_index ? RECORD_HEAD + 8 + (uint64_t)nindex * ID_SIZE : 0;
+    n += g->check.present ? RECORD_HEAD + CHECK_SIZE : 0;
     n += g->index_twins ? RECORD_HEAD : 0; /* the twins' record (its IDs counted above) */
     if (n > MM_REPO_MANIFEST_MAX)
         return mm_error_set(MM_ELIMIT, "manifest: %llu bytes, over the limit",
@@ -888,6 +938,23 @@ int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *i
     d = record_str(d, TAG_GUARD, g->guard);
     if (g->guard_reasons)
         d = record_str(d, TAG_REASONS, g->guard_reasons);
+    if (g->check.present) {
+        d = record_head(d, TAG_CHECK, CHECK_SIZE);
+        mm_put_le32(d, g->check.attention);
+        mm_put_le64(d + 4, g->check.patients);
+        mm_put_le64(d + 12, g->check.parent_patients);
+        d += CHECK_SIZE;
+    }
+    for (size_t i = 0; i < g->nstorages; i++) {
+        const struct mm_repo_gen_storage *s = &g->storages[i];
+        size_t plen = strlen(s->path);
+
+        d = record_head(d, TAG_STORAGE, 2 + plen);
+        d[0] = (unsigned char)s->kind;
+        d[1] = s->indexed ? 1 : 0;
+        memcpy(d + 2, s->path, plen);
+        d += 2 + plen;
+    }
     if (g->index_twins) {
         size_t blocks = nindex / 2;
         d = record_head(d, TAG_TWINS, blocks * ID_SIZE);
@@ -944,17 +1011,39 @@ static int take_source(const unsigned char *v, size_t n, size_t i, struct mm_rep
     return 0;
 }
 
+/* Decode the storage record value @v (@n bytes) into @s. */
+static int take_storage(const unsigned char *v, size_t n, size_t i, struct mm_repo_gen_storage *s)
+{
+    const char *why;
+
+    if (n < 3)
+        return mm_error_set(MM_ECORRUPT, "manifest: storage %zu: truncated", i);
+    if (v[0] != MM_REPO_SOURCE_SSMIX2_STD && v[0] != MM_REPO_SOURCE_SSMIX2_EXT)
+        return mm_error_set(MM_ECORRUPT, "manifest: storage %zu: unknown kind %u", i,
+                            (unsigned)v[0]);
+    if (v[1] > 1)
+        return mm_error_set(MM_ECORRUPT, "manifest: storage %zu: unknown flags", i);
+    if ((why = storage_problem((const char *)v + 2, n - 2)) != NULL)
+        return mm_error_set(MM_ECORRUPT, "manifest: storage %zu: %s", i, why);
+    s->kind = (enum mm_repo_source_kind)v[0];
+    s->indexed = v[1];
+    if (!(s->path = mm_strndup((const char *)v + 2, n - 2)))
+        return MM_ENOMEM;
+    return 0;
+}
+
 /*
  * First pass over a manifest: record framing, the version first, known tags in increasing
  * order (sources may repeat), every required tag present. OUT: *@nsources
  */
-static int manifest_frame(const unsigned char *in, size_t n, size_t *nsources)
+static int manifest_frame(const unsigned char *in, size_t n, size_t *nsources, size_t *nstorages)
 {
     uint32_t seen = 0;
     unsigned last = 0;
     size_t pos = 0;
 
     *nsources = 0;
+    *nstorages = 0;
     for (size_t r = 0; pos < n; r++) {
         unsigned tag;
         size_t len;
@@ -974,13 +1063,15 @@ static int manifest_frame(const unsigned char *in, size_t n, size_t *nsources)
                                 (unsigned)mm_get_le32(in + pos - 4));
         if (tag == 0 || tag > TAG_LAST)
             continue; /* a newer writer's record: skipped */
-        if (tag < last || (tag == last && tag != TAG_SOURCE))
+        if (tag < last || (tag == last && tag != TAG_SOURCE && tag != TAG_STORAGE))
             return mm_error_set(MM_ECORRUPT, "manifest: record %zu: %s out of order", r,
                                 tag_name[tag]);
         last = tag;
         seen |= 1u << tag;
         if (tag == TAG_SOURCE)
             (*nsources)++;
+        if (tag == TAG_STORAGE)
+            (*nstorages)++;
     }
     if (n == 0)
         return mm_error_set(MM_ECORRUPT, "manifest: empty");
@@ -1015,6 +1106,18 @@ static int manifest_value(unsigned tag, const unsigned char *v, size_t len, stru
         return take_str(v, len, TAG_GUARD, &g->guard);
     case TAG_REASONS:
         return take_str(v, len, TAG_REASONS, &g->guard_reasons);
+    case TAG_STORAGE:
+        g->nstorages++;
+        return take_storage(v, len, g->nstorages - 1, &g->storages[g->nstorages - 1]);
+    case TAG_CHECK:
+        /* a newer writer may append fields: the first 20 bytes are ours */
+        if (len < CHECK_SIZE)
+            return mm_error_set(MM_ECORRUPT, "manifest: patient-index check is truncated");
+        g->check.present = 1;
+        g->check.attention = mm_get_le32(v);
+        g->check.patients = mm_get_le64(v + 4);
+        g->check.parent_patients = mm_get_le64(v + 12);
+        return 0;
     case TAG_START:
         g->start_ns = to_i64(mm_get_le64(v));
         return 0;
@@ -1074,15 +1177,19 @@ int mm_repo__manifest_decode(const void *p, size_t n, struct mm_repo_gen *g,
 {
     const unsigned char *in = p;
     unsigned char *ids = NULL;
-    size_t nids = 0, nsources = 0, pos = 0;
+    size_t nids = 0, nsources = 0, nstorages = 0, pos = 0;
     int err;
 
     MM_ASSERT_ARG(g && (p || n == 0));
     memset(g, 0, sizeof(*g));
     if (n > MM_REPO_MANIFEST_MAX)
         return mm_error_set(MM_ECORRUPT, "manifest: %zu bytes, over the limit", n);
-    if ((err = manifest_frame(in, n, &nsources)) < 0)
+    if ((err = manifest_frame(in, n, &nsources, &nstorages)) < 0)
         return err;
+    if (nstorages && !(g->storages = mm_calloc(nstorages, sizeof(*g->storages)))) {
+        err = MM_ENOMEM;
+        goto out;
+    }
     if (!(g->sources = mm_calloc(nsources, sizeof(*g->sources)))) {
         err = MM_ENOMEM;
         goto out;
@@ -1124,6 +1231,9 @@ void mm_repo_gen_release(struct mm_repo_gen *g)
         mm_free(g->sources[i].name);
     }
     mm_free(g->sources);
+    for (size_t i = 0; g->storages && i < g->nstorages; i++)
+        mm_free(g->storages[i].path);
+    mm_free(g->storages);
     memset(g, 0, sizeof(*g));
 }
 

@@ -156,7 +156,7 @@ int mm_repo__ixfile_decode_keep(const void *p, size_t n, mm_repo__keep_fn keep, 
  * Encode the manifest body of @g (tag-length-value records, unknown tags skipped by
  * readers; the generation's own id, verify state and time are not part of it) and the
  * blob IDs of its patient index, and append it to @out. With g->index_twins, @nindex is
- * twice the blocks: their IDs (tag 11), then their twins' in the same order (tag 14).
+ * twice the blocks: their IDs (tag 11), then their twins' in the same order (tag 16).
  * @return 0, MM_ELIMIT, MM_ENOMEM
  */
 int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *index_ids,

@@ -18,7 +18,7 @@
 #include "repo/repo_format.h"
 
 /*
- * The twin of a patient index block (docs/format.md, manifest tag 14): the block's bytes and
+ * The twin of a patient index block (docs/format.md, manifest tag 16): the block's bytes and
  * this tail, another object with another ID, stored in another pack than the block.
  */
 #define MM_REPO__TWIN_TAIL      "MMTW"

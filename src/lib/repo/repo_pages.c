@@ -6,7 +6,7 @@
  * replacement), wiped when replaced and when the reader is freed. The viewer opens an index
  * of hundreds of megabytes this way in the time it takes to locate its blocks, and a
  * one-patient `show` reads a few dozen blocks instead of all of them.
- * A block with a twin (manifest tag 14: the same bytes and a tail, in another pack) whose
+ * A block with a twin (manifest tag 16: the same bytes and a tail, in another pack) whose
  * first copy fails to read, open or check is read from the twin; both failing is an error,
  * never wrong bytes.
  */

@@ -472,21 +472,42 @@ static int make_filters(struct rstate *st)
             return mm_error_set(MM_EINVAL, "not a patient ID");
         if (st->nfilters)
             return mm_error_set(MM_EINVAL, "give either a path or a patient, not both");
-        f = mm_calloc(st->g->nsources ? st->g->nsources : 1, sizeof(*f));
+        f = mm_calloc(st->g->nsources + st->g->nstorages + 1, sizeof(*f));
         if (!f)
             return mm_error_set(MM_ENOMEM, "out of memory");
         st->filters = f;
-        for (size_t i = 0; i < st->g->nsources; i++) {
-            const struct mm_repo_gen_source *s = &st->g->sources[i];
-            if (s->kind != MM_REPO_SOURCE_SSMIX2_STD && s->kind != MM_REPO_SOURCE_SSMIX2_EXT)
-                continue;
-            snprintf(f[k].comp[0], sizeof(f[k].comp[0]), "%s", s->name);
+        /* the storages the manifest names (found below a source), else the sources that are
+         * storages themselves (older manifests) */
+        for (size_t i = 0; i < st->g->nsources + st->g->nstorages; i++) {
+            const char *p;
+            size_t m = 0;
+            if (i < st->g->nsources) {
+                const struct mm_repo_gen_source *s = &st->g->sources[i];
+                if (st->g->nstorages ||
+                    (s->kind != MM_REPO_SOURCE_SSMIX2_STD && s->kind != MM_REPO_SOURCE_SSMIX2_EXT))
+                    continue;
+                p = s->name;
+            } else {
+                p = st->g->storages[i - st->g->nsources].path;
+            }
+            while (*p && m + 3 < FILTER_DEPTH) { /* the storage's own path, name by name */
+                size_t cl = strcspn(p, "/");
+                if (cl > 0 && cl <= MM_LIMIT_NAME) {
+                    memcpy(f[k].comp[m], p, cl);
+                    f[k].comp[m++][cl] = '\0';
+                }
+                p += cl;
+                while (*p == '/')
+                    p++;
+            }
+            if (*p || m == 0)
+                continue; /* deeper than a filter holds: not possible for paths mamori wrote */
             if (len >= 6) {
-                memcpy(f[k].comp[1], o->patient, 3);
-                memcpy(f[k].comp[2], o->patient + 3, 3);
+                memcpy(f[k].comp[m], o->patient, 3);
+                memcpy(f[k].comp[m + 1], o->patient + 3, 3);
             } /* shorter IDs: any first two levels */
-            snprintf(f[k].comp[3], sizeof(f[k].comp[3]), "%s", o->patient);
-            f[k].n = 4;
+            snprintf(f[k].comp[m + 2], sizeof(f[k].comp[m + 2]), "%s", o->patient);
+            f[k].n = m + 3;
             k++;
         }
         st->nfilters = k;

@@ -107,6 +107,66 @@ const struct mm_ssmix2_type *mm_ssmix2_type_find(const char *type);
  */
 const struct mm_ssmix2_type *mm_ssmix2_types(size_t *count);
 
+/* ---- finding storages (ssmix2_detect.c) ------------------------------------------------- */
+
+/* Levels below a given folder where mm_ssmix2_detect() looks for storages (0: the folder). */
+#define MM_SSMIX2_DETECT_DEPTH 4u
+/* Further levels looked at only to count storages too deep to be reported (too_deep). */
+#define MM_SSMIX2_DETECT_BEYOND 4u
+/* Most storages one mm_ssmix2_detect() reports (further ones set incomplete). */
+#define MM_SSMIX2_DETECT_MAX 64u
+
+enum mm_ssmix2_storage_kind { MM_SSMIX2_STORAGE_STANDARD = 1, MM_SSMIX2_STORAGE_EXTENDED = 2 };
+
+/* One storage found. */
+struct mm_ssmix2_storage {
+    char *path;     /* the given folder, '/', and rel (the given folder itself when rel is "") */
+    char *rel;      /* '/'-separated path below the given folder, "" for the folder itself */
+    size_t root;    /* index of the given folder it was found under */
+    unsigned depth; /* levels below the given folder, 0 to MM_SSMIX2_DETECT_DEPTH */
+    enum mm_ssmix2_storage_kind kind;
+    long pair; /* index in the list of the storage it is paired with (extended beside
+                  standardized, or the reverse), -1 for none */
+};
+
+struct mm_ssmix2_detection {
+    struct mm_ssmix2_storage *v; /* shallowest first per given folder, then by name */
+    size_t n;
+    size_t unreadable; /* folders that could not be opened (skipped) */
+    size_t too_deep;   /* storages found more than MM_SSMIX2_DETECT_DEPTH levels down (not
+                          reported in v: a sign that a storage was moved out of reach) */
+    int incomplete;    /* a work bound was reached: folders were left unexamined */
+};
+
+/*
+ * Whether @dir itself is the root of an SS-MIX2 storage, by the layout's signature (a few
+ * names per level followed down to <3>/<3>/<pid>/<date|->/<type>/ and a message file name
+ * that parses and agrees with those folders, or an extended content folder that does).
+ * Links are not followed; at most a hundred folders are opened.
+ * @return MM_SSMIX2_STORAGE_STANDARD, MM_SSMIX2_STORAGE_EXTENDED, or 0 (neither, or unreadable)
+ */
+int mm_ssmix2_storage_kind(const char *dir);
+
+/*
+ * Find the SS-MIX2 standardized and extended storages at or below each of the @nroots
+ * folders @roots, up to MM_SSMIX2_DETECT_DEPTH levels down, whatever the folders are called
+ * (mm_ssmix2_storage_kind on each folder, breadth first; a storage's own folders are not
+ * searched further); storages up to MM_SSMIX2_DETECT_BEYOND levels deeper are only counted
+ * (out->too_deep), so that a caller can say so rather than silently leave them out. Bounded
+ * work, shallow folders first: at most 4,096 folders opened per given folder, 4,096
+ * entries read per folder (their subfolders followed no further than the opens left could
+ * reach); hitting a bound sets out->incomplete. Symbolic links are never followed; unreadable
+ * folders are counted. Each standardized storage is paired with the extended storage in the same
+ * parent folder, or, when exactly one of each is found, with that one.
+ * @param[out] out the storages, owned by the caller (mm_ssmix2_detection_release), also when
+ *             none is found; zeroed on failure
+ * @return 0, MM_ENOMEM, MM_EINVAL (NULL @out)
+ */
+int mm_ssmix2_detect(const char *const *roots, size_t nroots, struct mm_ssmix2_detection *out);
+
+/* Release what @d holds (not @d). Accepts NULL. */
+void mm_ssmix2_detection_release(struct mm_ssmix2_detection *d);
+
 /* ---- clinical records (ssmix2_record.c) ------------------------------------------------- */
 
 /*

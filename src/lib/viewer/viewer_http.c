@@ -601,6 +601,33 @@ void mm_viewer_local_time(int64_t ns, char out[48])
              tm.tm_sec % 100, tm.tm_gmtoff < 0 ? '-' : '+', off / 60, off % 60);
 }
 
+/*
+ * ,"attention":[names],"patients":N|null of a generation's patient-index check (backup's
+ * mark: written, but needs attention; see docs/operations.md, exit status 4).
+ */
+static int attention_json(mm_buf *b, const struct mm_repo_index_check *k)
+{
+    static const char *const names[] = { "no_index", "few_patients", "not_indexed" };
+    int err = mm_buf_puts(b, ",\"attention\":["), first = 1;
+
+    for (unsigned i = 0; i < 32 && err == 0; i++) {
+        if (!(k->attention & (1u << i)))
+            continue;
+        if (i < sizeof(names) / sizeof(*names))
+            err = mm_buf_printf(b, "%s\"%s\"", first ? "" : ",", names[i]);
+        else
+            err = mm_buf_printf(b, "%s\"other-%u\"", first ? "" : ",", i);
+        first = 0;
+    }
+    if (err == 0 && k->present)
+        err = mm_buf_printf(b, "],\"patients\":%llu,\"parent_patients\":%llu",
+                            (unsigned long long)k->patients,
+                            (unsigned long long)k->parent_patients);
+    else if (err == 0)
+        err = mm_buf_puts(b, "],\"patients\":null,\"parent_patients\":null");
+    return err;
+}
+
 static enum MHD_Result api_generations(mm_viewer *v, struct MHD_Connection *c)
 {
     mm_buf b;
@@ -625,6 +652,8 @@ static enum MHD_Result api_generations(mm_viewer *v, struct MHD_Connection *c)
             err = mm_json_kv(&b, 0, "time", when);
         if (err == 0)
             err = mm_json_kv(&b, 0, "guard", g->guard ? g->guard : "none");
+        if (err == 0)
+            err = attention_json(&b, &g->check);
         if (err == 0)
             err = mm_buf_printf(&b, ",\"latest\":%s,\"has_index\":%s}",
                                 i + 1 == v->ngens ? "true" : "false",
@@ -925,6 +954,9 @@ static enum MHD_Result api_file(mm_viewer *v, struct MHD_Connection *c)
     if ((g = gen_pick(v, u.gid))) { /* the generation whose index allowed the path */
         memcpy(gc.id, g->id, sizeof(gc.id));
         memcpy(gc.root, g->root, sizeof(gc.root));
+        for (size_t i = 0; i < g->nstorages && !full[0]; i++) /* found below a source */
+            if (g->storages[i].kind == MM_REPO_SOURCE_SSMIX2_EXT && g->storages[i].indexed)
+                snprintf(full, sizeof(full), "%s/%s", g->storages[i].path, path);
         for (size_t i = 0; i < g->nsources && !full[0]; i++)
             if (g->sources[i].kind == MM_REPO_SOURCE_SSMIX2_EXT)
                 snprintf(full, sizeof(full), "%s/%s", g->sources[i].name, path);

@@ -945,6 +945,41 @@
         return null;
     }
 
+    /* backup's mark on a generation (its backup ended with exit status 4): written, but its
+     * SS-MIX2 data gave no patient index, or far fewer patients than the generation before */
+    var ATTN = {
+        ja: {
+            label: '要確認',
+            banner: 'この世代はバックアップ時に「要確認」と判定されています',
+            no_index: 'SS-MIX2 のデータがあるのに患者索引がありません。',
+            few_patients: '患者数が前の世代の 90% 未満です（{0} 人、前の世代は {1} 人）。',
+            not_indexed: '索引に入っていない SS-MIX2 ストレージがあります。',
+            more: 'ここにいない患者がいる可能性があります。前の世代も確かめてください。'
+        },
+        en: {
+            label: 'needs attention',
+            banner: 'This generation was marked "needs attention" when it was backed up',
+            no_index: 'Its SS-MIX2 data have no patient index.',
+            few_patients: 'It holds under 90% of the previous generation\'s patients ({0}, before {1}).',
+            not_indexed: 'Some SS-MIX2 storages are not in the index.',
+            more: 'Patients may be missing here. Check the previous generation too.'
+        }
+    };
+
+    function attnText(key, a, b) {
+        var s = (ATTN[lang] || ATTN.ja)[key] || ATTN.ja[key];
+        return s.replace('{0}', String(a)).replace('{1}', String(b));
+    }
+
+    function attnBanner(g) {
+        var why = [];
+        (g.attention || []).forEach(function (k) {
+            why.push(ATTN.ja[k] ? attnText(k, g.patients, g.parent_patients) : k);
+        });
+        return h('div.mm-banner.mm-banner-suspect', { role: 'alert', testid: 'banner-attention' },
+            h('strong', { text: '⚠ ' + attnText('banner') }), ' ', why.join(' ') + ' ' + attnText('more'));
+    }
+
     function genLabel(g) {
         var s = fmtDateTime(g.time);
         if (g.name) {
@@ -960,6 +995,9 @@
         if (g.has_index === false) {
             s += ' ' + t('gen_noindex');
         }
+        if (g.attention && g.attention.length) {
+            s += ' ⚠' + attnText('label');
+        }
         return s;
     }
 
@@ -971,6 +1009,9 @@
         if (g.guard === 'suspect') {
             out.push(h('div.mm-banner.mm-banner-suspect', { role: 'alert', testid: 'banner-suspect' },
                 h('strong', { text: '⚠ ' + t('banner_suspect') }), ' ', t('banner_suspect_more')));
+        }
+        if (g.attention && g.attention.length) {
+            out.push(attnBanner(g));
         }
         if (!g.latest) {
             out.push(h('div.mm-banner.mm-banner-old', { role: 'status', testid: 'banner-old' },
