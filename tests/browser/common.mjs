@@ -42,6 +42,15 @@ export function note(s) {
     console.log('# ' + s);
 }
 
+/* End the run begun at @t0 (Date.now()): where the screenshots are (@art), the TAP plan and
+ * a summary; exit 1 when a check failed or @early (the run ended early), else 0. */
+export function finish(art, t0, early = 0) {
+    note(`screenshots in ${art}`);
+    console.log(`1..${tap.n}`);
+    note(`${tap.n - tap.failed} passed, ${tap.failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`);
+    process.exit(tap.failed || early ? 1 : 0);
+}
+
 // ---------- folders and the binaries ----------
 
 /* The folders of a test run: TMP (temporary; prefix-XXXX), ART (ARTIFACTS, else a temporary one),

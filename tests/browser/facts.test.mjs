@@ -21,7 +21,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-    MAMORI, GEN, CHROMIUM, tap, ok, eq, note, makeRun, rng, startView, tid, norm, text,
+    MAMORI, GEN, CHROMIUM, ok, eq, note, finish, makeRun, rng, startView, tid, norm, text,
     watch, login, openPatient, showTab, backToSearch
 } from './common.mjs';
 
@@ -33,6 +33,7 @@ if (!MAMORI || !GEN) {
     console.log('1..0 # SKIP set MAMORI and MAMORI_GEN to the mamori and mamori-gen binaries');
     process.exit(77);
 }
+const t0 = Date.now();
 const X = makeRun('mamori-facts', PASS);
 const { TMP, ART, env: ENV, run, bail } = X;
 const shotName = (n) => path.join(ART, 'facts-' + n + '.png');
@@ -358,6 +359,4 @@ try {
     await view.stop();
     X.cleanup();
 }
-console.log(`1..${tap.n}`);
-note(`screenshots in ${ART}`);
-process.exit(tap.failed ? 1 : 0);
+finish(ART, t0);

@@ -21,8 +21,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-    MAMORI, GEN, CHROMIUM, tap, tid, norm, ok, eq, note, rng, makeRun, startView, watch, login, search,
-    enterPatient, showTab as openTab, shot, pdfPages
+    MAMORI, GEN, CHROMIUM, tid, norm, ok, eq, note, rng, makeRun, startView, watch, login, search,
+    enterPatient, showTab as openTab, shot, pdfPages, finish
 } from './common.mjs';
 
 const PASS = '画面試験 correct horse 8';
@@ -560,7 +560,4 @@ try {
     await V.stop();
     X.cleanup();
 }
-note(`screenshots in ${ART}`);
-console.log(`1..${tap.n}`);
-note(`${tap.n - tap.failed} passed, ${tap.failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`);
-process.exit(tap.failed || exitCode ? 1 : 0);
+finish(ART, t0, exitCode);

@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import {
-    MAMORI, GEN, CHROMIUM, tap, ok, eq, note, makeRun, startView, tid, norm, sortK, text, watch, submitLogin,
-    login, submitSearch, enterPatient, showTab, shot
+    MAMORI, GEN, CHROMIUM, ok, eq, note, makeRun, startView, tid, norm, sortK, text, watch, submitLogin,
+    login, submitSearch, enterPatient, showTab, shot, finish
 } from './common.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -656,7 +656,4 @@ try {
     await V.stop();
     X.cleanup();
 }
-note(`screenshots in ${ART}`);
-console.log(`1..${tap.n}`);
-note(`${tap.n - tap.failed} passed, ${tap.failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`);
-process.exit(tap.failed || exitCode ? 1 : 0);
+finish(ART, t0, exitCode);
