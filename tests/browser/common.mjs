@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// What the browser tests share: TAP output, a temporary folder and an artifacts folder, running
-// mamori and mamori-gen, starting `mamori view` on a free port, a seeded random choice, and the
-// small helpers over a page (test IDs, text, login, search, opening a patient and a tab).
-// A test imports what it needs; nothing here runs on import except reading the environment.
+// What the browser tests (viewer, facts, screen) share: TAP output, a temporary folder and an
+// artifacts folder, running mamori and mamori-gen, starting `mamori view` on a free port and
+// stopping it, a seeded random choice, the small helpers over a page (test IDs, text, login,
+// search, opening a patient and a tab, screenshots) and the text of a PDF (pdftotext from
+// Debian's poppler-utils). A test imports what it needs; nothing here runs on import except
+// reading the environment.
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,35 +42,64 @@ export function note(s) {
     console.log('# ' + s);
 }
 
-// ---------- folders ----------
-
-/* The temporary folder and the artifacts folder of a test; bail() ends the run (exit 2). */
-export function folders(prefix) {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix + '-'));
-    const art = path.resolve(process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), prefix + '-artifacts-')));
-    fs.mkdirSync(art, { recursive: true });
-    const bail = (msg) => {
-        console.log('Bail out! ' + msg);
-        if (!process.env.KEEP_TMP) {
-            fs.rmSync(tmp, { recursive: true, force: true });
-        }
-        process.exit(2);
-    };
-    return { tmp, art, bail };
+/* End the run begun at @t0 (Date.now()): where the screenshots are (@art), the TAP plan and
+ * a summary; exit 1 when a check failed or @early (the run ended early), else 0. */
+export function finish(art, t0, early = 0) {
+    note(`screenshots in ${art}`);
+    console.log(`1..${tap.n}`);
+    note(`${tap.n - tap.failed} passed, ${tap.failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`);
+    process.exit(tap.failed || early ? 1 : 0);
 }
 
-/* Run @bin with @args and @env; its stdout, or bail() with its stderr. */
-export function runOrBail(bail, env, bin, args) {
-    try {
-        return execFileSync(bin, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-        return bail(`${path.basename(bin)} ${args.join(' ')} failed: ${e.stderr || e.message}`);
-    }
+// ---------- folders and the binaries ----------
+
+/* The folders of a test run: TMP (temporary; prefix-XXXX), ART (ARTIFACTS, else a temporary one),
+ * AUDIT (in TMP) and env (the caller's environment with @pass as MAMORI_PASSPHRASE, the audit
+ * folder and Japanese). bail() ends the run (exit 2), dropping TMP (unless KEEP_TMP) and ART
+ * when it is a temporary one; run() runs a binary with env, returning its stdout, or bails with
+ * its stderr; cleanup() drops TMP unless KEEP_TMP. */
+export function makeRun(prefix, pass) {
+    const TMP = fs.mkdtempSync(path.join(os.tmpdir(), prefix + '-'));
+    const ART = path.resolve(process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), prefix + '-artifacts-')));
+    fs.mkdirSync(ART, { recursive: true });
+    const AUDIT = path.join(TMP, 'audit');
+    fs.mkdirSync(AUDIT);
+    const self = {
+        TMP, ART, AUDIT,
+        env: { ...process.env, MAMORI_PASSPHRASE: pass, MAMORI_AUDIT_DIR: AUDIT, MAMORI_LANG: 'ja' },
+        bail(msg) {
+            console.log('Bail out! ' + msg);
+            if (!process.env.KEEP_TMP) {
+                fs.rmSync(TMP, { recursive: true, force: true });
+            }
+            if (!process.env.ARTIFACTS) {
+                fs.rmSync(ART, { recursive: true, force: true }); // nothing saved yet
+            }
+            process.exit(2);
+        },
+        run(bin, args) {
+            try {
+                return execFileSync(bin, args, { env: self.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+            } catch (e) {
+                return self.bail(`${path.basename(bin)} ${args.join(' ')} failed: ${e.stderr || e.message}`);
+            }
+        },
+        cleanup() {
+            if (!process.env.KEEP_TMP) {
+                fs.rmSync(TMP, { recursive: true, force: true });
+            } else {
+                note(`kept ${TMP}`);
+            }
+        }
+    };
+    return self;
 }
 
 // ---------- seeded choice ----------
 
-/* mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
+/* mulberry32: a small seeded generator, so a failing run can be replayed with its seed.
+ * next(): a number in [0, 1); pick(list, n): n of list in a random order; one(list): one of
+ * list (undefined when it is empty). */
 export function rng(seed) {
     let a = seed >>> 0;
     const next = () => {
@@ -86,12 +117,15 @@ export function rng(seed) {
         }
         return v.slice(0, n);
     };
-    return { next, pick };
+    const one = (list) => (list.length ? list[Math.floor(next() * list.length)] : undefined);
+    return { next, pick, one };
 }
 
 // ---------- mamori view ----------
 
-/* Start `mamori view` on a free port. @return {url, stop()} or null (with the reason in .err) */
+/* Start `mamori view --repo @repo` on a free port, with @env less the passphrase (it is typed
+ * into the browser). @return {url, stop(), err()}: url null when it did not start (the reason in
+ * err()) */
 export async function startView(repo, env) {
     const viewEnv = { ...env };
     delete viewEnv.MAMORI_PASSPHRASE; // the passphrase is typed into the browser
@@ -152,18 +186,39 @@ export function watch(page, problems) {
     page.on('pageerror', (e) => problems.push('script error: ' + e.message));
 }
 
-export async function login(page, pass) {
+/* Type @pass and submit it (the caller waits for what it expects). */
+export async function submitLogin(page, pass) {
     await page.locator(tid('login-passphrase')).fill(pass);
     await page.locator(tid('login-submit')).click();
-    await page.locator(tid('search-input')).waitFor({ timeout: 20000 });
 }
 
-export async function search(page, q) {
+/* Log in with @pass and wait for the search form. */
+export async function login(page, pass) {
+    await submitLogin(page, pass);
+    await page.locator(tid('search-input')).waitFor({ timeout: 30000 });
+}
+
+/* Search @q and wait for results, "none" or an error. */
+export async function submitSearch(page, q) {
     await page.locator(tid('search-input')).fill(q);
     await page.locator(tid('search-input')).press('Enter');
     await page.locator(`${tid('search-results')}, ${tid('search-empty')}, ${tid('search-error')}`).first()
         .waitFor({ timeout: 15000 });
-    return page.$$eval(`${tid('result-row')}`, (rows) => rows.map((r) => r.dataset.pid));
+}
+
+/* Search @q. @return the patient IDs of the result rows */
+export async function search(page, q) {
+    await submitSearch(page, q);
+    return page.$$eval(tid('result-row'), (rows) => rows.map((r) => r.dataset.pid));
+}
+
+/* Open @pid from the result rows (pressing Enter on its row, or clicking it when @how is
+ * 'click') and wait for the patient screen. */
+export async function enterPatient(page, pid, how = 'press') {
+    const row = page.locator(`${tid('result-row')}[data-pid="${pid}"]`);
+    await (how === 'click' ? row.click() : row.press('Enter'));
+    await page.locator(tid('patient-header')).waitFor({ timeout: 15000 });
+    await page.locator(tid('tabs')).waitFor();
 }
 
 /* Search @pid and open it. @return whether exactly that patient was found */
@@ -172,9 +227,7 @@ export async function openPatient(page, pid) {
     if (rows.length !== 1 || rows[0] !== pid) {
         return false;
     }
-    await page.locator(`${tid('result-row')}[data-pid="${pid}"]`).press('Enter');
-    await page.locator(tid('patient-header')).waitFor({ timeout: 15000 });
-    await page.locator(tid('tabs')).waitFor();
+    await enterPatient(page, pid);
     return true;
 }
 
@@ -187,4 +240,26 @@ export async function showTab(page, name) {
 export async function backToSearch(page) {
     await page.locator(tid('back-button')).click();
     await page.locator(tid('search-input')).waitFor();
+}
+
+/* A screenshot of @page as @dir/@name.png (the whole page unless @full is false). */
+export async function shot(page, dir, name, full = true) {
+    await page.screenshot({ path: path.join(dir, name + '.png'), fullPage: full });
+}
+
+// ---------- PDF ----------
+
+/* The text of each page of a PDF (pdftotext -layout), or null when pdftotext is missing. */
+export function pdfPages(file) {
+    let txt;
+    try {
+        txt = execFileSync('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-'], { encoding: 'utf8' });
+    } catch (e) {
+        return null;
+    }
+    const pages = txt.split('\f');
+    if (pages.length && pages[pages.length - 1].trim() === '') {
+        pages.pop();
+    }
+    return pages;
 }

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-    MAMORI, GEN, CHROMIUM, tap, ok, eq, note, folders, runOrBail, rng, startView, tid, norm, text,
+    MAMORI, GEN, CHROMIUM, ok, eq, note, finish, makeRun, rng, startView, tid, norm, text,
     watch, login, openPatient, showTab, backToSearch
 } from './common.mjs';
 
@@ -33,14 +33,12 @@ if (!MAMORI || !GEN) {
     console.log('1..0 # SKIP set MAMORI and MAMORI_GEN to the mamori and mamori-gen binaries');
     process.exit(77);
 }
-const { tmp: TMP, art: ART, bail } = folders('mamori-facts');
+const t0 = Date.now();
+const X = makeRun('mamori-facts', PASS);
+const { TMP, ART, env: ENV, run, bail } = X;
 const shotName = (n) => path.join(ART, 'facts-' + n + '.png');
 const STORE = path.join(TMP, 'storage');
 const REPO = path.join(TMP, 'repo');
-const AUDIT = path.join(TMP, 'audit');
-fs.mkdirSync(AUDIT);
-const ENV = { ...process.env, MAMORI_PASSPHRASE: PASS, MAMORI_AUDIT_DIR: AUDIT, MAMORI_LANG: 'ja' };
-const run = (bin, args) => runOrBail(bail, ENV, bin, args);
 note(`seed ${SEED} (FACTS_SEED replays it)`);
 
 // ---------- fixture ----------
@@ -359,10 +357,6 @@ try {
 } finally {
     await browser.close();
     await view.stop();
-    if (!process.env.KEEP_TMP) {
-        fs.rmSync(TMP, { recursive: true, force: true });
-    }
+    X.cleanup();
 }
-console.log(`1..${tap.n}`);
-note(`screenshots in ${ART}`);
-process.exit(tap.failed ? 1 : 0);
+finish(ART, t0);

@@ -21,12 +21,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-    tid, norm, ok, eq, note, counts, rng, pick, makeRun, startView, watch, login, search, shot, pdfPages
-} from './harness.mjs';
+    MAMORI, GEN, CHROMIUM, tid, norm, ok, eq, note, rng, makeRun, startView, watch, login, search,
+    enterPatient, showTab as openTab, shot, pdfPages, finish
+} from './common.mjs';
 
-const MAMORI = process.env.MAMORI;
-const GEN = process.env.MAMORI_GEN;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASS = '画面試験 correct horse 8';
 const PICK_SEED = Number(process.env.SCREEN_SEED || 14014);
 const TABS = ['visits', 'admissions', 'diagnoses', 'prescriptions', 'injections', 'labs', 'exams', 'documents', 'images'];
@@ -35,9 +33,8 @@ if (!MAMORI || !GEN) {
     console.log('1..0 # SKIP set MAMORI and MAMORI_GEN to the mamori and mamori-gen binaries');
     process.exit(77);
 }
-const X = makeRun('screen');
+const X = makeRun('mamori-screen', PASS);
 const { TMP, ART } = X;
-X.env = { ...process.env, MAMORI_PASSPHRASE: PASS, MAMORI_AUDIT_DIR: X.AUDIT, MAMORI_LANG: 'ja' };
 const t0 = Date.now();
 
 // ---------- fixture: a storage with its truth file, one generation ----------
@@ -82,19 +79,17 @@ if (!INPATIENTS.length || !WITH_CDA.length || !WITH_LABS.length) {
     X.bail('the fixture lacks an inpatient, a CDA document or a long lab series (generator changed?)');
 }
 // the band patient: many labs (a long page) and a CDA note; else any with many labs
-const BAND = pick(rand, WITH_LABS.filter((p) => WITH_CDA.includes(p))) || pick(rand, WITH_LABS);
-const OTHER = pick(rand, T.patients.filter((p) => p !== BAND));
-const CDA_P = pick(rand, WITH_CDA);
-const STAY_P = pick(rand, INPATIENTS);
+const BAND = rand.one(WITH_LABS.filter((p) => WITH_CDA.includes(p))) || rand.one(WITH_LABS);
+const OTHER = rand.one(T.patients.filter((p) => p !== BAND));
+const CDA_P = rand.one(WITH_CDA);
+const STAY_P = rand.one(INPATIENTS);
 note(`band ${BAND.patient.id}, other ${OTHER.patient.id}, CDA ${CDA_P.patient.id}, inpatient ${STAY_P.patient.id}`);
 
 // ---------- the viewer ----------
 
-const viewEnv = { ...X.env };
-delete viewEnv.MAMORI_PASSPHRASE;
-const V = await startView(MAMORI, ['--repo', R], viewEnv);
+const V = await startView(R, X.env);
 if (!V.url) {
-    X.bail(`mamori view did not print its URL: ${V.stderr()}`);
+    X.bail(`mamori view did not print its URL: ${V.err()}`);
 }
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 const problems = [];
@@ -104,14 +99,11 @@ let exitCode = 0;
 async function openPatient(page, pid) {
     const rows = await search(page, pid);
     ok(rows[0] === pid, `search by ID finds ${pid}`, rows);
-    await page.locator(`${tid('result-row')}[data-pid="${pid}"]`).click();
-    await page.locator(tid('patient-header')).waitFor({ timeout: 15000 });
-    await page.locator(tid('tabs')).waitFor();
+    await enterPatient(page, pid, 'click');
     urls.add(page.url());
 }
 async function showTab(page, name) {
-    await page.locator(tid('tab-' + name)).click();
-    await page.locator(tid('panel-' + name)).waitFor({ state: 'visible' });
+    await openTab(page, name);
     urls.add(page.url());
 }
 async function shownPatient(page) {
@@ -145,7 +137,7 @@ try {
 
     // ---- search by birth year and by name with a birth date ----
     {
-        const P = pick(rand, T.patients);
+        const P = rand.one(T.patients);
         const b = P.patient.birth_date;
         const y = Number(b.slice(0, 4));
         const want = T.patients.filter((q) => q.patient.birth_date.startsWith(b.slice(0, 5))).map((q) => q.patient.id).sort();
@@ -263,7 +255,7 @@ try {
     await openPatient(page, CDA_P.patient.id);
     await showTab(page, 'documents');
     const xmlPaths = await page.$$eval(tid('doc-open'), (bs) => bs.map((b) => b.dataset.path).filter((p) => /\.xml$/i.test(p)));
-    const cdaPath = pick(rand, xmlPaths);
+    const cdaPath = rand.one(xmlPaths);
     ok(!!cdaPath, 'the documents tab offers a CDA document');
     const xml = fs.readFileSync(path.join(S, 'extended', cdaPath), 'utf8');
     const secs = [...xml.matchAll(/<section>\s*<title>([^<]*)<\/title>\s*<text>([\s\S]*?)<\/text>/g)]
@@ -275,7 +267,7 @@ try {
         title: s.querySelector('[data-testid="cda-section-title"]')?.textContent.trim() ?? '',
         text: s.querySelector('.mm-cda-body')?.textContent.replace(/\s+/g, ' ').trim() ?? ''
     })));
-    const sec = pick(rand, secs);
+    const sec = rand.one(secs);
     ok(shown.some((s) => s.title === sec.title && s.text.includes(sec.text)),
         `CDA section 「${sec.title}」 shown as text with its paragraph`, { want: sec, shown });
     eq(shown.map((s) => s.title), secs.map((s) => s.title), 'every CDA section title, in order');
@@ -385,7 +377,7 @@ try {
     const cdaB = BAND.documents.some((d) => d.format === 'cda');
     if (cdaB) {
         const bp = await page.$$eval(`${tid('doc-text')}`, (ds) => ds.map((d) => d.dataset.path));
-        const one = fs.readFileSync(path.join(S, 'extended', pick(rand, bp)), 'utf8');
+        const one = fs.readFileSync(path.join(S, 'extended', rand.one(bp)), 'utf8');
         const ss = [...one.matchAll(/<section>\s*<title>[^<]*<\/title>\s*<text>([\s\S]*?)<\/text>/g)].map((m) => nosp(m[1].replace(/<[^>]*>/g, '')));
         const all = nosp(pages.join(''));
         ok(ss.length > 0 && ss.every((x) => all.includes(x)), 'paper: a CDA document is printed as its text', ss);
@@ -435,7 +427,7 @@ try {
     const wl = await page.$$eval(tid('ward-item'), (is) => is.map((i) => [i.dataset.ward, i.textContent.trim()]));
     eq(wl.map((w) => w[0]), [...byWard.keys()].sort(), 'ward screen: the wards with current inpatients');
     ok(wl.every(([w, txt]) => txt.includes(`${byWard.get(w).length} 名`)), 'ward screen: the count of each ward', wl);
-    const ward = pick(rand, [...byWard.keys()]);
+    const ward = rand.one([...byWard.keys()]);
     const opened = (id) => JSON.parse(X.run(MAMORI, ['audit', 'show', '--repo', R, '--json', '--patient', id]))
         .records.filter((r) => r.kind === 'patient-opened').length;
     const before = byWard.get(ward).map(opened);
@@ -568,8 +560,4 @@ try {
     await V.stop();
     X.cleanup();
 }
-const c = counts();
-note(`screenshots in ${ART}`);
-console.log(`1..${c.n}`);
-note(`${c.n - c.failed} passed, ${c.failed} failed, ${Math.round((Date.now() - t0) / 1000)} s`);
-process.exit(c.failed || exitCode ? 1 : 0);
+finish(ART, t0, exitCode);

@@ -10,85 +10,36 @@
 //
 // Optional: CHROMIUM (default /usr/bin/chromium), KEEP_TMP=1 (keep the temp folder).
 
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import {
+    MAMORI, GEN, CHROMIUM, ok, eq, note, makeRun, startView, tid, norm, sortK, text, watch, submitLogin,
+    login, submitSearch, enterPatient, showTab, shot, finish
+} from './common.mjs';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ASSETS = path.resolve(HERE, '../../src/lib/viewer/assets');
-const MAMORI = process.env.MAMORI;
-const GEN = process.env.MAMORI_GEN;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASS = 'ビューア試験 correct horse 7';
 const SEED = '12'; // with 20 patients and 120 days: a patient with allergies, H and L labs,
 // a CDA document, an X-ray JPEG, injections and a current admission; superseded and cancelled
 // orders; patients whose record changes in the three days `advance` adds, one of them admitted
 // in those days (the fixture is checked below, and the test bails out if it lacks something).
 
-// ---------- TAP ----------
-
-let nTests = 0;
-let nFailed = 0;
-function ok(cond, desc, detail) {
-    nTests++;
-    if (cond) {
-        console.log(`ok ${nTests} - ${desc}`);
-    } else {
-        nFailed++;
-        console.log(`not ok ${nTests} - ${desc}`);
-        if (detail !== undefined) {
-            const s = typeof detail === 'string' ? detail : JSON.stringify(detail, null, 1);
-            console.log(s.split('\n').slice(0, 40).map((l) => '#   ' + l).join('\n'));
-        }
-    }
-    return cond;
-}
-function eq(actual, expected, desc) {
-    const a = JSON.stringify(actual);
-    const e = JSON.stringify(expected);
-    return ok(a === e, desc, a === e ? undefined : { expected, actual });
-}
-function note(s) {
-    console.log('# ' + s);
-}
-
 if (!MAMORI || !GEN) {
     console.log('1..0 # SKIP set MAMORI and MAMORI_GEN to the mamori and mamori-gen binaries');
     process.exit(77);
 }
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'mamori-browser-'));
 // a fixture that cannot be built ends the run (exit 2) without leaving the temp folder behind
-function bail(msg) {
-    console.log('Bail out! ' + msg);
-    if (!process.env.KEEP_TMP) {
-        fs.rmSync(TMP, { recursive: true, force: true });
-    }
-    if (!process.env.ARTIFACTS) {
-        fs.rmSync(ART, { recursive: true, force: true }); // nothing saved yet
-    }
-    process.exit(2);
-}
-const ART = path.resolve(process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'mamori-browser-artifacts-')));
-fs.mkdirSync(ART, { recursive: true });
+const X = makeRun('mamori-browser', PASS);
+const { TMP, ART, env: ENV, run, bail } = X;
 
 // ---------- fixture ----------
 
 const S = path.join(TMP, 'storage');
 const R = path.join(TMP, 'repo');
-const AUDIT = path.join(TMP, 'audit');
-fs.mkdirSync(AUDIT);
-const ENV = { ...process.env, MAMORI_PASSPHRASE: PASS, MAMORI_AUDIT_DIR: AUDIT, MAMORI_LANG: 'ja' };
-
-function run(bin, args) {
-    try {
-        return execFileSync(bin, args, { env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-        bail(`${path.basename(bin)} ${args.join(' ')} failed: ${e.stderr || e.message}`);
-    }
-}
 
 const t0 = Date.now();
 run(GEN, ['--out', S, '--patients', '20', '--days', '120', '--seed', SEED, '--extended',
@@ -119,58 +70,18 @@ note(`main patient ${MAIN.patient.id}, changed by advance: ${CHANGED.patient.id}
 
 // ---------- mamori view ----------
 
-const viewEnv = { ...ENV };
-delete viewEnv.MAMORI_PASSPHRASE; // the passphrase is typed into the browser
-const view = spawn(MAMORI, ['view', '--repo', R, '--no-browser', '--port', '0'], {
-    env: viewEnv, stdio: ['ignore', 'pipe', 'pipe']
-});
-let viewErr = '';
-view.stderr.on('data', (d) => {
-    viewErr += d;
-});
-const URL0 = await new Promise((resolve) => {
-    let out = '';
-    const timer = setTimeout(() => resolve(null), 30000);
-    view.stdout.on('data', (d) => {
-        out += d;
-        const m = /^(http:\/\/127\.0\.0\.1:\d+\/)\s*$/m.exec(out.split('\n')[0] + '\n');
-        if (out.includes('\n') || m) {
-            clearTimeout(timer);
-            resolve(m ? m[1] : null);
-        }
-    });
-    view.on('exit', () => resolve(null));
-});
+const V = await startView(R, ENV);
+const URL0 = V.url;
 if (!URL0) {
-    view.kill('SIGTERM');
-    bail(`mamori view did not print its URL: ${viewErr}`);
+    bail(`mamori view did not print its URL: ${V.err()}`);
 }
 note(`viewer at ${URL0}`);
-
-function stopView() {
-    return new Promise((resolve) => {
-        if (view.exitCode !== null) {
-            return resolve();
-        }
-        const t = setTimeout(() => {
-            view.kill('SIGKILL');
-        }, 5000);
-        view.on('exit', () => {
-            clearTimeout(t);
-            resolve();
-        });
-        view.kill('SIGTERM');
-    });
-}
 
 // ---------- helpers over the page ----------
 
 const SEX = { M: '男', F: '女', O: 'その他', U: '不明', A: 'その他', N: '不明' };
 const ATYPE = { DA: '薬剤', FA: '食物', EA: '環境', LA: '花粉', AA: '動物', MA: 'その他', PA: '植物' };
 const SEV = { SV: '重度', MO: '中等度', MI: '軽度' };
-const tid = (id) => `[data-testid="${id}"]`;
-const norm = (s) => String(s ?? '').replace(/\s+/g, ' ').trim();
-const sortK = (a) => a.map((x) => JSON.stringify(x)).sort();
 
 function ageToday(birth) {
     const [y, m, d] = birth.split('-').map(Number);
@@ -182,34 +93,11 @@ function ageToday(birth) {
     return age;
 }
 
-async function shot(page, name, full = true) {
-    await page.screenshot({ path: path.join(ART, name + '.png'), fullPage: full });
-}
-
-async function text(page, sel) {
-    return norm(await page.locator(sel).first().textContent());
-}
-
 const problems = []; // CSP violations and script errors seen by any page
-function watch(page) {
-    page.on('console', (m) => {
-        if (/Content Security Policy|Refused to/i.test(m.text())) {
-            problems.push('CSP: ' + m.text());
-        }
-    });
-    page.on('pageerror', (e) => problems.push('script error: ' + e.message));
-}
 
-async function login(page, pass) {
-    await page.locator(tid('login-passphrase')).fill(pass);
-    await page.locator(tid('login-submit')).click();
-}
-
-async function search(page, q) {
-    await page.locator(tid('search-input')).fill(q);
-    await page.locator(tid('search-input')).press('Enter');
-    await page.locator(`${tid('search-results')}, ${tid('search-empty')}, ${tid('search-error')}`).first()
-        .waitFor({ timeout: 15000 });
+/* Search @q. @return the result rows with the columns they show */
+async function searchRows(page, q) {
+    await submitSearch(page, q);
     return page.$$eval(`${tid('result-row')}`, (rows) => rows.map((r) => {
         const c = (k) => r.querySelector(`[data-col="${k}"]`).textContent.trim();
         return { id: c('id'), name: c('name'), kana: c('kana'), sex: c('sex'), age: c('age'), birth: c('birth') };
@@ -217,16 +105,9 @@ async function search(page, q) {
 }
 
 async function openPatient(page, pid) {
-    const rows = await search(page, pid);
+    const rows = await searchRows(page, pid);
     ok(rows.length === 1 && rows[0].id === pid, `search by ID ${pid} finds exactly that patient`, rows);
-    await page.locator(`${tid('result-row')}[data-pid="${pid}"]`).press('Enter');
-    await page.locator(tid('patient-header')).waitFor({ timeout: 15000 });
-    await page.locator(tid('tabs')).waitFor();
-}
-
-async function showTab(page, name) {
-    await page.locator(tid('tab-' + name)).click();
-    await page.locator(tid('panel-' + name)).waitFor({ state: 'visible' });
+    await enterPatient(page, pid);
 }
 
 // ---------- the checks of one patient's record against the truth ----------
@@ -273,7 +154,7 @@ async function checkRecord(page, P, label, opts = {}) {
     const vdates = visits.map((v) => v[0] + ' ' + v[1]);
     eq(vdates, [...vdates].sort().reverse(), `${pre}: visits newest first`);
     if (opts.shots) {
-        await shot(page, 'tab-visits');
+        await shot(page, ART, 'tab-visits');
     }
 
     // 入院歴: admission/transfer/discharge events with ward and room
@@ -297,7 +178,7 @@ async function checkRecord(page, P, label, opts = {}) {
     eq(await page.locator(tid('current-stay')).count(), inNow ? 1 : 0, `${pre}: current stay ${inNow ? 'shown' : 'not shown'}`);
     eq(await page.locator(tid('patient-stay')).count(), inNow ? 1 : 0, `${pre}: header band ${inNow ? 'shows' : 'does not show'} a current stay`);
     if (opts.shots) {
-        await shot(page, 'tab-admissions');
+        await shot(page, ART, 'tab-admissions');
     }
 
     // 病名: current, then resolved
@@ -320,7 +201,7 @@ async function checkRecord(page, P, label, opts = {}) {
     ok(firstResolved < 0 || dx.slice(firstResolved).every((d) => d.status === 'resolved'),
         `${pre}: current diagnoses listed before resolved ones`);
     if (opts.shots) {
-        await shot(page, 'tab-diagnoses');
+        await shot(page, ART, 'tab-diagnoses');
     }
 
     // 処方: one card per order, Rps with drugs, dose+unit, usage, days
@@ -338,7 +219,7 @@ async function checkRecord(page, P, label, opts = {}) {
         eq(got, want, `${pre}: prescription ${o.order_no} Rps (drugs, dose, usage, days)`);
     }
     if (opts.shots) {
-        await shot(page, 'tab-prescriptions');
+        await shot(page, ART, 'tab-prescriptions');
     }
 
     // 注射: route and rate
@@ -357,7 +238,7 @@ async function checkRecord(page, P, label, opts = {}) {
         }
     }
     if (opts.shots) {
-        await shot(page, 'tab-injections');
+        await shot(page, ART, 'tab-injections');
     }
 
     // 検査: matrix cells and flags
@@ -393,7 +274,7 @@ async function checkRecord(page, P, label, opts = {}) {
     const times = await page.$$eval(`${tid('lab-matrix')} thead [data-time]`, (ts) => ts.map((t) => t.dataset.time));
     eq(times, [...new Set(P.labs.map((l) => l.collected_at))].sort(), `${pre}: lab columns are the collection times, oldest to newest`);
     if (opts.shots) {
-        await shot(page, 'tab-labs', false);
+        await shot(page, ART, 'tab-labs', false);
     }
 
     // 文書
@@ -401,7 +282,7 @@ async function checkRecord(page, P, label, opts = {}) {
     const docs = await page.$$eval(tid('doc-row'), (rs) => rs.map((r) => [r.dataset.date, r.querySelector('[data-col="title"]').textContent.trim()]));
     eq(sortK(docs), sortK(P.documents.map((d) => [d.date, d.title])), `${pre}: documents (date, title) = truth`);
     if (opts.shots) {
-        await shot(page, 'tab-documents');
+        await shot(page, ART, 'tab-documents');
     }
 
     // 画像
@@ -417,9 +298,9 @@ async function checkRecord(page, P, label, opts = {}) {
     }
     eq([...imgG].sort(), [...imgT].sort(), `${pre}: images (date, number of JPEGs) = truth`);
     if (opts.shots) {
-        await shot(page, 'tab-images');
+        await shot(page, ART, 'tab-images');
         await showTab(page, 'exams');
-        await shot(page, 'tab-exams');
+        await shot(page, ART, 'tab-exams');
     }
 
     // superseded orders: only the current version is shown (checked above), once;
@@ -464,24 +345,23 @@ let exitCode = 0;
 try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
     const page = await ctx.newPage();
-    watch(page);
+    watch(page, problems);
     page.setDefaultTimeout(15000);
 
     // login
     await page.goto(URL0);
     await page.locator(tid('login-form')).waitFor();
-    await shot(page, 'login');
+    await shot(page, ART, 'login');
     const headers = (await page.request.get(URL0)).headers();
     ok(/script-src 'self'/.test(headers['content-security-policy'] || ''), 'the page is served with the strict CSP',
         headers['content-security-policy']);
-    await login(page, 'wrong passphrase');
+    await submitLogin(page, 'wrong passphrase');
     ok(await page.locator(tid('login-submit')).isDisabled(), 'login button disabled while the server checks');
     await page.locator(tid('login-error')).waitFor({ state: 'visible', timeout: 30000 });
     ok(/パスフレーズが違います/.test(await text(page, tid('login-error'))), 'wrong passphrase refused with a Japanese message');
     ok(await page.locator(tid('search-input')).count() === 0, 'wrong passphrase does not open the viewer');
-    await shot(page, 'login-error');
+    await shot(page, ART, 'login-error');
     await login(page, PASS);
-    await page.locator(tid('search-input')).waitFor({ timeout: 30000 });
     ok(/nurse/.test(await text(page, tid('current-user'))), 'logged-in user shown');
     ok(await page.locator(tid('logout-button')).isVisible(), 'logout button visible');
 
@@ -498,10 +378,10 @@ try {
     const hira = [...frag].map((ch) => (ch >= 'ァ' && ch <= 'ヶ' ? String.fromCharCode(ch.charCodeAt(0) - 0x60) : ch)).join('');
     const expect = T2.patients.filter((p) => p.patient.kana.includes(frag) || p.patient.name.includes(frag) ||
         p.patient.kana.replace(/ /g, '').includes(frag)).map((p) => p.patient.id).sort();
-    const rowsK = await search(page, frag);
+    const rowsK = await searchRows(page, frag);
     eq(rowsK.map((r) => r.id).sort(), expect, `search by partial katakana 「${frag}」 finds exactly the truth's matches`);
-    await shot(page, 'search-results');
-    const rowsH = await search(page, hira);
+    await shot(page, ART, 'search-results');
+    const rowsH = await searchRows(page, hira);
     eq(rowsH.map((r) => r.id).sort(), expect, `search by hiragana 「${hira}」 finds the same patients`);
     const T2ById = new Map(T2.patients.map((p) => [p.patient.id, p.patient]));
     const rowBad = rowsH.filter((r) => {
@@ -510,13 +390,13 @@ try {
             r.age !== `${ageToday(t.birth_date)}歳`;
     });
     ok(rowsH.length > 0 && rowBad.length === 0, 'result rows show ID, name, kana, sex, age, birth date of the truth', rowBad);
-    const rowsB = await search(page, P0.birth_date);
+    const rowsB = await searchRows(page, P0.birth_date);
     ok(rowsB.some((r) => r.id === P0.id), `search by birth date ${P0.birth_date} finds the patient`, rowsB);
-    const none = await search(page, '9999999999');
+    const none = await searchRows(page, '9999999999');
     ok(none.length === 0 && /見つかりません/.test(await text(page, tid('search-empty'))), 'unknown ID: clear empty-result message');
     // keyboard: Enter on a row opens the patient (openPatient uses Enter)
     await openPatient(page, P0.id);
-    await shot(page, 'patient');
+    await shot(page, ART, 'patient');
 
     // keyboard navigation of tabs
     await page.locator(tid('tab-visits')).click();
@@ -544,7 +424,7 @@ try {
     if (/^\s*-?\d+(\.\d+)?\s*-\s*-?\d+(\.\d+)?\s*$/.test(lt.range)) {
         eq(await page.locator(`${tid('lab-chart')} [data-testid="lab-chart-band"]`).count(), 1, `trend chart of ${lt.name}: reference band ${lt.range}`);
     }
-    await shot(page, 'lab-chart', false);
+    await shot(page, ART, 'lab-chart', false);
 
     // a document opens in the page
     await showTab(page, 'documents');
@@ -553,7 +433,7 @@ try {
     const docText = await page.locator(tid('cda-text')).textContent();
     const docRaw = await page.locator(tid('cda-raw')).textContent();
     ok(docText.length > 10 && docRaw.includes(P0.id), 'a CDA document opens as its text, its XML (naming the patient) one click away', docText.slice(0, 200));
-    await shot(page, 'document');
+    await shot(page, ART, 'document');
     const pdfPath = await page.$$eval(`${tid('doc-open')}[data-path$=".pdf"]`, (bs) => (bs[0] ? bs[0].dataset.path : null));
     if (pdfPath) {
         const r = await page.evaluate(async (u) => {
@@ -579,7 +459,7 @@ try {
         return { natural: i.naturalWidth, shown: i.getBoundingClientRect().width, thumb: tImg.getBoundingClientRect().width };
     });
     ok(sizes.natural > 0 && sizes.shown > sizes.thumb, 'image overlay shows the JPEG larger than its thumbnail', sizes);
-    await shot(page, 'image-overlay', false);
+    await shot(page, ART, 'image-overlay', false);
     await page.keyboard.press('Escape');
     ok(await page.locator(tid('image-overlay')).count() === 0, 'Esc closes the image overlay');
 
@@ -600,7 +480,7 @@ try {
     ok(await page.locator(tid('patient-header')).isVisible(), 'print: header band shown');
     ok(await page.locator(tid('print-meta')).isVisible() && (await text(page, tid('print-meta'))).includes(opts[0].v.slice(0, 12)),
         'print: the generation printed above the header band');
-    await shot(page, 'print-view');
+    await shot(page, ART, 'print-view');
     const pdf = await page.pdf({ path: path.join(ART, 'patient.pdf'), format: 'A4', printBackground: true });
     ok(pdf.length > 10000 && pdf.subarray(0, 5).toString() === '%PDF-', `page.pdf() writes an A4 PDF (${pdf.length} bytes)`);
     await page.emulateMedia({ media: 'screen' });
@@ -632,7 +512,7 @@ try {
     await checkRecord(page, P1, 'older');
     eq(await page.locator(tid('visit-row')).count(), P1.encounters.length, 'older generation: the visits added later are gone');
     await showTab(page, 'visits');
-    await shot(page, 'old-generation-banner', false);
+    await shot(page, ART, 'old-generation-banner', false);
     for (const P of CHANGED_ALL) {
         if (P === CHANGED) {
             continue;
@@ -643,7 +523,7 @@ try {
     }
     await page.locator(tid('back-button')).click();
     for (const P of NEW_PATIENTS) {
-        eq(await search(page, P.patient.id), [], `older generation: ${P.patient.id}, registered later, is not found`);
+        eq(await searchRows(page, P.patient.id), [], `older generation: ${P.patient.id}, registered later, is not found`);
     }
     await page.locator(tid('generation-select')).selectOption(opts[0].v);
     await page.waitForFunction((sel) => !document.querySelector(sel), tid('banner-old'));
@@ -665,16 +545,14 @@ try {
 
     // an expired session (cookie gone) → login page with the notice
     await login(page, PASS);
-    await page.locator(tid('search-input')).waitFor({ timeout: 30000 });
     await ctx.clearCookies();
-    await search(page, P0.id).catch(() => []);
+    await searchRows(page, P0.id).catch(() => []);
     await page.locator(tid('login-notice')).waitFor();
     ok(/セッションの有効期限が切れました/.test(await text(page, tid('login-notice'))), 'a 401 on search: login page with the expiry notice');
-    await shot(page, 'session-expired');
+    await shot(page, ART, 'session-expired');
 
     // print mode of `mamori print`: the standalone file made of app.css, app.js and the data
     await login(page, PASS);
-    await page.locator(tid('search-input')).waitFor({ timeout: 30000 });
     const two = [MAIN.patient.id, CHANGED.patient.id];
     const data = await page.evaluate(async (ids) => {
         const g = await (await fetch('/api/generations')).json();
@@ -693,7 +571,7 @@ try {
     const html = `<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>print</title><style>${css}</style>` +
         `<script type="application/json" id="mm-print-data">${json}</script></head><body><script>${js}</script></body></html>`;
     const pp = await ctx.newPage();
-    watch(pp);
+    watch(pp, problems);
     const requests = [];
     pp.on('request', (r) => requests.push(r.url()));
     await pp.setContent(html, { waitUntil: 'load' });
@@ -713,7 +591,7 @@ try {
     ok(/診療記録（試験）/.test(await text(pp, tid('print-title'))), 'print mode: title line shown');
     ok(/異常の疑い/.test(await text(pp, tid('banner-suspect'))) && /最新ではない時点/.test(await text(pp, tid('banner-old'))),
         'print mode: suspect and not-newest banners printed');
-    await shot(pp, 'print-mode');
+    await shot(pp, ART, 'print-mode');
     const pdf2 = await pp.pdf({ path: path.join(ART, 'print-mode.pdf'), format: 'A4' });
     ok(pdf2.subarray(0, 5).toString() === '%PDF-', 'print mode: page.pdf() works');
     await pp.close();
@@ -730,7 +608,7 @@ try {
     }
     const xjson = JSON.stringify({ title: evil, generation: data.generation, patients: [bad] }).replace(/</g, '\\u003c');
     const xp = await ctx.newPage();
-    watch(xp);
+    watch(xp, problems);
     await xp.setContent(`<!doctype html><html><head><meta charset="utf-8"><style>${css}</style>` +
         `<script type="application/json" id="mm-print-data">${xjson}</script></head><body><script>${js}</script></body></html>`);
     await xp.locator(tid('print-patient')).waitFor();
@@ -750,7 +628,7 @@ try {
     const out = path.join(TMP, 'print.html');
     run(MAMORI, ['print', '--repo', R, '--patients', list, '--out', out, '--title', '病棟サマリ（試験）']);
     const fp = await ctx.newPage();
-    watch(fp);
+    watch(fp, problems);
     const freq = [];
     fp.on('request', (r) => freq.push(r.url()));
     await fp.goto('file://' + out);
@@ -764,7 +642,7 @@ try {
         'mamori print: allergies and prescriptions of the truth are in the file');
     ok(freq.filter((u) => u !== 'file://' + out && !u.startsWith('data:')).length === 0, 'mamori print: the file loads nothing else', freq);
     await fp.emulateMedia({ media: 'print' });
-    await shot(fp, 'mamori-print');
+    await shot(fp, ART, 'mamori-print');
     const pdf3 = await fp.pdf({ path: path.join(ART, 'mamori-print.pdf'), format: 'A4' });
     ok(pdf3.subarray(0, 5).toString() === '%PDF-', 'mamori print: the file prints to PDF');
     await fp.close();
@@ -775,14 +653,7 @@ try {
     exitCode = 1;
 } finally {
     await browser.close();
-    await stopView();
-    if (!process.env.KEEP_TMP) {
-        fs.rmSync(TMP, { recursive: true, force: true });
-    } else {
-        note(`kept ${TMP}`);
-    }
+    await V.stop();
+    X.cleanup();
 }
-note(`screenshots in ${ART}`);
-console.log(`1..${nTests}`);
-note(`${nTests - nFailed} passed, ${nFailed} failed, ${Math.round((Date.now() - t0) / 1000)} s`);
-process.exit(nFailed || exitCode ? 1 : 0);
+finish(ART, t0, exitCode);

@@ -694,24 +694,21 @@ static void record__names_of_codes_and_contacts_from_the_messages(void **state)
     mm_ssmix2_record_free(r);
 }
 
-static void record__allocation_failure_with_failures(void **state)
+/*
+ * Load @pid's record under @root (collecting its problems when @with_problems) and write its
+ * JSON with the k-th allocation failing, k = 1, 2, … below @max, until the whole succeeds:
+ * every failure is MM_ENOMEM with no record returned, and it does succeed before @max.
+ */
+static void load_failing_allocations(const char *root, const char *pid, int with_problems, long max)
 {
-    json_error_t jerr;
-    json_t *truth = json_load_file(truth_path, 0, &jerr);
-    const char *pid;
     int err = MM_ENOMEM;
 
-    (void)state;
-    assert_non_null(truth);
-    /* a patient with contacts, administrations and (from the test above) broken files */
-    pid = patient_with(truth, "OMP-01", 3, 3);
-    assert_non_null(pid);
-    for (long k = 1; err == MM_ENOMEM && k < 200000; k++) {
+    for (long k = 1; err == MM_ENOMEM && k < max; k++) {
         mm_ssmix2_record *r = NULL;
         struct mm_ssmix2_problems probs = { 0 };
         mm_buf b;
         mm_alloc_fail_at(k, 0);
-        err = mm_ssmix2_record_load(&r, std_root, NULL, pid, &probs);
+        err = mm_ssmix2_record_load(&r, root, NULL, pid, with_problems ? &probs : NULL);
         if (err == 0) {
             mm_buf_init(&b, MM_LIMIT_JSON);
             err = mm_ssmix2_record_json(r, &b, MM_SSMIX2_JSON_HISTORY);
@@ -724,6 +721,20 @@ static void record__allocation_failure_with_failures(void **state)
     }
     mm_alloc_fail_at(0, 0);
     assert_int_equal(err, 0);
+}
+
+static void record__allocation_failure_with_failures(void **state)
+{
+    json_error_t jerr;
+    json_t *truth = json_load_file(truth_path, 0, &jerr);
+    const char *pid;
+
+    (void)state;
+    assert_non_null(truth);
+    /* a patient with contacts, administrations and (from the test above) broken files */
+    pid = patient_with(truth, "OMP-01", 3, 3);
+    assert_non_null(pid);
+    load_failing_allocations(std_root, pid, 1, 200000);
     json_decref(truth);
 }
 
@@ -821,26 +832,9 @@ static void record__real_samples(void **state)
 static void record__allocation_failure(void **state)
 {
     const char *root = SAMPLES "/nhoHQ_SSMIX2DataTestingTool/sampleData";
-    int err = MM_ENOMEM;
 
     (void)state;
-    for (long k = 1; err == MM_ENOMEM && k < 100000; k++) {
-        mm_ssmix2_record *r = NULL;
-        mm_buf b;
-        mm_alloc_fail_at(k, 0);
-        err = mm_ssmix2_record_load(&r, root, NULL, "9999013", NULL);
-        if (err == 0) {
-            mm_buf_init(&b, MM_LIMIT_JSON);
-            err = mm_ssmix2_record_json(r, &b, MM_SSMIX2_JSON_HISTORY);
-            mm_buf_release(&b);
-            mm_ssmix2_record_free(r);
-        } else {
-            assert_int_equal(err, MM_ENOMEM);
-            assert_null(r);
-        }
-    }
-    mm_alloc_fail_at(0, 0);
-    assert_int_equal(err, 0);
+    load_failing_allocations(root, "9999013", 0, 100000);
 }
 
 int main(void)

@@ -46,6 +46,31 @@ static void usage(FILE *f)
           f);
 }
 
+/*
+ * Say that the command line cannot be run: @bad is the bad option or value, or NULL when
+ * arguments are missing or extra; then the usage. @return 2, the exit status
+ */
+static int usage_error(const char *bad)
+{
+    if (bad)
+        fprintf(stderr,
+                english ? "mamori-gen: bad option or value '%s'\n"
+                        : "mamori-gen: オプションまたは値が正しくありません '%s'\n",
+                bad);
+    else
+        fprintf(stderr, english ? "mamori-gen: missing or extra arguments\n"
+                                : "mamori-gen: 引数が足りないか、余分です\n");
+    usage(stderr);
+    return 2;
+}
+
+/* Say why generating failed (@err, with the library's last message). @return 1 */
+static int failed(int err)
+{
+    fprintf(stderr, "mamori-gen: %s\n", mm_error_last()[0] ? mm_error_last() : mm_error_name(err));
+    return 1;
+}
+
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
     char *end;
@@ -106,30 +131,18 @@ static int damage_main(int argc, char **argv)
             goto bad;
         }
     }
-    if (optind != argc || !out || !pid || !type) {
-        fprintf(stderr, english ? "mamori-gen: missing or extra arguments\n"
-                                : "mamori-gen: 引数が足りないか、余分です\n");
-        usage(stderr);
-        return 2;
-    }
+    if (optind != argc || !out || !pid || !type)
+        return usage_error(NULL);
     mm_buf_init(&report, 1u << 20);
     err = gen_damage(out, pid, type, (unsigned)count, seed, &report);
     if (err == 0)
         fwrite(report.ptr, 1, report.len, stdout);
     mm_buf_release(&report);
-    if (err < 0) {
-        fprintf(stderr, "mamori-gen: %s\n",
-                mm_error_last()[0] ? mm_error_last() : mm_error_name(err));
-        return 1;
-    }
+    if (err < 0)
+        return failed(err);
     return fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
 bad:
-    fprintf(stderr,
-            english ? "mamori-gen: bad option or value '%s'\n"
-                    : "mamori-gen: オプションまたは値が正しくありません '%s'\n",
-            argv[optind - 1]);
-    usage(stderr);
-    return 2;
+    return usage_error(argv[optind - 1]);
 }
 
 int main(int argc, char **argv)
@@ -210,22 +223,14 @@ int main(int argc, char **argv)
             goto bad;
         }
     }
-    if (optind != argc || !o.out || !o.days || (!advance && !o.patients) ||
-        (advance && o.patients)) {
-        fprintf(stderr, english ? "mamori-gen: missing or extra arguments\n"
-                                : "mamori-gen: 引数が足りないか、余分です\n");
-        usage(stderr);
-        return 2;
-    }
+    if (optind != argc || !o.out || !o.days || (!advance && !o.patients) || (advance && o.patients))
+        return usage_error(NULL);
     o.progress = !quiet && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     err = advance ? gen_advance(&o, &st) : gen_create(&o, &st);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (err < 0) {
-        fprintf(stderr, "mamori-gen: %s\n",
-                mm_error_last()[0] ? mm_error_last() : mm_error_name(err));
-        return 1;
-    }
+    if (err < 0)
+        return failed(err);
     if (!quiet) {
         double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
         printf(english ? "%" PRIu64 " patients, %" PRIu64 " files written, %" PRIu64
@@ -238,10 +243,5 @@ int main(int argc, char **argv)
         return 1;
     return 0;
 bad:
-    fprintf(stderr,
-            english ? "mamori-gen: bad option or value '%s'\n"
-                    : "mamori-gen: オプションまたは値が正しくありません '%s'\n",
-            argv[optind - 1]);
-    usage(stderr);
-    return 2;
+    return usage_error(argv[optind - 1]);
 }

@@ -706,6 +706,41 @@ static const char *ix_begin(mm_viewer *v, struct MHD_Connection *c, const char *
     return val;
 }
 
+/* Start the JSON object of an answer about generation @gid: `{"generation":"<gid>"`. */
+static int json_open_generation(mm_buf *b, const char *gid)
+{
+    int err = mm_buf_puts(b, "{\"generation\":");
+
+    return err < 0 ? err : mm_json_str(b, gid);
+}
+
+/*
+ * Answer a request for patient data built in @b (@err: how building it went). On success
+ * each of the @n patients shown, their IDs NUL-terminated one after another from @pids, is
+ * recorded as shown to @user in generation @gid, and @b is sent; else the library error's
+ * answer. @b is wiped either way; the caller releases it.
+ */
+static enum MHD_Result send_patients(mm_viewer *v, struct MHD_Connection *c, int err,
+                                     const char *user, const char *gid, const char *pids, size_t n,
+                                     mm_buf *b)
+{
+    enum MHD_Result ok;
+
+    if (err == 0) {
+        for (size_t i = 0; i < n; i++, pids += strlen(pids) + 1) {
+            struct mm_viewer_event ev = {
+                .kind = MM_VIEWER_PATIENT, .user = user, .generation = gid, .patient = pids
+            };
+            emit(v, &ev, 1);
+        }
+        ok = send_json(c, MHD_HTTP_OK, b, NULL);
+    } else {
+        ok = send_lib_error(c, err);
+    }
+    mm_crypto_wipe(b->ptr, b->len);
+    return ok;
+}
+
 static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
 {
     struct mm_index_results res = { 0 };
@@ -726,9 +761,7 @@ static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
     if (err < 0)
         return send_lib_error(c, err);
     mm_buf_init(&b, MM_LIMIT_JSON);
-    err = mm_buf_puts(&b, "{\"generation\":");
-    if (err == 0)
-        err = mm_json_str(&b, u.gid);
+    err = json_open_generation(&b, u.gid);
     if (err == 0)
         err = mm_buf_putc(&b, ',');
     if (err == 0)
@@ -755,16 +788,7 @@ static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const
     mm_buf_init(&b, MM_LIMIT_JSON);
     err = mm_viewer_patient_json(u.ix, u.gid, id, &b);
     ix_release(v, &u);
-    if (err == 0) {
-        struct mm_viewer_event ev = {
-            .kind = MM_VIEWER_PATIENT, .user = user, .generation = u.gid, .patient = id
-        };
-        emit(v, &ev, 1);
-        ok = send_json(c, MHD_HTTP_OK, &b, NULL);
-    } else {
-        ok = send_lib_error(c, err);
-    }
-    mm_crypto_wipe(b.ptr, b.len);
+    ok = send_patients(v, c, err, user, u.gid, id, 1, &b);
     mm_buf_release(&b);
     return ok;
 }
@@ -830,9 +854,7 @@ static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
             }
     }
     mm_buf_init(&b, MM_LIMIT_JSON);
-    err = mm_buf_puts(&b, "{\"generation\":");
-    if (err == 0)
-        err = mm_json_str(&b, u.gid);
+    err = json_open_generation(&b, u.gid);
     if (err == 0)
         err = mm_buf_printf(&b, ",\"searched\":%zu,\"help\":{", no);
     for (size_t t = 0; t < nt && err == 0; t++) {
@@ -859,7 +881,7 @@ static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
 static enum MHD_Result api_wards(mm_viewer *v, struct MHD_Connection *c, const char *user)
 {
     struct ixuse u;
-    const char *ward, *gen, *p;
+    const char *ward, *gen;
     mm_buf b, ids;
     enum MHD_Result ok;
     size_t n = 0;
@@ -873,9 +895,7 @@ static enum MHD_Result api_wards(mm_viewer *v, struct MHD_Connection *c, const c
         return send_lib_error(c, err);
     mm_buf_init(&b, MM_LIMIT_JSON);
     mm_buf_init(&ids, MM_LIMIT_JSON);
-    err = mm_buf_puts(&b, "{\"generation\":");
-    if (err == 0)
-        err = mm_json_str(&b, u.gid);
+    err = json_open_generation(&b, u.gid);
     if (err == 0)
         err = mm_buf_puts(&b, ",\"list\":");
     if (err == 0)
@@ -883,19 +903,8 @@ static enum MHD_Result api_wards(mm_viewer *v, struct MHD_Connection *c, const c
     if (err == 0)
         err = mm_buf_putc(&b, '}');
     ix_release(v, &u);
-    if (err == 0) {
-        p = (const char *)ids.ptr;
-        for (size_t i = 0; ward && i < n; i++, p += strlen(p) + 1) {
-            struct mm_viewer_event ev = {
-                .kind = MM_VIEWER_PATIENT, .user = user, .generation = u.gid, .patient = p
-            };
-            emit(v, &ev, 1);
-        }
-        ok = send_json(c, MHD_HTTP_OK, &b, NULL);
-    } else {
-        ok = send_lib_error(c, err);
-    }
-    mm_crypto_wipe(b.ptr, b.len);
+    /* the list of wards names no patient: only a ward's list is recorded */
+    ok = send_patients(v, c, err, user, u.gid, (const char *)ids.ptr, ward ? n : 0, &b);
     mm_crypto_wipe(ids.ptr, ids.len);
     mm_buf_release(&ids);
     mm_buf_release(&b);

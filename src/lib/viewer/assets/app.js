@@ -1365,21 +1365,7 @@
             [t('col_room'), t('col_bed'), t('col_name'), t('col_kana'), t('col_id'), t('col_sex'), t('col_age'),
                 t('col_birth'), t('col_since'), t('col_day'), t('col_allergy')],
             pts2.map(function (p) {
-                var open = function () {
-                    openPatient(p.id, false);
-                };
-                return h('tr.mm-row-link', {
-                    tabindex: '0', testid: 'ward-row', 'data-pid': p.id,
-                    on: {
-                        click: open,
-                        keydown: function (ev) {
-                            if (ev.key === 'Enter' || ev.key === ' ') {
-                                ev.preventDefault();
-                                open();
-                            }
-                        }
-                    }
-                },
+                return patientRow('ward-row', p.id, false, [
                     h('td', { 'data-col': 'room', text: str(p.room) }),
                     h('td', { 'data-col': 'bed', text: str(p.bed) }),
                     h('td.mm-strong', { 'data-col': 'name', text: str(p.name) }),
@@ -1393,42 +1379,48 @@
                     h('td', {
                         'data-col': 'allergy', 'class': p.allergies ? 'mm-allergy-cell' : null,
                         text: p.allergies ? '⚠ ' + t('allergy_yes', p.allergies) : t('allergy_no')
-                    }));
+                    })]);
             })));
         return main;
+    }
+
+    /* A table row (@testid) that opens patient @pid on a click, Enter or Space; with @arrows,
+     * ArrowDown and ArrowUp move to the next and the previous row. @cells: its cells */
+    function patientRow(testid, pid, arrows, cells) {
+        var open = function () {
+            openPatient(pid, false);
+        };
+        var tr = h('tr.mm-row-link', {
+            tabindex: '0', testid: testid, 'data-pid': pid,
+            on: {
+                click: open,
+                keydown: function (ev) {
+                    if (ev.key === 'Enter' || ev.key === ' ') {
+                        ev.preventDefault();
+                        open();
+                    } else if (arrows && ev.key === 'ArrowDown' && tr.nextElementSibling) {
+                        ev.preventDefault();
+                        tr.nextElementSibling.focus();
+                    } else if (arrows && ev.key === 'ArrowUp' && tr.previousElementSibling) {
+                        ev.preventDefault();
+                        tr.previousElementSibling.focus();
+                    }
+                }
+            }
+        }, cells);
+        return tr;
     }
 
     function resultsTable(rs) {
         var body = h('tbody');
         rs.forEach(function (r) {
-            var open = function () {
-                openPatient(r.id, false);
-            };
-            var tr = h('tr.mm-row-link', {
-                tabindex: '0', testid: 'result-row', 'data-pid': r.id,
-                on: {
-                    click: open,
-                    keydown: function (ev) {
-                        if (ev.key === 'Enter' || ev.key === ' ') {
-                            ev.preventDefault();
-                            open();
-                        } else if (ev.key === 'ArrowDown' && tr.nextElementSibling) {
-                            ev.preventDefault();
-                            tr.nextElementSibling.focus();
-                        } else if (ev.key === 'ArrowUp' && tr.previousElementSibling) {
-                            ev.preventDefault();
-                            tr.previousElementSibling.focus();
-                        }
-                    }
-                }
-            },
+            body.appendChild(patientRow('result-row', r.id, true, [
                 h('td.mm-mono', { 'data-col': 'id', text: r.id }),
                 h('td.mm-strong', { 'data-col': 'name', text: r.name }),
                 h('td', { 'data-col': 'kana', text: r.kana }),
                 h('td', { 'data-col': 'sex', text: fmtSex(r.sex) }),
                 h('td.mm-num', { 'data-col': 'age', text: fmtAge(r.age) }),
-                h('td.mm-mono', { 'data-col': 'birth', text: fmtDate(r.birth_date) }));
-            body.appendChild(tr);
+                h('td.mm-mono', { 'data-col': 'birth', text: fmtDate(r.birth_date) })]));
         });
         return h('table.mm-table.mm-results-table', { testid: 'search-results' },
             h('thead', h('tr',
