@@ -108,9 +108,9 @@ demo: build
 	  MAMORI_AUDIT_DIR=$(abspath $(DEMO))/audit-host; \
 	pid=$$(ls $(DEMO)/storage/standard/*/*/ | grep -v : | grep . | head -n 1); \
 	$(BUILD)/src/cli/mamori init --repo $(DEMO)/repo --user it-admin && \
-	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo $(DEMO)/storage/standard $(DEMO)/storage/extended && \
+	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo $(DEMO)/storage && \
 	$(BUILD)/tools/gen/mamori-gen advance --out $(DEMO)/storage --days 1 --truth $(DEMO)/truth.json && \
-	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo-day2 $(DEMO)/storage/standard $(DEMO)/storage/extended && \
+	$(BUILD)/src/cli/mamori backup --repo $(DEMO)/repo --name demo-day2 $(DEMO)/storage && \
 	$(BUILD)/src/cli/mamori generations --repo $(DEMO)/repo && \
 	$(BUILD)/src/cli/mamori restore --repo $(DEMO)/repo latest --to $(DEMO)/restore --patient "$$pid" && \
 	$(BUILD)/src/cli/mamori verify --repo $(DEMO)/repo --read-data && \

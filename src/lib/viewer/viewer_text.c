@@ -194,10 +194,10 @@ static void encounter(struct out *o, const json_t *e, size_t k, int which)
     (void)which;
     put(o, "  %s %s  ", js(e, "date"), js(e, "time"));
     pad(o, label(o, encounter_kinds, N(encounter_kinds), js(e, "kind")), 12);
-    put(o, "%s", js(e, "dept"));
+    put(o, "%s", js(e, "dept_name")[0] ? js(e, "dept_name") : js(e, "dept"));
     if (strcmp(js(e, "kind"), "outpatient") != 0 && js(e, "ward")[0])
-        put(o, "  %s %s%s%s", js(e, "ward"), js(e, "room"), js(e, "bed")[0] ? "-" : "",
-            js(e, "bed"));
+        put(o, "  %s %s%s%s", js(e, "ward_name")[0] ? js(e, "ward_name") : js(e, "ward"),
+            js(e, "room"), js(e, "bed")[0] ? "-" : "", js(e, "bed"));
     put(o, "\n");
 }
 
