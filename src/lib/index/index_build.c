@@ -686,14 +686,20 @@ out:
     return err;
 }
 
-int mm_index_build(mm_index *ix, const char *std_root, const char *ext_root,
-                   const struct mm_index_build_opts *opts, struct mm_index_build_stats *st)
+/*
+ * Index every patient folder of @std_root (and @ext_root): the whole index anew, or, with
+ * @add, as an update of the patients found (their rows replaced, the others kept).
+ */
+static int build_storage(mm_index *ix, const char *std_root, const char *ext_root,
+                         const struct mm_index_build_opts *opts, struct mm_index_build_stats *st,
+                         int add)
 {
     struct mm_index_build_stats *mine = NULL;
     struct list l = { 0 };
     int err, was;
 
     MM_ASSERT_ARG(ix && std_root);
+    was = ix->demographics;
     if (!st && !(st = mine = mm_calloc(1, sizeof(*st))))
         return MM_ENOMEM;
     memset(st, 0, sizeof(*st));
@@ -704,9 +710,9 @@ int mm_index_build(mm_index *ix, const char *std_root, const char *ext_root,
     if ((err = walk(std_root, "", 0, opts ? opts->id_prefix : NULL, &l, st)) < 0)
         goto out;
     sort_unique(&l, st);
-    was = ix->demographics;
-    ix->demographics = opts && (opts->flags & MM_INDEX_DEMOGRAPHICS);
-    err = run(ix, std_root, ext_root, l.v, l.n, 0, opts, st);
+    if (!add)
+        ix->demographics = opts && (opts->flags & MM_INDEX_DEMOGRAPHICS);
+    err = run(ix, std_root, ext_root, l.v, l.n, add, opts, st);
     if (err < 0)
         ix->demographics = was;
 out:
@@ -715,29 +721,16 @@ out:
     return err;
 }
 
+int mm_index_build(mm_index *ix, const char *std_root, const char *ext_root,
+                   const struct mm_index_build_opts *opts, struct mm_index_build_stats *st)
+{
+    return build_storage(ix, std_root, ext_root, opts, st, 0);
+}
+
 int mm_index_build_add(mm_index *ix, const char *std_root, const char *ext_root,
                        const struct mm_index_build_opts *opts, struct mm_index_build_stats *st)
 {
-    struct mm_index_build_stats *mine = NULL;
-    struct list l = { 0 };
-    int err;
-
-    MM_ASSERT_ARG(ix && std_root);
-    if (!st && !(st = mine = mm_calloc(1, sizeof(*st))))
-        return MM_ENOMEM;
-    memset(st, 0, sizeof(*st));
-    if (!ix->writable) {
-        err = mm_error_set(MM_EINVAL, "index is read-only");
-        goto out;
-    }
-    if ((err = walk(std_root, "", 0, opts ? opts->id_prefix : NULL, &l, st)) < 0)
-        goto out;
-    sort_unique(&l, st);
-    err = run(ix, std_root, ext_root, l.v, l.n, 1, opts, st); /* as an update: rows replaced */
-out:
-    list_free(&l);
-    mm_free(mine);
-    return err;
+    return build_storage(ix, std_root, ext_root, opts, st, 1);
 }
 
 int mm_index_update(mm_index *ix, const char *std_root, const char *ext_root,
