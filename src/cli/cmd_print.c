@@ -79,6 +79,67 @@ static int read_ids(const struct cli_ctx *ctx, const char *path, mm_buf *out, si
     return CLI_OK;
 }
 
+#define OTHERS_CACHE (16u << 20) /* decrypted index blocks kept per other generation */
+
+/*
+ * The other generations a patient with read failures is looked for in (mm_viewer_recovery):
+ * listed, then each index opened, only when asked, and each at most once for the document.
+ */
+struct others {
+    mm_repo *repo;
+    const char *own; /* the printed generation's ID */
+    struct mm_repo_gen *gens;
+    size_t ngens, n, listed;
+    size_t cand[MM_VIEWER_RECOVERY_GENS]; /* index in gens, newest first */
+    int tried[MM_VIEWER_RECOVERY_GENS], failed[MM_VIEWER_RECOVERY_GENS];
+    mm_repo_pages *pages[MM_VIEWER_RECOVERY_GENS];
+    mm_index *ix[MM_VIEWER_RECOVERY_GENS];
+};
+
+static int others_open(void *arg, size_t i, struct mm_viewer_recovery_gen *g, mm_index **ix)
+{
+    struct others *o = arg;
+    int err;
+
+    if (!o->listed) {
+        o->listed = 1;
+        if ((err = mm_repo_generations(o->repo, &o->gens, &o->ngens)) < 0)
+            return err; /* counted as a generation that could not be opened */
+        for (size_t k = o->ngens; k-- > 0 && o->n < MM_VIEWER_RECOVERY_GENS;)
+            if (o->gens[k].has_index && strcmp(o->gens[k].id, o->own) != 0)
+                o->cand[o->n++] = k;
+    }
+    if (i >= o->n)
+        return MM_ENOTFOUND;
+    if (!o->tried[i]) {
+        const struct mm_repo_gen *gen = &o->gens[o->cand[i]];
+        o->tried[i] = 1;
+        if ((err = mm_repo_pages_open(o->repo, gen, OTHERS_CACHE, &o->pages[i])) < 0 ||
+            (err = mm_index_open_pages(&o->ix[i], mm_repo_pages_read, o->pages[i],
+                                       mm_repo_pages_size(o->pages[i]))) < 0) {
+            o->failed[i] = err;
+            mm_error_clear();
+        }
+    }
+    if (o->failed[i])
+        return o->failed[i];
+    memcpy(g->id, o->gens[o->cand[i]].id, sizeof(g->id));
+    mm_viewer_local_time(o->gens[o->cand[i]].end_ns, g->time);
+    *ix = o->ix[i];
+    return 0;
+}
+
+static void others_close(struct others *o)
+{
+    for (size_t i = 0; i < MM_VIEWER_RECOVERY_GENS; i++) {
+        mm_index_free(o->ix[i]);
+        mm_repo_pages_free(o->pages[i]); /* after the index that reads it; wipes its blocks */
+    }
+    if (o->gens)
+        mm_repo_gens_free(o->gens, o->ngens);
+    memset(o, 0, sizeof(*o));
+}
+
 static int run_print(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -94,6 +155,8 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
     const char *outpath = NULL, *gen = NULL, *title = NULL;
     struct cli_repo_index ri = { 0 };
     struct mm_viewer_print_gen pg = { 0 };
+    struct others others = { 0 };
+    struct mm_viewer_recovery_src src = { 0 };
     struct mm_repo_gen latest;
     const char **ids = NULL;
     struct mm_viewer_event *evs = NULL;
@@ -178,6 +241,11 @@ static int run_print(struct cli_ctx *ctx, int argc, char **argv)
     pg.guard = ri.gen.guard ? ri.gen.guard : "none";
     pg.repo = ri.repo; /* the texts of the CDA documents and the JPEGs go into the file */
     pg.gen = &ri.gen;
+    others.repo = ri.repo; /* paper names a generation holding failed sections readable */
+    others.own = ri.gen.id;
+    src.open = others_open;
+    src.arg = &others;
+    pg.others = &src;
     memset(&latest, 0, sizeof(latest));
     pg.latest =
             mm_repo_gen_find(ri.repo, "latest", &latest) == 0 && strcmp(latest.id, ri.gen.id) == 0;
@@ -246,6 +314,7 @@ out:
         mm_crypto_wipe(doc.ptr, doc.len);
     mm_buf_release(&doc);
     mm_buf_release(&idbuf);
+    others_close(&others);
     cli_repo_index_close(&ri);
     return rc;
 }

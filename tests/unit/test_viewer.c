@@ -309,7 +309,8 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
         "none",
         1,
         NULL,
-        NULL
+        NULL,
+        NULL,
     };
     const char *ids[4];
     size_t missing = 9;
@@ -359,6 +360,131 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
     assert_int_equal(mm_viewer_print(fx.ix, &g, "t", ids, 2, &b, &missing, NULL), MM_ENOTFOUND);
     assert_int_equal(b.len, 0);
     mm_buf_release(&b);
+}
+
+/* A recovery source over a fixed list of indexes; a NULL one does not open. */
+struct fake_others {
+    mm_index *ix[4];
+    size_t n, opens, closes;
+};
+
+static int fake_open(void *arg, size_t i, struct mm_viewer_recovery_gen *g, mm_index **ix)
+{
+    struct fake_others *o = arg;
+
+    o->opens++;
+    if (i >= o->n)
+        return mm_error_set(MM_ENOTFOUND, "no more");
+    if (!o->ix[i])
+        return mm_error_set(MM_EIO, "cannot open");
+    snprintf(g->id, sizeof(g->id), "%064zx", i + 1);
+    snprintf(g->time, sizeof(g->time), "2025-08-1%zuT03:00:00+09:00", i);
+    *ix = o->ix[i];
+    return 0;
+}
+
+static void fake_close(void *arg, mm_index *ix)
+{
+    (void)ix;
+    ((struct fake_others *)arg)->closes++;
+}
+
+/*
+ * Every prescription file of one patient broken after the fixture's index was built: the
+ * index of the broken storage has a read failure of OMP-01, and the recovery search names
+ * the newest other index that holds the prescriptions readable, skips one that does not
+ * open or shares the failure, and never looks anywhere for a record without failures.
+ */
+static void recovery__names_the_newest_generation_with_the_section_readable(void **state)
+{
+    struct mm_index_build_stats st;
+    struct mm_viewer_recovery r;
+    struct fake_others o = { { NULL }, 0, 0, 0 };
+    struct mm_viewer_recovery_src src = { fake_open, fake_close, &o };
+    mm_index *broken = NULL;
+    mm_buf ids, rep, b;
+    const char *pid = NULL, *p;
+    size_t n = 0;
+    json_t *j, *h;
+
+    (void)state;
+    mm_buf_init(&ids, MM_LIMIT_JSON);
+    mm_buf_init(&rep, MM_LIMIT_JSON);
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    assert_int_equal(mm_index_patient_ids(fx.ix, &ids, &n), 0);
+    p = ids.ptr;
+    for (size_t i = 0; i < n && !pid; i++, p += strlen(p) + 1) {
+        mm_buf_clear(&b);
+        assert_int_equal(mm_index_summary(fx.ix, p, &b), 0);
+        j = parse(&b);
+        if (json_array_size(json_object_get(j, "prescriptions")) > 0 &&
+            gen_damage(fx.s.dir, p, "OMP-01", 0, SEED, &rep) == 0)
+            pid = p;
+        mm_error_clear();
+        json_decref(j);
+    }
+    assert_non_null(pid);
+    assert_int_equal(mm_index_create(&broken, ":memory:"), 0);
+    assert_int_equal(mm_index_build(broken, fx.s.std, fx.s.ext, NULL, &st), 0);
+
+    /* the readable record: no failure, nowhere looked into */
+    o.n = 2;
+    o.ix[0] = broken;
+    o.ix[1] = fx.ix;
+    assert_int_equal(mm_viewer_recovery(fx.ix, pid, &src, &r), 0);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(o.opens, 0);
+    assert_int_equal(r.searched, 0);
+
+    /* newest first: one that does not open, one broken the same way, then the good one */
+    o.n = 3;
+    o.ix[0] = NULL;
+    o.ix[1] = broken;
+    o.ix[2] = fx.ix;
+    assert_int_equal(mm_viewer_recovery(broken, pid, &src, &r), 0);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.type[0], "OMP-01");
+    assert_int_equal(r.found[0], 1);
+    assert_int_equal(r.searched, 2);
+    assert_int_equal(o.opens, 3);
+    assert_int_equal(o.closes, 2);
+    assert_string_equal(r.gen[0].time, "2025-08-12T03:00:00+09:00");
+    mm_buf_clear(&b);
+    assert_int_equal(mm_buf_putc(&b, '{'), 0);
+    assert_int_equal(mm_viewer_recovery_json(&r, &b), 0);
+    assert_int_equal(mm_buf_putc(&b, '}'), 0);
+    j = parse(&b);
+    assert_int_equal(json_integer_value(json_object_get(j, "searched")), 2);
+    h = json_object_get(json_object_get(j, "help"), "OMP-01");
+    assert_string_equal(jstr(h, "id"), r.gen[0].id);
+    assert_int_equal(strlen(jstr(h, "short")), 12);
+    assert_memory_equal(jstr(h, "short"), r.gen[0].id, 12);
+    assert_string_equal(jstr(h, "time"), "2025-08-12T03:00:00+09:00");
+    json_decref(j);
+
+    /* only generations that share the failure: null, after asking past the last */
+    o.n = 1;
+    o.ix[0] = broken;
+    o.opens = o.closes = 0;
+    assert_int_equal(mm_viewer_recovery(broken, pid, &src, &r), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.found[0], 0);
+    assert_int_equal(r.searched, 1);
+    assert_int_equal(o.opens, 2);
+    mm_buf_clear(&b);
+    assert_int_equal(mm_buf_putc(&b, '{'), 0);
+    assert_int_equal(mm_viewer_recovery_json(&r, &b), 0);
+    assert_int_equal(mm_buf_putc(&b, '}'), 0);
+    j = parse(&b);
+    assert_true(json_is_null(json_object_get(json_object_get(j, "help"), "OMP-01")));
+    json_decref(j);
+
+    assert_int_equal(mm_viewer_recovery(broken, "NO-SUCH-PATIENT", &src, &r), MM_ENOTFOUND);
+    mm_error_clear();
+    mm_index_free(broken);
+    mm_buf_release(&b);
+    mm_buf_release(&rep);
+    mm_buf_release(&ids);
 }
 
 static void assets__built_in_with_types_and_the_page_names_them(void **state)
@@ -701,6 +827,8 @@ int main(void)
         cmocka_unit_test(login_parse__reads_the_members_whatever_their_values),
         cmocka_unit_test(login_parse__refuses_what_is_not_a_login),
         cmocka_unit_test(login_parse__leaves_no_copy_of_the_passphrase_in_freed_heap),
+        /* last: it breaks files of the fixture's storage */
+        cmocka_unit_test(recovery__names_the_newest_generation_with_the_section_readable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

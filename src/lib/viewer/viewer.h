@@ -150,6 +150,60 @@ enum mm_viewer_lang { MM_VIEWER_JA = 0, MM_VIEWER_EN = 1 };
 int mm_viewer_record_text(const char *json, size_t n, enum mm_viewer_lang lang, const char *as_of,
                           mm_buf *out);
 
+/* Other generations a recovery search looks into (newest first), and failed types it takes. */
+#define MM_VIEWER_RECOVERY_GENS  12
+#define MM_VIEWER_RECOVERY_TYPES 16
+/* The longest data-type name a read failure may carry (an extended data-type folder). */
+#define MM_VIEWER_TYPE_MAX 180
+
+/* A generation a recovery search looked into. */
+struct mm_viewer_recovery_gen {
+    char id[MM_CRYPTO_HEX_SIZE];
+    char time[48]; /* local time of the backup, as mm_viewer_local_time() writes it */
+};
+
+/*
+ * Where a recovery search finds the other generations: @open is asked for candidate @i = 0,
+ * 1, ... (the newest generation with an index other than the record's own first) and fills
+ * *@g and *@ix (kept open by the source); it returns MM_ENOTFOUND past the last candidate,
+ * another error for one that cannot be opened (skipped; it still counts as one of the
+ * MM_VIEWER_RECOVERY_GENS). @close (may be NULL) is called after each successful @open.
+ */
+struct mm_viewer_recovery_src {
+    int (*open)(void *arg, size_t i, struct mm_viewer_recovery_gen *g, mm_index **ix);
+    void (*close)(void *arg, mm_index *ix);
+    void *arg;
+};
+
+/* The answer of a recovery search. */
+struct mm_viewer_recovery {
+    size_t n;        /* failed data types (at most MM_VIEWER_RECOVERY_TYPES) */
+    size_t searched; /* other generations whose index was opened */
+    char type[MM_VIEWER_RECOVERY_TYPES][MM_VIEWER_TYPE_MAX + 1];
+    int found[MM_VIEWER_RECOVERY_TYPES];                         /* 1: gen[t] holds it readable */
+    struct mm_viewer_recovery_gen gen[MM_VIEWER_RECOVERY_TYPES]; /* when found[t] */
+};
+
+/*
+ * For each data type whose files failed to read in patient @id's summary in @ix (its
+ * read_failures with failed or folders > 0), the newest of the first MM_VIEWER_RECOVERY_GENS
+ * candidates of @src whose summary of the patient has no read failure of that type and
+ * something in the type's section (a generation from before the files existed is no help).
+ * @src is not asked at all when nothing failed. A candidate without the patient helps with
+ * nothing. @ix is no longer read once @src is first asked (a caller short of open indexes
+ * may let it go then). OUT: *@out
+ * @return 0, MM_ENOTFOUND (no such patient in @ix), MM_ECORRUPT, MM_ENOMEM, MM_EIO
+ */
+int mm_viewer_recovery(mm_index *ix, const char *id, const struct mm_viewer_recovery_src *src,
+                       struct mm_viewer_recovery *out);
+
+/*
+ * Append @r as JSON members (no braces): "searched":N,"help":{"<type>":{"id","short","time"}
+ * or null,...}.
+ * @return 0, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_viewer_recovery_json(const struct mm_viewer_recovery *r, mm_buf *out);
+
 /* One generation as the print document's header shows it. */
 struct mm_viewer_print_gen {
     const char *id, *name; /* name may be NULL */
@@ -161,6 +215,10 @@ struct mm_viewer_print_gen {
      * JPEG (up to MM_VIEWER_PRINT_IMAGE_MAX) to print as a thumbnail. */
     mm_repo *repo;
     const struct mm_repo_gen *gen;
+    /* NULL, or the other generations: each patient with read failures then carries
+     * "recovery":{mm_viewer_recovery_json()} so that paper names a generation that holds the
+     * failed sections readable (the viewer's /api/recovery answer, printed). */
+    const struct mm_viewer_recovery_src *others;
 };
 
 /* Largest JPEG a print document holds (a larger one is listed by name). */

@@ -223,6 +223,66 @@ int mm_viewer__types_readable(mm_index *ix, const char *id,
     return 0;
 }
 
+int mm_viewer_recovery(mm_index *ix, const char *id, const struct mm_viewer_recovery_src *src,
+                       struct mm_viewer_recovery *out)
+{
+    size_t open;
+    int err;
+
+    MM_ASSERT_ARG(ix && id && src && src->open && out);
+    memset(out, 0, sizeof(*out));
+    if ((err = mm_viewer__failed_types(ix, id, out->type, MM_VIEWER_RECOVERY_TYPES, &out->n)) < 0)
+        return err;
+    open = out->n;
+    for (size_t i = 0; i < MM_VIEWER_RECOVERY_GENS && open > 0; i++) {
+        struct mm_viewer_recovery_gen g = { { 0 }, { 0 } };
+        int helps[MM_VIEWER_RECOVERY_TYPES];
+        mm_index *other = NULL;
+        err = src->open(src->arg, i, &g, &other);
+        if (err == MM_ENOTFOUND) {
+            mm_error_clear();
+            break; /* no more candidates */
+        }
+        if (err < 0) {
+            mm_error_clear();
+            continue; /* an unreadable generation helps with nothing */
+        }
+        err = mm_viewer__types_readable(
+                other, id, (const char(*)[MM_VIEWER__TYPE_MAX + 1]) out->type, out->n, helps);
+        if (src->close)
+            src->close(src->arg, other);
+        out->searched++;
+        if (err < 0) {
+            mm_error_clear(); /* not in that generation, or unreadable: no help there */
+            continue;
+        }
+        for (size_t t = 0; t < out->n; t++)
+            if (!out->found[t] && helps[t]) {
+                out->found[t] = 1;
+                out->gen[t] = g;
+                open--;
+            }
+    }
+    return 0;
+}
+
+int mm_viewer_recovery_json(const struct mm_viewer_recovery *r, mm_buf *out)
+{
+    int err = mm_buf_printf(out, "\"searched\":%zu,\"help\":{", r->searched);
+
+    for (size_t t = 0; t < r->n && err == 0; t++) {
+        err = mm_buf_puts(out, t ? "," : "");
+        if (err == 0)
+            err = mm_json_str(out, r->type[t]);
+        if (err == 0 && !r->found[t])
+            err = mm_buf_puts(out, ":null");
+        else if (err == 0)
+            err = mm_buf_printf(out, ":{\"id\":\"%s\",\"short\":\"%.12s\",\"time\":\"%s\"}",
+                                r->gen[t].id, r->gen[t].id, r->gen[t].time);
+    }
+    return err < 0 ? err : mm_buf_putc(out, '}');
+}
+
 /* One inpatient found for a ward list. */
 struct inpatient {
     char *id, *room;
@@ -549,6 +609,18 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
             err = print_files(ix, gen, ids[i], &one);
             if (err == 0)
                 err = mm_buf_putc(&one, '}');
+        }
+        if (err == 0 && gen->others) { /* so does where the failed sections are readable */
+            struct mm_viewer_recovery r;
+            err = mm_viewer_recovery(ix, ids[i], gen->others, &r);
+            if (err == 0 && r.n > 0) {
+                mm_buf_truncate(&one, one.len - 1);
+                err = mm_buf_puts(&one, ",\"recovery\":{");
+                if (err == 0)
+                    err = mm_viewer_recovery_json(&r, &one);
+                if (err == 0)
+                    err = mm_buf_puts(&one, "}}");
+            }
         }
         if (err == 0 && found)
             err = mm_buf_putc(&data, ',');

@@ -32,23 +32,21 @@
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
 
-#define POOL           8                 /* read-only connections per loaded index */
-#define LOADED         3                 /* generations whose index is open at once */
-#define CACHE_BYTES    (64u << 20)       /* decrypted index blocks kept per generation */
-#define SESSIONS       64                /* live sessions */
-#define TOKEN_SIZE     MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
-#define BODY_MAX       4096              /* bytes of a POST body */
-#define PASS_MAX       1024              /* bytes of a passphrase */
-#define USER_MAX       64                /* bytes of a key slot name */
-#define FAILS_LOCK     10                /* consecutive wrong passphrases before logins pause */
-#define LOCK_SECONDS   60                /* how long they pause */
-#define DELAY_MAX      30                /* seconds a wrong passphrase is answered late, at most */
-#define RESULTS_MAX    200               /* patients one search answers */
-#define RECOVERY_GENS  12                /* other generations a recovery answer looks into */
-#define RECOVERY_TYPES 16                /* failed data types it looks for */
-#define HOUSEKEEPING   2                 /* seconds between checks for idle sessions */
-#define EVQ_MAX        4096 /* events waiting for the audit writer (requests wait when full) */
-#define EVQ_BATCH      256  /* events handed over at once */
+#define POOL         8                 /* read-only connections per loaded index */
+#define LOADED       3                 /* generations whose index is open at once */
+#define CACHE_BYTES  (64u << 20)       /* decrypted index blocks kept per generation */
+#define SESSIONS     64                /* live sessions */
+#define TOKEN_SIZE   MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
+#define BODY_MAX     4096              /* bytes of a POST body */
+#define PASS_MAX     1024              /* bytes of a passphrase */
+#define USER_MAX     64                /* bytes of a key slot name */
+#define FAILS_LOCK   10                /* consecutive wrong passphrases before logins pause */
+#define LOCK_SECONDS 60                /* how long they pause */
+#define DELAY_MAX    30                /* seconds a wrong passphrase is answered late, at most */
+#define RESULTS_MAX  200               /* patients one search answers */
+#define HOUSEKEEPING 2                 /* seconds between checks for idle sessions */
+#define EVQ_MAX      4096 /* events waiting for the audit writer (requests wait when full) */
+#define EVQ_BATCH    256  /* events handed over at once */
 
 #define CSP                                                                                \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:;" \
@@ -793,20 +791,68 @@ static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const
     return ok;
 }
 
+/* The other generations of a recovery answer, opened through the viewer's loaded indexes. */
+struct recovery_src {
+    mm_viewer *v;
+    const char *gid; /* the record's own generation */
+    char ids[MM_VIEWER_RECOVERY_GENS][MM_CRYPTO_HEX_SIZE], when[MM_VIEWER_RECOVERY_GENS][48];
+    size_t n, listed;  /* candidates; listed: the list has been taken */
+    struct ixuse *own; /* the record's own index while held */
+    struct ixuse w;
+};
+
+static int recovery_open(void *arg, size_t i, struct mm_viewer_recovery_gen *g, mm_index **ix)
+{
+    struct recovery_src *s = arg;
+    mm_viewer *v = s->v;
+    int err;
+
+    if (s->own) { /* let the record's own index go first: indexes open at once are few */
+        ix_release(v, s->own);
+        s->own = NULL;
+    }
+    if (!s->listed) { /* the newest generations with an index, the record's own left out */
+        pthread_mutex_lock(&v->lock);
+        for (size_t k = v->ngens; k-- > 0 && s->n < MM_VIEWER_RECOVERY_GENS;) {
+            if (!v->gens[k].has_index || strcmp(v->gens[k].id, s->gid) == 0)
+                continue;
+            memcpy(s->ids[s->n], v->gens[k].id, sizeof(s->ids[s->n]));
+            mm_viewer_local_time(v->gens[k].end_ns, s->when[s->n]);
+            s->n++;
+        }
+        pthread_mutex_unlock(&v->lock);
+        s->listed = 1;
+    }
+    if (i >= s->n)
+        return MM_ENOTFOUND;
+    if ((err = ix_acquire(v, s->ids[i], &s->w)) < 0)
+        return err;
+    memcpy(g->id, s->ids[i], sizeof(g->id));
+    memcpy(g->time, s->when[i], sizeof(g->time));
+    *ix = s->w.ix;
+    return 0;
+}
+
+static void recovery_close(void *arg, mm_index *ix)
+{
+    struct recovery_src *s = arg;
+
+    (void)ix;
+    ix_release(s->v, &s->w);
+}
+
 /*
  * /api/recovery?id=&gen=: for each data type whose files failed to read in patient @id's
- * record of generation @gen, the newest other generation (of the RECOVERY_GENS newest with
- * an index) that holds the patient with no read failure of that type and something in the
- * type's section (a generation from before the files existed is no help), or null. Only asked
- * for when a record has failures, so the extra indexes opened cost nothing otherwise.
+ * record of generation @gen, the newest other generation (of the MM_VIEWER_RECOVERY_GENS
+ * newest with an index) that holds the patient readable there (mm_viewer_recovery), or null.
+ * Only asked for when a record has failures, so the extra indexes opened cost nothing
+ * otherwise.
  */
 static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
 {
-    char types[RECOVERY_TYPES][MM_VIEWER__TYPE_MAX + 1];
-    char ids[RECOVERY_GENS][MM_CRYPTO_HEX_SIZE], when[RECOVERY_GENS][48];
-    char pid[MM_LIMIT_PATIENT_ID + 1];
-    int help[RECOVERY_TYPES];
-    size_t nt = 0, ng = 0, no = 0, open;
+    struct recovery_src *s;
+    struct mm_viewer_recovery *r;
+    struct mm_viewer_recovery_src src;
     struct ixuse u;
     const char *id;
     mm_buf b;
@@ -815,62 +861,36 @@ static enum MHD_Result api_recovery(mm_viewer *v, struct MHD_Connection *c)
 
     if (!(id = ix_begin(v, c, "id", MM_LIMIT_PATIENT_ID, "bad_request", &u, &ok)))
         return ok;
-    snprintf(pid, sizeof(pid), "%s", id);
-    err = mm_viewer__failed_types(u.ix, pid, types, RECOVERY_TYPES, &nt);
-    ix_release(v, &u);
-    if (err < 0)
-        return send_lib_error(c, err);
-    pthread_mutex_lock(&v->lock);
-    for (size_t i = v->ngens; i-- > 0 && ng < RECOVERY_GENS;) {
-        if (!v->gens[i].has_index || strcmp(v->gens[i].id, u.gid) == 0)
-            continue;
-        memcpy(ids[ng], v->gens[i].id, sizeof(ids[ng]));
-        mm_viewer_local_time(v->gens[i].end_ns, when[ng]);
-        ng++;
+    s = mm_calloc(1, sizeof(*s));
+    r = mm_malloc(sizeof(*r));
+    if (!s || !r) {
+        ix_release(v, &u);
+        mm_free(s);
+        mm_free(r);
+        return send_lib_error(c, MM_ENOMEM);
     }
-    pthread_mutex_unlock(&v->lock);
-    for (size_t t = 0; t < nt; t++)
-        help[t] = -1;
-    open = nt;
-    for (size_t g = 0; g < ng && open > 0; g++) {
-        int helps[RECOVERY_TYPES];
-        struct ixuse w;
-        if (ix_acquire(v, ids[g], &w) < 0) {
-            mm_error_clear();
-            continue; /* an unreadable generation helps with nothing */
-        }
-        err = mm_viewer__types_readable(w.ix, pid, (const char(*)[MM_VIEWER__TYPE_MAX + 1]) types,
-                                        nt, helps);
-        ix_release(v, &w);
-        no++;
-        if (err < 0) {
-            mm_error_clear(); /* not in that generation, or unreadable: no help there */
-            continue;
-        }
-        for (size_t t = 0; t < nt; t++)
-            if (help[t] < 0 && helps[t]) {
-                help[t] = (int)g;
-                open--;
-            }
-    }
+    s->v = v;
+    s->gid = u.gid;
+    src.open = recovery_open;
+    src.close = recovery_close;
+    src.arg = s;
+    s->own = &u;
+    err = mm_viewer_recovery(u.ix, id, &src, r);
+    if (s->own)
+        ix_release(v, &u);
     mm_buf_init(&b, MM_LIMIT_JSON);
-    err = json_open_generation(&b, u.gid);
     if (err == 0)
-        err = mm_buf_printf(&b, ",\"searched\":%zu,\"help\":{", no);
-    for (size_t t = 0; t < nt && err == 0; t++) {
-        err = mm_buf_puts(&b, t ? "," : "");
-        if (err == 0)
-            err = mm_json_str(&b, types[t]);
-        if (err == 0 && help[t] < 0)
-            err = mm_buf_puts(&b, ":null");
-        else if (err == 0)
-            err = mm_buf_printf(&b, ":{\"id\":\"%s\",\"short\":\"%.12s\",\"time\":\"%s\"}",
-                                ids[help[t]], ids[help[t]], when[help[t]]);
-    }
+        err = json_open_generation(&b, u.gid);
     if (err == 0)
-        err = mm_buf_puts(&b, "}}");
+        err = mm_buf_putc(&b, ',');
+    if (err == 0)
+        err = mm_viewer_recovery_json(r, &b);
+    if (err == 0)
+        err = mm_buf_putc(&b, '}');
     ok = err < 0 ? send_lib_error(c, err) : send_json(c, MHD_HTTP_OK, &b, NULL);
     mm_buf_release(&b);
+    mm_free(s);
+    mm_free(r);
     return ok;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "index/index.h"
+#include "viewer/viewer.h"
 
 struct mm_viewer__asset {
     const char *name, *type;
@@ -26,8 +27,7 @@ extern const struct mm_viewer__asset mm_viewer__assets[];
  */
 int mm_viewer__file_allowed(mm_index *ix, const char *id, const char *path);
 
-/* The longest data-type name a read failure may carry (an extended data-type folder). */
-#define MM_VIEWER__TYPE_MAX 180
+#define MM_VIEWER__TYPE_MAX MM_VIEWER_TYPE_MAX
 
 /*
  * The data types of patient @id's summary whose files or folders failed to read (its
