@@ -118,6 +118,18 @@ async function failureOf(page, panel, type) {
     }));
 }
 
+/* What paper says of the read failure of @type in @panel (print media: the buttons left out). */
+async function printedHelp(page, panel, type) {
+    await page.emulateMedia({ media: 'print' });
+    const sel = `${panel} ${tid('read-failure')}[data-type="${type}"] ${tid('fail-help')}`;
+    const r = await page.$eval(sel, (el) => ({
+        text: el.innerText.replace(/\s+/g, ' ').trim(),
+        buttons: [...el.querySelectorAll('button')].filter((b) => b.offsetParent !== null).length
+    })).catch(() => null);
+    await page.emulateMedia({ media: 'screen' });
+    return r;
+}
+
 async function waitHelp(page) {
     await page.waitForFunction(() => ![...document.querySelectorAll('[data-testid="fail-help"]')]
         .some((e) => e.dataset.state === 'busy'), null, { timeout: 15000 });
@@ -144,6 +156,10 @@ async function checkFailures(page, gens) {
     ok(fa && fa.help === 'found' && fa.helpGen === gens.before,
         'A: the first generation (before the files broke) is named as the one that can help', fa);
     await page.screenshot({ path: shotName('failure-partial'), fullPage: true });
+    const pa = await printedHelp(page, P, 'OMP-01');
+    ok(pa && pa.buttons === 0 && pa.text.includes(gens.before.slice(0, 12)) && pa.text.includes('読める記録があります') &&
+        !pa.text.includes('画面で確認'),
+    'A: paper (print view) names the first generation as the one that holds the prescriptions readable', pa);
     // that generation shows every prescription and no failure
     await page.locator(tid('fail-help-open')).first().click();
     await page.waitForFunction(() => !document.querySelector('[data-testid="read-failure"]') &&
@@ -173,6 +189,9 @@ async function checkFailures(page, gens) {
     // print view of the screen: the failure is printed too
     await page.emulateMedia({ media: 'print' });
     ok(await page.locator(`${P} ${tid('read-failure')}`).isVisible(), 'B: the failure is printed (print view)');
+    const pbText = norm(await page.locator(`${P} ${tid('fail-help')}`).first().innerText());
+    ok(/ほかの時点（1 件）にも、この区分を読める記録は見つかりませんでした/.test(pbText) && !pbText.includes('画面で確認'),
+        'B: paper (print view) says no other generation holds the prescriptions readable', pbText);
     await page.screenshot({ path: shotName('failure-print-view'), fullPage: true });
     await page.emulateMedia({ media: 'screen' });
     await backToSearch(page);
@@ -301,12 +320,19 @@ async function checkPrintDocument(page) {
     await page.locator(tid('print-patient')).first().waitFor({ timeout: 15000 });
     const sec = (pid, name) => `${tid('print-patient')}[data-pid="${pid}"] ${tid('panel-' + name)}`;
     const fa = await failureOf(page, sec(PA.patient.id, 'prescriptions'), 'OMP-01');
-    ok(fa && fa.failed === aBroken.length && fa.help === null && /ほかの時点/.test(fa.text),
-        'print document: A\'s prescriptions say how many files could not be read', fa);
+    ok(fa && fa.failed === aBroken.length, 'print document: A\'s prescriptions say how many files could not be read', fa);
+    const ga = gl.find((g) => g.id === gens.before) || {};
+    const whenA = `${String(ga.end).slice(0, 16).replace('T', ' ')} (${gens.before.slice(0, 12)})`;
+    ok(fa && fa.help === 'found' && fa.helpGen === gens.before && fa.text.includes(`時点 ${whenA} にはこの区分を読める記録があります`) &&
+        !fa.text.includes('画面で確認') && await page.locator(`${sec(PA.patient.id, 'prescriptions')} ${tid('fail-help-open')}`).count() === 0,
+    'print document: A\'s prescriptions name the first generation as the one that holds them readable (no button)', fa);
     const fb = await failureOf(page, sec(PB.patient.id, 'prescriptions'), 'OMP-01');
     const bText = norm(await page.locator(sec(PB.patient.id, 'prescriptions')).textContent());
     ok(fb && fb.failed === bFiles.length && !bText.includes('記録はありません'),
         'print document: B\'s prescriptions show the failure, never 記録はありません', bText);
+    ok(fb && fb.help === 'none' && /ほかの時点（1 件）にも、この区分を読める記録は見つかりませんでした/.test(fb.text) &&
+        !fb.text.includes('画面で確認'),
+    'print document: B\'s prescriptions say no other generation holds them readable', fb);
     const contacts = await page.$$eval(`${sec(pc.patient.id, 'profile')} ${tid('contact-row')} [data-col="name"]`,
         (cs) => cs.map((c) => c.textContent.trim()));
     eq(contacts, pc.patient.contacts.map((c) => c.name), 'print document: emergency contacts printed');

@@ -729,6 +729,9 @@
     var handles = { toPid: {}, ofPid: {} };
     /* mamori print: the files of the patient being rendered ({path: CDA text or JPEG data: URL}) */
     var printFiles = null;
+    /* mamori print: for the patient being rendered, where the failed sections are readable
+     * ({help: {type: {id, short, time} or null}, searched}), as /api/recovery answers */
+    var printRecovery = null;
 
     function handleOf(pid) {
         if (!handles.ofPid[pid]) {
@@ -2183,12 +2186,16 @@
 
     /* What a generation that could help says, for one failed type. */
     function recoveryNote(f, print) {
-        if (print) {
+        /* mamori print found it when writing the file; the screen asks /api/recovery */
+        var r = print ? printRecovery : S.recovery;
+        if (print && !r) {
             return h('p.mm-fail-help', { testid: 'fail-help', text: t('fail_help_print') });
         }
-        var r = S.recovery;
         if (!r || r.busy) {
-            return h('p.mm-fail-help', { testid: 'fail-help', 'data-state': 'busy', text: t('fail_help_busy') });
+            /* printed before the answer came: paper points to the screen */
+            return h('p.mm-fail-help', { testid: 'fail-help', 'data-state': 'busy' },
+                h('span.mm-screen-only', { text: t('fail_help_busy') }),
+                h('span.mm-print-only', { text: t('fail_help_print') }));
         }
         var g = r.help[f.type];
         if (!g) {
@@ -2197,7 +2204,7 @@
         var known = genById(g.id);
         return h('p.mm-fail-help', { testid: 'fail-help', 'data-state': 'found', 'data-generation': g.id },
             h('span', { text: t('fail_help', known ? genLabel(known) : fmtDateTime(g.time) + ' (' + g.short + ')') }), ' ',
-            h('button.mm-btn', {
+            print ? null : h('button.mm-btn', {
                 type: 'button', testid: 'fail-help-open',
                 on: {
                     click: function () {
@@ -3268,6 +3275,8 @@
         pts.forEach(function (p, i) {
             var rec = p.record || {};
             printFiles = p.files && typeof p.files === 'object' ? p.files : null;
+            printRecovery = p.recovery && typeof p.recovery === 'object' ?
+                { help: p.recovery.help || {}, searched: p.recovery.searched || 0 } : null;
             var sec = h('article.mm-print-patient', { testid: 'print-patient', 'data-pid': rec.patient ? rec.patient.id : '' });
             if (i > 0) {
                 sec.classList.add('mm-page-break');
@@ -3282,6 +3291,7 @@
             root.appendChild(sec);
         });
         printFiles = null;
+        printRecovery = null;
     }
 
     /* ---------- start ---------- */
