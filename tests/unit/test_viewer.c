@@ -3,8 +3,9 @@
  * test_viewer: what the viewer answers apart from HTTP (tests/http covers the server):
  * the patient JSON against the index, the document check, the current inpatients of a ward
  * against a naive reading of the generator's truth file, the print document (every patient,
- * the page's script and stylesheet built in, no way out of its data block) and the built-in
- * assets. The fixture is a generated storage (mamori-gen's library) and its index.
+ * the page's script and stylesheet built in, no way out of its data block), the built-in
+ * assets and the recovery search (which other index holds a failed section readable). The
+ * fixture is a generated storage (mamori-gen's library) and its index.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <ftw.h>
