@@ -600,6 +600,42 @@ static void add_text(mm_ssmix2_record *r, const char *name, const char *text)
     mm_hl7_free(m);
 }
 
+/*
+ * HL7's null ("", "the value is deleted") is no value: it never reaches the record as two
+ * quote characters, in any field or component (a drug's unit, a doctor, a route, a diagnosis).
+ */
+static void record__hl7_null_is_no_value(void **state)
+{
+    mm_ssmix2_record *r = NULL;
+    json_error_t jerr;
+    json_t *j, *rx, *drug;
+    mm_buf b;
+
+    (void)state;
+    assert_int_equal(mm_ssmix2_record_new(&r), 0);
+    add_text(r, "0001234_20250102_OMP-01_000000000000001_20250102091000000_08_1",
+             "MSH|^~\\&|HIS|S|GW|R|20250102091000||RDE^O11^RDE_O11|3|P|2.5\r"
+             "PID|1||0001234^^^^PI\rPV1|1|O|\"\"\r"
+             "ORC|NW|000000000000001||1|||||20250102091000|||\"\"^\"\"|||||\"\"\r"
+             "RXE|\"\"|111^ロキソプロフェン錠^HOT9|1|\"\"|\"\"^\"\"^MR9P|\"\"\r"
+             "TQ1|||1013044400000000&内服・経口・１日３回朝昼夕食後&JAMISDP01|||\"\"\r"
+             "RXR|\"\"\r");
+    mm_buf_init(&b, 1 << 20);
+    assert_int_equal(mm_ssmix2_record_json(r, &b, 0), 0);
+    assert_null(strstr(b.ptr, "\"\\\"\\\"\"")); /* no string value that is two quotes */
+    assert_non_null(j = json_loadb(b.ptr, b.len, 0, &jerr));
+    rx = json_array_get(json_object_get(j, "prescriptions"), 0);
+    assert_non_null(rx);
+    drug = json_array_get(json_object_get(json_array_get(json_object_get(rx, "rps"), 0), "drugs"),
+                          0);
+    assert_non_null(drug);
+    assert_string_equal(json_string_value(json_object_get(drug, "name")), "ロキソプロフェン錠");
+    assert_string_equal(json_string_value(json_object_get(drug, "unit")), "");
+    json_decref(j);
+    mm_buf_release(&b);
+    mm_ssmix2_record_free(r);
+}
+
 static void record__names_of_codes_and_contacts_from_the_messages(void **state)
 {
     mm_ssmix2_record *r = NULL;
@@ -846,6 +882,7 @@ int main(void)
         cmocka_unit_test(record__contacts_administrations_and_names_match_truth),
         cmocka_unit_test(record__read_failures_are_counted_by_data_type),
         cmocka_unit_test(record__names_of_codes_and_contacts_from_the_messages),
+        cmocka_unit_test(record__hl7_null_is_no_value),
         cmocka_unit_test(record__allocation_failure_with_failures),
         cmocka_unit_test(record__symlinks_are_not_followed),
         cmocka_unit_test(record__real_samples),

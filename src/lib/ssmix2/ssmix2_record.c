@@ -183,6 +183,12 @@ static const char *hhmm(mm_ssmix2_record *r, const char *ts)
     return sdup(r, b);
 }
 
+/* @v, or "" for HL7's null ("": the sender says there is no value, not two quotes). */
+static const char *unnull(const char *v)
+{
+    return strcmp(v, "\"\"") == 0 ? "" : v;
+}
+
 /* Family and given name of an XPN/XCN repetition joined by a space. */
 static const char *person(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int field, int rep,
                           int family_comp)
@@ -193,6 +199,8 @@ static const char *person(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int fi
 
     if (!f || !g)
         return "";
+    f = unnull(f);
+    g = unnull(g);
     if (!g[0])
         return sdup(r, f);
     if (!f[0])
@@ -250,6 +258,8 @@ static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, in
 
     if (seg == SIZE_MAX || mm_hl7_get_raw(m, seg, f, rep, c, s, &p, &n) != 0)
         return "";
+    if (n == 2 && p[0] == '"' && p[1] == '"')
+        return ""; /* HL7's null, as unnull() */
     /* the common case, a value without escapes, is copied straight from the text */
     if (!memchr(p, '\\', n))
         return sdupn(r, p, n);
@@ -266,7 +276,7 @@ static const char *peek(mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s)
 {
     const char *v = seg == SIZE_MAX ? "" : mm_hl7_get(m, seg, f, rep, c, s);
 
-    return v ? v : "";
+    return v ? unnull(v) : "";
 }
 
 static void set_origin(mm_ssmix2_record *r, struct mm_ssmix2_origin *o,
