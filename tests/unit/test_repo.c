@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "os/os.h"
 #include "repo/repo.h"
+#include "tests/unit/test_caps.h"
 #include "tools/gen/gen.h"
 
 #define PATHCAP   1024
@@ -3276,20 +3277,6 @@ static void lock__shared_holder_does_not_write_past_other_readers(void **state)
 }
 
 /* ---- 11. errors and files that cannot be read ----------------------------------------------- */
-
-/* Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the calling thread. @return 0, -1 */
-static int drop_dac_caps(void)
-{
-    struct __user_cap_header_struct h;
-    struct __user_cap_data_struct d[2];
-
-    memset(&h, 0, sizeof(h));
-    h.version = _LINUX_CAPABILITY_VERSION_3;
-    if (syscall(SYS_capget, &h, d) != 0)
-        return -1;
-    d[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
-    return syscall(SYS_capset, &h, d) == 0 ? 0 : -1;
-}
 
 /* A backup run from a thread that cannot read what its mode forbids, even as root. */
 struct nodac {

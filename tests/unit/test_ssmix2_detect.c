@@ -26,6 +26,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "ssmix2/ssmix2.h"
+#include "tests/unit/test_caps.h"
 
 static char base[128];
 
@@ -344,20 +345,6 @@ static void detect__wide_folders_are_bounded(void **state)
     assert_int_equal(d.incomplete, 1);
     assert_int_equal(d.n, 0);
     mm_ssmix2_detection_release(&d);
-}
-
-/* This thread stops overriding folder permissions (root does otherwise). @return 0, -1 */
-static int drop_dac_caps(void)
-{
-    struct __user_cap_header_struct h;
-    struct __user_cap_data_struct d[2];
-
-    memset(&h, 0, sizeof(h));
-    h.version = _LINUX_CAPABILITY_VERSION_3;
-    if (syscall(SYS_capget, &h, d) != 0)
-        return -1;
-    d[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
-    return syscall(SYS_capset, &h, d) == 0 ? 0 : -1;
 }
 
 struct nodac {
