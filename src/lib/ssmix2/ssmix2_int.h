@@ -38,4 +38,14 @@ struct mm_ssmix2_record {
 /* The JSON value of an order's kind for its data type: "prescription", "injection", "diet", ... */
 const char *mm_ssmix2__order_kind(const char *type);
 
+/* What the record makes of a field (ssmix2_fields.c, the one table; docs/orders.md). */
+enum mm_ssmix2__field_use_kind {
+    MM_SSMIX2__FIELD_RAW = 0,     /* not interpreted: shown raw beside its item, counted by scan */
+    MM_SSMIX2__FIELD_READ = 1,    /* read into the record's model */
+    MM_SSMIX2__FIELD_PLUMBING = 2 /* message plumbing without clinical meaning (set IDs ...) */
+};
+
+/* The use of field @field (1-based) of segment @seg ("RXE"): an enum mm_ssmix2__field_use_kind. */
+int mm_ssmix2__field_use(const char *seg, int field);
+
 #endif
