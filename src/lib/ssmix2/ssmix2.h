@@ -361,6 +361,31 @@ struct mm_ssmix2_document {
     const char *const *files; /* file names in the folder, sorted */
 };
 
+/* A field the record does not interpret, as written (components, repetitions and
+ * sub-components with their delimiters): shown raw beside its item, never dropped. */
+struct mm_ssmix2_raw {
+    const char *field; /* "RXE-8", or a segment ID ("NTE") for a whole segment */
+    const char *text;
+};
+
+/* The fields of one non-order message (ADT, PPR, results ...) the record does not interpret. */
+struct mm_ssmix2_uninterpreted {
+    struct mm_ssmix2_origin from;
+    size_t nfields;
+    const struct mm_ssmix2_raw *fields;
+};
+
+/* Non-empty fields of the messages added so far, by what the record made of them. */
+struct mm_ssmix2_field_counts {
+    size_t read;     /* read into the model */
+    size_t plumbing; /* message plumbing without clinical meaning (set IDs, MSH control ...) */
+    size_t raw;      /* not interpreted, shown raw beside their item */
+    size_t dropped;  /* not interpreted and not shown: a gap (should stay 0) */
+};
+
+/* The counts of every message added to @r (zeros for NULL). */
+void mm_ssmix2_record_field_counts(const mm_ssmix2_record *r, struct mm_ssmix2_field_counts *out);
+
 /* Start an empty record. @return 0, MM_ENOMEM */
 int mm_ssmix2_record_new(mm_ssmix2_record **out);
 

@@ -45,3 +45,95 @@ int mm_ssmix2__field_use(const char *seg, int field)
     }
     return 0;
 }
+
+/* Non-empty fields of segment @seg (MSH-1 and MSH-2, the delimiters, never count). */
+static size_t nonempty(const mm_hl7_msg *m, size_t seg, int f)
+{
+    const char *p;
+    size_t n;
+
+    if (mm_hl7_get_raw(m, seg, f, 0, 0, 0, &p, &n) != 0 || n == 0)
+        return 0;
+    return !(n == 2 && p[0] == '"' && p[1] == '"');
+}
+
+static int first_field(const mm_hl7_msg *m, size_t seg)
+{
+    return strcmp(mm_hl7_segment_id(m, seg), "MSH") == 0 ? 3 : 1;
+}
+
+void mm_ssmix2__raw_add(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg, int f)
+{
+    struct mm_ssmix2_raw *e;
+    const char *id = mm_hl7_segment_id(m, seg), *p;
+    size_t n, nf = mm_hl7_field_count(m, seg), shown = 0;
+    char name[16];
+
+    if (f > 0) {
+        if (!nonempty(m, seg, f) || mm_hl7_get_raw(m, seg, f, 0, 0, 0, &p, &n) != 0)
+            return;
+        shown = 1;
+        snprintf(name, sizeof(name), "%s-%d", id, f);
+    } else {
+        /* the whole segment: its text after the ID and the first field separator */
+        const char *sp;
+        size_t sn;
+        for (int k = first_field(m, seg); (size_t)k < nf; k++)
+            shown += nonempty(m, seg, k);
+        if (!shown || mm_hl7_get_raw(m, seg, first_field(m, seg), 0, 0, 0, &p, &n) != 0 ||
+            mm_hl7_get_raw(m, seg, (int)nf - 1, 0, 0, 0, &sp, &sn) != 0)
+            return;
+        n = (size_t)(sp + sn - p);
+        snprintf(name, sizeof(name), "%s", id);
+    }
+    if ((e = mm_ssmix2__push(r, v, sizeof(*e))) == NULL)
+        return;
+    e->field = mm_ssmix2__sdup(r, name);
+    e->text = mm_ssmix2__sdupn(r, p, n);
+    r->raw_shown += shown;
+}
+
+void mm_ssmix2__raw_segment(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg)
+{
+    const char *id = mm_hl7_segment_id(m, seg);
+    size_t nf = mm_hl7_field_count(m, seg);
+
+    for (int f = first_field(m, seg); (size_t)f < nf; f++)
+        if (mm_ssmix2__field_use(id, f) == MM_SSMIX2__FIELD_RAW)
+            mm_ssmix2__raw_add(r, v, m, seg, f);
+}
+
+void mm_ssmix2__fields_tally(mm_ssmix2_record *r, mm_hl7_msg *m, size_t shown_before)
+{
+    size_t raw = 0, shown = r->raw_shown - shown_before;
+
+    for (size_t s = 0; s < mm_hl7_segment_count(m); s++) {
+        const char *id = mm_hl7_segment_id(m, s);
+        size_t nf = mm_hl7_field_count(m, s);
+        for (int f = first_field(m, s); (size_t)f < nf; f++) {
+            if (!nonempty(m, s, f))
+                continue;
+            switch (mm_ssmix2__field_use(id, f)) {
+            case MM_SSMIX2__FIELD_READ:
+                r->counts.read++;
+                break;
+            case MM_SSMIX2__FIELD_PLUMBING:
+                r->counts.plumbing++;
+                break;
+            default:
+                raw++;
+            }
+        }
+    }
+    r->counts.raw += shown < raw ? shown : raw;
+    r->counts.dropped += raw > shown ? raw - shown : 0;
+}
+
+void mm_ssmix2_record_field_counts(const mm_ssmix2_record *r, struct mm_ssmix2_field_counts *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (r)
+        *out = r->counts;
+}

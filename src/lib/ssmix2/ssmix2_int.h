@@ -30,13 +30,54 @@ struct mm_ssmix2__code_name {
 struct mm_ssmix2_record {
     struct chunk *chunks;
     struct vec patients, allergies, diagnoses, encounters, orders[3], labs, exams, admins, docs;
-    struct vec fails;    /* struct mm_ssmix2_failure, one per data type, sorted by type */
-    struct vec names[2]; /* struct mm_ssmix2__code_name: departments, locations */
+    struct vec fails;         /* struct mm_ssmix2_failure, one per data type, sorted by type */
+    struct vec names[2];      /* struct mm_ssmix2__code_name: departments, locations */
+    struct vec uninterpreted; /* struct mm_ssmix2_uninterpreted: raw fields of non-order messages */
+    size_t raw_shown;         /* non-empty fields captured raw so far (mm_ssmix2__raw_add) */
+    struct mm_ssmix2_field_counts counts;
     int oom;
 };
 
 /* The JSON value of an order's kind for its data type: "prescription", "injection", "diet", ... */
 const char *mm_ssmix2__order_kind(const char *type);
+
+/* ---- the arena and field readers every extractor shares (ssmix2_util.c) ---- */
+
+/* Arena copy of @n bytes of @s, NUL-terminated; "" for n 0 or out of memory (r->oom set). */
+const char *mm_ssmix2__sdupn(mm_ssmix2_record *r, const char *s, size_t n);
+/* Arena copy of the string @s ("" for NULL). */
+const char *mm_ssmix2__sdup(mm_ssmix2_record *r, const char *s);
+/* A new zeroed element at the end of @v, or NULL when out of memory (r->oom set). */
+void *mm_ssmix2__push(mm_ssmix2_record *r, struct vec *v, size_t elem);
+/* Arena copy of @n bytes, 8-byte aligned; NULL for n 0 or out of memory. */
+void *mm_ssmix2__adup(mm_ssmix2_record *r, const void *p, size_t n);
+/* Move the @elem-sized items of the scratch vector @v into the arena and empty @v. OUT: *n */
+const void *mm_ssmix2__settle(mm_ssmix2_record *r, struct vec *v, size_t elem, size_t *n);
+/* "YYYYMMDD[HHMM...]" -> "YYYY-MM-DD" or, with @minute and enough digits, "YYYY-MM-DDTHH:MM";
+ * fewer than 8 digits are kept as written. */
+const char *mm_ssmix2__iso(mm_ssmix2_record *r, const char *ts, int minute);
+const char *mm_ssmix2__iso_date(mm_ssmix2_record *r, const char *ts);
+const char *mm_ssmix2__iso_minute(mm_ssmix2_record *r, const char *ts);
+/* "HH:MM" of a time stamp with at least 12 digits, else "". */
+const char *mm_ssmix2__hhmm(mm_ssmix2_record *r, const char *ts);
+/* @v, or "" for HL7's null ("": the sender says there is no value, not two quotes). */
+const char *mm_ssmix2__unnull(const char *v);
+/* Family and given name of an XPN/XCN repetition joined by a space. */
+const char *mm_ssmix2__person(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int field, int rep,
+                              int family_comp);
+/* Remember that @code is called @name (kind 0 departments, 1 locations); the first name wins. */
+void mm_ssmix2__learn_name(mm_ssmix2_record *r, int kind, const char *code, const char *name);
+/* Component @c of field @f (first repetition) as a name for the code in component 1. */
+const char *mm_ssmix2__named(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int c,
+                             int kind);
+/* Arena copy of a value ("" when absent, HL7 null or seg SIZE_MAX). */
+const char *mm_ssmix2__get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c,
+                           int s);
+/* Borrowed value (valid until the message is freed), "" when absent or HL7 null. */
+const char *mm_ssmix2__peek(mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s);
+/* Where an item came from: the file name's flag, type, order number, time and date folder. */
+void mm_ssmix2__set_origin(mm_ssmix2_record *r, struct mm_ssmix2_origin *o,
+                           const struct mm_ssmix2_name *name, const char *type);
 
 /* What the record makes of a field (ssmix2_fields.c, the one table; docs/orders.md). */
 enum mm_ssmix2__field_use_kind {
@@ -44,6 +85,21 @@ enum mm_ssmix2__field_use_kind {
     MM_SSMIX2__FIELD_READ = 1,    /* read into the record's model */
     MM_SSMIX2__FIELD_PLUMBING = 2 /* message plumbing without clinical meaning (set IDs ...) */
 };
+
+/*
+ * Append to the scratch vector @v (of struct mm_ssmix2_raw) field @f of segment @seg as
+ * written ({"RXE-8", text}), or with @f 0 the whole segment ({"NTE", text after the ID}),
+ * when non-empty; counts what it shows in r->raw_shown.
+ */
+void mm_ssmix2__raw_add(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg, int f);
+/* Append every non-empty field of segment @seg that the table says is not interpreted. */
+void mm_ssmix2__raw_segment(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg);
+/*
+ * Count the non-empty fields of @m by their use into r->counts; the fields not interpreted
+ * that the extractors showed raw while adding @m (r->raw_shown grew from @shown_before) are
+ * "raw", the rest "dropped". mm_ssmix2_record_add() calls it after every message.
+ */
+void mm_ssmix2__fields_tally(mm_ssmix2_record *r, mm_hl7_msg *m, size_t shown_before);
 
 /* The use of field @field (1-based) of segment @seg ("RXE"): an enum mm_ssmix2__field_use_kind. */
 int mm_ssmix2__field_use(const char *seg, int field);

@@ -27,58 +27,7 @@
 #include "ssmix2/ssmix2.h"
 #include "ssmix2/ssmix2_int.h"
 
-/* ---- arena and arrays ---- */
-
-static const char *sdupn(mm_ssmix2_record *r, const char *s, size_t n)
-{
-    struct chunk *c = r->chunks;
-    char *p;
-
-    if (n == 0)
-        return "";
-    if (!c || c->cap - c->used < n + 1) {
-        size_t cap = n + 1 > 16384 ? n + 1 : 16384;
-        c = mm_malloc(sizeof(*c) + cap);
-        if (!c) {
-            r->oom = 1;
-            return "";
-        }
-        c->next = r->chunks;
-        c->used = 0;
-        c->cap = cap;
-        r->chunks = c;
-    }
-    p = c->data + c->used;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    c->used += n + 1;
-    return p;
-}
-
-static const char *sdup(mm_ssmix2_record *r, const char *s)
-{
-    return s ? sdupn(r, s, strlen(s)) : "";
-}
-
-/* A new zeroed element at the end of @v, or NULL when out of memory. */
-static void *push(mm_ssmix2_record *r, struct vec *v, size_t elem)
-{
-    char *base;
-
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        void *n = mm_realloc(v->v, cap * elem);
-        if (!n) {
-            r->oom = 1;
-            return NULL;
-        }
-        v->v = n;
-        v->cap = cap;
-    }
-    base = v->v;
-    memset(base + v->n * elem, 0, elem);
-    return base + v->n++ * elem;
-}
+/* ---- the record ---- */
 
 int mm_ssmix2_record_new(mm_ssmix2_record **out)
 {
@@ -96,9 +45,10 @@ void mm_ssmix2_record_free(mm_ssmix2_record *r)
 {
     if (!r)
         return;
-    struct vec *vs[] = { &r->patients,  &r->allergies, &r->diagnoses, &r->encounters, &r->orders[0],
-                         &r->orders[1], &r->orders[2], &r->labs,      &r->exams,      &r->admins,
-                         &r->docs,      &r->fails,     &r->names[0],  &r->names[1] };
+    struct vec *vs[] = { &r->patients,  &r->allergies, &r->diagnoses,    &r->encounters,
+                         &r->orders[0], &r->orders[1], &r->orders[2],    &r->labs,
+                         &r->exams,     &r->admins,    &r->docs,         &r->fails,
+                         &r->names[0],  &r->names[1],  &r->uninterpreted };
     for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
         mm_free(vs[i]->v);
     while (r->chunks) {
@@ -107,135 +57,6 @@ void mm_ssmix2_record_free(mm_ssmix2_record *r)
         r->chunks = n;
     }
     mm_free(r);
-}
-
-/* Arena copy of @n bytes (order parts are copied whole once an order is complete). */
-static void *adup(mm_ssmix2_record *r, const void *p, size_t n)
-{
-    struct chunk *c = r->chunks;
-    void *d;
-    size_t align = (c ? (8 - (c->used % 8)) % 8 : 0);
-
-    if (n == 0)
-        return NULL;
-    if (!c || c->cap - c->used < n + align) {
-        size_t cap = n + 8 > 16384 ? n + 8 : 16384;
-        c = mm_malloc(sizeof(*c) + cap);
-        if (!c) {
-            r->oom = 1;
-            return NULL;
-        }
-        c->next = r->chunks;
-        c->used = 0;
-        c->cap = cap;
-        r->chunks = c;
-        align = 0;
-    }
-    c->used += align;
-    d = c->data + c->used;
-    memcpy(d, p, n);
-    c->used += n;
-    return d;
-}
-
-/* ---- small field helpers ---- */
-
-/* "YYYYMMDD[HHMM...]" -> "YYYY-MM-DD" or, with @minute and enough digits, "YYYY-MM-DDTHH:MM";
- * input with fewer than 8 digits is kept as written. */
-static const char *iso(mm_ssmix2_record *r, const char *ts, int minute)
-{
-    size_t digits = strspn(ts, "0123456789");
-    char b[17];
-
-    if (digits < 8)
-        return sdup(r, ts);
-    memcpy(b, ts, 4);
-    b[4] = '-';
-    memcpy(b + 5, ts + 4, 2);
-    b[7] = '-';
-    memcpy(b + 8, ts + 6, 2);
-    if (!minute || digits < 12)
-        return sdupn(r, b, 10);
-    b[10] = 'T';
-    memcpy(b + 11, ts + 8, 2);
-    b[13] = ':';
-    memcpy(b + 14, ts + 10, 2);
-    return sdupn(r, b, 16);
-}
-
-static const char *iso_date(mm_ssmix2_record *r, const char *ts)
-{
-    return iso(r, ts, 0);
-}
-
-static const char *iso_minute(mm_ssmix2_record *r, const char *ts)
-{
-    return iso(r, ts, 1);
-}
-
-static const char *hhmm(mm_ssmix2_record *r, const char *ts)
-{
-    char b[8];
-
-    if (strspn(ts, "0123456789") < 12)
-        return "";
-    snprintf(b, sizeof(b), "%.2s:%.2s", ts + 8, ts + 10);
-    return sdup(r, b);
-}
-
-/* @v, or "" for HL7's null ("": the sender says there is no value, not two quotes). */
-static const char *unnull(const char *v)
-{
-    return strcmp(v, "\"\"") == 0 ? "" : v;
-}
-
-/* Family and given name of an XPN/XCN repetition joined by a space. */
-static const char *person(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int field, int rep,
-                          int family_comp)
-{
-    const char *f = mm_hl7_get(m, seg, field, rep, family_comp, 1);
-    const char *g = mm_hl7_get(m, seg, field, rep, family_comp + 1, 1);
-    char b[512];
-
-    if (!f || !g)
-        return "";
-    f = unnull(f);
-    g = unnull(g);
-    if (!g[0])
-        return sdup(r, f);
-    if (!f[0])
-        return sdup(r, g);
-    snprintf(b, sizeof(b), "%s %s", f, g);
-    return sdup(r, b);
-}
-
-static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c,
-                       int s);
-
-/* Remember that @code is called @name (kind 0 departments, 1 locations); the first name wins. */
-static void learn_name(mm_ssmix2_record *r, int kind, const char *code, const char *name)
-{
-    struct vec *v = &r->names[kind];
-    struct mm_ssmix2__code_name *e = v->v;
-
-    if (!code[0] || !name[0])
-        return;
-    for (size_t i = 0; i < v->n; i++)
-        if (strcmp(e[i].code, code) == 0)
-            return;
-    if ((e = push(r, v, sizeof(*e))) != NULL) {
-        e->code = code;
-        e->name = name;
-    }
-}
-
-/* Component @c of field @f (first repetition) as a name for the code in component 1. */
-static const char *named(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int c, int kind)
-{
-    const char *code = get(r, m, seg, f, 1, 1, 1), *name = get(r, m, seg, f, 1, c, 1);
-
-    learn_name(r, kind, code, name);
-    return name;
 }
 
 const char *mm_ssmix2_record_code_name(const mm_ssmix2_record *r, int kind, const char *code)
@@ -251,48 +72,6 @@ const char *mm_ssmix2_record_code_name(const mm_ssmix2_record *r, int kind, cons
     return "";
 }
 
-static const char *get(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s)
-{
-    const char *v, *p;
-    size_t n;
-
-    if (seg == SIZE_MAX || mm_hl7_get_raw(m, seg, f, rep, c, s, &p, &n) != 0)
-        return "";
-    if (n == 2 && p[0] == '"' && p[1] == '"')
-        return ""; /* HL7's null, as unnull() */
-    /* the common case, a value without escapes, is copied straight from the text */
-    if (!memchr(p, '\\', n))
-        return sdupn(r, p, n);
-    v = mm_hl7_get(m, seg, f, rep, c, s);
-    if (!v) {
-        r->oom = 1;
-        return "";
-    }
-    return sdup(r, v);
-}
-
-/* Borrowed value (valid until the message is freed), "" when absent. */
-static const char *peek(mm_hl7_msg *m, size_t seg, int f, int rep, int c, int s)
-{
-    const char *v = seg == SIZE_MAX ? "" : mm_hl7_get(m, seg, f, rep, c, s);
-
-    return v ? unnull(v) : "";
-}
-
-static void set_origin(mm_ssmix2_record *r, struct mm_ssmix2_origin *o,
-                       const struct mm_ssmix2_name *name, const char *type)
-{
-    const char *t = name->timestamp;
-    char b[24];
-
-    o->flag = name->flag;
-    o->type = type;
-    o->order_no = sdup(r, name->order_no);
-    snprintf(b, sizeof(b), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", t, t + 4, t + 6, t + 8, t + 10, t + 12);
-    o->file_time = sdup(r, b);
-    o->care_date = strcmp(name->date, "-") == 0 ? "" : iso_date(r, name->date);
-}
-
 /* ---- demographics and allergies ---- */
 
 /* A new allergy from segment @s: AL1 and IAM agree on fields 2-5 (type, allergen, severity,
@@ -300,17 +79,17 @@ static void set_origin(mm_ssmix2_record *r, struct mm_ssmix2_origin *o,
 static struct mm_ssmix2_allergy *add_allergy(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0,
                                              mm_hl7_msg *m, size_t s)
 {
-    struct mm_ssmix2_allergy *a = push(r, &r->allergies, sizeof(*a));
+    struct mm_ssmix2_allergy *a = mm_ssmix2__push(r, &r->allergies, sizeof(*a));
 
     if (!a)
         return NULL;
     a->from = *o0;
-    a->type = get(r, m, s, 2, 1, 1, 1);
-    a->code = get(r, m, s, 3, 1, 1, 1);
-    a->name = get(r, m, s, 3, 1, 2, 1);
-    a->system = get(r, m, s, 3, 1, 3, 1);
-    a->severity = get(r, m, s, 4, 1, 1, 1);
-    a->reaction = get(r, m, s, 5, 1, 1, 1);
+    a->type = mm_ssmix2__get(r, m, s, 2, 1, 1, 1);
+    a->code = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
+    a->name = mm_ssmix2__get(r, m, s, 3, 1, 2, 1);
+    a->system = mm_ssmix2__get(r, m, s, 3, 1, 3, 1);
+    a->severity = mm_ssmix2__get(r, m, s, 4, 1, 1, 1);
+    a->reaction = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
     return a;
 }
 
@@ -318,40 +97,30 @@ static struct mm_ssmix2_allergy *add_allergy(mm_ssmix2_record *r, const struct m
 static void add_phones(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg, int f)
 {
     for (int rep = 1; seg != SIZE_MAX && rep <= (int)mm_hl7_rep_count(m, seg, f); rep++) {
-        const char *num = peek(m, seg, f, rep, 12, 1);
+        const char *num = mm_ssmix2__peek(m, seg, f, rep, 12, 1);
         struct mm_ssmix2_phone *ph;
         if (!num[0])
-            num = peek(m, seg, f, rep, 1, 1);
-        if (!num[0] || !(ph = push(r, v, sizeof(*ph))))
+            num = mm_ssmix2__peek(m, seg, f, rep, 1, 1);
+        if (!num[0] || !(ph = mm_ssmix2__push(r, v, sizeof(*ph))))
             continue;
-        ph->use = get(r, m, seg, f, rep, 2, 1);
-        ph->equipment = get(r, m, seg, f, rep, 3, 1);
-        ph->number = sdup(r, num);
+        ph->use = mm_ssmix2__get(r, m, seg, f, rep, 2, 1);
+        ph->equipment = mm_ssmix2__get(r, m, seg, f, rep, 3, 1);
+        ph->number = mm_ssmix2__sdup(r, num);
     }
-}
-
-/* Move the @elem-sized items of the scratch vector @v into the arena. OUT: *n */
-static const void *settle(mm_ssmix2_record *r, struct vec *v, size_t elem, size_t *n)
-{
-    const void *p = v->n ? adup(r, v->v, v->n * elem) : NULL;
-
-    *n = p ? v->n : 0;
-    mm_free(v->v);
-    memset(v, 0, sizeof(*v));
-    return p;
 }
 
 /* An address (XAD) of repetition @rep: component 8 (the full text), else the parts. */
 static const char *address_of(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep)
 {
-    const char *full = peek(m, seg, f, rep, 8, 1);
+    const char *full = mm_ssmix2__peek(m, seg, f, rep, 8, 1);
     char b[768];
 
     if (full[0])
-        return sdup(r, full);
-    snprintf(b, sizeof(b), "%s%s%s%s", peek(m, seg, f, rep, 4, 1), peek(m, seg, f, rep, 3, 1),
-             peek(m, seg, f, rep, 1, 1), peek(m, seg, f, rep, 2, 1));
-    return sdup(r, b);
+        return mm_ssmix2__sdup(r, full);
+    snprintf(b, sizeof(b), "%s%s%s%s", mm_ssmix2__peek(m, seg, f, rep, 4, 1),
+             mm_ssmix2__peek(m, seg, f, rep, 3, 1), mm_ssmix2__peek(m, seg, f, rep, 1, 1),
+             mm_ssmix2__peek(m, seg, f, rep, 2, 1));
+    return mm_ssmix2__sdup(r, b);
 }
 
 /* NK1 contacts (not the patient's own line, NK1-3 SEL) and IN1 insurance of an ADT-00. */
@@ -363,39 +132,40 @@ static void add_contacts(mm_ssmix2_record *r, struct mm_ssmix2_patient *p, mm_hl
          s = mm_hl7_find(m, "NK1", s + 1)) {
         struct vec ph = { 0 };
         struct mm_ssmix2_contact *c;
-        if (strcmp(peek(m, s, 3, 1, 1, 1), "SEL") == 0 || !(c = push(r, &cs, sizeof(*c))))
+        if (strcmp(mm_ssmix2__peek(m, s, 3, 1, 1, 1), "SEL") == 0 ||
+            !(c = mm_ssmix2__push(r, &cs, sizeof(*c))))
             continue;
         c->name = c->kana = "";
         for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, s, 2); rep++) {
-            const char *rt = peek(m, s, 2, rep, 8, 1);
+            const char *rt = mm_ssmix2__peek(m, s, 2, rep, 8, 1);
             if (strcmp(rt, "P") == 0)
-                c->kana = person(r, m, s, 2, rep, 1);
+                c->kana = mm_ssmix2__person(r, m, s, 2, rep, 1);
             else if (!c->name[0])
-                c->name = person(r, m, s, 2, rep, 1);
+                c->name = mm_ssmix2__person(r, m, s, 2, rep, 1);
         }
-        c->relationship_code = get(r, m, s, 3, 1, 1, 1);
-        c->relationship = get(r, m, s, 3, 1, 2, 1);
+        c->relationship_code = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
+        c->relationship = mm_ssmix2__get(r, m, s, 3, 1, 2, 1);
         c->address = mm_hl7_rep_count(m, s, 4) ? address_of(r, m, s, 4, 1) : "";
-        c->postal_code = get(r, m, s, 4, 1, 5, 1);
+        c->postal_code = mm_ssmix2__get(r, m, s, 4, 1, 5, 1);
         add_phones(r, &ph, m, s, 5);
         add_phones(r, &ph, m, s, 6);
-        c->phones = settle(r, &ph, sizeof(struct mm_ssmix2_phone), &c->nphones);
+        c->phones = mm_ssmix2__settle(r, &ph, sizeof(struct mm_ssmix2_phone), &c->nphones);
     }
     for (size_t s = mm_hl7_find(m, "IN1", 0); s != SIZE_MAX && !r->oom;
          s = mm_hl7_find(m, "IN1", s + 1)) {
-        struct mm_ssmix2_insurance *in = push(r, &ins, sizeof(*in));
+        struct mm_ssmix2_insurance *in = mm_ssmix2__push(r, &ins, sizeof(*in));
         if (!in)
             break;
-        in->plan_code = get(r, m, s, 2, 1, 1, 1);
-        in->plan_name = get(r, m, s, 2, 1, 2, 1);
-        in->insurer_no = get(r, m, s, 3, 1, 1, 1);
-        in->valid_from = iso_date(r, peek(m, s, 12, 1, 1, 1));
-        in->valid_to = iso_date(r, peek(m, s, 13, 1, 1, 1));
-        in->relation_code = get(r, m, s, 17, 1, 1, 1);
-        in->relation = get(r, m, s, 17, 1, 2, 1);
+        in->plan_code = mm_ssmix2__get(r, m, s, 2, 1, 1, 1);
+        in->plan_name = mm_ssmix2__get(r, m, s, 2, 1, 2, 1);
+        in->insurer_no = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
+        in->valid_from = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 12, 1, 1, 1));
+        in->valid_to = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 13, 1, 1, 1));
+        in->relation_code = mm_ssmix2__get(r, m, s, 17, 1, 1, 1);
+        in->relation = mm_ssmix2__get(r, m, s, 17, 1, 2, 1);
     }
-    p->contacts = settle(r, &cs, sizeof(struct mm_ssmix2_contact), &p->ncontacts);
-    p->insurance = settle(r, &ins, sizeof(struct mm_ssmix2_insurance), &p->ninsurance);
+    p->contacts = mm_ssmix2__settle(r, &cs, sizeof(struct mm_ssmix2_contact), &p->ncontacts);
+    p->insurance = mm_ssmix2__settle(r, &ins, sizeof(struct mm_ssmix2_insurance), &p->ninsurance);
 }
 
 static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
@@ -406,66 +176,66 @@ static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, 
 
     if (pid == SIZE_MAX)
         return;
-    p = push(r, &r->patients, sizeof(*p));
+    p = mm_ssmix2__push(r, &r->patients, sizeof(*p));
     if (!p)
         return;
     p->from = *o0;
     /* PID-3: the repetition with identifier type PI, else the first */
-    p->id = get(r, m, pid, 3, 1, 1, 1);
+    p->id = mm_ssmix2__get(r, m, pid, 3, 1, 1, 1);
     for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 3); rep++)
-        if (strcmp(peek(m, pid, 3, rep, 5, 1), "PI") == 0)
-            p->id = get(r, m, pid, 3, rep, 1, 1);
+        if (strcmp(mm_ssmix2__peek(m, pid, 3, rep, 5, 1), "PI") == 0)
+            p->id = mm_ssmix2__get(r, m, pid, 3, rep, 1, 1);
     p->name = p->kana = "";
     for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 5); rep++) {
-        const char *rt = peek(m, pid, 5, rep, 8, 1);
+        const char *rt = mm_ssmix2__peek(m, pid, 5, rep, 8, 1);
         if (strcmp(rt, "I") == 0 || (!p->name[0] && rt[0] == '\0' && rep == 1))
-            p->name = person(r, m, pid, 5, rep, 1);
+            p->name = mm_ssmix2__person(r, m, pid, 5, rep, 1);
         else if (strcmp(rt, "P") == 0)
-            p->kana = person(r, m, pid, 5, rep, 1);
+            p->kana = mm_ssmix2__person(r, m, pid, 5, rep, 1);
     }
-    p->birth_date = iso_date(r, peek(m, pid, 7, 1, 1, 1));
-    p->sex = get(r, m, pid, 8, 1, 1, 1);
+    p->birth_date = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, pid, 7, 1, 1, 1));
+    p->sex = mm_ssmix2__get(r, m, pid, 8, 1, 1, 1);
     /* PID-11: the home address (type H) or the first; component 8 holds the full text */
     p->address = p->postal_code = "";
     for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 11); rep++) {
-        const char *t = peek(m, pid, 11, rep, 7, 1);
+        const char *t = mm_ssmix2__peek(m, pid, 11, rep, 7, 1);
         if (rep == 1 || strcmp(t, "H") == 0) {
             p->address = address_of(r, m, pid, 11, rep);
-            p->postal_code = get(r, m, pid, 11, rep, 5, 1);
+            p->postal_code = mm_ssmix2__get(r, m, pid, 11, rep, 5, 1);
         }
     }
     p->phone = "";
     for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 13) && !p->phone[0]; rep++) {
-        const char *num = peek(m, pid, 13, rep, 12, 1);
-        p->phone = sdup(r, num[0] ? num : peek(m, pid, 13, rep, 1, 1));
+        const char *num = mm_ssmix2__peek(m, pid, 13, rep, 12, 1);
+        p->phone = mm_ssmix2__sdup(r, num[0] ? num : mm_ssmix2__peek(m, pid, 13, rep, 1, 1));
     }
     {
         struct vec ph = { 0 };
         add_phones(r, &ph, m, pid, 13);
         add_phones(r, &ph, m, pid, 14);
-        p->phones = settle(r, &ph, sizeof(struct mm_ssmix2_phone), &p->nphones);
+        p->phones = mm_ssmix2__settle(r, &ph, sizeof(struct mm_ssmix2_phone), &p->nphones);
     }
     add_contacts(r, p, m);
     p->height_cm = p->weight_kg = "";
     for (size_t s = mm_hl7_find(m, "OBX", 0); s != SIZE_MAX; s = mm_hl7_find(m, "OBX", s + 1)) {
-        const char *code = peek(m, s, 3, 1, 1, 1);
+        const char *code = mm_ssmix2__peek(m, s, 3, 1, 1, 1);
         if (strcmp(code, "9N001000000000001") == 0)
-            p->height_cm = get(r, m, s, 5, 1, 1, 1);
+            p->height_cm = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
         else if (strcmp(code, "9N006000000000001") == 0)
-            p->weight_kg = get(r, m, s, 5, 1, 1, 1);
+            p->weight_kg = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
         else if (strncmp(code, "5H010", 5) == 0)
-            snprintf(abo, sizeof(abo), "%s", peek(m, s, 5, 1, 1, 1));
+            snprintf(abo, sizeof(abo), "%s", mm_ssmix2__peek(m, s, 5, 1, 1, 1));
         else if (strncmp(code, "5H020", 5) == 0)
-            snprintf(rh, sizeof(rh), "%s", peek(m, s, 5, 1, 1, 1));
+            snprintf(rh, sizeof(rh), "%s", mm_ssmix2__peek(m, s, 5, 1, 1, 1));
     }
     snprintf(bt, sizeof(bt), "%s%s", abo, abo[0] ? rh : "");
-    p->blood_type = sdup(r, bt);
+    p->blood_type = mm_ssmix2__sdup(r, bt);
     /* AL1 allergies of ADT-00 (ADT-61 is preferred when present) */
     for (size_t s = mm_hl7_find(m, "AL1", 0); s != SIZE_MAX; s = mm_hl7_find(m, "AL1", s + 1)) {
         struct mm_ssmix2_allergy *a = add_allergy(r, o0, m, s);
         if (!a)
             return;
-        a->onset = iso_date(r, peek(m, s, 6, 1, 1, 1));
+        a->onset = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 6, 1, 1, 1));
     }
 }
 
@@ -473,14 +243,14 @@ static void add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0
 {
     for (size_t s = mm_hl7_find(m, "IAM", 0); s != SIZE_MAX; s = mm_hl7_find(m, "IAM", s + 1)) {
         struct mm_ssmix2_allergy *a;
-        const char *onset = peek(m, s, 11, 1, 1, 1);
+        const char *onset = mm_ssmix2__peek(m, s, 11, 1, 1, 1);
 
-        if (strcmp(peek(m, s, 6, 1, 1, 1), "D") == 0)
+        if (strcmp(mm_ssmix2__peek(m, s, 6, 1, 1, 1), "D") == 0)
             continue; /* the sender deletes this allergy */
         a = add_allergy(r, o0, m, s);
         if (!a)
             return;
-        a->onset = onset[0] ? iso_date(r, onset) : get(r, m, s, 12, 1, 1, 1);
+        a->onset = onset[0] ? mm_ssmix2__iso_date(r, onset) : mm_ssmix2__get(r, m, s, 12, 1, 1, 1);
     }
 }
 
@@ -489,24 +259,25 @@ static void add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0
 static void add_diagnoses(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
 {
     for (size_t s = mm_hl7_find(m, "PRB", 0); s != SIZE_MAX; s = mm_hl7_find(m, "PRB", s + 1)) {
-        struct mm_ssmix2_diagnosis *d = push(r, &r->diagnoses, sizeof(*d));
+        struct mm_ssmix2_diagnosis *d = mm_ssmix2__push(r, &r->diagnoses, sizeof(*d));
         const char *nm, *end;
 
         if (!d)
             return;
         d->from = *o0;
-        nm = peek(m, s, 3, 1, 2, 1);
-        d->name = sdup(r, nm[0] ? nm : peek(m, s, 17, 1, 1, 1));
-        d->medis = get(r, m, s, 3, 1, 1, 1);
-        d->icd10 = get(r, m, s, 10, 1, 1, 1);
-        d->start_date = iso_date(r, peek(m, s, 16, 1, 1, 1)[0] ? peek(m, s, 16, 1, 1, 1)
-                                                               : peek(m, s, 7, 1, 1, 1));
-        end = peek(m, s, 9, 1, 1, 1);
-        d->end_date = iso_date(r, end);
-        d->outcome = get(r, m, s, 14, 1, 1, 1);
-        d->active = !end[0] && strcmp(peek(m, s, 1, 1, 1, 1), "DE") != 0;
-        d->main = strcmp(peek(m, s, 18, 1, 1, 1), "1") == 0;
-        d->suspected = strcmp(peek(m, s, 13, 1, 1, 1), "1") == 0;
+        nm = mm_ssmix2__peek(m, s, 3, 1, 2, 1);
+        d->name = mm_ssmix2__sdup(r, nm[0] ? nm : mm_ssmix2__peek(m, s, 17, 1, 1, 1));
+        d->medis = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
+        d->icd10 = mm_ssmix2__get(r, m, s, 10, 1, 1, 1);
+        d->start_date = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 16, 1, 1, 1)[0]
+                                                       ? mm_ssmix2__peek(m, s, 16, 1, 1, 1)
+                                                       : mm_ssmix2__peek(m, s, 7, 1, 1, 1));
+        end = mm_ssmix2__peek(m, s, 9, 1, 1, 1);
+        d->end_date = mm_ssmix2__iso_date(r, end);
+        d->outcome = mm_ssmix2__get(r, m, s, 14, 1, 1, 1);
+        d->active = !end[0] && strcmp(mm_ssmix2__peek(m, s, 1, 1, 1, 1), "DE") != 0;
+        d->main = strcmp(mm_ssmix2__peek(m, s, 18, 1, 1, 1), "1") == 0;
+        d->suspected = strcmp(mm_ssmix2__peek(m, s, 13, 1, 1, 1), "1") == 0;
     }
 }
 
@@ -536,7 +307,7 @@ static const struct enc_rule enc_rules[] = {
 static void add_encounter(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
 {
     const struct enc_rule *rule = NULL;
-    const char *trig = peek(m, 0, 9, 1, 2, 1);
+    const char *trig = mm_ssmix2__peek(m, 0, 9, 1, 2, 1);
     size_t pv1 = mm_hl7_find(m, "PV1", 0), s;
     struct mm_ssmix2_encounter *e;
     const char *when;
@@ -546,33 +317,33 @@ static void add_encounter(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0
             rule = &enc_rules[i];
     if (!rule || pv1 == SIZE_MAX)
         return; /* cancel events (A11, A27, A55, ...) carry no encounter of their own */
-    e = push(r, &r->encounters, sizeof(*e));
+    e = mm_ssmix2__push(r, &r->encounters, sizeof(*e));
     if (!e)
         return;
     e->from = *o0;
     e->kind = rule->kind;
     e->kind_name = rule->kind_name;
     s = mm_hl7_find(m, rule->seg, 0);
-    when = peek(m, s, rule->field, 1, 1, 1);
+    when = mm_ssmix2__peek(m, s, rule->field, 1, 1, 1);
     if (!when[0])
-        when = peek(m, mm_hl7_find(m, "EVN", 0), 6, 1, 1, 1);
+        when = mm_ssmix2__peek(m, mm_hl7_find(m, "EVN", 0), 6, 1, 1, 1);
     if (!when[0])
-        when = peek(m, mm_hl7_find(m, "EVN", 0), 2, 1, 1, 1);
-    e->date = iso_date(r, when);
-    e->time = hhmm(r, when);
-    e->dept = get(r, m, pv1, 10, 1, 1, 1);
-    e->dept_name = named(r, m, pv1, 10, 2, 0);
-    e->ward = get(r, m, pv1, 3, 1, 1, 1);
-    e->ward_name = named(r, m, pv1, 3, 9, 1);
-    e->room = get(r, m, pv1, 3, 1, 2, 1);
-    e->bed = get(r, m, pv1, 3, 1, 3, 1);
-    e->prior_ward = get(r, m, pv1, 6, 1, 1, 1);
-    e->prior_ward_name = named(r, m, pv1, 6, 9, 1);
-    e->prior_room = get(r, m, pv1, 6, 1, 2, 1);
-    e->prior_bed = get(r, m, pv1, 6, 1, 3, 1);
-    e->doctor = person(r, m, pv1, 7, 1, 2);
-    e->doctor_id = get(r, m, pv1, 7, 1, 1, 1);
-    e->disposition = get(r, m, pv1, 36, 1, 1, 1);
+        when = mm_ssmix2__peek(m, mm_hl7_find(m, "EVN", 0), 2, 1, 1, 1);
+    e->date = mm_ssmix2__iso_date(r, when);
+    e->time = mm_ssmix2__hhmm(r, when);
+    e->dept = mm_ssmix2__get(r, m, pv1, 10, 1, 1, 1);
+    e->dept_name = mm_ssmix2__named(r, m, pv1, 10, 2, 0);
+    e->ward = mm_ssmix2__get(r, m, pv1, 3, 1, 1, 1);
+    e->ward_name = mm_ssmix2__named(r, m, pv1, 3, 9, 1);
+    e->room = mm_ssmix2__get(r, m, pv1, 3, 1, 2, 1);
+    e->bed = mm_ssmix2__get(r, m, pv1, 3, 1, 3, 1);
+    e->prior_ward = mm_ssmix2__get(r, m, pv1, 6, 1, 1, 1);
+    e->prior_ward_name = mm_ssmix2__named(r, m, pv1, 6, 9, 1);
+    e->prior_room = mm_ssmix2__get(r, m, pv1, 6, 1, 2, 1);
+    e->prior_bed = mm_ssmix2__get(r, m, pv1, 6, 1, 3, 1);
+    e->doctor = mm_ssmix2__person(r, m, pv1, 7, 1, 2);
+    e->doctor_id = mm_ssmix2__get(r, m, pv1, 7, 1, 1, 1);
+    e->disposition = mm_ssmix2__get(r, m, pv1, 36, 1, 1, 1);
 }
 
 /* ---- orders ---- */
@@ -585,17 +356,17 @@ struct tmp_rp {
 static struct mm_ssmix2_drug *add_drug(mm_ssmix2_record *r, struct tmp_rp *t, mm_hl7_msg *m,
                                        size_t s, int code_f, int dose_f, int unit_f)
 {
-    struct mm_ssmix2_drug *d = push(r, &t->drugs, sizeof(*d));
+    struct mm_ssmix2_drug *d = mm_ssmix2__push(r, &t->drugs, sizeof(*d));
     const char *unit;
 
     if (!d)
         return NULL;
-    d->code = get(r, m, s, code_f, 1, 1, 1);
-    d->name = get(r, m, s, code_f, 1, 2, 1);
-    d->system = get(r, m, s, code_f, 1, 3, 1);
-    d->dose = get(r, m, s, dose_f, 1, 1, 1);
-    unit = peek(m, s, unit_f, 1, 2, 1);
-    d->unit = sdup(r, unit[0] ? unit : peek(m, s, unit_f, 1, 1, 1));
+    d->code = mm_ssmix2__get(r, m, s, code_f, 1, 1, 1);
+    d->name = mm_ssmix2__get(r, m, s, code_f, 1, 2, 1);
+    d->system = mm_ssmix2__get(r, m, s, code_f, 1, 3, 1);
+    d->dose = mm_ssmix2__get(r, m, s, dose_f, 1, 1, 1);
+    unit = mm_ssmix2__peek(m, s, unit_f, 1, 2, 1);
+    d->unit = mm_ssmix2__sdup(r, unit[0] ? unit : mm_ssmix2__peek(m, s, unit_f, 1, 1, 1));
     return d;
 }
 
@@ -627,43 +398,44 @@ static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm
 
     if (orc == SIZE_MAX)
         return;
-    o = push(r, &r->orders[kind], sizeof(*o));
+    o = mm_ssmix2__push(r, &r->orders[kind], sizeof(*o));
     if (!o)
         return;
     o->from = *o0;
-    o->order_no = get(r, m, orc, 2, 1, 1, 1);
-    o->date = iso_date(r, peek(m, orc, 9, 1, 1, 1));
-    o->dept = get(r, m, orc, 17, 1, 1, 1);
-    o->dept_name = named(r, m, orc, 17, 2, 0);
-    o->doctor = person(r, m, orc, 12, 1, 2);
-    o->doctor_id = get(r, m, orc, 12, 1, 1, 1);
+    o->order_no = mm_ssmix2__get(r, m, orc, 2, 1, 1, 1);
+    o->date = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, orc, 9, 1, 1, 1));
+    o->dept = mm_ssmix2__get(r, m, orc, 17, 1, 1, 1);
+    o->dept_name = mm_ssmix2__named(r, m, orc, 17, 2, 0);
+    o->doctor = mm_ssmix2__person(r, m, orc, 12, 1, 2);
+    o->doctor_id = mm_ssmix2__get(r, m, orc, 12, 1, 1, 1);
     if (pv1 != SIZE_MAX) {
-        named(r, m, pv1, 3, 9, 1);
-        named(r, m, pv1, 10, 2, 0);
+        mm_ssmix2__named(r, m, pv1, 3, 9, 1);
+        mm_ssmix2__named(r, m, pv1, 10, 2, 0);
     }
-    o->inpatient = strcmp(peek(m, orc, 29, 1, 1, 1), "I") == 0 ||
-                   strcmp(peek(m, pv1, 2, 1, 1, 1), "I") == 0;
-    o->cancel = strcmp(peek(m, orc, 1, 1, 1, 1), "CA") == 0;
+    o->inpatient = strcmp(mm_ssmix2__peek(m, orc, 29, 1, 1, 1), "I") == 0 ||
+                   strcmp(mm_ssmix2__peek(m, pv1, 2, 1, 1, 1), "I") == 0;
+    o->cancel = strcmp(mm_ssmix2__peek(m, orc, 1, 1, 1, 1), "CA") == 0;
     o->exam_code = o->exam_name = o->text = "";
     if (kind == 2) {
         size_t obr = mm_hl7_find(m, "OBR", 0), ods = mm_hl7_find(m, "ODS", 0);
-        o->exam_code = get(r, m, obr, 4, 1, 1, 1);
-        o->exam_name = get(r, m, obr, 4, 1, 2, 1);
+        o->exam_code = mm_ssmix2__get(r, m, obr, 4, 1, 1, 1);
+        o->exam_name = mm_ssmix2__get(r, m, obr, 4, 1, 2, 1);
         if (ods != SIZE_MAX)
-            o->text = get(r, m, ods, 3, 1, 2, 1);
-        o->exam_name = o->exam_name[0] ? o->exam_name : sdup(r, mm_ssmix2__order_kind(o0->type));
+            o->text = mm_ssmix2__get(r, m, ods, 3, 1, 2, 1);
+        o->exam_name = o->exam_name[0] ? o->exam_name
+                                       : mm_ssmix2__sdup(r, mm_ssmix2__order_kind(o0->type));
         return;
     }
     for (size_t s = orc; s < nseg && !r->oom; s++) {
         const char *id = mm_hl7_segment_id(m, s);
         if (strcmp(id, "ORC") == 0) {
-            const char *group = peek(m, s, 4, 1, 1, 1);
+            const char *group = mm_ssmix2__peek(m, s, 4, 1, 1, 1);
             cur = NULL;
             for (size_t i = 0; i < rps.n; i++)
                 if (strcmp(((struct tmp_rp *)rps.v)[i].rp.rp, group) == 0)
                     cur = &((struct tmp_rp *)rps.v)[i];
-            if (!cur && (cur = push(r, &rps, sizeof(*cur))) != NULL) {
-                cur->rp.rp = sdup(r, group);
+            if (!cur && (cur = mm_ssmix2__push(r, &rps, sizeof(*cur))) != NULL) {
+                cur->rp.rp = mm_ssmix2__sdup(r, group);
                 cur->rp.usage = cur->rp.usage_code = cur->rp.days = cur->rp.route = "";
                 cur->rp.rate = cur->rp.rate_unit = cur->rp.start = cur->rp.end = "";
             }
@@ -673,22 +445,22 @@ static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm
             if (kind == 0) {
                 add_drug(r, cur, m, s, 2, 3, 5);
             } else {
-                cur->rp.rate = get(r, m, s, 23, 1, 1, 1);
-                cur->rp.rate_unit = get(r, m, s, 24, 1, 1, 1);
+                cur->rp.rate = mm_ssmix2__get(r, m, s, 23, 1, 1, 1);
+                cur->rp.rate_unit = mm_ssmix2__get(r, m, s, 24, 1, 1, 1);
             }
         } else if (strcmp(id, "RXC") == 0) {
             add_drug(r, cur, m, s, 2, 3, 4);
         } else if (strcmp(id, "TQ1") == 0) {
-            const char *days = peek(m, s, 6, 1, 1, 1);
-            cur->rp.usage = get(r, m, s, 3, 1, 1, 2);
-            cur->rp.usage_code = get(r, m, s, 3, 1, 1, 1);
+            const char *days = mm_ssmix2__peek(m, s, 6, 1, 1, 1);
+            cur->rp.usage = mm_ssmix2__get(r, m, s, 3, 1, 1, 2);
+            cur->rp.usage_code = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
             if (!cur->rp.usage[0])
                 cur->rp.usage = cur->rp.usage_code;
-            cur->rp.days = sdup(r, days);
-            cur->rp.start = get(r, m, s, 7, 1, 1, 1);
-            cur->rp.end = get(r, m, s, 8, 1, 1, 1);
+            cur->rp.days = mm_ssmix2__sdup(r, days);
+            cur->rp.start = mm_ssmix2__get(r, m, s, 7, 1, 1, 1);
+            cur->rp.end = mm_ssmix2__get(r, m, s, 8, 1, 1, 1);
         } else if (strcmp(id, "RXR") == 0) {
-            cur->rp.route = get(r, m, s, 1, 1, 1, 1);
+            cur->rp.route = mm_ssmix2__get(r, m, s, 1, 1, 1, 1);
         }
     }
     /* move the parts into the arena */
@@ -699,10 +471,10 @@ static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm
         struct tmp_rp *t = &((struct tmp_rp *)rps.v)[i];
         out[i] = t->rp;
         out[i].ndrugs = t->drugs.n;
-        out[i].drugs = adup(r, t->drugs.v, t->drugs.n * sizeof(struct mm_ssmix2_drug));
+        out[i].drugs = mm_ssmix2__adup(r, t->drugs.v, t->drugs.n * sizeof(struct mm_ssmix2_drug));
     }
     o->nrps = out ? rps.n : 0;
-    o->rps = out ? adup(r, out, rps.n * sizeof(*out)) : NULL;
+    o->rps = out ? mm_ssmix2__adup(r, out, rps.n * sizeof(*out)) : NULL;
     for (size_t i = 0; i < rps.n; i++)
         mm_free(((struct tmp_rp *)rps.v)[i].drugs.v);
     mm_free(rps.v);
@@ -715,34 +487,34 @@ static void add_admins(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, m
     size_t pv1 = mm_hl7_find(m, "PV1", 0);
 
     if (orc != SIZE_MAX)
-        named(r, m, orc, 17, 2, 0);
+        mm_ssmix2__named(r, m, orc, 17, 2, 0);
     if (pv1 != SIZE_MAX) {
-        named(r, m, pv1, 3, 9, 1);
-        named(r, m, pv1, 10, 2, 0);
+        mm_ssmix2__named(r, m, pv1, 3, 9, 1);
+        mm_ssmix2__named(r, m, pv1, 10, 2, 0);
     }
     for (size_t s = mm_hl7_find(m, "RXA", 0); s != SIZE_MAX; s = mm_hl7_find(m, "RXA", s + 1)) {
-        struct mm_ssmix2_admin *a = push(r, &r->admins, sizeof(*a));
+        struct mm_ssmix2_admin *a = mm_ssmix2__push(r, &r->admins, sizeof(*a));
         const char *unit;
         if (!a)
             return;
         a->from = *o0;
-        a->order_no = get(r, m, orc, 2, 1, 1, 1);
-        a->given_at = iso_minute(r, peek(m, s, 3, 1, 1, 1));
-        a->ended_at = iso_minute(r, peek(m, s, 4, 1, 1, 1));
-        a->drug.code = get(r, m, s, 5, 1, 1, 1);
-        a->drug.name = get(r, m, s, 5, 1, 2, 1);
-        a->drug.system = get(r, m, s, 5, 1, 3, 1);
-        a->drug.dose = get(r, m, s, 6, 1, 1, 1);
-        unit = peek(m, s, 7, 1, 2, 1);
-        a->drug.unit = sdup(r, unit[0] ? unit : peek(m, s, 7, 1, 1, 1));
-        a->route = get(r, m, rxr, 1, 1, 1, 1);
-        a->route_name = get(r, m, rxr, 1, 1, 2, 1);
-        a->status = get(r, m, s, 20, 1, 1, 1);
-        a->given_by = person(r, m, s, 10, 1, 2);
-        a->given_by_id = get(r, m, s, 10, 1, 1, 1);
-        a->location = get(r, m, s, 11, 1, 1, 1);
-        a->location_name = named(r, m, s, 11, 9, 1);
-        a->site = get(r, m, s, 9, 1, 2, 1);
+        a->order_no = mm_ssmix2__get(r, m, orc, 2, 1, 1, 1);
+        a->given_at = mm_ssmix2__iso_minute(r, mm_ssmix2__peek(m, s, 3, 1, 1, 1));
+        a->ended_at = mm_ssmix2__iso_minute(r, mm_ssmix2__peek(m, s, 4, 1, 1, 1));
+        a->drug.code = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
+        a->drug.name = mm_ssmix2__get(r, m, s, 5, 1, 2, 1);
+        a->drug.system = mm_ssmix2__get(r, m, s, 5, 1, 3, 1);
+        a->drug.dose = mm_ssmix2__get(r, m, s, 6, 1, 1, 1);
+        unit = mm_ssmix2__peek(m, s, 7, 1, 2, 1);
+        a->drug.unit = mm_ssmix2__sdup(r, unit[0] ? unit : mm_ssmix2__peek(m, s, 7, 1, 1, 1));
+        a->route = mm_ssmix2__get(r, m, rxr, 1, 1, 1, 1);
+        a->route_name = mm_ssmix2__get(r, m, rxr, 1, 1, 2, 1);
+        a->status = mm_ssmix2__get(r, m, s, 20, 1, 1, 1);
+        a->given_by = mm_ssmix2__person(r, m, s, 10, 1, 2);
+        a->given_by_id = mm_ssmix2__get(r, m, s, 10, 1, 1, 1);
+        a->location = mm_ssmix2__get(r, m, s, 11, 1, 1, 1);
+        a->location_name = mm_ssmix2__named(r, m, s, 11, 9, 1);
+        a->site = mm_ssmix2__get(r, m, s, 9, 1, 2, 1);
         a->injection = strcmp(o0->type, "OMP-12") == 0;
     }
 }
@@ -757,35 +529,37 @@ static void add_labs(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_
     for (size_t s = 0; s < nseg && !r->oom; s++) {
         const char *id = mm_hl7_segment_id(m, s);
         if (strcmp(id, "SPM") == 0) {
-            spm_time = peek(m, s, 17, 1, 1, 1);
+            spm_time = mm_ssmix2__peek(m, s, 17, 1, 1, 1);
         } else if (strcmp(id, "OBR") == 0) {
-            const char *o2 = peek(m, s, 2, 1, 1, 1);
-            obr_time = peek(m, s, 7, 1, 1, 1);
+            const char *o2 = mm_ssmix2__peek(m, s, 2, 1, 1, 1);
+            obr_time = mm_ssmix2__peek(m, s, 7, 1, 1, 1);
             if (o2[0])
                 order = o2;
         } else if (strcmp(id, "OBX") == 0) {
-            struct mm_ssmix2_lab *l = push(r, &r->labs, sizeof(*l));
-            const char *code = peek(m, s, 3, 1, 1, 1), *unit = peek(m, s, 6, 1, 2, 1);
-            const char *at = spm_time[0] ? spm_time : peek(m, s, 14, 1, 1, 1);
-            const char *vt = peek(m, s, 2, 1, 1, 1);
+            struct mm_ssmix2_lab *l = mm_ssmix2__push(r, &r->labs, sizeof(*l));
+            const char *code = mm_ssmix2__peek(m, s, 3, 1, 1, 1),
+                       *unit = mm_ssmix2__peek(m, s, 6, 1, 2, 1);
+            const char *at = spm_time[0] ? spm_time : mm_ssmix2__peek(m, s, 14, 1, 1, 1);
+            const char *vt = mm_ssmix2__peek(m, s, 2, 1, 1, 1);
             if (!l)
                 return;
             l->from = *o0;
             if (!code[0])
-                code = peek(m, s, 3, 1, 4, 1);
+                code = mm_ssmix2__peek(m, s, 3, 1, 4, 1);
             if (!code[0])
-                code = peek(m, s, 3, 1, 2, 1);
-            l->code = sdup(r, code);
-            l->name = get(r, m, s, 3, 1, 2, 1);
+                code = mm_ssmix2__peek(m, s, 3, 1, 2, 1);
+            l->code = mm_ssmix2__sdup(r, code);
+            l->name = mm_ssmix2__get(r, m, s, 3, 1, 2, 1);
             /* coded values (CWE/CE) show their text; everything else as written */
-            l->value = strcmp(vt, "CWE") == 0 || strcmp(vt, "CE") == 0 ? get(r, m, s, 5, 1, 2, 1)
-                                                                       : get(r, m, s, 5, 1, 0, 0);
-            l->unit = sdup(r, unit[0] ? unit : peek(m, s, 6, 1, 1, 1));
-            l->range = get(r, m, s, 7, 1, 1, 1);
-            l->flag = get(r, m, s, 8, 1, 1, 1);
-            l->status = get(r, m, s, 11, 1, 1, 1);
-            l->collected_at = iso_minute(r, at[0] ? at : obr_time);
-            l->order_no = sdup(r, order);
+            l->value = strcmp(vt, "CWE") == 0 || strcmp(vt, "CE") == 0
+                               ? mm_ssmix2__get(r, m, s, 5, 1, 2, 1)
+                               : mm_ssmix2__get(r, m, s, 5, 1, 0, 0);
+            l->unit = mm_ssmix2__sdup(r, unit[0] ? unit : mm_ssmix2__peek(m, s, 6, 1, 1, 1));
+            l->range = mm_ssmix2__get(r, m, s, 7, 1, 1, 1);
+            l->flag = mm_ssmix2__get(r, m, s, 8, 1, 1, 1);
+            l->status = mm_ssmix2__get(r, m, s, 11, 1, 1, 1);
+            l->collected_at = mm_ssmix2__iso_minute(r, at[0] ? at : obr_time);
+            l->order_no = mm_ssmix2__sdup(r, order);
         }
     }
 }
@@ -798,29 +572,29 @@ static void add_exam(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_
 
     if (obr == SIZE_MAX)
         return;
-    e = push(r, &r->exams, sizeof(*e));
+    e = mm_ssmix2__push(r, &r->exams, sizeof(*e));
     if (!e)
         return;
     e->from = *o0;
     e->kind = strcmp(o0->type, "OMG-11") == 0   ? "radiology"
               : strcmp(o0->type, "OMG-12") == 0 ? "endoscopy"
                                                 : "physiology";
-    e->code = get(r, m, obr, 4, 1, 1, 1);
-    e->name = get(r, m, obr, 4, 1, 2, 1);
-    e->performed_at = iso_minute(r, peek(m, obr, 7, 1, 1, 1));
-    e->study_uid = get(r, m, ipc, 3, 1, 1, 1);
+    e->code = mm_ssmix2__get(r, m, obr, 4, 1, 1, 1);
+    e->name = mm_ssmix2__get(r, m, obr, 4, 1, 2, 1);
+    e->performed_at = mm_ssmix2__iso_minute(r, mm_ssmix2__peek(m, obr, 7, 1, 1, 1));
+    e->study_uid = mm_ssmix2__get(r, m, ipc, 3, 1, 1, 1);
     /* findings: text and numeric observations, one per line */
     mm_buf_init(&f, 65536);
     for (size_t s = mm_hl7_find(m, "OBX", 0); s != SIZE_MAX; s = mm_hl7_find(m, "OBX", s + 1)) {
-        const char *vt = peek(m, s, 2, 1, 1, 1);
+        const char *vt = mm_ssmix2__peek(m, s, 2, 1, 1, 1);
         if (strcmp(vt, "TX") == 0 || strcmp(vt, "ST") == 0 || strcmp(vt, "FT") == 0)
-            mm_buf_printf(&f, "%s%s: %s", f.len ? "\n" : "", peek(m, s, 3, 1, 2, 1),
-                          peek(m, s, 5, 1, 0, 0));
+            mm_buf_printf(&f, "%s%s: %s", f.len ? "\n" : "", mm_ssmix2__peek(m, s, 3, 1, 2, 1),
+                          mm_ssmix2__peek(m, s, 5, 1, 0, 0));
         else if (strcmp(vt, "NM") == 0)
-            mm_buf_printf(&f, "%s%s: %s %s", f.len ? "\n" : "", peek(m, s, 3, 1, 2, 1),
-                          peek(m, s, 5, 1, 1, 1), peek(m, s, 6, 1, 1, 1));
+            mm_buf_printf(&f, "%s%s: %s %s", f.len ? "\n" : "", mm_ssmix2__peek(m, s, 3, 1, 2, 1),
+                          mm_ssmix2__peek(m, s, 5, 1, 1, 1), mm_ssmix2__peek(m, s, 6, 1, 1, 1));
     }
-    e->findings = sdup(r, f.ptr ? f.ptr : "");
+    e->findings = mm_ssmix2__sdup(r, f.ptr ? f.ptr : "");
     mm_buf_release(&f);
 }
 
@@ -858,11 +632,11 @@ int mm_ssmix2_record_add_document(mm_ssmix2_record *r, const struct mm_ssmix2_na
     int images = 0;
 
     MM_ASSERT_ARG(r != NULL && name != NULL && folder != NULL);
-    d = push(r, &r->docs, sizeof(*d));
+    d = mm_ssmix2__push(r, &r->docs, sizeof(*d));
     if (!d)
         return MM_ENOMEM;
-    set_origin(r, &d->from, name, "");
-    d->from.type = sdup(r, name->type);
+    mm_ssmix2__set_origin(r, &d->from, name, "");
+    d->from.type = mm_ssmix2__sdup(r, name->type);
     /* local^name^system^standard code^standard name^system: prefer the standard parts */
     folder_comp(name->type, 5, title, sizeof(title));
     if (!title[0])
@@ -870,23 +644,23 @@ int mm_ssmix2_record_add_document(mm_ssmix2_record *r, const struct mm_ssmix2_na
     folder_comp(name->type, 4, code, sizeof(code));
     if (!code[0])
         folder_comp(name->type, 1, code, sizeof(code));
-    d->title = sdup(r, title);
-    d->code = sdup(r, code);
-    d->date = iso_date(r, name->date);
-    d->folder = sdup(r, folder);
+    d->title = mm_ssmix2__sdup(r, title);
+    d->code = mm_ssmix2__sdup(r, code);
+    d->date = mm_ssmix2__iso_date(r, name->date);
+    d->folder = mm_ssmix2__sdup(r, folder);
     list = nfiles ? mm_calloc(nfiles, sizeof(*list)) : NULL;
     if (nfiles && !list)
         return MM_ENOMEM;
     for (size_t i = 0; i < nfiles; i++) {
         size_t n = strlen(files[i]);
-        list[i] = sdup(r, files[i]);
+        list[i] = mm_ssmix2__sdup(r, files[i]);
         images |= n > 4 &&
                   (strcmp(files[i] + n - 4, ".jpg") == 0 || strcmp(files[i] + n - 4, ".JPG") == 0 ||
                    (n > 5 && strcmp(files[i] + n - 5, ".jpeg") == 0));
     }
     d->kind = images ? "image" : "document";
     d->nfiles = nfiles;
-    d->files = nfiles ? adup(r, list, nfiles * sizeof(*list)) : NULL;
+    d->files = nfiles ? mm_ssmix2__adup(r, list, nfiles * sizeof(*list)) : NULL;
     mm_free(list);
     return r->oom ? mm_error_set(MM_ENOMEM, "out of memory") : 0;
 }
@@ -898,7 +672,7 @@ int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
     const struct mm_ssmix2_type *t;
     struct mm_ssmix2_origin o;
     const char *code;
-    size_t want;
+    size_t want, shown;
 
     MM_ASSERT_ARG(r != NULL && name != NULL && msg != NULL);
     t = mm_ssmix2_type_find(name->type);
@@ -911,7 +685,8 @@ int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
     want = strcspn(t->hl7, "^");
     if (strlen(code) != want || strncmp(code, t->hl7, want) != 0)
         return mm_error_set(MM_ECORRUPT, "message type does not fit data type '%s'", t->folder);
-    set_origin(r, &o, name, t->folder);
+    mm_ssmix2__set_origin(r, &o, name, t->folder);
+    shown = r->raw_shown;
     if (strcmp(t->folder, "ADT-00") == 0)
         add_patient(r, &o, msg);
     else if (strcmp(t->folder, "ADT-61") == 0)
@@ -929,6 +704,7 @@ int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
         add_exam(r, &o, msg);
     else
         add_order(r, &o, msg);
+    mm_ssmix2__fields_tally(r, msg, shown);
     return r->oom ? mm_error_set(MM_ENOMEM, "out of memory") : 0;
 }
 
@@ -1005,8 +781,8 @@ void mm_ssmix2_record_note(mm_ssmix2_record *r, const char *type, enum mm_ssmix2
     for (i = 0; i < r->fails.n && strcmp(v[i].type, type) < 0; i++)
         ;
     if (i == r->fails.n || strcmp(v[i].type, type) != 0) {
-        const char *t = sdup(r, type);
-        if (!push(r, &r->fails, sizeof(*f)))
+        const char *t = mm_ssmix2__sdup(r, type);
+        if (!mm_ssmix2__push(r, &r->fails, sizeof(*f)))
             return;
         v = r->fails.v;
         memmove(&v[i + 1], &v[i], (r->fails.n - 1 - i) * sizeof(*v));
@@ -1030,7 +806,7 @@ void mm_ssmix2_record_note(mm_ssmix2_record *r, const char *type, enum mm_ssmix2
         break;
     }
     if (!f->reason[0] && reason)
-        f->reason = sdup(r, reason);
+        f->reason = mm_ssmix2__sdup(r, reason);
 }
 
 const char *mm_ssmix2_type_section(const char *type)
