@@ -844,7 +844,11 @@ static void record__real_samples(void **state)
                                            SAMPLES "/fixtures/extended_root", "5550001234", &probs),
                      0);
     assert_int_equal(probs.bad, 0);
-    assert_null(mm_ssmix2_record_patient(r)); /* no ADT message for this patient */
+    /* no ADT message for this patient: the identity is the PID of its lab result */
+    p = mm_ssmix2_record_patient(r);
+    assert_non_null(p);
+    assert_string_equal(p->from.type, "OML-11");
+    assert_string_equal(p->name, "試験 花子");
     n = mm_ssmix2_record_labs(r, &labs);
     assert_int_equal(n, 4);
     /* sorted by collection time, then code: the two amounts (…211), then the two organisms */

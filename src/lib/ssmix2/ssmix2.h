@@ -386,6 +386,16 @@ struct mm_ssmix2_field_counts {
 /* The counts of every message added to @r (zeros for NULL). */
 void mm_ssmix2_record_field_counts(const mm_ssmix2_record *r, struct mm_ssmix2_field_counts *out);
 
+/*
+ * Read, decode and parse the message file @path (whose parsed name is @name) and add the
+ * counts of its non-empty fields, by what the record makes of them, to @out (what `mamori
+ * scan` reports; the counts of a record of this one message).
+ * @return 0, 1 when the file cannot be read or is not a message of its data type (nothing
+ *         counted; mm_error_last() says why), MM_ENOMEM
+ */
+int mm_ssmix2_count_fields(const char *path, const struct mm_ssmix2_name *name,
+                           struct mm_ssmix2_field_counts *out);
+
 /* Start an empty record. @return 0, MM_ENOMEM */
 int mm_ssmix2_record_new(mm_ssmix2_record **out);
 

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/error.h"
+#include "common/limits.h"
+#include "os/os.h"
 #include "ssmix2/ssmix2_int.h"
 
 struct seg_use {
@@ -25,6 +28,34 @@ static const struct seg_use table[] = {
     { "TQ1", ",2,3,4,6,7,8,9,10,11,14,", ",1," },
     { "RXR", ",1,2,3,4,", "" },
     { "RXC", ",1,2,3,4,", "" },
+    /*
+     * every other segment (ssmix2_record.c, ssmix2_patient.c). Plumbing: the MSH control
+     * fields (sender, receiver, message time, control ID, processing ID, version, character
+     * sets, profile: how the message travelled, not what it says of the patient; MSH-9 is
+     * read to check the type and take the trigger), EVN-1 (the trigger again), the set IDs
+     * (PID-1, NK1-1, PV1-1, IN1-1, AL1-1, IAM-1, OBR-1, OBX-1, SPM-1, DB1-1), the RXA
+     * sub-ID counters (RXA-1, RXA-2: 0 and 1 in every single administration) and SFT (the
+     * sending software). Segments without a row (NTE, PD1, SAC, CTI, Z-segments) are not
+     * understood at all and are kept raw as whole segments.
+     */
+    { "MSH", ",9,", ",3,4,5,6,7,8,10,11,12,13,14,15,16,17,18,19,20,21," },
+    { "SFT", "", ",1,2,3,4,5,6," },
+    { "EVN", ",2,6,", ",1," },
+    { "PID", ",3,5,7,8,11,13,14,", ",1," },
+    { "NK1", ",2,3,4,5,6,", ",1," },
+    { "PV1", ",2,3,6,7,10,36,44,45,", ",1," },
+    { "PV2", ",8,9,", "" },
+    { "IN1", ",2,3,12,13,17,", ",1," },
+    { "DB1", "", ",1," },
+    { "AL1", ",2,3,4,5,6,", ",1," },
+    { "IAM", ",2,3,4,5,6,11,12,", ",1," },
+    { "PRB", ",1,3,7,9,10,13,14,16,17,18,", "" },
+    { "OBR", ",2,4,7,", ",1," },
+    { "OBX", ",2,3,5,6,7,8,11,14,", ",1," },
+    { "SPM", ",17,", ",1," },
+    { "IPC", ",3,", "" },
+    { "RXA", ",3,4,5,6,7,9,10,11,20,", ",1,2," },
+    { "ODS", ",3,", "" },
 };
 
 int mm_ssmix2__field_use(const char *seg, int field)
@@ -43,6 +74,14 @@ int mm_ssmix2__field_use(const char *seg, int field)
             return MM_SSMIX2__FIELD_PLUMBING;
         return 0;
     }
+    return 0;
+}
+
+int mm_ssmix2__segment_known(const char *seg)
+{
+    for (size_t i = 0; seg && i < sizeof(table) / sizeof(table[0]); i++)
+        if (strcmp(table[i].seg, seg) == 0)
+            return 1;
     return 0;
 }
 
@@ -78,10 +117,10 @@ void mm_ssmix2__raw_add(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_
         /* the whole segment: its text after the ID and the first field separator */
         const char *sp;
         size_t sn;
-        for (int k = first_field(m, seg); (size_t)k < nf; k++)
+        for (int k = first_field(m, seg); (size_t)k <= nf; k++)
             shown += nonempty(m, seg, k);
         if (!shown || mm_hl7_get_raw(m, seg, first_field(m, seg), 0, 0, 0, &p, &n) != 0 ||
-            mm_hl7_get_raw(m, seg, (int)nf - 1, 0, 0, 0, &sp, &sn) != 0)
+            mm_hl7_get_raw(m, seg, (int)nf, 0, 0, 0, &sp, &sn) != 0)
             return;
         n = (size_t)(sp + sn - p);
         snprintf(name, sizeof(name), "%s", id);
@@ -98,7 +137,7 @@ void mm_ssmix2__raw_segment(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, s
     const char *id = mm_hl7_segment_id(m, seg);
     size_t nf = mm_hl7_field_count(m, seg);
 
-    for (int f = first_field(m, seg); (size_t)f < nf; f++)
+    for (int f = first_field(m, seg); (size_t)f <= nf; f++)
         if (mm_ssmix2__field_use(id, f) == MM_SSMIX2__FIELD_RAW)
             mm_ssmix2__raw_add(r, v, m, seg, f);
 }
@@ -110,7 +149,7 @@ void mm_ssmix2__fields_tally(mm_ssmix2_record *r, mm_hl7_msg *m, size_t shown_be
     for (size_t s = 0; s < mm_hl7_segment_count(m); s++) {
         const char *id = mm_hl7_segment_id(m, s);
         size_t nf = mm_hl7_field_count(m, s);
-        for (int f = first_field(m, s); (size_t)f < nf; f++) {
+        for (int f = first_field(m, s); (size_t)f <= nf; f++) {
             if (!nonempty(m, s, f))
                 continue;
             switch (mm_ssmix2__field_use(id, f)) {
@@ -136,4 +175,34 @@ void mm_ssmix2_record_field_counts(const mm_ssmix2_record *r, struct mm_ssmix2_f
     memset(out, 0, sizeof(*out));
     if (r)
         *out = r->counts;
+}
+
+int mm_ssmix2_count_fields(const char *path, const struct mm_ssmix2_name *name,
+                           struct mm_ssmix2_field_counts *out)
+{
+    struct mm_ssmix2_field_counts c;
+    mm_ssmix2_record *r = NULL;
+    mm_hl7_msg *m = NULL;
+    mm_buf raw, dec;
+    int err;
+
+    MM_ASSERT_ARG(path != NULL && name != NULL && out != NULL);
+    mm_buf_init(&raw, MM_LIMIT_HL7_MESSAGE);
+    mm_buf_init(&dec, MM_LIMIT_HL7_MESSAGE * 2);
+    if ((err = mm_os_read_file(path, &raw)) < 0 ||
+        (err = mm_jis_decode(&dec, raw.ptr ? raw.ptr : "", raw.len, 0, NULL)) < 0 ||
+        (err = mm_hl7_parse(&m, dec.ptr ? dec.ptr : "", dec.len)) < 0 ||
+        (err = mm_ssmix2_record_new(&r)) < 0 || (err = mm_ssmix2_record_add(r, name, m)) < 0)
+        goto out;
+    mm_ssmix2_record_field_counts(r, &c);
+    out->read += c.read;
+    out->plumbing += c.plumbing;
+    out->raw += c.raw;
+    out->dropped += c.dropped;
+out:
+    mm_ssmix2_record_free(r);
+    mm_hl7_free(m);
+    mm_buf_release(&raw);
+    mm_buf_release(&dec);
+    return err == MM_ENOMEM ? err : err < 0 ? 1 : 0;
 }

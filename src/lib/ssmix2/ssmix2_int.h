@@ -103,5 +103,22 @@ void mm_ssmix2__fields_tally(mm_ssmix2_record *r, mm_hl7_msg *m, size_t shown_be
 
 /* The use of field @field (1-based) of segment @seg ("RXE"): an enum mm_ssmix2__field_use_kind. */
 int mm_ssmix2__field_use(const char *seg, int field);
+/* Whether segment @seg has a row in the table (else it is not understood at all: NTE, Z...). */
+int mm_ssmix2__segment_known(const char *seg);
+
+/* ---- what every message says about the patient (ssmix2_patient.c) ---- */
+
+/* The PID of @m: in full for an ADT-00 (with NK1, IN1, OBX measures), else as the stand-in
+ * identity when @o is current and newer than the stand-in kept (docs/orders.md). */
+void mm_ssmix2__add_identity(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o, mm_hl7_msg *m);
+/* Every AL1 and IAM of @m (any data type) as an allergy of origin @o; IAM-6 D is left out. */
+void mm_ssmix2__add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o, mm_hl7_msg *m);
+/* Whether data type @type is an order (OMP-01/02, OML-01, OMG-01/02/03, OMD): its fields
+ * not interpreted go to its order's raw[], not to the record's "uninterpreted" list. */
+int mm_ssmix2__order_type(const char *type);
+/* The non-empty fields of @m that the table does not interpret (whole segments for those
+ * without a row) as one entry of r->uninterpreted; nothing when there are none. */
+void mm_ssmix2__add_uninterpreted(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o,
+                                  mm_hl7_msg *m);
 
 #endif

@@ -72,188 +72,6 @@ const char *mm_ssmix2_record_code_name(const mm_ssmix2_record *r, int kind, cons
     return "";
 }
 
-/* ---- demographics and allergies ---- */
-
-/* A new allergy from segment @s: AL1 and IAM agree on fields 2-5 (type, allergen, severity,
- * reaction); the caller sets the onset, which they keep in different fields. */
-static struct mm_ssmix2_allergy *add_allergy(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0,
-                                             mm_hl7_msg *m, size_t s)
-{
-    struct mm_ssmix2_allergy *a = mm_ssmix2__push(r, &r->allergies, sizeof(*a));
-
-    if (!a)
-        return NULL;
-    a->from = *o0;
-    a->type = mm_ssmix2__get(r, m, s, 2, 1, 1, 1);
-    a->code = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
-    a->name = mm_ssmix2__get(r, m, s, 3, 1, 2, 1);
-    a->system = mm_ssmix2__get(r, m, s, 3, 1, 3, 1);
-    a->severity = mm_ssmix2__get(r, m, s, 4, 1, 1, 1);
-    a->reaction = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
-    return a;
-}
-
-/* Append every repetition of the XTN field @f of segment @seg to @v (struct mm_ssmix2_phone). */
-static void add_phones(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg, int f)
-{
-    for (int rep = 1; seg != SIZE_MAX && rep <= (int)mm_hl7_rep_count(m, seg, f); rep++) {
-        const char *num = mm_ssmix2__peek(m, seg, f, rep, 12, 1);
-        struct mm_ssmix2_phone *ph;
-        if (!num[0])
-            num = mm_ssmix2__peek(m, seg, f, rep, 1, 1);
-        if (!num[0] || !(ph = mm_ssmix2__push(r, v, sizeof(*ph))))
-            continue;
-        ph->use = mm_ssmix2__get(r, m, seg, f, rep, 2, 1);
-        ph->equipment = mm_ssmix2__get(r, m, seg, f, rep, 3, 1);
-        ph->number = mm_ssmix2__sdup(r, num);
-    }
-}
-
-/* An address (XAD) of repetition @rep: component 8 (the full text), else the parts. */
-static const char *address_of(mm_ssmix2_record *r, mm_hl7_msg *m, size_t seg, int f, int rep)
-{
-    const char *full = mm_ssmix2__peek(m, seg, f, rep, 8, 1);
-    char b[768];
-
-    if (full[0])
-        return mm_ssmix2__sdup(r, full);
-    snprintf(b, sizeof(b), "%s%s%s%s", mm_ssmix2__peek(m, seg, f, rep, 4, 1),
-             mm_ssmix2__peek(m, seg, f, rep, 3, 1), mm_ssmix2__peek(m, seg, f, rep, 1, 1),
-             mm_ssmix2__peek(m, seg, f, rep, 2, 1));
-    return mm_ssmix2__sdup(r, b);
-}
-
-/* NK1 contacts (not the patient's own line, NK1-3 SEL) and IN1 insurance of an ADT-00. */
-static void add_contacts(mm_ssmix2_record *r, struct mm_ssmix2_patient *p, mm_hl7_msg *m)
-{
-    struct vec cs = { 0 }, ins = { 0 };
-
-    for (size_t s = mm_hl7_find(m, "NK1", 0); s != SIZE_MAX && !r->oom;
-         s = mm_hl7_find(m, "NK1", s + 1)) {
-        struct vec ph = { 0 };
-        struct mm_ssmix2_contact *c;
-        if (strcmp(mm_ssmix2__peek(m, s, 3, 1, 1, 1), "SEL") == 0 ||
-            !(c = mm_ssmix2__push(r, &cs, sizeof(*c))))
-            continue;
-        c->name = c->kana = "";
-        for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, s, 2); rep++) {
-            const char *rt = mm_ssmix2__peek(m, s, 2, rep, 8, 1);
-            if (strcmp(rt, "P") == 0)
-                c->kana = mm_ssmix2__person(r, m, s, 2, rep, 1);
-            else if (!c->name[0])
-                c->name = mm_ssmix2__person(r, m, s, 2, rep, 1);
-        }
-        c->relationship_code = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
-        c->relationship = mm_ssmix2__get(r, m, s, 3, 1, 2, 1);
-        c->address = mm_hl7_rep_count(m, s, 4) ? address_of(r, m, s, 4, 1) : "";
-        c->postal_code = mm_ssmix2__get(r, m, s, 4, 1, 5, 1);
-        add_phones(r, &ph, m, s, 5);
-        add_phones(r, &ph, m, s, 6);
-        c->phones = mm_ssmix2__settle(r, &ph, sizeof(struct mm_ssmix2_phone), &c->nphones);
-    }
-    for (size_t s = mm_hl7_find(m, "IN1", 0); s != SIZE_MAX && !r->oom;
-         s = mm_hl7_find(m, "IN1", s + 1)) {
-        struct mm_ssmix2_insurance *in = mm_ssmix2__push(r, &ins, sizeof(*in));
-        if (!in)
-            break;
-        in->plan_code = mm_ssmix2__get(r, m, s, 2, 1, 1, 1);
-        in->plan_name = mm_ssmix2__get(r, m, s, 2, 1, 2, 1);
-        in->insurer_no = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
-        in->valid_from = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 12, 1, 1, 1));
-        in->valid_to = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 13, 1, 1, 1));
-        in->relation_code = mm_ssmix2__get(r, m, s, 17, 1, 1, 1);
-        in->relation = mm_ssmix2__get(r, m, s, 17, 1, 2, 1);
-    }
-    p->contacts = mm_ssmix2__settle(r, &cs, sizeof(struct mm_ssmix2_contact), &p->ncontacts);
-    p->insurance = mm_ssmix2__settle(r, &ins, sizeof(struct mm_ssmix2_insurance), &p->ninsurance);
-}
-
-static void add_patient(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
-{
-    size_t pid = mm_hl7_find(m, "PID", 0);
-    struct mm_ssmix2_patient *p;
-    char abo[8] = "", rh[4] = "", bt[16];
-
-    if (pid == SIZE_MAX)
-        return;
-    p = mm_ssmix2__push(r, &r->patients, sizeof(*p));
-    if (!p)
-        return;
-    p->from = *o0;
-    /* PID-3: the repetition with identifier type PI, else the first */
-    p->id = mm_ssmix2__get(r, m, pid, 3, 1, 1, 1);
-    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 3); rep++)
-        if (strcmp(mm_ssmix2__peek(m, pid, 3, rep, 5, 1), "PI") == 0)
-            p->id = mm_ssmix2__get(r, m, pid, 3, rep, 1, 1);
-    p->name = p->kana = "";
-    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 5); rep++) {
-        const char *rt = mm_ssmix2__peek(m, pid, 5, rep, 8, 1);
-        if (strcmp(rt, "I") == 0 || (!p->name[0] && rt[0] == '\0' && rep == 1))
-            p->name = mm_ssmix2__person(r, m, pid, 5, rep, 1);
-        else if (strcmp(rt, "P") == 0)
-            p->kana = mm_ssmix2__person(r, m, pid, 5, rep, 1);
-    }
-    p->birth_date = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, pid, 7, 1, 1, 1));
-    p->sex = mm_ssmix2__get(r, m, pid, 8, 1, 1, 1);
-    /* PID-11: the home address (type H) or the first; component 8 holds the full text */
-    p->address = p->postal_code = "";
-    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 11); rep++) {
-        const char *t = mm_ssmix2__peek(m, pid, 11, rep, 7, 1);
-        if (rep == 1 || strcmp(t, "H") == 0) {
-            p->address = address_of(r, m, pid, 11, rep);
-            p->postal_code = mm_ssmix2__get(r, m, pid, 11, rep, 5, 1);
-        }
-    }
-    p->phone = "";
-    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, pid, 13) && !p->phone[0]; rep++) {
-        const char *num = mm_ssmix2__peek(m, pid, 13, rep, 12, 1);
-        p->phone = mm_ssmix2__sdup(r, num[0] ? num : mm_ssmix2__peek(m, pid, 13, rep, 1, 1));
-    }
-    {
-        struct vec ph = { 0 };
-        add_phones(r, &ph, m, pid, 13);
-        add_phones(r, &ph, m, pid, 14);
-        p->phones = mm_ssmix2__settle(r, &ph, sizeof(struct mm_ssmix2_phone), &p->nphones);
-    }
-    add_contacts(r, p, m);
-    p->height_cm = p->weight_kg = "";
-    for (size_t s = mm_hl7_find(m, "OBX", 0); s != SIZE_MAX; s = mm_hl7_find(m, "OBX", s + 1)) {
-        const char *code = mm_ssmix2__peek(m, s, 3, 1, 1, 1);
-        if (strcmp(code, "9N001000000000001") == 0)
-            p->height_cm = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
-        else if (strcmp(code, "9N006000000000001") == 0)
-            p->weight_kg = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
-        else if (strncmp(code, "5H010", 5) == 0)
-            snprintf(abo, sizeof(abo), "%s", mm_ssmix2__peek(m, s, 5, 1, 1, 1));
-        else if (strncmp(code, "5H020", 5) == 0)
-            snprintf(rh, sizeof(rh), "%s", mm_ssmix2__peek(m, s, 5, 1, 1, 1));
-    }
-    snprintf(bt, sizeof(bt), "%s%s", abo, abo[0] ? rh : "");
-    p->blood_type = mm_ssmix2__sdup(r, bt);
-    /* AL1 allergies of ADT-00 (ADT-61 is preferred when present) */
-    for (size_t s = mm_hl7_find(m, "AL1", 0); s != SIZE_MAX; s = mm_hl7_find(m, "AL1", s + 1)) {
-        struct mm_ssmix2_allergy *a = add_allergy(r, o0, m, s);
-        if (!a)
-            return;
-        a->onset = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 6, 1, 1, 1));
-    }
-}
-
-static void add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
-{
-    for (size_t s = mm_hl7_find(m, "IAM", 0); s != SIZE_MAX; s = mm_hl7_find(m, "IAM", s + 1)) {
-        struct mm_ssmix2_allergy *a;
-        const char *onset = mm_ssmix2__peek(m, s, 11, 1, 1, 1);
-
-        if (strcmp(mm_ssmix2__peek(m, s, 6, 1, 1, 1), "D") == 0)
-            continue; /* the sender deletes this allergy */
-        a = add_allergy(r, o0, m, s);
-        if (!a)
-            return;
-        a->onset = onset[0] ? mm_ssmix2__iso_date(r, onset) : mm_ssmix2__get(r, m, s, 12, 1, 1, 1);
-    }
-}
-
 /* ---- diagnoses ---- */
 
 static void add_diagnoses(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
@@ -687,10 +505,10 @@ int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
         return mm_error_set(MM_ECORRUPT, "message type does not fit data type '%s'", t->folder);
     mm_ssmix2__set_origin(r, &o, name, t->folder);
     shown = r->raw_shown;
-    if (strcmp(t->folder, "ADT-00") == 0)
-        add_patient(r, &o, msg);
-    else if (strcmp(t->folder, "ADT-61") == 0)
-        add_allergies(r, &o, msg);
+    mm_ssmix2__add_identity(r, &o, msg);  /* PID of every message; ADT-00 in full */
+    mm_ssmix2__add_allergies(r, &o, msg); /* AL1 and IAM of every message */
+    if (strcmp(t->folder, "ADT-00") == 0 || strcmp(t->folder, "ADT-61") == 0)
+        ; /* read in full above */
     else if (strcmp(t->folder, "PPR-01") == 0)
         add_diagnoses(r, &o, msg);
     else if (strncmp(t->folder, "ADT-", 4) == 0)
@@ -704,6 +522,8 @@ int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
         add_exam(r, &o, msg);
     else
         add_order(r, &o, msg);
+    if (!mm_ssmix2__order_type(t->folder))
+        mm_ssmix2__add_uninterpreted(r, &o, msg); /* orders keep theirs in their raw[] */
     mm_ssmix2__fields_tally(r, msg, shown);
     return r->oom ? mm_error_set(MM_ENOMEM, "out of memory") : 0;
 }
@@ -1198,13 +1018,16 @@ int mm_ssmix2_record_load(mm_ssmix2_record **out, const char *root, const char *
 
 const struct mm_ssmix2_patient *mm_ssmix2_record_patient(const mm_ssmix2_record *r)
 {
-    const struct mm_ssmix2_patient *p = r->patients.v, *best = NULL;
+    const struct mm_ssmix2_patient *p = r->patients.v, *best[2] = { NULL, NULL };
 
-    for (size_t i = 0; i < r->patients.n; i++)
+    /* the newest current ADT-00, else the newest current PID of any other message */
+    for (size_t i = 0; i < r->patients.n; i++) {
+        int k = strcmp(p[i].from.type, "ADT-00") != 0;
         if (p[i].from.flag == MM_SSMIX2_CURRENT &&
-            (!best || strcmp(p[i].from.file_time, best->from.file_time) >= 0))
-            best = &p[i];
-    return best;
+            (!best[k] || strcmp(p[i].from.file_time, best[k]->from.file_time) >= 0))
+            best[k] = &p[i];
+    }
+    return best[0] ? best[0] : best[1];
 }
 
 #define ACCESSOR(fn, T, field)                          \

@@ -8,8 +8,10 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "ssmix2/ssmix2.h"
@@ -331,6 +333,159 @@ static const char *newest_current(const struct vec *v, size_t elem, const char *
     return best;
 }
 
+/* An allergy as the current list sees it: its rank, its time and its key. */
+struct al_pick {
+    int rank; /* 0 newest current ADT-61, 1 newest current ADT-00, 2 other current messages */
+    const struct mm_ssmix2_allergy *a;
+    size_t i; /* index in the record, for a stable order */
+};
+
+static int cmp_pick(const void *x, const void *y)
+{
+    const struct al_pick *a = x, *b = y;
+    int c;
+
+    if (a->rank != b->rank)
+        return a->rank - b->rank;
+    if (a->rank == 2 && (c = strcmp(b->a->from.file_time, a->a->from.file_time)) != 0)
+        return c; /* newest first */
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Whether two allergies are the same: the same type and code, or without codes, name. */
+static int same_allergy(const struct mm_ssmix2_allergy *a, const struct mm_ssmix2_allergy *b)
+{
+    if (strcmp(a->type, b->type) != 0)
+        return 0;
+    if (a->code[0] || b->code[0])
+        return strcmp(a->code, b->code) == 0;
+    return strcmp(a->name, b->name) == 0;
+}
+
+static int same_origin(const struct mm_ssmix2_origin *a, const struct mm_ssmix2_origin *b)
+{
+    return strcmp(a->type, b->type) == 0 && strcmp(a->file_time, b->file_time) == 0 &&
+           strcmp(a->order_no, b->order_no) == 0;
+}
+
+/* One allergy object; @also (n types, sorted, may repeat) is its "also_in". */
+static void jallergy(struct jw *w, int *n, const struct mm_ssmix2_allergy *a, const char *status,
+                     const char **also, size_t nalso)
+{
+    jraw(w, (*n)++ ? ",{" : "{");
+    jkv(w, 1, "status", status);
+    jkv(w, 0, "type", a->type);
+    jkv(w, 0, "code", a->code);
+    jkv(w, 0, "name", a->name);
+    jkv(w, 0, "severity", a->severity);
+    jkv(w, 0, "reaction", a->reaction);
+    jkv(w, 0, "onset", a->onset);
+    jraw(w, ",\"source\":{");
+    jkv(w, 1, "type", a->from.type);
+    jkv(w, 0, "file_time", a->from.file_time);
+    jkv(w, 0, "order_no", a->from.order_no);
+    jraw(w, "},\"also_in\":[");
+    for (size_t k = 0, m = 0; k < nalso; k++) {
+        if (k && strcmp(also[k], also[k - 1]) == 0)
+            continue;
+        jraw(w, m++ ? "," : "");
+        if (!w->err)
+            w->err = mm_json_str(w->b, also[k]);
+    }
+    jraw(w, "]}");
+}
+
+/*
+ * "allergies": the union of the current files' allergies (docs/orders.md): the newest
+ * current ADT-61, the newest current ADT-00, then every other current message newest first,
+ * each allergy once (the first holds the source, the others add their data type to
+ * also_in); with history, the rest as replaced, superseded or cancelled.
+ */
+static void jallergies(struct jw *w, const mm_ssmix2_record *r)
+{
+    const struct mm_ssmix2_allergy *a = r->allergies.v;
+    const char *adt61 = newest_current(&r->allergies, sizeof(*a), "ADT-61");
+    const char *adt00 = newest_current(&r->allergies, sizeof(*a), "ADT-00");
+    struct al_pick *pk = NULL;
+    const char **also = NULL;
+    unsigned char *cur = NULL;
+    size_t np = 0;
+    int n = 0;
+
+    jraw(w, ",\"allergies\":[");
+    if (r->allergies.n && (!(pk = mm_calloc(r->allergies.n, sizeof(*pk))) ||
+                           !(also = mm_calloc(r->allergies.n, sizeof(*also))) ||
+                           !(cur = mm_calloc(r->allergies.n, 1)))) {
+        w->err = w->err ? w->err : mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->allergies.n; i++) {
+        const struct mm_ssmix2_origin *o = &a[i].from;
+        int is61 = strcmp(o->type, "ADT-61") == 0, is00 = strcmp(o->type, "ADT-00") == 0;
+        if (o->flag != MM_SSMIX2_CURRENT || (is61 && strcmp(o->file_time, adt61) != 0) ||
+            (is00 && strcmp(o->file_time, adt00) != 0))
+            continue;
+        pk[np++] = (struct al_pick){ is61 ? 0 : is00 ? 1 : 2, &a[i], i };
+        cur[i] = 1;
+    }
+    if (np > 1)
+        qsort(pk, np, sizeof(*pk), cmp_pick);
+    for (size_t k = 0; k < np; k++) {
+        size_t nalso = 0, j;
+        for (j = 0; j < k && !same_allergy(pk[j].a, pk[k].a); j++)
+            ;
+        if (j < k)
+            continue; /* listed with the first that has it */
+        for (j = k + 1; j < np; j++)
+            if (same_allergy(pk[j].a, pk[k].a) && !same_origin(&pk[j].a->from, &pk[k].a->from))
+                also[nalso++] = pk[j].a->from.type;
+        if (nalso > 1)
+            qsort(also, nalso, sizeof(*also), cmp_str);
+        jallergy(w, &n, pk[k].a, "current", also, nalso);
+    }
+    for (size_t i = 0; w->hist && i < r->allergies.n; i++)
+        if (!cur[i])
+            jallergy(w, &n, &a[i],
+                     a[i].from.flag == MM_SSMIX2_CURRENT ? "replaced" : status_of(a[i].from.flag),
+                     NULL, 0);
+out:
+    mm_free(pk);
+    mm_free(also);
+    mm_free(cur);
+    jraw(w, "]");
+}
+
+/* "uninterpreted": per listed non-order message, the fields the record does not interpret. */
+static void juninterpreted(struct jw *w, const mm_ssmix2_record *r)
+{
+    const struct mm_ssmix2_uninterpreted *u = r->uninterpreted.v;
+    int n = 0;
+
+    jraw(w, ",\"uninterpreted\":[");
+    for (size_t i = 0; i < r->uninterpreted.n; i++) {
+        if (!listed(w, &u[i].from))
+            continue;
+        jitem(w, &n, &u[i].from);
+        jkv(w, 0, "type", u[i].from.type);
+        jkv(w, 0, "file_time", u[i].from.file_time);
+        jkv(w, 0, "order_no", u[i].from.order_no);
+        jraw(w, ",\"fields\":[");
+        for (size_t k = 0; k < u[i].nfields; k++) {
+            jraw(w, k ? ",{" : "{");
+            jkv(w, 1, "field", u[i].fields[k].field);
+            jkv(w, 0, "text", u[i].fields[k].text);
+            jraw(w, "}");
+        }
+        jraw(w, "]}");
+    }
+    jraw(w, "]");
+}
+
 int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int flags)
 {
     struct jw w = { out, 0, (flags & MM_SSMIX2_JSON_HISTORY) != 0, r };
@@ -353,41 +508,15 @@ int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int f
         jkv(&w, 0, "height_cm", p->height_cm);
         jkv(&w, 0, "weight_kg", p->weight_kg);
         jkv(&w, 0, "updated_at", p->from.file_time);
+        jkv(&w, 0, "source", p->from.type); /* "ADT-00", else the stand-in's data type */
+        jkv(&w, 0, "source_time", p->from.file_time);
         jpatient_more(&w, p);
         jraw(&w, "}");
     } else {
         jraw(&w, "null");
     }
 
-    /* allergies: the newest current ADT-61; without one, the AL1 of the current ADT-00 */
-    {
-        const struct mm_ssmix2_allergy *a = r->allergies.v;
-        const char *src = newest_current(&r->allergies, sizeof(*a), "ADT-61");
-        const char *type = src ? "ADT-61" : "ADT-00";
-        if (!src)
-            src = p ? p->from.file_time : NULL;
-        jraw(&w, ",\"allergies\":[");
-        n = 0;
-        for (size_t i = 0; i < r->allergies.n; i++) {
-            int cur = src && strcmp(a[i].from.type, type) == 0 &&
-                      strcmp(a[i].from.file_time, src) == 0 && a[i].from.flag == MM_SSMIX2_CURRENT;
-            if (!cur && !w.hist)
-                continue;
-            jraw(&w, n++ ? ",{" : "{");
-            jkv(&w, 1, "status",
-                cur                                   ? "current"
-                : a[i].from.flag == MM_SSMIX2_CURRENT ? "replaced"
-                                                      : status_of(a[i].from.flag));
-            jkv(&w, 0, "type", a[i].type);
-            jkv(&w, 0, "code", a[i].code);
-            jkv(&w, 0, "name", a[i].name);
-            jkv(&w, 0, "severity", a[i].severity);
-            jkv(&w, 0, "reaction", a[i].reaction);
-            jkv(&w, 0, "onset", a[i].onset);
-            jraw(&w, "}");
-        }
-        jraw(&w, "]");
-    }
+    jallergies(&w, r);
 
     /* diagnoses: the newest current PPR-01 holds them all; active first, then resolved */
     {
@@ -451,6 +580,7 @@ int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int f
         }
         jraw(&w, "]");
     }
+    juninterpreted(&w, r);
     jfailures(&w, r);
     jraw(&w, "}");
     return w.err;
