@@ -6,7 +6,10 @@
  * so at most six folders are open and only one folder's names (sorted, for a
  * stable report) are in memory: millions of files cost counters, not paths.
  * Paths are shown only after redaction (mm_log_path() plus the walk's own
- * knowledge of which levels are patient folders); HL7 content is never read.
+ * knowledge of which levels are patient folders). Every message is read once, by the
+ * library (mm_ssmix2_count_fields), only to count its fields by what the record makes of
+ * them (read, message plumbing, not interpreted and shown raw, dropped); HL7 content is
+ * never printed.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -41,10 +44,13 @@ struct example {
 
 struct scan {
     const struct cli_ctx *ctx;
+    const char *root; /* the storage as given, to open the message files */
     unsigned long long patients, files, bytes, problems, entries;
     const struct mm_ssmix2_type *types;
     size_t ntypes;
     unsigned long long counts[MAX_TYPES][3]; /* [type][flag] */
+    struct mm_ssmix2_field_counts fields[MAX_TYPES];
+    unsigned long long unreadable; /* messages whose fields could not be counted */
     struct example ex[MAX_EXAMPLES];
     size_t nex;
     char path[MM_LIMIT_PATH]; /* path of the current entry, relative to the root */
@@ -171,19 +177,33 @@ static int list_dir(DIR *d, mm_buf *buf, const char ***names, size_t *count)
     return 0;
 }
 
-/* Count one message file at s->path (level LEVEL_FILE) by type and flag, or a problem. */
-static void visit_file(struct scan *s)
+/*
+ * Count one message file at s->path (level LEVEL_FILE) by type and flag, and its fields,
+ * or a problem. @return 0, MM_ENOMEM
+ */
+static int visit_file(struct scan *s)
 {
+    char path[MM_LIMIT_PATH];
     struct mm_ssmix2_name nm;
     const struct mm_ssmix2_type *t;
+    int n, err;
 
     if (mm_ssmix2_check_path(&nm, s->path) < 0) {
         problem(s, LEVEL_FILE, 0, mm_error_last(), mm_error_last());
-        return;
+        return 0;
     }
     t = mm_ssmix2_type_find(nm.type);
     assert(t != NULL);
     s->counts[t - s->types][nm.flag]++;
+    n = snprintf(path, sizeof(path), "%s/%s", s->root, s->path);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        s->unreadable++;
+        return 0;
+    }
+    err = mm_ssmix2_count_fields(path, &nm, &s->fields[t - s->types]);
+    if (err == 1)
+        s->unreadable++;
+    return err < 0 ? err : 0;
 }
 
 /* Walk the folder @fd (owned: closed here) at @level; s->path names it. */
@@ -246,9 +266,10 @@ static int walk(struct scan *s, int fd, int level)
         } else if (S_ISREG(st.st_mode)) {
             s->files++;
             s->bytes += (unsigned long long)st.st_size;
-            if (level == LEVEL_FILE)
-                visit_file(s);
-            else
+            if (level == LEVEL_FILE) {
+                if ((err = visit_file(s)) < 0)
+                    goto out;
+            } else
                 problem(s, level, 0, "データ種別フォルダの外のファイル",
                         "file outside a data type folder");
         } else {
@@ -272,6 +293,61 @@ static void json_str(FILE *f, const char *str)
     cli_json_str(f, str, strlen(str));
 }
 
+/* OUT: *sum, the field counts of every data type. */
+static void field_sum(const struct scan *s, struct mm_ssmix2_field_counts *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (size_t i = 0; i < s->ntypes; i++) {
+        sum->read += s->fields[i].read;
+        sum->plumbing += s->fields[i].plumbing;
+        sum->raw += s->fields[i].raw;
+        sum->dropped += s->fields[i].dropped;
+    }
+}
+
+/* The "fields" member of the JSON report. */
+static void print_json_fields(const struct scan *s)
+{
+    struct mm_ssmix2_field_counts sum;
+    int first = 1;
+
+    field_sum(s, &sum);
+    printf("  \"fields\": {\"read\": %zu, \"plumbing\": %zu, \"raw\": %zu, \"dropped\": %zu, "
+           "\"unreadable\": %llu, \"dropped_by_type\": {",
+           sum.read, sum.plumbing, sum.raw, sum.dropped, s->unreadable);
+    for (size_t i = 0; i < s->ntypes; i++) {
+        if (!s->fields[i].dropped)
+            continue;
+        printf("%s\"%s\": %zu", first ? "" : ", ", s->types[i].folder, s->fields[i].dropped);
+        first = 0;
+    }
+    fputs("}},\n", stdout);
+}
+
+/* The fields part of the report for people. */
+static void print_human_fields(const struct scan *s)
+{
+    const struct cli_ctx *ctx = s->ctx;
+    struct mm_ssmix2_field_counts sum;
+
+    field_sum(s, &sum);
+    fputs(CLI_T(ctx, "メッセージの項目（フィールド）:\n", "fields of the messages:\n"), stdout);
+    printf("  %s: %zu\n", CLI_T(ctx, "読み取った項目", "read"), sum.read);
+    printf("  %s: %zu\n", CLI_T(ctx, "伝送制御の項目", "message plumbing"), sum.plumbing);
+    printf("  %s: %zu\n", CLI_T(ctx, "未解釈（原文のまま表示）", "not interpreted (shown raw)"),
+           sum.raw);
+    printf("  %s: %zu\n", CLI_T(ctx, "表示されずに捨てられた項目", "silently dropped"),
+           sum.dropped);
+    for (size_t i = 0; i < s->ntypes; i++)
+        if (s->fields[i].dropped)
+            printf("    %s: %zu\n", s->types[i].folder, s->fields[i].dropped);
+    if (s->unreadable)
+        printf("  %s: %llu\n",
+               CLI_T(ctx, "項目を数えられなかったメッセージ",
+                     "messages whose fields could not be counted"),
+               s->unreadable);
+}
+
 /* Print the report as JSON on stdout. */
 static void print_json(const struct scan *s)
 {
@@ -288,7 +364,9 @@ static void print_json(const struct scan *s)
                c[MM_SSMIX2_CANCELLED]);
         first = 0;
     }
-    printf("%s},\n  \"problems\": %llu,\n  \"examples\": [", first ? "" : "\n  ", s->problems);
+    printf("%s},\n", first ? "" : "\n  ");
+    print_json_fields(s);
+    printf("  \"problems\": %llu,\n  \"examples\": [", s->problems);
     for (size_t i = 0; i < s->nex; i++) {
         printf("%s\n    {\"path\": ", i ? "," : "");
         json_str(stdout, s->ex[i].path);
@@ -322,6 +400,7 @@ static void print_human(const struct scan *s)
                c[MM_SSMIX2_SUPERSEDED], c[MM_SSMIX2_CANCELLED],
                CLI_T(ctx, s->types[i].name_ja, s->types[i].name_en));
     }
+    print_human_fields(s);
     printf("%s: %llu\n", CLI_T(ctx, "問題", "problems"), s->problems);
     for (size_t i = 0; i < s->nex; i++)
         printf("  %s\n    %s\n", s->ex[i].path, s->ex[i].reason);
@@ -372,6 +451,7 @@ static int run_scan(struct cli_ctx *ctx, int argc, char **argv)
         return cli_lib_error(MM_ENOMEM);
     }
     s->ctx = ctx;
+    s->root = storage;
     s->types = mm_ssmix2_types(&s->ntypes);
     assert(s->ntypes <= MAX_TYPES);
     clock_gettime(CLOCK_MONOTONIC, &s->start);
@@ -404,6 +484,9 @@ const struct cmd cmd_scan = {
     "ストレージを読むだけで、何も書き換えません。患者数・ファイル数・容量と、データ種別ごとの\n"
     "コンディションフラグ 1（有効）/ 2（過去）/ 0（取消）の件数を表示し、名前が規約に合わない\n"
     "ファイルや置き場所の誤ったファイルを、患者IDを伏せて最大 20 件表示します。\n"
+    "メッセージの項目（フィールド）を、記録に読み取るもの・伝送制御（臨床的な意味のない\n"
+    "もの）・未解釈で原文のまま表示するもの・表示されずに捨てられるものに分けて数えます。\n"
+    "捨てられる項目は 0 であるべきで、あればデータ種別ごとに件数を示します。\n"
     "\n"
     "終了コード: 0 問題なし、1 問題あり・ストレージを読めない、2 使い方の誤り\n",
     "options:\n"
@@ -414,6 +497,9 @@ const struct cmd cmd_scan = {
     "The storage is only read, never changed. Prints the number of patients, files and\n"
     "bytes, the count of condition flags 1 (current) / 2 (superseded) / 0 (cancelled)\n"
     "per data type, and up to 20 misnamed or misplaced files with patient IDs hidden.\n"
+    "Counts the fields of the messages as read into the record, message plumbing (no\n"
+    "clinical meaning), not interpreted (shown raw) and silently dropped; dropped\n"
+    "should be 0, and any are listed per data type.\n"
     "\n"
     "exit status: 0 no problems, 1 problems found or storage unreadable, 2 usage error\n",
     0,

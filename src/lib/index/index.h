@@ -114,7 +114,8 @@ struct mm_index_build_stats {
     size_t patients;        /* patients written (built, or replaced by an update) */
     size_t removed;         /* update: patients no longer in the storage, rows deleted */
     size_t unreadable;      /* patient folders that could not be read (also in problems) */
-    size_t no_demographics; /* patients written without a current ADT-00 (found by ID only) */
+    size_t no_demographics; /* patients written without a current ADT-00 (named by the
+                               newest PID of their other messages, else found by ID only) */
     size_t labs;            /* current lab results written */
     struct mm_ssmix2_problems problems; /* files read and failed, redacted examples */
 };

@@ -551,8 +551,8 @@ static int write_patient(struct writer *w, const char *pid, struct slot *s,
         st->labs++;
     }
     st->patients++;
-    if (!p)
-        st->no_demographics++;
+    if (!p || strcmp(p->from.type, "ADT-00") != 0)
+        st->no_demographics++; /* named, if at all, by the PID of another message */
     return 0;
 }
 

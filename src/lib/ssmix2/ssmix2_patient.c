@@ -227,6 +227,11 @@ void mm_ssmix2__add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin
         const char *id = mm_hl7_segment_id(m, s), *onset;
         struct mm_ssmix2_allergy *a;
 
+        if (strcmp(id, "AL1") != 0 && strcmp(id, "IAM") != 0)
+            continue;
+        if (!mm_ssmix2__peek(m, s, 2, 1, 1, 1)[0] && !mm_ssmix2__peek(m, s, 3, 1, 1, 1)[0] &&
+            !mm_ssmix2__peek(m, s, 3, 1, 2, 1)[0] && !mm_ssmix2__peek(m, s, 5, 1, 1, 1)[0])
+            continue; /* names no allergen, type or reaction: says nothing */
         if (strcmp(id, "AL1") == 0) {
             if ((a = add_allergy(r, o, m, s)) != NULL)
                 a->onset = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, s, 6, 1, 1, 1));
