@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "hl7/hl7.h"
 #include "ssmix2/ssmix2.h"
+#include "viewer/viewer.h"
 
 #define SAMPLES MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
 
@@ -158,6 +159,20 @@ static void allergy__in_an_injection_order_has_a_source(void **state)
     assert_string_equal(also_in(a, b, sizeof(b)), "");
     assert_string_equal(js(json_array_get(al, 1), "name"), "ハウスダスト");
     json_decref(j);
+
+    /* and the text that `mamori show` prints never says there is none */
+    {
+        mm_buf rec, txt;
+        mm_buf_init(&rec, 1 << 22);
+        mm_buf_init(&txt, 1 << 22);
+        assert_int_equal(mm_ssmix2_record_json(r, &rec, 0), 0);
+        assert_int_equal(mm_viewer_record_text(rec.ptr, rec.len, MM_VIEWER_JA, "2025-01-03", &txt),
+                         0);
+        assert_non_null(strstr(txt.ptr, "スギ"));
+        assert_null(strstr(txt.ptr, "登録なし"));
+        mm_buf_release(&rec);
+        mm_buf_release(&txt);
+    }
     mm_ssmix2_record_free(r);
 }
 
@@ -261,6 +276,21 @@ static void uninterpreted__listed_per_message(void **state)
     assert_string_equal(js(json_array_get(f, 1), "field"), "PID-30");
     assert_string_equal(js(json_array_get(f, 2), "field"), "ZZ1");
     assert_string_equal(js(json_array_get(f, 2), "text"), "1|秘密のメモ");
+    json_decref(j);
+
+    /* a cancelled file's fields are history: listed only with it, with their status */
+    add_text(r, "0001234_20250102_ADT-12_999999999999999_20250102000000000_01_0",
+             MSH("ADT^A04^ADT_A01") "EVN||20250102\rPID|1||0001234^^^^PI\r"
+                                    "PV1|1|O|||||||||||||||||V0001\r");
+    j = record_json(r, 0);
+    assert_int_equal(json_array_size(json_object_get(j, "uninterpreted")), 1);
+    json_decref(j);
+    j = record_json(r, 1);
+    u = json_object_get(j, "uninterpreted");
+    assert_int_equal(json_array_size(u), 2);
+    assert_string_equal(js(json_array_get(u, 1), "status"), "cancelled");
+    f = json_object_get(json_array_get(u, 1), "fields");
+    assert_string_equal(js(json_array_get(f, 0), "field"), "PV1-19");
     json_decref(j);
     mm_ssmix2_record_free(r);
 }
