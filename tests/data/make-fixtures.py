@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Writes mamori's own SS-MIX2 sample fixtures (tests/data/ssmix2-samples/fixtures/): an invented
-# patient (5550001234, no real person) with one standardized bacteria-culture result (OUL^R22)
-# and two extended-storage vital-sign messages (ORU^R30). They reproduce the quirks of public
+# patient (5550001234, no real person, no ADT-00) with one standardized bacteria-culture result
+# (OUL^R22), an injection order whose AL1 segments carry allergies (RDE^O11) and two
+# extended-storage vital-sign messages (ORU^R30). They reproduce the quirks of public
 # samples that carry no licence and so cannot be copied (see ssmix2-samples/PROVENANCE.md):
 # ISO-2022-JP text with CR segment separators, CWE organisms with JANIS-style codes, NTE
 # segments, a 15-digit time stamp in a standardized file name, files with and without a final
@@ -56,6 +57,35 @@ def culture():
         'OBX|2|ST|%s|1|(3+)|||A|||F' % amount,
         'OBX|3|CWE|%s|2|1402^E.faecalis^JANIS|||A|||F' % organism,
         'OBX|4|ST|%s|2|(1+)|||A|||P' % amount,
+    ]
+
+
+def fields(seg_id, values):
+    """A segment from {field number: value}, the fields between them empty."""
+    last = max(values)
+    return '|'.join([seg_id] + [values.get(i, '') for i in range(1, last + 1)])
+
+
+def injection():
+    """A standardized RDE^O11 injection order (JAHIS 注射データ交換規約) whose AL1 segments carry
+    the patient's allergies: allergies may come in any message, not only in ADT-61 (issue 15)."""
+    order = '190310000123500'
+    return [
+        msh('20190310091500000', 'RDE^O11^RDE_O11', '0000000000200004'),
+        pid_segment('20180401090000'),
+        'PV1|0001|I|05W^12^03^^^N||||%s|||02' % DOCTOR,
+        'AL1|1|LA^花粉アレルギー^HL70127|5A1002216023023^スギ^JC10|MI^軽度^HL70128|目のかゆみ',
+        'AL1|2|EA^環境アレルギー^HL70127|5A1102700023023^ハウスダスト^JC10|MI^軽度^HL70128|くしゃみ',
+        fields('ORC', {1: 'NW', 2: order, 4: '1', 9: '201903100900', 12: DOCTOR,
+                       13: '05W^12^03^^^N', 17: '02^外科^HL70069', 21: HOSPITAL.split('|')[0],
+                       22: HOSPITAL.split('|')[1], 23: HOSPITAL.split('|')[2],
+                       29: 'I^入院患者オーダ^HL70482'}),
+        fields('RXE', {2: 'IVI^点滴静注^JHSI0001', 3: '1', 5: 'KIT^キット^MR9P', 10: '1',
+                       11: 'KIT^キット^MR9P', 23: '100', 24: 'ml/hr^ml/hr^ISO+'}),
+        fields('TQ1', {1: '1', 7: '201903101000', 8: '201903101500'}),
+        'RXR|IV^静脈内^HL70162',
+        'RXC|B|620004561^生理食塩液５００ｍＬ^HOT9|500|mL^mL^ISO+',
+        'RXC|A|620007236^アンピシリン静注用１ｇ^HOT9|1|g^g^ISO+',
     ]
 
 
@@ -127,6 +157,9 @@ def files():
         # 15-digit time stamp (the spec says 17), no final CR
         ('standard_root/%s/20190312/OML-11/%s_20190312_OML-11_190312000123400_201903151030456_01_1'
          % (folder, PID), encode(culture(), False)),
+        # an injection order with allergies in AL1, older than the culture result
+        ('standard_root/%s/20190310/OMP-02/%s_20190310_OMP-02_190310000123500_20190310091500000_01_1'
+         % (folder, PID), encode(injection(), True)),
         # 6-field content folder names (no department code); the first has no final CR
         (ext + '%s_20210304_%s_000000020210304_202103050001158_1/main_document.hl7' % (PID, ext_type),
          encode(vitals_day(), False)),
