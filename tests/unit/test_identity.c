@@ -248,6 +248,32 @@ static void allergy__union_of_every_message_deduplicated(void **state)
     mm_ssmix2_record_free(r);
 }
 
+/* The newest ADT-61 is the register even when it deletes every allergy: the older one's
+ * allergies are then replaced, never current. */
+static void allergy__newest_register_without_allergies_replaces_the_older(void **state)
+{
+    mm_ssmix2_record *r = NULL;
+    json_t *j, *al;
+
+    (void)state;
+    assert_int_equal(mm_ssmix2_record_new(&r), 0);
+    add_text(r, "0001234_-_ADT-61_999999999999999_20230101000000000_-_1",
+             MSH("ADT^A60^ADT_A60") "EVN||20230101\r" RX_PID(
+                     "試験^花子") "IAM|1|DA^薬剤^HL70127|3^セフェム^99XYZ|MO||A\r");
+    add_text(r, "0001234_-_ADT-61_999999999999999_20240101000000000_-_1",
+             MSH("ADT^A60^ADT_A60") "EVN||20240101\r" RX_PID(
+                     "試験^花子") "IAM|1|DA^薬剤^HL70127|3^セフェム^99XYZ|MO||D\r");
+    j = record_json(r, 0);
+    assert_int_equal(json_array_size(json_object_get(j, "allergies")), 0);
+    json_decref(j);
+    j = record_json(r, 1);
+    al = json_object_get(j, "allergies");
+    assert_int_equal(json_array_size(al), 1);
+    assert_string_equal(js(json_array_get(al, 0), "status"), "replaced");
+    json_decref(j);
+    mm_ssmix2_record_free(r);
+}
+
 /* The fields a non-order message carries and the record does not interpret are listed raw. */
 static void uninterpreted__listed_per_message(void **state)
 {
@@ -336,6 +362,7 @@ int main(void)
         cmocka_unit_test(identity__newest_pid_without_adt00),
         cmocka_unit_test(allergy__in_an_injection_order_has_a_source),
         cmocka_unit_test(allergy__union_of_every_message_deduplicated),
+        cmocka_unit_test(allergy__newest_register_without_allergies_replaces_the_older),
         cmocka_unit_test(uninterpreted__listed_per_message),
         cmocka_unit_test(uninterpreted__samples_drop_nothing),
     };

@@ -221,7 +221,12 @@ static struct mm_ssmix2_allergy *add_allergy(mm_ssmix2_record *r, const struct m
 void mm_ssmix2__add_allergies(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o, mm_hl7_msg *m)
 {
     size_t n = mm_hl7_segment_count(m);
+    int k = strcmp(o->type, "ADT-61") == 0 ? 0 : strcmp(o->type, "ADT-00") == 0 ? 1 : -1;
 
+    /* the newest current register, even when it lists no allergy any more */
+    if (k >= 0 && o->flag == MM_SSMIX2_CURRENT &&
+        (!r->allergy_src[k] || strcmp(o->file_time, r->allergy_src[k]) > 0))
+        r->allergy_src[k] = o->file_time;
     /* in message order: AL1 (ADT-00, RDE, OMG, ...) and IAM (ADT-61) alike */
     for (size_t s = 0; s < n && !r->oom; s++) {
         const char *id = mm_hl7_segment_id(m, s), *onset;

@@ -409,8 +409,8 @@ static void jallergy(struct jw *w, int *n, const struct mm_ssmix2_allergy *a, co
 static void jallergies(struct jw *w, const mm_ssmix2_record *r)
 {
     const struct mm_ssmix2_allergy *a = r->allergies.v;
-    const char *adt61 = newest_current(&r->allergies, sizeof(*a), "ADT-61");
-    const char *adt00 = newest_current(&r->allergies, sizeof(*a), "ADT-00");
+    const char *adt61 = r->allergy_src[0] ? r->allergy_src[0] : "";
+    const char *adt00 = r->allergy_src[1] ? r->allergy_src[1] : "";
     struct al_pick *pk = NULL;
     const char **also = NULL;
     unsigned char *cur = NULL;
