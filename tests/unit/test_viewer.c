@@ -93,7 +93,7 @@ static void patient_json__summary_and_matrix_of_the_index(void **state)
 
         mm_buf_init(&b, MM_LIMIT_JSON);
         mm_buf_init(&s, MM_LIMIT_JSON);
-        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, id, &b), 0);
+        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, NULL, id, &b), 0);
         assert_int_equal(mm_index_summary(fx.ix, id, &s), 0);
         j = parse(&b);
         assert_string_equal(jstr(j, "generation"), gen);
@@ -146,7 +146,8 @@ static void patient_json__summary_and_matrix_of_the_index(void **state)
         mm_buf b;
         mm_buf_init(&b, MM_LIMIT_JSON);
         mm_buf_puts(&b, "kept");
-        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, "no-such-patient", &b), MM_ENOTFOUND);
+        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, NULL, "no-such-patient", &b),
+                         MM_ENOTFOUND);
         assert_int_equal(b.len, 4);
         mm_buf_release(&b);
     }
