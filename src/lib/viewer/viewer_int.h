@@ -49,6 +49,12 @@ const char *mm_viewer__js(const json_t *e, const char *k);
 /* The day before the date "YYYY-MM-DD" @date. OUT: @out ("" when @date is not such a date) */
 void mm_viewer__prev_day(const char *date, char out[11]);
 
+/*
+ * The last day of prescription Rp @rp of @order as the current medication counts it (the
+ * day before "until"). OUT: @out. @return 0, or -1 when open-ended or not decidable ("")
+ */
+int mm_viewer__last_day(const json_t *order, const json_t *rp, char out[11]);
+
 /* The current-medication section of @rec at local time @as_of ("YYYY-MM-DDTHH:MM"). */
 void mm_viewer__text_meds(struct mm_viewer__out *o, const json_t *rec, const char *as_of);
 /* One prescription (@inj 0) or injection order, as a pharmacist transcribes it. */

@@ -609,3 +609,15 @@ void mm_viewer__prev_day(const char *date, char out[11])
     if (date && strlen(date) == 10 && parse_when(date, &day, &minute) == 0)
         civil_from_days(day - 1, out);
 }
+
+int mm_viewer__last_day(const json_t *order, const json_t *rp, char out[11])
+{
+    struct span s;
+
+    out[0] = '\0';
+    decide(order, rp, &s);
+    if (s.reason || s.open || s.until == NO_DAY)
+        return -1;
+    civil_from_days(s.until - 1, out);
+    return 0;
+}

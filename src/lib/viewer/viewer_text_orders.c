@@ -129,13 +129,17 @@ static void schedule(struct mm_viewer__out *o, const json_t *rp)
         put(o, T(o, "  %s回分", "  %s doses"), js(rp, "total"));
 }
 
-/* Days and dates of an Rp: 7日分 (start〜end) / start から / 第N段階 startからN日間. */
-static void period(struct mm_viewer__out *o, const json_t *rp)
+/*
+ * Days and dates of an Rp: 7日分 (start〜end) / start から / 第N段階 startからN日間; a line
+ * with a day pattern shows its last dosing day counted (隔日 7日分 ends on the 13th day).
+ */
+static void period(struct mm_viewer__out *o, const json_t *order, const json_t *rp)
 {
     const json_t *step = json_object_get(rp, "step");
     const char *days = js(rp, "days"), *unit = js(rp, "days_unit");
     const char *start = js(rp, "start"), *end = js(rp, "end");
     int weeks = strcmp(unit, "W") == 0 || strcmp(unit, "w") == 0;
+    char last[11];
 
     if (json_is_object(step) && *start && *days) {
         put(o, T(o, "  第%lld段階 %sから%s%s", "  step %lld: from %s for %s %s"),
@@ -148,7 +152,10 @@ static void period(struct mm_viewer__out *o, const json_t *rp)
             (long long)json_integer_value(json_object_get(step, "n")));
     if (*days)
         put(o, weeks ? T(o, "  %s週分", "  %s weeks") : T(o, "  %s日分", "  %s days"), days);
-    if (*start && *end)
+    if (*start && !*end && *days && json_is_object(json_object_get(rp, "pattern")) &&
+        mm_viewer__last_day(order, rp, last) == 0)
+        put(o, " (%s〜%s)", start, last);
+    else if (*start && *end)
         put(o, " (%s〜%s)", start, end);
     else if (*start)
         put(o, T(o, "  %sから", "  from %s"), start);
@@ -190,7 +197,7 @@ static void drug_extras(struct mm_viewer__out *o, const json_t *d, const json_t 
 }
 
 /* One prescription Rp: each drug as one transcribed line, then its extras. */
-static void presc_rp(struct mm_viewer__out *o, const json_t *rp)
+static void presc_rp(struct mm_viewer__out *o, const json_t *order, const json_t *rp)
 {
     const json_t *d;
     size_t i;
@@ -200,7 +207,7 @@ static void presc_rp(struct mm_viewer__out *o, const json_t *rp)
         put(o, "    %s%s  %s", i ? "   " : "Rp", i ? "" : js(rp, "rp"), js(d, "name"));
         dose(o, d);
         schedule(o, rp);
-        period(o, rp);
+        period(o, order, rp);
         put(o, "\n");
         if (has_extras(d, i == 0 ? rp : NULL))
             drug_extras(o, d, i == 0 ? rp : NULL);
@@ -300,7 +307,7 @@ void mm_viewer__text_order(struct mm_viewer__out *o, const json_t *e, int inj)
         if (inj)
             inj_rp(o, json_array_get(rps, bi), bi + 1);
         else
-            presc_rp(o, json_array_get(rps, bi));
+            presc_rp(o, e, json_array_get(rps, bi));
     }
 }
 
