@@ -395,11 +395,10 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
                  "id"),
             ids[2]);
     /* each patient's current medication is judged at the generation's local time */
-    assert_string_equal(
-            jstr(json_object_get(json_array_get(json_object_get(j, "patients"), 0),
-                                 "current_medication"),
-                 "as_of"),
-            "2025-08-12T03:00");
+    assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(j, "patients"), 0),
+                                             "current_medication"),
+                             "as_of"),
+                        "2025-08-12T03:00");
     json_decref(j);
     mm_buf_release(&data);
     /* none found: an error, and nothing written */
