@@ -489,6 +489,64 @@ static void text__undetermined_shown(void **state)
     free(s);
 }
 
+/* Two tapers in one order (steps 1 and 2 each) and a bad step: every Rp once, by step. */
+static void text__every_rp_once_in_step_order(void **state)
+{
+    static const char rec[] = "{\"prescriptions\":[" ORDER(
+            "current", "T2", "2020-04-01",
+            RP("1", "2020-04-03", "3", ",\"step\":{\"n\":2,\"of\":2}", DRUG("A", "薬A", "2")) "," RP(
+                    "2", "2020-04-01", "2", ",\"step\":{\"n\":1,\"of\":2}",
+                    DRUG("B", "薬B",
+                         "1")) "," RP("3", "2020-04-01", "2", ",\"step\":{\"n\":1,\"of\":2}",
+                                      DRUG("A", "薬A",
+                                           "4")) "," RP("4", "2020-04-03", "3",
+                                                        ",\"step\":{\"n\":-5}",
+                                                        DRUG("C", "薬C",
+                                                             "1")) "," RP("5", "2020-04-03", "3",
+                                                                          ",\"step\":{\"n\":2,\"of\":2}",
+                                                                          DRUG("B", "薬B",
+                                                                               "1"))) "]}";
+    char *s = text_of(rec, MM_VIEWER_JA, "2020-04-02T09:00");
+    const char *rp[] = { "Rp2  薬B", "Rp3  薬A", "Rp1  薬A", "Rp5  薬B", "Rp4  薬C" };
+    const char *at = s;
+
+    (void)state;
+    for (size_t i = 0; i < 5; i++) {
+        const char *p = strstr(at, rp[i]);
+        if (!p)
+            fail_msg("\"%s\" missing or out of order in:\n%s", rp[i], s);
+        at = p + 1;
+    }
+    free(s);
+}
+
+/* Members of the wrong type, out-of-range patterns and huge counts: rendered, never a crash. */
+static void text__hostile_shapes(void **state)
+{
+    static const char *const recs[] = {
+        "{\"prescriptions\":\"x\",\"injections\":{},\"allergies\":7,\"patient\":[]}",
+        "{\"prescriptions\":[1,\"a\",null,{\"rps\":7},{\"rps\":[1,{\"drugs\":\"x\"}]}]}",
+        "{\"prescriptions\":[{\"date\":\"2026-08-01\",\"rps\":[{\"start\":5,\"days\":\"36500\","
+        "\"pattern\":{\"kind\":\"weekdays\",\"weekdays\":[-1,7,\"3\",99999999999]},"
+        "\"drugs\":[{\"name\":1,\"per_timing\":[1,{\"n\":\"x\"}],\"flags\":[{}]}]}]}]}",
+        "{\"prescriptions\":[{\"date\":\"2026-08-01\",\"rps\":[{\"days\":\"36500\","
+        "\"pattern\":{\"kind\":\"weekdays\",\"weekdays\":[0]},\"step\":{\"n\":-5},"
+        "\"drugs\":[{}]},{\"days\":\"999999999\",\"pattern\":{\"kind\":\"interval\","
+        "\"on\":9,\"off\":9},\"drugs\":[{}]},{\"days\":\"36500\",\"pattern\":{\"kind\":"
+        "\"interval\",\"on\":1,\"off\":0},\"drugs\":[{}]}]}],\"injections\":[{\"rps\":[{"
+        "\"start\":\"2026-08-24T25:00\",\"drugs\":[]},{\"start\":\"2026-08-24\",\"end\":"
+        "\"2026-08-23\"}]}],\"uninterpreted\":[{\"fields\":7},3]}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+        char *s = text_of(recs[i], MM_VIEWER_JA, "2026-08-24T09:00");
+        free(s);
+        s = text_of(recs[i], MM_VIEWER_EN, NULL);
+        free(s);
+    }
+}
+
 static void record_with_meds__appends_member(void **state)
 {
     static const char rec[] = "{\"prescriptions\":[" OPEN "]} \n";
@@ -528,6 +586,8 @@ int main(void)
         cmocka_unit_test(text__orders_en),
         cmocka_unit_test(text__none_only_without_failures),
         cmocka_unit_test(text__undetermined_shown),
+        cmocka_unit_test(text__hostile_shapes),
+        cmocka_unit_test(text__every_rp_once_in_step_order),
         cmocka_unit_test(record_with_meds__appends_member),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

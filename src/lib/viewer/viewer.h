@@ -172,11 +172,14 @@ enum mm_viewer_lang { MM_VIEWER_JA = 0, MM_VIEWER_EN = 1 };
 
 /*
  * Append to @out the terminal summary of one patient's record (what `mamori show` prints):
- * patient header, allergies, current diagnoses, recent encounters, prescriptions and
- * injections, the latest value of each lab test, documents and images — rendered from the
- * record JSON @json (@n bytes) of mm_ssmix2_record_json() without history, or a patient
- * index summary (mm_index_summary), which has the same shape.
- * @param as_of "YYYY-MM-DD" the age is counted to; NULL for today (local time)
+ * patient header (marked when the identity comes from a message other than ADT-00), the
+ * current medication at @as_of (mm_viewer_current_meds), allergies with their source,
+ * current diagnoses, recent encounters, prescriptions and injections as a pharmacist
+ * transcribes them, the latest value of each lab test, documents and images, the fields not
+ * interpreted — rendered from the record JSON @json (@n bytes) of mm_ssmix2_record_json()
+ * without history, or a patient index summary (mm_index_summary), which has the same shape.
+ * @param as_of "YYYY-MM-DDTHH:MM" (local time) the current medication is judged at and the
+ *        age is counted to; "YYYY-MM-DD" (its 00:00); NULL for now (local time)
  * @return 0, MM_ECORRUPT (not a JSON object), MM_ELIMIT, MM_ENOMEM; on failure @out keeps
  *         its previous content
  */

@@ -269,20 +269,23 @@ static void inj_rp(struct mm_viewer__out *o, const json_t *rp, size_t k)
     raw(o, json_object_get(rp, "raw"), 8);
 }
 
-/* The position of Rp @i in date order: a taper's steps by their number, the rest as given. */
-static long rp_rank(const json_t *rps, size_t i)
+/*
+ * The position of Rp @i in date order: a taper's steps by their number (1..999), the rest
+ * after them as given; unique (the index breaks ties), so every Rp is shown once.
+ */
+static long long rp_rank(const json_t *rps, size_t i)
 {
     const json_t *step = json_object_get(json_array_get(rps, i), "step");
+    json_int_t n = json_integer_value(json_object_get(step, "n"));
 
-    return json_is_object(step) ? (long)json_integer_value(json_object_get(step, "n"))
-                                : 1000000L + (long)i;
+    return (n >= 1 && n <= 999 ? (long long)n : 1000LL) * 1000000LL + (long long)i;
 }
 
 void mm_viewer__text_order(struct mm_viewer__out *o, const json_t *e, int inj)
 {
     const json_t *rps = json_object_get(e, "rps");
     size_t n = json_array_size(rps), shown = 0;
-    long last = -1;
+    long long last = -1;
 
     put(o, "  %s  %s%s  %s %s", js(e, "date"), T(o, "オーダ番号 ", "order "), js(e, "order_no"),
         json_is_true(json_object_get(e, "inpatient")) ? T(o, "入院", "inpatient")
@@ -290,11 +293,11 @@ void mm_viewer__text_order(struct mm_viewer__out *o, const json_t *e, int inj)
         js(e, "doctor"));
     put(o, "%s%s\n", *js(e, "dept_name") ? "  " : "", js(e, "dept_name"));
     raw(o, json_object_get(e, "raw"), 4);
-    while (shown < n) { /* in rank order, without sorting a copy */
-        long best = -1;
+    while (shown < n && n < 1000000) { /* in rank order, without sorting a copy */
+        long long best = -1;
         size_t bi = 0;
         for (size_t i = 0; i < n; i++) {
-            long r = rp_rank(rps, i);
+            long long r = rp_rank(rps, i);
             if (r > last && (best < 0 || r < best)) {
                 best = r;
                 bi = i;
