@@ -75,6 +75,12 @@ static void dose(struct mm_viewer__out *o, const json_t *d)
         put(o, ")");
     } else if (*js(d, "dose")) {
         put(o, T(o, "  1回%s%s", "  %s %s per dose"), js(d, "dose"), unit);
+        if (*js(d, "daily_dose"))
+            put(o, T(o, " (1日%s%s)", " (%s %s a day)"), js(d, "daily_dose"),
+                *js(d, "daily_unit") ? js(d, "daily_unit") : unit);
+    } else if (*js(d, "daily_dose")) {
+        put(o, T(o, "  1日%s%s", "  %s %s a day"), js(d, "daily_dose"),
+            *js(d, "daily_unit") ? js(d, "daily_unit") : unit);
     }
 }
 
