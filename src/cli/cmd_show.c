@@ -38,14 +38,16 @@ static void now_local(char out[17])
              (unsigned)t.tm_hour % 100u, (unsigned)t.tm_min % 100u);
 }
 
-/* Print the record JSON @b with its current medication at @as_of added. */
-static int print_json(const mm_buf *b, const char *as_of)
+/* Print the record JSON @b with its current medication at @as_of (judged from @cur, the
+ * record without history, when not NULL) added. */
+static int print_json(const mm_buf *b, const mm_buf *cur, const char *as_of)
 {
     mm_buf j;
     int err;
 
     mm_buf_init(&j, MM_LIMIT_JSON);
-    err = mm_viewer_record_with_meds(b->ptr, b->len, as_of, &j);
+    err = mm_viewer_record_with_meds(b->ptr, b->len, cur ? (const char *)cur->ptr : NULL,
+                                     cur ? cur->len : 0, as_of, &j);
     if (err == 0) {
         fwrite(j.ptr, 1, j.len, stdout);
         fputc('\n', stdout);
@@ -110,7 +112,7 @@ static int show_from_repo(struct cli_ctx *ctx, const char *repo, const char *use
         as_of[strlen(as_of) >= 16 ? 16 : 0] = '\0';
     }
     if (ctx->json) {
-        if ((err = print_json(&b, as_of)) < 0) {
+        if ((err = print_json(&b, NULL, as_of)) < 0) {
             rc = err == MM_ECORRUPT ? CLI_ERROR : cli_lib_error(err);
             if (err == MM_ECORRUPT)
                 cli_error("%s", CLI_T(ctx, "索引の患者記録が壊れています",
@@ -169,7 +171,7 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
     char as_of[17];
     mm_ssmix2_record *r = NULL;
     int opt, err, history = 0, rc = CLI_OK;
-    mm_buf b;
+    mm_buf b, cur;
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -242,13 +244,17 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
         snprintf(as_of, sizeof(as_of), "%s", asked);
     else
         now_local(as_of);
+    mm_buf_init(&cur, MM_LIMIT_JSON);
     err = mm_ssmix2_record_json(r, &b, ctx->json && history ? MM_SSMIX2_JSON_HISTORY : 0);
+    if (err == 0 && ctx->json && history) /* current medication: from current orders only */
+        err = mm_ssmix2_record_json(r, &cur, 0);
     if (err == 0 && ctx->json)
-        err = print_json(&b, as_of);
+        err = print_json(&b, history ? &cur : NULL, as_of);
     else if (err == 0)
         err = print_summary(ctx, &b, as_of);
     if (err < 0)
         rc = cli_lib_error(err);
+    mm_buf_release(&cur);
     mm_buf_release(&b);
     print_problems(ctx, &probs);
     mm_ssmix2_record_free(r);

@@ -560,16 +560,31 @@ static void record_with_meds__appends_member(void **state)
     (void)state;
     mm_buf_init(&b, MM_LIMIT_JSON);
     assert_int_equal(mm_buf_puts(&b, "x"), 0);
-    assert_int_equal(mm_viewer_record_with_meds(rec, strlen(rec), "2026-08-24T09:00", &b), 0);
+    assert_int_equal(mm_viewer_record_with_meds(rec, strlen(rec), NULL, 0, "2026-08-24T09:00", &b),
+                     0);
     assert_int_equal(b.ptr[0], 'x');
     assert_memory_equal(b.ptr + 1, rec, 20); /* copied byte for byte */
     j = json_loadb((const char *)b.ptr + 1, b.len - 1, 0, NULL);
     assert_non_null(j);
     assert_string_equal(jstr(json_object_get(j, "current_medication"), "as_of"),
                         "2026-08-24T09:00");
+    assert_int_equal(
+            json_array_size(json_object_get(json_object_get(j, "current_medication"), "items")), 1);
     json_decref(j);
-    assert_int_equal(mm_viewer_record_with_meds(rec, strlen(rec), "bad", &b), MM_EINVAL);
-    assert_int_equal(mm_viewer_record_with_meds("[1]", 3, "2026-08-24T09:00", &b), MM_ECORRUPT);
+    /* judged from @from (the record without history) when given */
+    mm_buf_clear(&b);
+    assert_int_equal(mm_viewer_record_with_meds(rec, strlen(rec), "{\"prescriptions\":[]}", 20,
+                                                "2026-08-24T09:00", &b),
+                     0);
+    j = json_loadb((const char *)b.ptr, b.len, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(
+            json_array_size(json_object_get(json_object_get(j, "current_medication"), "items")), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "prescriptions")), 1);
+    json_decref(j);
+    assert_int_equal(mm_viewer_record_with_meds(rec, strlen(rec), NULL, 0, "bad", &b), MM_EINVAL);
+    assert_int_equal(mm_viewer_record_with_meds("[1]", 3, NULL, 0, "2026-08-24T09:00", &b),
+                     MM_ECORRUPT);
     mm_error_clear();
     mm_buf_release(&b);
 }

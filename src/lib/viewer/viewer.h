@@ -161,11 +161,14 @@ int mm_viewer_current_meds(const struct json_t *record, const char *as_of, struc
 /*
  * Append to @out the record JSON @json (@n bytes, an object) with the member
  * "current_medication" (mm_viewer_current_meds at @as_of) added as its last member; the rest
- * is copied byte for byte.
+ * is copied byte for byte. The medication is judged from @from (@from_n bytes: the same
+ * record without history, so that orders a history lists are not taken for current), or
+ * from @json itself when @from is NULL.
  * @return 0, MM_EINVAL (bad @as_of), MM_ECORRUPT (not a JSON object), MM_ELIMIT, MM_ENOMEM;
  *         on failure @out keeps its previous content
  */
-int mm_viewer_record_with_meds(const char *json, size_t n, const char *as_of, mm_buf *out);
+int mm_viewer_record_with_meds(const char *json, size_t n, const char *from, size_t from_n,
+                               const char *as_of, mm_buf *out);
 
 /* The language of text the viewer module writes. */
 enum mm_viewer_lang { MM_VIEWER_JA = 0, MM_VIEWER_EN = 1 };

@@ -559,9 +559,10 @@ out:
     return err;
 }
 
-int mm_viewer_record_with_meds(const char *json, size_t n, const char *as_of, mm_buf *out)
+int mm_viewer_record_with_meds(const char *json, size_t n, const char *from, size_t from_n,
+                               const char *as_of, mm_buf *out)
 {
-    json_t *rec = NULL, *meds = NULL;
+    json_t *rec = NULL, *src = NULL, *meds = NULL;
     char *s = NULL;
     size_t end = n, start = out ? out->len : 0;
     int err;
@@ -577,7 +578,11 @@ int mm_viewer_record_with_meds(const char *json, size_t n, const char *as_of, mm
         err = mm_error_set(MM_ECORRUPT, "the patient's record is not a JSON object");
         goto out;
     }
-    if ((err = mm_viewer_current_meds(rec, as_of, &meds)) < 0)
+    if (from && (!(src = json_loadb(from, from_n, 0, NULL)) || !json_is_object(src))) {
+        err = mm_error_set(MM_ECORRUPT, "the patient's record is not a JSON object");
+        goto out;
+    }
+    if ((err = mm_viewer_current_meds(src ? src : rec, as_of, &meds)) < 0)
         goto out;
     if (!(s = json_dumps(meds, JSON_COMPACT))) {
         err = mm_error_set(MM_ENOMEM, "out of memory writing the current medication");
@@ -596,6 +601,7 @@ int mm_viewer_record_with_meds(const char *json, size_t n, const char *as_of, mm
 out:
     free(s);
     json_decref(meds);
+    json_decref(src);
     json_decref(rec);
     return err;
 }
