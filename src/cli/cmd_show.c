@@ -25,15 +25,48 @@
 #include "ssmix2/ssmix2.h"
 #include "viewer/viewer.h"
 
-/* Print the terminal summary of the record JSON @b (mm_viewer_record_text). */
-static int print_summary(const struct cli_ctx *ctx, const mm_buf *b)
+/* The local time now as "YYYY-MM-DDTHH:MM". OUT: @out */
+static void now_local(char out[17])
+{
+    time_t now = time(NULL);
+    struct tm t;
+
+    if (!localtime_r(&now, &t))
+        memset(&t, 0, sizeof(t));
+    snprintf(out, 17, "%04u-%02u-%02uT%02u:%02u", (unsigned)(t.tm_year + 1900) % 10000u,
+             (unsigned)(t.tm_mon + 1) % 100u, (unsigned)t.tm_mday % 100u,
+             (unsigned)t.tm_hour % 100u, (unsigned)t.tm_min % 100u);
+}
+
+/* Print the record JSON @b with its current medication at @as_of (judged from @cur, the
+ * record without history, when not NULL) added. */
+static int print_json(const mm_buf *b, const mm_buf *cur, const char *as_of)
+{
+    mm_buf j;
+    int err;
+
+    mm_buf_init(&j, MM_LIMIT_JSON);
+    err = mm_viewer_record_with_meds(b->ptr, b->len, cur ? (const char *)cur->ptr : NULL,
+                                     cur ? cur->len : 0, as_of, &j);
+    if (err == 0) {
+        fwrite(j.ptr, 1, j.len, stdout);
+        fputc('\n', stdout);
+    }
+    if (j.ptr)
+        mm_crypto_wipe(j.ptr, j.len);
+    mm_buf_release(&j);
+    return err;
+}
+
+/* Print the terminal summary of the record JSON @b (mm_viewer_record_text) at @as_of. */
+static int print_summary(const struct cli_ctx *ctx, const mm_buf *b, const char *as_of)
 {
     mm_buf text;
     int err;
 
     mm_buf_init(&text, MM_LIMIT_JSON);
     err = mm_viewer_record_text(
-            b->ptr, b->len, ctx->lang == CLI_LANG_EN ? MM_VIEWER_EN : MM_VIEWER_JA, NULL, &text);
+            b->ptr, b->len, ctx->lang == CLI_LANG_EN ? MM_VIEWER_EN : MM_VIEWER_JA, as_of, &text);
     if (err == 0)
         fwrite(text.ptr, 1, text.len, stdout);
     if (text.ptr)
@@ -44,9 +77,10 @@ static int print_summary(const struct cli_ctx *ctx, const mm_buf *b)
 
 /* show --repo: the patient's summary from generation @gen's index, in memory. */
 static int show_from_repo(struct cli_ctx *ctx, const char *repo, const char *user,
-                          const char *passfile, const char *gen, const char *pid)
+                          const char *passfile, const char *gen, const char *pid, const char *asked)
 {
     struct cli_repo_index ri = { 0 };
+    char as_of[48];
     mm_buf b;
     int rc, err;
 
@@ -71,13 +105,24 @@ static int show_from_repo(struct cli_ctx *ctx, const char *repo, const char *use
                                       .patient = pid };
         cli_audit_viewer_n(ctx, ri.repo, repo, &ev, 1, "show");
     }
+    if (asked) { /* else the generation's local time, to the minute */
+        snprintf(as_of, sizeof(as_of), "%s", asked);
+    } else {
+        mm_viewer_local_time(ri.gen.end_ns, as_of);
+        as_of[strlen(as_of) >= 16 ? 16 : 0] = '\0';
+    }
     if (ctx->json) {
-        fwrite(b.ptr, 1, b.len, stdout);
-        fputc('\n', stdout);
+        if ((err = print_json(&b, NULL, as_of)) < 0) {
+            rc = err == MM_ECORRUPT ? CLI_ERROR : cli_lib_error(err);
+            if (err == MM_ECORRUPT)
+                cli_error("%s", CLI_T(ctx, "索引の患者記録が壊れています",
+                                      "the patient's record in the index is damaged"));
+            goto out;
+        }
     } else {
         printf(CLI_T(ctx, "（世代 %.12s  %s の時点）\n", "(as of generation %.12s  %s)\n"),
                ri.gen.id, ri.gen.name ? ri.gen.name : "");
-        if ((err = print_summary(ctx, &b)) == MM_ECORRUPT) {
+        if ((err = print_summary(ctx, &b, as_of)) == MM_ECORRUPT) {
             cli_error("%s", CLI_T(ctx, "索引の患者記録が壊れています",
                                   "the patient's record in the index is damaged"));
             rc = CLI_ERROR;
@@ -116,15 +161,17 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
         { "extended", required_argument, NULL, 'x' },
         { "history", no_argument, NULL, 'H' },
         { "generation", required_argument, NULL, 'g' },
+        { "as-of", required_argument, NULL, 'a' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *storage = NULL, *ext = NULL, *pid;
-    const char *repo = NULL, *user = NULL, *passfile = NULL, *gen = NULL;
+    const char *repo = NULL, *user = NULL, *passfile = NULL, *gen = NULL, *asked = NULL;
     struct mm_ssmix2_problems probs = { 0 };
+    char as_of[17];
     mm_ssmix2_record *r = NULL;
     int opt, err, history = 0, rc = CLI_OK;
-    mm_buf b;
+    mm_buf b, cur;
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -139,6 +186,9 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
             break;
         case 'g':
             gen = optarg;
+            break;
+        case 'a':
+            asked = optarg;
             break;
         case 'H':
             history = 1;
@@ -162,13 +212,19 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(
                 ctx, &cmd_show,
                 CLI_T(ctx, "--generation は --repo と使います", "--generation goes with --repo"));
+    if (asked && mm_viewer_as_of_check(asked) < 0) {
+        mm_error_clear();
+        return cli_usage(ctx, &cmd_show,
+                         CLI_T(ctx, "--as-of は YYYY-MM-DDTHH:MM（現地時刻）で指定してください",
+                               "--as-of takes a local time YYYY-MM-DDTHH:MM"));
+    }
     pid = argv[optind];
     if (repo) {
         if (!*pid || strlen(pid) > MM_LIMIT_PATIENT_ID) {
             cli_error("%s", CLI_T(ctx, "患者IDの形式が正しくありません", "not a valid patient ID"));
             return CLI_USAGE;
         }
-        return show_from_repo(ctx, repo, user, passfile, gen, pid);
+        return show_from_repo(ctx, repo, user, passfile, gen, pid, asked);
     }
     err = mm_ssmix2_record_load(&r, storage, ext, pid, &probs);
     if (err == MM_ENOTFOUND) {
@@ -184,15 +240,21 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
         return cli_lib_error(err);
     /* the summary is rendered from the same JSON (as show --repo renders the index's) */
     mm_buf_init(&b, MM_LIMIT_JSON);
+    if (asked)
+        snprintf(as_of, sizeof(as_of), "%s", asked);
+    else
+        now_local(as_of);
+    mm_buf_init(&cur, MM_LIMIT_JSON);
     err = mm_ssmix2_record_json(r, &b, ctx->json && history ? MM_SSMIX2_JSON_HISTORY : 0);
-    if (err == 0 && ctx->json) {
-        fwrite(b.ptr, 1, b.len, stdout);
-        fputc('\n', stdout);
-    } else if (err == 0) {
-        err = print_summary(ctx, &b);
-    }
+    if (err == 0 && ctx->json && history) /* current medication: from current orders only */
+        err = mm_ssmix2_record_json(r, &cur, 0);
+    if (err == 0 && ctx->json)
+        err = print_json(&b, history ? &cur : NULL, as_of);
+    else if (err == 0)
+        err = print_summary(ctx, &b, as_of);
     if (err < 0)
         rc = cli_lib_error(err);
+    mm_buf_release(&cur);
     mm_buf_release(&b);
     print_problems(ctx, &probs);
     mm_ssmix2_record_free(r);
@@ -202,7 +264,7 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 const struct cmd cmd_show = {
     "show",
     "show <患者ID|patient-ID> (--storage <DIR> [--extended <DIR>] [--history] | --repo <DIR>"
-    " [--generation <G>]) [--json]",
+    " [--generation <G>]) [--as-of <YYYY-MM-DDTHH:MM>] [--json]",
     "患者の記録（アレルギー・病名・処方・検査など）を表示する",
     "show a patient's record (allergies, diagnoses, prescriptions, labs, ...)",
     "オプション:\n"
@@ -212,6 +274,8 @@ const struct cmd cmd_show = {
     "   --history          JSON に過去（_2）と取消（_0）のデータも含める\n"
     "   --repo <DIR>       ストレージの代わりにバックアップ（媒体）の世代から表示する（索引をメモリ上で復号）\n"
     "   --generation <G>   --repo のどの世代か（既定: latest）\n"
+    "   --as-of <YYYY-MM-DDTHH:MM>  服用中・投与中の薬をこの現地時刻で判定する\n"
+    "                      （既定: --storage は現在時刻、--repo は世代の作成時刻）\n"
     "   --user <NAME>, --passphrase-file <FILE>  --repo を開く鍵スロットとパスフレーズ\n"
     "\n"
     "有効（コンディションフラグ 1）のデータだけを現在のものとして表示します。\n"
@@ -226,6 +290,8 @@ const struct cmd cmd_show = {
     "   --repo <DIR>       show it from a backup generation instead of a storage (the\n"
     "                      index is decrypted in memory)\n"
     "   --generation <G>   which generation of --repo (default: latest)\n"
+    "   --as-of <YYYY-MM-DDTHH:MM>  local time the current medication is judged at\n"
+    "                      (default: now for --storage, the generation's time for --repo)\n"
     "   --user <NAME>, --passphrase-file <FILE>  key slot and passphrase for --repo\n"
     "\n"
     "Only current data (condition flag 1) is shown as current. Files that cannot be read\n"

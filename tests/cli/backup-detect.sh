@@ -53,8 +53,8 @@ same_as_storage() {
     differ=0
     docs=0
     while read -r id; do
-        "$MAMORI" show "$id" --storage "$1" --extended "$2" --json >a.json 2>/dev/null
-        "$MAMORI" show "$id" --repo r --json >b.json 2>/dev/null
+        "$MAMORI" show "$id" --as-of 2025-09-01T09:00 --storage "$1" --extended "$2" --json >a.json 2>/dev/null
+        "$MAMORI" show "$id" --as-of 2025-09-01T09:00 --repo r --json >b.json 2>/dev/null
         cmp -s a.json b.json || differ=$((differ + 1))
         python3 -c 'import json; exit(0 if json.load(open("b.json"))["documents"] else 1)' &&
             docs=$((docs + 1))

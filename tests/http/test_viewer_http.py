@@ -401,6 +401,18 @@ def tests(v, truth, tmp, env, trace2):
     check(ncells == len(tp['labs']) and len(labs['tests']) == len(labs['cells']),
           'the lab matrix holds every current result of the truth (%d, %d)'
           % (ncells, len(tp['labs'])))
+    gens = json.loads(v.req('GET', '/api/generations', cookie=cookie)[2])['generations']
+    gtime = [g['time'] for g in gens if g['id'] == new][0]
+    check(pj['current_medication']['as_of'] == gtime[:16],
+          'the current medication is judged at the generation\'s local time (%s, %s)'
+          % (pj['current_medication']['as_of'], gtime))
+    s, _, data = v.req('GET', '/api/patient?id=%s&as_of=2025-02-03T04:05' % p0['id'],
+                       cookie=cookie)
+    check(s == 200 and json.loads(data)['current_medication']['as_of'] == '2025-02-03T04:05',
+          'as_of asks for the current medication at another time')
+    for bad in ('2025-02-30T04:05', '2025-02-03', '2025-02-03T04:05:06', 'x'):
+        s, _, _ = v.req('GET', '/api/patient?id=%s&as_of=%s' % (p0['id'], bad), cookie=cookie)
+        check(s == 400, 'a bad as_of is refused (%s: %d)' % (bad, s))
     s, _, _ = v.req('GET', '/api/patient?id=no-such-patient', cookie=cookie)
     check(s == 404, 'an unknown patient is 404 (%d)' % s)
     s, _, _ = v.req('GET', '/api/patient?id=' + 'x' * 100, cookie=cookie)

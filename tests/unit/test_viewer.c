@@ -93,7 +93,7 @@ static void patient_json__summary_and_matrix_of_the_index(void **state)
 
         mm_buf_init(&b, MM_LIMIT_JSON);
         mm_buf_init(&s, MM_LIMIT_JSON);
-        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, id, &b), 0);
+        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, NULL, id, &b), 0);
         assert_int_equal(mm_index_summary(fx.ix, id, &s), 0);
         j = parse(&b);
         assert_string_equal(jstr(j, "generation"), gen);
@@ -146,10 +146,51 @@ static void patient_json__summary_and_matrix_of_the_index(void **state)
         mm_buf b;
         mm_buf_init(&b, MM_LIMIT_JSON);
         mm_buf_puts(&b, "kept");
-        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, "no-such-patient", &b), MM_ENOTFOUND);
+        assert_int_equal(mm_viewer_patient_json(fx.ix, gen, NULL, "no-such-patient", &b),
+                         MM_ENOTFOUND);
         assert_int_equal(b.len, 4);
         mm_buf_release(&b);
     }
+}
+
+/*
+ * With a time, the patient JSON holds the current medication of its summary at that time
+ * (the same as mm_viewer_current_meds on the summary); a bad time is MM_EINVAL with nothing
+ * written; without one there is no such member.
+ */
+static void patient_json__current_medication_at_as_of(void **state)
+{
+    const char *id = jstr(json_object_get(json_array_get(fx.s.patients, 0), "patient"), "id");
+    static const char *const times[] = { "2025-01-01T00:00", "2025-03-15T09:30",
+                                         "2025-06-30T23:59" };
+    mm_buf b, s;
+    json_t *j, *want, *sum;
+
+    (void)state;
+    mm_buf_init(&s, MM_LIMIT_JSON);
+    assert_int_equal(mm_index_summary(fx.ix, id, &s), 0);
+    sum = parse(&s);
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        mm_buf_init(&b, MM_LIMIT_JSON);
+        assert_int_equal(mm_viewer_patient_json(fx.ix, "g", times[i], id, &b), 0);
+        j = parse(&b);
+        assert_int_equal(mm_viewer_current_meds(sum, times[i], &want), 0);
+        assert_true(json_equal(json_object_get(j, "current_medication"), want));
+        assert_non_null(json_object_get(j, "labs"));
+        json_decref(want);
+        json_decref(j);
+        mm_buf_release(&b);
+    }
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    assert_int_equal(mm_viewer_patient_json(fx.ix, "g", "2025-06-31T09:00", id, &b), MM_EINVAL);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(mm_viewer_patient_json(fx.ix, "g", NULL, id, &b), 0);
+    j = parse(&b);
+    assert_null(json_object_get(j, "current_medication"));
+    json_decref(j);
+    json_decref(sum);
+    mm_buf_release(&b);
+    mm_buf_release(&s);
 }
 
 /* The ward each patient of the truth stays in at the end (NULL: none), read naively. */
@@ -353,6 +394,11 @@ static void print__every_patient_in_one_page_that_keeps_its_data_inside(void **s
                                  "patient"),
                  "id"),
             ids[2]);
+    /* each patient's current medication is judged at the generation's local time */
+    assert_string_equal(jstr(json_object_get(json_array_get(json_object_get(j, "patients"), 0),
+                                             "current_medication"),
+                             "as_of"),
+                        "2025-08-12T03:00");
     json_decref(j);
     mm_buf_release(&data);
     /* none found: an error, and nothing written */
@@ -820,6 +866,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(patient_json__summary_and_matrix_of_the_index),
+        cmocka_unit_test(patient_json__current_medication_at_as_of),
         cmocka_unit_test(ward_patients__the_current_inpatients_of_the_truth),
         cmocka_unit_test(wards_json__the_wards_and_their_inpatients),
         cmocka_unit_test(print__every_patient_in_one_page_that_keeps_its_data_inside),

@@ -108,10 +108,14 @@ const unsigned char *mm_viewer_asset(const char *name, size_t *n, const char **t
 
 /*
  * Append to @out the JSON the patient API answers: {"generation": @gen, "record": the
- * summary, "labs": the lab matrix}.
- * @return 0, MM_ENOTFOUND (no such patient), MM_ELIMIT, MM_ENOMEM, MM_EIO
+ * summary, "current_medication": mm_viewer_current_meds() at @as_of (only when @as_of is not
+ * NULL), "labs": the lab matrix}.
+ * @param as_of local time "YYYY-MM-DDTHH:MM" (the generation's time, or the one asked for)
+ * @return 0, MM_ENOTFOUND (no such patient), MM_EINVAL (bad @as_of), MM_ECORRUPT, MM_ELIMIT,
+ *         MM_ENOMEM, MM_EIO
  */
-int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *id, mm_buf *out);
+int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *as_of, const char *id,
+                           mm_buf *out);
 
 /*
  * Append to @out the IDs (NUL-separated) of the patients whose newest stay (admission,
@@ -134,16 +138,51 @@ int mm_viewer_wards_json(mm_index *ix, const char *ward, mm_buf *out, mm_buf *id
 /* @ns (since 1970 UTC) as local time "YYYY-MM-DDTHH:MM:SS+09:00"; "" when unknown. */
 void mm_viewer_local_time(int64_t ns, char out[48]);
 
+/*
+ * Check @as_of is a local time "YYYY-MM-DDTHH:MM" (a real calendar date and time).
+ * @return 0, MM_EINVAL (not such a time)
+ */
+int mm_viewer_as_of_check(const char *as_of);
+
+/*
+ * The current medication of @record (the record JSON, parsed) at local time @as_of
+ * "YYYY-MM-DDTHH:MM": {"as_of","items":[...],"undetermined":[...],"timeline":[...]} as
+ * docs/orders.md ("Current medication") defines it. Only current orders count (no status, or
+ * "current"); a line whose dates or duration cannot be read is listed in "undetermined" with a
+ * reason code ("no_start", "bad_start", "bad_end", "end_before_start", "bad_days",
+ * "bad_days_unit", "pattern_not_understood"), never dropped. Dates are civil dates (no time
+ * zone arithmetic).
+ * @param[out] out the answer, owned by the caller (json_decref); untouched on failure
+ * @return 0, MM_EINVAL (@as_of not such a time), MM_ENOMEM
+ */
+struct json_t;
+int mm_viewer_current_meds(const struct json_t *record, const char *as_of, struct json_t **out);
+
+/*
+ * Append to @out the record JSON @json (@n bytes, an object) with the member
+ * "current_medication" (mm_viewer_current_meds at @as_of) added as its last member; the rest
+ * is copied byte for byte. The medication is judged from @from (@from_n bytes: the same
+ * record without history, so that orders a history lists are not taken for current), or
+ * from @json itself when @from is NULL.
+ * @return 0, MM_EINVAL (bad @as_of), MM_ECORRUPT (not a JSON object), MM_ELIMIT, MM_ENOMEM;
+ *         on failure @out keeps its previous content
+ */
+int mm_viewer_record_with_meds(const char *json, size_t n, const char *from, size_t from_n,
+                               const char *as_of, mm_buf *out);
+
 /* The language of text the viewer module writes. */
 enum mm_viewer_lang { MM_VIEWER_JA = 0, MM_VIEWER_EN = 1 };
 
 /*
  * Append to @out the terminal summary of one patient's record (what `mamori show` prints):
- * patient header, allergies, current diagnoses, recent encounters, prescriptions and
- * injections, the latest value of each lab test, documents and images — rendered from the
- * record JSON @json (@n bytes) of mm_ssmix2_record_json() without history, or a patient
- * index summary (mm_index_summary), which has the same shape.
- * @param as_of "YYYY-MM-DD" the age is counted to; NULL for today (local time)
+ * patient header (marked when the identity comes from a message other than ADT-00), the
+ * current medication at @as_of (mm_viewer_current_meds), allergies with their source,
+ * current diagnoses, recent encounters, prescriptions and injections as a pharmacist
+ * transcribes them, the latest value of each lab test, documents and images, the fields not
+ * interpreted — rendered from the record JSON @json (@n bytes) of mm_ssmix2_record_json()
+ * without history, or a patient index summary (mm_index_summary), which has the same shape.
+ * @param as_of "YYYY-MM-DDTHH:MM" (local time) the current medication is judged at and the
+ *        age is counted to; "YYYY-MM-DD" (its 00:00); NULL for now (local time)
  * @return 0, MM_ECORRUPT (not a JSON object), MM_ELIMIT, MM_ENOMEM; on failure @out keeps
  *         its previous content
  */

@@ -88,16 +88,47 @@ static int labs_json(mm_index *ix, const char *id, mm_buf *b)
     return err;
 }
 
-int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *id, mm_buf *out)
+/* Append ,"current_medication":{...} of the summary @json (@n bytes) at @as_of. */
+static int meds_json(const char *json, size_t n, const char *as_of, mm_buf *out)
 {
-    size_t start;
+    json_t *rec = json_loadb(json, n, 0, NULL), *meds = NULL;
+    char *s = NULL;
+    int err;
+
+    if (!rec || !json_is_object(rec)) {
+        json_decref(rec);
+        return mm_error_set(MM_ECORRUPT, "a patient summary in the index is not JSON");
+    }
+    if ((err = mm_viewer_current_meds(rec, as_of, &meds)) == 0 &&
+        !(s = json_dumps(meds, JSON_COMPACT)))
+        err = mm_error_set(MM_ENOMEM, "out of memory writing the current medication");
+    if (err == 0)
+        err = mm_buf_puts(out, ",\"current_medication\":");
+    if (err == 0)
+        err = mm_buf_puts(out, s);
+    free(s);
+    json_decref(meds);
+    json_decref(rec);
+    return err;
+}
+
+int mm_viewer_patient_json(mm_index *ix, const char *gen, const char *as_of, const char *id,
+                           mm_buf *out)
+{
+    size_t start, rec;
     int err;
 
     MM_ASSERT_ARG(ix && id && out);
+    if (as_of && (err = mm_viewer_as_of_check(as_of)) < 0)
+        return err;
     start = out->len;
     if ((err = mm_buf_puts(out, "{\"generation\":")) == 0 &&
-        (err = json_str_or_null(out, gen)) == 0 && (err = mm_buf_puts(out, ",\"record\":")) == 0 &&
-        (err = mm_index_summary(ix, id, out)) == 0 && (err = mm_buf_puts(out, ",\"labs\":")) == 0 &&
+        (err = json_str_or_null(out, gen)) == 0 && (err = mm_buf_puts(out, ",\"record\":")) == 0) {
+        rec = out->len;
+        if ((err = mm_index_summary(ix, id, out)) == 0 && as_of)
+            err = meds_json((const char *)out->ptr + rec, out->len - rec, as_of, out);
+    }
+    if (err == 0 && (err = mm_buf_puts(out, ",\"labs\":")) == 0 &&
         (err = labs_json(ix, id, out)) == 0)
         err = mm_buf_putc(out, '}');
     if (err < 0)
@@ -547,10 +578,17 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
     const char *link, *script, *close_tag;
     size_t nhtml, ncss, njs, llen = 0, slen = 0, start, found = 0, miss = 0;
     mm_buf data, one;
-    char *page = NULL;
+    char *page = NULL, as_of[17] = "";
     int err = 0;
 
     MM_ASSERT_ARG(ix && gen && title && (ids || n == 0) && out);
+    if (gen->time && strlen(gen->time) >= 16) { /* the generation's local time, to the minute */
+        memcpy(as_of, gen->time, 16);
+        if (mm_viewer_as_of_check(as_of) < 0) {
+            mm_error_clear();
+            as_of[0] = '\0';
+        }
+    }
     start = out->len;
     if (in_doc)
         memset(in_doc, 0, n);
@@ -597,7 +635,7 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
                             gen->latest ? "true" : "false");
     for (size_t i = 0; i < n && err == 0; i++) {
         mm_buf_clear(&one);
-        err = mm_viewer_patient_json(ix, gen->id, ids[i], &one);
+        err = mm_viewer_patient_json(ix, gen->id, as_of[0] ? as_of : NULL, ids[i], &one);
         if (err == MM_ENOTFOUND) {
             mm_error_clear();
             miss++;

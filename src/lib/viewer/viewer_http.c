@@ -494,6 +494,7 @@ struct ixuse {
     int slot, k;
     char gid[MM_CRYPTO_HEX_SIZE]; /* the generation's full ID, copied while the slot is held
                                      (released, the slot may serve another generation) */
+    int64_t gen_ns;               /* when the generation was written (its end, UTC) */
 };
 
 /*
@@ -563,6 +564,7 @@ static int ix_acquire(mm_viewer *v, const char *gen, struct ixuse *u)
             u->slot = (int)(s - v->slots);
             u->k = free_k;
             memcpy(u->gid, s->id, sizeof(u->gid));
+            u->gen_ns = g->end_ns;
             break;
         }
         pthread_cond_wait(&v->cond, &v->lock);
@@ -776,15 +778,28 @@ static enum MHD_Result api_search(mm_viewer *v, struct MHD_Connection *c)
 static enum MHD_Result api_patient(mm_viewer *v, struct MHD_Connection *c, const char *user)
 {
     struct ixuse u;
-    const char *id;
+    const char *id, *asked;
+    char as_of[48];
     mm_buf b;
     enum MHD_Result ok;
-    int err;
+    int err, bad = 0;
 
+    /* ?as_of=YYYY-MM-DDTHH:MM, else the generation's local time to the minute */
+    asked = arg(c, "as_of", 16, &bad);
+    if (bad || (asked && mm_viewer_as_of_check(asked) < 0)) {
+        mm_error_clear();
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_as_of");
+    }
     if (!(id = ix_begin(v, c, "id", MM_LIMIT_PATIENT_ID, "bad_request", &u, &ok)))
         return ok;
+    if (asked) {
+        memcpy(as_of, asked, 17);
+    } else {
+        mm_viewer_local_time(u.gen_ns, as_of);
+        as_of[strlen(as_of) >= 16 ? 16 : 0] = '\0';
+    }
     mm_buf_init(&b, MM_LIMIT_JSON);
-    err = mm_viewer_patient_json(u.ix, u.gid, id, &b);
+    err = mm_viewer_patient_json(u.ix, u.gid, as_of[0] ? as_of : NULL, id, &b);
     ix_release(v, &u);
     ok = send_patients(v, c, err, user, u.gid, id, 1, &b);
     mm_buf_release(&b);

@@ -6,8 +6,10 @@
 #ifndef MM_VIEWER_VIEWER_INT_H
 #define MM_VIEWER_VIEWER_INT_H
 
+#include <jansson.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "index/index.h"
 #include "viewer/viewer.h"
 
@@ -28,6 +30,39 @@ extern const struct mm_viewer__asset mm_viewer__assets[];
 int mm_viewer__file_allowed(mm_index *ix, const char *id, const char *path);
 
 #define MM_VIEWER__TYPE_MAX MM_VIEWER_TYPE_MAX
+
+/* ---- the terminal summary (viewer_text.c, viewer_text_orders.c) ---- */
+
+/* What is being written: the buffer, the language, the first error. */
+struct mm_viewer__out {
+    mm_buf *b;
+    int en;
+    int err;
+};
+
+/* Append to @o unless an earlier append failed. */
+__attribute__((format(printf, 2, 3))) void mm_viewer__put(struct mm_viewer__out *o, const char *fmt,
+                                                          ...);
+/* The string member @k of @e, or "". */
+const char *mm_viewer__js(const json_t *e, const char *k);
+
+/* The day before the date "YYYY-MM-DD" @date. OUT: @out ("" when @date is not such a date) */
+void mm_viewer__prev_day(const char *date, char out[11]);
+
+/*
+ * The last day of prescription Rp @rp of @order as the current medication counts it (the
+ * day before "until"). OUT: @out. @return 0, or -1 when open-ended or not decidable ("")
+ */
+int mm_viewer__last_day(const json_t *order, const json_t *rp, char out[11]);
+
+/* The current-medication section of @rec at local time @as_of ("YYYY-MM-DDTHH:MM"). */
+void mm_viewer__text_meds(struct mm_viewer__out *o, const json_t *rec, const char *as_of);
+/* One prescription (@inj 0) or injection order, as a pharmacist transcribes it. */
+void mm_viewer__text_order(struct mm_viewer__out *o, const json_t *order, int inj);
+/* The section of the fields the record does not interpret ("uninterpreted"); none: nothing. */
+void mm_viewer__text_uninterpreted(struct mm_viewer__out *o, const json_t *rec);
+/* The name of data type @type ("OMP-02" -> 注射オーダ / injection order), else @type. */
+const char *mm_viewer__type_name(const struct mm_viewer__out *o, const char *type);
 
 /*
  * The data types of patient @id's summary whose files or folders failed to read (its

@@ -17,19 +17,16 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "viewer/viewer.h"
+#include "viewer/viewer_int.h"
+
+#define put mm_viewer__put /* short names for the two helpers every item uses */
+#define js  mm_viewer__js
 
 #define RECENT 10 /* encounters, documents and images shown */
 
-/* What is being written: the buffer, the language, the first error. */
-struct out {
-    mm_buf *b;
-    int en;
-    int err;
-};
-
 #define T(o, ja, en_) ((o)->en ? (en_) : (ja))
 
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+void mm_viewer__put(struct mm_viewer__out *o, const char *fmt, ...)
 {
     va_list ap;
 
@@ -41,15 +38,14 @@ __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char 
 }
 
 /* @s padded with spaces to @cols terminal columns. */
-static void pad(struct out *o, const char *s, int cols)
+static void pad(struct mm_viewer__out *o, const char *s, int cols)
 {
     put(o, "%s", s);
     for (int w = mm_text_width(s); w < cols; w++)
         put(o, " ");
 }
 
-/* The string member @k of @e, or "". */
-static const char *js(const json_t *e, const char *k)
+const char *mm_viewer__js(const json_t *e, const char *k)
 {
     const char *s = json_string_value(json_object_get(e, k));
     return s ? s : "";
@@ -61,7 +57,7 @@ static int jb(const json_t *e, const char *k)
 }
 
 /* The label of @code in @map (code, ja, en rows), else the code itself. */
-static const char *label(const struct out *o, const char *const (*map)[3], size_t n,
+static const char *label(const struct mm_viewer__out *o, const char *const (*map)[3], size_t n,
                          const char *code)
 {
     for (size_t i = 0; i < n; i++)
@@ -101,7 +97,7 @@ static const char *const encounter_kinds[][3] = {
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* HL7 table 0001: "U", "N" and anything unknown are 不明. */
-static const char *sex_name(const struct out *o, const char *code)
+static const char *sex_name(const struct mm_viewer__out *o, const char *code)
 {
     const char *s = label(o, sexes, N(sexes), code);
 
@@ -120,7 +116,7 @@ static int age_on(const char *birth, int y, int m, int d)
 }
 
 /* The emergency contacts (NK1) of the patient: name, relationship, phones. */
-static void contacts(struct out *o, const json_t *arr)
+static void contacts(struct mm_viewer__out *o, const json_t *arr)
 {
     const json_t *e, *ph;
     size_t i, k;
@@ -134,7 +130,7 @@ static void contacts(struct out *o, const json_t *arr)
     }
 }
 
-static void patient(struct out *o, const json_t *p, const char *as_of)
+static void patient(struct mm_viewer__out *o, const json_t *p, const char *as_of)
 {
     int y, m, d, age;
 
@@ -158,6 +154,11 @@ static void patient(struct out *o, const json_t *p, const char *as_of)
     if (age >= 0)
         put(o, T(o, "%d歳  ", "%d years  "), age);
     put(o, "%s %s  ID %s\n", T(o, "生年月日", "born"), js(p, "birth_date"), js(p, "id"));
+    if (*js(p, "source") && strcmp(js(p, "source"), "ADT-00") != 0)
+        put(o,
+            T(o, "  ※ADT-00なし: %s %.10s のPIDより\n",
+              "  * no ADT-00: from the PID of %s %.10s\n"),
+            mm_viewer__type_name(o, js(p, "source")), js(p, "source_time"));
     put(o, "  %s %s  %s %s cm  %s %s kg\n", T(o, "血液型", "blood type"),
         js(p, "blood_type")[0] ? js(p, "blood_type") : "-", T(o, "身長", "height"),
         js(p, "height_cm")[0] ? js(p, "height_cm") : "-", T(o, "体重", "weight"),
@@ -169,17 +170,30 @@ static void patient(struct out *o, const json_t *p, const char *as_of)
 
 /* ---- one function per kind of item: @e the item, @k its number, @which the array ---- */
 
-static void allergy(struct out *o, const json_t *e, size_t k, int which)
+static void allergy(struct mm_viewer__out *o, const json_t *e, size_t k, int which)
 {
+    const json_t *src = json_object_get(e, "source"), *also;
+    size_t i;
+
     (void)k;
     (void)which;
-    put(o, "  ! %s（%s%s%s）%s%s\n", js(e, "name"),
+    put(o, "  ! %s（%s%s%s）%s%s", js(e, "name"),
         label(o, allergy_types, N(allergy_types), js(e, "type")), js(e, "severity")[0] ? "・" : "",
         label(o, severities, N(severities), js(e, "severity")), js(e, "reaction")[0] ? "  " : "",
         js(e, "reaction"));
+    if (json_is_object(src) && *js(src, "type")) {
+        put(o, T(o, "  出典: %s %.10s", "  source: %s %.10s"),
+            mm_viewer__type_name(o, js(src, "type")), js(src, "file_time"));
+        json_array_foreach(json_object_get(e, "also_in"), i, also) put(
+                o, "%s%s", i ? "・" : T(o, "（ほかに ", " (also in "),
+                mm_viewer__type_name(o, json_string_value(also) ? json_string_value(also) : ""));
+        if (json_array_size(json_object_get(e, "also_in")))
+            put(o, "%s", T(o, "）", ")"));
+    }
+    put(o, "\n");
 }
 
-static void diagnosis(struct out *o, const json_t *e, size_t k, int which)
+static void diagnosis(struct mm_viewer__out *o, const json_t *e, size_t k, int which)
 {
     (void)k;
     (void)which;
@@ -188,7 +202,7 @@ static void diagnosis(struct out *o, const json_t *e, size_t k, int which)
         js(e, "start_date"), jb(e, "main") ? T(o, "  主病名", "  main") : "");
 }
 
-static void encounter(struct out *o, const json_t *e, size_t k, int which)
+static void encounter(struct mm_viewer__out *o, const json_t *e, size_t k, int which)
 {
     (void)k;
     (void)which;
@@ -201,44 +215,21 @@ static void encounter(struct out *o, const json_t *e, size_t k, int which)
     put(o, "\n");
 }
 
-/* A prescription (@inj 0) or injection order with its Rps and drugs. */
-static void order(struct out *o, const json_t *e, int inj)
-{
-    const json_t *rp, *d;
-    size_t k, i;
-
-    put(o, "  %s  %s%s  %s %s\n", js(e, "date"), T(o, "オーダ番号 ", "order "), js(e, "order_no"),
-        jb(e, "inpatient") ? T(o, "入院", "inpatient") : T(o, "外来", "outpatient"),
-        js(e, "doctor"));
-    json_array_foreach(json_object_get(e, "rps"), k, rp)
-    {
-        const char *rate = js(rp, "rate");
-        if (inj) /* ORC-4 of injections is a long key: number the Rps instead */
-            put(o, "    Rp%zu  %s%s%s %s\n", k + 1, js(rp, "route"), rate[0] ? "  " : "", rate,
-                rate[0] ? js(rp, "rate_unit") : "");
-        else
-            put(o, "    Rp%s  %s  %s%s\n", js(rp, "rp"), js(rp, "usage"), js(rp, "days"),
-                js(rp, "days")[0] ? T(o, "日分", " days") : "");
-        json_array_foreach(json_object_get(rp, "drugs"), i, d)
-                put(o, "      %s  %s %s\n", js(d, "name"), js(d, "dose"), js(d, "unit"));
-    }
-}
-
-static void prescription(struct out *o, const json_t *e, size_t k, int which)
+static void prescription(struct mm_viewer__out *o, const json_t *e, size_t k, int which)
 {
     (void)k;
     (void)which;
-    order(o, e, 0);
+    mm_viewer__text_order(o, e, 0);
 }
 
-static void injection(struct out *o, const json_t *e, size_t k, int which)
+static void injection(struct mm_viewer__out *o, const json_t *e, size_t k, int which)
 {
     (void)k;
     (void)which;
-    order(o, e, 1);
+    mm_viewer__text_order(o, e, 1);
 }
 
-static void lab(struct out *o, const json_t *e, size_t k, int which)
+static void lab(struct mm_viewer__out *o, const json_t *e, size_t k, int which)
 {
     (void)k;
     (void)which;
@@ -262,7 +253,7 @@ static int superseded(const json_t *arr, size_t i)
     return 0;
 }
 
-static void document(struct out *o, const json_t *e, size_t k, int which)
+static void document(struct mm_viewer__out *o, const json_t *e, size_t k, int which)
 {
     (void)k;
     put(o, "  %s  %s  %s  %zu %s\n", js(e, "date"), js(e, "title"),
@@ -277,7 +268,7 @@ struct section {
     size_t max;          /* items shown at most (newest first, from the end); 0: all, in order */
     int none_recorded;   /* "登録なし" rather than "なし" when empty */
     int (*skip)(const json_t *arr, size_t i); /* NULL, or leave item i out */
-    void (*item)(struct out *o, const json_t *e, size_t k, int which);
+    void (*item)(struct mm_viewer__out *o, const json_t *e, size_t k, int which);
 };
 
 static const struct section sections[] = {
@@ -306,7 +297,7 @@ static const struct section sections[] = {
  * The lines for the data types of section @name whose files could not be read (the record's
  * read_failures); OUT: how many such types there were.
  */
-static size_t failures(struct out *o, const json_t *rec, const char *name)
+static size_t failures(struct mm_viewer__out *o, const json_t *rec, const char *name)
 {
     const json_t *e;
     size_t i, n = 0;
@@ -333,7 +324,23 @@ static size_t failures(struct out *o, const json_t *rec, const char *name)
     return n;
 }
 
-static void section(struct out *o, const json_t *rec, const struct section *s)
+/* Whether any file of the record could not be read. */
+static int any_failure(const json_t *rec)
+{
+    const json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(rec, "read_failures"), i, e)
+    {
+        if (json_integer_value(json_object_get(e, "failed")) ||
+            json_integer_value(json_object_get(e, "folders")) ||
+            json_integer_value(json_object_get(e, "damaged")))
+            return 1;
+    }
+    return 0;
+}
+
+static void section(struct mm_viewer__out *o, const json_t *rec, const struct section *s)
 {
     size_t shown = 0, failed;
 
@@ -350,7 +357,11 @@ static void section(struct out *o, const json_t *rec, const struct section *s)
             shown++;
         }
     }
-    if (!shown && failed) /* never "none" where files could not be read */
+    if (!shown && s->none_recorded && any_failure(rec)) /* allergies: from any message type */
+        put(o, "  %s\n",
+            T(o, "アレルギーの記載は見つかりませんが、読めなかったファイルがあります",
+              "no allergy found, but some files could not be read"));
+    else if (!shown && failed) /* never "none" where files could not be read */
         put(o, "  %s\n",
             T(o, "読めなかったファイルがあるため、記録がないとは言えません",
               "files could not be read: the absence of records cannot be told"));
@@ -359,11 +370,36 @@ static void section(struct out *o, const json_t *rec, const struct section *s)
             s->none_recorded ? T(o, "登録なし", "none recorded") : T(o, "なし", "none"));
 }
 
+/* The time the current medication is judged at: @as_of, its date at 00:00, or now. OUT: @out */
+static void meds_at(const char *as_of, char out[17])
+{
+    time_t now = time(NULL);
+    struct tm t;
+
+    if (as_of && strlen(as_of) >= 16) {
+        snprintf(out, 17, "%.16s", as_of);
+        if (mm_viewer_as_of_check(out) == 0)
+            return;
+        mm_error_clear();
+    } else if (as_of && strlen(as_of) == 10) {
+        snprintf(out, 17, "%.10sT00:00", as_of);
+        if (mm_viewer_as_of_check(out) == 0)
+            return;
+        mm_error_clear();
+    }
+    if (!localtime_r(&now, &t))
+        memset(&t, 0, sizeof(t));
+    snprintf(out, 17, "%04u-%02u-%02uT%02u:%02u", (unsigned)(t.tm_year + 1900) % 10000u,
+             (unsigned)(t.tm_mon + 1) % 100u, (unsigned)t.tm_mday % 100u,
+             (unsigned)t.tm_hour % 100u, (unsigned)t.tm_min % 100u);
+}
+
 int mm_viewer_record_text(const char *json, size_t n, enum mm_viewer_lang lang, const char *as_of,
                           mm_buf *out)
 {
-    struct out o = { .b = out, .en = lang == MM_VIEWER_EN };
+    struct mm_viewer__out o = { .b = out, .en = lang == MM_VIEWER_EN };
     size_t start = out->len;
+    char when[17];
     json_t *rec;
 
     MM_ASSERT_ARG(json && out);
@@ -376,8 +412,11 @@ int mm_viewer_record_text(const char *json, size_t n, enum mm_viewer_lang lang, 
                  (const char *const[]){ "patient", "orders", "exams", "other", NULL };
          *k; k++)
         failures(&o, rec, *k); /* the data types no section below shows */
+    meds_at(as_of, when);
+    mm_viewer__text_meds(&o, rec, when);
     for (size_t i = 0; i < N(sections); i++)
         section(&o, rec, &sections[i]);
+    mm_viewer__text_uninterpreted(&o, rec);
     json_decref(rec);
     if (o.err < 0)
         mm_buf_truncate(out, start);
