@@ -77,8 +77,9 @@ export async function checkP1(page, scope, E, pre, print, showTab) {
         const l = line(re);
         ok(want.every((w) => l.includes(w)), `${pre}: line ${what}: ${want.join(' / ')}`, l || lines);
     };
-    has(/プレドニン錠/, ['1日7錠 (朝4錠・昼2錠・夕1錠)', '7日分', `${E.rp1_start}から`, '指示: 血圧低下が見られたら中止'], 'unequal doses');
-    has(/ダーゼン錠/, ['1回1錠', '隔日', '7日分'], 'every other day');
+    has(/プレドニン錠/, ['1日7錠 (朝4錠・昼2錠・夕1錠)', '7日分', E.rp1_start, '指示: 血圧低下が見られたら中止'], 'unequal doses');
+    // 7 dosing days every other day: the 13th day from the start is the last
+    has(/ダーゼン錠/, ['1回1錠', '隔日', '7日分', `${E.every_other_start}〜${E.every_other_last}`], 'every other day, with its last day');
     has(/アムロジピン/, ['月・木', '4日分'], 'weekdays');
     has(/ロキソニン/, ['頓用', '疼痛時', '1日2回まで', '10回分'], 'PRN');
     has(/酸化マグネシウム/, ['粉砕', '未解釈: RXE-8'], 'crushed, with RXE-8 not interpreted');

@@ -25,7 +25,7 @@ const t0 = Date.now();
 
 const today = new Date();
 const day = (n) => new Date(Date.UTC(today.getFullYear(), today.getMonth(), today.getDate() + n)).toISOString().slice(0, 10);
-const E = { today: day(0), rp1_start: day(-3), taper: [day(-4), day(-2), day(1)], every_other_start: day(-2),
+const E = { today: day(0), rp1_start: day(-3), taper: [day(-4), day(-2), day(1)], every_other_start: day(-2), every_other_last: day(10),
     p2_source_date: day(-1), injection_start: day(0) };
 const AS_OF = `${day(0)}T09:00`;
 

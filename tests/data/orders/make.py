@@ -216,7 +216,7 @@ def main():
     iso = lambda n: (today + datetime.timedelta(days=n)).isoformat()
     with open(os.path.join(out, 'expect.json'), 'w') as f:
         json.dump({'today': iso(0), 'rp1_start': iso(-3), 'taper': [iso(-4), iso(-2), iso(1)],
-                   'every_other_start': iso(-2), 'p2_source_date': iso(-1),
+                   'every_other_start': iso(-2), 'every_other_last': iso(-2 + 12), 'p2_source_date': iso(-1),
                    'injection_start': iso(0)}, f)
     return 0
 

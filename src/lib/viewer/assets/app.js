@@ -857,7 +857,10 @@
         search: null, /* last search answer */
         searchError: null,
         pid: null,
-        patient: null, /* {record, labs} */
+        patient: null, /* {record, labs, meds: its current_medication} */
+        medsAsOf: null, /* the "as of" chosen for the current medication, null: the generation's time */
+        medsBusy: false,
+        medsError: null,
         recovery: null, /* {pid, gen, help: {type: generation|null}, searched} or {busy} */
         patientError: null,
         tab: 'visits',
@@ -1599,6 +1602,7 @@
         S.chartTest = null;
         S.doc = null;
         S.medsAsOf = null;
+        S.medsBusy = false;
         S.medsError = null;
         if (!keepTab) {
             S.tab = 'visits';
@@ -2143,7 +2147,7 @@
                     o.doctor ? h('span', t('col_doctor') + ' ', named('span', o.doctor_id, o.doctor, 'doctor')) : null,
                     h('span.mm-muted', { text: t('order_no') + ' ' + str(o.order_no) })));
             orderedRps(o).forEach(function (x) {
-                card.appendChild(rpBlock(x.rp, x.i, injection));
+                card.appendChild(rpBlock(o, x.rp, x.i, injection));
             });
             append(card, rawList(o.raw));
             var given = byOrder[str(o.order_no)];
@@ -2405,11 +2409,27 @@
         return step && step.n ? t('med_step', step.n, step.of || '?') : '';
     }
 
-    /* A prescription drug line of Rp @rp as a pharmacist transcribes it. */
-    function rxLine(rp, d) {
+    /* The timeline's period of order @no, Rp @rpNo, drug @code (its last day worked out from the
+     * days and the pattern by the server), or null. */
+    function periodOf(no, rpNo, code) {
+        var found = null;
+        arr(medsShown && medsShown.timeline).forEach(function (row) {
+            arr(row.periods).forEach(function (p) {
+                if (!found && str(p.order_no) === str(no) && str(p.rp) === str(rpNo) && (!code || !row.code || row.code === code)) {
+                    found = p;
+                }
+            });
+        });
+        return found;
+    }
+
+    /* A prescription drug line of Rp @rp of order @o as a pharmacist transcribes it. */
+    function rxLine(o, rp, d) {
         var stepped = rp.step && rp.step.n;
+        var per = rp.end ? null : periodOf(o.order_no, rp.rp, d.code);
+        var last = per && per.until && !/T/.test(str(per.until)) ? dayBefore(per.until) : '';
         var when = stepped ? t('med_step_span', fmtDateTime(rp.start), rp.days || '?') :
-            spanText(rp.start, rp.end);
+            spanText(rp.start, rp.end || last);
         var li = h('li.mm-drug.mm-med-line', { testid: 'rp-drug', 'data-code': d.code, 'data-dose': str(d.dose), 'data-unit': str(d.unit) },
             flagParts(d.flags),
             h('span.mm-drug-name', { testid: 'med-name', text: d.name || d.code }),
@@ -2459,7 +2479,7 @@
     }
 
     /* One Rp of an order card (prescription or injection). */
-    function rpBlock(rp, i, injection) {
+    function rpBlock(o, rp, i, injection) {
         var rpNo = /^\d{1,3}$/.test(str(rp.rp)) ? rp.rp : String(i + 1);
         var drugs = h('div.mm-rp-lines');
         var meta;
@@ -2468,7 +2488,7 @@
         } else {
             var ul = h('ul.mm-drugs');
             arr(rp.drugs).forEach(function (d) {
-                ul.appendChild(rxLine(rp, d));
+                ul.appendChild(rxLine(o, rp, d));
             });
             drugs.appendChild(ul);
         }
@@ -2513,7 +2533,7 @@
         var inj = it.kind === 'injection';
         var line = h('li.mm-med-item', {
             testid: 'current-med', 'data-kind': str(it.kind), 'data-code': str(it.code),
-            'data-order': str(it.order_no), 'data-today': str(it.today), 'data-prn': it.prn ? 'true' : 'false'
+            'data-order-no': str(it.order_no), 'data-today': str(it.today), 'data-prn': it.prn ? 'true' : 'false'
         });
         var name = inj ? arr(it.drugs).map(function (d) {
             return (d.name || d.code) + (d.dose ? ' ' + qty(d.dose, d.unit) : '');
@@ -2612,6 +2632,9 @@
         if (!print) {
             box.appendChild(asOfControl(cm, g));
         }
+        if (S.medsBusy && !print) {
+            box.appendChild(h('p.mm-loading', { testid: 'meds-loading', text: t('loading') }));
+        }
         if (S.medsError && !print) {
             box.appendChild(h('p.mm-error', { role: 'alert', text: S.medsError }));
             S.medsError = null;
@@ -2633,7 +2656,7 @@
         if (und.length) {
             var ul2 = h('ul.mm-med-undetermined', { testid: 'meds-undetermined-list' });
             und.forEach(function (u) {
-                ul2.appendChild(h('li', { testid: 'meds-undetermined', 'data-order': str(u.order_no) },
+                ul2.appendChild(h('li', { testid: 'meds-undetermined', 'data-order-no': str(u.order_no) },
                     h('strong', { text: str(u.name) }), ' ',
                     h('span', { text: t('med_undetermined', str(u.reason)) }),
                     u.order_no ? h('span.mm-muted', { text: ' ' + t('order_no') + ' ' + u.order_no }) : null));
@@ -2680,6 +2703,10 @@
                 }
             });
         });
+        if (!isFinite(lo)) { /* no period with a readable start: the text only */
+            lo = isNaN(asOf) ? 0 : asOf;
+            hi = lo + 1;
+        }
         if (!isNaN(asOf)) {
             hi = Math.max(hi, asOf + 1);
         }
