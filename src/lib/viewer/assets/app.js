@@ -310,6 +310,7 @@
             med_weeks: '{0}週分',
             med_days_unit: '{0}{1}分',
             med_span: '（{0}〜{1}）',
+            med_range: '{0}〜{1}',
             med_from: '{0}から',
             med_until: '{0}まで',
             med_open: '終了日なし',
@@ -337,6 +338,7 @@
             tl_periods: '期間と内容',
             unint_title: '未解釈の項目',
             unint_field: '項目',
+            unint_none: '読んだメッセージに未解釈の項目はありません。',
             unint_text: '内容（原文）'
         },
         en: {
@@ -633,6 +635,7 @@
             med_weeks: '{0} weeks',
             med_days_unit: '{0} {1}',
             med_span: '({0} – {1})',
+            med_range: '{0} – {1}',
             med_from: 'from {0}',
             med_until: 'until {0}',
             med_open: 'no end date',
@@ -660,6 +663,7 @@
             tl_periods: 'Periods',
             unint_title: 'Fields not interpreted',
             unint_field: 'Field',
+            unint_none: 'The messages read have no field left uninterpreted.',
             unint_text: 'Text (as written)'
         }
     };
@@ -2680,7 +2684,7 @@
 
     function periodText(p) {
         var end = p.open_ended ? t('med_open') : p.until ? fmtDate(/T/.test(str(p.until)) ? p.until : dayBefore(p.until)) : '';
-        return [fmtDate(p.start) + '〜' + end, qty(p.dose, p.unit), str(p.usage), patternText(p.pattern),
+        return [t('med_range', fmtDate(p.start), end), qty(p.dose, p.unit), str(p.usage), patternText(p.pattern),
             p.prn ? t('med_prn') : '', p.status === 'current' ? t('med_now') : ''].filter(Boolean).join(' ');
     }
 
@@ -2757,8 +2761,8 @@
     function secUninterpreted(rec) {
         var list = arr(rec.uninterpreted);
         var box = h('section.mm-uninterpreted', { testid: 'uninterpreted' }, h('h3', { text: t('unint_title') }));
-        if (!list.length) {
-            box.appendChild(none());
+        if (!list.length) { /* of what was read (unread files are said so above the tab) */
+            box.appendChild(h('p.mm-none', { testid: 'uninterpreted-none', text: t('unint_none') }));
             return box;
         }
         var rows = [];
