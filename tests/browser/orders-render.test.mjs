@@ -85,7 +85,7 @@ const item = (o, r, extra) => {
 };
 const R = rx1.rps;
 const items = [
-    item(rx1, R[0], { until: until(R[0].start, 7), daily_dose: '7', daily_unit: '錠' }),
+    item(rx1, R[0], { until: until(R[0].start, 7) }), /* an item has no daily_dose: 1日7錠 is the sum */
     item(rx1, R[1], { until: until(R[1].start, 13), today: 'dose' }),
     item(rx1, R[2], { until: until(R[2].start, 14), today: 'rest' }),
     item(rx1, R[3], { open_ended: true }),

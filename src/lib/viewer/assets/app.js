@@ -2357,7 +2357,14 @@
     function doseText(d) {
         var pt = arr(d.per_timing);
         if (pt.length) {
-            var daily = d.daily_dose ? t('med_daily', qty(d.daily_dose, d.daily_unit || d.unit)) + ' ' : '';
+            /* the daily amount as written (RXE-19), else the sum of the timings when all are numbers */
+            var sum = 0;
+            pt.forEach(function (p) {
+                sum += /^\d+(\.\d+)?$/.test(str(p.dose)) ? Number(p.dose) : NaN;
+            });
+            var total = d.daily_dose ? qty(d.daily_dose, d.daily_unit || d.unit) :
+                isNaN(sum) ? '' : qty(String(Math.round(sum * 1000) / 1000), d.unit);
+            var daily = total ? t('med_daily', total) + ' ' : '';
             return daily + '(' + perTimingText(pt, d.unit) + ')';
         }
         var once = d.dose ? t('med_once', qty(d.dose, d.unit)) : '';
