@@ -120,12 +120,16 @@ const record1 = {
 };
 const rx3 = order('100000000000101', day(-1), [rp(1, { usage: U3, days: '7', days_unit: 'D', start: day(-1) },
     { code: '620000020', name: 'ムコスタ錠１００ｍｇ', daily_dose: '3', dispense: '21' })]);
+/* an earlier narcotic order (not current): its flag is shown prominently on its line */
+const rx4 = order('100000000000102', day(-40), [rp(1, { usage: '内服・経口・１日２回朝夕食後', days: '7', days_unit: 'D', start: day(-40) },
+    { code: '620000030', name: 'オキシコンチン錠５ｍｇ', daily_dose: '2', dispense: '14', flags: ['麻薬'] })]);
 const record2 = {
     patient: { id: P2, name: '見本 花子', kana: 'ミホン ハナコ', birth_date: '1962-07-07', sex: 'F', address: '', phones: [],
         contacts: [], insurance: [], source: 'OML-11', source_time: `${day(-1)}T15:00:00` },
     allergies: [], diagnoses: [], resolved_diagnoses: [], encounters: [], prescriptions: [rx3], injections: [], orders: [],
     administrations: [], labs: [], exams: [], documents: [], images: [], read_failures: [], uninterpreted: []
 };
+record2.prescriptions.push(rx4);
 const cm = (its, tl) => ({ as_of: AS_OF, items: its, undetermined: [], timeline: tl });
 const data = {
     title: '診療記録', generation: { id: 'a'.repeat(64), short: 'aaaaaaaaaaaa', name: null, time: `${AS_OF}:00`, guard: 'ok',
@@ -167,6 +171,10 @@ try {
     const unint = await page.$$eval(`${s1} ${tid('uninterpreted-row')}`, (rs) => rs.map((r) => r.textContent));
     ok(unint.length === 1 && /EVN-2/.test(unint[0]) && /患者基本情報/.test(unint[0]), 'the record\'s uninterpreted field is listed under 「未解釈の項目」', unint);
     ok(await page.locator(`${s1} ${tid('patient-source')}`).count() === 0, 'a patient with ADT-00 has no 「※ADT-00なし」 mark');
+    const flag = await page.$eval(`${s2} ${tid('med-flag')}`, (el) => ({ text: el.textContent, line: el.closest('[data-testid="rp-drug"]').textContent,
+        color: getComputedStyle(el).color, weight: getComputedStyle(el).fontWeight })).catch(() => null);
+    ok(flag && flag.text === '【麻薬】' && /オキシコンチン/.test(flag.line) && Number(flag.weight) >= 700 && /^rgb\((1[5-9]\d|2\d\d),/.test(flag.color),
+        'a narcotic flag is on its line, bold and red', flag);
     await shot(page, X.ART, 'orders-render-ja');
 
     // what the band and the list say when something could not be read
