@@ -323,9 +323,13 @@ async function readOrders(page, testid) {
         order: o.dataset.order,
         date: o.dataset.date,
         rps: [...o.querySelectorAll('[data-testid="rp"]')].map((rp) => ({
+            /* a prescription line writes its amount as a pharmacist does (1回1錠, 1日7錠 (朝4錠…)):
+             * the dose and unit read are on the line; an injection's drug shows "dose unit" */
             drugs: [...rp.querySelectorAll('[data-testid="rp-drug"]')].map((d) => [
                 d.querySelector('.mm-drug-name').textContent.trim(),
-                d.querySelector('.mm-drug-dose').textContent.trim().replace(/\s+/g, ' ')]),
+                'dose' in d.dataset && d.querySelector('.mm-drug-dose')?.textContent.includes(d.dataset.dose + d.dataset.unit) ?
+                    `${d.dataset.dose} ${d.dataset.unit}` :
+                    (d.querySelector('.mm-drug-dose')?.textContent ?? '').trim().replace(/\s+/g, ' ')]),
             usage: rp.querySelector('[data-testid="rp-usage"]')?.textContent.trim() ?? '',
             days: rp.querySelector('[data-testid="rp-days"]')?.textContent.trim() ?? '',
             route: rp.querySelector('[data-testid="rp-route"]')?.textContent.trim() ?? '',

@@ -261,7 +261,85 @@
             print_preparing: '印刷の準備をしています…',
             doc_texts: '文書の本文',
             run_as_of: '時点 {0}',
-            run_allergy: 'アレルギー: {0}'
+            run_allergy: 'アレルギー: {0}',
+            allergy_unknown: 'アレルギーの記載は見つかりませんが、読めなかったファイルがあります',
+            allergy_source: '出典: {0} {1}',
+            allergy_also: 'ほかに: {0}',
+            patient_source: '※ADT-00なし: {0} {1} のPIDより',
+            'dtype_ADT-00': '患者基本情報',
+            'dtype_ADT-01': '担当医の変更',
+            'dtype_ADT-12': '外来診察の受付',
+            'dtype_ADT-21': '入院予定',
+            'dtype_ADT-22': '入院実施',
+            'dtype_ADT-31': '転科・転棟予定',
+            'dtype_ADT-32': '転科・転棟実施',
+            'dtype_ADT-41': '外泊実施',
+            'dtype_ADT-42': '外泊帰院',
+            'dtype_ADT-51': '退院予定',
+            'dtype_ADT-52': '退院実施',
+            'dtype_ADT-61': 'アレルギー情報',
+            'dtype_PPR-01': '病名',
+            'dtype_OMD': '食事オーダ',
+            'dtype_OMP-01': '処方オーダ',
+            'dtype_OMP-11': '処方実施',
+            'dtype_OMP-02': '注射オーダ',
+            'dtype_OMP-12': '注射実施',
+            'dtype_OML-01': '検体検査オーダ',
+            'dtype_OML-11': '検体検査結果',
+            'dtype_OUL-01': '検体検査結果',
+            'dtype_OMG-01': '放射線検査オーダ',
+            'dtype_OMG-02': '内視鏡検査オーダ',
+            'dtype_OMG-03': '生理検査オーダ',
+            'dtype_OMG-11': '放射線検査結果',
+            'dtype_OMG-12': '内視鏡検査結果',
+            'dtype_OMG-13': '生理検査結果',
+            med_title: '服用中・投与中の薬（{0} 時点）',
+            med_none: '該当なし',
+            med_incomplete: '処方・注射に読めなかったファイルがあるため、この一覧は不完全な可能性があります。',
+            med_missing: 'この時点の服用中・投与中の薬を求められませんでした。処方・注射タブを確認してください。',
+            med_undetermined: '判定できません: {0}',
+            med_asof_label: '時点',
+            med_asof_apply: '表示',
+            med_asof_reset: '世代の時刻に戻す',
+            med_asof_gen: '世代の時刻 {0} 時点で表示しています',
+            med_asof_custom: '指定した時刻で表示しています（世代の時刻ではありません）',
+            med_nth: '{0}回目',
+            med_sep: '・',
+            med_every_other: '隔日',
+            med_interval: '{0}日投与・{1}日休薬',
+            med_weeks: '{0}週分',
+            med_days_unit: '{0}{1}分',
+            med_span: '（{0}〜{1}）',
+            med_range: '{0}〜{1}',
+            med_from: '{0}から',
+            med_until: '{0}まで',
+            med_open: '終了日なし',
+            med_daily: '1日{0}',
+            med_once: '1回{0}',
+            med_dose_max: '〜{0}',
+            med_prn: '頓用',
+            med_total: '{0}回分',
+            med_site: '部位: {0}',
+            med_dispense: '調剤量 {0}',
+            med_dispensing: '調剤: {0}',
+            med_instructions: '指示: {0}',
+            med_times: '時刻 {0}',
+            med_step: '第{0}段階（全{1}段階）',
+            med_step_span: '{0}から{1}日間',
+            med_role_B: '主剤',
+            med_role_A: '添加',
+            med_today_dose: '本日投与日',
+            med_today_rest: '本日休薬日',
+            med_now: '（服用中）',
+            raw_item: '未解釈: {0} {1}',
+            tl_title: '投薬の経過',
+            tl_axis: '期間 {0} 〜 {1}（● は現在服用中・投与中）',
+            tl_graph: '経過',
+            tl_periods: '期間と内容',
+            unint_title: '未解釈の項目',
+            unint_field: '項目',
+            unint_none: '読んだメッセージに未解釈の項目はありません。',
+            unint_text: '内容（原文）'
         },
         en: {
             app_title: 'mamori clinical record viewer',
@@ -508,7 +586,85 @@
             print_preparing: 'Preparing to print…',
             doc_texts: 'Document texts',
             run_as_of: 'As of {0}',
-            run_allergy: 'Allergies: {0}'
+            run_allergy: 'Allergies: {0}',
+            allergy_unknown: 'No allergy was found, but some files could not be read',
+            allergy_source: 'Source: {0} {1}',
+            allergy_also: 'also in: {0}',
+            patient_source: '* No ADT-00: from the PID of {0} {1}',
+            'dtype_ADT-00': 'patient information',
+            'dtype_ADT-01': 'change of doctor',
+            'dtype_ADT-12': 'outpatient visit',
+            'dtype_ADT-21': 'planned admission',
+            'dtype_ADT-22': 'admission',
+            'dtype_ADT-31': 'planned transfer',
+            'dtype_ADT-32': 'transfer',
+            'dtype_ADT-41': 'leave',
+            'dtype_ADT-42': 'return from leave',
+            'dtype_ADT-51': 'planned discharge',
+            'dtype_ADT-52': 'discharge',
+            'dtype_ADT-61': 'allergy information',
+            'dtype_PPR-01': 'diagnoses',
+            'dtype_OMD': 'diet order',
+            'dtype_OMP-01': 'prescription order',
+            'dtype_OMP-11': 'prescription administration',
+            'dtype_OMP-02': 'injection order',
+            'dtype_OMP-12': 'injection administration',
+            'dtype_OML-01': 'laboratory order',
+            'dtype_OML-11': 'laboratory results',
+            'dtype_OUL-01': 'laboratory results',
+            'dtype_OMG-01': 'radiology order',
+            'dtype_OMG-02': 'endoscopy order',
+            'dtype_OMG-03': 'physiology order',
+            'dtype_OMG-11': 'radiology results',
+            'dtype_OMG-12': 'endoscopy results',
+            'dtype_OMG-13': 'physiology results',
+            med_title: 'Current medication (as of {0})',
+            med_none: 'None',
+            med_incomplete: 'Some prescription or injection files could not be read: this list may be incomplete.',
+            med_missing: 'The current medication could not be worked out for this time. See the prescription and injection tabs.',
+            med_undetermined: 'cannot be determined: {0}',
+            med_asof_label: 'As of',
+            med_asof_apply: 'Show',
+            med_asof_reset: 'Back to the generation\'s time',
+            med_asof_gen: 'Shown as of the generation\'s time {0}',
+            med_asof_custom: 'Shown as of the chosen time (not the generation\'s time)',
+            med_nth: 'dose {0}',
+            med_sep: ', ',
+            med_every_other: 'every other day',
+            med_interval: '{0} day(s) on, {1} day(s) off',
+            med_weeks: '{0} weeks',
+            med_days_unit: '{0} {1}',
+            med_span: '({0} – {1})',
+            med_range: '{0} – {1}',
+            med_from: 'from {0}',
+            med_until: 'until {0}',
+            med_open: 'no end date',
+            med_daily: '{0} a day',
+            med_once: '{0} per dose',
+            med_dose_max: ' to {0}',
+            med_prn: 'as needed',
+            med_total: '{0} doses',
+            med_site: 'site: {0}',
+            med_dispense: 'dispense {0}',
+            med_dispensing: 'dispensing: {0}',
+            med_instructions: 'instructions: {0}',
+            med_times: 'at {0}',
+            med_step: 'step {0} of {1}',
+            med_step_span: 'from {0} for {1} days',
+            med_role_B: 'base',
+            med_role_A: 'additive',
+            med_today_dose: 'a dosing day today',
+            med_today_rest: 'a rest day today',
+            med_now: '(current)',
+            raw_item: 'not interpreted: {0} {1}',
+            tl_title: 'Medication timeline',
+            tl_axis: 'From {0} to {1} (● current)',
+            tl_graph: 'Timeline',
+            tl_periods: 'Periods',
+            unint_title: 'Fields not interpreted',
+            unint_field: 'Field',
+            unint_none: 'The messages read have no field left uninterpreted.',
+            unint_text: 'Text (as written)'
         }
     };
 
@@ -705,7 +861,10 @@
         search: null, /* last search answer */
         searchError: null,
         pid: null,
-        patient: null, /* {record, labs} */
+        patient: null, /* {record, labs, meds: its current_medication} */
+        medsAsOf: null, /* the "as of" chosen for the current medication, null: the generation's time */
+        medsBusy: false,
+        medsError: null,
         recovery: null, /* {pid, gen, help: {type: generation|null}, searched} or {busy} */
         patientError: null,
         tab: 'visits',
@@ -717,6 +876,7 @@
     };
     var root = null;
     var idleTimer = null;
+    var medsShown = null; /* the current_medication of the patient being rendered */
 
     /* ---------- history: a URL per screen, never a patient ID or name ---------- */
 
@@ -1445,6 +1605,9 @@
         S.patientError = null;
         S.chartTest = null;
         S.doc = null;
+        S.medsAsOf = null;
+        S.medsBusy = false;
+        S.medsError = null;
         if (!keepTab) {
             S.tab = 'visits';
         }
@@ -1461,7 +1624,7 @@
                 if (S.pid !== pid || S.gen !== gen) {
                     return;
                 }
-                S.patient = { record: j.record || {}, labs: j.labs || null };
+                S.patient = { record: j.record || {}, labs: j.labs || null, meds: medsOf(j) };
                 loadRecovery(pid, gen, S.patient.record);
                 render();
                 var tab = root.querySelector('[role=tab][aria-selected=true]');
@@ -1555,6 +1718,7 @@
         var head = h('div.mm-sticky-head', { testid: 'sticky-head' }, patientHeader(rec));
         body.appendChild(head);
 
+        medsShown = S.patient.meds;
         var tablist = h('div.mm-tabs.mm-no-print', { role: 'tablist', 'aria-label': t('tabs_label'), testid: 'tabs' });
         var panels = h('div.mm-panels');
         TABS.forEach(function (name) {
@@ -1586,6 +1750,8 @@
             panels.appendChild(panel);
         });
         head.appendChild(tablist);
+        /* the first thing under the band, on every tab: what the patient takes now */
+        body.appendChild(secCurrentMeds(rec, S.patient.meds, g, false));
         body.appendChild(panels);
         return main;
     }
@@ -1614,8 +1780,10 @@
             h('span', { text: fmtSex(p.sex) + ' ' + fmtAge(ageOf(p.birth_date)) }),
             h('span', { text: t('col_birth') + ' ' + (fmtDate(p.birth_date) || t('unknown')) }),
             h('span.mm-run-allergy', {
-                text: al.length ? '⚠ ' + t('run_allergy', al.join('、')) : t('allergy_none')
+                text: al.length ? '⚠ ' + t('run_allergy', al.join('、')) :
+                    arr(rec.read_failures).length ? '⚠ ' + t('allergy_unknown') : t('allergy_none')
             }),
+            p.source && p.source !== 'ADT-00' ? h('span.mm-run-source', { text: t('patient_source', typeName(p.source), fmtDate(p.source_time)) }) : null,
             g ? h('span.mm-run-gen', { text: t('run_as_of', fmtDateTime(g.time)) }) : null);
     }
 
@@ -1687,15 +1855,20 @@
                 h('div.mm-names',
                     h('h2.mm-patient-name', { testid: 'patient-name', text: p.name || p.id }),
                     h('span.mm-patient-kana', { testid: 'patient-kana', text: p.kana || '' })),
-                facts),
-            allergyBox(arr(rec.allergies)));
+                facts, patientSource(rec.patient)),
+            allergyBox(arr(rec.allergies), rec));
     }
 
     function fact(key, label, value) {
         return h('div.mm-fact', h('dt', { text: label }), h('dd', { testid: 'patient-' + key, text: str(value) }));
     }
 
-    function allergyBox(list) {
+    function allergyBox(list, rec) {
+        if (!list.length && arr(rec && rec.read_failures).length) {
+            /* nothing found is not "none" when some files could not be read */
+            return h('div.mm-allergy.mm-allergy-unknown', { testid: 'allergy-unknown', role: 'alert' },
+                h('strong', { text: '⚠ ' + t('allergy_unknown') }));
+        }
         if (!list.length) {
             return h('div.mm-allergy.mm-allergy-none', { testid: 'allergy-none' },
                 h('strong', { text: t('allergy_none') }), ' ', h('span', { text: t('allergy_none_more') }));
@@ -1710,7 +1883,8 @@
                 h('strong.mm-allergy-name', { text: a.name || a.code }),
                 sev ? h('span.mm-allergy-sev', { 'data-sev': a.severity, text: sev }) : null,
                 a.reaction ? h('span.mm-allergy-reaction', { text: a.reaction }) : null,
-                a.onset ? h('span.mm-allergy-onset', { text: t('onset') + ' ' + a.onset }) : null));
+                a.onset ? h('span.mm-allergy-onset', { text: t('onset') + ' ' + a.onset }) : null,
+                allergySource(a)));
         });
         return h('div.mm-allergy', { testid: 'allergy-list', role: 'region', 'aria-label': t('allergy_title') },
             h('h3.mm-allergy-title', { text: '⚠ ' + t('allergy_title') + ' (' + list.length + ')' }), ul);
@@ -1729,7 +1903,8 @@
         case 'diagnoses':
             return secDiagnoses(rec);
         case 'prescriptions':
-            return secOrders(arr(rec.prescriptions), false, 'rx', arr(rec.administrations));
+            return h('div.mm-rx-tab', secTimeline(medsShown),
+                secOrders(arr(rec.prescriptions), false, 'rx', arr(rec.administrations)));
         case 'injections':
             return secOrders(arr(rec.injections), true, 'inj', arr(rec.administrations));
         case 'profile':
@@ -1975,33 +2150,10 @@
                     o.dept ? h('span', t('col_dept') + ' ', named('span', o.dept, o.dept_name, 'dept')) : null,
                     o.doctor ? h('span', t('col_doctor') + ' ', named('span', o.doctor_id, o.doctor, 'doctor')) : null,
                     h('span.mm-muted', { text: t('order_no') + ' ' + str(o.order_no) })));
-            arr(o.rps).forEach(function (rp, i) {
-                var rpNo = /^\d{1,3}$/.test(str(rp.rp)) ? rp.rp : String(i + 1);
-                var meta = h('div.mm-rp-meta');
-                if (rp.usage) {
-                    meta.appendChild(h('span.mm-rp-usage', { testid: 'rp-usage', text: rp.usage }));
-                }
-                if (rp.days) {
-                    meta.appendChild(h('span.mm-rp-days', { testid: 'rp-days', text: t('days', rp.days) }));
-                }
-                if (rp.route) {
-                    meta.appendChild(h('span.mm-rp-route', { testid: 'rp-route', text: t('route') + ': ' + fmtRoute(rp.route) }));
-                }
-                if (rp.rate) {
-                    meta.appendChild(h('span.mm-rp-rate', { testid: 'rp-rate', text: t('rate') + ': ' + rp.rate + ' ' + str(rp.rate_unit) }));
-                }
-                if (injection && (rp.start || rp.end)) {
-                    meta.appendChild(h('span.mm-muted', { text: t('period') + ': ' + fmtDateTime(rp.start) + ' – ' + fmtTime(rp.end) }));
-                }
-                var drugs = h('ul.mm-drugs');
-                arr(rp.drugs).forEach(function (d) {
-                    drugs.appendChild(h('li.mm-drug', { testid: 'rp-drug', 'data-code': d.code },
-                        h('span.mm-drug-name', { text: d.name || d.code }),
-                        h('span.mm-drug-dose', { text: str(d.dose) + ' ' + str(d.unit) })));
-                });
-                card.appendChild(h('div.mm-rp', { testid: 'rp', 'data-rp': rp.rp },
-                    h('div.mm-rp-no', { text: t('rp', rpNo) }), h('div.mm-rp-body', drugs, meta)));
+            orderedRps(o).forEach(function (x) {
+                card.appendChild(rpBlock(o, x.rp, x.i, injection));
             });
+            append(card, rawList(o.raw));
             var given = byOrder[str(o.order_no)];
             if (given) {
                 delete byOrder[str(o.order_no)];
@@ -2060,7 +2212,7 @@
     function secProfile(rec) {
         var p = rec.patient;
         if (!p) {
-            return none();
+            return h('div.mm-profile', { testid: 'profile' }, none(), secUninterpreted(rec));
         }
         var phoneText = function (ph) {
             var kind = ph.equipment === 'CP' ? t('phone_CP') : tcode('phone_', ph.use);
@@ -2111,7 +2263,553 @@
                     h('td.mm-mono', { 'data-col': 'valid', text: (x.valid_from || x.valid_to) ? fmtDate(x.valid_from) + ' – ' + fmtDate(x.valid_to) : '' }),
                     named('td', x.relation_code, x.relation, 'relation'));
             })) : none());
+        box.appendChild(secUninterpreted(rec));
         return box;
+    }
+
+    /* ---------- medication (issue 15): order lines as transcribed, current medication, timeline ----------
+     *
+     * Everything here renders the contract's JSON (docs/orders.md): a prescription drug line or an
+     * injection Rp as a pharmacist transcribes it, the current-medication list as of a time, and
+     * the timeline of every listed line. Screen and paper use the same functions.
+     */
+
+    var WEEKDAYS = { ja: ['日', '月', '火', '水', '木', '金', '土'], en: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] };
+
+    /* "4" + "錠" → "4錠" (Japanese) / "4 tab" (English); "" when there is no amount */
+    function qty(v, unit) {
+        if (str(v) === '') {
+            return '';
+        }
+        return str(v) + (lang === 'en' && unit ? ' ' : '') + str(unit);
+    }
+
+    /* 朝4錠・昼2錠・夕1錠: the per-timing amounts (a timing without a label is "n回目") */
+    function perTimingText(list, unit) {
+        return arr(list).map(function (p) {
+            return (p.label || t('med_nth', p.n)) + (lang === 'en' ? ' ' : '') + qty(p.dose, unit);
+        }).join(t('med_sep'));
+    }
+
+    /* 隔日 / 月・木 / the pattern's own text; "" when none */
+    function patternText(p) {
+        if (!p) {
+            return '';
+        }
+        if (p.kind === 'weekdays' && arr(p.weekdays).length) {
+            return arr(p.weekdays).map(function (d) {
+                return WEEKDAYS[lang][d] || String(d);
+            }).join(t('med_sep'));
+        }
+        if (p.kind === 'interval' && p.on > 0 && p.off >= 0) {
+            return p.on === 1 && p.off === 1 ? t('med_every_other') : t('med_interval', p.on, p.off);
+        }
+        return str(p.text) || str(p.code);
+    }
+
+    function daysText(days, unit) {
+        if (str(days) === '') {
+            return '';
+        }
+        var u = str(unit);
+        if (u === 'W' || u === 'w' || u === 'wk') {
+            return t('med_weeks', days);
+        }
+        if (u === '' || u === 'D' || u === 'd') {
+            return t('days', days);
+        }
+        return t('med_days_unit', days, u);
+    }
+
+    /* the day before "YYYY-MM-DD" (until is exclusive; people read the last day) */
+    function dayBefore(d) {
+        var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(str(d));
+        if (!m) {
+            return str(d);
+        }
+        var x = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - 86400000);
+        return x.toISOString().slice(0, 10);
+    }
+
+    /* "2020-08-21から" / "(2026-08-21〜2026-09-02)" */
+    function spanText(start, end) {
+        if (start && end) {
+            return t('med_span', fmtDateTime(start), fmtDateTime(end));
+        }
+        if (start) {
+            return t('med_from', fmtDateTime(start));
+        }
+        if (end) {
+            return t('med_until', fmtDateTime(end));
+        }
+        return '';
+    }
+
+    /* one labelled part of a line: <span class=mm-med-part data-part=…> */
+    function part(name, text, cls) {
+        if (!text) {
+            return null;
+        }
+        return h('span.mm-med-part' + (cls ? '.' + cls : ''), { testid: 'rp-' + name, 'data-part': name, text: text });
+    }
+
+    /* the amount of a prescription drug: 1日7錠 (朝4錠・昼2錠・夕1錠), or 1回1錠 */
+    function doseText(d) {
+        var pt = arr(d.per_timing);
+        if (pt.length) {
+            /* the daily amount as written (RXE-19), else the sum of the timings when all are numbers */
+            var sum = 0;
+            pt.forEach(function (p) {
+                sum += /^\d+(\.\d+)?$/.test(str(p.dose)) ? Number(p.dose) : NaN;
+            });
+            var total = d.daily_dose ? qty(d.daily_dose, d.daily_unit || d.unit) :
+                isNaN(sum) ? '' : qty(String(Math.round(sum * 1000) / 1000), d.unit);
+            var daily = total ? t('med_daily', total) + ' ' : '';
+            return daily + '(' + perTimingText(pt, d.unit) + ')';
+        }
+        var once = d.dose ? t('med_once', qty(d.dose, d.unit)) : '';
+        if (d.dose_max && str(d.dose_max) !== str(d.dose)) {
+            once += t('med_dose_max', qty(d.dose_max, d.unit));
+        }
+        if (d.daily_dose) {
+            once += (once ? ' ' : '') + t('med_daily', qty(d.daily_dose, d.daily_unit || d.unit));
+        }
+        return once;
+    }
+
+    /* 頓用 疼痛時 1日2回まで 10回分 */
+    function prnParts(x) {
+        return [
+            x.prn ? part('prn', t('med_prn'), 'mm-med-prn') : null,
+            part('condition', str(x.condition)),
+            part('max', str(x.tq_text)),
+            part('total', str(x.total) ? t('med_total', x.total) : '')
+        ];
+    }
+
+    /* raw[] entries: 「未解釈: RXE-8 …」, small but visible */
+    function rawList(raw) {
+        var list = arr(raw);
+        if (!list.length) {
+            return null;
+        }
+        var ul = h('ul.mm-raw-list', { testid: 'raw-list' });
+        list.forEach(function (r) {
+            ul.appendChild(h('li.mm-raw', { testid: 'raw', 'data-field': str(r.field), text: t('raw_item', str(r.field), str(r.text)) }));
+        });
+        return ul;
+    }
+
+    function flagParts(flags) {
+        return arr(flags).map(function (f) {
+            return h('strong.mm-med-flag', { testid: 'med-flag', 'data-flag': str(f), text: '【' + str(f) + '】' });
+        });
+    }
+
+    /* 経路: 静脈内 (IV) */
+    function routeText(x) {
+        if (!x.route_name && !x.route) {
+            return '';
+        }
+        var r = x.route_name && x.route && x.route_name !== x.route ? x.route_name + ' (' + x.route + ')' :
+            x.route_name || fmtRoute(x.route);
+        return t('route') + ': ' + r;
+    }
+
+    function stepText(step) {
+        return step && step.n ? t('med_step', step.n, step.of || '?') : '';
+    }
+
+    /* The timeline's period of order @no, Rp @rpNo, drug @code (its last day worked out from the
+     * days and the pattern by the server), or null. */
+    function periodOf(no, rpNo, code) {
+        var found = null;
+        arr(medsShown && medsShown.timeline).forEach(function (row) {
+            arr(row.periods).forEach(function (p) {
+                if (!found && str(p.order_no) === str(no) && str(p.rp) === str(rpNo) && (!code || !row.code || row.code === code)) {
+                    found = p;
+                }
+            });
+        });
+        return found;
+    }
+
+    /* A prescription drug line of Rp @rp of order @o as a pharmacist transcribes it. */
+    function rxLine(o, rp, d) {
+        var stepped = rp.step && rp.step.n;
+        var per = rp.end ? null : periodOf(o.order_no, rp.rp, d.code);
+        var last = per && per.until && !/T/.test(str(per.until)) ? dayBefore(per.until) : '';
+        var when = stepped ? t('med_step_span', fmtDateTime(rp.start), rp.days || '?') :
+            spanText(rp.start, rp.end || last);
+        var li = h('li.mm-drug.mm-med-line', { testid: 'rp-drug', 'data-code': d.code, 'data-dose': str(d.dose), 'data-unit': str(d.unit) },
+            flagParts(d.flags),
+            h('span.mm-drug-name', { testid: 'med-name', text: d.name || d.code }),
+            part('dose', doseText(d), 'mm-drug-dose'),
+            part('usage', str(rp.usage)),
+            part('pattern', patternText(rp.pattern), 'mm-med-pattern'),
+            prnParts(rp),
+            part('times', arr(rp.times).join(', ')),
+            part('days', stepped ? '' : daysText(rp.days, rp.days_unit)),
+            part('span', when),
+            part('site', rp.site ? t('med_site', rp.site) : ''),
+            part('route', routeText(rp)),
+            part('dispense', d.dispense ? t('med_dispense', qty(d.dispense, d.dispense_unit)) : ''),
+            part('form', str(d.form)),
+            part('class', str(d.class)),
+            arr(d.dispensing).length ? part('dispensing', t('med_dispensing', arr(d.dispensing).join('、'))) : null,
+            arr(d.instructions).length ? part('instructions', t('med_instructions', arr(d.instructions).join('、')), 'mm-med-instr') : null,
+            rawList(d.raw));
+        return li;
+    }
+
+    /* An injection Rp: type, drugs with amounts and roles, route/site, times, start–end, rate. */
+    function injRp(rp, drugs) {
+        var ul = h('ul.mm-drugs');
+        arr(rp.drugs).forEach(function (d) {
+            var role = d.role === 'B' ? t('med_role_B') : d.role === 'A' ? t('med_role_A') : str(d.role);
+            ul.appendChild(h('li.mm-drug.mm-inj-drug', { testid: 'rp-drug', 'data-code': d.code, 'data-role': str(d.role) },
+                role ? h('span.mm-tag.mm-med-role', { text: role }) : null,
+                h('span.mm-drug-name', { testid: 'med-name', text: d.name || d.code }),
+                h('span.mm-drug-dose', { text: (str(d.dose) + ' ' + str(d.unit)).trim() })));
+        });
+        drugs.appendChild(ul);
+        var rate = str(rp.rate) ? t('rate') + ': ' + str(rp.rate) + ' ' + str(rp.rate_unit) : '';
+        return h('div.mm-rp-meta',
+            part('type', str(rp.type_name), 'mm-med-type'),
+            part('usage', str(rp.usage)),
+            part('pattern', patternText(rp.pattern), 'mm-med-pattern'),
+            prnParts(rp),
+            part('route', routeText(rp)),
+            part('site', rp.site ? t('med_site', rp.site) : ''),
+            part('method', str(rp.method)),
+            part('times', arr(rp.times).length ? t('med_times', arr(rp.times).join(', ')) : ''),
+            part('days', daysText(rp.days, rp.days_unit)),
+            part('span', rp.start || rp.end ? t('period') + ': ' + fmtDateTime(rp.start) + ' – ' + fmtDateTime(rp.end) : ''),
+            part('rate', rate + (rate && rp.rate_per ? ' (' + rp.rate_per + ')' : '')),
+            arr(rp.instructions).length ? part('instructions', t('med_instructions', arr(rp.instructions).join('、')), 'mm-med-instr') : null);
+    }
+
+    /* One Rp of an order card (prescription or injection). */
+    function rpBlock(o, rp, i, injection) {
+        var rpNo = /^\d{1,3}$/.test(str(rp.rp)) ? rp.rp : String(i + 1);
+        var drugs = h('div.mm-rp-lines');
+        var meta;
+        if (injection) {
+            meta = injRp(rp, drugs);
+        } else {
+            var ul = h('ul.mm-drugs');
+            arr(rp.drugs).forEach(function (d) {
+                ul.appendChild(rxLine(o, rp, d));
+            });
+            drugs.appendChild(ul);
+        }
+        var st = stepText(rp.step);
+        return h('div.mm-rp', { testid: 'rp', 'data-rp': rp.rp, 'data-step': rp.step ? String(rp.step.n) : null },
+            h('div.mm-rp-no', { text: t('rp', rpNo) }, st ? h('span.mm-med-step', { testid: 'rp-step', text: st }) : null),
+            h('div.mm-rp-body', drugs, meta || null, rawList(rp.raw)));
+    }
+
+    /* The Rps of an order: a taper's steps in the order of their start, the others as written. */
+    function orderedRps(o) {
+        var rps = arr(o.rps).map(function (rp, i) {
+            return { rp: rp, i: i };
+        });
+        return rps.sort(function (a, b) {
+            var sa = a.rp.step && a.rp.step.n ? str(a.rp.start) : '';
+            var sb = b.rp.step && b.rp.step.n ? str(b.rp.start) : '';
+            return sa && sb && sa !== sb ? (sa < sb ? -1 : 1) : a.i - b.i;
+        });
+    }
+
+    /* ---- current medication ---- */
+
+    /* the current_medication of a patient answer (top level, or inside the record) */
+    function medsOf(answer) {
+        if (!answer) {
+            return null;
+        }
+        var cm = answer.current_medication || (answer.record && answer.record.current_medication);
+        return cm && typeof cm === 'object' ? cm : null;
+    }
+
+    /* whether prescriptions or injections could not all be read */
+    function medsIncomplete(rec) {
+        return arr(rec && rec.read_failures).some(function (f) {
+            return (f.failed > 0 || f.folders > 0) && (f.section === 'prescriptions' || f.section === 'injections' ||
+                /^OMP-/.test(str(f.type)));
+        });
+    }
+
+    function medItem(it) {
+        var inj = it.kind === 'injection';
+        var line = h('li.mm-med-item', {
+            testid: 'current-med', 'data-kind': str(it.kind), 'data-code': str(it.code),
+            'data-order-no': str(it.order_no), 'data-today': str(it.today), 'data-prn': it.prn ? 'true' : 'false'
+        });
+        var name = inj ? arr(it.drugs).map(function (d) {
+            return (d.name || d.code) + (d.dose ? ' ' + qty(d.dose, d.unit) : '');
+        }).join(' + ') : '';
+        append(line, [
+            flagParts(it.flags),
+            h('strong.mm-med-name', { testid: 'med-name', text: name || it.name || it.code }),
+            inj ? part('type', str(it.name) !== name ? str(it.name) : '', 'mm-med-type') : part('dose', doseText(it), 'mm-drug-dose'),
+            part('usage', str(it.usage)),
+            part('pattern', patternText(it.pattern), 'mm-med-pattern'),
+            it.today === 'dose' ? part('today', t('med_today_dose'), 'mm-med-today-dose') :
+                it.today === 'rest' ? part('today', t('med_today_rest'), 'mm-med-today-rest') : null,
+            prnParts(it),
+            part('times', arr(it.times).length ? t('med_times', arr(it.times).join(', ')) : ''),
+            part('route', routeText(it)),
+            part('site', it.site ? t('med_site', it.site) : ''),
+            part('rate', str(it.rate) ? t('rate') + ': ' + it.rate + ' ' + str(it.rate_unit) : ''),
+            part('days', daysText(it.days, '')),
+            part('span', it.open_ended ? t('med_from', fmtDateTime(it.start)) + ' ' + t('med_open') :
+                spanText(it.start, it.until ? (/T/.test(str(it.until)) ? it.until : dayBefore(it.until)) : '')),
+            part('step', stepText(it.step), 'mm-med-step'),
+            arr(it.instructions).length ? part('instructions', t('med_instructions', arr(it.instructions).join('、')), 'mm-med-instr') : null,
+            part('who', [it.dept_name, it.doctor].filter(Boolean).join(' ')),
+            part('order', it.order_no ? t('order_no') + ' ' + it.order_no + (it.rp ? ' ' + t('rp', it.rp) : '') : '', 'mm-muted')
+        ]);
+        return line;
+    }
+
+    /* The "as of" control: a date-time, the generation's time by default; says which is shown. */
+    function asOfControl(cm, g) {
+        var genT = g && g.time ? str(g.time).slice(0, 16) : '';
+        var shown = str(cm && cm.as_of).slice(0, 16);
+        var custom = !!(S.medsAsOf && S.medsAsOf !== genT);
+        var input = h('input.mm-med-asof-input', {
+            type: 'datetime-local', id: 'mm-med-asof', testid: 'meds-asof-input', value: shown || genT
+        });
+        var form = h('form.mm-med-asof.mm-no-print', {
+            testid: 'meds-asof',
+            on: {
+                submit: function (ev) {
+                    ev.preventDefault();
+                    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(input.value.slice(0, 16))) {
+                        loadMeds(input.value.slice(0, 16));
+                    }
+                }
+            }
+        },
+            h('label', { 'for': 'mm-med-asof', text: t('med_asof_label') }), input,
+            h('button.mm-btn', { type: 'submit', testid: 'meds-asof-apply' }, t('med_asof_apply')),
+            custom ? h('button.mm-btn', {
+                type: 'button', testid: 'meds-asof-reset',
+                on: {
+                    click: function () {
+                        loadMeds(null);
+                    }
+                }
+            }, t('med_asof_reset')) : null,
+            h('span.mm-med-asof-state', {
+                testid: 'meds-asof-state', 'data-custom': custom ? 'true' : 'false',
+                text: custom ? t('med_asof_custom') : t('med_asof_gen', fmtDateTime(genT))
+            }));
+        return form;
+    }
+
+    /* Ask /api/patient again for the current medication as of @asOf (null: the generation's time). */
+    function loadMeds(asOf) {
+        var pid = S.pid;
+        var gen = S.gen;
+        S.medsAsOf = asOf;
+        S.medsBusy = true;
+        render();
+        api('GET', '/api/patient?id=' + encodeURIComponent(pid) + (gen ? '&gen=' + encodeURIComponent(gen) : '') +
+            (asOf ? '&as_of=' + encodeURIComponent(asOf) : ''))
+            .then(function (j) {
+                if (S.pid !== pid || S.gen !== gen || !S.patient) {
+                    return;
+                }
+                S.medsBusy = false;
+                S.patient.meds = medsOf(j);
+                render();
+            }, function (e) {
+                if (apiFailed(e)) {
+                    return;
+                }
+                S.medsBusy = false;
+                S.medsError = errText(e);
+                render();
+            });
+    }
+
+    /* 「服用中・投与中の薬（<as_of> 時点）」: the first section under the patient band. */
+    function secCurrentMeds(rec, cm, g, print) {
+        var asOf = cm && cm.as_of ? fmtDateTime(cm.as_of) : g && g.time ? fmtDateTime(g.time) : '?';
+        var box = h('section.mm-current-meds', { testid: 'current-meds', 'aria-label': t('med_title', asOf) },
+            h('h2.mm-med-title', { testid: 'current-meds-title', text: t('med_title', asOf) }));
+        if (!print) {
+            box.appendChild(asOfControl(cm, g));
+        }
+        if (S.medsBusy && !print) {
+            box.appendChild(h('p.mm-loading', { testid: 'meds-loading', text: t('loading') }));
+        }
+        if (S.medsError && !print) {
+            box.appendChild(h('p.mm-error', { role: 'alert', text: S.medsError }));
+            S.medsError = null;
+        }
+        if (!cm) {
+            box.appendChild(h('p.mm-none', { testid: 'current-meds-missing', text: t('med_missing') }));
+            return box;
+        }
+        var items = arr(cm.items);
+        var und = arr(cm.undetermined);
+        var incomplete = medsIncomplete(rec);
+        if (items.length) {
+            var ul = h('ul.mm-med-list', { testid: 'current-meds-list' });
+            items.forEach(function (it) {
+                ul.appendChild(medItem(it));
+            });
+            box.appendChild(ul);
+        }
+        if (und.length) {
+            var ul2 = h('ul.mm-med-undetermined', { testid: 'meds-undetermined-list' });
+            und.forEach(function (u) {
+                ul2.appendChild(h('li', { testid: 'meds-undetermined', 'data-order-no': str(u.order_no) },
+                    h('strong', { text: str(u.name) }), ' ',
+                    h('span', { text: t('med_undetermined', str(u.reason)) }),
+                    u.order_no ? h('span.mm-muted', { text: ' ' + t('order_no') + ' ' + u.order_no }) : null));
+            });
+            box.appendChild(ul2);
+        }
+        if (incomplete) {
+            box.appendChild(h('p.mm-none.mm-none-failed', { testid: 'current-meds-incomplete', role: 'alert', text: t('med_incomplete') }));
+        } else if (!items.length && !und.length) {
+            box.appendChild(h('p.mm-none', { testid: 'current-meds-none', text: t('med_none') }));
+        }
+        return box;
+    }
+
+    /* ---- timeline ---- */
+
+    function dayNum(d) {
+        var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(str(d));
+        return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86400000 : NaN;
+    }
+
+    function periodText(p) {
+        var end = p.open_ended ? t('med_open') : p.until ? fmtDate(/T/.test(str(p.until)) ? p.until : dayBefore(p.until)) : '';
+        return [t('med_range', fmtDate(p.start), end), qty(p.dose, p.unit), str(p.usage), patternText(p.pattern),
+            p.prn ? t('med_prn') : '', p.status === 'current' ? t('med_now') : ''].filter(Boolean).join(' ');
+    }
+
+    /* One row per drug: a bar per period on a common date axis, and the same as text. */
+    function secTimeline(cm) {
+        var rows = arr(cm && cm.timeline);
+        if (!rows.length) {
+            return null;
+        }
+        var lo = Infinity;
+        var hi = -Infinity;
+        var asOf = dayNum(cm.as_of);
+        rows.forEach(function (r) {
+            arr(r.periods).forEach(function (p) {
+                var a = dayNum(p.start);
+                var b = p.until ? dayNum(p.until) : asOf + 1;
+                if (!isNaN(a)) {
+                    lo = Math.min(lo, a);
+                    hi = Math.max(hi, isNaN(b) ? a + 1 : b);
+                }
+            });
+        });
+        if (!isFinite(lo)) { /* no period with a readable start: the text only */
+            lo = isNaN(asOf) ? 0 : asOf;
+            hi = lo + 1;
+        }
+        if (!isNaN(asOf)) {
+            hi = Math.max(hi, asOf + 1);
+        }
+        var W = 400;
+        var span = hi > lo ? hi - lo : 1;
+        var x = function (d) {
+            return Math.max(0, Math.min(W, (d - lo) / span * W));
+        };
+        var body = rows.map(function (r) {
+            var g = svg('svg', { viewBox: '0 0 ' + W + ' 16', 'class': 'mm-tl-bars', 'aria-hidden': 'true', preserveAspectRatio: 'none' });
+            var cur = false;
+            arr(r.periods).forEach(function (p) {
+                var a = dayNum(p.start);
+                if (isNaN(a)) {
+                    return;
+                }
+                var b = p.until ? dayNum(p.until) : asOf + 1;
+                var now = p.status === 'current';
+                cur = cur || now;
+                g.appendChild(svg('rect', {
+                    x: x(a), y: 3, width: Math.max(2, x(isNaN(b) ? a + 1 : b) - x(a)), height: 10,
+                    'class': 'mm-tl-bar' + (now ? ' mm-tl-now' : '') + (p.prn ? ' mm-tl-prn' : '') + (p.pattern ? ' mm-tl-pattern' : '')
+                }));
+            });
+            if (!isNaN(asOf)) {
+                g.appendChild(svg('line', { x1: x(asOf), x2: x(asOf), y1: 0, y2: 16, 'class': 'mm-tl-asof' }));
+            }
+            var list = h('ul.mm-tl-periods');
+            arr(r.periods).forEach(function (p) {
+                list.appendChild(h('li', {
+                    testid: 'timeline-period', 'data-status': str(p.status), 'data-start': str(p.start),
+                    'class': p.status === 'current' ? 'mm-tl-period-now' : null, text: periodText(p)
+                }));
+            });
+            return h('tr', { testid: 'timeline-row', 'data-code': str(r.code), 'data-current': cur ? 'true' : 'false' },
+                h('th', { scope: 'row', text: (cur ? '● ' : '') + (r.name || r.code) }),
+                h('td.mm-tl-graph', g),
+                h('td', list));
+        });
+        return h('section.mm-timeline', { testid: 'med-timeline' },
+            h('h3', { text: t('tl_title') }),
+            h('p.mm-muted', { text: t('tl_axis', fmtDate(new Date(lo * 86400000).toISOString()), fmtDate(new Date((hi - 1) * 86400000).toISOString())) }),
+            table('mm-tl-table', 'timeline-table', [t('col_drug'), t('tl_graph'), t('tl_periods')], body));
+    }
+
+    /* ---- what mamori did not interpret (patient-info tab) ---- */
+
+    function secUninterpreted(rec) {
+        var list = arr(rec.uninterpreted);
+        var box = h('section.mm-uninterpreted', { testid: 'uninterpreted' }, h('h3', { text: t('unint_title') }));
+        if (!list.length) { /* of what was read (unread files are said so above the tab) */
+            box.appendChild(h('p.mm-none', { testid: 'uninterpreted-none', text: t('unint_none') }));
+            return box;
+        }
+        var rows = [];
+        list.forEach(function (m) {
+            arr(m.fields).forEach(function (f) {
+                rows.push(h('tr', { testid: 'uninterpreted-row', 'data-type': str(m.type), 'data-field': str(f.field) },
+                    h('td', { text: typeName(m.type) }),
+                    h('td.mm-mono', { text: fmtDateTime(m.file_time) }),
+                    h('td.mm-mono', { text: str(f.field) }),
+                    h('td.mm-raw', { text: str(f.text) })));
+            });
+        });
+        box.appendChild(table('mm-unint-table', 'uninterpreted-table',
+            [t('col_kind'), t('col_date'), t('unint_field'), t('unint_text')], rows));
+        return box;
+    }
+
+    /* "OMP-02" → 注射オーダ (the code itself when not known) */
+    function typeName(type) {
+        return tcode('dtype_', str(type).slice(0, 6)) || str(type);
+    }
+
+    /* 「出典: 注射オーダ 2020-08-25」 (+ 「ほかに: 処方オーダ」) */
+    function allergySource(a) {
+        var s = a.source || {};
+        var txt = s.type ? t('allergy_source', typeName(s.type), fmtDate(s.file_time)) : '';
+        var also = arr(a.also_in).map(typeName).join('、');
+        if (also) {
+            txt += (txt ? ' ' : '') + t('allergy_also', also);
+        }
+        return txt ? h('span.mm-allergy-source', { testid: 'allergy-source', text: txt }) : null;
+    }
+
+    /* 「※ADT-00なし: 処方オーダ 2026-08-20 のPIDより」 when the identity is not from ADT-00 */
+    function patientSource(p) {
+        if (!p || !p.source || p.source === 'ADT-00') {
+            return null;
+        }
+        return h('p.mm-patient-source', { testid: 'patient-source', role: 'note', 'data-source': str(p.source),
+            text: t('patient_source', typeName(p.source), fmtDate(p.source_time)) });
     }
 
     /* ---------- read failures ---------- */
@@ -3283,6 +3981,8 @@
             }
             var body = h('div.mm-frame-content');
             body.appendChild(patientHeader(rec));
+            medsShown = medsOf(p);
+            body.appendChild(secCurrentMeds(rec, medsShown, g, true));
             TABS.forEach(function (name) {
                 body.appendChild(h('section.mm-panel.mm-print-section', { testid: 'panel-' + name },
                     h('h2.mm-panel-title', { text: t('tab_' + name) }), section(name, rec, p.labs, true)));
@@ -3292,6 +3992,7 @@
         });
         printFiles = null;
         printRecovery = null;
+        medsShown = null;
     }
 
     /* ---------- start ---------- */
