@@ -61,7 +61,8 @@ def raw_has(objs, field, text_part):
 
 
 def timings(drug):
-    return [(t.get('n'), t.get('label'), t.get('dose')) for t in (drug or {}).get('per_timing') or []]
+    entries = (drug or {}).get('per_timing') or []
+    return [(t.get('n'), t.get('label'), t.get('dose')) for t in entries]
 
 
 def jahis_example(rec):
@@ -173,6 +174,12 @@ def patient_b(rec):
     o = order(rec, 'prescriptions', '200410000100004')
     eq(timings(get(o, 'rps', 0, 'drugs', 0)), [(1, '朝', '4'), (2, '昼', '2'), (3, '夕', '1')],
        '%s: older 不均等 (one TQ1 per timing) per timing 朝4・昼2・夕1' % p)
+    o = order(rec, 'prescriptions', '200420000100005')
+    eq(timings(get(o, 'rps', 0, 'drugs', 0)), [(1, '朝', '2'), (2, '夕', '1')],
+       '%s: V codes in TQ1-3 repetitions give per timing 朝2・夕1' % p)
+    eq(get(o, 'rps', 0) and ('pattern' in o['rps'][0], o['rps'][0].get('pattern')), (True, None),
+       '%s: V codes in TQ1-3 are no day pattern (pattern null)' % p)
+    eq(get(o, 'rps', 0, 'usage_code'), '1012040400000000', '%s: usage from TQ1-3 rep 1' % p)
 
 
 def patient_c(rec):
@@ -197,7 +204,8 @@ def patient_c(rec):
     eq(rp.get('type_name'), '一般', '%s: injection type (RXE-2 comp 2)' % p)
     eq(rp.get('instructions'), ['５時間一定速度で', '血圧低下が見られたら中止'],
        '%s: RXE-7 instructions, stop criterion included' % p)
-    eq([(d.get('code'), d.get('dose'), d.get('unit'), d.get('role')) for d in rp.get('drugs') or []],
+    eq([(d.get('code'), d.get('dose'), d.get('unit'), d.get('role'))
+        for d in rp.get('drugs') or []],
        [('999990001', '1', '本', 'B'), ('999990002', '1', 'アンプル', 'A')],
        '%s: RXC components with amounts and roles' % p)
     rp = get(o, 'rps', 1) or {}

@@ -7,11 +7,12 @@
 #     skoba/HL7-FHIR-JP-WG (Apache-2.0) into skoba_HL7-FHIR-JP-WG/jahis-rx-3.0C-naifuku.hl7, here
 #     only re-encoded (LF -> CR, UTF-8 -> ISO-2022-JP) and filed for its patient 1000000001;
 #  2. mamori's own messages, invented patients 555000200x, for the JAHIS constructs no licensed
-#     public example carries (see PROVENANCE.md): unequal doses (RXE-3/4/7 V codes, RXE-19, and the
-#     older form with one TQ1 per timing), day patterns (TQ1-3 repetition 2: I1100000 隔日,
-#     W0100100 月・木), a three-step escalation (zenzou), PRN with its maximum and total, dispense
-#     amounts, a site (左手), RXE-7 instruction text, NTE, AL1 inside OMP-01 and OMP-02, injections
-#     with rate, start/end times and explicit times, patients with and without ADT-00.
+#     public example carries (see PROVENANCE.md): unequal doses (RXE-3/4/7 V codes, RXE-19; the
+#     older form with one TQ1 per timing; V codes as TQ1-3 repetitions), day patterns (TQ1-3
+#     repetition 2: I1100000 隔日, W0100100 月・木), a three-step escalation (zenzou), PRN with its
+#     maximum and total, dispense amounts, a site (左手), RXE-7 instruction text, NTE, AL1 inside
+#     OMP-01 and OMP-02, injections with rate, start/end times and explicit times, patients
+#     with and without ADT-00.
 # The committed bytes are what this script writes; the lint test `jahis-storage-reproducible`
 # (--check) requires the files under storage/ to be exactly those it would write, no more.
 #
@@ -166,6 +167,17 @@ def b_rx_old_unequal():
     return out + [PO]
 
 
+def b_rx_tq1_unequal():
+    """Patient B, order of 2020-04-20: 不均等 朝2・夕1 with the V codes as TQ1-3 repetitions."""
+    o, w = '200420000100005', '20200420090000'
+    return [msh('20200420091520.000', '0000000000300007'), pid(B),
+            'PV1|0001|O|01^^^^^C||||%s|||01' % DOCTOR, orc(o, 1, w, 'O'),
+            rxe({2: '105271807^プレドニン錠５ｍｇ^HOT', 3: '1', 4: '2', 5: TAB, 6: TAB, 10: '21',
+                 11: TAB, 19: '3^TAB&錠&MR9P', 21: OUTPATIENT, 27: '21^内服^JHSP0003'}),
+            tq1({3: ASAYU + '~V12NNNNN&不均等・１回目・２錠&JAMISDP01'
+                 '~V21NNNNN&不均等・２回目・１錠&JAMISDP01', 6: '7^D&日&ISO+', 7: '20200420'}), PO]
+
+
 def c_inj():
     """Patient C (no ADT-00), inpatient injections of 2026-08-24 carrying allergies (AL1)."""
     o, w = '260824000200001', '20260824070000'
@@ -226,6 +238,8 @@ def files():
          encode(b_rx_taper())),
         (path(b, '20200410', 'OMP-01', '200410000100004', '20200410091210000', '01'),
          encode(b_rx_old_unequal())),
+        (path(b, '20200420', 'OMP-01', '200420000100005', '20200420091520000', '01'),
+         encode(b_rx_tq1_unequal())),
         (path(c, '20260824', 'OMP-02', '260824000200001', '20260824071502000', '01'),
          encode(c_inj())),
     ]
