@@ -502,8 +502,8 @@ static void rp_init(struct rp *rp, const char *usage_code, const char *usage, in
     rp->route_name = "口";
 }
 
-/* The special Rps of the order's plan, numbered from @k. */
-static void extra_rps(const struct octx *o, const struct plan *plan, int k)
+/* Unequal doses per timing: RXE-3 smallest, RXE-4 largest, RXE-7 V codes, RXE-19. */
+static void x_unequal(const struct octx *o, const struct plan *plan, int k)
 {
     struct rc *r = o->r;
     struct pool *pl = &r->pl;
@@ -512,118 +512,166 @@ static void extra_rps(const struct octx *o, const struct plan *plan, int k)
     struct rp rp;
     int v = plan->variant;
 
-    switch (plan->extra) {
-    case X_UNEQUAL: {
-        const int *dz = UNEQUAL[v % 3].dose;
-        int n = UNEQUAL[v % 3].n, days = v < 3 ? 7 : 14, lo = 99, hi = 0, sum = 0;
-        for (int i = 0; i < n; i++) {
-            if (dz[i] && dz[i] < lo)
-                lo = dz[i];
-            hi = dz[i] > hi ? dz[i] : hi;
-            sum += dz[i];
-        }
-        rp_init(&rp, UNEQUAL[v % 3].usage_code, UNEQUAL[v % 3].usage, days, day);
-        t_rp_open(r, k, &rp);
+    const int *dz = UNEQUAL[v % 3].dose;
+    int n = UNEQUAL[v % 3].n, days = v < 3 ? 7 : 14, lo = 99, hi = 0, sum = 0;
+    for (int i = 0; i < n; i++) {
+        if (dz[i] && dz[i] < lo)
+            lo = dz[i];
+        hi = dz[i] > hi ? dz[i] : hi;
+        sum += dz[i];
+    }
+    rp_init(&rp, UNEQUAL[v % 3].usage_code, UNEQUAL[v % 3].usage, days, day);
+    t_rp_open(r, k, &rp);
+    x_line(&ln, &X_PRED, o);
+    ln.dose = gen_pf(pl, "%d", lo);
+    ln.dose_max = gen_pf(pl, "%d", hi);
+    ln.vdose = dz;
+    ln.nv = n;
+    ln.daily = gen_pf(pl, "%d", sum);
+    ln.dispense = gen_pf(pl, "%d", sum * days);
+    ln.cls_code = "21";
+    ln.cls_name = "内服";
+    rx_line(o, k, &rp, &ln, 1);
+    gen_tputs(r, "]}");
+}
+
+/* Given weekdays: TQ1-3 repetition 2 W…, TQ1-6 the dosing days. */
+static void x_weekdays(const struct octx *o, const struct plan *plan, int k)
+{
+    struct rc *r = o->r;
+    struct pool *pl = &r->pl;
+    int64_t day = o->t / MS_PER_DAY;
+    struct line ln;
+    struct rp rp;
+    int v = plan->variant;
+
+    int w = v % 2;
+    rp_init(&rp, WEEKLY[w].usage_code, WEEKLY[w].usage, WEEKLY[w].days, day);
+    rp.pat_kind = 1;
+    rp.pat_code = WEEKLY[w].code;
+    rp.pat_text = WEEKLY[w].text;
+    rp.mask = WEEKLY[w].mask;
+    t_rp_open(r, k, &rp);
+    x_line(&ln, &X_WEEKLY[w], o);
+    ln.dose = "1";
+    ln.daily = "1";
+    ln.dispense = gen_pf(pl, "%d", WEEKLY[w].days);
+    rx_line(o, k, &rp, &ln, 1);
+    gen_tputs(r, "]}");
+}
+
+/* Every other day: TQ1-3 repetition 2 I1100000, TQ1-6 the dosing days. */
+static void x_interval(const struct octx *o, const struct plan *plan, int k)
+{
+    struct rc *r = o->r;
+    struct pool *pl = &r->pl;
+    int64_t day = o->t / MS_PER_DAY;
+    struct line ln;
+    struct rp rp;
+    int v = plan->variant;
+
+    rp_init(&rp, "1011000400000000", "内服・経口・１日１回朝食後", v < 3 ? 7 : 14, day);
+    rp.pat_kind = 2;
+    rp.pat_code = "I1100000";
+    rp.pat_text = "隔日投与";
+    rp.on = rp.off = 1;
+    t_rp_open(r, k, &rp);
+    x_line(&ln, &X_LASIX, o);
+    ln.dose = "1";
+    ln.daily = "1";
+    ln.dispense = gen_pf(pl, "%d", rp.days);
+    rx_line(o, k, &rp, &ln, 1);
+    gen_tputs(r, "]}");
+}
+
+/* A taper: 2-3 Rps of one drug, each starting the day after the previous ends. */
+static void x_taper(const struct octx *o, const struct plan *plan, int k)
+{
+    struct rc *r = o->r;
+    struct pool *pl = &r->pl;
+    int64_t day = o->t / MS_PER_DAY;
+    struct line ln;
+    struct rp rp;
+    int v = plan->variant;
+
+    int tp = v % 3, n = TAPER[tp].n;
+    int64_t start = day;
+    for (int i = 0; i < n; i++) {
+        rp_init(&rp, "1011000400000000", "内服・経口・１日１回朝食後", TAPER[tp].days[i], start);
+        rp.days_iso = 1;
+        rp.step_n = i + 1;
+        rp.step_of = n;
+        t_rp_open(r, k + i, &rp);
         x_line(&ln, &X_PRED, o);
-        ln.dose = gen_pf(pl, "%d", lo);
-        ln.dose_max = gen_pf(pl, "%d", hi);
-        ln.vdose = dz;
-        ln.nv = n;
-        ln.daily = gen_pf(pl, "%d", sum);
-        ln.dispense = gen_pf(pl, "%d", sum * days);
-        ln.cls_code = "21";
-        ln.cls_name = "内服";
-        rx_line(o, k, &rp, &ln, 1);
+        ln.dose = gen_pf(pl, "%d", TAPER[tp].dose[i]);
+        ln.daily = ln.dose;
+        ln.dispense = gen_pf(pl, "%d", TAPER[tp].dose[i] * TAPER[tp].days[i]);
+        rx_line(o, k + i, &rp, &ln, 1);
         gen_tputs(r, "]}");
-        break;
+        start += TAPER[tp].days[i];
     }
-    case X_WEEKDAYS: {
-        int w = v % 2;
-        rp_init(&rp, WEEKLY[w].usage_code, WEEKLY[w].usage, WEEKLY[w].days, day);
-        rp.pat_kind = 1;
-        rp.pat_code = WEEKLY[w].code;
-        rp.pat_text = WEEKLY[w].text;
-        rp.mask = WEEKLY[w].mask;
-        t_rp_open(r, k, &rp);
-        x_line(&ln, &X_WEEKLY[w], o);
-        ln.dose = "1";
-        ln.daily = "1";
-        ln.dispense = gen_pf(pl, "%d", WEEKLY[w].days);
-        rx_line(o, k, &rp, &ln, 1);
-        gen_tputs(r, "]}");
-        break;
-    }
-    case X_INTERVAL: {
-        rp_init(&rp, "1011000400000000", "内服・経口・１日１回朝食後", v < 3 ? 7 : 14, day);
-        rp.pat_kind = 2;
-        rp.pat_code = "I1100000";
-        rp.pat_text = "隔日投与";
-        rp.on = rp.off = 1;
-        t_rp_open(r, k, &rp);
-        x_line(&ln, &X_LASIX, o);
-        ln.dose = "1";
-        ln.daily = "1";
-        ln.dispense = gen_pf(pl, "%d", rp.days);
-        rx_line(o, k, &rp, &ln, 1);
-        gen_tputs(r, "]}");
-        break;
-    }
-    case X_TAPER: {
-        int tp = v % 3, n = TAPER[tp].n;
-        int64_t start = day;
-        for (int i = 0; i < n; i++) {
-            rp_init(&rp, "1011000400000000", "内服・経口・１日１回朝食後", TAPER[tp].days[i],
-                    start);
-            rp.days_iso = 1;
-            rp.step_n = i + 1;
-            rp.step_of = n;
-            t_rp_open(r, k + i, &rp);
-            x_line(&ln, &X_PRED, o);
-            ln.dose = gen_pf(pl, "%d", TAPER[tp].dose[i]);
-            ln.daily = ln.dose;
-            ln.dispense = gen_pf(pl, "%d", TAPER[tp].dose[i] * TAPER[tp].days[i]);
-            rx_line(o, k + i, &rp, &ln, 1);
-            gen_tputs(r, "]}");
-            start += TAPER[tp].days[i];
-        }
-        break;
-    }
-    case X_PRN: {
-        int q = v % 3;
-        rp_init(&rp, PRN[q].usage_code, PRN[q].usage, 0, day);
-        rp.prn = 1;
-        rp.condition = PRN[q].condition;
-        rp.tq_text = PRN[q].max;
-        rp.total = PRN[q].total;
-        t_rp_open(r, k, &rp);
-        x_line(&ln, &PRN[q].d, o);
-        ln.dose = PRN[q].dose;
-        ln.dispense = PRN[q].dispense;
-        ln.cls_code = "22";
-        ln.cls_name = "頓用";
-        rx_line(o, k, &rp, &ln, 1);
-        gen_tputs(r, "]}");
-        break;
-    }
-    case X_EXTERNAL: {
-        int e = v % 2, days = 14;
-        rp_init(&rp, EXTERNAL[e].usage_code, EXTERNAL[e].usage, days, day);
-        rp.route = EXTERNAL[e].route;
-        rp.route_name = EXTERNAL[e].route_name;
-        rp.site = EXTERNAL[e].sites[plan->site % 3];
-        t_rp_open(r, k, &rp);
-        x_line(&ln, &EXTERNAL[e].d, o);
-        ln.dose = e ? "" : "1";
-        ln.dispense = e ? "10" : gen_pf(pl, "%d", days * EXTERNAL[e].per_day);
-        ln.cls_code = "23";
-        ln.cls_name = "外用";
-        rx_line(o, k, &rp, &ln, 1);
-        gen_tputs(r, "]}");
-        break;
-    }
-    default:
-        break;
-    }
+}
+
+/* PRN with a maximum: RXE-27 22, TQ1-9 PRN, TQ1-10 condition, TQ1-11, TQ1-14. */
+static void x_prn(const struct octx *o, const struct plan *plan, int k)
+{
+    struct rc *r = o->r;
+    int64_t day = o->t / MS_PER_DAY;
+    struct line ln;
+    struct rp rp;
+    int v = plan->variant;
+
+    int q = v % 3;
+    rp_init(&rp, PRN[q].usage_code, PRN[q].usage, 0, day);
+    rp.prn = 1;
+    rp.condition = PRN[q].condition;
+    rp.tq_text = PRN[q].max;
+    rp.total = PRN[q].total;
+    t_rp_open(r, k, &rp);
+    x_line(&ln, &PRN[q].d, o);
+    ln.dose = PRN[q].dose;
+    ln.dispense = PRN[q].dispense;
+    ln.cls_code = "22";
+    ln.cls_name = "頓用";
+    rx_line(o, k, &rp, &ln, 1);
+    gen_tputs(r, "]}");
+}
+
+/* An external medicine with its site (RXR-2) and dispense amount. */
+static void x_external(const struct octx *o, const struct plan *plan, int k)
+{
+    struct rc *r = o->r;
+    struct pool *pl = &r->pl;
+    int64_t day = o->t / MS_PER_DAY;
+    struct line ln;
+    struct rp rp;
+    int v = plan->variant;
+
+    int e = v % 2, days = 14;
+    rp_init(&rp, EXTERNAL[e].usage_code, EXTERNAL[e].usage, days, day);
+    rp.route = EXTERNAL[e].route;
+    rp.route_name = EXTERNAL[e].route_name;
+    rp.site = EXTERNAL[e].sites[plan->site % 3];
+    t_rp_open(r, k, &rp);
+    x_line(&ln, &EXTERNAL[e].d, o);
+    ln.dose = e ? "" : "1";
+    ln.dispense = e ? "10" : gen_pf(pl, "%d", days * EXTERNAL[e].per_day);
+    ln.cls_code = "23";
+    ln.cls_name = "外用";
+    rx_line(o, k, &rp, &ln, 1);
+    gen_tputs(r, "]}");
+}
+
+/* The special Rps of the order's plan, numbered from @k. */
+static void extra_rps(const struct octx *o, const struct plan *plan, int k)
+{
+    static void (*const fn[])(const struct octx *, const struct plan *, int) = {
+        [X_UNEQUAL] = x_unequal, [X_WEEKDAYS] = x_weekdays, [X_INTERVAL] = x_interval,
+        [X_TAPER] = x_taper,     [X_PRN] = x_prn,           [X_EXTERNAL] = x_external,
+    };
+
+    if (plan->extra > X_NONE && plan->extra <= X_EXTERNAL)
+        fn[plan->extra](o, plan, k);
 }
 
 /* The plain Rps: the drugs grouped by usage. @return the number of Rps written */
