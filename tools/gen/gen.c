@@ -22,6 +22,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "hl7/hl7.h"
@@ -340,16 +341,118 @@ static int cmp_ts(const void *x, const void *y)
     return a->ts < b->ts ? -1 : a->ts > b->ts ? 1 : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of a file time. OUT: out (20 bytes) */
+static void iso_time(char *out, int64_t ms)
+{
+    char t[24];
+
+    fmt_ts(t, ms, 14);
+    snprintf(out, 20, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", t, t + 4, t + 6, t + 8, t + 10, t + 12);
+}
+
+/*
+ * The patient object: the current ADT-00, else the full PID of the newest current message,
+ * with the "source" type and "source_time" (the file time) of the message it comes from.
+ */
+static void t_patient(mm_buf *b, const struct patient *p, const struct msg *const *v)
+{
+    const struct msg *src = latest(p, TK_DEMO);
+    const char *text = src ? src->truth : NULL;
+    char when[24];
+
+    for (size_t i = p->nmsgs; !src && i-- > 0;)
+        if (v[i]->flag == 1 && v[i]->pid_truth) {
+            src = v[i];
+            text = src->pid_truth;
+        }
+    if (!src) {
+        mm_buf_puts(b, "null");
+        return;
+    }
+    iso_time(when, src->ts);
+    mm_buf_put(b, text, strlen(text) - 1);
+    mm_buf_printf(b, ",\"source\":\"%s\",\"source_time\":\"%s\"}", gen_type_names[src->type], when);
+}
+
+/*
+ * Current allergies as the union over current files: the newest ADT-61, the newest ADT-00,
+ * then every other current message newest first, one entry per (type, code); the first file
+ * that names an allergen is its source, later ones add their type to also_in.
+ */
+static void t_allergies(mm_buf *b, const struct patient *p, const struct msg *const *v)
+{
+    const struct msg *order[4096];
+    const struct msg *first[16] = { 0 };
+    unsigned also[16] = { 0 }; /* bit: type */
+    int8_t sev[16], react[16], seen[16], nseen = 0;
+    size_t n = 0;
+    const struct msg *a61 = latest(p, TK_ALLERGY), *a00 = latest(p, TK_DEMO);
+
+    if (a61)
+        order[n++] = a61;
+    if (a00)
+        order[n++] = a00;
+    for (size_t i = p->nmsgs; i-- > 0 && n < 4096;)
+        if (v[i]->flag == 1 && v[i]->nal && v[i] != a61 && v[i] != a00)
+            order[n++] = v[i];
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < order[i]->nal; k++) {
+            int idx = order[i]->al[k].idx, s;
+            for (s = 0; s < nseen && seen[s] != idx; s++)
+                ;
+            if (s == nseen && nseen < 16) {
+                seen[nseen++] = (int8_t)idx;
+                first[s] = order[i];
+                sev[s] = order[i]->al[k].sev;
+                react[s] = (int8_t)order[i]->al[k].reaction;
+            } else if (s < nseen && first[s]->type != order[i]->type) {
+                also[s] |= 1u << order[i]->type;
+            }
+        }
+    mm_buf_puts(b, "[");
+    for (int s = 0; s < nseen; s++) {
+        static const char *const sv[] = { "MI", "MO", "SV" };
+        const struct allergen *al = &gen_allergens[seen[s]];
+        char when[24];
+        iso_time(when, first[s]->ts);
+        mm_buf_printf(b, "%s{\"status\":\"current\",\"type\":\"%s\",\"code\":", s ? "," : "",
+                      al->type);
+        mm_json_str(b, al->code);
+        mm_buf_puts(b, ",\"name\":");
+        mm_json_str(b, al->name);
+        mm_buf_printf(b, ",\"severity\":\"%s\",\"reaction\":", sev[s] >= 0 ? sv[sev[s] % 3] : "");
+        mm_json_str(b, react[s] ? al->reaction : "");
+        mm_buf_printf(b,
+                      ",\"source\":{\"type\":\"%s\",\"file_time\":\"%s\",\"order_no\":\"%s\"}"
+                      ",\"also_in\":[",
+                      gen_type_names[first[s]->type], when, first[s]->order);
+        {
+            const char *names[T_NTYPES];
+            size_t k = 0;
+            for (int t = 0; t < T_NTYPES; t++)
+                if (also[s] >> t & 1)
+                    names[k++] = gen_type_names[t];
+            qsort(names, k, sizeof(names[0]), cmp_str);
+            for (size_t j = 0; j < k; j++)
+                mm_buf_printf(b, "%s\"%s\"", j ? "," : "", names[j]);
+        }
+        mm_buf_puts(b, "]}");
+    }
+    mm_buf_puts(b, "]");
+}
+
 static char *patient_truth(const struct patient *p)
 {
     mm_buf b;
-    const struct msg *demo = latest(p, TK_DEMO), *al = latest(p, TK_ALLERGY),
-                     *dx = latest(p, TK_DIAG);
+    const struct msg *dx = latest(p, TK_DIAG);
     const struct msg **v;
     int n;
 
-    if (!demo)
-        return NULL;
     v = mm_malloc((p->nmsgs + 1) * sizeof(*v));
     if (!v)
         return NULL;
@@ -357,7 +460,10 @@ static char *patient_truth(const struct patient *p)
         v[i] = &p->msgs[i];
     qsort(v, p->nmsgs, sizeof(*v), cmp_ts);
     mm_buf_init(&b, MM_LIMIT_JSON);
-    mm_buf_printf(&b, "{\"patient\":%s,\"allergies\":%s", demo->truth, al ? al->truth : "[]");
+    mm_buf_puts(&b, "{\"patient\":");
+    t_patient(&b, p, v);
+    mm_buf_puts(&b, ",\"allergies\":");
+    t_allergies(&b, p, v);
     if (dx) {
         const char *r = strstr(dx->truth, ",\"resolved\":");
         mm_buf_puts(&b, ",\"diagnoses\":");

@@ -37,13 +37,8 @@ static const char *const EXT_ENDO = "IMG-ES^内視鏡画像^99ZL01";
 
 /* ---- rendering scaffolding ---------------------------------------------------------------- */
 
-struct pool {
-    char buf[16384];
-    size_t used;
-};
-
 /* Format into the pool; the string lives until the pool is reset. */
-__attribute__((format(printf, 2, 3))) static const char *pf(struct pool *pl, const char *fmt, ...)
+const char *gen_pf(struct pool *pl, const char *fmt, ...)
 {
     va_list ap;
     size_t room = sizeof(pl->buf) - pl->used;
@@ -59,29 +54,14 @@ __attribute__((format(printf, 2, 3))) static const char *pf(struct pool *pl, con
     return p;
 }
 
-struct seg {
-    const char *f[80];
-    int n;
-};
-
-static void sset(struct seg *s, int i, const char *v)
+void gen_sset(struct seg *s, int i, const char *v)
 {
     s->f[i] = v;
     if (i > s->n)
         s->n = i;
 }
 
-struct rc {
-    struct patient *p;
-    mm_buf b;
-    mm_buf t; /* truth JSON of the message */
-    struct pool pl;
-    int64_t ts;
-    int type;
-    const char *sys; /* sending system */
-};
-
-static void emit(struct rc *r, const char *id, struct seg *s)
+void gen_emit(struct rc *r, const char *id, struct seg *s)
 {
     int err = mm_buf_puts(&r->b, id);
 
@@ -97,7 +77,7 @@ static void emit(struct rc *r, const char *id, struct seg *s)
 }
 
 /* Append text with HL7 escaping of the delimiters. */
-static const char *hesc(struct pool *pl, const char *s)
+const char *gen_hesc(struct pool *pl, const char *s)
 {
     char tmp[2048];
     size_t o = 0;
@@ -134,16 +114,16 @@ static const char *hesc(struct pool *pl, const char *s)
         }
     }
     tmp[o] = '\0';
-    return pf(pl, "%s", tmp);
+    return gen_pf(pl, "%s", tmp);
 }
 
-static void tputs(struct rc *r, const char *s)
+void gen_tputs(struct rc *r, const char *s)
 {
     if (mm_buf_puts(&r->t, s))
         r->p->oom = 1;
 }
 
-__attribute__((format(printf, 2, 3))) static void tprintf(struct rc *r, const char *fmt, ...)
+void gen_tprintf(struct rc *r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -154,16 +134,16 @@ __attribute__((format(printf, 2, 3))) static void tprintf(struct rc *r, const ch
 }
 
 /* Append "key":"value" (value JSON-escaped), with a leading comma unless first. */
-static void tkv(struct rc *r, int first, const char *k, const char *v)
+void gen_tkv(struct rc *r, int first, const char *k, const char *v)
 {
     if (!first)
-        tputs(r, ",");
-    tprintf(r, "\"%s\":", k);
+        gen_tputs(r, ",");
+    gen_tprintf(r, "\"%s\":", k);
     if (mm_json_str(&r->t, v))
         r->p->oom = 1;
 }
 
-static void rc_begin(struct rc *r, struct patient *p, int type, int64_t ts)
+void gen_rc_begin(struct rc *r, struct patient *p, int type, int64_t ts)
 {
     r->p = p;
     mm_buf_clear(&r->b);
@@ -171,49 +151,50 @@ static void rc_begin(struct rc *r, struct patient *p, int type, int64_t ts)
     r->pl.used = 0;
     r->ts = ts;
     r->type = type;
+    r->nal = 0;
 }
 
 /* ---- common segments ---------------------------------------------------------------------- */
 
-static const char *ts14(struct pool *pl, int64_t ms)
+const char *gen_ts14(struct pool *pl, int64_t ms)
 {
     char b[24];
 
     fmt_ts(b, ms, 14);
-    return pf(pl, "%s", b);
+    return gen_pf(pl, "%s", b);
 }
 
-static const char *ts12(struct pool *pl, int64_t ms)
+const char *gen_ts12(struct pool *pl, int64_t ms)
 {
     char b[24];
 
     fmt_ts(b, ms, 12);
-    return pf(pl, "%s", b);
+    return gen_pf(pl, "%s", b);
 }
 
-static const char *ymd(struct pool *pl, int64_t ms)
+const char *gen_ymd(struct pool *pl, int64_t ms)
 {
     char b[24];
 
     fmt_ts(b, ms, 8);
-    return pf(pl, "%s", b);
+    return gen_pf(pl, "%s", b);
 }
 
 static const char *xpn(struct pool *pl, const struct patient *p)
 {
-    return pf(pl, "%s^%s^^^^^L^I~%s^%s^^^^^L^P", p->fam->kanji, p->giv->kanji, p->fam->kana,
-              p->giv->kana);
+    return gen_pf(pl, "%s^%s^^^^^L^I~%s^%s^^^^^L^P", p->fam->kanji, p->giv->kanji, p->fam->kana,
+                  p->giv->kana);
 }
 
-static const char *xcn(struct pool *pl, int doc)
+const char *gen_xcn(struct pool *pl, int doc)
 {
     const struct doctor *d = &gen_doctors[doc % (int)gen_ndoctors];
 
-    return pf(pl, "%s^%s^%s^^^^^^^L^^^^^I", d->id, d->family, d->given);
+    return gen_pf(pl, "%s^%s^%s^^^^^^^L^^^^^I", d->id, d->family, d->given);
 }
 
 /* The nurse who records an administration: one of a few, by patient and time. */
-static const struct doctor *nurse_of(const struct patient *p, int64_t t)
+const struct doctor *gen_nurse_of(const struct patient *p, int64_t t)
 {
     static const struct doctor nurses[] = {
         { "N2001", "看護", "花子", "カンゴ", "ハナコ" },
@@ -226,7 +207,7 @@ static const struct doctor *nurse_of(const struct patient *p, int64_t t)
 }
 
 /* Copy component @k (1-based) of the ^-separated @s into @out of @cap bytes. */
-static void comp_of(const char *s, int k, char *out, size_t cap)
+void gen_comp_of(const char *s, int k, char *out, size_t cap)
 {
     const char *e;
 
@@ -238,22 +219,22 @@ static void comp_of(const char *s, int k, char *out, size_t cap)
 }
 
 /* ,"doctor":"family given","doctor_id":"D0101" for the truth */
-static void tdoctor(struct rc *r, int doc)
+void gen_tdoctor(struct rc *r, int doc)
 {
     const struct doctor *d = &gen_doctors[doc % (int)gen_ndoctors];
 
-    tkv(r, 0, "doctor", pf(&r->pl, "%s %s", d->family, d->given));
-    tkv(r, 0, "doctor_id", d->id);
+    gen_tkv(r, 0, "doctor", gen_pf(&r->pl, "%s %s", d->family, d->given));
+    gen_tkv(r, 0, "doctor_id", d->id);
 }
 
 static const char *address_text(struct pool *pl, const struct patient *p)
 {
     const struct place *pc = &gen_places[p->place];
 
-    return pf(pl, "%s%s%s%s", pc->pref, pc->city, pc->town, p->street);
+    return gen_pf(pl, "%s%s%s%s", pc->pref, pc->city, pc->town, p->street);
 }
 
-static void seg_msh(struct rc *r, const char *type3, uint32_t ctl)
+void gen_seg_msh(struct rc *r, const char *type3, uint32_t ctl)
 {
     struct seg s = { 0 };
     struct pool *pl = &r->pl;
@@ -263,96 +244,96 @@ static void seg_msh(struct rc *r, const char *type3, uint32_t ctl)
     char t[24];
 
     fmt_ts(t, r->ts, 17);
-    sset(&s, 1, "^~\\&");
+    gen_sset(&s, 1, "^~\\&");
     /* MSH-1 is the separator itself: fields below are numbered as the standard counts, minus one */
-    sset(&s, 2, lab ? "LAB01" : ris ? "RIS01" : "HIS123");
-    sset(&s, 3, lab ? "LAB" : ris ? "RIS" : "SEND");
-    sset(&s, 4, "GW");
-    sset(&s, 5, "RCV");
-    sset(&s, 6, pf(pl, "%.14s.%.3s", t, t + 14));
-    sset(&s, 8, type3);
-    sset(&s, 9, pf(pl, "%.14s%05u", t, ctl % 100000));
-    sset(&s, 10, "P");
-    sset(&s, 11, "2.5");
-    sset(&s, 17, lab ? "~ISOIR87" : "~ISO IR87");
-    sset(&s, 19, adt ? "ISO 2022-1994" : "ISO2022-1994");
-    sset(&s, 20, "SS-MIX2_1.20^SS-MIX2^1.2.392.200250.2.1.100.1.2.120^ISO");
-    emit(r, "MSH", &s);
+    gen_sset(&s, 2, lab ? "LAB01" : ris ? "RIS01" : "HIS123");
+    gen_sset(&s, 3, lab ? "LAB" : ris ? "RIS" : "SEND");
+    gen_sset(&s, 4, "GW");
+    gen_sset(&s, 5, "RCV");
+    gen_sset(&s, 6, gen_pf(pl, "%.14s.%.3s", t, t + 14));
+    gen_sset(&s, 8, type3);
+    gen_sset(&s, 9, gen_pf(pl, "%.14s%05u", t, ctl % 100000));
+    gen_sset(&s, 10, "P");
+    gen_sset(&s, 11, "2.5");
+    gen_sset(&s, 17, lab ? "~ISOIR87" : "~ISO IR87");
+    gen_sset(&s, 19, adt ? "ISO 2022-1994" : "ISO2022-1994");
+    gen_sset(&s, 20, "SS-MIX2_1.20^SS-MIX2^1.2.392.200250.2.1.100.1.2.120^ISO");
+    gen_emit(r, "MSH", &s);
 }
 
 static void seg_evn(struct rc *r, int64_t occurred)
 {
     struct seg s = { 0 };
 
-    sset(&s, 2, ts12(&r->pl, r->ts));
+    gen_sset(&s, 2, gen_ts12(&r->pl, r->ts));
     if (occurred >= 0)
-        sset(&s, 6, ts12(&r->pl, occurred));
-    sset(&s, 7, "SEND001");
-    emit(r, "EVN", &s);
+        gen_sset(&s, 6, gen_ts12(&r->pl, occurred));
+    gen_sset(&s, 7, "SEND001");
+    gen_emit(r, "EVN", &s);
 }
 
-static void seg_pid(struct rc *r, int full)
+void gen_seg_pid(struct rc *r, int full)
 {
     struct seg s = { 0 };
     struct patient *p = r->p;
     struct pool *pl = &r->pl;
     const struct place *pc = &gen_places[p->place];
 
-    sset(&s, 1, "0001");
-    sset(&s, 3, pf(pl, "%s^^^^PI", p->pid));
-    sset(&s, 5, xpn(pl, p));
-    sset(&s, 7, ymd(pl, p->birth * MS_PER_DAY));
-    sset(&s, 8, p->sex == 'M' ? "M" : "F");
-    if (full) {
-        sset(&s, 11, pf(pl, "^^^^%s^JPN^H^%s", pc->postal, address_text(pl, p)));
-        sset(&s, 13, pf(pl, "^PRN^PH^^^^^^^^^%s~^ORN^CP^^^^^^^^^%s", p->phone, p->mobile));
+    gen_sset(&s, 1, "0001");
+    gen_sset(&s, 3, gen_pf(pl, "%s^^^^PI", p->pid));
+    gen_sset(&s, 5, xpn(pl, p));
+    gen_sset(&s, 7, gen_ymd(pl, p->birth * MS_PER_DAY));
+    gen_sset(&s, 8, p->sex == 'M' ? "M" : "F");
+    if (full || p->no_adt00) {
+        gen_sset(&s, 11, gen_pf(pl, "^^^^%s^JPN^H^%s", pc->postal, address_text(pl, p)));
+        gen_sset(&s, 13, gen_pf(pl, "^PRN^PH^^^^^^^^^%s~^ORN^CP^^^^^^^^^%s", p->phone, p->mobile));
         if (p->work[0])
-            sset(&s, 14, pf(pl, "^WPN^PH^^^^^^^^^%s", p->work));
-        sset(&s, 33, ts14(pl, r->ts - 3600 * 1000));
+            gen_sset(&s, 14, gen_pf(pl, "^WPN^PH^^^^^^^^^%s", p->work));
+        gen_sset(&s, 33, gen_ts14(pl, r->ts - 3600 * 1000));
     }
-    emit(r, "PID", &s);
+    gen_emit(r, "PID", &s);
 }
 
 /* PV1 with the location of the patient: outpatient clinic, or ward^room^bed. */
-static void seg_pv1(struct rc *r, int inpatient, const char *loc, int dept, int doc)
+void gen_seg_pv1(struct rc *r, int inpatient, const char *loc, int dept, int doc)
 {
     struct seg s = { 0 };
 
-    sset(&s, 1, "0001");
-    sset(&s, 2, inpatient ? "I" : "O");
-    sset(&s, 3, loc);
-    sset(&s, 7, xcn(&r->pl, doc));
-    sset(&s, 10, gen_depts[dept].code);
-    emit(r, "PV1", &s);
+    gen_sset(&s, 1, "0001");
+    gen_sset(&s, 2, inpatient ? "I" : "O");
+    gen_sset(&s, 3, loc);
+    gen_sset(&s, 7, gen_xcn(&r->pl, doc));
+    gen_sset(&s, 10, gen_depts[dept].code);
+    gen_emit(r, "PV1", &s);
 }
 
 static const char *clinic_loc(struct pool *pl, int dept)
 {
-    return pf(pl, "%s^^^^^C", gen_depts[dept].code);
+    return gen_pf(pl, "%s^^^^^C", gen_depts[dept].code);
 }
 
 /* ORC for an order; @ctl NW/CA/SC/PA/CH; @group ORC-4. */
-static void seg_orc(struct rc *r, const char *ctl, const char *order, const char *group,
-                    int64_t txn, int dept, int doc, int inpatient, const char *loc)
+void gen_seg_orc(struct rc *r, const char *ctl, const char *order, const char *group, int64_t txn,
+                 int dept, int doc, int inpatient, const char *loc)
 {
     struct seg s = { 0 };
     struct pool *pl = &r->pl;
 
-    sset(&s, 1, ctl);
-    sset(&s, 2, order);
+    gen_sset(&s, 1, ctl);
+    gen_sset(&s, 2, order);
     if (group)
-        sset(&s, 4, group);
-    sset(&s, 9, ts14(pl, txn));
-    sset(&s, 10, "N0581^入力者^花子^^^^^^^L^^^^^I");
-    sset(&s, 12, xcn(pl, doc));
+        gen_sset(&s, 4, group);
+    gen_sset(&s, 9, gen_ts14(pl, txn));
+    gen_sset(&s, 10, "N0581^入力者^花子^^^^^^^L^^^^^I");
+    gen_sset(&s, 12, gen_xcn(pl, doc));
     if (loc)
-        sset(&s, 13, loc);
-    sset(&s, 17, pf(pl, "%s^%s^99XY1", gen_depts[dept].code, gen_depts[dept].name));
-    sset(&s, 21, "登呂総合病院");
-    sset(&s, 22, "^^^^422-8033^JPN^^静岡県静岡市駿河区登呂３－１－１");
-    sset(&s, 23, "^^^^^^^^^^^054-284-9122");
-    sset(&s, 29, inpatient ? "I^入院患者オーダ^HL70482" : "O^外来患者オーダ^HL70482");
-    emit(r, "ORC", &s);
+        gen_sset(&s, 13, loc);
+    gen_sset(&s, 17, gen_pf(pl, "%s^%s^99XY1", gen_depts[dept].code, gen_depts[dept].name));
+    gen_sset(&s, 21, "登呂総合病院");
+    gen_sset(&s, 22, "^^^^422-8033^JPN^^静岡県静岡市駿河区登呂３－１－１");
+    gen_sset(&s, 23, "^^^^^^^^^^^054-284-9122");
+    gen_sset(&s, 29, inpatient ? "I^入院患者オーダ^HL70482" : "O^外来患者オーダ^HL70482");
+    gen_emit(r, "ORC", &s);
 }
 
 /* ---- message list ------------------------------------------------------------------------- */
@@ -375,8 +356,46 @@ static void *grow(struct patient *p, void *arr, size_t *cap, size_t used, size_t
     return n;
 }
 
-static struct msg *add_msg(struct patient *p, struct rc *r, const char *date, const char *order,
-                           int dept, int cancel, int tkind)
+/* The patient JSON a full PID gives (a patient without ADT-00), malloc'd, or NULL. */
+static char *pid_json(const struct patient *p)
+{
+    struct pool *pl = mm_malloc(sizeof(*pl));
+    mm_buf b;
+    char bd[12];
+    int err;
+
+    if (!pl)
+        return NULL;
+    pl->used = 0;
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    fmt_date_iso(bd, p->birth);
+    err = mm_buf_printf(&b, "{\"id\":\"%s\",\"name\":", p->pid);
+    err |= mm_json_str(&b, gen_pf(pl, "%s %s", p->fam->kanji, p->giv->kanji));
+    err |= mm_buf_puts(&b, ",\"kana\":");
+    err |= mm_json_str(&b, gen_pf(pl, "%s %s", p->fam->kana, p->giv->kana));
+    err |= mm_buf_printf(&b, ",\"birth_date\":\"%s\",\"sex\":\"%c\",\"postal_code\":\"%s\"", bd,
+                         p->sex == 'M' ? 'M' : 'F', gen_places[p->place].postal);
+    err |= mm_buf_puts(&b, ",\"address\":");
+    err |= mm_json_str(&b, address_text(pl, p));
+    err |= mm_buf_printf(
+            &b,
+            ",\"phone\":\"%s\",\"phones\":[{\"use\":\"PRN\",\"equipment\":\"PH\","
+            "\"number\":\"%s\"},{\"use\":\"ORN\",\"equipment\":\"CP\",\"number\":\"%s\"}",
+            p->phone, p->phone, p->mobile);
+    if (p->work[0])
+        err |= mm_buf_printf(&b, ",{\"use\":\"WPN\",\"equipment\":\"PH\",\"number\":\"%s\"}",
+                             p->work);
+    err |= mm_buf_puts(&b, "]}");
+    mm_free(pl);
+    if (err) {
+        mm_buf_release(&b);
+        return NULL;
+    }
+    return mm_buf_detach(&b);
+}
+
+struct msg *gen_add_msg(struct patient *p, struct rc *r, const char *date, const char *order,
+                        int dept, int cancel, int tkind)
 {
     struct msg *m;
 
@@ -397,8 +416,15 @@ static struct msg *add_msg(struct patient *p, struct rc *r, const char *date, co
     scpy(m->date, sizeof(m->date), date);
     scpy(m->order, sizeof(m->order), order);
     scpy(m->dept, sizeof(m->dept), dept < 0 ? "-" : gen_depts[dept].code);
+    memcpy(m->al, r->al, sizeof(m->al));
+    m->nal = r->nal;
     m->hl7 = mm_buf_detach(&r->b);
     if (!m->hl7) {
+        p->oom = 1;
+        return NULL;
+    }
+    if (p->no_adt00 && !(m->pid_truth = pid_json(p))) {
+        mm_free(m->hl7);
         p->oom = 1;
         return NULL;
     }
@@ -406,6 +432,7 @@ static struct msg *add_msg(struct patient *p, struct rc *r, const char *date, co
         m->truth = mm_buf_detach(&r->t);
         if (!m->truth) {
             mm_free(m->hl7);
+            mm_free(m->pid_truth);
             p->oom = 1;
             return NULL;
         }
@@ -438,7 +465,7 @@ static struct ext *add_ext(struct patient *p, int64_t ts, int kind, const char *
     return e;
 }
 
-static void next_order(struct patient *p, char *out, int digits)
+void gen_next_order(struct patient *p, char *out, int digits)
 {
     unsigned long long v = (unsigned long long)(p->idx + 1) * 100000ULL + (++p->order_seq % 100000);
 
@@ -485,12 +512,12 @@ static struct contact emergency_contact(struct pool *pl, const struct patient *p
     c.rel = rels[k][1];
     c.postal = pc->postal;
     c.address = home ? address_text(pl, p)
-                     : pf(pl, "%s%s%s%u－%u－%u", pc->pref, pc->city, pc->town,
-                          (unsigned)(h >> 20) % 9 + 1, (unsigned)(h >> 24) % 20 + 1,
-                          (unsigned)(h >> 28) % 30 + 1);
+                     : gen_pf(pl, "%s%s%s%u－%u－%u", pc->pref, pc->city, pc->town,
+                              (unsigned)(h >> 20) % 9 + 1, (unsigned)(h >> 24) % 20 + 1,
+                              (unsigned)(h >> 28) % 30 + 1);
     h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15ull; /* mixed, for the digits */
-    c.phone = pf(pl, "0%u0-%04u-%04u", k == 1 ? 8u : 9u, (unsigned)(h >> 20) % 10000,
-                 (unsigned)(h >> 40) % 10000);
+    c.phone = gen_pf(pl, "0%u0-%04u-%04u", k == 1 ? 8u : 9u, (unsigned)(h >> 20) % 10000,
+                     (unsigned)(h >> 40) % 10000);
     return c;
 }
 
@@ -503,121 +530,127 @@ static void msg_adt00(struct rc *r, struct patient *p, int64_t ts, int inpatient
     struct contact ec = { 0 };
     char bd[12];
 
-    rc_begin(r, p, T_ADT00, ts);
-    seg_msh(r, "ADT^A08^ADT_A01", p->msg_seq);
+    if (p->no_adt00) {
+        p->msg_seq++; /* the hospital never sends it; later messages keep their times */
+        return;
+    }
+    gen_rc_begin(r, p, T_ADT00, ts);
+    gen_seg_msh(r, "ADT^A08^ADT_A01", p->msg_seq);
     seg_evn(r, -1);
-    seg_pid(r, 1);
-    sset(&s, 1, "1");
-    sset(&s, 2, xpn(pl, p));
-    sset(&s, 3, "SEL^本人^HL70063");
-    sset(&s, 4, pf(pl, "^^^^%s^JPN^H^%s", pc->postal, address_text(pl, p)));
-    sset(&s, 5, pf(pl, "^PRN^PH^^^^^^^^^%s", p->phone));
-    sset(&s, 13, pf(pl, "%s^D", gen_employers[p->employer]));
-    emit(r, "NK1", &s);
+    gen_seg_pid(r, 1);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 2, xpn(pl, p));
+    gen_sset(&s, 3, "SEL^本人^HL70063");
+    gen_sset(&s, 4, gen_pf(pl, "^^^^%s^JPN^H^%s", pc->postal, address_text(pl, p)));
+    gen_sset(&s, 5, gen_pf(pl, "^PRN^PH^^^^^^^^^%s", p->phone));
+    gen_sset(&s, 13, gen_pf(pl, "%s^D", gen_employers[p->employer]));
+    gen_emit(r, "NK1", &s);
     if (p->idx % 5 != 4) {
         /* an emergency contact: spouse, child, parent or sibling, by patient (no draw from the
          * patient's random stream, so that the rest of the storage stays as it was) */
         ec = emergency_contact(pl, p, ts / MS_PER_DAY);
-        sset(&s, 1, "2");
-        sset(&s, 2,
-             pf(pl, "%s^%s^^^^^L^I~%s^%s^^^^^L^P", p->fam->kanji, ec.giv->kanji, p->fam->kana,
-                ec.giv->kana));
-        sset(&s, 3, pf(pl, "%s^%s^HL70063", ec.rel_code, ec.rel));
-        sset(&s, 4, pf(pl, "^^^^%s^JPN^H^%s", ec.postal, ec.address));
-        sset(&s, 5, pf(pl, "^PRN^CP^^^^^^^^^%s", ec.phone));
-        sset(&s, 7, "C^緊急連絡先^HL70131");
-        emit(r, "NK1", &s);
+        gen_sset(&s, 1, "2");
+        gen_sset(&s, 2,
+                 gen_pf(pl, "%s^%s^^^^^L^I~%s^%s^^^^^L^P", p->fam->kanji, ec.giv->kanji,
+                        p->fam->kana, ec.giv->kana));
+        gen_sset(&s, 3, gen_pf(pl, "%s^%s^HL70063", ec.rel_code, ec.rel));
+        gen_sset(&s, 4, gen_pf(pl, "^^^^%s^JPN^H^%s", ec.postal, ec.address));
+        gen_sset(&s, 5, gen_pf(pl, "^PRN^CP^^^^^^^^^%s", ec.phone));
+        gen_sset(&s, 7, "C^緊急連絡先^HL70131");
+        gen_emit(r, "NK1", &s);
     }
-    seg_pv1(r, inpatient,
-            inpatient ? pf(pl, "%s^^^^^N^^^%s", gen_wards[0].code, gen_wards[0].name)
-                      : clinic_loc(pl, p->dept),
-            p->dept, p->doctor);
-    sset(&s, 1, "1");
-    sset(&s, 2, "NM");
-    sset(&s, 3, "9N001000000000001^身長^JC10");
-    sset(&s, 5, pf(pl, "%.1f", p->height));
-    sset(&s, 6, "cm^cm^ISO+");
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    sset(&s, 1, "2");
-    sset(&s, 2, "NM");
-    sset(&s, 3, "9N006000000000001^体重^JC10");
-    sset(&s, 5, pf(pl, "%.1f", p->weight));
-    sset(&s, 6, "kg^kg^ISO+");
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    sset(&s, 1, "3");
-    sset(&s, 2, "CWE");
-    sset(&s, 3, "5H010000009199911^血液型-ABO式^JC10");
-    sset(&s, 5, pf(pl, "%s^%s^JSHR002", p->abo, p->abo));
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    sset(&s, 1, "4");
-    sset(&s, 2, "CWE");
-    sset(&s, 3, "5H020000009199911^血液型-Rh式^JC10");
-    sset(&s, 5, p->rh == '+' ? "+^Rh+^JSHR002" : "-^Rh-^JSHR002");
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
+    gen_seg_pv1(r, inpatient,
+                inpatient ? gen_pf(pl, "%s^^^^^N^^^%s", gen_wards[0].code, gen_wards[0].name)
+                          : clinic_loc(pl, p->dept),
+                p->dept, p->doctor);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 2, "NM");
+    gen_sset(&s, 3, "9N001000000000001^身長^JC10");
+    gen_sset(&s, 5, gen_pf(pl, "%.1f", p->height));
+    gen_sset(&s, 6, "cm^cm^ISO+");
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_sset(&s, 1, "2");
+    gen_sset(&s, 2, "NM");
+    gen_sset(&s, 3, "9N006000000000001^体重^JC10");
+    gen_sset(&s, 5, gen_pf(pl, "%.1f", p->weight));
+    gen_sset(&s, 6, "kg^kg^ISO+");
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_sset(&s, 1, "3");
+    gen_sset(&s, 2, "CWE");
+    gen_sset(&s, 3, "5H010000009199911^血液型-ABO式^JC10");
+    gen_sset(&s, 5, gen_pf(pl, "%s^%s^JSHR002", p->abo, p->abo));
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_sset(&s, 1, "4");
+    gen_sset(&s, 2, "CWE");
+    gen_sset(&s, 3, "5H020000009199911^血液型-Rh式^JC10");
+    gen_sset(&s, 5, p->rh == '+' ? "+^Rh+^JSHR002" : "-^Rh-^JSHR002");
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
     for (int i = 0; i < p->nallergy; i++) {
         const struct allergen *a = &gen_allergens[p->allergy[i]];
-        sset(&s, 1, pf(pl, "%d", i + 1));
-        sset(&s, 2, pf(pl, "%s^%s^HL70127", a->type, a->type_name));
-        sset(&s, 3, pf(pl, "%s^%s^%s", a->code, a->name, a->system));
-        emit(r, "AL1", &s);
+        gen_sset(&s, 1, gen_pf(pl, "%d", i + 1));
+        gen_sset(&s, 2, gen_pf(pl, "%s^%s^HL70127", a->type, a->type_name));
+        gen_sset(&s, 3, gen_pf(pl, "%s^%s^%s", a->code, a->name, a->system));
+        gen_emit(r, "AL1", &s);
+        if (r->nal < 8)
+            r->al[r->nal++] = (struct msg_allergen){ (int8_t)p->allergy[i], -1, 0 };
     }
-    sset(&s, 1, "1");
-    sset(&s, 2,
-         p->idx % 3 ? "01^全国健康保険協会管掌健康保険^JHSD0001" : "67^国民健康保険^JHSD0001");
-    sset(&s, 3, pf(pl, "%08u", 1130012 + p->idx % 97));
-    sset(&s, 12, pf(pl, "%04d0401", 2020 + (int)(p->idx % 5)));
-    sset(&s, 17, "SEL^本人^HL70063");
-    emit(r, "IN1", &s);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 2,
+             p->idx % 3 ? "01^全国健康保険協会管掌健康保険^JHSD0001" : "67^国民健康保険^JHSD0001");
+    gen_sset(&s, 3, gen_pf(pl, "%08u", 1130012 + p->idx % 97));
+    gen_sset(&s, 12, gen_pf(pl, "%04d0401", 2020 + (int)(p->idx % 5)));
+    gen_sset(&s, 17, "SEL^本人^HL70063");
+    gen_emit(r, "IN1", &s);
 
     fmt_date_iso(bd, p->birth);
-    tputs(r, "{");
-    tkv(r, 1, "id", p->pid);
-    tkv(r, 0, "name", pf(pl, "%s %s", p->fam->kanji, p->giv->kanji));
-    tkv(r, 0, "kana", pf(pl, "%s %s", p->fam->kana, p->giv->kana));
-    tkv(r, 0, "birth_date", bd);
-    tkv(r, 0, "sex", p->sex == 'M' ? "M" : "F");
-    tkv(r, 0, "postal_code", pc->postal);
-    tkv(r, 0, "address", address_text(pl, p));
-    tkv(r, 0, "phone", p->phone);
-    tkv(r, 0, "blood_type", pf(pl, "%s%c", p->abo, p->rh));
-    tprintf(r, ",\"height_cm\":%.1f,\"weight_kg\":%.1f", p->height, p->weight);
-    tputs(r, ",\"phones\":[");
-    tputs(r, "{\"use\":\"PRN\",\"equipment\":\"PH\"");
-    tkv(r, 0, "number", p->phone);
-    tputs(r, "},{\"use\":\"ORN\",\"equipment\":\"CP\"");
-    tkv(r, 0, "number", p->mobile);
-    tputs(r, "}");
+    gen_tputs(r, "{");
+    gen_tkv(r, 1, "id", p->pid);
+    gen_tkv(r, 0, "name", gen_pf(pl, "%s %s", p->fam->kanji, p->giv->kanji));
+    gen_tkv(r, 0, "kana", gen_pf(pl, "%s %s", p->fam->kana, p->giv->kana));
+    gen_tkv(r, 0, "birth_date", bd);
+    gen_tkv(r, 0, "sex", p->sex == 'M' ? "M" : "F");
+    gen_tkv(r, 0, "postal_code", pc->postal);
+    gen_tkv(r, 0, "address", address_text(pl, p));
+    gen_tkv(r, 0, "phone", p->phone);
+    gen_tkv(r, 0, "blood_type", gen_pf(pl, "%s%c", p->abo, p->rh));
+    gen_tprintf(r, ",\"height_cm\":%.1f,\"weight_kg\":%.1f", p->height, p->weight);
+    gen_tputs(r, ",\"phones\":[");
+    gen_tputs(r, "{\"use\":\"PRN\",\"equipment\":\"PH\"");
+    gen_tkv(r, 0, "number", p->phone);
+    gen_tputs(r, "},{\"use\":\"ORN\",\"equipment\":\"CP\"");
+    gen_tkv(r, 0, "number", p->mobile);
+    gen_tputs(r, "}");
     if (p->work[0]) {
-        tputs(r, ",{\"use\":\"WPN\",\"equipment\":\"PH\"");
-        tkv(r, 0, "number", p->work);
-        tputs(r, "}");
+        gen_tputs(r, ",{\"use\":\"WPN\",\"equipment\":\"PH\"");
+        gen_tkv(r, 0, "number", p->work);
+        gen_tputs(r, "}");
     }
-    tputs(r, "],\"contacts\":[");
+    gen_tputs(r, "],\"contacts\":[");
     if (ec.giv) {
-        tputs(r, "{");
-        tkv(r, 1, "name", pf(pl, "%s %s", p->fam->kanji, ec.giv->kanji));
-        tkv(r, 0, "kana", pf(pl, "%s %s", p->fam->kana, ec.giv->kana));
-        tkv(r, 0, "relationship_code", ec.rel_code);
-        tkv(r, 0, "relationship", ec.rel);
-        tkv(r, 0, "postal_code", ec.postal);
-        tkv(r, 0, "address", ec.address);
-        tputs(r, ",\"phones\":[{\"use\":\"PRN\",\"equipment\":\"CP\"");
-        tkv(r, 0, "number", ec.phone);
-        tputs(r, "}]}");
+        gen_tputs(r, "{");
+        gen_tkv(r, 1, "name", gen_pf(pl, "%s %s", p->fam->kanji, ec.giv->kanji));
+        gen_tkv(r, 0, "kana", gen_pf(pl, "%s %s", p->fam->kana, ec.giv->kana));
+        gen_tkv(r, 0, "relationship_code", ec.rel_code);
+        gen_tkv(r, 0, "relationship", ec.rel);
+        gen_tkv(r, 0, "postal_code", ec.postal);
+        gen_tkv(r, 0, "address", ec.address);
+        gen_tputs(r, ",\"phones\":[{\"use\":\"PRN\",\"equipment\":\"CP\"");
+        gen_tkv(r, 0, "number", ec.phone);
+        gen_tputs(r, "}]}");
     }
-    tputs(r, "],\"insurance\":[{");
-    tkv(r, 1, "plan_code", p->idx % 3 ? "01" : "67");
-    tkv(r, 0, "plan_name", p->idx % 3 ? "全国健康保険協会管掌健康保険" : "国民健康保険");
-    tkv(r, 0, "insurer_no", pf(pl, "%08u", 1130012 + p->idx % 97));
-    tkv(r, 0, "valid_from", pf(pl, "%04d-04-01", 2020 + (int)(p->idx % 5)));
-    tkv(r, 0, "relation_code", "SEL");
-    tkv(r, 0, "relation", "本人");
-    tputs(r, "}]}");
-    add_msg(p, r, "-", NINES, -1, 0, TK_DEMO);
+    gen_tputs(r, "],\"insurance\":[{");
+    gen_tkv(r, 1, "plan_code", p->idx % 3 ? "01" : "67");
+    gen_tkv(r, 0, "plan_name", p->idx % 3 ? "全国健康保険協会管掌健康保険" : "国民健康保険");
+    gen_tkv(r, 0, "insurer_no", gen_pf(pl, "%08u", 1130012 + p->idx % 97));
+    gen_tkv(r, 0, "valid_from", gen_pf(pl, "%04d-04-01", 2020 + (int)(p->idx % 5)));
+    gen_tkv(r, 0, "relation_code", "SEL");
+    gen_tkv(r, 0, "relation", "本人");
+    gen_tputs(r, "}]}");
+    gen_add_msg(p, r, "-", NINES, -1, 0, TK_DEMO);
 }
 
 /* ADT-61 (ADT^A60): allergies as IAM segments. */
@@ -627,32 +660,34 @@ static void msg_adt61(struct rc *r, struct patient *p, int64_t ts)
     struct seg s = { 0 };
     struct pool *pl = &r->pl;
 
-    rc_begin(r, p, T_ADT61, ts);
-    seg_msh(r, "ADT^A60^ADT_A60", p->msg_seq);
+    gen_rc_begin(r, p, T_ADT61, ts);
+    gen_seg_msh(r, "ADT^A60^ADT_A60", p->msg_seq);
     seg_evn(r, -1);
-    seg_pid(r, 0);
-    tputs(r, "[");
+    gen_seg_pid(r, 0);
+    gen_tputs(r, "[");
     for (int i = 0; i < p->nallergy; i++) {
         const struct allergen *a = &gen_allergens[p->allergy[i]];
         int sv = (p->allergy[i] * 7 + (int)p->idx) % 3;
-        sset(&s, 1, pf(pl, "%d", i + 1));
-        sset(&s, 2, pf(pl, "%s^%s^HL70127", a->type, a->type_name));
-        sset(&s, 3, pf(pl, "%s^%s^%s", a->code, a->name, a->system));
-        sset(&s, 4, sev[sv]);
-        sset(&s, 5, a->reaction);
-        sset(&s, 6, "A^追加^HL70323");
-        sset(&s, 11, pf(pl, "%04d", 1990 + (int)((p->idx + (unsigned)i) % 30)));
-        emit(r, "IAM", &s);
-        tputs(r, i ? ",{" : "{");
-        tkv(r, 1, "type", a->type);
-        tkv(r, 0, "code", a->code);
-        tkv(r, 0, "name", a->name);
-        tkv(r, 0, "severity", pf(pl, "%.2s", sev[sv]));
-        tkv(r, 0, "reaction", a->reaction);
-        tputs(r, "}");
+        gen_sset(&s, 1, gen_pf(pl, "%d", i + 1));
+        gen_sset(&s, 2, gen_pf(pl, "%s^%s^HL70127", a->type, a->type_name));
+        gen_sset(&s, 3, gen_pf(pl, "%s^%s^%s", a->code, a->name, a->system));
+        gen_sset(&s, 4, sev[sv]);
+        gen_sset(&s, 5, a->reaction);
+        gen_sset(&s, 6, "A^追加^HL70323");
+        gen_sset(&s, 11, gen_pf(pl, "%04d", 1990 + (int)((p->idx + (unsigned)i) % 30)));
+        gen_emit(r, "IAM", &s);
+        if (r->nal < 8)
+            r->al[r->nal++] = (struct msg_allergen){ (int8_t)p->allergy[i], (int8_t)sv, 1 };
+        gen_tputs(r, i ? ",{" : "{");
+        gen_tkv(r, 1, "type", a->type);
+        gen_tkv(r, 0, "code", a->code);
+        gen_tkv(r, 0, "name", a->name);
+        gen_tkv(r, 0, "severity", gen_pf(pl, "%.2s", sev[sv]));
+        gen_tkv(r, 0, "reaction", a->reaction);
+        gen_tputs(r, "}");
     }
-    tputs(r, "]");
-    add_msg(p, r, "-", NINES, -1, 0, TK_ALLERGY);
+    gen_tputs(r, "]");
+    gen_add_msg(p, r, "-", NINES, -1, 0, TK_ALLERGY);
 }
 
 /* PPR-01 (PPR^ZD1): every diagnosis of the patient, active and ended, in one file. */
@@ -663,10 +698,11 @@ static void msg_ppr01(struct rc *r, struct patient *p, int64_t ts)
     int na = 0, nr = 0;
     mm_buf act, res;
 
-    rc_begin(r, p, T_PPR01, ts);
-    seg_msh(r, "PPR^ZD1^PPR_ZD1", p->msg_seq);
-    seg_pid(r, 0);
-    seg_pv1(r, p->admitted, p->admitted ? "3E^^^^^N" : clinic_loc(pl, p->dept), p->dept, p->doctor);
+    gen_rc_begin(r, p, T_PPR01, ts);
+    gen_seg_msh(r, "PPR^ZD1^PPR_ZD1", p->msg_seq);
+    gen_seg_pid(r, 0);
+    gen_seg_pv1(r, p->admitted, p->admitted ? "3E^^^^^N" : clinic_loc(pl, p->dept), p->dept,
+                p->doctor);
     mm_buf_init(&act, MM_LIMIT_JSON);
     mm_buf_init(&res, MM_LIMIT_JSON);
     for (int i = 0; i < p->ndx; i++) {
@@ -678,29 +714,29 @@ static void msg_ppr01(struct rc *r, struct patient *p, int64_t ts)
 
         if (d->start * MS_PER_DAY > ts)
             continue;
-        sset(&s, 1, "AD");
-        sset(&s, 2, ymd(pl, ts));
-        sset(&s, 3, pf(pl, "%s^%s^MDCDX2", c->medis, c->name));
-        sset(&s, 4, d->inst);
-        sset(&s, 7, ymd(pl, d->start * MS_PER_DAY));
+        gen_sset(&s, 1, "AD");
+        gen_sset(&s, 2, gen_ymd(pl, ts));
+        gen_sset(&s, 3, gen_pf(pl, "%s^%s^MDCDX2", c->medis, c->name));
+        gen_sset(&s, 4, d->inst);
+        gen_sset(&s, 7, gen_ymd(pl, d->start * MS_PER_DAY));
         if (ended)
-            sset(&s, 9, ymd(pl, d->end * MS_PER_DAY));
-        sset(&s, 10,
-             pf(pl, "%s^^I10^%s", c->icd10,
-                p->admitted ? "H^入院時^JHSD0004" : "O^外来時^JHSD0004"));
+            gen_sset(&s, 9, gen_ymd(pl, d->end * MS_PER_DAY));
+        gen_sset(&s, 10,
+                 gen_pf(pl, "%s^^I10^%s", c->icd10,
+                        p->admitted ? "H^入院時^JHSD0004" : "O^外来時^JHSD0004"));
         if (d->suspected)
-            sset(&s, 13, "1^疑い^JHSD0005");
+            gen_sset(&s, 13, "1^疑い^JHSD0005");
         if (ended)
-            sset(&s, 14, d->outcome == 'F' ? "F^治癒^HL70241" : "R^軽快^HL70241");
-        sset(&s, 15, ymd(pl, ended ? d->end * MS_PER_DAY : d->start * MS_PER_DAY));
-        sset(&s, 16, ymd(pl, d->start * MS_PER_DAY));
-        sset(&s, 17, pf(pl, "%s%s", c->name, d->suspected ? "の疑い" : ""));
+            gen_sset(&s, 14, d->outcome == 'F' ? "F^治癒^HL70241" : "R^軽快^HL70241");
+        gen_sset(&s, 15, gen_ymd(pl, ended ? d->end * MS_PER_DAY : d->start * MS_PER_DAY));
+        gen_sset(&s, 16, gen_ymd(pl, d->start * MS_PER_DAY));
+        gen_sset(&s, 17, gen_pf(pl, "%s%s", c->name, d->suspected ? "の疑い" : ""));
         if (d->main)
-            sset(&s, 18, "1^主診断^JHSD0007");
-        emit(r, "PRB", &s);
-        sset(&s, 2, pf(pl, "%s^%s^MDCDX2", c->medis, c->name));
-        sset(&s, 5, pf(pl, "%s^%s^MDCDX2", c->exch, c->name));
-        emit(r, "ZPR", &s);
+            gen_sset(&s, 18, "1^主診断^JHSD0007");
+        gen_emit(r, "PRB", &s);
+        gen_sset(&s, 2, gen_pf(pl, "%s^%s^MDCDX2", c->medis, c->name));
+        gen_sset(&s, 5, gen_pf(pl, "%s^%s^MDCDX2", c->exch, c->name));
+        gen_emit(r, "ZPR", &s);
 
         fmt_date_iso(sd, d->start);
         mm_buf_puts(tb, (ended ? nr++ : na++) ? ",{" : "{");
@@ -715,14 +751,14 @@ static void msg_ppr01(struct rc *r, struct patient *p, int64_t ts)
         mm_buf_printf(tb, ",\"main\":%s,\"suspected\":%s}", d->main ? "true" : "false",
                       d->suspected ? "true" : "false");
     }
-    seg_orc(r, "NW", NINES, NULL, ts, p->dept, p->doctor, p->admitted, NULL);
-    tprintf(r, "{\"active\":[%s],\"resolved\":[%s]}", act.ptr ? act.ptr : "",
-            res.ptr ? res.ptr : "");
+    gen_seg_orc(r, "NW", NINES, NULL, ts, p->dept, p->doctor, p->admitted, NULL);
+    gen_tprintf(r, "{\"active\":[%s],\"resolved\":[%s]}", act.ptr ? act.ptr : "",
+                res.ptr ? res.ptr : "");
     if (act.len + res.len > 0 && (!act.ptr && !res.ptr))
         p->oom = 1;
     mm_buf_release(&act);
     mm_buf_release(&res);
-    add_msg(p, r, "-", NINES, p->dept, 0, TK_DIAG);
+    gen_add_msg(p, r, "-", NINES, p->dept, 0, TK_DIAG);
 }
 
 static void add_dx(struct patient *p, int cond, int64_t start, int64_t end, int suspected, int main,
@@ -839,52 +875,53 @@ static void lab_order(struct rc *r, struct patient *p, int64_t t, int panels, in
     int64_t day = t / MS_PER_DAY;
     int cancelled = rng_chance(&p->rng, 0.02);
 
-    next_order(p, order, 15);
+    gen_next_order(p, order, 15);
     fmt_ts(date, t, 8);
-    rc_begin(r, p, T_OML01, t);
+    gen_rc_begin(r, p, T_OML01, t);
     pl = &r->pl;
-    seg_msh(r, "OML^O33^OML_O33", p->msg_seq);
-    seg_pid(r, 0);
-    seg_pv1(r, inpatient, loc, dept, p->doctor);
+    gen_seg_msh(r, "OML^O33^OML_O33", p->msg_seq);
+    gen_seg_pid(r, 0);
+    gen_seg_pv1(r, inpatient, loc, dept, p->doctor);
     for (int g = 0; g < 3; g++) {
         int first = 1;
         for (int i = 0; i < n; i++) {
             if (gen_labs[labs[i]].group != g)
                 continue;
             if (first) {
-                sset(&s, 1, pf(pl, "%d", g + 1));
-                sset(&s, 4,
-                     pf(pl, "%s^01^%s^99Z01", specimen_of(labs[i]),
-                        g == 0   ? "全血"
-                        : g == 2 ? "血漿"
-                                 : "血清"));
-                sset(&s, 17, ts12(pl, collect));
-                emit(r, "SPM", &s);
-                seg_orc(r, "NW", order, NULL, t, dept, p->doctor, inpatient, loc);
-                sset(&s, 1, "1");
-                sset(&s, 2, order);
-                sset(&s, 4, group_of(labs[i]));
-                sset(&s, 16, xcn(pl, p->doctor));
-                emit(r, "OBR", &s);
+                gen_sset(&s, 1, gen_pf(pl, "%d", g + 1));
+                gen_sset(&s, 4,
+                         gen_pf(pl, "%s^01^%s^99Z01", specimen_of(labs[i]),
+                                g == 0   ? "全血"
+                                : g == 2 ? "血漿"
+                                         : "血清"));
+                gen_sset(&s, 17, gen_ts12(pl, collect));
+                gen_emit(r, "SPM", &s);
+                gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, inpatient, loc);
+                gen_sset(&s, 1, "1");
+                gen_sset(&s, 2, order);
+                gen_sset(&s, 4, group_of(labs[i]));
+                gen_sset(&s, 16, gen_xcn(pl, p->doctor));
+                gen_emit(r, "OBR", &s);
                 first = 0;
             }
-            sset(&s, 1, pf(pl, "%d", i + 1));
-            sset(&s, 3,
-                 pf(pl, "%s^%s^JC10^%s^%s^99X03", gen_labs[labs[i]].jlac10, gen_labs[labs[i]].name,
-                    gen_labs[labs[i]].local, gen_labs[labs[i]].name));
-            sset(&s, 11, "O");
-            emit(r, "OBX", &s);
+            gen_sset(&s, 1, gen_pf(pl, "%d", i + 1));
+            gen_sset(&s, 3,
+                     gen_pf(pl, "%s^%s^JC10^%s^%s^99X03", gen_labs[labs[i]].jlac10,
+                            gen_labs[labs[i]].name, gen_labs[labs[i]].local,
+                            gen_labs[labs[i]].name));
+            gen_sset(&s, 11, "O");
+            gen_emit(r, "OBX", &s);
         }
     }
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
 
     if (cancelled) {
-        rc_begin(r, p, T_OML01, t + 7 * MS_PER_MIN);
-        seg_msh(r, "OML^O33^OML_O33", p->msg_seq);
-        seg_pid(r, 0);
-        seg_pv1(r, inpatient, loc, dept, p->doctor);
-        seg_orc(r, "CA", order, NULL, t + 7 * MS_PER_MIN, dept, p->doctor, inpatient, loc);
-        add_msg(p, r, date, order, dept, 1, TK_NONE);
+        gen_rc_begin(r, p, T_OML01, t + 7 * MS_PER_MIN);
+        gen_seg_msh(r, "OML^O33^OML_O33", p->msg_seq);
+        gen_seg_pid(r, 0);
+        gen_seg_pv1(r, inpatient, loc, dept, p->doctor);
+        gen_seg_orc(r, "CA", order, NULL, t + 7 * MS_PER_MIN, dept, p->doctor, inpatient, loc);
+        gen_add_msg(p, r, date, order, dept, 1, TK_NONE);
         return;
     }
 
@@ -892,12 +929,12 @@ static void lab_order(struct rc *r, struct patient *p, int64_t t, int panels, in
     int64_t rep = collect + (60 + rng_below(&p->rng, 120)) * MS_PER_MIN;
     snprintf(spec, sizeof(spec), "%015llu",
              (unsigned long long)(p->idx + 1) * 1000000ULL + p->order_seq);
-    rc_begin(r, p, T_OML11, rep);
+    gen_rc_begin(r, p, T_OML11, rep);
     pl = &r->pl;
-    seg_msh(r, "OUL^R22^OUL_R22", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, inpatient, loc, dept, p->doctor);
-    tputs(r, "[");
+    gen_seg_msh(r, "OUL^R22^OUL_R22", p->msg_seq);
+    gen_seg_pid(r, 1);
+    gen_seg_pv1(r, inpatient, loc, dept, p->doctor);
+    gen_tputs(r, "[");
     int nt = 0;
     for (int g = 0; g < 3; g++) {
         int first = 1, k = 0;
@@ -912,352 +949,71 @@ static void lab_order(struct rc *r, struct patient *p, int64_t t, int panels, in
             if (lb->group != g)
                 continue;
             if (first) {
-                sset(&s, 1, pf(pl, "%d", g + 1));
-                sset(&s, 2, spec);
-                sset(&s, 4, specimen_of(labs[i]));
-                sset(&s, 17, ts12(pl, collect));
-                emit(r, "SPM", &s);
-                sset(&s, 1, "1");
-                sset(&s, 2, order);
-                sset(&s, 3, spec);
-                sset(&s, 4, group_of(labs[i]));
-                sset(&s, 7, ts12(pl, collect));
-                sset(&s, 16, xcn(pl, p->doctor));
-                sset(&s, 22, ts14(pl, rep));
-                sset(&s, 25, "F");
-                emit(r, "OBR", &s);
-                sset(&s, 1, "SC");
-                sset(&s, 2, order);
-                sset(&s, 3, spec);
-                sset(&s, 5, "CM");
-                sset(&s, 9, ts14(pl, rep));
-                sset(&s, 12, xcn(pl, p->doctor));
-                sset(&s, 13, loc);
-                sset(&s, 17, pf(pl, "%s^%s^99XY1", gen_depts[dept].code, gen_depts[dept].name));
-                sset(&s, 29, inpatient ? "I^入院患者オーダ^HL70482" : "O^外来患者オーダ^HL70482");
-                emit(r, "ORC", &s);
+                gen_sset(&s, 1, gen_pf(pl, "%d", g + 1));
+                gen_sset(&s, 2, spec);
+                gen_sset(&s, 4, specimen_of(labs[i]));
+                gen_sset(&s, 17, gen_ts12(pl, collect));
+                gen_emit(r, "SPM", &s);
+                gen_sset(&s, 1, "1");
+                gen_sset(&s, 2, order);
+                gen_sset(&s, 3, spec);
+                gen_sset(&s, 4, group_of(labs[i]));
+                gen_sset(&s, 7, gen_ts12(pl, collect));
+                gen_sset(&s, 16, gen_xcn(pl, p->doctor));
+                gen_sset(&s, 22, gen_ts14(pl, rep));
+                gen_sset(&s, 25, "F");
+                gen_emit(r, "OBR", &s);
+                gen_sset(&s, 1, "SC");
+                gen_sset(&s, 2, order);
+                gen_sset(&s, 3, spec);
+                gen_sset(&s, 5, "CM");
+                gen_sset(&s, 9, gen_ts14(pl, rep));
+                gen_sset(&s, 12, gen_xcn(pl, p->doctor));
+                gen_sset(&s, 13, loc);
+                gen_sset(&s, 17,
+                         gen_pf(pl, "%s^%s^99XY1", gen_depts[dept].code, gen_depts[dept].name));
+                gen_sset(&s, 29,
+                         inpatient ? "I^入院患者オーダ^HL70482" : "O^外来患者オーダ^HL70482");
+                gen_emit(r, "ORC", &s);
                 first = 0;
             }
             v = lab_value(p, labs[i], day, lc);
-            val = pf(pl, "%.*f", lb->decimals, v);
-            range = pf(pl, "%.*f-%.*f", lb->decimals, lo, lb->decimals, hi);
+            val = gen_pf(pl, "%.*f", lb->decimals, v);
+            range = gen_pf(pl, "%.*f-%.*f", lb->decimals, lo, lb->decimals, hi);
             /* flag from the value as written, so a reader can recompute it */
             double vw = strtod(val, NULL);
             flag = vw > hi ? "H" : vw < lo ? "L" : "";
-            sset(&s, 1, pf(pl, "%d", ++k));
-            sset(&s, 2, "NM");
-            sset(&s, 3,
-                 pf(pl, "%s^%s^JC10^%s^%s^99X03", lb->jlac10, lb->name, lb->local, lb->name));
-            sset(&s, 5, val);
+            gen_sset(&s, 1, gen_pf(pl, "%d", ++k));
+            gen_sset(&s, 2, "NM");
+            gen_sset(&s, 3,
+                     gen_pf(pl, "%s^%s^JC10^%s^%s^99X03", lb->jlac10, lb->name, lb->local,
+                            lb->name));
+            gen_sset(&s, 5, val);
             if (lb->unit[0])
-                sset(&s, 6, pf(pl, "%s^%s^99XYZ", lb->unit, lb->unit));
-            sset(&s, 7, range);
-            sset(&s, 8, flag);
-            sset(&s, 11, "F");
-            sset(&s, 14, ts12(pl, collect));
-            emit(r, "OBX", &s);
+                gen_sset(&s, 6, gen_pf(pl, "%s^%s^99XYZ", lb->unit, lb->unit));
+            gen_sset(&s, 7, range);
+            gen_sset(&s, 8, flag);
+            gen_sset(&s, 11, "F");
+            gen_sset(&s, 14, gen_ts12(pl, collect));
+            gen_emit(r, "OBX", &s);
             fmt_ts(cat, collect, 12);
-            tputs(r, nt++ ? ",{" : "{");
-            tkv(r, 1, "code", lb->jlac10);
-            tkv(r, 0, "name", lb->name);
-            tkv(r, 0, "value", val);
-            tkv(r, 0, "unit", lb->unit);
-            tkv(r, 0, "range", range);
-            tkv(r, 0, "flag", flag);
-            tkv(r, 0, "collected_at",
-                pf(pl, "%.4s-%.2s-%.2sT%.2s:%.2s", cat, cat + 4, cat + 6, cat + 8, cat + 10));
-            tkv(r, 0, "order_no", order);
-            tputs(r, "}");
+            gen_tputs(r, nt++ ? ",{" : "{");
+            gen_tkv(r, 1, "code", lb->jlac10);
+            gen_tkv(r, 0, "name", lb->name);
+            gen_tkv(r, 0, "value", val);
+            gen_tkv(r, 0, "unit", lb->unit);
+            gen_tkv(r, 0, "range", range);
+            gen_tkv(r, 0, "flag", flag);
+            gen_tkv(r, 0, "collected_at",
+                    gen_pf(pl, "%.4s-%.2s-%.2sT%.2s:%.2s", cat, cat + 4, cat + 6, cat + 8,
+                           cat + 10));
+            gen_tkv(r, 0, "order_no", order);
+            gen_tputs(r, "}");
         }
     }
-    tputs(r, "]");
+    gen_tputs(r, "]");
     fmt_ts(date, collect, 8); /* the OML-11 care date is SPM-17 */
-    add_msg(p, r, date, order, dept, 0, TK_LAB);
-}
-
-/* ---- prescriptions and injections --------------------------------------------------------- */
-
-/* One RDE^O11 prescription with its drugs grouped into Rps by usage. */
-static void render_rx(struct rc *r, struct patient *p, int64_t t, const char *order,
-                      const int *drugs, int nd, int days, int inpatient, const char *loc, int dept,
-                      int ctl_cancel)
-{
-    struct seg s = { 0 };
-    struct pool *pl = &r->pl;
-    const char *usages[8];
-    int nu = 0;
-    char date[12], dd[12];
-
-    fmt_ts(date, t, 8);
-    fmt_date_iso(dd, t / MS_PER_DAY);
-    rc_begin(r, p, T_OMP01, t);
-    seg_msh(r, "RDE^O11^RDE_O11", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, inpatient, loc, dept, p->doctor);
-    for (int i = 0; i < nd; i++) {
-        int k;
-        for (k = 0; k < nu; k++)
-            if (strcmp(usages[k], gen_drugs[drugs[i]].usage_code) == 0)
-                break;
-        if (k == nu && nu < 8)
-            usages[nu++] = gen_drugs[drugs[i]].usage_code;
-    }
-    tputs(r, "{");
-    tkv(r, 1, "order_no", order);
-    tkv(r, 0, "date", dd);
-    tkv(r, 0, "dept", gen_depts[dept].code);
-    tkv(r, 0, "dept_name", gen_depts[dept].name);
-    tdoctor(r, p->doctor);
-    tprintf(r, ",\"inpatient\":%s,\"rps\":[", inpatient ? "true" : "false");
-    for (int u = 0; u < nu; u++) {
-        int first = 1;
-        for (int i = 0; i < nd; i++) {
-            const struct drug *d = &gen_drugs[drugs[i]];
-            if (strcmp(d->usage_code, usages[u]) != 0)
-                continue;
-            if (first) {
-                tputs(r, u ? ",{" : "{");
-                tprintf(r, "\"rp\":%d", u + 1);
-                tkv(r, 0, "usage", d->usage_text);
-                tkv(r, 0, "usage_code", d->usage_code);
-                tprintf(r, ",\"days\":%d", days);
-                tkv(r, 0, "route", d->route);
-                tputs(r, ",\"drugs\":[");
-            }
-            seg_orc(r, ctl_cancel ? "CA" : "NW", order, pf(pl, "%d", u + 1), t, dept, p->doctor,
-                    inpatient, loc);
-            sset(&s, 2, pf(pl, "%s^%s^HOT9", d->hot9, d->name));
-            sset(&s, 3, pf(pl, "%g", d->dose));
-            sset(&s, 5, pf(pl, "%s^%s^MR9P", d->unit, d->unit_name));
-            if (d->form[0])
-                sset(&s, 6, pf(pl, "%s^%s^MR9P", d->form, strcmp(d->form, "PWD") ? "" : "散剤"));
-            sset(&s, 10, pf(pl, "%g", d->dose * d->per_day * days));
-            sset(&s, 11, pf(pl, "%s^%s^MR9P", d->unit, d->unit_name));
-            sset(&s, 15, order);
-            sset(&s, 19, pf(pl, "%g^%s&%s&MR9P", d->dose * d->per_day, d->unit, d->unit_name));
-            sset(&s, 21, inpatient ? "IHP^入院処方^MR9P" : "OHP^外来処方^MR9P~OHO^院外処方^MR9P");
-            emit(r, "RXE", &s);
-            sset(&s, 1, "1");
-            sset(&s, 3, pf(pl, "%s&%s&JAMISDP01", d->usage_code, d->usage_text));
-            sset(&s, 6, pf(pl, "%d^d", days));
-            sset(&s, 7, ymd(pl, t));
-            if ((p->idx + (unsigned)drugs[i]) % 29 == 0)
-                sset(&s, 11, "①食後すぐに服用");
-            emit(r, "TQ1", &s);
-            sset(&s, 1, pf(pl, "%s^%s^HL70162", d->route, strcmp(d->route, "PO") ? "吸入" : "口"));
-            emit(r, "RXR", &s);
-            tputs(r, first ? "{" : ",{");
-            tkv(r, 1, "code", d->hot9);
-            tkv(r, 0, "name", d->name);
-            tkv(r, 0, "dose", pf(pl, "%g", d->dose));
-            tkv(r, 0, "unit", d->unit_name);
-            tputs(r, "}");
-            first = 0;
-        }
-        tputs(r, "]}");
-    }
-    tputs(r, "]}");
-    add_msg(p, r, date, order, dept, ctl_cancel, ctl_cancel ? TK_NONE : TK_RX);
-}
-
-/* A prescription order, sometimes revised (1 -> 2) or cancelled (-> 0) soon after. */
-static void rx_order(struct rc *r, struct patient *p, int64_t t, const int *drugs, int nd, int days,
-                     int inpatient, const char *loc, int dept)
-{
-    char order[16];
-
-    if (nd == 0)
-        return;
-    next_order(p, order, 15);
-    render_rx(r, p, t, order, drugs, nd, days, inpatient, loc, dept, 0);
-    if (rng_chance(&p->rng, 0.05)) {
-        /* the doctor revises the order: the old file becomes _2, the new one _1 */
-        int ndays = days + 7 * rng_range(&p->rng, -1, 2);
-        render_rx(r, p, t + rng_range(&p->rng, 5, 40) * MS_PER_MIN, order, drugs, nd,
-                  ndays < 3 ? 3 : ndays, inpatient, loc, dept, 0);
-    } else if (rng_chance(&p->rng, 0.02)) {
-        render_rx(r, p, t + rng_range(&p->rng, 5, 40) * MS_PER_MIN, order, drugs, nd, days,
-                  inpatient, loc, dept, 1);
-    }
-}
-
-/* One administration (an RXA) in the truth: what, when, how much, route, who, where. */
-static void tadmin(struct rc *r, int first, const char *order, int64_t given, const char *code,
-                   const char *name, const char *dose, const char *unit, const char *route,
-                   const struct doctor *nurse, const char *loc, int injection)
-{
-    char d[24], ward[32], ward_name[64];
-
-    fmt_ts(d, given, 12);
-    comp_of(loc, 1, ward, sizeof(ward));
-    comp_of(loc, 9, ward_name, sizeof(ward_name));
-    tputs(r, first ? "{" : ",{");
-    tkv(r, 1, "order_no", order);
-    tkv(r, 0, "given_at", pf(&r->pl, "%.4s-%.2s-%.2sT%.2s:%.2s", d, d + 4, d + 6, d + 8, d + 10));
-    tkv(r, 0, "code", code);
-    tkv(r, 0, "name", name);
-    tkv(r, 0, "dose", dose);
-    tkv(r, 0, "unit", unit);
-    tkv(r, 0, "route", route);
-    tkv(r, 0, "completion", "CP");
-    tkv(r, 0, "given_by", pf(&r->pl, "%s %s", nurse->family, nurse->given));
-    tkv(r, 0, "given_by_id", nurse->id);
-    tkv(r, 0, "location", ward);
-    tkv(r, 0, "location_name", ward_name);
-    tprintf(r, ",\"injection\":%s}", injection ? "true" : "false");
-}
-
-/* OMP-11 (RAS^O17): the day's inpatient medication given. */
-static void rx_given(struct rc *r, struct patient *p, int64_t t, const int *drugs, int nd,
-                     const char *order, const char *loc, int dept)
-{
-    const struct doctor *nurse;
-    struct seg s = { 0 };
-    struct pool *pl;
-    char date[12];
-
-    if (nd == 0)
-        return;
-    rc_begin(r, p, T_OMP11, t + 2 * 3600 * 1000);
-    pl = &r->pl;
-    fmt_ts(date, t, 8);
-    seg_msh(r, "RAS^O17^RAS_O17", p->msg_seq);
-    seg_pid(r, 0);
-    seg_pv1(r, 1, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, "1", t, dept, p->doctor, 1, loc);
-    nurse = nurse_of(p, t);
-    tputs(r, "[");
-    for (int i = 0; i < nd; i++) {
-        const struct drug *d = &gen_drugs[drugs[i]];
-        sset(&s, 1, "0");
-        sset(&s, 2, "1");
-        sset(&s, 3, ts12(pl, t));
-        sset(&s, 4, ts12(pl, t));
-        sset(&s, 5, pf(pl, "%s^%s^HOT9", d->hot9, d->name));
-        sset(&s, 6, pf(pl, "%g", d->dose));
-        sset(&s, 7, pf(pl, "%s^%s^MR9P", d->unit, d->unit_name));
-        sset(&s, 10, pf(pl, "%s^%s^%s^^^^^^^L^^^^^I", nurse->id, nurse->family, nurse->given));
-        sset(&s, 11, loc);
-        sset(&s, 20, "CP");
-        sset(&s, 22, ts14(pl, r->ts));
-        emit(r, "RXA", &s);
-        tadmin(r, i == 0, order, t, d->hot9, d->name, pf(pl, "%g", d->dose), d->unit_name, "PO",
-               nurse, loc, 0);
-    }
-    tputs(r, "]");
-    sset(&s, 1, "PO^口^HL70162");
-    emit(r, "RXR", &s);
-    add_msg(p, r, date, order, dept, 0, TK_ADMIN);
-}
-
-/* OMP-02 (RDE^O11 injection order) for one day, and OMP-12 (RAS^O17) when given. */
-static void inj_day(struct rc *r, struct patient *p, int64_t t, const int *inj, int ni,
-                    const char *loc, int dept)
-{
-    const struct doctor *nurse;
-    struct seg s = { 0 };
-    struct pool *pl;
-    char order[16], date[12], dd[12];
-    int rate = 0;
-
-    if (ni == 0)
-        return;
-    if (ni == 2 && gen_injections[inj[1]].rate_ml_h > gen_injections[inj[0]].rate_ml_h) {
-        /* the drip (the base, RXC-1 B) comes first, the drug added to it after */
-        int tmp[2] = { inj[1], inj[0] };
-        inj_day(r, p, t, tmp, 2, loc, dept);
-        return;
-    }
-    next_order(p, order, 15);
-    fmt_ts(date, t, 8);
-    fmt_date_iso(dd, t / MS_PER_DAY);
-    for (int i = 0; i < ni; i++)
-        if (gen_injections[inj[i]].rate_ml_h > rate)
-            rate = gen_injections[inj[i]].rate_ml_h;
-    rc_begin(r, p, T_OMP02, t);
-    pl = &r->pl;
-    seg_msh(r, "RDE^O11^RDE_O11", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, 1, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, pf(pl, "%s_01_001", order), t, dept, p->doctor, 1, loc);
-    sset(&s, 2, "00^一般^99I02");
-    sset(&s, 3, "1");
-    sset(&s, 5, "HON^本^MR9P");
-    sset(&s, 6, "INJ^注射剤^MR9P");
-    sset(&s, 7, rate ? "^２時間かけて点滴^99IC6" : "^ゆっくり静注^99IC6");
-    sset(&s, 15, pf(pl, "%s-001", ymd(pl, t)));
-    sset(&s, 21, "IHP^入院処方^MR9P~FTP^定時処方^99I01");
-    if (rate) {
-        sset(&s, 22, "H1");
-        sset(&s, 23, pf(pl, "%d", rate));
-        sset(&s, 24, "ml/hr^ミリリットル／時間^ISO+");
-    }
-    emit(r, "RXE", &s);
-    sset(&s, 1, "1");
-    sset(&s, 7, ts12(pl, t + 30 * MS_PER_MIN));
-    sset(&s, 8, ts12(pl, t + 150 * MS_PER_MIN));
-    emit(r, "TQ1", &s);
-    sset(&s, 1, "IV^静脈内^HL70162");
-    if (rate)
-        sset(&s, 3, "IVP^点滴ポンプ^HL70164");
-    emit(r, "RXR", &s);
-    tputs(r, "{");
-    tkv(r, 1, "order_no", order);
-    tkv(r, 0, "date", dd);
-    tkv(r, 0, "dept", gen_depts[dept].code);
-    tkv(r, 0, "dept_name", gen_depts[dept].name);
-    tdoctor(r, p->doctor);
-    tkv(r, 0, "route", "IV");
-    tprintf(r, ",\"rate_ml_h\":%d,\"components\":[", rate);
-    for (int i = 0; i < ni; i++) {
-        const struct injection *in = &gen_injections[inj[i]];
-        sset(&s, 1, i == 0 ? "B" : "A");
-        sset(&s, 2, pf(pl, "%s^%s^HOT9", in->hot9, in->name));
-        sset(&s, 3, pf(pl, "%g", in->amount));
-        sset(&s, 4, pf(pl, "%s^%s^MR9P", in->unit, in->unit_name));
-        emit(r, "RXC", &s);
-        tputs(r, i ? ",{" : "{");
-        tkv(r, 1, "code", in->hot9);
-        tkv(r, 0, "name", in->name);
-        tkv(r, 0, "amount", pf(pl, "%g", in->amount));
-        tkv(r, 0, "unit", in->unit_name);
-        tputs(r, "}");
-    }
-    tputs(r, "]}");
-    add_msg(p, r, date, order, dept, 0, TK_INJ);
-
-    rc_begin(r, p, T_OMP12, t + 160 * MS_PER_MIN);
-    pl = &r->pl;
-    seg_msh(r, "RAS^O17^RAS_O17", p->msg_seq);
-    seg_pid(r, 0);
-    seg_pv1(r, 1, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, pf(pl, "%s_01_001", order), t, dept, p->doctor, 1, loc);
-    nurse = nurse_of(p, t + MS_PER_DAY / 2);
-    tputs(r, "[");
-    for (int i = 0; i < ni; i++) {
-        const struct injection *in = &gen_injections[inj[i]];
-        sset(&s, 1, "0");
-        sset(&s, 2, "1");
-        sset(&s, 3, ts14(pl, t + 30 * MS_PER_MIN));
-        sset(&s, 4, ts14(pl, t + 150 * MS_PER_MIN));
-        sset(&s, 5, pf(pl, "%s^%s^HOT9", in->hot9, in->name));
-        sset(&s, 6, pf(pl, "%g", in->amount));
-        sset(&s, 7, pf(pl, "%s^%s^MR9P", in->unit, in->unit_name));
-        sset(&s, 9, "^左前腕に実施^99IC2");
-        sset(&s, 10, pf(pl, "%s^%s^%s^^^^^^^L^^^^^I", nurse->id, nurse->family, nurse->given));
-        sset(&s, 11, loc);
-        if (rate)
-            sset(&s, 12, pf(pl, "%dml/hr", rate));
-        sset(&s, 20, "CP");
-        sset(&s, 22, ts14(pl, r->ts));
-        emit(r, "RXA", &s);
-        tadmin(r, i == 0, order, t + 30 * MS_PER_MIN, in->hot9, in->name, pf(pl, "%g", in->amount),
-               in->unit_name, "IV", nurse, loc, 1);
-    }
-    tputs(r, "]");
-    sset(&s, 1, "IV^静脈内^HL70162");
-    emit(r, "RXR", &s);
-    add_msg(p, r, date, order, dept, 0, TK_ADMIN);
+    gen_add_msg(p, r, date, order, dept, 0, TK_LAB);
 }
 
 /* ---- ADT events --------------------------------------------------------------------------- */
@@ -1287,43 +1043,44 @@ static void msg_adt(struct rc *r, struct patient *p, int type, const char *msgty
     struct seg s = { 0 };
     struct pool *pl = &r->pl;
 
-    /* no rc_begin() here: @truth lives in the caller's pool, which must survive */
+    /* no gen_rc_begin() here: @truth lives in the caller's pool, which must survive */
     mm_buf_clear(&r->b);
     mm_buf_clear(&r->t);
     r->type = type;
     r->ts = ts;
+    r->nal = 0;
     if (truth && !cancel)
-        tputs(r, truth);
-    seg_msh(r, msgtype, p->msg_seq);
+        gen_tputs(r, truth);
+    gen_seg_msh(r, msgtype, p->msg_seq);
     seg_evn(r, x->evn6);
-    seg_pid(r, 0);
-    sset(&s, 1, "0001");
-    sset(&s, 2, x->inpatient ? "I" : "O");
-    sset(&s, 3, x->loc);
+    gen_seg_pid(r, 0);
+    gen_sset(&s, 1, "0001");
+    gen_sset(&s, 2, x->inpatient ? "I" : "O");
+    gen_sset(&s, 3, x->loc);
     if (x->prior)
-        sset(&s, 6, x->prior);
-    sset(&s, 7, xcn(pl, x->doc));
+        gen_sset(&s, 6, x->prior);
+    gen_sset(&s, 7, gen_xcn(pl, x->doc));
     /* this sender writes the department as code^name (others, below, the code alone) */
-    sset(&s, 10, pf(pl, "%s^%s^99Z01", gen_depts[x->dept].code, gen_depts[x->dept].name));
+    gen_sset(&s, 10, gen_pf(pl, "%s^%s^99Z01", gen_depts[x->dept].code, gen_depts[x->dept].name));
     if (x->inpatient)
-        sset(&s, 17, xcn(pl, x->doc));
+        gen_sset(&s, 17, gen_xcn(pl, x->doc));
     if (x->disp)
-        sset(&s, 36, x->disp);
+        gen_sset(&s, 36, x->disp);
     if (x->pv1_44 >= 0)
-        sset(&s, 44, ts12(pl, x->pv1_44));
+        gen_sset(&s, 44, gen_ts12(pl, x->pv1_44));
     if (x->pv1_45 >= 0)
-        sset(&s, 45, ts12(pl, x->pv1_45));
-    emit(r, "PV1", &s);
+        gen_sset(&s, 45, gen_ts12(pl, x->pv1_45));
+    gen_emit(r, "PV1", &s);
     if (x->pv2_8 >= 0 || x->pv2_9 >= 0 || x->pv2_47 >= 0) {
         if (x->pv2_8 >= 0)
-            sset(&s, 8, ts12(pl, x->pv2_8));
+            gen_sset(&s, 8, gen_ts12(pl, x->pv2_8));
         if (x->pv2_9 >= 0)
-            sset(&s, 9, ts12(pl, x->pv2_9));
+            gen_sset(&s, 9, gen_ts12(pl, x->pv2_9));
         if (x->pv2_47 >= 0)
-            sset(&s, 47, ts12(pl, x->pv2_47));
-        emit(r, "PV2", &s);
+            gen_sset(&s, 47, gen_ts12(pl, x->pv2_47));
+        gen_emit(r, "PV2", &s);
     }
-    add_msg(p, r, date, NINES, x->dept, cancel, truth && !cancel ? TK_ENC : TK_NONE);
+    gen_add_msg(p, r, date, NINES, x->dept, cancel, truth && !cancel ? TK_ENC : TK_NONE);
 }
 
 /* Start an encounter truth object with kind, date (ISO) and department. */
@@ -1333,7 +1090,7 @@ static const char *enc_json(struct pool *pl, const char *kind, int64_t ms, int d
     char d[24];
 
     fmt_ts(d, ms, 12);
-    return pf(
+    return gen_pf(
             pl,
             "{\"kind\":\"%s\",\"date\":\"%.4s-%.2s-%.2s\",\"time\":\"%.2s:%.2s\",\"dept\":\"%s\",\"dept_name\":\"%s\"%s}",
             kind, d, d + 4, d + 6, d + 8, d + 10, gen_depts[dept].code, gen_depts[dept].name,
@@ -1346,9 +1103,9 @@ static void seg_tq1_routine(struct rc *r)
 {
     struct seg s = { 0 };
 
-    sset(&s, 1, "1");
-    sset(&s, 9, "R^ルーチン^HL70485");
-    emit(r, "TQ1", &s);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 9, "R^ルーチン^HL70485");
+    gen_emit(r, "TQ1", &s);
 }
 
 static void seg_obr_exam(struct rc *r, const char *order, const char *code, int64_t done, int doc,
@@ -1356,29 +1113,29 @@ static void seg_obr_exam(struct rc *r, const char *order, const char *code, int6
 {
     struct seg s = { 0 };
 
-    sset(&s, 2, order);
-    sset(&s, 4, code);
+    gen_sset(&s, 2, order);
+    gen_sset(&s, 4, code);
     if (done >= 0)
-        sset(&s, 7, ts14(&r->pl, done));
-    sset(&s, 16, xcn(&r->pl, doc));
+        gen_sset(&s, 7, gen_ts14(&r->pl, done));
+    gen_sset(&s, 16, gen_xcn(&r->pl, doc));
     if (done >= 0) {
-        sset(&s, 22, ts14(&r->pl, done + 20 * MS_PER_MIN));
-        sset(&s, 25, "F");
+        gen_sset(&s, 22, gen_ts14(&r->pl, done + 20 * MS_PER_MIN));
+        gen_sset(&s, 25, "F");
     }
     if (parent)
-        sset(&s, 29, parent);
-    emit(r, "OBR", &s);
+        gen_sset(&s, 29, parent);
+    gen_emit(r, "OBR", &s);
 }
 
 static void seg_ipc(struct rc *r, struct patient *p, const char *order, const char *mod)
 {
     struct seg s = { 0 };
 
-    sset(&s, 1, pf(&r->pl, "A%s", order));
-    sset(&s, 2, pf(&r->pl, "P%s", order + 5));
-    sset(&s, 3, pf(&r->pl, "1.2.392.200036.9116.2.5.1.%u.%s", p->idx + 1, order));
-    sset(&s, 5, pf(&r->pl, "%s^^DCM", mod));
-    emit(r, "IPC", &s);
+    gen_sset(&s, 1, gen_pf(&r->pl, "A%s", order));
+    gen_sset(&s, 2, gen_pf(&r->pl, "P%s", order + 5));
+    gen_sset(&s, 3, gen_pf(&r->pl, "1.2.392.200036.9116.2.5.1.%u.%s", p->idx + 1, order));
+    gen_sset(&s, 5, gen_pf(&r->pl, "%s^^DCM", mod));
+    gen_emit(r, "IPC", &s);
 }
 
 static const char *const xr_exams[][2] = {
@@ -1414,29 +1171,29 @@ static void radiology(struct rc *r, struct patient *p, int64_t t, int extended, 
     int ex = (int)rng_below(&p->rng, 3);
     const char *code;
 
-    next_order(p, order, 13);
+    gen_next_order(p, order, 13);
     fmt_ts(date, t, 8);
-    rc_begin(r, p, T_OMG01, t);
-    code = pf(&r->pl, "%s^%s^JJ1017", xr_exams[ex][0], xr_exams[ex][1]);
-    seg_msh(r, "OMG^O19^OMG_O19", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, inpatient, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, NULL, t, dept, p->doctor, inpatient, loc);
+    gen_rc_begin(r, p, T_OMG01, t);
+    code = gen_pf(&r->pl, "%s^%s^JJ1017", xr_exams[ex][0], xr_exams[ex][1]);
+    gen_seg_msh(r, "OMG^O19^OMG_O19", p->msg_seq);
+    gen_seg_pid(r, 1);
+    gen_seg_pv1(r, inpatient, loc, dept, p->doctor);
+    gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, inpatient, loc);
     seg_tq1_routine(r);
     seg_obr_exam(r, order, code, -1, p->doctor, NULL);
-    add_msg(p, r, date, order, -1, 0, TK_NONE);
+    gen_add_msg(p, r, date, order, -1, 0, TK_NONE);
 
     int64_t done = t + rng_range(&p->rng, 20, 90) * MS_PER_MIN;
-    rc_begin(r, p, T_OMG11, done + 10 * MS_PER_MIN);
-    code = pf(&r->pl, "%s^%s^JJ1017", xr_exams[ex][0], xr_exams[ex][1]);
-    seg_msh(r, "OMI^Z23^OMI_Z23", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, inpatient, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, NULL, t, dept, p->doctor, inpatient, loc);
+    gen_rc_begin(r, p, T_OMG11, done + 10 * MS_PER_MIN);
+    code = gen_pf(&r->pl, "%s^%s^JJ1017", xr_exams[ex][0], xr_exams[ex][1]);
+    gen_seg_msh(r, "OMI^Z23^OMI_Z23", p->msg_seq);
+    gen_seg_pid(r, 1);
+    gen_seg_pv1(r, inpatient, loc, dept, p->doctor);
+    gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, inpatient, loc);
     seg_tq1_routine(r);
     seg_obr_exam(r, order, code, done, p->doctor, NULL);
     seg_ipc(r, p, order, "CR");
-    add_msg(p, r, date, order, 12, 0, TK_NONE);
+    gen_add_msg(p, r, date, order, 12, 0, TK_NONE);
     if (extended && rng_chance(&p->rng, 0.6))
         add_images(p, done + 15 * MS_PER_MIN, E_XRAY, order, 12, 1, xr_exams[ex][1]);
 }
@@ -1449,57 +1206,57 @@ static void endoscopy(struct rc *r, struct patient *p, int64_t t, int extended, 
     char order[16], date[12];
     const char *code = "11000000100^検査.上部.-.-.上部通常内視鏡.-^LENDO";
 
-    next_order(p, order, 15);
+    gen_next_order(p, order, 15);
     fmt_ts(date, t, 8);
-    rc_begin(r, p, T_OMG02, t);
+    gen_rc_begin(r, p, T_OMG02, t);
     pl = &r->pl;
-    seg_msh(r, "OMG^O19^OMG_O19", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, 0, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 0, loc);
+    gen_seg_msh(r, "OMG^O19^OMG_O19", p->msg_seq);
+    gen_seg_pid(r, 1);
+    gen_seg_pv1(r, 0, loc, dept, p->doctor);
+    gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 0, loc);
     seg_tq1_routine(r);
     seg_obr_exam(r, order, code, -1, p->doctor, NULL);
-    sset(&s, 1, "1");
-    sset(&s, 2, "TX");
-    sset(&s, 3, "MS3-24^外来所見^JSHR");
-    sset(&s, 5, hesc(pl, "心窩部痛が２週間持続。\n食後に増悪する。"));
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    sset(&s, 1, "2");
-    sset(&s, 2, "TX");
-    sset(&s, 3, "MS3-34^臨床病名^JSHR");
-    sset(&s, 5, "胃潰瘍の疑い");
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 2, "TX");
+    gen_sset(&s, 3, "MS3-24^外来所見^JSHR");
+    gen_sset(&s, 5, gen_hesc(pl, "心窩部痛が２週間持続。\n食後に増悪する。"));
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_sset(&s, 1, "2");
+    gen_sset(&s, 2, "TX");
+    gen_sset(&s, 3, "MS3-34^臨床病名^JSHR");
+    gen_sset(&s, 5, "胃潰瘍の疑い");
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
 
     int64_t done = t + rng_range(&p->rng, 90, 180) * MS_PER_MIN;
-    rc_begin(r, p, T_OMG12, done + 30 * MS_PER_MIN);
+    gen_rc_begin(r, p, T_OMG12, done + 30 * MS_PER_MIN);
     pl = &r->pl;
-    seg_msh(r, "OMI^Z23^OMI_Z23", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, 0, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 0, loc);
+    gen_seg_msh(r, "OMI^Z23^OMI_Z23", p->msg_seq);
+    gen_seg_pid(r, 1);
+    gen_seg_pv1(r, 0, loc, dept, p->doctor);
+    gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 0, loc);
     seg_tq1_routine(r);
     seg_obr_exam(r, order, code, done, p->doctor, NULL);
-    sset(&s, 1, "1");
-    sset(&s, 2, "RS");
-    sset(&s, 3, code);
-    emit(r, "ZE1", &s);
-    sset(&s, 1, "1");
-    sset(&s, 2, "XCN");
-    sset(&s, 3, "DR-02.EM-01^正従業員の実施医師^JSHR");
-    sset(&s, 5, xcn(pl, p->doctor + 2));
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    sset(&s, 1, "2");
-    sset(&s, 2, "TS");
-    sset(&s, 3, "TM-P1^開始時間^JSHR");
-    sset(&s, 5, ts14(pl, done));
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 2, "RS");
+    gen_sset(&s, 3, code);
+    gen_emit(r, "ZE1", &s);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 2, "XCN");
+    gen_sset(&s, 3, "DR-02.EM-01^正従業員の実施医師^JSHR");
+    gen_sset(&s, 5, gen_xcn(pl, p->doctor + 2));
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_sset(&s, 1, "2");
+    gen_sset(&s, 2, "TS");
+    gen_sset(&s, 3, "TM-P1^開始時間^JSHR");
+    gen_sset(&s, 5, gen_ts14(pl, done));
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
     seg_ipc(r, p, order, "ES");
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
     if (extended)
         add_images(p, done + 40 * MS_PER_MIN, E_ENDO, order, dept, rng_range(&p->rng, 2, 4),
                    "上部消化管内視鏡検査");
@@ -1514,49 +1271,49 @@ static void ecg(struct rc *r, struct patient *p, int64_t t, const char *loc, int
     int af = has_chronic(p, 4);
     int hr = af ? rng_range(&p->rng, 85, 120) : rng_range(&p->rng, 58, 88);
 
-    next_order(p, order, 15);
+    gen_next_order(p, order, 15);
     fmt_ts(date, t, 8);
-    rc_begin(r, p, T_OMG03, t);
-    seg_msh(r, "OMG^O19^OMG_O19", p->msg_seq);
-    seg_pid(r, 1);
-    seg_pv1(r, 0, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 0, loc);
+    gen_rc_begin(r, p, T_OMG03, t);
+    gen_seg_msh(r, "OMG^O19^OMG_O19", p->msg_seq);
+    gen_seg_pid(r, 1);
+    gen_seg_pv1(r, 0, loc, dept, p->doctor);
+    gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 0, loc);
     seg_tq1_routine(r);
     seg_obr_exam(r, order, code, -1, p->doctor, NULL);
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
 
     int64_t done = t + rng_range(&p->rng, 15, 60) * MS_PER_MIN;
-    rc_begin(r, p, T_OMG13, done + 5 * MS_PER_MIN);
+    gen_rc_begin(r, p, T_OMG13, done + 5 * MS_PER_MIN);
     pl = &r->pl;
-    seg_msh(r, "ORU^R01^ORU_R01", p->msg_seq);
-    seg_pid(r, 0);
-    seg_pv1(r, 0, loc, dept, p->doctor);
-    sset(&s, 1, "1");
+    gen_seg_msh(r, "ORU^R01^ORU_R01", p->msg_seq);
+    gen_seg_pid(r, 0);
+    gen_seg_pv1(r, 0, loc, dept, p->doctor);
+    gen_sset(&s, 1, "1");
     seg_obr_exam(r, order, code, done, p->doctor, NULL);
-    sset(&s, 1, "1");
-    sset(&s, 2, "TX");
-    sset(&s, 3, "9A100&IMP^心電図所見^JC10");
-    sset(&s, 4, "1");
-    sset(&s, 5, af ? "心房細動" : hr > 80 ? "洞調律、軽度頻脈" : "洞調律、正常範囲");
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    sset(&s, 1, "2");
-    sset(&s, 2, "NM");
-    sset(&s, 3, "32769^心拍数^99MFR");
-    sset(&s, 4, "2");
-    sset(&s, 5, pf(pl, "%d", hr));
-    sset(&s, 6, "bpm");
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    sset(&s, 1, "3");
-    sset(&s, 2, "NM");
-    sset(&s, 3, "56008^QT 時間^99MFR");
-    sset(&s, 4, "2");
-    sset(&s, 5, pf(pl, "%d", rng_range(&p->rng, 360, 440)));
-    sset(&s, 6, "msec");
-    sset(&s, 11, "F");
-    emit(r, "OBX", &s);
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 2, "TX");
+    gen_sset(&s, 3, "9A100&IMP^心電図所見^JC10");
+    gen_sset(&s, 4, "1");
+    gen_sset(&s, 5, af ? "心房細動" : hr > 80 ? "洞調律、軽度頻脈" : "洞調律、正常範囲");
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_sset(&s, 1, "2");
+    gen_sset(&s, 2, "NM");
+    gen_sset(&s, 3, "32769^心拍数^99MFR");
+    gen_sset(&s, 4, "2");
+    gen_sset(&s, 5, gen_pf(pl, "%d", hr));
+    gen_sset(&s, 6, "bpm");
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_sset(&s, 1, "3");
+    gen_sset(&s, 2, "NM");
+    gen_sset(&s, 3, "56008^QT 時間^99MFR");
+    gen_sset(&s, 4, "2");
+    gen_sset(&s, 5, gen_pf(pl, "%d", rng_range(&p->rng, 360, 440)));
+    gen_sset(&s, 6, "msec");
+    gen_sset(&s, 11, "F");
+    gen_emit(r, "OBX", &s);
+    gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
 }
 
 static void diet(struct rc *r, struct patient *p, int64_t t, const char *order, int kind,
@@ -1566,21 +1323,21 @@ static void diet(struct rc *r, struct patient *p, int64_t t, const char *order, 
     char date[12];
 
     fmt_ts(date, t, 8);
-    rc_begin(r, p, T_OMD, t);
-    seg_msh(r, "OMD^O03^OMD_O03", p->msg_seq);
-    seg_pid(r, 0);
-    seg_pv1(r, 1, loc, dept, p->doctor);
-    seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 1, loc);
-    sset(&s, 1, "1");
-    sset(&s, 3, "TID&１日３回&HL70335");
-    sset(&s, 7, ts12(&r->pl, t + 3 * 3600 * 1000));
-    sset(&s, 9, "R^ルーチン^HL70485");
-    emit(r, "TQ1", &s);
-    sset(&s, 1, "D");
-    sset(&s, 3, pf(&r->pl, "%s^%s^99XY3", gen_diets[kind][0], gen_diets[kind][1]));
-    sset(&s, 4, kind >= 3 ? "水分制限なし" : "");
-    emit(r, "ODS", &s);
-    add_msg(p, r, date, order, dept, 0, TK_NONE);
+    gen_rc_begin(r, p, T_OMD, t);
+    gen_seg_msh(r, "OMD^O03^OMD_O03", p->msg_seq);
+    gen_seg_pid(r, 0);
+    gen_seg_pv1(r, 1, loc, dept, p->doctor);
+    gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 1, loc);
+    gen_sset(&s, 1, "1");
+    gen_sset(&s, 3, "TID&１日３回&HL70335");
+    gen_sset(&s, 7, gen_ts12(&r->pl, t + 3 * 3600 * 1000));
+    gen_sset(&s, 9, "R^ルーチン^HL70485");
+    gen_emit(r, "TQ1", &s);
+    gen_sset(&s, 1, "D");
+    gen_sset(&s, 3, gen_pf(&r->pl, "%s^%s^99XY3", gen_diets[kind][0], gen_diets[kind][1]));
+    gen_sset(&s, 4, kind >= 3 ? "水分制限なし" : "");
+    gen_emit(r, "ODS", &s);
+    gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
 }
 
 /* ---- extended-storage documents ----------------------------------------------------------- */
@@ -1600,7 +1357,7 @@ static const char *xml_esc(struct pool *pl, const char *s)
         }
     }
     tmp[o] = '\0';
-    return pf(pl, "%s", tmp);
+    return gen_pf(pl, "%s", tmp);
 }
 
 static void doc_truth(struct patient *p, struct ext *e, const char *kind, const char *format)
@@ -1629,7 +1386,7 @@ static void progress_note(struct rc *r, struct patient *p, int64_t t, int dept, 
     struct ext *e;
     mm_buf x;
 
-    next_order(p, key, 15);
+    gen_next_order(p, key, 15);
     e = add_ext(p, t, E_CDA, EXT_NOTE, key, dept);
     if (!e)
         return;
@@ -1656,12 +1413,12 @@ static void progress_note(struct rc *r, struct patient *p, int64_t t, int dept, 
             "    <component><section><title>P</title><text>現在の治療を継続。</text></section></component>\n"
             "  </structuredBody></component>\n"
             "</ClinicalDocument>\n",
-            key, ts, p->pid, p->fam->kanji, p->giv->kanji, p->sex, ymd(pl, p->birth * MS_PER_DAY),
-            ts, gen_doctors[p->doctor].id, gen_doctors[p->doctor].family,
-            gen_doctors[p->doctor].given, subj[rng_below(&p->rng, 6)],
-            36.0 + rng_below(&p->rng, 16) / 10.0, rng_range(&p->rng, 105, 160),
-            rng_range(&p->rng, 60, 95), rng_range(&p->rng, 58, 96), rng_range(&p->rng, 94, 99),
-            xml_esc(pl, assess));
+            key, ts, p->pid, p->fam->kanji, p->giv->kanji, p->sex,
+            gen_ymd(pl, p->birth * MS_PER_DAY), ts, gen_doctors[p->doctor].id,
+            gen_doctors[p->doctor].family, gen_doctors[p->doctor].given,
+            subj[rng_below(&p->rng, 6)], 36.0 + rng_below(&p->rng, 16) / 10.0,
+            rng_range(&p->rng, 105, 160), rng_range(&p->rng, 60, 95), rng_range(&p->rng, 58, 96),
+            rng_range(&p->rng, 94, 99), xml_esc(pl, assess));
     e->text = mm_buf_detach(&x);
     e->title = mm_strdup("経過記録");
     if (!e->text || !e->title) {
@@ -1679,7 +1436,7 @@ static void pdf_doc(struct rc *r, struct patient *p, int64_t t, int dept, int re
     char key[16], a[12], d[12], bd[12];
     struct ext *e;
 
-    next_order(p, key, 15);
+    gen_next_order(p, key, 15);
     e = add_ext(p, t, E_PDF, referral ? EXT_REFERRAL : EXT_DISCHARGE, key, dept);
     if (!e)
         return;
@@ -1689,7 +1446,7 @@ static void pdf_doc(struct rc *r, struct patient *p, int64_t t, int dept, int re
     fmt_date_iso(d, discharge);
     e->title = mm_strdup(referral ? "診療情報提供書" : "退院時サマリー");
     if (referral)
-        e->text = mm_strdup(pf(
+        e->text = mm_strdup(gen_pf(
                 pl,
                 "患者：%s %s（%s）様\n生年月日：%s\n紹介元：日本橋内科クリニック　京橋 本一 先生\n"
                 "傷病名：%s\n紹介目的：精査加療のお願い\n"
@@ -1698,11 +1455,11 @@ static void pdf_doc(struct rc *r, struct patient *p, int64_t t, int dept, int re
                 p->fam->kanji, p->giv->kanji, p->fam->kana, bd, dxname));
     else
         e->text = mm_strdup(
-                pf(pl,
-                   "患者：%s %s（%s）様\n生年月日：%s\n入院日：%s\n退院日：%s\n主病名：%s\n"
-                   "入院経過：入院後、点滴加療を行い症状は改善した。\n"
-                   "退院時処方：入院前と同じ\n退院後の方針：外来にて経過観察。",
-                   p->fam->kanji, p->giv->kanji, p->fam->kana, bd, a, d, dxname));
+                gen_pf(pl,
+                       "患者：%s %s（%s）様\n生年月日：%s\n入院日：%s\n退院日：%s\n主病名：%s\n"
+                       "入院経過：入院後、点滴加療を行い症状は改善した。\n"
+                       "退院時処方：入院前と同じ\n退院後の方針：外来にて経過観察。",
+                       p->fam->kanji, p->giv->kanji, p->fam->kana, bd, a, d, dxname));
     if (!e->title || !e->text) {
         p->oom = 1;
         return;
@@ -1745,7 +1502,7 @@ static void visit(struct rc *r, struct patient *p, int64_t day, int acute, int e
     int days = acute >= 0 ? 5 : p->interval;
 
     fmt_date(date, day);
-    rc_begin(r, p, T_ADT12, t);
+    gen_rc_begin(r, p, T_ADT12, t);
     loc = mm_strdup(clinic_loc(&r->pl, dept));
     if (!loc) {
         p->oom = 1;
@@ -1779,7 +1536,7 @@ static void visit(struct rc *r, struct patient *p, int64_t day, int acute, int e
     } else {
         nd = collect_drugs(p, -1, drugs);
     }
-    rx_order(r, p, t + 40 * MS_PER_MIN, drugs, nd, days, 0, loc, dept);
+    gen_rx_order(r, p, t + 40 * MS_PER_MIN, drugs, nd, days, 0, loc, dept);
     if (extended && rng_chance(&p->rng, 0.3))
         progress_note(r, p, t + 45 * MS_PER_MIN, dept,
                       acute >= 0 ? gen_conditions[acute].name : gen_conditions[p->chronic[0]].name);
@@ -1804,9 +1561,10 @@ static void set_loc(struct adm *a)
 
 static const char *loc_json(struct pool *pl, const struct adm *a, const char *prefix)
 {
-    return pf(pl, ",\"%sward\":\"%s\",\"%sward_name\":\"%s\",\"%sroom\":\"%d\",\"%sbed\":\"%d\"",
-              prefix, gen_wards[a->ward].code, prefix, gen_wards[a->ward].name, prefix, a->room,
-              prefix, a->bed);
+    return gen_pf(pl,
+                  ",\"%sward\":\"%s\",\"%sward_name\":\"%s\",\"%sroom\":\"%d\",\"%sbed\":\"%d\"",
+                  prefix, gen_wards[a->ward].code, prefix, gen_wards[a->ward].name, prefix, a->room,
+                  prefix, a->bed);
 }
 
 static void admit(struct rc *r, struct patient *p, struct adm *a, int64_t day, int extended)
@@ -1836,10 +1594,10 @@ static void admit(struct rc *r, struct patient *p, struct adm *a, int64_t day, i
         /* entered by mistake into the wrong bed, cancelled (A11), then entered again */
         adtx_init(&x, 1, a->loc, a->dept, p->doctor);
         x.pv1_44 = t;
-        rc_begin(r, p, T_ADT22, t);
+        gen_rc_begin(r, p, T_ADT22, t);
         msg_adt(r, p, T_ADT22, "ADT^A01^ADT_A01", t, date, &x, 0,
                 enc_json(&r->pl, "admission", t, a->dept, loc_json(&r->pl, a, "")));
-        rc_begin(r, p, T_ADT22, t + 10 * MS_PER_MIN);
+        gen_rc_begin(r, p, T_ADT22, t + 10 * MS_PER_MIN);
         msg_adt(r, p, T_ADT22, "ADT^A11^ADT_A09", t + 10 * MS_PER_MIN, date, &x, 1, NULL);
         a->bed = a->bed % 4 + 1;
         set_loc(a);
@@ -1847,7 +1605,7 @@ static void admit(struct rc *r, struct patient *p, struct adm *a, int64_t day, i
     }
     adtx_init(&x, 1, a->loc, a->dept, p->doctor);
     x.pv1_44 = t;
-    rc_begin(r, p, T_ADT22, t);
+    gen_rc_begin(r, p, T_ADT22, t);
     msg_adt(r, p, T_ADT22, "ADT^A01^ADT_A01", t, date, &x, 0,
             enc_json(&r->pl, "admission", t, a->dept, loc_json(&r->pl, a, "")));
     add_dx(p, a->cond, day, a->discharge, 0, 1, rng_chance(&p->rng, 0.7) ? 'F' : 'R');
@@ -1856,11 +1614,11 @@ static void admit(struct rc *r, struct patient *p, struct adm *a, int64_t day, i
         p->weight += rng_range(&p->rng, -30, 10) / 10.0;
         msg_adt00(r, p, t + 20 * MS_PER_MIN, 1);
     }
-    next_order(p, a->diet_order, 15);
+    gen_next_order(p, a->diet_order, 15);
     diet(r, p, t + 30 * MS_PER_MIN, a->diet_order,
          has_chronic(p, 0) ? 3 : (int)rng_below(&p->rng, 3), a->loc, a->dept);
     a->nd = collect_drugs(p, -1, a->drugs);
-    rx_order(r, p, t + 40 * MS_PER_MIN, a->drugs, a->nd, los < 7 ? los : 7, 1, a->loc, a->dept);
+    gen_rx_order(r, p, t + 40 * MS_PER_MIN, a->drugs, a->nd, los < 7 ? los : 7, 1, a->loc, a->dept);
     snprintf(a->rx_order, sizeof(a->rx_order), "%015llu",
              (unsigned long long)(p->idx + 1) * 100000ULL + p->order_seq % 100000);
     lab_order(r, p, t + 50 * MS_PER_MIN, PANEL_CBC | PANEL_CHEM | PANEL_COAG, 1, a->loc, a->dept,
@@ -1892,14 +1650,14 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
     for (int k = 0; k < 2; k++)
         if (gen_conditions[a->cond].inj[k] >= 0 && day < a->discharge)
             inj[ninj++] = gen_conditions[a->cond].inj[k];
-    rx_given(r, p, t0 + 8 * 3600 * 1000, a->drugs, a->nd, a->rx_order, a->loc, a->dept);
-    inj_day(r, p, t0 + 9 * 3600 * 1000 + rng_below(&p->rng, 30) * MS_PER_MIN, inj, ninj, a->loc,
-            a->dept);
+    gen_rx_given(r, p, t0 + 8 * 3600 * 1000, a->drugs, a->nd, a->rx_order, a->loc, a->dept);
+    gen_inj_day(r, p, t0 + 9 * 3600 * 1000 + rng_below(&p->rng, 30) * MS_PER_MIN, inj, ninj, a->loc,
+                a->dept);
     if ((day - a->admit) % 3 == 0 && day < a->discharge)
         lab_order(r, p, t0 + 6 * 3600 * 1000 + rng_below(&p->rng, 60) * MS_PER_MIN,
                   PANEL_CBC | PANEL_CHEM, 1, a->loc, a->dept, &a->lc);
     if ((day - a->admit) % 7 == 0 && day < a->discharge) {
-        rx_order(r, p, t0 + 11 * 3600 * 1000, a->drugs, a->nd, 7, 1, a->loc, a->dept);
+        gen_rx_order(r, p, t0 + 11 * 3600 * 1000, a->drugs, a->nd, 7, 1, a->loc, a->dept);
         snprintf(a->rx_order, sizeof(a->rx_order), "%015llu",
                  (unsigned long long)(p->idx + 1) * 100000ULL + p->order_seq % 100000);
     }
@@ -1913,7 +1671,7 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
         adtx_init(&x, 1, a->loc, a->dept, p->doctor);
         x.pv2_8 = (day + 1) * MS_PER_DAY + 10 * 3600 * 1000;
         fmt_date(date, day + 1);
-        rc_begin(r, p, T_ADT41, t);
+        gen_rc_begin(r, p, T_ADT41, t);
         msg_adt(r, p, T_ADT41, "ADT^A15^ADT_A15", t, date, &x, 0,
                 enc_json(&r->pl, "planned_transfer", x.pv2_8, a->dept, NULL));
         fmt_date(date, day);
@@ -1928,7 +1686,7 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
         adtx_init(&x, 1, a->loc, a->dept, p->doctor);
         x.prior = a->prior;
         x.evn6 = t;
-        rc_begin(r, p, T_ADT42, t);
+        gen_rc_begin(r, p, T_ADT42, t);
         msg_adt(r, p, T_ADT42, "ADT^A02^ADT_A02", t, date, &x, 0,
                 enc_json(&r->pl, "transfer", t, a->dept, loc_json(&r->pl, a, "")));
     }
@@ -1937,7 +1695,7 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
         adtx_init(&x, 1, a->loc, a->dept, p->doctor);
         x.evn6 = t;
         x.pv2_47 = t + 24 * 3600 * 1000;
-        rc_begin(r, p, T_ADT31, t);
+        gen_rc_begin(r, p, T_ADT31, t);
         msg_adt(r, p, T_ADT31, "ADT^A21^ADT_A21", t, date, &x, 0,
                 enc_json(&r->pl, "leave", t, a->dept, NULL));
     }
@@ -1945,7 +1703,7 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
         int64_t t = t0 + 12 * 3600 * 1000;
         adtx_init(&x, 1, a->loc, a->dept, p->doctor);
         x.evn6 = t;
-        rc_begin(r, p, T_ADT32, t);
+        gen_rc_begin(r, p, T_ADT32, t);
         msg_adt(r, p, T_ADT32, "ADT^A22^ADT_A21", t, date, &x, 0,
                 enc_json(&r->pl, "return", t, a->dept, NULL));
     }
@@ -1955,13 +1713,13 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
         p->doctor = (p->doctor + 1) % (int)gen_ndoctors;
         adtx_init(&x, 1, a->loc, a->dept, p->doctor);
         x.evn6 = t;
-        rc_begin(r, p, T_ADT01, t);
+        gen_rc_begin(r, p, T_ADT01, t);
         msg_adt(r, p, T_ADT01, "ADT^A54^ADT_A54", t, "-", &x, 0,
                 enc_json(&r->pl, "attending_change", t, a->dept,
-                         pf(&r->pl, ",\"doctor\":\"%s %s\"", gen_doctors[p->doctor].family,
-                            gen_doctors[p->doctor].given)));
+                         gen_pf(&r->pl, ",\"doctor\":\"%s %s\"", gen_doctors[p->doctor].family,
+                                gen_doctors[p->doctor].given)));
         if (cancel) {
-            rc_begin(r, p, T_ADT01, t + 20 * MS_PER_MIN);
+            gen_rc_begin(r, p, T_ADT01, t + 20 * MS_PER_MIN);
             msg_adt(r, p, T_ADT01, "ADT^A55^ADT_A52", t + 20 * MS_PER_MIN, "-", &x, 1, NULL);
             p->doctor = (p->doctor + (int)gen_ndoctors - 1) % (int)gen_ndoctors;
         }
@@ -1971,7 +1729,7 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
         adtx_init(&x, 1, a->loc, a->dept, p->doctor);
         x.pv2_9 = a->discharge * MS_PER_DAY + 10 * 3600 * 1000;
         fmt_date(date, a->discharge);
-        rc_begin(r, p, T_ADT51, t);
+        gen_rc_begin(r, p, T_ADT51, t);
         msg_adt(r, p, T_ADT51, "ADT^A16^ADT_A16", t, date, &x, 0,
                 enc_json(&r->pl, "planned_discharge", x.pv2_9, a->dept, NULL));
         fmt_date(date, day);
@@ -1984,11 +1742,11 @@ static int inpatient_day(struct rc *r, struct patient *p, struct adm *a, int64_t
         x.pv1_45 = t;
         x.evn6 = t;
         x.disp = "01";
-        rc_begin(r, p, T_ADT52, t);
+        gen_rc_begin(r, p, T_ADT52, t);
         msg_adt(r, p, T_ADT52, "ADT^A03^ADT_A03", t, date, &x, 0,
                 enc_json(&r->pl, "discharge", t, a->dept,
-                         pf(&r->pl, ",\"admit_date\":\"%s\",\"disposition\":\"01\"%s", ad,
-                            loc_json(&r->pl, a, ""))));
+                         gen_pf(&r->pl, ",\"admit_date\":\"%s\",\"disposition\":\"01\"%s", ad,
+                                loc_json(&r->pl, a, ""))));
         p->admitted = 0;
         msg_ppr01(r, p, t + 30 * MS_PER_MIN);
         if (extended)
@@ -2084,6 +1842,7 @@ static void init_patient(struct patient *p, unsigned idx, uint64_t seed, int64_t
     p->next_visit = p->nchronic ? p->reg_day + rng_range(g, 0, p->interval - 1) : -1;
     for (int i = 0; i < p->nchronic; i++)
         add_dx(p, p->chronic[i], p->reg_day - rng_range(g, 30, 3650), -1, 0, i == 0, 0);
+    gen_orders_init(p, seed);
 }
 
 int gen_simulate(struct patient *p, unsigned idx, uint64_t seed, int64_t start, int64_t end,
@@ -2139,11 +1898,11 @@ int gen_simulate(struct patient *p, unsigned idx, uint64_t seed, int64_t start, 
                 fmt_date(date, planned);
                 adtx_init(&x, 1, "3E^^^^^N", p->dept, p->doctor);
                 x.pv2_8 = planned * MS_PER_DAY + 10 * 3600 * 1000;
-                rc_begin(&r, p, T_ADT21, t);
+                gen_rc_begin(&r, p, T_ADT21, t);
                 msg_adt(&r, p, T_ADT21, "ADT^A14^ADT_A05", t, date, &x, 0,
                         enc_json(&r.pl, "planned_admission", x.pv2_8, p->dept, NULL));
                 if (rng_chance(&p->rng, 0.1)) {
-                    rc_begin(&r, p, T_ADT21, t + 3600 * 1000);
+                    gen_rc_begin(&r, p, T_ADT21, t + 3600 * 1000);
                     msg_adt(&r, p, T_ADT21, "ADT^A27^ADT_A21", t + 3600 * 1000, date, &x, 1, NULL);
                     planned = -1;
                 }
@@ -2168,6 +1927,7 @@ int gen_simulate(struct patient *p, unsigned idx, uint64_t seed, int64_t start, 
         } else {
             mm_free(p->msgs[i].hl7);
             mm_free(p->msgs[i].truth);
+            mm_free(p->msgs[i].pid_truth);
         }
     }
     p->nmsgs = k;
@@ -2190,6 +1950,7 @@ void gen_patient_release(struct patient *p)
     for (size_t i = 0; i < p->nmsgs; i++) {
         mm_free(p->msgs[i].hl7);
         mm_free(p->msgs[i].truth);
+        mm_free(p->msgs[i].pid_truth);
     }
     for (size_t i = 0; i < p->nexts; i++) {
         mm_free(p->exts[i].title);
