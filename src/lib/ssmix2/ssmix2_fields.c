@@ -78,10 +78,10 @@ void mm_ssmix2__raw_add(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_
         /* the whole segment: its text after the ID and the first field separator */
         const char *sp;
         size_t sn;
-        for (int k = first_field(m, seg); (size_t)k < nf; k++)
+        for (int k = first_field(m, seg); (size_t)k <= nf; k++)
             shown += nonempty(m, seg, k);
         if (!shown || mm_hl7_get_raw(m, seg, first_field(m, seg), 0, 0, 0, &p, &n) != 0 ||
-            mm_hl7_get_raw(m, seg, (int)nf - 1, 0, 0, 0, &sp, &sn) != 0)
+            mm_hl7_get_raw(m, seg, (int)nf, 0, 0, 0, &sp, &sn) != 0)
             return;
         n = (size_t)(sp + sn - p);
         snprintf(name, sizeof(name), "%s", id);
@@ -98,7 +98,7 @@ void mm_ssmix2__raw_segment(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, s
     const char *id = mm_hl7_segment_id(m, seg);
     size_t nf = mm_hl7_field_count(m, seg);
 
-    for (int f = first_field(m, seg); (size_t)f < nf; f++)
+    for (int f = first_field(m, seg); (size_t)f <= nf; f++)
         if (mm_ssmix2__field_use(id, f) == MM_SSMIX2__FIELD_RAW)
             mm_ssmix2__raw_add(r, v, m, seg, f);
 }
@@ -110,7 +110,7 @@ void mm_ssmix2__fields_tally(mm_ssmix2_record *r, mm_hl7_msg *m, size_t shown_be
     for (size_t s = 0; s < mm_hl7_segment_count(m); s++) {
         const char *id = mm_hl7_segment_id(m, s);
         size_t nf = mm_hl7_field_count(m, s);
-        for (int f = first_field(m, s); (size_t)f < nf; f++) {
+        for (int f = first_field(m, s); (size_t)f <= nf; f++) {
             if (!nonempty(m, s, f))
                 continue;
             switch (mm_ssmix2__field_use(id, f)) {

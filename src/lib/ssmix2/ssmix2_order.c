@@ -330,8 +330,8 @@ static void seg_text(mm_hl7_msg *m, size_t s, int from, const char **p, size_t *
 
     *p = "";
     *n = 0;
-    if ((size_t)from >= nf || mm_hl7_get_raw(m, s, from, 0, 0, 0, p, n) != 0 ||
-        mm_hl7_get_raw(m, s, (int)nf - 1, 0, 0, 0, &e, &en) != 0)
+    if ((size_t)from > nf || mm_hl7_get_raw(m, s, from, 0, 0, 0, p, n) != 0 ||
+        mm_hl7_get_raw(m, s, (int)nf, 0, 0, 0, &e, &en) != 0)
         return;
     *n = (size_t)(e + en - *p);
 }
