@@ -124,6 +124,29 @@ static const char msg_f[] =
         "TQ1|1||1011000400000000&内服・経口・１日１回朝食後&JAMISDP01|||7^D&日&ISO+\r"
         "RXR|PO^口^HL70162\r";
 
+/* G: a PRN narcotic injection (PRN usage code, 頓用処方, RXC-7 classes) and the same drip on
+ * two days (a repeat, not a taper) */
+static const char msg_g[] =
+        "MSH|^~\\&|HIS|S|GW|R|20260902080000||RDE^O11^RDE_O11|20260902080000|P|2.5\r"
+        "PID|1||0001234^^^^PI||試験^花子^^^^^L^I\r"
+        "PV1|1|O\r"
+        "ORC|NW|000000000000107||000000000000107_01_001|||||20260902080000|||D01^医師^一郎|||||01^内科^99Z01||||||||||||I\r"
+        "RXE||03^麻薬^JHSI0002|50||ml^ミリリットル^ISO+||||||||||||||||IHP^入院処方^MR9P~OTP^頓用処方^JHSI0001||||||01^ワンショット^JHSI0009\r"
+        "TQ1|1||PRNpain&疼痛時&MR9P||||||||１日３回まで|||10\r"
+        "RXR|IV^静脈内^HL70162\r"
+        "RXC|A|185040601^モルヒネ塩酸塩注射液１０ｍｇ^HOT|0.25|AMP^アンプル^MR9P|||01^麻薬^JHSI0005~03^劇薬^JHSI0005\r"
+        "RXC|B|107675201^生理食塩液５０ｍＬ^HOT|1|BTL^瓶^MR9P\r"
+        "ORC|NW|000000000000107||000000000000107_02_002|||||20260902080000|||D01^医師^一郎|||||01^内科^99Z01||||||||||||I\r"
+        "RXE||00^一般^JHSI0002|500||ml^ミリリットル^ISO+||||||||||||||||||100|ml/hr^^ISO+\r"
+        "TQ1|1||||||202609020900|202609021400\r"
+        "RXR|IV^静脈内^HL70162\r"
+        "RXC|B|107750602^ソリタ－Ｔ３号輸液５００ｍＬ^HOT|1|HON^本^MR9P\r"
+        "ORC|NW|000000000000107||000000000000107_02_003|||||20260902080000|||D01^医師^一郎|||||01^内科^99Z01||||||||||||I\r"
+        "RXE||00^一般^JHSI0002|500||ml^ミリリットル^ISO+||||||||||||||||||100|ml/hr^^ISO+\r"
+        "TQ1|1||||||202609030900|202609031400\r"
+        "RXR|IV^静脈内^HL70162\r"
+        "RXC|B|107750602^ソリタ－Ｔ３号輸液５００ｍＬ^HOT|1|HON^本^MR9P\r";
+
 /* Add the message @text (UTF-8, segments ended by CR) as file @name to @r. */
 static void add_text(mm_ssmix2_record *r, const char *name, const char *text)
 {
@@ -355,9 +378,10 @@ static void order__unequal_doses_patterns_prn_site_flags(void **state)
     assert_string_equal(js(drug0(p), "form"), "軟膏");
     assert_int_equal(json_array_size(json_object_get(drug0(p), "flags")), 0);
 
-    /* Rp 6: RXE-13 holds the 麻薬施用者番号 */
+    /* Rp 6: RXE-13 (a licence number) is no flag of its own: shown raw */
     p = rp_at(j, "prescriptions", 5);
-    assert_true(has_str(json_object_get(drug0(p), "flags"), "麻薬"));
+    assert_int_equal(json_array_size(json_object_get(drug0(p), "flags")), 0);
+    assert_string_equal(must(raw_text(drug0(p), "RXE-13")), "4-321^医師^一郎");
     assert_int_equal(json_array_size(json_object_get(drug0(p), "per_timing")), 0);
     json_decref(j);
     mm_ssmix2_record_free(r);
@@ -482,6 +506,33 @@ static void order__injection_times_rate_components(void **state)
     mm_ssmix2_record_free(r);
 }
 
+static void order__prn_narcotic_injection_and_repeated_drips(void **state)
+{
+    mm_ssmix2_record *r = record_of("OMP-02", "000000000000107", msg_g);
+    json_t *j, *rp;
+
+    (void)state;
+    j = json_of(r, 0);
+    rp = rp_at(j, "injections", 0);
+    assert_true(json_is_true(json_object_get(rp, "prn")));
+    assert_string_equal(js(rp, "usage"), "疼痛時");
+    assert_string_equal(js(rp, "tq_text"), "１日３回まで");
+    assert_string_equal(js(rp, "total"), "10");
+    assert_true(has_str(json_object_get(rp, "flags"), "麻薬"));
+    assert_true(has_str(json_object_get(rp, "flags"), "劇薬")); /* RXC-7's second repetition */
+    assert_true(has_str(json_object_get(rp, "dispensing"), "頓用処方"));
+    /* the same drip on two days is a repeat: no taper steps */
+    for (size_t i = 1; i < 3; i++) {
+        rp = rp_at(j, "injections", i);
+        assert_non_null(rp);
+        assert_true(json_is_false(json_object_get(rp, "prn")));
+        assert_true(json_is_null(json_object_get(rp, "step")));
+        assert_string_equal(js(rp, "rate_unit"), "ml/hr");
+    }
+    json_decref(j);
+    mm_ssmix2_record_free(r);
+}
+
 static void order__cancel_is_never_current(void **state)
 {
     mm_ssmix2_record *r = record_of("OMP-01", "000000000000106", msg_f);
@@ -509,6 +560,7 @@ int main(void)
         cmocka_unit_test(order__older_unequal_form_of_several_tq1),
         cmocka_unit_test(order__taper_steps_and_alternating_regimens),
         cmocka_unit_test(order__injection_times_rate_components),
+        cmocka_unit_test(order__prn_narcotic_injection_and_repeated_drips),
         cmocka_unit_test(order__cancel_is_never_current),
     };
 

@@ -175,9 +175,6 @@ static void read_rxe_drug(mm_ssmix2_record *r, struct tmp_drug *t, mm_hl7_msg *m
     d->yj = mm_ssmix2__get(r, m, s, 31, 1, 1, 1);
     rxe_texts(r, m, s, &t->timings, &t->instr, &t->disp, &t->flags);
     flags_of(r, &t->flags, d->class_name);
-    /* RXE-13 (ordering provider's DEA number) carries the 麻薬施用者番号 in JAHIS messages */
-    if (mm_ssmix2__peek(m, s, 13, 1, 1, 1)[0])
-        push_str(r, &t->flags, "麻薬");
     /* read for injections only: shown raw when a prescription carries them */
     for (int f = 22; f <= 24; f++)
         mm_ssmix2__raw_add(r, &t->raw, m, s, f);
@@ -317,8 +314,10 @@ static void read_rxc(mm_ssmix2_record *r, struct tmp_rp *t, mm_hl7_msg *m, size_
     d->dose = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
     d->unit = name_or_code(r, m, s, 4, 1, 2);
     d->unit_code = mm_ssmix2__get(r, m, s, 4, 1, 1, 1);
-    /* RXC-7 (supplementary code) is shown raw; its 抗がん剤 etc. also flag the Rp */
-    flags_of(r, &t->flags, mm_ssmix2__peek(m, s, 7, 1, 2, 1));
+    /* RXC-7 (supplementary codes: JHSI0005 01 麻薬, 03 劇薬; JHSI0004 03 抗がん剤 ...) is
+     * shown raw; the classes it names also flag the Rp */
+    for (int rep = 1; rep <= (int)mm_hl7_rep_count(m, s, 7); rep++)
+        flags_of(r, &t->flags, mm_ssmix2__peek(m, s, 7, rep, 2, 1));
 }
 
 /* The text of segment @s from field @from to its end. OUT: *p, *n */
@@ -538,35 +537,59 @@ static const char *first_code(const struct tmp_rp *t)
     return t->drugs.n ? d[0].d.code : "";
 }
 
-/* Steps of a taper: Rps of the same first drug starting on different days, one after the
- * other (each starting when the one before ends: never concurrent, as alternating regimens
- * are); numbered by start. */
+/* Whether Rps @p and @q give the same (first drug's dose, usage, rate): a repeat, no step. */
+static int same_regimen(const struct tmp_rp *p, const struct tmp_rp *q)
+{
+    const struct tmp_drug *a = p->drugs.v, *b = q->drugs.v;
+
+    return strcmp(a[0].d.dose, b[0].d.dose) == 0 && strcmp(p->rp.usage, q->rp.usage) == 0 &&
+           strcmp(p->rp.rate, q->rp.rate) == 0 && strcmp(p->rp.dose, q->rp.dose) == 0;
+}
+
+/* The Rps of the same first drug as Rp @i, sorted by start. OUT: group. @return how many */
+static size_t same_drug(const struct tmp_rp *t, size_t n, size_t i, size_t *group, size_t cap)
+{
+    size_t ng = 0;
+
+    for (size_t j = 0; j < n && ng < cap; j++)
+        if (strcmp(first_code(&t[j]), first_code(&t[i])) == 0)
+            group[ng++] = j;
+    for (size_t a = 1; a < ng; a++) /* insertion sort by start */
+        for (size_t b = a; b > 0 && strcmp(t[group[b]].rp.start, t[group[b - 1]].rp.start) < 0;
+             b--) {
+            size_t x = group[b];
+            group[b] = group[b - 1];
+            group[b - 1] = x;
+        }
+    return ng;
+}
+
+/*
+ * Steps of a taper or escalation: the Rps of one order with the same first drug, numbered by
+ * start, when each starts no earlier than the one before ends (never concurrent, as
+ * alternating regimens are) and the regimen changes somewhere (not a plain repeat).
+ */
 static void taper_steps(struct tmp_rp *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t group[64], ng = 0;
-        int ok = 1;
-        if (t[i].rp.step.n || !first_code(&t[i])[0] || !t[i].rp.start[0])
-            continue;
-        for (size_t j = i; j < n && ng < 64; j++)
-            if (strcmp(first_code(&t[j]), first_code(&t[i])) == 0)
-                group[ng++] = j;
+        size_t group[64], ng;
+        int ok = 1, change = 0;
+        size_t seen = 0;
+        for (size_t j = 0; j < i; j++)
+            seen += strcmp(first_code(&t[j]), first_code(&t[i])) == 0;
+        if (!first_code(&t[i])[0] || seen)
+            continue; /* no drug, or the group was judged from its first member already */
+        ng = same_drug(t, n, i, group, 64);
         if (ng < 2)
             continue;
-        for (size_t a = 1; a < ng; a++) /* sort by start (insertion) */
-            for (size_t b = a; b > 0 && strcmp(t[group[b]].rp.start, t[group[b - 1]].rp.start) < 0;
-                 b--) {
-                size_t x = group[b];
-                group[b] = group[b - 1];
-                group[b - 1] = x;
-            }
         for (size_t a = 1; a < ng && ok; a++) {
             const struct mm_ssmix2_rp *p = &t[group[a - 1]].rp, *q = &t[group[a]].rp;
             long len = run_days(p);
             ok = p->start[0] && q->start[0] && len > 0 &&
                  day_number(p->start) + len <= day_number(q->start);
+            change |= !same_regimen(&t[group[a - 1]], &t[group[a]]);
         }
-        for (size_t a = 0; a < ng && ok; a++) {
+        for (size_t a = 0; a < ng && ok && change; a++) {
             t[group[a]].rp.step.n = (int)a + 1;
             t[group[a]].rp.step.of = (int)ng;
         }
@@ -635,10 +658,15 @@ static void finish_rps(struct tmp_rp *t, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct tmp_drug *td = t[i].drugs.v;
         t[i].rp.pattern = t[i].have_pat ? &t[i].pat : NULL; /* for run_days() */
+        const char *const *disp = t[i].disp.v;
         for (size_t k = 0; k < t[i].drugs.n; k++) {
             t[i].rp.prn |= strcmp(td[k].d.class_code, "22") == 0;
             label_timings(&td[k].timings, t[i].rp.usage);
         }
+        /* injections: a PRN usage code (PRNpain) or 頓用処方 (RXE-21 OTP, JHSI0001) */
+        t[i].rp.prn |= strncmp(t[i].rp.usage_code, "PRN", 3) == 0;
+        for (size_t k = 0; k < t[i].disp.n; k++)
+            t[i].rp.prn |= strstr(disp[k], "頓用") != NULL;
     }
     taper_steps(t, n);
 }
