@@ -147,6 +147,33 @@ static const char msg_g[] =
         "RXR|IV^静脈内^HL70162\r"
         "RXC|B|107750602^ソリタ－Ｔ３号輸液５００ｍＬ^HOT|1|HON^本^MR9P\r";
 
+/* H: one line of a base and seventeen components, then a note */
+static const char msg_h[] =
+        "MSH|^~\\&|HIS|S|GW|R|20260903100000||RDE^O11^RDE_O11|20260903100000|P|2.5\r"
+        "PID|1||0001234^^^^PI||試験^花子^^^^^L^I\r"
+        "PV1|1|O\r"
+        "ORC|NW|000000000000108||1|||||20260903|||D01^医師^一郎|||||01^内科^99Z01||||||||||||O\r"
+        "RXE||620000001^調剤用基剤^HOT|1||G^グラム^MR9P\r"
+        "RXC|A|620000100^成分00^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000101^成分01^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000102^成分02^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000103^成分03^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000104^成分04^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000105^成分05^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000106^成分06^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000107^成分07^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000108^成分08^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000109^成分09^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000110^成分10^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000111^成分11^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000112^成分12^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000113^成分13^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000114^成分14^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000115^成分15^HOT|1|G^グラム^MR9P\r"
+        "RXC|A|620000116^成分16^HOT|1|G^グラム^MR9P\r"
+        "NTE|1||混合して調剤\r"
+        "TQ1|1||1013044400000000&内服・経口・１日３回朝昼夕食後&JAMISDP01|||5^D&日&ISO+\r";
+
 /* Add the message @text (UTF-8, segments ended by CR) as file @name to @r. */
 static void add_text(mm_ssmix2_record *r, const char *name, const char *text)
 {
@@ -533,6 +560,26 @@ static void order__prn_narcotic_injection_and_repeated_drips(void **state)
     mm_ssmix2_record_free(r);
 }
 
+static void order__line_with_many_components_keeps_its_note(void **state)
+{
+    mm_ssmix2_record *r = record_of("OMP-01", "000000000000108", msg_h);
+    const struct mm_ssmix2_order *o;
+    const struct mm_ssmix2_rp *rp;
+    int noted = 0;
+
+    (void)state;
+    assert_int_equal(mm_ssmix2_record_orders(r, 0, &o), 1);
+    rp = &o[0].rps[0];
+    assert_int_equal(rp->ndrugs, 18);
+    assert_string_equal(rp->drugs[17].name, "成分16");
+    assert_string_equal(rp->usage, "内服・経口・１日３回朝昼夕食後");
+    for (size_t i = 0; i < rp->drugs[0].nraw; i++)
+        noted |= strcmp(rp->drugs[0].raw[i].field, "NTE") == 0 &&
+                 strstr(rp->drugs[0].raw[i].text, "混合して調剤") != NULL;
+    assert_true(noted);
+    mm_ssmix2_record_free(r);
+}
+
 static void order__cancel_is_never_current(void **state)
 {
     mm_ssmix2_record *r = record_of("OMP-01", "000000000000106", msg_f);
@@ -561,6 +608,7 @@ int main(void)
         cmocka_unit_test(order__taper_steps_and_alternating_regimens),
         cmocka_unit_test(order__injection_times_rate_components),
         cmocka_unit_test(order__prn_narcotic_injection_and_repeated_drips),
+        cmocka_unit_test(order__line_with_many_components_keeps_its_note),
         cmocka_unit_test(order__cancel_is_never_current),
     };
 

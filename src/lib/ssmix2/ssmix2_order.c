@@ -455,7 +455,12 @@ static void read_line(mm_ssmix2_record *r, struct tmp_rp *t, int kind, mm_hl7_ms
         } else if (strcmp(id, "RXR") == 0 && !repeats(r, raw, m, t->rxr, s)) {
             continue;
         } else if (strcmp(id, "RXC") == 0) {
-            read_rxc(r, t, m, s);
+            size_t di = td ? (size_t)(td - (struct tmp_drug *)t->drugs.v) : 0;
+            read_rxc(r, t, m, s); /* may move t->drugs: find the line's drug again */
+            if (td) {
+                td = (struct tmp_drug *)t->drugs.v + di;
+                raw = &td->raw;
+            }
         } else if (strcmp(id, "ORC") == 0 && kind == 0) {
             continue; /* with the line's RXE, into the drug's raw */
         }
