@@ -311,12 +311,12 @@ static void check_rx_shape(json_t *rp)
     }
 }
 
-static void order__unequal_doses_patterns_prn_site_flags(void **state)
+static void order__unequal_doses_dispense_and_raw(void **state)
 {
     mm_ssmix2_record *r = record_of("OMP-01", "000000000000101", msg_a);
     const struct mm_ssmix2_order *o;
     const struct mm_ssmix2_rp *rp;
-    json_t *j, *d, *pt, *p;
+    json_t *j, *d, *pt;
 
     (void)state;
     assert_int_equal(mm_ssmix2_record_orders(r, 0, &o), 1);
@@ -363,7 +363,16 @@ static void order__unequal_doses_patterns_prn_site_flags(void **state)
     assert_non_null(raw_text(d, "NTE"));
     assert_non_null(strstr(must(raw_text(d, "NTE")), "粉砕後に分包"));
     assert_true(json_is_null(json_object_get(rp_at(j, "prescriptions", 0), "pattern")));
+    json_decref(j);
+    mm_ssmix2_record_free(r);
+}
 
+static void order__patterns_prn_site_and_flags(void **state)
+{
+    mm_ssmix2_record *r = record_of("OMP-01", "000000000000101", msg_a);
+    json_t *j = json_of(r, 0), *p;
+
+    (void)state;
     /* Rp 2: 隔日 (TQ1-3 repetition 2, I1100000) */
     p = json_object_get(rp_at(j, "prescriptions", 1), "pattern");
     assert_string_equal(js(p, "kind"), "interval");
@@ -603,7 +612,8 @@ static void order__cancel_is_never_current(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(order__unequal_doses_patterns_prn_site_flags),
+        cmocka_unit_test(order__unequal_doses_dispense_and_raw),
+        cmocka_unit_test(order__patterns_prn_site_and_flags),
         cmocka_unit_test(order__older_unequal_form_of_several_tq1),
         cmocka_unit_test(order__taper_steps_and_alternating_regimens),
         cmocka_unit_test(order__injection_times_rate_components),
