@@ -515,7 +515,7 @@ static void order__injection_times_rate_components(void **state)
                         "09:00");
     assert_string_equal(json_string_value(json_array_get(json_object_get(rp, "times"), 1)),
                         "21:00");
-    assert_string_equal(js(rp, "site"), "腕");
+    assert_string_equal(js(rp, "site"), "左腕"); /* RXR-6 (site modifier) and RXR-2 */
     assert_string_equal(js(rp, "device"), "点滴ポンプ");
     assert_string_equal(js(rp, "method"), "点滴静注");
     assert_true(has_str(json_object_get(rp, "instructions"), "血圧低下が見られたら中止"));
@@ -532,8 +532,8 @@ static void order__injection_times_rate_components(void **state)
     assert_string_equal(js(d, "role"), "A");
     assert_string_equal(js(d, "dose"), "3");
     assert_string_equal(js(d, "unit"), "瓶");
-    /* not interpreted: RXR-6 (site modifier), RXC-7, the OBX and the Z-segment, whole */
-    assert_string_equal(must(raw_text(rp, "RXR-6")), "L^左^HL70495");
+    /* not interpreted: RXC-7, the OBX and the Z-segment, whole */
+    assert_null(raw_text(rp, "RXR-6"));
     assert_string_equal(must(raw_text(rp, "RXC-7")), "03^抗がん剤^JHSI0004");
     assert_non_null(raw_text(rp, "OBX"));
     assert_non_null(strstr(must(raw_text(rp, "OBX")), "3140-1^体表面積^LN"));

@@ -293,6 +293,13 @@ static void read_rxr(mm_ssmix2_record *r, struct mm_ssmix2_rp *rp, mm_hl7_msg *m
     rp->route = mm_ssmix2__get(r, m, s, 1, 1, 1, 1);
     rp->route_name = mm_ssmix2__get(r, m, s, 1, 1, 2, 1);
     rp->site = name_or_code(r, m, s, 2, 1, 2);
+    /* RXR-6 (site modifier, HL7 0495: L 左, R 右 ...) before the site: 左腕 */
+    if (mm_ssmix2__peek(m, s, 6, 1, 1, 1)[0]) {
+        char b[512];
+        const char *mod = name_or_code(r, m, s, 6, 1, 2);
+        snprintf(b, sizeof(b), "%s%s", mod, rp->site);
+        rp->site = mm_ssmix2__sdup(r, b);
+    }
     rp->device = name_or_code(r, m, s, 3, 1, 2);
     rp->method = name_or_code(r, m, s, 4, 1, 2);
 }
