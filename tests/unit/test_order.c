@@ -174,6 +174,15 @@ static const char msg_h[] =
         "NTE|1||混合して調剤\r"
         "TQ1|1||1013044400000000&内服・経口・１日３回朝昼夕食後&JAMISDP01|||5^D&日&ISO+\r";
 
+/* I: unequal doses written as V codes in TQ1-3 repetitions */
+static const char msg_i[] =
+        "MSH|^~\\&|HIS|S|GW|R|20260904100000||RDE^O11^RDE_O11|20260904100000|P|2.5\r"
+        "PID|1||0001234^^^^PI\r"
+        "ORC|NW|000000000000109||1|||||20260904\r"
+        "RXE||105271807^プレドニン錠５ｍｇ^HOT|1|2|TAB^錠^MR9P\r"
+        "TQ1|1||1012040400000000&内服・経口・１日２回朝夕食後&JAMISDP01~V12NNNNN&２錠&JAMISDP01"
+        "~V21NNNNN&１錠&JAMISDP01|||7^D&日&ISO+|20260904\r";
+
 /* Add the message @text (UTF-8, segments ended by CR) as file @name to @r. */
 static void add_text(mm_ssmix2_record *r, const char *name, const char *text)
 {
@@ -449,6 +458,18 @@ static void order__older_unequal_form_of_several_tq1(void **state)
     assert_null(raw_text(rp, "TQ1"));               /* the others are its timings, not raw */
     assert_null(raw_text(drug0(rp), "TQ1"));
     json_decref(j);
+    mm_ssmix2_record_free(r);
+
+    /* V codes in TQ1-3 repetitions are per-timing amounts too, not a day pattern */
+    r = record_of("OMP-01", "000000000000109", msg_i);
+    assert_int_equal(mm_ssmix2_record_orders(r, 0, &o), 1);
+    assert_null(o[0].rps[0].pattern);
+    d = &o[0].rps[0].drugs[0];
+    assert_int_equal(d->ntimings, 2);
+    assert_string_equal(d->per_timing[0].label, "朝");
+    assert_string_equal(d->per_timing[0].dose, "2");
+    assert_string_equal(d->per_timing[1].label, "夕");
+    assert_string_equal(d->per_timing[1].dose, "1");
     mm_ssmix2_record_free(r);
 }
 
