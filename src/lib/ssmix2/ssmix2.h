@@ -275,16 +275,90 @@ struct mm_ssmix2_encounter {
     const char *disposition;                         /* PV1-36 */
 };
 
-struct mm_ssmix2_drug {
-    const char *code, *name, *system; /* RXE-2 / RXC-2 / RXA-5 */
-    const char *dose, *unit;          /* amount per administration and its unit name */
+/* A field the record does not interpret, as written (components, repetitions and
+ * sub-components with their delimiters): shown raw beside its item, never dropped. */
+struct mm_ssmix2_raw {
+    const char *field; /* "RXE-8", or a segment ID ("NTE") for a whole segment */
+    const char *text;
 };
 
+/* One timing of the day with its own amount (不均等: RXE-7 V codes, or several TQ1). */
+struct mm_ssmix2_timing {
+    int n;             /* 1 = the first timing of the day */
+    const char *label; /* 朝, 昼, 夕 ... from the usage text, "" when not known */
+    const char *dose;  /* as written; the unit is the line's unit */
+};
+
+/* A day pattern (JAMI 補足用法 in TQ1-3 repetitions 2..n). */
+struct mm_ssmix2_pattern {
+    const char *kind; /* "weekdays" (W), "interval" (I) or "other" */
+    const char *code, *text;
+    int weekdays[7]; /* 1 for each day of the week taken, Sunday first (weekdays) */
+    int on, off;     /* days on, days off (interval) */
+};
+
+/* The place of an Rp in a taper or escalation of the same drug: step n of m (n 0: none). */
+struct mm_ssmix2_step {
+    int n, of;
+};
+
+/*
+ * A drug: of a prescription line (RXE, JAHIS 処方データ交換規約), of an injection Rp (RXC)
+ * or of an administration (RXA). Strings are "" and lists empty when absent.
+ */
+struct mm_ssmix2_drug {
+    const char *code, *name, *system;     /* RXE-2 / RXC-2 / RXA-5 */
+    const char *dose, *unit;              /* amount per administration (RXE-3, the smallest one
+                                             for 不均等) and its unit name */
+    const char *unit_code;                /* RXE-5.1 */
+    const char *dose_max;                 /* RXE-4 */
+    const char *form;                     /* RXE-6 */
+    const char *yj;                       /* RXE-31 */
+    const char *daily_dose, *daily_unit;  /* RXE-19 */
+    const char *dispense, *dispense_unit; /* RXE-10 / RXE-11 */
+    const char *class_name, *class_code;  /* RXE-27 (JHSP0003: 21 内服, 22 頓用 ...) */
+    const char *rx_no;                    /* RXE-15 */
+    const char *role;                     /* RXC-1: B base, A additive */
+    size_t ntimings;
+    const struct mm_ssmix2_timing *per_timing; /* 不均等 */
+    size_t ninstructions;
+    const char *const *instructions; /* RXE-7 texts */
+    size_t ndispensing;
+    const char *const *dispensing; /* RXE-21 texts */
+    size_t nflags;
+    const char *const *flags; /* 麻薬, 向精神薬, 毒薬, 劇薬, 抗がん剤 ... */
+    size_t nraw;
+    const struct mm_ssmix2_raw *raw; /* fields of the line not interpreted */
+};
+
+/* An Rp: the lines of an order sharing ORC-4, with the timing of its first line. */
 struct mm_ssmix2_rp {
-    const char *rp; /* ORC-4 group */
-    const char *usage, *usage_code, *days, *route;
-    const char *rate, *rate_unit; /* injections: RXE-23/24 */
-    const char *start, *end;      /* TQ1-7 / TQ1-8 as written */
+    const char *rp;                     /* ORC-4 group */
+    const char *usage, *usage_code;     /* TQ1-3 repetition 1 */
+    const char *days, *days_unit;       /* TQ1-6 as written ("7", "D") */
+    const char *start, *end;            /* TQ1-7 / TQ1-8: "YYYY-MM-DD[THH:MM]" */
+    const char *condition, *tq_text;    /* TQ1-10, TQ1-11 ("疼痛時", "1日2回まで") */
+    const char *total;                  /* TQ1-14 */
+    int prn;                            /* TQ1-9 PRN, RXE-27 22, or 頓用/頓服 in the usage */
+    const char *route, *route_name;     /* RXR-1 */
+    const char *site, *device, *method; /* RXR-2..4 */
+    const struct mm_ssmix2_pattern *pattern; /* NULL when none */
+    struct mm_ssmix2_step step;
+    size_t ntimes;
+    const char *const *times; /* TQ1-4 as "HH:MM" (or the text of a named time) */
+    /* injections (OMP-02): the Rp's RXE */
+    const char *type_code, *type_name;       /* RXE-2 (JHSI0002: 00 一般, 07 抗がん剤 ...) */
+    const char *dose, *unit, *form, *rx_no;  /* RXE-3/5, RXE-6, RXE-15 */
+    const char *class_name, *class_code;     /* RXE-27 */
+    const char *rate, *rate_per, *rate_unit; /* RXE-23, RXE-22, RXE-24 */
+    size_t ninstructions;
+    const char *const *instructions; /* RXE-7 texts */
+    size_t ndispensing;
+    const char *const *dispensing; /* RXE-21 texts */
+    size_t nflags;
+    const char *const *flags;
+    size_t nraw;
+    const struct mm_ssmix2_raw *raw; /* TQ1/RXR of later lines that differ, injections' fields */
     size_t ndrugs;
     const struct mm_ssmix2_drug *drugs;
 };
@@ -299,6 +373,8 @@ struct mm_ssmix2_order {
     int cancel;                        /* the message itself is a cancel (ORC-1 CA) */
     const char *exam_code, *exam_name; /* OBR-4 of exam orders */
     const char *text;                  /* diet name, findings, ... */
+    size_t nraw;
+    const struct mm_ssmix2_raw *raw; /* fields of the message's other segments not interpreted */
     size_t nrps;
     const struct mm_ssmix2_rp *rps; /* prescriptions and injections */
 };
@@ -359,13 +435,6 @@ struct mm_ssmix2_document {
     const char *folder; /* content folder, relative to the extended storage root */
     size_t nfiles;
     const char *const *files; /* file names in the folder, sorted */
-};
-
-/* A field the record does not interpret, as written (components, repetitions and
- * sub-components with their delimiters): shown raw beside its item, never dropped. */
-struct mm_ssmix2_raw {
-    const char *field; /* "RXE-8", or a segment ID ("NTE") for a whole segment */
-    const char *text;
 };
 
 /* The fields of one non-order message (ADT, PPR, results ...) the record does not interpret. */

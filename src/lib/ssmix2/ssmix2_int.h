@@ -42,6 +42,20 @@ struct mm_ssmix2_record {
 /* The JSON value of an order's kind for its data type: "prescription", "injection", "diet", ... */
 const char *mm_ssmix2__order_kind(const char *type);
 
+/* ---- orders (ssmix2_order.c, JSON in ssmix2_order_json.c) ---- */
+
+/* Add the order of message @m (OMP-01/02 with its Rps and lines, or any other order). */
+void mm_ssmix2__add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m);
+/* Add the administrations (RXA) of an OMP-11 / OMP-12 message. */
+void mm_ssmix2__add_admins(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m);
+/*
+ * Append the list "@key":[...] of the orders of @kind (0 prescriptions, 1 injections, 2 other
+ * orders) to @b, preceded by a comma: current ones, or all marked with their status when @hist.
+ * @return 0, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_ssmix2__orders_json(const mm_ssmix2_record *r, mm_buf *b, int hist, int kind,
+                           const char *key);
+
 /* ---- the arena and field readers every extractor shares (ssmix2_util.c) ---- */
 
 /* Arena copy of @n bytes of @s, NUL-terminated; "" for n 0 or out of memory (r->oom set). */

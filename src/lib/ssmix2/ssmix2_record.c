@@ -164,179 +164,6 @@ static void add_encounter(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0
     e->disposition = mm_ssmix2__get(r, m, pv1, 36, 1, 1, 1);
 }
 
-/* ---- orders ---- */
-
-struct tmp_rp {
-    struct mm_ssmix2_rp rp;
-    struct vec drugs;
-};
-
-static struct mm_ssmix2_drug *add_drug(mm_ssmix2_record *r, struct tmp_rp *t, mm_hl7_msg *m,
-                                       size_t s, int code_f, int dose_f, int unit_f)
-{
-    struct mm_ssmix2_drug *d = mm_ssmix2__push(r, &t->drugs, sizeof(*d));
-    const char *unit;
-
-    if (!d)
-        return NULL;
-    d->code = mm_ssmix2__get(r, m, s, code_f, 1, 1, 1);
-    d->name = mm_ssmix2__get(r, m, s, code_f, 1, 2, 1);
-    d->system = mm_ssmix2__get(r, m, s, code_f, 1, 3, 1);
-    d->dose = mm_ssmix2__get(r, m, s, dose_f, 1, 1, 1);
-    unit = mm_ssmix2__peek(m, s, unit_f, 1, 2, 1);
-    d->unit = mm_ssmix2__sdup(r, unit[0] ? unit : mm_ssmix2__peek(m, s, unit_f, 1, 1, 1));
-    return d;
-}
-
-const char *mm_ssmix2__order_kind(const char *type)
-{
-    if (strcmp(type, "OMP-01") == 0)
-        return "prescription";
-    if (strcmp(type, "OMP-02") == 0)
-        return "injection";
-    if (strcmp(type, "OMD") == 0)
-        return "diet";
-    if (strcmp(type, "OML-01") == 0)
-        return "lab";
-    if (strcmp(type, "OMG-01") == 0)
-        return "radiology";
-    if (strcmp(type, "OMG-02") == 0)
-        return "endoscopy";
-    return "physiology";
-}
-
-static void add_order(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
-{
-    int kind = strcmp(o0->type, "OMP-01") == 0 ? 0 : strcmp(o0->type, "OMP-02") == 0 ? 1 : 2;
-    struct vec rps = { 0 };
-    struct tmp_rp *cur = NULL;
-    size_t orc = mm_hl7_find(m, "ORC", 0), pv1 = mm_hl7_find(m, "PV1", 0);
-    struct mm_ssmix2_order *o;
-    size_t nseg = mm_hl7_segment_count(m);
-
-    if (orc == SIZE_MAX)
-        return;
-    o = mm_ssmix2__push(r, &r->orders[kind], sizeof(*o));
-    if (!o)
-        return;
-    o->from = *o0;
-    o->order_no = mm_ssmix2__get(r, m, orc, 2, 1, 1, 1);
-    o->date = mm_ssmix2__iso_date(r, mm_ssmix2__peek(m, orc, 9, 1, 1, 1));
-    o->dept = mm_ssmix2__get(r, m, orc, 17, 1, 1, 1);
-    o->dept_name = mm_ssmix2__named(r, m, orc, 17, 2, 0);
-    o->doctor = mm_ssmix2__person(r, m, orc, 12, 1, 2);
-    o->doctor_id = mm_ssmix2__get(r, m, orc, 12, 1, 1, 1);
-    if (pv1 != SIZE_MAX) {
-        mm_ssmix2__named(r, m, pv1, 3, 9, 1);
-        mm_ssmix2__named(r, m, pv1, 10, 2, 0);
-    }
-    o->inpatient = strcmp(mm_ssmix2__peek(m, orc, 29, 1, 1, 1), "I") == 0 ||
-                   strcmp(mm_ssmix2__peek(m, pv1, 2, 1, 1, 1), "I") == 0;
-    o->cancel = strcmp(mm_ssmix2__peek(m, orc, 1, 1, 1, 1), "CA") == 0;
-    o->exam_code = o->exam_name = o->text = "";
-    if (kind == 2) {
-        size_t obr = mm_hl7_find(m, "OBR", 0), ods = mm_hl7_find(m, "ODS", 0);
-        o->exam_code = mm_ssmix2__get(r, m, obr, 4, 1, 1, 1);
-        o->exam_name = mm_ssmix2__get(r, m, obr, 4, 1, 2, 1);
-        if (ods != SIZE_MAX)
-            o->text = mm_ssmix2__get(r, m, ods, 3, 1, 2, 1);
-        o->exam_name = o->exam_name[0] ? o->exam_name
-                                       : mm_ssmix2__sdup(r, mm_ssmix2__order_kind(o0->type));
-        return;
-    }
-    for (size_t s = orc; s < nseg && !r->oom; s++) {
-        const char *id = mm_hl7_segment_id(m, s);
-        if (strcmp(id, "ORC") == 0) {
-            const char *group = mm_ssmix2__peek(m, s, 4, 1, 1, 1);
-            cur = NULL;
-            for (size_t i = 0; i < rps.n; i++)
-                if (strcmp(((struct tmp_rp *)rps.v)[i].rp.rp, group) == 0)
-                    cur = &((struct tmp_rp *)rps.v)[i];
-            if (!cur && (cur = mm_ssmix2__push(r, &rps, sizeof(*cur))) != NULL) {
-                cur->rp.rp = mm_ssmix2__sdup(r, group);
-                cur->rp.usage = cur->rp.usage_code = cur->rp.days = cur->rp.route = "";
-                cur->rp.rate = cur->rp.rate_unit = cur->rp.start = cur->rp.end = "";
-            }
-        } else if (!cur) {
-            continue;
-        } else if (strcmp(id, "RXE") == 0) {
-            if (kind == 0) {
-                add_drug(r, cur, m, s, 2, 3, 5);
-            } else {
-                cur->rp.rate = mm_ssmix2__get(r, m, s, 23, 1, 1, 1);
-                cur->rp.rate_unit = mm_ssmix2__get(r, m, s, 24, 1, 1, 1);
-            }
-        } else if (strcmp(id, "RXC") == 0) {
-            add_drug(r, cur, m, s, 2, 3, 4);
-        } else if (strcmp(id, "TQ1") == 0) {
-            const char *days = mm_ssmix2__peek(m, s, 6, 1, 1, 1);
-            cur->rp.usage = mm_ssmix2__get(r, m, s, 3, 1, 1, 2);
-            cur->rp.usage_code = mm_ssmix2__get(r, m, s, 3, 1, 1, 1);
-            if (!cur->rp.usage[0])
-                cur->rp.usage = cur->rp.usage_code;
-            cur->rp.days = mm_ssmix2__sdup(r, days);
-            cur->rp.start = mm_ssmix2__get(r, m, s, 7, 1, 1, 1);
-            cur->rp.end = mm_ssmix2__get(r, m, s, 8, 1, 1, 1);
-        } else if (strcmp(id, "RXR") == 0) {
-            cur->rp.route = mm_ssmix2__get(r, m, s, 1, 1, 1, 1);
-        }
-    }
-    /* move the parts into the arena */
-    struct mm_ssmix2_rp *out = rps.n ? mm_calloc(rps.n, sizeof(*out)) : NULL;
-    if (rps.n && !out)
-        r->oom = 1;
-    for (size_t i = 0; i < rps.n && out; i++) {
-        struct tmp_rp *t = &((struct tmp_rp *)rps.v)[i];
-        out[i] = t->rp;
-        out[i].ndrugs = t->drugs.n;
-        out[i].drugs = mm_ssmix2__adup(r, t->drugs.v, t->drugs.n * sizeof(struct mm_ssmix2_drug));
-    }
-    o->nrps = out ? rps.n : 0;
-    o->rps = out ? mm_ssmix2__adup(r, out, rps.n * sizeof(*out)) : NULL;
-    for (size_t i = 0; i < rps.n; i++)
-        mm_free(((struct tmp_rp *)rps.v)[i].drugs.v);
-    mm_free(rps.v);
-    mm_free(out);
-}
-
-static void add_admins(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
-{
-    size_t orc = mm_hl7_find(m, "ORC", 0), rxr = mm_hl7_find(m, "RXR", 0);
-    size_t pv1 = mm_hl7_find(m, "PV1", 0);
-
-    if (orc != SIZE_MAX)
-        mm_ssmix2__named(r, m, orc, 17, 2, 0);
-    if (pv1 != SIZE_MAX) {
-        mm_ssmix2__named(r, m, pv1, 3, 9, 1);
-        mm_ssmix2__named(r, m, pv1, 10, 2, 0);
-    }
-    for (size_t s = mm_hl7_find(m, "RXA", 0); s != SIZE_MAX; s = mm_hl7_find(m, "RXA", s + 1)) {
-        struct mm_ssmix2_admin *a = mm_ssmix2__push(r, &r->admins, sizeof(*a));
-        const char *unit;
-        if (!a)
-            return;
-        a->from = *o0;
-        a->order_no = mm_ssmix2__get(r, m, orc, 2, 1, 1, 1);
-        a->given_at = mm_ssmix2__iso_minute(r, mm_ssmix2__peek(m, s, 3, 1, 1, 1));
-        a->ended_at = mm_ssmix2__iso_minute(r, mm_ssmix2__peek(m, s, 4, 1, 1, 1));
-        a->drug.code = mm_ssmix2__get(r, m, s, 5, 1, 1, 1);
-        a->drug.name = mm_ssmix2__get(r, m, s, 5, 1, 2, 1);
-        a->drug.system = mm_ssmix2__get(r, m, s, 5, 1, 3, 1);
-        a->drug.dose = mm_ssmix2__get(r, m, s, 6, 1, 1, 1);
-        unit = mm_ssmix2__peek(m, s, 7, 1, 2, 1);
-        a->drug.unit = mm_ssmix2__sdup(r, unit[0] ? unit : mm_ssmix2__peek(m, s, 7, 1, 1, 1));
-        a->route = mm_ssmix2__get(r, m, rxr, 1, 1, 1, 1);
-        a->route_name = mm_ssmix2__get(r, m, rxr, 1, 1, 2, 1);
-        a->status = mm_ssmix2__get(r, m, s, 20, 1, 1, 1);
-        a->given_by = mm_ssmix2__person(r, m, s, 10, 1, 2);
-        a->given_by_id = mm_ssmix2__get(r, m, s, 10, 1, 1, 1);
-        a->location = mm_ssmix2__get(r, m, s, 11, 1, 1, 1);
-        a->location_name = mm_ssmix2__named(r, m, s, 11, 9, 1);
-        a->site = mm_ssmix2__get(r, m, s, 9, 1, 2, 1);
-        a->injection = strcmp(o0->type, "OMP-12") == 0;
-    }
-}
-
 /* ---- results ---- */
 
 static void add_labs(mm_ssmix2_record *r, const struct mm_ssmix2_origin *o0, mm_hl7_msg *m)
@@ -514,14 +341,14 @@ int mm_ssmix2_record_add(mm_ssmix2_record *r, const struct mm_ssmix2_name *name,
     else if (strncmp(t->folder, "ADT-", 4) == 0)
         add_encounter(r, &o, msg);
     else if (strcmp(t->folder, "OMP-11") == 0 || strcmp(t->folder, "OMP-12") == 0)
-        add_admins(r, &o, msg);
+        mm_ssmix2__add_admins(r, &o, msg);
     else if (strcmp(t->folder, "OML-11") == 0)
         add_labs(r, &o, msg);
     else if (strcmp(t->folder, "OMG-11") == 0 || strcmp(t->folder, "OMG-12") == 0 ||
              strcmp(t->folder, "OMG-13") == 0)
         add_exam(r, &o, msg);
     else
-        add_order(r, &o, msg);
+        mm_ssmix2__add_order(r, &o, msg);
     if (!mm_ssmix2__order_type(t->folder))
         mm_ssmix2__add_uninterpreted(r, &o, msg); /* orders keep theirs in their raw[] */
     mm_ssmix2__fields_tally(r, msg, shown);

@@ -71,70 +71,6 @@ static void jitem(struct jw *w, int *n, const struct mm_ssmix2_origin *o)
     jkv(w, 1, "status", status_of(o->flag));
 }
 
-static void jdrugs(struct jw *w, const struct mm_ssmix2_drug *d, size_t n)
-{
-    jraw(w, ",\"drugs\":[");
-    for (size_t i = 0; i < n; i++) {
-        jraw(w, i ? ",{" : "{");
-        jkv(w, 1, "code", d[i].code);
-        jkv(w, 0, "name", d[i].name);
-        jkv(w, 0, "dose", d[i].dose);
-        jkv(w, 0, "unit", d[i].unit);
-        jraw(w, "}");
-    }
-    jraw(w, "]");
-}
-
-static void jorders(struct jw *w, const mm_ssmix2_record *r, int kind, const char *key)
-{
-    const struct mm_ssmix2_order *o = r->orders[kind].v;
-    int n = 0;
-
-    jraw(w, ",\"");
-    jraw(w, key);
-    jraw(w, "\":[");
-    for (size_t i = 0; i < r->orders[kind].n; i++) {
-        if (!listed(w, &o[i].from) || (o[i].cancel && !w->hist))
-            continue;
-        jitem(w, &n, &o[i].from);
-        jkv(w, 0, "kind", mm_ssmix2__order_kind(o[i].from.type));
-        jkv(w, 0, "order_no", o[i].order_no);
-        jkv(w, 0, "date", o[i].date);
-        jkv(w, 0, "dept", o[i].dept);
-        jname(w, "dept_name", 0, o[i].dept, o[i].dept_name);
-        jkv(w, 0, "doctor", o[i].doctor);
-        jkv(w, 0, "doctor_id", o[i].doctor_id);
-        jbool(w, "inpatient", o[i].inpatient);
-        if (kind == 2) {
-            jkv(w, 0, "code", o[i].exam_code);
-            jkv(w, 0, "name", o[i].exam_name);
-            jkv(w, 0, "text", o[i].text);
-        } else {
-            jraw(w, ",\"rps\":[");
-            for (size_t k = 0; k < o[i].nrps; k++) {
-                const struct mm_ssmix2_rp *rp = &o[i].rps[k];
-                jraw(w, k ? ",{" : "{");
-                jkv(w, 1, "rp", rp->rp);
-                jkv(w, 0, "usage", rp->usage);
-                jkv(w, 0, "usage_code", rp->usage_code);
-                jkv(w, 0, "days", rp->days);
-                jkv(w, 0, "route", rp->route);
-                if (kind == 1) {
-                    jkv(w, 0, "rate", rp->rate);
-                    jkv(w, 0, "rate_unit", rp->rate_unit);
-                    jkv(w, 0, "start", rp->start);
-                    jkv(w, 0, "end", rp->end);
-                }
-                jdrugs(w, rp->drugs, rp->ndrugs);
-                jraw(w, "}");
-            }
-            jraw(w, "]");
-        }
-        jraw(w, "}");
-    }
-    jraw(w, "]");
-}
-
 /* A string member of an item, written as "key":"value". */
 struct jfield {
     const char *key;
@@ -548,9 +484,10 @@ int mm_ssmix2_record_json(const mm_ssmix2_record *r, mm_buf *out, unsigned int f
 
     jlist(&w, "encounters", &r->encounters, sizeof(struct mm_ssmix2_encounter), enc_fields,
           sizeof(enc_fields) / sizeof(enc_fields[0]), enc_extra);
-    jorders(&w, r, 0, "prescriptions");
-    jorders(&w, r, 1, "injections");
-    jorders(&w, r, 2, "orders");
+    for (int k = 0; k < 3 && !w.err; k++) {
+        static const char *const keys[] = { "prescriptions", "injections", "orders" };
+        w.err = mm_ssmix2__orders_json(r, w.b, w.hist, k, keys[k]);
+    }
     jlist(&w, "administrations", &r->admins, sizeof(struct mm_ssmix2_admin), admin_fields,
           sizeof(admin_fields) / sizeof(admin_fields[0]), admin_extra);
     jlist(&w, "labs", &r->labs, sizeof(struct mm_ssmix2_lab), lab_fields,
