@@ -207,8 +207,7 @@ static mm_ssmix2_record *record_of(const char *type, const char *order, const ch
     add_text(r, name, text);
     mm_ssmix2_record_field_counts(r, &c);
     assert_int_equal(c.dropped, 0);
-    assert_true(c.read > 0);
-    assert_true(c.raw > 0);
+    assert_true(c.read > 0); /* raw: only where a message carries fields not modelled */
     return r;
 }
 

@@ -382,7 +382,8 @@ static void t_patient(mm_buf *b, const struct patient *p, const struct msg *cons
 /*
  * Current allergies as the union over current files: the newest ADT-61, the newest ADT-00,
  * then every other current message newest first, one entry per (type, code); the first file
- * that names an allergen is its source, later ones add their type to also_in.
+ * that names an allergen is its source, every later message adds its type to also_in (its
+ * own type too, when another message of that type names it).
  */
 static void t_allergies(mm_buf *b, const struct patient *p, const struct msg *const *v)
 {
@@ -410,7 +411,7 @@ static void t_allergies(mm_buf *b, const struct patient *p, const struct msg *co
                 first[s] = order[i];
                 sev[s] = order[i]->al[k].sev;
                 react[s] = (int8_t)order[i]->al[k].reaction;
-            } else if (s < nseen && first[s]->type != order[i]->type) {
+            } else if (s < nseen && first[s] != order[i]) { /* another message, any type */
                 also[s] |= 1u << order[i]->type;
             }
         }

@@ -837,14 +837,15 @@ void gen_rx_given(struct rc *r, struct patient *p, int64_t t, const int *drugs, 
     gen_add_msg(p, r, date, order, dept, 0, TK_ADMIN);
 }
 
-/* The injection order's Rp in the contract's shape (",\"rps\":[…]"): one Rp a day. */
-static void t_inj_rp(struct rc *r, int64_t t, int rate, const int *inj, int ni)
+/* The injection order's Rp in the contract's shape (",\"rps\":[…]"): one Rp a day, named by
+ * its ORC-4 group number as written (<order>_01_001, as the JAMI injection example does). */
+static void t_inj_rp(struct rc *r, const char *order, int64_t t, int rate, const int *inj, int ni)
 {
     struct pool *pl = &r->pl;
     const char *a = gen_ts12(pl, t + 30 * MS_PER_MIN), *b = gen_ts12(pl, t + 150 * MS_PER_MIN);
     char d[12];
 
-    gen_tputs(r, ",\"rps\":[{\"rp\":\"1\"");
+    gen_tprintf(r, ",\"rps\":[{\"rp\":\"%s_01_001\"", order);
     gen_tkv(r, 0, "type_name", "一般");
     gen_tputs(r, ",\"usage\":\"\",\"usage_code\":\"\",\"pattern\":null");
     gen_tprintf(r, ",\"times\":[\"%.2s:%.2s\"]", a + 8, a + 10);
@@ -944,7 +945,7 @@ void gen_inj_day(struct rc *r, struct patient *p, int64_t t, const int *inj, int
     gen_tdoctor(r, p->doctor);
     gen_tkv(r, 0, "route", "IV");
     gen_tprintf(r, ",\"rate_ml_h\":%d", rate);
-    t_inj_rp(r, t, rate, inj, ni);
+    t_inj_rp(r, order, t, rate, inj, ni);
     gen_tputs(r, ",\"components\":[");
     for (int i = 0; i < ni; i++) {
         const struct injection *in = &gen_injections[inj[i]];

@@ -289,24 +289,25 @@ static int cmp_timestamp(const char *a, const char *b)
 }
 
 /*
- * Find the newest current file in @dir. OUT: @file (its name), @nm (parsed).
- * @return 1 found, 0 none, <0 error (MM_EIO: folder unreadable)
+ * Find the newest current file of data type @type (any type when NULL) in @dir, newer than
+ * what @found (1 when @file and @nm hold a candidate already) says. OUT: @file (its name),
+ * @nm (parsed). @return 1 found, 0 none, <0 error (MM_EIO: folder unreadable)
  */
-static int newest_current(const char *dir, char *file, size_t cap, struct mm_ssmix2_name *nm)
+static int newest_in(const char *dir, const char *type, char *file, size_t cap,
+                     struct mm_ssmix2_name *nm, int found)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
     struct mm_ssmix2_name cand;
-    int found = 0;
 
     if (!d)
-        return errno == ENOENT || errno == ENOTDIR ? 0 : MM_EIO;
+        return errno == ENOENT || errno == ENOTDIR ? found : MM_EIO;
     while ((de = readdir(d))) {
         size_t n = strlen(de->d_name);
         if (n < 2 || strcmp(de->d_name + n - 2, "_1") != 0 || n >= cap)
             continue;
         if (mm_ssmix2_parse_name(&cand, de->d_name, n) < 0 || cand.flag != MM_SSMIX2_CURRENT ||
-            strcmp(cand.type, "ADT-00") != 0)
+            (type && strcmp(cand.type, type) != 0))
             continue;
         if (found && cmp_timestamp(cand.timestamp, nm->timestamp) <= 0)
             continue;
@@ -319,7 +320,57 @@ static int newest_current(const char *dir, char *file, size_t cap, struct mm_ssm
     return found;
 }
 
-/* Demographics only: a record from the newest current ADT-00 of patient @p. */
+static int newest_current(const char *dir, char *file, size_t cap, struct mm_ssmix2_name *nm)
+{
+    return newest_in(dir, "ADT-00", file, cap, nm, 0);
+}
+
+/*
+ * A patient without a current ADT-00: the newest current message of any type under the
+ * patient folder @pdir (<date|->/<type>/<file>), whose PID names the patient as the full
+ * record would (docs/orders.md, identity without ADT-00). OUT: @dir (its folder), @file, @nm.
+ * @return 1 found, 0 none, <0 MM_EIO
+ */
+static int newest_any(const char *pdir, char *dir, size_t dcap, char *file, size_t cap,
+                      struct mm_ssmix2_name *nm)
+{
+    DIR *dd = opendir(pdir), *td;
+    struct dirent *de, *te;
+    char sub[MM_LIMIT_PATH], best[MM_LIMIT_PATH] = "";
+    int found = 0, err = 0;
+
+    if (!dd)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : MM_EIO;
+    while (err >= 0 && (de = readdir(dd))) {
+        if (de->d_name[0] == '.' ||
+            snprintf(sub, sizeof(sub), "%s/%s", pdir, de->d_name) >= (int)sizeof(sub) ||
+            !(td = opendir(sub)))
+            continue;
+        while (err >= 0 && (te = readdir(td))) {
+            char leaf[MM_LIMIT_PATH], before[sizeof(nm->timestamp)];
+            if (te->d_name[0] == '.' ||
+                snprintf(leaf, sizeof(leaf), "%s/%s", sub, te->d_name) >= (int)sizeof(leaf))
+                continue;
+            memcpy(before, nm->timestamp, sizeof(before));
+            err = newest_in(leaf, NULL, file, cap, nm, found);
+            /* newest_in() keeps the candidate it had unless this folder holds a newer one */
+            if (err > 0 && (!found || memcmp(before, nm->timestamp, sizeof(before)) != 0))
+                snprintf(best, sizeof(best), "%s", leaf);
+            if (err > 0)
+                found = 1;
+        }
+        closedir(td);
+    }
+    closedir(dd);
+    if (err < 0)
+        return err;
+    if (found && snprintf(dir, dcap, "%s", best) >= (int)dcap)
+        return mm_error_set(MM_ELIMIT, "path too long");
+    return found;
+}
+
+/* Demographics only: a record from the newest current ADT-00 of patient @p (without one,
+ * from the newest current message of any type, whose PID names the patient). */
 static int load_demographics(struct job *j, struct pat *p, struct slot *s)
 {
     char rel[MM_LIMIT_PATH], dir[MM_LIMIT_PATH], path[MM_LIMIT_PATH], file[MM_LIMIT_NAME + 1];
@@ -343,6 +394,13 @@ static int load_demographics(struct job *j, struct pat *p, struct slot *s)
     /* a live storage renames _1 to _2 at any time: list again when the file is gone */
     for (int attempt = 0; attempt < 3; attempt++) {
         found = newest_current(dir, file, sizeof(file), &nm);
+        if (found == 0) {
+            /* no current ADT-00: the newest current message of any type names the patient */
+            if (snprintf(path, sizeof(path), "%s/%s", j->std, rel) >= (int)sizeof(path))
+                found = MM_ELIMIT;
+            else
+                found = newest_any(path, dir, sizeof(dir), file, sizeof(file), &nm);
+        }
         if (found < 0) {
             err = mm_error_set(MM_EIO, "cannot read folder");
             goto out;
@@ -363,8 +421,8 @@ static int load_demographics(struct job *j, struct pat *p, struct slot *s)
         if (err != MM_ENOTFOUND)
             break;
     }
-    if (snprintf(path, sizeof(path), "%s/-/ADT-00/%s", rel, file) >= (int)sizeof(path))
-        path[0] = '\0'; /* only named in a problem */
+    if (snprintf(path, sizeof(path), "%s/%s", dir + strlen(j->std) + 1, file) >= (int)sizeof(path))
+        path[0] = '\0'; /* only named in a problem (redacted) */
     s->probs.files++;
     if (err == 0)
         err = mm_jis_decode(&dec, raw.ptr, raw.len, 0, NULL);
@@ -508,7 +566,8 @@ static int write_patient(struct writer *w, const char *pid, struct slot *s,
 {
     const struct mm_ssmix2_patient *p = mm_ssmix2_record_patient(s->rec);
     const struct mm_ssmix2_lab *labs = NULL;
-    size_t nlabs = mm_ssmix2_record_labs(s->rec, &labs);
+    /* demographics only: a stand-in message's results are not the patient's lab matrix */
+    size_t nlabs = w->ix->demographics ? 0 : mm_ssmix2_record_labs(s->rec, &labs);
     sqlite3_stmt *q = w->st[ST_PAT];
     int err, seq = 0;
 

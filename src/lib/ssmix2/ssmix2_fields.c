@@ -125,6 +125,14 @@ void mm_ssmix2__raw_add(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_
         n = (size_t)(sp + sn - p);
         snprintf(name, sizeof(name), "%s", id);
     }
+    /* a repeated segment saying the same again (RXA-22 of every RXA) is listed once */
+    for (size_t i = 0; i < v->n; i++) {
+        const struct mm_ssmix2_raw *o = (const struct mm_ssmix2_raw *)v->v + i;
+        if (strcmp(o->field, name) == 0 && strlen(o->text) == n && memcmp(o->text, p, n) == 0) {
+            r->raw_shown += shown;
+            return;
+        }
+    }
     if ((e = mm_ssmix2__push(r, v, sizeof(*e))) == NULL)
         return;
     e->field = mm_ssmix2__sdup(r, name);

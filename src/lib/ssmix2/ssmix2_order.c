@@ -118,6 +118,26 @@ static void add_timing(mm_ssmix2_record *r, struct vec *v, int n, const char *la
     t->dose = mm_ssmix2__sdup(r, dose);
 }
 
+static const char *const timing_words[] = { "起床", "朝", "昼", "夕", "就寝", "寝る前" };
+
+/* The timing of a TQ1's usage text from its one timing word on (「内服・経口・１日１回朝食後」 →
+ * 朝食後: the meal relation stays) in the older form of unequal doses, one TQ1 per timing; the
+ * whole text when it names none or several timings. */
+static const char *timing_word(mm_ssmix2_record *r, const char *usage)
+{
+    const char *at = NULL;
+
+    for (size_t i = 0; i < sizeof(timing_words) / sizeof(timing_words[0]); i++) {
+        const char *p = strstr(usage, timing_words[i]);
+        if (!p)
+            continue;
+        if (at)
+            return mm_ssmix2__sdup(r, usage);
+        at = p;
+    }
+    return mm_ssmix2__sdup(r, at ? at : usage);
+}
+
 /* A drug with every string "" (the arrays are settled later). */
 static void drug_init(struct mm_ssmix2_drug *d)
 {
@@ -409,7 +429,7 @@ static void line_tq1(mm_ssmix2_record *r, struct tmp_rp *t, struct tmp_drug *td,
             continue;
         k++;
         if (older && mm_ssmix2__peek(m, s, 2, 1, 1, 1)[0])
-            add_timing(r, &td->timings, (int)k, mm_ssmix2__get(r, m, s, 3, 1, 1, 2),
+            add_timing(r, &td->timings, (int)k, timing_word(r, mm_ssmix2__peek(m, s, 3, 1, 1, 2)),
                        mm_ssmix2__peek(m, s, 2, 1, 1, 1));
         if (t->tq1 == SIZE_MAX) {
             t->tq1 = s;
@@ -485,14 +505,14 @@ static void read_line(mm_ssmix2_record *r, struct tmp_rp *t, int kind, mm_hl7_ms
  * they appear, when there are as many words as timings. */
 static void label_timings(struct vec *timings, const char *usage)
 {
-    static const char *const words[] = { "起床", "朝", "昼", "夕", "就寝", "寝る前" };
+    const char *const *words = timing_words;
     const char *found[6];
     size_t pos[6], nfound = 0;
     struct mm_ssmix2_timing *t = timings->v;
 
     if (!timings->n || t[0].label[0])
         return; /* none, or labelled from several TQ1 */
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+    for (size_t i = 0; i < sizeof(timing_words) / sizeof(timing_words[0]); i++) {
         const char *p = strstr(usage, words[i]);
         size_t k;
         if (!p)

@@ -172,8 +172,10 @@ def patient_b(rec):
        [('2020-04-01', '2'), ('2020-04-03', '3'), ('2020-04-06', '2')],
        '%s: escalation starts and days' % p)
     o = order(rec, 'prescriptions', '200410000100004')
-    eq(timings(get(o, 'rps', 0, 'drugs', 0)), [(1, '朝', '4'), (2, '昼', '2'), (3, '夕', '1')],
-       '%s: older 不均等 (one TQ1 per timing) per timing 朝4・昼2・夕1' % p)
+    # each TQ1 names its timing with the meal relation (朝食後), which a bare 朝 would lose
+    eq(timings(get(o, 'rps', 0, 'drugs', 0)),
+       [(1, '朝食後', '4'), (2, '昼食後', '2'), (3, '夕食後', '1')],
+       '%s: older 不均等 (one TQ1 per timing) per timing 朝食後4・昼食後2・夕食後1' % p)
     o = order(rec, 'prescriptions', '200420000100005')
     eq(timings(get(o, 'rps', 0, 'drugs', 0)), [(1, '朝', '2'), (2, '夕', '1')],
        '%s: V codes in TQ1-3 repetitions give per timing 朝2・夕1' % p)
