@@ -213,7 +213,9 @@ async function checkRecord(page, P, label, opts = {}) {
     for (const o of P.prescriptions) {
         const c = rx.find((x) => x.order === o.order_no);
         const want = o.rps.map((rp) => ({
-            drugs: rp.drugs.map((d) => [d.name, `${d.dose} ${d.unit}`]), usage: rp.usage, days: `${rp.days}日分`
+            drugs: rp.drugs.map((d) => [d.name, d.dose ? `${d.dose} ${d.unit}` : '']), usage: rp.usage,
+            /* PRN and ointments: no days, no dose per use; a taper's step writes its span instead */
+            days: rp.days && !rp.step ? `${rp.days}日分` : ''
         }));
         const got = c ? c.rps.map((rp) => ({ drugs: rp.drugs, usage: rp.usage, days: rp.days })) : null;
         eq(got, want, `${pre}: prescription ${o.order_no} Rps (drugs, dose, usage, days)`);

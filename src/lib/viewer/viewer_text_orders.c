@@ -202,15 +202,23 @@ static void drug_extras(struct mm_viewer__out *o, const json_t *d, const json_t 
     put(o, "\n");
 }
 
-/* One prescription Rp: each drug as one transcribed line, then its extras. */
-static void presc_rp(struct mm_viewer__out *o, const json_t *order, const json_t *rp)
+/* One prescription Rp (the @k-th of its order): each drug as one transcribed line, then its
+ * extras. The Rp is named by its ORC-4 when that is a short number, else by its place (a
+ * group number such as <order>_01_001 means nothing to a reader; the browser does the same). */
+static void presc_rp(struct mm_viewer__out *o, const json_t *order, const json_t *rp, size_t k)
 {
+    const char *no = js(rp, "rp");
     const json_t *d;
-    size_t i;
+    char place[24];
+    size_t i, n = strlen(no);
 
+    if (n == 0 || n > 3 || strspn(no, "0123456789") != n) {
+        snprintf(place, sizeof(place), "%zu", k);
+        no = place;
+    }
     json_array_foreach(json_object_get(rp, "drugs"), i, d)
     {
-        put(o, "    %s%s  %s", i ? "   " : "Rp", i ? "" : js(rp, "rp"), js(d, "name"));
+        put(o, "    %s%s  %s", i ? "   " : "Rp", i ? "" : no, js(d, "name"));
         dose(o, d);
         schedule(o, rp);
         period(o, order, rp);
@@ -316,7 +324,7 @@ void mm_viewer__text_order(struct mm_viewer__out *o, const json_t *e, int inj)
         if (inj)
             inj_rp(o, json_array_get(rps, bi), bi + 1);
         else
-            presc_rp(o, e, json_array_get(rps, bi));
+            presc_rp(o, e, json_array_get(rps, bi), bi + 1);
     }
 }
 
