@@ -123,7 +123,8 @@ static void schedule(struct mm_viewer__out *o, const json_t *rp)
 
     if (prn)
         put(o, "  %s", T(o, "頓用", "as needed"));
-    if (*js(rp, "condition"))
+    /* the condition once: the usage text often names it already (内服・経口・疼痛時) */
+    if (*js(rp, "condition") && !strstr(js(rp, "usage"), js(rp, "condition")))
         put(o, " %s", js(rp, "condition"));
     if (*js(rp, "usage"))
         put(o, "  %s", js(rp, "usage"));

@@ -2381,7 +2381,8 @@
     function prnParts(x) {
         return [
             x.prn ? part('prn', t('med_prn'), 'mm-med-prn') : null,
-            part('condition', str(x.condition)),
+            /* the condition once: the usage text often names it already (内服・経口・疼痛時) */
+            part('condition', str(x.usage).indexOf(str(x.condition)) >= 0 ? '' : str(x.condition)),
             part('max', str(x.tq_text)),
             part('total', str(x.total) ? t('med_total', x.total) : '')
         ];
