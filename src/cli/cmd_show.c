@@ -154,6 +154,33 @@ static void print_problems(const struct cli_ctx *ctx, const struct mm_ssmix2_pro
         fprintf(stderr, "  %s: %s\n", pr->examples[i].path, pr->examples[i].reason);
 }
 
+/* show --storage: print record @r (JSON, with history when asked, or the terminal summary)
+ * with its current medication at @asked, else now. @return the exit status */
+static int print_record(struct cli_ctx *ctx, mm_ssmix2_record *r, int history, const char *asked)
+{
+    char as_of[17];
+    mm_buf b, cur;
+    int err;
+
+    /* the summary is rendered from the same JSON (as show --repo renders the index's) */
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    if (asked)
+        snprintf(as_of, sizeof(as_of), "%s", asked);
+    else
+        now_local(as_of);
+    mm_buf_init(&cur, MM_LIMIT_JSON);
+    err = mm_ssmix2_record_json(r, &b, ctx->json && history ? MM_SSMIX2_JSON_HISTORY : 0);
+    if (err == 0 && ctx->json && history) /* current medication: from current orders only */
+        err = mm_ssmix2_record_json(r, &cur, 0);
+    if (err == 0 && ctx->json)
+        err = print_json(&b, history ? &cur : NULL, as_of);
+    else if (err == 0)
+        err = print_summary(ctx, &b, as_of);
+    mm_buf_release(&cur);
+    mm_buf_release(&b);
+    return err < 0 ? cli_lib_error(err) : CLI_OK;
+}
+
 static int run_show(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -168,10 +195,8 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
     const char *storage = NULL, *ext = NULL, *pid;
     const char *repo = NULL, *user = NULL, *passfile = NULL, *gen = NULL, *asked = NULL;
     struct mm_ssmix2_problems probs = { 0 };
-    char as_of[17];
     mm_ssmix2_record *r = NULL;
-    int opt, err, history = 0, rc = CLI_OK;
-    mm_buf b, cur;
+    int opt, err, history = 0, rc;
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -238,24 +263,7 @@ static int run_show(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (err < 0)
         return cli_lib_error(err);
-    /* the summary is rendered from the same JSON (as show --repo renders the index's) */
-    mm_buf_init(&b, MM_LIMIT_JSON);
-    if (asked)
-        snprintf(as_of, sizeof(as_of), "%s", asked);
-    else
-        now_local(as_of);
-    mm_buf_init(&cur, MM_LIMIT_JSON);
-    err = mm_ssmix2_record_json(r, &b, ctx->json && history ? MM_SSMIX2_JSON_HISTORY : 0);
-    if (err == 0 && ctx->json && history) /* current medication: from current orders only */
-        err = mm_ssmix2_record_json(r, &cur, 0);
-    if (err == 0 && ctx->json)
-        err = print_json(&b, history ? &cur : NULL, as_of);
-    else if (err == 0)
-        err = print_summary(ctx, &b, as_of);
-    if (err < 0)
-        rc = cli_lib_error(err);
-    mm_buf_release(&cur);
-    mm_buf_release(&b);
+    rc = print_record(ctx, r, history, asked);
     print_problems(ctx, &probs);
     mm_ssmix2_record_free(r);
     return rc;
