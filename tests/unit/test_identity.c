@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "hl7/hl7.h"
 #include "ssmix2/ssmix2.h"
+#include "test_message.h"
 #include "viewer/viewer.h"
 
 #define SAMPLES MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
@@ -32,18 +33,6 @@ static const char *js(json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));
     return v ? v : "";
-}
-
-/* Add the message @text (UTF-8, segments ended by CR) as file @name to @r. */
-static void add_text(mm_ssmix2_record *r, const char *name, const char *text)
-{
-    struct mm_ssmix2_name nm;
-    mm_hl7_msg *m = NULL;
-
-    assert_int_equal(mm_ssmix2_parse_name(&nm, name, strlen(name)), 0);
-    assert_int_equal(mm_hl7_parse(&m, text, strlen(text)), 0);
-    assert_int_equal(mm_ssmix2_record_add(r, &nm, m), 0);
-    mm_hl7_free(m);
 }
 
 /* The record's JSON, parsed (history with @hist). */

@@ -24,6 +24,7 @@
 #include "common/limits.h"
 #include "hl7/hl7.h"
 #include "ssmix2/ssmix2.h"
+#include "test_message.h"
 
 /* A: unequal doses, every other day, Mon/Thu, PRN, external with site, narcotic */
 static const char msg_a[] =
@@ -182,18 +183,6 @@ static const char msg_i[] =
         "RXE||105271807^プレドニン錠５ｍｇ^HOT|1|2|TAB^錠^MR9P\r"
         "TQ1|1||1012040400000000&内服・経口・１日２回朝夕食後&JAMISDP01~V12NNNNN&２錠&JAMISDP01"
         "~V21NNNNN&１錠&JAMISDP01|||7^D&日&ISO+|20260904\r";
-
-/* Add the message @text (UTF-8, segments ended by CR) as file @name to @r. */
-static void add_text(mm_ssmix2_record *r, const char *name, const char *text)
-{
-    struct mm_ssmix2_name nm;
-    mm_hl7_msg *m = NULL;
-
-    assert_int_equal(mm_ssmix2_parse_name(&nm, name, strlen(name)), 0);
-    assert_int_equal(mm_hl7_parse(&m, text, strlen(text)), 0);
-    assert_int_equal(mm_ssmix2_record_add(r, &nm, m), 0);
-    mm_hl7_free(m);
-}
 
 /* A record of one message, with nothing dropped by the field tally. */
 static mm_ssmix2_record *record_of(const char *type, const char *order, const char *text)

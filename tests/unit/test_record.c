@@ -28,6 +28,7 @@
 #include "hl7/hl7.h"
 #include "os/os.h"
 #include "ssmix2/ssmix2.h"
+#include "test_message.h"
 #include "tools/gen/gen.h"
 
 #define SAMPLES MM_SOURCE_ROOT "/tests/data/ssmix2-samples"
@@ -585,18 +586,6 @@ static void record__read_failures_are_counted_by_data_type(void **state)
     }
     json_decref(got);
     json_decref(truth);
-}
-
-/* Add the message @text (UTF-8, segments ended by CR) as file @name to @r. */
-static void add_text(mm_ssmix2_record *r, const char *name, const char *text)
-{
-    struct mm_ssmix2_name nm;
-    mm_hl7_msg *m = NULL;
-
-    assert_int_equal(mm_ssmix2_parse_name(&nm, name, strlen(name)), 0);
-    assert_int_equal(mm_hl7_parse(&m, text, strlen(text)), 0);
-    assert_int_equal(mm_ssmix2_record_add(r, &nm, m), 0);
-    mm_hl7_free(m);
 }
 
 /*
