@@ -35,41 +35,21 @@ int cli_audit_host_dir(const struct cli_ctx *ctx, char *out, size_t cap)
 
 int cli_audit_repo_base(const char *repo, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s/%s/%s", repo, MM_AUDIT_REPO_DIR, MM_AUDIT_REPO_BASE);
-
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
+    return mm_audit_medium_base(repo, out, cap);
 }
 
 int cli_audit_host_base(const struct cli_ctx *ctx, const char *id, char *out, size_t cap)
 {
     char dir[4096];
-    int n;
 
     if (cli_audit_host_dir(ctx, dir, sizeof(dir)) < 0)
         return -1;
-    n = snprintf(out, cap, "%s/%s", dir, id);
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
+    return mm_audit_host_base(dir, id, out, cap);
 }
 
 int cli_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE])
 {
-    if (!hex || strlen(hex) != 2 * MM_AUDIT_REPO_ID_SIZE)
-        return -1;
-    for (size_t i = 0; i < MM_AUDIT_REPO_ID_SIZE; i++) {
-        unsigned int v = 0;
-        for (size_t k = 0; k < 2; k++) {
-            char c = hex[2 * i + k];
-            v <<= 4;
-            if (c >= '0' && c <= '9')
-                v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v |= (unsigned)(c - 'a' + 10);
-            else
-                return -1;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return 0;
+    return mm_audit_repo_id(hex, out);
 }
 
 /* The library's last message, kept across the audit calls a failing command makes before it
@@ -97,61 +77,49 @@ void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
     cli_audit_write_n(ctx, r, repo, ev, 1);
 }
 
-void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
-                       const struct mm_audit_event *evs, size_t n)
+void cli_audit_report(const struct cli_ctx *ctx, const struct mm_audit_write_report *rep)
 {
-    char base[4200];
-    unsigned char id[MM_AUDIT_REPO_ID_SIZE];
-    struct mm_audit_event *e = calloc(n ? n : 1, sizeof(*e));
-    struct mm_audit_target t = { 0 };
-    int medium_ok = 0;
-
-    if (!e) {
+    if (rep->nomem) {
         cli_error("%s", CLI_T(ctx, "監査ログに記録できませんでした: メモリ不足",
                               "the audit event could not be written: out of memory"));
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        e[i] = evs[i];
-        if (!e[i].user)
-            e[i].user = mm_repo_user(r);
-    }
-    if (cli_audit_repo_id(mm_repo_id(r), id) < 0)
-        goto out;
-    t.repo_id = id;
-    t.ks = mm_repo_keyset(r);
-    if (cli_audit_repo_base(repo, base, sizeof(base)) == 0) {
-        t.base = base;
-        t.store = MM_AUDIT_SEALED;
-        if (mm_audit_append_n(&t, e, n, NULL) == 0)
-            medium_ok = 1;
-        else
-            cli_error(
-                    CLI_T(ctx,
-                          "監査ログを媒体に書けませんでした（%s）。この PC の監査ログにだけ記録します",
-                          "the audit event could not be written to the medium (%s); it is "
-                          "recorded in this host's audit log only"),
-                    mm_error_last());
-    }
-    if (cli_audit_host_base(ctx, mm_repo_id(r), base, sizeof(base)) < 0) {
+    if (rep->medium_failed)
+        cli_error(
+                CLI_T(ctx,
+                      "監査ログを媒体に書けませんでした（%s）。この PC の監査ログにだけ記録します",
+                      "the audit event could not be written to the medium (%s); it is "
+                      "recorded in this host's audit log only"),
+                rep->medium_msg);
+    if (rep->no_host)
         cli_error("%s", CLI_T(ctx,
                               "この PC の監査ログの場所が決まりません（--audit-dir か "
                               "MAMORI_AUDIT_DIR を指定してください）",
                               "no place for this host's audit log (give --audit-dir or "
                               "MAMORI_AUDIT_DIR)"));
-        goto out;
-    }
-    t.base = base;
-    t.store = MM_AUDIT_CLEAR;
-    if (mm_audit_append_n(&t, e, n, NULL) < 0)
+    else if (rep->host_failed)
         cli_error(CLI_T(ctx, "この PC の監査ログに書けませんでした%s: %s",
                         "this host's audit log could not be written%s: %s"),
-                  medium_ok ? ""
-                            : CLI_T(ctx, "（この操作はどこにも記録されていません）",
-                                    " (this action is recorded nowhere)"),
-                  mm_error_last());
-out:
-    free(e);
+                  rep->medium_ok ? ""
+                                 : CLI_T(ctx, "（この操作はどこにも記録されていません）",
+                                         " (this action is recorded nowhere)"),
+                  rep->host_msg);
+}
+
+const char *cli_audit_dir_or_null(const struct cli_ctx *ctx, char *buf, size_t cap)
+{
+    return cli_audit_host_dir(ctx, buf, cap) == 0 ? buf : NULL;
+}
+
+void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                       const struct mm_audit_event *evs, size_t n)
+{
+    struct mm_audit_write_report rep;
+    char dir[4096];
+
+    if (mm_audit_repo_write_n(r, repo, cli_audit_dir_or_null(ctx, dir, sizeof(dir)), evs, n,
+                              &rep) != 0)
+        cli_audit_report(ctx, &rep);
 }
 
 /* A wrong passphrase of kind @kind, written without the key (see cli_audit_unlock_failed). */
@@ -277,29 +245,6 @@ void cli_audit_key(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int 
 static const char *result(int err, int damaged)
 {
     return err < 0 ? "failed" : damaged ? "damaged" : "ok";
-}
-
-void cli_audit_backup(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
-                      const char *id, const struct mm_repo_counts *c)
-{
-    struct evb b = { 0 };
-
-    add(&b, "result", result(err, 0));
-    if (err < 0) {
-        adderr(&b, err);
-    } else {
-        add(&b, "generation", id);
-        add(&b, "guard", "none"); /* not judged: the guard does not exist yet */
-        addu(&b, "files", c->files);
-        addu(&b, "dirs", c->dirs);
-        addu(&b, "bytes", c->bytes);
-        addu(&b, "files_read", c->files_read);
-        addu(&b, "files_unchanged", c->files_unchanged);
-        addu(&b, "skipped", c->skipped);
-        addu(&b, "bytes_new", c->bytes_new);
-        addu(&b, "bytes_stored", c->bytes_stored);
-    }
-    emit(ctx, r, repo, MM_AUDIT_BACKUP, &b, MM_AUDIT_SUBJECT_NONE, NULL);
 }
 
 void cli_audit_verify(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,

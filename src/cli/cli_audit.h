@@ -38,6 +38,12 @@ int cli_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE])
 void cli_audit_write(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                      const struct mm_audit_event *ev);
 
+/* Warn on stderr about what mm_audit_repo_write_n() reported it could not write. */
+void cli_audit_report(const struct cli_ctx *ctx, const struct mm_audit_write_report *rep);
+
+/* The host's audit folder (cli_audit_host_dir) in @buf, or NULL when there is none. */
+const char *cli_audit_dir_or_null(const struct cli_ctx *ctx, char *buf, size_t cap);
+
 /* cli_audit_write() of @n events at once (one lock, one fsync per log: group commit). */
 void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
                        const struct mm_audit_event *evs, size_t n);
@@ -62,8 +68,6 @@ void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *use
                     size_t passlen);
 void cli_audit_key(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int added,
                    const char *slot);
-void cli_audit_backup(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
-                      const char *id, const struct mm_repo_counts *c);
 void cli_audit_verify(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
                       int read_data, const struct mm_repo_verify_stats *st, uint64_t problems);
 void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,

@@ -248,6 +248,13 @@ void cli_repo_index_close(struct cli_repo_index *x)
     x->repo = NULL;
 }
 
+int cli_viewer_copy_wanted(void)
+{
+    const char *env = getenv("MAMORI_VIEWER_COPY");
+
+    return !(env && strcmp(env, "0") == 0);
+}
+
 const char *cli_bytes(uint64_t b, char out[32])
 {
     static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };

@@ -73,6 +73,9 @@ void cli_repo_index_close(struct cli_repo_index *x);
 /* Print the library error @err for a person (wrong passphrase, lock held...). */
 int cli_repo_error(const struct cli_ctx *ctx, int err);
 
+/* Whether the viewer is copied onto the medium (not when MAMORI_VIEWER_COPY=0: tests). */
+int cli_viewer_copy_wanted(void);
+
 /* "12.3 MiB" */
 const char *cli_bytes(uint64_t b, char out[32]);
 

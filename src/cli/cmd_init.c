@@ -11,12 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backup/backup.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "os/os.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
-#include "src/cli/cli_medium.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -47,7 +47,8 @@ static int parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *
 /* The viewer on the new medium (launcher, this mamori in bin/); a failure is only a warning. */
 static void write_viewer(const struct cli_ctx *ctx, const char *repo)
 {
-    if (cli_medium_launcher(repo) < 0 || cli_medium_bundle(repo) < 0)
+    if (mm_backup_medium_launcher(repo) < 0 ||
+        (cli_viewer_copy_wanted() && mm_backup_medium_bundle(repo) < 0))
         cli_error(CLI_T(ctx, "媒体にビューアを置けませんでした: %s",
                         "the viewer could not be put on the medium: %s"),
                   mm_error_last());

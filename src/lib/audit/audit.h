@@ -24,6 +24,7 @@
 
 #include "common/buf.h"
 #include "crypto/crypto.h"
+#include "repo/repo.h"
 
 /* Format versions: the log file ("MMAL"), its records, the head ("MMAH"), exports ("MMAX"). */
 #define MM_AUDIT_VERSION        1u
@@ -276,5 +277,38 @@ void mm_audit_fingerprint(const unsigned char pk[MM_CRYPTO_PK_SIZE],
  * @return 0, MM_ENOTFOUND (no log), MM_ELIMIT, MM_EIO, MM_ENOMEM
  */
 int mm_audit_export(const char *base, mm_buf *out);
+
+/* ---- the logs of an open repository (audit_repo.c) ---------------------------------------- */
+
+/* Parse a repository ID (32 hex digits) into 16 bytes. @return 0 or -1 */
+int mm_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE]);
+
+/* The log base on the medium of the repository at @repo: <repo>/audit/audit. @return 0, -1 */
+int mm_audit_medium_base(const char *repo, char *out, size_t cap);
+
+/* The log base of repository @id (32 hex digits) in the host's audit folder @dir. @return 0,
+ * -1 (does not fit) */
+int mm_audit_host_base(const char *dir, const char *id, char *out, size_t cap);
+
+/* What mm_audit_repo_write_n() could not do (all zero: everything was written). */
+struct mm_audit_write_report {
+    int nomem;         /* nothing written: out of memory */
+    int medium_failed; /* the medium's log could not be written (medium_msg says why) */
+    int no_host;       /* no host folder given (or its path does not fit): not on the host */
+    int host_failed;   /* the host's log could not be written (host_msg says why) */
+    int medium_ok;     /* the medium's log was written */
+    char medium_msg[512], host_msg[512];
+};
+
+/*
+ * Write the @n events @evs (user: the slot that opened @r when NULL) for the open repository
+ * @r at @repo to the medium's log (details sealed) and, when @host_dir is given, to the
+ * host's log of that repository in it (details in the clear), under one lock and one fsync
+ * per log. A log that cannot be written is only reported in @rep: the caller warns.
+ * @return 0 when both were written, 1 otherwise (see @rep)
+ */
+int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
+                          const struct mm_audit_event *evs, size_t n,
+                          struct mm_audit_write_report *rep);
 
 #endif

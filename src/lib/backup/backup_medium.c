@@ -4,10 +4,10 @@
  * of this mamori with the shared libraries it runs with (the dynamic loader included) under
  * bin/, so that a PC without mamori installed reads the medium: the launcher runs
  * `bin/lib/ld-linux… --library-path bin/lib bin/mamori view`. Written by init and refreshed
- * by every backup (only the files that differ are rewritten).
+ * by every backup (only the files that differ are rewritten). File work only: which mamori
+ * and libraries are copied is what this process runs with.
  */
 #define _GNU_SOURCE
-#include "src/cli/cli_medium.h"
 
 #include <errno.h>
 #include <link.h>
@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup/backup.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/limits.h"
@@ -64,7 +65,7 @@ static const char launcher[] =
         "\"installed on this PC)\" >&2\n"
         "exit 1\n";
 
-int cli_medium_launcher(const char *repo)
+int mm_backup_medium_launcher(const char *repo)
 {
     char path[MM_LIMIT_PATH];
 
@@ -130,16 +131,13 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-int cli_medium_bundle(const char *repo)
+int mm_backup_medium_bundle(const char *repo)
 {
     char bin[MM_LIMIT_PATH], lib[MM_LIMIT_PATH], dst[MM_LIMIT_PATH];
-    const char *env = getenv("MAMORI_VIEWER_COPY");
     struct libs l = { 0 };
     char *exe = NULL;
     int err = 0;
 
-    if (env && strcmp(env, "0") == 0)
-        return 1;
     if (!(exe = realpath("/proc/self/exe", NULL)))
         return mm_error_set_errno(MM_EIO, errno, "cannot find this program's file");
     if (strncmp(base_name(exe), "ld-", 3) == 0) {

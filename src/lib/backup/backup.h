@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The backup pipeline every caller shares (`mamori backup`, later `run` and `drill`): find the
+ * SS-MIX2 storages at or below the given folders (mm_ssmix2_detect), open and lock the
+ * repository, build or update the patient index (kept between runs in the host's cache
+ * folder, started beside the walk when the cache matches no generation), write the generation
+ * with the index and its check (mm_repo_attention_judge), record the backup's audit event on
+ * the medium and on the host, and refresh the viewer and its launcher on the medium. Nothing
+ * here prints or reads the environment: what a person should hear comes through the note
+ * callback, the outcome in struct mm_backup_result.
+ */
+#ifndef MM_BACKUP_BACKUP_H
+#define MM_BACKUP_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "crypto/crypto.h"
+#include "repo/repo.h"
+#include "ssmix2/ssmix2.h"
+
+#define MM_BACKUP_SOURCES_MAX 64 /* folders of one backup */
+
+/* How a backup ended, as the command line's exit status (docs/operations.md). */
+enum mm_backup_exit {
+    MM_BACKUP_EXIT_OK = 0,
+    MM_BACKUP_EXIT_FAILED = 1,    /* nothing written, or files could not be read */
+    MM_BACKUP_EXIT_ATTENTION = 4, /* written, but marked: result.check.attention says why */
+};
+
+/* Where a backup that wrote nothing stopped (result.failure; result.err is the mm_err). */
+enum mm_backup_failure {
+    MM_BACKUP_FAIL_NONE = 0,
+    MM_BACKUP_FAIL_SOURCE,       /* sources[result.bad_source] is not a folder, or too many */
+    MM_BACKUP_FAIL_DETECT,       /* looking for SS-MIX2 storages failed (mm_error_last) */
+    MM_BACKUP_FAIL_STORAGE_PATH, /* a storage's path in the generation is too long */
+    MM_BACKUP_FAIL_OPEN,         /* the open callback failed (it reported why) */
+    MM_BACKUP_FAIL_LOCK,         /* the repository's lock (err: MM_ELOCKED, ...) */
+    MM_BACKUP_FAIL_CACHE_PATH,   /* the index cache folder's path is too long */
+    MM_BACKUP_FAIL_NOMEM,
+    MM_BACKUP_FAIL_BACKUP, /* mm_repo_backup() failed (err, mm_error_last) */
+};
+
+/* What a person should hear during a backup (none of it holds patient data). */
+enum mm_backup_note_kind {
+    MM_BACKUP_NOTE_DETECT_UNREADABLE, /* count: folders unreadable while looking for storages */
+    MM_BACKUP_NOTE_STALE_LOCKS,       /* count: locks of processes that are gone, removed */
+    MM_BACKUP_NOTE_INDEX_FAILED,      /* message: no index; the generation is written without */
+    MM_BACKUP_NOTE_INDEX_UNREADABLE,  /* count: files the index could not read (backed up) */
+    MM_BACKUP_NOTE_WALK,              /* the repository's part begins (progress starts) */
+    MM_BACKUP_NOTE_WRITTEN, /* the repository's part is over (progress ends): err in count */
+    MM_BACKUP_NOTE_AUDIT,   /* audit: a log of the backup's event could not be written */
+    MM_BACKUP_NOTE_VIEWER,  /* message: the viewer on the medium could not be updated */
+};
+
+struct mm_backup_note {
+    enum mm_backup_note_kind kind;
+    uint64_t count;
+    const char *message;
+    const struct mm_audit_write_report *audit;
+};
+typedef void (*mm_backup_note_fn)(const struct mm_backup_note *n, void *arg);
+
+/* Open the repository (after the sources were looked at). @return 0, or non-zero: failed */
+typedef int (*mm_backup_open_fn)(void *arg, mm_repo **out);
+
+struct mm_backup_opts {
+    const char *repo_path;        /* the repository's folder (audit log, viewer on the medium) */
+    mm_repo *repo;                /* open, or NULL: opened by @open (and freed by the result) */
+    mm_backup_open_fn open;       /* used when @repo is NULL */
+    const char *const *sources;   /* the folders to back up */
+    size_t nsources;              /* 1 to MM_BACKUP_SOURCES_MAX */
+    const char *name;             /* NULL, or the generation's name */
+    unsigned int threads;         /* 0: mm_repo_backup's default */
+    unsigned int dict_samples;    /* 0: mm_repo_backup's default */
+    int no_index;                 /* no patient index and no check */
+    const char *cache_root;       /* the cache: <cache_root>/<repo ID>/ (NULL: /var/cache/mamori) */
+    const char *audit_host_dir;   /* the host's audit folder (NULL: none, reported) */
+    int medium_viewer;            /* refresh the viewer bundle and launcher on the medium */
+    mm_repo_progress_fn progress; /* as mm_repo_backup's, with @arg */
+    mm_repo_problem_fn problem;   /* files that could not be read, with @arg */
+    mm_backup_note_fn note;       /* NULL, or what a person should hear, with @arg */
+    void *arg;
+};
+
+struct mm_backup_result {
+    enum mm_backup_exit exit;
+    enum mm_backup_failure failure;
+    int err;           /* the mm_err of a failure */
+    size_t bad_source; /* MM_BACKUP_FAIL_SOURCE: the index of the source that is not a folder */
+    mm_repo *repo;     /* the repository opened by opts.open (NULL when given or not opened) */
+    char id[MM_CRYPTO_HEX_SIZE]; /* the generation written */
+    struct mm_repo_counts counts;
+    double duration_s; /* the backup with its index, from the walk's start */
+    enum mm_repo_source_kind kinds[MM_BACKUP_SOURCES_MAX]; /* what each source is */
+    struct mm_ssmix2_detection storages; /* the SS-MIX2 storages found below the sources */
+    int index_stored;                    /* the generation holds a patient index */
+    int checked; /* the patient-index check was stored (then check is meaningful) */
+    struct mm_repo_index_check check;
+    size_t not_indexed; /* SS-MIX2 storages the index does not cover */
+    uint64_t problems;  /* files or folders that could not be read */
+    int audit_written;  /* the backup's event is in both logs */
+};
+
+/*
+ * Back up opts->sources into the repository as a new generation, as the file comment says.
+ * A patient index that cannot be built leaves the generation without one (noted, marked);
+ * failures after the generation is written (audit log, viewer) are notes, never failures.
+ * @param[out] res everything above; release with mm_backup_result_release()
+ * @return res->exit (MM_BACKUP_EXIT_FAILED with res->failure set when nothing was written)
+ */
+int mm_backup_run(const struct mm_backup_opts *opts, struct mm_backup_result *res);
+
+/* Release what @res holds (the storages; the repository it opened). */
+void mm_backup_result_release(struct mm_backup_result *res);
+
+/* Whether storage @i of res->storages is in the generation's patient index. */
+int mm_backup_storage_indexed(const struct mm_backup_result *res, size_t i);
+
+/* "ssmix2-standard", "ssmix2-extended", "folder". */
+const char *mm_backup_kind_name(enum mm_repo_source_kind k);
+
+/* ---- the viewer on the medium (backup_medium.c) ------------------------------------------- */
+
+/* Write (replace) <repo>/mamori-view.sh, executable. @return 0 or an mm_err (message set) */
+int mm_backup_medium_launcher(const char *repo);
+
+/*
+ * Copy this mamori to <repo>/bin/mamori and the shared libraries it runs with (the dynamic
+ * loader included) to <repo>/bin/lib/, rewriting only what differs.
+ * @return 0; 1 when not done (this mamori was started through the loader, from a medium); or
+ *         an mm_err (message set)
+ */
+int mm_backup_medium_bundle(const char *repo);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Inside the backup module: the patient-index job shared by its files. */
+#ifndef MM_BACKUP_BACKUP_INT_H
+#define MM_BACKUP_BACKUP_INT_H
+
+#include <pthread.h>
+
+#include "backup/backup.h"
+#include "common/limits.h"
+#include "index/index.h"
+
+struct index_job {
+    const struct mm_backup_opts *o; /* for its notes */
+    const char *std, *ext;          /* source paths */
+    const char *std_name;           /* its entry path in the generation ("ssmix2/standard") */
+    const char *ext_name;
+    char std_entry[MM_LIMIT_PATH + 1], ext_entry[MM_LIMIT_PATH + 1];
+    /* further standardized storages (and the extended storage beside each, or NULL): the
+     * index covers them too, rebuilt in full on every backup */
+    const char *more_std[MM_SSMIX2_DETECT_MAX], *more_ext[MM_SSMIX2_DETECT_MAX];
+    size_t nmore;
+    /* the patient-index check stored in the manifest, and what it is judged from */
+    struct mm_repo_index_check check;
+    size_t nstd, not_indexed;
+    int parent_index;
+    int failed; /* the index could not be built: the generation is written without one */
+    struct mm_repo_gen_storage *stor; /* the storages the manifest will name */
+    size_t nstor;
+    char dir[4096];   /* the cache folder of this repository */
+    char path[4096];  /* the index file */
+    char stamp[4096]; /* the root tree the index matches */
+    char new_root[MM_CRYPTO_HEX_SIZE];
+    int done;
+    /* a full build started beside the backup when the cache matches no generation */
+    pthread_t thread;
+    int started, build_err;
+    char build_msg[512];
+    struct mm_index_build_stats bst;
+};
+
+/* backup_sources.c */
+int mm_backup__pjoin(char *out, size_t cap, const char *a, const char *b);
+const char *mm_backup__base(const char *p);
+int mm_backup__choose_storages(const struct mm_ssmix2_detection *f, struct mm_repo_source *src,
+                               struct index_job *j);
+int mm_backup__covered(const struct mm_ssmix2_detection *f, size_t i);
+int mm_backup__storage_list(const struct mm_ssmix2_detection *f, const struct mm_repo_source *src,
+                            int indexed, struct mm_repo_gen_storage **out);
+void mm_backup__storage_list_free(struct mm_repo_gen_storage *s, size_t n);
+
+/* backup_index.c */
+void mm_backup__note(const struct mm_backup_opts *o, enum mm_backup_note_kind kind, uint64_t count,
+                     const char *message);
+int mm_backup__cache_dir(const char *root, const char *repo_id, char *out, size_t cap);
+int mm_backup__index_paths(struct index_job *j, const char *cache_root, const char *repo_id);
+void mm_backup__parent_facts(mm_repo *r, struct index_job *j, const struct mm_repo_source *src,
+                             size_t nsrc, const char *cache_root);
+void mm_backup__judge(struct index_job *j, int index);
+void mm_backup__start_early_build(mm_repo *r, struct index_job *j);
+int mm_backup__index_hook(mm_repo *r, const unsigned char *old_root, const unsigned char *new_root,
+                          const char **index_file, int *reuse, void *arg);
+void mm_backup__write_stamp(struct index_job *j);
+
+#endif

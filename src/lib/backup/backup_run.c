@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The body of a backup (backup.h): sources, repository, index job, the generation, its audit
+ * event and the viewer on the medium, in the order a person sees them happen.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "backup/backup_int.h"
+#include "common/error.h"
+
+/* What the repository's callbacks share (their ctx). */
+struct run {
+    struct index_job ij;
+    const struct mm_backup_opts *o;
+    struct mm_backup_result *res;
+};
+
+static void progress_cb(const struct mm_repo_progress *p, void *arg)
+{
+    struct run *x = arg;
+
+    if (x->o->progress)
+        x->o->progress(p, x->o->arg);
+}
+
+static void problem_cb(const char *gen, const char *path, const char *what, void *arg)
+{
+    struct run *x = arg;
+
+    x->res->problems++;
+    if (x->o->problem)
+        x->o->problem(gen, path, what, x->o->arg);
+}
+
+static int index_cb(mm_repo *r, const unsigned char *old_root, const unsigned char *new_root,
+                    const char **index_file, int *reuse, void *arg)
+{
+    return mm_backup__index_hook(r, old_root, new_root, index_file, reuse,
+                                 &((struct run *)arg)->ij);
+}
+
+/* ---- the audit event ---------------------------------------------------------------------- */
+
+/* Room for the fields of the event and their numbers. */
+struct evb {
+    struct mm_audit_field f[16];
+    char num[16][24];
+    char msg[512]; /* the library's message of a failure (no patient data, by contract) */
+    size_t n;
+};
+
+static void add(struct evb *b, const char *key, const char *value)
+{
+    if (b->n < sizeof(b->f) / sizeof(b->f[0]) && value) {
+        b->f[b->n].key = key;
+        b->f[b->n].value = value;
+        b->n++;
+    }
+}
+
+static void addu(struct evb *b, const char *key, unsigned long long v)
+{
+    if (b->n < sizeof(b->f) / sizeof(b->f[0])) {
+        snprintf(b->num[b->n], sizeof(b->num[b->n]), "%llu", v);
+        add(b, key, b->num[b->n]);
+    }
+}
+
+/*
+ * Record the backup (@err its result, @id and @c what it wrote) in the medium's and the host's
+ * audit log; a log that cannot be written is a note. The library's last message survives.
+ */
+static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
+                         const struct mm_repo_counts *c)
+{
+    struct mm_audit_write_report rep;
+    struct mm_audit_event ev = { 0 };
+    struct mm_backup_note n = { 0 };
+    struct evb b = { 0 };
+    char saved[512];
+
+    snprintf(saved, sizeof(saved), "%s", mm_error_last());
+    add(&b, "result", err < 0 ? "failed" : "ok");
+    if (err < 0) {
+        add(&b, "error", mm_error_name(err));
+        snprintf(b.msg, sizeof(b.msg), "%s", saved);
+        if (b.msg[0])
+            add(&b, "message", b.msg);
+    } else {
+        add(&b, "generation", id);
+        add(&b, "guard", "none"); /* not judged: the guard does not exist yet */
+        addu(&b, "files", c->files);
+        addu(&b, "dirs", c->dirs);
+        addu(&b, "bytes", c->bytes);
+        addu(&b, "files_read", c->files_read);
+        addu(&b, "files_unchanged", c->files_unchanged);
+        addu(&b, "skipped", c->skipped);
+        addu(&b, "bytes_new", c->bytes_new);
+        addu(&b, "bytes_stored", c->bytes_stored);
+    }
+    ev.kind = MM_AUDIT_BACKUP;
+    ev.fields = b.f;
+    ev.nfields = b.n;
+    ev.subject_kind = MM_AUDIT_SUBJECT_NONE;
+    if (mm_audit_repo_write_n(r, x->o->repo_path, x->o->audit_host_dir, &ev, 1, &rep) == 0) {
+        x->res->audit_written = 1;
+    } else if (x->o->note) {
+        n.kind = MM_BACKUP_NOTE_AUDIT;
+        n.audit = &rep;
+        x->o->note(&n, x->o->arg);
+    }
+    if (saved[0])
+        mm_error_set(MM_ERROR, "%s", saved);
+    else
+        mm_error_clear();
+}
+
+/* ---- the backup --------------------------------------------------------------------------- */
+
+static int fail(struct mm_backup_result *res, enum mm_backup_failure f, int err)
+{
+    res->failure = f;
+    res->err = err < 0 ? err : MM_ERROR;
+    res->exit = MM_BACKUP_EXIT_FAILED;
+    return res->exit;
+}
+
+/* The sources as folders, their storages, the index job's storages. @return 0 or fail() */
+static int look(struct run *x, struct mm_repo_source *src)
+{
+    const struct mm_backup_opts *o = x->o;
+    struct mm_backup_result *res = x->res;
+    int err;
+
+    if (o->nsources == 0 || o->nsources > MM_BACKUP_SOURCES_MAX) {
+        res->bad_source = o->nsources;
+        return fail(res, MM_BACKUP_FAIL_SOURCE,
+                    mm_error_set(MM_EINVAL, "give 1 to %d folders", MM_BACKUP_SOURCES_MAX));
+    }
+    for (size_t i = 0; i < o->nsources; i++) {
+        struct stat s;
+        if (stat(o->sources[i], &s) != 0 || !S_ISDIR(s.st_mode)) {
+            res->bad_source = i;
+            return fail(res, MM_BACKUP_FAIL_SOURCE,
+                        mm_error_set(MM_ENOTFOUND, "a source is not a folder"));
+        }
+        src[i].path = o->sources[i];
+        src[i].kind = MM_REPO_SOURCE_FOLDER;
+    }
+    if ((err = mm_ssmix2_detect(o->sources, o->nsources, &res->storages)) < 0)
+        return fail(res, MM_BACKUP_FAIL_DETECT, err);
+    if ((err = mm_backup__choose_storages(&res->storages, src, &x->ij)) < 0)
+        return fail(res, MM_BACKUP_FAIL_STORAGE_PATH, err);
+    return 0;
+}
+
+/* Open (unless given) and lock the repository. OUT: *@r. @return 0 or fail() */
+static int open_lock(struct run *x, mm_repo **r)
+{
+    const struct mm_backup_opts *o = x->o;
+    unsigned int stale = 0;
+    int err;
+
+    if (!(*r = o->repo)) {
+        if (!o->open || o->open(o->arg, &x->res->repo) != 0 || !x->res->repo)
+            return fail(x->res, MM_BACKUP_FAIL_OPEN, MM_ERROR);
+        *r = x->res->repo;
+    }
+    if ((err = mm_repo_lock(*r, MM_REPO_LOCK_EXCLUSIVE, &stale)) < 0)
+        return fail(x->res, MM_BACKUP_FAIL_LOCK, err);
+    if (stale)
+        mm_backup__note(o, MM_BACKUP_NOTE_STALE_LOCKS, stale, NULL);
+    return 0;
+}
+
+/* After the generation is written: the cache stamp, the viewer on the medium, the result. */
+static void finish(struct run *x, const struct mm_repo_source *src, int checked)
+{
+    const struct mm_backup_opts *o = x->o;
+    struct mm_backup_result *res = x->res;
+    int err;
+
+    mm_backup__write_stamp(&x->ij);
+    /* the viewer on the medium follows this mamori (only what differs is rewritten); its
+     * launcher with it. A failure is a note: the generation is written */
+    if (o->medium_viewer && o->repo_path &&
+        ((err = mm_backup_medium_bundle(o->repo_path)) < 0 ||
+         (err == 0 && mm_backup_medium_launcher(o->repo_path) < 0)))
+        mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0, mm_error_last());
+    for (size_t i = 0; i < o->nsources; i++)
+        res->kinds[i] = src[i].kind;
+    res->index_stored = x->ij.done;
+    res->checked = checked;
+    res->check = x->ij.check;
+    res->not_indexed = x->ij.not_indexed;
+    if (res->counts.skipped && res->problems)
+        res->exit = MM_BACKUP_EXIT_FAILED;
+    else
+        res->exit = checked && res->check.attention ? MM_BACKUP_EXIT_ATTENTION : MM_BACKUP_EXIT_OK;
+}
+
+/* The generation itself, with the index job. @return 0 or fail() */
+static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src)
+{
+    const struct mm_backup_opts *o = x->o;
+    struct mm_backup_result *res = x->res;
+    struct mm_repo_backup_opts bo = { 0 };
+    struct index_job *j = &x->ij;
+    struct timespec t0, t1;
+    int err;
+
+    if (!o->no_index)
+        mm_backup__parent_facts(r, j, src, o->nsources, o->cache_root);
+    if (j->std && !o->no_index) {
+        if (mm_backup__index_paths(j, o->cache_root, mm_repo_id(r)) < 0)
+            return fail(res, MM_BACKUP_FAIL_CACHE_PATH,
+                        mm_error_set(MM_ELIMIT, "cache path too long"));
+        bo.index = index_cb;
+    }
+    bo.name = o->name;
+    bo.threads = o->threads;
+    bo.dict_samples = o->dict_samples;
+    if (!o->no_index && (j->nstd > 0 || j->parent_index || j->not_indexed > 0)) {
+        mm_backup__judge(j, 0); /* without an index; the hook judges again when it stores one */
+        bo.check = &j->check;
+    }
+    if ((err = mm_backup__storage_list(&res->storages, src, !o->no_index, &j->stor)) < 0)
+        return fail(res, MM_BACKUP_FAIL_NOMEM, err);
+    j->nstor = j->stor ? res->storages.n : 0;
+    bo.storages = j->stor;
+    bo.nstorages = j->nstor;
+    bo.progress = progress_cb;
+    bo.problem = problem_cb;
+    bo.ctx = x;
+    mm_backup__note(o, MM_BACKUP_NOTE_WALK, 0, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (bo.index)
+        mm_backup__start_early_build(r, j);
+    err = mm_repo_backup(r, src, o->nsources, &bo, res->id, &res->counts);
+    if (j->started) /* the backup failed before its hook: wait for the build to end */
+        pthread_join(j->thread, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->duration_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    mm_backup__note(o, MM_BACKUP_NOTE_WRITTEN, err < 0 ? 1 : 0, NULL);
+    audit_backup(x, r, err, res->id, &res->counts);
+    if (err < 0)
+        return fail(res, MM_BACKUP_FAIL_BACKUP, err);
+    finish(x, src, bo.check != NULL);
+    return 0;
+}
+
+int mm_backup_run(const struct mm_backup_opts *o, struct mm_backup_result *res)
+{
+    struct mm_repo_source src[MM_BACKUP_SOURCES_MAX];
+    struct run *x = calloc(1, sizeof(*x));
+    mm_repo *r = NULL;
+
+    memset(res, 0, sizeof(*res));
+    res->exit = MM_BACKUP_EXIT_FAILED;
+    if (!x)
+        return fail(res, MM_BACKUP_FAIL_NOMEM, mm_error_set(MM_ENOMEM, "out of memory"));
+    x->o = o;
+    x->res = res;
+    x->ij.o = o;
+    if (look(x, src) == 0 && open_lock(x, &r) == 0)
+        (void)write_gen(x, r, src);
+    mm_backup__storage_list_free(x->ij.stor, res->storages.n);
+    free(x);
+    return res->exit;
+}
+
+void mm_backup_result_release(struct mm_backup_result *res)
+{
+    if (!res)
+        return;
+    mm_ssmix2_detection_release(&res->storages);
+    memset(&res->storages, 0, sizeof(res->storages));
+    mm_repo_free(res->repo);
+    res->repo = NULL;
+}
+
+int mm_backup_storage_indexed(const struct mm_backup_result *res, size_t i)
+{
+    return res->index_stored && i < res->storages.n && mm_backup__covered(&res->storages, i);
+}
