@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests of the backup module: mm_backup_run() driven directly, without the command line, on a
+ * storage made by mamori-gen - the generation it writes, its counts, the patient index and its
+ * check, the audit event on the medium and on the host, the notes, an attention reason for a
+ * storage that lost patients, and failures that write nothing. A second caller (`run`,
+ * `drill`) uses the pipeline exactly like this.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
+#include <glob.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "backup/backup.h"
+#include "common/error.h"
+#include "repo/repo.h"
+#include "tests/unit/test_storage.h"
+
+#define PASS "backup: correct horse battery staple"
+#define P(s) (s), strlen(s)
+
+static const struct mm_kdf_params kdf_min = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
+
+static struct test_storage st;
+static char work[128], repo[400], cache[400], audit[400];
+
+/* What the callbacks saw. */
+struct seen {
+    unsigned notes[16];
+    unsigned opens;
+    uint64_t progress, problems;
+};
+
+static void note_cb(const struct mm_backup_note *n, void *arg)
+{
+    struct seen *s = arg;
+
+    if ((unsigned)n->kind < 16)
+        s->notes[n->kind]++;
+}
+
+static void progress_cb(const struct mm_repo_progress *p, void *arg)
+{
+    (void)p;
+    ((struct seen *)arg)->progress++;
+}
+
+static void problem_cb(const char *gen, const char *path, const char *what, void *arg)
+{
+    (void)gen;
+    (void)path;
+    (void)what;
+    ((struct seen *)arg)->problems++;
+}
+
+static int open_cb(void *arg, mm_repo **out)
+{
+    ((struct seen *)arg)->opens++;
+    return mm_repo_open(out, repo, NULL, P(PASS));
+}
+
+static int setup(void **state)
+{
+    struct mm_repo_init_opts o = { 0 };
+
+    (void)state;
+    if (test_storage_make(&st, "backup", 24, 2, 16) != 0)
+        return -1;
+    snprintf(work, sizeof(work), "/tmp/mamori-test-backup-work-XXXXXX");
+    if (!mkdtemp(work))
+        return -1;
+    snprintf(repo, sizeof(repo), "%s/repo", work);
+    snprintf(cache, sizeof(cache), "%s/cache", work);
+    snprintf(audit, sizeof(audit), "%s/audit", work);
+    o.kdf = &kdf_min;
+    if (mm_repo_init(repo, "alice", P(PASS), &o) != 0) {
+        fprintf(stderr, "init: %s\n", mm_error_last());
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_storage_free(&st);
+    if (work[0])
+        test_rm_rf(work);
+    return 0;
+}
+
+/* Options backing up the generated storage's folder (its storages below it), into @s. */
+static void opts_for(struct mm_backup_opts *o, const char *const *src, struct seen *s)
+{
+    memset(o, 0, sizeof(*o));
+    o->repo_path = repo;
+    o->open = open_cb;
+    o->sources = src;
+    o->nsources = 1;
+    o->cache_root = cache;
+    o->audit_host_dir = audit;
+    o->threads = 2;
+    o->dict_samples = 10;
+    o->progress = progress_cb;
+    o->problem = problem_cb;
+    o->note = note_cb;
+    o->arg = s;
+}
+
+static void file_exists(const char *dir, const char *name)
+{
+    char p[1024];
+    struct stat sb;
+
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    if (stat(p, &sb) != 0)
+        fail_msg("'%s' is missing", p);
+}
+
+/* The first backup: a generation with the index of every patient, nothing to attend to. */
+static void run__writes_a_generation_with_its_index(void **state)
+{
+    const char *src[1] = { st.dir };
+    struct mm_backup_opts o;
+    struct mm_backup_result res;
+    struct mm_repo_gen g;
+    struct seen s = { 0 };
+    char host_log[600];
+
+    (void)state;
+    opts_for(&o, src, &s);
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(res.failure, MM_BACKUP_FAIL_NONE);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_non_null(res.repo); /* opened through the callback, once */
+    assert_int_equal(s.opens, 1);
+    assert_int_equal(strlen(res.id), 64);
+    assert_int_equal(mm_repo_gen_find(res.repo, "latest", &g), 0);
+    assert_string_equal(g.id, res.id);
+    assert_true(g.has_index);
+    assert_true(g.check.present);
+    assert_int_equal(g.check.patients, json_array_size(st.patients));
+    mm_repo_gen_release(&g);
+    /* counts: every file read once, nothing skipped */
+    assert_true(res.counts.files > json_array_size(st.patients));
+    assert_int_equal(res.counts.files_read, res.counts.files);
+    assert_int_equal(res.counts.skipped, 0);
+    assert_int_equal(res.problems, 0);
+    assert_int_equal(s.problems, 0);
+    /* the source is a folder holding the standardized storage, found below it and in the
+     * index, which holds every patient */
+    assert_int_equal(res.kinds[0], MM_REPO_SOURCE_FOLDER);
+    assert_string_equal(mm_backup_kind_name(res.kinds[0]), "folder");
+    assert_true(res.storages.n >= 1);
+    assert_int_equal(res.storages.v[0].depth, 1);
+    assert_int_equal(res.storages.v[0].kind, MM_SSMIX2_STORAGE_STANDARD);
+    assert_true(mm_backup_storage_indexed(&res, 0));
+    assert_true(res.index_stored);
+    assert_true(res.checked);
+    assert_int_equal(res.check.patients, json_array_size(st.patients));
+    assert_int_equal(res.check.attention, 0);
+    assert_int_equal(res.not_indexed, 0);
+    /* the progress was reported between the walk's start and end notes */
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_WALK], 1);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_WRITTEN], 1);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_INDEX_FAILED], 0);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_AUDIT], 0);
+    /* the audit event is on the medium and on the host; the index is cached */
+    assert_true(res.audit_written);
+    file_exists(repo, "audit/audit.log");
+    snprintf(host_log, sizeof(host_log), "%s.log", mm_repo_id(res.repo));
+    file_exists(audit, host_log);
+    snprintf(host_log, sizeof(host_log), "%s/patient-index.db", mm_repo_id(res.repo));
+    file_exists(cache, host_log);
+    mm_backup_result_release(&res);
+    assert_null(res.repo);
+}
+
+/* Half the patients gone: written all the same, but marked with the reason and the counts. */
+static void run__marks_a_storage_that_lost_patients(void **state)
+{
+    const char *src[1] = { st.dir };
+    struct mm_backup_opts o;
+    struct mm_backup_result res;
+    struct seen s = { 0 };
+    glob_t gl;
+    size_t n = json_array_size(st.patients), removed = 0;
+    char pat[400];
+
+    (void)state;
+    snprintf(pat, sizeof(pat), "%s/*/*/*", st.std);
+    assert_int_equal(glob(pat, 0, NULL, &gl), 0);
+    for (size_t i = 0; i < gl.gl_pathc; i++)
+        if (i % 3 != 0) {
+            char *p = gl.gl_pathv[i], *slash;
+            test_rm_rf(p);
+            removed++;
+            /* and the folders above that it left empty (a storage has none) */
+            for (int up = 0; up < 2 && (slash = strrchr(p, '/')); up++) {
+                *slash = '\0';
+                if (rmdir(p) != 0)
+                    break;
+            }
+        }
+    globfree(&gl);
+    assert_true(removed * 100 > n * (100 - MM_REPO_PATIENTS_MIN_PERCENT));
+    opts_for(&o, src, &s);
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_ATTENTION);
+    assert_int_equal(res.failure, MM_BACKUP_FAIL_NONE);
+    assert_int_equal(strlen(res.id), 64);
+    assert_true(res.checked);
+    assert_true(res.check.attention & MM_REPO_ATTN_FEW_PATIENTS);
+    assert_false(res.check.attention & MM_REPO_ATTN_NO_INDEX);
+    assert_int_equal(res.check.parent_patients, n);
+    assert_int_equal(res.check.patients, n - removed);
+    assert_true(res.counts.files_unchanged > 0); /* the parent's files were not read again */
+    mm_backup_result_release(&res);
+}
+
+/* With an open repository given and no index: a generation without index or check. */
+static void run__without_index_on_a_given_repository(void **state)
+{
+    const char *src[1] = { st.dir };
+    struct mm_backup_opts o;
+    struct mm_backup_result res;
+    struct seen s = { 0 };
+    mm_repo *r = NULL;
+
+    (void)state;
+    assert_int_equal(mm_repo_open(&r, repo, NULL, P(PASS)), 0);
+    opts_for(&o, src, &s);
+    o.repo = r;
+    o.no_index = 1;
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(s.opens, 0);
+    assert_null(res.repo); /* the caller's */
+    assert_false(res.index_stored);
+    assert_false(res.checked);
+    assert_int_equal(res.counts.files_read, 0); /* nothing changed since the last backup */
+    mm_backup_result_release(&res);
+    mm_repo_free(r);
+}
+
+/* A source that is not a folder: nothing is opened or written; which one is named. */
+static void run__refuses_a_source_that_is_not_a_folder(void **state)
+{
+    char missing[400];
+    const char *src[2] = { st.dir, missing };
+    struct mm_backup_opts o;
+    struct mm_backup_result res;
+    struct mm_repo_gen *g = NULL;
+    struct seen s = { 0 };
+    size_t before = 0, after = 0;
+    mm_repo *r = NULL;
+
+    (void)state;
+    snprintf(missing, sizeof(missing), "%s/no-such-folder", st.dir);
+    assert_int_equal(mm_repo_open(&r, repo, NULL, P(PASS)), 0);
+    assert_int_equal(mm_repo_generations(r, &g, &before), 0);
+    mm_repo_gens_free(g, before);
+    opts_for(&o, src, &s);
+    o.nsources = 2;
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.failure, MM_BACKUP_FAIL_SOURCE);
+    assert_int_equal(res.bad_source, 1);
+    assert_true(res.err < 0);
+    assert_int_equal(s.opens, 0);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_WALK], 0);
+    mm_backup_result_release(&res);
+    assert_int_equal(mm_repo_generations(r, &g, &after), 0);
+    mm_repo_gens_free(g, after);
+    assert_int_equal(after, before);
+    mm_repo_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(run__writes_a_generation_with_its_index),
+        cmocka_unit_test(run__marks_a_storage_that_lost_patients),
+        cmocka_unit_test(run__without_index_on_a_given_repository),
+        cmocka_unit_test(run__refuses_a_source_that_is_not_a_folder),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
