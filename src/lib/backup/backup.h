@@ -107,6 +107,9 @@ struct mm_backup_result {
  * Back up opts->sources into the repository as a new generation, as the file comment says.
  * A patient index that cannot be built leaves the generation without one (noted, marked);
  * failures after the generation is written (audit log, viewer) are notes, never failures.
+ * The repository's exclusive lock is taken here and held until the caller unlocks or frees
+ * the repository (mm_backup_result_release() for one opened by opts->open), so a caller may
+ * verify what was written before another writer comes in.
  * @param[out] res everything above; release with mm_backup_result_release()
  * @return res->exit (MM_BACKUP_EXIT_FAILED with res->failure set when nothing was written)
  */
