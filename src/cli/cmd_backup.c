@@ -541,10 +541,13 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         { "cache", required_argument, NULL, 'c' },
         { "no-index", no_argument, NULL, 'N' },
         { "threads", required_argument, NULL, 't' },
+        { "medium", required_argument, NULL, 'm' },
+        { "hospital", required_argument, NULL, 'H' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *name = NULL, *user = NULL, *passfile = NULL, *cache = NULL;
+    const char *medium = NULL, *hospital = NULL;
     struct mm_repo_source src[SOURCES_MAX];
     struct mm_repo_backup_opts bo = { 0 };
     struct mm_repo_counts c;
@@ -573,6 +576,12 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
             break;
         case 'N':
             no_index = 1;
+            break;
+        case 'm':
+            medium = optarg;
+            break;
+        case 'H':
+            hospital = optarg;
             break;
         case 't': {
             char *end;
@@ -610,6 +619,9 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     if ((rc = choose_storages(ctx, &found, src, &ij)) != CLI_OK)
         goto out;
     if ((rc = cli_repo_open(ctx, repo, user, passfile, &r)) != CLI_OK)
+        goto out;
+    /* the medium wanted, checked before anything is written (not even the lock file) */
+    if ((rc = cli_media_check(ctx, r, medium, hospital)) != CLI_OK)
         goto out;
     {
         unsigned int stale = 0;
@@ -783,7 +795,7 @@ out:
 
 const struct cmd cmd_backup = {
     "backup",
-    "backup --repo <DIR> [--name <NAME>] <FOLDER>...",
+    "backup --repo <DIR> [--name <NAME>] [--medium <LABEL>] [--hospital <ID>] <FOLDER>...",
     "フォルダを新しい世代としてリポジトリにバックアップする",
     "back up folders into the repository as a new generation",
     "オプション:\n"
@@ -793,6 +805,8 @@ const struct cmd cmd_backup = {
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --cache <DIR>             患者索引のキャッシュフォルダ（既定 ~/.cache/mamori）\n"
     "   --no-index                患者索引を作らない\n"
+    "   --medium <LABEL>          この媒体でなければ何も書かずに止まる（mamori media）\n"
+    "   --hospital <ID>           この病院の媒体でなければ何も書かずに止まる\n"
     "   --threads <N>             作業スレッド数（既定: CPU 数の2倍）\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
@@ -809,6 +823,8 @@ const struct cmd cmd_backup = {
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --cache <DIR>             cache folder of the patient index (default ~/.cache/mamori)\n"
     "   --no-index                do not build the patient index\n"
+    "   --medium <LABEL>          refuse, writing nothing, unless this is that medium\n"
+    "   --hospital <ID>           refuse, writing nothing, unless it is this hospital's\n"
     "   --threads <N>             worker threads (default: twice the CPUs)\n"
     "   --json                    print the result as JSON\n"
     "\n"
