@@ -67,6 +67,7 @@ echo "exFAT image on $LOOP mounted with $DRIVER"
 unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_CACHE
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export MAMORI_PASSPHRASE=exfat-medium-passphrase
+export MAMORI_VIEWER_COPY=1 # the viewer and its libraries are copied to the medium too
 export XDG_CACHE_HOME=$W/cache
 export MAMORI_AUDIT_DIR=$W/audit-host
 R=$MNT/repo
@@ -142,6 +143,12 @@ echo "backup for TUE / another hospital: refused, nothing written"
 # ---- backups, verify, restore ------------------------------------------------------------------
 must backup1 "$M" -q backup --repo "$R" --medium MON --hospital 1310012345 "$W/src/g" "$P"
 check_names "the first backup"
+[ -f "$R/bin/mamori" ] && [ -f "$R/mamori-view.sh" ] || fail "the viewer was not copied to the medium"
+grep -q 'viewer' "$W/backup1.err" && { show "$W/backup1.err"; fail "the viewer could not be updated"; }
+# the copy on the medium runs through its own loader, as the launcher starts it
+ld=$(ls "$R"/bin/lib/ld-linux*.so* | head -n 1)
+"$ld" --library-path "$R/bin/lib" "$R/bin/mamori" version >"$W/ver.out" 2>&1 ||
+    { show "$W/ver.out"; fail "the viewer copied to the medium does not run"; }
 must gens "$M" generations --repo "$R" --json
 [ "$(grep -o '"id":"' "$W/gens.out" | wc -l)" = 1 ] || fail "one generation expected"
 must verify1 "$M" verify --repo "$R" --read-data
