@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "os/os.h"
 #include "repo/repo.h"
+#include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -46,6 +47,7 @@ int cli_media_check(const struct cli_ctx *ctx, mm_repo *r, const char *label, co
     describe(ctx, label, hospital, want, sizeof(want));
     err = mm_repo_medium_get(r, &m);
     if (err == MM_ENOTFOUND) {
+        cli_audit_media_refused(ctx, r, "unlabelled", NULL, label, hospital);
         cli_error(CLI_T(ctx,
                         "この媒体にはラベルがありません（mamori media init で付けます）。"
                         "必要な媒体は%sです。何も書き込んでいません",
@@ -55,6 +57,7 @@ int cli_media_check(const struct cli_ctx *ctx, mm_repo *r, const char *label, co
         return CLI_ERROR;
     }
     if (err < 0) {
+        cli_audit_media_refused(ctx, r, "label-unverified", NULL, label, hospital);
         cli_error(CLI_T(ctx,
                         "この媒体のラベルを確かめられません（書き換えか破損: %s）。"
                         "必要な媒体は%sです。何も書き込んでいません",
@@ -67,6 +70,7 @@ int cli_media_check(const struct cli_ctx *ctx, mm_repo *r, const char *label, co
     case MM_REPO_MEDIUM_OK:
         return CLI_OK;
     case MM_REPO_MEDIUM_OTHER_HOSPITAL:
+        cli_audit_media_refused(ctx, r, "other-hospital", m.label, label, hospital);
         describe(ctx, m.label, m.hospital, have, sizeof(have));
         cli_error(CLI_T(ctx,
                         "この媒体は別の病院の媒体%sです。必要な媒体は%sです。何も書き込んで"
@@ -76,6 +80,7 @@ int cli_media_check(const struct cli_ctx *ctx, mm_repo *r, const char *label, co
                   have, want);
         return CLI_ERROR;
     default:
+        cli_audit_media_refused(ctx, r, "wrong-label", m.label, label, hospital);
         describe(ctx, m.label, m.hospital[0] ? m.hospital : NULL, have, sizeof(have));
         cli_error(CLI_T(ctx,
                         "この媒体は%sです。必要な媒体は%sです。正しい媒体をつないでください。"

@@ -138,7 +138,11 @@ grep -q "this medium is 'MON'.*wanted is 'TUE'" "$W/refused-label.err" ||
 must_be refused-hospital 1 "$M" backup --repo "$R" --medium MON --hospital 9999999999 "$W/src/g"
 (cd "$MNT" && find . -printf '%p %s\n' | LC_ALL=C sort) >"$W/after"
 diff "$W/before" "$W/after" >/dev/null || { diff "$W/before" "$W/after" >&2; fail "a refused backup wrote"; }
-echo "backup for TUE / another hospital: refused, nothing written"
+# the refusals are in this host's audit log (not on the medium, which got nothing)
+must audit-host "$M" audit show --repo "$R" --host
+[ "$(grep -c 'reason=wrong-label\|reason=other-hospital' "$W/audit-host.out")" = 2 ] ||
+    { show "$W/audit-host.out"; fail "the host's audit log does not hold both refusals"; }
+echo "backup for TUE / another hospital: refused, nothing written, in the host's audit log"
 
 # ---- backups, verify, restore ------------------------------------------------------------------
 must backup1 "$M" -q backup --repo "$R" --medium MON --hospital 1310012345 "$W/src/g" "$P"
