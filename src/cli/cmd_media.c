@@ -25,10 +25,11 @@ static const char *describe(const struct cli_ctx *ctx, const char *label, const 
 {
     int n;
 
-    if (!label) /* only the hospital is asked for */
-        return snprintf(out, cap, CLI_T(ctx, "病院 %s の媒体", "a medium of hospital %s"),
-                        hospital && hospital[0] ? hospital : "-"),
-               out;
+    if (!label) { /* only the hospital is asked for */
+        snprintf(out, cap, CLI_T(ctx, "病院 %s の媒体", "a medium of hospital %s"),
+                 hospital && hospital[0] ? hospital : "-");
+        return out;
+    }
     n = snprintf(out, cap, CLI_T(ctx, "「%s」", "'%s'"), label);
     if (n >= 0 && (size_t)n < cap && hospital)
         snprintf(out + n, cap - (size_t)n, CLI_T(ctx, "（病院 %s）", " (hospital %s)"),
