@@ -122,6 +122,40 @@ void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
         cli_audit_report(ctx, &rep);
 }
 
+void cli_audit_media_refused(const struct cli_ctx *ctx, mm_repo *r, const char *reason,
+                             const char *have, const char *want, const char *want_hospital)
+{
+    char base[4200];
+    unsigned char id[MM_AUDIT_REPO_ID_SIZE];
+    struct mm_audit_field f[4];
+    struct mm_audit_event e = { 0 };
+    struct mm_audit_target t = { 0 };
+    size_t n = 0;
+
+    f[n++] = (struct mm_audit_field){ "reason", reason };
+    if (have)
+        f[n++] = (struct mm_audit_field){ "medium", have };
+    if (want)
+        f[n++] = (struct mm_audit_field){ "wanted", want };
+    if (want_hospital)
+        f[n++] = (struct mm_audit_field){ "wanted_hospital", want_hospital };
+    e.kind = MM_AUDIT_MEDIA_REFUSED;
+    e.user = mm_repo_user(r);
+    e.fields = f;
+    e.nfields = n;
+    if (cli_audit_repo_id(mm_repo_id(r), id) < 0 ||
+        cli_audit_host_base(ctx, mm_repo_id(r), base, sizeof(base)) < 0)
+        return; /* the refusal itself is on stderr */
+    t.repo_id = id;
+    t.ks = mm_repo_keyset(r);
+    t.base = base;
+    t.store = MM_AUDIT_CLEAR;
+    if (mm_audit_append_n(&t, &e, 1, NULL) < 0)
+        cli_error(CLI_T(ctx, "この PC の監査ログに書けませんでした: %s",
+                        "this host's audit log could not be written: %s"),
+                  mm_error_last());
+}
+
 /* A wrong passphrase of kind @kind, written without the key (see cli_audit_unlock_failed). */
 static void failed_unlock(const struct cli_ctx *ctx, const char *repo, const char *user,
                           unsigned int kind)

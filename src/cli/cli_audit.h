@@ -63,6 +63,15 @@ void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
  */
 void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const char *user);
 
+/*
+ * A write refused because the medium is not the one wanted (cli_media_check): recorded in
+ * this host's log only (nothing is written to the wrong medium), signed with @r's key.
+ * @reason: unlabelled, wrong-label, other-hospital, label-unverified; @have: this medium's
+ * label (NULL when none can be trusted); @want, @want_hospital: what was asked for (or NULL).
+ */
+void cli_audit_media_refused(const struct cli_ctx *ctx, mm_repo *r, const char *reason,
+                             const char *have, const char *want, const char *want_hospital);
+
 /* The events of the commands that exist today. @err is the command's library result. */
 void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *user, const char *pass,
                     size_t passlen);

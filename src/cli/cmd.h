@@ -91,5 +91,17 @@ extern const struct cmd cmd_prune;
 extern const struct cmd cmd_audit;
 extern const struct cmd cmd_view;
 extern const struct cmd cmd_print;
+extern const struct cmd cmd_media;
+
+struct mm_repo;
+/*
+ * Before a write: check that the open repository @r is the medium wanted, @label and
+ * @hospital (each NULL when not asked for; both NULL: no check). A wrong, unlabelled or
+ * other hospital's medium, or one whose label does not verify, is refused with a message
+ * naming this medium and the one wanted (cmd_media.c).
+ * @return CLI_OK, or CLI_ERROR after printing why
+ */
+int cli_media_check(const struct cli_ctx *ctx, struct mm_repo *r, const char *label,
+                    const char *hospital);
 
 #endif

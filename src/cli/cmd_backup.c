@@ -93,6 +93,7 @@ struct backup_cli {
     struct cli_run run;
     struct cli_ctx *ctx;
     const char *repo, *user, *passfile;
+    const char *medium, *hospital; /* the medium wanted (mamori media), NULL for any */
     int open_rc;
 };
 
@@ -102,7 +103,16 @@ static int open_cb(void *arg, mm_repo **out)
     struct backup_cli *b = arg;
 
     b->open_rc = cli_repo_open(b->ctx, b->repo, b->user, b->passfile, out);
-    return b->open_rc != CLI_OK;
+    if (b->open_rc != CLI_OK)
+        return 1;
+    /* the medium wanted, checked before anything is written (not even the lock file) */
+    b->open_rc = cli_media_check(b->ctx, *out, b->medium, b->hospital);
+    if (b->open_rc != CLI_OK) {
+        mm_repo_free(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
 }
 
 /* mm_backup_note_fn: what the library says during the backup, on stderr. */
@@ -279,6 +289,8 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
         { "cache", required_argument, NULL, 'c' },
         { "no-index", no_argument, NULL, 'N' },
         { "threads", required_argument, NULL, 't' },
+        { "medium", required_argument, NULL, 'm' },
+        { "hospital", required_argument, NULL, 'H' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
@@ -297,6 +309,12 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
             break;
         case 'N':
             o->no_index = 1;
+            break;
+        case 'm':
+            b->medium = optarg;
+            break;
+        case 'H':
+            b->hospital = optarg;
             break;
         case 't': {
             char *end;
@@ -387,7 +405,7 @@ out:
 
 const struct cmd cmd_backup = {
     "backup",
-    "backup --repo <DIR> [--name <NAME>] <FOLDER>...",
+    "backup --repo <DIR> [--name <NAME>] [--medium <LABEL>] [--hospital <ID>] <FOLDER>...",
     "フォルダを新しい世代としてリポジトリにバックアップする",
     "back up folders into the repository as a new generation",
     "オプション:\n"
@@ -397,6 +415,8 @@ const struct cmd cmd_backup = {
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --cache <DIR>             患者索引のキャッシュフォルダ（既定 ~/.cache/mamori）\n"
     "   --no-index                患者索引を作らない\n"
+    "   --medium <LABEL>          この媒体でなければ何も書かずに止まる（mamori media）\n"
+    "   --hospital <ID>           この病院の媒体でなければ何も書かずに止まる\n"
     "   --threads <N>             作業スレッド数（既定: CPU 数の2倍）\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
@@ -413,6 +433,8 @@ const struct cmd cmd_backup = {
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --cache <DIR>             cache folder of the patient index (default ~/.cache/mamori)\n"
     "   --no-index                do not build the patient index\n"
+    "   --medium <LABEL>          refuse, writing nothing, unless this is that medium\n"
+    "   --hospital <ID>           refuse, writing nothing, unless it is this hospital's\n"
     "   --threads <N>             worker threads (default: twice the CPUs)\n"
     "   --json                    print the result as JSON\n"
     "\n"

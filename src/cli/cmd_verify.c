@@ -182,10 +182,12 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
         { "keep-weekly", required_argument, NULL, 'w' },
         { "keep-monthly", required_argument, NULL, 'm' },
         { "dry-run", no_argument, NULL, 'n' },
+        { "medium", required_argument, NULL, 'M' },
+        { "hospital", required_argument, NULL, 'H' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    const char *repo = ctx->repo, *user = NULL, *passfile = NULL;
+    const char *repo = ctx->repo, *user = NULL, *passfile = NULL, *medium = NULL, *hospital = NULL;
     struct mm_repo_keep k = { 0 };
     struct mm_repo_prune_stats st;
     struct prune_ctx pc;
@@ -218,6 +220,12 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
         case 'n':
             dry = 1;
             break;
+        case 'M':
+            medium = optarg;
+            break;
+        case 'H':
+            hospital = optarg;
+            break;
         default:
             return cli_option_error(ctx, &cmd_prune, opt, argv);
         }
@@ -234,6 +242,8 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
                                "give --keep-last of 1 or more"));
     if ((rc = cli_repo_open(ctx, repo, user, passfile, &r)) != CLI_OK)
         return rc;
+    if ((rc = cli_media_check(ctx, r, medium, hospital)) != CLI_OK)
+        goto out; /* the wrong medium: nothing is removed */
     if (ctx->json)
         printf("{\"generations\":[");
     cli_progress_start(&pc.run.prog, ctx, CLI_T(ctx, "整理中", "pruning"));
@@ -269,7 +279,7 @@ out:
 const struct cmd cmd_prune = {
     "prune",
     "prune --repo <DIR> --keep-last <N> [--keep-daily <N>] [--keep-weekly <N>] "
-    "[--keep-monthly <N>] [--dry-run]",
+    "[--keep-monthly <N>] [--dry-run] [--medium <LABEL>] [--hospital <ID>]",
     "古い世代と、それだけが使っていたデータを削除する",
     "remove old generations and the data only they used",
     "オプション:\n"
@@ -279,6 +289,8 @@ const struct cmd cmd_prune = {
     "   --keep-weekly <N>         直近 N 週それぞれの最新の世代を残す\n"
     "   --keep-monthly <N>        直近 N か月それぞれの最新の世代を残す\n"
     "   --dry-run                 何が消えるかを表示するだけ\n"
+    "   --medium <LABEL>          この媒体でなければ何も消さずに止まる（mamori media）\n"
+    "   --hospital <ID>           この病院の媒体でなければ何も消さずに止まる\n"
     "   --user <NAME>             この利用者の鍵スロットで開く（既定: 開けるもの）\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    結果を JSON で出す\n"
@@ -292,6 +304,8 @@ const struct cmd cmd_prune = {
     "   --keep-weekly <N>         keep the newest generation of each of the last N weeks\n"
     "   --keep-monthly <N>        keep the newest generation of each of the last N months\n"
     "   --dry-run                 only show what would be removed\n"
+    "   --medium <LABEL>          refuse, removing nothing, unless this is that medium\n"
+    "   --hospital <ID>           refuse, removing nothing, unless it is this hospital's\n"
     "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print the result as JSON\n"

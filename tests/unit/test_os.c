@@ -253,6 +253,47 @@ static void write_atomic__failure_keeps_old(void **state)
     assert_int_equal(count_entries(sub), 1);
 }
 
+static void fs_type__names_what_it_is(void **state)
+{
+    struct tmp *t = *state;
+    struct mm_os_fs fs;
+    char missing[512];
+
+    assert_int_equal(mm_os_fs_type(t->dir, &fs), 0);
+    assert_true(fs.kind != MM_OS_FS_UNKNOWN);
+    assert_true(fs.name[0] != '\0');
+    assert_true(fs.magic != 0);
+    snprintf(missing, sizeof(missing), "%s/none/here", t->dir);
+    assert_int_equal(mm_os_fs_type(missing, &fs), MM_ENOTFOUND);
+    /* /proc is procfs: no kind of ours, named by its magic */
+    assert_int_equal(mm_os_fs_type("/proc", &fs), 0);
+    assert_int_equal(fs.kind, MM_OS_FS_OTHER);
+    assert_string_equal(fs.name, "0x9fa0");
+    /* /dev/shm is a tmpfs on Linux systems that have it */
+    if (mm_os_fs_type("/dev/shm", &fs) == 0 && fs.magic == 0x01021994ul) {
+        assert_int_equal(fs.kind, MM_OS_FS_TMPFS);
+        assert_string_equal(fs.name, "tmpfs");
+    }
+}
+
+static void fs_type__windows_kinds(void **state)
+{
+    (void)state;
+    assert_true(MM_OS_FS_WINDOWS(MM_OS_FS_EXFAT));
+    assert_true(MM_OS_FS_WINDOWS(MM_OS_FS_EXFAT_FUSE));
+    assert_true(MM_OS_FS_WINDOWS(MM_OS_FS_NTFS3));
+    assert_true(MM_OS_FS_WINDOWS(MM_OS_FS_NTFS_3G));
+    assert_true(MM_OS_FS_WINDOWS(MM_OS_FS_VFAT));
+    assert_false(MM_OS_FS_WINDOWS(MM_OS_FS_EXT4));
+    assert_false(MM_OS_FS_WINDOWS(MM_OS_FS_XFS));
+    assert_false(MM_OS_FS_WINDOWS(MM_OS_FS_BTRFS));
+    assert_false(MM_OS_FS_WINDOWS(MM_OS_FS_TMPFS));
+    assert_false(MM_OS_FS_WINDOWS(MM_OS_FS_FUSE)); /* sshfs and the like: not a medium */
+    assert_string_equal(mm_os_fs_kind_name(MM_OS_FS_EXFAT_FUSE), "exfat-fuse");
+    assert_string_equal(mm_os_fs_kind_name(MM_OS_FS_NTFS_3G), "ntfs-3g");
+    assert_string_equal(mm_os_fs_kind_name((enum mm_os_fs_kind)999), "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +305,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_file__missing, setup, teardown),
         cmocka_unit_test_setup_teardown(write_atomic__replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(write_atomic__failure_keeps_old, setup, teardown),
+        cmocka_unit_test_setup_teardown(fs_type__names_what_it_is, setup, teardown),
+        cmocka_unit_test(fs_type__windows_kinds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,4 +54,48 @@ long mm_os_dir_read(int fd, void *buf, size_t cap);
  */
 const char *mm_os_dir_next(const void *buf, size_t n, size_t *off);
 
+/* ---- what file system a path is on (os_fs.c) ------------------------------------------------ */
+
+/* File systems mamori tells apart; a medium should be one Windows reads (MM_OS_FS_WINDOWS). */
+enum mm_os_fs_kind {
+    MM_OS_FS_UNKNOWN = 0,
+    MM_OS_FS_EXFAT,      /* the kernel's exfat driver */
+    MM_OS_FS_EXFAT_FUSE, /* exfat-fuse (mount.exfat-fuse) */
+    MM_OS_FS_NTFS3,      /* the kernel's ntfs3 driver */
+    MM_OS_FS_NTFS_3G,    /* ntfs-3g (FUSE) */
+    MM_OS_FS_NTFS,       /* the old read-only kernel ntfs driver */
+    MM_OS_FS_VFAT,       /* FAT12/16/32 */
+    MM_OS_FS_FUSE,       /* another FUSE file system (sshfs...) */
+    MM_OS_FS_EXT4,       /* ext2, ext3 or ext4 (one magic) */
+    MM_OS_FS_XFS,
+    MM_OS_FS_BTRFS,
+    MM_OS_FS_TMPFS,
+    MM_OS_FS_NFS,
+    MM_OS_FS_OVERLAY,
+    MM_OS_FS_OTHER /* known to statfs, none of the above */
+};
+
+/* Whether a Windows PC reads a medium of this kind without extra drivers. */
+#define MM_OS_FS_WINDOWS(k)                                                          \
+    ((k) == MM_OS_FS_EXFAT || (k) == MM_OS_FS_EXFAT_FUSE || (k) == MM_OS_FS_NTFS3 || \
+     (k) == MM_OS_FS_NTFS_3G || (k) == MM_OS_FS_NTFS || (k) == MM_OS_FS_VFAT)
+
+struct mm_os_fs {
+    enum mm_os_fs_kind kind;
+    unsigned long magic; /* statfs f_type */
+    char name[64];       /* "exfat", "fuseblk:exfat", "ext4", ... (the mount table's type
+                            when known, else the magic's name, else "0x<magic>") */
+};
+
+/*
+ * Say what file system @path lies on: statfs(2)'s f_type, and for FUSE (fuseblk) the
+ * mount table's line (/proc/self/mountinfo) of the mount holding @path, whose source and
+ * type tell exfat-fuse from ntfs-3g.
+ * @return 0, MM_ENOTFOUND (@path does not exist), MM_EIO
+ */
+int mm_os_fs_type(const char *path, struct mm_os_fs *out);
+
+/* The stable name of @k ("exfat", "exfat-fuse", "ntfs3", "ntfs-3g", "ext4"...). */
+const char *mm_os_fs_kind_name(enum mm_os_fs_kind k);
+
 #endif

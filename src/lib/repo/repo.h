@@ -439,4 +439,66 @@ typedef void (*mm_repo_prune_fn)(const struct mm_repo_gen *g, int keep, const ch
 int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
                   void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats);
 
+/* ---- the medium's label (repo_media.c) ----------------------------------------------------- */
+
+/* Bytes of a medium label or hospital ID at most. */
+#define MM_REPO_MEDIUM_NAME_MAX 32u
+
+/* A medium's identity (<repo>/medium, docs/format.md "Medium label"). */
+struct mm_repo_medium {
+    char label[MM_REPO_MEDIUM_NAME_MAX + 1];    /* "MON" */
+    char hospital[MM_REPO_MEDIUM_NAME_MAX + 1]; /* "" when none was given */
+    char by[MM_KEYSLOT_NAME_MAX + 1];           /* the key slot that wrote it */
+    int64_t written;                            /* seconds since 1970 UTC */
+    int verified;                               /* the signature was checked */
+};
+
+enum mm_repo_medium_verdict {
+    MM_REPO_MEDIUM_OK = 0,
+    MM_REPO_MEDIUM_UNLABELLED,     /* the medium has no label */
+    MM_REPO_MEDIUM_WRONG_LABEL,    /* another medium of the set */
+    MM_REPO_MEDIUM_OTHER_HOSPITAL, /* a medium of another hospital (or of none) */
+};
+
+/*
+ * Whether @s may be a label or a hospital ID: 1 to MM_REPO_MEDIUM_NAME_MAX bytes of UTF-8, no
+ * control characters or spaces, none of Windows' forbidden / \ : * ? " < > |, no trailing dot.
+ * @return 1 or 0
+ */
+int mm_repo_medium_name_ok(const char *s);
+
+/*
+ * Give the open @r (exclusive lock held by the caller) the label @label and the hospital
+ * @hospital (NULL: none), signed with its key, replacing <repo>/medium crash-safely. The
+ * same label again is rewritten harmlessly; another label, or a label that does not verify,
+ * is replaced only with @force.
+ * @return 0, MM_EINVAL (bad label or hospital), MM_EEXISTS (labelled otherwise, no @force),
+ *         MM_EAUTH/MM_ECORRUPT (the present label is damaged or edited, no @force), MM_EIO
+ */
+int mm_repo_medium_set(mm_repo *r, const char *label, const char *hospital, int force);
+
+/*
+ * Read and verify the label of the open @r with its key.
+ * @param[out] out filled on success (verified = 1)
+ * @return 0, MM_ENOTFOUND (unlabelled), MM_EAUTH (signature does not verify, or written for
+ *         another repository: edited or copied), MM_ECORRUPT (not a label file), MM_EIO
+ */
+int mm_repo_medium_get(mm_repo *r, struct mm_repo_medium *out);
+
+/*
+ * Parse the @n bytes of a label file of the repository @repo_id (32 hex digits); check its
+ * signature against @pk unless it is NULL (then out->verified is 0: for tools that hold
+ * only a repository's public key, or none). Pure: no I/O.
+ * @return 0, MM_EAUTH, MM_ECORRUPT, MM_ELIMIT
+ */
+int mm_repo_medium_parse(const void *data, size_t n, const char *repo_id,
+                         const unsigned char pk[MM_CRYPTO_PK_SIZE], struct mm_repo_medium *out);
+
+/*
+ * Judge the medium @have (NULL: unlabelled) against what a write wants: @label and
+ * @hospital, each NULL when not asked for. Pure.
+ */
+enum mm_repo_medium_verdict mm_repo_medium_judge(const struct mm_repo_medium *have,
+                                                 const char *label, const char *hospital);
+
 #endif
