@@ -91,5 +91,6 @@ extern const struct cmd cmd_prune;
 extern const struct cmd cmd_audit;
 extern const struct cmd cmd_view;
 extern const struct cmd cmd_print;
+extern const struct cmd cmd_config;
 
 #endif
