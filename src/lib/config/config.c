@@ -139,6 +139,7 @@ struct state {
     size_t ninsts;
     long cur; /* index into insts; -1 before any section, -2 after a bad header */
     int oom;
+    int err_line[MM_CONFIG_MAX_ERRORS]; /* the line of each problem, for sorting */
 };
 
 void mm_config_errors_init(struct mm_config_errors *errs)
@@ -192,7 +193,24 @@ static void problem(struct state *st, int line, const char *key, const char *fmt
         st->oom = 1;
         return;
     }
+    st->err_line[st->errs->count] = line > 0 ? line : 1 << 30; /* file-wide ones last */
     st->errs->msgs[st->errs->count++] = copy;
+}
+
+/* Order the problems by line (stable), the file-wide ones last. */
+static void sort_problems(struct state *st)
+{
+    for (size_t i = 1; i < st->errs->count; i++) {
+        char *m = st->errs->msgs[i];
+        int l = st->err_line[i];
+        size_t j = i;
+        for (; j > 0 && st->err_line[j - 1] > l; j--) {
+            st->errs->msgs[j] = st->errs->msgs[j - 1];
+            st->err_line[j] = st->err_line[j - 1];
+        }
+        st->errs->msgs[j] = m;
+        st->err_line[j] = l;
+    }
 }
 
 /* The struct the keys of instance @in live in. */
@@ -798,6 +816,7 @@ int mm_config_load_errors(const char *path, mm_config **out, struct mm_config_er
     if (rc > 0 && st.errs->count == 0)
         problem(&st, rc, NULL, "the line cannot be read"); /* NEVER: the reader checks lines */
     if (st.errs->count || st.errs->dropped) {
+        sort_problems(&st);
         size_t more = st.errs->count + st.errs->dropped - 1;
         if (st.errs->count == 0)
             err = mm_error_set(MM_EINVAL, "%s: invalid configuration", path);

@@ -262,7 +262,7 @@ const char *mm_config_duration_str(int64_t secs, char *buf, size_t cap)
         snprintf(buf, cap, "0s");
         return buf;
     }
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 3; i++) { /* "26h" rather than "1d2h" */
         if (secs % units[i].n == 0) {
             snprintf(buf, cap, "%lld%c", (long long)(secs / units[i].n), units[i].c);
             return buf;
