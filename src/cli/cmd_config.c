@@ -91,10 +91,11 @@ static void print_media(const struct cli_ctx *ctx, const mm_config *cfg)
                    : CLI_T(ctx, "曜日ローテーション", "weekday rotation"));
     for (size_t i = 0; i < mm_config_medium_count(cfg); i++) {
         const struct mm_config_medium *m = mm_config_medium_at(cfg, i);
-        printf("   %-10s %-20s %s", m->label,
-               md->rotation == MM_CONFIG_ROTATION_GFS ? role_text(ctx, m->role)
-                                                      : mm_config_days_str(m->days, a, sizeof(a)),
-               m->path);
+        printf("   %-10s ", m->label);
+        cli_pad(md->rotation == MM_CONFIG_ROTATION_GFS ? role_text(ctx, m->role)
+                                                       : mm_config_days_str(m->days, a, sizeof(a)),
+                20);
+        printf(" %s", m->path);
         if (m->keep)
             printf(CLI_T(ctx, "  %u 世代保持", "  keep %u"), m->keep);
         if (m->keep_age)
@@ -209,11 +210,11 @@ static void json_media(const mm_config *cfg)
     const struct mm_config_media *md = mm_config_media(cfg);
     char days[64];
 
-    printf(",\"media\":{\"rotation\":\"%s\",\"staging\":",
+    printf(",\"media_set\":{\"rotation\":\"%s\",\"staging\":",
            md->rotation == MM_CONFIG_ROTATION_GFS ? "gfs" : "weekday");
     jstr(md->staging);
     printf(",\"staging_expiry_seconds\":%lld,\"weekly_day\":\"%s\",\"keep_min_age_seconds\":%lld,"
-           "\"keep_min_clean\":%u,\"media\":[",
+           "\"keep_min_clean\":%u},\"media\":[",
            (long long)md->staging_expiry, mm_config_weekday_name(md->weekly_day),
            (long long)md->keep_min_age, md->keep_min_clean);
     for (size_t i = 0; i < mm_config_medium_count(cfg); i++) {
@@ -232,7 +233,7 @@ static void json_media(const mm_config *cfg)
         jstr(m->fs_label);
         fputc('}', stdout);
     }
-    fputs("]}", stdout);
+    fputc(']', stdout);
 }
 
 static int print_json(const mm_config *cfg, const struct check_opts *o)
