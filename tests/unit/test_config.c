@@ -284,6 +284,25 @@ static void load__no_final_newline(void **state)
     mm_config_free(cfg);
 }
 
+/* The same from memory: @name stands for the file; the text need not end in a NUL. */
+static void load__from_memory(void **state)
+{
+    static const char text[] = VALID "[hooks]\nalert = /a\nrpo = x";
+    struct mm_config_errors errs;
+    mm_config *cfg = NULL;
+
+    (void)state;
+    assert_int_equal(mm_config_parse("mem.conf", text, strlen(VALID) + 19, &cfg, NULL), 0);
+    assert_string_equal(mm_config_hooks(cfg)->alert.path, "/a");
+    assert_string_equal(mm_config_path(cfg), "mem.conf");
+    mm_config_free(cfg);
+    mm_config_errors_init(&errs);
+    assert_int_equal(mm_config_parse("mem.conf", text, sizeof(text) - 1, &cfg, &errs), MM_EINVAL);
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.msgs[0], "mem.conf:11: key 'rpo': not a key of section [hooks]");
+    mm_config_errors_release(&errs);
+}
+
 /* ---- problems ---------------------------------------------------------------------------- */
 
 static void problems__values(void **state)
@@ -832,16 +851,33 @@ static void alloc__every_failure(void **state)
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
-        T(load__example),           T(load__every_key),        T(load__defaults),
-        T(load__bom_crlf_indent),   T(load__no_final_newline), T(problems__values),
-        T(problems__structure),     T(problems__required),     T(problems__rotation),
-        T(problems__all_collected), T(problems__too_many),     T(file__empty),
-        T(file__long_line),         T(file__nul_byte),         T(file__missing_unreadable),
-        T(values__durations),       T(values__schedule_due),   T(values__dates),
-        T(rotation__weekday),       T(rotation__gfs),          T(rotation__gfs_six_sons_fixed_days),
+        T(load__example),
+        T(load__every_key),
+        T(load__defaults),
+        T(load__bom_crlf_indent),
+        T(load__no_final_newline),
+        T(load__from_memory),
+        T(problems__values),
+        T(problems__structure),
+        T(problems__required),
+        T(problems__rotation),
+        T(problems__all_collected),
+        T(problems__too_many),
+        T(file__empty),
+        T(file__long_line),
+        T(file__nul_byte),
+        T(file__missing_unreadable),
+        T(values__durations),
+        T(values__schedule_due),
+        T(values__dates),
+        T(rotation__weekday),
+        T(rotation__gfs),
+        T(rotation__gfs_six_sons_fixed_days),
         T(alloc__every_failure),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -784,58 +784,82 @@ static int read_all(struct state *st, const char *path, mm_buf *b)
     return err;
 }
 
-int mm_config_load_errors(const char *path, mm_config **out, struct mm_config_errors *errs)
+/* Parse @len bytes at @data (read from @path) into @st->cfg and check them. */
+static int parse(struct state *st, const char *path, const char *data, size_t len)
+{
+    if (!(st->cfg = new_config(path)))
+        return MM_ENOMEM;
+    st->data = data;
+    st->len = len;
+    int rc = ini_parse_stream(reader, st, handler, st);
+    if (!st->oom)
+        check_all(st);
+    if (st->oom || rc == -2)
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    if (rc > 0 && st->errs->count == 0)
+        problem(st, rc, NULL, "the line cannot be read"); /* NEVER: the reader checks lines */
+    if (st->errs->count || st->errs->dropped) {
+        size_t more = st->errs->count + st->errs->dropped - 1;
+        sort_problems(st);
+        if (st->errs->count == 0)
+            return mm_error_set(MM_EINVAL, "%s: invalid configuration", path);
+        if (more)
+            return mm_error_set(MM_EINVAL, "%s (and %zu more)", st->errs->msgs[0], more);
+        return mm_error_set(MM_EINVAL, "%s", st->errs->msgs[0]);
+    }
+    return 0;
+}
+
+/* Load from @data (when not NULL, @len bytes) or from the file @path. */
+static int load(const char *path, const char *data, size_t len, mm_config **out,
+                struct mm_config_errors *errs)
 {
     struct mm_config_errors local;
-    struct state st;
+    struct state *st;
     mm_buf b;
     int err;
 
     MM_ASSERT_ARG(path && out);
+    if (!(st = mm_calloc(1, sizeof(*st))))
+        return MM_ENOMEM;
     mm_config_errors_init(&local);
-    memset(&st, 0, sizeof(st));
-    st.errs = errs ? errs : &local;
-    st.path = path;
-    st.cur = -1;
+    st->errs = errs ? errs : &local;
+    st->path = path;
+    st->cur = -1;
     mm_buf_init(&b, MM_CONFIG_MAX_SIZE);
-    if ((err = read_all(&st, path, &b)) < 0)
-        goto out;
-    if (!(st.cfg = new_config(path))) {
-        err = MM_ENOMEM;
-        goto out;
-    }
-    st.data = b.ptr ? b.ptr : "";
-    st.len = b.len;
-    int rc = ini_parse_stream(reader, &st, handler, &st);
-    if (!st.oom)
-        check_all(&st);
-    if (st.oom || rc == -2) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
+    if (!data) {
+        if ((err = read_all(st, path, &b)) < 0)
+            goto out;
+        data = b.ptr ? b.ptr : "";
+        len = b.len;
+    } else if (len > MM_CONFIG_MAX_SIZE) {
+        err = mm_error_set(MM_ELIMIT, "configuration '%s' is larger than %u bytes", path,
+                           MM_CONFIG_MAX_SIZE);
         goto out;
     }
-    if (rc > 0 && st.errs->count == 0)
-        problem(&st, rc, NULL, "the line cannot be read"); /* NEVER: the reader checks lines */
-    if (st.errs->count || st.errs->dropped) {
-        sort_problems(&st);
-        size_t more = st.errs->count + st.errs->dropped - 1;
-        if (st.errs->count == 0)
-            err = mm_error_set(MM_EINVAL, "%s: invalid configuration", path);
-        else if (more)
-            err = mm_error_set(MM_EINVAL, "%s (and %zu more)", st.errs->msgs[0], more);
-        else
-            err = mm_error_set(MM_EINVAL, "%s", st.errs->msgs[0]);
+    if ((err = parse(st, path, data, len)) < 0)
         goto out;
-    }
-    *out = st.cfg;
-    st.cfg = NULL; /* now owned by the caller */
+    *out = st->cfg;
+    st->cfg = NULL; /* now owned by the caller */
 out:
-    if (err == MM_ENOMEM && st.errs->count == 0)
-        mm_error_set(MM_ENOMEM, "out of memory");
-    mm_config_free(st.cfg);
-    mm_free(st.insts);
+    mm_config_free(st->cfg);
+    mm_free(st->insts);
+    mm_free(st);
     mm_buf_release(&b);
     mm_config_errors_release(&local);
     return err;
+}
+
+int mm_config_load_errors(const char *path, mm_config **out, struct mm_config_errors *errs)
+{
+    return load(path, NULL, 0, out, errs);
+}
+
+int mm_config_parse(const char *name, const char *data, size_t len, mm_config **out,
+                    struct mm_config_errors *errs)
+{
+    MM_ASSERT_ARG(data);
+    return load(name, data, len, out, errs);
 }
 
 int mm_config_load(const char *path, mm_config **out)

@@ -136,6 +136,14 @@ void mm_config_errors_release(struct mm_config_errors *errs);
  */
 int mm_config_load_errors(const char *path, mm_config **out, struct mm_config_errors *errs);
 
+/*
+ * Like mm_config_load_errors(), from @len bytes at @data; @name stands for the file in the
+ * messages.
+ * @return 0; MM_ELIMIT; MM_EINVAL; MM_ENOMEM
+ */
+int mm_config_parse(const char *name, const char *data, size_t len, mm_config **out,
+                    struct mm_config_errors *errs);
+
 /* mm_config_load_errors() without the list of problems. */
 int mm_config_load(const char *path, mm_config **out);
 
