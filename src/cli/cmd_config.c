@@ -325,6 +325,18 @@ static struct mm_config_date today(void)
     return d;
 }
 
+/* --days: 1 to PLAN_DAYS_MAX. OUT: @out */
+static int parse_days(const char *s, int *out)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+
+    if (*end || end == s || n < 1 || n > PLAN_DAYS_MAX)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
 static int run_config(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -352,16 +364,12 @@ static int run_config(struct cli_ctx *ctx, int argc, char **argv)
                                        "--date takes a date YYYY-MM-DD from 1970 on: '%s'"),
                                  optarg);
             break;
-        case 'n': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || end == optarg || n < 1 || n > PLAN_DAYS_MAX)
+        case 'n':
+            if (parse_days(optarg, &o.days) < 0)
                 return cli_usage(ctx, &cmd_config,
                                  CLI_T(ctx, "--days は 1 から %d の数です", "--days takes 1 to %d"),
                                  PLAN_DAYS_MAX);
-            o.days = (int)n;
             break;
-        }
         case 'j':
             ctx->json = 1;
             break;

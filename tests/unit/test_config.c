@@ -322,6 +322,9 @@ static void problems__values(void **state)
                    "t.conf:11: key 'path': 'x/y' is not an absolute path");
     expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x/../etc\n",
                    "t.conf:11: key 'path': '/x/../etc' is not an absolute path");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /..\n",
+                   "t.conf:11: key 'path': '/..' is not an absolute path");
+    mm_config_free(expect_valid(VALID "[source \"b\"]\nkind = folder\npath = /\n"));
     expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nenabled = maybe\n",
                    "t.conf:12: key 'enabled': 'maybe' is not yes or no");
     expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nschedule = funday\n",

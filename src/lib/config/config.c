@@ -29,29 +29,11 @@
 
 enum sect { S_HOSPITAL, S_SERVICE, S_SOURCE, S_MEDIA, S_MEDIUM, S_HOOKS, S_COUNT };
 
-enum type {
-    T_ID,       /* safe name with dots */
-    T_USER,     /* a user name */
-    T_TEXT,     /* UTF-8 text */
-    T_PATH,     /* absolute path */
-    T_DURATION, /* > 0 */
-    T_BOOL,
-    T_DAYS,
-    T_SCHEDULE,
-    T_KIND,
-    T_ROTATION,
-    T_ROLE,
-    T_WEEKDAY,
-    T_COUNT, /* generations */
-    T_UUID,
-    T_FSLABEL,
-};
-
 #define MAX_KEYS 8
 
 struct key {
     const char *name;
-    enum type type;
+    enum mm_config__type type;
     size_t off; /* into the section's struct */
 };
 
@@ -445,132 +427,17 @@ static char *reader(char *str, int num, void *stream)
     return str;
 }
 
-/* Check @v as a value of @type and store it at @dst. Returns 0, or -1 after a problem. */
-static int store(struct state *st, const char *key, enum type type, const char *v, void *dst)
+/* Check @v as a value of @type and store it at @dst; a wrong value is a problem of @key. */
+static void store(struct state *st, const char *key, enum mm_config__type type, const char *v,
+                  void *dst)
 {
-    char *copy;
-    int64_t secs;
-    unsigned int u;
-    int i;
+    char why[512];
+    int r = mm_config__value(type, v, dst, why, sizeof(why));
 
-    switch (type) {
-    case T_DURATION:
-        if (mm_config_duration_parse(v, &secs) < 0) {
-            problem(st, st->lineno, key, "'%s' is not a duration (like 90m, 24h, 2d, 1w)", v);
-            return -1;
-        }
-        if (secs == 0) {
-            problem(st, st->lineno, key, "'%s' must be longer than zero", v);
-            return -1;
-        }
-        *(int64_t *)dst = secs;
-        return 0;
-    case T_BOOL:
-        if (mm_config__bool_parse(v, &i) < 0) {
-            problem(st, st->lineno, key, "'%s' is not yes or no", v);
-            return -1;
-        }
-        *(int *)dst = i;
-        return 0;
-    case T_DAYS:
-        if (mm_config__days_parse(v, &u) < 0) {
-            problem(st, st->lineno, key, "'%s' is not a list of weekdays (like mon,wed-fri)", v);
-            return -1;
-        }
-        *(unsigned int *)dst = u;
-        return 0;
-    case T_SCHEDULE:
-        if (mm_config__schedule_parse(v, dst) < 0) {
-            problem(st, st->lineno, key,
-                    "'%s' is not a schedule (like daily, mon-fri, daily 01:00-05:00)", v);
-            return -1;
-        }
-        return 0;
-    case T_WEEKDAY:
-        if (mm_config__weekday_parse(v, strlen(v), &i) < 0) {
-            problem(st, st->lineno, key, "'%s' is not a weekday (sun, mon, ... sat)", v);
-            return -1;
-        }
-        *(int *)dst = i;
-        return 0;
-    case T_COUNT:
-        if (mm_config__uint_parse(v, 1, 100000, &u) < 0) {
-            problem(st, st->lineno, key, "'%s' is not a number from 1 to 100000", v);
-            return -1;
-        }
-        *(unsigned int *)dst = u;
-        return 0;
-    case T_KIND:
-        if (strcmp(v, "ssmix2") != 0 && strcmp(v, "folder") != 0) {
-            problem(st, st->lineno, key, "'%s' is not ssmix2 or folder", v);
-            return -1;
-        }
-        *(enum mm_config_source_kind *)dst =
-                v[0] == 's' ? MM_CONFIG_SOURCE_SSMIX2 : MM_CONFIG_SOURCE_FOLDER;
-        return 0;
-    case T_ROTATION:
-        if (strcmp(v, "weekday") != 0 && strcmp(v, "gfs") != 0) {
-            problem(st, st->lineno, key, "'%s' is not weekday or gfs", v);
-            return -1;
-        }
-        *(enum mm_config_rotation *)dst =
-                v[0] == 'w' ? MM_CONFIG_ROTATION_WEEKDAY : MM_CONFIG_ROTATION_GFS;
-        return 0;
-    case T_ROLE:
-        if (strcmp(v, "daily") == 0)
-            *(enum mm_config_role *)dst = MM_CONFIG_ROLE_DAILY;
-        else if (strcmp(v, "weekly") == 0)
-            *(enum mm_config_role *)dst = MM_CONFIG_ROLE_WEEKLY;
-        else if (strcmp(v, "monthly") == 0)
-            *(enum mm_config_role *)dst = MM_CONFIG_ROLE_MONTHLY;
-        else {
-            problem(st, st->lineno, key, "'%s' is not daily, weekly or monthly", v);
-            return -1;
-        }
-        return 0;
-    default:
-        break;
-    }
-    /* the string types */
-    if (!mm_config__is_text(v)) {
-        problem(st, st->lineno, key, "the value holds control characters or is not UTF-8");
-        return -1;
-    }
-    if (type == T_PATH &&
-        (v[0] != '/' || strstr(v, "/../") || strcmp(v + strlen(v) - 3, "/..") == 0)) {
-        problem(st, st->lineno, key, "'%s' is not an absolute path", v);
-        return -1;
-    }
-    if (type == T_ID && !mm_config__is_name(v, MM_CONFIG_MAX_NAME, 1)) {
-        problem(st, st->lineno, key, "'%s' is not an id (1 to %u of A-Z a-z 0-9 _ - .)", v,
-                MM_CONFIG_MAX_NAME);
-        return -1;
-    }
-    if (type == T_USER && !mm_config__is_name(v, MM_CONFIG_MAX_NAME, 1)) {
-        problem(st, st->lineno, key, "'%s' is not a user name", v);
-        return -1;
-    }
-    if (type == T_UUID &&
-        (strlen(v) < 4 || strlen(v) > 36 || strspn(v, "0123456789abcdefABCDEF-") != strlen(v))) {
-        problem(st, st->lineno, key, "'%s' is not a filesystem UUID (like 1A2B-3C4D)", v);
-        return -1;
-    }
-    if ((type == T_TEXT || type == T_FSLABEL) && v[0] == '\0') {
-        problem(st, st->lineno, key, "the value is empty");
-        return -1;
-    }
-    if (type == T_FSLABEL && strlen(v) > 32) {
-        problem(st, st->lineno, key, "'%s' is longer than 32 bytes", v);
-        return -1;
-    }
-    copy = mm_strdup(v);
-    if (!copy) {
+    if (r == MM_ENOMEM)
         st->oom = 1;
-        return -1;
-    }
-    mm_free(*(char **)dst);
-    *(char **)dst = copy;
-    return 0;
+    else if (r < 0)
+        problem(st, st->lineno, key, "%s", why);
 }
 
 /* inih's handler: one `key = value` of the current section. */

@@ -10,6 +10,32 @@
 
 #include "config/config.h"
 
+/* The types of the values of the keys (config.c's tables). */
+enum mm_config__type {
+    T_ID,       /* safe name with dots */
+    T_USER,     /* a user name */
+    T_TEXT,     /* UTF-8 text */
+    T_PATH,     /* absolute path */
+    T_DURATION, /* > 0 */
+    T_BOOL,
+    T_DAYS,
+    T_SCHEDULE,
+    T_KIND,
+    T_ROTATION,
+    T_ROLE,
+    T_WEEKDAY,
+    T_COUNT, /* generations */
+    T_UUID,
+    T_FSLABEL,
+};
+
+/*
+ * Check @v as a value of @type and store it at @dst (an int, unsigned int, int64_t, enum,
+ * schedule, or a char * replaced by a copy, by @type).
+ * @return 0; -1 with the reason in @why (@cap bytes); MM_ENOMEM
+ */
+int mm_config__value(enum mm_config__type type, const char *v, void *dst, char *why, size_t cap);
+
 /* "mon", "tue", ... or the full English name, any case. OUT: 0 = Sunday ... 6. */
 int mm_config__weekday_parse(const char *s, size_t n, int *out);
 

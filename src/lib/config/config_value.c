@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/alloc.h"
 #include "common/error.h"
 #include "config/config_int.h"
 
@@ -362,4 +363,143 @@ const char *mm_config_schedule_str(const struct mm_config_schedule *sched, char 
         snprintf(buf, cap, "%s %02d:%02d-%02d:%02d", days, sched->start / 60, sched->start % 60,
                  sched->end / 60, sched->end % 60);
     return buf;
+}
+
+/* The non-string types of mm_config__value(). Returns 1 when @type is a string type. */
+static int value_scalar(enum mm_config__type type, const char *v, void *dst, char *why, size_t cap)
+{
+    int64_t secs;
+    unsigned int u;
+    int i;
+
+    switch (type) {
+    case T_DURATION:
+        if (mm_config_duration_parse(v, &secs) < 0) {
+            snprintf(why, cap, "'%s' is not a duration (like 90m, 24h, 2d, 1w)", v);
+            return -1;
+        }
+        if (secs == 0) {
+            snprintf(why, cap, "'%s' must be longer than zero", v);
+            return -1;
+        }
+        *(int64_t *)dst = secs;
+        return 0;
+    case T_BOOL:
+        if (mm_config__bool_parse(v, &i) < 0) {
+            snprintf(why, cap, "'%s' is not yes or no", v);
+            return -1;
+        }
+        *(int *)dst = i;
+        return 0;
+    case T_DAYS:
+        if (mm_config__days_parse(v, &u) < 0) {
+            snprintf(why, cap, "'%s' is not a list of weekdays (like mon,wed-fri)", v);
+            return -1;
+        }
+        *(unsigned int *)dst = u;
+        return 0;
+    case T_SCHEDULE:
+        if (mm_config__schedule_parse(v, dst) < 0) {
+            snprintf(why, cap, "'%s' is not a schedule (like daily, mon-fri, daily 01:00-05:00)",
+                     v);
+            return -1;
+        }
+        return 0;
+    case T_WEEKDAY:
+        if (mm_config__weekday_parse(v, strlen(v), &i) < 0) {
+            snprintf(why, cap, "'%s' is not a weekday (sun, mon, ... sat)", v);
+            return -1;
+        }
+        *(int *)dst = i;
+        return 0;
+    case T_COUNT:
+        if (mm_config__uint_parse(v, 1, 100000, &u) < 0) {
+            snprintf(why, cap, "'%s' is not a number from 1 to 100000", v);
+            return -1;
+        }
+        *(unsigned int *)dst = u;
+        return 0;
+    case T_KIND:
+        if (strcmp(v, "ssmix2") != 0 && strcmp(v, "folder") != 0) {
+            snprintf(why, cap, "'%s' is not ssmix2 or folder", v);
+            return -1;
+        }
+        *(enum mm_config_source_kind *)dst =
+                v[0] == 's' ? MM_CONFIG_SOURCE_SSMIX2 : MM_CONFIG_SOURCE_FOLDER;
+        return 0;
+    case T_ROTATION:
+        if (strcmp(v, "weekday") != 0 && strcmp(v, "gfs") != 0) {
+            snprintf(why, cap, "'%s' is not weekday or gfs", v);
+            return -1;
+        }
+        *(enum mm_config_rotation *)dst =
+                v[0] == 'w' ? MM_CONFIG_ROTATION_WEEKDAY : MM_CONFIG_ROTATION_GFS;
+        return 0;
+    case T_ROLE:
+        if (strcmp(v, "daily") == 0)
+            *(enum mm_config_role *)dst = MM_CONFIG_ROLE_DAILY;
+        else if (strcmp(v, "weekly") == 0)
+            *(enum mm_config_role *)dst = MM_CONFIG_ROLE_WEEKLY;
+        else if (strcmp(v, "monthly") == 0)
+            *(enum mm_config_role *)dst = MM_CONFIG_ROLE_MONTHLY;
+        else {
+            snprintf(why, cap, "'%s' is not daily, weekly or monthly", v);
+            return -1;
+        }
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* The string types of mm_config__value(). */
+static int value_string(enum mm_config__type type, const char *v, void *dst, char *why, size_t cap)
+{
+    char *copy;
+
+    if (!mm_config__is_text(v)) {
+        snprintf(why, cap, "the value holds control characters or is not UTF-8");
+        return -1;
+    }
+    size_t n = strlen(v);
+    if (type == T_PATH &&
+        (v[0] != '/' || strstr(v, "/../") || (n >= 3 && strcmp(v + n - 3, "/..") == 0))) {
+        snprintf(why, cap, "'%s' is not an absolute path", v);
+        return -1;
+    }
+    if (type == T_ID && !mm_config__is_name(v, MM_CONFIG_MAX_NAME, 1)) {
+        snprintf(why, cap, "'%s' is not an id (1 to %u of A-Z a-z 0-9 _ - .)", v,
+                 MM_CONFIG_MAX_NAME);
+        return -1;
+    }
+    if (type == T_USER && !mm_config__is_name(v, MM_CONFIG_MAX_NAME, 1)) {
+        snprintf(why, cap, "'%s' is not a user name", v);
+        return -1;
+    }
+    if (type == T_UUID &&
+        (strlen(v) < 4 || strlen(v) > 36 || strspn(v, "0123456789abcdefABCDEF-") != strlen(v))) {
+        snprintf(why, cap, "'%s' is not a filesystem UUID (like 1A2B-3C4D)", v);
+        return -1;
+    }
+    if ((type == T_TEXT || type == T_FSLABEL) && v[0] == '\0') {
+        snprintf(why, cap, "the value is empty");
+        return -1;
+    }
+    if (type == T_FSLABEL && strlen(v) > 32) {
+        snprintf(why, cap, "'%s' is longer than 32 bytes", v);
+        return -1;
+    }
+    copy = mm_strdup(v);
+    if (!copy)
+        return MM_ENOMEM;
+    mm_free(*(char **)dst);
+    *(char **)dst = copy;
+    return 0;
+}
+
+int mm_config__value(enum mm_config__type type, const char *v, void *dst, char *why, size_t cap)
+{
+    int r = value_scalar(type, v, dst, why, cap);
+
+    return r == 1 ? value_string(type, v, dst, why, cap) : r;
 }
