@@ -19,7 +19,7 @@ DEMO ?= demo
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format \
 	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev libzstd-dev \
-	libmicrohttpd-dev strace chromium fonts-noto-cjk poppler-utils \
+	libmicrohttpd-dev libinih-dev strace chromium fonts-noto-cjk poppler-utils \
 	exfatprogs exfat-fuse
 
 # Debian 12 packages `make bench` needs on top of those (bench/vs-peers.sh compares with them).

@@ -104,4 +104,6 @@ struct mm_repo;
 int cli_media_check(const struct cli_ctx *ctx, struct mm_repo *r, const char *label,
                     const char *hospital);
 
+extern const struct cmd cmd_config;
+
 #endif
