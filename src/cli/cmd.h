@@ -105,5 +105,6 @@ int cli_media_check(const struct cli_ctx *ctx, struct mm_repo *r, const char *la
                     const char *hospital);
 
 extern const struct cmd cmd_config;
+extern const struct cmd cmd_run;
 
 #endif

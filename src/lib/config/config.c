@@ -60,7 +60,8 @@ static const struct section_def sections[S_COUNT] = {
                     { K("user", T_USER, struct mm_config_service, user),
                       K("state_dir", T_PATH, struct mm_config_service, state_dir),
                       K("full_drill_interval", T_DURATION, struct mm_config_service,
-                        full_drill_interval) } },
+                        full_drill_interval),
+                      K("passphrase_file", T_PATH, struct mm_config_service, passphrase_file) } },
     [S_SOURCE] = { "source",
                    1,
                    { K("kind", T_KIND, SRC, kind), K("path", T_PATH, SRC, path),
@@ -755,6 +756,7 @@ void mm_config_free(mm_config *cfg)
     mm_free(cfg->hospital.name);
     mm_free(cfg->service.user);
     mm_free(cfg->service.state_dir);
+    mm_free(cfg->service.passphrase_file);
     mm_free(cfg->media.staging);
     mm_free(cfg->hooks.attach.path);
     mm_free(cfg->hooks.detach.path);

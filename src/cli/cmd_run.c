@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mamori run: one daily cycle (mm_cycle_run, backup/cycle.h) of the configuration. The
+ * passphrase comes from the configuration's [service] passphrase_file (owner only, mode
+ * 0600), else MAMORI_PASSPHRASE, else the terminal. Hooks write to this process's stderr (the
+ * service's journal). Exit codes: 0 ok, 1 failure (detached and alerted), 2 usage, 4 written
+ * but needs attention.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup/cycle.h"
+#include "common/error.h"
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "src/cli/cli_audit.h"
+#include "src/cli/cli_repo.h"
+#include "src/cli/cmd.h"
+
+static void now_local(struct mm_config_date *d, int *minute)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    d->year = tm.tm_year + 1900;
+    d->month = tm.tm_mon + 1;
+    d->day = tm.tm_mday;
+    *minute = tm.tm_hour * 60 + tm.tm_min;
+}
+
+static const char *cache_root(char *buf, size_t cap)
+{
+    const char *c = getenv("MAMORI_CACHE");
+
+    if (c && *c)
+        return c;
+    snprintf(buf, cap, "/var/cache/mamori");
+    return buf;
+}
+
+static void print_json(const struct mm_cycle_result *r)
+{
+    printf("{\"result\":%d,\"stage\":\"%s\",\"medium\":", (int)r->exit,
+           mm_cycle_stage_name(r->stage));
+    cli_json_str(stdout, r->medium, strlen(r->medium));
+    fputs(",\"reason\":", stdout);
+    cli_json_str(stdout, r->reason, strlen(r->reason));
+    printf(",\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,\"sources\":%zu,"
+           "\"online_s\":%.3f,\"detach\":%d,\"alert\":%d,\"state_written\":%s}\n",
+           r->generations, r->id, (unsigned long long)r->bytes_written, r->sources, r->online_s,
+           r->detach_status, r->alert_status, r->state_written ? "true" : "false");
+}
+
+static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *r)
+{
+    char b[32];
+
+    if (r->stage == MM_CYCLE_STAGE_LABEL && r->found[0])
+        cli_error(CLI_T(ctx, "この媒体は「%s」です。必要な媒体は「%s」です。何も書き込んでいません",
+                        "this medium is '%s'; the medium wanted is '%s'. Nothing was written"),
+                  r->found, r->medium);
+    else if (r->stage == MM_CYCLE_STAGE_LABEL)
+        cli_error(CLI_T(ctx, "この媒体は使えません（%s）。必要な媒体は「%s」です",
+                        "this medium cannot be used (%s); the medium wanted is '%s'"),
+                  r->reason, r->medium);
+    else if (r->exit == MM_BACKUP_EXIT_FAILED)
+        cli_error(CLI_T(ctx, "サイクル失敗（%s、段階 %s）: %s", "cycle failed (%s, stage %s): %s"),
+                  r->medium, mm_cycle_stage_name(r->stage), r->reason);
+    if (ctx->quiet)
+        return;
+    printf(CLI_T(ctx, "媒体 %s: 世代 %d（%s）、書き込み %s、オンライン %.1f 秒\n",
+                 "medium %s: %d generation(s) (%s), %s written, online %.1f s\n"),
+           r->medium, r->generations, r->id[0] ? r->id : "-", cli_bytes(r->bytes_written, b),
+           r->online_s);
+    if (r->detach_status != 0)
+        cli_error("%s", CLI_T(ctx, "切り離しフックが失敗しました", "the detach hook failed"));
+    if (!r->state_written)
+        cli_error("%s", CLI_T(ctx, "状態ファイルに記録できませんでした",
+                              "the window could not be recorded in the state file"));
+}
+
+static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, char pass[CLI_PASS_MAX], size_t *len)
+{
+    const char *pf = mm_config_service(cfg)->passphrase_file;
+
+    if (pf)
+        return mm_cycle_passphrase_read(pf, pass, CLI_PASS_MAX, len) == 0 ? CLI_OK
+                                                                          : cli_lib_error(-1);
+    return cli_passphrase(ctx, NULL, "MAMORI_PASSPHRASE", "パスフレーズ: ", "passphrase: ", 0, pass,
+                          len);
+}
+
+static int run_cycle(struct cli_ctx *ctx, const char *path, struct mm_cycle_opts *o)
+{
+    struct mm_cycle_result res;
+    char pass[CLI_PASS_MAX], cbuf[256], abuf[4096];
+    mm_config *cfg = NULL;
+    size_t plen = 0;
+    int rc, err = mm_config_load(path, &cfg);
+
+    if (err < 0)
+        return cli_lib_error(err);
+    if ((rc = get_pass(ctx, cfg, pass, &plen)) != CLI_OK) {
+        mm_config_free(cfg);
+        return rc;
+    }
+    o->pass = pass;
+    o->passlen = plen;
+    o->cache_root = cache_root(cbuf, sizeof(cbuf));
+    o->audit_host_dir = cli_audit_dir_or_null(ctx, abuf, sizeof(abuf));
+    o->log_fd = STDERR_FILENO;
+    o->medium_viewer = cli_viewer_copy_wanted();
+    {
+        const char *ds = getenv("MAMORI_DICT_SAMPLES"); /* tests only, as backup */
+        char *end;
+        unsigned long v = ds ? strtoul(ds, &end, 10) : 0;
+        if (ds && *ds && !*end && v >= 10 && v <= 100000)
+            o->dict_samples = (unsigned int)v;
+    }
+    fflush(NULL);
+    mm_cycle_run(cfg, o, &res);
+    mm_crypto_wipe(pass, sizeof(pass));
+    if (ctx->json)
+        print_json(&res);
+    else
+        print_text(ctx, &res);
+    mm_config_free(cfg);
+    return res.exit == MM_BACKUP_EXIT_OK          ? CLI_OK
+           : res.exit == MM_BACKUP_EXIT_ATTENTION ? CLI_ATTENTION
+                                                  : CLI_ERROR;
+}
+
+static int run_run(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "date", required_argument, NULL, 'd' },
+        { "json", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct mm_cycle_opts o;
+    const char *path = MM_CONFIG_DEFAULT_PATH;
+    int opt;
+
+    memset(&o, 0, sizeof(o));
+    now_local(&o.date, &o.minute);
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'd':
+            if (mm_config_date_parse(optarg, &o.date) < 0)
+                return cli_usage(ctx, &cmd_run,
+                                 CLI_T(ctx, "--date は 1970 年以降の YYYY-MM-DD です: '%s'",
+                                       "--date takes a date YYYY-MM-DD from 1970 on: '%s'"),
+                                 optarg);
+            break;
+        case 'j':
+            ctx->json = 1;
+            break;
+        default:
+            return cli_option_error(ctx, &cmd_run, opt, argv);
+        }
+    }
+    if (optind != argc)
+        return cli_usage(ctx, &cmd_run, CLI_T(ctx, "余分な引数: '%s'", "extra argument: '%s'"),
+                         argv[optind]);
+    return run_cycle(ctx, path, &o);
+}
+
+const struct cmd cmd_run = {
+    "run",
+    "run [--config <FILE>] [--date <YYYY-MM-DD>] [--json]",
+    "毎日のバックアップを1回行う（媒体の接続から切り離しまで）",
+    "run one daily cycle (from attaching the medium to detaching it)",
+    "オプション:\n"
+    "   --config <FILE>      設定ファイル（既定: /etc/mamori/mamori.conf）\n"
+    "   --date <YYYY-MM-DD>  この日のサイクルとして行う（既定: 今日）\n"
+    "   --json               結果を JSON で出す\n"
+    "\n"
+    "その日の媒体を選び、接続フック、ラベルの確認、期限の来たソースのバックアップ、検証、\n"
+    "同期を行い、必ず切り離しフックを実行します。失敗したときは通知フックも実行します。\n"
+    "パスフレーズは [service] passphrase_file（所有者のみ・0600）から読みます。\n"
+    "終了コード: 0 正常、1 失敗（切り離しと通知済み）、2 使い方の誤り、4 書いたが要確認\n",
+    "options:\n"
+    "   --config <FILE>      configuration file (default /etc/mamori/mamori.conf)\n"
+    "   --date <YYYY-MM-DD>  run as the cycle of this date (default today)\n"
+    "   --json               print the result as JSON\n"
+    "\n"
+    "Picks the day's medium, runs the attach hook, checks the label, backs up the sources\n"
+    "that are due, verifies, syncs and always runs the detach hook; on failure the alert hook.\n"
+    "The passphrase is read from [service] passphrase_file (owner only, mode 0600).\n"
+    "Exit codes: 0 ok, 1 failed (detached and alerted), 2 usage, 4 written, needs attention\n",
+    0,
+    run_run,
+};

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One daily cycle (cycle.h): hooks, the medium's check, the backup, the verify, the seal and
+ * the record of the online window.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup/cycle.h"
+#include "common/error.h"
+#include "os/os.h"
+
+const char *mm_cycle_stage_name(enum mm_cycle_stage s)
+{
+    static const char *const names[] = { "none",    "medium", "attach", "open", "label",
+                                         "sources", "backup", "verify", "seal", "detach" };
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- hooks ---------------------------------------------------------------------------------- */
+
+#define ENV_MAX 8
+
+/* The child: the contract's environment only, output to @log_fd, no arguments. */
+static void hook_child(const char *path, char *const envp[], int log_fd)
+{
+    int null = open("/dev/null", O_RDWR);
+    char arg0[4096];
+    char *argv[] = { arg0, NULL };
+
+    snprintf(arg0, sizeof(arg0), "%s", path);
+
+    setpgid(0, 0);
+    if (null >= 0)
+        dup2(null, 0);
+    dup2(log_fd >= 0 ? log_fd : null, 1);
+    dup2(log_fd >= 0 ? log_fd : null, 2);
+    execve(path, argv, envp);
+    _exit(127);
+}
+
+/* Wait for @pid at most @timeout seconds; kill its group past it. @return as mm_cycle_hook */
+static int hook_wait(pid_t pid, int64_t timeout, const char *event)
+{
+    double end = now_s() + (double)(timeout > 0 ? timeout : 1);
+    int st;
+
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR)
+            return mm_error_set_errno(MM_EIO, errno, "%s hook: wait", event);
+        if (now_s() >= end) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            mm_error_set(MM_ERROR, "%s hook timed out after %llds", event, (long long)timeout);
+            return 2;
+        }
+        usleep(20000);
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+        mm_error_set(MM_EIO, "%s hook could not be started (exit 127)", event);
+        return 1;
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    if (WIFEXITED(st))
+        mm_error_set(MM_ERROR, "%s hook exited %d", event, WEXITSTATUS(st));
+    else
+        mm_error_set(MM_ERROR, "%s hook killed by signal %d", event, WTERMSIG(st));
+    return 1;
+}
+
+int mm_cycle_hook(const mm_config *cfg, const struct mm_config_hook *hook, const char *event,
+                  const struct mm_config_medium *m, const char *alert, int log_fd)
+{
+    char env[ENV_MAX][512];
+    char *envp[ENV_MAX + 1];
+    const struct mm_config_hospital *h = mm_config_hospital(cfg);
+    size_t n = 0;
+    pid_t pid;
+
+    if (!hook || !hook->path)
+        return 0;
+    if (access(hook->path, X_OK) != 0)
+        return mm_error_set_errno(MM_EIO, errno, "%s hook '%s'", event, hook->path);
+    snprintf(env[n++], sizeof(env[0]),
+             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    snprintf(env[n++], sizeof(env[0]), "MAMORI_HOOK=%s", event);
+    snprintf(env[n++], sizeof(env[0]), "MAMORI_HOSPITAL=%s", h && h->id ? h->id : "");
+    if (m) {
+        snprintf(env[n++], sizeof(env[0]), "MAMORI_MEDIUM=%s", m->label);
+        snprintf(env[n++], sizeof(env[0]), "MAMORI_MEDIUM_PATH=%s", m->path);
+        snprintf(env[n++], sizeof(env[0]), "MAMORI_FS_LABEL=%s", m->fs_label ? m->fs_label : "");
+        snprintf(env[n++], sizeof(env[0]), "MAMORI_FS_UUID=%s", m->fs_uuid ? m->fs_uuid : "");
+    }
+    if (alert)
+        snprintf(env[n++], sizeof(env[0]), "MAMORI_ALERT=%s", alert);
+    for (size_t i = 0; i < n; i++)
+        envp[i] = env[i];
+    envp[n] = NULL;
+    pid = fork();
+    if (pid < 0)
+        return mm_error_set_errno(MM_EIO, errno, "%s hook: fork", event);
+    if (pid == 0)
+        hook_child(hook->path, envp, log_fd);
+    setpgid(pid, pid);
+    return hook_wait(pid, hook->timeout, event);
+}
+
+/* ---- the passphrase file ------------------------------------------------------------------ */
+
+int mm_cycle_passphrase_read(const char *path, char *buf, size_t cap, size_t *len)
+{
+    struct stat sb;
+    ssize_t got;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0)
+        return mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
+                                  "passphrase file '%s'", path);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+        (sb.st_mode & 07777) != 0600) {
+        close(fd);
+        return mm_error_set(MM_EINVAL,
+                            "passphrase file '%s' must be a regular file owned by this user "
+                            "with mode 0600",
+                            path);
+    }
+    got = read(fd, buf, cap);
+    close(fd);
+    if (got < 0)
+        return mm_error_set_errno(MM_EIO, errno, "passphrase file '%s'", path);
+    if ((size_t)got >= cap)
+        return mm_error_set(MM_ELIMIT, "passphrase file '%s' is too long", path);
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+        got--;
+    if (got == 0)
+        return mm_error_set(MM_EINVAL, "passphrase file '%s' is empty", path);
+    buf[got] = '\0';
+    *len = (size_t)got;
+    return 0;
+}
+
+/* ---- the cycle ------------------------------------------------------------------------------ */
+
+struct cyc {
+    const mm_config *cfg;
+    const struct mm_cycle_opts *o;
+    struct mm_cycle_result *res;
+    const struct mm_config_medium *m;
+};
+
+static int fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason)
+{
+    c->res->stage = st;
+    c->res->err = err;
+    c->res->exit = MM_BACKUP_EXIT_FAILED;
+    snprintf(c->res->reason, sizeof(c->res->reason), "%s", reason);
+    return -1;
+}
+
+/* The medium's label against the one due and the hospital. @return 0 or -1 (failed) */
+static int check_label(struct cyc *c, mm_repo *r)
+{
+    struct mm_repo_medium have;
+    const struct mm_config_hospital *h = mm_config_hospital(c->cfg);
+    char why[160];
+    int err = mm_repo_medium_get(r, &have);
+
+    if (err == MM_ENOTFOUND)
+        return fail(c, MM_CYCLE_STAGE_LABEL, err, "medium unlabelled");
+    if (err < 0)
+        return fail(c, MM_CYCLE_STAGE_LABEL, err, "medium label cannot be trusted");
+    snprintf(c->res->found, sizeof(c->res->found), "%s", have.label);
+    snprintf(c->res->found_hospital, sizeof(c->res->found_hospital), "%s", have.hospital);
+    switch (mm_repo_medium_judge(&have, c->m->label, h->id)) {
+    case MM_REPO_MEDIUM_OK:
+        return 0;
+    case MM_REPO_MEDIUM_OTHER_HOSPITAL:
+        snprintf(why, sizeof(why), "other hospital's medium %s attached, %s wanted", have.label,
+                 c->m->label);
+        return fail(c, MM_CYCLE_STAGE_LABEL, MM_EINVAL, why);
+    default:
+        snprintf(why, sizeof(why), "wrong medium %s attached, %s wanted", have.label, c->m->label);
+        return fail(c, MM_CYCLE_STAGE_LABEL, MM_EINVAL, why);
+    }
+}
+
+/* Open the medium's repository and check its label. @return the repository or NULL (failed) */
+static mm_repo *open_checked(struct cyc *c)
+{
+    mm_repo *r = NULL;
+    int err = mm_repo_open(&r, c->m->path, NULL, c->o->pass, c->o->passlen);
+
+    if (err != 0) {
+        fail(c, MM_CYCLE_STAGE_OPEN, err,
+             err == MM_ENOTFOUND ? "no repository on the medium" : "repository does not open");
+        return NULL;
+    }
+    if (check_label(c, r) != 0) {
+        mm_repo_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The due sources' folders into @src (an ssmix2 source gives its extended storage too). */
+static size_t due_sources(struct cyc *c, const char **src, size_t cap)
+{
+    int wday = mm_config_date_weekday(c->o->date);
+    size_t n = 0;
+
+    for (size_t i = 0; i < mm_config_source_count(c->cfg); i++) {
+        const struct mm_config_source *s = mm_config_source_at(c->cfg, i);
+        if (!s->enabled || !mm_config_schedule_due(&s->schedule, wday, c->o->minute))
+            continue;
+        if (n < cap)
+            src[n++] = s->path;
+        if (s->extended && n < cap)
+            src[n++] = s->extended;
+        c->res->sources++;
+    }
+    return n;
+}
+
+/* Verify and seal the repository written. @return 0 or -1 (failed) */
+static int verify_seal(struct cyc *c, mm_repo *r)
+{
+    struct mm_repo_verify_opts vo = { 0 };
+    struct mm_repo_verify_stats *vs = &c->res->verify;
+    int err = mm_repo_verify(r, &vo, vs), fd;
+
+    if (err != 0)
+        return fail(c, MM_CYCLE_STAGE_VERIFY, err, "verify could not run");
+    if (vs->damaged_generations || vs->damaged_packs || vs->damaged_objects ||
+        vs->missing_objects || vs->damaged_files)
+        return fail(c, MM_CYCLE_STAGE_VERIFY, MM_ECORRUPT, "verify found damage");
+    fd = open(c->m->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return fail(c, MM_CYCLE_STAGE_SEAL, MM_EIO, "sync of the medium failed");
+    }
+    close(fd);
+    return 0;
+}
+
+/* Attach, check, back up, verify, seal (everything between the hooks). */
+static void online(struct cyc *c)
+{
+    const char *src[MM_BACKUP_SOURCES_MAX];
+    struct mm_backup_opts bo = { 0 };
+    struct mm_backup_result br;
+    mm_repo *r;
+    const struct mm_config_hooks *hk = mm_config_hooks(c->cfg);
+    int rc = mm_cycle_hook(c->cfg, &hk->attach, "attach", c->m, NULL, c->o->log_fd);
+
+    c->res->attach_status = rc;
+    if (rc != 0) {
+        fail(c, MM_CYCLE_STAGE_ATTACH, rc < 0 ? rc : MM_ERROR,
+             rc == 2 ? "attach hook timed out" : "attach hook failed");
+        return;
+    }
+    bo.nsources = due_sources(c, src, MM_BACKUP_SOURCES_MAX);
+    if (bo.nsources == 0) {
+        fail(c, MM_CYCLE_STAGE_SOURCES, MM_ENOTFOUND, "no source is due");
+        return;
+    }
+    r = open_checked(c);
+    if (!r)
+        return;
+    bo.repo_path = c->m->path;
+    bo.repo = r;
+    bo.sources = src;
+    bo.cache_root = c->o->cache_root;
+    bo.audit_host_dir = c->o->audit_host_dir;
+    bo.threads = c->o->threads;
+    bo.dict_samples = c->o->dict_samples;
+    bo.medium_viewer = c->o->medium_viewer;
+    bo.note = c->o->note;
+    bo.arg = c->o->arg;
+    rc = mm_backup_run(&bo, &br);
+    if (rc == MM_BACKUP_EXIT_FAILED) {
+        fail(c, MM_CYCLE_STAGE_BACKUP, br.err, "backup failed");
+    } else {
+        c->res->generations = 1;
+        memcpy(c->res->id, br.id, sizeof(c->res->id));
+        c->res->bytes_written = br.counts.bytes_stored;
+        c->res->exit = (enum mm_backup_exit)rc;
+        if (rc == MM_BACKUP_EXIT_ATTENTION)
+            snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
+        verify_seal(c, r);
+    }
+    mm_backup_result_release(&br);
+    mm_repo_free(r);
+}
+
+/* Append the window's JSON line to <state_dir>/windows.jsonl (one write, fsync). */
+static int record_window(struct cyc *c, time_t started)
+{
+    const struct mm_config_service *sv = mm_config_service(c->cfg);
+    struct mm_cycle_result *r = c->res;
+    char path[4096], line[1024], at[32];
+    struct tm tm;
+    int fd, n;
+
+    if (!sv->state_dir || mm_os_mkdir_p(sv->state_dir, 0750) != 0)
+        return -1;
+    if (snprintf(path, sizeof(path), "%s/windows.jsonl", sv->state_dir) >= (int)sizeof(path))
+        return -1;
+    gmtime_r(&started, &tm);
+    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    n = snprintf(line, sizeof(line),
+                 "{\"date\":\"%04d-%02d-%02d\",\"attached\":\"%s\",\"online_s\":%.3f,"
+                 "\"medium\":\"%s\",\"result\":%d,\"stage\":\"%s\",\"reason\":\"%s\","
+                 "\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,"
+                 "\"sources\":%zu,\"detach\":%d}\n",
+                 c->o->date.year, c->o->date.month, c->o->date.day, at, r->online_s, r->medium,
+                 (int)r->exit, mm_cycle_stage_name(r->stage), r->reason, r->generations, r->id,
+                 (unsigned long long)r->bytes_written, r->sources, r->detach_status);
+    if (n < 0 || n >= (int)sizeof(line))
+        return -1;
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    if (mm_os_write_all(fd, line, (size_t)n, path) != 0 || fsync(fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    return close(fd) == 0 ? 0 : -1;
+}
+
+int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
+                 struct mm_cycle_result *res)
+{
+    struct mm_config_due due[2];
+    struct cyc c = { cfg, opts, res, NULL };
+    const struct mm_config_hooks *hk = mm_config_hooks(cfg);
+    time_t started = time(NULL);
+    double t0 = now_s();
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    res->attach_status = res->detach_status = res->alert_status = -1;
+    if (mm_config_medium_for(cfg, opts->date, due) != 0 || !due[0].medium) {
+        fail(&c, MM_CYCLE_STAGE_MEDIUM, MM_EINVAL, "no medium is due on the date");
+        res->alert_status =
+                mm_cycle_hook(cfg, &hk->alert, "alert", NULL, res->reason, opts->log_fd);
+        return res->exit;
+    }
+    c.m = due[0].medium;
+    snprintf(res->medium, sizeof(res->medium), "%s", c.m->label);
+    online(&c);
+    rc = mm_cycle_hook(cfg, &hk->detach, "detach", c.m, NULL, opts->log_fd);
+    res->detach_status = rc;
+    if (rc != 0 && res->exit != MM_BACKUP_EXIT_FAILED)
+        fail(&c, MM_CYCLE_STAGE_DETACH, rc < 0 ? rc : MM_ERROR,
+             rc == 2 ? "detach hook timed out" : "detach hook failed");
+    res->online_s = now_s() - t0;
+    if (res->exit == MM_BACKUP_EXIT_FAILED)
+        res->alert_status = mm_cycle_hook(cfg, &hk->alert, "alert", c.m, res->reason, opts->log_fd);
+    res->state_written = record_window(&c, started) == 0;
+    return res->exit;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One daily cycle (`mamori run`): pick the medium due on the date (mm_config_medium_for), run
+ * the attach hook, open the repository at the medium's path and refuse a wrong, unlabelled or
+ * other hospital's medium before writing, back up every enabled source that is due as ONE
+ * generation (mm_backup_run), verify the repository (mm_repo_verify, quick: structure and
+ * every object present), seal (fsync; a read-only remount is the detach hook's job), ALWAYS
+ * run the detach hook, run the alert hook on any failure, and record the online window
+ * (attach start to detach end) as a JSON line in <state_dir>/windows.jsonl. Hooks follow
+ * docs/operations.md §8: no arguments, a fixed environment (PATH and the MAMORI_* variables,
+ * nothing inherited), their output to opts->log_fd, a timeout from the configuration. Nothing
+ * here prints, reads the environment or exits.
+ */
+#ifndef MM_BACKUP_CYCLE_H
+#define MM_BACKUP_CYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backup/backup.h"
+#include "config/config.h"
+
+/* Where a cycle stopped (result.stage; MM_CYCLE_STAGE_NONE when it went through). */
+enum mm_cycle_stage {
+    MM_CYCLE_STAGE_NONE = 0,
+    MM_CYCLE_STAGE_MEDIUM,  /* no medium is due (bad date) */
+    MM_CYCLE_STAGE_ATTACH,  /* the attach hook failed or timed out */
+    MM_CYCLE_STAGE_OPEN,    /* no repository at the medium's path, or it does not unlock */
+    MM_CYCLE_STAGE_LABEL,   /* wrong, unlabelled or other hospital's medium: nothing written */
+    MM_CYCLE_STAGE_SOURCES, /* no source is due */
+    MM_CYCLE_STAGE_BACKUP,  /* mm_backup_run failed */
+    MM_CYCLE_STAGE_VERIFY,  /* the verify found damage or could not run */
+    MM_CYCLE_STAGE_SEAL,    /* fsync of the repository failed */
+    MM_CYCLE_STAGE_DETACH,  /* the detach hook failed (after everything else went well) */
+};
+
+struct mm_cycle_opts {
+    struct mm_config_date date; /* the cycle's local date */
+    int minute;                 /* minutes after local midnight, for source windows */
+    const char *pass;           /* the passphrase of the repositories (any key slot) */
+    size_t passlen;
+    const char *cache_root;             /* as mm_backup_opts (NULL: /var/cache/mamori) */
+    const char *audit_host_dir;         /* as mm_backup_opts */
+    int log_fd;                         /* hooks' stdout and stderr (-1: /dev/null) */
+    unsigned int threads, dict_samples; /* as mm_backup_opts (0: defaults) */
+    int medium_viewer;                  /* refresh the viewer on the medium */
+    mm_backup_note_fn note;             /* as mm_backup_opts, with @arg */
+    void *arg;
+};
+
+struct mm_cycle_result {
+    enum mm_backup_exit exit; /* 0 ok, 1 failed (detached, alerted), 4 written, attention */
+    enum mm_cycle_stage stage;
+    int err;          /* the mm_err of the failure */
+    char reason[160]; /* short, no patient data: "attach hook exited 3" (MAMORI_ALERT) */
+    char medium[MM_CONFIG_MAX_NAME + 1]; /* the label due */
+    char found[MM_CONFIG_MAX_NAME + 1];  /* STAGE_LABEL: the label found ("" unlabelled) */
+    char found_hospital[MM_CONFIG_MAX_NAME + 1];
+    size_t sources;                                 /* sources backed up */
+    int generations;                                /* written (0 or 1) */
+    char id[MM_CRYPTO_HEX_SIZE];                    /* the generation written */
+    uint64_t bytes_written;                         /* bytes stored in packs on the medium */
+    double online_s;                                /* attach start to detach end */
+    int attach_status, detach_status, alert_status; /* -1 not run; 0 ok; else failed */
+    int state_written;                              /* the window's line is in the state file */
+    struct mm_repo_verify_stats verify;
+};
+
+/* "none", "medium", "attach", "open", "label", "sources", "backup", "verify", "seal", "detach" */
+const char *mm_cycle_stage_name(enum mm_cycle_stage s);
+
+/*
+ * Run one cycle of @cfg as the file comment says.
+ * @return res->exit
+ */
+int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
+                 struct mm_cycle_result *res);
+
+/*
+ * Run the hook @hook (path NULL: nothing to run, 0) as @event ("attach", "detach", "alert")
+ * with the contract's environment; @alert is MAMORI_ALERT (NULL: unset).
+ * @return 0 exited 0; 1 exited non-zero or by a signal; 2 timed out (killed); MM_EIO cannot
+ *         start it (not found, not executable); a failure's text in mm_error_last()
+ */
+int mm_cycle_hook(const mm_config *cfg, const struct mm_config_hook *hook, const char *event,
+                  const struct mm_config_medium *m, const char *alert, int log_fd);
+
+/*
+ * Read the passphrase file @path: refused unless a regular file owned by the running user
+ * with mode 0600 (checked with fstat on the opened file). A trailing newline is dropped.
+ * @return 0 with the length in *len; MM_ENOTFOUND, MM_EINVAL (owner, mode), MM_ELIMIT, MM_EIO
+ */
+int mm_cycle_passphrase_read(const char *path, char *buf, size_t cap, size_t *len);
+
+#endif

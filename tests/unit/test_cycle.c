@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tests of one daily cycle (backup/cycle.h) on plain folders, with hooks that are tiny shell
+ * scripts written here: a cycle that goes through writes one generation on the day's medium
+ * and records its window; the detach hook runs after every failure (attach that fails or
+ * hangs past its timeout, the wrong medium) and the alert hook says why; the wrong medium is
+ * refused with nothing written; the passphrase file must be the user's own with mode 0600.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "backup/cycle.h"
+#include "common/error.h"
+#include "os/os.h"
+#include "repo/repo.h"
+#include "tests/unit/test_storage.h"
+
+#define PASS   "cycle: correct horse battery staple"
+#define P(s)   (s), strlen(s)
+#define MONDAY ((struct mm_config_date){ 2026, 12, 7 })
+
+static const struct mm_kdf_params kdf_min = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
+
+static struct test_storage st;
+static char work[128], repo_a[300], repo_b[300], hooklog[300], state[300];
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || chmod(path, mode) != 0)
+        fail_msg("cannot write '%s'", path);
+}
+
+static void hook(const char *name, const char *body)
+{
+    char p[400], text[1024];
+
+    snprintf(p, sizeof(p), "%s/%s", work, name);
+    snprintf(text, sizeof(text), "#!/bin/sh\n%s\n", body);
+    write_file(p, text, 0700);
+}
+
+static int make_repo(const char *path, const char *label)
+{
+    struct mm_repo_init_opts o = { 0 };
+    mm_repo *r = NULL;
+    int err;
+
+    o.kdf = &kdf_min;
+    if (mm_repo_init(path, "alice", P(PASS), &o) != 0 ||
+        mm_repo_open(&r, path, "alice", P(PASS)) != 0 ||
+        mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL) != 0) {
+        fprintf(stderr, "repo: %s\n", mm_error_last());
+        mm_repo_free(r);
+        return -1;
+    }
+    err = mm_repo_medium_set(r, label, "H1", 0);
+    mm_repo_free(r);
+    return err;
+}
+
+static int setup(void **st_)
+{
+    char b[600];
+
+    (void)st_;
+    if (test_storage_make(&st, "cycle", 12, 2, 16) != 0)
+        return -1;
+    snprintf(work, sizeof(work), "/tmp/mamori-test-cycle-XXXXXX");
+    if (!mkdtemp(work))
+        return -1;
+    snprintf(repo_a, sizeof(repo_a), "%s/A", work);
+    snprintf(repo_b, sizeof(repo_b), "%s/B", work);
+    snprintf(hooklog, sizeof(hooklog), "%s/hooks.log", work);
+    snprintf(state, sizeof(state), "%s/state", work);
+    if (make_repo(repo_a, "A") != 0 || make_repo(repo_b, "B") != 0)
+        return -1;
+    snprintf(b, sizeof(b), "echo \"attach $MAMORI_HOOK $MAMORI_MEDIUM $MAMORI_HOSPITAL\" >> %s",
+             hooklog);
+    hook("attach-ok", b);
+    snprintf(b, sizeof(b), "echo attach-fail >> %s; exit 3", hooklog);
+    hook("attach-fail", b);
+    hook("attach-hang", "exec sleep 30");
+    snprintf(b, sizeof(b), "echo \"detach $MAMORI_MEDIUM_PATH\" >> %s", hooklog);
+    hook("detach", b);
+    snprintf(b, sizeof(b), "echo \"alert $MAMORI_ALERT\" >> %s", hooklog);
+    hook("alert", b);
+    return 0;
+}
+
+static int teardown(void **st_)
+{
+    (void)st_;
+    test_storage_free(&st);
+    if (work[0])
+        test_rm_rf(work);
+    return 0;
+}
+
+/* A configuration: medium A (sun-wed) at @path_a, B (thu-sat), the attach hook @attach. */
+static mm_config *config(const char *attach, const char *path_a)
+{
+    char text[4096];
+    mm_config *cfg = NULL;
+    struct mm_config_errors errs;
+
+    snprintf(text, sizeof(text),
+             "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
+             "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
+             "[media]\nrotation = weekday\nstaging = %s/staging\n"
+             "[medium \"A\"]\ndays = sun,mon,tue,wed\npath = %s\n"
+             "[medium \"B\"]\ndays = thu,fri,sat\npath = %s\n"
+             "[hooks]\nattach = %s/%s\nattach_timeout = 1s\ndetach = %s/detach\n"
+             "alert = %s/alert\n",
+             state, st.dir, work, path_a, repo_b, work, attach, work, work);
+    mm_config_errors_init(&errs);
+    if (mm_config_parse("test.conf", text, strlen(text), &cfg, &errs) != 0)
+        fail_msg("config: %s", errs.count ? errs.msgs[0] : mm_error_last());
+    mm_config_errors_release(&errs);
+    return cfg;
+}
+
+static void run(mm_config *cfg, struct mm_cycle_result *res)
+{
+    struct mm_cycle_opts o = { 0 };
+    char cache[400];
+
+    snprintf(cache, sizeof(cache), "%s/cache", work);
+    o.date = MONDAY;
+    o.minute = 120;
+    o.pass = PASS;
+    o.passlen = strlen(PASS);
+    o.cache_root = cache;
+    o.log_fd = -1;
+    o.threads = 2;
+    o.dict_samples = 10;
+    unlink(hooklog);
+    mm_cycle_run(cfg, &o, res);
+    mm_config_free(cfg);
+}
+
+static char *slurp(const char *path)
+{
+    mm_buf b;
+    char *s;
+
+    mm_buf_init(&b, 1u << 20);
+    if (mm_os_read_file(path, &b) != 0 || b.len == 0) {
+        mm_buf_release(&b);
+        return strdup("");
+    }
+    s = strndup(b.ptr, b.len);
+    mm_buf_release(&b);
+    return s;
+}
+
+static void has(const char *path, const char *needle, int want)
+{
+    char *s = slurp(path);
+
+    if ((strstr(s, needle) != NULL) != want)
+        fail_msg("'%s' %s '%s':\n%s", path, want ? "lacks" : "holds", needle, s);
+    free(s);
+}
+
+static size_t generations(const char *path)
+{
+    mm_repo *r = NULL;
+    struct mm_repo_gen *g = NULL;
+    size_t n = 0;
+
+    assert_int_equal(mm_repo_open(&r, path, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_generations(r, &g, &n), 0);
+    mm_repo_gens_free(g, n);
+    mm_repo_free(r);
+    return n;
+}
+
+static void cycle__writes_the_days_medium_and_records_the_window(void **s)
+{
+    struct mm_cycle_result res;
+    char wf[400];
+    size_t a = generations(repo_a), b = generations(repo_b);
+
+    (void)s;
+    run(config("attach-ok", repo_a), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_NONE);
+    assert_string_equal(res.medium, "A");
+    assert_int_equal(res.generations, 1);
+    assert_true(res.bytes_written > 0);
+    assert_int_equal(generations(repo_a), a + 1);
+    assert_int_equal(generations(repo_b), b);
+    assert_int_equal(res.attach_status, 0);
+    assert_int_equal(res.detach_status, 0);
+    assert_int_equal(res.alert_status, -1);
+    has(hooklog, "attach attach A H1", 1);
+    has(hooklog, "detach ", 1);
+    has(hooklog, "alert", 0);
+    assert_true(res.state_written);
+    snprintf(wf, sizeof(wf), "%s/windows.jsonl", state);
+    has(wf, "\"medium\":\"A\"", 1);
+    has(wf, "\"generations\":1", 1);
+    has(wf, "\"online_s\":", 1);
+    has(wf, res.id, 1);
+}
+
+static void cycle__refuses_the_wrong_medium_and_still_detaches(void **s)
+{
+    struct mm_cycle_result res;
+    size_t b = generations(repo_b);
+
+    (void)s;
+    run(config("attach-ok", repo_b), &res); /* A is due, B is at A's path */
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_LABEL);
+    assert_string_equal(res.found, "B");
+    assert_int_equal(res.generations, 0);
+    assert_int_equal(generations(repo_b), b);
+    has(hooklog, "detach ", 1);
+    has(hooklog, "alert wrong medium B attached, A wanted", 1);
+}
+
+static void cycle__failing_attach_detaches_and_alerts(void **s)
+{
+    struct mm_cycle_result res;
+    size_t a = generations(repo_a);
+
+    (void)s;
+    run(config("attach-fail", repo_a), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_ATTACH);
+    assert_int_equal(res.attach_status, 1);
+    assert_int_equal(generations(repo_a), a);
+    has(hooklog, "attach-fail", 1);
+    has(hooklog, "detach ", 1);
+    has(hooklog, "alert attach hook failed", 1);
+}
+
+static void cycle__hanging_attach_times_out_detaches_and_alerts(void **s)
+{
+    struct mm_cycle_result res;
+
+    (void)s;
+    run(config("attach-hang", repo_a), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.attach_status, 2);
+    assert_true(res.online_s < 10);
+    has(hooklog, "detach ", 1);
+    has(hooklog, "alert attach hook timed out", 1);
+}
+
+static void cycle__missing_attach_hook_fails_and_alerts(void **s)
+{
+    struct mm_cycle_result res;
+
+    (void)s;
+    run(config("no-such-hook", repo_a), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_ATTACH);
+    has(hooklog, "detach ", 1);
+    has(hooklog, "alert attach hook failed", 1);
+}
+
+static void passphrase__only_the_owners_0600_file(void **s)
+{
+    char p[400], buf[64];
+    size_t n = 0;
+
+    (void)s;
+    snprintf(p, sizeof(p), "%s/pass", work);
+    write_file(p, "secret\n", 0600);
+    assert_int_equal(mm_cycle_passphrase_read(p, buf, sizeof(buf), &n), 0);
+    assert_int_equal(n, 6);
+    assert_string_equal(buf, "secret");
+    chmod(p, 0640);
+    assert_int_equal(mm_cycle_passphrase_read(p, buf, sizeof(buf), &n), MM_EINVAL);
+    chmod(p, 0644);
+    assert_int_equal(mm_cycle_passphrase_read(p, buf, sizeof(buf), &n), MM_EINVAL);
+    strcat(p, "-missing");
+    assert_int_equal(mm_cycle_passphrase_read(p, buf, sizeof(buf), &n), MM_ENOTFOUND);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cycle__writes_the_days_medium_and_records_the_window),
+        cmocka_unit_test(cycle__refuses_the_wrong_medium_and_still_detaches),
+        cmocka_unit_test(cycle__failing_attach_detaches_and_alerts),
+        cmocka_unit_test(cycle__hanging_attach_times_out_detaches_and_alerts),
+        cmocka_unit_test(cycle__missing_attach_hook_fails_and_alerts),
+        cmocka_unit_test(passphrase__only_the_owners_0600_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
