@@ -1,0 +1,209 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# A simulated week of daily cycles (`mamori run`) on five real exFAT loop images labelled MON
+# to FRI (mkfs.exfat -L), each with a repository and its medium label. The configuration's
+# weekday rotation names them; its attach hook mounts the image "plugged in" (the day's one,
+# unless the test says another, none, or a failing hook) at the day's path and its detach
+# hook unmounts it. Five days of `mamori run --date` with `mamori-gen advance --days 1`
+# between: each day's generation lands on that day's medium and no other. Then a wrong image
+# on its day is refused (nothing written) and still detached, a failing attach hook still
+# detaches and alerts, and a missing disk is reported (non-zero exit, alert). The window
+# records are in the state file. The passphrase comes from the configuration's
+# passphrase_file (0600).
+#
+# Needs root, losetup, mkfs.exfat and a way to mount exFAT: otherwise "skipped: ..." and 77.
+# Unmounts and detaches every loop device even on failure.
+#
+# usage: cycle-week-exfat.sh [<mamori> <mamori-gen>]   (default: $MAMORI and $MAMORI_GEN)
+set -u
+
+if [ $# -eq 2 ]; then
+    MAMORI=$1
+    MAMORI_GEN=$2
+elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
+    echo "usage: cycle-week-exfat.sh [<mamori> <mamori-gen>]" >&2
+    exit 2
+fi
+M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
+G=$(cd "$(dirname "$MAMORI_GEN")" && pwd)/$(basename "$MAMORI_GEN")
+
+skip() {
+    echo "skipped: $*"
+    exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v losetup >/dev/null && command -v mkfs.exfat >/dev/null ||
+    skip "needs losetup and mkfs.exfat (exfatprogs)"
+
+DAYS="MON TUE WED THU FRI"
+W=$(mktemp -d "${TMPDIR:-/tmp}/mm-week-XXXXXX") || exit 1
+declare -A LOOP=()
+cleanup() {
+    cd /
+    for d in $DAYS; do
+        if mountpoint -q "$W/mnt/$d" 2>/dev/null; then
+            umount "$W/mnt/$d" 2>/dev/null || fusermount -u "$W/mnt/$d" 2>/dev/null ||
+                umount -l "$W/mnt/$d"
+        fi
+    done
+    for d in "${!LOOP[@]}"; do losetup -d "${LOOP[$d]}" 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "cycle-week-exfat: FAIL: $*" >&2
+    [ -s "$W/hooks.log" ] && sed 's/^/    hooks | /' "$W/hooks.log" >&2
+    exit 1
+}
+show() {
+    for f in "$@"; do [ -s "$f" ] && sed 's/^/    | /' "$f" >&2; done
+    return 0
+}
+run() {
+    local name=$1
+    shift
+    "$@" >"$W/$name.out" 2>"$W/$name.err"
+    RC=$?
+}
+must_be() {
+    local name=$1 want=$2
+    shift 2
+    run "$name" "$@"
+    [ "$RC" = "$want" ] || { show "$W/$name.out" "$W/$name.err"; fail "$name exited $RC, not $want"; }
+}
+
+# How this machine mounts exFAT: the kernel's driver, else exfat-fuse.
+mkdir -p "$W/img" "$W/mnt" || exit 1
+for d in $DAYS; do
+    mkdir -p "$W/mnt/$d"
+    truncate -s 48M "$W/img/$d.img" || skip "cannot make the images"
+    LOOP[$d]=$(losetup -f --show "$W/img/$d.img" 2>/dev/null) || { unset "LOOP[$d]"; skip "cannot attach a loop device"; }
+    echo "${LOOP[$d]}" >"$W/img/$d.loop"
+    mkfs.exfat -L "$d" "${LOOP[$d]}" >/dev/null 2>&1 || skip "mkfs.exfat failed"
+done
+if mount -t exfat "${LOOP[MON]}" "$W/mnt/MON" 2>/dev/null; then
+    MOUNT="mount -t exfat"
+elif command -v mount.exfat-fuse >/dev/null && mount.exfat-fuse "${LOOP[MON]}" "$W/mnt/MON" >/dev/null 2>&1; then
+    MOUNT=$(command -v mount.exfat-fuse)
+else
+    skip "cannot mount exFAT (no kernel exfat module, no exfat-fuse)"
+fi
+umount "$W/mnt/MON" 2>/dev/null || fusermount -u "$W/mnt/MON"
+echo "five exFAT images, mounted with: $MOUNT"
+
+unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_PASSPHRASE
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+export MAMORI_CACHE=$W/cache MAMORI_AUDIT_DIR=$W/audit-host MAMORI_DICT_SAMPLES=10
+PASSFILE=$W/passphrase
+(umask 077 && echo week-medium-passphrase >"$PASSFILE") || exit 1
+
+mount_day() { $MOUNT "${LOOP[$1]}" "$W/mnt/$1" >/dev/null 2>&1 || fail "cannot mount $1"; }
+umount_day() { umount "$W/mnt/$1" 2>/dev/null || fusermount -u "$W/mnt/$1" || fail "cannot unmount $1"; }
+for d in $DAYS; do
+    mount_day "$d"
+    MAMORI_PASSPHRASE=week-medium-passphrase must_be "init-$d" 0 "$M" -q init --repo "$W/mnt/$d/repo" --kdf-passes 1 --kdf-memory 1
+    MAMORI_PASSPHRASE=week-medium-passphrase must_be "label-$d" 0 "$M" media init --repo "$W/mnt/$d/repo" --label "$d" --hospital 1310012345
+    umount_day "$d"
+done
+
+# ---- the hooks: "plugged" says which image is in the drive (default: the day's) -------------
+cat >"$W/attach" <<EOF
+#!/bin/sh
+echo "attach \$MAMORI_MEDIUM \$MAMORI_FS_LABEL" >>"$W/hooks.log"
+p=\$(cat "$W/plugged" 2>/dev/null || echo "\$MAMORI_MEDIUM")
+case "\$p" in
+none) exit 0 ;;           # no disk: nothing mounted, the cycle finds no repository
+fail) exit 5 ;;
+esac
+exec $MOUNT "\$(cat "$W/img/\$p.loop")" "\$(dirname "\$MAMORI_MEDIUM_PATH")"
+EOF
+cat >"$W/detach" <<EOF
+#!/bin/sh
+echo "detach \$MAMORI_MEDIUM" >>"$W/hooks.log"
+d=\$(dirname "\$MAMORI_MEDIUM_PATH")
+if mountpoint -q "\$d"; then umount "\$d" 2>/dev/null || fusermount -u "\$d"; fi
+EOF
+cat >"$W/alert" <<EOF
+#!/bin/sh
+echo "alert \$MAMORI_MEDIUM \$MAMORI_ALERT" >>"$W/hooks.log"
+EOF
+chmod 700 "$W/attach" "$W/detach" "$W/alert"
+
+"$G" --out "$W/src" --patients 10 --days 30 --seed 5 -q || fail "mamori-gen failed"
+{
+    printf '[hospital]\nid = 1310012345\n[service]\nstate_dir = %s/state\npassphrase_file = %s\n' "$W" "$PASSFILE"
+    printf '[source "ssmix2"]\nkind = ssmix2\npath = %s/src/standard\nschedule = daily\nrpo = 26h\n' "$W"
+    printf '[media]\nrotation = weekday\nstaging = %s/staging\n' "$W"
+    for d in $DAYS; do
+        days=$(echo "$d" | tr 'A-Z' 'a-z')
+        [ "$d" = MON ] && days="mon,sat,sun"
+        printf '[medium "%s"]\ndays = %s\npath = %s/mnt/%s/repo\nfs_label = %s\n' "$d" "$days" "$W" "$d" "$d"
+    done
+    printf '[hooks]\nattach = %s/attach\nattach_timeout = 30s\ndetach = %s/detach\ndetach_timeout = 30s\nalert = %s/alert\n' "$W" "$W" "$W"
+} >"$W/mamori.conf"
+must_be config 0 "$M" config check --config "$W/mamori.conf"
+
+gens() { # gens <DAY>: the number of generations on that day's image
+    mount_day "$1"
+    MAMORI_PASSPHRASE=week-medium-passphrase "$M" generations --repo "$W/mnt/$1/repo" --json >"$W/gens.out" 2>&1 ||
+        { umount_day "$1"; show "$W/gens.out"; fail "generations on $1"; }
+    umount_day "$1"
+    grep -o '"id":"' "$W/gens.out" | wc -l
+}
+
+# ---- the week: 2026-12-07 is a Monday ---------------------------------------------------------
+i=0
+for d in $DAYS; do
+    date=$(printf "2026-12-%02d" $((7 + i)))
+    must_be "run-$d" 0 "$M" --lang en run --config "$W/mamori.conf" --date "$date"
+    mountpoint -q "$W/mnt/$d" && fail "$d is still mounted after its cycle"
+    [ "$(gens "$d")" = 1 ] || fail "$d does not hold its day's generation"
+    i=$((i + 1))
+    "$G" advance --out "$W/src" --days 1 -q || fail "mamori-gen advance failed"
+done
+for d in $DAYS; do
+    [ "$(gens "$d")" = 1 ] || fail "$d holds another day's generation"
+done
+grep -q alert "$W/hooks.log" && fail "an alert in a good week"
+[ "$(grep -c '^detach' "$W/hooks.log")" = 5 ] || fail "five detaches expected"
+echo "five days, five media, one generation each: ok"
+
+# ---- the wrong disk on Monday: refused, nothing written, detached, alerted ---------------------
+: >"$W/hooks.log"
+echo TUE >"$W/plugged"
+must_be wrong 1 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-14
+grep -q "this medium is 'TUE'.*wanted is 'MON'" "$W/wrong.err" || { show "$W/wrong.err"; fail "the refusal does not name both media"; }
+grep -q '^detach MON' "$W/hooks.log" || fail "no detach after the wrong disk"
+grep -q '^alert MON wrong medium TUE attached, MON wanted' "$W/hooks.log" || fail "no alert for the wrong disk"
+mountpoint -q "$W/mnt/MON" && fail "still mounted after the wrong disk"
+[ "$(gens TUE)" = 1 ] || fail "the wrong disk was written"
+
+# ---- a failing attach hook: detached, alerted ----------------------------------------------------
+: >"$W/hooks.log"
+echo fail >"$W/plugged"
+must_be attach-fails 1 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-15
+grep -q '^detach TUE' "$W/hooks.log" && grep -q '^alert TUE attach hook failed' "$W/hooks.log" ||
+    fail "a failing attach hook was not detached and alerted"
+
+# ---- the disk is missing on its day: reported, alerted ------------------------------------------
+: >"$W/hooks.log"
+echo none >"$W/plugged"
+must_be missing 1 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-16
+grep -q '^detach WED' "$W/hooks.log" && grep -q '^alert WED no repository on the medium' "$W/hooks.log" ||
+    fail "a missing disk was not detached and alerted"
+[ "$(gens WED)" = 1 ] || fail "WED changed while it was missing"
+rm -f "$W/plugged"
+
+# ---- the window records -----------------------------------------------------------------------
+[ "$(wc -l <"$W/state/windows.jsonl")" = 8 ] || { show "$W/state/windows.jsonl"; fail "eight window records expected"; }
+[ "$(grep -c '"result":0' "$W/state/windows.jsonl")" = 5 ] || fail "five good windows expected"
+grep -q '"medium":"FRI".*"generations":1' "$W/state/windows.jsonl" || fail "Friday's window is not recorded"
+
+# ---- a passphrase file others may read is refused ------------------------------------------------
+chmod 644 "$PASSFILE"
+must_be loose-passphrase 1 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-17
+grep -q 'mode 0600' "$W/loose-passphrase.err" || { show "$W/loose-passphrase.err"; fail "a readable passphrase file was used"; }
+echo "wrong disk, failing attach, missing disk, window records, passphrase file: ok"
+exit 0
