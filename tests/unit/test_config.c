@@ -159,6 +159,7 @@ static void load__every_key(void **state)
                                   "user = mamori-svc\n"
                                   "state_dir = /var/lib/m\n"
                                   "full_drill_interval = 2w\n"
+                                  "passphrase_file = /etc/mamori/pass\n"
                                   "[source \"ssmix2\"]\n"
                                   "kind = ssmix2\n"
                                   "path = /srv/ss\n"
@@ -203,6 +204,7 @@ static void load__every_key(void **state)
     assert_string_equal(mm_config_service(cfg)->user, "mamori-svc");
     assert_string_equal(mm_config_service(cfg)->state_dir, "/var/lib/m");
     assert_int_equal(mm_config_service(cfg)->full_drill_interval, 14 * 86400);
+    assert_string_equal(mm_config_service(cfg)->passphrase_file, "/etc/mamori/pass");
     assert_string_equal(s->name, "ssmix2");
     assert_int_equal(s->kind, MM_CONFIG_SOURCE_SSMIX2);
     assert_string_equal(s->extended, "/srv/ext");
@@ -369,6 +371,8 @@ static void problems__values(void **state)
     expect_problem(VALID "[hooks]\ndetach_timeout = soon\n",
                    "t.conf:10: key 'detach_timeout': 'soon' is not a duration (like 90m, 24h, "
                    "2d, 1w)");
+    expect_problem(VALID "[service]\npassphrase_file = pass.txt\n",
+                   "t.conf:10: key 'passphrase_file': 'pass.txt' is not an absolute path");
     expect_problem(VALID "[service]\nuser = bad user\n",
                    "t.conf:10: key 'user': 'bad user' is not a user name");
 }
