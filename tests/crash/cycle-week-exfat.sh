@@ -200,6 +200,15 @@ rm -f "$W/plugged"
 [ "$(wc -l <"$W/state/windows.jsonl")" = 8 ] || { show "$W/state/windows.jsonl"; fail "eight window records expected"; }
 [ "$(grep -c '"result":0' "$W/state/windows.jsonl")" = 5 ] || fail "five good windows expected"
 grep -q '"medium":"FRI".*"generations":1' "$W/state/windows.jsonl" || fail "Friday's window is not recorded"
+mount_day FRI
+export MAMORI_PASSPHRASE=week-medium-passphrase
+run audit-show "$M" --lang en audit show --repo "$W/mnt/FRI/repo" --host --kind cycle --json
+run audit-verify "$M" --lang en audit verify --repo "$W/mnt/FRI/repo" --host
+audit_rc=$RC
+unset MAMORI_PASSPHRASE
+umount_day FRI
+grep -q '"medium":"FRI"' "$W/audit-show.out" || { show "$W/audit-show.out" "$W/audit-show.err"; fail "no cycle event in the host's audit log"; }
+[ "$audit_rc" = 0 ] || { show "$W/audit-verify.out" "$W/audit-verify.err"; fail "the host's audit log does not verify"; }
 
 # ---- a passphrase file others may read is refused ------------------------------------------------
 chmod 644 "$PASSFILE"

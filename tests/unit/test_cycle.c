@@ -135,9 +135,11 @@ static mm_config *config(const char *attach, const char *path_a)
 static void run(mm_config *cfg, struct mm_cycle_result *res)
 {
     struct mm_cycle_opts o = { 0 };
-    char cache[400];
+    char cache[400], audit[400];
 
     snprintf(cache, sizeof(cache), "%s/cache", work);
+    snprintf(audit, sizeof(audit), "%s/audit", work);
+    o.audit_host_dir = audit;
     o.date = MONDAY;
     o.minute = 120;
     o.pass = PASS;
@@ -210,6 +212,7 @@ static void cycle__writes_the_days_medium_and_records_the_window(void **s)
     has(hooklog, "detach ", 1);
     has(hooklog, "alert", 0);
     assert_true(res.state_written);
+    assert_true(res.audit_written);
     snprintf(wf, sizeof(wf), "%s/windows.jsonl", state);
     has(wf, "\"medium\":\"A\"", 1);
     has(wf, "\"generations\":1", 1);
@@ -227,6 +230,7 @@ static void cycle__refuses_the_wrong_medium_and_still_detaches(void **s)
     assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
     assert_int_equal(res.stage, MM_CYCLE_STAGE_LABEL);
     assert_string_equal(res.found, "B");
+    assert_true(res.audit_written); /* in the host's log of the refused repository */
     assert_int_equal(res.generations, 0);
     assert_int_equal(generations(repo_b), b);
     has(hooklog, "detach ", 1);
@@ -243,6 +247,7 @@ static void cycle__failing_attach_detaches_and_alerts(void **s)
     assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
     assert_int_equal(res.stage, MM_CYCLE_STAGE_ATTACH);
     assert_int_equal(res.attach_status, 1);
+    assert_false(res.audit_written); /* no repository was opened */
     assert_int_equal(generations(repo_a), a);
     has(hooklog, "attach-fail", 1);
     has(hooklog, "detach ", 1);

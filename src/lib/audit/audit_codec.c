@@ -33,6 +33,7 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "export",
     "unlock-failed",
     "viewer-logout",
+    "cycle",
 };
 
 const char *mm_audit_kind_name(unsigned int k)

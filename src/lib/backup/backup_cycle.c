@@ -168,6 +168,7 @@ struct cyc {
     const struct mm_cycle_opts *o;
     struct mm_cycle_result *res;
     const struct mm_config_medium *m;
+    mm_repo *r; /* opened, unlocked before detach, kept for the window's audit event */
 };
 
 static int fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason)
@@ -217,11 +218,8 @@ static mm_repo *open_checked(struct cyc *c)
              err == MM_ENOTFOUND ? "no repository on the medium" : "repository does not open");
         return NULL;
     }
-    if (check_label(c, r) != 0) {
-        mm_repo_free(r);
-        return NULL;
-    }
-    return r;
+    c->r = r;
+    return check_label(c, r) == 0 ? r : NULL;
 }
 
 /* The due sources' folders into @src (an ssmix2 source gives its extended storage too). */
@@ -312,7 +310,7 @@ static void online(struct cyc *c)
         verify_seal(c, r);
     }
     mm_backup_result_release(&br);
-    mm_repo_free(r);
+    mm_repo_unlock(r); /* nothing of the repository stays open on the medium */
 }
 
 /* Append the window's JSON line to <state_dir>/windows.jsonl (one write, fsync). */
@@ -350,11 +348,47 @@ static int record_window(struct cyc *c, time_t started)
     return close(fd) == 0 ? 0 : -1;
 }
 
+/* The window as a `cycle` event in the host's audit log of the repository opened (if any). */
+static void audit_window(struct cyc *c)
+{
+    struct mm_cycle_result *r = c->res;
+    char date[16], res[8], online[32], bytes[24], gens[8], base[4200];
+    unsigned char id[MM_AUDIT_REPO_ID_SIZE];
+    struct mm_audit_field f[] = {
+        { "date", date },           { "medium", r->medium },
+        { "result", res },          { "stage", mm_cycle_stage_name(r->stage) },
+        { "reason", r->reason },    { "online_s", online },
+        { "bytes_written", bytes }, { "generations", gens },
+        { "generation", r->id },
+    };
+    struct mm_audit_event ev = { 0 };
+    struct mm_audit_target t = { 0 };
+
+    if (!c->r || !c->o->audit_host_dir || mm_audit_repo_id(mm_repo_id(c->r), id) < 0 ||
+        mm_audit_host_base(c->o->audit_host_dir, mm_repo_id(c->r), base, sizeof(base)) < 0)
+        return;
+    snprintf(date, sizeof(date), "%04d-%02d-%02d", c->o->date.year, c->o->date.month,
+             c->o->date.day);
+    snprintf(res, sizeof(res), "%d", (int)r->exit);
+    snprintf(online, sizeof(online), "%.3f", r->online_s);
+    snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r->bytes_written);
+    snprintf(gens, sizeof(gens), "%d", r->generations);
+    ev.kind = MM_AUDIT_CYCLE;
+    ev.user = mm_repo_user(c->r);
+    ev.fields = f;
+    ev.nfields = r->id[0] ? 9 : 8;
+    t.base = base;
+    t.repo_id = id;
+    t.ks = mm_repo_keyset(c->r);
+    t.store = MM_AUDIT_CLEAR;
+    r->audit_written = mm_audit_append(&t, &ev, NULL) == 0;
+}
+
 int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
                  struct mm_cycle_result *res)
 {
     struct mm_config_due due[2];
-    struct cyc c = { cfg, opts, res, NULL };
+    struct cyc c = { cfg, opts, res, NULL, NULL };
     const struct mm_config_hooks *hk = mm_config_hooks(cfg);
     time_t started = time(NULL);
     double t0 = now_s();
@@ -380,5 +414,7 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     if (res->exit == MM_BACKUP_EXIT_FAILED)
         res->alert_status = mm_cycle_hook(cfg, &hk->alert, "alert", c.m, res->reason, opts->log_fd);
     res->state_written = record_window(&c, started) == 0;
+    audit_window(&c);
+    mm_repo_free(c.r);
     return res->exit;
 }

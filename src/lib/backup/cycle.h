@@ -6,7 +6,8 @@
  * generation (mm_backup_run), verify the repository (mm_repo_verify, quick: structure and
  * every object present), seal (fsync; a read-only remount is the detach hook's job), ALWAYS
  * run the detach hook, run the alert hook on any failure, and record the online window
- * (attach start to detach end) as a JSON line in <state_dir>/windows.jsonl. Hooks follow
+ * (attach start to detach end) as a JSON line in <state_dir>/windows.jsonl and, when a
+ * repository was opened, as a `cycle` event in the host's audit log of it. Hooks follow
  * docs/operations.md §8: no arguments, a fixed environment (PATH and the MAMORI_* variables,
  * nothing inherited), their output to opts->log_fd, a timeout from the configuration. Nothing
  * here prints, reads the environment or exits.
@@ -63,6 +64,7 @@ struct mm_cycle_result {
     double online_s;                                /* attach start to detach end */
     int attach_status, detach_status, alert_status; /* -1 not run; 0 ok; else failed */
     int state_written;                              /* the window's line is in the state file */
+    int audit_written; /* the window's `cycle` event is in the host's audit log */
     struct mm_repo_verify_stats verify;
 };
 
