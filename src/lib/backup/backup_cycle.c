@@ -37,21 +37,18 @@ static double now_s(void)
 
 #define ENV_MAX 8
 
-/* The child: the contract's environment only, output to @log_fd, no arguments. */
-static void hook_child(const char *path, char *const envp[], int log_fd)
+/* The child: the contract's environment only, output to @log_fd, no arguments. Only
+ * async-signal-safe calls (the parent may have had threads). */
+static void hook_child(char *const argv[], char *const envp[], int log_fd)
 {
     int null = open("/dev/null", O_RDWR);
-    char arg0[4096];
-    char *argv[] = { arg0, NULL };
-
-    snprintf(arg0, sizeof(arg0), "%s", path);
 
     setpgid(0, 0);
     if (null >= 0)
         dup2(null, 0);
     dup2(log_fd >= 0 ? log_fd : null, 1);
     dup2(log_fd >= 0 ? log_fd : null, 2);
-    execve(path, argv, envp);
+    execve(argv[0], argv, envp);
     _exit(127);
 }
 
@@ -94,7 +91,8 @@ int mm_cycle_hook(const mm_config *cfg, const struct mm_config_hook *hook, const
                   const struct mm_config_medium *m, const char *alert, int log_fd)
 {
     char env[ENV_MAX][512];
-    char *envp[ENV_MAX + 1];
+    char *envp[ENV_MAX + 1], arg0[4096];
+    char *argv[] = { arg0, NULL };
     const struct mm_config_hospital *h = mm_config_hospital(cfg);
     size_t n = 0;
     pid_t pid;
@@ -118,11 +116,12 @@ int mm_cycle_hook(const mm_config *cfg, const struct mm_config_hook *hook, const
     for (size_t i = 0; i < n; i++)
         envp[i] = env[i];
     envp[n] = NULL;
+    snprintf(arg0, sizeof(arg0), "%s", hook->path);
     pid = fork();
     if (pid < 0)
         return mm_error_set_errno(MM_EIO, errno, "%s hook: fork", event);
     if (pid == 0)
-        hook_child(hook->path, envp, log_fd);
+        hook_child(argv, envp, log_fd);
     setpgid(pid, pid);
     return hook_wait(pid, hook->timeout, event);
 }
