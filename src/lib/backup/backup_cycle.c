@@ -319,7 +319,7 @@ static int record_window(struct cyc *c, time_t started)
     struct mm_cycle_result *r = c->res;
     char path[4096], line[1024], at[32];
     struct tm tm;
-    int fd, n;
+    int fd, n, created;
 
     if (!sv->state_dir || mm_os_mkdir_p(sv->state_dir, 0750) != 0)
         return -1;
@@ -337,6 +337,7 @@ static int record_window(struct cyc *c, time_t started)
                  (unsigned long long)r->bytes_written, r->sources, r->detach_status);
     if (n < 0 || n >= (int)sizeof(line))
         return -1;
+    created = access(path, F_OK) != 0;
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
@@ -344,7 +345,9 @@ static int record_window(struct cyc *c, time_t started)
         close(fd);
         return -1;
     }
-    return close(fd) == 0 ? 0 : -1;
+    if (close(fd) != 0)
+        return -1;
+    return created ? mm_os_fsync_dir(sv->state_dir) : 0;
 }
 
 /* The window as a `cycle` event in the host's audit log of the repository opened (if any). */
