@@ -197,42 +197,17 @@ void cli_audit_unlock_failed(const struct cli_ctx *ctx, const char *repo, const 
     failed_unlock(ctx, repo, user, MM_AUDIT_UNLOCK_FAILED);
 }
 
-/* Room for the fields of one event and their numbers. */
-struct evb {
-    struct mm_audit_field f[24];
-    char num[24][24];
-    char msg[512]; /* the library's message of a failure (no patient data, by contract) */
-    size_t n;
-};
-
-static void add(struct evb *b, const char *key, const char *value)
-{
-    if (b->n < sizeof(b->f) / sizeof(b->f[0]) && value) {
-        b->f[b->n].key = key;
-        b->f[b->n].value = value;
-        b->n++;
-    }
-}
-
-static void addu(struct evb *b, const char *key, unsigned long long v)
-{
-    if (b->n < sizeof(b->f) / sizeof(b->f[0])) {
-        snprintf(b->num[b->n], sizeof(b->num[b->n]), "%llu", v);
-        add(b, key, b->num[b->n]);
-    }
-}
-
 /* The error of a failed command: its code's name and the library's message. */
-static void adderr(struct evb *b, int err)
+static void adderr(struct mm_audit_fields *b, int err)
 {
-    add(b, "error", mm_error_name(err));
+    mm_audit_fields_add(b, "error", mm_error_name(err));
     snprintf(b->msg, sizeof(b->msg), "%s", mm_error_last());
     if (b->msg[0])
-        add(b, "message", b->msg);
+        mm_audit_fields_add(b, "message", b->msg);
 }
 
 static void emit(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsigned int kind,
-                 struct evb *b, enum mm_audit_subject sk, const char *subject)
+                 struct mm_audit_fields *b, enum mm_audit_subject sk, const char *subject)
 {
     struct mm_audit_event ev = { 0 };
     struct saved_error se;
@@ -250,7 +225,7 @@ static void emit(const struct cli_ctx *ctx, mm_repo *r, const char *repo, unsign
 void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *user, const char *pass,
                     size_t passlen)
 {
-    struct evb b = { 0 };
+    struct mm_audit_fields b = { 0 };
     mm_repo *r = NULL;
 
     /* the new repository is opened once more to sign its first event */
@@ -260,8 +235,8 @@ void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *use
                   mm_error_last());
         return;
     }
-    add(&b, "repository", mm_repo_id(r));
-    add(&b, "slot", user);
+    mm_audit_fields_add(&b, "repository", mm_repo_id(r));
+    mm_audit_fields_add(&b, "slot", user);
     emit(ctx, r, repo, MM_AUDIT_INIT, &b, MM_AUDIT_SUBJECT_NONE, NULL);
     mm_repo_free(r);
 }
@@ -269,9 +244,9 @@ void cli_audit_init(const struct cli_ctx *ctx, const char *repo, const char *use
 void cli_audit_key(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int added,
                    const char *slot)
 {
-    struct evb b = { 0 };
+    struct mm_audit_fields b = { 0 };
 
-    add(&b, "slot", slot);
+    mm_audit_fields_add(&b, "slot", slot);
     emit(ctx, r, repo, added ? MM_AUDIT_KEY_ADD : MM_AUDIT_KEY_REMOVE, &b, MM_AUDIT_SUBJECT_NONE,
          NULL);
 }
@@ -284,22 +259,22 @@ static const char *result(int err, int damaged)
 void cli_audit_verify(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err,
                       int read_data, const struct mm_repo_verify_stats *st, uint64_t problems)
 {
-    struct evb b = { 0 };
+    struct mm_audit_fields b = { 0 };
     int damaged = err == 0 && (st->damaged_generations || st->damaged_packs ||
                                st->damaged_objects || st->damaged_files || problems);
 
-    add(&b, "result", err < 0 ? "failed" : damaged ? "damaged" : "clean");
-    add(&b, "read_data", read_data ? "yes" : "no");
+    mm_audit_fields_add(&b, "result", err < 0 ? "failed" : damaged ? "damaged" : "clean");
+    mm_audit_fields_add(&b, "read_data", read_data ? "yes" : "no");
     if (err < 0) {
         adderr(&b, err);
     } else {
-        addu(&b, "generations", st->generations);
-        addu(&b, "packs", st->packs);
-        addu(&b, "objects", st->objects);
-        addu(&b, "damaged_generations", st->damaged_generations);
-        addu(&b, "damaged_packs", st->damaged_packs);
-        addu(&b, "damaged_objects", st->damaged_objects);
-        addu(&b, "damaged_files", st->damaged_files);
+        mm_audit_fields_addu(&b, "generations", st->generations);
+        mm_audit_fields_addu(&b, "packs", st->packs);
+        mm_audit_fields_addu(&b, "objects", st->objects);
+        mm_audit_fields_addu(&b, "damaged_generations", st->damaged_generations);
+        mm_audit_fields_addu(&b, "damaged_packs", st->damaged_packs);
+        mm_audit_fields_addu(&b, "damaged_objects", st->damaged_objects);
+        mm_audit_fields_addu(&b, "damaged_files", st->damaged_files);
     }
     emit(ctx, r, repo, MM_AUDIT_VERIFY, &b, MM_AUDIT_SUBJECT_NONE, NULL);
 }
@@ -309,7 +284,7 @@ void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, 
                        const struct mm_repo_restore_stats *st)
 {
     struct mm_repo_gen g;
-    struct evb b = { 0 };
+    struct mm_audit_fields b = { 0 };
     struct saved_error se;
     int found;
 
@@ -317,17 +292,17 @@ void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, 
     save_error(&se);
     found = mm_repo_gen_find(r, gen, &g) == 0;
     restore_error(&se);
-    add(&b, "result", result(err, err == 0 && st->damaged));
-    add(&b, "generation", found ? g.id : gen);
-    add(&b, "scope", o->patient ? "patient" : o->path_prefix ? "path" : "all");
-    add(&b, "to", to);
+    mm_audit_fields_add(&b, "result", result(err, err == 0 && st->damaged));
+    mm_audit_fields_add(&b, "generation", found ? g.id : gen);
+    mm_audit_fields_add(&b, "scope", o->patient ? "patient" : o->path_prefix ? "path" : "all");
+    mm_audit_fields_add(&b, "to", to);
     if (err < 0) {
         adderr(&b, err);
     } else {
-        addu(&b, "files", st->files);
-        addu(&b, "dirs", st->dirs);
-        addu(&b, "bytes", st->bytes);
-        addu(&b, "damaged", st->damaged);
+        mm_audit_fields_addu(&b, "files", st->files);
+        mm_audit_fields_addu(&b, "dirs", st->dirs);
+        mm_audit_fields_addu(&b, "bytes", st->bytes);
+        mm_audit_fields_addu(&b, "damaged", st->damaged);
     }
     emit(ctx, r, repo, MM_AUDIT_RESTORE, &b,
          o->patient ? MM_AUDIT_SUBJECT_PATIENT : MM_AUDIT_SUBJECT_PATH,
@@ -353,22 +328,22 @@ void cli_audit_ids_add(struct cli_audit_ids *ids, const char *id)
 void cli_audit_prune(const struct cli_ctx *ctx, mm_repo *r, const char *repo, int err, int dry_run,
                      struct cli_audit_ids *removed, const struct mm_repo_prune_stats *st)
 {
-    struct evb b = { 0 };
+    struct mm_audit_fields b = { 0 };
 
     if (dry_run)
         goto out;
-    add(&b, "result", result(err, 0));
+    mm_audit_fields_add(&b, "result", result(err, 0));
     if (err < 0) {
         adderr(&b, err);
     } else {
-        addu(&b, "kept", st->gens_kept);
-        addu(&b, "removed", st->gens_removed);
-        addu(&b, "packs_removed", st->packs_removed);
-        addu(&b, "packs_rewritten", st->packs_rewritten);
-        addu(&b, "bytes_freed", st->bytes_freed);
+        mm_audit_fields_addu(&b, "kept", st->gens_kept);
+        mm_audit_fields_addu(&b, "removed", st->gens_removed);
+        mm_audit_fields_addu(&b, "packs_removed", st->packs_removed);
+        mm_audit_fields_addu(&b, "packs_rewritten", st->packs_rewritten);
+        mm_audit_fields_addu(&b, "bytes_freed", st->bytes_freed);
         /* values hold at most 4096 bytes: 62 IDs; the count above is always whole */
         if (removed->s && removed->len <= 4096)
-            add(&b, "generations", removed->s);
+            mm_audit_fields_add(&b, "generations", removed->s);
     }
     emit(ctx, r, repo, MM_AUDIT_PRUNE, &b, MM_AUDIT_SUBJECT_NONE, NULL);
 out:

@@ -85,6 +85,21 @@ struct mm_audit_field {
     const char *value; /* UTF-8, up to 4096 bytes */
 };
 
+/* Fields of one event being built, with room for the numbers written into them and for a
+ * library message of a failure (no patient data, by contract); no allocation. */
+#define MM_AUDIT_BUILD_MAX 24u
+struct mm_audit_fields {
+    struct mm_audit_field f[MM_AUDIT_BUILD_MAX];
+    char num[MM_AUDIT_BUILD_MAX][24];
+    char msg[512];
+    size_t n;
+};
+
+/* Append the field @key = @value (nothing when @value is NULL or the builder is full). */
+void mm_audit_fields_add(struct mm_audit_fields *b, const char *key, const char *value);
+/* Append the field @key = the decimal @v (nothing when the builder is full). */
+void mm_audit_fields_addu(struct mm_audit_fields *b, const char *key, unsigned long long v);
+
 /* An event to append. */
 struct mm_audit_event {
     unsigned int kind;    /* enum mm_audit_kind */

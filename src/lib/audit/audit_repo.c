@@ -98,3 +98,20 @@ out:
     free(e);
     return rep->nomem || rep->medium_failed || rep->no_host || rep->host_failed;
 }
+
+void mm_audit_fields_add(struct mm_audit_fields *b, const char *key, const char *value)
+{
+    if (b && b->n < MM_AUDIT_BUILD_MAX && value) {
+        b->f[b->n].key = key;
+        b->f[b->n].value = value;
+        b->n++;
+    }
+}
+
+void mm_audit_fields_addu(struct mm_audit_fields *b, const char *key, unsigned long long v)
+{
+    if (b && b->n < MM_AUDIT_BUILD_MAX) {
+        snprintf(b->num[b->n], sizeof(b->num[b->n]), "%llu", v);
+        mm_audit_fields_add(b, key, b->num[b->n]);
+    }
+}

@@ -46,31 +46,6 @@ static int index_cb(mm_repo *r, const unsigned char *old_root, const unsigned ch
 
 /* ---- the audit event ---------------------------------------------------------------------- */
 
-/* Room for the fields of the event and their numbers. */
-struct evb {
-    struct mm_audit_field f[16];
-    char num[16][24];
-    char msg[512]; /* the library's message of a failure (no patient data, by contract) */
-    size_t n;
-};
-
-static void add(struct evb *b, const char *key, const char *value)
-{
-    if (b->n < sizeof(b->f) / sizeof(b->f[0]) && value) {
-        b->f[b->n].key = key;
-        b->f[b->n].value = value;
-        b->n++;
-    }
-}
-
-static void addu(struct evb *b, const char *key, unsigned long long v)
-{
-    if (b->n < sizeof(b->f) / sizeof(b->f[0])) {
-        snprintf(b->num[b->n], sizeof(b->num[b->n]), "%llu", v);
-        add(b, key, b->num[b->n]);
-    }
-}
-
 /*
  * Record the backup (@err its result, @id and @c what it wrote) in the medium's and the host's
  * audit log; a log that cannot be written is a note. The library's last message survives.
@@ -81,27 +56,27 @@ static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
     struct mm_audit_write_report rep;
     struct mm_audit_event ev = { 0 };
     struct mm_backup_note n = { 0 };
-    struct evb b = { 0 };
+    struct mm_audit_fields b = { 0 };
     char saved[512];
 
     snprintf(saved, sizeof(saved), "%s", mm_error_last());
-    add(&b, "result", err < 0 ? "failed" : "ok");
+    mm_audit_fields_add(&b, "result", err < 0 ? "failed" : "ok");
     if (err < 0) {
-        add(&b, "error", mm_error_name(err));
+        mm_audit_fields_add(&b, "error", mm_error_name(err));
         snprintf(b.msg, sizeof(b.msg), "%s", saved);
         if (b.msg[0])
-            add(&b, "message", b.msg);
+            mm_audit_fields_add(&b, "message", b.msg);
     } else {
-        add(&b, "generation", id);
-        add(&b, "guard", "none"); /* not judged: the guard does not exist yet */
-        addu(&b, "files", c->files);
-        addu(&b, "dirs", c->dirs);
-        addu(&b, "bytes", c->bytes);
-        addu(&b, "files_read", c->files_read);
-        addu(&b, "files_unchanged", c->files_unchanged);
-        addu(&b, "skipped", c->skipped);
-        addu(&b, "bytes_new", c->bytes_new);
-        addu(&b, "bytes_stored", c->bytes_stored);
+        mm_audit_fields_add(&b, "generation", id);
+        mm_audit_fields_add(&b, "guard", "none"); /* not judged: the guard does not exist yet */
+        mm_audit_fields_addu(&b, "files", c->files);
+        mm_audit_fields_addu(&b, "dirs", c->dirs);
+        mm_audit_fields_addu(&b, "bytes", c->bytes);
+        mm_audit_fields_addu(&b, "files_read", c->files_read);
+        mm_audit_fields_addu(&b, "files_unchanged", c->files_unchanged);
+        mm_audit_fields_addu(&b, "skipped", c->skipped);
+        mm_audit_fields_addu(&b, "bytes_new", c->bytes_new);
+        mm_audit_fields_addu(&b, "bytes_stored", c->bytes_stored);
     }
     ev.kind = MM_AUDIT_BACKUP;
     ev.fields = b.f;
