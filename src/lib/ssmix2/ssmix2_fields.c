@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "common/limits.h"
 #include "os/os.h"
 #include "ssmix2/ssmix2_int.h"
@@ -213,4 +214,17 @@ out:
     mm_buf_release(&raw);
     mm_buf_release(&dec);
     return err == MM_ENOMEM ? err : err < 0 ? 1 : 0;
+}
+
+int mm_ssmix2__raw_json(mm_buf *b, const struct mm_ssmix2_raw *v, size_t n)
+{
+    int err = mm_buf_putc(b, '[');
+
+    for (size_t i = 0; i < n && err == 0; i++) {
+        if ((err = mm_buf_puts(b, i ? ",{" : "{")) == 0 &&
+            (err = mm_json_kv(b, 1, "field", v[i].field)) == 0 &&
+            (err = mm_json_kv(b, 0, "text", v[i].text)) == 0)
+            err = mm_buf_putc(b, '}');
+    }
+    return err ? err : mm_buf_putc(b, ']');
 }

@@ -107,6 +107,9 @@ enum mm_ssmix2__field_use_kind {
  * when non-empty; counts what it shows in r->raw_shown.
  */
 void mm_ssmix2__raw_add(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg, int f);
+/* Append @v's @n raw fields to @b as the JSON array [{"field":…,"text":…}…] (orders' raw[],
+ * the record's uninterpreted fields). @return 0, MM_ELIMIT, MM_ENOMEM */
+int mm_ssmix2__raw_json(mm_buf *b, const struct mm_ssmix2_raw *v, size_t n);
 /* Append every non-empty field of segment @seg that the table says is not interpreted. */
 void mm_ssmix2__raw_segment(mm_ssmix2_record *r, struct vec *v, mm_hl7_msg *m, size_t seg);
 /*

@@ -68,14 +68,8 @@ static void strs(struct ow *w, const char *k, const char *const *v, size_t n)
 static void raws(struct ow *w, const struct mm_ssmix2_raw *v, size_t n)
 {
     key(w, 0, "raw");
-    raw(w, "[");
-    for (size_t i = 0; i < n; i++) {
-        raw(w, i ? ",{" : "{");
-        kv(w, 1, "field", v[i].field);
-        kv(w, 0, "text", v[i].text);
-        raw(w, "}");
-    }
-    raw(w, "]");
+    if (!w->err)
+        w->err = mm_ssmix2__raw_json(w->b, v, n);
 }
 
 static void timings(struct ow *w, const struct mm_ssmix2_timing *t, size_t n)

@@ -410,14 +410,10 @@ static void juninterpreted(struct jw *w, const mm_ssmix2_record *r)
         jkv(w, 0, "type", u[i].from.type);
         jkv(w, 0, "file_time", u[i].from.file_time);
         jkv(w, 0, "order_no", u[i].from.order_no);
-        jraw(w, ",\"fields\":[");
-        for (size_t k = 0; k < u[i].nfields; k++) {
-            jraw(w, k ? ",{" : "{");
-            jkv(w, 1, "field", u[i].fields[k].field);
-            jkv(w, 0, "text", u[i].fields[k].text);
-            jraw(w, "}");
-        }
-        jraw(w, "]}");
+        jraw(w, ",\"fields\":");
+        if (!w->err)
+            w->err = mm_ssmix2__raw_json(w->b, u[i].fields, u[i].nfields);
+        jraw(w, "}");
     }
     jraw(w, "]");
 }
