@@ -6,7 +6,8 @@
 #   make test     deps + build + format check + unit/CLI/fuzz-replay tests, then the same
 #                 suites under AddressSanitizer + UndefinedBehaviorSanitizer; prints
 #                 "N passed, N failed" last and exits non-zero on any failure
-#   make demo     build + a generated demo hospital storage in demo/
+#   make demo     build + a generated demo hospital storage in demo/, a repository, and one
+#                 daily cycle (`mamori run`) onto the demo media set
 #   make bench    benchmarks (see docs/PERFORMANCE.md)
 #   make format   reformat the sources with clang-format
 #   make fuzz     libFuzzer build with clang (build-fuzz/)
@@ -28,7 +29,7 @@ BENCH_PACKAGES := restic borgbackup time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )
 
-.PHONY: all deps build test test-gcc test-asan format format-check demo bench fuzz clean
+.PHONY: all deps build test test-gcc test-asan format format-check demo demo-view bench fuzz clean
 
 all: build
 
@@ -94,6 +95,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 DEMO_PASSPHRASE ?= mamori-demo
 
 demo: build
+	@rm -rf $(DEMO)/media $(DEMO)/mnt $(DEMO)/state $(DEMO)/staging $(DEMO)/cycle-audit
 	@rm -rf $(DEMO)/storage $(DEMO)/truth.json $(DEMO)/index.db $(DEMO)/repo $(DEMO)/restore $(DEMO)/cache $(DEMO)/audit-host $(DEMO)/ward.html
 	$(BUILD)/tools/gen/mamori-gen --out $(DEMO)/storage --patients 200 --days 365 --extended --truth $(DEMO)/truth.json
 	$(BUILD)/src/cli/mamori scan --storage $(DEMO)/storage/standard
@@ -122,6 +124,8 @@ demo: build
 	$(BUILD)/src/cli/mamori print --repo $(DEMO)/repo --ward "$$ward" --out $(DEMO)/ward.html && \
 	$(BUILD)/src/cli/mamori audit show --repo $(DEMO)/repo && \
 	$(BUILD)/src/cli/mamori audit verify --repo $(DEMO)/repo
+	@echo; echo "== the daily cycle: media set, configuration, mamori run ($(DEMO)/mamori.conf)"
+	tools/demo-cycle.sh $(BUILD)/src/cli/mamori $(DEMO) $(DEMO_PASSPHRASE)
 	@echo
 	@echo "デモ用の病院ストレージ / demo hospital storage: $(DEMO)/storage (standard/, extended/)"
 	@echo "患者索引 / patient index: $(DEMO)/index.db   正解データ / ground truth: $(DEMO)/truth.json"
@@ -129,7 +133,15 @@ demo: build
 	@echo "患者 1 人の復元 / one patient restored: $(DEMO)/restore"
 	@echo "監査ログ / audit log: $(DEMO)/repo/audit (媒体 / medium), $(DEMO)/audit-host (この PC / this host)"
 	@echo "印刷用サマリ / printable ward summaries: $(DEMO)/ward.html"
-	@echo "ビューア / viewer: MAMORI_AUDIT_DIR=$(DEMO)/audit-host $(DEMO)/repo/mamori-view.sh   (媒体上の mamori / the mamori on the medium; パスフレーズ / passphrase: $(DEMO_PASSPHRASE), Ctrl+C で終了 / to stop)"
+	@echo "ビューア（リポジトリ）/ viewer of the repository: MAMORI_AUDIT_DIR=$(DEMO)/audit-host $(DEMO)/repo/mamori-view.sh"
+	@echo "ビューア（今日の媒体）/ viewer from today's medium: make demo-view   (パスフレーズ / passphrase: $(DEMO_PASSPHRASE), Ctrl+C で終了 / to stop)"
+
+# The viewer from the medium today's demo cycle wrote (its own bin/mamori, via mamori-view.sh).
+demo-view:
+	@today=$$(sed -n 's/.*"medium":"\([A-Za-z0-9_-]*\)".*/\1/p' $(DEMO)/state/windows.jsonl 2>/dev/null | tail -n 1); \
+	if [ -z "$$today" ] || [ ! -x $(DEMO)/media/$$today/mamori-view.sh ]; then echo "make demo-view: run make demo first" >&2; exit 1; fi; \
+	echo "媒体 / medium $$today: $(DEMO)/media/$$today/mamori-view.sh"; \
+	MAMORI_AUDIT_DIR=$(abspath $(DEMO))/cycle-audit $(DEMO)/media/$$today/mamori-view.sh
 
 .PHONY: bench-deps
 bench-deps:
