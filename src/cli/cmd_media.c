@@ -151,8 +151,32 @@ struct media_args {
     int force;
 };
 
+/*
+ * The labelling as a `media-label` event on the medium and this host: the new label and
+ * hospital, and the label it replaced (a relabel with --force) or "" for an unlabelled medium.
+ */
+static void audit_label(const struct cli_ctx *ctx, mm_repo *r, const struct media_args *a,
+                        const struct mm_repo_medium *old)
+{
+    struct mm_audit_field f[4];
+    struct mm_audit_event e = { 0 };
+    size_t n = 0;
+
+    f[n++] = (struct mm_audit_field){ "medium", a->label };
+    if (a->hospital)
+        f[n++] = (struct mm_audit_field){ "hospital", a->hospital };
+    f[n++] = (struct mm_audit_field){ "replaced", old->label };
+    if (old->hospital[0])
+        f[n++] = (struct mm_audit_field){ "replaced_hospital", old->hospital };
+    e.kind = MM_AUDIT_MEDIA_LABEL;
+    e.fields = f;
+    e.nfields = n;
+    cli_audit_write(ctx, r, a->repo, &e);
+}
+
 static int media_init(struct cli_ctx *ctx, mm_repo *r, const struct media_args *a)
 {
+    struct mm_repo_medium old = { 0 };
     unsigned int stale = 0;
     int err;
 
@@ -162,6 +186,8 @@ static int media_init(struct cli_ctx *ctx, mm_repo *r, const struct media_args *
     fs_warning(ctx, a->repo);
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, &stale)) < 0)
         return cli_repo_error(ctx, err);
+    if (mm_repo_medium_get(r, &old) < 0) /* unlabelled, or a label that does not verify */
+        memset(&old, 0, sizeof(old));
     if ((err = mm_repo_medium_set(r, a->label, a->hospital, a->force)) < 0) {
         if (err == MM_EEXISTS || err == MM_EAUTH || err == MM_ECORRUPT) {
             cli_error(CLI_T(ctx,
@@ -174,6 +200,7 @@ static int media_init(struct cli_ctx *ctx, mm_repo *r, const struct media_args *
         }
         return cli_lib_error(err);
     }
+    audit_label(ctx, r, a, &old);
     if (!ctx->quiet && !ctx->json)
         printf(CLI_T(ctx, "媒体にラベル「%s」を付けました%s%s%s\n",
                      "the medium is labelled '%s'%s%s%s\n"),

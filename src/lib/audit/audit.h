@@ -60,7 +60,8 @@ enum mm_audit_kind {
     MM_AUDIT_UNLOCK_FAILED = 15,       /* a command's wrong passphrase (written without a key) */
     MM_AUDIT_VIEWER_LOGOUT = 16,       /* viewer: a session ended (field "reason") */
     MM_AUDIT_CYCLE = 17,               /* run: a daily cycle's online window (host log only) */
-    MM_AUDIT_KIND_MAX = 17
+    MM_AUDIT_MEDIA_LABEL = 18,         /* media init: a medium labelled or relabelled */
+    MM_AUDIT_KIND_MAX = 18
 };
 
 /* The stable name of @k ("init", "key-add", ... as in --json), or NULL for an unknown kind. */

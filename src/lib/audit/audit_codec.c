@@ -34,6 +34,7 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "unlock-failed",
     "viewer-logout",
     "cycle",
+    "media-label",
 };
 
 const char *mm_audit_kind_name(unsigned int k)
