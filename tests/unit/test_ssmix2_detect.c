@@ -419,6 +419,34 @@ static void detect__allocation_failures(void **state)
     assert_true(done);
 }
 
+/*
+ * A storage whose patients were mostly removed: a dozen emptied <3>/ and <3>/<3>/ folders
+ * (their parents left behind) around the one patient left, at both levels. Every emptied
+ * folder costs one open, so the signature still reaches the patient in any listing order.
+ */
+static void detect__emptied_folders_do_not_hide_the_storage(void **state)
+{
+    char p[1024];
+    struct mm_ssmix2_detection d;
+
+    (void)state;
+    for (int i = 0; i < 12; i++) {
+        snprintf(p, sizeof(p), "emptied/std/%03d/%03d", 200 + i, 300 + i);
+        mkdirs(p);
+        snprintf(p, sizeof(p), "emptied/std/123/%03d", 500 + i);
+        mkdirs(p);
+    }
+    snprintf(p, sizeof(p),
+             "emptied/std/123/456/1234567/-/ADT-00/"
+             "1234567_-_ADT-00_999999999999999_20240101120000000_-_1");
+    touch(p);
+    detect_one("emptied", &d);
+    assert_int_equal(d.n, 1);
+    assert_non_null(by_rel(&d, "std"));
+    assert_int_equal(d.v[0].kind, MM_SSMIX2_STORAGE_STANDARD);
+    mm_ssmix2_detection_release(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +456,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(detect__look_alikes_are_not_storages, setup, teardown),
         cmocka_unit_test_setup_teardown(detect__links_are_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(detect__pairs_by_parent, setup, teardown),
+        cmocka_unit_test_setup_teardown(detect__emptied_folders_do_not_hide_the_storage, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(detect__wide_folders_are_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(detect__unreadable_folders_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(detect__allocation_failures, setup, teardown),

@@ -27,7 +27,7 @@
 
 #define DETECT_OPENS 4096u /* folder opens per given folder (search and signatures) */
 #define SIG_OPENS    96u   /* of those, per signature check */
-#define SIG_PROBE    4u    /* names per level a signature follows */
+#define SIG_PROBE    16u   /* names per level a signature follows (budget: SIG_OPENS) */
 #define SIG_ENTRIES  64u   /* entries read per folder by a signature check */
 #define LIST_ENTRIES 4096u /* entries read per folder when looking for subfolders */
 
@@ -108,15 +108,39 @@ static int agrees(const struct mm_ssmix2_name *nm, const struct sigpath *sp)
            strcmp(nm->type, sp->type) == 0;
 }
 
+/* Whether @n (@len bytes, of type @t) may be the next folder of the layout at @level (0..4). */
+static int sig_folder(int level, const char *n, size_t len, unsigned char t)
+{
+    if (t != DT_DIR)
+        return 0;
+    if ((level <= 1 && len != 3) || (level == 2 && len > MM_LIMIT_PATIENT_ID) ||
+        (level == 3 && !is_date_folder(n)) || (level == 4 && len > MM_SSMIX2_TYPE_MAX))
+        return 0;
+    return 1;
+}
+
+/* Level 5 (<type>/): a message file, or an extended content folder, agreeing with @sp. */
+static int sig_leaf(const char *n, size_t len, unsigned char t, const struct sigpath *sp)
+{
+    struct mm_ssmix2_name nm;
+
+    if (t == DT_REG && mm_ssmix2_parse_name(&nm, n, len) == 0 && agrees(&nm, sp))
+        return MM_SSMIX2_STORAGE_STANDARD;
+    if (t == DT_DIR && mm_ssmix2_parse_content_folder(&nm, n, len) == 0 && agrees(&nm, sp))
+        return MM_SSMIX2_STORAGE_EXTENDED;
+    return 0;
+}
+
 /*
  * Level @level (0: the candidate root) of a signature check below @dir: follow up to
- * SIG_PROBE names of the right shape one level down. @return the kind found, or 0
+ * SIG_PROBE names of the right shape one level down, each as soon as it is read, so that
+ * emptied folders (a patient's files removed, its <3>/<3> parents left) cost one open each
+ * and do not hide the rest; the open budget bounds the whole check. @return the kind, or 0
  */
 static int sig_level(struct walk *w, unsigned *budget, const char *dir, int level,
                      struct sigpath *sp)
 {
-    char names[SIG_PROBE][MM_LIMIT_NAME + 1];
-    size_t nn = 0, seen = 0;
+    size_t followed = 0, seen = 0;
     struct dirent *de;
     DIR *d;
     int kind = 0;
@@ -126,50 +150,34 @@ static int sig_level(struct walk *w, unsigned *budget, const char *dir, int leve
     (*budget)--;
     if (!(d = open_dir(w, dir)))
         return 0;
-    while (nn < SIG_PROBE && seen < SIG_ENTRIES && (de = readdir(d)) != NULL) {
+    while (!kind && *budget && followed < SIG_PROBE && seen < SIG_ENTRIES &&
+           (de = readdir(d)) != NULL) {
         const char *n = de->d_name;
         size_t len = strlen(n);
         unsigned char t;
-        struct mm_ssmix2_name nm;
+        char sub[MM_LIMIT_PATH + 1];
 
         if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
             continue;
         seen++;
         t = entry_type(d, de);
-        if (level == 5) { /* <type>/: a message file, or an extended content folder */
-            if (t == DT_REG && mm_ssmix2_parse_name(&nm, n, len) == 0 && agrees(&nm, sp)) {
-                kind = MM_SSMIX2_STORAGE_STANDARD;
-                break;
-            }
-            if (t == DT_DIR && mm_ssmix2_parse_content_folder(&nm, n, len) == 0 &&
-                agrees(&nm, sp)) {
-                kind = MM_SSMIX2_STORAGE_EXTENDED;
-                break;
-            }
+        if (level == 5) {
+            kind = sig_leaf(n, len, t, sp);
             continue;
         }
-        if (t != DT_DIR)
+        if (!sig_folder(level, n, len, t) || pjoin(sub, sizeof(sub), dir, n) < 0)
             continue;
-        if ((level <= 1 && len != 3) || (level == 2 && len > MM_LIMIT_PATIENT_ID) ||
-            (level == 3 && !is_date_folder(n)) || (level == 4 && len > MM_SSMIX2_TYPE_MAX))
-            continue;
-        memcpy(names[nn++], n, len + 1);
+        followed++;
+        if (level == 2) /* n stays valid: @d is not read again until the subtree is done */
+            sp->pid = n;
+        else if (level == 3)
+            sp->date = n;
+        else if (level == 4)
+            sp->type = n;
+        kind = sig_level(w, budget, sub, level + 1, sp);
     }
     mm_error_clear(); /* the parsers' messages of names that did not parse */
     closedir(d);
-    for (size_t i = 0; i < nn && !kind; i++) {
-        char sub[MM_LIMIT_PATH + 1];
-
-        if (pjoin(sub, sizeof(sub), dir, names[i]) < 0)
-            continue;
-        if (level == 2)
-            sp->pid = names[i];
-        else if (level == 3)
-            sp->date = names[i];
-        else if (level == 4)
-            sp->type = names[i];
-        kind = sig_level(w, budget, sub, level + 1, sp);
-    }
     return kind;
 }
 
