@@ -862,6 +862,118 @@ static void login_parse__leaves_no_copy_of_the_passphrase_in_freed_heap(void **s
     json_decref(j);
 }
 
+/* Every current inpatient's ID of @ix, NUL-terminated one after the other, into @ids. */
+static void inpatient_ids(mm_index *ix, mm_buf *ids, size_t *n)
+{
+    mm_buf b;
+    json_t *j, *w;
+    size_t i, np;
+
+    *n = 0;
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    assert_int_equal(mm_viewer_wards_json(ix, NULL, &b, NULL, &np), 0);
+    j = parse(&b);
+    json_array_foreach(json_object_get(j, "wards"), i, w)
+    {
+        mm_buf one;
+
+        mm_buf_init(&one, MM_LIMIT_JSON);
+        assert_int_equal(mm_viewer_wards_json(ix, jstr(w, "ward"), &one, ids, &np), 0);
+        *n += np;
+        mm_buf_release(&one);
+    }
+    json_decref(j);
+    mm_buf_release(&b);
+}
+
+/*
+ * The ward screen never says "no allergy recorded" for a patient whose files could not be
+ * read: in a storage of its own with enough inpatients (the shared fixture has one, with
+ * allergies), a current inpatient with no allergy gets one file damaged; in the rebuilt index its
+ * ward row says allergies_unknown, and every row's flag is exactly "no allergy found and some
+ * read failure" of the patient's own summary.
+ */
+static void wards_json__unreadable_files_make_allergies_unknown(void **state)
+{
+    static const char *const types[] = { "OMP-01", "OMP-02", "OML-11", "ADT-12", "PPR-01" };
+    struct mm_index_build_stats st;
+    struct test_storage ws;
+    mm_index *good = NULL, *broken = NULL;
+    mm_buf ward, rep, b;
+    const char *pid = NULL, *p;
+    size_t n = 0, i, k, unknown = 0;
+    json_t *j, *w, *row;
+
+    (void)state;
+    memset(&ws, 0, sizeof(ws));
+    assert_int_equal(test_storage_make(&ws, "ward-allergy", 240, 60, 11), 0);
+    assert_int_equal(mm_index_create(&good, ":memory:"), 0);
+    assert_int_equal(mm_index_build(good, ws.std, ws.ext, NULL, &st), 0);
+    mm_buf_init(&ward, MM_LIMIT_JSON);
+    mm_buf_init(&rep, MM_LIMIT_JSON);
+    mm_buf_init(&b, MM_LIMIT_JSON);
+    inpatient_ids(good, &ward, &n);
+    p = ward.ptr;
+    for (i = 0; i < n && !pid; i++, p += strlen(p) + 1) {
+        mm_buf_clear(&b);
+        assert_int_equal(mm_index_summary(good, p, &b), 0);
+        j = parse(&b);
+        if (json_array_size(json_object_get(j, "allergies")) == 0 &&
+            json_array_size(json_object_get(j, "read_failures")) == 0)
+            for (k = 0; k < sizeof(types) / sizeof(*types) && !pid; k++)
+                if (gen_damage(ws.dir, p, types[k], 1, SEED, &rep) == 0)
+                    pid = p;
+        mm_error_clear();
+        json_decref(j);
+    }
+    assert_non_null(pid);
+    assert_int_equal(mm_index_create(&broken, ":memory:"), 0);
+    assert_int_equal(mm_index_build(broken, ws.std, ws.ext, NULL, &st), 0);
+    mm_buf_clear(&b);
+    assert_int_equal(mm_viewer_wards_json(broken, NULL, &b, NULL, &n), 0);
+    j = parse(&b);
+    json_array_foreach(json_object_get(j, "wards"), i, w)
+    {
+        mm_buf one, sum;
+        json_t *o, *s;
+
+        mm_buf_init(&one, MM_LIMIT_JSON);
+        mm_buf_init(&sum, MM_LIMIT_JSON);
+        assert_int_equal(mm_viewer_wards_json(broken, jstr(w, "ward"), &one, NULL, &n), 0);
+        o = parse(&one);
+        json_array_foreach(
+                json_object_get(json_array_get(json_object_get(o, "wards"), 0), "patients"), k, row)
+        {
+            int want;
+
+            mm_buf_clear(&sum);
+            assert_int_equal(mm_index_summary(broken, jstr(row, "id"), &sum), 0);
+            s = parse(&sum);
+            want = json_array_size(json_object_get(s, "allergies")) == 0 &&
+                   json_array_size(json_object_get(s, "read_failures")) > 0;
+            assert_int_equal(json_is_true(json_object_get(row, "allergies_unknown")), want);
+            assert_int_equal(json_integer_value(json_object_get(row, "allergies")),
+                             json_array_size(json_object_get(s, "allergies")));
+            if (!strcmp(jstr(row, "id"), pid)) {
+                assert_true(want);
+                unknown++;
+            }
+            json_decref(s);
+        }
+        json_decref(o);
+        mm_buf_release(&sum);
+        mm_buf_release(&one);
+    }
+    assert_int_equal(unknown, 1);
+    json_decref(j);
+    mm_index_free(broken);
+    mm_index_free(good);
+    test_storage_free(&ws);
+    mm_buf_release(&b);
+    mm_buf_release(&rep);
+    mm_buf_release(&ward);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +981,7 @@ int main(void)
         cmocka_unit_test(patient_json__current_medication_at_as_of),
         cmocka_unit_test(ward_patients__the_current_inpatients_of_the_truth),
         cmocka_unit_test(wards_json__the_wards_and_their_inpatients),
+        cmocka_unit_test(wards_json__unreadable_files_make_allergies_unknown),
         cmocka_unit_test(print__every_patient_in_one_page_that_keeps_its_data_inside),
         cmocka_unit_test(assets__built_in_with_types_and_the_page_names_them),
         cmocka_unit_test(record_text__renders_what_the_record_json_holds),

@@ -757,9 +757,16 @@ static int ward_json(mm_buf *out, const struct ward_row *v, size_t a, size_t b, 
             err = mm_json_kv(out, 0, "bed", v[i].at.bed);
         if (err == 0)
             err = mm_json_kv(out, 0, "since", v[i].at.since);
+        /* allergies_unknown: none found, but files of the record could not be read — the
+         * ward screen must not say "none recorded" then (the patient screen's rule) */
         if (err == 0)
-            err = mm_buf_printf(out, ",\"allergies\":%zu}",
-                                json_array_size(json_object_get(v[i].j, "allergies")));
+            err = mm_buf_printf(
+                    out, ",\"allergies\":%zu,\"allergies_unknown\":%s}",
+                    json_array_size(json_object_get(v[i].j, "allergies")),
+                    json_array_size(json_object_get(v[i].j, "allergies")) == 0 &&
+                                    json_array_size(json_object_get(v[i].j, "read_failures")) > 0
+                            ? "true"
+                            : "false");
         if (err == 0 && ids)
             err = mm_buf_put(ids, id, strlen(id) + 1);
     }

@@ -251,6 +251,7 @@
             col_allergy: 'アレルギー',
             allergy_yes: 'あり（{0}件）',
             allergy_no: '記録なし',
+            allergy_unknown_short: '不明（読めないファイルあり）',
             cda_show_xml: 'XML 原文を表示',
             cda_show_text: '本文の表示に戻る',
             cda_raw_only: 'この文書は DTD・実体宣言を含むため、安全のため原文のまま表示します。',
@@ -576,6 +577,7 @@
             col_allergy: 'Allergies',
             allergy_yes: 'yes ({0})',
             allergy_no: 'none recorded',
+            allergy_unknown_short: 'unknown (files unreadable)',
             cda_show_xml: 'Show the XML source',
             cda_show_text: 'Back to the text',
             cda_raw_only: 'This document declares a DTD or entities; for safety it is shown as its source only.',
@@ -1539,12 +1541,23 @@
                     h('td.mm-mono', { 'data-col': 'birth', text: fmtDate(p.birth_date) }),
                     h('td.mm-mono', { 'data-col': 'since', text: fmtDate(p.since) }),
                     h('td.mm-num', { 'data-col': 'day', text: stayDay(p.since) }),
-                    h('td', {
-                        'data-col': 'allergy', 'class': p.allergies ? 'mm-allergy-cell' : null,
-                        text: p.allergies ? '⚠ ' + t('allergy_yes', p.allergies) : t('allergy_no')
-                    })]);
+                    wardAllergyCell(p)]);
             })));
         return main;
+    }
+
+    /* The ward table's allergy cell: the count, or "none recorded" only when every file of the
+     * record was read; "unknown" (unreadable files, no allergy found) is marked like a finding. */
+    function wardAllergyCell(p) {
+        if (p.allergies) {
+            return h('td.mm-allergy-cell', { 'data-col': 'allergy', text: '⚠ ' + t('allergy_yes', p.allergies) });
+        }
+        if (p.allergies_unknown) {
+            return h('td.mm-allergy-cell.mm-allergy-unknown', {
+                'data-col': 'allergy', 'data-unknown': '1', text: '⚠ ' + t('allergy_unknown_short')
+            });
+        }
+        return h('td', { 'data-col': 'allergy', text: t('allergy_no') });
     }
 
     /* A table row (@testid) that opens patient @pid on a click, Enter or Space; with @arrows,
