@@ -438,7 +438,8 @@ try {
     urls.add(page.url());
     const rows = await page.$$eval(tid('ward-row'), (rs) => rs.map((r) => ({
         id: r.dataset.pid, name: r.querySelector('[data-col="name"]').textContent.trim(),
-        day: r.querySelector('[data-col="day"]').textContent.trim()
+        day: r.querySelector('[data-col="day"]').textContent.trim(),
+        allergy: r.querySelector('[data-col="allergy"]').textContent.trim()
     })));
     eq(rows.map((r) => r.id).sort(), byWard.get(ward).slice().sort(), `ward ${ward}: exactly the truth's current inpatients`);
     ok(rows.every((r) => r.name === byId.get(r.id).patient.name), `ward ${ward}: their names`, rows);
@@ -448,6 +449,12 @@ try {
         return since && r.day !== `${dayN(since.date, GDATE)}日目`;
     });
     ok(dayBad.length === 0, `ward ${ward}: day of stay counted to the generation`, dayBad);
+    /* every file of this storage reads: the column is the truth's count, or 記録なし */
+    const alBad = rows.filter((r) => {
+        const n = byId.get(r.id).allergies.length;
+        return r.allergy !== (n ? `⚠ あり（${n}件）` : '記録なし');
+    });
+    ok(alBad.length === 0, `ward ${ward}: the allergy column (count, or 記録なし with every file read)`, alBad);
     await shot(page, ART, 'ward-screen');
     await page.emulateMedia({ media: 'print' });
     const wpdf = path.join(ART, 'ward.pdf');
