@@ -234,4 +234,48 @@ int gen_simulate(struct patient *p, unsigned idx, uint64_t seed, int64_t start, 
 /* Free everything gen_simulate() allocated. */
 void gen_patient_release(struct patient *p);
 
+/* ---- shared by gen_sim.c (the days), gen_render.c (segments, message list) and
+ * gen_clinical.c (laboratory, examinations, documents) ---- */
+
+/* Panels of a laboratory order (bits). */
+enum { PANEL_CBC = 1, PANEL_CHEM = 2, PANEL_COAG = 4 };
+
+struct labctx {
+    int acute_cond;      /* condition pushing a lab acutely, or -1 */
+    int64_t acute_start; /* day */
+};
+
+/* The patient's name as an XPN (kanji and kana repetitions). */
+const char *gen_xpn(struct pool *pl, const struct patient *p);
+/* The patient's address as one line of text. */
+const char *gen_address_text(struct pool *pl, const struct patient *p);
+/* EVN with the time the event occurred. */
+void gen_seg_evn(struct rc *r, int64_t occurred);
+/* The outpatient clinic of department @dept as a PL. */
+const char *gen_clinic_loc(struct pool *pl, int dept);
+/* The patient's age in whole years on day number @day. */
+int gen_age_at(const struct patient *p, int64_t day);
+/* A new extended-storage item of the patient (NULL when out of memory). */
+struct ext *gen_add_ext(struct patient *p, int64_t ts, int kind, const char *typef, const char *key,
+                        int dept);
+/* Whether the patient has the chronic condition @cond. */
+int gen_has_chronic(const struct patient *p, int cond);
+/* OML-01 order and (unless cancelled) OML-11 result. */
+void gen_lab_order(struct rc *r, struct patient *p, int64_t t, int panels, int inpatient,
+                   const char *loc, int dept, const struct labctx *lc);
+/* Examinations (OMG-01 orders, OMG-11 results, images in the extended storage) and a diet
+ * order (OMD). */
+void gen_radiology(struct rc *r, struct patient *p, int64_t t, int extended, int inpatient,
+                   const char *loc, int dept);
+void gen_endoscopy(struct rc *r, struct patient *p, int64_t t, int extended, const char *loc,
+                   int dept);
+void gen_ecg(struct rc *r, struct patient *p, int64_t t, const char *loc, int dept);
+void gen_diet(struct rc *r, struct patient *p, int64_t t, const char *order, int kind,
+              const char *loc, int dept);
+/* A progress note as a CDA R2 document (UTF-8 XML) with SOAP sections. */
+void gen_progress_note(struct rc *r, struct patient *p, int64_t t, int dept, const char *assess);
+/* A one-page PDF: discharge summary or referral letter. */
+void gen_pdf_doc(struct rc *r, struct patient *p, int64_t t, int dept, int referral,
+                 const char *dxname, int64_t admit, int64_t discharge);
+
 #endif
