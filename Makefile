@@ -18,10 +18,12 @@ ASAN_BUILD ?= build-asan
 DEMO ?= demo
 
 # Debian 12 packages the build, the tests and the demo need.
+# (openssh-server, sshfs: tests/crash/cycle-netns.sh runs its own sshd in a namespace; Debian
+# starts the system's ssh service on install where systemd runs: `systemctl disable --now ssh`.)
 DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format \
 	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev libzstd-dev \
 	libmicrohttpd-dev libinih-dev strace chromium fonts-noto-cjk poppler-utils \
-	exfatprogs exfat-fuse
+	exfatprogs exfat-fuse openssh-client openssh-server sshfs
 
 # Debian 12 packages `make bench` needs on top of those (bench/vs-peers.sh compares with them).
 BENCH_PACKAGES := restic borgbackup time
