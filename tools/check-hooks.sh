@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # The example hooks of etc/hooks parse as POSIX sh (`sh -n`), are executable, and pass
-# shellcheck when it is installed. They are examples for a hospital's IT staff: they are not
-# run by the tests (they mount disks, switch USB ports and links).
+# shellcheck when it is installed. They are examples for a hospital's IT staff; most are not
+# run by the tests (they mount disks and switch USB ports), network-link is: the crash suite's
+# cycle-netns runs it against an SSHFS target in a network namespace.
 #
 # usage: check-hooks.sh <source-root>
 set -u
