@@ -136,6 +136,27 @@ static void week(struct mm_status *st, const char *now)
 
 /* ---- parsing -------------------------------------------------------------------------------- */
 
+static void time__parse_and_print(void **s)
+{
+    static const char *const bad[] = { "2026-12-11",           "2026-02-30T00:00:00Z",
+                                       "2026-12-11T24:00:00Z", "2026-12-11 01:00:00Z",
+                                       "2026-12-11T01:00:00",  " 2026-12-11T01:00:00Z",
+                                       "1969-12-31T23:59:59Z", "2026-12-11T01:00:00Z+" };
+    int64_t t = 0;
+    char buf[32];
+
+    (void)s;
+    assert_int_equal(mm_status_time_parse("1970-01-01T00:00:00Z", &t), 0);
+    assert_int_equal(t, 0);
+    assert_int_equal(mm_status_time_parse("2026-12-11T00:30:00Z", &t), 0);
+    assert_int_equal(t, 1796949000);
+    assert_string_equal(mm_status_time_str(t, buf, sizeof(buf)), "2026-12-11T00:30:00Z");
+    assert_string_equal(mm_status_time_str(-1, buf, sizeof(buf)), "-");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (mm_status_time_parse(bad[i], &t) != MM_EINVAL)
+            fail_msg("parsed: %s", bad[i]);
+}
+
 static void parse__new_line_has_every_field(void **s)
 {
     struct mm_status_window *w = malloc(sizeof(*w));
@@ -662,6 +683,7 @@ int main(void)
 {
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T_(time__parse_and_print),
         T_(parse__new_line_has_every_field),
         T_(parse__old_line_lacks_the_new_fields),
         T_(parse__garbage_and_wrong_types_are_not_windows),

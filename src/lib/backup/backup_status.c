@@ -33,11 +33,18 @@ const char *mm_status_why_name(unsigned int i)
 int mm_status_time_parse(const char *s, int64_t *out)
 {
     struct tm tm = { 0 };
+    struct mm_config_date date;
+    char day[11];
     int y, mo, d, h, mi, se, used = 0;
 
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
-        used != 20 || s[used] != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-        h > 23 || mi > 59 || se > 60 || h < 0 || mi < 0 || se < 0)
+    if (s && strlen(s) == 20) {
+        memcpy(day, s, 10);
+        day[10] = '\0';
+    }
+    if (!s || strlen(s) != 20 || mm_config_date_parse(day, &date) < 0 ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
+        used != 20 || h > 23 || mi > 59 || se > 60 || h < 0 || mi < 0 || se < 0 || s[10] != 'T' ||
+        s[13] != ':' || s[16] != ':')
         return mm_error_set(MM_EINVAL, "'%s' is not a time YYYY-MM-DDTHH:MM:SSZ", s ? s : "(null)");
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
