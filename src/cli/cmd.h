@@ -106,5 +106,6 @@ int cli_media_check(const struct cli_ctx *ctx, struct mm_repo *r, const char *la
 
 extern const struct cmd cmd_config;
 extern const struct cmd cmd_run;
+extern const struct cmd cmd_status;
 
 #endif

@@ -9,7 +9,8 @@
 # between: each day's generation lands on that day's medium and no other. Then a wrong image
 # on its day is refused (nothing written) and still detached, a failing attach hook still
 # detaches and alerts, and a missing disk is reported (non-zero exit, alert). The window
-# records are in the state file. The passphrase comes from the configuration's
+# records are in the state file, and `mamori status` (table, --json, --prometheus), run while
+# every medium is detached, reports each medium's figures and marks the three failed days. The passphrase comes from the configuration's
 # passphrase_file (0600).
 #
 # Needs root, losetup, mkfs.exfat and a way to mount exFAT: otherwise "skipped: ..." and 77.
@@ -209,6 +210,72 @@ unset MAMORI_PASSPHRASE
 umount_day FRI
 grep -q '"medium":"FRI"' "$W/audit-show.out" || { show "$W/audit-show.out" "$W/audit-show.err"; fail "no cycle event in the host's audit log"; }
 [ "$audit_rc" = 0 ] || { show "$W/audit-verify.out" "$W/audit-verify.err"; fail "the host's audit log does not verify"; }
+
+# ---- mamori status, all media detached: every figure from the host's records ----------------------
+for d in $DAYS; do mountpoint -q "$W/mnt/$d" && fail "$d is mounted before status"; done
+SARGS="--config $W/mamori.conf --date 2026-12-17" # a Thursday; MON, TUE and WED failed their days
+must_be status 4 "$M" status $SARGS
+must_be status-json 4 "$M" status $SARGS --json
+must_be status-prom 4 "$M" status $SARGS --prometheus
+head -n 1 "$W/status.out" | grep -qx '要確認 3 件 / 3 need attention' || { show "$W/status.out"; fail "status verdict"; }
+for d in MON TUE WED; do
+    grep -q "^  $d .*要確認 needs attention\$" "$W/status.out" || { show "$W/status.out"; fail "status: $d not marked"; }
+done
+for d in THU FRI; do
+    grep -q "^  $d .*正常 ok\$" "$W/status.out" || { show "$W/status.out"; fail "status: $d not ok"; }
+done
+grep -q "no good window on its day 2026-12-16" "$W/status.out" || { show "$W/status.out"; fail "status: the missing disk's day"; }
+python3 - "$W/status-json.out" <<'PY' || { show "$W/status-json.out"; fail "status --json figures"; }
+import json, sys
+d = json.load(open(sys.argv[1]))
+def want(cond, what):
+    if not cond:
+        sys.exit("status --json: " + what)
+want(d["verdict"] == "attention" and d["needs_attention"] == 3, "verdict")
+want(d["due"] == {"today": "THU", "next": "FRI"}, "due media")
+want(d["state"]["lines"] == 8 and d["state"]["bad_lines"] == 0, "lines read")
+media = {m["label"]: m for m in d["media"]}
+for i, day in enumerate(["MON", "TUE", "WED", "THU", "FRI"]):
+    m = media[day]
+    want(m["generations_held"] == 1, day + " generations_held")
+    want(m["last_written"]["date"] == "2026-12-%02d" % (7 + i), day + " last written date")
+    want(0 < m["free_bytes"] <= m["size_bytes"] <= 48 * 1024 * 1024, day + " free/size")
+    want(m["last_window"]["online_s"] > 0, day + " online window")
+for day, stage, missed in [("MON", "label", "2026-12-14"), ("TUE", "attach", "2026-12-15"),
+                           ("WED", "open", "2026-12-16")]:
+    m = media[day]
+    want(m["attention"] == ["failed", "missed"], day + " attention")
+    want(m["last_window"]["stage"] == stage and m["last_window"]["result"] == 1, day + " stage")
+    want(m["missed"] == missed, day + " missed day")
+for day in ["THU", "FRI"]:
+    want(media[day]["attention"] == [] and media[day]["last_window"]["verify"] == "ok", day)
+s = d["sources"][0]
+want(s["name"] == "ssmix2" and s["last_good"]["medium"] == "FRI", "source's medium")
+want(s["last_good"]["date"] == "2026-12-11" and s["attention"] == [], "source's last good")
+want(0 <= s["age_s"] < 3600 and s["rpo_s"] == 26 * 3600 and s["verify"] == "ok", "source age")
+PY
+python3 - "$W/status-prom.out" <<'PY' || { show "$W/status-prom.out"; fail "status --prometheus"; }
+import re, sys
+sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"'
+                    r'(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? -?[0-9.e+]+$')
+lines = open(sys.argv[1]).read().splitlines()
+typed = set()
+for l in lines:
+    if l.startswith("# TYPE "):
+        typed.add(l.split()[2])
+    elif not l.startswith("# HELP "):
+        if not sample.match(l) or l.split("{")[0].split()[0] not in typed:
+            sys.exit("not exposition format: " + l)
+for want in ['mamori_needs_attention 3', 'mamori_source_rpo_seconds{source="ssmix2"} 93600',
+             'mamori_medium_generations{medium="MON"} 1', 'mamori_medium_generations{medium="FRI"} 1',
+             'mamori_medium_last_result{medium="WED"} 1', 'mamori_medium_last_result{medium="THU"} 0',
+             'mamori_medium_needs_attention{medium="TUE"} 1',
+             'mamori_medium_due{medium="THU",when="today"} 1',
+             'mamori_medium_due{medium="FRI",when="next"} 1']:
+    if want not in lines:
+        sys.exit("missing: " + want)
+PY
+echo "status (table, JSON, Prometheus) with every medium detached: ok"
 
 # ---- a passphrase file others may read is refused ------------------------------------------------
 chmod 644 "$PASSFILE"

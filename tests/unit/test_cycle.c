@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "backup/cycle.h"
+#include "backup/status.h"
 #include "common/error.h"
 #include "os/os.h"
 #include "repo/repo.h"
@@ -190,6 +191,31 @@ static size_t generations(const char *path)
     return n;
 }
 
+/* The window's line holds what `mamori status` needs, and status reads it back. */
+static void status_fields_recorded(const char *wf, const struct mm_cycle_result *res, size_t held)
+{
+    char *text = slurp(wf), *last;
+    struct mm_status_window *w = malloc(sizeof(*w));
+
+    assert_int_equal(res->generations_held, (int64_t)held);
+    assert_true(res->size_bytes > 0);
+    assert_true(res->free_bytes > 0 && res->free_bytes <= res->size_bytes);
+    has(wf, "\"source_names\":[\"s\"]", 1);
+    has(wf, "\"verify\":\"ok\",\"guard\":\"none\",\"hospital\":\"H1\"}", 1);
+    text[strlen(text) - 1] = '\0'; /* the newline */
+    last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
+    assert_int_equal(mm_status_window_parse(last, strlen(last), w), 0);
+    assert_int_equal(w->generations_held, (int64_t)held);
+    assert_int_equal(w->free_bytes, res->free_bytes);
+    assert_int_equal(w->size_bytes, res->size_bytes);
+    assert_int_equal(w->nnames, 1);
+    assert_string_equal(w->names[0], "s");
+    assert_string_equal(w->generation, res->id);
+    assert_string_equal(w->verify, "ok");
+    free(w);
+    free(text);
+}
+
 static void cycle__writes_the_days_medium_and_records_the_window(void **s)
 {
     struct mm_cycle_result res;
@@ -218,6 +244,7 @@ static void cycle__writes_the_days_medium_and_records_the_window(void **s)
     has(wf, "\"generations\":1", 1);
     has(wf, "\"online_s\":", 1);
     has(wf, res.id, 1);
+    status_fields_recorded(wf, &res, a + 1);
 }
 
 static void cycle__refuses_the_wrong_medium_and_still_detaches(void **s)
@@ -232,6 +259,8 @@ static void cycle__refuses_the_wrong_medium_and_still_detaches(void **s)
     assert_string_equal(res.found, "B");
     assert_true(res.audit_written); /* in the host's log of the refused repository */
     assert_int_equal(res.generations, 0);
+    assert_int_equal(res.generations_held, -1); /* nothing recorded of another medium */
+    assert_int_equal(res.free_bytes, -1);
     assert_int_equal(generations(repo_b), b);
     has(hooklog, "detach ", 1);
     has(hooklog, "alert wrong medium B attached, A wanted", 1);

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backup/cycle.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "os/os.h"
 
 const char *mm_cycle_stage_name(enum mm_cycle_stage s)
@@ -235,6 +237,8 @@ static size_t due_sources(struct cyc *c, const char **src, size_t cap)
             src[n++] = s->path;
         if (s->extended && n < cap)
             src[n++] = s->extended;
+        if (c->res->sources < MM_BACKUP_SOURCES_MAX)
+            snprintf(c->res->source_names[c->res->sources], MM_CONFIG_MAX_NAME + 1, "%s", s->name);
         c->res->sources++;
     }
     return n;
@@ -260,6 +264,23 @@ static int verify_seal(struct cyc *c, mm_repo *r)
     }
     close(fd);
     return 0;
+}
+
+/* What `mamori status` needs from the attached medium @r: its free space and size, and the
+ * generations it holds after the backup (left -1 when they cannot be read). */
+static void status_figures(struct cyc *c, mm_repo *r)
+{
+    struct statvfs vfs;
+    struct mm_repo_gen *g = NULL;
+    size_t n = 0;
+
+    if (statvfs(c->m->path, &vfs) == 0) {
+        c->res->free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+        c->res->size_bytes = (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
+    }
+    if (mm_repo_generations(r, &g, &n) == 0)
+        c->res->generations_held = (int64_t)n;
+    mm_repo_gens_free(g, n);
 }
 
 /* Attach, check, back up, verify, seal (everything between the hooks). */
@@ -309,7 +330,35 @@ static void online(struct cyc *c)
         verify_seal(c, r);
     }
     mm_backup_result_release(&br);
+    status_figures(c, r);
     mm_repo_unlock(r); /* nothing of the repository stays open on the medium */
+}
+
+/* The verify's verdict for the window record: "ok", "damaged" or "not_run". */
+static const char *verify_word(const struct mm_cycle_result *r)
+{
+    if (r->stage == MM_CYCLE_STAGE_VERIFY)
+        return r->err == MM_ECORRUPT ? "damaged" : "not_run";
+    return r->generations ? "ok" : "not_run";
+}
+
+/* The fields of the window record that `mamori status` reads (status.h), after the others. */
+static int status_fields(struct cyc *c, mm_buf *b)
+{
+    const struct mm_cycle_result *r = c->res;
+    const struct mm_config_hospital *h = mm_config_hospital(c->cfg);
+    int err = mm_buf_puts(b, ",\"source_names\":[");
+
+    for (size_t i = 0; i < r->sources && i < MM_BACKUP_SOURCES_MAX && err == 0; i++)
+        if ((err = i ? mm_buf_putc(b, ',') : 0) == 0)
+            err = mm_json_str(b, r->source_names[i]);
+    if (err == 0)
+        err = mm_buf_printf(b,
+                            "],\"free_bytes\":%lld,\"size_bytes\":%lld,\"generations_held\":%lld,"
+                            "\"verify\":\"%s\",\"guard\":\"none\"",
+                            (long long)r->free_bytes, (long long)r->size_bytes,
+                            (long long)r->generations_held, verify_word(r));
+    return err ? err : mm_json_kv(b, 0, "hospital", h && h->id ? h->id : "");
 }
 
 /* Append the window's JSON line to <state_dir>/windows.jsonl (one write, fsync). */
@@ -317,9 +366,10 @@ static int record_window(struct cyc *c, time_t started)
 {
     const struct mm_config_service *sv = mm_config_service(c->cfg);
     struct mm_cycle_result *r = c->res;
-    char path[4096], line[1024], at[32];
+    char path[4096], at[32];
     struct tm tm;
-    int fd, n, created;
+    mm_buf line;
+    int fd = -1, rc = -1, created;
 
     if (!sv->state_dir || mm_os_mkdir_p(sv->state_dir, 0750) != 0)
         return -1;
@@ -327,27 +377,28 @@ static int record_window(struct cyc *c, time_t started)
         return -1;
     gmtime_r(&started, &tm);
     strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    n = snprintf(line, sizeof(line),
-                 "{\"date\":\"%04d-%02d-%02d\",\"attached\":\"%s\",\"online_s\":%.3f,"
-                 "\"medium\":\"%s\",\"result\":%d,\"stage\":\"%s\",\"reason\":\"%s\","
-                 "\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,"
-                 "\"sources\":%zu,\"detach\":%d}\n",
-                 c->o->date.year, c->o->date.month, c->o->date.day, at, r->online_s, r->medium,
-                 (int)r->exit, mm_cycle_stage_name(r->stage), r->reason, r->generations, r->id,
-                 (unsigned long long)r->bytes_written, r->sources, r->detach_status);
-    if (n < 0 || n >= (int)sizeof(line))
-        return -1;
+    mm_buf_init(&line, 8192); /* a few KiB: 64 source names at most */
+    if (mm_buf_printf(&line,
+                      "{\"date\":\"%04d-%02d-%02d\",\"attached\":\"%s\",\"online_s\":%.3f,"
+                      "\"medium\":\"%s\",\"result\":%d,\"stage\":\"%s\",\"reason\":\"%s\","
+                      "\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,"
+                      "\"sources\":%zu,\"detach\":%d",
+                      c->o->date.year, c->o->date.month, c->o->date.day, at, r->online_s, r->medium,
+                      (int)r->exit, mm_cycle_stage_name(r->stage), r->reason, r->generations, r->id,
+                      (unsigned long long)r->bytes_written, r->sources, r->detach_status) != 0 ||
+        status_fields(c, &line) != 0 || mm_buf_puts(&line, "}\n") != 0)
+        goto out;
     created = access(path, F_OK) != 0;
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -1;
-    if (mm_os_write_all(fd, line, (size_t)n, path) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || mm_os_write_all(fd, line.ptr, line.len, path) != 0 || fsync(fd) != 0)
+        goto out;
+    rc = close(fd) != 0 ? -1 : created ? mm_os_fsync_dir(sv->state_dir) : 0;
+    fd = -1;
+out:
+    if (fd >= 0)
         close(fd);
-        return -1;
-    }
-    if (close(fd) != 0)
-        return -1;
-    return created ? mm_os_fsync_dir(sv->state_dir) : 0;
+    mm_buf_release(&line);
+    return rc;
 }
 
 /* The window as a `cycle` event in the host's audit log of the repository opened (if any). */
@@ -398,6 +449,7 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
 
     memset(res, 0, sizeof(*res));
     res->attach_status = res->detach_status = res->alert_status = -1;
+    res->free_bytes = res->size_bytes = res->generations_held = -1;
     if (mm_config_medium_for(cfg, opts->date, due) != 0 || !due[0].medium) {
         fail(&c, MM_CYCLE_STAGE_MEDIUM, MM_EINVAL, "no medium is due on the date");
         res->alert_status =

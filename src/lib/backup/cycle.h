@@ -6,7 +6,9 @@
  * generation (mm_backup_run), verify the repository (mm_repo_verify, quick: structure and
  * every object present), seal (fsync; a read-only remount is the detach hook's job), ALWAYS
  * run the detach hook, run the alert hook on any failure, and record the online window
- * (attach start to detach end) as a JSON line in <state_dir>/windows.jsonl and, when a
+ * (attach start to detach end) as a JSON line in <state_dir>/windows.jsonl (with what
+ * `mamori status` needs and cannot learn later: the sources, the medium's free space, size and
+ * generations held, the verify and guard verdicts) and, when a
  * repository was opened, as a `cycle` event in the host's audit log of it. Hooks follow
  * docs/operations.md §8: no arguments, a fixed environment (PATH and the MAMORI_* variables,
  * nothing inherited), their output to opts->log_fd, a timeout from the configuration. Nothing
@@ -66,6 +68,10 @@ struct mm_cycle_result {
     int state_written;                              /* the window's line is in the state file */
     int audit_written; /* the window's `cycle` event is in the host's audit log */
     struct mm_repo_verify_stats verify;
+    /* for `mamori status` (status.h), which never opens a medium: the window record holds */
+    char source_names[MM_BACKUP_SOURCES_MAX][MM_CONFIG_MAX_NAME + 1]; /* the due sources */
+    int64_t free_bytes, size_bytes; /* statvfs of the medium's path while attached; -1 unknown */
+    int64_t generations_held;       /* on the medium after the backup; -1 unknown */
 };
 
 /* "none", "medium", "attach", "open", "label", "sources", "backup", "verify", "seal", "detach" */

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The status of all backups (status.h): window records parsed with jansson one line at a
+ * time and folded into one summary per configured source and medium, so memory is the tail
+ * read (at most MM_STATUS_TAIL_MAX) plus the summaries. Lines are taken in the file's order;
+ * a later line overrides an earlier one. Nothing here opens a medium.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup/status.h"
+#include "common/alloc.h"
+#include "common/error.h"
+#include "os/os.h"
+
+const char *mm_status_why_name(unsigned int i)
+{
+    static const char *const names[MM_STATUS_WHY_COUNT] = {
+        "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired",
+    };
+    return i < MM_STATUS_WHY_COUNT ? names[i] : "unknown";
+}
+
+/* ---- times and dates --------------------------------------------------------------------- */
+
+int mm_status_time_parse(const char *s, int64_t *out)
+{
+    struct tm tm = { 0 };
+    struct mm_config_date date;
+    char day[11];
+    int y, mo, d, h, mi, se, used = 0;
+
+    if (s && strlen(s) == 20) {
+        memcpy(day, s, 10);
+        day[10] = '\0';
+    }
+    if (!s || strlen(s) != 20 || mm_config_date_parse(day, &date) < 0 ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
+        used != 20 || h > 23 || mi > 59 || se > 60 || h < 0 || mi < 0 || se < 0 || s[10] != 'T' ||
+        s[13] != ':' || s[16] != ':')
+        return mm_error_set(MM_EINVAL, "'%s' is not a time YYYY-MM-DDTHH:MM:SSZ", s ? s : "(null)");
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+const char *mm_status_time_str(int64_t t, char *buf, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t < 0 || !gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, cap, "-");
+    return buf;
+}
+
+/* A date as one comparable number, 0 for "none". */
+static long date_key(struct mm_config_date d)
+{
+    return d.year ? (long)d.year * 10000 + d.month * 100 + d.day : 0;
+}
+
+/* ---- one line ------------------------------------------------------------------------------ */
+
+/* Copy the string member @key of @o into @buf (absent: ""). @return 0, -1 wrong type */
+static int get_str(json_t *o, const char *key, char *buf, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+
+    buf[0] = '\0';
+    if (!v)
+        return 0;
+    if (!json_is_string(v))
+        return -1;
+    snprintf(buf, cap, "%s", json_string_value(v));
+    return 0;
+}
+
+/* The integer member @key of @o into *out (absent: @dflt). @return 0, -1 wrong type */
+static int get_int(json_t *o, const char *key, int64_t dflt, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    *out = dflt;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v))
+        return -1;
+    *out = (int64_t)json_integer_value(v);
+    return 0;
+}
+
+/* source_names into @w. @return 0, -1 not a list of strings */
+static int get_names(json_t *o, struct mm_status_window *w)
+{
+    json_t *v = json_object_get(o, "source_names"), *e;
+    size_t i;
+
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return -1;
+    w->have_names = 1;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e))
+            return -1;
+        if (w->nnames < MM_BACKUP_SOURCES_MAX)
+            snprintf(w->names[w->nnames++], sizeof(w->names[0]), "%s", json_string_value(e));
+    }
+    return 0;
+}
+
+/* The members of @o after the required ones. @return 0, -1 a wrong type */
+static int get_rest(json_t *o, struct mm_status_window *w)
+{
+    char at[32];
+    int64_t gens, srcs;
+    json_t *on = json_object_get(o, "online_s");
+
+    if (get_str(o, "attached", at, sizeof(at)) < 0 ||
+        get_str(o, "stage", w->stage, sizeof(w->stage)) < 0 ||
+        get_str(o, "reason", w->reason, sizeof(w->reason)) < 0 ||
+        get_str(o, "generation", w->generation, sizeof(w->generation)) < 0 ||
+        get_str(o, "verify", w->verify, sizeof(w->verify)) < 0 ||
+        get_str(o, "guard", w->guard, sizeof(w->guard)) < 0 ||
+        get_int(o, "generations", 0, &gens) < 0 || get_int(o, "sources", -1, &srcs) < 0 ||
+        get_int(o, "generations_held", -1, &w->generations_held) < 0 ||
+        get_int(o, "free_bytes", -1, &w->free_bytes) < 0 ||
+        get_int(o, "size_bytes", -1, &w->size_bytes) < 0 || get_names(o, w) < 0)
+        return -1;
+    if (on && !json_is_number(on))
+        return -1;
+    w->online_s = on ? json_number_value(on) : -1;
+    if (!at[0] || mm_status_time_parse(at, &w->attached) < 0)
+        w->attached = -1;
+    w->generations = gens == 1 && strlen(w->generation) == 64;
+    w->sources = srcs;
+    return 0;
+}
+
+int mm_status_window_parse(const char *line, size_t n, struct mm_status_window *out)
+{
+    json_error_t je;
+    json_t *o = json_loadb(line, n, JSON_REJECT_DUPLICATES, &je);
+    char date[16];
+    int64_t result = 1;
+    int bad;
+
+    memset(out, 0, sizeof(*out));
+    out->generations_held = out->free_bytes = out->size_bytes = -1;
+    if (!o)
+        return mm_error_set(MM_ECORRUPT, "window record: not JSON (column %d)", je.column);
+    bad = !json_is_object(o) || !json_is_string(json_object_get(o, "date")) ||
+          !json_is_string(json_object_get(o, "medium")) ||
+          !json_is_integer(json_object_get(o, "result"));
+    if (!bad) {
+        snprintf(date, sizeof(date), "%s", json_string_value(json_object_get(o, "date")));
+        bad = mm_config_date_parse(date, &out->date) < 0 ||
+              get_str(o, "medium", out->medium, sizeof(out->medium)) < 0 ||
+              get_int(o, "result", 1, &result) < 0 || get_rest(o, out) < 0;
+        out->result = (int)result;
+    }
+    json_decref(o);
+    if (bad)
+        return mm_error_set(MM_ECORRUPT, "window record: not a window");
+    return 0;
+}
+
+/* ---- folding the windows in ------------------------------------------------------------- */
+
+int mm_status_init(struct mm_status *st, const mm_config *cfg, struct mm_config_date today,
+                   int64_t now)
+{
+    struct mm_config_date chk;
+    char d[16];
+
+    memset(st, 0, sizeof(*st));
+    st->cfg = cfg;
+    st->today = today;
+    st->now = now;
+    snprintf(d, sizeof(d), "%04d-%02d-%02d", today.year, today.month, today.day);
+    if (mm_config_date_parse(d, &chk) < 0)
+        return MM_EINVAL;
+    st->nsources = mm_config_source_count(cfg);
+    st->nmedia = mm_config_medium_count(cfg);
+    st->sources = mm_calloc(st->nsources ? st->nsources : 1, sizeof(*st->sources));
+    st->media = mm_calloc(st->nmedia ? st->nmedia : 1, sizeof(*st->media));
+    if (!st->sources || !st->media)
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < st->nsources; i++) {
+        st->sources[i].cfg = mm_config_source_at(cfg, i);
+        st->sources[i].age = -1;
+    }
+    for (size_t i = 0; i < st->nmedia; i++) {
+        struct mm_status_medium *m = &st->media[i];
+        m->cfg = mm_config_medium_at(cfg, i);
+        m->generations_held = m->free_bytes = m->size_bytes = -1;
+        m->staged.staged_at = m->staged.expires = m->staged.bytes = -1;
+    }
+    return 0;
+}
+
+static struct mm_status_medium *medium_of(struct mm_status *st, const char *label)
+{
+    for (size_t i = 0; i < st->nmedia; i++)
+        if (strcasecmp(st->media[i].cfg->label, label) == 0)
+            return &st->media[i];
+    return NULL;
+}
+
+static void gen_of(const struct mm_status_window *w, struct mm_status_gen *g)
+{
+    g->date = w->date;
+    g->at = w->attached;
+    snprintf(g->medium, sizeof(g->medium), "%s", w->medium);
+    memcpy(g->id, w->generation, sizeof(g->id));
+}
+
+/* Whether the window @w wrote the source @s (older lines without names: every enabled source
+ * when they count as many). */
+static int wrote_source(const struct mm_status *st, const struct mm_status_window *w,
+                        const struct mm_config_source *s)
+{
+    size_t enabled = 0;
+
+    if (w->have_names) {
+        for (size_t i = 0; i < w->nnames; i++)
+            if (strcmp(w->names[i], s->name) == 0)
+                return 1;
+        return 0;
+    }
+    for (size_t i = 0; i < st->nsources; i++)
+        enabled += st->sources[i].cfg->enabled != 0;
+    return s->enabled && w->sources >= 0 && (size_t)w->sources == enabled;
+}
+
+static void feed_sources(struct mm_status *st, const struct mm_status_window *w)
+{
+    const int good = w->result == MM_BACKUP_EXIT_OK || w->result == MM_BACKUP_EXIT_ATTENTION;
+
+    if (!w->generations)
+        return;
+    for (size_t i = 0; i < st->nsources; i++) {
+        struct mm_status_source *s = &st->sources[i];
+        if (!wrote_source(st, w, s->cfg))
+            continue;
+        snprintf(s->verify, sizeof(s->verify), "%s", w->verify);
+        if (!good)
+            continue;
+        s->have_good = 1;
+        gen_of(w, &s->good);
+        snprintf(s->guard, sizeof(s->guard), "%s", w->guard);
+    }
+}
+
+static void feed_medium(struct mm_status_medium *m, const struct mm_status_window *w)
+{
+    const int good = w->result == MM_BACKUP_EXIT_OK || w->result == MM_BACKUP_EXIT_ATTENTION;
+
+    m->windows++;
+    m->have_last = 1;
+    m->last = *w;
+    m->last.nnames = 0;
+    if (w->generations) {
+        m->have_written = 1;
+        gen_of(w, &m->written);
+    }
+    if (good && w->generations && date_key(w->date) > date_key(m->good))
+        m->good = w->date;
+    if (w->generations_held >= 0)
+        m->generations_held = w->generations_held;
+    if (w->size_bytes > 0 && w->free_bytes >= 0) {
+        m->free_bytes = w->free_bytes;
+        m->size_bytes = w->size_bytes;
+    }
+}
+
+int mm_status_feed(struct mm_status *st, const char *line, size_t n)
+{
+    struct mm_status_window *w;
+    struct mm_status_medium *m;
+    size_t i = 0;
+
+    while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == n)
+        return 0;
+    w = mm_malloc(sizeof(*w)); /* 2 KiB of names: not on the stack */
+    if (!w)
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    st->lines++;
+    if (n > MM_STATUS_LINE_MAX || mm_status_window_parse(line, n, w) < 0) {
+        st->bad_lines++;
+        mm_free(w);
+        return MM_ECORRUPT;
+    }
+    if (!st->first.year || date_key(w->date) < date_key(st->first))
+        st->first = w->date;
+    feed_sources(st, w);
+    m = w->medium[0] ? medium_of(st, w->medium) : NULL;
+    if (m)
+        feed_medium(m, w);
+    mm_free(w);
+    return 0;
+}
+
+int mm_status_feed_staged(struct mm_status *st, const char *label, const char *data, size_t n)
+{
+    struct mm_status_medium *m = medium_of(st, label);
+    struct mm_status_staged *sg;
+    json_t *o;
+    char at[32], ex[32];
+    int bad;
+
+    if (!m)
+        return mm_error_set(MM_ENOTFOUND, "no medium '%s'", label);
+    sg = &m->staged;
+    o = json_loadb(data, n, JSON_REJECT_DUPLICATES, NULL);
+    bad = !o || !json_is_object(o) || get_str(o, "generation", sg->generation, 65) < 0 ||
+          get_str(o, "staged_at", at, sizeof(at)) < 0 ||
+          get_str(o, "expires", ex, sizeof(ex)) < 0 || get_int(o, "bytes", -1, &sg->bytes) < 0 ||
+          mm_status_time_parse(ex, &sg->expires) < 0;
+    if (!bad && (!at[0] || mm_status_time_parse(at, &sg->staged_at) < 0))
+        sg->staged_at = -1;
+    json_decref(o);
+    if (bad) {
+        memset(sg, 0, sizeof(*sg));
+        sg->staged_at = sg->expires = sg->bytes = -1;
+        st->bad_staged++;
+        return mm_error_set(MM_ECORRUPT, "staged record of '%s' does not parse", label);
+    }
+    sg->present = 1;
+    return 0;
+}
+
+/* ---- the judgement -------------------------------------------------------------------------- */
+
+static void judge_source(struct mm_status *st, struct mm_status_source *s)
+{
+    if (s->have_good && s->good.at >= 0)
+        s->age = st->now > s->good.at ? st->now - s->good.at : 0;
+    if (strcmp(s->verify, "damaged") == 0)
+        s->attention |= MM_STATUS_WHY_DAMAGED;
+    if (s->have_good && s->guard[0] && strcmp(s->guard, "none") != 0 &&
+        strcmp(s->guard, "clean") != 0)
+        s->attention |= MM_STATUS_WHY_GUARD;
+    if (!s->cfg->enabled)
+        return;
+    if (!s->have_good)
+        s->attention |= MM_STATUS_WHY_NEVER;
+    else if (s->age < 0 || s->age > s->cfg->rpo)
+        s->attention |= MM_STATUS_WHY_RPO;
+}
+
+/* The last day before today the medium @m was due, not before the first date read. */
+static struct mm_config_date last_due(const struct mm_status *st, const struct mm_status_medium *m)
+{
+    struct mm_config_date none = { 0, 0, 0 };
+    struct mm_config_due due[2];
+
+    if (!st->first.year)
+        return none;
+    for (int back = 1; back <= MM_STATUS_DUE_LOOKBACK; back++) {
+        struct mm_config_date d = mm_config_date_add(st->today, -back);
+        if (d.year < 1970 || date_key(d) < date_key(st->first))
+            break;
+        if (mm_config_medium_for(st->cfg, d, due) == 0 && due[0].medium == m->cfg)
+            return d;
+    }
+    return none;
+}
+
+static void judge_medium(struct mm_status *st, struct mm_status_medium *m)
+{
+    struct mm_config_date d = last_due(st, m);
+
+    m->due_today = st->due_today == m->cfg;
+    m->due_next = st->due_next == m->cfg;
+    if (d.year && date_key(m->good) < date_key(d)) {
+        m->missed = d;
+        m->attention |= MM_STATUS_WHY_MISSED;
+    }
+    if (m->have_last && m->last.result != MM_BACKUP_EXIT_OK)
+        m->attention |= MM_STATUS_WHY_FAILED;
+    if (m->have_last && strcmp(m->last.verify, "damaged") == 0)
+        m->attention |= MM_STATUS_WHY_DAMAGED;
+    if (m->staged.present && m->staged.expires >= 0 && m->staged.expires <= st->now) {
+        m->staged.expired = 1;
+        m->attention |= MM_STATUS_WHY_EXPIRED;
+    }
+}
+
+void mm_status_judge(struct mm_status *st)
+{
+    struct mm_config_due due[2];
+
+    st->needs = 0;
+    st->attention = st->state_found ? 0 : MM_STATUS_WHY_NO_STATE;
+    st->due_today = st->due_next = NULL;
+    if (mm_config_medium_for(st->cfg, st->today, due) == 0) {
+        st->due_today = due[0].medium;
+        st->due_next = due[1].medium;
+    }
+    for (size_t i = 0; i < st->nsources; i++) {
+        st->sources[i].attention = 0;
+        judge_source(st, &st->sources[i]);
+        st->needs += st->sources[i].attention != 0;
+    }
+    for (size_t i = 0; i < st->nmedia; i++) {
+        st->media[i].attention = 0;
+        st->media[i].staged.expired = 0;
+        judge_medium(st, &st->media[i]);
+        st->needs += st->media[i].attention != 0;
+    }
+    st->needs += st->attention != 0;
+}
+
+/* ---- reading the host's files --------------------------------------------------------------- */
+
+/* Feed every line of @b (the last one may lack its newline). */
+static int feed_lines(struct mm_status *st, const mm_buf *b)
+{
+    const char *p = b->ptr, *end = b->ptr + b->len;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        if (mm_status_feed(st, p, (size_t)(e - p)) == MM_ENOMEM)
+            return MM_ENOMEM;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* Read the last MM_STATUS_TAIL_MAX bytes of @path into @b (limit MM_STATUS_TAIL_MAX), from a
+ * line's start. A missing file leaves st->state_found 0. */
+static int read_tail(struct mm_status *st, const char *path, mm_buf *b)
+{
+    struct stat sb;
+    off_t off = 0;
+    size_t want;
+    int err = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        err = mm_error_set_errno(MM_EIO, errno, "state file '%s'", path);
+        goto out;
+    }
+    st->state_found = 1;
+    if (sb.st_size > (off_t)MM_STATUS_TAIL_MAX) {
+        off = sb.st_size - (off_t)MM_STATUS_TAIL_MAX;
+        st->truncated = 1;
+    }
+    want = (size_t)(sb.st_size - off);
+    if ((err = mm_buf_reserve(b, want + 1)) < 0)
+        goto out;
+    while (b->len < want) { /* the file may shrink or grow meanwhile: read what is there */
+        ssize_t got = pread(fd, b->ptr + b->len, want - b->len, off + (off_t)b->len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            err = mm_error_set_errno(MM_EIO, errno, "state file '%s'", path);
+            goto out;
+        }
+        if (got == 0)
+            break;
+        b->len += (size_t)got;
+    }
+    b->ptr[b->len] = '\0';
+    if (st->truncated) { /* drop the partial first line */
+        char *nl = memchr(b->ptr, '\n', b->len);
+        size_t skip = nl ? (size_t)(nl - b->ptr) + 1 : b->len;
+        memmove(b->ptr, b->ptr + skip, b->len - skip + 1);
+        b->len -= skip;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    return err;
+}
+
+/* Feed staged/<LABEL>.json of every medium that has one. */
+static int read_staged(struct mm_status *st, const char *dir)
+{
+    char path[4200];
+    mm_buf b;
+    int err = 0;
+
+    mm_buf_init(&b, MM_STATUS_STAGED_MAX);
+    for (size_t i = 0; i < st->nmedia && err == 0; i++) {
+        const char *label = st->media[i].cfg->label;
+        mm_buf_clear(&b);
+        snprintf(path, sizeof(path), "%s/staged/%s.json", dir, label);
+        err = mm_os_read_file(path, &b);
+        if (err == 0)
+            mm_status_feed_staged(st, label, b.ptr ? b.ptr : "", b.len);
+        else if (err == MM_ELIMIT)
+            st->bad_staged++;
+        if (err == MM_ENOTFOUND || err == MM_ELIMIT)
+            err = 0;
+    }
+    mm_buf_release(&b);
+    return err < 0 ? err : 0;
+}
+
+int mm_status_read(struct mm_status *st, const mm_config *cfg, struct mm_config_date today,
+                   int64_t now)
+{
+    const struct mm_config_service *sv = mm_config_service(cfg);
+    char path[4200];
+    mm_buf b;
+    int err = mm_status_init(st, cfg, today, now);
+
+    if (err < 0)
+        return err;
+    mm_buf_init(&b, MM_STATUS_TAIL_MAX);
+    if (snprintf(path, sizeof(path), "%s/windows.jsonl", sv->state_dir) >= (int)sizeof(path)) {
+        err = mm_error_set(MM_EINVAL, "state_dir is too long");
+        goto out;
+    }
+    if ((err = read_tail(st, path, &b)) < 0 || (err = feed_lines(st, &b)) < 0 ||
+        (err = read_staged(st, sv->state_dir)) < 0)
+        goto out;
+    mm_status_judge(st);
+out:
+    mm_buf_release(&b);
+    return err;
+}
+
+void mm_status_release(struct mm_status *st)
+{
+    mm_free(st->sources);
+    mm_free(st->media);
+    st->sources = NULL;
+    st->media = NULL;
+    st->nsources = st->nmedia = 0;
+}

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The two machine formats of the status (status.h): one JSON document (its shape is
+ * documented in docs/operations.md §8.6 and stays stable: fields are only added) and
+ * Prometheus' text exposition format 0.0.4 for node_exporter's textfile collector. Unknown
+ * figures are null in JSON and left out in Prometheus. Strings go through the one JSON
+ * writer (common/json.h); Prometheus label values are escaped here (\\, \", \n).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backup/status.h"
+#include "common/error.h"
+#include "common/json.h"
+
+/* ---- JSON ----------------------------------------------------------------------------------- */
+
+/* `,"key":` (no comma when @first). */
+static int key(mm_buf *b, int first, const char *k)
+{
+    return mm_buf_printf(b, "%s\"%s\":", first ? "" : ",", k);
+}
+
+static int jdate(mm_buf *b, int first, const char *k, struct mm_config_date d)
+{
+    if (!d.year)
+        return mm_buf_printf(b, "%s\"%s\":null", first ? "" : ",", k);
+    return mm_buf_printf(b, "%s\"%s\":\"%04d-%02d-%02d\"", first ? "" : ",", k, d.year, d.month,
+                         d.day);
+}
+
+static int jtime(mm_buf *b, const char *k, int64_t t)
+{
+    char s[32];
+
+    if (t < 0)
+        return mm_buf_printf(b, ",\"%s\":null", k);
+    return mm_buf_printf(b, ",\"%s\":\"%s\"", k, mm_status_time_str(t, s, sizeof(s)));
+}
+
+static int jint(mm_buf *b, const char *k, int64_t v)
+{
+    if (v < 0)
+        return mm_buf_printf(b, ",\"%s\":null", k);
+    return mm_buf_printf(b, ",\"%s\":%" PRId64, k, v);
+}
+
+/* `,"key":"s"` (no comma when @first), or null when @s is empty. */
+static int jstr1(mm_buf *b, int first, const char *k, const char *s)
+{
+    int err = key(b, first, k);
+
+    if (err == 0)
+        err = s && s[0] ? mm_json_str(b, s) : mm_buf_puts(b, "null");
+    return err;
+}
+
+static int jstr(mm_buf *b, const char *k, const char *s)
+{
+    return jstr1(b, 0, k, s);
+}
+
+static int jwhy(mm_buf *b, unsigned int bits)
+{
+    int err = mm_buf_puts(b, ",\"attention\":["), n = 0;
+
+    for (unsigned int i = 0; i < MM_STATUS_WHY_COUNT && err == 0; i++)
+        if (bits & (1u << i))
+            err = mm_buf_printf(b, "%s\"%s\"", n++ ? "," : "", mm_status_why_name(i));
+    return err ? err : mm_buf_putc(b, ']');
+}
+
+static int jgen(mm_buf *b, const char *k, int have, const struct mm_status_gen *g)
+{
+    int err = key(b, 0, k);
+
+    if (err || !have)
+        return err ? err : mm_buf_puts(b, "null");
+    if ((err = mm_buf_puts(b, "{")) == 0 && (err = mm_json_kv(b, 1, "generation", g->id)) == 0 &&
+        (err = jdate(b, 0, "date", g->date)) == 0 && (err = jtime(b, "time", g->at)) == 0 &&
+        (err = jstr(b, "medium", g->medium)) == 0)
+        err = mm_buf_putc(b, '}');
+    return err;
+}
+
+static int json_source(mm_buf *b, const struct mm_status_source *s)
+{
+    const struct mm_config_source *c = s->cfg;
+    int err = mm_json_kv(b, 1, "name", c->name);
+
+    if (err == 0)
+        err = mm_buf_printf(b, ",\"kind\":\"%s\",\"enabled\":%s,\"rpo_s\":%" PRId64,
+                            c->kind == MM_CONFIG_SOURCE_SSMIX2 ? "ssmix2" : "folder",
+                            c->enabled ? "true" : "false", c->rpo);
+    if (err == 0)
+        err = jgen(b, "last_good", s->have_good, &s->good);
+    if (err == 0 && (err = jint(b, "age_s", s->age)) == 0 &&
+        (err = jstr(b, "verify", s->verify)) == 0 && (err = jstr(b, "guard", s->guard)) == 0)
+        err = jwhy(b, s->attention);
+    return err;
+}
+
+static int json_window(mm_buf *b, const struct mm_status_medium *m)
+{
+    const struct mm_status_window *w = &m->last;
+    int err = key(b, 0, "last_window");
+
+    if (err || !m->have_last)
+        return err ? err : mm_buf_puts(b, "null");
+    if ((err = mm_buf_putc(b, '{')) == 0 && (err = jdate(b, 1, "date", w->date)) == 0 &&
+        (err = jtime(b, "time", w->attached)) == 0)
+        err = w->online_s >= 0 ? mm_buf_printf(b, ",\"online_s\":%.3f", w->online_s)
+                               : mm_buf_puts(b, ",\"online_s\":null");
+    if (err == 0)
+        err = mm_buf_printf(b, ",\"result\":%d", w->result);
+    if (err == 0 && (err = jstr(b, "stage", w->stage)) == 0 &&
+        (err = jstr(b, "reason", w->reason)) == 0 && (err = jstr(b, "verify", w->verify)) == 0)
+        err = mm_buf_putc(b, '}');
+    return err;
+}
+
+static int json_staged(mm_buf *b, const struct mm_status_staged *sg)
+{
+    int err = key(b, 0, "staged");
+
+    if (err || !sg->present)
+        return err ? err : mm_buf_puts(b, "null");
+    if ((err = mm_buf_putc(b, '{')) == 0 &&
+        (err = mm_json_kv(b, 1, "generation", sg->generation)) == 0 &&
+        (err = jtime(b, "staged_at", sg->staged_at)) == 0 &&
+        (err = jtime(b, "expires", sg->expires)) == 0 && (err = jint(b, "bytes", sg->bytes)) == 0)
+        err = mm_buf_printf(b, ",\"expired\":%s}", sg->expired ? "true" : "false");
+    return err;
+}
+
+static int json_medium(mm_buf *b, const struct mm_status_medium *m)
+{
+    int err = mm_json_kv(b, 1, "label", m->cfg->label);
+
+    if (err == 0)
+        err = mm_buf_printf(b, ",\"due_today\":%s,\"due_next\":%s,\"windows\":%zu",
+                            m->due_today ? "true" : "false", m->due_next ? "true" : "false",
+                            m->windows);
+    if (err == 0 && (err = jgen(b, "last_written", m->have_written, &m->written)) == 0 &&
+        (err = json_window(b, m)) == 0 &&
+        (err = jint(b, "generations_held", m->generations_held)) == 0 &&
+        (err = jint(b, "free_bytes", m->free_bytes)) == 0 &&
+        (err = jint(b, "size_bytes", m->size_bytes)) == 0 &&
+        (err = jdate(b, 0, "last_good_date", m->good)) == 0 &&
+        (err = jdate(b, 0, "missed", m->missed)) == 0 && (err = json_staged(b, &m->staged)) == 0)
+        err = jwhy(b, m->attention);
+    return err;
+}
+
+static int json_head(const struct mm_status *st, mm_buf *b)
+{
+    const struct mm_config_hospital *h = mm_config_hospital(st->cfg);
+    int err = mm_buf_printf(b, "{\"verdict\":\"%s\",\"needs_attention\":%zu",
+                            st->needs ? "attention" : "ok", st->needs);
+
+    if (err == 0 && (err = jwhy(b, st->attention)) == 0 &&
+        (err = jdate(b, 0, "date", st->today)) == 0 && (err = jtime(b, "now", st->now)) == 0 &&
+        (err = jstr(b, "hospital", h->id)) == 0)
+        err = mm_buf_printf(b,
+                            ",\"state\":{\"found\":%s,\"lines\":%zu,\"bad_lines\":%zu,"
+                            "\"truncated\":%s,\"bad_staged\":%zu",
+                            st->state_found ? "true" : "false", st->lines, st->bad_lines,
+                            st->truncated ? "true" : "false", st->bad_staged);
+    if (err == 0 && (err = jdate(b, 0, "first_date", st->first)) == 0 &&
+        (err = mm_buf_puts(b, "},\"due\":{")) == 0)
+        err = jstr1(b, 1, "today", st->due_today ? st->due_today->label : NULL);
+    if (err == 0)
+        err = jstr(b, "next", st->due_next ? st->due_next->label : NULL);
+    return err ? err : mm_buf_putc(b, '}');
+}
+
+int mm_status_json(const struct mm_status *st, mm_buf *out)
+{
+    int err = json_head(st, out);
+
+    if (err == 0)
+        err = mm_buf_puts(out, ",\"sources\":[");
+    for (size_t i = 0; i < st->nsources && err == 0; i++)
+        if ((err = mm_buf_puts(out, i ? ",{" : "{")) == 0 &&
+            (err = json_source(out, &st->sources[i])) == 0)
+            err = mm_buf_putc(out, '}');
+    if (err == 0)
+        err = mm_buf_puts(out, "],\"media\":[");
+    for (size_t i = 0; i < st->nmedia && err == 0; i++)
+        if ((err = mm_buf_puts(out, i ? ",{" : "{")) == 0 &&
+            (err = json_medium(out, &st->media[i])) == 0)
+            err = mm_buf_putc(out, '}');
+    return err ? err : mm_buf_puts(out, "]}\n");
+}
+
+/* ---- Prometheus ----------------------------------------------------------------------------- */
+
+/* A label value, escaped as the exposition format wants (\\ \" \n). */
+static int prom_label(mm_buf *b, const char *name, const char *v)
+{
+    int err = mm_buf_printf(b, "%s=\"", name);
+
+    for (const char *p = v; *p && err == 0; p++)
+        err = *p == '\\'   ? mm_buf_puts(b, "\\\\")
+              : *p == '"'  ? mm_buf_puts(b, "\\\"")
+              : *p == '\n' ? mm_buf_puts(b, "\\n")
+                           : mm_buf_putc(b, *p);
+    return err ? err : mm_buf_putc(b, '"');
+}
+
+static int prom_family(mm_buf *b, const char *name, const char *help)
+{
+    return mm_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+/* One sample `name{label="v"[,when="w"]} value`. */
+static int prom_sample(mm_buf *b, const char *name, const char *label, const char *v,
+                       const char *when, const char *value)
+{
+    int err = mm_buf_printf(b, "%s{", name);
+
+    if (err == 0)
+        err = prom_label(b, label, v);
+    if (err == 0 && when && (err = mm_buf_putc(b, ',')) == 0)
+        err = prom_label(b, "when", when);
+    return err ? err : mm_buf_printf(b, "} %s\n", value);
+}
+
+enum prom_src { P_LAST_GOOD, P_RPO, P_AGE, P_SRC_ATT, P_SRC_COUNT };
+
+static const char *const src_family[P_SRC_COUNT][2] = {
+    { "mamori_source_last_good_timestamp_seconds",
+      "Time the last good generation holding the source was written (Unix seconds)." },
+    { "mamori_source_rpo_seconds", "The source's RPO target in seconds." },
+    { "mamori_source_age_seconds", "Age of the source's last good generation in seconds." },
+    { "mamori_source_needs_attention", "1 when the source needs a person, else 0." },
+};
+
+/* The value of family @f for source @s into @v; 0 when unknown (left out). */
+static int src_value(const struct mm_status_source *s, int f, char *v, size_t cap)
+{
+    int64_t x = f == P_LAST_GOOD ? (s->have_good ? s->good.at : -1)
+                : f == P_RPO     ? s->cfg->rpo
+                : f == P_AGE     ? s->age
+                                 : s->attention != 0;
+    if (x < 0)
+        return 0;
+    snprintf(v, cap, "%" PRId64, x);
+    return 1;
+}
+
+enum prom_med {
+    P_WRITTEN,
+    P_WINDOW,
+    P_RESULT,
+    P_FREE,
+    P_SIZE,
+    P_GENS,
+    P_STAGED,
+    P_MED_ATT,
+    P_MED_COUNT
+};
+
+static const char *const med_family[P_MED_COUNT][2] = {
+    { "mamori_medium_last_written_timestamp_seconds",
+      "Time a generation was last written to the medium (Unix seconds)." },
+    { "mamori_medium_last_online_window_seconds",
+      "Seconds the medium was online in its last window (attach to detach)." },
+    { "mamori_medium_last_result",
+      "Exit status of the medium's last window (0 ok, 1 failed, 4 attention)." },
+    { "mamori_medium_free_bytes", "Free bytes on the medium, recorded while it was attached." },
+    { "mamori_medium_size_bytes",
+      "Size of the medium's filesystem in bytes, recorded while attached." },
+    { "mamori_medium_generations", "Generations held on the medium after its last backup." },
+    { "mamori_medium_staged_bytes", "Bytes staged on the host waiting for the medium." },
+    { "mamori_medium_needs_attention", "1 when the medium needs a person, else 0." },
+};
+
+static int med_value(const struct mm_status_medium *m, int f, char *v, size_t cap)
+{
+    int64_t x;
+
+    if (f == P_WINDOW) {
+        if (!m->have_last || m->last.online_s < 0)
+            return 0;
+        snprintf(v, cap, "%.3f", m->last.online_s);
+        return 1;
+    }
+    x = f == P_WRITTEN  ? (m->have_written ? m->written.at : -1)
+        : f == P_RESULT ? (m->have_last ? m->last.result : -1)
+        : f == P_FREE   ? m->free_bytes
+        : f == P_SIZE   ? m->size_bytes
+        : f == P_GENS   ? m->generations_held
+        : f == P_STAGED ? (m->staged.present ? m->staged.bytes : -1)
+                        : m->attention != 0;
+    if (x < 0)
+        return 0;
+    snprintf(v, cap, "%" PRId64, x);
+    return 1;
+}
+
+static int prom_sources(const struct mm_status *st, mm_buf *b)
+{
+    char v[40];
+    int err = 0;
+
+    for (int f = 0; f < P_SRC_COUNT && err == 0; f++) {
+        err = prom_family(b, src_family[f][0], src_family[f][1]);
+        for (size_t i = 0; i < st->nsources && err == 0; i++)
+            if (src_value(&st->sources[i], f, v, sizeof(v)))
+                err = prom_sample(b, src_family[f][0], "source", st->sources[i].cfg->name, NULL, v);
+    }
+    return err;
+}
+
+static int prom_media(const struct mm_status *st, mm_buf *b)
+{
+    char v[40];
+    int err = 0;
+
+    for (int f = 0; f < P_MED_COUNT && err == 0; f++) {
+        err = prom_family(b, med_family[f][0], med_family[f][1]);
+        for (size_t i = 0; i < st->nmedia && err == 0; i++)
+            if (med_value(&st->media[i], f, v, sizeof(v)))
+                err = prom_sample(b, med_family[f][0], "medium", st->media[i].cfg->label, NULL, v);
+    }
+    if (err == 0)
+        err = prom_family(b, "mamori_medium_due",
+                          "1 for the medium due today (when=\"today\") and next (when=\"next\").");
+    for (int w = 0; w < 2 && err == 0; w++)
+        for (size_t i = 0; i < st->nmedia && err == 0; i++)
+            err = prom_sample(b, "mamori_medium_due", "medium", st->media[i].cfg->label,
+                              w ? "next" : "today",
+                              (w ? st->media[i].due_next : st->media[i].due_today) ? "1" : "0");
+    return err;
+}
+
+int mm_status_prometheus(const struct mm_status *st, mm_buf *out)
+{
+    int err = prom_family(out, "mamori_needs_attention",
+                          "Items that need a person (0: all good), as mamori status counts them.");
+
+    if (err == 0)
+        err = mm_buf_printf(out, "mamori_needs_attention %zu\n", st->needs);
+    if (err == 0 && (err = prom_family(out, "mamori_status_timestamp_seconds",
+                                       "When this status was made (Unix seconds).")) == 0)
+        err = mm_buf_printf(out, "mamori_status_timestamp_seconds %" PRId64 "\n", st->now);
+    if (err == 0 && (err = prom_family(out, "mamori_state_bad_lines",
+                                       "Lines of windows.jsonl that did not parse.")) == 0)
+        err = mm_buf_printf(out, "mamori_state_bad_lines %zu\n", st->bad_lines);
+    if (err == 0)
+        err = prom_sources(st, out);
+    return err ? err : prom_media(st, out);
+}

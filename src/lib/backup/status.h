@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The state of all backups at once (`mamori status`), from this host's own records only: the
+ * window records <state_dir>/windows.jsonl that every cycle appends (cycle.h), the files
+ * <state_dir>/staged/<LABEL>.json of data waiting in the staging area for a medium, and the
+ * configuration. No medium is opened, so it works while every medium is detached (the air
+ * gap). Per source: the last good generation (written by a window whose result was 0 or 4),
+ * its age against the source's RPO target, its medium, the last verify and guard verdict.
+ * Per medium of the configuration (also one never written): when it was last written, its
+ * last window, the figures recorded while it was attached (generations held, free space,
+ * size), whether its day passed without a good window, what waits in staging for it, and
+ * whether it is due today or next. The file is read from its end (at most
+ * MM_STATUS_TAIL_MAX bytes), so memory stays bounded however long it grows; lines that do
+ * not parse are skipped and counted. The judgement is docs/operations.md §8.6.
+ */
+#ifndef MM_BACKUP_STATUS_H
+#define MM_BACKUP_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backup/backup.h"
+#include "common/buf.h"
+#include "config/config.h"
+#include "crypto/crypto.h"
+
+/* The most bytes of windows.jsonl read, from its end (about ten years of daily windows). */
+#define MM_STATUS_TAIL_MAX (4u * 1024u * 1024u)
+/* A line longer than this is not a window record (skipped, counted). */
+#define MM_STATUS_LINE_MAX (64u * 1024u)
+/* The largest staged/<LABEL>.json read. */
+#define MM_STATUS_STAGED_MAX (64u * 1024u)
+/* How many days back a medium's last due day is looked for (a monthly GFS medium: a year). */
+#define MM_STATUS_DUE_LOOKBACK 400
+
+/* Why an item needs a person: bits of `attention`. */
+enum mm_status_why {
+    MM_STATUS_WHY_NO_STATE = 1 << 0, /* overall: no window recorded yet (nothing ran) */
+    MM_STATUS_WHY_NEVER = 1 << 1,    /* source: no good generation recorded */
+    MM_STATUS_WHY_RPO = 1 << 2,      /* source: the last good generation is older than its RPO */
+    MM_STATUS_WHY_DAMAGED = 1 << 3,  /* the last verify found damage */
+    MM_STATUS_WHY_GUARD = 1 << 4,    /* source: the guard's verdict is not clean */
+    MM_STATUS_WHY_FAILED = 1 << 5,   /* medium: its last window failed (1) or needs attention (4) */
+    MM_STATUS_WHY_MISSED = 1 << 6,   /* medium: its day passed without a good window */
+    MM_STATUS_WHY_EXPIRED = 1 << 7,  /* medium: data staged for it expired */
+};
+#define MM_STATUS_WHY_COUNT 8
+
+/* "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired" (bit @i). */
+const char *mm_status_why_name(unsigned int i);
+
+/* One line of windows.jsonl. Fields a line lacks (older lines) are -1 or "". */
+struct mm_status_window {
+    struct mm_config_date date;          /* the cycle's local date */
+    int64_t attached;                    /* seconds since 1970 UTC */
+    double online_s;                     /* attach start to detach end */
+    char medium[MM_CONFIG_MAX_NAME + 1]; /* the label due ("" when none was) */
+    int result;                          /* 0 ok, 1 failed, 4 written, needs attention */
+    char stage[16];
+    char reason[160];
+    int generations; /* written: 0 or 1 */
+    char generation[MM_CRYPTO_HEX_SIZE];
+    char verify[12]; /* "ok", "damaged", "not_run" */
+    char guard[12];  /* "none" */
+    int64_t generations_held, free_bytes, size_bytes;
+    int64_t sources; /* how many sources were due */
+    int have_names;  /* the line lists source_names */
+    size_t nnames;
+    char names[MM_BACKUP_SOURCES_MAX][MM_CONFIG_MAX_NAME + 1];
+};
+
+/*
+ * Parse one window record (@n bytes at @line, no newline needed). "date", "medium" and
+ * "result" are required; unknown fields are ignored; a field of the wrong type is an error.
+ * @return 0; MM_ECORRUPT when it is not a window record
+ */
+int mm_status_window_parse(const char *line, size_t n, struct mm_status_window *out);
+
+/* A generation as status knows it from the windows. */
+struct mm_status_gen {
+    struct mm_config_date date;          /* the cycle's date */
+    int64_t at;                          /* attached, seconds since 1970 UTC; -1 unknown */
+    char medium[MM_CONFIG_MAX_NAME + 1]; /* as recorded */
+    char id[MM_CRYPTO_HEX_SIZE];
+};
+
+struct mm_status_source {
+    const struct mm_config_source *cfg; /* borrowed from the configuration */
+    int have_good;
+    struct mm_status_gen good; /* the last good generation holding it */
+    int64_t age;               /* now - good.at; -1 unknown */
+    char verify[12];           /* of the last window that wrote it; "" none recorded */
+    char guard[12];
+    unsigned int attention; /* enum mm_status_why bits */
+};
+
+struct mm_status_staged {
+    int present; /* staged/<LABEL>.json exists and parses */
+    int expired; /* its expiry has passed */
+    char generation[MM_CRYPTO_HEX_SIZE];
+    int64_t staged_at, expires; /* seconds since 1970 UTC; -1 unknown */
+    int64_t bytes;              /* -1 unknown */
+};
+
+struct mm_status_medium {
+    const struct mm_config_medium *cfg; /* borrowed from the configuration */
+    size_t windows;                     /* its windows in what was read */
+    int have_written;
+    struct mm_status_gen written; /* the last generation written to it */
+    int have_last;
+    struct mm_status_window last;                     /* its last window (names unused) */
+    int64_t generations_held, free_bytes, size_bytes; /* latest recorded; -1 unknown */
+    struct mm_config_date good;   /* the last date of a good window (year 0: none) */
+    struct mm_config_date missed; /* its last due day without a good window (year 0: none) */
+    int due_today, due_next;
+    struct mm_status_staged staged;
+    unsigned int attention;
+};
+
+struct mm_status {
+    const mm_config *cfg; /* borrowed */
+    struct mm_config_date today;
+    int64_t now;     /* seconds since 1970 UTC */
+    int state_found; /* windows.jsonl exists */
+    int truncated;   /* only its last MM_STATUS_TAIL_MAX bytes were read */
+    size_t lines, bad_lines, bad_staged;
+    struct mm_config_date first;                         /* the earliest date read (year 0: none) */
+    const struct mm_config_medium *due_today, *due_next; /* NULL when none */
+    struct mm_status_source *sources;                    /* one per configured source */
+    size_t nsources;
+    struct mm_status_medium *media; /* one per configured medium */
+    size_t nmedia;
+    unsigned int attention; /* overall bits (NO_STATE) */
+    size_t needs;           /* items that need a person: the verdict; 0 all good */
+};
+
+/*
+ * Start an empty status of @cfg (borrowed for @st's life) on the local date @today at @now.
+ * @return 0; MM_EINVAL (@today not a date); MM_ENOMEM
+ */
+int mm_status_init(struct mm_status *st, const mm_config *cfg, struct mm_config_date today,
+                   int64_t now);
+
+/*
+ * Take one line of windows.jsonl into @st (lines in the file's order). A line that is not a
+ * record is counted in st->bad_lines; blank lines are ignored.
+ * @return 0; MM_ECORRUPT (counted, not fatal)
+ */
+int mm_status_feed(struct mm_status *st, const char *line, size_t n);
+
+/*
+ * Take the @n bytes of staged/<LABEL>.json for the configured medium @label.
+ * @return 0; MM_ENOTFOUND (no such medium); MM_ECORRUPT (counted in st->bad_staged)
+ */
+int mm_status_feed_staged(struct mm_status *st, const char *label, const char *data, size_t n);
+
+/* Judge what was fed: ages, missed days, due media, attention and st->needs. */
+void mm_status_judge(struct mm_status *st);
+
+/*
+ * mm_status_init(), then the tail of <state_dir>/windows.jsonl and every medium's staged
+ * file fed, then mm_status_judge(). A missing state file is not an error (nothing ran yet:
+ * st->state_found is 0 and the status needs attention).
+ * @param[out] st owned by the caller (mm_status_release), also on failure
+ * @return 0; MM_EIO (the state file or a staged file exists but cannot be read); MM_EINVAL;
+ *         MM_ENOMEM
+ */
+int mm_status_read(struct mm_status *st, const mm_config *cfg, struct mm_config_date today,
+                   int64_t now);
+
+/* Free what @st holds (it may be zeroed). */
+void mm_status_release(struct mm_status *st);
+
+/*
+ * Parse "YYYY-MM-DDTHH:MM:SSZ" (UTC, from 1970).
+ * @return 0; MM_EINVAL
+ */
+int mm_status_time_parse(const char *s, int64_t *out);
+
+/* Write @t as "YYYY-MM-DDTHH:MM:SSZ" into @buf (at least 21 bytes). */
+const char *mm_status_time_str(int64_t t, char *buf, size_t cap);
+
+/*
+ * Append @st as one JSON document (the shape of docs/operations.md §8.6) and a newline.
+ * @return 0; MM_ELIMIT; MM_ENOMEM
+ */
+int mm_status_json(const struct mm_status *st, mm_buf *out);
+
+/*
+ * Append @st in Prometheus' text exposition format 0.0.4 (node_exporter's textfile
+ * collector): HELP and TYPE lines, label values escaped; unknown figures are left out.
+ * @return 0; MM_ELIMIT; MM_ENOMEM
+ */
+int mm_status_prometheus(const struct mm_status *st, mm_buf *out);
+
+#endif
