@@ -11,11 +11,14 @@
 #   make bench    benchmarks (see docs/PERFORMANCE.md)
 #   make format   reformat the sources with clang-format
 #   make fuzz     libFuzzer build with clang (build-fuzz/)
+#   make install  install the build (never compiles): PREFIX=/usr, DESTDIR honoured
+#   make uninstall  remove what make install put in place (never /etc/mamori/mamori.conf)
 
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 DEMO ?= demo
+PREFIX ?= /usr
 
 # Debian 12 packages the build, the tests and the demo need.
 # (openssh-server, sshfs: tests/crash/cycle-netns.sh runs its own sshd in a namespace; Debian
@@ -31,7 +34,8 @@ BENCH_PACKAGES := restic borgbackup time
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )
 
-.PHONY: all deps build test test-gcc test-asan format format-check demo demo-view bench fuzz clean
+.PHONY: all deps build test test-gcc test-asan format format-check demo demo-view bench fuzz clean \
+	install uninstall install-check-build install-check-prefix
 
 all: build
 
@@ -58,7 +62,7 @@ deps:
 	fi
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=debugoptimized
+	meson setup $(BUILD) --buildtype=debugoptimized --prefix=$(PREFIX)
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -156,6 +160,36 @@ fuzz: deps
 	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzzing=true -Dtests=false \
 	  -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C build-fuzz
+
+# make install never compiles: build first, as yourself (`make`), then `sudo make install` (or
+# `make install DESTDIR=/tmp/stage`). A build folder that is missing, out of date or set up for
+# another prefix is refused, so root never writes compiler output into the source tree. Meson
+# installs what etc/meson.build lists (docs/operations.md §9); the only file it writes into the
+# build folder, its install log, is handed back to the folder's owner.
+install-check-build:
+	@if [ ! -f $(BUILD)/build.ninja ]; then \
+	  echo "make install: $(BUILD)/ がありません。先に make を（root ではなく自分で）実行してください / no build in $(BUILD)/: run make first, as yourself" >&2; \
+	  exit 1; fi
+	@if ! ninja -C $(BUILD) -n 2>&1 | grep -q 'no work to do'; then \
+	  echo "make install: $(BUILD)/ が古いままです。先に make を（root ではなく自分で）実行してください / $(BUILD)/ is out of date: run make first, as yourself" >&2; \
+	  exit 1; fi
+
+install-check-prefix:
+	@if [ ! -f $(BUILD)/build.ninja ]; then echo "make: no build in $(BUILD)/" >&2; exit 1; fi
+	@p=$$(meson introspect $(BUILD) --buildoptions | \
+	  python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))'); \
+	if [ "$$p" != "$(PREFIX)" ]; then \
+	  echo "make: $(BUILD)/ は prefix $$p で構成されています / $(BUILD)/ is set up for prefix $$p, not $(PREFIX): meson configure $(BUILD) --prefix=$(PREFIX) && make, or PREFIX=$$p" >&2; \
+	  exit 1; fi
+
+install: install-check-build install-check-prefix
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
+	@chown --reference=$(BUILD) $(BUILD)/meson-logs/install-log.txt 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ]; then \
+	  echo "次に / next: systemctl daemon-reload; docs/operations.md §9 ($(PREFIX)/share/doc/mamori/operations.md)"; fi
+
+uninstall: install-check-prefix
+	python3 tools/uninstall.py $(BUILD) "$(DESTDIR)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
