@@ -44,11 +44,13 @@ static int parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *
     return 0;
 }
 
-/* The viewer on the new medium (launcher, this mamori in bin/); a failure is only a warning. */
+/* The viewer on the new medium (launcher, guide, this mamori in bin/); a failure is a warning. */
 static void write_viewer(const struct cli_ctx *ctx, const char *repo)
 {
-    if (mm_backup_medium_launcher(repo) < 0 ||
-        (cli_viewer_copy_wanted() && mm_backup_medium_bundle(repo) < 0))
+    if (mm_backup_medium_viewer(repo, NULL,
+                                MM_BACKUP_VIEWER_WRITE |
+                                        (cli_viewer_copy_wanted() ? MM_BACKUP_VIEWER_BIN : 0),
+                                NULL) < 0)
         cli_error(CLI_T(ctx, "媒体にビューアを置けませんでした: %s",
                         "the viewer could not be put on the medium: %s"),
                   mm_error_last());
