@@ -115,6 +115,27 @@ static void print_viewer(const struct cli_ctx *ctx, const struct vcheck *v)
                              "alone: MAMORI_VIEWER_COPY=0)"));
 }
 
+/* --viewer-hashes --json: {"generation","bin_recorded","files":[{"path","size","sha256"}]}. */
+static void print_hashes_json(const struct mm_repo_gen *g)
+{
+    mm_buf b;
+
+    mm_buf_init(&b, 1u << 20);
+    mm_buf_printf(&b, "{\"generation\":\"%s\",\"bin_recorded\":%s,\"files\":[", g->id,
+                  g->viewer->flags & MM_REPO_VIEWER_NO_BIN ? "false" : "true");
+    for (size_t i = 0; i < g->viewer->n; i++) {
+        char h[65];
+        hex256(g->viewer->files[i].sha256, h);
+        mm_buf_puts(&b, i ? ",{\"path\":" : "{\"path\":");
+        mm_json_str(&b, g->viewer->files[i].path);
+        mm_buf_printf(&b, ",\"size\":%llu,\"sha256\":\"%s\"}",
+                      (unsigned long long)g->viewer->files[i].size, h);
+    }
+    mm_buf_puts(&b, "]}\n");
+    fwrite(b.ptr, 1, b.len, stdout);
+    mm_buf_release(&b);
+}
+
 /* --viewer-hashes: the newest generation's list in sha256sum's format. */
 static int print_hashes(const struct cli_ctx *ctx, mm_repo *r)
 {
@@ -129,6 +150,11 @@ static int print_hashes(const struct cli_ctx *ctx, mm_repo *r)
                   g.id);
         mm_repo_gen_release(&g);
         return CLI_ERROR;
+    }
+    if (ctx->json) {
+        print_hashes_json(&g);
+        mm_repo_gen_release(&g);
+        return CLI_OK;
     }
     for (size_t i = 0; i < g.viewer->n; i++) {
         char h[65];
@@ -145,6 +171,61 @@ static int print_hashes(const struct cli_ctx *ctx, mm_repo *r)
                         : "");
     mm_repo_gen_release(&g);
     return CLI_OK;
+}
+
+/* The result as one JSON object. */
+static void print_json(int read_data, const struct mm_repo_verify_stats *st,
+                       const struct cli_run *run, const struct vcheck *vc, int damaged)
+{
+    printf("{\"read_data\":%s,\"generations\":%llu,\"trees\":%llu,\"packs\":%llu,"
+           "\"objects\":%llu,\"bytes\":%llu,\"damaged_generations\":%llu,"
+           "\"damaged_packs\":%llu,\"damaged_objects\":%llu,\"missing_objects\":%llu,"
+           "\"damaged_files\":%llu,\"ok\":%s,\"problems\":",
+           read_data ? "true" : "false", (unsigned long long)st->generations,
+           (unsigned long long)st->trees, (unsigned long long)st->packs,
+           (unsigned long long)st->objects, (unsigned long long)st->bytes,
+           (unsigned long long)st->damaged_generations, (unsigned long long)st->damaged_packs,
+           (unsigned long long)st->damaged_objects, (unsigned long long)st->missing_objects,
+           (unsigned long long)st->damaged_files, damaged || vc->bad ? "false" : "true");
+    cli_problems_json(stdout, &run->probs);
+    if (vc->recorded)
+        printf(",\"viewer\":{\"generation\":\"%s\",\"bin_recorded\":%s,\"changed\":%zu,"
+               "\"files\":[%.*s]}}\n",
+               vc->gen, vc->no_bin ? "false" : "true", vc->bad, (int)vc->json.len,
+               vc->json.ptr ? vc->json.ptr : "");
+    else
+        printf(",\"viewer\":null}\n");
+}
+
+/* The result as text: problems, the viewer's files, the verdict. */
+static void print_text(const struct cli_ctx *ctx, int read_data,
+                       const struct mm_repo_verify_stats *st, const struct cli_run *run,
+                       const struct vcheck *vc, int damaged)
+{
+    cli_problems_print(ctx, &run->probs);
+    print_viewer(ctx, vc);
+    if (vc->bad)
+        printf(CLI_T(ctx,
+                     "損傷あり: ビューアのファイル %zu 件が最新の世代の記録と違います"
+                     "（書き換えられた疑い。docs/operations.md 4a）\n",
+                     "DAMAGE FOUND: %zu viewer files differ from the newest generation's "
+                     "record (possibly tampered with; docs/operations.md 4a)\n"),
+               vc->bad);
+    if (damaged)
+        printf(CLI_T(ctx,
+                     "損傷あり: 世代 %llu/%llu、パック %llu、オブジェクト %llu、ファイル %llu\n",
+                     "DAMAGE FOUND: %llu/%llu generations, %llu packs, %llu objects, %llu "
+                     "files\n"),
+               (unsigned long long)st->damaged_generations, (unsigned long long)st->generations,
+               (unsigned long long)st->damaged_packs, (unsigned long long)st->damaged_objects,
+               (unsigned long long)st->damaged_files);
+    else if (!ctx->quiet && !vc->bad)
+        printf(CLI_T(ctx, "問題なし: 世代 %llu（パック %llu、オブジェクト %llu、%s）\n",
+                     "no damage: %llu generations (%llu packs, %llu objects, %s)\n"),
+               (unsigned long long)st->generations, (unsigned long long)st->packs,
+               (unsigned long long)st->objects,
+               read_data ? CLI_T(ctx, "全データを読んで確認", "all data read and checked")
+                         : CLI_T(ctx, "構造のみ", "structure only"));
 }
 
 static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
@@ -216,52 +297,11 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
                       "mamori: the medium cannot be written: the result was not recorded"));
     damaged = st.damaged_generations || st.damaged_packs || st.damaged_objects ||
               st.damaged_files || run.probs.count;
+    if (ctx->json)
+        print_json(vo.read_data, &st, &run, &vc, damaged);
+    else
+        print_text(ctx, vo.read_data, &st, &run, &vc, damaged);
     /* a viewer file changed on the medium is damage: a program or guide not as backed up */
-    if (ctx->json) {
-        printf("{\"read_data\":%s,\"generations\":%llu,\"trees\":%llu,\"packs\":%llu,"
-               "\"objects\":%llu,\"bytes\":%llu,\"damaged_generations\":%llu,"
-               "\"damaged_packs\":%llu,\"damaged_objects\":%llu,\"missing_objects\":%llu,"
-               "\"damaged_files\":%llu,\"ok\":%s,\"problems\":",
-               vo.read_data ? "true" : "false", (unsigned long long)st.generations,
-               (unsigned long long)st.trees, (unsigned long long)st.packs,
-               (unsigned long long)st.objects, (unsigned long long)st.bytes,
-               (unsigned long long)st.damaged_generations, (unsigned long long)st.damaged_packs,
-               (unsigned long long)st.damaged_objects, (unsigned long long)st.missing_objects,
-               (unsigned long long)st.damaged_files, damaged || vc.bad ? "false" : "true");
-        cli_problems_json(stdout, &run.probs);
-        if (vc.recorded)
-            printf(",\"viewer\":{\"generation\":\"%s\",\"bin_recorded\":%s,\"changed\":%zu,"
-                   "\"files\":[%.*s]}}\n",
-                   vc.gen, vc.no_bin ? "false" : "true", vc.bad, (int)vc.json.len,
-                   vc.json.ptr ? vc.json.ptr : "");
-        else
-            printf(",\"viewer\":null}\n");
-    } else {
-        cli_problems_print(ctx, &run.probs);
-        print_viewer(ctx, &vc);
-        if (vc.bad)
-            printf(CLI_T(ctx,
-                         "損傷あり: ビューアのファイル %zu 件が最新の世代の記録と違います"
-                         "（書き換えられた疑い。docs/operations.md 4a）\n",
-                         "DAMAGE FOUND: %zu viewer files differ from the newest generation's "
-                         "record (possibly tampered with; docs/operations.md 4a)\n"),
-                   vc.bad);
-        if (damaged)
-            printf(CLI_T(ctx,
-                         "損傷あり: 世代 %llu/%llu、パック %llu、オブジェクト %llu、ファイル %llu\n",
-                         "DAMAGE FOUND: %llu/%llu generations, %llu packs, %llu objects, %llu "
-                         "files\n"),
-                   (unsigned long long)st.damaged_generations, (unsigned long long)st.generations,
-                   (unsigned long long)st.damaged_packs, (unsigned long long)st.damaged_objects,
-                   (unsigned long long)st.damaged_files);
-        else if (!ctx->quiet && !vc.bad)
-            printf(CLI_T(ctx, "問題なし: 世代 %llu（パック %llu、オブジェクト %llu、%s）\n",
-                         "no damage: %llu generations (%llu packs, %llu objects, %s)\n"),
-                   (unsigned long long)st.generations, (unsigned long long)st.packs,
-                   (unsigned long long)st.objects,
-                   vo.read_data ? CLI_T(ctx, "全データを読んで確認", "all data read and checked")
-                                : CLI_T(ctx, "構造のみ", "structure only"));
-    }
     rc = damaged || vc.bad ? CLI_DAMAGE : CLI_OK;
 out:
     cli_problems_free(&run.probs);
