@@ -70,6 +70,14 @@ static int gen_same(const struct mm_repo_gen *a, const struct mm_repo_gen *b)
             a->storages[i].kind != b->storages[i].kind ||
             a->storages[i].indexed != b->storages[i].indexed)
             return 0;
+    if (!a->viewer != !b->viewer ||
+        (a->viewer && (a->viewer->flags != b->viewer->flags || a->viewer->n != b->viewer->n)))
+        return 0;
+    for (size_t i = 0; a->viewer && i < a->viewer->n; i++)
+        if (strcmp(a->viewer->files[i].path, b->viewer->files[i].path) != 0 ||
+            a->viewer->files[i].size != b->viewer->files[i].size ||
+            memcmp(a->viewer->files[i].sha256, b->viewer->files[i].sha256, 32) != 0)
+            return 0;
     for (size_t i = 0; i < a->nsources; i++)
         if (strcmp(a->sources[i].path, b->sources[i].path) != 0 ||
             strcmp(a->sources[i].name, b->sources[i].name) != 0 ||

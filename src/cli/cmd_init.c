@@ -44,11 +44,13 @@ static int parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *
     return 0;
 }
 
-/* The viewer on the new medium (launcher, this mamori in bin/); a failure is only a warning. */
+/* The viewer on the new medium (launcher, guide, this mamori in bin/); a failure is a warning. */
 static void write_viewer(const struct cli_ctx *ctx, const char *repo)
 {
-    if (mm_backup_medium_launcher(repo) < 0 ||
-        (cli_viewer_copy_wanted() && mm_backup_medium_bundle(repo) < 0))
+    if (mm_backup_medium_viewer(repo, NULL,
+                                MM_BACKUP_VIEWER_WRITE |
+                                        (cli_viewer_copy_wanted() ? MM_BACKUP_VIEWER_BIN : 0),
+                                NULL) < 0)
         cli_error(CLI_T(ctx, "媒体にビューアを置けませんでした: %s",
                         "the viewer could not be put on the medium: %s"),
                   mm_error_last());
@@ -150,8 +152,9 @@ const struct cmd cmd_init = {
     "\n"
     "パスフレーズは端末で2回尋ねます。スクリプトでは環境変数 MAMORI_PASSPHRASE も使えます。\n"
     "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n"
-    "媒体にはビューアの起動スクリプト mamori-view.sh と、mamori とそのライブラリの写し（bin/）\n"
-    "も置きます（バックアップごとに更新。MAMORI_VIEWER_COPY=0 で置かない）。\n",
+    "媒体にはビューアの起動スクリプト mamori-view.sh、緊急時の使い方（緊急時の使い方.html/.txt、\n"
+    "README-EMERGENCY.html/.txt）と、mamori とそのライブラリの写し（bin/）も置きます\n"
+    "（バックアップごとに更新。MAMORI_VIEWER_COPY=0 なら bin/ は置かない）。\n",
     "options:\n"
     "   --repo <DIR>              folder to create (missing or empty)\n"
     "   --user <NAME>             user of the first key slot (default: admin)\n"
@@ -161,8 +164,9 @@ const struct cmd cmd_init = {
     "\n"
     "The passphrase is asked twice on the terminal; scripts may set MAMORI_PASSPHRASE.\n"
     "User names are not encrypted on the medium: role names such as it-admin are advised.\n"
-    "The medium also gets the viewer's launcher mamori-view.sh and a copy of mamori and its\n"
-    "libraries in bin/ (refreshed by every backup; MAMORI_VIEWER_COPY=0: not written).\n",
+    "The medium also gets the viewer's launcher mamori-view.sh, the emergency guide\n"
+    "(緊急時の使い方.html/.txt, README-EMERGENCY.html/.txt) and a copy of mamori and its\n"
+    "libraries in bin/ (refreshed by every backup; MAMORI_VIEWER_COPY=0: no bin/).\n",
     0,
     run_init,
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backup/backup.h"
 #include "common/error.h"
 #include "os/os.h"
 #include "repo/repo.h"
@@ -201,6 +202,18 @@ static int media_init(struct cli_ctx *ctx, mm_repo *r, const struct media_args *
         return cli_lib_error(err);
     }
     audit_label(ctx, r, a, &old);
+    /* the guide on the medium names its label: rewritten now, or by the next backup */
+    if ((err = mm_backup_medium_relabel(r, a->repo)) < 0)
+        cli_error(CLI_T(ctx, "媒体の緊急時の使い方を書き換えられませんでした: %s",
+                        "the emergency guide on the medium could not be rewritten: %s"),
+                  mm_error_last());
+    else if (err == 1 && !ctx->quiet)
+        fprintf(stderr, "%s\n",
+                CLI_T(ctx,
+                      "mamori: 媒体の緊急時の使い方は、次のバックアップで新しいラベルに"
+                      "書き換わります",
+                      "mamori: the emergency guide on the medium gets the new label with the "
+                      "next backup"));
     if (!ctx->quiet && !ctx->json)
         printf(CLI_T(ctx, "媒体にラベル「%s」を付けました%s%s%s\n",
                      "the medium is labelled '%s'%s%s%s\n"),

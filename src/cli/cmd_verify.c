@@ -2,6 +2,10 @@
 /*
  * mamori verify: check a repository's structure, and with --read-data every byte of it;
  * damage is reported naming the generations and files affected, exit status 3.
+ * The viewer's files on the medium (bin/, launcher, guide) are hashed and compared with the
+ * newest generation's list (manifest tag 17): a difference is damage too (a program the
+ * reading PC would run, changed since the backup). --viewer-hashes prints only that list, in
+ * sha256sum's format, to compare with another medium or with paper.
  * mamori prune: remove generations a keep policy does not keep, and the data only they used.
  */
 #include <getopt.h>
@@ -10,16 +14,225 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
+/* The viewer check's result: text lines and a JSON array, printed after the repository's. */
+struct vcheck {
+    const struct cli_ctx *ctx;
+    mm_buf text, json;
+    size_t n, bad;
+    int recorded, no_bin;
+    char gen[MM_CRYPTO_HEX_SIZE];
+};
+
+static void hex256(const unsigned char h[MM_REPO_SHA256_SIZE], char out[65])
+{
+    for (size_t i = 0; i < MM_REPO_SHA256_SIZE; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* mm_repo_viewer_fn: one file's line and JSON object. */
+static void on_viewer(const struct mm_repo_viewer_file *want, enum mm_repo_viewer_state st,
+                      uint64_t size, const unsigned char h[MM_REPO_SHA256_SIZE], void *arg)
+{
+    static const char *const ja[] = { "OK      ", "不一致  ", "なし    ", "読めない" };
+    static const char *const en[] = { "OK      ", "CHANGED ", "MISSING ", "UNREADABLE" };
+    static const char *const js[] = { "ok", "changed", "missing", "unreadable" };
+    struct vcheck *v = arg;
+    char have[65], rec[65];
+
+    (void)size;
+    hex256(want->sha256, rec);
+    if (st == MM_REPO_VIEWER_OK || st == MM_REPO_VIEWER_CHANGED)
+        hex256(h, have);
+    else
+        snprintf(have, sizeof(have), "%-64s", "-");
+    if (st != MM_REPO_VIEWER_OK || !v->ctx->quiet) {
+        mm_buf_printf(&v->text, "  %s %s  %s", CLI_T(v->ctx, ja[st], en[st]), have, want->path);
+        if (st == MM_REPO_VIEWER_CHANGED)
+            mm_buf_printf(&v->text, CLI_T(v->ctx, "（記録: %s）", " (recorded: %s)"), rec);
+        mm_buf_puts(&v->text, "\n");
+    }
+    mm_buf_puts(&v->json, v->n ? ",{\"path\":" : "{\"path\":");
+    mm_json_str(&v->json, want->path);
+    mm_buf_printf(&v->json, ",\"size\":%llu,\"sha256\":\"%s\",\"state\":\"%s\"}",
+                  (unsigned long long)want->size, rec, js[st]);
+    v->n++;
+}
+
+/* Check the viewer's files against the newest generation's list. @return 0 or an mm_err */
+static int check_viewer(mm_repo *r, struct vcheck *v)
+{
+    struct mm_repo_gen g;
+    int err;
+
+    if ((err = mm_repo_gen_find(r, "latest", &g)) < 0) {
+        mm_error_clear();
+        return err == MM_ENOTFOUND || err == MM_ECORRUPT ? 0 : err; /* reported by verify */
+    }
+    snprintf(v->gen, sizeof(v->gen), "%s", g.id);
+    if (g.viewer) {
+        v->recorded = 1;
+        v->no_bin = (g.viewer->flags & MM_REPO_VIEWER_NO_BIN) != 0;
+        err = mm_repo_viewer_check(r, g.viewer, on_viewer, v, &v->bad);
+    }
+    mm_repo_gen_release(&g);
+    return err;
+}
+
+/* Print the viewer check (text), after the repository's problems. */
+static void print_viewer(const struct cli_ctx *ctx, const struct vcheck *v)
+{
+    if (!v->gen[0])
+        return;
+    if (!v->recorded) {
+        if (!ctx->quiet)
+            printf(CLI_T(ctx,
+                         "ビューアのファイル: 最新の世代 %.12s には記録がありません（以前の "
+                         "mamori のバックアップ）\n",
+                         "viewer files: the newest generation %.12s has no record of them (a "
+                         "backup by an older mamori)\n"),
+                   v->gen);
+        return;
+    }
+    if (!ctx->quiet || v->bad)
+        printf(CLI_T(ctx, "ビューアのファイル（最新の世代 %.12s の記録と照合、SHA-256）:\n",
+                     "viewer files (against the newest generation %.12s's record, SHA-256):\n"),
+               v->gen);
+    if (v->text.len)
+        fwrite(v->text.ptr, 1, v->text.len, stdout);
+    if (v->no_bin && !ctx->quiet)
+        printf("%s\n", CLI_T(ctx,
+                             "  bin/ は記録されていません（その世代のバックアップは bin/ "
+                             "を書き換えていません: MAMORI_VIEWER_COPY=0）",
+                             "  bin/ is not recorded (that generation's backup left bin/ "
+                             "alone: MAMORI_VIEWER_COPY=0)"));
+}
+
+/* --viewer-hashes --json: {"generation","bin_recorded","files":[{"path","size","sha256"}]}. */
+static void print_hashes_json(const struct mm_repo_gen *g)
+{
+    mm_buf b;
+
+    mm_buf_init(&b, 1u << 20);
+    mm_buf_printf(&b, "{\"generation\":\"%s\",\"bin_recorded\":%s,\"files\":[", g->id,
+                  g->viewer->flags & MM_REPO_VIEWER_NO_BIN ? "false" : "true");
+    for (size_t i = 0; i < g->viewer->n; i++) {
+        char h[65];
+        hex256(g->viewer->files[i].sha256, h);
+        mm_buf_puts(&b, i ? ",{\"path\":" : "{\"path\":");
+        mm_json_str(&b, g->viewer->files[i].path);
+        mm_buf_printf(&b, ",\"size\":%llu,\"sha256\":\"%s\"}",
+                      (unsigned long long)g->viewer->files[i].size, h);
+    }
+    mm_buf_puts(&b, "]}\n");
+    fwrite(b.ptr, 1, b.len, stdout);
+    mm_buf_release(&b);
+}
+
+/* --viewer-hashes: the newest generation's list in sha256sum's format. */
+static int print_hashes(const struct cli_ctx *ctx, mm_repo *r)
+{
+    struct mm_repo_gen g;
+    int err;
+
+    if ((err = mm_repo_gen_find(r, "latest", &g)) < 0)
+        return cli_lib_error(err);
+    if (!g.viewer) {
+        cli_error(CLI_T(ctx, "最新の世代 %.12s にはビューアのファイルの記録がありません",
+                        "the newest generation %.12s has no record of the viewer's files"),
+                  g.id);
+        mm_repo_gen_release(&g);
+        return CLI_ERROR;
+    }
+    if (ctx->json) {
+        print_hashes_json(&g);
+        mm_repo_gen_release(&g);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < g.viewer->n; i++) {
+        char h[65];
+        hex256(g.viewer->files[i].sha256, h);
+        printf("%s  %s\n", h, g.viewer->files[i].path);
+    }
+    if (!ctx->quiet)
+        fprintf(stderr,
+                CLI_T(ctx, "mamori: 世代 %.12s の記録%s\n",
+                      "mamori: generation %.12s's record%s\n"),
+                g.id,
+                g.viewer->flags & MM_REPO_VIEWER_NO_BIN
+                        ? CLI_T(ctx, "（bin/ は記録されていません）", " (bin/ is not recorded)")
+                        : "");
+    mm_repo_gen_release(&g);
+    return CLI_OK;
+}
+
+/* The result as one JSON object. */
+static void print_json(int read_data, const struct mm_repo_verify_stats *st,
+                       const struct cli_run *run, const struct vcheck *vc, int damaged)
+{
+    printf("{\"read_data\":%s,\"generations\":%llu,\"trees\":%llu,\"packs\":%llu,"
+           "\"objects\":%llu,\"bytes\":%llu,\"damaged_generations\":%llu,"
+           "\"damaged_packs\":%llu,\"damaged_objects\":%llu,\"missing_objects\":%llu,"
+           "\"damaged_files\":%llu,\"ok\":%s,\"problems\":",
+           read_data ? "true" : "false", (unsigned long long)st->generations,
+           (unsigned long long)st->trees, (unsigned long long)st->packs,
+           (unsigned long long)st->objects, (unsigned long long)st->bytes,
+           (unsigned long long)st->damaged_generations, (unsigned long long)st->damaged_packs,
+           (unsigned long long)st->damaged_objects, (unsigned long long)st->missing_objects,
+           (unsigned long long)st->damaged_files, damaged || vc->bad ? "false" : "true");
+    cli_problems_json(stdout, &run->probs);
+    if (vc->recorded)
+        printf(",\"viewer\":{\"generation\":\"%s\",\"bin_recorded\":%s,\"changed\":%zu,"
+               "\"files\":[%.*s]}}\n",
+               vc->gen, vc->no_bin ? "false" : "true", vc->bad, (int)vc->json.len,
+               vc->json.ptr ? vc->json.ptr : "");
+    else
+        printf(",\"viewer\":null}\n");
+}
+
+/* The result as text: problems, the viewer's files, the verdict. */
+static void print_text(const struct cli_ctx *ctx, int read_data,
+                       const struct mm_repo_verify_stats *st, const struct cli_run *run,
+                       const struct vcheck *vc, int damaged)
+{
+    cli_problems_print(ctx, &run->probs);
+    print_viewer(ctx, vc);
+    if (vc->bad)
+        printf(CLI_T(ctx,
+                     "損傷あり: ビューアのファイル %zu 件が最新の世代の記録と違います"
+                     "（書き換えられた疑い。docs/operations.md 4a）\n",
+                     "DAMAGE FOUND: %zu viewer files differ from the newest generation's "
+                     "record (possibly tampered with; docs/operations.md 4a)\n"),
+               vc->bad);
+    if (damaged)
+        printf(CLI_T(ctx,
+                     "損傷あり: 世代 %llu/%llu、パック %llu、オブジェクト %llu、ファイル %llu\n",
+                     "DAMAGE FOUND: %llu/%llu generations, %llu packs, %llu objects, %llu "
+                     "files\n"),
+               (unsigned long long)st->damaged_generations, (unsigned long long)st->generations,
+               (unsigned long long)st->damaged_packs, (unsigned long long)st->damaged_objects,
+               (unsigned long long)st->damaged_files);
+    else if (!ctx->quiet && !vc->bad)
+        printf(CLI_T(ctx, "問題なし: 世代 %llu（パック %llu、オブジェクト %llu、%s）\n",
+                     "no damage: %llu generations (%llu packs, %llu objects, %s)\n"),
+               (unsigned long long)st->generations, (unsigned long long)st->packs,
+               (unsigned long long)st->objects,
+               read_data ? CLI_T(ctx, "全データを読んで確認", "all data read and checked")
+                         : CLI_T(ctx, "構造のみ", "structure only"));
+}
+
 static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "read-data", no_argument, NULL, 'R' },
+        { "viewer-hashes", no_argument, NULL, 'V' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
@@ -27,10 +240,14 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct mm_repo_verify_opts vo = { 0 };
     struct mm_repo_verify_stats st;
     struct cli_run run;
+    struct vcheck vc = { 0 };
     mm_repo *r = NULL;
-    int opt, rc, err, damaged;
+    int opt, rc, err, damaged, hashes = 0;
 
     memset(&run, 0, sizeof(run));
+    vc.ctx = ctx;
+    mm_buf_init(&vc.text, 1u << 20);
+    mm_buf_init(&vc.json, 1u << 20);
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
@@ -39,16 +256,26 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
         case 'R':
             vo.read_data = 1;
             break;
+        case 'V':
+            hashes = 1;
+            break;
         default:
-            return cli_option_error(ctx, &cmd_verify, opt, argv);
+            rc = cli_option_error(ctx, &cmd_verify, opt, argv);
+            goto out;
         }
     }
-    if (optind != argc)
-        return cli_usage(ctx, &cmd_verify, CLI_T(ctx, "引数が多すぎます", "too many arguments"));
+    if (optind != argc) {
+        rc = cli_usage(ctx, &cmd_verify, CLI_T(ctx, "引数が多すぎます", "too many arguments"));
+        goto out;
+    }
     if ((rc = cli_repo_open(ctx, repo, user, passfile, &r)) != CLI_OK)
-        return rc;
+        goto out;
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_SHARED, NULL)) < 0) {
         rc = cli_repo_error(ctx, err);
+        goto out;
+    }
+    if (hashes) {
+        rc = print_hashes(ctx, r);
         goto out;
     }
     cli_progress_start(&run.prog, ctx, CLI_T(ctx, "検証中", "verifying"));
@@ -57,7 +284,9 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     vo.ctx = &run;
     err = mm_repo_verify(r, &vo, &st);
     cli_progress_end(&run.prog);
-    cli_audit_verify(ctx, r, repo, err, vo.read_data, &st, run.probs.count);
+    if (err == 0)
+        err = check_viewer(r, &vc);
+    cli_audit_verify(ctx, r, repo, err, vo.read_data, &st, run.probs.count + vc.bad);
     if (err < 0) {
         rc = cli_repo_error(ctx, err);
         goto out;
@@ -68,66 +297,50 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
                       "mamori: the medium cannot be written: the result was not recorded"));
     damaged = st.damaged_generations || st.damaged_packs || st.damaged_objects ||
               st.damaged_files || run.probs.count;
-    if (ctx->json) {
-        printf("{\"read_data\":%s,\"generations\":%llu,\"trees\":%llu,\"packs\":%llu,"
-               "\"objects\":%llu,\"bytes\":%llu,\"damaged_generations\":%llu,"
-               "\"damaged_packs\":%llu,\"damaged_objects\":%llu,\"missing_objects\":%llu,"
-               "\"damaged_files\":%llu,\"ok\":%s,\"problems\":",
-               vo.read_data ? "true" : "false", (unsigned long long)st.generations,
-               (unsigned long long)st.trees, (unsigned long long)st.packs,
-               (unsigned long long)st.objects, (unsigned long long)st.bytes,
-               (unsigned long long)st.damaged_generations, (unsigned long long)st.damaged_packs,
-               (unsigned long long)st.damaged_objects, (unsigned long long)st.missing_objects,
-               (unsigned long long)st.damaged_files, damaged ? "false" : "true");
-        cli_problems_json(stdout, &run.probs);
-        printf("}\n");
-    } else {
-        cli_problems_print(ctx, &run.probs);
-        if (damaged)
-            printf(CLI_T(ctx,
-                         "損傷あり: 世代 %llu/%llu、パック %llu、オブジェクト %llu、ファイル %llu\n",
-                         "DAMAGE FOUND: %llu/%llu generations, %llu packs, %llu objects, %llu "
-                         "files\n"),
-                   (unsigned long long)st.damaged_generations, (unsigned long long)st.generations,
-                   (unsigned long long)st.damaged_packs, (unsigned long long)st.damaged_objects,
-                   (unsigned long long)st.damaged_files);
-        else if (!ctx->quiet)
-            printf(CLI_T(ctx, "問題なし: 世代 %llu（パック %llu、オブジェクト %llu、%s）\n",
-                         "no damage: %llu generations (%llu packs, %llu objects, %s)\n"),
-                   (unsigned long long)st.generations, (unsigned long long)st.packs,
-                   (unsigned long long)st.objects,
-                   vo.read_data ? CLI_T(ctx, "全データを読んで確認", "all data read and checked")
-                                : CLI_T(ctx, "構造のみ", "structure only"));
-    }
-    rc = damaged ? CLI_DAMAGE : CLI_OK;
+    if (ctx->json)
+        print_json(vo.read_data, &st, &run, &vc, damaged);
+    else
+        print_text(ctx, vo.read_data, &st, &run, &vc, damaged);
+    /* a viewer file changed on the medium is damage: a program or guide not as backed up */
+    rc = damaged || vc.bad ? CLI_DAMAGE : CLI_OK;
 out:
     cli_problems_free(&run.probs);
+    mm_buf_release(&vc.text);
+    mm_buf_release(&vc.json);
     mm_repo_free(r);
     return rc;
 }
 
 const struct cmd cmd_verify = {
     "verify",
-    "verify --repo <DIR> [--read-data] [--json]",
+    "verify --repo <DIR> [--read-data] [--viewer-hashes] [--json]",
     "リポジトリを検査する（--read-data で全データを復号して確認）",
     "check a repository (--read-data decrypts and checks every byte)",
     "オプション:\n"
     "   --repo <DIR>              リポジトリ\n"
     "   --read-data               すべてのパックを読み、すべてのオブジェクトを復号・照合する\n"
+    "   --viewer-hashes           ビューアのファイルの SHA-256 一覧（最新の世代の記録）だけを\n"
+    "                             sha256sum の形式で表示する（別の媒体・紙の一覧と比べる）\n"
     "   --user <NAME>             この利用者の鍵スロットで開く（既定: 開けるもの）\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
     "損傷を見つけると、影響する世代とファイル（患者IDは伏せ字）を示します。\n"
+    "媒体のビューアのファイル（bin/、mamori-view.sh、緊急時の使い方）は、最新の世代の記録と\n"
+    "SHA-256 で照合し、違えば損傷（書き換えの疑い）とします。\n"
     "終了コード: 0 問題なし、1 検査できなかった、2 使い方の誤り、3 損傷あり\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
     "   --read-data               read every pack, decrypt and check every object\n"
+    "   --viewer-hashes           print only the SHA-256 list of the viewer's files (the newest\n"
+    "                             generation's record) in sha256sum's format, to compare\n"
     "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print the result as JSON\n"
     "\n"
     "Damage is reported with the generations and files it affects (patient IDs hidden).\n"
+    "The viewer's files on the medium (bin/, mamori-view.sh, the emergency guide) are compared\n"
+    "with the newest generation's record by SHA-256; a difference is damage (tampering?).\n"
     "exit status: 0 no damage, 1 could not check, 2 usage error, 3 damage found\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY,
     run_verify,

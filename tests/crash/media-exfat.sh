@@ -8,7 +8,9 @@
 # symlink: they live only inside encrypted trees), generations, verify --read-data, restore
 # (byte for byte), show --repo, mamori-gen advance and a second backup, prune, verify and
 # audit verify again; a backup asking for another medium or hospital is refused and writes
-# nothing. Every name mamori wrote on the medium must be one Windows accepts, unique without
+# nothing. The emergency guide lies on the medium under its Japanese and ASCII names with the
+# label filled in, and verify checks every viewer file against the manifest's SHA-256 list
+# (sha256sum -c accepts `verify --viewer-hashes`), also after a remount. Every name mamori wrote on the medium must be one Windows accepts, unique without
 # regard to case, and no file may be a symlink.
 #
 # Needs root, losetup and mkfs.exfat (exfatprogs) and a way to mount exFAT: otherwise it
@@ -147,6 +149,18 @@ echo "backup for TUE / another hospital: refused, nothing written, in the host's
 # ---- backups, verify, restore ------------------------------------------------------------------
 must backup1 "$M" -q backup --repo "$R" --medium MON --hospital 1310012345 "$W/src/g" "$P"
 check_names "the first backup"
+for f in 緊急時の使い方.html 緊急時の使い方.txt README-EMERGENCY.html README-EMERGENCY.txt; do
+    [ -s "$R/$f" ] || fail "the guide '$f' is not on the medium"
+    grep -q 'MON' "$R/$f" && grep -q '1310012345' "$R/$f" || fail "'$f' does not name the medium"
+done
+[ "$(cd "$R" && ls | grep -c '^緊急時の使い方\.\(html\|txt\)$')" = 2 ] ||
+    fail "the Japanese names did not survive exFAT: $(cd "$R" && ls | tr '\n' ' ')"
+must hashes "$M" -q verify --repo "$R" --viewer-hashes
+grep -q '  bin/mamori$' "$W/hashes.out" && grep -q '  緊急時の使い方.txt$' "$W/hashes.out" ||
+    { show "$W/hashes.out"; fail "verify --viewer-hashes lacks bin/mamori or the guide"; }
+(cd "$R" && sha256sum -c "$W/hashes.out") >"$W/sha.out" 2>&1 ||
+    { show "$W/sha.out"; fail "sha256sum -c does not accept the viewer's files on exFAT"; }
+echo "guide on exFAT: $(cd "$R" && ls | grep -c 'EMERGENCY\|緊急') files; $(grep -c . "$W/hashes.out") viewer files match sha256sum"
 [ -f "$R/bin/mamori" ] && [ -f "$R/mamori-view.sh" ] || fail "the viewer was not copied to the medium"
 grep -q 'viewer' "$W/backup1.err" && { show "$W/backup1.err"; fail "the viewer could not be updated"; }
 # the copy on the medium runs through its own loader, as the launcher starts it
@@ -156,6 +170,9 @@ ld=$(ls "$R"/bin/lib/ld-linux*.so* | head -n 1)
 must gens "$M" generations --repo "$R" --json
 [ "$(grep -o '"id":"' "$W/gens.out" | wc -l)" = 1 ] || fail "one generation expected"
 must verify1 "$M" verify --repo "$R" --read-data
+grep -q '^  OK  *[0-9a-f]\{64\}  緊急時の使い方.html$' "$W/verify1.out" &&
+    grep -q '^  OK  *[0-9a-f]\{64\}  bin/mamori$' "$W/verify1.out" ||
+    { show "$W/verify1.out"; fail "verify does not check the guide and bin/mamori"; }
 must restore1 "$M" -q restore --repo "$R" latest --to "$W/restore1"
 diff -r --no-dereference "$W/src/g" "$W/restore1/g" >"$W/diff.out" 2>&1 &&
     diff -r --no-dereference "$P" "$W/restore1/odd" >>"$W/diff.out" 2>&1 ||
@@ -196,5 +213,10 @@ fi
 mounted=1
 must media-show2 "$M" media show --repo "$R"
 must verify4 "$M" verify --repo "$R" --read-data
-echo "remounted: media show and verify --read-data ok"
+grep -q '不一致\|なし    \|読めない' "$W/verify4.out" && { show "$W/verify4.out"; fail "viewer files differ after a remount"; }
+# a changed byte of the guide on exFAT is found
+printf 'X' | dd of="$R/README-EMERGENCY.html" bs=1 seek=200 conv=notrunc 2>/dev/null
+must_be verify5 3 "$M" -q verify --repo "$R"
+grep -q 'README-EMERGENCY.html' "$W/verify5.out" || { show "$W/verify5.out"; fail "verify does not name the changed guide"; }
+echo "remounted: media show and verify --read-data ok; a changed guide is found (exit 3)"
 exit 0

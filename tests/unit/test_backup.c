@@ -283,6 +283,275 @@ static void run__refuses_a_source_that_is_not_a_folder(void **state)
     mm_repo_free(r);
 }
 
+/* ---- the viewer on the medium: launcher, emergency guide, their list ---------------------- */
+
+static const char *const guide_files[] = { "緊急時の使い方.html", "README-EMERGENCY.html",
+                                           "緊急時の使い方.txt", "README-EMERGENCY.txt" };
+
+/* The file @name of @dir, whole, NUL-terminated (free()). OUT: *@n */
+static char *slurp(const char *dir, const char *name, size_t *n)
+{
+    char p[1024];
+    FILE *f;
+    char *b = malloc(1u << 20);
+    size_t len;
+
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    assert_non_null(b);
+    if (!(f = fopen(p, "rb")))
+        fail_msg("cannot open '%s'", p);
+    len = fread(b, 1, (1u << 20) - 1, f);
+    fclose(f);
+    b[len] = '\0';
+    if (n)
+        *n = len;
+    return b;
+}
+
+/* Whether @n bytes at @s are well-formed UTF-8 without NUL. */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t len = s[i] < 0x80             ? 1
+                     : (s[i] & 0xe0) == 0xc0 ? 2
+                     : (s[i] & 0xf0) == 0xe0 ? 3
+                     : (s[i] & 0xf8) == 0xf0 ? 4
+                                             : 0;
+        if (len == 0 || s[i] == 0 || len > n - i || (len == 2 && s[i] < 0xc2))
+            return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+        i += len;
+    }
+    return 1;
+}
+
+static ino_t inode_of(const char *dir, const char *name)
+{
+    char p[1024];
+    struct stat sb;
+
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    assert_int_equal(stat(p, &sb), 0);
+    return sb.st_ino;
+}
+
+/*
+ * The guide is written under its Japanese and ASCII names with the label and hospital filled
+ * in (escaped in HTML), as UTF-8; the text with a BOM and CRLF only; without bin/mamori.exe it
+ * says Windows is not yet on the medium. The list names every file with its size and SHA-256.
+ */
+static void medium__guide_with_label_and_hospital(void **state)
+{
+    struct mm_repo_medium m = { "MON", "1310012345", "alice", 0, 1 };
+    struct mm_repo_viewer *v = NULL;
+    char dir[600];
+    size_t n;
+    char *t;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/medium-guide", work);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, &v), 0);
+    assert_non_null(v);
+    assert_int_equal(v->flags, MM_REPO_VIEWER_NO_BIN); /* bin/ not wanted: not listed */
+    assert_int_equal(v->n, 5);
+    assert_string_equal(v->files[0].path, "mamori-view.sh");
+    for (size_t i = 0; i < v->n; i++) {
+        char p[1024];
+        unsigned char h[32];
+        uint64_t size;
+
+        assert_int_equal(strncmp(v->files[i].path, "bin/", 4) != 0, 1);
+        snprintf(p, sizeof(p), "%s/%s", dir, v->files[i].path);
+        assert_int_equal(mm_repo_viewer_hash_file(p, &size, h), 0);
+        assert_true(size == v->files[i].size);
+        assert_memory_equal(h, v->files[i].sha256, 32);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        int txt = i >= 2;
+        t = slurp(dir, guide_files[i], &n);
+        assert_true(utf8_ok((const unsigned char *)t, n));
+        assert_non_null(strstr(t, "MON"));
+        assert_non_null(strstr(t, "1310012345"));
+        assert_non_null(strstr(t, "緊急時の使い方"));
+        assert_null(strstr(t, "{{")); /* every placeholder filled */
+        assert_non_null(strstr(t, "Windows"));
+        assert_non_null(
+                strstr(t, txt ? "Windows: not yet on this medium" : "not yet on this medium"));
+        assert_null(strstr(t, "bin\\mamori.exe view"));
+        if (txt) {
+            assert_memory_equal(t, "\xef\xbb\xbf", 3); /* BOM */
+            for (size_t k = 0; k < n; k++)
+                if (t[k] == '\n')
+                    assert_int_equal(k > 0 && t[k - 1] == '\r', 1);
+        } else {
+            assert_memory_equal(t, "<!doctype html>", 15);
+            assert_null(strchr(t, '\r'));
+            /* self-contained: nothing loaded from elsewhere */
+            assert_null(strstr(t, "href="));
+            assert_null(strstr(t, "src="));
+            assert_null(strstr(t, "url("));
+            assert_null(strstr(t, "@import"));
+            assert_null(strstr(t, "https://"));
+        }
+        free(t);
+    }
+    mm_repo_viewer_free(v);
+    /* HTML-escaped label, the unlabelled medium */
+    snprintf(m.label, sizeof(m.label), "A&B");
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    t = slurp(dir, "README-EMERGENCY.html", NULL);
+    assert_non_null(strstr(t, "<b>A&amp;B</b>"));
+    free(t);
+    assert_int_equal(mm_backup_medium_viewer(dir, NULL, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    t = slurp(dir, "README-EMERGENCY.txt", NULL);
+    assert_non_null(strstr(t, "unlabelled"));
+    free(t);
+}
+
+/*
+ * A second refresh with the same label rewrites nothing (same inodes); another label rewrites
+ * the guide, not the launcher; without WRITE only the list is made; a Windows binary in bin/
+ * turns the guide's Windows step into how to start it.
+ */
+static void medium__rewritten_only_when_changed(void **state)
+{
+    struct mm_repo_medium m = { "TUE", "1310012345", "alice", 0, 1 };
+    struct mm_repo_viewer *a = NULL, *b = NULL;
+    ino_t ino[5];
+    char dir[600], exe[700];
+    FILE *f;
+    char *t;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/medium-rewrite", work);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, &a), 0);
+    ino[4] = inode_of(dir, "mamori-view.sh");
+    for (size_t i = 0; i < 4; i++)
+        ino[i] = inode_of(dir, guide_files[i]);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, &b), 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(inode_of(dir, guide_files[i]) == ino[i]);
+    assert_true(inode_of(dir, "mamori-view.sh") == ino[4]);
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++)
+        assert_memory_equal(a->files[i].sha256, b->files[i].sha256, 32);
+    mm_repo_viewer_free(b);
+    b = NULL;
+    snprintf(m.label, sizeof(m.label), "WED");
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, 0, &b), 0); /* list only */
+    for (size_t i = 0; i < 4; i++)
+        assert_true(inode_of(dir, guide_files[i]) == ino[i]);
+    assert_memory_equal(a->files[0].sha256, b->files[0].sha256, 32); /* the launcher */
+    assert_memory_not_equal(a->files[1].sha256, b->files[1].sha256, 32);
+    mm_repo_viewer_free(b);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(inode_of(dir, guide_files[i]) != ino[i]);
+    assert_true(inode_of(dir, "mamori-view.sh") == ino[4]);
+    t = slurp(dir, "緊急時の使い方.txt", NULL);
+    assert_non_null(strstr(t, "WED"));
+    assert_null(strstr(t, "TUE"));
+    free(t);
+    /* a Windows binary on the medium */
+    snprintf(exe, sizeof(exe), "%s/bin", dir);
+    assert_int_equal(mkdir(exe, 0700), 0);
+    snprintf(exe, sizeof(exe), "%s/bin/mamori.exe", dir);
+    assert_non_null(f = fopen(exe, "w"));
+    fclose(f);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    for (size_t i = 0; i < 4; i++) {
+        t = slurp(dir, guide_files[i], NULL);
+        assert_non_null(strstr(t, "bin\\mamori.exe view --repo ."));
+        assert_null(strstr(t, "not yet on this medium"));
+        free(t);
+    }
+    mm_repo_viewer_free(a);
+}
+
+struct vseen {
+    size_t n, bad;
+    char changed[64];
+    enum mm_repo_viewer_state st;
+};
+
+static void viewer_cb(const struct mm_repo_viewer_file *want, enum mm_repo_viewer_state state,
+                      uint64_t size, const unsigned char h[32], void *arg)
+{
+    struct vseen *s = arg;
+
+    (void)size;
+    (void)h;
+    s->n++;
+    if (state != MM_REPO_VIEWER_OK) {
+        s->bad++;
+        s->st = state;
+        snprintf(s->changed, sizeof(s->changed), "%s", want->path);
+    }
+}
+
+/*
+ * A backup records the viewer's files it left on the medium in its manifest (tag 17): the
+ * check passes on the untouched medium, and names a guide with one byte changed and a
+ * launcher removed.
+ */
+static void run__records_the_viewer_files(void **state)
+{
+    const char *src[1] = { st.dir };
+    struct mm_backup_opts o;
+    struct mm_backup_result res;
+    struct mm_repo_gen g;
+    struct vseen v = { 0 };
+    struct seen s = { 0 };
+    size_t bad = 99;
+    char p[700];
+    FILE *f;
+
+    (void)state;
+    opts_for(&o, src, &s);
+    o.no_index = 1;
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_VIEWER], 0);
+    assert_int_equal(mm_repo_gen_find(res.repo, "latest", &g), 0);
+    assert_non_null(g.viewer);
+    assert_int_equal(g.viewer->flags, MM_REPO_VIEWER_NO_BIN);
+    assert_int_equal(g.viewer->n, 5);
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, viewer_cb, &v, &bad), 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(v.n, 5);
+    /* one byte of the guide */
+    snprintf(p, sizeof(p), "%s/緊急時の使い方.html", repo);
+    assert_non_null(f = fopen(p, "r+b"));
+    fseek(f, 100, SEEK_SET);
+    fputc('#', f);
+    fclose(f);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, viewer_cb, &v, &bad), 0);
+    assert_int_equal(bad, 1);
+    assert_int_equal(v.st, MM_REPO_VIEWER_CHANGED);
+    assert_string_equal(v.changed, "緊急時の使い方.html");
+    /* the launcher gone */
+    snprintf(p, sizeof(p), "%s/mamori-view.sh", repo);
+    assert_int_equal(unlink(p), 0);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, viewer_cb, &v, &bad), 0);
+    assert_int_equal(bad, 2);
+    assert_int_equal(v.st, MM_REPO_VIEWER_CHANGED); /* the last reported: the guide */
+    mm_repo_gen_release(&g);
+    mm_backup_result_release(&res);
+    /* the next backup puts both back and records them: whole again */
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(mm_repo_gen_find(res.repo, "latest", &g), 0);
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, NULL, NULL, &bad), 0);
+    assert_int_equal(bad, 0);
+    mm_repo_gen_release(&g);
+    mm_backup_result_release(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +559,9 @@ int main(void)
         cmocka_unit_test(run__marks_a_storage_that_lost_patients),
         cmocka_unit_test(run__without_index_on_a_given_repository),
         cmocka_unit_test(run__refuses_a_source_that_is_not_a_folder),
+        cmocka_unit_test(medium__guide_with_label_and_hospital),
+        cmocka_unit_test(medium__rewritten_only_when_changed),
+        cmocka_unit_test(run__records_the_viewer_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

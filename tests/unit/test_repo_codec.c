@@ -1574,6 +1574,16 @@ static void assert_gen_equal(const struct mm_repo_gen *a, const struct mm_repo_g
         assert_int_equal(a->storages[i].kind, b->storages[i].kind);
         assert_int_equal(a->storages[i].indexed, b->storages[i].indexed);
     }
+    assert_int_equal(!a->viewer, !b->viewer);
+    if (a->viewer) {
+        assert_int_equal(a->viewer->flags, b->viewer->flags);
+        assert_int_equal(a->viewer->n, b->viewer->n);
+        for (size_t i = 0; i < a->viewer->n; i++) {
+            assert_string_equal(a->viewer->files[i].path, b->viewer->files[i].path);
+            assert_true(a->viewer->files[i].size == b->viewer->files[i].size);
+            assert_memory_equal(a->viewer->files[i].sha256, b->viewer->files[i].sha256, 32);
+        }
+    }
     assert_int_equal(a->verify, b->verify);
     assert_true(a->verify_ns == b->verify_ns);
 }
@@ -1670,8 +1680,8 @@ static int manifest_canonical(const unsigned char *p, size_t n)
         unsigned tag = mm_get_le16(p + pos);
         size_t len = mm_get_le32(p + pos + 2);
 
-        if (tag == 0 || tag > 16 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
-            len > n - pos - 6)
+        if (tag == 0 || tag > 17 || (tag == 10 && len != 80) || (tag == 14 && len != 20) ||
+            len > n - pos - 6 || (tag == 17 && (len == 0 || p[pos + 6] > 1)))
             return 0;
         pos += 6 + len;
     }
@@ -2015,6 +2025,115 @@ static void manifest__storages(void **state)
     }
 }
 
+/*
+ * The viewer's files (tag 17): a list with Japanese names round-trips byte for byte after the
+ * other records, a manifest without one decodes with none, and a record that is cut short or
+ * names a path that is not a plain relative one is damage; the encoder refuses the same.
+ */
+static void manifest__viewer_files(void **state)
+{
+    static const char *const paths[] = { "bin/mamori", "bin/lib/libc.so.6", "mamori-view.sh",
+                                         "緊急時の使い方.html", "README-EMERGENCY.txt" };
+    static const struct {
+        const char *path;
+        size_t n;
+    } bad[] = { { "", 0 },     { "/bin/mamori", 11 }, { "bin//x", 6 }, { "bin/../x", 8 },
+                { "bin/", 4 }, { "./x", 3 },          { "a\\b", 3 },   { "a\nb", 3 },
+                { "a\0b", 3 }, { "\xff", 1 },         { "..", 2 } };
+    static struct gfix f;
+    struct mm_repo_viewer v = { 0 };
+    unsigned char h[32];
+    uint64_t rng = 17;
+    struct gdec d;
+    mm_buf b, again;
+
+    (void)state;
+    do
+        random_gen(&rng, &f);
+    while (!f.g.index_twins || !f.g.nstorages);
+    gen_encode_ok(&f, &b);
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_null(d.g.viewer); /* none recorded */
+    gdec_release(&d);
+    mm_buf_release(&b);
+    for (size_t i = 0; i < 5; i++) {
+        memset(h, (int)i + 1, sizeof(h));
+        assert_int_equal(mm_repo_viewer_add(&v, paths[i], 1000u * i, h), 0);
+    }
+    v.flags = MM_REPO_VIEWER_NO_BIN;
+    f.g.viewer = &v;
+    gen_encode_ok(&f, &b);
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_gen_equal(&f.g, &d.g);
+    gdec_release(&d);
+    /* the k-th allocation failing: ENOMEM, nothing left allocated (the list, each path) */
+    mm_alloc_track(1);
+    for (long k = 1;; k++) {
+        int rc;
+
+        mm_alloc_fail_at(k, 0);
+        rc = gen_decode(b.ptr, b.len, &d);
+        mm_alloc_fail_at(0, 0);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, MM_ENOMEM);
+        assert_int_equal(mm_alloc_live(), 0);
+    }
+    gdec_release(&d);
+    assert_int_equal(mm_alloc_live(), 0);
+    mm_alloc_track(0);
+    assert_int_equal(gen_decode(b.ptr, b.len, &d), 0);
+    assert_non_null(d.g.viewer);
+    assert_string_equal(d.g.viewer->files[3].path, "緊急時の使い方.html");
+    assert_int_equal(d.g.viewer->files[4].size, 4000);
+    assert_int_equal(d.g.viewer->files[4].sha256[31], 5);
+    mm_buf_init(&again, LIMIT);
+    assert_int_equal(mm_repo__manifest_encode(&d.g, d.ids, d.nids, &again), 0);
+    assert_int_equal(again.len, b.len);
+    assert_memory_equal(again.ptr, b.ptr, b.len);
+    mm_buf_release(&again);
+    gdec_release(&d);
+    /* the record is the last: every cut inside it is damage (or, at its very start, the
+     * record's header no longer fits) */
+    for (size_t cut = 1; cut < 6 + 1 + 2 + 10 + 8 + 32; cut++)
+        assert_int_equal(gen_try(&(mm_buf){ .ptr = b.ptr, .len = b.len - cut }), MM_ECORRUPT);
+    mm_buf_release(&b);
+    /* bad paths: refused by the encoder and, hand-built, by the decoder */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        unsigned char val[1 + 2 + 16 + 8 + 32] = { 0 };
+        mm_buf r, e, o;
+
+        if (strlen(bad[i].path) == bad[i].n) /* (a C string cannot hold the NUL) */
+            assert_int_equal(mm_repo_viewer_add(&v, bad[i].path, 1, h), MM_EINVAL);
+        mm_put_le16(val + 1, (uint16_t)bad[i].n);
+        memcpy(val + 3, bad[i].path, bad[i].n);
+        mm_buf_init(&r, LIMIT);
+        rec(&r, 17, val, 1 + 2 + bad[i].n + 8 + 32);
+        f.g.viewer = NULL;
+        gen_encode_ok(&f, &o);
+        edit_records(&o, &e, 0, 99, r.ptr, r.len);
+        assert_int_equal(gen_try(&e), MM_ECORRUPT);
+        mm_buf_release(&e);
+        mm_buf_release(&o);
+        mm_buf_release(&r);
+        f.g.viewer = &v;
+    }
+    {
+        char *keep = v.files[1].path;
+        mm_buf o;
+
+        v.files[1].path = (char *)"bin/../etc";
+        mm_buf_init(&o, LIMIT);
+        assert_int_equal(mm_repo__manifest_encode(&f.g, f.ids, f.nids, &o), MM_EINVAL);
+        mm_buf_release(&o);
+        v.files[1].path = keep;
+    }
+    f.g.viewer = NULL;
+    for (size_t i = 0; i < v.n; i++)
+        mm_free(v.files[i].path);
+    mm_free(v.files);
+}
+
 /* The attention rule (mm_repo_attention_judge). */
 static void attention__judge(void **state)
 {
@@ -2051,7 +2170,7 @@ static void manifest__unknown_tags_skipped(void **state)
     random_gen(&rng, &f);
     gen_encode_ok(&f, &b);
     mm_buf_init(&u, LIMIT);
-    rec(&u, 17, "future", 6);
+    rec(&u, 18, "future", 6);
     rec(&u, 0, "", 0);
     rec(&u, 0xffff, "\x00\x01\x02", 3);
     rec(&u, 100, "\x0a\x0b", 2); /* control bytes: not our business */
@@ -2631,6 +2750,7 @@ int main(void)
         cmocka_unit_test(manifest__index_twins),
         cmocka_unit_test(manifest__patient_index_check),
         cmocka_unit_test(manifest__storages),
+        cmocka_unit_test(manifest__viewer_files),
         cmocka_unit_test(attention__judge),
         cmocka_unit_test(manifest__rejects_bad_values),
         cmocka_unit_test(manifest__rejects_order_and_duplicates),

@@ -66,18 +66,19 @@ typedef void (*mm_backup_note_fn)(const struct mm_backup_note *n, void *arg);
 typedef int (*mm_backup_open_fn)(void *arg, mm_repo **out);
 
 struct mm_backup_opts {
-    const char *repo_path;        /* the repository's folder (audit log, viewer on the medium) */
-    mm_repo *repo;                /* open, or NULL: opened by @open (and freed by the result) */
-    mm_backup_open_fn open;       /* used when @repo is NULL */
-    const char *const *sources;   /* the folders to back up */
-    size_t nsources;              /* 1 to MM_BACKUP_SOURCES_MAX */
-    const char *name;             /* NULL, or the generation's name */
-    unsigned int threads;         /* 0: mm_repo_backup's default */
-    unsigned int dict_samples;    /* 0: mm_repo_backup's default */
-    int no_index;                 /* no patient index and no check */
-    const char *cache_root;       /* the cache: <cache_root>/<repo ID>/ (NULL: /var/cache/mamori) */
-    const char *audit_host_dir;   /* the host's audit folder (NULL: none, reported) */
-    int medium_viewer;            /* refresh the viewer bundle and launcher on the medium */
+    const char *repo_path;      /* the repository's folder (audit log, viewer on the medium) */
+    mm_repo *repo;              /* open, or NULL: opened by @open (and freed by the result) */
+    mm_backup_open_fn open;     /* used when @repo is NULL */
+    const char *const *sources; /* the folders to back up */
+    size_t nsources;            /* 1 to MM_BACKUP_SOURCES_MAX */
+    const char *name;           /* NULL, or the generation's name */
+    unsigned int threads;       /* 0: mm_repo_backup's default */
+    unsigned int dict_samples;  /* 0: mm_repo_backup's default */
+    int no_index;               /* no patient index and no check */
+    const char *cache_root;     /* the cache: <cache_root>/<repo ID>/ (NULL: /var/cache/mamori) */
+    const char *audit_host_dir; /* the host's audit folder (NULL: none, reported) */
+    int medium_viewer; /* refresh bin/ (the viewer's program) on the medium; the launcher and
+                          the guide are refreshed by every backup */
     mm_repo_progress_fn progress; /* as mm_repo_backup's, with @arg */
     mm_repo_problem_fn problem;   /* files that could not be read, with @arg */
     mm_backup_note_fn note;       /* NULL, or what a person should hear, with @arg */
@@ -126,15 +127,33 @@ const char *mm_backup_kind_name(enum mm_repo_source_kind k);
 
 /* ---- the viewer on the medium (backup_medium.c) ------------------------------------------- */
 
-/* Write (replace) <repo>/mamori-view.sh, executable. @return 0 or an mm_err (message set) */
-int mm_backup_medium_launcher(const char *repo);
+enum mm_backup_viewer_flags {
+    MM_BACKUP_VIEWER_BIN = 1 << 0,   /* this mamori and its libraries in bin/ too */
+    MM_BACKUP_VIEWER_WRITE = 1 << 1, /* write what differs (without: only list it) */
+};
 
 /*
- * Copy this mamori to <repo>/bin/mamori and the shared libraries it runs with (the dynamic
- * loader included) to <repo>/bin/lib/, rewriting only what differs.
- * @return 0; 1 when not done (this mamori was started through the loader, from a medium); or
- *         an mm_err (message set)
+ * The viewer on the medium at @repo: <repo>/mamori-view.sh (executable), the emergency guide
+ * (緊急時の使い方.html/.txt, README-EMERGENCY.html/.txt) filled in with @m's label and
+ * hospital (NULL: unlabelled) and saying whether bin/mamori.exe is there, and with
+ * MM_BACKUP_VIEWER_BIN this mamori in bin/mamori and the shared libraries it runs with (the
+ * dynamic loader included) in bin/lib/. With MM_BACKUP_VIEWER_WRITE every file that differs
+ * on the medium is replaced crash-safely; nothing that is the same is rewritten.
+ * @param[out] out NULL, or the list of the files (path, size, SHA-256) for the manifest,
+ *             owned by the caller (mm_repo_viewer_free); MM_REPO_VIEWER_NO_BIN when bin/ was
+ *             not wanted or this mamori was started through the loader (from a medium)
+ * @return 0, MM_ELIMIT, MM_EIO, MM_ENOMEM (message set)
  */
-int mm_backup_medium_bundle(const char *repo);
+int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, unsigned int flags,
+                            struct mm_repo_viewer **out);
+
+/*
+ * After `media init`: rewrite the launcher and the guide (not bin/) of the open @r at @repo
+ * with its label, when it has no generation yet. A medium with generations keeps its guide
+ * until the next backup, whose manifest lists the new one (verify compares the medium with
+ * the newest manifest's list: a guide rewritten now would be reported as changed).
+ * @return 0 (written), 1 (left for the next backup), or an mm_err (message set)
+ */
+int mm_backup_medium_relabel(mm_repo *r, const char *repo);
 
 #endif

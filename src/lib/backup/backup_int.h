@@ -9,6 +9,15 @@
 #include "common/limits.h"
 #include "index/index.h"
 
+/* The emergency guide's templates (share/medium/), built in by tools/embed-assets.py. */
+struct mm_backup__asset {
+    const char *name, *type;
+    const unsigned char *data;
+    size_t size;
+};
+/* The generated table, ended by an entry with a NULL name. */
+extern const struct mm_backup__asset mm_backup__guide_assets[];
+
 struct index_job {
     const struct mm_backup_opts *o; /* for its notes */
     const char *std, *ext;          /* source paths */

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The viewer on the medium: the launcher `mamori-view.sh` next to the repository, and a copy
- * of this mamori with the shared libraries it runs with (the dynamic loader included) under
- * bin/, so that a PC without mamori installed reads the medium: the launcher runs
- * `bin/lib/ld-linux… --library-path bin/lib bin/mamori view`. Written by init and refreshed
- * by every backup (only the files that differ are rewritten). File work only: which mamori
+ * The viewer on the medium: the launcher `mamori-view.sh` next to the repository, the
+ * emergency guide (緊急時の使い方.html/.txt and ASCII-named copies README-EMERGENCY.html/.txt,
+ * rendered from share/medium/ with the medium's label and hospital), and a copy of this mamori
+ * with the shared libraries it runs with (the dynamic loader included) under bin/, so that a
+ * PC without mamori reads the medium: the launcher runs `bin/lib/ld-linux… --library-path
+ * bin/lib bin/mamori view`. Written by init and media init and refreshed by every backup;
+ * only the files that differ are rewritten (temporary name, fsync, rename). Every file is
+ * listed with its size and SHA-256 for the generation's manifest (tag 17), from the bytes
+ * written, so the list is known before anything is written. File work only: which mamori
  * and libraries are copied is what this process runs with.
  */
 #define _GNU_SOURCE
@@ -17,22 +21,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backup/backup.h"
+#include "backup/backup_int.h"
+#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "mm_config.h"
 #include "os/os.h"
 
 #define LAUNCHER_NAME "mamori-view.sh"
-#define BUNDLE_FILES  64                     /* shared libraries at most */
-#define BUNDLE_MAX    (256u * 1024u * 1024u) /* bytes of one of them at most */
+#define BUNDLE_FILES  64 /* shared libraries at most */
+#define GUIDE_MAX     (256u * 1024u)
 
-/*
- * mamori view on the folder the launcher lies in: the copy in bin/ through its own loader
- * and libraries when it runs here (checked with `version`), else the same copy from a
- * temporary folder (a medium mounted noexec, or a file system without execute bits), else the
- * mamori installed on this PC.
- */
 static const char launcher[] =
         "#!/bin/sh\n"
         "# mamori: この媒体の記録をブラウザで見る（オフラインビューア）\n"
@@ -65,19 +65,6 @@ static const char launcher[] =
         "\"installed on this PC)\" >&2\n"
         "exit 1\n";
 
-int mm_backup_medium_launcher(const char *repo)
-{
-    char path[MM_LIMIT_PATH];
-
-    if (snprintf(path, sizeof(path), "%s/%s", repo, LAUNCHER_NAME) >= (int)sizeof(path))
-        return mm_error_set(MM_ELIMIT, "repository path too long");
-    if (mm_os_write_atomic(path, launcher, sizeof(launcher) - 1) < 0)
-        return MM_EIO;
-    if (chmod(path, 0755) != 0)
-        return mm_error_set_errno(MM_EIO, errno, "cannot make the launcher executable");
-    return 0;
-}
-
 struct libs {
     char *path[BUNDLE_FILES];
     size_t n;
@@ -102,38 +89,65 @@ static int lib_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
-/* Copy @src to @dst (mode 0755) unless @dst holds the same bytes already. */
-static int copy_if_changed(const char *src, const char *dst)
-{
-    mm_buf a, b;
-    int err;
-
-    mm_buf_init(&a, BUNDLE_MAX);
-    mm_buf_init(&b, BUNDLE_MAX);
-    if ((err = mm_os_read_file(src, &a)) < 0)
-        goto out;
-    if (mm_os_read_file(dst, &b) == 0 && a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0)
-        goto out; /* the same: not rewritten */
-    mm_error_clear();
-    if ((err = mm_os_write_atomic(dst, a.ptr ? a.ptr : "", a.len)) < 0)
-        goto out;
-    if (chmod(dst, 0755) != 0)
-        err = mm_error_set_errno(MM_EIO, errno, "cannot make a file of bin/ executable");
-out:
-    mm_buf_release(&a);
-    mm_buf_release(&b);
-    return err;
-}
-
 static const char *base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
 }
 
-int mm_backup_medium_bundle(const char *repo)
+/* What one refresh does: where, what, and the list it makes. */
+struct pay {
+    const char *repo;
+    unsigned int flags; /* enum mm_backup_viewer_flags */
+    struct mm_repo_viewer *list;
+    mm_buf old; /* the file on the medium, compared before it is replaced */
+};
+
+/* List the file @rel of @n bytes at @data; with MM_BACKUP_VIEWER_WRITE, write it (mode @mode)
+ * unless the medium holds the same bytes already. */
+static int put(struct pay *p, const char *rel, const void *data, size_t n, mode_t mode)
 {
-    char bin[MM_LIMIT_PATH], lib[MM_LIMIT_PATH], dst[MM_LIMIT_PATH];
+    unsigned char h[MM_REPO_SHA256_SIZE];
+    char dst[MM_LIMIT_PATH];
+    int err;
+
+    mm_crypto_sha256(data, n, h);
+    if ((err = mm_repo_viewer_add(p->list, rel, n, h)) < 0)
+        return err;
+    if (!(p->flags & MM_BACKUP_VIEWER_WRITE))
+        return 0;
+    if (snprintf(dst, sizeof(dst), "%s/%s", p->repo, rel) >= (int)sizeof(dst))
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    mm_buf_clear(&p->old);
+    if (mm_os_read_file(dst, &p->old) == 0 && p->old.len == n &&
+        (n == 0 || memcmp(p->old.ptr, data, n) == 0))
+        return 0; /* the same: not rewritten */
+    mm_error_clear();
+    if ((err = mm_os_write_atomic(dst, n ? data : "", n)) < 0)
+        return err;
+    if (chmod(dst, mode) != 0)
+        return mm_error_set_errno(MM_EIO, errno, "cannot set the mode of a viewer file");
+    return 0;
+}
+
+/* put() the file @src (read whole) as @rel, executable. */
+static int put_file(struct pay *p, const char *rel, const char *src)
+{
+    mm_buf b;
+    int err;
+
+    mm_buf_init(&b, MM_REPO_VIEWER_FILE_MAX);
+    if ((err = mm_os_read_file(src, &b)) == 0)
+        err = put(p, rel, b.ptr, b.len, 0755);
+    mm_buf_release(&b);
+    return err;
+}
+
+/* bin/: this mamori and its libraries. @return 0, 1 when not done (started through the
+ * loader, from a medium: the program is not known), or an mm_err */
+static int put_bundle(struct pay *p)
+{
+    char lib[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
     struct libs l = { 0 };
     char *exe = NULL;
     int err = 0;
@@ -141,7 +155,7 @@ int mm_backup_medium_bundle(const char *repo)
     if (!(exe = realpath("/proc/self/exe", NULL)))
         return mm_error_set_errno(MM_EIO, errno, "cannot find this program's file");
     if (strncmp(base_name(exe), "ld-", 3) == 0) {
-        free(exe); /* started through the loader (from a medium): the program is not known */
+        free(exe);
         return 1;
     }
     dl_iterate_phdr(lib_cb, &l);
@@ -149,23 +163,161 @@ int mm_backup_medium_bundle(const char *repo)
         err = mm_error_set(MM_ELIMIT, "more than %d shared libraries", BUNDLE_FILES);
         goto out;
     }
-    if (snprintf(bin, sizeof(bin), "%s/bin", repo) >= (int)sizeof(bin) ||
-        snprintf(lib, sizeof(lib), "%s/bin/lib", repo) >= (int)sizeof(lib) ||
-        snprintf(dst, sizeof(dst), "%s/mamori", bin) >= (int)sizeof(dst)) {
+    if (snprintf(lib, sizeof(lib), "%s/bin/lib", p->repo) >= (int)sizeof(lib)) {
         err = mm_error_set(MM_ELIMIT, "repository path too long");
         goto out;
     }
-    if ((err = mm_os_mkdir_p(lib, 0755)) < 0 || (err = copy_if_changed(exe, dst)) < 0)
+    if ((p->flags & MM_BACKUP_VIEWER_WRITE) && (err = mm_os_mkdir_p(lib, 0755)) < 0)
+        goto out;
+    if ((err = put_file(p, "bin/mamori", exe)) < 0)
         goto out;
     for (size_t i = 0; i < l.n && err == 0; i++) {
-        if (snprintf(dst, sizeof(dst), "%s/%s", lib, base_name(l.path[i])) >= (int)sizeof(dst))
-            err = mm_error_set(MM_ELIMIT, "repository path too long");
+        if (snprintf(rel, sizeof(rel), "bin/lib/%s", base_name(l.path[i])) >= (int)sizeof(rel))
+            err = mm_error_set(MM_ELIMIT, "library name too long");
         else
-            err = copy_if_changed(l.path[i], dst);
+            err = put_file(p, rel, l.path[i]);
     }
 out:
     for (size_t i = 0; i < l.n; i++)
         free(l.path[i]);
     free(exe);
     return err;
+}
+
+/* Append @s to @out, HTML-escaped when @html. */
+static int add_text(mm_buf *out, const char *s, int html)
+{
+    int err = 0;
+
+    for (; *s && err == 0; s++) {
+        const char *e = !html        ? NULL
+                        : *s == '&'  ? "&amp;"
+                        : *s == '<'  ? "&lt;"
+                        : *s == '>'  ? "&gt;"
+                        : *s == '"'  ? "&quot;"
+                        : *s == '\'' ? "&#39;"
+                                     : NULL;
+        err = e ? mm_buf_put(out, e, strlen(e)) : mm_buf_put(out, s, 1);
+    }
+    return err;
+}
+
+/*
+ * Render the guide template @t (@n bytes) into @out: {{label}}, {{hospital}}, {{version}}
+ * filled in (escaped in HTML); {{windows}}…{{/windows}} kept only when @windows, and
+ * {{nowindows}}…{{/nowindows}} only without. Text: a BOM first and CRLF line ends.
+ */
+static int render(const char *t, size_t n, int html, const struct mm_repo_medium *m, int windows,
+                  mm_buf *out)
+{
+    const char *label = m && m->label[0] ? m->label : "（ラベルなし / unlabelled）";
+    const char *hosp = m && m->hospital[0] ? m->hospital : "（未設定 / not set）";
+    int skip = 0, err = html ? 0 : mm_buf_put(out, "\xef\xbb\xbf", 3);
+
+    for (size_t i = 0; i < n && err == 0;) {
+        const char *end;
+        size_t k;
+        if (t[i] != '{' || i + 1 >= n || t[i + 1] != '{' ||
+            !(end = memmem(t + i, n - i, "}}", 2))) {
+            if (!skip && !html && t[i] == '\n')
+                err = mm_buf_put(out, "\r\n", 2);
+            else if (!skip)
+                err = mm_buf_put(out, t + i, 1);
+            i++;
+            continue;
+        }
+        k = (size_t)(end - (t + i)) + 2;
+#define IS(s) (k == sizeof("{{" s "}}") - 1 && memcmp(t + i, "{{" s "}}", k) == 0)
+        if (IS("windows") || IS("nowindows"))
+            skip = IS("windows") ? !windows : windows;
+        else if (IS("/windows") || IS("/nowindows"))
+            skip = 0;
+        else if (!skip && IS("label"))
+            err = add_text(out, label, html);
+        else if (!skip && IS("hospital"))
+            err = add_text(out, hosp, html);
+        else if (!skip && IS("version"))
+            err = add_text(out, MM_VERSION, html);
+        else if (!skip)
+            err = mm_buf_put(out, t + i, k); /* not a placeholder */
+#undef IS
+        i += k;
+    }
+    return err;
+}
+
+/* The guide: each template under both names. */
+static int put_guide(struct pay *p, const struct mm_repo_medium *m)
+{
+    static const char *const names[][3] = {
+        { "guide.html", "緊急時の使い方.html", "README-EMERGENCY.html" },
+        { "guide.txt", "緊急時の使い方.txt", "README-EMERGENCY.txt" },
+    };
+    char exe[MM_LIMIT_PATH];
+    struct stat st;
+    mm_buf b;
+    int err = 0, windows;
+
+    if (snprintf(exe, sizeof(exe), "%s/bin/mamori.exe", p->repo) >= (int)sizeof(exe))
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    windows = stat(exe, &st) == 0 && S_ISREG(st.st_mode);
+    mm_buf_init(&b, GUIDE_MAX);
+    for (size_t i = 0; i < 2 && err == 0; i++) {
+        const struct mm_backup__asset *a = mm_backup__guide_assets;
+        while (a->name && strcmp(a->name, names[i][0]) != 0)
+            a++;
+        if (!a->name) {
+            err = mm_error_set(MM_ENOTFOUND, "no built-in guide '%s'", names[i][0]);
+            break;
+        }
+        mm_buf_clear(&b);
+        if ((err = render((const char *)a->data, a->size, i == 0, m, windows, &b)) < 0 ||
+            (err = put(p, names[i][1], b.ptr, b.len, 0644)) < 0 ||
+            (err = put(p, names[i][2], b.ptr, b.len, 0644)) < 0)
+            break;
+    }
+    mm_buf_release(&b);
+    return err;
+}
+
+int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, unsigned int flags,
+                            struct mm_repo_viewer **out)
+{
+    struct pay p = { 0 };
+    int err = 0;
+
+    MM_ASSERT_ARG(repo);
+    p.repo = repo;
+    p.flags = flags;
+    if (!(p.list = mm_calloc(1, sizeof(*p.list))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    mm_buf_init(&p.old, MM_REPO_VIEWER_FILE_MAX);
+    if (!(flags & MM_BACKUP_VIEWER_BIN) || (err = put_bundle(&p)) == 1)
+        p.list->flags |= MM_REPO_VIEWER_NO_BIN;
+    if (err >= 0 && (err = put(&p, LAUNCHER_NAME, launcher, sizeof(launcher) - 1, 0755)) == 0)
+        err = put_guide(&p, m);
+    mm_buf_release(&p.old);
+    if (err < 0 || !out)
+        mm_repo_viewer_free(p.list);
+    else
+        *out = p.list;
+    return err < 0 ? err : 0;
+}
+
+int mm_backup_medium_relabel(mm_repo *r, const char *repo)
+{
+    struct mm_repo_medium m;
+    struct mm_repo_gen g;
+    int err, labelled;
+
+    MM_ASSERT_ARG(r && repo);
+    if ((err = mm_repo_gen_find(r, "latest", &g)) == 0) {
+        mm_repo_gen_release(&g);
+        return 1; /* its manifest lists the guide on the medium: the next backup rewrites it */
+    }
+    if (err != MM_ENOTFOUND)
+        return err;
+    labelled = mm_repo_medium_get(r, &m) == 0;
+    mm_error_clear();
+    return mm_backup_medium_viewer(repo, labelled ? &m : NULL, MM_BACKUP_VIEWER_WRITE, NULL);
 }

@@ -18,6 +18,9 @@ struct run {
     struct index_job ij;
     const struct mm_backup_opts *o;
     struct mm_backup_result *res;
+    struct mm_repo_viewer *viewer; /* the viewer's files listed in the manifest, or NULL */
+    struct mm_repo_medium medium;  /* the medium's label, for the guide */
+    int labelled;
 };
 
 static void progress_cb(const struct mm_repo_progress *p, void *arg)
@@ -153,20 +156,70 @@ static int open_lock(struct run *x, mm_repo **r)
     return 0;
 }
 
+/* ---- the viewer on the medium ------------------------------------------------------------- */
+
+static unsigned int viewer_flags(const struct mm_backup_opts *o)
+{
+    return o->medium_viewer ? MM_BACKUP_VIEWER_BIN : 0;
+}
+
+/*
+ * List the viewer's files this backup will leave on the medium (launcher, guide, bin/ when
+ * wanted), hashed from the bytes to write, for the manifest. A failure is a note: the
+ * manifest then lists nothing and nothing is written.
+ */
+static void plan_viewer(struct run *x, mm_repo *r)
+{
+    const struct mm_backup_opts *o = x->o;
+
+    x->labelled = mm_repo_medium_get(r, &x->medium) == 0;
+    mm_error_clear();
+    if (mm_backup_medium_viewer(o->repo_path, x->labelled ? &x->medium : NULL, viewer_flags(o),
+                                &x->viewer) < 0)
+        mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0, mm_error_last());
+}
+
+/* Whether the lists @a and @b name the same files with the same bytes. */
+static int same_list(const struct mm_repo_viewer *a, const struct mm_repo_viewer *b)
+{
+    if (a->n != b->n || a->flags != b->flags)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->files[i].path, b->files[i].path) != 0 ||
+            a->files[i].size != b->files[i].size ||
+            memcmp(a->files[i].sha256, b->files[i].sha256, MM_REPO_SHA256_SIZE) != 0)
+            return 0;
+    return 1;
+}
+
+/* Write what plan_viewer() listed (only what differs on the medium). A failure is a note. */
+static void write_viewer(struct run *x)
+{
+    const struct mm_backup_opts *o = x->o;
+    struct mm_repo_viewer *done = NULL;
+
+    if (!x->viewer)
+        return;
+    if (mm_backup_medium_viewer(o->repo_path, x->labelled ? &x->medium : NULL,
+                                viewer_flags(o) | MM_BACKUP_VIEWER_WRITE, &done) < 0)
+        mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0, mm_error_last());
+    else if (!same_list(x->viewer, done)) /* this mamori or a library replaced meanwhile */
+        mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0,
+                        "the viewer changed during the backup: verify reports it until the "
+                        "next backup");
+    mm_repo_viewer_free(done);
+}
+
 /* After the generation is written: the cache stamp, the viewer on the medium, the result. */
 static void finish(struct run *x, const struct mm_repo_source *src, int checked)
 {
     const struct mm_backup_opts *o = x->o;
     struct mm_backup_result *res = x->res;
-    int err;
 
     mm_backup__write_stamp(&x->ij);
-    /* the viewer on the medium follows this mamori (only what differs is rewritten); its
-     * launcher with it. A failure is a note: the generation is written */
-    if (o->medium_viewer && o->repo_path &&
-        ((err = mm_backup_medium_bundle(o->repo_path)) < 0 ||
-         (err == 0 && mm_backup_medium_launcher(o->repo_path) < 0)))
-        mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0, mm_error_last());
+    /* the viewer on the medium follows this mamori: what the manifest lists is written now,
+     * after it (a failed backup changes nothing); a failure is a note */
+    write_viewer(x);
     for (size_t i = 0; i < o->nsources; i++)
         res->kinds[i] = src[i].kind;
     res->index_stored = x->ij.done;
@@ -212,6 +265,9 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
     bo.progress = progress_cb;
     bo.problem = problem_cb;
     bo.ctx = x;
+    if (o->repo_path)
+        plan_viewer(x, r);
+    bo.viewer = x->viewer;
     mm_backup__note(o, MM_BACKUP_NOTE_WALK, 0, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (bo.index)
@@ -245,6 +301,7 @@ int mm_backup_run(const struct mm_backup_opts *o, struct mm_backup_result *res)
     if (look(x, src) == 0 && open_lock(x, &r) == 0)
         (void)write_gen(x, r, src);
     mm_backup__storage_list_free(x->ij.stor, res->storages.n);
+    mm_repo_viewer_free(x->viewer);
     free(x);
     return res->exit;
 }

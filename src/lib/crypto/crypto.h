@@ -189,6 +189,12 @@ int mm_crypto_audit_mac(const mm_keyset *ks, const void *msg, size_t n,
  */
 void mm_crypto_hash(const void *p, size_t n, unsigned char out[MM_CRYPTO_ID_SIZE]);
 
+/*
+ * SHA-256 of @n bytes: the viewer's files on a medium, which a person compares with what
+ * sha256sum (Linux) or certutil -hashfile (Windows) prints, so not BLAKE2b.
+ */
+void mm_crypto_sha256(const void *p, size_t n, unsigned char out[32]);
+
 /* Compare @n bytes in constant time. @return 1 when equal, 0 otherwise */
 int mm_crypto_equal(const void *a, const void *b, size_t n);
 

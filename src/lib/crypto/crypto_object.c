@@ -124,6 +124,11 @@ void mm_crypto_hash(const void *p, size_t n, unsigned char out[MM_CRYPTO_ID_SIZE
     crypto_generichash(out, MM_CRYPTO_ID_SIZE, p, n, NULL, 0);
 }
 
+void mm_crypto_sha256(const void *p, size_t n, unsigned char out[32])
+{
+    crypto_hash_sha256(out, p, n);
+}
+
 int mm_crypto_equal(const void *a, const void *b, size_t n)
 {
     return sodium_memcmp(a, b, n) == 0;

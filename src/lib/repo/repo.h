@@ -194,6 +194,69 @@ struct mm_repo_gen_storage {
     int indexed;                   /* covered by the generation's patient index */
 };
 
+/* ---- the viewer's files on the medium (manifest tag 17, repo_viewer.c) --------------------- */
+
+#define MM_REPO_SHA256_SIZE     32u
+#define MM_REPO_VIEWER_FILES    128u                   /* files of one list at most */
+#define MM_REPO_VIEWER_FILE_MAX (256u * 1024u * 1024u) /* bytes of one of them at most */
+
+/* A file of the viewer on the medium: what a backup wrote there or found current. */
+struct mm_repo_viewer_file {
+    char *path; /* relative to the repository, '/'-separated: "bin/mamori" */
+    uint64_t size;
+    unsigned char sha256[MM_REPO_SHA256_SIZE]; /* SHA-256: what sha256sum and certutil print */
+};
+
+enum mm_repo_viewer_flags {
+    MM_REPO_VIEWER_NO_BIN = 1 << 0, /* that backup left bin/ alone: bin/ is not listed */
+};
+
+/* The viewer's files a generation's backup left on the medium. */
+struct mm_repo_viewer {
+    unsigned int flags; /* enum mm_repo_viewer_flags */
+    struct mm_repo_viewer_file *files;
+    size_t n;
+};
+
+/* Free @v and what it holds. Accepts NULL. */
+void mm_repo_viewer_free(struct mm_repo_viewer *v);
+
+/*
+ * Append @path (copied) with @size and @sha256 to @v.
+ * @return 0, MM_EINVAL (not a relative path of UTF-8 names), MM_ELIMIT (too many), MM_ENOMEM
+ */
+int mm_repo_viewer_add(struct mm_repo_viewer *v, const char *path, uint64_t size,
+                       const unsigned char sha256[MM_REPO_SHA256_SIZE]);
+
+/*
+ * The size and SHA-256 of the file at @path (at most MM_REPO_VIEWER_FILE_MAX bytes).
+ * @return 0, MM_ENOTFOUND (no such file), MM_ELIMIT, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_viewer_hash_file(const char *path, uint64_t *size,
+                             unsigned char sha256[MM_REPO_SHA256_SIZE]);
+
+enum mm_repo_viewer_state {
+    MM_REPO_VIEWER_OK = 0,    /* the file on the medium is the one listed */
+    MM_REPO_VIEWER_CHANGED,   /* it differs (size or SHA-256): changed since the backup */
+    MM_REPO_VIEWER_MISSING,   /* it is not there */
+    MM_REPO_VIEWER_UNREADABLE /* it cannot be read */
+};
+
+/* One file checked: what the list says (@want), and what the medium holds (@size, @sha256:
+ * meaningful when @state is OK or CHANGED). */
+typedef void (*mm_repo_viewer_fn)(const struct mm_repo_viewer_file *want,
+                                  enum mm_repo_viewer_state state, uint64_t size,
+                                  const unsigned char sha256[MM_REPO_SHA256_SIZE], void *ctx);
+
+/*
+ * Check the viewer's files on the medium of @r against the list @v (a generation's): each is
+ * hashed and compared, and reported through @fn in the list's order.
+ * @param[out] bad files not OK (may be NULL)
+ * @return 0 when the check ran, MM_ENOMEM
+ */
+int mm_repo_viewer_check(mm_repo *r, const struct mm_repo_viewer *v, mm_repo_viewer_fn fn,
+                         void *ctx, size_t *bad);
+
 struct mm_repo_gen {
     char id[MM_CRYPTO_HEX_SIZE];
     char parent[MM_CRYPTO_HEX_SIZE]; /* "" for the first */
@@ -212,6 +275,7 @@ struct mm_repo_gen {
     struct mm_repo_index_check check; /* check.present is 0 for older manifests */
     struct mm_repo_gen_storage *storages; /* none in older manifests: see the sources' kinds */
     size_t nstorages;
+    struct mm_repo_viewer *viewer; /* the viewer's files on the medium (NULL: not recorded) */
     enum mm_repo_verify_state verify;
     int64_t verify_ns; /* time of the last verify, 0 if none */
 };
@@ -281,6 +345,8 @@ struct mm_repo_backup_opts {
     /* the SS-MIX2 storages inside the generation, recorded in the manifest (NULL: none) */
     const struct mm_repo_gen_storage *storages;
     size_t nstorages;
+    /* NULL, or the viewer's files on the medium, recorded in the manifest (borrowed) */
+    const struct mm_repo_viewer *viewer;
 };
 
 /*

@@ -690,7 +690,8 @@ enum tag {
     TAG_CHECK = 14,   /* patient-index check (le32 attention, le64 patients, le64 parent's) */
     TAG_STORAGE = 15, /* SS-MIX2 storage: u8 kind | u8 flags | path inside the generation */
     TAG_TWINS = 16,   /* the patient index blocks' twins: their IDs, in the blocks' order */
-    TAG_LAST = TAG_TWINS
+    TAG_VIEWER = 17,  /* the viewer's files on the medium (repo_viewer.c) */
+    TAG_LAST = TAG_VIEWER
 };
 
 #define MANIFEST_VERSION 1u
@@ -718,6 +719,7 @@ static const char *const tag_name[] = {
     "patient-index check",
     "storage",
     "patient index twins",
+    "viewer files",
 };
 
 /* Whether @s is a guard verdict the manifest may hold. */
@@ -780,8 +782,12 @@ static int manifest_check(const struct mm_repo_gen *g, const unsigned char *inde
 {
     const char *strs[] = { g->name, g->host, g->user, g->guard };
     const enum tag str_tags[] = { TAG_NAME, TAG_HOST, TAG_USER, TAG_GUARD };
-    uint64_t n = 0;
+    uint64_t n = 0, vsize = 0;
+    int err;
 
+    if (g->viewer && (err = mm_repo__viewer_size(g->viewer, &vsize)) < 0)
+        return err;
+    n += g->viewer ? RECORD_HEAD + vsize : 0;
     for (size_t i = 0; i < 4; i++) {
         const char *why;
 
@@ -962,6 +968,11 @@ int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *i
             memcpy(d, index_ids + blocks * ID_SIZE, blocks * ID_SIZE);
         d += blocks * ID_SIZE;
     }
+    if (g->viewer) {
+        uint64_t vsize = 0;
+        (void)mm_repo__viewer_size(g->viewer, &vsize); /* checked by manifest_check() */
+        d = mm_repo__viewer_encode(g->viewer, record_head(d, TAG_VIEWER, (size_t)vsize));
+    }
     assert((size_t)(d - (unsigned char *)out->ptr - out->len) == size);
     out->len += (size_t)size;
     out->ptr[out->len] = '\0';
@@ -1141,6 +1152,8 @@ static int manifest_value(unsigned tag, const unsigned char *v, size_t len, stru
             counts[i] = mm_get_le64(v + 8 * i);
         counts_set(&g->counts, counts);
         return 0;
+    case TAG_VIEWER:
+        return mm_repo__viewer_decode(v, len, &g->viewer);
     case TAG_TWINS: {
         /* one twin per block of the index (tag 11, read before): appended to its IDs */
         unsigned char *all;
@@ -1234,6 +1247,7 @@ void mm_repo_gen_release(struct mm_repo_gen *g)
     for (size_t i = 0; g->storages && i < g->nstorages; i++)
         mm_free(g->storages[i].path);
     mm_free(g->storages);
+    mm_repo_viewer_free(g->viewer);
     memset(g, 0, sizeof(*g));
 }
 

@@ -171,4 +171,14 @@ int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *i
 int mm_repo__manifest_decode(const void *p, size_t n, struct mm_repo_gen *g,
                              unsigned char **index_ids, size_t *nindex);
 
+/* ---- manifest tag 17: the viewer's files on the medium (repo_viewer.c) ---------------------- */
+
+/* The size of @v's record value. @return 0, MM_EINVAL (a bad entry), MM_ELIMIT. OUT: *@size */
+int mm_repo__viewer_size(const struct mm_repo_viewer *v, uint64_t *size);
+/* Write @v's record value (mm_repo__viewer_size bytes) at @d. @return the byte after it */
+unsigned char *mm_repo__viewer_encode(const struct mm_repo_viewer *v, unsigned char *d);
+/* Decode a record value of @n bytes. OUT: *@out (mm_repo_viewer_free). @return 0,
+ * MM_ECORRUPT, MM_ENOMEM */
+int mm_repo__viewer_decode(const unsigned char *v, size_t n, struct mm_repo_viewer **out);
+
 #endif
