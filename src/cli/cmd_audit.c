@@ -96,7 +96,7 @@ static void fmt_time(int64_t ns, int32_t off, char utc[32], char offs[8])
 
 static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
 {
-    static const char *const ja[MM_AUDIT_KIND_MAX + 1] = {
+    static const char *const ja[] = {
         NULL,
         "初期化",
         "鍵の追加",
@@ -114,9 +114,13 @@ static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
         "書き出し",
         "パスフレーズ誤り",
         "ビューア終了",
+        "毎日のサイクル",
+        "媒体のラベル",
     };
     const char *n = mm_audit_kind_name(k);
 
+    _Static_assert(sizeof(ja) / sizeof(*ja) == MM_AUDIT_KIND_MAX + 1,
+                   "every audit kind has its Japanese label");
     if (!n)
         return "?";
     return CLI_T(ctx, ja[k], n);
