@@ -51,9 +51,16 @@ static void print_json(const struct mm_cycle_result *r)
     fputs(",\"reason\":", stdout);
     cli_json_str(stdout, r->reason, strlen(r->reason));
     printf(",\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,\"sources\":%zu,"
-           "\"online_s\":%.3f,\"detach\":%d,\"alert\":%d,\"state_written\":%s}\n",
+           "\"online_s\":%.3f,\"detach\":%d,\"alert\":%d,\"state_written\":%s,",
            r->generations, r->id, (unsigned long long)r->bytes_written, r->sources, r->online_s,
            r->detach_status, r->alert_status, r->state_written ? "true" : "false");
+    printf("\"window\":\"%s\",\"stage_s\":%.3f,\"copied_bytes\":%llu,\"fsyncs\":%llu,"
+           "\"retired\":%zu,\"staged_waiting\":%s,\"resynced\":%s,\"expired\":",
+           r->window, r->stage_s, (unsigned long long)r->copied_bytes,
+           (unsigned long long)r->fsyncs, r->retired, r->staged_waiting ? "true" : "false",
+           r->resynced ? "true" : "false");
+    cli_json_str(stdout, r->expired, strlen(r->expired));
+    fputs("}\n", stdout);
 }
 
 static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *r)
@@ -77,6 +84,24 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
                  "medium %s: %d generation(s) (%s), %s written, online %.1f s\n"),
            r->medium, r->generations, r->id[0] ? r->id : "-", cli_bytes(r->bytes_written, b),
            r->online_s);
+    if (r->window[0] == 's')
+        printf(CLI_T(ctx, "  準備（媒体オフライン）%.1f 秒、媒体へ複写 %s、fsync %llu 回\n",
+                     "  staged with the medium offline in %.1f s, %s copied, %llu fsyncs\n"),
+               r->stage_s, cli_bytes(r->copied_bytes, b), (unsigned long long)r->fsyncs);
+    else if (r->window[0] == 'd')
+        printf("%s", CLI_T(ctx, "  媒体上で直接バックアップしました（初回または再同期）\n",
+                           "  backed up on the medium itself (first window or resync)\n"));
+    if (r->retired)
+        printf(CLI_T(ctx, "  古い世代 %zu 個を退役\n", "  %zu old generation(s) retired\n"),
+               r->retired);
+    if (r->staged_waiting)
+        cli_error(CLI_T(ctx, "媒体 %s 用の準備済みデータが一時置き場で待っています",
+                        "staged data waits in the staging area for medium %s"),
+                  r->medium);
+    if (r->expired[0])
+        cli_error(CLI_T(ctx, "期限切れの準備済みデータを破棄しました: %s",
+                        "staged data expired and was dropped: %s"),
+                  r->expired);
     if (r->detach_status != 0)
         cli_error("%s", CLI_T(ctx, "切り離しフックが失敗しました", "the detach hook failed"));
     if (!r->state_written)

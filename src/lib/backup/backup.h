@@ -115,6 +115,14 @@ struct mm_backup_result {
  */
 int mm_backup_run(const struct mm_backup_opts *opts, struct mm_backup_result *res);
 
+/*
+ * The fields of a written backup's audit event after "result" = "ok" (generation @id, its
+ * guard verdict, the counts @c), appended to @b: `run` appends the same event to the
+ * medium's log when the backup was written into the host's staging (cycle.h).
+ */
+void mm_backup_audit_fields(const char *id, const struct mm_repo_counts *c,
+                            struct mm_audit_fields *b);
+
 /* Release what @res holds (the storages; the repository it opened). */
 void mm_backup_result_release(struct mm_backup_result *res);
 
