@@ -210,8 +210,10 @@ const struct cmd cmd_run = {
     "   --date <YYYY-MM-DD>  この日のサイクルとして行う（既定: 今日）\n"
     "   --json               結果を JSON で出す\n"
     "\n"
-    "その日の媒体を選び、接続フック、ラベルの確認、期限の来たソースのバックアップ、検証、\n"
-    "同期を行い、必ず切り離しフックを実行します。失敗したときは通知フックも実行します。\n"
+    "その日の媒体を選び、期限の来たソースを媒体をつなぐ前に一時置き場へバックアップし、\n"
+    "接続フック、ラベルの確認、媒体に無いものだけの複写と読み戻し検査、同期を行い、\n"
+    "必ず切り離しフックを実行します。失敗したときは通知フックも実行します。\n"
+    "媒体の初回は媒体上で直接バックアップし、一時置き場の写しを作ります。\n"
     "パスフレーズは [service] passphrase_file（所有者のみ・0600）から読みます。\n"
     "終了コード: 0 正常、1 失敗（切り離しと通知済み）、2 使い方の誤り、4 書いたが要確認\n",
     "options:\n"
@@ -219,8 +221,11 @@ const struct cmd cmd_run = {
     "   --date <YYYY-MM-DD>  run as the cycle of this date (default today)\n"
     "   --json               print the result as JSON\n"
     "\n"
-    "Picks the day's medium, runs the attach hook, checks the label, backs up the sources\n"
-    "that are due, verifies, syncs and always runs the detach hook; on failure the alert hook.\n"
+    "Picks the day's medium, backs up the sources that are due into the host's staging\n"
+    "while the medium is still offline, runs the attach hook, checks the label, copies only\n"
+    "what the medium lacks (read back and checked), syncs and always runs the detach hook;\n"
+    "on failure the alert hook. A medium's first cycle backs up on the medium itself and\n"
+    "builds its shadow in the staging area.\n"
     "The passphrase is read from [service] passphrase_file (owner only, mode 0600).\n"
     "Exit codes: 0 ok, 1 failed (detached and alerted), 2 usage, 4 written, needs attention\n",
     0,
