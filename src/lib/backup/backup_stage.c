@@ -166,6 +166,15 @@ static void drop_shadow(const mm_config *cfg, const char *label)
         unlink(json);
 }
 
+void mm_backup__stage_drop(struct cyc *c)
+{
+    mm_repo_free(c->sr);
+    c->sr = NULL;
+    c->staged = c->staged_today = 0;
+    if (c->shadow[0])
+        drop_shadow(c->cfg, c->m->label);
+}
+
 void mm_backup__stage_prepare(struct cyc *c)
 {
     const struct mm_config_media *md = mm_config_media(c->cfg);
@@ -306,7 +315,7 @@ int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
     if (!shadow_ready(c))
         return 0;
     if (mm_repo_open(&c->sr, c->shadow_repo, NULL, c->o->pass, c->o->passlen) != 0) {
-        drop_shadow(c->cfg, c->m->label); /* rebuilt by the window on the medium */
+        mm_backup__stage_drop(c); /* rebuilt by the window on the medium */
         mm_error_clear();
         return 0;
     }
@@ -326,9 +335,7 @@ int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
         br.failure != MM_BACKUP_FAIL_SOURCE && br.failure != MM_BACKUP_FAIL_DETECT) {
         /* the shadow itself failed (lock, index, disk): the window backs up on the medium */
         mm_backup_result_release(&br);
-        mm_repo_free(c->sr);
-        c->sr = NULL;
-        drop_shadow(c->cfg, c->m->label);
+        mm_backup__stage_drop(c);
         mm_error_clear();
         return 0;
     }
@@ -342,9 +349,7 @@ int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
     c->res->exit = (enum mm_backup_exit)rc;
     mm_backup_result_release(&br);
     if (plan(c) < 0) { /* cannot tell what to copy: back up on the medium instead */
-        mm_repo_free(c->sr);
-        c->sr = NULL;
-        drop_shadow(c->cfg, c->m->label);
+        mm_backup__stage_drop(c);
         c->res->exit = MM_BACKUP_EXIT_OK;
         mm_error_clear();
         return 0;

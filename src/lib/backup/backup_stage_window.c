@@ -31,47 +31,6 @@ static int has(char **v, size_t n, const char *s)
     return n && bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
 }
 
-/* Remove the tree @path (best effort; only the host's shadow is ever removed this way). */
-static void rm_tree(const char *path)
-{
-    struct stat sb;
-    struct dirent *de;
-    DIR *d;
-
-    if (lstat(path, &sb) != 0)
-        return;
-    if (!S_ISDIR(sb.st_mode)) {
-        unlink(path);
-        return;
-    }
-    if ((d = opendir(path)) != NULL) {
-        while ((de = readdir(d)) != NULL) {
-            char sub[PATHMAX];
-            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) < (int)sizeof(sub))
-                rm_tree(sub);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
-
-/* The shadow is given up: removed with what it said waits. */
-static void drop(struct cyc *c)
-{
-    char json[PATHMAX];
-    const struct mm_config_service *sv = mm_config_service(c->cfg);
-
-    mm_repo_free(c->sr);
-    c->sr = NULL;
-    c->staged = c->staged_today = 0;
-    if (c->shadow[0])
-        rm_tree(c->shadow);
-    if (sv->state_dir && snprintf(json, sizeof(json), "%s/staged/%s.json", sv->state_dir,
-                                  c->m->label) < (int)sizeof(json))
-        unlink(json);
-}
-
 /*
  * Whether the medium is what the shadow expects: the same repository, every name the base
  * lists still there, and every other name one the shadow holds (left by a window that was
@@ -173,7 +132,7 @@ int mm_backup__stage_deliver(struct cyc *c)
     if (!matches(c, have, nhave, all, nall)) { /* changed behind the shadow: not trusted */
         mm_repo_sync_list_free(have, nhave);
         mm_repo_sync_list_free(all, nall);
-        drop(c);
+        mm_backup__stage_drop(c);
         c->res->resynced = 1;
         return 1;
     }
@@ -279,11 +238,11 @@ void mm_backup__stage_bootstrap(struct cyc *c)
 
     if (!c->shadow[0])
         return;
-    drop(c);
+    mm_backup__stage_drop(c);
     snprintf(tmp, sizeof(tmp), "%s.new", c->shadow_repo);
     if (mm_os_mkdir_p(c->shadow, 0700) != 0 || bootstrap_into(c, tmp) != 0 ||
         rename(tmp, c->shadow_repo) != 0) {
-        rm_tree(c->shadow); /* the next window runs on the medium again */
+        mm_backup__stage_drop(c); /* the next window runs on the medium again */
         mm_error_clear();
     }
 }

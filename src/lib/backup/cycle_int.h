@@ -36,6 +36,9 @@ struct cyc {
 /* Mark the cycle failed at @st (see backup_cycle.c). @return -1 */
 int mm_backup__cycle_fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason);
 
+/* Give the shadow up: close it, remove it with what it said waits (staged/<LABEL>.json). */
+void mm_backup__stage_drop(struct cyc *c);
+
 /* Before anything: the shadow's paths; drop every medium's staged data that expired. */
 void mm_backup__stage_prepare(struct cyc *c);
 
