@@ -45,6 +45,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/mm-stage-XXXXXX") || exit 1
 LOOPDEV=
 cleanup() {
     cd /
+    [ -n "${KEEP:-}" ] && { echo "kept $W" >&2; mountpoint -q "$W/mnt" && { umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt"; }; return; }
     if mountpoint -q "$W/mnt" 2>/dev/null; then
         umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt" 2>/dev/null || umount -l "$W/mnt"
     fi
@@ -76,7 +77,7 @@ must_be() {
 }
 
 mkdir -p "$W/mnt" || exit 1
-truncate -s 400M "$W/mon.img" || skip "cannot make the image"
+truncate -s 1200M "$W/mon.img" || skip "cannot make the image"
 LOOPDEV=$(losetup -f --show "$W/mon.img" 2>/dev/null) || { LOOPDEV=; skip "cannot attach a loop device"; }
 mkfs.exfat -L MON "$LOOPDEV" >/dev/null 2>&1 || skip "mkfs.exfat failed"
 if mount -t exfat "$LOOPDEV" "$W/mnt" 2>/dev/null; then
@@ -254,9 +255,12 @@ on_medium verify-after-resync 0 verify --repo "$W/mnt/repo" --read-data
 echo "a medium pruned behind the shadow: resynced, verifies whole: ok"
 
 # ---- SIGKILL during the copy: earlier generations whole, the next window completes ------------
-for k in 0.05 0.1 0.15 0.2 0.3; do
+packs() { mount_mon; find "$W/mnt/repo/data" -type f -name '????????????????????????????????????????????????????????????????' | wc -l; umount_mon; }
+midcopy=0
+for k in 0.1 0.2 0.3 0.4 0.5 0.6 0.8; do
     before=$(gens)
-    head -c 30000000 /dev/urandom >"$W/src/dept/big-$k.bin"
+    pbefore=$(packs)
+    head -c 40000000 /dev/urandom >"$W/src/dept/big-$k.bin"
     echo "$k" >"$W/killafter"
     run "kill-$k" "$M" --lang en run --config "$W/mamori.conf" --date "$(printf '2026-12-%02d' $DAY)"
     killrc=$RC
@@ -266,12 +270,17 @@ for k in 0.05 0.1 0.15 0.2 0.3; do
     DAY=$((DAY + 1))
     on_medium "verify-kill-$k" 0 verify --repo "$W/mnt/repo" --read-data
     after=$(gens)
+    pafter=$(packs)
     [ "$after" = "$before" ] || [ "$after" = $((before + 1)) ] || fail "kill at $k s: $before generations became $after"
+    # killed after some of the day's packs were on the medium and before its manifest
+    [ "$killrc" = 137 ] && [ "$after" = "$before" ] && [ "$pafter" -gt "$pbefore" ] && midcopy=$((midcopy + 1))
     cycle "after-kill-$k" 0
     on_medium "verify-after-kill-$k" 0 verify --repo "$W/mnt/repo" --read-data
-    echo "    SIGKILL ${k}s after attach (exit $killrc): $before -> $after generations, next window $(field "after-kill-$k" window)"
+    [ "$(gens)" -gt "$after" ] || fail "the window after the kill at $k s wrote no generation"
+    echo "    SIGKILL ${k}s after attach (exit $killrc): generations $before -> $after, packs $pbefore -> $pafter; next window $(field "after-kill-$k" window)"
 done
-echo "SIGKILL during the copy: earlier generations whole, next window completes: ok"
+[ "$midcopy" -ge 1 ] || fail "no kill landed in the middle of the copy (machine too fast or too slow: adjust the delays)"
+echo "SIGKILL during the copy ($midcopy kills mid-copy): earlier generations whole, next window completes: ok"
 
 # ---- run retires whole generations beyond keep, never below keep_min_clean -------------------
 sleep 2 # every generation older than keep_min_age (1s)

@@ -149,9 +149,11 @@ int mm_backup__stage_deliver(struct cyc *c)
         err = copy_missing(c, all, nall, "generations/", have, nhave);
     mm_repo_sync_list_free(have, nhave);
     mm_repo_sync_list_free(all, nall);
-    if (err < 0)
-        return mm_backup__cycle_fail(c, MM_CYCLE_STAGE_COPY, err,
-                                     "copy of the staged generation failed");
+    if (err < 0) { /* the message names repository files only (hex names), never data */
+        char why[160];
+        snprintf(why, sizeof(why), "copy of the staged generation failed: %s", mm_error_last());
+        return mm_backup__cycle_fail(c, MM_CYCLE_STAGE_COPY, err, why);
+    }
     snprintf(c->res->window, sizeof(c->res->window), "staged");
     c->delivered = 1;
     if (c->staged_today) {
