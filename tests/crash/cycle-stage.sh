@@ -224,6 +224,12 @@ cycle after-missing 0
 [ -f "$W/state/staged/MON.json" ] && fail "staged/MON.json still there after delivery"
 [ "$(gens)" = 5 ] || fail "the staged generation and the day's were not both delivered"
 grep -q "\"id\":\"$staged_id\"" "$W/gens.out" || fail "the staged generation is not on the medium"
+# both delivered generations have their backup event in the medium's own audit log
+on_medium audit-medium 0 audit show --repo "$W/mnt/repo" --kind backup --json
+grep -q "$staged_id" "$W/audit-medium.out" || { show "$W/audit-medium.out"; fail "the waiting generation's event is not in the medium's audit log"; }
+today_id=$(field after-missing generation)
+grep -q "$today_id" "$W/audit-medium.out" || fail "the day's backup event is not in the medium's audit log"
+on_medium audit-verify 0 audit verify --repo "$W/mnt/repo"
 echo "missing disk: staged, reported, delivered by the next window: ok"
 
 # ---- expiry: staged data older than staging_expiry is dropped and reported -------------------

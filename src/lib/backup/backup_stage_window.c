@@ -89,27 +89,67 @@ static int copy_missing(struct cyc *c, char **all, size_t n, const char *prefix,
     return 0;
 }
 
-/* The day's backup event in the medium's own log (its log may have grown on its own). */
+#define AUDIT_EARLIER_MAX 31 /* earlier staged generations recorded per window */
+
+/* An earlier staged generation's event from its "staged" line (@t, @id, @bytes) into @b. */
+static void earlier_fields(struct mm_audit_fields *b, long long t, const char *id,
+                           unsigned long long bytes)
+{
+    snprintf(b->msg, sizeof(b->msg), "%s", id); /* the builder keeps pointers: its own copy */
+    mm_audit_fields_add(b, "result", "ok");
+    mm_audit_fields_add(b, "generation", b->msg);
+    mm_audit_fields_addu(b, "bytes_stored", bytes);
+    mm_audit_fields_addu(b, "staged_at", (unsigned long long)t);
+    mm_audit_fields_add(b, "staged", "1");
+}
+
+/*
+ * The backup events of the generations delivered in the medium's own log (its log may have
+ * grown by itself, e.g. viewer sessions, so the shadow's log is never copied over it): the
+ * day's with its counts, earlier staged ones (a medium that did not come) from the shadow's
+ * "staged" list. The host's log got each when it was staged.
+ */
 static void audit_medium(struct cyc *c)
 {
+    struct mm_audit_fields *b = calloc(AUDIT_EARLIER_MAX + 1, sizeof(*b));
+    struct mm_audit_event ev[AUDIT_EARLIER_MAX + 1];
     struct mm_audit_write_report rep;
-    struct mm_audit_event ev = { 0 };
-    struct mm_audit_fields b = { 0 };
+    char path[PATHMAX], line[160];
+    size_t n = 0;
+    FILE *f;
 
-    if (!c->staged_today)
+    if (!b)
         return;
-    mm_audit_fields_add(&b, "result", "ok");
-    mm_backup_audit_fields(c->stage_id, &c->stage_counts, &b);
-    mm_audit_fields_add(&b, "staged", "1");
-    ev.kind = MM_AUDIT_BACKUP;
-    ev.fields = b.f;
-    ev.nfields = b.n;
-    ev.subject_kind = MM_AUDIT_SUBJECT_NONE;
-    (void)mm_audit_repo_write_n(c->r, c->m->path, NULL, &ev, 1, &rep);
-    if (!rep.medium_ok && c->o->note) {
-        struct mm_backup_note n = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &rep };
-        c->o->note(&n, c->o->arg);
+    memset(ev, 0, sizeof(ev));
+    snprintf(path, sizeof(path), "%s/staged", c->shadow);
+    if ((f = fopen(path, "r")) != NULL) {
+        while (n < AUDIT_EARLIER_MAX && fgets(line, sizeof(line), f)) {
+            long long t;
+            unsigned long long bytes;
+            char id[MM_CRYPTO_HEX_SIZE];
+            if (sscanf(line, "%lld %64s %llu", &t, id, &bytes) == 3 && strcmp(id, c->stage_id) != 0)
+                earlier_fields(&b[n++], t, id, bytes);
+        }
+        fclose(f);
     }
+    if (c->staged_today) {
+        mm_audit_fields_add(&b[n], "result", "ok");
+        mm_backup_audit_fields(c->stage_id, &c->stage_counts, &b[n]);
+        mm_audit_fields_add(&b[n], "staged", "1");
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ev[i].kind = MM_AUDIT_BACKUP;
+        ev[i].fields = b[i].f;
+        ev[i].nfields = b[i].n;
+        ev[i].subject_kind = MM_AUDIT_SUBJECT_NONE;
+    }
+    if (n && mm_audit_repo_write_n(c->r, c->m->path, NULL, ev, n, &rep) != 0 && !rep.medium_ok &&
+        c->o->note) {
+        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &rep };
+        c->o->note(&note, c->o->arg);
+    }
+    free(b);
     mm_error_clear();
 }
 
