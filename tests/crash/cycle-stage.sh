@@ -101,8 +101,15 @@ umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt" || fail "cannot unmount"
 unset MAMORI_PASSPHRASE
 
 mount_mon() { $MOUNT "$LOOPDEV" "$W/mnt" >/dev/null 2>&1 || fail "cannot mount MON"; }
-umount_mon() {
-    if mountpoint -q "$W/mnt"; then umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt" || fail "cannot unmount MON"; fi
+umount_mon() { # (retried: after a SIGKILL the attach hook's FUSE mount may still be starting)
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        mountpoint -q "$W/mnt" || return 0
+        umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt" 2>/dev/null
+        sleep 0.3
+    done
+    mountpoint -q "$W/mnt" && fail "cannot unmount MON"
+    return 0
 }
 on_medium() { # on_medium <name> <want exit> <mamori args...>: with MON mounted
     local name=$1 want=$2
