@@ -13,7 +13,8 @@
 #  - a missing disk leaves the staged generation reported (staged/MON.json, exit 1, alert)
 #    and the next window delivers it and the day's one;
 #  - staged data older than staging_expiry is dropped, reported and alerted;
-#  - a medium pruned behind the shadow's back (a person's `mamori prune`) is detected, the
+#  - a medium pruned (a person's `mamori prune`) or written (a backup from elsewhere) behind the
+#    shadow's back is detected, the
 #    day's backup runs on the medium, and no generation points at missing data;
 #  - SIGKILL at several moments of the copy leaves the medium's earlier generations whole
 #    (verify --read-data) and the next window completes;
@@ -168,7 +169,7 @@ must_be config-keep 0 "$M" config check --config "$W/keep.conf"
 DAY=7
 cycle() { # cycle <name> <want exit> [config]: one day's `mamori run`, then the next day's data
     local name=$1 want=$2 cf=${3:-$W/mamori.conf}
-    must_be "$name" "$want" "$M" --lang en run --json --config "$cf" --date "$(printf '2026-12-%02d' $DAY)"
+    must_be "$name" "$want" "$M" --lang en run --json --config "$cf" --date "$(date -u -d "2026-11-30 + $DAY days" +%F)"
     mountpoint -q "$W/mnt" && fail "$name: MON still mounted after its cycle"
     [ -d "$W/src" ] || fail "$name: the sources were not put back"
     DAY=$((DAY + 1))
@@ -265,7 +266,14 @@ touch "$W/hide"
 cycle after-resync 0
 [ "$(field after-resync window)" = staged ] || fail "the window after a resync is not staged"
 on_medium verify-after-resync 0 verify --repo "$W/mnt/repo" --read-data
-echo "a medium pruned behind the shadow: resynced, verifies whole: ok"
+# a person's backup from elsewhere adds a generation the shadow does not know: resync too
+rm -f "$W/hide"
+on_medium elsewhere 0 backup --repo "$W/mnt/repo" "$W/src/ss/standard" "$W/src/dept"
+cycle resync-elsewhere 0
+[ "$(field resync-elsewhere resynced)" = true ] || { show "$W/resync-elsewhere.out"; fail "a generation written elsewhere was not noticed"; }
+on_medium verify-elsewhere 0 verify --repo "$W/mnt/repo" --read-data
+touch "$W/hide"
+echo "a medium pruned or written behind the shadow: resynced, verifies whole: ok"
 
 # ---- SIGKILL during the copy: earlier generations whole, the next window completes ------------
 packs() { mount_mon; find "$W/mnt/repo/data" -type f -name '????????????????????????????????????????????????????????????????' | wc -l; umount_mon; }
@@ -275,7 +283,7 @@ for k in 0.1 0.2 0.3 0.4 0.5 0.6 0.8; do
     pbefore=$(packs)
     head -c 40000000 /dev/urandom >"$W/src/dept/big-$k.bin"
     echo "$k" >"$W/killafter"
-    run "kill-$k" "$M" --lang en run --config "$W/mamori.conf" --date "$(printf '2026-12-%02d' $DAY)"
+    run "kill-$k" "$M" --lang en run --config "$W/mamori.conf" --date "$(date -u -d "2026-11-30 + $DAY days" +%F)"
     killrc=$RC
     rm -f "$W/killafter"
     umount_mon
