@@ -14,8 +14,8 @@
 #    and the next window delivers it and the day's one;
 #  - staged data older than staging_expiry is dropped, reported and alerted;
 #  - a medium pruned (a person's `mamori prune`) or written (a backup from elsewhere) behind the
-#    shadow's back is detected, the
-#    day's backup runs on the medium, and no generation points at missing data;
+#    shadow's back is detected, the day's backup runs on the medium, and no generation points
+#    at missing data;
 #  - SIGKILL at several moments of the copy leaves the medium's earlier generations whole
 #    (verify --read-data) and the next window completes;
 #  - run retires whole generations beyond keep, never below keep_min_clean.
