@@ -385,6 +385,72 @@ static void staged__expires_only_after_the_expiry(void **s)
     assert_false(mm_cycle_staged_expired(0, 60, 1000));                 /* nothing staged */
 }
 
+/* The files under @dir (recursively). */
+static size_t count_files(const char *dir)
+{
+    char cmd[600], out[32] = "";
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd), "find '%s' -type f 2>/dev/null | wc -l", dir);
+    if ((f = popen(cmd, "r")) != NULL) {
+        if (!fgets(out, sizeof(out), f))
+            out[0] = '\0';
+        pclose(f);
+    }
+    return (size_t)strtoul(out, NULL, 10);
+}
+
+static void cycle__stages_offline_then_copies_only_what_the_medium_lacks(void **s)
+{
+    struct mm_cycle_result res;
+    char repo_c[400], shadow[300], data[400], json[400], extra[400], missing[400];
+
+    (void)s;
+    snprintf(repo_c, sizeof(repo_c), "%s/C", work);
+    snprintf(shadow, sizeof(shadow), "%s/staging/A/repo", work);
+    snprintf(json, sizeof(json), "%s/staged/A.json", state);
+    snprintf(missing, sizeof(missing), "%s/not-plugged", work);
+    assert_int_equal(make_repo(repo_c, "A"), 0);
+    snprintf(data, sizeof(data), "%s/staging/A", work);
+    test_rm_rf(data); /* no shadow of A yet */
+    /* the first window of the medium runs on it and builds the shadow */
+    run(config("attach-ok", repo_c), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "direct");
+    assert_int_equal(generations(repo_c), 1);
+    snprintf(data, sizeof(data), "%s/mamori-repo", shadow);
+    assert_int_equal(access(data, F_OK), 0);
+    /* new data: staged with the medium offline, only the copy online */
+    snprintf(extra, sizeof(extra), "%s/extra.txt", st.dir);
+    write_file(extra, "a new file of the day\n", 0644);
+    run(config("attach-ok", repo_c), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    assert_true(res.copied_bytes > 0 && res.fsyncs > 0 && res.stage_s > 0);
+    assert_int_equal(res.generations, 1);
+    assert_int_equal(generations(repo_c), 2);
+    snprintf(data, sizeof(data), "%s/data", shadow);
+    {
+        char mdata[420];
+        snprintf(mdata, sizeof(mdata), "%s/data", repo_c);
+        assert_true(count_files(data) < count_files(mdata)); /* delivered blob packs dropped */
+    }
+    /* the medium does not come: the staged generation waits, reported */
+    write_file(extra, "the next day's version\n", 0644);
+    run(config("attach-ok", missing), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_OPEN);
+    assert_true(res.staged_waiting);
+    has(json, "\"medium\":\"A\",\"generation\":\"", 1);
+    /* the next window delivers it with the day's */
+    run(config("attach-ok", repo_c), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    assert_int_equal(generations(repo_c), 4);
+    assert_int_not_equal(access(json, F_OK), 0);
+    unlink(extra);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +466,7 @@ int main(void)
         cmocka_unit_test(retire__by_age_and_never_the_newest),
         cmocka_unit_test(retire__no_limit_retires_nothing),
         cmocka_unit_test(staged__expires_only_after_the_expiry),
+        cmocka_unit_test(cycle__stages_offline_then_copies_only_what_the_medium_lacks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
