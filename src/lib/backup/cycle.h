@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One daily cycle (`mamori run`): pick the medium due on the date (mm_config_medium_for), run
- * the attach hook, open the repository at the medium's path and refuse a wrong, unlabelled or
- * other hospital's medium before writing, back up every enabled source that is due as ONE
- * generation (mm_backup_run), verify the repository (mm_repo_verify, quick: structure and
- * every object present), seal (fsync; a read-only remount is the detach hook's job), ALWAYS
- * run the detach hook, run the alert hook on any failure, and record the online window
- * (attach start to detach end) as a JSON line in <state_dir>/windows.jsonl and, when a
- * repository was opened, as a `cycle` event in the host's audit log of it. Hooks follow
- * docs/operations.md §8: no arguments, a fixed environment (PATH and the MAMORI_* variables,
- * nothing inherited), their output to opts->log_fd, a timeout from the configuration. Nothing
- * here prints, reads the environment or exits.
+ * One daily cycle (`mamori run`): pick the medium due on the date (mm_config_medium_for); back
+ * up every enabled source that is due as ONE generation (mm_backup_run) into the host's shadow
+ * of that medium while it is still offline (docs/format.md "Staging"); run the attach hook,
+ * open the repository at the medium's path and refuse a wrong, unlabelled or other hospital's
+ * medium before writing; copy only what the medium lacks, each file read back and checked
+ * against its hash name, manifests last (a medium without a shadow, or changed behind it, gets
+ * the backup itself and the quick verify, as before); retire whole generations beyond keep
+ * (never below the floors); seal (syncfs; a read-only remount is the detach hook's job);
+ * ALWAYS run the detach hook, run the alert hook on any failure or expired staged data, and
+ * record the online window (attach start to detach end) as a JSON line in
+ * <state_dir>/windows.jsonl and, when a repository was opened, as a `cycle` event in the
+ * host's audit log of it. Hooks follow docs/operations.md §8: no arguments, a fixed
+ * environment (PATH and the MAMORI_* variables, nothing inherited), their output to
+ * opts->log_fd, a timeout from the configuration. Nothing here prints, reads the environment
+ * or exits.
  */
 #ifndef MM_BACKUP_CYCLE_H
 #define MM_BACKUP_CYCLE_H
