@@ -51,9 +51,16 @@ static void print_json(const struct mm_cycle_result *r)
     fputs(",\"reason\":", stdout);
     cli_json_str(stdout, r->reason, strlen(r->reason));
     printf(",\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,\"sources\":%zu,"
-           "\"online_s\":%.3f,\"detach\":%d,\"alert\":%d,\"state_written\":%s}\n",
+           "\"online_s\":%.3f,\"detach\":%d,\"alert\":%d,\"state_written\":%s,",
            r->generations, r->id, (unsigned long long)r->bytes_written, r->sources, r->online_s,
            r->detach_status, r->alert_status, r->state_written ? "true" : "false");
+    printf("\"window\":\"%s\",\"stage_s\":%.3f,\"copied_bytes\":%llu,\"fsyncs\":%llu,"
+           "\"retired\":%zu,\"staged_waiting\":%s,\"resynced\":%s,\"expired\":",
+           r->window, r->stage_s, (unsigned long long)r->copied_bytes,
+           (unsigned long long)r->fsyncs, r->retired, r->staged_waiting ? "true" : "false",
+           r->resynced ? "true" : "false");
+    cli_json_str(stdout, r->expired, strlen(r->expired));
+    fputs("}\n", stdout);
 }
 
 static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *r)
@@ -77,6 +84,24 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
                  "medium %s: %d generation(s) (%s), %s written, online %.1f s\n"),
            r->medium, r->generations, r->id[0] ? r->id : "-", cli_bytes(r->bytes_written, b),
            r->online_s);
+    if (r->window[0] == 's')
+        printf(CLI_T(ctx, "  準備（媒体オフライン）%.1f 秒、媒体へ複写 %s、fsync %llu 回\n",
+                     "  staged with the medium offline in %.1f s, %s copied, %llu fsyncs\n"),
+               r->stage_s, cli_bytes(r->copied_bytes, b), (unsigned long long)r->fsyncs);
+    else if (r->window[0] == 'd')
+        printf("%s", CLI_T(ctx, "  媒体上で直接バックアップしました（初回または再同期）\n",
+                           "  backed up on the medium itself (first window or resync)\n"));
+    if (r->retired)
+        printf(CLI_T(ctx, "  古い世代 %zu 個を退役\n", "  %zu old generation(s) retired\n"),
+               r->retired);
+    if (r->staged_waiting)
+        cli_error(CLI_T(ctx, "媒体 %s 用の準備済みデータが一時置き場で待っています",
+                        "staged data waits in the staging area for medium %s"),
+                  r->medium);
+    if (r->expired[0])
+        cli_error(CLI_T(ctx, "期限切れの準備済みデータを破棄しました: %s",
+                        "staged data expired and was dropped: %s"),
+                  r->expired);
     if (r->detach_status != 0)
         cli_error("%s", CLI_T(ctx, "切り離しフックが失敗しました", "the detach hook failed"));
     if (!r->state_written)
@@ -185,8 +210,10 @@ const struct cmd cmd_run = {
     "   --date <YYYY-MM-DD>  この日のサイクルとして行う（既定: 今日）\n"
     "   --json               結果を JSON で出す\n"
     "\n"
-    "その日の媒体を選び、接続フック、ラベルの確認、期限の来たソースのバックアップ、検証、\n"
-    "同期を行い、必ず切り離しフックを実行します。失敗したときは通知フックも実行します。\n"
+    "その日の媒体を選び、期限の来たソースを媒体をつなぐ前に一時置き場へバックアップし、\n"
+    "接続フック、ラベルの確認、媒体に無いものだけの複写と読み戻し検査、同期を行い、\n"
+    "必ず切り離しフックを実行します。失敗したときは通知フックも実行します。\n"
+    "媒体の初回は媒体上で直接バックアップし、一時置き場の写しを作ります。\n"
     "パスフレーズは [service] passphrase_file（所有者のみ・0600）から読みます。\n"
     "終了コード: 0 正常、1 失敗（切り離しと通知済み）、2 使い方の誤り、4 書いたが要確認\n",
     "options:\n"
@@ -194,8 +221,11 @@ const struct cmd cmd_run = {
     "   --date <YYYY-MM-DD>  run as the cycle of this date (default today)\n"
     "   --json               print the result as JSON\n"
     "\n"
-    "Picks the day's medium, runs the attach hook, checks the label, backs up the sources\n"
-    "that are due, verifies, syncs and always runs the detach hook; on failure the alert hook.\n"
+    "Picks the day's medium, backs up the sources that are due into the host's staging\n"
+    "while the medium is still offline, runs the attach hook, checks the label, copies only\n"
+    "what the medium lacks (read back and checked), syncs and always runs the detach hook;\n"
+    "on failure the alert hook. A medium's first cycle backs up on the medium itself and\n"
+    "builds its shadow in the staging area.\n"
     "The passphrase is read from [service] passphrase_file (owner only, mode 0600).\n"
     "Exit codes: 0 ok, 1 failed (detached and alerted), 2 usage, 4 written, needs attention\n",
     0,

@@ -327,6 +327,159 @@ static void passphrase__only_the_owners_0600_file(void **s)
     assert_int_equal(mm_cycle_passphrase_read(p, buf, sizeof(buf), &n), MM_ENOTFOUND);
 }
 
+/* ---- run's retirement with floors, staged data's expiry (pure) ------------------------------ */
+
+#define DAY_NS (86400LL * 1000000000LL)
+#define NOW_NS (1800000000LL * 1000000000LL)
+
+/* @n generations, one a day, the newest written a day before NOW_NS; all clean. */
+static void gens_daily(struct mm_cycle_gen_fact *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        g[i].end_ns = NOW_NS - (int64_t)(n - i) * DAY_NS;
+        g[i].clean = 1;
+    }
+}
+
+static void retire__keep_one_with_min_clean_two_keeps_two(void **s)
+{
+    struct mm_cycle_gen_fact g[5];
+    struct mm_cycle_keep k = { 1, 0, 0, 2 };
+    unsigned char out[5];
+
+    (void)s;
+    gens_daily(g, 5);
+    assert_int_equal(mm_cycle_retire_plan(g, 5, &k, NOW_NS, out), 3);
+    assert_memory_equal(out, ((unsigned char[]){ 1, 1, 1, 0, 0 }), 5);
+}
+
+static void retire__unclean_ones_do_not_count_for_the_floor(void **s)
+{
+    struct mm_cycle_gen_fact g[5];
+    struct mm_cycle_keep k = { 1, 0, 0, 2 };
+    unsigned char out[5];
+
+    (void)s;
+    gens_daily(g, 5);
+    g[3].clean = g[4].clean = 0; /* the two newest are suspect or marked */
+    /* of the three clean ones (0, 1, 2) only the oldest may go; the unclean 3 goes too */
+    assert_int_equal(mm_cycle_retire_plan(g, 5, &k, NOW_NS, out), 2);
+    assert_memory_equal(out, ((unsigned char[]){ 1, 0, 0, 1, 0 }), 5);
+}
+
+static void retire__never_younger_than_min_age(void **s)
+{
+    struct mm_cycle_gen_fact g[6];
+    struct mm_cycle_keep k = { 1, 0, 3 * 86400, 0 };
+    unsigned char out[6];
+
+    (void)s;
+    gens_daily(g, 6); /* ages 6..1 days: those of 2 and 1 days are too young */
+    assert_int_equal(mm_cycle_retire_plan(g, 6, &k, NOW_NS, out), 4);
+    assert_memory_equal(out, ((unsigned char[]){ 1, 1, 1, 1, 0, 0 }), 6);
+}
+
+static void retire__by_age_and_never_the_newest(void **s)
+{
+    struct mm_cycle_gen_fact g[4];
+    struct mm_cycle_keep k = { 0, 86400, 0, 0 };
+    unsigned char out[4];
+
+    (void)s;
+    gens_daily(g, 4);
+    for (size_t i = 0; i < 4; i++)
+        g[i].end_ns -= 30 * DAY_NS; /* every one older than keep_age */
+    assert_int_equal(mm_cycle_retire_plan(g, 4, &k, NOW_NS, out), 3);
+    assert_int_equal(out[3], 0);
+}
+
+static void retire__no_limit_retires_nothing(void **s)
+{
+    struct mm_cycle_gen_fact g[4];
+    struct mm_cycle_keep k = { 0, 0, 0, 0 };
+    unsigned char out[4];
+
+    (void)s;
+    gens_daily(g, 4);
+    assert_int_equal(mm_cycle_retire_plan(g, 4, &k, NOW_NS, out), 0);
+    assert_int_equal(mm_cycle_retire_plan(g, 0, &k, NOW_NS, out), 0);
+}
+
+static void staged__expires_only_after_the_expiry(void **s)
+{
+    (void)s;
+    assert_false(mm_cycle_staged_expired(1000, 14 * 86400, 1000 + 14 * 86400));
+    assert_true(mm_cycle_staged_expired(1000, 14 * 86400, 1001 + 14 * 86400));
+    assert_false(mm_cycle_staged_expired(1000, 0, 1000 + 365 * 86400)); /* 0: never */
+    assert_false(mm_cycle_staged_expired(0, 60, 1000));                 /* nothing staged */
+}
+
+/* The files under @dir (recursively). */
+static size_t count_files(const char *dir)
+{
+    char cmd[600], out[32] = "";
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd), "find '%s' -type f 2>/dev/null | wc -l", dir);
+    if ((f = popen(cmd, "r")) != NULL) {
+        if (!fgets(out, sizeof(out), f))
+            out[0] = '\0';
+        pclose(f);
+    }
+    return (size_t)strtoul(out, NULL, 10);
+}
+
+static void cycle__stages_offline_then_copies_only_what_the_medium_lacks(void **s)
+{
+    struct mm_cycle_result res;
+    char repo_c[400], shadow[300], data[400], json[400], extra[400], missing[400];
+
+    (void)s;
+    snprintf(repo_c, sizeof(repo_c), "%s/C", work);
+    snprintf(shadow, sizeof(shadow), "%s/staging/A/repo", work);
+    snprintf(json, sizeof(json), "%s/staged/A.json", state);
+    snprintf(missing, sizeof(missing), "%s/not-plugged", work);
+    assert_int_equal(make_repo(repo_c, "A"), 0);
+    snprintf(data, sizeof(data), "%s/staging/A", work);
+    test_rm_rf(data); /* no shadow of A yet */
+    /* the first window of the medium runs on it and builds the shadow */
+    run(config("attach-ok", repo_c), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "direct");
+    assert_int_equal(generations(repo_c), 1);
+    snprintf(data, sizeof(data), "%s/mamori-repo", shadow);
+    assert_int_equal(access(data, F_OK), 0);
+    /* new data: staged with the medium offline, only the copy online */
+    snprintf(extra, sizeof(extra), "%s/extra.txt", st.dir);
+    write_file(extra, "a new file of the day\n", 0644);
+    run(config("attach-ok", repo_c), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    assert_true(res.copied_bytes > 0 && res.fsyncs > 0 && res.stage_s > 0);
+    assert_int_equal(res.generations, 1);
+    assert_int_equal(generations(repo_c), 2);
+    snprintf(data, sizeof(data), "%s/data", shadow);
+    {
+        char mdata[420];
+        snprintf(mdata, sizeof(mdata), "%s/data", repo_c);
+        assert_true(count_files(data) < count_files(mdata)); /* delivered blob packs dropped */
+    }
+    /* the medium does not come: the staged generation waits, reported */
+    write_file(extra, "the next day's version\n", 0644);
+    run(config("attach-ok", missing), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_OPEN);
+    assert_true(res.staged_waiting);
+    has(json, "\"medium\":\"A\",\"generation\":\"", 1);
+    /* the next window delivers it with the day's */
+    run(config("attach-ok", repo_c), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    assert_int_equal(generations(repo_c), 4);
+    assert_int_not_equal(access(json, F_OK), 0);
+    unlink(extra);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +489,13 @@ int main(void)
         cmocka_unit_test(cycle__hanging_attach_times_out_detaches_and_alerts),
         cmocka_unit_test(cycle__missing_attach_hook_fails_and_alerts),
         cmocka_unit_test(passphrase__only_the_owners_0600_file),
+        cmocka_unit_test(retire__keep_one_with_min_clean_two_keeps_two),
+        cmocka_unit_test(retire__unclean_ones_do_not_count_for_the_floor),
+        cmocka_unit_test(retire__never_younger_than_min_age),
+        cmocka_unit_test(retire__by_age_and_never_the_newest),
+        cmocka_unit_test(retire__no_limit_retires_nothing),
+        cmocka_unit_test(staged__expires_only_after_the_expiry),
+        cmocka_unit_test(cycle__stages_offline_then_copies_only_what_the_medium_lacks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -77,8 +77,11 @@ struct mm_backup_opts {
     int no_index;               /* no patient index and no check */
     const char *cache_root;     /* the cache: <cache_root>/<repo ID>/ (NULL: /var/cache/mamori) */
     const char *audit_host_dir; /* the host's audit folder (NULL: none, reported) */
-    int medium_viewer; /* refresh bin/ (the viewer's program) on the medium; the launcher and
-                          the guide are refreshed by every backup */
+    int medium_viewer;    /* refresh bin/ (the viewer's program) on the medium; the launcher and
+                             the guide are refreshed by every backup */
+    int viewer_elsewhere; /* @repo_path is the host's shadow of the medium (staging): list the
+                             viewer files for the manifest as they will be on the medium, but
+                             write none; the window writes them on the medium */
     mm_repo_progress_fn progress; /* as mm_repo_backup's, with @arg */
     mm_repo_problem_fn problem;   /* files that could not be read, with @arg */
     mm_backup_note_fn note;       /* NULL, or what a person should hear, with @arg */
@@ -115,6 +118,14 @@ struct mm_backup_result {
  * @return res->exit (MM_BACKUP_EXIT_FAILED with res->failure set when nothing was written)
  */
 int mm_backup_run(const struct mm_backup_opts *opts, struct mm_backup_result *res);
+
+/*
+ * The fields of a written backup's audit event after "result" = "ok" (generation @id, its
+ * guard verdict, the counts @c), appended to @b: `run` appends the same event to the
+ * medium's log when the backup was written into the host's staging (cycle.h).
+ */
+void mm_backup_audit_fields(const char *id, const struct mm_repo_counts *c,
+                            struct mm_audit_fields *b);
 
 /* Release what @res holds (the storages; the repository it opened). */
 void mm_backup_result_release(struct mm_backup_result *res);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -15,15 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup/cycle.h"
+#include "backup/cycle_int.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "os/os.h"
 
 const char *mm_cycle_stage_name(enum mm_cycle_stage s)
 {
-    static const char *const names[] = { "none",    "medium", "attach", "open", "label",
-                                         "sources", "backup", "verify", "seal", "detach" };
+    static const char *const names[] = { "none",   "medium", "attach", "open",   "label", "sources",
+                                         "backup", "verify", "seal",   "detach", "copy" };
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
@@ -164,14 +165,6 @@ int mm_cycle_passphrase_read(const char *path, char *buf, size_t cap, size_t *le
 
 /* ---- the cycle ------------------------------------------------------------------------------ */
 
-struct cyc {
-    const mm_config *cfg;
-    const struct mm_cycle_opts *o;
-    struct mm_cycle_result *res;
-    const struct mm_config_medium *m;
-    mm_repo *r; /* opened, unlocked before detach, kept for the window's audit event */
-};
-
 static int fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason)
 {
     c->res->stage = st;
@@ -179,6 +172,11 @@ static int fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reas
     c->res->exit = MM_BACKUP_EXIT_FAILED;
     snprintf(c->res->reason, sizeof(c->res->reason), "%s", reason);
     return -1;
+}
+
+int mm_backup__cycle_fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason)
+{
+    return fail(c, st, err, reason);
 }
 
 /* The medium's label against the one due and the hospital. @return 0 or -1 (failed) */
@@ -244,19 +242,29 @@ static size_t due_sources(struct cyc *c, const char **src, size_t cap)
     return n;
 }
 
+static int seal(struct cyc *c);
+
 /* Verify and seal the repository written. @return 0 or -1 (failed) */
 static int verify_seal(struct cyc *c, mm_repo *r)
 {
     struct mm_repo_verify_opts vo = { 0 };
     struct mm_repo_verify_stats *vs = &c->res->verify;
-    int err = mm_repo_verify(r, &vo, vs), fd;
+    int err = mm_repo_verify(r, &vo, vs);
 
     if (err != 0)
         return fail(c, MM_CYCLE_STAGE_VERIFY, err, "verify could not run");
     if (vs->damaged_generations || vs->damaged_packs || vs->damaged_objects ||
         vs->missing_objects || vs->damaged_files)
         return fail(c, MM_CYCLE_STAGE_VERIFY, MM_ECORRUPT, "verify found damage");
-    fd = open(c->m->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return seal(c);
+}
+
+/* Flush the medium's file system (syncfs). @return 0 or -1 (failed) */
+static int seal(struct cyc *c)
+{
+    int fd = open(c->m->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    c->sync.fsyncs++;
     if (fd < 0 || syncfs(fd) != 0) {
         if (fd >= 0)
             close(fd);
@@ -283,33 +291,18 @@ static void status_figures(struct cyc *c, mm_repo *r)
     mm_repo_gens_free(g, n);
 }
 
-/* Attach, check, back up, verify, seal (everything between the hooks). */
-static void online(struct cyc *c)
+/* The day's backup run on the medium itself, verified (a medium's first window, after a
+ * resync, or when staging failed); then the shadow is built from the medium. */
+static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
 {
-    const char *src[MM_BACKUP_SOURCES_MAX];
     struct mm_backup_opts bo = { 0 };
     struct mm_backup_result br;
-    mm_repo *r;
-    const struct mm_config_hooks *hk = mm_config_hooks(c->cfg);
-    int rc = mm_cycle_hook(c->cfg, &hk->attach, "attach", c->m, NULL, c->o->log_fd);
+    int rc;
 
-    c->res->attach_status = rc;
-    if (rc != 0) {
-        fail(c, MM_CYCLE_STAGE_ATTACH, rc < 0 ? rc : MM_ERROR,
-             rc == 2 ? "attach hook timed out" : "attach hook failed");
-        return;
-    }
-    bo.nsources = due_sources(c, src, MM_BACKUP_SOURCES_MAX);
-    if (bo.nsources == 0) {
-        fail(c, MM_CYCLE_STAGE_SOURCES, MM_ENOTFOUND, "no source is due");
-        return;
-    }
-    r = open_checked(c);
-    if (!r)
-        return;
     bo.repo_path = c->m->path;
     bo.repo = r;
     bo.sources = src;
+    bo.nsources = nsrc;
     bo.cache_root = c->o->cache_root;
     bo.audit_host_dir = c->o->audit_host_dir;
     bo.threads = c->o->threads;
@@ -321,15 +314,47 @@ static void online(struct cyc *c)
     if (rc == MM_BACKUP_EXIT_FAILED) {
         fail(c, MM_CYCLE_STAGE_BACKUP, br.err, "backup failed");
     } else {
+        snprintf(c->res->window, sizeof(c->res->window), "direct");
         c->res->generations = 1;
         memcpy(c->res->id, br.id, sizeof(c->res->id));
         c->res->bytes_written = br.counts.bytes_stored;
         c->res->exit = (enum mm_backup_exit)rc;
         if (rc == MM_BACKUP_EXIT_ATTENTION)
             snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
-        verify_seal(c, r);
+        if (verify_seal(c, r) == 0)
+            mm_backup__stage_bootstrap(c);
     }
     mm_backup_result_release(&br);
+}
+
+/* Attach, check, deliver what was staged or back up on the medium, retire, seal. */
+static void online(struct cyc *c, const char **src, size_t nsrc)
+{
+    mm_repo *r;
+    const struct mm_config_hooks *hk = mm_config_hooks(c->cfg);
+    int rc = mm_cycle_hook(c->cfg, &hk->attach, "attach", c->m, NULL, c->o->log_fd);
+
+    c->res->attach_status = rc;
+    if (rc != 0) {
+        fail(c, MM_CYCLE_STAGE_ATTACH, rc < 0 ? rc : MM_ERROR,
+             rc == 2 ? "attach hook timed out" : "attach hook failed");
+        return;
+    }
+    r = open_checked(c);
+    if (!r)
+        return;
+    rc = c->staged ? mm_backup__stage_deliver(c) : 1;
+    if (rc == 1) { /* nothing staged, or the medium changed behind its shadow */
+        direct(c, r, src, nsrc);
+    } else if (rc == 0 && c->res->exit != MM_BACKUP_EXIT_FAILED) {
+        if (c->res->exit == MM_BACKUP_EXIT_ATTENTION)
+            snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
+    }
+    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE) {
+        mm_backup__stage_retire(c);
+        if (c->res->window[0] == 's')
+            seal(c);
+    }
     status_figures(c, r);
     mm_repo_unlock(r); /* nothing of the repository stays open on the medium */
 }
@@ -382,10 +407,15 @@ static int record_window(struct cyc *c, time_t started)
                       "{\"date\":\"%04d-%02d-%02d\",\"attached\":\"%s\",\"online_s\":%.3f,"
                       "\"medium\":\"%s\",\"result\":%d,\"stage\":\"%s\",\"reason\":\"%s\","
                       "\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,"
-                      "\"sources\":%zu,\"detach\":%d",
+                      "\"sources\":%zu,\"detach\":%d,\"window\":\"%s\",\"stage_s\":%.3f,"
+                      "\"copied_bytes\":%llu,\"fsyncs\":%llu,\"retired\":%zu,\"staged\":%d,"
+                      "\"resynced\":%d,\"expired\":\"%s\"",
                       c->o->date.year, c->o->date.month, c->o->date.day, at, r->online_s, r->medium,
                       (int)r->exit, mm_cycle_stage_name(r->stage), r->reason, r->generations, r->id,
-                      (unsigned long long)r->bytes_written, r->sources, r->detach_status) != 0 ||
+                      (unsigned long long)r->bytes_written, r->sources, r->detach_status, r->window,
+                      r->stage_s, (unsigned long long)r->copied_bytes,
+                      (unsigned long long)r->fsyncs, r->retired, r->staged_waiting, r->resynced,
+                      r->expired) != 0 ||
         status_fields(c, &line) != 0 || mm_buf_puts(&line, "}\n") != 0)
         goto out;
     created = access(path, F_OK) != 0;
@@ -441,34 +471,67 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
                  struct mm_cycle_result *res)
 {
     struct mm_config_due due[2];
-    struct cyc c = { cfg, opts, res, NULL, NULL };
+    struct cyc *c = calloc(1, sizeof(*c));
     const struct mm_config_hooks *hk = mm_config_hooks(cfg);
-    time_t started = time(NULL);
-    double t0 = now_s();
+    const char *src[MM_BACKUP_SOURCES_MAX];
+    size_t nsrc;
+    time_t started;
+    double t0;
     int rc;
 
     memset(res, 0, sizeof(*res));
     res->attach_status = res->detach_status = res->alert_status = -1;
     res->free_bytes = res->size_bytes = res->generations_held = -1;
-    if (mm_config_medium_for(cfg, opts->date, due) != 0 || !due[0].medium) {
-        fail(&c, MM_CYCLE_STAGE_MEDIUM, MM_EINVAL, "no medium is due on the date");
-        res->alert_status =
-                mm_cycle_hook(cfg, &hk->alert, "alert", NULL, res->reason, opts->log_fd);
+    if (!c) {
+        res->exit = MM_BACKUP_EXIT_FAILED;
+        res->err = MM_ENOMEM;
+        snprintf(res->reason, sizeof(res->reason), "out of memory");
         return res->exit;
     }
-    c.m = due[0].medium;
-    snprintf(res->medium, sizeof(res->medium), "%s", c.m->label);
-    online(&c);
-    rc = mm_cycle_hook(cfg, &hk->detach, "detach", c.m, NULL, opts->log_fd);
-    res->detach_status = rc;
-    if (rc != 0 && res->exit != MM_BACKUP_EXIT_FAILED)
-        fail(&c, MM_CYCLE_STAGE_DETACH, rc < 0 ? rc : MM_ERROR,
-             rc == 2 ? "detach hook timed out" : "detach hook failed");
-    res->online_s = now_s() - t0;
-    if (res->exit == MM_BACKUP_EXIT_FAILED)
-        res->alert_status = mm_cycle_hook(cfg, &hk->alert, "alert", c.m, res->reason, opts->log_fd);
-    res->state_written = record_window(&c, started) == 0;
-    audit_window(&c);
-    mm_repo_free(c.r);
+    c->cfg = cfg;
+    c->o = opts;
+    c->res = res;
+    if (mm_config_medium_for(cfg, opts->date, due) != 0 || !due[0].medium) {
+        fail(c, MM_CYCLE_STAGE_MEDIUM, MM_EINVAL, "no medium is due on the date");
+        res->alert_status =
+                mm_cycle_hook(cfg, &hk->alert, "alert", NULL, res->reason, opts->log_fd);
+        free(c);
+        return res->exit;
+    }
+    c->m = due[0].medium;
+    snprintf(res->medium, sizeof(res->medium), "%s", c->m->label);
+    mm_backup__stage_prepare(c);
+    nsrc = due_sources(c, src, MM_BACKUP_SOURCES_MAX);
+    if (nsrc == 0)
+        fail(c, MM_CYCLE_STAGE_SOURCES, MM_ENOTFOUND, "no source is due");
+    else
+        (void)mm_backup__stage_run(c, src, nsrc); /* the medium is still offline */
+    started = time(NULL);
+    t0 = now_s();
+    if (res->exit != MM_BACKUP_EXIT_FAILED) {
+        online(c, src, nsrc);
+        rc = mm_cycle_hook(cfg, &hk->detach, "detach", c->m, NULL, opts->log_fd);
+        res->detach_status = rc;
+        if (rc != 0 && res->exit != MM_BACKUP_EXIT_FAILED)
+            fail(c, MM_CYCLE_STAGE_DETACH, rc < 0 ? rc : MM_ERROR,
+                 rc == 2 ? "detach hook timed out" : "detach hook failed");
+        res->online_s = now_s() - t0;
+    }
+    res->copied_files = c->sync.files;
+    res->copied_bytes = c->sync.bytes;
+    res->fsyncs = c->sync.fsyncs;
+    mm_backup__stage_finish(c);
+    if (res->exit == MM_BACKUP_EXIT_FAILED || res->expired[0]) {
+        char alert[sizeof(res->reason) + sizeof(res->expired) + 40];
+        if (res->exit == MM_BACKUP_EXIT_FAILED)
+            snprintf(alert, sizeof(alert), "%s", res->reason);
+        else
+            snprintf(alert, sizeof(alert), "staged data expired: %s", res->expired);
+        res->alert_status = mm_cycle_hook(cfg, &hk->alert, "alert", c->m, alert, opts->log_fd);
+    }
+    res->state_written = record_window(c, started) == 0;
+    audit_window(c);
+    mm_repo_free(c->r);
+    free(c);
     return res->exit;
 }

@@ -49,6 +49,21 @@ static int index_cb(mm_repo *r, const unsigned char *old_root, const unsigned ch
 
 /* ---- the audit event ---------------------------------------------------------------------- */
 
+void mm_backup_audit_fields(const char *id, const struct mm_repo_counts *c,
+                            struct mm_audit_fields *b)
+{
+    mm_audit_fields_add(b, "generation", id);
+    mm_audit_fields_add(b, "guard", "none"); /* not judged: the guard does not exist yet */
+    mm_audit_fields_addu(b, "files", c->files);
+    mm_audit_fields_addu(b, "dirs", c->dirs);
+    mm_audit_fields_addu(b, "bytes", c->bytes);
+    mm_audit_fields_addu(b, "files_read", c->files_read);
+    mm_audit_fields_addu(b, "files_unchanged", c->files_unchanged);
+    mm_audit_fields_addu(b, "skipped", c->skipped);
+    mm_audit_fields_addu(b, "bytes_new", c->bytes_new);
+    mm_audit_fields_addu(b, "bytes_stored", c->bytes_stored);
+}
+
 /*
  * Record the backup (@err its result, @id and @c what it wrote) in the medium's and the host's
  * audit log; a log that cannot be written is a note. The library's last message survives.
@@ -70,16 +85,7 @@ static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
         if (b.msg[0])
             mm_audit_fields_add(&b, "message", b.msg);
     } else {
-        mm_audit_fields_add(&b, "generation", id);
-        mm_audit_fields_add(&b, "guard", "none"); /* not judged: the guard does not exist yet */
-        mm_audit_fields_addu(&b, "files", c->files);
-        mm_audit_fields_addu(&b, "dirs", c->dirs);
-        mm_audit_fields_addu(&b, "bytes", c->bytes);
-        mm_audit_fields_addu(&b, "files_read", c->files_read);
-        mm_audit_fields_addu(&b, "files_unchanged", c->files_unchanged);
-        mm_audit_fields_addu(&b, "skipped", c->skipped);
-        mm_audit_fields_addu(&b, "bytes_new", c->bytes_new);
-        mm_audit_fields_addu(&b, "bytes_stored", c->bytes_stored);
+        mm_backup_audit_fields(id, c, &b);
     }
     ev.kind = MM_AUDIT_BACKUP;
     ev.fields = b.f;
@@ -198,7 +204,7 @@ static void write_viewer(struct run *x)
     const struct mm_backup_opts *o = x->o;
     struct mm_repo_viewer *done = NULL;
 
-    if (!x->viewer)
+    if (!x->viewer || o->viewer_elsewhere)
         return;
     if (mm_backup_medium_viewer(o->repo_path, x->labelled ? &x->medium : NULL,
                                 viewer_flags(o) | MM_BACKUP_VIEWER_WRITE, &done) < 0)

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * One daily cycle (`mamori run`): pick the medium due on the date (mm_config_medium_for), run
- * the attach hook, open the repository at the medium's path and refuse a wrong, unlabelled or
- * other hospital's medium before writing, back up every enabled source that is due as ONE
- * generation (mm_backup_run), verify the repository (mm_repo_verify, quick: structure and
- * every object present), seal (fsync; a read-only remount is the detach hook's job), ALWAYS
- * run the detach hook, run the alert hook on any failure, and record the online window
- * (attach start to detach end) as a JSON line in <state_dir>/windows.jsonl (with what
- * `mamori status` needs and cannot learn later: the sources, the medium's free space, size and
- * generations held, the verify and guard verdicts) and, when a
- * repository was opened, as a `cycle` event in the host's audit log of it. Hooks follow
+ * One daily cycle (`mamori run`): pick the medium due on the date (mm_config_medium_for); back
+ * up every enabled source that is due as ONE generation (mm_backup_run) into the host's shadow
+ * of that medium while it is still offline (docs/format.md "Staging"); run the attach hook,
+ * open the repository at the medium's path and refuse a wrong, unlabelled or other hospital's
+ * medium before writing; copy only what the medium lacks, each file read back and checked
+ * against its hash name, manifests last (a medium without a shadow, or changed behind it, gets
+ * the backup itself and the quick verify, as before); retire whole generations beyond keep
+ * (never below the floors); seal (syncfs; a read-only remount is the detach hook's job);
+ * ALWAYS run the detach hook, run the alert hook on any failure or expired staged data, and
+ * record the online window (attach start to detach end) as a JSON line in
+ * <state_dir>/windows.jsonl (with what `mamori status` needs and cannot learn later: the
+ * sources, the medium's free space, size and generations held, the verify and guard verdicts)
+ * and, when a repository was opened, as a `cycle` event in the host's audit log of it. Hooks follow
  * docs/operations.md §8: no arguments, a fixed environment (PATH and the MAMORI_* variables,
- * nothing inherited), their output to opts->log_fd, a timeout from the configuration. Nothing
- * here prints, reads the environment or exits.
+ * nothing inherited), their output to opts->log_fd, a timeout from the configuration. Nothing here
+ * prints, reads the environment or exits.
  */
 #ifndef MM_BACKUP_CYCLE_H
 #define MM_BACKUP_CYCLE_H
@@ -35,6 +38,7 @@ enum mm_cycle_stage {
     MM_CYCLE_STAGE_VERIFY,  /* the verify found damage or could not run */
     MM_CYCLE_STAGE_SEAL,    /* fsync of the repository failed */
     MM_CYCLE_STAGE_DETACH,  /* the detach hook failed (after everything else went well) */
+    MM_CYCLE_STAGE_COPY,    /* copying the staged generation to the medium failed (kept) */
 };
 
 struct mm_cycle_opts {
@@ -72,7 +76,48 @@ struct mm_cycle_result {
     char source_names[MM_BACKUP_SOURCES_MAX][MM_CONFIG_MAX_NAME + 1]; /* the due sources */
     int64_t free_bytes, size_bytes; /* statvfs of the medium's path while attached; -1 unknown */
     int64_t generations_held;       /* on the medium after the backup; -1 unknown */
+    /* staging (docs/format.md "Staging") */
+    char window[8]; /* "staged": only what the medium lacked was copied in the window;
+                       "direct": the backup ran on the medium (a medium's first window,
+                       after a resync, or when staging failed); "" nothing written */
+    double stage_s; /* the backup into the host's shadow, with the medium offline */
+    uint64_t copied_files, copied_bytes; /* copied to the medium (and read back) */
+    uint64_t fsyncs;                     /* fsync calls on the medium during the window */
+    int resynced;       /* the medium had changed behind its shadow: the staged generations
+                           were dropped, the day's backup ran on the medium, shadow rebuilt */
+    int staged_waiting; /* staged generations wait in the host's staging for this medium */
+    size_t retired;     /* whole generations retired beyond keep / keep_age (floors held) */
+    char expired[160];  /* media whose staged data expired and was dropped, space separated */
 };
+
+/* What run's retirement of whole generations may not go below (struct mm_config_media). */
+struct mm_cycle_keep {
+    unsigned int keep;      /* the medium's keep (0: no count limit) */
+    int64_t keep_age;       /* the medium's keep_age, seconds (0: no age limit) */
+    int64_t min_age;        /* [media] keep_min_age: never retire a younger generation */
+    unsigned int min_clean; /* [media] keep_min_clean: never below this many clean ones */
+};
+
+/* A generation as retirement sees it. */
+struct mm_cycle_gen_fact {
+    int64_t end_ns; /* when it was written (ns since 1970 UTC) */
+    int clean;      /* guard verdict not "suspect" and no attention mark */
+};
+
+/*
+ * Which of the @n generations @g (oldest first) run retires at @now_ns: those beyond
+ * k->keep or older than k->keep_age, oldest first, but never the newest, never one younger
+ * than k->min_age, and never a clean one when that would leave fewer than k->min_clean clean
+ * generations. Pure: no I/O.
+ * @param[out] retire @n flags, 1 = retire
+ * @return how many are retired
+ */
+size_t mm_cycle_retire_plan(const struct mm_cycle_gen_fact *g, size_t n,
+                            const struct mm_cycle_keep *k, int64_t now_ns, unsigned char *retire);
+
+/* Whether data staged at @staged_at (seconds since 1970) has expired at @now with @expiry
+ * seconds of waiting allowed (0: never). */
+int mm_cycle_staged_expired(int64_t staged_at, int64_t expiry, int64_t now);
 
 /* "none", "medium", "attach", "open", "label", "sources", "backup", "verify", "seal", "detach" */
 const char *mm_cycle_stage_name(enum mm_cycle_stage s);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private to src/lib/backup/: one cycle's state, shared by backup_cycle.c (hooks, the
+ * medium's check, the window's record) and backup_stage.c (the host's shadow of the medium:
+ * staging with the medium offline, the copy in the window, the shadow's bootstrap, run's
+ * retirement of whole generations, staged data's expiry). docs/format.md "Staging".
+ */
+#ifndef MM_BACKUP_CYCLE_INT_H
+#define MM_BACKUP_CYCLE_INT_H
+
+#include "backup/cycle.h"
+#include "common/limits.h"
+#include "repo/repo_sync.h"
+
+struct cyc {
+    const mm_config *cfg;
+    const struct mm_cycle_opts *o;
+    struct mm_cycle_result *res;
+    const struct mm_config_medium *m;
+    mm_repo *r;  /* the medium, opened, unlocked before detach, kept for the audit event */
+    mm_repo *sr; /* the shadow, opened for staging (NULL: none) */
+    char shadow[MM_LIMIT_PATH];      /* <staging>/<LABEL> */
+    char shadow_repo[MM_LIMIT_PATH]; /* <staging>/<LABEL>/repo */
+    int staged;                      /* generations wait in the shadow for the medium */
+    int staged_today;                /* today's backup went into the shadow */
+    char stage_id[MM_CRYPTO_HEX_SIZE];
+    struct mm_repo_counts stage_counts;
+    struct mm_repo_sync_pack *check; /* packs the new index files name (checked on the medium) */
+    size_t ncheck;
+    struct mm_repo_sync_pack *packs; /* every pack of the shadow's index (tree flags) */
+    size_t npacks;
+    int delivered; /* the window delivered: the shadow drops its blob packs after detach */
+    struct mm_repo_sync_stats sync;
+};
+
+/* Mark the cycle failed at @st (see backup_cycle.c). @return -1 */
+int mm_backup__cycle_fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason);
+
+/* Give the shadow up: close it, remove it with what it said waits (staged/<LABEL>.json). */
+void mm_backup__stage_drop(struct cyc *c);
+
+/* Before anything: the shadow's paths; drop every medium's staged data that expired. */
+void mm_backup__stage_prepare(struct cyc *c);
+
+/*
+ * With the medium offline: when the medium has a shadow, back up @src into it. A shadow
+ * that fails is removed (the window then runs the backup on the medium, as before).
+ * @return 0 (c->staged tells whether something waits), or -1 (a failed backup of the
+ *         sources themselves: the cycle failed)
+ */
+int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc);
+
+/*
+ * In the window, the medium open and its label checked: deliver what waits in the shadow.
+ * @return 0 delivered; 1 the medium changed behind the shadow (dropped: run the backup on
+ *         the medium); -1 failed (cycle failed, the staged data stays for the next window)
+ */
+int mm_backup__stage_deliver(struct cyc *c);
+
+/* In the window, after a backup on the medium: rebuild the shadow from the medium (a
+ * failure is only a note: the next window runs on the medium again). */
+void mm_backup__stage_bootstrap(struct cyc *c);
+
+/* In the window, after the day's generation is on the medium: retire whole generations
+ * beyond keep / keep_age on the medium and in the shadow, never below the floors; then
+ * remember what the medium holds. */
+void mm_backup__stage_retire(struct cyc *c);
+
+/* After detach: the shadow drops delivered blob packs, staged/<LABEL>.json follows what
+ * waits; everything the shadow holds open is released. */
+void mm_backup__stage_finish(struct cyc *c);
+
+#endif

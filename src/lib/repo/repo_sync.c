@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Copies between a repository folder and its shadow (repo_sync.h): listings of content-named
+ * files without a key, checked copies, the packs an index names. A window of `mamori run`
+ * copies tens of packs, a few index files and one manifest: every file is read whole into
+ * memory (a pack is at most MM_REPO_PACK_MAX, usually 16 MiB), written once and read back
+ * once from the target with its page cache dropped, so the check reads the medium, not RAM.
+ */
+#include "repo/repo_sync.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "os/os.h"
+#include "repo/repo_int.h"
+
+/* Whether @s is 64 lower-case hex digits. */
+static int hex64(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return i == 2 * MM_CRYPTO_ID_SIZE;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Append "@prefix@name" to *@v. @return 0, MM_ENOMEM */
+static int push(char ***v, size_t *n, size_t *cap, const char *prefix, const char *name)
+{
+    size_t len = strlen(prefix) + strlen(name) + 1;
+    char *s;
+
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        char **nv = mm_realloc(*v, ncap * sizeof(**v));
+        if (!nv)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        *v = nv;
+        *cap = ncap;
+    }
+    if (!(s = mm_malloc(len)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    snprintf(s, len, "%s%s", prefix, name);
+    (*v)[(*n)++] = s;
+    return 0;
+}
+
+/* The 64-hex names of <@root>/<@dir> appended as "@prefix<name>". @return 0, MM_EIO, MM_ENOMEM */
+static int list_into(const char *root, const char *dir, const char *prefix, char ***v, size_t *n,
+                     size_t *cap)
+{
+    char path[MM_LIMIT_PATH];
+    struct dirent *de;
+    DIR *d;
+    int err = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s", root, dir) >= (int)sizeof(path))
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    if (!(d = opendir(path)))
+        return errno == ENOENT ? 0 : mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
+    errno = 0;
+    while (err == 0 && (de = readdir(d)) != NULL) {
+        if (hex64(de->d_name))
+            err = push(v, n, cap, prefix, de->d_name);
+        errno = 0;
+    }
+    if (err == 0 && errno)
+        err = mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
+    closedir(d);
+    return err;
+}
+
+int mm_repo_sync_list_dir(const char *root, const char *dir, char ***out, size_t *n)
+{
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    int err = list_into(root, dir, "", &v, &len, &cap);
+
+    if (err < 0) {
+        mm_repo_sync_list_free(v, len);
+        return err;
+    }
+    if (len)
+        qsort(v, len, sizeof(*v), cmp_str);
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+int mm_repo_sync_list(const char *root, int packs, char ***out, size_t *n)
+{
+    static const char *const dirs[] = { "dict", "index", "generations" };
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    int err = 0;
+
+    for (size_t i = 0; i < 3 && err == 0; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof(prefix), "%s/", dirs[i]);
+        err = list_into(root, dirs[i], prefix, &v, &len, &cap);
+    }
+    for (unsigned b = 0; packs && b < 256 && err == 0; b++) {
+        char dir[16], prefix[16];
+        snprintf(dir, sizeof(dir), "data/%02x", b);
+        snprintf(prefix, sizeof(prefix), "data/%02x/", b);
+        err = list_into(root, dir, prefix, &v, &len, &cap);
+    }
+    if (err < 0) {
+        mm_repo_sync_list_free(v, len);
+        return err;
+    }
+    if (len)
+        qsort(v, len, sizeof(*v), cmp_str);
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+void mm_repo_sync_list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mm_free(v[i]);
+    mm_free(v);
+}
+
+/* Read @path back from its device (page cache dropped first) into @out. */
+static int read_back(const char *path, mm_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        close(fd);
+    }
+    return mm_os_read_file(path, out);
+}
+
+/* The last part of @rel. */
+static const char *base_of(const char *rel)
+{
+    const char *s = strrchr(rel, '/');
+
+    return s ? s + 1 : rel;
+}
+
+/* Check the copy @back of @rel against its name (or the source's bytes @src). */
+static int check_copy(const char *rel, const mm_buf *src, const mm_buf *back)
+{
+    unsigned char h[MM_CRYPTO_ID_SIZE];
+    char hex[MM_CRYPTO_HEX_SIZE];
+
+    if (!hex64(base_of(rel))) {
+        if (back->len != src->len || memcmp(back->ptr, src->ptr, src->len) != 0)
+            return mm_error_set(MM_ECORRUPT, "copy of '%s' reads back different", rel);
+        return 0;
+    }
+    mm_crypto_hash(back->ptr, back->len, h);
+    mm_crypto_hex(h, hex);
+    if (strcmp(hex, base_of(rel)) != 0)
+        return mm_error_set(MM_ECORRUPT, "copy of '%s' does not hash to its name", rel);
+    return 0;
+}
+
+int mm_repo_sync_copy(const char *src, const char *dst, const char *rel,
+                      struct mm_repo_sync_stats *st)
+{
+    char from[MM_LIMIT_PATH], to[MM_LIMIT_PATH], dir[MM_LIMIT_PATH];
+    mm_buf data, back;
+    char *slash;
+    int err;
+
+    if (snprintf(from, sizeof(from), "%s/%s", src, rel) >= (int)sizeof(from) ||
+        snprintf(to, sizeof(to), "%s/%s", dst, rel) >= (int)sizeof(to))
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    snprintf(dir, sizeof(dir), "%s", to);
+    if ((slash = strrchr(dir, '/')) != NULL)
+        *slash = '\0';
+    mm_buf_init(&data, MM_REPO_IXFILE_MAX);
+    mm_buf_init(&back, MM_REPO_IXFILE_MAX);
+    if ((err = mm_os_read_file(from, &data)) < 0)
+        goto out;
+    if (access(dir, F_OK) != 0 && (err = mm_os_mkdir_p(dir, 0700)) < 0)
+        goto out;
+    if ((err = mm_os_write_atomic(to, data.ptr, data.len)) < 0)
+        goto out;
+    st->fsyncs += 2; /* the file, its folder */
+    st->files++;
+    st->bytes += data.len;
+    if ((err = read_back(to, &back)) < 0 || (err = check_copy(rel, &data, &back)) < 0) {
+        if (err == MM_ECORRUPT)
+            unlink(to); /* never leave a bad copy under a good name */
+        goto out;
+    }
+out:
+    mm_buf_release(&data);
+    mm_buf_release(&back);
+    return err;
+}
+
+int mm_repo_sync_packs(mm_repo *r, struct mm_repo_sync_pack **out, size_t *n)
+{
+    struct mm_repo__objindex *ix = &r->ix;
+    struct mm_repo_sync_pack *p;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = mm_repo__index_load(r)) < 0)
+        return err;
+    if (!(p = mm_calloc(ix->npacks ? ix->npacks : 1, sizeof(*p))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ix->npacks; i++) {
+        mm_crypto_hex(ix->packs[i].id, p[i].id);
+        p[i].size = ix->packs[i].size;
+    }
+    /* the copy readers use of each object is the one the index holds */
+    for (size_t i = 0; i < ix->nlocs; i++) {
+        const struct mm_repo__loc *l = &ix->locs[i];
+        if (l->pending || l->pack >= ix->npacks)
+            continue;
+        if (l->type == MM_REPO_OBJ_TREE)
+            p[l->pack].trees = 1;
+    }
+    *out = p;
+    *n = ix->npacks;
+    return 0;
+}
+
+int mm_repo_sync_index_packs(mm_repo *r, const char *name, struct mm_repo_sync_pack **out,
+                             size_t *n)
+{
+    struct mm_repo__packinfo *pi = NULL;
+    struct mm_repo_sync_pack *p = NULL;
+    size_t np = 0;
+    mm_buf raw, plain;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    mm_buf_init(&raw, MM_REPO_IXFILE_MAX);
+    mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
+    err = mm_repo__sealed_read(r, "index", name, "MMIX", &raw, &plain);
+    if (err == 0)
+        err = mm_repo__ixfile_decode_keep(plain.ptr, plain.len, NULL, NULL, &pi, &np);
+    if (err == 0 && !(p = mm_calloc(np ? np : 1, sizeof(*p))))
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+    for (size_t i = 0; err == 0 && i < np; i++) {
+        mm_crypto_hex(pi[i].id, p[i].id);
+        p[i].size = pi[i].size;
+        for (size_t k = 0; k < pi[i].nobjs && !p[i].trees; k++)
+            p[i].trees = pi[i].objs[k].type == MM_REPO_OBJ_TREE;
+    }
+    if (err == 0) {
+        *out = p;
+        *n = np;
+        p = NULL;
+    }
+    mm_free(p);
+    mm_repo__ixfile_free(pi, np);
+    mm_buf_release(&raw);
+    mm_buf_release(&plain);
+    return err;
+}
+
+int mm_repo_sync_pack_check(const char *root, const struct mm_repo_sync_pack *p,
+                            struct mm_repo_sync_stats *st)
+{
+    char path[MM_LIMIT_PATH];
+    struct stat sb;
+
+    st->checked++;
+    snprintf(path, sizeof(path), "%s/data/%.2s/%s", root, p->id, p->id);
+    if (stat(path, &sb) != 0)
+        return mm_error_set(MM_ENOTFOUND, "pack '%s' is missing", p->id);
+    if ((uint64_t)sb.st_size != p->size)
+        return mm_error_set(MM_ECORRUPT, "pack '%s' has %llu bytes, not %llu", p->id,
+                            (unsigned long long)sb.st_size, (unsigned long long)p->size);
+    return 0;
+}
+
+int mm_repo_sync_remove(const char *root, const char *rel, struct mm_repo_sync_stats *st)
+{
+    char path[MM_LIMIT_PATH], *slash;
+
+    if (snprintf(path, sizeof(path), "%s/%s", root, rel) >= (int)sizeof(path))
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    if (unlink(path) != 0 && errno != ENOENT)
+        return mm_error_set_errno(MM_EIO, errno, "cannot remove '%s'", rel);
+    if ((slash = strrchr(path, '/')) != NULL)
+        *slash = '\0';
+    st->fsyncs++;
+    return mm_os_fsync_dir(path);
+}
