@@ -19,8 +19,14 @@
 #include "chunk/chunk.h"
 #include "crypto/crypto.h"
 
-/* Format version of the repository layout (the "mamori-repo" marker file). */
-#define MM_REPO_VERSION 2
+/*
+ * Format version of the repository layout (the "mamori-repo" marker file) that init writes
+ * by default, and the newest this mamori reads and writes. Format 3 (write-only hosts: data
+ * keys sealed to the reader key, docs/format.md) is written only when asked for
+ * (init --format 3) until backups run from a host credential.
+ */
+#define MM_REPO_VERSION     2
+#define MM_REPO_VERSION_MAX 3
 /* A generation ID: 64 hex digits; users may type a unique prefix of at least this many. */
 #define MM_REPO_GEN_PREFIX_MIN 4u
 /* Default target size of a pack file and zstd level. */
@@ -36,6 +42,7 @@ struct mm_repo_init_opts {
     const struct mm_chunk_params *chunk; /* NULL: MM_CHUNK_* */
     int zstd_level;                      /* 0: MM_REPO_ZSTD_LEVEL */
     size_t pack_target;                  /* 0: MM_REPO_PACK_TARGET */
+    unsigned format;                     /* 0: MM_REPO_VERSION; else 2 or 3 */
 };
 
 /*
