@@ -99,7 +99,16 @@ struct mm_repo {
     struct mm_repo__dkcache dkc;
 };
 
+/*
+ * A handle on the repository at @path with its marker read (r->version, r->id) and no key
+ * yet (host credentials, repo_host.c). @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_ENOMEM
+ */
+int mm_repo__open_marker(mm_repo **out, const char *path);
+
 /* ---- compression dictionaries (repo_dict.c) ------------------------------------------------ */
+
+/* Add the dictionary @p (@n bytes, as zstd's trainer writes it) unless known. */
+int mm_repo__dict_add(mm_repo *r, const void *p, size_t n);
 
 /*
  * Load every dictionary under dict/ (once; mm_repo__index_load calls it). A damaged copy is

@@ -412,6 +412,23 @@ out:
     return err;
 }
 
+int mm_repo__open_marker(mm_repo **out, const char *path)
+{
+    mm_repo *r;
+    int err;
+
+    if ((err = mm_crypto_init()) < 0)
+        return err;
+    if (!(r = repo_alloc(path)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    if ((err = read_marker(r)) < 0) {
+        mm_repo_free(r);
+        return err;
+    }
+    *out = r;
+    return 0;
+}
+
 /* ---- key slots ------------------------------------------------------------------------------ */
 
 static int cmp_key(const void *a, const void *b)
