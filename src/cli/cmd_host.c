@@ -101,9 +101,9 @@ static int run_host(struct cli_ctx *ctx, int argc, char **argv)
     if (optind + 1 != argc || strcmp(argv[optind], "enroll") != 0)
         return cli_usage(ctx, &cmd_host, CLI_T(ctx, "enroll を指定してください", "give enroll"));
     if (!repo || !*repo || !out || !*out)
-        return cli_usage(ctx, &cmd_host,
-                         CLI_T(ctx, "--repo と --out を指定してください",
-                               "--repo and --out are required"));
+        return cli_usage(
+                ctx, &cmd_host,
+                CLI_T(ctx, "--repo と --out を指定してください", "--repo and --out are required"));
     if (!name) {
         if (gethostname(host, sizeof(host)) != 0 || !host[0])
             snprintf(host, sizeof(host), "host");

@@ -23,14 +23,14 @@
 #include "os/os.h"
 #include "repo/repo_int.h"
 
-#define HC_MAGIC     "MMHC"
-#define HC_VERSION   1u
-#define HC_HEAD      48u /* magic, version, reserved, repository ID, 6 x le32 */
-#define HC_KEYS      HC_HEAD
-#define HC_DICTS     (HC_KEYS + MM_HOSTKEYS_SIZE)
-#define HC_FILE_MAX  (HC_DICTS + 4u + MM_REPO__DICTS_MAX * (4u + MM_REPO_DICT_MAX) + ID_SIZE)
-#define DAY          86400u
-#define DAYS_MAX     36600u
+#define HC_MAGIC    "MMHC"
+#define HC_VERSION  1u
+#define HC_HEAD     48u /* magic, version, reserved, repository ID, 6 x le32 */
+#define HC_KEYS     HC_HEAD
+#define HC_DICTS    (HC_KEYS + MM_HOSTKEYS_SIZE)
+#define HC_FILE_MAX (HC_DICTS + 4u + MM_REPO__DICTS_MAX * (4u + MM_REPO_DICT_MAX) + ID_SIZE)
+#define DAY         86400u
+#define DAYS_MAX    36600u
 
 /* The 16 bytes of the repository ID of @r. */
 static void id_bytes(const char *hex, unsigned char out[MM_REPO_ID_BYTES])
@@ -107,8 +107,9 @@ int mm_repo_host_enroll(mm_repo *r, const char *name, unsigned days, const char 
 
     MM_ASSERT_ARG(r && name && file);
     if (r->version < 3)
-        return mm_error_set(MM_EINVAL, "repository format %u has no write-only hosts: "
-                                       "create a format 3 repository (init --format 3)",
+        return mm_error_set(MM_EINVAL,
+                            "repository format %u has no write-only hosts: "
+                            "create a format 3 repository (init --format 3)",
                             r->version);
     if (mm_keyset_is_host(r->ks))
         return mm_error_set(MM_EINVAL, "a host credential cannot enroll a host");
@@ -124,8 +125,7 @@ int mm_repo_host_enroll(mm_repo *r, const char *name, unsigned days, const char 
     mm_put_le32(head + 36, (uint32_t)r->cfg.zstd_level);
     mm_put_le32(head + 40, r->cfg.pack_target);
     mm_put_le32(head + 44, r->version);
-    if ((err = mm_keyset_enroll(r->ks, head + 8, name, now, now + (uint64_t)days * DAY, keys)) <
-        0)
+    if ((err = mm_keyset_enroll(r->ks, head + 8, name, now, now + (uint64_t)days * DAY, keys)) < 0)
         return err;
     mm_buf_init(&f, HC_FILE_MAX);
     if ((err = mm_buf_put(&f, head, sizeof(head))) < 0 ||
