@@ -37,6 +37,16 @@ static int enroll(struct cli_ctx *ctx, const char *repo, const char *user, const
         mm_repo_free(r);
         return CLI_ERROR;
     }
+    if (err == MM_EINVAL) {
+        cli_error(
+                CLI_T(ctx,
+                      "ホスト資格情報を作れません（形式 3 のリポジトリが必要です: init --format 3）: %s",
+                      "cannot make a host credential (a format 3 repository is needed: init "
+                      "--format 3): %s"),
+                mm_error_last());
+        mm_repo_free(r);
+        return CLI_ERROR;
+    }
     if (err < 0) {
         rc = cli_lib_error(err);
         mm_repo_free(r);
