@@ -32,13 +32,16 @@
 #include "common/buf.h"
 #include "common/endian.h"
 #include "common/error.h"
-#include "repo/repo_int.h"
+#include "repo/repo.h"
+#include "repo/repo_fmt3.h"
+#include "repo/repo_format.h"
 #include "tools/gen/gen.h"
 
 #define PATHCAP  1024
 #define PASS     "a person's passphrase: 合言葉"
 #define P(s)     (s), strlen(s)
 #define NSUB     8u  /* subkey ids tried per candidate (the repository uses 1 to 6) */
+#define PACK_V3  2u  /* "MMPK" version of format 3 packs, and envelope version of its files */
 #define HC_KEYS  48u /* offset of the host key block in the credential (docs/format.md) */
 #define HC_DICTS (HC_KEYS + MM_HOSTKEYS_SIZE + 4u) /* where its dictionaries start */
 
@@ -224,41 +227,40 @@ static size_t try_box(const struct cands *c, const unsigned char *s, const unsig
     return opened;
 }
 
+/* What the walk over the packs tries each sealed thing with. */
+struct walk {
+    const struct cands *c;
+    const unsigned char *rpk;
+    struct tally *t;
+};
+
+static void walk_cb(enum mm_repo_sealed_kind kind, const unsigned char *sealed, size_t n,
+                    const unsigned char *ad, size_t adlen, void *ctx)
+{
+    struct walk *w = ctx;
+
+    if (kind == MM_REPO_SEALED_DATAKEY) {
+        assert_int_equal(n, MM_CRYPTO_SEALED_DK_SIZE);
+        w->t->opened += try_box(w->c, sealed, w->rpk);
+        w->t->sealed_keys++;
+    } else {
+        w->t->opened += try_aead(w->c, sealed, n, ad, adlen);
+        if (kind == MM_REPO_SEALED_OBJECT)
+            w->t->objects++;
+        else
+            w->t->tables++;
+    }
+}
+
 /* Every pack: its sealed data key, every object (located with the person's handle), table. */
 static void try_packs(mm_repo *person, const struct cands *c, const unsigned char *rpk,
                       struct tally *t)
 {
-    unsigned char *ids = NULL;
-    size_t npacks = 0;
+    struct walk w = { c, rpk, t };
+    long packs = mm_repo_fmt3_pack_walk(person, walk_cb, &w);
 
-    assert_int_equal(mm_repo__list_packs(person, &ids, &npacks), 0);
-    for (size_t i = 0; i < npacks; i++) {
-        char rel[80], path[PATHCAP];
-        struct mm_repo__obj *objs = NULL;
-        size_t n = 0, nobj = 0;
-        unsigned char *p;
-        uint32_t tlen;
-
-        mm_repo__pack_rel(ids + i * ID_SIZE, rel);
-        assert_int_equal(mm_repo__path(person, rel, path, sizeof(path)), 0);
-        assert_non_null(p = read_all(path, &n));
-        assert_int_equal(mm_get_le32(p + 4), MM_REPO_PACK_VERSION3);
-        t->opened += try_box(c, p + 8, rpk);
-        t->sealed_keys++;
-        if (mm_repo__pack_table(person, ids + i * ID_SIZE, n, &objs, &nobj) != 0)
-            fail_msg("pack table: %s", mm_error_last());
-        for (size_t k = 0; k < nobj; k++) {
-            t->opened += try_aead(c, p + objs[k].offset, objs[k].length, objs[k].id, ID_SIZE);
-            t->objects++;
-        }
-        tlen = mm_get_le32(p + n - 8);
-        t->opened +=
-                try_aead(c, p + n - 8 - tlen + ID_SIZE, tlen - ID_SIZE, p + n - 8 - tlen, ID_SIZE);
-        t->tables++;
-        free(objs);
-        free(p);
-    }
-    free(ids);
+    if (packs < 0)
+        fail_msg("pack walk: %s", mm_error_last());
 }
 
 /* Every file of <repo>/@dir as an envelope: version 2 (format 3) or 1 (the config). */
@@ -279,7 +281,7 @@ static void try_envelopes(const char *repo, const char *dir, int kind, const str
             continue;
         }
         assert_non_null(p = read_all(pj(path, d, e[i]->d_name), &len));
-        if (mm_get_le32(p + 4) == MM_REPO_FILE_VERSION3) {
+        if (mm_get_le32(p + 4) == PACK_V3) {
             t->opened += try_box(c, p + 8, rpk);
             t->sealed_keys++;
             t->opened += try_aead(c, p + 120, len - 120, p + 88, ID_SIZE);
@@ -407,21 +409,23 @@ static void make_world(struct world *w)
 
 /*
  * A pack made the wrong way: objects sealed with the object-ID key the host holds (a
- * deliberately broken writer). Written into the repository; its name goes to @rel.
+ * deliberately broken writer). Written into the repository; its path goes to @path.
  */
-static void write_wrong_pack(mm_repo *person, const unsigned char *id_key, const unsigned char *rpk,
-                             char rel[80])
+static void write_wrong_pack(mm_repo *person, const char *repo, const unsigned char *id_key,
+                             const unsigned char *rpk, char path[PATHCAP])
 {
     static const char payload[] = "\0sealed with the wrong key";
     struct mm_repo__obj o = { { 0 }, MM_REPO_OBJ_BLOB, 88, 0, sizeof(payload) - 2 };
-    unsigned char head[88], tid[ID_SIZE], pid[ID_SIZE], tail[8];
-    mm_buf pack, table;
+    unsigned char head[88], tid[32], pid[32], tail[8];
+    char hex[MM_CRYPTO_HEX_SIZE], rel[100];
+    mm_buf pack, table, tp;
     size_t tstart;
 
     mm_buf_init(&pack, 1 << 20);
     mm_buf_init(&table, 1 << 20);
+    mm_buf_init(&tp, 1 << 20);
     memcpy(head, "MMPK", 4);
-    mm_put_le32(head + 4, MM_REPO_PACK_VERSION3);
+    mm_put_le32(head + 4, PACK_V3);
     assert_int_equal(mm_crypto_datakey_seal(rpk, id_key, head + 8), 0);
     assert_int_equal(mm_buf_put(&pack, head, sizeof(head)), 0);
     assert_int_equal(mm_crypto_object_id(mm_repo_keyset(person), payload + 1, o.plain, o.id), 0);
@@ -430,23 +434,22 @@ static void write_wrong_pack(mm_repo *person, const unsigned char *id_key, const
     assert_int_equal(mm_repo__packtab_encode(&o, 1, &table), 0);
     assert_int_equal(mm_crypto_object_id(mm_repo_keyset(person), table.ptr, table.len, tid), 0);
     tstart = pack.len;
-    assert_int_equal(mm_buf_put(&pack, tid, ID_SIZE), 0);
-    {
-        mm_buf tp; /* codec byte 0 (raw), then the table */
-        mm_buf_init(&tp, 1 << 20);
-        assert_int_equal(mm_buf_putc(&tp, 0), 0);
-        assert_int_equal(mm_buf_put(&tp, table.ptr, table.len), 0);
-        assert_int_equal(mm_crypto_seal_dk(id_key, tid, tp.ptr, tp.len, &pack), 0);
-        mm_buf_release(&tp);
-    }
+    assert_int_equal(mm_buf_put(&pack, tid, sizeof(tid)), 0);
+    assert_int_equal(mm_buf_putc(&tp, 0), 0); /* codec byte 0 (raw), then the table */
+    assert_int_equal(mm_buf_put(&tp, table.ptr, table.len), 0);
+    assert_int_equal(mm_crypto_seal_dk(id_key, tid, tp.ptr, tp.len, &pack), 0);
     mm_put_le32(tail, (uint32_t)(pack.len - tstart));
     memcpy(tail + 4, "MMPK", 4);
     assert_int_equal(mm_buf_put(&pack, tail, 8), 0);
     mm_crypto_hash(pack.ptr, pack.len, pid);
-    mm_repo__pack_rel(pid, rel);
-    assert_int_equal(mm_repo__write(person, rel, pack.ptr, pack.len), 0);
+    mm_crypto_hex(pid, hex);
+    snprintf(rel, sizeof(rel), "data/%.2s", hex);
+    mkdir(pj(path, repo, rel), 0700);
+    snprintf(rel, sizeof(rel), "data/%.2s/%s", hex, hex);
+    write_file(pj(path, repo, rel), pack.ptr, pack.len, 0600);
     mm_buf_release(&pack);
     mm_buf_release(&table);
+    mm_buf_release(&tp);
 }
 
 /*
@@ -486,11 +489,10 @@ static void harness__credential_opens_nothing(void **state)
     struct world w;
     struct cands c;
     struct tally t;
-    unsigned char *cred, rpk[32], dk[32], *ids = NULL;
-    size_t n = 0, npacks = 0;
-    char rel[80], path[PATHCAP];
+    unsigned char *cred, rpk[32], dk[32];
+    size_t n = 0;
+    char path[PATHCAP];
     mm_repo *person = NULL;
-    int legacy = 1;
 
     (void)state;
     make_world(&w);
@@ -498,7 +500,6 @@ static void harness__credential_opens_nothing(void **state)
     memcpy(rpk, cred + HC_KEYS + 72, 32);
     cands_from(&c, cred, n);
     assert_int_equal(mm_repo_open(&person, w.repo, "alice", P(PASS)), 0);
-    assert_int_equal(mm_repo__index_load(person), 0);
     assert_int_equal(harness(person, w.repo, &c, rpk, &t), 0);
     /* nothing vacuous: every kind of sealed thing was there and tried */
     assert_true(t.sealed_keys >= 5 && t.objects >= 400 && t.tables >= 1 && t.slots == 1);
@@ -510,24 +511,20 @@ static void harness__credential_opens_nothing(void **state)
                   c.n, t.sealed_keys, t.objects, t.tables, t.envelopes + 1, t.slots);
 
     /* a deliberately wrong writer (objects sealed with the object-ID key) is caught */
-    write_wrong_pack(person, cred + HC_KEYS, rpk, rel);
+    write_wrong_pack(person, w.repo, cred + HC_KEYS, rpk, path);
     memset(&t, 0, sizeof(t));
     try_packs(person, &c, rpk, &t);
     assert_true(t.opened > 0);
-    assert_int_equal(mm_repo__path(person, rel, path, sizeof(path)), 0);
     assert_int_equal(unlink(path), 0);
 
     /* a real data key among the candidates opens its pack: the harness's opening works */
-    assert_int_equal(mm_repo__list_packs(person, &ids, &npacks), 0);
-    assert_int_equal(mm_repo__pack_key(person, ids, dk, &legacy), 0);
-    assert_int_equal(legacy, 0);
+    assert_int_equal(mm_repo_fmt3_first_pack_key(person, dk), 0);
     c.n = 0; /* the credential's keys were tried above: now only the real key */
     cands_add(&c, dk);
     memset(&t, 0, sizeof(t));
     try_packs(person, &c, rpk, &t);
     assert_true(t.opened > 0);
     controls_open(w.repo, &c);
-    free(ids);
     mm_crypto_wipe(dk, sizeof(dk));
     mm_repo_free(person);
     cands_free(&c);
@@ -560,70 +557,6 @@ static void person__reads_everything(void **state)
     mm_repo_free(r);
 }
 
-/* Seal @n bytes named by its ID as object @type into @pw. OUT: @id */
-static void host_put(mm_repo *h, struct mm_repo__work *wk, struct mm_repo__packw *pw, uint8_t type,
-                     const void *p, size_t n, unsigned char id[ID_SIZE])
-{
-    size_t off = pw->data.len;
-
-    assert_int_equal(mm_crypto_object_id(mm_repo_keyset(h), p, n, id), 0);
-    assert_int_equal(mm_repo__object_seal_dk(h, wk, pw->dk, id, p, n, NULL, &pw->data), 0);
-    assert_int_equal(mm_repo__packw_record(pw, id, type, off, (uint32_t)n), 0);
-}
-
-/* Write one generation (a folder "hostsrc" holding host.txt) through the host handle @h. */
-static void host_writes_generation(mm_repo *h, const char *text, char gen_out[MM_CRYPTO_HEX_SIZE])
-{
-    struct mm_repo__work wk;
-    struct mm_repo__packw pw = { 0 };
-    struct mm_repo__entry e = { 0 };
-    struct mm_repo__tree tree = { &e, 1, NULL };
-    struct mm_repo__packinfo pi;
-    struct mm_repo_gen_source src = { "/srv/hostsrc", "hostsrc", MM_REPO_SOURCE_FOLDER };
-    struct mm_repo_gen g = { 0 };
-    unsigned char blob[ID_SIZE], sub[ID_SIZE], root[ID_SIZE];
-    mm_buf tb;
-
-    assert_int_equal(mm_repo__work_init(&wk), 0);
-    assert_int_equal(mm_repo__packw_start(h, &pw), 0);
-    assert_true(pw.fmt3);
-    host_put(h, &wk, &pw, MM_REPO_OBJ_BLOB, text, strlen(text), blob);
-    mm_buf_init(&tb, 1 << 20);
-    e = (struct mm_repo__entry){ .name = "host.txt",
-                                 .namelen = 8,
-                                 .kind = MM_REPO_KIND_FILE,
-                                 .mode = 0100644,
-                                 .size = strlen(text),
-                                 .ids = blob,
-                                 .nids = 1 };
-    assert_int_equal(mm_repo__tree_encode(&tree, &tb), 0);
-    host_put(h, &wk, &pw, MM_REPO_OBJ_TREE, tb.ptr, tb.len, sub);
-    mm_buf_clear(&tb);
-    e = (struct mm_repo__entry){ .name = "hostsrc",
-                                 .namelen = 7,
-                                 .kind = MM_REPO_KIND_DIR,
-                                 .mode = 040755,
-                                 .ids = sub,
-                                 .nids = 1 };
-    assert_int_equal(mm_repo__tree_encode(&tree, &tb), 0);
-    host_put(h, &wk, &pw, MM_REPO_OBJ_TREE, tb.ptr, tb.len, root);
-    mm_buf_release(&tb);
-    assert_int_equal(mm_repo__packw_finish(h, &wk, &pw, pi.id, &pi.size), 0);
-    pi.objs = pw.objs;
-    pi.nobjs = pw.n;
-    assert_int_equal(mm_repo__ixfile_write(h, &pi, 1, NULL), 0);
-    g.host = "backup-host";
-    g.user = (char *)(uintptr_t)mm_repo_user(h);
-    g.start_ns = g.end_ns = mm_repo__now_ns();
-    g.sources = &src;
-    g.nsources = 1;
-    memcpy(g.root, root, ID_SIZE);
-    g.guard = "none";
-    assert_int_equal(mm_repo__gen_write(h, &g, NULL, 0, gen_out), 0);
-    mm_repo__packw_release(&pw);
-    mm_repo__work_release(&wk);
-}
-
 /*
  * A handle opened with the credential alone writes a pack, an index file and a manifest
  * signed by its writer key; it opens nothing; the person reads what it wrote.
@@ -636,22 +569,18 @@ static void host__writes_what_the_person_reads(void **state)
     struct mm_repo_verify_opts vo = { 0 };
     struct mm_repo_verify_stats vs;
     char gen[MM_CRYPTO_HEX_SIZE];
-    unsigned char dk[32], *ids = NULL;
-    size_t npacks = 0;
+    unsigned char dk[32];
     mm_repo *h = NULL, *r = NULL;
     mm_buf got;
-    int legacy;
 
     (void)state;
     make_world(&w);
     assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
     assert_string_equal(mm_repo_user(h), "nightly");
     assert_int_equal(mm_keyset_is_host(mm_repo_keyset(h)), 1);
-    host_writes_generation(h, text, gen);
+    assert_int_equal(mm_repo_fmt3_write_file_gen(h, "hostsrc", "host.txt", P(text), gen), 0);
     /* the host reads nothing: no pack's data key, no manifest, no key slot from its keyset */
-    assert_int_equal(mm_repo__list_packs(h, &ids, &npacks), 0);
-    for (size_t i = 0; i < npacks; i++)
-        assert_int_equal(mm_repo__pack_key(h, ids + i * ID_SIZE, dk, &legacy), MM_EINVAL);
+    assert_int_equal(mm_repo_fmt3_first_pack_key(h, dk), MM_EINVAL);
     assert_int_not_equal(mm_repo_gen_find(h, gen, &g), 0);
     {
         mm_buf slot;
@@ -677,7 +606,6 @@ static void host__writes_what_the_person_reads(void **state)
     mm_buf_release(&got);
     mm_repo_gen_release(&g);
     mm_repo_free(r);
-    free(ids);
 }
 
 /* The credential file: refused unless 0600 and the user's own; never overwritten. */
@@ -699,6 +627,15 @@ static void credential__owner_mode_and_no_overwrite(void **state)
     }
     assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
     mm_repo_free(h);
+    { /* another repository's credential is refused */
+        struct mm_repo_init_opts io = { 0 };
+        char other[PATHCAP];
+        io.kdf = &kdf_min;
+        io.format = 3;
+        assert_int_equal(mm_repo_init(pj(other, w.base, "other"), "alice", P(PASS), &io), 0);
+        assert_int_equal(mm_repo_open_host(&h, other, w.cred), MM_EINVAL);
+        assert_non_null(strstr(mm_error_last(), "another repository"));
+    }
     assert_int_equal(mm_repo_open(&r, w.repo, "alice", P(PASS)), 0);
     assert_int_equal(mm_repo_host_enroll(r, "second", 30, w.cred), MM_EEXISTS);
     mm_repo_free(r);

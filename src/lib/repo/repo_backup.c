@@ -378,16 +378,16 @@ static int store_in(struct worker *wk, uint8_t type, int which, const void *p, s
     }
     pk = &st->pack[which];
     for (;;) { /* format 3: sealed under the data key of the pack it goes into */
-        unsigned char dk[MM_CRYPTO_DK_SIZE];
+        unsigned char dk[MM_CRYPTO_DK_SIZE] = { 0 };
+        const int fmt3 = st->r->version >= 3;
         int same;
-        if (pk->fmt3) {
+        if (fmt3) {
             pthread_mutex_lock(&st->packmu);
             memcpy(dk, pk->dk, sizeof(dk));
             pthread_mutex_unlock(&st->packmu);
         }
         mm_buf_clear(&wk->sealed);
-        err = mm_repo__object_seal_dk(st->r, &wk->w, pk->fmt3 ? dk : NULL, id, p, n, dict,
-                                      &wk->sealed);
+        err = mm_repo__object_seal_dk(st->r, &wk->w, fmt3 ? dk : NULL, id, p, n, dict, &wk->sealed);
         if (err < 0) {
             mm_crypto_wipe(dk, sizeof(dk));
             return err;
@@ -397,7 +397,7 @@ static int store_in(struct worker *wk, uint8_t type, int which, const void *p, s
         while (st->packs_out >= PACKS_OUT && pk->data.len >= st->r->cfg.pack_target &&
                !__atomic_load_n(&st->err, __ATOMIC_RELAXED))
             pthread_cond_wait(&st->packcv, &st->packmu);
-        same = !pk->fmt3 || mm_crypto_equal(dk, pk->dk, sizeof(dk));
+        same = !fmt3 || mm_crypto_equal(dk, pk->dk, sizeof(dk));
         mm_crypto_wipe(dk, sizeof(dk));
         if (same)
             break;                         /* still locked */
