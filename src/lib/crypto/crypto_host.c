@@ -184,11 +184,18 @@ int mm_keyset_from_hostkeys(mm_keyset **out, const void *p, size_t n,
                             MM_HOSTKEYS_SIZE);
     if ((err = mm_wcert_check(b + HK_OFF_MASTER, b + HK_OFF_CERT, MM_WCERT_SIZE, repo_id, &wc)) < 0)
         return mm_error_set(MM_ECORRUPT, "host key block: %s", mm_error_last());
-    /* the writer secret key must be the one the certificate names */
-    crypto_sign_ed25519_sk_to_pk(pk, b + HK_OFF_WSK);
-    if (sodium_memcmp(pk, wc.pk, sizeof(pk)) != 0)
-        return mm_error_set(MM_ECORRUPT, "host key block: writer key does not match its "
-                                         "certificate");
+    /* the writer secret key (its seed, not only the public half stored beside it) must be
+     * the one the certificate names */
+    {
+        unsigned char sk[crypto_sign_SECRETKEYBYTES];
+        int same = crypto_sign_seed_keypair(pk, sk, b + HK_OFF_WSK) == 0 &&
+                   sodium_memcmp(sk, b + HK_OFF_WSK, sizeof(sk)) == 0 &&
+                   sodium_memcmp(pk, wc.pk, sizeof(pk)) == 0;
+        sodium_memzero(sk, sizeof(sk));
+        if (!same)
+            return mm_error_set(MM_ECORRUPT, "host key block: writer key does not match its "
+                                             "certificate");
+    }
     if (!(ks = mm_crypto__keyset_alloc()))
         return MM_ENOMEM;
     ks->kind = MM_KEYSET_HOST;
