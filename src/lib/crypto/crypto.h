@@ -213,15 +213,16 @@ int mm_crypto_hex_parse(const char *hex, unsigned char out[MM_CRYPTO_ID_SIZE]);
 #define MM_CRYPTO_DK_SIZE        32u
 #define MM_CRYPTO_SEALED_DK_SIZE 80u
 /* Writer certificate ("MMWC", version 1) and the host's key block (inside "MMHC"). */
-#define MM_WCERT_SIZE    200u
+#define MM_WCERT_SIZE    232u
 #define MM_WCERT_VERSION 1u
-#define MM_HOSTKEYS_SIZE 400u
+#define MM_HOSTKEYS_SIZE 432u
 #define MM_REPO_ID_BYTES 16u
 
 /* A checked writer certificate. */
 struct mm_wcert {
     unsigned char repo_id[MM_REPO_ID_BYTES];
-    unsigned char pk[MM_CRYPTO_PK_SIZE]; /* the writer's Ed25519 public key */
+    unsigned char pk[MM_CRYPTO_PK_SIZE];        /* the writer's Ed25519 public key */
+    unsigned char reader_pk[MM_CRYPTO_PK_SIZE]; /* the X25519 key it seals data keys to */
     char name[MM_KEYSLOT_NAME_MAX + 1];
     uint64_t created, not_after; /* seconds since 1970 UTC */
 };

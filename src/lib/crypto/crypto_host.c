@@ -24,10 +24,11 @@ _Static_assert(MM_CRYPTO_KEY_SIZE == crypto_box_SECRETKEYBYTES, "reader sk");
 #define WC_OFF_NLEN  6u   /* u8 */
 #define WC_OFF_REPO  8u   /* 16 */
 #define WC_OFF_PK    24u  /* 32 */
-#define WC_OFF_MADE  56u  /* le64 */
-#define WC_OFF_UNTIL 64u  /* le64 */
-#define WC_OFF_NAME  72u  /* 64, zero-padded */
-#define WC_OFF_SIG   136u /* 64 */
+#define WC_OFF_RPK   56u  /* 32: the reader public key the writer seals to */
+#define WC_OFF_MADE  88u  /* le64 */
+#define WC_OFF_UNTIL 96u  /* le64 */
+#define WC_OFF_NAME  104u /* 64, zero-padded */
+#define WC_OFF_SIG   168u /* 64 */
 #define WC_DOMAIN    "mamori-writer-cert-v1"
 
 /* Host key block v1. */
@@ -37,7 +38,7 @@ _Static_assert(MM_CRYPTO_KEY_SIZE == crypto_box_SECRETKEYBYTES, "reader sk");
 #define HK_OFF_READER 72u  /* reader public key, 32 */
 #define HK_OFF_MASTER 104u /* master signing public key, 32 */
 #define HK_OFF_WSK    136u /* writer Ed25519 secret key (seed | pk), 64 */
-#define HK_OFF_CERT   200u /* writer certificate, 200 */
+#define HK_OFF_CERT   200u /* writer certificate, 232 */
 
 _Static_assert(WC_OFF_SIG + MM_CRYPTO_SIG_SIZE == MM_WCERT_SIZE, "cert layout");
 _Static_assert(WC_OFF_NAME + MM_KEYSLOT_NAME_MAX == WC_OFF_SIG, "cert layout");
@@ -122,6 +123,7 @@ int mm_keyset_enroll(const mm_keyset *master, const unsigned char repo_id[MM_REP
     cert[WC_OFF_NLEN] = (unsigned char)namelen;
     memcpy(cert + WC_OFF_REPO, repo_id, MM_REPO_ID_BYTES);
     memcpy(cert + WC_OFF_PK, wpk, MM_CRYPTO_PK_SIZE);
+    memcpy(cert + WC_OFF_RPK, master->reader_pk, MM_CRYPTO_PK_SIZE);
     mm_put_le64(cert + WC_OFF_MADE, created);
     mm_put_le64(cert + WC_OFF_UNTIL, not_after);
     memcpy(cert + WC_OFF_NAME, name, namelen);
@@ -159,6 +161,7 @@ int mm_wcert_check(const unsigned char master_pk[MM_CRYPTO_PK_SIZE], const void 
     if (out) {
         memcpy(out->repo_id, c + WC_OFF_REPO, MM_REPO_ID_BYTES);
         memcpy(out->pk, c + WC_OFF_PK, MM_CRYPTO_PK_SIZE);
+        memcpy(out->reader_pk, c + WC_OFF_RPK, MM_CRYPTO_PK_SIZE);
         memcpy(out->name, c + WC_OFF_NAME, namelen);
         out->name[namelen] = '\0';
         out->created = mm_get_le64(c + WC_OFF_MADE);
@@ -196,6 +199,8 @@ int mm_keyset_from_hostkeys(mm_keyset **out, const void *p, size_t n,
             return mm_error_set(MM_ECORRUPT, "host key block: writer key does not match its "
                                              "certificate");
     }
+    if (sodium_memcmp(wc.reader_pk, b + HK_OFF_READER, MM_CRYPTO_PK_SIZE) != 0)
+        return mm_error_set(MM_ECORRUPT, "host key block: reader key is not the certified one");
     if (!(ks = mm_crypto__keyset_alloc()))
         return MM_ENOMEM;
     ks->kind = MM_KEYSET_HOST;

@@ -262,8 +262,13 @@ int mm_repo__manifest3_check(mm_repo *r, const unsigned char *p, size_t n, size_
     mm_keyset_public_key(r->ks, mpk);
     if (certlen) {
         repo_id_bytes(r, rid);
+        unsigned char rpk[MM_CRYPTO_PK_SIZE];
         if ((err = mm_wcert_check(mpk, p + *bodylen, certlen, rid, wc)) < 0)
             return mm_error_set(MM_ECORRUPT, "manifest writer: %s", mm_error_last());
+        mm_keyset_reader_pk(r->ks, rpk);
+        if (!mm_crypto_equal(rpk, wc->reader_pk, sizeof(rpk)))
+            return mm_error_set(MM_ECORRUPT, "manifest writer's certificate names another "
+                                             "reader key");
         pk = wc->pk;
         *writer = 1;
     }
