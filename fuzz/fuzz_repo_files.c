@@ -140,7 +140,7 @@ static void setup(void)
 {
     static const struct mm_kdf_params kdf = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
     static const struct mm_chunk_params chunk = { 4096, 16384, 65536 };
-    struct mm_repo_init_opts io = { &kdf, &chunk, 0, 0 };
+    struct mm_repo_init_opts io = { &kdf, &chunk, 0, 0, 0 };
     struct mm_repo_source s;
     struct mm_repo_verify_opts vo = { 0 };
     struct mm_repo_backup_opts bo = { 0 };

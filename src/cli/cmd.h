@@ -77,6 +77,7 @@ int cli_option_error(const struct cli_ctx *ctx, const struct cmd *cmd, int opt, 
 extern const struct cmd cmd_help;
 extern const struct cmd cmd_version;
 extern const struct cmd cmd_scan;
+extern const struct cmd cmd_host;
 extern const struct cmd cmd_search;
 extern const struct cmd cmd_index;
 extern const struct cmd cmd_inspect;

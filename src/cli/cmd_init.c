@@ -66,10 +66,11 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         { "kdf-memory", required_argument, NULL, 'M' },
         { "json", no_argument, NULL, 'j' },
         { "audit-dir", required_argument, NULL, 'A' },
+        { "format", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = DEFAULT_USER, *passfile = NULL, *passes = NULL,
-               *mib = NULL;
+               *mib = NULL, *format = NULL;
     struct mm_repo_init_opts io = { 0 };
     struct mm_kdf_params kdf;
     char pass[CLI_PASS_MAX];
@@ -100,6 +101,9 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         case 'A':
             ctx->audit_dir = optarg;
             break;
+        case 'F':
+            format = optarg;
+            break;
         default:
             return cli_option_error(ctx, &cmd_init, opt, argv);
         }
@@ -113,6 +117,10 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(ctx, &cmd_init,
                          CLI_T(ctx, "--kdf-passes は 1〜16、--kdf-memory は 1〜1024 (MiB) です",
                                "--kdf-passes takes 1 to 16, --kdf-memory 1 to 1024 (MiB)"));
+    if (format && strcmp(format, "2") != 0 && strcmp(format, "3") != 0)
+        return cli_usage(ctx, &cmd_init,
+                         CLI_T(ctx, "--format は 2 または 3 です", "--format takes 2 or 3"));
+    io.format = format ? (unsigned)(format[0] - '0') : 0;
     if ((rc = cli_passphrase(ctx, passfile, "MAMORI_PASSPHRASE",
                              "新しいパスフレーズ: ", "new passphrase: ", 1, pass, &len)) != CLI_OK)
         return rc;
@@ -149,6 +157,7 @@ const struct cmd cmd_init = {
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --kdf-passes <N>          Argon2id の反復回数（既定 12）\n"
     "   --kdf-memory <MiB>        Argon2id のメモリ量（既定 64）\n"
+    "   --format <2|3>            リポジトリ形式（既定 2。3 は書き込み専用ホスト用の形式）\n"
     "\n"
     "パスフレーズは端末で2回尋ねます。スクリプトでは環境変数 MAMORI_PASSPHRASE も使えます。\n"
     "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n"
@@ -161,6 +170,7 @@ const struct cmd cmd_init = {
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --kdf-passes <N>          Argon2id passes (default 12)\n"
     "   --kdf-memory <MiB>        Argon2id memory (default 64)\n"
+    "   --format <2|3>            repository format (default 2; 3: for write-only hosts)\n"
     "\n"
     "The passphrase is asked twice on the terminal; scripts may set MAMORI_PASSPHRASE.\n"
     "User names are not encrypted on the medium: role names such as it-admin are advised.\n"

@@ -684,6 +684,118 @@ static void hex__round_trip_and_rejects(void **state)
     assert_memory_equal(id, back, 32);
 }
 
+/* ---- format 3: data keys, writer keys, host keysets ------------------------------------------ */
+
+/* A data key sealed to the reader key opens only with that repository's master keyset. */
+static void datakey__seal_open_and_refusals(void **state)
+{
+    static const unsigned char rid[16] = { 1, 2, 3 };
+    unsigned char rpk[32], dk[32], got[32], sealed[MM_CRYPTO_SEALED_DK_SIZE], hk[MM_HOSTKEYS_SIZE];
+    unsigned char id[32] = { 7 };
+    mm_keyset *ks = NULL, *other = NULL, *host = NULL;
+    mm_buf b, o;
+
+    (void)state;
+    assert_int_equal(mm_keyset_generate(&ks), 0);
+    assert_int_equal(mm_keyset_generate(&other), 0);
+    mm_keyset_reader_pk(ks, rpk);
+    mm_crypto_datakey_new(dk);
+    assert_int_equal(mm_crypto_datakey_seal(rpk, dk, sealed), 0);
+    assert_int_equal(mm_crypto_datakey_open(ks, sealed, got), 0);
+    assert_memory_equal(got, dk, 32);
+    assert_int_equal(mm_crypto_datakey_open(other, sealed, got), MM_EAUTH);
+    for (size_t i = 0; i < sizeof(sealed); i++) {
+        sealed[i] ^= 0x10;
+        assert_int_equal(mm_crypto_datakey_open(ks, sealed, got), MM_EAUTH);
+        sealed[i] ^= 0x10;
+    }
+    assert_int_equal(mm_keyset_enroll(ks, rid, "host", 1000, 2000, hk), 0);
+    assert_int_equal(mm_keyset_from_hostkeys(&host, hk, sizeof(hk), rid), 0);
+    assert_int_equal(mm_crypto_datakey_open(host, sealed, got), MM_EINVAL);
+    /* objects under a data key: round trip; another data key or the object key fails */
+    mm_buf_init(&b, 1 << 20);
+    mm_buf_init(&o, 1 << 20);
+    assert_int_equal(mm_crypto_seal_dk(dk, id, "payload", 7, &b), 0);
+    assert_int_equal(mm_crypto_open_raw_dk(dk, id, b.ptr, b.len, &o), 0);
+    assert_int_equal(o.len, 7);
+    assert_memory_equal(o.ptr, "payload", 7);
+    mm_crypto_datakey_new(got);
+    assert_int_equal(mm_crypto_open_raw_dk(got, id, b.ptr, b.len, &o), MM_EAUTH);
+    assert_int_equal(mm_crypto_open_raw(ks, id, b.ptr, b.len, &o), MM_EAUTH);
+    mm_buf_release(&b);
+    mm_buf_release(&o);
+    mm_keyset_free(ks);
+    mm_keyset_free(other);
+    mm_keyset_free(host);
+}
+
+/*
+ * A host keyset: names, cuts and verifies like its master keyset, signs with its writer key
+ * (certified), and refuses everything that needs the master, object or reader key.
+ */
+static void host__keyset_signs_and_opens_nothing(void **state)
+{
+    static const unsigned char rid[16] = { 9, 8, 7 }, rid2[16] = { 9, 8, 6 };
+    unsigned char hk[MM_HOSTKEYS_SIZE], cert[MM_WCERT_SIZE], pk[32], pk2[32], sig[64];
+    unsigned char a[32], b2[32], id[32] = { 1 };
+    struct mm_wcert wc;
+    mm_keyset *ks = NULL, *host = NULL, *other = NULL;
+    mm_buf b;
+
+    (void)state;
+    assert_int_equal(mm_keyset_generate(&ks), 0);
+    assert_int_equal(mm_keyset_enroll(ks, rid, "nightly", 1000, 5000, hk), 0);
+    assert_int_equal(mm_keyset_from_hostkeys(&host, hk, sizeof(hk), rid), 0);
+    assert_int_equal(mm_keyset_is_host(host), 1);
+    assert_int_equal(mm_keyset_is_host(ks), 0);
+    assert_int_equal(mm_keyset_from_hostkeys(&other, hk, sizeof(hk), rid2), MM_ECORRUPT);
+    /* the same names, chunks, public keys */
+    assert_int_equal(mm_crypto_object_id(ks, "x", 1, a), 0);
+    assert_int_equal(mm_crypto_object_id(host, "x", 1, b2), 0);
+    assert_memory_equal(a, b2, 32);
+    assert_true(mm_keyset_chunk_seed(ks) == mm_keyset_chunk_seed(host));
+    mm_keyset_public_key(ks, pk);
+    mm_keyset_public_key(host, pk2);
+    assert_memory_equal(pk, pk2, 32);
+    mm_keyset_reader_pk(ks, pk2);
+    mm_keyset_reader_pk(host, a);
+    assert_memory_equal(a, pk2, 32);
+    /* its certificate verifies; it signs with the writer key, not the master's */
+    assert_int_equal(mm_keyset_writer_cert(host, cert), 1);
+    assert_int_equal(mm_keyset_writer_cert(ks, cert + 0), 0);
+    assert_int_equal(mm_keyset_writer_cert(host, cert), 1);
+    assert_int_equal(mm_wcert_check(pk, cert, sizeof(cert), rid, &wc), 0);
+    assert_string_equal(wc.name, "nightly");
+    assert_true(wc.created == 1000 && wc.not_after == 5000);
+    assert_memory_equal(cert, "MMWC", 4);
+    assert_int_equal(mm_get_le16(cert + 4), MM_WCERT_VERSION);
+    assert_int_equal(mm_wcert_check(pk, cert, sizeof(cert), rid2, NULL), MM_EAUTH);
+    for (size_t i = 0; i < sizeof(cert); i++) {
+        cert[i] ^= 1;
+        assert_true(mm_wcert_check(pk, cert, sizeof(cert), rid, NULL) < 0);
+        cert[i] ^= 1;
+    }
+    assert_int_equal(mm_crypto_sign(host, "m", 1, sig), 0);
+    assert_int_equal(mm_crypto_verify(wc.pk, "m", 1, sig), 0);
+    assert_int_equal(mm_crypto_verify(pk, "m", 1, sig), MM_EAUTH);
+    /* nothing that opens or wraps */
+    mm_buf_init(&b, 4096);
+    assert_int_equal(mm_crypto_seal(host, id, "z", 1, &b), MM_EINVAL);
+    assert_int_equal(mm_crypto_open(host, id, "0123456789012345678901234567890123456789", 40, &b),
+                     MM_EINVAL);
+    assert_int_equal(mm_keyslot_seal(host, "x", "y", 1, NULL, &b), MM_EINVAL);
+    assert_int_equal(mm_keyset_enroll(host, rid, "again", 1, 2, hk), MM_EINVAL);
+    assert_int_equal(b.len, 0);
+    mm_buf_release(&b);
+    /* a block whose writer key is not the certified one is refused */
+    assert_int_equal(mm_keyset_enroll(ks, rid, "nightly", 1000, 5000, hk), 0);
+    hk[136] ^= 1;
+    assert_int_equal(mm_keyset_from_hostkeys(&other, hk, sizeof(hk), rid), MM_ECORRUPT);
+    assert_null(other);
+    mm_keyset_free(ks);
+    mm_keyset_free(host);
+}
+
 static void alloc__torture_seal_open(void **state)
 {
     mm_keyset *ks = keyset();
@@ -762,6 +874,8 @@ int main(void)
         cmocka_unit_test(keyslot__independent_vector),
         cmocka_unit_test(sign__verify_and_every_flip_fails),
         cmocka_unit_test(hex__round_trip_and_rejects),
+        cmocka_unit_test(datakey__seal_open_and_refusals),
+        cmocka_unit_test(host__keyset_signs_and_opens_nothing),
         cmocka_unit_test(alloc__torture_seal_open),
     };
 

@@ -213,4 +213,89 @@ void mm_crypto_hex(const unsigned char id[MM_CRYPTO_ID_SIZE], char out[MM_CRYPTO
  */
 int mm_crypto_hex_parse(const char *hex, unsigned char out[MM_CRYPTO_ID_SIZE]);
 
+/* ---- format 3: write-only hosts (docs/format-crypto.md, "Format 3") ------------------------ */
+
+/* A pack's or envelope's data key, and the same sealed to the reader key (crypto_box_seal). */
+#define MM_CRYPTO_DK_SIZE        32u
+#define MM_CRYPTO_SEALED_DK_SIZE 80u
+/* Writer certificate ("MMWC", version 1) and the host's key block (inside "MMHC"). */
+#define MM_WCERT_SIZE    232u
+#define MM_WCERT_VERSION 1u
+#define MM_HOSTKEYS_SIZE 432u
+#define MM_REPO_ID_BYTES 16u
+
+/* A checked writer certificate. */
+struct mm_wcert {
+    unsigned char repo_id[MM_REPO_ID_BYTES];
+    unsigned char pk[MM_CRYPTO_PK_SIZE];        /* the writer's Ed25519 public key */
+    unsigned char reader_pk[MM_CRYPTO_PK_SIZE]; /* the X25519 key it seals data keys to */
+    char name[MM_KEYSLOT_NAME_MAX + 1];
+    uint64_t created, not_after; /* seconds since 1970 UTC */
+};
+
+/* 1 when @ks was built from a host credential (it seals and signs, and opens nothing). */
+int mm_keyset_is_host(const mm_keyset *ks);
+
+/* Copy the X25519 reader public key, to which format 3 data keys are sealed, into @pk. */
+void mm_keyset_reader_pk(const mm_keyset *ks, unsigned char pk[MM_CRYPTO_PK_SIZE]);
+
+/* A fresh random data key. */
+void mm_crypto_datakey_new(unsigned char dk[MM_CRYPTO_DK_SIZE]);
+
+/*
+ * Seal the data key @dk to the reader public key @reader_pk (crypto_box_seal: an ephemeral
+ * X25519 key, 80 bytes). Needs no secret. @return 0, MM_ERROR
+ */
+int mm_crypto_datakey_seal(const unsigned char reader_pk[MM_CRYPTO_PK_SIZE],
+                           const unsigned char dk[MM_CRYPTO_DK_SIZE],
+                           unsigned char out[MM_CRYPTO_SEALED_DK_SIZE]);
+
+/*
+ * Open a sealed data key with the reader secret key of @ks.
+ * @return 0, MM_EAUTH (sealed to another key, altered), MM_EINVAL (@ks is a host keyset:
+ *         it holds no reader secret key)
+ */
+int mm_crypto_datakey_open(const mm_keyset *ks,
+                           const unsigned char sealed[MM_CRYPTO_SEALED_DK_SIZE],
+                           unsigned char dk[MM_CRYPTO_DK_SIZE]);
+
+/* mm_crypto_seal() under the data key @dk instead of the object key. Same returns. */
+int mm_crypto_seal_dk(const unsigned char dk[MM_CRYPTO_DK_SIZE],
+                      const unsigned char id[MM_CRYPTO_ID_SIZE], const void *plain, size_t n,
+                      mm_buf *out);
+
+/* mm_crypto_open_raw() under the data key @dk. Same returns. */
+int mm_crypto_open_raw_dk(const unsigned char dk[MM_CRYPTO_DK_SIZE],
+                          const unsigned char id[MM_CRYPTO_ID_SIZE], const void *sealed, size_t n,
+                          mm_buf *out);
+
+/*
+ * Make a host's key block: a fresh random Ed25519 writer key, its certificate for @name
+ * (repository @repo_id, valid from @created to @not_after, seconds) signed by the master
+ * signing key of @master, and the clear keys a host needs (object-ID key, chunker seed,
+ * audit key, reader public key, master signing public key). The block holds no key that
+ * opens anything. @return 0, MM_EINVAL (@master is a host keyset, bad name or times), MM_ERROR
+ */
+int mm_keyset_enroll(const mm_keyset *master, const unsigned char repo_id[MM_REPO_ID_BYTES],
+                     const char *name, uint64_t created, uint64_t not_after,
+                     unsigned char out[MM_HOSTKEYS_SIZE]);
+
+/*
+ * Build a host keyset from the key block @p (@n bytes) of repository @repo_id; its
+ * certificate must verify under the block's master signing public key.
+ * @return 0, MM_ECORRUPT (damaged block, certificate for another repository), MM_ENOMEM
+ */
+int mm_keyset_from_hostkeys(mm_keyset **out, const void *p, size_t n,
+                            const unsigned char repo_id[MM_REPO_ID_BYTES]);
+
+/* Copy the writer certificate of a host keyset into @cert. @return 1 copied, 0 master keyset */
+int mm_keyset_writer_cert(const mm_keyset *ks, unsigned char cert[MM_WCERT_SIZE]);
+
+/*
+ * Check the writer certificate @cert (@n bytes): layout, signature by @master_pk, and that
+ * it names repository @repo_id. @return 0 (@out filled, may be NULL), MM_ECORRUPT, MM_EAUTH
+ */
+int mm_wcert_check(const unsigned char master_pk[MM_CRYPTO_PK_SIZE], const void *cert, size_t n,
+                   const unsigned char repo_id[MM_REPO_ID_BYTES], struct mm_wcert *out);
+
 #endif

@@ -18,9 +18,14 @@
 #define MM_CRYPTO_SUBKEY_CHUNK  3u /* chunker gear seed, 16 bytes, first 8 used (LE) */
 #define MM_CRYPTO_SUBKEY_SIGN   4u /* Ed25519 seed, 32 bytes */
 #define MM_CRYPTO_SUBKEY_AUDIT  5u /* keyed BLAKE2b-256 key of the audit chain, 32 bytes */
+#define MM_CRYPTO_SUBKEY_READER 6u /* X25519 seed of the reader keypair (format 3), 32 bytes */
+
+/* What a keyset can do (mm_keyset.kind). */
+enum { MM_KEYSET_MASTER = 1, MM_KEYSET_HOST = 2 };
 
 /* Byte arrays only, so the block needs no alignment beyond 1. */
 struct mm_keyset {
+    unsigned char kind; /* MM_KEYSET_MASTER, MM_KEYSET_HOST (no master, object or reader key) */
     unsigned char master[MM_CRYPTO_KEY_SIZE];
     unsigned char object_key[MM_CRYPTO_KEY_SIZE];
     unsigned char id_key[MM_CRYPTO_KEY_SIZE];
@@ -28,6 +33,10 @@ struct mm_keyset {
     unsigned char sign_sk[64];
     unsigned char sign_pk[MM_CRYPTO_PK_SIZE];
     unsigned char chunk_seed[8];
+    unsigned char reader_sk[MM_CRYPTO_KEY_SIZE]; /* X25519; zero in a host keyset */
+    unsigned char reader_pk[MM_CRYPTO_KEY_SIZE];
+    unsigned char master_pk[MM_CRYPTO_PK_SIZE]; /* the master signing key's public half */
+    unsigned char cert[MM_WCERT_SIZE];          /* host keyset: the writer's certificate */
 };
 
 /* Key slot v1 layout; all integers little-endian. */

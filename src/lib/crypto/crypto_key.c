@@ -49,6 +49,7 @@ static int subkey(const mm_keyset *ks, uint64_t id, unsigned char *out, size_t l
 int mm_crypto__keyset_derive(mm_keyset *ks)
 {
     unsigned char seed[crypto_sign_SEEDBYTES];
+    unsigned char rseed[crypto_box_SEEDBYTES];
     unsigned char chunk[crypto_kdf_BYTES_MIN];
     int err = 0;
 
@@ -56,7 +57,8 @@ int mm_crypto__keyset_derive(mm_keyset *ks)
         subkey(ks, MM_CRYPTO_SUBKEY_ID, ks->id_key, sizeof(ks->id_key)) != 0 ||
         subkey(ks, MM_CRYPTO_SUBKEY_CHUNK, chunk, sizeof(chunk)) != 0 ||
         subkey(ks, MM_CRYPTO_SUBKEY_SIGN, seed, sizeof(seed)) != 0 ||
-        subkey(ks, MM_CRYPTO_SUBKEY_AUDIT, ks->audit_key, sizeof(ks->audit_key)) != 0) {
+        subkey(ks, MM_CRYPTO_SUBKEY_AUDIT, ks->audit_key, sizeof(ks->audit_key)) != 0 ||
+        subkey(ks, MM_CRYPTO_SUBKEY_READER, rseed, sizeof(rseed)) != 0) {
         err = mm_error_set(MM_ERROR, "cannot derive subkeys");
         goto out;
     }
@@ -65,10 +67,17 @@ int mm_crypto__keyset_derive(mm_keyset *ks)
         err = mm_error_set(MM_ERROR, "cannot derive the signing key");
         goto out;
     }
+    if (crypto_box_seed_keypair(ks->reader_pk, ks->reader_sk, rseed) != 0) {
+        err = mm_error_set(MM_ERROR, "cannot derive the reader key");
+        goto out;
+    }
+    memcpy(ks->master_pk, ks->sign_pk, sizeof(ks->master_pk));
+    ks->kind = MM_KEYSET_MASTER;
     /* a failure here only loses the hardening, never the key */
     (void)sodium_mprotect_readonly(ks);
 out:
     sodium_memzero(seed, sizeof(seed));
+    sodium_memzero(rseed, sizeof(rseed));
     sodium_memzero(chunk, sizeof(chunk));
     return err;
 }
@@ -107,7 +116,8 @@ uint64_t mm_keyset_chunk_seed(const mm_keyset *ks)
 
 void mm_keyset_public_key(const mm_keyset *ks, unsigned char pk[MM_CRYPTO_PK_SIZE])
 {
-    memcpy(pk, ks->sign_pk, MM_CRYPTO_PK_SIZE);
+    /* a host keyset signs with its writer key, but verifies against the master's */
+    memcpy(pk, ks->master_pk, MM_CRYPTO_PK_SIZE);
 }
 
 int mm_crypto_sign(const mm_keyset *ks, const void *msg, size_t n,

@@ -44,13 +44,22 @@ static void nonce(unsigned char *dst)
     left -= MM_CRYPTO_NONCE_SIZE;
 }
 
-int mm_crypto_seal(const mm_keyset *ks, const unsigned char id[MM_CRYPTO_ID_SIZE],
-                   const void *plain, size_t n, mm_buf *out)
+/* Refuse the object key of a host keyset (it has none: the field is zero). */
+static int need_master(const mm_keyset *ks)
+{
+    if (ks->kind != MM_KEYSET_MASTER)
+        return mm_error_set(MM_EINVAL, "a host credential holds no key that seals or opens "
+                                       "objects with the object key");
+    return 0;
+}
+
+/* Seal under the 32-byte @key (object key or a data key). */
+static int seal_key(const unsigned char *key, const unsigned char id[MM_CRYPTO_ID_SIZE],
+                    const void *plain, size_t n, mm_buf *out)
 {
     unsigned char *dst;
     int err;
 
-    MM_ASSERT_ARG(ks && id && out && (plain || n == 0));
     if (n > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX ||
         n > SIZE_MAX - MM_CRYPTO_SEAL_OVERHEAD)
         return mm_error_set(MM_ELIMIT, "object of %zu bytes is too large to seal", n);
@@ -59,8 +68,7 @@ int mm_crypto_seal(const mm_keyset *ks, const unsigned char id[MM_CRYPTO_ID_SIZE
     dst = (unsigned char *)out->ptr + out->len;
     nonce(dst);
     if (crypto_aead_xchacha20poly1305_ietf_encrypt(dst + MM_CRYPTO_NONCE_SIZE, NULL, plain, n, id,
-                                                   MM_CRYPTO_ID_SIZE, NULL, dst,
-                                                   ks->object_key) != 0) {
+                                                   MM_CRYPTO_ID_SIZE, NULL, dst, key) != 0) {
         out->ptr[out->len] = '\0';
         return mm_error_set(MM_ERROR, "cannot seal an object");
     }
@@ -69,17 +77,40 @@ int mm_crypto_seal(const mm_keyset *ks, const unsigned char id[MM_CRYPTO_ID_SIZE
     return 0;
 }
 
-/* Open @sealed into @out (OUT:), checking the content against @id when @check. */
-static int open_object(const mm_keyset *ks, const unsigned char *id, const void *sealed, size_t n,
-                       mm_buf *out, int check)
+int mm_crypto_seal(const mm_keyset *ks, const unsigned char id[MM_CRYPTO_ID_SIZE],
+                   const void *plain, size_t n, mm_buf *out)
 {
+    int err;
+
+    MM_ASSERT_ARG(ks && id && out && (plain || n == 0));
+    if ((err = need_master(ks)) < 0)
+        return err;
+    return seal_key(ks->object_key, id, plain, n, out);
+}
+
+int mm_crypto_seal_dk(const unsigned char dk[MM_CRYPTO_DK_SIZE],
+                      const unsigned char id[MM_CRYPTO_ID_SIZE], const void *plain, size_t n,
+                      mm_buf *out)
+{
+    MM_ASSERT_ARG(dk && id && out && (plain || n == 0));
+    return seal_key(dk, id, plain, n, out);
+}
+
+/*
+ * Open @sealed into @out (OUT:) under @key, checking the content against @id when @ks is
+ * not NULL (the ID key is then that of @ks).
+ */
+static int open_object(const mm_keyset *ks, const unsigned char *key, const unsigned char *id,
+                       const void *sealed, size_t n, mm_buf *out)
+{
+    const int check = ks != NULL;
     const unsigned char *src = sealed;
     unsigned char hash[MM_CRYPTO_ID_SIZE];
     unsigned char *dst = NULL;
     size_t plen = 0;
     int err = 0;
 
-    MM_ASSERT_ARG(ks && id && out && (sealed || n == 0));
+    MM_ASSERT_ARG(key && id && out && (sealed || n == 0));
     if (n < MM_CRYPTO_SEAL_OVERHEAD)
         return mm_error_set(MM_ECORRUPT, "sealed object of %zu bytes is too short", n);
     plen = n - MM_CRYPTO_SEAL_OVERHEAD;
@@ -88,7 +119,7 @@ static int open_object(const mm_keyset *ks, const unsigned char *id, const void 
     dst = (unsigned char *)out->ptr + out->len;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(dst, NULL, NULL, src + MM_CRYPTO_NONCE_SIZE,
                                                    n - MM_CRYPTO_NONCE_SIZE, id, MM_CRYPTO_ID_SIZE,
-                                                   src, ks->object_key) != 0) {
+                                                   src, key) != 0) {
         err = mm_error_set(MM_EAUTH, "sealed object fails authentication (altered, truncated "
                                      "or under another name)");
         goto out;
@@ -110,13 +141,30 @@ out:
 int mm_crypto_open(const mm_keyset *ks, const unsigned char id[MM_CRYPTO_ID_SIZE],
                    const void *sealed, size_t n, mm_buf *out)
 {
-    return open_object(ks, id, sealed, n, out, 1);
+    int err;
+
+    MM_ASSERT_ARG(ks);
+    if ((err = need_master(ks)) < 0)
+        return err;
+    return open_object(ks, ks->object_key, id, sealed, n, out);
 }
 
 int mm_crypto_open_raw(const mm_keyset *ks, const unsigned char id[MM_CRYPTO_ID_SIZE],
                        const void *sealed, size_t n, mm_buf *out)
 {
-    return open_object(ks, id, sealed, n, out, 0);
+    int err;
+
+    MM_ASSERT_ARG(ks);
+    if ((err = need_master(ks)) < 0)
+        return err;
+    return open_object(NULL, ks->object_key, id, sealed, n, out);
+}
+
+int mm_crypto_open_raw_dk(const unsigned char dk[MM_CRYPTO_DK_SIZE],
+                          const unsigned char id[MM_CRYPTO_ID_SIZE], const void *sealed, size_t n,
+                          mm_buf *out)
+{
+    return open_object(NULL, dk, id, sealed, n, out);
 }
 
 void mm_crypto_hash(const void *p, size_t n, unsigned char out[MM_CRYPTO_ID_SIZE])

@@ -95,6 +95,8 @@ int mm_keyslot_seal(const mm_keyset *ks, const char *name, const char *passphras
     int err = 0;
 
     MM_ASSERT_ARG(ks && name && out && (passphrase || passlen == 0));
+    if (ks->kind != MM_KEYSET_MASTER)
+        return mm_error_set(MM_EINVAL, "a host credential holds no master key to put in a slot");
     if (!p)
         p = &def;
     namelen = strnlen(name, MM_KEYSLOT_NAME_MAX + 1);

@@ -19,8 +19,14 @@
 #include "chunk/chunk.h"
 #include "crypto/crypto.h"
 
-/* Format version of the repository layout (the "mamori-repo" marker file). */
-#define MM_REPO_VERSION 2
+/*
+ * Format version of the repository layout (the "mamori-repo" marker file) that init writes
+ * by default, and the newest this mamori reads and writes. Format 3 (write-only hosts: data
+ * keys sealed to the reader key, docs/format.md) is written only when asked for
+ * (init --format 3) until backups run from a host credential.
+ */
+#define MM_REPO_VERSION     2
+#define MM_REPO_VERSION_MAX 3
 /* A generation ID: 64 hex digits; users may type a unique prefix of at least this many. */
 #define MM_REPO_GEN_PREFIX_MIN 4u
 /* Default target size of a pack file and zstd level. */
@@ -36,6 +42,7 @@ struct mm_repo_init_opts {
     const struct mm_chunk_params *chunk; /* NULL: MM_CHUNK_* */
     int zstd_level;                      /* 0: MM_REPO_ZSTD_LEVEL */
     size_t pack_target;                  /* 0: MM_REPO_PACK_TARGET */
+    unsigned format;                     /* 0: MM_REPO_VERSION; else 2 or 3 */
 };
 
 /*
@@ -566,5 +573,26 @@ int mm_repo_medium_parse(const void *data, size_t n, const char *repo_id,
  */
 enum mm_repo_medium_verdict mm_repo_medium_judge(const struct mm_repo_medium *have,
                                                  const char *label, const char *hospital);
+
+/* ---- host credentials (repo_host.c; docs/format.md "Host credential") ---------------------- */
+
+/*
+ * Enroll a host on the format 3 repository @r (opened with a person's passphrase): make a
+ * writer key and its certificate for @name, valid @days days, and write the host
+ * credential ("MMHC": the host key block, the chunker and pack settings, the compression
+ * dictionaries) to @file, created with mode 0600 (an existing file is refused).
+ * @return 0, MM_EINVAL (not format 3, bad name or days, @r opened without a person's key),
+ *         MM_EEXISTS (@file exists), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_host_enroll(mm_repo *r, const char *name, unsigned days, const char *file);
+
+/*
+ * Open the format 3 repository at @path with the host credential @file: the handle seals
+ * new packs and envelopes and signs manifests with the writer key, and opens nothing.
+ * The file must be owned by the running user and have mode 0600.
+ * @return 0, MM_EINVAL (owner or mode, credential of another repository, not format 3),
+ *         MM_ECORRUPT (damaged credential), MM_ENOTFOUND, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_open_host(mm_repo **out, const char *path, const char *file);
 
 #endif

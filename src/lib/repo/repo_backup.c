@@ -282,7 +282,7 @@ static int pack_flush(struct worker *wk, struct mm_repo__packw *p)
         if (err < 0)
             goto out;
     }
-    err = mm_repo__packw_start(p);
+    err = mm_repo__packw_start(st->r, p);
 out:
     mm_free(copy);
     return err;
@@ -376,15 +376,33 @@ static int store_in(struct worker *wk, uint8_t type, int which, const void *p, s
             dict = mm_repo__dict_current(st->r);
         }
     }
-    mm_buf_clear(&wk->sealed);
-    if ((err = mm_repo__object_seal(st->r, &wk->w, id, p, n, dict, &wk->sealed)) < 0)
-        return err;
     pk = &st->pack[which];
-    pthread_mutex_lock(&st->packmu);
-    /* Memory stays bounded: a full pack waits here while PACKS_OUT others are written. */
-    while (st->packs_out >= PACKS_OUT && pk->data.len >= st->r->cfg.pack_target &&
-           !__atomic_load_n(&st->err, __ATOMIC_RELAXED))
-        pthread_cond_wait(&st->packcv, &st->packmu);
+    for (;;) { /* format 3: sealed under the data key of the pack it goes into */
+        unsigned char dk[MM_CRYPTO_DK_SIZE] = { 0 };
+        const int fmt3 = st->r->version >= 3;
+        int same;
+        if (fmt3) {
+            pthread_mutex_lock(&st->packmu);
+            memcpy(dk, pk->dk, sizeof(dk));
+            pthread_mutex_unlock(&st->packmu);
+        }
+        mm_buf_clear(&wk->sealed);
+        err = mm_repo__object_seal_dk(st->r, &wk->w, fmt3 ? dk : NULL, id, p, n, dict, &wk->sealed);
+        if (err < 0) {
+            mm_crypto_wipe(dk, sizeof(dk));
+            return err;
+        }
+        pthread_mutex_lock(&st->packmu);
+        /* Memory stays bounded: a full pack waits here while PACKS_OUT others are written. */
+        while (st->packs_out >= PACKS_OUT && pk->data.len >= st->r->cfg.pack_target &&
+               !__atomic_load_n(&st->err, __ATOMIC_RELAXED))
+            pthread_cond_wait(&st->packcv, &st->packmu);
+        same = !fmt3 || mm_crypto_equal(dk, pk->dk, sizeof(dk));
+        mm_crypto_wipe(dk, sizeof(dk));
+        if (same)
+            break;                         /* still locked */
+        pthread_mutex_unlock(&st->packmu); /* the pack was written meanwhile: seal again */
+    }
     off = pk->data.len;
     err = mm_buf_put(&pk->data, wk->sealed.ptr, wk->sealed.len);
     if (err == 0 && (err = mm_repo__packw_record(pk, id, type, off, (uint32_t)n)) < 0)
@@ -394,7 +412,7 @@ static int store_in(struct worker *wk, uint8_t type, int which, const void *p, s
         full = *pk; /* now owned here: written outside the lock */
         memset(pk, 0, sizeof(*pk));
         pk->reserve = reserve;
-        err = mm_repo__packw_start(pk);
+        err = mm_repo__packw_start(st->r, pk);
         flush = 1;
         st->packs_out++;
     }
@@ -1101,7 +1119,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     st.o = o;
     for (int k = 0; k < 2; k++) {
         st.pack[k].reserve = (size_t)r->cfg.pack_target + PACK_SLACK;
-        if ((err = mm_repo__packw_start(&st.pack[k])) < 0)
+        if ((err = mm_repo__packw_start(st.r, &st.pack[k])) < 0)
             goto out;
     }
     if (nsrc == 0) {

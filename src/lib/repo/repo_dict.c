@@ -49,6 +49,11 @@ static int add_dict(mm_repo *r, const void *p, size_t n)
     return 0;
 }
 
+int mm_repo__dict_add(mm_repo *r, const void *p, size_t n)
+{
+    return add_dict(r, p, n);
+}
+
 int mm_repo__dict_load(mm_repo *r)
 {
     char **names = NULL;

@@ -218,6 +218,10 @@ int mm_repo__envelope_seal(mm_repo *r, const char magic[4], const void *plain, s
     size_t start = out->len;
     int err;
 
+    /* format 3: everything but the config (written and read only by a person) is sealed to
+     * the reader key */
+    if (r->version >= 3 && memcmp(magic, "MMCF", 4) != 0)
+        return mm_repo__envelope3_seal(r, magic, plain, n, out);
     memcpy(head, magic, 4);
     mm_put_le32(head + 4, MM_REPO_FILE_VERSION);
     if ((err = mm_crypto_object_id(r->ks, plain, n, head + 8)) < 0)
@@ -325,8 +329,11 @@ int mm_repo__envelope_open(mm_repo *r, const char magic[4], const void *p, size_
     if (n < ENV_HEAD || memcmp(b, magic, 4) != 0)
         return mm_error_set(MM_ECORRUPT, "not a '%.4s' file", magic);
     version = mm_get_le32(b + 4);
+    if (version == MM_REPO_FILE_VERSION3 && r->version >= 3 && memcmp(magic, "MMCF", 4) != 0)
+        return mm_repo__envelope3_open(r, p, n, out);
     if (version != MM_REPO_FILE_VERSION)
         return mm_error_set(MM_ECORRUPT, "'%.4s' file version %u is not known to this mamori",
                             magic, (unsigned)version);
-    return mm_repo__object_open(r, NULL, b + 8, b + ENV_HEAD, n - ENV_HEAD, UINT32_MAX, out);
+    return mm_repo__object_open_dk(r, NULL, NULL, b + 8, b + ENV_HEAD, n - ENV_HEAD, UINT32_MAX,
+                                   out);
 }

@@ -73,6 +73,14 @@ struct mm_repo__dict {
 };
 #define MM_REPO__DICTS_MAX 8
 
+/* Data keys of format 3 packs already opened, by pack ID (repo_fmt3.c). */
+struct mm_repo__dkcache {
+    unsigned char (*ids)[ID_SIZE];
+    unsigned char (*keys)[MM_CRYPTO_DK_SIZE];
+    size_t n, cap; /* cap is a power of two; an all-zero ID marks an empty slot */
+    pthread_mutex_t lock;
+};
+
 struct mm_repo {
     char *path;
     unsigned version; /* of the repository's format, from its marker file */
@@ -88,9 +96,19 @@ struct mm_repo {
     char **dict_bad; /* names of damaged dict/ files */
     size_t ndict_bad;
     int dict_loaded;
+    struct mm_repo__dkcache dkc;
 };
 
+/*
+ * A handle on the repository at @path with its marker read (r->version, r->id) and no key
+ * yet (host credentials, repo_host.c). @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_ENOMEM
+ */
+int mm_repo__open_marker(mm_repo **out, const char *path);
+
 /* ---- compression dictionaries (repo_dict.c) ------------------------------------------------ */
+
+/* Add the dictionary @p (@n bytes, as zstd's trainer writes it) unless known. */
+int mm_repo__dict_add(mm_repo *r, const void *p, size_t n);
 
 /*
  * Load every dictionary under dict/ (once; mm_repo__index_load calls it). A damaged copy is
@@ -211,13 +229,22 @@ void mm_repo__work_release(struct mm_repo__work *w);
  */
 int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
                          const void *p, size_t n, const struct mm_repo__dict *dict, mm_buf *out);
+/* mm_repo__object_seal() under the data key @dk (format 3); NULL: the keyset's object key. */
+int mm_repo__object_seal_dk(const mm_repo *r, struct mm_repo__work *w, const unsigned char *dk,
+                            const unsigned char id[ID_SIZE], const void *p, size_t n,
+                            const struct mm_repo__dict *dict, mm_buf *out);
 /*
- * Open a sealed object named @id: MAC, decompress (at most @plain bytes), check that the
+ * Open a sealed object named @id (format 3: under the data key of the pack the object
+ * index places it in): MAC, decompress (at most @plain bytes), check that the
  * plaintext hashes to @id; append the plaintext to @out.
  * @return 0, MM_EAUTH, MM_ECORRUPT, MM_ELIMIT, MM_ENOMEM
  */
 int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
                          const void *p, size_t n, uint32_t plain, mm_buf *out);
+/* mm_repo__object_open() under the data key @dk; NULL: the keyset's object key. */
+int mm_repo__object_open_dk(const mm_repo *r, struct mm_repo__work *w, const unsigned char *dk,
+                            const unsigned char id[ID_SIZE], const void *p, size_t n,
+                            uint32_t plain, mm_buf *out);
 /*
  * mm_repo__object_open() writing the plaintext to @dst, which has room for exactly @plain
  * bytes (the size the object index knows): a smaller or larger plaintext is MM_ECORRUPT.
@@ -243,15 +270,20 @@ int mm_repo__index_load(mm_repo *r);
 int mm_repo__pack_table(mm_repo *r, const unsigned char id[ID_SIZE], uint64_t size,
                         struct mm_repo__obj **out, size_t *n);
 
-/* A pack being filled: "MMPK", version, sealed objects; the table goes on at the end. */
+/*
+ * A pack being filled: "MMPK", version (format 3: and the sealed data key), sealed objects;
+ * the table goes on at the end.
+ */
 struct mm_repo__packw {
     mm_buf data;
+    unsigned char dk[MM_CRYPTO_DK_SIZE]; /* format 3: this pack's data key */
+    int fmt3;
     struct mm_repo__obj *objs;
     size_t n, cap;
     size_t reserve; /* bytes allocated at once by packw_start (0: grow as filled) */
 };
-/* Start (or restart) an empty pack. @return 0, MM_ENOMEM */
-int mm_repo__packw_start(struct mm_repo__packw *p);
+/* Start (or restart) an empty pack (format 3: with a fresh data key). @return 0, MM_ENOMEM */
+int mm_repo__packw_start(const mm_repo *r, struct mm_repo__packw *p);
 /* Note the object sealed at data[@off..len) as the pack's next entry. @return 0, MM_ENOMEM */
 int mm_repo__packw_record(struct mm_repo__packw *p, const unsigned char id[ID_SIZE], uint8_t type,
                           size_t off, uint32_t plain);
@@ -345,5 +377,43 @@ int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned c
 
 /* Record the verify result @states[i] (enum mm_repo_verify_state) of generations @ids. */
 int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *states, size_t n);
+
+/* ---- format 3: data keys sealed to the reader key (repo_fmt3.c) ---------------------------- */
+
+#define MM_REPO_PACK_VERSION3 2u /* "MMPK" version of format 3 packs */
+#define MM_REPO_FILE_VERSION3 2u /* envelope version of format 3 files */
+#define MM_REPO__PACK_HEAD3   (8u + MM_CRYPTO_SEALED_DK_SIZE)
+
+/*
+ * The data key of the pack @pack into @dk: from the cache, else from the pack's header
+ * (read and opened with the reader key, then cached). *@legacy is set to 1 for a version
+ * 1 pack (sealed with the keyset's object key; @dk untouched), else 0.
+ * @return 0, MM_ENOTFOUND, MM_EIO, MM_ECORRUPT (header), MM_EAUTH, MM_EINVAL (host keyset)
+ */
+int mm_repo__pack_key(const mm_repo *r, const unsigned char pack[ID_SIZE],
+                      unsigned char dk[MM_CRYPTO_DK_SIZE], int *legacy);
+/* mm_repo__pack_key() of the pack the object index places object @id in. MM_ENOTFOUND. */
+int mm_repo__object_key(const mm_repo *r, const unsigned char id[ID_SIZE],
+                        unsigned char dk[MM_CRYPTO_DK_SIZE], int *legacy);
+void mm_repo__dkcache_release(struct mm_repo__dkcache *c);
+
+/* Format 3 envelope (version 2) of @magic around @plain, appended to @out. */
+int mm_repo__envelope3_seal(mm_repo *r, const char magic[4], const void *plain, size_t n,
+                            mm_buf *out);
+/* Open a version 2 envelope (already checked: magic, version). */
+int mm_repo__envelope3_open(mm_repo *r, const void *p, size_t n, mm_buf *out);
+
+/*
+ * Format 3 manifests: append to @body its signer (the keyset's writer certificate, or none
+ * for the master key), the trailer and the signature. @return 0, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__manifest3_sign(mm_repo *r, mm_buf *body);
+/*
+ * Check a format 3 manifest plaintext: signature by the master key or by a writer whose
+ * certificate the master key signed for this repository. OUT: *@bodylen, *@wc (when a
+ * writer signed, @writer set to 1). @return 0, MM_ECORRUPT
+ */
+int mm_repo__manifest3_check(mm_repo *r, const unsigned char *p, size_t n, size_t *bodylen,
+                             struct mm_wcert *wc, int *writer);
 
 #endif

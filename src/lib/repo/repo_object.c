@@ -52,6 +52,13 @@ void mm_repo__work_release(struct mm_repo__work *w)
 int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
                          const void *p, size_t n, const struct mm_repo__dict *dict, mm_buf *out)
 {
+    return mm_repo__object_seal_dk(r, w, NULL, id, p, n, dict, out);
+}
+
+int mm_repo__object_seal_dk(const mm_repo *r, struct mm_repo__work *w, const unsigned char *dk,
+                            const unsigned char id[ID_SIZE], const void *p, size_t n,
+                            const struct mm_repo__dict *dict, mm_buf *out)
+{
     struct mm_repo__work tmp;
     size_t bound = ZSTD_compressBound(n), got;
     int err = 0, own = 0;
@@ -82,7 +89,8 @@ int mm_repo__object_seal(const mm_repo *r, struct mm_repo__work *w, const unsign
             memcpy(w->scratch.ptr + 1, p, n);
         w->scratch.len = n + 1;
     }
-    err = mm_crypto_seal(r->ks, id, w->scratch.ptr, w->scratch.len, out);
+    err = dk ? mm_crypto_seal_dk(dk, id, w->scratch.ptr, w->scratch.len, out)
+             : mm_crypto_seal(r->ks, id, w->scratch.ptr, w->scratch.len, out);
 out:
     if (w->scratch.cap > (1u << 20))
         mm_buf_release(&w->scratch); /* keep only small scratch space between objects */
@@ -105,8 +113,9 @@ out:
  * to @out, or when @dst is not NULL written to @dst, which has room for exactly @plain bytes
  * and must be filled (a block whose size its index knows).
  */
-static int object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
-                       const void *p, size_t n, uint32_t plain, mm_buf *out, unsigned char *dst)
+static int object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char *dk,
+                       const unsigned char id[ID_SIZE], const void *p, size_t n, uint32_t plain,
+                       mm_buf *out, unsigned char *dst)
 {
     struct mm_repo__work tmp;
     unsigned char check[ID_SIZE], *to;
@@ -123,7 +132,8 @@ static int object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned
         own = 1;
     }
     mm_buf_clear(&w->scratch);
-    if ((err = mm_crypto_open_raw(r->ks, id, p, n, &w->scratch)) < 0)
+    if ((err = dk ? mm_crypto_open_raw_dk(dk, id, p, n, &w->scratch)
+                  : mm_crypto_open_raw(r->ks, id, p, n, &w->scratch)) < 0)
         goto out;
     if (w->scratch.len < 1) {
         err = mm_error_set(MM_ECORRUPT, "object has no codec byte");
@@ -205,17 +215,43 @@ out:
     return err;
 }
 
+/*
+ * Open the object @id as it lies in its pack: format 3 packs under their data key (from the
+ * pack the object index places @id in), older packs under the keyset's object key.
+ */
+static int object_open_in_pack(const mm_repo *r, struct mm_repo__work *w,
+                               const unsigned char id[ID_SIZE], const void *p, size_t n,
+                               uint32_t plain, mm_buf *out, unsigned char *dst)
+{
+    unsigned char dk[MM_CRYPTO_DK_SIZE];
+    int err, legacy = 1;
+
+    if (r->version >= 3 && (err = mm_repo__object_key(r, id, dk, &legacy)) < 0)
+        return err;
+    err = object_open(r, w, legacy ? NULL : dk, id, p, n, plain, out, dst);
+    if (!legacy)
+        mm_crypto_wipe(dk, sizeof(dk));
+    return err;
+}
+
 int mm_repo__object_open(const mm_repo *r, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
                          const void *p, size_t n, uint32_t plain, mm_buf *out)
 {
-    return object_open(r, w, id, p, n, plain, out, NULL);
+    return object_open_in_pack(r, w, id, p, n, plain, out, NULL);
+}
+
+int mm_repo__object_open_dk(const mm_repo *r, struct mm_repo__work *w, const unsigned char *dk,
+                            const unsigned char id[ID_SIZE], const void *p, size_t n,
+                            uint32_t plain, mm_buf *out)
+{
+    return object_open(r, w, dk, id, p, n, plain, out, NULL);
 }
 
 int mm_repo__object_open_at(const mm_repo *r, struct mm_repo__work *w,
                             const unsigned char id[ID_SIZE], const void *p, size_t n,
                             uint32_t plain, unsigned char *dst)
 {
-    return object_open(r, w, id, p, n, plain, NULL, dst);
+    return object_open_in_pack(r, w, id, p, n, plain, NULL, dst);
 }
 
 /* ---- the object index ----------------------------------------------------------------------- */
@@ -412,15 +448,18 @@ static int add_ixfile(struct mm_repo__objindex *ix, const struct mm_repo__packin
 int mm_repo__pack_table(mm_repo *r, const unsigned char id[ID_SIZE], uint64_t size,
                         struct mm_repo__obj **out, size_t *n)
 {
-    unsigned char tail[8], *trailer = NULL;
+    unsigned char tail[8], *trailer = NULL, dk[MM_CRYPTO_DK_SIZE];
     char rel[80];
     uint32_t tlen;
     mm_buf plain;
-    int err;
+    int err, legacy = 1;
 
     *out = NULL;
     *n = 0;
     mm_repo__pack_rel(id, rel);
+    if (r->version >= 3 && size >= MM_REPO__PACK_HEAD3 &&
+        (err = mm_repo__pack_key(r, id, dk, &legacy)) < 0)
+        return err;
     if (size < 16 + ID_SIZE + MM_CRYPTO_SEAL_OVERHEAD)
         return mm_error_set(MM_ECORRUPT, "pack '%.12s' is too short", rel + 8);
     if ((err = mm_repo__read_at(r, rel, size - 8, tail, 8)) < 0)
@@ -434,12 +473,13 @@ int mm_repo__pack_table(mm_repo *r, const unsigned char id[ID_SIZE], uint64_t si
     mm_buf_init(&plain, MM_REPO_PACK_MAX);
     if ((err = mm_repo__read_at(r, rel, size - 8 - tlen, trailer, tlen)) < 0)
         goto out;
-    if ((err = mm_repo__object_open(r, NULL, trailer, trailer + ID_SIZE, tlen - ID_SIZE,
-                                    MM_REPO_PACK_MAX, &plain)) < 0 ||
+    if ((err = mm_repo__object_open_dk(r, NULL, legacy ? NULL : dk, trailer, trailer + ID_SIZE,
+                                       tlen - ID_SIZE, MM_REPO_PACK_MAX, &plain)) < 0 ||
         (err = mm_repo__packtab_decode(plain.ptr, plain.len, size - 8 - tlen, out, n)) < 0)
         err = mm_error_set(err == MM_EAUTH ? MM_ECORRUPT : err, "pack '%.12s': table: %s", rel + 8,
                            mm_error_last());
 out:
+    mm_crypto_wipe(dk, sizeof(dk));
     mm_free(trailer);
     mm_buf_release(&plain);
     return err;
@@ -798,10 +838,9 @@ void mm_repo_index_stats(const mm_repo *r, unsigned long *full, unsigned long *p
 
 /* ---- pack writing ---------------------------------------------------------------------------- */
 
-int mm_repo__packw_start(struct mm_repo__packw *p)
+int mm_repo__packw_start(const mm_repo *r, struct mm_repo__packw *p)
 {
-    unsigned char head[8];
-
+    unsigned char head[MM_REPO__PACK_HEAD3], rpk[MM_CRYPTO_PK_SIZE];
     int err;
 
     if (!p->data.limit)
@@ -812,6 +851,15 @@ int mm_repo__packw_start(struct mm_repo__packw *p)
         return err;
     memcpy(head, "MMPK", 4);
     mm_put_le32(head + 4, MM_REPO_PACK_VERSION);
+    p->fmt3 = r->version >= 3;
+    if (!p->fmt3)
+        return mm_buf_put(&p->data, head, 8);
+    /* format 3: a fresh data key, sealed to the reader key in the header */
+    mm_put_le32(head + 4, MM_REPO_PACK_VERSION3);
+    mm_crypto_datakey_new(p->dk);
+    mm_keyset_reader_pk(r->ks, rpk);
+    if ((err = mm_crypto_datakey_seal(rpk, p->dk, head + 8)) < 0)
+        return err;
     return mm_buf_put(&p->data, head, sizeof(head));
 }
 
@@ -851,7 +899,8 @@ int mm_repo__packw_finish(mm_repo *r, struct mm_repo__work *w, struct mm_repo__p
         (err = mm_buf_reserve(&p->data, p->data.len + ID_SIZE + ZSTD_compressBound(table.len) + 1 +
                                                 MM_CRYPTO_SEAL_OVERHEAD + 64)) < 0 ||
         (err = mm_buf_put(&p->data, tid, ID_SIZE)) < 0 ||
-        (err = mm_repo__object_seal(r, w, tid, table.ptr, table.len, NULL, &p->data)) < 0)
+        (err = mm_repo__object_seal_dk(r, w, p->fmt3 ? p->dk : NULL, tid, table.ptr, table.len,
+                                       NULL, &p->data)) < 0)
         goto out;
     mm_put_le32(tail, (uint32_t)(p->data.len - tstart));
     memcpy(tail + 4, "MMPK", 4);
@@ -870,6 +919,7 @@ out:
 
 void mm_repo__packw_release(struct mm_repo__packw *p)
 {
+    mm_crypto_wipe(p->dk, sizeof(p->dk));
     mm_buf_release(&p->data);
     mm_free(p->objs);
     memset(p, 0, sizeof(*p));

@@ -56,6 +56,7 @@ static mm_repo *repo_alloc(const char *path)
         return NULL;
     }
     pthread_mutex_init(&r->ix.lock, NULL);
+    pthread_mutex_init(&r->dkc.lock, NULL);
     return r;
 }
 
@@ -67,6 +68,8 @@ void mm_repo_free(mm_repo *r)
     mm_repo__index_release(&r->ix);
     mm_repo__dict_release(r);
     pthread_mutex_destroy(&r->ix.lock);
+    mm_repo__dkcache_release(&r->dkc);
+    pthread_mutex_destroy(&r->dkc.lock);
     mm_keyset_free(r->ks);
     mm_free(r->path);
     mm_free(r);
@@ -122,11 +125,11 @@ static int read_marker(mm_repo *r)
         err = mm_error_set(MM_ECORRUPT, "'%s/" MARKER "' is damaged", r->path);
         goto out;
     }
-    if (version > MM_REPO_VERSION) {
+    if (version > MM_REPO_VERSION_MAX) {
         err = mm_error_set(
                 MM_ECORRUPT,
                 "repository format %u is newer than this mamori reads (%u): update mamori", version,
-                MM_REPO_VERSION);
+                MM_REPO_VERSION_MAX);
         goto out;
     }
     memcpy(r->id, id, sizeof(id));
@@ -254,6 +257,12 @@ int mm_repo_init(const char *path, const char *user, const char *pass, size_t pa
     r->cfg.chunk.max = o->chunk ? o->chunk->max : MM_CHUNK_MAX;
     r->cfg.zstd_level = o->zstd_level ? o->zstd_level : MM_REPO_ZSTD_LEVEL;
     r->cfg.pack_target = o->pack_target ? (uint32_t)o->pack_target : MM_REPO_PACK_TARGET;
+    r->version = o->format ? o->format : MM_REPO_VERSION;
+    if (r->version < 2 || r->version > MM_REPO_VERSION_MAX) {
+        err = mm_error_set(MM_EINVAL, "repository format %u cannot be created (2 or 3)",
+                           r->version);
+        goto out;
+    }
     if ((err = mm_chunk_params_check(&r->cfg.chunk)) < 0)
         goto out;
     if (r->cfg.zstd_level < 1 || r->cfg.zstd_level > 19 || r->cfg.pack_target < 1024 * 1024 ||
@@ -274,7 +283,7 @@ int mm_repo_init(const char *path, const char *user, const char *pass, size_t pa
     /* the slot and the config first: a folder with a marker is a usable repository */
     if ((err = write_slot(r, user, pass, passlen, o->kdf)) < 0 || (err = write_config(r)) < 0)
         goto out;
-    snprintf(marker, sizeof(marker), MARKER " %d\nid %s\n", MM_REPO_VERSION, r->id);
+    snprintf(marker, sizeof(marker), MARKER " %u\nid %s\n", r->version, r->id);
     err = mm_repo__write(r, MARKER, marker, strlen(marker));
 out:
     mm_repo_free(r);
@@ -401,6 +410,23 @@ out:
     mm_free(s);
     mm_repo_free(r);
     return err;
+}
+
+int mm_repo__open_marker(mm_repo **out, const char *path)
+{
+    mm_repo *r;
+    int err;
+
+    if ((err = mm_crypto_init()) < 0)
+        return err;
+    if (!(r = repo_alloc(path)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    if ((err = read_marker(r)) < 0) {
+        mm_repo_free(r);
+        return err;
+    }
+    *out = r;
+    return 0;
 }
 
 /* ---- key slots ------------------------------------------------------------------------------ */
@@ -612,6 +638,37 @@ void mm_repo_unlock(mm_repo *r)
 
 /* ---- generations ---------------------------------------------------------------------------- */
 
+/*
+ * The format 3 steps of loading a manifest: signer (master key or certified writer), body;
+ * a writer's generation must lie within its certificate's validity.
+ */
+static int gen_check3(mm_repo *r, const char *hex, const mm_buf *plain, struct mm_repo_gen *g,
+                      unsigned char **index_ids, size_t *nindex)
+{
+    struct mm_wcert wc;
+    size_t bodylen = 0;
+    int err, writer = 0;
+
+    if ((err = mm_repo__manifest3_check(r, (const unsigned char *)plain->ptr, plain->len, &bodylen,
+                                        &wc, &writer)) < 0)
+        return mm_error_set(MM_ECORRUPT, "generation '%.12s': %s", hex, mm_error_last());
+    if ((err = mm_repo__manifest_decode(plain->ptr, bodylen, g, index_ids, nindex)) < 0)
+        return mm_error_set(err, "generation '%.12s': %s", hex, mm_error_last());
+    if (writer && (g->start_ns / 1000000000 + 300 < (int64_t)wc.created ||
+                   g->end_ns / 1000000000 > (int64_t)wc.not_after)) {
+        mm_repo_gen_release(g);
+        mm_free(*index_ids);
+        *index_ids = NULL;
+        *nindex = 0;
+        return mm_error_set(MM_ECORRUPT,
+                            "generation '%.12s': written outside its writer certificate's "
+                            "validity",
+                            hex);
+    }
+    memcpy(g->id, hex, MM_CRYPTO_HEX_SIZE);
+    return 0;
+}
+
 int mm_repo__gen_load(mm_repo *r, const char *hex, struct mm_repo_gen *g, unsigned char **index_ids,
                       size_t *nindex)
 {
@@ -624,7 +681,7 @@ int mm_repo__gen_load(mm_repo *r, const char *hex, struct mm_repo_gen *g, unsign
     *index_ids = NULL;
     *nindex = 0;
     mm_buf_init(&raw, MM_REPO_MANIFEST_MAX);
-    mm_buf_init(&plain, MM_REPO_MANIFEST_MAX);
+    mm_buf_init(&plain, MM_REPO_MANIFEST_MAX + 1024);
     mm_buf_init(&msg, MM_REPO_MANIFEST_MAX + sizeof(MANIFEST_DOMAIN));
     snprintf(rel, sizeof(rel), "generations/%s", hex);
     if ((err = mm_repo__read(r, rel, &raw)) < 0)
@@ -638,6 +695,10 @@ int mm_repo__gen_load(mm_repo *r, const char *hex, struct mm_repo_gen *g, unsign
     if ((err = mm_repo__envelope_open(r, "MMGN", raw.ptr, raw.len, &plain)) < 0) {
         err = mm_error_set(MM_ECORRUPT, "generation '%.12s': manifest does not open: %s", hex,
                            mm_error_last());
+        goto out;
+    }
+    if (r->version >= 3) {
+        err = gen_check3(r, hex, &plain, g, index_ids, nindex);
         goto out;
     }
     if (plain.len < MM_CRYPTO_SIG_SIZE) {
@@ -673,13 +734,18 @@ int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned c
     mm_buf body, msg;
     int err;
 
-    mm_buf_init(&body, MM_REPO_MANIFEST_MAX);
+    mm_buf_init(&body, MM_REPO_MANIFEST_MAX + 1024);
     mm_buf_init(&msg, MM_REPO_MANIFEST_MAX + sizeof(MANIFEST_DOMAIN));
-    if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) == 0 &&
-        (err = mm_buf_put(&msg, MANIFEST_DOMAIN, sizeof(MANIFEST_DOMAIN))) == 0 &&
-        (err = mm_buf_put(&msg, body.ptr, body.len)) == 0 &&
-        (err = mm_crypto_sign(r->ks, msg.ptr, msg.len, sig)) == 0 &&
-        (err = mm_buf_put(&body, sig, sizeof(sig))) == 0)
+    if (r->version >= 3) { /* signer block, signature by the master or a writer key */
+        if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) == 0 &&
+            (err = mm_repo__manifest3_sign(r, &body)) == 0)
+            err = mm_repo__sealed_write(r, "generations", "MMGN", body.ptr, body.len,
+                                        MM_REPO_MANIFEST_MAX + 2048, id_out, NULL);
+    } else if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) == 0 &&
+               (err = mm_buf_put(&msg, MANIFEST_DOMAIN, sizeof(MANIFEST_DOMAIN))) == 0 &&
+               (err = mm_buf_put(&msg, body.ptr, body.len)) == 0 &&
+               (err = mm_crypto_sign(r->ks, msg.ptr, msg.len, sig)) == 0 &&
+               (err = mm_buf_put(&body, sig, sizeof(sig))) == 0)
         err = mm_repo__sealed_write(r, "generations", "MMGN", body.ptr, body.len,
                                     MM_REPO_MANIFEST_MAX + 1024, id_out, NULL);
     mm_buf_release(&body);

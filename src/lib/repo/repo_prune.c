@@ -129,6 +129,17 @@ static void choose(const struct mm_repo_gen *g, size_t n, const struct mm_repo_k
         keep[clean] = "newest verified clean";
 }
 
+/* Seal the checked plaintext @plain of the object @l again into the format 3 pack @pw. */
+static int reseal(mm_repo *r, struct mm_repo__work *w, struct mm_repo__packw *pw,
+                  const struct mm_repo__loc *l, const mm_buf *plain)
+{
+    const struct mm_repo__dict *dict = NULL;
+
+    if (l->type == MM_REPO_OBJ_BLOB && plain->len <= MM_REPO_DICT_OBJECT_MAX)
+        dict = mm_repo__dict_current(r);
+    return mm_repo__object_seal_dk(r, w, pw->dk, l->id, plain->ptr, plain->len, dict, &pw->data);
+}
+
 /* Write the pack @pw; @pi takes its ID, size and objects (pw keeps its buffer for reuse). */
 static int finish_pack(mm_repo *r, struct mm_repo__work *w, struct mm_repo__packw *pw,
                        struct mm_repo__packinfo *pi)
@@ -311,7 +322,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         stats->packs_removed++;
     }
     /* 1. rewrite mostly-dead packs: copy their live objects, checked, into new packs */
-    if ((err = mm_repo__packw_start(&pw)) < 0)
+    if ((err = mm_repo__packw_start(r, &pw)) < 0)
         goto out;
     for (size_t p = 0; p < r->ix.npacks; p++) {
         char rel[80];
@@ -337,19 +348,22 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
             bad = (uint64_t)l->offset + l->length > pack.len ||
                   mm_repo__object_open(r, &w, l->id, pack.ptr + l->offset, l->length, l->plain,
                                        &check) < 0;
-            mm_buf_release(&check);
             if (bad) { /* keep the old pack: a damaged object is evidence, not garbage */
+                mm_buf_release(&check);
                 mm_error_clear();
                 ps[p].fate = 0;
                 break;
             }
             off = pw.data.len;
-            if ((err = mm_buf_put(&pw.data, pack.ptr + l->offset, l->length)) < 0 ||
-                (err = mm_repo__packw_record(&pw, l->id, l->type, off, l->plain)) < 0)
+            /* format 3: each pack has its own data key, so the object is sealed again */
+            err = pw.fmt3 ? reseal(r, &w, &pw, l, &check)
+                          : mm_buf_put(&pw.data, pack.ptr + l->offset, l->length);
+            mm_buf_release(&check);
+            if (err < 0 || (err = mm_repo__packw_record(&pw, l->id, l->type, off, l->plain)) < 0)
                 goto out;
             if (pw.data.len >= r->cfg.pack_target &&
                 ((err = finish_pack(r, &w, &pw, &out[nout++])) < 0 ||
-                 (err = mm_repo__packw_start(&pw)) < 0))
+                 (err = mm_repo__packw_start(r, &pw)) < 0))
                 goto out;
         }
         if (ps[p].fate == 2)

@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Write-only host keys (repository format 3), the key harness of issue 16: a format 3
+ * repository backs up a generated SS-MIX2 storage with a passphrase, a host is enrolled,
+ * and then every 32-byte window of the host's credential file, and every subkey derived
+ * from each, is tried against every sealed data key, pack object, pack table, index file,
+ * manifest, verify record, dictionary, the config and every key slot (as a passphrase and
+ * as a key-encryption key) on the medium: none may open. The person's passphrase then reads
+ * everything (verify --read-data clean, restore byte-exact), including a pack, index file
+ * and manifest written through a handle opened with the credential alone. The harness
+ * proves it can fail: a pack sealed the wrong way (with the object-ID key, which the host
+ * holds) must be reported, and so must a real data key slipped into the candidates.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/endian.h"
+#include "common/error.h"
+#include "repo/repo.h"
+#include "repo/repo_fmt3.h"
+#include "repo/repo_format.h"
+#include "tools/gen/gen.h"
+
+#define PATHCAP  1024
+#define PASS     "a person's passphrase: 合言葉"
+#define P(s)     (s), strlen(s)
+#define NSUB     8u  /* subkey ids tried per candidate (the repository uses 1 to 6) */
+#define PACK_V3  2u  /* "MMPK" version of format 3 packs, and envelope version of its files */
+#define HC_KEYS  48u /* offset of the host key block in the credential (docs/format.md) */
+#define HC_DICTS (HC_KEYS + MM_HOSTKEYS_SIZE + 4u) /* where its dictionaries start */
+
+static const struct mm_kdf_params kdf_min = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+static char *pj(char *out, const char *a, const char *b)
+{
+    if (snprintf(out, PATHCAP, "%s/%s", a, b) >= PATHCAP)
+        fail_msg("path too long");
+    return out;
+}
+
+static unsigned char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *p;
+    long len;
+
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = malloc((size_t)len + 1);
+    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    *n = (size_t)len;
+    return p;
+}
+
+static void write_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+    if (fd < 0 || write(fd, p, n) != (ssize_t)n)
+        fail_msg("write '%s'", path);
+    close(fd);
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static char tmpdir[PATHCAP];
+
+static int remove_tmp(void **state)
+{
+    (void)state;
+    if (tmpdir[0])
+        nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir[0] = '\0';
+    return 0;
+}
+
+/* Compare every regular file below @a with the same name below @b. */
+static const char *cmp_root, *cmp_other;
+static size_t cmp_files;
+static int cmp_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    char other[PATHCAP];
+    unsigned char *x, *y;
+    size_t nx = 0, ny = 0;
+
+    (void)ftw;
+    if (flag != FTW_F || !S_ISREG(st->st_mode))
+        return 0;
+    if (snprintf(other, sizeof(other), "%s%s", cmp_other, path + strlen(cmp_root)) >=
+        (int)sizeof(other))
+        fail_msg("path too long");
+    x = read_all(path, &nx);
+    y = read_all(other, &ny);
+    if (!x || !y || nx != ny || memcmp(x, y, nx) != 0)
+        fail_msg("'%s' was not restored byte for byte", other);
+    free(x);
+    free(y);
+    cmp_files++;
+    return 0;
+}
+
+static size_t compare_trees(const char *a, const char *b)
+{
+    cmp_root = a;
+    cmp_other = b;
+    cmp_files = 0;
+    nftw(a, cmp_cb, 16, FTW_PHYS);
+    return cmp_files;
+}
+
+/* ---- the candidates: every 32-byte window of the credential and its subkeys ---------------- */
+
+struct cands {
+    unsigned char (*k)[32];
+    unsigned char (*pk)[32]; /* X25519 public key of k taken as a secret key */
+    size_t n;
+};
+
+static void cands_add(struct cands *c, const unsigned char *k)
+{
+    memcpy(c->k[c->n], k, 32);
+    crypto_scalarmult_base(c->pk[c->n], k);
+    c->n++;
+}
+
+/*
+ * Every 32-byte window of the credential's key material (header, host key block: the first
+ * HC_DICTS bytes, at every byte offset) and the NSUB subkeys derived from each; then every
+ * aligned 32 bytes of the rest (the compression dictionaries, content rather than keys).
+ */
+static void cands_from(struct cands *c, const unsigned char *f, size_t n)
+{
+    size_t keys = n < HC_DICTS ? n : HC_DICTS, cap = keys * (1 + NSUB) + n / 32 + 8;
+
+    c->k = calloc(cap, 32);
+    c->pk = calloc(cap, 32);
+    c->n = 0;
+    assert_non_null(c->k);
+    assert_non_null(c->pk);
+    for (size_t off = HC_DICTS; off + 32 <= n; off += 32)
+        cands_add(c, f + off);
+    for (size_t off = 0; off + 32 <= n && off < keys; off++) {
+        cands_add(c, f + off);
+        for (uint64_t id = 1; id <= NSUB; id++) {
+            unsigned char sub[32];
+            crypto_kdf_derive_from_key(sub, sizeof(sub), id, "mamori01", f + off);
+            cands_add(c, sub);
+        }
+    }
+}
+
+static void cands_free(struct cands *c)
+{
+    free(c->k);
+    free(c->pk);
+}
+
+/* ---- trying them ------------------------------------------------------------------------------
+ */
+
+/* What the harness looked at, by kind, and how many candidates opened something. */
+struct tally {
+    size_t sealed_keys, objects, tables, envelopes, slots, opened;
+    size_t by_magic[5]; /* MMIX, MMGN, MMVR, MMDC, MMCF */
+};
+
+/* How many candidates open the sealed object @s (@n bytes: nonce, ciphertext, tag) with @ad. */
+static size_t try_aead(const struct cands *c, const unsigned char *s, size_t n,
+                       const unsigned char *ad, size_t adlen)
+{
+    unsigned char *m;
+    size_t opened = 0;
+
+    if (n < MM_CRYPTO_SEAL_OVERHEAD)
+        return 0;
+    m = malloc(n);
+    assert_non_null(m);
+    for (size_t i = 0; i < c->n; i++)
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, NULL, NULL, s + 24, n - 24, ad, adlen, s,
+                                                       c->k[i]) == 0)
+            opened++;
+    free(m);
+    return opened;
+}
+
+/* How many candidates open the 80-byte sealed data key @s (as the reader secret key). */
+static size_t try_box(const struct cands *c, const unsigned char *s, const unsigned char *reader_pk)
+{
+    unsigned char dk[32];
+    size_t opened = 0;
+
+    for (size_t i = 0; i < c->n; i++)
+        if (crypto_box_seal_open(dk, s, MM_CRYPTO_SEALED_DK_SIZE, c->pk[i], c->k[i]) == 0 ||
+            crypto_box_seal_open(dk, s, MM_CRYPTO_SEALED_DK_SIZE, reader_pk, c->k[i]) == 0)
+            opened++;
+    return opened;
+}
+
+/* What the walk over the packs tries each sealed thing with. */
+struct walk {
+    const struct cands *c;
+    const unsigned char *rpk;
+    struct tally *t;
+};
+
+static void walk_cb(enum mm_repo_sealed_kind kind, const unsigned char *sealed, size_t n,
+                    const unsigned char *ad, size_t adlen, void *ctx)
+{
+    struct walk *w = ctx;
+
+    if (kind == MM_REPO_SEALED_DATAKEY) {
+        assert_int_equal(n, MM_CRYPTO_SEALED_DK_SIZE);
+        w->t->opened += try_box(w->c, sealed, w->rpk);
+        w->t->sealed_keys++;
+    } else {
+        w->t->opened += try_aead(w->c, sealed, n, ad, adlen);
+        if (kind == MM_REPO_SEALED_OBJECT)
+            w->t->objects++;
+        else
+            w->t->tables++;
+    }
+}
+
+/* Every pack: its sealed data key, every object (located with the person's handle), table. */
+static void try_packs(mm_repo *person, const struct cands *c, const unsigned char *rpk,
+                      struct tally *t)
+{
+    struct walk w = { c, rpk, t };
+    long packs = mm_repo_fmt3_pack_walk(person, walk_cb, &w);
+
+    if (packs < 0)
+        fail_msg("pack walk: %s", mm_error_last());
+}
+
+/* Every file of <repo>/@dir as an envelope: version 2 (format 3) or 1 (the config). */
+static void try_envelopes(const char *repo, const char *dir, int kind, const struct cands *c,
+                          const unsigned char *rpk, struct tally *t)
+{
+    char d[PATHCAP], path[PATHCAP];
+    struct dirent **e = NULL;
+    int n;
+
+    pj(d, repo, dir);
+    n = scandir(d, &e, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        size_t len = 0;
+        unsigned char *p;
+        if (e[i]->d_name[0] == '.') {
+            free(e[i]);
+            continue;
+        }
+        assert_non_null(p = read_all(pj(path, d, e[i]->d_name), &len));
+        if (mm_get_le32(p + 4) == PACK_V3) {
+            t->opened += try_box(c, p + 8, rpk);
+            t->sealed_keys++;
+            t->opened += try_aead(c, p + 120, len - 120, p + 88, ID_SIZE);
+        } else {
+            assert_memory_equal(p, "MMCF", 4); /* only the config stays a version 1 envelope */
+            t->opened += try_aead(c, p + 40, len - 40, p + 8, ID_SIZE);
+        }
+        t->envelopes++;
+        t->by_magic[kind]++;
+        free(p);
+        free(e[i]);
+    }
+    free(e);
+}
+
+/* Every key slot: each candidate as the passphrase, and as the key-encryption key. */
+static void try_slots(const char *repo, const struct cands *c, struct tally *t)
+{
+    char d[PATHCAP], path[PATHCAP];
+    struct dirent **e = NULL;
+    int n;
+
+    mm_crypto_kdf_cap(MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN);
+    n = scandir(pj(d, repo, "keys"), &e, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        unsigned char s[MM_CRYPTO_NONCE_SIZE + 48], *p;
+        size_t len = 0;
+        if (e[i]->d_name[0] == '.') {
+            free(e[i]);
+            continue;
+        }
+        assert_non_null(p = read_all(pj(path, d, e[i]->d_name), &len));
+        assert_int_equal(len, MM_KEYSLOT_SIZE);
+        for (size_t k = 0; k < c->n; k++) {
+            mm_keyset *ks = NULL;
+            if (mm_keyslot_open(&ks, p, len, (const char *)c->k[k], 32, NULL, 0) == 0) {
+                t->opened++;
+                mm_keyset_free(ks);
+            }
+        }
+        memcpy(s, p + 100, MM_CRYPTO_NONCE_SIZE); /* nonce, then ciphertext and tag */
+        memcpy(s + MM_CRYPTO_NONCE_SIZE, p + 124, 48);
+        t->opened += try_aead(c, s, sizeof(s), p, 124);
+        t->slots++;
+        free(p);
+        free(e[i]);
+    }
+    free(e);
+    mm_crypto_kdf_cap(0, 0);
+}
+
+/* The whole medium. @return how many (candidate, sealed thing) pairs opened */
+static size_t harness(mm_repo *person, const char *repo, const struct cands *c,
+                      const unsigned char *rpk, struct tally *t)
+{
+    static const char *const dirs[] = { "index", "generations", "verified", "dict" };
+    char path[PATHCAP];
+    unsigned char *p;
+    size_t n = 0;
+
+    memset(t, 0, sizeof(*t));
+    try_packs(person, c, rpk, t);
+    for (int k = 0; k < 4; k++)
+        try_envelopes(repo, dirs[k], k, c, rpk, t);
+    assert_non_null(p = read_all(pj(path, repo, "config"), &n));
+    t->opened += try_aead(c, p + 40, n - 40, p + 8, ID_SIZE);
+    t->by_magic[4]++;
+    free(p);
+    try_slots(repo, c, t);
+    return t->opened;
+}
+
+/* ---- the repository ------------------------------------------------------------------------ */
+
+struct world {
+    char base[PATHCAP], repo[PATHCAP], std[PATHCAP], cred[PATHCAP], out[PATHCAP];
+    char gen[MM_CRYPTO_HEX_SIZE];
+};
+
+/* A format 3 repository, a generated storage backed up with the passphrase, and verified. */
+static void make_world(struct world *w)
+{
+    struct mm_repo_init_opts io = { 0 };
+    struct gen_opts go = { 0 };
+    struct mm_repo_source s = { 0 };
+    struct mm_repo_backup_opts bo = { 0 };
+    struct mm_repo_verify_opts vo = { 0 };
+    struct mm_repo_verify_stats vs;
+    struct mm_repo_counts counts;
+    char gen[PATHCAP];
+    mm_repo *r = NULL;
+
+    snprintf(w->base, sizeof(w->base), "/tmp/mamori-test-wokeys-XXXXXX");
+    assert_non_null(mkdtemp(w->base));
+    snprintf(tmpdir, sizeof(tmpdir), "%s", w->base);
+    pj(w->repo, w->base, "repo");
+    pj(gen, w->base, "gen");
+    pj(w->std, gen, "standard");
+    pj(w->cred, w->base, "host.cred");
+    pj(w->out, w->base, "out");
+    go.out = gen;
+    go.patients = 40; /* about 500 messages */
+    go.days = 120;
+    go.seed = 16;
+    go.start = 20180;
+    go.threads = 2;
+    if (gen_create(&go, NULL) != 0)
+        fail_msg("generate: %s", mm_error_last());
+    io.kdf = &kdf_min;
+    io.format = 3;
+    io.pack_target = 1024 * 1024;
+    assert_int_equal(mm_repo_init(w->repo, "alice", P(PASS), &io), 0);
+    assert_int_equal(mm_repo_open(&r, w->repo, "alice", P(PASS)), 0);
+    s.path = w->std;
+    s.kind = MM_REPO_SOURCE_FOLDER;
+    bo.dict_samples = 100; /* a dictionary from the first 100 messages, as dict/ needs one */
+    if (mm_repo_backup(r, &s, 1, &bo, w->gen, &counts) != 0)
+        fail_msg("backup: %s", mm_error_last());
+    vo.read_data = 1;
+    assert_int_equal(mm_repo_verify(r, &vo, &vs), 0);
+    assert_int_equal(vs.damaged_objects + vs.damaged_packs + vs.damaged_generations, 0);
+    assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, w->cred), 0);
+    mm_repo_free(r);
+}
+
+/*
+ * A pack made the wrong way: objects sealed with the object-ID key the host holds (a
+ * deliberately broken writer). Written into the repository; its path goes to @path.
+ */
+static void write_wrong_pack(mm_repo *person, const char *repo, const unsigned char *id_key,
+                             const unsigned char *rpk, char path[PATHCAP])
+{
+    static const char payload[] = "\0sealed with the wrong key";
+    struct mm_repo__obj o = { { 0 }, MM_REPO_OBJ_BLOB, 88, 0, sizeof(payload) - 2 };
+    unsigned char head[88], tid[32], pid[32], tail[8];
+    char hex[MM_CRYPTO_HEX_SIZE], rel[100];
+    mm_buf pack, table, tp;
+    size_t tstart;
+
+    mm_buf_init(&pack, 1 << 20);
+    mm_buf_init(&table, 1 << 20);
+    mm_buf_init(&tp, 1 << 20);
+    memcpy(head, "MMPK", 4);
+    mm_put_le32(head + 4, PACK_V3);
+    assert_int_equal(mm_crypto_datakey_seal(rpk, id_key, head + 8), 0);
+    assert_int_equal(mm_buf_put(&pack, head, sizeof(head)), 0);
+    assert_int_equal(mm_crypto_object_id(mm_repo_keyset(person), payload + 1, o.plain, o.id), 0);
+    assert_int_equal(mm_crypto_seal_dk(id_key, o.id, payload, sizeof(payload) - 1, &pack), 0);
+    o.length = (uint32_t)(pack.len - 88);
+    assert_int_equal(mm_repo__packtab_encode(&o, 1, &table), 0);
+    assert_int_equal(mm_crypto_object_id(mm_repo_keyset(person), table.ptr, table.len, tid), 0);
+    tstart = pack.len;
+    assert_int_equal(mm_buf_put(&pack, tid, sizeof(tid)), 0);
+    assert_int_equal(mm_buf_putc(&tp, 0), 0); /* codec byte 0 (raw), then the table */
+    assert_int_equal(mm_buf_put(&tp, table.ptr, table.len), 0);
+    assert_int_equal(mm_crypto_seal_dk(id_key, tid, tp.ptr, tp.len, &pack), 0);
+    mm_put_le32(tail, (uint32_t)(pack.len - tstart));
+    memcpy(tail + 4, "MMPK", 4);
+    assert_int_equal(mm_buf_put(&pack, tail, 8), 0);
+    mm_crypto_hash(pack.ptr, pack.len, pid);
+    mm_crypto_hex(pid, hex);
+    snprintf(rel, sizeof(rel), "data/%.2s", hex);
+    mkdir(pj(path, repo, rel), 0700);
+    snprintf(rel, sizeof(rel), "data/%.2s/%s", hex, hex);
+    write_file(pj(path, repo, rel), pack.ptr, pack.len, 0600);
+    mm_buf_release(&pack);
+    mm_buf_release(&table);
+    mm_buf_release(&tp);
+}
+
+/*
+ * The other openers can fail too: a sealed data key opens under its reader secret key when
+ * that is a candidate, and a key slot opens when its passphrase is one.
+ */
+static void controls_open(const char *repo, struct cands *c)
+{
+    unsigned char pk[32], sk[32], dk[32], sealed[MM_CRYPTO_SEALED_DK_SIZE];
+    struct tally t = { 0 };
+    mm_repo *r = NULL;
+
+    crypto_box_keypair(pk, sk);
+    mm_crypto_datakey_new(dk);
+    assert_int_equal(mm_crypto_datakey_seal(pk, dk, sealed), 0);
+    c->n = 0;
+    assert_int_equal(try_box(c, sealed, pk), 0);
+    cands_add(c, sk);
+    assert_int_equal(try_box(c, sealed, pk), 1);
+    assert_int_equal(mm_repo_open(&r, repo, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_key_add(r, "bob", (const char *)c->k[0], 32, &kdf_min), 0);
+    mm_repo_free(r);
+    try_slots(repo, c, &t);
+    assert_int_equal(t.slots, 2);
+    assert_int_equal(t.opened, 1);
+}
+
+/* ---- tests ------------------------------------------------------------------------------------
+ */
+
+/*
+ * The harness: no key of the credential opens anything on the medium; and it can fail
+ * (a wrongly sealed pack, a real data key among the candidates).
+ */
+static void harness__credential_opens_nothing(void **state)
+{
+    struct world w;
+    struct cands c;
+    struct tally t;
+    unsigned char *cred, rpk[32], dk[32];
+    size_t n = 0;
+    char path[PATHCAP];
+    mm_repo *person = NULL;
+
+    (void)state;
+    make_world(&w);
+    assert_non_null(cred = read_all(w.cred, &n));
+    memcpy(rpk, cred + HC_KEYS + 72, 32);
+    cands_from(&c, cred, n);
+    assert_int_equal(mm_repo_open(&person, w.repo, "alice", P(PASS)), 0);
+    assert_int_equal(harness(person, w.repo, &c, rpk, &t), 0);
+    /* nothing vacuous: every kind of sealed thing was there and tried */
+    assert_true(t.sealed_keys >= 5 && t.objects >= 400 && t.tables >= 1 && t.slots == 1);
+    for (int k = 0; k < 5; k++)
+        if (t.by_magic[k] == 0)
+            fail_msg("no envelope of kind %d on the medium", k);
+    print_message("# tried %zu keys on %zu sealed data keys, %zu objects, %zu tables, "
+                  "%zu envelopes, %zu key slots: none opened\n",
+                  c.n, t.sealed_keys, t.objects, t.tables, t.envelopes + 1, t.slots);
+
+    /* a deliberately wrong writer (objects sealed with the object-ID key) is caught */
+    write_wrong_pack(person, w.repo, cred + HC_KEYS, rpk, path);
+    memset(&t, 0, sizeof(t));
+    try_packs(person, &c, rpk, &t);
+    assert_true(t.opened > 0);
+    assert_int_equal(unlink(path), 0);
+
+    /* a real data key among the candidates opens its pack: the harness's opening works */
+    assert_int_equal(mm_repo_fmt3_first_pack_key(person, dk), 0);
+    c.n = 0; /* the credential's keys were tried above: now only the real key */
+    cands_add(&c, dk);
+    memset(&t, 0, sizeof(t));
+    try_packs(person, &c, rpk, &t);
+    assert_true(t.opened > 0);
+    controls_open(w.repo, &c);
+    mm_crypto_wipe(dk, sizeof(dk));
+    mm_repo_free(person);
+    cands_free(&c);
+    free(cred);
+}
+
+/* The person's passphrase reads everything: verify --read-data clean, restore byte-exact. */
+static void person__reads_everything(void **state)
+{
+    struct world w;
+    struct mm_repo_verify_opts vo = { 0 };
+    struct mm_repo_verify_stats vs;
+    struct mm_repo_restore_opts ro = { 0 };
+    struct mm_repo_restore_stats rs;
+    char restored[PATHCAP];
+    mm_repo *r = NULL;
+
+    (void)state;
+    make_world(&w);
+    assert_int_equal(mm_repo_open(&r, w.repo, "alice", P(PASS)), 0);
+    vo.read_data = 1;
+    assert_int_equal(mm_repo_verify(r, &vo, &vs), 0);
+    assert_int_equal(vs.damaged_objects + vs.damaged_packs + vs.damaged_generations +
+                             vs.missing_objects + vs.damaged_files,
+                     0);
+    assert_true(vs.objects >= 400);
+    assert_int_equal(mm_repo_restore(r, w.gen, w.out, &ro, &rs), 0);
+    assert_int_equal(rs.damaged, 0);
+    assert_true(compare_trees(w.std, pj(restored, w.out, "standard")) >= 400);
+    mm_repo_free(r);
+}
+
+/*
+ * A handle opened with the credential alone writes a pack, an index file and a manifest
+ * signed by its writer key; it opens nothing; the person reads what it wrote.
+ */
+static void host__writes_what_the_person_reads(void **state)
+{
+    static const char text[] = "written at night by a host that cannot read\n";
+    struct world w;
+    struct mm_repo_gen g;
+    struct mm_repo_verify_opts vo = { 0 };
+    struct mm_repo_verify_stats vs;
+    char gen[MM_CRYPTO_HEX_SIZE];
+    unsigned char dk[32];
+    mm_repo *h = NULL, *r = NULL;
+    mm_buf got;
+
+    (void)state;
+    make_world(&w);
+    assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
+    assert_string_equal(mm_repo_user(h), "nightly");
+    assert_int_equal(mm_keyset_is_host(mm_repo_keyset(h)), 1);
+    assert_int_equal(mm_repo_fmt3_write_file_gen(h, "hostsrc", "host.txt", P(text), gen), 0);
+    /* the host reads nothing: no pack's data key, no manifest, no key slot from its keyset */
+    assert_int_equal(mm_repo_fmt3_first_pack_key(h, dk), MM_EINVAL);
+    assert_int_not_equal(mm_repo_gen_find(h, gen, &g), 0);
+    {
+        mm_buf slot;
+        mm_buf_init(&slot, 4096);
+        assert_int_equal(mm_keyslot_seal(mm_repo_keyset(h), "x", P("y"), &kdf_min, &slot),
+                         MM_EINVAL);
+        assert_int_equal(mm_crypto_seal(mm_repo_keyset(h), dk, "z", 1, &slot), MM_EINVAL);
+        mm_buf_release(&slot);
+    }
+    mm_repo_free(h);
+    /* the person reads it: its manifest verifies (writer certificate), its file is whole */
+    assert_int_equal(mm_repo_open(&r, w.repo, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_gen_find(r, gen, &g), 0);
+    assert_string_equal(g.user, "nightly");
+    mm_buf_init(&got, 1 << 20);
+    assert_int_equal(mm_repo_read_file(r, &g, "hostsrc/host.txt", 1 << 20, &got), 0);
+    assert_int_equal(got.len, strlen(text));
+    assert_memory_equal(got.ptr, text, got.len);
+    vo.read_data = 1;
+    assert_int_equal(mm_repo_verify(r, &vo, &vs), 0);
+    assert_int_equal(vs.generations, 2);
+    assert_int_equal(vs.damaged_objects + vs.damaged_packs + vs.damaged_generations, 0);
+    mm_buf_release(&got);
+    mm_repo_gen_release(&g);
+    mm_repo_free(r);
+}
+
+/* The credential file: refused unless 0600 and the user's own; never overwritten. */
+static void credential__owner_mode_and_no_overwrite(void **state)
+{
+    struct world w;
+    mm_repo *h = NULL, *r = NULL;
+
+    (void)state;
+    make_world(&w);
+    assert_int_equal(chmod(w.cred, 0640), 0);
+    assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), MM_EINVAL);
+    assert_non_null(strstr(mm_error_last(), "0600"));
+    assert_int_equal(chmod(w.cred, 0600), 0);
+    if (geteuid() == 0) { /* another owner (root can give it away) */
+        assert_int_equal(chown(w.cred, 4242, 4242), 0);
+        assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), MM_EINVAL);
+        assert_int_equal(chown(w.cred, 0, 0), 0);
+    }
+    assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
+    mm_repo_free(h);
+    { /* another repository's credential is refused */
+        struct mm_repo_init_opts io = { 0 };
+        char other[PATHCAP];
+        io.kdf = &kdf_min;
+        io.format = 3;
+        assert_int_equal(mm_repo_init(pj(other, w.base, "other"), "alice", P(PASS), &io), 0);
+        assert_int_equal(mm_repo_open_host(&h, other, w.cred), MM_EINVAL);
+        assert_non_null(strstr(mm_error_last(), "another repository"));
+    }
+    assert_int_equal(mm_repo_open(&r, w.repo, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_host_enroll(r, "second", 30, w.cred), MM_EEXISTS);
+    mm_repo_free(r);
+    {
+        size_t n = 0;
+        unsigned char *p = read_all(w.cred, &n);
+        assert_non_null(p);
+        p[HC_KEYS + 250] ^= 1; /* inside the certificate: the checksum catches it */
+        write_file(w.cred, p, n, 0600);
+        assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), MM_ECORRUPT);
+        free(p);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(harness__credential_opens_nothing, remove_tmp),
+        cmocka_unit_test_teardown(person__reads_everything, remove_tmp),
+        cmocka_unit_test_teardown(host__writes_what_the_person_reads, remove_tmp),
+        cmocka_unit_test_teardown(credential__owner_mode_and_no_overwrite, remove_tmp),
+    };
+
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
