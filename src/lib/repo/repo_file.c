@@ -107,8 +107,7 @@ int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_
     return err;
 }
 
-/* 1 when @s is 64 lower-case hex digits. */
-static int is_hex_name(const char *s)
+int mm_repo__is_hex_name(const char *s)
 {
     size_t i;
 
@@ -123,58 +122,72 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void mm_repo__names_sort(char **v, size_t n)
+{
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_str);
+}
+
+/* Append "@prefix@name" to the list. @return 0, MM_ENOMEM */
+static int names_push(struct mm_repo__names *l, const char *prefix, const char *name)
+{
+    size_t len = strlen(prefix) + strlen(name) + 1;
+    char *s;
+
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        char **nv = mm_realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        l->v = nv;
+        l->cap = ncap;
+    }
+    if (!(s = mm_malloc(len)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    snprintf(s, len, "%s%s", prefix, name);
+    l->v[l->n++] = s;
+    return 0;
+}
+
+int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *dir,
+                       const char *prefix)
+{
+    struct dirent *de;
+    DIR *d;
+    int err = 0;
+
+    if (!(d = opendir(path)))
+        return errno == ENOENT ? 0 : mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
+    errno = 0;
+    while (err == 0 && (de = readdir(d)) != NULL) {
+        if (mm_repo__is_hex_name(de->d_name))
+            err = names_push(l, prefix, de->d_name);
+        errno = 0;
+    }
+    if (err == 0 && errno)
+        err = mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
+    closedir(d);
+    return err;
+}
+
 int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n)
 {
     char path[MM_LIMIT_PATH];
-    char **v = NULL;
-    size_t len = 0, cap = 0;
-    struct dirent *de;
-    DIR *d;
+    struct mm_repo__names l = { NULL, 0, 0 };
     int err;
 
     *out = NULL;
     *n = 0;
     if ((err = mm_repo__path(r, dir, path, sizeof(path))) < 0)
         return err;
-    d = opendir(path);
-    if (!d) {
-        if (errno == ENOENT)
-            return 0;
-        return mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
-    }
-    errno = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (!is_hex_name(de->d_name))
-            continue;
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            char **nv = mm_realloc(v, ncap * sizeof(*v));
-            if (!nv)
-                goto nomem;
-            v = nv;
-            cap = ncap;
-        }
-        if (!(v[len] = mm_strdup(de->d_name)))
-            goto nomem;
-        len++;
-        errno = 0;
-    }
-    if (errno) {
-        err = mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
-        closedir(d);
-        mm_repo__list_free(v, len);
+    if ((err = mm_repo__names_add(&l, path, dir, "")) < 0) {
+        mm_repo__list_free(l.v, l.n);
         return err;
     }
-    closedir(d);
-    if (len)
-        qsort(v, len, sizeof(*v), cmp_str);
-    *out = v;
-    *n = len;
+    mm_repo__names_sort(l.v, l.n);
+    *out = l.v;
+    *n = l.n;
     return 0;
-nomem:
-    closedir(d);
-    mm_repo__list_free(v, len);
-    return mm_error_set(MM_ENOMEM, "out of memory listing '%s'", dir);
 }
 
 void mm_repo__list_free(char **v, size_t n)

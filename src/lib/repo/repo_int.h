@@ -156,6 +156,26 @@ int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel);
 
 /* The names (sorted) in <repo>/<dir> that are 64 hex digits. @return 0, MM_EIO, MM_ENOMEM */
 int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n);
+
+/* 1 when @s is a repository file name: 64 lower-case hex digits. */
+int mm_repo__is_hex_name(const char *s);
+
+/* A growing list of names (freed with mm_repo__list_free(v, n)). */
+struct mm_repo__names {
+    char **v;
+    size_t n, cap;
+};
+
+/*
+ * Append the repository file names (mm_repo__is_hex_name) of the folder @path, each as
+ * "@prefix<name>"; @dir names the folder in messages. A missing folder adds nothing.
+ * @return 0, MM_EIO, MM_ENOMEM
+ */
+int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *dir,
+                       const char *prefix);
+
+/* Sort @n names in byte order. */
+void mm_repo__names_sort(char **v, size_t n);
 void mm_repo__list_free(char **v, size_t n);
 
 /* Remove <repo>/<rel> and fsync its folder. A missing file is fine. @return 0, MM_EIO */

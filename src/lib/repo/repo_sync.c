@@ -23,119 +23,62 @@
 #include "os/os.h"
 #include "repo/repo_int.h"
 
-/* Whether @s is 64 lower-case hex digits. */
-static int hex64(const char *s)
-{
-    size_t i;
-
-    for (i = 0; s[i]; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return i == 2 * MM_CRYPTO_ID_SIZE;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Append "@prefix@name" to *@v. @return 0, MM_ENOMEM */
-static int push(char ***v, size_t *n, size_t *cap, const char *prefix, const char *name)
-{
-    size_t len = strlen(prefix) + strlen(name) + 1;
-    char *s;
-
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        char **nv = mm_realloc(*v, ncap * sizeof(**v));
-        if (!nv)
-            return mm_error_set(MM_ENOMEM, "out of memory");
-        *v = nv;
-        *cap = ncap;
-    }
-    if (!(s = mm_malloc(len)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    snprintf(s, len, "%s%s", prefix, name);
-    (*v)[(*n)++] = s;
-    return 0;
-}
-
-/* The 64-hex names of <@root>/<@dir> appended as "@prefix<name>". @return 0, MM_EIO, MM_ENOMEM */
-static int list_into(const char *root, const char *dir, const char *prefix, char ***v, size_t *n,
-                     size_t *cap)
+/* The 64-hex names of <@root>/<@dir> appended as "@prefix<name>". @return 0 or an mm_err */
+static int list_into(const char *root, const char *dir, const char *prefix,
+                     struct mm_repo__names *l)
 {
     char path[MM_LIMIT_PATH];
-    struct dirent *de;
-    DIR *d;
-    int err = 0;
 
     if (snprintf(path, sizeof(path), "%s/%s", root, dir) >= (int)sizeof(path))
         return mm_error_set(MM_ELIMIT, "repository path too long");
-    if (!(d = opendir(path)))
-        return errno == ENOENT ? 0 : mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
-    errno = 0;
-    while (err == 0 && (de = readdir(d)) != NULL) {
-        if (hex64(de->d_name))
-            err = push(v, n, cap, prefix, de->d_name);
-        errno = 0;
-    }
-    if (err == 0 && errno)
-        err = mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
-    closedir(d);
-    return err;
+    return mm_repo__names_add(l, path, dir, prefix);
 }
 
 int mm_repo_sync_list_dir(const char *root, const char *dir, char ***out, size_t *n)
 {
-    char **v = NULL;
-    size_t len = 0, cap = 0;
-    int err = list_into(root, dir, "", &v, &len, &cap);
+    struct mm_repo__names l = { NULL, 0, 0 };
+    int err = list_into(root, dir, "", &l);
 
     if (err < 0) {
-        mm_repo_sync_list_free(v, len);
+        mm_repo_sync_list_free(l.v, l.n);
         return err;
     }
-    if (len)
-        qsort(v, len, sizeof(*v), cmp_str);
-    *out = v;
-    *n = len;
+    mm_repo__names_sort(l.v, l.n);
+    *out = l.v;
+    *n = l.n;
     return 0;
 }
 
 int mm_repo_sync_list(const char *root, int packs, char ***out, size_t *n)
 {
     static const char *const dirs[] = { "dict", "index", "generations" };
-    char **v = NULL;
-    size_t len = 0, cap = 0;
+    struct mm_repo__names l = { NULL, 0, 0 };
     int err = 0;
 
     for (size_t i = 0; i < 3 && err == 0; i++) {
         char prefix[16];
         snprintf(prefix, sizeof(prefix), "%s/", dirs[i]);
-        err = list_into(root, dirs[i], prefix, &v, &len, &cap);
+        err = list_into(root, dirs[i], prefix, &l);
     }
     for (unsigned b = 0; packs && b < 256 && err == 0; b++) {
         char dir[16], prefix[16];
         snprintf(dir, sizeof(dir), "data/%02x", b);
         snprintf(prefix, sizeof(prefix), "data/%02x/", b);
-        err = list_into(root, dir, prefix, &v, &len, &cap);
+        err = list_into(root, dir, prefix, &l);
     }
     if (err < 0) {
-        mm_repo_sync_list_free(v, len);
+        mm_repo_sync_list_free(l.v, l.n);
         return err;
     }
-    if (len)
-        qsort(v, len, sizeof(*v), cmp_str);
-    *out = v;
-    *n = len;
+    mm_repo__names_sort(l.v, l.n);
+    *out = l.v;
+    *n = l.n;
     return 0;
 }
 
 void mm_repo_sync_list_free(char **v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        mm_free(v[i]);
-    mm_free(v);
+    mm_repo__list_free(v, n);
 }
 
 /* Read @path back from its device (page cache dropped first) into @out. */
@@ -164,7 +107,7 @@ static int check_copy(const char *rel, const mm_buf *src, const mm_buf *back)
     unsigned char h[MM_CRYPTO_ID_SIZE];
     char hex[MM_CRYPTO_HEX_SIZE];
 
-    if (!hex64(base_of(rel))) {
+    if (!mm_repo__is_hex_name(base_of(rel))) {
         if (back->len != src->len || memcmp(back->ptr, src->ptr, src->len) != 0)
             return mm_error_set(MM_ECORRUPT, "copy of '%s' reads back different", rel);
         return 0;
