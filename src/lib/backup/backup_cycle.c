@@ -291,6 +291,23 @@ static void status_figures(struct cyc *c, mm_repo *r)
     mm_repo_gens_free(g, n);
 }
 
+void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const char *path,
+                           mm_repo *r, const char **src, size_t nsrc)
+{
+    memset(bo, 0, sizeof(*bo));
+    bo->repo_path = path;
+    bo->repo = r;
+    bo->sources = src;
+    bo->nsources = nsrc;
+    bo->cache_root = c->o->cache_root;
+    bo->audit_host_dir = c->o->audit_host_dir;
+    bo->threads = c->o->threads;
+    bo->dict_samples = c->o->dict_samples;
+    bo->medium_viewer = c->o->medium_viewer;
+    bo->note = c->o->note;
+    bo->arg = c->o->arg;
+}
+
 /* The day's backup run on the medium itself, verified (a medium's first window, after a
  * resync, or when staging failed); then the shadow is built from the medium. */
 static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
@@ -299,17 +316,7 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
     struct mm_backup_result br;
     int rc;
 
-    bo.repo_path = c->m->path;
-    bo.repo = r;
-    bo.sources = src;
-    bo.nsources = nsrc;
-    bo.cache_root = c->o->cache_root;
-    bo.audit_host_dir = c->o->audit_host_dir;
-    bo.threads = c->o->threads;
-    bo.dict_samples = c->o->dict_samples;
-    bo.medium_viewer = c->o->medium_viewer;
-    bo.note = c->o->note;
-    bo.arg = c->o->arg;
+    mm_backup__cycle_opts(c, &bo, c->m->path, r, src, nsrc);
     rc = mm_backup_run(&bo, &br);
     if (rc == MM_BACKUP_EXIT_FAILED) {
         fail(c, MM_CYCLE_STAGE_BACKUP, br.err, "backup failed");

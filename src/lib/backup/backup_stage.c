@@ -319,18 +319,8 @@ int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
         mm_error_clear();
         return 0;
     }
-    bo.repo_path = c->shadow_repo;
-    bo.repo = c->sr;
-    bo.sources = src;
-    bo.nsources = nsrc;
-    bo.cache_root = c->o->cache_root;
-    bo.audit_host_dir = c->o->audit_host_dir;
-    bo.threads = c->o->threads;
-    bo.dict_samples = c->o->dict_samples;
-    bo.medium_viewer = c->o->medium_viewer; /* listed for the manifest, written in the window */
-    bo.viewer_elsewhere = 1;
-    bo.note = c->o->note;
-    bo.arg = c->o->arg;
+    mm_backup__cycle_opts(c, &bo, c->shadow_repo, c->sr, src, nsrc);
+    bo.viewer_elsewhere = 1; /* the viewer is listed for the manifest, written in the window */
     rc = mm_backup_run(&bo, &br);
     c->res->stage_s = mono_s() - t0;
     if (rc == MM_BACKUP_EXIT_FAILED && br.failure != MM_BACKUP_FAIL_NONE &&

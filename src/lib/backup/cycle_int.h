@@ -36,6 +36,10 @@ struct cyc {
 /* Mark the cycle failed at @st (see backup_cycle.c). @return -1 */
 int mm_backup__cycle_fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason);
 
+/* The backup options of the cycle @c for the repository @r at @path and the sources @src. */
+void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const char *path,
+                           mm_repo *r, const char **src, size_t nsrc);
+
 /* Give the shadow up: close it, remove it with what it said waits (staged/<LABEL>.json). */
 void mm_backup__stage_drop(struct cyc *c);
 
