@@ -32,13 +32,10 @@ elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
     echo "usage: cycle-netns.sh [<mamori> <mamori-gen> [<network-link hook>]]" >&2
     exit 2
 fi
-M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
-G=$(cd "$(dirname "$MAMORI_GEN")" && pwd)/$(basename "$MAMORI_GEN")
-
-skip() {
-    echo "skipped: $*"
-    exit 77
-}
+NAME=cycle-netns
+# shellcheck source=tests/crash/lib.sh
+. "$(dirname "$0")/lib.sh"
+crash_binaries "$MAMORI" "$MAMORI_GEN"
 [ "$(id -u)" = 0 ] || skip "needs root"
 [ -x "$HOOK_SRC" ] || skip "no network-link hook at $HOOK_SRC"
 command -v ip >/dev/null || skip "needs ip (iproute2)"
@@ -61,9 +58,7 @@ MNT=$W/mnt
 SSHD_PID=""
 cleanup() {
     cd /
-    if mountpoint -q "$MNT" 2>/dev/null; then
-        umount "$MNT" 2>/dev/null || fusermount -u "$MNT" 2>/dev/null || umount -l "$MNT"
-    fi
+    unmount_if "$MNT"
     [ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null && wait "$SSHD_PID" 2>/dev/null
     ip netns delete "$NS" 2>/dev/null
     for l in "$HOST_IF" "mmb$N"; do ip link delete dev "$l" 2>/dev/null; done
@@ -71,26 +66,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-    echo "cycle-netns: FAIL: $*" >&2
+fail_more() {
     for f in "$W/hooks.log" "$W/sshd/log"; do [ -s "$f" ] && tail -n 20 "$f" | sed "s|^|    ${f##*/} \| |" >&2; done
-    exit 1
-}
-show() {
-    for f in "$@"; do [ -s "$f" ] && sed 's/^/    | /' "$f" >&2; done
     return 0
-}
-run() {
-    local name=$1
-    shift
-    "$@" >"$W/$name.out" 2>"$W/$name.err"
-    RC=$?
-}
-must_be() {
-    local name=$1 want=$2
-    shift 2
-    run "$name" "$@"
-    [ "$RC" = "$want" ] || { show "$W/$name.out" "$W/$name.err"; fail "$name exited $RC, not $want"; }
 }
 # The target's sshd answers a TCP connection from the host with its banner (at most 3 s). A bare
 # connect is not enough: a sandbox's transparent proxy on the default route accepts any

@@ -24,20 +24,10 @@
 # usage: cycle-stage.sh [<mamori> <mamori-gen>]   (default: $MAMORI and $MAMORI_GEN)
 set -u
 
-if [ $# -eq 2 ]; then
-    MAMORI=$1
-    MAMORI_GEN=$2
-elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
-    echo "usage: cycle-stage.sh [<mamori> <mamori-gen>]" >&2
-    exit 2
-fi
-M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
-G=$(cd "$(dirname "$MAMORI_GEN")" && pwd)/$(basename "$MAMORI_GEN")
-
-skip() {
-    echo "skipped: $*"
-    exit 77
-}
+NAME=cycle-stage
+# shellcheck source=tests/crash/lib.sh
+. "$(dirname "$0")/lib.sh"
+crash_binaries "$@"
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v losetup >/dev/null && command -v mkfs.exfat >/dev/null ||
     skip "needs losetup and mkfs.exfat (exfatprogs)"
@@ -47,34 +37,15 @@ LOOPDEV=
 cleanup() {
     cd /
     [ -n "${KEEP:-}" ] && { echo "kept $W" >&2; mountpoint -q "$W/mnt" && { umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt"; }; return; }
-    if mountpoint -q "$W/mnt" 2>/dev/null; then
-        umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt" 2>/dev/null || umount -l "$W/mnt"
-    fi
+    unmount_if "$W/mnt"
     [ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2>/dev/null
     rm -rf "$W"
 }
 trap cleanup EXIT
-fail() {
-    echo "cycle-stage: FAIL: $*" >&2
+fail_more() {
     [ -s "$W/hooks.log" ] && tail -20 "$W/hooks.log" | sed 's/^/    hooks | /' >&2
     [ -s "$W/state/windows.jsonl" ] && tail -3 "$W/state/windows.jsonl" | sed 's/^/    windows | /' >&2
-    exit 1
-}
-show() {
-    for f in "$@"; do [ -s "$f" ] && sed 's/^/    | /' "$f" >&2; done
     return 0
-}
-run() {
-    local name=$1
-    shift
-    "$@" >"$W/$name.out" 2>"$W/$name.err"
-    RC=$?
-}
-must_be() {
-    local name=$1 want=$2
-    shift 2
-    run "$name" "$@"
-    [ "$RC" = "$want" ] || { show "$W/$name.out" "$W/$name.err"; fail "$name exited $RC, not $want"; }
 }
 
 mkdir -p "$W/mnt" || exit 1

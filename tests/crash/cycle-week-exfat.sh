@@ -19,20 +19,10 @@
 # usage: cycle-week-exfat.sh [<mamori> <mamori-gen>]   (default: $MAMORI and $MAMORI_GEN)
 set -u
 
-if [ $# -eq 2 ]; then
-    MAMORI=$1
-    MAMORI_GEN=$2
-elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
-    echo "usage: cycle-week-exfat.sh [<mamori> <mamori-gen>]" >&2
-    exit 2
-fi
-M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
-G=$(cd "$(dirname "$MAMORI_GEN")" && pwd)/$(basename "$MAMORI_GEN")
-
-skip() {
-    echo "skipped: $*"
-    exit 77
-}
+NAME=cycle-week-exfat
+# shellcheck source=tests/crash/lib.sh
+. "$(dirname "$0")/lib.sh"
+crash_binaries "$@"
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v losetup >/dev/null && command -v mkfs.exfat >/dev/null ||
     skip "needs losetup and mkfs.exfat (exfatprogs)"
@@ -43,36 +33,16 @@ declare -A LOOP=()
 cleanup() {
     cd /
     for d in $DAYS; do
-        if mountpoint -q "$W/mnt/$d" 2>/dev/null; then
-            umount "$W/mnt/$d" 2>/dev/null || fusermount -u "$W/mnt/$d" 2>/dev/null ||
-                umount -l "$W/mnt/$d"
-        fi
+        unmount_if "$W/mnt/$d"
     done
     for d in "${!LOOP[@]}"; do losetup -d "${LOOP[$d]}" 2>/dev/null; done
     rm -rf "$W"
 }
 trap cleanup EXIT
 
-fail() {
-    echo "cycle-week-exfat: FAIL: $*" >&2
+fail_more() {
     [ -s "$W/hooks.log" ] && sed 's/^/    hooks | /' "$W/hooks.log" >&2
-    exit 1
-}
-show() {
-    for f in "$@"; do [ -s "$f" ] && sed 's/^/    | /' "$f" >&2; done
     return 0
-}
-run() {
-    local name=$1
-    shift
-    "$@" >"$W/$name.out" 2>"$W/$name.err"
-    RC=$?
-}
-must_be() {
-    local name=$1 want=$2
-    shift 2
-    run "$name" "$@"
-    [ "$RC" = "$want" ] || { show "$W/$name.out" "$W/$name.err"; fail "$name exited $RC, not $want"; }
 }
 
 # How this machine mounts exFAT: the kernel's driver, else exfat-fuse.

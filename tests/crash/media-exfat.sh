@@ -19,20 +19,10 @@
 # usage: media-exfat.sh [<mamori> <mamori-gen>]   (default: $MAMORI and $MAMORI_GEN)
 set -u
 
-if [ $# -eq 2 ]; then
-    MAMORI=$1
-    MAMORI_GEN=$2
-elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
-    echo "usage: media-exfat.sh [<mamori> <mamori-gen>]   (default: \$MAMORI and \$MAMORI_GEN)" >&2
-    exit 2
-fi
-M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
-G=$(cd "$(dirname "$MAMORI_GEN")" && pwd)/$(basename "$MAMORI_GEN")
-
-skip() {
-    echo "skipped: $*"
-    exit 77
-}
+NAME=media-exfat
+# shellcheck source=tests/crash/lib.sh
+. "$(dirname "$0")/lib.sh"
+crash_binaries "$@"
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v losetup >/dev/null && command -v mkfs.exfat >/dev/null ||
     skip "needs losetup and mkfs.exfat (exfatprogs)"
@@ -73,34 +63,6 @@ export MAMORI_VIEWER_COPY=1 # the viewer and its libraries are copied to the med
 export XDG_CACHE_HOME=$W/cache
 export MAMORI_AUDIT_DIR=$W/audit-host
 R=$MNT/repo
-
-fail() {
-    echo "media-exfat: FAIL: $*" >&2
-    exit 1
-}
-show() {
-    for f in "$@"; do
-        [ -s "$f" ] && sed 's/^/    | /' "$f" >&2
-    done
-    return 0
-}
-run() {
-    local name=$1
-    shift
-    "$@" >"$W/$name.out" 2>"$W/$name.err"
-    RC=$?
-}
-must() {
-    run "$@"
-    [ "$RC" = 0 ] || { show "$W/$1.out" "$W/$1.err"; fail "$1 exited $RC"; }
-}
-# must_be <name> <status> <command...>
-must_be() {
-    local name=$1 want=$2
-    shift 2
-    run "$name" "$@"
-    [ "$RC" = "$want" ] || { show "$W/$name.out" "$W/$name.err"; fail "$name exited $RC, not $want"; }
-}
 
 # The names on the medium must be ones Windows accepts, unique whatever their case, and
 # none may be a symlink.
