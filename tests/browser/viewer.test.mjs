@@ -151,6 +151,9 @@ async function checkRecord(page, P, label, opts = {}) {
     const visits = await page.$$eval(tid('visit-row'), (rs) => rs.map((r) => [...r.cells].map((c) => c.textContent.trim())));
     eq(sortK(visits.map((v) => [v[0], v[1], v[3]])), sortK(P.encounters.map((e) => [e.date, e.time, e.dept_name])),
         `${pre}: visits (date, time, department name) = truth encounters`);
+    /* the kind is named in Japanese, never shown as the model's code (attending_change ...) */
+    const rawKind = visits.filter((v) => /^[a-z_]+$/.test(v[2]));
+    ok(rawKind.length === 0, `${pre}: every visit's kind is named, not a code`, rawKind.slice(0, 3));
     const vdates = visits.map((v) => v[0] + ' ' + v[1]);
     eq(vdates, [...vdates].sort().reverse(), `${pre}: visits newest first`);
     if (opts.shots) {
