@@ -168,6 +168,14 @@ export async function startView(repo, env) {
 
 // ---------- helpers over a page ----------
 
+/* The viewer's app.js as the build makes it: its parts (src/lib/viewer/assets/app/, one
+ * function) concatenated in name order (src/lib/viewer/meson.build). */
+export function appJs() {
+    const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../src/lib/viewer/assets/app');
+    return fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort()
+        .map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('');
+}
+
 export const tid = (id) => `[data-testid="${id}"]`;
 export const norm = (s) => String(s ?? '').replace(/\s+/g, ' ').trim();
 export const sortK = (a) => a.map((x) => JSON.stringify(x)).sort();

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, tid, norm, ok, note, makeRun, watch, shot, finish } from './common.mjs';
+import {
+    appJs, CHROMIUM, tid, norm, ok, note, makeRun, watch, shot, finish } from './common.mjs';
 import { P1, P2, checkP1, checkP2 } from './orders-checks.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -145,7 +146,7 @@ const data = {
 // ---------- the page: index.html's parts with the data, the stylesheet and the script inlined ----------
 
 const css = fs.readFileSync(path.join(ASSETS, 'app.css'), 'utf8');
-const js = fs.readFileSync(path.join(ASSETS, 'app.js'), 'utf8');
+const js = appJs();
 const json = JSON.stringify(data).replace(/</g, '\\u003c');
 const html = `<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>orders</title><style>${css}</style></head>` +
     `<body><div id="mm-app" class="mm-app" data-testid="app"></div>` +

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import {
+    appJs,
     MAMORI, GEN, CHROMIUM, ok, eq, note, makeRun, startView, tid, norm, sortK, text, watch, submitLogin,
     login, submitSearch, enterPatient, showTab, shot, finish
 } from './common.mjs';
@@ -576,7 +577,7 @@ try {
     }, two);
     const json = JSON.stringify(data).replace(/</g, '\\u003c');
     const css = fs.readFileSync(path.join(ASSETS, 'app.css'), 'utf8');
-    const js = fs.readFileSync(path.join(ASSETS, 'app.js'), 'utf8');
+    const js = appJs();
     const html = `<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>print</title><style>${css}</style>` +
         `<script type="application/json" id="mm-print-data">${json}</script></head><body><script>${js}</script></body></html>`;
     const pp = await ctx.newPage();
