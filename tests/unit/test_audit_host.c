@@ -26,6 +26,7 @@
 
 #include "audit/audit.h"
 #include "audit/audit_int.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "crypto/crypto.h"
 
@@ -231,6 +232,22 @@ static void host__appends_person_verifies_and_reads(void **state)
     assert_int_equal(mm_audit_log_open_details(l, f->ks), 0);
     details_are(l);
     mm_audit_log_free(l);
+    /* an export (log and its writer's head) verifies alone, and says who signed the head */
+    {
+        char path[PATHCAP];
+        mm_buf x;
+        mm_buf_init(&x, 1 << 20);
+        assert_int_equal(mm_audit_export(f->base, &x), 0);
+        fmt(path, sizeof(path), "%s/export.mmax", f->dir);
+        writef(path, x.ptr, x.len);
+        mm_buf_release(&x);
+        assert_int_equal(mm_audit_log_load_file(&l, path), 0);
+        assert_int_equal(mm_audit_verify(l, NULL, &v), 0);
+        assert_int_equal(v.problem, MM_AUDIT_OK);
+        assert_int_equal(v.head_seq, 12);
+        assert_string_equal(v.head_signer, "nightly");
+        mm_audit_log_free(l);
+    }
     /* sealed: the patient ID is nowhere in the file */
     p = readf(f->lpath, &n);
     for (size_t i = 0; i + strlen(SECRET) <= n; i++)

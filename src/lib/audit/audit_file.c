@@ -554,7 +554,7 @@ int mm_audit_export(const char *base, mm_buf *out)
         (err = join(hpath, base, MM_AUDIT_HEAD_SUFFIX)) < 0)
         return err;
     mm_buf_init(&lb, MM_LIMIT_AUDIT_LOG);
-    mm_buf_init(&hb, MM_AUDIT_HEAD_SIZE);
+    mm_buf_init(&hb, MM_AUDIT_HEAD2_SIZE);
     if ((err = mm_os_read_file(lpath, &lb)) < 0)
         goto out;
     err = mm_os_read_file(hpath, &hb);
