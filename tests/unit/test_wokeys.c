@@ -642,6 +642,24 @@ static void host__writes_what_the_person_reads(void **state)
     mm_repo_free(r);
 }
 
+/* `mamori audit @args --repo @repo` with the person's passphrase prints @want. */
+static void cli_has(const char *repo, const char *args, const char *want)
+{
+    char cmd[3 * PATHCAP], out[65536];
+    size_t n;
+    FILE *p;
+
+    assert_int_equal(setenv("MAMORI_PASSPHRASE", PASS, 1), 0); /* holds a quote */
+    snprintf(cmd, sizeof(cmd), "'%s/src/cli/mamori' audit %s --repo '%s'", MM_BUILD_ROOT, args,
+             repo);
+    assert_non_null(p = popen(cmd, "r"));
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    if (!strstr(out, want))
+        fail_msg("audit %s: no '%s' in:\n%s", args, want, out);
+}
+
 /* Write @n events (a backup, and a patient view with a subject) for @r to its logs. */
 static void audit_events(mm_repo *r, const char *repo, const char *host_dir, int n)
 {
@@ -721,6 +739,11 @@ static void host__audit_events_the_person_reads(void **state)
     assert_int_equal(v.records, 4);
     assert_string_equal(mm_audit_log_record(l, 1)->subject, "0000000042");
     mm_audit_log_free(l);
+    /* the command line: verify names the writer, show reads the host's records */
+    cli_has(w.repo, "verify --json", "\"head_signer\":\"nightly\"");
+    cli_has(w.repo, "verify", "nightly");
+    cli_has(w.repo, "show --json", "\"user\":\"host:nightly\"");
+    cli_has(w.repo, "show --json --user host:nightly", "0000000042");
     /* the harness: no key of the credential opens a sealed detail or data key */
     assert_non_null(cred = read_all(w.cred, &n));
     cands_from(&c, cred, n);
