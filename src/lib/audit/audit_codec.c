@@ -522,18 +522,25 @@ unsigned int mm_audit__body_version(const unsigned char *p, size_t n)
     return mm_get_le16(p + 6);
 }
 
+/* Is the certificate @wc valid at @time_ns (0: not checked)? @return 0, MM_EAUTH */
+static int valid_at(const struct mm_wcert *wc, int64_t time_ns)
+{
+    int64_t s = time_ns / 1000000000;
+
+    if (time_ns && (s < 0 || (uint64_t)s < wc->created || (uint64_t)s > wc->not_after))
+        return mm_error_set(MM_EAUTH, "writer certificate of '%s' is not valid at that time",
+                            wc->name);
+    return 0;
+}
+
 int mm_audit__writer_check(const unsigned char *pk, const unsigned char *repo_id,
                            const unsigned char *cert, int64_t time_ns, struct mm_wcert *out)
 {
-    int64_t s = time_ns / 1000000000;
     int err;
 
     if ((err = mm_wcert_check(pk, cert, MM_WCERT_SIZE, repo_id, out)) < 0)
         return err;
-    if (time_ns && (s < 0 || (uint64_t)s < out->created || (uint64_t)s > out->not_after))
-        return mm_error_set(MM_EAUTH, "writer certificate of '%s' is not valid at that time",
-                            out->name);
-    return 0;
+    return valid_at(out, time_ns);
 }
 
 /* ---- whole logs ---------------------------------------------------------------------------- */
@@ -552,24 +559,27 @@ int mm_audit__classify_stop(const unsigned char *p, size_t n, size_t off)
 }
 
 /* A version 2 record: who wrote it, and does its certificate hold in log @raw? */
-static void entry_writer(struct mm_audit__entry *e, const unsigned char *raw,
-                         const unsigned char *cert)
+static void entry_writer(struct mm_audit__entry *e, mm_audit_log *l, const unsigned char *cert)
 {
-    struct mm_wcert wc;
-
-    if (mm_audit__writer_check(raw + 24, raw + 8, cert, e->pub.time_ns, &wc) < 0) {
+    /* a host writes many records with one certificate: its signature is checked once */
+    if (!l->wc_cert || memcmp(l->wc_cert, cert, MM_WCERT_SIZE) != 0) {
+        l->wc_cert = NULL;
+        if (mm_wcert_check(l->raw + 24, cert, MM_WCERT_SIZE, l->raw + 8, &l->wc) == 0)
+            l->wc_cert = cert;
+    }
+    if (!l->wc_cert || valid_at(&l->wc, e->pub.time_ns) < 0) {
         mm_error_clear();
         snprintf(e->wname, sizeof(e->wname), "?");
     } else {
         e->writer_ok = 1;
-        memcpy(e->wpk, wc.pk, MM_CRYPTO_PK_SIZE);
-        snprintf(e->wname, sizeof(e->wname), "%s", wc.name);
+        memcpy(e->wpk, l->wc.pk, MM_CRYPTO_PK_SIZE);
+        snprintf(e->wname, sizeof(e->wname), "%s", l->wc.name);
     }
     e->pub.writer = e->wname;
 }
 
-/* Fill entry @e from the frame at @off of the log @raw. @return 0, MM_ENOMEM */
-static int entry_fill(struct mm_audit__entry *e, const unsigned char *raw, size_t off,
+/* Fill entry @e from the frame at @off of the log @l. @return 0, MM_ENOMEM */
+static int entry_fill(struct mm_audit__entry *e, mm_audit_log *l, size_t off,
                       const unsigned char *body, size_t blen, const unsigned char *sig, size_t flen)
 {
     struct mm_audit__body b;
@@ -604,7 +614,7 @@ static int entry_fill(struct mm_audit__entry *e, const unsigned char *raw, size_
     e->pub.sealed = b.sealed;
     e->version = b.version;
     if (b.version == REC_V2)
-        entry_writer(e, raw, b.cert);
+        entry_writer(e, l, b.cert);
     memcpy(e->prev, b.prev, ID_SIZE);
     e->details = b.details;
     e->ndetails = b.ndetails;
@@ -684,7 +694,7 @@ int mm_audit_log_parse(mm_audit_log **out, const void *log, size_t n, const void
             l->v = nv;
             cap = nc;
         }
-        if ((err = entry_fill(&l->v[l->n], l->raw, off, body, blen, sig, flen)) < 0) {
+        if ((err = entry_fill(&l->v[l->n], l, off, body, blen, sig, flen)) < 0) {
             entry_release(&l->v[l->n]);
             goto fail;
         }

@@ -170,6 +170,8 @@ struct mm_audit_log {
     unsigned char h0[ID_SIZE]; /* hash of the header: record 1's prev */
     size_t stop_offset;
     int stop;
+    const unsigned char *wc_cert; /* the last writer certificate that verified (into raw) */
+    struct mm_wcert wc;           /* what it says */
 };
 
 /*
