@@ -33,7 +33,6 @@
 #include <cmocka.h>
 
 #include "audit/audit.h"
-#include "audit/audit_int.h"
 #include "common/buf.h"
 #include "common/endian.h"
 #include "common/error.h"
@@ -338,32 +337,45 @@ static void try_slots(const char *repo, const struct cands *c, struct tally *t)
     mm_crypto_kdf_cap(0, 0);
 }
 
-/* Every sealed detail of the medium's audit log: version 1 (ID | object under subkey 1) and
- * version 2 (sealed data key | ID | object under the data key). @return records tried */
+/*
+ * Every sealed detail of the medium's audit log (docs/format.md, "Record body"): tag 10
+ * (ID | object under subkey 1) and tag 11 (sealed data key | ID | object under the data key),
+ * found by walking each record's fields. @return records tried
+ */
 static size_t try_audit(const char *repo, const struct cands *c, const unsigned char *rpk,
                         struct tally *t)
 {
-    char base[PATHCAP];
+    char base[PATHCAP], path[PATHCAP + 8];
     mm_audit_log *l = NULL;
-    size_t tried = 0;
+    unsigned char *f;
+    size_t tried = 0, n = 0;
 
     assert_int_equal(mm_audit_medium_base(repo, base, sizeof(base)), 0);
-    assert_int_equal(mm_audit_log_load(&l, base), 0);
-    for (size_t i = 0; i < l->n; i++) {
-        const struct mm_audit__entry *e = &l->v[i];
-        const unsigned char *d = e->details;
-        if (!e->pub.sealed)
-            continue;
-        if (e->version == REC_V2) {
-            t->opened += try_box(c, d, rpk);
-            t->sealed_keys++;
-            d += MM_CRYPTO_SEALED_DK_SIZE;
+    snprintf(path, sizeof(path), "%s.log", base);
+    assert_non_null(f = read_all(path, &n));
+    assert_int_equal(mm_audit_log_parse(&l, f, n, NULL, 0), 0);
+    for (size_t i = 0; i < mm_audit_log_count(l); i++) {
+        const unsigned char *b = f + mm_audit_log_record(l, i)->offset + 8;
+        size_t blen = mm_get_le32(b - 4), off = 0;
+        while (off + 6 <= blen) {
+            unsigned tag = mm_get_le16(b + off);
+            size_t len = mm_get_le32(b + off + 2);
+            const unsigned char *d = b + off + 6;
+            off += 6 + len;
+            if (tag != 10 && tag != 11)
+                continue;
+            if (tag == 11) {
+                t->opened += try_box(c, d, rpk);
+                t->sealed_keys++;
+                d += MM_CRYPTO_SEALED_DK_SIZE;
+                len -= MM_CRYPTO_SEALED_DK_SIZE;
+            }
+            t->opened += try_aead(c, d + ID_SIZE, len - ID_SIZE, d, ID_SIZE);
+            tried++;
         }
-        t->opened += try_aead(c, d + ID_SIZE, (size_t)(e->details + e->ndetails - d) - ID_SIZE, d,
-                              ID_SIZE);
-        tried++;
     }
     mm_audit_log_free(l);
+    free(f);
     return tried;
 }
 
