@@ -9,12 +9,14 @@
  * the newest signed record, so an edited, inserted, removed or reordered record, a cut tail
  * and a record forged without the key are all found, and the first bad record is named.
  * Records written without a key (a failed login) are chained all the same and covered by
- * the next signed record. Details can be sealed with the repository's keys (the copy on a
- * medium, which may be lost) or kept in the clear (the host's copy, protected by file
- * permissions). Appends are crash-safe (one write, fsync; a torn last record is cut by the
- * next append, which records that it did) and serialized by a lock on the log file. The byte
- * layout is in docs/format.md ("Audit log", version MM_AUDIT_VERSION). Messages never hold
- * record contents: patient IDs and paths live only inside records.
+ * the next signed record. A write-only host (a host keyset, format 3) signs with its writer
+ * key and carries the certificate the repository's key gave it (record and head version 2),
+ * and seals details to the repository's reader key, so that it cannot read them back. Details can
+ * be sealed with the repository's keys (the copy on a medium, which may be lost) or kept in the
+ * clear (the host's copy, protected by file permissions). Appends are crash-safe (one write, fsync;
+ * a torn last record is cut by the next append, which records that it did) and serialized by a lock
+ * on the log file. The byte layout is in docs/format.md ("Audit log", version MM_AUDIT_VERSION).
+ * Messages never hold record contents: patient IDs and paths live only inside records.
  */
 #ifndef MM_AUDIT_AUDIT_H
 #define MM_AUDIT_AUDIT_H
