@@ -276,6 +276,13 @@ static void print_problem(const struct cli_ctx *ctx, FILE *f,
                       "the signed head is damaged or edited (record %llu)"),
                 b);
         break;
+    case MM_AUDIT_NEWER:
+        fprintf(f,
+                CLI_T(ctx,
+                      "記録 %llu はこの mamori が知らない新しい形式です（mamori を更新してください）",
+                      "record %llu is of a newer format than this mamori reads (update mamori)"),
+                b);
+        break;
     }
 }
 
@@ -303,12 +310,18 @@ static int report(const struct cli_ctx *ctx, const struct audit_src *s, int json
     if (json) {
         printf("{\"log\":\"%s\",\"repository\":\"%s\",\"fingerprint\":\"%s\",\"ok\":%s,"
                "\"problem\":\"%s\",\"record\":%llu,\"found\":%llu,\"records\":%llu,"
-               "\"signed\":%llu,\"head\":%llu,\"unsigned_tail\":%llu,\"torn_bytes\":%llu}%s",
+               "\"signed\":%llu,\"head\":%llu,\"unsigned_tail\":%llu,\"torn_bytes\":%llu",
                s->what, id, fp, v.problem ? "false" : "true", mm_audit_problem_name(v.problem),
                (unsigned long long)v.bad_seq, (unsigned long long)v.found_seq,
                (unsigned long long)v.records, (unsigned long long)v.signed_records,
                (unsigned long long)v.head_seq, (unsigned long long)v.unsigned_tail,
-               (unsigned long long)v.torn_bytes, json == 2 ? "}\n" : "\n");
+               (unsigned long long)v.torn_bytes);
+        if (v.writer_records || v.head_writer) { /* a log a host wrote to (format 3) */
+            printf(",\"writer_records\":%llu,\"head_signer\":",
+                   (unsigned long long)v.writer_records);
+            cli_json_str(stdout, v.head_writer ? v.head_signer : "", strlen(v.head_signer));
+        }
+        printf("}%s", json == 2 ? "}\n" : "\n");
     } else if (!quiet || v.problem) {
         printf(CLI_T(ctx, "リポジトリ ID: %s\n公開鍵の指紋: %s%s\n",
                      "repository ID: %s\npublic key fingerprint: %s%s\n"),
@@ -327,6 +340,15 @@ static int report(const struct cli_ctx *ctx, const struct audit_src *s, int json
                          "intact: %llu records (%llu signed), the signed head names record %llu\n"),
                    (unsigned long long)v.records, (unsigned long long)v.signed_records,
                    (unsigned long long)v.head_seq);
+            if (v.head_writer)
+                printf(CLI_T(ctx,
+                             "署名済みの先頭の署名者: ホスト %s（このリポジトリの鍵が認めた書き手）\n",
+                             "the signed head was signed by host %s (a writer certified by the "
+                             "repository's key)\n"),
+                       v.head_signer);
+            else if (v.writer_records)
+                printf("%s", CLI_T(ctx, "署名済みの先頭の署名者: リポジトリの鍵\n",
+                                   "the signed head was signed by the repository's key\n"));
         }
     }
     if (!v.problem && v.unsigned_tail && !quiet)

@@ -10,6 +10,9 @@
  * and manifest written through a handle opened with the credential alone. The harness
  * proves it can fail: a pack sealed the wrong way (with the object-ID key, which the host
  * holds) must be reported, and so must a real data key slipped into the candidates.
+ * The audit log: a host handle appends events to the medium's log (signed by its writer key,
+ * details sealed to the reader key) and to its own; the person verifies and reads them, the
+ * credential's keys open none of the sealed details.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <dirent.h>
@@ -29,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "audit/audit.h"
 #include "common/buf.h"
 #include "common/endian.h"
 #include "common/error.h"
@@ -333,6 +337,48 @@ static void try_slots(const char *repo, const struct cands *c, struct tally *t)
     mm_crypto_kdf_cap(0, 0);
 }
 
+/*
+ * Every sealed detail of the medium's audit log (docs/format.md, "Record body"): tag 10
+ * (ID | object under subkey 1) and tag 11 (sealed data key | ID | object under the data key),
+ * found by walking each record's fields. @return records tried
+ */
+static size_t try_audit(const char *repo, const struct cands *c, const unsigned char *rpk,
+                        struct tally *t)
+{
+    char base[PATHCAP], path[PATHCAP + 8];
+    mm_audit_log *l = NULL;
+    unsigned char *f;
+    size_t tried = 0, n = 0;
+
+    assert_int_equal(mm_audit_medium_base(repo, base, sizeof(base)), 0);
+    snprintf(path, sizeof(path), "%s.log", base);
+    assert_non_null(f = read_all(path, &n));
+    assert_int_equal(mm_audit_log_parse(&l, f, n, NULL, 0), 0);
+    for (size_t i = 0; i < mm_audit_log_count(l); i++) {
+        const unsigned char *b = f + mm_audit_log_record(l, i)->offset + 8;
+        size_t blen = mm_get_le32(b - 4), off = 0;
+        while (off + 6 <= blen) {
+            unsigned tag = mm_get_le16(b + off);
+            size_t len = mm_get_le32(b + off + 2);
+            const unsigned char *d = b + off + 6;
+            off += 6 + len;
+            if (tag != 10 && tag != 11)
+                continue;
+            if (tag == 11) {
+                t->opened += try_box(c, d, rpk);
+                t->sealed_keys++;
+                d += MM_CRYPTO_SEALED_DK_SIZE;
+                len -= MM_CRYPTO_SEALED_DK_SIZE;
+            }
+            t->opened += try_aead(c, d + ID_SIZE, len - ID_SIZE, d, ID_SIZE);
+            tried++;
+        }
+    }
+    mm_audit_log_free(l);
+    free(f);
+    return tried;
+}
+
 /* The whole medium. @return how many (candidate, sealed thing) pairs opened */
 static size_t harness(mm_repo *person, const char *repo, const struct cands *c,
                       const unsigned char *rpk, struct tally *t)
@@ -608,6 +654,119 @@ static void host__writes_what_the_person_reads(void **state)
     mm_repo_free(r);
 }
 
+/* `mamori audit @args --repo @repo` with the person's passphrase prints @want. */
+static void cli_has(const char *repo, const char *args, const char *want)
+{
+    char cmd[3 * PATHCAP], out[65536];
+    size_t n;
+    FILE *p;
+
+    assert_int_equal(setenv("MAMORI_PASSPHRASE", PASS, 1), 0); /* holds a quote */
+    snprintf(cmd, sizeof(cmd), "'%s/src/cli/mamori' audit %s --repo '%s'", MM_BUILD_ROOT, args,
+             repo);
+    assert_non_null(p = popen(cmd, "r"));
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    if (!strstr(out, want))
+        fail_msg("audit %s: no '%s' in:\n%s", args, want, out);
+}
+
+/* Write @n events (a backup, and a patient view with a subject) for @r to its logs. */
+static void audit_events(mm_repo *r, const char *repo, const char *host_dir, int n)
+{
+    struct mm_audit_field fl[1] = { { "result", "ok" } };
+    struct mm_audit_event ev[2] = { { 0 } };
+    struct mm_audit_write_report rep;
+
+    ev[0].kind = MM_AUDIT_BACKUP;
+    ev[0].fields = fl;
+    ev[0].nfields = 1;
+    ev[1].kind = MM_AUDIT_PATIENT_OPENED;
+    ev[1].subject_kind = MM_AUDIT_SUBJECT_PATIENT;
+    ev[1].subject = "0000000042";
+    for (int i = 0; i < n; i++) {
+        (void)mm_audit_repo_write_n(r, repo, host_dir, ev, 2, &rep);
+        if (!rep.medium_ok || rep.host_failed || (host_dir && rep.no_host))
+            fail_msg("audit: %s / %s", rep.medium_msg, rep.host_msg);
+    }
+}
+
+/*
+ * A host handle records events in the medium's log and its own; the person verifies the
+ * medium's log (head signed by the host's writer key) and reads every detail; the host reads
+ * none back; the credential's keys open no sealed detail.
+ */
+static void host__audit_events_the_person_reads(void **state)
+{
+    struct world w;
+    struct mm_audit_verify_result v;
+    struct cands c;
+    struct tally t = { 0 };
+    char hostdir[PATHCAP], base[PATHCAP];
+    unsigned char pk[MM_CRYPTO_PK_SIZE], *cred;
+    mm_repo *h = NULL, *r = NULL;
+    mm_audit_log *l = NULL;
+    size_t n = 0;
+
+    (void)state;
+    make_world(&w);
+    pj(hostdir, w.base, "hostaudit");
+    assert_int_equal(mm_repo_open(&r, w.repo, "alice", P(PASS)), 0);
+    audit_events(r, w.repo, NULL, 1); /* the person's records: version 1 */
+    assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
+    audit_events(h, w.repo, hostdir, 2);
+    mm_repo_free(h);
+    /* the person: chain and head verify, every detail opens, the host's records are its own */
+    mm_keyset_public_key(mm_repo_keyset(r), pk);
+    assert_int_equal(mm_audit_medium_base(w.repo, base, sizeof(base)), 0);
+    assert_int_equal(mm_audit_log_load(&l, base), 0);
+    assert_int_equal(mm_audit_verify(l, pk, &v), 0);
+    assert_int_equal(v.problem, MM_AUDIT_OK);
+    assert_int_equal(v.records, 6);
+    assert_int_equal(v.writer_records, 4);
+    assert_int_equal(v.head_writer, 1);
+    assert_string_equal(v.head_signer, "nightly");
+    assert_int_equal(mm_audit_log_open_details(l, mm_repo_keyset(r)), 0);
+    for (size_t i = 0; i < 6; i++) {
+        const struct mm_audit_record *rec = mm_audit_log_record(l, i);
+        assert_string_equal(rec->user, i < 2 ? "alice" : "host:nightly");
+        if (rec->kind == MM_AUDIT_PATIENT_OPENED)
+            assert_string_equal(rec->subject, "0000000042");
+        else
+            assert_string_equal(rec->fields[0].value, "ok");
+    }
+    mm_audit_log_free(l);
+    /* the host, with its credential, reads nothing back */
+    assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
+    assert_int_equal(mm_audit_log_load(&l, base), 0);
+    assert_int_equal(mm_audit_log_open_details(l, mm_repo_keyset(h)), MM_EINVAL);
+    mm_audit_log_free(l);
+    mm_repo_free(h);
+    /* its own log: clear details, verified */
+    assert_int_equal(mm_audit_host_base(hostdir, mm_repo_id(r), base, sizeof(base)), 0);
+    assert_int_equal(mm_audit_log_load(&l, base), 0);
+    assert_int_equal(mm_audit_verify(l, pk, &v), 0);
+    assert_int_equal(v.problem, MM_AUDIT_OK);
+    assert_int_equal(v.records, 4);
+    assert_string_equal(mm_audit_log_record(l, 1)->subject, "0000000042");
+    mm_audit_log_free(l);
+    /* the command line: verify names the writer, show reads the host's records */
+    cli_has(w.repo, "verify --json", "\"head_signer\":\"nightly\"");
+    cli_has(w.repo, "verify", "nightly");
+    cli_has(w.repo, "show --json", "\"user\":\"host:nightly\"");
+    cli_has(w.repo, "show --json --user host:nightly", "0000000042");
+    /* the harness: no key of the credential opens a sealed detail or data key */
+    assert_non_null(cred = read_all(w.cred, &n));
+    cands_from(&c, cred, n);
+    assert_int_equal(try_audit(w.repo, &c, cred + HC_KEYS + 72, &t), 6);
+    assert_int_equal(t.sealed_keys, 4);
+    assert_int_equal(t.opened, 0);
+    cands_free(&c);
+    free(cred);
+    mm_repo_free(r);
+}
+
 /* The credential file: refused unless 0600 and the user's own; never overwritten. */
 static void credential__owner_mode_and_no_overwrite(void **state)
 {
@@ -656,6 +815,7 @@ int main(void)
         cmocka_unit_test_teardown(harness__credential_opens_nothing, remove_tmp),
         cmocka_unit_test_teardown(person__reads_everything, remove_tmp),
         cmocka_unit_test_teardown(host__writes_what_the_person_reads, remove_tmp),
+        cmocka_unit_test_teardown(host__audit_events_the_person_reads, remove_tmp),
         cmocka_unit_test_teardown(credential__owner_mode_and_no_overwrite, remove_tmp),
     };
 

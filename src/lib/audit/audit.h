@@ -9,12 +9,14 @@
  * the newest signed record, so an edited, inserted, removed or reordered record, a cut tail
  * and a record forged without the key are all found, and the first bad record is named.
  * Records written without a key (a failed login) are chained all the same and covered by
- * the next signed record. Details can be sealed with the repository's keys (the copy on a
- * medium, which may be lost) or kept in the clear (the host's copy, protected by file
- * permissions). Appends are crash-safe (one write, fsync; a torn last record is cut by the
- * next append, which records that it did) and serialized by a lock on the log file. The byte
- * layout is in docs/format.md ("Audit log", version MM_AUDIT_VERSION). Messages never hold
- * record contents: patient IDs and paths live only inside records.
+ * the next signed record. A write-only host (a host keyset, format 3) signs with its writer
+ * key and carries the certificate the repository's key gave it (record and head version 2),
+ * and seals details to the repository's reader key, so that it cannot read them back. Details can
+ * be sealed with the repository's keys (the copy on a medium, which may be lost) or kept in the
+ * clear (the host's copy, protected by file permissions). Appends are crash-safe (one write, fsync;
+ * a torn last record is cut by the next append, which records that it did) and serialized by a lock
+ * on the log file. The byte layout is in docs/format.md ("Audit log", version MM_AUDIT_VERSION).
+ * Messages never hold record contents: patient IDs and paths live only inside records.
  */
 #ifndef MM_AUDIT_AUDIT_H
 #define MM_AUDIT_AUDIT_H
@@ -34,6 +36,8 @@
 /* Sizes of the fixed parts (docs/format.md). */
 #define MM_AUDIT_HEADER_SIZE 56u
 #define MM_AUDIT_HEAD_SIZE   112u
+/* A head signed by a certified writer (version 2): the certificate follows. */
+#define MM_AUDIT_HEAD2_SIZE (MM_AUDIT_HEAD_SIZE + MM_WCERT_SIZE)
 /* The file names of a log: <base>.log and <base>.head. */
 #define MM_AUDIT_LOG_SUFFIX  ".log"
 #define MM_AUDIT_HEAD_SUFFIX ".head"
@@ -126,7 +130,10 @@ enum mm_audit_store {
 struct mm_audit_target {
     const char *base;             /* path without suffix: <base>.log, <base>.head */
     const unsigned char *repo_id; /* MM_AUDIT_REPO_ID_SIZE bytes: the log must belong to it */
-    const mm_keyset *ks;          /* NULL: append without a key (unsigned; needs an existing log) */
+    const mm_keyset *ks;          /* NULL: append without a key (unsigned; needs an existing log);
+                                     a host keyset writes version 2 records: signed by its
+                                     writer key with its certificate, details sealed to the
+                                     reader key (it cannot read them back) */
     enum mm_audit_store store;
 };
 
@@ -188,9 +195,10 @@ struct mm_audit_record {
     int32_t utc_offset_s;
     unsigned int kind; /* may be a kind this mamori does not know */
     const char *user, *host;
-    int keyed;  /* written with the key: signed */
-    int sealed; /* details sealed; *_opened tells whether they were opened */
-    int opened; /* details readable (clear, or opened with mm_audit_log_open_details) */
+    int keyed;          /* written with the key: signed */
+    const char *writer; /* signed by this certified writer (a host), NULL: by the repository */
+    int sealed;         /* details sealed; *_opened tells whether they were opened */
+    int opened;         /* details readable (clear, or opened with mm_audit_log_open_details) */
     const struct mm_audit_kv *fields; /* when opened */
     size_t nfields;
     enum mm_audit_subject subject_kind; /* when opened */
@@ -235,7 +243,8 @@ const unsigned char *mm_audit_log_public_key(const mm_audit_log *l);
 
 /*
  * Open the sealed details of every record with @ks (the repository's keyset).
- * @return 0, MM_EAUTH (a record's details do not open with @ks), MM_ECORRUPT, MM_ENOMEM
+ * @return 0, MM_EAUTH (a record's details do not open with @ks), MM_EINVAL (@ks is a host
+ *         keyset: it opens no sealed details), MM_ECORRUPT, MM_ENOMEM
  */
 int mm_audit_log_open_details(mm_audit_log *l, const mm_keyset *ks);
 
@@ -251,7 +260,8 @@ enum mm_audit_problem {
     MM_AUDIT_DAMAGED = 7,       /* bytes that are no record (frame broken) */
     MM_AUDIT_WRONG_KEY = 8,     /* the log is not signed by the expected key */
     MM_AUDIT_HEAD_MISSING = 9,  /* signed records but no head: the tail cannot be checked */
-    MM_AUDIT_BAD_HEAD = 10      /* the head does not verify or names no record of the chain */
+    MM_AUDIT_BAD_HEAD = 10,     /* the head does not verify or names no record of the chain */
+    MM_AUDIT_NEWER = 11         /* a record of a version this mamori does not know */
 };
 
 /* The stable name of a problem ("edited", ...), for --json. */
@@ -265,16 +275,21 @@ struct mm_audit_verify_result {
     uint64_t offset;    /* byte offset of that place in the log file */
     uint64_t records;   /* records read */
     uint64_t signed_records;
-    uint64_t last_seq;      /* of the last good record */
-    uint64_t head_seq;      /* the signed head's record (0: none) */
-    uint64_t unsigned_tail; /* records after the last signed one (not yet covered) */
-    uint64_t torn_bytes;    /* an interrupted append's bytes at the end (not tampering) */
-    uint64_t damaged_at;    /* offset of bytes that are no record with records after them
-                               (0: none), whatever the first problem is */
+    uint64_t last_seq;       /* of the last good record */
+    uint64_t head_seq;       /* the signed head's record (0: none) */
+    uint64_t unsigned_tail;  /* records after the last signed one (not yet covered) */
+    uint64_t torn_bytes;     /* an interrupted append's bytes at the end (not tampering) */
+    uint64_t damaged_at;     /* offset of bytes that are no record with records after them
+                                (0: none), whatever the first problem is */
+    uint64_t writer_records; /* signed records signed by a certified writer (a host) */
+    int head_writer;         /* the head is signed by a certified writer, not the repository */
+    char head_signer[MM_KEYSLOT_NAME_MAX + 1]; /* that writer's name ("" otherwise) */
 };
 
 /*
- * Check the whole log: frames, chain, sequence numbers, every signature, and the head.
+ * Check the whole log: frames, chain, sequence numbers, every signature, and the head. A
+ * record or head may be signed by the repository's key or by a writer whose certificate,
+ * carried with it, is signed by that key for this repository and valid at the record's time.
  * @param pk the key the log must be signed with (the repository's), or NULL to use the key
  *        in its header (an export: compare its fingerprint with the repository's)
  * @return 0 when the check ran (the verdict is in @res), MM_EINVAL

@@ -6,6 +6,7 @@
  * arbitrary bytes (fuzzed by fuzz_audit): every length is checked against what is left
  * before it is used, and nothing is read past @n.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,7 +268,7 @@ int mm_audit__body_encode(const struct mm_audit__rec *r, mm_buf *out)
 
     if (un > USER_MAX || hn > HOST_MAX)
         return mm_error_set(MM_EINVAL, "audit event: user or host name too long");
-    mm_put_le16(t, MM_AUDIT_VERSION);
+    mm_put_le16(t, (uint16_t)(r->cert ? REC_V2 : REC_V1));
     if ((err = put_tag(out, TAG_VERSION, t, 2)) < 0)
         goto fail;
     mm_put_le64(t, r->seq);
@@ -286,8 +287,13 @@ int mm_audit__body_encode(const struct mm_audit__rec *r, mm_buf *out)
         (err = put_tag(out, TAG_USER, r->user, un)) < 0 ||
         (err = put_tag(out, TAG_HOST, r->host, hn)) < 0)
         goto fail;
-    if (r->details &&
-        (err = put_tag(out, r->sealed ? TAG_SEALED : TAG_DETAILS, r->details, r->ndetails)) < 0)
+    if (r->details && (err = put_tag(out,
+                                     !r->sealed ? TAG_DETAILS
+                                     : r->cert  ? TAG_WSEALED
+                                                : TAG_SEALED,
+                                     r->details, r->ndetails)) < 0)
+        goto fail;
+    if (r->cert && (err = put_tag(out, TAG_WCERT, r->cert, MM_WCERT_SIZE)) < 0)
         goto fail;
     if (out->len - start > MM_LIMIT_AUDIT_RECORD) {
         err = mm_error_set(MM_ELIMIT, "audit record larger than %u bytes", MM_LIMIT_AUDIT_RECORD);
@@ -327,8 +333,9 @@ int mm_audit__body_decode(const unsigned char *p, size_t n, struct mm_audit__bod
         off += len;
         switch (tag) {
         case TAG_VERSION:
-            if (len != 2 || mm_get_le16(v) != MM_AUDIT_VERSION)
+            if (len != 2 || (mm_get_le16(v) != REC_V1 && mm_get_le16(v) != REC_V2))
                 return mm_error_set(MM_ECORRUPT, "audit record: unknown version");
+            b.version = mm_get_le16(v);
             break;
         case TAG_SEQ:
             if (len != 8 || (b.seq = mm_get_le64(v)) == 0)
@@ -374,11 +381,27 @@ int mm_audit__body_decode(const unsigned char *p, size_t n, struct mm_audit__bod
             b.ndetails = len;
             break;
         case TAG_SEALED:
-            if (b.details || len < ID_SIZE + MM_CRYPTO_SEAL_OVERHEAD)
+            if (b.details || b.version != REC_V1 || len < ID_SIZE + MM_CRYPTO_SEAL_OVERHEAD)
                 return mm_error_set(MM_ECORRUPT, "audit record: bad sealed details");
             b.details = v;
             b.ndetails = len;
             b.sealed = 1;
+            break;
+        case TAG_WSEALED:
+            if (b.version != REC_V2)
+                break; /* version 1 skips tags it does not know, as it always did */
+            if (b.details || len < WSEALED_MIN)
+                return mm_error_set(MM_ECORRUPT, "audit record: bad sealed details");
+            b.details = v;
+            b.ndetails = len;
+            b.sealed = 1;
+            break;
+        case TAG_WCERT:
+            if (b.version != REC_V2)
+                break;
+            if (len != MM_WCERT_SIZE)
+                return mm_error_set(MM_ECORRUPT, "audit record: bad writer certificate");
+            b.cert = v;
             break;
         default:
             break; /* a later version's field */
@@ -388,6 +411,8 @@ int mm_audit__body_decode(const unsigned char *p, size_t n, struct mm_audit__bod
     }
     if (seen != 0x1feu) /* tags 1..8 */
         return mm_error_set(MM_ECORRUPT, "audit record: a required field is missing");
+    if (b.version == REC_V2 && (!b.cert || !b.keyed)) /* a writer's record is always signed */
+        return mm_error_set(MM_ECORRUPT, "audit record: writer record without its certificate");
     *out = b;
     return 0;
 }
@@ -461,24 +486,61 @@ int mm_audit__header_check(const unsigned char *p, size_t n)
     return 0;
 }
 
-void mm_audit__head_encode(const struct mm_audit__head *h, unsigned char out[MM_AUDIT_HEAD_SIZE])
+size_t mm_audit__head_encode(const struct mm_audit__head *h, unsigned char *out)
 {
     memcpy(out, "MMAH", 4);
-    mm_put_le32(out + 4, MM_AUDIT_VERSION);
+    mm_put_le32(out + 4, h->writer ? 2u : 1u);
     mm_put_le64(out + 8, h->seq);
     memcpy(out + 16, h->hash, ID_SIZE);
     memcpy(out + 48, h->sig, MM_CRYPTO_SIG_SIZE);
+    if (!h->writer)
+        return MM_AUDIT_HEAD_SIZE;
+    memcpy(out + MM_AUDIT_HEAD_SIZE, h->cert, MM_WCERT_SIZE);
+    return MM_AUDIT_HEAD2_SIZE;
 }
 
 int mm_audit__head_decode(const unsigned char *p, size_t n, struct mm_audit__head *out)
 {
-    if (n != MM_AUDIT_HEAD_SIZE || memcmp(p, "MMAH", 4) != 0 ||
-        mm_get_le32(p + 4) != MM_AUDIT_VERSION)
+    uint32_t v = n >= 8 ? mm_get_le32(p + 4) : 0;
+
+    if (n < 8 || memcmp(p, "MMAH", 4) != 0 || (v == 1 && n != MM_AUDIT_HEAD_SIZE) ||
+        (v == 2 && n != MM_AUDIT_HEAD2_SIZE) || (v != 1 && v != 2))
         return mm_error_set(MM_ECORRUPT, "damaged audit head");
     out->seq = mm_get_le64(p + 8);
     memcpy(out->hash, p + 16, ID_SIZE);
     memcpy(out->sig, p + 48, MM_CRYPTO_SIG_SIZE);
+    out->writer = v == 2;
+    if (out->writer)
+        memcpy(out->cert, p + MM_AUDIT_HEAD_SIZE, MM_WCERT_SIZE);
     return 0;
+}
+
+unsigned int mm_audit__body_version(const unsigned char *p, size_t n)
+{
+    if (n < 8 || mm_get_le16(p) != TAG_VERSION || mm_get_le32(p + 2) != 2)
+        return 0;
+    return mm_get_le16(p + 6);
+}
+
+/* Is the certificate @wc valid at @time_ns (0: not checked)? @return 0, MM_EAUTH */
+static int valid_at(const struct mm_wcert *wc, int64_t time_ns)
+{
+    int64_t s = time_ns / 1000000000;
+
+    if (time_ns && (s < 0 || (uint64_t)s < wc->created || (uint64_t)s > wc->not_after))
+        return mm_error_set(MM_EAUTH, "writer certificate of '%s' is not valid at that time",
+                            wc->name);
+    return 0;
+}
+
+int mm_audit__writer_check(const unsigned char *pk, const unsigned char *repo_id,
+                           const unsigned char *cert, int64_t time_ns, struct mm_wcert *out)
+{
+    int err;
+
+    if ((err = mm_wcert_check(pk, cert, MM_WCERT_SIZE, repo_id, out)) < 0)
+        return err;
+    return valid_at(out, time_ns);
 }
 
 /* ---- whole logs ---------------------------------------------------------------------------- */
@@ -496,9 +558,29 @@ int mm_audit__classify_stop(const unsigned char *p, size_t n, size_t off)
     return n - off <= TORN_MAX ? STOP_TORN : STOP_DAMAGED;
 }
 
-/* Fill entry @e from the frame at @off. @return 0, MM_ENOMEM */
-static int entry_fill(struct mm_audit__entry *e, size_t off, const unsigned char *body, size_t blen,
-                      const unsigned char *sig, size_t flen)
+/* A version 2 record: who wrote it, and does its certificate hold in log @raw? */
+static void entry_writer(struct mm_audit__entry *e, mm_audit_log *l, const unsigned char *cert)
+{
+    /* a host writes many records with one certificate: its signature is checked once */
+    if (!l->wc_cert || memcmp(l->wc_cert, cert, MM_WCERT_SIZE) != 0) {
+        l->wc_cert = NULL;
+        if (mm_wcert_check(l->raw + 24, cert, MM_WCERT_SIZE, l->raw + 8, &l->wc) == 0)
+            l->wc_cert = cert;
+    }
+    if (!l->wc_cert || valid_at(&l->wc, e->pub.time_ns) < 0) {
+        mm_error_clear();
+        snprintf(e->wname, sizeof(e->wname), "?");
+    } else {
+        e->writer_ok = 1;
+        memcpy(e->wpk, l->wc.pk, MM_CRYPTO_PK_SIZE);
+        snprintf(e->wname, sizeof(e->wname), "%s", l->wc.name);
+    }
+    e->pub.writer = e->wname;
+}
+
+/* Fill entry @e from the frame at @off of the log @l. @return 0, MM_ENOMEM */
+static int entry_fill(struct mm_audit__entry *e, mm_audit_log *l, size_t off,
+                      const unsigned char *body, size_t blen, const unsigned char *sig, size_t flen)
 {
     struct mm_audit__body b;
     char *s;
@@ -511,6 +593,7 @@ static int entry_fill(struct mm_audit__entry *e, size_t off, const unsigned char
     e->sig = sig;
     if (mm_audit__body_decode(body, blen, &b) < 0 || (b.keyed != 0) != (sig != NULL)) {
         e->malformed = 1;
+        e->newer = mm_audit__body_version(body, blen) > REC_V2;
         mm_error_clear();
         return 0;
     }
@@ -529,6 +612,9 @@ static int entry_fill(struct mm_audit__entry *e, size_t off, const unsigned char
     e->pub.kind = b.kind;
     e->pub.keyed = b.keyed;
     e->pub.sealed = b.sealed;
+    e->version = b.version;
+    if (b.version == REC_V2)
+        entry_writer(e, l, b.cert);
     memcpy(e->prev, b.prev, ID_SIZE);
     e->details = b.details;
     e->ndetails = b.ndetails;
@@ -608,7 +694,7 @@ int mm_audit_log_parse(mm_audit_log **out, const void *log, size_t n, const void
             l->v = nv;
             cap = nc;
         }
-        if ((err = entry_fill(&l->v[l->n], off, body, blen, sig, flen)) < 0) {
+        if ((err = entry_fill(&l->v[l->n], l, off, body, blen, sig, flen)) < 0) {
             entry_release(&l->v[l->n]);
             goto fail;
         }
@@ -644,6 +730,27 @@ const unsigned char *mm_audit_log_public_key(const mm_audit_log *l)
     return l->raw + 24;
 }
 
+/*
+ * Open the details of a writer's record @e (sealed data key | ID | sealed object) into
+ * @plain: the data key opens with the reader key of @ks, the content must have the ID.
+ */
+static int open_writer(const mm_keyset *ks, const struct mm_audit__entry *e, mm_buf *plain)
+{
+    const unsigned char *id = e->details + MM_CRYPTO_SEALED_DK_SIZE;
+    unsigned char dk[MM_CRYPTO_DK_SIZE], got[ID_SIZE];
+    int err;
+
+    if ((err = mm_crypto_datakey_open(ks, e->details, dk)) < 0)
+        return err;
+    err = mm_crypto_open_raw_dk(dk, id, id + ID_SIZE,
+                                e->ndetails - MM_CRYPTO_SEALED_DK_SIZE - ID_SIZE, plain);
+    mm_crypto_wipe(dk, sizeof(dk));
+    if (err == 0 && ((err = mm_crypto_object_id(ks, plain->ptr, plain->len, got)) < 0 ||
+                     memcmp(got, id, ID_SIZE) != 0))
+        err = MM_EAUTH;
+    return err;
+}
+
 int mm_audit_log_open_details(mm_audit_log *l, const mm_keyset *ks)
 {
     mm_buf plain;
@@ -656,7 +763,11 @@ int mm_audit_log_open_details(mm_audit_log *l, const mm_keyset *ks)
         if (e->malformed || !e->pub.sealed || e->pub.opened)
             continue;
         mm_buf_clear(&plain);
-        err = mm_crypto_open(ks, e->details, e->details + ID_SIZE, e->ndetails - ID_SIZE, &plain);
+        if (e->version == REC_V2)
+            err = open_writer(ks, e, &plain);
+        else
+            err = mm_crypto_open(ks, e->details, e->details + ID_SIZE, e->ndetails - ID_SIZE,
+                                 &plain);
         if (err == MM_EAUTH || err == MM_ECORRUPT) {
             err = mm_error_set(MM_EAUTH, "audit record %llu: details do not open with this key",
                                (unsigned long long)e->pub.seq);

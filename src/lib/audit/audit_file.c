@@ -172,15 +172,18 @@ static int write_head(const char *hpath, const mm_keyset *ks, uint64_t seq,
                       const unsigned char h[ID_SIZE])
 {
     struct mm_audit__head hd;
-    unsigned char buf[MM_AUDIT_HEAD_SIZE];
+    unsigned char buf[MM_AUDIT_HEAD2_SIZE];
+    size_t n;
     int err;
 
+    memset(&hd, 0, sizeof(hd));
     hd.seq = seq;
     memcpy(hd.hash, h, ID_SIZE);
+    hd.writer = mm_keyset_writer_cert(ks, hd.cert); /* a host signs as a certified writer */
     if ((err = mm_audit__sign(ks, h, hd.sig)) < 0)
         return err;
-    mm_audit__head_encode(&hd, buf);
-    return mm_os_write_atomic(hpath, buf, sizeof(buf));
+    n = mm_audit__head_encode(&hd, buf);
+    return mm_os_write_atomic(hpath, buf, n);
 }
 
 /* Read the head, when there is one. @return 0 (*@have 0 or 1), MM_ECORRUPT, MM_EIO */
@@ -190,7 +193,7 @@ static int read_head(const char *hpath, struct mm_audit__head *hd, int *have)
     int err;
 
     *have = 0;
-    mm_buf_init(&b, MM_AUDIT_HEAD_SIZE + 1);
+    mm_buf_init(&b, MM_AUDIT_HEAD2_SIZE + 1);
     err = mm_os_read_file(hpath, &b);
     if (err == MM_ENOTFOUND) {
         mm_error_clear();
@@ -205,6 +208,26 @@ static int read_head(const char *hpath, struct mm_audit__head *hd, int *have)
     return err;
 }
 
+/*
+ * Seal the details @d (@n) of a writer's record into @out: a fresh data key sealed to the
+ * reader key | the details' ID | the details sealed under the data key (format 3's envelope).
+ */
+static int seal_writer(const mm_keyset *ks, const void *d, size_t n, mm_buf *out)
+{
+    unsigned char dk[MM_CRYPTO_DK_SIZE], rpk[MM_CRYPTO_PK_SIZE], sdk[MM_CRYPTO_SEALED_DK_SIZE];
+    unsigned char id[ID_SIZE];
+    int err;
+
+    mm_keyset_reader_pk(ks, rpk);
+    mm_crypto_datakey_new(dk);
+    if ((err = mm_crypto_datakey_seal(rpk, dk, sdk)) == 0 &&
+        (err = mm_crypto_object_id(ks, d, n, id)) == 0 &&
+        (err = mm_buf_put(out, sdk, sizeof(sdk))) == 0 && (err = mm_buf_put(out, id, ID_SIZE)) == 0)
+        err = mm_crypto_seal_dk(dk, id, d, n, out);
+    mm_crypto_wipe(dk, sizeof(dk));
+    return err;
+}
+
 /* Encode and write one record at the end of @fd. */
 static int write_record(int fd, const char *lpath, const struct mm_audit_target *t,
                         const struct mm_audit_event *ev, struct tail *tl, const char *host,
@@ -212,7 +235,7 @@ static int write_record(int fd, const char *lpath, const struct mm_audit_target 
 {
     struct mm_audit__rec r;
     mm_buf d, sealed, body, frame;
-    unsigned char sig[MM_CRYPTO_SIG_SIZE];
+    unsigned char sig[MM_CRYPTO_SIG_SIZE], cert[MM_WCERT_SIZE];
     int err;
 
     mm_buf_init(&d, MM_LIMIT_AUDIT_RECORD);
@@ -228,9 +251,17 @@ static int write_record(int fd, const char *lpath, const struct mm_audit_target 
     r.kind = ev->kind;
     r.user = ev->user ? ev->user : "";
     r.host = host;
+    if (t->ks && mm_keyset_writer_cert(t->ks, cert))
+        r.cert = cert; /* a host: a version 2 record */
     if ((err = mm_audit__details_encode(r.seq, ev, &d)) < 0)
         goto out;
-    if (t->store == MM_AUDIT_SEALED && t->ks) {
+    if (t->store == MM_AUDIT_SEALED && r.cert) {
+        if ((err = seal_writer(t->ks, d.ptr, d.len, &sealed)) < 0)
+            goto out;
+        r.details = sealed.ptr;
+        r.ndetails = sealed.len;
+        r.sealed = 1;
+    } else if (t->store == MM_AUDIT_SEALED && t->ks) {
         unsigned char id[ID_SIZE];
         if ((err = mm_crypto_object_id(t->ks, d.ptr, d.len, id)) < 0 ||
             (err = mm_buf_put(&sealed, id, ID_SIZE)) < 0 ||
@@ -523,7 +554,7 @@ int mm_audit_export(const char *base, mm_buf *out)
         (err = join(hpath, base, MM_AUDIT_HEAD_SUFFIX)) < 0)
         return err;
     mm_buf_init(&lb, MM_LIMIT_AUDIT_LOG);
-    mm_buf_init(&hb, MM_AUDIT_HEAD_SIZE);
+    mm_buf_init(&hb, MM_AUDIT_HEAD2_SIZE);
     if ((err = mm_os_read_file(lpath, &lb)) < 0)
         goto out;
     err = mm_os_read_file(hpath, &hb);

@@ -3,7 +3,9 @@
  * The audit logs of an open repository (audit.h): the medium's log <repo>/audit/audit.log
  * (details sealed with the repository's keys, since a medium can be lost) and the host's log
  * <host folder>/<repository ID>.log (details in the clear, 0600 in a 0700 folder, like the
- * patient index cache). Shared by the command line and the library's backup pipeline, so every
+ * patient index cache). A repository opened with a host credential (mm_repo_open_host) writes
+ * version 2 records, signed by its writer key and sealed to the reader key, as user
+ * "host:<name>". Shared by the command line and the library's backup pipeline, so every
  * caller records the same events the same way. Failures are reported, never fatal.
  */
 #include <stdio.h>
@@ -12,6 +14,9 @@
 
 #include "audit/audit.h"
 #include "common/error.h"
+
+/* A user name in a record: up to 64 bytes ("host:" and a certified name are cut there). */
+#define USER_CAP 65u
 
 int mm_audit_repo_id(const char *hex, unsigned char out[MM_AUDIT_REPO_ID_SIZE])
 {
@@ -55,7 +60,7 @@ int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
                           const struct mm_audit_event *evs, size_t n,
                           struct mm_audit_write_report *rep)
 {
-    char base[4200];
+    char base[4200], user[USER_CAP];
     unsigned char id[MM_AUDIT_REPO_ID_SIZE];
     struct mm_audit_event *e = calloc(n ? n : 1, sizeof(*e));
     struct mm_audit_target t = { 0 };
@@ -65,10 +70,13 @@ int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
         rep->nomem = 1;
         return 1;
     }
+    /* a host credential's events are the host's: "host:<its certified name>" */
+    snprintf(user, sizeof(user), "%s%s", mm_keyset_is_host(mm_repo_keyset(r)) ? "host:" : "",
+             mm_repo_user(r));
     for (size_t i = 0; i < n; i++) {
         e[i] = evs[i];
         if (!e[i].user)
-            e[i].user = mm_repo_user(r);
+            e[i].user = user;
     }
     if (mm_audit_repo_id(mm_repo_id(r), id) < 0)
         goto out;

@@ -10,14 +10,16 @@
  * where the log departs from what was written. Cost: one Ed25519 verification per signed
  * record (about 50 us); the classification looks ahead only once, at the failure.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "audit/audit_int.h"
 #include "common/error.h"
 
 static const char *const problem_names[] = {
-    "ok",      "edited",    "inserted",     "removed",  "reordered", "truncated", "bad-signature",
-    "damaged", "wrong-key", "head-missing", "bad-head",
+    "ok",        "edited",       "inserted",      "removed",
+    "reordered", "truncated",    "bad-signature", "damaged",
+    "wrong-key", "head-missing", "bad-head",      "newer-version",
 };
 
 const char *mm_audit_problem_name(enum mm_audit_problem p)
@@ -26,9 +28,38 @@ const char *mm_audit_problem_name(enum mm_audit_problem p)
                                                                           : "unknown";
 }
 
+/* Is @e signed, by the repository's key @pk (version 1) or its certified writer (version 2)? */
 static int sig_ok(const struct mm_audit__entry *e, const unsigned char *pk)
 {
-    return e->pub.keyed && e->sig && mm_audit__check_sig(pk, e->pub.hash, e->sig) == 0;
+    if (e->version == REC_V2)
+        pk = e->writer_ok ? e->wpk : NULL;
+    return pk && e->pub.keyed && e->sig && mm_audit__check_sig(pk, e->pub.hash, e->sig) == 0;
+}
+
+/*
+ * Check the head's signature: by the repository's key @pk, or by a writer whose certificate
+ * (in the head) is signed by @pk for this log's repository and valid at the time of the
+ * record the head names (when it names one, found among the @n decoded records).
+ * @return 0, -1
+ */
+static int head_ok(const mm_audit_log *l, const unsigned char *pk,
+                   struct mm_audit_verify_result *res)
+{
+    struct mm_wcert wc;
+    int64_t t = 0;
+
+    if (!l->head.writer)
+        return mm_audit__check_sig(pk, l->head.hash, l->head.sig) == 0 ? 0 : -1;
+    if (l->head.seq >= 1 && l->head.seq <= l->n && !l->v[l->head.seq - 1].malformed)
+        t = l->v[l->head.seq - 1].pub.time_ns;
+    if (mm_audit__writer_check(pk, mm_audit_log_repo_id(l), l->head.cert, t, &wc) < 0 ||
+        mm_audit__check_sig(wc.pk, l->head.hash, l->head.sig) < 0) {
+        mm_error_clear();
+        return -1;
+    }
+    res->head_writer = 1;
+    snprintf(res->head_signer, sizeof(res->head_signer), "%s", wc.name);
+    return 0;
 }
 
 static void fail(struct mm_audit_verify_result *res, enum mm_audit_problem p, uint64_t bad,
@@ -125,7 +156,7 @@ int mm_audit_verify(const mm_audit_log *l, const unsigned char pk_in[MM_CRYPTO_P
 
         res->records++;
         if (e->malformed) {
-            fail(res, MM_AUDIT_EDITED, expected, 0, e->pub.offset);
+            fail(res, e->newer ? MM_AUDIT_NEWER : MM_AUDIT_EDITED, expected, 0, e->pub.offset);
             return 0;
         }
         if (e->pub.seq != expected || memcmp(e->prev, prev, ID_SIZE) != 0) {
@@ -149,6 +180,7 @@ int mm_audit_verify(const mm_audit_log *l, const unsigned char pk_in[MM_CRYPTO_P
         }
         if (e->pub.keyed) {
             res->signed_records++;
+            res->writer_records += e->version == REC_V2;
             last_keyed = e->pub.seq;
         }
         prev_keyed = e->pub.keyed;
@@ -168,7 +200,7 @@ int mm_audit_verify(const mm_audit_log *l, const unsigned char pk_in[MM_CRYPTO_P
             fail(res, MM_AUDIT_HEAD_MISSING, res->last_seq + 1, 0, l->rawn);
         return 0;
     }
-    if (l->head_bad || mm_audit__check_sig(pk, l->head.hash, l->head.sig) < 0) {
+    if (l->head_bad || head_ok(l, pk, res) < 0) {
         fail(res, MM_AUDIT_BAD_HEAD, l->head_bad ? res->last_seq + 1 : l->head.seq, 0, l->rawn);
         return 0;
     }
