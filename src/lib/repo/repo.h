@@ -354,6 +354,21 @@ struct mm_repo_backup_opts {
     size_t nstorages;
     /* NULL, or the viewer's files on the medium, recorded in the manifest (borrowed) */
     const struct mm_repo_viewer *viewer;
+    /* @r opened with a host credential (mm_repo_open_host): the folder of the host's
+     * catalogs; its <repository ID>/ holds what the host knows of @r (parent generation,
+     * trees, packs), used instead of reading the repository and updated after the manifest
+     * is written (docs/format-crypto.md "Host catalog"). NULL: no catalog, everything is
+     * stored and the generation has no parent. Ignored for a person's handle. */
+    const char *catalog_dir;
+    struct mm_repo_catalog_report *catalog_report; /* NULL, or what the catalog did */
+};
+
+/* What a host backup's catalog did (mm_repo_backup_opts.catalog_report). */
+struct mm_repo_catalog_report {
+    int used;               /* a catalog was opened */
+    int lost;               /* none was found (or it was damaged): everything stored again */
+    uint64_t dropped_packs; /* packs it named that are not on the medium as recorded */
+    int saved;              /* updated after the generation (0: stale, the next run stores more) */
 };
 
 /*
