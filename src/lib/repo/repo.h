@@ -363,6 +363,14 @@ struct mm_repo_backup_opts {
     struct mm_repo_catalog_report *catalog_report; /* NULL, or what the catalog did */
 };
 
+/*
+ * The generation the host catalog in <@catalog_dir>/<repository ID>/ last recorded for @r
+ * (ID, root, counts, patient-index figures; nothing else of @out is set): what a host uses
+ * instead of reading the repository's manifests, which it cannot open.
+ * @return 0, MM_ENOTFOUND (no catalog, or it names no generation), MM_ELIMIT
+ */
+int mm_repo_catalog_last(mm_repo *r, const char *catalog_dir, struct mm_repo_gen *out);
+
 /* What a host backup's catalog did (mm_repo_backup_opts.catalog_report). */
 struct mm_repo_catalog_report {
     int used;               /* a catalog was opened */

@@ -149,8 +149,11 @@ static const unsigned char *take(struct rd *d, size_t k)
     return q;
 }
 
-/* The generation part of the file (after its checksum was checked). @return 0, MM_ECORRUPT */
-static int parse_gen(struct mm_repo__catalog *c, struct rd *d, const char *rid)
+/*
+ * The generation part of the file (after its checksum was checked; @ids: with the patient
+ * index's block IDs, else only the head). @return 0, MM_ECORRUPT, MM_ENOMEM
+ */
+static int parse_gen(struct mm_repo__catalog *c, struct rd *d, const char *rid, int ids)
 {
     const unsigned char *h = take(d, CAT_HEAD), *q;
     uint64_t *cn[CAT_NCOUNTS];
@@ -181,6 +184,8 @@ static int parse_gen(struct mm_repo__catalog *c, struct rd *d, const char *rid)
     if (!(q = take(d, 4)))
         return MM_ECORRUPT;
     c->nindex = mm_get_le32(q);
+    if (!ids)
+        return 0;
     if (c->nindex > (d->n - d->pos) / ID_SIZE || !(q = take(d, c->nindex * ID_SIZE)))
         return MM_ECORRUPT;
     if (c->nindex && !(c->index_ids = mm_malloc(c->nindex * ID_SIZE)))
@@ -284,7 +289,7 @@ static int load(mm_repo *r, struct mm_repo__catalog *c)
     d.p = (const unsigned char *)f.ptr;
     d.n = f.len - ID_SIZE;
     d.pos = 0;
-    if (err == 0 && (err = parse_gen(c, &d, r->id)) == 0)
+    if (err == 0 && (err = parse_gen(c, &d, r->id, 1)) == 0)
         err = parse_rest(c, &d);
     if (err == MM_ECORRUPT) { /* as if lost: everything is stored again */
         mm_log(MM_LOG_WARN, "the host catalog was damaged: this backup stores everything again");
@@ -331,6 +336,40 @@ int mm_repo__catalog_open(mm_repo *r, const char *parent, struct mm_repo__catalo
 fail:
     mm_repo__catalog_free(c);
     return err;
+}
+
+int mm_repo_catalog_last(mm_repo *r, const char *parent, struct mm_repo_gen *out)
+{
+    struct mm_repo__catalog c;
+    unsigned char head[CAT_HEAD + CAT_NCOUNTS * 8 + 4];
+    char file[4200];
+    struct rd d;
+    int fd, err = MM_ENOTFOUND;
+
+    MM_ASSERT_ARG(r && parent && out);
+    memset(out, 0, sizeof(*out));
+    memset(&c, 0, sizeof(c));
+    if (snprintf(file, sizeof(file), "%s/%s/catalog", parent, r->id) >= (int)sizeof(file))
+        return mm_error_set(MM_ELIMIT, "the host catalog's folder name is too long");
+    if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        return mm_error_set(MM_ENOTFOUND, "no host catalog");
+    d.p = head;
+    d.n = sizeof(head);
+    d.pos = 0;
+    if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+        parse_gen(&c, &d, r->id, 0) == 0 && c.have_parent) {
+        mm_crypto_hex(c.gen, out->id);
+        memcpy(out->root, c.root, ID_SIZE);
+        out->counts = c.counts;
+        out->has_index = c.has_index;
+        out->index_size = c.index_size;
+        out->index_twins = c.index_twins;
+        out->check = c.check;
+        err = 0;
+    }
+    close(fd);
+    mm_free(c.index_ids);
+    return err == 0 ? 0 : mm_error_set(err, "the host catalog names no generation");
 }
 
 /* ---- writing ------------------------------------------------------------------------------- */
