@@ -5,9 +5,10 @@
  * host's storage. On a generated storage and a format 3 repository made by a person:
  * three nights with mamori-gen advance between store only what is new and the person reads
  * every generation (verify --read-data clean, restore byte-exact of the latest and of an
- * older one); a lost catalog stores everything again; a poisoned one (a pack removed from
- * the medium, a fake pack ID) never gives a generation that points at missing data; person
- * and host backups interleave; the host handle opens nothing.
+ * older one) and the catalog keeps no file name of an older generation; a lost or damaged catalog
+ * stores everything again; a poisoned one (a pack removed from the medium, a fake pack ID) never
+ * gives a generation that points at missing data; person and host backups interleave; the host
+ * handle opens nothing.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <fcntl.h>
@@ -275,6 +276,20 @@ static void person_restore(struct world *w, const char *id, const char *to, cons
     mm_repo_free(r);
 }
 
+/* Whether the catalog file holds the bytes of @s. */
+static int catalog_has(const struct world *w, const char *s)
+{
+    size_t n = 0, k = strlen(s);
+    unsigned char *p = read_all(w->catfile, &n);
+    int found = 0;
+
+    assert_non_null(p);
+    for (size_t i = 0; i + k <= n && !found; i++)
+        found = memcmp(p + i, s, k) == 0;
+    free(p);
+    return found;
+}
+
 static void host__three_nights_from_the_catalog(void **state)
 {
     struct world w;
@@ -290,10 +305,15 @@ static void host__three_nights_from_the_catalog(void **state)
     (void)state;
     make_world(&w);
     pj(snap, w.base, "night0");
+    write_file(pj(cmd, w.std, "gone-after-night-0.txt"), "x\n", 2);
     for (int night = 0; night < 3; night++) {
         if (night > 0)
             advance(&w, 4);
+        if (night == 1)
+            assert_int_equal(unlink(pj(cmd, w.std, "gone-after-night-0.txt")), 0);
         host_backup(&w, w.cat, id[night], &c[night], &rep);
+        /* the catalog keeps the latest generation's trees only: no older file names */
+        assert_int_equal(catalog_has(&w, "gone-after-night-0.txt"), night == 0);
         assert_int_equal(rep.used, 1);
         assert_int_equal(rep.lost, night == 0);
         assert_int_equal(rep.dropped_packs, 0);
@@ -439,6 +459,20 @@ static void host__lost_and_poisoned_catalog(void **state)
         mm_repo_free(r);
     }
     person_restore(&w, id3, "out3", w.std);
+    /* damaged (its checksum does not match): as if lost, everything stored again */
+    {
+        size_t n = 0;
+        unsigned char *p = read_all(w.catfile, &n);
+        assert_non_null(p);
+        p[n / 2] ^= 1;
+        write_file(w.catfile, p, n);
+        free(p);
+    }
+    host_backup(&w, w.cat, id3, &c3, &rep);
+    assert_int_equal(rep.lost, 1);
+    assert_int_equal(c3.files_unchanged, 0);
+    assert_true(c3.files_read >= 200);
+    person_restore(&w, id3, "out4", w.std);
 }
 
 static void host_and_person__interleaved(void **state)
