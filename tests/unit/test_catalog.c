@@ -504,12 +504,57 @@ static void host_and_person__interleaved(void **state)
     person_restore(&w, id, "out", w.std);
 }
 
+/* A catalog seeded by the person (host enroll --catalog): the first host night is small. */
+static void host__first_night_from_a_seeded_catalog(void **state)
+{
+    struct world w;
+    struct mm_repo_counts pc, c;
+    struct mm_repo_catalog_report rep;
+    struct damaged d = { 0 };
+    struct mm_repo_source s = { 0 };
+    struct mm_repo_backup_opts bo = { 0 };
+    struct mm_repo_gen g;
+    char pid[MM_CRYPTO_HEX_SIZE], seeded[MM_CRYPTO_HEX_SIZE], id[MM_CRYPTO_HEX_SIZE];
+    uint64_t gens;
+    mm_repo *r = NULL, *h = NULL;
+
+    (void)state;
+    make_world(&w);
+    assert_int_equal(mm_repo_open(&r, w.repo, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_catalog_seed(r, w.cat, seeded), MM_ENOTFOUND); /* nothing yet */
+    s.path = w.std;
+    s.kind = MM_REPO_SOURCE_FOLDER;
+    assert_int_equal(mm_repo_backup(r, &s, 1, &bo, pid, &pc), 0);
+    if (mm_repo_catalog_seed(r, w.cat, seeded) != 0)
+        fail_msg("seed: %s", mm_error_last());
+    assert_string_equal(seeded, pid);
+    mm_repo_free(r);
+    assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0); /* a host cannot seed */
+    assert_int_equal(mm_repo_catalog_seed(h, w.cat, seeded), MM_EINVAL);
+    mm_repo_free(h);
+    advance(&w, 4);
+    host_backup(&w, w.cat, id, &c, &rep);
+    assert_int_equal(rep.lost, 0);
+    assert_int_equal(rep.dropped_packs, 0);
+    assert_true(c.files_unchanged * 2 > c.files);
+    assert_true(c.bytes_stored * 4 < pc.bytes_stored);
+    assert_int_equal(person_verify(&w, &gens, &d), 0);
+    assert_int_equal(gens, 2);
+    assert_int_equal(mm_repo_open(&r, w.repo, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_gen_find(r, id, &g), 0);
+    assert_string_equal(g.parent, pid);
+    mm_repo_gen_release(&g);
+    mm_repo_free(r);
+    person_restore(&w, id, "out", w.std);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(host__three_nights_from_the_catalog, remove_tmp),
         cmocka_unit_test_teardown(host__lost_and_poisoned_catalog, remove_tmp),
         cmocka_unit_test_teardown(host_and_person__interleaved, remove_tmp),
+        cmocka_unit_test_teardown(host__first_night_from_a_seeded_catalog, remove_tmp),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,6 +371,17 @@ struct mm_repo_backup_opts {
  */
 int mm_repo_catalog_last(mm_repo *r, const char *catalog_dir, struct mm_repo_gen *out);
 
+/*
+ * Seed the host catalog in <@catalog_dir>/<repository ID>/ from the format 3 repository @r
+ * opened with a person's passphrase (`host enroll --catalog`): its latest generation (ID,
+ * root, counts, patient index), that generation's trees and every pack of the index, so the
+ * host's first night stores only what is new. Replaces a catalog there.
+ * @param[out] gen_out the generation recorded (may be NULL)
+ * @return 0, MM_EINVAL (a host handle, format < 3), MM_ENOTFOUND (no generation yet),
+ *         MM_ECORRUPT, MM_EAUTH, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo_catalog_seed(mm_repo *r, const char *catalog_dir, char gen_out[MM_CRYPTO_HEX_SIZE]);
+
 /* What a host backup's catalog did (mm_repo_backup_opts.catalog_report). */
 struct mm_repo_catalog_report {
     int used;               /* a catalog was opened */

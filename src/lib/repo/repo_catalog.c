@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -308,7 +309,8 @@ out:
     return err;
 }
 
-int mm_repo__catalog_open(mm_repo *r, const char *parent, struct mm_repo__catalog **out)
+/* An empty catalog of @r in <@parent>/<repository ID>/ (the folder made, mode 0700). */
+static int cat_new(mm_repo *r, const char *parent, struct mm_repo__catalog **out)
 {
     struct mm_repo__catalog *c;
     int err;
@@ -329,13 +331,26 @@ int mm_repo__catalog_open(mm_repo *r, const char *parent, struct mm_repo__catalo
         err = mm_error_set_errno(MM_EIO, errno, "cannot set the mode of the host catalog");
         goto fail;
     }
-    if ((err = load(r, c)) < 0)
-        goto fail;
     *out = c;
     return 0;
 fail:
     mm_repo__catalog_free(c);
     return err;
+}
+
+int mm_repo__catalog_open(mm_repo *r, const char *parent, struct mm_repo__catalog **out)
+{
+    struct mm_repo__catalog *c;
+    int err;
+
+    if ((err = cat_new(r, parent, &c)) < 0)
+        return err;
+    if ((err = load(r, c)) < 0) {
+        mm_repo__catalog_free(c);
+        return err;
+    }
+    *out = c;
+    return 0;
 }
 
 int mm_repo_catalog_last(mm_repo *r, const char *parent, struct mm_repo_gen *out)
@@ -500,6 +515,141 @@ int mm_repo__catalog_save(mm_repo *r, struct mm_repo__catalog *c, const struct m
     if (f.ptr)
         mm_crypto_wipe(f.ptr, f.len);
     mm_buf_release(&f);
+    return err;
+}
+
+/* ---- seeding by a person (host enroll) ----------------------------------------------------- */
+
+/* Record every tree below @root (its plaintext, read with the person's key) in @c. */
+static int seed_trees(mm_repo *r, struct mm_repo__catalog *c, const unsigned char root[ID_SIZE])
+{
+    struct mm_repo__work w;
+    unsigned char *stack = NULL;
+    size_t n = 0, cap = 0;
+    mm_buf b;
+    int err;
+
+    if ((err = mm_repo__work_init(&w)) < 0)
+        return err;
+    mm_buf_init(&b, MM_REPO_TREE_MAX);
+    if (!(stack = mm_malloc(ID_SIZE)))
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+    else
+        memcpy(stack, root, ID_SIZE), n = 1, cap = 1;
+    while (err == 0 && n > 0) {
+        unsigned char id[ID_SIZE];
+        struct mm_repo__tree t = { 0 };
+        memcpy(id, stack + --n * ID_SIZE, ID_SIZE);
+        mm_buf_clear(&b);
+        if ((err = mm_repo__object_get(r, &w, id, &b)) < 0 ||
+            (err = tadd(c, id, b.ptr, b.len, 1)) < 0 ||
+            (err = mm_repo__tree_decode(b.ptr, b.len, &t)) < 0)
+            break;
+        for (size_t i = 0; i < t.n && err == 0; i++) {
+            if (t.e[i].kind != MM_REPO_KIND_DIR || tfind(c, t.e[i].ids))
+                continue;
+            if (n == cap) {
+                void *nv = mm_realloc(stack, cap * 2 * ID_SIZE);
+                if (!nv) {
+                    err = mm_error_set(MM_ENOMEM, "out of memory");
+                    break;
+                }
+                stack = nv;
+                cap *= 2;
+            }
+            memcpy(stack + n++ * ID_SIZE, t.e[i].ids, ID_SIZE);
+        }
+        mm_repo__tree_release(&t);
+    }
+    mm_free(stack);
+    mm_buf_release(&b);
+    mm_repo__work_release(&w);
+    return err;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    uint32_t x = ((const struct mm_repo__obj *)a)->offset,
+             y = ((const struct mm_repo__obj *)b)->offset;
+    return x < y ? -1 : x > y;
+}
+
+/* Every pack of r->ix with its objects, as index file entries (@objs: the one block). */
+static int seed_packs(mm_repo *r, struct mm_repo__packinfo **out, struct mm_repo__obj **objs)
+{
+    const struct mm_repo__objindex *ix = &r->ix;
+    struct mm_repo__packinfo *p = mm_calloc(ix->npacks ? ix->npacks : 1, sizeof(*p));
+    struct mm_repo__obj *o = mm_calloc(ix->nlocs ? ix->nlocs : 1, sizeof(*o));
+    size_t at = 0;
+
+    if (!p || !o) {
+        mm_free(p);
+        mm_free(o);
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < ix->nlocs; i++)
+        if (!ix->locs[i].pending)
+            p[ix->locs[i].pack].nobjs++;
+    for (size_t k = 0; k < ix->npacks; k++) {
+        memcpy(p[k].id, ix->packs[k].id, ID_SIZE);
+        p[k].size = ix->packs[k].size;
+        p[k].objs = o + at;
+        at += p[k].nobjs;
+        p[k].nobjs = 0;
+    }
+    for (size_t i = 0; i < ix->nlocs; i++) {
+        const struct mm_repo__loc *l = &ix->locs[i];
+        struct mm_repo__obj *e;
+        if (l->pending)
+            continue;
+        e = &p[l->pack].objs[p[l->pack].nobjs++];
+        memcpy(e->id, l->id, ID_SIZE);
+        e->type = l->type;
+        e->offset = l->offset;
+        e->length = l->length;
+        e->plain = l->plain;
+    }
+    for (size_t k = 0; k < ix->npacks; k++) /* a table lists its objects in pack order */
+        qsort(p[k].objs, p[k].nobjs, sizeof(*p[k].objs), by_offset);
+    *out = p;
+    *objs = o;
+    return 0;
+}
+
+int mm_repo_catalog_seed(mm_repo *r, const char *catalog_dir, char gen_out[MM_CRYPTO_HEX_SIZE])
+{
+    struct mm_repo__catalog *c = NULL;
+    struct mm_repo_gen g = { 0 };
+    struct mm_repo__packinfo *packs = NULL;
+    struct mm_repo__obj *objs = NULL;
+    unsigned char *ids = NULL;
+    char hex[MM_CRYPTO_HEX_SIZE];
+    size_t nids = 0;
+    int err;
+
+    MM_ASSERT_ARG(r && catalog_dir);
+    if (r->version < 3 || mm_keyset_is_host(r->ks))
+        return mm_error_set(MM_EINVAL, "a host catalog is seeded from a format 3 repository "
+                                       "opened with a passphrase");
+    if ((err = mm_repo__index_load(r)) < 0 || (err = mm_repo_gen_find(r, "latest", &g)) < 0)
+        return err;
+    memcpy(hex, g.id, sizeof(hex));
+    mm_repo_gen_release(&g);
+    /* the manifest again, for the patient index's block IDs */
+    if ((err = mm_repo__gen_load(r, hex, &g, &ids, &nids)) < 0)
+        return err;
+    memcpy(g.id, hex, sizeof(hex));
+    if ((err = cat_new(r, catalog_dir, &c)) == 0 && (err = seed_trees(r, c, g.root)) == 0 &&
+        (err = seed_packs(r, &packs, &objs)) == 0)
+        err = mm_repo__catalog_save(r, c, &g, g.has_index ? ids : NULL, g.has_index ? nids : 0,
+                                    packs, r->ix.npacks);
+    if (err == 0 && gen_out)
+        memcpy(gen_out, g.id, MM_CRYPTO_HEX_SIZE);
+    mm_free(packs);
+    mm_free(objs);
+    mm_free(ids);
+    mm_repo__catalog_free(c);
+    mm_repo_gen_release(&g);
     return err;
 }
 
