@@ -326,12 +326,12 @@ static void host__three_nights_from_the_catalog(void **state)
     assert_true(c[0].files >= 200 && c[0].files_unchanged == 0);
     for (int night = 1; night < 3; night++) {
         /* only what is new: most files unchanged (not read), little stored */
-        print_message("night %d: %llu files, %llu unchanged, %llu read, %llu stored (first %llu)\n",
-                      night, (unsigned long long)c[night].files,
-                      (unsigned long long)c[night].files_unchanged,
-                      (unsigned long long)c[night].files_read,
-                      (unsigned long long)c[night].bytes_stored,
-                      (unsigned long long)c[0].bytes_stored);
+        print_message(
+                "# night %d: %llu files, %llu unchanged, %llu read, %llu stored (first %llu)\n",
+                night, (unsigned long long)c[night].files,
+                (unsigned long long)c[night].files_unchanged,
+                (unsigned long long)c[night].files_read, (unsigned long long)c[night].bytes_stored,
+                (unsigned long long)c[0].bytes_stored);
         assert_true(c[night].files > c[night - 1].files);
         assert_true(c[night].files_unchanged * 2 > c[night].files);
         assert_true(c[night].files_read < c[night].files / 4);

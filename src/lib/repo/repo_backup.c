@@ -1122,41 +1122,6 @@ static int base_name(const char *path, char *out, size_t cap)
     return (strcmp(out, ".") == 0 || strcmp(out, "..") == 0) ? -1 : 0;
 }
 
-/*
- * A host's backup (a handle of mm_repo_open_host): the object index and the parent come from
- * its catalog (r->cat), not from the repository it cannot read. @return 0 or an mm_err
- */
-static int host_begin(mm_repo *r, const struct mm_repo_backup_opts *o, struct mm_repo_gen *parent,
-                      int *have_parent)
-{
-    struct mm_repo__catalog *c;
-    int err;
-
-    mm_repo__index_release(&r->ix);
-    r->ix.loaded = 1; /* index/ is sealed to the reader key: what the catalog knows serves */
-    if (!o->catalog_dir)
-        return 0;
-    if ((err = mm_repo__catalog_open(r, o->catalog_dir, &c)) < 0)
-        return err;
-    r->cat = c;
-    if (o->catalog_report) {
-        o->catalog_report->used = 1;
-        o->catalog_report->lost = c->lost;
-        o->catalog_report->dropped_packs = c->dropped;
-    }
-    if (!c->have_parent)
-        return 0;
-    mm_crypto_hex(c->gen, parent->id);
-    memcpy(parent->root, c->root, ID_SIZE);
-    parent->counts = c->counts;
-    parent->has_index = c->has_index;
-    parent->index_size = c->index_size;
-    parent->index_twins = c->index_twins;
-    parent->check = c->check;
-    *have_parent = 1;
-    return 0;
-}
-
 /* A host's backup whose manifest is written: update its catalog. A failure is a warning. */
 static void host_end(struct bstate *st, struct mm_repo_gen *g, const char *gid,
                      const struct worker *mainwk, int have_index)
@@ -1267,7 +1232,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
         goto out;
     if (is_host) {
-        if ((err = host_begin(r, o, &parent, &have_parent)) < 0)
+        if ((err = mm_repo__catalog_begin(r, o, &parent, &have_parent)) < 0)
             goto out;
     } else {
         if ((err = mm_repo__index_load(r)) < 0)

@@ -518,6 +518,39 @@ int mm_repo__catalog_save(mm_repo *r, struct mm_repo__catalog *c, const struct m
     return err;
 }
 
+/* ---- a host's backup (repo_backup.c) ------------------------------------------------------ */
+
+int mm_repo__catalog_begin(mm_repo *r, const struct mm_repo_backup_opts *o,
+                           struct mm_repo_gen *parent, int *have_parent)
+{
+    struct mm_repo__catalog *c;
+    int err;
+
+    mm_repo__index_release(&r->ix);
+    r->ix.loaded = 1; /* index/ is sealed to the reader key: what the catalog knows serves */
+    if (!o->catalog_dir)
+        return 0;
+    if ((err = mm_repo__catalog_open(r, o->catalog_dir, &c)) < 0)
+        return err;
+    r->cat = c;
+    if (o->catalog_report) {
+        o->catalog_report->used = 1;
+        o->catalog_report->lost = c->lost;
+        o->catalog_report->dropped_packs = c->dropped;
+    }
+    if (!c->have_parent)
+        return 0;
+    mm_crypto_hex(c->gen, parent->id);
+    memcpy(parent->root, c->root, ID_SIZE);
+    parent->counts = c->counts;
+    parent->has_index = c->has_index;
+    parent->index_size = c->index_size;
+    parent->index_twins = c->index_twins;
+    parent->check = c->check;
+    *have_parent = 1;
+    return 0;
+}
+
 /* ---- seeding by a person (host enroll) ----------------------------------------------------- */
 
 /* Record every tree below @root (its plaintext, read with the person's key) in @c. */

@@ -454,6 +454,14 @@ int mm_repo__catalog_tree_add(struct mm_repo__catalog *c, const unsigned char id
 int mm_repo__catalog_save(mm_repo *r, struct mm_repo__catalog *c, const struct mm_repo_gen *g,
                           const unsigned char *index_ids, size_t nindex,
                           const struct mm_repo__packinfo *newp, size_t nnew);
+/*
+ * A host's backup (a handle of mm_repo_open_host): empty r->ix and fill it, and @parent
+ * (ID, root, counts, patient index; *@have_parent), from the catalog in o->catalog_dir,
+ * kept open as r->cat (none without o->catalog_dir: everything is stored). Nothing of the
+ * repository is read but the packs' sizes. @return 0, or as mm_repo__catalog_open()
+ */
+int mm_repo__catalog_begin(mm_repo *r, const struct mm_repo_backup_opts *o,
+                           struct mm_repo_gen *parent, int *have_parent);
 void mm_repo__catalog_free_parts(struct mm_repo__catalog *c);
 void mm_repo__catalog_free(struct mm_repo__catalog *c);
 
