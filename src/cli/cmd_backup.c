@@ -93,7 +93,8 @@ struct backup_cli {
     struct cli_run run;
     struct cli_ctx *ctx;
     const char *repo, *user, *passfile;
-    const char *medium, *hospital; /* the medium wanted (mamori media), NULL for any */
+    const char *medium, *hospital;    /* the medium wanted (mamori media), NULL for any */
+    const char *credential, *catalog; /* a host's backup: its credential and catalog folder */
     int open_rc;
 };
 
@@ -102,7 +103,12 @@ static int open_cb(void *arg, mm_repo **out)
 {
     struct backup_cli *b = arg;
 
-    b->open_rc = cli_repo_open(b->ctx, b->repo, b->user, b->passfile, out);
+    if (b->credential) { /* no passphrase: the host credential writes, it opens nothing */
+        int err = mm_repo_open_host(out, b->repo, b->credential);
+        b->open_rc = err < 0 ? cli_repo_error(b->ctx, err) : CLI_OK;
+    } else {
+        b->open_rc = cli_repo_open(b->ctx, b->repo, b->user, b->passfile, out);
+    }
     if (b->open_rc != CLI_OK)
         return 1;
     /* the medium wanted, checked before anything is written (not even the lock file) */
@@ -184,6 +190,33 @@ static const char *cache_root(const char *opt, char *buf, size_t cap)
     else
         return "/var/cache/mamori";
     return buf;
+}
+
+/* A host's backup: what its catalog did, on stderr (counts only). */
+static void catalog_report(struct cli_ctx *ctx, const struct mm_repo_catalog_report *c)
+{
+    if (c->lost && !ctx->quiet)
+        fprintf(stderr, "%s",
+                CLI_T(ctx,
+                      "mamori: ホストのカタログがありません（初回か、失われたか壊れていた）: "
+                      "すべてのデータを保存し直しました\n",
+                      "mamori: no host catalog (first run, lost or damaged): every object was "
+                      "stored again\n"));
+    if (c->dropped_packs)
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: カタログにあるパック %llu 個が媒体にないか大きさが違うため外し、"
+                      "その中身を保存し直しました\n",
+                      "mamori: %llu packs the catalog names are missing on the medium or of "
+                      "another size: dropped, their objects stored again\n"),
+                (unsigned long long)c->dropped_packs);
+    if (c->used && !c->saved)
+        fprintf(stderr, "%s",
+                CLI_T(ctx,
+                      "mamori: 警告: ホストのカタログを更新できませんでした（世代は書き込み済み。"
+                      "次回は多めに保存します）\n",
+                      "mamori: warning: the host catalog could not be updated (the generation "
+                      "is written; the next backup stores more)\n"));
 }
 
 /* Print why a backup wrote nothing. @return the exit status */
@@ -291,6 +324,8 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
         { "threads", required_argument, NULL, 't' },
         { "medium", required_argument, NULL, 'm' },
         { "hospital", required_argument, NULL, 'H' },
+        { "credential", required_argument, NULL, 'C' },
+        { "catalog", required_argument, NULL, 'K' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
@@ -316,6 +351,12 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
         case 'H':
             b->hospital = optarg;
             break;
+        case 'C':
+            b->credential = optarg;
+            break;
+        case 'K':
+            b->catalog = optarg;
+            break;
         case 't': {
             char *end;
             unsigned long threads = strtoul(optarg, &end, 10);
@@ -332,6 +373,10 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
     if (!b->repo || !*b->repo)
         return cli_usage(ctx, &cmd_backup,
                          CLI_T(ctx, "--repo を指定してください", "--repo is required"));
+    if (!b->credential != !b->catalog)
+        return cli_usage(ctx, &cmd_backup,
+                         CLI_T(ctx, "--credential と --catalog は一緒に指定してください",
+                               "--credential and --catalog go together"));
     if (optind >= argc)
         return cli_usage(ctx, &cmd_backup,
                          CLI_T(ctx, "バックアップするフォルダを指定してください",
@@ -360,6 +405,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     o.repo_path = b.repo;
     o.open = open_cb;
+    o.catalog_dir = b.catalog;
     o.cache_root = cache_root(cache, cbuf, sizeof(cbuf));
     o.audit_host_dir = cli_audit_dir_or_null(ctx, abuf, sizeof(abuf));
     o.medium_viewer = cli_viewer_copy_wanted();
@@ -387,6 +433,8 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
             print_text(ctx, &res);
         cli_problems_print(ctx, &b.run.probs);
     }
+    if (b.credential)
+        catalog_report(ctx, &res.catalog);
     if (res.checked && res.check.attention)
         attention_report(ctx, &res);
     if (res.counts.skipped && b.run.probs.count) {
@@ -418,6 +466,9 @@ const struct cmd cmd_backup = {
     "   --medium <LABEL>          この媒体でなければ何も書かずに止まる（mamori media）\n"
     "   --hospital <ID>           この病院の媒体でなければ何も書かずに止まる\n"
     "   --threads <N>             作業スレッド数（既定: CPU 数の2倍）\n"
+    "   --credential <FILE>       ホスト資格情報で書く（パスフレーズ不要、形式 3、host enroll）\n"
+    "   --catalog <DIR>           ホストのカタログフォルダ（--credential と一緒に。例\n"
+    "                             /var/lib/mamori/catalog）\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
     "前の世代から大きさ・更新時刻・変更時刻・inode が変わらないファイルは読み直しません。\n"
@@ -436,6 +487,10 @@ const struct cmd cmd_backup = {
     "   --medium <LABEL>          refuse, writing nothing, unless this is that medium\n"
     "   --hospital <ID>           refuse, writing nothing, unless it is this hospital's\n"
     "   --threads <N>             worker threads (default: twice the CPUs)\n"
+    "   --credential <FILE>       write with a host credential (no passphrase; format 3,\n"
+    "                             host enroll)\n"
+    "   --catalog <DIR>           the host's catalog folder (with --credential; e.g.\n"
+    "                             /var/lib/mamori/catalog)\n"
     "   --json                    print the result as JSON\n"
     "\n"
     "Files whose size, mtime, ctime and inode did not change since the last generation are not\n"

@@ -20,10 +20,37 @@
 
 #define DEFAULT_DAYS 3650u
 
-static int enroll(struct cli_ctx *ctx, const char *repo, const char *user, const char *passfile,
-                  const char *name, unsigned days, const char *out)
+/*
+ * Seed the host catalog in @catalog from the repository's latest generation (so the host's
+ * first night stores only what is new). A failure is a warning: the credential stands.
+ * @return 1 seeded (generation in @gen), 0 not
+ */
+static int seed(struct cli_ctx *ctx, mm_repo *r, const char *catalog, char gen[MM_CRYPTO_HEX_SIZE])
 {
-    char slot[320];
+    int err = mm_repo_catalog_seed(r, catalog, gen);
+
+    if (err == MM_ENOTFOUND)
+        fprintf(stderr, "%s",
+                CLI_T(ctx,
+                      "mamori: 世代がまだないのでカタログは空です。ホストの最初のバックアップで"
+                      "すべて保存します\n",
+                      "mamori: no generation yet, so no catalog: the host's first backup stores "
+                      "everything\n"));
+    else if (err < 0)
+        cli_error(CLI_T(ctx,
+                        "警告: ホストのカタログを用意できませんでした（最初のバックアップで"
+                        "すべて保存します）: %s",
+                        "warning: the host catalog could not be seeded (the first backup stores "
+                        "everything): %s"),
+                  mm_error_last());
+    return err == 0;
+}
+
+static int enroll(struct cli_ctx *ctx, const char *repo, const char *user, const char *passfile,
+                  const char *name, unsigned days, const char *out, const char *catalog)
+{
+    char slot[320], gen[MM_CRYPTO_HEX_SIZE];
+    int seeded = 0;
     mm_repo *r = NULL;
     int rc, err;
 
@@ -54,12 +81,17 @@ static int enroll(struct cli_ctx *ctx, const char *repo, const char *user, const
     }
     snprintf(slot, sizeof(slot), "host:%s", name);
     cli_audit_key(ctx, r, repo, 1, slot);
+    if (catalog)
+        seeded = seed(ctx, r, catalog, gen);
     if (ctx->json) {
         printf("{\"credential\":");
         cli_json_str(stdout, out, strlen(out));
         printf(",\"host\":");
         cli_json_str(stdout, name, strlen(name));
-        printf(",\"days\":%u}\n", days);
+        printf(",\"days\":%u", days);
+        if (seeded)
+            printf(",\"catalog_generation\":\"%s\"", gen);
+        printf("}\n");
     } else if (!ctx->quiet) {
         printf(CLI_T(ctx,
                      "ホスト資格情報を書きました: %s（ホスト %s、%u 日有効）。"
@@ -67,6 +99,10 @@ static int enroll(struct cli_ctx *ctx, const char *repo, const char *user, const
                      "host credential written: %s (host %s, valid %u days); it cannot read "
                      "the repository\n"),
                out, name, days);
+        if (seeded)
+            printf(CLI_T(ctx, "ホストのカタログを用意しました: %s（世代 %.12s まで）\n",
+                         "host catalog seeded: %s (up to generation %.12s)\n"),
+                   catalog, gen);
     }
     mm_repo_free(r);
     return CLI_OK;
@@ -78,10 +114,12 @@ static int run_host(struct cli_ctx *ctx, int argc, char **argv)
         { "out", required_argument, NULL, 'o' },
         { "name", required_argument, NULL, 'n' },
         { "days", required_argument, NULL, 'd' },
+        { "catalog", required_argument, NULL, 'c' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    const char *repo = ctx->repo, *user = NULL, *passfile = NULL, *out = NULL, *name = NULL;
+    const char *repo = ctx->repo, *user = NULL, *passfile = NULL, *out = NULL, *name = NULL,
+               *catalog = NULL;
     char host[256];
     unsigned long days = DEFAULT_DAYS;
     char *end;
@@ -97,6 +135,9 @@ static int run_host(struct cli_ctx *ctx, int argc, char **argv)
             break;
         case 'n':
             name = optarg;
+            break;
+        case 'c':
+            catalog = optarg;
             break;
         case 'd':
             days = strtoul(optarg, &end, 10);
@@ -120,7 +161,7 @@ static int run_host(struct cli_ctx *ctx, int argc, char **argv)
         host[sizeof(host) - 1] = '\0';
         name = host;
     }
-    return enroll(ctx, repo, user, passfile, name, (unsigned)days, out);
+    return enroll(ctx, repo, user, passfile, name, (unsigned)days, out, catalog);
 }
 
 const struct cmd cmd_host = {
@@ -133,6 +174,8 @@ const struct cmd cmd_host = {
     "   --out <FILE>              書き出す資格情報ファイル（既にあれば拒否、モード 0600）\n"
     "   --name <HOST>             ホスト名（既定: このホストの名前）\n"
     "   --days <N>                書き込み鍵の証明書の有効日数（既定 3650）\n"
+    "   --catalog <DIR>           ホストのカタログを最新の世代から用意する（backup --catalog\n"
+    "                             と同じフォルダ。最初の夜は新しい分だけ保存）\n"
     "   --user <NAME>             この利用者の鍵スロットで開く\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    JSON で出す\n"
@@ -145,6 +188,9 @@ const struct cmd cmd_host = {
     "   --out <FILE>              the credential file to write (refused if it exists; 0600)\n"
     "   --name <HOST>             the host's name (default: this host's name)\n"
     "   --days <N>                days the writer key's certificate is valid (default 3650)\n"
+    "   --catalog <DIR>           seed the host catalog from the latest generation (the\n"
+    "                             folder backup --catalog uses; the first night stores only\n"
+    "                             what is new)\n"
     "   --user <NAME>             open with this user's key slot\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print JSON\n"

@@ -9,10 +9,11 @@
  * everything (verify --read-data clean, restore byte-exact), including a pack, index file
  * and manifest written through a handle opened with the credential alone. The harness
  * proves it can fail: a pack sealed the wrong way (with the object-ID key, which the host
- * holds) must be reported, and so must a real data key slipped into the candidates.
- * The audit log: a host handle appends events to the medium's log (signed by its writer key,
- * details sealed to the reader key) and to its own; the person verifies and reads them, the
- * credential's keys open none of the sealed details.
+ * holds) must be reported, and so must a real data key slipped into the candidates. The
+ * harness also covers a generation written with the credential alone (mm_repo_backup with
+ * a host catalog, repo_catalog.c). The audit log: a host handle appends events to the
+ * medium's log (signed by its writer key, details sealed to the reader key) and to its own;
+ * the person verifies and reads them, the credential's keys open none of the sealed details.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <dirent.h>
@@ -542,6 +543,23 @@ static void harness__credential_opens_nothing(void **state)
 
     (void)state;
     make_world(&w);
+    { /* a night written with the credential alone (host catalog): its files are tried too */
+        struct mm_repo_source s = { 0 };
+        struct mm_repo_backup_opts bo = { 0 };
+        struct mm_repo_catalog_report rep = { 0 };
+        char gen[MM_CRYPTO_HEX_SIZE], catdir[PATHCAP];
+        mm_repo *h = NULL;
+        static const char note[] = "a file the host adds\n";
+        write_file(pj(path, w.std, "host-night.txt"), note, strlen(note), 0644);
+        assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
+        s.path = w.std;
+        s.kind = MM_REPO_SOURCE_FOLDER;
+        bo.catalog_dir = pj(catdir, w.base, "catalog");
+        bo.catalog_report = &rep;
+        assert_int_equal(mm_repo_backup(h, &s, 1, &bo, gen, NULL), 0);
+        assert_int_equal(rep.saved, 1);
+        mm_repo_free(h);
+    }
     assert_non_null(cred = read_all(w.cred, &n));
     memcpy(rpk, cred + HC_KEYS + 72, 32);
     cands_from(&c, cred, n);

@@ -86,6 +86,9 @@ struct mm_backup_opts {
     mm_repo_problem_fn problem;   /* files that could not be read, with @arg */
     mm_backup_note_fn note;       /* NULL, or what a person should hear, with @arg */
     void *arg;
+    /* @repo (or what @open gives) opened with a host credential (mm_repo_open_host): the
+     * folder of the host's catalogs (mm_repo_backup_opts.catalog_dir); ignored otherwise */
+    const char *catalog_dir;
 };
 
 struct mm_backup_result {
@@ -102,9 +105,10 @@ struct mm_backup_result {
     int index_stored;                    /* the generation holds a patient index */
     int checked; /* the patient-index check was stored (then check is meaningful) */
     struct mm_repo_index_check check;
-    size_t not_indexed; /* SS-MIX2 storages the index does not cover */
-    uint64_t problems;  /* files or folders that could not be read */
-    int audit_written;  /* the backup's event is in both logs */
+    size_t not_indexed;                    /* SS-MIX2 storages the index does not cover */
+    uint64_t problems;                     /* files or folders that could not be read */
+    int audit_written;                     /* the backup's event is in both logs */
+    struct mm_repo_catalog_report catalog; /* a host's backup: what its catalog did */
 };
 
 /*

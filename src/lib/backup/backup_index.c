@@ -135,7 +135,9 @@ void mm_backup__start_early_build(mm_repo *r, struct index_job *j)
     char root[MM_CRYPTO_HEX_SIZE];
     int match = 0;
 
-    if (mm_repo_gen_find(r, "latest", &g) == 0) {
+    /* (a host cannot open the manifests: its catalog names its latest generation) */
+    if (mm_repo_gen_find(r, "latest", &g) == 0 ||
+        (j->o->catalog_dir && mm_repo_catalog_last(r, j->o->catalog_dir, &g) == 0)) {
         mm_crypto_hex(g.root, root);
         match = j->nmore == 0 && cache_matches(j, root);
         mm_repo_gen_release(&g);

@@ -250,6 +250,14 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
 
     if (!o->no_index)
         mm_backup__parent_facts(r, j, src, o->nsources, o->cache_root);
+    if (!o->no_index && o->catalog_dir && mm_keyset_is_host(mm_repo_keyset(r))) {
+        struct mm_repo_gen last; /* a host cannot open manifests: its catalog's figures */
+        if (mm_repo_catalog_last(r, o->catalog_dir, &last) == 0 && last.has_index) {
+            j->parent_index = 1;
+            j->check.parent_patients = last.check.present ? last.check.patients : 0;
+        }
+        mm_error_clear();
+    }
     if (j->std && !o->no_index) {
         if (mm_backup__index_paths(j, o->cache_root, mm_repo_id(r)) < 0)
             return fail(res, MM_BACKUP_FAIL_CACHE_PATH,
@@ -257,6 +265,8 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
         bo.index = index_cb;
     }
     bo.name = o->name;
+    bo.catalog_dir = o->catalog_dir;
+    bo.catalog_report = &res->catalog;
     bo.threads = o->threads;
     bo.dict_samples = o->dict_samples;
     if (!o->no_index && (j->nstd > 0 || j->parent_index || j->not_indexed > 0)) {

@@ -354,6 +354,40 @@ struct mm_repo_backup_opts {
     size_t nstorages;
     /* NULL, or the viewer's files on the medium, recorded in the manifest (borrowed) */
     const struct mm_repo_viewer *viewer;
+    /* @r opened with a host credential (mm_repo_open_host): the folder of the host's
+     * catalogs; its <repository ID>/ holds what the host knows of @r (parent generation,
+     * trees, packs), used instead of reading the repository and updated after the manifest
+     * is written (docs/format-crypto.md "Host catalog"). NULL: no catalog, everything is
+     * stored and the generation has no parent. Ignored for a person's handle. */
+    const char *catalog_dir;
+    struct mm_repo_catalog_report *catalog_report; /* NULL, or what the catalog did */
+};
+
+/*
+ * The generation the host catalog in <@catalog_dir>/<repository ID>/ last recorded for @r
+ * (ID, root, counts, patient-index figures; nothing else of @out is set): what a host uses
+ * instead of reading the repository's manifests, which it cannot open.
+ * @return 0, MM_ENOTFOUND (no catalog, or it names no generation), MM_ELIMIT
+ */
+int mm_repo_catalog_last(mm_repo *r, const char *catalog_dir, struct mm_repo_gen *out);
+
+/*
+ * Seed the host catalog in <@catalog_dir>/<repository ID>/ from the format 3 repository @r
+ * opened with a person's passphrase (`host enroll --catalog`): its latest generation (ID,
+ * root, counts, patient index), that generation's trees and every pack of the index, so the
+ * host's first night stores only what is new. Replaces a catalog there.
+ * @param[out] gen_out the generation recorded (may be NULL)
+ * @return 0, MM_EINVAL (a host handle, format < 3), MM_ENOTFOUND (no generation yet),
+ *         MM_ECORRUPT, MM_EAUTH, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo_catalog_seed(mm_repo *r, const char *catalog_dir, char gen_out[MM_CRYPTO_HEX_SIZE]);
+
+/* What a host backup's catalog did (mm_repo_backup_opts.catalog_report). */
+struct mm_repo_catalog_report {
+    int used;               /* a catalog was opened */
+    int lost;               /* none was found (or it was damaged): everything stored again */
+    uint64_t dropped_packs; /* packs it named that are not on the medium as recorded */
+    int saved;              /* updated after the generation (0: stale, the next run stores more) */
 };
 
 /*

@@ -122,6 +122,9 @@ struct bstate {
     struct mm_repo_counts c; /* updated with __atomic builtins */
     char (*written)[96];     /* packs and index files of this run: removed if it fails */
     size_t nwritten, capwritten;
+    /* a host's backup (r->cat): the packs of the index files written, for its catalog */
+    struct mm_repo__packinfo *cdone;
+    size_t ncdone, capcdone;
     char errmsg[512]; /* the message of the first fatal error, from whichever thread */
 };
 
@@ -204,10 +207,39 @@ static int write_index_file(struct bstate *st)
         if (err == 0)
             err = remember(st, rel);
     }
+    if (err == 0 && st->r->cat) { /* the host's catalog records them after the manifest */
+        if (st->ncdone + n > st->capcdone) {
+            size_t ncap = (st->ncdone + n) * 2;
+            void *nv = mm_realloc(st->cdone, ncap * sizeof(*st->cdone));
+            if (!nv)
+                err = mm_error_set(MM_ENOMEM, "out of memory");
+            else {
+                st->cdone = nv;
+                st->capcdone = ncap;
+            }
+        }
+        if (err == 0) {
+            memcpy(st->cdone + st->ncdone, v, n * sizeof(*v));
+            st->ncdone += n;
+            n = 0; /* now owned by st->cdone */
+        }
+    }
     for (size_t i = 0; i < n; i++)
         mm_free(v[i].objs);
     mm_free(v);
     return err;
+}
+
+/* A host's backup: whether every one of the @n objects @ids is known (reused only then). */
+static int all_known(struct bstate *st, const unsigned char *ids, size_t n)
+{
+    size_t i = 0;
+
+    pthread_mutex_lock(&st->r->ix.lock);
+    while (i < n && mm_repo__index_find(&st->r->ix, ids + i * ID_SIZE))
+        i++;
+    pthread_mutex_unlock(&st->r->ix.lock);
+    return i == n;
 }
 
 /* Finish the pack @p: table, trailer, write, then make its objects known; @p is emptied. */
@@ -357,6 +389,10 @@ static int store_in(struct worker *wk, uint8_t type, int which, const void *p, s
     int err, flush = 0;
 
     if ((err = mm_crypto_object_id(st->r->ks, p, n, id)) < 0)
+        return err;
+    /* a host keeps the trees of the generation it writes, in the clear, in its catalog */
+    if (type == MM_REPO_OBJ_TREE && st->r->cat &&
+        (err = mm_repo__catalog_tree_add(st->r->cat, id, p, n)) < 0)
         return err;
     memset(&loc, 0, sizeof(loc));
     memcpy(loc.id, id, ID_SIZE);
@@ -828,6 +864,9 @@ static int do_dir(struct worker *wk, struct job *j)
                                o->dev == x->te.dev)
                             ? old_by_inode(&old, &s)
                             : NULL;
+            /* a host reuses only what its checked catalog knows is on the medium */
+            if (o && st->r->cat && !all_known(st, o->ids, o->nids))
+                o = NULL;
             if (o) {
                 if (o->nids && !(x->ids = mm_malloc((size_t)o->nids * ID_SIZE))) {
                     err = mm_error_set(MM_ENOMEM, "out of memory");
@@ -1083,6 +1122,40 @@ static int base_name(const char *path, char *out, size_t cap)
     return (strcmp(out, ".") == 0 || strcmp(out, "..") == 0) ? -1 : 0;
 }
 
+/* A host's backup whose manifest is written: update its catalog. A failure is a warning. */
+static void host_end(struct bstate *st, struct mm_repo_gen *g, const char *gid,
+                     const struct worker *mainwk, int have_index)
+{
+    int err;
+
+    memcpy(g->id, gid, MM_CRYPTO_HEX_SIZE);
+    err = mm_repo__catalog_save(st->r, st->r->cat, g,
+                                have_index ? (const unsigned char *)mainwk->ids : NULL,
+                                have_index ? mainwk->nids : 0, st->cdone, st->ncdone);
+    if (err < 0) {
+        mm_log(MM_LOG_WARN, "the host catalog was not updated (%s): the next backup stores more",
+               mm_error_last());
+        mm_error_clear();
+    }
+    if (st->o->catalog_report)
+        st->o->catalog_report->saved = err == 0;
+}
+
+/* A host's backup told to reuse the parent's patient index: its blocks, when all are known. */
+static int host_reuse_index(struct bstate *st, struct worker *mainwk, int *twins)
+{
+    const struct mm_repo__catalog *c = st->r->cat;
+    int err = 0;
+
+    if (!c || !c->nindex || !all_known(st, c->index_ids, c->nindex))
+        return 0; /* stored again */
+    mainwk->nids = 0;
+    for (size_t i = 0; i < c->nindex && err == 0; i++)
+        err = push_id(mainwk, c->index_ids + i * ID_SIZE);
+    *twins = c->index_twins;
+    return err < 0 ? err : 1;
+}
+
 int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
                    const struct mm_repo_backup_opts *o, char id_out[MM_CRYPTO_HEX_SIZE],
                    struct mm_repo_counts *counts)
@@ -1098,6 +1171,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     uint64_t index_size = 0;
     const char *index_file = o ? o->index_file : NULL;
     int err, have_parent = 0, mainwk_ok = 0, have_index = 0, index_twins = 0;
+    const int is_host = mm_keyset_is_host(r->ks);
 
     MM_ASSERT_ARG(r && (src || nsrc == 0));
     if (!o)
@@ -1157,14 +1231,19 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     }
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
         goto out;
-    if ((err = mm_repo__index_load(r)) < 0)
-        goto out;
-    err = mm_repo_gen_find(r, "latest", &parent);
-    if (err == 0)
-        have_parent = 1;
-    else if (err != MM_ENOTFOUND)
-        goto out;
-    err = 0;
+    if (is_host) {
+        if ((err = mm_repo__catalog_begin(r, o, &parent, &have_parent)) < 0)
+            goto out;
+    } else {
+        if ((err = mm_repo__index_load(r)) < 0)
+            goto out;
+        err = mm_repo_gen_find(r, "latest", &parent);
+        if (err == 0)
+            have_parent = 1;
+        else if (err != MM_ENOTFOUND)
+            goto out;
+        err = 0;
+    }
     g.start_ns = mm_repo__now_ns();
     nthreads = mm_repo__threads(o->threads);
     if (!(wk = mm_calloc(nthreads, sizeof(*wk)))) {
@@ -1175,8 +1254,9 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         goto out;
     mainwk_ok = 1;
     /* index_load read dict/; a version 1 repository stays readable by the mamori that made it */
-    st.sampling =
-            r->version >= 2 && mm_repo__dict_current(r) == NULL ? SAMPLING_COLLECT : SAMPLING_DONE;
+    /* (a host uses the dictionaries of its credential: one it trained would be lost to it) */
+    st.sampling = r->version >= 2 && !is_host && mm_repo__dict_current(r) == NULL ? SAMPLING_COLLECT
+                                                                                  : SAMPLING_DONE;
     if (have_parent && mm_repo__tree_get(r, &mainwk.w, parent.root, &oldroot) < 0) {
         mm_error_clear();
         memset(&oldroot, 0, sizeof(oldroot));
@@ -1289,7 +1369,13 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         if ((err = o->index(r, have_parent ? parent.root : NULL, st.root, &index_file, &reuse,
                             o->ctx)) < 0)
             goto out;
-        if (reuse && have_parent && parent.has_index) {
+        if (reuse && have_parent && parent.has_index && is_host) {
+            if ((err = host_reuse_index(&st, &mainwk, &index_twins)) < 0)
+                goto out;
+            index_size = parent.index_size;
+            have_index = err == 1;
+            err = 0;
+        } else if (reuse && have_parent && parent.has_index) {
             struct mm_repo_gen tmp;
             unsigned char *pids = NULL;
             size_t npids = 0;
@@ -1350,6 +1436,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
                              have_index ? mainwk.nids : 0, gid);
     if (err < 0)
         goto out;
+    if (r->cat) /* only now: the catalog never names what no durable manifest holds */
+        host_end(&st, &g, gid, &mainwk, have_index);
     if (id_out)
         memcpy(id_out, gid, MM_CRYPTO_HEX_SIZE);
     if (counts)
@@ -1368,6 +1456,11 @@ out:
     for (size_t i = 0; i < st.nnew; i++)
         mm_free(st.newpacks[i].objs);
     mm_free(st.newpacks);
+    for (size_t i = 0; i < st.ncdone; i++)
+        mm_free(st.cdone[i].objs);
+    mm_free(st.cdone);
+    mm_repo__catalog_free(r->cat);
+    r->cat = NULL;
     if (gs)
         for (size_t i = 0; i < nsrc; i++) {
             mm_free(gs[i].name);

@@ -97,6 +97,7 @@ struct mm_repo {
     size_t ndict_bad;
     int dict_loaded;
     struct mm_repo__dkcache dkc;
+    struct mm_repo__catalog *cat; /* a host's backup: its catalog (repo_catalog.c), else NULL */
 };
 
 /*
@@ -397,6 +398,72 @@ int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned c
 
 /* Record the verify result @states[i] (enum mm_repo_verify_state) of generations @ids. */
 int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *states, size_t n);
+
+/* ---- the host catalog (repo_catalog.c; docs/format-crypto.md "Host catalog") -------------- */
+
+/* A tree of the catalog: @len bytes at @off of the catalog's tree buffer. */
+struct mm_repo__cattree {
+    unsigned char id[ID_SIZE];
+    uint64_t off;
+    uint32_t len;
+    uint8_t fresh; /* a tree of the generation being written (kept by the next save) */
+};
+
+/* What a host knows of one repository it writes but cannot read. */
+struct mm_repo__catalog {
+    char dir[4096], file[4200];
+    int lost;       /* no catalog file, or a damaged one: everything is stored again */
+    size_t dropped; /* packs not found on the medium as recorded, dropped with their objects */
+    /* the latest generation the host wrote */
+    int have_parent, has_index, index_twins;
+    unsigned char gen[ID_SIZE], root[ID_SIZE];
+    struct mm_repo_counts counts;
+    uint64_t index_size;
+    struct mm_repo_index_check check;
+    unsigned char *index_ids; /* the patient index's blocks (and twins), @nindex IDs */
+    size_t nindex;
+    struct mm_repo__packinfo *packs; /* packs it wrote, checked on the medium */
+    size_t npacks;
+    struct mm_repo__obj *objs; /* the one allocation every pack's table lies in */
+    pthread_mutex_t lock;      /* the trees: workers add while others read */
+    mm_buf trees;
+    struct mm_repo__cattree *tv;
+    size_t ntv, captv;
+    uint32_t *slots; /* 0 empty, else index into tv + 1 */
+    size_t nslots;
+};
+
+/*
+ * Open the catalog of @r in <@parent>/<repository ID>/ (created, mode 0700): load it,
+ * check its packs on the medium (dropping those missing or of another size with their
+ * objects) and add the objects of the rest to r->ix. A missing or damaged file gives an
+ * empty catalog (c->lost). @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__catalog_open(mm_repo *r, const char *parent, struct mm_repo__catalog **out);
+/* The tree @id in the clear, decoded. @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_ENOMEM */
+int mm_repo__catalog_tree(struct mm_repo__catalog *c, const unsigned char id[ID_SIZE],
+                          struct mm_repo__tree *out);
+/* Record the tree @id (@n bytes at @p) of the generation being written. Locked. */
+int mm_repo__catalog_tree_add(struct mm_repo__catalog *c, const unsigned char id[ID_SIZE],
+                              const void *p, size_t n);
+/*
+ * Replace the catalog file after the generation @g is durable: @g's figures, the patient
+ * index blocks @index_ids, the checked packs and the @nnew new packs @newp, and only the
+ * trees recorded since the open. @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo__catalog_save(mm_repo *r, struct mm_repo__catalog *c, const struct mm_repo_gen *g,
+                          const unsigned char *index_ids, size_t nindex,
+                          const struct mm_repo__packinfo *newp, size_t nnew);
+/*
+ * A host's backup (a handle of mm_repo_open_host): empty r->ix and fill it, and @parent
+ * (ID, root, counts, patient index; *@have_parent), from the catalog in o->catalog_dir,
+ * kept open as r->cat (none without o->catalog_dir: everything is stored). Nothing of the
+ * repository is read but the packs' sizes. @return 0, or as mm_repo__catalog_open()
+ */
+int mm_repo__catalog_begin(mm_repo *r, const struct mm_repo_backup_opts *o,
+                           struct mm_repo_gen *parent, int *have_parent);
+void mm_repo__catalog_free_parts(struct mm_repo__catalog *c);
+void mm_repo__catalog_free(struct mm_repo__catalog *c);
 
 /* ---- format 3: data keys sealed to the reader key (repo_fmt3.c) ---------------------------- */
 

@@ -420,8 +420,22 @@ void mm_repo__index_release(struct mm_repo__objindex *ix)
     ix->loaded = 0;
 }
 
-/* Add the packs and objects of one decoded index file. */
-static int add_ixfile(struct mm_repo__objindex *ix, const struct mm_repo__packinfo *p, size_t n)
+/* Whether the pack @id of @r is on the medium. */
+static int pack_present(const mm_repo *r, const unsigned char id[ID_SIZE])
+{
+    char rel[80], path[4096];
+    struct stat st;
+
+    mm_repo__pack_rel(id, rel);
+    return mm_repo__path(r, rel, path, sizeof(path)) == 0 && stat(path, &st) == 0;
+}
+
+/*
+ * Add the packs and objects of one decoded index file. An object stored twice (a host that
+ * did not know a copy, a pack lost and stored again) is read from a pack on the medium.
+ */
+static int add_ixfile(const mm_repo *r, struct mm_repo__objindex *ix,
+                      const struct mm_repo__packinfo *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int64_t pk = mm_repo__index_add_pack(ix, p[i].id, p[i].size);
@@ -429,7 +443,7 @@ static int add_ixfile(struct mm_repo__objindex *ix, const struct mm_repo__packin
             return (int)pk;
         for (size_t k = 0; k < p[i].nobjs; k++) {
             const struct mm_repo__obj *o = &p[i].objs[k];
-            struct mm_repo__loc loc;
+            struct mm_repo__loc loc, *have = NULL;
             int err;
             memcpy(loc.id, o->id, ID_SIZE);
             loc.pack = (uint32_t)pk;
@@ -438,8 +452,11 @@ static int add_ixfile(struct mm_repo__objindex *ix, const struct mm_repo__packin
             loc.plain = o->plain;
             loc.type = o->type;
             loc.pending = 0;
-            if ((err = mm_repo__index_add(ix, &loc, NULL)) < 0)
+            if ((err = mm_repo__index_add(ix, &loc, &have)) < 0)
                 return err;
+            if (err == 0 && have->pack != loc.pack && !have->pending &&
+                !pack_present(r, ix->packs[have->pack].id) && pack_present(r, p[i].id))
+                *have = loc;
         }
     }
     return 0;
@@ -564,7 +581,7 @@ static int scan_unindexed(mm_repo *r)
             mm_error_clear(); /* a damaged pack: verify reports it */
             continue;
         }
-        err = add_ixfile(ix, &pi, 1);
+        err = add_ixfile(r, ix, &pi, 1);
         mm_free(pi.objs);
         if (err < 0)
             goto out;
@@ -613,7 +630,7 @@ int mm_repo__index_load(mm_repo *r)
             nbad++;
             continue;
         }
-        err = add_ixfile(ix, p, np);
+        err = add_ixfile(r, ix, p, np);
         mm_repo__ixfile_free(p, np);
         if (err < 0)
             goto out;
@@ -804,7 +821,7 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n, int tr
                 err = mm_error_set(x[k].err, "out of memory reading the index files");
         }
         for (size_t k = 0; k < started && err == 0; k++) {
-            err = add_ixfile(ix, x[k].res.p, x[k].res.np);
+            err = add_ixfile(r, ix, x[k].res.p, x[k].res.np);
             if (err == 0 && trees && x[k].res.p)
                 err = note_trees_kept(ix, x[k].name);
         }
@@ -1052,6 +1069,8 @@ int mm_repo__tree_get(mm_repo *r, struct mm_repo__work *w, const unsigned char i
     mm_buf b;
     int err;
 
+    if (r->cat) /* a host's backup: the trees it knows are in its catalog, in the clear */
+        return mm_repo__catalog_tree(r->cat, id, out);
     mm_buf_init(&b, MM_REPO_TREE_MAX);
     err = mm_repo__object_get(r, w, id, &b);
     if (err == 0)
