@@ -105,6 +105,8 @@ static void print_media(const struct cli_ctx *ctx, const mm_config *cfg)
             printf("  %s %s", CLI_T(ctx, "ラベル", "label"), m->fs_label);
         if (m->fs_uuid)
             printf("  UUID %s", m->fs_uuid);
+        if (m->credential)
+            printf(CLI_T(ctx, "  資格情報 %s", "  credential %s"), m->credential);
         putchar('\n');
     }
     if (md->rotation == MM_CONFIG_ROTATION_GFS)
@@ -231,6 +233,8 @@ static void json_media(const mm_config *cfg)
         jstr(m->fs_uuid);
         fputs(",\"fs_label\":", stdout);
         jstr(m->fs_label);
+        fputs(",\"credential\":", stdout);
+        jstr(m->credential);
         fputc('}', stdout);
     }
     fputc(']', stdout);

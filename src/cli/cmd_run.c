@@ -109,10 +109,16 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
                               "the window could not be recorded in the state file"));
 }
 
-static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, char pass[CLI_PASS_MAX], size_t *len)
+/* The passphrase, unless the medium due on @date is written with a host credential. */
+static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, struct mm_config_date date,
+                    char pass[CLI_PASS_MAX], size_t *len)
 {
     const char *pf = mm_config_service(cfg)->passphrase_file;
+    struct mm_config_due due[2];
 
+    *len = 0;
+    if (mm_config_medium_for(cfg, date, due) == 0 && due[0].medium && due[0].medium->credential)
+        return CLI_OK; /* write-only: no key that reads the medium */
     if (pf)
         return mm_cycle_passphrase_read(pf, pass, CLI_PASS_MAX, len) == 0 ? CLI_OK
                                                                           : cli_lib_error(-1);
@@ -130,7 +136,7 @@ static int run_cycle(struct cli_ctx *ctx, const char *path, struct mm_cycle_opts
 
     if (err < 0)
         return cli_lib_error(err);
-    if ((rc = get_pass(ctx, cfg, pass, &plen)) != CLI_OK) {
+    if ((rc = get_pass(ctx, cfg, o->date, pass, &plen)) != CLI_OK) {
         mm_config_free(cfg);
         return rc;
     }
@@ -215,6 +221,7 @@ const struct cmd cmd_run = {
     "必ず切り離しフックを実行します。失敗したときは通知フックも実行します。\n"
     "媒体の初回は媒体上で直接バックアップし、一時置き場の写しを作ります。\n"
     "パスフレーズは [service] passphrase_file（所有者のみ・0600）から読みます。\n"
+    "credential を設定した媒体（形式 3）はパスフレーズなしで直接書き込みます。\n"
     "終了コード: 0 正常、1 失敗（切り離しと通知済み）、2 使い方の誤り、4 書いたが要確認\n",
     "options:\n"
     "   --config <FILE>      configuration file (default /etc/mamori/mamori.conf)\n"
@@ -227,6 +234,7 @@ const struct cmd cmd_run = {
     "on failure the alert hook. A medium's first cycle backs up on the medium itself and\n"
     "builds its shadow in the staging area.\n"
     "The passphrase is read from [service] passphrase_file (owner only, mode 0600).\n"
+    "A medium with a credential (format 3) is written directly, without a passphrase.\n"
     "Exit codes: 0 ok, 1 failed (detached and alerted), 2 usage, 4 written, needs attention\n",
     0,
     run_run,

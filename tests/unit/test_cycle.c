@@ -133,6 +133,8 @@ static mm_config *config(const char *attach, const char *path_a)
     return cfg;
 }
 
+static int no_pass; /* run() without a passphrase (a write-only medium) */
+
 static void run(mm_config *cfg, struct mm_cycle_result *res)
 {
     struct mm_cycle_opts o = { 0 };
@@ -143,8 +145,8 @@ static void run(mm_config *cfg, struct mm_cycle_result *res)
     o.audit_host_dir = audit;
     o.date = MONDAY;
     o.minute = 120;
-    o.pass = PASS;
-    o.passlen = strlen(PASS);
+    o.pass = no_pass ? NULL : PASS;
+    o.passlen = no_pass ? 0 : strlen(PASS);
     o.cache_root = cache;
     o.log_fd = -1;
     o.threads = 2;
@@ -480,6 +482,72 @@ static void cycle__stages_offline_then_copies_only_what_the_medium_lacks(void **
     unlink(extra);
 }
 
+/*
+ * A write-only medium ([medium] credential): a format 3 repository made by a person, the host
+ * enrolled; `run` writes it with no passphrase at all, through the host catalog (the second
+ * day stores only the day's data), checks every file it added by reading it back against its
+ * name, and the person reads every generation (verify --read-data clean).
+ */
+static void cycle__credential_writes_without_a_passphrase(void **s)
+{
+    struct mm_repo_init_opts io = { 0 };
+    struct mm_cycle_result res;
+    struct mm_repo_verify_opts vo = { 0 };
+    struct mm_repo_verify_stats vs;
+    char repo_d[400], cred[400], text[4096], extra[400];
+    mm_config *cfg = NULL;
+    mm_repo *r = NULL;
+    uint64_t first;
+
+    (void)s;
+    snprintf(repo_d, sizeof(repo_d), "%s/D", work);
+    snprintf(cred, sizeof(cred), "%s/D.cred", work);
+    io.kdf = &kdf_min;
+    io.format = 3;
+    assert_int_equal(mm_repo_init(repo_d, "alice", P(PASS), &io), 0);
+    assert_int_equal(mm_repo_open(&r, repo_d, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL), 0);
+    assert_int_equal(mm_repo_medium_set(r, "A", "H1", 0), 0);
+    assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, cred), 0);
+    mm_repo_free(r);
+    for (int day = 0; day < 2; day++) {
+        snprintf(text, sizeof(text),
+                 "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
+                 "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
+                 "[media]\nrotation = weekday\nstaging = %s/staging\n"
+                 "[medium \"A\"]\ndays = sun,mon,tue,wed\npath = %s\ncredential = %s\n"
+                 "[medium \"B\"]\ndays = thu,fri,sat\npath = %s\n"
+                 "[hooks]\nattach = %s/attach-ok\ndetach = %s/detach\nalert = %s/alert\n",
+                 state, st.dir, work, repo_d, cred, repo_b, work, work, work);
+        assert_int_equal(mm_config_parse("test.conf", text, strlen(text), &cfg, NULL), 0);
+        no_pass = 1;
+        run(cfg, &res);
+        no_pass = 0;
+        assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+        assert_string_equal(res.window, "direct");
+        assert_int_equal(res.generations, 1);
+        assert_true(res.verify.packs > 0); /* the packs it added, read back and hashed */
+        assert_int_equal(res.generations_held, day + 1);
+        if (day == 0) {
+            first = res.bytes_written;
+            snprintf(extra, sizeof(extra), "%s/extra-cred.txt", st.dir);
+            write_file(extra, "one new file of the second day\n", 0644);
+        } else {
+            assert_true(res.bytes_written < first / 4); /* only the day's data: the catalog */
+        }
+    }
+    unlink(extra);
+    assert_int_equal(generations(repo_d), 2);
+    assert_int_equal(mm_repo_open(&r, repo_d, "alice", P(PASS)), 0);
+    vo.read_data = 1;
+    assert_int_equal(mm_repo_verify(r, &vo, &vs), 0);
+    assert_int_equal(vs.generations, 2);
+    assert_int_equal(vs.damaged_generations + vs.damaged_packs + vs.damaged_objects +
+                             vs.missing_objects + vs.damaged_files,
+                     0);
+    mm_repo_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +564,7 @@ int main(void)
         cmocka_unit_test(retire__no_limit_retires_nothing),
         cmocka_unit_test(staged__expires_only_after_the_expiry),
         cmocka_unit_test(cycle__stages_offline_then_copies_only_what_the_medium_lacks),
+        cmocka_unit_test(cycle__credential_writes_without_a_passphrase),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

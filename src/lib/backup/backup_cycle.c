@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "os/os.h"
+#include "repo/repo_sync.h"
 
 const char *mm_cycle_stage_name(enum mm_cycle_stage s)
 {
@@ -210,7 +211,8 @@ static int check_label(struct cyc *c, mm_repo *r)
 static mm_repo *open_checked(struct cyc *c)
 {
     mm_repo *r = NULL;
-    int err = mm_repo_open(&r, c->m->path, NULL, c->o->pass, c->o->passlen);
+    int err = c->m->credential ? mm_repo_open_host(&r, c->m->path, c->m->credential)
+                               : mm_repo_open(&r, c->m->path, NULL, c->o->pass, c->o->passlen);
 
     if (err != 0) {
         fail(c, MM_CYCLE_STAGE_OPEN, err,
@@ -286,6 +288,13 @@ static void status_figures(struct cyc *c, mm_repo *r)
         c->res->free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
         c->res->size_bytes = (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
     }
+    if (c->m->credential) { /* a host cannot open manifests: count them by name */
+        char **v = NULL;
+        if (mm_repo_sync_list_dir(c->m->path, "generations", &v, &n) == 0)
+            c->res->generations_held = (int64_t)n;
+        mm_repo_sync_list_free(v, n);
+        return;
+    }
     if (mm_repo_generations(r, &g, &n) == 0)
         c->res->generations_held = (int64_t)n;
     mm_repo_gens_free(g, n);
@@ -308,6 +317,44 @@ void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const
     bo->arg = c->o->arg;
 }
 
+/* <state_dir>/catalog: the host's catalogs of the media it writes with a credential. */
+static int catalog_dir(struct cyc *c, char *out, size_t cap)
+{
+    const struct mm_config_service *sv = mm_config_service(c->cfg);
+
+    if (!sv->state_dir || snprintf(out, cap, "%s/catalog", sv->state_dir) >= (int)cap)
+        return -1;
+    return mm_os_mkdir_p(out, 0700);
+}
+
+/*
+ * A write-only host cannot read what it wrote, so its check needs no key: every repository
+ * file the backup added (not in @before, the medium's listing before it) is read back from
+ * the medium and must hash to its name. @return 0 or -1 (failed: damage, or unreadable)
+ */
+static int check_written(struct cyc *c, char **before, size_t nbefore)
+{
+    struct mm_repo_sync_stats st = { 0 };
+    char **after = NULL;
+    size_t nafter = 0, i = 0, j = 0;
+    int err = mm_repo_sync_list(c->m->path, 1, &after, &nafter);
+
+    for (; err == 0 && i < nafter; i++) {
+        while (j < nbefore && strcmp(before[j], after[i]) < 0)
+            j++;
+        if (j < nbefore && strcmp(before[j], after[i]) == 0)
+            continue;
+        err = mm_repo_sync_check(c->m->path, after[i], &st);
+        c->res->verify.packs += strncmp(after[i], "data/", 5) == 0;
+    }
+    mm_repo_sync_list_free(after, nafter);
+    if (err == MM_ECORRUPT)
+        return fail(c, MM_CYCLE_STAGE_VERIFY, err, "a file written reads back wrong");
+    if (err < 0)
+        return fail(c, MM_CYCLE_STAGE_VERIFY, err, "verify could not run");
+    return 0;
+}
+
 /* The day's backup run on the medium itself, verified (a medium's first window, after a
  * resync, or when staging failed); then the shadow is built from the medium. */
 static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
@@ -316,7 +363,18 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
     struct mm_backup_result br;
     int rc;
 
+    char catalog[MM_LIMIT_PATH], **before = NULL;
+    size_t nbefore = 0;
+
     mm_backup__cycle_opts(c, &bo, c->m->path, r, src, nsrc);
+    if (c->m->credential) { /* write-only: the host's catalog, and what the medium held */
+        if (catalog_dir(c, catalog, sizeof(catalog)) < 0 ||
+            mm_repo_sync_list(c->m->path, 1, &before, &nbefore) < 0) {
+            fail(c, MM_CYCLE_STAGE_BACKUP, MM_EIO, "host catalog or medium listing failed");
+            return;
+        }
+        bo.catalog_dir = catalog;
+    }
     rc = mm_backup_run(&bo, &br);
     if (rc == MM_BACKUP_EXIT_FAILED) {
         fail(c, MM_CYCLE_STAGE_BACKUP, br.err, "backup failed");
@@ -328,10 +386,15 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
         c->res->exit = (enum mm_backup_exit)rc;
         if (rc == MM_BACKUP_EXIT_ATTENTION)
             snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
-        if (verify_seal(c, r) == 0)
+        if (c->m->credential) {
+            if (check_written(c, before, nbefore) == 0)
+                seal(c);
+        } else if (verify_seal(c, r) == 0) {
             mm_backup__stage_bootstrap(c);
+        }
     }
     mm_backup_result_release(&br);
+    mm_repo_sync_list_free(before, nbefore);
 }
 
 /* Attach, check, deliver what was staged or back up on the medium, retire, seal. */
@@ -357,7 +420,7 @@ static void online(struct cyc *c, const char **src, size_t nsrc)
         if (c->res->exit == MM_BACKUP_EXIT_ATTENTION)
             snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
     }
-    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE) {
+    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && !c->m->credential) {
         mm_backup__stage_retire(c);
         if (c->res->window[0] == 's')
             seal(c);
@@ -511,7 +574,7 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     nsrc = due_sources(c, src, MM_BACKUP_SOURCES_MAX);
     if (nsrc == 0)
         fail(c, MM_CYCLE_STAGE_SOURCES, MM_ENOTFOUND, "no source is due");
-    else
+    else if (!c->m->credential) /* write-only media are written on the medium (below) */
         (void)mm_backup__stage_run(c, src, nsrc); /* the medium is still offline */
     started = time(NULL);
     t0 = now_s();

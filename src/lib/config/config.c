@@ -80,7 +80,8 @@ static const struct section_def sections[S_COUNT] = {
                    { K("days", T_DAYS, MED, days), K("role", T_ROLE, MED, role),
                      K("keep", T_COUNT, MED, keep), K("keep_age", T_DURATION, MED, keep_age),
                      K("path", T_PATH, MED, path), K("fs_uuid", T_UUID, MED, fs_uuid),
-                     K("fs_label", T_FSLABEL, MED, fs_label) } },
+                     K("fs_label", T_FSLABEL, MED, fs_label),
+                     K("credential", T_PATH, MED, credential) } },
     [S_HOOKS] = { "hooks",
                   0,
                   { K("attach", T_PATH, struct mm_config_hooks, attach.path),
@@ -749,6 +750,7 @@ void mm_config_free(mm_config *cfg)
         mm_free(cfg->media_list[i].path);
         mm_free(cfg->media_list[i].fs_uuid);
         mm_free(cfg->media_list[i].fs_label);
+        mm_free(cfg->media_list[i].credential);
     }
     mm_free(cfg->sources);
     mm_free(cfg->media_list);

@@ -95,6 +95,8 @@ struct mm_config_medium {
     char *path;               /* absolute: the repository while the medium is attached */
     char *fs_uuid;            /* filesystem UUID, or NULL */
     char *fs_label;           /* filesystem label, or NULL */
+    char *credential;         /* absolute: the host credential of the medium's format 3 repository
+                                 (`mamori host enroll`): `run` writes it without a passphrase; NULL */
     int line;
 };
 

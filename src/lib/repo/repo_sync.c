@@ -119,6 +119,26 @@ static int check_copy(const char *rel, const mm_buf *src, const mm_buf *back)
     return 0;
 }
 
+int mm_repo_sync_check(const char *root, const char *rel, struct mm_repo_sync_stats *st)
+{
+    char path[MM_LIMIT_PATH];
+    mm_buf back;
+    int err;
+
+    if (!mm_repo__is_hex_name(base_of(rel)))
+        return mm_error_set(MM_EINVAL, "'%s' is not a repository file", rel);
+    if (snprintf(path, sizeof(path), "%s/%s", root, rel) >= (int)sizeof(path))
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    mm_buf_init(&back, MM_REPO_IXFILE_MAX);
+    err = read_back(path, &back);
+    if (err == 0)
+        err = check_copy(rel, NULL, &back);
+    if (err == 0 && st)
+        st->bytes += back.len;
+    mm_buf_release(&back);
+    return err;
+}
+
 int mm_repo_sync_copy(const char *src, const char *dst, const char *rel,
                       struct mm_repo_sync_stats *st)
 {

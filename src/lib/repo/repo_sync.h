@@ -46,6 +46,13 @@ int mm_repo_sync_list_dir(const char *root, const char *dir, char ***out, size_t
 void mm_repo_sync_list_free(char **v, size_t n);
 
 /*
+ * Read <@root>/<@rel> back from its device (page cache dropped first) and check that it
+ * hashes to its name (64 hex digits). No key needed.
+ * @return 0, MM_ECORRUPT (it does not), MM_EINVAL (not a content name), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_sync_check(const char *root, const char *rel, struct mm_repo_sync_stats *st);
+
+/*
  * Copy <@src>/<@rel> to <@dst>/<@rel> crash-safely (creating its folder), drop the copy's
  * page cache, read it back from @dst and check that it hashes to its name (when the name is
  * 64 hex digits; other files are compared byte for byte with the source). A copy that fails
