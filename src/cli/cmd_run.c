@@ -55,10 +55,11 @@ static void print_json(const struct mm_cycle_result *r)
            r->generations, r->id, (unsigned long long)r->bytes_written, r->sources, r->online_s,
            r->detach_status, r->alert_status, r->state_written ? "true" : "false");
     printf("\"window\":\"%s\",\"stage_s\":%.3f,\"copied_bytes\":%llu,\"fsyncs\":%llu,"
-           "\"retired\":%zu,\"staged_waiting\":%s,\"resynced\":%s,\"expired\":",
+           "\"retired\":%zu,\"staged_waiting\":%s,\"resynced\":%s,\"write_only\":%s,"
+           "\"expired\":",
            r->window, r->stage_s, (unsigned long long)r->copied_bytes,
            (unsigned long long)r->fsyncs, r->retired, r->staged_waiting ? "true" : "false",
-           r->resynced ? "true" : "false");
+           r->resynced ? "true" : "false", r->write_only ? "true" : "false");
     cli_json_str(stdout, r->expired, strlen(r->expired));
     fputs("}\n", stdout);
 }
@@ -88,6 +89,13 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
         printf(CLI_T(ctx, "  準備（媒体オフライン）%.1f 秒、媒体へ複写 %s、fsync %llu 回\n",
                      "  staged with the medium offline in %.1f s, %s copied, %llu fsyncs\n"),
                r->stage_s, cli_bytes(r->copied_bytes, b), (unsigned long long)r->fsyncs);
+    else if (r->window[0] == 'd' && r->write_only)
+        printf("%s",
+               CLI_T(ctx,
+                     "  書き込み専用の資格情報で媒体上に直接バックアップしました（パスフレーズ"
+                     "なし、書いたファイルは読み戻して確認）\n",
+                     "  backed up on the medium with its write-only credential (no "
+                     "passphrase; every file written read back and checked)\n"));
     else if (r->window[0] == 'd')
         printf("%s", CLI_T(ctx, "  媒体上で直接バックアップしました（初回または再同期）\n",
                            "  backed up on the medium itself (first window or resync)\n"));

@@ -525,6 +525,7 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
         no_pass = 0;
         assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
         assert_string_equal(res.window, "direct");
+        assert_true(res.write_only);
         assert_int_equal(res.generations, 1);
         assert_true(res.verify.packs > 0); /* the packs it added, read back and hashed */
         assert_int_equal(res.generations_held, day + 1);

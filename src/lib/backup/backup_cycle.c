@@ -374,6 +374,7 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
             return;
         }
         bo.catalog_dir = catalog;
+        c->res->write_only = 1;
     }
     rc = mm_backup_run(&bo, &br);
     if (rc == MM_BACKUP_EXIT_FAILED) {

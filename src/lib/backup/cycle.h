@@ -83,6 +83,7 @@ struct mm_cycle_result {
     double stage_s; /* the backup into the host's shadow, with the medium offline */
     uint64_t copied_files, copied_bytes; /* copied to the medium (and read back) */
     uint64_t fsyncs;                     /* fsync calls on the medium during the window */
+    int write_only;     /* written with the medium's host credential, no passphrase */
     int resynced;       /* the medium had changed behind its shadow: the staged generations
                            were dropped, the day's backup ran on the medium, shadow rebuilt */
     int staged_waiting; /* staged generations wait in the host's staging for this medium */
