@@ -10,8 +10,10 @@
 # on its day is refused (nothing written) and still detached, a failing attach hook still
 # detaches and alerts, and a missing disk is reported (non-zero exit, alert). The window
 # records are in the state file, and `mamori status` (table, --json, --prometheus), run while
-# every medium is detached, reports each medium's figures and marks the three failed days. The passphrase comes from the configuration's
-# passphrase_file (0600).
+# every medium is detached, reports each medium's figures and marks the three failed days.
+# The passphrase comes from the configuration's passphrase_file (0600), except on FRI, a
+# write-only medium (format 3 with its host credential): its day runs without a passphrase,
+# and a person then reads it whole (verify --read-data) and finds the host's backup event.
 #
 # Needs root, losetup, mkfs.exfat and a way to mount exFAT: otherwise "skipped: ..." and 77.
 # Unmounts and detaches every loop device even on failure.
@@ -72,10 +74,15 @@ PASSFILE=$W/passphrase
 
 mount_day() { $MOUNT "${LOOP[$1]}" "$W/mnt/$1" >/dev/null 2>&1 || fail "cannot mount $1"; }
 umount_day() { umount "$W/mnt/$1" 2>/dev/null || fusermount -u "$W/mnt/$1" || fail "cannot unmount $1"; }
+# FRI is write-only: format 3, its host credential (and seeded catalog) on the host; `run`
+# writes it with no passphrase (docs/operations.md §8.2 credential)
 for d in $DAYS; do
     mount_day "$d"
-    MAMORI_PASSPHRASE=week-medium-passphrase must_be "init-$d" 0 "$M" -q init --repo "$W/mnt/$d/repo" --kdf-passes 1 --kdf-memory 1
+    fmt=2
+    [ "$d" = FRI ] && fmt=3
+    MAMORI_PASSPHRASE=week-medium-passphrase must_be "init-$d" 0 "$M" -q init --repo "$W/mnt/$d/repo" --format $fmt --kdf-passes 1 --kdf-memory 1
     MAMORI_PASSPHRASE=week-medium-passphrase must_be "label-$d" 0 "$M" media init --repo "$W/mnt/$d/repo" --label "$d" --hospital 1310012345
+    [ "$d" = FRI ] && MAMORI_PASSPHRASE=week-medium-passphrase must_be enroll-FRI 0 "$M" host enroll --repo "$W/mnt/FRI/repo" --out "$W/FRI.cred" --name nightly
     umount_day "$d"
 done
 
@@ -111,6 +118,7 @@ chmod 700 "$W/attach" "$W/detach" "$W/alert"
         days=$(echo "$d" | tr 'A-Z' 'a-z')
         [ "$d" = MON ] && days="mon,sat,sun"
         printf '[medium "%s"]\ndays = %s\npath = %s/mnt/%s/repo\nfs_label = %s\n' "$d" "$days" "$W" "$d" "$d"
+        [ "$d" = FRI ] && printf 'credential = %s/FRI.cred\n' "$W"
     done
     printf '[hooks]\nattach = %s/attach\nattach_timeout = 30s\ndetach = %s/detach\ndetach_timeout = 30s\nalert = %s/alert\n' "$W" "$W" "$W"
 } >"$W/mamori.conf"
@@ -137,6 +145,14 @@ done
 for d in $DAYS; do
     [ "$(gens "$d")" = 1 ] || fail "$d holds another day's generation"
 done
+# the write-only medium: written without a passphrase, read whole by a person
+grep -q "write-only credential" "$W/run-FRI.out" || { show "$W/run-FRI.out"; fail "FRI was not written with its credential"; }
+[ -d "$W/state/catalog" ] || fail "no host catalog after the write-only window"
+mount_day FRI
+MAMORI_PASSPHRASE=week-medium-passphrase must_be verify-FRI 0 "$M" verify --repo "$W/mnt/FRI/repo" --read-data
+MAMORI_PASSPHRASE=week-medium-passphrase must_be audit-FRI 0 "$M" --lang en audit show --repo "$W/mnt/FRI/repo" --kind backup
+grep -q "host:nightly" "$W/audit-FRI.out" || { umount_day FRI; show "$W/audit-FRI.out"; fail "the backup event on FRI is not the host's"; }
+umount_day FRI
 grep -q alert "$W/hooks.log" && fail "an alert in a good week"
 [ "$(grep -c '^detach' "$W/hooks.log")" = 5 ] || fail "five detaches expected"
 echo "five days, five media, one generation each: ok"
