@@ -35,43 +35,14 @@
 #define PASS    "a person's passphrase: 合言葉"
 #define P(s)    (s), strlen(s)
 
+#include "tests/unit/test_files.h"
+
 static const struct mm_kdf_params kdf_min = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
 
-static char *pj(char *out, const char *a, const char *b)
-{
-    if (snprintf(out, PATHCAP, "%s/%s", a, b) >= PATHCAP)
-        fail_msg("path too long");
-    return out;
-}
-
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *p;
-    long len;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)len + 1);
-    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
+/* @n bytes at @p into @path, owner only */
 static void write_file(const char *path, const void *p, size_t n)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    if (fd < 0 || write(fd, p, n) != (ssize_t)n)
-        fail_msg("write '%s'", path);
-    close(fd);
+    write_file_mode(path, p, n, 0600);
 }
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -91,40 +62,6 @@ static int remove_tmp(void **state)
         nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     tmpdir[0] = '\0';
     return 0;
-}
-
-/* Compare every regular file below @a with the same name below @b. */
-static const char *cmp_root, *cmp_other;
-static size_t cmp_files;
-static int cmp_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    char other[PATHCAP];
-    unsigned char *x, *y;
-    size_t nx = 0, ny = 0;
-
-    (void)ftw;
-    if (flag != FTW_F || !S_ISREG(st->st_mode))
-        return 0;
-    if (snprintf(other, sizeof(other), "%s%s", cmp_other, path + strlen(cmp_root)) >=
-        (int)sizeof(other))
-        fail_msg("path too long");
-    x = read_all(path, &nx);
-    y = read_all(other, &ny);
-    if (!x || !y || nx != ny || memcmp(x, y, nx) != 0)
-        fail_msg("'%s' was not restored byte for byte", other);
-    free(x);
-    free(y);
-    cmp_files++;
-    return 0;
-}
-
-static size_t compare_trees(const char *a, const char *b)
-{
-    cmp_root = a;
-    cmp_other = b;
-    cmp_files = 0;
-    nftw(a, cmp_cb, 16, FTW_PHYS);
-    return cmp_files;
 }
 
 static size_t count_files(const char *dir)

@@ -42,54 +42,19 @@
 #include "repo/repo_format.h"
 #include "tools/gen/gen.h"
 
-#define PATHCAP  1024
-#define PASS     "a person's passphrase: 合言葉"
-#define P(s)     (s), strlen(s)
-#define NSUB     8u  /* subkey ids tried per candidate (the repository uses 1 to 6) */
-#define PACK_V3  2u  /* "MMPK" version of format 3 packs, and envelope version of its files */
-#define HC_KEYS  48u /* offset of the host key block in the credential (docs/format.md) */
+#define PATHCAP 1024
+#define PASS    "a person's passphrase: 合言葉"
+#define P(s)    (s), strlen(s)
+#define NSUB    8u  /* subkey ids tried per candidate (the repository uses 1 to 6) */
+#define PACK_V3 2u  /* "MMPK" version of format 3 packs, and envelope version of its files */
+#define HC_KEYS 48u /* offset of the host key block in the credential (docs/format.md) */
+
+#include "tests/unit/test_files.h"
 #define HC_DICTS (HC_KEYS + MM_HOSTKEYS_SIZE + 4u) /* where its dictionaries start */
 
 static const struct mm_kdf_params kdf_min = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
 
 /* ---- helpers --------------------------------------------------------------------------------- */
-
-static char *pj(char *out, const char *a, const char *b)
-{
-    if (snprintf(out, PATHCAP, "%s/%s", a, b) >= PATHCAP)
-        fail_msg("path too long");
-    return out;
-}
-
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *p;
-    long len;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)len + 1);
-    if (p && fread(p, 1, (size_t)len, f) != (size_t)len) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
-static void write_file(const char *path, const void *p, size_t n, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-    if (fd < 0 || write(fd, p, n) != (ssize_t)n)
-        fail_msg("write '%s'", path);
-    close(fd);
-}
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -108,40 +73,6 @@ static int remove_tmp(void **state)
         nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     tmpdir[0] = '\0';
     return 0;
-}
-
-/* Compare every regular file below @a with the same name below @b. */
-static const char *cmp_root, *cmp_other;
-static size_t cmp_files;
-static int cmp_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    char other[PATHCAP];
-    unsigned char *x, *y;
-    size_t nx = 0, ny = 0;
-
-    (void)ftw;
-    if (flag != FTW_F || !S_ISREG(st->st_mode))
-        return 0;
-    if (snprintf(other, sizeof(other), "%s%s", cmp_other, path + strlen(cmp_root)) >=
-        (int)sizeof(other))
-        fail_msg("path too long");
-    x = read_all(path, &nx);
-    y = read_all(other, &ny);
-    if (!x || !y || nx != ny || memcmp(x, y, nx) != 0)
-        fail_msg("'%s' was not restored byte for byte", other);
-    free(x);
-    free(y);
-    cmp_files++;
-    return 0;
-}
-
-static size_t compare_trees(const char *a, const char *b)
-{
-    cmp_root = a;
-    cmp_other = b;
-    cmp_files = 0;
-    nftw(a, cmp_cb, 16, FTW_PHYS);
-    return cmp_files;
 }
 
 /* ---- the candidates: every 32-byte window of the credential and its subkeys ---------------- */
@@ -493,7 +424,7 @@ static void write_wrong_pack(mm_repo *person, const char *repo, const unsigned c
     snprintf(rel, sizeof(rel), "data/%.2s", hex);
     mkdir(pj(path, repo, rel), 0700);
     snprintf(rel, sizeof(rel), "data/%.2s/%s", hex, hex);
-    write_file(pj(path, repo, rel), pack.ptr, pack.len, 0600);
+    write_file_mode(pj(path, repo, rel), pack.ptr, pack.len, 0600);
     mm_buf_release(&pack);
     mm_buf_release(&table);
     mm_buf_release(&tp);
@@ -550,7 +481,7 @@ static void harness__credential_opens_nothing(void **state)
         char gen[MM_CRYPTO_HEX_SIZE], catdir[PATHCAP];
         mm_repo *h = NULL;
         static const char note[] = "a file the host adds\n";
-        write_file(pj(path, w.std, "host-night.txt"), note, strlen(note), 0644);
+        write_file_mode(pj(path, w.std, "host-night.txt"), note, strlen(note), 0644);
         assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
         s.path = w.std;
         s.kind = MM_REPO_SOURCE_FOLDER;
@@ -821,7 +752,7 @@ static void credential__owner_mode_and_no_overwrite(void **state)
         unsigned char *p = read_all(w.cred, &n);
         assert_non_null(p);
         p[HC_KEYS + 250] ^= 1; /* inside the certificate: the checksum catches it */
-        write_file(w.cred, p, n, 0600);
+        write_file_mode(w.cred, p, n, 0600);
         assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), MM_ECORRUPT);
         free(p);
     }
