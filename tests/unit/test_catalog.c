@@ -45,25 +45,6 @@ static void write_file(const char *path, const void *p, size_t n)
     write_file_mode(path, p, n, 0600);
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static char tmpdir[PATHCAP];
-
-static int remove_tmp(void **state)
-{
-    (void)state;
-    if (tmpdir[0])
-        nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-    tmpdir[0] = '\0';
-    return 0;
-}
-
 static size_t count_files(const char *dir)
 {
     return compare_trees(dir, dir);

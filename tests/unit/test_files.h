@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * File helpers shared by the unit tests that back up and restore whole folders
- * (test_wokeys, test_catalog): path joining, whole-file read and write, and a byte-for-byte
- * comparison of two trees. Include after <cmocka.h> (fail_msg).
+ * (test_wokeys, test_catalog): path joining, whole-file read and write, a byte-for-byte
+ * comparison of two trees, and a temporary folder removed after each test. Include after
+ * <cmocka.h> (fail_msg).
  */
 #ifndef MM_TESTS_UNIT_TEST_FILES_H
 #define MM_TESTS_UNIT_TEST_FILES_H
@@ -17,6 +18,27 @@
 
 #ifndef PATHCAP
 #define PATHCAP 1024
+static inline int test_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The test's temporary folder, removed (with everything below it) by remove_tmp. */
+static char tmpdir[PATHCAP];
+
+/* A cmocka teardown: remove tmpdir. */
+static inline int remove_tmp(void **state)
+{
+    (void)state;
+    if (tmpdir[0])
+        nftw(tmpdir, test_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir[0] = '\0';
+    return 0;
+}
+
 #endif
 
 /* @a/@b into @out (PATHCAP bytes). */
@@ -92,6 +114,27 @@ static inline size_t compare_trees(const char *a, const char *b)
     test_cmp_files = 0;
     nftw(a, test_cmp_cb, 16, FTW_PHYS);
     return test_cmp_files;
+}
+
+static inline int test_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The test's temporary folder, removed (with everything below it) by remove_tmp. */
+static char tmpdir[PATHCAP];
+
+/* A cmocka teardown: remove tmpdir. */
+static inline int remove_tmp(void **state)
+{
+    (void)state;
+    if (tmpdir[0])
+        nftw(tmpdir, test_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir[0] = '\0';
+    return 0;
 }
 
 #endif

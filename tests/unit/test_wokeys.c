@@ -56,25 +56,6 @@ static const struct mm_kdf_params kdf_min = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIM
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static char tmpdir[PATHCAP];
-
-static int remove_tmp(void **state)
-{
-    (void)state;
-    if (tmpdir[0])
-        nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-    tmpdir[0] = '\0';
-    return 0;
-}
-
 /* ---- the candidates: every 32-byte window of the credential and its subkeys ---------------- */
 
 struct cands {
