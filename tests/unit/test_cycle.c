@@ -486,7 +486,8 @@ static void cycle__stages_offline_then_copies_only_what_the_medium_lacks(void **
  * A write-only medium ([medium] credential): a format 3 repository made by a person, the host
  * enrolled; `run` writes it with no passphrase at all, through the host catalog (the second
  * day stores only the day's data), checks every file it added by reading it back against its
- * name, and the person reads every generation (verify --read-data clean).
+ * name, retires its own oldest generation beyond keep = 2 (once older than keep_min_age), and
+ * the person reads every generation left (verify --read-data clean).
  */
 static void cycle__credential_writes_without_a_passphrase(void **s)
 {
@@ -497,7 +498,7 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     char repo_d[400], cred[400], text[4096], extra[400];
     mm_config *cfg = NULL;
     mm_repo *r = NULL;
-    uint64_t first;
+    uint64_t first = 0;
 
     (void)s;
     snprintf(repo_d, sizeof(repo_d), "%s/D", work);
@@ -510,12 +511,16 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     assert_int_equal(mm_repo_medium_set(r, "A", "H1", 0), 0);
     assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, cred), 0);
     mm_repo_free(r);
-    for (int day = 0; day < 2; day++) {
+    for (int day = 0; day < 3; day++) {
+        if (day == 2)
+            sleep(2); /* the first two are older than keep_min_age now */
         snprintf(text, sizeof(text),
                  "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
                  "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
-                 "[media]\nrotation = weekday\nstaging = %s/staging\n"
+                 "[media]\nrotation = weekday\nstaging = %s/staging\nkeep_min_age = 1s\n"
+                 "keep_min_clean = 1\n"
                  "[medium \"A\"]\ndays = sun,mon,tue,wed\npath = %s\ncredential = %s\n"
+                 "keep = 2\n"
                  "[medium \"B\"]\ndays = thu,fri,sat\npath = %s\n"
                  "[hooks]\nattach = %s/attach-ok\ndetach = %s/detach\nalert = %s/alert\n",
                  state, st.dir, work, repo_d, cred, repo_b, work, work, work);
@@ -528,13 +533,16 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
         assert_true(res.write_only);
         assert_int_equal(res.generations, 1);
         assert_true(res.verify.packs > 0); /* the packs it added, read back and hashed */
-        assert_int_equal(res.generations_held, day + 1);
+        /* keep = 2: the third night retires the host's oldest (its manifest) */
+        assert_int_equal(res.generations_held, day < 2 ? day + 1 : 2);
+        assert_int_equal(res.retired, day < 2 ? 0 : 1);
         if (day == 0) {
             first = res.bytes_written;
             snprintf(extra, sizeof(extra), "%s/extra-cred.txt", st.dir);
             write_file(extra, "one new file of the second day\n", 0644);
         } else {
             assert_true(res.bytes_written < first / 4); /* only the day's data: the catalog */
+            write_file(extra, day == 1 ? "the third day's version\n" : "-\n", 0644);
         }
     }
     unlink(extra);

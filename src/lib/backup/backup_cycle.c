@@ -421,6 +421,8 @@ static void online(struct cyc *c, const char **src, size_t nsrc)
         if (c->res->exit == MM_BACKUP_EXIT_ATTENTION)
             snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
     }
+    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && c->m->credential)
+        mm_backup__host_retire(c);
     if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && !c->m->credential) {
         mm_backup__stage_retire(c);
         if (c->res->window[0] == 's')
@@ -480,13 +482,13 @@ static int record_window(struct cyc *c, time_t started)
                       "\"generations\":%d,\"generation\":\"%s\",\"bytes_written\":%llu,"
                       "\"sources\":%zu,\"detach\":%d,\"window\":\"%s\",\"stage_s\":%.3f,"
                       "\"copied_bytes\":%llu,\"fsyncs\":%llu,\"retired\":%zu,\"staged\":%d,"
-                      "\"resynced\":%d,\"expired\":\"%s\"",
+                      "\"resynced\":%d,\"write_only\":%d,\"expired\":\"%s\"",
                       c->o->date.year, c->o->date.month, c->o->date.day, at, r->online_s, r->medium,
                       (int)r->exit, mm_cycle_stage_name(r->stage), r->reason, r->generations, r->id,
                       (unsigned long long)r->bytes_written, r->sources, r->detach_status, r->window,
                       r->stage_s, (unsigned long long)r->copied_bytes,
                       (unsigned long long)r->fsyncs, r->retired, r->staged_waiting, r->resynced,
-                      r->expired) != 0 ||
+                      r->write_only, r->expired) != 0 ||
         status_fields(c, &line) != 0 || mm_buf_puts(&line, "}\n") != 0)
         goto out;
     created = access(path, F_OK) != 0;

@@ -127,7 +127,7 @@ static int get_names(json_t *o, struct mm_status_window *w)
 static int get_rest(json_t *o, struct mm_status_window *w)
 {
     char at[32];
-    int64_t gens, srcs;
+    int64_t gens, srcs, wo;
     json_t *on = json_object_get(o, "online_s");
 
     if (get_str(o, "attached", at, sizeof(at)) < 0 ||
@@ -139,8 +139,10 @@ static int get_rest(json_t *o, struct mm_status_window *w)
         get_int(o, "generations", 0, &gens) < 0 || get_int(o, "sources", -1, &srcs) < 0 ||
         get_int(o, "generations_held", -1, &w->generations_held) < 0 ||
         get_int(o, "free_bytes", -1, &w->free_bytes) < 0 ||
-        get_int(o, "size_bytes", -1, &w->size_bytes) < 0 || get_names(o, w) < 0)
+        get_int(o, "size_bytes", -1, &w->size_bytes) < 0 || get_int(o, "write_only", 0, &wo) < 0 ||
+        get_names(o, w) < 0)
         return -1;
+    w->write_only = wo == 1;
     if (on && !json_is_number(on))
         return -1;
     w->online_s = on ? json_number_value(on) : -1;

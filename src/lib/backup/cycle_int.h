@@ -70,6 +70,10 @@ void mm_backup__stage_bootstrap(struct cyc *c);
  * remember what the medium holds. */
 void mm_backup__stage_retire(struct cyc *c);
 
+/* A write-only medium: retire, within the floors, whole generations this host wrote itself
+ * (backup_host_keep.c). */
+void mm_backup__host_retire(struct cyc *c);
+
 /* After detach: the shadow drops delivered blob packs, staged/<LABEL>.json follows what
  * waits; everything the shadow holds open is released. */
 void mm_backup__stage_finish(struct cyc *c);

@@ -64,6 +64,7 @@ struct mm_status_window {
     char guard[12];  /* "none" */
     int64_t generations_held, free_bytes, size_bytes;
     int64_t sources; /* how many sources were due */
+    int write_only;  /* written with the medium's host credential (the host's own generation) */
     int have_names;  /* the line lists source_names */
     size_t nnames;
     char names[MM_BACKUP_SOURCES_MAX][MM_CONFIG_MAX_NAME + 1];
