@@ -181,4 +181,13 @@ unsigned char *mm_repo__viewer_encode(const struct mm_repo_viewer *v, unsigned c
  * MM_ECORRUPT, MM_ENOMEM */
 int mm_repo__viewer_decode(const unsigned char *v, size_t n, struct mm_repo_viewer **out);
 
+/* Shared by the codecs (repo_codec.c, repo_manifest.c). */
+/* An int64 from its two's complement bits, without implementation-defined conversion. */
+int64_t mm_repo__i64(uint64_t v);
+/* What is wrong with the name of @n bytes at @s as a tree entry name, or NULL. */
+const char *mm_repo__name_problem(const char *s, size_t n);
+/* Whether the @n bytes at @s are well-formed UTF-8 without NUL and, when @no_ctl, without
+ * control characters (C0, DEL, C1). */
+int mm_repo__text_ok(const unsigned char *s, size_t n, int no_ctl);
+
 #endif
