@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/buf.h"
@@ -502,5 +503,14 @@ int mm_repo__manifest3_sign(mm_repo *r, mm_buf *body);
  */
 int mm_repo__manifest3_check(mm_repo *r, const unsigned char *p, size_t n, size_t *bodylen,
                              struct mm_wcert *wc, int *writer);
+
+/* A table slot's hash of an object ID (IDs are uniform hashes already: their first 8 bytes). */
+static inline uint64_t mm_repo__id_hash(const unsigned char id[ID_SIZE])
+{
+    uint64_t h;
+
+    memcpy(&h, id, sizeof(h));
+    return h;
+}
 
 #endif
