@@ -16,29 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/test_storage.h"
+
 #ifndef PATHCAP
 #define PATHCAP 1024
-static inline int test_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* The test's temporary folder, removed (with everything below it) by remove_tmp. */
-static char tmpdir[PATHCAP];
-
-/* A cmocka teardown: remove tmpdir. */
-static inline int remove_tmp(void **state)
-{
-    (void)state;
-    if (tmpdir[0])
-        nftw(tmpdir, test_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-    tmpdir[0] = '\0';
-    return 0;
-}
-
 #endif
 
 /* @a/@b into @out (PATHCAP bytes). */
@@ -116,14 +97,6 @@ static inline size_t compare_trees(const char *a, const char *b)
     return test_cmp_files;
 }
 
-static inline int test_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* The test's temporary folder, removed (with everything below it) by remove_tmp. */
 static char tmpdir[PATHCAP];
 
@@ -132,7 +105,7 @@ static inline int remove_tmp(void **state)
 {
     (void)state;
     if (tmpdir[0])
-        nftw(tmpdir, test_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        test_rm_rf(tmpdir);
     tmpdir[0] = '\0';
     return 0;
 }
