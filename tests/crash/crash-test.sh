@@ -30,15 +30,10 @@
 # usage: crash-test.sh [<mamori> <mamori-gen>]   (default: $MAMORI and $MAMORI_GEN)
 set -u
 
-if [ $# -eq 2 ]; then
-    MAMORI=$1
-    MAMORI_GEN=$2
-elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
-    echo "usage: crash-test.sh [<mamori> <mamori-gen>]   (default: \$MAMORI and \$MAMORI_GEN)" >&2
-    exit 2
-fi
-M=$(cd "$(dirname "$MAMORI")" && pwd)/$(basename "$MAMORI")
-G=$(cd "$(dirname "$MAMORI_GEN")" && pwd)/$(basename "$MAMORI_GEN")
+NAME=crash-test
+# shellcheck source=tests/crash/lib.sh
+. "$(dirname "$0")/lib.sh"
+crash_binaries "$@"
 ROUNDS=${CRASH_ROUNDS:-12}
 SEED=${CRASH_SEED:-$(($(date +%s) % 32768))}
 RANDOM=$SEED
@@ -73,18 +68,8 @@ SRC=("$W/src/g/standard" "$W/src/g/extended" "$W/src/big")
 
 echo "crash-test: seed $SEED (replay with CRASH_SEED=$SEED), $ROUNDS rounds, work $W"
 
-fail() {
-    echo "crash-test: FAIL: $*" >&2
+fail_more() {
     echo "crash-test: replay with CRASH_SEED=$SEED CRASH_ROUNDS=$ROUNDS" >&2
-    exit 1
-}
-
-# Show a command's saved output after a failure.
-show() {
-    for f in "$@"; do
-        [ -s "$f" ] && sed 's/^/    | /' "$f" >&2
-    done
-    return 0
 }
 
 now_ms() {

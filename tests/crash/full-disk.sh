@@ -57,32 +57,9 @@ export MAMORI_AUDIT_DIR=$W/audit-host
 R=$MNT/repo
 SRC=$W/src
 
-fail() {
-    echo "full-disk: FAIL: $*" >&2
-    exit 1
-}
-
-# Show a command's saved output after a failure.
-show() {
-    for f in "$@"; do
-        [ -s "$f" ] && sed 's/^/    | /' "$f" >&2
-    done
-    return 0
-}
-
-# run <name> <command...>: run it with output in $W/<name>.out/.err; RC is its status.
-run() {
-    local name=$1
-    shift
-    "$@" >"$W/$name.out" 2>"$W/$name.err"
-    RC=$?
-}
-
-# must <name> <command...>: run it, it must exit 0.
-must() {
-    run "$@"
-    [ "$RC" = 0 ] || { show "$W/$1.out" "$W/$1.err"; fail "$1 exited $RC"; }
-}
+NAME=full-disk
+# shellcheck source=tests/crash/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 listing() {
     (cd "$1" && find . -mindepth 1 -printf '%p %T@ %m\n' | LC_ALL=C sort)

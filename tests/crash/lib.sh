@@ -9,7 +9,7 @@
 # M and G: the absolute paths of mamori and mamori-gen, from the first two arguments (passed
 # as "$@" of the script) or else $MAMORI and $MAMORI_GEN; a usage error otherwise.
 crash_binaries() {
-    if [ $# -ge 2 ]; then
+    if [ $# -eq 2 ]; then
         MAMORI=$1
         MAMORI_GEN=$2
     elif [ $# -ne 0 ] || [ -z "${MAMORI:-}" ] || [ -z "${MAMORI_GEN:-}" ]; then
