@@ -92,6 +92,22 @@ static const char *group_of(int l)
                                     : "E002^生化学的検査^99O03";
 }
 
+/* A final (F) OBX of a finding: set ID, value type, item, sub-ID and unit when given, value. */
+static void obx_final(struct rc *r, struct seg *s, const char *set, const char *type,
+                      const char *code, const char *sub, const char *value, const char *unit)
+{
+    gen_sset(s, 1, set);
+    gen_sset(s, 2, type);
+    gen_sset(s, 3, code);
+    if (sub)
+        gen_sset(s, 4, sub);
+    gen_sset(s, 5, value);
+    if (unit)
+        gen_sset(s, 6, unit);
+    gen_sset(s, 11, "F");
+    gen_emit(r, "OBX", s);
+}
+
 /* OML-01 order and (unless cancelled) OML-11 result. */
 void gen_lab_order(struct rc *r, struct patient *p, int64_t t, int panels, int inpatient,
                    const char *loc, int dept, const struct labctx *lc)
@@ -364,18 +380,9 @@ void gen_endoscopy(struct rc *r, struct patient *p, int64_t t, int extended, con
     gen_seg_orc(r, "NW", order, NULL, t, dept, p->doctor, 0, loc);
     seg_tq1_routine(r);
     seg_obr_exam(r, order, code, -1, p->doctor, NULL);
-    gen_sset(&s, 1, "1");
-    gen_sset(&s, 2, "TX");
-    gen_sset(&s, 3, "MS3-24^外来所見^JSHR");
-    gen_sset(&s, 5, gen_hesc(pl, "心窩部痛が２週間持続。\n食後に増悪する。"));
-    gen_sset(&s, 11, "F");
-    gen_emit(r, "OBX", &s);
-    gen_sset(&s, 1, "2");
-    gen_sset(&s, 2, "TX");
-    gen_sset(&s, 3, "MS3-34^臨床病名^JSHR");
-    gen_sset(&s, 5, "胃潰瘍の疑い");
-    gen_sset(&s, 11, "F");
-    gen_emit(r, "OBX", &s);
+    obx_final(r, &s, "1", "TX", "MS3-24^外来所見^JSHR", NULL,
+              gen_hesc(pl, "心窩部痛が２週間持続。\n食後に増悪する。"), NULL);
+    obx_final(r, &s, "2", "TX", "MS3-34^臨床病名^JSHR", NULL, "胃潰瘍の疑い", NULL);
     gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
 
     int64_t done = t + rng_range(&p->rng, 90, 180) * MS_PER_MIN;
@@ -391,18 +398,9 @@ void gen_endoscopy(struct rc *r, struct patient *p, int64_t t, int extended, con
     gen_sset(&s, 2, "RS");
     gen_sset(&s, 3, code);
     gen_emit(r, "ZE1", &s);
-    gen_sset(&s, 1, "1");
-    gen_sset(&s, 2, "XCN");
-    gen_sset(&s, 3, "DR-02.EM-01^正従業員の実施医師^JSHR");
-    gen_sset(&s, 5, gen_xcn(pl, p->doctor + 2));
-    gen_sset(&s, 11, "F");
-    gen_emit(r, "OBX", &s);
-    gen_sset(&s, 1, "2");
-    gen_sset(&s, 2, "TS");
-    gen_sset(&s, 3, "TM-P1^開始時間^JSHR");
-    gen_sset(&s, 5, gen_ts14(pl, done));
-    gen_sset(&s, 11, "F");
-    gen_emit(r, "OBX", &s);
+    obx_final(r, &s, "1", "XCN", "DR-02.EM-01^正従業員の実施医師^JSHR", NULL,
+              gen_xcn(pl, p->doctor + 2), NULL);
+    obx_final(r, &s, "2", "TS", "TM-P1^開始時間^JSHR", NULL, gen_ts14(pl, done), NULL);
     seg_ipc(r, p, order, "ES");
     gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
     if (extended)
@@ -438,29 +436,14 @@ void gen_ecg(struct rc *r, struct patient *p, int64_t t, const char *loc, int de
     gen_seg_pv1(r, 0, loc, dept, p->doctor);
     gen_sset(&s, 1, "1");
     seg_obr_exam(r, order, code, done, p->doctor, NULL);
-    gen_sset(&s, 1, "1");
-    gen_sset(&s, 2, "TX");
-    gen_sset(&s, 3, "9A100&IMP^心電図所見^JC10");
-    gen_sset(&s, 4, "1");
-    gen_sset(&s, 5, af ? "心房細動" : hr > 80 ? "洞調律、軽度頻脈" : "洞調律、正常範囲");
-    gen_sset(&s, 11, "F");
-    gen_emit(r, "OBX", &s);
-    gen_sset(&s, 1, "2");
-    gen_sset(&s, 2, "NM");
-    gen_sset(&s, 3, "32769^心拍数^99MFR");
-    gen_sset(&s, 4, "2");
-    gen_sset(&s, 5, gen_pf(pl, "%d", hr));
-    gen_sset(&s, 6, "bpm");
-    gen_sset(&s, 11, "F");
-    gen_emit(r, "OBX", &s);
-    gen_sset(&s, 1, "3");
-    gen_sset(&s, 2, "NM");
-    gen_sset(&s, 3, "56008^QT 時間^99MFR");
-    gen_sset(&s, 4, "2");
-    gen_sset(&s, 5, gen_pf(pl, "%d", rng_range(&p->rng, 360, 440)));
-    gen_sset(&s, 6, "msec");
-    gen_sset(&s, 11, "F");
-    gen_emit(r, "OBX", &s);
+    obx_final(r, &s, "1", "TX", "9A100&IMP^心電図所見^JC10", "1",
+              af        ? "心房細動"
+              : hr > 80 ? "洞調律、軽度頻脈"
+                        : "洞調律、正常範囲",
+              NULL);
+    obx_final(r, &s, "2", "NM", "32769^心拍数^99MFR", "2", gen_pf(pl, "%d", hr), "bpm");
+    obx_final(r, &s, "3", "NM", "56008^QT 時間^99MFR", "2",
+              gen_pf(pl, "%d", rng_range(&p->rng, 360, 440)), "msec");
     gen_add_msg(p, r, date, order, dept, 0, TK_NONE);
 }
 
