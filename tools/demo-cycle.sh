@@ -81,11 +81,9 @@ echo
 echo "== mamori run --config $D/mamori.conf (today's medium is plugged in, backed up, unplugged)"
 MAMORI_AUDIT_DIR=$D/cycle-audit MAMORI_CACHE=$D/cache "$M" run --config "$D/mamori.conf"
 today=$(sed -n 's/.*"medium":"\([A-Z]*\)".*/\1/p' "$D/state/windows.jsonl" | tail -n 1)
-if "$M" status --help >/dev/null 2>&1; then
-    echo
-    echo "== mamori status --config $D/mamori.conf"
-    "$M" status --config "$D/mamori.conf" || true
-fi
+echo
+echo "== mamori status --config $D/mamori.conf"
+"$M" status --config "$D/mamori.conf" || true # 4 (needs attention) is a status, not an error
 echo
 echo "今日の媒体 / today's medium: $D/media/$today (外した状態 / unplugged)"
 echo "ビューア / viewer: MAMORI_AUDIT_DIR=$D/cycle-audit $D/media/$today/mamori-view.sh" \
