@@ -13,7 +13,14 @@
 
 enum cmd_flags { CMD_NEEDS_REPO = 1 << 0, CMD_NEEDS_KEY = 1 << 1, CMD_WRITES_REPO = 1 << 2 };
 
-enum cli_exit { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2, CLI_DAMAGE = 3, CLI_ATTENTION = 4 };
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_ERROR = 1,
+    CLI_USAGE = 2,
+    CLI_DAMAGE = 3,
+    CLI_ATTENTION = 4,
+    CLI_REFUSED = 5 /* a safety rule refused: weak secret, readable secret file, non-empty target */
+};
 
 enum cli_lang { CLI_LANG_JA = 0, CLI_LANG_EN = 1 };
 
