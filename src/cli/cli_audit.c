@@ -296,9 +296,13 @@ void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, 
     mm_audit_fields_add(&b, "generation", found ? g.id : gen);
     mm_audit_fields_add(&b, "scope", o->patient ? "patient" : o->path_prefix ? "path" : "all");
     mm_audit_fields_add(&b, "to", to);
+    if (o->mode != MM_REPO_RESTORE_NEW)
+        mm_audit_fields_add(&b, "mode", o->mode == MM_REPO_RESTORE_MERGE ? "merge" : "overwrite");
     if (err < 0) {
         adderr(&b, err);
     } else {
+        if (st->aside[0])
+            mm_audit_fields_add(&b, "moved_aside_to", st->aside);
         mm_audit_fields_addu(&b, "files", st->files);
         mm_audit_fields_addu(&b, "dirs", st->dirs);
         mm_audit_fields_addu(&b, "bytes", st->bytes);

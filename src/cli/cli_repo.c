@@ -138,9 +138,43 @@ int cli_repo_error(const struct cli_ctx *ctx, int err)
     case MM_ELOCKED:
         cli_error("%s%s", CLI_T(ctx, "リポジトリは使用中です: ", ""), mm_error_last());
         return CLI_ERROR;
+    case MM_EIO:
+        /* a full medium is named as such, not as whichever file could not be written */
+        if (strncmp(mm_error_last(), "the medium is full", 18) == 0) {
+            cli_error("%s%s", CLI_T(ctx, "媒体がいっぱいです: ", ""), mm_error_last());
+            return CLI_ERROR;
+        }
+        if (strstr(mm_error_last(), "No space left on device")) {
+            cli_error("%s%s", CLI_T(ctx, "媒体がいっぱいです: ", "the medium is full: "),
+                      mm_error_last());
+            return CLI_ERROR;
+        }
+        return cli_lib_error(err);
     default:
         return cli_lib_error(err);
     }
+}
+
+int cli_repo_lock_reader(const struct cli_ctx *ctx, mm_repo *r)
+{
+    uint64_t avail = 0;
+    char sz[32];
+    int err, why;
+
+    if ((err = mm_repo_lock(r, MM_REPO_LOCK_SHARED, NULL)) < 0)
+        return cli_repo_error(ctx, err);
+    why = mm_repo_lock_skipped(r, &avail);
+    if (why == MM_REPO_LOCK_SKIPPED_FULL)
+        cli_error(CLI_T(ctx,
+                        "媒体がいっぱいです（空き %s）。ロックファイルを書かずに読み出します"
+                        "（書き込み中の処理はありません）",
+                        "the medium is full (%s free): reading without a lock file (no "
+                        "writer is running)"),
+                  cli_bytes(avail, sz));
+    else if (why == MM_REPO_LOCK_SKIPPED_READONLY)
+        cli_error("%s", CLI_T(ctx, "媒体は書き込み禁止です。ロックファイルを書かずに読み出します",
+                              "the medium is write-protected: reading without a lock file"));
+    return CLI_OK;
 }
 
 int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **user,

@@ -79,6 +79,13 @@ int cli_viewer_copy_wanted(void);
 /* "12.3 MiB" */
 const char *cli_bytes(uint64_t b, char out[32]);
 
+/*
+ * Take @r's shared lock for a reader (restore, verify); when the medium is full or
+ * write-protected it goes on without a lock file and says so once on stderr.
+ * @return CLI_OK, or the exit code of the error printed
+ */
+int cli_repo_lock_reader(const struct cli_ctx *ctx, mm_repo *r);
+
 struct cli_progress {
     const struct cli_ctx *ctx;
     const char *label;
@@ -104,6 +111,7 @@ struct cli_problems {
 struct cli_run {
     struct cli_progress prog;
     struct cli_problems probs;
+    int overwrite; /* restore's listing: what is only in the target is moved aside */
 };
 
 /* mm_repo_problem_fn: keeps the first CLI_PROBLEMS_KEPT problems, counts all. @arg: cli_run */

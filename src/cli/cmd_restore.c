@@ -11,44 +11,160 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
-static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
+/* One line of the listing of what a merge or an overwrite changes (path already redacted). */
+static void on_change(enum mm_repo_change what, const char *path, void *arg)
+{
+    struct cli_run *run = arg;
+    const struct cli_ctx *ctx = run->prog.ctx;
+    const char *w;
+
+    if (what == MM_REPO_CHANGE_ADD)
+        w = CLI_T(ctx, "追加    ", "add     ");
+    else if (what == MM_REPO_CHANGE_REPLACE)
+        w = CLI_T(ctx, "置き換え", "replace ");
+    else
+        w = run->overwrite ? CLI_T(ctx, "退避    ", "aside   ") : CLI_T(ctx, "そのまま", "leave   ");
+    printf("  %s  %s\n", w, path);
+}
+
+/* The counts of a merge or an overwrite (@dry: what would change). */
+static void print_changes(const struct cli_ctx *ctx, const struct mm_repo_restore_opts *ro,
+                          const struct mm_repo_restore_stats *st)
+{
+    unsigned long long a = st->added, rp = st->replaced, l = st->left;
+
+    if (ro->mode == MM_REPO_RESTORE_OVERWRITE)
+        printf(ro->dry_run ? CLI_T(ctx, "予定: 追加 %llu、置き換え %llu、退避 %llu（今の中身は "
+                                        "<復元先>.before-restore-<日時> に移します）\n",
+                                   "would add %llu, replace %llu, move aside %llu (the present "
+                                   "content goes to <target>.before-restore-<time>)\n")
+                           : CLI_T(ctx, "追加 %llu、置き換え %llu、退避 %llu\n",
+                                   "added %llu, replaced %llu, moved aside %llu\n"),
+               a, rp, l);
+    else if (ro->mode == MM_REPO_RESTORE_MERGE)
+        printf(ro->dry_run ? CLI_T(ctx, "予定: 追加 %llu、置き換え %llu、そのまま %llu\n",
+                                   "would add %llu, replace %llu, leave alone %llu\n")
+                           : CLI_T(ctx, "追加 %llu、置き換え %llu、そのまま %llu\n",
+                                   "added %llu, replaced %llu, left alone %llu\n"),
+               a, rp, l);
+    else
+        printf(CLI_T(ctx, "予定: 追加 %llu\n", "would add %llu\n"), a);
+}
+
+/* Refuse (CLI_REFUSED) a target that holds something unless --merge or --overwrite says what
+ * to do with it. @return CLI_OK to go on */
+static int check_target(const struct cli_ctx *ctx, const char *to,
+                        const struct mm_repo_restore_opts *ro)
+{
+    char red[MM_LOG_PATH_MAX];
+    int state = mm_repo_restore_target(to);
+
+    if (state < 0)
+        return cli_repo_error(ctx, state);
+    if (state < 2 || ro->mode != MM_REPO_RESTORE_NEW)
+        return CLI_OK;
+    cli_error(CLI_T(ctx,
+                    "復元先フォルダ '%s' は空ではありません。何もしていません。\n"
+                    "  --merge      同じ名前のファイルだけ置き換え、ほかのファイルは残す\n"
+                    "  --overwrite  今の中身を '<復元先>.before-restore-<日時>' に移してから復元\n"
+                    "  --dry-run    どちらかと一緒に、何が変わるかを一覧するだけ\n"
+                    "  または空のフォルダを --to に指定してください",
+                    "the target folder '%s' is not empty; nothing was done.\n"
+                    "  --merge      replace same-named files, leave the other files\n"
+                    "  --overwrite  move the present content to "
+                    "'<target>.before-restore-<time>', then restore\n"
+                    "  --dry-run    with either: only list what would change\n"
+                    "  or give an empty folder with --to"),
+              mm_log_path(red, sizeof(red), to));
+    return CLI_REFUSED;
+}
+
+/* Print the result of a restore that ran. @return the exit code */
+static int print_result(const struct cli_ctx *ctx, struct cli_run *run,
+                        const struct mm_repo_restore_opts *ro,
+                        const struct mm_repo_restore_stats *st, double secs)
+{
+    char sz[32], red[MM_LOG_PATH_MAX];
+
+    if (ctx->json) {
+        printf("{\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,\"bytes\":%llu,\"damaged\":%llu,",
+               (unsigned long long)st->files, (unsigned long long)st->dirs,
+               (unsigned long long)st->symlinks, (unsigned long long)st->bytes,
+               (unsigned long long)st->damaged);
+        if (ro->mode != MM_REPO_RESTORE_NEW)
+            printf("\"added\":%llu,\"replaced\":%llu,\"left\":%llu,",
+                   (unsigned long long)st->added, (unsigned long long)st->replaced,
+                   (unsigned long long)st->left);
+        printf("\"duration_s\":%.3f,\"problems\":", secs);
+        cli_problems_json(stdout, &run->probs);
+        printf("}\n");
+    } else {
+        if (!ctx->quiet) {
+            printf(CLI_T(ctx, "%llu ファイル、%llu フォルダ、%s を復元しました（%.1f 秒）\n",
+                         "restored %llu files, %llu folders, %s (%.1f s)\n"),
+                   (unsigned long long)st->files, (unsigned long long)st->dirs,
+                   cli_bytes(st->bytes, sz), secs);
+            if (ro->mode != MM_REPO_RESTORE_NEW)
+                print_changes(ctx, ro, st);
+        }
+        cli_problems_print(ctx, &run->probs);
+    }
+    if (st->aside[0]) /* always said, -q or not: the person's files are there now */
+        cli_error(CLI_T(ctx, "復元前の中身は '%s' に移しました（削除はしていません）",
+                        "the previous content was moved to '%s' (nothing was deleted)"),
+                  mm_log_path(red, sizeof(red), st->aside));
+    if (!st->damaged)
+        return CLI_OK;
+    cli_error(CLI_T(ctx, "%llu 件は媒体上のデータが損傷していて復元できませんでした",
+                    "%llu could not be restored: their data on the medium is damaged"),
+              (unsigned long long)st->damaged);
+    return CLI_DAMAGE;
+}
+
+/* Parse the options into @ro. OUT: *to. @return CLI_OK to go on */
+static int parse(struct cli_ctx *ctx, int argc, char **argv, struct mm_repo_restore_opts *ro,
+                 const char **repo, const char **user, const char **passfile, const char **to)
 {
     static const struct option opts[] = {
         { "to", required_argument, NULL, 'o' },
         { "patient", required_argument, NULL, 'P' },
         { "path", required_argument, NULL, 'x' },
+        { "merge", no_argument, NULL, 'M' },
+        { "overwrite", no_argument, NULL, 'W' },
+        { "dry-run", no_argument, NULL, 'n' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    const char *repo = ctx->repo, *to = NULL, *user = NULL, *passfile = NULL;
-    struct mm_repo_restore_opts ro = { 0 };
-    struct mm_repo_restore_stats st;
-    struct cli_run run;
-    struct timespec t0, t1;
-    char sz[32];
-    mm_repo *r = NULL;
-    int opt, rc, err;
-    double secs;
+    int opt, merge = 0, over = 0;
 
-    memset(&run, 0, sizeof(run));
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_repo_arg(ctx, opt, &repo, &user, &passfile))
+        if (cli_repo_arg(ctx, opt, repo, user, passfile))
             continue;
         switch (opt) {
         case 'o':
-            to = optarg;
+            *to = optarg;
             break;
         case 'P':
-            ro.patient = optarg;
+            ro->patient = optarg;
             break;
         case 'x':
-            ro.path_prefix = optarg;
+            ro->path_prefix = optarg;
+            break;
+        case 'M':
+            merge = 1;
+            break;
+        case 'W':
+            over = 1;
+            break;
+        case 'n':
+            ro->dry_run = 1;
             break;
         default:
             return cli_option_error(ctx, &cmd_restore, opt, argv);
@@ -58,58 +174,73 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(ctx, &cmd_restore,
                          CLI_T(ctx, "世代を1つ指定してください（latest か ID）",
                                "give one generation (latest or an ID)"));
-    if (!to || !*to)
+    if (!*to || !**to)
         return cli_usage(ctx, &cmd_restore,
                          CLI_T(ctx, "--to で復元先フォルダを指定してください",
                                "give the target folder with --to"));
-    if (ro.patient && ro.path_prefix)
+    if (ro->patient && ro->path_prefix)
         return cli_usage(ctx, &cmd_restore,
                          CLI_T(ctx, "--patient と --path は同時に使えません",
                                "--patient and --path cannot be combined"));
+    if (merge && over)
+        return cli_usage(ctx, &cmd_restore,
+                         CLI_T(ctx, "--merge と --overwrite は同時に使えません",
+                               "--merge and --overwrite cannot be combined"));
+    ro->mode = merge  ? MM_REPO_RESTORE_MERGE
+               : over ? MM_REPO_RESTORE_OVERWRITE
+                      : MM_REPO_RESTORE_NEW;
+    return CLI_OK;
+}
+
+static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *repo = ctx->repo, *to = NULL, *user = NULL, *passfile = NULL;
+    struct mm_repo_restore_opts ro = { 0 };
+    struct mm_repo_restore_stats st;
+    struct cli_run run;
+    struct timespec t0, t1;
+    mm_repo *r = NULL;
+    int rc, err;
+
+    memset(&run, 0, sizeof(run));
+    memset(&st, 0, sizeof(st));
+    if ((rc = parse(ctx, argc, argv, &ro, &repo, &user, &passfile, &to)) != CLI_OK ||
+        (rc = check_target(ctx, to, &ro)) != CLI_OK)
+        return rc;
     if ((rc = cli_repo_open(ctx, repo, user, passfile, &r)) != CLI_OK)
         return rc;
-    if ((err = mm_repo_lock(r, MM_REPO_LOCK_SHARED, NULL)) < 0) {
-        rc = cli_repo_error(ctx, err);
+    if ((rc = cli_repo_lock_reader(ctx, r)) != CLI_OK)
         goto out;
-    }
-    cli_progress_start(&run.prog, ctx, CLI_T(ctx, "復元中", "restoring"));
+    run.prog.ctx = ctx;
+    run.overwrite = ro.mode == MM_REPO_RESTORE_OVERWRITE;
+    if (ro.dry_run || (ctx->verbose && ro.mode != MM_REPO_RESTORE_NEW && !ctx->json))
+        ro.change = on_change;
+    if (!ro.dry_run)
+        cli_progress_start(&run.prog, ctx, CLI_T(ctx, "復元中", "restoring"));
     ro.progress = cli_progress_cb;
     ro.problem = cli_problem_cb;
     ro.ctx = &run;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     err = mm_repo_restore(r, argv[optind], to, &ro, &st);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    cli_progress_end(&run.prog);
-    cli_audit_restore(ctx, r, repo, err, argv[optind], to, &ro, &st);
+    if (!ro.dry_run) {
+        cli_progress_end(&run.prog);
+        cli_audit_restore(ctx, r, repo, err, argv[optind], to, &ro, &st);
+    }
     if (err < 0) {
         cli_problems_print(ctx, &run.probs);
-        rc = cli_repo_error(ctx, err);
+        rc = err == MM_EEXISTS && ro.mode == MM_REPO_RESTORE_NEW ? check_target(ctx, to, &ro)
+                                                                 : CLI_OK;
+        if (rc == CLI_OK)
+            rc = cli_repo_error(ctx, err);
         goto out;
     }
-    secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (ctx->json) {
-        printf("{\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,\"bytes\":%llu,\"damaged\":%llu,"
-               "\"duration_s\":%.3f,\"problems\":",
-               (unsigned long long)st.files, (unsigned long long)st.dirs,
-               (unsigned long long)st.symlinks, (unsigned long long)st.bytes,
-               (unsigned long long)st.damaged, secs);
-        cli_problems_json(stdout, &run.probs);
-        printf("}\n");
-    } else {
-        if (!ctx->quiet)
-            printf(CLI_T(ctx, "%llu ファイル、%llu フォルダ、%s を復元しました（%.1f 秒）\n",
-                         "restored %llu files, %llu folders, %s (%.1f s)\n"),
-                   (unsigned long long)st.files, (unsigned long long)st.dirs,
-                   cli_bytes(st.bytes, sz), secs);
-        cli_problems_print(ctx, &run.probs);
-    }
-    if (st.damaged) {
-        cli_error(CLI_T(ctx, "%llu 件は媒体上のデータが損傷していて復元できませんでした",
-                        "%llu could not be restored: their data on the medium is damaged"),
-                  (unsigned long long)st.damaged);
-        rc = CLI_DAMAGE;
-    } else {
+    if (ro.dry_run) {
+        print_changes(ctx, &ro, &st);
         rc = CLI_OK;
+    } else {
+        rc = print_result(ctx, &run, &ro, &st,
+                          (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
 out:
     cli_problems_free(&run.probs);

@@ -270,10 +270,8 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     }
     if ((rc = cli_repo_open(ctx, repo, user, passfile, &r)) != CLI_OK)
         goto out;
-    if ((err = mm_repo_lock(r, MM_REPO_LOCK_SHARED, NULL)) < 0) {
-        rc = cli_repo_error(ctx, err);
+    if ((rc = cli_repo_lock_reader(ctx, r)) != CLI_OK)
         goto out;
-    }
     if (hashes) {
         rc = print_hashes(ctx, r);
         goto out;

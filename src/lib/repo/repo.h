@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "chunk/chunk.h"
+#include "common/limits.h"
 #include "crypto/crypto.h"
 
 /*
@@ -125,6 +126,17 @@ enum mm_repo_lock_kind { MM_REPO_LOCK_SHARED = 1, MM_REPO_LOCK_EXCLUSIVE = 2 };
  *         its host, process ID and start time), MM_EIO
  */
 int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale);
+
+/* Why a reader's lock file was not written (mm_repo_lock_skipped()). */
+enum mm_repo_lock_skip { MM_REPO_LOCK_SKIPPED_FULL = 1, MM_REPO_LOCK_SKIPPED_READONLY = 2 };
+
+/*
+ * 0 when the shared lock of @r is held by a lock file, or MM_REPO_LOCK_SKIPPED_FULL /
+ * _READONLY when the medium could not take one and the reader goes on without (after
+ * checking that no live writer holds an exclusive lock), for the caller to say so.
+ * @param[out] avail bytes free on the medium then (may be NULL)
+ */
+int mm_repo_lock_skipped(const mm_repo *r, uint64_t *avail);
 
 /* Release the lock taken by mm_repo_lock(), if any. */
 void mm_repo_unlock(mm_repo *r);
@@ -423,28 +435,63 @@ void mm_repo_strings_free(char **v, size_t n);
 
 /* ---- restore ------------------------------------------------------------------------------- */
 
+/* What restoring does with a target folder that holds something already. */
+enum mm_repo_restore_mode {
+    MM_REPO_RESTORE_NEW = 0,   /* the target must be missing or empty (MM_EEXISTS otherwise) */
+    MM_REPO_RESTORE_MERGE,     /* into the folder: same-named files replaced, others left */
+    MM_REPO_RESTORE_OVERWRITE, /* the folder becomes the generation's tree; the old one is
+                                * moved aside to "<to>.before-restore-<time>" (not deleted) */
+};
+
+/* What restoring does to one path: MM_REPO_CHANGE_ADD (not in the target yet), _REPLACE
+ * (in both), _LEAVE (only in the target: left alone by a merge, moved aside by an
+ * overwrite). @path is inside the generation, with patient IDs already hidden. */
+enum mm_repo_change { MM_REPO_CHANGE_ADD = 'A', MM_REPO_CHANGE_REPLACE = 'R',
+                      MM_REPO_CHANGE_LEAVE = 'L' };
+typedef void (*mm_repo_change_fn)(enum mm_repo_change what, const char *path, void *ctx);
+
 struct mm_repo_restore_opts {
     const char *path_prefix; /* NULL, or only this path ("source-name/sub/folder") and below */
     const char *patient;     /* NULL, or only this patient's folders of SS-MIX2 sources */
     unsigned int threads;    /* 0: as for backup */
+    enum mm_repo_restore_mode mode;
+    int dry_run; /* only count (and list through @change) what would change; write nothing */
     mm_repo_progress_fn progress;
     mm_repo_problem_fn problem; /* damaged files (not written) */
+    mm_repo_change_fn change;   /* NULL, or each path a merge or overwrite adds, replaces or
+                                 * leaves, before anything is written */
     void *ctx;
 };
 
 struct mm_repo_restore_stats {
     uint64_t files, dirs, symlinks, bytes;
     uint64_t damaged; /* files not restored because their data is damaged or missing */
+    /* merge and overwrite (and dry runs): files and links added, replaced, left alone (or
+     * moved aside); entries only in the target are counted where they are, not below */
+    uint64_t added, replaced, left;
+    char aside[MM_LIMIT_PATH]; /* overwrite: where the old folder was moved, or "" */
 };
 
 /*
- * Restore generation @gen into the folder @to (created if missing; existing files are
- * never overwritten). Every byte is checked against its object ID before it is written;
- * a file with damaged data is reported through o->problem and left out, the rest is
- * restored. Names are restored as raw bytes, and mtimes and modes of files and folders.
+ * 0 when @to is missing, 1 when it is an empty folder, 2 when it is a folder that holds
+ * something (what a restore without --merge or --overwrite refuses).
+ * @return 0|1|2, MM_EEXISTS (@to is not a folder), MM_EIO
+ */
+int mm_repo_restore_target(const char *to);
+
+/*
+ * Restore generation @gen into the folder @to. Every byte is checked against its object ID
+ * before it is written; a file with damaged data is reported through o->problem and left
+ * out, the rest is restored. Names are restored as raw bytes, and mtimes and modes of files
+ * and folders. A new or overwriting restore is written into the sibling
+ * "<to>.mamori-restore-<pid>" and renamed into place when done (damaged files reported and
+ * left out, as partial data is better than none); when it fails that sibling is removed and
+ * @to is left as it was. A merge writes each file beside its final name and renames it over
+ * the old one, so a failure leaves every file either old or new, never cut short.
  * @return 0 (check stats->damaged), MM_ENOTFOUND (no such generation, or nothing matches
- *         the filters), MM_EEXISTS (a file to restore exists already), MM_ECORRUPT (the
- *         generation's trees are damaged), MM_EIO
+ *         the filters), MM_EEXISTS (a new restore into a folder that holds something, or a
+ *         merge where a name is a folder on one side and not on the other), MM_ECORRUPT (the
+ *         generation's trees are damaged), MM_EINVAL, MM_EIO
  */
 int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
                     const struct mm_repo_restore_opts *o, struct mm_repo_restore_stats *stats);

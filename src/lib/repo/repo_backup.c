@@ -494,6 +494,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         goto out;
     if (r->cat) /* only now: the catalog never names what no durable manifest holds */
         host_end(&st, &g, gid, &mainwk, have_index);
+    mm_repo__reserve_make(r); /* prune's room on a medium that fills up (when there is room) */
     if (id_out)
         memcpy(id_out, gid, MM_CRYPTO_HEX_SIZE);
     if (counts)

@@ -92,6 +92,8 @@ struct mm_repo {
     struct mm_repo__objindex ix;
     char *lock_file; /* our lock, NULL if none */
     enum mm_repo_lock_kind lock_kind;
+    int lock_skipped;    /* a reader's lock not written: MM_REPO_LOCK_SKIPPED_* (repo_space.c) */
+    uint64_t lock_avail; /* bytes free then */
     struct mm_repo__dict dicts[MM_REPO__DICTS_MAX];
     unsigned ndicts; /* published with __atomic (a backup adds one while workers read) */
     char **dict_bad; /* names of damaged dict/ files */
@@ -512,5 +514,30 @@ static inline uint64_t mm_repo__id_hash(const unsigned char id[ID_SIZE])
     memcpy(&h, id, sizeof(h));
     return h;
 }
+
+/* ---- restore targets (repo_restore_target.c) ---- */
+/* @to without trailing slashes into @out. @return 0, MM_EINVAL ('.', '..', '/'), MM_ELIMIT */
+int mm_repo__target_clean(const char *to, char *out, size_t cap);
+/* Create the empty sibling "<to>.mamori-restore-<pid>" (and @to's parents) into @out. */
+int mm_repo__target_temp(const char *to, char *out, size_t cap);
+/* Remove the folder @path and all below it, never following a link. @return 0, MM_EIO */
+int mm_repo__tree_remove(const char *path);
+/*
+ * Rename the whole restore @tmp to @to. @keep_aside: a @to that holds something is first
+ * moved to "<to>.before-restore-<time>" (its path into @aside); without it @to must be
+ * missing or empty. @return 0, MM_EIO (then @to is as before), MM_EEXISTS
+ */
+int mm_repo__target_swap(const char *tmp, const char *to, int keep_aside, char *aside,
+                         size_t cap);
+
+/* ---- a full or read-only medium (repo_space.c) ---- */
+/* Whether the medium of @r can take a small file: 0 yes, MM_REPO_LOCK_SKIPPED_FULL (no space;
+ * bytes free into *@avail), MM_REPO_LOCK_SKIPPED_READONLY. */
+int mm_repo__medium_state(const mm_repo *r, uint64_t *avail);
+/* Remove the reserve file (room for prune on a full medium). @return 1 removed, 0 none */
+int mm_repo__reserve_release(mm_repo *r);
+/* Write the reserve file if it is missing and the medium has room for it to spare. Best
+ * effort: nothing is reported. */
+void mm_repo__reserve_make(mm_repo *r);
 
 #endif

@@ -284,7 +284,8 @@ int mm_repo_init(const char *path, const char *user, const char *pass, size_t pa
     if ((err = write_slot(r, user, pass, passlen, o->kdf)) < 0 || (err = write_config(r)) < 0)
         goto out;
     snprintf(marker, sizeof(marker), MARKER " %u\nid %s\n", r->version, r->id);
-    err = mm_repo__write(r, MARKER, marker, strlen(marker));
+    if ((err = mm_repo__write(r, MARKER, marker, strlen(marker))) == 0)
+        mm_repo__reserve_make(r); /* room for prune on a medium filled to the last byte */
 out:
     mm_repo_free(r);
     return err;
@@ -538,6 +539,52 @@ static int parse_lock(const char *text, struct lockinfo *li)
                    : -1;
 }
 
+/*
+ * A reader on a medium that cannot take its lock file (@why: MM_REPO_LOCK_SKIPPED_*): it goes
+ * on without one unless a live process holds an exclusive lock. @return 0, MM_ELOCKED
+ */
+static int lock_without_file(mm_repo *r, const char *host, int why, uint64_t avail)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int err = 0;
+
+    mm_error_clear();
+    if (mm_repo__list(r, "locks", &names, &n) < 0)
+        mm_error_clear(); /* no locks folder to read: no writer either */
+    for (size_t i = 0; i < n && err == 0; i++) {
+        char orel[96];
+        struct lockinfo li;
+        mm_buf b;
+        int ok;
+        snprintf(orel, sizeof(orel), "locks/%s", names[i]);
+        mm_buf_init(&b, 4096);
+        ok = mm_repo__read(r, orel, &b) == 0 && mm_buf_putc(&b, 0) == 0 &&
+             parse_lock(b.ptr, &li) == 0 && strcmp(li.kind, "exclusive") == 0;
+        mm_buf_release(&b);
+        mm_error_clear();
+        if (ok && !(strcmp(li.host, host) == 0 && li.pid > 0 && kill((pid_t)li.pid, 0) != 0 &&
+                    errno == ESRCH))
+            err = mm_error_set(MM_ELOCKED,
+                               "the repository is being written (exclusive lock of process %ld "
+                               "on host '%s'); if that process is gone, remove 'locks/%.12s...'",
+                               li.pid, li.host, names[i]);
+    }
+    mm_repo__list_free(names, n);
+    if (err == 0) {
+        r->lock_skipped = why;
+        r->lock_avail = avail;
+    }
+    return err;
+}
+
+int mm_repo_lock_skipped(const mm_repo *r, uint64_t *avail)
+{
+    if (avail)
+        *avail = r->lock_skipped ? r->lock_avail : 0;
+    return r->lock_skipped;
+}
+
 int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
 {
     char host[256] = "unknown", hex[MM_CRYPTO_HEX_SIZE], rel[96], text[512];
@@ -557,8 +604,10 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
     if (kind == MM_REPO_LOCK_SHARED) {
         char dir[MM_LIMIT_PATH];
         if (mm_repo__path(r, "locks", dir, sizeof(dir)) == 0 && access(dir, W_OK) != 0 &&
-            (errno == EROFS || errno == EACCES))
+            (errno == EROFS || errno == EACCES)) {
+            r->lock_skipped = MM_REPO_LOCK_SKIPPED_READONLY;
             return 0; /* a write-protected medium: nobody can write it, readers need no lock */
+        }
     }
     gethostname(host, sizeof(host) - 1);
     for (char *c = host; *c; c++)
@@ -569,8 +618,20 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
     snprintf(text, sizeof(text), "mamori-lock 1\nkind %s\nhost %s\npid %ld\nstart %lld\n",
              kind == MM_REPO_LOCK_EXCLUSIVE ? "exclusive" : "shared", host, (long)getpid(),
              (long long)time(NULL));
-    if ((err = mm_repo__write(r, rel, text, strlen(text))) < 0)
+    if ((err = mm_repo__write(r, rel, text, strlen(text))) < 0) {
+        uint64_t avail = 0;
+        int why = mm_repo__medium_state(r, &avail);
+        if (why && kind == MM_REPO_LOCK_SHARED)
+            return lock_without_file(r, host, why, avail);
+        if (why == MM_REPO_LOCK_SKIPPED_FULL)
+            err = mm_error_set(MM_EIO,
+                               "the medium is full: %llu bytes free (not even the lock file "
+                               "can be written)",
+                               (unsigned long long)avail);
+        if (old_lock)
+            r->lock_file = old_lock; /* still shared */
         return err;
+    }
     if ((err = mm_repo__list(r, "locks", &names, &n)) < 0)
         goto fail;
     for (size_t i = 0; i < n; i++) {
@@ -618,6 +679,7 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
         return mm_error_set(MM_ENOMEM, "out of memory");
     }
     r->lock_kind = kind;
+    r->lock_skipped = 0;
     return 0;
 fail:
     mm_repo__list_free(names, n);

@@ -167,6 +167,30 @@ struct packstat {
     int fate; /* 0 keep, 1 remove, 2 rewrite */
 };
 
+/*
+ * The exclusive lock for prune; on a medium filled to the last byte the reserve file is given
+ * up to make room for it and for the new index file. OUT: *tight (no room to rewrite packs)
+ */
+static int prune_lock(mm_repo *r, int *tight)
+{
+    uint64_t avail;
+    int err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL);
+
+    *tight = 0;
+    if (err == MM_EIO && mm_repo__medium_state(r, &avail) == MM_REPO_LOCK_SKIPPED_FULL) {
+        if (!mm_repo__reserve_release(r))
+            return mm_error_set(MM_EIO,
+                                "the medium is full: %llu bytes free, and it has no reserve file "
+                                "to give up for prune (see docs/operations.md, a full medium)",
+                                (unsigned long long)avail);
+        *tight = 1;
+        err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL);
+    } else if (err == 0 && mm_repo__medium_state(r, &avail) == MM_REPO_LOCK_SKIPPED_FULL) {
+        *tight = mm_repo__reserve_release(r);
+    }
+    return err;
+}
+
 int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
                   void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats)
 {
@@ -184,7 +208,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     struct mm_repo__packw pw = { 0 };
     mm_buf pack;
     struct pprog pp;
-    int err, wok = 0;
+    int err, wok = 0, tight = 0;
 
     memset(&pp, 0, sizeof(pp));
     pp.fn = progress;
@@ -195,7 +219,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     mm_buf_init(&pack, MM_REPO_PACK_MAX);
     if (!k->last && !k->daily && !k->weekly && !k->monthly)
         return mm_error_set(MM_EINVAL, "the keep policy keeps nothing");
-    if (!dry_run && (err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
+    if (!dry_run && (err = prune_lock(r, &tight)) < 0)
         return err;
     if ((err = mm_repo__work_init(&w)) < 0)
         goto out;
@@ -246,8 +270,8 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     for (size_t p = 0; p < r->ix.npacks; p++) {
         if (ps[p].live_bytes == 0)
             ps[p].fate = 1;
-        else if (ps[p].live_bytes * 100 < ps[p].all_bytes * REWRITE_BELOW)
-            ps[p].fate = 2;
+        else if (ps[p].live_bytes * 100 < ps[p].all_bytes * REWRITE_BELOW && !tight)
+            ps[p].fate = 2; /* (on a full medium only whole dead packs go: no room to copy) */
         if ((err = mm_repo__idset_put(&indexed, r->ix.packs[p].id, 1)) < 0)
             goto out;
     }
@@ -470,5 +494,7 @@ out:
     mm_repo__idset_release(&stay);
     if (wok)
         mm_repo__work_release(&w);
+    if (!dry_run)
+        mm_repo__reserve_make(r); /* given up, or never written: again, if there is room */
     return err;
 }

@@ -68,6 +68,8 @@ struct rstate {
     mm_buf names; /* the folder names of st->dirs, one after another */
     int matched;
     int root_user;
+    int merge;              /* files are written beside their name and renamed over it */
+    unsigned long long seq; /* __atomic: names of those temporary files */
     char errmsg[512]; /* message of the first fatal error of a worker */
     struct timespec last;
 };
@@ -105,44 +107,76 @@ static struct timespec ns_to_ts(int64_t ns)
     return t;
 }
 
+/* The temporary name a merge writes @path under: in the same folder, so a rename puts it in
+ * place. OUT: @out */
+static int merge_temp(struct rstate *st, const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) : 0;
+    unsigned long long n = __atomic_add_fetch(&st->seq, 1, __ATOMIC_RELAXED);
+
+    if (dl + 64 > cap)
+        return mm_error_set(MM_ELIMIT, "a restored path is too long");
+    snprintf(out, cap, "%.*s%s.mamori-restore-%ld-%llu", (int)dl, path, slash ? "/" : "",
+             (long)getpid(), n);
+    return 0;
+}
+
+/* Write the blocks of @j to @fd. OUT: *why (damage: NULL when none), *written */
+static int write_blocks(struct rstate *st, struct mm_repo__work *w, mm_buf *b,
+                        const struct fjob *j, int fd, const char **why, uint64_t *written)
+{
+    int err;
+
+    *why = NULL;
+    *written = 0;
+    for (uint32_t i = 0; i < j->e.nids; i++) {
+        mm_buf_clear(b);
+        err = mm_repo__object_get(st->r, w, j->ids + (size_t)i * ID_SIZE, b);
+        if (err == MM_ENOMEM)
+            return err;
+        if (err < 0) {
+            *why = err == MM_ENOTFOUND ? "data missing from the repository"
+                                       : "data damaged in the repository";
+            mm_error_clear();
+            return 0;
+        }
+        if ((err = mm_os_write_all(fd, b->ptr, b->len, j->path)) < 0)
+            return err;
+        *written += b->len;
+    }
+    if (*written != j->e.size)
+        *why = "data does not add up to the file's size";
+    return 0;
+}
+
 /* Write one file; @return 0 (damage is reported, not an error), or a fatal error. */
 static int restore_file(struct rstate *st, struct mm_repo__work *w, mm_buf *b, struct fjob *j)
 {
     struct timespec ts[2];
     uint64_t written = 0;
-    const char *why = NULL;
-    char red[MM_LOG_PATH_MAX];
+    const char *why = NULL, *dest = j->path;
+    char red[MM_LOG_PATH_MAX], tmp[MM_LIMIT_PATH + 64];
     int fd, err = 0;
 
-    fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (st->merge) {
+        if ((err = merge_temp(st, j->path, tmp, sizeof(tmp))) < 0)
+            return err;
+        dest = tmp;
+    }
+    fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
             return mm_error_set(MM_EEXISTS, "'%s' exists already: restore into an empty folder",
                                 RED(red, j->path));
         return mm_error_set_errno(MM_EIO, errno, "cannot create '%s'", RED(red, j->path));
     }
-    for (uint32_t i = 0; i < j->e.nids && !why; i++) {
-        mm_buf_clear(b);
-        err = mm_repo__object_get(st->r, w, j->ids + (size_t)i * ID_SIZE, b);
-        if (err == MM_ENOMEM)
-            goto out;
-        if (err < 0) {
-            why = err == MM_ENOTFOUND ? "data missing from the repository"
-                                      : "data damaged in the repository";
-            mm_error_clear();
-            err = 0;
-            break;
-        }
-        if ((err = mm_os_write_all(fd, b->ptr, b->len, j->path)) < 0)
-            goto out;
-        written += b->len;
-    }
-    if (!why && written != j->e.size)
-        why = "data does not add up to the file's size";
+    if ((err = write_blocks(st, w, b, j, fd, &why, &written)) < 0)
+        goto out;
     if (why) {
         close(fd);
         fd = -1;
-        unlink(j->path);
+        unlink(dest);
         add(&st->s.damaged, 1);
         report(st, j->shown, why);
         return 0;
@@ -156,11 +190,23 @@ static int restore_file(struct rstate *st, struct mm_repo__work *w, mm_buf *b, s
         err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", RED(red, j->path));
         goto out;
     }
+    if (close(fd) != 0) {
+        fd = -1;
+        err = mm_error_set_errno(MM_EIO, errno, "cannot write '%s'", RED(red, j->path));
+        goto out;
+    }
+    fd = -1;
+    if (st->merge && rename(tmp, j->path) != 0) {
+        err = mm_error_set_errno(MM_EIO, errno, "cannot replace '%s'", RED(red, j->path));
+        goto out;
+    }
     add(&st->s.files, 1);
     add(&st->s.bytes, written);
 out:
-    if (fd >= 0 && close(fd) != 0 && err == 0)
-        err = mm_error_set_errno(MM_EIO, errno, "cannot write '%s'", RED(red, j->path));
+    if (fd >= 0)
+        close(fd);
+    if (err < 0 && st->merge)
+        unlink(tmp);
     return err;
 }
 
@@ -414,6 +460,9 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
         } else if (e->kind == MM_REPO_KIND_SYMLINK) {
             char *target = mm_strndup(e->target, e->targetlen);
             struct timespec ts[2];
+            struct stat ls;
+            if (st->merge && lstat(path, &ls) == 0 && !S_ISDIR(ls.st_mode))
+                unlink(path); /* a merge replaces a same-named file or link */
             if (!target) {
                 err = mm_error_set(MM_ENOMEM, "out of memory");
             } else if (symlink(target, path) != 0) {
@@ -429,6 +478,109 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
         mm_free(path);
         mm_free(sh);
     }
+    mm_repo__tree_release(&t);
+    return err;
+}
+
+/* Tell o->change about @shown/@name (@len bytes) and count it. */
+static int note(struct rstate *st, enum mm_repo_change what, const char *shown, const char *name,
+                size_t len)
+{
+    char red[MM_LOG_PATH_MAX], *p;
+
+    add(what == MM_REPO_CHANGE_ADD       ? &st->s.added
+        : what == MM_REPO_CHANGE_REPLACE ? &st->s.replaced
+                                         : &st->s.left,
+        1);
+    if (!st->o->change)
+        return 0;
+    if (!(p = shown[0] ? mm_repo__join(shown, name, len) : mm_strndup(name, len)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    st->o->change(what, mm_log_path(red, sizeof(red), p), st->o->ctx);
+    mm_free(p);
+    return 0;
+}
+
+/* Note each entry of the existing folder @dst that tree @t does not hold. */
+static int note_left(struct rstate *st, const struct mm_repo__tree *t, const char *dst,
+                     const char *shown)
+{
+    char buf[4096], red[MM_LOG_PATH_MAX];
+    long n;
+    int fd, err = 0;
+
+    if ((fd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return mm_error_set_errno(MM_EIO, errno, "cannot open '%s'", RED(red, dst));
+    while (err == 0 && (n = mm_os_dir_read(fd, buf, sizeof(buf))) > 0) {
+        size_t off = 0;
+        const char *name;
+        while (err == 0 && (name = mm_os_dir_next(buf, (size_t)n, &off)))
+            if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+                !mm_repo__tree_find(t, name, strlen(name)))
+                err = note(st, MM_REPO_CHANGE_LEAVE, shown, name, strlen(name));
+    }
+    close(fd);
+    return err;
+}
+
+/*
+ * Count (and tell o->change) what restoring tree @id at @dst would add, replace and leave
+ * alone, writing nothing; @have: @dst exists as a folder. A merge refuses a name that is a
+ * folder on one side only.
+ */
+static int plan(struct rstate *st, struct mm_repo__work *w, const unsigned char id[ID_SIZE],
+                const char *dst, int have, const char *shown, const struct mm_repo__entry **stack,
+                size_t depth, int all)
+{
+    struct mm_repo__tree t = { 0 };
+    char red[MM_LOG_PATH_MAX];
+    int err;
+
+    if (depth >= 512)
+        return mm_error_set(MM_ECORRUPT, "generation's folders nest too deep");
+    if ((err = mm_repo__tree_get(st->r, w, id, &t)) < 0) {
+        if (err == MM_ENOMEM)
+            return err;
+        mm_error_clear(); /* reported by the restore itself */
+        return 0;
+    }
+    for (size_t i = 0; i < t.n && err == 0; i++) {
+        const struct mm_repo__entry *e = &t.e[i];
+        char *path, *sh;
+        struct stat s;
+        int m = 2, ex;
+
+        if (!all) {
+            stack[depth] = e;
+            m = filter_match(st, stack, depth + 1);
+            if (m == 0 || (m == 1 && e->kind != MM_REPO_KIND_DIR))
+                continue;
+        }
+        if (!(path = mm_repo__join(dst, e->name, e->namelen))) {
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+            break;
+        }
+        ex = have && lstat(path, &s) == 0;
+        if (st->merge && ex && (e->kind == MM_REPO_KIND_DIR) != !!S_ISDIR(s.st_mode)) {
+            err = mm_error_set(MM_EEXISTS,
+                               "'%s' is a folder on one side and not on the other: a merge "
+                               "cannot put it in place",
+                               RED(red, path));
+        } else if (e->kind != MM_REPO_KIND_DIR) {
+            err = note(st, ex ? MM_REPO_CHANGE_REPLACE : MM_REPO_CHANGE_ADD, shown, e->name,
+                       e->namelen);
+        } else if (!(sh = shown[0] ? mm_repo__join(shown, e->name, e->namelen)
+                                   : mm_strndup(e->name, e->namelen))) {
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+        } else {
+            err = plan(st, w, e->ids, path, ex && S_ISDIR(s.st_mode), sh, stack, depth + 1,
+                       m == 2);
+            mm_free(sh);
+        }
+        mm_free(path);
+    }
+    if (err == 0 && all && have)
+        err = note_left(st, &t, dst, shown);
     mm_repo__tree_release(&t);
     return err;
 }
@@ -518,6 +670,82 @@ static int make_filters(struct rstate *st)
     return 0;
 }
 
+/* Start the workers, write the generation's tree into the folder @dest, wait for them, then
+ * set the folders' modes and times. */
+static int run_pass(struct rstate *st, struct mm_repo__work *w, const char *dest)
+{
+    const struct mm_repo__entry *stack[FILTER_DEPTH + 1];
+    pthread_t th[64];
+    unsigned int nth, started;
+    int err;
+
+    nth = mm_repo__threads(st->o->threads);
+    for (started = 0; started < nth; started++)
+        if (pthread_create(&th[started], NULL, worker_main, st) != 0)
+            break;
+    if (started == 0)
+        return mm_error_set(MM_ERROR, "cannot start a worker thread");
+    err = walk(st, w, st->g->root, dest, 0, "", stack, 0, st->nfilters == 0);
+    pthread_mutex_lock(&st->mu);
+    if (err < 0 && !st->err)
+        st->err = err;
+    st->closing = 1;
+    pthread_cond_broadcast(&st->cv_get);
+    pthread_mutex_unlock(&st->mu);
+    for (unsigned int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (st->err) {
+        if (st->errmsg[0]) /* set in a worker thread: bring the message to the caller's */
+            mm_error_set(st->err, "%s", st->errmsg);
+        return st->err;
+    }
+    if (st->nfilters && !st->matched)
+        return mm_error_set(MM_ENOTFOUND, "nothing in generation '%.12s' matches", st->g->id);
+    /* folders last, deepest (latest created) first */
+    for (size_t i = st->ndirs; i-- > 0;) {
+        char red[MM_LOG_PATH_MAX], path[MM_LIMIT_PATH];
+        struct timespec ts[2];
+        if ((err = dir_path(st, dest, i, path, sizeof(path))) < 0)
+            return err;
+        if (st->dirs[i].onway && rmdir(path) == 0)
+            continue; /* made on the way to a match that was not below it */
+        ts[0] = ts[1] = ns_to_ts(st->dirs[i].mtime_ns);
+        if (chmod(path, (mode_t)(st->dirs[i].mode & 07777)) != 0 ||
+            utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+            return mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'",
+                                      RED(red, path));
+    }
+    progress(st, 1);
+    return 0;
+}
+
+/*
+ * Restore into @to as o->mode says: a merge writes into it; a new or overwriting restore
+ * writes into a temporary sibling that replaces @to only when whole (and is removed when
+ * the restore fails).
+ */
+static int restore_into(struct rstate *st, struct mm_repo__work *w, const char *to)
+{
+    char tmp[MM_LIMIT_PATH + 64], red[MM_LOG_PATH_MAX];
+    int err;
+
+    if (st->merge) {
+        if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to, NULL)) < 0)
+            return err;
+        return run_pass(st, w, to);
+    }
+    if ((err = mm_repo__target_temp(to, tmp, sizeof(tmp))) < 0)
+        return err;
+    if ((err = run_pass(st, w, tmp)) == 0 &&
+        (err = mm_repo__target_swap(tmp, to, st->o->mode == MM_REPO_RESTORE_OVERWRITE,
+                                    st->s.aside, sizeof(st->s.aside))) == 0)
+        return 0;
+    if (lstat(tmp, &(struct stat){ 0 }) == 0 && mm_repo__tree_remove(tmp) < 0)
+        mm_log(MM_LOG_WARN, "the unfinished restore could not be removed: remove '%s' by hand",
+               RED(red, tmp));
+    return err;
+}
+
 int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
                     const struct mm_repo_restore_opts *o, struct mm_repo_restore_stats *stats)
 {
@@ -526,9 +754,8 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     struct rstate st;
     struct mm_repo__work w = { 0 };
     const struct mm_repo__entry *stack[FILTER_DEPTH + 1];
-    pthread_t th[64];
-    unsigned int nth, started = 0;
-    int err, wok = 0;
+    char target[MM_LIMIT_PATH], red[MM_LOG_PATH_MAX];
+    int err, wok = 0, state = 0;
 
     if (!o)
         o = &def;
@@ -543,59 +770,30 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
     st.o = o;
     st.g = &g;
     st.root_user = geteuid() == 0;
+    st.merge = o->mode == MM_REPO_RESTORE_MERGE;
+    if ((err = mm_repo__target_clean(to, target, sizeof(target))) < 0 ||
+        (err = state = mm_repo_restore_target(target)) < 0)
+        goto out;
+    if (state == 2 && o->mode == MM_REPO_RESTORE_NEW) {
+        err = mm_error_set(MM_EEXISTS, "the target folder '%s' is not empty", RED(red, target));
+        goto out;
+    }
     if ((err = mm_repo_gen_find(r, gen, &g)) < 0 || (err = make_filters(&st)) < 0 ||
         (err = mm_repo__index_load(r)) < 0 || (err = mm_repo__work_init(&w)) < 0)
         goto out;
     wok = 1;
+    if ((o->mode != MM_REPO_RESTORE_NEW || o->dry_run || o->change) &&
+        (err = plan(&st, &w, g.root, target, state > 0, "", stack, 0, st.nfilters == 0)) < 0)
+        goto out;
+    if (o->dry_run)
+        goto done;
     if (!(st.q = mm_malloc(QUEUE_MAX * sizeof(*st.q)))) {
         err = mm_error_set(MM_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to, NULL)) < 0)
+    if ((err = restore_into(&st, &w, target)) < 0)
         goto out;
-    nth = mm_repo__threads(o->threads);
-    for (started = 0; started < nth; started++)
-        if (pthread_create(&th[started], NULL, worker_main, &st) != 0)
-            break;
-    if (started == 0) {
-        err = mm_error_set(MM_ERROR, "cannot start a worker thread");
-        goto out;
-    }
-    err = walk(&st, &w, g.root, to, 0, "", stack, 0, st.nfilters == 0);
-    pthread_mutex_lock(&st.mu);
-    if (err < 0 && !st.err)
-        st.err = err;
-    st.closing = 1;
-    pthread_cond_broadcast(&st.cv_get);
-    pthread_mutex_unlock(&st.mu);
-    for (unsigned int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    if (st.err) {
-        err = st.err;
-        if (st.errmsg[0]) /* set in a worker thread: bring the message to the caller's */
-            mm_error_set(err, "%s", st.errmsg);
-        goto out;
-    }
-    if (st.nfilters && !st.matched) {
-        err = mm_error_set(MM_ENOTFOUND, "nothing in generation '%.12s' matches", g.id);
-        goto out;
-    }
-    /* folders last, deepest (latest created) first */
-    for (size_t i = st.ndirs; i-- > 0;) {
-        char red[MM_LOG_PATH_MAX], path[MM_LIMIT_PATH];
-        struct timespec ts[2];
-        if ((err = dir_path(&st, to, i, path, sizeof(path))) < 0)
-            goto out;
-        if (st.dirs[i].onway && rmdir(path) == 0)
-            continue; /* made on the way to a match that was not below it */
-        ts[0] = ts[1] = ns_to_ts(st.dirs[i].mtime_ns);
-        if (chmod(path, (mode_t)(st.dirs[i].mode & 07777)) != 0 ||
-            utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0) {
-            err = mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", RED(red, path));
-            goto out;
-        }
-    }
-    progress(&st, 1);
+done:
     if (stats)
         *stats = st.s;
 out:
