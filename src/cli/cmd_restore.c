@@ -3,7 +3,9 @@
  * mamori restore: write a generation (or one path, or one patient's folders) back into a
  * folder, byte for byte, with names, folders and mtimes; every byte is checked first.
  * Files with damaged data are reported (patient IDs hidden) and left out; the rest is
- * restored and the exit status is 3.
+ * restored and the exit status is 3. A target that holds something is refused (exit 5)
+ * unless --merge or --overwrite says what to do with it; --dry-run (and -v before writing)
+ * lists what they change.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -29,7 +31,8 @@ static void on_change(enum mm_repo_change what, const char *path, void *arg)
     else if (what == MM_REPO_CHANGE_REPLACE)
         w = CLI_T(ctx, "置き換え", "replace ");
     else
-        w = run->overwrite ? CLI_T(ctx, "退避    ", "aside   ") : CLI_T(ctx, "そのまま", "leave   ");
+        w = run->overwrite ? CLI_T(ctx, "退避    ", "aside   ")
+                           : CLI_T(ctx, "そのまま", "leave   ");
     printf("  %s  %s\n", w, path);
 }
 
@@ -40,8 +43,9 @@ static void print_changes(const struct cli_ctx *ctx, const struct mm_repo_restor
     unsigned long long a = st->added, rp = st->replaced, l = st->left;
 
     if (ro->mode == MM_REPO_RESTORE_OVERWRITE)
-        printf(ro->dry_run ? CLI_T(ctx, "予定: 追加 %llu、置き換え %llu、退避 %llu（今の中身は "
-                                        "<復元先>.before-restore-<日時> に移します）\n",
+        printf(ro->dry_run ? CLI_T(ctx,
+                                   "予定: 追加 %llu、置き換え %llu、退避 %llu（今の中身は "
+                                   "<復元先>.before-restore-<日時> に移します）\n",
                                    "would add %llu, replace %llu, move aside %llu (the present "
                                    "content goes to <target>.before-restore-<time>)\n")
                            : CLI_T(ctx, "追加 %llu、置き換え %llu、退避 %llu\n",
@@ -98,9 +102,8 @@ static int print_result(const struct cli_ctx *ctx, struct cli_run *run,
                (unsigned long long)st->symlinks, (unsigned long long)st->bytes,
                (unsigned long long)st->damaged);
         if (ro->mode != MM_REPO_RESTORE_NEW)
-            printf("\"added\":%llu,\"replaced\":%llu,\"left\":%llu,",
-                   (unsigned long long)st->added, (unsigned long long)st->replaced,
-                   (unsigned long long)st->left);
+            printf("\"added\":%llu,\"replaced\":%llu,\"left\":%llu,", (unsigned long long)st->added,
+                   (unsigned long long)st->replaced, (unsigned long long)st->left);
         printf("\"duration_s\":%.3f,\"problems\":", secs);
         cli_problems_json(stdout, &run->probs);
         printf("}\n");
@@ -233,6 +236,9 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
                                                                  : CLI_OK;
         if (rc == CLI_OK)
             rc = cli_repo_error(ctx, err);
+        if (err == MM_EIO && ro.mode != MM_REPO_RESTORE_MERGE && !ro.dry_run)
+            cli_error("%s", CLI_T(ctx, "復元を中止しました。復元先は元のままです",
+                                  "the restore was stopped; the target is as it was"));
         goto out;
     }
     if (ro.dry_run) {
@@ -240,7 +246,8 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
         rc = CLI_OK;
     } else {
         rc = print_result(ctx, &run, &ro, &st,
-                          (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+                          (double)(t1.tv_sec - t0.tv_sec) +
+                                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
 out:
     cli_problems_free(&run.probs);
@@ -250,12 +257,18 @@ out:
 
 const struct cmd cmd_restore = {
     "restore",
-    "restore --repo <DIR> <GENERATION> --to <DIR> [--patient <ID> | --path <PREFIX>]",
+    "restore --repo <DIR> <GENERATION> --to <DIR> [--patient <ID> | --path <PREFIX>] "
+    "[--merge | --overwrite] [--dry-run]",
     "世代をフォルダに復元する（全体・患者単位・パス単位）",
     "restore a generation (whole, one patient, or one path) into a folder",
     "オプション:\n"
     "   --repo <DIR>              リポジトリ\n"
-    "   --to <DIR>                復元先（無いか空のフォルダ。既存のファイルは上書きしません）\n"
+    "   --to <DIR>                復元先（無いか空のフォルダ。中身があれば下のどちらかが必要）\n"
+    "   --merge                   中身のあるフォルダに書き込む: 同じ名前のファイルは置き換え、\n"
+    "                             ほかのファイルはそのまま残す\n"
+    "   --overwrite               復元先を世代のとおりにする: 今の中身は\n"
+    "                             <復元先>.before-restore-<日時> に移して残す（削除しない）\n"
+    "   --dry-run                 何も書かず、追加・置き換え・そのまま（退避）を一覧する\n"
     "   --patient <ID>            この患者の SS-MIX2 フォルダだけ\n"
     "   --path <PREFIX>           このパス以下だけ（例: standard/123/456）\n"
     "   --user <NAME>             この利用者の鍵スロットで開く（既定: 開けるもの）\n"
@@ -264,10 +277,21 @@ const struct cmd cmd_restore = {
     "\n"
     "<GENERATION> は latest か、世代 ID（4桁以上の前方一致）。\n"
     "書き込む前にすべてのデータを検査します。損傷したファイルは報告して除き、残りを復元します。\n"
-    "終了コード: 0 成功、1 失敗、2 使い方の誤り、3 損傷したファイルがあった\n",
+    "新しいフォルダへの復元（と --overwrite）は隣の一時フォルダ <復元先>.mamori-restore-<PID>\n"
+    "に書き、全部そろってから名前を変えて置きます。途中で失敗すると一時フォルダを消し、\n"
+    "復元先は元のままです。-v を付けると、--merge と --overwrite は書く前に一覧を出します。\n"
+    "一覧のパスは患者 ID を伏せて表示します。\n"
+    "終了コード: 0 成功、1 失敗、2 使い方の誤り、3 損傷したファイルがあった（ほかは復元済み）、\n"
+    "5 復元先に中身があり --merge も --overwrite も無い（何もしていない）\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
-    "   --to <DIR>                target folder (missing or empty; nothing is overwritten)\n"
+    "   --to <DIR>                target folder (missing or empty, or give one of the two below)\n"
+    "   --merge                   write into a folder that holds something: same-named files\n"
+    "                             are replaced, the other files are left as they are\n"
+    "   --overwrite               make the target the generation's tree: its present content\n"
+    "                             is moved to <target>.before-restore-<time> (not deleted)\n"
+    "   --dry-run                 write nothing; list what would be added, replaced, left\n"
+    "                             alone (or moved aside)\n"
     "   --patient <ID>            only this patient's SS-MIX2 folders\n"
     "   --path <PREFIX>           only this path and below (e.g. standard/123/456)\n"
     "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
@@ -276,8 +300,13 @@ const struct cmd cmd_restore = {
     "\n"
     "<GENERATION> is latest or a generation ID (a unique prefix of 4 or more digits).\n"
     "Every byte is checked before it is written. Damaged files are reported and left out;\n"
-    "the rest is restored.\n"
-    "exit status: 0 done, 1 failed, 2 usage error, 3 some files were damaged\n",
+    "the rest is restored. A restore into a new folder (and --overwrite) is written into the\n"
+    "sibling <target>.mamori-restore-<PID> and renamed into place when whole; when it fails,\n"
+    "that sibling is removed and the target is as it was. With -v, --merge and --overwrite\n"
+    "list what they change before writing. Listed paths hide patient IDs.\n"
+    "exit status: 0 done, 1 failed, 2 usage error, 3 some files were damaged (the rest is\n"
+    "restored), 5 the target holds something and neither --merge nor --overwrite was given\n"
+    "(nothing was done)\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY,
     run_restore,
 };

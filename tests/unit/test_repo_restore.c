@@ -105,7 +105,8 @@ static void setup_fx(struct fx *f)
     struct mm_repo_source s;
     static char big[300000];
 
-    snprintf(tmpdir, sizeof(tmpdir), "%s/mm-restore-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/mm-restore-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir))
         fail_msg("mkdtemp: %s", strerror(errno));
     pj(f->repo, tmpdir, "repo");
@@ -278,10 +279,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(restore__refuses_a_folder_that_holds_something, remove_tmp),
-        cmocka_unit_test_teardown(restore__failing_halfway_leaves_no_partial_target,
+        cmocka_unit_test_teardown(restore__failing_halfway_leaves_no_partial_target, remove_tmp),
+        cmocka_unit_test_teardown(restore__merge_lists_then_replaces_same_names_and_leaves_the_rest,
                                   remove_tmp),
-        cmocka_unit_test_teardown(
-                restore__merge_lists_then_replaces_same_names_and_leaves_the_rest, remove_tmp),
         cmocka_unit_test_teardown(restore__overwrite_keeps_the_old_folder_aside, remove_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

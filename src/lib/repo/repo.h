@@ -446,8 +446,11 @@ enum mm_repo_restore_mode {
 /* What restoring does to one path: MM_REPO_CHANGE_ADD (not in the target yet), _REPLACE
  * (in both), _LEAVE (only in the target: left alone by a merge, moved aside by an
  * overwrite). @path is inside the generation, with patient IDs already hidden. */
-enum mm_repo_change { MM_REPO_CHANGE_ADD = 'A', MM_REPO_CHANGE_REPLACE = 'R',
-                      MM_REPO_CHANGE_LEAVE = 'L' };
+enum mm_repo_change {
+    MM_REPO_CHANGE_ADD = 'A',
+    MM_REPO_CHANGE_REPLACE = 'R',
+    MM_REPO_CHANGE_LEAVE = 'L'
+};
 typedef void (*mm_repo_change_fn)(enum mm_repo_change what, const char *path, void *ctx);
 
 struct mm_repo_restore_opts {

@@ -527,8 +527,7 @@ int mm_repo__tree_remove(const char *path);
  * moved to "<to>.before-restore-<time>" (its path into @aside); without it @to must be
  * missing or empty. @return 0, MM_EIO (then @to is as before), MM_EEXISTS
  */
-int mm_repo__target_swap(const char *tmp, const char *to, int keep_aside, char *aside,
-                         size_t cap);
+int mm_repo__target_swap(const char *tmp, const char *to, int keep_aside, char *aside, size_t cap);
 
 /* ---- a full or read-only medium (repo_space.c) ---- */
 /* Whether the medium of @r can take a small file: 0 yes, MM_REPO_LOCK_SKIPPED_FULL (no space;

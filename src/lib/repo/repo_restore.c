@@ -70,7 +70,7 @@ struct rstate {
     int root_user;
     int merge;              /* files are written beside their name and renamed over it */
     unsigned long long seq; /* __atomic: names of those temporary files */
-    char errmsg[512]; /* message of the first fatal error of a worker */
+    char errmsg[512];       /* message of the first fatal error of a worker */
     struct timespec last;
 };
 
@@ -123,8 +123,8 @@ static int merge_temp(struct rstate *st, const char *path, char *out, size_t cap
 }
 
 /* Write the blocks of @j to @fd. OUT: *why (damage: NULL when none), *written */
-static int write_blocks(struct rstate *st, struct mm_repo__work *w, mm_buf *b,
-                        const struct fjob *j, int fd, const char **why, uint64_t *written)
+static int write_blocks(struct rstate *st, struct mm_repo__work *w, mm_buf *b, const struct fjob *j,
+                        int fd, const char **why, uint64_t *written)
 {
     int err;
 
@@ -573,8 +573,7 @@ static int plan(struct rstate *st, struct mm_repo__work *w, const unsigned char 
                                    : mm_strndup(e->name, e->namelen))) {
             err = mm_error_set(MM_ENOMEM, "out of memory");
         } else {
-            err = plan(st, w, e->ids, path, ex && S_ISDIR(s.st_mode), sh, stack, depth + 1,
-                       m == 2);
+            err = plan(st, w, e->ids, path, ex && S_ISDIR(s.st_mode), sh, stack, depth + 1, m == 2);
             mm_free(sh);
         }
         mm_free(path);
@@ -712,8 +711,7 @@ static int run_pass(struct rstate *st, struct mm_repo__work *w, const char *dest
         ts[0] = ts[1] = ns_to_ts(st->dirs[i].mtime_ns);
         if (chmod(path, (mode_t)(st->dirs[i].mode & 07777)) != 0 ||
             utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
-            return mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'",
-                                      RED(red, path));
+            return mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", RED(red, path));
     }
     progress(st, 1);
     return 0;
@@ -737,8 +735,8 @@ static int restore_into(struct rstate *st, struct mm_repo__work *w, const char *
     if ((err = mm_repo__target_temp(to, tmp, sizeof(tmp))) < 0)
         return err;
     if ((err = run_pass(st, w, tmp)) == 0 &&
-        (err = mm_repo__target_swap(tmp, to, st->o->mode == MM_REPO_RESTORE_OVERWRITE,
-                                    st->s.aside, sizeof(st->s.aside))) == 0)
+        (err = mm_repo__target_swap(tmp, to, st->o->mode == MM_REPO_RESTORE_OVERWRITE, st->s.aside,
+                                    sizeof(st->s.aside))) == 0)
         return 0;
     if (lstat(tmp, &(struct stat){ 0 }) == 0 && mm_repo__tree_remove(tmp) < 0)
         mm_log(MM_LOG_WARN, "the unfinished restore could not be removed: remove '%s' by hand",

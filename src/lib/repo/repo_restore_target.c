@@ -7,9 +7,9 @@
  * or, for --overwrite, after moving the old folder aside to "<to>.before-restore-<time>"
  * (never deleted: its files are the hospital's, not ours).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -174,8 +174,7 @@ static void sync_parent(const char *path)
     mm_os_fsync_dir(parent);
 }
 
-int mm_repo__target_swap(const char *tmp, const char *to, int keep_aside, char *aside,
-                         size_t cap)
+int mm_repo__target_swap(const char *tmp, const char *to, int keep_aside, char *aside, size_t cap)
 {
     char red[MM_LOG_PATH_MAX], red2[MM_LOG_PATH_MAX];
     struct stat s, old;
@@ -189,8 +188,8 @@ int mm_repo__target_swap(const char *tmp, const char *to, int keep_aside, char *
         if ((err = aside_name(to, aside, cap)) < 0)
             return err;
         if (rename(to, aside) != 0)
-            return mm_error_set_errno(MM_EIO, errno, "cannot move '%s' aside to '%s'",
-                                      RED(red, to), RED(red2, aside));
+            return mm_error_set_errno(MM_EIO, errno, "cannot move '%s' aside to '%s'", RED(red, to),
+                                      RED(red2, aside));
         moved = 1;
     }
     if (rename(tmp, to) != 0) {
