@@ -5,11 +5,14 @@
  * into place only when whole, so a restore that fails halfway (here: the file size limit
  * cuts a write short) leaves no partial target and no sibling; a merge replaces
  * same-named files and leaves the rest, and lists (patient IDs hidden) what it would change;
- * an overwrite makes the target exactly the generation's tree and keeps the old folder aside.
+ * an overwrite makes the target exactly the generation's tree and keeps the old folder aside;
+ * an empty target whose parent cannot be written (no sibling possible) is restored through a
+ * temporary folder inside it (not as root: root writes every folder).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/fs.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -275,6 +279,51 @@ static void restore__overwrite_keeps_the_old_folder_aside(void **state)
     mm_repo_free(f.r);
 }
 
+/* Make the folder @path immutable (@on) or not: root cannot create entries in it either.
+ * @return 0, -1 when the file system has no such flag */
+static int immutable(const char *path, int on)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY), flags = 0, rc = -1;
+
+    if (fd < 0)
+        return -1;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+        flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+        rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    }
+    close(fd);
+    return rc;
+}
+
+static void restore__empty_target_in_a_folder_we_cannot_write(void **state)
+{
+    struct fx f;
+    char parent[PATHCAP], target[PATHCAP], p[PATHCAP];
+    int err;
+
+    (void)state;
+    setup_fx(&f);
+    pj(parent, tmpdir, "locked");
+    pj(target, parent, "target");
+    assert_int_equal(mkdir(parent, 0755), 0);
+    assert_int_equal(mkdir(target, 0755), 0);
+    /* as root (who writes every folder) the parent is made immutable instead */
+    if (geteuid() == 0 ? immutable(parent, 1) != 0 : chmod(parent, 0555) != 0) {
+        print_message("# cannot make '%s' unwritable here: not tested\n", parent);
+        mm_repo_free(f.r);
+        return;
+    }
+    err = mm_repo_restore(f.r, "latest", target, NULL, NULL);
+    if (geteuid() == 0)
+        immutable(parent, 0);
+    chmod(parent, 0755);
+    if (err != 0)
+        fail_msg("restore into an empty folder of an unwritable one: %s", mm_error_last());
+    assert_int_equal(compare_trees(f.src, pj(p, target, "src")), 4);
+    assert_int_equal(siblings(pj(p, target, "x"), ".mamori-restore-"), 0);
+    mm_repo_free(f.r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +332,7 @@ int main(void)
         cmocka_unit_test_teardown(restore__merge_lists_then_replaces_same_names_and_leaves_the_rest,
                                   remove_tmp),
         cmocka_unit_test_teardown(restore__overwrite_keeps_the_old_folder_aside, remove_tmp),
+        cmocka_unit_test_teardown(restore__empty_target_in_a_folder_we_cannot_write, remove_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,8 +518,13 @@ static inline uint64_t mm_repo__id_hash(const unsigned char id[ID_SIZE])
 /* ---- restore targets (repo_restore_target.c) ---- */
 /* @to without trailing slashes into @out. @return 0, MM_EINVAL ('.', '..', '/'), MM_ELIMIT */
 int mm_repo__target_clean(const char *to, char *out, size_t cap);
-/* Create the empty sibling "<to>.mamori-restore-<pid>" (and @to's parents) into @out. */
-int mm_repo__target_temp(const char *to, char *out, size_t cap);
+/* Create the empty sibling "<to>.mamori-restore-<pid>" (and @to's parents), or with @inside
+ * the folder "<to>/.mamori-restore-<pid>", into @out. @return 0, MM_EIO */
+int mm_repo__target_temp(const char *to, int inside, char *out, size_t cap);
+/* Whether a sibling of @to can be made (its parent is writable, or missing). */
+int mm_repo__target_parent_writable(const char *to);
+/* Move every entry of the whole restore @tmp (inside @to) up into @to, remove @tmp. */
+int mm_repo__target_move_up(const char *tmp, const char *to);
 /* Remove the folder @path and all below it, never following a link. @return 0, MM_EIO */
 int mm_repo__tree_remove(const char *path);
 /*

@@ -720,24 +720,30 @@ static int run_pass(struct rstate *st, struct mm_repo__work *w, const char *dest
 /*
  * Restore into @to as o->mode says: a merge writes into it; a new or overwriting restore
  * writes into a temporary sibling that replaces @to only when whole (and is removed when
- * the restore fails).
+ * the restore fails). An empty @to whose parent this process cannot write gets the temporary
+ * folder inside it instead, its entries moved up when whole. @state: of @to (0, 1 or 2)
  */
-static int restore_into(struct rstate *st, struct mm_repo__work *w, const char *to)
+static int restore_into(struct rstate *st, struct mm_repo__work *w, const char *to, int state)
 {
     char tmp[MM_LIMIT_PATH + 64], red[MM_LOG_PATH_MAX];
-    int err;
+    int err, inside;
 
     if (st->merge) {
         if ((err = mm_os_mkdir_p(to, 0700)) < 0 || (err = make_dir(to, NULL)) < 0)
             return err;
         return run_pass(st, w, to);
     }
-    if ((err = mm_repo__target_temp(to, tmp, sizeof(tmp))) < 0)
+    inside = state == 1 && st->o->mode == MM_REPO_RESTORE_NEW &&
+             !mm_repo__target_parent_writable(to);
+    if ((err = mm_repo__target_temp(to, inside, tmp, sizeof(tmp))) < 0)
         return err;
-    if ((err = run_pass(st, w, tmp)) == 0 &&
-        (err = mm_repo__target_swap(tmp, to, st->o->mode == MM_REPO_RESTORE_OVERWRITE, st->s.aside,
-                                    sizeof(st->s.aside))) == 0)
-        return 0;
+    if ((err = run_pass(st, w, tmp)) == 0) {
+        err = inside ? mm_repo__target_move_up(tmp, to)
+                     : mm_repo__target_swap(tmp, to, st->o->mode == MM_REPO_RESTORE_OVERWRITE,
+                                            st->s.aside, sizeof(st->s.aside));
+        if (err == 0)
+            return 0;
+    }
     if (lstat(tmp, &(struct stat){ 0 }) == 0 && mm_repo__tree_remove(tmp) < 0)
         mm_log(MM_LOG_WARN, "the unfinished restore could not be removed: remove '%s' by hand",
                RED(red, tmp));
@@ -789,7 +795,7 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
         err = mm_error_set(MM_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = restore_into(&st, &w, target)) < 0)
+    if ((err = restore_into(&st, &w, target, state)) < 0)
         goto out;
 done:
     if (stats)

@@ -70,21 +70,66 @@ int mm_repo__target_clean(const char *to, char *out, size_t cap)
     return 0;
 }
 
-int mm_repo__target_temp(const char *to, char *out, size_t cap)
+int mm_repo__target_temp(const char *to, int inside, char *out, size_t cap)
 {
     char red[MM_LOG_PATH_MAX], parent[MM_LIMIT_PATH];
     const char *slash = strrchr(to, '/');
     int err;
 
-    if (slash && slash != to) {
-        snprintf(parent, sizeof(parent), "%.*s", (int)(slash - to), to);
-        if ((err = mm_os_mkdir_p(parent, 0700)) < 0)
-            return err;
+    if (inside) {
+        snprintf(out, cap, "%s/.mamori-restore-%ld", to, (long)getpid());
+    } else {
+        if (slash && slash != to) {
+            snprintf(parent, sizeof(parent), "%.*s", (int)(slash - to), to);
+            if ((err = mm_os_mkdir_p(parent, 0700)) < 0)
+                return err;
+        }
+        snprintf(out, cap, "%s.mamori-restore-%ld", to, (long)getpid());
     }
-    snprintf(out, cap, "%s.mamori-restore-%ld", to, (long)getpid());
     if (mkdir(out, 0700) != 0)
         return mm_error_set_errno(MM_EIO, errno, "cannot create the folder '%s'", RED(red, out));
     return 0;
+}
+
+int mm_repo__target_parent_writable(const char *to)
+{
+    char parent[MM_LIMIT_PATH];
+    const char *slash = strrchr(to, '/');
+
+    if (!slash)
+        snprintf(parent, sizeof(parent), ".");
+    else
+        snprintf(parent, sizeof(parent), "%.*s", slash == to ? 1 : (int)(slash - to), to);
+    return access(parent, W_OK | X_OK) == 0 || errno == ENOENT;
+}
+
+int mm_repo__target_move_up(const char *tmp, const char *to)
+{
+    char red[MM_LOG_PATH_MAX], buf[4096], from[MM_LIMIT_PATH], dst[MM_LIMIT_PATH];
+    long n;
+    int fd, err = 0;
+
+    if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return mm_error_set_errno(MM_EIO, errno, "cannot open '%s'", RED(red, tmp));
+    while (err == 0 && (n = mm_os_dir_read(fd, buf, sizeof(buf))) > 0) {
+        size_t off = 0;
+        const char *name;
+        while (err == 0 && (name = mm_os_dir_next(buf, (size_t)n, &off))) {
+            if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                continue;
+            snprintf(from, sizeof(from), "%s/%s", tmp, name);
+            snprintf(dst, sizeof(dst), "%s/%s", to, name);
+            if (rename(from, dst) != 0)
+                err = mm_error_set_errno(MM_EIO, errno, "cannot move '%s' into place",
+                                         RED(red, from));
+        }
+    }
+    close(fd);
+    if (err == 0 && rmdir(tmp) != 0)
+        err = mm_error_set_errno(MM_EIO, errno, "cannot remove '%s'", RED(red, tmp));
+    if (err == 0)
+        mm_os_fsync_dir(to);
+    return err;
 }
 
 /* Remove everything inside the open folder @fd (closed here), never following a link;
