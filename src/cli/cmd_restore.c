@@ -216,7 +216,7 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     run.prog.ctx = ctx;
     run.overwrite = ro.mode == MM_REPO_RESTORE_OVERWRITE;
-    if (ro.dry_run || (ctx->verbose && ro.mode != MM_REPO_RESTORE_NEW && !ctx->json))
+    if (!ctx->json && (ro.dry_run || (ctx->verbose && ro.mode != MM_REPO_RESTORE_NEW)))
         ro.change = on_change;
     if (!ro.dry_run)
         cli_progress_start(&run.prog, ctx, CLI_T(ctx, "復元中", "restoring"));
@@ -242,7 +242,12 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     if (ro.dry_run) {
-        print_changes(ctx, &ro, &st);
+        if (ctx->json)
+            printf("{\"dry_run\":true,\"added\":%llu,\"replaced\":%llu,\"left\":%llu}\n",
+                   (unsigned long long)st.added, (unsigned long long)st.replaced,
+                   (unsigned long long)st.left);
+        else
+            print_changes(ctx, &ro, &st);
         rc = CLI_OK;
     } else {
         rc = print_result(ctx, &run, &ro, &st,
