@@ -7,8 +7,9 @@
 # show, search and audit verify exit 0 (verify and restore say once that they read without a
 # lock file because the medium is full). A backup fails with exit 1 and a message that names
 # the full medium and the bytes free, in Japanese and in English (never only a lock error).
-# prune --keep-last 1 succeeds by giving up the reserve file init wrote; afterwards the kept
-# generation verifies and restores equal to its source.
+# prune --keep-last 1 fails naming the cause when the reserve file is missing, and succeeds by
+# giving up the reserve file init wrote; afterwards the kept generation verifies and restores
+# equal to its source, and once there is room again prune writes the reserve back.
 #
 # Needs root and tmpfs: otherwise it prints "skipped: cannot mount tmpfs" and exits 77.
 #
@@ -95,7 +96,19 @@ grep -q "媒体がいっぱいです" "$W/backup4.err" ||
 echo "backup: exit 1: $(grep 'full' "$W/backup3.err" | head -n 1)"
 
 # ---- prune gives up the reserve ------------------------------------------------------------------
+# without it prune cannot start on a full medium, and says why
+cp "$R/reserve" "$W/reserve.saved" && rm "$R/reserve" || fail "cannot set the reserve aside"
+head -c 8M /dev/zero >"$MNT/filler2" 2>/dev/null
+[ "$(free_bytes)" = 0 ] || fail "the medium is not full again: $(free_bytes) bytes free"
+run prune0 "$M" -q prune --repo "$R" --keep-last 1
+[ "$RC" = 1 ] || { show "$W/prune0.err"; fail "prune without a reserve exited $RC"; }
+grep -q "the medium is full: 0 bytes free, and it has no reserve file" "$W/prune0.err" ||
+    { show "$W/prune0.err"; fail "prune without a reserve does not name the cause"; }
+rm "$MNT/filler2" && cp "$W/reserve.saved" "$R/reserve" || fail "cannot put the reserve back"
+head -c 8M /dev/zero >>"$MNT/filler" 2>/dev/null
+[ "$(free_bytes)" = 0 ] || fail "the medium is not full again: $(free_bytes) bytes free"
 must prune "$M" -q prune --repo "$R" --keep-last 1
+[ -f "$R/reserve" ] && fail "prune did not give up the reserve (or wrote it back with no room)"
 must gens2 "$M" generations --repo "$R" --json
 [ "$(grep -o '"id":"' "$W/gens2.out" | wc -l)" = 1 ] || fail "prune did not remove a generation"
 rm -rf "$W/out"

@@ -238,10 +238,8 @@ int mm_repo__target_swap(const char *tmp, const char *to, int keep_aside, char *
         moved = 1;
     }
     if (rename(tmp, to) != 0) {
-        err = mm_error_set_errno(MM_EIO, errno,
-                                 "cannot rename the restored folder '%s' to '%s' (it is whole: "
-                                 "rename it by hand)",
-                                 RED(red, tmp), RED(red2, to));
+        err = mm_error_set_errno(MM_EIO, errno, "cannot put the restored folder '%s' in place",
+                                 RED(red2, to));
         if (moved && lstat(to, &s) != 0 && rename(aside, to) == 0)
             aside[0] = '\0';
         return err;
