@@ -5,8 +5,9 @@
 # synthetic SS-MIX2 storage on a 6 MB tmpfs, then a filler file until not one byte is free.
 # The read-only operations need no writable medium: verify --read-data, restore, generations,
 # show, search and audit verify exit 0 (verify and restore say once that they read without a
-# lock file because the medium is full). A backup fails with exit 1 and a message that names
-# the full medium and the bytes free, in Japanese and in English (never only a lock error).
+# lock file because the medium is full) — unless a live writer holds an exclusive lock, which
+# still keeps a reader out. A backup fails with exit 1 and a message that names the full
+# medium and the bytes free, in Japanese and in English (never only a lock error).
 # prune --keep-last 1 fails naming the cause when the reserve file is missing, and succeeds by
 # giving up the reserve file init wrote; afterwards the kept generation verifies and restores
 # equal to its source, and once there is room again prune writes the reserve back.
@@ -64,10 +65,22 @@ must backup2 "$M" -q backup --repo "$R" "$W/g/standard"
 PID=$(find "$W/g/standard" -mindepth 3 -maxdepth 3 -type d -printf '%f\n' | LC_ALL=C sort | head -n 1)
 echo "two generations: $(free_bytes) bytes free of 6 MB, reserve $(stat -c %s "$R/reserve") bytes"
 
+# a writer's exclusive lock (this live shell's), written while there is room
+LOCK=$R/locks/$(printf '%064d' 7)
+printf 'mamori-lock 1\nkind exclusive\nhost %s\npid %s\nstart %s\n' "$(hostname)" $$ "$(date +%s)" >"$LOCK" ||
+    fail "cannot write the lock"
 head -c 8M /dev/zero >"$MNT/filler" 2>/dev/null
 for i in 1 2 3 4 5 6 7 8; do : >"$MNT/inode.$i" 2>/dev/null; done
 [ "$(free_bytes)" = 0 ] || fail "the medium is not full: $(free_bytes) bytes free"
 touch "$MNT/probe" 2>/dev/null && echo x >"$MNT/probe" 2>/dev/null && fail "the medium takes writes"
+
+# ---- a live writer still keeps a reader out ------------------------------------------------------
+run locked "$M" -q verify --repo "$R"
+[ "$RC" = 1 ] || { show "$W/locked.err"; fail "verify beside a live writer's lock exited $RC"; }
+grep -q "being written (exclusive lock of process $$" "$W/locked.err" ||
+    { show "$W/locked.err"; fail "verify did not name the writer's lock"; }
+rm "$LOCK" && head -c 8M /dev/zero >>"$MNT/filler" 2>/dev/null
+[ "$(free_bytes)" = 0 ] || fail "the medium is not full again: $(free_bytes) bytes free"
 
 # ---- the readers -------------------------------------------------------------------------------
 must verify "$M" -q verify --repo "$R" --read-data
