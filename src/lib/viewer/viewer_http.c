@@ -474,6 +474,33 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
     return ok;
 }
 
+/*
+ * A login, unless LOGINS_MAX are already in flight: logins take their turn (a wrong
+ * passphrase holds the turn for its delay, up to 30 s), and each waiting one holds a
+ * connection; without a bound, a flood of wrong passphrases would hold every connection and
+ * lock out the clinicians already logged in. Beyond it: 429, as while logins pause.
+ */
+static enum MHD_Result login_counted(mm_viewer *v, struct MHD_Connection *c, struct req *rq)
+{
+    static const char busy[] = "{\"error\":\"too_many_attempts\",\"retry_after_s\":5}";
+    enum MHD_Result ok;
+    int full;
+
+    pthread_mutex_lock(&v->lock);
+    full = v->logins >= LOGINS_MAX;
+    if (!full)
+        v->logins++;
+    pthread_mutex_unlock(&v->lock);
+    if (full) /* the body is wiped with the request (on_completed) */
+        return send_bytes(c, MHD_HTTP_TOO_MANY_REQUESTS, "application/json; charset=utf-8", busy,
+                          sizeof(busy) - 1, MHD_RESPMEM_PERSISTENT, NULL);
+    ok = api_login(v, c, rq);
+    pthread_mutex_lock(&v->lock);
+    v->logins--;
+    pthread_mutex_unlock(&v->lock);
+    return ok;
+}
+
 static enum MHD_Result api_logout(mm_viewer *v, struct MHD_Connection *c, int sess)
 {
     char user[USER_MAX + 1];
@@ -550,7 +577,7 @@ static enum MHD_Result route(mm_viewer *v, struct MHD_Connection *c, const char 
         return send_bytes(c, MHD_HTTP_OK, type, p, n, MHD_RESPMEM_PERSISTENT, NULL);
     }
     if (strcmp(url, "/api/login") == 0)
-        return post ? api_login(v, c, rq)
+        return post ? login_counted(v, c, rq)
                     : mm_viewer__send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed");
     if ((sess = enter(v, c, user)) < 0)
         return mm_viewer__send_error(c, MHD_HTTP_UNAUTHORIZED, "no_session");

@@ -40,13 +40,32 @@ static void cut(mm_viewer *v, struct mm_viewer__conn *k)
     v->conns_cut++;
 }
 
+static unsigned int count_waiting(const mm_viewer *v)
+{
+    unsigned int n = 0;
+
+    for (const struct mm_viewer__conn *o = v->conns; o; o = o->next)
+        n += o->waiting != 0;
+    return n;
+}
+
+/* The waiting connection that has waited longest. Caller holds v->conn_lock. */
+static struct mm_viewer__conn *oldest_waiting(mm_viewer *v)
+{
+    struct mm_viewer__conn *old = NULL;
+
+    for (struct mm_viewer__conn *o = v->conns; o; o = o->next)
+        if (o->waiting && (!old || o->since < old->since))
+            old = o;
+    return old;
+}
+
 void mm_viewer__on_connection(void *cls, struct MHD_Connection *c, void **ctx,
                               enum MHD_ConnectionNotificationCode toe)
 {
     mm_viewer *v = cls;
-    struct mm_viewer__conn *k = *ctx, *oldest = NULL;
+    struct mm_viewer__conn *k = *ctx;
     const union MHD_ConnectionInfo *info;
-    unsigned int n = 0;
 
     pthread_mutex_lock(&v->conn_lock);
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -66,14 +85,8 @@ void mm_viewer__on_connection(void *cls, struct MHD_Connection *c, void **ctx,
         pthread_mutex_unlock(&v->conn_lock);
         return;
     }
-    for (struct mm_viewer__conn *o = v->conns; o; o = o->next)
-        if (o->waiting) {
-            n++;
-            if (!oldest || o->since < oldest->since)
-                oldest = o;
-        }
-    if (n >= PENDING_MAX)
-        cut(v, oldest);
+    if (count_waiting(v) >= PENDING_MAX)
+        cut(v, oldest_waiting(v));
     k->fd = info->connect_fd;
     k->waiting = 1;
     k->since = mm_viewer__now_ms();

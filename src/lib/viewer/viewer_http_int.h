@@ -31,6 +31,7 @@
 #define HOUSEKEEPING     2    /* seconds between checks for idle sessions */
 #define EVQ_MAX          4096 /* events waiting for the audit writer (requests wait when full) */
 #define EVQ_BATCH        256  /* events handed over at once */
+#define LOGINS_MAX       4    /* logins in flight (one checked, the others waiting) */
 #define CONNECTION_LIMIT 256  /* open connections (each has a thread) */
 #define PENDING_MAX      16   /* connections waiting for their request to be complete */
 #define PENDING_MS       5000 /* how long one may wait, from its accept or its last answer */
@@ -86,6 +87,7 @@ struct mm_viewer {
     struct slot slots[LOADED];
     struct session sessions[SESSIONS];
     unsigned int inflight; /* requests past the session check */
+    unsigned int logins;   /* logins in flight */
     int stop;
     pthread_t keeper;
     int keeper_started;
