@@ -33,13 +33,13 @@ struct mm_viewer__conn {
 };
 
 /* Close @k (caller holds v->conn_lock): its thread sees the end of the stream. */
-static void cut(mm_viewer *v, struct mm_viewer__conn *k)
+static void cut(struct mm_viewer__conn *k)
 {
     shutdown(k->fd, SHUT_RDWR);
     k->waiting = 0;
-    v->conns_cut++;
 }
 
+/* How many connections wait. Caller holds v->conn_lock. */
 static unsigned int count_waiting(const mm_viewer *v)
 {
     unsigned int n = 0;
@@ -86,7 +86,7 @@ void mm_viewer__on_connection(void *cls, struct MHD_Connection *c, void **ctx,
         return;
     }
     if (count_waiting(v) >= PENDING_MAX)
-        cut(v, oldest_waiting(v));
+        cut(oldest_waiting(v));
     k->fd = info->connect_fd;
     k->waiting = 1;
     k->since = mm_viewer__now_ms();
@@ -131,7 +131,7 @@ static void *guard_main(void *arg)
         now = mm_viewer__now_ms();
         for (struct mm_viewer__conn *k = v->conns; k && !v->conn_stop; k = k->next)
             if (k->waiting && now - k->since >= v->pending_ms)
-                cut(v, k);
+                cut(k);
     }
     pthread_mutex_unlock(&v->conn_lock);
     return NULL;

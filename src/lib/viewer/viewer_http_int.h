@@ -108,7 +108,6 @@ struct mm_viewer {
     pthread_cond_t conn_cond;
     struct mm_viewer__conn *conns; /* every open connection */
     uint64_t pending_ms;
-    unsigned long conns_cut; /* connections closed for waiting too long or too many */
     int conn_stop;
     pthread_t guard;
     int guard_started;
