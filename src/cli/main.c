@@ -19,6 +19,7 @@
 #include "common/limits.h"
 #include "common/text.h"
 #include "mm_config.h"
+#include "os/os.h"
 #include "src/cli/cmd.h"
 
 static const struct cmd *const cmds[] = {
@@ -241,7 +242,7 @@ int main(int argc, char **argv)
     };
     struct cli_ctx ctx = { 0 };
     const struct cmd *c;
-    int opt;
+    int opt, err;
 
     /*
      * Large buffers (16 MiB packs, file chunks) always come from mmap and go back to the
@@ -316,6 +317,10 @@ int main(int argc, char **argv)
             return finish(CLI_OK);
         }
     }
+    /* every command but help and version reads keys or decrypted patient data: no core file,
+     * and no reading of this process's memory by others of the same user */
+    if (c != &cmd_help && c != &cmd_version && (err = mm_os_no_core_dumps()) < 0)
+        return finish(cli_lib_error(err));
     optind = 0;
     return finish(c->run(&ctx, argc, argv));
 }

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -294,6 +297,73 @@ static void fs_type__windows_kinds(void **state)
     assert_string_equal(mm_os_fs_kind_name((enum mm_os_fs_kind)999), "unknown");
 }
 
+/* ---- decrypted data kept out of core dumps ---- */
+
+static void no_core_dumps__turns_them_off(void **state)
+{
+    pid_t pid;
+    int status = -1;
+
+    (void)state;
+    pid = fork(); /* in a child: the test process keeps its own settings */
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+            _exit(3); /* the test would prove nothing */
+        if (mm_os_no_core_dumps() != 0)
+            _exit(4);
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+            _exit(5);
+        if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur != 0 || rl.rlim_max != 0)
+            _exit(6);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The VmFlags of the mapping of /proc/self/smaps that holds @p, or "" when none does. */
+static void vm_flags_of(const void *p, char *out, size_t cap)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int in = 0;
+
+    out[0] = '\0';
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
+            in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+            continue;
+        }
+        if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(out, cap, "%s", line + 8);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void secret_map__zeroed_and_left_out_of_dumps(void **state)
+{
+    size_t n = 3 * 4096 + 5;
+    unsigned char *p = mm_os_secret_map(n);
+    char flags[512];
+
+    (void)state;
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(p[i], 0);
+    memset(p, 0xA5, n);
+    vm_flags_of(p + n - 1, flags, sizeof(flags));
+    assert_non_null(strstr(flags, " dd"));
+    mm_os_secret_unmap(p, n);
+    mm_os_secret_unmap(NULL, 0); /* accepted */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +377,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(write_atomic__failure_keeps_old, setup, teardown),
         cmocka_unit_test_setup_teardown(fs_type__names_what_it_is, setup, teardown),
         cmocka_unit_test(fs_type__windows_kinds),
+        cmocka_unit_test(no_core_dumps__turns_them_off),
+        cmocka_unit_test(secret_map__zeroed_and_left_out_of_dumps),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

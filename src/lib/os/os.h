@@ -54,6 +54,26 @@ long mm_os_dir_read(int fd, void *buf, size_t cap);
  */
 const char *mm_os_dir_next(const void *buf, size_t n, size_t *off);
 
+/* ---- decrypted data kept out of core dumps (os_mem.c) --------------------------------------- */
+
+/*
+ * Make this process write no core file (RLIMIT_CORE 0) and not be dumpable (PR_SET_DUMPABLE
+ * 0: no core dump, and other processes of the same user cannot read its memory through
+ * /proc/PID/mem or ptrace). For the CLI, at the start of every command (they decrypt
+ * patient data or keys); the library never calls it.
+ * @return 0, MM_EIO
+ */
+int mm_os_no_core_dumps(void);
+
+/*
+ * @n bytes of zeroed memory mapped apart from the heap and marked MADV_DONTDUMP (left out of
+ * any core dump), for large buffers of decrypted data. Not locked: they may be larger than
+ * RLIMIT_MEMLOCK. Give them back with mm_os_secret_unmap(p, n), which wipes them first.
+ * @return the memory, or NULL (MM_ENOMEM set)
+ */
+void *mm_os_secret_map(size_t n);
+void mm_os_secret_unmap(void *p, size_t n);
+
 /* ---- what file system a path is on (os_fs.c) ------------------------------------------------ */
 
 /* File systems mamori tells apart; a medium should be one Windows reads (MM_OS_FS_WINDOWS). */

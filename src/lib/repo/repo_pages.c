@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "crypto/crypto.h"
+#include "os/os.h"
 #include "repo/repo_int.h"
 
 #define READERS  8             /* blocks decrypted at once (one context each) */
@@ -176,7 +177,8 @@ int mm_repo_pages_open(mm_repo *r, const struct mm_repo_gen *gen, size_t cache_b
             p->nslots = READERS;
         if (p->nslots > n)
             p->nslots = n;
-        if (!(p->mem = mm_malloc(p->nslots * p->slot)) ||
+        /* mapped apart and marked MADV_DONTDUMP: too large to lock (RLIMIT_MEMLOCK) */
+        if (!(p->mem = mm_os_secret_map(p->nslots * p->slot)) ||
             !(p->owner = mm_malloc(p->nslots * sizeof(*p->owner))) ||
             !(p->ref = mm_calloc(p->nslots, 1))) {
             err = mm_error_set(MM_ENOMEM, "out of memory");
@@ -403,10 +405,7 @@ void mm_repo_pages_free(mm_repo_pages *p)
         mm_free(p->rd[k].sealed);
         mm_free(p->rd[k].twin); /* wiped after each use */
     }
-    if (p->mem) {
-        mm_crypto_wipe(p->mem, p->nslots * p->slot);
-        mm_free(p->mem);
-    }
+    mm_os_secret_unmap(p->mem, p->nslots * p->slot); /* wipes them */
     if (p->sync) {
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);

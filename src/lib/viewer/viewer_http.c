@@ -474,6 +474,33 @@ static enum MHD_Result api_login(mm_viewer *v, struct MHD_Connection *c, struct 
     return ok;
 }
 
+/*
+ * A login, unless LOGINS_MAX are already in flight: logins take their turn (a wrong
+ * passphrase holds the turn for its delay, up to 30 s), and each waiting one holds a
+ * connection; without a bound, a flood of wrong passphrases would hold every connection and
+ * lock out the clinicians already logged in. Beyond it: 429, as while logins pause.
+ */
+static enum MHD_Result login_counted(mm_viewer *v, struct MHD_Connection *c, struct req *rq)
+{
+    static const char busy[] = "{\"error\":\"too_many_attempts\",\"retry_after_s\":5}";
+    enum MHD_Result ok;
+    int full;
+
+    pthread_mutex_lock(&v->lock);
+    full = v->logins >= LOGINS_MAX;
+    if (!full)
+        v->logins++;
+    pthread_mutex_unlock(&v->lock);
+    if (full) /* the body is wiped with the request (on_completed) */
+        return send_bytes(c, MHD_HTTP_TOO_MANY_REQUESTS, "application/json; charset=utf-8", busy,
+                          sizeof(busy) - 1, MHD_RESPMEM_PERSISTENT, NULL);
+    ok = api_login(v, c, rq);
+    pthread_mutex_lock(&v->lock);
+    v->logins--;
+    pthread_mutex_unlock(&v->lock);
+    return ok;
+}
+
 static enum MHD_Result api_logout(mm_viewer *v, struct MHD_Connection *c, int sess)
 {
     char user[USER_MAX + 1];
@@ -550,7 +577,7 @@ static enum MHD_Result route(mm_viewer *v, struct MHD_Connection *c, const char 
         return send_bytes(c, MHD_HTTP_OK, type, p, n, MHD_RESPMEM_PERSISTENT, NULL);
     }
     if (strcmp(url, "/api/login") == 0)
-        return post ? api_login(v, c, rq)
+        return post ? login_counted(v, c, rq)
                     : mm_viewer__send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed");
     if ((sess = enter(v, c, user)) < 0)
         return mm_viewer__send_error(c, MHD_HTTP_UNAUTHORIZED, "no_session");
@@ -616,6 +643,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         return MHD_YES;
     }
+    mm_viewer__conn_waiting(v, c, 0); /* complete: no longer under the guard's clock */
     return route(v, c, url, method, rq);
 }
 
@@ -624,9 +652,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct req *rq = *con_cls;
 
-    (void)cls;
-    (void)c;
-    (void)toe;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* kept alive: waits for the next one */
+        mm_viewer__conn_waiting(cls, c, 1);
     if (rq) {
         mm_crypto_wipe(rq->body.ptr, rq->body.len);
         mm_buf_release(&rq->body);
@@ -683,6 +710,9 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
     pthread_cond_init(&v->evq_more, NULL);
     pthread_cond_init(&v->evq_room, NULL);
     pthread_cond_init(&v->cond, NULL);
+    pthread_mutex_init(&v->conn_lock, NULL);
+    pthread_cond_init(&v->conn_cond, NULL);
+    v->pending_ms = PENDING_MS;
     v->idle_ms = (uint64_t)(o->idle_timeout ? o->idle_timeout : MM_VIEWER_IDLE_DEFAULT) * 1000u;
     v->delay_ms = o->fail_delay_ms ? o->fail_delay_ms : 1000u;
     v->event = o->event;
@@ -692,6 +722,8 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
         err = MM_ENOMEM;
         goto out;
     }
+    if ((err = mm_viewer__guard_start(v)) < 0)
+        goto out;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)o->port);
@@ -699,7 +731,8 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
     v->d = MHD_start_daemon(
             MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
             NULL, on_request, v, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, v, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+            on_completed, v, MHD_OPTION_NOTIFY_CONNECTION, mm_viewer__on_connection, v,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned int)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
             MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL, MHD_OPTION_END);
@@ -743,6 +776,7 @@ void mm_viewer_stop(mm_viewer *v)
         return;
     if (v->d)
         MHD_stop_daemon(v->d); /* waits for the connection threads */
+    mm_viewer__guard_stop(v);
     if (v->keeper_started) {
         pthread_mutex_lock(&v->lock);
         v->stop = 1;
@@ -762,6 +796,8 @@ void mm_viewer_stop(mm_viewer *v)
     drop_all(v);
     pthread_mutex_unlock(&v->lock);
     mm_free(v->evq);
+    pthread_cond_destroy(&v->conn_cond);
+    pthread_mutex_destroy(&v->conn_lock);
     pthread_cond_destroy(&v->cond);
     pthread_cond_destroy(&v->evq_room);
     pthread_cond_destroy(&v->evq_more);

@@ -24,6 +24,18 @@
 
 /* ---- generations and indexes ----------------------------------------------------------------- */
 
+int mm_viewer__gen_spec_ok(const char *spec)
+{
+    size_t n = strlen(spec);
+
+    if (n < 8 || n >= MM_CRYPTO_HEX_SIZE)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (mm_viewer__hexval(spec[i]) < 0)
+            return 0;
+    return 1;
+}
+
 /* The generation named by @spec ("" or NULL: the default), or NULL. Holds v->lock. */
 static const struct mm_repo_gen *gen_pick(const mm_viewer *v, const char *spec)
 {
@@ -32,12 +44,9 @@ static const struct mm_repo_gen *gen_pick(const mm_viewer *v, const char *spec)
 
     if (!spec || !*spec)
         spec = v->def;
-    n = strlen(spec);
-    if (n < 8 || n >= MM_CRYPTO_HEX_SIZE)
+    if (!mm_viewer__gen_spec_ok(spec))
         return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (mm_viewer__hexval(spec[i]) < 0)
-            return NULL;
+    n = strlen(spec);
     for (size_t i = 0; i < v->ngens; i++) {
         if (strncmp(v->gens[i].id, spec, n) != 0)
             continue;

@@ -16,21 +16,26 @@
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
 
-#define POOL         8                 /* read-only connections per loaded index */
-#define LOADED       3                 /* generations whose index is open at once */
-#define CACHE_BYTES  (64u << 20)       /* decrypted index blocks kept per generation */
-#define SESSIONS     64                /* live sessions */
-#define TOKEN_SIZE   MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
-#define BODY_MAX     4096              /* bytes of a POST body */
-#define PASS_MAX     1024              /* bytes of a passphrase */
-#define USER_MAX     64                /* bytes of a key slot name */
-#define FAILS_LOCK   10                /* consecutive wrong passphrases before logins pause */
-#define LOCK_SECONDS 60                /* how long they pause */
-#define DELAY_MAX    30                /* seconds a wrong passphrase is answered late, at most */
-#define RESULTS_MAX  200               /* patients one search answers */
-#define HOUSEKEEPING 2                 /* seconds between checks for idle sessions */
-#define EVQ_MAX      4096 /* events waiting for the audit writer (requests wait when full) */
-#define EVQ_BATCH    256  /* events handed over at once */
+#define POOL             8                 /* read-only connections per loaded index */
+#define LOADED           3                 /* generations whose index is open at once */
+#define CACHE_BYTES      (64u << 20)       /* decrypted index blocks kept per generation */
+#define SESSIONS         64                /* live sessions */
+#define TOKEN_SIZE       MM_CRYPTO_ID_SIZE /* random bytes of a session token (64 hex digits) */
+#define BODY_MAX         4096              /* bytes of a POST body */
+#define PASS_MAX         1024              /* bytes of a passphrase */
+#define USER_MAX         64                /* bytes of a key slot name */
+#define FAILS_LOCK       10                /* consecutive wrong passphrases before logins pause */
+#define LOCK_SECONDS     60                /* how long they pause */
+#define DELAY_MAX        30   /* seconds a wrong passphrase is answered late, at most */
+#define RESULTS_MAX      200  /* patients one search answers */
+#define HOUSEKEEPING     2    /* seconds between checks for idle sessions */
+#define EVQ_MAX          4096 /* events waiting for the audit writer (requests wait when full) */
+#define EVQ_BATCH        256  /* events handed over at once */
+#define LOGINS_MAX       4    /* logins in flight (one checked, the others waiting) */
+#define CONNECTION_LIMIT 256  /* open connections (each has a thread) */
+#define PENDING_MAX      16   /* connections waiting for their request to be complete */
+#define PENDING_MS       5000 /* how long one may wait, from its accept or its last answer */
+#define GUARD_TICK_MS    200  /* how often the guard looks */
 
 #define CSP                                                                                \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:;" \
@@ -61,6 +66,8 @@ struct qev {
     int keyed; /* written with the keys (not a failed login): holds v->inflight */
 };
 
+struct mm_viewer__conn; /* viewer_http_conn.c */
+
 struct mm_viewer {
     struct MHD_Daemon *d;
     unsigned int port;
@@ -80,6 +87,7 @@ struct mm_viewer {
     struct slot slots[LOADED];
     struct session sessions[SESSIONS];
     unsigned int inflight; /* requests past the session check */
+    unsigned int logins;   /* logins in flight */
     int stop;
     pthread_t keeper;
     int keeper_started;
@@ -95,6 +103,14 @@ struct mm_viewer {
     int evq_stop;
     pthread_t writer;
     int writer_started;
+
+    pthread_mutex_t conn_lock; /* the connection guard (viewer_http_conn.c): what is below */
+    pthread_cond_t conn_cond;
+    struct mm_viewer__conn *conns; /* every open connection */
+    uint64_t pending_ms;
+    int conn_stop;
+    pthread_t guard;
+    int guard_started;
 };
 
 /* What one request carries between the calls of the access handler. */
@@ -128,7 +144,24 @@ int mm_viewer__hexval(int ch);
 /* Wipe and free what the loaded slot @s holds, leaving it free. */
 void mm_viewer__slot_clear(struct slot *s);
 
+/* ---- viewer_http_conn.c ---- */
+
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (@cls the viewer): tracks, and when
+ * PENDING_MAX wait, closes the connection that has waited longest. */
+void mm_viewer__on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+                              enum MHD_ConnectionNotificationCode toe);
+
+/* @c's request is complete (@waiting 0) or its answer is done (1: it waits for the next). */
+void mm_viewer__conn_waiting(mm_viewer *v, struct MHD_Connection *c, int waiting);
+
+/* Start and stop the thread that closes connections waiting longer than v->pending_ms. */
+int mm_viewer__guard_start(mm_viewer *v);
+void mm_viewer__guard_stop(mm_viewer *v);
+
 /* ---- viewer_http_api.c ---- */
+
+/* Is @spec a generation ID or prefix as ?gen= may name one: 8 to 64 lower-case hex digits? */
+int mm_viewer__gen_spec_ok(const char *spec);
 
 /* Read the generation list and choose the default. Holds v->lock and the open repository. */
 int mm_viewer__gens_load(mm_viewer *v);
