@@ -513,4 +513,12 @@ static inline uint64_t mm_repo__id_hash(const unsigned char id[ID_SIZE])
     return h;
 }
 
+/* ---- key rotation (repo_rotate.c) --------------------------------------------------------- */
+
+/*
+ * A backup that copies the generation @from (mm_repo_backup_opts.copy_of): give the manifest
+ * @g its times, host, user, guard verdict and source paths (borrowed from @from).
+ */
+void mm_repo__rotate_stamp(struct mm_repo_gen *g, const struct mm_repo_gen *from);
+
 #endif
