@@ -562,7 +562,8 @@ out:
     if (err < 0) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", mm_error_last());
-        work_clear(&t); /* no plaintext left behind, whatever happened */
+        if (work_clear(&t) == 0) /* no plaintext left behind, whatever happened */
+            rmdir(o->work);
         mm_error_set(err, "%s", msg);
     } else if ((err = work_clear(&t)) == 0) {
         rmdir(o->work); /* when empty: it held only what this run put there */
