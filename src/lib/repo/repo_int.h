@@ -141,7 +141,7 @@ int mm_repo__path(const mm_repo *r, const char *rel, char *out, size_t cap);
  * Write @n bytes crash-safely as <repo>/<rel> (temporary name, fsync, rename, folder fsync),
  * creating its folder when missing. An existing file of that name is left alone (names are
  * content hashes, so it holds the same bytes).
- * @return 0, MM_EIO
+ * @return 0, MM_EIO (a new file is not left there, even when only the folder's fsync failed)
  */
 int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n);
 
