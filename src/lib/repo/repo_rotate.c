@@ -171,7 +171,8 @@ static int open_new(struct rot *t, int *resumed)
     int err;
 
     *resumed = 0;
-    err = mm_repo_open(&t->newr, t->to, o->user, o->pass, o->passlen);
+    /* any slot: a rerun may be given another --user than the slot the first run made */
+    err = mm_repo_open(&t->newr, t->to, NULL, o->pass, o->passlen);
     if (err == MM_ENOTFOUND) {
         io.kdf = o->kdf;
         io.chunk = &t->old->cfg.chunk;
