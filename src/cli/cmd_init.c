@@ -319,12 +319,14 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
                 CLI_T(ctx,
                       "mamori: 注意: 利用者 %s のパスフレーズでは、もうこのリポジトリを開けません。\n"
                       "ただし、データは鍵を替えて書き直していません。マスター鍵の控えや以前の鍵スロットの\n"
-                      "コピーを持つ人は、これまでに書かれたデータをすべて読めます。完全に締め出すには\n"
-                      "mamori key rotate で新しい鍵のリポジトリへ移してください。\n",
+                      "コピーを持つ人は、これまでに書かれたデータをすべて（鍵を更新するまでは今後の\n"
+                      "データも）読めます。完全に締め出すには mamori key rotate で新しい鍵の\n"
+                      "リポジトリへ移してください。\n",
                       "mamori: note: the passphrase of %s no longer opens this repository.\n"
                       "The data is not re-keyed: whoever kept a copy of the master key or an old\n"
-                      "copy of the key slot can still read everything written so far. To cut them\n"
-                      "off completely, move to a new key with mamori key rotate.\n"),
+                      "copy of the key slot can still read everything written so far (and what is\n"
+                      "written later, until the key is rotated). To cut them off completely, move\n"
+                      "to a new key with mamori key rotate.\n"),
                 user);
     if (!ctx->quiet && !ctx->json)
         printf(strcmp(verb, "add") == 0 ? CLI_T(ctx, "利用者 %s の鍵スロットを追加しました\n",
