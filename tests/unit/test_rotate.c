@@ -109,6 +109,10 @@ static void make_world(struct world *w)
     write_file_mode(w->index, ix, 40 * 1024, 0600);
     io.kdf = &kdf_min;
     io.chunk = &small_chunks;
+    /* test_rotate_format3: a format 3 repository, copied into a format 3 one */
+    io.format = getenv("MM_TEST_REPO_FORMAT")
+                        ? (unsigned)strtoul(getenv("MM_TEST_REPO_FORMAT"), NULL, 10)
+                        : 0;
     assert_int_equal(mm_repo_init(w->old, "it-admin", P(PASS_OLD), &io), 0);
     assert_int_equal(mm_repo_open(&w->r, w->old, NULL, P(PASS_OLD)), 0);
     backup(w, NULL, 1, w->gens[0]);
