@@ -665,12 +665,14 @@ struct mm_repo_rotate_stats {
  * Re-key: copy every generation of @old, oldest first, into a new repository at @to with a
  * new master key (and so new object IDs), the same chunker, compression and pack settings,
  * and one key slot (o->user, o->pass). Each generation is restored into o->work, backed up
- * into @to keeping its name, times, host, user, sources, guard verdict, patient-index check,
- * SS-MIX2 storages and viewer list (its patient index is copied too), then restored from @to
+ * into @to keeping its name, times, host, user, sources, guard verdict, patient-index check and
+ * SS-MIX2 storages (its patient index is copied too), then restored from @to
  * and compared byte for byte (names, kinds, sizes, modes, mtimes, contents, link targets,
- * the patient index) with the old one, and only then recorded in <@to>/rotate-state. At the
- * end the old medium's label is signed anew for @to and the viewer's files the newest
- * generation lists are copied (a caller writes a fresh viewer when none are listed). A
+ * the patient index) with the old one, and only then recorded in <@to>/rotate-state. The
+ * old medium's label is signed anew for @to first, and the viewer's files the newest
+ * generation lists are copied before its copy, the only one that keeps its viewer list (the
+ * others' files were never on the new medium); a caller writes a fresh viewer when none are
+ * listed. A
  * rerun continues: @to is opened with the same passphrase and recorded generations are
  * skipped; a generation written but not recorded (a run killed in between) is found by its
  * times, verified and recorded. @old is locked shared, @to exclusive.

@@ -4,7 +4,8 @@
  * copying its generations into a new one. Oldest first, each generation is restored into a
  * private work folder, backed up into the new repository as a copy (its name, times, host,
  * user, sources, guard verdict, patient-index check, SS-MIX2 storages, viewer list and patient
- * index kept; IDs, parent and counts are the new repository's), restored again from the new
+ * index kept; IDs, parent and counts are the new repository's; the viewer list only for the
+ * newest, whose viewer files are copied to the new medium first), restored again from the new
  * repository and compared byte for byte with the first restore, and only then recorded in the
  * new repository's state file (<new>/rotate-state: the old generation's ID and its copy's).
  * A run killed anywhere leaves the new repository consistent (a backup writes its manifest
@@ -42,7 +43,8 @@ struct rot {
     char wold[MM_LIMIT_PATH], wnew[MM_LIMIT_PATH], widx[MM_LIMIT_PATH];
     struct pair *done; /* recorded in the state file */
     size_t ndone, capdone;
-    struct mm_repo_gen *newgens; /* the new repository's generations when the run began */
+    const struct mm_repo_gen *last; /* the old repository's newest generation */
+    struct mm_repo_gen *newgens;    /* the new repository's generations when the run began */
     size_t nnewgens;
     struct mm_repo_rotate_stats st;
 };
@@ -344,7 +346,8 @@ static int backup_copy(struct rot *t, const struct mm_repo_gen *g, char id[HEX])
     bo.check = g->check.present ? &g->check : NULL;
     bo.storages = g->storages;
     bo.nstorages = g->nstorages;
-    bo.viewer = g->viewer;
+    /* what a backup left on the medium: on the new medium, only the last copy's is there */
+    bo.viewer = g == t->last ? g->viewer : NULL;
     bo.copy_of = g;
     if (g->has_index && (err = index_extract(t->old, g, t->widx)) < 0)
         goto out;
@@ -473,26 +476,34 @@ out:
     return err;
 }
 
-/*
- * The medium's part: the old medium's label (signed anew with the new key) and the viewer's
- * files the newest generation lists, copied as they are, so that verify finds the new medium
- * as the newest manifest says. A file that is missing on the old medium is left out (verify
- * reports it there too).
- */
-static int copy_medium(struct rot *t, const struct mm_repo_gen *newest)
+/* The old medium's label, signed anew with the new key (none: nothing to do). */
+static int copy_label(struct rot *t)
 {
     struct mm_repo_medium m;
     int err = mm_repo_medium_get(t->old, &m);
 
-    if (err == 0) {
-        if ((err = mm_repo_medium_set(t->newr, m.label, m.hospital[0] ? m.hospital : NULL, 0)) < 0)
-            return err;
-        t->st.labelled = 1;
-    } else if (err != MM_ENOTFOUND) {
-        return err;
+    if (err == MM_ENOTFOUND) {
+        mm_error_clear();
+        return 0;
     }
-    mm_error_clear();
-    if (!newest || !newest->viewer)
+    if (err < 0 ||
+        (err = mm_repo_medium_set(t->newr, m.label, m.hospital[0] ? m.hospital : NULL, 0)) < 0)
+        return err;
+    t->st.labelled = 1;
+    return 0;
+}
+
+/*
+ * The viewer's files the newest generation @newest lists, copied from the old medium as they
+ * are, before that generation's copy (the only copy that keeps its viewer list) is written:
+ * verify then finds the new medium as the newest manifest says at every moment of the
+ * rotation. A file missing on the old medium is left out (verify reports it there too).
+ */
+static int copy_viewer(struct rot *t, const struct mm_repo_gen *newest)
+{
+    int err;
+
+    if (!newest->viewer)
         return 0;
     for (size_t i = 0; i < newest->viewer->n; i++) {
         err = copy_medium_file(t, newest->viewer->files[i].path);
@@ -553,11 +564,16 @@ int mm_repo_rotate(mm_repo *old, const char *to, const struct mm_repo_rotate_opt
             t.st.skipped++;
     if ((err = report(&t, MM_REPO_ROTATE_STARTED, resumed)) < 0)
         goto out;
-    for (size_t i = 0; i < ngens; i++)
-        if (!recorded(&t, gens[i].id) && (err = copy_gen(&t, &gens[i])) < 0)
-            goto out;
-    if ((err = copy_medium(&t, ngens ? &gens[ngens - 1] : NULL)) < 0)
+    if ((err = copy_label(&t)) < 0)
         goto out;
+    t.last = ngens ? &gens[ngens - 1] : NULL;
+    for (size_t i = 0; i < ngens; i++) {
+        if (recorded(&t, gens[i].id))
+            continue;
+        if ((i + 1 == ngens && (err = copy_viewer(&t, &gens[i])) < 0) ||
+            (err = copy_gen(&t, &gens[i])) < 0)
+            goto out;
+    }
     err = report(&t, MM_REPO_ROTATE_FINISHED, resumed);
 out:
     if (err < 0) {
