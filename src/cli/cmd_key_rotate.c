@@ -184,7 +184,14 @@ static int rotate(struct rot_cli *c, struct mm_repo_rotate_opts *o)
     return CLI_OK;
 }
 
-int cli_key_rotate(struct cli_ctx *ctx, int argc, char **argv, const struct cmd *cmd)
+/* The options of key rotate. */
+struct rot_args {
+    const char *repo, *to, *user, *as, *passfile, *newfile, *passes, *mib, *work;
+};
+
+/* Parse the options into @a (prints a usage error). @return CLI_OK or a CLI exit code */
+static int parse_args(struct cli_ctx *ctx, int argc, char **argv, const struct cmd *cmd,
+                      struct rot_args *a)
 {
     static const struct option opts[] = {
         { "repo", required_argument, NULL, 'r' },
@@ -199,45 +206,39 @@ int cli_key_rotate(struct cli_ctx *ctx, int argc, char **argv, const struct cmd 
         { "audit-dir", required_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
-    const char *repo = ctx->repo, *to = NULL, *user = NULL, *as = NULL, *passfile = NULL,
-               *newfile = NULL, *passes = NULL, *mib = NULL, *work = NULL;
-    struct mm_repo_rotate_opts o = { 0 };
-    struct mm_kdf_params kdf;
-    struct rot_cli c = { 0 };
-    char pass[CLI_PASS_MAX], wbuf[4096];
-    size_t len = 0;
-    int opt, rc;
+    int opt;
 
+    a->repo = ctx->repo;
     optind = 0;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (opt) {
         case 'r':
-            repo = optarg;
+            a->repo = optarg;
             break;
         case 't':
-            to = optarg;
+            a->to = optarg;
             break;
         case 'u':
-            user = optarg;
+            a->user = optarg;
             break;
         case 'a':
-            as = optarg;
+            a->as = optarg;
             break;
         case 'p':
-            passfile = optarg;
+            a->passfile = optarg;
             break;
         case 'n':
-            newfile = optarg;
+            a->newfile = optarg;
             break;
         case 'P':
-            passes = optarg;
+            a->passes = optarg;
             break;
         case 'M':
-            mib = optarg;
+            a->mib = optarg;
             break;
         case 'w':
-            work = optarg;
+            a->work = optarg;
             break;
         case 'A':
             ctx->audit_dir = optarg;
@@ -248,29 +249,45 @@ int cli_key_rotate(struct cli_ctx *ctx, int argc, char **argv, const struct cmd 
     }
     if (optind != argc)
         return cli_usage(ctx, cmd, CLI_T(ctx, "引数が多すぎます", "too many arguments"));
-    if (!repo || !*repo || !to || !*to)
+    if (!a->repo || !*a->repo || !a->to || !*a->to)
         return cli_usage(
                 ctx, cmd,
                 CLI_T(ctx, "--repo（今のリポジトリ）と --to（新しいリポジトリ）を指定してください",
                       "give --repo (the repository now) and --to (the new one)"));
-    if (cli_key_parse_kdf(passes, mib, &kdf) < 0)
+    return CLI_OK;
+}
+
+int cli_key_rotate(struct cli_ctx *ctx, int argc, char **argv, const struct cmd *cmd)
+{
+    struct rot_args a = { 0 };
+    struct mm_repo_rotate_opts o = { 0 };
+    struct mm_kdf_params kdf;
+    struct rot_cli c = { 0 };
+    char pass[CLI_PASS_MAX], wbuf[4096];
+    const char *work;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = parse_args(ctx, argc, argv, cmd, &a)) != CLI_OK)
+        return rc;
+    if (cli_key_parse_kdf(a.passes, a.mib, &kdf) < 0)
         return cli_usage(ctx, cmd,
                          CLI_T(ctx, "--kdf-passes は 1〜16、--kdf-memory は 1〜1024 (MiB) です",
                                "--kdf-passes takes 1 to 16, --kdf-memory 1 to 1024 (MiB)"));
-    if ((rc = cli_repo_open(ctx, repo, as, passfile, &c.old)) != CLI_OK)
+    if ((rc = cli_repo_open(ctx, a.repo, a.as, a.passfile, &c.old)) != CLI_OK)
         return rc;
     c.ctx = ctx;
-    c.old_path = repo;
-    c.new_path = to;
-    if (!work && !(work = default_work(c.old, wbuf, sizeof(wbuf)))) {
+    c.old_path = a.repo;
+    c.new_path = a.to;
+    if (!(work = a.work ? a.work : default_work(c.old, wbuf, sizeof(wbuf)))) {
         rc = cli_usage(ctx, cmd, CLI_T(ctx, "--work を指定してください", "give --work"));
         goto out;
     }
-    if ((rc = cli_passphrase(ctx, newfile, "MAMORI_NEW_PASSPHRASE",
+    if ((rc = cli_passphrase(ctx, a.newfile, "MAMORI_NEW_PASSPHRASE",
                              "新しいリポジトリのパスフレーズ: ",
                              "the new repository's passphrase: ", 1, pass, &len)) != CLI_OK)
         goto out;
-    o.user = user ? user : mm_repo_user(c.old);
+    o.user = a.user ? a.user : mm_repo_user(c.old);
     o.pass = pass;
     o.passlen = len;
     o.kdf = &kdf;
