@@ -112,6 +112,15 @@ struct mm_repo;
 int cli_media_check(const struct cli_ctx *ctx, struct mm_repo *r, const char *label,
                     const char *hospital);
 
+/*
+ * mamori key rotate (cmd_key_rotate.c), reached from `mamori key` with @argv[0] "rotate";
+ * @cmd is cmd_key, for usage messages. @return a CLI exit code
+ */
+int cli_key_rotate(struct cli_ctx *ctx, int argc, char **argv, const struct cmd *cmd);
+/* Parse "--kdf-passes N" / "--kdf-memory MiB" values (cmd_init.c). @return 0, or -1 */
+struct mm_kdf_params;
+int cli_key_parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *p);
+
 extern const struct cmd cmd_config;
 extern const struct cmd cmd_run;
 extern const struct cmd cmd_status;

@@ -116,6 +116,9 @@ static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
         "ビューア終了",
         "毎日のサイクル",
         "媒体のラベル",
+        "鍵の更新の開始",
+        "鍵の更新: 世代の複製",
+        "鍵の更新の終了",
     };
     const char *n = mm_audit_kind_name(k);
 

@@ -44,6 +44,11 @@ static int parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *
     return 0;
 }
 
+int cli_key_parse_kdf(const char *passes, const char *mib, struct mm_kdf_params *p)
+{
+    return parse_kdf(passes, mib, p);
+}
+
 /* The viewer on the new medium (launcher, guide, this mamori in bin/); a failure is a warning. */
 static void write_viewer(const struct cli_ctx *ctx, const char *repo)
 {
@@ -229,6 +234,8 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
     mm_repo *r = NULL;
     int opt, rc, err;
 
+    if (argc > 1 && strcmp(argv[1], "rotate") == 0)
+        return cli_key_rotate(ctx, argc - 1, argv + 1, &cmd_key);
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (opt) {
@@ -265,8 +272,8 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage(ctx, &cmd_key,
-                         CLI_T(ctx, "add / list / remove のどれかを指定してください",
-                               "give one of add, list, remove"));
+                         CLI_T(ctx, "add / list / remove / rotate のどれかを指定してください",
+                               "give one of add, list, remove, rotate"));
     verb = argv[optind];
     if (!repo || !*repo)
         return cli_usage(ctx, &cmd_key,
@@ -275,8 +282,8 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
         return key_list(ctx, repo);
     if (strcmp(verb, "add") != 0 && strcmp(verb, "remove") != 0)
         return cli_usage(ctx, &cmd_key,
-                         CLI_T(ctx, "add / list / remove のどれかを指定してください",
-                               "give one of add, list, remove"));
+                         CLI_T(ctx, "add / list / remove / rotate のどれかを指定してください",
+                               "give one of add, list, remove, rotate"));
     if (!user)
         return cli_usage(
                 ctx, &cmd_key,
@@ -307,6 +314,20 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
         rc = cli_repo_error(ctx, err);
         goto out;
     }
+    if (strcmp(verb, "remove") == 0) /* issue 17.11: nothing is re-keyed; say so */
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: 注意: 利用者 %s のパスフレーズでは、もうこのリポジトリを開けません。\n"
+                      "ただし、データは鍵を替えて書き直していません。マスター鍵の控えや以前の鍵スロットの\n"
+                      "コピーを持つ人は、これまでに書かれたデータをすべて（鍵を更新するまでは今後の\n"
+                      "データも）読めます。完全に締め出すには mamori key rotate で新しい鍵の\n"
+                      "リポジトリへ移してください。\n",
+                      "mamori: note: the passphrase of %s no longer opens this repository.\n"
+                      "The data is not re-keyed: whoever kept a copy of the master key or an old\n"
+                      "copy of the key slot can still read everything written so far (and what is\n"
+                      "written later, until the key is rotated). To cut them off completely, move\n"
+                      "to a new key with mamori key rotate.\n"),
+                user);
     if (!ctx->quiet && !ctx->json)
         printf(strcmp(verb, "add") == 0 ? CLI_T(ctx, "利用者 %s の鍵スロットを追加しました\n",
                                                 "added a key slot for %s\n")
@@ -322,27 +343,42 @@ out:
 
 const struct cmd cmd_key = {
     "key",
-    "key add|list|remove --repo <DIR> [--user <NAME>]",
-    "利用者ごとの鍵スロットを追加・一覧・削除する",
-    "add, list or remove a user's key slot",
+    "key add|list|remove|rotate --repo <DIR> [--user <NAME>]",
+    "利用者ごとの鍵スロットを追加・一覧・削除し、鍵を更新する",
+    "add, list or remove a user's key slot; rotate the master key",
     "形式:\n"
     "   mamori key list   --repo <DIR>\n"
     "   mamori key add    --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
     "                     [--new-passphrase-file <F>] [--kdf-passes <N>] [--kdf-memory <MiB>]\n"
     "   mamori key remove --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
+    "   mamori key rotate --repo <DIR> --to <NEW> [--user <NAME>] [--as <NAME>]\n"
+    "                     [--passphrase-file <F>] [--new-passphrase-file <F>] [--work <DIR>]\n"
+    "                     [--kdf-passes <N>] [--kdf-memory <MiB>]\n"
     "\n"
     "追加と削除には既存の利用者のパスフレーズ（--as でその利用者名）が要ります。\n"
     "新しいパスフレーズは端末で2回尋ねます（スクリプトでは MAMORI_NEW_PASSPHRASE）。\n"
-    "最後の鍵スロットは削除できません。\n",
+    "最後の鍵スロットは削除できません。削除してもデータは鍵を替えて書き直されません。\n"
+    "rotate は全世代を新しいマスター鍵の新しいリポジトリ <NEW> へ複製し、1 世代ごとに\n"
+    "照合して記録します（中断しても同じコマンドで続きから再開）。<NEW> の鍵スロットは\n"
+    "--user（既定: 今の利用者）の 1 つです。--work（既定: $TMPDIR か /var/tmp の下）には\n"
+    "複製中の 1 世代分の復号したデータが一時的に置かれ、終わると消されます。\n",
     "forms:\n"
     "   mamori key list   --repo <DIR>\n"
     "   mamori key add    --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
     "                     [--new-passphrase-file <F>] [--kdf-passes <N>] [--kdf-memory <MiB>]\n"
     "   mamori key remove --repo <DIR> --user <NAME> [--as <NAME>] [--passphrase-file <F>]\n"
+    "   mamori key rotate --repo <DIR> --to <NEW> [--user <NAME>] [--as <NAME>]\n"
+    "                     [--passphrase-file <F>] [--new-passphrase-file <F>] [--work <DIR>]\n"
+    "                     [--kdf-passes <N>] [--kdf-memory <MiB>]\n"
     "\n"
     "Adding and removing need an existing user's passphrase (--as names that user).\n"
     "The new passphrase is asked twice on the terminal (scripts: MAMORI_NEW_PASSPHRASE).\n"
-    "The last key slot cannot be removed.\n",
+    "The last key slot cannot be removed. Removing a slot does not re-key the data.\n"
+    "rotate copies every generation into a new repository <NEW> with a new master key,\n"
+    "comparing and recording one generation at a time (an interrupted run continues when\n"
+    "the same command is run again). <NEW> has one key slot, --user's (default: yours).\n"
+    "--work (default: under $TMPDIR or /var/tmp) holds the decrypted data of the generation\n"
+    "being copied, and is emptied when it is done.\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY,
     run_key,
 };

@@ -65,7 +65,10 @@ enum mm_audit_kind {
     MM_AUDIT_VIEWER_LOGOUT = 16,       /* viewer: a session ended (field "reason") */
     MM_AUDIT_CYCLE = 17,               /* run: a daily cycle's online window (host log only) */
     MM_AUDIT_MEDIA_LABEL = 18,         /* media init: a medium labelled or relabelled */
-    MM_AUDIT_KIND_MAX = 18
+    MM_AUDIT_ROTATE_STARTED = 19,      /* key rotate: a copy into a new repository began */
+    MM_AUDIT_ROTATE_COPIED = 20,       /* key rotate: one generation copied and verified */
+    MM_AUDIT_ROTATE_FINISHED = 21,     /* key rotate: ended (result, counts) */
+    MM_AUDIT_KIND_MAX = 21
 };
 
 /* The stable name of @k ("init", "key-add", ... as in --json), or NULL for an unknown kind. */

@@ -36,6 +36,9 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "viewer-logout",
     "cycle",
     "media-label",
+    "rotate-started",
+    "rotate-copied",
+    "rotate-finished",
 };
 
 const char *mm_audit_kind_name(unsigned int k)

@@ -366,6 +366,10 @@ struct mm_repo_backup_opts {
     size_t nstorages;
     /* NULL, or the viewer's files on the medium, recorded in the manifest (borrowed) */
     const struct mm_repo_viewer *viewer;
+    /* NULL, or the generation this one is a copy of (key rotation, repo_rotate.c): its name
+     * is taken from @name as usual, its times, host, user, guard verdict and source paths
+     * from here (borrowed; the sources must be given in its order) */
+    const struct mm_repo_gen *copy_of;
     /* @r opened with a host credential (mm_repo_open_host): the folder of the host's
      * catalogs; its <repository ID>/ holds what the host knows of @r (parent generation,
      * trees, packs), used instead of reading the repository and updated after the manifest
@@ -657,6 +661,79 @@ int mm_repo_medium_parse(const void *data, size_t n, const char *repo_id,
  */
 enum mm_repo_medium_verdict mm_repo_medium_judge(const struct mm_repo_medium *have,
                                                  const char *label, const char *hospital);
+
+/* ---- key rotation (repo_rotate.c; docs/format.md "Rotation state") ------------------------- */
+
+/* The state file of a rotation, in the new repository: which old generations are copied. */
+#define MM_REPO_ROTATE_STATE "rotate-state"
+
+enum mm_repo_rotate_step {
+    MM_REPO_ROTATE_STARTED = 1, /* the new repository is open (created or resumed) */
+    MM_REPO_ROTATE_COPIED,      /* one generation is copied, verified and recorded */
+    MM_REPO_ROTATE_FINISHED     /* every generation of the old repository is in the new one */
+};
+
+/* What a rotation reports as it goes (no patient data: IDs and counts only). */
+struct mm_repo_rotate_event {
+    enum mm_repo_rotate_step step;
+    mm_repo *newr;         /* the new repository, open (for its audit log) */
+    const char *old_gen;   /* COPIED: the generation of the old repository */
+    const char *new_gen;   /* COPIED: its copy */
+    uint64_t files, bytes; /* COPIED: of that generation; FINISHED: of all copied this run */
+    size_t total;          /* generations of the old repository */
+    size_t done;           /* of them in the new one so far (earlier runs included) */
+    size_t skipped;        /* of them found done by an earlier run */
+    int resumed;           /* STARTED: the new repository existed (an earlier run) */
+};
+
+/* Called at each step from the calling thread. @return 0, or < 0 to stop the rotation there
+ * (the error is returned; what is done stays done and a rerun continues). */
+typedef int (*mm_repo_rotate_fn)(const struct mm_repo_rotate_event *ev, void *ctx);
+
+struct mm_repo_rotate_opts {
+    const char *user; /* the new repository's first key slot */
+    const char *pass; /* and its passphrase */
+    size_t passlen;
+    const struct mm_kdf_params *kdf; /* NULL: the crypto module's defaults */
+    /* a private folder (created 0700) that holds the plaintext of one generation, twice, while
+     * it is copied; emptied after each generation and at the end. Required. */
+    const char *work;
+    unsigned int threads; /* as for backup; 0: its default */
+    mm_repo_rotate_fn event;
+    mm_repo_problem_fn problem; /* damaged files of the old repository */
+    void *ctx;
+};
+
+struct mm_repo_rotate_stats {
+    size_t total, copied, skipped; /* generations: of the old one, copied now, done before */
+    uint64_t files, bytes;         /* copied now */
+    int labelled;                  /* the old medium's label was given to the new one */
+    size_t viewer_files;           /* the viewer's files copied (the newest generation's list) */
+};
+
+/*
+ * Re-key: copy every generation of @old, oldest first, into a new repository at @to with a
+ * new master key (and so new object IDs), the same chunker, compression and pack settings,
+ * and one key slot (o->user, o->pass). Each generation is restored into o->work, backed up
+ * into @to keeping its name, times, host, user, sources, guard verdict, patient-index check and
+ * SS-MIX2 storages (its patient index is copied too), then restored from @to
+ * and compared byte for byte (names, kinds, sizes, modes, mtimes, contents, link targets,
+ * the patient index) with the old one, and only then recorded in <@to>/rotate-state. The
+ * old medium's label is signed anew for @to first, and the viewer's files the newest
+ * generation lists are copied before its copy, the only one that keeps its viewer list (the
+ * others' files were never on the new medium); a caller writes a fresh viewer when none are
+ * listed. A
+ * rerun continues: @to is opened with the same passphrase and recorded generations are
+ * skipped; a generation written but not recorded (a run killed in between) is found by its
+ * times, verified and recorded. @old is locked shared, @to exclusive.
+ * @param[out] newr_out the new repository, open (may be NULL: closed)
+ * @return 0, MM_EINVAL (options), MM_EEXISTS (@to holds other files or another repository),
+ *         MM_EAUTH (@to exists and the passphrase does not open it), MM_ECORRUPT (a
+ *         generation of @old is damaged, or its copy differs: nothing of it is recorded),
+ *         MM_ELOCKED, MM_EIO, MM_ENOMEM, or the event callback's error
+ */
+int mm_repo_rotate(mm_repo *old, const char *to, const struct mm_repo_rotate_opts *o,
+                   mm_repo **newr_out, struct mm_repo_rotate_stats *stats);
 
 /* ---- host credentials (repo_host.c; docs/format.md "Host credential") ---------------------- */
 

@@ -488,6 +488,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     g.storages = (struct mm_repo_gen_storage *)(uintptr_t)o->storages;
     g.nstorages = o->storages ? o->nstorages : 0;
     g.viewer = (struct mm_repo_viewer *)(uintptr_t)o->viewer;
+    if (o->copy_of)
+        mm_repo__rotate_stamp(&g, o->copy_of);
     err = mm_repo__gen_write(r, &g, have_index ? (const unsigned char *)mainwk.ids : NULL,
                              have_index ? mainwk.nids : 0, gid);
     if (err < 0)

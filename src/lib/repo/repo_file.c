@@ -52,16 +52,23 @@ int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n)
 {
     char path[MM_LIMIT_PATH], dir[MM_LIMIT_PATH];
     struct stat st;
-    int err;
+    int err, existed;
 
     if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
         return err;
-    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == n)
+    existed = lstat(path, &st) == 0;
+    if (existed && S_ISREG(st.st_mode) && (size_t)st.st_size == n)
         return 0; /* content-named: the same bytes are there already */
     dirname_of(path, dir, sizeof(dir));
     if (access(dir, F_OK) != 0 && (err = mm_os_mkdir_p(dir, 0700)) < 0)
         return err;
-    return mm_os_write_atomic(path, data, n);
+    err = mm_os_write_atomic(path, data, n);
+    if (err < 0 && !existed && lstat(path, &st) == 0)
+        /* renamed into place, then the folder's fsync failed: the caller takes the file as not
+         * written (a failed backup removes its packs, and an index file or manifest left here
+         * would name them), so it must not stay (issue 17.12; test_faults) */
+        unlink(path);
+    return err;
 }
 
 int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out)

@@ -143,7 +143,7 @@ int mm_repo__path(const mm_repo *r, const char *rel, char *out, size_t cap);
  * Write @n bytes crash-safely as <repo>/<rel> (temporary name, fsync, rename, folder fsync),
  * creating its folder when missing. An existing file of that name is left alone (names are
  * content hashes, so it holds the same bytes).
- * @return 0, MM_EIO
+ * @return 0, MM_EIO (a new file is not left there, even when only the folder's fsync failed)
  */
 int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n);
 
@@ -543,5 +543,13 @@ int mm_repo__reserve_release(mm_repo *r);
 /* Write the reserve file if it is missing and the medium has room for it to spare. Best
  * effort: nothing is reported. */
 void mm_repo__reserve_make(mm_repo *r);
+
+/* ---- key rotation (repo_rotate.c) --------------------------------------------------------- */
+
+/*
+ * A backup that copies the generation @from (mm_repo_backup_opts.copy_of): give the manifest
+ * @g its times, host, user, guard verdict and source paths (borrowed from @from).
+ */
+void mm_repo__rotate_stamp(struct mm_repo_gen *g, const struct mm_repo_gen *from);
 
 #endif

@@ -618,19 +618,21 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
     snprintf(text, sizeof(text), "mamori-lock 1\nkind %s\nhost %s\npid %ld\nstart %lld\n",
              kind == MM_REPO_LOCK_EXCLUSIVE ? "exclusive" : "shared", host, (long)getpid(),
              (long long)time(NULL));
+    /* a failure may come after the rename (the folder's fsync): never leave the file behind,
+     * it would lock out the rest of this process (issue 17.12) */
     if ((err = mm_repo__write(r, rel, text, strlen(text))) < 0) {
         uint64_t avail = 0;
         int why = mm_repo__medium_state(r, &avail);
-        if (why && kind == MM_REPO_LOCK_SHARED)
+        if (why && kind == MM_REPO_LOCK_SHARED) {
+            mm_repo__remove(r, rel);
             return lock_without_file(r, host, why, avail);
+        }
         if (why == MM_REPO_LOCK_SKIPPED_FULL)
             err = mm_error_set(MM_EIO,
                                "the medium is full: %llu bytes free (not even the lock file "
                                "can be written)",
                                (unsigned long long)avail);
-        if (old_lock)
-            r->lock_file = old_lock; /* still shared */
-        return err;
+        goto fail;
     }
     if ((err = mm_repo__list(r, "locks", &names, &n)) < 0)
         goto fail;
@@ -682,10 +684,12 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
     r->lock_skipped = 0;
     return 0;
 fail:
+    snprintf(text, sizeof(text), "%s", mm_error_last()); /* the removal may set its own */
     mm_repo__list_free(names, n);
     mm_repo__remove(r, rel);
     if (old_lock)
         r->lock_file = old_lock; /* still shared */
+    mm_error_set(err, "%s", text);
     return err;
 }
 
@@ -755,8 +759,10 @@ int mm_repo__gen_load(mm_repo *r, const char *hex, struct mm_repo_gen *g, unsign
         goto out;
     }
     if ((err = mm_repo__envelope_open(r, "MMGN", raw.ptr, raw.len, &plain)) < 0) {
-        err = mm_error_set(MM_ECORRUPT, "generation '%.12s': manifest does not open: %s", hex,
-                           mm_error_last());
+        /* out of memory is not damage: the generation list skips a damaged manifest, and
+         * would silently drop a whole one (issue 17.12; test_faults) */
+        err = mm_error_set(err == MM_ENOMEM ? MM_ENOMEM : MM_ECORRUPT,
+                           "generation '%.12s': manifest does not open: %s", hex, mm_error_last());
         goto out;
     }
     if (r->version >= 3) {
