@@ -290,10 +290,14 @@ static int one_run(struct world *w, enum op op, enum fault f, long k)
         fail_msg("%s, %s %ld: %ld allocations leaked", op_name[op], fault_name[f], k,
                  mm_alloc_live());
     mm_alloc_track(0);
-    if (fired && err == 0)
+    /* restore's only fsyncs are best-effort syncs of the target's folder after its final
+     * rename (the restored files are a copy, not the repository): a failure there changes
+     * nothing of what the run did, so only backup and prune must report it */
+    if (fired && err == 0 && !(op == OP_RESTORE && f == FAULT_FSYNC))
         fail_msg("%s, %s %ld failed: the run said nothing", op_name[op], fault_name[f], k);
-    if (!fired)
-        assert_int_equal(err, 0);
+    if (!fired && err != 0)
+        fail_msg("%s, %s %ld (not reached) failed: %s", op_name[op], fault_name[f], k,
+                 mm_error_last());
     else if (f != FAULT_ALLOC)
         assert_int_not_equal(err, MM_ENOMEM);
     check_whole(w, op);
