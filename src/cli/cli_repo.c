@@ -186,6 +186,10 @@ int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const
     mm_crypto_wipe(pass, sizeof(pass));
     if (err == MM_EAUTH)
         cli_audit_unlock_failed(ctx, path, user);
+    if (err == MM_ECORRUPT) { /* damage found: the message names the file */
+        cli_lib_error(err);
+        return CLI_DAMAGE;
+    }
     if (err < 0)
         return cli_repo_error(ctx, err);
     return CLI_OK;

@@ -504,6 +504,8 @@ struct mm_repo_verify_opts {
 struct mm_repo_verify_stats {
     uint64_t generations, trees, packs, objects, bytes;
     uint64_t damaged_generations, damaged_packs, damaged_objects, missing_objects, damaged_files;
+    uint64_t damaged_copies; /* copies of the marker, config, key slots, label: damaged/missing */
+    uint64_t old_copies;     /* second copies a repository made before them lacks (information) */
     int recorded; /* read_data: the result was recorded on the medium (not when it is full or
                      write-protected; the result stands all the same) */
 };

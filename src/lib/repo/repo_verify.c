@@ -172,6 +172,49 @@ static int check_packs_present(struct vstate *v)
     return 0;
 }
 
+/* The small critical files (marker, config, key slots, label): each copy noted as damaged or
+ * missing is damage; a missing second copy in a repository older than them is information. */
+static void check_copies(struct vstate *v)
+{
+    struct mm_repo_medium m;
+    int err = mm_repo_medium_get(v->r, &m);
+
+    if (err < 0 && err != MM_ENOTFOUND) {
+        report(v, NULL, "medium", mm_error_last());
+        v->s->damaged_copies++;
+    }
+    mm_error_clear();
+    for (size_t i = 0; i < v->r->ncopies; i++) {
+        const struct mm_repo__copy *c = &v->r->copies[i];
+        char rel2[80];
+        snprintf(rel2, sizeof(rel2), "%s.2", c->rel);
+        if (c->flags & MM_REPO__COPY_DIFFER) {
+            report(v, NULL, c->rel,
+                   "its two copies differ: one is damaged (the one its user's passphrase opens "
+                   "serves; that user's next write repairs the other)");
+            v->s->damaged_copies++;
+            continue;
+        }
+        if (c->flags & (MM_REPO__COPY1_BAD | MM_REPO__COPY1_MISSING)) {
+            report(v, NULL, c->rel,
+                   c->flags & MM_REPO__COPY1_BAD
+                           ? "damaged (its second copy serves; the next write with the key repairs it)"
+                           : "missing (its second copy serves; the next write with the key restores it)");
+            v->s->damaged_copies++;
+        }
+        if (c->flags & MM_REPO__COPY2_BAD) {
+            report(v, NULL, rel2, "second copy damaged (the first serves; the next write with the "
+                                  "key repairs it)");
+            v->s->damaged_copies++;
+        } else if ((c->flags & MM_REPO__COPY2_MISSING) && v->r->copies2) {
+            report(v, NULL, rel2, "second copy missing (the next write with the key restores it)");
+            v->s->damaged_copies++;
+        } else if (c->flags & MM_REPO__COPY2_MISSING) {
+            v->s->old_copies++;
+        }
+    }
+}
+
 static int cmp_loc_pack(const void *a, const void *b)
 {
     const struct mm_repo__loc *x = *(struct mm_repo__loc *const *)a,
@@ -283,6 +326,7 @@ int mm_repo_verify(mm_repo *r, const struct mm_repo_verify_opts *o,
                          : "compression dictionary damaged, no intact copy: files compressed "
                            "with it cannot be read");
     }
+    check_copies(&v);
     if ((err = check_packs_present(&v)) < 0)
         goto out;
     if (o->read_data && (err = read_data(&v)) < 0)
