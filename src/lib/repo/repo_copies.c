@@ -100,13 +100,15 @@ static int read_copy(mm_repo *r, const char *rel, int which, mm_buf *b)
 static unsigned judge(mm_repo *r, const char *rel, int which, mm_buf *b, mm_repo__intact_fn ok,
                       void *arg, int *read_err)
 {
-    int err = read_copy(r, rel, which, b);
+    int err = read_copy(r, rel, which, b), bad;
 
     *read_err = err;
     if (err == MM_ENOTFOUND)
         return which == 1 ? MM_REPO__COPY1_MISSING : MM_REPO__COPY2_MISSING;
-    if (err == MM_ELIMIT || (err == 0 && ok(b->ptr ? b->ptr : "", b->len, arg) < 0))
+    if (err == MM_ELIMIT || (err == 0 && (bad = ok(b->ptr ? b->ptr : "", b->len, arg)) < 0)) {
+        *read_err = err == MM_ELIMIT ? MM_ECORRUPT : bad; /* what the check says */
         return which == 1 ? MM_REPO__COPY1_BAD : MM_REPO__COPY2_BAD;
+    }
     return 0;
 }
 
@@ -122,7 +124,7 @@ int mm_repo__read2(mm_repo *r, const char *rel, mm_buf *out, mm_repo__intact_fn 
     if (f1 & MM_REPO__COPY1_BAD)
         snprintf(why, sizeof(why), "%s", mm_error_last());
     mm_error_clear();
-    if (e1 < 0 && e1 != MM_ENOTFOUND && e1 != MM_ELIMIT) {
+    if (e1 < 0 && !f1) {
         err = e1; /* an I/O error is not damage: say it as it is */
         goto out;
     }
@@ -141,8 +143,9 @@ int mm_repo__read2(mm_repo *r, const char *rel, mm_buf *out, mm_repo__intact_fn 
     }
     if ((f1 & MM_REPO__COPY1_MISSING) && (f2 & MM_REPO__COPY2_MISSING))
         err = mm_error_set(MM_ENOTFOUND, "'%s' is missing", rel);
-    else
-        err = mm_error_set(MM_ECORRUPT, "'%s' is damaged and has no intact second copy (%s)", rel,
+    else /* the check's own code (MM_EAUTH: a label signed by another key) */
+        err = mm_error_set((f1 & MM_REPO__COPY1_BAD) && e1 < 0 ? e1 : MM_ECORRUPT,
+                           "'%s' is damaged and has no intact second copy (%s)", rel,
                            why[0] ? why : "missing");
 out:
     mm_buf_release(&other);
