@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "os/os.h"
 #include "repo/repo.h"
+#include "repo/repo_sync.h"
 #include "tests/unit/test_caps.h"
 #include "tools/gen/gen.h"
 
@@ -2536,8 +2537,8 @@ static void dmg_run(const char *base, const char *repo, struct dmg_result *d)
     d->vpaths2 = probs_paths(d->vp, dmg.g2);
     d->rpaths = probs_paths(d->rp, dmg.g2);
     assert_int_equal(d->rp->n, d->rpaths.n); /* restore names its generation */
-    assert_int_equal(d->rs.damaged, d->rp->n);
     d->missing = check_partial_restore(out, &d->rpaths);
+    assert_int_equal(d->rs.damaged, d->missing); /* a lost folder counts the files below it */
     assert_int_equal(d->rs.files + d->missing, dmg.files);
     mm_repo_free(r);
 }
@@ -2632,6 +2633,64 @@ static void damage__truncated_pack(void **state)
         if (!list_has(&d.vpaths2, d.rpaths.v[i]))
             fail_msg("restore reported '%s', which verify did not", d.rpaths.v[i]);
     dmg_free(&d);
+}
+
+/* The tree packs of @repo (mm_repo_sync_packs), as paths in @out. @return how many */
+static size_t tree_packs(const char *repo, char out[][PATHCAP], size_t cap)
+{
+    struct mm_repo_sync_pack *p = NULL;
+    size_t n = 0, k = 0;
+    mm_repo *r = open_repo(repo);
+
+    assert_int_equal(mm_repo_sync_packs(r, &p, &n), 0);
+    for (size_t i = 0; i < n && k < cap; i++)
+        if (p[i].trees) {
+            char rel[96];
+            snprintf(rel, sizeof(rel), "data/%.2s/%s", p[i].id, p[i].id);
+            pj(out[k++], repo, rel);
+        }
+    free(p);
+    mm_repo_free(r);
+    return k;
+}
+
+/*
+ * A truncated pack of trees costs only the files below the trees it lost: restore leaves out
+ * exactly the files under the folders it names (check_partial_restore), restores every other
+ * one byte for byte, and verify counts the same files as restore leaves out.
+ */
+static void damage__truncated_tree_pack(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], packs[4][PATHCAP], out[PATHCAP];
+    size_t n;
+    struct dmg_result d;
+
+    (void)state;
+    dmg_copy(base, repo, "treetrunc");
+    n = tree_packs(repo, packs, 4);
+    assert_true(n >= 2); /* one per backup */
+    for (size_t i = 0; i < n; i++) {
+        struct mm_repo_restore_stats rs1;
+        char tag[32], pack[PATHCAP];
+        mm_repo *r;
+        snprintf(tag, sizeof(tag), "treetrunc%zu", i);
+        dmg_copy(base, repo, tag);
+        pj(pack, repo, strstr(packs[i], "/data/") + 1);
+        assert_int_equal(truncate(pack, file_size(pack) / 2), 0);
+        dmg_run(base, repo, &d); /* latest: exactly the files below the lost folders, counted */
+        expect_only_file_named(d.vp, pack + strlen(repo) + 1, "wrong size");
+        lists_equal(&d.rpaths, &d.vpaths2, "paths named by restore and by verify");
+        /* the first generation: its restore's count and the latest's are verify's count */
+        r = open_repo(repo);
+        restore_ok(r, dmg.g1, pj(out, base, "out1"), NULL, &rs1);
+        mm_repo_free(r);
+        if (d.v.damaged_files != rs1.damaged + d.rs.damaged)
+            fail_msg("tree pack %zu: verify counts %llu damaged files, restore %llu + %llu", i,
+                     (unsigned long long)d.v.damaged_files, (unsigned long long)rs1.damaged,
+                     (unsigned long long)d.rs.damaged);
+        assert_true(d.v.damaged_files > 1); /* a lost folder is more than one file */
+        dmg_free(&d);
+    }
 }
 
 static void damage__missing_pack(void **state)
@@ -3715,6 +3774,7 @@ int main(void)
         cmocka_unit_test_teardown(damage__clean_repository_verifies_whole, remove_tmp),
         cmocka_unit_test_teardown(damage__flipped_byte_in_a_pack, remove_tmp),
         cmocka_unit_test_teardown(damage__truncated_pack, remove_tmp),
+        cmocka_unit_test_teardown(damage__truncated_tree_pack, remove_tmp),
         cmocka_unit_test_teardown(damage__missing_pack, remove_tmp),
         cmocka_unit_test_teardown(damage__flipped_byte_in_an_index_file, remove_tmp),
         cmocka_unit_test_teardown(damage__missing_index_files, remove_tmp),

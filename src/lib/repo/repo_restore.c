@@ -69,6 +69,7 @@ struct rstate {
     int matched;
     int root_user;
     char errmsg[512]; /* message of the first fatal error of a worker */
+    uint64_t seen, lost_trees; /* files met in readable folders; folders that do not read */
     struct timespec last;
 };
 
@@ -374,6 +375,7 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
             return err;
         report(st, shown[0] ? shown : ".", "folder damaged in the repository: not restored");
         add(&st->s.damaged, 1);
+        st->lost_trees++;
         mm_error_clear();
         return 0;
     }
@@ -395,6 +397,7 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
         if (m == 2)
             st->matched = 1;
         if (e->kind == MM_REPO_KIND_FILE) {
+            st->seen++;
             err = queue_file(st, dst, shown, e);
             progress(st, 0);
             continue;
@@ -596,6 +599,10 @@ int mm_repo_restore(mm_repo *r, const char *gen, const char *to,
         }
     }
     progress(&st, 1);
+    /* a folder that does not read costs the files below it: the generation's count less the
+     * files met elsewhere (a whole restore; a selection counts each such folder once) */
+    if (st.lost_trees && !st.nfilters && g.counts.files >= st.seen)
+        st.s.damaged += g.counts.files - st.seen - st.lost_trees;
     if (stats)
         *stats = st.s;
 out:
