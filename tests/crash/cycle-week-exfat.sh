@@ -80,7 +80,7 @@ for d in $DAYS; do
     mount_day "$d"
     fmt=2
     [ "$d" = FRI ] && fmt=3
-    MAMORI_PASSPHRASE=week-medium-passphrase must_be "init-$d" 0 "$M" -q init --repo "$W/mnt/$d/repo" --format $fmt --kdf-passes 1 --kdf-memory 1
+    MAMORI_PASSPHRASE=week-medium-passphrase must_be "init-$d" 0 "$M" -q init --repo "$W/mnt/$d/repo" --format $fmt --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
     MAMORI_PASSPHRASE=week-medium-passphrase must_be "label-$d" 0 "$M" media init --repo "$W/mnt/$d/repo" --label "$d" --hospital 1310012345
     [ "$d" = FRI ] && MAMORI_PASSPHRASE=week-medium-passphrase must_be enroll-FRI 0 "$M" host enroll --repo "$W/mnt/FRI/repo" --out "$W/FRI.cred" --name nightly
     umount_day "$d"
