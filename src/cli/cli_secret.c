@@ -230,11 +230,13 @@ static const char *weakness(const struct cli_ctx *ctx, int why)
     case MM_SECRET_SHORT:
         return CLI_T(ctx, "12 文字未満", "under 12 characters");
     case MM_SECRET_COMMON:
-        return CLI_T(ctx, "よく使われるパスワードの一覧にあります", "on the list of common passwords");
+        return CLI_T(ctx, "よく使われるパスワードの一覧にあります",
+                     "on the list of common passwords");
     case MM_SECRET_REPEATED:
         return CLI_T(ctx, "同じ文字の繰り返しです", "one character repeated");
     default:
-        return CLI_T(ctx, "利用者名かリポジトリ名と同じです", "the user's or the repository's name");
+        return CLI_T(ctx, "利用者名かリポジトリ名と同じです",
+                     "the user's or the repository's name");
     }
 }
 
@@ -253,12 +255,13 @@ int cli_secret_new(const struct cli_ctx *ctx, const char *pass, size_t len, cons
 
     if (why == MM_SECRET_OK || ctx->allow_weak)
         return CLI_OK;
-    cli_error(CLI_T(ctx,
-                    "弱いパスフレーズは使えません（%s）: 12 文字以上で、推測されにくい語の組み合わせに"
-                    "してください（承知の上なら --allow-weak-secrets）",
-                    "weak passphrase refused (%s): use at least 12 characters, a few words that "
-                    "are hard to guess (or give --allow-weak-secrets if you know)"),
-              weakness(ctx, why));
+    cli_error(
+            CLI_T(ctx,
+                  "弱いパスフレーズは使えません（%s）: 12 文字以上で、推測されにくい語の組み合わせに"
+                  "してください（承知の上なら --allow-weak-secrets）",
+                  "weak passphrase refused (%s): use at least 12 characters, a few words that "
+                  "are hard to guess (or give --allow-weak-secrets if you know)"),
+            weakness(ctx, why));
     return CLI_REFUSED;
 }
 

@@ -870,14 +870,12 @@ static void policy__passphrase_and_kdf_rules(void **state)
     assert_int_equal(mm_crypto_passphrase_weak(P("PassWord1234"), NULL, 0), MM_SECRET_COMMON);
     assert_int_equal(mm_crypto_passphrase_weak(P("qwertyuiop123"), NULL, 0), MM_SECRET_COMMON);
     assert_int_equal(mm_crypto_passphrase_weak(P("password1234x"), NULL, 0), MM_SECRET_OK);
-    assert_int_equal(mm_crypto_passphrase_weak(P("xxxxxxxxxxxxxxxx"), NULL, 0),
-                     MM_SECRET_REPEATED);
+    assert_int_equal(mm_crypto_passphrase_weak(P("xxxxxxxxxxxxxxxx"), NULL, 0), MM_SECRET_REPEATED);
     assert_int_equal(mm_crypto_passphrase_weak(P("ああああああああああああ"), NULL, 0),
                      MM_SECRET_REPEATED);
     assert_int_equal(mm_crypto_passphrase_weak(P("ああああああああああああい"), NULL, 0),
                      MM_SECRET_OK);
-    assert_int_equal(mm_crypto_passphrase_weak(P("Ward-Administrator"), names, 2),
-                     MM_SECRET_NAME);
+    assert_int_equal(mm_crypto_passphrase_weak(P("Ward-Administrator"), names, 2), MM_SECRET_NAME);
     assert_int_equal(mm_kdf_params_weak(&k), 0);
     k.opslimit = MM_KDF_OPSLIMIT_POLICY - 1;
     assert_int_equal(mm_kdf_params_weak(&k), 1);

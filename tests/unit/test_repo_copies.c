@@ -87,6 +87,16 @@ static const char *at(const struct tmp *t, const char *rel, char *out, size_t ca
     return out;
 }
 
+/* Append ".2" to @s (@cap bytes): the name of its second copy. @return @s */
+static char *plus2(char *s, size_t cap)
+{
+    size_t n = strlen(s);
+
+    assert_true(n + 3 <= cap);
+    memcpy(s + n, ".2", 3);
+    return s;
+}
+
 static void flip(const char *path, long off)
 {
     FILE *f = fopen(path, "r+b");
@@ -226,7 +236,7 @@ static void copies__both_damaged_stop_the_open_naming_the_file(void **state)
     }
     slot_rel(t, slot, sizeof(slot));
     flip(at(t, slot, p, sizeof(p)), 0);
-    strcat(slot, ".2");
+    plus2(slot, sizeof(slot));
     flip(at(t, slot, p, sizeof(p)), 1);
     assert_int_equal(mm_repo_open(&r, t->repo, "alice", P(PASS)), MM_ECORRUPT);
     if (!strstr(mm_error_last(), "keys/"))
@@ -245,7 +255,7 @@ static void copies__old_repository_gets_them_on_the_next_write(void **state)
     snprintf(text, sizeof(text), "mamori-repo 2\nid %s\n", mm_repo_id(r));
     mm_repo_free(r);
     slot_rel(t, slot, sizeof(slot));
-    strcat(slot, ".2");
+    plus2(slot, sizeof(slot));
     assert_int_equal(unlink(at(t, slot, p, sizeof(p))), 0);
     assert_int_equal(unlink(at(t, "config.2", p, sizeof(p))), 0);
     assert_int_equal(unlink(at(t, "medium.2", p, sizeof(p))), 0);
@@ -259,8 +269,8 @@ static void copies__old_repository_gets_them_on_the_next_write(void **state)
                  (unsigned long long)st.damaged_copies, (unsigned long long)st.old_copies,
                  t->problems);
     write_with_key(t);
-    assert_true(same_file(at(t, "mamori-repo", p, sizeof(p)), strcat(p, ".2")));
-    assert_true(same_file(at(t, "config", p, sizeof(p)), strcat(p, ".2")));
+    assert_true(same_file(at(t, "mamori-repo", p, sizeof(p)), plus2(p, sizeof(p))));
+    assert_true(same_file(at(t, "config", p, sizeof(p)), plus2(p, sizeof(p))));
     assert_true(access(at(t, slot, p, sizeof(p)), F_OK) == 0);
     st = verify(t);
     if (st.damaged_copies || st.old_copies || t->problems[0])

@@ -254,8 +254,8 @@ static int copy_dir_files(struct cyc *c, const char *to, const char *dir,
 /* The shadow's files from the medium into @to. @return 0 or an mm_err */
 static int bootstrap_into(struct cyc *c, const char *to)
 {
-    static const char *const fixed[] = { "mamori-repo", "config", "medium", "mamori-repo.2",
-                                         "config.2", "medium.2" };
+    static const char *const fixed[] = { "mamori-repo",   "config",   "medium",
+                                         "mamori-repo.2", "config.2", "medium.2" };
     struct mm_repo_sync_stats st = { 0 }; /* host-side: not the medium's fsyncs */
     struct mm_repo_sync_pack *p = NULL;
     char **names = NULL, path[PATHMAX];

@@ -53,8 +53,7 @@ static int repeated(const char *pass, size_t len)
     return 1;
 }
 
-int mm_crypto_passphrase_weak(const char *pass, size_t len, const char *const *names,
-                              size_t nnames)
+int mm_crypto_passphrase_weak(const char *pass, size_t len, const char *const *names, size_t nnames)
 {
     if (mm_text_chars(pass, len) < MM_PASSPHRASE_MIN_CHARS)
         return MM_SECRET_SHORT;

@@ -126,8 +126,8 @@ enum mm_repo__copy_flags {
 /* A small critical file whose copies are not both intact, as the handle found it. */
 struct mm_repo__copy {
     char rel[64];
-    unsigned flags;       /* enum mm_repo__copy_flags */
-    unsigned char *good;  /* the intact bytes (to repair from), NULL when not known */
+    unsigned flags;      /* enum mm_repo__copy_flags */
+    unsigned char *good; /* the intact bytes (to repair from), NULL when not known */
     size_t n;
 };
 

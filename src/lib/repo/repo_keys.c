@@ -23,7 +23,7 @@
 struct slotfile {
     char file[40];
     unsigned char b[MM_KEYSLOT_SIZE], b2[MM_KEYSLOT_SIZE];
-    size_t n, n2; /* n2: the other copy, when both parse but differ */
+    size_t n, n2;   /* n2: the other copy, when both parse but differ */
     unsigned flags; /* enum mm_repo__copy_flags of copy 1 ("b" may be copy 2) */
     int from2;      /* b is copy 2 */
     char name[MM_KEYSLOT_NAME_MAX + 1];
@@ -158,8 +158,7 @@ static int open_slot(mm_repo *r, const struct slotfile *s, const char *pass, siz
         return mm_repo__copy_note(r, rel, MM_REPO__COPY2_BAD, s->b, s->n);
     if (err != MM_EAUTH)
         return err;
-    if ((err = mm_keyslot_open(&r->ks, s->b2, s->n2, pass, passlen, r->user, sizeof(r->user))) <
-        0)
+    if ((err = mm_keyslot_open(&r->ks, s->b2, s->n2, pass, passlen, r->user, sizeof(r->user))) < 0)
         return err;
     return mm_repo__copy_note(r, rel, MM_REPO__COPY1_BAD, s->b2, s->n2);
 }

@@ -113,8 +113,8 @@ static void marker_text(unsigned version, const char *id, char *out, size_t cap)
     int n = snprintf(out, cap, MARKER " %u\nid %s\n", version, id);
 
     mm_crypto_hash(out, (size_t)n, h);
-    snprintf(out + n, cap - (size_t)n, "check %02x%02x%02x%02x%02x%02x%02x%02x\n", h[0], h[1],
-             h[2], h[3], h[4], h[5], h[6], h[7]);
+    snprintf(out + n, cap - (size_t)n, "check %02x%02x%02x%02x%02x%02x%02x%02x\n", h[0], h[1], h[2],
+             h[3], h[4], h[5], h[6], h[7]);
 }
 
 /* Parse a marker copy: version, ID, whether it has a check line. @return 0, MM_ECORRUPT */
@@ -321,7 +321,8 @@ int mm_repo_init(const char *path, const char *user, const char *pass, size_t pa
             goto out;
     }
     /* the slot and the config first: a folder with a marker is a usable repository */
-    if ((err = mm_repo__slot_write(r, user, pass, passlen, o->kdf)) < 0 || (err = write_config(r)) < 0)
+    if ((err = mm_repo__slot_write(r, user, pass, passlen, o->kdf)) < 0 ||
+        (err = write_config(r)) < 0)
         goto out;
     marker_text(r->version, r->id, marker, sizeof(marker));
     err = mm_repo__write2(r, MARKER, marker, strlen(marker));

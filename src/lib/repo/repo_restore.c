@@ -68,7 +68,7 @@ struct rstate {
     mm_buf names; /* the folder names of st->dirs, one after another */
     int matched;
     int root_user;
-    char errmsg[512]; /* message of the first fatal error of a worker */
+    char errmsg[512];          /* message of the first fatal error of a worker */
     uint64_t seen, lost_trees; /* files met in readable folders; folders that do not read */
     struct timespec last;
 };

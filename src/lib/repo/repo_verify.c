@@ -243,8 +243,9 @@ static void check_copies(struct vstate *v)
             v->s->damaged_copies++;
         }
         if (c->flags & MM_REPO__COPY2_BAD) {
-            report(v, NULL, rel2, "second copy damaged (the first serves; the next write with the "
-                                  "key repairs it)");
+            report(v, NULL, rel2,
+                   "second copy damaged (the first serves; the next write with the "
+                   "key repairs it)");
             v->s->damaged_copies++;
         } else if ((c->flags & MM_REPO__COPY2_MISSING) && v->r->copies2) {
             report(v, NULL, rel2, "second copy missing (the next write with the key restores it)");
