@@ -85,7 +85,8 @@ int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const
     mm_crypto_wipe(pass, sizeof(pass));
     if (err == MM_EAUTH)
         cli_audit_unlock_failed(ctx, path, user);
-    if (err == MM_ECORRUPT) { /* damage found: the message names the file */
+    if (err == MM_ECORRUPT && !strstr(mm_error_last(), "newer than this mamori")) {
+        /* damage found (a format too new is no damage): the message names the file */
         cli_lib_error(err);
         return CLI_DAMAGE;
     }

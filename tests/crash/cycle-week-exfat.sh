@@ -265,7 +265,7 @@ echo "status (table, JSON, Prometheus) with every medium detached: ok"
 
 # ---- a passphrase file others may read is refused ------------------------------------------------
 chmod 644 "$PASSFILE"
-must_be loose-passphrase 1 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-17
+must_be loose-passphrase 5 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-17
 grep -q 'mode 0600' "$W/loose-passphrase.err" || { show "$W/loose-passphrase.err"; fail "a readable passphrase file was used"; }
 echo "wrong disk, failing attach, missing disk, window records, passphrase file: ok"
 exit 0

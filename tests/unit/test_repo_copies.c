@@ -283,6 +283,70 @@ static void copies__old_repository_gets_them_on_the_next_write(void **state)
     assert_int_equal(st.damaged_copies, 1);
 }
 
+/* A slot damaged in both copies is reported, and a writer does not "repair" it with nothing. */
+static void copies__slot_lost_in_both_copies_is_left_alone(void **state)
+{
+    struct tmp *t = *state;
+    struct mm_repo_verify_stats st;
+    struct mm_repo_key *k = NULL;
+    char p[400], bob[64] = "";
+    size_t n = 0;
+    struct stat sb;
+    mm_repo *r = open_repo(t->repo);
+
+    assert_int_equal(mm_repo_key_add(r, "bob", P("bobs-copies-passphrase"), &kdf_min), 0);
+    mm_repo_free(r);
+    assert_int_equal(mm_repo_key_list(t->repo, &k, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(k[i].name, "bob") == 0)
+            snprintf(bob, sizeof(bob), "keys/%s", k[i].file);
+    free(k);
+    assert_true(bob[0]);
+    flip(at(t, bob, p, sizeof(p)), 0);
+    flip(plus2(p, sizeof(p)), 1);
+    st = verify(t);
+    if (st.damaged_copies != 1 || !strstr(t->problems, "no intact second copy"))
+        fail_msg("bob's lost slot: %s", t->problems);
+    write_with_key(t);
+    assert_int_equal(stat(at(t, bob, p, sizeof(p)), &sb), 0);
+    assert_int_equal(sb.st_size, MM_KEYSLOT_SIZE); /* left as it was, not emptied */
+    assert_int_equal(stat(plus2(p, sizeof(p)), &sb), 0);
+    assert_int_equal(sb.st_size, MM_KEYSLOT_SIZE);
+}
+
+/* Both copies of the label check out but differ (an older mamori relabelled the medium and
+ * left medium.2): the first serves, the second is reported as stale and rewritten. */
+static void copies__stale_second_copy_is_rewritten(void **state)
+{
+    struct tmp *t = *state;
+    struct mm_repo_verify_stats st;
+    struct mm_repo_medium m;
+    char p1[400], p2[400], old[4096];
+    mm_repo *r = open_repo(t->repo);
+    FILE *f;
+    size_t n;
+
+    at(t, "medium", p1, sizeof(p1));
+    at(t, "medium.2", p2, sizeof(p2));
+    assert_non_null(f = fopen(p1, "rb"));
+    n = fread(old, 1, sizeof(old), f);
+    fclose(f);
+    assert_int_equal(mm_repo_medium_set(r, "TUE", NULL, 1), 0);
+    mm_repo_free(r);
+    assert_non_null(f = fopen(p2, "wb")); /* the old label, still validly signed */
+    assert_int_equal(fwrite(old, 1, n, f), n);
+    fclose(f);
+    r = open_repo(t->repo);
+    assert_int_equal(mm_repo_medium_get(r, &m), 0);
+    assert_string_equal(m.label, "TUE");
+    mm_repo_free(r);
+    st = verify(t);
+    if (st.damaged_copies != 1 || !strstr(t->problems, "medium.2"))
+        fail_msg("stale label copy: %s", t->problems);
+    write_with_key(t);
+    assert_true(same_file(p1, p2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +355,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(copies__old_repository_gets_them_on_the_next_write, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(copies__slot_lost_in_both_copies_is_left_alone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(copies__stale_second_copy_is_rewritten, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

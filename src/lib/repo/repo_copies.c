@@ -131,6 +131,10 @@ int mm_repo__read2(mm_repo *r, const char *rel, mm_buf *out, mm_repo__intact_fn 
     f2 = judge(r, rel, 2, &other, ok, arg, &e2);
     mm_error_clear();
     if (f1 == 0) {
+        /* both intact but different: the second is stale (an older mamori rewrote the first) */
+        if (f2 == 0 && e2 == 0 &&
+            (other.len != out->len || memcmp(other.ptr, out->ptr, out->len) != 0))
+            f2 = MM_REPO__COPY2_BAD;
         /* copy 2 of an old repository is missing: noted, judged by the caller (info) */
         err = mm_repo__copy_note(r, rel, f2, out->ptr, out->len);
         goto out;

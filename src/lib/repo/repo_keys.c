@@ -78,8 +78,9 @@ static int load_slot(mm_repo *r, const char *hex, struct slotfile *s)
         s->bad = 1;
     mm_error_clear();
     snprintf(rel, sizeof(rel), "keys/%s", hex);
-    return mm_repo__copy_note(r, rel, s->flags, (s->flags & MM_REPO__COPY_DIFFER) ? NULL : s->b,
-                              s->bad ? 0 : s->n);
+    /* the bytes to repair from: none when no copy parses or which one is intact is open */
+    return mm_repo__copy_note(r, rel, s->flags,
+                              s->bad || (s->flags & MM_REPO__COPY_DIFFER) ? NULL : s->b, s->n);
 }
 
 /* Whether @name is a slot file: 32 hex digits, or 32 and ".2" when the first copy is gone. */

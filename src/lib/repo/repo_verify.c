@@ -228,6 +228,12 @@ static void check_copies(struct vstate *v)
         const struct mm_repo__copy *c = &v->r->copies[i];
         char rel2[80];
         snprintf(rel2, sizeof(rel2), "%s.2", c->rel);
+        if ((c->flags & (MM_REPO__COPY1_BAD | MM_REPO__COPY1_MISSING)) &&
+            (c->flags & (MM_REPO__COPY2_BAD | MM_REPO__COPY2_MISSING))) {
+            report(v, NULL, c->rel, "damaged, and no intact second copy: it cannot be used");
+            v->s->damaged_copies++;
+            continue;
+        }
         if (c->flags & MM_REPO__COPY_DIFFER) {
             report(v, NULL, c->rel,
                    "its two copies differ: one is damaged (the one its user's passphrase opens "
