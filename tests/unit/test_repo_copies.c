@@ -219,7 +219,7 @@ static void copies__both_damaged_stop_the_open_naming_the_file(void **state)
 {
     struct tmp *t = *state;
     static const char *const rels[] = { "config", "mamori-repo" };
-    char p[400], slot[64];
+    char p[400], p2[400], slot[64];
     mm_repo *r = NULL;
 
     for (size_t i = 0; i < 2; i++) {
@@ -234,6 +234,13 @@ static void copies__both_damaged_stop_the_open_naming_the_file(void **state)
         flip(at(t, rels[i], p, sizeof(p)), 50);
         flip(at(t, rel2, p, sizeof(p)), 55);
     }
+    /* both copies of the config missing: damage too, naming it */
+    assert_int_equal(rename(at(t, "config", p, sizeof(p)), at(t, "c1", p2, sizeof(p2))), 0);
+    assert_int_equal(rename(at(t, "config.2", p, sizeof(p)), at(t, "c2", p2, sizeof(p2))), 0);
+    assert_int_equal(mm_repo_open(&r, t->repo, "alice", P(PASS)), MM_ECORRUPT);
+    assert_non_null(strstr(mm_error_last(), "config"));
+    assert_int_equal(rename(at(t, "c1", p2, sizeof(p2)), at(t, "config", p, sizeof(p))), 0);
+    assert_int_equal(rename(at(t, "c2", p2, sizeof(p2)), at(t, "config.2", p, sizeof(p))), 0);
     slot_rel(t, slot, sizeof(slot));
     flip(at(t, slot, p, sizeof(p)), 0);
     plus2(slot, sizeof(slot));

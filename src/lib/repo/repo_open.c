@@ -226,7 +226,9 @@ static int read_config(mm_repo *r)
     mm_buf_init(&raw, 4096);
     mm_buf_init(&plain, 4096);
     if ((err = mm_repo__read2(r, "config", &raw, config_ok, arg)) < 0) {
-        err = mm_error_set(err, "repository config: %s", mm_error_last());
+        /* a marker without a config is a damaged repository, not a missing one */
+        err = mm_error_set(err == MM_ENOTFOUND ? MM_ECORRUPT : err, "repository config: %s",
+                           mm_error_last());
         goto out;
     }
     if ((err = config_ok(raw.ptr, raw.len, arg)) < 0) /* the copy read2 chose */
