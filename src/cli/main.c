@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "mm_config.h"
 #include "src/cli/cli_repo.h"
@@ -226,6 +227,15 @@ static int finish(int rc)
     return rc;
 }
 
+/* The library's warnings (a repaired copy of a small critical file, a damaged host catalog):
+ * one line each on standard error. */
+static void log_sink(enum mm_log_level level, const char *msg, void *arg)
+{
+    (void)arg;
+    if (level <= MM_LOG_WARN)
+        fprintf(stderr, "mamori: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -253,6 +263,7 @@ int main(int argc, char **argv)
      */
     mallopt(M_MMAP_THRESHOLD, 512 * 1024);
     cli_secret_env_take(); /* before anything else: the passphrase leaves the environment */
+    mm_log_set_sink(log_sink, NULL, MM_LOG_WARN);
     ctx.lang = env_lang();
     ctx.tty = isatty(STDERR_FILENO);
     opterr = 0;
