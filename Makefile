@@ -98,7 +98,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
 	  --no-suite browser
 
-DEMO_PASSPHRASE ?= mamori-demo
+DEMO_PASSPHRASE ?= mamori-demo-passphrase
 
 demo: build
 	@rm -rf $(DEMO)/media $(DEMO)/mnt $(DEMO)/state $(DEMO)/staging $(DEMO)/cycle-audit

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,111 +21,6 @@
 #include "common/limits.h"
 #include "crypto/crypto.h"
 #include "src/cli/cli_audit.h"
-
-/* Read one line from @f into @out without the line end. @return length, or -1. */
-static long read_line(FILE *f, char *out, size_t cap)
-{
-    size_t n;
-
-    if (!fgets(out, (int)cap, f))
-        return -1;
-    n = strlen(out);
-    if (n == cap - 1 && out[n - 1] != '\n')
-        return -2; /* too long */
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
-        out[--n] = '\0';
-    return (long)n;
-}
-
-/* Prompt on the terminal with echo off. */
-static long prompt_tty(const char *prompt, char *out, size_t cap)
-{
-    FILE *tty = fopen("/dev/tty", "r+");
-    struct termios old, quiet;
-    long n;
-    int restore = 0;
-
-    if (!tty)
-        return -3;
-    fputs(prompt, tty);
-    fflush(tty);
-    if (tcgetattr(fileno(tty), &old) == 0) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        restore = tcsetattr(fileno(tty), TCSAFLUSH, &quiet) == 0;
-    }
-    n = read_line(tty, out, cap);
-    if (restore)
-        tcsetattr(fileno(tty), TCSAFLUSH, &old);
-    fclose(tty);
-    return n;
-}
-
-int cli_passphrase(const struct cli_ctx *ctx, const char *file, const char *env,
-                   const char *prompt_ja, const char *prompt_en, int confirm,
-                   char out[CLI_PASS_MAX], size_t *len)
-{
-    const char *e = env ? getenv(env) : NULL;
-    long n;
-
-    if (file) {
-        FILE *f = fopen(file, "r");
-        if (!f) {
-            cli_error(CLI_T(ctx, "パスフレーズファイル '%s' を開けません: %s",
-                            "cannot open the passphrase file '%s': %s"),
-                      file, strerror(errno));
-            return CLI_ERROR;
-        }
-        n = read_line(f, out, CLI_PASS_MAX);
-        fclose(f);
-        if (n == -1)
-            n = 0;
-    } else if (e) {
-        n = (long)strlen(e);
-        if ((size_t)n >= CLI_PASS_MAX)
-            n = -2;
-        else
-            memcpy(out, e, (size_t)n + 1);
-    } else {
-        char again[CLI_PASS_MAX];
-        n = prompt_tty(CLI_T(ctx, prompt_ja, prompt_en), out, CLI_PASS_MAX);
-        if (n == -3) {
-            cli_error("%s", CLI_T(ctx,
-                                  "パスフレーズが必要です: 端末で実行するか --passphrase-file か "
-                                  "環境変数 MAMORI_PASSPHRASE で渡してください",
-                                  "a passphrase is needed: run on a terminal, or give "
-                                  "--passphrase-file or MAMORI_PASSPHRASE"));
-            return CLI_ERROR;
-        }
-        if (n >= 0 && confirm) {
-            long m = prompt_tty(CLI_T(ctx, "もう一度入力してください: ", "again: "), again,
-                                sizeof(again));
-            if (m != n || memcmp(again, out, (size_t)n) != 0) {
-                mm_crypto_wipe(again, sizeof(again));
-                mm_crypto_wipe(out, CLI_PASS_MAX);
-                cli_error("%s",
-                          CLI_T(ctx, "パスフレーズが一致しません", "the passphrases do not match"));
-                return CLI_ERROR;
-            }
-        }
-        mm_crypto_wipe(again, sizeof(again));
-    }
-    if (n == -2) {
-        mm_crypto_wipe(out, CLI_PASS_MAX);
-        cli_error(CLI_T(ctx, "パスフレーズが長すぎます（%d バイトまで）",
-                        "the passphrase is too long (at most %d bytes)"),
-                  CLI_PASS_MAX - 1);
-        return CLI_ERROR;
-    }
-    if (n <= 0) {
-        mm_crypto_wipe(out, CLI_PASS_MAX);
-        cli_error("%s", CLI_T(ctx, "パスフレーズが空です", "the passphrase is empty"));
-        return CLI_ERROR;
-    }
-    *len = (size_t)n;
-    return CLI_OK;
-}
 
 int cli_repo_error(const struct cli_ctx *ctx, int err)
 {
@@ -196,6 +90,9 @@ int cli_repo_arg(struct cli_ctx *ctx, int opt, const char **repo, const char **u
     case 'A':
         ctx->audit_dir = optarg;
         return 1;
+    case CLI_OPT_WEAK:
+        ctx->allow_weak = 1;
+        return 1;
     default:
         return 0;
     }
@@ -217,9 +114,16 @@ int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const
                              "パスフレーズ: ", "passphrase: ", 0, pass, &len)) != CLI_OK)
         return rc;
     err = mm_repo_open(out, path, user, pass, len);
+    if (err == 0)
+        cli_secret_warn(ctx, pass, len, mm_repo_user(*out), path);
     mm_crypto_wipe(pass, sizeof(pass));
     if (err == MM_EAUTH)
         cli_audit_unlock_failed(ctx, path, user);
+    if (err == MM_ECORRUPT && !strstr(mm_error_last(), "newer than this mamori")) {
+        /* damage found (a format too new is no damage): the message names the file */
+        cli_lib_error(err);
+        return CLI_DAMAGE;
+    }
     if (err < 0)
         return cli_repo_error(ctx, err);
     return CLI_OK;

@@ -29,14 +29,42 @@ int cli_passphrase(const struct cli_ctx *ctx, const char *file, const char *env,
                    const char *prompt_ja, const char *prompt_en, int confirm,
                    char out[CLI_PASS_MAX], size_t *len);
 
+/*
+ * Take MAMORI_PASSPHRASE and MAMORI_NEW_PASSPHRASE out of the environment once, at the start:
+ * each is copied, its bytes in the environment block (what /proc/<pid>/environ shows) are
+ * overwritten in place, and it is unset. cli_passphrase() reads the copies.
+ */
+void cli_secret_env_take(void);
+
+/*
+ * The rules for a new passphrase (init, key add): a weak one is refused with CLI_REFUSED
+ * and a message naming the rule and --allow-weak-secrets, unless ctx->allow_weak.
+ * @param user, repo names the passphrase must not be (NULL: none)
+ * @return CLI_OK or CLI_REFUSED
+ */
+int cli_secret_new(const struct cli_ctx *ctx, const char *pass, size_t len, const char *user,
+                   const char *repo);
+
+/* After opening a repository with @pass: a warning with the fix when it is weak (not refused:
+ * the person may not be able to change it now). */
+void cli_secret_warn(const struct cli_ctx *ctx, const char *pass, size_t len, const char *user,
+                     const char *repo);
+
+/* The KDF cost of a new key slot: below the minimum, CLI_REFUSED unless ctx->allow_weak. */
+int cli_secret_kdf(const struct cli_ctx *ctx, const struct mm_kdf_params *kdf);
+
 /* The options every repository command takes, for its struct option table. */
 /* clang-format off */
-#define CLI_REPO_OPTIONS                                \
-    { "repo", required_argument, NULL, 'r' },           \
-    { "user", required_argument, NULL, 'u' },           \
-    { "passphrase-file", required_argument, NULL, 'p' }, \
-    { "json", no_argument, NULL, 'j' },                  \
-    { "audit-dir", required_argument, NULL, 'A' }
+#define CLI_REPO_OPTIONS                                    \
+    { "repo", required_argument, NULL, 'r' },               \
+    { "user", required_argument, NULL, 'u' },               \
+    { "passphrase-file", required_argument, NULL, 'p' },    \
+    { "json", no_argument, NULL, 'j' },                     \
+    { "audit-dir", required_argument, NULL, 'A' },          \
+    { "allow-weak-secrets", no_argument, NULL, CLI_OPT_WEAK }
+
+/* The option value of --allow-weak-secrets in every command's table. */
+#define CLI_OPT_WEAK 0x157
 /* clang-format on */
 
 /*

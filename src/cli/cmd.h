@@ -33,6 +33,7 @@ struct cli_ctx {
     const char *repo;      /* -r/--repo */
     const char *key_file;  /* --key-file */
     const char *audit_dir; /* --audit-dir: this host's audit logs (cli_audit.h) */
+    int allow_weak;        /* --allow-weak-secrets: the person knows (tests, demos) */
 };
 
 struct cmd {

@@ -72,6 +72,7 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "audit-dir", required_argument, NULL, 'A' },
         { "format", required_argument, NULL, 'F' },
+        { "allow-weak-secrets", no_argument, NULL, CLI_OPT_WEAK },
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = DEFAULT_USER, *passfile = NULL, *passes = NULL,
@@ -109,6 +110,9 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         case 'F':
             format = optarg;
             break;
+        case CLI_OPT_WEAK:
+            ctx->allow_weak = 1;
+            break;
         default:
             return cli_option_error(ctx, &cmd_init, opt, argv);
         }
@@ -126,9 +130,15 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(ctx, &cmd_init,
                          CLI_T(ctx, "--format は 2 または 3 です", "--format takes 2 or 3"));
     io.format = format ? (unsigned)(format[0] - '0') : 0;
+    if ((rc = cli_secret_kdf(ctx, &kdf)) != CLI_OK)
+        return rc;
     if ((rc = cli_passphrase(ctx, passfile, "MAMORI_PASSPHRASE",
                              "新しいパスフレーズ: ", "new passphrase: ", 1, pass, &len)) != CLI_OK)
         return rc;
+    if ((rc = cli_secret_new(ctx, pass, len, user, repo)) != CLI_OK) {
+        mm_crypto_wipe(pass, sizeof(pass));
+        return rc;
+    }
     io.kdf = &kdf;
     err = mm_repo_init(repo, user, pass, len, &io);
     if (err == 0)
@@ -163,7 +173,11 @@ const struct cmd cmd_init = {
     "   --kdf-passes <N>          Argon2id の反復回数（既定 12）\n"
     "   --kdf-memory <MiB>        Argon2id のメモリ量（既定 64）\n"
     "   --format <2|3>            リポジトリ形式（既定 2。3 は書き込み専用ホスト用の形式）\n"
+    "   --allow-weak-secrets      弱いパスフレーズ・鍵導出の強さ・他人が読めるパスフレーズ\n"
+    "                             ファイルを承知の上で使う（試験用）\n"
     "\n"
+    "パスフレーズは 12 文字以上で、よく使われるパスワード・同じ文字の繰り返し・利用者名や\n"
+    "リポジトリ名は使えません。鍵導出は最低 Argon2id 3 回 × 64 MiB です。\n"
     "パスフレーズは端末で2回尋ねます。スクリプトでは環境変数 MAMORI_PASSPHRASE も使えます。\n"
     "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n"
     "媒体にはビューアの起動スクリプト mamori-view.sh、緊急時の使い方（緊急時の使い方.html/.txt、\n"
@@ -176,7 +190,12 @@ const struct cmd cmd_init = {
     "   --kdf-passes <N>          Argon2id passes (default 12)\n"
     "   --kdf-memory <MiB>        Argon2id memory (default 64)\n"
     "   --format <2|3>            repository format (default 2; 3: for write-only hosts)\n"
+    "   --allow-weak-secrets      use a weak passphrase, a low key derivation cost or a\n"
+    "                             passphrase file others can read, knowingly (tests)\n"
     "\n"
+    "A passphrase has at least 12 characters and is not a common password, one character\n"
+    "repeated, or the user's or the repository's name. Key derivation: at least Argon2id\n"
+    "3 passes x 64 MiB.\n"
     "The passphrase is asked twice on the terminal; scripts may set MAMORI_PASSPHRASE.\n"
     "User names are not encrypted on the medium: role names such as it-admin are advised.\n"
     "The medium also gets the viewer's launcher mamori-view.sh, the emergency guide\n"
@@ -226,6 +245,7 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
         { "kdf-memory", required_argument, NULL, 'M' },
         { "json", no_argument, NULL, 'j' },
         { "audit-dir", required_argument, NULL, 'A' },
+        { "allow-weak-secrets", no_argument, NULL, CLI_OPT_WEAK },
         { NULL, 0, NULL, 0 },
     };
     const char *repo = ctx->repo, *user = NULL, *as = NULL, *passfile = NULL, *newfile = NULL,
@@ -266,6 +286,9 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
         case 'A':
             ctx->audit_dir = optarg;
             break;
+        case CLI_OPT_WEAK:
+            ctx->allow_weak = 1;
+            break;
         default:
             return cli_option_error(ctx, &cmd_key, opt, argv);
         }
@@ -292,6 +315,8 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage(ctx, &cmd_key,
                          CLI_T(ctx, "--kdf-passes は 1〜16、--kdf-memory は 1〜1024 (MiB) です",
                                "--kdf-passes takes 1 to 16, --kdf-memory 1 to 1024 (MiB)"));
+    if (strcmp(verb, "add") == 0 && (rc = cli_secret_kdf(ctx, &kdf)) != CLI_OK)
+        return rc;
     if ((rc = cli_repo_open(ctx, repo, as, passfile, &r)) != CLI_OK)
         return rc;
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0) {
@@ -305,6 +330,10 @@ static int run_key(struct cli_ctx *ctx, int argc, char **argv)
                                  "新しい利用者のパスフレーズ: ", "the new user's passphrase: ", 1,
                                  pass, &len)) != CLI_OK)
             goto out;
+        if ((rc = cli_secret_new(ctx, pass, len, user, repo)) != CLI_OK) {
+            mm_crypto_wipe(pass, sizeof(pass));
+            goto out;
+        }
         err = mm_repo_key_add(r, user, pass, len, &kdf);
         mm_crypto_wipe(pass, sizeof(pass));
     } else {
@@ -358,6 +387,7 @@ const struct cmd cmd_key = {
     "追加と削除には既存の利用者のパスフレーズ（--as でその利用者名）が要ります。\n"
     "新しいパスフレーズは端末で2回尋ねます（スクリプトでは MAMORI_NEW_PASSPHRASE）。\n"
     "最後の鍵スロットは削除できません。削除してもデータは鍵を替えて書き直されません。\n"
+    "新しいパスフレーズと鍵導出の強さには init と同じ決まりがあります（--allow-weak-secrets）。\n"
     "rotate は全世代を新しいマスター鍵の新しいリポジトリ <NEW> へ複製し、1 世代ごとに\n"
     "照合して記録します（中断しても同じコマンドで続きから再開）。<NEW> の鍵スロットは\n"
     "--user（既定: 今の利用者）の 1 つです。--work（既定: $TMPDIR か /var/tmp の下）には\n"
@@ -374,6 +404,7 @@ const struct cmd cmd_key = {
     "Adding and removing need an existing user's passphrase (--as names that user).\n"
     "The new passphrase is asked twice on the terminal (scripts: MAMORI_NEW_PASSPHRASE).\n"
     "The last key slot cannot be removed. Removing a slot does not re-key the data.\n"
+    "A new passphrase and key derivation cost follow init's rules (--allow-weak-secrets).\n"
     "rotate copies every generation into a new repository <NEW> with a new master key,\n"
     "comparing and recording one generation at a time (an interrupted run continues when\n"
     "the same command is run again). <NEW> has one key slot, --user's (default: yours).\n"

@@ -127,9 +127,10 @@ static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, struct mm_config_
     *len = 0;
     if (mm_config_medium_for(cfg, date, due) == 0 && due[0].medium && due[0].medium->credential)
         return CLI_OK; /* write-only: no key that reads the medium */
-    if (pf)
-        return mm_cycle_passphrase_read(pf, pass, CLI_PASS_MAX, len) == 0 ? CLI_OK
-                                                                          : cli_lib_error(-1);
+    if (pf) {
+        int err = mm_cycle_passphrase_read(pf, pass, CLI_PASS_MAX, len);
+        return err == 0 ? CLI_OK : cli_lib_error(err); /* MM_EREFUSED: others can read it */
+    }
     return cli_passphrase(ctx, NULL, "MAMORI_PASSPHRASE", "パスフレーズ: ", "passphrase: ", 0, pass,
                           len);
 }

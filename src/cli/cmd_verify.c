@@ -180,13 +180,15 @@ static void print_json(int read_data, const struct mm_repo_verify_stats *st,
     printf("{\"read_data\":%s,\"generations\":%llu,\"trees\":%llu,\"packs\":%llu,"
            "\"objects\":%llu,\"bytes\":%llu,\"damaged_generations\":%llu,"
            "\"damaged_packs\":%llu,\"damaged_objects\":%llu,\"missing_objects\":%llu,"
-           "\"damaged_files\":%llu,\"ok\":%s,\"problems\":",
+           "\"damaged_files\":%llu,\"damaged_copies\":%llu,\"old_copies\":%llu,\"ok\":%s,"
+           "\"problems\":",
            read_data ? "true" : "false", (unsigned long long)st->generations,
            (unsigned long long)st->trees, (unsigned long long)st->packs,
            (unsigned long long)st->objects, (unsigned long long)st->bytes,
            (unsigned long long)st->damaged_generations, (unsigned long long)st->damaged_packs,
            (unsigned long long)st->damaged_objects, (unsigned long long)st->missing_objects,
-           (unsigned long long)st->damaged_files, damaged || vc->bad ? "false" : "true");
+           (unsigned long long)st->damaged_files, (unsigned long long)st->damaged_copies,
+           (unsigned long long)st->old_copies, damaged || vc->bad ? "false" : "true");
     cli_problems_json(stdout, &run->probs);
     if (vc->recorded)
         printf(",\"viewer\":{\"generation\":\"%s\",\"bin_recorded\":%s,\"changed\":%zu,"
@@ -203,6 +205,13 @@ static void print_text(const struct cli_ctx *ctx, int read_data,
                        const struct vcheck *vc, int damaged)
 {
     cli_problems_print(ctx, &run->probs);
+    if (st->old_copies && !ctx->quiet)
+        printf(CLI_T(ctx,
+                     "情報: 重要な小さいファイル %llu 件に予備の写し（.2）がありません（以前の "
+                     "mamori で作成）。次に鍵を使って書き込むとき（backup、key add）に作ります\n",
+                     "information: %llu small critical files have no second copy (.2; made by an "
+                     "older mamori): the next write with the key (backup, key add) adds them\n"),
+               (unsigned long long)st->old_copies);
     print_viewer(ctx, vc);
     if (vc->bad)
         printf(CLI_T(ctx,
@@ -219,7 +228,11 @@ static void print_text(const struct cli_ctx *ctx, int read_data,
                (unsigned long long)st->damaged_generations, (unsigned long long)st->generations,
                (unsigned long long)st->damaged_packs, (unsigned long long)st->damaged_objects,
                (unsigned long long)st->damaged_files);
-    else if (!ctx->quiet && !vc->bad)
+    if (st->damaged_copies)
+        printf(CLI_T(ctx, "損傷あり: 重要な小さいファイルの写し %llu 件（上の一覧）\n",
+                     "DAMAGE FOUND: %llu copies of small critical files (listed above)\n"),
+               (unsigned long long)st->damaged_copies);
+    else if (!ctx->quiet && !vc->bad && !damaged)
         printf(CLI_T(ctx, "問題なし: 世代 %llu（パック %llu、オブジェクト %llu、%s）\n",
                      "no damage: %llu generations (%llu packs, %llu objects, %s)\n"),
                (unsigned long long)st->generations, (unsigned long long)st->packs,
@@ -294,7 +307,7 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
                 CLI_T(ctx, "mamori: 媒体に書き込めないため、検証結果は記録されませんでした",
                       "mamori: the medium cannot be written: the result was not recorded"));
     damaged = st.damaged_generations || st.damaged_packs || st.damaged_objects ||
-              st.damaged_files || run.probs.count;
+              st.damaged_files || st.damaged_copies || run.probs.count;
     if (ctx->json)
         print_json(vo.read_data, &st, &run, &vc, damaged);
     else

@@ -17,9 +17,11 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "mm_config.h"
 #include "os/os.h"
+#include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
 static const struct cmd *const cmds[] = {
@@ -84,7 +86,7 @@ int cli_lib_error(int err)
     const char *msg = mm_error_last();
 
     cli_error("%s", msg[0] ? msg : mm_error_name(err));
-    return CLI_ERROR;
+    return err == MM_EREFUSED ? CLI_REFUSED : CLI_ERROR;
 }
 
 void cli_print_cmd_help(const struct cli_ctx *ctx, const struct cmd *cmd, FILE *f)
@@ -226,6 +228,15 @@ static int finish(int rc)
     return rc;
 }
 
+/* The library's warnings (a repaired copy of a small critical file, a damaged host catalog):
+ * one line each on standard error. */
+static void log_sink(enum mm_log_level level, const char *msg, void *arg)
+{
+    (void)arg;
+    if (level <= MM_LOG_WARN)
+        fprintf(stderr, "mamori: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -238,6 +249,7 @@ int main(int argc, char **argv)
         { "repo", required_argument, NULL, 'r' },
         { "key-file", required_argument, NULL, 'k' },
         { "audit-dir", required_argument, NULL, 'A' },
+        { "allow-weak-secrets", no_argument, NULL, 'W' },
         { NULL, 0, NULL, 0 },
     };
     struct cli_ctx ctx = { 0 };
@@ -251,6 +263,8 @@ int main(int argc, char **argv)
      * where freed packs stay: a first backup of 200,000 files grew to 260 MiB instead of 100.
      */
     mallopt(M_MMAP_THRESHOLD, 512 * 1024);
+    cli_secret_env_take(); /* before anything else: the passphrase leaves the environment */
+    mm_log_set_sink(log_sink, NULL, MM_LOG_WARN);
     ctx.lang = env_lang();
     ctx.tty = isatty(STDERR_FILENO);
     opterr = 0;
@@ -288,6 +302,9 @@ int main(int argc, char **argv)
             break;
         case 'A':
             ctx.audit_dir = optarg;
+            break;
+        case 'W':
+            ctx.allow_weak = 1;
             break;
         default:
             cli_error(CLI_T(&ctx, "不明なオプション '%s'", "unknown option '%s'"),

@@ -45,7 +45,7 @@ fs.mkdirSync(ROOT, { recursive: true });
 fs.renameSync(path.join(G, 'standard'), STD);
 fs.renameSync(path.join(G, 'extended'), path.join(ROOT, '拡張ストレージ'));
 const truth = JSON.parse(fs.readFileSync(path.join(TMP, 'truth.json'), 'utf8')).patients.map((p) => p.patient);
-run(MAMORI, ['init', '--repo', R, '--user', 'nurse', '--kdf-passes', '1', '--kdf-memory', '1']);
+run(MAMORI, ['init', '--repo', R, '--user', 'nurse', '--kdf-passes', '1', '--kdf-memory', '1', '--allow-weak-secrets']);
 run(MAMORI, ['-q', 'backup', '--repo', R, '--name', 'whole', HOSP]);
 const folders = [];
 for (const a of fs.readdirSync(STD)) {

@@ -17,7 +17,7 @@ const X = makeRun('mamori-guide', 'guide-browser-passphrase');
 const t0 = Date.now();
 const R = path.join(X.TMP, 'medium');
 X.env.MAMORI_VIEWER_COPY = '0';
-X.run(MAMORI, ['-q', 'init', '--repo', R, '--kdf-passes', '1', '--kdf-memory', '1']);
+X.run(MAMORI, ['-q', 'init', '--repo', R, '--kdf-passes', '1', '--kdf-memory', '1', '--allow-weak-secrets']);
 X.run(MAMORI, ['-q', 'media', 'init', '--repo', R, '--label', 'MON', '--hospital', '1310012345']);
 const FILE = path.join(R, '緊急時の使い方.html');
 

@@ -15,7 +15,7 @@ place() {
     mv g/standard "$1" && mv g/extended "$2" || exit 9
     python3 -c 'import json; [print(p["patient"]["id"]) for p in json.load(open("t.json"))["patients"]]' \
         >ids || exit 9
-    "$MAMORI" -q init --repo r --user it-admin --kdf-passes 1 --kdf-memory 1 || exit 9
+    "$MAMORI" -q init --repo r --user it-admin --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets || exit 9
 }
 
 # place_root <dir> [<seed>]: the same, the generator's whole output (standard/, extended/ and

@@ -185,7 +185,7 @@ PASSFILE=$W/passphrase
 hook attach || fail "the attach hook failed"
 mountpoint -q "$MNT" || fail "attach did not mount $MNT"
 grep -q "fuse.sshfs" <(findmnt -n -o FSTYPE "$MNT") || fail "$MNT is not an sshfs mount"
-MAMORI_PASSPHRASE=$PASS must_be init 0 "$M" -q init --repo "$MNT/repo" --kdf-passes 1 --kdf-memory 1
+MAMORI_PASSPHRASE=$PASS must_be init 0 "$M" -q init --repo "$MNT/repo" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
 MAMORI_PASSPHRASE=$PASS must_be label 0 "$M" media init --repo "$MNT/repo" --label NAS --hospital 1310012345
 hook detach || fail "the detach hook failed"
 offline "after media init"

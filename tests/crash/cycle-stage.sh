@@ -67,7 +67,7 @@ export MAMORI_CACHE=$W/cache MAMORI_AUDIT_DIR=$W/audit-host MAMORI_DICT_SAMPLES=
 PASSFILE=$W/passphrase
 (umask 077 && echo stage-medium-passphrase >"$PASSFILE") || exit 1
 export MAMORI_PASSPHRASE=stage-medium-passphrase
-must_be init 0 "$M" -q init --repo "$W/mnt/repo" --kdf-passes 1 --kdf-memory 1
+must_be init 0 "$M" -q init --repo "$W/mnt/repo" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
 must_be label 0 "$M" media init --repo "$W/mnt/repo" --label MON --hospital 1310012345
 umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt" || fail "cannot unmount"
 unset MAMORI_PASSPHRASE

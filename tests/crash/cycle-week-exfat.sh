@@ -80,7 +80,7 @@ for d in $DAYS; do
     mount_day "$d"
     fmt=2
     [ "$d" = FRI ] && fmt=3
-    MAMORI_PASSPHRASE=week-medium-passphrase must_be "init-$d" 0 "$M" -q init --repo "$W/mnt/$d/repo" --format $fmt --kdf-passes 1 --kdf-memory 1
+    MAMORI_PASSPHRASE=week-medium-passphrase must_be "init-$d" 0 "$M" -q init --repo "$W/mnt/$d/repo" --format $fmt --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
     MAMORI_PASSPHRASE=week-medium-passphrase must_be "label-$d" 0 "$M" media init --repo "$W/mnt/$d/repo" --label "$d" --hospital 1310012345
     [ "$d" = FRI ] && MAMORI_PASSPHRASE=week-medium-passphrase must_be enroll-FRI 0 "$M" host enroll --repo "$W/mnt/FRI/repo" --out "$W/FRI.cred" --name nightly
     umount_day "$d"
@@ -265,7 +265,7 @@ echo "status (table, JSON, Prometheus) with every medium detached: ok"
 
 # ---- a passphrase file others may read is refused ------------------------------------------------
 chmod 644 "$PASSFILE"
-must_be loose-passphrase 1 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-17
+must_be loose-passphrase 5 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-17
 grep -q 'mode 0600' "$W/loose-passphrase.err" || { show "$W/loose-passphrase.err"; fail "a readable passphrase file was used"; }
 echo "wrong disk, failing attach, missing disk, window records, passphrase file: ok"
 exit 0

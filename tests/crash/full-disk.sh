@@ -92,7 +92,7 @@ no_temporaries() {
 # A fresh repository on the mounted tmpfs with G1 = the small source; sets G1.
 repo_with_g1() {
     rm -rf "$SRC/big"
-    must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1
+    must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
     must backup1 "$M" -q backup --repo "$R" "$SRC"
     G1=$(first_id)
 }

@@ -85,7 +85,7 @@ echo upper >"$P/Case/A.txt" && echo lower >"$P/case/a.txt" &&
     echo dot >"$P/trailing." && echo space >"$P/trailing " && ln -s Case/A.txt "$P/link" ||
     fail "cannot write the odd names"
 
-must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1
+must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
 must media-init "$M" media init --repo "$R" --label MON --hospital 1310012345
 grep -q 'Windows' "$W/media-init.err" && { show "$W/media-init.err"; fail "media init warned on exFAT"; }
 must media-show "$M" --lang en media show --repo "$R"

@@ -49,7 +49,7 @@ fail() {
 }
 
 mkdir -p "$W/src/sub" && seq 1 5000 >"$W/src/a.txt" && echo b >"$W/src/sub/b.txt" || fail "source"
-"$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1 2>"$W/init.err" || fail "init"
+"$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets 2>"$W/init.err" || fail "init"
 "$M" -q backup --repo "$R" "$W/src" >/dev/null 2>"$W/backup.err" || fail "backup"
 mount -o remount,ro "$MNT" || fail "cannot remount the medium read-only"
 touch "$R/probe" 2>/dev/null && fail "the medium is still writable"

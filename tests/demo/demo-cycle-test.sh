@@ -21,13 +21,13 @@ fail() {
 
 "$G" --out "$W/demo/storage" --patients 12 --days 20 --extended >/dev/null 2>&1 ||
     fail "mamori-gen failed"
-"$SRC/tools/demo-cycle.sh" "$M" "$W/demo" test-pass >"$W/out" 2>&1 || fail "demo-cycle.sh failed"
+"$SRC/tools/demo-cycle.sh" "$M" "$W/demo" demo-test-passphrase >"$W/out" 2>&1 || fail "demo-cycle.sh failed"
 today=$(sed -n 's/.*"medium":"\([A-Z]*\)".*/\1/p' "$W/demo/state/windows.jsonl" | tail -n 1)
 [ -n "$today" ] || fail "no window recorded"
 grep -q '"result":0' "$W/demo/state/windows.jsonl" || fail "the window did not succeed"
 [ ! -e "$W/demo/mnt/repo" ] || fail "a medium is still plugged in after the cycle"
 [ -x "$W/demo/media/$today/mamori-view.sh" ] || fail "no launcher on today's medium"
-export MAMORI_PASSPHRASE=test-pass
+export MAMORI_PASSPHRASE=demo-test-passphrase
 for l in MON TUE WED THU FRI WEEKEND; do
     n=$("$M" generations --repo "$W/demo/media/$l" --json 2>/dev/null |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["generations"]) if isinstance(d,dict) else len(d))') ||

@@ -849,6 +849,43 @@ static void alloc__torture_seal_open(void **state)
     mm_keyset_free(ks);
 }
 
+#define P(s) (s), strlen(s)
+
+/* The rules for a new passphrase: characters not bytes, the list in any case, one repeated
+ * character, the names; the KDF minimum. */
+static void policy__passphrase_and_kdf_rules(void **state)
+{
+    const char *names[2] = { "ward-administrator", NULL };
+    struct mm_kdf_params k = { MM_KDF_OPSLIMIT_POLICY, MM_KDF_MEMLIMIT_POLICY };
+
+    (void)state;
+    assert_int_equal(mm_crypto_passphrase_weak(P("hardening-test-passphrase"), names, 2),
+                     MM_SECRET_OK);
+    assert_int_equal(mm_crypto_passphrase_weak(P("short-pass1"), NULL, 0), MM_SECRET_SHORT);
+    /* 11 Japanese characters are 33 bytes: still short; 12 are enough */
+    assert_int_equal(mm_crypto_passphrase_weak(P("あいうえおかきくけこさ"), NULL, 0),
+                     MM_SECRET_SHORT);
+    assert_int_equal(mm_crypto_passphrase_weak(P("あいうえおかきくけこさし"), NULL, 0),
+                     MM_SECRET_OK);
+    assert_int_equal(mm_crypto_passphrase_weak(P("PassWord1234"), NULL, 0), MM_SECRET_COMMON);
+    assert_int_equal(mm_crypto_passphrase_weak(P("qwertyuiop123"), NULL, 0), MM_SECRET_COMMON);
+    assert_int_equal(mm_crypto_passphrase_weak(P("password1234x"), NULL, 0), MM_SECRET_OK);
+    assert_int_equal(mm_crypto_passphrase_weak(P("xxxxxxxxxxxxxxxx"), NULL, 0), MM_SECRET_REPEATED);
+    assert_int_equal(mm_crypto_passphrase_weak(P("ああああああああああああ"), NULL, 0),
+                     MM_SECRET_REPEATED);
+    assert_int_equal(mm_crypto_passphrase_weak(P("ああああああああああああい"), NULL, 0),
+                     MM_SECRET_OK);
+    assert_int_equal(mm_crypto_passphrase_weak(P("Ward-Administrator"), names, 2), MM_SECRET_NAME);
+    assert_int_equal(mm_kdf_params_weak(&k), 0);
+    k.opslimit = MM_KDF_OPSLIMIT_POLICY - 1;
+    assert_int_equal(mm_kdf_params_weak(&k), 1);
+    k.opslimit = MM_KDF_OPSLIMIT_DEFAULT;
+    k.memlimit = MM_KDF_MEMLIMIT_POLICY - 1;
+    assert_int_equal(mm_kdf_params_weak(&k), 1);
+    k.memlimit = MM_KDF_MEMLIMIT_DEFAULT; /* the default meets the minimum */
+    assert_int_equal(mm_kdf_params_weak(&k), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -877,6 +914,7 @@ int main(void)
         cmocka_unit_test(datakey__seal_open_and_refusals),
         cmocka_unit_test(host__keyset_signs_and_opens_nothing),
         cmocka_unit_test(alloc__torture_seal_open),
+        cmocka_unit_test(policy__passphrase_and_kdf_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "os/os.h"
 #include "repo/repo.h"
+#include "repo/repo_sync.h"
 #include "tests/unit/test_caps.h"
 #include "tools/gen/gen.h"
 
@@ -232,6 +233,39 @@ static void set_time(const char *path, time_t sec, long nsec)
     ts[0].tv_nsec = ts[1].tv_nsec = nsec;
     if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
         fail_msg("utimensat '%s': %s", path, strerror(errno));
+}
+
+/* Write @n bytes at @p over both copies of the small critical file @rel of @repo. */
+static void write_both(const char *repo, const char *rel, const void *p, size_t n)
+{
+    char path[PATHCAP];
+
+    snprintf(path, sizeof(path), "%s/%s", repo, rel);
+    write_file(path, p, n);
+    snprintf(path, sizeof(path), "%s/%s.2", repo, rel);
+    write_file(path, p, n);
+}
+
+/* Remove the second copies (<name>.2) of @repo's small critical files: a repository made by
+ * a mamori before them, where damage to the one copy of a file is final. */
+static void drop_second_copies(const char *repo)
+{
+    char path[PATHCAP + 300], dir[PATHCAP];
+    struct dirent *de;
+    DIR *d;
+
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir, sizeof(dir), k ? "%s/keys" : "%s", repo);
+        assert_non_null(d = opendir(dir));
+        while ((de = readdir(d)) != NULL) {
+            size_t len = strlen(de->d_name);
+            if (len > 2 && strcmp(de->d_name + len - 2, ".2") == 0) {
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                assert_int_equal(unlink(path), 0);
+            }
+        }
+        closedir(d);
+    }
 }
 
 static void flip_byte(const char *path, off_t off)
@@ -737,12 +771,20 @@ static void init__needs_a_missing_or_empty_folder(void **state)
     assert_string_equal(mm_repo_user(r), "alice");
     assert_int_equal(strlen(mm_repo_id(r)), 32);
     assert_int_equal(strspn(mm_repo_id(r), "0123456789abcdef"), 32);
-    snprintf(want, sizeof(want), "mamori-repo %u\nid %s\n",
+    snprintf(want, sizeof(want), "mamori-repo %u\nid %s\ncheck ",
              test_format ? test_format : MM_REPO_VERSION, mm_repo_id(r));
     m = read_all(pj(marker, p, "mamori-repo"), &n);
     assert_non_null(m);
-    assert_int_equal(n, strlen(want));
-    assert_memory_equal(m, want, n);
+    assert_int_equal(n, strlen(want) + 17); /* the check: 16 hex digits and a line end */
+    assert_memory_equal(m, want, strlen(want));
+    {
+        size_t n2 = 0;
+        unsigned char *m2 = read_all(pj(marker, p, "mamori-repo.2"), &n2);
+        assert_non_null(m2);
+        assert_int_equal(n2, n);
+        assert_memory_equal(m2, m, n); /* the second copy */
+        free(m2);
+    }
     free(m);
     mm_repo_free(r);
     /* a repository is not an empty folder */
@@ -828,17 +870,17 @@ static void open__tells_passphrase_user_and_format_errors_apart(void **state)
         unsigned char *orig = read_all(marker, &n);
         char want[32];
         assert_non_null(orig);
-        write_file(marker, text, strlen(text));
+        write_both(repo, "mamori-repo", text, strlen(text));
         err = mm_repo_open(&r, repo, "alice", P(PASS_A));
         assert_int_equal(err, MM_ECORRUPT);
         snprintf(want, sizeof(want), "format %d", MM_REPO_VERSION_MAX + 1);
         if (!strstr(mm_error_last(), want))
             fail_msg("the message does not name the version: %s", mm_error_last());
-        /* a damaged marker */
-        write_file(marker, "hello\n", 6);
+        /* a damaged marker: both copies */
+        write_both(repo, "mamori-repo", "hello\n", 6);
         assert_int_equal(mm_repo_open(&r, repo, "alice", P(PASS_A)), MM_ECORRUPT);
         assert_ptr_equal(r, sentinel);
-        write_file(marker, orig, n);
+        write_both(repo, "mamori-repo", orig, n);
         free(orig);
     }
     mm_repo_free(open_repo(repo));
@@ -955,6 +997,7 @@ static void keys__damaged_slot_does_not_open_but_the_others_do(void **state)
     assert_int_equal(mm_repo_key_add(r, "bob", P(PASS_B), &kdf_min), 0);
     mm_repo_free(r);
     r = NULL;
+    drop_second_copies(repo); /* test_repo_copies.c: what a second copy saves */
     slot_file(repo, "bob", bob);
     slot_file(repo, "alice", alice);
     orig = read_all(bob, &n);
@@ -2293,7 +2336,7 @@ static void dict__version_1_repository_stays_without(void **state)
     m = read_all(pj(p, repo, "mamori-repo"), &n);
     assert_true(n > 14 && memcmp(m, "mamori-repo 2\n", 14) == 0);
     m[12] = '1';
-    write_file(p, m, n);
+    write_both(repo, "mamori-repo", m, 50); /* without its check line: an old marker */
     free(m);
     backup_std(repo, fx.std, 60, id);
     assert_int_equal(dict_files(repo, d), 0);
@@ -2494,8 +2537,8 @@ static void dmg_run(const char *base, const char *repo, struct dmg_result *d)
     d->vpaths2 = probs_paths(d->vp, dmg.g2);
     d->rpaths = probs_paths(d->rp, dmg.g2);
     assert_int_equal(d->rp->n, d->rpaths.n); /* restore names its generation */
-    assert_int_equal(d->rs.damaged, d->rp->n);
     d->missing = check_partial_restore(out, &d->rpaths);
+    assert_int_equal(d->rs.damaged, d->missing); /* a lost folder counts the files below it */
     assert_int_equal(d->rs.files + d->missing, dmg.files);
     mm_repo_free(r);
 }
@@ -2590,6 +2633,64 @@ static void damage__truncated_pack(void **state)
         if (!list_has(&d.vpaths2, d.rpaths.v[i]))
             fail_msg("restore reported '%s', which verify did not", d.rpaths.v[i]);
     dmg_free(&d);
+}
+
+/* The tree packs of @repo (mm_repo_sync_packs), as paths in @out. @return how many */
+static size_t tree_packs(const char *repo, char out[][PATHCAP], size_t cap)
+{
+    struct mm_repo_sync_pack *p = NULL;
+    size_t n = 0, k = 0;
+    mm_repo *r = open_repo(repo);
+
+    assert_int_equal(mm_repo_sync_packs(r, &p, &n), 0);
+    for (size_t i = 0; i < n && k < cap; i++)
+        if (p[i].trees) {
+            char rel[96];
+            snprintf(rel, sizeof(rel), "data/%.2s/%s", p[i].id, p[i].id);
+            pj(out[k++], repo, rel);
+        }
+    free(p);
+    mm_repo_free(r);
+    return k;
+}
+
+/*
+ * A truncated pack of trees costs only the files below the trees it lost: restore leaves out
+ * exactly the files under the folders it names (check_partial_restore), restores every other
+ * one byte for byte, and verify counts the same files as restore leaves out.
+ */
+static void damage__truncated_tree_pack(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], packs[4][PATHCAP], out[PATHCAP];
+    size_t n;
+    struct dmg_result d;
+
+    (void)state;
+    dmg_copy(base, repo, "treetrunc");
+    n = tree_packs(repo, packs, 4);
+    assert_true(n >= 2); /* one per backup */
+    for (size_t i = 0; i < n; i++) {
+        struct mm_repo_restore_stats rs1;
+        char tag[32], pack[PATHCAP];
+        mm_repo *r;
+        snprintf(tag, sizeof(tag), "treetrunc%zu", i);
+        dmg_copy(base, repo, tag);
+        pj(pack, repo, strstr(packs[i], "/data/") + 1);
+        assert_int_equal(truncate(pack, file_size(pack) / 2), 0);
+        dmg_run(base, repo, &d); /* latest: exactly the files below the lost folders, counted */
+        expect_only_file_named(d.vp, pack + strlen(repo) + 1, "wrong size");
+        lists_equal(&d.rpaths, &d.vpaths2, "paths named by restore and by verify");
+        /* the first generation: its restore's count and the latest's are verify's count */
+        r = open_repo(repo);
+        restore_ok(r, dmg.g1, pj(out, base, "out1"), NULL, &rs1);
+        mm_repo_free(r);
+        if (d.v.damaged_files != rs1.damaged + d.rs.damaged)
+            fail_msg("tree pack %zu: verify counts %llu damaged files, restore %llu + %llu", i,
+                     (unsigned long long)d.v.damaged_files, (unsigned long long)rs1.damaged,
+                     (unsigned long long)d.rs.damaged);
+        assert_true(d.v.damaged_files > 1); /* a lost folder is more than one file */
+        dmg_free(&d);
+    }
 }
 
 static void damage__missing_pack(void **state)
@@ -2743,6 +2844,7 @@ static void damage__config_and_key_slot_refuse_to_open(void **state)
 
     (void)state;
     dmg_copy(base, repo, "config");
+    drop_second_copies(repo); /* test_repo_copies.c: what a second copy saves */
     /* a flipped byte in the sealed config */
     pj(p, repo, "config");
     orig = read_all(p, &n);
@@ -3672,6 +3774,7 @@ int main(void)
         cmocka_unit_test_teardown(damage__clean_repository_verifies_whole, remove_tmp),
         cmocka_unit_test_teardown(damage__flipped_byte_in_a_pack, remove_tmp),
         cmocka_unit_test_teardown(damage__truncated_pack, remove_tmp),
+        cmocka_unit_test_teardown(damage__truncated_tree_pack, remove_tmp),
         cmocka_unit_test_teardown(damage__missing_pack, remove_tmp),
         cmocka_unit_test_teardown(damage__flipped_byte_in_an_index_file, remove_tmp),
         cmocka_unit_test_teardown(damage__missing_index_files, remove_tmp),

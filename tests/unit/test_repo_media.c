@@ -106,6 +106,8 @@ static void write_label(const char *repo, const char *text)
 
     snprintf(path, sizeof(path), "%s/medium", repo);
     assert_int_equal(mm_os_write_atomic(path, text, strlen(text)), 0);
+    snprintf(path, sizeof(path), "%s/medium.2", repo); /* the second copy: both edited */
+    assert_int_equal(mm_os_write_atomic(path, text, strlen(text)), 0);
 }
 
 /* Replace the first @from in @s by @to (same length or not). */

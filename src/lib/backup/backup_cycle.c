@@ -143,8 +143,9 @@ int mm_cycle_passphrase_read(const char *path, char *buf, size_t cap, size_t *le
                                   "passphrase file '%s'", path);
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
         (sb.st_mode & 07777) != 0600) {
+        int refused = S_ISREG(sb.st_mode) && (sb.st_mode & 077);
         close(fd);
-        return mm_error_set(MM_EINVAL,
+        return mm_error_set(refused ? MM_EREFUSED : MM_EINVAL,
                             "passphrase file '%s' must be a regular file owned by this user "
                             "with mode 0600",
                             path);

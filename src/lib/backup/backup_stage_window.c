@@ -254,14 +254,15 @@ static int copy_dir_files(struct cyc *c, const char *to, const char *dir,
 /* The shadow's files from the medium into @to. @return 0 or an mm_err */
 static int bootstrap_into(struct cyc *c, const char *to)
 {
-    static const char *const fixed[] = { "mamori-repo", "config", "medium" };
+    static const char *const fixed[] = { "mamori-repo",   "config",   "medium",
+                                         "mamori-repo.2", "config.2", "medium.2" };
     struct mm_repo_sync_stats st = { 0 }; /* host-side: not the medium's fsyncs */
     struct mm_repo_sync_pack *p = NULL;
     char **names = NULL, path[PATHMAX];
     size_t n = 0, np = 0;
     int err = 0;
 
-    for (size_t i = 0; i < 3 && err == 0; i++) {
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && err == 0; i++) {
         snprintf(path, sizeof(path), "%s/%s", c->m->path, fixed[i]);
         if (access(path, F_OK) == 0)
             err = mm_repo_sync_copy(c->m->path, to, fixed[i], &st);

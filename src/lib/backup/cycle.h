@@ -142,7 +142,8 @@ int mm_cycle_hook(const mm_config *cfg, const struct mm_config_hook *hook, const
 /*
  * Read the passphrase file @path: refused unless a regular file owned by the running user
  * with mode 0600 (checked with fstat on the opened file). A trailing newline is dropped.
- * @return 0 with the length in *len; MM_ENOTFOUND, MM_EINVAL (owner, mode), MM_ELIMIT, MM_EIO
+ * @return 0 with the length in *len; MM_ENOTFOUND, MM_EREFUSED (group or others can read
+ *         it), MM_EINVAL (owner, mode), MM_ELIMIT, MM_EIO
  */
 int mm_cycle_passphrase_read(const char *path, char *buf, size_t cap, size_t *len);
 

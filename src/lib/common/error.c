@@ -80,6 +80,8 @@ const char *mm_error_name(int code)
         return "io";
     case MM_ELOCKED:
         return "locked";
+    case MM_EREFUSED:
+        return "refused";
     default:
         return "error";
     }

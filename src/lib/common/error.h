@@ -20,7 +20,8 @@ enum mm_err {
     MM_EAUTH = -7,     /* authentication failed (passphrase, MAC) */
     MM_ELIMIT = -8,    /* input is over a limit of mm_limits.h */
     MM_EIO = -9,       /* an operating-system call failed */
-    MM_ELOCKED = -10   /* the resource is locked by someone else */
+    MM_ELOCKED = -10,  /* the resource is locked by someone else */
+    MM_EREFUSED = -11  /* refused by a safety rule (a secret file others can read) */
 };
 
 /*

@@ -49,11 +49,41 @@
 #define MM_KDF_OPSLIMIT_MAX     16u
 #define MM_KDF_MEMLIMIT_MAX     (1024u * 1024u * 1024u)
 
+/*
+ * The least cost a new key slot gets without --allow-weak-secrets (docs/format-crypto.md,
+ * "Minimums"): libsodium's Argon2id INTERACTIVE memory (64 MiB) with its MODERATE passes (3),
+ * which is also RFC 9106's second recommended option. Below it only tests go.
+ */
+#define MM_KDF_OPSLIMIT_POLICY 3u
+#define MM_KDF_MEMLIMIT_POLICY (64u * 1024u * 1024u)
+
 /* Argon2id cost of a key slot: passes and bytes of memory. */
 struct mm_kdf_params {
     uint32_t opslimit;
     uint64_t memlimit;
 };
+
+/* Why a passphrase is weak (mm_crypto_passphrase_weak). */
+enum mm_secret_weakness {
+    MM_SECRET_OK = 0,
+    MM_SECRET_SHORT,    /* fewer than MM_PASSPHRASE_MIN_CHARS characters */
+    MM_SECRET_COMMON,   /* on the built-in list of common passwords (case-insensitive) */
+    MM_SECRET_REPEATED, /* one character repeated */
+    MM_SECRET_NAME      /* the user's or the repository's name (case-insensitive) */
+};
+#define MM_PASSPHRASE_MIN_CHARS 12u /* characters (UTF-8 decoded), not bytes */
+
+/*
+ * Judge the passphrase @pass (@len bytes of UTF-8) against the rules of docs/security.md
+ * ("Weak secrets"): length in characters, the list of common passwords, one repeated
+ * character, and the names in @names (@nnames of them, NULL entries skipped).
+ * @return enum mm_secret_weakness (the first rule that fails)
+ */
+int mm_crypto_passphrase_weak(const char *pass, size_t len, const char *const *names,
+                              size_t nnames);
+
+/* 1 when @p is below MM_KDF_OPSLIMIT_POLICY passes or MM_KDF_MEMLIMIT_POLICY bytes, else 0. */
+int mm_kdf_params_weak(const struct mm_kdf_params *p);
 
 /* The master key and its subkeys, in guarded memory. Opaque. */
 typedef struct mm_keyset mm_keyset;

@@ -20,6 +20,15 @@
 #define MM_CRYPTO_SUBKEY_AUDIT  5u /* keyed BLAKE2b-256 key of the audit chain, 32 bytes */
 #define MM_CRYPTO_SUBKEY_READER 6u /* X25519 seed of the reader keypair (format 3), 32 bytes */
 
+/* The list of common passwords (share/common-passwords.txt), built in by tools/embed-assets.py. */
+struct mm_crypto__asset {
+    const char *name, *type;
+    const unsigned char *data;
+    size_t size;
+};
+/* The generated table, ended by an entry with a NULL name. */
+extern const struct mm_crypto__asset mm_crypto__wordlist[];
+
 /* What a keyset can do (mm_keyset.kind). */
 enum { MM_KEYSET_MASTER = 1, MM_KEYSET_HOST = 2 };
 

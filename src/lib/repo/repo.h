@@ -558,6 +558,8 @@ struct mm_repo_verify_opts {
 struct mm_repo_verify_stats {
     uint64_t generations, trees, packs, objects, bytes;
     uint64_t damaged_generations, damaged_packs, damaged_objects, missing_objects, damaged_files;
+    uint64_t damaged_copies; /* copies of the marker, config, key slots, label: damaged/missing */
+    uint64_t old_copies;     /* second copies a repository made before them lacks (information) */
     int recorded; /* read_data: the result was recorded on the medium (not when it is full or
                      write-protected; the result stands all the same) */
 };
@@ -751,7 +753,8 @@ int mm_repo_host_enroll(mm_repo *r, const char *name, unsigned days, const char 
  * Open the format 3 repository at @path with the host credential @file: the handle seals
  * new packs and envelopes and signs manifests with the writer key, and opens nothing.
  * The file must be owned by the running user and have mode 0600.
- * @return 0, MM_EINVAL (owner or mode, credential of another repository, not format 3),
+ * @return 0, MM_EREFUSED (group or others can read it), MM_EINVAL (owner or mode, credential
+ *         of another repository, not format 3),
  *         MM_ECORRUPT (damaged credential), MM_ENOTFOUND, MM_EIO, MM_ENOMEM
  */
 int mm_repo_open_host(mm_repo **out, const char *path, const char *file);

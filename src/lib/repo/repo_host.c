@@ -155,7 +155,7 @@ static int read_checked(const char *file, mm_buf *f)
     if (fstat(fd, &st) != 0) {
         err = mm_error_set_errno(MM_EIO, errno, "cannot read '%s'", file);
     } else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0600) {
-        err = mm_error_set(MM_EINVAL,
+        err = mm_error_set(S_ISREG(st.st_mode) && (st.st_mode & 077) ? MM_EREFUSED : MM_EINVAL,
                            "ホスト資格情報 '%s' は実行ユーザーの所有でモード 0600 でなければ"
                            "なりません / the host credential '%s' must be a file owned by the "
                            "user running mamori with mode 0600 (chown, chmod 600)",

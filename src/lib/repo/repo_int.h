@@ -101,6 +101,10 @@ struct mm_repo {
     int dict_loaded;
     struct mm_repo__dkcache dkc;
     struct mm_repo__catalog *cat; /* a host's backup: its catalog (repo_catalog.c), else NULL */
+    struct mm_repo__copy *copies; /* small critical files with a damaged or missing copy */
+    size_t ncopies, capcopies;
+    int copies2;              /* the repository keeps second copies (its marker has a check) */
+    unsigned copies_repaired; /* copies rewritten by this handle (mm_repo__copies_repair) */
 };
 
 /*
@@ -108,6 +112,69 @@ struct mm_repo {
  * yet (host credentials, repo_host.c). @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_ENOMEM
  */
 int mm_repo__open_marker(mm_repo **out, const char *path);
+
+/* ---- second copies of small critical files (repo_copies.c) -------------------------------- */
+
+/* What a reader found about the two copies of a small critical file. */
+enum mm_repo__copy_flags {
+    MM_REPO__COPY1_BAD = 1 << 0,     /* <name> is there but not intact */
+    MM_REPO__COPY2_BAD = 1 << 1,     /* <name>.2 is there but not intact */
+    MM_REPO__COPY1_MISSING = 1 << 2, /* <name> is missing */
+    MM_REPO__COPY2_MISSING = 1 << 3, /* <name>.2 is missing (every repository before them) */
+    MM_REPO__COPY_DIFFER = 1 << 4,   /* both parse but differ; which is intact is not known */
+    MM_REPO__COPY1_OLD = 1 << 5      /* intact, in an older form the next write replaces */
+};
+
+/* A small critical file whose copies are not both intact, as the handle found it. */
+struct mm_repo__copy {
+    char rel[64];
+    unsigned flags;      /* enum mm_repo__copy_flags */
+    unsigned char *good; /* the intact bytes (to repair from), NULL when not known */
+    size_t n;
+};
+
+/* Whether @n bytes at @p are an intact copy: 0 yes, <0 no (with a message). */
+typedef int (*mm_repo__intact_fn)(const void *p, size_t n, void *arg);
+
+/*
+ * Write @rel and its second copy "@rel.2" (each temporary name, fsync, rename; the second
+ * after the first is durable), replacing what is there; forgets what was noted about @rel.
+ * @return 0, MM_EIO, MM_ELIMIT
+ */
+int mm_repo__write2(mm_repo *r, const char *rel, const void *data, size_t n);
+
+/*
+ * Read the first intact copy of @rel (@ok says what intact means) into @out (bounded by its
+ * limit) and note on @r what was wrong with the other (mm_repo__copy_note).
+ * @return 0, MM_ENOTFOUND (neither copy exists), MM_ECORRUPT (no intact copy; the message
+ *         names the file), MM_EIO, MM_ENOMEM
+ */
+int mm_repo__read2(mm_repo *r, const char *rel, mm_buf *out, mm_repo__intact_fn ok, void *arg);
+
+/* Note @flags about @rel on @r (0 forgets it), with the intact bytes when known. */
+int mm_repo__copy_note(mm_repo *r, const char *rel, unsigned flags, const void *good, size_t n);
+void mm_repo__copy_forget(mm_repo *r, const char *rel);
+
+/*
+ * Rewrite every noted damaged or missing copy whose intact bytes are known (best effort: a
+ * failure leaves the note for verify). Logged at MM_LOG_WARN. @return the copies repaired
+ */
+unsigned mm_repo__copies_repair(mm_repo *r);
+void mm_repo__copies_release(mm_repo *r);
+
+/* ---- key slots (repo_keys.c) -------------------------------------------------------------- */
+
+/*
+ * Open the key slot of @user (NULL: any) with the passphrase into r->ks and r->user, noting
+ * damaged slot copies on @r.
+ * @return 0, MM_EAUTH (wrong passphrase), MM_ENOTFOUND (no slot for @user), MM_ECORRUPT (no
+ *         slot parses: the message names one), MM_ELIMIT, MM_EIO, MM_ENOMEM
+ */
+int mm_repo__slots_open(mm_repo *r, const char *user, const char *pass, size_t passlen);
+
+/* Write a new key slot (and its second copy) for @user sealing r->ks. @return 0 or an mm_err */
+int mm_repo__slot_write(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                        const struct mm_kdf_params *kdf);
 
 /* ---- compression dictionaries (repo_dict.c) ------------------------------------------------ */
 

@@ -148,20 +148,31 @@ int mm_repo_medium_parse(const void *data, size_t n, const char *repo_id,
     return 0;
 }
 
+/* mm_repo__intact_fn of the label: it parses and its signature holds (into @arg[1]). */
+static int medium_ok(const void *p, size_t n, void *arg)
+{
+    mm_repo *r = ((void **)arg)[0];
+    unsigned char pk[MM_CRYPTO_PK_SIZE];
+
+    mm_keyset_public_key(r->ks, pk);
+    return mm_repo_medium_parse(p, n, r->id, pk, ((void **)arg)[1]);
+}
+
 int mm_repo_medium_get(mm_repo *r, struct mm_repo_medium *out)
 {
-    unsigned char pk[MM_CRYPTO_PK_SIZE];
+    void *arg[2] = { r, out };
     mm_buf b;
     int err;
 
     mm_buf_init(&b, MEDIUM_MAX);
-    if ((err = mm_repo__read(r, MEDIUM_FILE, &b)) < 0) {
+    if ((err = mm_repo__read2(r, MEDIUM_FILE, &b, medium_ok, arg)) < 0) {
         if (err == MM_ENOTFOUND)
             mm_error_set(MM_ENOTFOUND, "this medium has no label");
         goto out;
     }
-    mm_keyset_public_key(r->ks, pk);
-    err = mm_repo_medium_parse(b.ptr ? (const char *)b.ptr : "", b.len, r->id, pk, out);
+    err = medium_ok(b.ptr ? (const char *)b.ptr : "", b.len, arg); /* the copy read2 chose */
+    if (err == 0 && r->lock_file && r->lock_kind == MM_REPO_LOCK_EXCLUSIVE)
+        mm_repo__copies_repair(r);
 out:
     mm_buf_release(&b);
     return err;
@@ -169,7 +180,7 @@ out:
 
 int mm_repo_medium_set(mm_repo *r, const char *label, const char *hospital, int force)
 {
-    char text[MEDIUM_MAX], path[MM_LIMIT_PATH], hex[2 * MM_CRYPTO_SIG_SIZE + 1];
+    char text[MEDIUM_MAX], hex[2 * MM_CRYPTO_SIG_SIZE + 1];
     unsigned char sig[MM_CRYPTO_SIG_SIZE];
     struct mm_repo_medium old;
     int err, n;
@@ -198,9 +209,7 @@ int mm_repo_medium_set(mm_repo *r, const char *label, const char *hospital, int 
     mm_crypto_hex(sig, hex);
     mm_crypto_hex(sig + 32, hex + 64);
     n += snprintf(text + n, sizeof(text) - (size_t)n, "signature %s\n", hex);
-    if ((err = mm_repo__path(r, MEDIUM_FILE, path, sizeof(path))) < 0)
-        return err;
-    return mm_os_write_atomic(path, text, (size_t)n);
+    return mm_repo__write2(r, MEDIUM_FILE, text, (size_t)n);
 }
 
 enum mm_repo_medium_verdict mm_repo_medium_judge(const struct mm_repo_medium *have,

@@ -71,6 +71,7 @@ void mm_repo_free(mm_repo *r)
     mm_repo__dkcache_release(&r->dkc);
     pthread_mutex_destroy(&r->dkc.lock);
     mm_keyset_free(r->ks);
+    mm_repo__copies_release(r);
     mm_free(r->path);
     mm_free(r);
 }
@@ -104,27 +105,67 @@ static void config_encode(const mm_repo *r, unsigned char out[CONFIG_SIZE])
     }
 }
 
+/* The marker's text: format, repository ID, and a check of both lines (first 8 bytes of
+ * their BLAKE2b-256 in hex), which an older mamori ignores. */
+static void marker_text(unsigned version, const char *id, char *out, size_t cap)
+{
+    unsigned char h[ID_SIZE];
+    int n = snprintf(out, cap, MARKER " %u\nid %s\n", version, id);
+
+    mm_crypto_hash(out, (size_t)n, h);
+    snprintf(out + n, cap - (size_t)n, "check %02x%02x%02x%02x%02x%02x%02x%02x\n", h[0], h[1], h[2],
+             h[3], h[4], h[5], h[6], h[7]);
+}
+
+/* Parse a marker copy: version, ID, whether it has a check line. @return 0, MM_ECORRUPT */
+static int marker_parse(const void *p, size_t n, unsigned *version, char id[33], int *checked)
+{
+    char text[160], want[160];
+    int used = 0;
+
+    if (n == 0 || n >= sizeof(text) || memchr(p, '\0', n))
+        return mm_error_set(MM_ECORRUPT, "'" MARKER "' is damaged");
+    memcpy(text, p, n);
+    text[n] = '\0';
+    if (sscanf(text, MARKER " %u\nid %32[0-9a-f]\n%n", version, id, &used) != 2 || used == 0 ||
+        strlen(id) != 32)
+        return mm_error_set(MM_ECORRUPT, "'" MARKER "' is damaged");
+    *checked = (size_t)used < n;
+    if ((size_t)used == n)
+        return 0; /* made before markers had a check line */
+    marker_text(*version, id, want, sizeof(want));
+    if (strcmp(text, want) != 0)
+        return mm_error_set(MM_ECORRUPT, "'" MARKER "' is damaged (check)");
+    return 0;
+}
+
+/* mm_repo__intact_fn of the marker. */
+static int marker_ok(const void *p, size_t n, void *arg)
+{
+    unsigned version;
+    char id[33];
+    int checked;
+
+    (void)arg;
+    return marker_parse(p, n, &version, id, &checked);
+}
+
 /* Read and check the marker of the repository at @r->path into r->id. */
 static int read_marker(mm_repo *r)
 {
     mm_buf b;
     unsigned version = 0;
-    char id[33];
-    int err;
+    char id[33], text[160];
+    int err, checked = 0;
 
     mm_buf_init(&b, 4096);
-    err = mm_repo__read(r, MARKER, &b);
+    err = mm_repo__read2(r, MARKER, &b, marker_ok, NULL);
     if (err == MM_ENOTFOUND) {
         err = mm_error_set(MM_ENOTFOUND, "no mamori repository at '%s'", r->path);
         goto out;
     }
-    if (err < 0)
+    if (err < 0 || (err = marker_parse(b.ptr, b.len, &version, id, &checked)) < 0)
         goto out;
-    if (mm_buf_putc(&b, 0) < 0 ||
-        sscanf(b.ptr, MARKER " %u\nid %32[0-9a-f]\n", &version, id) != 2 || strlen(id) != 32) {
-        err = mm_error_set(MM_ECORRUPT, "'%s/" MARKER "' is damaged", r->path);
-        goto out;
-    }
     if (version > MM_REPO_VERSION_MAX) {
         err = mm_error_set(
                 MM_ECORRUPT,
@@ -134,6 +175,12 @@ static int read_marker(mm_repo *r)
     }
     memcpy(r->id, id, sizeof(id));
     r->version = version;
+    r->copies2 = checked;
+    if (!checked) { /* the first write with the key gives the marker its check and copy */
+        marker_text(version, id, text, sizeof(text));
+        err = mm_repo__copy_note(r, MARKER, MM_REPO__COPY1_OLD | MM_REPO__COPY2_MISSING, text,
+                                 strlen(text));
+    }
 out:
     mm_buf_release(&b);
     return err;
@@ -149,30 +196,43 @@ static int write_config(mm_repo *r)
     mm_buf_init(&b, 4096);
     err = mm_repo__envelope_seal(r, "MMCF", c, sizeof(c), &b);
     if (err == 0)
-        err = mm_repo__write(r, "config", b.ptr, b.len);
+        err = mm_repo__write2(r, "config", b.ptr, b.len);
     mm_buf_release(&b);
     return err;
+}
+
+/* mm_repo__intact_fn of the config: it opens (MAC) into @arg (an mm_buf). */
+static int config_ok(const void *p, size_t n, void *arg)
+{
+    mm_repo *r = ((void **)arg)[0];
+    mm_buf *plain = ((void **)arg)[1];
+    int err;
+
+    mm_buf_clear(plain);
+    if ((err = mm_repo__envelope_open(r, "MMCF", p, n, plain)) < 0)
+        return mm_error_set(err == MM_EAUTH ? MM_ECORRUPT : err, "%s", mm_error_last());
+    if (plain->len < CONFIG_SIZE)
+        return mm_error_set(MM_ECORRUPT, "repository config is too short");
+    return 0;
 }
 
 static int read_config(mm_repo *r)
 {
     unsigned char want[CONFIG_SIZE];
     mm_buf raw, plain;
+    void *arg[2] = { r, &plain };
     int err;
 
     mm_buf_init(&raw, 4096);
     mm_buf_init(&plain, 4096);
-    if ((err = mm_repo__read(r, "config", &raw)) < 0)
-        goto out;
-    if ((err = mm_repo__envelope_open(r, "MMCF", raw.ptr, raw.len, &plain)) < 0) {
-        err = mm_error_set(err == MM_EAUTH ? MM_ECORRUPT : err, "repository config: %s",
+    if ((err = mm_repo__read2(r, "config", &raw, config_ok, arg)) < 0) {
+        /* a marker without a config is a damaged repository, not a missing one */
+        err = mm_error_set(err == MM_ENOTFOUND ? MM_ECORRUPT : err, "repository config: %s",
                            mm_error_last());
         goto out;
     }
-    if (plain.len < CONFIG_SIZE) {
-        err = mm_error_set(MM_ECORRUPT, "repository config is too short");
+    if ((err = config_ok(raw.ptr, raw.len, arg)) < 0) /* the copy read2 chose */
         goto out;
-    }
     {
         const unsigned char *c = (const unsigned char *)plain.ptr;
         r->cfg.chunk.min = mm_get_le32(c);
@@ -214,24 +274,6 @@ static int usable_target(const char *path)
             empty = 0;
     closedir(d);
     return empty;
-}
-
-static int write_slot(mm_repo *r, const char *user, const char *pass, size_t passlen,
-                      const struct mm_kdf_params *kdf)
-{
-    char rel[64], hex[33];
-    mm_buf b;
-    int err;
-
-    mm_buf_init(&b, MM_KEYSLOT_SIZE);
-    if ((err = mm_keyslot_seal(r->ks, user, pass, passlen, kdf, &b)) < 0)
-        goto out;
-    random_hex(hex, 16);
-    snprintf(rel, sizeof(rel), "keys/%s", hex);
-    err = mm_repo__write(r, rel, b.ptr, b.len);
-out:
-    mm_buf_release(&b);
-    return err;
 }
 
 int mm_repo_init(const char *path, const char *user, const char *pass, size_t passlen,
@@ -281,134 +323,34 @@ int mm_repo_init(const char *path, const char *user, const char *pass, size_t pa
             goto out;
     }
     /* the slot and the config first: a folder with a marker is a usable repository */
-    if ((err = write_slot(r, user, pass, passlen, o->kdf)) < 0 || (err = write_config(r)) < 0)
+    if ((err = mm_repo__slot_write(r, user, pass, passlen, o->kdf)) < 0 ||
+        (err = write_config(r)) < 0)
         goto out;
-    snprintf(marker, sizeof(marker), MARKER " %u\nid %s\n", r->version, r->id);
-    if ((err = mm_repo__write(r, MARKER, marker, strlen(marker))) == 0)
+    marker_text(r->version, r->id, marker, sizeof(marker));
+    if ((err = mm_repo__write2(r, MARKER, marker, strlen(marker))) == 0)
         mm_repo__reserve_make(r); /* room for prune on a medium filled to the last byte */
 out:
     mm_repo_free(r);
     return err;
 }
 
-/* Read every slot file: names (keys/<32 hex>) and bytes. */
-struct slotfile {
-    char file[40];
-    unsigned char b[MM_KEYSLOT_SIZE];
-    size_t n;
-    char name[MM_KEYSLOT_NAME_MAX + 1];
-    struct mm_kdf_params cost;
-    int bad; /* damaged: MM_ECORRUPT message kept out */
-};
-
-static int read_slots(mm_repo *r, struct slotfile **out, size_t *nout)
-{
-    char dir[MM_LIMIT_PATH];
-    struct slotfile *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    DIR *d;
-    int err = 0;
-
-    if ((err = mm_repo__path(r, "keys", dir, sizeof(dir))) < 0)
-        return err;
-    if (!(d = opendir(dir)))
-        return mm_error_set_errno(errno == ENOENT ? MM_ECORRUPT : MM_EIO, errno,
-                                  "cannot read the key slots of '%s'", r->path);
-    while ((de = readdir(d)) != NULL) {
-        char rel[64];
-        mm_buf b;
-        if (strlen(de->d_name) != 32 || strspn(de->d_name, "0123456789abcdef") != 32)
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct slotfile *nv = mm_realloc(v, ncap * sizeof(*v));
-            if (!nv) {
-                err = mm_error_set(MM_ENOMEM, "out of memory");
-                goto out;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        memset(&v[n], 0, sizeof(v[n]));
-        memcpy(v[n].file, de->d_name, 33); /* 32 hex digits and the NUL, checked above */
-        memcpy(rel, "keys/", 5);
-        memcpy(rel + 5, de->d_name, 33);
-        mm_buf_init(&b, MM_KEYSLOT_SIZE + 1);
-        err = mm_repo__read(r, rel, &b);
-        if (err == MM_ELIMIT)
-            err = 0, v[n].bad = 1;
-        if (err < 0) {
-            mm_buf_release(&b);
-            goto out;
-        }
-        if (!v[n].bad && b.len <= MM_KEYSLOT_SIZE) {
-            memcpy(v[n].b, b.ptr, b.len);
-            v[n].n = b.len;
-            if (mm_keyslot_info(v[n].b, v[n].n, v[n].name, &v[n].cost) < 0)
-                v[n].bad = 1;
-        }
-        mm_buf_release(&b);
-        n++;
-    }
-out:
-    closedir(d);
-    if (err < 0) {
-        mm_free(v);
-        return err;
-    }
-    *out = v;
-    *nout = n;
-    return 0;
-}
-
 int mm_repo_open(mm_repo **out, const char *path, const char *user, const char *pass,
                  size_t passlen)
 {
-    struct slotfile *s = NULL;
-    size_t n = 0, tried = 0, damaged = 0;
     mm_repo *r = NULL;
-    int err, last = MM_EAUTH;
+    int err;
 
     MM_ASSERT_ARG(out && path && (pass || passlen == 0));
     if ((err = mm_crypto_init()) < 0)
         return err;
     if (!(r = repo_alloc(path)))
         return mm_error_set(MM_ENOMEM, "out of memory");
-    if ((err = read_marker(r)) < 0 || (err = read_slots(r, &s, &n)) < 0)
-        goto out;
-    for (size_t i = 0; i < n && !r->ks; i++) {
-        if (s[i].bad) {
-            damaged++;
-            continue;
-        }
-        if (user && strcmp(user, s[i].name) != 0)
-            continue;
-        tried++;
-        err = mm_keyslot_open(&r->ks, s[i].b, s[i].n, pass, passlen, r->user, sizeof(r->user));
-        if (err < 0 && err != MM_EAUTH)
-            last = err;
-    }
-    if (!r->ks) {
-        if (user && !tried && !damaged)
-            err = mm_error_set(MM_ENOTFOUND, "no key slot for user '%s'", user);
-        else if (last != MM_EAUTH)
-            err = mm_error_set(last, "no key slot opens: %s", mm_error_last());
-        else if (!tried)
-            err = mm_error_set(MM_ECORRUPT, "the repository has no usable key slot (%zu damaged)",
-                               damaged);
-        else
-            err = mm_error_set(MM_EAUTH, "wrong passphrase");
-        goto out;
-    }
-    if ((err = read_config(r)) < 0)
+    if ((err = read_marker(r)) < 0 || (err = mm_repo__slots_open(r, user, pass, passlen)) < 0 ||
+        (err = read_config(r)) < 0)
         goto out;
     *out = r;
     r = NULL; /* now owned by the caller */
 out:
-    if (s)
-        mm_crypto_wipe(s, n * sizeof(*s));
-    mm_free(s);
     mm_repo_free(r);
     return err;
 }
@@ -428,97 +370,6 @@ int mm_repo__open_marker(mm_repo **out, const char *path)
     }
     *out = r;
     return 0;
-}
-
-/* ---- key slots ------------------------------------------------------------------------------ */
-
-static int cmp_key(const void *a, const void *b)
-{
-    return strcmp(((const struct mm_repo_key *)a)->name, ((const struct mm_repo_key *)b)->name);
-}
-
-int mm_repo_key_list(const char *path, struct mm_repo_key **out, size_t *nout)
-{
-    struct slotfile *s = NULL;
-    struct mm_repo_key *k = NULL;
-    size_t n = 0;
-    mm_repo *r;
-    int err;
-
-    if (!(r = repo_alloc(path)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    if ((err = read_marker(r)) < 0 || (err = read_slots(r, &s, &n)) < 0)
-        goto out;
-    if (!(k = mm_calloc(n ? n : 1, sizeof(*k)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].bad) {
-            err = mm_error_set(MM_ECORRUPT, "key slot file 'keys/%s' is damaged", s[i].file);
-            goto out;
-        }
-        memcpy(k[i].name, s[i].name, sizeof(k[i].name));
-        snprintf(k[i].file, sizeof(k[i].file), "%s", s[i].file);
-        k[i].opslimit = s[i].cost.opslimit;
-        k[i].memlimit = s[i].cost.memlimit;
-    }
-    qsort(k, n, sizeof(*k), cmp_key);
-    *out = k;
-    *nout = n;
-    k = NULL;
-out:
-    mm_free(k);
-    mm_free(s);
-    mm_repo_free(r);
-    return err;
-}
-
-int mm_repo_key_add(mm_repo *r, const char *user, const char *pass, size_t passlen,
-                    const struct mm_kdf_params *kdf)
-{
-    struct slotfile *s = NULL;
-    size_t n = 0;
-    int err;
-
-    if ((err = read_slots(r, &s, &n)) < 0)
-        return err;
-    for (size_t i = 0; i < n; i++)
-        if (!s[i].bad && strcmp(s[i].name, user) == 0) {
-            mm_free(s);
-            return mm_error_set(MM_EEXISTS, "user '%s' has a key slot already", user);
-        }
-    mm_free(s);
-    return write_slot(r, user, pass, passlen, kdf);
-}
-
-int mm_repo_key_remove(mm_repo *r, const char *user)
-{
-    struct slotfile *s = NULL;
-    size_t n = 0, good = 0, hit = SIZE_MAX;
-    char rel[64];
-    int err;
-
-    if ((err = read_slots(r, &s, &n)) < 0)
-        return err;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].bad)
-            continue;
-        good++;
-        if (strcmp(s[i].name, user) == 0)
-            hit = i;
-    }
-    if (hit == SIZE_MAX)
-        err = mm_error_set(MM_ENOTFOUND, "no key slot for user '%s'", user);
-    else if (good < 2)
-        err = mm_error_set(MM_EINVAL,
-                           "'%s' has the last usable key slot: add another user's key first", user);
-    else {
-        snprintf(rel, sizeof(rel), "keys/%s", s[hit].file);
-        err = mm_repo__remove(r, rel);
-    }
-    mm_free(s);
-    return err;
 }
 
 /* ---- locks ---------------------------------------------------------------------------------- */
@@ -682,6 +533,8 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
     }
     r->lock_kind = kind;
     r->lock_skipped = 0;
+    if (kind == MM_REPO_LOCK_EXCLUSIVE)
+        mm_repo__copies_repair(r); /* a writer with the key: damaged or missing copies */
     return 0;
 fail:
     snprintf(text, sizeof(text), "%s", mm_error_last()); /* the removal may set its own */

@@ -68,9 +68,10 @@ struct rstate {
     mm_buf names; /* the folder names of st->dirs, one after another */
     int matched;
     int root_user;
-    int merge;              /* files are written beside their name and renamed over it */
-    unsigned long long seq; /* __atomic: names of those temporary files */
-    char errmsg[512];       /* message of the first fatal error of a worker */
+    int merge;                 /* files are written beside their name and renamed over it */
+    unsigned long long seq;    /* __atomic: names of those temporary files */
+    char errmsg[512];          /* message of the first fatal error of a worker */
+    uint64_t seen, lost_trees; /* files met in readable folders; folders that do not read */
     struct timespec last;
 };
 
@@ -420,6 +421,7 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
             return err;
         report(st, shown[0] ? shown : ".", "folder damaged in the repository: not restored");
         add(&st->s.damaged, 1);
+        st->lost_trees++;
         mm_error_clear();
         return 0;
     }
@@ -441,6 +443,7 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
         if (m == 2)
             st->matched = 1;
         if (e->kind == MM_REPO_KIND_FILE) {
+            st->seen++;
             err = queue_file(st, dst, shown, e);
             progress(st, 0);
             continue;
@@ -714,6 +717,10 @@ static int run_pass(struct rstate *st, struct mm_repo__work *w, const char *dest
             return mm_error_set_errno(MM_EIO, errno, "cannot set the time of '%s'", RED(red, path));
     }
     progress(st, 1);
+    /* a folder that does not read costs the files below it: the generation's count less the
+     * files met elsewhere (a whole restore; a selection counts each such folder once) */
+    if (st->lost_trees && !st->nfilters && st->g->counts.files >= st->seen)
+        st->s.damaged += st->g->counts.files - st->seen - st->lost_trees;
     return 0;
 }
 

@@ -32,6 +32,7 @@ struct vstate {
     struct mm_repo__work w;
     struct timespec last;
     uint64_t done, total;
+    uint64_t lost_trees; /* folder listings that do not read, met so far */
 };
 
 static void report(struct vstate *v, const char *gen, const char *path, const char *what)
@@ -87,6 +88,7 @@ static int check_tree(struct vstate *v, const char *gen, const unsigned char id[
         mm_error_clear();
         report(v, gen, path[0] ? path : ".", "folder listing damaged or missing");
         v->s->damaged_files++;
+        v->lost_trees++;
         if (m != BAD_TREE && (err = mm_repo__idset_put(&v->memo, id, BAD_TREE)) < 0)
             return err;
         return 1;
@@ -132,17 +134,54 @@ fail:
     return err;
 }
 
-/* Structure: each pack the index names exists with its size. */
+/* OUT: *files: the files in the folders below tree @id that read (lost ones skipped). */
+static int count_files(struct vstate *v, const unsigned char id[ID_SIZE], int depth,
+                       uint64_t *files)
+{
+    struct mm_repo__tree t = { 0 };
+    int err = 0;
+
+    if (depth > 512 || object_bad(v, id) || mm_repo__tree_get(v->r, &v->w, id, &t) < 0) {
+        mm_error_clear();
+        return 0;
+    }
+    for (size_t i = 0; i < t.n && err == 0; i++) {
+        if (t.e[i].kind == MM_REPO_KIND_FILE)
+            (*files)++;
+        else if (t.e[i].kind == MM_REPO_KIND_DIR)
+            err = count_files(v, t.e[i].ids, depth + 1, files);
+    }
+    mm_repo__tree_release(&t);
+    return err;
+}
+
+/*
+ * Generation @g lost @lost folder listings: count the files below them (the generation's file
+ * count less the files in the folders that read) instead of one per folder.
+ */
+static void count_lost_files(struct vstate *v, const struct mm_repo_gen *g, uint64_t lost)
+{
+    uint64_t files = 0;
+
+    if (!lost || !g->counts.files || count_files(v, g->root, 0, &files) < 0 ||
+        files > g->counts.files)
+        return;
+    v->s->damaged_files += g->counts.files - files - lost;
+}
+
+/* Structure: each pack the index names exists with its size. Of a pack cut short, only the
+ * objects past its end are lost: the ones before it still read. */
 static int check_packs_present(struct vstate *v)
 {
     struct mm_repo__objindex *ix = &v->r->ix;
-    uint8_t *gone = mm_calloc(ix->npacks ? ix->npacks : 1, 1);
+    uint64_t *have = mm_malloc((ix->npacks ? ix->npacks : 1) * sizeof(*have));
 
-    if (!gone)
+    if (!have)
         return mm_error_set(MM_ENOMEM, "out of memory");
     for (size_t i = 0; i < ix->npacks; i++) {
         char rel[80], path[MM_LIMIT_PATH];
         struct stat st;
+        have[i] = UINT64_MAX;
         mm_repo__pack_rel(ix->packs[i].id, rel);
         if (mm_repo__path(v->r, rel, path, sizeof(path)) < 0)
             continue;
@@ -150,26 +189,77 @@ static int check_packs_present(struct vstate *v)
         if (stat(path, &st) != 0) {
             report(v, NULL, rel, "pack file missing");
             v->s->damaged_packs++;
-            gone[i] = 1;
+            have[i] = 0;
         } else if ((uint64_t)st.st_size != ix->packs[i].size) {
             report(v, NULL, rel, "pack file has the wrong size");
             v->s->damaged_packs++;
-            gone[i] = 1;
+            have[i] = (uint64_t)st.st_size;
         }
         v->total += ix->packs[i].size;
     }
     for (size_t k = 0; k < ix->nlocs; k++) {
+        const struct mm_repo__loc *l = &ix->locs[k];
         v->s->objects++;
-        if (gone[ix->locs[k].pack]) {
-            int err = mm_repo__idset_put(&v->bad, ix->locs[k].id, BAD_OBJECT);
+        if ((uint64_t)l->offset + l->length > have[l->pack]) {
+            int err = mm_repo__idset_put(&v->bad, l->id, BAD_OBJECT);
             if (err < 0) {
-                mm_free(gone);
+                mm_free(have);
                 return err;
             }
         }
     }
-    mm_free(gone);
+    mm_free(have);
     return 0;
+}
+
+/* The small critical files (marker, config, key slots, label): each copy noted as damaged or
+ * missing is damage; a missing second copy in a repository older than them is information. */
+static void check_copies(struct vstate *v)
+{
+    struct mm_repo_medium m;
+    int err = mm_repo_medium_get(v->r, &m);
+
+    if (err < 0 && err != MM_ENOTFOUND) {
+        report(v, NULL, "medium", mm_error_last());
+        v->s->damaged_copies++;
+    }
+    mm_error_clear();
+    for (size_t i = 0; i < v->r->ncopies; i++) {
+        const struct mm_repo__copy *c = &v->r->copies[i];
+        char rel2[80];
+        snprintf(rel2, sizeof(rel2), "%s.2", c->rel);
+        if ((c->flags & (MM_REPO__COPY1_BAD | MM_REPO__COPY1_MISSING)) &&
+            (c->flags & (MM_REPO__COPY2_BAD | MM_REPO__COPY2_MISSING))) {
+            report(v, NULL, c->rel, "damaged, and no intact second copy: it cannot be used");
+            v->s->damaged_copies++;
+            continue;
+        }
+        if (c->flags & MM_REPO__COPY_DIFFER) {
+            report(v, NULL, c->rel,
+                   "its two copies differ: one is damaged (the one its user's passphrase opens "
+                   "serves; that user's next write repairs the other)");
+            v->s->damaged_copies++;
+            continue;
+        }
+        if (c->flags & (MM_REPO__COPY1_BAD | MM_REPO__COPY1_MISSING)) {
+            report(v, NULL, c->rel,
+                   c->flags & MM_REPO__COPY1_BAD
+                           ? "damaged (its second copy serves; the next write with the key repairs it)"
+                           : "missing (its second copy serves; the next write with the key restores it)");
+            v->s->damaged_copies++;
+        }
+        if (c->flags & MM_REPO__COPY2_BAD) {
+            report(v, NULL, rel2,
+                   "second copy damaged (the first serves; the next write with the "
+                   "key repairs it)");
+            v->s->damaged_copies++;
+        } else if ((c->flags & MM_REPO__COPY2_MISSING) && v->r->copies2) {
+            report(v, NULL, rel2, "second copy missing (the next write with the key restores it)");
+            v->s->damaged_copies++;
+        } else if (c->flags & MM_REPO__COPY2_MISSING) {
+            v->s->old_copies++;
+        }
+    }
 }
 
 static int cmp_loc_pack(const void *a, const void *b)
@@ -207,10 +297,10 @@ static int read_data(struct vstate *v)
         err = mm_repo__read(v->r, rel, &pack);
         if (err == MM_ENOMEM)
             goto out;
-        readable = err == 0 && pack.len == ix->packs[p].size;
+        readable = err == 0; /* a pack cut short: the objects before its end still read */
         mm_error_clear();
         err = 0;
-        if (readable) {
+        if (readable && pack.len == ix->packs[p].size) {
             mm_crypto_hash(pack.ptr, pack.len, h);
             if (memcmp(h, ix->packs[p].id, ID_SIZE) != 0) {
                 report(v, NULL, rel, "pack file damaged (content hash)");
@@ -283,6 +373,7 @@ int mm_repo_verify(mm_repo *r, const struct mm_repo_verify_opts *o,
                          : "compression dictionary damaged, no intact copy: files compressed "
                            "with it cannot be read");
     }
+    check_copies(&v);
     if ((err = check_packs_present(&v)) < 0)
         goto out;
     if (o->read_data && (err = read_data(&v)) < 0)
@@ -307,7 +398,10 @@ int mm_repo_verify(mm_repo *r, const struct mm_repo_verify_opts *o,
             stats->damaged_generations++;
             continue;
         }
+        uint64_t lost0 = v.lost_trees;
         err = check_tree(&v, g.id, g.root, "", 0);
+        if (err >= 0)
+            count_lost_files(&v, &g, v.lost_trees - lost0);
         if (err >= 0) {
             damaged = err;
             err = 0;
