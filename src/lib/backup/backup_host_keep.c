@@ -115,8 +115,10 @@ void mm_backup__host_retire(struct cyc *c)
             if (!out[i])
                 continue;
             snprintf(rel, sizeof(rel), "generations/%s", l.v[i].id);
-            if (mm_repo_sync_remove(c->m->path, rel, &c->sync) == 0)
+            if (mm_repo_sync_remove(c->m->path, rel, &c->sync) == 0) {
                 c->res->retired++;
+                mm_backup__retired(c, l.v[i].id);
+            }
         }
     }
     free(f);

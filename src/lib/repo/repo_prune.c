@@ -167,6 +167,29 @@ struct packstat {
     int fate; /* 0 keep, 1 remove, 2 rewrite */
 };
 
+/*
+ * A new repository head naming the generations prune removed as removed (not deleted). A
+ * head that cannot be written (the medium shows lost evidence) is left: the prune's audit
+ * event tries again and reports it.
+ */
+static void head_after(mm_repo *r, const struct mm_repo_gen *g, size_t ng, const char **keep)
+{
+    struct mm_repo_head_write_opts ho = { 0 };
+    unsigned char(*ids)[MM_CRYPTO_ID_SIZE] = calloc(ng ? ng : 1, MM_CRYPTO_ID_SIZE);
+    size_t n = 0;
+
+    if (!ids)
+        return;
+    for (size_t i = 0; i < ng; i++)
+        if (!keep[i] && mm_crypto_hex_parse(g[i].id, ids[n]) == 0)
+            n++;
+    ho.forget = (const unsigned char(*)[MM_CRYPTO_ID_SIZE])ids;
+    ho.nforget = n;
+    (void)mm_repo_head_write(r, &ho, NULL);
+    free(ids);
+    mm_error_clear();
+}
+
 int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
                   void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats)
 {
@@ -425,6 +448,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         if ((err = mm_repo__remove(r, rel)) < 0)
             goto out;
     }
+    head_after(r, g, ng, keep);
     /* 4. the old index files (the new one names everything that stays) */
     {
         for (size_t i = 0; i < r->ix.nfiles + r->ix.nbad; i++) {
