@@ -59,65 +59,71 @@ void cli_head_json(const struct mm_repo_head_report *rep)
     printf("]}");
 }
 
-void cli_head_print_audit(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep)
+void cli_head_print_audit(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep, FILE *f)
 {
     if (rep->audit_deleted)
-        printf(CLI_T(ctx,
-                     "削除を検出: 媒体の監査ログがありません（リポジトリヘッドの記録では %llu "
-                     "バイト、署名済みの記録 %llu まで）\n",
-                     "DELETION FOUND: the medium's audit log is gone (the repository head "
-                     "records %llu bytes, signed up to record %llu)\n"),
-               (unsigned long long)rep->audit_len, (unsigned long long)rep->audit_seq);
+        fprintf(f,
+                CLI_T(ctx,
+                      "削除を検出: 媒体の監査ログがありません（リポジトリヘッドの記録では署名済みの"
+                      "記録 %llu まであったログ）\n",
+                      "DELETION FOUND: the medium's audit log is gone (the repository head records "
+                      "a log signed up to record %llu)\n"),
+                (unsigned long long)rep->audit_seq);
     else if (rep->audit_truncated || rep->audit_rolled)
-        printf(CLI_T(ctx,
-                     "切り詰めを検出: 媒体の監査ログは %llu バイト・署名済みの記録 %llu まで"
-                     "ですが、リポジトリヘッドの記録では %llu バイト・記録 %llu まででした"
-                     "（削除されて作り直されたか、切り詰められています）\n",
-                     "TRUNCATION FOUND: the medium's audit log has %llu bytes, signed up to "
-                     "record %llu, but the repository head records %llu bytes up to record %llu "
-                     "(cut, or deleted and begun anew)\n"),
-               (unsigned long long)rep->audit_len_now, (unsigned long long)rep->audit_seq_now,
-               (unsigned long long)rep->audit_len, (unsigned long long)rep->audit_seq);
+        fprintf(f,
+                CLI_T(ctx,
+                      "切り詰めを検出: 媒体の監査ログがリポジトリヘッドの記録より短くなっています"
+                      "（署名済みの記録 %llu まで。記録では %llu まで）。切り詰められたか、削除"
+                      "されて作り直されています\n",
+                      "TRUNCATION FOUND: the medium's audit log is shorter than the repository "
+                      "head records (signed up to record %llu; recorded: %llu): cut, or deleted "
+                      "and begun anew\n"),
+                (unsigned long long)rep->audit_seq_now, (unsigned long long)rep->audit_seq);
 }
 
-void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep)
+void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep, FILE *f)
 {
     char hex[MM_CRYPTO_HEX_SIZE], t[32];
 
     if (rep->copies.damaged)
-        printf(CLI_T(ctx, "損傷あり: リポジトリヘッドの写し %d 個が読めません（%s）\n",
-                     "DAMAGE FOUND: %d copies of the repository head do not verify (%s)\n"),
-               rep->copies.damaged, rep->copies.msg);
+        fprintf(f,
+                CLI_T(ctx, "損傷あり: リポジトリヘッドの写し %d 個が読めません（%s）\n",
+                      "DAMAGE FOUND: %d copies of the repository head do not verify (%s)\n"),
+                rep->copies.damaged, rep->copies.msg);
     if (rep->rollback && !rep->has_head)
-        printf(CLI_T(ctx,
-                     "削除を検出: 媒体にリポジトリヘッドがありませんが、この PC は番号 %llu "
-                     "のヘッドを控えています（媒体が古い写しに戻されたか、ヘッドが消されました）\n",
-                     "DELETION FOUND: the medium has no repository head, but this host keeps "
-                     "head number %llu of it (an old copy of the medium put back, or the head "
-                     "deleted)\n"),
-               (unsigned long long)rep->host_seq);
+        fprintf(f,
+                CLI_T(ctx,
+                      "削除を検出: 媒体にリポジトリヘッドがありませんが、この PC は番号 %llu "
+                      "のヘッドを控えています（媒体が古い写しに戻されたか、ヘッドが消されました）\n",
+                      "DELETION FOUND: the medium has no repository head, but this host keeps "
+                      "head number %llu of it (an old copy of the medium put back, or the head "
+                      "deleted)\n"),
+                (unsigned long long)rep->host_seq);
     else if (rep->rollback)
-        printf(CLI_T(ctx,
-                     "巻き戻しを検出: 媒体のリポジトリヘッドは番号 %llu ですが、この PC は番号 "
-                     "%llu を控えています（媒体が古い写しに戻されています）\n",
-                     "ROLLBACK FOUND: the medium's repository head is number %llu, but this "
-                     "host keeps number %llu (an old copy of the medium was put back)\n"),
-               (unsigned long long)rep->seq, (unsigned long long)rep->host_seq);
+        fprintf(f,
+                CLI_T(ctx,
+                      "巻き戻しを検出: 媒体のリポジトリヘッドは番号 %llu ですが、この PC は番号 "
+                      "%llu を控えています（媒体が古い写しに戻されています）\n",
+                      "ROLLBACK FOUND: the medium's repository head is number %llu, but this "
+                      "host keeps number %llu (an old copy of the medium was put back)\n"),
+                (unsigned long long)rep->seq, (unsigned long long)rep->host_seq);
     if (rep->forked)
-        printf(CLI_T(ctx,
-                     "巻き戻しを検出: 媒体のリポジトリヘッド（番号 %llu）はこの PC の控え（番号 "
-                     "%llu）から続いていません\n",
-                     "ROLLBACK FOUND: the medium's repository head (number %llu) does not "
-                     "follow this host's copy (number %llu)\n"),
-               (unsigned long long)rep->seq, (unsigned long long)rep->host_seq);
-    cli_head_print_audit(ctx, rep);
+        fprintf(f,
+                CLI_T(ctx,
+                      "巻き戻しを検出: 媒体のリポジトリヘッド（番号 %llu）はこの PC の控え（番号 "
+                      "%llu）から続いていません\n",
+                      "ROLLBACK FOUND: the medium's repository head (number %llu) does not "
+                      "follow this host's copy (number %llu)\n"),
+                (unsigned long long)rep->seq, (unsigned long long)rep->host_seq);
+    cli_head_print_audit(ctx, rep, f);
     utc(rep->time_ns, t);
     for (size_t i = 0; i < rep->nmissing; i++) {
         mm_crypto_hex(rep->missing[i], hex);
-        printf(CLI_T(ctx, "削除を検出: 世代 %s がありません（リポジトリヘッド %llu、%s に記録）\n",
-                     "DELETION FOUND: generation %s is gone (listed by repository head %llu of "
-                     "%s)\n"),
-               hex, (unsigned long long)rep->seq, t);
+        fprintf(f,
+                CLI_T(ctx, "削除を検出: 世代 %s がありません（リポジトリヘッド %llu、%s に記録）\n",
+                      "DELETION FOUND: generation %s is gone (listed by repository head %llu of "
+                      "%s)\n"),
+                hex, (unsigned long long)rep->seq, t);
     }
     if (ctx->quiet)
         return;

@@ -10,11 +10,12 @@
 #include "repo/repo.h"
 #include "src/cli/cmd.h"
 
-/* Print the findings of @rep (tampering on stdout, information on stderr unless quiet). */
-void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep);
+/* Print the findings of @rep (tampering on @f, information on stderr unless quiet). */
+void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep, FILE *f);
 
-/* Only what @rep says of the audit log (deleted, cut), on stdout. */
-void cli_head_print_audit(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep);
+/* Only what @rep says of the audit log (deleted, cut), on @f. */
+void cli_head_print_audit(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep,
+                          FILE *f);
 
 /* @rep as a JSON object (no newline). */
 void cli_head_json(const struct mm_repo_head_report *rep);

@@ -509,7 +509,7 @@ static int head_lost(const struct cli_ctx *ctx, struct audit_src *s, struct mm_r
         return 0;
     }
     if (!ctx->json)
-        cli_head_print_audit(ctx, hr);
+        cli_head_print_audit(ctx, hr, stdout);
     return 1;
 }
 
@@ -531,7 +531,7 @@ static int do_verify(struct cli_ctx *ctx, const struct audit_opts *o)
                    "\"repository_head\":\"%s\"}\n",
                    s.head);
         else
-            cli_head_print_audit(ctx, &hr);
+            cli_head_print_audit(ctx, &hr, stdout);
         rc = CLI_DAMAGE;
         goto out;
     }
