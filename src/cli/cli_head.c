@@ -42,10 +42,9 @@ void cli_head_json(const struct mm_repo_head_report *rep)
 {
     char hex[MM_CRYPTO_HEX_SIZE];
 
-    printf("{\"problem\":\"%s\",\"seq\":%llu,\"host_seq\":%llu,\"audit_length\":%llu,"
-           "\"audit_length_now\":%llu,\"audit_seq\":%llu,\"audit_seq_now\":%llu,\"missing\":[",
+    printf("{\"problem\":\"%s\",\"seq\":%llu,\"host_seq\":%llu,\"audit_seq\":%llu,"
+           "\"audit_seq_now\":%llu,\"missing\":[",
            cli_head_problem(rep), (unsigned long long)rep->seq, (unsigned long long)rep->host_seq,
-           (unsigned long long)rep->audit_len, (unsigned long long)rep->audit_len_now,
            (unsigned long long)rep->audit_seq, (unsigned long long)rep->audit_seq_now);
     for (size_t i = 0; i < rep->nmissing; i++) {
         mm_crypto_hex(rep->missing[i], hex);

@@ -491,8 +491,7 @@ out:
 
 const struct cmd cmd_backup = {
     "backup",
-    "backup --repo <DIR> [--name <NAME>] [--medium <LABEL>] [--hospital <ID>] [--accept-loss] "
-    "<FOLDER>...",
+    "backup --repo <DIR> [--name <NAME>] [--medium <LABEL>] [--hospital <ID>] <FOLDER>...",
     "フォルダを新しい世代としてリポジトリにバックアップする",
     "back up folders into the repository as a new generation",
     "オプション:\n"

@@ -420,8 +420,7 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
 
 const struct cmd cmd_status = {
     "status",
-    "status [--config <FILE>] [--json | --prometheus] [--date <YYYY-MM-DD>] [--now <TIME>] "
-    "[--audit-dir <DIR>]",
+    "status [--config <FILE>] [--json | --prometheus] [--date <YYYY-MM-DD>] [--now <TIME>]",
     "すべてのバックアップの状態を表示する（媒体は開かない）",
     "show the state of all backups (no medium is opened)",
     "オプション:\n"

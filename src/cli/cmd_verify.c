@@ -345,7 +345,7 @@ out:
 
 const struct cmd cmd_verify = {
     "verify",
-    "verify --repo <DIR> [--read-data] [--viewer-hashes] [--against <DIR>]... [--json]",
+    "verify --repo <DIR> [--read-data] [--viewer-hashes] [--json]",
     "リポジトリを検査する（--read-data で全データを復号して確認）",
     "check a repository (--read-data decrypts and checks every byte)",
     "オプション:\n"
