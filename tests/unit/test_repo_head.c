@@ -420,6 +420,15 @@ static void disk__deleted_generation_stays_listed(void **state)
     assert_int_equal(mm_repo_head_check(f->r, NULL, &rep), 0);
     assert_int_equal(mm_repo_head_report_bad(&rep), 0);
     mm_repo_head_report_release(&rep);
+    /* prune writes the head before it removes: a crash between leaves G2 present, unlisted */
+    assert_int_equal(mm_crypto_hex_parse(G2, g1), 0);
+    assert_int_equal(mm_repo_head_write(f->r, &o, &h), 0);
+    assert_int_equal(h.ngens, 0);
+    mm_repo_head_release(&h);
+    assert_int_equal(mm_repo_head_check(f->r, NULL, &rep), 0);
+    assert_int_equal(rep.nunlisted, 1);
+    assert_int_equal(mm_repo_head_report_bad(&rep), 0);
+    mm_repo_head_report_release(&rep);
 }
 
 static void disk__audit_log_deleted_or_cut(void **state)

@@ -427,13 +427,11 @@ static void online(struct cyc *c, const char **src, size_t nsrc)
     }
     if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && c->m->credential)
         mm_backup__host_retire(c);
-    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && !c->m->credential)
+    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && !c->m->credential) {
         mm_backup__stage_retire(c);
-    if (c->nretired_ids)
-        mm_backup__window_head_write(c); /* before the seal: its verify sees the new head */
-    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && !c->m->credential &&
-        c->res->window[0] == 's')
-        seal(c);
+        if (c->res->window[0] == 's')
+            seal(c);
+    }
     status_figures(c, r);
     mm_repo_unlock(r); /* nothing of the repository stays open on the medium */
 }

@@ -3,8 +3,9 @@
  * The repository head in a daily cycle's window (cycle_int.h, issue 17.1): the medium's head
  * is checked before the window delivers what was staged (lost evidence refuses the window,
  * deleted generations are recorded and make the night's exit status 4), and a new head is
- * written after the window retired generations, naming them as removed by it, so they are
- * not reported as deleted. Backups on the medium itself check in mm_backup_run().
+ * written before the window retires generations, without them, so they are not reported as
+ * deleted (a crash before their removal leaves them present and unlisted: information). Backups on
+ * the medium itself check in mm_backup_run().
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -355,16 +355,18 @@ void mm_backup__stage_retire(struct cyc *c)
                          !(g[i].check.present && g[i].check.attention);
         }
         mm_cycle_retire_plan(f, n, &k, (int64_t)time(NULL) * 1000000000, out);
+        for (size_t i = 0; i < n; i++) /* a head without them first (a crash: unlisted) */
+            if (out[i])
+                mm_backup__retired(c, g[i].id);
+        mm_backup__window_head_write(c);
         for (size_t i = 0; i < n; i++) {
             char rel[96];
             struct mm_repo_sync_stats host = { 0 };
             if (!out[i])
                 continue;
             snprintf(rel, sizeof(rel), "generations/%s", g[i].id);
-            if (mm_repo_sync_remove(c->m->path, rel, &c->sync) == 0) {
+            if (mm_repo_sync_remove(c->m->path, rel, &c->sync) == 0)
                 c->res->retired++;
-                mm_backup__retired(c, g[i].id);
-            }
             if (c->shadow[0])
                 (void)mm_repo_sync_remove(c->shadow_repo, rel, &host);
         }

@@ -40,8 +40,9 @@ void mm_backup__retired(struct cyc *c, const char *hex);
 
 /*
  * The window's repository head on the medium: checked before anything is delivered (lost
- * evidence refuses the window; deleted generations are recorded, exit 4), and written after
- * the retirement. @return 0, or -1 when the window must not write (the cycle failed)
+ * evidence refuses the window; deleted generations are recorded, exit 4), and written before
+ * the retirement removes the generations noted by mm_backup__retired(), without them.
+ * @return 0, or -1 when the window must not write (the cycle failed)
  */
 int mm_backup__window_head_check(struct cyc *c);
 void mm_backup__window_head_write(struct cyc *c);

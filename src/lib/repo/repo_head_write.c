@@ -41,7 +41,8 @@ static int listed(const unsigned char (*v)[32], size_t n, const unsigned char *i
     return 0;
 }
 
-/* The generations of the new head: on the medium, plus @base's missing ones kept. */
+/* The generations of the new head: on the medium, plus @base's missing ones kept, less the
+ * ones the caller removes (forget). */
 static int gen_list(mm_repo *r, const struct mm_repo_head *base,
                     const struct mm_repo_head_write_opts *o, struct mm_repo_head *h)
 {
@@ -51,14 +52,17 @@ static int gen_list(mm_repo *r, const struct mm_repo_head *base,
 
     if ((err = mm_repo__head_present(r, &have, &nhave)) < 0)
         return err;
-    n = nhave;
+    n = 0;
     v = malloc(32 * (nhave + (base ? base->ngens : 0)) + 1);
     if (!v) {
         free(have);
         return mm_error_set(MM_ENOMEM, "out of memory");
     }
-    if (nhave)
-        memcpy(v, have, 32 * nhave);
+    /* the caller is about to remove the forgotten ones: a crash before it leaves them on the
+     * medium and unlisted (information), never listed and missing (a deletion) */
+    for (size_t i = 0; i < nhave; i++)
+        if (!listed(o->forget, o->nforget, have[i]))
+            memcpy(v[n++], have[i], 32);
     for (size_t i = 0; base && !o->accept_missing && i < base->ngens; i++)
         if (!listed((const unsigned char(*)[32])have, nhave, base->gens[i]) &&
             !listed(o->forget, o->nforget, base->gens[i]))

@@ -168,11 +168,11 @@ struct packstat {
 };
 
 /*
- * A new repository head naming the generations prune removed as removed (not deleted). A
- * head that cannot be written (the medium shows lost evidence) is left: the prune's audit
- * event tries again and reports it.
+ * A new repository head without the generations prune is about to remove (removed, not
+ * deleted). A head that cannot be written (the medium shows lost evidence) is left: the
+ * prune's audit event tries again and reports it.
  */
-static void head_after(mm_repo *r, const struct mm_repo_gen *g, size_t ng, const char **keep)
+static void head_without(mm_repo *r, const struct mm_repo_gen *g, size_t ng, const char **keep)
 {
     struct mm_repo_head_write_opts ho = { 0 };
     unsigned char(*ids)[MM_CRYPTO_ID_SIZE] = calloc(ng ? ng : 1, MM_CRYPTO_ID_SIZE);
@@ -439,7 +439,9 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         if (err < 0)
             goto out;
     }
-    /* 3. manifests of the removed generations */
+    /* 3. a repository head without them (a crash after it leaves them present, unlisted: not
+     * a deletion), then the manifests of the removed generations */
+    head_without(r, g, ng, keep);
     for (size_t i = 0; i < ng; i++) {
         char rel[96];
         if (keep[i])
@@ -448,7 +450,6 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         if ((err = mm_repo__remove(r, rel)) < 0)
             goto out;
     }
-    head_after(r, g, ng, keep);
     /* 4. the old index files (the new one names everything that stays) */
     {
         for (size_t i = 0; i < r->ix.nfiles + r->ix.nbad; i++) {
