@@ -80,7 +80,33 @@ void cli_head_print_audit(const struct cli_ctx *ctx, const struct mm_repo_head_r
                 (unsigned long long)rep->audit_seq_now, (unsigned long long)rep->audit_seq);
 }
 
-void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep, FILE *f)
+/* When this host's audit log recorded the backup of generation @hex of repository @id: its
+ * time in @out ("" when not known). */
+static void gen_time(const struct cli_ctx *ctx, const char *id, const char *hex, char out[32])
+{
+    mm_audit_log *l = NULL;
+    char base[4200];
+
+    out[0] = '\0';
+    if (!id || cli_audit_host_base(ctx, id, base, sizeof(base)) < 0 ||
+        mm_audit_log_load(&l, base) < 0) {
+        mm_error_clear();
+        return;
+    }
+    for (size_t i = 0; i < mm_audit_log_count(l) && !out[0]; i++) {
+        const struct mm_audit_record *rec = mm_audit_log_record(l, i);
+        if (rec->kind != MM_AUDIT_BACKUP || !rec->opened)
+            continue;
+        for (size_t k = 0; k < rec->nfields; k++)
+            if (strcmp(rec->fields[k].key, "generation") == 0 &&
+                strcmp(rec->fields[k].value, hex) == 0)
+                utc(rec->time_ns, out);
+    }
+    mm_audit_log_free(l);
+}
+
+void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep, FILE *f,
+                    const char *id)
 {
     char hex[MM_CRYPTO_HEX_SIZE], t[32];
 
@@ -117,12 +143,21 @@ void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report 
     cli_head_print_audit(ctx, rep, f);
     utc(rep->time_ns, t);
     for (size_t i = 0; i < rep->nmissing; i++) {
+        char when[32];
         mm_crypto_hex(rep->missing[i], hex);
-        fprintf(f,
-                CLI_T(ctx, "削除を検出: 世代 %s がありません（リポジトリヘッド %llu、%s に記録）\n",
-                      "DELETION FOUND: generation %s is gone (listed by repository head %llu of "
-                      "%s)\n"),
-                hex, (unsigned long long)rep->seq, t);
+        gen_time(ctx, id, hex, when);
+        if (when[0])
+            fprintf(f,
+                    CLI_T(ctx, "削除を検出: 世代 %s（%s のバックアップ）がありません\n",
+                          "DELETION FOUND: generation %s (backed up %s) is gone\n"),
+                    hex, when);
+        else
+            fprintf(f,
+                    CLI_T(ctx,
+                          "削除を検出: 世代 %s がありません（リポジトリヘッド %llu、%s に記録）\n",
+                          "DELETION FOUND: generation %s is gone (listed by repository head %llu of "
+                          "%s)\n"),
+                    hex, (unsigned long long)rep->seq, t);
     }
     if (ctx->quiet)
         return;

@@ -10,8 +10,13 @@
 #include "repo/repo.h"
 #include "src/cli/cmd.h"
 
-/* Print the findings of @rep (tampering on @f, information on stderr unless quiet). */
-void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep, FILE *f);
+/*
+ * Print the findings of @rep (tampering on @f, information on stderr unless quiet); a deleted
+ * generation with the time this host's audit log recorded its backup, for repository @id
+ * (NULL: not looked up).
+ */
+void cli_head_print(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep, FILE *f,
+                    const char *id);
 
 /* Only what @rep says of the audit log (deleted, cut), on @f. */
 void cli_head_print_audit(const struct cli_ctx *ctx, const struct mm_repo_head_report *rep,

@@ -223,7 +223,7 @@ static void catalog_report(struct cli_ctx *ctx, const struct mm_repo_catalog_rep
 /* A backup refused because the repository head shows lost evidence. @return CLI_DAMAGE */
 static int evidence_refused(struct cli_ctx *ctx, const struct mm_backup_result *res)
 {
-    cli_head_print(ctx, &res->head, stderr);
+    cli_head_print(ctx, &res->head, stderr, NULL);
     cli_error("%s",
               CLI_T(ctx,
                     "何も書き込んでいません: 媒体から記録が消えています（上記）。新しい監査ログを"
@@ -454,7 +454,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (res.evidence) { /* recorded in the audit log; the exit status says a person is needed */
         fflush(stdout);
-        cli_head_print(ctx, &res.head, stderr);
+        cli_head_print(ctx, &res.head, stderr, res.repo ? mm_repo_id(res.repo) : NULL);
         cli_error(CLI_T(ctx,
                         "この記録の欠落を監査ログに残しました（evidence-lost）%s。"
                         "docs/operations.md 7 を見てください",

@@ -327,7 +327,7 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (ctx->json) {
         print_json(vo.read_data, &st, &run, &vc, damaged, &head);
     } else {
-        cli_head_print(ctx, &head, stdout);
+        cli_head_print(ctx, &head, stdout, mm_repo_id(r));
         print_text(ctx, vo.read_data, &st, &run, &vc, damaged);
     }
     /* a viewer file changed on the medium is damage: a program or guide not as backed up;
