@@ -104,6 +104,9 @@ void cli_audit_report(const struct cli_ctx *ctx, const struct mm_audit_write_rep
                                  : CLI_T(ctx, "（この操作はどこにも記録されていません）",
                                          " (this action is recorded nowhere)"),
                   rep->host_msg);
+    if (rep->head_failed)
+        cli_error(CLI_T(ctx, "媒体のリポジトリヘッド: %s", "the medium's repository head: %s"),
+                  rep->head_msg);
 }
 
 const char *cli_audit_dir_or_null(const struct cli_ctx *ctx, char *buf, size_t cap)
@@ -117,8 +120,8 @@ void cli_audit_write_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
     struct mm_audit_write_report rep;
     char dir[4096];
 
-    if (mm_audit_repo_write_n(r, repo, cli_audit_dir_or_null(ctx, dir, sizeof(dir)), evs, n,
-                              &rep) != 0)
+    if (mm_audit_repo_write_head(r, repo, cli_audit_dir_or_null(ctx, dir, sizeof(dir)), evs, n,
+                                 NULL, &rep) != 0)
         cli_audit_report(ctx, &rep);
 }
 

@@ -20,6 +20,7 @@
 #include "os/os.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
+#include "src/cli/cli_head.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -37,6 +38,7 @@ struct audit_src {
     unsigned char pk[MM_CRYPTO_PK_SIZE];
     int have_pk; /* the repository's own key (not only the log's) */
     char base[4200];
+    const char *head; /* the medium's log: what its repository head says ("ok", ...), or NULL */
 };
 
 /* "2026-11-22", "2026-11-22T06:00[:00]" (local time) or with a trailing Z (UTC), into
@@ -116,6 +118,7 @@ static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
         "ビューア終了",
         "毎日のサイクル",
         "媒体のラベル",
+        "証拠の欠落",
         "鍵の更新の開始",
         "鍵の更新: 世代の複製",
         "鍵の更新の終了",
@@ -319,6 +322,8 @@ static int report(const struct cli_ctx *ctx, const struct audit_src *s, int json
                (unsigned long long)v.records, (unsigned long long)v.signed_records,
                (unsigned long long)v.head_seq, (unsigned long long)v.unsigned_tail,
                (unsigned long long)v.torn_bytes);
+        if (s->head)
+            printf(",\"repository_head\":\"%s\"", s->head);
         if (v.writer_records || v.head_writer) { /* a log a host wrote to (format 3) */
             printf(",\"writer_records\":%llu,\"head_signer\":",
                    (unsigned long long)v.writer_records);
@@ -483,17 +488,65 @@ out:
     return rc;
 }
 
+/*
+ * The medium's log against its repository head: gone, cut, or another log (the head's record
+ * is not in it). @return 1 when the head shows the log lost records, else 0
+ */
+static int head_lost(const struct cli_ctx *ctx, struct audit_src *s, struct mm_repo_head_report *hr)
+{
+    int has = s->log && hr->audit_seq ? mm_audit_log_has(s->log, hr->audit_seq, hr->audit_h) : 1;
+
+    if (hr->audit_deleted || hr->audit_truncated || hr->audit_rolled) {
+        s->head = cli_head_problem(hr);
+    } else if (has != 1) {
+        s->head = "audit-log-replaced";
+        if (!ctx->json)
+            printf(CLI_T(ctx,
+                         "改ざんを検出: リポジトリヘッドが記録した署名済みの記録 %llu が、この"
+                         "監査ログにありません（別のログに置き換えられています）\n",
+                         "TAMPERING DETECTED: the signed record %llu the repository head "
+                         "recorded is not in this audit log (it was replaced)\n"),
+                   (unsigned long long)hr->audit_seq);
+    } else {
+        s->head = hr->has_head ? "ok" : "no-head";
+        return 0;
+    }
+    if (!ctx->json)
+        cli_head_print_audit(ctx, hr, stdout);
+    return 1;
+}
+
 static int do_verify(struct cli_ctx *ctx, const struct audit_opts *o)
 {
+    struct mm_repo_head_report hr = { 0 };
     struct audit_src s;
-    int rc;
+    int rc, lost = 0;
 
     if ((rc = open_source(ctx, &cmd_audit, o, &s)) != CLI_OK)
         goto out;
+    /* the medium's log: its repository head knows how long it was */
+    if (s.r && !o->host && (rc = cli_head_check(ctx, s.r, &hr)) != CLI_OK)
+        goto out;
+    if (s.r && !o->host && hr.audit_deleted) {
+        s.head = cli_head_problem(&hr);
+        if (ctx->json)
+            printf("{\"log\":\"repo\",\"ok\":false,\"problem\":\"deleted\","
+                   "\"repository_head\":\"%s\"}\n",
+                   s.head);
+        else
+            cli_head_print_audit(ctx, &hr, stdout);
+        rc = CLI_DAMAGE;
+        goto out;
+    }
     if ((rc = load_source(ctx, &s, 0)) != CLI_OK)
         goto out;
+    if (s.r && !o->host)
+        lost = head_lost(ctx, &s, &hr);
     rc = report(ctx, &s, ctx->json, ctx->quiet);
+    if (lost)
+        rc = CLI_DAMAGE;
 out:
+    mm_repo_head_report_release(&hr);
     src_release(&s);
     return rc;
 }

@@ -20,6 +20,7 @@
 #include "crypto/crypto.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
+#include "src/cli/cli_head.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 #include "ssmix2/ssmix2.h"
@@ -219,6 +220,23 @@ static void catalog_report(struct cli_ctx *ctx, const struct mm_repo_catalog_rep
                       "is written; the next backup stores more)\n"));
 }
 
+/* A backup refused because the repository head shows lost evidence. @return CLI_DAMAGE */
+static int evidence_refused(struct cli_ctx *ctx, const struct mm_backup_result *res)
+{
+    cli_head_print(ctx, &res->head, stderr, NULL);
+    cli_error("%s",
+              CLI_T(ctx,
+                    "何も書き込んでいません: 媒体から記録が消えています（上記）。新しい監査ログを"
+                    "黙って始めることはしません。担当者が mamori verify で確かめ、原因（盗難・"
+                    "改ざん・古い写しの差し戻し）を調べたうえで、失われたことを認めて続けるなら "
+                    "--accept-loss を付けて実行してください（docs/operations.md 7）",
+                    "nothing was written: records are missing from the medium (above), and a new "
+                    "audit log is not begun silently. A person checks with mamori verify, finds "
+                    "out why (theft, tampering, an old copy put back), and to accept the loss "
+                    "and go on runs the backup again with --accept-loss (docs/operations.md 7)"));
+    return CLI_DAMAGE;
+}
+
 /* Print why a backup wrote nothing. @return the exit status */
 static int backup_failed(struct cli_ctx *ctx, const struct backup_cli *b,
                          const struct mm_backup_opts *o, const struct mm_backup_result *res)
@@ -326,6 +344,7 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
         { "hospital", required_argument, NULL, 'H' },
         { "credential", required_argument, NULL, 'C' },
         { "catalog", required_argument, NULL, 'K' },
+        { "accept-loss", no_argument, NULL, 'L' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
@@ -356,6 +375,9 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
             break;
         case 'K':
             b->catalog = optarg;
+            break;
+        case 'L':
+            o->accept_loss = 1;
             break;
         case 't': {
             char *end;
@@ -422,9 +444,25 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     o.arg = &b; /* starts with its cli_run, as the callbacks want */
     mm_backup_run(&o, &res);
     cli_progress_end(&b.run.prog);
+    if (res.failure == MM_BACKUP_FAIL_EVIDENCE) {
+        rc = evidence_refused(ctx, &res);
+        goto out;
+    }
     if (res.failure != MM_BACKUP_FAIL_NONE) {
         rc = backup_failed(ctx, &b, &o, &res);
         goto out;
+    }
+    if (res.evidence) { /* recorded in the audit log; the exit status says a person is needed */
+        fflush(stdout);
+        cli_head_print(ctx, &res.head, stderr, res.repo ? mm_repo_id(res.repo) : NULL);
+        cli_error(CLI_T(ctx,
+                        "この記録の欠落を監査ログに残しました（evidence-lost）%s。"
+                        "docs/operations.md 7 を見てください",
+                        "what is missing was recorded in the audit log (evidence-lost)%s; see "
+                        "docs/operations.md 7"),
+                  o.accept_loss ? CLI_T(ctx, "。--accept-loss により欠落を認めました",
+                                        ", and accepted (--accept-loss)")
+                                : "");
     }
     if (ctx->json) {
         print_json(&o, &res, &b.run.probs);
@@ -469,6 +507,8 @@ const struct cmd cmd_backup = {
     "   --credential <FILE>       ホスト資格情報で書く（パスフレーズ不要、形式 3、host enroll）\n"
     "   --catalog <DIR>           ホストのカタログフォルダ（--credential と一緒に。例\n"
     "                             /var/lib/mamori/catalog）\n"
+    "   --accept-loss             リポジトリヘッドが示す欠落（消えた監査ログ・世代、巻き戻し）を\n"
+    "                             確認済みとして認め、監査ログに記録して続ける\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
     "前の世代から大きさ・更新時刻・変更時刻・inode が変わらないファイルは読み直しません。\n"
@@ -476,7 +516,10 @@ const struct cmd cmd_backup = {
     "保存元のフォルダとその 4 階層下までから、SS-MIX2 の標準化ストレージと拡張ストレージを\n"
     "フォルダ名によらず構造で探して索引にします。\n"
     "終了コード: 0 成功、1 失敗または読めないファイルがあった、2 使い方の誤り、\n"
-    "4 世代は書き込んだが要確認（SS-MIX2 なのに患者索引がない、患者が前の世代の 90% 未満 など）\n",
+    "3 何も書いていない: 監査ログが消えた・切り詰められた、または巻き戻された媒体\n"
+    "（--accept-loss で認めるまで）、\n"
+    "4 世代は書き込んだが要確認（SS-MIX2 なのに患者索引がない、患者が前の世代の 90% 未満、\n"
+    "リポジトリヘッドにある世代が消えている など）\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
     "   --name <NAME>             a name for the generation\n"
@@ -491,6 +534,8 @@ const struct cmd cmd_backup = {
     "                             host enroll)\n"
     "   --catalog <DIR>           the host's catalog folder (with --credential; e.g.\n"
     "                             /var/lib/mamori/catalog)\n"
+    "   --accept-loss             accept what the repository head shows is lost (a deleted\n"
+    "                             audit log or generation, a rollback): recorded, then go on\n"
     "   --json                    print the result as JSON\n"
     "\n"
     "Files whose size, mtime, ctime and inode did not change since the last generation are not\n"
@@ -499,8 +544,10 @@ const struct cmd cmd_backup = {
     "SS-MIX2 standardized and extended storages are found by their layout, whatever the\n"
     "folders are called, in the given folders and up to 4 levels below them.\n"
     "exit status: 0 done, 1 failed or some files could not be read, 2 usage error,\n"
-    "4 written but needs attention (SS-MIX2 data without a patient index, fewer than 90% of\n"
-    "the previous generation's patients, ...)\n",
+    "3 nothing written: the audit log was deleted or cut, or the medium was rolled back\n"
+    "(until --accept-loss), 4 written but needs attention (SS-MIX2 data without a patient\n"
+    "index, fewer than 90% of the previous generation's patients, a generation the\n"
+    "repository head lists is gone, ...)\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY | CMD_WRITES_REPO,
     run_backup,
 };

@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "config/config.h"
+#include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
@@ -38,6 +39,7 @@ struct status_opts {
     int64_t now;
     enum status_format fmt;
     int color;
+    const char *audit_dir; /* the host's audit folder: repository-head alerts (NULL: none) */
 };
 
 static const char *const wday_ja[7] = { "日", "月", "火", "水", "木", "金", "土" };
@@ -300,6 +302,16 @@ static void print_notes(const struct mm_status *st)
                st->bad_staged, st->bad_staged);
 }
 
+/* Media whose repository head disagrees with this host's copy (issue 17.1), in red. */
+static void print_heads(const struct status_opts *o, const struct mm_status *st)
+{
+    for (size_t i = 0; i < st->nheads; i++)
+        printf("%s要確認: リポジトリ %s のヘッドがこの PC の控えと合いません / NEEDS ATTENTION: the "
+               "repository head of %s disagrees with this host's copy: %s (mamori verify)%s\n",
+               o->color ? RED : "", st->heads[i].repo, st->heads[i].repo, st->heads[i].what,
+               o->color ? OFF : "");
+}
+
 static int print_machine(const struct status_opts *o, const struct mm_status *st)
 {
     mm_buf b;
@@ -328,6 +340,8 @@ static int show_status(struct status_opts *o)
         o->date = (struct mm_config_date){ tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday };
     }
     err = mm_status_read(&st, cfg, o->date, o->now);
+    if (err == 0)
+        err = mm_status_read_heads(&st, o->audit_dir);
     if (err < 0) {
         rc = cli_lib_error(err);
     } else if (o->fmt != FMT_TABLE) {
@@ -336,6 +350,7 @@ static int show_status(struct status_opts *o)
         print_head(o, &st);
         print_sources(o, &st);
         print_media(o, &st);
+        print_heads(o, &st);
         print_notes(&st);
         rc = CLI_OK;
     }
@@ -349,16 +364,19 @@ static int show_status(struct status_opts *o)
 static int run_status(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "date", required_argument, NULL, 'd' },
-        { "now", required_argument, NULL, 'n' },    { "json", no_argument, NULL, 'j' },
-        { "prometheus", no_argument, NULL, 'p' },   { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { "date", required_argument, NULL, 'd' },
+        { "now", required_argument, NULL, 'n' },
+        { "json", no_argument, NULL, 'j' },
+        { "prometheus", no_argument, NULL, 'p' },
+        { "audit-dir", required_argument, NULL, 'A' },
+        { NULL, 0, NULL, 0 },
     };
-    struct status_opts o = { MM_CONFIG_DEFAULT_PATH,
-                             { 0, 0, 0 },
-                             0,
-                             (int64_t)time(NULL),
-                             ctx->json ? FMT_JSON : FMT_TABLE,
-                             0 };
+    char abuf[4096];
+    struct status_opts o = {
+        MM_CONFIG_DEFAULT_PATH,           { 0, 0, 0 }, 0,   (int64_t)time(NULL),
+        ctx->json ? FMT_JSON : FMT_TABLE, 0,           NULL
+    };
     int opt, prom = 0;
 
     opterr = 0;
@@ -381,6 +399,8 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
             o.fmt = FMT_JSON;
         else if (opt == 'p')
             prom = 1;
+        else if (opt == 'A')
+            ctx->audit_dir = optarg;
         else if (opt != 'n')
             return cli_option_error(ctx, &cmd_status, opt, argv);
     }
@@ -394,6 +414,7 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
     if (prom)
         o.fmt = FMT_PROM;
     o.color = o.fmt == FMT_TABLE && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    o.audit_dir = cli_audit_dir_or_null(ctx, abuf, sizeof(abuf));
     return show_status(&o);
 }
 
@@ -408,6 +429,7 @@ const struct cmd cmd_status = {
     "   --prometheus         Prometheus のテキスト形式で出す（node_exporter の textfile 用）\n"
     "   --date <YYYY-MM-DD>  この日として判定する（既定: 今日。試験用）\n"
     "   --now <TIME>         この時刻として判定する（YYYY-MM-DDTHH:MM:SSZ、UTC。試験用）\n"
+    "   --audit-dir <DIR>    この PC の監査フォルダ（リポジトリヘッドの控えと不一致の記録）\n"
     "\n"
     "この PC の記録（state_dir の windows.jsonl と staged/）と設定だけを読みます。媒体が\n"
     "すべて切り離されていても使えます。人の確認が必要な項目には「要確認」と理由を表示します。\n"
@@ -418,6 +440,7 @@ const struct cmd cmd_status = {
     "   --prometheus         print Prometheus text format (node_exporter's textfile collector)\n"
     "   --date <YYYY-MM-DD>  judge as on this date (default today; for tests)\n"
     "   --now <TIME>         judge as at this time (YYYY-MM-DDTHH:MM:SSZ, UTC; for tests)\n"
+    "   --audit-dir <DIR>    this host's audit folder (repository-head copies and disagreements)\n"
     "\n"
     "Reads only this host's records (windows.jsonl and staged/ in state_dir) and the\n"
     "configuration: it works while every medium is detached. Items that need a person are\n"

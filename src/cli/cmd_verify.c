@@ -19,7 +19,10 @@
 #include "common/json.h"
 #include "repo/repo.h"
 #include "src/cli/cli_audit.h"
+#include "src/cli/cli_head.h"
 #include "src/cli/cli_repo.h"
+
+#define AGAINST_MAX 8 /* --against: other media of the set compared at once */
 #include "src/cli/cmd.h"
 
 /* The viewer check's result: text lines and a JSON array, printed after the repository's. */
@@ -175,7 +178,8 @@ static int print_hashes(const struct cli_ctx *ctx, mm_repo *r)
 
 /* The result as one JSON object. */
 static void print_json(int read_data, const struct mm_repo_verify_stats *st,
-                       const struct cli_run *run, const struct vcheck *vc, int damaged)
+                       const struct cli_run *run, const struct vcheck *vc, int damaged,
+                       const struct mm_repo_head_report *head)
 {
     printf("{\"read_data\":%s,\"generations\":%llu,\"trees\":%llu,\"packs\":%llu,"
            "\"objects\":%llu,\"bytes\":%llu,\"damaged_generations\":%llu,"
@@ -188,8 +192,11 @@ static void print_json(int read_data, const struct mm_repo_verify_stats *st,
            (unsigned long long)st->damaged_generations, (unsigned long long)st->damaged_packs,
            (unsigned long long)st->damaged_objects, (unsigned long long)st->missing_objects,
            (unsigned long long)st->damaged_files, (unsigned long long)st->damaged_copies,
-           (unsigned long long)st->old_copies, damaged || vc->bad ? "false" : "true");
+           (unsigned long long)st->old_copies,
+           damaged || vc->bad || mm_repo_head_report_bad(head) ? "false" : "true");
     cli_problems_json(stdout, &run->probs);
+    printf(",\"head\":");
+    cli_head_json(head);
     if (vc->recorded)
         printf(",\"viewer\":{\"generation\":\"%s\",\"bin_recorded\":%s,\"changed\":%zu,"
                "\"files\":[%.*s]}}\n",
@@ -246,10 +253,13 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     static const struct option opts[] = {
         { "read-data", no_argument, NULL, 'R' },
         { "viewer-hashes", no_argument, NULL, 'V' },
+        { "against", required_argument, NULL, 'G' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    const char *repo = ctx->repo, *user = NULL, *passfile = NULL;
+    const char *repo = ctx->repo, *user = NULL, *passfile = NULL, *against[AGAINST_MAX];
+    size_t nagainst = 0;
+    struct mm_repo_head_report head = { 0 };
     struct mm_repo_verify_opts vo = { 0 };
     struct mm_repo_verify_stats st;
     struct cli_run run;
@@ -272,6 +282,16 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
         case 'V':
             hashes = 1;
             break;
+        case 'G':
+            if (nagainst == AGAINST_MAX) {
+                rc = cli_usage(
+                        ctx, &cmd_verify,
+                        CLI_T(ctx, "--against は %d 個までです", "--against at most %d times"),
+                        AGAINST_MAX);
+                goto out;
+            }
+            against[nagainst++] = optarg;
+            break;
         default:
             rc = cli_option_error(ctx, &cmd_verify, opt, argv);
             goto out;
@@ -289,6 +309,13 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
         rc = print_hashes(ctx, r);
         goto out;
     }
+    if (nagainst) {
+        rc = cli_head_against(ctx, r, repo, against, nagainst);
+        goto out;
+    }
+    /* before verify's own event, which writes the audit log and a head */
+    if ((rc = cli_head_check(ctx, r, &head)) != CLI_OK)
+        goto out;
     cli_progress_start(&run.prog, ctx, CLI_T(ctx, "検証中", "verifying"));
     vo.progress = cli_progress_cb;
     vo.problem = cli_problem_cb;
@@ -308,13 +335,18 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
                       "mamori: the medium cannot be written: the result was not recorded"));
     damaged = st.damaged_generations || st.damaged_packs || st.damaged_objects ||
               st.damaged_files || st.damaged_copies || run.probs.count;
-    if (ctx->json)
-        print_json(vo.read_data, &st, &run, &vc, damaged);
-    else
+    if (ctx->json) {
+        print_json(vo.read_data, &st, &run, &vc, damaged, &head);
+    } else {
+        cli_head_print(ctx, &head, stdout, mm_repo_id(r));
         print_text(ctx, vo.read_data, &st, &run, &vc, damaged);
-    /* a viewer file changed on the medium is damage: a program or guide not as backed up */
-    rc = damaged || vc.bad ? CLI_DAMAGE : CLI_OK;
+    }
+    /* a viewer file changed on the medium is damage: a program or guide not as backed up;
+     * a generation or audit log the repository head lists and is gone, or a rollback, is
+     * tampering */
+    rc = damaged || vc.bad || mm_repo_head_report_bad(&head) ? CLI_DAMAGE : CLI_OK;
 out:
+    mm_repo_head_report_release(&head);
     cli_problems_free(&run.probs);
     mm_buf_release(&vc.text);
     mm_buf_release(&vc.json);
@@ -332,6 +364,8 @@ const struct cmd cmd_verify = {
     "   --read-data               すべてのパックを読み、すべてのオブジェクトを復号・照合する\n"
     "   --viewer-hashes           ビューアのファイルの SHA-256 一覧（最新の世代の記録）だけを\n"
     "                             sha256sum の形式で表示する（別の媒体・紙の一覧と比べる）\n"
+    "   --against <DIR>           同じセットの別の媒体とリポジトリヘッドを照合するだけ（互いに\n"
+    "                             最後に見た番号より古ければ巻き戻し。繰り返し可、8 個まで）\n"
     "   --user <NAME>             この利用者の鍵スロットで開く（既定: 開けるもの）\n"
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --json                    結果を JSON で出す\n"
@@ -339,12 +373,17 @@ const struct cmd cmd_verify = {
     "損傷を見つけると、影響する世代とファイル（患者IDは伏せ字）を示します。\n"
     "媒体のビューアのファイル（bin/、mamori-view.sh、緊急時の使い方）は、最新の世代の記録と\n"
     "SHA-256 で照合し、違えば損傷（書き換えの疑い）とします。\n"
-    "終了コード: 0 問題なし、1 検査できなかった、2 使い方の誤り、3 損傷あり\n",
+    "リポジトリヘッド（署名つきの目録）と照合し、削除された世代・消されたり切り詰められた\n"
+    "監査ログ・この PC の控えより古いヘッド（巻き戻し）も損傷として報告します。\n"
+    "終了コード: 0 問題なし、1 検査できなかった、2 使い方の誤り、3 損傷・削除・巻き戻しあり\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
     "   --read-data               read every pack, decrypt and check every object\n"
     "   --viewer-hashes           print only the SHA-256 list of the viewer's files (the newest\n"
     "                             generation's record) in sha256sum's format, to compare\n"
+    "   --against <DIR>           only compare the repository heads with another medium of the\n"
+    "                             set (older than what the other last saw: a rollback;\n"
+    "                             repeatable, up to 8 times)\n"
     "   --user <NAME>             open with this user's key slot (default: any that opens)\n"
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --json                    print the result as JSON\n"
@@ -352,7 +391,10 @@ const struct cmd cmd_verify = {
     "Damage is reported with the generations and files it affects (patient IDs hidden).\n"
     "The viewer's files on the medium (bin/, mamori-view.sh, the emergency guide) are compared\n"
     "with the newest generation's record by SHA-256; a difference is damage (tampering?).\n"
-    "exit status: 0 no damage, 1 could not check, 2 usage error, 3 damage found\n",
+    "The repository head (a signed list of what it holds) is checked too: a deleted\n"
+    "generation, a deleted or cut audit log, a head older than this host's copy (rollback).\n"
+    "exit status: 0 no damage, 1 could not check, 2 usage error, 3 damage, deletion or\n"
+    "rollback found\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY,
     run_verify,
 };

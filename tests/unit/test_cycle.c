@@ -480,6 +480,18 @@ static void cycle__stages_offline_then_copies_only_what_the_medium_lacks(void **
     assert_int_equal(generations(repo_c), 4);
     assert_int_not_equal(access(json, F_OK), 0);
     unlink(extra);
+    /* the window wrote the medium's repository head after the copy: it lists all four */
+    {
+        struct mm_repo_head_report hr;
+        mm_repo *r = NULL;
+        assert_int_equal(mm_repo_open(&r, repo_c, NULL, P(PASS)), 0);
+        assert_int_equal(mm_repo_head_check(r, NULL, &hr), 0);
+        assert_int_equal(hr.has_head, 1);
+        assert_int_equal(hr.nmissing + hr.nunlisted, 0);
+        assert_int_equal(mm_repo_head_report_bad(&hr), 0);
+        mm_repo_head_report_release(&hr);
+        mm_repo_free(r);
+    }
 }
 
 /*
@@ -554,6 +566,18 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     assert_int_equal(vs.damaged_generations + vs.damaged_packs + vs.damaged_objects +
                              vs.missing_objects + vs.damaged_files,
                      0);
+    /* the host signed the medium's repository heads with its certified writer key; the
+     * generation it retired is no deletion (issue 17.1) */
+    {
+        struct mm_repo_head_report hr;
+        assert_int_equal(mm_repo_head_check(r, NULL, &hr), 0);
+        assert_int_equal(hr.has_head, 1);
+        assert_string_equal(hr.signer, "nightly");
+        assert_int_equal(hr.nmissing, 0);
+        assert_int_equal(hr.nunlisted, 0);
+        assert_int_equal(mm_repo_head_report_bad(&hr), 0);
+        mm_repo_head_report_release(&hr);
+    }
     mm_repo_free(r);
 }
 

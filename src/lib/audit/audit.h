@@ -65,10 +65,13 @@ enum mm_audit_kind {
     MM_AUDIT_VIEWER_LOGOUT = 16,       /* viewer: a session ended (field "reason") */
     MM_AUDIT_CYCLE = 17,               /* run: a daily cycle's online window (host log only) */
     MM_AUDIT_MEDIA_LABEL = 18,         /* media init: a medium labelled or relabelled */
-    MM_AUDIT_ROTATE_STARTED = 19,      /* key rotate: a copy into a new repository began */
-    MM_AUDIT_ROTATE_COPIED = 20,       /* key rotate: one generation copied and verified */
-    MM_AUDIT_ROTATE_FINISHED = 21,     /* key rotate: ended (result, counts) */
-    MM_AUDIT_KIND_MAX = 21
+    MM_AUDIT_EVIDENCE_LOST = 19,       /* a backup found what the repository head says is missing:
+                                          a deleted or cut audit log, a deleted generation, a
+                                          rollback (fields: problem, head_seq, audit_seq, ...) */
+    MM_AUDIT_ROTATE_STARTED = 20,      /* key rotate: a copy into a new repository began */
+    MM_AUDIT_ROTATE_COPIED = 21,       /* key rotate: one generation copied and verified */
+    MM_AUDIT_ROTATE_FINISHED = 22,     /* key rotate: ended (result, counts) */
+    MM_AUDIT_KIND_MAX = 22
 };
 
 /* The stable name of @k ("init", "key-add", ... as in --json), or NULL for an unknown kind. */
@@ -332,18 +335,47 @@ struct mm_audit_write_report {
     int no_host;       /* no host folder given (or its path does not fit): not on the host */
     int host_failed;   /* the host's log could not be written (host_msg says why) */
     int medium_ok;     /* the medium's log was written */
-    char medium_msg[512], host_msg[512];
+    int head_failed;   /* the repository head was not written after it (head_msg says why) */
+    char medium_msg[512], host_msg[512], head_msg[512];
 };
 
 /*
  * Write the @n events @evs (user: the slot that opened @r when NULL) for the open repository
  * @r at @repo to the medium's log (details sealed) and, when @host_dir is given, to the
  * host's log of that repository in it (details in the clear), under one lock and one fsync
- * per log. A log that cannot be written is only reported in @rep: the caller warns.
+ * per log. A log that cannot be written is only reported in @rep: the caller warns. No
+ * repository head is written (a host's shadow of a medium: its head is the medium's); see
+ * mm_audit_repo_write_head().
  * @return 0 when both were written, 1 otherwise (see @rep)
  */
 int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
                           const struct mm_audit_event *evs, size_t n,
                           struct mm_audit_write_report *rep);
+
+/*
+ * mm_audit_repo_write_n(), then, when the medium's log was written, a new repository head
+ * (mm_repo_head_write with @ho; its host copy in ho->host_dir, else in @host_dir): the head
+ * covers the log as it is now. Every command that writes a medium records through this. A head that
+ * is not written is reported in @rep (head_failed), never fatal.
+ * @param ho NULL for the defaults
+ * @return 0 when both logs and the head were written, 1 otherwise (see @rep)
+ */
+int mm_audit_repo_write_head(mm_repo *r, const char *repo, const char *host_dir,
+                             const struct mm_audit_event *evs, size_t n,
+                             const struct mm_repo_head_write_opts *ho,
+                             struct mm_audit_write_report *rep);
+
+/*
+ * Whether the log @l holds record @seq with hash @h (what a repository head recorded).
+ * @return 1 it does, 0 no record @seq was decoded, -1 record @seq has another hash
+ */
+int mm_audit_log_has(const mm_audit_log *l, uint64_t seq, const unsigned char h[MM_CRYPTO_ID_SIZE]);
+
+/*
+ * The fields of an `evidence-lost` event for what the head check @rep found, appended to @b
+ * (generation IDs and the lost log's hash are written into @buf, @cap bytes).
+ */
+void mm_audit_head_fields(const struct mm_repo_head_report *rep, struct mm_audit_fields *b,
+                          char *buf, size_t cap);
 
 #endif

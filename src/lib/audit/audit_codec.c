@@ -36,6 +36,7 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "viewer-logout",
     "cycle",
     "media-label",
+    "evidence-lost",
     "rotate-started",
     "rotate-copied",
     "rotate-finished",

@@ -56,9 +56,24 @@ int mm_audit_host_base(const char *dir, const char *id, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
-                          const struct mm_audit_event *evs, size_t n,
-                          struct mm_audit_write_report *rep)
+/* The repository head after the medium's log was written (a failure is reported). */
+static void write_head(mm_repo *r, const char *host_dir, const struct mm_repo_head_write_opts *ho,
+                       struct mm_audit_write_report *rep)
+{
+    struct mm_repo_head_write_opts o = *ho;
+
+    if (!o.host_dir)
+        o.host_dir = host_dir;
+    if (mm_repo_head_write(r, &o, NULL) < 0) {
+        rep->head_failed = 1;
+        snprintf(rep->head_msg, sizeof(rep->head_msg), "%s", mm_error_last());
+    }
+}
+
+/* Both logs, then the head with @ho unless NULL. */
+static int write_any(mm_repo *r, const char *repo, const char *host_dir,
+                     const struct mm_audit_event *evs, size_t n,
+                     const struct mm_repo_head_write_opts *ho, struct mm_audit_write_report *rep)
 {
     char base[4200], user[USER_CAP];
     unsigned char id[MM_AUDIT_REPO_ID_SIZE];
@@ -82,11 +97,19 @@ int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
         goto out;
     t.repo_id = id;
     t.ks = mm_repo_keyset(r);
-    if (mm_audit_medium_base(repo, base, sizeof(base)) == 0) {
+    if (ho && !ho->restart && mm_repo_head_audit_gone(r, ho->host_dir ? ho->host_dir : host_dir)) {
+        /* never begin a new log silently where the head says one was (issue 17.1) */
+        rep->medium_failed = 1;
+        snprintf(rep->medium_msg, sizeof(rep->medium_msg),
+                 "the audit log the repository head records is gone; a new one is begun only "
+                 "by backup --accept-loss");
+    } else if (mm_audit_medium_base(repo, base, sizeof(base)) == 0) {
         t.base = base;
         t.store = MM_AUDIT_SEALED;
         if (mm_audit_append_n(&t, e, n, NULL) == 0) {
             rep->medium_ok = 1;
+            if (ho)
+                write_head(r, host_dir, ho, rep);
         } else {
             rep->medium_failed = 1;
             snprintf(rep->medium_msg, sizeof(rep->medium_msg), "%s", mm_error_last());
@@ -104,7 +127,78 @@ int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
     }
 out:
     free(e);
-    return rep->nomem || rep->medium_failed || rep->no_host || rep->host_failed;
+    return rep->nomem || rep->medium_failed || rep->no_host || rep->host_failed || rep->head_failed;
+}
+
+int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
+                          const struct mm_audit_event *evs, size_t n,
+                          struct mm_audit_write_report *rep)
+{
+    return write_any(r, repo, host_dir, evs, n, NULL, rep);
+}
+
+int mm_audit_repo_write_head(mm_repo *r, const char *repo, const char *host_dir,
+                             const struct mm_audit_event *evs, size_t n,
+                             const struct mm_repo_head_write_opts *ho,
+                             struct mm_audit_write_report *rep)
+{
+    static const struct mm_repo_head_write_opts none = { 0 };
+
+    return write_any(r, repo, host_dir, evs, n, ho ? ho : &none, rep);
+}
+
+int mm_audit_log_has(const mm_audit_log *l, uint64_t seq, const unsigned char h[MM_CRYPTO_ID_SIZE])
+{
+    for (size_t i = 0; i < mm_audit_log_count(l); i++) {
+        const struct mm_audit_record *rec = mm_audit_log_record(l, i);
+        if (rec->seq == seq)
+            return memcmp(rec->hash, h, MM_CRYPTO_ID_SIZE) == 0 ? 1 : -1;
+    }
+    return 0;
+}
+
+/* Append ",<hex>" of each of the @n IDs @v to @buf (as many as fit). OUT: @buf */
+static void ids_into(const unsigned char (*v)[MM_CRYPTO_ID_SIZE], size_t n, char *buf, size_t cap)
+{
+    size_t at = strlen(buf);
+
+    for (size_t i = 0; i < n && at + MM_CRYPTO_HEX_SIZE + 1 < cap; i++) {
+        if (at)
+            buf[at++] = ',';
+        mm_crypto_hex(v[i], buf + at);
+        at += MM_CRYPTO_HEX_SIZE - 1;
+    }
+}
+
+void mm_audit_head_fields(const struct mm_repo_head_report *rep, struct mm_audit_fields *b,
+                          char *buf, size_t cap)
+{
+    const char *what = rep->audit_deleted     ? "audit-log-deleted"
+                       : rep->audit_truncated ? "audit-log-truncated"
+                       : rep->audit_rolled    ? "audit-log-rolled-back"
+                       : rep->rollback        ? "rollback"
+                       : rep->forked          ? "forked"
+                       : rep->nmissing        ? "generation-deleted"
+                                              : "head-damaged";
+    char *hash = buf, *gens;
+
+    if (cap < 2 * MM_CRYPTO_HEX_SIZE + 2)
+        return;
+    mm_crypto_hex(rep->audit_h, hash);
+    gens = buf + MM_CRYPTO_HEX_SIZE;
+    gens[0] = '\0';
+    ids_into((const unsigned char(*)[MM_CRYPTO_ID_SIZE])rep->missing, rep->nmissing, gens,
+             cap - MM_CRYPTO_HEX_SIZE);
+    mm_audit_fields_add(b, "problem", what);
+    mm_audit_fields_addu(b, "head_seq", rep->seq);
+    mm_audit_fields_addu(b, "host_seq", rep->host_seq);
+    mm_audit_fields_addu(b, "audit_seq", rep->audit_seq);
+    mm_audit_fields_add(b, "audit_hash", hash);
+    mm_audit_fields_addu(b, "audit_length", rep->audit_len);
+    mm_audit_fields_addu(b, "audit_length_now", rep->audit_len_now);
+    mm_audit_fields_addu(b, "generations_missing", rep->nmissing);
+    if (rep->nmissing)
+        mm_audit_fields_add(b, "generations", gens);
 }
 
 void mm_audit_fields_add(struct mm_audit_fields *b, const char *key, const char *value)

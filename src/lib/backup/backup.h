@@ -26,7 +26,11 @@
 enum mm_backup_exit {
     MM_BACKUP_EXIT_OK = 0,
     MM_BACKUP_EXIT_FAILED = 1,    /* nothing written, or files could not be read */
-    MM_BACKUP_EXIT_ATTENTION = 4, /* written, but marked: result.check.attention says why */
+    MM_BACKUP_EXIT_EVIDENCE = 3,  /* nothing written: the repository head shows a deleted or
+                                     cut audit log or a rollback (result.head); a person must
+                                     look and accept it (opts.accept_loss) */
+    MM_BACKUP_EXIT_ATTENTION = 4, /* written, but marked: result.check.attention says why, or
+                                     result.evidence (the head's findings, recorded) */
 };
 
 /* Where a backup that wrote nothing stopped (result.failure; result.err is the mm_err). */
@@ -39,7 +43,9 @@ enum mm_backup_failure {
     MM_BACKUP_FAIL_LOCK,         /* the repository's lock (err: MM_ELOCKED, ...) */
     MM_BACKUP_FAIL_CACHE_PATH,   /* the index cache folder's path is too long */
     MM_BACKUP_FAIL_NOMEM,
-    MM_BACKUP_FAIL_BACKUP, /* mm_repo_backup() failed (err, mm_error_last) */
+    MM_BACKUP_FAIL_BACKUP,   /* mm_repo_backup() failed (err, mm_error_last) */
+    MM_BACKUP_FAIL_HEAD,     /* the repository head could not be checked (err) */
+    MM_BACKUP_FAIL_EVIDENCE, /* refused: result.head shows lost evidence (exit 3) */
 };
 
 /* What a person should hear during a backup (none of it holds patient data). */
@@ -89,6 +95,11 @@ struct mm_backup_opts {
     /* @repo (or what @open gives) opened with a host credential (mm_repo_open_host): the
      * folder of the host's catalogs (mm_repo_backup_opts.catalog_dir); ignored otherwise */
     const char *catalog_dir;
+    /* a person accepts what the repository head shows is lost (a deleted or cut audit log,
+     * a rollback, deleted generations): recorded as an `evidence-lost` event, and the head
+     * starts again from what is there (docs/operations.md) */
+    int accept_loss;
+    int no_head; /* @repo_path is the host's shadow of a medium: no head check, no head */
 };
 
 struct mm_backup_result {
@@ -109,6 +120,10 @@ struct mm_backup_result {
     uint64_t problems;                     /* files or folders that could not be read */
     int audit_written;                     /* the backup's event is in both logs */
     struct mm_repo_catalog_report catalog; /* a host's backup: what its catalog did */
+    struct mm_repo_head_report head;       /* the repository head checked before the backup */
+    int evidence; /* the head showed losses: recorded in the audit log (accepted, or deleted
+                     generations, which do not stop a backup: exit 4) */
+    int evidence_recorded; /* that `evidence-lost` event is in the medium's log */
 };
 
 /*

@@ -378,7 +378,11 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
         c->res->write_only = 1;
     }
     rc = mm_backup_run(&bo, &br);
-    if (rc == MM_BACKUP_EXIT_FAILED) {
+    if (rc == MM_BACKUP_EXIT_EVIDENCE) {
+        fail(c, MM_CYCLE_STAGE_BACKUP, br.err,
+             "repository head shows lost evidence: mamori verify, then backup --accept-loss");
+        c->res->exit = MM_BACKUP_EXIT_EVIDENCE;
+    } else if (rc == MM_BACKUP_EXIT_FAILED) {
         fail(c, MM_CYCLE_STAGE_BACKUP, br.err, "backup failed");
     } else {
         snprintf(c->res->window, sizeof(c->res->window), "direct");
@@ -606,6 +610,7 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     res->state_written = record_window(c, started) == 0;
     audit_window(c);
     mm_repo_free(c->r);
+    free(c->retired_ids);
     free(c);
     return res->exit;
 }

@@ -110,6 +110,10 @@ void mm_backup__host_retire(struct cyc *c)
         for (size_t i = 0; i < l.n; i++)
             f[i] = l.v[i].f;
         mm_cycle_retire_plan(f, l.n, &k, now, out);
+        for (size_t i = 0; i < l.n; i++) /* a head without them first (a crash: unlisted) */
+            if (out[i])
+                mm_backup__retired(c, l.v[i].id);
+        mm_backup__window_head_write(c);
         for (size_t i = 0; i < l.n; i++) {
             char rel[96];
             if (!out[i])

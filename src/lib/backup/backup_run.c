@@ -21,6 +21,7 @@ struct run {
     struct mm_repo_viewer *viewer; /* the viewer's files listed in the manifest, or NULL */
     struct mm_repo_medium medium;  /* the medium's label, for the guide */
     int labelled;
+    struct mm_repo_head_write_opts ho; /* how the backup's event writes the head */
 };
 
 static void progress_cb(const struct mm_repo_progress *p, void *arg)
@@ -45,6 +46,14 @@ static int index_cb(mm_repo *r, const unsigned char *old_root, const unsigned ch
 {
     return mm_backup__index_hook(r, old_root, new_root, index_file, reuse,
                                  &((struct run *)arg)->ij);
+}
+
+static int fail(struct mm_backup_result *res, enum mm_backup_failure f, int err)
+{
+    res->failure = f;
+    res->err = err < 0 ? err : MM_ERROR;
+    res->exit = MM_BACKUP_EXIT_FAILED;
+    return res->exit;
 }
 
 /* ---- the audit event ---------------------------------------------------------------------- */
@@ -91,7 +100,10 @@ static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
     ev.fields = b.f;
     ev.nfields = b.n;
     ev.subject_kind = MM_AUDIT_SUBJECT_NONE;
-    if (mm_audit_repo_write_n(r, x->o->repo_path, x->o->audit_host_dir, &ev, 1, &rep) == 0) {
+    if ((x->o->no_head
+                 ? mm_audit_repo_write_n(r, x->o->repo_path, x->o->audit_host_dir, &ev, 1, &rep)
+                 : mm_audit_repo_write_head(r, x->o->repo_path, x->o->audit_host_dir, &ev, 1,
+                                            &x->ho, &rep)) == 0) {
         x->res->audit_written = 1;
     } else if (x->o->note) {
         n.kind = MM_BACKUP_NOTE_AUDIT;
@@ -104,15 +116,74 @@ static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
         mm_error_clear();
 }
 
-/* ---- the backup --------------------------------------------------------------------------- */
+/* ---- the repository head (issue 17.1) ------------------------------------------------------ */
 
-static int fail(struct mm_backup_result *res, enum mm_backup_failure f, int err)
+/* Record what the head check found as the first event of this backup (an `evidence-lost`
+ * event: on a medium whose log was lost, the first record of the new log). */
+static void audit_evidence(struct run *x, mm_repo *r)
 {
-    res->failure = f;
-    res->err = err < 0 ? err : MM_ERROR;
-    res->exit = MM_BACKUP_EXIT_FAILED;
-    return res->exit;
+    struct mm_audit_write_report rep;
+    struct mm_audit_event ev = { 0 };
+    struct mm_audit_fields b = { 0 };
+    struct mm_backup_note n = { 0 };
+    char buf[4096];
+
+    mm_audit_head_fields(&x->res->head, &b, buf, sizeof(buf));
+    mm_audit_fields_add(&b, "accepted", x->o->accept_loss ? "1" : "0");
+    ev.kind = MM_AUDIT_EVIDENCE_LOST;
+    ev.fields = b.f;
+    ev.nfields = b.n;
+    if (mm_audit_repo_write_head(r, x->o->repo_path, x->o->audit_host_dir, &ev, 1, &x->ho, &rep) ==
+                0 ||
+        rep.medium_ok) {
+        x->res->evidence_recorded = rep.medium_ok;
+        if (rep.medium_ok && !rep.host_failed && !rep.head_failed)
+            return;
+    }
+    if (x->o->note) {
+        n.kind = MM_BACKUP_NOTE_AUDIT;
+        n.audit = &rep;
+        x->o->note(&n, x->o->arg);
+    }
+    mm_error_clear();
 }
+
+/*
+ * Compare the medium with its head before anything is written. Lost evidence (audit log gone,
+ * cut or rolled back; the head older than the host's copy) refuses the backup unless a person
+ * accepted it; deleted generations do not stop it (tonight's backup matters more), but are
+ * recorded and make the exit status 4. @return 0 or the exit status of a refusal
+ */
+static int check_head(struct run *x, mm_repo *r)
+{
+    const struct mm_backup_opts *o = x->o;
+    struct mm_backup_result *res = x->res;
+    struct mm_repo_head_report *h = &res->head;
+    int err, lost;
+
+    if (o->no_head || !o->repo_path)
+        return 0;
+    if ((err = mm_repo_head_check(r, o->audit_host_dir, h)) < 0)
+        return fail(res, MM_BACKUP_FAIL_HEAD, err);
+    lost = h->audit_deleted || h->audit_truncated || h->audit_rolled || h->rollback || h->forked ||
+           (h->copies.damaged && !h->has_head);
+    if (lost && !o->accept_loss) {
+        res->failure = MM_BACKUP_FAIL_EVIDENCE;
+        res->err = mm_error_set(MM_ECORRUPT, "the repository head shows lost evidence");
+        res->exit = MM_BACKUP_EXIT_EVIDENCE;
+        return res->exit;
+    }
+    x->ho.restart = lost;
+    x->ho.accept_missing = o->accept_loss;
+    if (lost || h->nmissing) {
+        res->evidence = 1;
+        audit_evidence(x, r);
+        x->ho.restart = 0; /* the evidence event's head started the chain again */
+    }
+    return 0;
+}
+
+/* ---- the backup --------------------------------------------------------------------------- */
 
 /* The sources as folders, their storages, the index job's storages. @return 0 or fail() */
 static int look(struct run *x, struct mm_repo_source *src)
@@ -235,7 +306,8 @@ static void finish(struct run *x, const struct mm_repo_source *src, int checked)
     if (res->counts.skipped && res->problems)
         res->exit = MM_BACKUP_EXIT_FAILED;
     else
-        res->exit = checked && res->check.attention ? MM_BACKUP_EXIT_ATTENTION : MM_BACKUP_EXIT_OK;
+        res->exit = (checked && res->check.attention) || res->evidence ? MM_BACKUP_EXIT_ATTENTION
+                                                                       : MM_BACKUP_EXIT_OK;
 }
 
 /* The generation itself, with the index job. @return 0 or fail() */
@@ -314,7 +386,7 @@ int mm_backup_run(const struct mm_backup_opts *o, struct mm_backup_result *res)
     x->o = o;
     x->res = res;
     x->ij.o = o;
-    if (look(x, src) == 0 && open_lock(x, &r) == 0)
+    if (look(x, src) == 0 && open_lock(x, &r) == 0 && check_head(x, r) == 0)
         (void)write_gen(x, r, src);
     mm_backup__storage_list_free(x->ij.stor, res->storages.n);
     mm_repo_viewer_free(x->viewer);
@@ -328,6 +400,7 @@ void mm_backup_result_release(struct mm_backup_result *res)
         return;
     mm_ssmix2_detection_release(&res->storages);
     memset(&res->storages, 0, sizeof(res->storages));
+    mm_repo_head_report_release(&res->head);
     mm_repo_free(res->repo);
     res->repo = NULL;
 }

@@ -321,6 +321,7 @@ int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
     }
     mm_backup__cycle_opts(c, &bo, c->shadow_repo, c->sr, src, nsrc);
     bo.viewer_elsewhere = 1; /* the viewer is listed for the manifest, written in the window */
+    bo.no_head = 1;          /* the shadow has no head: the medium's is written in the window */
     rc = mm_backup_run(&bo, &br);
     c->res->stage_s = mono_s() - t0;
     if (rc == MM_BACKUP_EXIT_FAILED && br.failure != MM_BACKUP_FAIL_NONE &&

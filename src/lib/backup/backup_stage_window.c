@@ -163,8 +163,10 @@ static void audit_medium(struct cyc *c)
         ev[i].nfields = b[i].n;
         ev[i].subject_kind = MM_AUDIT_SUBJECT_NONE;
     }
-    if (n && mm_audit_repo_write_n(c->r, c->m->path, NULL, ev, n, &rep) != 0 && !rep.medium_ok &&
-        c->o->note) {
+    struct mm_repo_head_write_opts ho = { 0 };
+    ho.host_dir = c->o->audit_host_dir; /* the head's host copy; the host log has the events */
+    if (n && mm_audit_repo_write_head(c->r, c->m->path, NULL, ev, n, &ho, &rep) != 0 &&
+        (!rep.medium_ok || rep.head_failed) && c->o->note) {
         struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &rep };
         c->o->note(&note, c->o->arg);
     }
@@ -182,6 +184,8 @@ int mm_backup__stage_deliver(struct cyc *c)
      * killed window is removed */
     if ((err = mm_repo_lock(c->r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
         return mm_backup__cycle_fail(c, MM_CYCLE_STAGE_COPY, err, "medium is locked");
+    if (mm_backup__window_head_check(c) < 0)
+        return -1;
     if ((err = mm_repo_sync_list(c->m->path, 0, &have, &nhave)) < 0)
         return mm_backup__cycle_fail(c, MM_CYCLE_STAGE_COPY, err, "medium cannot be listed");
     if ((err = mm_repo_sync_list(c->shadow_repo, 1, &all, &nall)) < 0) {
@@ -352,6 +356,10 @@ void mm_backup__stage_retire(struct cyc *c)
                          !(g[i].check.present && g[i].check.attention);
         }
         mm_cycle_retire_plan(f, n, &k, (int64_t)time(NULL) * 1000000000, out);
+        for (size_t i = 0; i < n; i++) /* a head without them first (a crash: unlisted) */
+            if (out[i])
+                mm_backup__retired(c, g[i].id);
+        mm_backup__window_head_write(c);
         for (size_t i = 0; i < n; i++) {
             char rel[96];
             struct mm_repo_sync_stats host = { 0 };

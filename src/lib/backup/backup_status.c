@@ -5,6 +5,7 @@
  * read (at most MM_STATUS_TAIL_MAX) plus the summaries. Lines are taken in the file's order;
  * a later line overrides an earlier one. Nothing here opens a medium.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -547,7 +548,38 @@ void mm_status_release(struct mm_status *st)
 {
     mm_free(st->sources);
     mm_free(st->media);
+    mm_free(st->heads);
     st->sources = NULL;
     st->media = NULL;
-    st->nsources = st->nmedia = 0;
+    st->heads = NULL;
+    st->nsources = st->nmedia = st->nheads = 0;
+}
+
+int mm_status_read_heads(struct mm_status *st, const char *audit_dir)
+{
+    const size_t ext = strlen(MM_REPO_HEAD_ALERT_EXT);
+    DIR *d = audit_dir ? opendir(audit_dir) : NULL;
+    struct dirent *e;
+    int err = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) && err == 0 && st->nheads < MM_STATUS_HEADS_MAX) {
+        struct mm_status_head *h;
+        if (strlen(e->d_name) != 32 + ext || strcmp(e->d_name + 32, MM_REPO_HEAD_ALERT_EXT) != 0)
+            continue;
+        if (!st->heads && !(st->heads = mm_calloc(MM_STATUS_HEADS_MAX, sizeof(*st->heads)))) {
+            err = mm_error_set(MM_ENOMEM, "out of memory");
+            break;
+        }
+        h = &st->heads[st->nheads];
+        memcpy(h->repo, e->d_name, 32);
+        h->repo[32] = '\0';
+        if (mm_repo_head_alert_read(audit_dir, h->repo, h->what, sizeof(h->what))) {
+            st->nheads++;
+            st->needs++;
+        }
+    }
+    closedir(d);
+    return err;
 }

@@ -175,6 +175,22 @@ static int json_head(const struct mm_status *st, mm_buf *b)
     return err ? err : mm_buf_putc(b, '}');
 }
 
+/* ",\"head_disagreements\":[{repository, problem}...]" */
+static int json_heads(const struct mm_status *st, mm_buf *out)
+{
+    int err = mm_buf_puts(out, ",\"head_disagreements\":[");
+
+    for (size_t i = 0; i < st->nheads && err == 0; i++) {
+        err = mm_buf_printf(out, "%s{\"repository\":\"%s\",\"problem\":", i ? "," : "",
+                            st->heads[i].repo);
+        if (err == 0)
+            err = mm_json_str(out, st->heads[i].what);
+        if (err == 0)
+            err = mm_buf_putc(out, '}');
+    }
+    return err ? err : mm_buf_putc(out, ']');
+}
+
 int mm_status_json(const struct mm_status *st, mm_buf *out)
 {
     int err = json_head(st, out);
@@ -191,7 +207,11 @@ int mm_status_json(const struct mm_status *st, mm_buf *out)
         if ((err = mm_buf_puts(out, i ? ",{" : "{")) == 0 &&
             (err = json_medium(out, &st->media[i])) == 0)
             err = mm_buf_putc(out, '}');
-    return err ? err : mm_buf_puts(out, "]}\n");
+    if (err == 0)
+        err = mm_buf_putc(out, ']');
+    if (err == 0 && st->nheads) /* only when the host knows of one (issue 17.1) */
+        err = json_heads(st, out);
+    return err ? err : mm_buf_puts(out, "}\n");
 }
 
 /* ---- Prometheus ----------------------------------------------------------------------------- */
@@ -351,5 +371,9 @@ int mm_status_prometheus(const struct mm_status *st, mm_buf *out)
         err = mm_buf_printf(out, "mamori_state_bad_lines %zu\n", st->bad_lines);
     if (err == 0)
         err = prom_sources(st, out);
+    if (err == 0 && st->nheads && /* only when the host knows of one (issue 17.1) */
+        (err = prom_family(out, "mamori_head_disagreements",
+                           "Media whose repository head disagrees with this host's copy.")) == 0)
+        err = mm_buf_printf(out, "mamori_head_disagreements %zu\n", st->nheads);
     return err ? err : prom_media(st, out);
 }

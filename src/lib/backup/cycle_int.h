@@ -31,7 +31,21 @@ struct cyc {
     size_t npacks;
     int delivered; /* the window delivered: the shadow drops its blob packs after detach */
     struct mm_repo_sync_stats sync;
+    unsigned char (*retired_ids)[MM_CRYPTO_ID_SIZE]; /* generations this window retired */
+    size_t nretired_ids, capretired_ids;
 };
+
+/* Note the generation @hex as retired by this window (the next head drops it). */
+void mm_backup__retired(struct cyc *c, const char *hex);
+
+/*
+ * The window's repository head on the medium: checked before anything is delivered (lost
+ * evidence refuses the window; deleted generations are recorded, exit 4), and written before
+ * the retirement removes the generations noted by mm_backup__retired(), without them.
+ * @return 0, or -1 when the window must not write (the cycle failed)
+ */
+int mm_backup__window_head_check(struct cyc *c);
+void mm_backup__window_head_write(struct cyc *c);
 
 /* Mark the cycle failed at @st (see backup_cycle.c). @return -1 */
 int mm_backup__cycle_fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason);

@@ -118,6 +118,14 @@ struct mm_status_medium {
     unsigned int attention;
 };
 
+/* A disagreement of a medium's repository head with this host's copy (issue 17.1): the alert
+ * a check left in the host's audit folder (<repository ID>.rhead-alert). */
+struct mm_status_head {
+    char repo[33];  /* repository ID */
+    char what[200]; /* "rollback medium=3 host=5 missing=0", ... */
+};
+#define MM_STATUS_HEADS_MAX 64u
+
 struct mm_status {
     const mm_config *cfg; /* borrowed */
     struct mm_config_date today;
@@ -131,8 +139,10 @@ struct mm_status {
     size_t nsources;
     struct mm_status_medium *media; /* one per configured medium */
     size_t nmedia;
-    unsigned int attention; /* overall bits (NO_STATE) */
-    size_t needs;           /* items that need a person: the verdict; 0 all good */
+    unsigned int attention;       /* overall bits (NO_STATE) */
+    size_t needs;                 /* items that need a person: the verdict; 0 all good */
+    struct mm_status_head *heads; /* mm_status_read_heads(): each needs a person */
+    size_t nheads;
 };
 
 /*
@@ -168,6 +178,13 @@ void mm_status_judge(struct mm_status *st);
  */
 int mm_status_read(struct mm_status *st, const mm_config *cfg, struct mm_config_date today,
                    int64_t now);
+
+/*
+ * Take the repository-head disagreements this host knows of: the alert files a check left in
+ * the host's audit folder @audit_dir (NULL: none), each counted in st->needs.
+ * @return 0; MM_ENOMEM
+ */
+int mm_status_read_heads(struct mm_status *st, const char *audit_dir);
 
 /* Free what @st holds (it may be zeroed). */
 void mm_status_release(struct mm_status *st);

@@ -759,4 +759,193 @@ int mm_repo_host_enroll(mm_repo *r, const char *name, unsigned days, const char 
  */
 int mm_repo_open_host(mm_repo **out, const char *path, const char *file);
 
+/* ---- the repository head (repo_head.c, repo_head_io.c; docs/format.md, "Repository head") -- */
+
+/*
+ * What the repository should hold, signed and hash-chained: written as <repo>/head and its
+ * second copy <repo>/head.2 after every change of what the repository holds (backup, prune,
+ * a daily cycle's window, a host's retirement, a signed audit append), and kept by the host
+ * as <audit folder>/<repository ID>.rhead (the newest it wrote or read). A missing generation
+ * the head lists is a deletion; an audit log shorter than it says, or gone, is a truncation;
+ * a head older than the host's copy, or than another medium of the set last saw, is a
+ * rollback.
+ */
+#define MM_REPO_HEAD_VERSION   1u
+#define MM_REPO_HEAD_FILE      "head"
+#define MM_REPO_HEAD_FILE2     "head.2"
+#define MM_REPO_HEAD_HOST_EXT  ".rhead"
+#define MM_REPO_HEAD_ALERT_EXT ".rhead-alert"
+#define MM_REPO_HEAD_GENS_MAX  65536u /* generations listed at most */
+#define MM_REPO_HEAD_PEERS_MAX 32u    /* other media of the set a head names at most */
+#define MM_REPO_HEAD_MAX       (256u + 32u * MM_REPO_HEAD_GENS_MAX + 56u * 32u + 300u)
+
+enum mm_repo_head_flags {
+    MM_REPO_HEAD_AUDIT = 1 << 0 /* the medium held an audit log when the head was written */
+};
+
+/* What a head said of another medium of the set (the writer's host copy of its head). */
+struct mm_repo_head_peer {
+    unsigned char repo_id[MM_REPO_ID_BYTES];
+    uint64_t seq;
+    unsigned char hash[MM_CRYPTO_ID_SIZE];
+};
+
+/* A decoded head. */
+struct mm_repo_head {
+    unsigned int flags; /* enum mm_repo_head_flags */
+    unsigned char repo_id[MM_REPO_ID_BYTES];
+    uint64_t seq;                          /* 1 for the first head */
+    unsigned char prev[MM_CRYPTO_ID_SIZE]; /* hash of the head before (zero for seq 1) */
+    int64_t time_ns;
+    uint64_t audit_len;                       /* bytes of audit/audit.log */
+    uint64_t audit_seq;                       /* its signed head's record (0: none yet) */
+    unsigned char audit_h[MM_CRYPTO_ID_SIZE]; /* that record's hash H */
+    unsigned char (*gens)[MM_CRYPTO_ID_SIZE]; /* generation IDs, ascending */
+    size_t ngens;
+    struct mm_repo_head_peer *peers; /* ascending by repository ID */
+    size_t npeers;
+    char signer[MM_KEYSLOT_NAME_MAX + 1];  /* "" signed by the master key, else a host's name */
+    unsigned char hash[MM_CRYPTO_ID_SIZE]; /* BLAKE2b-256 of the head file's bytes */
+};
+
+/* Release what @h holds (not @h). Accepts NULL. */
+void mm_repo_head_release(struct mm_repo_head *h);
+
+/*
+ * Encode @h (its flags, repository ID, seq, prev, time, audit state, generations, peers),
+ * signed with @ks (a host keyset: its writer key, and its certificate goes along), as a head
+ * file appended to @out; h->hash is set to the file's hash.
+ * @return 0, MM_ELIMIT (too many generations or peers), MM_ENOMEM, MM_ERROR
+ */
+int mm_repo_head_encode(struct mm_repo_head *h, const mm_keyset *ks, mm_buf *out);
+
+/*
+ * Decode the head file @p (@n bytes) and check its signature with the master signing public
+ * key @pk (or the writer certificate it carries, signed by @pk, for its repository and valid
+ * at its time).
+ * @param[out] out owned by the caller (mm_repo_head_release); untouched on failure
+ * @return 0, MM_ECORRUPT (not a head, damaged, a newer version), MM_EAUTH (the signature or
+ *         certificate does not verify), MM_ENOMEM
+ */
+int mm_repo_head_decode(const void *p, size_t n, const unsigned char pk[MM_CRYPTO_PK_SIZE],
+                        struct mm_repo_head *out);
+
+/* What reading a medium's head found of its two copies. */
+struct mm_repo_head_copies {
+    int present; /* copies found (0, 1 or 2) */
+    int damaged; /* copies that did not decode or verify (their message in @msg) */
+    int differ;  /* both good but not the same head (a crash between the two writes) */
+    char msg[256];
+};
+
+/*
+ * Read the head of the repository at @path, checked with @pk: the newer good copy of head
+ * and head.2.
+ * @param[out] copies may be NULL
+ * @return 0, MM_ENOTFOUND (no copy at all: an older repository, "no head yet"), MM_ECORRUPT or
+ *         MM_EAUTH (no copy is good), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_head_load(const char *path, const unsigned char pk[MM_CRYPTO_PK_SIZE],
+                      struct mm_repo_head *out, struct mm_repo_head_copies *copies);
+
+/*
+ * The host's copy of the head of repository @id (32 hex digits) in the host's audit folder
+ * @dir, checked with @pk. @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_EAUTH, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_head_host_load(const char *dir, const char *id,
+                           const unsigned char pk[MM_CRYPTO_PK_SIZE], struct mm_repo_head *out);
+
+/* Options of a head write. */
+struct mm_repo_head_write_opts {
+    const char *host_dir; /* NULL, or the host's audit folder: keep the host copy there and
+                             name the other media it knows (peers) */
+    /* generations the caller removed itself (prune, retirement): not carried forward */
+    const unsigned char (*forget)[MM_CRYPTO_ID_SIZE];
+    size_t nforget;
+    int accept_missing; /* listed generations whose manifests are gone are dropped (a person
+                           accepted the loss, which the audit log records); else kept listed
+                           so that the deletion stays visible */
+    int restart;        /* do not chain to the medium's head (a person accepted a rollback or
+                           a lost head): seq continues after the higher of it and the host copy */
+};
+
+/*
+ * Write a new head of the open @r (exclusive or shared lock, or none: the head folder is
+ * flock()ed while it is written): seq + 1 of the current head, chained to it; the
+ * generations whose manifests are on the medium, plus those the current head lists and are
+ * missing (unless forgotten or accepted); the audit log's length and signed head. Written as
+ * head then head.2, each crash-safely; then the host copy.
+ * @param o may be NULL
+ * @param[out] out the head written (may be NULL; mm_repo_head_release)
+ * @return 0, MM_EIO (read-only or full medium), MM_ECORRUPT (the current head is damaged in
+ *         both copies: written anew after it), MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo_head_write(mm_repo *r, const struct mm_repo_head_write_opts *o,
+                       struct mm_repo_head *out);
+
+/* What mm_repo_head_check() found. */
+struct mm_repo_head_report {
+    int has_head; /* 0: no head yet (an older repository: information) */
+    struct mm_repo_head_copies copies;
+    uint64_t seq;
+    int64_t time_ns;
+    char signer[MM_KEYSLOT_NAME_MAX + 1];
+    /* listed by the head, manifest missing: deleted (tampering) */
+    unsigned char (*missing)[MM_CRYPTO_ID_SIZE];
+    size_t nmissing;
+    /* manifest present, not listed: written after the head (information) */
+    unsigned char (*unlisted)[MM_CRYPTO_ID_SIZE];
+    size_t nunlisted;
+    int audit_deleted;   /* the head says a log existed; there is none */
+    int audit_truncated; /* the log is shorter than the head says */
+    int audit_rolled;    /* the log's signed head names an earlier record than the head */
+    uint64_t audit_len, audit_len_now, audit_seq, audit_seq_now;
+    unsigned char audit_h[MM_CRYPTO_ID_SIZE];
+    /* the host's copy */
+    int host_known;
+    uint64_t host_seq;
+    int64_t host_time_ns;
+    int rollback; /* the medium's head is older than the host's copy, or gone while it exists */
+    int forked;   /* same seq as the host copy but another head, or not its descendant */
+};
+
+/* Release what @rep holds. */
+void mm_repo_head_report_release(struct mm_repo_head_report *rep);
+
+/* 1 when @rep shows deletion, truncation or rollback (exit status 3), else 0. */
+int mm_repo_head_report_bad(const struct mm_repo_head_report *rep);
+
+/*
+ * Compare the open @r with its head: generations listed and present, the audit log's state,
+ * and (with @host_dir) the host's copy, which is then brought up to a newer good head of the
+ * medium, and the alert file <@host_dir>/<ID>.rhead-alert written or removed for `status`.
+ * @return 0 when the check ran (findings in @rep, released by the caller), MM_EIO, MM_ENOMEM
+ */
+int mm_repo_head_check(mm_repo *r, const char *host_dir, struct mm_repo_head_report *rep);
+
+/*
+ * 1 when the head of @r (the medium's, or the host's copy in @host_dir) records an audit log
+ * and the medium has none: a writer must not begin a new log silently (docs/format.md).
+ */
+int mm_repo_head_audit_gone(mm_repo *r, const char *host_dir);
+
+/* What a head of one medium says of another's (mm_repo_head_cross). */
+struct mm_repo_head_cross {
+    int known;     /* @b names @a's repository */
+    uint64_t seen; /* the seq of @a's head @b's writer knew */
+    int older;     /* @a's head is older than that: a rollback of @a */
+    int differ;    /* same seq, another head: a fork */
+};
+
+/* Compare @a's head with what @b's head says of @a (its peers). Pure. */
+void mm_repo_head_cross(const struct mm_repo_head *a, const struct mm_repo_head *b,
+                        struct mm_repo_head_cross *out);
+
+/*
+ * The alert the last check of repository @id left in the host's audit folder @dir: one line
+ * of text (no patient data), for `status`.
+ * @return 1 an alert (in @out), 0 none
+ */
+int mm_repo_head_alert_read(const char *dir, const char *id, char *out, size_t cap);
+
 #endif

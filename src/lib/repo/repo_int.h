@@ -619,4 +619,28 @@ void mm_repo__reserve_make(mm_repo *r);
  */
 void mm_repo__rotate_stamp(struct mm_repo_gen *g, const struct mm_repo_gen *from);
 
+/* ---- the repository head (repo_head_io.c, repo_head_write.c) ------------------------------- */
+
+/* The 16 bytes of the repository ID @hex (32 hex digits). @return 0 or -1 */
+int mm_repo__head_id_bytes(const char *hex, unsigned char out[MM_REPO_ID_BYTES]);
+/* mm_repo_head_load(), with the bytes of the copy chosen in @raw (may be NULL). */
+int mm_repo__head_load_raw(const char *path, const unsigned char pk[MM_CRYPTO_PK_SIZE],
+                           struct mm_repo_head *out, struct mm_repo_head_copies *copies,
+                           mm_buf *raw);
+/* The medium's head (@raw: its bytes, may be NULL) and the host's copy of @r; each flag says
+ * whether it was read. @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM */
+int mm_repo__head_load_both(mm_repo *r, const char *host_dir, struct mm_repo_head *cur,
+                            int *has_cur, struct mm_repo_head *host, int *has_host,
+                            struct mm_repo_head_copies *c, mm_buf *raw);
+/* Compare the medium's head @cur and the host copy @host (NULL: none) with the medium now. */
+int mm_repo__head_judge(mm_repo *r, const struct mm_repo_head *cur, const struct mm_repo_head *host,
+                        struct mm_repo_head_report *rep);
+/* The audit log's state on the medium at @path into @h (flag, length, its head's seq and H). */
+void mm_repo__head_audit_state(const char *path, struct mm_repo_head *h);
+/* The IDs of the manifests on the medium, ascending (free()). @return 0, MM_EIO, MM_ENOMEM */
+int mm_repo__head_present(mm_repo *r, unsigned char (**out)[32], size_t *n);
+/* Replace the host's file <@dir>/<@id><@ext> with @n bytes (0600 in a 0700 folder). */
+int mm_repo__head_host_put(const char *dir, const char *id, const char *ext, const void *p,
+                           size_t n);
+
 #endif

@@ -191,6 +191,29 @@ static int prune_lock(mm_repo *r, int *tight)
     return err;
 }
 
+/*
+ * A new repository head without the generations prune is about to remove (removed, not
+ * deleted). A head that cannot be written (the medium shows lost evidence) is left: the
+ * prune's audit event tries again and reports it.
+ */
+static void head_without(mm_repo *r, const struct mm_repo_gen *g, size_t ng, const char **keep)
+{
+    struct mm_repo_head_write_opts ho = { 0 };
+    unsigned char(*ids)[MM_CRYPTO_ID_SIZE] = calloc(ng ? ng : 1, MM_CRYPTO_ID_SIZE);
+    size_t n = 0;
+
+    if (!ids)
+        return;
+    for (size_t i = 0; i < ng; i++)
+        if (!keep[i] && mm_crypto_hex_parse(g[i].id, ids[n]) == 0)
+            n++;
+    ho.forget = (const unsigned char(*)[MM_CRYPTO_ID_SIZE])ids;
+    ho.nforget = n;
+    (void)mm_repo_head_write(r, &ho, NULL);
+    free(ids);
+    mm_error_clear();
+}
+
 int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
                   void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats)
 {
@@ -440,7 +463,9 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         if (err < 0)
             goto out;
     }
-    /* 3. manifests of the removed generations */
+    /* 3. a repository head without them (a crash after it leaves them present, unlisted: not
+     * a deletion), then the manifests of the removed generations */
+    head_without(r, g, ng, keep);
     for (size_t i = 0; i < ng; i++) {
         char rel[96];
         if (keep[i])
