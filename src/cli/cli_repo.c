@@ -336,7 +336,11 @@ void cli_progress_end(struct cli_progress *p)
 
 void cli_problem_cb(const char *gen, const char *path, const char *what, void *arg)
 {
-    struct cli_problems *pr = &((struct cli_run *)arg)->probs;
+    cli_problems_add(&((struct cli_run *)arg)->probs, gen, path, what);
+}
+
+void cli_problems_add(struct cli_problems *pr, const char *gen, const char *path, const char *what)
+{
     struct cli_problem *np;
 
     pr->count++;

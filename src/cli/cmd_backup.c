@@ -79,12 +79,38 @@ static void attention_report(struct cli_ctx *ctx, const struct mm_backup_result 
                       "(more than 4 levels below the folder given, or an extended storage with no "
                       "standardized storage beside it); their files are backed up\n"),
                 res->not_indexed);
+}
+
+/* The exit status 4 line, after the reasons. */
+static void attention_exit_line(struct cli_ctx *ctx)
+{
     fprintf(stderr, "%s",
             CLI_T(ctx,
                   "mamori: 終了コード 4: データは保存されましたが確認が必要です"
                   "（docs/operations.md「終了コード 4」）\n",
                   "mamori: exit status 4: the data are stored but need attention (docs/"
                   "operations.md, \"exit status 4\")\n"));
+}
+
+/* Say on stderr which files kept changing while read (count, redacted paths). */
+static void unstable_report(struct cli_ctx *ctx, const struct mm_backup_result *res,
+                            const struct cli_problems *u)
+{
+    fprintf(stderr,
+            CLI_T(ctx,
+                  "mamori: 要確認: %llu 件のファイルが読んでいる間に %d 回とも変わりました。"
+                  "最後に読んだ内容を保存し、世代 %.12s に「不安定」と記録しました"
+                  "（次のバックアップで読み直します）\n",
+                  "mamori: needs attention: %llu files changed during each of %d reads; the "
+                  "last read is stored and marked unstable in generation %.12s (the next "
+                  "backup reads them again)\n"),
+            (unsigned long long)res->unstable.unstable, MM_REPO_READ_TRIES, res->id);
+    for (size_t i = 0; i < u->n; i++)
+        fprintf(stderr, CLI_T(ctx, "mamori:   不安定: %s\n", "mamori:   unstable: %s\n"),
+                u->v[i].path);
+    if (u->count > u->n)
+        fprintf(stderr, CLI_T(ctx, "mamori:   ほか %llu 件\n", "mamori:   and %llu more\n"),
+                (unsigned long long)(u->count - u->n));
 }
 
 /* What the backup's callbacks share (their arg): cli_run first, as cli_progress_cb and
@@ -95,8 +121,15 @@ struct backup_cli {
     const char *repo, *user, *passfile;
     const char *medium, *hospital;    /* the medium wanted (mamori media), NULL for any */
     const char *credential, *catalog; /* a host's backup: its credential and catalog folder */
+    struct cli_problems unstable;     /* files stored unstable (redacted paths) */
     int open_rc;
 };
+
+/* mm_repo_problem_fn: a file stored unstable. */
+static void unstable_cb(const char *gen, const char *path, const char *what, void *arg)
+{
+    cli_problems_add(&((struct backup_cli *)arg)->unstable, gen, path, what);
+}
 
 /* mm_backup_open_fn: the passphrase, the repository (printing what went wrong). */
 static int open_cb(void *arg, mm_repo **out)
@@ -247,7 +280,7 @@ static int backup_failed(struct cli_ctx *ctx, const struct backup_cli *b,
 }
 
 static void print_json(const struct mm_backup_opts *o, const struct mm_backup_result *res,
-                       const struct cli_problems *probs)
+                       const struct cli_problems *probs, const struct cli_problems *unstable)
 {
     const struct mm_repo_counts *c = &res->counts;
     const struct mm_ssmix2_detection *found = &res->storages;
@@ -283,6 +316,9 @@ static void print_json(const struct mm_backup_opts *o, const struct mm_backup_re
     attention_json(stdout, res->checked ? res->check.attention : 0);
     printf(",\"problems\":");
     cli_problems_json(stdout, probs);
+    printf(",\"files_reread\":%llu,\"files_unstable\":%llu,\"unstable\":",
+           (unsigned long long)res->unstable.reread, (unsigned long long)res->unstable.unstable);
+    cli_problems_json(stdout, unstable);
     printf("}\n");
 }
 
@@ -302,6 +338,11 @@ static void print_text(struct cli_ctx *ctx, const struct mm_backup_result *res)
                  "  new data %s -> %s on the medium, %.1f s%s\n"),
            cli_bytes(c->bytes_new, b2), cli_bytes(c->bytes_stored, b3), res->duration_s,
            res->index_stored ? CLI_T(ctx, "、患者索引つき", ", with the patient index") : "");
+    if (res->unstable.reread)
+        printf(CLI_T(ctx,
+                     "  読んでいる間に変わったファイル %llu（読み直して変わらない内容を保存）\n",
+                     "  %llu files changed while read (read again, stored as they settled)\n"),
+               (unsigned long long)res->unstable.reread);
     for (size_t i = 0; i < found->n; i++)
         if (found->v[i].depth > 0)
             printf(CLI_T(ctx, "  SS-MIX2 %s: %s%s\n", "  SS-MIX2 %s: %s%s\n"),
@@ -418,6 +459,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     }
     o.progress = cli_progress_cb;
     o.problem = cli_problem_cb;
+    o.unstable = unstable_cb;
     o.note = note_cb;
     o.arg = &b; /* starts with its cli_run, as the callbacks want */
     mm_backup_run(&o, &res);
@@ -427,7 +469,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     if (ctx->json) {
-        print_json(&o, &res, &b.run.probs);
+        print_json(&o, &res, &b.run.probs, &b.unstable);
     } else {
         if (!ctx->quiet)
             print_text(ctx, &res);
@@ -437,6 +479,10 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         catalog_report(ctx, &res.catalog);
     if (res.checked && res.check.attention)
         attention_report(ctx, &res);
+    if (res.unstable.unstable)
+        unstable_report(ctx, &res, &b.unstable);
+    if ((res.checked && res.check.attention) || res.unstable.unstable)
+        attention_exit_line(ctx);
     if (res.counts.skipped && b.run.probs.count) {
         cli_error(CLI_T(ctx, "%llu 件のファイルかフォルダが読めず、この世代に入っていません",
                         "%llu files or folders could not be read and are not in this generation"),
@@ -448,6 +494,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
 out:
     mm_backup_result_release(&res);
     cli_problems_free(&b.run.probs);
+    cli_problems_free(&b.unstable);
     return rc;
 }
 

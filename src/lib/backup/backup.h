@@ -26,7 +26,8 @@
 enum mm_backup_exit {
     MM_BACKUP_EXIT_OK = 0,
     MM_BACKUP_EXIT_FAILED = 1,    /* nothing written, or files could not be read */
-    MM_BACKUP_EXIT_ATTENTION = 4, /* written, but marked: result.check.attention says why */
+    MM_BACKUP_EXIT_ATTENTION = 4, /* written, but marked: result.check.attention says why, or
+                                     result.unstable.unstable files kept changing while read */
 };
 
 /* Where a backup that wrote nothing stopped (result.failure; result.err is the mm_err). */
@@ -84,7 +85,10 @@ struct mm_backup_opts {
                              write none; the window writes them on the medium */
     mm_repo_progress_fn progress; /* as mm_repo_backup's, with @arg */
     mm_repo_problem_fn problem;   /* files that could not be read, with @arg */
-    mm_backup_note_fn note;       /* NULL, or what a person should hear, with @arg */
+    mm_repo_problem_fn unstable;  /* NULL, or each file stored unstable (redacted), with @arg */
+    /* tests only: mm_repo_backup_opts.after_read, with @arg */
+    void (*after_read)(const char *path, unsigned int attempt, void *arg);
+    mm_backup_note_fn note; /* NULL, or what a person should hear, with @arg */
     void *arg;
     /* @repo (or what @open gives) opened with a host credential (mm_repo_open_host): the
      * folder of the host's catalogs (mm_repo_backup_opts.catalog_dir); ignored otherwise */
@@ -109,6 +113,7 @@ struct mm_backup_result {
     uint64_t problems;                     /* files or folders that could not be read */
     int audit_written;                     /* the backup's event is in both logs */
     struct mm_repo_catalog_report catalog; /* a host's backup: what its catalog did */
+    struct mm_repo_unstable unstable;      /* files that changed while read (manifest tag 18) */
 };
 
 /*

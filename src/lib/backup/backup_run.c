@@ -40,6 +40,22 @@ static void problem_cb(const char *gen, const char *path, const char *what, void
         x->o->problem(gen, path, what, x->o->arg);
 }
 
+static void unstable_cb(const char *gen, const char *path, const char *what, void *arg)
+{
+    struct run *x = arg;
+
+    if (x->o->unstable)
+        x->o->unstable(gen, path, what, x->o->arg);
+}
+
+static void after_read_cb(const char *path, unsigned int attempt, void *arg)
+{
+    struct run *x = arg;
+
+    if (x->o->after_read)
+        x->o->after_read(path, attempt, x->o->arg);
+}
+
 static int index_cb(mm_repo *r, const unsigned char *old_root, const unsigned char *new_root,
                     const char **index_file, int *reuse, void *arg)
 {
@@ -86,6 +102,10 @@ static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
             mm_audit_fields_add(&b, "message", b.msg);
     } else {
         mm_backup_audit_fields(id, c, &b);
+        if (x->res->unstable.reread) /* counts only: the paths hold patient IDs */
+            mm_audit_fields_addu(&b, "files_reread", x->res->unstable.reread);
+        if (x->res->unstable.unstable)
+            mm_audit_fields_addu(&b, "files_unstable", x->res->unstable.unstable);
     }
     ev.kind = MM_AUDIT_BACKUP;
     ev.fields = b.f;
@@ -235,7 +255,9 @@ static void finish(struct run *x, const struct mm_repo_source *src, int checked)
     if (res->counts.skipped && res->problems)
         res->exit = MM_BACKUP_EXIT_FAILED;
     else
-        res->exit = checked && res->check.attention ? MM_BACKUP_EXIT_ATTENTION : MM_BACKUP_EXIT_OK;
+        res->exit = (checked && res->check.attention) || res->unstable.unstable
+                            ? MM_BACKUP_EXIT_ATTENTION
+                            : MM_BACKUP_EXIT_OK;
 }
 
 /* The generation itself, with the index job. @return 0 or fail() */
@@ -280,6 +302,9 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
     bo.nstorages = j->nstor;
     bo.progress = progress_cb;
     bo.problem = problem_cb;
+    bo.unstable = unstable_cb;
+    bo.after_read = o->after_read ? after_read_cb : NULL;
+    bo.unstable_out = &res->unstable;
     bo.ctx = x;
     if (o->repo_path)
         plan_viewer(x, r);
@@ -328,6 +353,7 @@ void mm_backup_result_release(struct mm_backup_result *res)
         return;
     mm_ssmix2_detection_release(&res->storages);
     memset(&res->storages, 0, sizeof(res->storages));
+    mm_repo_unstable_release(&res->unstable);
     mm_repo_free(res->repo);
     res->repo = NULL;
 }

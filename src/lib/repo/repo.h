@@ -164,6 +164,23 @@ struct mm_repo_counts {
     uint64_t bytes_stored;                   /* their size in packs (compressed, sealed) */
 };
 
+/*
+ * Files that changed while a backup read them (manifest tag 18). Each file is checked with
+ * fstat before and after its read (size, mtime, ctime, inode); one that changed is read again,
+ * at most MM_REPO_READ_TRIES times in all. One that settled is stored whole (counted in
+ * reread); one still changing at the last read is stored as that read found it, marked
+ * unstable (its tree entry has ctime 0, so the next backup reads it again) and listed here.
+ */
+#define MM_REPO_READ_TRIES      3
+#define MM_REPO_UNSTABLE_LISTED 64 /* unstable files named in the manifest; the rest counted */
+struct mm_repo_unstable {
+    uint64_t reread;   /* changed during a read, then read unchanged: stored whole */
+    uint64_t unstable; /* still changing at the last read: stored as last read, marked */
+    char **paths;      /* the first MM_REPO_UNSTABLE_LISTED unstable files: their paths in the
+                        * generation (entry names joined by '/'), owned */
+    size_t npaths;
+};
+
 /* Why a generation needs attention although it was written (manifest tag 14). */
 enum mm_repo_attention {
     /* SS-MIX2 storages were found in the sources, or the parent generation of the same
@@ -282,13 +299,16 @@ struct mm_repo_gen {
     struct mm_repo_index_check check; /* check.present is 0 for older manifests */
     struct mm_repo_gen_storage *storages; /* none in older manifests: see the sources' kinds */
     size_t nstorages;
-    struct mm_repo_viewer *viewer; /* the viewer's files on the medium (NULL: not recorded) */
+    struct mm_repo_viewer *viewer;    /* the viewer's files on the medium (NULL: not recorded) */
+    struct mm_repo_unstable unstable; /* files that changed while read (zero in older ones) */
     enum mm_repo_verify_state verify;
     int64_t verify_ns; /* time of the last verify, 0 if none */
 };
 
 /* Release what @g holds (not @g itself). */
 void mm_repo_gen_release(struct mm_repo_gen *g);
+/* Release the paths of @u and zero it. Accepts NULL. */
+void mm_repo_unstable_release(struct mm_repo_unstable *u);
 /* Release an array from mm_repo_generations(). Accepts NULL. */
 void mm_repo_gens_free(struct mm_repo_gen *g, size_t n);
 
@@ -342,6 +362,15 @@ struct mm_repo_backup_opts {
     unsigned int threads;   /* workers; 0: twice the number of CPUs, at least 16 (I/O) */
     mm_repo_progress_fn progress;
     mm_repo_problem_fn problem; /* files that could not be read (skipped, counted) */
+    /* NULL, or told of each file stored unstable (@path redacted, @gen NULL) */
+    mm_repo_problem_fn unstable;
+    /* tests only (NULL otherwise): called after each read of a file, before its metadata is
+     * checked again, with its full path and the read's number (0, 1, ...), so that a test
+     * can rewrite the file between the reads deterministically */
+    void (*after_read)(const char *path, unsigned int attempt, void *ctx);
+    /* NULL, or where the files re-read and stored unstable are reported (owned by the
+     * caller after the call: mm_repo_unstable_release) */
+    struct mm_repo_unstable *unstable_out;
     void *ctx;
     /* small files sampled to train the repository's compression dictionary when it has
      * none yet (0: 2,000; fewer small files in the backup: no dictionary this time) */
