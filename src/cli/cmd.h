@@ -49,6 +49,21 @@ struct cmd {
 /* Print "mamori: <msg>" to stderr; the message must hold no patient data. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * @s with every control character and malformed UTF-8 byte escaped (mm_text_escape): text
+ * from outside (file names, HL7 values, audit details, host names) goes through this before
+ * it is printed. @s itself when nothing needs escaping, else a copy that stays valid for the
+ * next 15 calls. NULL gives "".
+ */
+const char *cli_esc(const char *s);
+/* fputs(cli_esc(@s), @f). */
+void cli_fputs_esc(const char *s, FILE *f);
+/* Write the @n bytes at @p to @f escaped as cli_esc() does. */
+void cli_write_esc(const char *p, size_t n, FILE *f);
+/* Write the @n bytes at @p (text of several lines: a rendered record) to @f, escaped as
+ * cli_esc() does except for the line breaks. */
+void cli_write_lines(const char *p, size_t n, FILE *f);
+
 /* Print @n bytes at @s to @f as a JSON string (invalid UTF-8 becomes U+FFFD). */
 void cli_json_str(FILE *f, const char *s, size_t n);
 
