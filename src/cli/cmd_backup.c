@@ -199,6 +199,9 @@ static void note_cb(const struct mm_backup_note *n, void *arg)
     case MM_BACKUP_NOTE_AUDIT:
         cli_audit_report(ctx, n->audit);
         break;
+    case MM_BACKUP_NOTE_INTERRUPTED:
+        cli_audit_interrupted_say(ctx, n->interrupted, n->count != 0, n->audit);
+        break;
     case MM_BACKUP_NOTE_VIEWER:
         cli_error(CLI_T(ctx, "媒体のビューアを更新できませんでした: %s",
                         "the viewer on the medium could not be updated: %s"),
@@ -349,7 +352,7 @@ static void print_text(struct cli_ctx *ctx, const struct mm_backup_result *res)
                    found->v[i].kind == MM_SSMIX2_STORAGE_STANDARD
                            ? CLI_T(ctx, "標準化ストレージ", "standardized storage")
                            : CLI_T(ctx, "拡張ストレージ", "extended storage"),
-                   found->v[i].path,
+                   cli_esc(found->v[i].path),
                    mm_backup_storage_indexed(res, i) ? CLI_T(ctx, "（索引あり）", " (indexed)")
                                                      : "");
 }
@@ -695,9 +698,9 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
                    : strcmp(g[i].guard, "clean") == 0 ? CLI_T(ctx, "正常", "clean")
                                                       : CLI_T(ctx, "判定なし", "not judged"));
             for (size_t k = 0; k < g[i].nsources; k++)
-                printf("%s%s", k ? ", " : "  ", g[i].sources[k].path);
+                printf("%s%s", k ? ", " : "  ", cli_esc(g[i].sources[k].path));
             if (g[i].name)
-                printf("  [%s]", g[i].name);
+                printf("  [%s]", cli_esc(g[i].name));
             printf("\n");
             if (g[i].check.attention)
                 attention_line(ctx, &g[i].check);

@@ -6,6 +6,8 @@
  * whole (counted as re-read, exit 0); a file that changes at every read is stored as last
  * read, marked unstable in the manifest (tag 18) and its tree entry (ctime 0: the next backup
  * reads it again), reported through the unstable callback, and the backup ends with exit 4.
+ * And a killed backup (issue 17.10): its stale lock is kept as a marker, and the next backup
+ * records an `interrupted` event in the medium's and the host's audit log.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -232,11 +235,109 @@ static void torn__always_changing_is_marked_unstable(void **state)
     mm_backup_result_release(&res);
 }
 
+/* Notes of the interruption test. */
+struct heard {
+    unsigned int interrupted, recorded;
+    struct mm_repo_interrupted it;
+};
+
+static void note_cb(const struct mm_backup_note *n, void *arg)
+{
+    struct heard *h = arg;
+
+    if (n->kind != MM_BACKUP_NOTE_INTERRUPTED)
+        return;
+    h->interrupted++;
+    h->recorded += n->count ? 1 : 0;
+    h->it = *n->interrupted;
+}
+
+/* Whether the file @path holds the @n bytes @s. */
+static int file_holds(const char *path, const char *s, size_t n)
+{
+    static char b[1 << 20];
+    FILE *f = fopen(path, "rb");
+    size_t got;
+
+    if (!f)
+        return 0;
+    got = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    for (size_t i = 0; i + n <= got; i++)
+        if (memcmp(b + i, s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A backup killed while it held the lock (its lock file left, its process gone): the next
+ * backup keeps the stale lock as a marker, records it in both audit logs, clears it. */
+static void interrupted__next_backup_records_it(void **state)
+{
+    const char *s[1] = { src };
+    struct mm_backup_opts o;
+    struct mm_backup_result res;
+    struct mm_repo_interrupted *left = NULL;
+    struct heard h = { 0 };
+    char lock[600], text[512], host[256] = "", log[600];
+    pid_t dead;
+    size_t n = 0;
+    FILE *f;
+
+    (void)state;
+    if ((dead = fork()) == 0)
+        _exit(0);
+    assert_true(dead > 0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead); /* its process ID is free now */
+    gethostname(host, sizeof(host) - 1);
+    for (char *c = host; *c; c++)
+        if (*c <= ' ')
+            *c = '_';
+    snprintf(text, sizeof(text),
+             "mamori-lock 1\nkind exclusive\nhost %s\npid %ld\nstart 1700000000\nop backup\n"
+             "user alice\n",
+             host, (long)dead);
+    snprintf(lock, sizeof(lock), "%s/locks/%064d", repo, 7);
+    assert_non_null(f = fopen(lock, "w"));
+    fputs(text, f);
+    fclose(f);
+
+    opts_for(&o, s, NULL);
+    o.unstable = NULL;
+    o.after_read = NULL;
+    o.note = note_cb;
+    o.arg = &h;
+    assert_int_not_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(h.interrupted, 1);
+    assert_int_equal(h.recorded, 1);
+    assert_string_equal(h.it.op, "backup");
+    assert_string_equal(h.it.user, "alice");
+    assert_string_equal(h.it.host, host);
+    assert_int_equal(h.it.pid, (long)dead);
+    assert_int_equal(h.it.start, 1700000000);
+    /* the lock is gone, its marker cleared once recorded */
+    assert_int_not_equal(access(lock, F_OK), 0);
+    assert_int_equal(mm_repo_interrupted(res.repo, &left, &n), 0);
+    assert_int_equal(n, 0);
+    free(left);
+    /* the host's log holds the event in the clear (the medium's is sealed) */
+    snprintf(log, sizeof(log), "%s/%s.log", audit, mm_repo_id(res.repo));
+    assert_true(file_holds(log, "found_by", 8));
+    assert_true(file_holds(log, "2023-11-14T22:13:20Z", 20));
+    mm_backup_result_release(&res);
+
+    /* nothing left: the backup after it records nothing */
+    memset(&h, 0, sizeof(h));
+    assert_int_not_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(h.interrupted, 0);
+    mm_backup_result_release(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(torn__changed_once_is_read_again),
         cmocka_unit_test(torn__always_changing_is_marked_unstable),
+        cmocka_unit_test(interrupted__next_backup_records_it),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -65,7 +65,8 @@ enum mm_audit_kind {
     MM_AUDIT_VIEWER_LOGOUT = 16,       /* viewer: a session ended (field "reason") */
     MM_AUDIT_CYCLE = 17,               /* run: a daily cycle's online window (host log only) */
     MM_AUDIT_MEDIA_LABEL = 18,         /* media init: a medium labelled or relabelled */
-    MM_AUDIT_KIND_MAX = 18
+    MM_AUDIT_INTERRUPTED = 19,         /* a writer (backup, prune) was killed: found by the next */
+    MM_AUDIT_KIND_MAX = 19
 };
 
 /* The stable name of @k ("init", "key-add", ... as in --json), or NULL for an unknown kind. */
@@ -342,5 +343,22 @@ struct mm_audit_write_report {
 int mm_audit_repo_write_n(mm_repo *r, const char *repo, const char *host_dir,
                           const struct mm_audit_event *evs, size_t n,
                           struct mm_audit_write_report *rep);
+
+/* ---- interrupted writers (audit_interrupted.c) --------------------------------------------- */
+
+/* One interruption: @recorded in both logs, or not (@rep says what failed). */
+typedef void (*mm_audit_interrupted_fn)(const struct mm_repo_interrupted *it, int recorded,
+                                        const struct mm_audit_write_report *rep, void *arg);
+
+/*
+ * Record each interruption of the open, exclusively locked @r (mm_repo_interrupted: a killed
+ * backup's or prune's stale lock) as an `interrupted` event — fields op, user, host, pid,
+ * started, found_by (@found_by: "backup", "prune", "run"); no patient data — in the medium's
+ * and the host's log (mm_audit_repo_write_n), then clear its marker. A marker whose event the
+ * medium's log did not take stays for the next writer. @cb (may be NULL) hears of each.
+ * @return the number of interruptions found (0: none), or MM_EIO / MM_ENOMEM (message set)
+ */
+int mm_audit_record_interrupted(mm_repo *r, const char *repo, const char *host_dir,
+                                const char *found_by, mm_audit_interrupted_fn cb, void *arg);
 
 #endif

@@ -36,6 +36,7 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "viewer-logout",
     "cycle",
     "media-label",
+    "interrupted",
 };
 
 const char *mm_audit_kind_name(unsigned int k)

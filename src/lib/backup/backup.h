@@ -53,6 +53,9 @@ enum mm_backup_note_kind {
     MM_BACKUP_NOTE_WRITTEN, /* the repository's part is over (progress ends): err in count */
     MM_BACKUP_NOTE_AUDIT,   /* audit: a log of the backup's event could not be written */
     MM_BACKUP_NOTE_VIEWER,  /* message: the viewer on the medium could not be updated */
+    /* interrupted: an earlier writer was killed (its stale lock found); count 1 when its
+     * event is in the audit logs, 0 when not (audit says what failed) */
+    MM_BACKUP_NOTE_INTERRUPTED,
 };
 
 struct mm_backup_note {
@@ -60,6 +63,7 @@ struct mm_backup_note {
     uint64_t count;
     const char *message;
     const struct mm_audit_write_report *audit;
+    const struct mm_repo_interrupted *interrupted;
 };
 typedef void (*mm_backup_note_fn)(const struct mm_backup_note *n, void *arg);
 

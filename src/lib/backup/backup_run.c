@@ -163,6 +163,22 @@ static int look(struct run *x, struct mm_repo_source *src)
     return 0;
 }
 
+/* mm_audit_interrupted_fn: an earlier writer's interruption, recorded (or not): a note. */
+static void interrupted_cb(const struct mm_repo_interrupted *it, int recorded,
+                           const struct mm_audit_write_report *rep, void *arg)
+{
+    const struct mm_backup_opts *o = arg;
+    struct mm_backup_note n = { 0 };
+
+    if (!o->note)
+        return;
+    n.kind = MM_BACKUP_NOTE_INTERRUPTED;
+    n.count = recorded ? 1 : 0;
+    n.audit = rep;
+    n.interrupted = it;
+    o->note(&n, o->arg);
+}
+
 /* Open (unless given) and lock the repository. OUT: *@r. @return 0 or fail() */
 static int open_lock(struct run *x, mm_repo **r)
 {
@@ -175,10 +191,14 @@ static int open_lock(struct run *x, mm_repo **r)
             return fail(x->res, MM_BACKUP_FAIL_OPEN, MM_ERROR);
         *r = x->res->repo;
     }
-    if ((err = mm_repo_lock(*r, MM_REPO_LOCK_EXCLUSIVE, &stale)) < 0)
+    if ((err = mm_repo_lock_for(*r, MM_REPO_LOCK_EXCLUSIVE, "backup", &stale)) < 0)
         return fail(x->res, MM_BACKUP_FAIL_LOCK, err);
     if (stale)
         mm_backup__note(o, MM_BACKUP_NOTE_STALE_LOCKS, stale, NULL);
+    /* a killed backup or prune before us: its stale lock is recorded in the audit logs */
+    if (o->repo_path && mm_audit_record_interrupted(*r, o->repo_path, o->audit_host_dir, "backup",
+                                                    interrupted_cb, (void *)(uintptr_t)o) < 0)
+        mm_error_clear(); /* the markers stay for the next writer */
     return 0;
 }
 

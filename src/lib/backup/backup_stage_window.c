@@ -117,7 +117,7 @@ static void write_viewer(struct cyc *c)
 
     mm_error_clear();
     if (mm_backup_medium_viewer(c->m->path, labelled ? &m : NULL, flags, NULL) < 0 && c->o->note) {
-        struct mm_backup_note n = { MM_BACKUP_NOTE_VIEWER, 0, mm_error_last(), NULL };
+        struct mm_backup_note n = { MM_BACKUP_NOTE_VIEWER, 0, mm_error_last(), NULL, NULL };
         c->o->note(&n, c->o->arg);
     }
 }
@@ -165,7 +165,7 @@ static void audit_medium(struct cyc *c)
     }
     if (n && mm_audit_repo_write_n(c->r, c->m->path, NULL, ev, n, &rep) != 0 && !rep.medium_ok &&
         c->o->note) {
-        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &rep };
+        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &rep, NULL };
         c->o->note(&note, c->o->arg);
     }
     free(b);

@@ -126,6 +126,34 @@ enum mm_repo_lock_kind { MM_REPO_LOCK_SHARED = 1, MM_REPO_LOCK_EXCLUSIVE = 2 };
  */
 int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale);
 
+/*
+ * mm_repo_lock(), naming in the lock file the operation @op ("backup", "prune"; NULL: none)
+ * that holds it. A stale exclusive lock (its process was killed) is not only removed: it is
+ * kept as a marker of the interruption in locks/interrupted/, until the next writer has
+ * recorded it (mm_repo_interrupted, mm_repo_interrupted_clear).
+ */
+int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, unsigned int *stale);
+
+/* An operation that held the exclusive lock and was killed (its lock was found stale). */
+struct mm_repo_interrupted {
+    char name[65];  /* its marker: locks/interrupted/<name> */
+    char op[16];    /* the operation ("backup", "prune", ...), "" when the lock named none */
+    char host[256]; /* where it ran */
+    char user[65];  /* the key slot that ran it, "" unknown */
+    long pid;       /* its process ID there */
+    int64_t start;  /* when it took the lock: seconds since 1970 */
+};
+
+/*
+ * The interruptions found so far and not yet cleared, oldest first.
+ * @param[out] out array of @n, owned by the caller (free with mm_free; NULL when none)
+ * @return 0, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_interrupted(mm_repo *r, struct mm_repo_interrupted **out, size_t *n);
+
+/* Remove the marker @name (recorded). @return 0, MM_EIO */
+int mm_repo_interrupted_clear(mm_repo *r, const char *name);
+
 /* Release the lock taken by mm_repo_lock(), if any. */
 void mm_repo_unlock(mm_repo *r);
 
