@@ -447,7 +447,8 @@ static int racy_wait(const struct stat *s, int64_t t0)
 
 /*
  * Read the open file @fd (@s: its fstat) into the repository, again while its metadata
- * moved during a read, at most MM_REPO_READ_TRIES times. OUT: *@s (fstat after the last
+ * moved during a read (after 50 ms, then 100 ms: a writer may be finishing), at most
+ * MM_REPO_READ_TRIES times. OUT: *@s (fstat after the last
  * read), *@total, *@eno. @return 0 stable, 1 still changing at the last read, <0 as
  * mm_repo__bk_store_stream
  */
@@ -462,6 +463,10 @@ static int read_settled(struct worker *wk, const struct job *j, int fd, struct s
         int64_t tick, t0 = coarse_now_ns(&tick);
         int err;
 
+        if (n > 0 && changed) { /* give a writer in the middle of a rewrite time to end */
+            struct timespec d = { 0, 50000000L * (long)n };
+            nanosleep(&d, NULL);
+        }
         if (n > 0 && lseek(fd, 0, SEEK_SET) != 0) {
             *eno = errno;
             return MM_EIO;
