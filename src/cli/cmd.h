@@ -4,7 +4,8 @@
  * The CLI is the only code that prints, exits or reads the environment.
  * Exit codes: 0 ok, 1 error, 2 usage, 3 damage found by check/verify, 4 written but needs
  * attention (a backup without the patient index its SS-MIX2 data should give, or with far
- * fewer patients than before; the coming guard reuses it for a suspect generation).
+ * fewer patients than before, or with a file that kept changing while it was read; the coming
+ * guard reuses it for a suspect generation).
  */
 #ifndef MM_CLI_CMD_H
 #define MM_CLI_CMD_H

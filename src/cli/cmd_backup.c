@@ -7,7 +7,10 @@
  * is kept between runs in the host's cache folder and, for one storage, brought up to date
  * only for the patients whose folders changed. A generation whose SS-MIX2 data yields no index, or
  * an index that lost patients, is written but marked (mm_repo_attention_judge), reported on stderr
- * and ends with exit status 4. mamori generations: list the generations of a repository.
+ * and ends with exit status 4, as does a backup that stored a file still changing at its last
+ * read (unstable: counted and named, redacted, on stderr and in --json). An earlier backup or
+ * prune found killed is recorded in the audit logs and said on stderr. mamori generations:
+ * list the generations of a repository.
  */
 #include <getopt.h>
 #include <stdio.h>
