@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "backup/backup.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "repo/repo.h"
 #include "tests/unit/test_storage.h"
@@ -318,7 +319,7 @@ static void interrupted__next_backup_records_it(void **state)
     assert_int_not_equal(access(lock, F_OK), 0);
     assert_int_equal(mm_repo_interrupted(res.repo, &left, &n), 0);
     assert_int_equal(n, 0);
-    free(left);
+    mm_free(left);
     /* the host's log holds the event in the clear (the medium's is sealed) */
     snprintf(log, sizeof(log), "%s/%s.log", audit, mm_repo_id(res.repo));
     assert_true(file_holds(log, "found_by", 8));
