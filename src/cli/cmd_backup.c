@@ -681,6 +681,10 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
                        (unsigned long long)g[i].check.parent_patients);
             else
                 printf(",\"patients\":null,\"parent_patients\":null");
+            if (g[i].unstable.reread || g[i].unstable.unstable) /* tag 18: only when any */
+                printf(",\"files_reread\":%llu,\"files_unstable\":%llu",
+                       (unsigned long long)g[i].unstable.reread,
+                       (unsigned long long)g[i].unstable.unstable);
             printf(",\"verify\":\"%s\"}", g[i].verify == MM_REPO_VERIFIED  ? "verified"
                                           : g[i].verify == MM_REPO_DAMAGED ? "damaged"
                                                                            : "unverified");
@@ -692,7 +696,7 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             char t0[32], sz[32];
             local_time(g[i].start_ns, t0, 0);
-            if (g[i].check.attention)
+            if (g[i].check.attention || g[i].unstable.unstable)
                 nattn++;
             printf("%.12s  %s  %8llu %s  %10s  %s  %s", g[i].id, t0,
                    (unsigned long long)g[i].counts.files, CLI_T(ctx, "ファイル", "files"),
@@ -707,6 +711,14 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
             printf("\n");
             if (g[i].check.attention)
                 attention_line(ctx, &g[i].check);
+            if (g[i].unstable.unstable) /* manifest tag 18 */
+                printf(CLI_T(ctx,
+                             "  ⚠ %s: 読んでいる間に変わり続けたファイル %llu 件（最後に読んだ内容、"
+                             "不安定）\n",
+                             "  ⚠ %s: %llu files kept changing while read (stored as last read, "
+                             "unstable)\n"),
+                       CLI_T(ctx, "要確認", "NEEDS ATTENTION"),
+                       (unsigned long long)g[i].unstable.unstable);
         }
         if (nattn)
             fprintf(stderr,

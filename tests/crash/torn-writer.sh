@@ -3,14 +3,15 @@
 #
 # A file rewritten while a backup reads it (issue 17.3), with a real writer process: an 8 MB
 # file is rewritten in place (same inode, same size, 1 MB writes) over and over, each version
-# all one byte ('A', 'B', 'C', ... in turn), with a random pause of 0 to 600 ms between
-# versions, while TORN_ROUNDS backups (8 by default) run. Timing decides what each backup sees;
+# all one byte ('A', 'B', 'C', ... in turn), mostly back to back, one in three followed by a
+# random pause of up to 600 ms, while TORN_ROUNDS backups (8 by default) run. Timing decides what each backup sees;
 # the test asserts only what must always hold: a torn copy is never stored silently. For each
 # backup:
 #   - exit 0: the file was stored whole — restored, it is one version (one byte value, the
 #     full size); the backup's --json says files_unstable 0;
 #   - exit 4: the file is reported unstable (files_unstable 1, its redacted path in
-#     "unstable", the summary on stderr), and the generation's audit event counts it;
+#     "unstable", the summary on stderr), the generation's audit event counts it, and
+#     `generations` marks the generation;
 #   - anything else fails.
 # The work folder is under TMPDIR (or /tmp). TORN_KEEP=1 keeps it.
 #
@@ -48,6 +49,7 @@ writer() {
         v=$(((v + 1) % 16))
         head -c "$SIZE" /dev/zero | tr '\0' "${letters:v:1}" |
             dd of="$W/src/big.bin" bs=1M conv=notrunc iflag=fullblock status=none
+        [ $((RANDOM % 3)) = 0 ] || continue # mostly back to back: a long rewrite
         sleep "0.$(printf '%03d' $((RANDOM % 600)))"
     done
 }
@@ -97,6 +99,9 @@ WRITER=
 if [ "$unstable" -gt 0 ]; then
     must ashow "$M" audit show --repo "$R" --host --kind backup --json
     grep -q '"files_unstable":"1"' "$W/ashow.out" || fail "no backup event counts the unstable file"
+    must gens "$M" --lang en generations --repo "$R"
+    [ "$(grep -c 'NEEDS ATTENTION: 1 files kept changing while read' "$W/gens.out")" = "$unstable" ] ||
+        { show "$W/gens.out"; fail "generations does not mark the $unstable unstable generations"; }
 fi
 must verify "$M" -q verify --repo "$R" --read-data
 echo "$NAME: $ROUNDS backups during rewrites: $stable stored whole, $unstable reported unstable;" \
