@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "crypto/crypto.h"
@@ -409,4 +410,60 @@ void cli_audit_viewer_n(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
     restore_error(&se);
     free(f);
     free(e);
+}
+
+/* ---- interrupted writers ------------------------------------------------------------------ */
+
+void cli_audit_interrupted_say(const struct cli_ctx *ctx, const struct mm_repo_interrupted *it,
+                               int recorded, const struct mm_audit_write_report *rep)
+{
+    char when[32] = "?";
+    const char *op = it->op[0] ? it->op : CLI_T(ctx, "書き込み", "write");
+    time_t t = (time_t)it->start;
+    struct tm tm;
+
+    if (it->start > 0 && localtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    if (ctx->lang == CLI_LANG_EN)
+        fprintf(stderr,
+                "mamori: an earlier %s (process %ld on host '%s', started %s, key slot '%s') was "
+                "killed before it finished%s\n",
+                op, it->pid, cli_esc(it->host), when, it->user[0] ? cli_esc(it->user) : "?",
+                recorded ? "; recorded as 'interrupted' in the audit logs"
+                         : " (the audit record waits for the next run)");
+    else
+        fprintf(stderr,
+                "mamori: 前回の %s（ホスト '%s' のプロセス %ld、%s 開始、鍵 '%s'）は終わる前に"
+                "強制終了されていました%s\n",
+                op, cli_esc(it->host), it->pid, when, it->user[0] ? cli_esc(it->user) : "?",
+                recorded ? "。監査ログに「中断」を記録しました"
+                         : "（監査ログへの記録は次回に持ち越します）");
+    if (!recorded && rep)
+        cli_audit_report(ctx, rep);
+}
+
+struct interrupted_arg {
+    const struct cli_ctx *ctx;
+};
+
+/* mm_audit_interrupted_fn: say it. */
+static void interrupted_cb(const struct mm_repo_interrupted *it, int recorded,
+                           const struct mm_audit_write_report *rep, void *arg)
+{
+    cli_audit_interrupted_say(((struct interrupted_arg *)arg)->ctx, it, recorded, rep);
+}
+
+void cli_audit_interrupted(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                           const char *found_by)
+{
+    struct interrupted_arg a = { ctx };
+    char dir[4096];
+
+    if (mm_audit_record_interrupted(r, repo, cli_audit_dir_or_null(ctx, dir, sizeof(dir)), found_by,
+                                    interrupted_cb, &a) < 0) {
+        cli_error(CLI_T(ctx, "中断された処理の記録を読めませんでした: %s",
+                        "the records of interrupted writers could not be read: %s"),
+                  mm_error_last());
+        mm_error_clear();
+    }
 }

@@ -83,6 +83,16 @@ void cli_audit_restore(const struct cli_ctx *ctx, mm_repo *r, const char *repo, 
                        const char *gen, const char *to, const struct mm_repo_restore_opts *o,
                        const struct mm_repo_restore_stats *st);
 
+/*
+ * Record the interruptions of earlier writers found on the open, exclusively locked @r
+ * (mm_audit_record_interrupted, @found_by "backup" or "prune") and say so on stderr.
+ */
+void cli_audit_interrupted(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                           const char *found_by);
+/* Say on stderr that the earlier writer @it was interrupted, and whether that is recorded. */
+void cli_audit_interrupted_say(const struct cli_ctx *ctx, const struct mm_repo_interrupted *it,
+                               int recorded, const struct mm_audit_write_report *rep);
+
 /* Generation IDs a prune removes, gathered by its callback. */
 struct cli_audit_ids {
     char *s; /* comma-separated, or NULL */

@@ -274,7 +274,11 @@ void cli_progress_end(struct cli_progress *p)
 
 void cli_problem_cb(const char *gen, const char *path, const char *what, void *arg)
 {
-    struct cli_problems *pr = &((struct cli_run *)arg)->probs;
+    cli_problems_add(&((struct cli_run *)arg)->probs, gen, path, what);
+}
+
+void cli_problems_add(struct cli_problems *pr, const char *gen, const char *path, const char *what)
+{
     struct cli_problem *np;
 
     pr->count++;
@@ -303,9 +307,10 @@ void cli_problems_print(const struct cli_ctx *ctx, const struct cli_problems *pr
         const struct cli_problem *p = &pr->v[i];
         if (p->gen[0])
             fprintf(stderr, "mamori: %s %.12s: %s%s%s\n", CLI_T(ctx, "世代", "generation"), p->gen,
-                    p->path, p->path[0] ? ": " : "", p->what);
+                    cli_esc(p->path), p->path[0] ? ": " : "", cli_esc(p->what));
         else
-            fprintf(stderr, "mamori: %s%s%s\n", p->path, p->path[0] ? ": " : "", p->what);
+            fprintf(stderr, "mamori: %s%s%s\n", cli_esc(p->path), p->path[0] ? ": " : "",
+                    cli_esc(p->what));
     }
     if (pr->count > pr->n)
         fprintf(stderr,

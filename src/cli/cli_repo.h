@@ -142,6 +142,8 @@ struct cli_run {
     int overwrite; /* restore's listing: what is only in the target is moved aside */
 };
 
+/* Keep the problem in @pr (the first CLI_PROBLEMS_KEPT), count it. */
+void cli_problems_add(struct cli_problems *pr, const char *gen, const char *path, const char *what);
 /* mm_repo_problem_fn: keeps the first CLI_PROBLEMS_KEPT problems, counts all. @arg: cli_run */
 void cli_problem_cb(const char *gen, const char *path, const char *what, void *arg);
 void cli_problems_print(const struct cli_ctx *ctx, const struct cli_problems *pr);

@@ -4,7 +4,8 @@
  * The CLI is the only code that prints, exits or reads the environment.
  * Exit codes: 0 ok, 1 error, 2 usage, 3 damage found by check/verify, 4 written but needs
  * attention (a backup without the patient index its SS-MIX2 data should give, or with far
- * fewer patients than before; the coming guard reuses it for a suspect generation).
+ * fewer patients than before, or with a file that kept changing while it was read; the coming
+ * guard reuses it for a suspect generation).
  */
 #ifndef MM_CLI_CMD_H
 #define MM_CLI_CMD_H
@@ -49,6 +50,21 @@ struct cmd {
 
 /* Print "mamori: <msg>" to stderr; the message must hold no patient data. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * @s with every control character and malformed UTF-8 byte escaped (mm_text_escape): text
+ * from outside (file names, HL7 values, audit details, host names) goes through this before
+ * it is printed. @s itself when nothing needs escaping, else a copy that stays valid for the
+ * next 15 calls. NULL gives "".
+ */
+const char *cli_esc(const char *s);
+/* fputs(cli_esc(@s), @f). */
+void cli_fputs_esc(const char *s, FILE *f);
+/* Write the @n bytes at @p to @f escaped as cli_esc() does. */
+void cli_write_esc(const char *p, size_t n, FILE *f);
+/* Write the @n bytes at @p (text of several lines: a rendered record) to @f, escaped as
+ * cli_esc() does except for the line breaks. */
+void cli_write_lines(const char *p, size_t n, FILE *f);
 
 /* Print @n bytes at @s to @f as a JSON string (invalid UTF-8 becomes U+FFFD). */
 void cli_json_str(FILE *f, const char *s, size_t n);

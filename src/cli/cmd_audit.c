@@ -122,6 +122,7 @@ static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
         "鍵の更新の開始",
         "鍵の更新: 世代の複製",
         "鍵の更新の終了",
+        "中断された処理",
     };
     const char *n = mm_audit_kind_name(k);
 
@@ -433,7 +434,7 @@ static void show_text(const struct cli_ctx *ctx, const struct mm_audit_record *r
     fmt_time(r->time_ns, r->utc_offset_s, t, off);
     printf("%6llu  %s (%s)  ", (unsigned long long)r->seq, t, off);
     cli_pad(kind_label(ctx, r->kind), 14);
-    printf("  %s@%s", r->user[0] ? r->user : "-", r->host);
+    printf("  %s@%s", r->user[0] ? cli_esc(r->user) : "-", cli_esc(r->host));
     if (!r->opened) {
         printf("  %s", CLI_T(ctx, "（詳細は暗号化）", "(details encrypted)"));
     } else {
@@ -441,9 +442,9 @@ static void show_text(const struct cli_ctx *ctx, const struct mm_audit_record *r
             printf("  %s=%s",
                    r->subject_kind == MM_AUDIT_SUBJECT_PATIENT ? CLI_T(ctx, "患者", "patient")
                                                                : CLI_T(ctx, "パス", "path"),
-                   r->subject);
-        for (size_t i = 0; i < r->nfields; i++)
-            printf("  %s=%s", r->fields[i].key, r->fields[i].value);
+                   cli_esc(r->subject));
+        for (size_t i = 0; i < r->nfields; i++) /* (keys are [a-z0-9_-]) */
+            printf("  %s=%s", r->fields[i].key, cli_esc(r->fields[i].value));
     }
     if (!r->keyed)
         printf("  %s", CLI_T(ctx, "[鍵なし]", "[unsigned]"));

@@ -7,7 +7,10 @@
  * is kept between runs in the host's cache folder and, for one storage, brought up to date
  * only for the patients whose folders changed. A generation whose SS-MIX2 data yields no index, or
  * an index that lost patients, is written but marked (mm_repo_attention_judge), reported on stderr
- * and ends with exit status 4. mamori generations: list the generations of a repository.
+ * and ends with exit status 4, as does a backup that stored a file still changing at its last
+ * read (unstable: counted and named, redacted, on stderr and in --json). An earlier backup or
+ * prune found killed is recorded in the audit logs and said on stderr. mamori generations:
+ * list the generations of a repository.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -80,12 +83,38 @@ static void attention_report(struct cli_ctx *ctx, const struct mm_backup_result 
                       "(more than 4 levels below the folder given, or an extended storage with no "
                       "standardized storage beside it); their files are backed up\n"),
                 res->not_indexed);
+}
+
+/* The exit status 4 line, after the reasons. */
+static void attention_exit_line(struct cli_ctx *ctx)
+{
     fprintf(stderr, "%s",
             CLI_T(ctx,
                   "mamori: 終了コード 4: データは保存されましたが確認が必要です"
                   "（docs/operations.md「終了コード 4」）\n",
                   "mamori: exit status 4: the data are stored but need attention (docs/"
                   "operations.md, \"exit status 4\")\n"));
+}
+
+/* Say on stderr which files kept changing while read (count, redacted paths). */
+static void unstable_report(struct cli_ctx *ctx, const struct mm_backup_result *res,
+                            const struct cli_problems *u)
+{
+    fprintf(stderr,
+            CLI_T(ctx,
+                  "mamori: 要確認: %llu 件のファイルが読んでいる間に %d 回とも変わりました。"
+                  "最後に読んだ内容を保存し、世代 %.12s に「不安定」と記録しました"
+                  "（次のバックアップで読み直します）\n",
+                  "mamori: needs attention: %llu files changed during each of %d reads; the "
+                  "last read is stored and marked unstable in generation %.12s (the next "
+                  "backup reads them again)\n"),
+            (unsigned long long)res->unstable.unstable, MM_REPO_READ_TRIES, res->id);
+    for (size_t i = 0; i < u->n; i++)
+        fprintf(stderr, CLI_T(ctx, "mamori:   不安定: %s\n", "mamori:   unstable: %s\n"),
+                u->v[i].path);
+    if (u->count > u->n)
+        fprintf(stderr, CLI_T(ctx, "mamori:   ほか %llu 件\n", "mamori:   and %llu more\n"),
+                (unsigned long long)(u->count - u->n));
 }
 
 /* What the backup's callbacks share (their arg): cli_run first, as cli_progress_cb and
@@ -96,8 +125,15 @@ struct backup_cli {
     const char *repo, *user, *passfile;
     const char *medium, *hospital;    /* the medium wanted (mamori media), NULL for any */
     const char *credential, *catalog; /* a host's backup: its credential and catalog folder */
+    struct cli_problems unstable;     /* files stored unstable (redacted paths) */
     int open_rc;
 };
+
+/* mm_repo_problem_fn: a file stored unstable. */
+static void unstable_cb(const char *gen, const char *path, const char *what, void *arg)
+{
+    cli_problems_add(&((struct backup_cli *)arg)->unstable, gen, path, what);
+}
 
 /* mm_backup_open_fn: the passphrase, the repository (printing what went wrong). */
 static int open_cb(void *arg, mm_repo **out)
@@ -166,6 +202,9 @@ static void note_cb(const struct mm_backup_note *n, void *arg)
         break;
     case MM_BACKUP_NOTE_AUDIT:
         cli_audit_report(ctx, n->audit);
+        break;
+    case MM_BACKUP_NOTE_INTERRUPTED:
+        cli_audit_interrupted_say(ctx, n->interrupted, n->count != 0, n->audit);
         break;
     case MM_BACKUP_NOTE_VIEWER:
         cli_error(CLI_T(ctx, "媒体のビューアを更新できませんでした: %s",
@@ -265,7 +304,7 @@ static int backup_failed(struct cli_ctx *ctx, const struct backup_cli *b,
 }
 
 static void print_json(const struct mm_backup_opts *o, const struct mm_backup_result *res,
-                       const struct cli_problems *probs)
+                       const struct cli_problems *probs, const struct cli_problems *unstable)
 {
     const struct mm_repo_counts *c = &res->counts;
     const struct mm_ssmix2_detection *found = &res->storages;
@@ -301,6 +340,9 @@ static void print_json(const struct mm_backup_opts *o, const struct mm_backup_re
     attention_json(stdout, res->checked ? res->check.attention : 0);
     printf(",\"problems\":");
     cli_problems_json(stdout, probs);
+    printf(",\"files_reread\":%llu,\"files_unstable\":%llu,\"unstable\":",
+           (unsigned long long)res->unstable.reread, (unsigned long long)res->unstable.unstable);
+    cli_problems_json(stdout, unstable);
     printf("}\n");
 }
 
@@ -320,13 +362,18 @@ static void print_text(struct cli_ctx *ctx, const struct mm_backup_result *res)
                  "  new data %s -> %s on the medium, %.1f s%s\n"),
            cli_bytes(c->bytes_new, b2), cli_bytes(c->bytes_stored, b3), res->duration_s,
            res->index_stored ? CLI_T(ctx, "、患者索引つき", ", with the patient index") : "");
+    if (res->unstable.reread)
+        printf(CLI_T(ctx,
+                     "  読んでいる間に変わったファイル %llu（読み直して変わらない内容を保存）\n",
+                     "  %llu files changed while read (read again, stored as they settled)\n"),
+               (unsigned long long)res->unstable.reread);
     for (size_t i = 0; i < found->n; i++)
         if (found->v[i].depth > 0)
             printf(CLI_T(ctx, "  SS-MIX2 %s: %s%s\n", "  SS-MIX2 %s: %s%s\n"),
                    found->v[i].kind == MM_SSMIX2_STORAGE_STANDARD
                            ? CLI_T(ctx, "標準化ストレージ", "standardized storage")
                            : CLI_T(ctx, "拡張ストレージ", "extended storage"),
-                   found->v[i].path,
+                   cli_esc(found->v[i].path),
                    mm_backup_storage_indexed(res, i) ? CLI_T(ctx, "（索引あり）", " (indexed)")
                                                      : "");
 }
@@ -440,6 +487,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     }
     o.progress = cli_progress_cb;
     o.problem = cli_problem_cb;
+    o.unstable = unstable_cb;
     o.note = note_cb;
     o.arg = &b; /* starts with its cli_run, as the callbacks want */
     mm_backup_run(&o, &res);
@@ -465,7 +513,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
                                 : "");
     }
     if (ctx->json) {
-        print_json(&o, &res, &b.run.probs);
+        print_json(&o, &res, &b.run.probs, &b.unstable);
     } else {
         if (!ctx->quiet)
             print_text(ctx, &res);
@@ -475,6 +523,10 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         catalog_report(ctx, &res.catalog);
     if (res.checked && res.check.attention)
         attention_report(ctx, &res);
+    if (res.unstable.unstable)
+        unstable_report(ctx, &res, &b.unstable);
+    if ((res.checked && res.check.attention) || res.unstable.unstable)
+        attention_exit_line(ctx);
     if (res.counts.skipped && b.run.probs.count) {
         cli_error(CLI_T(ctx, "%llu 件のファイルかフォルダが読めず、この世代に入っていません",
                         "%llu files or folders could not be read and are not in this generation"),
@@ -486,6 +538,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
 out:
     mm_backup_result_release(&res);
     cli_problems_free(&b.run.probs);
+    cli_problems_free(&b.unstable);
     return rc;
 }
 
@@ -675,6 +728,10 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
                        (unsigned long long)g[i].check.parent_patients);
             else
                 printf(",\"patients\":null,\"parent_patients\":null");
+            if (g[i].unstable.reread || g[i].unstable.unstable) /* tag 18: only when any */
+                printf(",\"files_reread\":%llu,\"files_unstable\":%llu",
+                       (unsigned long long)g[i].unstable.reread,
+                       (unsigned long long)g[i].unstable.unstable);
             printf(",\"verify\":\"%s\"}", g[i].verify == MM_REPO_VERIFIED  ? "verified"
                                           : g[i].verify == MM_REPO_DAMAGED ? "damaged"
                                                                            : "unverified");
@@ -686,7 +743,7 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             char t0[32], sz[32];
             local_time(g[i].start_ns, t0, 0);
-            if (g[i].check.attention)
+            if (g[i].check.attention || g[i].unstable.unstable)
                 nattn++;
             printf("%.12s  %s  %8llu %s  %10s  %s  %s", g[i].id, t0,
                    (unsigned long long)g[i].counts.files, CLI_T(ctx, "ファイル", "files"),
@@ -695,12 +752,20 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
                    : strcmp(g[i].guard, "clean") == 0 ? CLI_T(ctx, "正常", "clean")
                                                       : CLI_T(ctx, "判定なし", "not judged"));
             for (size_t k = 0; k < g[i].nsources; k++)
-                printf("%s%s", k ? ", " : "  ", g[i].sources[k].path);
+                printf("%s%s", k ? ", " : "  ", cli_esc(g[i].sources[k].path));
             if (g[i].name)
-                printf("  [%s]", g[i].name);
+                printf("  [%s]", cli_esc(g[i].name));
             printf("\n");
             if (g[i].check.attention)
                 attention_line(ctx, &g[i].check);
+            if (g[i].unstable.unstable) /* manifest tag 18 */
+                printf(CLI_T(ctx,
+                             "  ⚠ %s: 読んでいる間に変わり続けたファイル %llu 件（最後に読んだ内容、"
+                             "不安定）\n",
+                             "  ⚠ %s: %llu files kept changing while read (stored as last read, "
+                             "unstable)\n"),
+                       CLI_T(ctx, "要確認", "NEEDS ATTENTION"),
+                       (unsigned long long)g[i].unstable.unstable);
         }
         if (nattn)
             fprintf(stderr,

@@ -78,13 +78,10 @@ static const char *line_end_kind(const struct facts *f)
     return f->cr ? "CR" : f->lf ? "LF" : "CRLF";
 }
 
-/* Print @n bytes for people: control bytes become '?' so a value cannot move the cursor. */
+/* Print @n bytes for people: control bytes are escaped (\x1b) so a value cannot move the cursor. */
 static void put_text(const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        putchar(c < 0x20 || c == 0x7f ? '?' : c);
-    }
+    cli_write_esc(p, n, stdout); /* control characters and bad bytes shown, never obeyed */
 }
 
 /* Print @n bytes as a JSON string; bytes that are not UTF-8 become U+FFFD. */
@@ -217,12 +214,12 @@ static void print_human(const struct cli_ctx *ctx, struct file *fl)
         const struct mm_ssmix2_type *t = mm_ssmix2_type_find(nm->type);
 
         printf("%s:\n", CLI_T(ctx, "SS-MIX2 ファイル名", "SS-MIX2 file name"));
-        printf("  %s: %s\n", CLI_T(ctx, "診療日", "care date"), nm->date);
-        printf(CLI_T(ctx, "  データ種別: %s（%s）\n", "  data type: %s (%s)\n"), nm->type,
+        printf("  %s: %s\n", CLI_T(ctx, "診療日", "care date"), cli_esc(nm->date));
+        printf(CLI_T(ctx, "  データ種別: %s（%s）\n", "  data type: %s (%s)\n"), cli_esc(nm->type),
                t ? CLI_T(ctx, t->name_ja, t->name_en) : "?");
-        printf("  %s: %s\n", CLI_T(ctx, "オーダNo", "order no"), nm->order_no);
-        printf("  %s: %s\n", CLI_T(ctx, "発生日時", "timestamp"), nm->timestamp);
-        printf("  %s: %s\n", CLI_T(ctx, "診療科コード", "department"), nm->dept);
+        printf("  %s: %s\n", CLI_T(ctx, "オーダNo", "order no"), cli_esc(nm->order_no));
+        printf("  %s: %s\n", CLI_T(ctx, "発生日時", "timestamp"), cli_esc(nm->timestamp));
+        printf("  %s: %s\n", CLI_T(ctx, "診療科コード", "department"), cli_esc(nm->dept));
         printf(CLI_T(ctx, "  コンディションフラグ: %d（%s）\n", "  condition flag: %d (%s)\n"),
                (int)nm->flag, flag_name(ctx, nm->flag, 0));
     } else {

@@ -135,6 +135,13 @@ static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, struct mm_config_
                           len);
 }
 
+/* mm_backup_note_fn: a cycle logs to stderr itself; a killed earlier writer is said too. */
+static void note_cb(const struct mm_backup_note *n, void *arg)
+{
+    if (n->kind == MM_BACKUP_NOTE_INTERRUPTED)
+        cli_audit_interrupted_say(arg, n->interrupted, n->count != 0, n->audit);
+}
+
 static int run_cycle(struct cli_ctx *ctx, const char *path, struct mm_cycle_opts *o)
 {
     struct mm_cycle_result res;
@@ -154,6 +161,8 @@ static int run_cycle(struct cli_ctx *ctx, const char *path, struct mm_cycle_opts
     o->cache_root = cache_root(cbuf, sizeof(cbuf));
     o->audit_host_dir = cli_audit_dir_or_null(ctx, abuf, sizeof(abuf));
     o->log_fd = STDERR_FILENO;
+    o->note = note_cb;
+    o->arg = ctx;
     o->medium_viewer = cli_viewer_copy_wanted();
     {
         const char *ds = getenv("MAMORI_DICT_SAMPLES"); /* tests only, as backup */

@@ -403,7 +403,7 @@ static void print_human(const struct scan *s)
     print_human_fields(s);
     printf("%s: %llu\n", CLI_T(ctx, "問題", "problems"), s->problems);
     for (size_t i = 0; i < s->nex; i++)
-        printf("  %s\n    %s\n", s->ex[i].path, s->ex[i].reason);
+        printf("  %s\n    %s\n", cli_esc(s->ex[i].path), cli_esc(s->ex[i].reason));
     if (s->problems > s->nex)
         printf(CLI_T(ctx, "  （ほか %llu 件）\n", "  (and %llu more)\n"), s->problems - s->nex);
 }

@@ -120,7 +120,7 @@ static void print_table(const struct cli_ctx *ctx, const struct mm_index_results
         cli_pad(p->name[0] ? p->name : "-", w[C_NAME] + 2);
         cli_pad(p->kana[0] ? p->kana : "-", w[C_KANA] + 2);
         cli_pad(cli_sex_name(ctx, p->sex), w[C_SEX] + 2);
-        printf("%*s  %s\n", w[C_AGE], age, p->birth_date[0] ? p->birth_date : "-");
+        printf("%*s  %s\n", w[C_AGE], age, p->birth_date[0] ? cli_esc(p->birth_date) : "-");
     }
     if (r->total > r->n)
         printf(CLI_T(ctx, "%zu 件中 %zu 件を表示（--limit で増やせます）\n",
@@ -421,7 +421,7 @@ static void print_index_human(const struct cli_ctx *ctx, const struct mm_index_b
     printf("%s: %zu\n", CLI_T(ctx, "読んだファイル数", "files read"), p->files);
     printf("%s: %zu\n", CLI_T(ctx, "問題", "problems"), p->bad);
     for (size_t i = 0; i < p->nexamples; i++)
-        printf("  %s\n    %s\n", p->examples[i].path, p->examples[i].reason);
+        printf("  %s\n    %s\n", cli_esc(p->examples[i].path), cli_esc(p->examples[i].reason));
     if (p->bad > p->nexamples)
         printf(CLI_T(ctx, "  （ほか %zu 件）\n", "  (and %zu more)\n"), p->bad - p->nexamples);
 }

@@ -67,8 +67,8 @@ static int print_summary(const struct cli_ctx *ctx, const mm_buf *b, const char 
     mm_buf_init(&text, MM_LIMIT_JSON);
     err = mm_viewer_record_text(
             b->ptr, b->len, ctx->lang == CLI_LANG_EN ? MM_VIEWER_EN : MM_VIEWER_JA, as_of, &text);
-    if (err == 0)
-        fwrite(text.ptr, 1, text.len, stdout);
+    if (err == 0) /* HL7 text may hold control characters: shown escaped, never obeyed */
+        cli_write_lines(text.ptr, text.len, stdout);
     if (text.ptr)
         mm_crypto_wipe(text.ptr, text.len);
     mm_buf_release(&text);
@@ -121,7 +121,7 @@ static int show_from_repo(struct cli_ctx *ctx, const char *repo, const char *use
         }
     } else {
         printf(CLI_T(ctx, "（世代 %.12s  %s の時点）\n", "(as of generation %.12s  %s)\n"),
-               ri.gen.id, ri.gen.name ? ri.gen.name : "");
+               ri.gen.id, cli_esc(ri.gen.name));
         if ((err = print_summary(ctx, &b, as_of)) == MM_ECORRUPT) {
             cli_error("%s", CLI_T(ctx, "索引の患者記録が壊れています",
                                   "the patient's record in the index is damaged"));
@@ -151,7 +151,8 @@ static void print_problems(const struct cli_ctx *ctx, const struct mm_ssmix2_pro
                   "mamori: %zu file(s) had problems (what could be read is shown):\n"),
             pr->bad);
     for (size_t i = 0; i < pr->nexamples; i++)
-        fprintf(stderr, "  %s: %s\n", pr->examples[i].path, pr->examples[i].reason);
+        fprintf(stderr, "  %s: %s\n", cli_esc(pr->examples[i].path),
+                cli_esc(pr->examples[i].reason));
 }
 
 /* show --storage: print record @r (JSON, with history when asked, or the terminal summary)

@@ -118,13 +118,14 @@ static void why_line(const struct status_opts *o, int indent, const char *fmt, .
 
 static void why_line(const struct status_opts *o, int indent, const char *fmt, ...)
 {
+    char text[2048];
     va_list ap;
 
-    printf("%s%*s↳ ", o->color ? RED : "", indent, "");
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    printf("%s\n", o->color ? OFF : "");
+    /* reasons quote the state files (messages, paths): escaped like any text from outside */
+    printf("%s%*s↳ %s%s\n", o->color ? RED : "", indent, "", cli_esc(text), o->color ? OFF : "");
 }
 
 static void source_whys(const struct status_opts *o, const struct mm_status_source *s)
@@ -279,7 +280,7 @@ static void print_head(const struct status_opts *o, const struct mm_status *st)
            date_str(st->today, d, sizeof(d)), wday_ja[mm_config_date_weekday(st->today)],
            mm_config_weekday_name(mm_config_date_weekday(st->today)),
            st->due_today ? st->due_today->label : "-", st->due_next ? st->due_next->label : "-",
-           h->id, h->name ? " " : "", h->name ? h->name : "");
+           cli_esc(h->id), h->name ? " " : "", h->name ? cli_esc(h->name) : "");
     if (!st->state_found)
         why_line(o, 0,
                  "状態ファイル %s/windows.jsonl がありません（まだ一度も実行されていません）/ "

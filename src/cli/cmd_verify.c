@@ -510,6 +510,11 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     if ((rc = cli_media_check(ctx, r, medium, hospital)) != CLI_OK)
         goto out; /* the wrong medium: nothing is removed */
+    /* the lock first, naming the prune: a killed backup or prune before it is recorded
+     * (a lock that cannot be taken: mm_repo_prune says why) */
+    if (!dry && mm_repo_lock_for(r, MM_REPO_LOCK_EXCLUSIVE, "prune", NULL) == 0)
+        cli_audit_interrupted(ctx, r, repo, "prune");
+    mm_error_clear();
     if (ctx->json)
         printf("{\"generations\":[");
     cli_progress_start(&pc.run.prog, ctx, CLI_T(ctx, "整理中", "pruning"));

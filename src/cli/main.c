@@ -35,13 +35,89 @@ static const struct cmd *const cmds[] = {
 
 void cli_error(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
+    int n;
 
-    fputs("mamori: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (n < 0)
+        msg[0] = '\0';
+    /* a message may quote a name from outside (a path in a library error): escaped */
+    fprintf(stderr, "mamori: %s\n", cli_esc(msg));
+}
+
+/* The escaped copies cli_esc() returned, freed in turn. */
+#define ESC_RING 16
+static char *esc_ring[ESC_RING];
+static unsigned int esc_next;
+static int esc_registered;
+
+static void esc_ring_free(void)
+{
+    for (unsigned int i = 0; i < ESC_RING; i++) {
+        free(esc_ring[i]);
+        esc_ring[i] = NULL;
+    }
+}
+
+const char *cli_esc(const char *s)
+{
+    size_t n, cap;
+    char *e;
+
+    if (!s)
+        return "";
+    n = strlen(s);
+    if (mm_text_is_plain(s, n))
+        return s;
+    cap = 4 * n + 1;
+    if (!(e = malloc(cap)))
+        return "(unprintable)";
+    if (!esc_registered && atexit(esc_ring_free) == 0)
+        esc_registered = 1;
+    free(esc_ring[esc_next]);
+    esc_ring[esc_next] = e;
+    esc_next = (esc_next + 1) % ESC_RING;
+    return mm_text_escape(e, cap, s, n);
+}
+
+void cli_fputs_esc(const char *s, FILE *f)
+{
+    fputs(cli_esc(s), f);
+}
+
+void cli_write_esc(const char *p, size_t n, FILE *f)
+{
+    char buf[4 * 1024 + 1];
+
+    if (mm_text_is_plain(p, n)) {
+        fwrite(p, 1, n, f);
+        return;
+    }
+    /* in pieces that do not split a UTF-8 character (escaped output is at most 4x) */
+    for (size_t off = 0; off < n;) {
+        size_t k = n - off > 1024 ? 1024 : n - off;
+        while (k < n - off && k > 1 && ((unsigned char)p[off + k] & 0xC0) == 0x80)
+            k--;
+        fputs(mm_text_escape(buf, sizeof(buf), p + off, k), f);
+        off += k;
+    }
+}
+
+void cli_write_lines(const char *p, size_t n, FILE *f)
+{
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t len = nl ? (size_t)(nl - p) : n;
+
+        cli_write_esc(p, len, f);
+        if (nl)
+            fputc('\n', f);
+        p += len + (nl ? 1 : 0);
+        n -= len + (nl ? 1 : 0);
+    }
 }
 
 void cli_json_str(FILE *f, const char *s, size_t n)
@@ -65,6 +141,7 @@ int cli_width(const char *s)
 /* Print @s padded to @cols columns. */
 void cli_pad(const char *s, int cols)
 {
+    s = cli_esc(s); /* table cells hold names from outside (HL7 patient names) */
     fputs(s, stdout);
     for (int w = cli_width(s); w < cols; w++)
         fputc(' ', stdout);

@@ -16,7 +16,11 @@
 #   - every generation `mamori generations --json` lists restores, byte for byte, with the
 #     same names, mtimes and modes as a copy (`cp -a`) of the source taken when that
 #     generation was made (G1 included as long as a prune has not removed it);
-#   - a generation disappears only through prune, and never one of the two newest.
+#   - a generation disappears only through prune, and never one of the two newest;
+#   - a killed backup that left its lock (a kill before the lock or after its removal leaves
+#     none) is recorded: the first backup after it that finishes (or a prune) has written an
+#     `interrupted` event with its process ID to the medium's and the host's audit log
+#     (issue 17.10), and no marker of it is left in locks/interrupted/.
 # Finally an uninterrupted backup must succeed and restore equal to the current source.
 #
 # The delays come from $RANDOM, seeded from CRASH_SEED or the clock and printed, so a run
@@ -131,6 +135,7 @@ run_killed() {
     t0=$(now_ms)
     "$@" >"$W/op.out" 2>"$W/op.err" &
     pid=$!
+    LASTPID=$pid
     sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))"
     t1=$(now_ms) # later than t0 + d when the machine is busy: the line shows both
     { # (bash's "Killed" job notice goes to the redirected stderr)
@@ -138,6 +143,7 @@ run_killed() {
         wait "$pid"
     } 2>/dev/null
     rc=$?
+    LASTRC=$rc
     if [ "$rc" = 137 ]; then
         KILLED=$((KILLED + 1))
         STATUS="$kind killed after $((t1 - t0)) ms (delay $d of window $win)"
@@ -154,6 +160,43 @@ run_killed() {
         fail "$kind exited $rc before it was killed (delay ${d} ms)"
     fi
     WIN[$kind]=$win
+}
+
+# Killed backups whose lock was left, not yet found in the audit logs (their process IDs).
+PENDING=""
+RECORDED=0
+
+# After a backup was killed: note it when its lock is left (the process ID is in the lock).
+note_left_lock() {
+    local f
+    for f in "$R"/locks/*; do
+        [ -f "$f" ] && grep -qx "pid $LASTPID" "$f" 2>/dev/null && PENDING="$PENDING $LASTPID"
+    done
+    return 0
+}
+
+# check_interrupted <must>: drop from PENDING every process whose `interrupted` event is in
+# both audit logs; with <must> = 1 (a backup or prune finished since) none may be left.
+check_interrupted() {
+    local must=$1 left="" p where
+    [ -n "$PENDING" ] || return 0
+    for where in "" --host; do
+        "$M" audit show --repo "$R" $where --kind interrupted --json >"$W/int$where.out" \
+            2>"$W/int.err" || { show "$W/int.err"; fail "audit show --kind interrupted $where failed"; }
+    done
+    for p in $PENDING; do
+        if grep -q "\"pid\":\"$p\"" "$W/int.out" && grep -q "\"pid\":\"$p\"" "$W/int--host.out"; then
+            RECORDED=$((RECORDED + 1))
+        else
+            left="$left $p"
+        fi
+    done
+    PENDING=$left
+    if [ "$must" = 1 ] && [ -n "$PENDING" ]; then
+        show "$W/int.out" "$W/op.err"
+        fail "the killed backup(s)$PENDING left a lock, but no interrupted event is in the audit logs"
+    fi
+    return 0
 }
 
 # ---- the source and G1 ---------------------------------------------------------------------
@@ -205,6 +248,12 @@ for round in $(seq 1 "$ROUNDS"); do
     before=$IDS
     run_killed "$kind" "$M" -q backup --repo "$R" "${SRC[@]}"
     line="round $round: $what; $STATUS"
+    if [ "$LASTRC" = 137 ]; then
+        check_interrupted 0 # (this backup may have recorded earlier ones before its kill)
+        note_left_lock
+    else
+        check_interrupted 1
+    fi
     pruned=0
     if [ $((round % 3)) = 0 ]; then
         gen_ids
@@ -212,6 +261,7 @@ for round in $(seq 1 "$ROUNDS"); do
         run_killed prune "$M" -q prune --repo "$R" --keep-last 2
         line="$line; $STATUS"
         pruned=1
+        check_interrupted "$([ "$LASTRC" = 0 ] && echo 1 || echo 0)"
     fi
 
     # the audit logs (medium and host) still verify: a kill during an append leaves at most
@@ -236,7 +286,7 @@ for round in $(seq 1 "$ROUNDS"); do
 
     gen_ids
     ids=$IDS
-    stale=$(find "$R/locks" -type f -name '????????????????????????????????????????????????????????????????' | wc -l)
+    stale=$(find "$R/locks" -maxdepth 1 -type f -name '????????????????????????????????????????????????????????????????' | wc -l)
     [ "$stale" = 0 ] || fail "round $round: $stale locks left after verify (the killed process's is stale)"
     new=0
     for id in $ids; do
@@ -267,6 +317,9 @@ done
 # ---- a normal backup at the end ------------------------------------------------------------
 "$M" backup --repo "$R" "${SRC[@]}" >"$W/op.out" 2>"$W/op.err" ||
     { show "$W/op.out" "$W/op.err"; fail "the final backup failed"; }
+check_interrupted 1
+markers=$(find "$R/locks" -mindepth 2 -type f | wc -l)
+[ "$markers" = 0 ] || fail "$markers interruption markers left after the final backup"
 mkdir -p "$W/now" && cp -a "${SRC[@]}" "$W/now/" || fail "cannot copy the source"
 check_restore latest "$W/now"
 "$M" -q prune --repo "$R" --keep-last 2 >"$W/op.out" 2>"$W/op.err" ||
@@ -280,5 +333,6 @@ for where in "" --host; do
 done
 leftover=$(find "$R" -name '*.tmp.*' | wc -l)
 echo "final: backup, restore, prune and verify ok; $KILLED runs killed, $FINISHED finished" \
-    "before their kill; $leftover temporary files left by the kills; $(($(now_ms) - start)) ms"
+    "before their kill; $RECORDED killed backups recorded as interrupted; $leftover temporary" \
+    "files left by the kills; $(($(now_ms) - start)) ms"
 exit 0

@@ -19,8 +19,10 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/text.h"
 
 /* ---- mm_buf ----------------------------------------------------------------------------- */
 
@@ -419,6 +421,45 @@ static void log_path__leaves_other_paths_alone(void **state)
         assert_string_equal(red(keep[i]), keep[i]);
 }
 
+/* ---- text: the escaping of control characters (issue 17.9) ---------------------------------- */
+
+static void text__escape_controls_c1_and_bad_bytes(void **state)
+{
+    static const char in[] = "a\x1b[2J\x07"
+                             "b\x7f\xc2\x9b\xff\xe3\x81\x82\\\n";
+    char out[128];
+
+    (void)state;
+    assert_false(mm_text_is_plain(in, strlen(in)));
+    assert_true(mm_text_is_plain("日本語 plain \\ text", strlen("日本語 plain \\ text")));
+    assert_string_equal(mm_text_escape(out, sizeof(out), in, strlen(in)),
+                        "a\\x1b[2J\\x07b\\x7f\\u009b\\xffあ\\\\x0a");
+    /* cut before an escape that does not fit, never inside it */
+    assert_string_equal(mm_text_escape(out, 5, in, strlen(in)), "a");
+    assert_string_equal(mm_text_escape(out, 6, in, strlen(in)), "a\\x1b");
+    /* overlong forms and surrogates are not UTF-8 */
+    assert_string_equal(mm_text_escape(out, sizeof(out), "\xc0\xaf\xed\xa0\x80", 5),
+                        "\\xc0\\xaf\\xed\\xa0\\x80");
+    /* a wide character is two columns, a malformed byte one */
+    assert_int_equal(mm_text_width("あa\xff"), 4);
+}
+
+static void text__redacted_paths_and_json_escape_controls(void **state)
+{
+    char red[MM_LOG_PATH_MAX];
+    mm_buf b;
+
+    (void)state;
+    mm_log_path(red, sizeof(red),
+                "/data/\x1b[2J\x07"
+                "boom.txt");
+    assert_string_equal(red, "/data/\\x1b[2J\\x07boom.txt");
+    mm_buf_init(&b, 1024);
+    assert_int_equal(mm_json_str(&b, "\x1b\xc2\x9b\xff"), 0);
+    assert_string_equal(b.ptr, "\"\\u001b\\u009b\\ufffd\"");
+    mm_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +468,8 @@ int main(void)
         cmocka_unit_test(buf__printf_grows),
         cmocka_unit_test(buf__detach),
         cmocka_unit_test(buf__allocation_failure_torture),
+        cmocka_unit_test(text__escape_controls_c1_and_bad_bytes),
+        cmocka_unit_test(text__redacted_paths_and_json_escape_controls),
         cmocka_unit_test(alloc__live_count_is_exact),
         cmocka_unit_test(error__thread_local),
         cmocka_unit_test(error__set_and_clear),

@@ -36,6 +36,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -3256,11 +3257,15 @@ static void prune__removes_the_packs_of_an_interrupted_backup(void **state)
 
 /* ---- 10. locks ------------------------------------------------------------------------------ */
 
+/* The lock files in locks/ (not the markers of interrupted writers in locks/interrupted/). */
 static size_t count_locks(const char *repo)
 {
     char p[PATHCAP];
     struct list l = list_files(pj(p, repo, "locks"));
-    size_t n = l.n;
+    size_t n = 0;
+
+    for (size_t i = 0; i < l.n; i++)
+        n += strstr(l.v[i], "interrupted/") == NULL;
 
     free_list(&l);
     return n;
@@ -3335,6 +3340,20 @@ static void lock__conflicts_share_and_stale_locks(void **state)
     fmt(p, "%s/locks/%s", repo, hex);
     assert_false(exists(p));
     assert_int_equal(count_locks(repo), 1);
+    { /* a stale exclusive lock is a killed writer's: kept as its marker (issue 17.10) */
+        struct mm_repo_interrupted *it = NULL;
+        size_t nit = 0;
+        assert_int_equal(mm_repo_interrupted(r1, &it, &nit), 0);
+        assert_int_equal(nit, 1);
+        assert_string_equal(it[0].name, hex);
+        assert_string_equal(it[0].host, host);
+        assert_int_equal(it[0].pid, (long)child);
+        assert_string_equal(it[0].op, ""); /* a lock without the op line */
+        assert_int_equal(mm_repo_interrupted_clear(r1, it[0].name), 0);
+        mm_free(it);
+        assert_int_equal(mm_repo_interrupted(r1, &it, &nit), 0);
+        assert_int_equal(nit, 0);
+    }
     mm_repo_unlock(r1);
     /* the same on another host is not judged stale */
     write_lock(repo, hex, "exclusive", "elsewhere.example", (long)child);

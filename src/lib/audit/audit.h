@@ -71,7 +71,8 @@ enum mm_audit_kind {
     MM_AUDIT_ROTATE_STARTED = 20,      /* key rotate: a copy into a new repository began */
     MM_AUDIT_ROTATE_COPIED = 21,       /* key rotate: one generation copied and verified */
     MM_AUDIT_ROTATE_FINISHED = 22,     /* key rotate: ended (result, counts) */
-    MM_AUDIT_KIND_MAX = 22
+    MM_AUDIT_INTERRUPTED = 23,         /* a writer (backup, prune) was killed: found by the next */
+    MM_AUDIT_KIND_MAX = 23
 };
 
 /* The stable name of @k ("init", "key-add", ... as in --json), or NULL for an unknown kind. */
@@ -377,5 +378,22 @@ int mm_audit_log_has(const mm_audit_log *l, uint64_t seq, const unsigned char h[
  */
 void mm_audit_head_fields(const struct mm_repo_head_report *rep, struct mm_audit_fields *b,
                           char *buf, size_t cap);
+
+/* ---- interrupted writers (audit_interrupted.c) --------------------------------------------- */
+
+/* One interruption: @recorded in both logs, or not (@rep says what failed). */
+typedef void (*mm_audit_interrupted_fn)(const struct mm_repo_interrupted *it, int recorded,
+                                        const struct mm_audit_write_report *rep, void *arg);
+
+/*
+ * Record each interruption of the open, exclusively locked @r (mm_repo_interrupted: a killed
+ * backup's or prune's stale lock) as an `interrupted` event — fields op, user, host, pid,
+ * started, found_by (@found_by: "backup", "prune", "run"); no patient data — in the medium's
+ * and the host's log (mm_audit_repo_write_n), then clear its marker. A marker whose event the
+ * medium's log did not take stays for the next writer. @cb (may be NULL) hears of each.
+ * @return the number of interruptions found (0: none), or MM_EIO / MM_ENOMEM (message set)
+ */
+int mm_audit_record_interrupted(mm_repo *r, const char *repo, const char *host_dir,
+                                const char *found_by, mm_audit_interrupted_fn cb, void *arg);
 
 #endif

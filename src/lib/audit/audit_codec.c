@@ -40,6 +40,7 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "rotate-started",
     "rotate-copied",
     "rotate-finished",
+    "interrupted",
 };
 
 const char *mm_audit_kind_name(unsigned int k)

@@ -30,7 +30,8 @@ enum mm_backup_exit {
                                      cut audit log or a rollback (result.head); a person must
                                      look and accept it (opts.accept_loss) */
     MM_BACKUP_EXIT_ATTENTION = 4, /* written, but marked: result.check.attention says why, or
-                                     result.evidence (the head's findings, recorded) */
+                                     result.evidence (the head's findings, recorded), or
+                                     result.unstable.unstable files kept changing while read */
 };
 
 /* Where a backup that wrote nothing stopped (result.failure; result.err is the mm_err). */
@@ -58,6 +59,9 @@ enum mm_backup_note_kind {
     MM_BACKUP_NOTE_WRITTEN, /* the repository's part is over (progress ends): err in count */
     MM_BACKUP_NOTE_AUDIT,   /* audit: a log of the backup's event could not be written */
     MM_BACKUP_NOTE_VIEWER,  /* message: the viewer on the medium could not be updated */
+    /* interrupted: an earlier writer was killed (its stale lock found); count 1 when its
+     * event is in the audit logs, 0 when not (audit says what failed) */
+    MM_BACKUP_NOTE_INTERRUPTED,
 };
 
 struct mm_backup_note {
@@ -65,6 +69,7 @@ struct mm_backup_note {
     uint64_t count;
     const char *message;
     const struct mm_audit_write_report *audit;
+    const struct mm_repo_interrupted *interrupted;
 };
 typedef void (*mm_backup_note_fn)(const struct mm_backup_note *n, void *arg);
 
@@ -90,7 +95,10 @@ struct mm_backup_opts {
                              write none; the window writes them on the medium */
     mm_repo_progress_fn progress; /* as mm_repo_backup's, with @arg */
     mm_repo_problem_fn problem;   /* files that could not be read, with @arg */
-    mm_backup_note_fn note;       /* NULL, or what a person should hear, with @arg */
+    mm_repo_problem_fn unstable;  /* NULL, or each file stored unstable (redacted), with @arg */
+    /* tests only: mm_repo_backup_opts.after_read, with @arg */
+    void (*after_read)(const char *path, unsigned int attempt, void *arg);
+    mm_backup_note_fn note; /* NULL, or what a person should hear, with @arg */
     void *arg;
     /* @repo (or what @open gives) opened with a host credential (mm_repo_open_host): the
      * folder of the host's catalogs (mm_repo_backup_opts.catalog_dir); ignored otherwise */
@@ -124,6 +132,7 @@ struct mm_backup_result {
     int evidence; /* the head showed losses: recorded in the audit log (accepted, or deleted
                      generations, which do not stop a backup: exit 4) */
     int evidence_recorded; /* that `evidence-lost` event is in the medium's log */
+    struct mm_repo_unstable unstable;      /* files that changed while read (manifest tag 18) */
 };
 
 /*

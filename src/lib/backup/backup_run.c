@@ -41,6 +41,22 @@ static void problem_cb(const char *gen, const char *path, const char *what, void
         x->o->problem(gen, path, what, x->o->arg);
 }
 
+static void unstable_cb(const char *gen, const char *path, const char *what, void *arg)
+{
+    struct run *x = arg;
+
+    if (x->o->unstable)
+        x->o->unstable(gen, path, what, x->o->arg);
+}
+
+static void after_read_cb(const char *path, unsigned int attempt, void *arg)
+{
+    struct run *x = arg;
+
+    if (x->o->after_read)
+        x->o->after_read(path, attempt, x->o->arg);
+}
+
 static int index_cb(mm_repo *r, const unsigned char *old_root, const unsigned char *new_root,
                     const char **index_file, int *reuse, void *arg)
 {
@@ -95,6 +111,10 @@ static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
             mm_audit_fields_add(&b, "message", b.msg);
     } else {
         mm_backup_audit_fields(id, c, &b);
+        if (x->res->unstable.reread) /* counts only: the paths hold patient IDs */
+            mm_audit_fields_addu(&b, "files_reread", x->res->unstable.reread);
+        if (x->res->unstable.unstable)
+            mm_audit_fields_addu(&b, "files_unstable", x->res->unstable.unstable);
     }
     ev.kind = MM_AUDIT_BACKUP;
     ev.fields = b.f;
@@ -214,6 +234,22 @@ static int look(struct run *x, struct mm_repo_source *src)
     return 0;
 }
 
+/* mm_audit_interrupted_fn: an earlier writer's interruption, recorded (or not): a note. */
+static void interrupted_cb(const struct mm_repo_interrupted *it, int recorded,
+                           const struct mm_audit_write_report *rep, void *arg)
+{
+    const struct mm_backup_opts *o = arg;
+    struct mm_backup_note n = { 0 };
+
+    if (!o->note)
+        return;
+    n.kind = MM_BACKUP_NOTE_INTERRUPTED;
+    n.count = recorded ? 1 : 0;
+    n.audit = rep;
+    n.interrupted = it;
+    o->note(&n, o->arg);
+}
+
 /* Open (unless given) and lock the repository. OUT: *@r. @return 0 or fail() */
 static int open_lock(struct run *x, mm_repo **r)
 {
@@ -226,10 +262,14 @@ static int open_lock(struct run *x, mm_repo **r)
             return fail(x->res, MM_BACKUP_FAIL_OPEN, MM_ERROR);
         *r = x->res->repo;
     }
-    if ((err = mm_repo_lock(*r, MM_REPO_LOCK_EXCLUSIVE, &stale)) < 0)
+    if ((err = mm_repo_lock_for(*r, MM_REPO_LOCK_EXCLUSIVE, "backup", &stale)) < 0)
         return fail(x->res, MM_BACKUP_FAIL_LOCK, err);
     if (stale)
         mm_backup__note(o, MM_BACKUP_NOTE_STALE_LOCKS, stale, NULL);
+    /* a killed backup or prune before us: its stale lock is recorded in the audit logs */
+    if (o->repo_path && mm_audit_record_interrupted(*r, o->repo_path, o->audit_host_dir, "backup",
+                                                    interrupted_cb, (void *)(uintptr_t)o) < 0)
+        mm_error_clear(); /* the markers stay for the next writer */
     return 0;
 }
 
@@ -306,8 +346,9 @@ static void finish(struct run *x, const struct mm_repo_source *src, int checked)
     if (res->counts.skipped && res->problems)
         res->exit = MM_BACKUP_EXIT_FAILED;
     else
-        res->exit = (checked && res->check.attention) || res->evidence ? MM_BACKUP_EXIT_ATTENTION
-                                                                       : MM_BACKUP_EXIT_OK;
+        res->exit = (checked && res->check.attention) || res->evidence || res->unstable.unstable
+                            ? MM_BACKUP_EXIT_ATTENTION
+                            : MM_BACKUP_EXIT_OK;
 }
 
 /* The generation itself, with the index job. @return 0 or fail() */
@@ -352,6 +393,9 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
     bo.nstorages = j->nstor;
     bo.progress = progress_cb;
     bo.problem = problem_cb;
+    bo.unstable = unstable_cb;
+    bo.after_read = o->after_read ? after_read_cb : NULL;
+    bo.unstable_out = &res->unstable;
     bo.ctx = x;
     if (o->repo_path)
         plan_viewer(x, r);
@@ -401,6 +445,7 @@ void mm_backup_result_release(struct mm_backup_result *res)
     mm_ssmix2_detection_release(&res->storages);
     memset(&res->storages, 0, sizeof(res->storages));
     mm_repo_head_report_release(&res->head);
+    mm_repo_unstable_release(&res->unstable);
     mm_repo_free(res->repo);
     res->repo = NULL;
 }

@@ -117,7 +117,7 @@ static void write_viewer(struct cyc *c)
 
     mm_error_clear();
     if (mm_backup_medium_viewer(c->m->path, labelled ? &m : NULL, flags, NULL) < 0 && c->o->note) {
-        struct mm_backup_note n = { MM_BACKUP_NOTE_VIEWER, 0, mm_error_last(), NULL };
+        struct mm_backup_note n = { MM_BACKUP_NOTE_VIEWER, 0, mm_error_last(), NULL, NULL };
         c->o->note(&n, c->o->arg);
     }
 }
@@ -167,11 +167,22 @@ static void audit_medium(struct cyc *c)
     ho.host_dir = c->o->audit_host_dir; /* the head's host copy; the host log has the events */
     if (n && mm_audit_repo_write_head(c->r, c->m->path, NULL, ev, n, &ho, &rep) != 0 &&
         (!rep.medium_ok || rep.head_failed) && c->o->note) {
-        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &rep };
+        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &rep, NULL };
         c->o->note(&note, c->o->arg);
     }
     free(b);
     mm_error_clear();
+}
+
+/* mm_audit_interrupted_fn: a killed writer of the medium found by the window: a note. */
+static void interrupted_note(const struct mm_repo_interrupted *it, int recorded,
+                             const struct mm_audit_write_report *rep, void *arg)
+{
+    const struct cyc *c = arg;
+    struct mm_backup_note n = { MM_BACKUP_NOTE_INTERRUPTED, recorded ? 1 : 0, NULL, rep, it };
+
+    if (c->o->note)
+        c->o->note(&n, c->o->arg);
 }
 
 int mm_backup__stage_deliver(struct cyc *c)
@@ -181,11 +192,14 @@ int mm_backup__stage_deliver(struct cyc *c)
     int err;
 
     /* a writer of the medium like any backup: a person's prune waits, a stale lock of a
-     * killed window is removed */
-    if ((err = mm_repo_lock(c->r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
+     * killed window or backup is kept as its marker and recorded in the audit logs */
+    if ((err = mm_repo_lock_for(c->r, MM_REPO_LOCK_EXCLUSIVE, "run", NULL)) < 0)
         return mm_backup__cycle_fail(c, MM_CYCLE_STAGE_COPY, err, "medium is locked");
     if (mm_backup__window_head_check(c) < 0)
         return -1;
+    if (mm_audit_record_interrupted(c->r, c->m->path, c->o->audit_host_dir, "run", interrupted_note,
+                                    c) < 0)
+        mm_error_clear(); /* the markers stay for the next writer */
     if ((err = mm_repo_sync_list(c->m->path, 0, &have, &nhave)) < 0)
         return mm_backup__cycle_fail(c, MM_CYCLE_STAGE_COPY, err, "medium cannot be listed");
     if ((err = mm_repo_sync_list(c->shadow_repo, 1, &all, &nall)) < 0) {

@@ -1,45 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON string escaping into a bounded buffer. Output is always valid JSON: bytes
- * that are not well-formed UTF-8 (odd file names, damaged files) become U+FFFD.
+ * that are not well-formed UTF-8 (odd file names, damaged files) become U+FFFD, and control
+ * characters (C0, DEL and C1) are escaped, so none reaches a terminal raw.
  * Runs of plain ASCII are copied in one call, so long texts cost one pass.
  */
 #include "common/json.h"
 
 #include <string.h>
 
-/* Length of the well-formed UTF-8 sequence at @p (at most @n bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        lo = 0x80;
-        hi = 0xBF;
-        if (i == 1 && c == 0xE0)
-            lo = 0xA0;
-        else if (i == 1 && c == 0xED)
-            hi = 0x9F;
-        else if (i == 1 && c == 0xF0)
-            lo = 0x90;
-        else if (i == 1 && c == 0xF4)
-            hi = 0x8F;
-        if (p[i] < lo || p[i] > hi)
-            return 0;
-    }
-    return len;
-}
+#include "common/text.h"
 
 int mm_json_strn(mm_buf *b, const char *s, size_t n)
 {
@@ -59,8 +29,14 @@ int mm_json_strn(mm_buf *b, const char *s, size_t n)
         }
         unsigned char c = p[i];
         if (c >= 0x80) {
-            len = utf8_len(p + i, n - i);
-            err = len ? mm_buf_put(b, p + i, len) : mm_buf_puts(b, "\\ufffd");
+            uint32_t cp;
+            len = mm_text_utf8(p + i, n - i, &cp);
+            if (len == 2 && cp <= 0x9F) { /* a C1 control: escaped, never raw on a terminal */
+                char esc[7] = { '\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15], 0 };
+                err = mm_buf_put(b, esc, 6);
+            } else {
+                err = len ? mm_buf_put(b, p + i, len) : mm_buf_puts(b, "\\ufffd");
+            }
             i += len ? len : 1;
             continue;
         }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "common/text.h"
 
 static mm_log_sink log_sink;
 static void *log_ctx;
@@ -168,5 +169,11 @@ const char *mm_log_path(char *out, size_t cap, const char *path)
         pos += 3;
     }
     out[pos] = '\0';
+    if (!mm_text_is_plain(out, pos)) { /* control characters of a name: shown, not obeyed */
+        char raw[MM_LOG_PATH_MAX];
+        memcpy(raw, out, pos + 1 <= sizeof(raw) ? pos + 1 : sizeof(raw));
+        raw[sizeof(raw) - 1] = '\0';
+        mm_text_escape(out, cap, raw, strlen(raw));
+    }
     return out;
 }

@@ -138,6 +138,34 @@ enum mm_repo_lock_skip { MM_REPO_LOCK_SKIPPED_FULL = 1, MM_REPO_LOCK_SKIPPED_REA
  */
 int mm_repo_lock_skipped(const mm_repo *r, uint64_t *avail);
 
+/*
+ * mm_repo_lock(), naming in the lock file the operation @op ("backup", "prune"; NULL: none)
+ * that holds it. A stale exclusive lock (its process was killed) is not only removed: it is
+ * kept as a marker of the interruption in locks/interrupted/, until the next writer has
+ * recorded it (mm_repo_interrupted, mm_repo_interrupted_clear).
+ */
+int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, unsigned int *stale);
+
+/* An operation that held the exclusive lock and was killed (its lock was found stale). */
+struct mm_repo_interrupted {
+    char name[65];  /* its marker: locks/interrupted/<name> */
+    char op[16];    /* the operation ("backup", "prune", ...), "" when the lock named none */
+    char host[256]; /* where it ran */
+    char user[65];  /* the key slot that ran it, "" unknown */
+    long pid;       /* its process ID there */
+    int64_t start;  /* when it took the lock: seconds since 1970 */
+};
+
+/*
+ * The interruptions found so far and not yet cleared, oldest first.
+ * @param[out] out array of @n, owned by the caller (free with mm_free; NULL when none)
+ * @return 0, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_interrupted(mm_repo *r, struct mm_repo_interrupted **out, size_t *n);
+
+/* Remove the marker @name (recorded). @return 0, MM_EIO */
+int mm_repo_interrupted_clear(mm_repo *r, const char *name);
+
 /* Release the lock taken by mm_repo_lock(), if any. */
 void mm_repo_unlock(mm_repo *r);
 
@@ -174,6 +202,23 @@ struct mm_repo_counts {
     uint64_t objects_new;                    /* objects stored by this generation */
     uint64_t bytes_new;                      /* plaintext bytes of those objects */
     uint64_t bytes_stored;                   /* their size in packs (compressed, sealed) */
+};
+
+/*
+ * Files that changed while a backup read them (manifest tag 18). Each file is checked with
+ * fstat before and after its read (size, mtime, ctime, inode); one that changed is read again,
+ * at most MM_REPO_READ_TRIES times in all. One that settled is stored whole (counted in
+ * reread); one still changing at the last read is stored as that read found it, marked
+ * unstable (its tree entry has ctime 0, so the next backup reads it again) and listed here.
+ */
+#define MM_REPO_READ_TRIES      3
+#define MM_REPO_UNSTABLE_LISTED 64 /* unstable files named in the manifest; the rest counted */
+struct mm_repo_unstable {
+    uint64_t reread;   /* changed during a read, then read unchanged: stored whole */
+    uint64_t unstable; /* still changing at the last read: stored as last read, marked */
+    char **paths;      /* the first MM_REPO_UNSTABLE_LISTED unstable files: their paths in the
+                        * generation (entry names joined by '/'), owned */
+    size_t npaths;
 };
 
 /* Why a generation needs attention although it was written (manifest tag 14). */
@@ -294,13 +339,16 @@ struct mm_repo_gen {
     struct mm_repo_index_check check; /* check.present is 0 for older manifests */
     struct mm_repo_gen_storage *storages; /* none in older manifests: see the sources' kinds */
     size_t nstorages;
-    struct mm_repo_viewer *viewer; /* the viewer's files on the medium (NULL: not recorded) */
+    struct mm_repo_viewer *viewer;    /* the viewer's files on the medium (NULL: not recorded) */
+    struct mm_repo_unstable unstable; /* files that changed while read (zero in older ones) */
     enum mm_repo_verify_state verify;
     int64_t verify_ns; /* time of the last verify, 0 if none */
 };
 
 /* Release what @g holds (not @g itself). */
 void mm_repo_gen_release(struct mm_repo_gen *g);
+/* Release the paths of @u and zero it. Accepts NULL. */
+void mm_repo_unstable_release(struct mm_repo_unstable *u);
 /* Release an array from mm_repo_generations(). Accepts NULL. */
 void mm_repo_gens_free(struct mm_repo_gen *g, size_t n);
 
@@ -354,6 +402,15 @@ struct mm_repo_backup_opts {
     unsigned int threads;   /* workers; 0: twice the number of CPUs, at least 16 (I/O) */
     mm_repo_progress_fn progress;
     mm_repo_problem_fn problem; /* files that could not be read (skipped, counted) */
+    /* NULL, or told of each file stored unstable (@path redacted, @gen NULL) */
+    mm_repo_problem_fn unstable;
+    /* tests only (NULL otherwise): called after each read of a file, before its metadata is
+     * checked again, with its full path and the read's number (0, 1, ...), so that a test
+     * can rewrite the file between the reads deterministically */
+    void (*after_read)(const char *path, unsigned int attempt, void *ctx);
+    /* NULL, or where the files re-read and stored unstable are reported (owned by the
+     * caller after the call: mm_repo_unstable_release) */
+    struct mm_repo_unstable *unstable_out;
     void *ctx;
     /* small files sampled to train the repository's compression dictionary when it has
      * none yet (0: 2,000; fewer small files in the backup: no dictionary this time) */

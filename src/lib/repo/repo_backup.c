@@ -89,6 +89,34 @@ void mm_repo__bk_problem(struct bstate *st, const char *path, const char *what)
     pthread_mutex_unlock(&st->problem_mu);
 }
 
+void mm_repo__bk_unstable(struct bstate *st, const struct job *j)
+{
+    const char *base = st->src[j->src].path, *rel = j->path + strlen(base);
+    char red[MM_LOG_PATH_MAX], *p = NULL;
+    size_t n;
+
+    if (strncmp(j->path, base, strlen(base)) != 0)
+        rel = ""; /* not below it: cannot be, the path was joined from it */
+    n = strlen(st->gs[j->src].name) + 1 + strlen(rel) + 1;
+    pthread_mutex_lock(&st->problem_mu);
+    st->unst.unstable++;
+    if (st->unst.npaths < MM_REPO_UNSTABLE_LISTED && n <= MM_LIMIT_PATH) {
+        if (!st->unst.paths)
+            st->unst.paths = mm_calloc(MM_REPO_UNSTABLE_LISTED, sizeof(*st->unst.paths));
+        if (st->unst.paths && (p = mm_malloc(n)) != NULL) {
+            snprintf(p, n, "%s%s%s", st->gs[j->src].name, rel[0] == '/' ? "" : "/", rel);
+            st->unst.paths[st->unst.npaths++] = p;
+        }
+    }
+    if (st->o->unstable) {
+        mm_log_path(red, sizeof(red), j->path);
+        st->o->unstable(NULL, red,
+                        "changed while it was read: stored as last read, marked unstable",
+                        st->o->ctx);
+    }
+    pthread_mutex_unlock(&st->problem_mu);
+}
+
 /*
  * Store the patient index file with the calling thread's worker; its IDs stay in wk->ids.
  * It is cut into INDEX_PIECE-byte pieces, its SQLite page size, not by content: a day's
@@ -282,6 +310,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
             goto out;
         }
     }
+    st.src = src;
+    st.gs = gs;
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
         goto out;
     if (is_host) {
@@ -356,6 +386,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
             }
             j.kind = JOB_DIR;
             j.node = child;
+            j.src = k;
             oe = mm_repo__tree_find(&oldroot, sorted[i].name, sorted[i].te.namelen);
             if (oe && oe->kind == MM_REPO_KIND_DIR) {
                 j.has_old = 1;
@@ -490,6 +521,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     g.viewer = (struct mm_repo_viewer *)(uintptr_t)o->viewer;
     if (o->copy_of)
         mm_repo__rotate_stamp(&g, o->copy_of);
+    g.unstable = st.unst; /* borrowed */
     err = mm_repo__gen_write(r, &g, have_index ? (const unsigned char *)mainwk.ids : NULL,
                              have_index ? mainwk.nids : 0, gid);
     if (err < 0)
@@ -501,6 +533,10 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         memcpy(id_out, gid, MM_CRYPTO_HEX_SIZE);
     if (counts)
         *counts = st.c;
+    if (o->unstable_out) {
+        *o->unstable_out = st.unst;
+        memset(&st.unst, 0, sizeof(st.unst)); /* now owned by the caller */
+    }
 out:
     for (size_t i = 0; i < st.njobs; i++) /* jobs left by a failed run */
         mm_free(st.jobs[i].path);
@@ -542,6 +578,7 @@ out:
     pthread_cond_destroy(&st.dictcv);
     mm_buf_release(&st.samples);
     mm_free(st.sizes);
+    mm_repo_unstable_release(&st.unst);
     if (err < 0) {
         /* no manifest names what this run wrote: take it back, so that a failed run (a full
          * medium above all) leaves the medium as it found it; then forget the objects it

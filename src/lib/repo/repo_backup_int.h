@@ -51,6 +51,7 @@ struct job {
     struct node *node; /* DIR: the folder to fill; FILE: the folder of the file */
     size_t slot;       /* FILE: its entry */
     char *path;        /* full path */
+    size_t src;        /* the source it is under (bstate.src, bstate.gs) */
     int has_old;       /* DIR: the parent generation has this folder */
     unsigned char old[ID_SIZE];
 };
@@ -101,8 +102,11 @@ struct bstate {
     size_t *sizes;
     unsigned nsamples, want_samples;
     pthread_mutex_t problem_mu;
-    struct mm_repo_counts c; /* updated with __atomic builtins */
-    char (*written)[96];     /* packs and index files of this run: removed if it fails */
+    struct mm_repo_unstable unst;        /* files changed while read (under problem_mu) */
+    const struct mm_repo_source *src;    /* the sources as given, by job.src */
+    const struct mm_repo_gen_source *gs; /* their entries in the root tree, by job.src */
+    struct mm_repo_counts c;             /* updated with __atomic builtins */
+    char (*written)[96]; /* packs and index files of this run: removed if it fails */
     size_t nwritten, capwritten;
     /* a host's backup (r->cat): the packs of the index files written, for its catalog */
     struct mm_repo__packinfo *cdone;
@@ -120,6 +124,9 @@ int mm_repo__bk_remember(struct bstate *st, const char *rel);
 int mm_repo__bk_fail(struct bstate *st, int err);
 /* A file or folder that could not be read: reported (redacted) and skipped. */
 void mm_repo__bk_problem(struct bstate *st, const char *path, const char *what);
+/* The file of job @j still changed at its last read: listed (its path in the generation),
+ * reported (redacted), counted. */
+void mm_repo__bk_unstable(struct bstate *st, const struct job *j);
 
 /* ---- repo_backup_pack.c ---- */
 

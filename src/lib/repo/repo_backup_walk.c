@@ -202,7 +202,7 @@ static const struct mm_repo__entry *old_by_inode(const struct mm_repo__tree *old
 {
     for (size_t i = 0; i < old->n; i++) {
         const struct mm_repo__entry *e = &old->e[i];
-        if (e->kind == MM_REPO_KIND_FILE && e->ino == (uint64_t)s->st_ino &&
+        if (e->kind == MM_REPO_KIND_FILE && e->ctime_ns != 0 && e->ino == (uint64_t)s->st_ino &&
             e->dev == (uint64_t)s->st_dev && e->size == (uint64_t)s->st_size &&
             e->mtime_ns == (int64_t)s->st_mtim.tv_sec * 1000000000 + s->st_mtim.tv_nsec)
             return e;
@@ -309,6 +309,7 @@ static int do_dir(struct worker *wk, struct job *j)
             x->te.nids = 1;
             cj.kind = JOB_DIR;
             cj.node = child;
+            cj.src = j->src;
             if (o && o->kind == MM_REPO_KIND_DIR) {
                 cj.has_old = 1;
                 memcpy(cj.old, o->ids, ID_SIZE);
@@ -346,6 +347,7 @@ static int do_dir(struct worker *wk, struct job *j)
             } else {
                 struct job fj = { 0 };
                 fj.kind = JOB_FILE;
+                fj.src = j->src;
                 fj.node = nd;
                 fj.slot = i;
                 if (!(fj.path = mm_repo__join(j->path, x->name, strlen(x->name)))) {
@@ -403,6 +405,97 @@ out:
     return err;
 }
 
+/* Whether the metadata of an open file moved between @a and @b (a rewrite shows in one). */
+static int stat_moved(const struct stat *a, const struct stat *b)
+{
+    return a->st_size != b->st_size || a->st_ino != b->st_ino ||
+           a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+           a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+}
+
+/* Nanoseconds of the coarse clock the kernel stamps files with, and its tick. */
+static int64_t coarse_now_ns(int64_t *tick)
+{
+    struct timespec t, res;
+
+    clock_gettime(CLOCK_REALTIME_COARSE, &t);
+    if (clock_getres(CLOCK_REALTIME_COARSE, &res) != 0 || res.tv_sec > 0)
+        res.tv_nsec = 10000000;
+    *tick = res.tv_nsec > 0 ? res.tv_nsec : 1;
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/*
+ * Whether a read that started at @t0 (coarse clock) may have missed a change of the file
+ * @s: a write during the read in the tick of its last change leaves its times as they were
+ * (racy git). Then wait for the clock to leave that tick, so a read again is judged surely.
+ */
+static int racy_wait(const struct stat *s, int64_t t0)
+{
+    int64_t tick, ct = (int64_t)s->st_ctim.tv_sec * 1000000000 + s->st_ctim.tv_nsec;
+    int64_t now = coarse_now_ns(&tick);
+
+    if (ct < t0 - tick)
+        return 0;
+    while (now <= ct + tick && now > ct - 1000000000) { /* (a ctime in the future: no wait) */
+        struct timespec d = { 0, (long)(tick < 20000000 ? tick : 20000000) };
+        nanosleep(&d, NULL);
+        now = coarse_now_ns(&tick);
+    }
+    return 1;
+}
+
+/*
+ * Read the open file @fd (@s: its fstat) into the repository, again while its metadata
+ * moved during a read (after 50 ms, then 100 ms: a writer may be finishing), at most
+ * MM_REPO_READ_TRIES times. OUT: *@s (fstat after the last
+ * read), *@total, *@eno. @return 0 stable, 1 still changing at the last read, <0 as
+ * mm_repo__bk_store_stream
+ */
+static int read_settled(struct worker *wk, const struct job *j, int fd, struct stat *s,
+                        uint64_t *total, int *eno)
+{
+    const struct mm_repo_backup_opts *o = wk->st->o;
+    int changed = 0, racy_done = 0;
+
+    for (unsigned int n = 0;; n++) {
+        struct stat after;
+        int64_t tick, t0 = coarse_now_ns(&tick);
+        int err;
+
+        if (n > 0 && changed) { /* give a writer in the middle of a rewrite time to end */
+            struct timespec d = { 0, 50000000L * (long)n };
+            nanosleep(&d, NULL);
+        }
+        if (n > 0 && lseek(fd, 0, SEEK_SET) != 0) {
+            *eno = errno;
+            return MM_EIO;
+        }
+        if ((err = mm_repo__bk_store_stream(wk, fd, total, eno)) < 0)
+            return err;
+        if (o->after_read)
+            o->after_read(j->path, n, o->ctx);
+        if (fstat(fd, &after) != 0) {
+            *eno = errno;
+            return MM_EIO;
+        }
+        if (!stat_moved(s, &after) && *total == (uint64_t)after.st_size) {
+            /* unchanged, unless a write in the tick of its last change hid: read once more */
+            if (racy_done || n + 1 >= MM_REPO_READ_TRIES || !racy_wait(&after, t0)) {
+                if (changed)
+                    mm_repo__bk_add(&wk->st->unst.reread, 1);
+                return 0;
+            }
+            racy_done = 1;
+        } else {
+            changed = 1;
+        }
+        *s = after;
+        if (n + 1 >= MM_REPO_READ_TRIES)
+            return 1;
+    }
+}
+
 /* Read one file and store its content. */
 static int do_file(struct worker *wk, struct job *j)
 {
@@ -420,7 +513,7 @@ static int do_file(struct worker *wk, struct job *j)
         mm_repo__bk_add(&st->c.bytes, (uint64_t)-x->te.size);
         goto done;
     }
-    err = mm_repo__bk_store_stream(wk, fd, &total, &eno);
+    err = read_settled(wk, j, fd, &s, &total, &eno);
     if (err == MM_EIO && eno) {
         mm_repo__bk_problem(st, j->path, "cannot read file");
         x->te.kind = 0;
@@ -432,9 +525,13 @@ static int do_file(struct worker *wk, struct job *j)
         close(fd);
         return err;
     }
-    if (total != x->te.size) { /* changed while read: keep what was read */
-        mm_repo__bk_add(&st->c.bytes, total - x->te.size);
-        x->te.size = total;
+    /* the entry tells what was read: the metadata of the last read, its size */
+    mm_repo__bk_add(&st->c.bytes, total - x->te.size);
+    mm_repo__bk_fill_stat(&x->te, &s);
+    x->te.size = total;
+    if (err == 1) { /* still changing: stored as last read, read again by the next backup */
+        x->te.ctime_ns = 0;
+        mm_repo__bk_unstable(st, j);
     }
     if (wk->nids) {
         if (!(x->ids = mm_malloc(wk->nids * ID_SIZE))) {

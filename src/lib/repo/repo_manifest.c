@@ -39,11 +39,12 @@ enum tag {
     TAG_INDEX = 11,
     TAG_GUARD = 12,
     TAG_REASONS = 13,
-    TAG_CHECK = 14,   /* patient-index check (le32 attention, le64 patients, le64 parent's) */
-    TAG_STORAGE = 15, /* SS-MIX2 storage: u8 kind | u8 flags | path inside the generation */
-    TAG_TWINS = 16,   /* the patient index blocks' twins: their IDs, in the blocks' order */
-    TAG_VIEWER = 17,  /* the viewer's files on the medium (repo_viewer.c) */
-    TAG_LAST = TAG_VIEWER
+    TAG_CHECK = 14,    /* patient-index check (le32 attention, le64 patients, le64 parent's) */
+    TAG_STORAGE = 15,  /* SS-MIX2 storage: u8 kind | u8 flags | path inside the generation */
+    TAG_TWINS = 16,    /* the patient index blocks' twins: their IDs, in the blocks' order */
+    TAG_VIEWER = 17,   /* the viewer's files on the medium (repo_viewer.c) */
+    TAG_UNSTABLE = 18, /* files changed while read: le64 re-read | le64 unstable | paths */
+    TAG_LAST = TAG_UNSTABLE
 };
 
 #define MANIFEST_VERSION 1u
@@ -72,6 +73,7 @@ static const char *const tag_name[] = {
     "storage",
     "patient index twins",
     "viewer files",
+    "unstable files",
 };
 
 /* Whether @s is a guard verdict the manifest may hold. */
@@ -127,6 +129,8 @@ static const char *storage_problem(const char *p, size_t n)
     }
     return NULL;
 }
+
+static int unstable_size(const struct mm_repo_unstable *u, uint64_t *n);
 
 /* Check @g and the index IDs for encoding, and compute the body size. OUT: *@size */
 static int manifest_check(const struct mm_repo_gen *g, const unsigned char *index_ids,
@@ -209,10 +213,90 @@ static int manifest_check(const struct mm_repo_gen *g, const unsigned char *inde
     n += g->has_index ? RECORD_HEAD + 8 + (uint64_t)nindex * ID_SIZE : 0;
     n += g->check.present ? RECORD_HEAD + CHECK_SIZE : 0;
     n += g->index_twins ? RECORD_HEAD : 0; /* the twins' record (its IDs counted above) */
+    if ((err = unstable_size(&g->unstable, &n)) < 0)
+        return err;
     if (n > MM_REPO_MANIFEST_MAX)
         return mm_error_set(MM_ELIMIT, "manifest: %llu bytes, over the limit",
                             (unsigned long long)n);
     *size = n;
+    return 0;
+}
+
+/* Write a record header for @tag and @len at @d. @return the byte after it */
+static unsigned char *record_head(unsigned char *d, enum tag tag, size_t len);
+
+/* The value of tag 18 (@u): its size, 0 when nothing changed while read. */
+static size_t unstable_value_size(const struct mm_repo_unstable *u)
+{
+    size_t n = 16;
+
+    if (!u->reread && !u->unstable)
+        return 0;
+    for (size_t i = 0; i < u->npaths; i++)
+        n += 2 + strlen(u->paths[i]);
+    return n;
+}
+
+/* Check the unstable files @u and add their record's size to *@n. */
+static int unstable_size(const struct mm_repo_unstable *u, uint64_t *n)
+{
+    if (u->npaths > MM_REPO_UNSTABLE_LISTED || u->npaths > u->unstable)
+        return mm_error_set(MM_EINVAL, "manifest: too many unstable files listed");
+    for (size_t i = 0; i < u->npaths; i++) {
+        size_t len = u->paths[i] ? strlen(u->paths[i]) : 0;
+        if (len == 0 || len > MM_LIMIT_PATH)
+            return mm_error_set(MM_EINVAL, "manifest: unstable file %zu: bad path length", i);
+    }
+    *n += unstable_value_size(u) ? RECORD_HEAD + unstable_value_size(u) : 0;
+    return 0;
+}
+
+/* Write tag 18 for @u at @d (nothing when no file changed). @return the byte after it */
+static unsigned char *unstable_encode(const struct mm_repo_unstable *u, unsigned char *d)
+{
+    size_t n = unstable_value_size(u);
+
+    if (!n)
+        return d;
+    d = record_head(d, TAG_UNSTABLE, n);
+    mm_put_le64(d, u->reread);
+    mm_put_le64(d + 8, u->unstable);
+    d += 16;
+    for (size_t i = 0; i < u->npaths; i++) {
+        size_t len = strlen(u->paths[i]);
+        mm_put_le16(d, (uint16_t)len);
+        memcpy(d + 2, u->paths[i], len);
+        d += 2 + len;
+    }
+    return d;
+}
+
+/* Decode the value of tag 18 (@v, @n bytes) into @u. */
+static int take_unstable(const unsigned char *v, size_t n, struct mm_repo_unstable *u)
+{
+    size_t pos = 16, k = 0;
+
+    if (n < 16)
+        return mm_error_set(MM_ECORRUPT, "manifest: unstable files: truncated");
+    u->reread = mm_get_le64(v);
+    u->unstable = mm_get_le64(v + 8);
+    for (size_t p = pos; p < n; k++) { /* count, check */
+        size_t len;
+        if (n - p < 2 || (len = mm_get_le16(v + p)) == 0 || len > n - p - 2 ||
+            memchr(v + p + 2, '\0', len))
+            return mm_error_set(MM_ECORRUPT, "manifest: unstable files: bad path");
+        p += 2 + len;
+    }
+    if (k > MM_REPO_UNSTABLE_LISTED || k > u->unstable)
+        return mm_error_set(MM_ECORRUPT, "manifest: unstable files: too many paths");
+    if (k && !(u->paths = mm_calloc(k, sizeof(*u->paths))))
+        return MM_ENOMEM;
+    for (; pos < n; u->npaths++) {
+        size_t len = mm_get_le16(v + pos);
+        if (!(u->paths[u->npaths] = mm_strndup((const char *)v + pos + 2, len)))
+            return MM_ENOMEM;
+        pos += 2 + len;
+    }
     return 0;
 }
 
@@ -325,6 +409,7 @@ int mm_repo__manifest_encode(const struct mm_repo_gen *g, const unsigned char *i
         (void)mm_repo__viewer_size(g->viewer, &vsize); /* checked by manifest_check() */
         d = mm_repo__viewer_encode(g->viewer, record_head(d, TAG_VIEWER, (size_t)vsize));
     }
+    d = unstable_encode(&g->unstable, d);
     assert((size_t)(d - (unsigned char *)out->ptr - out->len) == size);
     out->len += (size_t)size;
     out->ptr[out->len] = '\0';
@@ -506,6 +591,8 @@ static int manifest_value(unsigned tag, const unsigned char *v, size_t len, stru
         return 0;
     case TAG_VIEWER:
         return mm_repo__viewer_decode(v, len, &g->viewer);
+    case TAG_UNSTABLE:
+        return take_unstable(v, len, &g->unstable);
     case TAG_TWINS: {
         /* one twin per block of the index (tag 11, read before): appended to its IDs */
         unsigned char *all;
@@ -600,7 +687,18 @@ void mm_repo_gen_release(struct mm_repo_gen *g)
         mm_free(g->storages[i].path);
     mm_free(g->storages);
     mm_repo_viewer_free(g->viewer);
+    mm_repo_unstable_release(&g->unstable);
     memset(g, 0, sizeof(*g));
+}
+
+void mm_repo_unstable_release(struct mm_repo_unstable *u)
+{
+    if (!u)
+        return;
+    for (size_t i = 0; u->paths && i < u->npaths; i++)
+        mm_free(u->paths[i]);
+    mm_free(u->paths);
+    memset(u, 0, sizeof(*u));
 }
 
 void mm_repo_gens_free(struct mm_repo_gen *g, size_t n)

@@ -379,15 +379,102 @@ struct lockinfo {
     long pid;
     long long start;
     char kind[16];
+    char op[16];   /* "" in the locks of an older mamori */
+    char user[65]; /* the key slot (or host credential) that took it; "" unknown */
 };
 
 static int parse_lock(const char *text, struct lockinfo *li)
 {
+    const char *op;
+
     memset(li, 0, sizeof(*li));
-    return sscanf(text, "mamori-lock 1\nkind %15s\nhost %255s\npid %ld\nstart %lld\n", li->kind,
-                  li->host, &li->pid, &li->start) == 4
-                   ? 0
-                   : -1;
+    if (sscanf(text, "mamori-lock 1\nkind %15s\nhost %255s\npid %ld\nstart %lld\n", li->kind,
+               li->host, &li->pid, &li->start) != 4)
+        return -1;
+    if ((op = strstr(text, "\nop ")) != NULL && sscanf(op, "\nop %15[a-z-]", li->op) != 1)
+        li->op[0] = '\0';
+    if ((op = strstr(text, "\nuser ")) != NULL && sscanf(op, "\nuser %64s", li->user) != 1)
+        li->user[0] = '\0';
+    return 0;
+}
+
+/* The stale lock @rel of a killed process: an exclusive one is kept as the marker of its
+ * interruption (locks/interrupted/<name>), a shared one removed. */
+static void stale_lock(mm_repo *r, const char *rel, const char *name, const struct lockinfo *li)
+{
+    char from[MM_LIMIT_PATH], dir[MM_LIMIT_PATH], to[MM_LIMIT_PATH];
+
+    if (strcmp(li->kind, "exclusive") == 0 && mm_repo__path(r, rel, from, sizeof(from)) == 0 &&
+        mm_repo__path(r, "locks/interrupted", dir, sizeof(dir)) == 0 &&
+        (mkdir(dir, 0755) == 0 || errno == EEXIST) &&
+        (size_t)snprintf(to, sizeof(to), "%s/%s", dir, name) < sizeof(to) &&
+        rename(from, to) == 0) {
+        mm_os_fsync_dir(dir);
+        *strrchr(from, '/') = '\0';
+        mm_os_fsync_dir(from);
+        return;
+    }
+    mm_repo__remove(r, rel);
+}
+
+int mm_repo_interrupted(mm_repo *r, struct mm_repo_interrupted **out, size_t *n)
+{
+    struct mm_repo_interrupted *v = NULL;
+    char **names = NULL;
+    size_t nn = 0, k = 0;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = mm_repo__list(r, "locks/interrupted", &names, &nn)) < 0)
+        return err;
+    if (nn && !(v = mm_calloc(nn, sizeof(*v)))) {
+        mm_repo__list_free(names, nn);
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nn; i++) {
+        char rel[128];
+        struct lockinfo li;
+        mm_buf b;
+        int ok;
+        snprintf(rel, sizeof(rel), "locks/interrupted/%s", names[i]);
+        mm_buf_init(&b, 4096);
+        ok = mm_repo__read(r, rel, &b) == 0 && mm_buf_putc(&b, 0) == 0 &&
+             parse_lock(b.ptr, &li) == 0;
+        mm_buf_release(&b);
+        mm_error_clear();
+        if (!ok) { /* not a lock: recorded as an interruption of unknown kind */
+            memset(&li, 0, sizeof(li));
+            snprintf(li.host, sizeof(li.host), "unknown");
+        }
+        snprintf(v[k].name, sizeof(v[k].name), "%s", names[i]);
+        snprintf(v[k].op, sizeof(v[k].op), "%s", li.op);
+        snprintf(v[k].host, sizeof(v[k].host), "%s", li.host);
+        snprintf(v[k].user, sizeof(v[k].user), "%s", li.user);
+        v[k].pid = li.pid;
+        v[k].start = (int64_t)li.start;
+        k++;
+    }
+    mm_repo__list_free(names, nn);
+    for (size_t i = 1; i < k; i++) /* oldest first (few: insertion sort) */
+        for (size_t j = i; j > 0 && v[j].start < v[j - 1].start; j--) {
+            struct mm_repo_interrupted t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int mm_repo_interrupted_clear(mm_repo *r, const char *name)
+{
+    char rel[128];
+
+    if (!mm_repo__is_hex_name(name))
+        return mm_error_set(MM_EINVAL, "not an interruption marker");
+    snprintf(rel, sizeof(rel), "locks/interrupted/%s", name);
+    return mm_repo__remove(r, rel);
 }
 
 /*
@@ -438,6 +525,11 @@ int mm_repo_lock_skipped(const mm_repo *r, uint64_t *avail)
 
 int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
 {
+    return mm_repo_lock_for(r, kind, NULL, stale);
+}
+
+int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, unsigned int *stale)
+{
     char host[256] = "unknown", hex[MM_CRYPTO_HEX_SIZE], rel[96], text[512];
     char **names = NULL;
     size_t n = 0;
@@ -466,9 +558,14 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
             *c = '_';
     random_hex(hex, 32);
     snprintf(rel, sizeof(rel), "locks/%s", hex);
-    snprintf(text, sizeof(text), "mamori-lock 1\nkind %s\nhost %s\npid %ld\nstart %lld\n",
-             kind == MM_REPO_LOCK_EXCLUSIVE ? "exclusive" : "shared", host, (long)getpid(),
-             (long long)time(NULL));
+    {
+        int user_ok = r->user[0] && strlen(r->user) <= 64 && !strpbrk(r->user, " \t\n");
+        snprintf(text, sizeof(text),
+                 "mamori-lock 1\nkind %s\nhost %s\npid %ld\nstart %lld\n%s%.15s%s%s%.64s%s",
+                 kind == MM_REPO_LOCK_EXCLUSIVE ? "exclusive" : "shared", host, (long)getpid(),
+                 (long long)time(NULL), op ? "op " : "", op ? op : "", op ? "\n" : "",
+                 user_ok ? "user " : "", user_ok ? r->user : "", user_ok ? "\n" : "");
+    }
     /* a failure may come after the rename (the folder's fsync): never leave the file behind,
      * it would lock out the rest of this process (issue 17.12) */
     if ((err = mm_repo__write(r, rel, text, strlen(text))) < 0) {
@@ -503,7 +600,7 @@ int mm_repo_lock(mm_repo *r, enum mm_repo_lock_kind kind, unsigned int *stale)
             continue; /* vanished meanwhile, or not a lock */
         if (strcmp(li.host, host) == 0 && li.pid > 0 && kill((pid_t)li.pid, 0) != 0 &&
             errno == ESRCH) {
-            mm_repo__remove(r, orel); /* its process is gone */
+            stale_lock(r, orel, names[i], &li); /* its process is gone */
             if (stale)
                 (*stale)++;
             continue;
