@@ -45,7 +45,7 @@ static void record(struct cyc *c, const struct mm_repo_head_report *rep)
     ho.host_dir = c->o->audit_host_dir;
     if (mm_audit_repo_write_head(c->r, c->m->path, c->o->audit_host_dir, &ev, 1, &ho, &wr) != 0 &&
         c->o->note) {
-        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &wr };
+        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &wr, NULL };
         c->o->note(&note, c->o->arg);
     }
 }
@@ -85,7 +85,7 @@ void mm_backup__window_head_write(struct cyc *c)
     ho.nforget = c->nretired_ids;
     if (c->r && mm_repo_head_write(c->r, &ho, NULL) < 0 && c->o->note) {
         struct mm_audit_write_report wr = { 0 };
-        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &wr };
+        struct mm_backup_note note = { MM_BACKUP_NOTE_AUDIT, 0, NULL, &wr, NULL };
         wr.medium_ok = 1;
         wr.head_failed = 1;
         snprintf(wr.head_msg, sizeof(wr.head_msg), "%s", mm_error_last());
