@@ -204,6 +204,7 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, const struct c
         { "kdf-memory", required_argument, NULL, 'M' },
         { "work", required_argument, NULL, 'w' },
         { "audit-dir", required_argument, NULL, 'A' },
+        { "allow-weak-secrets", no_argument, NULL, CLI_OPT_WEAK },
         { NULL, 0, NULL, 0 },
     };
     int opt;
@@ -243,6 +244,9 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, const struct c
         case 'A':
             ctx->audit_dir = optarg;
             break;
+        case CLI_OPT_WEAK:
+            ctx->allow_weak = 1;
+            break;
         default:
             return cli_option_error(ctx, cmd, opt, argv);
         }
@@ -274,6 +278,8 @@ int cli_key_rotate(struct cli_ctx *ctx, int argc, char **argv, const struct cmd 
         return cli_usage(ctx, cmd,
                          CLI_T(ctx, "--kdf-passes は 1〜16、--kdf-memory は 1〜1024 (MiB) です",
                                "--kdf-passes takes 1 to 16, --kdf-memory 1 to 1024 (MiB)"));
+    if ((rc = cli_secret_kdf(ctx, &kdf)) != CLI_OK)
+        return rc;
     if ((rc = cli_repo_open(ctx, a.repo, a.as, a.passfile, &c.old)) != CLI_OK)
         return rc;
     c.ctx = ctx;
@@ -288,6 +294,10 @@ int cli_key_rotate(struct cli_ctx *ctx, int argc, char **argv, const struct cmd 
                              "the new repository's passphrase: ", 1, pass, &len)) != CLI_OK)
         goto out;
     o.user = a.user ? a.user : mm_repo_user(c.old);
+    if ((rc = cli_secret_new(ctx, pass, len, o.user, a.to)) != CLI_OK) {
+        mm_crypto_wipe(pass, sizeof(pass));
+        goto out;
+    }
     o.pass = pass;
     o.passlen = len;
     o.kdf = &kdf;

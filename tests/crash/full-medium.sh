@@ -56,7 +56,7 @@ free_bytes() { df -PB1 "$MNT" | awk 'NR == 2 { print $4 }'; }
 
 # ---- two generations, then a full medium ------------------------------------------------------
 "$GEN" --out "$W/g" --patients 4 --days 30 --seed 7 -q || fail "mamori-gen"
-must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1
+must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
 [ -f "$R/reserve" ] || fail "init wrote no reserve file"
 must backup1 "$M" -q backup --repo "$R" "$W/g/standard"
 "$GEN" --out "$W/g2" --patients 6 --days 30 --seed 8 -q || fail "mamori-gen"

@@ -53,7 +53,7 @@ gen_ids() {
 # ---- the old repository ---------------------------------------------------------------------
 "$G" --out "$W/src/g" --patients 30 --days 30 --seed 11 --extended -q || fail "mamori-gen failed"
 mkdir -p "$W/src/big" && head -c 2097152 /dev/urandom >"$W/src/big/a.bin" || fail "no big file"
-must init "$M" -q init --repo "$OLD" --user it-admin --kdf-passes 1 --kdf-memory 8
+must init "$M" -q init --repo "$OLD" --user it-admin --kdf-passes 1 --kdf-memory 8 --allow-weak-secrets
 for g in 1 2 3; do
     must "backup$g" "$M" -q backup --repo "$OLD" --name "gen-$g" "$W/src/g" "$W/src/big"
     "$G" advance --out "$W/src/g" --days 1 -q || fail "mamori-gen advance failed"
@@ -65,7 +65,7 @@ gens "$OLD" >"$W/old.gens"
 # (exec: in the background the process killed is mamori itself, not a subshell)
 rotate() {
     exec "$M" key rotate --repo "$OLD" --to "$NEW" --user new-admin --work "$WORK" \
-        --kdf-passes 1 --kdf-memory 8
+        --kdf-passes 1 --kdf-memory 8 --allow-weak-secrets
 }
 
 # the window: half a whole rotation's time, measured on a throw-away copy

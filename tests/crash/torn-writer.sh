@@ -54,7 +54,7 @@ writer() {
     done
 }
 
-must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1
+must init "$M" -q init --repo "$R" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
 writer &
 WRITER=$!
 stable=0

@@ -302,7 +302,7 @@ def main():
     run(GEN, '--out', st, '--patients', '6', '--days', '30', '--seed', '3', '--extended', '-q',
         env=env)
     run(MAMORI, '-q', 'init', '--repo', repo, '--user', 'nurse', '--kdf-passes', '1',
-        '--kdf-memory', '1', env=env)
+        '--kdf-memory', '1', '--allow-weak-secrets', env=env)
     run(MAMORI, '-q', 'backup', '--repo', repo, st + '/standard', st + '/extended', env=env)
     user = None
     if os.getuid() == 0:  # run the viewer as nobody: only then does "not dumpable" show
