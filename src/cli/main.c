@@ -44,8 +44,12 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         msg[0] = '\0';
-    /* a message may quote a name from outside (a path in a library error): escaped */
-    fprintf(stderr, "mamori: %s\n", cli_esc(msg));
+    /* a message may quote a name from outside (a path in a library error): escaped, but for
+     * the line breaks of a message of several lines (names quoted come through mm_log_path,
+     * which escapes a line break in them) */
+    fputs("mamori: ", stderr);
+    cli_write_lines(msg, strlen(msg), stderr);
+    fputc('\n', stderr);
 }
 
 /* The escaped copies cli_esc() returned, freed in turn. */
