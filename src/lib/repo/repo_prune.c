@@ -193,25 +193,32 @@ static int prune_lock(mm_repo *r, int *tight)
 
 /*
  * A new repository head without the generations prune is about to remove (removed, not
- * deleted). A head that cannot be written (the medium shows lost evidence) is left: the
- * prune's audit event tries again and reports it.
+ * deleted). A head refused because the medium already shows lost evidence (MM_ECORRUPT) is
+ * left: the prune's audit event tries again and reports it. Any other failure stops prune
+ * before it removes a manifest, as a crash there would: a head still listing them would
+ * report their removal as a deletion. @return 0, MM_EIO, MM_ENOMEM, MM_ELIMIT
  */
-static void head_without(mm_repo *r, const struct mm_repo_gen *g, size_t ng, const char **keep)
+static int head_without(mm_repo *r, const struct mm_repo_gen *g, size_t ng, const char **keep)
 {
     struct mm_repo_head_write_opts ho = { 0 };
-    unsigned char(*ids)[MM_CRYPTO_ID_SIZE] = calloc(ng ? ng : 1, MM_CRYPTO_ID_SIZE);
+    unsigned char(*ids)[MM_CRYPTO_ID_SIZE] = mm_calloc(ng ? ng : 1, MM_CRYPTO_ID_SIZE);
     size_t n = 0;
+    int err;
 
     if (!ids)
-        return;
+        return mm_error_set(MM_ENOMEM, "out of memory");
     for (size_t i = 0; i < ng; i++)
         if (!keep[i] && mm_crypto_hex_parse(g[i].id, ids[n]) == 0)
             n++;
     ho.forget = (const unsigned char(*)[MM_CRYPTO_ID_SIZE])ids;
     ho.nforget = n;
-    (void)mm_repo_head_write(r, &ho, NULL);
-    free(ids);
-    mm_error_clear();
+    err = mm_repo_head_write(r, &ho, NULL);
+    mm_free(ids);
+    if (err == MM_ECORRUPT) {
+        mm_error_clear();
+        err = 0;
+    }
+    return err;
 }
 
 int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
@@ -465,7 +472,8 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     }
     /* 3. a repository head without them (a crash after it leaves them present, unlisted: not
      * a deletion), then the manifests of the removed generations */
-    head_without(r, g, ng, keep);
+    if ((err = head_without(r, g, ng, keep)) < 0)
+        goto out;
     for (size_t i = 0; i < ng; i++) {
         char rel[96];
         if (keep[i])
