@@ -89,6 +89,9 @@ struct mm_backup_opts {
     /* @repo (or what @open gives) opened with a host credential (mm_repo_open_host): the
      * folder of the host's catalogs (mm_repo_backup_opts.catalog_dir); ignored otherwise */
     const char *catalog_dir;
+    /* as mm_repo_backup_opts.catalog_pack_known (NULL: a pack must be in @repo_path) */
+    int (*catalog_pack_known)(const char *hex, uint64_t size, void *ctx);
+    void *catalog_pack_ctx;
 };
 
 struct mm_backup_result {

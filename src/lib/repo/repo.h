@@ -361,6 +361,13 @@ struct mm_repo_backup_opts {
      * stored and the generation has no parent. Ignored for a person's handle. */
     const char *catalog_dir;
     struct mm_repo_catalog_report *catalog_report; /* NULL, or what the catalog did */
+    /* NULL, or for a pack the catalog names that is not in the repository's own data/ as
+     * recorded: whether it is on the medium all the same (@hex, its @size; 1 yes). A backup
+     * into the host's shadow of a write-only medium (docs/format.md "Staging") asks what the
+     * medium held after its last window; the window checks those packs on the medium again
+     * before it copies a manifest. */
+    int (*catalog_pack_known)(const char *hex, uint64_t size, void *ctx);
+    void *catalog_pack_ctx;
 };
 
 /*
