@@ -10,7 +10,12 @@
  * (its marker ID and the names under generations/, index/, dict/): a medium that differs was
  * changed behind the shadow (a person's prune, a backup elsewhere), and its staged data is
  * never delivered. <staging>/<LABEL>/staged lists the generations waiting ("<time> <ID>
- * <bytes>" a line), mirrored for `status` as <state_dir>/staged/<LABEL>.json.
+ * <bytes>" a line), mirrored for `status` as <state_dir>/staged/<LABEL>.json. A write-only
+ * medium ([medium] credential) has a write-only shadow: only the medium's marker and label and
+ * what the host's backups wrote into it, opened with the credential; the host catalog stands
+ * in for the parent's trees and the index, <staging>/<LABEL>/packs for the medium's packs, and
+ * <staging>/<LABEL>/needs lists the packs the waiting generations may use, which the window
+ * checks on the medium before it writes anything (docs/format.md "Staging").
  */
 #include <dirent.h>
 #include <errno.h>
