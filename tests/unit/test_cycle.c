@@ -497,7 +497,7 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     struct mm_cycle_result res;
     struct mm_repo_verify_opts vo = { 0 };
     struct mm_repo_verify_stats vs;
-    char repo_d[400], cred[400], text[4096], extra[400];
+    char repo_d[400], cred[400], text[4096], extra[400], staged1[MM_CRYPTO_HEX_SIZE] = "";
     mm_config *cfg = NULL;
     mm_repo *r = NULL;
     uint64_t first = 0;
@@ -513,9 +513,9 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     assert_int_equal(mm_repo_medium_set(r, "A", "H1", 0), 0);
     assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, cred), 0);
     mm_repo_free(r);
-    for (int day = 0; day < 3; day++) {
-        if (day == 2)
-            sleep(2); /* the first two are older than keep_min_age now */
+    for (int day = 0; day < 4; day++) {
+        if (day >= 2)
+            sleep(2); /* the earlier ones are older than keep_min_age now */
         snprintf(text, sizeof(text),
                  "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
                  "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
@@ -534,21 +534,35 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
         /* the first window runs on the medium and builds the shadow; then staged */
         assert_string_equal(res.window, day == 0 ? "direct" : "staged");
         assert_true(res.write_only);
+        assert_false(res.resynced); /* retiring keeps the shadow's record of the medium true */
         assert_int_equal(res.generations, 1);
         if (day == 0)
             assert_true(res.verify.packs > 0); /* the packs it added, read back and hashed */
         else
             assert_true(res.copied_files > 0 && res.stage_s > 0);
-        /* keep = 2: the third night retires the host's oldest (its manifest) */
+        /* keep = 2: the third and fourth nights retire the host's oldest (its manifest) */
         assert_int_equal(res.generations_held, day < 2 ? day + 1 : 2);
         assert_int_equal(res.retired, day < 2 ? 0 : 1);
+        if (day == 1)
+            memcpy(staged1, res.id, sizeof(staged1));
+        if (day == 3) { /* the staged generation retired is gone from the shadow too */
+            char p[600];
+            snprintf(p, sizeof(p), "%s/staging/A/repo/generations/%s", work, staged1);
+            assert_int_not_equal(access(p, F_OK), 0);
+            snprintf(p, sizeof(p), "%s/generations/%s", repo_d, staged1);
+            assert_int_not_equal(access(p, F_OK), 0);
+        }
         if (day == 0) {
             first = res.bytes_written;
             snprintf(extra, sizeof(extra), "%s/extra-cred.txt", st.dir);
             write_file(extra, "one new file of the second day\n", 0644);
         } else {
             assert_true(res.bytes_written < first / 4); /* only the day's data: the catalog */
-            write_file(extra, day == 1 ? "the third day's version\n" : "-\n", 0644);
+            write_file(extra,
+                       day == 1   ? "the third day's version\n"
+                       : day == 2 ? "-\n"
+                                  : "+\n",
+                       0644);
         }
     }
     unlink(extra);
