@@ -14,14 +14,19 @@
 #   4. `mamori-gen advance --days 1`, then the window as it was before staging: mount, `mamori
 #      backup` onto the medium, `mamori verify`, unmount (timed as one window).
 # Prints a Markdown table; with OUT set it is also written to $OUT.
-# usage: bench/cycle-window.sh <build-dir> [files] [work-dir]
+# usage: bench/cycle-window.sh <build-dir> [files] [work-dir] [passphrase|write-only]
 #   files: 200000 (default) or 1000000 (the issue's target: online <= 10 s); any count works
 #   work-dir: where the temporary folder goes (default ${TMPDIR:-/tmp}); removed at exit
+#   write-only: the medium is format 3 with a host credential ([medium] credential): `run`
+#     uses no passphrase; step 4 is then `mamori backup --credential --catalog` on the medium
+#     (the write-only window before staging: no verify, a host cannot read the medium)
 # Needs root, losetup, mkfs.exfat and the kernel's exfat or exfat-fuse.
 set -euo pipefail
 
 cmdline="${OUT+OUT=$(printf '%q' "$OUT") }$(printf '%q' "$0")$(printf ' %q' "$@")"
-[ $# -ge 1 ] && [ $# -le 3 ] || { echo "usage: $0 <build-dir> [files] [work-dir]" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 4 ] || { echo "usage: $0 <build-dir> [files] [work-dir] [passphrase|write-only]" >&2; exit 2; }
+mode=${4:-passphrase}
+case $mode in passphrase | write-only) ;; *) echo "cycle-window: mode is passphrase or write-only" >&2; exit 2 ;; esac
 build=$(cd "$1" 2>/dev/null && pwd) || { echo "cycle-window: no build folder '$1'" >&2; exit 1; }
 files=${2:-200000}
 case $files in '' | *[!0-9]*) echo "cycle-window: files must be a number" >&2; exit 2 ;; esac
@@ -68,8 +73,12 @@ fi
 fs=$([ "$MOUNT" = "mount -t exfat" ] && echo "kernel exfat" || echo "exfat-fuse")
 export MAMORI_LANG=en MAMORI_CACHE=$W/cache MAMORI_AUDIT_DIR=$W/audit MAMORI_VIEWER_COPY=0
 (umask 077 && echo cycle-window-benchmark >"$W/pass")
-MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q init --repo "$W/mnt/repo"
+fmt=2 cred_line=
+[ "$mode" = write-only ] && fmt=3 cred_line="credential = $W/MON.cred"
+MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q init --repo "$W/mnt/repo" --format $fmt
 MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q media init --repo "$W/mnt/repo" --label MON --hospital 1310012345
+[ "$mode" = write-only ] &&
+    MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q host enroll --repo "$W/mnt/repo" --out "$W/MON.cred" --name bench >/dev/null
 umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt"
 
 cat >"$W/attach" <<HOOK
@@ -98,6 +107,7 @@ staging = $W/staging
 [medium "MON"]
 days = mon,tue,wed,thu,fri,sat,sun
 path = $W/mnt/repo
+$cred_line
 [hooks]
 attach = $W/attach
 attach_timeout = 120s
@@ -131,26 +141,36 @@ day_window=$(last window) day_copied=$(last copied_bytes) day_fsyncs=$(last fsyn
 settle
 a=$(now)
 $MOUNT "$LOOPDEV" "$W/mnt" >/dev/null
-MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q backup --repo "$W/mnt/repo" "$W/src/standard" "$W/src/extended" >/dev/null
-MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q verify --repo "$W/mnt/repo" >/dev/null
+if [ "$mode" = write-only ]; then
+    "$mamori" -q backup --repo "$W/mnt/repo" --credential "$W/MON.cred" --catalog "$W/state/catalog" \
+        "$W/src/standard" "$W/src/extended" >/dev/null
+else
+    MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q backup --repo "$W/mnt/repo" "$W/src/standard" "$W/src/extended" >/dev/null
+    MAMORI_PASSPHRASE=cycle-window-benchmark "$mamori" -q verify --repo "$W/mnt/repo" >/dev/null
+fi
 sync
 umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt"
 old_online=$(elapsed "$a" "$(now)")
 shadow=$(du -sb "$W/staging" | cut -f1)
+catalog=$(du -sb "$W/state/catalog" 2>/dev/null | cut -f1 || echo 0)
 repo_img=$(du -s --block-size=1 "$W/medium.img" | cut -f1)
 
 report() {
     echo "- $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "- command: \`$cmdline\`"
     echo "- storage: $patients patients x 365 days, seed 1, standard + extended: $nfiles files (generated in ${t_gen} s)"
-    echo "- medium: a loop-mounted exFAT image ($fs), page cache dropped before every step"
-    echo "- shadow in the host's staging: $((shadow / 1048576)) MiB; medium image in use: $((repo_img / 1048576)) MiB"
+    echo "- medium: a loop-mounted exFAT image ($fs), repository format $fmt ($mode), page cache dropped before every step"
+    echo "- shadow in the host's staging: $((shadow / 1048576)) MiB; host catalog: $((${catalog:-0} / 1048576)) MiB; medium image in use: $((repo_img / 1048576)) MiB"
     echo
     echo "| step | window | online s | staging s (offline) | total s | copied | fsyncs |"
     echo "|---|---|---:|---:|---:|---:|---:|"
     echo "| first cycle of the medium | $first_window | $first_online | - | $first_total | - | - |"
     echo "| a normal day (one day of new data) | $day_window | $day_online | $day_stage | $day_total | $((day_copied / 1024)) KiB | $day_fsyncs |"
-    echo "| the same day before staging: backup + verify on the medium | (old) | $old_online | - | $old_online | - | - |"
+    if [ "$mode" = write-only ]; then
+        echo "| the same day before staging: backup with the credential on the medium | (old) | $old_online | - | $old_online | - | - |"
+    else
+        echo "| the same day before staging: backup + verify on the medium | (old) | $old_online | - | $old_online | - | - |"
+    fi
 }
 report
 [ -z "${OUT:-}" ] || report >"$OUT"

@@ -129,7 +129,7 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
     if (format && strcmp(format, "2") != 0 && strcmp(format, "3") != 0)
         return cli_usage(ctx, &cmd_init,
                          CLI_T(ctx, "--format は 2 または 3 です", "--format takes 2 or 3"));
-    io.format = format ? (unsigned)(format[0] - '0') : 0;
+    io.format = format ? (unsigned)(format[0] - '0') : MM_REPO_VERSION_NEW;
     if ((rc = cli_secret_kdf(ctx, &kdf)) != CLI_OK)
         return rc;
     if ((rc = cli_passphrase(ctx, passfile, "MAMORI_PASSPHRASE",
@@ -172,7 +172,8 @@ const struct cmd cmd_init = {
     "   --passphrase-file <FILE>  パスフレーズをファイルの1行目から読む\n"
     "   --kdf-passes <N>          Argon2id の反復回数（既定 12）\n"
     "   --kdf-memory <MiB>        Argon2id のメモリ量（既定 64）\n"
-    "   --format <2|3>            リポジトリ形式（既定 2。3 は書き込み専用ホスト用の形式）\n"
+    "   --format <2|3>            リポジトリ形式（既定 3: 書き込み専用ホストにも使える形式。\n"
+    "                             2 は以前の形式）\n"
     "   --allow-weak-secrets      弱いパスフレーズ・鍵導出の強さ・他人が読めるパスフレーズ\n"
     "                             ファイルを承知の上で使う（試験用）\n"
     "\n"
@@ -189,7 +190,8 @@ const struct cmd cmd_init = {
     "   --passphrase-file <FILE>  read the passphrase from the first line of a file\n"
     "   --kdf-passes <N>          Argon2id passes (default 12)\n"
     "   --kdf-memory <MiB>        Argon2id memory (default 64)\n"
-    "   --format <2|3>            repository format (default 2; 3: for write-only hosts)\n"
+    "   --format <2|3>            repository format (default 3: also for write-only hosts;\n"
+    "                             2: the earlier format)\n"
     "   --allow-weak-secrets      use a weak passphrase, a low key derivation cost or a\n"
     "                             passphrase file others can read, knowingly (tests)\n"
     "\n"

@@ -89,6 +89,9 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
         printf(CLI_T(ctx, "  準備（媒体オフライン）%.1f 秒、媒体へ複写 %s、fsync %llu 回\n",
                      "  staged with the medium offline in %.1f s, %s copied, %llu fsyncs\n"),
                r->stage_s, cli_bytes(r->copied_bytes, b), (unsigned long long)r->fsyncs);
+    if (r->window[0] == 's' && r->write_only)
+        printf("%s", CLI_T(ctx, "  書き込み専用の資格情報で準備しました（パスフレーズなし）\n",
+                           "  staged with its write-only credential (no passphrase)\n"));
     else if (r->window[0] == 'd' && r->write_only)
         printf("%s",
                CLI_T(ctx,

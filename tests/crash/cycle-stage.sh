@@ -18,7 +18,11 @@
 #    at missing data;
 #  - SIGKILL at several moments of the copy leaves the medium's earlier generations whole
 #    (verify --read-data) and the next window completes;
-#  - run retires whole generations beyond keep, never below keep_min_clean.
+#  - run retires whole generations beyond keep, never below keep_min_clean;
+#  - a write-only medium (WO: format 3, `[medium] credential`, no passphrase on the host) is
+#    staged too: its first window is direct and builds a write-only shadow, later windows are
+#    staged with the sources away while attached, and SIGKILL during their copy leaves its
+#    generations whole (a person's verify --read-data) and the next window delivers.
 #
 # Needs root, losetup, mkfs.exfat and a way to mount exFAT: otherwise "skipped: ..." and 77.
 # usage: cycle-stage.sh [<mamori> <mamori-gen>]   (default: $MAMORI and $MAMORI_GEN)
@@ -34,11 +38,14 @@ command -v losetup >/dev/null && command -v mkfs.exfat >/dev/null ||
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/mm-stage-XXXXXX") || exit 1
 LOOPDEV=
+WODEV=
 cleanup() {
     cd /
     [ -n "${KEEP:-}" ] && { echo "kept $W" >&2; mountpoint -q "$W/mnt" && { umount "$W/mnt" 2>/dev/null || fusermount -u "$W/mnt"; }; return; }
     unmount_if "$W/mnt"
+    unmount_if "$W/mnt-wo"
     [ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV" 2>/dev/null
+    [ -n "$WODEV" ] && losetup -d "$WODEV" 2>/dev/null
     rm -rf "$W"
 }
 trap cleanup EXIT
@@ -284,4 +291,97 @@ cycle keep-again 0 "$W/keep.conf"
 [ "$(gens)" = 2 ] || fail "keep = 2, the next day: not 2 generations"
 on_medium verify-keep 0 verify --repo "$W/mnt/repo" --read-data
 echo "retirement beyond keep, floors held: ok"
+
+# ---- a write-only medium: staged, SIGKILL during its copy -------------------------------------
+truncate -s 1000M "$W/wo.img" || fail "cannot make the write-only image"
+WODEV=$(losetup -f --show "$W/wo.img" 2>/dev/null) || { WODEV=; fail "cannot attach a loop device for WO"; }
+mkfs.exfat -L WO "$WODEV" >/dev/null 2>&1 || fail "mkfs.exfat failed for WO"
+mkdir -p "$W/mnt-wo"
+mount_wo() { $MOUNT "$WODEV" "$W/mnt-wo" >/dev/null 2>&1 || fail "cannot mount WO"; }
+umount_wo() {
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        mountpoint -q "$W/mnt-wo" || return 0
+        umount "$W/mnt-wo" 2>/dev/null || fusermount -u "$W/mnt-wo" 2>/dev/null
+        sleep 0.3
+    done
+    mountpoint -q "$W/mnt-wo" && fail "cannot unmount WO"
+    return 0
+}
+mount_wo
+export MAMORI_PASSPHRASE=stage-medium-passphrase
+must_be wo-init 0 "$M" -q init --repo "$W/mnt-wo/repo" --kdf-passes 1 --kdf-memory 1
+head -n 1 "$W/mnt-wo/repo/mamori-repo" | grep -qx 'mamori-repo 3' || fail "init did not make format 3 by default"
+must_be wo-label 0 "$M" media init --repo "$W/mnt-wo/repo" --label WO --hospital 1310012345
+must_be wo-enroll 0 "$M" host enroll --repo "$W/mnt-wo/repo" --out "$W/wo.cred" --name nightly
+unset MAMORI_PASSPHRASE
+umount_wo
+cat >"$W/attach-wo" <<HOOK
+#!/bin/sh
+echo "attach-wo \$(date +%s.%N)" >>"$W/hooks.log"
+if [ -e "$W/hide" ]; then mv "$W/src" "$W/src.away" || exit 4; fi
+if [ -e "$W/killafter" ]; then (sleep \$(cat "$W/killafter"); kill -9 \$PPID) >/dev/null 2>&1 & fi
+exec $MOUNT "$WODEV" "$W/mnt-wo"
+HOOK
+cat >"$W/detach-wo" <<HOOK
+#!/bin/sh
+if mountpoint -q "$W/mnt-wo"; then umount "$W/mnt-wo" 2>/dev/null || fusermount -u "$W/mnt-wo"; fi
+[ -d "$W/src.away" ] && mv "$W/src.away" "$W/src"
+echo "detach-wo \$(date +%s.%N)" >>"$W/hooks.log"
+HOOK
+chmod 700 "$W/attach-wo" "$W/detach-wo"
+{
+    printf '[hospital]\nid = 1310012345\n[service]\nstate_dir = %s/state-wo\n' "$W"
+    printf '[source "ssmix2"]\nkind = ssmix2\npath = %s/src/ss/standard\nschedule = daily\nrpo = 26h\n' "$W"
+    printf '[source "dept"]\nkind = folder\npath = %s/src/dept\nschedule = daily\nrpo = 26h\n' "$W"
+    printf '[media]\nrotation = weekday\nstaging = %s/staging\n' "$W"
+    printf '[medium "WO"]\ndays = mon,tue,wed,thu,fri,sat,sun\npath = %s/mnt-wo/repo\ncredential = %s/wo.cred\n' "$W" "$W"
+    printf '[hooks]\nattach = %s/attach-wo\nattach_timeout = 30s\ndetach = %s/detach-wo\ndetach_timeout = 30s\nalert = %s/alert\n' "$W" "$W" "$W"
+} >"$W/wo.conf"
+must_be config-wo 0 "$M" config check --config "$W/wo.conf"
+on_wo() { # on_wo <name> <want exit> <mamori args...>: with WO mounted, a person's passphrase
+    local name=$1 want=$2
+    shift 2
+    mount_wo
+    MAMORI_PASSPHRASE=stage-medium-passphrase run "$name" "$M" --lang en "$@"
+    local rc=$RC
+    umount_wo
+    [ "$rc" = "$want" ] || { show "$W/$name.out" "$W/$name.err"; fail "$name exited $rc, not $want"; }
+}
+wo_gens() { on_wo wo-gens 0 generations --repo "$W/mnt-wo/repo" --json; grep -o '"id":"' "$W/wo-gens.out" | wc -l; }
+rm -f "$W/hide"
+cycle wo-day1 0 "$W/wo.conf"
+[ "$(field wo-day1 window)" = direct ] && [ "$(field wo-day1 write_only)" = true ] ||
+    { show "$W/wo-day1.out"; fail "the write-only medium's first window is not direct"; }
+[ -f "$W/staging/WO/repo/mamori-repo" ] && [ -f "$W/staging/WO/packs" ] || fail "no write-only shadow after WO's first window"
+touch "$W/hide"
+cycle wo-day2 0 "$W/wo.conf"
+[ "$(field wo-day2 window)" = staged ] || { show "$W/wo-day2.out"; fail "WO's second window is not staged"; }
+[ "$(wo_gens)" = 2 ] || fail "WO: two generations expected"
+wmidcopy=0
+wo_packs() { mount_wo; find "$W/mnt-wo/repo/data" -type f -name '????????????????????????????????????????????????????????????????' | wc -l; umount_wo; }
+for k in 0.2 0.4 0.6 0.8 1.0; do
+    before=$(wo_gens)
+    pbefore=$(wo_packs)
+    head -c 40000000 /dev/urandom >"$W/src/dept/wo-big-$k.bin"
+    echo "$k" >"$W/killafter"
+    run "wo-kill-$k" "$M" --lang en run --config "$W/wo.conf" --date "$(date -u -d "2026-11-30 + $DAY days" +%F)"
+    killrc=$RC
+    rm -f "$W/killafter"
+    umount_wo
+    [ -d "$W/src.away" ] && mv "$W/src.away" "$W/src"
+    DAY=$((DAY + 1))
+    on_wo "wo-verify-kill-$k" 0 verify --repo "$W/mnt-wo/repo" --read-data
+    after=$(wo_gens)
+    pafter=$(wo_packs)
+    [ "$after" = "$before" ] || [ "$after" = $((before + 1)) ] || fail "WO kill at $k s: $before generations became $after"
+    # killed after some of the day's packs were on the medium and before its manifest
+    [ "$killrc" = 137 ] && [ "$after" = "$before" ] && [ "$pafter" -gt "$pbefore" ] && wmidcopy=$((wmidcopy + 1))
+    cycle "wo-after-kill-$k" 0 "$W/wo.conf"
+    on_wo "wo-verify-after-kill-$k" 0 verify --repo "$W/mnt-wo/repo" --read-data
+    [ "$(wo_gens)" -gt "$after" ] || fail "the window after the kill of WO at $k s wrote no generation"
+    echo "    WO: SIGKILL ${k}s after attach (exit $killrc): generations $before -> $after, packs $pbefore -> $pafter; next window $(field "wo-after-kill-$k" window)"
+done
+[ "$wmidcopy" -ge 1 ] || fail "no kill of WO's window landed in the middle of its copy (adjust the delays)"
+echo "write-only medium: staged, SIGKILL during the copy ($wmidcopy mid-copy): generations whole, next window delivers: ok"
 exit 0

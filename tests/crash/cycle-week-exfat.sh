@@ -13,7 +13,9 @@
 # every medium is detached, reports each medium's figures and marks the three failed days.
 # The passphrase comes from the configuration's passphrase_file (0600), except on FRI, a
 # write-only medium (format 3 with its host credential): its day runs without a passphrase,
-# and a person then reads it whole (verify --read-data) and finds the host's backup event.
+# and a person then reads it whole (verify --read-data) and finds the host's backup event;
+# its second week day is staged like the others (the window record says "staged", it is
+# short, the host's shadow keeps no delivered pack) and read whole again.
 #
 # Needs root, losetup, mkfs.exfat and a way to mount exFAT: otherwise "skipped: ..." and 77.
 # Unmounts and detaches every loop device even on failure.
@@ -262,6 +264,28 @@ for want in ['mamori_needs_attention 3', 'mamori_source_rpo_seconds{source="ssmi
         sys.exit("missing: " + want)
 PY
 echo "status (table, JSON, Prometheus) with every medium detached: ok"
+
+# ---- FRI's second week day: staged; the window only copies what the medium lacks --------------
+# its first window ran on the medium and built a write-only shadow (marker, label, the medium's
+# packs): the day is backed up into it with FRI offline, through the host catalog
+[ -f "$W/staging/FRI/repo/mamori-repo" ] && [ -f "$W/staging/FRI/packs" ] && [ -f "$W/staging/FRI/base" ] ||
+    fail "no write-only shadow of FRI after its first window"
+[ -e "$W/staging/FRI/repo/config" ] && fail "the write-only shadow holds the medium's config"
+"$G" advance --out "$W/src" --days 1 -q || fail "mamori-gen advance failed"
+: >"$W/hooks.log"
+must_be run-FRI2 0 "$M" --lang en run --config "$W/mamori.conf" --date 2026-12-18
+rec=$(tail -n 1 "$W/state/windows.jsonl")
+echo "$rec" | grep -q '"medium":"FRI".*"window":"staged","stage_s":[0-9.]*,"copied_bytes":[1-9][0-9]*' ||
+    { echo "$rec" >&2; fail "FRI's second window is not staged"; }
+echo "$rec" | grep -q '"write_only":1' || { echo "$rec" >&2; fail "FRI's staged window is not write-only"; }
+online=$(echo "$rec" | sed 's/.*"online_s":\([0-9.]*\).*/\1/')
+awk "BEGIN{exit !($online < 10)}" || fail "FRI's staged window took ${online}s"
+[ "$(find "$W/staging/FRI/repo/data" -type f | wc -l)" = 0 ] || fail "the write-only shadow kept delivered packs"
+[ "$(gens FRI)" = 2 ] || fail "FRI does not hold two generations after its staged window"
+mount_day FRI
+MAMORI_PASSPHRASE=week-medium-passphrase must_be verify-FRI2 0 "$M" verify --repo "$W/mnt/FRI/repo" --read-data
+umount_day FRI
+echo "FRI's second day: staged, window ${online}s, read whole by a person: ok"
 
 # ---- a passphrase file others may read is refused ------------------------------------------------
 chmod 644 "$PASSFILE"

@@ -29,6 +29,7 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "repo/repo.h"
+#include "repo/repo_sync.h"
 #include "tools/gen/gen.h"
 
 #define PATHCAP 1024
@@ -99,6 +100,9 @@ static void advance(struct world *w, unsigned days)
         fail_msg("advance: %s", mm_error_last());
 }
 
+/* NULL, or the answer of a host's record of the medium (a shadow's backup, staging) */
+static int (*known_fn)(const char *hex, uint64_t size, void *ctx);
+
 /* One backup of the storage through the credential alone (@catalog NULL: without one). */
 static void host_backup(struct world *w, const char *catalog, char id[MM_CRYPTO_HEX_SIZE],
                         struct mm_repo_counts *c, struct mm_repo_catalog_report *rep)
@@ -113,6 +117,7 @@ static void host_backup(struct world *w, const char *catalog, char id[MM_CRYPTO_
     s.kind = MM_REPO_SOURCE_FOLDER;
     bo.catalog_dir = catalog;
     bo.catalog_report = rep;
+    bo.catalog_pack_known = known_fn;
     memset(rep, 0, sizeof(*rep));
     if (mm_repo_backup(h, &s, 1, &bo, id, c) != 0)
         fail_msg("host backup: %s", mm_error_last());
@@ -466,6 +471,74 @@ static void host__first_night_from_a_seeded_catalog(void **state)
     person_restore(&w, id, "out", w.std);
 }
 
+/* The record of the medium in known_pack(): one pack, by ID and size. */
+static char known_id[MM_CRYPTO_HEX_SIZE];
+static uint64_t known_size;
+
+static int known_pack(const char *hex, uint64_t size, void *ctx)
+{
+    (void)ctx;
+    return strcmp(hex, known_id) == 0 && size == known_size;
+}
+
+/*
+ * What staging a write-only medium needs of the catalog (docs/format.md "Staging"): its packs
+ * listed without a key (mm_repo_catalog_packs: exactly the packs the host wrote, with their
+ * sizes), and a pack that is not in the repository folder counting as present only when the
+ * host's record of the medium says so with the recorded size (catalog_pack_known); else it is
+ * dropped with its objects, as on the medium.
+ */
+static void host__catalog_packs_and_packs_known_elsewhere(void **state)
+{
+    struct world w;
+    struct mm_repo_counts c;
+    struct mm_repo_catalog_report rep;
+    struct mm_repo_sync_pack *p = NULL;
+    char id[MM_CRYPTO_HEX_SIZE], pack[2 * PATHCAP], away[PATHCAP], empty[PATHCAP];
+    unsigned char pid[32];
+    size_t n = 0;
+    mm_repo *h = NULL;
+    struct stat sb;
+
+    (void)state;
+    make_world(&w);
+    host_backup(&w, w.cat, id, &c, &rep);
+    assert_int_equal(mm_repo_open_host(&h, w.repo, w.cred), 0);
+    assert_int_equal(mm_repo_catalog_packs(h, w.cat, &p, &n), 0);
+    assert_true(n > 1);
+    {
+        char data[PATHCAP];
+        pj(data, w.repo, "data");
+        assert_int_equal(n, count_files(data)); /* every pack the host wrote, no other */
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(pack, sizeof(pack), "%s/data/%.2s/%s", w.repo, p[i].id, p[i].id);
+        assert_int_equal(stat(pack, &sb), 0);
+        assert_int_equal((uint64_t)sb.st_size, p[i].size);
+    }
+    free(p);
+    pj(empty, w.base, "no-catalog");
+    assert_int_equal(mm_repo_catalog_packs(h, empty, &p, &n), MM_ENOTFOUND);
+    mm_repo_free(h);
+
+    /* a pack moved away: known elsewhere with its size, it counts; another size, dropped */
+    catalog_pack(&w, pid, pack);
+    mm_crypto_hex(pid, known_id);
+    assert_int_equal(stat(pack, &sb), 0);
+    pj(away, w.base, "away.pack");
+    assert_int_equal(rename(pack, away), 0);
+    known_fn = known_pack;
+    known_size = (uint64_t)sb.st_size;
+    advance(&w, 1);
+    host_backup(&w, w.cat, id, &c, &rep);
+    assert_int_equal(rep.dropped_packs, 0);
+    known_size = (uint64_t)sb.st_size + 1;
+    host_backup(&w, w.cat, id, &c, &rep);
+    assert_int_equal(rep.dropped_packs, 1);
+    known_fn = NULL;
+    assert_int_equal(rename(away, pack), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +546,7 @@ int main(void)
         cmocka_unit_test_teardown(host__lost_and_poisoned_catalog, remove_tmp),
         cmocka_unit_test_teardown(host_and_person__interleaved, remove_tmp),
         cmocka_unit_test_teardown(host__first_night_from_a_seeded_catalog, remove_tmp),
+        cmocka_unit_test_teardown(host__catalog_packs_and_packs_known_elsewhere, remove_tmp),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,7 @@
 #include "common/error.h"
 #include "os/os.h"
 #include "repo/repo.h"
+#include "repo/repo_sync.h"
 #include "tests/unit/test_storage.h"
 
 #define PASS   "cycle: correct horse battery staple"
@@ -498,8 +499,9 @@ static void cycle__stages_offline_then_copies_only_what_the_medium_lacks(void **
  * A write-only medium ([medium] credential): a format 3 repository made by a person, the host
  * enrolled; `run` writes it with no passphrase at all, through the host catalog (the second
  * day stores only the day's data), checks every file it added by reading it back against its
- * name, retires its own oldest generation beyond keep = 2 (once older than keep_min_age), and
- * the person reads every generation left (verify --read-data clean).
+ * name (the first window on the medium; the next ones staged, each copy read back), retires
+ * its own oldest generation beyond keep = 2 (once older than keep_min_age) in a staged window
+ * too, and the person reads every generation left (verify --read-data clean).
  */
 static void cycle__credential_writes_without_a_passphrase(void **s)
 {
@@ -507,7 +509,7 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     struct mm_cycle_result res;
     struct mm_repo_verify_opts vo = { 0 };
     struct mm_repo_verify_stats vs;
-    char repo_d[400], cred[400], text[4096], extra[400];
+    char repo_d[400], cred[400], text[4096], extra[400], staged1[MM_CRYPTO_HEX_SIZE] = "";
     mm_config *cfg = NULL;
     mm_repo *r = NULL;
     uint64_t first = 0;
@@ -523,9 +525,9 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     assert_int_equal(mm_repo_medium_set(r, "A", "H1", 0), 0);
     assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, cred), 0);
     mm_repo_free(r);
-    for (int day = 0; day < 3; day++) {
-        if (day == 2)
-            sleep(2); /* the first two are older than keep_min_age now */
+    for (int day = 0; day < 4; day++) {
+        if (day >= 2)
+            sleep(2); /* the earlier ones are older than keep_min_age now */
         snprintf(text, sizeof(text),
                  "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
                  "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
@@ -541,20 +543,38 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
         run(cfg, &res);
         no_pass = 0;
         assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
-        assert_string_equal(res.window, "direct");
+        /* the first window runs on the medium and builds the shadow; then staged */
+        assert_string_equal(res.window, day == 0 ? "direct" : "staged");
         assert_true(res.write_only);
+        assert_false(res.resynced); /* retiring keeps the shadow's record of the medium true */
         assert_int_equal(res.generations, 1);
-        assert_true(res.verify.packs > 0); /* the packs it added, read back and hashed */
-        /* keep = 2: the third night retires the host's oldest (its manifest) */
+        if (day == 0)
+            assert_true(res.verify.packs > 0); /* the packs it added, read back and hashed */
+        else
+            assert_true(res.copied_files > 0 && res.stage_s > 0);
+        /* keep = 2: the third and fourth nights retire the host's oldest (its manifest) */
         assert_int_equal(res.generations_held, day < 2 ? day + 1 : 2);
         assert_int_equal(res.retired, day < 2 ? 0 : 1);
+        if (day == 1)
+            memcpy(staged1, res.id, sizeof(staged1));
+        if (day == 3) { /* the staged generation retired is gone from the shadow too */
+            char p[600];
+            snprintf(p, sizeof(p), "%s/staging/A/repo/generations/%s", work, staged1);
+            assert_int_not_equal(access(p, F_OK), 0);
+            snprintf(p, sizeof(p), "%s/generations/%s", repo_d, staged1);
+            assert_int_not_equal(access(p, F_OK), 0);
+        }
         if (day == 0) {
             first = res.bytes_written;
             snprintf(extra, sizeof(extra), "%s/extra-cred.txt", st.dir);
             write_file(extra, "one new file of the second day\n", 0644);
         } else {
             assert_true(res.bytes_written < first / 4); /* only the day's data: the catalog */
-            write_file(extra, day == 1 ? "the third day's version\n" : "-\n", 0644);
+            write_file(extra,
+                       day == 1   ? "the third day's version\n"
+                       : day == 2 ? "-\n"
+                                  : "+\n",
+                       0644);
         }
     }
     unlink(extra);
@@ -581,6 +601,253 @@ static void cycle__credential_writes_without_a_passphrase(void **s)
     mm_repo_free(r);
 }
 
+/* ---- a write-only medium staged ----------------------------------------------------------- */
+
+/* The medium pulled in the middle of a window: with pull_at set, the copy of the first file
+ * whose name starts with it fails as a medium that went away does (-Wl,--wrap). */
+static const char *pull_at;
+int __real_mm_repo_sync_copy(const char *src, const char *dst, const char *rel,
+                             struct mm_repo_sync_stats *stats);
+int __wrap_mm_repo_sync_copy(const char *src, const char *dst, const char *rel,
+                             struct mm_repo_sync_stats *stats);
+int __wrap_mm_repo_sync_copy(const char *src, const char *dst, const char *rel,
+                             struct mm_repo_sync_stats *stats)
+{
+    if (pull_at && strncmp(rel, pull_at, strlen(pull_at)) == 0) {
+        pull_at = NULL;
+        return mm_error_set(MM_EIO, "the medium went away");
+    }
+    return __real_mm_repo_sync_copy(src, dst, rel, stats);
+}
+
+/* One write-only cycle of medium A at @path with the credential @cred. */
+static void run_wo(const char *path, const char *cred, struct mm_cycle_result *res)
+{
+    char text[4096];
+    mm_config *cfg = NULL;
+
+    snprintf(text, sizeof(text),
+             "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
+             "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
+             "[media]\nrotation = weekday\nstaging = %s/staging\n"
+             "[medium \"A\"]\ndays = sun,mon,tue,wed\npath = %s\ncredential = %s\n"
+             "[medium \"B\"]\ndays = thu,fri,sat\npath = %s\n"
+             "[hooks]\nattach = %s/attach-ok\ndetach = %s/detach\nalert = %s/alert\n",
+             state, st.dir, work, path, cred, repo_b, work, work, work);
+    assert_int_equal(mm_config_parse("test.conf", text, strlen(text), &cfg, NULL), 0);
+    no_pass = 1;
+    run(cfg, res);
+    no_pass = 0;
+}
+
+/* A person's verify --read-data of @path: @gens generations, nothing damaged or missing. */
+static void person_verifies(const char *path, size_t gens)
+{
+    struct mm_repo_verify_opts vo = { 0 };
+    struct mm_repo_verify_stats vs;
+    mm_repo *r = NULL;
+
+    assert_int_equal(mm_repo_open(&r, path, "alice", P(PASS)), 0);
+    vo.read_data = 1;
+    assert_int_equal(mm_repo_verify(r, &vo, &vs), 0);
+    assert_int_equal(vs.damaged_generations + vs.damaged_packs + vs.damaged_objects +
+                             vs.missing_objects + vs.damaged_files,
+                     0);
+    assert_int_equal(vs.generations, gens);
+    mm_repo_free(r);
+}
+
+/* The names of @path that @before lacks, and their bytes. @return how many */
+static size_t added(const char *path, char **before, size_t nb, char ***out, uint64_t *bytes)
+{
+    char **after = NULL, **v = calloc(4096, sizeof(*v));
+    size_t na = 0, n = 0;
+
+    assert_int_equal(mm_repo_sync_list(path, 1, &after, &na), 0);
+    *bytes = 0;
+    for (size_t i = 0; i < na && n < 4096; i++) {
+        size_t j = 0;
+        char p[600];
+        struct stat sb;
+        while (j < nb && strcmp(before[j], after[i]) != 0)
+            j++;
+        if (j < nb)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", path, after[i]);
+        assert_int_equal(stat(p, &sb), 0);
+        *bytes += (uint64_t)sb.st_size;
+        v[n++] = strdup(after[i]);
+    }
+    mm_repo_sync_list_free(after, na);
+    *out = v;
+    return n;
+}
+
+/*
+ * A window cut at its first pack (nothing reaches the medium: the day's generation waits in
+ * the shadow, its new file @name with @text), then the host loses the shadow's packs; with
+ * @claim, the host's record of the medium ("packs") is poisoned to say the medium has them.
+ */
+static void lose_staged_packs(const char *medium, const char *cred, const char *shadow,
+                              const char *name, const char *text, int claim)
+{
+    struct mm_cycle_result res;
+    char p[600], cmd[1400];
+
+    snprintf(p, sizeof(p), "%s/%s", st.dir, name);
+    write_file(p, text, 0644);
+    pull_at = "data/";
+    run_wo(medium, cred, &res);
+    pull_at = NULL;
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_COPY);
+    assert_true(res.staged_waiting);
+    snprintf(p, sizeof(p), "%s/repo/data", shadow);
+    assert_true(count_files(p) > 0);
+    if (claim) {
+        snprintf(cmd, sizeof(cmd),
+                 "find '%s' -type f -printf '%%f %%s\\n' >> '%s/packs' && "
+                 "find '%s' -type f -delete",
+                 p, shadow, p);
+    } else {
+        snprintf(cmd, sizeof(cmd), "find '%s' -type f -delete", p);
+    }
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(count_files(p), 0);
+}
+
+/* The day after lose_staged_packs(): the window must fall back to a backup on the medium,
+ * and no generation points at missing data (a person's verify --read-data). */
+static void falls_back_whole(const char *medium, const char *cred, const char *extra,
+                             const char *text)
+{
+    struct mm_cycle_result res;
+    size_t gens = generations(medium);
+
+    write_file(extra, text, 0644);
+    run_wo(medium, cred, &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    person_verifies(medium, gens + 1);         /* nothing points at missing data; the waiting
+                                                  generation was never delivered */
+    assert_string_equal(res.window, "direct"); /* fell back: the backup ran on it */
+    assert_true(res.resynced);
+}
+
+/*
+ * A write-only medium is staged like a passphrase one: the first window runs on the medium and
+ * builds the shadow (marker, label, the medium's packs); the next day is backed up with the
+ * medium offline into the shadow through the host catalog, and the window copies exactly the
+ * new packs, index file and manifest (each read back against its name). A medium pulled before
+ * the manifest leaves its generations whole and the next window delivers both. A poisoned
+ * catalog (a pack it names is not on the medium, though the host's record says it is) never
+ * yields a manifest pointing at missing data: the window falls back to a backup on the medium.
+ */
+static void cycle__credential_medium_is_staged(void **s)
+{
+    struct mm_repo_init_opts io = { 0 };
+    struct mm_cycle_result res;
+    char repo_e[400], cred[400], shadow[400], extra[400], p[600], **before = NULL, **diff = NULL;
+    size_t nb = 0, nd = 0, gens;
+    uint64_t bytes = 0;
+    mm_repo *r = NULL;
+
+    (void)s;
+    snprintf(repo_e, sizeof(repo_e), "%s/E", work);
+    snprintf(cred, sizeof(cred), "%s/E.cred", work);
+    snprintf(shadow, sizeof(shadow), "%s/staging/A", work);
+    snprintf(extra, sizeof(extra), "%s/extra-wo.txt", st.dir);
+    io.kdf = &kdf_min;
+    io.format = 3;
+    assert_int_equal(mm_repo_init(repo_e, "alice", P(PASS), &io), 0);
+    assert_int_equal(mm_repo_open(&r, repo_e, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL), 0);
+    assert_int_equal(mm_repo_medium_set(r, "A", "H1", 0), 0);
+    assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, cred), 0);
+    mm_repo_free(r);
+    test_rm_rf(shadow);
+
+    /* first window: direct, then the shadow: marker, label, base, the medium's packs */
+    run_wo(repo_e, cred, &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "direct");
+    snprintf(p, sizeof(p), "%s/repo/mamori-repo", shadow);
+    assert_int_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof(p), "%s/packs", shadow);
+    has(p, "mamori-packs 1\n", 1);
+    snprintf(p, sizeof(p), "%s/repo/config", shadow);
+    assert_int_not_equal(access(p, F_OK), 0); /* nothing the host cannot use */
+
+    /* second day: staged; the window copies only the new packs, index file and manifest */
+    write_file(extra, "one new file of the write-only day\n", 0644);
+    assert_int_equal(mm_repo_sync_list(repo_e, 1, &before, &nb), 0);
+    run_wo(repo_e, cred, &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    assert_true(res.write_only && res.stage_s > 0);
+    assert_int_equal(res.generations, 1);
+    nd = added(repo_e, before, nb, &diff, &bytes);
+    assert_int_equal(res.copied_files, nd);
+    assert_int_equal(res.copied_bytes, bytes);
+    {
+        size_t ng = 0, ni = 0, np = 0;
+        for (size_t i = 0; i < nd; i++) {
+            ng += strncmp(diff[i], "generations/", 12) == 0;
+            ni += strncmp(diff[i], "index/", 6) == 0;
+            np += strncmp(diff[i], "data/", 5) == 0;
+        }
+        assert_int_equal(ng, 1);
+        assert_int_equal(ni, 1);
+        assert_true(np >= 1 && ng + ni + np == nd);
+        snprintf(p, sizeof(p), "generations/%s", res.id);
+        for (size_t i = 0; i < nd && strncmp(diff[i], "generations/", 12) == 0; i++)
+            assert_string_equal(diff[i], p);
+    }
+    for (size_t i = 0; i < nd; i++)
+        free(diff[i]);
+    free(diff);
+    mm_repo_sync_list_free(before, nb);
+    snprintf(p, sizeof(p), "%s/repo/data", shadow);
+    assert_int_equal(count_files(p), 0); /* delivered: the shadow keeps no pack */
+    assert_int_equal(generations(repo_e), 2);
+
+    /* pulled before the manifest: earlier generations whole, the next window delivers both */
+    write_file(extra, "the write-only day three\n", 0644);
+    pull_at = "generations/";
+    run_wo(repo_e, cred, &res);
+    pull_at = NULL;
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_FAILED);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_COPY);
+    assert_true(res.staged_waiting);
+    person_verifies(repo_e, 2);
+    write_file(extra, "the write-only day four\n", 0644);
+    run_wo(repo_e, cred, &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    assert_false(res.staged_waiting);
+    person_verifies(repo_e, 4);
+
+    /* the staged packs of a waiting generation lost from the shadow: the next staging
+     * drops them from the catalog and stores the file again, but the waiting generation
+     * needs them: never delivered ("needs") */
+    lose_staged_packs(repo_e, cred, shadow, "lost-wo.txt", "a file whose packs get lost\n", 0);
+    falls_back_whole(repo_e, cred, extra, "the write-only day five\n");
+    /* poisoned: the host's record claims the medium has them, so staging reuses their IDs
+     * for the unchanged file; the window finds them on neither side */
+    lose_staged_packs(repo_e, cred, shadow, "poisoned-wo.txt", "a file the record lies about\n", 1);
+    falls_back_whole(repo_e, cred, extra, "the write-only day six\n");
+    gens = generations(repo_e);
+    /* and the shadow is whole again: the next day is staged */
+    write_file(extra, "the write-only day seven\n", 0644);
+    run_wo(repo_e, cred, &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    person_verifies(repo_e, gens + 1);
+    unlink(extra);
+    snprintf(p, sizeof(p), "%s/lost-wo.txt", st.dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/poisoned-wo.txt", st.dir);
+    unlink(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +865,7 @@ int main(void)
         cmocka_unit_test(staged__expires_only_after_the_expiry),
         cmocka_unit_test(cycle__stages_offline_then_copies_only_what_the_medium_lacks),
         cmocka_unit_test(cycle__credential_writes_without_a_passphrase),
+        cmocka_unit_test(cycle__credential_medium_is_staged),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

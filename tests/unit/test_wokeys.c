@@ -11,9 +11,11 @@
  * proves it can fail: a pack sealed the wrong way (with the object-ID key, which the host
  * holds) must be reported, and so must a real data key slipped into the candidates. The
  * harness also covers a generation written with the credential alone (mm_repo_backup with
- * a host catalog, repo_catalog.c). The audit log: a host handle appends events to the
- * medium's log (signed by its writer key, details sealed to the reader key) and to its own;
- * the person verifies and reads them, the credential's keys open none of the sealed details.
+ * a host catalog, repo_catalog.c), and one staged in a write-only shadow of the medium and
+ * copied to it as `run`'s window does (docs/format.md "Staging"). The audit log: a host handle
+ * appends events to the medium's log (signed by its writer key, details sealed to the reader key)
+ * and to its own; the person verifies and reads them, the credential's keys open none of the sealed
+ * details.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <dirent.h>
@@ -40,6 +42,7 @@
 #include "repo/repo.h"
 #include "repo/repo_fmt3.h"
 #include "repo/repo_format.h"
+#include "repo/repo_sync.h"
 #include "tools/gen/gen.h"
 
 #define PATHCAP 1024
@@ -443,6 +446,54 @@ static void controls_open(const char *repo, struct cands *c)
  * The harness: no key of the credential opens anything on the medium; and it can fail
  * (a wrongly sealed pack, a real data key among the candidates).
  */
+/*
+ * A staged night of a write-only medium (docs/format.md "Staging"): the host backs up into a
+ * write-only shadow (the medium's marker, then only what the host writes) with the credential
+ * alone, and the files it wrote are copied to the medium as a window copies them; the shadow's
+ * index files and manifests are tried here, its packs once on the medium with the rest.
+ */
+static void stage_night(struct world *w)
+{
+    static const char note[] = "a file staged while the medium is offline\n";
+    struct mm_repo_source s = { 0 };
+    struct mm_repo_backup_opts bo = { 0 };
+    struct mm_repo_sync_stats st = { 0 };
+    struct cands none = { 0 };
+    struct tally t = { 0 };
+    char shadow[PATHCAP], path[PATHCAP], catdir[PATHCAP], gen[MM_CRYPTO_HEX_SIZE], **v = NULL;
+    unsigned char *cred, rpk[32];
+    size_t n = 0, nv = 0, copied = 0;
+    mm_repo *h = NULL;
+
+    pj(shadow, w->base, "shadow");
+    assert_int_equal(mm_repo_sync_copy(w->repo, shadow, "mamori-repo", &st), 0);
+    write_file_mode(pj(path, w->std, "staged-night.txt"), note, strlen(note), 0644);
+    assert_int_equal(mm_repo_open_host(&h, shadow, w->cred), 0);
+    s.path = w->std;
+    s.kind = MM_REPO_SOURCE_FOLDER;
+    bo.catalog_dir = pj(catdir, w->base, "catalog");
+    assert_int_equal(mm_repo_backup(h, &s, 1, &bo, gen, NULL), 0);
+    mm_repo_free(h);
+    /* the credential's keys open none of the shadow's envelopes */
+    assert_non_null(cred = read_all(w->cred, &n));
+    memcpy(rpk, cred + HC_KEYS + 72, 32);
+    cands_from(&none, cred, n);
+    try_envelopes(shadow, "index", 0, &none, rpk, &t);
+    try_envelopes(shadow, "generations", 1, &none, rpk, &t);
+    assert_true(t.envelopes >= 2);
+    assert_int_equal(t.opened, 0);
+    cands_free(&none);
+    free(cred);
+    /* the window: packs, index files, the manifest, each checked against its name */
+    assert_int_equal(mm_repo_sync_list(shadow, 1, &v, &nv), 0);
+    for (size_t i = 0; i < nv; i++) {
+        assert_int_equal(mm_repo_sync_copy(shadow, w->repo, v[i], &st), 0);
+        copied += strncmp(v[i], "data/", 5) == 0;
+    }
+    assert_true(copied >= 1);
+    mm_repo_sync_list_free(v, nv);
+}
+
 static void harness__credential_opens_nothing(void **state)
 {
     struct world w;
@@ -472,6 +523,7 @@ static void harness__credential_opens_nothing(void **state)
         assert_int_equal(rep.saved, 1);
         mm_repo_free(h);
     }
+    stage_night(&w); /* and a staged night: the shadow's files are tried too */
     assert_non_null(cred = read_all(w.cred, &n));
     memcpy(rpk, cred + HC_KEYS + 72, 32);
     cands_from(&c, cred, n);

@@ -108,6 +108,9 @@ struct mm_backup_opts {
      * starts again from what is there (docs/operations.md) */
     int accept_loss;
     int no_head; /* @repo_path is the host's shadow of a medium: no head check, no head */
+    /* as mm_repo_backup_opts.catalog_pack_known (NULL: a pack must be in @repo_path) */
+    int (*catalog_pack_known)(const char *hex, uint64_t size, void *ctx);
+    void *catalog_pack_ctx;
 };
 
 struct mm_backup_result {

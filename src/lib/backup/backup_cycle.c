@@ -319,13 +319,14 @@ void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const
 }
 
 /* <state_dir>/catalog: the host's catalogs of the media it writes with a credential. */
-static int catalog_dir(struct cyc *c, char *out, size_t cap)
+int mm_backup__catalog_dir(struct cyc *c)
 {
     const struct mm_config_service *sv = mm_config_service(c->cfg);
 
-    if (!sv->state_dir || snprintf(out, cap, "%s/catalog", sv->state_dir) >= (int)cap)
+    if (!sv->state_dir || snprintf(c->catalog, sizeof(c->catalog), "%s/catalog", sv->state_dir) >=
+                                  (int)sizeof(c->catalog))
         return -1;
-    return mm_os_mkdir_p(out, 0700);
+    return mm_os_mkdir_p(c->catalog, 0700) == 0 ? 0 : -1;
 }
 
 /*
@@ -364,18 +365,17 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
     struct mm_backup_result br;
     int rc;
 
-    char catalog[MM_LIMIT_PATH], **before = NULL;
+    char **before = NULL;
     size_t nbefore = 0;
 
     mm_backup__cycle_opts(c, &bo, c->m->path, r, src, nsrc);
     if (c->m->credential) { /* write-only: the host's catalog, and what the medium held */
-        if (catalog_dir(c, catalog, sizeof(catalog)) < 0 ||
+        if (mm_backup__catalog_dir(c) < 0 ||
             mm_repo_sync_list(c->m->path, 1, &before, &nbefore) < 0) {
             fail(c, MM_CYCLE_STAGE_BACKUP, MM_EIO, "host catalog or medium listing failed");
             return;
         }
-        bo.catalog_dir = catalog;
-        c->res->write_only = 1;
+        bo.catalog_dir = c->catalog;
     }
     rc = mm_backup_run(&bo, &br);
     if (rc == MM_BACKUP_EXIT_EVIDENCE) {
@@ -393,8 +393,8 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
         if (rc == MM_BACKUP_EXIT_ATTENTION)
             snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
         if (c->m->credential) {
-            if (check_written(c, before, nbefore) == 0)
-                seal(c);
+            if (check_written(c, before, nbefore) == 0 && seal(c) == 0)
+                mm_backup__stage_bootstrap(c);
         } else if (verify_seal(c, r) == 0) {
             mm_backup__stage_bootstrap(c);
         }
@@ -426,10 +426,11 @@ static void online(struct cyc *c, const char **src, size_t nsrc)
         if (c->res->exit == MM_BACKUP_EXIT_ATTENTION)
             snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
     }
-    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && c->m->credential)
-        mm_backup__host_retire(c);
-    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE && !c->m->credential) {
-        mm_backup__stage_retire(c);
+    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE) {
+        if (c->m->credential)
+            mm_backup__host_retire(c);
+        else
+            mm_backup__stage_retire(c);
         if (c->res->window[0] == 's')
             seal(c);
     }
@@ -578,11 +579,12 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     }
     c->m = due[0].medium;
     snprintf(res->medium, sizeof(res->medium), "%s", c->m->label);
+    res->write_only = c->m->credential != NULL;
     mm_backup__stage_prepare(c);
     nsrc = due_sources(c, src, MM_BACKUP_SOURCES_MAX);
     if (nsrc == 0)
         fail(c, MM_CYCLE_STAGE_SOURCES, MM_ENOTFOUND, "no source is due");
-    else if (!c->m->credential) /* write-only media are written on the medium (below) */
+    else
         (void)mm_backup__stage_run(c, src, nsrc); /* the medium is still offline */
     started = time(NULL);
     t0 = now_s();

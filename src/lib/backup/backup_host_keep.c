@@ -5,8 +5,9 @@
  * window records (<state_dir>/windows.jsonl, "write_only") name them, and only those still on
  * the medium; the same floors as every medium (mm_cycle_retire_plan: never the newest, never
  * younger than keep_min_age, never below keep_min_clean clean generations — counting only its
- * own, which can only keep more) decide, and a retired generation's manifest is removed. A
- * person's generations are never touched, nor any pack (compaction needs a person's key).
+ * own, which can only keep more) decide, and a retired generation's manifest is removed, on
+ * the medium and in the host's shadow of it (staging). A person's generations are never
+ * touched, nor any pack (compaction needs a person's key).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,10 +102,8 @@ void mm_backup__host_retire(struct cyc *c)
     unsigned char *out = NULL;
     int64_t now = (int64_t)time(NULL) * 1000000000;
 
-    if ((!k.keep && k.keep_age <= 0) || !c->res->generations)
-        return;
     /* today's generation is not in the records yet: it is the newest */
-    if (own_generations(c, &l) == 0 &&
+    if ((k.keep || k.keep_age > 0) && c->res->generations && own_generations(c, &l) == 0 &&
         hk_push(&l, c->res->id, now, c->res->exit == MM_BACKUP_EXIT_OK) == 0 &&
         (f = calloc(l.n, sizeof(*f))) && (out = calloc(l.n, 1))) {
         for (size_t i = 0; i < l.n; i++)
@@ -118,13 +117,17 @@ void mm_backup__host_retire(struct cyc *c)
             char rel[96];
             if (!out[i])
                 continue;
+            struct mm_repo_sync_stats host = { 0 };
             snprintf(rel, sizeof(rel), "generations/%s", l.v[i].id);
             if (mm_repo_sync_remove(c->m->path, rel, &c->sync) == 0)
                 c->res->retired++;
+            if (c->shadow[0]) /* the shadow's copy goes too (its base follows below) */
+                (void)mm_repo_sync_remove(c->shadow_repo, rel, &host);
         }
     }
     free(f);
     free(out);
     free(l.v);
     mm_error_clear();
+    mm_backup__stage_base(c);
 }

@@ -380,6 +380,8 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
     bo.name = o->name;
     bo.catalog_dir = o->catalog_dir;
     bo.catalog_report = &res->catalog;
+    bo.catalog_pack_known = o->catalog_pack_known;
+    bo.catalog_pack_ctx = o->catalog_pack_ctx;
     bo.threads = o->threads;
     bo.dict_samples = o->dict_samples;
     if (!o->no_index && (j->nstd > 0 || j->parent_index || j->not_indexed > 0)) {

@@ -10,7 +10,12 @@
  * (its marker ID and the names under generations/, index/, dict/): a medium that differs was
  * changed behind the shadow (a person's prune, a backup elsewhere), and its staged data is
  * never delivered. <staging>/<LABEL>/staged lists the generations waiting ("<time> <ID>
- * <bytes>" a line), mirrored for `status` as <state_dir>/staged/<LABEL>.json.
+ * <bytes>" a line), mirrored for `status` as <state_dir>/staged/<LABEL>.json. A write-only
+ * medium ([medium] credential) has a write-only shadow: only the medium's marker and label and
+ * what the host's backups wrote into it, opened with the credential; the host catalog stands
+ * in for the parent's trees and the index, <staging>/<LABEL>/packs for the medium's packs, and
+ * <staging>/<LABEL>/needs lists the packs the waiting generations may use, which the window
+ * checks on the medium before it writes anything (docs/format.md "Staging").
  */
 #include <dirent.h>
 #include <errno.h>
@@ -262,14 +267,168 @@ static int has(char **v, size_t n, const char *s)
     return n && bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
 }
 
-/* After the backup into the shadow: what waits, the packs to check and to drop later. */
-static int plan(struct cyc *c)
+/* Append the day's staged generation to the shadow's "staged" list (fsynced). @return 0, -1 */
+static int add_waiting(struct cyc *c)
 {
-    char id[33], **base = NULL, **ix = NULL, path[MM_LIMIT_PATH], line[160];
-    size_t nbase = 0, nix = 0;
+    char path[MM_LIMIT_PATH];
     FILE *f;
     int err;
 
+    if (pjoin(path, sizeof(path), c->shadow, "staged") < 0 || !(f = fopen(path, "a")))
+        return -1;
+    fprintf(f, "%lld %s %llu\n", (long long)time(NULL), c->stage_id,
+            (unsigned long long)c->stage_counts.bytes_stored);
+    err = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+    return fclose(f) == 0 ? err : -1;
+}
+
+static int cmp_pack(const void *a, const void *b)
+{
+    return strcmp(((const struct mm_repo_sync_pack *)a)->id,
+                  ((const struct mm_repo_sync_pack *)b)->id);
+}
+
+/* Append the "<64 hex> <size>" lines of the shadow's file @name (first line "mamori-packs 1")
+ * to @v (@n of them, room @cap). @return 0, 1 no such file, -1 bad or out of memory */
+static int read_packs(struct cyc *c, const char *name, struct mm_repo_sync_pack **v, size_t *n,
+                      size_t *cap)
+{
+    char path[MM_LIMIT_PATH], line[160];
+    FILE *f;
+    int err = 0;
+
+    if (pjoin(path, sizeof(path), c->shadow, name) < 0)
+        return -1;
+    if (!(f = fopen(path, "r")))
+        return 1;
+    if (!fgets(line, sizeof(line), f) || strcmp(line, "mamori-packs 1\n") != 0)
+        err = -1;
+    while (err == 0 && fgets(line, sizeof(line), f)) {
+        unsigned long long size;
+        char id[MM_CRYPTO_HEX_SIZE];
+        if (sscanf(line, "%64s %llu", id, &size) != 2 || strlen(id) != MM_CRYPTO_HEX_SIZE - 1) {
+            err = -1;
+            break;
+        }
+        if (*n == *cap) {
+            struct mm_repo_sync_pack *nv =
+                    realloc(*v, (*cap = *cap ? 2 * *cap : 256) * sizeof(*nv));
+            if (!nv) {
+                err = -1;
+                break;
+            }
+            *v = nv;
+        }
+        memcpy((*v)[*n].id, id, sizeof(id));
+        (*v)[*n].size = size;
+        (*v)[(*n)++].trees = 0;
+    }
+    fclose(f);
+    return err;
+}
+
+/* Sort @v by ID and keep one entry per ID. @return the count left */
+static size_t sort_unique(struct mm_repo_sync_pack *v, size_t n)
+{
+    size_t k = 0;
+
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_pack);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(v[k - 1].id, v[i].id) != 0)
+            v[k++] = v[i];
+    return k;
+}
+
+/* Write @n packs @v as the shadow's file @name (crash-safely). @return 0, -1 */
+static int write_packs_file(struct cyc *c, const char *name, const struct mm_repo_sync_pack *v,
+                            size_t n)
+{
+    char path[MM_LIMIT_PATH];
+    mm_buf b;
+    int err;
+
+    if (pjoin(path, sizeof(path), c->shadow, name) < 0)
+        return -1;
+    mm_buf_init(&b, 64u * 1024u * 1024u);
+    err = mm_buf_puts(&b, "mamori-packs 1\n");
+    for (size_t i = 0; err == 0 && i < n; i++)
+        err = mm_buf_printf(&b, "%s %llu\n", v[i].id, (unsigned long long)v[i].size);
+    if (err == 0)
+        err = mm_os_write_atomic(path, b.ptr, b.len);
+    mm_buf_release(&b);
+    return err < 0 ? -1 : 0;
+}
+
+/* The catalog's question at staging: was pack @hex of @size on the medium after its last
+ * window (the shadow's "packs")? @return 1 yes, 0 no */
+static int known_pack(const char *hex, uint64_t size, void *ctx)
+{
+    struct cyc *c = ctx;
+    struct mm_repo_sync_pack key, *p;
+
+    snprintf(key.id, sizeof(key.id), "%s", hex);
+    p = c->nknown ? bsearch(&key, c->known, c->nknown, sizeof(key), cmp_pack) : NULL;
+    return p && p->size == size;
+}
+
+/* The shadow's "packs" file into c->known, sorted. @return 0, -1 (missing or bad) */
+static int read_known(struct cyc *c)
+{
+    size_t cap = 0;
+
+    if (read_packs(c, "packs", &c->known, &c->nknown, &cap) != 0)
+        return -1;
+    c->nknown = sort_unique(c->known, c->nknown);
+    return 0;
+}
+
+/*
+ * After a write-only backup into the shadow: the packs to check on the medium before a
+ * manifest is copied are every pack the host catalog names (the reused IDs live in some of
+ * them; the new ones are among them too), and those of the generations staged before it
+ * that still wait (the shadow's "needs"); the packs to drop after delivery are all the
+ * shadow holds (it keeps no tree pack: the catalog has the trees in the clear).
+ */
+static int plan_wo(struct cyc *c)
+{
+    char **all = NULL;
+    size_t nall = 0, k = 0, cap;
+    int err = mm_repo_catalog_packs(c->sr, c->catalog, &c->check, &c->ncheck);
+
+    /* with those every generation still waiting needed when it was staged: a pack dropped
+     * from the catalog since (lost from the shadow) may be one of theirs */
+    cap = c->ncheck;
+    if (err == 0 && read_packs(c, "needs", &c->check, &c->ncheck, &cap) < 0)
+        err = -1;
+    if (err == 0) {
+        c->ncheck = sort_unique(c->check, c->ncheck);
+        err = write_packs_file(c, "needs", c->check, c->ncheck);
+    }
+    if (err == 0)
+        err = mm_repo_sync_list(c->shadow_repo, 1, &all, &nall);
+    if (err == 0 && !(c->packs = calloc(nall ? nall : 1, sizeof(*c->packs))))
+        err = -1;
+    for (size_t i = 0; err == 0 && i < nall; i++) {
+        const char *b = strrchr(all[i], '/') + 1;
+        if (strncmp(all[i], "data/", 5) != 0 || strlen(b) != MM_CRYPTO_HEX_SIZE - 1)
+            continue;
+        memcpy(c->packs[k++].id, b, MM_CRYPTO_HEX_SIZE);
+    }
+    c->npacks = k;
+    mm_repo_sync_list_free(all, nall);
+    return err < 0 ? -1 : add_waiting(c);
+}
+
+/* After the backup into the shadow: what waits, the packs to check and to drop later. */
+static int plan(struct cyc *c)
+{
+    char id[33], **base = NULL, **ix = NULL, line[160];
+    size_t nbase = 0, nix = 0;
+    int err;
+
+    if (c->m->credential)
+        return plan_wo(c);
     if (read_base(c, id, &base, &nbase) < 0)
         return -1;
     if (nbase)
@@ -297,12 +456,18 @@ static int plan(struct cyc *c)
     }
     mm_repo_sync_list_free(ix, nix);
     mm_repo_sync_list_free(base, nbase);
-    if (err < 0 || pjoin(path, sizeof(path), c->shadow, "staged") < 0 || !(f = fopen(path, "a")))
+    return err < 0 ? -1 : add_waiting(c);
+}
+
+/* Open the shadow: with the passphrase, or a write-only medium's with its credential (and
+ * what the catalog needs: its folder, the medium's packs). @return 0, or non-zero */
+static int open_shadow(struct cyc *c)
+{
+    if (!c->m->credential)
+        return mm_repo_open(&c->sr, c->shadow_repo, NULL, c->o->pass, c->o->passlen);
+    if (mm_backup__catalog_dir(c) < 0 || read_known(c) < 0)
         return -1;
-    fprintf(f, "%lld %s %llu\n", (long long)time(NULL), c->stage_id,
-            (unsigned long long)c->stage_counts.bytes_stored);
-    err = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
-    return fclose(f) == 0 ? err : -1;
+    return mm_repo_open_host(&c->sr, c->shadow_repo, c->m->credential);
 }
 
 int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
@@ -314,12 +479,17 @@ int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
 
     if (!shadow_ready(c))
         return 0;
-    if (mm_repo_open(&c->sr, c->shadow_repo, NULL, c->o->pass, c->o->passlen) != 0) {
+    if (open_shadow(c) != 0) {
         mm_backup__stage_drop(c); /* rebuilt by the window on the medium */
         mm_error_clear();
         return 0;
     }
     mm_backup__cycle_opts(c, &bo, c->shadow_repo, c->sr, src, nsrc);
+    if (c->m->credential) {
+        bo.catalog_dir = c->catalog;
+        bo.catalog_pack_known = known_pack;
+        bo.catalog_pack_ctx = c;
+    }
     bo.viewer_elsewhere = 1; /* the viewer is listed for the manifest, written in the window */
     bo.no_head = 1;          /* the shadow has no head: the medium's is written in the window */
     rc = mm_backup_run(&bo, &br);

@@ -41,26 +41,33 @@ static int has(char **v, size_t n, const char *s)
 static int matches(struct cyc *c, char **have, size_t nhave, char **all, size_t nall)
 {
     char path[PATHMAX], line[256], id[40];
-    size_t nbase = 0;
-    int ok = 1;
-    FILE *f;
+    unsigned char *inbase = calloc(nhave ? nhave : 1, 1);
+    int ok = inbase != NULL;
+    FILE *f = NULL;
 
-    if (strcmp(mm_repo_id(c->r), mm_repo_id(c->sr)) != 0)
-        return 0;
+    if (!ok || strcmp(mm_repo_id(c->r), mm_repo_id(c->sr)) != 0)
+        goto out;
     snprintf(path, sizeof(path), "%s/base", c->shadow);
-    if (!(f = fopen(path, "r")))
-        return 0;
-    if (!fgets(line, sizeof(line), f) || !fgets(line, sizeof(line), f) ||
-        sscanf(line, "id %32s", id) != 1 || strcmp(id, mm_repo_id(c->r)) != 0)
+    if (!(f = fopen(path, "r")) || !fgets(line, sizeof(line), f) || !fgets(line, sizeof(line), f) ||
+        sscanf(line, "id %32s", id) != 1 || strcmp(id, mm_repo_id(c->r)) != 0) {
         ok = 0;
-    while (ok && fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        ok = has(have, nhave, line);
-        nbase++;
+        goto out;
     }
-    fclose(f);
-    for (size_t i = 0; ok && nhave > nbase && i < nhave; i++)
-        ok = has(all, nall, have[i]);
+    while (ok && fgets(line, sizeof(line), f)) {
+        const char *key = line;
+        char **hit;
+        line[strcspn(line, "\n")] = '\0';
+        hit = nhave ? bsearch(&key, have, nhave, sizeof(*have), cmp_str) : NULL;
+        if ((ok = hit != NULL))
+            inbase[hit - have] = 1;
+    }
+    /* a write-only medium's shadow holds none of what the base lists: only the rest counts */
+    for (size_t i = 0; ok && i < nhave; i++)
+        ok = inbase[i] || has(all, nall, have[i]);
+out:
+    if (f)
+        fclose(f);
+    free(inbase);
     return ok;
 }
 
@@ -185,6 +192,38 @@ static void interrupted_note(const struct mm_repo_interrupted *it, int recorded,
         c->o->note(&n, c->o->arg);
 }
 
+/*
+ * Every pack c->check (a write-only medium's: those its waiting generations' IDs may live in)
+ * on the medium with its size: one the medium lacks or holds at another size is copied from
+ * the shadow when the shadow has it (@dry: nothing is copied, only looked up; run before the
+ * window writes anything).
+ * @return 0; 1 a pack is on neither (a poisoned or stale catalog, packs lost from the shadow:
+ *         the staged generations might point at missing data and are never delivered); an
+ *         mm_err (copy failed)
+ */
+static int check_catalog_packs(struct cyc *c, int dry)
+{
+    for (size_t i = 0; i < c->ncheck; i++) {
+        char rel[96], path[PATHMAX];
+        struct stat sb;
+        int err = mm_repo_sync_pack_check(c->m->path, &c->check[i], &c->sync);
+        if (err == 0)
+            continue;
+        snprintf(rel, sizeof(rel), "data/%.2s/%s", c->check[i].id, c->check[i].id);
+        snprintf(path, sizeof(path), "%s/%s", c->shadow_repo, rel);
+        if (stat(path, &sb) != 0 || (uint64_t)sb.st_size != c->check[i].size) {
+            mm_error_clear();
+            return 1;
+        }
+        if (dry)
+            continue;
+        if ((err = mm_repo_sync_copy(c->shadow_repo, c->m->path, rel, &c->sync)) < 0 ||
+            (err = mm_repo_sync_pack_check(c->m->path, &c->check[i], &c->sync)) < 0)
+            return err;
+    }
+    return 0;
+}
+
 int mm_backup__stage_deliver(struct cyc *c)
 {
     char **have = NULL, **all = NULL;
@@ -213,14 +252,27 @@ int mm_backup__stage_deliver(struct cyc *c)
         c->res->resynced = 1;
         return 1;
     }
-    /* packs, then dictionaries, then index files; the manifests only once all is checked */
+    if (c->m->credential && check_catalog_packs(c, 1) == 1) {
+        /* never a manifest pointing at missing data, and nothing written that names it:
+         * the day runs on the medium, whose backup checks the catalog against the medium
+         * itself and stores again what is missing */
+        mm_repo_sync_list_free(have, nhave);
+        mm_repo_sync_list_free(all, nall);
+        mm_backup__stage_drop(c);
+        c->res->resynced = 1;
+        return 1;
+    }
+    /* packs (a write-only medium's checked at once), then dictionaries, then index files;
+     * the manifests only once all is checked */
     if (err == 0)
         err = copy_missing(c, all, nall, "data/", have, nhave);
+    if (err == 0 && c->m->credential && (err = check_catalog_packs(c, 0)) == 1)
+        err = mm_error_set(MM_ENOTFOUND, "a pack went missing during the window");
     if (err == 0)
         err = copy_missing(c, all, nall, "dict/", have, nhave);
     if (err == 0)
         err = copy_missing(c, all, nall, "index/", have, nhave);
-    for (size_t i = 0; err == 0 && i < c->ncheck; i++)
+    for (size_t i = 0; err == 0 && !c->m->credential && i < c->ncheck; i++)
         err = mm_repo_sync_pack_check(c->m->path, &c->check[i], &c->sync);
     if (err == 0)
         err = copy_missing(c, all, nall, "generations/", have, nhave);
@@ -305,6 +357,29 @@ static int bootstrap_into(struct cyc *c, const char *to)
     return err;
 }
 
+/*
+ * A write-only medium's shadow from the medium into @to: only its marker and label. The host
+ * can open nothing else of the medium, and its backup needs nothing else: the catalog holds
+ * the parent's trees and the packs' tables, the credential the dictionaries and settings.
+ * @return 0 or an mm_err
+ */
+static int bootstrap_wo(struct cyc *c, const char *to)
+{
+    static const char *const dirs[] = { "data", "index", "generations" };
+    struct mm_repo_sync_stats st = { 0 };
+    char path[PATHMAX];
+    int err = mm_repo_sync_copy(c->m->path, to, "mamori-repo", &st);
+
+    snprintf(path, sizeof(path), "%s/medium", c->m->path);
+    if (err == 0 && access(path, F_OK) == 0)
+        err = mm_repo_sync_copy(c->m->path, to, "medium", &st);
+    for (size_t i = 0; err == 0 && i < 3; i++)
+        err = snprintf(path, sizeof(path), "%s/%s", to, dirs[i]) < (int)sizeof(path)
+                      ? mm_os_mkdir_p(path, 0700)
+                      : MM_ELIMIT;
+    return err;
+}
+
 void mm_backup__stage_bootstrap(struct cyc *c)
 {
     char tmp[PATHMAX];
@@ -313,11 +388,41 @@ void mm_backup__stage_bootstrap(struct cyc *c)
         return;
     mm_backup__stage_drop(c);
     snprintf(tmp, sizeof(tmp), "%s.new", c->shadow_repo);
-    if (mm_os_mkdir_p(c->shadow, 0700) != 0 || bootstrap_into(c, tmp) != 0 ||
+    if (mm_os_mkdir_p(c->shadow, 0700) != 0 ||
+        (c->m->credential ? bootstrap_wo(c, tmp) : bootstrap_into(c, tmp)) != 0 ||
         rename(tmp, c->shadow_repo) != 0) {
         mm_backup__stage_drop(c); /* the next window runs on the medium again */
         mm_error_clear();
     }
+}
+
+/* A write-only medium's packs with their sizes into the shadow's "packs" (what its catalog
+ * may count as present at the next staging; the window checks them again). */
+static void write_packs(struct cyc *c)
+{
+    char **all = NULL, path[PATHMAX];
+    size_t n = 0;
+    mm_buf b;
+    int err;
+
+    if (mm_repo_sync_list(c->m->path, 1, &all, &n) < 0)
+        return;
+    mm_buf_init(&b, 64u * 1024u * 1024u);
+    err = mm_buf_puts(&b, "mamori-packs 1\n");
+    for (size_t i = 0; err == 0 && i < n; i++) {
+        struct stat sb;
+        if (strncmp(all[i], "data/", 5) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", c->m->path, all[i]);
+        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            err = mm_buf_printf(&b, "%s %llu\n", strrchr(all[i], '/') + 1,
+                                (unsigned long long)sb.st_size);
+    }
+    snprintf(path, sizeof(path), "%s/packs", c->shadow);
+    if (err == 0)
+        (void)mm_os_write_atomic(path, b.ptr, b.len);
+    mm_buf_release(&b);
+    mm_repo_sync_list_free(all, n);
 }
 
 /* Remember what the medium holds now (the shadow's "base"). */
@@ -344,12 +449,19 @@ static void write_base(struct cyc *c)
         if (err == 0)
             err = mm_buf_put(&b, "\n", 1);
     }
+    if (err == 0 && c->m->credential)
+        write_packs(c); /* before the base: a shadow with a base has its packs */
     snprintf(path, sizeof(path), "%s/base", c->shadow);
     if (err == 0)
         (void)mm_os_write_atomic(path, b.ptr, b.len);
     mm_buf_release(&b);
     mm_repo_sync_list_free(have, n);
     mm_error_clear();
+}
+
+void mm_backup__stage_base(struct cyc *c)
+{
+    write_base(c);
 }
 
 void mm_backup__stage_retire(struct cyc *c)
@@ -407,6 +519,8 @@ void mm_backup__stage_finish(struct cyc *c)
         }
         snprintf(path, sizeof(path), "%s/staged", c->shadow);
         unlink(path);
+        snprintf(path, sizeof(path), "%s/needs", c->shadow);
+        unlink(path);
         c->staged = 0;
     }
     c->res->staged_waiting = c->staged;
@@ -419,7 +533,9 @@ void mm_backup__stage_finish(struct cyc *c)
     }
     free(c->check);
     free(c->packs);
-    c->check = c->packs = NULL;
+    free(c->known);
+    c->check = c->packs = c->known = NULL;
+    c->ncheck = c->npacks = c->nknown = 0;
     mm_repo_free(c->sr);
     c->sr = NULL;
 }

@@ -84,8 +84,10 @@ struct mm_cycle_result {
     uint64_t copied_files, copied_bytes; /* copied to the medium (and read back) */
     uint64_t fsyncs;                     /* fsync calls on the medium during the window */
     int write_only;     /* written with the medium's host credential, no passphrase */
-    int resynced;       /* the medium had changed behind its shadow: the staged generations
-                           were dropped, the day's backup ran on the medium, shadow rebuilt */
+    int resynced;       /* the medium had changed behind its shadow (or, write-only, a pack
+                           its staged generations may use was on neither the medium nor the
+                           shadow): the staged generations were dropped, the day's backup ran
+                           on the medium, shadow rebuilt */
     int staged_waiting; /* staged generations wait in the host's staging for this medium */
     size_t retired;     /* whole generations retired beyond keep / keep_age (floors held) */
     char expired[160];  /* media whose staged data expired and was dropped, space separated */

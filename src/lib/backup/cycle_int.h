@@ -33,6 +33,11 @@ struct cyc {
     struct mm_repo_sync_stats sync;
     unsigned char (*retired_ids)[MM_CRYPTO_ID_SIZE]; /* generations this window retired */
     size_t nretired_ids, capretired_ids;
+    /* a write-only medium ([medium] credential): the host's catalogs (<state_dir>/catalog),
+     * and the medium's packs after its last window (<staging>/<LABEL>/packs, sorted) */
+    char catalog[MM_LIMIT_PATH];
+    struct mm_repo_sync_pack *known;
+    size_t nknown;
 };
 
 /* Note the generation @hex as retired by this window (the next head drops it). */
@@ -53,6 +58,13 @@ int mm_backup__cycle_fail(struct cyc *c, enum mm_cycle_stage st, int err, const 
 /* The backup options of the cycle @c for the repository @r at @path and the sources @src. */
 void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const char *path,
                            mm_repo *r, const char **src, size_t nsrc);
+
+/* <state_dir>/catalog into c->catalog (made, mode 0700). @return 0 or -1 */
+int mm_backup__catalog_dir(struct cyc *c);
+
+/* Remember what the medium holds now: the shadow's "base" (and, for a write-only medium, its
+ * "packs"). Best effort. */
+void mm_backup__stage_base(struct cyc *c);
 
 /* Give the shadow up: close it, remove it with what it said waits (staged/<LABEL>.json). */
 void mm_backup__stage_drop(struct cyc *c);
@@ -85,7 +97,7 @@ void mm_backup__stage_bootstrap(struct cyc *c);
 void mm_backup__stage_retire(struct cyc *c);
 
 /* A write-only medium: retire, within the floors, whole generations this host wrote itself
- * (backup_host_keep.c). */
+ * (backup_host_keep.c), on the medium and in the shadow; then remember what the medium holds. */
 void mm_backup__host_retire(struct cyc *c);
 
 /* After detach: the shadow drops delivered blob packs, staged/<LABEL>.json follows what

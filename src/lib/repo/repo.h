@@ -21,12 +21,15 @@
 #include "crypto/crypto.h"
 
 /*
- * Format version of the repository layout (the "mamori-repo" marker file) that init writes
- * by default, and the newest this mamori reads and writes. Format 3 (write-only hosts: data
- * keys sealed to the reader key, docs/format.md) is written only when asked for
- * (init --format 3) until backups run from a host credential.
+ * Format versions of the repository layout (the "mamori-repo" marker file): the one
+ * mm_repo_init writes when its caller names none (MM_REPO_VERSION), the one a new medium gets
+ * from `mamori init` unless told `--format 2` (MM_REPO_VERSION_NEW: format 3, write-only
+ * hosts: data keys sealed to the reader key, docs/format.md; any medium can then be given a
+ * host credential and staged without a passphrase on the host), and the newest this mamori
+ * reads and writes.
  */
 #define MM_REPO_VERSION     2
+#define MM_REPO_VERSION_NEW 3
 #define MM_REPO_VERSION_MAX 3
 /* A generation ID: 64 hex digits; users may type a unique prefix of at least this many. */
 #define MM_REPO_GEN_PREFIX_MIN 4u
@@ -434,6 +437,13 @@ struct mm_repo_backup_opts {
      * stored and the generation has no parent. Ignored for a person's handle. */
     const char *catalog_dir;
     struct mm_repo_catalog_report *catalog_report; /* NULL, or what the catalog did */
+    /* NULL, or for a pack the catalog names that is not in the repository's own data/ as
+     * recorded: whether it is on the medium all the same (@hex, its @size; 1 yes). A backup
+     * into the host's shadow of a write-only medium (docs/format.md "Staging") asks what the
+     * medium held after its last window; the window checks those packs on the medium again
+     * before it copies a manifest. */
+    int (*catalog_pack_known)(const char *hex, uint64_t size, void *ctx);
+    void *catalog_pack_ctx;
 };
 
 /*

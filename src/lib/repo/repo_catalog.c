@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "os/os.h"
 #include "repo/repo_int.h"
+#include "repo/repo_sync.h"
 
 #define CAT_MAGIC   "MMCT"
 #define CAT_VERSION 1u
@@ -239,8 +240,12 @@ static int check_packs(mm_repo *r, struct mm_repo__catalog *c)
         mm_repo__pack_rel(p->id, rel);
         if (mm_repo__path(r, rel, path, sizeof(path)) < 0 || lstat(path, &s) != 0 ||
             !S_ISREG(s.st_mode) || (uint64_t)s.st_size != p->size) {
-            c->dropped++;
-            continue;
+            char hex[MM_CRYPTO_HEX_SIZE];
+            mm_crypto_hex(p->id, hex);
+            if (!c->known || c->known(hex, p->size, c->known_ctx) != 1) {
+                c->dropped++;
+                continue;
+            }
         }
         if ((pk = mm_repo__index_add_pack(&r->ix, p->id, p->size)) < 0)
             return (int)pk;
@@ -262,8 +267,9 @@ static int check_packs(mm_repo *r, struct mm_repo__catalog *c)
     return 0;
 }
 
-/* Read <dir>/catalog into @c. A missing or damaged file leaves @c empty (lost). */
-static int load(mm_repo *r, struct mm_repo__catalog *c)
+/* Read <dir>/catalog into @c (@check: its packs checked, their objects in r->ix). A missing
+ * or damaged file leaves @c empty (lost). */
+static int load(mm_repo *r, struct mm_repo__catalog *c, int check)
 {
     unsigned char sum[ID_SIZE];
     struct rd d;
@@ -297,7 +303,7 @@ static int load(mm_repo *r, struct mm_repo__catalog *c)
         mm_repo__catalog_free_parts(c);
         c->lost = 1;
         err = 0;
-    } else if (err == 0) {
+    } else if (err == 0 && check) {
         err = check_packs(r, c);
     }
 out:
@@ -338,14 +344,19 @@ fail:
     return err;
 }
 
-int mm_repo__catalog_open(mm_repo *r, const char *parent, struct mm_repo__catalog **out)
+int mm_repo__catalog_open(mm_repo *r, const char *parent, const struct mm_repo_backup_opts *o,
+                          struct mm_repo__catalog **out)
 {
     struct mm_repo__catalog *c;
     int err;
 
     if ((err = cat_new(r, parent, &c)) < 0)
         return err;
-    if ((err = load(r, c)) < 0) {
+    if (o) {
+        c->known = o->catalog_pack_known;
+        c->known_ctx = o->catalog_pack_ctx;
+    }
+    if ((err = load(r, c, 1)) < 0) {
         mm_repo__catalog_free(c);
         return err;
     }
@@ -385,6 +396,37 @@ int mm_repo_catalog_last(mm_repo *r, const char *parent, struct mm_repo_gen *out
     close(fd);
     mm_free(c.index_ids);
     return err == 0 ? 0 : mm_error_set(err, "the host catalog names no generation");
+}
+
+int mm_repo_catalog_packs(mm_repo *r, const char *catalog_dir, struct mm_repo_sync_pack **out,
+                          size_t *n)
+{
+    struct mm_repo__catalog *c = NULL;
+    struct mm_repo_sync_pack *p = NULL;
+    int err;
+
+    MM_ASSERT_ARG(r && catalog_dir && out && n);
+    *out = NULL;
+    *n = 0;
+    if ((err = cat_new(r, catalog_dir, &c)) < 0 || (err = load(r, c, 0)) < 0)
+        goto out;
+    if (c->lost) {
+        err = mm_error_set(MM_ENOTFOUND, "no host catalog");
+        goto out;
+    }
+    if (!(p = mm_calloc(c->npacks ? c->npacks : 1, sizeof(*p)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < c->npacks; i++) {
+        mm_crypto_hex(c->packs[i].id, p[i].id);
+        p[i].size = c->packs[i].size;
+    }
+    *out = p;
+    *n = c->npacks;
+out:
+    mm_repo__catalog_free(c);
+    return err;
 }
 
 /* ---- writing ------------------------------------------------------------------------------- */
@@ -530,7 +572,7 @@ int mm_repo__catalog_begin(mm_repo *r, const struct mm_repo_backup_opts *o,
     r->ix.loaded = 1; /* index/ is sealed to the reader key: what the catalog knows serves */
     if (!o->catalog_dir)
         return 0;
-    if ((err = mm_repo__catalog_open(r, o->catalog_dir, &c)) < 0)
+    if ((err = mm_repo__catalog_open(r, o->catalog_dir, o, &c)) < 0)
         return err;
     r->cat = c;
     if (o->catalog_report) {

@@ -484,6 +484,8 @@ struct mm_repo__catalog {
     char dir[4096], file[4200];
     int lost;       /* no catalog file, or a damaged one: everything is stored again */
     size_t dropped; /* packs not found on the medium as recorded, dropped with their objects */
+    int (*known)(const char *hex, uint64_t size, void *ctx); /* opts' catalog_pack_known */
+    void *known_ctx;
     /* the latest generation the host wrote */
     int have_parent, has_index, index_twins;
     unsigned char gen[ID_SIZE], root[ID_SIZE];
@@ -509,7 +511,8 @@ struct mm_repo__catalog {
  * objects) and add the objects of the rest to r->ix. A missing or damaged file gives an
  * empty catalog (c->lost). @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM
  */
-int mm_repo__catalog_open(mm_repo *r, const char *parent, struct mm_repo__catalog **out);
+int mm_repo__catalog_open(mm_repo *r, const char *parent, const struct mm_repo_backup_opts *o,
+                          struct mm_repo__catalog **out);
 /* The tree @id in the clear, decoded. @return 0, MM_ENOTFOUND, MM_ECORRUPT, MM_ENOMEM */
 int mm_repo__catalog_tree(struct mm_repo__catalog *c, const unsigned char id[ID_SIZE],
                           struct mm_repo__tree *out);

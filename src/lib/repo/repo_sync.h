@@ -87,6 +87,17 @@ int mm_repo_sync_pack_check(const char *root, const struct mm_repo_sync_pack *p,
                             struct mm_repo_sync_stats *st);
 
 /*
+ * Every pack the host catalog in <@catalog_dir>/<repository ID>/ names for the repository
+ * @r (a handle of mm_repo_open_host, of the medium or of its shadow: the same ID), unchecked:
+ * what a write-only backup's reused object IDs may live in. No key needed (the catalog is the
+ * host's own, in the clear).
+ * @param[out] out @n packs (free(); trees is 0)
+ * @return 0, MM_ENOTFOUND (no catalog, or a damaged one), MM_EIO, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_repo_catalog_packs(mm_repo *r, const char *catalog_dir, struct mm_repo_sync_pack **out,
+                          size_t *n);
+
+/*
  * Remove <@root>/<@rel> and fsync its folder; a missing file is fine.
  * @return 0, MM_EIO
  */
