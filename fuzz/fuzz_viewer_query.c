@@ -6,7 +6,7 @@
  * value is read by each of the API's argument readers: the search query
  * (mm_index_query_parse, /api/search ?q=), the time of the current medication
  * (mm_viewer_as_of_check, /api/patient ?as_of=) and the generation prefix
- * (mm_viewer__gen_spec_ok, ?gen= of every data request). Never a crash; properties: each
+ * (mm_viewer_gen_spec_ok, ?gen= of every data request). Never a crash; properties: each
  * reader answers 0 or its documented refusal; an accepted query's readings are bounded and
  * NUL-terminated (a date is YYYY-MM-DD, a year YYYY; there may be none: regress-no-reading); an
  * accepted time is YYYY-MM-DDTHH:MM; an accepted generation prefix is 8 to 64 lower-case hex
@@ -21,7 +21,6 @@
 #include "common/error.h"
 #include "index/index.h"
 #include "viewer/viewer.h"
-#include "viewer/viewer_http_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -86,12 +85,12 @@ static void check_gen(const char *val)
 {
     size_t n = strlen(val);
 
-    if (!mm_viewer__gen_spec_ok(val))
+    if (!mm_viewer_gen_spec_ok(val))
         return;
     if (n < 8 || n > 64)
         fail("an accepted generation prefix has a wrong length");
     for (size_t i = 0; i < n; i++)
-        if (mm_viewer__hexval(val[i]) < 0)
+        if (!((val[i] >= '0' && val[i] <= '9') || (val[i] >= 'a' && val[i] <= 'f')))
             fail("an accepted generation prefix is not lower-case hex");
 }
 

@@ -145,6 +145,12 @@ void mm_viewer_local_time(int64_t ns, char out[48]);
 int mm_viewer_as_of_check(const char *as_of);
 
 /*
+ * Whether @spec can name a generation as the API's ?gen= does: 8 to 64 lower-case hex
+ * digits (an ID or a prefix of one). @return 1 or 0
+ */
+int mm_viewer_gen_spec_ok(const char *spec);
+
+/*
  * The current medication of @record (the record JSON, parsed) at local time @as_of
  * "YYYY-MM-DDTHH:MM": {"as_of","items":[...],"undetermined":[...],"timeline":[...]} as
  * docs/orders.md ("Current medication") defines it. Only current orders count (no status, or

@@ -24,7 +24,7 @@
 
 /* ---- generations and indexes ----------------------------------------------------------------- */
 
-int mm_viewer__gen_spec_ok(const char *spec)
+int mm_viewer_gen_spec_ok(const char *spec)
 {
     size_t n = strlen(spec);
 
@@ -44,7 +44,7 @@ static const struct mm_repo_gen *gen_pick(const mm_viewer *v, const char *spec)
 
     if (!spec || !*spec)
         spec = v->def;
-    if (!mm_viewer__gen_spec_ok(spec))
+    if (!mm_viewer_gen_spec_ok(spec))
         return NULL;
     n = strlen(spec);
     for (size_t i = 0; i < v->ngens; i++) {

@@ -160,9 +160,6 @@ void mm_viewer__guard_stop(mm_viewer *v);
 
 /* ---- viewer_http_api.c ---- */
 
-/* Is @spec a generation ID or prefix as ?gen= may name one: 8 to 64 lower-case hex digits? */
-int mm_viewer__gen_spec_ok(const char *spec);
-
 /* Read the generation list and choose the default. Holds v->lock and the open repository. */
 int mm_viewer__gens_load(mm_viewer *v);
 
