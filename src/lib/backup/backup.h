@@ -134,8 +134,8 @@ struct mm_backup_result {
     struct mm_repo_head_report head;       /* the repository head checked before the backup */
     int evidence; /* the head showed losses: recorded in the audit log (accepted, or deleted
                      generations, which do not stop a backup: exit 4) */
-    int evidence_recorded; /* that `evidence-lost` event is in the medium's log */
-    struct mm_repo_unstable unstable;      /* files that changed while read (manifest tag 18) */
+    int evidence_recorded;            /* that `evidence-lost` event is in the medium's log */
+    struct mm_repo_unstable unstable; /* files that changed while read (manifest tag 18) */
 };
 
 /*
