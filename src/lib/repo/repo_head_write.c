@@ -131,18 +131,14 @@ static const char *evidence(const struct mm_repo_head_report *rep, int damaged_o
 /* Encode @h and write it as head, head.2 and the host copy. */
 static int put(mm_repo *r, struct mm_repo_head *h, const struct mm_repo_head_write_opts *o)
 {
-    char path[MM_LIMIT_PATH];
     mm_buf b;
     int err;
 
     mm_buf_init(&b, MM_REPO_HEAD_MAX);
     if ((err = mm_repo_head_encode(h, r->ks, &b)) < 0)
         goto out;
-    if ((err = mm_repo__path(r, MM_REPO_HEAD_FILE, path, sizeof(path))) < 0 ||
-        (err = mm_os_write_atomic(path, b.ptr, b.len)) < 0)
-        goto out;
-    if ((err = mm_repo__path(r, MM_REPO_HEAD_FILE2, path, sizeof(path))) < 0 ||
-        (err = mm_os_write_atomic(path, b.ptr, b.len)) < 0)
+    /* head, then head.2 (MM_REPO_HEAD_FILE2), as every small critical file */
+    if ((err = mm_repo__write2(r, MM_REPO_HEAD_FILE, b.ptr, b.len)) < 0)
         goto out;
     if (o->host_dir)
         err = mm_repo__head_host_put(o->host_dir, r->id, MM_REPO_HEAD_HOST_EXT, b.ptr, b.len);
