@@ -310,7 +310,7 @@ umount_wo() {
 }
 mount_wo
 export MAMORI_PASSPHRASE=stage-medium-passphrase
-must_be wo-init 0 "$M" -q init --repo "$W/mnt-wo/repo" --kdf-passes 1 --kdf-memory 1
+must_be wo-init 0 "$M" -q init --repo "$W/mnt-wo/repo" --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets
 head -n 1 "$W/mnt-wo/repo/mamori-repo" | grep -qx 'mamori-repo 3' || fail "init did not make format 3 by default"
 must_be wo-label 0 "$M" media init --repo "$W/mnt-wo/repo" --label WO --hospital 1310012345
 must_be wo-enroll 0 "$M" host enroll --repo "$W/mnt-wo/repo" --out "$W/wo.cred" --name nightly

@@ -187,7 +187,7 @@ static void make_world(struct world *w, unsigned ngens)
     assert_int_equal(mm_repo_open(&r, w->base, NULL, P(PASS)), 0);
     w->ngens = ngens;
     for (unsigned g = 0; g < ngens; g++) {
-        char name[16];
+        char name[32];
         backup_ok(r, w, w->gens[g]);
         snprintf(name, sizeof(name), "snap%u", g);
         pj(w->snap[g], tmpdir, name);

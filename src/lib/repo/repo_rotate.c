@@ -12,6 +12,7 @@
  * last) and a rerun continues; a copy whose manifest was written but not recorded is found by
  * its times, compared and recorded. Workload: two restores and one backup per generation.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ struct rot {
     const char *to;
     const struct mm_repo_rotate_opts *o;
     char wold[MM_LIMIT_PATH], wnew[MM_LIMIT_PATH], widx[MM_LIMIT_PATH];
+    const char *work;  /* the work folder (o->work) */
     struct pair *done; /* recorded in the state file */
     size_t ndone, capdone;
     const struct mm_repo_gen *last; /* the old repository's newest generation */
@@ -278,13 +280,36 @@ out:
     return rc;
 }
 
+/* Remove what a killed restore into the work folder left beside "old" or "new": its
+ * temporary sibling "<old|new>.mamori-restore-<pid>" (repo_restore_target.c). */
+static int work_leftovers(struct rot *t)
+{
+    DIR *d = t->work ? opendir(t->work) : NULL;
+    struct dirent *e;
+    int err = 0;
+
+    if (!d)
+        return 0;
+    while (err == 0 && (e = readdir(d)) != NULL) {
+        char path[MM_LIMIT_PATH];
+        if ((strncmp(e->d_name, "old.mamori-restore-", 19) != 0 &&
+             strncmp(e->d_name, "new.mamori-restore-", 19) != 0) ||
+            (size_t)snprintf(path, sizeof(path), "%s/%s", t->work, e->d_name) >= sizeof(path))
+            continue;
+        err = mm_repo__rotate_rmtree(path);
+    }
+    closedir(d);
+    return err;
+}
+
 /* Empty the work folder's parts. */
 static int work_clear(struct rot *t)
 {
     int err;
 
     if ((err = mm_repo__rotate_rmtree(t->wold)) < 0 ||
-        (err = mm_repo__rotate_rmtree(t->wnew)) < 0 || (err = mm_repo__rotate_rmtree(t->widx)) < 0)
+        (err = mm_repo__rotate_rmtree(t->wnew)) < 0 ||
+        (err = mm_repo__rotate_rmtree(t->widx)) < 0 || (err = work_leftovers(t)) < 0)
         return err;
     return 0;
 }
@@ -437,6 +462,7 @@ static int copy_gen(struct rot *t, const struct mm_repo_gen *g)
 /* Set up the work folder's names and the folder itself (0700). */
 static int work_init(struct rot *t, const char *work)
 {
+    t->work = work;
     if (snprintf(t->wold, sizeof(t->wold), "%s/old", work) >= (int)sizeof(t->wold) ||
         snprintf(t->wnew, sizeof(t->wnew), "%s/new", work) >= (int)sizeof(t->wnew) ||
         snprintf(t->widx, sizeof(t->widx), "%s/patient-index", work) >= (int)sizeof(t->widx))
