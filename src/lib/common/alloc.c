@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * malloc wrappers with a failure-injection counter and a live-allocation count for torture
- * tests. Each costs one branch per allocation; neither is thread-safe on purpose, because
- * only single-threaded tests ever arm them.
+ * tests. Each costs one branch per allocation when disarmed. Armed, the counts are atomic: a
+ * torture test of backup or rotate arms them while the backup's worker threads allocate and
+ * free (a plain ++/-- there once lost an update and reported -1 allocations leaked); arming
+ * and disarming themselves happen while no other thread runs.
  */
 #include "common/alloc.h"
 
@@ -26,7 +28,7 @@ void mm_alloc_fail_at(long n, int sticky)
 
 long mm_alloc_count(void)
 {
-    return attempts;
+    return __atomic_load_n(&attempts, __ATOMIC_SEQ_CST);
 }
 
 void mm_alloc_track(int on)
@@ -37,7 +39,7 @@ void mm_alloc_track(int on)
 
 long mm_alloc_live(void)
 {
-    return live;
+    return __atomic_load_n(&live, __ATOMIC_SEQ_CST);
 }
 
 /* Whether this allocation attempt is to fail. */
@@ -45,8 +47,8 @@ static int should_fail(void)
 {
     if (fail_at <= 0)
         return 0;
-    attempts++;
-    return attempts == fail_at || (fail_sticky && attempts > fail_at);
+    long a = __atomic_add_fetch(&attempts, 1, __ATOMIC_SEQ_CST);
+    return a == fail_at || (fail_sticky && a > fail_at);
 }
 
 static void *oom(void)
@@ -65,7 +67,7 @@ void *mm_malloc(size_t n)
     if (!p)
         return oom();
     if (tracking)
-        live++;
+        __atomic_add_fetch(&live, 1, __ATOMIC_SEQ_CST);
     return p;
 }
 
@@ -79,7 +81,7 @@ void *mm_calloc(size_t count, size_t size)
     if (!p)
         return oom();
     if (tracking)
-        live++;
+        __atomic_add_fetch(&live, 1, __ATOMIC_SEQ_CST);
     return p;
 }
 
@@ -93,7 +95,7 @@ void *mm_realloc(void *p, size_t n)
     if (!q)
         return oom();
     if (tracking && !p)
-        live++;
+        __atomic_add_fetch(&live, 1, __ATOMIC_SEQ_CST);
     return q;
 }
 
@@ -116,6 +118,6 @@ char *mm_strdup(const char *s)
 void mm_free(void *p)
 {
     if (tracking && p)
-        live--;
+        __atomic_sub_fetch(&live, 1, __ATOMIC_SEQ_CST);
     free(p);
 }

@@ -188,7 +188,8 @@ int mm_repo_head_decode(const void *data, size_t n, const unsigned char pk[MM_CR
         mm_repo_head_release(&h);
         return mm_error_set(MM_ENOMEM, "out of memory");
     }
-    memcpy(h.gens, p + FIXED, 32 * ng);
+    if (ng)
+        memcpy(h.gens, p + FIXED, 32 * ng);
     h.ngens = ng;
     for (size_t i = 0; i < np; i++) {
         const unsigned char *e = q + 4 + PEER_SIZE * i;

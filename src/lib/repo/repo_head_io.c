@@ -228,7 +228,8 @@ int mm_repo__head_present(mm_repo *r, unsigned char (**out)[32], size_t *n)
         if (mm_crypto_hex_parse(names[i], (*out)[*n]) == 0)
             (*n)++;
     mm_repo__list_free(names, k);
-    qsort(*out, *n, 32, cmp_id);
+    if (*n > 1)
+        qsort(*out, *n, 32, cmp_id);
     return 0;
 }
 

@@ -68,7 +68,8 @@ static int gen_list(mm_repo *r, const struct mm_repo_head *base,
             !listed(o->forget, o->nforget, base->gens[i]))
             memcpy(v[n++], base->gens[i], 32);
     free(have);
-    qsort(v, n, 32, cmp_id);
+    if (n > 1)
+        qsort(v, n, 32, cmp_id);
     h->gens = v;
     h->ngens = n;
     return 0;
@@ -108,7 +109,8 @@ static int peer_list(const char *dir, const char *own, struct mm_repo_head *h)
     closedir(d);
     mm_buf_release(&b);
     mm_error_clear();
-    qsort(h->peers, h->npeers, sizeof(*h->peers), cmp_peer);
+    if (h->npeers > 1)
+        qsort(h->peers, h->npeers, sizeof(*h->peers), cmp_peer);
     return 0;
 }
 
