@@ -195,6 +195,37 @@ static int parse(struct cli_ctx *ctx, int argc, char **argv, struct mm_repo_rest
     return CLI_OK;
 }
 
+/*
+ * A generation that holds files the backup stored while they kept changing (manifest tag 18):
+ * say so after its restore, with their count and redacted paths, as the backup did.
+ */
+static void unstable_note(const struct cli_ctx *ctx, mm_repo *r, const char *spec)
+{
+    struct mm_repo_gen g;
+    char red[MM_LOG_PATH_MAX];
+
+    memset(&g, 0, sizeof(g));
+    if (mm_repo_gen_find(r, spec, &g) < 0) {
+        mm_error_clear();
+        return;
+    }
+    if (g.unstable.unstable) {
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: 注意: この世代の %llu 件のファイルはバックアップ中に書き換わり"
+                      "続け、最後に読んだ内容で保存されています（書き込み途中の状態の可能性が"
+                      "あります）\n",
+                      "mamori: note: %llu files of this generation kept changing while the "
+                      "backup read them and are stored as last read (possibly in the middle of "
+                      "a write)\n"),
+                (unsigned long long)g.unstable.unstable);
+        for (size_t i = 0; i < g.unstable.npaths; i++)
+            fprintf(stderr, CLI_T(ctx, "mamori:   不安定: %s\n", "mamori:   unstable: %s\n"),
+                    mm_log_path(red, sizeof(red), g.unstable.paths[i]));
+    }
+    mm_repo_gen_release(&g);
+}
+
 static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
 {
     const char *repo = ctx->repo, *to = NULL, *user = NULL, *passfile = NULL;
@@ -250,6 +281,7 @@ static int run_restore(struct cli_ctx *ctx, int argc, char **argv)
             print_changes(ctx, &ro, &st);
         rc = CLI_OK;
     } else {
+        unstable_note(ctx, r, argv[optind]);
         rc = print_result(ctx, &run, &ro, &st,
                           (double)(t1.tv_sec - t0.tv_sec) +
                                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

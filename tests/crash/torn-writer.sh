@@ -67,7 +67,9 @@ for round in $(seq 1 "$ROUNDS"); do
     0)
         [ "$n" = 0 ] || { show "$W/backup.out"; fail "round $round: exit 0 with $n unstable files"; }
         rm -rf "$W/out"
-        must restore "$M" -q restore --repo "$R" "$id" --to "$W/out"
+        must restore "$M" --lang en -q restore --repo "$R" "$id" --to "$W/out"
+        grep -q 'kept changing' "$W/restore.err" &&
+            { show "$W/restore.err"; fail "round $round: a stable generation's restore warns"; }
         got=$(stat -c %s "$W/out/src/big.bin")
 
         first=$(head -c 1 "$W/out/src/big.bin")
@@ -83,8 +85,14 @@ for round in $(seq 1 "$ROUNDS"); do
             { show "$W/backup.out"; fail "round $round: the unstable file is not named"; }
         grep -q 'needs attention: 1 files changed during each of 3 reads' "$W/backup.err" ||
             { show "$W/backup.err"; fail "round $round: no unstable summary on stderr"; }
+        # restoring it says so again: the file may be a state in the middle of a write
+        rm -rf "$W/out"
+        must restore "$M" --lang en -q restore --repo "$R" "$id" --to "$W/out"
+        grep -q 'note: 1 files of this generation kept changing' "$W/restore.err" &&
+            grep -q 'unstable: .*src/big.bin' "$W/restore.err" ||
+            { show "$W/restore.err"; fail "round $round: its restore does not say it holds an unstable file"; }
         unstable=$((unstable + 1))
-        echo "round $round: reported unstable, exit 4"
+        echo "round $round: reported unstable, exit 4, and by its restore"
         ;;
     *)
         show "$W/backup.out" "$W/backup.err"
