@@ -17,6 +17,7 @@
 
 #include "audit/audit.h"
 #include "crypto/crypto.h"
+#include "guard/guard.h"
 #include "repo/repo.h"
 #include "ssmix2/ssmix2.h"
 
@@ -111,6 +112,12 @@ struct mm_backup_opts {
     /* as mm_repo_backup_opts.catalog_pack_known (NULL: a pack must be in @repo_path) */
     int (*catalog_pack_known)(const char *hex, uint64_t size, void *ctx);
     void *catalog_pack_ctx;
+    /* the guard (guard/guard.h): settings of each source, by the index of @sources (NULL:
+     * every source with the defaults, named by its folder's base name) */
+    const struct mm_guard_source_cfg *guard_sources;
+    const char *guard_dir;    /* the host's guard folder (NULL: <cache_root>/guard) */
+    int no_guard;             /* not judged ("none" stored; `backup --no-guard`, benchmarks) */
+    const char *medium_label; /* the medium's label for the standing suspects (NULL: none) */
 };
 
 struct mm_backup_result {
@@ -136,6 +143,9 @@ struct mm_backup_result {
                      generations, which do not stop a backup: exit 4) */
     int evidence_recorded;            /* that `evidence-lost` event is in the medium's log */
     struct mm_repo_unstable unstable; /* files that changed while read (manifest tag 18) */
+    char guard[8];       /* the verdict stored: "none", "clean" or "suspect" (exit 4) */
+    char *guard_reasons; /* NULL, or its reason lines (mm_guard_reasons_say); owned */
+    int guard_recorded;  /* the verdict is in the host's guard folder (history, standing) */
 };
 
 /*

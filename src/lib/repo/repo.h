@@ -334,12 +334,13 @@ struct mm_repo_gen {
     size_t nsources;
     struct mm_repo_counts counts;
     unsigned char root[MM_CRYPTO_ID_SIZE];
-    int has_index;                    /* an SS-MIX2 patient index is stored */
-    uint64_t index_size;              /* its size in bytes */
-    int index_twins;                  /* each block of it is stored twice (manifest tag 16) */
-    char *guard;                      /* guard verdict: "none" (not judged), "clean", "suspect" */
-    char *guard_reasons;              /* NULL or text */
-    struct mm_repo_index_check check; /* check.present is 0 for older manifests */
+    int has_index;       /* an SS-MIX2 patient index is stored */
+    uint64_t index_size; /* its size in bytes */
+    int index_twins;     /* each block of it is stored twice (manifest tag 16) */
+    char *guard;         /* guard verdict: "none" (not judged), "clean", "suspect" */
+    char *guard_reasons; /* NULL or text */
+    int guard_accepted;  /* a suspect generation a person accepted (signed record, below) */
+    struct mm_repo_index_check check;     /* check.present is 0 for older manifests */
     struct mm_repo_gen_storage *storages; /* none in older manifests: see the sources' kinds */
     size_t nstorages;
     struct mm_repo_viewer *viewer;    /* the viewer's files on the medium (NULL: not recorded) */
@@ -398,6 +399,54 @@ typedef int (*mm_repo_index_fn)(mm_repo *r, const unsigned char *old_root,
                                 const unsigned char *new_root, const char **index_file, int *reuse,
                                 void *ctx);
 
+/*
+ * What a backup's walk saw change against the parent generation, for an observer (the guard,
+ * guard/guard.h). Reported from the worker threads, concurrently; every pointer is borrowed
+ * for the call only. Unchanged files are not reported one by one: each compared folder is one
+ * MM_REPO_DELTA_FOLDER with its counts. Paths are relative to the source, '/'-separated,
+ * and hold patient IDs: an observer never prints them.
+ */
+enum mm_repo_delta_kind {
+    MM_REPO_DELTA_FOLDER = 1, /* a folder compared: count = files in it now, before = files
+                                  its parent-generation folder had, unchanged = kept unread */
+    MM_REPO_DELTA_ADDED,      /* a file whose name the parent's folder did not have (and not
+                                  found there by inode) */
+    MM_REPO_DELTA_MODIFIED,   /* same name, same inode, other content: rewritten in place */
+    MM_REPO_DELTA_REPLACED,   /* same name, another inode, other content: a new file under an
+                                  old name (SS-MIX2 updates do this after renaming the old one) */
+    MM_REPO_DELTA_TOUCHED,    /* read again (metadata changed), same content */
+    MM_REPO_DELTA_RENAMED,    /* found by inode under another name in the same folder */
+    MM_REPO_DELTA_DELETED,    /* in the parent's folder, gone: a file (count 1, its old
+                                  content) or a whole folder (name = the folder, count = the
+                                  files it held, counted from the parent's trees) */
+};
+#define MM_REPO_DELTA_HEAD 4096u /* first bytes of a file read, given to the observer */
+struct mm_repo_delta {
+    enum mm_repo_delta_kind kind;
+    size_t source;                     /* index into the sources given to mm_repo_backup */
+    const char *dir;                   /* the folder, relative to the source ("" its top) */
+    const char *name;                  /* the entry (NULL for FOLDER) */
+    const char *old_name;              /* RENAMED: the name it had */
+    uint64_t size;                     /* the file's size now (DELETED: before) */
+    uint64_t count, before, unchanged; /* as the kinds above say */
+    int has_old, has_new;              /* whether old_content / new_content are set */
+    /* the content (BLAKE2b-256 of the file's blob-ID list: equal lists, equal content) before
+     * and now: an observer pairs an SS-MIX2 update's renamed old file with what it replaced */
+    unsigned char old_content[MM_CRYPTO_ID_SIZE], new_content[MM_CRYPTO_ID_SIZE];
+    const unsigned char *head; /* ADDED, MODIFIED, REPLACED, TOUCHED: the first bytes read */
+    size_t headlen;            /* min(size, MM_REPO_DELTA_HEAD) */
+};
+typedef void (*mm_repo_delta_fn)(const struct mm_repo_delta *d, void *ctx);
+
+/*
+ * Called once the walk and the index hook are done and before the manifest is written, with
+ * the new generation's counts: sets *@verdict ("none", "clean" or "suspect") and *@reasons
+ * (NULL or text), both borrowed until mm_repo_backup returns, stored in the manifest.
+ * @return 0, or an error that stops the backup (no manifest is written)
+ */
+typedef int (*mm_repo_judge_fn)(mm_repo *r, const struct mm_repo_counts *c, const char **verdict,
+                                const char **reasons, void *ctx);
+
 struct mm_repo_backup_opts {
     const char *name;       /* NULL: none */
     const char *index_file; /* NULL, or an SS-MIX2 patient index file to store with it */
@@ -444,6 +493,12 @@ struct mm_repo_backup_opts {
      * before it copies a manifest. */
     int (*catalog_pack_known)(const char *hex, uint64_t size, void *ctx);
     void *catalog_pack_ctx;
+    /* NULL, or told of every change against the parent (above), with @ctx */
+    mm_repo_delta_fn delta;
+    /* NULL ("none" is stored), or the verdict to store (above), with @ctx */
+    mm_repo_judge_fn judge;
+    /* the parent generation's end time is reported here when not NULL (0: no parent) */
+    int64_t *parent_end_ns;
 };
 
 /*
@@ -1014,5 +1069,43 @@ void mm_repo_head_cross(const struct mm_repo_head *a, const struct mm_repo_head 
  * @return 1 an alert (in @out), 0 none
  */
 int mm_repo_head_alert_read(const char *dir, const char *id, char *out, size_t cap);
+
+/* ---- the guard's verdicts (repo_guard.c) -------------------------------------------------- */
+
+/* A person's acceptance of a suspect generation as a false alarm (docs/format.md "Guard
+ * acceptance"): <repo>/guard/<generation ID> and its second copy, signed with the master
+ * signing key, which a host credential does not hold. */
+struct mm_repo_guard_accept {
+    char gen[MM_CRYPTO_HEX_SIZE];
+    char user[MM_KEYSLOT_NAME_MAX + 1]; /* the key slot that accepted it */
+    int64_t time_ns;
+    char reason[256]; /* what the person wrote (no patient data asked for) */
+};
+
+/*
+ * Accept the suspect generation @spec (as mm_repo_gen_find) of @r, opened with a person's
+ * passphrase, writing its signed record (and the second copy).
+ * @return 0; MM_EREFUSED (a host credential's handle: an owned host must not accept its own
+ *         attack); MM_EINVAL (not suspect, or already accepted); MM_ENOTFOUND; MM_EIO
+ */
+int mm_repo_guard_accept(mm_repo *r, const char *spec, const char *reason,
+                         struct mm_repo_guard_accept *out);
+
+/*
+ * The acceptance record of generation @id (full ID), checked against the master signing key.
+ * @return 1 accepted (@out filled when not NULL), 0 none, MM_ECORRUPT (a record that does not
+ *         verify: reported as tampering), MM_EIO
+ */
+int mm_repo_guard_accepted(mm_repo *r, const char *id, struct mm_repo_guard_accept *out);
+
+/*
+ * The generation of @g (@n, oldest first, with guard_accepted filled) that stands: the
+ * oldest suspect one not accepted after which no generation is clean or accepted.
+ * @return its index, or @n when none stands. Pure.
+ */
+size_t mm_repo_gen_standing(const struct mm_repo_gen *g, size_t n);
+
+/* Whether @g counts as a good generation: its verdict is not "suspect", or it was accepted. */
+int mm_repo_gen_good(const struct mm_repo_gen *g);
 
 #endif
