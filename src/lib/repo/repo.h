@@ -446,6 +446,8 @@ typedef void (*mm_repo_delta_fn)(const struct mm_repo_delta *d, void *ctx);
  */
 typedef int (*mm_repo_judge_fn)(mm_repo *r, const struct mm_repo_counts *c, const char **verdict,
                                 const char **reasons, void *ctx);
+/* Bytes of reasons a manifest keeps: longer ones are cut after the last whole line. */
+#define MM_REPO_GUARD_REASONS_MAX 4096u
 
 struct mm_repo_backup_opts {
     const char *name;       /* NULL: none */

@@ -237,6 +237,47 @@ static int host_reuse_index(struct bstate *st, struct worker *mainwk, int *twins
     return err < 0 ? err : 1;
 }
 
+/*
+ * The verdict of the caller's judge (o->judge) for the generation @g with the counts @c;
+ * "none" without one. Reasons longer than the manifest keeps are cut after a whole line.
+ * OUT: g->guard, g->guard_reasons (borrowed from the judge, or in *@own)
+ * @return 0, MM_EINVAL (a verdict the manifest cannot hold), the judge's error
+ */
+static int judge_gen(mm_repo *r, const struct mm_repo_backup_opts *o,
+                     const struct mm_repo_counts *c, struct mm_repo_gen *g, char **own)
+{
+    const char *verdict = "none", *reasons = NULL;
+    size_t n;
+    int err;
+
+    g->guard = (char *)"none";
+    g->guard_reasons = NULL;
+    if (!o->judge)
+        return 0;
+    if ((err = o->judge(r, c, &verdict, &reasons, o->ctx)) < 0)
+        return err;
+    if (!verdict || (strcmp(verdict, "none") != 0 && strcmp(verdict, "clean") != 0 &&
+                     strcmp(verdict, "suspect") != 0))
+        return mm_error_set(MM_EINVAL, "the guard gave an unknown verdict");
+    g->guard = (char *)(uintptr_t)verdict;
+    if (!reasons || !reasons[0])
+        return 0;
+    if ((n = strlen(reasons)) > MM_REPO_GUARD_REASONS_MAX) {
+        n = MM_REPO_GUARD_REASONS_MAX;
+        while (n > 0 && reasons[n - 1] != '\n')
+            n--;
+        if (n > 0 && reasons[n - 1] == '\n')
+            n--; /* no trailing line break */
+    }
+    if (n < strlen(reasons)) {
+        if (!(*own = mm_strndup(reasons, n)))
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        reasons = *own;
+    }
+    g->guard_reasons = n ? (char *)(uintptr_t)reasons : NULL;
+    return 0;
+}
+
 int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
                    const struct mm_repo_backup_opts *o, char id_out[MM_CRYPTO_HEX_SIZE],
                    struct mm_repo_counts *counts)
@@ -248,7 +289,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     struct worker *wk = NULL, mainwk;
     struct mm_repo_gen_source *gs = NULL;
     unsigned int nthreads, started = 0;
-    char host[256] = "unknown", gid[MM_CRYPTO_HEX_SIZE];
+    char host[256] = "unknown", gid[MM_CRYPTO_HEX_SIZE], *reasons_own = NULL;
     uint64_t index_size = 0;
     const char *index_file = o ? o->index_file : NULL;
     int err, have_parent = 0, mainwk_ok = 0, have_index = 0, index_twins = 0;
@@ -327,6 +368,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
             goto out;
         err = 0;
     }
+    if (o->parent_end_ns) /* (a host's catalog does not record it: 0) */
+        *o->parent_end_ns = have_parent ? parent.end_ns : 0;
     g.start_ns = mm_repo__now_ns();
     nthreads = mm_repo__threads(o->threads);
     if (!(wk = mm_calloc(nthreads, sizeof(*wk)))) {
@@ -490,6 +533,9 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         (err = mm_repo__bk_pack_flush(&mainwk, &st.pack[1])) < 0 ||
         (err = mm_repo__bk_write_index_file(&st)) < 0)
         goto out;
+    g.counts = st.c;
+    if ((err = judge_gen(r, o, &g.counts, &g, &reasons_own)) < 0)
+        goto out;
     gethostname(host, sizeof(host) - 1);
     for (char *c = host; *c; c++)
         if ((unsigned char)*c < ' ')
@@ -505,12 +551,10 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
         memcpy(g.parent, parent.id, sizeof(g.parent));
     g.sources = gs;
     g.nsources = nsrc;
-    g.counts = st.c;
     memcpy(g.root, st.root, ID_SIZE);
     g.has_index = have_index;
     g.index_size = index_size;
     g.index_twins = have_index && index_twins;
-    g.guard = (char *)"none";
     if (o->check) {
         g.check = *o->check;
         g.check.present = 1;
@@ -563,6 +607,7 @@ out:
         }
     mm_free(gs);
     mm_free(g.name);
+    mm_free(reasons_own);
     mm_repo__tree_release(&oldroot);
     mm_repo_gen_release(&parent);
     pthread_mutex_destroy(&st.mu);

@@ -52,8 +52,10 @@ struct job {
     size_t slot;       /* FILE: its entry */
     char *path;        /* full path */
     size_t src;        /* the source it is under (bstate.src, bstate.gs) */
-    int has_old;       /* DIR: the parent generation has this folder */
-    unsigned char old[ID_SIZE];
+    int has_old;       /* DIR: the parent generation has this folder; FILE (with a delta
+                          observer only): its folder there had a file of this name */
+    unsigned char old[ID_SIZE]; /* DIR: the old tree; FILE: the old file's content hash */
+    uint64_t old_ino, old_dev;  /* FILE: the old file's inode and device */
 };
 
 struct bstate;
@@ -69,6 +71,9 @@ struct worker {
     size_t bufcap;
     unsigned char (*ids)[ID_SIZE];
     size_t nids, capids;
+    int want_head; /* a delta observer: keep the first bytes of each file read */
+    size_t headlen;
+    unsigned char head[MM_REPO_DELTA_HEAD];
 };
 
 struct bstate {
@@ -173,5 +178,28 @@ void mm_repo__bk_worker_release(struct worker *wk);
 int mm_repo__bk_cmp_name(const void *a, const void *b);
 /* A worker thread (@arg: its struct worker): takes jobs until the queue ends. */
 void *mm_repo__bk_worker_main(void *arg);
+
+/* ---- repo_backup_delta.c (only with a delta observer, st->o->delta) ---- */
+
+/* The content hash of a file: BLAKE2b of its @n blob IDs. OUT: @out */
+void mm_repo__bk_content(const unsigned char *ids, size_t n, unsigned char out[ID_SIZE]);
+
+/* What a folder job saw, told to the observer after its listing was compared. */
+struct mm_repo__bk_seen {
+    const struct mm_repo__tree *old; /* the parent generation's folder (n 0: none) */
+    unsigned char *mark;             /* per old entry: SEEN_* */
+    uint64_t files, unchanged;       /* regular files now; kept unread */
+};
+enum { SEEN_FILE = 1, SEEN_DIR = 2, SEEN_RENAMED = 4 };
+
+/* A file of the folder job @j kept unread under @name, found by inode as @old (renamed). */
+void mm_repo__bk_renamed(struct worker *wk, const struct job *j, const char *name,
+                         const struct mm_repo__entry *old);
+/* The folder delta of @j and every file or folder of its old tree it no longer has. */
+void mm_repo__bk_folder_done(struct worker *wk, const struct job *j,
+                             const struct mm_repo__bk_seen *seen);
+/* The file job @j was read (wk->ids, wk->head): ADDED, MODIFIED, REPLACED or TOUCHED. */
+void mm_repo__bk_file_read(struct worker *wk, const struct job *j, const struct stat *s,
+                           uint64_t size);
 
 #endif

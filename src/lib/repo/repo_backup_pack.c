@@ -347,6 +347,7 @@ int mm_repo__bk_store_stream(struct worker *wk, int fd, uint64_t *total, int *en
     int err = 0, eof = 0;
 
     wk->nids = 0;
+    wk->headlen = 0;
     *total = 0;
     mm_chunker_reset(wk->chunker);
     while (!eof) {
@@ -371,6 +372,14 @@ int mm_repo__bk_store_stream(struct worker *wk, int fd, uint64_t *total, int *en
         /* a regular file reads short only at its end: no extra read() per small file */
         if (got == 0 || (size_t)got < wk->bufcap - len)
             eof = 1;
+        if (wk->want_head && *total < MM_REPO_DELTA_HEAD && got > 0) {
+            /* the first bytes, for the delta observer: no second read of the file */
+            size_t take = MM_REPO_DELTA_HEAD - (size_t)*total;
+            if (take > (size_t)got)
+                take = (size_t)got;
+            memcpy(wk->head + *total, wk->buf + len, take);
+            wk->headlen = (size_t)*total + take;
+        }
         len += (size_t)got;
         *total += (uint64_t)got;
         while ((err = mm_chunker_next(wk->chunker, wk->buf + off, len - off, &cut)) == 1) {

@@ -228,9 +228,11 @@ static int do_dir(struct worker *wk, struct job *j)
     struct bstate *st = wk->st;
     struct node *nd = j->node;
     struct mm_repo__tree old = { 0 };
+    struct mm_repo__bk_seen seen = { 0 }; /* with a delta observer only */
     struct ent *e = NULL;
     size_t n = 0, cap = 0;
     struct batch batch; /* 128 jobs on the stack: no allocation per folder */
+    const int delta = st->o->delta != NULL;
     int fd, err = 0;
 
     batch.n = 0;
@@ -277,13 +279,18 @@ static int do_dir(struct worker *wk, struct job *j)
         mm_error_clear(); /* a damaged parent tree: read everything again */
         memset(&old, 0, sizeof(old));
     }
+    seen.old = &old;
+    if (delta && old.n && !(seen.mark = mm_calloc(old.n, 1))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
     nd->e = e;
     nd->n = n;
     e = NULL;                                                      /* now owned by the node */
     __atomic_store_n(&nd->pending, 1 + (long)n, __ATOMIC_RELEASE); /* the lister, each entry */
     for (size_t i = 0; i < n; i++) {
         struct ent *x = &nd->e[i];
-        const struct mm_repo__entry *o;
+        const struct mm_repo__entry *o, *on;
         struct stat s;
         int queued = 0;
 
@@ -294,7 +301,9 @@ static int do_dir(struct worker *wk, struct job *j)
             goto entry_done;
         }
         mm_repo__bk_fill_stat(&x->te, &s);
-        o = old.n ? mm_repo__tree_find(&old, x->name, x->te.namelen) : NULL;
+        on = o = old.n ? mm_repo__tree_find(&old, x->name, x->te.namelen) : NULL;
+        if (seen.mark && on)
+            seen.mark[on - old.e] |= S_ISDIR(s.st_mode) ? SEEN_DIR : S_ISREG(s.st_mode) ? SEEN_FILE : 0;
         if (S_ISDIR(s.st_mode)) {
             struct node *child = mm_repo__bk_node_new(st, nd, i);
             struct job cj = { 0 };
@@ -331,6 +340,15 @@ static int do_dir(struct worker *wk, struct job *j)
                                o->dev == x->te.dev)
                             ? old_by_inode(&old, &s)
                             : NULL;
+            if (delta) {
+                seen.files++;
+                if (o && o != on) { /* renamed in this folder */
+                    seen.mark[o - old.e] |= SEEN_RENAMED;
+                    mm_repo__bk_renamed(wk, j, x->name, o);
+                }
+                if (!(on && on->kind == MM_REPO_KIND_FILE))
+                    on = o;
+            }
             /* a host reuses only what its checked catalog knows is on the medium */
             if (o && st->r->cat && !mm_repo__bk_all_known(st, o->ids, o->nids))
                 o = NULL;
@@ -344,12 +362,19 @@ static int do_dir(struct worker *wk, struct job *j)
                 x->te.ids = x->ids;
                 x->te.nids = o->nids;
                 mm_repo__bk_add(&st->c.files_unchanged, 1);
+                seen.unchanged++;
             } else {
                 struct job fj = { 0 };
                 fj.kind = JOB_FILE;
                 fj.src = j->src;
                 fj.node = nd;
                 fj.slot = i;
+                if (delta && on && on->kind == MM_REPO_KIND_FILE) { /* what it replaces */
+                    fj.has_old = 1;
+                    mm_repo__bk_content(on->ids, on->nids, fj.old);
+                    fj.old_ino = on->ino;
+                    fj.old_dev = on->dev;
+                }
                 if (!(fj.path = mm_repo__join(j->path, x->name, strlen(x->name)))) {
                     err = mm_error_set(MM_ENOMEM, "out of memory");
                     goto out;
@@ -385,6 +410,8 @@ entry_done:
         if (!queued && (err = mm_repo__bk_release(wk, nd)) < 0)
             goto out;
     }
+    if (delta)
+        mm_repo__bk_folder_done(wk, j, &seen);
 done:
     if ((err = flush_jobs(st, &batch)) < 0)
         goto out;
@@ -402,6 +429,7 @@ out:
     if (fd >= 0)
         close(fd);
     mm_repo__tree_release(&old);
+    mm_free(seen.mark);
     return err;
 }
 
@@ -542,6 +570,8 @@ static int do_file(struct worker *wk, struct job *j)
     }
     x->te.ids = x->ids;
     x->te.nids = (uint32_t)wk->nids;
+    if (st->o->delta)
+        mm_repo__bk_file_read(wk, j, &s, total);
     mm_repo__bk_add(&st->c.files_read, 1);
 done:
     if (fd >= 0)
@@ -583,6 +613,7 @@ int mm_repo__bk_worker_init(struct worker *wk, struct bstate *st)
 
     memset(wk, 0, sizeof(*wk));
     wk->st = st;
+    wk->want_head = st->o->delta != NULL;
     if ((err = mm_repo__work_init(&wk->w)) < 0)
         return err;
     if ((err = mm_chunker_new(&wk->chunker, &st->r->cfg.chunk, mm_keyset_chunk_seed(st->r->ks))) <
