@@ -357,7 +357,9 @@ void mm_repo_unstable_release(struct mm_repo_unstable *u);
 void mm_repo_gens_free(struct mm_repo_gen *g, size_t n);
 
 /*
- * Read every generation manifest, check its seal and signature, sorted oldest first.
+ * Read every generation manifest, check its seal and signature, sorted oldest first, with
+ * verify records and guard acceptance (guard_accepted; a record that does not verify counts
+ * as none here, verify reports it) applied.
  * A manifest that does not open is an error (verify reports it as damage instead).
  * @param[out] out array of @n generations, owned by the caller (mm_repo_gens_free)
  * @return 0, MM_ECORRUPT (a manifest is damaged; the message names it), MM_EIO, MM_ENOMEM
@@ -365,8 +367,8 @@ void mm_repo_gens_free(struct mm_repo_gen *g, size_t n);
 int mm_repo_generations(mm_repo *r, struct mm_repo_gen **out, size_t *n);
 
 /*
- * Find one generation: "latest", a full ID, or a unique prefix of at least
- * MM_REPO_GEN_PREFIX_MIN hex digits.
+ * Find one generation: "latest", "good" (the newest good one, mm_repo_gen_good), a full ID,
+ * or a unique prefix of at least MM_REPO_GEN_PREFIX_MIN hex digits.
  * @param[out] out filled on success (mm_repo_gen_release)
  * @return 0, MM_ENOTFOUND (no such generation, or no generation at all), MM_EINVAL (prefix
  *         ambiguous or too short), MM_ECORRUPT, MM_EIO
@@ -718,8 +720,10 @@ typedef void (*mm_repo_prune_fn)(const struct mm_repo_gen *g, int keep, const ch
 /*
  * Remove the generations the policy @k does not keep and the data only they used, crash
  * safely (new packs and index first, then manifests, then old indexes and packs). Never
- * removes the newest generation, nor the newest one that verified clean. Packs that no
- * index names (left by an interrupted backup) are removed too.
+ * removes the newest generation, nor the newest good one (mm_repo_gen_good) that verified
+ * clean, nor any generation while a suspect one stands (mm_repo_gen_standing: @fn is told
+ * "before a suspect generation (guard)" or "suspect generation standing (guard)"). Packs
+ * that no index names (left by an interrupted backup) are removed too.
  * @param dry_run only report what would be removed
  * @return 0, MM_EINVAL (@k keeps nothing), MM_ELOCKED, MM_ECORRUPT, MM_EIO
  */

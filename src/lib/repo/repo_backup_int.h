@@ -48,12 +48,12 @@ enum job_kind { JOB_DIR = 1, JOB_FILE = 2 };
 
 struct job {
     enum job_kind kind;
-    struct node *node; /* DIR: the folder to fill; FILE: the folder of the file */
-    size_t slot;       /* FILE: its entry */
-    char *path;        /* full path */
-    size_t src;        /* the source it is under (bstate.src, bstate.gs) */
-    int has_old;       /* DIR: the parent generation has this folder; FILE (with a delta
-                          observer only): its folder there had a file of this name */
+    struct node *node;          /* DIR: the folder to fill; FILE: the folder of the file */
+    size_t slot;                /* FILE: its entry */
+    char *path;                 /* full path */
+    size_t src;                 /* the source it is under (bstate.src, bstate.gs) */
+    int has_old;                /* DIR: the parent generation has this folder; FILE (with a delta
+                                   observer only): its folder there had a file of this name */
     unsigned char old[ID_SIZE]; /* DIR: the old tree; FILE: the old file's content hash */
     uint64_t old_ino, old_dev;  /* FILE: the old file's inode and device */
 };

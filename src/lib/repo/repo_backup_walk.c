@@ -303,7 +303,9 @@ static int do_dir(struct worker *wk, struct job *j)
         mm_repo__bk_fill_stat(&x->te, &s);
         on = o = old.n ? mm_repo__tree_find(&old, x->name, x->te.namelen) : NULL;
         if (seen.mark && on)
-            seen.mark[on - old.e] |= S_ISDIR(s.st_mode) ? SEEN_DIR : S_ISREG(s.st_mode) ? SEEN_FILE : 0;
+            seen.mark[on - old.e] |= S_ISDIR(s.st_mode)   ? SEEN_DIR
+                                     : S_ISREG(s.st_mode) ? SEEN_FILE
+                                                          : 0;
         if (S_ISDIR(s.st_mode)) {
             struct node *child = mm_repo__bk_node_new(st, nd, i);
             struct job cj = { 0 };

@@ -106,6 +106,7 @@ static int generations_impl(mm_repo *r, struct mm_repo_gen **out, size_t *nout, 
     }
     qsort(g, k, sizeof(*g), cmp_gen);
     apply_verify_records(r, g, k);
+    mm_repo__guard_fill(r, g, k);
     *out = g;
     *nout = k;
     g = NULL;
@@ -127,9 +128,19 @@ int mm_repo_gen_find(mm_repo *r, const char *spec, struct mm_repo_gen *out)
         err = mm_error_set(MM_ENOTFOUND, "the repository has no generation yet");
         goto out;
     }
-    if (strcmp(spec, "latest") == 0)
+    if (strcmp(spec, "latest") == 0) {
         hit = n - 1;
-    else if (len < MM_REPO_GEN_PREFIX_MIN || len > 64 || strspn(spec, "0123456789abcdef") != len) {
+    } else if (strcmp(spec, "good") == 0) {
+        for (size_t i = n; i-- > 0 && hit == SIZE_MAX;)
+            if (mm_repo_gen_good(&g[i]))
+                hit = i;
+        if (hit == SIZE_MAX) {
+            err = mm_error_set(MM_ENOTFOUND, "the repository has no good generation: every "
+                                             "one is suspect and not accepted");
+            goto out;
+        }
+    } else if (len < MM_REPO_GEN_PREFIX_MIN || len > 64 ||
+               strspn(spec, "0123456789abcdef") != len) {
         err = mm_error_set(MM_EINVAL,
                            "'%s' is not a generation: give 'latest' or at least %u hex digits of "
                            "its ID",

@@ -127,7 +127,7 @@ enum mm_repo__copy_flags {
 
 /* A small critical file whose copies are not both intact, as the handle found it. */
 struct mm_repo__copy {
-    char rel[64];
+    char rel[80];        /* "guard/<generation ID>" the longest */
     unsigned flags;      /* enum mm_repo__copy_flags */
     unsigned char *good; /* the intact bytes (to repair from), NULL when not known */
     size_t n;
@@ -465,6 +465,16 @@ int mm_repo__gen_load(mm_repo *r, const char *hex, struct mm_repo_gen *g, unsign
  */
 int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned char *index_ids,
                        size_t nindex, char id_out[MM_CRYPTO_HEX_SIZE]);
+
+/* ---- the guard's acceptance records (repo_guard.c) ---- */
+
+/* Write the signed acceptance record @a (and its second copy) into @r: a person's handle only.
+ * @return 0, MM_EREFUSED (a host credential's handle), MM_EINVAL, MM_EIO */
+int mm_repo__guard_write(mm_repo *r, const struct mm_repo_guard_accept *a);
+/* Remove the acceptance record of generation @id and its copy (none there: 0). */
+int mm_repo__guard_remove(mm_repo *r, const char *id);
+/* Fill guard_accepted of the @n generations @g (a record that does not verify: 0). */
+void mm_repo__guard_fill(mm_repo *r, struct mm_repo_gen *g, size_t n);
 
 /* Record the verify result @states[i] (enum mm_repo_verify_state) of generations @ids. */
 int mm_repo__verify_record(mm_repo *r, const unsigned char *ids, const uint8_t *states, size_t n);

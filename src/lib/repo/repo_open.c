@@ -2,8 +2,9 @@
 /*
  * Creating and opening a repository (marker, key slots, sealed config), key slot
  * management, the repository lock, and reading and writing generation manifests (sealed,
- * signed) and verify records (listed and applied by repo_gens.c). The marker "mamori-repo" is the only file in the clear besides key slots
- * and locks; it names the format version, so an older mamori refuses a newer repository.
+ * signed) and verify records (listed and applied by repo_gens.c). The marker "mamori-repo" is the
+ * only file in the clear besides key slots and locks; it names the format version, so an older
+ * mamori refuses a newer repository.
  */
 #include <dirent.h>
 #include <errno.h>

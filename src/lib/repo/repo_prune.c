@@ -86,7 +86,11 @@ static void buckets(int64_t ns, char day[16], char week[16], char month[16])
     strftime(month, 16, "%Y-%m", &tm);
 }
 
-/* keep[i] = reason or NULL, newest first by policy. */
+/*
+ * keep[i] = reason or NULL, newest first by policy; the newest good generation that verified
+ * clean always; while a suspect generation stands (mm_repo_gen_standing), every generation:
+ * nothing older may go before a person looked (the guard), nor the suspect ones (evidence).
+ */
 static void choose(const struct mm_repo_gen *g, size_t n, const struct mm_repo_keep *k,
                    const char **keep)
 {
@@ -120,13 +124,17 @@ static void choose(const struct mm_repo_gen *g, size_t n, const struct mm_repo_k
             nm++;
             memcpy(lastm, m, sizeof(m));
         }
-        if (clean == SIZE_MAX && g[j].verify == MM_REPO_VERIFIED)
+        if (clean == SIZE_MAX && g[j].verify == MM_REPO_VERIFIED && mm_repo_gen_good(&g[j]))
             clean = j;
     }
     if (n && !keep[n - 1])
         keep[n - 1] = "newest";
     if (clean != SIZE_MAX && !keep[clean])
         keep[clean] = "newest verified clean";
+    for (size_t j = 0, s = mm_repo_gen_standing(g, n); s < n && j < n; j++)
+        if (!keep[j])
+            keep[j] = j < s ? "before a suspect generation (guard)"
+                            : "suspect generation standing (guard)";
 }
 
 /* Seal the checked plaintext @plain of the object @l again into the format 3 pack @pw. */
@@ -479,7 +487,8 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         if (keep[i])
             continue;
         snprintf(rel, sizeof(rel), "generations/%s", g[i].id);
-        if ((err = mm_repo__remove(r, rel)) < 0)
+        /* then its acceptance record, if any (a crash between leaves a record of nothing) */
+        if ((err = mm_repo__remove(r, rel)) < 0 || (err = mm_repo__guard_remove(r, g[i].id)) < 0)
             goto out;
     }
     /* 4. the old index files (the new one names everything that stays) */

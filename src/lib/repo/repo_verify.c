@@ -226,7 +226,7 @@ static void check_copies(struct vstate *v)
     mm_error_clear();
     for (size_t i = 0; i < v->r->ncopies; i++) {
         const struct mm_repo__copy *c = &v->r->copies[i];
-        char rel2[80];
+        char rel2[sizeof(c->rel) + 2];
         snprintf(rel2, sizeof(rel2), "%s.2", c->rel);
         if ((c->flags & (MM_REPO__COPY1_BAD | MM_REPO__COPY1_MISSING)) &&
             (c->flags & (MM_REPO__COPY2_BAD | MM_REPO__COPY2_MISSING))) {
@@ -259,6 +259,24 @@ static void check_copies(struct vstate *v)
         } else if (c->flags & MM_REPO__COPY2_MISSING) {
             v->s->old_copies++;
         }
+    }
+}
+
+/* The guard's acceptance record of each generation @names (@n): one that does not verify
+ * (damaged in both copies, or forged) is tampering, counted with the damaged copies. Before
+ * check_copies(), which then reports a record with one damaged copy. */
+static void check_guard(struct vstate *v, char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char rel[96];
+        if (mm_repo_guard_accepted(v->r, names[i], NULL) != MM_ECORRUPT) {
+            mm_error_clear();
+            continue;
+        }
+        snprintf(rel, sizeof(rel), "guard/%s", names[i]);
+        report(v, names[i], rel, mm_error_last());
+        mm_error_clear();
+        v->s->damaged_copies++;
     }
 }
 
@@ -373,12 +391,13 @@ int mm_repo_verify(mm_repo *r, const struct mm_repo_verify_opts *o,
                          : "compression dictionary damaged, no intact copy: files compressed "
                            "with it cannot be read");
     }
+    if ((err = mm_repo__list(r, "generations", &names, &n)) < 0)
+        goto out;
+    check_guard(&v, names, n);
     check_copies(&v);
     if ((err = check_packs_present(&v)) < 0)
         goto out;
     if (o->read_data && (err = read_data(&v)) < 0)
-        goto out;
-    if ((err = mm_repo__list(r, "generations", &names, &n)) < 0)
         goto out;
     rec_ids = mm_malloc((n ? n : 1) * ID_SIZE);
     rec_states = mm_malloc(n ? n : 1);
