@@ -631,6 +631,49 @@ static void prune__holds_everything_while_a_suspect_stands(void **state)
     mm_repo_free(r);
 }
 
+/* ---- key rotation ----------------------------------------------------------------------- */
+
+static void rotate__carries_acceptance_signed_with_the_new_key(void **state)
+{
+    char ids[3][MM_CRYPTO_HEX_SIZE], p[PATHCAP], to[400], work[400];
+    struct mm_repo_rotate_opts ro = { 0 };
+    struct mm_repo_guard_accept a;
+    struct mm_repo_gen *g = NULL;
+    size_t n = 0;
+    mm_repo *r = open_repo(), *nr = NULL;
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        char text[32];
+        snprintf(text, sizeof(text), "day %d\n", i);
+        puts_file(at(p, "a.txt"), text);
+        must_judged(r, i == 0 ? "clean" : "suspect", ids[i]);
+    }
+    assert_int_equal(mm_repo_guard_accept(r, ids[1], "a planned migration", NULL), 0);
+    snprintf(to, sizeof(to), "%s/rotated", base);
+    snprintf(work, sizeof(work), "%s/work", base);
+    ro.user = "alice";
+    ro.pass = PASS;
+    ro.passlen = strlen(PASS);
+    ro.kdf = &kdf_min;
+    ro.work = work;
+    if (mm_repo_rotate(r, to, &ro, &nr, NULL) != 0)
+        fail_msg("rotate: %s", mm_error_last());
+    assert_int_equal(mm_repo_generations(nr, &g, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(g[1].guard, "suspect");
+    assert_true(g[1].guard_accepted); /* carried: signed again by the new master key */
+    assert_false(g[2].guard_accepted);
+    assert_int_equal(mm_repo_gen_standing(g, n), 2);
+    assert_int_equal(mm_repo_guard_accepted(nr, g[1].id, &a), 1);
+    assert_string_equal(a.reason, "a planned migration");
+    assert_string_equal(a.user, "alice");
+    assert_int_equal(verify_damage(nr), 0);
+    mm_repo_gens_free(g, n);
+    mm_repo_free(nr);
+    mm_repo_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +685,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(accept__record_of_another_generation_does_not_verify, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(prune__holds_everything_while_a_suspect_stands, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(rotate__carries_acceptance_signed_with_the_new_key, setup,
                                         teardown),
     };
 

@@ -397,6 +397,21 @@ static const struct mm_repo_gen *unrecorded_copy(const struct rot *t, const stru
     return NULL;
 }
 
+/* A person's acceptance of the suspect generation @g, signed again with the new key for its
+ * copy @cpid (before the copy is recorded: a resumed run writes it again). */
+static int carry_acceptance(struct rot *t, const struct mm_repo_gen *g, const char *cpid)
+{
+    struct mm_repo_guard_accept a;
+    int err;
+
+    if (!g->guard_accepted)
+        return 0;
+    if ((err = mm_repo_guard_accepted(t->old, g->id, &a)) != 1)
+        return err < 0 ? err : 0; /* (it verified when the generations were read) */
+    snprintf(a.gen, sizeof(a.gen), "%s", cpid);
+    return mm_repo__guard_write(t->newr, &a);
+}
+
 /* Compare the copy @cpid with @g (restored in t->wold) and record it. */
 static int check_and_record(struct rot *t, const struct mm_repo_gen *g, const char *cpid)
 {
@@ -421,7 +436,8 @@ static int check_and_record(struct rot *t, const struct mm_repo_gen *g, const ch
                            cpid, g->id);
         goto out;
     }
-    if ((err = remember(t, g->id, cpid)) < 0 || (err = state_write(t)) < 0)
+    if ((err = carry_acceptance(t, g, cpid)) < 0 || (err = remember(t, g->id, cpid)) < 0 ||
+        (err = state_write(t)) < 0)
         goto out;
     t->st.copied++;
     t->st.files += c.files;
