@@ -366,6 +366,57 @@ static void delta__every_kind_against_the_parent(void **state)
     mm_repo_free(r);
 }
 
+/* A format 3 host handle (its parent from the host catalog) reports deltas the same way. */
+static void delta__host_handle_with_its_catalog(void **state)
+{
+    char p[PATHCAP], q[PATHCAP], cred[400], cat[400], id[MM_CRYPTO_HEX_SIZE];
+    struct recorder *rc = calloc(1, sizeof(*rc));
+    struct mm_repo_source s = { src, MM_REPO_SOURCE_FOLDER };
+    struct mm_repo_backup_opts o = { 0 };
+    struct mm_repo_catalog_report rep = { 0 };
+    const struct rec *x;
+    mm_repo *r = open_repo(), *h = NULL;
+
+    (void)state;
+    pthread_mutex_init(&rc->mu, NULL);
+    snprintf(cred, sizeof(cred), "%s/host.cred", base);
+    snprintf(cat, sizeof(cat), "%s/catalog", base);
+    assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, cred), 0);
+    mm_repo_free(r);
+    puts_file(at(p, "inplace.txt"), "first content, rewritten in place later\n");
+    puts_file(at(p, "msg_1"), "MSH|^~\\&|old message\r");
+    puts_file(at(p, "gone.txt"), "deleted\n");
+    o.catalog_dir = cat;
+    o.catalog_report = &rep;
+    o.delta = record;
+    o.ctx = rc;
+    assert_int_equal(mm_repo_open_host(&h, repo, cred), 0);
+    assert_int_equal(mm_repo_backup(h, &s, 1, &o, id, NULL), 0); /* no catalog yet: no parent */
+    for (size_t i = 0; i < rc->n; i++)
+        assert_true(rc->v[i].kind == MM_REPO_DELTA_FOLDER || rc->v[i].kind == MM_REPO_DELTA_ADDED);
+    mm_repo_free(h);
+
+    puts_file(at(p, "inplace.txt"), "ENCRYPTED!! first content, rewritten in place\n");
+    rename(at(p, "msg_1"), at(q, "msg_2"));
+    puts_file(at(p, "msg_1"), "MSH|^~\\&|new message\r");
+    unlink(at(p, "gone.txt"));
+    rc->n = 0;
+    assert_int_equal(mm_repo_open_host(&h, repo, cred), 0);
+    assert_int_equal(mm_repo_backup(h, &s, 1, &o, id, NULL), 0);
+    assert_true(rep.used && !rep.lost);
+    find(rc, MM_REPO_DELTA_MODIFIED, "", "inplace.txt");
+    assert_string_equal(find(rc, MM_REPO_DELTA_RENAMED, "", "msg_2")->old_name, "msg_1");
+    find(rc, MM_REPO_DELTA_REPLACED, "", "msg_1");
+    assert_int_equal(find(rc, MM_REPO_DELTA_DELETED, "", "gone.txt")->count, 1);
+    x = find(rc, MM_REPO_DELTA_FOLDER, "", NULL);
+    assert_int_equal(x->count, 3);
+    assert_int_equal(x->before, 3);
+    assert_int_equal(rc->n, 5);
+    mm_repo_free(h);
+    pthread_mutex_destroy(&rc->mu);
+    free(rc);
+}
+
 /* ---- the judge ----------------------------------------------------------------------------- */
 
 static void judge__verdict_and_reasons_land_in_the_manifest(void **state)
@@ -678,6 +729,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(delta__every_kind_against_the_parent, setup, teardown),
+        cmocka_unit_test_setup_teardown(delta__host_handle_with_its_catalog, setup, teardown),
         cmocka_unit_test_setup_teardown(judge__verdict_and_reasons_land_in_the_manifest, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(accept__signed_record_checked_and_refused_to_hosts, setup,

@@ -296,6 +296,8 @@ static int do_dir(struct worker *wk, struct job *j)
 
         if (fstatat(fd, x->name, &s, AT_SYMLINK_NOFOLLOW) != 0) {
             char *p = mm_repo__join(j->path, x->name, strlen(x->name));
+            if (seen.mark && (on = mm_repo__tree_find(&old, x->name, x->te.namelen)) != NULL)
+                seen.mark[on - old.e] |= SEEN_FILE | SEEN_DIR; /* unreadable, not deleted */
             mm_repo__bk_problem(st, p ? p : j->path, "cannot read file information");
             mm_free(p);
             goto entry_done;
