@@ -1099,8 +1099,9 @@ int mm_repo_guard_accept(mm_repo *r, const char *spec, const char *reason,
 
 /*
  * The acceptance record of generation @id (full ID), checked against the master signing key.
+ * A host credential's handle checks it too (it holds the master signing public key).
  * @return 1 accepted (@out filled when not NULL), 0 none, MM_ECORRUPT (a record that does not
- *         verify: reported as tampering), MM_EIO
+ *         verify: reported as tampering), MM_EINVAL (@id not a full ID), MM_EIO
  */
 int mm_repo_guard_accepted(mm_repo *r, const char *id, struct mm_repo_guard_accept *out);
 

@@ -159,7 +159,9 @@ int mm_repo_guard_accepted(mm_repo *r, const char *id, struct mm_repo_guard_acce
     mm_buf b;
     int err;
 
-    MM_ASSERT_ARG(r && is_gen_id(id));
+    MM_ASSERT_ARG(r && id);
+    if (!is_gen_id(id))
+        return mm_error_set(MM_EINVAL, "'%s' is not a full generation ID", id);
     snprintf(rel, sizeof(rel), GUARD_DIR "/%s", id);
     mm_buf_init(&b, RECORD_MAX);
     err = mm_repo__read2(r, rel, &b, decode, &x);
