@@ -199,7 +199,9 @@ static int accept_check(const struct cli_ctx *ctx, mm_repo *r, const char *spec,
                 CLI_T(ctx,
                       "世代 %.12s は要注意ではありません（判定: %s）。承認するものはありません",
                       "generation %.12s is not suspect (verdict: %s): there is nothing to accept"),
-                g.id, g.guard ? g.guard : "none");
+                g.id,
+                g.guard && strcmp(g.guard, "clean") == 0 ? CLI_T(ctx, "正常", "clean")
+                                                         : CLI_T(ctx, "判定なし", "not judged"));
         goto out;
     }
     err = mm_repo_guard_accepted(r, g.id, &a);
@@ -335,15 +337,15 @@ static int guard_accept(struct cli_ctx *ctx, const struct guard_args *a)
         return rc;
     if ((rc = cli_repo_open(ctx, a->repo, a->user, a->passfile, &r)) != CLI_OK)
         goto out;
-    if ((rc = accept_check(ctx, r, a->gen, id)) != CLI_OK)
-        goto out;
     pf = cfg ? mm_config_service(cfg)->passphrase_file : NULL;
     if (pf && (rc = service_slot(ctx, a->repo, r, pf, &same)) != CLI_OK)
         goto out;
-    if (same) {
-        rc = accept_service_refused(ctx, r, a, id);
+    if (same) { /* whatever the generation: this slot never accepts */
+        rc = accept_service_refused(ctx, r, a, a->gen);
         goto out;
     }
+    if ((rc = accept_check(ctx, r, a->gen, id)) != CLI_OK)
+        goto out;
     rc = accept_write(ctx, r, a, cfg, id);
 out:
     mm_repo_free(r);
@@ -380,6 +382,14 @@ static int guard_args(struct cli_ctx *ctx, int argc, char **argv, int accept, st
             a->credential = optarg;
         else if (accept && opt == 'K')
             a->cache = optarg;
+        else if (opt == 'R' || opt == 'c' || opt == 'C' || opt == 'K')
+            return cli_usage(ctx, &cmd_guard,
+                             CLI_T(ctx, "--%s は guard accept のオプションです",
+                                   "--%s is an option of guard accept"),
+                             opt == 'R'   ? "reason"
+                             : opt == 'c' ? "config"
+                             : opt == 'C' ? "credential"
+                                          : "cache");
         else
             return cli_option_error(ctx, &cmd_guard, opt, argv);
     }
