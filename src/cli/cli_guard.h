@@ -30,8 +30,10 @@ void cli_guard_say(const struct cli_ctx *ctx, const char *reasons, const char *i
 int cli_guard_gen_lines(const struct cli_ctx *ctx, mm_repo *r, const struct mm_repo_gen *g,
                         int standing);
 
-/* The stderr line of a standing suspect generation @g (exit status 4). */
-void cli_guard_standing_say(const struct cli_ctx *ctx, const struct mm_repo_gen *g);
+/* The stderr line of a standing suspect generation @g of the repository at @repo (exit
+ * status 4). */
+void cli_guard_standing_say(const struct cli_ctx *ctx, const struct mm_repo_gen *g,
+                            const char *repo);
 
 /* mamori guard list. @return a CLI exit code (4 when a suspect generation stands) */
 int cli_guard_list(struct cli_ctx *ctx, const char *repo, const char *user, const char *passfile);

@@ -239,7 +239,7 @@ static int run_generations(struct cli_ctx *ctx, int argc, char **argv)
     }
     rc = err == MM_ECORRUPT ? CLI_DAMAGE : err < 0 ? CLI_ERROR : CLI_OK;
     if (rc == CLI_OK && standing < n) {
-        cli_guard_standing_say(ctx, &g[standing]);
+        cli_guard_standing_say(ctx, &g[standing], repo);
         rc = CLI_ATTENTION;
     }
 out:

@@ -50,18 +50,19 @@ void cli_guard_say(const struct cli_ctx *ctx, const char *reasons, const char *i
     free(say);
 }
 
-void cli_guard_standing_say(const struct cli_ctx *ctx, const struct mm_repo_gen *g)
+void cli_guard_standing_say(const struct cli_ctx *ctx, const struct mm_repo_gen *g,
+                            const char *repo)
 {
     fprintf(stderr,
             CLI_T(ctx,
                   "mamori: 要注意の世代 %.12s が承認されていません。確かめるまで古い世代の整理と"
                   "退役は止まり、以後のバックアップも要注意と判定されます。誤検知なら mamori guard "
-                  "accept %.12s で承認してください（docs/operations.md「誤検知の承認」）\n",
+                  "accept %.12s --repo %s で承認してください（docs/operations.md「誤検知の承認」）\n",
                   "mamori: suspect generation %.12s stands: until it is checked no older "
                   "generation is pruned or retired and every later backup is judged suspect too; "
-                  "if it is a false alarm, accept it with mamori guard accept %.12s "
+                  "if it is a false alarm, accept it with mamori guard accept %.12s --repo %s "
                   "(docs/operations.md, \"Accepting a false alarm\")\n"),
-            g->id, g->id);
+            g->id, g->id, cli_esc(repo));
 }
 
 int cli_guard_gen_lines(const struct cli_ctx *ctx, mm_repo *r, const struct mm_repo_gen *g,
@@ -203,7 +204,7 @@ int cli_guard_list(struct cli_ctx *ctx, const char *repo, const char *user, cons
     else if (err < 0)
         rc = CLI_ERROR;
     else if (s < n) {
-        cli_guard_standing_say(ctx, &g[s]);
+        cli_guard_standing_say(ctx, &g[s], repo);
         rc = CLI_ATTENTION;
     } else
         rc = CLI_OK;
