@@ -39,9 +39,14 @@ function mamori(args) {
     return spawnSync(MAMORI, args, { env: ENV, encoding: 'utf8' });
 }
 
-/* The generations of @repo (mamori generations --json). */
+/* The generations of @repo (mamori generations --json) and its exit status (4 while a suspect
+ * generation stands). */
 function generations(repo) {
-    return JSON.parse(run(MAMORI, ['generations', '--repo', repo, '--json']) || '[]');
+    const r = mamori(['generations', '--repo', repo, '--json']);
+    if (r.status !== 0 && r.status !== 4) {
+        bail('mamori generations failed: ' + r.stderr);
+    }
+    return { list: JSON.parse(r.stdout || '[]'), status: r.status };
 }
 
 // ---------- fixture ----------
@@ -60,11 +65,12 @@ fs.writeFileSync(path.join(STD, 'README_RESTORE.txt'), 'Your files are encrypted
 const second = mamori(['-q', 'backup', '--repo', R, '--name', 'attacked', STD]);
 ok(second.status === 4, 'the backup after ransom notes appeared exits 4 (suspect)', { status: second.status, stderr: second.stderr });
 const gens = generations(R);
-if (gens.length !== 2) {
+if (gens.list.length !== 2) {
     bail('the medium does not hold two generations');
 }
-const [good, bad] = gens;
-eq([good.guard, bad.guard, bad.guard_accepted], ['clean', 'suspect', false], 'generations --json: clean, then suspect and not accepted');
+const [good, bad] = gens.list;
+eq([good.guard, bad.guard, bad.guard_accepted, gens.status], ['clean', 'suspect', false, 4],
+    'generations --json: clean, then suspect and not accepted; exit 4 while it stands');
 const only = mamori(['-q', 'backup', '--repo', R2, '--name', 'only', STD]);
 ok(only.status === 4, 'a medium whose only generation has the ransom notes: exit 4', { status: only.status, stderr: only.stderr });
 
@@ -132,6 +138,8 @@ try {
     // ---- a person accepts it: the default moves to it
     const acc = mamori(['guard', 'accept', bad.id.slice(0, 12), '--repo', R, '--reason', 'テストの誤検知']);
     ok(acc.status === 0, 'guard accept with a person\'s passphrase: exit 0', { status: acc.status, stdout: acc.stdout, stderr: acc.stderr });
+    const after = generations(R);
+    eq([after.list[1].guard_accepted, after.status], [true, 0], 'generations --json after guard accept: accepted, exit 0');
     ({ page, view, ctx } = await open(R));
     opts = await options(page);
     const accepted = opts.find((o) => o.v === bad.id);
