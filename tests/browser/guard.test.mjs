@@ -53,7 +53,8 @@ function generations(repo) {
 const G = path.join(TMP, 'g');
 const R = path.join(TMP, 'repo');
 const R2 = path.join(TMP, 'repo-all-suspect');
-run(GEN, ['--out', G, '--patients', '12', '--days', '30', '--seed', '18', '-q']);
+run(GEN, ['--out', G, '--patients', '12', '--days', '30', '--seed', '18', '--truth', path.join(TMP, 'truth.json'), '-q']);
+const PID = JSON.parse(fs.readFileSync(path.join(TMP, 'truth.json'), 'utf8')).patients[0].patient.id;
 const STD = path.join(G, 'standard');
 for (const r of [R, R2]) {
     run(MAMORI, ['init', '--repo', r, '--user', 'it-admin', '--kdf-passes', '1', '--kdf-memory', '1', '--allow-weak-secrets']);
@@ -124,6 +125,21 @@ try {
     ok(!reasons.some((l) => /HOW_TO_DECRYPT|README_RESTORE|\/|\\/.test(l)), 'no path or file name in the reasons', reasons);
     ok(await page.locator(tid('banner-no-good')).count() === 0, 'a good generation exists: no "no good generation" warning');
     await shot(page, ART, 'guard-suspect-chosen', false);
+    const api = await page.evaluate(() => fetch('/api/generations').then((r) => r.json()));
+    const apiBad = (api.generations || []).find((x) => x.id === bad.id) || {};
+    ok(api['default'] === good.id && !api.no_good && apiBad.guard_accepted === false &&
+        apiBad.guard_said && apiBad.guard_said.ja && apiBad.guard_said.en && apiBad.guard_said.ja !== apiBad.guard_said.en,
+        '/api/generations: the default is the good one; the suspect one has its reasons in Japanese and English', api);
+
+    // ---- mamori print of the suspect generation: the same alert on paper
+    const list = path.join(TMP, 'patients.txt');
+    const out = path.join(TMP, 'print.html');
+    fs.writeFileSync(list, PID + '\n');
+    const pr = mamori(['print', '--repo', R, '--patients', list, '--out', out, '--generation', bad.id]);
+    ok(pr.status === 0, 'mamori print of the suspect generation: exit 0', pr.stderr);
+    await page.goto('file://' + out);
+    await page.locator(tid('banner-suspect')).waitFor();
+    ok(await page.locator(`${tid('banner-suspect-reasons')} li`).count() > 0, 'the printed page carries the alert with the reasons');
     await ctx.close();
     await view.stop();
 
