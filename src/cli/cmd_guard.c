@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "audit/audit.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -269,8 +270,10 @@ static int accept_service_refused(const struct cli_ctx *ctx, mm_repo *r, const s
     return CLI_REFUSED;
 }
 
-/* Say what was accepted (text or JSON). */
-static void accept_print(const struct cli_ctx *ctx, const struct mm_repo_guard_accept *acc)
+/* Say what was accepted (text or JSON); @still: the suspect generation that still stands on
+ * this medium (NULL: none). */
+static void accept_print(const struct cli_ctx *ctx, const struct mm_repo_guard_accept *acc,
+                         const char *still)
 {
     char when[32];
 
@@ -280,7 +283,7 @@ static void accept_print(const struct cli_ctx *ctx, const struct mm_repo_guard_a
         cli_json_str(stdout, acc->user, strlen(acc->user));
         printf(",\"time\":\"%s\",\"reason\":", when);
         cli_json_str(stdout, acc->reason, strlen(acc->reason));
-        printf("}\n");
+        printf(still ? ",\"standing\":\"%s\"}\n" : ",\"standing\":null}\n", still);
         return;
     }
     if (ctx->quiet)
@@ -288,21 +291,73 @@ static void accept_print(const struct cli_ctx *ctx, const struct mm_repo_guard_a
     cli_guard_time(acc->time_ns, when, 0);
     printf(CLI_T(ctx,
                  "世代 %.12s を誤検知として承認しました（%s、%s）。署名した記録を媒体に書き、"
-                 "監査ログに残しました。\n"
-                 "この世代は良い世代として数えられ、古い世代の整理と媒体の退役が再開します。\n",
+                 "監査ログに残しました。\n",
                  "generation %.12s accepted as a false alarm (by %s, %s): the signed record is "
-                 "on the medium and the audit logs hold the acceptance.\n"
-                 "It counts as a good generation now; pruning and retiring older generations "
-                 "resume.\n"),
+                 "on the medium and the audit logs hold the acceptance.\n"),
            acc->gen, cli_esc(acc->user), when);
+    if (!still)
+        printf("%s",
+               CLI_T(ctx,
+                     "この世代は良い世代として数えられ、この媒体の古い世代の整理が再開します。\n",
+                     "It counts as a good generation now; pruning this medium's older "
+                     "generations resumes.\n"));
 }
 
-/* Write the record, the audit event, clear the standing lists. @r: a person's handle. */
+/* The suspect generation of @r that stands after the acceptance (mm_repo_gen_standing), in
+ * @still ("" none). Said on stderr when one does. */
+static void still_standing(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
+                           char still[MM_CRYPTO_HEX_SIZE])
+{
+    struct mm_repo_gen *g = NULL;
+    size_t n = 0, s;
+
+    still[0] = '\0';
+    if (mm_repo_generations(r, &g, &n) < 0) {
+        mm_error_clear(); /* the acceptance is written: the listing is only a courtesy */
+        return;
+    }
+    if ((s = mm_repo_gen_standing(g, n)) < n) {
+        memcpy(still, g[s].id, MM_CRYPTO_HEX_SIZE);
+        cli_guard_standing_say(ctx, &g[s], repo);
+    }
+    mm_repo_gens_free(g, n);
+}
+
+/* The suspects this host's daily cycle still lists (<@state_dir>/guard), said on stderr.
+ * @return how many */
+static size_t host_standing(const struct cli_ctx *ctx, const char *state_dir)
+{
+    struct mm_guard_standing *v = NULL;
+    char dir[4096];
+    size_t n = 0;
+
+    if (snprintf(dir, sizeof(dir), "%s/guard", state_dir) >= (int)sizeof(dir) ||
+        mm_guard_standing_list(dir, &v, &n) < 0) {
+        mm_error_clear();
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: この PC の毎日のバックアップは、まだ要注意の世代 %.12s（媒体 %s）を"
+                      "継続中として扱っています。承認されるまで、どの媒体の退役も止まります\n",
+                      "mamori: this host's daily cycle still holds suspect generation %.12s "
+                      "(medium %s) as standing: no medium retires anything until it is "
+                      "accepted\n"),
+                v[i].gen, v[i].medium[0] ? cli_esc(v[i].medium) : "?");
+    mm_free(v);
+    return n;
+}
+
+/* Write the record, the audit event, clear the standing lists. @r: a person's handle.
+ * @return CLI_OK, CLI_ATTENTION (written, but a suspect generation still stands), or an error */
 static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guard_args *a,
                         const mm_config *cfg, const char *id)
 {
     struct mm_repo_guard_accept acc;
-    char buf[4096];
+    char buf[4096], still[MM_CRYPTO_HEX_SIZE];
+    const char *state = cfg ? mm_config_service(cfg)->state_dir : NULL;
+    size_t host = 0;
     int err;
 
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
@@ -316,11 +371,14 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
     if (err < 0)
         return cli_repo_error(ctx, err);
     audit_accept(ctx, r, a->repo, acc.gen, a->reason, NULL);
-    accept_print(ctx, &acc);
-    if (cfg && mm_config_service(cfg)->state_dir)
-        standing_clear(ctx, mm_config_service(cfg)->state_dir, acc.gen);
+    still_standing(ctx, r, a->repo, still);
+    accept_print(ctx, &acc, still[0] ? still : NULL);
+    if (state)
+        standing_clear(ctx, state, acc.gen);
     standing_clear(ctx, cache_root(a->cache, buf, sizeof(buf)), acc.gen);
-    return CLI_OK;
+    if (state)
+        host = host_standing(ctx, state);
+    return still[0] || host ? CLI_ATTENTION : CLI_OK;
 }
 
 static int guard_accept(struct cli_ctx *ctx, const struct guard_args *a)
@@ -461,7 +519,8 @@ const struct cmd cmd_guard = {
     "では、設定の [service] passphrase_file のパスフレーズで開く鍵スロットを拒否します。\n"
     "終了コード: 0 承認した／継続中の要注意なし、1 失敗（要注意でない、承認済み）、\n"
     "2 使い方の誤り、3 承認の記録が検証できない（改ざん）、4 継続中の要注意の世代がある\n"
-    "（list）、5 安全のため拒否（ホスト資格情報、無人運転の鍵スロット）\n",
+    "（list。accept では承認は書いたが、この媒体か PC の一覧にまだ継続中の世代がある）、\n"
+    "5 安全のため拒否（ホスト資格情報、無人運転の鍵スロット）\n",
     "forms:\n"
     "   guard list --repo <DIR> [--json]\n"
     "       every generation's verdict (clean, suspect, not judged), the reasons of a\n"
@@ -490,7 +549,8 @@ const struct cmd cmd_guard = {
     "passphrase of the configuration's [service] passphrase_file opens is refused.\n"
     "exit status: 0 accepted / no suspect stands, 1 failed (not suspect, accepted already),\n"
     "2 usage error, 3 an acceptance record does not verify (tampering), 4 a suspect\n"
-    "generation stands (list), 5 refused by a safety rule (host credential, unattended slot)\n",
+    "generation stands (list; accept: written, but another one still stands on this medium\n"
+    "or in this host's list), 5 refused by a safety rule (host credential, unattended slot)\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY | CMD_WRITES_REPO,
     run_guard,
 };
