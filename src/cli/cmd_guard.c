@@ -304,9 +304,8 @@ static void accept_print(const struct cli_ctx *ctx, const struct mm_repo_guard_a
 }
 
 /* The suspect generation of @r that stands after the acceptance (mm_repo_gen_standing), in
- * @still ("" none). Said on stderr when one does. */
-static void still_standing(const struct cli_ctx *ctx, mm_repo *r, const char *repo,
-                           char still[MM_CRYPTO_HEX_SIZE])
+ * @still ("" none). */
+static void still_standing(mm_repo *r, char still[MM_CRYPTO_HEX_SIZE])
 {
     struct mm_repo_gen *g = NULL;
     size_t n = 0, s;
@@ -316,10 +315,8 @@ static void still_standing(const struct cli_ctx *ctx, mm_repo *r, const char *re
         mm_error_clear(); /* the acceptance is written: the listing is only a courtesy */
         return;
     }
-    if ((s = mm_repo_gen_standing(g, n)) < n) {
+    if ((s = mm_repo_gen_standing(g, n)) < n)
         memcpy(still, g[s].id, MM_CRYPTO_HEX_SIZE);
-        cli_guard_standing_say(ctx, &g[s], repo);
-    }
     mm_repo_gens_free(g, n);
 }
 
@@ -371,8 +368,15 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
     if (err < 0)
         return cli_repo_error(ctx, err);
     audit_accept(ctx, r, a->repo, acc.gen, a->reason, NULL);
-    still_standing(ctx, r, a->repo, still);
+    still_standing(r, still);
     accept_print(ctx, &acc, still[0] ? still : NULL);
+    fflush(stdout); /* before the lines on stderr that follow it */
+    if (still[0]) {
+        struct mm_repo_gen sg;
+        memset(&sg, 0, sizeof(sg));
+        memcpy(sg.id, still, sizeof(sg.id));
+        cli_guard_standing_say(ctx, &sg, a->repo);
+    }
     if (state)
         standing_clear(ctx, state, acc.gen);
     standing_clear(ctx, cache_root(a->cache, buf, sizeof(buf)), acc.gen);
