@@ -303,21 +303,41 @@ static void accept_print(const struct cli_ctx *ctx, const struct mm_repo_guard_a
                      "generations resumes.\n"));
 }
 
+/* Whether every reason line of @reasons is "standing ...": suspect only because another
+ * generation stood. */
+static int only_standing(const char *reasons)
+{
+    int any = 0;
+
+    for (const char *p = reasons; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n && strncmp(p, "standing", 8) != 0)
+            return 0;
+        any |= n != 0;
+        p += n + (p[n] == '\n');
+    }
+    return any;
+}
+
 /* The suspect generation of @r that stands after the acceptance (mm_repo_gen_standing), in
- * @still ("" none). */
-static void still_standing(mm_repo *r, char still[MM_CRYPTO_HEX_SIZE])
+ * @still ("" none). @return 1 when it is suspect only because another one stood */
+static int still_standing(mm_repo *r, char still[MM_CRYPTO_HEX_SIZE])
 {
     struct mm_repo_gen *g = NULL;
     size_t n = 0, s;
+    int only = 0;
 
     still[0] = '\0';
     if (mm_repo_generations(r, &g, &n) < 0) {
         mm_error_clear(); /* the acceptance is written: the listing is only a courtesy */
-        return;
+        return 0;
     }
-    if ((s = mm_repo_gen_standing(g, n)) < n)
+    if ((s = mm_repo_gen_standing(g, n)) < n) {
         memcpy(still, g[s].id, MM_CRYPTO_HEX_SIZE);
+        only = only_standing(g[s].guard_reasons);
+    }
     mm_repo_gens_free(g, n);
+    return only;
 }
 
 /* The suspects this host's daily cycle still lists (<@state_dir>/guard), said on stderr.
@@ -355,7 +375,7 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
     char buf[4096], still[MM_CRYPTO_HEX_SIZE];
     const char *state = cfg ? mm_config_service(cfg)->state_dir : NULL;
     size_t host = 0;
-    int err;
+    int err, only;
 
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
         return cli_repo_error(ctx, err);
@@ -368,7 +388,7 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
     if (err < 0)
         return cli_repo_error(ctx, err);
     audit_accept(ctx, r, a->repo, acc.gen, a->reason, NULL);
-    still_standing(r, still);
+    only = still_standing(r, still);
     accept_print(ctx, &acc, still[0] ? still : NULL);
     fflush(stdout); /* before the lines on stderr that follow it */
     if (still[0]) {
@@ -377,6 +397,16 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
         memcpy(sg.id, still, sizeof(sg.id));
         cli_guard_standing_say(ctx, &sg, a->repo);
     }
+    if (only)
+        fprintf(stderr,
+                CLI_T(ctx,
+                      "mamori: 世代 %.12s は、ほかの要注意の世代が継続中だったためだけに要注意とされた"
+                      "ものです。次のバックアップが正常と判定されれば継続は終わります。内容を確かめて"
+                      "承認することもできます\n",
+                      "mamori: generation %.12s was judged suspect only because another suspect "
+                      "generation stood: it stops standing once the next backup is judged clean; "
+                      "it can also be checked and accepted\n"),
+                still);
     if (state)
         standing_clear(ctx, state, acc.gen);
     standing_clear(ctx, cache_root(a->cache, buf, sizeof(buf)), acc.gen);
