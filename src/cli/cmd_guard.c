@@ -391,7 +391,7 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
     only = still_standing(r, still);
     accept_print(ctx, &acc, still[0] ? still : NULL);
     fflush(stdout); /* before the lines on stderr that follow it */
-    if (still[0]) {
+    if (still[0] && !only) {
         struct mm_repo_gen sg;
         memset(&sg, 0, sizeof(sg));
         memcpy(sg.id, still, sizeof(sg.id));
@@ -400,12 +400,14 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
     if (only)
         fprintf(stderr,
                 CLI_T(ctx,
-                      "mamori: 世代 %.12s は、ほかの要注意の世代が継続中だったためだけに要注意とされた"
-                      "ものです。次のバックアップが正常と判定されれば継続は終わります。内容を確かめて"
-                      "承認することもできます\n",
-                      "mamori: generation %.12s was judged suspect only because another suspect "
-                      "generation stood: it stops standing once the next backup is judged clean; "
-                      "it can also be checked and accepted\n"),
+                      "mamori: 要注意の世代 %.12s がまだ継続中です。ほかの要注意の世代が継続中だった"
+                      "ためだけに要注意とされたもので、次のバックアップが正常と判定されれば継続は"
+                      "終わります（それまでこの媒体の古い世代は整理しません）。内容を確かめて承認する"
+                      "こともできます\n",
+                      "mamori: suspect generation %.12s still stands; it was judged suspect only "
+                      "because another suspect generation stood, and stops standing once the next "
+                      "backup is judged clean (until then this medium's older generations are not "
+                      "pruned); it can also be checked and accepted\n"),
                 still);
     if (state)
         standing_clear(ctx, state, acc.gen);
