@@ -141,5 +141,6 @@ int cli_key_parse_kdf(const char *passes, const char *mib, struct mm_kdf_params 
 extern const struct cmd cmd_config;
 extern const struct cmd cmd_run;
 extern const struct cmd cmd_status;
+extern const struct cmd cmd_guard;
 
 #endif

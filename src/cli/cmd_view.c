@@ -206,7 +206,8 @@ const struct cmd cmd_view = {
     "start the offline viewer (read patient records in a browser)",
     "オプション:\n"
     "   --repo <DIR>          リポジトリ（媒体）\n"
-    "   --generation <G>      最初に表示する世代（既定: 最新。latest か ID の前方一致）\n"
+    "   --generation <G>      最初に表示する世代（既定: 最新の良い世代。要注意で承認されていない\n"
+    "                         世代は既定にしません。ID の前方一致）\n"
     "   --port N              待ち受けるポート（既定 0: 空いているもの）。127.0.0.1 だけで待ち受けます\n"
     "   --no-browser          ブラウザを開かない（アドレスは標準出力の1行目）\n"
     "   --idle-minutes M      操作がないまま M 分でログアウト（既定 15）\n"
@@ -218,7 +219,8 @@ const struct cmd cmd_view = {
     "終了コード: 0 正常終了、1 起動できない、2 使い方の誤り\n",
     "options:\n"
     "   --repo <DIR>          the repository (medium)\n"
-    "   --generation <G>      generation shown first (default: the newest; latest or an ID prefix)\n"
+    "   --generation <G>      generation shown first (default: the newest good one, never a\n"
+    "                         suspect one not accepted; an ID prefix)\n"
     "   --port N              port to listen on (default 0: any free one), on 127.0.0.1 only\n"
     "   --no-browser          do not open a browser (the address is the first line of stdout)\n"
     "   --idle-minutes M      log out after M minutes without use (default 15)\n"

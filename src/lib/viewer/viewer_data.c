@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "crypto/crypto.h"
+#include "guard/guard.h"
 #include "ssmix2/ssmix2.h"
 #include "viewer/viewer.h"
 #include "viewer/viewer_int.h"
@@ -570,6 +571,36 @@ static int print_files(mm_index *ix, const struct mm_viewer_print_gen *gen, cons
     return err;
 }
 
+#define GUARD_SAY_MAX 8192 /* bytes of a generation's guard reasons in words */
+
+/* ",\"guard_accepted\":..,\"guard_said\":{\"ja\":..,\"en\":..}" of @g: its reasons in words in
+ * both languages (the page shows the one it speaks), null when there are none. */
+int mm_viewer__guard_json(mm_buf *b, const struct mm_repo_gen *g)
+{
+    char *say;
+    int err = mm_buf_printf(
+            b, ",\"guard_accepted\":%s,\"guard_said\":", g->guard_accepted ? "true" : "false");
+
+    if (err < 0 || !g->guard_reasons || !*g->guard_reasons)
+        return err < 0 ? err : mm_buf_puts(b, "null");
+    if (!(say = mm_malloc(GUARD_SAY_MAX)))
+        return MM_ENOMEM;
+    mm_guard_reasons_say(g->guard_reasons, 1, say, GUARD_SAY_MAX);
+    err = mm_buf_puts(b, "{\"ja\":");
+    if (err == 0)
+        err = mm_json_str(b, say);
+    if (err == 0)
+        mm_guard_reasons_say(g->guard_reasons, 0, say, GUARD_SAY_MAX);
+    if (err == 0)
+        err = mm_buf_puts(b, ",\"en\":");
+    if (err == 0)
+        err = mm_json_str(b, say);
+    if (err == 0)
+        err = mm_buf_putc(b, '}');
+    mm_free(say);
+    return err;
+}
+
 int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const char *title,
                     const char *const *ids, size_t n, mm_buf *out, size_t *missing,
                     unsigned char *in_doc)
@@ -630,6 +661,8 @@ int mm_viewer_print(mm_index *ix, const struct mm_viewer_print_gen *gen, const c
         err = mm_json_kv(&data, 0, "time", gen->time);
     if (err == 0)
         err = mm_json_kv(&data, 0, "guard", gen->guard);
+    if (err == 0 && gen->gen)
+        err = mm_viewer__guard_json(&data, gen->gen);
     if (err == 0)
         err = mm_buf_printf(&data, ",\"latest\":%s,\"has_index\":true},\"patients\":[",
                             gen->latest ? "true" : "false");

@@ -81,9 +81,17 @@ int mm_viewer__gens_load(mm_viewer *v)
         else
             v->spec_missing = 1;
     }
+    /* the newest good generation (never a suspect one not accepted); when every one with an
+     * index is suspect, the newest of them, and the page says that no good one is left */
+    v->no_good = 0;
     for (size_t i = n; i-- > 0 && !v->def[0];)
-        if (g[i].has_index)
+        if (g[i].has_index && mm_repo_gen_good(&g[i]))
             memcpy(v->def, g[i].id, sizeof(v->def));
+    for (size_t i = n; i-- > 0 && !v->def[0];)
+        if (g[i].has_index) {
+            memcpy(v->def, g[i].id, sizeof(v->def));
+            v->no_good = 1;
+        }
     return 0;
 }
 
@@ -252,6 +260,8 @@ enum MHD_Result mm_viewer__api_generations(mm_viewer *v, struct MHD_Connection *
         if (err == 0)
             err = mm_json_kv(&b, 0, "guard", g->guard ? g->guard : "none");
         if (err == 0)
+            err = mm_viewer__guard_json(&b, g);
+        if (err == 0)
             err = attention_json(&b, &g->check);
         if (err == 0)
             err = mm_buf_printf(&b, ",\"latest\":%s,\"has_index\":%s}",
@@ -262,6 +272,8 @@ enum MHD_Result mm_viewer__api_generations(mm_viewer *v, struct MHD_Connection *
         err = mm_buf_puts(&b, "],\"default\":");
     if (err == 0)
         err = v->def[0] ? mm_json_str(&b, v->def) : mm_buf_puts(&b, "null");
+    if (err == 0 && v->no_good)
+        err = mm_buf_puts(&b, ",\"no_good\":true");
     if (err == 0 && v->spec_missing)
         err = mm_buf_puts(&b, ",\"notice\":\"requested_generation_not_found\"");
     if (err == 0)

@@ -84,6 +84,7 @@ struct mm_viewer {
     size_t ngens;
     char def[MM_CRYPTO_HEX_SIZE]; /* generation shown by default */
     int spec_missing;             /* --generation named none of them */
+    int no_good; /* the default is suspect: no good generation has a patient index */
     struct slot slots[LOADED];
     struct session sessions[SESSIONS];
     unsigned int inflight; /* requests past the session check */

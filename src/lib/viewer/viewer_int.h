@@ -82,4 +82,11 @@ int mm_viewer__failed_types(mm_index *ix, const char *id, char (*types)[MM_VIEWE
 int mm_viewer__types_readable(mm_index *ix, const char *id,
                               const char (*types)[MM_VIEWER__TYPE_MAX + 1], size_t n, int *helps);
 
+/*
+ * Append ",\"guard_accepted\":true|false,\"guard_said\":{\"ja\":..,\"en\":..}|null" of @g (the
+ * guard's reasons in words in both languages, mm_guard_reasons_say) to @b (viewer_data.c).
+ * @return 0, MM_ENOMEM, MM_ELIMIT
+ */
+int mm_viewer__guard_json(mm_buf *b, const struct mm_repo_gen *g);
+
 #endif

@@ -153,6 +153,8 @@
         idle: 0,
         gens: [],
         gen: null, /* the generation id in use */
+        noGood: false, /* every generation with an index is suspect: the default is one of them */
+        defaultGen: null, /* the server's default generation (the newest good one) */
         view: 'login', /* login | search | patient */
         notice: null, /* dictionary key shown above the login form */
         query: '',
@@ -337,6 +339,8 @@
         S.user = null;
         S.gens = [];
         S.gen = null;
+        S.noGood = false;
+        S.defaultGen = null;
         S.query = '';
         S.searching = false;
         S.search = null;
@@ -442,6 +446,30 @@
             h('strong', { text: '⚠ ' + attnText('banner') }), ' ', why.join(' ') + ' ' + attnText('more'));
     }
 
+    /* The guard's reasons of @g in the page's language (null when none were recorded). */
+    function guardSaid(g) {
+        var said = g.guard_said;
+        return said ? (said[lang] || said.ja || null) : null;
+    }
+
+    /* A suspect generation not accepted: the red alert with its reasons in words; when no good
+     * generation is left (every one with an index is suspect) it says so: never pretend. */
+    function suspectBanner(g) {
+        var why = guardSaid(g);
+        var b = h('div.mm-banner.mm-banner-suspect', { role: 'alert', testid: 'banner-suspect' },
+            h('strong', { text: '⚠ ' + t('banner_suspect') }), ' ', t('banner_suspect_more'));
+        if (why) {
+            b.appendChild(h('ul.mm-banner-reasons', { testid: 'banner-suspect-reasons' },
+                why.split('\n').filter(function (l) { return l; }).map(function (l) {
+                    return h('li', { text: l });
+                })));
+        }
+        if (S.noGood && g.id === S.defaultGen) {
+            b.appendChild(h('p.mm-banner-nogood', { testid: 'banner-no-good', text: t('banner_no_good') }));
+        }
+        return b;
+    }
+
     function genLabel(g) {
         var s = fmtDateTime(g.time);
         if (g.name) {
@@ -451,8 +479,10 @@
         if (g.latest) {
             s += ' ' + t('gen_latest');
         }
-        if (g.guard === 'suspect') {
+        if (g.guard === 'suspect' && !g.guard_accepted) {
             s += ' ⚠' + t('gen_suspect');
+        } else if (g.guard === 'suspect') {
+            s += ' ✓' + t('gen_accepted');
         }
         if (g.has_index === false) {
             s += ' ' + t('gen_noindex');
@@ -468,9 +498,11 @@
         if (!g) {
             return out;
         }
-        if (g.guard === 'suspect') {
-            out.push(h('div.mm-banner.mm-banner-suspect', { role: 'alert', testid: 'banner-suspect' },
-                h('strong', { text: '⚠ ' + t('banner_suspect') }), ' ', t('banner_suspect_more')));
+        if (g.guard === 'suspect' && !g.guard_accepted) {
+            out.push(suspectBanner(g));
+        } else if (g.guard === 'suspect') {
+            out.push(h('div.mm-banner.mm-banner-accepted', { role: 'status', testid: 'banner-accepted' },
+                h('strong', { text: '✓ ' + t('banner_accepted') }), ' ', t('banner_accepted_more')));
         }
         if (g.attention && g.attention.length) {
             out.push(attnBanner(g));
@@ -485,6 +517,8 @@
     function loadGenerations() {
         return api('GET', '/api/generations').then(function (j) {
             S.gens = j.generations || [];
+            S.noGood = !!j.no_good;
+            S.defaultGen = j['default'] || null;
             if (!S.gen || !genById(S.gen)) {
                 S.gen = j['default'] || (S.gens[0] && S.gens[0].id) || null;
             }
