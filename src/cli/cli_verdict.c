@@ -19,10 +19,30 @@ const char *cli_verdict_word(const struct cli_ctx *ctx, const char *guard)
     return CLI_T(ctx, "判定なし", "not judged");
 }
 
+/* The generation to accept for a verdict whose only reasons are "standing <gen>" (suspect
+ * only because that one stands): <gen>; else @id. */
+static const char *to_accept(const char *id, const char *reasons, char *buf, size_t cap)
+{
+    const char *first = NULL;
+
+    for (const char *p = reasons; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n && strncmp(p, "standing", 8) != 0)
+            return id; /* its own evidence */
+        if (!first && n > 9 && strncmp(p, "standing ", 9) == 0)
+            first = p + 9;
+        p += n + (p[n] == '\n');
+    }
+    if (!first)
+        return id;
+    snprintf(buf, cap, "%.*s", (int)strcspn(first, " \n"), first);
+    return buf;
+}
+
 void cli_verdict_suspect(const struct cli_ctx *ctx, FILE *f, const char *id, const char *repo,
                          const char *reasons)
 {
-    char say[SAY_MAX];
+    char say[SAY_MAX], gen[80];
 
     fprintf(f,
             CLI_T(ctx,
@@ -45,7 +65,7 @@ void cli_verdict_suspect(const struct cli_ctx *ctx, FILE *f, const char *id, con
                   "mamori: until it is accepted no older generation is removed on any medium and "
                   "later runs are suspect too. A person must look; a false alarm: mamori guard "
                   "accept %.12s --repo %s\n"),
-            id, repo ? repo : "<DIR>");
+            to_accept(id, reasons, gen, sizeof(gen)), repo ? repo : "<DIR>");
 }
 
 /* @s as a JSON string (the reasons and their words: no control characters but none). */

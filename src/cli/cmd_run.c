@@ -106,8 +106,8 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
         printf("%s", CLI_T(ctx, "  媒体上で直接バックアップしました（初回または再同期）\n",
                            "  backed up on the medium itself (first window or resync)\n"));
     if (r->guard[0])
-        printf("  %s: %s%s%s\n", CLI_T(ctx, "ガード判定", "guard"),
-               cli_verdict_word(ctx, r->guard), r->guard_codes[0] ? "  " : "", r->guard_codes);
+        printf("  %s: %s%s%s\n", CLI_T(ctx, "ガード判定", "guard"), cli_verdict_word(ctx, r->guard),
+               r->guard_codes[0] ? "  " : "", r->guard_codes);
     if (r->retired)
         printf(CLI_T(ctx, "  古い世代 %zu 個を退役\n", "  %zu old generation(s) retired\n"),
                r->retired);
@@ -119,10 +119,10 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
                         "must look: mamori status, mamori guard list --repo <medium>"),
                   r->medium);
     if (r->retire_held)
-        cli_error("%s", CLI_T(ctx,
-                              "要注意の世代が確認されるまで、どの媒体でも古い世代を退役しません",
-                              "no generation is retired on any medium while a suspect one "
-                              "stands (until a person accepts it)"));
+        cli_error("%s",
+                  CLI_T(ctx, "要注意の世代が確認されるまで、どの媒体でも古い世代を退役しません",
+                        "no generation is retired on any medium while a suspect one "
+                        "stands (until a person accepts it)"));
     if (r->staged_waiting)
         cli_error(CLI_T(ctx, "媒体 %s 用の準備済みデータが一時置き場で待っています",
                         "staged data waits in the staging area for medium %s"),

@@ -312,7 +312,8 @@ static void print_standing(const struct status_opts *o, const struct mm_status *
         why_line(o, 4,
                  "人が確認してください。それまで古い世代はどの媒体でも消されません / a person "
                  "must look; until then no generation is retired on any medium");
-        why_line(o, 4, "mamori guard list --repo %s; mamori guard accept %.12s --repo %s --config %s",
+        why_line(o, 4,
+                 "mamori guard list --repo %s; mamori guard accept %.12s --repo %s --config %s",
                  m ? m->path : "<medium>", g->gen, m ? m->path : "<medium>", o->path);
     }
     if (st->nstanding || st->standing_unreadable)

@@ -39,6 +39,35 @@ static void source_cfg(struct guard_job *gj, const struct mm_repo_source *src, s
     c->ssmix2 = c->ssmix2 || src[i].kind != MM_REPO_SOURCE_FOLDER;
 }
 
+/* Whether the suspect generation @g was suspect by its own evidence: a reason other than
+ * "standing ..." (a run suspect only because another stood is cleared with that one, as
+ * mm_guard_record keeps it off the host's standing list). */
+static int own_evidence(const struct mm_repo_gen *g)
+{
+    for (const char *p = g->guard_reasons; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n && strncmp(p, "standing", 8) != 0)
+            return 1;
+        p += n + (p[n] == '\n');
+    }
+    return !g->guard_reasons || !*g->guard_reasons; /* no reasons given: take it as its own */
+}
+
+/* The generation standing on @g (@n, oldest first): the oldest suspect one, not accepted and
+ * suspect by its own evidence, after which no generation is good. @return its index or @n */
+static size_t standing_own(const struct mm_repo_gen *g, size_t n)
+{
+    size_t s = n;
+
+    for (size_t i = 0; i < n; i++) {
+        if (mm_repo_gen_good(&g[i]))
+            s = n;
+        else if (s == n && own_evidence(&g[i]))
+            s = i;
+    }
+    return s;
+}
+
 /* The parent's end time and the generation standing suspect on @r (a person's handle). */
 static void repo_facts(struct guard_job *gj, mm_repo *r)
 {
@@ -53,7 +82,7 @@ static void repo_facts(struct guard_job *gj, mm_repo *r)
     }
     if (n)
         gj->parent_end_ns = g[n - 1].end_ns;
-    if ((s = mm_repo_gen_standing(g, n)) < n)
+    if (mm_repo_gen_standing(g, n) < n && (s = standing_own(g, n)) < n)
         snprintf(gj->standing, sizeof(gj->standing), "%s", g[s].id);
     mm_repo_gens_free(g, n);
 }
