@@ -316,8 +316,6 @@ static void print_standing(const struct status_opts *o, const struct mm_status *
                  "mamori guard list --repo %s; mamori guard accept %.12s --repo %s --config %s",
                  m ? m->path : "<medium>", g->gen, m ? m->path : "<medium>", o->path);
     }
-    if (st->nstanding || st->standing_unreadable)
-        putchar('\n');
 }
 
 static void print_notes(const struct mm_status *st)
