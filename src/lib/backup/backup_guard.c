@@ -195,11 +195,8 @@ void mm_backup__guard_finish(struct guard_job *gj, struct mm_backup_result *res)
         return;
     if (gj->v.reasons)
         res->guard_reasons = strdup(gj->v.reasons); /* NULL when out of memory: words lost */
-    if (gj->unreadable) {
-        mm_backup__note(gj->o, MM_BACKUP_NOTE_GUARD, 1,
-                        "the host's guard folder cannot be read: nothing recorded");
-        return;
-    }
+    if (gj->unreadable)
+        return; /* noted when it could not be read: nothing recorded on this host */
     if ((err = mm_guard_record(gj->g, res->id, &gj->v)) < 0) {
         mm_backup__note(gj->o, MM_BACKUP_NOTE_GUARD, 1, mm_error_last());
         mm_error_clear();
