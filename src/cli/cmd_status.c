@@ -7,7 +7,8 @@
  * The table is bilingual (Japanese first, English beside it) whatever the language; --json
  * and --prometheus are the machine formats (docs/operations.md §8.6). --date and --now pin
  * the day and the time (tests). Exit codes: 0 all good, 1 cannot read the configuration or
- * the state, 2 usage, 4 needs attention.
+ * the state, 2 usage, 4 needs attention. A suspect generation standing on this host (the
+ * guard's list in <state_dir>/guard) is shown first, in red, with what a person does.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -467,6 +468,8 @@ const struct cmd cmd_status = {
     "\n"
     "この PC の記録（state_dir の windows.jsonl と staged/）と設定だけを読みます。媒体が\n"
     "すべて切り離されていても使えます。人の確認が必要な項目には「要確認」と理由を表示します。\n"
+    "ガードが要注意とした世代が残っていれば（state_dir の guard/）、最初にその媒体・世代・\n"
+    "時刻と、人が行う確認（mamori guard accept）を表示します。\n"
     "終了コード: 0 すべて正常、1 設定・状態を読めない、2 使い方の誤り、4 要確認あり\n",
     "options:\n"
     "   --config <FILE>      configuration file (default /etc/mamori/mamori.conf)\n"
@@ -478,7 +481,9 @@ const struct cmd cmd_status = {
     "\n"
     "Reads only this host's records (windows.jsonl and staged/ in state_dir) and the\n"
     "configuration: it works while every medium is detached. Items that need a person are\n"
-    "marked 要確認 (needs attention) with the reasons.\n"
+    "marked 要確認 (needs attention) with the reasons. A suspect generation the guard left\n"
+    "standing (guard/ in state_dir) is shown first: its medium, generation, since when, and\n"
+    "what a person does (mamori guard accept).\n"
     "Exit codes: 0 all good, 1 cannot read the configuration or state, 2 usage,\n"
     "4 needs attention\n",
     0,
