@@ -156,11 +156,21 @@ static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, struct mm_config_
                           len);
 }
 
-/* mm_backup_note_fn: a cycle logs to stderr itself; a killed earlier writer is said too. */
+/* mm_backup_note_fn: a cycle logs to stderr itself; a killed earlier writer and a guard
+ * folder that cannot be read or written are said too. */
 static void note_cb(const struct mm_backup_note *n, void *arg)
 {
+    const struct cli_ctx *ctx = arg;
+
     if (n->kind == MM_BACKUP_NOTE_INTERRUPTED)
         cli_audit_interrupted_say(arg, n->interrupted, n->count != 0, n->audit);
+    else if (n->kind == MM_BACKUP_NOTE_GUARD) /* <state_dir>/guard: history, standing list */
+        cli_error(n->count ? CLI_T(ctx, "ガードの記録を書けませんでした: %s",
+                                   "the guard's record could not be written: %s")
+                           : CLI_T(ctx, "ガードのフォルダを読めません（既定の閾値で判定）: %s",
+                                   "the guard folder cannot be read (judged with built-in "
+                                   "thresholds): %s"),
+                  n->message);
 }
 
 static int run_cycle(struct cli_ctx *ctx, const char *path, struct mm_cycle_opts *o)

@@ -169,6 +169,15 @@ static int open_a(void *arg, mm_repo **out)
     return mm_repo_open(out, (const char *)arg, "alice", P(PASS));
 }
 
+static unsigned guard_notes; /* MM_BACKUP_NOTE_GUARD seen, with count 1 (not written) */
+
+static void note_cb(const struct mm_backup_note *n, void *arg)
+{
+    (void)arg;
+    if (n->kind == MM_BACKUP_NOTE_GUARD && n->count == 1)
+        guard_notes++;
+}
+
 /* Back up the source into @repo with the guard folder @guard (NULL: the default). */
 static void backup(const char *repo, const char *guard, int no_guard, struct mm_backup_result *res)
 {
@@ -186,6 +195,7 @@ static void backup(const char *repo, const char *guard, int no_guard, struct mm_
     o.dict_samples = 10;
     o.guard_dir = guard;
     o.no_guard = no_guard;
+    o.note = note_cb;
     mm_backup_run(&o, res);
 }
 
@@ -296,6 +306,31 @@ static void backup__no_guard_stores_none(void **s)
     assert_string_equal(g.guard, "none");
     mm_repo_gen_release(&g);
     assert_int_not_equal(stat(dir, &sb), 0);
+}
+
+/* A guard folder that cannot be written: a note, the verdict still stored, exit 4 kept. */
+static void backup__unwritable_guard_folder_is_a_note(void **s)
+{
+    struct mm_backup_result res;
+    char dir[400], note[400];
+
+    (void)s;
+    /* the standing list's file is a folder: it can be neither read nor replaced (also by
+     * root, whom a folder's mode does not stop) */
+    snprintf(dir, sizeof(dir), "%s/bad-guard", work);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(note, sizeof(note), "%s/standing.txt", dir);
+    assert_int_equal(mkdir(note, 0700), 0);
+    snprintf(note, sizeof(note), "%s/%s", src, NOTE);
+    write_file(note, "your files are encrypted\n", 0644);
+    guard_notes = 0;
+    backup(repo_b, dir, 0, &res);
+    unlink(note);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_ATTENTION);
+    assert_string_equal(res.guard, "suspect");
+    assert_false(res.guard_recorded);
+    assert_int_equal(guard_notes, 1);
+    mm_backup_result_release(&res);
 }
 
 /* The audit fields carry the verdict given (NULL: "none"). */
@@ -445,6 +480,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(audit_fields__carry_the_verdict),
         cmocka_unit_test(backup__no_guard_stores_none),
+        cmocka_unit_test(backup__unwritable_guard_folder_is_a_note),
         cmocka_unit_test(backup__ransom_note_is_suspect_and_stands),
         cmocka_unit_test(cycle__suspect_alerts_and_holds_retirement_everywhere),
     };
