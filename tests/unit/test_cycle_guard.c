@@ -312,7 +312,7 @@ static void backup__no_guard_stores_none(void **s)
 static void backup__unwritable_guard_folder_is_a_note(void **s)
 {
     struct mm_backup_result res;
-    char dir[400], note[400];
+    char dir[300], note[400];
 
     (void)s;
     /* the standing list's file is a folder: it can be neither read nor replaced (also by
