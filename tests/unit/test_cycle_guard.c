@@ -169,12 +169,12 @@ static int open_a(void *arg, mm_repo **out)
     return mm_repo_open(out, (const char *)arg, "alice", P(PASS));
 }
 
-static unsigned guard_notes; /* MM_BACKUP_NOTE_GUARD seen, with count 1 (not written) */
+static unsigned guard_notes; /* MM_BACKUP_NOTE_GUARD seen (not read, or not written) */
 
 static void note_cb(const struct mm_backup_note *n, void *arg)
 {
     (void)arg;
-    if (n->kind == MM_BACKUP_NOTE_GUARD && n->count == 1)
+    if (n->kind == MM_BACKUP_NOTE_GUARD)
         guard_notes++;
 }
 
@@ -308,25 +308,23 @@ static void backup__no_guard_stores_none(void **s)
     assert_int_not_equal(stat(dir, &sb), 0);
 }
 
-/* A guard folder that cannot be written: a note, the verdict still stored, exit 4 kept. */
+/* A guard folder that cannot be read or written: one note, the verdict still stored (here
+ * suspect: the repository's own standing generation), exit 4 kept, nothing recorded. */
 static void backup__unwritable_guard_folder_is_a_note(void **s)
 {
     struct mm_backup_result res;
-    char dir[300], note[400];
+    char file[300], dir[400];
 
     (void)s;
-    /* the standing list's file is a folder: it can be neither read nor replaced (also by
-     * root, whom a folder's mode does not stop) */
-    snprintf(dir, sizeof(dir), "%s/bad-guard", work);
-    assert_int_equal(mkdir(dir, 0700), 0);
-    snprintf(note, sizeof(note), "%s/standing.txt", dir);
-    assert_int_equal(mkdir(note, 0700), 0);
-    snprintf(note, sizeof(note), "%s/%s", src, NOTE);
-    write_file(note, "your files are encrypted\n", 0644);
+    /* below a regular file: the guard folder can be neither made nor read nor written (also
+     * by root, whom a folder's mode does not stop) */
+    snprintf(file, sizeof(file), "%s/not-a-folder", work);
+    write_file(file, "x\n", 0644);
+    snprintf(dir, sizeof(dir), "%s/guard", file);
     guard_notes = 0;
-    backup(repo_b, dir, 0, &res);
-    unlink(note);
+    backup(repo_a, dir, 0, &res); /* A: its suspect generation stands (the test before) */
     assert_int_equal(res.exit, MM_BACKUP_EXIT_ATTENTION);
+    assert_int_equal(res.failure, MM_BACKUP_FAIL_NONE);
     assert_string_equal(res.guard, "suspect");
     assert_false(res.guard_recorded);
     assert_int_equal(guard_notes, 1);
@@ -480,8 +478,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(audit_fields__carry_the_verdict),
         cmocka_unit_test(backup__no_guard_stores_none),
-        cmocka_unit_test(backup__unwritable_guard_folder_is_a_note),
         cmocka_unit_test(backup__ransom_note_is_suspect_and_stands),
+        cmocka_unit_test(backup__unwritable_guard_folder_is_a_note),
         cmocka_unit_test(cycle__suspect_alerts_and_holds_retirement_everywhere),
     };
 
