@@ -415,7 +415,7 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
     bo.unstable_out = &res->unstable;
     bo.ctx = x;
     if ((err = mm_backup__guard_start(&x->gj, r, src, (int64_t)time(NULL))) < 0)
-        return fail(res, MM_BACKUP_FAIL_NOMEM, err);
+        return fail(res, err == MM_ELIMIT ? MM_BACKUP_FAIL_CACHE_PATH : MM_BACKUP_FAIL_NOMEM, err);
     if (x->gj.g) {
         bo.delta = delta_cb;
         bo.judge = judge_cb;
