@@ -24,6 +24,7 @@
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_head.h"
 #include "src/cli/cli_repo.h"
+#include "src/cli/cli_verdict.h"
 #include "src/cli/cmd.h"
 #include "ssmix2/ssmix2.h"
 
@@ -210,6 +211,14 @@ static void note_cb(const struct mm_backup_note *n, void *arg)
                         "the viewer on the medium could not be updated: %s"),
                   n->message);
         break;
+    case MM_BACKUP_NOTE_GUARD:
+        cli_error(n->count ? CLI_T(ctx, "ガードの記録を書けませんでした: %s",
+                                   "the guard's record could not be written: %s")
+                           : CLI_T(ctx, "ガードのフォルダを読めません（既定の閾値で判定）: %s",
+                                   "the guard folder cannot be read (judged with built-in "
+                                   "thresholds): %s"),
+                  n->message);
+        break;
     }
 }
 
@@ -302,8 +311,9 @@ static int backup_failed(struct cli_ctx *ctx, const struct backup_cli *b,
     }
 }
 
-static void print_json(const struct mm_backup_opts *o, const struct mm_backup_result *res,
-                       const struct cli_problems *probs, const struct cli_problems *unstable)
+static void print_json(const struct cli_ctx *ctx, const struct mm_backup_opts *o,
+                       const struct mm_backup_result *res, const struct cli_problems *probs,
+                       const struct cli_problems *unstable)
 {
     const struct mm_repo_counts *c = &res->counts;
     const struct mm_ssmix2_detection *found = &res->storages;
@@ -342,10 +352,13 @@ static void print_json(const struct mm_backup_opts *o, const struct mm_backup_re
     printf(",\"files_reread\":%llu,\"files_unstable\":%llu,\"unstable\":",
            (unsigned long long)res->unstable.reread, (unsigned long long)res->unstable.unstable);
     cli_problems_json(stdout, unstable);
-    printf("}\n");
+    putchar(',');
+    cli_verdict_json(ctx, stdout, res->guard, res->guard_reasons);
+    printf(",\"guard_recorded\":%s}\n", res->guard_recorded ? "true" : "false");
 }
 
-static void print_text(struct cli_ctx *ctx, const struct mm_backup_result *res)
+static void print_text(struct cli_ctx *ctx, const struct mm_backup_opts *o,
+                       const struct mm_backup_result *res)
 {
     const struct mm_repo_counts *c = &res->counts;
     const struct mm_ssmix2_detection *found = &res->storages;
@@ -361,6 +374,8 @@ static void print_text(struct cli_ctx *ctx, const struct mm_backup_result *res)
                  "  new data %s -> %s on the medium, %.1f s%s\n"),
            cli_bytes(c->bytes_new, b2), cli_bytes(c->bytes_stored, b3), res->duration_s,
            res->index_stored ? CLI_T(ctx, "、患者索引つき", ", with the patient index") : "");
+    printf("  %s: %s%s\n", CLI_T(ctx, "ガード判定", "guard"), cli_verdict_word(ctx, res->guard),
+           o->no_guard ? " (--no-guard)" : "");
     if (res->unstable.reread)
         printf(CLI_T(ctx,
                      "  読んでいる間に変わったファイル %llu（読み直して変わらない内容を保存）\n",
@@ -391,6 +406,7 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
         { "credential", required_argument, NULL, 'C' },
         { "catalog", required_argument, NULL, 'K' },
         { "accept-loss", no_argument, NULL, 'L' },
+        { "no-guard", no_argument, NULL, 'G' },
         CLI_REPO_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
@@ -424,6 +440,9 @@ static int backup_args(struct cli_ctx *ctx, int argc, char **argv, struct backup
             break;
         case 'L':
             o->accept_loss = 1;
+            break;
+        case 'G':
+            o->no_guard = 1;
             break;
         case 't': {
             char *end;
@@ -512,10 +531,10 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
                                 : "");
     }
     if (ctx->json) {
-        print_json(&o, &res, &b.run.probs, &b.unstable);
+        print_json(ctx, &o, &res, &b.run.probs, &b.unstable);
     } else {
         if (!ctx->quiet)
-            print_text(ctx, &res);
+            print_text(ctx, &o, &res);
         cli_problems_print(ctx, &b.run.probs);
     }
     if (b.credential)
@@ -524,7 +543,10 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
         attention_report(ctx, &res);
     if (res.unstable.unstable)
         unstable_report(ctx, &res, &b.unstable);
-    if ((res.checked && res.check.attention) || res.unstable.unstable)
+    if (strcmp(res.guard, "suspect") == 0)
+        cli_verdict_suspect(ctx, stderr, res.id, b.repo, res.guard_reasons);
+    if ((res.checked && res.check.attention) || res.unstable.unstable ||
+        strcmp(res.guard, "suspect") == 0)
         attention_exit_line(ctx);
     if (res.counts.skipped && b.run.probs.count) {
         cli_error(CLI_T(ctx, "%llu 件のファイルかフォルダが読めず、この世代に入っていません",
@@ -543,7 +565,8 @@ out:
 
 const struct cmd cmd_backup = {
     "backup",
-    "backup --repo <DIR> [--name <NAME>] [--medium <LABEL>] [--hospital <ID>] <FOLDER>...",
+    "backup --repo <DIR> [--name <NAME>] [--medium <LABEL>] [--hospital <ID>] [--no-guard] "
+    "<FOLDER>...",
     "フォルダを新しい世代としてリポジトリにバックアップする",
     "back up folders into the repository as a new generation",
     "オプション:\n"
@@ -561,17 +584,22 @@ const struct cmd cmd_backup = {
     "                             /var/lib/mamori/catalog）\n"
     "   --accept-loss             リポジトリヘッドが示す欠落（消えた監査ログ・世代、巻き戻し）を\n"
     "                             確認済みとして認め、監査ログに記録して続ける\n"
+    "   --no-guard                ガード（ランサムウェア検知）で判定しない（性能測定・調査用。\n"
+    "                             世代には \"none\" と記録）\n"
     "   --json                    結果を JSON で出す\n"
     "\n"
     "前の世代から大きさ・更新時刻・変更時刻・inode が変わらないファイルは読み直しません。\n"
     "SS-MIX2 標準化ストレージには患者索引（ビューア用）を暗号化して一緒に保存します。\n"
     "保存元のフォルダとその 4 階層下までから、SS-MIX2 の標準化ストレージと拡張ストレージを\n"
     "フォルダ名によらず構造で探して索引にします。\n"
+    "ガードは変更の内容（変更・削除・追加の割合、SS-MIX2 ファイルの書き換え、身代金メモ、\n"
+    "暗号化の兆候など）を判定し、要注意なら世代を証拠として書いたうえで終了コード 4 にします\n"
+    "（ガードの記録は ~/.cache/mamori/guard、docs/guard.md）。\n"
     "終了コード: 0 成功、1 失敗または読めないファイルがあった、2 使い方の誤り、\n"
     "3 何も書いていない: 監査ログが消えた・切り詰められた、または巻き戻された媒体\n"
     "（--accept-loss で認めるまで）、\n"
     "4 世代は書き込んだが要確認（SS-MIX2 なのに患者索引がない、患者が前の世代の 90% 未満、\n"
-    "リポジトリヘッドにある世代が消えている など）\n",
+    "リポジトリヘッドにある世代が消えている、ガードの判定が要注意 など）\n",
     "options:\n"
     "   --repo <DIR>              the repository\n"
     "   --name <NAME>             a name for the generation\n"
@@ -588,6 +616,8 @@ const struct cmd cmd_backup = {
     "                             /var/lib/mamori/catalog)\n"
     "   --accept-loss             accept what the repository head shows is lost (a deleted\n"
     "                             audit log or generation, a rollback): recorded, then go on\n"
+    "   --no-guard                do not judge the change set (the ransomware guard): for\n"
+    "                             benchmarks and diagnosis; recorded as \"none\"\n"
     "   --json                    print the result as JSON\n"
     "\n"
     "Files whose size, mtime, ctime and inode did not change since the last generation are not\n"
@@ -595,11 +625,14 @@ const struct cmd cmd_backup = {
     "stored with the generation, encrypted.\n"
     "SS-MIX2 standardized and extended storages are found by their layout, whatever the\n"
     "folders are called, in the given folders and up to 4 levels below them.\n"
+    "The guard judges the change set (shares modified, deleted and added, SS-MIX2 files\n"
+    "rewritten, ransom notes, signs of encryption, ...); a suspect one is written, as\n"
+    "evidence, and ends with exit status 4 (its records: ~/.cache/mamori/guard; docs/guard.md).\n"
     "exit status: 0 done, 1 failed or some files could not be read, 2 usage error,\n"
     "3 nothing written: the audit log was deleted or cut, or the medium was rolled back\n"
     "(until --accept-loss), 4 written but needs attention (SS-MIX2 data without a patient\n"
     "index, fewer than 90% of the previous generation's patients, a generation the\n"
-    "repository head lists is gone, ...)\n",
+    "repository head lists is gone, a suspect guard verdict, ...)\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY | CMD_WRITES_REPO,
     run_backup,
 };

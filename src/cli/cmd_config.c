@@ -62,6 +62,37 @@ static const char *wday_text(const struct cli_ctx *ctx, int wd)
     return CLI_T(ctx, wday_ja[wd], mm_config_weekday_name(wd));
 }
 
+/* A share 0..1 as "5%" / "0.5%" (the configuration's form). */
+static const char *pct_str(double v, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%.4g%%", v * 100.0);
+    return buf;
+}
+
+/* The source's guard settings when not the defaults (`guard = on`, learned, no canary). */
+static void print_guard(const struct cli_ctx *ctx, const struct mm_config_source *s)
+{
+    static const char *const ja[] = { "変更", "削除", "追加" };
+    static const char *const en[] = { "modified", "deleted", "added" };
+    const double v[] = { s->guard_max_modified, s->guard_max_deleted, s->guard_max_added };
+    char p[32];
+
+    if (!s->guard) {
+        printf("      %s\n", CLI_T(ctx, "ガード: オフ（判定しません）", "guard: off (not judged)"));
+        return;
+    }
+    if (v[0] < 0 && v[1] < 0 && v[2] < 0 && !s->guard_canary)
+        return;
+    printf("      %s:", CLI_T(ctx, "ガード", "guard"));
+    for (int i = 0; i < 3; i++)
+        if (v[i] >= 0)
+            printf(" %s %s %s", CLI_T(ctx, ja[i], en[i]), CLI_T(ctx, "上限", "max"),
+                   pct_str(v[i], p, sizeof(p)));
+    if (s->guard_canary)
+        printf(" %s", CLI_T(ctx, "カナリアあり", "canary"));
+    putchar('\n');
+}
+
 static void print_sources(const struct cli_ctx *ctx, const mm_config *cfg)
 {
     char sched[96], rpo[32];
@@ -77,6 +108,7 @@ static void print_sources(const struct cli_ctx *ctx, const mm_config *cfg)
                mm_config_schedule_str(&s->schedule, sched, sizeof(sched)),
                mm_config_duration_str(s->rpo, rpo, sizeof(rpo)),
                s->enabled ? "" : CLI_T(ctx, "  （無効）", "  (disabled)"));
+        print_guard(ctx, s);
     }
 }
 
@@ -186,6 +218,15 @@ static int print_human(const struct cli_ctx *ctx, const mm_config *cfg, const st
     return print_plan(ctx, cfg, o);
 }
 
+/* `,"key":share` (null when learned). */
+static void json_share(const char *key, double v)
+{
+    if (v < 0)
+        printf(",\"%s\":null", key);
+    else
+        printf(",\"%s\":%.6g", key, v);
+}
+
 static void json_sources(const mm_config *cfg)
 {
     char sched[96];
@@ -200,9 +241,14 @@ static void json_sources(const mm_config *cfg)
         jstr(s->path);
         fputs(",\"extended\":", stdout);
         jstr(s->extended);
-        printf(",\"schedule\":\"%s\",\"rpo_seconds\":%lld,\"enabled\":%s}",
+        printf(",\"schedule\":\"%s\",\"rpo_seconds\":%lld,\"enabled\":%s",
                mm_config_schedule_str(&s->schedule, sched, sizeof(sched)), (long long)s->rpo,
                s->enabled ? "true" : "false");
+        printf(",\"guard\":{\"on\":%s", s->guard ? "true" : "false");
+        json_share("max_modified", s->guard_max_modified);
+        json_share("max_deleted", s->guard_max_deleted);
+        json_share("max_added", s->guard_max_added);
+        printf(",\"canary\":%s}}", s->guard_canary ? "true" : "false");
     }
     fputc(']', stdout);
 }

@@ -19,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
+#include "src/cli/cli_verdict.h"
 #include "src/cli/cmd.h"
 
 static void now_local(struct mm_config_date *d, int *minute)
@@ -61,7 +62,9 @@ static void print_json(const struct mm_cycle_result *r)
            (unsigned long long)r->fsyncs, r->retired, r->staged_waiting ? "true" : "false",
            r->resynced ? "true" : "false", r->write_only ? "true" : "false");
     cli_json_str(stdout, r->expired, strlen(r->expired));
-    fputs("}\n", stdout);
+    printf(",\"guard\":\"%s\",\"guard_codes\":", r->guard[0] ? r->guard : "none");
+    cli_json_str(stdout, r->guard_codes, strlen(r->guard_codes));
+    printf(",\"retire_held\":%s}\n", r->retire_held ? "true" : "false");
 }
 
 static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *r)
@@ -102,9 +105,24 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
     else if (r->window[0] == 'd')
         printf("%s", CLI_T(ctx, "  媒体上で直接バックアップしました（初回または再同期）\n",
                            "  backed up on the medium itself (first window or resync)\n"));
+    if (r->guard[0])
+        printf("  %s: %s%s%s\n", CLI_T(ctx, "ガード判定", "guard"), cli_verdict_word(ctx, r->guard),
+               r->guard_codes[0] ? "  " : "", r->guard_codes);
     if (r->retired)
         printf(CLI_T(ctx, "  古い世代 %zu 個を退役\n", "  %zu old generation(s) retired\n"),
                r->retired);
+    if (strcmp(r->guard, "suspect") == 0)
+        cli_error(CLI_T(ctx,
+                        "⚠ 要注意の世代を媒体 %s に書き込みました（証拠）。人が確認してください: "
+                        "mamori status、mamori guard list --repo <媒体>",
+                        "⚠ a SUSPECT generation was written on medium %s (evidence). A person "
+                        "must look: mamori status, mamori guard list --repo <medium>"),
+                  r->medium);
+    if (r->retire_held)
+        cli_error("%s",
+                  CLI_T(ctx, "要注意の世代が確認されるまで、どの媒体でも古い世代を退役しません",
+                        "no generation is retired on any medium while a suspect one "
+                        "stands (until a person accepts it)"));
     if (r->staged_waiting)
         cli_error(CLI_T(ctx, "媒体 %s 用の準備済みデータが一時置き場で待っています",
                         "staged data waits in the staging area for medium %s"),
@@ -138,11 +156,21 @@ static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, struct mm_config_
                           len);
 }
 
-/* mm_backup_note_fn: a cycle logs to stderr itself; a killed earlier writer is said too. */
+/* mm_backup_note_fn: a cycle logs to stderr itself; a killed earlier writer and a guard
+ * folder that cannot be read or written are said too. */
 static void note_cb(const struct mm_backup_note *n, void *arg)
 {
+    const struct cli_ctx *ctx = arg;
+
     if (n->kind == MM_BACKUP_NOTE_INTERRUPTED)
         cli_audit_interrupted_say(arg, n->interrupted, n->count != 0, n->audit);
+    else if (n->kind == MM_BACKUP_NOTE_GUARD) /* <state_dir>/guard: history, standing list */
+        cli_error(n->count ? CLI_T(ctx, "ガードの記録を書けませんでした: %s",
+                                   "the guard's record could not be written: %s")
+                           : CLI_T(ctx, "ガードのフォルダを読めません（既定の閾値で判定）: %s",
+                                   "the guard folder cannot be read (judged with built-in "
+                                   "thresholds): %s"),
+                  n->message);
 }
 
 static int run_cycle(struct cli_ctx *ctx, const char *path, struct mm_cycle_opts *o)
@@ -239,7 +267,9 @@ const struct cmd cmd_run = {
     "\n"
     "その日の媒体を選び、期限の来たソースを媒体をつなぐ前に一時置き場へバックアップし、\n"
     "接続フック、ラベルの確認、媒体に無いものだけの複写と読み戻し検査、同期を行い、\n"
-    "必ず切り離しフックを実行します。失敗したときは通知フックも実行します。\n"
+    "必ず切り離しフックを実行します。失敗したとき、ガードの判定が要注意のときは通知フックも\n"
+    "実行します（MAMORI_ALERT「suspect generation on medium X: 理由コード」）。要注意の世代が\n"
+    "残っている間（<state_dir>/guard）は、どの媒体でも古い世代を退役しません。\n"
     "媒体の初回は媒体上で直接バックアップし、一時置き場の写しを作ります。\n"
     "パスフレーズは [service] passphrase_file（所有者のみ・0600）から読みます。\n"
     "credential を設定した媒体（形式 3）はパスフレーズなしで直接書き込みます。\n"
@@ -252,7 +282,9 @@ const struct cmd cmd_run = {
     "Picks the day's medium, backs up the sources that are due into the host's staging\n"
     "while the medium is still offline, runs the attach hook, checks the label, copies only\n"
     "what the medium lacks (read back and checked), syncs and always runs the detach hook;\n"
-    "on failure the alert hook. A medium's first cycle backs up on the medium itself and\n"
+    "on failure, or a suspect guard verdict, the alert hook (MAMORI_ALERT \"suspect generation\n"
+    "on medium X: <reason codes>\"); while a suspect generation stands (<state_dir>/guard) no\n"
+    "generation is retired on any medium. A medium's first cycle backs up on the medium itself and\n"
     "builds its shadow in the staging area.\n"
     "The passphrase is read from [service] passphrase_file (owner only, mode 0600).\n"
     "A medium with a credential (format 3) is written directly, without a passphrase.\n"

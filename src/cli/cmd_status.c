@@ -7,7 +7,8 @@
  * The table is bilingual (Japanese first, English beside it) whatever the language; --json
  * and --prometheus are the machine formats (docs/operations.md §8.6). --date and --now pin
  * the day and the time (tests). Exit codes: 0 all good, 1 cannot read the configuration or
- * the state, 2 usage, 4 needs attention.
+ * the state, 2 usage, 4 needs attention. A suspect generation standing on this host (the
+ * guard's list in <state_dir>/guard) is shown first, in red, with what a person does.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -288,6 +289,36 @@ static void print_head(const struct status_opts *o, const struct mm_status *st)
                  mm_config_service(st->cfg)->state_dir);
 }
 
+/* The suspect generations standing on this host (issue 18), first and in red: which medium,
+ * which generation, since when, and what a person does. */
+static void print_standing(const struct status_opts *o, const struct mm_status *st)
+{
+    if (st->standing_unreadable)
+        printf("%s⚠ 要注意: ガードの記録（<state_dir>/guard）が読めません。要注意の世代が隠れて"
+               "いるかもしれません / SUSPECT: the guard's records (<state_dir>/guard) cannot be "
+               "read; a suspect generation may be hidden%s\n",
+               o->color ? RED : "", o->color ? OFF : "");
+    for (size_t i = 0; i < st->nstanding; i++) {
+        const struct mm_guard_standing *g = &st->standing[i];
+        const struct mm_config_medium *m = NULL;
+        char t[32];
+        for (size_t k = 0; k < mm_config_medium_count(st->cfg) && g->medium[0] && !m; k++)
+            if (strcmp(mm_config_medium_at(st->cfg, k)->label, g->medium) == 0)
+                m = mm_config_medium_at(st->cfg, k);
+        local_time(g->time_s, t, sizeof(t));
+        printf("%s⚠ 要注意の世代: 媒体 %s の世代 %.12s（%s から）/ SUSPECT generation %.12s on "
+               "medium %s since %s%s\n",
+               o->color ? RED : "", g->medium[0] ? cli_esc(g->medium) : "?", g->gen, t, g->gen,
+               g->medium[0] ? cli_esc(g->medium) : "?", t, o->color ? OFF : "");
+        why_line(o, 4,
+                 "人が確認してください。それまで古い世代はどの媒体でも消されません / a person "
+                 "must look; until then no generation is retired on any medium");
+        why_line(o, 4,
+                 "mamori guard list --repo %s; mamori guard accept %.12s --repo %s --config %s",
+                 m ? m->path : "<medium>", g->gen, m ? m->path : "<medium>", o->path);
+    }
+}
+
 static void print_notes(const struct mm_status *st)
 {
     if (st->bad_lines)
@@ -343,12 +374,15 @@ static int show_status(struct status_opts *o)
     err = mm_status_read(&st, cfg, o->date, o->now);
     if (err == 0)
         err = mm_status_read_heads(&st, o->audit_dir);
+    if (err == 0)
+        err = mm_status_read_guard(&st, NULL);
     if (err < 0) {
         rc = cli_lib_error(err);
     } else if (o->fmt != FMT_TABLE) {
         rc = print_machine(o, &st);
     } else {
         print_head(o, &st);
+        print_standing(o, &st);
         print_sources(o, &st);
         print_media(o, &st);
         print_heads(o, &st);
@@ -434,6 +468,8 @@ const struct cmd cmd_status = {
     "\n"
     "この PC の記録（state_dir の windows.jsonl と staged/）と設定だけを読みます。媒体が\n"
     "すべて切り離されていても使えます。人の確認が必要な項目には「要確認」と理由を表示します。\n"
+    "ガードが要注意とした世代が残っていれば（state_dir の guard/）、最初にその媒体・世代・\n"
+    "時刻と、人が行う確認（mamori guard accept）を表示します。\n"
     "終了コード: 0 すべて正常、1 設定・状態を読めない、2 使い方の誤り、4 要確認あり\n",
     "options:\n"
     "   --config <FILE>      configuration file (default /etc/mamori/mamori.conf)\n"
@@ -445,7 +481,9 @@ const struct cmd cmd_status = {
     "\n"
     "Reads only this host's records (windows.jsonl and staged/ in state_dir) and the\n"
     "configuration: it works while every medium is detached. Items that need a person are\n"
-    "marked 要確認 (needs attention) with the reasons.\n"
+    "marked 要確認 (needs attention) with the reasons. A suspect generation the guard left\n"
+    "standing (guard/ in state_dir) is shown first: its medium, generation, since when, and\n"
+    "what a person does (mamori guard accept).\n"
     "Exit codes: 0 all good, 1 cannot read the configuration or state, 2 usage,\n"
     "4 needs attention\n",
     0,

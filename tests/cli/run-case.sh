@@ -8,7 +8,8 @@
 # exit. An optional file `forbid` lists strings (one a line, e.g. patient IDs) that
 # must appear in neither output.
 # The environment is pinned (MAMORI_LANG unset, LANG=C.UTF-8) for stable text, and
-# XDG_STATE_HOME points at a fresh folder (this host's audit logs).
+# XDG_STATE_HOME and XDG_CACHE_HOME point at fresh folders (this host's audit logs, its
+# cache and the guard's history).
 # MM_CLI_REGEN=1 rewrites the three expected files from the current behaviour
 # (review the diff before committing it).
 #
@@ -44,11 +45,13 @@ trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work" "$out" "$state"' EXIT
 unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_AUDIT_DIR
 # this host's audit logs (mamori audit) go to a fresh folder, never the tester's own
 XDG_STATE_HOME=$state
+# the host's cache (patient index, the guard's history: ~/.cache/mamori) in a fresh folder too
+XDG_CACHE_HOME=$state/cache
 LANG=C.UTF-8
 LC_ALL=C.UTF-8
 MAMORI=$mamori
 SAMPLES=$samples
-export LANG LC_ALL MAMORI SAMPLES XDG_STATE_HOME
+export LANG LC_ALL MAMORI SAMPLES XDG_STATE_HOME XDG_CACHE_HOME
 
 (cd "$work" && sh "$case_dir/cmd") >"$out/stdout" 2>"$out/stderr"
 rc=$?

@@ -111,6 +111,9 @@ static void opts_for(struct mm_backup_opts *o, const char *const *src, struct se
     o->audit_host_dir = audit;
     o->threads = 2;
     o->dict_samples = 10;
+    /* not judged (test_cycle_guard judges): the storage that loses patients below would be
+     * suspect and stand, and every later backup of this repository with it */
+    o->no_guard = 1;
     o->progress = progress_cb;
     o->problem = problem_cb;
     o->note = note_cb;
@@ -218,6 +221,7 @@ static void run__marks_a_storage_that_lost_patients(void **state)
     assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_ATTENTION);
     assert_int_equal(res.failure, MM_BACKUP_FAIL_NONE);
     assert_int_equal(strlen(res.id), 64);
+    assert_string_equal(res.guard, "none"); /* --no-guard */
     assert_true(res.checked);
     assert_true(res.check.attention & MM_REPO_ATTN_FEW_PATIENTS);
     assert_false(res.check.attention & MM_REPO_ATTN_NO_INDEX);

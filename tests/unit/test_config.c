@@ -255,6 +255,59 @@ static void load__defaults(void **state)
     mm_config_free(cfg);
 }
 
+/* The guard's keys: defaults (on, learned, no canary), percentages, and bad values refused. */
+static void values__guard_keys(void **state)
+{
+    mm_config *cfg = expect_valid(VALID "[source \"b\"]\nkind = folder\npath = /x\n"
+                                        "guard = off\nguard_max_modified = 5%\n"
+                                        "guard_max_deleted = 0.5%\nguard_max_added = 100%\n"
+                                        "guard_canary = yes\n");
+    const struct mm_config_source *a = mm_config_source_at(cfg, 0);
+    const struct mm_config_source *b = mm_config_source_at(cfg, 1);
+
+    (void)state;
+    assert_int_equal(a->guard, 1);
+    assert_true(a->guard_max_modified < 0 && a->guard_max_deleted < 0 && a->guard_max_added < 0);
+    assert_int_equal(a->guard_canary, 0);
+    assert_int_equal(b->guard, 0);
+    assert_true(b->guard_max_modified > 0.0499 && b->guard_max_modified < 0.0501);
+    assert_true(b->guard_max_deleted > 0.00499 && b->guard_max_deleted < 0.00501);
+    assert_true(b->guard_max_added > 0.9999 && b->guard_max_added < 1.0001);
+    assert_int_equal(b->guard_canary, 1);
+    mm_config_free(cfg);
+    cfg = expect_valid(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard = on\n"
+                             "guard_max_deleted = 0%\nguard_max_added = 0.0001%\n");
+    b = mm_config_source_at(cfg, 1);
+    assert_int_equal(b->guard, 1);
+    assert_true(b->guard_max_deleted == 0.0);
+    assert_true(b->guard_max_added > 0 && b->guard_max_added < 0.0000011);
+    mm_config_free(cfg);
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard_max_deleted = 0.5\n",
+                   "t.conf:12: key 'guard_max_deleted': '0.5' is not a percentage from 0% to "
+                   "100% (like 5% or 0.5%)");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard_max_modified = 101%\n",
+                   "t.conf:12: key 'guard_max_modified': '101%' is not a percentage from 0% to "
+                   "100% (like 5% or 0.5%)");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard_max_added = -1%\n",
+                   "t.conf:12: key 'guard_max_added': '-1%' is not a percentage from 0% to "
+                   "100% (like 5% or 0.5%)");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard_max_added = 5%%\n",
+                   "t.conf:12: key 'guard_max_added': '5%%' is not a percentage from 0% to "
+                   "100% (like 5% or 0.5%)");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard_max_added = .5%\n",
+                   "t.conf:12: key 'guard_max_added': '.5%' is not a percentage from 0% to "
+                   "100% (like 5% or 0.5%)");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard_max_added = 100.5%\n",
+                   "t.conf:12: key 'guard_max_added': '100.5%' is not a percentage from 0% to "
+                   "100% (like 5% or 0.5%)");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard = sometimes\n",
+                   "t.conf:12: key 'guard': 'sometimes' is not yes or no");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard_canary = 2\n",
+                   "t.conf:12: key 'guard_canary': '2' is not yes or no");
+    expect_problem(VALID "[source \"b\"]\nkind = folder\npath = /x\nguard = on\nguard = off\n",
+                   "t.conf:13: key 'guard': given twice (first on line 12)");
+}
+
 /* BOM, CRLF, indentation, tabs, comments of both kinds and blank lines are all fine. */
 static void load__bom_crlf_indent(void **state)
 {
@@ -877,6 +930,7 @@ int main(void)
         T(file__nul_byte),
         T(file__missing_unreadable),
         T(values__durations),
+        T(values__guard_keys),
         T(values__schedule_due),
         T(values__dates),
         T(rotation__weekday),

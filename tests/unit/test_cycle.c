@@ -204,7 +204,8 @@ static void status_fields_recorded(const char *wf, const struct mm_cycle_result 
     assert_true(res->size_bytes > 0);
     assert_true(res->free_bytes > 0 && res->free_bytes <= res->size_bytes);
     has(wf, "\"source_names\":[\"s\"]", 1);
-    has(wf, "\"verify\":\"ok\",\"guard\":\"none\",\"hospital\":\"H1\"}", 1);
+    has(wf, "\"verify\":\"ok\",\"guard\":\"", 1);
+    has(wf, "\"retire_held\":0,\"hospital\":\"H1\"}", 1);
     text[strlen(text) - 1] = '\0'; /* the newline */
     last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
     assert_int_equal(mm_status_window_parse(last, strlen(last), w), 0);
@@ -215,6 +216,7 @@ static void status_fields_recorded(const char *wf, const struct mm_cycle_result 
     assert_string_equal(w->names[0], "s");
     assert_string_equal(w->generation, res->id);
     assert_string_equal(w->verify, "ok");
+    assert_string_equal(w->guard, res->guard); /* the verdict the window's backup stored */
     free(w);
     free(text);
 }

@@ -413,6 +413,17 @@ static void judge__verify_damage_and_guard_suspect(void **s)
     assert_int_equal(med(&st, "WED")->attention, MM_STATUS_WHY_FAILED); /* exit 4 */
     assert_int_equal(st.needs, 2);
     mm_status_release(&st);
+
+    /* a suspect generation is never the last good one (issue 18): Thursday's does not reset
+     * the RPO, Wednesday's stays the last good generation */
+    week(&st, "2026-12-10T00:30:00Z");
+    rec(b, sizeof(b), "2026-12-10", "THU", 4, "none", G1, "\"billing\"", "ok", "suspect");
+    assert_int_equal(mm_status_feed(&st, b, strlen(b)), 0);
+    mm_status_judge(&st);
+    assert_string_equal(st.sources[1].good.id, G3);
+    assert_string_equal(st.sources[1].guard, "suspect");
+    assert_true(st.sources[1].attention & MM_STATUS_WHY_GUARD);
+    mm_status_release(&st);
 }
 
 static void judge__old_lines_credit_every_source_when_they_count_as_many(void **s)

@@ -32,7 +32,8 @@ enum mm_backup_exit {
                                      look and accept it (opts.accept_loss) */
     MM_BACKUP_EXIT_ATTENTION = 4, /* written, but marked: result.check.attention says why, or
                                      result.evidence (the head's findings, recorded), or
-                                     result.unstable.unstable files kept changing while read */
+                                     result.unstable.unstable files kept changing while read,
+                                     or result.guard is "suspect" (a person must look) */
 };
 
 /* Where a backup that wrote nothing stopped (result.failure; result.err is the mm_err). */
@@ -63,6 +64,10 @@ enum mm_backup_note_kind {
     /* interrupted: an earlier writer was killed (its stale lock found); count 1 when its
      * event is in the audit logs, 0 when not (audit says what failed) */
     MM_BACKUP_NOTE_INTERRUPTED,
+    /* message: the host's guard folder could not be read (the run is judged with built-in
+     * thresholds) or written (count 1: this run's figures or its standing suspect are not
+     * recorded; a suspect verdict still stands on the medium) */
+    MM_BACKUP_NOTE_GUARD,
 };
 
 struct mm_backup_note {
@@ -162,10 +167,11 @@ int mm_backup_run(const struct mm_backup_opts *opts, struct mm_backup_result *re
 
 /*
  * The fields of a written backup's audit event after "result" = "ok" (generation @id, its
- * guard verdict, the counts @c), appended to @b: `run` appends the same event to the
- * medium's log when the backup was written into the host's staging (cycle.h).
+ * guard verdict @guard ("none", "clean", "suspect"; NULL: "none"), the counts @c), appended to @b:
+ * `run` appends the same event to the medium's log when the backup was written into the host's
+ * staging (cycle.h).
  */
-void mm_backup_audit_fields(const char *id, const struct mm_repo_counts *c,
+void mm_backup_audit_fields(const char *id, const char *guard, const struct mm_repo_counts *c,
                             struct mm_audit_fields *b);
 
 /* Release what @res holds (the storages; the repository it opened). */

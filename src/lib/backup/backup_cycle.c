@@ -224,6 +224,25 @@ static mm_repo *open_checked(struct cyc *c)
     return check_label(c, r) == 0 ? r : NULL;
 }
 
+/* The guard's settings of folder @n of the backup, from source @s (@ext: its extended
+ * storage, judged as a source of its own, "<name>-extended"). */
+static void guard_source(struct cyc *c, size_t n, const struct mm_config_source *s, int ext)
+{
+    struct mm_guard_source_cfg *g = &c->gsrc[n];
+
+    snprintf(c->gnames[n], sizeof(c->gnames[n]), "%s%s", s->name, ext ? "-extended" : "");
+    memset(g, 0, sizeof(*g));
+    g->name = c->gnames[n];
+    g->ssmix2 = s->kind == MM_CONFIG_SOURCE_SSMIX2;
+    g->off = !s->guard;
+    g->max_modified = s->guard_max_modified;
+    g->max_deleted = s->guard_max_deleted;
+    g->max_added = s->guard_max_added;
+    g->canary = s->guard_canary;
+    g->path = ext ? s->extended : s->path;
+    c->ngsrc = n + 1;
+}
+
 /* The due sources' folders into @src (an ssmix2 source gives its extended storage too). */
 static size_t due_sources(struct cyc *c, const char **src, size_t cap)
 {
@@ -234,10 +253,14 @@ static size_t due_sources(struct cyc *c, const char **src, size_t cap)
         const struct mm_config_source *s = mm_config_source_at(c->cfg, i);
         if (!s->enabled || !mm_config_schedule_due(&s->schedule, wday, c->o->minute))
             continue;
-        if (n < cap)
+        if (n < cap) {
+            guard_source(c, n, s, 0);
             src[n++] = s->path;
-        if (s->extended && n < cap)
+        }
+        if (s->extended && n < cap) {
+            guard_source(c, n, s, 1);
             src[n++] = s->extended;
+        }
         if (c->res->sources < MM_BACKUP_SOURCES_MAX)
             snprintf(c->res->source_names[c->res->sources], MM_CONFIG_MAX_NAME + 1, "%s", s->name);
         c->res->sources++;
@@ -316,6 +339,53 @@ void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const
     bo->medium_viewer = c->o->medium_viewer;
     bo->note = c->o->note;
     bo->arg = c->o->arg;
+    bo->guard_sources = c->ngsrc == nsrc ? c->gsrc : NULL;
+    bo->guard_dir = c->guard_dir[0] ? c->guard_dir : NULL;
+    bo->medium_label = c->m->label;
+}
+
+void mm_backup__cycle_guard(struct cyc *c, const struct mm_backup_result *br)
+{
+    struct mm_cycle_result *r = c->res;
+    size_t len = 0;
+
+    snprintf(r->guard, sizeof(r->guard), "%s", br->guard);
+    r->guard_codes[0] = '\0';
+    for (const char *p = br->guard_reasons; p && *p;) {
+        size_t n = strcspn(p, " \n");
+        const char *nl = strchr(p, '\n');
+        int dup = 0;
+        for (const char *q = r->guard_codes; *q && !dup;) { /* each code once */
+            size_t m = strcspn(q, " ");
+            dup = m == n && memcmp(q, p, n) == 0;
+            q += m + (q[m] == ' ');
+        }
+        if (!dup && n && len + n + 2 < sizeof(r->guard_codes)) {
+            int w = snprintf(r->guard_codes + len, sizeof(r->guard_codes) - len, "%s%.*s",
+                             len ? " " : "", (int)n, p);
+            len += w > 0 ? (size_t)w : 0;
+        }
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+}
+
+/* Whether a suspect generation stands on this host (its guard folder's standing list, or
+ * today's verdict): then nothing is retired on any medium. A list that cannot be read holds
+ * too (it may hide one). */
+static int retire_held(struct cyc *c)
+{
+    struct mm_guard_standing *v = NULL;
+    size_t n = 0;
+    int err;
+
+    if (strcmp(c->res->guard, "suspect") == 0)
+        return 1;
+    if (!c->guard_dir[0])
+        return 0;
+    err = mm_guard_standing_list(c->guard_dir, &v, &n);
+    free(v);
+    mm_error_clear();
+    return err < 0 || n > 0;
 }
 
 /* <state_dir>/catalog: the host's catalogs of the media it writes with a credential. */
@@ -378,6 +448,8 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
         bo.catalog_dir = c->catalog;
     }
     rc = mm_backup_run(&bo, &br);
+    if (rc != MM_BACKUP_EXIT_FAILED && rc != MM_BACKUP_EXIT_EVIDENCE)
+        mm_backup__cycle_guard(c, &br);
     if (rc == MM_BACKUP_EXIT_EVIDENCE) {
         fail(c, MM_CYCLE_STAGE_BACKUP, br.err,
              "repository head shows lost evidence: mamori verify, then backup --accept-loss");
@@ -392,6 +464,8 @@ static void direct(struct cyc *c, mm_repo *r, const char **src, size_t nsrc)
         c->res->exit = (enum mm_backup_exit)rc;
         if (rc == MM_BACKUP_EXIT_ATTENTION)
             snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
+        if (strcmp(c->res->guard, "suspect") == 0)
+            snprintf(c->res->reason, sizeof(c->res->reason), "suspect generation");
         if (c->m->credential) {
             if (check_written(c, before, nbefore) == 0 && seal(c) == 0)
                 mm_backup__stage_bootstrap(c);
@@ -424,9 +498,12 @@ static void online(struct cyc *c, const char **src, size_t nsrc)
         direct(c, r, src, nsrc);
     } else if (rc == 0 && c->res->exit != MM_BACKUP_EXIT_FAILED) {
         if (c->res->exit == MM_BACKUP_EXIT_ATTENTION)
-            snprintf(c->res->reason, sizeof(c->res->reason), "generation needs attention");
+            snprintf(c->res->reason, sizeof(c->res->reason), "%s",
+                     strcmp(c->res->guard, "suspect") == 0 ? "suspect generation"
+                                                           : "generation needs attention");
     }
     if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE) {
+        c->res->retire_held = retire_held(c);
         if (c->m->credential)
             mm_backup__host_retire(c);
         else
@@ -459,10 +536,31 @@ static int status_fields(struct cyc *c, mm_buf *b)
     if (err == 0)
         err = mm_buf_printf(b,
                             "],\"free_bytes\":%lld,\"size_bytes\":%lld,\"generations_held\":%lld,"
-                            "\"verify\":\"%s\",\"guard\":\"none\"",
+                            "\"verify\":\"%s\",\"guard\":\"%s\",\"guard_codes\":\"%s\","
+                            "\"retire_held\":%d",
                             (long long)r->free_bytes, (long long)r->size_bytes,
-                            (long long)r->generations_held, verify_word(r));
+                            (long long)r->generations_held, verify_word(r),
+                            r->guard[0] ? r->guard : "none", r->guard_codes, r->retire_held);
     return err ? err : mm_json_kv(b, 0, "hospital", h && h->id ? h->id : "");
+}
+
+/* The alert hook's MAMORI_ALERT: the failure, a suspect generation (its reason codes only:
+ * no patient data), expired staged data; several joined by "; ". */
+static void alert_text(struct cyc *c, char *out, size_t cap)
+{
+    const struct mm_cycle_result *r = c->res;
+    size_t len = 0;
+    int w;
+
+    out[0] = '\0';
+    if (r->exit == MM_BACKUP_EXIT_FAILED && (w = snprintf(out, cap, "%s", r->reason)) > 0)
+        len = (size_t)w < cap ? (size_t)w : cap - 1;
+    if (strcmp(r->guard, "suspect") == 0 &&
+        (w = snprintf(out + len, cap - len, "%ssuspect generation on medium %s: %s",
+                      len ? "; " : "", r->medium, r->guard_codes[0] ? r->guard_codes : "-")) > 0)
+        len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
+    if (r->expired[0])
+        snprintf(out + len, cap - len, "%sstaged data expired: %s", len ? "; " : "", r->expired);
 }
 
 /* Append the window's JSON line to <state_dir>/windows.jsonl (one write, fsync). */
@@ -579,6 +677,10 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     }
     c->m = due[0].medium;
     snprintf(res->medium, sizeof(res->medium), "%s", c->m->label);
+    if (mm_config_service(cfg)->state_dir &&
+        snprintf(c->guard_dir, sizeof(c->guard_dir), "%s/guard",
+                 mm_config_service(cfg)->state_dir) >= (int)sizeof(c->guard_dir))
+        c->guard_dir[0] = '\0';
     res->write_only = c->m->credential != NULL;
     mm_backup__stage_prepare(c);
     nsrc = due_sources(c, src, MM_BACKUP_SOURCES_MAX);
@@ -601,12 +703,10 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     res->copied_bytes = c->sync.bytes;
     res->fsyncs = c->sync.fsyncs;
     mm_backup__stage_finish(c);
-    if (res->exit == MM_BACKUP_EXIT_FAILED || res->expired[0]) {
-        char alert[sizeof(res->reason) + sizeof(res->expired) + 40];
-        if (res->exit == MM_BACKUP_EXIT_FAILED)
-            snprintf(alert, sizeof(alert), "%s", res->reason);
-        else
-            snprintf(alert, sizeof(alert), "staged data expired: %s", res->expired);
+    if (res->exit == MM_BACKUP_EXIT_FAILED || res->expired[0] ||
+        strcmp(res->guard, "suspect") == 0) {
+        char alert[sizeof(res->reason) + sizeof(res->expired) + sizeof(res->guard_codes) + 120];
+        alert_text(c, alert, sizeof(alert));
         res->alert_status = mm_cycle_hook(cfg, &hk->alert, "alert", c->m, alert, opts->log_fd);
     }
     res->state_written = record_window(c, started) == 0;

@@ -103,7 +103,8 @@ void mm_backup__host_retire(struct cyc *c)
     int64_t now = (int64_t)time(NULL) * 1000000000;
 
     /* today's generation is not in the records yet: it is the newest */
-    if ((k.keep || k.keep_age > 0) && c->res->generations && own_generations(c, &l) == 0 &&
+    if ((k.keep || k.keep_age > 0) && c->res->generations && !c->res->retire_held &&
+        own_generations(c, &l) == 0 &&
         hk_push(&l, c->res->id, now, c->res->exit == MM_BACKUP_EXIT_OK) == 0 &&
         (f = calloc(l.n, sizeof(*f))) && (out = calloc(l.n, 1))) {
         for (size_t i = 0; i < l.n; i++)

@@ -47,6 +47,28 @@ struct index_job {
     struct mm_index_build_stats bst;
 };
 
+/* The guard of one backup (backup_guard.c). */
+struct guard_job {
+    const struct mm_backup_opts *o;
+    mm_guard *g; /* NULL: not judged (opts.no_guard) */
+    struct mm_guard_source_cfg cfg[MM_BACKUP_SOURCES_MAX];
+    char dir[4096];                    /* the host's guard folder */
+    char standing[MM_CRYPTO_HEX_SIZE]; /* the generation standing suspect on the repository */
+    int64_t parent_end_ns;
+    int unreadable; /* the guard folder could not be read: judged without it */
+    int judged;     /* the judge hook ran: v is the verdict stored */
+    struct mm_guard_verdict v;
+};
+
+/* backup_guard.c: before the walk (nothing when opts.no_guard); the judge hook (ctx: the
+ * guard_job); after the manifest (result.guard*, history, standing list); release. */
+int mm_backup__guard_start(struct guard_job *gj, mm_repo *r, const struct mm_repo_source *src,
+                           int64_t now_s);
+int mm_backup__guard_judge(mm_repo *r, const struct mm_repo_counts *c, const char **verdict,
+                           const char **reasons, void *ctx);
+void mm_backup__guard_finish(struct guard_job *gj, struct mm_backup_result *res);
+void mm_backup__guard_release(struct guard_job *gj);
+
 /* backup_sources.c */
 int mm_backup__pjoin(char *out, size_t cap, const char *a, const char *b);
 const char *mm_backup__base(const char *p);

@@ -22,6 +22,7 @@ struct run {
     struct mm_repo_medium medium;  /* the medium's label, for the guide */
     int labelled;
     struct mm_repo_head_write_opts ho; /* how the backup's event writes the head */
+    struct guard_job gj;               /* the guard (backup_guard.c) */
 };
 
 static void progress_cb(const struct mm_repo_progress *p, void *arg)
@@ -64,6 +65,19 @@ static int index_cb(mm_repo *r, const unsigned char *old_root, const unsigned ch
                                  &((struct run *)arg)->ij);
 }
 
+/* mm_repo_delta_fn: what the walk saw change goes to the guard. */
+static void delta_cb(const struct mm_repo_delta *d, void *arg)
+{
+    mm_guard_observe(d, ((struct run *)arg)->gj.g);
+}
+
+/* mm_repo_judge_fn: the guard's verdict (backup_guard.c). */
+static int judge_cb(mm_repo *r, const struct mm_repo_counts *c, const char **verdict,
+                    const char **reasons, void *arg)
+{
+    return mm_backup__guard_judge(r, c, verdict, reasons, &((struct run *)arg)->gj);
+}
+
 static int fail(struct mm_backup_result *res, enum mm_backup_failure f, int err)
 {
     res->failure = f;
@@ -74,11 +88,11 @@ static int fail(struct mm_backup_result *res, enum mm_backup_failure f, int err)
 
 /* ---- the audit event ---------------------------------------------------------------------- */
 
-void mm_backup_audit_fields(const char *id, const struct mm_repo_counts *c,
+void mm_backup_audit_fields(const char *id, const char *guard, const struct mm_repo_counts *c,
                             struct mm_audit_fields *b)
 {
     mm_audit_fields_add(b, "generation", id);
-    mm_audit_fields_add(b, "guard", "none"); /* not judged: the guard does not exist yet */
+    mm_audit_fields_add(b, "guard", guard ? guard : "none");
     mm_audit_fields_addu(b, "files", c->files);
     mm_audit_fields_addu(b, "dirs", c->dirs);
     mm_audit_fields_addu(b, "bytes", c->bytes);
@@ -110,7 +124,7 @@ static void audit_backup(struct run *x, mm_repo *r, int err, const char *id,
         if (b.msg[0])
             mm_audit_fields_add(&b, "message", b.msg);
     } else {
-        mm_backup_audit_fields(id, c, &b);
+        mm_backup_audit_fields(id, x->res->guard, c, &b);
         if (x->res->unstable.reread) /* counts only: the paths hold patient IDs */
             mm_audit_fields_addu(&b, "files_reread", x->res->unstable.reread);
         if (x->res->unstable.unstable)
@@ -346,7 +360,8 @@ static void finish(struct run *x, const struct mm_repo_source *src, int checked)
     if (res->counts.skipped && res->problems)
         res->exit = MM_BACKUP_EXIT_FAILED;
     else
-        res->exit = (checked && res->check.attention) || res->evidence || res->unstable.unstable
+        res->exit = (checked && res->check.attention) || res->evidence || res->unstable.unstable ||
+                                    strcmp(res->guard, "suspect") == 0
                             ? MM_BACKUP_EXIT_ATTENTION
                             : MM_BACKUP_EXIT_OK;
 }
@@ -399,6 +414,13 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
     bo.after_read = o->after_read ? after_read_cb : NULL;
     bo.unstable_out = &res->unstable;
     bo.ctx = x;
+    if ((err = mm_backup__guard_start(&x->gj, r, src, (int64_t)time(NULL))) < 0)
+        return fail(res, err == MM_ELIMIT ? MM_BACKUP_FAIL_CACHE_PATH : MM_BACKUP_FAIL_NOMEM, err);
+    if (x->gj.g) {
+        bo.delta = delta_cb;
+        bo.judge = judge_cb;
+        bo.parent_end_ns = &x->gj.parent_end_ns;
+    }
     if (o->repo_path)
         plan_viewer(x, r);
     bo.viewer = x->viewer;
@@ -412,6 +434,8 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
     clock_gettime(CLOCK_MONOTONIC, &t1);
     res->duration_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     mm_backup__note(o, MM_BACKUP_NOTE_WRITTEN, err < 0 ? 1 : 0, NULL);
+    if (err == 0) /* the verdict stored: into the result, the history, the standing list */
+        mm_backup__guard_finish(&x->gj, res);
     audit_backup(x, r, err, res->id, &res->counts);
     if (err < 0)
         return fail(res, MM_BACKUP_FAIL_BACKUP, err);
@@ -427,15 +451,18 @@ int mm_backup_run(const struct mm_backup_opts *o, struct mm_backup_result *res)
 
     memset(res, 0, sizeof(*res));
     res->exit = MM_BACKUP_EXIT_FAILED;
+    snprintf(res->guard, sizeof(res->guard), "none");
     if (!x)
         return fail(res, MM_BACKUP_FAIL_NOMEM, mm_error_set(MM_ENOMEM, "out of memory"));
     x->o = o;
     x->res = res;
     x->ij.o = o;
+    x->gj.o = o;
     if (look(x, src) == 0 && open_lock(x, &r) == 0 && check_head(x, r) == 0)
         (void)write_gen(x, r, src);
     mm_backup__storage_list_free(x->ij.stor, res->storages.n);
     mm_repo_viewer_free(x->viewer);
+    mm_backup__guard_release(&x->gj);
     free(x);
     return res->exit;
 }
@@ -448,6 +475,8 @@ void mm_backup_result_release(struct mm_backup_result *res)
     memset(&res->storages, 0, sizeof(res->storages));
     mm_repo_head_report_release(&res->head);
     mm_repo_unstable_release(&res->unstable);
+    free(res->guard_reasons);
+    res->guard_reasons = NULL;
     mm_repo_free(res->repo);
     res->repo = NULL;
 }

@@ -509,6 +509,7 @@ int mm_backup__stage_run(struct cyc *c, const char **src, size_t nsrc)
     }
     memcpy(c->stage_id, br.id, sizeof(c->stage_id));
     c->stage_counts = br.counts;
+    mm_backup__cycle_guard(c, &br); /* a suspect staged generation still goes to the medium */
     c->res->exit = (enum mm_backup_exit)rc;
     mm_backup_result_release(&br);
     if (plan(c) < 0) { /* cannot tell what to copy: back up on the medium instead */

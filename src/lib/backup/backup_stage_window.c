@@ -160,7 +160,7 @@ static void audit_medium(struct cyc *c)
     }
     if (c->staged_today) {
         mm_audit_fields_add(&b[n], "result", "ok");
-        mm_backup_audit_fields(c->stage_id, &c->stage_counts, &b[n]);
+        mm_backup_audit_fields(c->stage_id, c->res->guard, &c->stage_counts, &b[n]);
         mm_audit_fields_add(&b[n], "staged", "1");
         n++;
     }
@@ -474,12 +474,12 @@ void mm_backup__stage_retire(struct cyc *c)
     unsigned char *out = NULL;
     size_t n = 0;
 
-    if ((k.keep || k.keep_age > 0) && mm_repo_generations(from, &g, &n) == 0 && n &&
-        (f = calloc(n, sizeof(*f))) && (out = calloc(n, 1))) {
+    if ((k.keep || k.keep_age > 0) && !c->res->retire_held &&
+        mm_repo_generations(from, &g, &n) == 0 && n && (f = calloc(n, sizeof(*f))) &&
+        (out = calloc(n, 1))) {
         for (size_t i = 0; i < n; i++) {
             f[i].end_ns = g[i].end_ns;
-            f[i].clean = !(g[i].guard && strcmp(g[i].guard, "suspect") == 0) &&
-                         !(g[i].check.present && g[i].check.attention);
+            f[i].clean = mm_repo_gen_good(&g[i]) && !(g[i].check.present && g[i].check.attention);
         }
         mm_cycle_retire_plan(f, n, &k, (int64_t)time(NULL) * 1000000000, out);
         for (size_t i = 0; i < n; i++) /* a head without them first (a crash: unlisted) */

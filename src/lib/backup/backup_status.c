@@ -252,7 +252,9 @@ static int wrote_source(const struct mm_status *st, const struct mm_status_windo
 
 static void feed_sources(struct mm_status *st, const struct mm_status_window *w)
 {
-    const int good = w->result == MM_BACKUP_EXIT_OK || w->result == MM_BACKUP_EXIT_ATTENTION;
+    /* a suspect generation is never a good one (issue 18): it does not reset the RPO */
+    const int good = (w->result == MM_BACKUP_EXIT_OK || w->result == MM_BACKUP_EXIT_ATTENTION) &&
+                     strcmp(w->guard, "suspect") != 0;
 
     if (!w->generations)
         return;
@@ -261,11 +263,11 @@ static void feed_sources(struct mm_status *st, const struct mm_status_window *w)
         if (!wrote_source(st, w, s->cfg))
             continue;
         snprintf(s->verify, sizeof(s->verify), "%s", w->verify);
+        snprintf(s->guard, sizeof(s->guard), "%s", w->guard);
         if (!good)
             continue;
         s->have_good = 1;
         gen_of(w, &s->good);
-        snprintf(s->guard, sizeof(s->guard), "%s", w->guard);
     }
 }
 
@@ -357,8 +359,7 @@ static void judge_source(struct mm_status *st, struct mm_status_source *s)
         s->age = st->now > s->good.at ? st->now - s->good.at : 0;
     if (strcmp(s->verify, "damaged") == 0)
         s->attention |= MM_STATUS_WHY_DAMAGED;
-    if (s->have_good && s->guard[0] && strcmp(s->guard, "none") != 0 &&
-        strcmp(s->guard, "clean") != 0)
+    if (s->guard[0] && strcmp(s->guard, "none") != 0 && strcmp(s->guard, "clean") != 0)
         s->attention |= MM_STATUS_WHY_GUARD;
     if (!s->cfg->enabled)
         return;
@@ -544,11 +545,42 @@ out:
     return err;
 }
 
+int mm_status_read_guard(struct mm_status *st, const char *guard_dir)
+{
+    const struct mm_config_service *sv = mm_config_service(st->cfg);
+    char dir[4200];
+    int err;
+
+    if (!guard_dir) {
+        if (!sv->state_dir ||
+            snprintf(dir, sizeof(dir), "%s/guard", sv->state_dir) >= (int)sizeof(dir))
+            return 0;
+        guard_dir = dir;
+    }
+    mm_free(st->standing);
+    st->standing = NULL;
+    st->nstanding = 0;
+    err = mm_guard_standing_list(guard_dir, &st->standing, &st->nstanding);
+    if (err == MM_ENOMEM)
+        return err;
+    if (err < 0) { /* unreadable or damaged: it may hide a standing suspect */
+        mm_error_clear();
+        st->standing_unreadable = 1;
+        st->needs++;
+        return 0;
+    }
+    st->needs += st->nstanding;
+    return 0;
+}
+
 void mm_status_release(struct mm_status *st)
 {
     mm_free(st->sources);
     mm_free(st->media);
     mm_free(st->heads);
+    mm_free(st->standing);
+    st->standing = NULL;
+    st->nstanding = 0;
     st->sources = NULL;
     st->media = NULL;
     st->heads = NULL;

@@ -191,10 +191,32 @@ static int json_heads(const struct mm_status *st, mm_buf *out)
     return err ? err : mm_buf_putc(out, ']');
 }
 
+/* ",\"guard_standing\":[{generation, repository, medium, since}...]" (issue 18) */
+static int json_standing(const struct mm_status *st, mm_buf *out)
+{
+    int err = mm_buf_printf(out, ",\"guard_standing_unreadable\":%s,\"guard_standing\":[",
+                            st->standing_unreadable ? "true" : "false");
+
+    for (size_t i = 0; i < st->nstanding && err == 0; i++) {
+        const struct mm_guard_standing *g = &st->standing[i];
+        err = mm_buf_printf(out, "%s{\"generation\":\"%s\",\"repository\":\"%s\",\"medium\":",
+                            i ? "," : "", g->gen, g->repo_id);
+        if (err == 0)
+            err = mm_json_str(out, g->medium);
+        if (err == 0)
+            err = jtime(out, "since", g->time_s);
+        if (err == 0)
+            err = mm_buf_putc(out, '}');
+    }
+    return err ? err : mm_buf_putc(out, ']');
+}
+
 int mm_status_json(const struct mm_status *st, mm_buf *out)
 {
     int err = json_head(st, out);
 
+    if (err == 0 && (st->nstanding || st->standing_unreadable)) /* only when one stands */
+        err = json_standing(st, out);
     if (err == 0)
         err = mm_buf_puts(out, ",\"sources\":[");
     for (size_t i = 0; i < st->nsources && err == 0; i++)
@@ -369,6 +391,11 @@ int mm_status_prometheus(const struct mm_status *st, mm_buf *out)
     if (err == 0 && (err = prom_family(out, "mamori_state_bad_lines",
                                        "Lines of windows.jsonl that did not parse.")) == 0)
         err = mm_buf_printf(out, "mamori_state_bad_lines %zu\n", st->bad_lines);
+    if (err == 0 && (err = prom_family(out, "mamori_guard_standing",
+                                       "Suspect generations standing on this host (the guard); "
+                                       "-1: the list cannot be read.")) == 0)
+        err = mm_buf_printf(out, "mamori_guard_standing %lld\n",
+                            st->standing_unreadable ? -1LL : (long long)st->nstanding);
     if (err == 0)
         err = prom_sources(st, out);
     if (err == 0 && st->nheads && /* only when the host knows of one (issue 17.1) */

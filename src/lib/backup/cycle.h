@@ -7,8 +7,11 @@
  * medium before writing; copy only what the medium lacks, each file read back and checked
  * against its hash name, manifests last (a medium without a shadow, or changed behind it, gets
  * the backup itself and the quick verify, as before); retire whole generations beyond keep
- * (never below the floors); seal (syncfs; a read-only remount is the detach hook's job);
- * ALWAYS run the detach hook, run the alert hook on any failure or expired staged data, and
+ * (never below the floors, and nothing while a suspect generation stands on this host: the
+ * guard's standing list in <state_dir>/guard); seal (syncfs; a read-only remount is the
+ * detach hook's job); ALWAYS run the detach hook, run the alert hook on any failure, a
+ * suspect generation (MAMORI_ALERT "suspect generation on medium X: <reason codes>") or
+ * expired staged data, and
  * record the online window (attach start to detach end) as a JSON line in
  * <state_dir>/windows.jsonl (with what `mamori status` needs and cannot learn later: the
  * sources, the medium's free space, size and generations held, the verify and guard verdicts)
@@ -90,7 +93,15 @@ struct mm_cycle_result {
                            on the medium, shadow rebuilt */
     int staged_waiting; /* staged generations wait in the host's staging for this medium */
     size_t retired;     /* whole generations retired beyond keep / keep_age (floors held) */
-    char expired[160];  /* media whose staged data expired and was dropped, space separated */
+    /* the guard (guard/guard.h): the verdict of the day's generation ("none", "clean",
+     * "suspect"; "" none written) and its reason codes (the first word of each reason line,
+     * space separated: no patient data); retire_held: a suspect generation stands on this
+     * host (its guard folder's standing list, or today's), so nothing was retired on the
+     * medium (nor by the host's keep) */
+    char guard[8];
+    char guard_codes[160];
+    int retire_held;
+    char expired[160]; /* media whose staged data expired and was dropped, space separated */
 };
 
 /* What run's retirement of whole generations may not go below (struct mm_config_media). */

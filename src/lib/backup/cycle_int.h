@@ -38,7 +38,16 @@ struct cyc {
     char catalog[MM_LIMIT_PATH];
     struct mm_repo_sync_pack *known;
     size_t nknown;
+    /* the guard: <state_dir>/guard ("" no state_dir: the backup's default), and the due
+     * sources' settings from the configuration, by the index of the backup's sources */
+    char guard_dir[MM_LIMIT_PATH];
+    struct mm_guard_source_cfg gsrc[MM_BACKUP_SOURCES_MAX];
+    char gnames[MM_BACKUP_SOURCES_MAX][MM_CONFIG_MAX_NAME + 16];
+    size_t ngsrc;
 };
+
+/* The guard's verdict of a backup (@br) into the cycle's result (guard, guard_codes). */
+void mm_backup__cycle_guard(struct cyc *c, const struct mm_backup_result *br);
 
 /* Note the generation @hex as retired by this window (the next head drops it). */
 void mm_backup__retired(struct cyc *c, const char *hex);

@@ -4,7 +4,8 @@
  * window records <state_dir>/windows.jsonl that every cycle appends (cycle.h), the files
  * <state_dir>/staged/<LABEL>.json of data waiting in the staging area for a medium, and the
  * configuration. No medium is opened, so it works while every medium is detached (the air
- * gap). Per source: the last good generation (written by a window whose result was 0 or 4),
+ * gap). Per source: the last good generation (written by a window whose result was 0 or 4,
+ * its guard verdict not suspect),
  * its age against the source's RPO target, its medium, the last verify and guard verdict.
  * Per medium of the configuration (also one never written): when it was last written, its
  * last window, the figures recorded while it was attached (generations held, free space,
@@ -61,7 +62,7 @@ struct mm_status_window {
     int generations; /* written: 0 or 1 */
     char generation[MM_CRYPTO_HEX_SIZE];
     char verify[12]; /* "ok", "damaged", "not_run" */
-    char guard[12];  /* "none" */
+    char guard[12];  /* "none", "clean", "suspect" */
     int64_t generations_held, free_bytes, size_bytes;
     int64_t sources; /* how many sources were due */
     int write_only;  /* written with the medium's host credential (the host's own generation) */
@@ -143,6 +144,11 @@ struct mm_status {
     size_t needs;                 /* items that need a person: the verdict; 0 all good */
     struct mm_status_head *heads; /* mm_status_read_heads(): each needs a person */
     size_t nheads;
+    /* mm_status_read_guard(): the suspect generations standing on this host (the guard's
+     * standing list); each needs a person (`mamori guard accept`) */
+    struct mm_guard_standing *standing;
+    size_t nstanding;
+    int standing_unreadable; /* the list exists but cannot be read: needs a person too */
 };
 
 /*
@@ -185,6 +191,14 @@ int mm_status_read(struct mm_status *st, const mm_config *cfg, struct mm_config_
  * @return 0; MM_ENOMEM
  */
 int mm_status_read_heads(struct mm_status *st, const char *audit_dir);
+
+/*
+ * Take the suspect generations standing on this host from the guard folder @guard_dir (NULL:
+ * <state_dir>/guard), each counted in st->needs; a list that cannot be read is counted too
+ * (st->standing_unreadable: it may hide one).
+ * @return 0; MM_ENOMEM
+ */
+int mm_status_read_guard(struct mm_status *st, const char *guard_dir);
 
 /* Free what @st holds (it may be zeroed). */
 void mm_status_release(struct mm_status *st);

@@ -29,7 +29,7 @@
 
 enum sect { S_HOSPITAL, S_SERVICE, S_SOURCE, S_MEDIA, S_MEDIUM, S_HOOKS, S_COUNT };
 
-#define MAX_KEYS 8
+#define MAX_KEYS 12
 
 struct key {
     const char *name;
@@ -66,7 +66,12 @@ static const struct section_def sections[S_COUNT] = {
                    1,
                    { K("kind", T_KIND, SRC, kind), K("path", T_PATH, SRC, path),
                      K("extended", T_PATH, SRC, extended), K("schedule", T_SCHEDULE, SRC, schedule),
-                     K("rpo", T_DURATION, SRC, rpo), K("enabled", T_BOOL, SRC, enabled) } },
+                     K("rpo", T_DURATION, SRC, rpo), K("enabled", T_BOOL, SRC, enabled),
+                     K("guard", T_BOOL, SRC, guard),
+                     K("guard_max_modified", T_PERCENT, SRC, guard_max_modified),
+                     K("guard_max_deleted", T_PERCENT, SRC, guard_max_deleted),
+                     K("guard_max_added", T_PERCENT, SRC, guard_max_added),
+                     K("guard_canary", T_BOOL, SRC, guard_canary) } },
     [S_MEDIA] = { "media",
                   0,
                   { K("rotation", T_ROTATION, struct mm_config_media, rotation),
@@ -252,6 +257,10 @@ static int add_named(struct state *st, enum sect kind, char *name, size_t *index
         p[c->nsources].enabled = 1;
         p[c->nsources].schedule = (struct mm_config_schedule){ MM_CONFIG_ALL_DAYS, -1, -1 };
         p[c->nsources].rpo = 26 * 3600;
+        p[c->nsources].guard = 1;
+        p[c->nsources].guard_max_modified = -1;
+        p[c->nsources].guard_max_deleted = -1;
+        p[c->nsources].guard_max_added = -1;
         p[c->nsources].kind = (enum mm_config_source_kind) - 1;
         p[c->nsources].line = st->lineno;
         *index = c->nsources++;

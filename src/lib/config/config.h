@@ -74,6 +74,12 @@ struct mm_config_source {
     struct mm_config_schedule schedule;
     int64_t rpo; /* seconds: a last good generation older than this needs a person */
     int enabled;
+    /* the ransomware guard (guard/guard.h, docs/guard.md): `guard = on|off` (default on);
+     * `guard_max_modified|deleted|added` as shares 0..1 (written as percentages, "5%",
+     * "0.5%"; -1 when not given: learned from the source's history); `guard_canary` */
+    int guard;
+    double guard_max_modified, guard_max_deleted, guard_max_added;
+    int guard_canary;
     int line; /* the section header's line */
 };
 

@@ -27,6 +27,7 @@ enum mm_config__type {
     T_COUNT, /* generations */
     T_UUID,
     T_FSLABEL,
+    T_PERCENT, /* "5%", "0.5%": 0 to 100 %, stored as a double share 0..1 */
 };
 
 /*
@@ -47,6 +48,9 @@ int mm_config__schedule_parse(const char *s, struct mm_config_schedule *out);
 
 /* yes/no, true/false, on/off, 1/0. */
 int mm_config__bool_parse(const char *s, int *out);
+
+/* A percentage "N%" or "N.N%" (at most 4 decimals) from 0 to 100. OUT: the share 0..1. */
+int mm_config__percent_parse(const char *s, double *out);
 
 /* A whole decimal number from @min to @max. */
 int mm_config__uint_parse(const char *s, unsigned int min, unsigned int max, unsigned int *out);

@@ -205,6 +205,31 @@ int mm_config__uint_parse(const char *s, unsigned int min, unsigned int max, uns
     return 0;
 }
 
+int mm_config__percent_parse(const char *s, double *out)
+{
+    unsigned long whole = 0, frac = 0, scale = 1;
+    const char *p = s;
+    int digits = 0;
+
+    for (; *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+        whole = whole * 10 + (unsigned long)(*p - '0');
+    if (!digits)
+        return -1;
+    if (*p == '.') {
+        int fd = 0;
+        for (p++; *p >= '0' && *p <= '9' && fd < 4; p++, fd++) {
+            frac = frac * 10 + (unsigned long)(*p - '0');
+            scale *= 10;
+        }
+        if (!fd)
+            return -1;
+    }
+    if (p[0] != '%' || p[1] != '\0' || whole > 100 || (whole == 100 && frac))
+        return -1;
+    *out = ((double)whole + (double)frac / (double)scale) / 100.0;
+    return 0;
+}
+
 int mm_config_duration_parse(const char *s, int64_t *out)
 {
     int64_t total = 0;
@@ -418,6 +443,12 @@ static int value_scalar(enum mm_config__type type, const char *v, void *dst, cha
             return -1;
         }
         *(unsigned int *)dst = u;
+        return 0;
+    case T_PERCENT:
+        if (mm_config__percent_parse(v, dst) < 0) {
+            snprintf(why, cap, "'%s' is not a percentage from 0%% to 100%% (like 5%% or 0.5%%)", v);
+            return -1;
+        }
         return 0;
     case T_KIND:
         if (strcmp(v, "ssmix2") != 0 && strcmp(v, "folder") != 0) {
