@@ -36,7 +36,8 @@ struct mm_guard_source_cfg {
                          "clean" only if every other source is clean) */
     /* shares of the source's files (0..1) above which a run is suspect; < 0: learned */
     double max_modified, max_deleted, max_added;
-    int canary; /* plant canary files in the source's top folder and check them each run */
+    int canary;       /* plant canary files in the source's top folder and check them each run */
+    const char *path; /* the source folder (for its canaries); NULL: no canary */
 };
 
 struct mm_guard_opts {
