@@ -465,6 +465,21 @@ static void judge__first_backup_and_guard_off(void **state)
     assert_int_equal(r.v.suspect, 0);
     run_end(&r);
 
+    /* additions: a day's new files are clean; a folder growing tenfold in a day is not */
+    ss_day(&r);
+    for (i = 0; i < 60; i++)
+        file(&r, MM_REPO_DELTA_ADDED, 0, ADT, NNEW, NULL, 0, 1, hl7, sizeof(hl7) - 1);
+    run_judge(&r);
+    assert_int_equal(r.v.suspect, 0);
+    run_end(&r);
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    folder(&r, 0, "", 110, 10);
+    for (i = 0; i < 100; i++)
+        file(&r, MM_REPO_DELTA_ADDED, 0, "", "scan.tmp", NULL, 0, 1, "x", 1);
+    run_judge(&r);
+    assert_string_equal(r.v.reasons, "added-share 10.0000 3.0000\n");
+    run_end(&r);
+
     /* a source with guard = off is not judged, and the reasons say so */
     off[1].off = 1;
     run_start(&r, NULL, off, 2, NOW - DAY);
@@ -748,7 +763,7 @@ static void canary__plant_check_readonly(void **state)
 /* ---- threads ---------------------------------------------------------------------------- */
 
 #define THREADS 8
-#define PER     2000
+#define PER     20000
 
 static void *observer(void *arg)
 {
