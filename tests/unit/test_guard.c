@@ -409,6 +409,44 @@ static void dept__jpeg_clean_jpeg_without_magic_suspect(void **state)
     run_end(&r);
 }
 
+static void dept__moves_to_another_folder_are_not_deletions(void **state)
+{
+    struct run r;
+    char name[32];
+    int i;
+    (void)state;
+
+    /* the 1st of the month: the daily CSVs move into archive/YYYYMM/ (deleted here, added
+     * there with the same content: the walk finds renames in one folder only) */
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    folder(&r, 0, "", 3, 93);
+    folder(&r, 0, "archive/202512", 90, 0);
+    for (i = 0; i < 90; i++) {
+        snprintf(name, sizeof(name), "day%02d.csv", i);
+        file(&r, MM_REPO_DELTA_DELETED, 0, "", name, NULL, i + 1, 0, NULL, 0);
+        file(&r, MM_REPO_DELTA_ADDED, 0, "archive/202512", name, NULL, 0, i + 1, csv,
+             sizeof(csv) - 1);
+    }
+    run_judge(&r);
+    assert_int_equal(r.v.suspect, 0);
+    run_end(&r);
+
+    /* the same with other content added (encrypted copies, originals deleted): suspect */
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    folder(&r, 0, "", 3, 93);
+    folder(&r, 0, "archive/202512", 90, 0);
+    for (i = 0; i < 90; i++) {
+        snprintf(name, sizeof(name), "day%02d.csv", i);
+        file(&r, MM_REPO_DELTA_DELETED, 0, "", name, NULL, i + 1, 0, NULL, 0);
+        file(&r, MM_REPO_DELTA_ADDED, 0, "archive/202512", name, NULL, 0, i + 101, csv,
+             sizeof(csv) - 1);
+    }
+    run_judge(&r);
+    assert_int_equal(r.v.suspect, 1);
+    assert_true(has_reason(&r, "deleted-share 0.9677 0.0500\n"));
+    run_end(&r);
+}
+
 static void patterns__notes_and_extensions(void **state)
 {
     static const char *const notes[] = { "README_RESTORE_FILES.txt", "HOW_TO_DECRYPT.html",
@@ -877,6 +915,7 @@ int main(void)
         cmocka_unit_test(ssmix2__canary_name_is_not_foreign),
         cmocka_unit_test(dept__csv_rewrite_clean_random_csv_suspect),
         cmocka_unit_test(dept__jpeg_clean_jpeg_without_magic_suspect),
+        cmocka_unit_test(dept__moves_to_another_folder_are_not_deletions),
         cmocka_unit_test(patterns__notes_and_extensions),
         cmocka_unit_test(judge__first_backup_and_guard_off),
         cmocka_unit_test_setup_teardown(learn__raises_bound_never_above_cap, setup_dir,

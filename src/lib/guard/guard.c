@@ -146,12 +146,16 @@ static void probe_head(const struct mm_repo_delta *d, int msg, struct mm_guard__
     }
 }
 
-/* Keep one SS-MIX2 update half: the REPLACED file (@replaced 1) or a _2/_0 companion. */
+/* Keep one pair half of role @role (guard_int.h). */
 static void pair_add(mm_guard *g, const struct mm_repo_delta *d, const unsigned char *content,
-                     int replaced)
+                     enum mm_guard__role role)
 {
     struct mm_guard__pair *p;
 
+    if (g->npairs >= MM_GUARD__PAIRS_MAX) {
+        g->oom = 1;
+        return;
+    }
     if (g->npairs == g->cappairs) {
         size_t cap = g->cappairs ? 2 * g->cappairs : 64;
         if (!(p = mm_realloc(g->pairs, cap * sizeof(*p)))) {
@@ -164,10 +168,11 @@ static void pair_add(mm_guard *g, const struct mm_repo_delta *d, const unsigned 
     p = &g->pairs[g->npairs++];
     memset(p, 0, sizeof(*p));
     p->source = d->source;
-    p->key = mm_guard__pair_key(d->dir ? d->dir : "", d->name);
+    if (role == MM_GUARD__COMPANION || role == MM_GUARD__REPLACED)
+        p->key = mm_guard__pair_key(d->dir ? d->dir : "", d->name);
     if (content)
         memcpy(p->content, content, MM_CRYPTO_ID_SIZE);
-    p->replaced = replaced;
+    p->role = role;
 }
 
 /* What one delta of an SS-MIX2 rename adds to @c (the names, the content, the convention). */
@@ -192,9 +197,10 @@ static void observe_renamed(int ss, const struct mm_repo_delta *d, const char *d
         c->ss_foreign++;
 }
 
-/* The counts one delta adds (@c zeroed by the caller); @pair set for an update half. */
+/* The counts one delta adds (@c zeroed by the caller); @pair set to the role of the pair half
+ * it is (-1 none), @move to MM_GUARD__GONE or MM_GUARD__CAME for a possible move (-1 none). */
 static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard__counts *c,
-                     int *pair)
+                     int *pair, int *move)
 {
     int ss = g->cfg[d->source].ssmix2;
     const char *dir = d->dir ? d->dir : "";
@@ -202,6 +208,7 @@ static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard
     int flag = msg == MM_GUARD__STD ? mm_guard__ssmix2_flag(d->name) : -1;
 
     *pair = -1;
+    *move = -1;
     switch (d->kind) {
     case MM_REPO_DELTA_FOLDER:
         c->total_now = d->count;
@@ -209,13 +216,17 @@ static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard
         return;
     case MM_REPO_DELTA_DELETED:
         c->deleted = d->count ? d->count : 1;
+        if (c->deleted == 1 && d->has_old && g->parent_end_s)
+            *move = MM_GUARD__GONE;
         return;
     case MM_REPO_DELTA_ADDED:
         c->added = 1;
         probe_name(ss, dir, d->name, c);
         probe_head(d, msg, c);
         if ((flag == 0 || flag == 2) && d->has_new)
-            *pair = 0;
+            *pair = MM_GUARD__COMPANION;
+        if (d->has_new && g->parent_end_s)
+            *move = MM_GUARD__CAME;
         return;
     case MM_REPO_DELTA_MODIFIED:
         c->modified = 1;
@@ -227,13 +238,13 @@ static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard
         probe_head(d, msg, c);
         if (msg == MM_GUARD__STD) {
             c->ss_replaced = 1;
-            *pair = 1;
+            *pair = MM_GUARD__REPLACED;
         }
         return;
     case MM_REPO_DELTA_RENAMED:
         observe_renamed(ss, d, dir, c);
         if ((flag == 0 || flag == 2) && (d->has_new || d->has_old))
-            *pair = 0;
+            *pair = MM_GUARD__COMPANION;
         return;
     case MM_REPO_DELTA_TOUCHED:
         return;
@@ -264,20 +275,24 @@ void mm_guard_observe(const struct mm_repo_delta *d, void *ctx)
 {
     mm_guard *g = ctx;
     struct mm_guard__counts c;
-    int pair;
+    int pair, move;
 
     if (!g || !d || d->source >= g->nsources || g->cfg[d->source].off)
         return;
     if (d->kind != MM_REPO_DELTA_FOLDER && (!d->name || mm_guard__is_canary(d->dir, d->name)))
         return;
     memset(&c, 0, sizeof(c));
-    classify(g, d, &c, &pair);
+    classify(g, d, &c, &pair, &move);
     pthread_mutex_lock(&g->lock);
     counts_add(&g->counts[d->source], &c);
-    if (pair == 1)
-        pair_add(g, d, d->has_old ? d->old_content : NULL, 1);
-    else if (pair == 0)
-        pair_add(g, d, d->has_new ? d->new_content : d->old_content, 0);
+    if (pair == MM_GUARD__REPLACED)
+        pair_add(g, d, d->has_old ? d->old_content : NULL, MM_GUARD__REPLACED);
+    else if (pair == MM_GUARD__COMPANION)
+        pair_add(g, d, d->has_new ? d->new_content : d->old_content, MM_GUARD__COMPANION);
+    if (move == MM_GUARD__GONE)
+        pair_add(g, d, d->old_content, MM_GUARD__GONE);
+    else if (move == MM_GUARD__CAME)
+        pair_add(g, d, d->new_content, MM_GUARD__CAME);
     pthread_mutex_unlock(&g->lock);
 }
 

@@ -43,15 +43,27 @@ struct mm_guard__counts {
     uint64_t entropy_text; /* text by name, random by content */
     uint64_t mismatch;     /* a high-entropy type by name, without its magic, random */
     uint64_t paired;       /* set by the judge: REPLACED message files paired with a rename */
+    uint64_t moved;        /* set by the judge: deleted files added elsewhere, same content */
 };
 
-/* One SS-MIX2 update half: a REPLACED message file, or a renamed/added _2 or _0 companion. */
+/* What a pair half is. */
+enum mm_guard__role {
+    MM_GUARD__COMPANION = 0, /* a renamed or added _2/_0 message file (its content) */
+    MM_GUARD__REPLACED = 1,  /* a REPLACED message file (its old content) */
+    MM_GUARD__GONE = 2,      /* a deleted file (its old content) */
+    MM_GUARD__CAME = 3,      /* an added file (its content) */
+};
+
+/* One half of a pair: an SS-MIX2 update (REPLACED with its _2/_0 companion: same folder, name
+ * without flag and content) or a move to another folder (deleted here, added there with the
+ * same content: the walk finds renames in the same folder only). */
 struct mm_guard__pair {
     size_t source;
-    uint64_t key; /* hash of the folder and the name without its flag */
+    uint64_t key; /* hash of the folder and the name without its flag; 0 for moves */
     unsigned char content[MM_CRYPTO_ID_SIZE];
-    int replaced; /* 1 the REPLACED file (its old content), 0 a companion (its content) */
+    enum mm_guard__role role;
 };
+#define MM_GUARD__PAIRS_MAX (1u << 22) /* halves kept; beyond, nothing more is paired */
 
 /* One clean run's figures of a source. */
 struct mm_guard__run {

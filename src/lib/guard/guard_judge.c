@@ -88,7 +88,7 @@ static int cmp_pair(const void *a, const void *b)
         return x->key < y->key ? -1 : 1;
     if ((c = memcmp(x->content, y->content, MM_CRYPTO_ID_SIZE)))
         return c;
-    return x->replaced - y->replaced; /* companions first */
+    return (int)x->role - (int)y->role;
 }
 
 static int same_group(const struct mm_guard__pair *x, const struct mm_guard__pair *y)
@@ -97,24 +97,28 @@ static int same_group(const struct mm_guard__pair *x, const struct mm_guard__pai
            !memcmp(x->content, y->content, MM_CRYPTO_ID_SIZE);
 }
 
-/* Pair each REPLACED message file with a companion of the same folder, stem and content. */
-static void pair_updates(mm_guard *g)
+static size_t min2(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Pair each REPLACED message file with a companion of the same folder, stem and content, and
+ * each deleted file with a file added elsewhere in the source with the same content. */
+static void pair_halves(mm_guard *g)
 {
     size_t i, j;
 
     if (g->oom)
-        return; /* a half was lost: every REPLACED message file counts as a rewrite */
+        return; /* a half was lost: nothing is paired (every REPLACED is a rewrite) */
     if (g->npairs)
         qsort(g->pairs, g->npairs, sizeof(*g->pairs), cmp_pair);
     for (i = 0; i < g->npairs; i = j) {
-        size_t companions = 0, replaced = 0;
-        for (j = i; j < g->npairs && same_group(&g->pairs[i], &g->pairs[j]); j++) {
-            if (g->pairs[j].replaced)
-                replaced++;
-            else
-                companions++;
-        }
-        g->counts[g->pairs[i].source].paired += replaced < companions ? replaced : companions;
+        size_t n[4] = { 0, 0, 0, 0 };
+        struct mm_guard__counts *c = &g->counts[g->pairs[i].source];
+        for (j = i; j < g->npairs && same_group(&g->pairs[i], &g->pairs[j]); j++)
+            n[g->pairs[j].role]++;
+        c->paired += min2(n[MM_GUARD__REPLACED], n[MM_GUARD__COMPANION]);
+        c->moved += min2(n[MM_GUARD__GONE], n[MM_GUARD__CAME]);
     }
 }
 
@@ -158,8 +162,8 @@ static int judge_shares(mm_guard *g, size_t i, mm_buf *b, int *suspect)
     if (!g->parent_end_s || !c->total_before)
         return 0;
     count[K_MODIFIED] = c->modified + c->replaced - c->paired;
-    count[K_DELETED] = c->deleted;
-    count[K_ADDED] = c->added;
+    count[K_DELETED] = c->deleted - c->moved;
+    count[K_ADDED] = c->added - c->moved;
     for (k = 0; k < 3 && !rc; k++) {
         double share = (double)count[k] / (double)c->total_before;
         double bound = mm_guard__bound(cfg, k, g->hist[i], g->nhist[i], g->now_s - g->parent_end_s);
@@ -232,8 +236,8 @@ int mm_guard_judge(mm_guard *g, struct mm_guard_verdict *v)
     mm_buf_init(&b, 1u << 16);
     pthread_mutex_lock(&g->lock);
     for (i = 0; i < g->nsources; i++)
-        g->counts[i].paired = 0;
-    pair_updates(g);
+        g->counts[i].paired = g->counts[i].moved = 0;
+    pair_halves(g);
     for (i = 0; i < g->nsources && !rc; i++) {
         if (g->cfg[i].off) {
             off++;
