@@ -407,6 +407,20 @@ static void dept__jpeg_clean_jpeg_without_magic_suspect(void **state)
     assert_int_equal(r.v.suspect, 1);
     assert_true(has_reason(&r, "type-mismatch 1 1\n"));
     run_end(&r);
+
+    /* renamed with a random extension while encrypted: the walk reads it as a new file, and
+     * the extension inside tells its type */
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    folder(&r, 0, "pacs/2025", 200, 200);
+    file(&r, MM_REPO_DELTA_ADDED, 0, "pacs/2025", "IMG0001.jpg.x7k2q9a", NULL, 0, 2, rnd,
+         sizeof(rnd));
+    file(&r, MM_REPO_DELTA_ADDED, 0, "", "billing.csv.x7k2q9a", NULL, 0, 3, rnd, sizeof(rnd));
+    file(&r, MM_REPO_DELTA_ADDED, 0, "", "billing.csv.x7k2q9a", NULL, 0, 4, csv, sizeof(csv) - 1);
+    run_judge(&r);
+    assert_int_equal(r.v.suspect, 1);
+    assert_true(has_reason(&r, "type-mismatch 1 3\n"));
+    assert_true(has_reason(&r, "high-entropy 1 3\n"));
+    run_end(&r);
 }
 
 static void dept__moves_to_another_folder_are_not_deletions(void **state)

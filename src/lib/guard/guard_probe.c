@@ -110,21 +110,38 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
-enum mm_guard__ftype mm_guard__type_by_name(const char *name)
+/* The type extension @ext promises. */
+static enum mm_guard__ftype type_by_ext(const char *ext)
 {
     static const char *const text[] = { "txt",  "csv", "tsv", "xml", "hl7", "json", "htm",
                                         "html", "log", "ini", "sql", "md",  NULL };
     static const char *const bin[] = { "pdf",  "jpg",  "jpeg", "png", "gif", "zip", "docx",
                                        "xlsx", "pptx", "dcm",  "gz",  "zst", "7z",  "tif",
                                        "tiff", "mp4",  "bz2",  "xz",  NULL };
-    char ext[16];
 
-    ext_of(name, ext, sizeof(ext));
     if (in_list(ext, text))
         return MM_GUARD__FT_TEXT;
     if (in_list(ext, bin))
         return MM_GUARD__FT_BINARY;
     return MM_GUARD__FT_UNKNOWN;
+}
+
+enum mm_guard__ftype mm_guard__type_by_name(const char *name)
+{
+    char ext[16], stem[256];
+    const char *dot = strrchr(name, '.');
+    enum mm_guard__ftype t;
+
+    ext_of(name, ext, sizeof(ext));
+    if ((t = type_by_ext(ext)) != MM_GUARD__FT_UNKNOWN || !dot || dot == name)
+        return t;
+    /* an extension appended to a known one (report.csv.x7k2q9a): the inner one tells */
+    if ((size_t)(dot - name) >= sizeof(stem))
+        return MM_GUARD__FT_UNKNOWN;
+    memcpy(stem, name, (size_t)(dot - name));
+    stem[dot - name] = 0;
+    ext_of(stem, ext, sizeof(ext));
+    return type_by_ext(ext);
 }
 
 int mm_guard__binary_magic(const unsigned char *p, size_t n)
