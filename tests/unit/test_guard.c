@@ -315,6 +315,19 @@ static void ssmix2__deletions(void **state)
     assert_true(has_reason(&r, "deleted-share 0.0050 0.0010\n"));
     run_end(&r);
 
+    /* configured looser, an SS-MIX2 storage still may not lose 0.5 % */
+    {
+        struct mm_guard_source_cfg loose = ss_cfg;
+        loose.max_deleted = 0.10;
+        run_start(&r, NULL, &loose, 1, NOW - DAY);
+        folder(&r, 0, ADT, 1000, 1000);
+        for (i = 0; i < 5; i++)
+            file(&r, MM_REPO_DELTA_DELETED, 0, ADT, N2, NULL, 1, 0, NULL, 0);
+        run_judge(&r);
+        assert_string_equal(r.v.reasons, "deleted-share 0.0050 0.0050\n");
+        run_end(&r);
+    }
+
     /* a whole patient folder of 12 files */
     ss_day(&r);
     {
@@ -457,7 +470,7 @@ static void dept__moves_to_another_folder_are_not_deletions(void **state)
     }
     run_judge(&r);
     assert_int_equal(r.v.suspect, 1);
-    assert_true(has_reason(&r, "deleted-share 0.9677 0.0500\n"));
+    assert_true(has_reason(&r, "deleted-share 0.9677 0.0100\n"));
     run_end(&r);
 }
 
@@ -618,6 +631,10 @@ static void learn__raises_bound_never_above_cap(void **state)
     capped.max_modified = 0.35;
     assert_int_equal(churn_day(&capped, 4, 34, 0), 0);
     assert_int_equal(churn_day(&capped, 4, 35, 0), 1);
+    /* a configured share is the bound: a site may also allow more than the built-in cap */
+    capped.max_modified = 0.70;
+    assert_int_equal(churn_day(&capped, 4, 60, 0), 0);
+    assert_int_equal(churn_day(&capped, 4, 70, 0), 1);
     /* another source learned nothing */
     capped = dept_cfg;
     capped.name = "radiology";

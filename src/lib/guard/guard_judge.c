@@ -29,7 +29,7 @@ static const struct share_rule {
     int per_day;                /* the share grows with the days since the parent */
 } rules[3] = {
     { "modified-share", 0.02, 0.05, 0.25, 0.50, 10, 10, 0 },
-    { "deleted-share", 0.001, 0.005, 0.05, 0.20, 1, 10, 1 },
+    { "deleted-share", 0.001, 0.005, 0.01, 0.20, 1, 5, 1 },
     /* additions destroy nothing and a growing export (PACS) adds a lot to a small folder:
      * only a folder that grows many times over in a day is suspect by additions alone */
     { "added-share", 1.00, 2.00, 3.00, 10.00, 50, 50, 1 },
@@ -53,11 +53,16 @@ double mm_guard__bound(const struct mm_guard_source_cfg *cfg, int kind,
 {
     const struct share_rule *r = &rules[kind];
     double floor = cfg->ssmix2 ? r->floor_ss : r->floor_other;
-    double cap =
-            cfg_cap(cfg, kind) >= 0 ? cfg_cap(cfg, kind) : (cfg->ssmix2 ? r->cap_ss : r->cap_other);
+    double cap = cfg->ssmix2 ? r->cap_ss : r->cap_other;
     double high = 0, days_now = span_s / DAY_S, b;
     size_t i;
 
+    /* a configured share is the bound itself (a site that purges old files may allow it),
+     * except that an SS-MIX2 storage, which never deletes, stays suspect at 0.5 % deleted */
+    if (cfg_cap(cfg, kind) >= 0) {
+        b = cfg_cap(cfg, kind);
+        return cfg->ssmix2 && kind == K_DELETED && b > cap ? cap : b;
+    }
     if (nh >= MM_GUARD__LEARN_MIN) {
         for (i = nh > MM_GUARD__RECENT ? nh - MM_GUARD__RECENT : 0; i < nh; i++) {
             double share, days = h[i].span_s / DAY_S;
