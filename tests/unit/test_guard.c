@@ -253,6 +253,17 @@ static void ssmix2__not_hl7_and_random_are_suspect(void **state)
     assert_true(has_reason(&r, "high-entropy 1 1\n"));
     run_end(&r);
 
+    /* a sender's Shift_JIS byte in MSH (東 in MSH-4) is still HL7 */
+    ss_day(&r);
+    {
+        static const char sjis[] = "MSH|^~\\&|HIS|\x93\x8c|GW|RCV|20250401083900||ADT^A08|1|P|2.5\r"
+                                   "EVN||20250401083900\r";
+        file(&r, MM_REPO_DELTA_ADDED, 0, ADT, NNEW, NULL, 0, 8, sjis, sizeof(sjis) - 1);
+    }
+    run_judge(&r);
+    assert_int_equal(r.v.suspect, 0);
+    run_end(&r);
+
     /* text that is not HL7 (a damaged message) */
     ss_day(&r);
     file(&r, MM_REPO_DELTA_ADDED, 0, ADT, NNEW, NULL, 0, 8, "not an HL7 message at all", 25);

@@ -197,7 +197,9 @@ int mm_guard__hl7_ok(const unsigned char *p, size_t n)
     for (end = i; end < n && p[end] != '\r' && p[end] != '\n'; end++)
         ;
     mm_buf_init(&utf8, 2 * MM_REPO_DELTA_HEAD + 64);
-    ok = !mm_jis_decode(&utf8, (const char *)p + i, end - i, MM_JIS_STRICT, NULL) &&
+    /* lenient decoding: a sender's stray Shift_JIS byte in MSH is not an attack; encrypted
+     * bytes never start with "MSH" and a field structure */
+    ok = !mm_jis_decode(&utf8, (const char *)p + i, end - i, 0, NULL) &&
          !mm_hl7_parse(&m, utf8.ptr ? utf8.ptr : "", utf8.len) && mm_hl7_field_count(m, 0) >= 9;
     mm_hl7_free(m);
     mm_buf_release(&utf8);
