@@ -189,6 +189,7 @@ static void ssmix2__update_and_cancel_are_clean(void **state)
     file(&r, MM_REPO_DELTA_ADDED, 0, OMP, O1, NULL, 0, 11, hl7, sizeof(hl7) - 1);
     file(&r, MM_REPO_DELTA_ADDED, 0, "standard", "SS-MIX2_INDEX.db", NULL, 0, 12, rnd, 300);
     file(&r, MM_REPO_DELTA_TOUCHED, 0, ADT, N1, NULL, 5, 5, hl7, sizeof(hl7) - 1);
+    file(&r, MM_REPO_DELTA_ADDED, 0, ADT, "Thumbs.db", NULL, 0, 13, "x", 1);
     run_judge(&r);
     assert_int_equal(r.v.suspect, 0);
     assert_null(r.v.reasons);

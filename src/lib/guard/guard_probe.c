@@ -253,8 +253,10 @@ int mm_guard__ssmix2_foreign(const char *dir, const char *name)
     const char *dot = strchr(name, '.');
     struct mm_ssmix2_name nm;
 
-    if (mm_guard__ssmix2_msg(dir, name))
-        return 0;
+    static const char *const os_files[] = { "Thumbs.db", "desktop.ini", ".DS_Store", NULL };
+
+    if (mm_guard__ssmix2_msg(dir, name) || in_list(name, os_files) || !strncmp(name, "._", 2))
+        return 0; /* (files an operating system leaves in any folder a person opened) */
     /* an SS-MIX2 name with something appended (<name>.locked, <name>.a1b2c3) */
     if (dot && dot > name && !mm_ssmix2_parse_name(&nm, name, (size_t)(dot - name)))
         return 1;
