@@ -421,6 +421,15 @@ static void dept__jpeg_clean_jpeg_without_magic_suspect(void **state)
     folder(&r, 0, "pacs/2025", 200, 190);
     file(&r, MM_REPO_DELTA_ADDED, 0, "pacs/2025", "IMG0001.jpg", NULL, 0, 1, jpeg, sizeof(jpeg));
     file(&r, MM_REPO_DELTA_ADDED, 0, "pacs/2025", "README.txt", NULL, 0, 2, "read me", 7);
+    {
+        unsigned char dcm[4096];
+        memcpy(dcm, rnd, sizeof(dcm));
+        memcpy(dcm, "\x08\x00\x05\x00", 4); /* (0008,0005) without a preamble */
+        file(&r, MM_REPO_DELTA_ADDED, 0, "pacs/2025", "IM0001.dcm", NULL, 0, 3, dcm, sizeof(dcm));
+        memset(dcm, 0, 128);
+        memcpy(dcm + 128, "DICM", 4);
+        file(&r, MM_REPO_DELTA_ADDED, 0, "pacs/2025", "IM0002.dcm", NULL, 0, 4, dcm, sizeof(dcm));
+    }
     run_judge(&r);
     assert_int_equal(r.v.suspect, 0);
     run_end(&r);

@@ -175,6 +175,10 @@ int mm_guard__binary_magic(const unsigned char *p, size_t n)
             return 1;
     if (n >= 132 && !memcmp(p + 128, "DICM", 4))
         return 1;
+    /* DICOM without its preamble (old exports): the first tag, group 0002 or 0008, element
+     * below 0x0100, little endian */
+    if (n >= 8 && (p[0] == 0x02 || p[0] == 0x08) && p[1] == 0 && p[3] == 0)
+        return 1;
     if (n >= 12 && !memcmp(p + 4, "ftyp", 4))
         return 1;
     return 0;
