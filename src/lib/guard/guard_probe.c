@@ -175,6 +175,10 @@ int mm_guard__binary_magic(const unsigned char *p, size_t n)
             return 1;
     if (n >= 132 && !memcmp(p + 128, "DICM", 4))
         return 1;
+    /* a PDF may start with up to 1 KiB of anything before its header */
+    for (i = 1; i + 4 <= n && i < 1024; i++)
+        if (p[i] == '%' && !memcmp(p + i, "%PDF", 4))
+            return 1;
     /* DICOM without its preamble (old exports): the first tag, group 0002 or 0008, element
      * below 0x0100, little endian */
     if (n >= 8 && (p[0] == 0x02 || p[0] == 0x08) && p[1] == 0 && p[3] == 0)
