@@ -429,6 +429,9 @@ static void dept__jpeg_clean_jpeg_without_magic_suspect(void **state)
         memset(dcm, 0, 128);
         memcpy(dcm + 128, "DICM", 4);
         file(&r, MM_REPO_DELTA_ADDED, 0, "pacs/2025", "IM0002.dcm", NULL, 0, 4, dcm, sizeof(dcm));
+        memcpy(dcm, rnd, sizeof(dcm));
+        memcpy(dcm + 300, "%PDF-1.4", 8); /* a PDF after 300 bytes of something else */
+        file(&r, MM_REPO_DELTA_ADDED, 0, "pacs/2025", "report.pdf", NULL, 0, 5, dcm, sizeof(dcm));
     }
     run_judge(&r);
     assert_int_equal(r.v.suspect, 0);
