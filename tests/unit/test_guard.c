@@ -665,6 +665,54 @@ static void learn__raises_bound_never_above_cap(void **state)
     assert_int_equal(churn_day(&capped, 4, 30, 0), 1);
 }
 
+/* A department folder of 1,000 files losing @deleted of them over @span days. */
+static int purge_day(int day, int span, int deleted, int record)
+{
+    struct run r;
+    int i, suspect;
+
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    mm_guard_free(r.g);
+    r.o.dir = gdir;
+    r.o.now_s = NOW + (int64_t)day * DAY;
+    r.o.parent_end_s = r.o.now_s - (int64_t)span * DAY;
+    assert_int_equal(mm_guard_new(&r.o, &r.g), 0);
+    folder(&r, 0, "", 1000 - deleted, 1000);
+    for (i = 0; i < deleted; i++)
+        file(&r, MM_REPO_DELTA_DELETED, 0, "", "old.csv", NULL, i + 1, 0, NULL, 0);
+    run_judge(&r);
+    suspect = r.v.suspect;
+    if (record) {
+        struct mm_guard_verdict clean = { 0, NULL };
+        assert_int_equal(mm_guard_record(r.g,
+                                         "00000000000000000000000000000000000000000000000"
+                                         "00000000000000000",
+                                         &clean),
+                         0);
+    }
+    run_end(&r);
+    return suspect;
+}
+
+static void learn__deletions_per_day_of_span(void **state)
+{
+    int d;
+    (void)state;
+
+    /* a folder that drops 2 % of its files a night is suspect until it has learned */
+    assert_int_equal(purge_day(0, 1, 20, 0), 1);
+    for (d = 1; d <= 3; d++)
+        purge_day(d, 1, 20, 1); /* (a person's choice: recorded as clean) */
+    /* learned 3 x 2 % a day: a night may lose 5.9 %, three days 17.9 %, not 6.1 % in one;
+     * never 20 % (the cap) */
+    assert_int_equal(purge_day(4, 1, 59, 0), 0);
+    assert_int_equal(purge_day(4, 1, 61, 0), 1);
+    assert_int_equal(purge_day(6, 3, 179, 0), 0);
+    assert_int_equal(purge_day(6, 3, 181, 0), 1);
+    assert_int_equal(purge_day(14, 10, 199, 0), 0);
+    assert_int_equal(purge_day(14, 10, 200, 0), 1);
+}
+
 static void standing__round_trip_and_sticky(void **state)
 {
     static const char gen[] = "c0ffee0000000000000000000000000000000000000000000000000000000001";
@@ -975,6 +1023,7 @@ int main(void)
         cmocka_unit_test(judge__first_backup_and_guard_off),
         cmocka_unit_test_setup_teardown(learn__raises_bound_never_above_cap, setup_dir,
                                         teardown_dir),
+        cmocka_unit_test_setup_teardown(learn__deletions_per_day_of_span, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(standing__round_trip_and_sticky, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(damage__clear_errors_never_a_crash, setup_dir,
                                         teardown_dir),
