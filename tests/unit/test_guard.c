@@ -102,7 +102,7 @@ static void run_start(struct run *r, const char *dir, const struct mm_guard_sour
     r->o.nsources = n;
     r->o.now_s = NOW;
     r->o.parent_end_s = parent_end;
-    r->o.repo_id = "ab00000000000000000000000000000000000000000000000000000000000000";
+    r->o.repo_id = "ab000000000000000000000000000001"; /* 32 hex digits, as mm_repo_id */
     r->o.medium = "disk A";
     assert_int_equal(mm_guard_new(&r->o, &r->g), 0);
 }
@@ -734,8 +734,7 @@ static void standing__round_trip_and_sticky(void **state)
     assert_string_equal(v[0].gen, gen);
     assert_string_equal(v[0].medium, "disk A");
     assert_int_equal(v[0].time_s, NOW);
-    assert_string_equal(v[0].repo_id,
-                        "ab00000000000000000000000000000000000000000000000000000000000000");
+    assert_string_equal(v[0].repo_id, "ab000000000000000000000000000001");
     mm_free(v);
 
     /* a clean day is suspect while it stands, and does not stand itself */

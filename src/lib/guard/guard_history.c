@@ -243,13 +243,14 @@ static int parse_standing(char *line, struct mm_guard_standing *s)
         return -1;
     if (strlen(gen) != 64 || !is_hex(gen, 64))
         return -1;
-    if (strcmp(repo, "-") && (strlen(repo) != 64 || !is_hex(repo, 64)))
+    /* a repository ID is 32 hex digits today (mm_repo_id); any up to 64 is kept */
+    if (strcmp(repo, "-") && (strlen(repo) > 64 || !is_hex(repo, strlen(repo))))
         return -1;
     if (get_medium(medium, s->medium, sizeof(s->medium)) < 0)
         return -1;
     memcpy(s->gen, gen, 65);
     if (strcmp(repo, "-"))
-        memcpy(s->repo_id, repo, 65);
+        memcpy(s->repo_id, repo, strlen(repo) + 1);
     s->time_s = t;
     return 0;
 }
