@@ -352,7 +352,23 @@ static void ssmix2__deletions(void **state)
         mm_guard_observe(&d, r.g);
     }
     run_judge(&r);
-    assert_true(has_reason(&r, "deleted-share 0.0120 0.0010\n"));
+    /* (its 12 files count among the files before: 12 of 1,012) */
+    assert_true(has_reason(&r, "deleted-share 0.0119 0.0010\n"));
+    run_end(&r);
+
+    /* a department folder that lost a folder larger than what is left: at most all of it */
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    folder(&r, 0, "", 10, 10);
+    {
+        struct mm_repo_delta d;
+        memset(&d, 0, sizeof(d));
+        d.kind = MM_REPO_DELTA_DELETED;
+        d.name = "exports";
+        d.count = 990;
+        mm_guard_observe(&d, r.g);
+    }
+    run_judge(&r);
+    assert_string_equal(r.v.reasons, "deleted-share 0.9900 0.0100\n");
     run_end(&r);
 
     /* none: clean; the same deletions on a first backup are not judged by share */

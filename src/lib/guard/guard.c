@@ -215,8 +215,13 @@ static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard
         c->total_before = d->before;
         return;
     case MM_REPO_DELTA_DELETED:
-        c->deleted = d->count ? d->count : 1;
-        if (c->deleted == 1 && d->has_old && g->parent_end_s)
+        if (!d->has_old) {
+            /* a whole folder: its files were in no compared folder's count before */
+            c->deleted = c->total_before = d->count;
+            return;
+        }
+        c->deleted = 1;
+        if (g->parent_end_s)
             *move = MM_GUARD__GONE;
         return;
     case MM_REPO_DELTA_ADDED:
