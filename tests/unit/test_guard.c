@@ -378,6 +378,38 @@ static void ssmix2__deletions(void **state)
     run_end(&r);
 }
 
+static void ssmix2__storage_inside_a_plain_folder(void **state)
+{
+    struct run r;
+    int i;
+    (void)state;
+
+    /* `backup SS-MIX2` of the folder holding standard/ and extended/, given as a plain one:
+     * the SS-MIX2 rules go by the path */
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    for (i = 0; i < 100; i++)
+        folder(&r, 0, ADT, 10, 10);
+    folder(&r, 0, "", 1, 1);
+    file(&r, MM_REPO_DELTA_MODIFIED, 0, ADT, N1, NULL, 1, 2, hl7, sizeof(hl7) - 1);
+    for (i = 0; i < 5; i++)
+        file(&r, MM_REPO_DELTA_DELETED, 0, ADT, N2, NULL, 1, 0, NULL, 0);
+    file(&r, MM_REPO_DELTA_ADDED, 0, ADT, "x.txt", NULL, 0, 3, "x", 1);
+    run_judge(&r);
+    assert_true(has_reason(&r, "ssmix2-rewritten 1 1001\n"));
+    assert_true(has_reason(&r, "ssmix2-foreign-name 1 1001\n"));
+    assert_true(has_reason(&r, "deleted-share 0.0050 0.0010\n")); /* SS-MIX2's floor */
+    run_end(&r);
+
+    /* a department folder with a folder that only looks like a data type is not one */
+    run_start(&r, NULL, &dept_cfg, 1, NOW - DAY);
+    folder(&r, 0, "reports/OMP-01", 1000, 1000);
+    for (i = 0; i < 5; i++)
+        file(&r, MM_REPO_DELTA_DELETED, 0, "reports/OMP-01", "a.csv", NULL, 1, 0, NULL, 0);
+    run_judge(&r);
+    assert_int_equal(r.v.suspect, 0);
+    run_end(&r);
+}
+
 static void ssmix2__canary_name_is_not_foreign(void **state)
 {
     struct run r;
@@ -1030,6 +1062,7 @@ int main(void)
         cmocka_unit_test(ssmix2__not_hl7_and_random_are_suspect),
         cmocka_unit_test(ssmix2__foreign_names_and_renames),
         cmocka_unit_test(ssmix2__deletions),
+        cmocka_unit_test(ssmix2__storage_inside_a_plain_folder),
         cmocka_unit_test(ssmix2__canary_name_is_not_foreign),
         cmocka_unit_test(dept__csv_rewrite_clean_random_csv_suspect),
         cmocka_unit_test(dept__jpeg_clean_jpeg_without_magic_suspect),

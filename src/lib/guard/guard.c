@@ -113,13 +113,14 @@ int mm_guard_new(const struct mm_guard_opts *o, mm_guard **out)
     return 0;
 }
 
-/* Count the name of a file that appeared (added, or renamed to @name) in @c. */
-static void probe_name(int ss, const char *dir, const char *name, struct mm_guard__counts *c)
+/* Count the name of a file that appeared (added, or renamed to @name) in @c. The SS-MIX2
+ * rules go by the path, whatever the source was configured as: a storage may sit inside a
+ * folder given as a plain one, and an SS-MIX2 name or data-type folder is nothing else. */
+static void probe_name(const char *dir, const char *name, struct mm_guard__counts *c)
 {
     c->notes += (uint64_t)mm_guard__ransom_note(name);
-    c->ransom_ext += (uint64_t)mm_guard__ransom_ext(name, ss);
-    if (ss)
-        c->ss_foreign += (uint64_t)mm_guard__ssmix2_foreign(dir, name);
+    c->ransom_ext += (uint64_t)mm_guard__ransom_ext(name, 1);
+    c->ss_foreign += (uint64_t)mm_guard__ssmix2_foreign(dir, name);
 }
 
 /* Judge a file's first bytes: HL7 for a standard message file, else entropy by type. */
@@ -176,18 +177,18 @@ static void pair_add(mm_guard *g, const struct mm_repo_delta *d, const unsigned 
 }
 
 /* What one delta of an SS-MIX2 rename adds to @c (the names, the content, the convention). */
-static void observe_renamed(int ss, const struct mm_repo_delta *d, const char *dir,
+static void observe_renamed(const struct mm_repo_delta *d, const char *dir,
                             struct mm_guard__counts *c)
 {
     int changed = d->has_old && d->has_new &&
                   memcmp(d->old_content, d->new_content, MM_CRYPTO_ID_SIZE) != 0;
-    int msg = ss ? mm_guard__ssmix2_msg(dir, d->name) : 0;
-    int msg_old = ss && d->old_name ? mm_guard__ssmix2_msg(dir, d->old_name) : 0;
+    int msg = mm_guard__ssmix2_msg(dir, d->name);
+    int msg_old = d->old_name ? mm_guard__ssmix2_msg(dir, d->old_name) : 0;
 
     c->renamed = 1;
-    probe_name(ss, dir, d->name, c);
+    probe_name(dir, d->name, c);
     c->modified += (uint64_t)changed;
-    if (!ss || !d->old_name)
+    if (!d->old_name)
         return;
     if ((msg == MM_GUARD__STD || msg_old == MM_GUARD__STD) && changed)
         c->ss_rewritten++;
@@ -202,9 +203,8 @@ static void observe_renamed(int ss, const struct mm_repo_delta *d, const char *d
 static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard__counts *c,
                      int *pair, int *move)
 {
-    int ss = g->cfg[d->source].ssmix2;
     const char *dir = d->dir ? d->dir : "";
-    int msg = ss && d->name ? mm_guard__ssmix2_msg(dir, d->name) : 0;
+    int msg = d->name ? mm_guard__ssmix2_msg(dir, d->name) : 0;
     int flag = msg == MM_GUARD__STD ? mm_guard__ssmix2_flag(d->name) : -1;
 
     *pair = -1;
@@ -213,6 +213,7 @@ static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard
     case MM_REPO_DELTA_FOLDER:
         c->total_now = d->count;
         c->total_before = d->before;
+        c->ss_folders = mm_guard__ssmix2_type_folder(dir);
         return;
     case MM_REPO_DELTA_DELETED:
         if (!d->has_old) {
@@ -226,7 +227,7 @@ static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard
         return;
     case MM_REPO_DELTA_ADDED:
         c->added = 1;
-        probe_name(ss, dir, d->name, c);
+        probe_name(dir, d->name, c);
         probe_head(d, msg, c);
         if ((flag == 0 || flag == 2) && d->has_new)
             *pair = MM_GUARD__COMPANION;
@@ -247,7 +248,7 @@ static void classify(mm_guard *g, const struct mm_repo_delta *d, struct mm_guard
         }
         return;
     case MM_REPO_DELTA_RENAMED:
-        observe_renamed(ss, d, dir, c);
+        observe_renamed(d, dir, c);
         if ((flag == 0 || flag == 2) && (d->has_new || d->has_old))
             *pair = MM_GUARD__COMPANION;
         return;
@@ -274,6 +275,7 @@ static void counts_add(struct mm_guard__counts *to, const struct mm_guard__count
     to->probed += c->probed;
     to->entropy_text += c->entropy_text;
     to->mismatch += c->mismatch;
+    to->ss_folders += c->ss_folders;
 }
 
 void mm_guard_observe(const struct mm_repo_delta *d, void *ctx)

@@ -42,6 +42,7 @@ struct mm_guard__counts {
     uint64_t probed;       /* files whose first bytes were judged */
     uint64_t entropy_text; /* text by name, random by content */
     uint64_t mismatch;     /* a high-entropy type by name, without its magic, random */
+    uint64_t ss_folders;   /* standardized data-type folders compared (an SS-MIX2 storage) */
     uint64_t paired;       /* set by the judge: REPLACED message files paired with a rename */
     uint64_t moved;        /* set by the judge: deleted files added elsewhere, same content */
 };
@@ -116,6 +117,9 @@ int mm_guard__hl7_ok(const unsigned char *p, size_t n);
 #define MM_GUARD__STD 1
 #define MM_GUARD__EXT 2
 int mm_guard__ssmix2_msg(const char *dir, const char *name);
+
+/* Whether @dir ends as an SS-MIX2 standardized storage's data-type folder (<date|->/<type>). */
+int mm_guard__ssmix2_type_folder(const char *dir);
 
 /* Whether @name (in @dir) is a new name outside the SS-MIX2 convention (see the .c). */
 int mm_guard__ssmix2_foreign(const char *dir, const char *name);

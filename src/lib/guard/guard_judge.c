@@ -161,6 +161,7 @@ static int judge_shares(mm_guard *g, size_t i, mm_buf *b, int *suspect)
 {
     const struct mm_guard__counts *c = &g->counts[i];
     const struct mm_guard_source_cfg *cfg = &g->cfg[i];
+    struct mm_guard_source_cfg eff;
     uint64_t count[3];
     int k, rc = 0;
 
@@ -169,10 +170,14 @@ static int judge_shares(mm_guard *g, size_t i, mm_buf *b, int *suspect)
     count[K_MODIFIED] = c->modified + c->replaced - c->paired;
     count[K_DELETED] = c->deleted - c->moved;
     count[K_ADDED] = c->added - c->moved;
+    /* a source holding a standardized storage is judged as one, however it was given */
+    eff = *cfg;
+    eff.ssmix2 = cfg->ssmix2 || c->ss_folders > 0;
     for (k = 0; k < 3 && !rc; k++) {
         double share = (double)count[k] / (double)c->total_before;
-        double bound = mm_guard__bound(cfg, k, g->hist[i], g->nhist[i], g->now_s - g->parent_end_s);
-        uint64_t min = cfg->ssmix2 ? rules[k].min_ss : rules[k].min_other;
+        double bound =
+                mm_guard__bound(&eff, k, g->hist[i], g->nhist[i], g->now_s - g->parent_end_s);
+        uint64_t min = eff.ssmix2 ? rules[k].min_ss : rules[k].min_other;
         if (count[k] >= min && share >= bound) {
             rc = mm_buf_printf(b, "%s %.4f %.4f\n", rules[k].code, share, bound);
             *suspect = 1;

@@ -255,6 +255,26 @@ int mm_guard__ssmix2_msg(const char *dir, const char *name)
     return 0;
 }
 
+int mm_guard__ssmix2_type_folder(const char *dir)
+{
+    const char *s = strrchr(dir, '/');
+    size_t n, i;
+
+    if (!s || !mm_ssmix2_type_find(s + 1))
+        return 0;
+    /* the date folder above it: "-" or 8 digits */
+    for (n = 0; s - n > dir && s[-(long)n - 1] != '/'; n++)
+        ;
+    if (n == 1 && s[-1] == '-')
+        return 1;
+    if (n != 8)
+        return 0;
+    for (i = 1; i <= 8; i++)
+        if (s[-(long)i] < '0' || s[-(long)i] > '9')
+            return 0;
+    return 1;
+}
+
 int mm_guard__ssmix2_foreign(const char *dir, const char *name)
 {
     char parent[512];
