@@ -29,7 +29,7 @@ static const struct share_rule {
     int per_day;                /* the share grows with the days since the parent */
 } rules[3] = {
     { "modified-share", 0.02, 0.05, 0.25, 0.50, 10, 10, 0 },
-    { "deleted-share", 0.001, 0.005, 0.01, 0.20, 1, 5, 1 },
+    { "deleted-share", 0.001, 0.005, 0.005, 0.20, 1, 2, 1 },
     /* additions destroy nothing and a growing export (PACS) adds a lot to a small folder:
      * only a folder that grows many times over in a day is suspect by additions alone */
     { "added-share", 1.00, 2.00, 3.00, 10.00, 50, 50, 1 },
