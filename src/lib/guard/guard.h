@@ -58,8 +58,9 @@ struct mm_guard_verdict {
 };
 
 /*
- * Start judging one backup. Plants missing canaries of sources with canary set (when the
- * source folder is writable; a read-only one is a note, not a failure).
+ * Start judging one backup. Checks, then plants, the canaries of sources with canary set and
+ * a path (only with a guard folder, where they are remembered; a source folder that cannot
+ * be written is a note, not a failure).
  * @return 0, MM_EINVAL, MM_ENOMEM, MM_EIO (the guard folder cannot be read)
  */
 int mm_guard_new(const struct mm_guard_opts *o, mm_guard **out);
@@ -114,7 +115,8 @@ int mm_guard_standing_list(const char *dir, struct mm_guard_standing **out, size
 
 /*
  * A person accepted generation @gen (its signed record is on its medium): remove it from the
- * standing suspects of @dir. @return 1 removed, 0 not listed, MM_EIO
+ * standing suspects of @dir. @return 1 removed, 0 not listed, MM_EIO, MM_ECORRUPT (the list
+ * is damaged: nothing is changed)
  */
 int mm_guard_standing_clear(const char *dir, const char *gen);
 
