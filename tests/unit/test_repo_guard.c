@@ -366,6 +366,43 @@ static void delta__every_kind_against_the_parent(void **state)
     mm_repo_free(r);
 }
 
+/*
+ * An inode that comes back under a name the parent's folder had with another inode, with
+ * the size and mtime of the file it once belonged to (a ransomware replacing files and
+ * setting their times back can make the file system reuse the freed inode), is not taken for
+ * a rename: the file is read, and its new content is what the generation holds.
+ */
+static void delta__inode_back_under_a_known_name_is_read(void **state)
+{
+    char p[PATHCAP], q[PATHCAP], id[MM_CRYPTO_HEX_SIZE];
+    struct recorder *rc = calloc(1, sizeof(*rc));
+    struct timespec ts[2] = { { 1700000000, 0 }, { 1700000000, 0 } };
+    const struct rec *x;
+    mm_repo *r = open_repo();
+
+    (void)state;
+    pthread_mutex_init(&rc->mu, NULL);
+    puts_file(at(p, "a.txt"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+    puts_file(at(q, "b.txt"), "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\n");
+    utimensat(AT_FDCWD, p, ts, 0);
+    utimensat(AT_FDCWD, q, ts, 0);
+    must_backup(r, NULL, NULL, id);
+
+    /* b.txt now holds a.txt's inode, rewritten with the same size, its times set back */
+    if (rename(p, q) != 0)
+        fail_msg("rename: %s", strerror(errno));
+    puts_file(q, "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC\n");
+    utimensat(AT_FDCWD, q, ts, 0);
+    must_backup(r, NULL, rc, id);
+    assert_int_equal(about(rc, "a.txt"), 1); /* gone: deleted, never the source of a rename */
+    find(rc, MM_REPO_DELTA_DELETED, "", "a.txt");
+    x = find(rc, MM_REPO_DELTA_REPLACED, "", "b.txt");
+    assert_memory_equal(x->head, "CCCC", 4);
+    pthread_mutex_destroy(&rc->mu);
+    free(rc);
+    mm_repo_free(r);
+}
+
 /* A format 3 host handle (its parent from the host catalog) reports deltas the same way. */
 static void delta__host_handle_with_its_catalog(void **state)
 {
@@ -729,6 +766,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(delta__every_kind_against_the_parent, setup, teardown),
+        cmocka_unit_test_setup_teardown(delta__inode_back_under_a_known_name_is_read, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(delta__host_handle_with_its_catalog, setup, teardown),
         cmocka_unit_test_setup_teardown(judge__verdict_and_reasons_land_in_the_manifest, setup,
                                         teardown),

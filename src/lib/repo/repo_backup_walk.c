@@ -340,10 +340,10 @@ static int do_dir(struct worker *wk, struct job *j)
             if (!(o && o->kind == MM_REPO_KIND_FILE && o->size == x->te.size &&
                   o->mtime_ns == x->te.mtime_ns && o->ctime_ns == x->te.ctime_ns &&
                   o->ino == x->te.ino && o->dev == x->te.dev))
-                o = old.n && !(o && o->kind == MM_REPO_KIND_FILE && o->ino == x->te.ino &&
-                               o->dev == x->te.dev)
-                            ? old_by_inode(&old, &s)
-                            : NULL;
+                /* found by inode only under a name the parent's folder did not have: a
+                 * name that was there with another inode is read (an inode freed by a
+                 * replaced file and reused, size and mtime set back, is not a rename) */
+                o = old.n && !(o && o->kind == MM_REPO_KIND_FILE) ? old_by_inode(&old, &s) : NULL;
             if (delta) {
                 seen.files++;
                 if (o && o != on) { /* renamed in this folder */
