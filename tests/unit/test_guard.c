@@ -287,6 +287,21 @@ static void ssmix2__foreign_names_and_renames(void **state)
     assert_true(has_reason(&r, "ssmix2-foreign-name 1 1000\n"));
     run_end(&r);
 
+    /* a department folder that only looks like one (its patient levels do not match the
+     * patient folder, as mm_ssmix2_check_path wants) is not judged by the convention */
+    ss_day(&r);
+    file(&r, MM_REPO_DELTA_ADDED, 0, "standard/abc/def/1234567/20240101/ADT-00", "report.txt", NULL,
+         0, 8, "x", 1);
+    run_judge(&r);
+    assert_int_equal(r.v.suspect, 0);
+    run_end(&r);
+    ss_day(&r);
+    file(&r, MM_REPO_DELTA_ADDED, 0, "x/123/456/1234567/20240101/ADT-00", "report.txt", NULL, 0, 8,
+         "x", 1);
+    run_judge(&r);
+    assert_true(has_reason(&r, "ssmix2-foreign-name 1 1000\n"));
+    run_end(&r);
+
     /* a message renamed to another order number (not a flag change) */
     ss_day(&r);
     file(&r, MM_REPO_DELTA_RENAMED, 0, ADT, PID "_-_ADT-00_999999999999998_20250401083917762_-_1",

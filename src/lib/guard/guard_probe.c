@@ -255,12 +255,45 @@ int mm_guard__ssmix2_msg(const char *dir, const char *name)
     return 0;
 }
 
+/*
+ * Whether the three levels above the date folder of @dir (its last level @s) are the
+ * patient's: <pid[0:3]>/<pid[3:6]>/<pid> (a short ID: consecutive prefixes of it), as
+ * mm_ssmix2_check_path wants. A department folder that merely has a "standard" folder and a
+ * data-type name in it is not a storage.
+ */
+static int patient_levels(const char *dir, const char *s)
+{
+    const char *lv[5];
+    size_t len[4], pl;
+    const char *e = s; /* the '/' before the type folder */
+    int k = 4;
+
+    while (k > 0) { /* lv[3] date, lv[2] patient, lv[1] and lv[0] prefixes */
+        const char *b = e;
+        while (b > dir && b[-1] != '/')
+            b--;
+        if (b == e)
+            return 0;
+        lv[--k] = b;
+        len[k] = (size_t)(e - b);
+        if (k > 0 && b == dir)
+            return 0;
+        e = b - 1;
+    }
+    pl = len[2];
+    if (pl >= 6)
+        return len[0] == 3 && len[1] == 3 && !memcmp(lv[0], lv[2], 3) &&
+               !memcmp(lv[1], lv[2] + 3, 3);
+    return len[0] <= 3 && len[0] <= pl && !memcmp(lv[0], lv[2], len[0]) && len[1] <= 3 &&
+           len[1] <= pl - len[0] && !memcmp(lv[1], lv[2] + len[0], len[1]);
+}
+
 int mm_guard__ssmix2_type_folder(const char *dir)
 {
     const char *s = strrchr(dir, '/');
     size_t n, i;
 
-    if (!s || !mm_ssmix2_type_find(s + 1))
+    if (!s || !mm_ssmix2_type_find(s + 1) || !patient_levels(dir, s))
         return 0;
     /* the date folder above it: "-" or 8 digits */
     for (n = 0; s - n > dir && s[-(long)n - 1] != '/'; n++)
@@ -291,7 +324,7 @@ int mm_guard__ssmix2_foreign(const char *dir, const char *name)
     /* a data-type folder holds message files only; elsewhere (the storage's own index and
      * control files, department files beside it) names are not judged by the convention */
     parent_of(dir, parent, sizeof(parent));
-    return mm_ssmix2_type_find(parent) != NULL;
+    return mm_ssmix2_type_find(parent) != NULL && mm_guard__ssmix2_type_folder(dir);
 }
 
 int mm_guard__ssmix2_flag(const char *name)
