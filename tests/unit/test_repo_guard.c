@@ -449,6 +449,16 @@ static void delta__host_handle_with_its_catalog(void **state)
     assert_int_equal(x->count, 3);
     assert_int_equal(x->before, 3);
     assert_int_equal(rc->n, 5);
+    /* the host learns when its parent was written from its catalog (the guard pairs moves
+     * between folders only when there is a parent, and scales shares by the days between) */
+    {
+        struct mm_repo_gen last;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        assert_int_equal(mm_repo_catalog_last(h, cat, &last), 0);
+        assert_true(last.end_ns > (int64_t)(now.tv_sec - 60) * 1000000000);
+        assert_true(last.end_ns <= (int64_t)(now.tv_sec + 1) * 1000000000);
+    }
     mm_repo_free(h);
     pthread_mutex_destroy(&rc->mu);
     free(rc);

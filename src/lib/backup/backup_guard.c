@@ -74,8 +74,17 @@ static void repo_facts(struct guard_job *gj, mm_repo *r)
     struct mm_repo_gen *g = NULL;
     size_t n = 0, s;
 
-    if (mm_keyset_is_host(mm_repo_keyset(r)))
-        return; /* manifests are closed to a host: its standing list stands in */
+    if (mm_keyset_is_host(mm_repo_keyset(r))) {
+        /* manifests are closed to a host: its standing list stands in, and its catalog
+         * says when the parent was written (moves between folders are paired only when
+         * there is a parent) */
+        struct mm_repo_gen last;
+        if (gj->o->catalog_dir && mm_repo_catalog_last(r, gj->o->catalog_dir, &last) == 0)
+            gj->parent_end_ns = last.end_ns;
+        else
+            mm_error_clear(); /* no catalog yet: the first backup, no parent */
+        return;
+    }
     if (mm_repo_generations(r, &g, &n) < 0) {
         mm_error_clear(); /* a damaged manifest is verify's to report */
         return;

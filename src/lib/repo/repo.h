@@ -507,7 +507,8 @@ struct mm_repo_backup_opts {
 
 /*
  * The generation the host catalog in <@catalog_dir>/<repository ID>/ last recorded for @r
- * (ID, root, counts, patient-index figures; nothing else of @out is set): what a host uses
+ * (ID, root, counts, patient-index figures, and as end_ns the time the catalog was saved,
+ * right after that generation's manifest; nothing else of @out is set): what a host uses
  * instead of reading the repository's manifests, which it cannot open.
  * @return 0, MM_ENOTFOUND (no catalog, or it names no generation), MM_ELIMIT
  */

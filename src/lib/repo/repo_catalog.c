@@ -370,6 +370,7 @@ int mm_repo_catalog_last(mm_repo *r, const char *parent, struct mm_repo_gen *out
     unsigned char head[CAT_HEAD + CAT_NCOUNTS * 8 + 4];
     char file[4200];
     struct rd d;
+    struct stat st;
     int fd, err = MM_ENOTFOUND;
 
     MM_ASSERT_ARG(r && parent && out);
@@ -392,6 +393,10 @@ int mm_repo_catalog_last(mm_repo *r, const char *parent, struct mm_repo_gen *out
         out->index_twins = c.index_twins;
         out->check = c.check;
         err = 0;
+        /* the catalog is saved right after its generation's manifest: its time stands for
+         * the generation's end (the host cannot open the manifest) */
+        if (fstat(fd, &st) == 0)
+            out->end_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
     close(fd);
     mm_free(c.index_ids);
