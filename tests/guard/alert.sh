@@ -60,7 +60,8 @@ must_be config 0 "$M" config check --config "$W/mamori.conf"
 
 DAY=0 # 2026-11-30 is a Monday
 gens_on() { # gens_on <medium>: how many generations it holds
-    MAMORI_PASSPHRASE=$PASS must "gens-$1" "$M" generations --repo "$W/media/$1/repo" --json
+    MAMORI_PASSPHRASE=$PASS run "gens-$1" "$M" generations --repo "$W/media/$1/repo" --json
+    [ "$RC" = 0 ] || [ "$RC" = 4 ] || { show "$W/gens-$1.err" >&2; echo error; return; }
     grep -o '"id":"' "$W/gens-$1.out" | wc -l
 }
 cycle() { # cycle <name> <want exit>: the day's `mamori run`, then the next night's changes
@@ -88,7 +89,7 @@ must attack "$PY" "$RANSIM" encrypt-inplace --root "$W/src/ss/standard" --share 
 cycle attacked 4
 [ "$(last_window_guard)" = suspect ] || fail "the window after the attack is not suspect"
 grep -q '^alert TUE .*suspect' "$W/alerts.log" || fail "the alert hook did not say suspect"
-read -r _ v codes <<<"$(newest_guard "$W/media/TUE/repo")"
+read -r _ v codes <<<"$(MAMORI_PASSPHRASE=$PASS newest_guard "$W/media/TUE/repo")"
 [ "$v" = suspect ] || fail "TUE's newest generation is '$v', not suspect"
 [ "$(gens_on TUE)" = 3 ] || fail "TUE (keep = 2) holds $(gens_on TUE) generations, not 3: something retired"
 echo "the attacked day: exit 4, suspect ($codes), the alert hook said so, nothing retired on TUE: ok"

@@ -6,7 +6,7 @@
                            "<id> <guard> <reason codes, comma-separated or ->"
   gj.py gen FILE N         the same for the N-th newest (0 = newest)
   gj.py result FILE        a `backup --json` / `run --json` answer: "<guard> <reason codes or ->"
-Reason codes are the first word of each reason line (docs/guard.md); no numbers, no paths.
+Each reason line `code n1 n2` (docs/guard.md) becomes `code(n1,n2)`; reasons hold no paths.
 """
 import json
 import sys
@@ -23,8 +23,11 @@ def codes(reasons):
     for line in lines:
         line = line if isinstance(line, str) else str(line.get("code", line))
         w = line.split()
-        if w and w[0] not in out:
-            out.append(w[0])
+        if not w:
+            continue
+        c = w[0] + ("(%s)" % ",".join(w[1:]) if len(w) > 1 else "")
+        if c not in out:
+            out.append(c)
     return ",".join(out) or "-"
 
 

@@ -63,15 +63,22 @@ backup_into() {
     must_be "$name" "$want" "$M" --lang en backup --json --repo "$repo" --cache "$cache" "$@" $(sources_of "$src")
 }
 
+# list_gens <repo>: `generations --json` into W/gens.out; it exits 0, or 4 while a suspect
+# generation stands. Prints "error" (and the reason on stderr) otherwise.
+list_gens() {
+    run gens "$M" generations --repo "$1" --json
+    [ "$RC" = 0 ] || [ "$RC" = 4 ] || { show "$W/gens.err"; echo error; return 1; }
+}
+
 # newest_guard <repo>: "<id> <verdict> <reason codes>" of the newest generation.
 newest_guard() {
-    must gens "$M" generations --repo "$1" --json
+    list_gens "$1" || return 1
     "$PY" "$GJ" newest "$W/gens.out"
 }
 
 # gen_guard <repo> <n>: the same for the n-th newest (0 = newest).
 gen_guard() {
-    must gens "$M" generations --repo "$1" --json
+    list_gens "$1" || return 1
     "$PY" "$GJ" gen "$W/gens.out" "$2"
 }
 

@@ -37,7 +37,7 @@ for night in 1 2 3 4; do
     [ "$rc" = 4 ] && [ "$v" = suspect ] ||
         { show "$W/backup-$night.err"; fail "night $night of the slow attack: exit $rc, guard '$v'"; }
     # beyond "a suspect stands": tonight's own encryption is named too
-    echo "$codes" | tr , '\n' | grep -qv '^standing$' ||
+    echo "$codes" | tr , '\n' | grep -qv '^standing' ||
         fail "night $night: only the standing suspect is named, not tonight's encryption ($codes)"
 done
 read -r before _ _ <<<"$(gen_guard "$W/base/repo" 4)"
