@@ -20,7 +20,9 @@ PASS=guard-test-passphrase
 guard_env() {
     unset MAMORI_LANG LANGUAGE LC_MESSAGES
     export LANG=C.UTF-8 LC_ALL=C.UTF-8
-    export MAMORI_PASSPHRASE=$PASS MAMORI_VIEWER_COPY=0 MAMORI_AUDIT_DIR=$W/audit-host
+    # the host's audit folder holds the copy of each repository's head (rollback detection):
+    # every copy of a repository gets its own (copy_base)
+    export MAMORI_PASSPHRASE=$PASS MAMORI_VIEWER_COPY=0 MAMORI_AUDIT_DIR=$W/base/audit
     export XDG_STATE_HOME=$W/xdg-state
     command -v "$PY" >/dev/null || skip "needs python3"
 }
@@ -100,10 +102,13 @@ base_hospital() {
     cp -a "$W/base/src" "$W/base/clean" || fail "cannot copy the base sources"
 }
 
-# copy_base <case folder>: a fresh copy of the base (sources, repository, cache).
+# copy_base <case folder>: a fresh copy of the base (sources, repository, cache, the host's
+# audit folder), which the commands use from now on.
 copy_base() {
     rm -rf "$1"
-    mkdir -p "$1" && cp -a "$W/base/src" "$W/base/repo" "$W/base/cache" "$1/" || fail "cannot copy the base"
+    mkdir -p "$1" && cp -a "$W/base/src" "$W/base/repo" "$W/base/cache" "$W/base/audit" "$1/" ||
+        fail "cannot copy the base"
+    export MAMORI_AUDIT_DIR=$1/audit
 }
 
 # restore_exact <repo> <generation> <clean copy>: the generation restores byte for byte.
