@@ -9,6 +9,8 @@
 #    generation "guard":"suspect" (its reason codes are printed);
 #  - at the smallest and the largest share, the last clean generation still restores byte for
 #    byte (restore + diff against the copy saved when it was written).
+# (A copy of the sources has new inodes, so each case first backs its copy up once as it is —
+# clean — before the normal night and the attack.)
 # Every case prints one line `RESULT <attack> <target> <share> <exit> <verdict> <codes>` (and
 # appends it to $GUARD_RESULTS when set) for tests/guard/table.py, the detection table of
 # docs/guard.md. No path or patient ID is printed.
@@ -60,6 +62,12 @@ FAILS=0
 one_case() {
     local attack=$1 target=$2 share=$3 C=$W/case
     copy_base "$C"
+    # the copy's files have new inodes: one backup of it as it is (clean) first, so that the
+    # night's renames (_1 -> _2) are matched by inode as they would be on the real storage
+    backup_into baseline 0 "$C/repo" "$C/cache" "$C/src"
+    local bv
+    read -r _ bv _ <<<"$(newest_guard "$C/repo")"
+    [ "$bv" = clean ] || { show "$W/baseline.out"; fail "the copy's own first backup is '$bv', not clean"; }
     # the attack strikes after a normal night, as it would
     DEPT_DAY=3
     advance_hospital "$C/src"
