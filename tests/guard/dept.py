@@ -10,7 +10,7 @@ lines) is rewritten in place every night (truncate + write: same inode, new byte
 moves a little); summary.csv is rewritten by writing a new file and renaming it over the old
 one (new inode, same name); one daily/<YYYYMMDD>.csv is added each night; on the 1st of a
 month the month's daily files move into archive/<YYYYMM>/ (renames) and a monthly total is
-added.
+added. Day 0 starts with a year of archived daily files (about 380 files).
 DIR/pacs: a PACS export folder that grows: each night a few studies <date>/<study>/ with
 DICOM-like files (128-byte preamble, "DICM", explicit-VR header, JPEG-compressed pixel data:
 high-entropy by nature) and a JPEG thumbnail each; nothing is ever changed or removed.
@@ -127,9 +127,17 @@ def main():
     a = ap.parse_args()
     day = 0 if a.cmd == "init" else a.day
     if a.cmd == "init":
-        # a month of history already exported
+        # history already exported: a month of PACS studies, a year of billing's daily files
+        # archived by month with the month's total
         for d in range(-30, 0):
             pacs_day(a.out, a.seed, d)
+        for d in range(-365, 0):
+            date = START + datetime.timedelta(days=d)
+            ym = date.strftime("%Y%m")
+            arch = os.path.join(a.out, "billing", "archive", ym)
+            write_new(os.path.join(arch, date.strftime("%Y%m%d") + ".csv"), daily(a.seed, d))
+            if (date + datetime.timedelta(days=1)).day == 1:
+                write_new(os.path.join(arch, "total-%s.csv" % ym), daily(a.seed, -d - 1000))
     billing_day(a.out, a.seed, day)
     pacs_day(a.out, a.seed, day)
 

@@ -11,7 +11,10 @@
 #    byte (restore + diff against the copy saved when it was written).
 # (A copy of the sources has new inodes, so each case first backs its copy up once as it is —
 # clean — before the normal night and the attack.)
-# Every case prints one line `RESULT <attack> <target> <share> <exit> <verdict> <codes>` (and
+# On the department folders (no SS-MIX2 rules) a case is required to be suspect from a quarter
+# of the files, or at any share for notes and ransomware extensions; smaller shares of other
+# attacks are recorded (required "no"). Every case prints one line
+# `RESULT <attack> <target> <share> <exit> <verdict> <codes> <required>` (and
 # appends it to $GUARD_RESULTS when set) for tests/guard/table.py, the detection table of
 # docs/guard.md. No path or patient ID is printed.
 #
@@ -76,9 +79,17 @@ one_case() {
     run backup "$M" --lang en backup --json --repo "$C/repo" --cache "$C/cache" $(sources_of "$C/src")
     local rc=$RC id v codes
     read -r id v codes <<<"$(newest_guard "$C/repo")"
-    echo "RESULT $attack $target $share $rc $v $codes"
-    [ -n "${GUARD_RESULTS:-}" ] && echo "$attack $target $share $rc $v $codes" >>"$GUARD_RESULTS"
-    if [ "$rc" != 4 ] || [ "$v" != suspect ]; then
+    # required: every case on the SS-MIX2 storages; on a department folder (no SS-MIX2 rules,
+    # learned shares with the guard's floors) from a quarter of its files, or when the attack
+    # leaves a mark that is suspect at any share (notes, ransomware extensions)
+    local need=yes
+    case $target/$attack in
+    standard/* | extended/* | */notes | */encrypt-rename) ;;
+    *) awk "BEGIN{exit !($share < 0.25)}" && need=no ;;
+    esac
+    echo "RESULT $attack $target $share $rc $v $codes $need"
+    [ -n "${GUARD_RESULTS:-}" ] && echo "$attack $target $share $rc $v $codes $need" >>"$GUARD_RESULTS"
+    if [ "$need" = yes ] && { [ "$rc" != 4 ] || [ "$v" != suspect ]; }; then
         echo "$NAME: FAIL: $attack of $share of $target: backup exit $rc, guard '$v' (want 4, suspect)" >&2
         show "$W/backup.err" | head -20 >&2
         FAILS=$((FAILS + 1))
