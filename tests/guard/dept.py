@@ -96,8 +96,8 @@ def pacs_day(out, seed, day):
     for s in range(r.randrange(3, 9)):
         study = os.path.join(out, "pacs", date, "ST%s%03d" % (date, s))
         for i in range(r.randrange(1, 5)):
-            write_new(os.path.join(study, "IM%05d.dcm" % i), dicom(r, r.randrange(20000, 120000)))
-        write_new(os.path.join(study, "thumb.jpg"), jpeg(r, r.randrange(3000, 9000)))
+            write_new(os.path.join(study, "IM%05d.dcm" % i), dicom(r, r.randrange(8000, 40000)))
+        write_new(os.path.join(study, "thumb.jpg"), jpeg(r, r.randrange(2000, 5000)))
 
 
 def billing_day(out, seed, day):
