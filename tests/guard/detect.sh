@@ -76,9 +76,10 @@ one_case() {
     advance_hospital "$C/src"
     must attack "$PY" "$RANSIM" "$attack" --root "$(root_of "$C" "$target")" --share "$share" \
         --seed 7 --ext "$(ext_for "$share")"
-    run backup "$M" --lang en backup --json --repo "$C/repo" --cache "$C/cache" $(sources_of "$C/src")
-    local rc=$RC id v codes
-    read -r id v codes <<<"$(newest_guard "$C/repo")"
+    sources_of "$C/src"
+    run backup "$M" --lang en backup --json --repo "$C/repo" --cache "$C/cache" "${SRCS[@]}"
+    local rc=$RC v codes
+    read -r _ v codes <<<"$(newest_guard "$C/repo")"
     # required: every case on the SS-MIX2 storages; on a department folder (no SS-MIX2 rules,
     # learned shares with the guard's floors) from a quarter of its files, or when the attack
     # leaves a mark that is suspect at any share (notes, ransomware extensions)

@@ -27,10 +27,9 @@ guard_env() {
     command -v "$PY" >/dev/null || skip "needs python3"
 }
 
-# The sources of a hospital below folder @1 (default $W/src), as `backup` arguments.
+# sources_of <folder>: SRCS = the four sources of the hospital below it, as `backup` arguments.
 sources_of() {
-    local s=${1:-$W/src}
-    echo "$s/ss/standard $s/ss/extended $s/dept/billing $s/dept/pacs"
+    SRCS=("$1/ss/standard" "$1/ss/extended" "$1/dept/billing" "$1/dept/pacs")
 }
 
 # make_hospital <folder> <days>: a storage of <days> days and the department folders' day 0.
@@ -61,8 +60,8 @@ init_repo() { # init_repo <repo>
 backup_into() {
     local name=$1 want=$2 repo=$3 cache=$4 src=$5
     shift 5
-    # shellcheck disable=SC2046  # sources_of prints space-free paths below $W
-    must_be "$name" "$want" "$M" --lang en backup --json --repo "$repo" --cache "$cache" "$@" $(sources_of "$src")
+    sources_of "$src"
+    must_be "$name" "$want" "$M" --lang en backup --json --repo "$repo" --cache "$cache" "$@" "${SRCS[@]}"
 }
 
 # list_gens <repo>: `generations --json` into W/gens.out; it exits 0, or 4 while a suspect
@@ -106,8 +105,8 @@ base_hospital() {
 # audit folder), which the commands use from now on.
 copy_base() {
     rm -rf "$1"
-    mkdir -p "$1" && cp -a "$W/base/src" "$W/base/repo" "$W/base/cache" "$W/base/audit" "$1/" ||
-        fail "cannot copy the base"
+    mkdir -p "$1" || fail "cannot make '$1'"
+    cp -a "$W/base/src" "$W/base/repo" "$W/base/cache" "$W/base/audit" "$1/" || fail "cannot copy the base"
     export MAMORI_AUDIT_DIR=$1/audit
 }
 

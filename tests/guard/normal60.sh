@@ -38,7 +38,8 @@ for ((n = 1; n <= NIGHTS; n++)); do
     [ $((n % 7)) = 6 ] && days=3
     [ "$n" = 40 ] && days=5
     advance_hospital "$W/src" "$days"
-    run "night-$n" "$M" --lang en backup --json --repo "$W/repo" --cache "$W/cache" $(sources_of "$W/src")
+    sources_of "$W/src"
+    run "night-$n" "$M" --lang en backup --json --repo "$W/repo" --cache "$W/cache" "${SRCS[@]}"
     rc=$RC
     read -r _ v codes <<<"$(newest_guard "$W/repo")"
     files=$(sed -n 's/.*"files":\([0-9]*\).*/\1/p' "$W/night-$n.out" | head -1)

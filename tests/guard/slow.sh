@@ -29,13 +29,16 @@ for night in 1 2 3 4; do
     advance_hospital "$S"
     must "attack-$night" "$PY" "$RANSIM" slow --root "$S/ss/standard" --share "$SHARE" --seed 5 \
         --state "$W/slow.state"
-    run "backup-$night" "$M" --lang en backup --json --repo "$W/base/repo" --cache "$W/base/cache" $(sources_of "$S")
+    sources_of "$S"
+    run "backup-$night" "$M" --lang en backup --json --repo "$W/base/repo" --cache "$W/base/cache" "${SRCS[@]}"
     rc=$RC
     read -r _ v codes <<<"$(newest_guard "$W/base/repo")"
     echo "RESULT slow standard $SHARE/day $rc $v $codes (night $night)"
     [ -n "${GUARD_RESULTS:-}" ] && echo "slow-night$night standard $SHARE $rc $v $codes" >>"$GUARD_RESULTS"
-    [ "$rc" = 4 ] && [ "$v" = suspect ] ||
-        { show "$W/backup-$night.err"; fail "night $night of the slow attack: exit $rc, guard '$v'"; }
+    if [ "$rc" != 4 ] || [ "$v" != suspect ]; then
+        show "$W/backup-$night.err"
+        fail "night $night of the slow attack: exit $rc, guard '$v'"
+    fi
     # beyond "a suspect stands": tonight's own encryption is named too
     echo "$codes" | tr , '\n' | grep -qv '^standing' ||
         fail "night $night: only the standing suspect is named, not tonight's encryption ($codes)"
