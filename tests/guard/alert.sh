@@ -10,8 +10,9 @@
 #    its generation is "suspect", the alert hook ran and its line says suspect, and nothing
 #    is retired on TUE;
 #  - the next day (MON's, no further attack): exit 4 again (a suspect stands on this host), the
-#    alert fires again, and MON keeps every generation it had plus the new one (nothing retired
-#    on the other medium while the suspect stands).
+#    alert fires again, its reasons name the attacked generation as standing (and not a
+#    standing list that could not be read), and MON keeps every generation it had plus the new
+#    one (nothing retired on the other medium while the suspect stands).
 #
 # usage: alert.sh <mamori> <mamori-gen>
 set -u
@@ -89,7 +90,7 @@ must attack "$PY" "$RANSIM" encrypt-inplace --root "$W/src/ss/standard" --share 
 cycle attacked 4
 [ "$(last_window_guard)" = suspect ] || fail "the window after the attack is not suspect"
 grep -q '^alert TUE .*suspect' "$W/alerts.log" || fail "the alert hook did not say suspect"
-read -r _ v codes <<<"$(MAMORI_PASSPHRASE=$PASS newest_guard "$W/media/TUE/repo")"
+read -r attacked v codes <<<"$(MAMORI_PASSPHRASE=$PASS newest_guard "$W/media/TUE/repo")"
 [ "$v" = suspect ] || fail "TUE's newest generation is '$v', not suspect"
 [ "$(gens_on TUE)" = 3 ] || fail "TUE (keep = 2) holds $(gens_on TUE) generations, not 3: something retired"
 echo "the attacked day: exit 4, suspect ($codes), the alert hook said so, nothing retired on TUE: ok"
@@ -103,5 +104,14 @@ grep -q '^alert MON .*suspect' "$W/alerts.log" || fail "the next day's alert doe
 [ "$(gens_on MON)" = $((mon_before + 1)) ] ||
     fail "MON (keep = 2): $mon_before generations became $(gens_on MON) while a suspect stands on this host"
 [ "$(gens_on TUE)" = 3 ] || fail "TUE lost a generation while its suspect stands"
+# judged suspect because the attacked generation stands on this host (its ID in the reasons),
+# not because something could not be read
+read -r _ v codes <<<"$(MAMORI_PASSPHRASE=$PASS newest_guard "$W/media/MON/repo")"
+[ "$v" = suspect ] || fail "MON's generation of the next day is '$v', not suspect"
+case ",$codes," in
+*",standing(${attacked:0:12}),"*) ;;
+*) fail "the next day's reasons do not name the standing suspect ${attacked:0:12}: $codes" ;;
+esac
+case ",$codes," in *",standing-unreadable,"*) fail "the standing list could not be read: $codes" ;; esac
 echo "the next day on the other medium: exit 4 (a suspect stands), alert again, nothing retired: ok"
 exit 0
