@@ -42,6 +42,7 @@ for night in 1 2 3 4; do
     # beyond "a suspect stands": tonight's own encryption is named too
     echo "$codes" | tr , '\n' | grep -qv '^standing' ||
         fail "night $night: only the standing suspect is named, not tonight's encryption ($codes)"
+    case ",$codes," in *",standing-unreadable,"*) fail "night $night: the standing list could not be read ($codes)" ;; esac
 done
 read -r before _ _ <<<"$(gen_guard "$W/base/repo" 4)"
 restore_exact "$W/base/repo" "$before" "$W/base/clean"
