@@ -3,8 +3,8 @@
 #
 # The guard catches ransomware (issue 18): a generated hospital (mamori-gen storage, standard
 # and extended, and the department folders of dept.py) is backed up on day 0 and after three
-# normal nights, every generation clean. Then, for each attack of ransim.py in the group given
-# and each share of files, on a fresh copy of that hospital, repository and cache:
+# normal nights, every generation clean. Then, for the attack of ransim.py given (or all of
+# them) and each share of files, on a fresh copy of that hospital, repository and cache:
 #  - the first `mamori backup` after the attack exits 4 and `generations --json` shows the new
 #    generation "guard":"suspect" (its reason codes are printed);
 #  - at the smallest and the largest share, the last clean generation still restores byte for
@@ -18,7 +18,7 @@
 # appends it to $GUARD_RESULTS when set) for tests/guard/table.py, the detection table of
 # docs/guard.md. No path or patient ID is printed.
 #
-# usage: detect.sh <mamori> <mamori-gen> <group>   group: encrypt | rename | wipe | all
+# usage: detect.sh <mamori> <mamori-gen> <attack>   attack: one of ransim.py's but slow, or all
 #   GUARD_SHARES (default "0.005 0.01 0.05 0.25 1") overrides the shares on the standard
 #   storage; the extended storage and the department folders get 0.005 and 0.25.
 set -u
@@ -26,7 +26,7 @@ set -u
 NAME=guard-detect
 # shellcheck source=tests/crash/lib.sh
 . "$(dirname "$0")/../crash/lib.sh"
-[ $# -eq 3 ] || { echo "usage: detect.sh <mamori> <mamori-gen> <group>" >&2; exit 2; }
+[ $# -eq 3 ] || { echo "usage: detect.sh <mamori> <mamori-gen> <attack>" >&2; exit 2; }
 GROUP=$3
 crash_binaries "$1" "$2"
 NAME=guard-detect-$GROUP
@@ -37,11 +37,9 @@ trap '[ -n "${KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT
 guard_env
 
 case $GROUP in
-encrypt) ATTACKS="encrypt-inplace encrypt-replace intermittent" ;;
-rename) ATTACKS="encrypt-rename notes" ;;
-wipe) ATTACKS="delete" ;;
 all) ATTACKS="encrypt-inplace encrypt-replace intermittent encrypt-rename notes delete" ;;
-*) echo "unknown group '$GROUP'" >&2; exit 2 ;;
+encrypt-inplace | encrypt-replace | intermittent | encrypt-rename | notes | delete) ATTACKS=$GROUP ;;
+*) echo "unknown attack '$GROUP'" >&2; exit 2 ;;
 esac
 SHARES=${GUARD_SHARES:-0.005 0.01 0.05 0.25 1}
 
