@@ -39,7 +39,10 @@ def replace_section(doc, heading, body):
 
 
 def strip_numbers(codes):
-    return ", ".join(c.split("(")[0] for c in codes.split(",")) if codes != "-" else "—"
+    """`a(1,2),b,c(3)` -> `a, b, c` (gj.py's form of the reason lines)."""
+    if codes == "-":
+        return "—"
+    return ", ".join(m.group(1) for m in re.finditer(r"([^,()]+)(\([^)]*\))?", codes))
 
 
 def detect_section(lines, date, cmd):
@@ -80,9 +83,9 @@ def detect_section(lines, date, cmd):
                 total += 1
                 if v == "suspect":
                     flagged += 1
-                    row.append("**suspect** (%s): %s" % (rc, strip_numbers(codes)))
+                    row.append("**suspect** (exit %s): %s" % (rc, strip_numbers(codes)))
                 else:
-                    row.append("%s (%s)%s" % (v, rc, "" if need == "yes" else " *"))
+                    row.append("%s (exit %s)%s" % (v, rc, "" if need == "yes" else " *"))
             if any_cell:
                 out.append("| %s | %s | %s |" % (ATTACK_WORDS[a], t, " | ".join(row)))
     out.append("")
