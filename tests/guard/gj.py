@@ -63,7 +63,9 @@ def main():
     o = load(path)
     if cmd in ("newest", "gen"):
         n = int(sys.argv[3]) if cmd == "gen" else 0
-        gens = sorted(o, key=lambda g: g["start"], reverse=True)
+        # newest first: by start time, and among equal ones (two backups within one second)
+        # by the list's own order, which is oldest first
+        gens = [g for _, g in sorted(enumerate(o), key=lambda ig: (ig[1]["start"], ig[0]), reverse=True)]
         g = gens[n]
         print(g["id"], verdict_of(g), codes(reasons_of(g)))
     elif cmd == "result":

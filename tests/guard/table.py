@@ -42,14 +42,18 @@ def strip_numbers(codes):
     """`a(1,2),b,c(3)` -> `a, b, c` (gj.py's form of the reason lines)."""
     if codes == "-":
         return "—"
-    return ", ".join(m.group(1) for m in re.finditer(r"([^,()]+)(\([^)]*\))?", codes))
+    out = []
+    for m in re.finditer(r"([^,()]+)(\([^)]*\))?", codes):
+        if m.group(1) not in out:
+            out.append(m.group(1))
+    return ", ".join(out)
 
 
 def detect_section(lines, date, cmd):
     cells, slow = {}, []
     for ln in lines:
         w = ln.split()
-        if len(w) < 6:
+        if len(w) < 6 or w[0] == "NIGHT":
             continue
         if w[0].startswith("slow-night"):
             slow.append(w)
@@ -104,7 +108,7 @@ def normal_section(lines, date, cmd):
     nights = [ln.split() for ln in lines if ln.startswith("NIGHT ")]
     clean = sum(1 for w in nights if w[3] == "0" and w[4] == "clean")
     days = sum(int(w[2]) for w in nights)
-    out = ["Measured %s with `%s` (tests/guard/normal60.sh): a mamori-gen storage (120 patients, "
+    out = ["Measured %s with `%s`: a mamori-gen storage (120 patients, "
            "30 days old, standard + extended) and the department folders of dept.py (billing: "
            "`claims.csv` rewritten in place every night, `summary.csv` replaced by rename, a daily "
            "CSV added, the month's daily files moved into `archive/YYYYMM/` on the 1st; PACS: "
@@ -128,14 +132,15 @@ def main():
     ap.add_argument("--date", default=datetime.date.today().isoformat())
     ap.add_argument("--detect-cmd", default="GUARD_RESULTS=FILE meson test -C build --suite guard")
     ap.add_argument("--normal-cmd", default="GUARD_RESULTS=FILE tests/guard/normal60.sh build/src/cli/mamori build/tools/gen/mamori-gen")
+    ap.add_argument("--built", default="", help="what was measured (branch, commit), one sentence")
     a = ap.parse_args()
     doc = open(a.doc, encoding="utf-8").read()
     if a.detect:
         lines = open(a.detect).read().splitlines()
-        doc = replace_section(doc, "## Detection table", detect_section(lines, a.date, a.detect_cmd))
+        doc = replace_section(doc, "## Detection table", detect_section(lines, a.date, a.detect_cmd) + ("\n\n" + a.built if a.built else ""))
     if a.normal:
         lines = open(a.normal).read().splitlines()
-        doc = replace_section(doc, "## No false alarms", normal_section(lines, a.date, a.normal_cmd))
+        doc = replace_section(doc, "## No false alarms", normal_section(lines, a.date, a.normal_cmd) + ("\n\n" + a.built if a.built else ""))
     doc = re.sub(r"\n{3,}", "\n\n", doc)
     open(a.doc, "w", encoding="utf-8").write(doc)
 
