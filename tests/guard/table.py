@@ -94,6 +94,12 @@ def detect_section(lines, date, cmd):
                 out.append("| %s | %s | %s |" % (ATTACK_WORDS[a], t, " | ".join(row)))
     out.append("")
     out.append("%d of %d cases suspect on the first backup after the attack." % (flagged, total))
+    if flagged < total:
+        out.append("")
+        out.append("A cell marked * that is clean lies below the share rules' bounds for a department "
+                   "folder (no SS-MIX2 rules apply there; see \"Share rules\" above: a department "
+                   "folder's deletions count from 1 % and 5 files), which the issue does not require; "
+                   "every case on the SS-MIX2 storages is suspect.")
     if slow:
         out.append("")
         out.append("Slow attack (ransim.py `slow`: %s %% of the standard storage's files encrypted in place "
