@@ -8,7 +8,9 @@
 #  - the first `mamori backup` after the attack exits 4 and `generations --json` shows the new
 #    generation "guard":"suspect" (its reason codes are printed);
 #  - at the smallest and the largest share, the last clean generation still restores byte for
-#    byte (restore + diff against the copy saved when it was written).
+#    byte (restore + diff against the copy saved when it was written);
+#  - encrypt-inplace and intermittent also at 0.5 % with each file's modification time put back
+#    (ransim.py --keep-mtime: target "standard-mtime-kept").
 # (A copy of the sources has new inodes, so each case first backs its copy up once as it is —
 # clean — before the normal night and the attack.)
 # On the department folders (no SS-MIX2 rules) a case is required to be suspect from a quarter
@@ -54,6 +56,7 @@ ext_for() {
 root_of() { # root_of <case folder> <target>
     case $2 in
     standard | extended) echo "$1/src/ss/$2" ;;
+    standard-mtime-kept) echo "$1/src/ss/standard" ;;
     *) echo "$1/src/dept/$2" ;;
     esac
 }
@@ -72,8 +75,10 @@ one_case() {
     # the attack strikes after a normal night, as it would
     DEPT_DAY=3
     advance_hospital "$C/src"
+    local times=()
+    [ "$target" = standard-mtime-kept ] && times=(--keep-mtime)
     must attack "$PY" "$RANSIM" "$attack" --root "$(root_of "$C" "$target")" --share "$share" \
-        --seed 7 --ext "$(ext_for "$share")"
+        --seed 7 --ext "$(ext_for "$share")" "${times[@]}"
     sources_of "$C/src"
     run backup "$M" --lang en backup --json --repo "$C/repo" --cache "$C/cache" "${SRCS[@]}"
     local rc=$RC v codes
@@ -83,7 +88,7 @@ one_case() {
     # leaves a mark that is suspect at any share (notes, ransomware extensions)
     local need=yes
     case $target/$attack in
-    standard/* | extended/* | */notes | */encrypt-rename) ;;
+    standard*/* | extended/* | */notes | */encrypt-rename) ;;
     *) awk "BEGIN{exit !($share < 0.25)}" && need=no ;;
     esac
     echo "RESULT $attack $target $share $rc $v $codes $need"
@@ -112,6 +117,11 @@ for attack in $ATTACKS; do
         [ "$share" = "$first" ] || [ "$share" = "$last" ] && r=yes
         one_case "$attack" standard "$share" "$r"
     done
+    # ransomware that puts each file's modification time back (the walk still sees the
+    # change time)
+    case $attack in
+    encrypt-inplace | intermittent) one_case "$attack" standard-mtime-kept 0.005 no ;;
+    esac
     for target in extended billing pacs; do
         for share in 0.005 0.25; do
             one_case "$attack" "$target" "$share" no

@@ -28,7 +28,7 @@ ATTACK_WORDS = {
     "delete": "bulk delete",
     "notes": "ransom notes dropped in a share of the folders",
 }
-TARGETS = ["standard", "extended", "billing", "pacs"]
+TARGETS = ["standard", "standard-mtime-kept", "extended", "billing", "pacs"]
 
 
 def replace_section(doc, heading, body):
