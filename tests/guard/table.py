@@ -91,7 +91,8 @@ def detect_section(lines, date, cmd):
                 else:
                     row.append("%s (exit %s)%s" % (v, rc, "" if need == "yes" else " *"))
             if any_cell:
-                out.append("| %s | %s | %s |" % (ATTACK_WORDS[a], t, " | ".join(row)))
+                where = "standard, modification time put back" if t == "standard-mtime-kept" else t
+                out.append("| %s | %s | %s |" % (ATTACK_WORDS[a], where, " | ".join(row)))
     out.append("")
     out.append("%d of %d cases suspect on the first backup after the attack." % (flagged, total))
     if flagged < total:
