@@ -67,8 +67,9 @@ same_as_storage() {
 generations_marks() {
     "$MAMORI" generations --repo r >gl.txt 2>ge.txt
     echo "generations: exit $?"
-    sed -e 's/^[0-9a-f]\{12\}  [0-9-]* [0-9:]*  .*$/<generation>/' gl.txt
-    cat ge.txt
-    "$MAMORI" generations --repo r --json |
+    sed -e 's/^[0-9a-f]\{12\}  [0-9-]* [0-9:]*  .*$/<generation>/' -e 's/[0-9a-f]\{12\}/<gen>/g' gl.txt
+    sed 's/[0-9a-f]\{12\}/<gen>/g' ge.txt
+    "$MAMORI" generations --repo r --json 2>gj.txt |
         sed 's/},{"id"/},\n{"id"/g' | grep -o '"attention":[^]]*\],"patients":[0-9a-z]*,"parent_patients":[0-9a-z]*'
+    sed 's/[0-9a-f]\{12\}/<gen>/g' gj.txt
 }
