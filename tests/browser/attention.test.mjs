@@ -60,7 +60,10 @@ const gone = folders.filter((_, i) => i % 2 === 0);
 for (const f of gone) {
     fs.rmSync(path.join(STD, ...f), { recursive: true });
 }
-const second = spawnSync(MAMORI, ['-q', 'backup', '--repo', R, '--name', 'half', HOSP], { env: ENV, encoding: 'utf8' });
+// (without the guard: losing half the storage is suspect too, and a suspect generation is never
+// the picker's default — tests/browser/guard.test.mjs holds that; here the 要確認 mark alone)
+const second = spawnSync(MAMORI, ['-q', 'backup', '--no-guard', '--repo', R, '--name', 'half', HOSP],
+    { env: ENV, encoding: 'utf8' });
 ok(second.status === 4 && /要確認/.test(second.stderr), 'the backup after half the patients went exits 4 and says 要確認',
     { status: second.status, stderr: second.stderr });
 const kept = truth.length - gone.length;

@@ -66,7 +66,12 @@ export function makeRun(prefix, pass) {
     fs.mkdirSync(AUDIT);
     const self = {
         TMP, ART, AUDIT,
-        env: { ...process.env, MAMORI_PASSPHRASE: pass, MAMORI_AUDIT_DIR: AUDIT, MAMORI_LANG: 'ja' },
+        // the host's cache (patient index, the guard's history and standing suspects) is the
+        // test's own: a suspect generation of one test must not stand for the next
+        env: {
+            ...process.env, MAMORI_PASSPHRASE: pass, MAMORI_AUDIT_DIR: AUDIT, MAMORI_LANG: 'ja',
+            XDG_CACHE_HOME: path.join(TMP, 'cache'),
+        },
         bail(msg) {
             console.log('Bail out! ' + msg);
             if (!process.env.KEEP_TMP) {

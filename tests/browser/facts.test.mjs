@@ -79,9 +79,11 @@ const aFiles = filesOf(PA.patient.id, 'OMP-01');
 const bFiles = filesOf(PB.patient.id, 'OMP-01');
 const DB = damage(PB.patient.id, 0);
 run(MAMORI, ['init', '--repo', REPO, '--user', 'doctor']);
-run(MAMORI, ['backup', '--repo', REPO, '--name', 'before', STD]);
+// (without the guard: files that no longer read as HL7 are suspect, and a suspect generation is
+// never the viewer's default — guard.test.mjs holds that; here what the screens say of them)
+run(MAMORI, ['backup', '--no-guard', '--repo', REPO, '--name', 'before', STD]);
 const DA = damage(PA.patient.id, Math.max(1, Math.floor(aFiles.length / 2)));
-run(MAMORI, ['backup', '--repo', REPO, '--name', 'after', STD]);
+run(MAMORI, ['backup', '--no-guard', '--repo', REPO, '--name', 'after', STD]);
 const aBroken = DA.broken;
 const brokenOrders = new Set(aBroken.filter((b) => b.current).map((b) => b.order_no));
 if (DA.files !== aFiles.length || DB.files !== bFiles.length || DB.broken.length !== bFiles.length) {
