@@ -131,6 +131,43 @@ int cli_repo_open(struct cli_ctx *ctx, const char *path, const char *user, const
 
 #define CLI_INDEX_CACHE (16u << 20) /* decrypted index blocks kept by show, search, print */
 
+/*
+ * The generation show, search and print read when none is named: the newest good one (the
+ * guard's verdict not suspect, or accepted), as the viewer's picker; said on stderr when a
+ * newer one is suspect, and when every one is (then the newest, which may hold what an attack
+ * left).
+ */
+static int default_gen(struct cli_ctx *ctx, struct cli_repo_index *out)
+{
+    struct mm_repo_gen latest;
+    int err = mm_repo_gen_find(out->repo, "good", &out->gen);
+
+    if (err == MM_ENOTFOUND && (err = mm_repo_gen_find(out->repo, "latest", &out->gen)) == 0) {
+        cli_error(CLI_T(ctx,
+                        "注意: どの世代も異常の疑い（要注意）と判定されています。最新の世代 %.12s "
+                        "を表示しますが、攻撃などで書き換わった内容かもしれません",
+                        "warning: every generation is suspect (guard); showing the newest, %.12s, "
+                        "which may hold what an attack left"),
+                  out->gen.id);
+        return 0;
+    }
+    if (err < 0)
+        return err;
+    if (mm_repo_gen_find(out->repo, "latest", &latest) == 0) {
+        if (strcmp(latest.id, out->gen.id) != 0)
+            cli_error(CLI_T(ctx,
+                            "注意: 最新の世代 %.12s は異常の疑い（要注意）のため、最新の正常な世代 "
+                            "%.12s を表示します（--generation で選べます）",
+                            "note: the newest generation, %.12s, is suspect (guard); showing the "
+                            "newest good one, %.12s (--generation chooses)"),
+                      latest.id, out->gen.id);
+        mm_repo_gen_release(&latest);
+    } else {
+        mm_error_clear();
+    }
+    return 0;
+}
+
 int cli_repo_index_open(struct cli_ctx *ctx, const char *path, const char *user,
                         const char *passfile, const char *gen, struct cli_repo_index *out)
 {
@@ -139,7 +176,7 @@ int cli_repo_index_open(struct cli_ctx *ctx, const char *path, const char *user,
     memset(out, 0, sizeof(*out));
     if ((rc = cli_repo_open(ctx, path, user, passfile, &out->repo)) != CLI_OK)
         return rc;
-    err = mm_repo_gen_find(out->repo, gen ? gen : "latest", &out->gen);
+    err = gen ? mm_repo_gen_find(out->repo, gen, &out->gen) : default_gen(ctx, out);
     if (err == MM_ENOTFOUND) {
         cli_error("%s", CLI_T(ctx, "その世代はありません", "no such generation"));
         rc = CLI_ERROR;
