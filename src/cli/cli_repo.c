@@ -379,3 +379,37 @@ void cli_problems_free(struct cli_problems *pr)
     free(pr->v);
     memset(pr, 0, sizeof(*pr));
 }
+
+const char *cli_cache_root(const char *opt, char *buf, size_t cap)
+{
+    const char *c = opt ? opt : getenv("MAMORI_CACHE");
+    const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+
+    if (c && *c)
+        return c;
+    if (x && *x)
+        snprintf(buf, cap, "%s/mamori", x); /* (too long: the library refuses it) */
+    else if (h && *h)
+        snprintf(buf, cap, "%s/.cache/mamori", h);
+    else
+        return "/var/cache/mamori";
+    return buf;
+}
+
+void cli_attention_json(FILE *f, uint32_t a)
+{
+    static const char *const names[] = { "no_index", "few_patients", "not_indexed" };
+    int first = 1;
+
+    fputc('[', f);
+    for (unsigned i = 0; i < 32; i++) {
+        if (!(a & (1u << i)))
+            continue;
+        if (i < sizeof(names) / sizeof(*names))
+            fprintf(f, "%s\"%s\"", first ? "" : ",", names[i]);
+        else
+            fprintf(f, "%s\"other-%u\"", first ? "" : ",", i);
+        first = 0;
+    }
+    fputc(']', f);
+}

@@ -150,4 +150,13 @@ void cli_problems_print(const struct cli_ctx *ctx, const struct cli_problems *pr
 void cli_problems_json(FILE *f, const struct cli_problems *pr);
 void cli_problems_free(struct cli_problems *pr);
 
+/* The host cache folder's root: --cache @opt, $MAMORI_CACHE, $XDG_CACHE_HOME/mamori,
+ * ~/.cache/mamori, /var/cache/mamori (the library adds the repository's ID; the guard's folder
+ * is its guard/). @buf holds the path when one is built. */
+const char *cli_cache_root(const char *opt, char *buf, size_t cap);
+
+/* The patient-index check's attention bits @a as a JSON array of names (backup --json and
+ * generations --json name them alike). */
+void cli_attention_json(FILE *f, uint32_t a);
+
 #endif

@@ -28,25 +28,6 @@
 #include "src/cli/cmd.h"
 #include "ssmix2/ssmix2.h"
 
-/* The attention bits @a as a JSON array of names. */
-static void attention_json(FILE *f, uint32_t a)
-{
-    static const char *const names[] = { "no_index", "few_patients", "not_indexed" };
-    int first = 1;
-
-    fputc('[', f);
-    for (unsigned i = 0; i < 32; i++) {
-        if (!(a & (1u << i)))
-            continue;
-        if (i < sizeof(names) / sizeof(*names))
-            fprintf(f, "%s\"%s\"", first ? "" : ",", names[i]);
-        else
-            fprintf(f, "%s\"other-%u\"", first ? "" : ",", i);
-        first = 0;
-    }
-    fputc(']', f);
-}
-
 /* ---- backup ------------------------------------------------------------------------------ */
 
 /* Say on stderr why generation @id needs attention (counts only, no patient data). */
@@ -222,24 +203,6 @@ static void note_cb(const struct mm_backup_note *n, void *arg)
     }
 }
 
-/* The host cache folder's root: --cache, $MAMORI_CACHE, $XDG_CACHE_HOME/mamori,
- * ~/.cache/mamori, /var/cache/mamori (the library adds the repository's ID). */
-static const char *cache_root(const char *opt, char *buf, size_t cap)
-{
-    const char *c = opt ? opt : getenv("MAMORI_CACHE");
-    const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-
-    if (c)
-        return c;
-    if (x && *x)
-        snprintf(buf, cap, "%s/mamori", x); /* (too long: the library refuses it) */
-    else if (h && *h)
-        snprintf(buf, cap, "%s/.cache/mamori", h);
-    else
-        return "/var/cache/mamori";
-    return buf;
-}
-
 /* A host's backup: what its catalog did, on stderr (counts only). */
 static void catalog_report(struct cli_ctx *ctx, const struct mm_repo_catalog_report *c)
 {
@@ -346,7 +309,7 @@ static void print_json(const struct cli_ctx *ctx, const struct mm_backup_opts *o
     else
         printf("null");
     printf(",\"attention\":");
-    attention_json(stdout, res->checked ? res->check.attention : 0);
+    cli_attention_json(stdout, res->checked ? res->check.attention : 0);
     printf(",\"problems\":");
     cli_problems_json(stdout, probs);
     printf(",\"files_reread\":%llu,\"files_unstable\":%llu,\"unstable\":",
@@ -493,7 +456,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     o.repo_path = b.repo;
     o.open = open_cb;
     o.catalog_dir = b.catalog;
-    o.cache_root = cache_root(cache, cbuf, sizeof(cbuf));
+    o.cache_root = cli_cache_root(cache, cbuf, sizeof(cbuf));
     o.audit_host_dir = cli_audit_dir_or_null(ctx, abuf, sizeof(abuf));
     o.medium_viewer = cli_viewer_copy_wanted();
     { /* tests only: train the compression dictionary from fewer small files (default 2000) */

@@ -20,25 +20,6 @@
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
 
-/* The attention bits @a as a JSON array of names (as backup --json names them). */
-static void attention_json(FILE *f, uint32_t a)
-{
-    static const char *const names[] = { "no_index", "few_patients", "not_indexed" };
-    int first = 1;
-
-    fputc('[', f);
-    for (unsigned i = 0; i < 32; i++) {
-        if (!(a & (1u << i)))
-            continue;
-        if (i < sizeof(names) / sizeof(*names))
-            fprintf(f, "%s\"%s\"", first ? "" : ",", names[i]);
-        else
-            fprintf(f, "%s\"other-%u\"", first ? "" : ",", i);
-        first = 0;
-    }
-    fputc(']', f);
-}
-
 static const char *verify_name(const struct cli_ctx *ctx, enum mm_repo_verify_state v)
 {
     switch (v) {
@@ -126,7 +107,7 @@ static void json_one(const struct mm_repo_gen *g, int first)
     cli_json_str(stdout, g->user, strlen(g->user));
     json_sources(g);
     printf(",\"attention\":");
-    attention_json(stdout, g->check.attention);
+    cli_attention_json(stdout, g->check.attention);
     if (g->check.present)
         printf(",\"patients\":%llu,\"parent_patients\":%llu", (unsigned long long)g->check.patients,
                (unsigned long long)g->check.parent_patients);

@@ -101,24 +101,6 @@ static int service_slot(const struct cli_ctx *ctx, const char *path, mm_repo *r,
     return CLI_OK;
 }
 
-/* The host cache folder's root, as `mamori backup` finds it: --cache, $MAMORI_CACHE,
- * $XDG_CACHE_HOME/mamori, ~/.cache/mamori, /var/cache/mamori. */
-static const char *cache_root(const char *opt, char *buf, size_t cap)
-{
-    const char *c = opt ? opt : getenv("MAMORI_CACHE");
-    const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-
-    if (c && *c)
-        return c;
-    if (x && *x)
-        snprintf(buf, cap, "%s/mamori", x);
-    else if (h && *h)
-        snprintf(buf, cap, "%s/.cache/mamori", h);
-    else
-        return "/var/cache/mamori";
-    return buf;
-}
-
 /* Take generation @id off the standing list of the guard folder under @root; say so. */
 static void standing_clear(const struct cli_ctx *ctx, const char *root, const char *id)
 {
@@ -411,7 +393,7 @@ static int accept_write(const struct cli_ctx *ctx, mm_repo *r, const struct guar
                 still);
     if (state)
         standing_clear(ctx, state, acc.gen);
-    standing_clear(ctx, cache_root(a->cache, buf, sizeof(buf)), acc.gen);
+    standing_clear(ctx, cli_cache_root(a->cache, buf, sizeof(buf)), acc.gen);
     if (state)
         host = host_standing(ctx, state);
     return still[0] || host ? CLI_ATTENTION : CLI_OK;
