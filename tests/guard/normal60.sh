@@ -8,7 +8,8 @@
 # `mamori backup` with the same cache folder (the guard's history learns) must exit 0 and its
 # generation must be "clean". Among the nights are backups that missed days (a weekend: three
 # days of changes at once; a holiday week: five), which carry several days of updates and
-# cancels. Per night it prints `NIGHT <n> <days> <exit> <verdict> <codes> <files> <read>`;
+# cancels, and two busy nights (20 and 45) when a fifth of the current messages are updated and
+# one in twenty cancelled at once (busy.py). Per night it prints `NIGHT <n> <days> <exit> <verdict> <codes> <files> <read>`;
 # with $GUARD_RESULTS set these lines are appended there (tests/guard/table.py writes the
 # "No false alarms" section of docs/guard.md from them).
 #
@@ -38,6 +39,12 @@ for ((n = 1; n <= NIGHTS; n++)); do
     [ $((n % 7)) = 6 ] && days=3
     [ "$n" = 40 ] && days=5
     advance_hospital "$W/src" "$days"
+    # busy nights: a system re-sends much of its data, 20 % of the current messages updated and
+    # 5 % cancelled at once, the SS-MIX2 way (tests/guard/busy.py)
+    if [ "$n" = 20 ] || [ "$n" = 45 ]; then
+        "$PY" "$(dirname "$0")/busy.py" --root "$W/src/ss/standard" --seed "$n" \
+            >"$W/busy-$n.json" || fail "busy.py failed"
+    fi
     sources_of "$W/src"
     run "night-$n" "$M" --lang en backup --json --repo "$W/repo" --cache "$W/cache" "${SRCS[@]}"
     rc=$RC

@@ -120,7 +120,9 @@ def normal_section(lines, date, cmd):
            "`claims.csv` rewritten in place every night, `summary.csv` replaced by rename, a daily "
            "CSV added, the month's daily files moved into `archive/YYYYMM/` on the 1st; PACS: "
            "3-8 studies of DICOM-like and JPEG files added every night), %d nights covering %d "
-           "days (every 7th night a weekend: three days at once; night 40 a holiday week: five), "
+           "days (every 7th night a weekend: three days at once; night 40 a holiday week: five; "
+           "nights 20 and 45 busy: a fifth of the current SS-MIX2 messages updated and one in "
+           "twenty cancelled at once, tests/guard/busy.py), "
            "each followed by `mamori backup` with the same cache folder (the history learns)." % (
                date, cmd, len(nights), days), "",
            "**%d of %d generations clean, %d false alarms.**" % (clean, len(nights), len(nights) - clean), "",
