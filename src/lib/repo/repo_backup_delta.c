@@ -42,22 +42,29 @@ static void emit(struct bstate *st, struct mm_repo_delta *d)
     st->o->delta(d, st->o->ctx);
 }
 
+/* The name of the parent's entry @e, NUL-terminated in @out (at most MM_LIMIT_NAME bytes). */
+static const char *entry_name(const struct mm_repo__entry *e, char out[MM_LIMIT_NAME + 1])
+{
+    size_t n = e->namelen < MM_LIMIT_NAME ? e->namelen : MM_LIMIT_NAME;
+
+    memcpy(out, e->name, n);
+    out[n] = '\0';
+    return out;
+}
+
 void mm_repo__bk_renamed(struct worker *wk, const struct job *j, const char *name,
                          const struct mm_repo__entry *old)
 {
     struct bstate *st = wk->st;
     struct mm_repo_delta d;
     char oldname[MM_LIMIT_NAME + 1];
-    size_t n = old->namelen < MM_LIMIT_NAME ? old->namelen : MM_LIMIT_NAME;
 
-    memcpy(oldname, old->name, n);
-    oldname[n] = '\0';
     memset(&d, 0, sizeof(d));
     d.kind = MM_REPO_DELTA_RENAMED;
     d.source = j->src;
     d.dir = rel_path(st, j);
     d.name = name;
-    d.old_name = oldname;
+    d.old_name = entry_name(old, oldname);
     d.size = old->size;
     d.count = 1;
     d.has_old = d.has_new = 1;
@@ -92,15 +99,12 @@ static void deleted(struct worker *wk, const struct job *j, const char *dir,
     struct bstate *st = wk->st;
     struct mm_repo_delta d;
     char name[MM_LIMIT_NAME + 1];
-    size_t n = e->namelen < MM_LIMIT_NAME ? e->namelen : MM_LIMIT_NAME;
 
-    memcpy(name, e->name, n);
-    name[n] = '\0';
     memset(&d, 0, sizeof(d));
     d.kind = MM_REPO_DELTA_DELETED;
     d.source = j->src;
     d.dir = dir;
-    d.name = name;
+    d.name = entry_name(e, name);
     if (e->kind == MM_REPO_KIND_FILE) {
         d.size = e->size;
         d.count = 1;
