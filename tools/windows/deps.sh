@@ -247,7 +247,7 @@ write_cross() {
     echo "ar = '$(command -v "$HOST-ar")'"
     echo "strip = '$(command -v "$HOST-strip")'"
     echo "windres = '$(command -v "$HOST-windres")'"
-    echo "pkg-config = '$(command -v pkg-config)'"
+    echo "pkgconfig = '$(command -v pkg-config)'" # (meson 1.0's key; pkg-config from 1.3)
     [ -z "$wrap" ] || echo "exe_wrapper = '$wrap'"
     echo
     echo "[properties]"
