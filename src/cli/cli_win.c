@@ -52,6 +52,23 @@ static int wide(const char *s, WCHAR *out, int cap)
 static UINT console_out_cp, console_in_cp;
 static char **args;
 static int nargs;
+static int stderr_vt;
+
+#ifndef ENABLE_VIRTUAL_TERMINAL_PROCESSING
+#define ENABLE_VIRTUAL_TERMINAL_PROCESSING 0x0004
+#endif
+
+/* Let the console @h take the escape sequences of the progress line (Windows 10 and later).
+ * @return 1 when @h is a console that does */
+static int console_vt(HANDLE h)
+{
+    DWORD mode;
+
+    if (!h || h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
+        return 0;
+    return (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING) ||
+           SetConsoleMode(h, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
+}
 
 static void start_undo(void)
 {
@@ -90,11 +107,17 @@ int cli_win_start(int *argc, char ***argv)
     if (console_in_cp)
         SetConsoleCP(CP_UTF8);
     atexit(start_undo);
+    stderr_vt = console_vt(GetStdHandle(STD_ERROR_HANDLE));
     _setmode(_fileno(stdout), _O_BINARY);
     _setmode(_fileno(stderr), _O_BINARY);
     *argc = n;
     *argv = args;
     return 0;
+}
+
+int cli_win_stderr_console(void)
+{
+    return stderr_vt;
 }
 
 /* ---- environment ---------------------------------------------------------------------------- */

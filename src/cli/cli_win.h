@@ -20,6 +20,10 @@
  */
 int cli_win_start(int *argc, char ***argv);
 
+/* 1 when standard error is a console that takes escape sequences (the progress line): the C
+ * runtime's isatty() says yes for NUL too. cli_win_start() first. */
+int cli_win_stderr_console(void);
+
 /* The environment variable @name as UTF-8, NULL when it is not set (valid until exit). */
 const char *cli_env(const char *name);
 
