@@ -72,6 +72,16 @@ int mm_os_hostname(char *buf, size_t n);
  */
 int mm_os_localtime(time_t t, struct tm *out, long *gmtoff);
 
+/*
+ * Make a path from outside (the command line, the environment, the system) use '/' only, in
+ * place: mamori finds parents and names at '/', and Windows takes either separator. On Windows
+ * every '\' becomes '/' and a `\\?\` prefix is dropped (`\\?\C:\x` is "C:/x", `\\?\UNC\s\h` is
+ * "//s/h": the file layer adds it back); `\\.\` device paths are left alone. On Linux '\' is
+ * a character of names and nothing changes.
+ * @return @path
+ */
+char *mm_os_path_slashes(char *path);
+
 /* Space on the file system holding a path. */
 struct mm_os_space {
     uint64_t avail;  /* bytes an unprivileged writer may still use */
