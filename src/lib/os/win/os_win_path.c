@@ -125,6 +125,18 @@ int mm_win__dirfd_add(int fd, const wchar_t *w)
     }
     memcpy(copy, w, n * sizeof(*copy));
     AcquireSRWLockExclusive(&dirs_lock);
+    for (size_t i = 0; i < ndirs; i++)
+        if (dirs[i].fd == fd) {
+            /* a descriptor closed behind our back (fclose of an fdopen): its number is new */
+            wchar_t *old = dirs[i].path;
+            void *stream = dirs[i].stream;
+            dirs[i].path = copy;
+            dirs[i].stream = NULL;
+            ReleaseSRWLockExclusive(&dirs_lock);
+            mm_free(old);
+            mm_win__dir_stream_free(stream);
+            return 0;
+        }
     if (ndirs == capdirs) {
         size_t cap = capdirs ? capdirs * 2 : 16;
         struct dir_fd *grown = mm_realloc(dirs, cap * sizeof(*grown));
