@@ -336,26 +336,8 @@ static void forbidden__device_names(void **state)
 static void forbidden__characters_and_endings(void **state)
 {
     static const char *const bad[] = {
-        "a:b",
-        "a<b",
-        "a>b",
-        "a\"b",
-        "a|b",
-        "a?b",
-        "a*b",
-        "a\\b",
-        "a/b",
-        "x.",
-        "x ",
-        "x. ",
-        "...",
-        "a\x01"
-        "b",
-        "a\tb",
-        "a\nb",
-        "\x1f",
-        "\xff",
-        "\xe6\x82",
+        "a:b", "a<b", "a>b", "a\"b",   "a|b",  "a?b",  "a*b",  "a\\b", "a/b",      "x.",
+        "x ",  "x. ", "...", "a\001b", "a\tb", "a\nb", "\x1f", "\xff", "\xe6\x82",
     };
     static const char *const good[] = {
         "a^b",
@@ -741,14 +723,7 @@ static void compat__folder_descriptors(void **state)
 
 static void compat__forbidden_names_refused(void **state)
 {
-    static const char *const bad[] = { "con.txt",
-                                       "NUL",
-                                       "a:b",
-                                       "x.",
-                                       "x ",
-                                       "LPT9.log",
-                                       "a\x01"
-                                       "b" };
+    static const char *const bad[] = { "con.txt", "NUL", "a:b", "x.", "x ", "LPT9.log", "a\001b" };
     char path[256], msg[128];
 
     (void)state;
