@@ -25,6 +25,8 @@
 #include <shellapi.h>
 /* clang-format on */
 
+#include "os/os.h"
+
 /* UTF-16 @w (@n units, -1: NUL-terminated) as a new UTF-8 string; NULL out of memory. */
 static char *utf8_dup(const WCHAR *w, int n)
 {
@@ -92,12 +94,15 @@ int cli_win_start(int *argc, char ***argv)
             LocalFree(w);
         return -1;
     }
-    for (nargs = 0; nargs < n; nargs++)
+    for (nargs = 0; nargs < n; nargs++) {
         if (!(args[nargs] = utf8_dup(w[nargs], -1))) {
             LocalFree(w);
             start_undo();
             return -1;
         }
+        if (nargs > 0)
+            mm_os_path_slashes(args[nargs]);
+    }
     LocalFree(w);
     /* 0 when there is no console (started from a program without one) */
     console_out_cp = GetConsoleOutputCP();
@@ -124,7 +129,7 @@ int cli_win_stderr_console(void)
 
 #define ENV_CACHED 32
 
-/* The values cli_env() gave, by name: each converted once and kept until exit. */
+/* The values cli_env_path() gave, by name: each converted once and kept until exit. */
 static struct env_value {
     char name[64];
     char *value;
@@ -155,7 +160,7 @@ static char *env_utf8(const WCHAR *wname)
     return s;
 }
 
-const char *cli_env(const char *name)
+const char *cli_env_path(const char *name)
 {
     WCHAR wname[64];
     int i;
@@ -170,7 +175,8 @@ const char *cli_env(const char *name)
     if (!env_registered && atexit(env_free) == 0)
         env_registered = 1;
     memcpy(env_values[i].name, name, strlen(name) + 1);
-    env_values[i].value = env_utf8(wname);
+    if ((env_values[i].value = env_utf8(wname)))
+        mm_os_path_slashes(env_values[i].value);
     return env_values[i].value;
 }
 
@@ -222,9 +228,9 @@ int cli_win_local_dir(const char *sub, char *out, size_t cap)
     char *t = NULL;
     int n;
 
-    if ((e = cli_env("LOCALAPPDATA")) && *e) {
+    if ((e = cli_env_path("LOCALAPPDATA")) && *e) {
         n = snprintf(out, cap, "%s/mamori/%s", e, sub);
-    } else if ((e = cli_env("USERPROFILE")) && *e) {
+    } else if ((e = cli_env_path("USERPROFILE")) && *e) {
         n = snprintf(out, cap, "%s/AppData/Local/mamori/%s", e, sub);
     } else {
         WCHAR tmp[MAX_PATH + 1];
@@ -236,9 +242,7 @@ int cli_win_local_dir(const char *sub, char *out, size_t cap)
     }
     if (n < 0 || (size_t)n >= cap)
         return -1;
-    for (char *p = out; *p; p++) /* one separator throughout: '/' (the library's) */
-        if (*p == '\\')
-            *p = '/';
+    mm_os_path_slashes(out); /* (the temporary folder's) */
     return 0;
 }
 
