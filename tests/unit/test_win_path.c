@@ -795,6 +795,11 @@ static void compat__errors_and_read_only_files(void **state)
         assert_int_equal(errno, EACCES);
     }
     expect_file(path, "ro");
+    /* renamed over, as on POSIX */
+    put_file(join(sub, sizeof(sub), tmp, "rw"), "rw");
+    assert_int_equal(rename(sub, path), 0);
+    expect_file(path, "rw");
+    assert_int_equal(chmod(path, 0444), 0);
     assert_int_equal(unlink(path), 0);
 }
 

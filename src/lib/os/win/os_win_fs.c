@@ -349,6 +349,22 @@ static int rename_posix(const wchar_t *a, const wchar_t *b)
     return ok;
 }
 
+/* Rename @a over the read-only file @b, as POSIX does (the folder decides, not the file).
+ * @return 1 when done, 0 (nothing changed) when @b is not read-only or the rename fails */
+static int replace_read_only(const wchar_t *a, const wchar_t *b)
+{
+    DWORD attrs = GetFileAttributesW(b);
+
+    if (attrs == INVALID_FILE_ATTRIBUTES || !(attrs & FILE_ATTRIBUTE_READONLY) ||
+        (attrs & FILE_ATTRIBUTE_DIRECTORY) ||
+        !SetFileAttributesW(b, attrs & ~(DWORD)FILE_ATTRIBUTE_READONLY))
+        return 0;
+    if (MoveFileExW(a, b, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+        return 1;
+    SetFileAttributesW(b, attrs);
+    return 0;
+}
+
 int mm_win_renameat(int fromfd, const char *from, int tofd, const char *to)
 {
     wchar_t *a = NULL, *b = NULL;
@@ -360,8 +376,8 @@ int mm_win_renameat(int fromfd, const char *from, int tofd, const char *to)
     if (MoveFileExW(a, b, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
         rc = 0;
     else if (((e = GetLastError()) == ERROR_ACCESS_DENIED || e == ERROR_SHARING_VIOLATION) &&
-             rename_posix(a, b))
-        rc = 0; /* the target was open elsewhere */
+             (replace_read_only(a, b) || rename_posix(a, b)))
+        rc = 0; /* a read-only target (POSIX replaces it), or one open elsewhere */
     else
         mm_win__errno(e);
 out:
