@@ -39,11 +39,11 @@ static int open_wide(const wchar_t *w, int flags, unsigned int mode)
 {
     DWORD access = 0, disp, attrs = FILE_ATTRIBUTE_NORMAL | FILE_FLAG_BACKUP_SEMANTICS;
     DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    int acc = flags & (O_RDONLY | O_WRONLY | O_RDWR), crt = 0, fd, folder;
+    int acc = flags & (O_RDONLY | O_WRONLY | O_RDWR), crt = _O_BINARY, fd, folder;
     HANDLE h;
 
     if (acc == O_RDONLY)
-        access = GENERIC_READ, crt = _O_RDONLY;
+        access = GENERIC_READ, crt |= _O_RDONLY;
     else if (acc == O_WRONLY)
         access = GENERIC_WRITE;
     else
