@@ -39,11 +39,11 @@ static int open_wide(const wchar_t *w, int flags, unsigned int mode)
 {
     DWORD access = 0, disp, attrs = FILE_ATTRIBUTE_NORMAL | FILE_FLAG_BACKUP_SEMANTICS;
     DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    int acc = flags & (O_RDONLY | O_WRONLY | O_RDWR), crt = 0, fd, folder;
+    int acc = flags & (O_RDONLY | O_WRONLY | O_RDWR), crt = _O_BINARY, fd, folder;
     HANDLE h;
 
     if (acc == O_RDONLY)
-        access = GENERIC_READ, crt = _O_RDONLY;
+        access = GENERIC_READ, crt |= _O_RDONLY;
     else if (acc == O_WRONLY)
         access = GENERIC_WRITE;
     else
@@ -349,6 +349,22 @@ static int rename_posix(const wchar_t *a, const wchar_t *b)
     return ok;
 }
 
+/* Rename @a over the read-only file @b, as POSIX does (the folder decides, not the file).
+ * @return 1 when done, 0 (nothing changed) when @b is not read-only or the rename fails */
+static int replace_read_only(const wchar_t *a, const wchar_t *b)
+{
+    DWORD attrs = GetFileAttributesW(b);
+
+    if (attrs == INVALID_FILE_ATTRIBUTES || !(attrs & FILE_ATTRIBUTE_READONLY) ||
+        (attrs & FILE_ATTRIBUTE_DIRECTORY) ||
+        !SetFileAttributesW(b, attrs & ~(DWORD)FILE_ATTRIBUTE_READONLY))
+        return 0;
+    if (MoveFileExW(a, b, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+        return 1;
+    SetFileAttributesW(b, attrs);
+    return 0;
+}
+
 int mm_win_renameat(int fromfd, const char *from, int tofd, const char *to)
 {
     wchar_t *a = NULL, *b = NULL;
@@ -360,8 +376,8 @@ int mm_win_renameat(int fromfd, const char *from, int tofd, const char *to)
     if (MoveFileExW(a, b, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
         rc = 0;
     else if (((e = GetLastError()) == ERROR_ACCESS_DENIED || e == ERROR_SHARING_VIOLATION) &&
-             rename_posix(a, b))
-        rc = 0; /* the target was open elsewhere */
+             (replace_read_only(a, b) || rename_posix(a, b)))
+        rc = 0; /* a read-only target (POSIX replaces it), or one open elsewhere */
     else
         mm_win__errno(e);
 out:
@@ -478,30 +494,62 @@ ssize_t mm_win_readlink(const char *path, char *buf, size_t n)
     return mm_win_readlinkat(AT_FDCWD, path, buf, n);
 }
 
+/*
+ * Whether a file can be made in the folder @w: Windows has no access(W_OK) for a folder (its
+ * read-only attribute means nothing there; ACLs, a write-protected medium or a read-only share
+ * decide), so a hidden probe file is made and deleted on close. @return 0, -1 with errno set
+ * (EROFS, EACCES; any other failure, a full disk say, is not the question and gives 0)
+ */
+static int folder_writable(const wchar_t *w)
+{
+    size_t n = wcslen(w);
+    wchar_t *probe = mm_malloc((n + 64) * sizeof(*probe));
+    HANDLE h;
+    DWORD e;
+
+    if (!probe)
+        return 0; /* cannot ask: let the write itself tell */
+    swprintf(probe, n + 64, L"%ls%ls.mamori-access-%lu-%lu.tmp", w,
+             n && w[n - 1] == L'\\' ? L"" : L"\\", GetCurrentProcessId(), GetCurrentThreadId());
+    h = CreateFileW(probe, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+                    FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
+                    NULL);
+    e = GetLastError();
+    mm_free(probe);
+    if (h != INVALID_HANDLE_VALUE) {
+        CloseHandle(h); /* deletes it */
+        return 0;
+    }
+    if (e == ERROR_WRITE_PROTECT)
+        return mm_win__errno(e);
+    if (e == ERROR_ACCESS_DENIED || e == ERROR_NETWORK_ACCESS_DENIED)
+        return mm_win__errno(e);
+    return 0;
+}
+
 int mm_win_faccessat(int dirfd, const char *path, int mode, int flags)
 {
     wchar_t *w;
     DWORD a;
+    int rc = 0;
 
     (void)flags;
     if (mm_win__wpath(dirfd, path, &w) != 0)
         return -1;
     a = GetFileAttributesW(w);
     if (a == INVALID_FILE_ATTRIBUTES) {
-        mm_free(w);
-        return mm_win__last_errno();
-    }
-    if ((mode & W_OK) && mm_win__volume_readonly(w)) {
-        mm_free(w);
+        rc = mm_win__last_errno();
+    } else if ((mode & W_OK) && mm_win__volume_readonly(w)) {
         errno = EROFS; /* a write-protected medium: readers go on without a lock file */
-        return -1;
+        rc = -1;
+    } else if ((mode & W_OK) && (a & FILE_ATTRIBUTE_DIRECTORY)) {
+        rc = folder_writable(w);
+    } else if ((mode & W_OK) && (a & FILE_ATTRIBUTE_READONLY)) {
+        errno = EACCES;
+        rc = -1;
     }
     mm_free(w);
-    if ((mode & W_OK) && (a & FILE_ATTRIBUTE_READONLY) && !(a & FILE_ATTRIBUTE_DIRECTORY)) {
-        errno = EACCES;
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 int mm_win_access(const char *path, int mode)
