@@ -683,6 +683,15 @@ static void medium__windows_viewer(void **state)
     free(t);
     check_launcher(dir, "緊急時ビューア.bat");
     check_launcher(dir, "mamori-view.bat");
+    { /* the release notes publish the launchers' SHA-256 */
+        char hex[65];
+        assert_true(listed(v, "mamori-view.bat", &at));
+        mm_crypto_hex(v->files[at].sha256, hex);
+        t = slurp(MM_SOURCE_ROOT "/docs", "RELEASE-NOTES.md", NULL);
+        if (!strstr(t, hex))
+            fail_msg("docs/RELEASE-NOTES.md does not give the launchers' SHA-256 %s", hex);
+        free(t);
+    }
     t = slurp(dir, "緊急時ビューア.bat", NULL);
     u = slurp(dir, "mamori-view.bat", NULL);
     assert_string_equal(t, u);
