@@ -54,6 +54,7 @@ struct mm_cycle_opts {
     int log_fd;                         /* hooks' stdout and stderr (-1: /dev/null) */
     unsigned int threads, dict_samples; /* as mm_backup_opts (0: defaults) */
     int medium_viewer;                  /* refresh the viewer on the medium */
+    const char *windows_exe;            /* as mm_backup_opts */
     mm_backup_note_fn note;             /* as mm_backup_opts, with @arg */
     void *arg;
 };
@@ -102,6 +103,9 @@ struct mm_cycle_result {
     char guard_codes[160];
     int retire_held;
     char expired[160]; /* media whose staged data expired and was dropped, space separated */
+    /* the viewer on the medium with bin/ (opts.medium_viewer): 1 with the Windows viewer, 0
+     * without (no Windows build on this host); -1 bin/ not refreshed */
+    int windows_viewer;
 };
 
 /* What run's retirement of whole generations may not go below (struct mm_config_media). */
