@@ -230,6 +230,30 @@ int cli_viewer_copy_wanted(void)
     return !(env && strcmp(env, "0") == 0);
 }
 
+const char *cli_windows_exe(void)
+{
+    return getenv("MAMORI_WINDOWS_EXE");
+}
+
+void cli_windows_missing_say(const struct cli_ctx *ctx)
+{
+    const char *env = cli_windows_exe();
+
+    if (ctx->quiet || (env && !*env))
+        return;
+    fprintf(stderr,
+            CLI_T(ctx,
+                  "mamori: 注意: この媒体には Windows 用のビューアがありません（%s）。Windows の "
+                  "PC でも読めるようにするには、make windows でビルドして make install するか、"
+                  "MAMORI_WINDOWS_EXE に mamori.exe のパスを指定してください\n",
+                  "mamori: note: this medium has no Windows viewer (%s). To read it on a Windows "
+                  "PC too, build it with make windows and run make install, or set "
+                  "MAMORI_WINDOWS_EXE to the path of mamori.exe\n"),
+            env ? CLI_T(ctx, "MAMORI_WINDOWS_EXE がファイルを指していません",
+                        "MAMORI_WINDOWS_EXE names no file")
+                : CLI_T(ctx, "mamori.exe が見つかりません", "no mamori.exe found"));
+}
+
 const char *cli_bytes(uint64_t b, char out[32])
 {
     static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };

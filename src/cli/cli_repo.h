@@ -104,6 +104,14 @@ int cli_repo_error(const struct cli_ctx *ctx, int err);
 /* Whether the viewer is copied onto the medium (not when MAMORI_VIEWER_COPY=0: tests). */
 int cli_viewer_copy_wanted(void);
 
+/* The Windows build to put on the medium with bin/ (mm_backup_opts.windows_exe): the
+ * environment's MAMORI_WINDOWS_EXE ("" none), NULL when unset (looked for beside mamori). */
+const char *cli_windows_exe(void);
+
+/* Say on stderr (not with -q) that the medium gets no Windows viewer and how to get one;
+ * nothing when MAMORI_WINDOWS_EXE is set empty (none wanted). */
+void cli_windows_missing_say(const struct cli_ctx *ctx);
+
 /* "12.3 MiB" */
 const char *cli_bytes(uint64_t b, char out[32]);
 

@@ -192,6 +192,9 @@ static void note_cb(const struct mm_backup_note *n, void *arg)
                         "the viewer on the medium could not be updated: %s"),
                   n->message);
         break;
+    case MM_BACKUP_NOTE_NO_WINDOWS:
+        cli_windows_missing_say(ctx);
+        break;
     case MM_BACKUP_NOTE_GUARD:
         cli_error(n->count ? CLI_T(ctx, "ガードの記録を書けませんでした: %s",
                                    "the guard's record could not be written: %s")
@@ -459,6 +462,7 @@ static int run_backup(struct cli_ctx *ctx, int argc, char **argv)
     o.cache_root = cli_cache_root(cache, cbuf, sizeof(cbuf));
     o.audit_host_dir = cli_audit_dir_or_null(ctx, abuf, sizeof(abuf));
     o.medium_viewer = cli_viewer_copy_wanted();
+    o.windows_exe = cli_windows_exe();
     { /* tests only: train the compression dictionary from fewer small files (default 2000) */
         const char *ds = getenv("MAMORI_DICT_SAMPLES");
         char *end;

@@ -49,16 +49,22 @@ int cli_key_parse_kdf(const char *passes, const char *mib, struct mm_kdf_params 
     return parse_kdf(passes, mib, p);
 }
 
-/* The viewer on the new medium (launcher, guide, this mamori in bin/); a failure is a warning. */
+/* The viewer on the new medium (launcher, guide, this mamori in bin/ and the Windows viewer);
+ * a failure is a warning. */
 static void write_viewer(const struct cli_ctx *ctx, const char *repo)
 {
+    struct mm_repo_viewer *v = NULL;
+
     if (mm_backup_medium_viewer(repo, NULL,
                                 MM_BACKUP_VIEWER_WRITE |
                                         (cli_viewer_copy_wanted() ? MM_BACKUP_VIEWER_BIN : 0),
-                                NULL) < 0)
+                                cli_windows_exe(), &v) < 0)
         cli_error(CLI_T(ctx, "媒体にビューアを置けませんでした: %s",
                         "the viewer could not be put on the medium: %s"),
                   mm_error_last());
+    else if (!(v->flags & MM_REPO_VIEWER_NO_BIN) && !mm_backup_medium_has_windows(v))
+        cli_windows_missing_say(ctx);
+    mm_repo_viewer_free(v);
 }
 
 static int run_init(struct cli_ctx *ctx, int argc, char **argv)

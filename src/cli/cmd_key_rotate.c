@@ -123,7 +123,7 @@ static void finish(struct rot_cli *c, mm_repo *newr, const struct mm_repo_rotate
         mm_backup_medium_viewer(c->new_path, labelled ? &m : NULL,
                                 MM_BACKUP_VIEWER_WRITE |
                                         (cli_viewer_copy_wanted() ? MM_BACKUP_VIEWER_BIN : 0),
-                                NULL) < 0)
+                                cli_windows_exe(), NULL) < 0)
         cli_error(CLI_T(ctx, "新しい媒体のビューアを書けませんでした: %s",
                         "could not write the viewer on the new medium: %s"),
                   mm_error_last());

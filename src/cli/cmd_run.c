@@ -156,13 +156,17 @@ static int get_pass(struct cli_ctx *ctx, const mm_config *cfg, struct mm_config_
                           len);
 }
 
-/* mm_backup_note_fn: a cycle logs to stderr itself; a killed earlier writer and a guard
- * folder that cannot be read or written are said too. */
+/* mm_backup_note_fn: a cycle logs to stderr itself; a killed earlier writer, a guard folder
+ * that cannot be read or written, and a medium without a Windows viewer (once) are said too. */
 static void note_cb(const struct mm_backup_note *n, void *arg)
 {
     const struct cli_ctx *ctx = arg;
+    static int windows_said;
 
-    if (n->kind == MM_BACKUP_NOTE_INTERRUPTED)
+    if (n->kind == MM_BACKUP_NOTE_NO_WINDOWS && !windows_said) {
+        windows_said = 1; /* a cycle may back up twice (staging failed, then the medium) */
+        cli_windows_missing_say(ctx);
+    } else if (n->kind == MM_BACKUP_NOTE_INTERRUPTED)
         cli_audit_interrupted_say(arg, n->interrupted, n->count != 0, n->audit);
     else if (n->kind == MM_BACKUP_NOTE_GUARD) /* <state_dir>/guard: history, standing list */
         cli_error(n->count ? CLI_T(ctx, "ガードの記録を書けませんでした: %s",
@@ -195,6 +199,7 @@ static int run_cycle(struct cli_ctx *ctx, const char *path, struct mm_cycle_opts
     o->note = note_cb;
     o->arg = ctx;
     o->medium_viewer = cli_viewer_copy_wanted();
+    o->windows_exe = cli_windows_exe();
     {
         const char *ds = getenv("MAMORI_DICT_SAMPLES"); /* tests only, as backup */
         char *end;

@@ -357,7 +357,7 @@ static void medium__guide_with_label_and_hospital(void **state)
     (void)state;
     snprintf(dir, sizeof(dir), "%s/medium-guide", work);
     assert_int_equal(mkdir(dir, 0700), 0);
-    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, &v), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", &v), 0);
     assert_non_null(v);
     assert_int_equal(v->flags, MM_REPO_VIEWER_NO_BIN); /* bin/ not wanted: not listed */
     assert_int_equal(v->n, 5);
@@ -405,11 +405,11 @@ static void medium__guide_with_label_and_hospital(void **state)
     mm_repo_viewer_free(v);
     /* HTML-escaped label, the unlabelled medium */
     snprintf(m.label, sizeof(m.label), "A&B");
-    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", NULL), 0);
     t = slurp(dir, "README-EMERGENCY.html", NULL);
     assert_non_null(strstr(t, "<b>A&amp;B</b>"));
     free(t);
-    assert_int_equal(mm_backup_medium_viewer(dir, NULL, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, NULL, MM_BACKUP_VIEWER_WRITE, "", NULL), 0);
     t = slurp(dir, "README-EMERGENCY.txt", NULL);
     assert_non_null(strstr(t, "unlabelled"));
     free(t);
@@ -432,11 +432,11 @@ static void medium__rewritten_only_when_changed(void **state)
     (void)state;
     snprintf(dir, sizeof(dir), "%s/medium-rewrite", work);
     assert_int_equal(mkdir(dir, 0700), 0);
-    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, &a), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", &a), 0);
     ino[4] = inode_of(dir, "mamori-view.sh");
     for (size_t i = 0; i < 4; i++)
         ino[i] = inode_of(dir, guide_files[i]);
-    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, &b), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", &b), 0);
     for (size_t i = 0; i < 4; i++)
         assert_true(inode_of(dir, guide_files[i]) == ino[i]);
     assert_true(inode_of(dir, "mamori-view.sh") == ino[4]);
@@ -446,13 +446,13 @@ static void medium__rewritten_only_when_changed(void **state)
     mm_repo_viewer_free(b);
     b = NULL;
     snprintf(m.label, sizeof(m.label), "WED");
-    assert_int_equal(mm_backup_medium_viewer(dir, &m, 0, &b), 0); /* list only */
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, 0, "", &b), 0); /* list only */
     for (size_t i = 0; i < 4; i++)
         assert_true(inode_of(dir, guide_files[i]) == ino[i]);
     assert_memory_equal(a->files[0].sha256, b->files[0].sha256, 32); /* the launcher */
     assert_memory_not_equal(a->files[1].sha256, b->files[1].sha256, 32);
     mm_repo_viewer_free(b);
-    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", NULL), 0);
     for (size_t i = 0; i < 4; i++)
         assert_true(inode_of(dir, guide_files[i]) != ino[i]);
     assert_true(inode_of(dir, "mamori-view.sh") == ino[4]);
@@ -466,7 +466,7 @@ static void medium__rewritten_only_when_changed(void **state)
     snprintf(exe, sizeof(exe), "%s/bin/mamori.exe", dir);
     assert_non_null(f = fopen(exe, "w"));
     fclose(f);
-    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, NULL), 0);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", NULL), 0);
     for (size_t i = 0; i < 4; i++) {
         t = slurp(dir, guide_files[i], NULL);
         assert_non_null(strstr(t, "bin\\mamori.exe view --repo ."));

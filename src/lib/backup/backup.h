@@ -68,6 +68,9 @@ enum mm_backup_note_kind {
      * thresholds) or written (count 1: this run's figures or its standing suspect are not
      * recorded; a suspect verdict still stands on the medium) */
     MM_BACKUP_NOTE_GUARD,
+    /* bin/ was refreshed but no Windows build of mamori was found (opts.windows_exe): the
+     * medium has no Windows viewer (said once per backup, before the walk) */
+    MM_BACKUP_NOTE_NO_WINDOWS,
 };
 
 struct mm_backup_note {
@@ -94,8 +97,11 @@ struct mm_backup_opts {
     int no_index;               /* no patient index and no check */
     const char *cache_root;     /* the cache: <cache_root>/<repo ID>/ (NULL: /var/cache/mamori) */
     const char *audit_host_dir; /* the host's audit folder (NULL: none, reported) */
-    int medium_viewer;    /* refresh bin/ (the viewer's program) on the medium; the launcher and
-                             the guide are refreshed by every backup */
+    int medium_viewer; /* refresh bin/ (the viewer's program) on the medium; the launcher and
+                          the guide are refreshed by every backup */
+    /* the Windows build put on the medium as bin/mamori.exe with bin/ (@medium_viewer): NULL
+     * looked for beside this mamori (mm_backup_medium_viewer), "" none */
+    const char *windows_exe;
     int viewer_elsewhere; /* @repo_path is the host's shadow of the medium (staging): list the
                              viewer files for the manifest as they will be on the medium, but
                              write none; the window writes them on the medium */
@@ -190,20 +196,38 @@ enum mm_backup_viewer_flags {
     MM_BACKUP_VIEWER_WRITE = 1 << 1, /* write what differs (without: only list it) */
 };
 
+/* The Windows viewer's files on the medium (the launchers: the same bytes, ASCII, CRLF). */
+#define MM_BACKUP_WINDOWS_EXE      "bin/mamori.exe"
+#define MM_BACKUP_WINDOWS_LAUNCHER "緊急時ビューア.bat"
+#define MM_BACKUP_WINDOWS_ASCII    "mamori-view.bat"
+#define MM_BACKUP_WINDOWS_SUMS     "SHA256SUMS-windows.txt" /* "<sha256>  <path>" of the three */
+
 /*
  * The viewer on the medium at @repo: <repo>/mamori-view.sh (executable), the emergency guide
  * (緊急時の使い方.html/.txt, README-EMERGENCY.html/.txt) filled in with @m's label and
- * hospital (NULL: unlabelled) and saying whether bin/mamori.exe is there, and with
- * MM_BACKUP_VIEWER_BIN this mamori in bin/mamori and the shared libraries it runs with (the
- * dynamic loader included) in bin/lib/. With MM_BACKUP_VIEWER_WRITE every file that differs
- * on the medium is replaced crash-safely; nothing that is the same is rewritten.
+ * hospital (NULL: unlabelled), and with MM_BACKUP_VIEWER_BIN this mamori in bin/mamori and
+ * the shared libraries it runs with (the dynamic loader included) in bin/lib/, and the
+ * Windows viewer when a Windows build is found: @windows_exe, or with NULL
+ * <dir of this mamori>/../lib/mamori/windows/mamori.exe (installed), then
+ * <dir of this mamori>/../../build-windows/mamori.exe (a build tree); "" or a path that is no
+ * file: none. The Windows viewer is MM_BACKUP_WINDOWS_EXE, the launchers
+ * MM_BACKUP_WINDOWS_LAUNCHER and MM_BACKUP_WINDOWS_ASCII (they run
+ * `"%~dp0bin\mamori.exe" view --repo "%~dp0."`) and MM_BACKUP_WINDOWS_SUMS; the guide's
+ * Windows step says how to start it, or that the medium has none. A refresh that leaves
+ * bin/ alone writes nothing of Windows, and its guide follows bin/mamori.exe on the medium.
+ * With MM_BACKUP_VIEWER_WRITE every file that differs on the medium is replaced
+ * crash-safely; nothing that is the same is rewritten.
  * @param[out] out NULL, or the list of the files (path, size, SHA-256) for the manifest,
  *             owned by the caller (mm_repo_viewer_free); MM_REPO_VIEWER_NO_BIN when bin/ was
  *             not wanted or this mamori was started through the loader (from a medium)
- * @return 0, MM_ELIMIT, MM_EIO, MM_ENOMEM (message set)
+ * @return 0, MM_EINVAL (the Windows build is not a Windows program), MM_ELIMIT, MM_EIO,
+ *         MM_ENOMEM (message set)
  */
 int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, unsigned int flags,
-                            struct mm_repo_viewer **out);
+                            const char *windows_exe, struct mm_repo_viewer **out);
+
+/* Whether the list @v (of mm_backup_medium_viewer; NULL: no) holds the Windows viewer. */
+int mm_backup_medium_has_windows(const struct mm_repo_viewer *v);
 
 /*
  * After `media init`: rewrite the launcher and the guide (not bin/) of the open @r at @repo

@@ -337,6 +337,7 @@ void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const
     bo->threads = c->o->threads;
     bo->dict_samples = c->o->dict_samples;
     bo->medium_viewer = c->o->medium_viewer;
+    bo->windows_exe = c->o->windows_exe;
     bo->note = c->o->note;
     bo->arg = c->o->arg;
     bo->guard_sources = c->ngsrc == nsrc ? c->gsrc : NULL;

@@ -4,8 +4,10 @@
 #define MM_BACKUP_BACKUP_INT_H
 
 #include <pthread.h>
+#include <sys/types.h>
 
 #include "backup/backup.h"
+#include "common/buf.h"
 #include "common/limits.h"
 #include "index/index.h"
 
@@ -78,6 +80,25 @@ int mm_backup__covered(const struct mm_ssmix2_detection *f, size_t i);
 int mm_backup__storage_list(const struct mm_ssmix2_detection *f, const struct mm_repo_source *src,
                             int indexed, struct mm_repo_gen_storage **out);
 void mm_backup__storage_list_free(struct mm_repo_gen_storage *s, size_t n);
+
+/* One refresh of the viewer on the medium (backup_medium.c, backup_medium_win.c). */
+struct mm_backup__pay {
+    const char *repo;
+    unsigned int flags; /* enum mm_backup_viewer_flags */
+    struct mm_repo_viewer *list;
+    mm_buf old; /* the file on the medium, compared before it is replaced */
+};
+
+/* backup_medium.c: list the file @rel of @n bytes at @data; with MM_BACKUP_VIEWER_WRITE,
+ * write it (mode @mode) unless the medium holds the same bytes already. */
+int mm_backup__put(struct mm_backup__pay *p, const char *rel, const void *data, size_t n,
+                   mode_t mode);
+
+/* backup_medium_win.c: the Windows viewer (bin/mamori.exe, the launchers, their SHA-256 list)
+ * from @windows_exe (NULL: looked for beside this mamori; "": none), put() after bin/.
+ * @return 0 (listed, and written with MM_BACKUP_VIEWER_WRITE), 1 (no Windows build found:
+ * nothing listed or written), MM_EINVAL (not a Windows program), MM_ELIMIT, MM_EIO, MM_ENOMEM */
+int mm_backup__put_windows(struct mm_backup__pay *p, const char *windows_exe);
 
 /* backup_index.c */
 void mm_backup__note(const struct mm_backup_opts *o, enum mm_backup_note_kind kind, uint64_t count,

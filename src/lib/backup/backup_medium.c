@@ -5,7 +5,8 @@
  * rendered from share/medium/ with the medium's label and hospital), and a copy of this mamori
  * with the shared libraries it runs with (the dynamic loader included) under bin/, so that a
  * PC without mamori reads the medium: the launcher runs `bin/lib/ld-linux… --library-path
- * bin/lib bin/mamori view`. Written by init and media init and refreshed by every backup;
+ * bin/lib bin/mamori view`; beside it the Windows viewer when a Windows build is found
+ * (backup_medium_win.c). Written by init and media init and refreshed by every backup;
  * only the files that differ are rewritten (temporary name, fsync, rename). Every file is
  * listed with its size and SHA-256 for the generation's manifest (tag 17), from the bytes
  * written, so the list is known before anything is written. File work only: which mamori
@@ -95,17 +96,8 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-/* What one refresh does: where, what, and the list it makes. */
-struct pay {
-    const char *repo;
-    unsigned int flags; /* enum mm_backup_viewer_flags */
-    struct mm_repo_viewer *list;
-    mm_buf old; /* the file on the medium, compared before it is replaced */
-};
-
-/* List the file @rel of @n bytes at @data; with MM_BACKUP_VIEWER_WRITE, write it (mode @mode)
- * unless the medium holds the same bytes already. */
-static int put(struct pay *p, const char *rel, const void *data, size_t n, mode_t mode)
+int mm_backup__put(struct mm_backup__pay *p, const char *rel, const void *data, size_t n,
+                   mode_t mode)
 {
     unsigned char h[MM_REPO_SHA256_SIZE];
     char dst[MM_LIMIT_PATH];
@@ -131,21 +123,21 @@ static int put(struct pay *p, const char *rel, const void *data, size_t n, mode_
 }
 
 /* put() the file @src (read whole) as @rel, executable. */
-static int put_file(struct pay *p, const char *rel, const char *src)
+static int put_file(struct mm_backup__pay *p, const char *rel, const char *src)
 {
     mm_buf b;
     int err;
 
     mm_buf_init(&b, MM_REPO_VIEWER_FILE_MAX);
     if ((err = mm_os_read_file(src, &b)) == 0)
-        err = put(p, rel, b.ptr, b.len, 0755);
+        err = mm_backup__put(p, rel, b.ptr, b.len, 0755);
     mm_buf_release(&b);
     return err;
 }
 
 /* bin/: this mamori and its libraries. @return 0, 1 when not done (started through the
  * loader, from a medium: the program is not known), or an mm_err */
-static int put_bundle(struct pay *p)
+static int put_bundle(struct mm_backup__pay *p)
 {
     char lib[MM_LIMIT_PATH], rel[MM_LIMIT_PATH];
     struct libs l = { 0 };
@@ -246,21 +238,17 @@ static int render(const char *t, size_t n, int html, const struct mm_repo_medium
     return err;
 }
 
-/* The guide: each template under both names. */
-static int put_guide(struct pay *p, const struct mm_repo_medium *m)
+/* The guide: each template under both names; its Windows step for @windows (1: the Windows
+ * viewer is on the medium). */
+static int put_guide(struct mm_backup__pay *p, const struct mm_repo_medium *m, int windows)
 {
     static const char *const names[][3] = {
         { "guide.html", "緊急時の使い方.html", "README-EMERGENCY.html" },
         { "guide.txt", "緊急時の使い方.txt", "README-EMERGENCY.txt" },
     };
-    char exe[MM_LIMIT_PATH];
-    struct stat st;
     mm_buf b;
-    int err = 0, windows;
+    int err = 0;
 
-    if (snprintf(exe, sizeof(exe), "%s/bin/mamori.exe", p->repo) >= (int)sizeof(exe))
-        return mm_error_set(MM_ELIMIT, "repository path too long");
-    windows = stat(exe, &st) == 0 && S_ISREG(st.st_mode);
     mm_buf_init(&b, GUIDE_MAX);
     for (size_t i = 0; i < 2 && err == 0; i++) {
         const struct mm_backup__asset *a = mm_backup__guide_assets;
@@ -272,19 +260,29 @@ static int put_guide(struct pay *p, const struct mm_repo_medium *m)
         }
         mm_buf_clear(&b);
         if ((err = render((const char *)a->data, a->size, i == 0, m, windows, &b)) < 0 ||
-            (err = put(p, names[i][1], b.ptr, b.len, 0644)) < 0 ||
-            (err = put(p, names[i][2], b.ptr, b.len, 0644)) < 0)
+            (err = mm_backup__put(p, names[i][1], b.ptr, b.len, 0644)) < 0 ||
+            (err = mm_backup__put(p, names[i][2], b.ptr, b.len, 0644)) < 0)
             break;
     }
     mm_buf_release(&b);
     return err;
 }
 
-int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, unsigned int flags,
-                            struct mm_repo_viewer **out)
+/* Whether the medium at @repo holds bin/mamori.exe (a refresh that leaves bin/ alone). */
+static int exe_on_medium(const char *repo)
 {
-    struct pay p = { 0 };
-    int err = 0;
+    char exe[MM_LIMIT_PATH];
+    struct stat st;
+
+    return snprintf(exe, sizeof(exe), "%s/bin/mamori.exe", repo) < (int)sizeof(exe) &&
+           stat(exe, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, unsigned int flags,
+                            const char *windows_exe, struct mm_repo_viewer **out)
+{
+    struct mm_backup__pay p = { 0 };
+    int err = 0, windows = 0;
 
     MM_ASSERT_ARG(repo);
     p.repo = repo;
@@ -292,16 +290,32 @@ int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, un
     if (!(p.list = mm_calloc(1, sizeof(*p.list))))
         return mm_error_set(MM_ENOMEM, "out of memory");
     mm_buf_init(&p.old, MM_REPO_VIEWER_FILE_MAX);
-    if (!(flags & MM_BACKUP_VIEWER_BIN) || (err = put_bundle(&p)) == 1)
+    if (!(flags & MM_BACKUP_VIEWER_BIN) || (err = put_bundle(&p)) == 1) {
         p.list->flags |= MM_REPO_VIEWER_NO_BIN;
-    if (err >= 0 && (err = put(&p, LAUNCHER_NAME, launcher, sizeof(launcher) - 1, 0755)) == 0)
-        err = put_guide(&p, m);
+        windows = exe_on_medium(repo); /* bin/ left alone: the guide says what is there */
+        err = 0;
+    } else if (err == 0) { /* bin/ written: the Windows viewer beside this mamori, if found */
+        err = mm_backup__put_windows(&p, windows_exe);
+        windows = err == 0;
+        err = err == 1 ? 0 : err;
+    }
+    if (err == 0 &&
+        (err = mm_backup__put(&p, LAUNCHER_NAME, launcher, sizeof(launcher) - 1, 0755)) == 0)
+        err = put_guide(&p, m, windows);
     mm_buf_release(&p.old);
     if (err < 0 || !out)
         mm_repo_viewer_free(p.list);
     else
         *out = p.list;
     return err < 0 ? err : 0;
+}
+
+int mm_backup_medium_has_windows(const struct mm_repo_viewer *v)
+{
+    for (size_t i = 0; v && i < v->n; i++)
+        if (strcmp(v->files[i].path, MM_BACKUP_WINDOWS_EXE) == 0)
+            return 1;
+    return 0;
 }
 
 int mm_backup_medium_relabel(mm_repo *r, const char *repo)
@@ -319,5 +333,5 @@ int mm_backup_medium_relabel(mm_repo *r, const char *repo)
         return err;
     labelled = mm_repo_medium_get(r, &m) == 0;
     mm_error_clear();
-    return mm_backup_medium_viewer(repo, labelled ? &m : NULL, MM_BACKUP_VIEWER_WRITE, NULL);
+    return mm_backup_medium_viewer(repo, labelled ? &m : NULL, MM_BACKUP_VIEWER_WRITE, NULL, NULL);
 }

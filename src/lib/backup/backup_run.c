@@ -295,9 +295,10 @@ static unsigned int viewer_flags(const struct mm_backup_opts *o)
 }
 
 /*
- * List the viewer's files this backup will leave on the medium (launcher, guide, bin/ when
- * wanted), hashed from the bytes to write, for the manifest. A failure is a note: the
- * manifest then lists nothing and nothing is written.
+ * List the viewer's files this backup will leave on the medium (launcher, guide, bin/ and
+ * the Windows viewer when wanted), hashed from the bytes to write, for the manifest. A
+ * failure is a note: the manifest then lists nothing and nothing is written. bin/ without a
+ * Windows build found is a note too.
  */
 static void plan_viewer(struct run *x, mm_repo *r)
 {
@@ -306,8 +307,11 @@ static void plan_viewer(struct run *x, mm_repo *r)
     x->labelled = mm_repo_medium_get(r, &x->medium) == 0;
     mm_error_clear();
     if (mm_backup_medium_viewer(o->repo_path, x->labelled ? &x->medium : NULL, viewer_flags(o),
-                                &x->viewer) < 0)
+                                o->windows_exe, &x->viewer) < 0)
         mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0, mm_error_last());
+    else if (!(x->viewer->flags & MM_REPO_VIEWER_NO_BIN) &&
+             !mm_backup_medium_has_windows(x->viewer))
+        mm_backup__note(o, MM_BACKUP_NOTE_NO_WINDOWS, 0, NULL);
 }
 
 /* Whether the lists @a and @b name the same files with the same bytes. */
@@ -332,7 +336,8 @@ static void write_viewer(struct run *x)
     if (!x->viewer || o->viewer_elsewhere)
         return;
     if (mm_backup_medium_viewer(o->repo_path, x->labelled ? &x->medium : NULL,
-                                viewer_flags(o) | MM_BACKUP_VIEWER_WRITE, &done) < 0)
+                                viewer_flags(o) | MM_BACKUP_VIEWER_WRITE, o->windows_exe,
+                                &done) < 0)
         mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0, mm_error_last());
     else if (!same_list(x->viewer, done)) /* this mamori or a library replaced meanwhile */
         mm_backup__note(o, MM_BACKUP_NOTE_VIEWER, 0,

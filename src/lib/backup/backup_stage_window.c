@@ -123,7 +123,9 @@ static void write_viewer(struct cyc *c)
     unsigned int flags = MM_BACKUP_VIEWER_WRITE | (c->o->medium_viewer ? MM_BACKUP_VIEWER_BIN : 0);
 
     mm_error_clear();
-    if (mm_backup_medium_viewer(c->m->path, labelled ? &m : NULL, flags, NULL) < 0 && c->o->note) {
+    if (mm_backup_medium_viewer(c->m->path, labelled ? &m : NULL, flags, c->o->windows_exe, NULL) <
+                0 &&
+        c->o->note) {
         struct mm_backup_note n = { MM_BACKUP_NOTE_VIEWER, 0, mm_error_last(), NULL, NULL };
         c->o->note(&n, c->o->arg);
     }

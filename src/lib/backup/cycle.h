@@ -54,6 +54,7 @@ struct mm_cycle_opts {
     int log_fd;                         /* hooks' stdout and stderr (-1: /dev/null) */
     unsigned int threads, dict_samples; /* as mm_backup_opts (0: defaults) */
     int medium_viewer;                  /* refresh the viewer on the medium */
+    const char *windows_exe;            /* as mm_backup_opts */
     mm_backup_note_fn note;             /* as mm_backup_opts, with @arg */
     void *arg;
 };
