@@ -324,7 +324,7 @@ def forbidden_checks(lin, win, st, tmp, env):
 LAUNCHER = b'"%~dp0bin\\mamori.exe" view --repo "%~dp0."'
 
 
-def launcher_checks(win, st, tmp, env):
+def launcher_checks(win, jwin, st, tmp, env):
     m = tmp + '/媒体 ^ launcher/repo'
     os.makedirs(os.path.dirname(m))
     exe = WIN_EXE
@@ -364,23 +364,29 @@ def launcher_checks(win, st, tmp, env):
     if NATIVE:
         check(True, 'launcher: running the .bat needs wine # SKIP')
         return
-    # the .bat passes no --no-browser: the viewer asks ShellExecuteW to open the browser
-    # (winebrowser is disabled in this prefix) and listens on a free port, printed
-    p = subprocess.Popen([win.wine.wine, 'cmd', '/c', wh.zpath(m + '/mamori-view.bat')],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=win.env,
-                         start_new_session=True)
+    # The .bat passes no --no-browser: the viewer asks ShellExecuteW to open the browser
+    # (winebrowser is off in this prefix) and listens on a free port, which it prints. Started
+    # as Explorer starts it, from the medium's folder: Wine's cmd takes `^` in a path given on
+    # its command line for an escape (and quoted, Wine passes \" that cmd does not read).
+    for side, bat in ((win, 'mamori-view.bat'), (jwin, '緊急時ビューア.bat')):
+        launch(side, m, bat)
+
+
+def launch(side, medium, bat):
+    p = subprocess.Popen([side.wine.wine, 'cmd', '/c', bat], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=side.env, cwd=medium, start_new_session=True)
     try:
         port, out = wh.read_url(p, 90)
-        check(port is not None, 'launcher: mamori-view.bat starts the viewer, which prints its '
-              'address (%r)' % tail(out, 120))
+        check(port is not None, 'launcher (%s): %s starts the viewer, which prints its address '
+              '(%r)' % (side.locale, bat, tail(out, 120)))
         if port:
             v = wh.Viewer.__new__(wh.Viewer)
             v.port = port
             s, _, body = v.req('GET', '/')
             sl, _, _, cookie = v.login(PASS)
             check(s == 200 and b'<html' in body.lower() and sl == 200,
-                  'launcher: the viewer answers on its port and the passphrase logs in (%d, %d)'
-                  % (s, sl))
+                  'launcher (%s): the viewer answers on its port and the passphrase logs in '
+                  '(%d, %d)' % (side.locale, s, sl))
     finally:
         wh.stop_group(p)
 
@@ -481,7 +487,7 @@ def main():
         # g, h, i, j
         read_only_checks(lin, win, repo, st, truth, tmp)
         forbidden_checks(lin, win, st, tmp, env)
-        launcher_checks(win, st, tmp, env)
+        launcher_checks(win, jwin, st, tmp, env)
         if wine:
             unit_tests(win)
     finally:
