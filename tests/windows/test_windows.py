@@ -118,6 +118,17 @@ def answer(v, path, cookie):
     return s, sorted((k, x) for k, x in h if k not in PER_REQUEST), body
 
 
+def first_difference(a, b):
+    """Where two answers (status, headers, body) first differ, shortly."""
+    if a[:2] != b[:2]:
+        return 'linux %r, windows %r' % ((a[0], [h for h in a[1] if h not in b[1]]),
+                                        (b[0], [h for h in b[1] if h not in a[1]]))
+    i = next((k for k in range(min(len(a[2]), len(b[2]))) if a[2][k] != b[2][k]),
+             min(len(a[2]), len(b[2])))
+    return 'body at byte %d: linux %r, windows %r' % (i, a[2][max(0, i - 40):i + 40],
+                                                      b[2][max(0, i - 40):i + 40])
+
+
 def compare_viewers(lin, win, repo, truth, label):
     """The Linux viewer's answers first, then the Windows viewer's: one writer of the medium's
     audit log at a time, as on a real PC."""
@@ -148,8 +159,7 @@ def compare_viewers(lin, win, repo, truth, label):
             if a != b:
                 diff.append((p, a[0], b[0], a[1] != b[1], len(a[2]), len(b[2])))
                 if len(diff) == 1:
-                    note('first difference: %s\n linux:   %r\n windows: %r'
-                         % (p, (a[0], a[1], a[2][:300]), (b[0], b[1], b[2][:300])))
+                    note('first difference: %s: %s' % (p, first_difference(a, b)))
         for d in diff[:8]:
             note('%s differs: status %d/%d, headers differ %s, body %d/%d bytes' % d)
         check(paths and not diff and n200 >= len(paths) - 3,

@@ -91,8 +91,9 @@ class Side:
     def __init__(self, name, exe, env, wine=None, locale='C.UTF-8', locpath=None):
         self.name, self.exe, self.wine, self.locale = name, exe, wine, locale
         self.env = wine.env(env, locale) if wine else dict(env, LANG=locale, LC_ALL=locale)
-        if wine:  # paths the program reads from its environment, as Windows names them
-            for k in ('MAMORI_AUDIT_DIR', 'MAMORI_CACHE', 'XDG_CACHE_HOME', 'TMPDIR'):
+        if wine:  # mamori's own path variables as Windows names them (the others stay Unix
+            # paths: Wine's Unix side reads them too)
+            for k in ('MAMORI_AUDIT_DIR', 'MAMORI_CACHE'):
                 if k in self.env:
                     self.env[k] = zpath(self.env[k])
         elif locale.startswith('ja_JP') and locpath:
