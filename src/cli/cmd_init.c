@@ -189,7 +189,10 @@ const struct cmd cmd_init = {
     "利用者名は媒体上で暗号化されません。職名（it-admin など）を勧めます。\n"
     "媒体にはビューアの起動スクリプト mamori-view.sh、緊急時の使い方（緊急時の使い方.html/.txt、\n"
     "README-EMERGENCY.html/.txt）と、mamori とそのライブラリの写し（bin/）も置きます\n"
-    "（バックアップごとに更新。MAMORI_VIEWER_COPY=0 なら bin/ は置かない）。\n",
+    "（バックアップごとに更新。MAMORI_VIEWER_COPY=0 なら bin/ は置かない）。bin/ には\n"
+    "Windows 用ビューア mamori.exe も置き、起動用の 緊急時ビューア.bat（mamori-view.bat）と\n"
+    "SHA256SUMS-windows.txt を添えます（MAMORI_WINDOWS_EXE、なければインストール先の\n"
+    "lib/mamori/windows/mamori.exe。見つからなければそう伝えます）。\n",
     "options:\n"
     "   --repo <DIR>              folder to create (missing or empty)\n"
     "   --user <NAME>             user of the first key slot (default: admin)\n"
@@ -208,7 +211,10 @@ const struct cmd cmd_init = {
     "User names are not encrypted on the medium: role names such as it-admin are advised.\n"
     "The medium also gets the viewer's launcher mamori-view.sh, the emergency guide\n"
     "(緊急時の使い方.html/.txt, README-EMERGENCY.html/.txt) and a copy of mamori and its\n"
-    "libraries in bin/ (refreshed by every backup; MAMORI_VIEWER_COPY=0: no bin/).\n",
+    "libraries in bin/ (refreshed by every backup; MAMORI_VIEWER_COPY=0: no bin/). With bin/\n"
+    "comes the Windows viewer bin/mamori.exe, its launchers 緊急時ビューア.bat and\n"
+    "mamori-view.bat and SHA256SUMS-windows.txt (MAMORI_WINDOWS_EXE, else the installed\n"
+    "lib/mamori/windows/mamori.exe; said when there is none).\n",
     0,
     run_init,
 };

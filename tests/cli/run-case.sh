@@ -7,7 +7,9 @@
 # output, standard error and exit status must equal stdout.exact, stderr.exact and
 # exit. An optional file `forbid` lists strings (one a line, e.g. patient IDs) that
 # must appear in neither output.
-# The environment is pinned (MAMORI_LANG unset, LANG=C.UTF-8) for stable text, and
+# The environment is pinned (MAMORI_LANG unset, LANG=C.UTF-8) for stable text, no Windows
+# build is put on a medium unless a case names one (MAMORI_WINDOWS_EXE empty: not the
+# build-windows/mamori.exe of this tree, which `make windows` may have built), and
 # XDG_STATE_HOME and XDG_CACHE_HOME point at fresh folders (this host's audit logs, its
 # cache and the guard's history).
 # MM_CLI_REGEN=1 rewrites the three expected files from the current behaviour
@@ -51,7 +53,8 @@ LANG=C.UTF-8
 LC_ALL=C.UTF-8
 MAMORI=$mamori
 SAMPLES=$samples
-export LANG LC_ALL MAMORI SAMPLES XDG_STATE_HOME XDG_CACHE_HOME
+MAMORI_WINDOWS_EXE=
+export LANG LC_ALL MAMORI SAMPLES XDG_STATE_HOME XDG_CACHE_HOME MAMORI_WINDOWS_EXE
 
 (cd "$work" && sh "$case_dir/cmd") >"$out/stdout" 2>"$out/stderr"
 rc=$?

@@ -87,7 +87,17 @@ def expected_files(bindir, etc, share, unitdir):
             "docs/orders.md", "docs/security.md"]
     for d in docs:
         e[doc + "/" + os.path.basename(d)] = (0o644, os.path.join(SRC, d))
+    win = os.path.join(SRC, "build-windows", "mamori.exe")
+    if windows_configured():
+        e[os.path.dirname(bindir) + "/lib/mamori/windows/mamori.exe"] = (0o755, win)
     return e
+
+
+def windows_configured():
+    """Whether the build folder installs the Windows viewer (build-windows/mamori.exe existed
+    when it was configured, etc/meson.build)."""
+    out = run(["meson", "introspect", BUILD, "--installed"], check=True).stdout
+    return any(d.endswith("/lib/mamori/windows/mamori.exe") for d in json.loads(out).values())
 
 
 def tree(root):
@@ -216,7 +226,29 @@ def check_binary(root, bindir, etc, share):
     r = run([exe, "--lang", "en", "help", "run"])
     tap(r.returncode == 0 and "--config" in r.stdout, "`mamori help run` knows --config",
         r.stdout + r.stderr)
+    check_windows_viewer(root, exe)
     return exe
+
+
+def check_windows_viewer(root, exe):
+    """The installed mamori puts the installed Windows viewer on a new medium (bin/ wanted)."""
+    if not windows_configured():
+        skip("the installed mamori puts the installed mamori.exe on a medium",
+             "no build-windows/mamori.exe when the build folder was configured")
+        return
+    medium = os.path.join(os.path.dirname(root), "medium")
+    env = dict(os.environ, MAMORI_VIEWER_COPY="1", MAMORI_PASSPHRASE="install-windows-viewer",
+               XDG_STATE_HOME=medium + "-state", XDG_CACHE_HOME=medium + "-cache")
+    env.pop("MAMORI_WINDOWS_EXE", None)
+    r = run([exe, "-q", "init", "--repo", medium, "--kdf-passes", "1", "--kdf-memory", "1",
+             "--allow-weak-secrets"], env=env)
+    src = os.path.join(SRC, "build-windows", "mamori.exe")
+    got = os.path.join(medium, "bin", "mamori.exe")
+    tap(r.returncode == 0 and os.path.isfile(got) and
+        open(got, "rb").read() == open(src, "rb").read() and
+        os.path.isfile(os.path.join(medium, "緊急時ビューア.bat")),
+        "the installed mamori puts the installed mamori.exe and its launcher on a new medium",
+        r.stdout + r.stderr)
 
 
 def verify_root(tmp, root):

@@ -23,6 +23,7 @@
 
 #include "backup/backup.h"
 #include "common/error.h"
+#include "crypto/crypto.h"
 #include "repo/repo.h"
 #include "tests/unit/test_storage.h"
 
@@ -418,7 +419,7 @@ static void medium__guide_with_label_and_hospital(void **state)
 /*
  * A second refresh with the same label rewrites nothing (same inodes); another label rewrites
  * the guide, not the launcher; without WRITE only the list is made; a Windows binary in bin/
- * turns the guide's Windows step into how to start it.
+ * (a refresh that leaves bin/ alone) turns the guide's Windows step into how to start it.
  */
 static void medium__rewritten_only_when_changed(void **state)
 {
@@ -469,7 +470,7 @@ static void medium__rewritten_only_when_changed(void **state)
     assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", NULL), 0);
     for (size_t i = 0; i < 4; i++) {
         t = slurp(dir, guide_files[i], NULL);
-        assert_non_null(strstr(t, "bin\\mamori.exe view --repo ."));
+        assert_non_null(strstr(t, "緊急時ビューア.bat"));
         assert_null(strstr(t, "not yet on this medium"));
         free(t);
     }
@@ -556,6 +557,291 @@ static void run__records_the_viewer_files(void **state)
     mm_backup_result_release(&res);
 }
 
+/* ---- the Windows viewer on the medium ------------------------------------------------------ */
+
+/* Write @n bytes at @data to @path. */
+static void write_file(const char *path, const char *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Whether the list @v names @path; OUT: its index in *@at. */
+static int listed(const struct mm_repo_viewer *v, const char *path, size_t *at)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->files[i].path, path) == 0) {
+            if (at)
+                *at = i;
+            return 1;
+        }
+    return 0;
+}
+
+/* SHA256SUMS-windows.txt of @dir holds "<sha256>  <path>" CRLF lines for exactly the three
+ * Windows files, each with the SHA-256 of the file on the medium. */
+static void check_sums(const char *dir)
+{
+    static const char *const want[] = { "bin/mamori.exe", "緊急時ビューア.bat", "mamori-view.bat" };
+    char *t = slurp(dir, "SHA256SUMS-windows.txt", NULL), *line = t;
+
+    for (size_t i = 0; i < 3; i++) {
+        char p[1024], hex[65], *eol = strstr(line, "\r\n");
+        unsigned char h[32];
+        uint64_t size;
+
+        assert_non_null(eol);
+        *eol = '\0';
+        assert_int_equal(strlen(line), 64 + 2 + strlen(want[i]));
+        assert_memory_equal(line + 64, "  ", 2);
+        assert_string_equal(line + 66, want[i]);
+        snprintf(p, sizeof(p), "%s/%s", dir, want[i]);
+        assert_int_equal(mm_repo_viewer_hash_file(p, &size, h), 0);
+        mm_crypto_hex(h, hex);
+        assert_memory_equal(line, hex, 64);
+        line = eol + 2;
+    }
+    assert_string_equal(line, ""); /* nothing more, no bare LF */
+    free(t);
+}
+
+/* The launcher's bytes: ASCII only, CRLF line ends only, and the command that runs the
+ * medium's mamori.exe on the medium's folder (never "%~dp0" alone before a quote). */
+static void check_launcher(const char *dir, const char *name)
+{
+    size_t n;
+    char *t = slurp(dir, name, &n);
+
+    assert_memory_equal(t, "@echo off\r\n", 11);
+    for (size_t k = 0; k < n; k++) {
+        assert_true((unsigned char)t[k] < 0x80 && t[k] != '\0');
+        if (t[k] == '\n')
+            assert_int_equal(k > 0 && t[k - 1] == '\r', 1);
+        if (t[k] == '\r')
+            assert_int_equal(k + 1 < n && t[k + 1] == '\n', 1);
+    }
+    assert_memory_equal(t + n - 2, "\r\n", 2);
+    assert_non_null(strstr(t, "\r\ncd /d \"%~dp0\"\r\n"));
+    assert_non_null(strstr(t, "\r\n\"%~dp0bin\\mamori.exe\" view --repo \"%~dp0.\" %*\r\n"));
+    assert_null(strstr(t, "\"%~dp0\" "));
+    assert_non_null(strstr(t, "\r\nif %errorlevel% neq 0 pause\r\n"));
+    free(t);
+}
+
+/*
+ * With bin/ and a Windows build (a few bytes given by path), the medium gets bin/mamori.exe
+ * (those bytes), both launchers (the same bytes) and the SHA-256 list, all in the list with
+ * the hashes of the files written; the guide tells to double-click the launcher. The same
+ * build again rewrites nothing; another build replaces bin/mamori.exe and the list, nothing
+ * else; a file that is no Windows program is refused; none ("", a missing path) writes
+ * nothing of Windows and the guide says the medium has none.
+ */
+static void medium__windows_viewer(void **state)
+{
+    static const char exe1[] = "MZ\x90\x00 a Windows build", exe2[] = "MZ\x90\x00 another build";
+    struct mm_repo_medium m = { "THU", "1310012345", "alice", 0, 1 };
+    const char *win[] = { "bin/mamori.exe", "緊急時ビューア.bat", "mamori-view.bat",
+                          "SHA256SUMS-windows.txt" };
+    struct mm_repo_viewer *v = NULL;
+    char dir[600], exe[700], bad[700], none[700];
+    ino_t ino[6];
+    size_t at = 0, n;
+    char *t, *u;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/medium-windows", work);
+    snprintf(exe, sizeof(exe), "%s/fake-mamori.exe", work);
+    snprintf(bad, sizeof(bad), "%s/not-windows.exe", work);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_file(exe, exe1, sizeof(exe1) - 1);
+    write_file(bad,
+               "\x7f"
+               "ELF",
+               4);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_BIN,
+                                             exe, &v),
+                     0);
+    assert_int_equal(v->flags, 0);
+    assert_true(mm_backup_medium_has_windows(v));
+    assert_true(listed(v, "bin/mamori", NULL));
+    for (size_t i = 0; i < 4; i++) {
+        char p[1024];
+        unsigned char h[32];
+        uint64_t size;
+        assert_true(listed(v, win[i], &at));
+        snprintf(p, sizeof(p), "%s/%s", dir, win[i]);
+        assert_int_equal(mm_repo_viewer_hash_file(p, &size, h), 0);
+        assert_true(size == v->files[at].size);
+        assert_memory_equal(h, v->files[at].sha256, 32);
+    }
+    t = slurp(dir, "bin/mamori.exe", &n);
+    assert_int_equal(n, sizeof(exe1) - 1);
+    assert_memory_equal(t, exe1, n);
+    free(t);
+    check_launcher(dir, "緊急時ビューア.bat");
+    check_launcher(dir, "mamori-view.bat");
+    { /* the release notes publish the launchers' SHA-256 */
+        char hex[65];
+        assert_true(listed(v, "mamori-view.bat", &at));
+        mm_crypto_hex(v->files[at].sha256, hex);
+        t = slurp(MM_SOURCE_ROOT "/docs", "RELEASE-NOTES.md", NULL);
+        if (!strstr(t, hex))
+            fail_msg("docs/RELEASE-NOTES.md does not give the launchers' SHA-256 %s", hex);
+        free(t);
+    }
+    t = slurp(dir, "緊急時ビューア.bat", NULL);
+    u = slurp(dir, "mamori-view.bat", NULL);
+    assert_string_equal(t, u);
+    free(t);
+    free(u);
+    check_sums(dir);
+    for (size_t i = 0; i < 4; i++) {
+        t = slurp(dir, guide_files[i], NULL);
+        assert_non_null(strstr(t, "緊急時ビューア.bat"));
+        assert_non_null(strstr(t, "mamori-view.bat"));
+        assert_non_null(strstr(t, "SHA256SUMS-windows.txt"));
+        assert_non_null(strstr(t, "Windows によって PC が保護されました"));
+        assert_null(strstr(t, "not yet on this medium"));
+        free(t);
+    }
+    mm_repo_viewer_free(v);
+    /* the same build: nothing rewritten */
+    ino[4] = inode_of(dir, "bin/mamori");
+    ino[5] = inode_of(dir, "緊急時の使い方.html");
+    for (size_t i = 0; i < 4; i++)
+        ino[i] = inode_of(dir, win[i]);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_BIN,
+                                             exe, NULL),
+                     0);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(inode_of(dir, win[i]) == ino[i]);
+    /* another build: bin/mamori.exe and the list replaced, the launchers, bin/mamori, guide not */
+    write_file(exe, exe2, sizeof(exe2) - 1);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_BIN,
+                                             exe, NULL),
+                     0);
+    t = slurp(dir, "bin/mamori.exe", &n);
+    assert_int_equal(n, sizeof(exe2) - 1);
+    assert_memory_equal(t, exe2, n);
+    free(t);
+    assert_true(inode_of(dir, "bin/mamori.exe") != ino[0]);
+    assert_true(inode_of(dir, "緊急時ビューア.bat") == ino[1]);
+    assert_true(inode_of(dir, "mamori-view.bat") == ino[2]);
+    assert_true(inode_of(dir, "SHA256SUMS-windows.txt") != ino[3]);
+    assert_true(inode_of(dir, "bin/mamori") == ino[4]);
+    assert_true(inode_of(dir, "緊急時の使い方.html") == ino[5]);
+    check_sums(dir);
+    /* not a Windows program: refused, the medium's copy kept */
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_BIN,
+                                             bad, NULL),
+                     MM_EINVAL);
+    t = slurp(dir, "bin/mamori.exe", &n);
+    assert_memory_equal(t, exe2, n);
+    free(t);
+    /* no Windows build ("", or a path that is no file): nothing of Windows */
+    snprintf(none, sizeof(none), "%s/medium-no-windows", work);
+    assert_int_equal(mkdir(none, 0700), 0);
+    for (int k = 0; k < 2; k++) {
+        char missing[700];
+        snprintf(missing, sizeof(missing), "%s/no-such.exe", work);
+        v = NULL;
+        assert_int_equal(mm_backup_medium_viewer(none, &m,
+                                                 MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_BIN,
+                                                 k ? missing : "", &v),
+                         0);
+        assert_int_equal(v->flags, 0);
+        assert_false(mm_backup_medium_has_windows(v));
+        for (size_t i = 0; i < 4; i++) {
+            char p[1024];
+            struct stat sb;
+            assert_false(listed(v, win[i], NULL));
+            snprintf(p, sizeof(p), "%s/%s", none, win[i]);
+            assert_int_equal(stat(p, &sb), -1);
+        }
+        t = slurp(none, "README-EMERGENCY.txt", NULL);
+        assert_non_null(strstr(t, "Windows: not yet on this medium"));
+        assert_null(strstr(t, ".bat"));
+        free(t);
+        mm_repo_viewer_free(v);
+    }
+}
+
+/*
+ * A backup with bin/ and a Windows build records the Windows files in its manifest: the check
+ * passes, then names a tampered bin/mamori.exe; the next backup with another build rewrites
+ * it and the check passes again. A backup with bin/ and no Windows build says so (one note).
+ */
+static void run__records_the_windows_viewer(void **state)
+{
+    static const char exe1[] = "MZ first", exe2[] = "MZ second";
+    const char *src[1] = { st.dir };
+    struct mm_backup_opts o;
+    struct mm_backup_result res;
+    struct mm_repo_gen g;
+    struct vseen v = { 0 };
+    struct seen s = { 0 };
+    char exe[700], p[700];
+    size_t bad = 99;
+
+    (void)state;
+    snprintf(exe, sizeof(exe), "%s/fake-run.exe", work);
+    write_file(exe, exe1, sizeof(exe1) - 1);
+    opts_for(&o, src, &s);
+    o.no_index = 1;
+    o.medium_viewer = 1;
+    o.windows_exe = exe;
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_VIEWER], 0);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_NO_WINDOWS], 0);
+    assert_int_equal(mm_repo_gen_find(res.repo, "latest", &g), 0);
+    assert_int_equal(g.viewer->flags, 0);
+    assert_true(mm_backup_medium_has_windows(g.viewer));
+    assert_true(listed(g.viewer, "緊急時ビューア.bat", NULL));
+    assert_true(listed(g.viewer, "mamori-view.bat", NULL));
+    assert_true(listed(g.viewer, "SHA256SUMS-windows.txt", NULL));
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, viewer_cb, &v, &bad), 0);
+    assert_int_equal(bad, 0);
+    /* bin/mamori.exe tampered with */
+    snprintf(p, sizeof(p), "%s/bin/mamori.exe", repo);
+    write_file(p, "MZ evil", 7);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, viewer_cb, &v, &bad), 0);
+    assert_int_equal(bad, 1);
+    assert_int_equal(v.st, MM_REPO_VIEWER_CHANGED);
+    assert_string_equal(v.changed, "bin/mamori.exe");
+    mm_repo_gen_release(&g);
+    mm_backup_result_release(&res);
+    /* the next backup, another build: written and recorded */
+    write_file(exe, exe2, sizeof(exe2) - 1);
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(mm_repo_gen_find(res.repo, "latest", &g), 0);
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, NULL, NULL, &bad), 0);
+    assert_int_equal(bad, 0);
+    check_sums(repo);
+    mm_repo_gen_release(&g);
+    mm_backup_result_release(&res);
+    /* no Windows build: one note */
+    memset(&s, 0, sizeof(s));
+    o.windows_exe = "";
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_NO_WINDOWS], 1);
+    assert_int_equal(mm_repo_gen_find(res.repo, "latest", &g), 0);
+    assert_false(mm_backup_medium_has_windows(g.viewer));
+    assert_int_equal(mm_repo_viewer_check(res.repo, g.viewer, NULL, NULL, &bad), 0);
+    assert_int_equal(bad, 0);
+    mm_repo_gen_release(&g);
+    mm_backup_result_release(&res);
+    /* bin/ not wanted: no note, nothing of Windows listed */
+    memset(&s, 0, sizeof(s));
+    o.medium_viewer = 0;
+    assert_int_equal(mm_backup_run(&o, &res), MM_BACKUP_EXIT_OK);
+    assert_int_equal(s.notes[MM_BACKUP_NOTE_NO_WINDOWS], 0);
+    mm_backup_result_release(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +852,8 @@ int main(void)
         cmocka_unit_test(medium__guide_with_label_and_hospital),
         cmocka_unit_test(medium__rewritten_only_when_changed),
         cmocka_unit_test(run__records_the_viewer_files),
+        cmocka_unit_test(medium__windows_viewer),
+        cmocka_unit_test(run__records_the_windows_viewer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

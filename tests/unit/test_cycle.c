@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "backup/backup.h"
 #include "backup/cycle.h"
 #include "backup/status.h"
 #include "common/error.h"
@@ -134,7 +135,17 @@ static mm_config *config(const char *attach, const char *path_a)
     return cfg;
 }
 
-static int no_pass; /* run() without a passphrase (a write-only medium) */
+static int no_pass;             /* run() without a passphrase (a write-only medium) */
+static int viewer_bin;          /* run() refreshes bin/ on the medium */
+static const char *windows_exe; /* run()'s Windows build (NULL: looked for) */
+static unsigned no_windows;     /* MM_BACKUP_NOTE_NO_WINDOWS seen */
+
+static void note_cb(const struct mm_backup_note *n, void *arg)
+{
+    (void)arg;
+    if (n->kind == MM_BACKUP_NOTE_NO_WINDOWS)
+        no_windows++;
+}
 
 static void run(mm_config *cfg, struct mm_cycle_result *res)
 {
@@ -152,6 +163,9 @@ static void run(mm_config *cfg, struct mm_cycle_result *res)
     o.log_fd = -1;
     o.threads = 2;
     o.dict_samples = 10;
+    o.medium_viewer = viewer_bin;
+    o.windows_exe = windows_exe;
+    o.note = note_cb;
     unlink(hooklog);
     mm_cycle_run(cfg, &o, res);
     mm_config_free(cfg);
@@ -850,6 +864,77 @@ static void cycle__credential_medium_is_staged(void **s)
     unlink(p);
 }
 
+/* The newest generation's list of viewer files on the medium at @path: the files on the medium
+ * match it; it holds the Windows viewer (@windows). */
+static void viewer_whole(const char *path, int windows)
+{
+    struct mm_repo_gen g;
+    mm_repo *r = NULL;
+    size_t bad = 99;
+
+    assert_int_equal(mm_repo_open(&r, path, NULL, P(PASS)), 0);
+    assert_int_equal(mm_repo_gen_find(r, "latest", &g), 0);
+    assert_non_null(g.viewer);
+    assert_int_equal(g.viewer->flags & MM_REPO_VIEWER_NO_BIN, 0);
+    assert_int_equal(mm_backup_medium_has_windows(g.viewer), windows);
+    assert_int_equal(mm_repo_viewer_check(r, g.viewer, NULL, NULL, &bad), 0);
+    assert_int_equal(bad, 0);
+    mm_repo_gen_release(&g);
+    mm_repo_free(r);
+}
+
+/*
+ * The daily cycle puts the Windows viewer on the medium with bin/: in the medium's first
+ * window (a backup on the medium) and in a staged one (listed in the staging, written in the
+ * window), where another build replaces bin/mamori.exe; the manifest lists what is on the
+ * medium. Without a Windows build a cycle says so once and writes no launcher.
+ */
+static void cycle__puts_the_windows_viewer_on_the_medium(void **s)
+{
+    struct mm_cycle_result res;
+    char repo_w[400], exe[400], extra[400], p[500], b[64];
+    FILE *f;
+
+    (void)s;
+    snprintf(repo_w, sizeof(repo_w), "%s/W", work);
+    snprintf(exe, sizeof(exe), "%s/cycle-mamori.exe", work);
+    snprintf(extra, sizeof(extra), "%s/extra-w.txt", st.dir);
+    assert_int_equal(make_repo(repo_w, "A"), 0);
+    snprintf(p, sizeof(p), "%s/staging/A", work);
+    test_rm_rf(p); /* no shadow of A yet: the first window runs on the medium */
+    viewer_bin = 1;
+    windows_exe = exe;
+    write_file(exe, "MZ build one", 0644);
+    run(config("attach-ok", repo_w), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "direct");
+    viewer_whole(repo_w, 1);
+    /* staged, another build */
+    write_file(exe, "MZ build two", 0644);
+    write_file(extra, "a Windows day\n", 0644);
+    run(config("attach-ok", repo_w), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    viewer_whole(repo_w, 1);
+    snprintf(p, sizeof(p), "%s/bin/mamori.exe", repo_w);
+    assert_non_null(f = fopen(p, "rb"));
+    memset(b, 0, sizeof(b));
+    assert_true(fread(b, 1, sizeof(b) - 1, f) > 0);
+    fclose(f);
+    assert_string_equal(b, "MZ build two");
+    /* none: said once, the medium's list without it */
+    windows_exe = "";
+    no_windows = 0;
+    write_file(extra, "a day without Windows\n", 0644);
+    run(config("attach-ok", repo_w), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_int_equal(no_windows, 1);
+    viewer_whole(repo_w, 0);
+    unlink(extra);
+    viewer_bin = 0;
+    windows_exe = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -868,6 +953,7 @@ int main(void)
         cmocka_unit_test(cycle__stages_offline_then_copies_only_what_the_medium_lacks),
         cmocka_unit_test(cycle__credential_writes_without_a_passphrase),
         cmocka_unit_test(cycle__credential_medium_is_staged),
+        cmocka_unit_test(cycle__puts_the_windows_viewer_on_the_medium),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

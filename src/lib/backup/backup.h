@@ -208,10 +208,11 @@ enum mm_backup_viewer_flags {
  * hospital (NULL: unlabelled), and with MM_BACKUP_VIEWER_BIN this mamori in bin/mamori and
  * the shared libraries it runs with (the dynamic loader included) in bin/lib/, and the
  * Windows viewer when a Windows build is found: @windows_exe, or with NULL
- * <dir of this mamori>/../lib/mamori/windows/mamori.exe (installed), then
- * <dir of this mamori>/../../build-windows/mamori.exe (a build tree); "" or a path that is no
- * file: none. The Windows viewer is MM_BACKUP_WINDOWS_EXE, the launchers
- * MM_BACKUP_WINDOWS_LAUNCHER and MM_BACKUP_WINDOWS_ASCII (they run
+ * <dir of this mamori>/../lib/mamori/windows/mamori.exe (installed), then the build tree's
+ * <dir>/../../../build-windows/mamori.exe (build/src/cli/mamori: the source tree's
+ * build-windows/) or <dir>/../../build-windows/mamori.exe; "" or a path that is no file: none. The
+ * Windows viewer is MM_BACKUP_WINDOWS_EXE, the launchers MM_BACKUP_WINDOWS_LAUNCHER and
+ * MM_BACKUP_WINDOWS_ASCII (they run
  * `"%~dp0bin\mamori.exe" view --repo "%~dp0."`) and MM_BACKUP_WINDOWS_SUMS; the guide's
  * Windows step says how to start it, or that the medium has none. A refresh that leaves
  * bin/ alone writes nothing of Windows, and its guide follows bin/mamori.exe on the medium.

@@ -7,7 +7,8 @@
  * SHA256SUMS-windows.txt with the SHA-256 of those three for an application allow-list. The
  * Windows build is the file the caller names, else the one installed beside this mamori
  * (<prefix>/lib/mamori/windows/mamori.exe), else the one of the build tree this mamori was
- * built in (build-windows/mamori.exe); without one nothing of this is listed or written.
+ * built in (build-windows/mamori.exe beside build/, where make builds); without one nothing
+ * of this is listed or written.
  * File work only, through put() (only what differs is rewritten, crash-safely).
  */
 #include <errno.h>
@@ -51,7 +52,10 @@ static int is_file(const char *path)
  */
 static int find_exe(const char *given, char **out)
 {
+    /* installed; then a build tree's build-windows/: beside the build folder of
+     * build/src/cli/mamori (make's), or inside it */
     static const char *const rel[] = { "../lib/mamori/windows/mamori.exe",
+                                       "../../../build-windows/mamori.exe",
                                        "../../build-windows/mamori.exe" };
     char p[MM_LIMIT_PATH], *self, *slash;
     int found = 1;
