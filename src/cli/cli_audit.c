@@ -15,7 +15,24 @@
 
 #include "common/error.h"
 #include "crypto/crypto.h"
+#include "src/cli/cli_win.h"
 
+#ifdef _WIN32
+/* Windows: --audit-dir, MAMORI_AUDIT_DIR (UTF-8), else %LOCALAPPDATA%\mamori\audit */
+int cli_audit_host_dir(const struct cli_ctx *ctx, char *out, size_t cap)
+{
+    const char *e;
+    int n;
+
+    if (ctx->audit_dir && *ctx->audit_dir)
+        n = snprintf(out, cap, "%s", ctx->audit_dir);
+    else if ((e = cli_env("MAMORI_AUDIT_DIR")) && *e)
+        n = snprintf(out, cap, "%s", e);
+    else
+        return cli_win_local_dir("audit", out, cap);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+#else
 int cli_audit_host_dir(const struct cli_ctx *ctx, char *out, size_t cap)
 {
     const char *e;
@@ -33,6 +50,7 @@ int cli_audit_host_dir(const struct cli_ctx *ctx, char *out, size_t cap)
         return -1;
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
+#endif
 
 int cli_audit_repo_base(const char *repo, char *out, size_t cap)
 {

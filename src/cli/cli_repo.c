@@ -21,6 +21,7 @@
 #include "common/limits.h"
 #include "crypto/crypto.h"
 #include "src/cli/cli_audit.h"
+#include "src/cli/cli_win.h"
 
 int cli_repo_error(const struct cli_ctx *ctx, int err)
 {
@@ -404,6 +405,23 @@ void cli_problems_free(struct cli_problems *pr)
     memset(pr, 0, sizeof(*pr));
 }
 
+#ifdef _WIN32
+/* Windows: --cache, MAMORI_CACHE, XDG_CACHE_HOME/mamori (UTF-8), else
+ * %LOCALAPPDATA%\mamori\cache */
+const char *cli_cache_root(const char *opt, char *buf, size_t cap)
+{
+    const char *c = opt ? opt : cli_env("MAMORI_CACHE");
+    const char *x = cli_env("XDG_CACHE_HOME");
+
+    if (c && *c)
+        return c;
+    if (x && *x)
+        snprintf(buf, cap, "%s/mamori", x); /* (too long: the library refuses it) */
+    else if (cli_win_local_dir("cache", buf, cap) < 0)
+        snprintf(buf, cap, "%s", "mamori-cache"); /* (no home at all: beside the current folder) */
+    return buf;
+}
+#else
 const char *cli_cache_root(const char *opt, char *buf, size_t cap)
 {
     const char *c = opt ? opt : getenv("MAMORI_CACHE");
@@ -419,6 +437,7 @@ const char *cli_cache_root(const char *opt, char *buf, size_t cap)
         return "/var/cache/mamori";
     return buf;
 }
+#endif
 
 void cli_attention_json(FILE *f, uint32_t a)
 {

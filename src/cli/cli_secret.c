@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <termios.h>
+#endif
 
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "src/cli/cli_repo.h"
+#include "src/cli/cli_win.h"
 
 /* The passphrases the environment held at the start (cli_secret_env_take). */
 static struct env_secret {
@@ -36,6 +39,22 @@ static void env_wipe(void)
     mm_crypto_wipe(env_secrets, sizeof(env_secrets));
 }
 
+#ifdef _WIN32
+/* Windows: the UTF-8 value of the wide environment (the C runtime's is in the ANSI code page),
+ * every copy of it overwritten (cli_win_env_take) */
+void cli_secret_env_take(void)
+{
+    for (size_t i = 0; i < sizeof(env_secrets) / sizeof(env_secrets[0]); i++) {
+        struct env_secret *s = &env_secrets[i];
+        long n = cli_win_env_take(s->name, s->value, sizeof(s->value));
+        if (n == -1)
+            continue;
+        s->have = 1;
+        s->len = n;
+    }
+    atexit(env_wipe);
+}
+#else
 void cli_secret_env_take(void)
 {
     for (size_t i = 0; i < sizeof(env_secrets) / sizeof(env_secrets[0]); i++) {
@@ -54,6 +73,7 @@ void cli_secret_env_take(void)
     }
     atexit(env_wipe);
 }
+#endif
 
 /* The copy of the environment variable @name. NULL when it was not set. */
 static const struct env_secret *env_secret(const char *name)
@@ -79,6 +99,15 @@ static long read_line(FILE *f, char *out, size_t cap)
     return (long)n;
 }
 
+#ifdef _WIN32
+/* Prompt on the console with echo off; from a pipe or a file, its next line. */
+static long prompt_tty(const char *prompt, char *out, size_t cap)
+{
+    long n = cli_win_prompt(prompt, out, cap);
+
+    return n == CLI_WIN_NOT_CONSOLE ? read_line(stdin, out, cap) : n;
+}
+#else
 /* Prompt on the terminal with echo off. */
 static long prompt_tty(const char *prompt, char *out, size_t cap)
 {
@@ -103,6 +132,7 @@ static long prompt_tty(const char *prompt, char *out, size_t cap)
     fclose(tty);
     return n;
 }
+#endif
 
 /* Read the first line of the passphrase file @file. @return length, -1 empty, -2 too long,
  * or -(100 + CLI_*) when refused or unreadable (the message printed). */
@@ -121,6 +151,7 @@ static long read_file(const struct cli_ctx *ctx, const char *file, char out[CLI_
             close(fd);
         return -100 - CLI_ERROR;
     }
+#ifndef _WIN32 /* Windows: who may read a file is its ACL's, not mode bits */
     if (S_ISREG(st.st_mode) && (st.st_mode & 077) && !ctx->allow_weak) {
         cli_error(CLI_T(ctx,
                         "パスフレーズファイル '%s' は他の利用者も読めます（モード %04o）: "
@@ -131,6 +162,7 @@ static long read_file(const struct cli_ctx *ctx, const char *file, char out[CLI_
         close(fd);
         return -100 - CLI_REFUSED;
     }
+#endif
     if (!(f = fdopen(fd, "r"))) {
         close(fd);
         return -100 - CLI_ERROR;

@@ -11,24 +11,29 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
-#include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#endif
 
 #include "common/error.h"
 #include "common/log.h"
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
+#include "src/cli/cli_win.h"
 #include "src/cli/cmd.h"
 #include "viewer/viewer.h"
 
+#ifndef _WIN32
 extern char **environ;
+#endif
 
 struct view_ctx {
     const struct cli_ctx *ctx;
@@ -43,6 +48,24 @@ static void on_event(const struct mm_viewer_event *evs, size_t n, mm_repo *r, vo
     cli_audit_viewer_n(vc->ctx, r, vc->repo, evs, n, "viewer");
 }
 
+#ifdef _WIN32
+/* Open @url in the default browser; @return 0 when a browser was started. */
+static int open_browser(const char *url)
+{
+    return cli_win_open_url(url);
+}
+
+/* Windows: Ctrl+C, Ctrl+Break and the closing of the console window stop the viewer. */
+static int stop_catch(void)
+{
+    return cli_win_stop_catch() < 0 ? mm_error_set(MM_ERROR, "cannot catch Ctrl+C") : 0;
+}
+
+static void stop_wait(void)
+{
+    cli_win_stop_wait();
+}
+#else
 /* Open @url in the desktop's browser; @return 0 when a browser was started. */
 static int open_browser(const char *url)
 {
@@ -64,6 +87,30 @@ static int open_browser(const char *url)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+static sigset_t stop_set;
+
+/* SIGINT, SIGTERM and SIGHUP stop the viewer. The server's threads inherit this mask: only
+ * this thread takes the signals. */
+static int stop_catch(void)
+{
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static void stop_wait(void)
+{
+    int sig = 0;
+
+    while (sigwait(&stop_set, &sig) != 0)
+        ;
+}
+#endif
+
 static int run_view(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -78,10 +125,9 @@ static int run_view(struct cli_ctx *ctx, int argc, char **argv)
     struct mm_viewer_opts o = { 0 };
     struct view_ctx vc = { ctx, NULL };
     mm_viewer *v = NULL;
-    sigset_t set;
     char url[64], *end;
     const char *env;
-    int opt, err, sig = 0, browser = 1;
+    int opt, err, browser = 1;
     long n;
 
     o.repo_path = ctx->repo;
@@ -145,13 +191,8 @@ static int run_view(struct cli_ctx *ctx, int argc, char **argv)
     o.event = on_event;
     o.event_ctx = &vc;
 
-    /* the server's threads inherit this mask: only this thread takes the signals */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if ((err = stop_catch()) < 0)
+        return cli_lib_error(err);
 #ifdef M_TRIM_THRESHOLD
     /* a server answering thousands of requests a second on many threads: glibc would give
      * each thread's freed heap back to the system after nearly every answer (a madvise, a TLB
@@ -189,13 +230,15 @@ static int run_view(struct cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "%s\n",
                 CLI_T(ctx, "（ブラウザを自動で開けませんでした。上のアドレスを開いてください）",
                       "(no browser could be opened: open the address above)"));
-    while (sigwait(&set, &sig) != 0)
-        ;
+    stop_wait();
     mm_viewer_stop(v);
     if (!ctx->quiet)
         fprintf(stderr, "%s\n",
                 CLI_T(ctx, "mamori ビューアを終了しました（鍵と索引はメモリから消去しました）",
                       "mamori viewer stopped (keys and indexes wiped from memory)"));
+#ifdef _WIN32
+    cli_win_stop_done();
+#endif
     return CLI_OK;
 }
 

@@ -22,14 +22,28 @@
 #include "mm_config.h"
 #include "os/os.h"
 #include "src/cli/cli_repo.h"
+#include "src/cli/cli_win.h"
 #include "src/cli/cmd.h"
 
+#ifdef _WIN32
+/* The Windows build is the viewer side: reading a medium, never writing a backup. */
+static const struct cmd *const cmds[] = {
+    &cmd_view,    &cmd_show,  &cmd_search, &cmd_print,   &cmd_verify,
+    &cmd_restore, &cmd_audit, &cmd_help,   &cmd_version,
+};
+/* The commands of the Linux build only: named as such rather than unknown. */
+static const char *const linux_only[] = {
+    "init",  "key",     "backup", "generations", "prune",  "media", "scan",
+    "index", "inspect", "config", "run",         "status", "guard", "host",
+};
+#else
 static const struct cmd *const cmds[] = {
     &cmd_init,    &cmd_key,   &cmd_backup, &cmd_generations, &cmd_restore, &cmd_verify,
     &cmd_prune,   &cmd_media, &cmd_audit,  &cmd_scan,        &cmd_search,  &cmd_index,
     &cmd_inspect, &cmd_show,  &cmd_view,   &cmd_print,       &cmd_config,  &cmd_run,
     &cmd_status,  &cmd_guard, &cmd_host,   &cmd_help,        &cmd_version,
 };
+#endif
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -208,6 +222,31 @@ static const struct cmd *find_cmd(const char *name)
     return NULL;
 }
 
+/* Print that @name is not a command; on Windows, that it is the Linux build's. */
+static void no_such_cmd(const struct cli_ctx *ctx, const char *name, int hint)
+{
+#ifdef _WIN32
+    for (size_t i = 0; i < sizeof(linux_only) / sizeof(linux_only[0]); i++)
+        if (strcmp(linux_only[i], name) == 0) {
+            cli_error(CLI_T(ctx,
+                            "'%s' は Windows 版の mamori にはありません（閲覧・検索・印刷・検証・"
+                            "復元・監査ログだけです）。Linux 版の mamori で実行してください",
+                            "'%s' is not in the Windows build of mamori (it views, searches, "
+                            "prints, verifies, restores and checks the audit log only); run "
+                            "it with the Linux build"),
+                      name);
+            return;
+        }
+#endif
+    if (hint)
+        cli_error(CLI_T(ctx, "'%s' というコマンドはありません。'mamori --help' を参照してください",
+                        "'%s' is not a mamori command; see 'mamori --help'"),
+                  name);
+    else
+        cli_error(CLI_T(ctx, "'%s' というコマンドはありません", "'%s' is not a mamori command"),
+                  name);
+}
+
 static void print_main_help(const struct cli_ctx *ctx, FILE *f)
 {
     fprintf(f, "%s: mamori [-q|-v] [--json] [--lang ja|en] <%s> [<args>]\n\n",
@@ -255,8 +294,7 @@ static int run_help(struct cli_ctx *ctx, int argc, char **argv)
     }
     c = find_cmd(argv[1]);
     if (!c) {
-        cli_error(CLI_T(ctx, "'%s' というコマンドはありません", "'%s' is not a mamori command"),
-                  argv[1]);
+        no_such_cmd(ctx, argv[1], 0);
         return CLI_USAGE;
     }
     cli_print_cmd_help(ctx, c, stdout);
@@ -337,6 +375,13 @@ int main(int argc, char **argv)
     const struct cmd *c;
     int opt, err;
 
+#ifdef _WIN32
+    /* the arguments and the console in UTF-8 (the C runtime's are in the ANSI code page) */
+    if (cli_win_start(&argc, &argv) < 0) {
+        fputs("mamori: cannot read the command line\n", stderr);
+        return CLI_ERROR;
+    }
+#else
     /*
      * Large buffers (16 MiB packs, file chunks) always come from mmap and go back to the
      * system when freed. glibc would otherwise raise its mmap threshold after the first such
@@ -344,6 +389,7 @@ int main(int argc, char **argv)
      * where freed packs stay: a first backup of 200,000 files grew to 260 MiB instead of 100.
      */
     mallopt(M_MMAP_THRESHOLD, 512 * 1024);
+#endif
     cli_secret_env_take(); /* before anything else: the passphrase leaves the environment */
     mm_log_set_sink(log_sink, NULL, MM_LOG_WARN);
     ctx.lang = env_lang();
@@ -400,9 +446,7 @@ int main(int argc, char **argv)
     }
     c = find_cmd(argv[optind]);
     if (!c) {
-        cli_error(CLI_T(&ctx, "'%s' というコマンドはありません。'mamori --help' を参照してください",
-                        "'%s' is not a mamori command; see 'mamori --help'"),
-                  argv[optind]);
+        no_such_cmd(&ctx, argv[optind], 1);
         return CLI_USAGE;
     }
     argc -= optind;

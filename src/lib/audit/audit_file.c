@@ -82,12 +82,11 @@ static void now(int64_t *ns, int32_t *offset)
 {
     struct timespec ts;
     struct tm tm;
-    time_t s;
+    long off;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    s = ts.tv_sec;
     *ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    *offset = localtime_r(&s, &tm) ? (int32_t)tm.tm_gmtoff : 0;
+    *offset = mm_os_localtime(ts.tv_sec, &tm, &off) == 0 ? (int32_t)off : 0;
 }
 
 /* Where the log ends: the last good record's sequence number and hash, and its end. */
@@ -329,7 +328,7 @@ static void place_of(const struct mm_audit_event *ev, char host[HOST_MAX + 1], i
         snprintf(host, HOST_MAX + 1, "%s", ev->host);
     } else {
         memset(host, 0, HOST_MAX + 1);
-        if (gethostname(host, HOST_MAX) != 0)
+        if (mm_os_hostname(host, HOST_MAX + 1) != 0)
             snprintf(host, HOST_MAX + 1, "unknown");
     }
     *ns = ev->time_ns;

@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "common/attr.h"
+
 typedef struct mm_buf {
     char *ptr;    /* NULL until the first append */
     size_t len;   /* bytes used, without the terminating NUL */
@@ -40,8 +42,8 @@ int mm_buf_puts(mm_buf *b, const char *s);
 int mm_buf_putc(mm_buf *b, int c);
 
 /* Append formatted text. @return as mm_buf_put() */
-int mm_buf_printf(mm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int mm_buf_vprintf(mm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int mm_buf_printf(mm_buf *b, const char *fmt, ...) MM_PRINTF(2, 3);
+int mm_buf_vprintf(mm_buf *b, const char *fmt, va_list ap) MM_PRINTF(2, 0);
 
 /* Make room for @n more bytes without changing len. @return as mm_buf_put() */
 int mm_buf_grow(mm_buf *b, size_t n);

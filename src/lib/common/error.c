@@ -11,7 +11,7 @@
 
 static _Thread_local char last_msg[512];
 
-__attribute__((format(printf, 1, 0))) static void vset(const char *fmt, va_list ap)
+MM_PRINTF(1, 0) static void vset(const char *fmt, va_list ap)
 {
     char tmp[sizeof(last_msg)];
 

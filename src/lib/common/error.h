@@ -9,6 +9,8 @@
 #ifndef MM_COMMON_ERROR_H
 #define MM_COMMON_ERROR_H
 
+#include "common/attr.h"
+
 enum mm_err {
     MM_OK = 0,
     MM_ERROR = -1,     /* generic failure */
@@ -29,14 +31,13 @@ enum mm_err {
  * write `return mm_error_set(MM_ECORRUPT, "pack '%s': bad mac", id);`.
  * @return @code unchanged
  */
-int mm_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mm_error_set(int code, const char *fmt, ...) MM_PRINTF(2, 3);
 
 /*
  * Like mm_error_set(), and appends ": <strerror(errnum)>".
  * @return @code unchanged
  */
-int mm_error_set_errno(int code, int errnum, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+int mm_error_set_errno(int code, int errnum, const char *fmt, ...) MM_PRINTF(3, 4);
 
 /* The calling thread's last message, or "" when there is none. Borrowed until the next set. */
 const char *mm_error_last(void);

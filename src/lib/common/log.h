@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "common/attr.h"
+
 enum mm_log_level { MM_LOG_ERROR = 0, MM_LOG_WARN = 1, MM_LOG_INFO = 2, MM_LOG_DEBUG = 3 };
 
 typedef void (*mm_log_sink)(enum mm_log_level level, const char *msg, void *ctx);
@@ -18,7 +20,7 @@ typedef void (*mm_log_sink)(enum mm_log_level level, const char *msg, void *ctx)
 void mm_log_set_sink(mm_log_sink sink, void *ctx, enum mm_log_level level);
 
 /* Send one message to the sink. The text must already be free of patient data. */
-void mm_log(enum mm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mm_log(enum mm_log_level level, const char *fmt, ...) MM_PRINTF(2, 3);
 
 /*
  * Write into @out (@cap bytes, always NUL-terminated, cut with "..." when short)

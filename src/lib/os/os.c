@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -177,6 +178,7 @@ fail:
     return err;
 }
 
+#ifndef _WIN32 /* os/win/os_win_dir.c, os_win_misc.c */
 long mm_os_dir_read(int fd, void *buf, size_t cap)
 {
     ssize_t got;
@@ -203,3 +205,22 @@ const char *mm_os_dir_next(const void *buf, size_t n, size_t *off)
     }
     return NULL;
 }
+
+int mm_os_hostname(char *buf, size_t n)
+{
+    if (n == 0)
+        return mm_error_set(MM_EINVAL, "no room for the host name");
+    if (gethostname(buf, n - 1) != 0)
+        return mm_error_set_errno(MM_EIO, errno, "cannot tell the name of this computer");
+    buf[n - 1] = '\0';
+    return 0;
+}
+
+int mm_os_localtime(time_t t, struct tm *out, long *gmtoff)
+{
+    if (!localtime_r(&t, out))
+        return mm_error_set(MM_EINVAL, "time %lld cannot be shown as local time", (long long)t);
+    *gmtoff = out->tm_gmtoff;
+    return 0;
+}
+#endif

@@ -8,7 +8,9 @@
 #define MM_OS_OS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "common/buf.h"
 
@@ -53,6 +55,38 @@ long mm_os_dir_read(int fd, void *buf, size_t cap);
  * skipped. @return the NUL-terminated name (in @buf), or NULL when none is left
  */
 const char *mm_os_dir_next(const void *buf, size_t n, size_t *off);
+
+/* ---- what differs between Linux and Windows (os.c, os_fs.c; os/win on Windows) ------------ */
+
+/*
+ * The name of this computer into @buf (@n bytes, NUL-terminated, cut to fit): gethostname(2),
+ * on Windows the DNS host name in UTF-8.
+ * @return 0, MM_EIO
+ */
+int mm_os_hostname(char *buf, size_t n);
+
+/*
+ * @t as local time into @out, and the offset of local time east of UTC at @t, in seconds,
+ * into @gmtoff (tm_gmtoff, which Windows lacks).
+ * @return 0, MM_EINVAL (@t cannot be represented)
+ */
+int mm_os_localtime(time_t t, struct tm *out, long *gmtoff);
+
+/* Space on the file system holding a path. */
+struct mm_os_space {
+    uint64_t avail;  /* bytes an unprivileged writer may still use */
+    uint64_t total;  /* bytes of the file system */
+    uint64_t files;  /* inodes in all, 0 when the file system does not count them */
+    uint64_t favail; /* inodes left */
+    int readonly;    /* mounted (Windows: the volume is) read-only */
+};
+
+/*
+ * Say how much room the file system holding @path has and whether it is read-only:
+ * statvfs(2), on Windows GetDiskFreeSpaceExW and GetVolumeInformationW.
+ * @return 0, MM_EIO (errno set)
+ */
+int mm_os_space(const char *path, struct mm_os_space *out);
 
 /* ---- decrypted data kept out of core dumps (os_mem.c) --------------------------------------- */
 

@@ -14,13 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
+#endif
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "os/os.h"
 
+#ifndef _WIN32 /* the Windows variants are in os/win/os_win_misc.c */
 #define MAGIC_EXFAT   0x2011BAB0ul
 #define MAGIC_NTFS3   0x7366746eul
 #define MAGIC_NTFS    0x5346544eul /* the old read-only driver */
@@ -44,6 +48,8 @@ static const struct {
     { MAGIC_TMPFS, MM_OS_FS_TMPFS },     { MAGIC_NFS, MM_OS_FS_NFS },
     { MAGIC_OVERLAY, MM_OS_FS_OVERLAY },
 };
+
+#endif
 
 const char *mm_os_fs_kind_name(enum mm_os_fs_kind k)
 {
@@ -70,6 +76,7 @@ const char *mm_os_fs_kind_name(enum mm_os_fs_kind k)
     return "unknown";
 }
 
+#ifndef _WIN32
 /* Undo mountinfo's octal escapes (\040 for a space) in place. */
 static void unescape(char *s)
 {
@@ -209,3 +216,21 @@ int mm_os_fs_type(const char *path, struct mm_os_fs *out)
         fuse_kind(path, out);
     return 0;
 }
+
+int mm_os_space(const char *path, struct mm_os_space *out)
+{
+    char red[MM_LOG_PATH_MAX];
+    struct statvfs v;
+
+    memset(out, 0, sizeof(*out));
+    if (statvfs(path, &v) != 0)
+        return mm_error_set_errno(MM_EIO, errno, "cannot tell the free space of '%s'",
+                                  mm_log_path(red, sizeof(red), path));
+    out->avail = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+    out->total = (uint64_t)v.f_blocks * (uint64_t)v.f_frsize;
+    out->files = v.f_files;
+    out->favail = v.f_favail;
+    out->readonly = (v.f_flag & ST_RDONLY) != 0;
+    return 0;
+}
+#endif

@@ -6,6 +6,7 @@
  * so it is not locked). A process that is not dumpable also cannot be read through
  * /proc/PID/mem or ptrace by other processes of its user.
  */
+#ifndef _WIN32 /* os/win/os_win_proc.c */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -48,3 +49,6 @@ void mm_os_secret_unmap(void *p, size_t n)
     mm_crypto_wipe(p, n ? n : 1);
     munmap(p, n ? n : 1);
 }
+#else
+_Static_assert(1, "os_win_proc.c implements this file on Windows");
+#endif

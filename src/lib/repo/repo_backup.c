@@ -536,7 +536,7 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     g.counts = st.c;
     if ((err = judge_gen(r, o, &g.counts, &g, &reasons_own)) < 0)
         goto out;
-    gethostname(host, sizeof(host) - 1);
+    (void)mm_os_hostname(host, sizeof(host));
     for (char *c = host; *c; c++)
         if ((unsigned char)*c < ' ')
             *c = '_';

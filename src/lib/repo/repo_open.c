@@ -553,7 +553,7 @@ int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, un
             return 0; /* a write-protected medium: nobody can write it, readers need no lock */
         }
     }
-    gethostname(host, sizeof(host) - 1);
+    (void)mm_os_hostname(host, sizeof(host));
     for (char *c = host; *c; c++)
         if (*c <= ' ')
             *c = '_';

@@ -74,6 +74,29 @@ out:
     return err;
 }
 
+/* ISO 8601 weeks in year @y: 53 when it starts on a Thursday, or is a leap year starting on
+ * a Wednesday. */
+static int iso_weeks(long y)
+{
+    long p = (y + y / 4 - y / 100 + y / 400) % 7,
+         q = ((y - 1) + (y - 1) / 4 - (y - 1) / 100 + (y - 1) / 400) % 7;
+
+    return p == 4 || q == 3 ? 53 : 52;
+}
+
+/* strftime's "%G-W%V" (the ISO week), which the Microsoft C library lacks. */
+static void iso_week(const struct tm *tm, char week[16])
+{
+    long y = tm->tm_year + 1900L;
+    int wday = tm->tm_wday == 0 ? 7 : tm->tm_wday, w = (tm->tm_yday + 1 - wday + 10) / 7;
+
+    if (w < 1)
+        w = iso_weeks(--y);
+    else if (w > iso_weeks(y))
+        w = 1, y++;
+    snprintf(week, 16, "%ld-W%02d", y, w);
+}
+
 /* Local-time bucket keys of a generation: day, ISO week, month. */
 static void buckets(int64_t ns, char day[16], char week[16], char month[16])
 {
@@ -82,7 +105,7 @@ static void buckets(int64_t ns, char day[16], char week[16], char month[16])
 
     localtime_r(&t, &tm);
     strftime(day, 16, "%Y-%m-%d", &tm);
-    strftime(week, 16, "%G-W%V", &tm);
+    iso_week(&tm, week);
     strftime(month, 16, "%Y-%m", &tm);
 }
 

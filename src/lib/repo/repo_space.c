@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -27,15 +26,20 @@
 
 int mm_repo__medium_state(const mm_repo *r, uint64_t *avail)
 {
-    struct statvfs v;
+    struct mm_os_space v;
+    char keep[512];
 
     *avail = 0;
-    if (statvfs(r->path, &v) != 0)
+    snprintf(keep, sizeof(keep), "%s", mm_error_last());
+    if (mm_os_space(r->path, &v) != 0) {
+        /* only a question: the caller's message (a failed write) stays */
+        mm_error_set(MM_EIO, "%s", keep);
         return 0;
-    if (v.f_flag & ST_RDONLY)
+    }
+    if (v.readonly)
         return MM_REPO_LOCK_SKIPPED_READONLY;
-    *avail = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
-    if (*avail < FULL_BELOW || (v.f_files && v.f_favail == 0))
+    *avail = v.avail;
+    if (*avail < FULL_BELOW || (v.files && v.favail == 0))
         return MM_REPO_LOCK_SKIPPED_FULL;
     return 0;
 }
@@ -50,9 +54,9 @@ int mm_repo__reserve_release(mm_repo *r)
 }
 
 /* The size of the reserve on the file system of @v. */
-static uint64_t reserve_size(const struct statvfs *v)
+static uint64_t reserve_size(const struct mm_os_space *v)
 {
-    uint64_t n = (uint64_t)v->f_blocks * v->f_frsize / 64;
+    uint64_t n = v->total / 64;
 
     n = n < RESERVE_MIN ? RESERVE_MIN : n > RESERVE_MAX ? RESERVE_MAX : n;
     return n;
@@ -62,16 +66,16 @@ void mm_repo__reserve_make(mm_repo *r)
 {
     char path[MM_LIMIT_PATH], tmp[MM_LIMIT_PATH + 32];
     static const char zero[16384];
-    struct statvfs v;
+    struct mm_os_space v;
     struct stat s;
     uint64_t size, left;
     int fd, ok = 1;
 
     if (mm_repo__path(r, RESERVE_NAME, path, sizeof(path)) < 0 || lstat(path, &s) == 0 ||
-        statvfs(r->path, &v) != 0 || (v.f_flag & ST_RDONLY))
+        mm_os_space(r->path, &v) != 0 || v.readonly)
         return;
     size = reserve_size(&v);
-    if ((uint64_t)v.f_bavail * v.f_frsize < 4 * size)
+    if (v.avail < 4 * size)
         return; /* no room to spare: the next run with room writes it */
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)

@@ -509,7 +509,7 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* snprintf into a path buffer. @return 0, or -1 when the result did not fit */
-__attribute__((format(printf, 3, 4))) static int pjoin(char *out, size_t cap, const char *fmt, ...)
+MM_PRINTF(3, 4) static int pjoin(char *out, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     int n;

@@ -14,17 +14,23 @@
  * Workload: one clinician's browser, or a ward's worth of them (tens of connections).
  */
 #include <errno.h>
+#ifdef _WIN32
+#include <winsock2.h> /* before microhttpd.h and anything that includes windows.h */
+#include <ws2tcpip.h>
+#endif
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -684,6 +690,15 @@ const unsigned char *mm_viewer_asset(const char *name, size_t *n, const char **t
     return NULL;
 }
 
+#ifdef _WIN32
+/* Windows lets a second program bind the same address and port unless the first asked for it
+ * alone (SO_EXCLUSIVEADDRUSE: libmicrohttpd's "no reuse"); winsock itself is started by
+ * libmicrohttpd (MHD_init, WSAStartup) */
+#define LISTEN_ALONE MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)0,
+#else
+#define LISTEN_ALONE
+#endif
+
 int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
 {
     struct sockaddr_in sa;
@@ -735,7 +750,7 @@ int mm_viewer_start(mm_viewer **out, const struct mm_viewer_opts *o)
             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)0, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned int)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-            MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL, MHD_OPTION_END);
+            MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL, LISTEN_ALONE MHD_OPTION_END);
     if (!v->d) {
         err = mm_error_set(MM_EIO, "cannot listen on 127.0.0.1 port %u (in use?)", o->port);
         goto out;

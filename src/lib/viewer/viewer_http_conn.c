@@ -14,11 +14,16 @@
  * (MHD_CONNECTION_NOTIFY_CLOSED comes before its close()), and v->conn_lock orders both.
  * Workload: at most CONNECTION_LIMIT connections, scanned every GUARD_TICK_MS.
  */
+#ifdef _WIN32
+#include <winsock2.h> /* before microhttpd.h */
+#endif
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <time.h>
+#ifndef _WIN32
+#include <sys/socket.h>
+#endif
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -27,7 +32,7 @@
 /* One open connection (its libmicrohttpd socket context). */
 struct mm_viewer__conn {
     struct mm_viewer__conn *prev, *next;
-    int fd;
+    MHD_socket fd;  /* an int, but winsock's SOCKET on Windows */
     int waiting;    /* no request is being answered and the connection is not being closed */
     uint64_t since; /* monotonic ms: when it began to wait */
 };
@@ -35,7 +40,11 @@ struct mm_viewer__conn {
 /* Close @k (caller holds v->conn_lock): its thread sees the end of the stream. */
 static void cut(struct mm_viewer__conn *k)
 {
+#ifdef _WIN32
+    shutdown(k->fd, SD_BOTH);
+#else
     shutdown(k->fd, SHUT_RDWR);
+#endif
     k->waiting = 0;
 }
 

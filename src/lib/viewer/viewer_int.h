@@ -41,8 +41,7 @@ struct mm_viewer__out {
 };
 
 /* Append to @o unless an earlier append failed. */
-__attribute__((format(printf, 2, 3))) void mm_viewer__put(struct mm_viewer__out *o, const char *fmt,
-                                                          ...);
+MM_PRINTF(2, 3) void mm_viewer__put(struct mm_viewer__out *o, const char *fmt, ...);
 /* The string member @k of @e, or "". */
 const char *mm_viewer__js(const json_t *e, const char *k);
 
