@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <io.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -307,17 +308,62 @@ int mm_win_mkdir(const char *path, unsigned int mode)
     return mm_win_mkdirat(AT_FDCWD, path, mode);
 }
 
+/* FILE_RENAME_INFO with its Windows 10 flags, laid out here: older headers lack the flags. */
+struct rename_info {
+    DWORD flags; /* a union with BOOLEAN ReplaceIfExists */
+    HANDLE root;
+    DWORD len; /* bytes */
+    WCHAR name[1];
+};
+#define RENAME_REPLACE 0x1u /* FILE_RENAME_FLAG_REPLACE_IF_EXISTS */
+#define RENAME_POSIX   0x2u /* FILE_RENAME_FLAG_POSIX_SEMANTICS */
+#define RENAME_INFO_EX 22   /* FileRenameInfoEx */
+
+/*
+ * Rename @a over @b with POSIX semantics (Windows 10 1709 and later, NTFS): the name is
+ * replaced even while another handle has the old file open. @return 1 when done
+ */
+static int rename_posix(const wchar_t *a, const wchar_t *b)
+{
+    size_t n = wcslen(b), size = offsetof(struct rename_info, name) + (n + 1) * sizeof(WCHAR);
+    struct rename_info *ri = mm_calloc(1, size);
+    HANDLE h;
+    int ok = 0;
+
+    if (!ri)
+        return 0;
+    ri->flags = RENAME_REPLACE | RENAME_POSIX;
+    ri->len = (DWORD)(n * sizeof(WCHAR));
+    memcpy(ri->name, b, (n + 1) * sizeof(WCHAR));
+    if (n >= 4 && wcsncmp(b, L"\\\\?\\", 4) == 0)
+        ri->name[1] = L'?'; /* "\\?\C:\x" -> the NT path "\??\C:\x" */
+    h = CreateFileW(a, DELETE | SYNCHRONIZE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+                    NULL);
+    if (h != INVALID_HANDLE_VALUE) {
+        ok = SetFileInformationByHandle(h, (FILE_INFO_BY_HANDLE_CLASS)RENAME_INFO_EX, ri,
+                                        (DWORD)size) != 0;
+        CloseHandle(h);
+    }
+    mm_free(ri);
+    return ok;
+}
+
 int mm_win_renameat(int fromfd, const char *from, int tofd, const char *to)
 {
     wchar_t *a = NULL, *b = NULL;
+    DWORD e;
     int rc = -1;
 
     if (mm_win__wpath(fromfd, from, &a) != 0 || mm_win__wpath(tofd, to, &b) != 0)
         goto out;
     if (MoveFileExW(a, b, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
         rc = 0;
+    else if (((e = GetLastError()) == ERROR_ACCESS_DENIED || e == ERROR_SHARING_VIOLATION) &&
+             rename_posix(a, b))
+        rc = 0; /* the target was open elsewhere */
     else
-        mm_win__last_errno();
+        mm_win__errno(e);
 out:
     mm_free(a);
     mm_free(b);
