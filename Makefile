@@ -11,6 +11,9 @@
 #   make bench    benchmarks (see docs/PERFORMANCE.md)
 #   make format   reformat the sources with clang-format
 #   make fuzz     libFuzzer build with clang (build-fuzz/)
+#   make windows  the Windows viewer (mingw-w64 cross build): build-windows/mamori.exe and
+#                 build-windows/SHA256SUMS.txt; its libraries are built once from Debian's source
+#                 packages into build-windows/deps/ (or $$MM_WINDEPS) by tools/windows/deps.sh
 #   make install  install the build (never compiles): PREFIX=/usr, DESTDIR honoured
 #   make uninstall  remove what make install put in place (never /etc/mamori/mamori.conf)
 
@@ -28,26 +31,25 @@ DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format
 	libmicrohttpd-dev libinih-dev strace chromium fonts-noto-cjk poppler-utils \
 	exfatprogs exfat-fuse openssh-client openssh-server sshfs
 
+# Debian 12 packages the Windows build needs (make windows; make test runs it when mingw-w64 and
+# Wine are there, so `make deps` installs them too): the cross compilers (posix threads), Wine,
+# and what tools/windows/deps.sh builds Debian's source packages with.
+WIN_PACKAGES := gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev \
+	wine wine64 dpkg-dev xz-utils tcl autoconf automake libtool cmake make pkg-config
+DEB_PACKAGES += $(WIN_PACKAGES)
+
 # Debian 12 packages `make bench` needs on top of those (bench/vs-peers.sh compares with them).
 BENCH_PACKAGES := restic borgbackup time
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )
 
-.PHONY: all deps build test test-gcc test-asan format format-check demo demo-view bench fuzz clean \
-	install uninstall install-check-build install-check-prefix
+.PHONY: all deps deps-apt build test test-gcc test-asan format format-check demo demo-view bench fuzz \
+	clean install uninstall install-check-build install-check-prefix windows windows-deps clean-windows
 
 all: build
 
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing"; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+deps: deps-apt
 	@# the browser tests: Node.js and npm (Debian's, unless a Node.js is there already), then
 	@# playwright-core from the npm registry at the version package-lock.json pins (it drives
 	@# Debian's Chromium; no browser is downloaded)
@@ -59,6 +61,16 @@ deps:
 	@if [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then \
 	  echo "make deps: npm ci (tests/browser)"; \
 	  cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+deps-apt:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 $(BUILD)/build.ninja:
@@ -80,6 +92,10 @@ test: deps
 	@rc=0; rm -f .test-format.json; \
 	if $(MAKE) --no-print-directory format-check; then echo '{"name":"clang-format","result":"OK"}' > .test-format.json; \
 	else echo '{"name":"clang-format","result":"FAIL"}' > .test-format.json; rc=1; fi; \
+	if command -v $(WIN_CC) >/dev/null 2>&1 && command -v wine >/dev/null 2>&1; then \
+	  if $(MAKE) --no-print-directory windows; then echo '{"name":"make windows","result":"OK"}' >> .test-format.json; \
+	  else echo '{"name":"make windows","result":"FAIL"}' >> .test-format.json; rc=1; fi; \
+	fi; \
 	$(MAKE) --no-print-directory test-gcc || rc=1; \
 	$(MAKE) --no-print-directory test-asan || rc=1; \
 	python3 tools/test-summary.py .test-format.json $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || rc=1; \
@@ -96,7 +112,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-	  --no-suite browser
+	  --no-suite browser --no-suite windows
 
 DEMO_PASSPHRASE ?= mamori-demo-passphrase
 
@@ -191,5 +207,42 @@ install: install-check-build install-check-prefix
 uninstall: install-check-prefix
 	python3 tools/uninstall.py $(BUILD) "$(DESTDIR)"
 
+# The Windows viewer (docs/windows.md): the libraries its side links, built once for Windows
+# from Debian's own source packages (tools/windows/deps.sh; deb-src entries enabled when
+# missing), a meson cross build of the viewer-side commands, and the one stripped static exe
+# with its SHA-256 (hospitals that allow only listed programs on USB media ask for it).
+WIN_OUT := build-windows
+WIN_MESON := $(WIN_OUT)/meson
+WIN_CC := x86_64-w64-mingw32-gcc-posix
+WINDEPS := $(abspath $(or $(MM_WINDEPS),$(WIN_OUT)/deps))
+
+windows-deps:
+	@$(MAKE) --no-print-directory deps-apt DEB_PACKAGES="$(WIN_PACKAGES)"
+
+windows: windows-deps
+	MM_WINDEPS=$(WINDEPS) tools/windows/deps.sh
+	@# (set up again only when the cross file changed: another deps cache, other tools)
+	@if [ -f $(WIN_MESON)/build.ninja ] && cmp -s $(WINDEPS)/mingw64.cross $(WIN_MESON)/mamori-cross.txt; then :; \
+	elif [ -f $(WIN_MESON)/build.ninja ]; then \
+	  meson setup --wipe $(WIN_MESON) --cross-file $(WINDEPS)/mingw64.cross --buildtype=release && \
+	  cp $(WINDEPS)/mingw64.cross $(WIN_MESON)/mamori-cross.txt; \
+	else \
+	  rm -rf $(WIN_MESON) && \
+	  meson setup $(WIN_MESON) --cross-file $(WINDEPS)/mingw64.cross --buildtype=release && \
+	  cp $(WINDEPS)/mingw64.cross $(WIN_MESON)/mamori-cross.txt; \
+	fi
+	ninja -C $(WIN_MESON) $(WIN_NINJA_FLAGS)
+	@# (stripped by the linker: strip(1) would give the PE file a time stamp)
+	cp $(WIN_MESON)/src/cli/mamori.exe $(WIN_OUT)/mamori.exe.tmp
+	mv $(WIN_OUT)/mamori.exe.tmp $(WIN_OUT)/mamori.exe
+	cd $(WIN_OUT) && sha256sum mamori.exe > SHA256SUMS.txt.tmp && mv SHA256SUMS.txt.tmp SHA256SUMS.txt
+	@cat $(WIN_OUT)/SHA256SUMS.txt
+	@echo "Windows 版 / Windows build: $(WIN_OUT)/mamori.exe（mamori run が媒体ごとに書き込みます / mamori run writes it onto every medium)"
+
+# make clean keeps the Windows libraries (minutes to build); make clean-windows removes them too
+# (a cache given by MM_WINDEPS outside build-windows/ is never removed)
+clean-windows:
+	rm -rf $(WIN_OUT)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz $(WIN_MESON)

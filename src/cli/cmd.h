@@ -12,6 +12,8 @@
 
 #include <stdio.h>
 
+#include "common/attr.h"
+
 enum cmd_flags { CMD_NEEDS_REPO = 1 << 0, CMD_NEEDS_KEY = 1 << 1, CMD_WRITES_REPO = 1 << 2 };
 
 enum cli_exit {
@@ -49,7 +51,7 @@ struct cmd {
 };
 
 /* Print "mamori: <msg>" to stderr; the message must hold no patient data. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_error(const char *fmt, ...) MM_PRINTF(1, 2);
 
 /*
  * @s with every control character and malformed UTF-8 byte escaped (mm_text_escape): text
@@ -86,7 +88,7 @@ void cli_print_cmd_help(const struct cli_ctx *ctx, const struct cmd *cmd, FILE *
 
 /* Print a usage error for @cmd and return CLI_USAGE. */
 int cli_usage(const struct cli_ctx *ctx, const struct cmd *cmd, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+        MM_PRINTF(3, 4);
 
 /*
  * Report the option error getopt_long() signalled with @opt (':' for a missing value,

@@ -400,6 +400,7 @@ const struct cmd cmd_verify = {
 };
 
 /* ---- prune ---------------------------------------------------------------------------------- */
+#ifndef _WIN32 /* the Windows build reads media: it never removes a generation */
 
 struct prune_ctx {
     struct cli_run run; /* first: cli_progress_cb takes the prune's ctx as a cli_run */
@@ -586,3 +587,4 @@ const struct cmd cmd_prune = {
     CMD_NEEDS_REPO | CMD_NEEDS_KEY | CMD_WRITES_REPO,
     run_prune,
 };
+#endif /* !_WIN32 */

@@ -463,6 +463,7 @@ static void winpath__allocation_failure_torture(void **state)
 #include <windows.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "os/os.h"
 
 static char tmp[64]; /* the test's folder, under the current one */
@@ -853,6 +854,51 @@ static void compat__os_helpers(void **state)
     assert_int_equal(mm_os_no_core_dumps(), 0);
 }
 
+/* Every descriptor and stream is binary: no CR LF translation, Ctrl-Z is a byte. */
+static void compat__binary_always(void **state)
+{
+    static const char data[] = "a\r\nb\n\x1a"
+                               "c\n";
+    char path[256], got[32];
+    struct stat st;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    join(path, sizeof(path), tmp, "bin");
+    put_file(path, data);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, sizeof(data) - 1);
+    expect_file(path, data);
+    fd = open(path, O_RDONLY);
+    assert_int_equal(read(fd, got, sizeof(got)), (int)sizeof(data) - 1);
+    assert_memory_equal(got, data, sizeof(data) - 1);
+    close(fd);
+    assert_non_null(f = fopen(path, "a"));
+    assert_true(fputs("\n", f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(f = fopen(path, "re"));
+    assert_int_equal(fread(got, 1, sizeof(got), f), sizeof(data));
+    fclose(f);
+    assert_memory_equal(got, data, sizeof(data) - 1);
+    assert_int_equal(got[sizeof(data) - 1], '\n');
+}
+
+/* Messages name Windows paths (backslashes) with the patient IDs masked too. */
+static void compat__log_path_masks_backslash_paths(void **state)
+{
+    char red[MM_LOG_PATH_MAX];
+
+    (void)state;
+    assert_string_equal(
+            mm_log_path(red, sizeof(red),
+                        "E:\\ss\\999\\901\\9999013\\20111220\\OML-11\\"
+                        "9999013_20111220_OML-11_000000011000354_20111220103059000_01_1"),
+            "E:/ss/*/*/*/20111220/OML-11/"
+            "*_20111220_OML-11_000000011000354_20111220103059000_01_1");
+    assert_string_equal(mm_log_path(red, sizeof(red), "C:/x\\999/901\\9999013"), "C:/x/*/*/*");
+}
+
 #define WIN_COMPAT_TESTS                                                                          \
     cmocka_unit_test_setup_teardown(compat__japanese_and_caret_names, tmp_setup, tmp_teardown),   \
             cmocka_unit_test_setup_teardown(compat__paths_beyond_260, tmp_setup, tmp_teardown),   \
@@ -864,7 +910,9 @@ static void compat__os_helpers(void **state)
             cmocka_unit_test_setup_teardown(compat__errors_and_read_only_files, tmp_setup,        \
                                             tmp_teardown),                                        \
             cmocka_unit_test_setup_teardown(compat__pread_flock_times, tmp_setup, tmp_teardown),  \
-            cmocka_unit_test_setup_teardown(compat__os_helpers, tmp_setup, tmp_teardown),
+            cmocka_unit_test_setup_teardown(compat__os_helpers, tmp_setup, tmp_teardown),         \
+            cmocka_unit_test_setup_teardown(compat__binary_always, tmp_setup, tmp_teardown),      \
+            cmocka_unit_test(compat__log_path_masks_backslash_paths),
 #endif
 
 int main(void)

@@ -87,6 +87,12 @@ static void emit(char *out, size_t cap, size_t *pos, const char *s, size_t n, in
     }
 }
 
+#ifdef _WIN32
+#define SEP(c) ((c) == '/' || (c) == '\\') /* a Windows path may use either */
+#else
+#define SEP(c) ((c) == '/')
+#endif
+
 const char *mm_log_path(char *out, size_t cap, const char *path)
 {
     struct comp c[MAX_COMPONENTS];
@@ -102,11 +108,15 @@ const char *mm_log_path(char *out, size_t cap, const char *path)
         return out;
     }
     /* split into components; a path deeper than MAX_COMPONENTS is masked whole */
-    if (*s == '/')
+    if (SEP(*s))
         s++; /* the leading '/' is emitted on its own below */
     while (*s) {
-        const char *e = strchr(s, '/');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
+        const char *e = s;
+        size_t n;
+
+        while (*e && !SEP(*e))
+            e++;
+        n = (size_t)(e - s);
 
         if (nc == MAX_COMPONENTS) {
             snprintf(out, cap, "(path hidden)");
@@ -117,7 +127,7 @@ const char *mm_log_path(char *out, size_t cap, const char *path)
         c[nc].hide = 0;
         nc++;
         s += n;
-        if (*s == '/')
+        if (SEP(*s))
             s++;
     }
     /* learn IDs: <a>/<b>/<a b ...> folder triples, and first fields of SS-MIX2 names */
@@ -140,7 +150,7 @@ const char *mm_log_path(char *out, size_t cap, const char *path)
         }
     }
     /* emit, masking every occurrence of a learned ID */
-    if (path[0] == '/')
+    if (SEP(path[0]))
         emit(out, cap, &pos, "/", 1, &cut);
     for (int i = 0; i < nc && !cut; i++) {
         if (i > 0)

@@ -36,6 +36,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "crypto/crypto.h"
+#include "os/os.h"
 #include "viewer/viewer.h"
 #include "viewer/viewer_http_int.h"
 #include "viewer/viewer_int.h"
@@ -58,6 +59,7 @@ void mm_viewer__emit(mm_viewer *v, const struct mm_viewer_event *ev, int keyed)
     struct timespec ts;
     struct tm tm;
     struct qev *q;
+    long gmtoff;
     time_t t;
 
     if (!v->event)
@@ -76,7 +78,7 @@ void mm_viewer__emit(mm_viewer *v, const struct mm_viewer_event *ev, int keyed)
     memset(q, 0, sizeof(*q));
     q->ev.kind = ev->kind;
     q->ev.time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    q->ev.utc_offset_s = localtime_r(&t, &tm) ? (int32_t)tm.tm_gmtoff : 0;
+    q->ev.utc_offset_s = mm_os_localtime(t, &tm, &gmtoff) == 0 ? (int32_t)gmtoff : 0;
     q->keyed = keyed;
     if (ev->user) {
         snprintf(q->user, sizeof(q->user), "%s", ev->user);

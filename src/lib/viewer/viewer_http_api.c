@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "crypto/crypto.h"
+#include "os/os.h"
 #include "viewer/viewer.h"
 #include "viewer/viewer_http_int.h"
 #include "viewer/viewer_int.h"
@@ -196,16 +197,17 @@ void mm_viewer_local_time(int64_t ns, char out[48])
 {
     time_t t = (time_t)(ns / 1000000000);
     struct tm tm;
+    long gmtoff;
     unsigned int off;
 
-    if (!localtime_r(&t, &tm)) {
+    if (mm_os_localtime(t, &tm, &gmtoff) < 0) {
         out[0] = '\0';
         return;
     }
-    off = (unsigned int)(labs(tm.tm_gmtoff) / 60) % (100 * 60);
+    off = (unsigned int)(labs(gmtoff) / 60) % (100 * 60);
     snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d%c%02u:%02u", (tm.tm_year + 1900) % 10000,
              (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100, tm.tm_gmtoff < 0 ? '-' : '+', off / 60, off % 60);
+             tm.tm_sec % 100, gmtoff < 0 ? '-' : '+', off / 60, off % 60);
 }
 
 /*

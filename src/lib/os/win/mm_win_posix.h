@@ -261,10 +261,27 @@ void mm_win_rewinddir(mm_win_DIR *d);
 /* ---- memory ------------------------------------------------------------------------------- */
 
 /* advice only: Windows keeps no page cache a program could drop */
-#define POSIX_FADV_NORMAL                0
-#define POSIX_FADV_DONTNEED              4
-#define posix_fadvise(fd, off, len, adv) ((void)(fd), (void)(off), (void)(len), (void)(adv), 0)
-#define malloc_usable_size               _msize
+#define POSIX_FADV_NORMAL   0
+#define POSIX_FADV_DONTNEED 4
+static inline int mm_win_posix_fadvise(int fd, off_t off, off_t len, int advice)
+{
+    (void)fd, (void)off, (void)len, (void)advice;
+    return 0;
+}
+#define posix_fadvise      mm_win_posix_fadvise
+#define malloc_usable_size _msize
+/* glibc's malloc tuning: the Windows heap has none of it (the call is accepted, changes nothing) */
+#ifndef M_MMAP_THRESHOLD
+#define M_TRIM_THRESHOLD (-1)
+#define M_MMAP_THRESHOLD (-3)
+#define M_ARENA_MAX      (-8)
+#endif
+static inline int mm_win_mallopt(int param, int value)
+{
+    (void)param, (void)value;
+    return 1;
+}
+#define mallopt mm_win_mallopt
 
 /* ---- time, errors, system ------------------------------------------------------------------ */
 

@@ -487,9 +487,16 @@ int mm_win_faccessat(int dirfd, const char *path, int mode, int flags)
     if (mm_win__wpath(dirfd, path, &w) != 0)
         return -1;
     a = GetFileAttributesW(w);
-    mm_free(w);
-    if (a == INVALID_FILE_ATTRIBUTES)
+    if (a == INVALID_FILE_ATTRIBUTES) {
+        mm_free(w);
         return mm_win__last_errno();
+    }
+    if ((mode & W_OK) && mm_win__volume_readonly(w)) {
+        mm_free(w);
+        errno = EROFS; /* a write-protected medium: readers go on without a lock file */
+        return -1;
+    }
+    mm_free(w);
     if ((mode & W_OK) && (a & FILE_ATTRIBUTE_READONLY) && !(a & FILE_ATTRIBUTE_DIRECTORY)) {
         errno = EACCES;
         return -1;

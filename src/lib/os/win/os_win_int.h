@@ -51,6 +51,12 @@ void mm_win__dir_stream_free(void *stream);
 /* The reason the last path of this thread was refused (a name Windows forbids), or NULL. */
 const char *mm_win__forbidden_why(void);
 
+/* The root of the volume holding the `\\?\` path @w ("\\?\C:\"), mm_malloc()ed, or NULL. */
+wchar_t *mm_win__volume_root(const wchar_t *w);
+
+/* Whether the volume holding the `\\?\` path @w is read-only (write-protected medium, CD). */
+int mm_win__volume_readonly(const wchar_t *w);
+
 /* Seconds and nanoseconds since 1970 of the Windows file time @ft. */
 struct timespec mm_win__timespec(FILETIME ft);
 

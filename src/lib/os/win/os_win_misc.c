@@ -143,27 +143,11 @@ int mm_os_localtime(time_t t, struct tm *out, long *gmtoff)
     return 0;
 }
 
-/* The root of the volume holding the `\\?\` path @w ("\\?\C:\"), mm_malloc()ed, or NULL. */
-static wchar_t *volume_root(const wchar_t *w)
-{
-    size_t n = wcslen(w) + 2;
-    wchar_t *root = mm_malloc(n * sizeof(*root));
-
-    if (!root)
-        return NULL;
-    if (!GetVolumePathNameW(w, root, (DWORD)n)) {
-        mm_free(root);
-        return NULL;
-    }
-    return root;
-}
-
 int mm_os_space(const char *path, struct mm_os_space *out)
 {
     char red[MM_LOG_PATH_MAX];
     ULARGE_INTEGER avail, total, avail_all;
-    wchar_t *w = NULL, *root = NULL;
-    DWORD flags = 0;
+    wchar_t *w = NULL;
     int err = 0;
 
     memset(out, 0, sizeof(*out));
@@ -175,15 +159,12 @@ int mm_os_space(const char *path, struct mm_os_space *out)
     }
     out->avail = avail.QuadPart;
     out->total = total.QuadPart;
-    if ((root = volume_root(w)) &&
-        GetVolumeInformationW(root, NULL, 0, NULL, NULL, &flags, NULL, 0))
-        out->readonly = (flags & FILE_READ_ONLY_VOLUME) != 0;
+    out->readonly = mm_win__volume_readonly(w);
     goto out;
 fail:
     err = mm_error_set_errno(MM_EIO, errno, "cannot tell the free space of '%s'",
                              mm_log_path(red, sizeof(red), path));
 out:
-    mm_free(root);
     mm_free(w);
     return err;
 }
@@ -205,7 +186,7 @@ int mm_os_fs_type(const char *path, struct mm_os_fs *out)
                                  mm_log_path(red, sizeof(red), path));
         goto out;
     }
-    if (!(root = volume_root(w)) ||
+    if (!(root = mm_win__volume_root(w)) ||
         !GetVolumeInformationW(root, NULL, 0, NULL, NULL, NULL, fs, sizeof(fs) / sizeof(fs[0]))) {
         mm_win__last_errno();
         err = mm_error_set_errno(MM_EIO, errno, "cannot tell the file system of '%s'",

@@ -275,6 +275,32 @@ int mm_win__wpath(int dirfd, const char *path, wchar_t **out)
     return 0;
 }
 
+wchar_t *mm_win__volume_root(const wchar_t *w)
+{
+    size_t n = wcslen(w) + 2;
+    wchar_t *root = mm_malloc(n * sizeof(*root));
+
+    if (!root)
+        return NULL;
+    if (!GetVolumePathNameW(w, root, (DWORD)n)) {
+        mm_free(root);
+        return NULL;
+    }
+    return root;
+}
+
+int mm_win__volume_readonly(const wchar_t *w)
+{
+    wchar_t *root = mm_win__volume_root(w);
+    DWORD flags = 0;
+    int ro = 0;
+
+    if (root && GetVolumeInformationW(root, NULL, 0, NULL, NULL, &flags, NULL, 0))
+        ro = (flags & FILE_READ_ONLY_VOLUME) != 0;
+    mm_free(root);
+    return ro;
+}
+
 /* ---- time ---------------------------------------------------------------------------------- */
 
 #define EPOCH_DIFF 116444736000000000ull /* 1601-01-01 to 1970-01-01 in 100 ns */
