@@ -48,6 +48,7 @@ class Wine:
 
     def __init__(self, wine, build):
         self.wine = wine
+        build = os.path.abspath(build)
         self.prefix = os.path.join(build, 'wine-prefix')
         self.locpath = os.path.join(build, 'wine-locale')
         self.server = shutil.which('wineserver') or '/usr/lib/wine/wineserver64'
