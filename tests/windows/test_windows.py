@@ -501,6 +501,7 @@ def main():
             jwin = wh.Side('windows-ja', exe, env, None, 'ja_JP.UTF-8', loc)
         jlin = wh.Side('linux-ja', MAMORI, env, None, 'ja_JP.UTF-8', loc)
         compare_viewers(jlin, jwin, repo, truth, 'CP932: Japanese ^ path')
+        compare_viewers(jlin, jwin, long_repo, truth, 'CP932: path over 300 characters')
         compare_cli(jlin, jwin, repo, truth, 'CP932: Japanese ^ path')
         compare_cli(jlin, jwin, long_repo, truth, 'CP932: path over 300 characters')
         restore_check(jwin, repo, st, tmp + '/復元先 ^ テスト/ja', 'CP932: restore')

@@ -31,7 +31,11 @@ WINE_ENV = {'WINEARCH': 'win64', 'WINEDEBUG': '-all',
 
 
 def find_wine():
-    """wine64 (Debian puts it in /usr/lib/wine when wine32 is absent), else None."""
+    """wine64 (Debian puts it in /usr/lib/wine when wine32 is absent), else None. MM_WINE
+    names another (empty: behave as if wine were not installed)."""
+    if 'MM_WINE' in os.environ:
+        c = os.environ['MM_WINE']
+        return c if c and os.access(c, os.X_OK) else None
     for c in (shutil.which('wine64'), '/usr/lib/wine/wine64', shutil.which('wine')):
         if c and os.access(c, os.X_OK):
             return c
