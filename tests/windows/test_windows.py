@@ -62,7 +62,7 @@ def make_media(tmp, env):
         '--truth', tmp + '/truth1.json', '-q', env=env)
     repo = tmp + '/病院 ^ 媒体/repo'
     deep = tmp + '/long'
-    for i in range(8):  # eight levels of 33-42 characters: the full paths pass 300 characters
+    for i in range(9):  # nine levels of 33 characters: the repository's path passes 300
         deep += '/深い階層 ^ level %d of the medium path' % i
     long_repo = deep + '/repo'
     for r in (repo, long_repo):
@@ -75,7 +75,8 @@ def make_media(tmp, env):
     for r in (repo, long_repo):
         run(MAMORI, '-q', 'backup', '--repo', r, '--name', 'day2', st + '/standard',
             st + '/extended', env=env)
-    note('repository paths: %d and %d characters' % (len(repo), len(long_repo)))
+    check(len(long_repo) > 300, 'the deep repository path has %d characters (over 300), the '
+          'other %d with Japanese, ^ and spaces' % (len(long_repo), len(repo)))
     return st, repo, long_repo, json.load(open(tmp + '/truth.json'))
 
 
