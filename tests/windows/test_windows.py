@@ -196,6 +196,11 @@ def compare_cli(lin, win, repo, truth, label):
             out_b = out_b.replace(b'\r\n', b'\n')
         what = ' '.join(x if not x[:1].isdigit() and len(x) < 12 or x.startswith('--')
                         else '<%s>' % ('id' if x.isdigit() else 'kana') for x in c)
+        if b.returncode != 0:  # (seen once, exit 1 with nothing on stderr: is it repeatable?)
+            again = win.run(*(c + ['--repo', win.path(repo)]))
+            note('%s: `%s` failed on Windows (exit %d, stderr %r); run again: exit %d, %d bytes'
+                 % (label, c[0], b.returncode, tail(b.stderr), again.returncode,
+                    len(again.stdout)))
         check(a.returncode == b.returncode == 0 and a.stdout and a.stdout == out_b,
               '%s: `%s` prints the same bytes on Windows (exit %d/%d, %d/%d bytes)%s'
               % (label, what, a.returncode, b.returncode, len(a.stdout), len(b.stdout),
