@@ -36,7 +36,7 @@ DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format
 # and what tools/windows/deps.sh builds Debian's source packages with.
 WIN_PACKAGES := gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev \
 	wine wine64 dpkg-dev xz-utils tcl autoconf automake libtool cmake make pkg-config
-DEB_PACKAGES += $(WIN_PACKAGES)
+DEB_PACKAGES := $(DEB_PACKAGES) $(filter-out $(DEB_PACKAGES),$(WIN_PACKAGES))
 
 # Debian 12 packages `make bench` needs on top of those (bench/vs-peers.sh compares with them).
 BENCH_PACKAGES := restic borgbackup time

@@ -26,7 +26,7 @@ int cli_audit_host_dir(const struct cli_ctx *ctx, char *out, size_t cap)
 
     if (ctx->audit_dir && *ctx->audit_dir)
         n = snprintf(out, cap, "%s", ctx->audit_dir);
-    else if ((e = cli_env("MAMORI_AUDIT_DIR")) && *e)
+    else if ((e = cli_env_path("MAMORI_AUDIT_DIR")) && *e)
         n = snprintf(out, cap, "%s", e);
     else
         return cli_win_local_dir("audit", out, cap);

@@ -410,8 +410,8 @@ void cli_problems_free(struct cli_problems *pr)
  * %LOCALAPPDATA%\mamori\cache */
 const char *cli_cache_root(const char *opt, char *buf, size_t cap)
 {
-    const char *c = opt ? opt : cli_env("MAMORI_CACHE");
-    const char *x = cli_env("XDG_CACHE_HOME");
+    const char *c = opt ? opt : cli_env_path("MAMORI_CACHE");
+    const char *x = cli_env_path("XDG_CACHE_HOME");
 
     if (c && *c)
         return c;

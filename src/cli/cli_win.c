@@ -25,6 +25,8 @@
 #include <shellapi.h>
 /* clang-format on */
 
+#include "os/os.h"
+
 /* UTF-16 @w (@n units, -1: NUL-terminated) as a new UTF-8 string; NULL out of memory. */
 static char *utf8_dup(const WCHAR *w, int n)
 {
@@ -52,6 +54,23 @@ static int wide(const char *s, WCHAR *out, int cap)
 static UINT console_out_cp, console_in_cp;
 static char **args;
 static int nargs;
+static int stderr_vt;
+
+#ifndef ENABLE_VIRTUAL_TERMINAL_PROCESSING
+#define ENABLE_VIRTUAL_TERMINAL_PROCESSING 0x0004
+#endif
+
+/* Let the console @h take the escape sequences of the progress line (Windows 10 and later).
+ * @return 1 when @h is a console that does */
+static int console_vt(HANDLE h)
+{
+    DWORD mode;
+
+    if (!h || h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
+        return 0;
+    return (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING) ||
+           SetConsoleMode(h, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
+}
 
 static void start_undo(void)
 {
@@ -75,12 +94,15 @@ int cli_win_start(int *argc, char ***argv)
             LocalFree(w);
         return -1;
     }
-    for (nargs = 0; nargs < n; nargs++)
+    for (nargs = 0; nargs < n; nargs++) {
         if (!(args[nargs] = utf8_dup(w[nargs], -1))) {
             LocalFree(w);
             start_undo();
             return -1;
         }
+        if (nargs > 0)
+            mm_os_path_slashes(args[nargs]);
+    }
     LocalFree(w);
     /* 0 when there is no console (started from a program without one) */
     console_out_cp = GetConsoleOutputCP();
@@ -90,6 +112,7 @@ int cli_win_start(int *argc, char ***argv)
     if (console_in_cp)
         SetConsoleCP(CP_UTF8);
     atexit(start_undo);
+    stderr_vt = console_vt(GetStdHandle(STD_ERROR_HANDLE));
     _setmode(_fileno(stdout), _O_BINARY);
     _setmode(_fileno(stderr), _O_BINARY);
     *argc = n;
@@ -97,11 +120,16 @@ int cli_win_start(int *argc, char ***argv)
     return 0;
 }
 
+int cli_win_stderr_console(void)
+{
+    return stderr_vt;
+}
+
 /* ---- environment ---------------------------------------------------------------------------- */
 
 #define ENV_CACHED 32
 
-/* The values cli_env() gave, by name: each converted once and kept until exit. */
+/* The values cli_env_path() gave, by name: each converted once and kept until exit. */
 static struct env_value {
     char name[64];
     char *value;
@@ -132,7 +160,7 @@ static char *env_utf8(const WCHAR *wname)
     return s;
 }
 
-const char *cli_env(const char *name)
+const char *cli_env_path(const char *name)
 {
     WCHAR wname[64];
     int i;
@@ -147,7 +175,8 @@ const char *cli_env(const char *name)
     if (!env_registered && atexit(env_free) == 0)
         env_registered = 1;
     memcpy(env_values[i].name, name, strlen(name) + 1);
-    env_values[i].value = env_utf8(wname);
+    if ((env_values[i].value = env_utf8(wname)))
+        mm_os_path_slashes(env_values[i].value);
     return env_values[i].value;
 }
 
@@ -199,9 +228,9 @@ int cli_win_local_dir(const char *sub, char *out, size_t cap)
     char *t = NULL;
     int n;
 
-    if ((e = cli_env("LOCALAPPDATA")) && *e) {
+    if ((e = cli_env_path("LOCALAPPDATA")) && *e) {
         n = snprintf(out, cap, "%s/mamori/%s", e, sub);
-    } else if ((e = cli_env("USERPROFILE")) && *e) {
+    } else if ((e = cli_env_path("USERPROFILE")) && *e) {
         n = snprintf(out, cap, "%s/AppData/Local/mamori/%s", e, sub);
     } else {
         WCHAR tmp[MAX_PATH + 1];
@@ -213,9 +242,7 @@ int cli_win_local_dir(const char *sub, char *out, size_t cap)
     }
     if (n < 0 || (size_t)n >= cap)
         return -1;
-    for (char *p = out; *p; p++) /* one separator throughout: '/' (the library's) */
-        if (*p == '\\')
-            *p = '/';
+    mm_os_path_slashes(out); /* (the temporary folder's) */
     return 0;
 }
 

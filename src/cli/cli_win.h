@@ -15,13 +15,21 @@
 /*
  * At the start of main(): the console's code pages set to UTF-8 (put back at exit), stdout
  * and stderr in binary mode (the bytes of the Linux build: no CR before LF), and *@argc /
- * *@argv replaced by the wide command line converted to UTF-8 (kept until exit).
+ * *@argv replaced by the wide command line converted to UTF-8 (kept until exit), every
+ * argument after the program's name with '/' for '\' (mm_os_path_slashes: the library finds
+ * parents and names at '/'; no argument of the Windows build's commands holds a '\' that is
+ * not a path's).
  * @return 0, or -1 when the command line cannot be read (out of memory)
  */
 int cli_win_start(int *argc, char ***argv);
 
-/* The environment variable @name as UTF-8, NULL when it is not set (valid until exit). */
-const char *cli_env(const char *name);
+/* 1 when standard error is a console that takes escape sequences (the progress line): the C
+ * runtime's isatty() says yes for NUL too. cli_win_start() first. */
+int cli_win_stderr_console(void);
+
+/* The path in the environment variable @name as UTF-8 with '/' for '\' (mm_os_path_slashes),
+ * NULL when it is not set (valid until exit). */
+const char *cli_env_path(const char *name);
 
 /*
  * Take the environment variable @name out of the process: its UTF-8 value into @out (@cap

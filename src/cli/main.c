@@ -393,7 +393,11 @@ int main(int argc, char **argv)
     cli_secret_env_take(); /* before anything else: the passphrase leaves the environment */
     mm_log_set_sink(log_sink, NULL, MM_LOG_WARN);
     ctx.lang = env_lang();
+#ifdef _WIN32
+    ctx.tty = cli_win_stderr_console();
+#else
     ctx.tty = isatty(STDERR_FILENO);
+#endif
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "+qvhr:", opts, NULL)) != -1) {
         switch (opt) {

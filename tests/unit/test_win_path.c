@@ -24,6 +24,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "os/os.h"
 #include "os/winpath.h"
 
 /* @s (UTF-8, well-formed) as NUL-terminated UTF-16, encoded here independently. */
@@ -335,26 +336,8 @@ static void forbidden__device_names(void **state)
 static void forbidden__characters_and_endings(void **state)
 {
     static const char *const bad[] = {
-        "a:b",
-        "a<b",
-        "a>b",
-        "a\"b",
-        "a|b",
-        "a?b",
-        "a*b",
-        "a\\b",
-        "a/b",
-        "x.",
-        "x ",
-        "x. ",
-        "...",
-        "a\x01"
-        "b",
-        "a\tb",
-        "a\nb",
-        "\x1f",
-        "\xff",
-        "\xe6\x82",
+        "a:b", "a<b", "a>b", "a\"b",   "a|b",  "a?b",  "a*b",  "a\\b", "a/b",      "x.",
+        "x ",  "x. ", "...", "a\001b", "a\tb", "a\nb", "\x1f", "\xff", "\xe6\x82",
     };
     static const char *const good[] = {
         "a^b",
@@ -410,6 +393,37 @@ static void forbidden__in_paths(void **state)
     assert_null(mm_winpath_forbidden_in("\\\\?\\C:\\con", NULL));
     assert_null(mm_winpath_forbidden_in("\\\\.\\COM1", NULL));
     assert_non_null(mm_winpath_forbidden_in("x/C:", NULL));
+}
+
+/* ---- paths from outside ------------------------------------------------------------------- */
+
+static void slashes__windows_only(void **state)
+{
+    struct {
+        const char *in, *win;
+    } cases[] = {
+        { "C:\\repo\\data", "C:/repo/data" },
+        { "E:\\mamori\\.", "E:/mamori/." },
+        { "rel\\dir/mixed", "rel/dir/mixed" },
+        { "\\\\srv\\share\\x", "//srv/share/x" },
+        { "\\\\?\\C:\\long\\path", "C:/long/path" },
+        { "\\\\?\\UNC\\srv\\share\\x", "//srv/share/x" },
+        { "\\\\.\\COM1", "\\\\.\\COM1" },
+        { "/usr/lib/mamori", "/usr/lib/mamori" },
+        { "", "" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%s", cases[i].in);
+        assert_ptr_equal(mm_os_path_slashes(buf), buf);
+#ifdef _WIN32
+        assert_string_equal(buf, cases[i].win);
+#else
+        assert_string_equal(buf, cases[i].in); /* '\' is a character of names */
+#endif
+    }
 }
 
 /* ---- allocation failures ------------------------------------------------------------------- */
@@ -709,14 +723,7 @@ static void compat__folder_descriptors(void **state)
 
 static void compat__forbidden_names_refused(void **state)
 {
-    static const char *const bad[] = { "con.txt",
-                                       "NUL",
-                                       "a:b",
-                                       "x.",
-                                       "x ",
-                                       "LPT9.log",
-                                       "a\x01"
-                                       "b" };
+    static const char *const bad[] = { "con.txt", "NUL", "a:b", "x.", "x ", "LPT9.log", "a\001b" };
     char path[256], msg[128];
 
     (void)state;
@@ -931,6 +938,7 @@ int main(void)
                                         cmocka_unit_test(forbidden__device_names),
                                         cmocka_unit_test(forbidden__characters_and_endings),
                                         cmocka_unit_test(forbidden__in_paths),
+                                        cmocka_unit_test(slashes__windows_only),
                                         cmocka_unit_test(winpath__allocation_failure_torture),
 #ifdef _WIN32
                                         WIN_COMPAT_TESTS

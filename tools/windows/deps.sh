@@ -13,7 +13,7 @@
 #   mingw64.cross       meson cross file (absolute paths)
 #
 # The .pc files are relocatable (prefix=${pcfiledir}/../..), so the cache may be moved or shared
-# (MM_WINDEPS=/work/wt/windeps).
+# (MM_WINDEPS=<a folder shared by several checkouts>).
 set -euo pipefail
 
 HOST=x86_64-w64-mingw32

@@ -178,6 +178,29 @@ fail:
     return err;
 }
 
+char *mm_os_path_slashes(char *path)
+{
+#ifdef _WIN32
+    size_t n = strlen(path), skip = 0;
+
+    if (n >= 4 && memcmp(path, "\\\\.\\", 4) == 0)
+        return path; /* a device */
+    if (n >= 8 && memcmp(path, "\\\\?\\UNC\\", 8) == 0)
+        skip = 6; /* "\\?\UNC\srv" -> "\\srv" */
+    else if (n >= 4 && memcmp(path, "\\\\?\\", 4) == 0)
+        skip = 4;
+    if (skip) {
+        memmove(path, path + skip, n - skip + 1);
+        if (skip == 6)
+            path[0] = '\\';
+    }
+    for (char *c = path; *c; c++)
+        if (*c == '\\')
+            *c = '/';
+#endif
+    return path;
+}
+
 #ifndef _WIN32 /* os/win/os_win_dir.c, os_win_misc.c */
 long mm_os_dir_read(int fd, void *buf, size_t cap)
 {

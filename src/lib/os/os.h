@@ -47,6 +47,8 @@ int mm_os_fsync_dir(const char *dir);
  * Folder listing straight from the kernel (getdents64): no DIR stream, so a folder costs
  * open, one or two reads and close — a backup lists hundreds of thousands of them.
  * mm_os_dir_read() fills @buf (at least 1 KiB) with raw entries; mm_os_dir_next() walks them.
+ * On Windows (os/win/os_win_dir.c) the entries come from FindFirstFileExW on the path @fd was
+ * opened at, names in UTF-8, the listing kept with @fd until it is closed.
  * @return bytes read (0 at the end), or -1 with errno set
  */
 long mm_os_dir_read(int fd, void *buf, size_t cap);
@@ -72,6 +74,16 @@ int mm_os_hostname(char *buf, size_t n);
  */
 int mm_os_localtime(time_t t, struct tm *out, long *gmtoff);
 
+/*
+ * Make a path from outside (the command line, the environment, the system) use '/' only, in
+ * place: mamori finds parents and names at '/', and Windows takes either separator. On Windows
+ * every '\' becomes '/' and a `\\?\` prefix is dropped (`\\?\C:\x` is "C:/x", `\\?\UNC\s\h` is
+ * "//s/h": the file layer adds it back); `\\.\` device paths are left alone. On Linux '\' is
+ * a character of names and nothing changes.
+ * @return @path
+ */
+char *mm_os_path_slashes(char *path);
+
 /* Space on the file system holding a path. */
 struct mm_os_space {
     uint64_t avail;  /* bytes an unprivileged writer may still use */
@@ -94,7 +106,9 @@ int mm_os_space(const char *path, struct mm_os_space *out);
  * Make this process write no core file (RLIMIT_CORE 0) and not be dumpable (PR_SET_DUMPABLE
  * 0: no core dump, and other processes of the same user cannot read its memory through
  * /proc/PID/mem or ptrace). For the CLI, at the start of every command (they decrypt
- * patient data or keys); the library never calls it.
+ * patient data or keys); the library never calls it. On Windows (os/win/os_win_proc.c):
+ * Windows Error Reporting off for the process (no error box, no report, no dump: an
+ * unhandled exception, abort() or an invalid C library argument ends the process at once).
  * @return 0, MM_EIO
  */
 int mm_os_no_core_dumps(void);
@@ -103,6 +117,8 @@ int mm_os_no_core_dumps(void);
  * @n bytes of zeroed memory mapped apart from the heap and marked MADV_DONTDUMP (left out of
  * any core dump), for large buffers of decrypted data. Not locked: they may be larger than
  * RLIMIT_MEMLOCK. Give them back with mm_os_secret_unmap(p, n), which wipes them first.
+ * On Windows: VirtualAlloc, locked (VirtualLock, never in the page file) when the working set
+ * can grow to hold it.
  * @return the memory, or NULL (MM_ENOMEM set)
  */
 void *mm_os_secret_map(size_t n);

@@ -51,8 +51,11 @@ void mm_win__dir_stream_free(void *stream);
 /* The reason the last path of this thread was refused (a name Windows forbids), or NULL. */
 const char *mm_win__forbidden_why(void);
 
-/* The root of the volume holding the `\\?\` path @w ("\\?\C:\"), mm_malloc()ed, or NULL. */
-wchar_t *mm_win__volume_root(const wchar_t *w);
+/*
+ * The flags (FILE_READ_ONLY_VOLUME...) and, when @fs is not NULL, the file system name (@fscap
+ * units) of the volume holding the `\\?\` path @w. @return 0, -1 with errno set
+ */
+int mm_win__volume_info(const wchar_t *w, DWORD *flags, wchar_t *fs, DWORD fscap);
 
 /* Whether the volume holding the `\\?\` path @w is read-only (write-protected medium, CD). */
 int mm_win__volume_readonly(const wchar_t *w);

@@ -172,34 +172,24 @@ out:
 int mm_os_fs_type(const char *path, struct mm_os_fs *out)
 {
     char red[MM_LOG_PATH_MAX];
-    wchar_t *w = NULL, *root = NULL, fs[64];
+    wchar_t *w = NULL, fs[64];
+    DWORD flags = 0;
     char name[64];
-    int err = 0;
+    size_t i;
 
     MM_ASSERT_ARG(path && out);
     if (mm_win__wpath(AT_FDCWD, path, &w) != 0 ||
-        GetFileAttributesW(w) == INVALID_FILE_ATTRIBUTES) {
-        if (w)
-            mm_win__last_errno();
-        err = mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
-                                 "cannot tell the file system of '%s'",
-                                 mm_log_path(red, sizeof(red), path));
-        goto out;
+        mm_win__volume_info(w, &flags, fs, sizeof(fs) / sizeof(fs[0])) != 0) {
+        mm_free(w);
+        return mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
+                                  "cannot tell the file system of '%s'",
+                                  mm_log_path(red, sizeof(red), path));
     }
-    if (!(root = mm_win__volume_root(w)) ||
-        !GetVolumeInformationW(root, NULL, 0, NULL, NULL, NULL, fs, sizeof(fs) / sizeof(fs[0]))) {
-        mm_win__last_errno();
-        err = mm_error_set_errno(MM_EIO, errno, "cannot tell the file system of '%s'",
-                                 mm_log_path(red, sizeof(red), path));
-        goto out;
-    }
+    mm_free(w);
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < sizeof(name) - 1; i++) {
+    for (i = 0; i < sizeof(name) - 1 && fs[i]; i++)
         name[i] = fs[i] < 0x80 ? (char)fs[i] : '?';
-        name[i + 1] = '\0';
-        if (!fs[i])
-            break;
-    }
+    name[i] = '\0';
     if (_stricmp(name, "exFAT") == 0)
         out->kind = MM_OS_FS_EXFAT;
     else if (_stricmp(name, "NTFS") == 0)
@@ -209,12 +199,7 @@ int mm_os_fs_type(const char *path, struct mm_os_fs *out)
         out->kind = MM_OS_FS_VFAT;
     else
         out->kind = MM_OS_FS_OTHER;
-    if (out->kind == MM_OS_FS_OTHER)
-        snprintf(out->name, sizeof(out->name), "%s", name);
-    else
-        snprintf(out->name, sizeof(out->name), "%s", mm_os_fs_kind_name(out->kind));
-out:
-    mm_free(root);
-    mm_free(w);
-    return err;
+    snprintf(out->name, sizeof(out->name), "%s",
+             out->kind == MM_OS_FS_OTHER ? name : mm_os_fs_kind_name(out->kind));
+    return 0;
 }

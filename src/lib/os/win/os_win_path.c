@@ -125,6 +125,18 @@ int mm_win__dirfd_add(int fd, const wchar_t *w)
     }
     memcpy(copy, w, n * sizeof(*copy));
     AcquireSRWLockExclusive(&dirs_lock);
+    for (size_t i = 0; i < ndirs; i++)
+        if (dirs[i].fd == fd) {
+            /* a descriptor closed behind our back (fclose of an fdopen): its number is new */
+            wchar_t *old = dirs[i].path;
+            void *stream = dirs[i].stream;
+            dirs[i].path = copy;
+            dirs[i].stream = NULL;
+            ReleaseSRWLockExclusive(&dirs_lock);
+            mm_free(old);
+            mm_win__dir_stream_free(stream);
+            return 0;
+        }
     if (ndirs == capdirs) {
         size_t cap = capdirs ? capdirs * 2 : 16;
         struct dir_fd *grown = mm_realloc(dirs, cap * sizeof(*grown));
@@ -275,30 +287,28 @@ int mm_win__wpath(int dirfd, const char *path, wchar_t **out)
     return 0;
 }
 
-wchar_t *mm_win__volume_root(const wchar_t *w)
+int mm_win__volume_info(const wchar_t *w, DWORD *flags, wchar_t *fs, DWORD fscap)
 {
-    size_t n = wcslen(w) + 2;
-    wchar_t *root = mm_malloc(n * sizeof(*root));
+    HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    BOOL ok;
 
-    if (!root)
-        return NULL;
-    if (!GetVolumePathNameW(w, root, (DWORD)n)) {
-        mm_free(root);
-        return NULL;
-    }
-    return root;
+    if (h == INVALID_HANDLE_VALUE)
+        return mm_win__last_errno();
+    /* by handle: no volume label or serial asked for, nothing read from the device */
+    ok = GetVolumeInformationByHandleW(h, NULL, 0, NULL, NULL, flags, fs, fs ? fscap : 0);
+    if (!ok)
+        mm_win__last_errno();
+    CloseHandle(h);
+    return ok ? 0 : -1;
 }
 
 int mm_win__volume_readonly(const wchar_t *w)
 {
-    wchar_t *root = mm_win__volume_root(w);
     DWORD flags = 0;
-    int ro = 0;
 
-    if (root && GetVolumeInformationW(root, NULL, 0, NULL, NULL, &flags, NULL, 0))
-        ro = (flags & FILE_READ_ONLY_VOLUME) != 0;
-    mm_free(root);
-    return ro;
+    return mm_win__volume_info(w, &flags, NULL, 0) == 0 && (flags & FILE_READ_ONLY_VOLUME);
 }
 
 /* ---- time ---------------------------------------------------------------------------------- */
