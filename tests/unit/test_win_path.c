@@ -768,6 +768,16 @@ static void compat__errors_and_read_only_files(void **state)
     errno = 0;
     assert_int_equal(open(sub, O_WRONLY | O_CREAT | O_EXCL, 0644), -1);
     assert_int_equal(errno, EEXIST);
+    /* a writable folder: access() leaves nothing behind (it makes and drops a probe file) */
+    assert_int_equal(access(tmp, W_OK), 0);
+    {
+        DIR *d = opendir(tmp);
+        struct dirent *de;
+        assert_non_null(d);
+        while ((de = readdir(d)))
+            assert_null(strstr(de->d_name, "mamori-access"));
+        closedir(d);
+    }
     /* a read-only file reads, refuses writing, and can still be removed */
     join(path, sizeof(path), tmp, "ro");
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0444);

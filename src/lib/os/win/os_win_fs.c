@@ -478,30 +478,62 @@ ssize_t mm_win_readlink(const char *path, char *buf, size_t n)
     return mm_win_readlinkat(AT_FDCWD, path, buf, n);
 }
 
+/*
+ * Whether a file can be made in the folder @w: Windows has no access(W_OK) for a folder (its
+ * read-only attribute means nothing there; ACLs, a write-protected medium or a read-only share
+ * decide), so a hidden probe file is made and deleted on close. @return 0, -1 with errno set
+ * (EROFS, EACCES; any other failure, a full disk say, is not the question and gives 0)
+ */
+static int folder_writable(const wchar_t *w)
+{
+    size_t n = wcslen(w);
+    wchar_t *probe = mm_malloc((n + 64) * sizeof(*probe));
+    HANDLE h;
+    DWORD e;
+
+    if (!probe)
+        return 0; /* cannot ask: let the write itself tell */
+    swprintf(probe, n + 64, L"%ls%ls.mamori-access-%lu-%lu.tmp", w,
+             n && w[n - 1] == L'\\' ? L"" : L"\\", GetCurrentProcessId(), GetCurrentThreadId());
+    h = CreateFileW(probe, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+                    FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
+                    NULL);
+    e = GetLastError();
+    mm_free(probe);
+    if (h != INVALID_HANDLE_VALUE) {
+        CloseHandle(h); /* deletes it */
+        return 0;
+    }
+    if (e == ERROR_WRITE_PROTECT)
+        return mm_win__errno(e);
+    if (e == ERROR_ACCESS_DENIED || e == ERROR_NETWORK_ACCESS_DENIED)
+        return mm_win__errno(e);
+    return 0;
+}
+
 int mm_win_faccessat(int dirfd, const char *path, int mode, int flags)
 {
     wchar_t *w;
     DWORD a;
+    int rc = 0;
 
     (void)flags;
     if (mm_win__wpath(dirfd, path, &w) != 0)
         return -1;
     a = GetFileAttributesW(w);
     if (a == INVALID_FILE_ATTRIBUTES) {
-        mm_free(w);
-        return mm_win__last_errno();
-    }
-    if ((mode & W_OK) && mm_win__volume_readonly(w)) {
-        mm_free(w);
+        rc = mm_win__last_errno();
+    } else if ((mode & W_OK) && mm_win__volume_readonly(w)) {
         errno = EROFS; /* a write-protected medium: readers go on without a lock file */
-        return -1;
+        rc = -1;
+    } else if ((mode & W_OK) && (a & FILE_ATTRIBUTE_DIRECTORY)) {
+        rc = folder_writable(w);
+    } else if ((mode & W_OK) && (a & FILE_ATTRIBUTE_READONLY)) {
+        errno = EACCES;
+        rc = -1;
     }
     mm_free(w);
-    if ((mode & W_OK) && (a & FILE_ATTRIBUTE_READONLY) && !(a & FILE_ATTRIBUTE_DIRECTORY)) {
-        errno = EACCES;
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 int mm_win_access(const char *path, int mode)
