@@ -210,6 +210,9 @@ static void medium_whys(const struct status_opts *o, const struct mm_status_medi
         printf("    ↳ 一時置き場で待機中 %s（期限 %s）/ staged, waiting: %s (expires %s)\n", b,
                local_time(m->staged.expires, t, sizeof(t)), b, t);
     }
+    if (m->windows_viewer == 0) /* the host had no Windows build: not a failure */
+        printf("%s\n", "    ↳ Windows 用ビューアなし（make windows、make install）/ no Windows "
+                       "viewer on it (make windows, make install)");
 }
 
 /* "free / size" of a medium, or "-". */

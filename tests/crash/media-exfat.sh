@@ -10,7 +10,8 @@
 # audit verify again; a backup asking for another medium or hospital is refused and writes
 # nothing. The emergency guide lies on the medium under its Japanese and ASCII names with the
 # label filled in, and verify checks every viewer file against the manifest's SHA-256 list
-# (sha256sum -c accepts `verify --viewer-hashes`), also after a remount. Every name mamori wrote on the medium must be one Windows accepts, unique without
+# (sha256sum -c accepts `verify --viewer-hashes`), also after a remount; with a (fake) Windows
+# build, bin/mamori.exe, both launchers and SHA256SUMS-windows.txt are there and match. Every name mamori wrote on the medium must be one Windows accepts, unique without
 # regard to case, and no file may be a symlink.
 #
 # Needs root, losetup and mkfs.exfat (exfatprogs) and a way to mount exFAT: otherwise it
@@ -60,6 +61,9 @@ unset MAMORI_LANG LANGUAGE LC_MESSAGES MAMORI_CACHE
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export MAMORI_PASSPHRASE=exfat-medium-passphrase
 export MAMORI_VIEWER_COPY=1 # the viewer and its libraries are copied to the medium too
+# and a (fake) Windows build with them: bin/mamori.exe, the launchers, their SHA-256 list
+printf 'MZ a stand-in for the Windows build' >"$W/mamori.exe" || exit 1
+export MAMORI_WINDOWS_EXE=$W/mamori.exe
 export XDG_CACHE_HOME=$W/cache
 export MAMORI_AUDIT_DIR=$W/audit-host
 R=$MNT/repo
@@ -124,6 +128,13 @@ grep -q '  bin/mamori$' "$W/hashes.out" && grep -q '  緊急時の使い方.txt$
     { show "$W/sha.out"; fail "sha256sum -c does not accept the viewer's files on exFAT"; }
 echo "guide on exFAT: $(cd "$R" && ls | grep -c 'EMERGENCY\|緊急') files; $(grep -c . "$W/hashes.out") viewer files match sha256sum"
 [ -f "$R/bin/mamori" ] && [ -f "$R/mamori-view.sh" ] || fail "the viewer was not copied to the medium"
+cmp -s "$W/mamori.exe" "$R/bin/mamori.exe" && cmp -s "$R/緊急時ビューア.bat" "$R/mamori-view.bat" ||
+    fail "the Windows viewer and its launchers are not on exFAT: $(cd "$R" && ls | tr '\n' ' ')"
+grep -q '  bin/mamori.exe$' "$W/hashes.out" && grep -q '  緊急時ビューア.bat$' "$W/hashes.out" ||
+    { show "$W/hashes.out"; fail "verify --viewer-hashes lacks the Windows files"; }
+(cd "$R" && tr -d '\r' <SHA256SUMS-windows.txt | sha256sum -c) >"$W/winsha.out" 2>&1 ||
+    { show "$W/winsha.out"; fail "SHA256SUMS-windows.txt does not match the files on exFAT"; }
+echo "Windows viewer on exFAT: bin/mamori.exe, 緊急時ビューア.bat, mamori-view.bat, SHA256SUMS-windows.txt"
 grep -q 'viewer' "$W/backup1.err" && { show "$W/backup1.err"; fail "the viewer could not be updated"; }
 # the copy on the medium runs through its own loader, as the launcher starts it
 ld=$(ls "$R"/bin/lib/ld-linux*.so* | head -n 1)

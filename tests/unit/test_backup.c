@@ -419,7 +419,8 @@ static void medium__guide_with_label_and_hospital(void **state)
 /*
  * A second refresh with the same label rewrites nothing (same inodes); another label rewrites
  * the guide, not the launcher; without WRITE only the list is made; a Windows binary in bin/
- * (a refresh that leaves bin/ alone) turns the guide's Windows step into how to start it.
+ * turns the guide's Windows step into how to start it when a refresh that leaves bin/ alone
+ * is told to look at the medium (media init), not otherwise.
  */
 static void medium__rewritten_only_when_changed(void **state)
 {
@@ -468,6 +469,13 @@ static void medium__rewritten_only_when_changed(void **state)
     assert_non_null(f = fopen(exe, "w"));
     fclose(f);
     assert_int_equal(mm_backup_medium_viewer(dir, &m, MM_BACKUP_VIEWER_WRITE, "", NULL), 0);
+    t = slurp(dir, "README-EMERGENCY.txt", NULL); /* not looked at: not listed, "none" */
+    assert_non_null(strstr(t, "not yet on this medium"));
+    free(t);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m,
+                                             MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_SEE_MEDIUM,
+                                             "", NULL),
+                     0);
     for (size_t i = 0; i < 4; i++) {
         t = slurp(dir, guide_files[i], NULL);
         assert_non_null(strstr(t, "緊急時ビューア.bat"));

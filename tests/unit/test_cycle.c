@@ -219,7 +219,7 @@ static void status_fields_recorded(const char *wf, const struct mm_cycle_result 
     assert_true(res->free_bytes > 0 && res->free_bytes <= res->size_bytes);
     has(wf, "\"source_names\":[\"s\"]", 1);
     has(wf, "\"verify\":\"ok\",\"guard\":\"", 1);
-    has(wf, "\"retire_held\":0,\"hospital\":\"H1\"}", 1);
+    has(wf, "\"retire_held\":0,\"windows_viewer\":-1,\"hospital\":\"H1\"}", 1);
     text[strlen(text) - 1] = '\0'; /* the newline */
     last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
     assert_int_equal(mm_status_window_parse(last, strlen(last), w), 0);
@@ -231,6 +231,7 @@ static void status_fields_recorded(const char *wf, const struct mm_cycle_result 
     assert_string_equal(w->generation, res->id);
     assert_string_equal(w->verify, "ok");
     assert_string_equal(w->guard, res->guard); /* the verdict the window's backup stored */
+    assert_int_equal(w->windows_viewer, -1);   /* bin/ not refreshed */
     free(w);
     free(text);
 }
@@ -883,11 +884,28 @@ static void viewer_whole(const char *path, int windows)
     mm_repo_free(r);
 }
 
+/* The newest generation's list of viewer files matches the medium at @path. */
+static void viewer_listed_whole(const char *path)
+{
+    struct mm_repo_gen g;
+    mm_repo *r = NULL;
+    size_t bad = 99;
+
+    assert_int_equal(mm_repo_open(&r, path, NULL, P(PASS)), 0);
+    assert_int_equal(mm_repo_gen_find(r, "latest", &g), 0);
+    assert_non_null(g.viewer);
+    assert_int_equal(mm_repo_viewer_check(r, g.viewer, NULL, NULL, &bad), 0);
+    assert_int_equal(bad, 0);
+    mm_repo_gen_release(&g);
+    mm_repo_free(r);
+}
+
 /*
  * The daily cycle puts the Windows viewer on the medium with bin/: in the medium's first
  * window (a backup on the medium) and in a staged one (listed in the staging, written in the
  * window), where another build replaces bin/mamori.exe; the manifest lists what is on the
- * medium. Without a Windows build a cycle says so once and writes no launcher.
+ * medium. Without a Windows build a cycle says so once and writes no launcher; without bin/
+ * the guide the window writes is the one the staging listed.
  */
 static void cycle__puts_the_windows_viewer_on_the_medium(void **s)
 {
@@ -908,6 +926,7 @@ static void cycle__puts_the_windows_viewer_on_the_medium(void **s)
     run(config("attach-ok", repo_w), &res);
     assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
     assert_string_equal(res.window, "direct");
+    assert_int_equal(res.windows_viewer, 1);
     viewer_whole(repo_w, 1);
     /* staged, another build */
     write_file(exe, "MZ build two", 0644);
@@ -929,7 +948,19 @@ static void cycle__puts_the_windows_viewer_on_the_medium(void **s)
     run(config("attach-ok", repo_w), &res);
     assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
     assert_int_equal(no_windows, 1);
+    assert_int_equal(res.windows_viewer, 0); /* recorded for mamori status */
+    snprintf(p, sizeof(p), "%s/windows.jsonl", state);
+    has(p, "\"windows_viewer\":0,", 1);
     viewer_whole(repo_w, 0);
+    /* bin/ left alone (MAMORI_VIEWER_COPY=0), staged, the old bin/mamori.exe still on the
+     * medium: the window writes the guide the staging listed (verify finds it as listed) */
+    viewer_bin = 0;
+    write_file(extra, "a day without bin/\n", 0644);
+    run(config("attach-ok", repo_w), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.window, "staged");
+    assert_int_equal(res.windows_viewer, -1);
+    viewer_listed_whole(repo_w);
     unlink(extra);
     viewer_bin = 0;
     windows_exe = NULL;

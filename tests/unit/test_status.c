@@ -635,6 +635,50 @@ static void prometheus__exposition(void **s)
     mm_status_release(&st);
 }
 
+/* Whether each medium's last backup put the Windows viewer on it: the newest window that
+ * wrote a generation and recorded it ("windows_viewer"); unknown for old lines; in JSON and
+ * the Prometheus exposition. */
+static void feed__windows_viewer(void **s)
+{
+    struct mm_status st;
+    mm_buf b;
+    char b1[2048], line[2100];
+    json_t *j;
+
+    (void)s;
+    assert_int_equal(mm_status_init(&st, cfg, THU10, T("2026-12-10T00:30:00Z")), 0);
+    st.state_found = 1;
+    rec(b1, sizeof(b1), "2026-12-07", "MON", 0, "none", G1, "\"ssmix2\"", "ok", "none");
+    snprintf(line, sizeof(line), "{\"windows_viewer\":0,%s", b1 + 1);
+    assert_int_equal(mm_status_feed(&st, line, strlen(line)), 0);
+    rec(b1, sizeof(b1), "2026-12-08", "TUE", 0, "none", G2, "\"ssmix2\"", "ok", "none");
+    snprintf(line, sizeof(line), "{\"windows_viewer\":1,%s", b1 + 1);
+    assert_int_equal(mm_status_feed(&st, line, strlen(line)), 0);
+    failed(&st, "2026-12-09", "TUE", "attach"); /* wrote nothing: changes nothing */
+    good(&st, "2026-12-09", "WED", G3);         /* an old line: unknown */
+    assert_int_equal(med(&st, "MON")->windows_viewer, 0);
+    assert_int_equal(med(&st, "TUE")->windows_viewer, 1);
+    assert_int_equal(med(&st, "WED")->windows_viewer, -1);
+    mm_status_judge(&st);
+    mm_buf_init(&b, 1u << 20);
+    assert_int_equal(mm_status_json(&st, &b), 0);
+    assert_non_null(j = json_loadb(b.ptr, b.len, 0, NULL));
+    assert_true(json_is_false(
+            json_object_get(json_array_get(json_object_get(j, "media"), 0), "windows_viewer")));
+    assert_true(json_is_true(
+            json_object_get(json_array_get(json_object_get(j, "media"), 1), "windows_viewer")));
+    assert_true(json_is_null(
+            json_object_get(json_array_get(json_object_get(j, "media"), 2), "windows_viewer")));
+    json_decref(j);
+    mm_buf_clear(&b);
+    assert_int_equal(mm_status_prometheus(&st, &b), 0);
+    assert_non_null(strstr(b.ptr, "\nmamori_medium_windows_viewer{medium=\"MON\"} 0\n"));
+    assert_non_null(strstr(b.ptr, "\nmamori_medium_windows_viewer{medium=\"TUE\"} 1\n"));
+    assert_null(strstr(b.ptr, "mamori_medium_windows_viewer{medium=\"WED\"}"));
+    mm_buf_release(&b);
+    mm_status_release(&st);
+}
+
 static void prometheus__label_values_are_escaped(void **s)
 {
     struct mm_config_source src = { 0 };
@@ -711,6 +755,7 @@ int main(void)
         T_(read__staged_files),
         T_(json__shape),
         T_(prometheus__exposition),
+        T_(feed__windows_viewer),
         T_(prometheus__label_values_are_escaped),
         T_(alloc__failure_at_every_allocation),
     };

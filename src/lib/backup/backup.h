@@ -194,6 +194,9 @@ const char *mm_backup_kind_name(enum mm_repo_source_kind k);
 enum mm_backup_viewer_flags {
     MM_BACKUP_VIEWER_BIN = 1 << 0,   /* this mamori and its libraries in bin/ too */
     MM_BACKUP_VIEWER_WRITE = 1 << 1, /* write what differs (without: only list it) */
+    /* without BIN: the guide's Windows step follows bin/mamori.exe on the medium at @repo
+     * (media init after init; never a host's shadow of the medium) */
+    MM_BACKUP_VIEWER_SEE_MEDIUM = 1 << 2,
 };
 
 /* The Windows viewer's files on the medium (the launchers: the same bytes, ASCII, CRLF). */
@@ -206,16 +209,17 @@ enum mm_backup_viewer_flags {
  * The viewer on the medium at @repo: <repo>/mamori-view.sh (executable), the emergency guide
  * (緊急時の使い方.html/.txt, README-EMERGENCY.html/.txt) filled in with @m's label and
  * hospital (NULL: unlabelled), and with MM_BACKUP_VIEWER_BIN this mamori in bin/mamori and
- * the shared libraries it runs with (the dynamic loader included) in bin/lib/, and the
- * Windows viewer when a Windows build is found: @windows_exe, or with NULL
- * <dir of this mamori>/../lib/mamori/windows/mamori.exe (installed), then the build tree's
- * <dir>/../../../build-windows/mamori.exe (build/src/cli/mamori: the source tree's
- * build-windows/) or <dir>/../../build-windows/mamori.exe; "" or a path that is no file: none. The
- * Windows viewer is MM_BACKUP_WINDOWS_EXE, the launchers MM_BACKUP_WINDOWS_LAUNCHER and
- * MM_BACKUP_WINDOWS_ASCII (they run
- * `"%~dp0bin\mamori.exe" view --repo "%~dp0."`) and MM_BACKUP_WINDOWS_SUMS; the guide's
- * Windows step says how to start it, or that the medium has none. A refresh that leaves
- * bin/ alone writes nothing of Windows, and its guide follows bin/mamori.exe on the medium.
+ * the shared libraries it runs with (the dynamic loader included) in bin/lib/, and beside it
+ * the Windows viewer when a Windows build is found: MM_BACKUP_WINDOWS_EXE, the launchers
+ * MM_BACKUP_WINDOWS_LAUNCHER and MM_BACKUP_WINDOWS_ASCII (running
+ * `"%~dp0bin\mamori.exe" view --repo "%~dp0."`) and MM_BACKUP_WINDOWS_SUMS. The build is
+ * @windows_exe ("" or a path that is no file: none), or with NULL the first file of
+ * <dir of this mamori>/../lib/mamori/windows/mamori.exe (installed),
+ * <dir>/../../../build-windows/mamori.exe (build/src/cli/mamori of a source tree) and
+ * <dir>/../../build-windows/mamori.exe. The guide's Windows step says how to start it, or
+ * that the medium has none. A refresh that leaves bin/ alone writes nothing of Windows, and
+ * its guide says the medium has none (with MM_BACKUP_VIEWER_SEE_MEDIUM: what bin/mamori.exe
+ * on the medium says).
  * With MM_BACKUP_VIEWER_WRITE every file that differs on the medium is replaced
  * crash-safely; nothing that is the same is rewritten.
  * @param[out] out NULL, or the list of the files (path, size, SHA-256) for the manifest,

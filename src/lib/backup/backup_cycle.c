@@ -324,8 +324,20 @@ static void status_figures(struct cyc *c, mm_repo *r)
     mm_repo_gens_free(g, n);
 }
 
-void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const char *path,
-                           mm_repo *r, const char **src, size_t nsrc)
+/* mm_backup_note_fn of a cycle's backup (@arg: the cycle): result.windows_viewer, then the
+ * caller's note. */
+static void cycle_note(const struct mm_backup_note *n, void *arg)
+{
+    struct cyc *c = arg;
+
+    if (n->kind == MM_BACKUP_NOTE_NO_WINDOWS)
+        c->res->windows_viewer = 0;
+    if (c->o->note)
+        c->o->note(n, c->o->arg);
+}
+
+void mm_backup__cycle_opts(struct cyc *c, struct mm_backup_opts *bo, const char *path, mm_repo *r,
+                           const char **src, size_t nsrc)
 {
     memset(bo, 0, sizeof(*bo));
     bo->repo_path = path;
@@ -338,8 +350,10 @@ void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const
     bo->dict_samples = c->o->dict_samples;
     bo->medium_viewer = c->o->medium_viewer;
     bo->windows_exe = c->o->windows_exe;
-    bo->note = c->o->note;
-    bo->arg = c->o->arg;
+    bo->note = cycle_note; /* the only callback of a cycle's backup: @arg is the cycle */
+    bo->arg = c;
+    if (c->o->medium_viewer && c->res->windows_viewer < 0)
+        c->res->windows_viewer = 1; /* until the backup notes that there is none */
     bo->guard_sources = c->ngsrc == nsrc ? c->gsrc : NULL;
     bo->guard_dir = c->guard_dir[0] ? c->guard_dir : NULL;
     bo->medium_label = c->m->label;
@@ -538,10 +552,11 @@ static int status_fields(struct cyc *c, mm_buf *b)
         err = mm_buf_printf(b,
                             "],\"free_bytes\":%lld,\"size_bytes\":%lld,\"generations_held\":%lld,"
                             "\"verify\":\"%s\",\"guard\":\"%s\",\"guard_codes\":\"%s\","
-                            "\"retire_held\":%d",
+                            "\"retire_held\":%d,\"windows_viewer\":%d",
                             (long long)r->free_bytes, (long long)r->size_bytes,
                             (long long)r->generations_held, verify_word(r),
-                            r->guard[0] ? r->guard : "none", r->guard_codes, r->retire_held);
+                            r->guard[0] ? r->guard : "none", r->guard_codes, r->retire_held,
+                            r->windows_viewer);
     return err ? err : mm_json_kv(b, 0, "hospital", h && h->id ? h->id : "");
 }
 
@@ -660,6 +675,7 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     memset(res, 0, sizeof(*res));
     res->attach_status = res->detach_status = res->alert_status = -1;
     res->free_bytes = res->size_bytes = res->generations_held = -1;
+    res->windows_viewer = -1;
     if (!c) {
         res->exit = MM_BACKUP_EXIT_FAILED;
         res->err = MM_ENOMEM;

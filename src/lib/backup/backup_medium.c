@@ -292,7 +292,10 @@ int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, un
     mm_buf_init(&p.old, MM_REPO_VIEWER_FILE_MAX);
     if (!(flags & MM_BACKUP_VIEWER_BIN) || (err = put_bundle(&p)) == 1) {
         p.list->flags |= MM_REPO_VIEWER_NO_BIN;
-        windows = exe_on_medium(repo); /* bin/ left alone: the guide says what is there */
+        /* bin/ left alone: nothing of Windows listed. Only a caller on the medium itself may
+         * look at it: a staging's plan would see the shadow, its window the medium, and
+         * their guides would differ (verify: changed) */
+        windows = (flags & MM_BACKUP_VIEWER_SEE_MEDIUM) && exe_on_medium(repo);
         err = 0;
     } else if (err == 0) { /* bin/ written: the Windows viewer beside this mamori, if found */
         err = mm_backup__put_windows(&p, windows_exe);
@@ -333,5 +336,7 @@ int mm_backup_medium_relabel(mm_repo *r, const char *repo)
         return err;
     labelled = mm_repo_medium_get(r, &m) == 0;
     mm_error_clear();
-    return mm_backup_medium_viewer(repo, labelled ? &m : NULL, MM_BACKUP_VIEWER_WRITE, NULL, NULL);
+    return mm_backup_medium_viewer(repo, labelled ? &m : NULL,
+                                   MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_SEE_MEDIUM, NULL,
+                                   NULL);
 }

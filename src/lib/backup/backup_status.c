@@ -128,7 +128,7 @@ static int get_names(json_t *o, struct mm_status_window *w)
 static int get_rest(json_t *o, struct mm_status_window *w)
 {
     char at[32];
-    int64_t gens, srcs, wo;
+    int64_t gens, srcs, wo, win;
     json_t *on = json_object_get(o, "online_s");
 
     if (get_str(o, "attached", at, sizeof(at)) < 0 ||
@@ -141,9 +141,10 @@ static int get_rest(json_t *o, struct mm_status_window *w)
         get_int(o, "generations_held", -1, &w->generations_held) < 0 ||
         get_int(o, "free_bytes", -1, &w->free_bytes) < 0 ||
         get_int(o, "size_bytes", -1, &w->size_bytes) < 0 || get_int(o, "write_only", 0, &wo) < 0 ||
-        get_names(o, w) < 0)
+        get_int(o, "windows_viewer", -1, &win) < 0 || get_names(o, w) < 0)
         return -1;
     w->write_only = wo == 1;
+    w->windows_viewer = win == 0 || win == 1 ? (int)win : -1;
     if (on && !json_is_number(on))
         return -1;
     w->online_s = on ? json_number_value(on) : -1;
@@ -211,6 +212,7 @@ int mm_status_init(struct mm_status *st, const mm_config *cfg, struct mm_config_
         struct mm_status_medium *m = &st->media[i];
         m->cfg = mm_config_medium_at(cfg, i);
         m->generations_held = m->free_bytes = m->size_bytes = -1;
+        m->windows_viewer = -1;
         m->staged.staged_at = m->staged.expires = m->staged.bytes = -1;
     }
     return 0;
@@ -287,6 +289,8 @@ static void feed_medium(struct mm_status_medium *m, const struct mm_status_windo
         m->good = w->date;
     if (w->generations_held >= 0)
         m->generations_held = w->generations_held;
+    if (w->generations && w->windows_viewer >= 0)
+        m->windows_viewer = w->windows_viewer;
     if (w->size_bytes > 0 && w->free_bytes >= 0) {
         m->free_bytes = w->free_bytes;
         m->size_bytes = w->size_bytes;

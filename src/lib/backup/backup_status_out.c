@@ -149,6 +149,11 @@ static int json_medium(mm_buf *b, const struct mm_status_medium *m)
         (err = jint(b, "size_bytes", m->size_bytes)) == 0 &&
         (err = jdate(b, 0, "last_good_date", m->good)) == 0 &&
         (err = jdate(b, 0, "missed", m->missed)) == 0 && (err = json_staged(b, &m->staged)) == 0)
+        err = mm_buf_printf(b, ",\"windows_viewer\":%s",
+                            m->windows_viewer < 0 ? "null"
+                            : m->windows_viewer   ? "true"
+                                                  : "false");
+    if (err == 0)
         err = jwhy(b, m->attention);
     return err;
 }
@@ -300,6 +305,7 @@ enum prom_med {
     P_SIZE,
     P_GENS,
     P_STAGED,
+    P_WINVIEW,
     P_MED_ATT,
     P_MED_COUNT
 };
@@ -316,6 +322,9 @@ static const char *const med_family[P_MED_COUNT][2] = {
       "Size of the medium's filesystem in bytes, recorded while attached." },
     { "mamori_medium_generations", "Generations held on the medium after its last backup." },
     { "mamori_medium_staged_bytes", "Bytes staged on the host waiting for the medium." },
+    { "mamori_medium_windows_viewer",
+      "1 when the medium's last backup put the Windows viewer on it, 0 when the host had no "
+      "Windows build." },
     { "mamori_medium_needs_attention", "1 when the medium needs a person, else 0." },
 };
 
@@ -329,13 +338,14 @@ static int med_value(const struct mm_status_medium *m, int f, char *v, size_t ca
         snprintf(v, cap, "%.3f", m->last.online_s);
         return 1;
     }
-    x = f == P_WRITTEN  ? (m->have_written ? m->written.at : -1)
-        : f == P_RESULT ? (m->have_last ? m->last.result : -1)
-        : f == P_FREE   ? m->free_bytes
-        : f == P_SIZE   ? m->size_bytes
-        : f == P_GENS   ? m->generations_held
-        : f == P_STAGED ? (m->staged.present ? m->staged.bytes : -1)
-                        : m->attention != 0;
+    x = f == P_WRITTEN   ? (m->have_written ? m->written.at : -1)
+        : f == P_RESULT  ? (m->have_last ? m->last.result : -1)
+        : f == P_FREE    ? m->free_bytes
+        : f == P_SIZE    ? m->size_bytes
+        : f == P_GENS    ? m->generations_held
+        : f == P_STAGED  ? (m->staged.present ? m->staged.bytes : -1)
+        : f == P_WINVIEW ? m->windows_viewer
+                         : m->attention != 0;
     if (x < 0)
         return 0;
     snprintf(v, cap, "%" PRId64, x);

@@ -103,6 +103,9 @@ struct mm_cycle_result {
     char guard_codes[160];
     int retire_held;
     char expired[160]; /* media whose staged data expired and was dropped, space separated */
+    /* the viewer on the medium with bin/ (opts.medium_viewer): 1 with the Windows viewer, 0
+     * without (no Windows build on this host); -1 bin/ not refreshed */
+    int windows_viewer;
 };
 
 /* What run's retirement of whole generations may not go below (struct mm_config_media). */

@@ -64,9 +64,11 @@ void mm_backup__window_head_write(struct cyc *c);
 /* Mark the cycle failed at @st (see backup_cycle.c). @return -1 */
 int mm_backup__cycle_fail(struct cyc *c, enum mm_cycle_stage st, int err, const char *reason);
 
-/* The backup options of the cycle @c for the repository @r at @path and the sources @src. */
-void mm_backup__cycle_opts(const struct cyc *c, struct mm_backup_opts *bo, const char *path,
-                           mm_repo *r, const char **src, size_t nsrc);
+/* The backup options of the cycle @c for the repository @r at @path and the sources @src
+ * (its notes pass through the cycle, which records whether the medium gets the Windows
+ * viewer: result.windows_viewer). */
+void mm_backup__cycle_opts(struct cyc *c, struct mm_backup_opts *bo, const char *path, mm_repo *r,
+                           const char **src, size_t nsrc);
 
 /* <state_dir>/catalog into c->catalog (made, mode 0700). @return 0 or -1 */
 int mm_backup__catalog_dir(struct cyc *c);

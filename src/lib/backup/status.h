@@ -64,9 +64,11 @@ struct mm_status_window {
     char verify[12]; /* "ok", "damaged", "not_run" */
     char guard[12];  /* "none", "clean", "suspect" */
     int64_t generations_held, free_bytes, size_bytes;
-    int64_t sources; /* how many sources were due */
-    int write_only;  /* written with the medium's host credential (the host's own generation) */
-    int have_names;  /* the line lists source_names */
+    int64_t sources;    /* how many sources were due */
+    int write_only;     /* written with the medium's host credential (the host's own generation) */
+    int windows_viewer; /* 1 the Windows viewer put on the medium, 0 none (no Windows build on
+                           the host), -1 bin/ not refreshed or not recorded */
+    int have_names;     /* the line lists source_names */
     size_t nnames;
     char names[MM_BACKUP_SOURCES_MAX][MM_CONFIG_MAX_NAME + 1];
 };
@@ -116,6 +118,8 @@ struct mm_status_medium {
     struct mm_config_date missed; /* its last due day without a good window (year 0: none) */
     int due_today, due_next;
     struct mm_status_staged staged;
+    int windows_viewer; /* of its last window that wrote a generation and recorded it: 1 the
+                           Windows viewer on the medium, 0 none (no Windows build), -1 unknown */
     unsigned int attention;
 };
 
