@@ -122,8 +122,12 @@ static int print_result(const struct cli_ctx *ctx, struct cli_run *run,
         cli_error(CLI_T(ctx, "復元前の中身は '%s' に移しました（削除はしていません）",
                         "the previous content was moved to '%s' (nothing was deleted)"),
                   mm_log_path(red, sizeof(red), st->aside));
+    if (st->unnamed)
+        cli_error(CLI_T(ctx, "%llu 件は Windows で使えない名前のため復元していません（上の一覧）",
+                        "%llu not restored: Windows forbids their names (listed above)"),
+                  (unsigned long long)st->unnamed);
     if (!st->damaged)
-        return CLI_OK;
+        return st->unnamed ? CLI_DAMAGE : CLI_OK;
     cli_error(CLI_T(ctx, "%llu 件は媒体上のデータが損傷していて復元できませんでした",
                     "%llu could not be restored: their data on the medium is damaged"),
               (unsigned long long)st->damaged);

@@ -37,6 +37,7 @@ results = []
 
 
 def check(cond, what, directive=''):
+    what = ' '.join(str(what).split())  # one TAP line: a quoted message may span lines
     results.append((bool(cond) or directive.startswith('TODO'), what))
     print('%s %d - %s%s' % ('ok' if cond else 'not ok', len(results), what,
                             (' # ' + directive) if directive else ''), flush=True)

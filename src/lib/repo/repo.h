@@ -600,6 +600,8 @@ struct mm_repo_restore_opts {
 struct mm_repo_restore_stats {
     uint64_t files, dirs, symlinks, bytes;
     uint64_t damaged; /* files not restored because their data is damaged or missing */
+    uint64_t unnamed; /* files and folders not restored because this system forbids their
+                         names (Windows: CON, a:b, "x."; each reported through o->problem) */
     /* merge and overwrite (and dry runs): files and links added, replaced, left alone (or
      * moved aside); entries only in the target are counted where they are, not below */
     uint64_t added, replaced, left;

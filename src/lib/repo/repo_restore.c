@@ -23,6 +23,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "os/os.h"
+#include "os/winpath.h"
 #include "repo/repo_int.h"
 
 #define QUEUE_MAX    4096
@@ -402,6 +403,36 @@ static int dir_path(const struct rstate *st, const char *to, size_t i, char *out
 }
 
 /*
+ * Whether @e's name is one this system cannot hold (Windows: device names, "a:b", "x."):
+ * then it is reported and counted, and not restored (a folder: nothing below it); the rest
+ * of the generation goes on. Never on Linux, which holds every name a tree can carry.
+ */
+static int forbidden(struct rstate *st, const char *shown, const struct mm_repo__entry *e)
+{
+#ifdef _WIN32
+    const char *why = mm_winpath_forbidden(e->name, e->namelen);
+    char msg[160], *sh;
+
+    if (!why)
+        return 0;
+    if (e->kind == MM_REPO_KIND_FILE)
+        st->seen++;
+    add(&st->s.unnamed, 1);
+    snprintf(msg, sizeof(msg), "%s: %s, not restored on Windows",
+             e->kind == MM_REPO_KIND_DIR ? "folder name" : "name", why);
+    sh = shown[0] ? mm_repo__join(shown, e->name, e->namelen) : mm_strndup(e->name, e->namelen);
+    report(st, sh ? sh : shown, msg);
+    mm_free(sh);
+    return 1;
+#else
+    (void)st;
+    (void)shown;
+    (void)e;
+    return 0;
+#endif
+}
+
+/*
  * Restore the tree @id into the existing folder @dst (st->dirs[@dst_dir - 1], or the target
  * itself when 0). @stack holds the entries leading
  * here (for the filters), @shown the path inside the generation.
@@ -442,6 +473,8 @@ static int walk(struct rstate *st, struct mm_repo__work *w, const unsigned char 
         }
         if (m == 2)
             st->matched = 1;
+        if (forbidden(st, shown, e))
+            continue;
         if (e->kind == MM_REPO_KIND_FILE) {
             st->seen++;
             err = queue_file(st, dst, shown, e);

@@ -223,7 +223,9 @@ void mm_win__dirfd_forget(int fd)
 /* Whether the UTF-8 @path does not depend on the current folder. */
 static int absolute(const char *p)
 {
-    return p[0] == '/' || p[0] == '\\' ||
+    /* "\\srv\share" and "C:\x" stand alone; "\x" (rooted, no drive) takes the current
+     * folder's drive, so mm_winpath_wide is given the current folder for it */
+    return ((p[0] == '/' || p[0] == '\\') && (p[1] == '/' || p[1] == '\\')) ||
            (((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z') && p[1] == ':' &&
             (p[2] == '/' || p[2] == '\\'));
 }
