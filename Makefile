@@ -237,6 +237,8 @@ windows: windows-deps
 	mv $(WIN_OUT)/mamori.exe.tmp $(WIN_OUT)/mamori.exe
 	cd $(WIN_OUT) && sha256sum mamori.exe > SHA256SUMS.txt.tmp && mv SHA256SUMS.txt.tmp SHA256SUMS.txt
 	@cat $(WIN_OUT)/SHA256SUMS.txt
+	@# (the Linux build installs build-windows/mamori.exe only when it was there at setup time)
+	@[ ! -f $(BUILD)/build.ninja ] || meson setup --reconfigure $(BUILD) >/dev/null
 	@echo "Windows 版 / Windows build: $(WIN_OUT)/mamori.exe（mamori run が媒体ごとに書き込みます / mamori run writes it onto every medium)"
 
 # make clean keeps the Windows libraries (minutes to build); make clean-windows removes them too
