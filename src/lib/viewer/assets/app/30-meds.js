@@ -312,7 +312,9 @@
     /* The "as of" control: a date-time, the generation's time by default; says which is shown. */
     function asOfControl(cm, g) {
         var genT = g && g.time ? str(g.time).slice(0, 16) : '';
-        var shown = str(cm && cm.as_of).slice(0, 16);
+        /* while an answer is on its way, the time asked for (reset: the generation's), not the
+         * previous answer's: the control never shows one time while saying it shows another */
+        var shown = S.medsBusy ? str(S.medsAsOf || genT) : str(cm && cm.as_of).slice(0, 16);
         var custom = !!(S.medsAsOf && S.medsAsOf !== genT);
         var input = h('input.mm-med-asof-input', {
             type: 'datetime-local', id: 'mm-med-asof', testid: 'meds-asof-input', value: shown || genT
