@@ -77,6 +77,20 @@ static int verbatim(const uint16_t *p, size_t n)
     return n >= 4 && p[0] == BS && p[1] == BS && (p[2] == '?' || p[2] == '.') && p[3] == BS;
 }
 
+/* The share root "srv\share" starting at unit @i of @p (after "\\" or "\\?\UNC\").
+ * OUT: @r. @return 0, -1 when the server or the share name is missing */
+static int unc_root(const uint16_t *p, size_t n, size_t i, struct root *r)
+{
+    r->kind = ROOT_UNC;
+    r->srv = p + i;
+    r->srvlen = comp_len(p, n, i);
+    i += r->srvlen + (i + r->srvlen < n);
+    r->share = p + i;
+    r->sharelen = comp_len(p, n, i);
+    r->rest = i + r->sharelen;
+    return r->srvlen && r->sharelen ? 0 : -1;
+}
+
 /* Recognise the root of the @n units at @p. OUT: @r. @return 0, -1 for a broken root */
 static int parse_root(const uint16_t *p, size_t n, struct root *r)
 {
@@ -87,15 +101,7 @@ static int parse_root(const uint16_t *p, size_t n, struct root *r)
         if (n >= 8 && upper(p[4]) == 'U' && upper(p[5]) == 'N' && upper(p[6]) == 'C' &&
             p[7] == BS) {
             /* \\?\UNC\srv\share: a share like any other */
-            i = 8;
-            r->kind = ROOT_UNC;
-            r->srv = p + i;
-            r->srvlen = comp_len(p, n, i);
-            i += r->srvlen + (i + r->srvlen < n);
-            r->share = p + i;
-            r->sharelen = comp_len(p, n, i);
-            r->rest = i + r->sharelen;
-            return r->srvlen && r->sharelen ? 0 : -1;
+            return unc_root(p, n, 8, r);
         }
         if (n >= 6 && is_letter(p[4]) && p[5] == ':' && (n == 6 || is_sep(p[6]))) {
             r->kind = ROOT_DRIVE;
@@ -109,17 +115,8 @@ static int parse_root(const uint16_t *p, size_t n, struct root *r)
         r->rest = i + k;
         return k ? 0 : -1;
     }
-    if (n >= 2 && is_sep(p[0]) && is_sep(p[1])) {
-        size_t i = 2;
-        r->kind = ROOT_UNC;
-        r->srv = p + i;
-        r->srvlen = comp_len(p, n, i);
-        i += r->srvlen + (i + r->srvlen < n);
-        r->share = p + i;
-        r->sharelen = comp_len(p, n, i);
-        r->rest = i + r->sharelen;
-        return r->srvlen && r->sharelen ? 0 : -1;
-    }
+    if (n >= 2 && is_sep(p[0]) && is_sep(p[1]))
+        return unc_root(p, n, 2, r);
     if (n >= 2 && is_letter(p[0]) && p[1] == ':') {
         r->drive = p[0];
         r->kind = n > 2 && is_sep(p[2]) ? ROOT_DRIVE : ROOT_DRIVE_REL;
