@@ -608,18 +608,30 @@ int mm_win_fsync(int fd)
     return mm_win__last_errno();
 }
 
-ssize_t mm_win_pread(int fd, void *buf, size_t n, off_t off)
+/* The handle of @fd and an OVERLAPPED at @off, for pread/pwrite. @return the handle, or
+ * INVALID_HANDLE_VALUE with errno set (EBADF, EINVAL for a negative offset) */
+static HANDLE at_offset(int fd, off_t off, OVERLAPPED *ov)
 {
     HANDLE h = (HANDLE)_get_osfhandle(fd);
-    OVERLAPPED ov = { 0 };
-    DWORD got = 0;
 
     if (h == INVALID_HANDLE_VALUE || off < 0) {
         errno = h == INVALID_HANDLE_VALUE ? EBADF : EINVAL;
-        return -1;
+        return INVALID_HANDLE_VALUE;
     }
-    ov.Offset = (DWORD)((uint64_t)off & 0xffffffffu);
-    ov.OffsetHigh = (DWORD)((uint64_t)off >> 32);
+    memset(ov, 0, sizeof(*ov));
+    ov->Offset = (DWORD)((uint64_t)off & 0xffffffffu);
+    ov->OffsetHigh = (DWORD)((uint64_t)off >> 32);
+    return h;
+}
+
+ssize_t mm_win_pread(int fd, void *buf, size_t n, off_t off)
+{
+    OVERLAPPED ov;
+    HANDLE h = at_offset(fd, off, &ov);
+    DWORD got = 0;
+
+    if (h == INVALID_HANDLE_VALUE)
+        return -1;
     if (!ReadFile(h, buf, n > 0x40000000u ? 0x40000000u : (DWORD)n, &got, &ov)) {
         if (GetLastError() == ERROR_HANDLE_EOF)
             return 0;
@@ -630,16 +642,12 @@ ssize_t mm_win_pread(int fd, void *buf, size_t n, off_t off)
 
 ssize_t mm_win_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    HANDLE h = (HANDLE)_get_osfhandle(fd);
-    OVERLAPPED ov = { 0 };
+    OVERLAPPED ov;
+    HANDLE h = at_offset(fd, off, &ov);
     DWORD put = 0;
 
-    if (h == INVALID_HANDLE_VALUE || off < 0) {
-        errno = h == INVALID_HANDLE_VALUE ? EBADF : EINVAL;
+    if (h == INVALID_HANDLE_VALUE)
         return -1;
-    }
-    ov.Offset = (DWORD)((uint64_t)off & 0xffffffffu);
-    ov.OffsetHigh = (DWORD)((uint64_t)off >> 32);
     if (!WriteFile(h, buf, n > 0x40000000u ? 0x40000000u : (DWORD)n, &put, &ov))
         return mm_win__last_errno();
     return (ssize_t)put;
