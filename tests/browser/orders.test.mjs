@@ -85,6 +85,8 @@ try {
     `as of ${asOf}: the taper's first step, not what starts later`, then);
     await page.locator(tid('meds-asof-reset')).click();
     await page.locator(`${tid('meds-asof-state')}[data-custom="false"]`).waitFor();
+    // the state flips at the click; the lines are the generation's only once the answer is in
+    await page.locator(tid('meds-loading')).waitFor({ state: 'detached' });
     ok((await page.$$eval(tid('current-med'), (els) => els.length)) === 8, 'back to the generation\'s time: the 8 current lines');
 
     // ---- patient 2 (no ADT-00) ----
