@@ -322,6 +322,36 @@ static void print_standing(const struct status_opts *o, const struct mm_status *
     }
 }
 
+/* The S3 vault ([vault]): where, its last copy, and plainly whether it is immutable. */
+static void print_vault(const struct status_opts *o, const struct mm_status *st)
+{
+    const struct mm_status_vault *v = &st->vault;
+    char t[40], u[40];
+
+    if (!v->url)
+        return;
+    printf("\nS3 保管庫 / S3 vault: %s\n", cli_esc(v->url));
+    row_start(o, v->attention);
+    printf("  最終コピー last copy: %s  ",
+           v->have_good ? local_time(v->good.at, t, sizeof(t)) : "-");
+    row_end(o, v->attention, "正常 ok");
+    snprintf(u, sizeof(u), "-");
+    if (v->have_good && v->retain_until > 0)
+        local_time(v->retain_until, u, sizeof(u));
+    if (v->immutable == 1)
+        printf("    ↳ 変更不可（Object Lock を確認済み）保持期限 %s / immutable (Object Lock "
+               "proven), retained until %s\n", u, u);
+    else if (v->immutable == 0)
+        why_line(o, 4, "変更不可ではありません（削除・改ざんから守られていません）/ NOT immutable: %s",
+                 v->reason[0] ? v->reason : "-");
+    if (v->attention & MM_STATUS_WHY_NEVER)
+        why_line(o, 4, "まだ一度も保管庫へコピーされていません / nothing has been copied to the "
+                       "vault yet");
+    if (v->have_last && strcmp(v->state, "ok") != 0)
+        why_line(o, 4, "前回のコピーが失敗 / last copy failed: %s",
+                 v->reason[0] ? v->reason : "-");
+}
+
 static void print_notes(const struct mm_status *st)
 {
     if (st->bad_lines)
@@ -388,6 +418,7 @@ static int show_status(struct status_opts *o)
         print_standing(o, &st);
         print_sources(o, &st);
         print_media(o, &st);
+        print_vault(o, &st);
         print_heads(o, &st);
         print_notes(&st);
         rc = CLI_OK;

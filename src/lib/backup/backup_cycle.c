@@ -526,6 +526,7 @@ static void online(struct cyc *c, const char **src, size_t nsrc)
         if (c->res->window[0] == 's')
             seal(c);
     }
+    mm_backup__cycle_vault(c); /* the same generations into the S3 vault, medium attached */
     status_figures(c, r);
     mm_repo_unlock(r); /* nothing of the repository stays open on the medium */
 }
@@ -536,6 +537,25 @@ static const char *verify_word(const struct mm_cycle_result *r)
     if (r->stage == MM_CYCLE_STAGE_VERIFY)
         return r->err == MM_ECORRUPT ? "damaged" : "not_run";
     return r->generations ? "ok" : "not_run";
+}
+
+/* The S3 vault's fields of the window record (no secrets: the URL has none). */
+static int vault_fields(const struct mm_cycle_result *r, mm_buf *b)
+{
+    int err = mm_json_kv(b, 0, "vault", r->vault);
+
+    err = err ? err : mm_json_kv(b, 0, "vault_where", r->vault_where);
+    err = err ? err : mm_json_kv(b, 0, "vault_reason", r->vault_reason);
+    return err ? err
+               : mm_buf_printf(b,
+                               ",\"vault_immutable\":%d,\"vault_files\":%llu,\"vault_bytes\":%llu,"
+                               "\"vault_generations\":%llu,\"vault_extended\":%llu,"
+                               "\"vault_retain_until\":%lld",
+                               r->vault_immutable, (unsigned long long)r->vault_files,
+                               (unsigned long long)r->vault_bytes,
+                               (unsigned long long)r->vault_generations,
+                               (unsigned long long)r->vault_extended,
+                               (long long)r->vault_retain_until);
 }
 
 /* The fields of the window record that `mamori status` reads (status.h), after the others. */
@@ -557,6 +577,8 @@ static int status_fields(struct cyc *c, mm_buf *b)
                             (long long)r->generations_held, verify_word(r),
                             r->guard[0] ? r->guard : "none", r->guard_codes, r->retire_held,
                             r->windows_viewer);
+    if (err == 0 && r->vault[0])
+        err = vault_fields(r, b);
     return err ? err : mm_json_kv(b, 0, "hospital", h && h->id ? h->id : "");
 }
 
@@ -575,8 +597,12 @@ static void alert_text(struct cyc *c, char *out, size_t cap)
         (w = snprintf(out + len, cap - len, "%ssuspect generation on medium %s: %s",
                       len ? "; " : "", r->medium, r->guard_codes[0] ? r->guard_codes : "-")) > 0)
         len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
-    if (r->expired[0])
-        snprintf(out + len, cap - len, "%sstaged data expired: %s", len ? "; " : "", r->expired);
+    if (r->expired[0] &&
+        (w = snprintf(out + len, cap - len, "%sstaged data expired: %s", len ? "; " : "",
+                      r->expired)) > 0)
+        len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
+    if (mm_backup__vault_alert(r) && len < cap)
+        snprintf(out + len, cap - len, "%sS3 vault: %s", len ? "; " : "", r->vault_reason);
 }
 
 /* Append the window's JSON line to <state_dir>/windows.jsonl (one write, fsync). */
@@ -721,8 +747,9 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     res->fsyncs = c->sync.fsyncs;
     mm_backup__stage_finish(c);
     if (res->exit == MM_BACKUP_EXIT_FAILED || res->expired[0] ||
-        strcmp(res->guard, "suspect") == 0) {
-        char alert[sizeof(res->reason) + sizeof(res->expired) + sizeof(res->guard_codes) + 120];
+        strcmp(res->guard, "suspect") == 0 || mm_backup__vault_alert(res)) {
+        char alert[sizeof(res->reason) + sizeof(res->expired) + sizeof(res->guard_codes) +
+                   sizeof(res->vault_reason) + 140];
         alert_text(c, alert, sizeof(alert));
         res->alert_status = mm_cycle_hook(cfg, &hk->alert, "alert", c->m, alert, opts->log_fd);
     }

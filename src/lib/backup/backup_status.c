@@ -24,7 +24,7 @@
 const char *mm_status_why_name(unsigned int i)
 {
     static const char *const names[MM_STATUS_WHY_COUNT] = {
-        "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired",
+        "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired", "vault",
     };
     return i < MM_STATUS_WHY_COUNT ? names[i] : "unknown";
 }
@@ -124,6 +124,21 @@ static int get_names(json_t *o, struct mm_status_window *w)
     return 0;
 }
 
+/* The vault_* members of @o. @return 0, -1 a wrong type */
+static int get_vault(json_t *o, struct mm_status_window *w)
+{
+    int64_t imm;
+
+    if (get_str(o, "vault", w->vault, sizeof(w->vault)) < 0 ||
+        get_str(o, "vault_where", w->vault_where, sizeof(w->vault_where)) < 0 ||
+        get_str(o, "vault_reason", w->vault_reason, sizeof(w->vault_reason)) < 0 ||
+        get_int(o, "vault_immutable", -1, &imm) < 0 ||
+        get_int(o, "vault_retain_until", -1, &w->vault_retain_until) < 0)
+        return -1;
+    w->vault_immutable = imm == 0 || imm == 1 ? (int)imm : -1;
+    return 0;
+}
+
 /* The members of @o after the required ones. @return 0, -1 a wrong type */
 static int get_rest(json_t *o, struct mm_status_window *w)
 {
@@ -142,6 +157,8 @@ static int get_rest(json_t *o, struct mm_status_window *w)
         get_int(o, "free_bytes", -1, &w->free_bytes) < 0 ||
         get_int(o, "size_bytes", -1, &w->size_bytes) < 0 || get_int(o, "write_only", 0, &wo) < 0 ||
         get_int(o, "windows_viewer", -1, &win) < 0 || get_names(o, w) < 0)
+        return -1;
+    if (get_vault(o, w) < 0)
         return -1;
     w->write_only = wo == 1;
     w->windows_viewer = win == 0 || win == 1 ? (int)win : -1;
@@ -215,6 +232,9 @@ int mm_status_init(struct mm_status *st, const mm_config *cfg, struct mm_config_
         m->windows_viewer = -1;
         m->staged.staged_at = m->staged.expires = m->staged.bytes = -1;
     }
+    st->vault.url = mm_config_vault(cfg)->url;
+    st->vault.immutable = -1;
+    st->vault.retain_until = -1;
     return 0;
 }
 
@@ -297,6 +317,24 @@ static void feed_medium(struct mm_status_medium *m, const struct mm_status_windo
     }
 }
 
+/* The vault step of the window @w (one that tried the vault: "ok" or "failed"). */
+static void feed_vault(struct mm_status_vault *v, const struct mm_status_window *w)
+{
+    if (strcmp(w->vault, "ok") != 0 && strcmp(w->vault, "failed") != 0)
+        return;
+    v->have_last = 1;
+    gen_of(w, &v->last);
+    snprintf(v->state, sizeof(v->state), "%s", w->vault);
+    snprintf(v->where, sizeof(v->where), "%s", w->vault_where);
+    snprintf(v->reason, sizeof(v->reason), "%s", w->vault_reason);
+    v->immutable = w->vault_immutable;
+    if (w->vault[0] == 'o' && w->generations) {
+        v->have_good = 1;
+        gen_of(w, &v->good);
+        v->retain_until = w->vault_retain_until;
+    }
+}
+
 int mm_status_feed(struct mm_status *st, const char *line, size_t n)
 {
     struct mm_status_window *w;
@@ -322,6 +360,7 @@ int mm_status_feed(struct mm_status *st, const char *line, size_t n)
     m = w->medium[0] ? medium_of(st, w->medium) : NULL;
     if (m)
         feed_medium(m, w);
+    feed_vault(&st->vault, w);
     mm_free(w);
     return 0;
 }
@@ -411,6 +450,27 @@ static void judge_medium(struct mm_status *st, struct mm_status_medium *m)
     }
 }
 
+/* A configured vault needs a person when its last copy failed, when the store did not prove
+ * its Object Lock, or when media were written but nothing ever reached it. */
+static void judge_vault(const struct mm_status *st, struct mm_status_vault *v)
+{
+    int written = 0;
+
+    v->url = mm_config_vault(st->cfg)->url;
+    v->attention = 0;
+    if (!v->url)
+        return;
+    for (size_t i = 0; i < st->nmedia; i++)
+        written |= st->media[i].have_written;
+    if (!v->have_last) {
+        if (written)
+            v->attention |= MM_STATUS_WHY_NEVER;
+        return;
+    }
+    if (strcmp(v->state, "ok") != 0 || v->immutable == 0)
+        v->attention |= MM_STATUS_WHY_VAULT;
+}
+
 void mm_status_judge(struct mm_status *st)
 {
     struct mm_config_due due[2];
@@ -433,6 +493,8 @@ void mm_status_judge(struct mm_status *st)
         judge_medium(st, &st->media[i]);
         st->needs += st->media[i].attention != 0;
     }
+    judge_vault(st, &st->vault);
+    st->needs += st->vault.attention != 0;
     st->needs += st->attention != 0;
 }
 

@@ -216,6 +216,28 @@ static int json_standing(const struct mm_status *st, mm_buf *out)
     return err ? err : mm_buf_putc(out, ']');
 }
 
+/* "vault": null without [vault]; else its URL, last attempt, last good copy, attention. */
+static int json_vault(mm_buf *b, const struct mm_status_vault *v)
+{
+    int err;
+
+    if (!v->url)
+        return mm_buf_puts(b, ",\"vault\":null");
+    err = mm_buf_puts(b, ",\"vault\":{");
+    if (err == 0 && (err = mm_json_kv(b, 1, "url", v->url)) == 0 &&
+        (err = jstr(b, "state", v->have_last ? v->state : "")) == 0 &&
+        (err = jstr(b, "where", v->where)) == 0 && (err = jstr(b, "reason", v->reason)) == 0)
+        err = mm_buf_printf(b, ",\"immutable\":%s",
+                            v->immutable < 0 ? "null" : v->immutable ? "true" : "false");
+    if (err == 0 && (err = jgen(b, "last", v->have_last, &v->last)) == 0 &&
+        (err = jgen(b, "last_good", v->have_good, &v->good)) == 0)
+        err = v->have_good && v->retain_until > 0 ? jtime(b, "retain_until", v->retain_until)
+                                                  : mm_buf_puts(b, ",\"retain_until\":null");
+    if (err == 0 && (err = jwhy(b, v->attention)) == 0)
+        err = mm_buf_putc(b, '}');
+    return err;
+}
+
 int mm_status_json(const struct mm_status *st, mm_buf *out)
 {
     int err = json_head(st, out);
@@ -236,6 +258,8 @@ int mm_status_json(const struct mm_status *st, mm_buf *out)
             err = mm_buf_putc(out, '}');
     if (err == 0)
         err = mm_buf_putc(out, ']');
+    if (err == 0)
+        err = json_vault(out, &st->vault);
     if (err == 0 && st->nheads) /* only when the host knows of one (issue 17.1) */
         err = json_heads(st, out);
     return err ? err : mm_buf_puts(out, "}\n");
@@ -388,6 +412,27 @@ static int prom_media(const struct mm_status *st, mm_buf *b)
     return err;
 }
 
+/* The vault's gauges (only with [vault]): its last copy ok, the store immutable. */
+static int prom_vault(const struct mm_status_vault *v, mm_buf *b)
+{
+    int err;
+
+    if (!v->url)
+        return 0;
+    err = prom_family(b, "mamori_vault_ok",
+                      "1 when the last copy to the S3 vault succeeded (0 failed, -1 none yet).");
+    if (err == 0)
+        err = mm_buf_printf(b, "mamori_vault_ok %d\n",
+                            !v->have_last ? -1 : strcmp(v->state, "ok") == 0);
+    if (err == 0)
+        err = prom_family(b, "mamori_vault_immutable",
+                          "1 when the S3 vault proved its Object Lock (0 not immutable, -1 "
+                          "unknown).");
+    if (err == 0)
+        err = mm_buf_printf(b, "mamori_vault_immutable %d\n", v->immutable);
+    return err;
+}
+
 int mm_status_prometheus(const struct mm_status *st, mm_buf *out)
 {
     int err = prom_family(out, "mamori_needs_attention",
@@ -412,5 +457,7 @@ int mm_status_prometheus(const struct mm_status *st, mm_buf *out)
         (err = prom_family(out, "mamori_head_disagreements",
                            "Media whose repository head disagrees with this host's copy.")) == 0)
         err = mm_buf_printf(out, "mamori_head_disagreements %zu\n", st->nheads);
-    return err ? err : prom_media(st, out);
+    if (err == 0)
+        err = prom_media(st, out);
+    return err ? err : prom_vault(&st->vault, out);
 }

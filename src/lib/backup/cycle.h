@@ -106,6 +106,15 @@ struct mm_cycle_result {
     /* the viewer on the medium with bin/ (opts.medium_viewer): 1 with the Windows viewer, 0
      * without (no Windows build on this host); -1 bin/ not refreshed */
     int windows_viewer;
+    /* the S3 vault ([vault], backup_vault.c): "" none configured; "ok" every generation of
+     * the medium is in the vault; "failed" (vault_reason: why; the medium's generation
+     * stands, the next window sends what the vault lacks); "skipped" nothing was written */
+    char vault[8];
+    char vault_where[192];  /* s3://host/bucket/prefix/<repository ID>, no secrets */
+    int vault_immutable;    /* the store proved Object Lock (1), did not (0), unknown (-1) */
+    char vault_reason[192]; /* why it failed, or why the store is not immutable */
+    uint64_t vault_files, vault_bytes, vault_generations, vault_extended;
+    int64_t vault_retain_until; /* seconds since 1970 UTC; 0 none (not immutable) */
 };
 
 /* What run's retirement of whole generations may not go below (struct mm_config_media). */

@@ -46,6 +46,13 @@ struct cyc {
     size_t ngsrc;
 };
 
+/* Copy the medium's repository (attached, its window done) to the configured S3 vault, and
+ * say how it went in the cycle's result (vault_*). No vault configured: nothing. */
+void mm_backup__cycle_vault(struct cyc *c);
+
+/* 1 when the vault needs a person: its copy failed, or the store is not immutable. */
+int mm_backup__vault_alert(const struct mm_cycle_result *r);
+
 /* The guard's verdict of a backup (@br) into the cycle's result (guard, guard_codes). */
 void mm_backup__cycle_guard(struct cyc *c, const struct mm_backup_result *br);
 

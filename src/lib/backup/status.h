@@ -44,10 +44,13 @@ enum mm_status_why {
     MM_STATUS_WHY_FAILED = 1 << 5,   /* medium: its last window failed (1) or needs attention (4) */
     MM_STATUS_WHY_MISSED = 1 << 6,   /* medium: its day passed without a good window */
     MM_STATUS_WHY_EXPIRED = 1 << 7,  /* medium: data staged for it expired */
+    MM_STATUS_WHY_VAULT = 1 << 8,    /* vault: its last copy failed, or the store is not
+                                        immutable (Object Lock not proven) */
 };
-#define MM_STATUS_WHY_COUNT 8
+#define MM_STATUS_WHY_COUNT 9
 
-/* "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired" (bit @i). */
+/* "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired", "vault"
+ * (bit @i). */
 const char *mm_status_why_name(unsigned int i);
 
 /* One line of windows.jsonl. Fields a line lacks (older lines) are -1 or "". */
@@ -71,6 +74,12 @@ struct mm_status_window {
     int have_names;     /* the line lists source_names */
     size_t nnames;
     char names[MM_BACKUP_SOURCES_MAX][MM_CONFIG_MAX_NAME + 1];
+    /* the S3 vault step (cycle.h vault_*): "" none recorded */
+    char vault[8];
+    char vault_where[192];
+    char vault_reason[192];
+    int vault_immutable;        /* 1, 0, -1 unknown */
+    int64_t vault_retain_until; /* seconds since 1970 UTC; 0 none; -1 unknown */
 };
 
 /*
@@ -123,6 +132,21 @@ struct mm_status_medium {
     unsigned int attention;
 };
 
+/* The S3 vault ([vault] in the configuration) as the windows recorded it. */
+struct mm_status_vault {
+    const char *url; /* [vault] url; NULL: no vault configured (nothing below is judged) */
+    int have_last;   /* a window tried the vault */
+    struct mm_status_gen last; /* that window (its generation, if it wrote one) */
+    char state[8];             /* its outcome: "ok", "failed" */
+    char where[192];           /* s3://.../<repository ID> (no secrets) */
+    char reason[192];          /* why it failed, or why the store is not immutable */
+    int immutable;             /* the store proved Object Lock then: 1, 0, -1 unknown */
+    int have_good;
+    struct mm_status_gen good; /* the last generation copied to the vault */
+    int64_t retain_until;      /* that copy's retention (seconds since 1970 UTC; 0 none) */
+    unsigned int attention;    /* MM_STATUS_WHY_VAULT, MM_STATUS_WHY_NEVER */
+};
+
 /* A disagreement of a medium's repository head with this host's copy (issue 17.1): the alert
  * a check left in the host's audit folder (<repository ID>.rhead-alert). */
 struct mm_status_head {
@@ -144,6 +168,7 @@ struct mm_status {
     size_t nsources;
     struct mm_status_medium *media; /* one per configured medium */
     size_t nmedia;
+    struct mm_status_vault vault;
     unsigned int attention;       /* overall bits (NO_STATE) */
     size_t needs;                 /* items that need a person: the verdict; 0 all good */
     struct mm_status_head *heads; /* mm_status_read_heads(): each needs a person */

@@ -27,7 +27,7 @@
 #include "common/error.h"
 #include "config/config_int.h"
 
-enum sect { S_HOSPITAL, S_SERVICE, S_SOURCE, S_MEDIA, S_MEDIUM, S_HOOKS, S_COUNT };
+enum sect { S_HOSPITAL, S_SERVICE, S_SOURCE, S_MEDIA, S_MEDIUM, S_HOOKS, S_VAULT, S_COUNT };
 
 #define MAX_KEYS 12
 
@@ -95,6 +95,12 @@ static const struct section_def sections[S_COUNT] = {
                     K("detach_timeout", T_DURATION, struct mm_config_hooks, detach.timeout),
                     K("alert", T_PATH, struct mm_config_hooks, alert.path),
                     K("alert_timeout", T_DURATION, struct mm_config_hooks, alert.timeout) } },
+    [S_VAULT] = { "vault",
+                  0,
+                  { K("url", T_S3URL, struct mm_config_vault, url),
+                    K("credentials", T_PATH, struct mm_config_vault, credentials),
+                    K("retain", T_DURATION, struct mm_config_vault, retain),
+                    K("lock_mode", T_LOCKMODE, struct mm_config_vault, governance) } },
 };
 
 struct mm_config {
@@ -103,6 +109,7 @@ struct mm_config {
     struct mm_config_service service;
     struct mm_config_media media;
     struct mm_config_hooks hooks;
+    struct mm_config_vault vault;
     struct mm_config_source *sources;
     size_t nsources;
     struct mm_config_medium *media_list;
@@ -218,6 +225,8 @@ static void *inst_obj(struct state *st, const struct inst *in)
         return &c->media;
     case S_MEDIUM:
         return &c->media_list[in->index];
+    case S_VAULT:
+        return &c->vault;
     case S_HOOKS:
     default:
         return &c->hooks;
@@ -622,6 +631,7 @@ static mm_config *new_config(const char *path)
     c->hooks.attach.timeout = 300;
     c->hooks.detach.timeout = 120;
     c->hooks.alert.timeout = 60;
+    c->vault.retain = 30 * 86400;
     return c;
 }
 
@@ -772,6 +782,8 @@ void mm_config_free(mm_config *cfg)
     mm_free(cfg->hooks.attach.path);
     mm_free(cfg->hooks.detach.path);
     mm_free(cfg->hooks.alert.path);
+    mm_free(cfg->vault.url);
+    mm_free(cfg->vault.credentials);
     mm_free(cfg->path);
     mm_free(cfg);
 }
@@ -799,6 +811,11 @@ const struct mm_config_media *mm_config_media(const mm_config *cfg)
 const struct mm_config_hooks *mm_config_hooks(const mm_config *cfg)
 {
     return &cfg->hooks;
+}
+
+const struct mm_config_vault *mm_config_vault(const mm_config *cfg)
+{
+    return &cfg->vault;
 }
 
 size_t mm_config_source_count(const mm_config *cfg)

@@ -115,6 +115,18 @@ struct mm_config_hooks {
     struct mm_config_hook attach, detach, alert;
 };
 
+/* `[vault]`: an S3 bucket with Object Lock that `run` copies every medium's generations to
+ * (docs/operations.md "S3 vault"). Absent section: no vault (url NULL). */
+struct mm_config_vault {
+    char *url;         /* s3://host[:port]/bucket[/prefix]: each medium's repository goes to
+                        * <url>/<its repository ID>/ */
+    char *credentials; /* absolute: the S3 credentials file (0600, owner), or NULL: the
+                        * service's environment (MAMORI_S3_ACCESS_KEY, ...) */
+    int64_t retain;    /* seconds each copied generation stays immutable (default 30 days) */
+    int governance;    /* lock_mode = governance (warned: lifted by anyone with the bypass
+                        * permission); default compliance */
+};
+
 /* A local calendar date. */
 struct mm_config_date {
     int year, month, day;
@@ -167,6 +179,7 @@ const struct mm_config_hospital *mm_config_hospital(const mm_config *cfg);
 const struct mm_config_service *mm_config_service(const mm_config *cfg);
 const struct mm_config_media *mm_config_media(const mm_config *cfg);
 const struct mm_config_hooks *mm_config_hooks(const mm_config *cfg);
+const struct mm_config_vault *mm_config_vault(const mm_config *cfg);
 
 /* The sources in the file's order; @i < mm_config_source_count(). */
 size_t mm_config_source_count(const mm_config *cfg);

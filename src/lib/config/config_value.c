@@ -458,6 +458,13 @@ static int value_scalar(enum mm_config__type type, const char *v, void *dst, cha
         *(enum mm_config_source_kind *)dst =
                 v[0] == 's' ? MM_CONFIG_SOURCE_SSMIX2 : MM_CONFIG_SOURCE_FOLDER;
         return 0;
+    case T_LOCKMODE:
+        if (strcmp(v, "compliance") != 0 && strcmp(v, "governance") != 0) {
+            snprintf(why, cap, "'%s' is not compliance or governance", v);
+            return -1;
+        }
+        *(int *)dst = v[0] == 'g';
+        return 0;
     case T_ROTATION:
         if (strcmp(v, "weekday") != 0 && strcmp(v, "gfs") != 0) {
             snprintf(why, cap, "'%s' is not weekday or gfs", v);
@@ -505,6 +512,11 @@ static int value_string(enum mm_config__type type, const char *v, void *dst, cha
     }
     if (type == T_USER && !mm_config__is_name(v, MM_CONFIG_MAX_NAME, 1)) {
         snprintf(why, cap, "'%s' is not a user name", v);
+        return -1;
+    }
+    if (type == T_S3URL && (strncmp(v, "s3://", 5) != 0 || strlen(v) > 512 || strpbrk(v, " \\?#@") ||
+                            strstr(v, "/../") || strchr(v + 5, '/') == NULL)) {
+        snprintf(why, cap, "'%s' is not an S3 URL (s3://host[:port]/bucket[/prefix])", v);
         return -1;
     }
     if (type == T_UUID &&
