@@ -65,9 +65,9 @@ init "$s3repo"
 lb=$(measure "$mamori" -q backup --repo "$W/local" "$W/g/standard")
 sb=$(measure "$mamori" -q backup --repo "$s3repo" "$W/g/standard")
 rm -rf "$W/cache"
-lr=$(measure "$mamori" -q restore --repo "$W/local" latest "$W/out-local")
+lr=$(measure "$mamori" -q restore --repo "$W/local" latest --to "$W/out-local")
 rm -rf "$W/cache"
-sr=$(measure "$mamori" -q restore --repo "$s3repo" latest "$W/out-s3")
+sr=$(measure "$mamori" -q restore --repo "$s3repo" latest --to "$W/out-s3")
 same=no
 diff -r -q "$W/out-local" "$W/out-s3" >/dev/null 2>&1 && same=yes
 
