@@ -44,6 +44,27 @@ static const char *cache_root(char *buf, size_t cap)
     return buf;
 }
 
+/* "vault": null without [vault]; else the step's outcome (cycle.h vault_*). */
+static void print_json_vault(const struct mm_cycle_result *r)
+{
+    if (!r->vault[0]) {
+        fputs("null", stdout);
+        return;
+    }
+    fputs("{\"state\":", stdout);
+    cli_json_str(stdout, r->vault, strlen(r->vault));
+    fputs(",\"where\":", stdout);
+    cli_json_str(stdout, r->vault_where, strlen(r->vault_where));
+    fputs(",\"reason\":", stdout);
+    cli_json_str(stdout, r->vault_reason, strlen(r->vault_reason));
+    printf(",\"immutable\":%s,\"files\":%llu,\"bytes\":%llu,\"generations\":%llu,"
+           "\"extended\":%llu,\"retain_until\":%lld}",
+           r->vault_immutable < 0 ? "null" : r->vault_immutable ? "true" : "false",
+           (unsigned long long)r->vault_files, (unsigned long long)r->vault_bytes,
+           (unsigned long long)r->vault_generations, (unsigned long long)r->vault_extended,
+           (long long)r->vault_retain_until);
+}
+
 static void print_json(const struct mm_cycle_result *r)
 {
     printf("{\"result\":%d,\"stage\":\"%s\",\"medium\":", (int)r->exit,
@@ -64,7 +85,34 @@ static void print_json(const struct mm_cycle_result *r)
     cli_json_str(stdout, r->expired, strlen(r->expired));
     printf(",\"guard\":\"%s\",\"guard_codes\":", r->guard[0] ? r->guard : "none");
     cli_json_str(stdout, r->guard_codes, strlen(r->guard_codes));
-    printf(",\"retire_held\":%s}\n", r->retire_held ? "true" : "false");
+    printf(",\"retire_held\":%s,\"vault\":", r->retire_held ? "true" : "false");
+    print_json_vault(r);
+    puts("}");
+}
+
+/* The S3 vault step in words: copied, failed, or copied to a store that is not immutable. */
+static void print_text_vault(const struct cli_ctx *ctx, const struct mm_cycle_result *r)
+{
+    char b[32];
+
+    if (strcmp(r->vault, "failed") == 0) {
+        cli_error(CLI_T(ctx, "S3 保管庫へのコピーに失敗しました（媒体の世代は無事です）: %s",
+                        "the copy to the S3 vault failed (the medium's generation stands): %s"),
+                  r->vault_reason);
+        return;
+    }
+    if (strcmp(r->vault, "ok") != 0)
+        return;
+    if (!ctx->quiet)
+        printf(CLI_T(ctx, "  S3 保管庫 %s: %llu 件 %s 送信、世代 %llu\n",
+                     "  S3 vault %s: %llu file(s), %s sent, %llu generation(s)\n"),
+               r->vault_where, (unsigned long long)r->vault_files, cli_bytes(r->vault_bytes, b),
+               (unsigned long long)r->vault_generations);
+    if (r->vault_immutable == 0)
+        cli_error(CLI_T(ctx, "S3 保管庫は変更不可ではありません（削除・改ざんから守られていません）: %s",
+                        "the S3 vault is NOT immutable (not protected from deletion or "
+                        "rewriting): %s"),
+                  r->vault_reason);
 }
 
 static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *r)
@@ -131,6 +179,7 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
         cli_error(CLI_T(ctx, "期限切れの準備済みデータを破棄しました: %s",
                         "staged data expired and was dropped: %s"),
                   r->expired);
+    print_text_vault(ctx, r);
     if (r->detach_status != 0)
         cli_error("%s", CLI_T(ctx, "切り離しフックが失敗しました", "the detach hook failed"));
     if (!r->state_written)
