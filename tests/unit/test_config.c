@@ -255,6 +255,43 @@ static void load__defaults(void **state)
     mm_config_free(cfg);
 }
 
+/* [vault]: absent by default; url, credentials, retain (30 days by default) and lock_mode;
+ * bad values refused with the line. */
+static void values__vault(void **state)
+{
+    mm_config *cfg = expect_valid(VALID);
+    const struct mm_config_vault *v = mm_config_vault(cfg);
+
+    (void)state;
+    assert_null(v->url);
+    assert_null(v->credentials);
+    assert_int_equal(v->retain, 30 * 86400);
+    assert_int_equal(v->governance, 0);
+    mm_config_free(cfg);
+    cfg = expect_valid(VALID "[vault]\nurl = s3://127.0.0.1:7480/vault/hospital-a\n"
+                             "credentials = /etc/mamori/s3-credentials\nretain = 90d\n"
+                             "lock_mode = governance\n");
+    v = mm_config_vault(cfg);
+    assert_string_equal(v->url, "s3://127.0.0.1:7480/vault/hospital-a");
+    assert_string_equal(v->credentials, "/etc/mamori/s3-credentials");
+    assert_int_equal(v->retain, 90 * 86400);
+    assert_int_equal(v->governance, 1);
+    mm_config_free(cfg);
+    expect_problem(VALID "[vault]\nurl = https://s3.example.jp/vault\n",
+                   "t.conf:11: key 'url': 'https://s3.example.jp/vault' is not an S3 URL "
+                   "(s3://host[:port]/bucket[/prefix])");
+    expect_problem(VALID "[vault]\nurl = s3://ak:sk@s3.example.jp/vault\n",
+                   "t.conf:11: key 'url': 's3://ak:sk@s3.example.jp/vault' is not an S3 URL "
+                   "(s3://host[:port]/bucket[/prefix])");
+    expect_problem(VALID "[vault]\nurl = s3://s3.example.jp\n",
+                   "t.conf:11: key 'url': 's3://s3.example.jp' is not an S3 URL "
+                   "(s3://host[:port]/bucket[/prefix])");
+    expect_problem(VALID "[vault]\nurl = s3://h/b\nlock_mode = legal-hold\n",
+                   "t.conf:12: key 'lock_mode': 'legal-hold' is not compliance or governance");
+    expect_problem(VALID "[vault]\nurl = s3://h/b\ncredentials = s3cred\n",
+                   "t.conf:12: key 'credentials': 's3cred' is not an absolute path");
+}
+
 /* The guard's keys: defaults (on, learned, no canary), percentages, and bad values refused. */
 static void values__guard_keys(void **state)
 {
@@ -931,6 +968,7 @@ int main(void)
         T(file__missing_unreadable),
         T(values__durations),
         T(values__guard_keys),
+        T(values__vault),
         T(values__schedule_due),
         T(values__dates),
         T(rotation__weekday),
