@@ -85,6 +85,25 @@ const char *mm_repo_id(const mm_repo *r);
  */
 const mm_keyset *mm_repo_keyset(const mm_repo *r);
 
+struct mm_repo_be; /* repo_backend.h */
+
+/*
+ * Where the files of @r live (borrowed for the lifetime of @r), for modules that keep their
+ * own files in the repository (the audit log) through repo_backend.h.
+ */
+struct mm_repo_be *mm_repo_backend(mm_repo *r);
+
+/*
+ * mm_repo_init() and mm_repo_open() on the backend @be (taken over, also on failure; NULL:
+ * the backend of @path), @path naming the repository in messages. Tests use them with an
+ * in-memory backend (tests/unit/test_repo_backend.c).
+ * @return as mm_repo_init() and mm_repo_open()
+ */
+int mm_repo_init_be(const char *path, struct mm_repo_be *be, const char *user, const char *pass,
+                    size_t passlen, const struct mm_repo_init_opts *o);
+int mm_repo_open_be(mm_repo **out, const char *path, struct mm_repo_be *be, const char *user,
+                    const char *pass, size_t passlen);
+
 /* ---- key slots ----------------------------------------------------------------------------- */
 
 struct mm_repo_key {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The files of a repository on a local folder (a USB disk): crash-safe writes (temporary
- * name, fsync, rename, folder fsync), whole and ranged reads, listings of content-named
- * files, removal; and the sealed envelope of repository files (config, index files,
- * manifests, verify records). Every repository file but the marker and the locks is named
- * by a hash of its content and never rewritten.
+ * The files of a repository, through its backend (repo_backend.h: a local folder or an S3
+ * bucket): whole and ranged reads, writes of the two kinds, listings of content-named files,
+ * removal; and the sealed envelope of repository files (config, index files, manifests,
+ * verify records). Every repository file but the marker and the locks is named by a hash of
+ * its content and never rewritten.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,62 +23,48 @@
 #include "os/os.h"
 #include "repo/repo_int.h"
 
+const char *mm_repo__local(const mm_repo *r)
+{
+    return mm_repo_be_local_path(r->be);
+}
+
 int mm_repo__path(const mm_repo *r, const char *rel, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s/%s", r->path, rel);
+    const char *dir = mm_repo__local(r);
+    int n;
+
+    if (!dir)
+        return mm_error_set(MM_EINVAL, "'%s' is not a folder on this machine", r->path);
+    n = snprintf(out, cap, "%s/%s", dir, rel);
 
     if (n < 0 || (size_t)n >= cap)
         return mm_error_set(MM_ELIMIT, "repository path too long");
     return 0;
 }
 
-/* The folder part of @path in @out. */
-static void dirname_of(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 0;
-
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, path, n);
-    out[n] = '\0';
-    if (n == 0 && cap > 1) {
-        out[0] = '.';
-        out[1] = '\0';
-    }
-}
-
 int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n)
 {
-    char path[MM_LIMIT_PATH], dir[MM_LIMIT_PATH];
-    struct stat st;
-    int err, existed;
+    return r->be->ops->write(r->be, rel, data, n, MM_REPO_BE_ONCE);
+}
 
-    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
-        return err;
-    existed = lstat(path, &st) == 0;
-    if (existed && S_ISREG(st.st_mode) && (size_t)st.st_size == n)
-        return 0; /* content-named: the same bytes are there already */
-    dirname_of(path, dir, sizeof(dir));
-    if (access(dir, F_OK) != 0 && (err = mm_os_mkdir_p(dir, 0700)) < 0)
-        return err;
-    err = mm_os_write_atomic(path, data, n);
-    if (err < 0 && !existed && lstat(path, &st) == 0)
-        /* renamed into place, then the folder's fsync failed: the caller takes the file as not
-         * written (a failed backup removes its packs, and an index file or manifest left here
-         * would name them), so it must not stay (issue 17.12; test_faults) */
-        unlink(path);
-    return err;
+int mm_repo__replace(mm_repo *r, const char *rel, const void *data, size_t n)
+{
+    return r->be->ops->write(r->be, rel, data, n, MM_REPO_BE_REPLACE);
 }
 
 int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out)
 {
-    char path[MM_LIMIT_PATH];
-    int err;
+    return r->be->ops->read(r->be, rel, out);
+}
 
-    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
-        return err;
-    return mm_os_read_file(path, out);
+int mm_repo__stat(mm_repo *r, const char *rel, uint64_t *size)
+{
+    return r->be->ops->stat(r->be, rel, size);
+}
+
+int mm_repo__flush(mm_repo *r)
+{
+    return r->be->ops->flush(r->be);
 }
 
 int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel)
@@ -100,18 +86,7 @@ int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel)
 
 int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n)
 {
-    char path[MM_LIMIT_PATH];
-    int fd, err;
-
-    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
-        return err;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
-                                  "cannot open '%s'", rel);
-    err = mm_repo__pread(fd, dst, n, off, rel);
-    close(fd);
-    return err;
+    return r->be->ops->read_at(r->be, rel, off, dst, n);
 }
 
 int mm_repo__is_hex_name(const char *s)
@@ -179,15 +154,12 @@ int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *d
 
 int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n)
 {
-    char path[MM_LIMIT_PATH];
     struct mm_repo__names l = { NULL, 0, 0 };
     int err;
 
     *out = NULL;
     *n = 0;
-    if ((err = mm_repo__path(r, dir, path, sizeof(path))) < 0)
-        return err;
-    if ((err = mm_repo__names_add(&l, path, dir, "")) < 0) {
+    if ((err = r->be->ops->list(r->be, dir, &l, "")) < 0) {
         mm_repo__list_free(l.v, l.n);
         return err;
     }
@@ -206,18 +178,7 @@ void mm_repo__list_free(char **v, size_t n)
 
 int mm_repo__remove(mm_repo *r, const char *rel)
 {
-    char path[MM_LIMIT_PATH], dir[MM_LIMIT_PATH];
-    int err;
-
-    if ((err = mm_repo__path(r, rel, path, sizeof(path))) < 0)
-        return err;
-    if (unlink(path) != 0) {
-        if (errno == ENOENT)
-            return 0;
-        return mm_error_set_errno(MM_EIO, errno, "cannot remove '%s'", rel);
-    }
-    dirname_of(path, dir, sizeof(dir));
-    return mm_os_fsync_dir(dir);
+    return r->be->ops->remove(r->be, rel);
 }
 
 void mm_repo__pack_rel(const unsigned char id[ID_SIZE], char out[80])

@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "crypto/crypto.h"
 #include "repo/repo.h"
+#include "repo/repo_backend.h"
 #include "repo/repo_format.h"
 
 /*
@@ -83,8 +84,9 @@ struct mm_repo__dkcache {
 };
 
 struct mm_repo {
-    char *path;
-    unsigned version; /* of the repository's format, from its marker file */
+    char *path;            /* the location as given: a folder or an s3:// URL (messages) */
+    struct mm_repo_be *be; /* where its files live (repo_backend.h) */
+    unsigned version;      /* of the repository's format, from its marker file */
     char id[33];
     char user[MM_KEYSLOT_NAME_MAX + 1];
     mm_keyset *ks;
@@ -201,18 +203,28 @@ void mm_repo__dict_release(mm_repo *r);
 /* ---- files of the repository (repo_file.c) ------------------------------------------------- */
 
 /*
- * "<repo>/<rel>" in @out (@cap bytes).
- * @return 0, MM_ELIMIT
+ * "<folder>/<rel>" of a repository on a local folder, in @out (@cap bytes): only for the
+ * local-only features (reserve file, viewer payload, page-cache hints).
+ * @return 0, MM_ELIMIT, MM_EINVAL (not a local repository)
  */
 int mm_repo__path(const mm_repo *r, const char *rel, char *out, size_t cap);
 
+/* The folder of a local repository, NULL for any other backend. */
+const char *mm_repo__local(const mm_repo *r);
+
 /*
- * Write @n bytes crash-safely as <repo>/<rel> (temporary name, fsync, rename, folder fsync),
- * creating its folder when missing. An existing file of that name is left alone (names are
- * content hashes, so it holds the same bytes).
+ * Write @n bytes as <rel>, kind ONCE (repo_backend.h; a local folder: temporary name, fsync,
+ * rename, folder fsync, its folder created when missing). An existing file of that name is
+ * left alone (names are content hashes, so it holds the same bytes).
  * @return 0, MM_EIO (a new file is not left there, even when only the folder's fsync failed)
  */
 int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n);
+/* Write @n bytes as <rel>, kind REPLACE: the file is replaced as one step. @return as above */
+int mm_repo__replace(mm_repo *r, const char *rel, const void *data, size_t n);
+/* The size of <rel>. @return 0, MM_ENOTFOUND, MM_EIO */
+int mm_repo__stat(mm_repo *r, const char *rel, uint64_t *size);
+/* Wait until every write so far is stored (a queuing backend). @return 0, MM_EIO */
+int mm_repo__flush(mm_repo *r);
 
 /* Read <repo>/<rel> whole into @out (bounded by out->limit). @return 0, MM_ENOTFOUND, MM_ELIMIT,
  * MM_EIO */

@@ -46,19 +46,25 @@ static void random_hex(char *out, size_t n)
     out[2 * n] = '\0';
 }
 
-static mm_repo *repo_alloc(const char *path)
+/* A handle on the backend @be (taken over, also on failure; NULL: opened from @path with
+ * @create). @return 0, MM_ENOMEM, and the errors of mm_repo_be_open() */
+static int repo_alloc(mm_repo **out, const char *path, struct mm_repo_be *be, int create)
 {
-    mm_repo *r = mm_calloc(1, sizeof(*r));
+    mm_repo *r;
+    int err;
 
-    if (!r)
-        return NULL;
-    if (!(r->path = mm_strdup(path))) {
+    if (!be && (err = mm_repo_be_open(&be, path, create)) < 0)
+        return err;
+    if (!(r = mm_calloc(1, sizeof(*r))) || !(r->path = mm_strdup(path))) {
         mm_free(r);
-        return NULL;
+        be->ops->close(be);
+        return mm_error_set(MM_ENOMEM, "out of memory");
     }
+    r->be = be; /* now owned by the handle */
     pthread_mutex_init(&r->ix.lock, NULL);
     pthread_mutex_init(&r->dkc.lock, NULL);
-    return r;
+    *out = r;
+    return 0;
 }
 
 void mm_repo_free(mm_repo *r)
@@ -73,8 +79,15 @@ void mm_repo_free(mm_repo *r)
     pthread_mutex_destroy(&r->dkc.lock);
     mm_keyset_free(r->ks);
     mm_repo__copies_release(r);
+    if (r->be)
+        r->be->ops->close(r->be);
     mm_free(r->path);
     mm_free(r);
+}
+
+struct mm_repo_be *mm_repo_backend(mm_repo *r)
+{
+    return r->be;
 }
 
 const char *mm_repo_user(const mm_repo *r)
@@ -277,24 +290,61 @@ static int usable_target(const char *path)
     return empty;
 }
 
+/* The empty repository's layout: its folders on a local backend (an object store has none),
+ * after checking that nothing is there yet. @return 0, MM_EEXISTS, MM_EIO */
+static int init_target(mm_repo *r)
+{
+    const char *dir = mm_repo__local(r);
+    char p[MM_LIMIT_PATH];
+    uint64_t size;
+    int err;
+
+    if (!dir) {
+        if ((err = mm_repo__stat(r, MARKER, &size)) != MM_ENOTFOUND)
+            return err < 0 ? err
+                           : mm_error_set(MM_EEXISTS, "'%s' holds a repository already", r->path);
+        mm_error_clear();
+        return 0;
+    }
+    if (!usable_target(dir))
+        return mm_error_set(MM_EEXISTS, "'%s' is not empty: a repository needs its own folder",
+                            r->path);
+    if ((err = mm_os_mkdir_p(dir, 0700)) < 0)
+        return err;
+    for (size_t i = 0; i < sizeof(repo_dirs) / sizeof(repo_dirs[0]); i++)
+        if ((err = mm_repo__path(r, repo_dirs[i], p, sizeof(p))) < 0 ||
+            (err = mm_os_mkdir_p(p, 0700)) < 0)
+            return err;
+    return 0;
+}
+
 int mm_repo_init(const char *path, const char *user, const char *pass, size_t passlen,
                  const struct mm_repo_init_opts *o)
 {
+    MM_ASSERT_ARG(path && user && (pass || passlen == 0));
+    return mm_repo_init_be(path, NULL, user, pass, passlen, o);
+}
+
+int mm_repo_init_be(const char *path, struct mm_repo_be *be, const char *user, const char *pass,
+                    size_t passlen, const struct mm_repo_init_opts *o)
+{
     struct mm_repo_init_opts def = { 0 };
-    char marker[128], p[MM_LIMIT_PATH];
+    char marker[128];
     mm_repo *r = NULL;
     int err;
 
-    MM_ASSERT_ARG(path && user && (pass || passlen == 0));
     if (!o)
         o = &def;
-    if ((err = mm_crypto_init()) < 0)
+    if ((err = mm_crypto_init()) < 0) {
+        if (be)
+            be->ops->close(be);
         return err;
-    if (!usable_target(path))
+    }
+    if (!be && !mm_repo_be_is_s3(path) && !usable_target(path))
         return mm_error_set(MM_EEXISTS, "'%s' is not empty: a repository needs its own folder",
                             path);
-    if (!(r = repo_alloc(path)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
+    if ((err = repo_alloc(&r, path, be, 1)) < 0)
+        return err;
     r->cfg.chunk.min = o->chunk ? o->chunk->min : MM_CHUNK_MIN;
     r->cfg.chunk.avg = o->chunk ? o->chunk->avg : MM_CHUNK_AVG;
     r->cfg.chunk.max = o->chunk ? o->chunk->max : MM_CHUNK_MAX;
@@ -316,19 +366,16 @@ int mm_repo_init(const char *path, const char *user, const char *pass, size_t pa
     if ((err = mm_keyset_generate(&r->ks)) < 0)
         goto out;
     random_hex(r->id, 16);
-    if ((err = mm_os_mkdir_p(path, 0700)) < 0)
+    if ((err = init_target(r)) < 0)
         goto out;
-    for (size_t i = 0; i < sizeof(repo_dirs) / sizeof(repo_dirs[0]); i++) {
-        if ((err = mm_repo__path(r, repo_dirs[i], p, sizeof(p))) < 0 ||
-            (err = mm_os_mkdir_p(p, 0700)) < 0)
-            goto out;
-    }
-    /* the slot and the config first: a folder with a marker is a usable repository */
+    /* the slot and the config first (stored before the marker names them): a folder with a
+     * marker is a usable repository */
     if ((err = mm_repo__slot_write(r, user, pass, passlen, o->kdf)) < 0 ||
-        (err = write_config(r)) < 0)
+        (err = write_config(r)) < 0 || (err = mm_repo__flush(r)) < 0)
         goto out;
     marker_text(r->version, r->id, marker, sizeof(marker));
-    if ((err = mm_repo__write2(r, MARKER, marker, strlen(marker))) == 0)
+    if ((err = mm_repo__write2(r, MARKER, marker, strlen(marker))) == 0 &&
+        (err = mm_repo__flush(r)) == 0)
         mm_repo__reserve_make(r); /* room for prune on a medium filled to the last byte */
 out:
     mm_repo_free(r);
@@ -338,14 +385,23 @@ out:
 int mm_repo_open(mm_repo **out, const char *path, const char *user, const char *pass,
                  size_t passlen)
 {
+    MM_ASSERT_ARG(out && path && (pass || passlen == 0));
+    return mm_repo_open_be(out, path, NULL, user, pass, passlen);
+}
+
+int mm_repo_open_be(mm_repo **out, const char *path, struct mm_repo_be *be, const char *user,
+                    const char *pass, size_t passlen)
+{
     mm_repo *r = NULL;
     int err;
 
-    MM_ASSERT_ARG(out && path && (pass || passlen == 0));
-    if ((err = mm_crypto_init()) < 0)
+    if ((err = mm_crypto_init()) < 0) {
+        if (be)
+            be->ops->close(be);
         return err;
-    if (!(r = repo_alloc(path)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
+    }
+    if ((err = repo_alloc(&r, path, be, 0)) < 0)
+        return err;
     if ((err = read_marker(r)) < 0 || (err = mm_repo__slots_open(r, user, pass, passlen)) < 0 ||
         (err = read_config(r)) < 0)
         goto out;
@@ -361,10 +417,8 @@ int mm_repo__open_marker(mm_repo **out, const char *path)
     mm_repo *r;
     int err;
 
-    if ((err = mm_crypto_init()) < 0)
+    if ((err = mm_crypto_init()) < 0 || (err = repo_alloc(&r, path, NULL, 0)) < 0)
         return err;
-    if (!(r = repo_alloc(path)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
     if ((err = read_marker(r)) < 0) {
         mm_repo_free(r);
         return err;
