@@ -201,7 +201,7 @@ int mm_repo__s3_extend_one(struct s3be *h, const char *rel, int64_t until)
     struct mm_s3_obj info;
     char key[1024], version[256];
     int64_t slack = (int64_t)(h->retain_days / 4) * 86400;
-    int err, extended = 0;
+    int err, extended = 0, sent = 0;
 
     pthread_mutex_lock(&h->mu);
     e = mm_repo__s3_cat_get(&h->cat, rel);
@@ -212,10 +212,13 @@ int mm_repo__s3_extend_one(struct s3be *h, const char *rel, int64_t until)
     err = mm_s3_head(h->s3, key, version, &info);
     if (err == 0 && info.retain_until < until) {
         info.retain_until = until + slack;
-        err = mm_s3_put_retention(h->s3, key, version, h->mode, info.retain_until, 0);
+        sent = 1;
+        err = mm_s3_put_retention(h->s3, key, version, info.lock ? info.lock : h->mode,
+                                  info.retain_until, 0);
         extended = err == 0;
     }
     pthread_mutex_lock(&h->mu);
+    h->counts.lock_requests += (uint64_t)sent;
     h->counts.checked++;
     h->counts.extended += (uint64_t)extended;
     h->counts.failed += err < 0;
@@ -265,7 +268,7 @@ int mm_repo_be_s3_extend(struct mm_repo_be *b, int64_t until)
         return mm_error_set(MM_EINVAL, "not an S3 repository");
     if ((err = mm_repo__s3_flush(h)) < 0 || (err = mm_repo__s3_prove(h)) < 0)
         return err;
-    memset(&h->counts, 0, sizeof(h->counts));
+    h->counts.checked = h->counts.extended = h->counts.failed = 0;
     if (!h->be.info.immutable)
         return 0;
     if ((err = extend_queue(h, until)) < 0)

@@ -49,6 +49,7 @@ int mm_repo__s3_put_now(struct s3be *h, const char *rel, const void *p, size_t n
     if ((err = mm_s3_put(h->s3, key, p, n, &o, version)) < 0)
         return err;
     pthread_mutex_lock(&h->mu);
+    h->counts.lock_requests += o.lock != MM_S3_LOCK_NONE;
     e = mm_repo__s3_cat_put(&h->cat, rel);
     if (!e)
         err = MM_ENOMEM;
