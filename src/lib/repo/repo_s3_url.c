@@ -158,7 +158,7 @@ int mm_repo__s3_url_parse(const char *url, int allow_http, struct mm_repo__s3_ur
     struct mm_repo__s3_url u;
     const char *p, *slash, *bend;
     int err;
-    char port[8] = "";
+    char port[16] = "";
 
     if (!url || strncmp(url, "s3://", 5) != 0)
         return mm_error_set(MM_EINVAL, "S3 location: not an s3:// URL");
