@@ -1,0 +1,318 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# A real Ceph RADOS Gateway for the S3 tests (issue 20), from Debian 12's Pacific packages:
+# one ceph-mon, one BlueStore ceph-osd on a sparse file, radosgw (beast) on 127.0.0.1, no
+# manager daemon, pools of size 1, cephx keyrings, conf, pid files and logs all inside DIR
+# (nothing in /etc/ceph or /var/lib/ceph). In front of it: the lying proxy and the dropping
+# proxy (tests/s3/s3proxy.py).
+#
+#   rgw.sh start DIR   start everything, print `export` lines for the shell (eval them)
+#   rgw.sh stop DIR    kill what start started and remove DIR (safe twice, after a failure)
+#
+# DIR must be on a real filesystem: BlueStore opens its block file O_DIRECT (not tmpfs).
+# Locked objects can never be removed through S3, so stop throws the whole DIR away.
+# When MAMORI_S3_ENDPOINT is set (another S3 store, with MAMORI_S3_ACCESS_KEY and
+# MAMORI_S3_SECRET_KEY), start starts nothing and only creates the two buckets.
+# Runs as root (the daemons stay root; CI runs as root). Starts in about 10-20 s.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+region=${MAMORI_S3_REGION:-us-east-1}
+
+die() {
+    echo "rgw.sh: $*" >&2
+    exit 1
+}
+
+log() {
+    [ -n "${RGW_QUIET:-}" ] || echo "rgw.sh: $*" >&2
+}
+
+# A free TCP port on 127.0.0.1 (bound and released; a race with another binder is unlikely).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Random lower-case hex of $1 bytes.
+rand_hex() {
+    od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# A signed S3 request (curl 7.88 does not send x-amz-content-sha256 by itself, and RGW refuses a
+# SigV4 request without it: SignatureDoesNotMatch): s3curl METHOD URL [curl args...]; prints the body, returns curl's status
+# (--fail: HTTP >= 400 fails).
+s3curl() {
+    local method=$1 url=$2
+    shift 2
+    curl -sS --fail --max-time 30 -X "$method" --aws-sigv4 "aws:amz:$region:s3" \
+        --user "$MAMORI_S3_ACCESS_KEY:$MAMORI_S3_SECRET_KEY" \
+        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@" "$url"
+}
+
+# Creates the lock bucket and the plain bucket on $MAMORI_S3_ENDPOINT; sets their names.
+make_buckets() {
+    local r
+    r=$(rand_hex 4)
+    MAMORI_S3_BUCKET_LOCK=mm-lock-$r
+    MAMORI_S3_BUCKET_PLAIN=mm-plain-$r
+    s3curl PUT "$MAMORI_S3_ENDPOINT/$MAMORI_S3_BUCKET_LOCK" \
+        -H 'x-amz-bucket-object-lock-enabled: true' >/dev/null ||
+        die "cannot create bucket '$MAMORI_S3_BUCKET_LOCK' with object lock"
+    s3curl PUT "$MAMORI_S3_ENDPOINT/$MAMORI_S3_BUCKET_PLAIN" >/dev/null ||
+        die "cannot create bucket '$MAMORI_S3_BUCKET_PLAIN'"
+}
+
+check_prereq() {
+    local b missing=""
+    [ "$(id -u)" = 0 ] || die "must run as root (the Ceph daemons; CI runs as root)"
+    for b in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool curl python3; do
+        command -v "$b" >/dev/null 2>&1 || missing="$missing $b"
+    done
+    [ -z "$missing" ] || die "missing:$missing (make deps installs ceph-mon ceph-osd radosgw ceph-common)"
+}
+
+# Wait until "$@" succeeds, at most $1 tenths of a second.
+wait_for() {
+    local n=$1 i=0
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ "$i" -lt "$n" ] || return 1
+        sleep 0.1
+    done
+}
+
+ceph_cli() {
+    ceph --conf "$dir/ceph.conf" --connect-timeout 15 "$@"
+}
+
+osd_up() {
+    ceph_cli osd dump 2>/dev/null | grep -q '^osd\.0 up'
+}
+
+s3_works() {
+    s3curl GET "$MAMORI_S3_ENDPOINT/" -o /dev/null
+}
+
+write_conf() {
+    cat >"$dir/ceph.conf" <<EOF
+# written by tests/s3/rgw.sh: a throwaway single-node test cluster
+[global]
+fsid = $fsid
+mon_host = [v2:127.0.0.1:$mon_port]
+mon_initial_members = a
+public_addr = 127.0.0.1
+ms_bind_msgr1 = false
+ms_bind_msgr2 = true
+auth_cluster_required = cephx
+auth_service_required = cephx
+auth_client_required = cephx
+keyring = $dir/keyring
+run_dir = $dir/run
+crash_dir = $dir/crash
+admin_socket = $dir/run/\$name.asok
+pid_file = $dir/run/\$name.pid
+log_file = $dir/log/\$name.log
+mon_cluster_log_file = $dir/log/cluster.log
+log_to_stderr = false
+err_to_stderr = true
+mon_allow_pool_size_one = true
+mon_warn_on_pool_no_redundancy = false
+mon_data_avail_warn = 2
+mon_data_avail_crit = 1
+osd_pool_default_size = 1
+osd_pool_default_min_size = 1
+osd_pool_default_pg_num = 8
+osd_pool_default_pgp_num = 8
+osd_pool_default_pg_autoscale_mode = off
+osd_crush_chooseleaf_type = 0
+mon_max_pg_per_osd = 1000
+mon_warn_on_insecure_global_id_reclaim_allowed = false
+auth_allow_insecure_global_id_reclaim = false
+
+[mon]
+mon_data = $dir/mon
+mon_memory_target = 134217728
+rocksdb_cache_size = 16777216
+
+[osd]
+osd_data = $dir/osd
+keyring = $dir/osd/keyring
+osd_objectstore = bluestore
+bluestore_block_create = true
+bluestore_block_size = 3221225472
+bluestore_fsck_on_mount = false
+bluestore_cache_autotune = false
+bluestore_cache_size = 33554432
+# 896 MiB is Pacific's floor for osd_memory_target (a lower value is silently ignored and the
+# 4 GiB default stays); with the autotuner off the caches are fixed instead: the OSD holds
+# about 50-100 MiB resident.
+osd_memory_target = 939524096
+osd_memory_cache_min = 33554432
+osd_op_num_shards = 2
+osd_op_num_threads_per_shard = 1
+bluestore_rocksdb_options = compression=kNoCompression,max_write_buffer_number=2,min_write_buffer_number_to_merge=1,recycle_log_file_num=2,write_buffer_size=16777216,writable_file_max_buffer_size=0,compaction_readahead_size=2097152,max_background_compactions=1,max_total_wal_size=67108864
+
+[client.rgw.a]
+rgw_data = $dir/rgw
+rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw_enable_apis = s3
+rgw_thread_pool_size = 64
+rgw_dynamic_resharding = false
+rgw_enable_usage_log = false
+rgw_cache_lru_size = 1000
+EOF
+}
+
+start_cluster() {
+    local key_admin key_rgw osd_uuid osd_key fstype
+    fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
+    mon_port=$(free_port)
+    rgw_port=$(free_port)
+    mkdir -p "$dir/run" "$dir/log" "$dir/mon" "$dir/osd" "$dir/rgw" "$dir/crash"
+    write_conf
+
+    log "keyrings and monitor"
+    ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+    ceph-authtool "$dir/keyring" --gen-key -n client.admin --cap mon 'allow *' \
+        --cap osd 'allow *' --cap mgr 'allow *' --cap mds 'allow *' >/dev/null
+    ceph-authtool "$dir/keyring" --gen-key -n client.rgw.a --cap mon 'allow rw' \
+        --cap osd 'allow rwx' --cap mgr 'allow rw' >/dev/null
+    monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" \
+        "$dir/monmap" >/dev/null
+    ceph-mon --conf "$dir/ceph.conf" --mkfs -i a --monmap "$dir/monmap" \
+        --keyring "$dir/keyring" >>"$dir/log/setup.log" 2>&1 ||
+        die "ceph-mon --mkfs failed (see $dir/log/)"
+    ceph-mon --conf "$dir/ceph.conf" -i a >>"$dir/log/setup.log" 2>&1 ||
+        die "ceph-mon did not start (see $dir/log/)"
+
+    log "osd"
+    osd_uuid=$(python3 -c 'import uuid; print(uuid.uuid4())')
+    osd_key=$(ceph-authtool --gen-print-key)
+    printf '{"cephx_secret": "%s"}\n' "$osd_key" >"$dir/osd/new.json"
+    ceph_cli osd new "$osd_uuid" -i "$dir/osd/new.json" >>"$dir/log/setup.log" 2>&1 ||
+        die "'ceph osd new' failed: the monitor does not answer (see $dir/log/)"
+    rm -f "$dir/osd/new.json"
+    ceph-authtool --create-keyring "$dir/osd/keyring" -n osd.0 --add-key "$osd_key" >/dev/null
+    ceph-osd --conf "$dir/ceph.conf" -i 0 --mkfs --key "$osd_key" --osd-uuid "$osd_uuid" \
+        >>"$dir/log/setup.log" 2>&1 || die "ceph-osd --mkfs failed (see $dir/log/)"
+    ceph-osd --conf "$dir/ceph.conf" -i 0 >>"$dir/log/setup.log" 2>&1 ||
+        die "ceph-osd did not start (see $dir/log/)"
+    wait_for 600 osd_up || die "osd.0 did not come up within 60 s (see $dir/log/)"
+
+    log "radosgw"
+    radosgw --conf "$dir/ceph.conf" -n client.rgw.a >>"$dir/log/setup.log" 2>&1 ||
+        die "radosgw did not start (see $dir/log/)"
+    MAMORI_S3_ACCESS_KEY=${RGW_ACCESS_KEY:-MMTEST$(rand_hex 7 | tr a-f A-F)}
+    MAMORI_S3_SECRET_KEY=$(rand_hex 20)
+    radosgw-admin --conf "$dir/ceph.conf" user create --uid=mamori-test \
+        --display-name='mamori test' --access-key="$MAMORI_S3_ACCESS_KEY" \
+        --secret-key="$MAMORI_S3_SECRET_KEY" >>"$dir/log/setup.log" 2>&1 ||
+        die "radosgw-admin user create failed (see $dir/log/)"
+    MAMORI_S3_ENDPOINT=http://127.0.0.1:$rgw_port
+    wait_for 600 s3_works || die "radosgw does not answer a signed request within 60 s (see $dir/log/)"
+}
+
+start_proxies() {
+    local p
+    MAMORI_S3_LYING=http://127.0.0.1:$(free_port)
+    MAMORI_S3_DROPPING=http://127.0.0.1:$(free_port)
+    MAMORI_S3_DROPPING_CTL=$dir/dropping.ctl
+    mkdir -p "$dir/run" "$dir/log"
+    for p in lying dropping; do
+        local url=MAMORI_S3_${p^^}
+        MAMORI_S3_ACCESS_KEY=$MAMORI_S3_ACCESS_KEY MAMORI_S3_SECRET_KEY=$MAMORI_S3_SECRET_KEY \
+            setsid python3 "$here/s3proxy.py" "$p" --listen "${!url#http://}" \
+            --upstream "$MAMORI_S3_ENDPOINT" --control "$MAMORI_S3_DROPPING_CTL" \
+            --pid-file "$dir/run/proxy-$p.pid" >>"$dir/log/proxy-$p.log" 2>&1 </dev/null &
+    done
+    for p in lying dropping; do
+        local url=MAMORI_S3_${p^^}
+        wait_for 100 curl -s -o /dev/null "${!url}/" ||
+            die "the $p proxy does not answer (see $dir/log/proxy-$p.log)"
+    done
+}
+
+cmd_start() {
+    [ -n "$dir" ] || die "usage: rgw.sh start DIR"
+    check_prereq_tools
+    if [ -n "${MAMORI_S3_ENDPOINT:-}" ]; then
+        [ -n "${MAMORI_S3_ACCESS_KEY:-}" ] && [ -n "${MAMORI_S3_SECRET_KEY:-}" ] ||
+            die "MAMORI_S3_ENDPOINT is set: MAMORI_S3_ACCESS_KEY and MAMORI_S3_SECRET_KEY too"
+        mkdir -p "$dir"
+        echo external >"$dir/rgw-external"
+        make_buckets
+    else
+        check_prereq
+        if [ -e "$dir" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+            die "'$dir' exists and is not empty"
+        fi
+        mkdir -p "$dir"
+        dir=$(cd "$dir" && pwd)
+        fstype=$(stat -f -c %T "$dir")
+        case "$fstype" in
+        tmpfs | ramfs) die "'$dir' is on $fstype: BlueStore opens its block file O_DIRECT; use a real filesystem" ;;
+        esac
+        start_cluster
+        make_buckets
+    fi
+    [ -n "${RGW_NO_PROXIES:-}" ] || start_proxies
+    cat <<EOF
+export MAMORI_S3_ENDPOINT=$MAMORI_S3_ENDPOINT
+export MAMORI_S3_ACCESS_KEY=$MAMORI_S3_ACCESS_KEY
+export MAMORI_S3_SECRET_KEY=$MAMORI_S3_SECRET_KEY
+export MAMORI_S3_REGION=$region
+export MAMORI_S3_BUCKET_LOCK=$MAMORI_S3_BUCKET_LOCK
+export MAMORI_S3_BUCKET_PLAIN=$MAMORI_S3_BUCKET_PLAIN
+export MAMORI_S3_LYING=$MAMORI_S3_LYING
+export MAMORI_S3_DROPPING=$MAMORI_S3_DROPPING
+export MAMORI_S3_DROPPING_CTL=$MAMORI_S3_DROPPING_CTL
+EOF
+}
+
+check_prereq_tools() {
+    local b
+    for b in curl python3; do
+        command -v "$b" >/dev/null 2>&1 || die "missing: $b"
+    done
+}
+
+# Kill the daemons whose pid files are in DIR/run, wait for them, remove DIR.
+cmd_stop() {
+    local f pid pids="" i
+    [ -n "$dir" ] || die "usage: rgw.sh stop DIR"
+    [ -e "$dir" ] || return 0
+    for f in "$dir"/run/*.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f" 2>/dev/null) || continue
+        case "$pid" in '' | *[!0-9]*) continue ;; esac
+        # only our own daemons: the process's command line names this DIR's conf or proxy pid
+        if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir"; then
+            kill -TERM "$pid" 2>/dev/null && pids="$pids $pid"
+        fi
+    done
+    for i in $(seq 100); do
+        local alive=""
+        for pid in $pids; do
+            kill -0 "$pid" 2>/dev/null && alive="$alive $pid"
+        done
+        pids=$alive
+        [ -n "$pids" ] || break
+        sleep 0.1
+    done
+    for pid in $pids; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -rf "$dir"
+}
+
+cmd=${1:-}
+dir=${2:-}
+case "$cmd" in
+start) cmd_start ;;
+stop)
+    [ -z "$dir" ] || [ ! -e "$dir" ] || dir=$(cd "$dir" && pwd)
+    cmd_stop
+    ;;
+*) die "usage: rgw.sh start|stop DIR" ;;
+esac
