@@ -278,18 +278,18 @@ static void values__vault(void **state)
     assert_int_equal(v->governance, 1);
     mm_config_free(cfg);
     expect_problem(VALID "[vault]\nurl = https://s3.example.jp/vault\n",
-                   "t.conf:11: key 'url': 'https://s3.example.jp/vault' is not an S3 URL "
+                   "t.conf:10: key 'url': 'https://s3.example.jp/vault' is not an S3 URL "
                    "(s3://host[:port]/bucket[/prefix])");
     expect_problem(VALID "[vault]\nurl = s3://ak:sk@s3.example.jp/vault\n",
-                   "t.conf:11: key 'url': 's3://ak:sk@s3.example.jp/vault' is not an S3 URL "
+                   "t.conf:10: key 'url': 's3://ak:sk@s3.example.jp/vault' is not an S3 URL "
                    "(s3://host[:port]/bucket[/prefix])");
     expect_problem(VALID "[vault]\nurl = s3://s3.example.jp\n",
-                   "t.conf:11: key 'url': 's3://s3.example.jp' is not an S3 URL "
+                   "t.conf:10: key 'url': 's3://s3.example.jp' is not an S3 URL "
                    "(s3://host[:port]/bucket[/prefix])");
     expect_problem(VALID "[vault]\nurl = s3://h/b\nlock_mode = legal-hold\n",
-                   "t.conf:12: key 'lock_mode': 'legal-hold' is not compliance or governance");
+                   "t.conf:11: key 'lock_mode': 'legal-hold' is not compliance or governance");
     expect_problem(VALID "[vault]\nurl = s3://h/b\ncredentials = s3cred\n",
-                   "t.conf:12: key 'credentials': 's3cred' is not an absolute path");
+                   "t.conf:11: key 'credentials': 's3cred' is not an absolute path");
 }
 
 /* The guard's keys: defaults (on, learned, no canary), percentages, and bad values refused. */

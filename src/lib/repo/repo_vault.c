@@ -125,10 +125,11 @@ static int extend(struct mm_repo_be *dst, int64_t until, struct mm_repo_vault_st
     if (!until || !dst->info.immutable)
         return 0;
 #ifdef MM_HAVE_S3
-    if (strcmp(dst->info.scheme, "s3") == 0) {
-        uint64_t n = 0;
-        int err = mm_repo_be_s3_extend(dst, until, &n);
-        st->extended += n;
+    if (mm_repo_be_is_s3_backend(dst)) {
+        struct mm_repo_be_s3_counts n = { 0 };
+        int err = mm_repo_be_s3_extend(dst, until);
+        if (mm_repo_be_s3_counts(dst, &n) == 0)
+            st->extended += n.extended;
         return err;
     }
 #endif
