@@ -31,7 +31,8 @@ mkbucket() { # mkbucket NAME LOCK(0|1)
     local h=()
     [ "$2" = 1 ] && h=(-H "x-amz-bucket-object-lock-enabled: true")
     curl -sS -f -o /dev/null --aws-sigv4 "aws:amz:${MAMORI_S3_REGION:-us-east-1}:s3" \
-        --user "$MAMORI_S3_ACCESS_KEY:$MAMORI_S3_SECRET_KEY" -X PUT "${h[@]}" "$ep/$1"
+        --user "$MAMORI_S3_ACCESS_KEY:$MAMORI_S3_SECRET_KEY" \
+        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -X PUT "${h[@]}" "$ep/$1"
 }
 sfx=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 LOCKB=mm-vault-lock-$sfx
@@ -71,12 +72,13 @@ cycle() { # cycle NAME CONF: the day's run (--json into $W/NAME.json), then the 
     "$G" advance --out "$W/src" --days 1 -q >/dev/null 2>&1 || echo "# mamori-gen advance failed"
     day=$((day + 1))
 }
-jq_() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+# jq_ FILE EXPR: EXPR (Python, the JSON as d) of the JSON in FILE; strings bare, the rest as JSON
+jq_() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v, str) else json.dumps(v))' "$@"; }
 
 cycle day1 "$W/good.conf"
 check "day 1: run exits 0 with the vault" '[ "$RC" = 0 ]' "$(cat "$W/day1.err" "$W/day1.json")"
 check "day 1: the vault copy is ok" '[ "$(jq_ "$W/day1.json" "d[\"vault\"][\"state\"]")" = ok ]' "$(cat "$W/day1.json")"
-check "day 1: the vault proved its Object Lock (immutable)" '[ "$(jq_ "$W/day1.json" "d[\"vault\"][\"immutable\"]")" = True ]'
+check "day 1: the vault proved its Object Lock (immutable)" '[ "$(jq_ "$W/day1.json" "d[\"vault\"][\"immutable\"]")" = true ]'
 check "day 1: one generation sent to the vault" '[ "$(jq_ "$W/day1.json" "d[\"vault\"][\"generations\"]")" = 1 ]'
 gen1=$(jq_ "$W/day1.json" 'd["generation"]')
 where=$(jq_ "$W/day1.json" 'd["vault"]["where"]')
@@ -91,7 +93,7 @@ unset MAMORI_S3_CREDENTIALS
 
 "$M" --lang en status --json --config "$W/good.conf" --date 2026-12-01 >"$W/st1.json" 2>&1
 check "status: the medium and the vault, vault ok and immutable" \
-    '[ "$(jq_ "$W/st1.json" "(d[\"media\"][0][\"label\"], d[\"vault\"][\"state\"], d[\"vault\"][\"immutable\"], d[\"vault\"][\"attention\"])")" = "(\x27MON\x27, \x27ok\x27, True, [])" ]' "$(cat "$W/st1.json")"
+    '[ "$(jq_ "$W/st1.json" "[d[\"media\"][0][\"label\"], d[\"vault\"][\"state\"], d[\"vault\"][\"immutable\"], d[\"vault\"][\"attention\"]]")" = "[\"MON\", \"ok\", true, []]" ]' "$(cat "$W/st1.json")"
 "$M" status --config "$W/good.conf" --date 2026-12-01 >"$W/st1.txt" 2>&1
 check "status (table): the vault is shown as immutable" 'grep -q "S3 保管庫 / S3 vault" "$W/st1.txt" && grep -q "immutable (Object Lock proven)" "$W/st1.txt"' "$(cat "$W/st1.txt")"
 
@@ -107,11 +109,11 @@ check "... the medium's generation of that day stands" '[ "$(jq_ "$W/day3.json" 
 check "... and no secret is printed" '! grep -q "$(sed -n "s/^secret_key = //p" "$W/s3cred")" "$W/day3.err" "$W/day3.json"'
 "$M" --lang en status --json --config "$W/good.conf" --date 2026-12-03 >"$W/st3.json" 2>&1
 RC=$?
-check "status after the failed copy: exit 4, vault needs attention" '[ "$RC" = 4 ] && grep -q "\"vault\"" "$W/st3.json" && [ "$(jq_ "$W/st3.json" "d[\"vault\"][\"attention\"]")" = "[\x27vault\x27]" ]' "$(cat "$W/st3.json")"
+check "status after the failed copy: exit 4, vault needs attention" '[ "$RC" = 4 ] && grep -q "\"vault\"" "$W/st3.json" && [ "$(jq_ "$W/st3.json" "d[\"vault\"][\"attention\"]")" = "[\"vault\"]" ]' "$(cat "$W/st3.json")"
 
 cycle day4 "$W/plain.conf"
 check "a bucket without Object Lock: copied, but run exits 4 and says not immutable" \
-    '[ "$RC" = 4 ] && [ "$(jq_ "$W/day4.json" "d[\"vault\"][\"immutable\"]")" = False ] && grep -qi "not immutable" "$W/day4.err"' "$(cat "$W/day4.err" "$W/day4.json")"
+    '[ "$RC" = 4 ] && [ "$(jq_ "$W/day4.json" "d[\"vault\"][\"immutable\"]")" = false ] && grep -qi "not immutable" "$W/day4.err"' "$(cat "$W/day4.err" "$W/day4.json")"
 "$M" status --config "$W/plain.conf" --date 2026-12-04 >"$W/st4.txt" 2>&1
 check "status (table) says plainly: NOT immutable" 'grep -q "NOT immutable" "$W/st4.txt"' "$(cat "$W/st4.txt")"
 
