@@ -286,6 +286,7 @@ static void values__vault(void **state)
     expect_problem(VALID "[vault]\nurl = s3://s3.example.jp\n",
                    "t.conf:10: key 'url': 's3://s3.example.jp' is not an S3 URL "
                    "(s3://host[:port]/bucket[/prefix])");
+    expect_problem(VALID "[vault]\nretain = 7d\n", "t.conf:9: section [vault] has no key 'url'");
     expect_problem(VALID "[vault]\nurl = s3://h/b\nlock_mode = legal-hold\n",
                    "t.conf:11: key 'lock_mode': 'legal-hold' is not compliance or governance");
     expect_problem(VALID "[vault]\nurl = s3://h/b\ncredentials = s3cred\n",

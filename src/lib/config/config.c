@@ -590,6 +590,8 @@ static void check_all(struct state *st)
         } else if (in->kind == S_MEDIUM) {
             check_medium(st, in, owner);
             roles[c->media_list[in->index].role]++;
+        } else if (in->kind == S_VAULT) {
+            require(st, in, "url", "");
         }
     }
     if (c->nmedia == 0)
