@@ -6,6 +6,11 @@
  * CompleteMultipartUpload with the parts' ETags (a 200 answer may still carry an Error,
  * which is checked). Any failure aborts the upload (AbortMultipartUpload), so no part stays
  * stored and billed; the object exists only when mm_s3__put_multipart() returns 0.
+ * Ceph RGW 16.2 (Pacific) accepts the lock headers on CreateMultipartUpload but stores the
+ * completed object without retention (seen against 16.2.15: HEAD and GET ?retention show
+ * none, and the version can be deleted). So after completing, the new version's retention is
+ * read back and, where missing or different, set with PUT ?retention; if that fails the new
+ * version is deleted again and the put fails.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -166,6 +171,27 @@ static void abort_upload(struct upload *u)
     mm_error_set(MM_ERROR, "%s", msg);
 }
 
+/* Give the completed @version the retention of @o when the store left it out (see above). */
+static int lock_after(struct upload *u, const struct mm_s3_put_opts *o, const char *version)
+{
+    enum mm_s3_lock_mode mode;
+    int64_t until;
+    if (!o || o->lock == MM_S3_LOCK_NONE)
+        return 0;
+    int rc = mm_s3_get_retention(u->s, u->key, version, &mode, &until);
+    if (rc == 0 && mode == o->lock && until == o->retain_until)
+        return 0;
+    if (rc == 0)
+        rc = mm_s3_put_retention(u->s, u->key, version, o->lock, o->retain_until, 0);
+    if (rc < 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s", mm_error_last());
+        mm_s3_delete(u->s, u->key, version, 1);
+        mm_error_set(rc, "%s", msg);
+    }
+    return rc;
+}
+
 int mm_s3__put_multipart(mm_s3 *s, const char *key, const void *p, size_t n,
                          const struct mm_s3_put_opts *o, char version[256])
 {
@@ -177,14 +203,19 @@ int mm_s3__put_multipart(mm_s3 *s, const char *key, const void *p, size_t n,
     if (!(u.etag = mm_calloc(parts, sizeof(*u.etag))))
         return MM_ENOMEM;
     pthread_mutex_init(&u.lock, NULL);
+    char ver[256] = "";
     int rc = initiate(&u, o);
     if (rc == 0) {
         rc = put_parts(&u);
         if (rc == 0)
-            rc = complete(&u, version);
+            rc = complete(&u, ver);
         if (rc < 0)
             abort_upload(&u);
+        else
+            rc = lock_after(&u, o, ver);
     }
+    if (rc == 0 && version)
+        memcpy(version, ver, sizeof(ver));
     pthread_mutex_destroy(&u.lock);
     mm_free(u.etag);
     return rc;
