@@ -94,8 +94,7 @@ static void test_objects(mm_s3 *s)
        "range get");
     mm_buf_clear(&b);
     ok(mm_s3_get(s, key, NULL, 10, 5, &b, NULL) == MM_ECORRUPT, "a short range is ECORRUPT");
-    ok(mm_s3_head(s, key, NULL, &info) == 0 && info.size == 12 && info.mtime > 1700000000,
-       "head");
+    ok(mm_s3_head(s, key, NULL, &info) == 0 && info.size == 12 && info.mtime > 1700000000, "head");
     ok(mm_s3_head(s, "no/such/key", NULL, &info) == MM_ENOTFOUND, "head of a missing key");
     ok(mm_s3_get(s, "no/such/key", NULL, 0, 0, &b, NULL) == MM_ENOTFOUND, "get of a missing key");
     ok(mm_s3_put(s, key, "second", 6, NULL, v2) == 0 && strcmp(v1, v2) != 0 && v1[0] && v2[0],
@@ -129,7 +128,8 @@ static void test_dash_version(mm_s3 *s)
     struct mm_s3_obj info;
     mm_buf_init(&b, 1024);
     ok(mm_s3_get(s, "dash/k", v, 0, 0, &b, NULL) == 0 && b.len == 1, "get a '-' version");
-    ok(mm_s3_head(s, "dash/k", v, &info) == 0 && strcmp(info.version, v) == 0, "head a '-' version");
+    ok(mm_s3_head(s, "dash/k", v, &info) == 0 && strcmp(info.version, v) == 0,
+       "head a '-' version");
     ok(mm_s3_delete(s, "dash/k", v, 0) == 0 && mm_s3_head(s, "dash/k", v, NULL) == MM_ENOTFOUND,
        "delete a '-' version");
     mm_buf_release(&b);
@@ -137,8 +137,8 @@ static void test_dash_version(mm_s3 *s)
 
 static void test_lists(mm_s3 *s)
 {
-    static const char *const keys[] = { "list/a", "list/b=1", "list/c+2", "list/d/e",
-                                        "list/f g", "list/h~", "list/z" };
+    static const char *const keys[] = { "list/a",   "list/b=1", "list/c+2", "list/d/e",
+                                        "list/f g", "list/h~",  "list/z" };
     struct collect *c = calloc(1, sizeof(*c));
     int rc = 0;
     for (int i = 0; i < 7 && rc == 0; i++) {
