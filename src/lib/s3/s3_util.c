@@ -71,7 +71,7 @@ int mm_s3_query(mm_buf *b, const struct mm_s3_param *p, size_t n)
         if (rc == 0)
             rc = encode_dup(p[i].value, &e[i].value);
     }
-    if (rc == 0)
+    if (rc == 0 && n > 1)
         qsort(e, n, sizeof(*e), param_cmp);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = mm_buf_printf(b, "%s%s=%s", i ? "&" : "", e[i].name, e[i].value);
