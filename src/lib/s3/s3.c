@@ -377,9 +377,12 @@ static int perform(mm_s3 *s, CURL *c, struct attempt *a, CURLcode *cc)
 {
     char range[64];
     attempt_reset(a);
-    if (a->r->range) {
+    if (a->r->range && a->r->range_len) {
         snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)a->r->range_off,
                  (unsigned long long)(a->r->range_off + a->r->range_len - 1));
+        curl_easy_setopt(c, CURLOPT_RANGE, range);
+    } else if (a->r->range) { /* to the end */
+        snprintf(range, sizeof(range), "%llu-", (unsigned long long)a->r->range_off);
         curl_easy_setopt(c, CURLOPT_RANGE, range);
     }
     atomic_fetch_add(&s->requests, 1);
