@@ -277,6 +277,7 @@ static void retries__transient_answers(void **state)
     assert_int_equal(st.retries, 4);
     mm_s3_free(s);
     server_stop(&sv);
+    mm_buf_release(&b);
 }
 
 static int count_fn(void *arg, const struct mm_s3_obj *o)
