@@ -165,7 +165,6 @@ static void pool_put(mm_s3 *s, CURL *c)
 struct attempt {
     mm_s3 *s;
     struct mm_s3__req *r;
-    mm_buf *out;      /* where the body goes: r->out on 2xx, err otherwise */
     mm_buf err;       /* body of a non-2xx answer */
     size_t out_start; /* r->out->len before this attempt */
     size_t sent;      /* body bytes handed to curl */
@@ -250,8 +249,11 @@ static size_t on_header(char *h, size_t size, size_t nitems, void *arg)
     char v[300];
     uint64_t u;
     if (n > 5 && strncmp(h, "HTTP/", 5) == 0) {
-        const char *sp = memchr(h, ' ', n);
-        a->status_seen = sp ? strtol(sp + 1, NULL, 10) : 0;
+        const char *sp = memchr(h, ' ', n); /* h is not NUL-terminated */
+        a->status_seen = 0;
+        const char *d = sp ? sp + 1 : h + n, *end = d + 3 < h + n ? d + 3 : h + n;
+        for (; d < end && *d >= '0' && *d <= '9'; d++)
+            a->status_seen = a->status_seen * 10 + (*d - '0');
     } else if (header_is(h, n, "x-amz-version-id", v, sizeof(v))) {
         copy_str(r->version, sizeof(r->version), v);
     } else if (header_is(h, n, "etag", v, sizeof(v))) {
