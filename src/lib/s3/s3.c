@@ -251,7 +251,8 @@ static size_t on_header(char *h, size_t size, size_t nitems, void *arg)
     if (n > 5 && strncmp(h, "HTTP/", 5) == 0) {
         const char *sp = memchr(h, ' ', n); /* h is not NUL-terminated */
         a->status_seen = 0;
-        const char *d = sp ? sp + 1 : h + n, *end = d + 3 < h + n ? d + 3 : h + n;
+        const char *d = sp ? sp + 1 : h + n;
+        const char *end = d + ((size_t)(h + n - d) < 3 ? (size_t)(h + n - d) : 3);
         for (; d < end && *d >= '0' && *d <= '9'; d++)
             a->status_seen = a->status_seen * 10 + (*d - '0');
     } else if (header_is(h, n, "x-amz-version-id", v, sizeof(v))) {
