@@ -270,8 +270,10 @@ static size_t on_header(char *h, size_t size, size_t nitems, void *arg)
         time_t t = curl_getdate(v, NULL);
         r->mtime = t > 0 ? (int64_t)t : 0;
     } else if (header_is(h, n, "content-length", v, sizeof(v))) {
-        if (mm_s3_parse_u64(v, &u) == 0)
+        if (mm_s3_parse_u64(v, &u) == 0) {
             r->length = u;
+            r->have_length = 1;
+        }
     } else if (header_is(h, n, "content-range", v, sizeof(v))) {
         content_range(r, v);
     }
@@ -369,7 +371,7 @@ static void attempt_reset(struct attempt *a)
     a->status_seen = 0;
     r->status = 0;
     r->code[0] = r->version[0] = r->etag[0] = '\0';
-    r->delete_marker = r->have_total = 0;
+    r->delete_marker = r->have_total = r->have_length = 0;
     r->lock = MM_S3_LOCK_NONE;
     r->retain_until = r->mtime = 0;
     r->length = r->total = 0;

@@ -66,7 +66,8 @@ struct mm_s3__req {
     int64_t retain_until;
     int64_t mtime;   /* Last-Modified */
     uint64_t length; /* Content-Length */
-    uint64_t total;  /* size of the whole object (Content-Range's, or Content-Length) */
+    int have_length;
+    uint64_t total; /* size of the whole object (Content-Range's, or Content-Length) */
     int have_total;
 };
 

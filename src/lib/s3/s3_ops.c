@@ -126,7 +126,7 @@ int mm_s3_get(mm_s3 *s, const char *key, const char *version, uint64_t off, uint
         rc = check_range(&r, out, start, off, len);
     else if (rc == 0 && r.status != 200 && r.status != 206)
         rc = mm_error_set(MM_EIO, "s3 get '%s': http %ld", key, r.status);
-    else if (rc == 0 && r.length != out->len - start)
+    else if (rc == 0 && r.have_length && r.length != out->len - start)
         rc = mm_error_set(MM_ECORRUPT, "s3 get '%s': short answer", key);
     if (rc == 0)
         fill_info(&r, info);
