@@ -236,7 +236,7 @@ start_proxies() {
         MAMORI_S3_ACCESS_KEY=$MAMORI_S3_ACCESS_KEY MAMORI_S3_SECRET_KEY=$MAMORI_S3_SECRET_KEY \
             setsid python3 "$here/s3proxy.py" "$p" --listen "${!url#http://}" \
             --upstream "$MAMORI_S3_ENDPOINT" --control "$MAMORI_S3_DROPPING_CTL" \
-            --pid-file "$dir/run/proxy-$p.pid" >>"$dir/log/proxy-$p.log" 2>&1 </dev/null &
+            --pid-file "$dir/run/proxy-$p.pid" ${rehost:+--rehost} >>"$dir/log/proxy-$p.log" 2>&1 </dev/null &
     done
     for p in lying dropping; do
         local url=MAMORI_S3_${p^^}
@@ -246,7 +246,7 @@ start_proxies() {
 }
 
 cmd_start() {
-    local fstype
+    local fstype rehost=
     [ -n "$dir" ] || die "usage: rgw.sh start DIR"
     check_prereq_tools
     if [ -n "${MAMORI_S3_ENDPOINT:-}" ]; then
@@ -255,6 +255,10 @@ cmd_start() {
         fi
         mkdir -p "$dir"
         echo external >"$dir/rgw-external"
+        case "$MAMORI_S3_ENDPOINT" in
+        http://127.0.0.1:* | http://localhost:* | http://\[::1\]:*) rehost= ;;
+        *) rehost=1 ;;
+        esac
         make_buckets
     else
         check_prereq
