@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "repo/repo_backend.h"
+#include "repo/repo_int.h"
 #include "repo/repo_s3.h"
 #include "s3/s3.h"
 
@@ -260,6 +261,109 @@ static int cmd_keys(const char *bucket, const char *prefix)
     return 0;
 }
 
+#define CHECK(cond)                                                                \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
+            fprintf(stderr, "ops: line %d: %s failed: %s\n", __LINE__, #cond,       \
+                    mm_error_last());                                              \
+            return 1;                                                              \
+        }                                                                          \
+    } while (0)
+
+static const char hexa[] = "data/ab/ab00000000000000000000000000000000000000000000000000000000000000";
+static const char hexb[] = "data/ab/ab11111111111111111111111111111111111111111111111111111111111111";
+
+/* Write through the backend: two ONCE packs (one of 9 MiB: multipart), a REPLACE head. */
+static int ops_write(const char *url, char *big, size_t bign)
+{
+    struct mm_repo_be *b = NULL;
+
+    CHECK(mm_repo_be_open(&b, url, 1) == 0);
+    CHECK(b->ops->write(b, hexa, "pack-a", 6, MM_REPO_BE_ONCE) == 0);
+    CHECK(b->ops->write(b, hexb, big, bign, MM_REPO_BE_ONCE) == 0);
+    CHECK(b->ops->write(b, hexa, "other", 5, MM_REPO_BE_ONCE) == 0); /* skipped: present */
+    CHECK(b->ops->write(b, "head", "head-1", 6, MM_REPO_BE_REPLACE) == 0);
+    CHECK(b->ops->write(b, "head", "head-2", 6, MM_REPO_BE_REPLACE) == 0);
+    CHECK(b->ops->flush(b) == 0);
+    b->ops->close(b);
+    return 0;
+}
+
+/* Read back through a fresh handle: whole, ranges, sizes, listing; @after: the attack ran. */
+static int ops_read(const char *url, const char *big, size_t bign, int after)
+{
+    struct mm_repo_be *b = NULL;
+    struct mm_repo__names l = { NULL, 0, 0 };
+    uint64_t size = 0;
+    char part[16];
+    mm_buf buf;
+
+    mm_buf_init(&buf, 64u << 20);
+    CHECK(mm_repo_be_open(&b, url, 0) == 0);
+    CHECK(b->ops->read(b, hexa, &buf) == 0 && buf.len == 6 && memcmp(buf.ptr, "pack-a", 6) == 0);
+    mm_buf_clear(&buf);
+    CHECK(b->ops->read(b, hexb, &buf) == 0 && buf.len == bign && memcmp(buf.ptr, big, bign) == 0);
+    CHECK(b->ops->read_at(b, hexb, bign - 16, part, 16) == 0 && memcmp(part, big + bign - 16, 16) == 0);
+    CHECK(b->ops->read_at(b, hexb, bign - 8, part, 16) == MM_ECORRUPT);
+    CHECK(b->ops->stat(b, hexb, &size) == 0 && size == bign);
+    mm_buf_clear(&buf);
+    if (!after)
+        CHECK(b->ops->read(b, "head", &buf) == 0 && buf.len == 6 && memcmp(buf.ptr, "head-2", 6) == 0);
+    else
+        CHECK(b->ops->read(b, "head", &buf) == MM_ENOTFOUND); /* a delete marker is newest */
+    CHECK(b->ops->read(b, "data/ab/missing", &buf) == MM_ENOTFOUND);
+    CHECK(b->ops->stat(b, "generations/missing", &size) == MM_ENOTFOUND);
+    CHECK(b->ops->list(b, "data/ab", &l, "p/") == 0 && l.n == 2);
+    CHECK(b->ops->list(b, "data", &l, "") == 0 && l.n == 2);
+    CHECK(b->ops->list(b, "index", &l, "") == 0 && l.n == 2);
+    mm_buf_release(&buf);
+    b->ops->close(b);
+    printf("ops%s: ok\n", after ? " after the attack" : "");
+    return 0;
+}
+
+/* The attacker on ops_write's files: garbage over both packs, a delete marker on one and on
+ * the head. */
+static int ops_attack(const char *bucket, const char *prefix)
+{
+    struct mm_s3_put_opts none = { MM_S3_LOCK_NONE, 0 };
+    mm_s3 *s = client(bucket);
+    char key[256];
+
+    CHECK(s);
+    snprintf(key, sizeof(key), "%s/%s", prefix, hexa);
+    CHECK(mm_s3_put(s, key, "garbage", 7, &none, NULL) == 0);
+    CHECK(mm_s3_delete(s, key, NULL, 0) == 0);
+    snprintf(key, sizeof(key), "%s/%s", prefix, hexb);
+    CHECK(mm_s3_put(s, key, "garbage", 7, &none, NULL) == 0);
+    snprintf(key, sizeof(key), "%s/head", prefix);
+    CHECK(mm_s3_delete(s, key, NULL, 0) == 0);
+    mm_s3_free(s);
+    return 0;
+}
+
+/* The backend's ops round trip on @bucket/@prefix (a fresh one), before and after an attack. */
+static int cmd_ops(const char *url, const char *bucket, const char *prefix)
+{
+    size_t bign = 9u << 20, i;
+    char *big = malloc(bign);
+    int err;
+
+    if (!big)
+        return 1;
+    for (i = 0; i < bign; i++)
+        big[i] = (char)(i * 7 + (i >> 13));
+    err = ops_write(url, big, bign);
+    if (!err)
+        err = ops_read(url, big, bign, 0);
+    if (!err)
+        err = ops_attack(bucket, prefix);
+    if (!err)
+        err = ops_read(url, big, bign, 1);
+    free(big);
+    return err;
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -274,6 +378,8 @@ int main(int argc, char **argv)
         return cmd_extend(argv[2], strtol(argv[3], NULL, 10));
     if (strcmp(c, "remove") == 0 && argc == 4)
         return cmd_remove(argv[2], argv[3]);
+    if (strcmp(c, "ops") == 0 && argc == 5)
+        return cmd_ops(argv[2], argv[3], argv[4]);
     if (strcmp(c, "keys") == 0 && argc == 4)
         return cmd_keys(argv[2], argv[3]);
     if (strcmp(c, "attack") == 0 && argc == 4)
@@ -282,6 +388,6 @@ int main(int argc, char **argv)
         return cmd_retention(argv[2], argv[3]);
     fprintf(stderr, "usage: test_repo_s3_tool mkbucket BUCKET lock|plain | proof URL | write URL "
                     "REL DAYS | extend URL DAYS | remove URL REL | attack BUCKET PREFIX/ | "
-                    "retention BUCKET KEY | keys BUCKET PREFIX\n");
+                    "retention BUCKET KEY | keys BUCKET PREFIX | ops URL BUCKET PREFIX\n");
     return 2;
 }
