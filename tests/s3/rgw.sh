@@ -131,6 +131,9 @@ mon_warn_on_insecure_global_id_reclaim_allowed = false
 auth_allow_insecure_global_id_reclaim = false
 
 [mon]
+# propose at once: without this each of RGW's pool creations waits a second
+paxos_propose_interval = 0.05
+paxos_min_wait = 0.01
 mon_data = $dir/mon
 mon_memory_target = 134217728
 rocksdb_cache_size = 16777216

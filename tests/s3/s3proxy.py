@@ -29,6 +29,7 @@ dropping: forwards faithfully, and cuts a connection mid-upload when armed throu
 
 import argparse
 import datetime
+import email.utils
 import hashlib
 import hmac
 import http.client
@@ -39,6 +40,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import urllib.parse
 
 HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
@@ -192,7 +194,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def fake(self, status, body=b"", ctype="application/xml"):
-        h = [("x-amz-request-id", "tx-lying-%08x" % (id(self) & 0xFFFFFFFF))]
+        h = [("x-amz-request-id", "tx%021x-%s-default" % (int.from_bytes(os.urandom(8), "big"),
+                                                           "%08x" % int(time.time()))),
+             ("Date", email.utils.formatdate(usegmt=True))]
         if body:
             h.append(("Content-Type", ctype))
         self.reply(status, "OK", h, body, self.command)
@@ -231,10 +235,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         bucket, key = bucket_key(path)
         if m == "GET" and "object-lock" in q and not key:
             self.read_body()
+            # RGW's own answer, byte for byte (no xmlns)
             return self.fake(200, (
-                '<?xml version="1.0" encoding="UTF-8"?><ObjectLockConfiguration xmlns="%s">'
+                '<?xml version="1.0" encoding="UTF-8"?><ObjectLockConfiguration>'
                 "<ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"
-                % XMLNS).encode())
+                ).encode())
         if m == "PUT" and ("retention" in q or "legal-hold" in q or "object-lock" in q):
             body = self.read_body().decode("utf-8", "replace")
             if "retention" in q:
