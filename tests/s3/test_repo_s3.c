@@ -34,8 +34,10 @@ struct fix {
     mm_s3 *s3; /* the attacker: the same credentials, straight on the bucket */
 };
 
-static const char hexa[] = "data/ab/ab00000000000000000000000000000000000000000000000000000000000000";
-static const char hexb[] = "data/ab/ab11111111111111111111111111111111111111111111111111111111111111";
+static const char hexa[] =
+        "data/ab/ab00000000000000000000000000000000000000000000000000000000000000";
+static const char hexb[] =
+        "data/ab/ab11111111111111111111111111111111111111111111111111111111111111";
 
 /* A client of @bucket on @endpoint (NULL: MAMORI_S3_ENDPOINT). */
 static mm_s3 *client(const char *endpoint, const char *bucket)
@@ -182,9 +184,22 @@ static void ops__round_trip_then_attacker_changes_nothing(void **state)
     ops_write(f->url, big, bign);
     ops_read(f->url, big, bign, 0);
     /* the attacker: garbage over both packs, a delete marker over one and over the head */
-    assert_int_equal(mm_s3_put(f->s3, "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000", "garbage", 7, &none, NULL), 0);
-    assert_int_equal(mm_s3_delete(f->s3, "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000", NULL, 0), 0);
-    assert_int_equal(mm_s3_put(f->s3, "p/data/ab/ab11111111111111111111111111111111111111111111111111111111111111", "garbage", 7, &none, NULL), 0);
+    assert_int_equal(
+            mm_s3_put(f->s3,
+                      "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000",
+                      "garbage", 7, &none, NULL),
+            0);
+    assert_int_equal(
+            mm_s3_delete(
+                    f->s3,
+                    "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000",
+                    NULL, 0),
+            0);
+    assert_int_equal(
+            mm_s3_put(f->s3,
+                      "p/data/ab/ab11111111111111111111111111111111111111111111111111111111111111",
+                      "garbage", 7, &none, NULL),
+            0);
     assert_int_equal(mm_s3_delete(f->s3, "p/head", NULL, 0), 0);
     ops_read(f->url, big, bign, 1);
     free(big);
@@ -241,8 +256,13 @@ static void proof__plain_bucket_not_immutable_no_lock_sent(void **state)
     write_and_extend(f->url, &c, &imm);
     assert_int_equal(imm, 0);
     assert_int_equal(c.lock_requests, 0);
-    first_version(f->s3, "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000", v);
-    assert_int_equal(mm_s3_head(f->s3, "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000", v[0] ? v : NULL, &info), 0);
+    first_version(f->s3,
+                  "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000", v);
+    assert_int_equal(
+            mm_s3_head(f->s3,
+                       "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000",
+                       v[0] ? v : NULL, &info),
+            0);
     assert_int_equal(info.lock, MM_S3_LOCK_NONE);
     assert_int_equal(info.retain_until, 0);
     fix_free(f);
@@ -346,15 +366,38 @@ static void remove__retained_refused_replace_removed(void **state)
     (void)state;
     mm_buf_init(&buf, 1024);
     assert_int_equal(b->ops->write(b, hexa, "pack-a", 6, MM_REPO_BE_ONCE), 0);
-    assert_int_equal(b->ops->write(b, "locks/" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "l1", 2, MM_REPO_BE_REPLACE), 0);
-    assert_int_equal(b->ops->write(b, "locks/" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "l2", 2, MM_REPO_BE_REPLACE), 0);
+    assert_int_equal(
+            b->ops->write(b,
+                          "locks/"
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                          "l1", 2, MM_REPO_BE_REPLACE),
+            0);
+    assert_int_equal(
+            b->ops->write(b,
+                          "locks/"
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                          "l2", 2, MM_REPO_BE_REPLACE),
+            0);
     assert_int_equal(b->ops->flush(b), 0);
     assert_int_equal(b->ops->remove(b, hexa), MM_EREFUSED);
     assert_non_null(strstr(mm_error_last(), "is retained until 20"));
     assert_int_equal(b->ops->read(b, hexa, &buf), 0);
-    assert_int_equal(b->ops->remove(b, "locks/" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), 0);
-    assert_int_equal(b->ops->read(b, "locks/" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &buf), MM_ENOTFOUND);
-    assert_int_equal(first_version(f->s3, "p/locks/" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", v), 0); /* every version */
+    assert_int_equal(
+            b->ops->remove(b, "locks/"
+                              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            0);
+    assert_int_equal(
+            b->ops->read(b,
+                         "locks/"
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                         &buf),
+            MM_ENOTFOUND);
+    assert_int_equal(
+            first_version(f->s3,
+                          "p/locks/"
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                          v),
+            0); /* every version */
     assert_int_equal(b->ops->remove(b, "data/ab/missing"), 0);
     mm_buf_release(&buf);
     b->ops->close(b);

@@ -402,9 +402,9 @@ static int client_new(struct s3be *h, const struct mm_repo__s3_url *u)
     struct mm_s3_cfg cfg;
     int err;
 
-    err = mm_repo__s3_creds_load(&c, getenv("MAMORI_S3_ACCESS_KEY"),
-                                 getenv("MAMORI_S3_SECRET_KEY"), getenv("MAMORI_S3_REGION"),
-                                 getenv("MAMORI_S3_CREDENTIALS"), getenv("HOME"));
+    err = mm_repo__s3_creds_load(&c, getenv("MAMORI_S3_ACCESS_KEY"), getenv("MAMORI_S3_SECRET_KEY"),
+                                 getenv("MAMORI_S3_REGION"), getenv("MAMORI_S3_CREDENTIALS"),
+                                 getenv("HOME"));
     if (err < 0)
         return err;
     memset(&cfg, 0, sizeof(cfg));

@@ -17,13 +17,13 @@
 
 /* ---- URL and credentials (repo_s3_url.c) ---- */
 struct mm_repo__s3_url {
-    char host[256];      /* as written, without brackets for IPv6 */
-    unsigned port;       /* 0: none given */
-    char bucket[64];     /* 3..63 of [a-z0-9.-] */
-    char prefix[512];    /* "" or "a/b" (no leading or trailing '/') */
-    int loopback;        /* 127.0.0.0/8, ::1, localhost */
-    char endpoint[300];  /* "http://127.0.0.1:7480" or "https://host" */
-    char where[900];     /* "s3://host:port/bucket/prefix" */
+    char host[256];     /* as written, without brackets for IPv6 */
+    unsigned port;      /* 0: none given */
+    char bucket[64];    /* 3..63 of [a-z0-9.-] */
+    char prefix[512];   /* "" or "a/b" (no leading or trailing '/') */
+    int loopback;       /* 127.0.0.0/8, ::1, localhost */
+    char endpoint[300]; /* "http://127.0.0.1:7480" or "https://host" */
+    char where[900];    /* "s3://host:port/bucket/prefix" */
 };
 
 /*
@@ -54,13 +54,13 @@ void mm_repo__s3_creds_wipe(struct mm_repo__s3_creds *c);
 
 /* ---- the version catalog (repo_s3_catalog.c) ---- */
 struct mm_repo__s3_ent {
-    char *rel;             /* repository-relative name */
-    char *first;           /* version ID of the first (oldest) version that is not a delete
-                            * marker; NULL: none known */
-    char *newest;          /* version ID of the newest version; NULL: none or a delete marker */
+    char *rel;    /* repository-relative name */
+    char *first;  /* version ID of the first (oldest) version that is not a delete
+                   * marker; NULL: none known */
+    char *newest; /* version ID of the newest version; NULL: none or a delete marker */
     uint64_t first_size, newest_size;
-    int64_t retain_until;  /* of the first version; 0: not known */
-    int pending;           /* a queued upload has not finished yet */
+    int64_t retain_until; /* of the first version; 0: not known */
+    int pending;          /* a queued upload has not finished yet */
 };
 
 struct mm_repo__s3_cat {
@@ -98,8 +98,8 @@ struct s3be {
     pthread_mutex_t proof_mu; /* one proof at a time */
     pthread_cond_t cv;        /* a job finished or queue space freed */
     struct mm_repo__s3_cat cat;
-    int proved;                 /* the proof ran (its verdict is in be.info) */
-    enum mm_s3_lock_mode mode;  /* lock mode for ONCE files when immutable */
+    int proved;                /* the proof ran (its verdict is in be.info) */
+    enum mm_s3_lock_mode mode; /* lock mode for ONCE files when immutable */
     uint32_t retain_days;
     /* writer queue (repo_s3_queue.c) */
     struct mm_repo__s3_job *head, *tail;
@@ -107,7 +107,7 @@ struct s3be {
     unsigned nworkers, want_workers;
     pthread_t *workers;
     int stop;
-    int err;           /* first error of a queued job since the last flush */
+    int err; /* first error of a queued job since the last flush */
     char errmsg[256];
     /* counts of the last mm_repo_be_s3_extend */
     struct mm_repo_be_s3_counts counts;
