@@ -73,14 +73,16 @@ static int pick_version(struct s3be *h, const char *rel, char version[256], uint
     pthread_mutex_lock(&h->mu);
     while ((e = mm_repo__s3_cat_get(&h->cat, rel)) && e->pending)
         pthread_cond_wait(&h->cv, &h->mu);
-    if (e && (once ? e->first : e->newest)) {
+    /* REPLACE: the newest now (another writer may have replaced it since open), unless this
+     * handle wrote it */
+    if (e && (once ? e->first : (e->mine ? e->newest : NULL))) {
         snprintf(version, 256, "%s", once ? e->first : e->newest);
         *size = once ? e->first_size : e->newest_size;
         *known = 1;
     }
     pthread_mutex_unlock(&h->mu);
     if (*known || !once)
-        return 0; /* REPLACE: another writer may have written it since open */
+        return 0;
     if ((err = list_versions(h, rel, &tmp)) == 0 && !tmp.first)
         err = mm_error_set(MM_ENOTFOUND, "'%s' not found in %s", rel, h->where);
     if (err == 0) {

@@ -61,6 +61,7 @@ struct mm_repo__s3_ent {
     uint64_t first_size, newest_size;
     int64_t retain_until; /* of the first version; 0: not known */
     int pending;          /* a queued upload has not finished yet */
+    int mine;             /* this handle wrote its newest version */
 };
 
 struct mm_repo__s3_cat {
