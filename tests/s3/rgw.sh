@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: Apache-2.0
 # A real Ceph RADOS Gateway for the S3 tests (issue 20), from Debian 12's Pacific packages:
 # one ceph-mon, one BlueStore ceph-osd on a sparse file, radosgw (beast) on 127.0.0.1, no
 # manager daemon, pools of size 1, cephx keyrings, conf, pid files and logs all inside DIR
@@ -21,6 +21,8 @@ region=${MAMORI_S3_REGION:-us-east-1}
 
 die() {
     echo "rgw.sh: $*" >&2
+    # a failed start leaves no daemon behind, only DIR with its logs (stop removes it)
+    [ "${cmd:-}" != start ] || [ -z "${dir:-}" ] || [ ! -d "$dir/run" ] || kill_daemons
     exit 1
 }
 
@@ -28,9 +30,13 @@ log() {
     [ -n "${RGW_QUIET:-}" ] || echo "rgw.sh: $*" >&2
 }
 
-# A free TCP port on 127.0.0.1 (bound and released; a race with another binder is unlikely).
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# $1 distinct free TCP ports on 127.0.0.1, one a line (bound together, then released: a race
+# with another binder in between is unlikely).
+free_ports() {
+    python3 -c 'import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print("\n".join(str(x.getsockname()[1]) for x in s))' "$1"
 }
 
 # Random lower-case hex of $1 bytes.
@@ -110,7 +116,7 @@ auth_client_required = cephx
 keyring = $dir/keyring
 run_dir = $dir/run
 crash_dir = $dir/crash
-admin_socket = $dir/run/\$name.asok
+admin_socket = ${admin_socket:+$dir/run/\$name.asok}
 pid_file = $dir/run/\$name.pid
 log_file = $dir/log/\$name.log
 mon_cluster_log_file = $dir/log/cluster.log
@@ -168,10 +174,12 @@ EOF
 }
 
 start_cluster() {
-    local key_admin key_rgw osd_uuid osd_key fstype
+    local osd_uuid osd_key
     fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
-    mon_port=$(free_port)
-    rgw_port=$(free_port)
+    { read -r mon_port; read -r rgw_port; } < <(free_ports 2)
+    # a unix socket path holds at most 107 bytes: no admin sockets below a deep DIR
+    admin_socket=yes
+    [ ${#dir} -lt 70 ] || admin_socket=
     mkdir -p "$dir/run" "$dir/log" "$dir/mon" "$dir/osd" "$dir/rgw" "$dir/crash"
     write_conf
 
@@ -217,9 +225,10 @@ start_cluster() {
 }
 
 start_proxies() {
-    local p
-    MAMORI_S3_LYING=http://127.0.0.1:$(free_port)
-    MAMORI_S3_DROPPING=http://127.0.0.1:$(free_port)
+    local p lp dp
+    { read -r lp; read -r dp; } < <(free_ports 2)
+    MAMORI_S3_LYING=http://127.0.0.1:$lp
+    MAMORI_S3_DROPPING=http://127.0.0.1:$dp
     MAMORI_S3_DROPPING_CTL=$dir/dropping.ctl
     mkdir -p "$dir/run" "$dir/log"
     for p in lying dropping; do
@@ -237,11 +246,13 @@ start_proxies() {
 }
 
 cmd_start() {
+    local fstype
     [ -n "$dir" ] || die "usage: rgw.sh start DIR"
     check_prereq_tools
     if [ -n "${MAMORI_S3_ENDPOINT:-}" ]; then
-        [ -n "${MAMORI_S3_ACCESS_KEY:-}" ] && [ -n "${MAMORI_S3_SECRET_KEY:-}" ] ||
+        if [ -z "${MAMORI_S3_ACCESS_KEY:-}" ] || [ -z "${MAMORI_S3_SECRET_KEY:-}" ]; then
             die "MAMORI_S3_ENDPOINT is set: MAMORI_S3_ACCESS_KEY and MAMORI_S3_SECRET_KEY too"
+        fi
         mkdir -p "$dir"
         echo external >"$dir/rgw-external"
         make_buckets
@@ -280,11 +291,33 @@ check_prereq_tools() {
     done
 }
 
-# Kill the daemons whose pid files are in DIR/run, wait for them, remove DIR.
-cmd_stop() {
-    local f pid pids="" i
-    [ -n "$dir" ] || die "usage: rgw.sh stop DIR"
-    [ -e "$dir" ] || return 0
+# Is process $1 running (a zombie waiting for its reaper is not)?
+running() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Wait at most $1 tenths of a second until none of the pids in $pids runs; leaves the living
+# ones in $pids.
+wait_gone() {
+    local i pid alive
+    for ((i = 0; i < $1; i++)); do
+        alive=""
+        for pid in $pids; do
+            running "$pid" && alive="$alive $pid"
+        done
+        pids=$alive
+        [ -n "$pids" ] || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Kill the daemons whose pid files are in DIR/run and wait for them: TERM, and KILL after a
+# second (the OSD takes ~7 s to shut down cleanly, and DIR is thrown away anyway).
+kill_daemons() {
+    local f pid pids=""
     for f in "$dir"/run/*.pid; do
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null) || continue
@@ -294,18 +327,18 @@ cmd_stop() {
             kill -TERM "$pid" 2>/dev/null && pids="$pids $pid"
         fi
     done
-    for i in $(seq 100); do
-        local alive=""
-        for pid in $pids; do
-            kill -0 "$pid" 2>/dev/null && alive="$alive $pid"
-        done
-        pids=$alive
-        [ -n "$pids" ] || break
-        sleep 0.1
-    done
+    wait_gone 10 && return 0
     for pid in $pids; do
         kill -KILL "$pid" 2>/dev/null || true
     done
+    wait_gone 100 || echo "rgw.sh: still running after SIGKILL:$pids" >&2
+}
+
+# Kill what start started, remove DIR.
+cmd_stop() {
+    [ -n "$dir" ] || die "usage: rgw.sh stop DIR"
+    [ -e "$dir" ] || return 0
+    kill_daemons
     rm -rf "$dir"
 }
 

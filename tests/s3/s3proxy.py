@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: Apache-2.0
 """Two misbehaving S3 front ends for the tests of issue 20 (stdlib only, threaded).
 
 lying: a store that claims Object Lock but does not keep it (like OpenStack Swift's s3api).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: Apache-2.0
 # The S3 test harness itself (issue 20), TAP: tests/s3/rgw.sh starts a real Ceph RGW in DIR
 # (a fresh folder on a real filesystem), a signed PUT/GET works, the lock bucket's lock
 # configuration says Enabled and the plain bucket has none, a COMPLIANCE object cannot be
@@ -9,6 +9,8 @@
 # With MAMORI_S3_ENDPOINT set, the same checks run against that store (rgw.sh starts nothing).
 #
 #   test_rgw_harness.sh DIR
+# check "..." eval '...': the single quotes are meant (evaluated when the check runs)
+# shellcheck disable=SC2016
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -117,7 +119,7 @@ s3() {
     return $rc
 }
 status() { cat "$tmp/status"; }
-header() { tr -d '\r' <"$tmp/headers" | awk -v h="$(echo "$1" | tr A-Z a-z)" \
+header() { tr -d '\r' <"$tmp/headers" | awk -v h="$(echo "$1" | tr '[:upper:]' '[:lower:]')" \
     'BEGIN{FS=": "} tolower($1)==h {print $2}' | tail -n 1; }
 body_has() { grep -q "$1" "$tmp/body"; }
 

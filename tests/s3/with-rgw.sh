@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: Apache-2.0
 # with-rgw.sh DIR CMD [ARG...]: runs one S3 test program with its own Ceph RGW (rgw.sh start
 # DIR), the MAMORI_S3_* variables exported, then stops the cluster and removes DIR whatever
 # happened (locked objects cannot be removed through S3). Exits with CMD's status. CMD speaks

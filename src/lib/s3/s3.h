@@ -23,7 +23,7 @@
 typedef struct mm_s3 mm_s3;
 
 struct mm_s3_cfg {
-    const char *endpoint;   /* "http://127.0.0.1:7480" or "https://s3.example.jp" (no path) */
+    const char *endpoint; /* "http://127.0.0.1:7480" or "https://s3.example.jp" (no path) */
     const char *bucket;
     const char *region;     /* NULL: "us-east-1" */
     const char *access_key; /* required */
@@ -40,8 +40,8 @@ enum mm_s3_lock_mode { MM_S3_LOCK_NONE = 0, MM_S3_LOCK_GOVERNANCE, MM_S3_LOCK_CO
 
 /* One object version as a listing or HEAD describes it. */
 struct mm_s3_obj {
-    const char *key;           /* the full key (listings); NULL from mm_s3_head */
-    char version[256];         /* version ID ("null" when unversioned); may begin with '-' */
+    const char *key;   /* the full key (listings); NULL from mm_s3_head */
+    char version[256]; /* version ID ("null" when unversioned); may begin with '-' */
     uint64_t size;
     int64_t mtime;             /* seconds since 1970 UTC */
     int latest;                /* the newest version of its key */
@@ -129,8 +129,8 @@ int mm_s3_put_retention(mm_s3 *s, const char *key, const char *version, enum mm_
 
 /* GET ?retention of @key@@version. @return 0 (NONE/0 when the object has none), MM_ENOTFOUND,
  * MM_EAUTH, MM_EREFUSED, MM_ECORRUPT, MM_EIO */
-int mm_s3_get_retention(mm_s3 *s, const char *key, const char *version,
-                        enum mm_s3_lock_mode *mode, int64_t *until);
+int mm_s3_get_retention(mm_s3 *s, const char *key, const char *version, enum mm_s3_lock_mode *mode,
+                        int64_t *until);
 
 /* Create the bucket (with Object Lock enabled when @object_lock, which also enables
  * versioning). For tests and `mamori vault init`. @return 0, MM_EEXISTS, MM_EAUTH, MM_EIO */

@@ -6,6 +6,11 @@
  * CompleteMultipartUpload with the parts' ETags (a 200 answer may still carry an Error,
  * which is checked). Any failure aborts the upload (AbortMultipartUpload), so no part stays
  * stored and billed; the object exists only when mm_s3__put_multipart() returns 0.
+ * Ceph RGW 16.2 (Pacific) accepts the lock headers on CreateMultipartUpload but stores the
+ * completed object without retention (seen against 16.2.15: HEAD and GET ?retention show
+ * none, and the version can be deleted). So after completing, the new version's retention is
+ * read back and, where missing or different, set with PUT ?retention; if that fails the new
+ * version is deleted again and the put fails.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -21,25 +26,25 @@ struct upload {
     const unsigned char *data;
     size_t size, part_size;
     unsigned nparts;
-    char id[1024];          /* UploadId */
-    char (*etag)[128];      /* per part */
-    pthread_mutex_t lock;   /* guards next, err, msg */
-    unsigned next;          /* next part to take (0-based) */
-    int err;                /* first failure */
-    char msg[256];          /* its message (set in a worker thread) */
+    char id[1024];        /* UploadId */
+    char (*etag)[128];    /* per part */
+    pthread_mutex_t lock; /* guards next, err, msg */
+    unsigned next;        /* next part to take (0-based) */
+    int err;              /* first failure */
+    char msg[256];        /* its message (set in a worker thread) */
 };
 
 /* The canonical query "partNumber=N&uploadId=ID" (@part 0: only the upload ID). */
 static int upload_query(mm_buf *q, const struct upload *u, unsigned part)
 {
     char num[16];
-    struct mm_s3__param p[2] = { { "uploadId", u->id } };
+    struct mm_s3_param p[2] = { { "uploadId", u->id } };
     size_t n = 1;
     snprintf(num, sizeof(num), "%u", part);
     if (part)
-        p[n++] = (struct mm_s3__param){ "partNumber", num };
+        p[n++] = (struct mm_s3_param){ "partNumber", num };
     mm_buf_init(q, 4096);
-    return mm_s3__query(q, p, n);
+    return mm_s3_query(q, p, n);
 }
 
 static int initiate(struct upload *u, const struct mm_s3_put_opts *o)
@@ -47,12 +52,15 @@ static int initiate(struct upload *u, const struct mm_s3_put_opts *o)
     char mh[64], uh[96];
     mm_buf body;
     mm_buf_init(&body, MM_S3_XML_MAX);
-    struct mm_s3__req r = { .op = "create multipart upload", .method = "POST", .key = u->key,
-                            .query = "uploads=", .out = &body };
+    struct mm_s3__req r = { .op = "create multipart upload",
+                            .method = "POST",
+                            .key = u->key,
+                            .query = "uploads=",
+                            .out = &body };
     mm_s3__lock_headers(&r, 0, o, mh, uh);
     int rc = mm_s3__call(u->s, &r);
     if (rc == 0)
-        rc = mm_s3__parse_upload_id(body.ptr ? body.ptr : "", body.len, u->id);
+        rc = mm_s3_parse_upload_id(body.ptr ? body.ptr : "", body.len, u->id);
     mm_buf_release(&body);
     return rc;
 }
@@ -63,8 +71,12 @@ static int put_part(struct upload *u, unsigned i)
     mm_buf q;
     size_t off = (size_t)i * u->part_size;
     size_t n = u->size - off < u->part_size ? u->size - off : u->part_size;
-    struct mm_s3__req r = { .op = "upload part", .method = "PUT", .key = u->key,
-                            .body = u->data + off, .body_len = n, .body_md5 = 1,
+    struct mm_s3__req r = { .op = "upload part",
+                            .method = "PUT",
+                            .key = u->key,
+                            .body = u->data + off,
+                            .body_len = n,
+                            .body_md5 = 1,
                             .idempotent = 1 };
     int rc = upload_query(&q, u, i + 1);
     r.query = q.ptr;
@@ -123,23 +135,24 @@ static int complete(struct upload *u, char version[256])
     char code[64];
     mm_buf_init(&xml, (size_t)u->nparts * 200 + 256);
     mm_buf_init(&body, MM_S3_XML_MAX);
-    struct mm_s3__req r = { .op = "complete multipart upload", .method = "POST", .key = u->key,
-                            .out = &body };
+    struct mm_s3__req r = {
+        .op = "complete multipart upload", .method = "POST", .key = u->key, .out = &body
+    };
     int rc = upload_query(&q, u, 0);
     r.query = q.ptr;
     if (rc == 0)
         rc = mm_buf_puts(&xml, "<CompleteMultipartUpload "
                                "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (unsigned i = 0; rc == 0 && i < u->nparts; i++)
-        rc = mm_buf_printf(&xml, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
-                           i + 1, u->etag[i]);
+        rc = mm_buf_printf(&xml, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1,
+                           u->etag[i]);
     if (rc == 0)
         rc = mm_buf_puts(&xml, "</CompleteMultipartUpload>");
     r.body = xml.ptr;
     r.body_len = xml.len;
     if (rc == 0)
         rc = mm_s3__call(u->s, &r);
-    if (rc == 0 && mm_s3__parse_complete(body.ptr ? body.ptr : "", body.len, code) != 1)
+    if (rc == 0 && mm_s3_parse_complete(body.ptr ? body.ptr : "", body.len, code) != 1)
         rc = mm_error_set(MM_EIO, "s3 complete multipart upload '%s': %s", u->key,
                           code[0] ? code : "no result");
     if (rc == 0 && version)
@@ -156,14 +169,36 @@ static void abort_upload(struct upload *u)
     char msg[256];
     mm_buf q;
     snprintf(msg, sizeof(msg), "%s", mm_error_last());
-    struct mm_s3__req r = { .op = "abort multipart upload", .method = "DELETE", .key = u->key,
-                            .idempotent = 1 };
+    struct mm_s3__req r = {
+        .op = "abort multipart upload", .method = "DELETE", .key = u->key, .idempotent = 1
+    };
     if (upload_query(&q, u, 0) == 0) {
         r.query = q.ptr;
         mm_s3__send(u->s, &r);
     }
     mm_buf_release(&q);
     mm_error_set(MM_ERROR, "%s", msg);
+}
+
+/* Give the completed @version the retention of @o when the store left it out (see above). */
+static int lock_after(struct upload *u, const struct mm_s3_put_opts *o, const char *version)
+{
+    enum mm_s3_lock_mode mode;
+    int64_t until;
+    if (!o || o->lock == MM_S3_LOCK_NONE)
+        return 0;
+    int rc = mm_s3_get_retention(u->s, u->key, version, &mode, &until);
+    if (rc == 0 && mode == o->lock && until == o->retain_until)
+        return 0;
+    if (rc == 0)
+        rc = mm_s3_put_retention(u->s, u->key, version, o->lock, o->retain_until, 0);
+    if (rc < 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s", mm_error_last());
+        mm_s3_delete(u->s, u->key, version, 1);
+        mm_error_set(rc, "%s", msg);
+    }
+    return rc;
 }
 
 int mm_s3__put_multipart(mm_s3 *s, const char *key, const void *p, size_t n,
@@ -177,14 +212,19 @@ int mm_s3__put_multipart(mm_s3 *s, const char *key, const void *p, size_t n,
     if (!(u.etag = mm_calloc(parts, sizeof(*u.etag))))
         return MM_ENOMEM;
     pthread_mutex_init(&u.lock, NULL);
+    char ver[256] = "";
     int rc = initiate(&u, o);
     if (rc == 0) {
         rc = put_parts(&u);
         if (rc == 0)
-            rc = complete(&u, version);
+            rc = complete(&u, ver);
         if (rc < 0)
             abort_upload(&u);
+        else
+            rc = lock_after(&u, o, ver);
     }
+    if (rc == 0 && version)
+        memcpy(version, ver, sizeof(ver));
     pthread_mutex_destroy(&u.lock);
     mm_free(u.etag);
     return rc;

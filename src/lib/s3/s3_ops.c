@@ -14,10 +14,10 @@
 #include "s3/s3_int.h"
 
 /* Build the canonical query of @p into @b; "" when n is 0. */
-static int query(mm_buf *b, const struct mm_s3__param *p, size_t n)
+static int query(mm_buf *b, const struct mm_s3_param *p, size_t n)
 {
     mm_buf_init(b, 8192);
-    int rc = mm_s3__query(b, p, n);
+    int rc = mm_s3_query(b, p, n);
     if (rc == 0 && !b->ptr)
         rc = mm_buf_puts(b, "");
     return rc;
@@ -30,7 +30,7 @@ int mm_s3__lock_headers(struct mm_s3__req *r, int i, const struct mm_s3_put_opts
     if (!o || o->lock == MM_S3_LOCK_NONE)
         return i;
     mm_s3_time_format(o->retain_until, t);
-    snprintf(mode_hdr, 64, "x-amz-object-lock-mode: %s", mm_s3__lock_name(o->lock));
+    snprintf(mode_hdr, 64, "x-amz-object-lock-mode: %s", mm_s3_lock_name(o->lock));
     snprintf(until_hdr, 96, "x-amz-object-lock-retain-until-date: %s", t);
     r->hdr[i++] = mode_hdr;
     r->hdr[i++] = until_hdr;
@@ -41,13 +41,18 @@ int mm_s3_put(mm_s3 *s, const char *key, const void *p, size_t n, const struct m
               char version[256])
 {
     MM_ASSERT_ARG(s && key && (p || n == 0));
-    if (o && o->lock != MM_S3_LOCK_NONE && !mm_s3__lock_name(o->lock))
+    if (o && o->lock != MM_S3_LOCK_NONE && !mm_s3_lock_name(o->lock))
         return mm_error_set(MM_EINVAL, "s3 put: bad lock mode");
     if (n > s->part_size)
         return mm_s3__put_multipart(s, key, p, n, o, version);
     char mh[64], uh[96];
-    struct mm_s3__req r = { .op = "put", .method = "PUT", .key = key, .body = p ? p : "",
-                            .body_len = n, .body_md5 = 1, .idempotent = 1 };
+    struct mm_s3__req r = { .op = "put",
+                            .method = "PUT",
+                            .key = key,
+                            .body = p ? p : "",
+                            .body_len = n,
+                            .body_md5 = 1,
+                            .idempotent = 1 };
     mm_s3__lock_headers(&r, 0, o, mh, uh);
     int rc = mm_s3__call(s, &r);
     if (rc == 0 && version)
@@ -58,12 +63,12 @@ int mm_s3_put(mm_s3 *s, const char *key, const void *p, size_t n, const struct m
 /* The ?versionId= query of @version (none when NULL or ""). */
 static int version_query(mm_buf *b, const char *version, const char *extra)
 {
-    struct mm_s3__param p[2];
+    struct mm_s3_param p[2];
     size_t n = 0;
     if (extra)
-        p[n++] = (struct mm_s3__param){ extra, "" };
+        p[n++] = (struct mm_s3_param){ extra, "" };
     if (version && *version)
-        p[n++] = (struct mm_s3__param){ "versionId", version };
+        p[n++] = (struct mm_s3_param){ "versionId", version };
     return query(b, p, n);
 }
 
@@ -83,8 +88,7 @@ static void fill_info(const struct mm_s3__req *r, struct mm_s3_obj *info)
 }
 
 /* Check the body of a ranged GET: exactly @len bytes from @off (a 200 answer is sliced). */
-static int check_range(struct mm_s3__req *r, mm_buf *out, size_t start, uint64_t off,
-                       uint64_t len)
+static int check_range(struct mm_s3__req *r, mm_buf *out, size_t start, uint64_t off, uint64_t len)
 {
     size_t got = out->len - start;
     if (r->status == 200 && got >= off + len) { /* the store ignored Range */
@@ -94,8 +98,8 @@ static int check_range(struct mm_s3__req *r, mm_buf *out, size_t start, uint64_t
     }
     if (got != len) {
         mm_buf_truncate(out, start);
-        return mm_error_set(MM_ECORRUPT, "s3 get '%s': %zu bytes of a %llu byte range", r->key,
-                            got, (unsigned long long)len);
+        return mm_error_set(MM_ECORRUPT, "s3 get '%s': %zu bytes of a %llu byte range", r->key, got,
+                            (unsigned long long)len);
     }
     return 0;
 }
@@ -106,8 +110,7 @@ int mm_s3_get(mm_s3 *s, const char *key, const char *version, uint64_t off, uint
     MM_ASSERT_ARG(s && key && out);
     mm_buf q;
     size_t start = out->len;
-    struct mm_s3__req r = { .op = "get", .method = "GET", .key = key, .out = out,
-                            .idempotent = 1 };
+    struct mm_s3__req r = { .op = "get", .method = "GET", .key = key, .out = out, .idempotent = 1 };
     if (len && len > out->limit - out->len)
         return mm_error_set(MM_ELIMIT, "s3 get '%s': range over the buffer's limit", key);
     int rc = version_query(&q, version, NULL);
@@ -163,19 +166,20 @@ int mm_s3_delete(mm_s3 *s, const char *key, const char *version, int bypass_gove
 }
 
 /* One listing request with @p params; its page is parsed and @fn called. */
-static int list_page(mm_s3 *s, const struct mm_s3__param *p, size_t n, int versions,
-                     struct mm_s3__page *pg, mm_s3_list_fn fn, void *arg)
+static int list_page(mm_s3 *s, const struct mm_s3_param *p, size_t n, int versions,
+                     struct mm_s3_page *pg, mm_s3_list_fn fn, void *arg)
 {
     mm_buf q, body;
     mm_buf_init(&body, MM_S3_XML_MAX);
-    struct mm_s3__req r = { .op = versions ? "list versions" : "list", .method = "GET",
-                            .out = &body, .idempotent = 1 };
+    struct mm_s3__req r = {
+        .op = versions ? "list versions" : "list", .method = "GET", .out = &body, .idempotent = 1
+    };
     int rc = query(&q, p, n);
     r.query = q.ptr;
     if (rc == 0)
         rc = mm_s3__call(s, &r);
     if (rc == 0)
-        rc = mm_s3__parse_list(body.ptr ? body.ptr : "", body.len, versions, pg, fn, arg);
+        rc = mm_s3_parse_list(body.ptr ? body.ptr : "", body.len, versions, pg, fn, arg);
     mm_buf_release(&q);
     mm_buf_release(&body);
     return rc;
@@ -186,21 +190,21 @@ int mm_s3_list(mm_s3 *s, const char *prefix, int delimiter, unsigned page, mm_s3
 {
     MM_ASSERT_ARG(s && fn);
     char max[16], token[1024];
-    struct mm_s3__page *pg = mm_calloc(1, sizeof(*pg));
+    struct mm_s3_page *pg = mm_calloc(1, sizeof(*pg));
     if (!pg)
         return MM_ENOMEM;
     snprintf(max, sizeof(max), "%u", page ? (page < 1000 ? page : 1000) : 1000);
     int rc;
     do {
-        struct mm_s3__param p[5] = { { "list-type", "2" }, { "max-keys", max } };
+        struct mm_s3_param p[5] = { { "list-type", "2" }, { "max-keys", max } };
         size_t n = 2;
         if (prefix && *prefix)
-            p[n++] = (struct mm_s3__param){ "prefix", prefix };
+            p[n++] = (struct mm_s3_param){ "prefix", prefix };
         if (delimiter)
-            p[n++] = (struct mm_s3__param){ "delimiter", "/" };
+            p[n++] = (struct mm_s3_param){ "delimiter", "/" };
         memcpy(token, pg->next_token, sizeof(token)); /* the page is parsed over pg */
         if (token[0])
-            p[n++] = (struct mm_s3__param){ "continuation-token", token };
+            p[n++] = (struct mm_s3_param){ "continuation-token", token };
         rc = list_page(s, p, n, 0, pg, fn, arg);
     } while (rc == 0 && pg->truncated);
     mm_free(pg);
@@ -211,22 +215,22 @@ int mm_s3_list_versions(mm_s3 *s, const char *prefix, unsigned page, mm_s3_list_
 {
     MM_ASSERT_ARG(s && fn);
     char max[16], key[1024], ver[256];
-    struct mm_s3__page *pg = mm_calloc(1, sizeof(*pg));
+    struct mm_s3_page *pg = mm_calloc(1, sizeof(*pg));
     if (!pg)
         return MM_ENOMEM;
     snprintf(max, sizeof(max), "%u", page ? (page < 1000 ? page : 1000) : 1000);
     int rc;
     do {
-        struct mm_s3__param p[5] = { { "versions", "" }, { "max-keys", max } };
+        struct mm_s3_param p[5] = { { "versions", "" }, { "max-keys", max } };
         size_t n = 2;
         memcpy(key, pg->next_key, sizeof(key));
         memcpy(ver, pg->next_version, sizeof(ver));
         if (prefix && *prefix)
-            p[n++] = (struct mm_s3__param){ "prefix", prefix };
+            p[n++] = (struct mm_s3_param){ "prefix", prefix };
         if (key[0])
-            p[n++] = (struct mm_s3__param){ "key-marker", key };
+            p[n++] = (struct mm_s3_param){ "key-marker", key };
         if (ver[0])
-            p[n++] = (struct mm_s3__param){ "version-id-marker", ver };
+            p[n++] = (struct mm_s3_param){ "version-id-marker", ver };
         rc = list_page(s, p, n, 1, pg, fn, arg);
     } while (rc == 0 && pg->truncated);
     mm_free(pg);
@@ -234,8 +238,7 @@ int mm_s3_list_versions(mm_s3 *s, const char *prefix, unsigned page, mm_s3_list_
 }
 
 /* GET the bucket with one valueless parameter @sub into @body. OUT: @r's status/code. */
-static int get_sub(mm_s3 *s, const char *sub, const char *op, mm_buf *body,
-                   struct mm_s3__req *r)
+static int get_sub(mm_s3 *s, const char *sub, const char *op, mm_buf *body, struct mm_s3__req *r)
 {
     mm_buf q;
     *r = (struct mm_s3__req){ .op = op, .method = "GET", .out = body, .idempotent = 1 };
@@ -262,7 +265,7 @@ int mm_s3_lock_config(mm_s3 *s, int *enabled, enum mm_s3_lock_mode *mode, unsign
     else if (rc == 0 && (r.status < 200 || r.status >= 300))
         rc = mm_s3__status_err(&r);
     else if (rc == 0)
-        rc = mm_s3__parse_lock(body.ptr ? body.ptr : "", body.len, enabled, mode, days);
+        rc = mm_s3_parse_lock(body.ptr ? body.ptr : "", body.len, enabled, mode, days);
     mm_buf_release(&body);
     return rc;
 }
@@ -278,7 +281,7 @@ int mm_s3_versioning(mm_s3 *s, int *enabled)
     if (rc == 0 && (r.status < 200 || r.status >= 300))
         rc = mm_s3__status_err(&r);
     else if (rc == 0)
-        rc = mm_s3__parse_versioning(body.ptr ? body.ptr : "", body.len, enabled);
+        rc = mm_s3_parse_versioning(body.ptr ? body.ptr : "", body.len, enabled);
     mm_buf_release(&body);
     return rc;
 }
@@ -288,7 +291,7 @@ int mm_s3_put_retention(mm_s3 *s, const char *key, const char *version, enum mm_
 {
     MM_ASSERT_ARG(s && key);
     char t[32], xml[256];
-    const char *name = mm_s3__lock_name(mode);
+    const char *name = mm_s3_lock_name(mode);
     mm_s3_time_format(until, t);
     if (name)
         snprintf(xml, sizeof(xml),
@@ -299,8 +302,13 @@ int mm_s3_put_retention(mm_s3 *s, const char *key, const char *version, enum mm_
         snprintf(xml, sizeof(xml),
                  "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>");
     mm_buf q;
-    struct mm_s3__req r = { .op = "put retention", .method = "PUT", .key = key, .body = xml,
-                            .body_len = strlen(xml), .body_md5 = 1, .idempotent = 1 };
+    struct mm_s3__req r = { .op = "put retention",
+                            .method = "PUT",
+                            .key = key,
+                            .body = xml,
+                            .body_len = strlen(xml),
+                            .body_md5 = 1,
+                            .idempotent = 1 };
     if (bypass_governance)
         r.hdr[0] = "x-amz-bypass-governance-retention: true";
     int rc = version_query(&q, version, "retention");
@@ -311,14 +319,15 @@ int mm_s3_put_retention(mm_s3 *s, const char *key, const char *version, enum mm_
     return rc;
 }
 
-int mm_s3_get_retention(mm_s3 *s, const char *key, const char *version,
-                        enum mm_s3_lock_mode *mode, int64_t *until)
+int mm_s3_get_retention(mm_s3 *s, const char *key, const char *version, enum mm_s3_lock_mode *mode,
+                        int64_t *until)
 {
     MM_ASSERT_ARG(s && key && mode && until);
     mm_buf q, body;
     mm_buf_init(&body, MM_S3_XML_MAX);
-    struct mm_s3__req r = { .op = "get retention", .method = "GET", .key = key, .out = &body,
-                            .idempotent = 1 };
+    struct mm_s3__req r = {
+        .op = "get retention", .method = "GET", .key = key, .out = &body, .idempotent = 1
+    };
     *mode = MM_S3_LOCK_NONE;
     *until = 0;
     int rc = version_query(&q, version, "retention");
@@ -332,7 +341,7 @@ int mm_s3_get_retention(mm_s3 *s, const char *key, const char *version,
     else if (rc == 0 && (r.status < 200 || r.status >= 300))
         rc = mm_s3__status_err(&r);
     else if (rc == 0)
-        rc = mm_s3__parse_retention(body.ptr ? body.ptr : "", body.len, mode, until);
+        rc = mm_s3_parse_retention(body.ptr ? body.ptr : "", body.len, mode, until);
     mm_buf_release(&q);
     mm_buf_release(&body);
     return rc;
@@ -341,8 +350,9 @@ int mm_s3_get_retention(mm_s3 *s, const char *key, const char *version,
 int mm_s3_create_bucket(mm_s3 *s, int object_lock)
 {
     MM_ASSERT_ARG(s);
-    struct mm_s3__req r = { .op = "create bucket", .method = "PUT", .body = "", .body_md5 = 1,
-                            .idempotent = 1 };
+    struct mm_s3__req r = {
+        .op = "create bucket", .method = "PUT", .body = "", .body_md5 = 1, .idempotent = 1
+    };
     if (object_lock)
         r.hdr[0] = "x-amz-bucket-object-lock-enabled: true";
     return mm_s3__call(s, &r);

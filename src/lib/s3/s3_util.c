@@ -14,9 +14,9 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "s3/s3_int.h"
+#include "s3/s3_wire.h"
 
-int mm_s3__uri_encode(mm_buf *b, const char *s, int keep_slash)
+int mm_s3_uri_encode(mm_buf *b, const char *s, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -53,14 +53,14 @@ static int encode_dup(const char *s, char **out)
 {
     mm_buf b;
     mm_buf_init(&b, 3 * MM_S3_KEY_MAX + 64);
-    int rc = mm_s3__uri_encode(&b, s ? s : "", 0);
+    int rc = mm_s3_uri_encode(&b, s ? s : "", 0);
     if (rc == 0 && !(*out = mm_buf_detach(&b)))
         rc = MM_ENOMEM;
     mm_buf_release(&b);
     return rc;
 }
 
-int mm_s3__query(mm_buf *b, const struct mm_s3__param *p, size_t n)
+int mm_s3_query(mm_buf *b, const struct mm_s3_param *p, size_t n)
 {
     int rc = 0;
     struct enc_param *e = n ? mm_calloc(n, sizeof(*e)) : NULL;
@@ -71,7 +71,7 @@ int mm_s3__query(mm_buf *b, const struct mm_s3__param *p, size_t n)
         if (rc == 0)
             rc = encode_dup(p[i].value, &e[i].value);
     }
-    if (rc == 0)
+    if (rc == 0 && n > 1)
         qsort(e, n, sizeof(*e), param_cmp);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = mm_buf_printf(b, "%s%s=%s", i ? "&" : "", e[i].name, e[i].value);
@@ -83,7 +83,7 @@ int mm_s3__query(mm_buf *b, const struct mm_s3__param *p, size_t n)
     return rc;
 }
 
-void mm_s3__md5_b64(const void *p, size_t n, char out[32])
+void mm_s3_md5_b64(const void *p, size_t n, char out[32])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -91,7 +91,7 @@ void mm_s3__md5_b64(const void *p, size_t n, char out[32])
     EVP_EncodeBlock((unsigned char *)out, md, (int)len);
 }
 
-void mm_s3__sha256_hex(const void *p, size_t n, char out[65])
+void mm_s3_sha256_hex(const void *p, size_t n, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -104,7 +104,7 @@ void mm_s3__sha256_hex(const void *p, size_t n, char out[65])
     out[64] = '\0';
 }
 
-enum mm_s3_lock_mode mm_s3__lock_parse(const char *s)
+enum mm_s3_lock_mode mm_s3_lock_parse(const char *s)
 {
     if (s && strcmp(s, "GOVERNANCE") == 0)
         return MM_S3_LOCK_GOVERNANCE;
@@ -113,7 +113,7 @@ enum mm_s3_lock_mode mm_s3__lock_parse(const char *s)
     return MM_S3_LOCK_NONE;
 }
 
-const char *mm_s3__lock_name(enum mm_s3_lock_mode m)
+const char *mm_s3_lock_name(enum mm_s3_lock_mode m)
 {
     switch (m) {
     case MM_S3_LOCK_GOVERNANCE:
@@ -126,7 +126,7 @@ const char *mm_s3__lock_name(enum mm_s3_lock_mode m)
     return NULL;
 }
 
-int mm_s3__parse_u64(const char *s, uint64_t *out)
+int mm_s3_parse_u64(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     if (!s || !*s || strlen(s) > 20)

@@ -13,7 +13,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "s3/s3_int.h"
+#include "s3/s3_wire.h"
 
 struct xnode {
     const char *name; /* in pool */
@@ -21,7 +21,7 @@ struct xnode {
     int parent, child, last, next;
 };
 
-struct mm_s3__xml {
+struct mm_s3_xml {
     struct xnode *n;
     unsigned count, cap;
     char *pool; /* names and decoded texts, NUL-terminated; never longer than the document */
@@ -29,9 +29,9 @@ struct mm_s3__xml {
 };
 
 struct xparse {
-    mm_s3__xml *x;
+    mm_s3_xml *x;
     const char *p, *end;
-    int cur;        /* the open element, -1 before the root */
+    int cur; /* the open element, -1 before the root */
     unsigned depth;
     int root_done;
 };
@@ -55,8 +55,8 @@ static int blank(const char *s, size_t n)
 
 static int is_name_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ':' || (unsigned char)c >= 0x80;
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ':' || (unsigned char)c >= 0x80;
 }
 
 static int starts(const struct xparse *ps, const char *lit)
@@ -79,7 +79,7 @@ static int skip_past(struct xparse *ps, const char *lit, const char *what)
 }
 
 /* Append @n bytes to the pool (room is guaranteed by its size). @return where they went */
-static char *pool_put(mm_s3__xml *x, const char *s, size_t n)
+static char *pool_put(mm_s3_xml *x, const char *s, size_t n)
 {
     char *d = x->pool + x->used;
     memcpy(d, s, n);
@@ -88,7 +88,7 @@ static char *pool_put(mm_s3__xml *x, const char *s, size_t n)
 }
 
 /* Append code point @cp as UTF-8. @return 0 or MM_ECORRUPT */
-static int put_utf8(mm_s3__xml *x, unsigned long cp)
+static int put_utf8(mm_s3_xml *x, unsigned long cp)
 {
     char u[4];
     size_t n;
@@ -118,7 +118,7 @@ static int put_utf8(mm_s3__xml *x, unsigned long cp)
 }
 
 /* Decode the entity at @p (just after '&', up to ';' before @end). OUT: *next. */
-static int put_entity(mm_s3__xml *x, const char *p, const char *end, const char **next)
+static int put_entity(mm_s3_xml *x, const char *p, const char *end, const char **next)
 {
     static const struct {
         const char *name;
@@ -160,7 +160,7 @@ static int put_entity(mm_s3__xml *x, const char *p, const char *end, const char 
 }
 
 /* Decode raw text [@p, @end) into the pool. @return 0 or MM_ECORRUPT */
-static int put_text(mm_s3__xml *x, const char *p, const char *end)
+static int put_text(mm_s3_xml *x, const char *p, const char *end)
 {
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
@@ -178,7 +178,7 @@ static int put_text(mm_s3__xml *x, const char *p, const char *end)
 /* Add an element named [@name, +@len) under the open one. OUT: the node index. */
 static int add_node(struct xparse *ps, const char *name, size_t len, int *out)
 {
-    mm_s3__xml *x = ps->x;
+    mm_s3_xml *x = ps->x;
     if (x->count >= MM_S3_XML_NODES_MAX)
         return mm_error_set(MM_ELIMIT, "s3: xml answer has too many elements");
     if (x->count == x->cap) {
@@ -305,7 +305,7 @@ static int end_tag(struct xparse *ps)
 /* Text (or CDATA) inside the open element up to the next markup: a leaf's text, or blanks. */
 static int text(struct xparse *ps, const char *raw, size_t n, int cdata)
 {
-    mm_s3__xml *x = ps->x;
+    mm_s3_xml *x = ps->x;
     int white = !cdata && blank(raw, n);
     if (ps->cur < 0)
         return white ? 0 : BAD("text outside the root");
@@ -368,14 +368,14 @@ static int step(struct xparse *ps)
     return start_tag(ps);
 }
 
-int mm_s3__xml_parse(mm_s3__xml **out, const char *doc, size_t n)
+int mm_s3_xml_parse(mm_s3_xml **out, const char *doc, size_t n)
 {
     if (n > MM_S3_XML_MAX)
         return mm_error_set(MM_ELIMIT, "s3: xml answer over %u bytes", MM_S3_XML_MAX);
     if (memchr(doc, '\0', n))
         return BAD("nul byte");
     int rc = MM_ENOMEM;
-    mm_s3__xml *x = mm_calloc(1, sizeof(*x));
+    mm_s3_xml *x = mm_calloc(1, sizeof(*x));
     if (!x)
         return MM_ENOMEM;
     /* every name or text is shorter than its markup, plus one NUL per element */
@@ -390,14 +390,14 @@ int mm_s3__xml_parse(mm_s3__xml **out, const char *doc, size_t n)
         rc = BAD("no complete root element");
 out:
     if (rc < 0) {
-        mm_s3__xml_free(x);
+        mm_s3_xml_free(x);
         return rc;
     }
     *out = x;
     return 0;
 }
 
-void mm_s3__xml_free(mm_s3__xml *x)
+void mm_s3_xml_free(mm_s3_xml *x)
 {
     if (!x)
         return;
@@ -406,54 +406,54 @@ void mm_s3__xml_free(mm_s3__xml *x)
     mm_free(x);
 }
 
-const char *mm_s3__xml_name(const mm_s3__xml *x, int node)
+const char *mm_s3_xml_name(const mm_s3_xml *x, int node)
 {
     return node >= 0 && (unsigned)node < x->count ? x->n[node].name : "";
 }
 
-const char *mm_s3__xml_text(const mm_s3__xml *x, int node)
+const char *mm_s3_xml_text(const mm_s3_xml *x, int node)
 {
     return node >= 0 && (unsigned)node < x->count ? x->n[node].text : "";
 }
 
 /* From @i on along the sibling chain, the first node named @name. */
-static int find(const mm_s3__xml *x, int i, const char *name)
+static int find(const mm_s3_xml *x, int i, const char *name)
 {
     while (i >= 0 && name && strcmp(x->n[i].name, name) != 0)
         i = x->n[i].next;
     return i;
 }
 
-int mm_s3__xml_child(const mm_s3__xml *x, int node, const char *name)
+int mm_s3_xml_child(const mm_s3_xml *x, int node, const char *name)
 {
     if (node < 0 || (unsigned)node >= x->count)
         return -1;
     return find(x, x->n[node].child, name);
 }
 
-int mm_s3__xml_next(const mm_s3__xml *x, int node, const char *name)
+int mm_s3_xml_next(const mm_s3_xml *x, int node, const char *name)
 {
     if (node < 0 || (unsigned)node >= x->count)
         return -1;
     return find(x, x->n[node].next, name);
 }
 
-const char *mm_s3__xml_get(const mm_s3__xml *x, int node, const char *name)
+const char *mm_s3_xml_get(const mm_s3_xml *x, int node, const char *name)
 {
-    int c = mm_s3__xml_child(x, node, name);
+    int c = mm_s3_xml_child(x, node, name);
     return c >= 0 ? x->n[c].text : NULL;
 }
 
 /* ---- the answers ---------------------------------------------------------------------------- */
 
 /* Parse @doc and check its root is @root. OUT: *x. */
-static int open_doc(mm_s3__xml **x, const char *doc, size_t n, const char *root)
+static int open_doc(mm_s3_xml **x, const char *doc, size_t n, const char *root)
 {
-    int rc = mm_s3__xml_parse(x, doc, n);
+    int rc = mm_s3_xml_parse(x, doc, n);
     if (rc < 0)
         return rc;
-    if (strcmp(mm_s3__xml_name(*x, 0), root) != 0) {
-        mm_s3__xml_free(*x);
+    if (strcmp(mm_s3_xml_name(*x, 0), root) != 0) {
+        mm_s3_xml_free(*x);
         *x = NULL;
         return BAD("unexpected root element");
     }
@@ -471,23 +471,23 @@ static int copy_field(char *out, size_t cap, const char *s)
 }
 
 /* One Contents, Version or DeleteMarker element into @o. */
-static int list_entry(const mm_s3__xml *x, int e, int versions, struct mm_s3_obj *o)
+static int list_entry(const mm_s3_xml *x, int e, int versions, struct mm_s3_obj *o)
 {
     memset(o, 0, sizeof(*o));
-    o->key = mm_s3__xml_get(x, e, "Key");
-    const char *lm = mm_s3__xml_get(x, e, "LastModified");
-    const char *size = mm_s3__xml_get(x, e, "Size");
-    o->delete_marker = strcmp(mm_s3__xml_name(x, e), "DeleteMarker") == 0;
+    o->key = mm_s3_xml_get(x, e, "Key");
+    const char *lm = mm_s3_xml_get(x, e, "LastModified");
+    const char *size = mm_s3_xml_get(x, e, "Size");
+    o->delete_marker = strcmp(mm_s3_xml_name(x, e), "DeleteMarker") == 0;
     if (!o->key || !*o->key || !lm || mm_s3_time_parse(lm, &o->mtime) < 0)
         return BAD("list entry");
-    if (!o->delete_marker && (!size || mm_s3__parse_u64(size, &o->size) < 0))
+    if (!o->delete_marker && (!size || mm_s3_parse_u64(size, &o->size) < 0))
         return BAD("list entry size");
     if (!versions) {
         o->latest = 1;
         return 0;
     }
-    const char *vid = mm_s3__xml_get(x, e, "VersionId");
-    const char *latest = mm_s3__xml_get(x, e, "IsLatest");
+    const char *vid = mm_s3_xml_get(x, e, "VersionId");
+    const char *latest = mm_s3_xml_get(x, e, "IsLatest");
     if (!vid || !*vid || !latest || copy_field(o->version, sizeof(o->version), vid) < 0)
         return BAD("list entry version");
     o->latest = strcmp(latest, "true") == 0;
@@ -495,9 +495,9 @@ static int list_entry(const mm_s3__xml *x, int e, int versions, struct mm_s3_obj
 }
 
 /* IsTruncated and the markers of a page. */
-static int list_page(const mm_s3__xml *x, int versions, struct mm_s3__page *pg)
+static int list_page(const mm_s3_xml *x, int versions, struct mm_s3_page *pg)
 {
-    const char *t = mm_s3__xml_get(x, 0, "IsTruncated");
+    const char *t = mm_s3_xml_get(x, 0, "IsTruncated");
     memset(pg, 0, sizeof(*pg));
     if (!t || (strcmp(t, "true") != 0 && strcmp(t, "false") != 0))
         return BAD("IsTruncated");
@@ -505,29 +505,29 @@ static int list_page(const mm_s3__xml *x, int versions, struct mm_s3__page *pg)
     if (!pg->truncated)
         return 0;
     if (!versions) {
-        const char *tok = mm_s3__xml_get(x, 0, "NextContinuationToken");
+        const char *tok = mm_s3_xml_get(x, 0, "NextContinuationToken");
         if (!tok || !*tok)
             return BAD("NextContinuationToken");
         return copy_field(pg->next_token, sizeof(pg->next_token), tok);
     }
-    const char *k = mm_s3__xml_get(x, 0, "NextKeyMarker");
-    const char *v = mm_s3__xml_get(x, 0, "NextVersionIdMarker");
+    const char *k = mm_s3_xml_get(x, 0, "NextKeyMarker");
+    const char *v = mm_s3_xml_get(x, 0, "NextVersionIdMarker");
     if (!k || !*k)
         return BAD("NextKeyMarker");
     int rc = copy_field(pg->next_key, sizeof(pg->next_key), k);
     return rc < 0 ? rc : copy_field(pg->next_version, sizeof(pg->next_version), v);
 }
 
-int mm_s3__parse_list(const char *doc, size_t n, int versions, struct mm_s3__page *pg,
-                      mm_s3_list_fn fn, void *arg)
+int mm_s3_parse_list(const char *doc, size_t n, int versions, struct mm_s3_page *pg,
+                     mm_s3_list_fn fn, void *arg)
 {
-    mm_s3__xml *x = NULL;
+    mm_s3_xml *x = NULL;
     int rc = open_doc(&x, doc, n, versions ? "ListVersionsResult" : "ListBucketResult");
     if (rc < 0)
         return rc;
     rc = list_page(x, versions, pg);
-    for (int e = mm_s3__xml_child(x, 0, NULL); rc == 0 && e >= 0; e = mm_s3__xml_next(x, e, NULL)) {
-        const char *name = mm_s3__xml_name(x, e);
+    for (int e = mm_s3_xml_child(x, 0, NULL); rc == 0 && e >= 0; e = mm_s3_xml_next(x, e, NULL)) {
+        const char *name = mm_s3_xml_name(x, e);
         int want = versions ? strcmp(name, "Version") == 0 || strcmp(name, "DeleteMarker") == 0
                             : strcmp(name, "Contents") == 0;
         struct mm_s3_obj o;
@@ -537,111 +537,110 @@ int mm_s3__parse_list(const char *doc, size_t n, int versions, struct mm_s3__pag
         if (rc == 0)
             rc = fn(arg, &o);
     }
-    mm_s3__xml_free(x);
+    mm_s3_xml_free(x);
     return rc;
 }
 
-int mm_s3__parse_lock(const char *doc, size_t n, int *enabled, enum mm_s3_lock_mode *mode,
-                      unsigned *days)
+int mm_s3_parse_lock(const char *doc, size_t n, int *enabled, enum mm_s3_lock_mode *mode,
+                     unsigned *days)
 {
-    mm_s3__xml *x = NULL;
+    mm_s3_xml *x = NULL;
     int rc = open_doc(&x, doc, n, "ObjectLockConfiguration");
     if (rc < 0)
         return rc;
-    const char *en = mm_s3__xml_get(x, 0, "ObjectLockEnabled");
+    const char *en = mm_s3_xml_get(x, 0, "ObjectLockEnabled");
     *enabled = en && strcmp(en, "Enabled") == 0;
     *mode = MM_S3_LOCK_NONE;
     *days = 0;
-    int dr = mm_s3__xml_child(x, mm_s3__xml_child(x, 0, "Rule"), "DefaultRetention");
+    int dr = mm_s3_xml_child(x, mm_s3_xml_child(x, 0, "Rule"), "DefaultRetention");
     if (dr >= 0) {
-        const char *m = mm_s3__xml_get(x, dr, "Mode");
-        const char *d = mm_s3__xml_get(x, dr, "Days");
-        const char *y = mm_s3__xml_get(x, dr, "Years");
+        const char *m = mm_s3_xml_get(x, dr, "Mode");
+        const char *d = mm_s3_xml_get(x, dr, "Days");
+        const char *y = mm_s3_xml_get(x, dr, "Years");
         uint64_t v = 0;
-        *mode = mm_s3__lock_parse(m);
-        if (*mode == MM_S3_LOCK_NONE || (!d && !y) || mm_s3__parse_u64(d ? d : y, &v) < 0 ||
+        *mode = mm_s3_lock_parse(m);
+        if (*mode == MM_S3_LOCK_NONE || (!d && !y) || mm_s3_parse_u64(d ? d : y, &v) < 0 ||
             v > (y && !d ? 100000u : 36500000u))
             rc = BAD("DefaultRetention");
         else
             *days = (unsigned)(d ? v : v * 365);
     }
-    mm_s3__xml_free(x);
+    mm_s3_xml_free(x);
     return rc;
 }
 
-int mm_s3__parse_versioning(const char *doc, size_t n, int *enabled)
+int mm_s3_parse_versioning(const char *doc, size_t n, int *enabled)
 {
-    mm_s3__xml *x = NULL;
+    mm_s3_xml *x = NULL;
     int rc = open_doc(&x, doc, n, "VersioningConfiguration");
     if (rc < 0)
         return rc;
-    const char *st = mm_s3__xml_get(x, 0, "Status");
+    const char *st = mm_s3_xml_get(x, 0, "Status");
     *enabled = st && strcmp(st, "Enabled") == 0;
-    mm_s3__xml_free(x);
+    mm_s3_xml_free(x);
     return 0;
 }
 
-int mm_s3__parse_retention(const char *doc, size_t n, enum mm_s3_lock_mode *mode,
-                           int64_t *until)
+int mm_s3_parse_retention(const char *doc, size_t n, enum mm_s3_lock_mode *mode, int64_t *until)
 {
-    mm_s3__xml *x = NULL;
+    mm_s3_xml *x = NULL;
     int rc = open_doc(&x, doc, n, "Retention");
     if (rc < 0)
         return rc;
-    const char *m = mm_s3__xml_get(x, 0, "Mode");
-    const char *u = mm_s3__xml_get(x, 0, "RetainUntilDate");
-    *mode = mm_s3__lock_parse(m);
+    const char *m = mm_s3_xml_get(x, 0, "Mode");
+    const char *u = mm_s3_xml_get(x, 0, "RetainUntilDate");
+    *mode = mm_s3_lock_parse(m);
     *until = 0;
     if ((m && *mode == MM_S3_LOCK_NONE) || (*mode != MM_S3_LOCK_NONE && !u))
         rc = BAD("Retention");
     else if (u && mm_s3_time_parse(u, until) < 0)
         rc = BAD("RetainUntilDate");
-    mm_s3__xml_free(x);
+    mm_s3_xml_free(x);
     return rc;
 }
 
-int mm_s3__parse_upload_id(const char *doc, size_t n, char out[1024])
+int mm_s3_parse_upload_id(const char *doc, size_t n, char out[1024])
 {
-    mm_s3__xml *x = NULL;
+    mm_s3_xml *x = NULL;
     int rc = open_doc(&x, doc, n, "InitiateMultipartUploadResult");
     if (rc < 0)
         return rc;
-    const char *id = mm_s3__xml_get(x, 0, "UploadId");
+    const char *id = mm_s3_xml_get(x, 0, "UploadId");
     rc = !id || !*id ? BAD("UploadId") : copy_field(out, 1024, id);
-    mm_s3__xml_free(x);
+    mm_s3_xml_free(x);
     return rc;
 }
 
-void mm_s3__parse_error_code(const char *doc, size_t n, char out[64])
+void mm_s3_parse_error_code(const char *doc, size_t n, char out[64])
 {
-    mm_s3__xml *x = NULL;
+    mm_s3_xml *x = NULL;
     out[0] = '\0';
     if (n == 0 || open_doc(&x, doc, n, "Error") < 0) {
         mm_error_clear();
         return;
     }
-    const char *c = mm_s3__xml_get(x, 0, "Code");
+    const char *c = mm_s3_xml_get(x, 0, "Code");
     if (c && copy_field(out, 64, c) < 0)
         out[0] = '\0';
-    mm_s3__xml_free(x);
+    mm_s3_xml_free(x);
     mm_error_clear();
 }
 
-int mm_s3__parse_complete(const char *doc, size_t n, char code[64])
+int mm_s3_parse_complete(const char *doc, size_t n, char code[64])
 {
-    mm_s3__xml *x = NULL;
+    mm_s3_xml *x = NULL;
     code[0] = '\0';
-    if (mm_s3__xml_parse(&x, doc, n) < 0)
+    if (mm_s3_xml_parse(&x, doc, n) < 0)
         return -1;
     int r = -1;
-    if (strcmp(mm_s3__xml_name(x, 0), "CompleteMultipartUploadResult") == 0) {
+    if (strcmp(mm_s3_xml_name(x, 0), "CompleteMultipartUploadResult") == 0) {
         r = 1;
-    } else if (strcmp(mm_s3__xml_name(x, 0), "Error") == 0) {
-        const char *c = mm_s3__xml_get(x, 0, "Code");
+    } else if (strcmp(mm_s3_xml_name(x, 0), "Error") == 0) {
+        const char *c = mm_s3_xml_get(x, 0, "Code");
         r = 0;
         if (c && copy_field(code, 64, c) < 0)
             code[0] = '\0';
     }
-    mm_s3__xml_free(x);
+    mm_s3_xml_free(x);
     return r;
 }
