@@ -20,7 +20,7 @@
 #include "common/error.h"
 
 #ifdef MM_HAVE_S3
-#include "repo/repo_s3_int.h"
+#include "repo/repo_s3_url.h"
 
 static void url__good(void **state)
 {
