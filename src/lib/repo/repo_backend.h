@@ -39,13 +39,13 @@ enum mm_repo_be_kind {
 
 /* What the store promises (filled by open; the S3 backend after its lock proof). */
 struct mm_repo_be_info {
-    const char *scheme;     /* "file" or "s3" */
-    int local;              /* 1: a folder on this machine (mm_repo_be_local_path works) */
-    int immutable;          /* 1: ONCE files cannot be removed or rewritten before their
-                             * retention ends (S3 Object Lock, proven); 0 otherwise */
-    char lock_mode[16];     /* "COMPLIANCE", "GOVERNANCE" or "" */
-    uint32_t retain_days;   /* retention given to ONCE files (0: none) */
-    char why_not[160];      /* when !immutable on S3: why, in plain words (no secrets) */
+    const char *scheme;   /* "file" or "s3" */
+    int local;            /* 1: a folder on this machine (mm_repo_be_local_path works) */
+    int immutable;        /* 1: ONCE files cannot be removed or rewritten before their
+                           * retention ends (S3 Object Lock, proven); 0 otherwise */
+    char lock_mode[16];   /* "COMPLIANCE", "GOVERNANCE" or "" */
+    uint32_t retain_days; /* retention given to ONCE files (0: none) */
+    char why_not[160];    /* when !immutable on S3: why, in plain words (no secrets) */
 };
 
 struct mm_repo_be;
@@ -55,7 +55,8 @@ struct mm_repo_be_ops {
     /* Read @rel whole into @out (bounded by out->limit).
      * @return 0, MM_ENOTFOUND, MM_ELIMIT, MM_EIO */
     int (*read)(struct mm_repo_be *b, const char *rel, mm_buf *out);
-    /* Read exactly @n bytes at @off of @rel. @return 0, MM_ENOTFOUND, MM_ECORRUPT (short), MM_EIO */
+    /* Read exactly @n bytes at @off of @rel. @return 0, MM_ENOTFOUND, MM_ECORRUPT (short), MM_EIO
+     */
     int (*read_at)(struct mm_repo_be *b, const char *rel, uint64_t off, void *dst, size_t n);
     /* The size of @rel. @return 0, MM_ENOTFOUND, MM_EIO */
     int (*stat)(struct mm_repo_be *b, const char *rel, uint64_t *size);
@@ -63,9 +64,11 @@ struct mm_repo_be_ops {
      * when this returned 0 AND, for a backend that queues writes, the next flush returned 0.
      * @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM */
     int (*write)(struct mm_repo_be *b, const char *rel, const void *p, size_t n, int kind);
-    /* Append to @l the names in folder @dir that are 64 lower-case hex digits (exactly one
-     * level: "data/ab" lists packs, "data" lists nothing but folders are not names), each as
-     * "@prefix<name>". A missing folder adds nothing. @return 0, MM_EIO, MM_ENOMEM */
+    /* Append to @l the names in folder @dir that are 64 lower-case hex digits, or 32 (key
+     * slots), either optionally followed by ".2" (second copies): mm_repo__is_listed_name()
+     * (exactly one level: "data/ab" lists packs, "data" lists nothing but folders are not
+     * names), each as "@prefix<name>". A missing folder adds nothing.
+     * @return 0, MM_EIO, MM_ENOMEM */
     int (*list)(struct mm_repo_be *b, const char *dir, struct mm_repo__names *l,
                 const char *prefix);
     /* Remove @rel; a missing file is fine. On an immutable store a retained file is not

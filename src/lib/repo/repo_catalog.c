@@ -234,12 +234,12 @@ static int check_packs(mm_repo *r, struct mm_repo__catalog *c)
 
     for (size_t i = 0; i < c->npacks; i++) {
         struct mm_repo__packinfo *p = &c->packs[i];
-        char rel[80], path[4096];
-        struct stat s;
+        char rel[80];
+        uint64_t size;
         int64_t pk;
         mm_repo__pack_rel(p->id, rel);
-        if (mm_repo__path(r, rel, path, sizeof(path)) < 0 || lstat(path, &s) != 0 ||
-            !S_ISREG(s.st_mode) || (uint64_t)s.st_size != p->size) {
+        if (mm_repo__stat(r, rel, &size) < 0 || size != p->size) {
+            mm_error_clear();
             char hex[MM_CRYPTO_HEX_SIZE];
             mm_crypto_hex(p->id, hex);
             if (!c->known || c->known(hex, p->size, c->known_ctx) != 1) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Second copies of the small critical files (marker, config, key slots, medium label): each
- * is written as <name> and <name>.2 beside it, both temporary name, fsync, rename, the second
- * only once the first is durable. A reader takes the first copy its caller calls intact (MAC,
+ * Second copies of the small critical files (marker, config, key slots, medium label, head):
+ * each is written as <name> and <name>.2 beside it through the backend, the second only once
+ * the first is stored (flushed). A reader takes the first copy its caller calls intact (MAC,
  * signature, checksum) and records what it found about the other one on the handle: verify
  * reports a damaged or missing copy, and mm_repo__copies_repair() (run when a writer takes
  * the exclusive lock) rewrites it from the intact one. One flipped byte then costs nothing.
@@ -22,25 +22,37 @@
 #include "os/os.h"
 #include "repo/repo_int.h"
 
-/* The path of copy @which (1 or 2) of @rel. */
-static int copy_path(const mm_repo *r, const char *rel, int which, char *out, size_t cap)
+/* The name of copy @which (1 or 2) of @rel. */
+static int copy_rel(const char *rel, int which, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s/%s%s", r->path, rel, which == 2 ? ".2" : "");
+    int n = snprintf(out, cap, "%s%s", rel, which == 2 ? ".2" : "");
 
     if (n < 0 || (size_t)n >= cap)
         return mm_error_set(MM_ELIMIT, "repository path too long");
     return 0;
 }
 
+/* The write kind of the critical file @rel: the medium label and the head are rewritten,
+ * the rest (marker, config, key slots, guard acceptances) written once. */
+static int copy_kind(const char *rel)
+{
+    return strcmp(rel, "medium") == 0 || strcmp(rel, MM_REPO_HEAD_FILE) == 0 ? MM_REPO_BE_REPLACE
+                                                                             : MM_REPO_BE_ONCE;
+}
+
 int mm_repo__write2(mm_repo *r, const char *rel, const void *data, size_t n)
 {
-    char path[MM_LIMIT_PATH];
+    char name[MM_LIMIT_PATH];
     int err;
 
-    for (int which = 1; which <= 2; which++)
-        if ((err = copy_path(r, rel, which, path, sizeof(path))) < 0 ||
-            (err = mm_os_write_atomic(path, data, n)) < 0)
+    for (int which = 1; which <= 2; which++) {
+        if ((err = copy_rel(rel, which, name, sizeof(name))) < 0 ||
+            (err = r->be->ops->write(r->be, name, data, n, copy_kind(rel))) < 0)
             return err;
+        /* the second copy only once the first is stored */
+        if (which == 1 && (err = mm_repo__flush(r)) < 0)
+            return err;
+    }
     mm_repo__copy_forget(r, rel);
     return 0;
 }
@@ -87,13 +99,13 @@ int mm_repo__copy_note(mm_repo *r, const char *rel, unsigned flags, const void *
 /* Read copy @which of @rel into @b (cleared first). @return 0, MM_ENOTFOUND, MM_ELIMIT, MM_EIO */
 static int read_copy(mm_repo *r, const char *rel, int which, mm_buf *b)
 {
-    char path[MM_LIMIT_PATH];
+    char name[MM_LIMIT_PATH];
     int err;
 
     mm_buf_clear(b);
-    if ((err = copy_path(r, rel, which, path, sizeof(path))) < 0)
+    if ((err = copy_rel(rel, which, name, sizeof(name))) < 0)
         return err;
-    return mm_os_read_file(path, b);
+    return mm_repo__read(r, name, b);
 }
 
 /* MM_REPO__COPY*_MISSING or *_BAD of copy @which from its read result and check. */
@@ -156,15 +168,17 @@ out:
     return err;
 }
 
-/* Write @n bytes at @p over copy @which of @rel. */
+/* Write @n bytes at @p over copy @which of @rel (a damaged copy of a file written once is
+ * replaced too: on a local folder a same-sized damaged file would otherwise stay). */
 static int rewrite(mm_repo *r, const char *rel, int which, const void *p, size_t n)
 {
-    char path[MM_LIMIT_PATH];
+    char name[MM_LIMIT_PATH];
     int err;
 
-    if ((err = copy_path(r, rel, which, path, sizeof(path))) < 0)
+    if ((err = copy_rel(rel, which, name, sizeof(name))) < 0 ||
+        (err = r->be->ops->write(r->be, name, p, n, MM_REPO_BE_REPLACE)) < 0)
         return err;
-    return mm_os_write_atomic(path, p, n);
+    return mm_repo__flush(r);
 }
 
 /* Rewrite the copies of @c that need it from its intact bytes. @return 0 or an mm_err */

@@ -57,7 +57,7 @@ int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out)
     return r->be->ops->read(r->be, rel, out);
 }
 
-int mm_repo__stat(mm_repo *r, const char *rel, uint64_t *size)
+int mm_repo__stat(const mm_repo *r, const char *rel, uint64_t *size)
 {
     return r->be->ops->stat(r->be, rel, size);
 }
@@ -84,7 +84,7 @@ int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel)
     return 0;
 }
 
-int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n)
+int mm_repo__read_at(const mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n)
 {
     return r->be->ops->read_at(r->be, rel, off, dst, n);
 }
@@ -97,6 +97,15 @@ int mm_repo__is_hex_name(const char *s)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return 0;
     return i == 2 * MM_CRYPTO_ID_SIZE;
+}
+
+int mm_repo__is_listed_name(const char *s)
+{
+    size_t i = strspn(s, "0123456789abcdef");
+
+    if (i != 2 * MM_CRYPTO_ID_SIZE && i != 32)
+        return 0;
+    return s[i] == '\0' || strcmp(s + i, ".2") == 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -134,6 +143,12 @@ static int names_push(struct mm_repo__names *l, const char *prefix, const char *
 int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *dir,
                        const char *prefix)
 {
+    return mm_repo__names_scan(l, path, dir, prefix, mm_repo__is_hex_name);
+}
+
+int mm_repo__names_scan(struct mm_repo__names *l, const char *path, const char *dir,
+                        const char *prefix, int (*keep)(const char *name))
+{
     struct dirent *de;
     DIR *d;
     int err = 0;
@@ -142,7 +157,7 @@ int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *d
         return errno == ENOENT ? 0 : mm_error_set_errno(MM_EIO, errno, "cannot list '%s'", dir);
     errno = 0;
     while (err == 0 && (de = readdir(d)) != NULL) {
-        if (mm_repo__is_hex_name(de->d_name))
+        if (keep(de->d_name))
             err = names_push(l, prefix, de->d_name);
         errno = 0;
     }
@@ -153,6 +168,22 @@ int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *d
 }
 
 int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n)
+{
+    size_t k = 0;
+    int err;
+
+    if ((err = mm_repo__list_all(r, dir, out, n)) < 0)
+        return err;
+    for (size_t i = 0; i < *n; i++) /* content names only: no key slots, no second copies */
+        if (mm_repo__is_hex_name((*out)[i]))
+            (*out)[k++] = (*out)[i];
+        else
+            mm_free((*out)[i]);
+    *n = k;
+    return 0;
+}
+
+int mm_repo__list_all(mm_repo *r, const char *dir, char ***out, size_t *n)
 {
     struct mm_repo__names l = { NULL, 0, 0 };
     int err;

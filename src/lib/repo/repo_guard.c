@@ -182,7 +182,7 @@ int mm_repo_guard_accepted(mm_repo *r, const char *id, struct mm_repo_guard_acce
 
 int mm_repo__guard_write(mm_repo *r, const struct mm_repo_guard_accept *a)
 {
-    char rel[80], dir[MM_LIMIT_PATH];
+    char rel[80];
     mm_buf b;
     int err;
 
@@ -191,8 +191,9 @@ int mm_repo__guard_write(mm_repo *r, const struct mm_repo_guard_accept *a)
     if (!is_gen_id(a->gen))
         return mm_error_set(MM_EINVAL, "acceptance record: bad generation ID");
     snprintf(rel, sizeof(rel), GUARD_DIR "/%s", a->gen);
-    if ((err = mm_repo__path(r, GUARD_DIR, dir, sizeof(dir))) < 0 ||
-        (err = mm_os_mkdir_p(dir, 0700)) < 0)
+    /* a record there does not verify (else the generation was accepted already): the new one
+     * replaces it (a file written once keeps what is there; a retained one is refused) */
+    if ((err = mm_repo__guard_remove(r, a->gen)) < 0)
         return err;
     mm_buf_init(&b, RECORD_MAX);
     if ((err = encode(r, a, &b)) == 0)

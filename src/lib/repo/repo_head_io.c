@@ -40,6 +40,18 @@ int mm_repo__head_id_bytes(const char *hex, unsigned char out[MM_REPO_ID_BYTES])
     return hex[2 * MM_REPO_ID_BYTES] == '\0' ? 0 : -1;
 }
 
+/* Decode the head in @b with @pk, its bytes into @raw (may be NULL). */
+static int decode_copy(mm_buf *b, const unsigned char *pk, struct mm_repo_head *out, mm_buf *raw)
+{
+    int err = mm_repo_head_decode(b->ptr, b->len, pk, out);
+
+    if (err == 0 && raw) {
+        mm_buf_clear(raw);
+        err = mm_buf_put(raw, b->ptr, b->len);
+    }
+    return err;
+}
+
 /* Read and decode the head file @path with @pk. @return as mm_repo_head_decode, ENOTFOUND */
 static int load_file(const char *path, const unsigned char *pk, struct mm_repo_head *out,
                      mm_buf *raw)
@@ -49,17 +61,28 @@ static int load_file(const char *path, const unsigned char *pk, struct mm_repo_h
 
     mm_buf_init(&b, MM_REPO_HEAD_MAX);
     if ((err = mm_os_read_file(path, &b)) == 0)
-        err = mm_repo_head_decode(b.ptr, b.len, pk, out);
-    if (err == 0 && raw) {
-        mm_buf_clear(raw);
-        err = mm_buf_put(raw, b.ptr, b.len);
-    }
+        err = decode_copy(&b, pk, out, raw);
     mm_buf_release(&b);
     return err;
 }
 
-/* mm_repo_head_load(), with the bytes of the copy chosen in @raw (may be NULL). */
-int mm_repo__head_load_raw(const char *path, const unsigned char pk[MM_CRYPTO_PK_SIZE],
+/* Read and decode the head copy @rel of the repository on @be. @return as load_file() */
+static int load_copy(struct mm_repo_be *be, const char *rel, const unsigned char *pk,
+                     struct mm_repo_head *out, mm_buf *raw)
+{
+    mm_buf b;
+    int err;
+
+    mm_buf_init(&b, MM_REPO_HEAD_MAX);
+    if ((err = be->ops->read(be, rel, &b)) == 0)
+        err = decode_copy(&b, pk, out, raw);
+    mm_buf_release(&b);
+    return err;
+}
+
+/* mm_repo_head_load() of the repository on @be, with the bytes of the copy chosen in @raw
+ * (may be NULL). */
+int mm_repo__head_load_raw(struct mm_repo_be *be, const unsigned char pk[MM_CRYPTO_PK_SIZE],
                            struct mm_repo_head *out, struct mm_repo_head_copies *copies,
                            mm_buf *raw)
 {
@@ -67,18 +90,13 @@ int mm_repo__head_load_raw(const char *path, const unsigned char pk[MM_CRYPTO_PK
     struct mm_repo_head h[2];
     struct mm_repo_head_copies c = { 0 };
     int ok[2] = { 0, 0 }, first = 0, err = 0, pick;
-    char p[MM_LIMIT_PATH];
     mm_buf raws[2];
 
     memset(h, 0, sizeof(h));
     mm_buf_init(&raws[0], MM_REPO_HEAD_MAX);
     mm_buf_init(&raws[1], MM_REPO_HEAD_MAX);
     for (int i = 0; i < 2; i++) {
-        if (snprintf(p, sizeof(p), "%s/%s", path, names[i]) >= (int)sizeof(p)) {
-            err = mm_error_set(MM_ELIMIT, "repository path too long");
-            goto out;
-        }
-        err = load_file(p, pk, &h[i], raw ? &raws[i] : NULL);
+        err = load_copy(be, names[i], pk, &h[i], raw ? &raws[i] : NULL);
         if (err == MM_ENOTFOUND)
             continue;
         c.present++;
@@ -121,7 +139,14 @@ out:
 int mm_repo_head_load(const char *path, const unsigned char pk[MM_CRYPTO_PK_SIZE],
                       struct mm_repo_head *out, struct mm_repo_head_copies *copies)
 {
-    return mm_repo__head_load_raw(path, pk, out, copies, NULL);
+    struct mm_repo_be *be = NULL;
+    int err;
+
+    if ((err = mm_repo_be_open(&be, path, 0)) < 0)
+        return err;
+    err = mm_repo__head_load_raw(be, pk, out, copies, NULL);
+    be->ops->close(be);
+    return err;
 }
 
 int mm_repo_head_host_load(const char *dir, const char *id,
@@ -177,31 +202,27 @@ int mm_repo_head_alert_read(const char *dir, const char *id, char *out, size_t c
 
 /* ---- the state a head records -------------------------------------------------------------- */
 
-/* The audit log's state on the medium at @path into @h (flags, length, signed head). */
-void mm_repo__head_audit_state(const char *path, struct mm_repo_head *h)
+/* The audit log's state in the repository on @be into @h (flags, length, signed head). */
+void mm_repo__head_audit_state(struct mm_repo_be *be, struct mm_repo_head *h)
 {
-    char p[MM_LIMIT_PATH];
     unsigned char b[48];
-    struct stat st;
-    int fd;
+    uint64_t size;
 
     h->flags &= ~(unsigned)MM_REPO_HEAD_AUDIT;
     h->audit_len = h->audit_seq = 0;
     memset(h->audit_h, 0, 32);
-    snprintf(p, sizeof(p), "%s/%s", path, AUDIT_LOG);
-    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
+    if (be->ops->stat(be, AUDIT_LOG, &size) < 0) {
+        mm_error_clear();
         return;
+    }
     h->flags |= MM_REPO_HEAD_AUDIT;
-    h->audit_len = (uint64_t)st.st_size;
-    snprintf(p, sizeof(p), "%s/%s", path, AUDIT_HEAD);
-    if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
-        return;
+    h->audit_len = size;
     /* "MMAH" | le32 version | le64 seq | H (docs/format.md, "Head file") */
-    if (read(fd, b, sizeof(b)) == (ssize_t)sizeof(b) && memcmp(b, "MMAH", 4) == 0) {
+    if (be->ops->read_at(be, AUDIT_HEAD, 0, b, sizeof(b)) == 0 && memcmp(b, "MMAH", 4) == 0) {
         h->audit_seq = mm_get_le64(b + 8);
         memcpy(h->audit_h, b + 16, 32);
     }
-    close(fd);
+    mm_error_clear();
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -265,7 +286,7 @@ int mm_repo__head_judge(mm_repo *r, const struct mm_repo_head *cur, const struct
     size_t nhave = 0;
     int err;
 
-    mm_repo__head_audit_state(r->path, &now);
+    mm_repo__head_audit_state(r->be, &now);
     rep->audit_len_now = now.audit_len;
     rep->audit_seq_now = now.audit_seq;
     if (host) {
@@ -319,7 +340,7 @@ int mm_repo__head_load_both(mm_repo *r, const char *host_dir, struct mm_repo_hea
 
     mm_keyset_public_key(r->ks, pk);
     *has_cur = *has_host = 0;
-    err = mm_repo__head_load_raw(r->path, pk, cur, c, raw);
+    err = mm_repo__head_load_raw(r->be, pk, cur, c, raw);
     if (err == 0)
         *has_cur = 1;
     else if (err == MM_ENOMEM || err == MM_EIO || err == MM_ELIMIT)
@@ -393,6 +414,6 @@ int mm_repo_head_audit_gone(mm_repo *r, const char *host_dir)
     mm_error_clear();
     if (!said)
         return 0;
-    mm_repo__head_audit_state(r->path, &now);
+    mm_repo__head_audit_state(r->be, &now);
     return !(now.flags & MM_REPO_HEAD_AUDIT);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Writing a new repository head (repo.h): under flock() of the repository folder, read the
+ * Writing a new repository head (repo.h): under flock() of a local repository folder, read the
  * medium's head and the host's copy, refuse to write over evidence (a rollback, a deleted or
  * cut audit log) unless a person accepted it, then list the generations (those on the medium
  * and those the last head lists that are gone, unless removed by the caller or accepted),
@@ -139,8 +139,11 @@ static int put(mm_repo *r, struct mm_repo_head *h, const struct mm_repo_head_wri
     mm_buf_init(&b, MM_REPO_HEAD_MAX);
     if ((err = mm_repo_head_encode(h, r->ks, &b)) < 0)
         goto out;
-    /* head, then head.2 (MM_REPO_HEAD_FILE2), as every small critical file */
-    if ((err = mm_repo__write2(r, MM_REPO_HEAD_FILE, b.ptr, b.len)) < 0)
+    /* what the head lists is stored first (packs, index files, manifests: a queuing backend
+     * may hold them yet); then head, then head.2 (MM_REPO_HEAD_FILE2), as every small
+     * critical file */
+    if ((err = mm_repo__flush(r)) < 0 ||
+        (err = mm_repo__write2(r, MM_REPO_HEAD_FILE, b.ptr, b.len)) < 0)
         goto out;
     if (o->host_dir)
         err = mm_repo__head_host_put(o->host_dir, r->id, MM_REPO_HEAD_HOST_EXT, b.ptr, b.len);
@@ -165,7 +168,7 @@ static int build(mm_repo *r, const struct mm_repo_head_write_opts *o,
     if (base)
         memcpy(h->prev, base->hash, 32);
     h->time_ns = mm_repo__now_ns();
-    mm_repo__head_audit_state(r->path, h);
+    mm_repo__head_audit_state(r->be, h);
     if ((err = gen_list(r, base, o, h)) < 0 || (err = peer_list(o->host_dir, r->id, h)) < 0)
         return err;
     return put(r, h, o);
@@ -177,15 +180,16 @@ int mm_repo_head_write(mm_repo *r, const struct mm_repo_head_write_opts *o,
     static const struct mm_repo_head_write_opts none = { 0 };
     struct mm_repo_head cur = { 0 }, host = { 0 }, h = { 0 };
     struct mm_repo_head_report rep = { 0 };
-    int has_cur = 0, has_host = 0, err, fd;
+    int has_cur = 0, has_host = 0, err, fd = -1;
     const char *why;
 
     MM_ASSERT_ARG(r && r->ks);
     if (!o)
         o = &none;
-    if ((fd = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    /* writers of one folder take turns (an object store: the repository lock alone) */
+    if (mm_repo__local(r) && (fd = open(mm_repo__local(r), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return mm_error_set(MM_EIO, "cannot open the repository folder");
-    while (flock(fd, LOCK_EX) != 0)
+    while (fd >= 0 && flock(fd, LOCK_EX) != 0)
         ; /* EINTR */
     err = mm_repo__head_load_both(r, o->host_dir, &cur, &has_cur, &host, &has_host, &rep.copies,
                                   NULL);
@@ -202,7 +206,8 @@ int mm_repo_head_write(mm_repo *r, const struct mm_repo_head_write_opts *o,
             (int)sizeof(path))
             (void)unlink(path);
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     mm_repo_head_report_release(&rep);
     mm_repo_head_release(&cur);
     mm_repo_head_release(&host);

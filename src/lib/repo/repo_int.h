@@ -174,6 +174,10 @@ void mm_repo__copies_release(mm_repo *r);
  */
 int mm_repo__slots_open(mm_repo *r, const char *user, const char *pass, size_t passlen);
 
+/* Seal a new key slot for @user (r->ks) into @out, its new name "keys/<32 hex>" into @rel.
+ * @return 0, MM_ENOMEM, MM_ELIMIT */
+int mm_repo__slot_seal(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                       const struct mm_kdf_params *kdf, mm_buf *out, char rel[64]);
 /* Write a new key slot (and its second copy) for @user sealing r->ks. @return 0 or an mm_err */
 int mm_repo__slot_write(mm_repo *r, const char *user, const char *pass, size_t passlen,
                         const struct mm_kdf_params *kdf);
@@ -222,7 +226,7 @@ int mm_repo__write(mm_repo *r, const char *rel, const void *data, size_t n);
 /* Write @n bytes as <rel>, kind REPLACE: the file is replaced as one step. @return as above */
 int mm_repo__replace(mm_repo *r, const char *rel, const void *data, size_t n);
 /* The size of <rel>. @return 0, MM_ENOTFOUND, MM_EIO */
-int mm_repo__stat(mm_repo *r, const char *rel, uint64_t *size);
+int mm_repo__stat(const mm_repo *r, const char *rel, uint64_t *size);
 /* Wait until every write so far is stored (a queuing backend). @return 0, MM_EIO */
 int mm_repo__flush(mm_repo *r);
 
@@ -232,16 +236,23 @@ int mm_repo__read(mm_repo *r, const char *rel, mm_buf *out);
 
 /* Read @n bytes at @off of <repo>/<rel> into @dst. @return 0, MM_ENOTFOUND, MM_ECORRUPT (short),
  * MM_EIO */
-int mm_repo__read_at(mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n);
+int mm_repo__read_at(const mm_repo *r, const char *rel, uint64_t off, void *dst, size_t n);
 
 /* Read @n bytes at @off of the open file @fd (the repository file @rel, for messages). */
 int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel);
 
 /* The names (sorted) in <repo>/<dir> that are 64 hex digits. @return 0, MM_EIO, MM_ENOMEM */
 int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n);
+/* The names (sorted) in <repo>/<dir> that a backend lists (mm_repo__is_listed_name). */
+int mm_repo__list_all(mm_repo *r, const char *dir, char ***out, size_t *n);
 
 /* 1 when @s is a repository file name: 64 lower-case hex digits. */
 int mm_repo__is_hex_name(const char *s);
+/*
+ * 1 when @s is a name a backend's list returns (repo_backend.h): 64 lower-case hex digits or
+ * 32 (key slots), either alone or followed by ".2" (a second copy).
+ */
+int mm_repo__is_listed_name(const char *s);
 
 /* A growing list of names (freed with mm_repo__list_free(v, n)). */
 struct mm_repo__names {
@@ -256,6 +267,9 @@ struct mm_repo__names {
  */
 int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *dir,
                        const char *prefix);
+/* mm_repo__names_add() of the names @keep returns 1 for. */
+int mm_repo__names_scan(struct mm_repo__names *l, const char *path, const char *dir,
+                        const char *prefix, int (*keep)(const char *name));
 
 /* Sort @n names in byte order. */
 void mm_repo__names_sort(char **v, size_t n);
@@ -648,8 +662,9 @@ void mm_repo__rotate_stamp(struct mm_repo_gen *g, const struct mm_repo_gen *from
 
 /* The 16 bytes of the repository ID @hex (32 hex digits). @return 0 or -1 */
 int mm_repo__head_id_bytes(const char *hex, unsigned char out[MM_REPO_ID_BYTES]);
-/* mm_repo_head_load(), with the bytes of the copy chosen in @raw (may be NULL). */
-int mm_repo__head_load_raw(const char *path, const unsigned char pk[MM_CRYPTO_PK_SIZE],
+/* mm_repo_head_load() of the repository on @be, with the bytes of the copy chosen in @raw
+ * (may be NULL). */
+int mm_repo__head_load_raw(struct mm_repo_be *be, const unsigned char pk[MM_CRYPTO_PK_SIZE],
                            struct mm_repo_head *out, struct mm_repo_head_copies *copies,
                            mm_buf *raw);
 /* The medium's head (@raw: its bytes, may be NULL) and the host's copy of @r; each flag says
@@ -660,8 +675,9 @@ int mm_repo__head_load_both(mm_repo *r, const char *host_dir, struct mm_repo_hea
 /* Compare the medium's head @cur and the host copy @host (NULL: none) with the medium now. */
 int mm_repo__head_judge(mm_repo *r, const struct mm_repo_head *cur, const struct mm_repo_head *host,
                         struct mm_repo_head_report *rep);
-/* The audit log's state on the medium at @path into @h (flag, length, its head's seq and H). */
-void mm_repo__head_audit_state(const char *path, struct mm_repo_head *h);
+/* The audit log's state in the repository on @be into @h (flag, length, its head's seq and
+ * H). */
+void mm_repo__head_audit_state(struct mm_repo_be *be, struct mm_repo_head *h);
 /* The IDs of the manifests on the medium, ascending (free()). @return 0, MM_EIO, MM_ENOMEM */
 int mm_repo__head_present(mm_repo *r, unsigned char (**out)[32], size_t *n);
 /* Replace the host's file <@dir>/<@id><@ext> with @n bytes (0600 in a 0700 folder). */

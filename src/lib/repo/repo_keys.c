@@ -83,60 +83,48 @@ static int load_slot(mm_repo *r, const char *hex, struct slotfile *s)
                               s->bad || (s->flags & MM_REPO__COPY_DIFFER) ? NULL : s->b, s->n);
 }
 
-/* Whether @name is a slot file: 32 hex digits, or 32 and ".2" when the first copy is gone. */
-static int slot_name(mm_repo *r, const char *name, const char *dir)
+/* Whether @names[@i] is a slot file: 32 hex digits, or 32 and ".2" when the first copy is
+ * gone (@names sorted: the first copy would come just before). */
+static int slot_name(char **names, size_t i)
 {
-    char path[MM_LIMIT_PATH];
-    size_t len = strlen(name);
+    size_t len = strlen(names[i]);
 
-    if (strspn(name, "0123456789abcdef") != 32)
-        return 0;
     if (len == 32)
         return 1;
-    if (len != 34 || strcmp(name + 32, ".2") != 0)
+    if (len != 34 || strcmp(names[i] + 32, ".2") != 0)
         return 0;
-    if (snprintf(path, sizeof(path), "%s/%.32s", dir, name) >= (int)sizeof(path))
-        return 0;
-    (void)r;
-    return access(path, F_OK) != 0 && errno == ENOENT;
+    return !(i > 0 && strlen(names[i - 1]) == 32 && memcmp(names[i - 1], names[i], 32) == 0);
 }
 
 static int slots_read(mm_repo *r, struct slotfile **out, size_t *nout)
 {
-    char dir[MM_LIMIT_PATH];
     struct slotfile *v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    DIR *d;
-    int err = 0;
+    char **names = NULL;
+    size_t n = 0, nn = 0;
+    int err;
 
-    if ((err = mm_repo__path(r, "keys", dir, sizeof(dir))) < 0)
+    if ((err = mm_repo__list_all(r, "keys", &names, &nn)) < 0)
         return err;
-    if (!(d = opendir(dir)))
-        return mm_error_set_errno(errno == ENOENT ? MM_ECORRUPT : MM_EIO, errno,
-                                  "cannot read the key slots of '%s'", r->path);
-    while ((de = readdir(d)) != NULL) {
+    if (nn == 0) { /* a repository has a slot: no keys folder (or an empty one) is damage */
+        err = mm_error_set(MM_ECORRUPT, "cannot read the key slots of '%s'", r->path);
+        goto out;
+    }
+    if (!(v = mm_calloc(nn, sizeof(*v)))) {
+        err = mm_error_set(MM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nn; i++) {
         char hex[33];
-        if (!slot_name(r, de->d_name, dir))
+        if (strspn(names[i], "0123456789abcdef") != 32 || !slot_name(names, i))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct slotfile *nv = mm_realloc(v, ncap * sizeof(*v));
-            if (!nv) {
-                err = mm_error_set(MM_ENOMEM, "out of memory");
-                goto out;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        memcpy(hex, de->d_name, 32);
+        memcpy(hex, names[i], 32);
         hex[32] = '\0';
         if ((err = load_slot(r, hex, &v[n])) < 0)
             goto out;
         n++;
     }
 out:
-    closedir(d);
+    mm_repo__list_free(names, nn);
     if (err < 0) {
         mm_free(v);
         return err;
@@ -205,26 +193,35 @@ int mm_repo__slots_open(mm_repo *r, const char *user, const char *pass, size_t p
     return err;
 }
 
-int mm_repo__slot_write(mm_repo *r, const char *user, const char *pass, size_t passlen,
-                        const struct mm_kdf_params *kdf)
+int mm_repo__slot_seal(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                       const struct mm_kdf_params *kdf, mm_buf *out, char rel[64])
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char rnd[16];
-    char rel[64] = "keys/";
-    mm_buf b;
     int err;
 
-    mm_buf_init(&b, MM_KEYSLOT_SIZE);
-    if ((err = mm_keyslot_seal(r->ks, user, pass, passlen, kdf, &b)) < 0)
-        goto out;
+    if ((err = mm_keyslot_seal(r->ks, user, pass, passlen, kdf, out)) < 0)
+        return err;
     mm_crypto_random(rnd, sizeof(rnd));
+    memcpy(rel, "keys/", 5);
     for (size_t i = 0; i < sizeof(rnd); i++) {
         rel[5 + 2 * i] = digits[rnd[i] >> 4];
         rel[6 + 2 * i] = digits[rnd[i] & 15];
     }
     rel[5 + 2 * sizeof(rnd)] = '\0';
-    err = mm_repo__write2(r, rel, b.ptr, b.len);
-out:
+    return 0;
+}
+
+int mm_repo__slot_write(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                        const struct mm_kdf_params *kdf)
+{
+    char rel[64];
+    mm_buf b;
+    int err;
+
+    mm_buf_init(&b, MM_KEYSLOT_SIZE);
+    if ((err = mm_repo__slot_seal(r, user, pass, passlen, kdf, &b, rel)) == 0)
+        err = mm_repo__write2(r, rel, b.ptr, b.len);
     mm_buf_release(&b);
     return err;
 }

@@ -113,9 +113,11 @@ static int local_stat(struct mm_repo_be *b, const char *rel, uint64_t *size)
 
     if ((err = local_path(b, rel, path, sizeof(path))) < 0)
         return err;
-    if (stat(path, &st) != 0)
+    if (lstat(path, &st) != 0) /* as read_at: a link is not followed */
         return mm_error_set_errno(errno == ENOENT || errno == ENOTDIR ? MM_ENOTFOUND : MM_EIO,
                                   errno, "cannot read '%s'", rel);
+    if (!S_ISREG(st.st_mode))
+        return mm_error_set(MM_ENOTFOUND, "'%s' is not a file", rel);
     *size = (uint64_t)st.st_size;
     return 0;
 }
@@ -128,7 +130,7 @@ static int local_list(struct mm_repo_be *b, const char *dir, struct mm_repo__nam
 
     if ((err = local_path(b, dir, path, sizeof(path))) < 0)
         return err;
-    return mm_repo__names_add(l, path, dir, prefix);
+    return mm_repo__names_scan(l, path, dir, prefix, mm_repo__is_listed_name);
 }
 
 static int local_remove(struct mm_repo_be *b, const char *rel)

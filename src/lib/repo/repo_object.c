@@ -415,11 +415,14 @@ void mm_repo__index_release(struct mm_repo__objindex *ix)
 /* Whether the pack @id of @r is on the medium. */
 static int pack_present(const mm_repo *r, const unsigned char id[ID_SIZE])
 {
-    char rel[80], path[4096];
-    struct stat st;
+    char rel[80];
+    uint64_t size;
 
     mm_repo__pack_rel(id, rel);
-    return mm_repo__path(r, rel, path, sizeof(path)) == 0 && stat(path, &st) == 0;
+    if (mm_repo__stat(r, rel, &size) == 0)
+        return 1;
+    mm_error_clear();
+    return 0;
 }
 
 /*
@@ -560,15 +563,15 @@ static int scan_unindexed(mm_repo *r)
         goto out;
     for (size_t i = 0; i < n; i++) {
         struct mm_repo__packinfo pi;
-        char rel[80], path[MM_LIMIT_PATH];
-        struct stat st;
+        char rel[80];
         if (mm_repo__idset_get(&known, ids + i * ID_SIZE))
             continue;
         mm_repo__pack_rel(ids + i * ID_SIZE, rel);
-        if (mm_repo__path(r, rel, path, sizeof(path)) < 0 || stat(path, &st) != 0)
+        if (mm_repo__stat(r, rel, &pi.size) < 0) {
+            mm_error_clear();
             continue;
+        }
         memcpy(pi.id, ids + i * ID_SIZE, ID_SIZE);
-        pi.size = (uint64_t)st.st_size;
         if (mm_repo__pack_table(r, pi.id, pi.size, &pi.objs, &pi.nobjs) < 0) {
             mm_error_clear(); /* a damaged pack: verify reports it */
             continue;
@@ -782,7 +785,9 @@ int mm_repo__index_locate(mm_repo *r, const unsigned char *ids, size_t n, int tr
         struct stat st;
         order[i].name = names[i];
         snprintf(rel, sizeof(rel), "index/%s", names[i]);
-        if (mm_repo__path(r, rel, path, sizeof(path)) == 0 && stat(path, &st) == 0)
+        /* a hint of a local folder (an object store: the names' order) */
+        if (mm_repo__local(r) && mm_repo__path(r, rel, path, sizeof(path)) == 0 &&
+            stat(path, &st) == 0)
             order[i].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
     qsort(order, nfiles, sizeof(*order), ixname_newest_first);

@@ -200,19 +200,13 @@ out:
     return err;
 }
 
-static int write_config(mm_repo *r)
+/* The sealed config of @r into @out. @return 0, MM_ENOMEM, MM_ELIMIT */
+static int seal_config(mm_repo *r, mm_buf *out)
 {
     unsigned char c[CONFIG_SIZE];
-    mm_buf b;
-    int err;
 
     config_encode(r, c);
-    mm_buf_init(&b, 4096);
-    err = mm_repo__envelope_seal(r, "MMCF", c, sizeof(c), &b);
-    if (err == 0)
-        err = mm_repo__write2(r, "config", b.ptr, b.len);
-    mm_buf_release(&b);
-    return err;
+    return mm_repo__envelope_seal(r, "MMCF", c, sizeof(c), out);
 }
 
 /* mm_repo__intact_fn of the config: it opens (MAC) into @arg (an mm_buf). */
@@ -318,6 +312,33 @@ static int init_target(mm_repo *r)
     return 0;
 }
 
+/* Seal the key slot and the config (in memory: a failure there leaves no trace), make the
+ * layout, then write slot and config, and the marker once they are stored: a folder with a
+ * marker is a usable repository. */
+static int init_write(mm_repo *r, const char *user, const char *pass, size_t passlen,
+                      const struct mm_kdf_params *kdf)
+{
+    char marker[128], slot[64];
+    mm_buf s, c;
+    int err;
+
+    mm_buf_init(&s, MM_KEYSLOT_SIZE);
+    mm_buf_init(&c, 4096);
+    if ((err = mm_repo__slot_seal(r, user, pass, passlen, kdf, &s, slot)) < 0 ||
+        (err = seal_config(r, &c)) < 0 || (err = init_target(r)) < 0 ||
+        (err = mm_repo__write2(r, slot, s.ptr, s.len)) < 0 ||
+        (err = mm_repo__write2(r, "config", c.ptr, c.len)) < 0 || (err = mm_repo__flush(r)) < 0)
+        goto out;
+    marker_text(r->version, r->id, marker, sizeof(marker));
+    if ((err = mm_repo__write2(r, MARKER, marker, strlen(marker))) == 0 &&
+        (err = mm_repo__flush(r)) == 0)
+        mm_repo__reserve_make(r); /* room for prune on a medium filled to the last byte */
+out:
+    mm_buf_release(&s);
+    mm_buf_release(&c);
+    return err;
+}
+
 int mm_repo_init(const char *path, const char *user, const char *pass, size_t passlen,
                  const struct mm_repo_init_opts *o)
 {
@@ -329,7 +350,6 @@ int mm_repo_init_be(const char *path, struct mm_repo_be *be, const char *user, c
                     size_t passlen, const struct mm_repo_init_opts *o)
 {
     struct mm_repo_init_opts def = { 0 };
-    char marker[128];
     mm_repo *r = NULL;
     int err;
 
@@ -366,17 +386,7 @@ int mm_repo_init_be(const char *path, struct mm_repo_be *be, const char *user, c
     if ((err = mm_keyset_generate(&r->ks)) < 0)
         goto out;
     random_hex(r->id, 16);
-    if ((err = init_target(r)) < 0)
-        goto out;
-    /* the slot and the config first (stored before the marker names them): a folder with a
-     * marker is a usable repository */
-    if ((err = mm_repo__slot_write(r, user, pass, passlen, o->kdf)) < 0 ||
-        (err = write_config(r)) < 0 || (err = mm_repo__flush(r)) < 0)
-        goto out;
-    marker_text(r->version, r->id, marker, sizeof(marker));
-    if ((err = mm_repo__write2(r, MARKER, marker, strlen(marker))) == 0 &&
-        (err = mm_repo__flush(r)) == 0)
-        mm_repo__reserve_make(r); /* room for prune on a medium filled to the last byte */
+    err = init_write(r, user, pass, passlen, o->kdf);
 out:
     mm_repo_free(r);
     return err;
@@ -454,22 +464,26 @@ static int parse_lock(const char *text, struct lockinfo *li)
 }
 
 /* The stale lock @rel of a killed process: an exclusive one is kept as the marker of its
- * interruption (locks/interrupted/<name>), a shared one removed. */
-static void stale_lock(mm_repo *r, const char *rel, const char *name, const struct lockinfo *li)
+ * interruption (locks/interrupted/<name>: written, then the lock removed), a shared one
+ * removed. */
+static void stale_lock(mm_repo *r, const char *rel, const char *name, const struct lockinfo *li,
+                       const mm_buf *text)
 {
-    char from[MM_LIMIT_PATH], dir[MM_LIMIT_PATH], to[MM_LIMIT_PATH];
+    char to[128];
 
-    if (strcmp(li->kind, "exclusive") == 0 && mm_repo__path(r, rel, from, sizeof(from)) == 0 &&
-        mm_repo__path(r, "locks/interrupted", dir, sizeof(dir)) == 0 &&
-        (mkdir(dir, 0755) == 0 || errno == EEXIST) &&
-        (size_t)snprintf(to, sizeof(to), "%s/%s", dir, name) < sizeof(to) &&
-        rename(from, to) == 0) {
-        mm_os_fsync_dir(dir);
-        *strrchr(from, '/') = '\0';
-        mm_os_fsync_dir(from);
-        return;
-    }
+    snprintf(to, sizeof(to), "locks/interrupted/%s", name);
+    if (strcmp(li->kind, "exclusive") == 0 &&
+        (mm_repo__replace(r, to, text->ptr, text->len - 1) < 0 || mm_repo__flush(r) < 0))
+        mm_error_clear(); /* not recorded (as before: the lock goes all the same) */
     mm_repo__remove(r, rel);
+}
+
+/* 1 when the lock @li was taken on this host (@host) by a process that is gone: only on a
+ * local folder (the pid of another machine sharing a store's name means nothing here). */
+static int lock_is_stale(const mm_repo *r, const struct lockinfo *li, const char *host)
+{
+    return mm_repo__local(r) && strcmp(li->host, host) == 0 && li->pid > 0 &&
+           kill((pid_t)li->pid, 0) != 0 && errno == ESRCH;
 }
 
 int mm_repo_interrupted(mm_repo *r, struct mm_repo_interrupted **out, size_t *n)
@@ -556,8 +570,7 @@ static int lock_without_file(mm_repo *r, const char *host, int why, uint64_t ava
              parse_lock(b.ptr, &li) == 0 && strcmp(li.kind, "exclusive") == 0;
         mm_buf_release(&b);
         mm_error_clear();
-        if (ok && !(strcmp(li.host, host) == 0 && li.pid > 0 && kill((pid_t)li.pid, 0) != 0 &&
-                    errno == ESRCH))
+        if (ok && !lock_is_stale(r, &li, host))
             err = mm_error_set(MM_ELOCKED,
                                "the repository is being written (exclusive lock of process %ld "
                                "on host '%s'); if that process is gone, remove 'locks/%.12s...'",
@@ -599,7 +612,7 @@ int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, un
         old_lock = r->lock_file;
         r->lock_file = NULL;
     }
-    if (kind == MM_REPO_LOCK_SHARED) {
+    if (kind == MM_REPO_LOCK_SHARED && mm_repo__local(r)) {
         char dir[MM_LIMIT_PATH];
         if (mm_repo__path(r, "locks", dir, sizeof(dir)) == 0 && access(dir, W_OK) != 0 &&
             (errno == EROFS || errno == EACCES)) {
@@ -623,7 +636,7 @@ int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, un
     }
     /* a failure may come after the rename (the folder's fsync): never leave the file behind,
      * it would lock out the rest of this process (issue 17.12) */
-    if ((err = mm_repo__write(r, rel, text, strlen(text))) < 0) {
+    if ((err = mm_repo__replace(r, rel, text, strlen(text))) < 0 || (err = mm_repo__flush(r)) < 0) {
         uint64_t avail = 0;
         int why = mm_repo__medium_state(r, &avail);
         if (why && kind == MM_REPO_LOCK_SHARED) {
@@ -643,23 +656,22 @@ int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, un
         char orel[96];
         struct lockinfo li;
         mm_buf b;
-        int ok;
+        int ok, dead;
         if (strcmp(names[i], hex) == 0 || (old_lock && strcmp(names[i], old_lock + 6) == 0))
             continue;
         snprintf(orel, sizeof(orel), "locks/%s", names[i]);
         mm_buf_init(&b, 4096);
         ok = mm_repo__read(r, orel, &b) == 0 && mm_buf_putc(&b, 0) == 0 &&
              parse_lock(b.ptr, &li) == 0;
-        mm_buf_release(&b);
-        if (!ok)
-            continue; /* vanished meanwhile, or not a lock */
-        if (strcmp(li.host, host) == 0 && li.pid > 0 && kill((pid_t)li.pid, 0) != 0 &&
-            errno == ESRCH) {
-            stale_lock(r, orel, names[i], &li); /* its process is gone */
+        dead = ok && lock_is_stale(r, &li, host);
+        if (dead) {
+            stale_lock(r, orel, names[i], &li, &b); /* its process is gone */
             if (stale)
                 (*stale)++;
-            continue;
         }
+        mm_buf_release(&b);
+        if (!ok || dead)
+            continue; /* vanished meanwhile, not a lock, or stale */
         if (kind == MM_REPO_LOCK_EXCLUSIVE || strcmp(li.kind, "exclusive") == 0) {
             char when[32];
             time_t t = (time_t)li.start;
