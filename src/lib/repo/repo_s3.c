@@ -222,7 +222,7 @@ static int live_one(void *arg, const struct mm_s3_obj *o)
 {
     struct live_ctx *x = arg;
 
-    if (!o->key || strlen(o->key) <= x->klen || !mm_repo__is_hex_name(o->key + x->klen))
+    if (!o->key || strlen(o->key) <= x->klen || !mm_repo__is_listed_name(o->key + x->klen))
         return 0;
     return names_push(x->l, x->prefix, o->key + x->klen);
 }
@@ -251,7 +251,7 @@ static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names 
     for (k = 0; k < h->cat.cap && err == 0; k++) {
         struct mm_repo__s3_ent *e = h->cat.slots[k];
         if (!e || (!e->first && !e->pending) || strncmp(e->rel, dir, dl) != 0 ||
-            e->rel[dl] != '/' || !mm_repo__is_hex_name(e->rel + dl + 1))
+            e->rel[dl] != '/' || !mm_repo__is_listed_name(e->rel + dl + 1))
             continue;
         err = names_push(l, prefix, e->rel + dl + 1);
     }
