@@ -20,7 +20,7 @@
 #include "common/error.h"
 
 #ifdef MM_HAVE_S3
-#include "repo/repo_s3_int.h"
+#include "repo/repo_s3_url.h"
 
 static void url__good(void **state)
 {
@@ -65,15 +65,44 @@ static void url__good(void **state)
 static void url__hostile_refused(void **state)
 {
     static const char *const bad[] = {
-        "", "s3:/", "s3://", "http://h/b", "S3://h/b", "s3://h", "s3://h/", "s3:///bucket",
-        "s3://h/bu", "s3://h/Bucket", "s3://h/bucket name", "s3://h /bucket",
-        "s3://h/bucket/a//b", "s3://h/bucket/a/", "s3://h/bucket/../x", "s3://h/bucket/a/..",
-        "s3://h/bucket/./a", "s3://h/bucket/a b", "s3://h/bucket/a?x=1", "s3://h/bucket#f",
-        "s3://user:pw@h/bucket", "s3://h:0/bucket", "s3://h:65536/bucket", "s3://h:12a/bucket",
-        "s3://h:/bucket", "s3://h:123456/bucket", "s3://h..x/bucket", "s3://.h/bucket",
-        "s3://-h/bucket", "s3://[::2]/bucket", "s3://[fe80::1]/bucket", "s3://h/b..b",
-        "s3://h/.bucket", "s3://h/bucket-", "s3://h/bucket/a\\b", "s3://h/bucket/a\nb",
-        "s3://h/bucket/%2e%2e", "s3://h/bucket/\xc3\xa9",
+        "",
+        "s3:/",
+        "s3://",
+        "http://h/b",
+        "S3://h/b",
+        "s3://h",
+        "s3://h/",
+        "s3:///bucket",
+        "s3://h/bu",
+        "s3://h/Bucket",
+        "s3://h/bucket name",
+        "s3://h /bucket",
+        "s3://h/bucket/a//b",
+        "s3://h/bucket/a/",
+        "s3://h/bucket/../x",
+        "s3://h/bucket/a/..",
+        "s3://h/bucket/./a",
+        "s3://h/bucket/a b",
+        "s3://h/bucket/a?x=1",
+        "s3://h/bucket#f",
+        "s3://user:pw@h/bucket",
+        "s3://h:0/bucket",
+        "s3://h:65536/bucket",
+        "s3://h:12a/bucket",
+        "s3://h:/bucket",
+        "s3://h:123456/bucket",
+        "s3://h..x/bucket",
+        "s3://.h/bucket",
+        "s3://-h/bucket",
+        "s3://[::2]/bucket",
+        "s3://[fe80::1]/bucket",
+        "s3://h/b..b",
+        "s3://h/.bucket",
+        "s3://h/bucket-",
+        "s3://h/bucket/a\\b",
+        "s3://h/bucket/a\nb",
+        "s3://h/bucket/%2e%2e",
+        "s3://h/bucket/\xc3\xa9",
     };
     struct mm_repo__s3_url u;
     char longp[2000];

@@ -73,14 +73,16 @@ static int pick_version(struct s3be *h, const char *rel, char version[256], uint
     pthread_mutex_lock(&h->mu);
     while ((e = mm_repo__s3_cat_get(&h->cat, rel)) && e->pending)
         pthread_cond_wait(&h->cv, &h->mu);
-    if (e && (once ? e->first : e->newest)) {
+    /* REPLACE: the newest now (another writer may have replaced it since open), unless this
+     * handle wrote it */
+    if (e && (once ? e->first : (e->mine ? e->newest : NULL))) {
         snprintf(version, 256, "%s", once ? e->first : e->newest);
         *size = once ? e->first_size : e->newest_size;
         *known = 1;
     }
     pthread_mutex_unlock(&h->mu);
     if (*known || !once)
-        return 0; /* REPLACE: another writer may have written it since open */
+        return 0;
     if ((err = list_versions(h, rel, &tmp)) == 0 && !tmp.first)
         err = mm_error_set(MM_ENOTFOUND, "'%s' not found in %s", rel, h->where);
     if (err == 0) {
@@ -220,7 +222,7 @@ static int live_one(void *arg, const struct mm_s3_obj *o)
 {
     struct live_ctx *x = arg;
 
-    if (!o->key || strlen(o->key) <= x->klen || !mm_repo__is_hex_name(o->key + x->klen))
+    if (!o->key || strlen(o->key) <= x->klen || !mm_repo__is_listed_name(o->key + x->klen))
         return 0;
     return names_push(x->l, x->prefix, o->key + x->klen);
 }
@@ -249,7 +251,7 @@ static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names 
     for (k = 0; k < h->cat.cap && err == 0; k++) {
         struct mm_repo__s3_ent *e = h->cat.slots[k];
         if (!e || (!e->first && !e->pending) || strncmp(e->rel, dir, dl) != 0 ||
-            e->rel[dl] != '/' || !mm_repo__is_hex_name(e->rel + dl + 1))
+            e->rel[dl] != '/' || !mm_repo__is_listed_name(e->rel + dl + 1))
             continue;
         err = names_push(l, prefix, e->rel + dl + 1);
     }
@@ -402,9 +404,9 @@ static int client_new(struct s3be *h, const struct mm_repo__s3_url *u)
     struct mm_s3_cfg cfg;
     int err;
 
-    err = mm_repo__s3_creds_load(&c, getenv("MAMORI_S3_ACCESS_KEY"),
-                                 getenv("MAMORI_S3_SECRET_KEY"), getenv("MAMORI_S3_REGION"),
-                                 getenv("MAMORI_S3_CREDENTIALS"), getenv("HOME"));
+    err = mm_repo__s3_creds_load(&c, getenv("MAMORI_S3_ACCESS_KEY"), getenv("MAMORI_S3_SECRET_KEY"),
+                                 getenv("MAMORI_S3_REGION"), getenv("MAMORI_S3_CREDENTIALS"),
+                                 getenv("HOME"));
     if (err < 0)
         return err;
     memset(&cfg, 0, sizeof(cfg));

@@ -14,9 +14,9 @@
 
 /* What the last mm_repo_be_s3_extend() did. */
 struct mm_repo_be_s3_counts {
-    uint64_t checked;  /* ONCE objects looked at */
-    uint64_t extended; /* whose retention was extended */
-    uint64_t failed;   /* that could not be checked or extended */
+    uint64_t checked;       /* ONCE objects looked at */
+    uint64_t extended;      /* whose retention was extended */
+    uint64_t failed;        /* that could not be checked or extended */
     uint64_t lock_requests; /* since open: uploads with lock headers and retention requests
                              * sent (the proof's own test object not counted) */
 };
@@ -45,7 +45,8 @@ int mm_repo_be_s3_proof(struct mm_repo_be *b);
  */
 int mm_repo_be_s3_extend(struct mm_repo_be *b, int64_t until);
 
-/* The counts of the last mm_repo_be_s3_extend() on @b (lock_requests: since open). @return 0, MM_EINVAL (not S3) */
+/* The counts of the last mm_repo_be_s3_extend() on @b (lock_requests: since open). @return 0,
+ * MM_EINVAL (not S3) */
 int mm_repo_be_s3_counts(const struct mm_repo_be *b, struct mm_repo_be_s3_counts *out);
 
 #endif

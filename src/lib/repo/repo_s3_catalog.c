@@ -177,7 +177,7 @@ int mm_repo__s3_key_versions(mm_s3 *s, const char *key, struct mm_repo__s3_ent *
 int mm_repo__s3_is_once(const char *rel)
 {
     static const char *const replace_dirs[] = { "locks/", "audit/", "keys/" };
-    static const char *const replace_names[] = { "head",    "head.2",       "medium",
+    static const char *const replace_names[] = { "head",     "head.2",       "medium",
                                                  "medium.2", "rotate-state", "reserve" };
     size_t i;
 

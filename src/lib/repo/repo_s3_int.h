@@ -13,54 +13,19 @@
 
 #include "repo/repo_backend.h"
 #include "repo/repo_s3.h"
+#include "repo/repo_s3_url.h"
 #include "s3/s3.h"
-
-/* ---- URL and credentials (repo_s3_url.c) ---- */
-struct mm_repo__s3_url {
-    char host[256];      /* as written, without brackets for IPv6 */
-    unsigned port;       /* 0: none given */
-    char bucket[64];     /* 3..63 of [a-z0-9.-] */
-    char prefix[512];    /* "" or "a/b" (no leading or trailing '/') */
-    int loopback;        /* 127.0.0.0/8, ::1, localhost */
-    char endpoint[300];  /* "http://127.0.0.1:7480" or "https://host" */
-    char where[900];     /* "s3://host:port/bucket/prefix" */
-};
-
-/*
- * Parse "s3://host[:port]/bucket[/prefix]" strictly (no spaces, user info, query, empty or
- * "."/".." parts, bounded lengths). @allow_http: plain http also for a host not on loopback.
- * @return 0, MM_EINVAL (with what is wrong), MM_ELIMIT
- */
-int mm_repo__s3_url_parse(const char *url, int allow_http, struct mm_repo__s3_url *out);
-
-struct mm_repo__s3_creds {
-    char access[128];
-    char secret[128];
-    char region[64]; /* "" : the store's default */
-};
-
-/*
- * Credentials from @env_access/@env_secret (both set), else from the file @file (NULL: the
- * default "@home/.config/mamori/s3-credentials"), which must be a regular file owned by the
- * user with mode 0600 or stricter. @env_region overrides the file's region.
- * @return 0, MM_EREFUSED (a file others may read, or owned by another user), MM_EINVAL (no
- *         credentials, a malformed file), MM_EIO
- */
-int mm_repo__s3_creds_load(struct mm_repo__s3_creds *out, const char *env_access,
-                           const char *env_secret, const char *env_region, const char *file,
-                           const char *home);
-/* Wipe @c. */
-void mm_repo__s3_creds_wipe(struct mm_repo__s3_creds *c);
 
 /* ---- the version catalog (repo_s3_catalog.c) ---- */
 struct mm_repo__s3_ent {
-    char *rel;             /* repository-relative name */
-    char *first;           /* version ID of the first (oldest) version that is not a delete
-                            * marker; NULL: none known */
-    char *newest;          /* version ID of the newest version; NULL: none or a delete marker */
+    char *rel;    /* repository-relative name */
+    char *first;  /* version ID of the first (oldest) version that is not a delete
+                   * marker; NULL: none known */
+    char *newest; /* version ID of the newest version; NULL: none or a delete marker */
     uint64_t first_size, newest_size;
-    int64_t retain_until;  /* of the first version; 0: not known */
-    int pending;           /* a queued upload has not finished yet */
+    int64_t retain_until; /* of the first version; 0: not known */
+    int pending;          /* a queued upload has not finished yet */
+    int mine;             /* this handle wrote its newest version */
 };
 
 struct mm_repo__s3_cat {
@@ -83,9 +48,6 @@ int mm_repo__s3_cat_load(struct mm_repo__s3_cat *c, mm_s3 *s, const char *prefix
 /* The versions of exactly @key (oldest first version, newest) into @e. @return as the listing */
 int mm_repo__s3_key_versions(mm_s3 *s, const char *key, struct mm_repo__s3_ent *e);
 
-/* 1 when @rel is written once and read as its first version (not a REPLACE name). */
-int mm_repo__s3_is_once(const char *rel);
-
 /* ---- the handle (repo_s3.c) ---- */
 struct mm_repo__s3_job;
 
@@ -98,8 +60,8 @@ struct s3be {
     pthread_mutex_t proof_mu; /* one proof at a time */
     pthread_cond_t cv;        /* a job finished or queue space freed */
     struct mm_repo__s3_cat cat;
-    int proved;                 /* the proof ran (its verdict is in be.info) */
-    enum mm_s3_lock_mode mode;  /* lock mode for ONCE files when immutable */
+    int proved;                /* the proof ran (its verdict is in be.info) */
+    enum mm_s3_lock_mode mode; /* lock mode for ONCE files when immutable */
     uint32_t retain_days;
     /* writer queue (repo_s3_queue.c) */
     struct mm_repo__s3_job *head, *tail;
@@ -107,7 +69,7 @@ struct s3be {
     unsigned nworkers, want_workers;
     pthread_t *workers;
     int stop;
-    int err;           /* first error of a queued job since the last flush */
+    int err; /* first error of a queued job since the last flush */
     char errmsg[256];
     /* counts of the last mm_repo_be_s3_extend */
     struct mm_repo_be_s3_counts counts;

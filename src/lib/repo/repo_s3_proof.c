@@ -20,9 +20,9 @@
 #include "crypto/crypto.h"
 #include "repo/repo_s3_int.h"
 
-#define PROOF_DIR   "lockproof/"
-#define PROOF_SECS  86400
-#define SKEW_SECS   2
+#define PROOF_DIR  "lockproof/"
+#define PROOF_SECS 86400
+#define SKEW_SECS  2
 
 /* Record the verdict "not immutable because @why". @return 0 */
 static int not_immutable(struct s3be *h, const char *why)
@@ -274,9 +274,9 @@ int mm_repo_be_s3_extend(struct mm_repo_be *b, int64_t until)
     if ((err = extend_queue(h, until)) < 0)
         return err;
     err = mm_repo__s3_flush(h);
-    mm_log(MM_LOG_INFO, "%s: retention: %llu objects checked, %llu extended, %llu failed",
-           h->where, (unsigned long long)h->counts.checked,
-           (unsigned long long)h->counts.extended, (unsigned long long)h->counts.failed);
+    mm_log(MM_LOG_INFO, "%s: retention: %llu objects checked, %llu extended, %llu failed", h->where,
+           (unsigned long long)h->counts.checked, (unsigned long long)h->counts.extended,
+           (unsigned long long)h->counts.failed);
     if (err == MM_EREFUSED || (err == 0 && h->counts.failed))
         return mm_error_set(MM_EREFUSED, "%s: %llu objects could not be retained long enough",
                             h->where, (unsigned long long)h->counts.failed);

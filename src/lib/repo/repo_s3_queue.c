@@ -55,6 +55,7 @@ int mm_repo__s3_put_now(struct s3be *h, const char *rel, const void *p, size_t n
         err = MM_ENOMEM;
     else if (!(err = mm_repo__s3_set_version(&e->newest, version[0] ? version : "null"))) {
         e->newest_size = n;
+        e->mine = 1;
         if (!e->first || !once) {
             err = mm_repo__s3_set_version(&e->first, e->newest);
             e->first_size = n;

@@ -22,15 +22,15 @@
 /* 1 when @c may appear in a host name. */
 static int host_char(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-';
 }
 
 /* 1 when @c may appear in a prefix part. */
 static int prefix_char(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_';
 }
 
 /* 1 when @s (@n bytes) holds "..". */
@@ -179,8 +179,8 @@ int mm_repo__s3_url_parse(const char *url, int allow_http, struct mm_repo__s3_ur
     if (u.port)
         snprintf(port, sizeof(port), ":%u", u.port);
     snprintf(u.endpoint, sizeof(u.endpoint), "%s://%s%s%s%s",
-             u.loopback || allow_http ? "http" : "https", strchr(u.host, ':') ? "[" : "",
-             u.host, strchr(u.host, ':') ? "]" : "", port);
+             u.loopback || allow_http ? "http" : "https", strchr(u.host, ':') ? "[" : "", u.host,
+             strchr(u.host, ':') ? "]" : "", port);
     snprintf(u.where, sizeof(u.where), "s3://%s%s%s%s/%s%s%s", strchr(u.host, ':') ? "[" : "",
              u.host, strchr(u.host, ':') ? "]" : "", port, u.bucket, u.prefix[0] ? "/" : "",
              u.prefix);
