@@ -75,6 +75,7 @@ cycle() { # cycle NAME CONF: the day's run (--json into $W/NAME.json), then the 
 # jq_ FILE EXPR: EXPR (Python, the JSON as d) of the JSON in FILE; strings bare, the rest as JSON
 jq_() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v, str) else json.dumps(v))' "$@"; }
 
+cp -a "$W/src/standard" "$W/day1-standard" # what day 1 backs up (cycle advances the source)
 cycle day1 "$W/good.conf"
 check "day 1: run exits 0 with the vault" '[ "$RC" = 0 ]' "$(cat "$W/day1.err" "$W/day1.json")"
 check "day 1: the vault copy is ok" '[ "$(jq_ "$W/day1.json" "d[\"vault\"][\"state\"]")" = ok ]' "$(cat "$W/day1.json")"
@@ -88,7 +89,8 @@ export MAMORI_S3_CREDENTIALS=$W/s3cred
 MAMORI_PASSPHRASE=vault-cycle-passphrase "$M" --lang en generations --repo "$where" --json >"$W/vgens.json" 2>"$W/vgens.err"
 check "the vault holds the medium's generation (same ID)" 'grep -q "$gen1" "$W/vgens.json"' "$(cat "$W/vgens.err")"
 MAMORI_PASSPHRASE=vault-cycle-passphrase "$M" -q restore --repo "$where" latest --to "$W/out" 2>"$W/restore.err"
-check "a restore from the vault is byte-exact" 'diff -r -q "$W/out/standard" "$W/src/standard" >/dev/null 2>&1 || diff -r -q "$W/out" "$W/src/standard" >/dev/null 2>&1' "$(cat "$W/restore.err"; ls "$W/out" 2>&1 | head -3)"
+check "a restore from the vault is byte-exact (day 1's source)" 'diff -r "$W/out/standard" "$W/day1-standard" >/dev/null 2>&1' "$(cat "$W/restore.err"; diff -r "$W/out/standard" "$W/day1-standard" 2>&1 | head -5)"
+check "the restore from the vault says nothing is wrong" '[ ! -s "$W/restore.err" ]' "$(cat "$W/restore.err")"
 unset MAMORI_S3_CREDENTIALS
 
 "$M" --lang en status --json --config "$W/good.conf" --date 2026-12-01 >"$W/st1.json" 2>&1

@@ -664,15 +664,18 @@ int mm_status_read_heads(struct mm_status *st, const char *audit_dir)
         return 0;
     while ((e = readdir(d)) && err == 0 && st->nheads < MM_STATUS_HEADS_MAX) {
         struct mm_status_head *h;
-        if (strlen(e->d_name) != 32 + ext || strcmp(e->d_name + 32, MM_REPO_HEAD_ALERT_EXT) != 0)
+        size_t len = strlen(e->d_name), key = len > ext ? len - ext : 0;
+        /* <32 hex>.rhead-alert, or <32 hex>-<scheme>-<12 hex>.rhead-alert (repo_int.h) */
+        if (key < 32 || key >= sizeof(h->repo) || strcmp(e->d_name + key, MM_REPO_HEAD_ALERT_EXT) != 0 ||
+            strspn(e->d_name, "0123456789abcdef") < 32 || (key > 32 && e->d_name[32] != '-'))
             continue;
         if (!st->heads && !(st->heads = mm_calloc(MM_STATUS_HEADS_MAX, sizeof(*st->heads)))) {
             err = mm_error_set(MM_ENOMEM, "out of memory");
             break;
         }
         h = &st->heads[st->nheads];
-        memcpy(h->repo, e->d_name, 32);
-        h->repo[32] = '\0';
+        memcpy(h->repo, e->d_name, key);
+        h->repo[key] = '\0';
         if (mm_repo_head_alert_read(audit_dir, h->repo, h->what, sizeof(h->what))) {
             st->nheads++;
             st->needs++;

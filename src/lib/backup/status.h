@@ -150,7 +150,7 @@ struct mm_status_vault {
 /* A disagreement of a medium's repository head with this host's copy (issue 17.1): the alert
  * a check left in the host's audit folder (<repository ID>.rhead-alert). */
 struct mm_status_head {
-    char repo[33];  /* repository ID */
+    char repo[64];  /* repository ID; a copy elsewhere (an S3 vault): "<ID>-s3-<12 hex>" */
     char what[200]; /* "rollback medium=3 host=5 missing=0", ... */
 };
 #define MM_STATUS_HEADS_MAX 64u

@@ -330,12 +330,28 @@ int mm_repo__head_judge(mm_repo *r, const struct mm_repo_head *cur, const struct
     return 0;
 }
 
+const char *mm_repo__host_key(const mm_repo *r, char out[MM_REPO_HOST_KEY_MAX])
+{
+    unsigned char h[MM_CRYPTO_ID_SIZE];
+    char hex[MM_CRYPTO_HEX_SIZE];
+
+    if (mm_repo_be_local_path(r->be)) {
+        snprintf(out, MM_REPO_HOST_KEY_MAX, "%s", r->id);
+        return out;
+    }
+    mm_crypto_hash(r->be->where, strlen(r->be->where), h);
+    mm_crypto_hex(h, hex);
+    snprintf(out, MM_REPO_HOST_KEY_MAX, "%s-%s-%.12s", r->id, r->be->info.scheme, hex);
+    return out;
+}
+
 /* The medium's head and the host copy of @r. OUT: @cur, @host and whether each was read. */
 int mm_repo__head_load_both(mm_repo *r, const char *host_dir, struct mm_repo_head *cur,
                             int *has_cur, struct mm_repo_head *host, int *has_host,
                             struct mm_repo_head_copies *c, mm_buf *raw)
 {
     unsigned char pk[MM_CRYPTO_PK_SIZE];
+    char key[MM_REPO_HOST_KEY_MAX];
     int err;
 
     mm_keyset_public_key(r->ks, pk);
@@ -345,7 +361,7 @@ int mm_repo__head_load_both(mm_repo *r, const char *host_dir, struct mm_repo_hea
         *has_cur = 1;
     else if (err == MM_ENOMEM || err == MM_EIO || err == MM_ELIMIT)
         return err;
-    err = mm_repo_head_host_load(host_dir, r->id, pk, host);
+    err = mm_repo_head_host_load(host_dir, mm_repo__host_key(r, key), pk, host);
     if (err == 0)
         *has_host = 1;
     else if (err == MM_ENOMEM)
@@ -370,10 +386,11 @@ int mm_repo_head_check(mm_repo *r, const char *host_dir, struct mm_repo_head_rep
 {
     struct mm_repo_head cur = { 0 }, host = { 0 };
     int has_cur, has_host, err;
-    char line[256];
+    char line[256], key[MM_REPO_HOST_KEY_MAX];
     mm_buf raw;
 
     memset(rep, 0, sizeof(*rep));
+    mm_repo__host_key(r, key);
     mm_buf_init(&raw, MM_REPO_HEAD_MAX);
     err = mm_repo__head_load_both(r, host_dir, &cur, &has_cur, &host, &has_host, &rep->copies,
                                   &raw);
@@ -382,14 +399,14 @@ int mm_repo_head_check(mm_repo *r, const char *host_dir, struct mm_repo_head_rep
     /* the host keeps the newest good head it read, unless it is no descendant of its copy */
     if (err == 0 && host_dir && has_cur && !rep->rollback && !rep->forked &&
         (!has_host || cur.seq > host.seq))
-        (void)mm_repo__head_host_put(host_dir, r->id, MM_REPO_HEAD_HOST_EXT, raw.ptr, raw.len);
+        (void)mm_repo__head_host_put(host_dir, key, MM_REPO_HEAD_HOST_EXT, raw.ptr, raw.len);
     if (err == 0 && host_dir) {
         if (mm_repo_head_report_bad(rep)) {
             alert_line(rep, line, sizeof(line));
-            (void)mm_repo__head_host_put(host_dir, r->id, MM_REPO_HEAD_ALERT_EXT, line + 1,
+            (void)mm_repo__head_host_put(host_dir, key, MM_REPO_HEAD_ALERT_EXT, line + 1,
                                          strlen(line + 1));
         } else {
-            host_remove(host_dir, r->id, MM_REPO_HEAD_ALERT_EXT);
+            host_remove(host_dir, key, MM_REPO_HEAD_ALERT_EXT);
         }
     }
     mm_buf_release(&raw);

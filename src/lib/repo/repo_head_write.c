@@ -145,8 +145,11 @@ static int put(mm_repo *r, struct mm_repo_head *h, const struct mm_repo_head_wri
     if ((err = mm_repo__flush(r)) < 0 ||
         (err = mm_repo__write2(r, MM_REPO_HEAD_FILE, b.ptr, b.len)) < 0)
         goto out;
-    if (o->host_dir)
-        err = mm_repo__head_host_put(o->host_dir, r->id, MM_REPO_HEAD_HOST_EXT, b.ptr, b.len);
+    if (o->host_dir) {
+        char key[MM_REPO_HOST_KEY_MAX];
+        err = mm_repo__head_host_put(o->host_dir, mm_repo__host_key(r, key),
+                                     MM_REPO_HEAD_HOST_EXT, b.ptr, b.len);
+    }
 out:
     mm_buf_release(&b);
     return err;
@@ -201,8 +204,9 @@ int mm_repo_head_write(mm_repo *r, const struct mm_repo_head_write_opts *o,
     if (err == 0)
         err = build(r, o, has_cur ? &cur : NULL, has_host ? &host : NULL, &h);
     if (err == 0 && o->host_dir && o->restart) {
-        char path[MM_LIMIT_PATH]; /* a person accepted what was found */
-        if (snprintf(path, sizeof(path), "%s/%s%s", o->host_dir, r->id, MM_REPO_HEAD_ALERT_EXT) <
+        char path[MM_LIMIT_PATH], key[MM_REPO_HOST_KEY_MAX]; /* a person accepted it */
+        if (snprintf(path, sizeof(path), "%s/%s%s", o->host_dir, mm_repo__host_key(r, key),
+                     MM_REPO_HEAD_ALERT_EXT) <
             (int)sizeof(path))
             (void)unlink(path);
     }

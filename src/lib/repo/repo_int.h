@@ -681,6 +681,13 @@ void mm_repo__head_audit_state(struct mm_repo_be *be, struct mm_repo_head *h);
 /* The IDs of the manifests on the medium, ascending (free()). @return 0, MM_EIO, MM_ENOMEM */
 int mm_repo__head_present(mm_repo *r, unsigned char (**out)[32], size_t *n);
 /* Replace the host's file <@dir>/<@id><@ext> with @n bytes (0600 in a 0700 folder). */
+/* The name of @r's files in the host's audit folder (<key>.rhead, <key>.rhead-alert): its
+ * repository ID for a folder (a medium); for any other backend "<ID>-<scheme>-<12 hex of its
+ * location>", so that a vault holding a copy of a medium's repository (same ID, its own head
+ * and audit log) is never taken for a rollback of the medium, nor the medium for the vault's. */
+#define MM_REPO_HOST_KEY_MAX 64
+const char *mm_repo__host_key(const mm_repo *r, char out[MM_REPO_HOST_KEY_MAX]);
+
 int mm_repo__head_host_put(const char *dir, const char *id, const char *ext, const void *p,
                            size_t n);
 

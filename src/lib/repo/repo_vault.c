@@ -119,6 +119,23 @@ static int send_list(const char *src, struct mm_repo_be *dst, char **v, size_t n
     return err;
 }
 
+/* The files rewritten in place, last: the medium's audit log and its signed head (the head
+ * records the log), then the repository head (what the repository should hold). The vault's
+ * copies are replaced each time (its own events, e.g. a restore from the vault, are in the
+ * host's audit log too). Missing ones are fine. */
+static int send_replaced(const char *src, struct mm_repo_be *dst, struct mm_repo_vault_stats *st)
+{
+    static const char *const names[] = { "audit/audit.log", "audit/audit.head", "head",
+                                         "head.2" };
+    int err = 0, ferr;
+
+    for (size_t i = 0; i < 4 && err == 0; i++)
+        if ((err = send(src, dst, names[i], MM_REPO_BE_REPLACE, st)) == MM_ENOTFOUND)
+            err = 0;
+    ferr = dst->ops->flush(dst);
+    return err ? err : ferr;
+}
+
 /* Before a manifest is sent: every retained object lives at least until @until. */
 static int extend(struct mm_repo_be *dst, int64_t until, struct mm_repo_vault_stats *st)
 {
@@ -166,14 +183,8 @@ int mm_repo_vault_copy(const char *src, struct mm_repo_be *dst, int64_t retain_u
     }
     ferr = dst->ops->flush(dst);
     err = err ? err : ferr;
-    if (err == 0) { /* what the repository should hold: not retained, rewritten each time */
-        if ((err = send(src, dst, "head", MM_REPO_BE_REPLACE, st)) == MM_ENOTFOUND)
-            err = 0;
-        if (err == 0 && (err = send(src, dst, "head.2", MM_REPO_BE_REPLACE, st)) == MM_ENOTFOUND)
-            err = 0;
-        ferr = dst->ops->flush(dst);
-        err = err ? err : ferr;
-    }
+    if (err == 0) /* the medium's audit log and head as they are now: not retained */
+        err = send_replaced(src, dst, st);
     mm_repo_sync_list_free(v, n);
     return err;
 }
