@@ -169,6 +169,26 @@ static void print_hooks(const struct cli_ctx *ctx, const mm_config *cfg)
     }
 }
 
+/* [vault]: where the S3 vault is, how long each generation stays immutable, in which mode. */
+static void print_vault(const struct cli_ctx *ctx, const mm_config *cfg)
+{
+    const struct mm_config_vault *v = mm_config_vault(cfg);
+    char t[32];
+
+    if (!v->url)
+        return;
+    printf("\n%s:\n   %s\n", CLI_T(ctx, "S3 保管庫", "S3 vault"), v->url);
+    printf(CLI_T(ctx, "   保持 %s（%s）、認証情報 %s\n", "   retained %s (%s), credentials %s\n"),
+           mm_config_duration_str(v->retain, t, sizeof(t)),
+           v->governance ? "GOVERNANCE" : "COMPLIANCE",
+           v->credentials ? v->credentials : CLI_T(ctx, "（環境変数）", "(environment)"));
+    if (v->governance)
+        printf("%s", CLI_T(ctx,
+                           "   注意: GOVERNANCE は解除権限のある人が保持を外せます（compliance を推奨）\n",
+                           "   warning: GOVERNANCE can be lifted by anyone with the bypass "
+                           "permission (compliance is recommended)\n"));
+}
+
 /* The plan: the medium due on each of @o->days days from @o->date. */
 static int print_plan(const struct cli_ctx *ctx, const mm_config *cfg, const struct check_opts *o)
 {
@@ -215,6 +235,7 @@ static int print_human(const struct cli_ctx *ctx, const mm_config *cfg, const st
     print_sources(ctx, cfg);
     print_media(ctx, cfg);
     print_hooks(ctx, cfg);
+    print_vault(ctx, cfg);
     return print_plan(ctx, cfg, o);
 }
 
@@ -312,7 +333,19 @@ static int print_json(const mm_config *cfg, const struct check_opts *o)
         jstr(hooks[i]->path);
         printf(",\"timeout_seconds\":%lld}", (long long)hooks[i]->timeout);
     }
-    fputs("},\"plan\":[", stdout);
+    fputs("},\"vault\":", stdout);
+    if (!mm_config_vault(cfg)->url) {
+        fputs("null", stdout);
+    } else {
+        fputs("{\"url\":", stdout);
+        jstr(mm_config_vault(cfg)->url);
+        fputs(",\"credentials\":", stdout);
+        jstr(mm_config_vault(cfg)->credentials);
+        printf(",\"retain_seconds\":%lld,\"lock_mode\":\"%s\"}",
+               (long long)mm_config_vault(cfg)->retain,
+               mm_config_vault(cfg)->governance ? "governance" : "compliance");
+    }
+    fputs(",\"plan\":[", stdout);
     for (int i = 0; i < o->days; i++) {
         struct mm_config_date d = mm_config_date_add(o->date, i);
         struct mm_config_due due[2];

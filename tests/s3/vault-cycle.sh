@@ -63,7 +63,12 @@ conf() { # conf FILE BUCKET CREDENTIALS
 conf "$W/good.conf" "$LOCKB" "$W/s3cred"
 conf "$W/plain.conf" "$PLAINB" "$W/s3cred"
 conf "$W/open.conf" "$LOCKB" "$W/s3cred-open"
+# jq_ FILE EXPR: EXPR (Python, the JSON as d) of the JSON in FILE; strings bare, the rest as JSON
+jq_() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v, str) else json.dumps(v))' "$@"; }
 check "config check accepts [vault]" '"$M" config check --config "$W/good.conf" >/dev/null 2>&1'
+"$M" config check --json --config "$W/good.conf" >"$W/config.json" 2>&1
+check "config check --json shows the vault (url, 2 days, compliance)" \
+    '[ "$(jq_ "$W/config.json" "[d[\"vault\"][\"url\"].endswith(\"/vault\"), d[\"vault\"][\"retain_seconds\"], d[\"vault\"][\"lock_mode\"]]")" = "[true, 172800, \"compliance\"]" ]' "$(cat "$W/config.json")"
 
 day=1
 cycle() { # cycle NAME CONF: the day's run (--json into $W/NAME.json), then the next day's data
@@ -72,8 +77,6 @@ cycle() { # cycle NAME CONF: the day's run (--json into $W/NAME.json), then the 
     "$G" advance --out "$W/src" --days 1 -q >/dev/null 2>&1 || echo "# mamori-gen advance failed"
     day=$((day + 1))
 }
-# jq_ FILE EXPR: EXPR (Python, the JSON as d) of the JSON in FILE; strings bare, the rest as JSON
-jq_() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v, str) else json.dumps(v))' "$@"; }
 
 cp -a "$W/src/standard" "$W/day1-standard" # what day 1 backs up (cycle advances the source)
 cycle day1 "$W/good.conf"
