@@ -16,6 +16,7 @@
 #include "crypto/crypto.h"
 #include "os/os.h"
 #include "repo/repo.h"
+#include "repo/repo_backend.h"
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_repo.h"
 #include "src/cli/cmd.h"
@@ -152,7 +153,8 @@ static int run_init(struct cli_ctx *ctx, int argc, char **argv)
     mm_crypto_wipe(pass, sizeof(pass));
     if (err < 0)
         return cli_repo_error(ctx, err);
-    write_viewer(ctx, repo);
+    if (!mm_repo_be_is_s3(repo)) /* an object store is no medium: no viewer on it */
+        write_viewer(ctx, repo);
     if (ctx->json) {
         printf("{\"repo\":");
         cli_json_str(stdout, repo, strlen(repo));

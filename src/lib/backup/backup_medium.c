@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backup/backup_int.h"
+#include "repo/repo_backend.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
@@ -285,6 +286,10 @@ int mm_backup_medium_viewer(const char *repo, const struct mm_repo_medium *m, un
     int err = 0, windows = 0;
 
     MM_ASSERT_ARG(repo);
+    if (out)
+        *out = NULL;
+    if (mm_repo_be_is_s3(repo)) /* an object store is no medium: nothing runs from it */
+        return mm_error_set(MM_EINVAL, "an S3 repository holds no viewer");
     p.repo = repo;
     p.flags = flags;
     if (!(p.list = mm_calloc(1, sizeof(*p.list))))

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "backup/backup_int.h"
+#include "repo/repo_backend.h"
 #include "common/error.h"
 
 /* What the repository's callbacks share (their ctx). */
@@ -426,7 +427,7 @@ static int write_gen(struct run *x, mm_repo *r, const struct mm_repo_source *src
         bo.judge = judge_cb;
         bo.parent_end_ns = &x->gj.parent_end_ns;
     }
-    if (o->repo_path)
+    if (o->repo_path && !mm_repo_be_is_s3(o->repo_path)) /* an object store is no medium */
         plan_viewer(x, r);
     bo.viewer = x->viewer;
     mm_backup__note(o, MM_BACKUP_NOTE_WALK, 0, NULL);
