@@ -455,6 +455,33 @@ static void queue__many_parallel_uploads(void **state)
     fix_free(f);
 }
 
+static void settings__governance_and_days(void **state)
+{
+    struct fix *f = fix_new("gov", 1, NULL);
+    const char *key = "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000";
+    struct mm_repo_be_s3_counts c;
+    enum mm_s3_lock_mode mode;
+    int64_t until = 0, now = (int64_t)time(NULL);
+    char v[256];
+    int imm;
+
+    (void)state;
+    setenv("MAMORI_S3_LOCK_MODE", "GOVERNANCE", 1);
+    setenv("MAMORI_S3_RETAIN_DAYS", "3", 1);
+    write_and_extend(f->url, &c, &imm);
+    unsetenv("MAMORI_S3_LOCK_MODE");
+    unsetenv("MAMORI_S3_RETAIN_DAYS");
+    assert_int_equal(imm, 1);
+    first_version(f->s3, key, v);
+    assert_int_equal(mm_s3_get_retention(f->s3, key, v, &mode, &until), 0);
+    assert_int_equal(mode, MM_S3_LOCK_GOVERNANCE);
+    assert_true(until >= now + 3 * 86400 - 60 && until <= now + 3 * 86400 + 60);
+    /* why GOVERNANCE is only offered with a warning: the bypass header lifts it */
+    assert_int_equal(mm_s3_delete(f->s3, key, v, 0), MM_EREFUSED);
+    assert_int_equal(mm_s3_delete(f->s3, key, v, 1), 0);
+    fix_free(f);
+}
+
 static void open__refused_credentials(void **state)
 {
     struct fix *f = fix_new("cred", 1, NULL);
@@ -483,6 +510,7 @@ int main(void)
         cmocka_unit_test(extend__lengthens_never_shortens),
         cmocka_unit_test(remove__retained_refused_replace_removed),
         cmocka_unit_test(queue__many_parallel_uploads),
+        cmocka_unit_test(settings__governance_and_days),
         cmocka_unit_test(open__refused_credentials),
     };
 
