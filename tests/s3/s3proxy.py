@@ -11,7 +11,8 @@ lying: a store that claims Object Lock but does not keep it (like OpenStack Swif
     forwarded without them (a bucket created "with lock" is created plain, then versioned by
     the proxy so it looks the same: version IDs, delete markers);
   - everything else is forwarded byte for byte (the client's signature stays valid: the Host
-    header is forwarded unchanged).
+    header is forwarded unchanged). With --rehost (a store elsewhere, not on this host) every
+    request gets the store's Host header and is re-signed, by both proxies.
   Design choice: SigV4 signs the x-amz-* headers, so a request whose headers were dropped would
   fail upstream with 403 SignatureDoesNotMatch, which a client could tell apart. The proxy
   therefore RE-SIGNS the requests it changes with the same credentials (a test fixture: it gets
@@ -91,7 +92,10 @@ def sign(method, path, raw_query, headers, access_key, secret_key, region, servi
         if n in ("host", "content-md5", "content-type") or n.startswith("x-amz-"):
             signed[n] = re.sub(r"\s+", " ", value.strip())
     names = sorted(signed)
-    creq = "\n".join([method, path, canonical_query(raw_query),
+    # S3's canonical URI: each byte of the decoded path URI-encoded once (RFC 3986 unreserved
+    # characters and '/' kept)
+    cpath = urllib.parse.quote(urllib.parse.unquote(path), safe="/-_.~")
+    creq = "\n".join([method, cpath, canonical_query(raw_query),
                       "".join("%s:%s\n" % (n, signed[n]) for n in names),
                       ";".join(names), payload])
     scope = "%s/%s/%s/aws4_request" % (day, region, service)
@@ -157,8 +161,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return http.client.HTTPSConnection(u.hostname, u.port or 443, timeout=300)
         return http.client.HTTPConnection(u.hostname, u.port or 80, timeout=300)
 
+    def rehost(self, method, target, headers):
+        """For a store not on this host (--rehost): its own Host header, re-signed."""
+        if self.server.state.args.rehost:
+            headers[:] = [h for h in headers if h[0].lower() != "host"]
+            headers.insert(0, ["Host", urllib.parse.urlsplit(self.server.state.args.upstream).netloc])
+            self.resign(headers, target, method)
+
     def send_upstream(self, method, target, headers, body):
         """Sends a request upstream; returns (status, reason, headers, body)."""
+        self.rehost(method, target, headers)
         c = self.upstream()
         try:
             c.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
@@ -201,13 +213,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             h.append(("Content-Type", ctype))
         self.reply(status, "OK", h, body, self.command)
 
-    def resign(self, headers, target):
+    def resign(self, headers, target, method=None):
         path, raw_query, _ = split_target(target)
         auth = self.headers.get("Authorization", "")
         m = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request", auth)
         region, service = (m.group(1), m.group(2)) if m else (
             os.environ.get("MAMORI_S3_REGION", "us-east-1"), "s3")
-        sign(self.command, path, raw_query, headers, os.environ["MAMORI_S3_ACCESS_KEY"],
+        sign(method or self.command, path, raw_query, headers, os.environ["MAMORI_S3_ACCESS_KEY"],
              os.environ["MAMORI_S3_SECRET_KEY"], region, service)
 
     # --- the two modes ------------------------------------------------------------------
@@ -294,7 +306,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "</VersioningConfiguration>" % XMLNS).encode()
         headers = [["Host", self.headers.get("Host", "")],
                    ["x-amz-content-sha256", hashlib.sha256(body).hexdigest()]]
-        self.resign(headers, target)
+        self.resign(headers, target, "PUT")
         st, _, _, data = self.send_upstream("PUT", target, headers, body)
         if st != 200:
             self.log_message("versioning of '%s' failed: %d %r", bucket, st, data[:200])
@@ -338,10 +350,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if cut is None:
             return self.faithful()
         body = self.read_body(limit=cut)
+        headers = self.fwd_headers()
+        self.rehost(self.command, self.path, headers)
         c = self.upstream()
         try:
             c.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-            for k, v in self.fwd_headers():
+            for k, v in headers:
                 c.putheader(k, v)
             c.putheader("Content-Length", self.headers.get("Content-Length") or str(cut + 1))
             c.endheaders()
@@ -370,10 +384,12 @@ def main():
     ap.add_argument("--upstream", required=True, help="http://HOST:PORT of the real store")
     ap.add_argument("--control", default="", help="dropping: the control file")
     ap.add_argument("--pid-file", default="")
+    ap.add_argument("--rehost", action="store_true",
+                    help="the store is elsewhere: send its Host header and re-sign every request")
     args = ap.parse_args()
-    if args.mode == "lying" and not (os.environ.get("MAMORI_S3_ACCESS_KEY")
+    if (args.mode == "lying" or args.rehost) and not (os.environ.get("MAMORI_S3_ACCESS_KEY")
                                      and os.environ.get("MAMORI_S3_SECRET_KEY")):
-        sys.exit("s3proxy: lying: MAMORI_S3_ACCESS_KEY and MAMORI_S3_SECRET_KEY are needed")
+        sys.exit("s3proxy: MAMORI_S3_ACCESS_KEY and MAMORI_S3_SECRET_KEY are needed")
     host, _, port = args.listen.rpartition(":")
     srv = Server((host, int(port)), Handler)
     srv.state = State(args)

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "s3/s3.h"
@@ -99,6 +100,36 @@ static void query__client_cases(void **state)
     assert_string_equal(query(l, 4), "continuation-token=a%2Bb%2Fc%3Dd%3D%3D&delimiter=%2F&"
                                      "list-type=2&max-keys=2");
     assert_string_equal(query(NULL, 0), "");
+}
+
+static void query__allocation_failure_torture(void **state)
+{
+    struct mm_s3_param p[] = { { "uploadId", "2~a+b=" },
+                               { "partNumber", "1" },
+                               { "versions", NULL } };
+    long k;
+    (void)state;
+    mm_alloc_track(1);
+    for (k = 1;; k++) {
+        mm_buf b;
+        mm_buf_init(&b, 1024);
+        mm_alloc_fail_at(k, 0);
+        int rc = mm_s3_query(&b, p, 3);
+        int complete = mm_alloc_count() < k;
+        mm_alloc_fail_at(0, 0);
+        if (complete)
+            assert_string_equal(b.ptr, "partNumber=1&uploadId=2~a%2Bb%3D&versions=");
+        mm_buf_release(&b);
+        assert_int_equal(mm_alloc_live(), 0);
+        if (complete) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        assert_int_equal(rc, MM_ENOMEM);
+        assert_true(k < 100);
+    }
+    mm_alloc_track(0);
+    assert_true(k > 3);
 }
 
 static void digest__md5_sha256(void **state)
@@ -244,6 +275,7 @@ int main(void)
         cmocka_unit_test(encode__key),
         cmocka_unit_test(query__aws_vectors),
         cmocka_unit_test(query__client_cases),
+        cmocka_unit_test(query__allocation_failure_torture),
         cmocka_unit_test(digest__md5_sha256),
         cmocka_unit_test(names__lock_and_numbers),
         cmocka_unit_test(time__parse),

@@ -404,6 +404,30 @@ static void xml__random_mutations(void **state)
     }
 }
 
+static void xml__allocation_failure_torture(void **state)
+{
+    long k;
+    (void)state;
+    mm_alloc_track(1);
+    for (k = 1;; k++) {
+        struct mm_s3_page pg;
+        struct seen s = { 0 };
+        mm_alloc_fail_at(k, 0);
+        int rc = mm_s3_parse_list(list_versions, strlen(list_versions), 1, &pg, seen_fn, &s);
+        assert_int_equal(mm_alloc_live(), 0);
+        if (mm_alloc_count() < k) { /* no allocation failed: the run is complete */
+            assert_int_equal(rc, 0);
+            assert_int_equal(s.n, 3);
+            break;
+        }
+        assert_int_equal(rc, MM_ENOMEM);
+        assert_true(k < 100);
+    }
+    mm_alloc_fail_at(0, 0);
+    mm_alloc_track(0);
+    assert_true(k > 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +444,7 @@ int main(void)
         cmocka_unit_test(answers__versioning_retention_upload),
         cmocka_unit_test(answers__error_and_complete),
         cmocka_unit_test(xml__random_mutations),
+        cmocka_unit_test(xml__allocation_failure_torture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,7 +165,6 @@ static void pool_put(mm_s3 *s, CURL *c)
 struct attempt {
     mm_s3 *s;
     struct mm_s3__req *r;
-    mm_buf *out;      /* where the body goes: r->out on 2xx, err otherwise */
     mm_buf err;       /* body of a non-2xx answer */
     size_t out_start; /* r->out->len before this attempt */
     size_t sent;      /* body bytes handed to curl */
@@ -250,8 +249,12 @@ static size_t on_header(char *h, size_t size, size_t nitems, void *arg)
     char v[300];
     uint64_t u;
     if (n > 5 && strncmp(h, "HTTP/", 5) == 0) {
-        const char *sp = memchr(h, ' ', n);
-        a->status_seen = sp ? strtol(sp + 1, NULL, 10) : 0;
+        const char *sp = memchr(h, ' ', n); /* h is not NUL-terminated */
+        a->status_seen = 0;
+        const char *d = sp ? sp + 1 : h + n;
+        const char *end = d + ((size_t)(h + n - d) < 3 ? (size_t)(h + n - d) : 3);
+        for (; d < end && *d >= '0' && *d <= '9'; d++)
+            a->status_seen = a->status_seen * 10 + (*d - '0');
     } else if (header_is(h, n, "x-amz-version-id", v, sizeof(v))) {
         copy_str(r->version, sizeof(r->version), v);
     } else if (header_is(h, n, "etag", v, sizeof(v))) {
@@ -267,8 +270,10 @@ static size_t on_header(char *h, size_t size, size_t nitems, void *arg)
         time_t t = curl_getdate(v, NULL);
         r->mtime = t > 0 ? (int64_t)t : 0;
     } else if (header_is(h, n, "content-length", v, sizeof(v))) {
-        if (mm_s3_parse_u64(v, &u) == 0)
+        if (mm_s3_parse_u64(v, &u) == 0) {
             r->length = u;
+            r->have_length = 1;
+        }
     } else if (header_is(h, n, "content-range", v, sizeof(v))) {
         content_range(r, v);
     }
@@ -366,7 +371,7 @@ static void attempt_reset(struct attempt *a)
     a->status_seen = 0;
     r->status = 0;
     r->code[0] = r->version[0] = r->etag[0] = '\0';
-    r->delete_marker = r->have_total = 0;
+    r->delete_marker = r->have_total = r->have_length = 0;
     r->lock = MM_S3_LOCK_NONE;
     r->retain_until = r->mtime = 0;
     r->length = r->total = 0;
@@ -377,9 +382,12 @@ static int perform(mm_s3 *s, CURL *c, struct attempt *a, CURLcode *cc)
 {
     char range[64];
     attempt_reset(a);
-    if (a->r->range) {
+    if (a->r->range && a->r->range_len) {
         snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)a->r->range_off,
                  (unsigned long long)(a->r->range_off + a->r->range_len - 1));
+        curl_easy_setopt(c, CURLOPT_RANGE, range);
+    } else if (a->r->range) { /* to the end */
+        snprintf(range, sizeof(range), "%llu-", (unsigned long long)a->r->range_off);
         curl_easy_setopt(c, CURLOPT_RANGE, range);
     }
     atomic_fetch_add(&s->requests, 1);

@@ -62,8 +62,10 @@ void mm_s3_free(mm_s3 *s);
 
 /*
  * PUT @key with @n bytes (Content-MD5 always sent; lock headers when o->lock). Above
- * cfg.part_size, a multipart upload (parts in parallel; aborted on failure). The object is
- * stored only when this returns 0.
+ * cfg.part_size, a multipart upload (parts in parallel; aborted on failure); its retention is
+ * read back after completing and set with PUT ?retention where the store left it out (Ceph
+ * RGW 16.2 ignores the lock headers of CreateMultipartUpload). The object is stored only
+ * when this returns 0.
  * @param version[out] the new version ID, or "" when the store gives none (may be NULL)
  * @return 0, MM_EAUTH (403 signature/credentials), MM_EREFUSED (403 AccessDenied other than
  *         credentials), MM_ENOTFOUND (no such bucket), MM_EINVAL (400), MM_EIO

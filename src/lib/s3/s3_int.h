@@ -52,7 +52,7 @@ struct mm_s3__req {
     size_t body_len;
     int body_md5;       /* send Content-MD5 of the body */
     const char *hdr[6]; /* more "Name: value" headers, NULL-terminated */
-    int range;          /* send Range: bytes=range_off-(range_off+range_len-1) */
+    int range;          /* send Range: bytes=off-(off+len-1), or off- when len is 0 */
     uint64_t range_off, range_len;
     mm_buf *out;    /* 2xx body appended here (NULL: an internal bounded buffer) */
     int idempotent; /* re-sent whole also after a timeout or a broken connection */
@@ -66,7 +66,8 @@ struct mm_s3__req {
     int64_t retain_until;
     int64_t mtime;   /* Last-Modified */
     uint64_t length; /* Content-Length */
-    uint64_t total;  /* size of the whole object (Content-Range's, or Content-Length) */
+    int have_length;
+    uint64_t total; /* size of the whole object (Content-Range's, or Content-Length) */
     int have_total;
 };
 

@@ -118,16 +118,20 @@ int mm_s3_get(mm_s3 *s, const char *key, const char *version, uint64_t off, uint
     if (len || off) {
         r.range = 1;
         r.range_off = off;
-        r.range_len = len ? len : UINT64_MAX - off;
+        r.range_len = len;
     }
     if (rc == 0)
         rc = mm_s3__call(s, &r);
     if (rc == 0 && len)
         rc = check_range(&r, out, start, off, len);
-    else if (rc == 0 && !r.range && r.length != out->len - start)
+    else if (rc == 0 && r.status != 200 && r.status != 206)
+        rc = mm_error_set(MM_EIO, "s3 get '%s': http %ld", key, r.status);
+    else if (rc == 0 && r.have_length && r.length != out->len - start)
         rc = mm_error_set(MM_ECORRUPT, "s3 get '%s': short answer", key);
     if (rc == 0)
         fill_info(&r, info);
+    else
+        mm_buf_truncate(out, start); /* nothing of a failed answer stays */
     mm_buf_release(&q);
     return rc;
 }
@@ -206,6 +210,8 @@ int mm_s3_list(mm_s3 *s, const char *prefix, int delimiter, unsigned page, mm_s3
         if (token[0])
             p[n++] = (struct mm_s3_param){ "continuation-token", token };
         rc = list_page(s, p, n, 0, pg, fn, arg);
+        if (rc == 0 && pg->truncated && strcmp(token, pg->next_token) == 0)
+            rc = mm_error_set(MM_ECORRUPT, "s3 list: the same continuation token again");
     } while (rc == 0 && pg->truncated);
     mm_free(pg);
     return rc;
@@ -232,6 +238,9 @@ int mm_s3_list_versions(mm_s3 *s, const char *prefix, unsigned page, mm_s3_list_
         if (ver[0])
             p[n++] = (struct mm_s3_param){ "version-id-marker", ver };
         rc = list_page(s, p, n, 1, pg, fn, arg);
+        if (rc == 0 && pg->truncated && !strcmp(key, pg->next_key) &&
+            !strcmp(ver, pg->next_version))
+            rc = mm_error_set(MM_ECORRUPT, "s3 list versions: the same markers again");
     } while (rc == 0 && pg->truncated);
     mm_free(pg);
     return rc;
