@@ -12,7 +12,10 @@
 # DIR must be on a real filesystem: BlueStore opens its block file O_DIRECT (not tmpfs).
 # Locked objects can never be removed through S3, so stop throws the whole DIR away.
 # When MAMORI_S3_ENDPOINT is set (another S3 store, with MAMORI_S3_ACCESS_KEY and
-# MAMORI_S3_SECRET_KEY), start starts nothing and only creates the two buckets.
+# MAMORI_S3_SECRET_KEY), start starts no Ceph daemon: it creates the two buckets and starts the
+# proxies in front of that store.
+# Exports: MAMORI_S3_ENDPOINT ACCESS_KEY SECRET_KEY REGION BUCKET_LOCK BUCKET_PLAIN LYING DROPPING
+# DROPPING_CTL (all MAMORI_S3_*; docs/testing.md "S3"). RGW_ACCESS_KEY fixes the access key.
 # Runs as root (the daemons stay root; CI runs as root). Starts in about 7 s, stops in 1.5 s.
 set -euo pipefail
 
