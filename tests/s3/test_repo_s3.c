@@ -187,8 +187,11 @@ static void ops__round_trip_then_attacker_changes_nothing(void **state)
 {
     struct mm_s3_put_opts none = { MM_S3_LOCK_NONE, 0 };
     struct fix *f = fix_new("ops", 1, NULL);
+    const char *bkey = "p/data/ab/ab11111111111111111111111111111111111111111111111111111111111111";
     size_t bign = 9u << 20, i;
-    char *big = malloc(bign);
+    char *big = malloc(bign), v[256];
+    enum mm_s3_lock_mode mode;
+    int64_t until = 0;
 
     (void)state;
     assert_non_null(big);
@@ -196,6 +199,11 @@ static void ops__round_trip_then_attacker_changes_nothing(void **state)
         big[i] = (char)(i * 7 + (i >> 13));
     ops_write(f->url, big, bign);
     ops_read(f->url, big, bign, 0);
+    /* the multipart upload is retained like the others */
+    first_version(f->s3, bkey, v);
+    assert_int_equal(mm_s3_get_retention(f->s3, bkey, v, &mode, &until), 0);
+    assert_int_equal(mode, MM_S3_LOCK_COMPLIANCE);
+    assert_true(until > (int64_t)time(NULL) + 29 * 86400);
     /* the attacker: garbage over both packs, a delete marker over one and over the head */
     assert_int_equal(
             mm_s3_put(f->s3,
