@@ -430,6 +430,7 @@ static void queue__many_parallel_uploads(void **state)
     struct fix *f = fix_new("queue", 1, NULL);
     struct mm_repo_be *b = be_open(f->url, 1);
     struct mm_repo__names l = { NULL, 0, 0 };
+    struct mm_repo_be_s3_counts c;
     unsigned char id[MM_CRYPTO_ID_SIZE];
     char hex[MM_CRYPTO_HEX_SIZE], rel[128], data[3000];
     mm_buf buf;
@@ -459,6 +460,12 @@ static void queue__many_parallel_uploads(void **state)
     }
     names_free(&l);
     mm_buf_release(&buf);
+    /* the workers extend them all (each retained 30 days: 40 asked) */
+    assert_int_equal(mm_repo_be_s3_extend(b, (int64_t)time(NULL) + 40 * 86400), 0);
+    assert_int_equal(mm_repo_be_s3_counts(b, &c), 0);
+    assert_int_equal(c.checked, 120);
+    assert_int_equal(c.extended, 120);
+    assert_int_equal(c.failed, 0);
     b->ops->close(b);
     fix_free(f);
 }
