@@ -12,7 +12,10 @@
 # DIR must be on a real filesystem: BlueStore opens its block file O_DIRECT (not tmpfs).
 # Locked objects can never be removed through S3, so stop throws the whole DIR away.
 # When MAMORI_S3_ENDPOINT is set (another S3 store, with MAMORI_S3_ACCESS_KEY and
-# MAMORI_S3_SECRET_KEY), start starts nothing and only creates the two buckets.
+# MAMORI_S3_SECRET_KEY), start starts no Ceph daemon: it creates the two buckets and starts the
+# proxies in front of that store.
+# Exports: MAMORI_S3_ENDPOINT ACCESS_KEY SECRET_KEY REGION BUCKET_LOCK BUCKET_PLAIN LYING DROPPING
+# DROPPING_CTL (all MAMORI_S3_*; docs/testing.md "S3"). RGW_ACCESS_KEY fixes the access key.
 # Runs as root (the daemons stay root; CI runs as root). Starts in about 7 s, stops in 1.5 s.
 set -euo pipefail
 
@@ -83,13 +86,12 @@ check_prereq() {
     [ -z "$missing" ] || die "missing:$missing (make deps installs ceph-mon ceph-osd radosgw ceph-common)"
 }
 
-# Wait until "$@" succeeds, at most $1 tenths of a second.
+# Wait until "$@" succeeds, at most $1 seconds.
 wait_for() {
-    local n=$1 i=0
+    local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
     shift
-    while ! "$@" >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ "$i" -lt "$n" ] || return 1
+    until "$@" >/dev/null 2>&1; do
+        [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
         sleep 0.1
     done
 }
@@ -219,7 +221,7 @@ start_cluster() {
     ceph-osd --conf "$dir/ceph.conf" -i 0 >>"$dir/log/setup.log" 2>&1 ||
         die "ceph-osd did not start (see $dir/log/)"
     log "osd started"
-    wait_for 600 osd_up || die "osd.0 did not come up within 60 s (see $dir/log/)"
+    wait_for 60 osd_up || die "osd.0 did not come up within 60 s (see $dir/log/)"
 
     log "radosgw"
     radosgw --conf "$dir/ceph.conf" -n client.rgw.a >>"$dir/log/setup.log" 2>&1 ||
@@ -233,7 +235,7 @@ start_cluster() {
     log "user created"
     MAMORI_S3_ENDPOINT=http://127.0.0.1:$rgw_port
     launch_proxies
-    wait_for 600 s3_works || die "radosgw does not answer a signed request within 60 s (see $dir/log/)"
+    wait_for 60 s3_works || die "radosgw does not answer a signed request within 60 s (see $dir/log/)"
 }
 
 # Starts the two proxies in front of $MAMORI_S3_ENDPOINT (wait_proxies waits for them).
@@ -258,7 +260,7 @@ wait_proxies() {
     local p url
     for p in lying dropping; do
         url=MAMORI_S3_${p^^}
-        wait_for 100 curl -s -o /dev/null "${!url}/" ||
+        wait_for 10 curl -s -o /dev/null "${!url}/" ||
             die "the $p proxy does not answer (see $dir/log/proxy-$p.log)"
     done
 }

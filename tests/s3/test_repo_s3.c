@@ -187,8 +187,11 @@ static void ops__round_trip_then_attacker_changes_nothing(void **state)
 {
     struct mm_s3_put_opts none = { MM_S3_LOCK_NONE, 0 };
     struct fix *f = fix_new("ops", 1, NULL);
+    const char *bkey = "p/data/ab/ab11111111111111111111111111111111111111111111111111111111111111";
     size_t bign = 9u << 20, i;
-    char *big = malloc(bign);
+    char *big = malloc(bign), v[256];
+    enum mm_s3_lock_mode mode;
+    int64_t until = 0;
 
     (void)state;
     assert_non_null(big);
@@ -196,6 +199,11 @@ static void ops__round_trip_then_attacker_changes_nothing(void **state)
         big[i] = (char)(i * 7 + (i >> 13));
     ops_write(f->url, big, bign);
     ops_read(f->url, big, bign, 0);
+    /* the multipart upload is retained like the others */
+    first_version(f->s3, bkey, v);
+    assert_int_equal(mm_s3_get_retention(f->s3, bkey, v, &mode, &until), 0);
+    assert_int_equal(mode, MM_S3_LOCK_COMPLIANCE);
+    assert_true(until > (int64_t)time(NULL) + 29 * 86400);
     /* the attacker: garbage over both packs, a delete marker over one and over the head */
     assert_int_equal(
             mm_s3_put(f->s3,
@@ -422,6 +430,7 @@ static void queue__many_parallel_uploads(void **state)
     struct fix *f = fix_new("queue", 1, NULL);
     struct mm_repo_be *b = be_open(f->url, 1);
     struct mm_repo__names l = { NULL, 0, 0 };
+    struct mm_repo_be_s3_counts c;
     unsigned char id[MM_CRYPTO_ID_SIZE];
     char hex[MM_CRYPTO_HEX_SIZE], rel[128], data[3000];
     mm_buf buf;
@@ -451,7 +460,40 @@ static void queue__many_parallel_uploads(void **state)
     }
     names_free(&l);
     mm_buf_release(&buf);
+    /* the workers extend them all (each retained 30 days: 40 asked) */
+    assert_int_equal(mm_repo_be_s3_extend(b, (int64_t)time(NULL) + 40 * 86400), 0);
+    assert_int_equal(mm_repo_be_s3_counts(b, &c), 0);
+    assert_int_equal(c.checked, 120);
+    assert_int_equal(c.extended, 120);
+    assert_int_equal(c.failed, 0);
     b->ops->close(b);
+    fix_free(f);
+}
+
+static void settings__governance_and_days(void **state)
+{
+    struct fix *f = fix_new("gov", 1, NULL);
+    const char *key = "p/data/ab/ab00000000000000000000000000000000000000000000000000000000000000";
+    struct mm_repo_be_s3_counts c;
+    enum mm_s3_lock_mode mode;
+    int64_t until = 0, now = (int64_t)time(NULL);
+    char v[256];
+    int imm;
+
+    (void)state;
+    setenv("MAMORI_S3_LOCK_MODE", "GOVERNANCE", 1);
+    setenv("MAMORI_S3_RETAIN_DAYS", "3", 1);
+    write_and_extend(f->url, &c, &imm);
+    unsetenv("MAMORI_S3_LOCK_MODE");
+    unsetenv("MAMORI_S3_RETAIN_DAYS");
+    assert_int_equal(imm, 1);
+    first_version(f->s3, key, v);
+    assert_int_equal(mm_s3_get_retention(f->s3, key, v, &mode, &until), 0);
+    assert_int_equal(mode, MM_S3_LOCK_GOVERNANCE);
+    assert_true(until >= now + 3 * 86400 - 60 && until <= now + 3 * 86400 + 60);
+    /* why GOVERNANCE is only offered with a warning: the bypass header lifts it */
+    assert_int_equal(mm_s3_delete(f->s3, key, v, 0), MM_EREFUSED);
+    assert_int_equal(mm_s3_delete(f->s3, key, v, 1), 0);
     fix_free(f);
 }
 
@@ -483,6 +525,7 @@ int main(void)
         cmocka_unit_test(extend__lengthens_never_shortens),
         cmocka_unit_test(remove__retained_refused_replace_removed),
         cmocka_unit_test(queue__many_parallel_uploads),
+        cmocka_unit_test(settings__governance_and_days),
         cmocka_unit_test(open__refused_credentials),
     };
 

@@ -161,6 +161,29 @@ versions "$B" p/ >"$W/keys2"
 if grep -q lockproof "$W/keys2"; then not_ok "plain bucket: no lock proof object"; else
     ok "plain bucket: no lock proof object (no lock header sent)"; fi
 
+# ---- connections cut mid-upload (the dropping proxy): retried, or the backup fails and the
+# next one completes it ----
+if [ -n "${MAMORI_S3_DROPPING:-}" ] && [ -n "${MAMORI_S3_DROPPING_CTL:-}" ]; then
+    bucket drop lock
+    D="s3://${MAMORI_S3_DROPPING#*://}/$B/d"
+    check "dropping proxy: init" mamori init --repo "$D" "${init_args[@]}"
+    echo "2 100 2" >"$MAMORI_S3_DROPPING_CTL"
+    check "two uploads cut after 100 bytes: the backup retries them and succeeds" \
+        mamori backup --repo "$D" "$src"
+    rm -f "$MAMORI_S3_DROPPING_CTL"
+    check "restore of that backup is byte-exact" \
+        sh -c "'$M' -q restore --repo '$D' latest --to '$W/out7' && diff -r '$src' '$W/out7/standard'"
+    D2="s3://${MAMORI_S3_DROPPING#*://}/$B/d2"
+    check "dropping proxy: init of a second repository" mamori init --repo "$D2" "${init_args[@]}"
+    echo "3 100 400" >"$MAMORI_S3_DROPPING_CTL" # the lock and the proof pass, then every upload
+    run_cut() { ! mamori backup --repo "$D2" "$src"; }
+    check "every upload cut: the backup fails (nothing reported stored)" run_cut
+    rm -f "$MAMORI_S3_DROPPING_CTL"
+    check "the next backup completes it" mamori backup --repo "$D2" "$src"
+    check "restore after the cut backup is byte-exact" \
+        sh -c "'$M' -q restore --repo '$D2' latest --to '$W/out8' && diff -r '$src' '$W/out8/standard'"
+fi
+
 # ---- credentials file refused unless 0600 ----
 (
     mkdir -p "$HOME/.config/mamori"

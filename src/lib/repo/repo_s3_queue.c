@@ -5,7 +5,8 @@
  * them with the retention the lock proof allows, and record the version IDs the store gave in
  * the catalog. At most MM_REPO__S3_QUEUE_MAX bytes wait (write blocks beyond). flush() waits
  * for all jobs and returns the first error any met: nothing counts as stored before a flush
- * returned 0. The same workers run retention extensions (mm_repo_be_s3_extend).
+ * returned 0; after the first error the jobs still queued are dropped (not stored: the next
+ * write of those names queues them again). The same workers run retention extensions.
  */
 #include <stdio.h>
 #include <string.h>
@@ -83,7 +84,7 @@ static void *worker(void *arg)
     for (;;) {
         struct mm_repo__s3_job *j;
         struct mm_repo__s3_ent *e;
-        int err;
+        int err, skip;
         while (!h->head && !h->stop)
             pthread_cond_wait(&h->cv, &h->mu);
         if (!h->head)
@@ -92,8 +93,9 @@ static void *worker(void *arg)
         if (!(h->head = j->next))
             h->tail = NULL;
         h->inflight++;
+        skip = h->err != 0; /* the batch failed already: its flush reports that */
         pthread_mutex_unlock(&h->mu);
-        err = job_run(h, j);
+        err = skip ? 0 : job_run(h, j);
         pthread_mutex_lock(&h->mu);
         if (err < 0 && h->err == 0) {
             h->err = err;
