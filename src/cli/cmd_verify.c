@@ -18,6 +18,10 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "repo/repo.h"
+#include "repo/repo_backend.h"
+#ifdef MM_HAVE_S3
+#include "repo/repo_s3.h"
+#endif
 #include "src/cli/cli_audit.h"
 #include "src/cli/cli_head.h"
 #include "src/cli/cli_repo.h"
@@ -69,12 +73,15 @@ static void on_viewer(const struct mm_repo_viewer_file *want, enum mm_repo_viewe
     v->n++;
 }
 
-/* Check the viewer's files against the newest generation's list. @return 0 or an mm_err */
+/* Check the viewer's files against the newest generation's list (a medium only: an object
+ * store holds no viewer). @return 0 or an mm_err */
 static int check_viewer(mm_repo *r, struct vcheck *v)
 {
     struct mm_repo_gen g;
     int err;
 
+    if (!mm_repo_be_local_path(mm_repo_backend(r)))
+        return 0;
     if ((err = mm_repo_gen_find(r, "latest", &g)) < 0) {
         mm_error_clear();
         return err == MM_ENOTFOUND || err == MM_ECORRUPT ? 0 : err; /* reported by verify */
@@ -176,11 +183,44 @@ static int print_hashes(const struct cli_ctx *ctx, mm_repo *r)
     return CLI_OK;
 }
 
+/* Whether the store keeps what is written (an S3 bucket's Object Lock, proven now; a folder:
+ * null). OUT: @imm 1 immutable, 0 not, -1 not applicable or the proof could not run. */
+static void store_check(mm_repo *r, int *imm)
+{
+    *imm = -1;
+#ifdef MM_HAVE_S3
+    struct mm_repo_be *be = mm_repo_backend(r);
+    if (mm_repo_be_is_s3_backend(be) && mm_repo_be_s3_proof(be) == 0)
+        *imm = be->info.immutable;
+    mm_error_clear();
+#else
+    (void)r;
+#endif
+}
+
+/* The store's immutability in words: plainly "NOT immutable" when it is not. */
+static void store_say(const struct cli_ctx *ctx, mm_repo *r, int imm)
+{
+    const struct mm_repo_be_info *i = &mm_repo_backend(r)->info;
+
+    if (imm == 1 && !ctx->quiet)
+        printf(CLI_T(ctx, "保存先: 変更不可（Object Lock を確認済み、%s、%u 日）\n",
+                     "store: immutable (Object Lock proven, %s, %u days)\n"),
+               i->lock_mode, i->retain_days);
+    else if (imm == 0)
+        cli_error(CLI_T(ctx, "保存先は変更不可ではありません（削除・改ざんから守られていません）: %s",
+                        "the store is NOT immutable (not protected from deletion or rewriting): "
+                        "%s"),
+                  i->why_not[0] ? i->why_not : "-");
+}
+
 /* The result as one JSON object. */
 static void print_json(int read_data, const struct mm_repo_verify_stats *st,
                        const struct cli_run *run, const struct vcheck *vc, int damaged,
-                       const struct mm_repo_head_report *head)
+                       const struct mm_repo_head_report *head, mm_repo *r, int imm)
 {
+    const struct mm_repo_be_info *i = &mm_repo_backend(r)->info;
+
     printf("{\"read_data\":%s,\"generations\":%llu,\"trees\":%llu,\"packs\":%llu,"
            "\"objects\":%llu,\"bytes\":%llu,\"damaged_generations\":%llu,"
            "\"damaged_packs\":%llu,\"damaged_objects\":%llu,\"missing_objects\":%llu,"
@@ -195,7 +235,15 @@ static void print_json(int read_data, const struct mm_repo_verify_stats *st,
            (unsigned long long)st->old_copies,
            damaged || vc->bad || mm_repo_head_report_bad(head) ? "false" : "true");
     cli_problems_json(stdout, &run->probs);
-    printf(",\"head\":");
+    printf(",\"store\":{\"scheme\":\"%s\",\"immutable\":%s", i->scheme,
+           imm < 0 ? "null" : imm ? "true" : "false");
+    if (imm == 0) {
+        printf(",\"why_not\":");
+        cli_json_str(stdout, i->why_not, strlen(i->why_not));
+    } else if (imm == 1) {
+        printf(",\"lock_mode\":\"%s\",\"retain_days\":%u", i->lock_mode, i->retain_days);
+    }
+    printf("},\"head\":");
     cli_head_json(head);
     if (vc->recorded)
         printf(",\"viewer\":{\"generation\":\"%s\",\"bin_recorded\":%s,\"changed\":%zu,"
@@ -265,7 +313,7 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct cli_run run;
     struct vcheck vc = { 0 };
     mm_repo *r = NULL;
-    int opt, rc, err, damaged, hashes = 0;
+    int opt, rc, err, damaged, hashes = 0, imm = -1;
 
     memset(&run, 0, sizeof(run));
     vc.ctx = ctx;
@@ -335,11 +383,13 @@ static int run_verify(struct cli_ctx *ctx, int argc, char **argv)
                       "mamori: the medium cannot be written: the result was not recorded"));
     damaged = st.damaged_generations || st.damaged_packs || st.damaged_objects ||
               st.damaged_files || st.damaged_copies || run.probs.count;
+    store_check(r, &imm);
     if (ctx->json) {
-        print_json(vo.read_data, &st, &run, &vc, damaged, &head);
+        print_json(vo.read_data, &st, &run, &vc, damaged, &head, r, imm);
     } else {
         cli_head_print(ctx, &head, stdout, mm_repo_id(r));
         print_text(ctx, vo.read_data, &st, &run, &vc, damaged);
+        store_say(ctx, r, imm);
     }
     /* a viewer file changed on the medium is damage: a program or guide not as backed up;
      * a generation or audit log the repository head lists and is gone, or a rollback, is
