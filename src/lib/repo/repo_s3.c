@@ -116,15 +116,51 @@ static int s3_read(struct mm_repo_be *b, const char *rel, mm_buf *out)
     return get_rel((struct s3be *)b, rel, 0, 0, out);
 }
 
-static int s3_read_at(struct mm_repo_be *b, const char *rel, uint64_t off, void *dst, size_t n)
+/* mm_repo__s3_fetch_fn: GET @len bytes at @off of @rel@@@version into @dst. */
+static int cache_fetch(void *arg, const char *rel, const char *version, uint64_t off, size_t len,
+                       void *dst)
 {
+    struct s3be *h = arg;
+    char key[1024];
     mm_buf buf;
     int err;
 
+    if ((err = mm_repo__s3_key(h, rel, key, sizeof(key))) < 0)
+        return err;
+    mm_buf_init(&buf, len);
+    err = mm_s3_get(h->s3, key, version, off, len, &buf, NULL);
+    if (err == MM_ENOTFOUND)
+        err = mm_error_set(MM_ENOTFOUND, "'%s' not found in %s", rel, h->where);
+    if (err == 0 && buf.len != len)
+        err = mm_error_set(MM_ECORRUPT, "'%s': short read", rel);
+    if (err == 0)
+        memcpy(dst, buf.ptr, len);
+    mm_buf_release(&buf);
+    return err;
+}
+
+/*
+ * A ONCE file's bytes come through the read cache (repo_s3_cache.c), keyed by the version the
+ * catalog names; REPLACE files (and everything when the cache is off) by one ranged GET.
+ */
+static int s3_read_at(struct mm_repo_be *b, const char *rel, uint64_t off, void *dst, size_t n)
+{
+    struct s3be *h = (struct s3be *)b;
+    char version[256];
+    uint64_t size = 0;
+    mm_buf buf;
+    int err, known;
+
     if (n == 0)
         return 0;
+    if (h->cache && mm_repo__s3_is_once(rel)) {
+        if ((err = pick_version(h, rel, version, &size, &known)) < 0)
+            return err;
+        if (known && version[0])
+            return mm_repo__s3_cache_read(h->cache, rel, version, size, off, dst, n);
+    }
     mm_buf_init(&buf, n);
-    err = get_rel((struct s3be *)b, rel, off, n, &buf);
+    err = get_rel(h, rel, off, n, &buf);
     if (err == 0 && buf.len != n)
         err = mm_error_set(MM_ECORRUPT, "'%s': short read", rel);
     if (err == 0)
@@ -349,6 +385,17 @@ static void s3_close(struct mm_repo_be *b)
     if (!h)
         return;
     mm_repo__s3_queue_stop(h);
+    if (h->cache) {
+        struct mm_repo__s3_cache_stats st;
+        mm_repo__s3_cache_stats(h->cache, &st);
+        mm_log(MM_LOG_DEBUG,
+               "S3 read cache: %llu fetches, %llu hits, %llu evictions, %llu uncached, "
+               "peak %zu KiB",
+               (unsigned long long)st.fetches, (unsigned long long)st.hits,
+               (unsigned long long)st.evictions, (unsigned long long)st.bypassed,
+               st.peak / 1024);
+        mm_repo__s3_cache_free(h->cache);
+    }
     mm_repo__s3_cat_free(&h->cat);
     mm_s3_free(h->s3);
     pthread_cond_destroy(&h->cv);
@@ -395,6 +442,20 @@ static void settings_from_env(struct s3be *h)
     } else if (mode && *mode && strcmp(mode, "COMPLIANCE") != 0) {
         mm_log(MM_LOG_WARN, "MAMORI_S3_LOCK_MODE: not COMPLIANCE or GOVERNANCE, COMPLIANCE used");
     }
+}
+
+/* The read cache of @h sized by MAMORI_S3_CACHE_MB (0: none). @return 0, MM_ENOMEM */
+static int cache_from_env(struct s3be *h)
+{
+    struct mm_repo__s3_cache_cfg cfg;
+    unsigned mb = env_number("MAMORI_S3_CACHE_MB", 0, 65536, MM_REPO__S3_CACHE_MB);
+
+    if (mb == 0)
+        return 0;
+    cfg.budget = (size_t)mb * 1024u * 1024u;
+    cfg.whole_max = MM_REPO__S3_CACHE_WHOLE_MAX;
+    cfg.window = MM_REPO__S3_CACHE_WINDOW;
+    return mm_repo__s3_cache_new(&h->cache, &cfg, cache_fetch, h);
 }
 
 /* Make the S3 client of @u. @return 0, MM_EINVAL, MM_EREFUSED, MM_EIO, MM_ENOMEM */
@@ -461,7 +522,7 @@ int mm_repo_be_s3_open(struct mm_repo_be **out, const char *url, int create)
     if (!(h = handle_new(&u)))
         return mm_error_set(MM_ENOMEM, "out of memory");
     settings_from_env(h);
-    if ((err = client_new(h, &u)) < 0)
+    if ((err = client_new(h, &u)) < 0 || (err = cache_from_env(h)) < 0)
         goto out;
     err = mm_repo__s3_cat_load(&h->cat, h->s3, h->prefix);
     if (err == MM_ENOTFOUND)
