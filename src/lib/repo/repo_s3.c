@@ -392,8 +392,7 @@ static void s3_close(struct mm_repo_be *b)
                "S3 read cache: %llu fetches, %llu hits, %llu evictions, %llu uncached, "
                "peak %zu KiB",
                (unsigned long long)st.fetches, (unsigned long long)st.hits,
-               (unsigned long long)st.evictions, (unsigned long long)st.bypassed,
-               st.peak / 1024);
+               (unsigned long long)st.evictions, (unsigned long long)st.bypassed, st.peak / 1024);
         mm_repo__s3_cache_free(h->cache);
     }
     mm_repo__s3_cat_free(&h->cat);

@@ -20,13 +20,13 @@
 enum span_state { SPAN_LOADING = 0, SPAN_READY = 1, SPAN_FAILED = 2 };
 
 struct span {
-    struct span *hnext;             /* hash chain */
-    struct span *prev, *next;       /* LRU list (READY spans only), newest at head */
-    char *rel, *version;            /* in one allocation with the span */
-    uint64_t off;                   /* of the span in the object */
-    size_t len, charge;             /* bytes; bytes counted against the budget */
-    unsigned char *data;            /* len bytes when READY */
-    unsigned refs;                  /* readers copying out, plus the fetcher */
+    struct span *hnext;       /* hash chain */
+    struct span *prev, *next; /* LRU list (READY spans only), newest at head */
+    char *rel, *version;      /* in one allocation with the span */
+    uint64_t off;             /* of the span in the object */
+    size_t len, charge;       /* bytes; bytes counted against the budget */
+    unsigned char *data;      /* len bytes when READY */
+    unsigned refs;            /* readers copying out, plus the fetcher */
     enum span_state state;
     int err;                        /* when FAILED */
     unsigned hashed : 1, inlru : 1; /* in the table; in the LRU list */
@@ -45,7 +45,7 @@ struct mm_repo__s3_cache {
 };
 
 #define SPAN_OVERHEAD 128u /* bookkeeping counted per span besides its bytes */
-#define TAB_SLOTS 4096u
+#define TAB_SLOTS     4096u
 
 int mm_repo__s3_cache_new(struct mm_repo__s3_cache **out, const struct mm_repo__s3_cache_cfg *cfg,
                           mm_repo__s3_fetch_fn fetch, void *arg)

@@ -52,14 +52,14 @@ int mm_repo__s3_key_versions(mm_s3 *s, const char *key, struct mm_repo__s3_ent *
 struct mm_repo__s3_cache;
 
 struct mm_repo__s3_cache_cfg {
-    size_t budget;     /* bytes held at most (spans plus bookkeeping) */
+    size_t budget;      /* bytes held at most (spans plus bookkeeping) */
     uint64_t whole_max; /* objects up to this size are fetched whole */
     uint64_t window;    /* larger ones in windows of this size, aligned to it */
 };
 
 struct mm_repo__s3_cache_stats {
-    size_t held, peak;          /* bytes charged now; at most ever */
-    uint64_t fetches, hits;     /* span fetches; reads served from a held span */
+    size_t held, peak;            /* bytes charged now; at most ever */
+    uint64_t fetches, hits;       /* span fetches; reads served from a held span */
     uint64_t evictions, bypassed; /* spans dropped; reads made uncached (no room) */
 };
 
@@ -67,8 +67,8 @@ struct mm_repo__s3_cache_stats {
  * Fetch @len bytes at @off of version @version of @rel into @dst (exactly @len bytes, else
  * an error). Called without the cache's mutex, from several threads at once.
  */
-typedef int (*mm_repo__s3_fetch_fn)(void *arg, const char *rel, const char *version,
-                                    uint64_t off, size_t len, void *dst);
+typedef int (*mm_repo__s3_fetch_fn)(void *arg, const char *rel, const char *version, uint64_t off,
+                                    size_t len, void *dst);
 
 /* A new empty cache fetching through @fetch(@arg, ...). @return 0, MM_EINVAL, MM_ENOMEM */
 int mm_repo__s3_cache_new(struct mm_repo__s3_cache **out, const struct mm_repo__s3_cache_cfg *cfg,
