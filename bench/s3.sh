@@ -6,10 +6,13 @@
 # folder repository and into an S3 repository on a real Ceph RGW on loopback (started by
 # tests/s3/rgw.sh in the work folder, or the endpoint given by MAMORI_S3_ENDPOINT with
 # MAMORI_S3_ACCESS_KEY/SECRET_KEY), then restored whole into an empty folder from each, side by
-# side in one run. Each step is timed with /usr/bin/time (wall seconds, peak RSS) after sync
-# (and a dropped page cache when root). Prints a Markdown table (docs/PERFORMANCE.md).
+# side in one run, then verify --read-data of each. Each step is timed with /usr/bin/time (wall
+# seconds, peak RSS) after sync (and a dropped page cache when root). Both restores are
+# compared with the source. Prints a Markdown table (docs/PERFORMANCE.md).
 # usage: bench/s3.sh <build-dir> [files (200000)] [work-dir (TMPDIR)]
 #   PATIENTS=N DAYS=D override the generated size (smoke tests only)
+#   UNCACHED=1 also restores from S3 with the read cache off (MAMORI_S3_CACHE_MB=0: one GET
+#   per read, the read path before the cache; slow)
 set -euo pipefail
 build=${1:?usage: bench/s3.sh <build-dir> [files] [work-dir]}
 files=${2:-200000}
@@ -68,12 +71,31 @@ rm -rf "$W/cache"
 lr=$(measure "$mamori" -q restore --repo "$W/local" latest --to "$W/out-local")
 rm -rf "$W/cache"
 sr=$(measure "$mamori" -q restore --repo "$s3repo" latest --to "$W/out-s3")
-same=no
-diff -r -q "$W/out-local" "$W/out-s3" >/dev/null 2>&1 && same=yes
+ur=
+if [ "${UNCACHED:-0}" = 1 ]; then
+    rm -rf "$W/cache"
+    ur=$(MAMORI_S3_CACHE_MB=0 measure "$mamori" -q restore --repo "$s3repo" latest \
+        --to "$W/out-s3u")
+fi
+rm -rf "$W/cache"
+lv=$(measure "$mamori" -q verify --repo "$W/local" --read-data)
+rm -rf "$W/cache"
+sv=$(measure "$mamori" -q verify --repo "$s3repo" --read-data)
+# byte-exact: each restore against the source
+same() { diff -r -q "$W/g/standard" "$1/standard" >/dev/null 2>&1 && echo yes || echo NO; }
 
-rate() { awk -v m="$mib" -v t="${1% *}" 'BEGIN { if (t > 0) printf "%.1f", m / t; else print "-" }'; }
+# MiB/s of the source size over the wall time of "<s> <KiB>" (or "-" when the step failed)
+rate() {
+    case ${1% *} in
+    '' | *[!0-9.]*) echo - ;;
+    *) awk -v m="$mib" -v t="${1% *}" 'BEGIN { if (t > 0) printf "%.1f", m / t; else print "-" }' ;;
+    esac
+}
 echo "| step ($nfiles files, $mib MiB) | local folder (s, peak KiB) | MiB/s | S3 on RGW loopback (s, peak KiB) | MiB/s |"
 echo "|---|---|---|---|---|"
 echo "| first backup | $lb | $(rate "$lb") | $sb | $(rate "$sb") |"
 echo "| full restore | $lr | $(rate "$lr") | $sr | $(rate "$sr") |"
-echo "restores identical: $same; S3 objects: $(find "$W/local/data" -type f | wc -l) packs locally"
+[ -z "$ur" ] || echo "| full restore, S3 read cache off | | | $ur | $(rate "$ur") |"
+echo "| verify --read-data | $lv | $(rate "$lv") | $sv | $(rate "$sv") |"
+packs=$(find "$W/local/data" -type f | wc -l)
+echo "restores byte-exact: local $(same "$W/out-local"), S3 $(same "$W/out-s3")$([ -z "$ur" ] || echo ", S3 uncached $(same "$W/out-s3u")"); $packs pack files in the local repository"
