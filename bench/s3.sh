@@ -33,6 +33,9 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
+# the work folder is the current one: anything a step writes relative to it (the CLI's audit
+# trail of an s3:// repository lands in ./s3:/... today) goes away with it
+cd "$W"
 export MAMORI_LANG=en MAMORI_VIEWER_COPY=0 MAMORI_PASSPHRASE=bench-s3
 export XDG_CACHE_HOME=$W/cache MAMORI_AUDIT_DIR=$W/audit
 

@@ -45,10 +45,10 @@ static unsigned char byte_at(const char *rel, const char *version, uint64_t i)
 
 /* mm_repo__s3_fetch_fn over the fake store. */
 static int fake_fetch(void *arg, const char *rel, const char *version, uint64_t off, size_t len,
-                      void *dst)
+                      unsigned char **out)
 {
     struct fake *f = arg;
-    unsigned char *d = dst;
+    unsigned char *d;
     size_t i;
     int fail;
 
@@ -66,8 +66,11 @@ static int fake_fetch(void *arg, const char *rel, const char *version, uint64_t 
     }
     if (fail)
         return mm_error_set(MM_EIO, "fake store: GET failed");
+    if (!(d = mm_malloc(len ? len : 1)))
+        return MM_ENOMEM;
     for (i = 0; i < len; i++)
         d[i] = byte_at(rel, version, off + i);
+    *out = d;
     return 0;
 }
 

@@ -116,9 +116,9 @@ static int s3_read(struct mm_repo_be *b, const char *rel, mm_buf *out)
     return get_rel((struct s3be *)b, rel, 0, 0, out);
 }
 
-/* mm_repo__s3_fetch_fn: GET @len bytes at @off of @rel@@@version into @dst. */
+/* mm_repo__s3_fetch_fn: GET @len bytes at @off of @rel@@@version into a new buffer *@out. */
 static int cache_fetch(void *arg, const char *rel, const char *version, uint64_t off, size_t len,
-                       void *dst)
+                       unsigned char **out)
 {
     struct s3be *h = arg;
     char key[1024];
@@ -128,13 +128,17 @@ static int cache_fetch(void *arg, const char *rel, const char *version, uint64_t
     if ((err = mm_repo__s3_key(h, rel, key, sizeof(key))) < 0)
         return err;
     mm_buf_init(&buf, len);
-    err = mm_s3_get(h->s3, key, version, off, len, &buf, NULL);
+    /* the answer lands in place: no growth, no copy (the span keeps this buffer) */
+    if ((err = mm_buf_reserve(&buf, len + 1)) == 0)
+        err = mm_s3_get(h->s3, key, version, off, len, &buf, NULL);
     if (err == MM_ENOTFOUND)
         err = mm_error_set(MM_ENOTFOUND, "'%s' not found in %s", rel, h->where);
     if (err == 0 && buf.len != len)
         err = mm_error_set(MM_ECORRUPT, "'%s': short read", rel);
-    if (err == 0)
-        memcpy(dst, buf.ptr, len);
+    if (err == 0) {
+        *out = (unsigned char *)buf.ptr; /* now owned by the caller */
+        return 0;
+    }
     mm_buf_release(&buf);
     return err;
 }

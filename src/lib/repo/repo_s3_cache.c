@@ -235,25 +235,38 @@ static void span_unref(struct span *s)
 /* Fetch the span @s (one reference held, mutex NOT held) and publish it. */
 static int span_load(struct mm_repo__s3_cache *c, struct span *s)
 {
-    unsigned char *data = mm_malloc(s->len ? s->len : 1);
-    int err;
+    unsigned char *data = NULL;
+    int err = c->fetch(c->arg, s->rel, s->version, s->off, s->len, &data);
 
-    err = data ? c->fetch(c->arg, s->rel, s->version, s->off, s->len, data)
-               : mm_error_set(MM_ENOMEM, "out of memory");
     pthread_mutex_lock(&c->mu);
     c->st.fetches++;
     if (err == 0) {
-        s->data = data;
+        s->data = data; /* now owned by the span */
         s->state = SPAN_READY;
         lru_push_head(c, s);
     } else {
-        mm_free(data);
         s->state = SPAN_FAILED;
         s->err = err;
         span_unhash(c, s); /* the next reader fetches again */
     }
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
+    return err;
+}
+
+/* Fetch @n bytes at @off of @rel@@@version straight into @dst, uncached. */
+static int fetch_direct(struct mm_repo__s3_cache *c, const char *rel, const char *version,
+                        uint64_t off, void *dst, size_t n)
+{
+    unsigned char *data = NULL;
+    int err;
+
+    pthread_mutex_lock(&c->mu);
+    c->st.bypassed++;
+    pthread_mutex_unlock(&c->mu);
+    if ((err = c->fetch(c->arg, rel, version, off, n, &data)) == 0)
+        memcpy(dst, data, n);
+    mm_free(data);
     return err;
 }
 
@@ -282,15 +295,14 @@ static int span_read(struct mm_repo__s3_cache *c, const char *rel, const char *v
                 pthread_mutex_unlock(&c->mu);
                 return 0;
             }
-            /* that fetch failed and left the table: try once more with a fetch of our own */
+            /* that fetch failed and left the table: fetch again (or wait for who does) */
             span_unref(s);
             continue;
         }
         if (!make_room(c, charge)) {
             /* everything held is in use: read just these bytes, uncached */
-            c->st.bypassed++;
             pthread_mutex_unlock(&c->mu);
-            return c->fetch(c->arg, rel, version, off, n, dst);
+            return fetch_direct(c, rel, version, off, dst, n);
         }
         if (!(s = span_add(c, slot, rel, version, soff, slen, charge))) {
             pthread_mutex_unlock(&c->mu);
@@ -329,10 +341,7 @@ int mm_repo__s3_cache_read(struct mm_repo__s3_cache *c, const char *rel, const c
         part = off + n <= soff + slen ? n : (size_t)(soff + slen - off);
         if (slen + SPAN_OVERHEAD > c->cfg.budget) {
             /* a span larger than the whole budget is never held */
-            pthread_mutex_lock(&c->mu);
-            c->st.bypassed++;
-            pthread_mutex_unlock(&c->mu);
-            err = c->fetch(c->arg, rel, version, off, part, d);
+            err = fetch_direct(c, rel, version, off, d, part);
         } else {
             err = span_read(c, rel, version, soff, (size_t)slen, off, d, part);
         }

@@ -64,11 +64,12 @@ struct mm_repo__s3_cache_stats {
 };
 
 /*
- * Fetch @len bytes at @off of version @version of @rel into @dst (exactly @len bytes, else
- * an error). Called without the cache's mutex, from several threads at once.
+ * Fetch @len bytes at @off of version @version of @rel into a new buffer *@out of at least
+ * @len bytes (mm_malloc'd, the caller frees it with mm_free; untouched on failure): exactly
+ * @len bytes, else an error. Called without the cache's mutex, from several threads at once.
  */
 typedef int (*mm_repo__s3_fetch_fn)(void *arg, const char *rel, const char *version, uint64_t off,
-                                    size_t len, void *dst);
+                                    size_t len, unsigned char **out);
 
 /* A new empty cache fetching through @fetch(@arg, ...). @return 0, MM_EINVAL, MM_ENOMEM */
 int mm_repo__s3_cache_new(struct mm_repo__s3_cache **out, const struct mm_repo__s3_cache_cfg *cfg,
