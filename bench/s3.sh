@@ -57,7 +57,7 @@ measure() {
 echo "s3 bench: generating $patients patients x $days days" >&2
 "$gen" --out "$W/g" --patients "$patients" --days "$days" --seed 1 -q
 nfiles=$(find "$W/g/standard" -type f | wc -l)
-mib=$(du -sm "$W/g/standard" | cut -f1)
+mib=$(du -sm --apparent-size "$W/g/standard" | cut -f1) # bytes of the files, not blocks
 
 echo "s3 bench: starting the S3 store" >&2
 started=1
@@ -101,4 +101,6 @@ echo "| full restore | $lr | $(rate "$lr") | $sr | $(rate "$sr") |"
 [ -z "$ur" ] || echo "| full restore, S3 read cache off | | | $ur | $(rate "$ur") |"
 echo "| verify --read-data | $lv | $(rate "$lv") | $sv | $(rate "$sv") |"
 packs=$(find "$W/local/data" -type f | wc -l)
-echo "restores byte-exact: local $(same "$W/out-local"), S3 $(same "$W/out-s3")$([ -z "$ur" ] || echo ", S3 uncached $(same "$W/out-s3u")"); $packs pack files in the local repository"
+repomib=$(du -sm --apparent-size "$W/local" | cut -f1)
+echo "local repository: $repomib MiB, $packs pack files; S3 read cache ${MAMORI_S3_CACHE_MB:-128} MiB (MAMORI_S3_CACHE_MB)"
+echo "restores byte-exact: local $(same "$W/out-local"), S3 $(same "$W/out-s3")$([ -z "$ur" ] || echo ", S3 uncached $(same "$W/out-s3u")")"
