@@ -332,8 +332,6 @@ int mm_repo__envelope_open(mm_repo *r, const char magic[4], const void *p, size_
 struct mm_repo__work {
     void *cctx, *dctx; /* ZSTD_CCtx, ZSTD_DCtx */
     mm_buf scratch;
-    int fd; /* the pack file read last, or -1 */
-    unsigned char fd_pack[ID_SIZE];
 };
 int mm_repo__work_init(struct mm_repo__work *w);
 void mm_repo__work_release(struct mm_repo__work *w);
