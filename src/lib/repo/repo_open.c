@@ -821,6 +821,10 @@ int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned c
 
     mm_buf_init(&body, MM_REPO_MANIFEST_MAX + 1024);
     mm_buf_init(&msg, MM_REPO_MANIFEST_MAX + sizeof(MANIFEST_DOMAIN));
+    /* packs and index files are stored before the manifest that names them (a queuing
+     * backend: flushed), and the manifest before this returns */
+    if ((err = mm_repo__flush(r)) < 0)
+        goto out;
     if (r->version >= 3) { /* signer block, signature by the master or a writer key */
         if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) == 0 &&
             (err = mm_repo__manifest3_sign(r, &body)) == 0)
@@ -833,6 +837,9 @@ int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned c
                (err = mm_buf_put(&body, sig, sizeof(sig))) == 0)
         err = mm_repo__sealed_write(r, "generations", "MMGN", body.ptr, body.len,
                                     MM_REPO_MANIFEST_MAX + 1024, id_out, NULL);
+    if (err == 0)
+        err = mm_repo__flush(r);
+out:
     mm_buf_release(&body);
     mm_buf_release(&msg);
     return err;

@@ -358,16 +358,16 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     }
     for (size_t i = 0; i < ndisk; i++) {
         struct mm_repo__packinfo pi;
-        char rel[80], path[MM_LIMIT_PATH];
-        struct stat st;
+        char rel[80];
         int needed = 0;
         if (mm_repo__idset_get(&indexed, disk + i * ID_SIZE))
             continue;
         mm_repo__pack_rel(disk + i * ID_SIZE, rel);
-        if (mm_repo__path(r, rel, path, sizeof(path)) < 0 || stat(path, &st) != 0)
+        if (mm_repo__stat(r, rel, &pi.size) < 0) {
+            mm_error_clear();
             continue;
+        }
         memcpy(pi.id, disk + i * ID_SIZE, ID_SIZE);
-        pi.size = (uint64_t)st.st_size;
         if (mm_repo__pack_table(r, pi.id, pi.size, &pi.objs, &pi.nobjs) < 0) {
             mm_error_clear(); /* unreadable: not ours to judge; leave it */
             continue;
