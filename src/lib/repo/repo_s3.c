@@ -190,27 +190,6 @@ static int s3_write(struct mm_repo_be *b, const char *rel, const void *p, size_t
     return mm_repo__s3_put_now(h, rel, p, n, 0);
 }
 
-/* Append "@prefix<name>" to @l. @return 0, MM_ENOMEM */
-static int names_push(struct mm_repo__names *l, const char *prefix, const char *name)
-{
-    size_t len = strlen(prefix) + strlen(name) + 1;
-    char *s;
-
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        char **nv = mm_realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return mm_error_set(MM_ENOMEM, "out of memory");
-        l->v = nv;
-        l->cap = ncap;
-    }
-    if (!(s = mm_malloc(len)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    snprintf(s, len, "%s%s", prefix, name);
-    l->v[l->n++] = s;
-    return 0;
-}
-
 struct live_ctx {
     struct mm_repo__names *l;
     const char *prefix;
@@ -222,9 +201,9 @@ static int live_one(void *arg, const struct mm_s3_obj *o)
 {
     struct live_ctx *x = arg;
 
-    if (!o->key || strlen(o->key) <= x->klen || !mm_repo__is_listed_name(o->key + x->klen))
+    if (!o->key || strlen(o->key) <= x->klen || !mm_repo_be_listed_name(o->key + x->klen))
         return 0;
-    return names_push(x->l, x->prefix, o->key + x->klen);
+    return mm_repo_be_names_push(x->l, x->prefix, o->key + x->klen);
 }
 
 static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names *l,
@@ -251,9 +230,9 @@ static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names 
     for (k = 0; k < h->cat.cap && err == 0; k++) {
         struct mm_repo__s3_ent *e = h->cat.slots[k];
         if (!e || (!e->first && !e->pending) || strncmp(e->rel, dir, dl) != 0 ||
-            e->rel[dl] != '/' || !mm_repo__is_listed_name(e->rel + dl + 1))
+            e->rel[dl] != '/' || !mm_repo_be_listed_name(e->rel + dl + 1))
             continue;
-        err = names_push(l, prefix, e->rel + dl + 1);
+        err = mm_repo_be_names_push(l, prefix, e->rel + dl + 1);
     }
     pthread_mutex_unlock(&h->mu);
     return err;
