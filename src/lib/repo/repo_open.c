@@ -424,7 +424,7 @@ out:
 
 int mm_repo__open_marker(mm_repo **out, const char *path)
 {
-    mm_repo *r;
+    mm_repo *r = NULL;
     int err;
 
     if ((err = mm_crypto_init()) < 0 || (err = repo_alloc(&r, path, NULL, 0)) < 0)
