@@ -580,10 +580,12 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (ctx->json) {
         printf("],\"dry_run\":%s,\"kept\":%llu,\"removed\":%llu,\"packs_removed\":%llu,"
-               "\"packs_rewritten\":%llu,\"bytes_freed\":%llu}\n",
+               "\"packs_rewritten\":%llu,\"bytes_freed\":%llu,\"retained_generations\":%llu,"
+               "\"retained_files\":%llu}\n",
                dry ? "true" : "false", (unsigned long long)st.gens_kept,
                (unsigned long long)st.gens_removed, (unsigned long long)st.packs_removed,
-               (unsigned long long)st.packs_rewritten, (unsigned long long)st.bytes_freed);
+               (unsigned long long)st.packs_rewritten, (unsigned long long)st.bytes_freed,
+               (unsigned long long)st.gens_retained, (unsigned long long)st.files_retained);
     } else if (!ctx->quiet) {
         printf(dry ? CLI_T(ctx, "（試行）%llu 世代を残し %llu 世代を削除、約 %s 空く見込み\n",
                            "(dry run) would keep %llu and remove %llu generations, freeing about %s\n")
@@ -592,6 +594,13 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
                (unsigned long long)st.gens_kept, (unsigned long long)st.gens_removed,
                cli_bytes(st.bytes_freed, sz));
     }
+    if (!ctx->json && (st.gens_retained || st.files_retained))
+        printf(CLI_T(ctx,
+                     "保存先の保持期限（Object Lock）中のため残したもの: 世代 %llu、ファイル %llu"
+                     "（期限が過ぎた後の prune で削除されます）\n",
+                     "kept because the store still retains them (Object Lock): %llu "
+                     "generations, %llu files (a prune after their retention removes them)\n"),
+               (unsigned long long)st.gens_retained, (unsigned long long)st.files_retained);
     rc = CLI_OK;
 out:
     mm_repo_free(r);
