@@ -137,7 +137,9 @@ check "verify --read-data after the attack" mamori verify --repo "$R" --read-dat
 
 # ---- prune deletes only what retention allows ----
 check "second backup" mamori backup --repo "$R" "$src"
-mamori prune --repo "$R" --keep-last 1 >"$W/prune.out" 2>"$W/prune.err"
+check "verify --read-data of the second (the newest verified is kept by every policy)" \
+    mamori verify --repo "$R" --read-data
+"$M" --lang en prune --repo "$R" --keep-last 1 >"$W/prune.out" 2>"$W/prune.err"
 rc=$?
 echo "# prune exit $rc: $(tr '\n' ' ' <"$W/prune.err" | cut -c1-300)"
 if [ "$rc" = 0 ] && grep -q "kept because the store still retains them (Object Lock): 1 generations" "$W/prune.out"; then
