@@ -189,6 +189,27 @@ if [ -n "${MAMORI_S3_DROPPING:-}" ] && [ -n "${MAMORI_S3_DROPPING_CTL:-}" ]; the
         sh -c "'$M' -q restore --repo '$D2' latest --to '$W/out8' && diff -r '$src' '$W/out8/standard'"
 fi
 
+# ---- a backup extends the retention of what earlier generations stored ----
+bucket ext lock
+X=$(url "$B" ext)
+check "retention: init" mamori init --repo "$X" "${init_args[@]}"
+check "retention: a first backup retained 1 day" env MAMORI_S3_RETAIN_DAYS=1 "$M" -q backup --repo "$X" "$src"
+first_pack=$(versions "$B" ext/data/ | head -n 1)
+touch "$src/retention-extended-$$" 2>/dev/null || true
+check "retention: a second backup retained 8 days" env MAMORI_S3_RETAIN_DAYS=8 "$M" -q backup --repo "$X" "$src"
+rm -f "$src/retention-extended-$$"
+key=${first_pack%%$'\t'*}
+v=${first_pack#*$'\t'}
+v=${v%%$'\t'*}
+q=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$v")
+until=$(s3curl GET "$EP/$B/$key?retention=&versionId=$q" | sed -n 's/.*<RetainUntilDate>\([^<]*\)<.*/\1/p')
+echo "# first pack $key retained until $until"
+if [ -n "$until" ] && [ "$(date -u -d "$until" +%s)" -gt "$(($(date -u +%s) + 7 * 86400))" ]; then
+    ok "retention: the first backup's pack now outlives the second generation (8 days)"
+else
+    not_ok "retention: the first backup's pack now outlives the second generation ($until)"
+fi
+
 # ---- credentials file refused unless 0600 ----
 (
     mkdir -p "$HOME/.config/mamori"
