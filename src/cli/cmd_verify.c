@@ -208,7 +208,8 @@ static void store_say(const struct cli_ctx *ctx, mm_repo *r, int imm)
                      "store: immutable (Object Lock proven, %s, %u days)\n"),
                i->lock_mode, i->retain_days);
     else if (imm == 0)
-        cli_error(CLI_T(ctx, "保存先は変更不可ではありません（削除・改ざんから守られていません）: %s",
+        cli_error(CLI_T(ctx,
+                        "保存先は変更不可ではありません（削除・改ざんから守られていません）: %s",
                         "the store is NOT immutable (not protected from deletion or rewriting): "
                         "%s"),
                   i->why_not[0] ? i->why_not : "-");
@@ -236,7 +237,9 @@ static void print_json(int read_data, const struct mm_repo_verify_stats *st,
            damaged || vc->bad || mm_repo_head_report_bad(head) ? "false" : "true");
     cli_problems_json(stdout, &run->probs);
     printf(",\"store\":{\"scheme\":\"%s\",\"immutable\":%s", i->scheme,
-           imm < 0 ? "null" : imm ? "true" : "false");
+           imm < 0 ? "null"
+           : imm   ? "true"
+                   : "false");
     if (imm == 0) {
         printf(",\"why_not\":");
         cli_json_str(stdout, i->why_not, strlen(i->why_not));

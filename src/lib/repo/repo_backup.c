@@ -221,8 +221,8 @@ static int retain_for_manifest(mm_repo *r)
     if (mm_repo_be_s3_proof(r->be) < 0)
         return MM_EIO;
     if (r->be->info.immutable)
-        return mm_repo_be_s3_extend(r->be, (int64_t)time(NULL) +
-                                                   (int64_t)r->be->info.retain_days * 86400);
+        return mm_repo_be_s3_extend(r->be,
+                                    (int64_t)time(NULL) + (int64_t)r->be->info.retain_days * 86400);
 #else
     (void)r;
 #endif
