@@ -240,8 +240,7 @@ static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names 
 
 struct vers {
     const char *key;
-    char **v;
-    size_t n, cap;
+    struct mm_repo__names l; /* the version IDs */
 };
 
 /* mm_s3_list_fn: collect every version (and delete marker) of exactly v->key. */
@@ -251,18 +250,7 @@ static int vers_one(void *arg, const struct mm_s3_obj *o)
 
     if (!o->key || strcmp(o->key, x->key) != 0)
         return 0;
-    if (x->n == x->cap) {
-        size_t ncap = x->cap ? x->cap * 2 : 8;
-        char **nv = mm_realloc(x->v, ncap * sizeof(*nv));
-        if (!nv)
-            return mm_error_set(MM_ENOMEM, "out of memory");
-        x->v = nv;
-        x->cap = ncap;
-    }
-    if (!(x->v[x->n] = mm_strdup(o->version)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    x->n++;
-    return 0;
+    return mm_repo_be_names_push(&x->l, "", o->version);
 }
 
 /* MM_EREFUSED naming when @key@@version is retained, or 0 when it is not (any more). */
@@ -281,7 +269,7 @@ static int s3_remove(struct mm_repo_be *b, const char *rel)
 {
     struct s3be *h = (struct s3be *)b;
     struct mm_repo__s3_ent *e;
-    struct vers x = { NULL, NULL, 0, 0 };
+    struct vers x = { NULL, { NULL, 0, 0 } };
     char key[1024], first[256] = "";
     size_t i;
     int err;
@@ -297,9 +285,9 @@ static int s3_remove(struct mm_repo_be *b, const char *rel)
         return err; /* nothing removed: not even an attacker's newer versions */
     if ((err = mm_s3_list_versions(h->s3, key, 0, vers_one, &x)) < 0)
         goto out;
-    for (i = 0; i < x.n && err == 0; i++) {
-        err = mm_s3_delete(h->s3, key, x.v[i], 0);
-        if (err == MM_EREFUSED && refuse_retained(h, rel, key, x.v[i]) == 0)
+    for (i = 0; i < x.l.n && err == 0; i++) {
+        err = mm_s3_delete(h->s3, key, x.l.v[i], 0);
+        if (err == MM_EREFUSED && refuse_retained(h, rel, key, x.l.v[i]) == 0)
             err = mm_error_set(MM_EREFUSED, "the store refused to remove '%s'", rel);
     }
     pthread_mutex_lock(&h->mu);
@@ -310,9 +298,7 @@ static int s3_remove(struct mm_repo_be *b, const char *rel)
     }
     pthread_mutex_unlock(&h->mu);
 out:
-    for (i = 0; i < x.n; i++)
-        mm_free(x.v[i]);
-    mm_free(x.v);
+    mm_repo__list_free(x.l.v, x.l.n);
     return err;
 }
 
