@@ -5,7 +5,8 @@
 # restore (byte-exact), verify and prune with --repo s3://127.0.0.1:PORT/bucket/prefix on a
 # bucket with Object Lock and on one without; an attacker holding the same credentials (signed
 # requests straight to the store with curl) overwrites every pack, index and manifest, adds
-# delete markers and tries to delete each version: every delete by version is refused, and
+# delete markers (on every key slot too) and tries to delete each version of them and of the
+# key slots: every delete by version is refused, and
 # restore and verify still succeed; a credentials file others can read is refused, the same
 # file at 0600 is used. TAP on stdout.
 #
@@ -94,7 +95,8 @@ attack() {
     local b=$1 p=$2 key v dm refused=0 deleted=0 over=0 marks=0 i=0 q
     while IFS=$'\t' read -r key v dm; do
         [ "$dm" = 0 ] || continue
-        case ${key#"$p"/} in data/* | index/* | generations/* | config | mamori-repo) ;; *) continue ;; esac
+        slot=0
+        case ${key#"$p"/} in data/* | index/* | generations/* | config | mamori-repo) ;; keys/*) slot=1 ;; *) continue ;; esac
         q=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$v")
         if s3curl DELETE "$EP/$b/$key?versionId=$q" >/dev/null 2>&1 ||
             s3curl DELETE "$EP/$b/$key?versionId=$q" -H 'x-amz-bypass-governance-retention: true' >/dev/null 2>&1; then
@@ -102,9 +104,12 @@ attack() {
         else
             refused=$((refused + 1))
         fi
-        printf 'garbage' | s3curl PUT "$EP/$b/$key" --data-binary @- >/dev/null 2>&1 && over=$((over + 1))
+        # (a key slot is rewritten by `key passwd`: its newest version is read, so garbage over
+        # it would lock its user out — a denial of service whose older versions stay retained;
+        # here the slots get deletes and delete markers only)
+        [ "$slot" = 1 ] || { printf 'garbage' | s3curl PUT "$EP/$b/$key" --data-binary @- >/dev/null 2>&1 && over=$((over + 1)); }
         i=$((i + 1))
-        if [ $((i % 2)) = 1 ] && s3curl DELETE "$EP/$b/$key" >/dev/null 2>&1; then
+        if { [ "$slot" = 1 ] || [ $((i % 2)) = 1 ]; } && s3curl DELETE "$EP/$b/$key" >/dev/null 2>&1; then
             marks=$((marks + 1))
         fi
     done < <(versions "$b" "$p/")

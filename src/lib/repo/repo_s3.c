@@ -54,6 +54,7 @@ static void ent_release(struct mm_repo__s3_ent *e)
 {
     mm_free(e->first);
     mm_free(e->newest);
+    mm_free(e->live);
     memset(e, 0, sizeof(*e));
 }
 
@@ -81,13 +82,15 @@ static int pick_version(struct s3be *h, const char *rel, char version[256], uint
         *known = 1;
     }
     pthread_mutex_unlock(&h->mu);
-    if (*known || !once)
+    if (*known || (!once && !mm_repo__s3_is_kept_replace(rel)))
         return 0;
-    if ((err = list_versions(h, rel, &tmp)) == 0 && !tmp.first)
+    /* a ONCE file another writer wrote since open: its first version; a key slot: its newest
+     * version that is not a delete marker, listed now */
+    if ((err = list_versions(h, rel, &tmp)) == 0 && !(once ? tmp.first : tmp.live))
         err = mm_error_set(MM_ENOTFOUND, "'%s' not found in %s", rel, h->where);
     if (err == 0) {
-        snprintf(version, 256, "%s", tmp.first);
-        *size = tmp.first_size;
+        snprintf(version, 256, "%s", once ? tmp.first : tmp.live);
+        *size = once ? tmp.first_size : tmp.live_size;
         *known = 1;
     }
     ent_release(&tmp);
@@ -185,9 +188,16 @@ static int s3_write(struct mm_repo_be *b, const char *rel, const void *p, size_t
 {
     struct s3be *h = (struct s3be *)b;
 
+    int err;
+
     if (kind == MM_REPO_BE_ONCE)
         return write_once(h, rel, p, n);
-    return mm_repo__s3_put_now(h, rel, p, n, 0);
+    if (!mm_repo__s3_is_kept_replace(rel))
+        return mm_repo__s3_put_now(h, rel, p, n, 0);
+    /* a key slot: replaced (key passwd), yet every version retained like a ONCE file */
+    if ((err = mm_repo__s3_prove(h)) < 0)
+        return err;
+    return mm_repo__s3_put_now(h, rel, p, n, 1);
 }
 
 struct live_ctx {
@@ -196,14 +206,18 @@ struct live_ctx {
     size_t klen; /* length of "<key prefix><dir>/" */
 };
 
-/* mm_s3_list_fn: a current key of a REPLACE folder. */
+/* mm_s3_list_fn: a current key of a REPLACE folder, or (key slots, listed by version) a key
+ * with a version that is not a delete marker, once. */
 static int live_one(void *arg, const struct mm_s3_obj *o)
 {
     struct live_ctx *x = arg;
+    const char *name = o->key && strlen(o->key) > x->klen ? o->key + x->klen : NULL;
 
-    if (!o->key || strlen(o->key) <= x->klen || !mm_repo_be_listed_name(o->key + x->klen))
+    if (!name || o->delete_marker || !mm_repo_be_listed_name(name))
         return 0;
-    return mm_repo_be_names_push(x->l, x->prefix, o->key + x->klen);
+    if (x->l->n && strcmp(x->l->v[x->l->n - 1] + strlen(x->prefix), name) == 0)
+        return 0; /* an older version of the key just listed */
+    return mm_repo_be_names_push(x->l, x->prefix, name);
 }
 
 static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names *l,
@@ -224,6 +238,8 @@ static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names 
         if (n < 0 || (size_t)n >= sizeof(key))
             return mm_error_set(MM_ELIMIT, "S3 key too long");
         x.klen = (size_t)n;
+        if (mm_repo__s3_is_kept_replace(key + strlen(h->prefix)))
+            return mm_s3_list_versions(h->s3, key, 0, live_one, &x);
         return mm_s3_list(h->s3, key, 1, 0, live_one, &x);
     }
     pthread_mutex_lock(&h->mu);
