@@ -183,10 +183,11 @@ static void print_vault(const struct cli_ctx *ctx, const mm_config *cfg)
            v->governance ? "GOVERNANCE" : "COMPLIANCE",
            v->credentials ? v->credentials : CLI_T(ctx, "（環境変数）", "(environment)"));
     if (v->governance)
-        printf("%s", CLI_T(ctx,
-                           "   注意: GOVERNANCE は解除権限のある人が保持を外せます（compliance を推奨）\n",
-                           "   warning: GOVERNANCE can be lifted by anyone with the bypass "
-                           "permission (compliance is recommended)\n"));
+        printf("%s",
+               CLI_T(ctx,
+                     "   注意: GOVERNANCE は解除権限のある人が保持を外せます（compliance を推奨）\n",
+                     "   warning: GOVERNANCE can be lifted by anyone with the bypass "
+                     "permission (compliance is recommended)\n"));
 }
 
 /* The plan: the medium due on each of @o->days days from @o->date. */

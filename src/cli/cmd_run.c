@@ -59,7 +59,9 @@ static void print_json_vault(const struct mm_cycle_result *r)
     cli_json_str(stdout, r->vault_reason, strlen(r->vault_reason));
     printf(",\"immutable\":%s,\"files\":%llu,\"bytes\":%llu,\"generations\":%llu,"
            "\"extended\":%llu,\"retain_until\":%lld}",
-           r->vault_immutable < 0 ? "null" : r->vault_immutable ? "true" : "false",
+           r->vault_immutable < 0 ? "null"
+           : r->vault_immutable   ? "true"
+                                  : "false",
            (unsigned long long)r->vault_files, (unsigned long long)r->vault_bytes,
            (unsigned long long)r->vault_generations, (unsigned long long)r->vault_extended,
            (long long)r->vault_retain_until);
@@ -109,7 +111,8 @@ static void print_text_vault(const struct cli_ctx *ctx, const struct mm_cycle_re
                r->vault_where, (unsigned long long)r->vault_files, cli_bytes(r->vault_bytes, b),
                (unsigned long long)r->vault_generations);
     if (r->vault_immutable == 0)
-        cli_error(CLI_T(ctx, "S3 保管庫は変更不可ではありません（削除・改ざんから守られていません）: %s",
+        cli_error(CLI_T(ctx,
+                        "S3 保管庫は変更不可ではありません（削除・改ざんから守られていません）: %s",
                         "the S3 vault is NOT immutable (not protected from deletion or "
                         "rewriting): %s"),
                   r->vault_reason);

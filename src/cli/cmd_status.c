@@ -340,16 +340,18 @@ static void print_vault(const struct status_opts *o, const struct mm_status *st)
         local_time(v->retain_until, u, sizeof(u));
     if (v->immutable == 1)
         printf("    ↳ 変更不可（Object Lock を確認済み）保持期限 %s / immutable (Object Lock "
-               "proven), retained until %s\n", u, u);
+               "proven), retained until %s\n",
+               u, u);
     else if (v->immutable == 0)
-        why_line(o, 4, "変更不可ではありません（削除・改ざんから守られていません）/ NOT immutable: %s",
+        why_line(o, 4,
+                 "変更不可ではありません（削除・改ざんから守られていません）/ NOT immutable: %s",
                  v->reason[0] ? v->reason : "-");
     if (v->attention & MM_STATUS_WHY_NEVER)
-        why_line(o, 4, "まだ一度も保管庫へコピーされていません / nothing has been copied to the "
-                       "vault yet");
+        why_line(o, 4,
+                 "まだ一度も保管庫へコピーされていません / nothing has been copied to the "
+                 "vault yet");
     if (v->have_last && strcmp(v->state, "ok") != 0)
-        why_line(o, 4, "前回のコピーが失敗 / last copy failed: %s",
-                 v->reason[0] ? v->reason : "-");
+        why_line(o, 4, "前回のコピーが失敗 / last copy failed: %s", v->reason[0] ? v->reason : "-");
 }
 
 static void print_notes(const struct mm_status *st)

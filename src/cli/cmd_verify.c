@@ -208,7 +208,8 @@ static void store_say(const struct cli_ctx *ctx, mm_repo *r, int imm)
                      "store: immutable (Object Lock proven, %s, %u days)\n"),
                i->lock_mode, i->retain_days);
     else if (imm == 0)
-        cli_error(CLI_T(ctx, "保存先は変更不可ではありません（削除・改ざんから守られていません）: %s",
+        cli_error(CLI_T(ctx,
+                        "保存先は変更不可ではありません（削除・改ざんから守られていません）: %s",
                         "the store is NOT immutable (not protected from deletion or rewriting): "
                         "%s"),
                   i->why_not[0] ? i->why_not : "-");
@@ -236,7 +237,9 @@ static void print_json(int read_data, const struct mm_repo_verify_stats *st,
            damaged || vc->bad || mm_repo_head_report_bad(head) ? "false" : "true");
     cli_problems_json(stdout, &run->probs);
     printf(",\"store\":{\"scheme\":\"%s\",\"immutable\":%s", i->scheme,
-           imm < 0 ? "null" : imm ? "true" : "false");
+           imm < 0 ? "null"
+           : imm   ? "true"
+                   : "false");
     if (imm == 0) {
         printf(",\"why_not\":");
         cli_json_str(stdout, i->why_not, strlen(i->why_not));
@@ -580,10 +583,12 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (ctx->json) {
         printf("],\"dry_run\":%s,\"kept\":%llu,\"removed\":%llu,\"packs_removed\":%llu,"
-               "\"packs_rewritten\":%llu,\"bytes_freed\":%llu}\n",
+               "\"packs_rewritten\":%llu,\"bytes_freed\":%llu,\"retained_generations\":%llu,"
+               "\"retained_files\":%llu}\n",
                dry ? "true" : "false", (unsigned long long)st.gens_kept,
                (unsigned long long)st.gens_removed, (unsigned long long)st.packs_removed,
-               (unsigned long long)st.packs_rewritten, (unsigned long long)st.bytes_freed);
+               (unsigned long long)st.packs_rewritten, (unsigned long long)st.bytes_freed,
+               (unsigned long long)st.gens_retained, (unsigned long long)st.files_retained);
     } else if (!ctx->quiet) {
         printf(dry ? CLI_T(ctx, "（試行）%llu 世代を残し %llu 世代を削除、約 %s 空く見込み\n",
                            "(dry run) would keep %llu and remove %llu generations, freeing about %s\n")
@@ -592,6 +597,13 @@ static int run_prune(struct cli_ctx *ctx, int argc, char **argv)
                (unsigned long long)st.gens_kept, (unsigned long long)st.gens_removed,
                cli_bytes(st.bytes_freed, sz));
     }
+    if (!ctx->json && (st.gens_retained || st.files_retained))
+        printf(CLI_T(ctx,
+                     "保存先の保持期限（Object Lock）中のため残したもの: 世代 %llu、ファイル %llu"
+                     "（期限が過ぎた後の prune で削除されます）\n",
+                     "kept because the store still retains them (Object Lock): %llu "
+                     "generations, %llu files (a prune after their retention removes them)\n"),
+               (unsigned long long)st.gens_retained, (unsigned long long)st.files_retained);
     rc = CLI_OK;
 out:
     mm_repo_free(r);

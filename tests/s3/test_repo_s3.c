@@ -28,12 +28,6 @@
 #include "repo/repo_s3.h"
 #include "s3/s3.h"
 
-/* What list() appends to: its definition (repo_int.h, private to src/lib/repo), repeated. */
-struct mm_repo__names {
-    char **v;
-    size_t n, cap;
-};
-
 static void names_free(struct mm_repo__names *l)
 {
     for (size_t i = 0; i < l->n; i++)

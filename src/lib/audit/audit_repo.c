@@ -7,13 +7,25 @@
  * version 2 records, signed by its writer key and sealed to the reader key, as user
  * "host:<name>". Shared by the command line and the library's backup pipeline, so every
  * caller records the same events the same way. Failures are reported, never fatal.
+ * A repository on an object store (no local folder: repo_backend.h) has its medium log
+ * appended in a private copy under the host folder and written back whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
 #include "common/error.h"
+#include "common/limits.h"
+#include "os/os.h"
+#include "repo/repo_backend.h"
+
+#define STAGE_FILES 2 /* the log, then its head: each replaced whole on the store */
+#define STAGE_REL   MM_AUDIT_REPO_DIR "/" MM_AUDIT_REPO_BASE
+static const char *const stage_rel[STAGE_FILES] = { STAGE_REL MM_AUDIT_LOG_SUFFIX,
+                                                    STAGE_REL MM_AUDIT_HEAD_SUFFIX };
+static const char *const stage_ext[STAGE_FILES] = { MM_AUDIT_LOG_SUFFIX, MM_AUDIT_HEAD_SUFFIX };
 
 /* A user name in a record: up to 64 bytes ("host:" and a certified name are cut there). */
 #define USER_CAP 65u
@@ -54,6 +66,68 @@ int mm_audit_host_base(const char *dir, const char *id, char *out, size_t cap)
         return -1;
     n = snprintf(out, cap, "%s/%s", dir, id);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Copy the file @rel of @be to @path (@get) or @path to @rel (REPLACE). A file missing on
+ * either side is left missing on the other. @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM */
+static int stage_copy(struct mm_repo_be *be, const char *rel, const char *path, int get)
+{
+    mm_buf b;
+    int err;
+
+    mm_buf_init(&b, MM_LIMIT_AUDIT_LOG);
+    err = get ? be->ops->read(be, rel, &b) : mm_os_read_file(path, &b);
+    if (err == 0)
+        err = get ? mm_os_write_atomic(path, b.ptr ? b.ptr : "", b.len)
+                  : be->ops->write(be, rel, b.ptr, b.len, MM_REPO_BE_REPLACE);
+    else if (err == MM_ENOTFOUND) {
+        mm_error_clear();
+        err = 0;
+    }
+    mm_buf_release(&b);
+    return err;
+}
+
+/*
+ * The medium's log of a repository that is no local folder (an object store: no flock, no
+ * appends): its log and head are copied into a private folder under @host_dir, appended
+ * there as on a medium, and written back whole (REPLACE: the log, then the head), flushed.
+ * Writers hold the repository lock; two readers appending at once may lose one's events.
+ * TODO(20): an append-only layout (one object per batch) instead of rewriting the log.
+ */
+static int append_staged(mm_repo *r, const char *host_dir, struct mm_audit_target *t,
+                         const struct mm_audit_event *e, size_t n)
+{
+    struct mm_repo_be *be = mm_repo_backend(r);
+    char dir[4096], base[4200], path[4300];
+    int err = 0, made = 0;
+
+    if (!host_dir || snprintf(dir, sizeof(dir), "%s/.medium-%s-%ld", host_dir, mm_repo_id(r),
+                              (long)getpid()) >= (int)sizeof(dir))
+        return mm_error_set(MM_EINVAL, "the audit log of '%s' needs a host folder to be written",
+                            be->where);
+    if ((err = mm_os_mkdir_p(dir, 0700)) < 0)
+        return err;
+    snprintf(base, sizeof(base), "%s/%s", dir, MM_AUDIT_REPO_BASE);
+    for (int i = 0; i < STAGE_FILES && err == 0; i++) {
+        snprintf(path, sizeof(path), "%s%s", base, stage_ext[i]);
+        (void)unlink(path); /* left by a run that was killed */
+        err = stage_copy(be, stage_rel[i], path, 1);
+    }
+    t->base = base;
+    if (err == 0 && (err = mm_audit_append_n(t, e, n, NULL)) == 0)
+        made = 1;
+    for (int i = 0; i < STAGE_FILES; i++) {
+        snprintf(path, sizeof(path), "%s%s", base, stage_ext[i]);
+        if (err == 0 && made)
+            err = stage_copy(be, stage_rel[i], path, 0);
+        if (err == 0 && made)
+            err = be->ops->flush(be); /* the log is stored before the head that seals it */
+        (void)unlink(path);
+    }
+    (void)rmdir(dir);
+    t->base = NULL;
+    return err;
 }
 
 /* The repository head after the medium's log was written (a failure is reported). */
@@ -103,10 +177,16 @@ static int write_any(mm_repo *r, const char *repo, const char *host_dir,
         snprintf(rep->medium_msg, sizeof(rep->medium_msg),
                  "the audit log the repository head records is gone; a new one is begun only "
                  "by backup --accept-loss");
-    } else if (mm_audit_medium_base(repo, base, sizeof(base)) == 0) {
+    } else if (!mm_repo_be_local_path(mm_repo_backend(r)) ||
+               mm_audit_medium_base(repo, base, sizeof(base)) == 0) {
+        int err;
         t.base = base;
         t.store = MM_AUDIT_SEALED;
-        if (mm_audit_append_n(&t, e, n, NULL) == 0) {
+        if (!mm_repo_be_local_path(mm_repo_backend(r)))
+            err = append_staged(r, host_dir, &t, e, n);
+        else
+            err = mm_audit_append_n(&t, e, n, NULL);
+        if (err == 0) {
             rep->medium_ok = 1;
             if (ho)
                 write_head(r, host_dir, ho, rep);

@@ -597,9 +597,8 @@ static void alert_text(struct cyc *c, char *out, size_t cap)
         (w = snprintf(out + len, cap - len, "%ssuspect generation on medium %s: %s",
                       len ? "; " : "", r->medium, r->guard_codes[0] ? r->guard_codes : "-")) > 0)
         len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
-    if (r->expired[0] &&
-        (w = snprintf(out + len, cap - len, "%sstaged data expired: %s", len ? "; " : "",
-                      r->expired)) > 0)
+    if (r->expired[0] && (w = snprintf(out + len, cap - len, "%sstaged data expired: %s",
+                                       len ? "; " : "", r->expired)) > 0)
         len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
     if (mm_backup__vault_alert(r) && len < cap)
         snprintf(out + len, cap - len, "%sS3 vault: %s", len ? "; " : "", r->vault_reason);

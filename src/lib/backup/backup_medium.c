@@ -23,13 +23,13 @@
 #include <unistd.h>
 
 #include "backup/backup_int.h"
-#include "repo/repo_backend.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "mm_config.h"
 #include "os/os.h"
+#include "repo/repo_backend.h"
 
 #define LAUNCHER_NAME "mamori-view.sh"
 #define BUNDLE_FILES  64 /* shared libraries at most */

@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "backup/backup_int.h"
-#include "repo/repo_backend.h"
 #include "common/error.h"
+#include "repo/repo_backend.h"
 
 /* What the repository's callbacks share (their ctx). */
 struct run {

@@ -666,7 +666,8 @@ int mm_status_read_heads(struct mm_status *st, const char *audit_dir)
         struct mm_status_head *h;
         size_t len = strlen(e->d_name), key = len > ext ? len - ext : 0;
         /* <32 hex>.rhead-alert, or <32 hex>-<scheme>-<12 hex>.rhead-alert (repo_int.h) */
-        if (key < 32 || key >= sizeof(h->repo) || strcmp(e->d_name + key, MM_REPO_HEAD_ALERT_EXT) != 0 ||
+        if (key < 32 || key >= sizeof(h->repo) ||
+            strcmp(e->d_name + key, MM_REPO_HEAD_ALERT_EXT) != 0 ||
             strspn(e->d_name, "0123456789abcdef") < 32 || (key > 32 && e->d_name[32] != '-'))
             continue;
         if (!st->heads && !(st->heads = mm_calloc(MM_STATUS_HEADS_MAX, sizeof(*st->heads)))) {

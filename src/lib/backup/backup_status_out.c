@@ -228,7 +228,9 @@ static int json_vault(mm_buf *b, const struct mm_status_vault *v)
         (err = jstr(b, "state", v->have_last ? v->state : "")) == 0 &&
         (err = jstr(b, "where", v->where)) == 0 && (err = jstr(b, "reason", v->reason)) == 0)
         err = mm_buf_printf(b, ",\"immutable\":%s",
-                            v->immutable < 0 ? "null" : v->immutable ? "true" : "false");
+                            v->immutable < 0 ? "null"
+                            : v->immutable   ? "true"
+                                             : "false");
     if (err == 0 && (err = jgen(b, "last", v->have_last, &v->last)) == 0 &&
         (err = jgen(b, "last_good", v->have_good, &v->good)) == 0)
         err = v->have_good && v->retain_until > 0 ? jtime(b, "retain_until", v->retain_until)

@@ -514,8 +514,9 @@ static int value_string(enum mm_config__type type, const char *v, void *dst, cha
         snprintf(why, cap, "'%s' is not a user name", v);
         return -1;
     }
-    if (type == T_S3URL && (strncmp(v, "s3://", 5) != 0 || strlen(v) > 512 || strpbrk(v, " \\?#@") ||
-                            strstr(v, "/../") || strchr(v + 5, '/') == NULL)) {
+    if (type == T_S3URL &&
+        (strncmp(v, "s3://", 5) != 0 || strlen(v) > 512 || strpbrk(v, " \\?#@") ||
+         strstr(v, "/../") || strchr(v + 5, '/') == NULL)) {
         snprintf(why, cap, "'%s' is not an S3 URL (s3://host[:port]/bucket[/prefix])", v);
         return -1;
     }

@@ -731,6 +731,10 @@ struct mm_repo_keep {
 
 struct mm_repo_prune_stats {
     uint64_t gens_kept, gens_removed, packs_removed, packs_rewritten, bytes_freed;
+    /* an immutable store (S3 Object Lock): generations the policy would remove that the store
+     * still retains (kept, with all they use), and files it refused to remove (a later prune
+     * removes them once their retention has ended) */
+    uint64_t gens_retained, files_retained;
 };
 
 /*

@@ -49,7 +49,12 @@ struct mm_repo_be_info {
 };
 
 struct mm_repo_be;
-struct mm_repo__names; /* repo_int.h */
+
+/* A growing list of names, filled by list (freed with mm_repo__list_free(v, n), repo_int.h). */
+struct mm_repo__names {
+    char **v;
+    size_t n, cap;
+};
 
 struct mm_repo_be_ops {
     /* Read @rel whole into @out (bounded by out->limit).
@@ -65,7 +70,7 @@ struct mm_repo_be_ops {
      * @return 0, MM_EIO, MM_ELIMIT, MM_ENOMEM */
     int (*write)(struct mm_repo_be *b, const char *rel, const void *p, size_t n, int kind);
     /* Append to @l the names in folder @dir that are 64 lower-case hex digits, or 32 (key
-     * slots), either optionally followed by ".2" (second copies): mm_repo__is_listed_name()
+     * slots), either optionally followed by ".2" (second copies): mm_repo_be_listed_name()
      * (exactly one level: "data/ab" lists packs, "data" lists nothing but folders are not
      * names), each as "@prefix<name>". A missing folder adds nothing.
      * @return 0, MM_EIO, MM_ENOMEM */
@@ -101,6 +106,13 @@ int mm_repo_be_is_s3(const char *location);
 
 /* The local folder backend (repo_local.c). */
 int mm_repo_be_local_open(struct mm_repo_be **out, const char *path);
+
+/* 1 when @name is one that list returns: 64 lower-case hex digits, or 32, either alone or
+ * followed by ".2". */
+int mm_repo_be_listed_name(const char *name);
+
+/* Append "@prefix@name" to @l (for list). @return 0, MM_ENOMEM */
+int mm_repo_be_names_push(struct mm_repo__names *l, const char *prefix, const char *name);
 
 /* The folder of a local backend, or NULL for any other (callers that need a real file
  * system — the reserve file, the viewer payload, flock'ed audit log — skip or refuse). */

@@ -33,6 +33,9 @@
 #include "os/os.h"
 #include "repo/repo_backup_int.h"
 #include "repo/repo_int.h"
+#ifdef MM_HAVE_S3
+#include "repo/repo_s3.h"
+#endif
 
 void mm_repo__bk_add(uint64_t *p, uint64_t v)
 {
@@ -201,6 +204,29 @@ static int base_name(const char *path, char *out, size_t cap)
     memcpy(out, path + start, end - start);
     out[end - start] = '\0';
     return (strcmp(out, ".") == 0 || strcmp(out, "..") == 0) ? -1 : 0;
+}
+
+/*
+ * On an immutable store (S3 Object Lock, proven now if no write has yet), every retained
+ * object of the repository — what this generation may use — is kept at least as long as its
+ * manifest will be, before the manifest exists: a generation counts as stored only when all
+ * it references outlives it (docs/format.md "S3 repositories"). Other stores: nothing.
+ * @return 0, MM_EREFUSED (some could not be extended), MM_EIO
+ */
+static int retain_for_manifest(mm_repo *r)
+{
+#ifdef MM_HAVE_S3
+    if (!mm_repo_be_is_s3_backend(r->be))
+        return 0;
+    if (mm_repo_be_s3_proof(r->be) < 0)
+        return MM_EIO;
+    if (r->be->info.immutable)
+        return mm_repo_be_s3_extend(r->be,
+                                    (int64_t)time(NULL) + (int64_t)r->be->info.retain_days * 86400);
+#else
+    (void)r;
+#endif
+    return 0;
 }
 
 /* A host's backup whose manifest is written: update its catalog. A failure is a warning. */
@@ -566,6 +592,8 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
     if (o->copy_of)
         mm_repo__rotate_stamp(&g, o->copy_of);
     g.unstable = st.unst; /* borrowed */
+    if ((err = retain_for_manifest(r)) < 0)
+        goto out;
     err = mm_repo__gen_write(r, &g, have_index ? (const unsigned char *)mainwk.ids : NULL,
                              have_index ? mainwk.nids : 0, gid);
     if (err < 0)

@@ -99,15 +99,6 @@ int mm_repo__is_hex_name(const char *s)
     return i == 2 * MM_CRYPTO_ID_SIZE;
 }
 
-int mm_repo__is_listed_name(const char *s)
-{
-    size_t i = strspn(s, "0123456789abcdef");
-
-    if (i != 2 * MM_CRYPTO_ID_SIZE && i != 32)
-        return 0;
-    return s[i] == '\0' || strcmp(s + i, ".2") == 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -117,27 +108,6 @@ void mm_repo__names_sort(char **v, size_t n)
 {
     if (n)
         qsort(v, n, sizeof(*v), cmp_str);
-}
-
-/* Append "@prefix@name" to the list. @return 0, MM_ENOMEM */
-static int names_push(struct mm_repo__names *l, const char *prefix, const char *name)
-{
-    size_t len = strlen(prefix) + strlen(name) + 1;
-    char *s;
-
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        char **nv = mm_realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return mm_error_set(MM_ENOMEM, "out of memory");
-        l->v = nv;
-        l->cap = ncap;
-    }
-    if (!(s = mm_malloc(len)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    snprintf(s, len, "%s%s", prefix, name);
-    l->v[l->n++] = s;
-    return 0;
 }
 
 int mm_repo__names_add(struct mm_repo__names *l, const char *path, const char *dir,
@@ -158,7 +128,7 @@ int mm_repo__names_scan(struct mm_repo__names *l, const char *path, const char *
     errno = 0;
     while (err == 0 && (de = readdir(d)) != NULL) {
         if (keep(de->d_name))
-            err = names_push(l, prefix, de->d_name);
+            err = mm_repo_be_names_push(l, prefix, de->d_name);
         errno = 0;
     }
     if (err == 0 && errno)

@@ -147,8 +147,8 @@ static int put(mm_repo *r, struct mm_repo_head *h, const struct mm_repo_head_wri
         goto out;
     if (o->host_dir) {
         char key[MM_REPO_HOST_KEY_MAX];
-        err = mm_repo__head_host_put(o->host_dir, mm_repo__host_key(r, key),
-                                     MM_REPO_HEAD_HOST_EXT, b.ptr, b.len);
+        err = mm_repo__head_host_put(o->host_dir, mm_repo__host_key(r, key), MM_REPO_HEAD_HOST_EXT,
+                                     b.ptr, b.len);
     }
 out:
     mm_buf_release(&b);
@@ -206,8 +206,7 @@ int mm_repo_head_write(mm_repo *r, const struct mm_repo_head_write_opts *o,
     if (err == 0 && o->host_dir && o->restart) {
         char path[MM_LIMIT_PATH], key[MM_REPO_HOST_KEY_MAX]; /* a person accepted it */
         if (snprintf(path, sizeof(path), "%s/%s%s", o->host_dir, mm_repo__host_key(r, key),
-                     MM_REPO_HEAD_ALERT_EXT) <
-            (int)sizeof(path))
+                     MM_REPO_HEAD_ALERT_EXT) < (int)sizeof(path))
             (void)unlink(path);
     }
     if (fd >= 0)

@@ -243,22 +243,13 @@ int mm_repo__pread(int fd, void *dst, size_t n, uint64_t off, const char *rel);
 
 /* The names (sorted) in <repo>/<dir> that are 64 hex digits. @return 0, MM_EIO, MM_ENOMEM */
 int mm_repo__list(mm_repo *r, const char *dir, char ***out, size_t *n);
-/* The names (sorted) in <repo>/<dir> that a backend lists (mm_repo__is_listed_name). */
+/* The names (sorted) in <repo>/<dir> that a backend lists (mm_repo_be_listed_name). */
 int mm_repo__list_all(mm_repo *r, const char *dir, char ***out, size_t *n);
 
 /* 1 when @s is a repository file name: 64 lower-case hex digits. */
 int mm_repo__is_hex_name(const char *s);
-/*
- * 1 when @s is a name a backend's list returns (repo_backend.h): 64 lower-case hex digits or
- * 32 (key slots), either alone or followed by ".2" (a second copy).
- */
-int mm_repo__is_listed_name(const char *s);
 
-/* A growing list of names (freed with mm_repo__list_free(v, n)). */
-struct mm_repo__names {
-    char **v;
-    size_t n, cap;
-};
+/* struct mm_repo__names: a growing list of names (repo_backend.h). */
 
 /*
  * Append the repository file names (mm_repo__is_hex_name) of the folder @path, each as
@@ -332,8 +323,6 @@ int mm_repo__envelope_open(mm_repo *r, const char magic[4], const void *p, size_
 struct mm_repo__work {
     void *cctx, *dctx; /* ZSTD_CCtx, ZSTD_DCtx */
     mm_buf scratch;
-    int fd; /* the pack file read last, or -1 */
-    unsigned char fd_pack[ID_SIZE];
 };
 int mm_repo__work_init(struct mm_repo__work *w);
 void mm_repo__work_release(struct mm_repo__work *w);

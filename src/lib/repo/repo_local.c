@@ -130,7 +130,7 @@ static int local_list(struct mm_repo_be *b, const char *dir, struct mm_repo__nam
 
     if ((err = local_path(b, dir, path, sizeof(path))) < 0)
         return err;
-    return mm_repo__names_scan(l, path, dir, prefix, mm_repo__is_listed_name);
+    return mm_repo__names_scan(l, path, dir, prefix, mm_repo_be_listed_name);
 }
 
 static int local_remove(struct mm_repo_be *b, const char *rel)

@@ -28,7 +28,6 @@ enum { CODEC_RAW = 0, CODEC_ZSTD = 1, CODEC_ZSTD_DICT = 2 };
 int mm_repo__work_init(struct mm_repo__work *w)
 {
     memset(w, 0, sizeof(*w));
-    w->fd = -1;
     mm_buf_init(&w->scratch, MM_REPO_IXFILE_MAX);
     w->cctx = ZSTD_createCCtx();
     w->dctx = ZSTD_createDCtx();
@@ -43,8 +42,6 @@ void mm_repo__work_release(struct mm_repo__work *w)
 {
     ZSTD_freeCCtx(w->cctx);
     ZSTD_freeDCtx(w->dctx);
-    if (w->fd >= 0)
-        close(w->fd);
     mm_buf_release(&w->scratch);
     memset(w, 0, sizeof(*w));
 }

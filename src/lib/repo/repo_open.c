@@ -268,20 +268,117 @@ out:
 
 /* ---- init and open -------------------------------------------------------------------------- */
 
-/* 1 when @path is missing or an empty folder. */
-static int usable_target(const char *path)
+/* 1 when the file <@dir>/<@name> begins with the 4 bytes @magic. */
+static int begins_with(const char *dir, const char *name, const char magic[4])
+{
+    char path[MM_LIMIT_PATH], head[4];
+    FILE *f;
+    int ok;
+
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+        !(f = fopen(path, "rb")))
+        return 0;
+    ok = fread(head, 1, 4, f) == 4 && memcmp(head, magic, 4) == 0;
+    fclose(f);
+    return ok;
+}
+
+/* Whether @name in <@root>/<@sub> ("" the top) is what an init writes before its marker: a
+ * temporary name, the config and its copy, a key slot and its copy (checked by their magic),
+ * one of the layout's folders (2). */
+static int init_leftover(const char *root, const char *sub, const char *name)
+{
+    char dir[MM_LIMIT_PATH];
+    size_t n = strlen(name);
+
+    snprintf(dir, sizeof(dir), "%s%s%s", root, *sub ? "/" : "", sub);
+    if (strstr(name, ".tmp."))
+        return 1;
+    if (!*sub) {
+        for (size_t i = 0; i < sizeof(repo_dirs) / sizeof(repo_dirs[0]); i++)
+            if (strcmp(name, repo_dirs[i]) == 0)
+                return 2;
+        return (strcmp(name, "config") == 0 || strcmp(name, "config.2") == 0) &&
+               begins_with(dir, name, "MMCF");
+    }
+    return strcmp(sub, "keys") == 0 && (n == 32 || (n == 34 && strcmp(name + 32, ".2") == 0)) &&
+           strspn(name, "0123456789abcdef") >= 32 && begins_with(dir, name, "MMKS");
+}
+
+/* Walk what an init killed before its marker left in @root (only its own files, no marker,
+ * no generation, no data): @remove 0 checks, 1 removes it. @return 1 such a folder, 0 not */
+static int interrupted_init(const char *root, int remove)
+{
+    DIR *d = opendir(root), *sd;
+    struct dirent *de, *se;
+    char sub[MM_LIMIT_PATH], path[MM_LIMIT_PATH];
+    int ok = d != NULL;
+
+    while (ok && (de = readdir(d)) != NULL) {
+        int kind;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        kind = init_leftover(root, "", de->d_name);
+        if (snprintf(sub, sizeof(sub), "%s/%s", root, de->d_name) >= (int)sizeof(sub)) {
+            ok = 0;
+            break;
+        }
+        if (kind == 1 && remove)
+            (void)unlink(sub);
+        if (kind != 2) {
+            ok = kind == 1;
+            continue;
+        }
+        if (!(sd = opendir(sub))) {
+            ok = 0;
+            break;
+        }
+        while (ok && (se = readdir(sd)) != NULL) {
+            if (strcmp(se->d_name, ".") == 0 || strcmp(se->d_name, "..") == 0)
+                continue;
+            ok = init_leftover(root, de->d_name, se->d_name) == 1 &&
+                 snprintf(path, sizeof(path), "%s/%s", sub, se->d_name) < (int)sizeof(path);
+            if (ok && remove)
+                (void)unlink(path);
+        }
+        closedir(sd);
+        if (ok && remove)
+            (void)rmdir(sub);
+    }
+    if (d)
+        closedir(d);
+    return ok;
+}
+
+/* 1 when @path is an empty folder, 0 a folder with something in it, -1 none (errno). */
+static int folder_empty(const char *path)
 {
     DIR *d = opendir(path);
     struct dirent *de;
     int empty = 1;
 
     if (!d)
-        return errno == ENOENT;
+        return -1;
     while ((de = readdir(d)) != NULL)
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
             empty = 0;
     closedir(d);
     return empty;
+}
+
+/* 1 when @path is missing or an empty folder, or holds only what an init killed before its
+ * marker wrote (no generation, no data: removed, so that init can start again). */
+static int usable_target(const char *path)
+{
+    int e = folder_empty(path);
+
+    if (e < 0)
+        return errno == ENOENT;
+    if (e == 0 && interrupted_init(path, 0)) {
+        (void)interrupted_init(path, 1);
+        e = folder_empty(path);
+    }
+    return e == 1;
 }
 
 /* The empty repository's layout: its folders on a local backend (an object store has none),
@@ -424,7 +521,7 @@ out:
 
 int mm_repo__open_marker(mm_repo **out, const char *path)
 {
-    mm_repo *r;
+    mm_repo *r = NULL;
     int err;
 
     if ((err = mm_crypto_init()) < 0 || (err = repo_alloc(&r, path, NULL, 0)) < 0)
@@ -821,6 +918,10 @@ int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned c
 
     mm_buf_init(&body, MM_REPO_MANIFEST_MAX + 1024);
     mm_buf_init(&msg, MM_REPO_MANIFEST_MAX + sizeof(MANIFEST_DOMAIN));
+    /* packs and index files are stored before the manifest that names them (a queuing
+     * backend: flushed), and the manifest before this returns */
+    if ((err = mm_repo__flush(r)) < 0)
+        goto out;
     if (r->version >= 3) { /* signer block, signature by the master or a writer key */
         if ((err = mm_repo__manifest_encode(g, index_ids, nindex, &body)) == 0 &&
             (err = mm_repo__manifest3_sign(r, &body)) == 0)
@@ -833,6 +934,9 @@ int mm_repo__gen_write(mm_repo *r, const struct mm_repo_gen *g, const unsigned c
                (err = mm_buf_put(&body, sig, sizeof(sig))) == 0)
         err = mm_repo__sealed_write(r, "generations", "MMGN", body.ptr, body.len,
                                     MM_REPO_MANIFEST_MAX + 1024, id_out, NULL);
+    if (err == 0)
+        err = mm_repo__flush(r);
+out:
     mm_buf_release(&body);
     mm_buf_release(&msg);
     return err;

@@ -116,9 +116,12 @@ int mm_repo__ixfile_write(mm_repo *r, const struct mm_repo__packinfo *p, size_t 
     int err;
 
     mm_buf_init(&plain, MM_REPO_IXFILE_MAX);
-    if ((err = mm_repo__ixfile_encode(p, n, &plain)) == 0)
-        err = mm_repo__sealed_write(r, "index", "MMIX", plain.ptr, plain.len, MM_REPO_IXFILE_MAX,
-                                    NULL, rel_out);
+    /* the packs it names are stored before it, and it before anything that relies on it (a
+     * manifest, prune's removals): flushes around it (a queuing backend) */
+    if ((err = mm_repo__ixfile_encode(p, n, &plain)) == 0 && (err = mm_repo__flush(r)) == 0 &&
+        (err = mm_repo__sealed_write(r, "index", "MMIX", plain.ptr, plain.len, MM_REPO_IXFILE_MAX,
+                                     NULL, rel_out)) == 0)
+        err = mm_repo__flush(r);
     mm_buf_release(&plain);
     return err;
 }
@@ -207,21 +210,7 @@ int mm_repo__object_get(mm_repo *r, struct mm_repo__work *w, const unsigned char
     sealed = mm_malloc(loc.length ? loc.length : 1);
     if (!sealed)
         return mm_error_set(MM_ENOMEM, "out of memory reading an object");
-    if (w) { /* keep the pack open: the next object is most likely in it too */
-        if (w->fd < 0 || memcmp(w->fd_pack, packid, ID_SIZE) != 0) {
-            char path[MM_LIMIT_PATH];
-            if (w->fd >= 0)
-                close(w->fd);
-            w->fd = -1;
-            if (mm_repo__path(r, rel, path, sizeof(path)) == 0)
-                w->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            memcpy(w->fd_pack, packid, ID_SIZE);
-        }
-        err = w->fd >= 0 ? mm_repo__pread(w->fd, sealed, loc.length, loc.offset, rel)
-                         : mm_repo__read_at(r, rel, loc.offset, sealed, loc.length);
-    } else {
-        err = mm_repo__read_at(r, rel, loc.offset, sealed, loc.length);
-    }
+    err = mm_repo__read_at(r, rel, loc.offset, sealed, loc.length);
     if (err == 0)
         err = mm_repo__object_open(r, w, id, sealed, loc.length, loc.plain, out);
     if (err < 0)

@@ -209,7 +209,7 @@ static int copy_read(mm_repo_pages *p, struct reader *rd, size_t i, int k, unsig
 {
     const struct copy *c = &p->b[i].c[k];
     const unsigned char *id = p->ids + (k ? p->n + i : i) * ID_SIZE;
-    char rel[80], path[MM_LIMIT_PATH];
+    char rel[80];
     unsigned char *to = dst;
     int err;
 
@@ -230,19 +230,8 @@ static int copy_read(mm_repo_pages *p, struct reader *rd, size_t i, int k, unsig
     if (k)
         to = rd->twin;
     mm_repo__pack_rel(c->pack, rel);
-    if (rd->w.fd < 0 || memcmp(rd->w.fd_pack, c->pack, ID_SIZE) != 0) {
-        if (rd->w.fd >= 0)
-            close(rd->w.fd);
-        rd->w.fd = -1;
-        if ((err = mm_repo__path(p->r, rel, path, sizeof(path))) < 0)
-            return err;
-        if ((rd->w.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-            return mm_error_set_errno(errno == ENOENT ? MM_ENOTFOUND : MM_EIO, errno,
-                                      "cannot open pack '%.12s' of the patient index", rel + 8);
-        memcpy(rd->w.fd_pack, c->pack, ID_SIZE);
-    }
-    if ((err = mm_repo__pread(rd->w.fd, rd->sealed, c->length, c->offset, rel)) < 0)
-        return err;
+    if ((err = mm_repo__read_at(p->r, rel, c->offset, rd->sealed, c->length)) < 0)
+        return mm_error_set(err, "pack '%.12s' of the patient index: %s", rel + 8, mm_error_last());
     if ((err = mm_repo__object_open_at(p->r, &rd->w, id, rd->sealed, c->length, c->plain, to)) < 0)
         return mm_error_set(err, "block %zu of the patient index in pack '%.12s': %s", i, rel + 8,
                             mm_error_last());

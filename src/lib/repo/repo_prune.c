@@ -20,6 +20,9 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "repo/repo_int.h"
+#ifdef MM_HAVE_S3
+#include "repo/repo_s3.h"
+#endif
 
 #define LIVE          1
 #define REWRITE_BELOW 50 /* rewrite a pack when less than this percent of it is live */
@@ -252,6 +255,67 @@ static int head_without(mm_repo *r, const struct mm_repo_gen *g, size_t ng, cons
     return err;
 }
 
+/*
+ * On an immutable store (S3 Object Lock), what its retention keeps cannot be removed, and
+ * every object a generation uses is retained at least as long as the generation (a backup
+ * extends them before it writes the manifest). So the generations the policy would forget
+ * are tried first, by their manifests alone, after a head without them: one the store refuses
+ * is kept ("retained", with everything it uses) and the head is written again listing it.
+ * @return 0, or the error of the head or of a removal other than a refusal
+ */
+static int forget_retained(mm_repo *r, const struct mm_repo_gen *g, size_t ng, const char **keep,
+                           struct mm_repo_prune_stats *stats)
+{
+    int err = head_without(r, g, ng, keep);
+    uint64_t refused = 0;
+
+    for (size_t i = 0; i < ng && err == 0; i++) {
+        char rel[96];
+        if (keep[i])
+            continue;
+        snprintf(rel, sizeof(rel), "generations/%s", g[i].id);
+        err = mm_repo__remove(r, rel);
+        if (err == MM_EREFUSED) {
+            keep[i] = "retained";
+            refused++;
+            mm_error_clear();
+            err = 0;
+        } else if (err == 0) {
+            err = mm_repo__guard_remove(r, g[i].id);
+        }
+    }
+    stats->gens_retained += refused;
+    if (err == 0 && refused) /* the head lists them again */
+        err = head_without(r, g, ng, keep);
+    return err;
+}
+
+/* Whether the store is immutable: an S3 backend proves its lock now (once per handle). */
+static int store_immutable(mm_repo *r)
+{
+#ifdef MM_HAVE_S3
+    if (mm_repo_be_is_s3_backend(r->be) && mm_repo_be_s3_proof(r->be) < 0)
+        mm_error_clear(); /* not proven: not immutable, and never sent a retention */
+#endif
+    return r->be->info.immutable;
+}
+
+/* Remove @rel; on an immutable store a refusal (retained) is counted, not an error.
+ * OUT: @gone 1 when it was removed. */
+static int remove_unless_retained(mm_repo *r, const char *rel, struct mm_repo_prune_stats *stats,
+                                  int *gone)
+{
+    int err = mm_repo__remove(r, rel);
+
+    *gone = err == 0;
+    if (err == MM_EREFUSED && r->be->info.immutable) {
+        stats->files_retained++;
+        mm_error_clear();
+        err = 0;
+    }
+    return err;
+}
+
 int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
                   void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats)
 {
@@ -269,7 +333,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     struct mm_repo__packw pw = { 0 };
     mm_buf pack;
     struct pprog pp;
-    int err, wok = 0, tight = 0;
+    int err, wok = 0, tight = 0, gone;
 
     memset(&pp, 0, sizeof(pp));
     pp.fn = progress;
@@ -293,6 +357,8 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         goto out;
     }
     choose(g, ng, k, keep);
+    if (store_immutable(r) && !dry_run && (err = forget_retained(r, g, ng, keep, stats)) < 0)
+        goto out;
     for (size_t i = 0; i < ng; i++) {
         if (fn)
             fn(&g[i], keep[i] != NULL, keep[i] ? keep[i] : "policy", ctx);
@@ -331,8 +397,10 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     for (size_t p = 0; p < r->ix.npacks; p++) {
         if (ps[p].live_bytes == 0)
             ps[p].fate = 1;
-        else if (ps[p].live_bytes * 100 < ps[p].all_bytes * REWRITE_BELOW && !tight)
-            ps[p].fate = 2; /* (on a full medium only whole dead packs go: no room to copy) */
+        else if (ps[p].live_bytes * 100 < ps[p].all_bytes * REWRITE_BELOW && !tight &&
+                 !r->be->info.immutable)
+            ps[p].fate = 2; /* (on a full medium only whole dead packs go: no room to copy; an
+                             * immutable store keeps the old pack anyway: copying adds) */
         if ((err = mm_repo__idset_put(&indexed, r->ix.packs[p].id, 1)) < 0)
             goto out;
     }
@@ -358,16 +426,16 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
     }
     for (size_t i = 0; i < ndisk; i++) {
         struct mm_repo__packinfo pi;
-        char rel[80], path[MM_LIMIT_PATH];
-        struct stat st;
+        char rel[80];
         int needed = 0;
         if (mm_repo__idset_get(&indexed, disk + i * ID_SIZE))
             continue;
         mm_repo__pack_rel(disk + i * ID_SIZE, rel);
-        if (mm_repo__path(r, rel, path, sizeof(path)) < 0 || stat(path, &st) != 0)
+        if (mm_repo__stat(r, rel, &pi.size) < 0) {
+            mm_error_clear();
             continue;
+        }
         memcpy(pi.id, disk + i * ID_SIZE, ID_SIZE);
-        pi.size = (uint64_t)st.st_size;
         if (mm_repo__pack_table(r, pi.id, pi.size, &pi.objs, &pi.nobjs) < 0) {
             mm_error_clear(); /* unreadable: not ours to judge; leave it */
             continue;
@@ -402,9 +470,9 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         if (!orphan[i])
             continue;
         mm_repo__pack_rel(disk + i * ID_SIZE, rel);
-        if ((err = mm_repo__remove(r, rel)) < 0)
+        if ((err = remove_unless_retained(r, rel, stats, &gone)) < 0)
             goto out;
-        stats->packs_removed++;
+        stats->packs_removed += gone;
     }
     /* 1. rewrite mostly-dead packs: copy their live objects, checked, into new packs */
     if ((err = mm_repo__packw_start(r, &pw)) < 0)
@@ -520,7 +588,7 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
             char rel[96];
             const char *f = i < r->ix.nfiles ? r->ix.files[i] : r->ix.bad[i - r->ix.nfiles];
             snprintf(rel, sizeof(rel), "index/%s", f);
-            if ((err = mm_repo__remove(r, rel)) < 0)
+            if ((err = remove_unless_retained(r, rel, stats, &gone)) < 0)
                 goto out;
         }
     }
@@ -533,10 +601,10 @@ int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo
         if (NEVER(mm_repo__idset_get(&stay, r->ix.packs[p].id)))
             continue;
         mm_repo__pack_rel(r->ix.packs[p].id, rel);
-        if ((err = mm_repo__remove(r, rel)) < 0)
+        if ((err = remove_unless_retained(r, rel, stats, &gone)) < 0)
             goto out;
-        stats->packs_removed++;
-        stats->bytes_freed += r->ix.packs[p].size;
+        stats->packs_removed += gone;
+        stats->bytes_freed += gone ? r->ix.packs[p].size : 0;
     }
     for (size_t i = nkept_orphans; i < nout; i++) /* the packs rewriting wrote */
         stats->bytes_freed -= out[i].size < stats->bytes_freed ? out[i].size : stats->bytes_freed;

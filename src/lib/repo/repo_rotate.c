@@ -592,6 +592,13 @@ int mm_repo_rotate(mm_repo *old, const char *to, const struct mm_repo_rotate_opt
     MM_ASSERT_ARG(old && to && o);
     if (!o->user || !o->pass || !o->work || !*o->work)
         return mm_error_set(MM_EINVAL, "a rotation needs a user, a passphrase and a work folder");
+    /* the rotation state, the viewer payload's modes and the medium's own files are a local
+     * folder's (docs/architecture.md "Backends") */
+    if (!mm_repo__local(old) || mm_repo_be_is_s3(to))
+        return mm_error_set(MM_EINVAL,
+                            "key rotation works between folders on this machine: "
+                            "'%s' is not one",
+                            mm_repo__local(old) ? to : old->path);
     memset(&t, 0, sizeof(t));
     t.old = old;
     t.to = to;

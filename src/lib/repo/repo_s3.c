@@ -54,6 +54,7 @@ static void ent_release(struct mm_repo__s3_ent *e)
 {
     mm_free(e->first);
     mm_free(e->newest);
+    mm_free(e->live);
     memset(e, 0, sizeof(*e));
 }
 
@@ -81,13 +82,15 @@ static int pick_version(struct s3be *h, const char *rel, char version[256], uint
         *known = 1;
     }
     pthread_mutex_unlock(&h->mu);
-    if (*known || !once)
+    if (*known || (!once && !mm_repo__s3_is_kept_replace(rel)))
         return 0;
-    if ((err = list_versions(h, rel, &tmp)) == 0 && !tmp.first)
+    /* a ONCE file another writer wrote since open: its first version; a key slot: its newest
+     * version that is not a delete marker, listed now */
+    if ((err = list_versions(h, rel, &tmp)) == 0 && !(once ? tmp.first : tmp.live))
         err = mm_error_set(MM_ENOTFOUND, "'%s' not found in %s", rel, h->where);
     if (err == 0) {
-        snprintf(version, 256, "%s", tmp.first);
-        *size = tmp.first_size;
+        snprintf(version, 256, "%s", once ? tmp.first : tmp.live);
+        *size = once ? tmp.first_size : tmp.live_size;
         *known = 1;
     }
     ent_release(&tmp);
@@ -225,30 +228,16 @@ static int s3_write(struct mm_repo_be *b, const char *rel, const void *p, size_t
 {
     struct s3be *h = (struct s3be *)b;
 
+    int err;
+
     if (kind == MM_REPO_BE_ONCE)
         return write_once(h, rel, p, n);
-    return mm_repo__s3_put_now(h, rel, p, n, 0);
-}
-
-/* Append "@prefix<name>" to @l. @return 0, MM_ENOMEM */
-static int names_push(struct mm_repo__names *l, const char *prefix, const char *name)
-{
-    size_t len = strlen(prefix) + strlen(name) + 1;
-    char *s;
-
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        char **nv = mm_realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return mm_error_set(MM_ENOMEM, "out of memory");
-        l->v = nv;
-        l->cap = ncap;
-    }
-    if (!(s = mm_malloc(len)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    snprintf(s, len, "%s%s", prefix, name);
-    l->v[l->n++] = s;
-    return 0;
+    if (!mm_repo__s3_is_kept_replace(rel))
+        return mm_repo__s3_put_now(h, rel, p, n, 0);
+    /* a key slot: replaced (key passwd), yet every version retained like a ONCE file */
+    if ((err = mm_repo__s3_prove(h)) < 0)
+        return err;
+    return mm_repo__s3_put_now(h, rel, p, n, 1);
 }
 
 struct live_ctx {
@@ -257,14 +246,18 @@ struct live_ctx {
     size_t klen; /* length of "<key prefix><dir>/" */
 };
 
-/* mm_s3_list_fn: a current key of a REPLACE folder. */
+/* mm_s3_list_fn: a current key of a REPLACE folder, or (key slots, listed by version) a key
+ * with a version that is not a delete marker, once. */
 static int live_one(void *arg, const struct mm_s3_obj *o)
 {
     struct live_ctx *x = arg;
+    const char *name = o->key && strlen(o->key) > x->klen ? o->key + x->klen : NULL;
 
-    if (!o->key || strlen(o->key) <= x->klen || !mm_repo__is_listed_name(o->key + x->klen))
+    if (!name || o->delete_marker || !mm_repo_be_listed_name(name))
         return 0;
-    return names_push(x->l, x->prefix, o->key + x->klen);
+    if (x->l->n && strcmp(x->l->v[x->l->n - 1] + strlen(x->prefix), name) == 0)
+        return 0; /* an older version of the key just listed */
+    return mm_repo_be_names_push(x->l, x->prefix, name);
 }
 
 static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names *l,
@@ -285,15 +278,17 @@ static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names 
         if (n < 0 || (size_t)n >= sizeof(key))
             return mm_error_set(MM_ELIMIT, "S3 key too long");
         x.klen = (size_t)n;
+        if (mm_repo__s3_is_kept_replace(key + strlen(h->prefix)))
+            return mm_s3_list_versions(h->s3, key, 0, live_one, &x);
         return mm_s3_list(h->s3, key, 1, 0, live_one, &x);
     }
     pthread_mutex_lock(&h->mu);
     for (k = 0; k < h->cat.cap && err == 0; k++) {
         struct mm_repo__s3_ent *e = h->cat.slots[k];
         if (!e || (!e->first && !e->pending) || strncmp(e->rel, dir, dl) != 0 ||
-            e->rel[dl] != '/' || !mm_repo__is_listed_name(e->rel + dl + 1))
+            e->rel[dl] != '/' || !mm_repo_be_listed_name(e->rel + dl + 1))
             continue;
-        err = names_push(l, prefix, e->rel + dl + 1);
+        err = mm_repo_be_names_push(l, prefix, e->rel + dl + 1);
     }
     pthread_mutex_unlock(&h->mu);
     return err;
@@ -301,8 +296,7 @@ static int s3_list(struct mm_repo_be *b, const char *dir, struct mm_repo__names 
 
 struct vers {
     const char *key;
-    char **v;
-    size_t n, cap;
+    struct mm_repo__names l; /* the version IDs */
 };
 
 /* mm_s3_list_fn: collect every version (and delete marker) of exactly v->key. */
@@ -312,18 +306,7 @@ static int vers_one(void *arg, const struct mm_s3_obj *o)
 
     if (!o->key || strcmp(o->key, x->key) != 0)
         return 0;
-    if (x->n == x->cap) {
-        size_t ncap = x->cap ? x->cap * 2 : 8;
-        char **nv = mm_realloc(x->v, ncap * sizeof(*nv));
-        if (!nv)
-            return mm_error_set(MM_ENOMEM, "out of memory");
-        x->v = nv;
-        x->cap = ncap;
-    }
-    if (!(x->v[x->n] = mm_strdup(o->version)))
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    x->n++;
-    return 0;
+    return mm_repo_be_names_push(&x->l, "", o->version);
 }
 
 /* MM_EREFUSED naming when @key@@version is retained, or 0 when it is not (any more). */
@@ -342,7 +325,7 @@ static int s3_remove(struct mm_repo_be *b, const char *rel)
 {
     struct s3be *h = (struct s3be *)b;
     struct mm_repo__s3_ent *e;
-    struct vers x = { NULL, NULL, 0, 0 };
+    struct vers x = { NULL, { NULL, 0, 0 } };
     char key[1024], first[256] = "";
     size_t i;
     int err;
@@ -358,9 +341,9 @@ static int s3_remove(struct mm_repo_be *b, const char *rel)
         return err; /* nothing removed: not even an attacker's newer versions */
     if ((err = mm_s3_list_versions(h->s3, key, 0, vers_one, &x)) < 0)
         goto out;
-    for (i = 0; i < x.n && err == 0; i++) {
-        err = mm_s3_delete(h->s3, key, x.v[i], 0);
-        if (err == MM_EREFUSED && refuse_retained(h, rel, key, x.v[i]) == 0)
+    for (i = 0; i < x.l.n && err == 0; i++) {
+        err = mm_s3_delete(h->s3, key, x.l.v[i], 0);
+        if (err == MM_EREFUSED && refuse_retained(h, rel, key, x.l.v[i]) == 0)
             err = mm_error_set(MM_EREFUSED, "the store refused to remove '%s'", rel);
     }
     pthread_mutex_lock(&h->mu);
@@ -371,9 +354,7 @@ static int s3_remove(struct mm_repo_be *b, const char *rel)
     }
     pthread_mutex_unlock(&h->mu);
 out:
-    for (i = 0; i < x.n; i++)
-        mm_free(x.v[i]);
-    mm_free(x.v);
+    mm_repo__list_free(x.l.v, x.l.n);
     return err;
 }
 

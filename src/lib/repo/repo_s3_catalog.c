@@ -103,6 +103,7 @@ void mm_repo__s3_cat_free(struct mm_repo__s3_cat *c)
         mm_free(e->rel);
         mm_free(e->first);
         mm_free(e->newest);
+        mm_free(e->live);
         mm_free(e);
     }
     mm_free(c->slots);
@@ -117,6 +118,10 @@ static int ent_take(struct mm_repo__s3_ent *e, const struct mm_s3_obj *o)
     if (o->latest && !o->delete_marker) {
         err = mm_repo__s3_set_version(&e->newest, o->version);
         e->newest_size = o->size;
+    }
+    if (err == 0 && !o->delete_marker && !e->live) { /* newest first: the first seen */
+        err = mm_repo__s3_set_version(&e->live, o->version);
+        e->live_size = o->size;
     }
     if (err == 0 && !o->delete_marker) {
         /* newest first: each later one is older */
@@ -172,6 +177,11 @@ int mm_repo__s3_key_versions(mm_s3 *s, const char *key, struct mm_repo__s3_ent *
     struct key_ctx x = { key, e };
 
     return mm_s3_list_versions(s, key, 0, key_one, &x);
+}
+
+int mm_repo__s3_is_kept_replace(const char *rel)
+{
+    return strncmp(rel, "keys/", 5) == 0;
 }
 
 int mm_repo__s3_is_once(const char *rel)

@@ -22,11 +22,18 @@ struct mm_repo__s3_ent {
     char *first;  /* version ID of the first (oldest) version that is not a delete
                    * marker; NULL: none known */
     char *newest; /* version ID of the newest version; NULL: none or a delete marker */
-    uint64_t first_size, newest_size;
+    char *live;   /* version ID of the newest version that is not a delete marker (key
+                   * slots: a delete marker an attacker added hides nothing) */
+    uint64_t first_size, newest_size, live_size;
     int64_t retain_until; /* of the first version; 0: not known */
     int pending;          /* a queued upload has not finished yet */
     int mine;             /* this handle wrote its newest version */
 };
+
+/* 1 for a REPLACE file the store retains all the same: the key slots (keys/), rewritten by
+ * `key passwd` yet never to be destroyed with the credentials (every version is retained; the
+ * newest that is not a delete marker is read). */
+int mm_repo__s3_is_kept_replace(const char *rel);
 
 struct mm_repo__s3_cat {
     struct mm_repo__s3_ent **slots;

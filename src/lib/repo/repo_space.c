@@ -30,8 +30,10 @@ int mm_repo__medium_state(const mm_repo *r, uint64_t *avail)
     char keep[512];
 
     *avail = 0;
+    if (!mm_repo__local(r))
+        return 0; /* an object store: no file system to ask (the write's error stands) */
     snprintf(keep, sizeof(keep), "%s", mm_error_last());
-    if (mm_os_space(r->path, &v) != 0) {
+    if (mm_os_space(mm_repo__local(r), &v) != 0) {
         /* only a question: the caller's message (a failed write) stays */
         mm_error_set(MM_EIO, "%s", keep);
         return 0;
@@ -48,8 +50,8 @@ int mm_repo__reserve_release(mm_repo *r)
 {
     char path[MM_LIMIT_PATH];
 
-    if (mm_repo__path(r, RESERVE_NAME, path, sizeof(path)) < 0)
-        return 0;
+    if (!mm_repo__local(r) || mm_repo__path(r, RESERVE_NAME, path, sizeof(path)) < 0)
+        return 0; /* the reserve is a local folder's (an object store does not fill up) */
     return unlink(path) == 0;
 }
 
@@ -71,8 +73,8 @@ void mm_repo__reserve_make(mm_repo *r)
     uint64_t size, left;
     int fd, ok = 1;
 
-    if (mm_repo__path(r, RESERVE_NAME, path, sizeof(path)) < 0 || lstat(path, &s) == 0 ||
-        mm_os_space(r->path, &v) != 0 || v.readonly)
+    if (!mm_repo__local(r) || mm_repo__path(r, RESERVE_NAME, path, sizeof(path)) < 0 ||
+        lstat(path, &s) == 0 || mm_os_space(mm_repo__local(r), &v) != 0 || v.readonly)
         return;
     size = reserve_size(&v);
     if (v.avail < 4 * size)

@@ -54,8 +54,10 @@ static int send(const char *src, struct mm_repo_be *dst, const char *rel, int ki
         mm_crypto_hash(data.ptr, data.len, h);
         mm_crypto_hex(h, hex);
         if (strcmp(hex, base_of(rel)) != 0)
-            err = mm_error_set(MM_ECORRUPT, "'%s' on the medium does not hash to its name: "
-                                            "not sent to the vault", rel);
+            err = mm_error_set(MM_ECORRUPT,
+                               "'%s' on the medium does not hash to its name: "
+                               "not sent to the vault",
+                               rel);
     }
     if (err == 0)
         err = dst->ops->write(dst, rel, data.ptr ? data.ptr : "", data.len, kind);
@@ -81,7 +83,8 @@ static int send_keys(const char *src, struct mm_repo_be *dst, struct mm_repo_vau
         return mm_error_set_errno(MM_EIO, errno, "cannot list the key slots of the medium");
     while (err == 0 && (de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name), hex = strspn(de->d_name, "0123456789abcdef");
-        if (!((n == 32 && hex == 32) || (n == 34 && hex == 32 && strcmp(de->d_name + 32, ".2") == 0)))
+        if (!((n == 32 && hex == 32) ||
+              (n == 34 && hex == 32 && strcmp(de->d_name + 32, ".2") == 0)))
             continue; /* temporary names and anything else */
         snprintf(rel, sizeof(rel), "keys/%s", de->d_name);
         err = send(src, dst, rel, MM_REPO_BE_ONCE, st);
@@ -107,8 +110,8 @@ static int send_fixed(const char *src, struct mm_repo_be *dst, struct mm_repo_va
 }
 
 /* Send the listed files whose names begin with @dir (all but the manifests, or only them). */
-static int send_list(const char *src, struct mm_repo_be *dst, char **v, size_t n,
-                     const char *dir, struct mm_repo_vault_stats *st)
+static int send_list(const char *src, struct mm_repo_be *dst, char **v, size_t n, const char *dir,
+                     struct mm_repo_vault_stats *st)
 {
     size_t dl = strlen(dir);
     int err = 0;
@@ -125,8 +128,7 @@ static int send_list(const char *src, struct mm_repo_be *dst, char **v, size_t n
  * host's audit log too). Missing ones are fine. */
 static int send_replaced(const char *src, struct mm_repo_be *dst, struct mm_repo_vault_stats *st)
 {
-    static const char *const names[] = { "audit/audit.log", "audit/audit.head", "head",
-                                         "head.2" };
+    static const char *const names[] = { "audit/audit.log", "audit/audit.head", "head", "head.2" };
     int err = 0, ferr;
 
     for (size_t i = 0; i < 4 && err == 0; i++)

@@ -179,21 +179,21 @@ static int check_packs_present(struct vstate *v)
     if (!have)
         return mm_error_set(MM_ENOMEM, "out of memory");
     for (size_t i = 0; i < ix->npacks; i++) {
-        char rel[80], path[MM_LIMIT_PATH];
-        struct stat st;
+        char rel[80];
+        uint64_t size;
+        int err;
         have[i] = UINT64_MAX;
         mm_repo__pack_rel(ix->packs[i].id, rel);
-        if (mm_repo__path(v->r, rel, path, sizeof(path)) < 0)
-            continue;
         v->s->packs++;
-        if (stat(path, &st) != 0) {
-            report(v, NULL, rel, "pack file missing");
+        if ((err = mm_repo__stat(v->r, rel, &size)) < 0) {
+            report(v, NULL, rel, err == MM_ENOTFOUND ? "pack file missing" : mm_error_last());
+            mm_error_clear();
             v->s->damaged_packs++;
             have[i] = 0;
-        } else if ((uint64_t)st.st_size != ix->packs[i].size) {
+        } else if (size != ix->packs[i].size) {
             report(v, NULL, rel, "pack file has the wrong size");
             v->s->damaged_packs++;
-            have[i] = (uint64_t)st.st_size;
+            have[i] = size;
         }
         v->total += ix->packs[i].size;
     }

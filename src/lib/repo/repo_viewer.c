@@ -184,6 +184,22 @@ int mm_repo_viewer_hash_file(const char *path, uint64_t *size,
     return err;
 }
 
+/* mm_repo_viewer_hash_file() of the repository file @rel (through the backend). */
+static int hash_rel(mm_repo *r, const char *rel, uint64_t *size,
+                    unsigned char sha256[MM_REPO_SHA256_SIZE])
+{
+    mm_buf b;
+    int err;
+
+    mm_buf_init(&b, MM_REPO_VIEWER_FILE_MAX);
+    if ((err = mm_repo__read(r, rel, &b)) == 0) {
+        mm_crypto_sha256(b.ptr ? b.ptr : "", b.len, sha256);
+        *size = b.len;
+    }
+    mm_buf_release(&b);
+    return err;
+}
+
 int mm_repo_viewer_check(mm_repo *r, const struct mm_repo_viewer *v, mm_repo_viewer_fn fn,
                          void *ctx, size_t *bad)
 {
@@ -194,14 +210,9 @@ int mm_repo_viewer_check(mm_repo *r, const struct mm_repo_viewer *v, mm_repo_vie
         const struct mm_repo_viewer_file *f = &v->files[i];
         unsigned char h[MM_REPO_SHA256_SIZE] = { 0 };
         enum mm_repo_viewer_state st = MM_REPO_VIEWER_OK;
-        char path[MM_LIMIT_PATH];
         uint64_t size = 0;
-        int err;
+        int err = hash_rel(r, f->path, &size, h);
 
-        if (mm_repo__path(r, f->path, path, sizeof(path)) < 0)
-            err = MM_ELIMIT;
-        else
-            err = mm_repo_viewer_hash_file(path, &size, h);
         if (err == MM_ENOMEM)
             return err;
         if (err == MM_ENOTFOUND)
