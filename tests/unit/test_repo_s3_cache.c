@@ -23,7 +23,7 @@
 #include "common/error.h"
 
 #ifdef MM_HAVE_S3
-#include "repo/repo_s3_int.h"
+#include "repo/repo_s3_cache.h"
 
 struct fake {
     pthread_mutex_t mu;

@@ -10,12 +10,14 @@
  * that does not fit after evicting every unused span is read uncached); one fetch per span at
  * a time, other readers of it wait for that fetch. LRU order, one mutex, fetches without it.
  */
+#include "repo/repo_s3_cache.h"
+
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "repo/repo_s3_int.h"
 
 enum span_state { SPAN_LOADING = 0, SPAN_READY = 1, SPAN_FAILED = 2 };
 
