@@ -124,5 +124,17 @@ check "status (table) says plainly: NOT immutable" 'grep -q "NOT immutable" "$W/
 
 cycle day5 "$W/good.conf"
 check "the next good cycle: exit 0, vault ok again with every generation" '[ "$RC" = 0 ] && [ "$(jq_ "$W/day5.json" "d[\"vault\"][\"state\"]")" = ok ]' "$(cat "$W/day5.err" "$W/day5.json")"
+# a person's key slot added on the medium reaches the vault with the next cycle
+MAMORI_PASSPHRASE=vault-cycle-passphrase MAMORI_NEW_PASSPHRASE=second-person-passphrase \
+    "$M" -q key add --repo "$W/usb/repo" --user nurse --as admin --kdf-passes 1 --kdf-memory 1 \
+    --allow-weak-secrets 2>"$W/keyadd.err"
+RC=$?
+check "key add on the medium" '[ "$RC" = 0 ]' "$(cat "$W/keyadd.err")"
+cycle day6 "$W/good.conf"
+check "the next cycle: exit 0" '[ "$RC" = 0 ]' "$(cat "$W/day6.err" "$W/day6.json")"
+MAMORI_S3_CREDENTIALS=$W/s3cred MAMORI_PASSPHRASE=second-person-passphrase "$M" -q generations \
+    --repo "$where" --user nurse >/dev/null 2>"$W/nurse.err"
+RC=$?
+check "the vault opens with the key slot added on the medium" '[ "$RC" = 0 ]' "$(cat "$W/nurse.err")"
 echo "1..$n"
 exit $((failed > 0))

@@ -69,6 +69,37 @@ static int send(const char *src, struct mm_repo_be *dst, const char *rel, int ki
     return err;
 }
 
+/* Send <@src>/<@rel>, a file rewritten in place (a key slot after `key passwd`), when the
+ * vault's copy is missing or differs (REPLACE: the S3 backend keeps every version of a key
+ * slot retained). */
+static int send_changed(const char *src, struct mm_repo_be *dst, const char *rel,
+                        struct mm_repo_vault_stats *st)
+{
+    char path[MM_LIMIT_PATH];
+    mm_buf mine, theirs;
+    int err, same;
+
+    if (snprintf(path, sizeof(path), "%s/%s", src, rel) >= (int)sizeof(path))
+        return mm_error_set(MM_ELIMIT, "repository path too long");
+    mm_buf_init(&mine, MM_REPO_IXFILE_MAX);
+    mm_buf_init(&theirs, MM_REPO_IXFILE_MAX);
+    if ((err = mm_os_read_file(path, &mine)) == 0) {
+        same = dst->ops->read(dst, rel, &theirs) == 0 && theirs.len == mine.len &&
+               (mine.len == 0 || memcmp(theirs.ptr, mine.ptr, mine.len) == 0);
+        mm_error_clear();
+        if (same)
+            st->present++;
+        else if ((err = dst->ops->write(dst, rel, mine.ptr ? mine.ptr : "", mine.len,
+                                        MM_REPO_BE_REPLACE)) == 0) {
+            st->files++;
+            st->bytes += mine.len;
+        }
+    }
+    mm_buf_release(&mine);
+    mm_buf_release(&theirs);
+    return err;
+}
+
 /* The key slots keys/<32 hex> (and their .2 copies) of @src. */
 static int send_keys(const char *src, struct mm_repo_be *dst, struct mm_repo_vault_stats *st)
 {
@@ -87,7 +118,7 @@ static int send_keys(const char *src, struct mm_repo_be *dst, struct mm_repo_vau
               (n == 34 && hex == 32 && strcmp(de->d_name + 32, ".2") == 0)))
             continue; /* temporary names and anything else */
         snprintf(rel, sizeof(rel), "keys/%s", de->d_name);
-        err = send(src, dst, rel, MM_REPO_BE_ONCE, st);
+        err = send_changed(src, dst, rel, st);
     }
     closedir(d);
     return err;
