@@ -32,7 +32,7 @@ DEB_PACKAGES := gcc make pkg-config meson ninja-build python3 clang clang-format
 	libcmocka-dev libjansson-dev libjpeg62-turbo-dev libsqlite3-dev libsodium-dev libzstd-dev \
 	libmicrohttpd-dev libinih-dev strace chromium fonts-noto-cjk poppler-utils \
 	exfatprogs exfat-fuse openssh-client openssh-server sshfs \
-	libcurl4-openssl-dev ceph-mon ceph-osd radosgw ceph-common
+	libcurl4-openssl-dev ceph-mon ceph-osd radosgw ceph-common openssl
 
 # Debian 12 packages the Windows build needs (make windows; make test runs it when mingw-w64 and
 # Wine are there, so `make deps` installs them too): the cross compilers (posix threads), Wine,

@@ -16,6 +16,9 @@
 # proxies in front of that store.
 # Exports: MAMORI_S3_ENDPOINT ACCESS_KEY SECRET_KEY REGION BUCKET_LOCK BUCKET_PLAIN LYING DROPPING
 # DROPPING_CTL (all MAMORI_S3_*; docs/testing.md "S3"). RGW_ACCESS_KEY fixes the access key.
+# The same radosgw also serves TLS (a self-signed certificate for 127.0.0.1 and localhost made
+# in DIR): MAMORI_S3_TLS_ENDPOINT=https://127.0.0.1:PORT and MAMORI_S3_TLS_CA=DIR/cert.pem
+# (not with an outside MAMORI_S3_ENDPOINT).
 # Runs as root (the daemons stay root; CI runs as root). Starts in about 7 s, stops in 1.5 s.
 set -euo pipefail
 
@@ -80,10 +83,11 @@ make_buckets() {
 check_prereq() {
     local b missing=""
     [ "$(id -u)" = 0 ] || die "must run as root (the Ceph daemons; CI runs as root)"
-    for b in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool curl python3; do
+    for b in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool curl python3 \
+        openssl; do
         command -v "$b" >/dev/null 2>&1 || missing="$missing $b"
     done
-    [ -z "$missing" ] || die "missing:$missing (make deps installs ceph-mon ceph-osd radosgw ceph-common)"
+    [ -z "$missing" ] || die "missing:$missing (make deps installs ceph-mon ceph-osd radosgw ceph-common openssl)"
 }
 
 # Wait until "$@" succeeds, at most $1 seconds.
@@ -106,6 +110,20 @@ osd_up() {
 
 s3_works() {
     s3curl GET "$MAMORI_S3_ENDPOINT/" -o /dev/null
+}
+
+tls_works() {
+    s3curl GET "$MAMORI_S3_TLS_ENDPOINT/" --cacert "$MAMORI_S3_TLS_CA" -o /dev/null
+}
+
+# A self-signed certificate for 127.0.0.1 and localhost, DIR/cert.pem (also the CA the tests
+# trust) and DIR/key.pem, valid 2 days.
+make_cert() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" >>"$dir/log/openssl.log" 2>&1 ||
+        die "openssl could not make the test certificate (see $dir/log/openssl.log)"
+    chmod 600 "$dir/key.pem"
 }
 
 write_conf() {
@@ -172,7 +190,7 @@ bluestore_rocksdb_options = compression=kNoCompression,max_write_buffer_number=2
 
 [client.rgw.a]
 rgw_data = $dir/rgw
-rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw_frontends = beast endpoint=127.0.0.1:$rgw_port ssl_endpoint=127.0.0.1:$tls_port ssl_certificate=$dir/cert.pem ssl_private_key=$dir/key.pem
 rgw_enable_apis = s3
 rgw_thread_pool_size = 64
 rgw_dynamic_resharding = false
@@ -185,12 +203,13 @@ start_cluster() {
     local osd_uuid osd_key mkfs_pid
     fsid=$(cat /proc/sys/kernel/random/uuid)
     osd_uuid=$(cat /proc/sys/kernel/random/uuid)
-    { read -r mon_port; read -r rgw_port; } < <(free_ports 2)
+    { read -r mon_port; read -r rgw_port; read -r tls_port; } < <(free_ports 3)
     # a unix socket path holds at most 107 bytes: no admin sockets below a deep DIR
     admin_socket=yes
     [ ${#dir} -lt 70 ] || admin_socket=
     mkdir -p "$dir/run" "$dir/log" "$dir/mon" "$dir/osd" "$dir/rgw" "$dir/crash"
     write_conf
+    make_cert
 
     # the OSD's mkfs needs no monitor: it runs while the monitor is set up
     log "osd mkfs, keyrings and monitor"
@@ -234,8 +253,12 @@ start_cluster() {
         die "radosgw-admin user create failed (see $dir/log/)"
     log "user created"
     MAMORI_S3_ENDPOINT=http://127.0.0.1:$rgw_port
+    MAMORI_S3_TLS_ENDPOINT=https://127.0.0.1:$tls_port
+    MAMORI_S3_TLS_CA=$dir/cert.pem
     launch_proxies
     wait_for 60 s3_works || die "radosgw does not answer a signed request within 60 s (see $dir/log/)"
+    wait_for 10 tls_works ||
+        die "radosgw does not answer over TLS on $MAMORI_S3_TLS_ENDPOINT (see $dir/log/)"
 }
 
 # Starts the two proxies in front of $MAMORI_S3_ENDPOINT (wait_proxies waits for them).
@@ -275,6 +298,7 @@ cmd_start() {
         fi
         mkdir -p "$dir"
         echo external >"$dir/rgw-external"
+        MAMORI_S3_TLS_ENDPOINT= # TLS only from the cluster started here
         case "$MAMORI_S3_ENDPOINT" in
         http://127.0.0.1:* | http://localhost:* | http://\[::1\]:*) rehost= ;;
         *) rehost=1 ;;
@@ -310,6 +334,10 @@ export MAMORI_S3_LYING=$MAMORI_S3_LYING
 export MAMORI_S3_DROPPING=$MAMORI_S3_DROPPING
 export MAMORI_S3_DROPPING_CTL=$MAMORI_S3_DROPPING_CTL
 EOF
+    if [ -n "${MAMORI_S3_TLS_ENDPOINT:-}" ]; then
+        echo "export MAMORI_S3_TLS_ENDPOINT=$MAMORI_S3_TLS_ENDPOINT"
+        echo "export MAMORI_S3_TLS_CA=$MAMORI_S3_TLS_CA"
+    fi
 }
 
 check_prereq_tools() {

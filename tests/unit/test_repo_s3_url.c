@@ -2,8 +2,9 @@
 /*
  * Offline tests of the S3 backend's location and credentials (repo_s3_url.c): the strict
  * parser of "s3://host[:port]/bucket[/prefix]" (hostile input refused, http only on loopback
- * or when asked), the where string without secrets, and the credentials file refused unless
- * owned by the user with mode 0600 or stricter; the REPLACE names of the catalog.
+ * or when asked, https on loopback too with MAMORI_S3_TLS=1), the where string without secrets, and
+ * the credentials file refused unless owned by the user with mode 0600 or stricter; the REPLACE
+ * names of the catalog.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@ static void url__good(void **state)
     struct mm_repo__s3_url u;
 
     (void)state;
+    unsetenv("MAMORI_S3_TLS");
     assert_int_equal(mm_repo__s3_url_parse("s3://127.0.0.1:7480/mm-bucket/hosp/a", 0, &u), 0);
     assert_string_equal(u.host, "127.0.0.1");
     assert_int_equal(u.port, 7480);
@@ -60,6 +62,33 @@ static void url__good(void **state)
     assert_string_equal(u.endpoint, "https://127.0.0.1.evil.jp");
     assert_int_equal(mm_repo__s3_url_parse("s3://128.0.0.1/vault", 0, &u), 0);
     assert_false(u.loopback);
+}
+
+/* MAMORI_S3_TLS=1: https even for a loopback host; with http asked for too: refused. */
+static void url__tls_forced(void **state)
+{
+    struct mm_repo__s3_url u;
+
+    (void)state;
+    setenv("MAMORI_S3_TLS", "1", 1);
+    assert_int_equal(mm_repo__s3_url_parse("s3://127.0.0.1:7443/mm-bucket/p", 0, &u), 0);
+    assert_true(u.loopback);
+    assert_string_equal(u.endpoint, "https://127.0.0.1:7443");
+    assert_string_equal(u.where, "s3://127.0.0.1:7443/mm-bucket/p");
+    assert_int_equal(mm_repo__s3_url_parse("s3://localhost/vault", 0, &u), 0);
+    assert_string_equal(u.endpoint, "https://localhost");
+    assert_int_equal(mm_repo__s3_url_parse("s3://[::1]:9000/vault", 0, &u), 0);
+    assert_string_equal(u.endpoint, "https://[::1]:9000");
+    assert_int_equal(mm_repo__s3_url_parse("s3://s3.example.jp/vault", 0, &u), 0);
+    assert_string_equal(u.endpoint, "https://s3.example.jp");
+    assert_int_equal(mm_repo__s3_url_parse("s3://127.0.0.1:7443/mm-bucket", 1, &u), MM_EINVAL);
+    /* only "1" forces it */
+    setenv("MAMORI_S3_TLS", "0", 1);
+    assert_int_equal(mm_repo__s3_url_parse("s3://127.0.0.1:7480/mm-bucket", 0, &u), 0);
+    assert_string_equal(u.endpoint, "http://127.0.0.1:7480");
+    unsetenv("MAMORI_S3_TLS");
+    assert_int_equal(mm_repo__s3_url_parse("s3://127.0.0.1:7480/mm-bucket", 0, &u), 0);
+    assert_string_equal(u.endpoint, "http://127.0.0.1:7480");
 }
 
 static void url__hostile_refused(void **state)
@@ -273,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(url__good),
+        cmocka_unit_test(url__tls_forced),
         cmocka_unit_test(url__hostile_refused),
         cmocka_unit_test_setup_teardown(creds__env_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(creds__file_0600_read, setup, teardown),

@@ -4,9 +4,10 @@
  * is parsed strictly: it comes from a command line or a configuration file that an attacker
  * may have written, so anything outside a small alphabet, any empty, "." or ".." part, user
  * info, a query or a fragment is refused, and every part is bounded. Plain http is used only
- * for loopback hosts (or when asked for). Credentials come from the environment or from a
- * credentials file that nobody else may read; secrets are wiped after use and never appear in
- * a message.
+ * for loopback hosts (or when asked for); MAMORI_S3_TLS=1 forces https also for a loopback
+ * host (a store on the same machine behind TLS). Credentials come from the environment or
+ * from a credentials file that nobody else may read; secrets are wiped after use and never
+ * appear in a message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -157,7 +158,8 @@ int mm_repo__s3_url_parse(const char *url, int allow_http, struct mm_repo__s3_ur
 {
     struct mm_repo__s3_url u;
     const char *p, *slash, *bend;
-    int err;
+    const char *tls = getenv("MAMORI_S3_TLS");
+    int err, force_tls = tls && strcmp(tls, "1") == 0;
     char port[16] = "";
 
     if (!url || strncmp(url, "s3://", 5) != 0)
@@ -176,11 +178,14 @@ int mm_repo__s3_url_parse(const char *url, int allow_http, struct mm_repo__s3_ur
         return err;
     if (bend && (err = parse_prefix(bend + 1, &u)) < 0)
         return err;
+    if (force_tls && allow_http)
+        return mm_error_set(MM_EINVAL, "MAMORI_S3_TLS=1 and MAMORI_S3_HTTP=1 contradict: "
+                                       "unset one");
     if (u.port)
         snprintf(port, sizeof(port), ":%u", u.port);
     snprintf(u.endpoint, sizeof(u.endpoint), "%s://%s%s%s%s",
-             u.loopback || allow_http ? "http" : "https", strchr(u.host, ':') ? "[" : "", u.host,
-             strchr(u.host, ':') ? "]" : "", port);
+             !force_tls && (u.loopback || allow_http) ? "http" : "https",
+             strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "", port);
     snprintf(u.where, sizeof(u.where), "s3://%s%s%s%s/%s%s%s", strchr(u.host, ':') ? "[" : "",
              u.host, strchr(u.host, ':') ? "]" : "", port, u.bucket, u.prefix[0] ? "/" : "",
              u.prefix);

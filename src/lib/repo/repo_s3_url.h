@@ -3,7 +3,8 @@
  * The S3 backend's parsers, reachable by the offline unit tests (tests/unit/
  * test_repo_s3_url.c) like repo_format.h's codecs: the location "s3://host[:port]/bucket
  * [/prefix]", the credentials (environment or a 0600 file) and which repository names are
- * REPLACE files. No network, no S3 client: pure functions of their arguments and the file.
+ * REPLACE files. No network, no S3 client: functions of their arguments, the file and (the
+ * URL parser) MAMORI_S3_TLS.
  */
 #ifndef MM_REPO_REPO_S3_URL_H
 #define MM_REPO_REPO_S3_URL_H
@@ -22,6 +23,8 @@ struct mm_repo__s3_url {
 /*
  * Parse "s3://host[:port]/bucket[/prefix]" strictly (no spaces, user info, query, empty or
  * "."/".." parts, bounded lengths). @allow_http: plain http also for a host not on loopback.
+ * MAMORI_S3_TLS=1 in the environment: https also for a loopback host (with @allow_http: an
+ * error).
  * @return 0, MM_EINVAL (with what is wrong), MM_ELIMIT
  */
 int mm_repo__s3_url_parse(const char *url, int allow_http, struct mm_repo__s3_url *out);
