@@ -107,6 +107,7 @@ if [ "$rc" != 0 ] && [ "$rc" -lt 128 ]; then ok "without the CA: non-zero exit, 
     not_ok "without the CA: non-zero exit, no crash (exit $rc)"
 fi
 has "without the CA: the message names the certificate" "$W/noca.out" 'certificate'
+sed 's/^/#   /' "$W/noca.out" | head -n 5
 if grep -qF -e "$MAMORI_S3_SECRET_KEY" -e "$MAMORI_PASSPHRASE" "$W/noca.out"; then
     cp "$W/noca.out" "$W/last.out"
     not_ok "without the CA: no secret in the output"
