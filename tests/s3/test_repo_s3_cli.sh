@@ -123,6 +123,7 @@ init_args=(--user it-admin --kdf-passes 1 --kdf-memory 1 --allow-weak-secrets)
 # ---- round trip on a bucket with Object Lock ----
 bucket rt lock
 R=$(url "$B" hosp-a)
+RB=$B # the bucket of $R
 check "init on s3 (lock bucket)" mamori init --repo "$R" "${init_args[@]}"
 check "backup to s3" mamori backup --repo "$R" "$src"
 check "restore from s3" mamori restore --repo "$R" latest --to "$W/out1"
@@ -192,6 +193,41 @@ if [ -n "${MAMORI_S3_DROPPING:-}" ] && [ -n "${MAMORI_S3_DROPPING_CTL:-}" ]; the
     check "the next backup completes it" mamori backup --repo "$D2" "$src"
     check "restore after the cut backup is byte-exact" \
         sh -c "'$M' -q restore --repo '$D2' latest --to '$W/out8' && diff -r '$src' '$W/out8/standard'"
+fi
+
+# ---- a lock left by a killed process of this machine is stale; another machine's blocks ----
+if [ -r /etc/machine-id ] && grep -Eq '^[0-9a-f]{32}$' /etc/machine-id; then
+    sh -c 'exit 0' &
+    dead=$!
+    wait "$dead"
+    put_lock() { # put_lock MACHINE: an exclusive lock of this host's dead process; prints its key
+        local k
+        k=hosp-a/locks/$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+        printf 'mamori-lock 1\nkind exclusive\nhost %s\npid %s\nstart %s\nop backup\nmachine %s\n' \
+            "$(hostname | tr -c '\041-\176\n' _)" "$dead" "$(date +%s)" "$1" |
+            s3curl PUT "$EP/$RB/$k" --data-binary @- >/dev/null && echo "$k"
+    }
+    k=$(put_lock "$(cat /etc/machine-id)")
+    check "a killed backup's lock (this machine, process gone) is stale: the next backup runs" \
+        mamori backup --repo "$R" "$src"
+    if [ -n "$(versions "$RB" "$k" | awk -F'\t' '$3 == 0')" ] &&
+        s3curl HEAD "$EP/$RB/$k" >/dev/null 2>&1; then
+        not_ok "the stale lock is gone"
+    else
+        ok "the stale lock is gone"
+    fi
+    k=$(put_lock 0123456789abcdef0123456789abcdef)
+    "$M" --lang en backup --repo "$R" "$src" >"$W/other.out" 2>&1
+    echo "exit=$?" >>"$W/other.out"
+    has "a lock of another machine with the same host name blocks (named), never judged stale" \
+        "$W/other.out" 'exit=[1-9]'
+    while IFS=$'\t' read -r key v dm; do # a person removes it with the store's tools
+        s3curl DELETE "$EP/$RB/$key?versionId=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "$v")" >/dev/null 2>&1
+    done < <(versions "$RB" "$k")
+    check "after a person removed it, the backup runs" mamori backup --repo "$R" "$src"
+else
+    echo "# no /etc/machine-id: the S3 lock staleness checks need one (systemd's machine ID)"
+    not_ok "this machine has a machine ID (/etc/machine-id)"
 fi
 
 # ---- a backup extends the retention of what earlier generations stored ----

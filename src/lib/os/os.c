@@ -239,6 +239,23 @@ int mm_os_hostname(char *buf, size_t n)
     return 0;
 }
 
+int mm_os_machine_id(char out[33])
+{
+    char buf[64] = "";
+    FILE *f = fopen("/etc/machine-id", "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    out[0] = '\0';
+    if (n < 32 || strspn(buf, "0123456789abcdef") != 32 || (buf[32] && buf[32] != '\n'))
+        return mm_error_set(MM_ENOTFOUND, "this machine has no machine ID");
+    memcpy(out, buf, 32);
+    out[32] = '\0';
+    return 0;
+}
+
 int mm_os_localtime(time_t t, struct tm *out, long *gmtoff)
 {
     if (!localtime_r(&t, out))

@@ -68,6 +68,14 @@ const char *mm_os_dir_next(const void *buf, size_t n, size_t *off);
 int mm_os_hostname(char *buf, size_t n);
 
 /*
+ * This machine's identity, 32 lower-case hex digits and a NUL, from /etc/machine-id
+ * (systemd's, unique per installation; unlike the host name, two machines made from one image
+ * with the same name differ). Windows: MM_ENOTFOUND (not used there).
+ * @return 0, MM_ENOTFOUND (none, or not 32 hex digits)
+ */
+int mm_os_machine_id(char out[33]);
+
+/*
  * @t as local time into @out, and the offset of local time east of UTC at @t, in seconds,
  * into @gmtoff (tm_gmtoff, which Windows lacks).
  * @return 0, MM_EINVAL (@t cannot be represented)

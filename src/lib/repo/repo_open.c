@@ -541,8 +541,9 @@ struct lockinfo {
     long pid;
     long long start;
     char kind[16];
-    char op[16];   /* "" in the locks of an older mamori */
-    char user[65]; /* the key slot (or host credential) that took it; "" unknown */
+    char op[16];      /* "" in the locks of an older mamori */
+    char user[65];    /* the key slot (or host credential) that took it; "" unknown */
+    char machine[33]; /* /etc/machine-id of the host that took it; "" unknown (older) */
 };
 
 static int parse_lock(const char *text, struct lockinfo *li)
@@ -557,6 +558,9 @@ static int parse_lock(const char *text, struct lockinfo *li)
         li->op[0] = '\0';
     if ((op = strstr(text, "\nuser ")) != NULL && sscanf(op, "\nuser %64s", li->user) != 1)
         li->user[0] = '\0';
+    if ((op = strstr(text, "\nmachine ")) != NULL &&
+        (sscanf(op, "\nmachine %32[0-9a-f]", li->machine) != 1 || strlen(li->machine) != 32))
+        li->machine[0] = '\0';
     return 0;
 }
 
@@ -575,12 +579,21 @@ static void stale_lock(mm_repo *r, const char *rel, const char *name, const stru
     mm_repo__remove(r, rel);
 }
 
-/* 1 when the lock @li was taken on this host (@host) by a process that is gone: only on a
- * local folder (the pid of another machine sharing a store's name means nothing here). */
+/* 1 when the lock @li was taken on this machine by a process that is gone. On a local folder
+ * the same host name (and machine ID, when both locks have one) is this machine; on a store
+ * several machines may share, only the same machine ID is (two hosts made from one image can
+ * share a name, never a machine ID): a lock without one there cannot be judged and blocks. */
 static int lock_is_stale(const mm_repo *r, const struct lockinfo *li, const char *host)
 {
-    return mm_repo__local(r) && strcmp(li->host, host) == 0 && li->pid > 0 &&
-           kill((pid_t)li->pid, 0) != 0 && errno == ESRCH;
+    char me[33];
+    int mine_known = mm_os_machine_id(me) == 0;
+
+    mm_error_clear();
+    if (strcmp(li->host, host) != 0 || li->pid <= 0)
+        return 0;
+    if (li->machine[0] && mine_known ? strcmp(li->machine, me) != 0 : !mm_repo__local(r))
+        return 0;
+    return kill((pid_t)li->pid, 0) != 0 && errno == ESRCH;
 }
 
 int mm_repo_interrupted(mm_repo *r, struct mm_repo_interrupted **out, size_t *n)
@@ -725,11 +738,16 @@ int mm_repo_lock_for(mm_repo *r, enum mm_repo_lock_kind kind, const char *op, un
     snprintf(rel, sizeof(rel), "locks/%s", hex);
     {
         int user_ok = r->user[0] && strlen(r->user) <= 64 && !strpbrk(r->user, " \t\n");
-        snprintf(text, sizeof(text),
-                 "mamori-lock 1\nkind %s\nhost %s\npid %ld\nstart %lld\n%s%.15s%s%s%.64s%s",
-                 kind == MM_REPO_LOCK_EXCLUSIVE ? "exclusive" : "shared", host, (long)getpid(),
-                 (long long)time(NULL), op ? "op " : "", op ? op : "", op ? "\n" : "",
-                 user_ok ? "user " : "", user_ok ? r->user : "", user_ok ? "\n" : "");
+        char machine[33];
+        int mid = mm_os_machine_id(machine) == 0;
+        mm_error_clear();
+        snprintf(
+                text, sizeof(text),
+                "mamori-lock 1\nkind %s\nhost %s\npid %ld\nstart %lld\n%s%.15s%s%s%.64s%s%s%.32s%s",
+                kind == MM_REPO_LOCK_EXCLUSIVE ? "exclusive" : "shared", host, (long)getpid(),
+                (long long)time(NULL), op ? "op " : "", op ? op : "", op ? "\n" : "",
+                user_ok ? "user " : "", user_ok ? r->user : "", user_ok ? "\n" : "",
+                mid ? "machine " : "", mid ? machine : "", mid ? "\n" : "");
     }
     /* a failure may come after the rename (the folder's fsync): never leave the file behind,
      * it would lock out the rest of this process (issue 17.12) */

@@ -110,6 +110,12 @@ uid_t mm_win_geteuid(void)
 
 /* ---- the os module (os.h) ------------------------------------------------------------------ */
 
+int mm_os_machine_id(char out[33])
+{
+    out[0] = '\0';
+    return mm_error_set(MM_ENOTFOUND, "no machine ID on Windows");
+}
+
 int mm_os_hostname(char *buf, size_t n)
 {
     wchar_t w[256];
