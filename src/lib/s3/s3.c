@@ -453,6 +453,11 @@ static int send_on(mm_s3 *s, CURL *c, struct attempt *a)
         atomic_fetch_add(&s->retried, 1);
         backoff(n + 1);
     }
+    if (cc == CURLE_PEER_FAILED_VERIFICATION)
+        return mm_error_set(MM_EIO,
+                            "s3 %s: the store's TLS certificate is not trusted (%s): a private "
+                            "CA's bundle is named by MAMORI_S3_CA_FILE",
+                            a->r->op, curl_easy_strerror(cc));
     if (cc != CURLE_OK)
         return mm_error_set(MM_EIO, "s3 %s: %s", a->r->op, curl_easy_strerror(cc));
     return 0;
