@@ -72,7 +72,11 @@ enum mm_audit_kind {
     MM_AUDIT_ROTATE_COPIED = 21,       /* key rotate: one generation copied and verified */
     MM_AUDIT_ROTATE_FINISHED = 22,     /* key rotate: ended (result, counts) */
     MM_AUDIT_INTERRUPTED = 23,         /* a writer (backup, prune) was killed: found by the next */
-    MM_AUDIT_KIND_MAX = 23
+    MM_AUDIT_DRILL = 24,               /* a restore drill ran (fields "drill" full|structural,
+                                          result, generation, figures) */
+    MM_AUDIT_PATIENT_EXPORTED = 25,    /* export: a patient's record written out (subject:
+                                          patient; field "format" fhir|csv) */
+    MM_AUDIT_KIND_MAX = 25
 };
 
 /* The stable name of @k ("init", "key-add", ... as in --json), or NULL for an unknown kind. */

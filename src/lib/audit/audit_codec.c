@@ -41,6 +41,8 @@ static const char *const kind_names[MM_AUDIT_KIND_MAX + 1] = {
     "rotate-copied",
     "rotate-finished",
     "interrupted",
+    "drill",
+    "patient-exported",
 };
 
 const char *mm_audit_kind_name(unsigned int k)
