@@ -123,6 +123,8 @@ static const char *kind_label(const struct cli_ctx *ctx, unsigned int k)
         "鍵の更新: 世代の複製",
         "鍵の更新の終了",
         "中断された処理",
+        "復元訓練",
+        "患者記録の書き出し",
     };
     const char *n = mm_audit_kind_name(k);
 
