@@ -254,4 +254,53 @@ int mm_status_json(const struct mm_status *st, mm_buf *out);
  */
 int mm_status_prometheus(const struct mm_status *st, mm_buf *out);
 
+/* ---- drill records (backup_drills.c) ------------------------------------------------------ */
+
+/* Longest line of <state_dir>/drills.jsonl read back. */
+#define MM_STATUS_DRILL_LINE_MAX 4096u
+
+/*
+ * One restore drill as <state_dir>/drills.jsonl records it (docs/format.md "Drill records"):
+ * a full drill (`mamori drill`, a person's key: restored, checked, patients read) or the daily
+ * cycle's structural one (the host's credential: every pack read and checked against the
+ * host's catalog, timings). Strings are "" when unknown; figures -1 when not measured.
+ */
+struct mm_status_drill {
+    char kind[12];                       /* "full" or "structural" */
+    int64_t at;                          /* start, seconds since 1970 UTC */
+    char medium[MM_CONFIG_MAX_NAME + 1]; /* the medium's label */
+    char repo_id[MM_CRYPTO_HEX_SIZE];    /* the repository's ID (hex) */
+    char generation[MM_CRYPTO_HEX_SIZE]; /* the generation drilled ("" structural) */
+    char result[8];                      /* "ok" or "failed" */
+    char reason[192];                    /* failed: why, in words (no patient data); "" ok */
+    double viewer_s;  /* full: unlock, open the index and show the first patient (RTO of a
+                         usable viewer); -1 */
+    double restore_s; /* full: restore and check every file; structural: read the medium */
+    double total_s;   /* the whole drill */
+    uint64_t files;   /* restored (full) or read (structural) */
+    uint64_t bytes;
+    double mib_s;     /* bytes / restore_s in MiB/s; -1 */
+    int64_t rpo_s;    /* age at @at of the newest clean, verified generation; -1 none */
+    uint64_t patients, patients_failed; /* full: patients read as the viewer does, failures */
+};
+
+/*
+ * Append @d as one JSON line (no newline) to @out.
+ * @return 0, MM_ELIMIT, MM_ENOMEM
+ */
+int mm_status_drill_json(const struct mm_status_drill *d, mm_buf *out);
+
+/*
+ * Read one line of drills.jsonl.
+ * @param[out] out the record; untouched on failure
+ * @return 0, MM_ECORRUPT (not such a line: the message says which member)
+ */
+int mm_status_drill_parse(const char *line, size_t n, struct mm_status_drill *out);
+
+/*
+ * Append @d to <@state_dir>/drills.jsonl (created 0640 with the folder; one write, fsync).
+ * @return 0, MM_EIO, MM_ENOMEM
+ */
+int mm_status_drill_append(const char *state_dir, const struct mm_status_drill *d);
+
 #endif
