@@ -185,6 +185,9 @@ struct mm_ssmix2_origin {
     const char *order_no;     /* file-name order number */
     const char *file_time;    /* file-name time stamp as "YYYY-MM-DDTHH:MM:SS" */
     const char *care_date;    /* date folder as "YYYY-MM-DD", "" for "-" */
+    const char *file;         /* the message file (or extended content folder), relative to its
+                                 storage root: the path the loader read, else the standard
+                                 layout's path of the name (not in the record's JSON) */
 };
 
 /* A telephone number (XTN): PID-13/14, NK1-5/6. */
@@ -538,6 +541,14 @@ size_t mm_ssmix2_record_labs(const mm_ssmix2_record *r, const struct mm_ssmix2_l
 size_t mm_ssmix2_record_admins(const mm_ssmix2_record *r, const struct mm_ssmix2_admin **out);
 size_t mm_ssmix2_record_exams(const mm_ssmix2_record *r, const struct mm_ssmix2_exam **out);
 size_t mm_ssmix2_record_documents(const mm_ssmix2_record *r, const struct mm_ssmix2_document **out);
+/*
+ * Whether allergy @a is in the record's current list (mm_ssmix2_record_json without history):
+ * its file is current and, for ADT-61 and ADT-00, the newest current file of its type (a newer
+ * register that lists no allergy any more leaves none). The JSON lists an allergen named by
+ * several current files once: a caller that lists them must do the same (same type and code,
+ * or without codes the same name).
+ */
+int mm_ssmix2_record_allergy_current(const mm_ssmix2_record *r, const struct mm_ssmix2_allergy *a);
 /* Every data type noted (mm_ssmix2_record_note) with its counts, sorted by type; the types
  * with failed, damaged or folder counts are those with read failures. */
 size_t mm_ssmix2_record_failures(const mm_ssmix2_record *r, const struct mm_ssmix2_failure **out);

@@ -35,6 +35,7 @@ struct mm_ssmix2_record {
     struct vec uninterpreted; /* struct mm_ssmix2_uninterpreted: raw fields of non-order messages */
     size_t raw_shown;         /* non-empty fields captured raw so far (mm_ssmix2__raw_add) */
     const char *allergy_src[2]; /* file times of the newest current ADT-61 and ADT-00 */
+    const char *cur_file;       /* path of the file being added (the loader's), or NULL */
     struct mm_ssmix2_field_counts counts;
     int oom;
 };

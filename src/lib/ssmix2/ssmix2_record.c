@@ -282,6 +282,7 @@ int mm_ssmix2_record_add_document(mm_ssmix2_record *r, const struct mm_ssmix2_na
         return MM_ENOMEM;
     mm_ssmix2__set_origin(r, &d->from, name, "");
     d->from.type = mm_ssmix2__sdup(r, name->type);
+    d->from.file = mm_ssmix2__sdup(r, folder);
     /* local^name^system^standard code^standard name^system: prefer the standard parts */
     folder_comp(name->type, 5, title, sizeof(title));
     if (!title[0])
@@ -649,7 +650,9 @@ static int load_file(mm_ssmix2_record *r, const char *root, const char *rel, mm_
         failed(r, type, pr, rel, mm_error_last());
         return 0;
     }
+    r->cur_file = rel;
     err = mm_ssmix2_record_add(r, &name, m);
+    r->cur_file = NULL;
     mm_hl7_free(m);
     if (err == MM_ENOMEM)
         return err;
@@ -882,4 +885,14 @@ size_t mm_ssmix2_record_orders(const mm_ssmix2_record *r, int kind,
     }
     *out = r->orders[kind].v;
     return r->orders[kind].n;
+}
+
+int mm_ssmix2_record_allergy_current(const mm_ssmix2_record *r, const struct mm_ssmix2_allergy *a)
+{
+    const struct mm_ssmix2_origin *o = &a->from;
+    int k = strcmp(o->type, "ADT-61") == 0 ? 0 : strcmp(o->type, "ADT-00") == 0 ? 1 : -1;
+
+    if (o->flag != MM_SSMIX2_CURRENT)
+        return 0;
+    return k < 0 || (r->allergy_src[k] && strcmp(o->file_time, r->allergy_src[k]) == 0);
 }

@@ -235,6 +235,18 @@ void mm_ssmix2__set_origin(mm_ssmix2_record *r, struct mm_ssmix2_origin *o,
     snprintf(b, sizeof(b), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", t, t + 4, t + 6, t + 8, t + 10, t + 12);
     o->file_time = mm_ssmix2__sdup(r, b);
     o->care_date = strcmp(name->date, "-") == 0 ? "" : mm_ssmix2__iso_date(r, name->date);
+    if (r->cur_file) {
+        o->file = mm_ssmix2__sdup(r, r->cur_file);
+    } else {
+        /* added without a path: the standard layout's <pid[0:3]>/<pid[3:6]>/<pid>/<date>/... */
+        const char *pid = name->patient_id;
+        size_t n = strlen(pid);
+        char f[4 * MM_LIMIT_PATIENT_ID + 2 * MM_SSMIX2_TYPE_MAX + 256];
+        snprintf(f, sizeof(f), "%.3s/%.3s/%s/%s/%s/%s_%s_%s_%s_%s_%s_%d", pid, n > 3 ? pid + 3 : "",
+                 pid, name->date, name->type, pid, name->date, name->type, name->order_no,
+                 name->timestamp, name->dept, (int)name->flag);
+        o->file = mm_ssmix2__sdup(r, f);
+    }
 }
 
 /* Move the @elem-sized items of the scratch vector @v into the arena. OUT: *n */
