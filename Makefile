@@ -65,6 +65,12 @@ deps: deps-apt
 	  echo "make deps: npm ci (tests/browser)"; \
 	  cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error; \
 	fi
+	@# the FHIR export tests: the npm packages fhir (R4 structure definitions) and fhirpath, at
+	@# the versions tests/fhir/package-lock.json pins
+	@if [ ! -f tests/fhir/node_modules/fhir/package.json ] || [ ! -f tests/fhir/node_modules/fhirpath/package.json ]; then \
+	  echo "make deps: npm ci (tests/fhir)"; \
+	  cd tests/fhir && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 deps-apt:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -115,7 +121,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-	  --no-suite browser --no-suite windows --no-suite s3
+	  --no-suite browser --no-suite fhir --no-suite windows --no-suite s3
 
 DEMO_PASSPHRASE ?= mamori-demo-passphrase
 
