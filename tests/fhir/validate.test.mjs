@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The FHIR export (issue 21) checked by FHIR tools, TAP. A generated storage (mamori-gen, 20
+ * patients, 120 days, extended, seed 5: it has updates and cancels) is backed up with the CLI,
+ * restored from the repository, and every patient exported by fhir-dump (mm_ssmix2_record_load +
+ * mm_export_fhir_bundle; the lead switches this to `mamori export --fhir` once it is merged).
+ * Then:
+ *   - every Bundle validates against the FHIR R4 structure definitions (npm `fhir`), and every
+ *     resource type the export writes appears at least once;
+ *   - the JP Core v1.1.2 rules that matter, in FHIRPath (npm `fhirpath`, R4 model): identifier
+ *     and code systems, required elements and cardinalities, meta.profile and meta.source, every
+ *     reference resolving inside its Bundle, every subject the Bundle's own Patient;
+ *   - the content against the generator's truth: demographics, diagnoses, allergies, every
+ *     prescription and injection line, labs, administrations, encounters, documents; no
+ *     resource from a superseded (_2) or cancelled (_0) file, no cancelled order, no other
+ *     patient's ID, name or folder;
+ *   - IDs: the same Bundles from the original folder and the restored copy, and after
+ *     `mamori-gen advance` every resource whose file is still current keeps its ID;
+ *   - the public samples' facts (tests/data/ssmix2-samples, PROVENANCE.md; test_record.c).
+ * Skips (TAP SKIP) only when tests/fhir/node_modules is missing (`make deps`).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const { MAMORI, MAMORI_GEN, FHIR_DUMP, SAMPLES } = process.env;
+if (!fs.existsSync(path.join(HERE, 'node_modules', 'fhir', 'package.json')) ||
+    !fs.existsSync(path.join(HERE, 'node_modules', 'fhirpath', 'package.json'))) {
+    console.log('1..0 # SKIP tests/fhir/node_modules is missing (run make deps, or npm ci in tests/fhir)');
+    process.exit(77);
+}
+if (!MAMORI || !MAMORI_GEN || !FHIR_DUMP || !SAMPLES) {
+    console.log('1..0 # SKIP set MAMORI, MAMORI_GEN, FHIR_DUMP and SAMPLES');
+    process.exit(77);
+}
+const require = createRequire(import.meta.url);
+const { Fhir } = require('fhir');
+const fhirpath = require('fhirpath');
+const r4 = require('fhirpath/fhir-context/r4');
+
+// ---------- TAP ----------
+
+let n = 0, failed = 0;
+function ok(cond, what, detail) {
+    n++;
+    if (!cond) {
+        failed++;
+    }
+    console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${what}`);
+    if (!cond && detail !== undefined) {
+        console.log('# ' + JSON.stringify(detail).slice(0, 1500));
+    }
+}
+const note = (s) => console.log('# ' + s);
+
+// ---------- the fixture ----------
+
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'mamori-fhir-'));
+const env = {
+    ...process.env, MAMORI_PASSPHRASE: 'エクスポート試験 correct horse 21',
+    MAMORI_AUDIT_DIR: path.join(TMP, 'audit'), XDG_CACHE_HOME: path.join(TMP, 'cache'),
+    MAMORI_CACHE: path.join(TMP, 'cache', 'mamori'), MAMORI_LANG: 'en',
+};
+fs.mkdirSync(env.MAMORI_AUDIT_DIR);
+function run(bin, args) {
+    try {
+        return execFileSync(bin, args, { env, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+        console.log(`Bail out! ${path.basename(bin)} ${args[0]} failed: ${e.stderr || e.message}`);
+        if (!process.env.KEEP_TMP) {
+            fs.rmSync(TMP, { recursive: true, force: true });
+        }
+        process.exit(2);
+    }
+}
+const FACILITY = '1234567890';
+
+/* fhir-dump's Bundles of @ids from a storage: {id: bundle}. */
+function dump(std, ext, ids, gen) {
+    const args = ['--std', std, '--facility', FACILITY, '--repo-id', 'r', '--generation', gen];
+    if (ext) {
+        args.push('--ext', ext);
+    }
+    const out = run(FHIR_DUMP, [...args, ...ids]);
+    const bundles = {};
+    for (const part of out.split(/^### /m).slice(1)) {
+        const nl = part.indexOf('\n');
+        bundles[part.slice(0, nl)] = { text: part.slice(nl + 1), json: JSON.parse(part.slice(nl + 1)) };
+    }
+    return bundles;
+}
+
+const D = path.join(TMP, 'gen'), TRUTH = path.join(TMP, 'truth.json'), R = path.join(TMP, 'repo');
+run(MAMORI_GEN, ['--out', D, '--patients', '20', '--days', '120', '--extended', '--seed', '5', '--truth', TRUTH, '-q']);
+const T = JSON.parse(fs.readFileSync(TRUTH, 'utf8'));
+run(MAMORI, ['init', '--repo', R, '--user', 'clerk']);
+run(MAMORI, ['backup', '--repo', R, path.join(D, 'standard'), path.join(D, 'extended')]);
+const RESTORED = path.join(TMP, 'restored');
+run(MAMORI, ['restore', '--repo', R, 'latest', '--to', RESTORED]);
+/* the restored copy keeps the backed-up folders' names under the restore folder */
+function findDir(root, name) {
+    const q = [root];
+    while (q.length) {
+        const d = q.shift();
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            if (e.isDirectory()) {
+                if (e.name === name) {
+                    return path.join(d, e.name);
+                }
+                q.push(path.join(d, e.name));
+            }
+        }
+    }
+    return null;
+}
+const RSTD = findDir(RESTORED, 'standard'), REXT = findDir(RESTORED, 'extended');
+ok(RSTD && REXT, 'the generation restores with its standard and extended storages');
+const ids = T.patients.map((p) => p.patient.id);
+const B = dump(RSTD, REXT, ids, 'g1');
+ok(Object.keys(B).length === ids.length, `fhir-dump writes one Bundle for each of the ${ids.length} patients`);
+
+// ---------- FHIR R4 structure ----------
+
+const fhir = new Fhir();
+const TYPES = ['Patient', 'Encounter', 'Condition', 'AllergyIntolerance', 'MedicationRequest',
+    'MedicationAdministration', 'Observation', 'DocumentReference', 'Binary', 'OperationOutcome'];
+const seen = new Set();
+let errors = [];
+for (const [pid, b] of Object.entries(B)) {
+    const v = fhir.validate(b.json, { errorOnUnexpected: true });
+    errors.push(...v.messages.filter((m) => m.severity === 'error').map((m) => ({ pid: pid.length, ...m })));
+    for (const e of b.json.entry) {
+        seen.add(e.resource.resourceType);
+    }
+}
+ok(errors.length === 0, 'every Bundle validates against the FHIR R4 structure definitions (npm fhir)', errors.slice(0, 5));
+for (const t of TYPES) {
+    ok(seen.has(t), `the generated data gives at least one ${t}`);
+}
+/* the validator itself finds errors (a resource with an unknown element, a bad code) */
+{
+    const bad = JSON.parse(B[ids[0]].text);
+    bad.entry[0].resource.notAnElement = 1;
+    bad.entry[0].resource.gender = 'neither';
+    const v = fhir.validate(bad, { errorOnUnexpected: true });
+    ok(v.messages.filter((m) => m.severity === 'error').length >= 2, 'the validator reports a nested unknown element and a bad code');
+}
+
+// ---------- JP Core rules (FHIRPath, R4 model) ----------
+
+const fp = (res, expr) => fhirpath.evaluate(res, expr, null, r4);
+const JP = 'http://jpfhir.jp/fhir/core/StructureDefinition/';
+const PROFILE = {
+    Patient: ['JP_Patient'], Encounter: ['JP_Encounter'], Condition: ['JP_Condition'],
+    AllergyIntolerance: ['JP_AllergyIntolerance'],
+    MedicationRequest: ['JP_MedicationRequest', 'JP_MedicationRequest_Injection'],
+    MedicationAdministration: ['JP_MedicationAdministration', 'JP_MedicationAdministration_Injection'],
+    Observation: ['JP_Observation_LabResult'],
+};
+const HOT = ['urn:oid:1.2.392.200119.4.403.1', 'urn:oid:1.2.392.200119.4.402.1', 'urn:oid:1.2.392.200119.4.403.2'];
+const YJ = 'urn:oid:1.2.392.100495.20.1.73';
+const MEDIS = 'urn:oid:1.2.392.200119.4.101.6';
+const ICD10 = 'http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full';
+const JLAC10 = 'urn:oid:1.2.392.200119.4.504';
+const JAMI = 'urn:oid:1.2.392.200250.2.2.20.20';
+const JAMI_EXTRA = 'urn:oid:1.2.392.200250.2.2.20.22';
+/* [resource type, FHIRPath that must be true for each resource of the type, what it says] */
+const RULES = [
+    ['Patient', `identifier.where(system = 'urn:oid:1.2.392.100495.20.3.51.1${FACILITY}').count() = 1`, 'JP_Patient identifier system 1.2.392.100495.20.3.51.1<facility>'],
+    ['Patient', "name.where(extension('http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation').value = 'IDE').count() = 1", 'kanji name with representation IDE'],
+    ['Patient', "name.where(extension('http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation').value = 'SYL').count() = 1", 'kana name with representation SYL'],
+    ['Patient', "gender.exists() and birthDate.exists()", 'gender and birthDate'],
+    ['Encounter', "status.exists() and class.exists() and (class.code = 'AMB' or class.code = 'IMP') and class.system = 'http://terminology.hl7.org/CodeSystem/v3-ActCode'", 'Encounter status and class AMB/IMP (v3-ActCode)'],
+    ['Encounter', 'period.start.exists() or period.end.exists()', 'Encounter period'],
+    ['Condition', "clinicalStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/condition-clinical').count() = 1", 'Condition clinicalStatus 1..1'],
+    ['Condition', "verificationStatus.coding.code.all($this = 'confirmed' or $this = 'provisional')", 'Condition verificationStatus confirmed/provisional'],
+    ['Condition', `code.coding.all(system = '${MEDIS}' or system = '${ICD10}') and code.coding.exists() and code.text.exists()`, 'Condition codings MEDIS 病名 / ICD-10 only, and a text'],
+    ['AllergyIntolerance', "patient.exists() and clinicalStatus.exists() and code.text.exists()", 'AllergyIntolerance patient, clinicalStatus, code'],
+    ['MedicationRequest', "status.exists() and intent = 'order' and subject.exists() and authoredOn.exists()", 'MedicationRequest status, intent, subject, authoredOn'],
+    ['MedicationRequest', "identifier.where(system = 'urn:oid:1.2.392.100495.20.3.81').count() = 1 and identifier.where(system = 'urn:oid:1.2.392.100495.20.3.82').count() = 1", 'RP number and order in the RP, 1..1 each'],
+    ['MedicationRequest', `medicationCodeableConcept.coding.where(${HOT.map((s) => `system = '${s}'`).join(' or ')}).count() = 1 and medicationCodeableConcept.coding.all(${[...HOT, YJ].map((s) => `system = '${s}'`).join(' or ')})`, 'medication coded in HOT (one) and YJ only'],
+    ['MedicationRequest', 'dosageInstruction.count() >= 1', 'dosageInstruction 1..*'],
+    ['MedicationRequest', `dosageInstruction.timing.code.coding.all(system = '${JAMI}')`, 'usage coded in JAMI 用法 (16 digits)'],
+    ['MedicationRequest', `dosageInstruction.additionalInstruction.coding.all(system = '${JAMI_EXTRA}')`, 'day patterns coded in JAMI 補足用法'],
+    ['MedicationAdministration', 'status.exists() and medicationCodeableConcept.exists() and subject.exists() and (effective as dateTime).exists() or (effective as Period).exists()', 'MedicationAdministration status, medication, subject, effective'],
+    ['Observation', "status.exists() and category.coding.where(system = 'http://terminology.hl7.org/CodeSystem/observation-category' and code = 'laboratory').exists() and subject.exists() and effective.exists()", 'Observation status, category laboratory, subject, effective'],
+    ['Observation', `code.coding.where(system = '${JLAC10}').code.all(length() = 17)`, 'JLAC10 codes are 17 characters'],
+    ['Observation', 'value.exists()', 'Observation value (Quantity or string)'],
+    ['Observation', "interpretation.coding.all(system = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation')", 'interpretation in v3-ObservationInterpretation'],
+    ['DocumentReference', 'status.exists() and subject.exists() and content.count() >= 1 and content.attachment.all(title.exists())', 'DocumentReference status, subject, content'],
+    ['DocumentReference', "content.attachment.where(url.exists()).url.all(startsWith('urn:uuid:'))", 'attachments point to Binaries in the Bundle'],
+    ['Binary', 'contentType.exists() and data.exists()', 'Binary contentType and data'],
+    ['OperationOutcome', 'issue.count() >= 1', 'OperationOutcome has issues'],
+];
+const ruleFails = {};
+const refFails = [], subjFails = [], profFails = [], srcFails = [];
+let codings = 0, nosys = [];
+for (const [pid, b] of Object.entries(B)) {
+    const urls = new Set(b.json.entry.map((e) => e.fullUrl));
+    const patientUrl = b.json.entry.find((e) => e.resource.resourceType === 'Patient').fullUrl;
+    for (const e of b.json.entry) {
+        const r = e.resource;
+        for (const [t, expr, what] of RULES) {
+            if (r.resourceType === t && fp(r, expr)[0] !== true) {
+                (ruleFails[what] ||= []).push(r.id);
+            }
+        }
+        for (const ref of fp(r, 'descendants().reference')) {
+            if (!urls.has(ref)) {
+                refFails.push(ref);
+            }
+        }
+        for (const s of fp(r, 'subject.reference | patient.reference')) {
+            if (s !== patientUrl) {
+                subjFails.push(r.id);
+            }
+        }
+        for (const c of fp(r, 'descendants().coding')) {
+            codings++;
+            if (!c.system) {
+                nosys.push(r.id);
+            }
+        }
+        const want = PROFILE[r.resourceType];
+        if (want && !(r.meta?.profile || []).some((p) => want.map((w) => JP + w).includes(p))) {
+            profFails.push(r.resourceType);
+        }
+        /* meta.source names a current file of this patient, present in the restored storage */
+        if (r.resourceType !== 'OperationOutcome') {
+            const src = r.meta?.source || '';
+            const rel = decodeURIComponent(src.replace(/^urn:mamori:r:g1:/, ''));
+            const parts = rel.split('/');
+            if (!src.startsWith('urn:mamori:r:g1:') || parts[2] !== pid || /_[02]$/.test(rel) ||
+                !(fs.existsSync(path.join(RSTD, rel)) || fs.existsSync(path.join(REXT, rel)))) {
+                srcFails.push(rel);
+            }
+        }
+    }
+}
+for (const [, , what] of RULES) {
+    ok(!ruleFails[what], `JP Core: ${what}`, ruleFails[what]?.slice(0, 3));
+}
+ok(refFails.length === 0, 'every reference resolves inside its Bundle', refFails.slice(0, 3));
+ok(subjFails.length === 0, "every subject / patient is the Bundle's own Patient", subjFails.slice(0, 3));
+ok(codings > 0 && nosys.length === 0, `every coding has a system (${codings} codings)`, nosys.slice(0, 3));
+ok(profFails.length === 0, 'meta.profile is the JP Core profile of each resource', profFails.slice(0, 3));
+ok(srcFails.length === 0, "meta.source names a current (_1) file of the patient's own folder, present in the generation", srcFails.slice(0, 3));
+
+// ---------- content against the truth ----------
+
+const res = (b, type) => b.json.entry.map((e) => e.resource).filter((r) => r.resourceType === type);
+const bad = {};
+const fail = (what, x) => (bad[what] ||= []).push(x);
+const codeOf = (cc, systems) => (cc?.coding || []).find((c) => systems.includes(c.system))?.code;
+for (const P of T.patients) {
+    const pid = P.patient.id, b = B[pid];
+    const pt = res(b, 'Patient')[0];
+    const nameOf = (rep) => pt.name.find((x) => x.extension?.[0]?.valueCode === rep)?.text;
+    if (pt.identifier[0].value !== pid || nameOf('IDE') !== P.patient.name || nameOf('SYL') !== P.patient.kana ||
+        pt.birthDate !== P.patient.birth_date || pt.gender !== { M: 'male', F: 'female' }[P.patient.sex]) {
+        fail('patient', pid.length);
+    }
+    /* diagnoses: current active, and resolved */
+    const cond = res(b, 'Condition').map((c) => `${codeOf(c.code, [MEDIS]) || ''}|${codeOf(c.code, [ICD10]) || ''}|${c.clinicalStatus.coding[0].code}|${c.verificationStatus.coding[0].code}`).sort();
+    const want = [...P.diagnoses.map((d) => `${d.medis}|${d.icd10}|active|${d.suspected ? 'provisional' : 'confirmed'}`),
+        ...P.resolved_diagnoses.map((d) => `${d.medis}|${d.icd10}|resolved|${d.suspected ? 'provisional' : 'confirmed'}`)].sort();
+    if (JSON.stringify(cond) !== JSON.stringify(want)) {
+        fail('diagnoses', { got: cond, want });
+    }
+    const al = res(b, 'AllergyIntolerance').map((a) => `${a.code.coding?.[0]?.code || ''}|${a.code.text}`).sort();
+    const wal = P.allergies.map((a) => `${a.code}|${a.name || a.code}`).sort();
+    if (JSON.stringify(al) !== JSON.stringify(wal)) {
+        fail('allergies', { got: al, want: wal });
+    }
+    /* every prescription and injection line, once */
+    const mr = res(b, 'MedicationRequest').map((m) => {
+        const rp = m.identifier.find((i) => i.system === 'urn:oid:1.2.392.100495.20.3.81').value;
+        return `${m.groupIdentifier.value}|${rp}|${codeOf(m.medicationCodeableConcept, HOT)}`;
+    }).sort();
+    const wmr = [...P.prescriptions, ...P.injections].flatMap((o) => o.rps.flatMap((rp) => rp.drugs.map((d) => `${o.order_no}|${rp.rp}|${d.code}`))).sort();
+    if (JSON.stringify(mr) !== JSON.stringify(wmr)) {
+        fail('prescription and injection lines', { got: mr.length, want: wmr.length });
+    }
+    /* 不均等: one dosageInstruction per timing with its dose */
+    for (const o of P.prescriptions) {
+        for (const rp of o.rps) {
+            for (const d of rp.drugs) {
+                const m = res(b, 'MedicationRequest').find((x) => x.groupIdentifier.value === o.order_no &&
+                    x.identifier.find((i) => i.system === 'urn:oid:1.2.392.100495.20.3.81').value === rp.rp &&
+                    codeOf(x.medicationCodeableConcept, HOT) === d.code);
+                if (!m) {
+                    continue;
+                }
+                const doses = m.dosageInstruction.map((di) => di.doseAndRate?.[0]?.doseQuantity?.value);
+                if (d.per_timing.length && JSON.stringify(doses) !== JSON.stringify(d.per_timing.map((t) => Number(t.dose)))) {
+                    fail('unequal doses per timing', { doses, want: d.per_timing });
+                }
+                if (rp.pattern && !m.dosageInstruction.every((di) => di.additionalInstruction?.[0]?.coding?.[0]?.code === rp.pattern.code)) {
+                    fail('day pattern code', rp.pattern.code);
+                }
+                if (rp.prn !== Boolean(m.dosageInstruction[0].asNeededBoolean || m.dosageInstruction[0].asNeededCodeableConcept)) {
+                    fail('PRN', rp.prn);
+                }
+                if (rp.usage_code && m.dosageInstruction[0].timing?.code?.coding?.[0]?.code !== rp.usage_code) {
+                    fail('usage code', rp.usage_code);
+                }
+                if (rp.days && rp.days_unit === 'D' && m.dispenseRequest?.expectedSupplyDuration?.value !== Number(rp.days)) {
+                    fail('days', rp.days);
+                }
+            }
+        }
+    }
+    /* labs */
+    const obs = res(b, 'Observation').map((o) => `${o.code.coding?.[0]?.code}|${o.valueQuantity ? o.valueQuantity.value : o.valueString}|${o.effectiveDateTime.slice(0, 16)}`).sort();
+    const wobs = P.labs.map((l) => `${l.code}|${isNaN(Number(l.value)) || l.value === '' ? l.value : Number(l.value)}|${l.collected_at}`).sort();
+    if (JSON.stringify(obs) !== JSON.stringify(wobs)) {
+        fail('labs', { got: obs.slice(0, 3), want: wobs.slice(0, 3), n: obs.length, wn: wobs.length });
+    }
+    const lflags = res(b, 'Observation').filter((o) => o.interpretation).length;
+    if (lflags !== P.labs.filter((l) => l.flag).length) {
+        fail('lab flags', lflags);
+    }
+    if (res(b, 'MedicationAdministration').length !== P.administrations.length) {
+        fail('administrations', [res(b, 'MedicationAdministration').length, P.administrations.length]);
+    }
+    if (res(b, 'Encounter').length !== P.encounters.length) {
+        fail('encounters', [res(b, 'Encounter').length, P.encounters.length]);
+    }
+    if (res(b, 'DocumentReference').length !== P.documents.length + P.images.length) {
+        fail('documents', [res(b, 'DocumentReference').length, P.documents.length + P.images.length]);
+    }
+    /* no cancelled order; a superseded order only in its current version (lines above) */
+    const groups = new Set(res(b, 'MedicationRequest').map((m) => m.groupIdentifier.value));
+    for (const c of P.cancelled_orders) {
+        if (groups.has(c.split('/')[1]) || b.text.includes(`_${c.split('/')[1]}_`)) {
+            fail('cancelled order exported', c);
+        }
+    }
+    /* no other patient's ID, name or folder */
+    for (const Q of T.patients) {
+        if (Q.patient.id !== pid && (b.text.includes(Q.patient.id) ||
+            (Q.patient.name !== P.patient.name && b.text.includes(`"${Q.patient.name}"`)))) {
+            fail('another patient in the Bundle', pid.length);
+        }
+    }
+}
+for (const what of ['patient', 'diagnoses', 'allergies', 'prescription and injection lines',
+    'unequal doses per timing', 'day pattern code', 'PRN', 'usage code', 'days', 'labs', 'lab flags',
+    'administrations', 'encounters', 'documents', 'cancelled order exported', 'another patient in the Bundle']) {
+    ok(!bad[what], `truth: ${what}`, bad[what]?.slice(0, 2));
+}
+const nCancel = T.patients.reduce((s, p) => s + p.cancelled_orders.length, 0);
+const nSuper = T.patients.reduce((s, p) => s + p.superseded_orders.length, 0);
+ok(nCancel > 0 && nSuper > 0, `the fixture has cancelled (${nCancel}) and superseded (${nSuper}) orders to leave out`);
+const oldFiles = [];
+(function walk(d) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) {
+            walk(path.join(d, e.name));
+        } else if (/_[02]$/.test(e.name)) {
+            oldFiles.push(e.name);
+        }
+    }
+})(RSTD);
+const allText = Object.values(B).map((b) => b.text).join('\n');
+ok(oldFiles.length > 0 && oldFiles.every((f) => !allText.includes(f)),
+    `no resource names one of the ${oldFiles.length} superseded or cancelled files`);
+
+// ---------- IDs ----------
+
+const B0 = dump(path.join(D, 'standard'), path.join(D, 'extended'), ids, 'g1');
+ok(ids.every((id) => B0[id].text === B[id].text), 'the original folder and the restored generation export the same Bundles');
+run(MAMORI_GEN, ['advance', '--out', D, '--days', '10', '-q']);
+const B2 = dump(path.join(D, 'standard'), path.join(D, 'extended'), ids, 'g1');
+let kept = 0, lost = [];
+for (const id of ids) {
+    const after = new Map(B2[id].json.entry.map((e) => [e.fullUrl, e.resource]));
+    for (const e of B[id].json.entry) {
+        const src = e.resource.meta?.source;
+        if (!src) {
+            continue;
+        }
+        const rel = decodeURIComponent(src.replace(/^urn:mamori:r:g1:/, ''));
+        const root = fs.existsSync(path.join(D, 'standard', rel)) ? 'standard' : 'extended';
+        if (e.resource.resourceType !== 'AllergyIntolerance' && fs.existsSync(path.join(D, root, rel))) {
+            if (after.has(e.fullUrl) && after.get(e.fullUrl).resourceType === e.resource.resourceType) {
+                kept++;
+            } else {
+                lost.push(e.resource.resourceType);
+            }
+        }
+    }
+}
+ok(kept > 100 && lost.length === 0, `after 10 more days every resource of a file still current keeps its ID (${kept})`, lost.slice(0, 5));
+
+// ---------- the public samples' facts ----------
+
+{
+    const S = dump(path.join(SAMPLES, 'nhoHQ_SSMIX2DataTestingTool', 'sampleData'), null, ['9999013'], 's')['9999013'];
+    const v = fhir.validate(S.json, { errorOnUnexpected: true });
+    ok(v.messages.filter((m) => m.severity === 'error').length === 0, 'NHO sample 9999013: valid FHIR R4');
+    const pt = res(S, 'Patient')[0];
+    ok(pt.name[0].text === '患者 太郎' && pt.name[1].text === 'カンジャ タロウ' && pt.birthDate === '1948-04-05' && pt.gender === 'male',
+        'NHO sample: 患者 太郎 (カンジャ タロウ), male, born 1948-04-05');
+    const c = res(S, 'Condition');
+    ok(c.length === 1 && c[0].code.text === '胃炎' && codeOf(c[0].code, [ICD10]) === 'K297' && c[0].clinicalStatus.coding[0].code === 'resolved' &&
+        c[0].extension?.some((x) => x.url.endsWith('main-diagnosis')), 'NHO sample: 胃炎 K297, resolved, main diagnosis');
+    ok(res(S, 'MedicationRequest').some((m) => codeOf(m.medicationCodeableConcept, HOT) === '108665201'), 'NHO sample: prescription of HOT 108665201');
+    const tp = res(S, 'Observation').find((o) => o.code.coding[0].code === '3A010000002327101');
+    ok(tp && tp.code.coding[0].system === JLAC10 && tp.valueQuantity.value === 7.2 && tp.valueQuantity.unit === 'g/dl' &&
+        tp.referenceRange[0].low.value === 6.7 && tp.referenceRange[0].high.value === 8.3 && tp.effectiveDateTime === '2011-12-19T15:00:00+09:00',
+        'NHO sample: 総蛋白 7.2 g/dl (6.70-8.3), JLAC10, collected 2011-12-19 15:00');
+    ok(res(S, 'AllergyIntolerance').length === 5 && res(S, 'MedicationAdministration').length > 0, 'NHO sample: 5 allergies and the administrations');
+    const F = dump(path.join(SAMPLES, 'fixtures', 'standard_root'), path.join(SAMPLES, 'fixtures', 'extended_root'), ['5550001234'], 's')['5550001234'];
+    ok(fhir.validate(F.json, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error').length === 0, 'fixture 5550001234: valid FHIR R4');
+    const vals = res(F, 'Observation').map((o) => o.valueString);
+    ok(['(3+)', '(1+)', 'K.pneumoniae', 'E.faecalis'].every((x) => vals.includes(x)), 'fixture: culture amounts and organisms as valueString');
+    ok(res(F, 'DocumentReference').length === 2 && res(F, 'Binary').length === 2 &&
+        Buffer.from(res(F, 'Binary')[0].data, 'base64').toString('latin1').startsWith('MSH|'),
+    'fixture: 2 extended-storage documents, embedded as Binary (their HL7 bytes)');
+}
+
+console.log(`1..${n}`);
+note(`${n - failed} passed, ${failed} failed`);
+if (!process.env.KEEP_TMP) {
+    fs.rmSync(TMP, { recursive: true, force: true });
+} else {
+    note(`kept ${TMP}`);
+}
+process.exit(failed ? 1 : 0);
