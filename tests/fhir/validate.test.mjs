@@ -80,8 +80,9 @@ function run(bin, args) {
 const FACILITY = '1234567890';
 
 /* fhir-dump's Bundles of @ids from a storage: {id: bundle}. */
+const GEN_TIME = '2025-06-15T02:00:00+09:00'; /* mid-run: some courses ended, some not */
 function dump(std, ext, ids, gen) {
-    const args = ['--std', std, '--facility', FACILITY, '--repo-id', 'r', '--generation', gen];
+    const args = ['--std', std, '--facility', FACILITY, '--repo-id', 'r', '--generation', gen, '--gen-time', GEN_TIME];
     if (ext) {
         args.push('--ext', ext);
     }
@@ -254,6 +255,7 @@ ok(srcFails.length === 0, "meta.source names a current (_1) file of the patient'
 
 const res = (b, type) => b.json.entry.map((e) => e.resource).filter((r) => r.resourceType === type);
 const bad = {};
+const nStatus = {};
 const fail = (what, x) => (bad[what] ||= []).push(x);
 const codeOf = (cc, systems) => (cc?.coding || []).find((c) => systems.includes(c.system))?.code;
 for (const P of T.patients) {
@@ -308,9 +310,15 @@ for (const P of T.patients) {
                 if (rp.usage_code && m.dosageInstruction[0].timing?.code?.coding?.[0]?.code !== rp.usage_code) {
                     fail('usage code', rp.usage_code);
                 }
-                if (rp.days && rp.days_unit === 'D' && m.dispenseRequest?.expectedSupplyDuration?.value !== Number(rp.days)) {
+                if (rp.days && /^d$/i.test(rp.days_unit) && (m.dispenseRequest?.expectedSupplyDuration?.value !== Number(rp.days) ||
+                    m.dispenseRequest.expectedSupplyDuration.code !== 'd')) {
                     fail('days', rp.days);
                 }
+                /* completed when the course (the truth's until) ended before the generation */
+                if (m.status !== (rp.until && rp.until <= GEN_TIME.slice(0, 10) ? 'completed' : 'active')) {
+                    fail('status by the end of the course', { status: m.status, until: rp.until, pattern: rp.pattern?.kind });
+                }
+                nStatus[m.status] = (nStatus[m.status] || 0) + 1;
             }
         }
     }
@@ -349,10 +357,11 @@ for (const P of T.patients) {
     }
 }
 for (const what of ['patient', 'diagnoses', 'allergies', 'prescription and injection lines',
-    'unequal doses per timing', 'day pattern code', 'PRN', 'usage code', 'days', 'labs', 'lab flags',
+    'unequal doses per timing', 'day pattern code', 'PRN', 'usage code', 'days', 'status by the end of the course', 'labs', 'lab flags',
     'administrations', 'encounters', 'documents', 'cancelled order exported', 'another patient in the Bundle']) {
     ok(!bad[what], `truth: ${what}`, bad[what]?.slice(0, 2));
 }
+ok(nStatus.completed > 0 && nStatus.active > 0, `prescriptions both completed and active at the generation's time (${JSON.stringify(nStatus)})`);
 const nCancel = T.patients.reduce((s, p) => s + p.cancelled_orders.length, 0);
 const nSuper = T.patients.reduce((s, p) => s + p.superseded_orders.length, 0);
 ok(nCancel > 0 && nSuper > 0, `the fixture has cancelled (${nCancel}) and superseded (${nSuper}) orders to leave out`);

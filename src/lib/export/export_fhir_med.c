@@ -9,13 +9,74 @@
  * goes into extensions with the raw text, instructions and flags into notes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "export/export_fhir_int.h"
 
 #define JAMI_USAGE "urn:oid:1.2.392.200250.2.2.20.20"
 #define JAMI_EXTRA "urn:oid:1.2.392.200250.2.2.20.22"
 #define YJ_SYSTEM  "urn:oid:1.2.392.100495.20.1.73"
+
+/* Days since 1970-01-01 of "YYYY-MM-DD..." (the civil calendar), or -1. */
+static long day_no(const char *s)
+{
+    int y, m, d;
+    long era, yoe, doy;
+
+    if (!s || strlen(s) < 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 ||
+        d < 1 || d > 31)
+        return -1;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* Whether day @day (a day_no) of a course starting on @start is a dosing day of @p. */
+static int dosing_day(const struct mm_ssmix2_pattern *p, long start, long day)
+{
+    if (!p)
+        return 1;
+    if (strcmp(p->kind, "weekdays") == 0)
+        return p->weekdays[((day % 7) + 11) % 7]; /* 1970-01-01 was a Thursday */
+    if (strcmp(p->kind, "interval") == 0 && p->on > 0 && p->off >= 0)
+        return (day - start) % (p->on + p->off) < p->on;
+    return 1;
+}
+
+/*
+ * The day after the Rp's last dosing day (a day_no): TQ1-8's end, else the start and the days
+ * (in days: counted in dosing days of its weekday or interval pattern, as JAHIS counts 投与日数;
+ * in weeks: calendar weeks); -1 when open-ended (PRN) or not known.
+ */
+static long rp_until(const struct mm_ssmix2_rp *rp)
+{
+    long start = day_no(rp->start), days, day, n = 0;
+    const char *u = rp->days_unit;
+
+    if (rp->end[0])
+        return day_no(rp->end) < 0 ? -1 : day_no(rp->end) + 1;
+    if (start < 0 || !rp->days[0] || strspn(rp->days, "0123456789") != strlen(rp->days) ||
+        strlen(rp->days) > 4 || (u[0] && strcasecmp(u, "D") != 0 && strcasecmp(u, "W") != 0))
+        return -1;
+    days = strtol(rp->days, NULL, 10);
+    if (strcasecmp(u, "W") == 0)
+        return start + 7 * days; /* weeks: a calendar span, whatever the pattern */
+    for (day = start; n < days && day < start + 3660; day++)
+        n += dosing_day(rp->pattern, start, day);
+    return n == days ? day : -1;
+}
+
+/* The status of a request: completed when its course ended before the generation. */
+static const char *rx_status(const struct mm_export__fx *x, const struct mm_ssmix2_rp *rp)
+{
+    long until = rp_until(rp), now = x->src ? day_no(x->src->gen_time) : -1;
+
+    return until >= 0 && now >= 0 && until <= now ? "completed" : "active";
+}
 
 /* The medication of a drug: its code (HOT by length, or the sender's system), YJ, name. */
 static json_t *medication(struct mm_export__fx *x, const struct mm_ssmix2_drug *d)
@@ -178,7 +239,7 @@ static void dispense(struct mm_export__fx *x, json_t *res, const struct mm_ssmix
     if ((q = mm_export__qty(x, d->dispense, d->dispense_unit)))
         mm_export__set(x, dr, "quantity", q);
     if ((q = mm_export__qty(x, rp->days, NULL))) {
-        const char *code = strcmp(u, "W") == 0 ? "wk" : strcmp(u, "M") == 0 ? "mo" : "d";
+        const char *code = strcasecmp(u, "W") == 0 ? "wk" : strcasecmp(u, "M") == 0 ? "mo" : "d";
         mm_export__str(x, q, "unit",
                        strcmp(code, "wk") == 0   ? "週"
                        : strcmp(code, "mo") == 0 ? "月"
@@ -241,7 +302,7 @@ static void request(struct mm_export__fx *x, const struct mm_ssmix2_order *o, in
     snprintf(num, sizeof(num), "%zu", line + 1);
     mm_export__push(x, mm_export__arr(x, res, "identifier"),
                     ident(x, "urn:oid:1.2.392.100495.20.3.82", num));
-    mm_export__str(x, res, "status", "active");
+    mm_export__str(x, res, "status", rx_status(x, rp));
     mm_export__str(x, res, "intent", "order");
     mm_export__push(x, mm_export__arr(x, res, "category"),
                     mm_export__cc(x, MM_FHIR_TERM "medicationrequest-category",
