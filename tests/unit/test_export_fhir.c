@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "export/export.h"
@@ -149,7 +150,7 @@ static int reader(void *ctx, const char *rel, size_t limit, mm_buf *out)
     return mm_buf_puts(out, "%PDF-1.4 test");
 }
 
-static json_t *bundle_of(const mm_ssmix2_record *r, char **text)
+static json_t *bundle_of(const mm_ssmix2_record *r, char **text, int want_reads)
 {
     struct mm_export_source src = { "aa", "bb", "2026-12-07T02:00:00+09:00", "1234567890" };
     json_error_t jerr;
@@ -159,7 +160,7 @@ static json_t *bundle_of(const mm_ssmix2_record *r, char **text)
 
     mm_buf_init(&b, 1u << 26);
     assert_int_equal(mm_export_fhir_bundle(r, &src, reader, &reads, &b), 0);
-    assert_int_equal(reads, 2);
+    assert_int_equal(reads, want_reads);
     j = json_loads(b.ptr, 0, &jerr);
     assert_non_null(j);
     if (text)
@@ -226,7 +227,7 @@ static void bundle__every_type_and_references_resolve(void **state)
                                          "Binary",
                                          "OperationOutcome" };
     mm_ssmix2_record *r = build(0);
-    json_t *b = bundle_of(r, NULL), *e, *res[16];
+    json_t *b = bundle_of(r, NULL, 2), *e, *res[16];
     size_t i;
 
     (void)state;
@@ -257,7 +258,7 @@ static void bundle__every_type_and_references_resolve(void **state)
 static void bundle__patient_jp_core(void **state)
 {
     mm_ssmix2_record *r = build(0);
-    json_t *b = bundle_of(r, NULL), *p, *names, *id;
+    json_t *b = bundle_of(r, NULL, 2), *p, *names, *id;
 
     (void)state;
     assert_int_equal(of_type(b, "Patient", &p, 1), 1);
@@ -287,7 +288,7 @@ static void bundle__patient_jp_core(void **state)
 static void bundle__ids_are_deterministic(void **state)
 {
     mm_ssmix2_record *r1 = build(0), *r2 = build(1);
-    json_t *b1 = bundle_of(r1, NULL), *b2 = bundle_of(r2, NULL), *e, *f;
+    json_t *b1 = bundle_of(r1, NULL, 2), *b2 = bundle_of(r2, NULL, 2), *e, *f;
     size_t i, j, n2 = json_array_size(json_object_get(b2, "entry"));
 
     (void)state;
@@ -313,7 +314,7 @@ static void bundle__no_superseded_or_cancelled_order(void **state)
 {
     mm_ssmix2_record *r = build(0);
     char *text = NULL;
-    json_t *b = bundle_of(r, &text), *mr[16];
+    json_t *b = bundle_of(r, &text, 2), *mr[16];
     size_t n = of_type(b, "MedicationRequest", mr, 16);
 
     (void)state;
@@ -349,7 +350,7 @@ static json_t *request(json_t *b, const char *code, const char *rp)
 static void bundle__dosage_kept_per_timing_and_pattern(void **state)
 {
     mm_ssmix2_record *r = build(0);
-    json_t *b = bundle_of(r, NULL), *mr, *di, *c;
+    json_t *b = bundle_of(r, NULL, 2), *mr, *di, *c;
 
     (void)state;
     mr = request(b, "105271807", "1");
@@ -420,7 +421,7 @@ static void bundle__documents_and_read_failures(void **state)
     (void)state;
     mm_ssmix2_record_note(r, "OML-11", MM_SSMIX2_NOTE_FILE, NULL);
     mm_ssmix2_record_note(r, "OML-11", MM_SSMIX2_NOTE_FAILED, "cannot decode");
-    b = bundle_of(r, &text);
+    b = bundle_of(r, &text, 2);
     assert_int_equal(of_type(b, "DocumentReference", &d, 1), 1);
     assert_int_equal(json_array_size(json_object_get(d, "content")), 2);
     assert_non_null(strstr(json_string_value(json_object_get(d, "description")), "big.jpg"));
@@ -466,6 +467,56 @@ static void bundle__too_small_output_is_a_limit(void **state)
     mm_ssmix2_record_free(r);
 }
 
+/* Fail the k-th allocation (mamori's and jansson's) on run k: never a crash, a leak or a Bundle
+ * cut short; ENOMEM until it succeeds. */
+static void bundle__allocation_failure(void **state)
+{
+    mm_ssmix2_record *r = build(0);
+    struct mm_export_source src = { "aa", "bb", "2026-12-07T02:00:00+09:00", "1234567890" };
+    int err = MM_ENOMEM, reads;
+    long k;
+
+    (void)state;
+    for (k = 1; err == MM_ENOMEM && k < 100000; k++) {
+        mm_buf b;
+        mm_buf_init(&b, 1u << 26);
+        reads = 0;
+        mm_alloc_fail_at(k, 0);
+        err = mm_export_fhir_bundle(r, &src, reader, &reads, &b);
+        mm_alloc_fail_at(0, 0);
+        if (err == MM_ENOMEM)
+            assert_int_equal(b.len, 0);
+        mm_buf_release(&b);
+    }
+    assert_int_equal(err, 0);
+    assert_true(k > 100);
+    mm_ssmix2_record_free(r);
+}
+
+/* Values that are not FHIR dates are kept as written: in an extension where there is no note. */
+static void bundle__dates_not_fhir_are_kept_as_written(void **state)
+{
+    mm_ssmix2_record *r = NULL;
+    json_t *b, *p, *ext;
+    char *text = NULL;
+
+    (void)state;
+    assert_int_equal(mm_ssmix2_record_new(&r), 0);
+    add_text(r, "0001234_-_ADT-00_999999999999999_20250101090000000_-_1",
+             MSH("ADT^A08^ADT_A01") "EVN||20250101\r"
+                                    "PID|1||0001234^^^^PI||山田^花子^^^^^L^I||19501|F\r");
+    b = bundle_of(r, &text, 0);
+    assert_int_equal(of_type(b, "Patient", &p, 1), 1);
+    assert_null(json_object_get(p, "birthDate"));
+    assert_null(json_object_get(p, "note")); /* Patient has no note element */
+    ext = json_array_get(json_object_get(p, "extension"), 0);
+    assert_non_null(strstr(json_string_value(json_object_get(ext, "url")), "as-written"));
+    assert_non_null(strstr(json_string_value(json_object_get(ext, "valueString")), "19501"));
+    free(text);
+    json_decref(b);
+    mm_ssmix2_record_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +528,10 @@ int main(void)
         cmocka_unit_test(bundle__documents_and_read_failures),
         cmocka_unit_test(bundle__no_identity_is_refused),
         cmocka_unit_test(bundle__too_small_output_is_a_limit),
+        cmocka_unit_test(bundle__dates_not_fhir_are_kept_as_written),
+        cmocka_unit_test(bundle__allocation_failure),
     };
+    /* jansson allocates through mamori's allocator, so that its failures are injected too */
+    json_set_alloc_funcs(mm_malloc, mm_free);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

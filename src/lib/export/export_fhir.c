@@ -29,8 +29,12 @@ static void oom(struct mm_export__fx *x)
 
 void mm_export__set(struct mm_export__fx *x, json_t *o, const char *k, json_t *v)
 {
-    if (!o || !v || json_object_set_new(o, k, v) != 0)
+    if (!o || !v) {
+        json_decref(v);
         oom(x);
+    } else if (json_object_set_new(o, k, v) != 0) { /* it has dropped v */
+        oom(x);
+    }
 }
 
 void mm_export__str(struct mm_export__fx *x, json_t *o, const char *k, const char *s)
@@ -41,8 +45,12 @@ void mm_export__str(struct mm_export__fx *x, json_t *o, const char *k, const cha
 
 void mm_export__push(struct mm_export__fx *x, json_t *a, json_t *v)
 {
-    if (!a || !v || json_array_append_new(a, v) != 0)
+    if (!a || !v) {
+        json_decref(v);
         oom(x);
+    } else if (json_array_append_new(a, v) != 0) { /* it has dropped v */
+        oom(x);
+    }
 }
 
 json_t *mm_export__arr(struct mm_export__fx *x, json_t *o, const char *k)
@@ -170,6 +178,7 @@ json_t *mm_export__qty(struct mm_export__fx *x, const char *value, const char *u
 
 void mm_export__note(struct mm_export__fx *x, json_t *o, const char *label, const char *text)
 {
+    const char *rt;
     json_t *a;
     char *t;
     size_t n;
@@ -183,9 +192,17 @@ void mm_export__note(struct mm_export__fx *x, json_t *o, const char *label, cons
     }
     snprintf(t, n, "%s%s", label, text);
     a = json_object();
-    mm_export__str(x, a, "text", t);
+    rt = json_string_value(json_object_get(o, "resourceType"));
+    if (rt && (strcmp(rt, "Patient") == 0 || strcmp(rt, "Encounter") == 0)) {
+        /* no note element: an extension with the text as written */
+        mm_export__str(x, a, "url", MM_FHIR_LOCAL "StructureDefinition/as-written");
+        mm_export__str(x, a, "valueString", t);
+        mm_export__push(x, mm_export__arr(x, o, "extension"), a);
+    } else {
+        mm_export__str(x, a, "text", t);
+        mm_export__push(x, mm_export__arr(x, o, "note"), a);
+    }
     mm_free(t);
-    mm_export__push(x, mm_export__arr(x, o, "note"), a);
 }
 
 void mm_export__raw(struct mm_export__fx *x, json_t *o, const struct mm_ssmix2_raw *raw, size_t n)
@@ -560,9 +577,19 @@ static void outcome(struct mm_export__fx *x)
 
 /* ---- the Bundle ---- */
 
+/* Where json_dump_callback writes: the output and the first error of appending to it. */
+struct dump {
+    mm_buf *b;
+    int err;
+};
+
 static int dump_cb(const char *buffer, size_t size, void *data)
 {
-    return mm_buf_put(data, buffer, size) == 0 ? 0 : -1;
+    struct dump *d = data;
+
+    if (!d->err)
+        d->err = mm_buf_put(d->b, buffer, size);
+    return d->err ? -1 : 0;
 }
 
 int mm_export_fhir_bundle(const mm_ssmix2_record *r, const struct mm_export_source *src,
@@ -570,6 +597,7 @@ int mm_export_fhir_bundle(const mm_ssmix2_record *r, const struct mm_export_sour
 {
     const struct mm_ssmix2_patient *p;
     struct mm_export__fx x = { 0 };
+    struct dump d = { out, 0 };
     json_t *bundle = NULL;
     char id[MM_FHIR_UUID];
     const char *parts[2];
@@ -611,15 +639,18 @@ int mm_export_fhir_bundle(const mm_ssmix2_record *r, const struct mm_export_sour
     if ((err = x.err) < 0)
         goto out;
     before = out->len;
-    if (json_dump_callback(bundle, dump_cb, out,
-                           JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) != 0) {
-        out->len = before;
+    if (json_dump_callback(bundle, dump_cb, &d,
+                           JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) != 0 ||
+        (d.err = mm_buf_puts(out, "\n")) != 0) {
+        out->len = before; /* nothing of a Bundle cut short */
         if (out->ptr)
             out->ptr[before] = '\0';
-        err = mm_error_set(MM_ELIMIT, "the bundle is larger than the output allows");
+        err = d.err == MM_ELIMIT
+                      ? mm_error_set(MM_ELIMIT, "the bundle is larger than the output allows")
+                      : mm_error_set(MM_ENOMEM, "out of memory");
         goto out;
     }
-    err = mm_buf_puts(out, "\n");
+    err = 0;
 out:
     json_decref(bundle);
     mm_free(x.ids);

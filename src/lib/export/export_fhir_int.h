@@ -77,7 +77,8 @@ int mm_export__date(struct mm_export__fx *x, json_t *o, const char *k, const cha
 int mm_export__num(struct mm_export__fx *x, json_t *o, const char *k, const char *s);
 /* A Quantity {value, unit}; NULL when @value is not a number. */
 json_t *mm_export__qty(struct mm_export__fx *x, const char *value, const char *unit);
-/* Append an Annotation {text: @label + @text} to @o.note when @text is not empty. */
+/* Append an Annotation {text: @label + @text} to @o.note when @text is not empty (to a Patient
+ * or Encounter, which have no note: an extension "as-written" with the text). */
 void mm_export__note(struct mm_export__fx *x, json_t *o, const char *label, const char *text);
 /* Append the fields kept raw as extensions of @o (field and text, never dropped). */
 void mm_export__raw(struct mm_export__fx *x, json_t *o, const struct mm_ssmix2_raw *raw, size_t n);
