@@ -30,12 +30,13 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { MAMORI, MAMORI_GEN, FHIR_DUMP, SAMPLES } = process.env;
 if (!fs.existsSync(path.join(HERE, 'node_modules', 'fhir', 'package.json')) ||
     !fs.existsSync(path.join(HERE, 'node_modules', 'fhirpath', 'package.json'))) {
+    /* TAP's skip of the whole plan (meson counts it as skipped; an exit code 77 is an error) */
     console.log('1..0 # SKIP tests/fhir/node_modules is missing (run make deps, or npm ci in tests/fhir)');
-    process.exit(77);
+    process.exit(0);
 }
 if (!MAMORI || !MAMORI_GEN || !FHIR_DUMP || !SAMPLES) {
     console.log('1..0 # SKIP set MAMORI, MAMORI_GEN, FHIR_DUMP and SAMPLES');
-    process.exit(77);
+    process.exit(0);
 }
 const require = createRequire(import.meta.url);
 const { Fhir } = require('fhir');
