@@ -315,11 +315,37 @@ for (const P of T.patients) {
                     m.dispenseRequest.expectedSupplyDuration.code !== 'd')) {
                     fail('days', rp.days);
                 }
-                /* completed when the course (the truth's until) ended before the generation */
-                if (m.status !== (rp.until && rp.until <= GEN_TIME.slice(0, 10) ? 'completed' : 'active')) {
-                    fail('status by the end of the course', { status: m.status, until: rp.until, pattern: rp.pattern?.kind });
+                /* JP Core fixes the status to active */
+                if (m.status !== 'active') {
+                    fail('status active (JP Core)', m.status);
+                }
+                /* the daily dose as JP Core's rateRatio (per 1 日, UCUM d), when not 不均等 */
+                const rr = m.dosageInstruction[0].doseAndRate?.[0]?.rateRatio;
+                if (!d.per_timing.length && /^[0-9.]+$/.test(d.daily_dose) &&
+                    (rr?.numerator?.value !== Number(d.daily_dose) || rr.denominator.code !== 'd' || rr.denominator.value !== 1)) {
+                    fail('daily dose as rateRatio', { rr, want: d.daily_dose });
                 }
                 nStatus[m.status] = (nStatus[m.status] || 0) + 1;
+                if (rr) {
+                    nStatus.rateRatio = (nStatus.rateRatio || 0) + 1;
+                }
+            }
+        }
+    }
+    /* an injection's rate per hour as rateRatio (RXE-23/24) */
+    for (const o of P.injections) {
+        for (const rp of o.rps) {
+            if (!rp.rate || !/^H\d+$/.test(rp.rate_per)) {
+                continue;
+            }
+            for (const m of res(b, 'MedicationRequest').filter((x) => x.groupIdentifier.value === o.order_no &&
+                x.identifier.find((i) => i.system === 'urn:oid:1.2.392.100495.20.3.81').value === rp.rp)) {
+                const rr = m.dosageInstruction[0].doseAndRate?.[0]?.rateRatio;
+                if (rr?.numerator?.value !== Number(rp.rate) || rr.denominator.code !== 'h' ||
+                    rr.denominator.value !== Number(rp.rate_per.slice(1)) || !rp.rate_unit.startsWith(rr.numerator.unit)) {
+                    fail('injection rate per hour', { rr, want: [rp.rate, rp.rate_unit] });
+                }
+                nStatus.injRate = (nStatus.injRate || 0) + 1;
             }
         }
     }
@@ -358,11 +384,11 @@ for (const P of T.patients) {
     }
 }
 for (const what of ['patient', 'diagnoses', 'allergies', 'prescription and injection lines',
-    'unequal doses per timing', 'day pattern code', 'PRN', 'usage code', 'days', 'status by the end of the course', 'labs', 'lab flags',
+    'unequal doses per timing', 'day pattern code', 'PRN', 'usage code', 'days', 'status active (JP Core)', 'daily dose as rateRatio', 'injection rate per hour', 'labs', 'lab flags',
     'administrations', 'encounters', 'documents', 'cancelled order exported', 'another patient in the Bundle']) {
     ok(!bad[what], `truth: ${what}`, bad[what]?.slice(0, 2));
 }
-ok(nStatus.completed > 0 && nStatus.active > 0, `prescriptions both completed and active at the generation's time (${JSON.stringify(nStatus)})`);
+ok(nStatus.rateRatio > 0 && nStatus.injRate > 0, `daily doses written as rateRatio (${JSON.stringify(nStatus)})`);
 const nCancel = T.patients.reduce((s, p) => s + p.cancelled_orders.length, 0);
 const nSuper = T.patients.reduce((s, p) => s + p.superseded_orders.length, 0);
 ok(nCancel > 0 && nSuper > 0, `the fixture has cancelled (${nCancel}) and superseded (${nSuper}) orders to leave out`);

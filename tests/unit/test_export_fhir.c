@@ -81,8 +81,8 @@ static const char omp02[] = MSH("RDE^O11^RDE_O11") PID
         "PV1|1|I\r"
         "ORC|NW|000000000000012||000000000000012_01_001|||||20250103080000|||D01^医師^一郎|||||"
         "01^内科^99Z01||||||||||||I\r"
-        "RXE||00^一般^JHSI0002|510||ml^ミリリットル^ISO+|INJ^注射剤^MR9P|||||||||||||||||||"
-        "102|ml/hr^ミリリットル／時間^ISO+\r"
+        "RXE||00^一般^JHSI0002|510||ml^ミリリットル^ISO+|INJ^注射剤^MR9P|||||||||20250103-001||||||"
+        "IHP^入院処方^MR9P|H1|102|ml/hr^ミリリットル／時間^ISO+\r"
         "TQ1|1|||0900|||202501030900|202501031400\r"
         "RXR|IV^静脈内^HL70162\r"
         "RXC|B|107750602^ソリタ－Ｔ３号輸液５００ｍＬ^HOT|1|HON^本^MR9P\r"
@@ -401,6 +401,19 @@ static void bundle__dosage_kept_per_timing_and_pattern(void **state)
                                                 "expectedSupplyDuration"),
                                 "code")),
                         "wk");
+    /* the injection's rate per hour as JP Core's rateRatio */
+    mr = request(b, "107750602", "000000000000012_01_001");
+    assert_non_null(mr);
+    c = json_object_get(
+            json_array_get(
+                    json_object_get(json_array_get(json_object_get(mr, "dosageInstruction"), 0),
+                                    "doseAndRate"),
+                    0),
+            "rateRatio");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "numerator"), "value")),
+                     102);
+    assert_string_equal(
+            json_string_value(json_object_get(json_object_get(c, "denominator"), "code")), "h");
     /* PRN with its condition */
     mr = request(b, "100795402", "3");
     assert_non_null(mr);

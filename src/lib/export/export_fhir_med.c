@@ -19,65 +19,6 @@
 #define JAMI_EXTRA "urn:oid:1.2.392.200250.2.2.20.22"
 #define YJ_SYSTEM  "urn:oid:1.2.392.100495.20.1.73"
 
-/* Days since 1970-01-01 of "YYYY-MM-DD..." (the civil calendar), or -1. */
-static long day_no(const char *s)
-{
-    int y, m, d;
-    long era, yoe, doy;
-
-    if (!s || strlen(s) < 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 ||
-        d < 1 || d > 31)
-        return -1;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-/* Whether day @day (a day_no) of a course starting on @start is a dosing day of @p. */
-static int dosing_day(const struct mm_ssmix2_pattern *p, long start, long day)
-{
-    if (!p)
-        return 1;
-    if (strcmp(p->kind, "weekdays") == 0)
-        return p->weekdays[((day % 7) + 11) % 7]; /* 1970-01-01 was a Thursday */
-    if (strcmp(p->kind, "interval") == 0 && p->on > 0 && p->off >= 0)
-        return (day - start) % (p->on + p->off) < p->on;
-    return 1;
-}
-
-/*
- * The day after the Rp's last dosing day (a day_no): TQ1-8's end, else the start and the days
- * (in days: counted in dosing days of its weekday or interval pattern, as JAHIS counts 投与日数;
- * in weeks: calendar weeks); -1 when open-ended (PRN) or not known.
- */
-static long rp_until(const struct mm_ssmix2_rp *rp)
-{
-    long start = day_no(rp->start), days, day, n = 0;
-    const char *u = rp->days_unit;
-
-    if (rp->end[0])
-        return day_no(rp->end) < 0 ? -1 : day_no(rp->end) + 1;
-    if (start < 0 || !rp->days[0] || strspn(rp->days, "0123456789") != strlen(rp->days) ||
-        strlen(rp->days) > 4 || (u[0] && strcasecmp(u, "D") != 0 && strcasecmp(u, "W") != 0))
-        return -1;
-    days = strtol(rp->days, NULL, 10);
-    if (strcasecmp(u, "W") == 0)
-        return start + 7 * days; /* weeks: a calendar span, whatever the pattern */
-    for (day = start; n < days && day < start + 3660; day++)
-        n += dosing_day(rp->pattern, start, day);
-    return n == days ? day : -1;
-}
-
-/* The status of a request: completed when its course ended before the generation. */
-static const char *rx_status(const struct mm_export__fx *x, const struct mm_ssmix2_rp *rp)
-{
-    long until = rp_until(rp), now = x->src ? day_no(x->src->gen_time) : -1;
-
-    return until >= 0 && now >= 0 && until <= now ? "completed" : "active";
-}
-
 /* The medication of a drug: its code (HOT by length, or the sender's system), YJ, name. */
 static json_t *medication(struct mm_export__fx *x, const struct mm_ssmix2_drug *d)
 {
@@ -95,16 +36,98 @@ static json_t *medication(struct mm_export__fx *x, const struct mm_ssmix2_drug *
     return cc;
 }
 
-/* A doseAndRate entry of @dose @unit (and the Rp's rate for injections). */
+/* A Ratio of @value @unit per @per @per_unit (UCUM @per_code), into @dr.rateRatio. */
+static int ratio(struct mm_export__fx *x, json_t *dr, const char *value, const char *unit, long per,
+                 const char *per_unit, const char *per_code)
+{
+    json_t *num = mm_export__qty(x, value, unit), *den, *r;
+
+    if (!num)
+        return 0;
+    den = json_object();
+    mm_export__set(x, den, "value", json_integer(per));
+    mm_export__str(x, den, "unit", per_unit);
+    mm_export__str(x, den, "system", "http://unitsofmeasure.org");
+    mm_export__str(x, den, "code", per_code);
+    r = json_object();
+    mm_export__set(x, r, "numerator", num);
+    mm_export__set(x, r, "denominator", den);
+    mm_export__set(x, dr, "rateRatio", r);
+    return 1;
+}
+
+/* The time a rate is per: RXE-22 ("H1": 1 hour; M minutes, D days, S seconds), else a rate unit
+ * ending in "/hr", "/h" or "/時間" (also with a full-width slash). OUT: *n, *unit, *code
+ * (UCUM). @return 1 when known */
+static int rate_time(const struct mm_ssmix2_rp *rp, long *n, const char **unit, const char **code)
+{
+    static const struct {
+        char c;
+        const char *unit, *ucum;
+    } t[] = { { 'S', "秒", "s" }, { 'M', "分", "min" }, { 'H', "時間", "h" }, { 'D', "日", "d" } };
+    const char *p = rp->rate_per, *u = rp->rate_unit;
+    size_t len = strlen(u);
+
+    for (size_t i = 0; p[0] && i < sizeof(t) / sizeof(t[0]); i++)
+        if (p[0] == t[i].c && p[1] && strspn(p + 1, "0123456789") == strlen(p + 1) &&
+            strlen(p + 1) < 6) {
+            *n = strtol(p + 1, NULL, 10);
+            *unit = t[i].unit;
+            *code = t[i].ucum;
+            return *n > 0;
+        }
+    if ((len > 3 && strcmp(u + len - 3, "/hr") == 0) ||
+        (len > 2 && strcmp(u + len - 2, "/h") == 0) ||
+        (len > 7 && strcmp(u + len - 7, "/時間") == 0) ||
+        (len > 9 && strcmp(u + len - 9, "／時間") == 0)) {
+        *n = 1;
+        *unit = "時間";
+        *code = "h";
+        return 1;
+    }
+    return 0;
+}
+
+/* The amount part of a rate unit (before its last '/' or '／'; all of it without one). */
+static void rate_amount_unit(const char *u, char *out, size_t cap)
+{
+    const char *a = strrchr(u, '/'), *b = strstr(u, "／");
+    const char *cut = a ? a : b;
+    size_t n = cut ? (size_t)(cut - u) : strlen(u);
+
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), u);
+}
+
+/* Whether @s is a plain decimal number (what a Quantity takes). */
+static int numeric(const char *s)
+{
+    return s[0] && strspn(s, "0123456789.") == strlen(s) && s[0] != '.';
+}
+
+/*
+ * A doseAndRate entry of @dose @unit and, as JP Core's rateRatio, the injection's rate per
+ * hour (RXE-23/24 "ml/hr") or a prescription line's daily dose (@daily per 1 日); a rate whose
+ * unit is not per hour is left to a note by the caller. NULL when there is neither.
+ */
 static json_t *dose_rate(struct mm_export__fx *x, const char *dose, const char *unit,
-                         const struct mm_ssmix2_rp *rp)
+                         const struct mm_ssmix2_rp *rp, const struct mm_ssmix2_drug *daily)
 {
     json_t *dr = json_object(), *q = mm_export__qty(x, dose, unit);
 
     if (q)
         mm_export__set(x, dr, "doseQuantity", q);
-    if (rp && (q = mm_export__qty(x, rp->rate, rp->rate_unit)))
-        mm_export__set(x, dr, "rateQuantity", q);
+    if (rp && rp->rate[0]) {
+        const char *pu, *pc;
+        char nu[128];
+        long per;
+        if (rate_time(rp, &per, &pu, &pc)) {
+            rate_amount_unit(rp->rate_unit, nu, sizeof(nu));
+            ratio(x, dr, rp->rate, nu, per, pu, pc);
+        }
+    } else if (daily && daily->daily_dose[0]) {
+        ratio(x, dr, daily->daily_dose, daily->daily_unit[0] ? daily->daily_unit : daily->unit, 1,
+              "日", "d");
+    }
     if (!json_object_size(dr)) {
         json_decref(dr);
         return NULL;
@@ -164,7 +187,7 @@ static json_t *timing(struct mm_export__fx *x, const struct mm_ssmix2_rp *rp, co
 
 /* One dosageInstruction of @rp with @dose (and its timing label for 不均等). */
 static json_t *dosage(struct mm_export__fx *x, const struct mm_ssmix2_rp *rp, const char *dose,
-                      const char *unit, const char *label)
+                      const char *unit, const char *label, const struct mm_ssmix2_drug *daily)
 {
     json_t *d = json_object(), *dr;
     char text[512];
@@ -193,7 +216,7 @@ static json_t *dosage(struct mm_export__fx *x, const struct mm_ssmix2_rp *rp, co
                                      rp->route_name));
     if (rp->method[0])
         mm_export__set(x, d, "method", mm_export__cc(x, NULL, NULL, NULL, rp->method));
-    if ((dr = dose_rate(x, dose, unit, rp)))
+    if ((dr = dose_rate(x, dose, unit, rp, daily)))
         mm_export__push(x, mm_export__arr(x, d, "doseAndRate"), dr);
     return d;
 }
@@ -202,6 +225,8 @@ static json_t *dosage(struct mm_export__fx *x, const struct mm_ssmix2_rp *rp, co
 static void line_notes(struct mm_export__fx *x, json_t *res, const struct mm_ssmix2_rp *rp,
                        const struct mm_ssmix2_drug *d)
 {
+    const char *pu, *pc;
+    long per;
     char b[64];
 
     for (size_t i = 0; i < d->ninstructions; i++)
@@ -222,7 +247,13 @@ static void line_notes(struct mm_export__fx *x, json_t *res, const struct mm_ssm
     }
     mm_export__note(x, res, "器具: ", rp->device);
     mm_export__note(x, res, "総量: ", rp->total);
-    mm_export__note(x, res, "1日量: ", d->daily_dose);
+    if (d->ntimings || !numeric(d->daily_dose) || d->role[0]) /* else rateRatio */
+        mm_export__note(x, res, "1日量: ", d->daily_dose);
+    if (rp->rate[0] && (!rate_time(rp, &per, &pu, &pc) || !numeric(rp->rate))) {
+        char b2[160];
+        snprintf(b2, sizeof(b2), "%s %s (RXE-22 %s)", rp->rate, rp->rate_unit, rp->rate_per);
+        mm_export__note(x, res, "投与速度: ", b2);
+    }
     mm_export__note(x, res, "剤形: ", d->form[0] ? d->form : rp->form);
     mm_export__note(x, res, "最大量: ", d->dose_max);
     mm_export__note(x, res, "注射区分: ", rp->type_name);
@@ -302,7 +333,7 @@ static void request(struct mm_export__fx *x, const struct mm_ssmix2_order *o, in
     snprintf(num, sizeof(num), "%zu", line + 1);
     mm_export__push(x, mm_export__arr(x, res, "identifier"),
                     ident(x, "urn:oid:1.2.392.100495.20.3.82", num));
-    mm_export__str(x, res, "status", rx_status(x, rp));
+    mm_export__str(x, res, "status", "active"); /* JP Core: fixed to active */
     mm_export__str(x, res, "intent", "order");
     mm_export__push(x, mm_export__arr(x, res, "category"),
                     mm_export__cc(x, MM_FHIR_TERM "medicationrequest-category",
@@ -316,7 +347,11 @@ static void request(struct mm_export__fx *x, const struct mm_ssmix2_order *o, in
     mm_export__set(x, res, "subject", mm_export__ref(x, x->patient, NULL));
     if ((enc = mm_export__encounter(x, o->date[0] ? o->date : o->from.care_date, o->dept)))
         mm_export__set(x, res, "encounter", mm_export__ref(x, enc, NULL));
-    mm_export__date(x, res, "authoredOn", o->date);
+    if (!mm_export__date(x, res, "authoredOn", o->date)) { /* required by JP Core */
+        mm_export__date(x, res, "authoredOn", o->from.file_time);
+        mm_export__note(x, res, "オーダ日 (ORC-9) がないためファイル時刻 / order date as written: ",
+                        o->date[0] ? o->date : "-");
+    }
     if (o->doctor[0] || o->doctor_id[0])
         mm_export__set(x, res, "requester",
                        mm_export__ref(x, NULL, o->doctor[0] ? o->doctor : o->doctor_id));
@@ -330,9 +365,10 @@ static void request(struct mm_export__fx *x, const struct mm_ssmix2_order *o, in
         for (size_t i = 0; i < d->ntimings; i++)
             mm_export__push(x, di,
                             dosage(x, rp, d->per_timing[i].dose, d->unit,
-                                   d->per_timing[i].label[0] ? d->per_timing[i].label : "-"));
+                                   d->per_timing[i].label[0] ? d->per_timing[i].label : "-",
+                                   NULL)); /* the daily dose stays a note: not per timing */
     else
-        mm_export__push(x, di, dosage(x, rp, d->dose, d->unit, NULL));
+        mm_export__push(x, di, dosage(x, rp, d->dose, d->unit, NULL, inj ? NULL : d));
     dispense(x, res, rp, d);
     mm_export__remember(x, 1, o->order_no, d->code, o->from.type, url);
 }
