@@ -189,7 +189,7 @@ const RULES = [
     ['MedicationRequest', `dosageInstruction.timing.code.coding.all(system = '${JAMI}')`, 'usage coded in JAMI 用法 (16 digits)'],
     ['MedicationRequest', `dosageInstruction.additionalInstruction.coding.all(system = '${JAMI_EXTRA}')`, 'day patterns coded in JAMI 補足用法'],
     ['MedicationAdministration', 'status.exists() and medicationCodeableConcept.exists() and subject.exists() and (effective as dateTime).exists() or (effective as Period).exists()', 'MedicationAdministration status, medication, subject, effective'],
-    ['Observation', "status.exists() and category.coding.where(system = 'http://terminology.hl7.org/CodeSystem/observation-category' and code = 'laboratory').exists() and subject.exists() and effective.exists()", 'Observation status, category laboratory, subject, effective'],
+    ['Observation', "status.exists() and category.first().coding.where(system = 'http://jpfhir.jp/fhir/core/CodeSystem/JP_SimpleObservationCategory_CS' and code = 'laboratory').exists() and subject.exists() and effective.exists() and code.text.exists()", 'Observation status, category[first] JP_SimpleObservationCategory_CS#laboratory, subject, effective, code.text'],
     ['Observation', `code.coding.where(system = '${JLAC10}').code.all(length() = 17)`, 'JLAC10 codes are 17 characters'],
     ['Observation', 'value.exists()', 'Observation value (Quantity or string)'],
     ['Observation', "interpretation.coding.all(system = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation')", 'interpretation in v3-ObservationInterpretation'],

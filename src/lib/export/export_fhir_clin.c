@@ -343,6 +343,12 @@ static void lab(struct mm_export__fx *x, const struct mm_ssmix2_lab *l)
                    strcmp(l->status, "C") == 0                                  ? "corrected"
                    : strcmp(l->status, "P") == 0 || strcmp(l->status, "I") == 0 ? "preliminary"
                                                                                 : "final");
+    /* JP Core's own category code system first, then HL7's */
+    mm_export__push(x, mm_export__arr(x, res, "category"),
+                    mm_export__cc(x,
+                                  "http://jpfhir.jp/fhir/core/CodeSystem/"
+                                  "JP_SimpleObservationCategory_CS",
+                                  "laboratory", "検体検査", NULL));
     mm_export__push(x, mm_export__arr(x, res, "category"),
                     mm_export__cc(x, MM_FHIR_TERM "observation-category", "laboratory",
                                   "Laboratory", NULL));
@@ -366,10 +372,13 @@ static void lab(struct mm_export__fx *x, const struct mm_ssmix2_lab *l)
                 x, mm_export__arr(x, res, "interpretation"),
                 mm_export__cc(x, MM_FHIR_TERM "v3-ObservationInterpretation", f, NULL, NULL));
     range(x, res, l->range, l->unit);
-    if (l->order_no[0]) {
+    {
+        /* JP Core's suggested [ORC-2]_[OBR-4]_[SPM-4]_[OBX-3]: the record keeps no OBR-4/SPM-4 */
         json_t *id = json_object();
-        mm_export__str(x, id, "system", MM_FHIR_LOCAL "NamingSystem/order-no");
-        mm_export__str(x, id, "value", l->order_no);
+        char v[256];
+        snprintf(v, sizeof(v), "%s___%s", l->order_no, l->code);
+        mm_export__str(x, id, "system", MM_FHIR_LOCAL "NamingSystem/lab-result");
+        mm_export__str(x, id, "value", v);
         mm_export__push(x, mm_export__arr(x, res, "identifier"), id);
     }
 }
