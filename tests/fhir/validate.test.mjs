@@ -129,7 +129,8 @@ ok(Object.keys(B).length === ids.length, `fhir-dump writes one Bundle for each o
 
 const fhir = new Fhir();
 const TYPES = ['Patient', 'Encounter', 'Condition', 'AllergyIntolerance', 'MedicationRequest',
-    'MedicationAdministration', 'Observation', 'DocumentReference', 'Binary', 'OperationOutcome'];
+    'MedicationAdministration', 'Observation', 'DiagnosticReport', 'DocumentReference', 'Binary',
+    'OperationOutcome'];
 const seen = new Set();
 let errors = [];
 for (const [pid, b] of Object.entries(B)) {
@@ -161,7 +162,7 @@ const PROFILE = {
     AllergyIntolerance: ['JP_AllergyIntolerance'],
     MedicationRequest: ['JP_MedicationRequest', 'JP_MedicationRequest_Injection'],
     MedicationAdministration: ['JP_MedicationAdministration', 'JP_MedicationAdministration_Injection'],
-    Observation: ['JP_Observation_LabResult'],
+    Observation: ['JP_Observation_LabResult'], DiagnosticReport: ['JP_DiagnosticReport_Common'],
 };
 const HOT = ['urn:oid:1.2.392.200119.4.403.1', 'urn:oid:1.2.392.200119.4.402.1', 'urn:oid:1.2.392.200119.4.403.2'];
 const YJ = 'urn:oid:1.2.392.100495.20.1.73';
@@ -193,6 +194,7 @@ const RULES = [
     ['Observation', `code.coding.where(system = '${JLAC10}').code.all(length() = 17)`, 'JLAC10 codes are 17 characters'],
     ['Observation', 'value.exists()', 'Observation value (Quantity or string)'],
     ['Observation', "interpretation.coding.all(system = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation')", 'interpretation in v3-ObservationInterpretation'],
+    ['DiagnosticReport', "status = 'final' and code.text.exists() and subject.exists() and category.exists()", 'DiagnosticReport status, code, subject, category'],
     ['DocumentReference', 'status.exists() and subject.exists() and content.count() >= 1 and content.attachment.all(title.exists())', 'DocumentReference status, subject, content'],
     ['DocumentReference', "content.attachment.where(url.exists()).url.all(startsWith('urn:uuid:'))", 'attachments point to Binaries in the Bundle'],
     ['Binary', 'contentType.exists() and data.exists()', 'Binary contentType and data'],
@@ -365,6 +367,15 @@ for (const P of T.patients) {
     if (res(b, 'Encounter').length !== P.encounters.length) {
         fail('encounters', [res(b, 'Encounter').length, P.encounters.length]);
     }
+    /* examination results: one per current OMG-11/12/13 file of the patient (the truth has none) */
+    const examFiles = fs.readdirSync(path.join(RSTD, pid.slice(0, 3), pid.slice(3, 6), pid)).flatMap((date) =>
+        ['OMG-11', 'OMG-12', 'OMG-13'].flatMap((t) => {
+            const dir = path.join(RSTD, pid.slice(0, 3), pid.slice(3, 6), pid, date, t);
+            return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('_1')) : [];
+        }));
+    if (res(b, 'DiagnosticReport').length !== examFiles.length) {
+        fail('examination results', [res(b, 'DiagnosticReport').length, examFiles.length]);
+    }
     if (res(b, 'DocumentReference').length !== P.documents.length + P.images.length) {
         fail('documents', [res(b, 'DocumentReference').length, P.documents.length + P.images.length]);
     }
@@ -385,7 +396,7 @@ for (const P of T.patients) {
 }
 for (const what of ['patient', 'diagnoses', 'allergies', 'prescription and injection lines',
     'unequal doses per timing', 'day pattern code', 'PRN', 'usage code', 'days', 'status active (JP Core)', 'daily dose as rateRatio', 'injection rate per hour', 'labs', 'lab flags',
-    'administrations', 'encounters', 'documents', 'cancelled order exported', 'another patient in the Bundle']) {
+    'administrations', 'encounters', 'examination results', 'documents', 'cancelled order exported', 'another patient in the Bundle']) {
     ok(!bad[what], `truth: ${what}`, bad[what]?.slice(0, 2));
 }
 ok(nStatus.rateRatio > 0 && nStatus.injRate > 0, `daily doses written as rateRatio (${JSON.stringify(nStatus)})`);
@@ -450,6 +461,9 @@ ok(kept > 100 && lost.length === 0, `after 10 more days every resource of a file
     ok(tp && tp.code.coding[0].system === JLAC10 && tp.valueQuantity.value === 7.2 && tp.valueQuantity.unit === 'g/dl' &&
         tp.referenceRange[0].low.value === 6.7 && tp.referenceRange[0].high.value === 8.3 && tp.effectiveDateTime === '2011-12-19T15:00:00+09:00',
         'NHO sample: 総蛋白 7.2 g/dl (6.70-8.3), JLAC10, collected 2011-12-19 15:00');
+    const dr = res(S, 'DiagnosticReport');
+    ok(dr.length === 3 && dr.some((d) => d.identifier.some((i) => i.value === 'urn:oid:1.2.392.1114.20045.43233.5.300001')) &&
+        dr.some((d) => (d.conclusion || '').includes('心筋虚血疑い')), 'NHO sample: radiology (study UID), endoscopy and ECG results (心筋虚血疑い)');
     ok(res(S, 'AllergyIntolerance').length === 5 && res(S, 'MedicationAdministration').length > 0, 'NHO sample: 5 allergies and the administrations');
     const F = dump(path.join(SAMPLES, 'fixtures', 'standard_root'), path.join(SAMPLES, 'fixtures', 'extended_root'), ['5550001234'], 's')['5550001234'];
     ok(fhir.validate(F.json, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error').length === 0, 'fixture 5550001234: valid FHIR R4');

@@ -633,6 +633,7 @@ int mm_export_fhir_bundle(const mm_ssmix2_record *r, const struct mm_export_sour
         mm_export__med_requests(&x);
         mm_export__med_admins(&x);
         mm_export__labs(&x);
+        mm_export__exams(&x);
         mm_export__documents(&x);
         outcome(&x);
     }

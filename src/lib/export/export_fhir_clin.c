@@ -392,3 +392,61 @@ void mm_export__labs(struct mm_export__fx *x)
         if (mm_export__current(&l[i].from))
             lab(x, &l[i]);
 }
+
+/* ---- DiagnosticReport (examination results) ---- */
+
+static void exam(struct mm_export__fx *x, const struct mm_ssmix2_exam *e)
+{
+    char url[MM_FHIR_REF_MAX], key[256];
+    const char *enc, *k = e->kind;
+    json_t *res;
+
+    snprintf(key, sizeof(key), "%s|%s|%s", e->kind, e->code, e->performed_at);
+    res = mm_export__resource(x, "DiagnosticReport", MM_FHIR_JP "JP_DiagnosticReport_Common",
+                              &e->from, key, url);
+    if (!res)
+        return;
+    if (e->from.order_no[0]) {
+        json_t *id = json_object();
+        mm_export__str(x, id, "system", MM_FHIR_LOCAL "NamingSystem/order-no");
+        mm_export__str(x, id, "value", e->from.order_no);
+        mm_export__push(x, mm_export__arr(x, res, "identifier"), id);
+    }
+    if (e->study_uid[0]) { /* a DICOM study, as FHIR writes DICOM UIDs */
+        json_t *id = json_object();
+        char v[160];
+        snprintf(v, sizeof(v), "urn:oid:%s", e->study_uid);
+        mm_export__str(x, id, "system", "urn:dicom:uid");
+        mm_export__str(x, id, "value", v);
+        mm_export__push(x, mm_export__arr(x, res, "identifier"), id);
+    }
+    mm_export__str(x, res, "status", "final");
+    mm_export__push(x, mm_export__arr(x, res, "category"),
+                    mm_export__cc(x, MM_FHIR_TERM "v2-0074",
+                                  strcmp(k, "radiology") == 0 ? "RAD" : "OTH", NULL,
+                                  strcmp(k, "radiology") == 0    ? "放射線 / radiology"
+                                  : strcmp(k, "endoscopy") == 0  ? "内視鏡 / endoscopy"
+                                  : strcmp(k, "physiology") == 0 ? "生理検査 / physiology"
+                                                                 : k));
+    mm_export__set(x, res, "code",
+                   mm_export__cc(x, MM_FHIR_LOCAL "CodeSystem/ssmix2-local/exam", e->code, e->name,
+                                 e->name[0]   ? e->name
+                                 : e->code[0] ? e->code
+                                              : k));
+    mm_export__set(x, res, "subject", mm_export__ref(x, x->patient, NULL));
+    if ((enc = mm_export__encounter(x, e->from.care_date, NULL)))
+        mm_export__set(x, res, "encounter", mm_export__ref(x, enc, NULL));
+    if (!mm_export__date(x, res, "effectiveDateTime", e->performed_at) && e->performed_at[0])
+        mm_export__note(x, res, "performed at, as written: ", e->performed_at);
+    mm_export__str(x, res, "conclusion", e->findings);
+}
+
+void mm_export__exams(struct mm_export__fx *x)
+{
+    const struct mm_ssmix2_exam *e;
+    size_t n = mm_ssmix2_record_exams(x->r, &e);
+
+    for (size_t i = 0; i < n && !x->err; i++)
+        if (mm_export__current(&e[i].from))
+            exam(x, &e[i]);
+}

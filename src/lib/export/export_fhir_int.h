@@ -99,6 +99,7 @@ void mm_export__encounters(struct mm_export__fx *x);   /* export_fhir_clin.c */
 void mm_export__conditions(struct mm_export__fx *x);   /* export_fhir_clin.c */
 void mm_export__allergies(struct mm_export__fx *x);    /* export_fhir_clin.c */
 void mm_export__labs(struct mm_export__fx *x);         /* export_fhir_clin.c */
+void mm_export__exams(struct mm_export__fx *x);        /* export_fhir_clin.c */
 void mm_export__documents(struct mm_export__fx *x);    /* export_fhir_doc.c */
 void mm_export__med_requests(struct mm_export__fx *x); /* export_fhir_med.c */
 void mm_export__med_admins(struct mm_export__fx *x);   /* export_fhir_med.c */
