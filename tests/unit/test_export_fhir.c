@@ -310,6 +310,32 @@ static void bundle__ids_are_deterministic(void **state)
     mm_ssmix2_record_free(r2);
 }
 
+/* The Patient's ID is the patient's, whichever message gives the identity. */
+static void bundle__patient_id_does_not_depend_on_the_identity_source(void **state)
+{
+    mm_ssmix2_record *r1 = NULL, *r2 = build(0);
+    json_t *b1, *b2, *p1, *p2;
+    mm_buf b;
+    json_error_t jerr;
+
+    (void)state;
+    assert_int_equal(mm_ssmix2_record_new(&r1), 0);
+    add_text(r1, "0001234_20250106_OML-11_000000000000013_20250106100000000_01_1", oml11);
+    mm_buf_init(&b, 1u << 24);
+    assert_int_equal(mm_export_fhir_bundle(r1, NULL, NULL, NULL, &b), 0);
+    b1 = json_loads(b.ptr, 0, &jerr);
+    mm_buf_release(&b);
+    b2 = bundle_of(r2, NULL, 2);
+    assert_int_equal(of_type(b1, "Patient", &p1, 1), 1);
+    assert_int_equal(of_type(b2, "Patient", &p2, 1), 1);
+    assert_string_equal(json_string_value(json_object_get(p1, "id")),
+                        json_string_value(json_object_get(p2, "id")));
+    json_decref(b1);
+    json_decref(b2);
+    mm_ssmix2_record_free(r1);
+    mm_ssmix2_record_free(r2);
+}
+
 static void bundle__no_superseded_or_cancelled_order(void **state)
 {
     mm_ssmix2_record *r = build(0);
@@ -536,6 +562,7 @@ int main(void)
         cmocka_unit_test(bundle__every_type_and_references_resolve),
         cmocka_unit_test(bundle__patient_jp_core),
         cmocka_unit_test(bundle__ids_are_deterministic),
+        cmocka_unit_test(bundle__patient_id_does_not_depend_on_the_identity_source),
         cmocka_unit_test(bundle__no_superseded_or_cancelled_order),
         cmocka_unit_test(bundle__dosage_kept_per_timing_and_pattern),
         cmocka_unit_test(bundle__documents_and_read_failures),

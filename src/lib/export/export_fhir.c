@@ -500,8 +500,11 @@ static int patient(struct mm_export__fx *x, const struct mm_ssmix2_patient *p)
     char sys[96];
     const char *fac = x->src && x->src->facility ? x->src->facility : "";
 
-    res = mm_export__resource(x, "Patient", MM_FHIR_JP "JP_Patient", &p->from, "patient",
-                              x->patient);
+    struct mm_ssmix2_origin o = p->from;
+
+    /* the ID is the patient's alone, whichever message gives the identity; the source is it */
+    o.type = o.order_no = o.care_date = "";
+    res = mm_export__resource(x, "Patient", MM_FHIR_JP "JP_Patient", &o, "patient", x->patient);
     if (!res)
         return x->err;
     id = json_object();
