@@ -129,8 +129,8 @@ ok(Object.keys(B).length === ids.length, `fhir-dump writes one Bundle for each o
 
 const fhir = new Fhir();
 const TYPES = ['Patient', 'Encounter', 'Condition', 'AllergyIntolerance', 'MedicationRequest',
-    'MedicationAdministration', 'Observation', 'DiagnosticReport', 'DocumentReference', 'Binary',
-    'OperationOutcome'];
+    'MedicationAdministration', 'Observation', 'DiagnosticReport', 'Coverage', 'DocumentReference',
+    'Binary', 'OperationOutcome'];
 const seen = new Set();
 let errors = [];
 for (const [pid, b] of Object.entries(B)) {
@@ -163,6 +163,7 @@ const PROFILE = {
     MedicationRequest: ['JP_MedicationRequest', 'JP_MedicationRequest_Injection'],
     MedicationAdministration: ['JP_MedicationAdministration', 'JP_MedicationAdministration_Injection'],
     Observation: ['JP_Observation_LabResult'], DiagnosticReport: ['JP_DiagnosticReport_Common'],
+    Coverage: ['JP_Coverage'],
 };
 const HOT = ['urn:oid:1.2.392.200119.4.403.1', 'urn:oid:1.2.392.200119.4.402.1', 'urn:oid:1.2.392.200119.4.403.2'];
 const YJ = 'urn:oid:1.2.392.100495.20.1.73';
@@ -194,6 +195,7 @@ const RULES = [
     ['Observation', `code.coding.where(system = '${JLAC10}').code.all(length() = 17)`, 'JLAC10 codes are 17 characters'],
     ['Observation', 'value.exists()', 'Observation value (Quantity or string)'],
     ['Observation', "interpretation.coding.all(system = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation')", 'interpretation in v3-ObservationInterpretation'],
+    ['Coverage', "status = 'active' and beneficiary.exists() and payor.count() >= 1 and payor.identifier.all(system = 'urn:oid:1.2.392.100495.20.3.61')", 'Coverage status, beneficiary, payor by 保険者番号 (1.2.392.100495.20.3.61)'],
     ['DiagnosticReport', "status = 'final' and code.text.exists() and subject.exists() and category.exists()", 'DiagnosticReport status, code, subject, category'],
     ['DocumentReference', 'status.exists() and subject.exists() and content.count() >= 1 and content.attachment.all(title.exists())', 'DocumentReference status, subject, content'],
     ['DocumentReference', "content.attachment.where(url.exists()).url.all(startsWith('urn:uuid:'))", 'attachments point to Binaries in the Bundle'],
@@ -367,6 +369,12 @@ for (const P of T.patients) {
     if (res(b, 'Encounter').length !== P.encounters.length) {
         fail('encounters', [res(b, 'Encounter').length, P.encounters.length]);
     }
+    /* insurance: one Coverage per IN1 */
+    const cov = res(b, 'Coverage').map((c) => `${c.type.coding?.[0]?.code}|${c.payor[0].identifier?.value || ''}|${c.period?.start || ''}`).sort();
+    const wcov = P.patient.insurance.map((i) => `${i.plan_code}|${i.insurer_no}|${i.valid_from}`).sort();
+    if (JSON.stringify(cov) !== JSON.stringify(wcov)) {
+        fail('insurance', { got: cov, want: wcov });
+    }
     /* examination results: one per current OMG-11/12/13 file of the patient (the truth has none) */
     const examFiles = fs.readdirSync(path.join(RSTD, pid.slice(0, 3), pid.slice(3, 6), pid)).flatMap((date) =>
         ['OMG-11', 'OMG-12', 'OMG-13'].flatMap((t) => {
@@ -396,7 +404,7 @@ for (const P of T.patients) {
 }
 for (const what of ['patient', 'diagnoses', 'allergies', 'prescription and injection lines',
     'unequal doses per timing', 'day pattern code', 'PRN', 'usage code', 'days', 'status active (JP Core)', 'daily dose as rateRatio', 'injection rate per hour', 'labs', 'lab flags',
-    'administrations', 'encounters', 'examination results', 'documents', 'cancelled order exported', 'another patient in the Bundle']) {
+    'administrations', 'encounters', 'insurance', 'examination results', 'documents', 'cancelled order exported', 'another patient in the Bundle']) {
     ok(!bad[what], `truth: ${what}`, bad[what]?.slice(0, 2));
 }
 ok(nStatus.rateRatio > 0 && nStatus.injRate > 0, `daily doses written as rateRatio (${JSON.stringify(nStatus)})`);

@@ -531,6 +531,59 @@ static int patient(struct mm_export__fx *x, const struct mm_ssmix2_patient *p)
     return x->err;
 }
 
+/* ---- Coverage (IN1) ---- */
+
+/* The subscriber-relationship of an HL7 0063 code. */
+static const char *relationship(const char *c)
+{
+    if (strcmp(c, "SEL") == 0)
+        return "self";
+    if (strcmp(c, "SPO") == 0 || strcmp(c, "DOM") == 0)
+        return "spouse";
+    if (strcmp(c, "CHD") == 0 || strcmp(c, "SON") == 0 || strcmp(c, "DAU") == 0)
+        return "child";
+    if (strcmp(c, "PAR") == 0 || strcmp(c, "FTH") == 0 || strcmp(c, "MTH") == 0)
+        return "parent";
+    return "other";
+}
+
+static void coverage(struct mm_export__fx *x, const struct mm_ssmix2_patient *p,
+                     const struct mm_ssmix2_insurance *in)
+{
+    char url[MM_FHIR_REF_MAX], key[256], sb[128];
+    json_t *res, *payor, *id, *period;
+
+    snprintf(key, sizeof(key), "%s|%s|%s", in->plan_code, in->insurer_no, in->valid_from);
+    res = mm_export__resource(x, "Coverage", MM_FHIR_JP "JP_Coverage", &p->from, key, url);
+    if (!res)
+        return;
+    mm_export__str(x, res, "status", "active");
+    mm_export__set(x, res, "type",
+                   mm_export__cc(x, mm_export__system("JHSD0001", in->plan_code, sb, sizeof(sb)),
+                                 in->plan_code, in->plan_name, in->plan_name));
+    mm_export__set(x, res, "beneficiary", mm_export__ref(x, x->patient, NULL));
+    if (in->relation_code[0] || in->relation[0])
+        mm_export__set(x, res, "relationship",
+                       mm_export__cc(x, MM_FHIR_TERM "subscriber-relationship",
+                                     relationship(in->relation_code), NULL, in->relation));
+    period = json_object();
+    mm_export__date(x, period, "start", in->valid_from);
+    mm_export__date(x, period, "end", in->valid_to);
+    if (json_object_size(period))
+        mm_export__set(x, res, "period", period);
+    else
+        json_decref(period);
+    /* the insurer by its 保険者番号, as a reference without a resource */
+    payor = mm_export__ref(x, NULL, in->plan_name[0] ? in->plan_name : "保険者 / insurer");
+    if (in->insurer_no[0]) {
+        id = json_object();
+        mm_export__str(x, id, "system", "urn:oid:1.2.392.100495.20.3.61");
+        mm_export__str(x, id, "value", in->insurer_no);
+        mm_export__set(x, payor, "identifier", id);
+    }
+    mm_export__push(x, mm_export__arr(x, res, "payor"), payor);
+}
+
 /* ---- OperationOutcome ---- */
 
 static void outcome(struct mm_export__fx *x)
@@ -630,6 +683,8 @@ int mm_export_fhir_bundle(const mm_ssmix2_record *r, const struct mm_export_sour
         mm_export__str(&x, bundle, "timestamp", src->gen_time);
     mm_export__set(&x, bundle, "entry", x.entries);
     if (patient(&x, p) == 0) {
+        for (size_t i = 0; i < p->ninsurance && !x.err; i++)
+            coverage(&x, p, &p->insurance[i]);
         mm_export__encounters(&x);
         mm_export__conditions(&x);
         mm_export__allergies(&x);
