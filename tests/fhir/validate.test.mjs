@@ -425,6 +425,25 @@ const allText = Object.values(B).map((b) => b.text).join('\n');
 ok(oldFiles.length > 0 && oldFiles.every((f) => !allText.includes(f)),
     `no resource names one of the ${oldFiles.length} superseded or cancelled files`);
 
+// ---------- read failures ----------
+
+{
+    /* a current prescription file that is no HL7 message any more: left out and said so */
+    const P = T.patients.find((p) => p.prescriptions.length > 0);
+    const pid = P.patient.id, o = P.prescriptions[0];
+    const dir = path.join(RSTD, pid.slice(0, 3), pid.slice(3, 6), pid, o.date.slice(0, 10).replace(/-/g, ''), 'OMP-01');
+    const file = fs.readdirSync(dir).find((f) => f.includes(`_${o.order_no}_`) && f.endsWith('_1'));
+    fs.writeFileSync(path.join(dir, file), 'this is not an HL7 message\r');
+    const Bf = dump(RSTD, REXT, [pid], 'g1')[pid];
+    const oo = res(Bf, 'OperationOutcome')[0];
+    const issue = oo.issue.find((i) => i.severity === 'error' && i.details.text.includes('OMP-01'));
+    ok(issue && !JSON.stringify(oo).includes(pid), 'a file that cannot be read: the OperationOutcome names its data type (OMP-01), not the patient');
+    ok(!res(Bf, 'MedicationRequest').some((m) => m.groupIdentifier.value === o.order_no) &&
+        fhir.validate(Bf.json, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error').length === 0,
+    "the unreadable file's order is absent and the Bundle is still valid");
+    ok(res(B[pid], 'OperationOutcome')[0].issue[0].severity === 'information', 'before the damage the OperationOutcome said every file was read');
+}
+
 // ---------- IDs ----------
 
 const B0 = dump(path.join(D, 'standard'), path.join(D, 'extended'), ids, 'g1');
