@@ -11,6 +11,8 @@
  * same: a later storage's record replaces). The scratch folder is removed on every path out.
  * Nothing here names a patient in a message.
  */
+#include "export/export.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +28,6 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
-#include "export/export.h"
 #include "export/export_int.h"
 #include "os/os.h"
 
@@ -123,15 +124,15 @@ static int list_storages(struct run *x)
     for (size_t i = 0; i < g->nstorages; i++)
         if (g->storages[i].kind == MM_REPO_SOURCE_SSMIX2_STD ||
             g->storages[i].kind == MM_REPO_SOURCE_SSMIX2_EXT)
-            x->s[x->ns++] = (struct stor){ g->storages[i].path,
-                                           g->storages[i].kind == MM_REPO_SOURCE_SSMIX2_EXT, -1,
-                                           NULL };
+            x->s[x->ns++] =
+                    (struct stor){ g->storages[i].path,
+                                   g->storages[i].kind == MM_REPO_SOURCE_SSMIX2_EXT, -1, NULL };
     for (size_t i = 0; !g->nstorages && i < g->nsources; i++) /* older manifests */
         if (g->sources[i].kind == MM_REPO_SOURCE_SSMIX2_STD ||
             g->sources[i].kind == MM_REPO_SOURCE_SSMIX2_EXT)
-            x->s[x->ns++] = (struct stor){ g->sources[i].name,
-                                           g->sources[i].kind == MM_REPO_SOURCE_SSMIX2_EXT, -1,
-                                           NULL };
+            x->s[x->ns++] =
+                    (struct stor){ g->sources[i].name,
+                                   g->sources[i].kind == MM_REPO_SOURCE_SSMIX2_EXT, -1, NULL };
     for (size_t i = 0; i < x->ns; i++) {
         if (x->s[i].ext) {
             next++;
@@ -548,7 +549,7 @@ out:
             err = mm_error_set(MM_ENOMEM, "out of memory");
         idx = NULL;
         /* the index of the Bundles written, also when the export stopped half way */
-        if (idx_buf) {
+        if (idx_buf && x->st.patients) {
             int e2 = write_file(fhir_dir, "index.csv", idx_buf, idx_len);
             if (err == 0)
                 err = e2;
@@ -578,14 +579,15 @@ int mm_export_run(mm_repo *r, const struct mm_export_opts *o, struct mm_export_s
 {
     struct run x;
     char *fhir_dir = NULL, *csv_dir = NULL, red[MM_LOG_PATH_MAX];
-    int err;
+    struct stat sb;
+    int err, created = 0;
 
     MM_ASSERT_ARG(r != NULL && o != NULL && o->out_dir != NULL && *o->out_dir);
     if (!(o->formats & (MM_EXPORT_FHIR | MM_EXPORT_CSV)))
         return mm_error_set(MM_EINVAL, "no export format given");
-    if (o->patient && (!*o->patient || strlen(o->patient) > MM_LIMIT_PATIENT_ID ||
-                       strchr(o->patient, '/') || strcmp(o->patient, ".") == 0 ||
-                       strcmp(o->patient, "..") == 0))
+    if (o->patient &&
+        (!*o->patient || strlen(o->patient) > MM_LIMIT_PATIENT_ID || strchr(o->patient, '/') ||
+         strcmp(o->patient, ".") == 0 || strcmp(o->patient, "..") == 0))
         return mm_error_set(MM_EINVAL, "not a patient ID");
     memset(&x, 0, sizeof(x));
     x.r = r;
@@ -596,6 +598,7 @@ int mm_export_run(mm_repo *r, const struct mm_export_opts *o, struct mm_export_s
     memcpy(x.st.generation, x.g.id, sizeof(x.st.generation));
     if ((err = list_storages(&x)) < 0)
         goto out;
+    created = lstat(o->out_dir, &sb) != 0;
     if ((err = mm_os_mkdir_p(o->out_dir, 0700)) < 0)
         goto out;
     if (holds_export(o->out_dir)) {
@@ -642,10 +645,9 @@ int mm_export_run(mm_repo *r, const struct mm_export_opts *o, struct mm_export_s
         x.np = k;
     }
     if (!x.np) {
-        err = o->patient ? mm_error_set(MM_ENOTFOUND, "no such patient in generation '%.12s'",
-                                        x.g.id)
-                         : mm_error_set(MM_ENOTFOUND, "generation '%.12s' holds no patient",
-                                        x.g.id);
+        err = o->patient
+                      ? mm_error_set(MM_ENOTFOUND, "no such patient in generation '%.12s'", x.g.id)
+                      : mm_error_set(MM_ENOTFOUND, "generation '%.12s' holds no patient", x.g.id);
         goto out;
     }
     if (((o->formats & MM_EXPORT_FHIR) && !(fhir_dir = join(o->out_dir, "fhir"))) ||
@@ -665,6 +667,14 @@ out:
                                      "hand",
                                      mm_log_path(red, sizeof(red), x.scratch));
         mm_free(x.scratch);
+    }
+    if (err < 0) { /* folders left empty would make the next run refuse the output folder */
+        if (csv_dir)
+            (void)rmdir(csv_dir);
+        if (fhir_dir)
+            (void)rmdir(fhir_dir);
+        if (created)
+            (void)rmdir(o->out_dir);
     }
     for (size_t i = 0; i < x.ns; i++)
         mm_free(x.s[i].root);

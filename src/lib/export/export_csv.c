@@ -72,8 +72,8 @@ static const char *const headers[T_COUNT] = {
 };
 
 static const char *const names[T_COUNT] = {
-    "patients",   "encounters", "diagnoses", "allergies", "prescriptions", "injections",
-    "administrations", "labs", "exams",     "documents", "read_failures",
+    "patients",        "encounters", "diagnoses", "allergies", "prescriptions", "injections",
+    "administrations", "labs",       "exams",     "documents", "read_failures",
 };
 
 struct mm_export_csv {
@@ -81,7 +81,7 @@ struct mm_export_csv {
     FILE *f[T_COUNT];
     char *tmp[T_COUNT], *final[T_COUNT];
     int closed;
-    int err;      /* the first write error (sticky) */
+    int err;       /* the first write error (sticky) */
     uint64_t rows; /* rows written, headers not counted */
 };
 
@@ -218,8 +218,9 @@ int mm_export_csv_open(mm_export_csv **out, const char *dir)
             goto out;
         }
         /* BOM (Excel on Japanese Windows reads Shift_JIS without it), then the header */
-        fprintf(c->f[t], "\xEF\xBB\xBFpatient_id,%s,source_type,source_order_no,source_time,"
-                         "generation\r\n",
+        fprintf(c->f[t],
+                "\xEF\xBB\xBFpatient_id,%s,source_type,source_order_no,source_time,"
+                "generation\r\n",
                 headers[t]);
         if (ferror(c->f[t])) {
             fail_io(c, (enum table)t, errno ? errno : EIO);
@@ -250,8 +251,8 @@ static void add_patient(mm_export_csv *c, const struct mm_ssmix2_patient *p,
                         const struct mm_export_source *src)
 {
     FILE *f = row_start(c, T_PATIENTS, p->id);
-    const char *v[] = { p->name,    p->kana,       p->birth_date, p->sex,       p->postal_code,
-                        p->address, p->phone,      p->blood_type, p->height_cm, p->weight_kg };
+    const char *v[] = { p->name,    p->kana,  p->birth_date, p->sex,       p->postal_code,
+                        p->address, p->phone, p->blood_type, p->height_cm, p->weight_kg };
 
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         cell(f, v[i], 0);
@@ -268,10 +269,9 @@ static void add_encounters(mm_export_csv *c, const mm_ssmix2_record *r, const ch
         const struct mm_ssmix2_encounter *x = &e[i];
         const char *dn = x->dept_name[0] ? x->dept_name : mm_ssmix2_record_code_name(r, 0, x->dept);
         const char *wn = x->ward_name[0] ? x->ward_name : mm_ssmix2_record_code_name(r, 1, x->ward);
-        const char *v[] = { x->kind_name,  x->date,       x->time,      x->dept,
-                            dn,            x->ward,       wn,           x->room,
-                            x->bed,        x->prior_ward, x->prior_room, x->prior_bed,
-                            x->doctor,     x->doctor_id,  x->disposition };
+        const char *v[] = { x->kind_name,  x->date,      x->time,   x->dept,      dn,
+                            x->ward,       wn,           x->room,   x->bed,       x->prior_ward,
+                            x->prior_room, x->prior_bed, x->doctor, x->doctor_id, x->disposition };
         FILE *f;
         if (x->from.flag != MM_SSMIX2_CURRENT)
             continue;
@@ -604,7 +604,7 @@ static void add_labs(mm_export_csv *c, const mm_ssmix2_record *r, const char *pi
 
     for (size_t i = 0; i < n; i++) {
         const struct mm_ssmix2_lab *x = &l[i];
-        const char *v[] = { x->order_no, x->collected_at, x->code, x->name, x->value,
+        const char *v[] = { x->order_no, x->collected_at, x->code, x->name,  x->value,
                             x->unit,     x->range,        x->flag, x->status };
         FILE *f;
         if (x->from.flag != MM_SSMIX2_CURRENT)
@@ -624,8 +624,7 @@ static void add_exams(mm_export_csv *c, const mm_ssmix2_record *r, const char *p
 
     for (size_t i = 0; i < n; i++) {
         const struct mm_ssmix2_exam *x = &e[i];
-        const char *v[] = { x->kind, x->code, x->name, x->performed_at, x->findings,
-                            x->study_uid };
+        const char *v[] = { x->kind, x->code, x->name, x->performed_at, x->findings, x->study_uid };
         FILE *f;
         if (x->from.flag != MM_SSMIX2_CURRENT)
             continue;
