@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "export/export.h"
@@ -334,6 +335,39 @@ static void export_csv__record_without_patient(void **state)
     mm_ssmix2_record_free(r);
 }
 
+/* Allocation failures: every one is MM_ENOMEM (no table left, nothing leaked), until the
+ * export goes through whole. */
+static void export_csv__allocation_failure(void **state)
+{
+    mm_ssmix2_record *r = make_record();
+    int err = MM_ENOMEM;
+    long k;
+
+    (void)state;
+    for (k = 1; err == MM_ENOMEM && k < 10000; k++) {
+        mm_export_csv *c = NULL;
+        char p[512];
+        mm_alloc_track(1);
+        mm_alloc_fail_at(k, 0);
+        err = mm_export_csv_open(&c, dir);
+        if (err == 0 && (err = mm_export_csv_add(c, r, &src)) == 0)
+            err = mm_export_csv_close(c);
+        mm_export_csv_free(c);
+        mm_alloc_fail_at(0, 0);
+        assert_int_equal(mm_alloc_live(), 0);
+        mm_alloc_track(0);
+        if (err == MM_ENOMEM) {
+            snprintf(p, sizeof(p), "%s/labs.csv.tmp", dir);
+            assert_int_not_equal(access(p, F_OK), 0);
+            snprintf(p, sizeof(p), "%s/labs.csv", dir);
+            assert_int_not_equal(access(p, F_OK), 0);
+        }
+    }
+    assert_int_equal(err, 0);
+    assert_true(k > 3); /* allocations were failed on the way */
+    mm_ssmix2_record_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(export_csv__read_failures_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(export_csv__temporary_tables_and_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(export_csv__record_without_patient, setup, teardown),
+        cmocka_unit_test_setup_teardown(export_csv__allocation_failure, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -235,14 +235,21 @@ out:
     return err;
 }
 
+/* Keep the first error @err of building a cell (never a cell cut short in silence). */
+static void keep_err(mm_export_csv *c, int err)
+{
+    if (err < 0 && !c->err)
+        c->err = err;
+}
+
 /* A list of strings joined by "; " into @b (reused). @return b->ptr or "" */
-static const char *joined(mm_buf *b, const char *const *v, size_t n)
+static const char *joined(mm_export_csv *c, mm_buf *b, const char *const *v, size_t n)
 {
     mm_buf_clear(b);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            mm_buf_puts(b, "; ");
-        mm_buf_puts(b, v[i]);
+            keep_err(c, mm_buf_puts(b, "; "));
+        keep_err(c, mm_buf_puts(b, v[i]));
     }
     return b->ptr ? b->ptr : "";
 }
@@ -465,7 +472,7 @@ static void add_prescriptions(mm_export_csv *c, const mm_ssmix2_record *r, const
                 cellb(f, rp->prn);
                 cell(f, rp->condition, 0);
                 cell(f, rp->tq_text, 0);
-                cell(f, joined(tmp, rp->times, rp->ntimes), 0);
+                cell(f, joined(c, tmp, rp->times, rp->ntimes), 0);
                 cell(f, rp->route, 0);
                 cell(f, rp->route_name, 0);
                 cell(f, pt ? pt->kind : NULL, 0);
@@ -496,8 +503,8 @@ static void add_prescriptions(mm_export_csv *c, const mm_ssmix2_record *r, const
                 cell(f, d->dispense_unit, 0);
                 cell(f, d->class_code, 0);
                 cell(f, d->class_name, 0);
-                cell(f, joined(tmp, d->instructions, d->ninstructions), 0);
-                cell(f, joined(tmp, d->flags, d->nflags), 0);
+                cell(f, joined(c, tmp, d->instructions, d->ninstructions), 0);
+                cell(f, joined(c, tmp, d->flags, d->nflags), 0);
                 /* the dose of each timing in its own columns (不均等), never one dose */
                 for (size_t t = 0; t < CSV_TIMINGS; t++) {
                     cell(f, t < d->ntimings ? d->per_timing[t].label : NULL, 0);
@@ -505,9 +512,9 @@ static void add_prescriptions(mm_export_csv *c, const mm_ssmix2_record *r, const
                 }
                 mm_buf_clear(tmp);
                 for (size_t t = CSV_TIMINGS; t < d->ntimings; t++)
-                    mm_buf_printf(tmp, "%s%d:%s:%s", t > CSV_TIMINGS ? "; " : "",
-                                  d->per_timing[t].n, d->per_timing[t].label,
-                                  d->per_timing[t].dose);
+                    keep_err(c, mm_buf_printf(tmp, "%s%d:%s:%s", t > CSV_TIMINGS ? "; " : "",
+                                              d->per_timing[t].n, d->per_timing[t].label,
+                                              d->per_timing[t].dose));
                 cell(f, tmp->ptr, 0);
                 row_end(c, T_PRESCRIPTIONS, &o[i].from, src);
             }
@@ -539,7 +546,7 @@ static void add_injections(mm_export_csv *c, const mm_ssmix2_record *r, const ch
                 cell(f, rp->start, 0);
                 cell(f, rp->end, 0);
                 cellb(f, rp->prn);
-                cell(f, joined(tmp, rp->times, rp->ntimes), 0);
+                cell(f, joined(c, tmp, rp->times, rp->ntimes), 0);
                 cell(f, rp->route, 0);
                 cell(f, rp->route_name, 0);
                 cell(f, rp->rate, 0);
@@ -547,8 +554,8 @@ static void add_injections(mm_export_csv *c, const mm_ssmix2_record *r, const ch
                 cell(f, rp->rate_unit, 0);
                 cell(f, rp->dose, 0);
                 cell(f, rp->unit, 0);
-                cell(f, joined(tmp, rp->instructions, rp->ninstructions), 0);
-                cell(f, joined(tmp, rp->flags, rp->nflags), 0);
+                cell(f, joined(c, tmp, rp->instructions, rp->ninstructions), 0);
+                cell(f, joined(c, tmp, rp->flags, rp->nflags), 0);
                 cell(f, d->role, 0);
                 cell(f, d->code, 0);
                 cell(f, d->name, 0);
