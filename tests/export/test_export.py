@@ -143,6 +143,10 @@ def main():
     else:
         skip('unequal doses in their columns', 'no unequal dose in this storage')
     check(all(r['source_type'] == 'OMP-01' for r in rx), 'prescription rows name their source')
+    missing = [r for r in rx if not glob.glob('%s/standard/*/*/%s/*/OMP-01/%s' % (
+        g, r['patient_id'], r['source_file'])) or not r['source_file'].endswith('_1')]
+    check(rx and not missing, 'each prescription row names its current message file (%d not)'
+          % len(missing))
 
     dx = table(o1, 'diagnoses')
     want = sorted((pid, d['name'], d['icd10']) for pid, t in truth.items()
@@ -158,6 +162,13 @@ def main():
     check(got == want, 'labs.csv: the lab results of the truth (%d rows, truth %d)'
           % (len(got), len(want)))
 
+    # every row but the read failures names its source file
+    nosrc = []
+    for f in glob.glob(o1 + '/csv/*.csv'):
+        name = os.path.basename(f)[:-4]
+        if name != 'read_failures':
+            nosrc += [name for r in table(o1, name) if not r['source_file']]
+    check(not nosrc, 'every row names its source file (%d do not)' % len(nosrc))
     # no cancelled order, no superseded version of an updated one
     cancelled = {(pid, c.split('/')[1]) for pid, t in truth.items() for c in t['cancelled_orders']}
     superseded = {(pid, c.split('/')[1]) for pid, t in truth.items()
@@ -178,7 +189,8 @@ def main():
                                                            ts[10:12], ts[12:14])))
     check(old_times, 'the updates left superseded files (%d)' % len(old_times))
     bad = [r for r in everything
-           if (r['patient_id'], r['source_order_no'], r['source_time']) in old_times]
+           if (r['patient_id'], r['source_order_no'], r['source_time']) in old_times or
+           r['source_file'].endswith('_2') or r['source_file'].endswith('_0')]
     check(not bad, 'no row from a superseded file (%d)' % len(bad))
 
     # ---- one patient ----

@@ -81,8 +81,10 @@ struct mm_export_csv {
     FILE *f[T_COUNT];
     char *tmp[T_COUNT], *final[T_COUNT];
     int closed;
-    int err;       /* the first write error (sticky) */
-    uint64_t rows; /* rows written, headers not counted */
+    int err;                     /* the first write error (sticky) */
+    uint64_t rows;               /* rows written, headers not counted */
+    mm_export__origin_fn origin; /* names the source file, or NULL */
+    void *origin_ctx;
 };
 
 /* "<dir>/<name><suffix>" in a new string, or NULL. */
@@ -165,12 +167,17 @@ static FILE *row_start(mm_export_csv *c, enum table t, const char *pid)
     return c->f[t];
 }
 
-/* End a row: the source columns of @o (NULL: empty) and the generation; CRLF. */
-static void row_end(mm_export_csv *c, enum table t, const struct mm_ssmix2_origin *o,
-                    const struct mm_export_source *src)
+/* End a row: the source columns of @o (NULL: empty; @file: the source file when it is not a
+ * message file) and the generation; CRLF. */
+static void row_end_file(mm_export_csv *c, enum table t, const struct mm_ssmix2_origin *o,
+                         const struct mm_export_source *src, const char *file)
 {
     FILE *f = c->f[t];
+    char name[512] = "";
 
+    if (!file && o && c->origin)
+        c->origin(c->origin_ctx, o, name, sizeof(name));
+    cell(f, file ? file : name, 0);
     cell(f, o ? o->type : NULL, 0);
     cell(f, o ? o->order_no : NULL, 0);
     cell(f, o ? o->file_time : NULL, 0);
@@ -179,6 +186,18 @@ static void row_end(mm_export_csv *c, enum table t, const struct mm_ssmix2_origi
     c->rows++;
     if (ferror(f))
         fail_io(c, t, errno ? errno : EIO);
+}
+
+static void row_end(mm_export_csv *c, enum table t, const struct mm_ssmix2_origin *o,
+                    const struct mm_export_source *src)
+{
+    row_end_file(c, t, o, src, NULL);
+}
+
+void mm_export__csv_origin(mm_export_csv *c, mm_export__origin_fn fn, void *ctx)
+{
+    c->origin = fn;
+    c->origin_ctx = ctx;
 }
 
 int mm_export_csv_open(mm_export_csv **out, const char *dir)
@@ -219,7 +238,7 @@ int mm_export_csv_open(mm_export_csv **out, const char *dir)
         }
         /* BOM (Excel on Japanese Windows reads Shift_JIS without it), then the header */
         fprintf(c->f[t],
-                "\xEF\xBB\xBFpatient_id,%s,source_type,source_order_no,source_time,"
+                "\xEF\xBB\xBFpatient_id,%s,source_file,source_type,source_order_no,source_time,"
                 "generation\r\n",
                 headers[t]);
         if (ferror(c->f[t])) {
@@ -661,7 +680,7 @@ static void add_documents(mm_export_csv *c, const mm_ssmix2_record *r, const cha
             cell(f, x->date, 0);
             cell(f, x->folder, 0);
             cell(f, x->nfiles ? x->files[k] : NULL, 0);
-            row_end(c, T_DOCUMENTS, &x->from, src);
+            row_end_file(c, T_DOCUMENTS, &x->from, src, x->folder);
         }
     }
 }
