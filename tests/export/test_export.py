@@ -276,6 +276,34 @@ def main():
     check(s.get('problems') and not any(pid in probs for pid in pids2),
           'the damaged file is reported, its patient ID hidden (%s)' % probs[:200])
 
+    # ---- two storages holding the same patient: exported once, from the later storage ----
+    env3 = dict(env, XDG_CACHE_HOME=tmp + '/cacheC', MAMORI_CACHE=tmp + '/cacheC2')
+    hosp, repo3 = tmp + '/hosp', tmp + '/rC'
+    shutil.copytree(g + '/standard', hosp + '/A/standard', symlinks=True)
+    shutil.copytree(g + '/standard', hosp + '/B/standard', symlinks=True)
+    twin = sorted(truth)[5]
+    tdir = '%s/B/standard/%s/%s/%s' % (hosp, twin[:3], twin[3:6], twin)
+    for d in glob.glob(tdir + '/*/OML-11'):
+        shutil.rmtree(d)  # the later storage's record of this patient has no lab results
+    for pid in sorted(truth)[:2]:  # and two other patients only in the first storage
+        shutil.rmtree('%s/B/standard/%s/%s/%s' % (hosp, pid[:3], pid[3:6], pid))
+    run(env3, '-q', 'init', '--repo', repo3, '--kdf-passes', '1', '--kdf-memory', '1',
+        '--allow-weak-secrets')
+    p = run(env3, '-q', 'backup', '--repo', repo3, hosp)
+    check(p.returncode == 0, 'backup of two storages (%d %r)' % (p.returncode, p.stderr[:200]))
+    o6 = tmp + '/o6'
+    p = run(env3, 'export', '--repo', repo3, '--all', '--csv', '--out', o6, '--json')
+    s = json.loads(p.stdout) if p.returncode == 0 else {}
+    pats = table(o6, 'patients') if p.returncode == 0 else []
+    check(s.get('patients') == len(truth) and
+          sorted(r['patient_id'] for r in pats) == sorted(truth),
+          'two storages: every patient exported once (%r)' % s.get('patients'))
+    labs = table(o6, 'labs') if p.returncode == 0 else []
+    check(truth[twin]['labs'] and not [r for r in labs if r['patient_id'] == twin] and
+          len([r for r in labs if r['patient_id'] == sorted(truth)[0]]) ==
+          len(truth[sorted(truth)[0]]['labs']),
+          'a patient in both storages is read from the later one; one only in the first from it')
+
     shutil.rmtree(tmp, ignore_errors=True)
     print('1..%d' % N)
     return 1 if FAILED else 0
