@@ -288,7 +288,8 @@ static int run_export(struct cli_ctx *ctx, int argc, char **argv)
         cli_problems_print(ctx, &a.run.probs);
         print_text(ctx, &st, eo.formats, eo.out_dir);
     }
-    rc = st.damaged ? CLI_DAMAGE : CLI_OK;
+    /* damaged files left out, or files or patients that could not be read: said above */
+    rc = st.damaged || a.run.probs.count ? CLI_DAMAGE : CLI_OK;
 out:
     for (size_t i = 0; i < a.n; i++)
         free(a.ids[i]);
@@ -321,8 +322,8 @@ const struct cmd cmd_export = {
     "有効なデータ（取消・更新前のものを除く）だけを書き出します。世代を出力先の中の\n"
     "一時フォルダ（本人だけが読める）に復元して読み、終わると消します。\n"
     "書き出した患者ごとに監査ログに記録します。出力には患者の情報が含まれます。\n"
-    "終了コード: 0 成功、1 失敗、2 使い方の誤り、3 損傷したファイルがあった\n"
-    "（除いて、ほかは書き出し済み）\n",
+    "終了コード: 0 成功、1 失敗、2 使い方の誤り、3 損傷・読めないファイルや患者があった\n"
+    "（一覧を出し、除いて、ほかは書き出し済み）\n",
     "options:\n"
     "   --repo <DIR>              the repository (medium)\n"
     "   --generation <G>          which generation (default: the newest good one; latest or\n"
@@ -342,8 +343,8 @@ const struct cmd cmd_export = {
     "restored into a scratch folder inside the output folder (readable by you only), read,\n"
     "and removed. Every patient written is recorded in the audit logs. The output holds\n"
     "patient data.\n"
-    "exit status: 0 done, 1 failed, 2 usage error, 3 some files were damaged (left out; the\n"
-    "rest is written)\n",
+    "exit status: 0 done, 1 failed, 2 usage error, 3 some files or patients were damaged or\n"
+    "unreadable (listed and left out; the rest is written)\n",
     CMD_NEEDS_REPO | CMD_NEEDS_KEY,
     run_export,
 };

@@ -565,6 +565,16 @@ static int export_patients(struct run *x, const char *fhir_dir, const char *csv_
             mm_ssmix2_record_free(rec);
             continue;
         }
+        if (strcmp(mm_ssmix2_record_patient(rec)->id, x->p[i].id) != 0) {
+            /* a message names another patient than its folder: never mix two patients */
+            x->st.unreadable++;
+            if (o->problem)
+                o->problem(x->g.id, "",
+                           "a patient folder whose messages name another patient ID: left out",
+                           o->ctx);
+            mm_ssmix2_record_free(rec);
+            continue;
+        }
         if (has_failures(rec) || pr.bad)
             x->st.unreadable++;
         if (fhir_dir) {
