@@ -234,6 +234,15 @@ def main():
     check(not glob.glob(tmp + '/**/.mamori-export-*', recursive=True),
           'no scratch folder anywhere')
 
+    p = run(env, 'export', '--repo', repo, '--generation', gen[:12], '--patient', one, '--csv',
+            '--out', tmp + '/o7', '--json')
+    check(p.returncode == 0 and json.loads(p.stdout)['generation'] == gen,
+          '--generation with an ID prefix')
+    p = run(env, 'export', '--repo', repo, '--generation', 'ffffffffffff', '--all', '--csv',
+            '--out', tmp + '/o8')
+    check(p.returncode == 1 and not os.path.exists(tmp + '/o8'),
+          'an unknown generation: exit 1, nothing written (%d)' % p.returncode)
+
     # ---- FHIR (helper C's writer) ----
     o3 = tmp + '/o3'
     p = run(env, 'export', '--repo', repo, '--all', '--fhir', '--out', o3, '--json')
