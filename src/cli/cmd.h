@@ -144,5 +144,6 @@ extern const struct cmd cmd_config;
 extern const struct cmd cmd_run;
 extern const struct cmd cmd_status;
 extern const struct cmd cmd_guard;
+extern const struct cmd cmd_export;
 
 #endif

@@ -33,15 +33,15 @@ static const struct cmd *const cmds[] = {
 };
 /* The commands of the Linux build only: named as such rather than unknown. */
 static const char *const linux_only[] = {
-    "init",  "key",     "backup", "generations", "prune",  "media", "scan",
-    "index", "inspect", "config", "run",         "status", "guard", "host",
+    "init",    "key",    "backup", "generations", "prune", "media", "scan",   "index",
+    "inspect", "config", "run",    "status",      "guard", "host",  "export",
 };
 #else
 static const struct cmd *const cmds[] = {
     &cmd_init,    &cmd_key,   &cmd_backup, &cmd_generations, &cmd_restore, &cmd_verify,
     &cmd_prune,   &cmd_media, &cmd_audit,  &cmd_scan,        &cmd_search,  &cmd_index,
     &cmd_inspect, &cmd_show,  &cmd_view,   &cmd_print,       &cmd_config,  &cmd_run,
-    &cmd_status,  &cmd_guard, &cmd_host,   &cmd_help,        &cmd_version,
+    &cmd_status,  &cmd_guard, &cmd_host,   &cmd_export,      &cmd_help,    &cmd_version,
 };
 #endif
 
