@@ -219,7 +219,7 @@ static void status_fields_recorded(const char *wf, const struct mm_cycle_result 
     assert_true(res->free_bytes > 0 && res->free_bytes <= res->size_bytes);
     has(wf, "\"source_names\":[\"s\"]", 1);
     has(wf, "\"verify\":\"ok\",\"guard\":\"", 1);
-    has(wf, "\"retire_held\":0,\"windows_viewer\":-1,\"hospital\":\"H1\"}", 1);
+    has(wf, "\"retire_held\":0,\"windows_viewer\":-1,\"hospital\":\"H1\"", 1);
     text[strlen(text) - 1] = '\0'; /* the newline */
     last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
     assert_int_equal(mm_status_window_parse(last, strlen(last), w), 0);
@@ -244,6 +244,8 @@ static void cycle__writes_the_days_medium_and_records_the_window(void **s)
 
     (void)s;
     run(config("attach-ok", repo_a), &res);
+    if (res.exit != MM_BACKUP_EXIT_OK)
+        print_message("reason: %s; drill: %s\n", res.reason, res.drill_reason);
     assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
     assert_int_equal(res.stage, MM_CYCLE_STAGE_NONE);
     assert_string_equal(res.medium, "A");

@@ -118,6 +118,19 @@ void mm_backup__stage_retire(struct cyc *c);
  * (backup_host_keep.c), on the medium and in the shadow; then remember what the medium holds. */
 void mm_backup__host_retire(struct cyc *c);
 
+/*
+ * Whether the structural drill of the medium @label is due at @now (seconds since 1970 UTC):
+ * no structural drill of it in <state_dir>/drills.jsonl, its last one failed, or it is at least
+ * [service] structural_drill_interval old (0: always). backup_drill.c
+ */
+int mm_backup__drill_due(const mm_config *cfg, const char *label, int64_t now);
+
+/* In the window, the day's generation on the medium and checked: the structural drill of the
+ * medium (backup_drill.c), its record in drills.jsonl and the host's audit log, its outcome in
+ * the cycle's result (drill_*; a failure makes the window exit 4). Nothing is changed on the
+ * medium. */
+void mm_backup__cycle_drill(struct cyc *c);
+
 /* After detach: the shadow drops delivered blob packs, staged/<LABEL>.json follows what
  * waits; everything the shadow holds open is released. */
 void mm_backup__stage_finish(struct cyc *c);
