@@ -279,8 +279,8 @@ struct mm_status_drill {
     double total_s;   /* the whole drill */
     uint64_t files;   /* restored (full) or read (structural) */
     uint64_t bytes;
-    double mib_s;     /* bytes / restore_s in MiB/s; -1 */
-    int64_t rpo_s;    /* age at @at of the newest clean, verified generation; -1 none */
+    double mib_s;  /* bytes / restore_s in MiB/s; -1 */
+    int64_t rpo_s; /* age at @at of the newest clean, verified generation; -1 none */
     uint64_t patients, patients_failed; /* full: patients read as the viewer does, failures */
 };
 
