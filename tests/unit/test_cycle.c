@@ -5,6 +5,8 @@
  * and records its window; the detach hook runs after every failure (attach that fails or
  * hangs past its timeout, the wrong medium) and the alert hook says why; the wrong medium is
  * refused with nothing written; the passphrase file must be the user's own with mode 0600.
+ * The structural drill runs in the window when due (structural_drill_interval), finds a
+ * damaged or missing pack (exit 4, alert, medium untouched), on passphrase and write-only media.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <ftw.h>
