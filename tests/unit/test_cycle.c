@@ -969,17 +969,20 @@ static char *last_window(void)
     return text;
 }
 
-/* The @i-th pack (sorted) of the repository at @path, as "data/<aa>/<64 hex>". */
+/* The @i-th pack (sorted) of the repository at @path that the host's shadow of medium A does
+ * not hold (a window would copy a pack the shadow holds back), as "data/<aa>/<64 hex>". */
 static void nth_pack(const char *path, size_t i, char *out, size_t cap)
 {
-    char **v = NULL;
+    char **v = NULL, p[800];
     size_t n = 0, k = 0;
 
     assert_int_equal(mm_repo_sync_list(path, 1, &v, &n), 0);
     out[0] = '\0';
-    for (size_t j = 0; j < n; j++)
-        if (strncmp(v[j], "data/", 5) == 0 && k++ == i)
+    for (size_t j = 0; j < n; j++) {
+        snprintf(p, sizeof(p), "%s/staging/A/repo/%s", work, v[j]);
+        if (strncmp(v[j], "data/", 5) == 0 && access(p, F_OK) != 0 && k++ == i)
             snprintf(out, cap, "%s", v[j]);
+    }
     mm_repo_sync_list_free(v, n);
     assert_true(out[0] != '\0');
 }
