@@ -334,12 +334,13 @@ static void print_standing(const struct status_opts *o, const struct mm_status *
 static void print_drills(const struct status_opts *o, const struct mm_status *st)
 {
     const struct mm_status_drills *dr = st->drills;
-    const struct mm_status_drill *f = &dr->full;
+    const struct mm_status_drill *f;
     char t[40], a[32], iv[32];
     int lw = 6;
 
     if (!dr || (!st->state_found && !dr->found))
         return;
+    f = &dr->full;
     mm_config_duration_str(mm_config_service(st->cfg)->full_drill_interval, iv, sizeof(iv));
     printf("\n復元訓練 / restore drills\n");
     row_start(o, dr->attention);
