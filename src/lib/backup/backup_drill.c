@@ -331,7 +331,7 @@ static void check_named(struct drill *k, char **list, size_t nlist,
     for (size_t i = 0; i < nlist; i++) {
         const char *id = pack_id(list[i]);
         struct mm_repo_sync_stats s = { 0 };
-        int64_t size = id ? size_of(k, list[i]) : -1;
+        int64_t size = size_of(k, list[i]);
         int err;
 
         if (id) { /* a pack: what @exp says of it, and any it names that sort before */
@@ -348,7 +348,7 @@ static void check_named(struct drill *k, char **list, size_t nlist,
         err = mm_repo_sync_check(k->c->m->path, list[i], &s);
         mm_error_clear();
         k->d.files += err == 0;
-        k->d.bytes += s.bytes;
+        k->d.bytes += err == MM_ECORRUPT && size > 0 ? (uint64_t)size : s.bytes; /* read too */
         if (err == MM_ECORRUPT)
             problem(k, "'%s' does not hash to its name", list[i]);
         else if (err < 0)
