@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1053,6 +1054,66 @@ static void cycle__structural_drill_runs_when_due(void **s)
     mm_repo_free(r);
 }
 
+/* A record of a structural drill of medium A at @ago seconds before now, with @result. */
+static void drill_record(int64_t ago, const char *result)
+{
+    struct mm_status_drill d;
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.kind, sizeof(d.kind), "structural");
+    d.at = (int64_t)time(NULL) - ago;
+    snprintf(d.medium, sizeof(d.medium), "a"); /* labels compare without case */
+    snprintf(d.result, sizeof(d.result), "%s", result);
+    d.viewer_s = d.restore_s = d.total_s = d.mib_s = -1;
+    d.rpo_s = -1;
+    assert_int_equal(mm_status_drill_append(state, &d), 0);
+}
+
+/* Due by the record's age: 6 days of a 7-day interval is not; 7 days less a few hours is (the
+ * window's start drifts: an eighth of the interval, at most 12 hours, of slack); a failed one
+ * is due whatever its age; another medium's record does not count. */
+static void cycle__structural_drill_due_by_age(void **s)
+{
+    struct mm_cycle_result res;
+    char repo_k[400], path[400];
+
+    (void)s;
+    snprintf(path, sizeof(path), "%s/drills.jsonl", state);
+    unlink(path);
+    snprintf(repo_k, sizeof(repo_k), "%s/drill-age", work);
+    snprintf(path, sizeof(path), "%s/staging/A", work);
+    test_rm_rf(path);
+    assert_int_equal(make_repo(repo_k, "A"), 0);
+    drill_record(6 * 86400, "ok");
+    run(config("attach-ok", repo_k), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "");
+    snprintf(path, sizeof(path), "%s/drills.jsonl", state);
+    unlink(path); /* the latest record counts: start again */
+    drill_record(7 * 86400 - 6 * 3600, "ok");
+    run(config("attach-ok", repo_k), &res);
+    assert_string_equal(res.drill, "ok");
+    unlink(path);
+    drill_record(60, "failed"); /* a minute old */
+    run(config("attach-ok", repo_k), &res);
+    assert_string_equal(res.drill, "ok");
+    /* now the last one is a minute old and ok: not due, also with another medium failed */
+    {
+        struct mm_status_drill d;
+        memset(&d, 0, sizeof(d));
+        snprintf(d.kind, sizeof(d.kind), "structural");
+        d.at = (int64_t)time(NULL);
+        snprintf(d.medium, sizeof(d.medium), "B");
+        snprintf(d.result, sizeof(d.result), "failed");
+        d.viewer_s = d.restore_s = d.total_s = d.mib_s = -1;
+        d.rpo_s = -1;
+        assert_int_equal(mm_status_drill_append(state, &d), 0);
+    }
+    run(config("attach-ok", repo_k), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "");
+}
+
 /* A pack damaged on the medium (its size kept), then one removed: the drill fails, the window
  * exits 4 and alerts, the record says why, and nothing on the medium is changed; a failed
  * drill is due again in the next window (whatever the interval), which passes once the
@@ -1257,6 +1318,7 @@ int main(void)
         cmocka_unit_test(cycle__credential_medium_is_staged),
         cmocka_unit_test(cycle__puts_the_windows_viewer_on_the_medium),
         cmocka_unit_test(cycle__structural_drill_runs_when_due),
+        cmocka_unit_test(cycle__structural_drill_due_by_age),
         cmocka_unit_test(cycle__structural_drill_fails_on_a_damaged_medium),
         cmocka_unit_test(cycle__structural_drill_of_a_write_only_medium),
     };

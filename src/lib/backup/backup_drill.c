@@ -115,6 +115,7 @@ int mm_backup__drill_due(const mm_config *cfg, const char *label, int64_t now)
     struct mm_status_drill last, d;
     char path[MM_LIMIT_PATH];
     int have = 0, err;
+    int64_t slack;
     mm_buf b;
 
     if (!sv->state_dir || sv->structural_drill_interval <= 0)
@@ -138,7 +139,11 @@ int mm_backup__drill_due(const mm_config *cfg, const char *label, int64_t now)
     mm_error_clear();
     if (!have || strcmp(last.result, "ok") != 0)
         return 1; /* never drilled, or the last one failed: drill again */
-    return now - last.at >= sv->structural_drill_interval;
+    /* the window's start drifts from day to day (a backup longer or shorter): a drill a little
+     * short of the interval counts, or a weekly medium would wait two weeks */
+    slack = sv->structural_drill_interval / 8;
+    slack = slack > MM_BACKUP_DRILL_SLACK_MAX ? MM_BACKUP_DRILL_SLACK_MAX : slack;
+    return now - last.at + slack >= sv->structural_drill_interval;
 }
 
 /* ---- the drill ------------------------------------------------------------------------------ */
