@@ -224,15 +224,21 @@ static int print_human(const struct cli_ctx *ctx, const mm_config *cfg, const st
 {
     const struct mm_config_hospital *h = mm_config_hospital(cfg);
     const struct mm_config_service *sv = mm_config_service(cfg);
-    char t[32];
+    char t[32], t2[32];
 
     printf(CLI_T(ctx, "設定ファイル %s: 正しい設定です\n\n", "configuration %s: valid\n\n"),
            mm_config_path(cfg));
     printf("%s: %s%s%s\n", CLI_T(ctx, "病院", "hospital"), h->id, h->name ? "  " : "",
            h->name ? h->name : "");
-    printf(CLI_T(ctx, "サービス: 利用者 %s、状態 %s、全件復元訓練 %s ごと\n\n",
-                 "service: user %s, state %s, full drill every %s\n\n"),
-           sv->user, sv->state_dir, mm_config_duration_str(sv->full_drill_interval, t, sizeof(t)));
+    if (sv->structural_drill_interval == 0)
+        snprintf(t2, sizeof(t2), "%s", CLI_T(ctx, "毎回", "every window"));
+    else
+        mm_config_duration_str(sv->structural_drill_interval, t2, sizeof(t2));
+    printf(CLI_T(ctx, "サービス: 利用者 %s、状態 %s、全件復元訓練 %s ごと、構造訓練 %s%s%s\n\n",
+                 "service: user %s, state %s, full drill every %s, structural drill %s%s%s\n\n"),
+           sv->user, sv->state_dir, mm_config_duration_str(sv->full_drill_interval, t, sizeof(t)),
+           sv->structural_drill_interval == 0 ? "" : CLI_T(ctx, "", "every "), t2,
+           sv->structural_drill_interval == 0 ? "" : CLI_T(ctx, " ごと", ""));
     print_sources(ctx, cfg);
     print_media(ctx, cfg);
     print_hooks(ctx, cfg);
@@ -324,8 +330,9 @@ static int print_json(const mm_config *cfg, const struct check_opts *o)
     jstr(mm_config_service(cfg)->user);
     fputs(",\"state_dir\":", stdout);
     jstr(mm_config_service(cfg)->state_dir);
-    printf(",\"full_drill_interval_seconds\":%lld}",
-           (long long)mm_config_service(cfg)->full_drill_interval);
+    printf(",\"full_drill_interval_seconds\":%lld,\"structural_drill_interval_seconds\":%lld}",
+           (long long)mm_config_service(cfg)->full_drill_interval,
+           (long long)mm_config_service(cfg)->structural_drill_interval);
     json_sources(cfg);
     json_media(cfg);
     fputs(",\"hooks\":{", stdout);

@@ -89,6 +89,16 @@ static void print_json(const struct mm_cycle_result *r)
     cli_json_str(stdout, r->guard_codes, strlen(r->guard_codes));
     printf(",\"retire_held\":%s,\"vault\":", r->retire_held ? "true" : "false");
     print_json_vault(r);
+    if (r->drill[0]) { /* the structural drill ran in this window */
+        printf(",\"drill\":{\"result\":\"%s\",\"reason\":", r->drill);
+        cli_json_str(stdout, r->drill_reason, strlen(r->drill_reason));
+        printf(",\"packs\":%llu,\"files\":%llu,\"bytes\":%llu,\"read_s\":%.3f,"
+               "\"drill_s\":%.3f}",
+               (unsigned long long)r->drill_packs, (unsigned long long)r->drill_files,
+               (unsigned long long)r->drill_bytes, r->drill_read_s, r->drill_s);
+    } else {
+        fputs(",\"drill\":null", stdout);
+    }
     puts("}");
 }
 
@@ -162,6 +172,14 @@ static void print_text(const struct cli_ctx *ctx, const struct mm_cycle_result *
     if (r->retired)
         printf(CLI_T(ctx, "  古い世代 %zu 個を退役\n", "  %zu old generation(s) retired\n"),
                r->retired);
+    if (strcmp(r->drill, "ok") == 0)
+        printf(CLI_T(ctx, "  構造訓練: 正常（パック %llu 個、%s を %.1f 秒で読み取り）\n",
+                     "  structural drill: ok (%llu pack(s), %s read in %.1f s)\n"),
+               (unsigned long long)r->drill_packs, cli_bytes(r->drill_bytes, b), r->drill_read_s);
+    else if (strcmp(r->drill, "failed") == 0)
+        cli_error(CLI_T(ctx, "構造訓練が失敗しました（媒体 %s、何も変更していません）: %s",
+                        "the structural drill failed (medium %s, nothing changed): %s"),
+                  r->medium, r->drill_reason);
     if (strcmp(r->guard, "suspect") == 0)
         cli_error(CLI_T(ctx,
                         "⚠ 要注意の世代を媒体 %s に書き込みました（証拠）。人が確認してください: "

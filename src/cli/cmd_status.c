@@ -40,7 +40,8 @@ struct status_opts {
     int64_t now;
     enum status_format fmt;
     int color;
-    const char *audit_dir; /* the host's audit folder: repository-head alerts (NULL: none) */
+    const char *audit_dir;      /* the host's audit folder: repository-head alerts (NULL: none) */
+    const struct mm_status *st; /* the status being printed */
 };
 
 static const char *const wday_ja[7] = { "日", "月", "火", "水", "木", "金", "土" };
@@ -210,6 +211,12 @@ static void medium_whys(const struct status_opts *o, const struct mm_status_medi
         printf("    ↳ 一時置き場で待機中 %s（期限 %s）/ staged, waiting: %s (expires %s)\n", b,
                local_time(m->staged.expires, t, sizeof(t)), b, t);
     }
+    if (m->attention & MM_STATUS_WHY_DRILL) {
+        const struct mm_status_drill_medium *dm = &o->st->drills->media[m - o->st->media];
+        why_line(o, 4, "構造訓練が失敗（%s）/ structural drill failed (%s): %s",
+                 local_time(dm->last.at, t, sizeof(t)), t,
+                 dm->last.reason[0] ? dm->last.reason : "-");
+    }
     if (m->windows_viewer == 0) /* the host had no Windows build: not a failure */
         printf("%s\n", "    ↳ Windows 用ビューアなし（make windows、make install）/ no Windows "
                        "viewer on it (make windows, make install)");
@@ -322,6 +329,71 @@ static void print_standing(const struct status_opts *o, const struct mm_status *
     }
 }
 
+/* The restore drills (<state_dir>/drills.jsonl): the last full drill with its RTO and RPO
+ * figures, and each medium's last structural drill. */
+static void print_drills(const struct status_opts *o, const struct mm_status *st)
+{
+    const struct mm_status_drills *dr = st->drills;
+    const struct mm_status_drill *f;
+    char t[40], a[32], iv[32];
+    int lw = 6;
+
+    if (!dr || (!st->state_found && !dr->found))
+        return;
+    f = &dr->full;
+    mm_config_duration_str(mm_config_service(st->cfg)->full_drill_interval, iv, sizeof(iv));
+    printf("\n復元訓練 / restore drills\n");
+    row_start(o, dr->attention);
+    printf("  全件復元訓練 full drill: %s  ",
+           dr->have_full ? local_time(f->at, t, sizeof(t)) : "記録なし none recorded");
+    row_end(o, dr->attention,
+            !dr->have_full ? "未実施 none yet"
+            : dr->failed   ? "失敗 failed"
+                           : "正常 ok");
+    if (dr->have_full) {
+        char rpo[32];
+        printf("    ↳ 世代 generation %.12s  媒体 medium %s\n",
+               f->generation[0] ? f->generation : "-", f->medium[0] ? cli_esc(f->medium) : "-");
+        if (f->rpo_s >= 0)
+            age_str(f->rpo_s, rpo, sizeof(rpo));
+        else
+            snprintf(rpo, sizeof(rpo), "-");
+        printf("    ↳ RTO: ビューア viewer %.1f s、全件復元 full restore %.1f s（%.1f MiB/s）  RPO "
+               "%s\n",
+               f->viewer_s, f->restore_s, f->mib_s, rpo);
+    }
+    if (dr->failed)
+        why_line(o, 4, "前回の全件復元訓練が失敗 / the last full drill failed: %s",
+                 f->reason[0] ? f->reason : "-");
+    if (dr->overdue)
+        why_line(o, 4,
+                 "全件復元訓練が %s より前です（mamori drill）/ the last full drill is older than "
+                 "%s (mamori drill)",
+                 iv, iv);
+    if (dr->never)
+        why_line(o, 4,
+                 "全件復元訓練の記録がありません（mamori drill、%s ごと）/ no full drill recorded "
+                 "(mamori drill, every %s)",
+                 iv, iv);
+    if (dr->due >= 0 && !dr->attention)
+        printf("    ↳ 次の全件復元訓練の期限 / next full drill due: %s\n",
+               local_time(dr->due, t, sizeof(t)));
+    for (size_t i = 0; i < st->nmedia; i++)
+        if (cli_width(st->media[i].cfg->label) > lw)
+            lw = cli_width(st->media[i].cfg->label);
+    printf("  構造訓練 structural drill:\n");
+    for (size_t i = 0; i < st->nmedia; i++) {
+        const struct mm_status_drill_medium *m = &dr->media[i];
+        int bad = m->have && strcmp(m->last.result, "ok") != 0;
+        row_start(o, bad);
+        fputs("    ", stdout);
+        cell(st->media[i].cfg->label, lw);
+        cell(m->have ? local_time(m->last.at, t, sizeof(t)) : "-", 16);
+        cell(age_str(m->age, a, sizeof(a)), 8);
+        row_end(o, bad, m->have ? "正常 ok" : "未実施 none yet");
+    }
+}
+
 /* The S3 vault ([vault]): where, its last copy, and plainly whether it is immutable. */
 static void print_vault(const struct status_opts *o, const struct mm_status *st)
 {
@@ -367,6 +439,10 @@ static void print_notes(const struct mm_status *st)
     if (st->bad_staged)
         printf("注意: 読めない一時置き場の記録 %zu 件 / note: %zu unreadable staged records\n",
                st->bad_staged, st->bad_staged);
+    if (st->drills && st->drills->bad_lines)
+        printf("注意: 訓練記録の読めない行 %zu 行を飛ばしました / note: %zu unreadable lines of "
+               "drills.jsonl skipped\n",
+               st->drills->bad_lines, st->drills->bad_lines);
 }
 
 /* Media whose repository head disagrees with this host's copy (issue 17.1), in red. */
@@ -419,7 +495,9 @@ static int show_status(struct status_opts *o)
         print_head(o, &st);
         print_standing(o, &st);
         print_sources(o, &st);
+        o->st = &st;
         print_media(o, &st);
+        print_drills(o, &st);
         print_vault(o, &st);
         print_heads(o, &st);
         print_notes(&st);
@@ -445,8 +523,8 @@ static int run_status(struct cli_ctx *ctx, int argc, char **argv)
     };
     char abuf[4096];
     struct status_opts o = {
-        MM_CONFIG_DEFAULT_PATH,           { 0, 0, 0 }, 0,   (int64_t)time(NULL),
-        ctx->json ? FMT_JSON : FMT_TABLE, 0,           NULL
+        MM_CONFIG_DEFAULT_PATH,           { 0, 0, 0 }, 0,    (int64_t)time(NULL),
+        ctx->json ? FMT_JSON : FMT_TABLE, 0,           NULL, NULL
     };
     int opt, prom = 0;
 

@@ -159,6 +159,7 @@ static void load__every_key(void **state)
                                   "user = mamori-svc\n"
                                   "state_dir = /var/lib/m\n"
                                   "full_drill_interval = 2w\n"
+                                  "structural_drill_interval = 3d\n"
                                   "passphrase_file = /etc/mamori/pass\n"
                                   "[source \"ssmix2\"]\n"
                                   "kind = ssmix2\n"
@@ -204,6 +205,7 @@ static void load__every_key(void **state)
     assert_string_equal(mm_config_service(cfg)->user, "mamori-svc");
     assert_string_equal(mm_config_service(cfg)->state_dir, "/var/lib/m");
     assert_int_equal(mm_config_service(cfg)->full_drill_interval, 14 * 86400);
+    assert_int_equal(mm_config_service(cfg)->structural_drill_interval, 3 * 86400);
     assert_string_equal(mm_config_service(cfg)->passphrase_file, "/etc/mamori/pass");
     assert_string_equal(s->name, "ssmix2");
     assert_int_equal(s->kind, MM_CONFIG_SOURCE_SSMIX2);
@@ -253,6 +255,33 @@ static void load__defaults(void **state)
     assert_int_equal(mm_config_hooks(cfg)->attach.timeout, 300);
     assert_string_equal(mm_config_path(cfg), "t.conf");
     mm_config_free(cfg);
+}
+
+/* [service] structural_drill_interval: 7 days by default, 0 (or "0d") every window, any
+ * other duration; a word or a negative number refused with the line. */
+static void values__structural_drill_interval(void **state)
+{
+    mm_config *cfg = expect_valid(VALID);
+
+    (void)state;
+    assert_int_equal(mm_config_service(cfg)->structural_drill_interval, 7 * 86400);
+    mm_config_free(cfg);
+    cfg = expect_valid("[service]\nstructural_drill_interval = 0\n" VALID);
+    assert_int_equal(mm_config_service(cfg)->structural_drill_interval, 0);
+    mm_config_free(cfg);
+    cfg = expect_valid("[service]\nstructural_drill_interval = 0d\n" VALID);
+    assert_int_equal(mm_config_service(cfg)->structural_drill_interval, 0);
+    mm_config_free(cfg);
+    cfg = expect_valid("[service]\nstructural_drill_interval = 1d12h\n" VALID);
+    assert_int_equal(mm_config_service(cfg)->structural_drill_interval, 36 * 3600);
+    assert_int_equal(mm_config_service(cfg)->full_drill_interval, 30 * 86400);
+    mm_config_free(cfg);
+    expect_problem("[service]\nstructural_drill_interval = weekly\n" VALID,
+                   "t.conf:2: key 'structural_drill_interval': 'weekly' is not a duration (like "
+                   "0, 90m, 24h, 2d, 1w)");
+    expect_problem("[service]\nstructural_drill_interval = -1d\n" VALID,
+                   "t.conf:2: key 'structural_drill_interval': '-1d' is not a duration (like "
+                   "0, 90m, 24h, 2d, 1w)");
 }
 
 /* [vault]: absent by default; url, credentials, retain (30 days by default) and lock_mode;
@@ -970,6 +999,7 @@ int main(void)
         T(values__durations),
         T(values__guard_keys),
         T(values__vault),
+        T(values__structural_drill_interval),
         T(values__schedule_due),
         T(values__dates),
         T(rotation__weekday),

@@ -5,6 +5,8 @@
  * and records its window; the detach hook runs after every failure (attach that fails or
  * hangs past its timeout, the wrong medium) and the alert hook says why; the wrong medium is
  * refused with nothing written; the passphrase file must be the user's own with mode 0600.
+ * The structural drill runs in the window when due (structural_drill_interval), finds a
+ * damaged or missing pack (exit 4, alert, medium untouched), on passphrase and write-only media.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <ftw.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -113,6 +116,17 @@ static int teardown(void **st_)
 }
 
 /* A configuration: medium A (sun-wed) at @path_a, B (thu-sat), the attach hook @attach. */
+static const char *drill_every; /* [service] structural_drill_interval (NULL: the default) */
+
+/* The [service] line of drill_every ("" none). */
+static const char *drill_line(void)
+{
+    static char line[96];
+
+    snprintf(line, sizeof(line), "structural_drill_interval = %s\n", drill_every);
+    return drill_every ? line : "";
+}
+
 static mm_config *config(const char *attach, const char *path_a)
 {
     char text[4096];
@@ -120,14 +134,14 @@ static mm_config *config(const char *attach, const char *path_a)
     struct mm_config_errors errs;
 
     snprintf(text, sizeof(text),
-             "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
+             "[hospital]\nid = H1\n[service]\nstate_dir = %s\n%s"
              "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
              "[media]\nrotation = weekday\nstaging = %s/staging\n"
              "[medium \"A\"]\ndays = sun,mon,tue,wed\npath = %s\n"
              "[medium \"B\"]\ndays = thu,fri,sat\npath = %s\n"
              "[hooks]\nattach = %s/%s\nattach_timeout = 1s\ndetach = %s/detach\n"
              "alert = %s/alert\n",
-             state, st.dir, work, path_a, repo_b, work, attach, work, work);
+             state, drill_line(), st.dir, work, path_a, repo_b, work, attach, work, work);
     mm_config_errors_init(&errs);
     if (mm_config_parse("test.conf", text, strlen(text), &cfg, &errs) != 0)
         fail_msg("config: %s", errs.count ? errs.msgs[0] : mm_error_last());
@@ -219,7 +233,7 @@ static void status_fields_recorded(const char *wf, const struct mm_cycle_result 
     assert_true(res->free_bytes > 0 && res->free_bytes <= res->size_bytes);
     has(wf, "\"source_names\":[\"s\"]", 1);
     has(wf, "\"verify\":\"ok\",\"guard\":\"", 1);
-    has(wf, "\"retire_held\":0,\"windows_viewer\":-1,\"hospital\":\"H1\"}", 1);
+    has(wf, "\"retire_held\":0,\"windows_viewer\":-1,\"hospital\":\"H1\"", 1);
     text[strlen(text) - 1] = '\0'; /* the newline */
     last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
     assert_int_equal(mm_status_window_parse(last, strlen(last), w), 0);
@@ -644,13 +658,13 @@ static void run_wo(const char *path, const char *cred, struct mm_cycle_result *r
     mm_config *cfg = NULL;
 
     snprintf(text, sizeof(text),
-             "[hospital]\nid = H1\n[service]\nstate_dir = %s\n"
+             "[hospital]\nid = H1\n[service]\nstate_dir = %s\n%s"
              "[source \"s\"]\nkind = folder\npath = %s\nschedule = daily\nrpo = 2d\n"
              "[media]\nrotation = weekday\nstaging = %s/staging\n"
              "[medium \"A\"]\ndays = sun,mon,tue,wed\npath = %s\ncredential = %s\n"
              "[medium \"B\"]\ndays = thu,fri,sat\npath = %s\n"
              "[hooks]\nattach = %s/attach-ok\ndetach = %s/detach\nalert = %s/alert\n",
-             state, st.dir, work, path, cred, repo_b, work, work, work);
+             state, drill_line(), st.dir, work, path, cred, repo_b, work, work, work);
     assert_int_equal(mm_config_parse("test.conf", text, strlen(text), &cfg, NULL), 0);
     no_pass = 1;
     run(cfg, res);
@@ -907,6 +921,324 @@ static void viewer_listed_whole(const char *path)
  * medium. Without a Windows build a cycle says so once and writes no launcher; without bin/
  * the guide the window writes is the one the staging listed.
  */
+/* ---- the structural drill ---------------------------------------------------------------- */
+
+/* How many lines <state>/drills.jsonl holds; each must parse. OUT: the last one. */
+static size_t drill_records(struct mm_status_drill *last)
+{
+    char path[400], *text, *p;
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), "%s/drills.jsonl", state);
+    text = slurp(path);
+    for (p = text; *p;) {
+        char *nl = strchr(p, '\n');
+        assert_non_null(nl); /* every line whole */
+        assert_int_equal(mm_status_drill_parse(p, (size_t)(nl - p), last), 0);
+        n++;
+        p = nl + 1;
+    }
+    free(text);
+    return n;
+}
+
+/* Whether the bytes of @path hold @needle (binary files too). */
+static int file_holds(const char *path, const char *needle)
+{
+    mm_buf b;
+    size_t k = strlen(needle);
+    int found = 0;
+
+    mm_buf_init(&b, 1u << 24);
+    if (mm_os_read_file(path, &b) == 0)
+        for (size_t i = 0; !found && i + k <= b.len; i++)
+            found = memcmp(b.ptr + i, needle, k) == 0;
+    mm_buf_release(&b);
+    return found;
+}
+
+/* The last line of windows.jsonl. */
+static char *last_window(void)
+{
+    char path[400], *text, *last;
+
+    snprintf(path, sizeof(path), "%s/windows.jsonl", state);
+    text = slurp(path);
+    text[strlen(text) ? strlen(text) - 1 : 0] = '\0';
+    last = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
+    memmove(text, last, strlen(last) + 1);
+    return text;
+}
+
+/* The @i-th pack (sorted) of the repository at @path that the host's shadow of medium A does
+ * not hold (a window would copy a pack the shadow holds back), as "data/<aa>/<64 hex>". */
+static void nth_pack(const char *path, size_t i, char *out, size_t cap)
+{
+    char **v = NULL, p[800];
+    size_t n = 0, k = 0;
+
+    assert_int_equal(mm_repo_sync_list(path, 1, &v, &n), 0);
+    out[0] = '\0';
+    for (size_t j = 0; j < n; j++) {
+        snprintf(p, sizeof(p), "%s/staging/A/repo/%s", work, v[j]);
+        if (strncmp(v[j], "data/", 5) == 0 && access(p, F_OK) != 0 && k++ == i)
+            snprintf(out, cap, "%s", v[j]);
+    }
+    mm_repo_sync_list_free(v, n);
+    assert_true(out[0] != '\0');
+}
+
+/* The drill runs in the first window of a medium, not in the next one while its last drill is
+ * younger than structural_drill_interval (7 days by default), and in every window with 0; its
+ * record (drills.jsonl, the window's line, the host's audit log) names the medium and the
+ * repository; a good medium passes. */
+static void cycle__structural_drill_runs_when_due(void **s)
+{
+    struct mm_status_drill d;
+    struct mm_cycle_result res;
+    char repo_e[400], path[400], log[800], *w;
+    mm_repo *r = NULL;
+
+    (void)s;
+    snprintf(path, sizeof(path), "%s/drills.jsonl", state);
+    unlink(path);
+    snprintf(repo_e, sizeof(repo_e), "%s/drill-pass", work);
+    snprintf(path, sizeof(path), "%s/staging/A", work);
+    test_rm_rf(path); /* no shadow of A yet: the first window runs on the medium */
+    assert_int_equal(make_repo(repo_e, "A"), 0);
+    assert_int_equal(mm_repo_open(&r, repo_e, "alice", P(PASS)), 0);
+    snprintf(log, sizeof(log), "%s/audit/%s.log", work, mm_repo_id(r));
+    /* the first window of the medium: due (never drilled) */
+    run(config("attach-ok", repo_e), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "ok");
+    assert_string_equal(res.drill_reason, "");
+    assert_true(res.drill_packs > 0);
+    assert_true(res.drill_files > res.drill_packs); /* marker, config, slots, index, ... */
+    assert_true(res.drill_bytes > 0);
+    assert_true(res.drill_s >= res.drill_read_s && res.drill_s <= res.online_s);
+    assert_true(res.drill_recorded);
+    assert_true(res.drill_audited);
+    assert_int_equal(drill_records(&d), 1);
+    assert_string_equal(d.kind, "structural");
+    assert_string_equal(d.medium, "A");
+    assert_string_equal(d.repo_id, mm_repo_id(r));
+    assert_string_equal(d.result, "ok");
+    assert_string_equal(d.generation, "");
+    assert_int_equal(d.files, res.drill_files);
+    assert_int_equal(d.bytes, res.drill_bytes);
+    assert_true(d.restore_s >= 0 && d.mib_s >= 0);
+    w = last_window();
+    assert_non_null(strstr(w, "\"drill\":\"ok\",\"drill_s\":"));
+    free(w);
+    assert_true(file_holds(log, "structural"));
+    assert_true(file_holds(log, "read_s"));
+    /* the next window: its last drill is younger than 7 days, nothing drilled */
+    run(config("attach-ok", repo_e), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "");
+    assert_int_equal(res.drill_recorded, 0);
+    assert_int_equal(drill_records(&d), 1);
+    w = last_window();
+    assert_null(strstr(w, "\"drill\""));
+    free(w);
+    /* 0: every window */
+    drill_every = "0";
+    run(config("attach-ok", repo_e), &res);
+    assert_string_equal(res.drill, "ok");
+    run(config("attach-ok", repo_e), &res);
+    drill_every = NULL;
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "ok");
+    assert_int_equal(drill_records(&d), 3);
+    mm_repo_free(r);
+}
+
+/* A record of a structural drill of medium A at @ago seconds before now, with @result. */
+static void drill_record(int64_t ago, const char *result)
+{
+    struct mm_status_drill d;
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.kind, sizeof(d.kind), "structural");
+    d.at = (int64_t)time(NULL) - ago;
+    snprintf(d.medium, sizeof(d.medium), "a"); /* labels compare without case */
+    snprintf(d.result, sizeof(d.result), "%s", result);
+    d.viewer_s = d.restore_s = d.total_s = d.mib_s = -1;
+    d.rpo_s = -1;
+    assert_int_equal(mm_status_drill_append(state, &d), 0);
+}
+
+/* Due by the record's age: 6 days of a 7-day interval is not; 7 days less a few hours is (the
+ * window's start drifts: an eighth of the interval, at most 12 hours, of slack); a failed one
+ * is due whatever its age; another medium's record does not count. */
+static void cycle__structural_drill_due_by_age(void **s)
+{
+    struct mm_cycle_result res;
+    char repo_k[400], path[400];
+
+    (void)s;
+    snprintf(path, sizeof(path), "%s/drills.jsonl", state);
+    unlink(path);
+    snprintf(repo_k, sizeof(repo_k), "%s/drill-age", work);
+    snprintf(path, sizeof(path), "%s/staging/A", work);
+    test_rm_rf(path);
+    assert_int_equal(make_repo(repo_k, "A"), 0);
+    drill_record(6 * 86400, "ok");
+    run(config("attach-ok", repo_k), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "");
+    snprintf(path, sizeof(path), "%s/drills.jsonl", state);
+    unlink(path); /* the latest record counts: start again */
+    drill_record(7 * 86400 - 6 * 3600, "ok");
+    run(config("attach-ok", repo_k), &res);
+    assert_string_equal(res.drill, "ok");
+    unlink(path);
+    drill_record(60, "failed"); /* a minute old */
+    run(config("attach-ok", repo_k), &res);
+    assert_string_equal(res.drill, "ok");
+    /* now the last one is a minute old and ok: not due, also with another medium failed */
+    {
+        struct mm_status_drill d;
+        memset(&d, 0, sizeof(d));
+        snprintf(d.kind, sizeof(d.kind), "structural");
+        d.at = (int64_t)time(NULL);
+        snprintf(d.medium, sizeof(d.medium), "B");
+        snprintf(d.result, sizeof(d.result), "failed");
+        d.viewer_s = d.restore_s = d.total_s = d.mib_s = -1;
+        d.rpo_s = -1;
+        assert_int_equal(mm_status_drill_append(state, &d), 0);
+    }
+    run(config("attach-ok", repo_k), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "");
+}
+
+/* A pack damaged on the medium (its size kept), then one removed: the drill fails, the window
+ * exits 4 and alerts, the record says why, and nothing on the medium is changed; a failed
+ * drill is due again in the next window (whatever the interval), which passes once the
+ * medium is whole. */
+static void cycle__structural_drill_fails_on_a_damaged_medium(void **s)
+{
+    struct mm_status_drill d;
+    struct mm_cycle_result res;
+    char repo_g[400], rel[200], rel2[200], path[800], path2[800], *w;
+    mm_buf orig, now, orig2;
+
+    (void)s;
+    snprintf(path, sizeof(path), "%s/drills.jsonl", state);
+    unlink(path);
+    snprintf(repo_g, sizeof(repo_g), "%s/drill-damage", work);
+    snprintf(path, sizeof(path), "%s/staging/A", work);
+    test_rm_rf(path); /* no shadow of A yet: the first window runs on the medium */
+    assert_int_equal(make_repo(repo_g, "A"), 0);
+    drill_every = "0";
+    run(config("attach-ok", repo_g), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "ok");
+    /* flip one byte in the middle of a pack */
+    nth_pack(repo_g, 0, rel, sizeof(rel));
+    snprintf(path, sizeof(path), "%s/%s", repo_g, rel);
+    mm_buf_init(&orig, 1u << 28);
+    mm_buf_init(&now, 1u << 28);
+    mm_buf_init(&orig2, 1u << 28);
+    assert_int_equal(mm_os_read_file(path, &orig), 0);
+    orig.ptr[orig.len / 2] ^= 0x40;
+    assert_int_equal(mm_os_write_atomic(path, orig.ptr, orig.len), 0);
+    run(config("attach-ok", repo_g), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_ATTENTION);
+    assert_int_equal(res.stage, MM_CYCLE_STAGE_NONE);
+    assert_int_equal(res.generations, 1); /* the day's generation stands */
+    assert_string_equal(res.reason, "structural drill failed");
+    assert_string_equal(res.drill, "failed");
+    assert_non_null(strstr(res.drill_reason, "does not hash to its name"));
+    assert_non_null(strstr(res.drill_reason, rel));
+    assert_int_equal(res.alert_status, 0);
+    has(hooklog, "alert structural drill failed on medium A: ", 1);
+    has(hooklog, "detach ", 1);
+    assert_int_equal(drill_records(&d), 2);
+    assert_string_equal(d.result, "failed");
+    assert_string_equal(d.reason, res.drill_reason);
+    w = last_window();
+    assert_non_null(strstr(w, "\"result\":4"));
+    assert_non_null(strstr(w, "\"drill\":\"failed\""));
+    free(w);
+    assert_int_equal(mm_os_read_file(path, &now), 0); /* the damage is left as found */
+    assert_int_equal(now.len, orig.len);
+    assert_memory_equal(now.ptr, orig.ptr, orig.len);
+    /* mended, but another pack gone: the index names it (the default interval: a failed
+     * drill is due again) */
+    drill_every = NULL;
+    orig.ptr[orig.len / 2] ^= 0x40;
+    assert_int_equal(mm_os_write_atomic(path, orig.ptr, orig.len), 0);
+    nth_pack(repo_g, 1, rel2, sizeof(rel2));
+    snprintf(path2, sizeof(path2), "%s/%s", repo_g, rel2);
+    assert_int_equal(mm_os_read_file(path2, &orig2), 0);
+    assert_int_equal(unlink(path2), 0);
+    run(config("attach-ok", repo_g), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_ATTENTION);
+    assert_string_equal(res.drill, "failed");
+    assert_non_null(strstr(res.drill_reason, "is missing (named by the index)"));
+    assert_int_not_equal(access(path2, F_OK), 0); /* nothing written back */
+    /* whole again: the next window drills again and passes */
+    assert_int_equal(mm_os_write_atomic(path2, orig2.ptr, orig2.len), 0);
+    run(config("attach-ok", repo_g), &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_string_equal(res.drill, "ok");
+    assert_int_equal(drill_records(&d), 4);
+    assert_string_equal(d.result, "ok");
+    mm_buf_release(&orig);
+    mm_buf_release(&now);
+    mm_buf_release(&orig2);
+}
+
+/* A write-only medium: the drill compares the packs with the host catalog without any key;
+ * a pack damaged on the medium fails it. */
+static void cycle__structural_drill_of_a_write_only_medium(void **s)
+{
+    struct mm_repo_init_opts io = { 0 };
+    struct mm_cycle_result res;
+    char repo_h[400], cred[400], rel[200], path[800];
+    mm_repo *r = NULL;
+    mm_buf b;
+
+    (void)s;
+    snprintf(repo_h, sizeof(repo_h), "%s/drill-wo", work);
+    snprintf(path, sizeof(path), "%s/staging/A", work);
+    test_rm_rf(path); /* no shadow of A yet: the first window runs on the medium */
+    snprintf(cred, sizeof(cred), "%s/drill-wo.cred", work);
+    io.kdf = &kdf_min;
+    io.format = 3;
+    assert_int_equal(mm_repo_init(repo_h, "alice", P(PASS), &io), 0);
+    assert_int_equal(mm_repo_open(&r, repo_h, "alice", P(PASS)), 0);
+    assert_int_equal(mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL), 0);
+    assert_int_equal(mm_repo_medium_set(r, "A", "H1", 0), 0);
+    assert_int_equal(mm_repo_host_enroll(r, "nightly", 30, cred), 0);
+    mm_repo_free(r);
+    drill_every = "0";
+    run_wo(repo_h, cred, &res);
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_OK);
+    assert_true(res.write_only);
+    assert_string_equal(res.drill, "ok");
+    assert_true(res.drill_packs > 0);
+    run_wo(repo_h, cred, &res); /* staged */
+    assert_string_equal(res.window, "staged");
+    assert_string_equal(res.drill, "ok");
+    nth_pack(repo_h, 0, rel, sizeof(rel));
+    snprintf(path, sizeof(path), "%s/%s", repo_h, rel);
+    mm_buf_init(&b, 1u << 28);
+    assert_int_equal(mm_os_read_file(path, &b), 0);
+    b.ptr[b.len - 1] ^= 0x01;
+    assert_int_equal(mm_os_write_atomic(path, b.ptr, b.len), 0);
+    run_wo(repo_h, cred, &res);
+    drill_every = NULL;
+    assert_int_equal(res.exit, MM_BACKUP_EXIT_ATTENTION);
+    assert_string_equal(res.drill, "failed");
+    assert_non_null(strstr(res.drill_reason, rel));
+    has(hooklog, "alert structural drill failed on medium A: ", 1);
+    mm_buf_release(&b);
+}
+
 static void cycle__puts_the_windows_viewer_on_the_medium(void **s)
 {
     struct mm_cycle_result res;
@@ -985,6 +1317,10 @@ int main(void)
         cmocka_unit_test(cycle__credential_writes_without_a_passphrase),
         cmocka_unit_test(cycle__credential_medium_is_staged),
         cmocka_unit_test(cycle__puts_the_windows_viewer_on_the_medium),
+        cmocka_unit_test(cycle__structural_drill_runs_when_due),
+        cmocka_unit_test(cycle__structural_drill_due_by_age),
+        cmocka_unit_test(cycle__structural_drill_fails_on_a_damaged_medium),
+        cmocka_unit_test(cycle__structural_drill_of_a_write_only_medium),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,7 +7,10 @@
  * written, staged data waiting and expired, verify damage and a guard verdict, a paused
  * source, old lines crediting every source; reading the host's files (no state file, a file
  * larger than the tail read, staged files); the JSON shape; the Prometheus exposition
- * (exact lines, label escaping); allocation failure at every allocation of a read.
+ * (exact lines, label escaping); allocation failure at every allocation of a read. Drill
+ * records (backup_drills.c): the round trip, torn and garbage lines rejected, appends; the
+ * drill nag (a new installation's grace, a failed or overdue full drill, a failed structural
+ * drill on its medium) and its JSON and Prometheus figures.
  */
 #include <jansson.h>
 #include <setjmp.h>
@@ -699,6 +702,344 @@ static void prometheus__label_values_are_escaped(void **s)
     mm_buf_release(&b);
 }
 
+/* ---- drill records (backup_drills.c) and the drill nag ------------------------------------ */
+
+/* A drill record line of @kind at @at on @medium with @result. */
+static const char *drill(char *buf, size_t cap, const char *kind, const char *at,
+                         const char *medium, const char *result)
+{
+    struct mm_status_drill d;
+    mm_buf b;
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.kind, sizeof(d.kind), "%s", kind);
+    d.at = T(at);
+    snprintf(d.medium, sizeof(d.medium), "%s", medium);
+    snprintf(d.repo_id, sizeof(d.repo_id), "0123456789abcdef0123456789abcdef");
+    snprintf(d.generation, sizeof(d.generation), "%s", strcmp(kind, "full") == 0 ? G2 : "");
+    snprintf(d.result, sizeof(d.result), "%s", result);
+    snprintf(d.reason, sizeof(d.reason), "%s", strcmp(result, "ok") ? "2 files differ" : "");
+    d.viewer_s = strcmp(kind, "full") == 0 ? 12.5 : -1;
+    d.restore_s = 340.25;
+    d.total_s = 360;
+    d.files = 200000;
+    d.bytes = 524288000;
+    d.mib_s = 1.47;
+    d.rpo_s = strcmp(kind, "full") == 0 ? 93600 : -1;
+    d.patients = 20;
+    d.patients_failed = strcmp(result, "ok") ? 1 : 0;
+    mm_buf_init(&b, MM_STATUS_DRILL_LINE_MAX);
+    assert_int_equal(mm_status_drill_json(&d, &b), 0);
+    assert_true(b.len < cap);
+    memcpy(buf, b.ptr, b.len);
+    buf[b.len] = '\0';
+    mm_buf_release(&b);
+    return buf;
+}
+
+/* Every member survives the JSON line and back; unknown figures (-1) are null and come back
+ * as -1; a line written twice is the same line. */
+static void drills__round_trip(void **s)
+{
+    struct mm_status_drill d, e;
+    char line[4096], again[4096];
+    mm_buf b;
+
+    (void)s;
+    drill(line, sizeof(line), "full", "2026-12-08T09:00:00Z", "TUE", "failed");
+    assert_non_null(strstr(line, "\"kind\":\"full\",\"at\":\"2026-12-08T09:00:00Z\""));
+    assert_int_equal(mm_status_drill_parse(line, strlen(line), &d), 0);
+    assert_string_equal(d.kind, "full");
+    assert_int_equal(d.at, T("2026-12-08T09:00:00Z"));
+    assert_string_equal(d.medium, "TUE");
+    assert_string_equal(d.repo_id, "0123456789abcdef0123456789abcdef");
+    assert_string_equal(d.generation, G2);
+    assert_string_equal(d.result, "failed");
+    assert_string_equal(d.reason, "2 files differ");
+    assert_true(d.viewer_s > 12.49 && d.viewer_s < 12.51);
+    assert_true(d.restore_s > 340.24 && d.restore_s < 340.26);
+    assert_true(d.total_s > 359.99 && d.total_s < 360.01);
+    assert_int_equal(d.files, 200000);
+    assert_int_equal(d.bytes, 524288000);
+    assert_true(d.mib_s > 1.469 && d.mib_s < 1.471);
+    assert_int_equal(d.rpo_s, 93600);
+    assert_int_equal(d.patients, 20);
+    assert_int_equal(d.patients_failed, 1);
+    mm_buf_init(&b, MM_STATUS_DRILL_LINE_MAX);
+    assert_int_equal(mm_status_drill_json(&d, &b), 0);
+    assert_int_equal(b.len, strlen(line));
+    assert_memory_equal(b.ptr, line, b.len);
+    mm_buf_release(&b);
+    /* a structural one: no viewer, no RPO: null, read back as -1 */
+    drill(again, sizeof(again), "structural", "2026-12-09T01:00:05Z", "WED", "ok");
+    assert_non_null(strstr(again, "\"viewer_s\":null"));
+    assert_non_null(strstr(again, "\"rpo_s\":null"));
+    assert_int_equal(mm_status_drill_parse(again, strlen(again), &e), 0);
+    assert_string_equal(e.kind, "structural");
+    assert_string_equal(e.generation, "");
+    assert_true(e.viewer_s < 0);
+    assert_int_equal(e.rpo_s, -1);
+    assert_string_equal(e.reason, "");
+}
+
+/* Torn lines (every prefix of a good one), garbage, wrong kinds, results, times and types are
+ * not drill records, and leave the output untouched. */
+static void drills__torn_and_garbage_lines_are_rejected(void **s)
+{
+    static const char *const bad[] = {
+        "",
+        "not json",
+        "[1,2]",
+        "{}",
+        "{\"kind\":\"partial\",\"at\":\"2026-12-08T09:00:00Z\",\"medium\":\"A\",\"repo\":\"\","
+        "\"generation\":\"\",\"result\":\"ok\",\"reason\":\"\"}",
+        "{\"kind\":\"full\",\"at\":\"yesterday\",\"medium\":\"A\",\"repo\":\"\","
+        "\"generation\":\"\",\"result\":\"ok\",\"reason\":\"\"}",
+        "{\"kind\":\"full\",\"at\":\"2026-12-08T09:00:00Z\",\"medium\":\"A\",\"repo\":\"\","
+        "\"generation\":\"\",\"result\":\"maybe\",\"reason\":\"\"}",
+        "{\"kind\":\"full\",\"at\":\"2026-12-08T09:00:00Z\",\"medium\":7,\"repo\":\"\","
+        "\"generation\":\"\",\"result\":\"ok\",\"reason\":\"\"}",
+        "{\"kind\":\"full\",\"at\":\"2026-12-08T09:00:00Z\",\"medium\":\"A\",\"repo\":\"\","
+        "\"generation\":\"\",\"result\":\"ok\",\"reason\":\"\",\"files\":-3}",
+        "{\"kind\":\"full\",\"at\":\"2026-12-08T09:00:00Z\",\"medium\":\"A\",\"repo\":\"\","
+        "\"generation\":\"\",\"result\":\"ok\",\"reason\":\"\",\"viewer_s\":\"fast\"}",
+        "{\"kind\":\"full\",\"kind\":\"full\",\"at\":\"2026-12-08T09:00:00Z\",\"medium\":\"A\","
+        "\"repo\":\"\",\"generation\":\"\",\"result\":\"ok\",\"reason\":\"\"}",
+    };
+    struct mm_status_drill d, keep;
+    char line[4096];
+    char *big;
+
+    (void)s;
+    memset(&keep, 0x5a, sizeof(keep));
+    d = keep;
+    drill(line, sizeof(line), "structural", "2026-12-09T01:00:05Z", "WED", "ok");
+    for (size_t n = 0; n < strlen(line); n++) { /* every torn prefix */
+        assert_int_equal(mm_status_drill_parse(line, n, &d), MM_ECORRUPT);
+        assert_memory_equal(&d, &keep, sizeof(d));
+    }
+    assert_int_equal(mm_status_drill_parse(line, strlen(line), &d), 0);
+    d = keep;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (mm_status_drill_parse(bad[i], strlen(bad[i]), &d) != MM_ECORRUPT)
+            fail_msg("taken: %s", bad[i]);
+        assert_memory_equal(&d, &keep, sizeof(d));
+    }
+    big = malloc(MM_STATUS_DRILL_LINE_MAX + 2); /* longer than a record may be */
+    assert_non_null(big);
+    memset(big, ' ', MM_STATUS_DRILL_LINE_MAX + 1);
+    memcpy(big + MM_STATUS_DRILL_LINE_MAX + 1 - strlen(line), line, strlen(line));
+    assert_int_equal(mm_status_drill_parse(big, MM_STATUS_DRILL_LINE_MAX + 1, &d), MM_ECORRUPT);
+    free(big);
+}
+
+/* mm_status_drill_append makes the folder and the file (0640) and appends whole lines. */
+static void drills__append_writes_whole_lines(void **s)
+{
+    struct mm_status_drill d;
+    char line[4096], dir[512], path[600], *text;
+    struct stat sb;
+    FILE *f;
+    long n;
+
+    (void)s;
+    snprintf(dir, sizeof(dir), "%s/state/deeper", tmpdir);
+    snprintf(path, sizeof(path), "%s/drills.jsonl", dir);
+    drill(line, sizeof(line), "full", "2026-12-08T09:00:00Z", "TUE", "ok");
+    assert_int_equal(mm_status_drill_parse(line, strlen(line), &d), 0);
+    assert_int_equal(mm_status_drill_append(dir, &d), 0);
+    assert_int_equal(mm_status_drill_append(dir, &d), 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    assert_non_null(f = fopen(path, "rb"));
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    assert_int_equal((size_t)n, 2 * (strlen(line) + 1));
+    assert_memory_equal(text, line, strlen(line));
+    assert_int_equal(text[strlen(line)], '\n');
+    assert_memory_equal(text + strlen(line) + 1, line, strlen(line));
+    free(text);
+    assert_int_equal(mm_status_drill_append("", &d), MM_EINVAL);
+}
+
+/* A new installation: no full drill, the first window younger than full_drill_interval (30
+ * days by default): no nag, the due time is the first window + 30 days; past it, the nag. */
+static void drills__grace_period_of_a_new_installation(void **s)
+{
+    struct mm_status st;
+
+    (void)s;
+    week(&st, "2026-12-10T00:30:00Z");
+    mm_status_judge(&st);
+    assert_int_equal(st.needs, 0);
+    assert_false(st.drills->have_full);
+    assert_int_equal(st.drills->attention, 0);
+    assert_int_equal(st.drills->first_window, T("2026-12-07T01:00:02Z"));
+    assert_int_equal(st.drills->due, T("2026-12-07T01:00:02Z") + 30 * 86400);
+    assert_int_equal(st.drills->full_age, -1);
+    mm_status_release(&st);
+    /* 31 days after the first window: no full drill is a nag (one item) */
+    week(&st, "2027-01-07T01:00:03Z");
+    st.today = (struct mm_config_date){ 2027, 1, 7 };
+    mm_status_judge(&st);
+    assert_int_equal(st.drills->attention, MM_STATUS_WHY_DRILL);
+    assert_true(st.drills->never);
+    assert_false(st.drills->overdue);
+    assert_true(st.needs >= 1);
+    {
+        size_t before = st.needs;
+        char b[4096];
+        /* a full drill recorded: no nag from the drills any more */
+        drill(b, sizeof(b), "full", "2027-01-06T09:00:00Z", "WED", "ok");
+        assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+        mm_status_judge(&st);
+        assert_int_equal(st.drills->attention, 0);
+        assert_int_equal(st.needs, before - 1);
+    }
+    mm_status_release(&st);
+    /* no window at all: nothing to count the grace from, no drill nag (NO_STATE says it) */
+    assert_int_equal(mm_status_init(&st, cfg, THU10, T("2027-06-01T00:00:00Z")), 0);
+    mm_status_judge(&st);
+    assert_int_equal(st.drills->attention, 0);
+    mm_status_release(&st);
+}
+
+/* The latest full drill counts (by its start, whatever the line order): failed is a nag, ok
+ * is not until it is older than full_drill_interval; each medium's latest structural drill:
+ * a failed one puts "drill" on the medium (one item however many reasons); labels the
+ * configuration lacks are not kept; the figures reach the JSON and the Prometheus gauges. */
+static void drills__full_and_structural_judged(void **s)
+{
+    struct mm_status st;
+    struct mm_status_medium *m;
+    char b[4096];
+    mm_buf out;
+
+    (void)s;
+    week(&st, "2026-12-10T00:30:00Z");
+    drill(b, sizeof(b), "full", "2026-12-08T09:00:00Z", "TUE", "failed");
+    assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+    drill(b, sizeof(b), "full", "2026-12-01T09:00:00Z", "MON", "ok"); /* older, later line */
+    assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+    drill(b, sizeof(b), "structural", "2026-12-09T01:00:05Z", "WED", "ok");
+    assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+    drill(b, sizeof(b), "structural", "2026-12-08T01:00:05Z", "TUE", "ok");
+    assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+    drill(b, sizeof(b), "structural", "2026-12-09T02:00:05Z", "TUE", "failed");
+    assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+    drill(b, sizeof(b), "structural", "2026-12-09T03:00:05Z", "GONE", "failed");
+    assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+    assert_int_equal(mm_status_feed_drill(&st, "{\"kind\":\"full\",\"at\":", 20), MM_ECORRUPT);
+    assert_int_equal(mm_status_feed_drill(&st, "  \r", 3), 0); /* blank */
+    mm_status_judge(&st);
+    assert_int_equal(st.drills->lines, 7);
+    assert_int_equal(st.drills->bad_lines, 1);
+    assert_true(st.drills->have_full);
+    assert_string_equal(st.drills->full.result, "failed");
+    assert_string_equal(st.drills->full.medium, "TUE");
+    assert_int_equal(st.drills->full_age, T("2026-12-10T00:30:00Z") - T("2026-12-08T09:00:00Z"));
+    assert_true(st.drills->failed);
+    assert_false(st.drills->overdue);
+    assert_int_equal(st.drills->attention, MM_STATUS_WHY_DRILL);
+    m = med(&st, "TUE");
+    assert_int_equal(m->attention, MM_STATUS_WHY_DRILL);
+    assert_string_equal(st.drills->media[m - st.media].last.result, "failed");
+    assert_int_equal(st.drills->media[m - st.media].age,
+                     T("2026-12-10T00:30:00Z") - T("2026-12-09T02:00:05Z"));
+    m = med(&st, "WED");
+    assert_int_equal(m->attention, 0);
+    assert_true(st.drills->media[m - st.media].have);
+    assert_false(st.drills->media[med(&st, "MON") - st.media].have);
+    assert_int_equal(st.needs, 2); /* the full drill, medium TUE */
+    /* the machine formats */
+    mm_buf_init(&out, 1u << 20);
+    assert_int_equal(mm_status_json(&st, &out), 0);
+    assert_int_equal(mm_buf_putc(&out, '\0'), 0);
+    {
+        json_error_t je;
+        json_t *doc = json_loads(out.ptr, 0, &je), *dr, *full, *sv;
+        assert_non_null(doc);
+        dr = json_object_get(doc, "drills");
+        assert_true(json_is_object(dr));
+        full = json_object_get(dr, "full");
+        assert_string_equal(json_string_value(json_object_get(full, "result")), "failed");
+        assert_string_equal(json_string_value(json_object_get(full, "generation")), G2);
+        assert_int_equal(json_integer_value(json_object_get(full, "rpo_s")), 93600);
+        assert_int_equal(json_integer_value(json_object_get(dr, "bad_lines")), 1);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(dr, "attention"), 0)),
+                            "drill");
+        sv = json_array_get(json_object_get(dr, "structural"), 1); /* TUE */
+        assert_string_equal(json_string_value(json_object_get(sv, "medium")), "TUE");
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(sv, "last"), "result")),
+                "failed");
+        assert_true(json_is_null(
+                json_object_get(json_array_get(json_object_get(dr, "structural"), 0), "last")));
+        json_decref(doc);
+    }
+    mm_buf_clear(&out);
+    assert_int_equal(mm_status_prometheus(&st, &out), 0);
+    assert_int_equal(mm_buf_putc(&out, '\0'), 0);
+    assert_non_null(strstr(out.ptr, "\nmamori_drill_full_ok 0\n"));
+    assert_non_null(strstr(out.ptr, "\nmamori_drill_full_age_seconds 142200\n"));
+    assert_non_null(strstr(out.ptr, "\nmamori_drill_structural_ok{medium=\"TUE\"} 0\n"));
+    assert_non_null(strstr(out.ptr, "\nmamori_drill_structural_ok{medium=\"WED\"} 1\n"));
+    assert_non_null(
+            strstr(out.ptr, "\nmamori_drill_structural_age_seconds{medium=\"WED\"} 84595\n"));
+    assert_null(strstr(out.ptr, "medium=\"MON\"} 1\nmamori_drill"));
+    assert_null(strstr(out.ptr, "GONE"));
+    mm_buf_release(&out);
+    mm_status_release(&st);
+    /* an ok full drill: no nag until it is older than full_drill_interval */
+    week(&st, "2026-12-10T00:30:00Z");
+    drill(b, sizeof(b), "full", "2026-12-08T09:00:00Z", "TUE", "ok");
+    assert_int_equal(mm_status_feed_drill(&st, b, strlen(b)), 0);
+    mm_status_judge(&st);
+    assert_int_equal(st.drills->attention, 0);
+    assert_int_equal(st.needs, 0);
+    assert_int_equal(st.drills->due, T("2026-12-08T09:00:00Z") + 30 * 86400);
+    st.now = T("2027-01-07T09:00:01Z");
+    mm_status_judge(&st);
+    assert_true(st.drills->overdue);
+    assert_int_equal(st.drills->attention, MM_STATUS_WHY_DRILL);
+    mm_status_release(&st);
+}
+
+/* mm_status_read takes <state_dir>/drills.jsonl: bad lines (a torn last one) counted, not
+ * fatal; a missing file is not an error. */
+static void read__drills_file(void **s)
+{
+    struct mm_status st;
+    char b[4096], path[512];
+
+    (void)s;
+    snprintf(path, sizeof(path), "%s/state", tmpdir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    put("state/windows.jsonl",
+        rec(b, sizeof(b), "2026-12-09", "WED", 0, "none", G3, "\"ssmix2\"", "ok", "none"));
+    put("state/windows.jsonl", "\n");
+    assert_int_equal(mm_status_read(&st, cfg, THU10, T("2026-12-10T00:30:00Z")), 0);
+    assert_false(st.drills->found);
+    assert_int_equal(st.drills->lines, 0);
+    mm_status_release(&st);
+    put("state/drills.jsonl", "garbage\n");
+    put("state/drills.jsonl",
+        drill(b, sizeof(b), "structural", "2026-12-09T01:00:05Z", "WED", "failed"));
+    put("state/drills.jsonl", "\n");
+    put("state/drills.jsonl", "{\"kind\":\"structural\",\"at\":\"2026-12-09T0");
+    assert_int_equal(mm_status_read(&st, cfg, THU10, T("2026-12-10T00:30:00Z")), 0);
+    assert_true(st.drills->found);
+    assert_int_equal(st.drills->lines, 3);
+    assert_int_equal(st.drills->bad_lines, 2);
+    assert_int_equal(med(&st, "WED")->attention, MM_STATUS_WHY_DRILL);
+    assert_string_equal(mm_status_why_name(9), "drill");
+    mm_status_release(&st);
+}
+
 static void alloc__failure_at_every_allocation(void **s)
 {
     char b[2048], path[512];
@@ -710,6 +1051,8 @@ static void alloc__failure_at_every_allocation(void **s)
     put("state/windows.jsonl",
         rec(b, sizeof(b), "2026-12-09", "WED", 0, "none", G3, "\"ssmix2\"", "ok", "none"));
     put("state/windows.jsonl", "\n");
+    put("state/drills.jsonl", drill(b, sizeof(b), "full", "2026-12-08T09:00:00Z", "TUE", "ok"));
+    put("state/drills.jsonl", "\n");
     for (long k = 1; k < 100 && !ok; k++) {
         struct mm_status st;
         mm_buf out;
@@ -757,6 +1100,12 @@ int main(void)
         T_(prometheus__exposition),
         T_(feed__windows_viewer),
         T_(prometheus__label_values_are_escaped),
+        T_(drills__round_trip),
+        T_(drills__torn_and_garbage_lines_are_rejected),
+        T_(drills__append_writes_whole_lines),
+        T_(drills__grace_period_of_a_new_installation),
+        T_(drills__full_and_structural_judged),
+        T_(read__drills_file),
         T_(alloc__failure_at_every_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -526,6 +526,11 @@ static void online(struct cyc *c, const char **src, size_t nsrc)
         if (c->res->window[0] == 's')
             seal(c);
     }
+    /* the structural drill: the generation written and checked, the medium still attached */
+    if (c->res->window[0] && c->res->stage == MM_CYCLE_STAGE_NONE &&
+        c->res->exit != MM_BACKUP_EXIT_FAILED &&
+        mm_backup__drill_due(c->cfg, c->m->label, (int64_t)time(NULL)))
+        mm_backup__cycle_drill(c);
     mm_backup__cycle_vault(c); /* the same generations into the S3 vault, medium attached */
     status_figures(c, r);
     mm_repo_unlock(r); /* nothing of the repository stays open on the medium */
@@ -582,6 +587,23 @@ static int status_fields(struct cyc *c, mm_buf *b)
     return err ? err : mm_json_kv(b, 0, "hospital", h && h->id ? h->id : "");
 }
 
+/* The structural drill's fields of the window record (when it ran), after the others. */
+static int drill_fields(const struct mm_cycle_result *r, mm_buf *b)
+{
+    int err = 0;
+
+    if (err == 0 && r->drill[0]) /* the structural drill ran in this window */
+        err = mm_buf_printf(b,
+                            ",\"drill\":\"%s\",\"drill_s\":%.3f,\"drill_read_s\":%.3f,"
+                            "\"drill_packs\":%llu,\"drill_files\":%llu,\"drill_bytes\":%llu",
+                            r->drill, r->drill_s, r->drill_read_s,
+                            (unsigned long long)r->drill_packs, (unsigned long long)r->drill_files,
+                            (unsigned long long)r->drill_bytes);
+    if (err == 0 && r->drill[0])
+        err = mm_json_kv(b, 0, "drill_reason", r->drill_reason);
+    return err;
+}
+
 /* The alert hook's MAMORI_ALERT: the failure, a suspect generation (its reason codes only:
  * no patient data), expired staged data; several joined by "; ". */
 static void alert_text(struct cyc *c, char *out, size_t cap)
@@ -599,6 +621,10 @@ static void alert_text(struct cyc *c, char *out, size_t cap)
         len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
     if (r->expired[0] && (w = snprintf(out + len, cap - len, "%sstaged data expired: %s",
                                        len ? "; " : "", r->expired)) > 0)
+        len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
+    if (strcmp(r->drill, "failed") == 0 &&
+        (w = snprintf(out + len, cap - len, "%sstructural drill failed on medium %s: %s",
+                      len ? "; " : "", r->medium, r->drill_reason)) > 0)
         len += (size_t)w < cap - len ? (size_t)w : cap - len - 1;
     if (mm_backup__vault_alert(r) && len < cap)
         snprintf(out + len, cap - len, "%sS3 vault: %s", len ? "; " : "", r->vault_reason);
@@ -634,7 +660,8 @@ static int record_window(struct cyc *c, time_t started)
                       r->stage_s, (unsigned long long)r->copied_bytes,
                       (unsigned long long)r->fsyncs, r->retired, r->staged_waiting, r->resynced,
                       r->write_only, r->expired) != 0 ||
-        status_fields(c, &line) != 0 || mm_buf_puts(&line, "}\n") != 0)
+        status_fields(c, &line) != 0 || drill_fields(r, &line) != 0 ||
+        mm_buf_puts(&line, "}\n") != 0)
         goto out;
     created = access(path, F_OK) != 0;
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -746,9 +773,10 @@ int mm_cycle_run(const mm_config *cfg, const struct mm_cycle_opts *opts,
     res->fsyncs = c->sync.fsyncs;
     mm_backup__stage_finish(c);
     if (res->exit == MM_BACKUP_EXIT_FAILED || res->expired[0] ||
-        strcmp(res->guard, "suspect") == 0 || mm_backup__vault_alert(res)) {
+        strcmp(res->guard, "suspect") == 0 || strcmp(res->drill, "failed") == 0 ||
+        mm_backup__vault_alert(res)) {
         char alert[sizeof(res->reason) + sizeof(res->expired) + sizeof(res->guard_codes) +
-                   sizeof(res->vault_reason) + 140];
+                   sizeof(res->drill_reason) + sizeof(res->vault_reason) + 200];
         alert_text(c, alert, sizeof(alert));
         res->alert_status = mm_cycle_hook(cfg, &hk->alert, "alert", c->m, alert, opts->log_fd);
     }

@@ -52,8 +52,7 @@ int mm_status_drill_json(const struct mm_status_drill *d, mm_buf *out)
     if (err != 0)
         return err;
     return mm_buf_printf(out, ",\"patients\":%llu,\"patients_failed\":%llu}",
-                         (unsigned long long)d->patients,
-                         (unsigned long long)d->patients_failed);
+                         (unsigned long long)d->patients, (unsigned long long)d->patients_failed);
 }
 
 /* Copy string member @key of @o into @buf. @return 0, -1 (absent or not a string) */

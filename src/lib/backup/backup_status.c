@@ -24,7 +24,8 @@
 const char *mm_status_why_name(unsigned int i)
 {
     static const char *const names[MM_STATUS_WHY_COUNT] = {
-        "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired", "vault",
+        "no_state", "never",  "rpo",     "damaged", "guard",
+        "failed",   "missed", "expired", "vault",   "drill",
     };
     return i < MM_STATUS_WHY_COUNT ? names[i] : "unknown";
 }
@@ -235,6 +236,13 @@ int mm_status_init(struct mm_status *st, const mm_config *cfg, struct mm_config_
     st->vault.url = mm_config_vault(cfg)->url;
     st->vault.immutable = -1;
     st->vault.retain_until = -1;
+    st->drills = mm_calloc(1, sizeof(*st->drills));
+    if (!st->drills ||
+        !(st->drills->media = mm_calloc(st->nmedia ? st->nmedia : 1, sizeof(*st->drills->media))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    st->drills->full_age = st->drills->first_window = st->drills->due = -1;
+    for (size_t i = 0; i < st->nmedia; i++)
+        st->drills->media[i].age = -1;
     return 0;
 }
 
@@ -356,6 +364,9 @@ int mm_status_feed(struct mm_status *st, const char *line, size_t n)
     }
     if (!st->first.year || date_key(w->date) < date_key(st->first))
         st->first = w->date;
+    if (st->drills && w->attached >= 0 &&
+        (st->drills->first_window < 0 || w->attached < st->drills->first_window))
+        st->drills->first_window = w->attached;
     feed_sources(st, w);
     m = w->medium[0] ? medium_of(st, w->medium) : NULL;
     if (m)
@@ -391,6 +402,44 @@ int mm_status_feed_staged(struct mm_status *st, const char *label, const char *d
         return mm_error_set(MM_ECORRUPT, "staged record of '%s' does not parse", label);
     }
     sg->present = 1;
+    return 0;
+}
+
+/* ---- the drill records ------------------------------------------------------------------- */
+
+int mm_status_feed_drill(struct mm_status *st, const char *line, size_t n)
+{
+    struct mm_status_drills *dr = st->drills;
+    struct mm_status_drill d;
+    size_t i = 0;
+
+    if (!dr)
+        return MM_EINVAL;
+    while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == n)
+        return 0;
+    dr->lines++;
+    if (mm_status_drill_parse(line, n, &d) < 0) {
+        dr->bad_lines++;
+        return MM_ECORRUPT;
+    }
+    if (strcmp(d.kind, "full") == 0) {
+        if (!dr->have_full || d.at >= dr->full.at) {
+            dr->full = d;
+            dr->have_full = 1;
+        }
+        return 0;
+    }
+    for (size_t k = 0; k < st->nmedia; k++) {
+        struct mm_status_drill_medium *m = &dr->media[k];
+        if (strcasecmp(st->media[k].cfg->label, d.medium) != 0)
+            continue;
+        if (!m->have || d.at >= m->last.at) {
+            m->last = d;
+            m->have = 1;
+        }
+    }
     return 0;
 }
 
@@ -471,6 +520,31 @@ static void judge_vault(const struct mm_status *st, struct mm_status_vault *v)
         v->attention |= MM_STATUS_WHY_VAULT;
 }
 
+/* The full drill against [service] full_drill_interval; the structural drills' ages. */
+static void judge_drills(const struct mm_status *st, struct mm_status_drills *dr)
+{
+    int64_t every = mm_config_service(st->cfg)->full_drill_interval;
+
+    dr->attention = 0;
+    dr->overdue = dr->never = dr->failed = 0;
+    dr->full_age = dr->due = -1;
+    for (size_t i = 0; i < st->nmedia; i++)
+        dr->media[i].age = dr->media[i].have && st->now >= dr->media[i].last.at
+                                   ? st->now - dr->media[i].last.at
+                                   : (dr->media[i].have ? 0 : -1);
+    if (dr->have_full) {
+        dr->full_age = st->now > dr->full.at ? st->now - dr->full.at : 0;
+        dr->due = dr->full.at + every;
+        dr->failed = strcmp(dr->full.result, "ok") != 0;
+        dr->overdue = dr->full_age > every;
+    } else if (dr->first_window >= 0) { /* a new installation's grace */
+        dr->due = dr->first_window + every;
+        dr->never = st->now > dr->due;
+    }
+    if (dr->failed || dr->overdue || dr->never)
+        dr->attention |= MM_STATUS_WHY_DRILL;
+}
+
 void mm_status_judge(struct mm_status *st)
 {
     struct mm_config_due due[2];
@@ -495,6 +569,15 @@ void mm_status_judge(struct mm_status *st)
     }
     judge_vault(st, &st->vault);
     st->needs += st->vault.attention != 0;
+    if (st->drills) {
+        judge_drills(st, st->drills);
+        for (size_t i = 0; i < st->nmedia; i++) /* a medium already counted is not again */
+            if (st->drills->media[i].have && strcmp(st->drills->media[i].last.result, "ok") != 0) {
+                st->needs += st->media[i].attention == 0;
+                st->media[i].attention |= MM_STATUS_WHY_DRILL;
+            }
+        st->needs += st->drills->attention != 0;
+    }
     st->needs += st->attention != 0;
 }
 
@@ -516,8 +599,8 @@ static int feed_lines(struct mm_status *st, const mm_buf *b)
 }
 
 /* Read the last MM_STATUS_TAIL_MAX bytes of @path into @b (limit MM_STATUS_TAIL_MAX), from a
- * line's start. A missing file leaves st->state_found 0. */
-static int read_tail(struct mm_status *st, const char *path, mm_buf *b)
+ * line's start. OUT: *found (0: a missing file, not an error), *truncated. */
+static int read_tail(const char *path, mm_buf *b, int *found, int *truncated)
 {
     struct stat sb;
     off_t off = 0;
@@ -530,10 +613,10 @@ static int read_tail(struct mm_status *st, const char *path, mm_buf *b)
         err = mm_error_set_errno(MM_EIO, errno, "state file '%s'", path);
         goto out;
     }
-    st->state_found = 1;
+    *found = 1;
     if (sb.st_size > (off_t)MM_STATUS_TAIL_MAX) {
         off = sb.st_size - (off_t)MM_STATUS_TAIL_MAX;
-        st->truncated = 1;
+        *truncated = 1;
     }
     want = (size_t)(sb.st_size - off);
     if ((err = mm_buf_reserve(b, want + 1)) < 0)
@@ -551,7 +634,7 @@ static int read_tail(struct mm_status *st, const char *path, mm_buf *b)
         b->len += (size_t)got;
     }
     b->ptr[b->len] = '\0';
-    if (st->truncated) { /* drop the partial first line */
+    if (*truncated) { /* drop the partial first line */
         char *nl = memchr(b->ptr, '\n', b->len);
         size_t skip = nl ? (size_t)(nl - b->ptr) + 1 : b->len;
         memmove(b->ptr, b->ptr + skip, b->len - skip + 1);
@@ -602,11 +685,37 @@ int mm_status_read(struct mm_status *st, const mm_config *cfg, struct mm_config_
         err = mm_error_set(MM_EINVAL, "state_dir is too long");
         goto out;
     }
-    if ((err = read_tail(st, path, &b)) < 0 || (err = feed_lines(st, &b)) < 0 ||
-        (err = read_staged(st, sv->state_dir)) < 0)
+    if ((err = read_tail(path, &b, &st->state_found, &st->truncated)) < 0 ||
+        (err = feed_lines(st, &b)) < 0 || (err = read_staged(st, sv->state_dir)) < 0 ||
+        (err = mm_status_read_drills(st, sv->state_dir)) < 0)
         goto out;
     mm_status_judge(st);
 out:
+    mm_buf_release(&b);
+    return err;
+}
+
+int mm_status_read_drills(struct mm_status *st, const char *state_dir)
+{
+    struct mm_status_drills *dr = st->drills;
+    char path[4200];
+    mm_buf b;
+    int err;
+
+    if (!dr || !state_dir)
+        return MM_EINVAL;
+    if (snprintf(path, sizeof(path), "%s/drills.jsonl", state_dir) >= (int)sizeof(path))
+        return mm_error_set(MM_EINVAL, "state_dir is too long");
+    mm_buf_init(&b, MM_STATUS_TAIL_MAX);
+    err = read_tail(path, &b, &dr->found, &dr->truncated);
+    for (const char *p = b.ptr, *end = b.ptr + b.len; err == 0 && p && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        (void)mm_status_feed_drill(st, p, (size_t)(e - p));
+        p = e + 1;
+    }
+    if (err == 0)
+        mm_error_clear(); /* the bad lines' messages: counted, not errors */
     mm_buf_release(&b);
     return err;
 }
@@ -645,6 +754,10 @@ void mm_status_release(struct mm_status *st)
     mm_free(st->media);
     mm_free(st->heads);
     mm_free(st->standing);
+    if (st->drills)
+        mm_free(st->drills->media);
+    mm_free(st->drills);
+    st->drills = NULL;
     st->standing = NULL;
     st->nstanding = 0;
     st->sources = NULL;

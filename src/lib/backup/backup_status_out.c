@@ -240,6 +240,49 @@ static int json_vault(mm_buf *b, const struct mm_status_vault *v)
     return err;
 }
 
+/* `,"key":` and the drill record @d as drills.jsonl holds it, or null. */
+static int jdrill(mm_buf *b, const char *k, int have, const struct mm_status_drill *d)
+{
+    int err = key(b, 0, k);
+
+    if (err || !have)
+        return err ? err : mm_buf_puts(b, "null");
+    return mm_status_drill_json(d, b);
+}
+
+/* `,"drills":{...}`: the last full drill and each medium's last structural one. */
+static int json_drills(const struct mm_status *st, mm_buf *b)
+{
+    const struct mm_status_drills *dr = st->drills;
+    int err;
+
+    if (!dr)
+        return 0;
+    err = mm_buf_puts(b, ",\"drills\":{\"found\":");
+    if (err == 0)
+        err = mm_buf_printf(b, "%s,\"full_interval_seconds\":%" PRId64,
+                            dr->found ? "true" : "false",
+                            mm_config_service(st->cfg)->full_drill_interval);
+    if (err == 0 && (err = jdrill(b, "full", dr->have_full, &dr->full)) == 0 &&
+        (err = jint(b, "full_age_seconds", dr->full_age)) == 0 &&
+        (err = jtime(b, "full_due", dr->due)) == 0)
+        err = mm_buf_puts(b, ",\"structural\":[");
+    for (size_t i = 0; i < st->nmedia && err == 0; i++) {
+        const struct mm_status_drill_medium *m = &dr->media[i];
+        if ((err = mm_buf_puts(b, i ? ",{" : "{")) == 0 &&
+            (err = mm_json_kv(b, 1, "medium", st->media[i].cfg->label)) == 0 &&
+            (err = jdrill(b, "last", m->have, &m->last)) == 0 &&
+            (err = jint(b, "age_seconds", m->age)) == 0)
+            err = mm_buf_putc(b, '}');
+    }
+    if (err == 0)
+        err = mm_buf_printf(b, "],\"lines\":%zu,\"bad_lines\":%zu,\"truncated\":%s", dr->lines,
+                            dr->bad_lines, dr->truncated ? "true" : "false");
+    if (err == 0)
+        err = jwhy(b, dr->attention);
+    return err ? err : mm_buf_putc(b, '}');
+}
+
 int mm_status_json(const struct mm_status *st, mm_buf *out)
 {
     int err = json_head(st, out);
@@ -262,6 +305,8 @@ int mm_status_json(const struct mm_status *st, mm_buf *out)
         err = mm_buf_putc(out, ']');
     if (err == 0)
         err = json_vault(out, &st->vault);
+    if (err == 0)
+        err = json_drills(st, out);
     if (err == 0 && st->nheads) /* only when the host knows of one (issue 17.1) */
         err = json_heads(st, out);
     return err ? err : mm_buf_puts(out, "}\n");
@@ -435,6 +480,44 @@ static int prom_vault(const struct mm_status_vault *v, mm_buf *b)
     return err;
 }
 
+/* The drills' gauges: the full drill's age and result, each medium's structural drill. */
+static int prom_drills(const struct mm_status *st, mm_buf *b)
+{
+    const struct mm_status_drills *dr = st->drills;
+    char v[40];
+    int err;
+
+    if (!dr)
+        return 0;
+    err = prom_family(b, "mamori_drill_full_age_seconds",
+                      "Age of the last full restore drill in seconds.");
+    if (err == 0 && dr->full_age >= 0)
+        err = mm_buf_printf(b, "mamori_drill_full_age_seconds %" PRId64 "\n", dr->full_age);
+    if (err == 0)
+        err = prom_family(b, "mamori_drill_full_ok",
+                          "1 when the last full restore drill passed (0 failed, -1 none yet).");
+    if (err == 0)
+        err = mm_buf_printf(b, "mamori_drill_full_ok %d\n",
+                            !dr->have_full ? -1 : strcmp(dr->full.result, "ok") == 0);
+    if (err == 0)
+        err = prom_family(b, "mamori_drill_structural_age_seconds",
+                          "Age of the medium's last structural drill in seconds.");
+    for (size_t i = 0; i < st->nmedia && err == 0; i++)
+        if (dr->media[i].have) {
+            snprintf(v, sizeof(v), "%" PRId64, dr->media[i].age);
+            err = prom_sample(b, "mamori_drill_structural_age_seconds", "medium",
+                              st->media[i].cfg->label, NULL, v);
+        }
+    if (err == 0)
+        err = prom_family(b, "mamori_drill_structural_ok",
+                          "1 when the medium's last structural drill passed, else 0.");
+    for (size_t i = 0; i < st->nmedia && err == 0; i++)
+        if (dr->media[i].have)
+            err = prom_sample(b, "mamori_drill_structural_ok", "medium", st->media[i].cfg->label,
+                              NULL, strcmp(dr->media[i].last.result, "ok") == 0 ? "1" : "0");
+    return err;
+}
+
 int mm_status_prometheus(const struct mm_status *st, mm_buf *out)
 {
     int err = prom_family(out, "mamori_needs_attention",
@@ -461,5 +544,7 @@ int mm_status_prometheus(const struct mm_status *st, mm_buf *out)
         err = mm_buf_printf(out, "mamori_head_disagreements %zu\n", st->nheads);
     if (err == 0)
         err = prom_media(st, out);
-    return err ? err : prom_vault(&st->vault, out);
+    if (err == 0)
+        err = prom_vault(&st->vault, out);
+    return err ? err : prom_drills(st, out);
 }

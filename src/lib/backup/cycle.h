@@ -115,6 +115,17 @@ struct mm_cycle_result {
     char vault_reason[192]; /* why it failed, or why the store is not immutable */
     uint64_t vault_files, vault_bytes, vault_generations, vault_extended;
     int64_t vault_retain_until; /* seconds since 1970 UTC; 0 none (not immutable) */
+    /* the structural drill (backup_drill.c, docs/operations.md "The scheduled structural
+     * drill"): "" not due (or nothing was written); "ok"; "failed" (drill_reason: the first
+     * problem, no patient data; the window exits 4 and alerts). Every pack read and hashed,
+     * compared with the host catalog (write-only) or the index (passphrase); every other
+     * repository file read end to end. drill_s: what it added to the online window. */
+    char drill[8];
+    char drill_reason[192];
+    uint64_t drill_packs, drill_files, drill_bytes;
+    double drill_read_s, drill_s;
+    int drill_recorded; /* its line is in <state_dir>/drills.jsonl */
+    int drill_audited;  /* its `drill` event is in the host's audit log */
 };
 
 /* What run's retirement of whole generations may not go below (struct mm_config_media). */

@@ -25,6 +25,8 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 
+struct mm_status_drills;
+
 /* The most bytes of windows.jsonl read, from its end (about ten years of daily windows). */
 #define MM_STATUS_TAIL_MAX (4u * 1024u * 1024u)
 /* A line longer than this is not a window record (skipped, counted). */
@@ -46,11 +48,14 @@ enum mm_status_why {
     MM_STATUS_WHY_EXPIRED = 1 << 7,  /* medium: data staged for it expired */
     MM_STATUS_WHY_VAULT = 1 << 8,    /* vault: its last copy failed, or the store is not
                                         immutable (Object Lock not proven) */
+    MM_STATUS_WHY_DRILL = 1 << 9,    /* drills: the last full drill failed, is older than
+                                        full_drill_interval, or none after the grace period;
+                                        medium: its last structural drill failed */
 };
-#define MM_STATUS_WHY_COUNT 9
+#define MM_STATUS_WHY_COUNT 10
 
-/* "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired", "vault"
- * (bit @i). */
+/* "no_state", "never", "rpo", "damaged", "guard", "failed", "missed", "expired", "vault",
+ * "drill" (bit @i). */
 const char *mm_status_why_name(unsigned int i);
 
 /* One line of windows.jsonl. Fields a line lacks (older lines) are -1 or "". */
@@ -178,6 +183,8 @@ struct mm_status {
     struct mm_guard_standing *standing;
     size_t nstanding;
     int standing_unreadable; /* the list exists but cannot be read: needs a person too */
+    /* <state_dir>/drills.jsonl (below, "drills in the status"): allocated by mm_status_init */
+    struct mm_status_drills *drills;
 };
 
 /*
@@ -279,8 +286,8 @@ struct mm_status_drill {
     double total_s;   /* the whole drill */
     uint64_t files;   /* restored (full) or read (structural) */
     uint64_t bytes;
-    double mib_s;     /* bytes / restore_s in MiB/s; -1 */
-    int64_t rpo_s;    /* age at @at of the newest clean, verified generation; -1 none */
+    double mib_s;  /* bytes / restore_s in MiB/s; -1 */
+    int64_t rpo_s; /* age at @at of the newest clean, verified generation; -1 none */
     uint64_t patients, patients_failed; /* full: patients read as the viewer does, failures */
 };
 
@@ -302,5 +309,53 @@ int mm_status_drill_parse(const char *line, size_t n, struct mm_status_drill *ou
  * @return 0, MM_EIO, MM_ENOMEM
  */
 int mm_status_drill_append(const char *state_dir, const struct mm_status_drill *d);
+
+/* ---- drills in the status (backup_status.c) ------------------------------------------------ */
+
+/* The last structural drill of a configured medium. */
+struct mm_status_drill_medium {
+    int have;
+    struct mm_status_drill last; /* the latest (by its start) of the medium's label */
+    int64_t age;                 /* now - last.at; -1 none */
+};
+
+/*
+ * What <state_dir>/drills.jsonl says (its tail, at most MM_STATUS_TAIL_MAX bytes; lines that
+ * do not parse are counted and skipped), judged against [service] full_drill_interval
+ * (docs/operations.md §8.6): the full drill needs a person (MM_STATUS_WHY_DRILL, one item of
+ * st->needs) when the last one failed, when it is older than the interval, or when none was
+ * ever recorded and the first window recorded is older than the interval (a new installation
+ * gets that much grace: grace_until). A medium whose last structural drill failed gets
+ * MM_STATUS_WHY_DRILL in its own attention.
+ */
+struct mm_status_drills {
+    int found;     /* drills.jsonl exists */
+    int truncated; /* only its last MM_STATUS_TAIL_MAX bytes were read */
+    size_t lines, bad_lines;
+    int have_full;
+    struct mm_status_drill full; /* the latest full drill (by its start) */
+    int64_t full_age;            /* now - full.at; -1 none */
+    int64_t first_window;        /* the earliest window's attach time read; -1 none */
+    int64_t due;                 /* when the next full drill is due: full.at (or first_window,
+                                    none recorded) + full_drill_interval; -1 unknown */
+    struct mm_status_drill_medium *media; /* one per configured medium, as st->media */
+    unsigned int attention;               /* MM_STATUS_WHY_DRILL (the full drill) */
+    int overdue, never, failed;           /* why (failed: the last full drill's result) */
+};
+
+/*
+ * Take one line of drills.jsonl into @st (lines in the file's order). A line that is not a
+ * drill record is counted in st->drills->bad_lines; blank lines are ignored. Structural drills
+ * of a label the configuration lacks are not kept.
+ * @return 0; MM_ECORRUPT (counted, not fatal); MM_EINVAL (@st not initialised)
+ */
+int mm_status_feed_drill(struct mm_status *st, const char *line, size_t n);
+
+/*
+ * Take the tail of <@state_dir>/drills.jsonl into @st (mm_status_read does it with the
+ * configuration's state_dir, before judging). A missing file is not an error.
+ * @return 0; MM_EIO (it exists but cannot be read); MM_ENOMEM; MM_EINVAL
+ */
+int mm_status_read_drills(struct mm_status *st, const char *state_dir);
 
 #endif

@@ -61,6 +61,8 @@ static const struct section_def sections[S_COUNT] = {
                       K("state_dir", T_PATH, struct mm_config_service, state_dir),
                       K("full_drill_interval", T_DURATION, struct mm_config_service,
                         full_drill_interval),
+                      K("structural_drill_interval", T_DURATION0, struct mm_config_service,
+                        structural_drill_interval),
                       K("passphrase_file", T_PATH, struct mm_config_service, passphrase_file) } },
     [S_SOURCE] = { "source",
                    1,
@@ -625,6 +627,7 @@ static mm_config *new_config(const char *path)
         return NULL;
     }
     c->service.full_drill_interval = 30 * 86400;
+    c->service.structural_drill_interval = 7 * 86400;
     c->media.rotation = MM_CONFIG_ROTATION_WEEKDAY;
     c->media.staging_expiry = 14 * 86400;
     c->media.weekly_day = 5;

@@ -63,7 +63,9 @@ struct mm_config_service {
     char *user;                  /* the service user owning secrets and staging */
     char *state_dir;             /* the host's catalogs, window records, status */
     int64_t full_drill_interval; /* seconds between full restore drills */
-    char *passphrase_file;       /* absolute, or NULL: the unattended passphrase (0600, owner) */
+    /* seconds between the daily cycle's structural drills of a medium (0: every window) */
+    int64_t structural_drill_interval;
+    char *passphrase_file; /* absolute, or NULL: the unattended passphrase (0600, owner) */
 };
 
 struct mm_config_source {

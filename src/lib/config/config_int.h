@@ -27,9 +27,10 @@ enum mm_config__type {
     T_COUNT, /* generations */
     T_UUID,
     T_FSLABEL,
-    T_S3URL,    /* s3://host[:port]/bucket[/prefix] (checked in full by the S3 backend) */
-    T_LOCKMODE, /* compliance | governance -> 0 | 1 */
-    T_PERCENT,  /* "5%", "0.5%": 0 to 100 %, stored as a double share 0..1 */
+    T_S3URL,     /* s3://host[:port]/bucket[/prefix] (checked in full by the S3 backend) */
+    T_LOCKMODE,  /* compliance | governance -> 0 | 1 */
+    T_PERCENT,   /* "5%", "0.5%": 0 to 100 %, stored as a double share 0..1 */
+    T_DURATION0, /* >= 0 (0: every time) */
 };
 
 /*

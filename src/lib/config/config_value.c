@@ -398,6 +398,14 @@ static int value_scalar(enum mm_config__type type, const char *v, void *dst, cha
     int i;
 
     switch (type) {
+    case T_DURATION0:
+        secs = 0;
+        if (strcmp(v, "0") != 0 && mm_config_duration_parse(v, &secs) < 0) {
+            snprintf(why, cap, "'%s' is not a duration (like 0, 90m, 24h, 2d, 1w)", v);
+            return -1;
+        }
+        *(int64_t *)dst = secs;
+        return 0;
     case T_DURATION:
         if (mm_config_duration_parse(v, &secs) < 0) {
             snprintf(why, cap, "'%s' is not a duration (like 90m, 24h, 2d, 1w)", v);
