@@ -201,6 +201,17 @@ static void export_csv__bom_crlf_and_quoting(void **state)
     assert_non_null(strstr(b.ptr, ",ADT-00,999999999999999,2025-01-01T09:00:00,"));
     assert_non_null(strstr(b.ptr, GEN));
     mm_buf_release(&b);
+    /* source_file: the name of the item's message file (origin.file), then its parts */
+    read_table("prescriptions", &b);
+    assert_non_null(strstr(b.ptr, ",0001234_20250102_OMP-01_000000000000102_20250102110000000_01_"
+                                  "1,OMP-01,000000000000102,2025-01-02T11:00:00," GEN "\r\n"));
+    assert_non_null(strstr(b.ptr, ",0001234_20250102_OMP-01_000000000000101_20250102091000000_01_"
+                                  "1,OMP-01,000000000000101,2025-01-02T09:10:00," GEN "\r\n"));
+    mm_buf_release(&b);
+    read_table("diagnoses", &b);
+    assert_non_null(
+            strstr(b.ptr, ",0001234_-_PPR-01_999999999999999_20250105090000000_-_1,PPR-01,"));
+    mm_buf_release(&b);
     mm_ssmix2_record_free(r);
 }
 

@@ -81,10 +81,8 @@ struct mm_export_csv {
     FILE *f[T_COUNT];
     char *tmp[T_COUNT], *final[T_COUNT];
     int closed;
-    int err;                     /* the first write error (sticky) */
-    uint64_t rows;               /* rows written, headers not counted */
-    mm_export__origin_fn origin; /* names the source file, or NULL */
-    void *origin_ctx;
+    int err;       /* the first write error (sticky) */
+    uint64_t rows; /* rows written, headers not counted */
 };
 
 /* "<dir>/<name><suffix>" in a new string, or NULL. */
@@ -167,17 +165,26 @@ static FILE *row_start(mm_export_csv *c, enum table t, const char *pid)
     return c->f[t];
 }
 
+/* The file name of an origin's message file (o->file, the path the loader read, relative to
+ * the storage root: its last part), "" when not known. */
+static const char *origin_name(const struct mm_ssmix2_origin *o)
+{
+    const char *s;
+
+    if (!o || !o->file)
+        return "";
+    s = strrchr(o->file, '/');
+    return s ? s + 1 : o->file;
+}
+
 /* End a row: the source columns of @o (NULL: empty; @file: the source file when it is not a
- * message file) and the generation; CRLF. */
+ * message file, else the name of o->file) and the generation; CRLF. */
 static void row_end_file(mm_export_csv *c, enum table t, const struct mm_ssmix2_origin *o,
                          const struct mm_export_source *src, const char *file)
 {
     FILE *f = c->f[t];
-    char name[512] = "";
 
-    if (!file && o && c->origin)
-        c->origin(c->origin_ctx, o, name, sizeof(name));
-    cell(f, file ? file : name, 0);
+    cell(f, file ? file : origin_name(o), 0);
     cell(f, o ? o->type : NULL, 0);
     cell(f, o ? o->order_no : NULL, 0);
     cell(f, o ? o->file_time : NULL, 0);
@@ -192,12 +199,6 @@ static void row_end(mm_export_csv *c, enum table t, const struct mm_ssmix2_origi
                     const struct mm_export_source *src)
 {
     row_end_file(c, t, o, src, NULL);
-}
-
-void mm_export__csv_origin(mm_export_csv *c, mm_export__origin_fn fn, void *ctx)
-{
-    c->origin = fn;
-    c->origin_ctx = ctx;
 }
 
 int mm_export_csv_open(mm_export_csv **out, const char *dir)
