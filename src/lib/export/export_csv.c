@@ -373,27 +373,18 @@ static int cmp_pick(const void *x, const void *y)
 }
 
 /*
- * Allergies: the union of the current files' allergies, each once (the newest current ADT-61,
- * the newest current ADT-00, then the other current messages newest first), as the record's
- * JSON lists them. TODO(#21): a newest register (ADT-61, ADT-00) that lists no allergy any
- * more is not visible through the record's API, so the one before it counts here then.
+ * Allergies: the record's current list (mm_ssmix2_record_allergy_current(): current files, of
+ * ADT-61 and ADT-00 only the newest current one, which may list none any more), each allergen
+ * once, in the order of the record's JSON (the newest current ADT-61, the newest current ADT-00,
+ * then the other current messages newest first): the viewer's list and the FHIR export's.
  */
 static void add_allergies(mm_export_csv *c, const mm_ssmix2_record *r, const char *pid,
                           const struct mm_export_source *src)
 {
     const struct mm_ssmix2_allergy *a;
     size_t n = mm_ssmix2_record_allergies(r, &a), np = 0;
-    const char *newest[2] = { NULL, NULL };
     struct al_pick *pk;
 
-    for (size_t i = 0; i < n; i++) {
-        int k = strcmp(a[i].from.type, "ADT-61") == 0   ? 0
-                : strcmp(a[i].from.type, "ADT-00") == 0 ? 1
-                                                        : -1;
-        if (k >= 0 && a[i].from.flag == MM_SSMIX2_CURRENT &&
-            (!newest[k] || strcmp(a[i].from.file_time, newest[k]) > 0))
-            newest[k] = a[i].from.file_time;
-    }
     if (!n)
         return;
     if (!(pk = mm_calloc(n, sizeof(*pk)))) {
@@ -405,10 +396,8 @@ static void add_allergies(mm_export_csv *c, const mm_ssmix2_record *r, const cha
         int k = strcmp(a[i].from.type, "ADT-61") == 0   ? 0
                 : strcmp(a[i].from.type, "ADT-00") == 0 ? 1
                                                         : 2;
-        if (a[i].from.flag != MM_SSMIX2_CURRENT ||
-            (k < 2 && strcmp(a[i].from.file_time, newest[k]) != 0))
-            continue;
-        pk[np++] = (struct al_pick){ k, &a[i], i };
+        if (mm_ssmix2_record_allergy_current(r, &a[i]))
+            pk[np++] = (struct al_pick){ k, &a[i], i };
     }
     if (np > 1)
         qsort(pk, np, sizeof(*pk), cmp_pick);
