@@ -12,10 +12,12 @@ the medium and on the host, the scratch folder is gone, a folder holding an expo
 an unknown patient fails without echoing the ID, the FHIR Bundles parse (one per patient) and
 hold the same items as the CSV tables (per patient: MedicationRequest = prescriptions +
 injections rows, Condition = diagnoses, Observation = labs, AllergyIntolerance = allergies,
-and every other type alike), and a damaged pack gives exit 3 with every patient still
-exported. Python 3 standard library only.
+and every other type alike; a patient given a newer ADT-61 that lists no allergy has none
+of the earlier list in the CSV, the Bundle or `show --json`), and a damaged pack gives exit 3
+with every patient still exported. Python 3 standard library only.
 """
 import csv
+import datetime
 import glob
 import io
 import json
@@ -74,6 +76,26 @@ def table(out, name):
     return rows
 
 
+def withdraw_allergies(g):
+    """Give the first patient whose ADT-61 lists allergies (IAM) a newer ADT-61 that lists none
+    (the newest one's segments less its IAMs, one minute later). @return the patient ID"""
+    for f in sorted(glob.glob(g + '/standard/*/*/*/-/ADT-61/*_1')):
+        raw = open(f, 'rb').read()
+        if b'\rIAM|' not in raw:
+            continue
+        newest = max(glob.glob(os.path.dirname(f) + '/*_1'),
+                     key=lambda x: os.path.basename(x).split('_')[4])
+        parts = os.path.basename(newest).split('_')
+        ts = parts[4]
+        t = datetime.datetime.strptime(ts[:14], '%Y%m%d%H%M%S') + datetime.timedelta(minutes=1)
+        parts[4] = t.strftime('%Y%m%d%H%M%S') + ts[14:]
+        segs = open(newest, 'rb').read().split(b'\r')
+        body = b'\r'.join(x for x in segs if not x.startswith(b'IAM|'))
+        open(os.path.join(os.path.dirname(newest), '_'.join(parts)), 'wb').write(body)
+        return parts[0]
+    return None
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='mm-export-')
     env = dict(os.environ, MAMORI_PASSPHRASE=PASS, XDG_CACHE_HOME=tmp + '/cache',
@@ -91,6 +113,8 @@ def main():
     p = run(env, '-q', 'init', '--repo', repo, '--user', 'nurse', '--kdf-passes', '1',
             '--kdf-memory', '1', '--allow-weak-secrets')
     check(p.returncode == 0, 'init')
+    noal = withdraw_allergies(g)
+    check(noal is not None, 'a patient\'s newest ADT-61 lists no allergy any more (one added)')
     p = run(env, '-q', 'backup', '--repo', repo, g)
     check(p.returncode == 0, 'backup (%d %r)' % (p.returncode, p.stderr[:200]))
 
@@ -299,6 +323,20 @@ def main():
                     diff.append((n, rows_of(pid)))
             check(total > 0 and not diff, 'FHIR and CSV agree: %s resources = rows (%d; %d '
                   'patients differ %r)' % (rtype, total, len(diff), diff[:3]))
+        # the patient whose newest ADT-61 lists none: no allergy of an ADT-61 anywhere, and the
+        # viewer's list (show --json) is the tables' and the Bundle's
+        al = [r for r in table(o3, 'allergies') if r['patient_id'] == noal]
+        fa = [e['resource'] for e in bundles.get(noal, {}).get('entry', [])
+              if e['resource']['resourceType'] == 'AllergyIntolerance']
+        p = run(env, 'show', '--repo', repo, noal, '--json')
+        shown = json.loads(p.stdout)['allergies'] if p.returncode == 0 else None
+        check(noal in bundles and not [r for r in al if r['source_type'] == 'ADT-61'] and
+              not [a for a in fa if '/ADT-61/' in a['meta']['source']] and
+              shown is not None and len(shown) == len(al) == len(fa) and
+              sorted(a['name'] for a in shown) == sorted(r['name'] for r in al),
+              'a newest ADT-61 that lists no allergy: none of the earlier list in the CSV, the '
+              'FHIR export or the viewer (%d rows, %d resources, %r shown)'
+              % (len(al), len(fa), None if shown is None else len(shown)))
     else:
         check(False, 'FHIR and CSV agree (no export to compare)')
 
