@@ -9,11 +9,15 @@ against the truth (patients, current prescriptions line by line, diagnoses, labs
 order and no superseded version of an updated one appears, a single-patient export holds
 nothing of any other patient, every exported patient is one patient-exported audit event on
 the medium and on the host, the scratch folder is gone, a folder holding an export is refused,
-an unknown patient fails without echoing the ID, the FHIR Bundles parse (one per patient;
-skipped while helper C's FHIR writer is not merged: "not built yet"), and a damaged pack gives
-exit 3 with every patient still exported. Python 3 standard library only.
+an unknown patient fails without echoing the ID, the FHIR Bundles parse (one per patient) and
+hold the same items as the CSV tables (per patient: MedicationRequest = prescriptions +
+injections rows, Condition = diagnoses, Observation = labs, AllergyIntolerance = allergies,
+and every other type alike; a patient given a newer ADT-61 that lists no allergy has none
+of the earlier list in the CSV, the Bundle or `show --json`), and a damaged pack gives exit 3
+with every patient still exported. Python 3 standard library only.
 """
 import csv
+import datetime
 import glob
 import io
 import json
@@ -72,6 +76,26 @@ def table(out, name):
     return rows
 
 
+def withdraw_allergies(g):
+    """Give the first patient whose ADT-61 lists allergies (IAM) a newer ADT-61 that lists none
+    (the newest one's segments less its IAMs, one minute later). @return the patient ID"""
+    for f in sorted(glob.glob(g + '/standard/*/*/*/-/ADT-61/*_1')):
+        raw = open(f, 'rb').read()
+        if b'\rIAM|' not in raw:
+            continue
+        newest = max(glob.glob(os.path.dirname(f) + '/*_1'),
+                     key=lambda x: os.path.basename(x).split('_')[4])
+        parts = os.path.basename(newest).split('_')
+        ts = parts[4]
+        t = datetime.datetime.strptime(ts[:14], '%Y%m%d%H%M%S') + datetime.timedelta(minutes=1)
+        parts[4] = t.strftime('%Y%m%d%H%M%S') + ts[14:]
+        segs = open(newest, 'rb').read().split(b'\r')
+        body = b'\r'.join(x for x in segs if not x.startswith(b'IAM|'))
+        open(os.path.join(os.path.dirname(newest), '_'.join(parts)), 'wb').write(body)
+        return parts[0]
+    return None
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='mm-export-')
     env = dict(os.environ, MAMORI_PASSPHRASE=PASS, XDG_CACHE_HOME=tmp + '/cache',
@@ -89,6 +113,8 @@ def main():
     p = run(env, '-q', 'init', '--repo', repo, '--user', 'nurse', '--kdf-passes', '1',
             '--kdf-memory', '1', '--allow-weak-secrets')
     check(p.returncode == 0, 'init')
+    noal = withdraw_allergies(g)
+    check(noal is not None, 'a patient\'s newest ADT-61 lists no allergy any more (one added)')
     p = run(env, '-q', 'backup', '--repo', repo, g)
     check(p.returncode == 0, 'backup (%d %r)' % (p.returncode, p.stderr[:200]))
 
@@ -243,22 +269,76 @@ def main():
     check(p.returncode == 1 and not os.path.exists(tmp + '/o8'),
           'an unknown generation: exit 1, nothing written (%d)' % p.returncode)
 
-    # ---- FHIR (helper C's writer) ----
+    # ---- FHIR and CSV together: the Bundles and the tables hold the same items ----
     o3 = tmp + '/o3'
-    p = run(env, 'export', '--repo', repo, '--all', '--fhir', '--out', o3, '--json')
-    if b'not built yet' in p.stderr:
-        skip('export --fhir: one Bundle per patient that parses', 'the FHIR writer is not built yet')
+    p = run(env, 'export', '--repo', repo, '--all', '--fhir', '--csv', '--out', o3, '--json')
+    files = sorted(glob.glob(o3 + '/fhir/*.json'))
+    ok = p.returncode == 0 and len(files) == len(truth)
+    bundles = {}
+    idx = list(csv.reader(io.StringIO(open(o3 + '/fhir/index.csv', encoding='utf-8-sig')
+                                      .read(), newline='')))[1:] if ok else []
+    for pid, name in idx:
+        b = json.load(open(os.path.join(o3, 'fhir', name), encoding='utf-8'))
+        ok = ok and b.get('resourceType') == 'Bundle'
+        bundles[pid] = b
+    ok = ok and sorted(bundles) == sorted(truth)
+    check(ok, 'export --fhir --csv: one Bundle per patient, each parses, index.csv names them '
+          '(%d %d files)' % (p.returncode, len(files)))
+    s3 = json.loads(p.stdout) if p.returncode == 0 else {}
+    check(s3.get('patients') == len(truth) and
+          s3.get('resources') == sum(len(b['entry']) for b in bundles.values()),
+          'the summary counts the patients and the resources written')
+    # per patient: MedicationRequest = prescriptions + injections rows, Condition = diagnoses,
+    # Observation = labs, AllergyIntolerance = allergies (the same current items, the same
+    # allergy list), and the other types alike
+    if ok:
+        rows = {}
+        for name in ('patients', 'encounters', 'diagnoses', 'allergies', 'prescriptions',
+                     'injections', 'administrations', 'labs', 'exams', 'documents'):
+            rows[name] = {}
+            for r in table(o3, name):
+                rows[name][r['patient_id']] = rows[name].get(r['patient_id'], 0) + 1
+        folders = {}
+        for pid, folder in {(r['patient_id'], r['folder']) for r in table(o3, 'documents')}:
+            folders[pid] = folders.get(pid, 0) + 1
+        want = {
+            'MedicationRequest': lambda pid: rows['prescriptions'].get(pid, 0) +
+            rows['injections'].get(pid, 0),
+            'Condition': lambda pid: rows['diagnoses'].get(pid, 0),
+            'Observation': lambda pid: rows['labs'].get(pid, 0),
+            'AllergyIntolerance': lambda pid: rows['allergies'].get(pid, 0),
+            'Patient': lambda pid: rows['patients'].get(pid, 0),
+            'Encounter': lambda pid: rows['encounters'].get(pid, 0),
+            'MedicationAdministration': lambda pid: rows['administrations'].get(pid, 0),
+            'DiagnosticReport': lambda pid: rows['exams'].get(pid, 0),
+            'DocumentReference': lambda pid: folders.get(pid, 0),
+            'Binary': lambda pid: rows['documents'].get(pid, 0),  # a file each, all embedded
+        }
+        for rtype, rows_of in want.items():
+            diff, total = [], 0
+            for pid, b in bundles.items():
+                n = sum(1 for e in b['entry'] if e['resource']['resourceType'] == rtype)
+                total += n
+                if n != rows_of(pid):
+                    diff.append((n, rows_of(pid)))
+            check(total > 0 and not diff, 'FHIR and CSV agree: %s resources = rows (%d; %d '
+                  'patients differ %r)' % (rtype, total, len(diff), diff[:3]))
+        # the patient whose newest ADT-61 lists none: no allergy of an ADT-61 anywhere, and the
+        # viewer's list (show --json) is the tables' and the Bundle's
+        al = [r for r in table(o3, 'allergies') if r['patient_id'] == noal]
+        fa = [e['resource'] for e in bundles.get(noal, {}).get('entry', [])
+              if e['resource']['resourceType'] == 'AllergyIntolerance']
+        p = run(env, 'show', '--repo', repo, noal, '--json')
+        shown = json.loads(p.stdout)['allergies'] if p.returncode == 0 else None
+        check(noal in bundles and not [r for r in al if r['source_type'] == 'ADT-61'] and
+              not [a for a in fa if '/ADT-61/' in a['meta']['source']] and
+              shown is not None and len(shown) == len(al) == len(fa) and
+              sorted(a['name'] for a in shown) == sorted(r['name'] for r in al),
+              'a newest ADT-61 that lists no allergy: none of the earlier list in the CSV, the '
+              'FHIR export or the viewer (%d rows, %d resources, %r shown)'
+              % (len(al), len(fa), None if shown is None else len(shown)))
     else:
-        files = sorted(glob.glob(o3 + '/fhir/*.json'))
-        ok = p.returncode == 0 and len(files) == len(truth)
-        for f in files:
-            b = json.load(open(f, encoding='utf-8'))
-            ok = ok and b.get('resourceType') == 'Bundle'
-        idx = list(csv.reader(io.StringIO(open(o3 + '/fhir/index.csv', encoding='utf-8-sig')
-                                          .read(), newline='')))[1:]
-        ok = ok and sorted(r[0] for r in idx) == sorted(truth)
-        check(ok, 'export --fhir: one Bundle per patient, each parses, index.csv names them '
-              '(%d %d files)' % (p.returncode, len(files)))
+        check(False, 'FHIR and CSV agree (no export to compare)')
 
     # ---- a damaged pack: exit 3, the rest exported ----
     env2 = dict(env, XDG_CACHE_HOME=tmp + '/cacheB', MAMORI_CACHE=tmp + '/cacheB2')

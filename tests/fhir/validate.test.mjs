@@ -1,41 +1,48 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The FHIR export (issue 21) checked by FHIR tools, TAP. A generated storage (mamori-gen, 20
- * patients, 120 days, extended, seed 5: it has updates and cancels) is backed up with the CLI,
- * restored from the repository, and every patient exported by fhir-dump (mm_ssmix2_record_load +
- * mm_export_fhir_bundle; the lead switches this to `mamori export --fhir` once it is merged).
- * Then:
+ * The FHIR export (issue 21) checked by FHIR tools, TAP, on the path a user takes: a generated
+ * storage (mamori-gen, 20 patients, 120 days, extended, seed 5: it has updates and cancels) is
+ * backed up with `mamori init` + `mamori backup` (cache, audit and home folders of the test's
+ * own), and `mamori export --all --fhir` writes the Bundles (fhir/index.csv names them). Then:
  *   - every Bundle validates against the FHIR R4 structure definitions (npm `fhir`), and every
  *     resource type the export writes appears at least once;
  *   - the JP Core v1.1.2 rules that matter, in FHIRPath (npm `fhirpath`, R4 model): identifier
- *     and code systems, required elements and cardinalities, meta.profile and meta.source, every
+ *     and code systems, required elements and cardinalities, meta.profile and meta.source (the
+ *     repository's ID, the generation, a current file of the patient in the storage), every
  *     reference resolving inside its Bundle, every subject the Bundle's own Patient;
  *   - the content against the generator's truth: demographics, diagnoses, allergies, every
  *     prescription and injection line, labs, administrations, encounters, documents; no
  *     resource from a superseded (_2) or cancelled (_0) file, no cancelled order, no other
  *     patient's ID, name or folder;
- *   - IDs: the same Bundles from the original folder and the restored copy, and after
- *     `mamori-gen advance` every resource whose file is still current keeps its ID;
- *   - the public samples' facts (tests/data/ssmix2-samples, PROVENANCE.md; test_record.c).
+ *   - documents and images embedded as Binary with the original bytes (the driver reads the
+ *     restored extended storage): every file of every content folder, compared with the
+ *     storage's file;
+ *   - IDs: two exports of the generation write the same Bundles byte for byte, and after
+ *     `mamori-gen advance` and a second backup every resource whose file is still current keeps
+ *     its ID;
+ *   - a damaged file (`mamori-gen damage`, then a third backup): the export says so (exit 3,
+ *     OperationOutcome naming the data type, not the patient) and the Bundle stays valid;
+ *   - the public samples' facts (tests/data/ssmix2-samples backed up and exported; PROVENANCE.md,
+ *     test_record.c).
  * Skips (TAP SKIP) only when tests/fhir/node_modules is missing (`make deps`).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const { MAMORI, MAMORI_GEN, FHIR_DUMP, SAMPLES } = process.env;
+const { MAMORI, MAMORI_GEN, SAMPLES } = process.env;
 if (!fs.existsSync(path.join(HERE, 'node_modules', 'fhir', 'package.json')) ||
     !fs.existsSync(path.join(HERE, 'node_modules', 'fhirpath', 'package.json'))) {
     /* TAP's skip of the whole plan (meson counts it as skipped; an exit code 77 is an error) */
     console.log('1..0 # SKIP tests/fhir/node_modules is missing (run make deps, or npm ci in tests/fhir)');
     process.exit(0);
 }
-if (!MAMORI || !MAMORI_GEN || !FHIR_DUMP || !SAMPLES) {
-    console.log('1..0 # SKIP set MAMORI, MAMORI_GEN, FHIR_DUMP and SAMPLES');
+if (!MAMORI || !MAMORI_GEN || !SAMPLES) {
+    console.log('1..0 # SKIP set MAMORI, MAMORI_GEN and SAMPLES');
     process.exit(0);
 }
 const require = createRequire(import.meta.url);
@@ -64,66 +71,74 @@ const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'mamori-fhir-'));
 const env = {
     ...process.env, MAMORI_PASSPHRASE: 'エクスポート試験 correct horse 21',
     MAMORI_AUDIT_DIR: path.join(TMP, 'audit'), XDG_CACHE_HOME: path.join(TMP, 'cache'),
-    MAMORI_CACHE: path.join(TMP, 'cache', 'mamori'), MAMORI_LANG: 'en',
+    MAMORI_CACHE: path.join(TMP, 'cache', 'mamori'), MAMORI_LANG: 'en', HOME: path.join(TMP, 'home'),
+    TZ: 'Asia/Tokyo', MAMORI_VIEWER_COPY: '0',
 };
+delete env.MAMORI_NEW_PASSPHRASE;
 fs.mkdirSync(env.MAMORI_AUDIT_DIR);
-function run(bin, args) {
-    try {
-        return execFileSync(bin, args, { env, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-        console.log(`Bail out! ${path.basename(bin)} ${args[0]} failed: ${e.stderr || e.message}`);
-        if (!process.env.KEEP_TMP) {
-            fs.rmSync(TMP, { recursive: true, force: true });
-        }
-        process.exit(2);
+fs.mkdirSync(env.HOME);
+function bail(what) {
+    console.log(`Bail out! ${what}`);
+    if (!process.env.KEEP_TMP) {
+        fs.rmSync(TMP, { recursive: true, force: true });
     }
+    process.exit(2);
 }
+/* Run @bin; its exit status must be one of @rcs. @return { rc, stdout, stderr } */
+function runRc(bin, args, rcs = [0]) {
+    const p = spawnSync(bin, args, { env, encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!rcs.includes(p.status)) {
+        bail(`${path.basename(bin)} ${args[0]} exited ${p.status}: ${(p.stderr || '').slice(0, 2000)}`);
+    }
+    return { rc: p.status, stdout: p.stdout, stderr: p.stderr };
+}
+const run = (bin, args) => runRc(bin, args).stdout;
 const FACILITY = '1234567890';
+const KDF = ['--kdf-passes', '1', '--kdf-memory', '1', '--allow-weak-secrets'];
 
-/* fhir-dump's Bundles of @ids from a storage: {id: bundle}. */
-const GEN_TIME = '2025-06-15T02:00:00+09:00'; /* mid-run: some courses ended, some not */
-function dump(std, ext, ids, gen) {
-    const args = ['--std', std, '--facility', FACILITY, '--repo-id', 'r', '--generation', gen, '--gen-time', GEN_TIME];
-    if (ext) {
-        args.push('--ext', ext);
-    }
-    const out = run(FHIR_DUMP, [...args, ...ids]);
+/*
+ * `mamori export --fhir` of repository @repo into a new folder: { bundles: {patient ID: {text,
+ * json}} as fhir/index.csv names them, summary (the --json output), rc }. @args: more options
+ * (--generation, --patient; --all when no --patient); @rcs the exit statuses allowed.
+ */
+let nOut = 0;
+function mexport(repo, args = [], rcs = [0]) {
+    const out = path.join(TMP, `out${++nOut}`);
+    const who = args.includes('--patient') ? [] : ['--all'];
+    const p = runRc(MAMORI, ['export', '--repo', repo, ...who, ...args, '--fhir', '--facility', FACILITY, '--out', out, '--json'], rcs);
+    const idx = fs.readFileSync(path.join(out, 'fhir', 'index.csv'), 'utf8');
     const bundles = {};
-    for (const part of out.split(/^### /m).slice(1)) {
-        const nl = part.indexOf('\n');
-        bundles[part.slice(0, nl)] = { text: part.slice(nl + 1), json: JSON.parse(part.slice(nl + 1)) };
+    if (!idx.startsWith('\uFEFFpatient_id,file\r\n')) {
+        bail('fhir/index.csv: no BOM or header');
     }
-    return bundles;
+    for (const line of idx.slice(1).split('\r\n').slice(1).filter((l) => l)) {
+        const [pid, file] = line.split(',');
+        const text = fs.readFileSync(path.join(out, 'fhir', file), 'utf8');
+        bundles[pid] = { text, json: JSON.parse(text) };
+    }
+    return { bundles, summary: JSON.parse(p.stdout), rc: p.rc, out };
+}
+/* The repository's ID, as its audit log says it. */
+function repoId(repo) {
+    return JSON.parse(run(MAMORI, ['audit', 'show', '--repo', repo, '--json'])).verify.repository;
 }
 
 const D = path.join(TMP, 'gen'), TRUTH = path.join(TMP, 'truth.json'), R = path.join(TMP, 'repo');
+const STD = path.join(D, 'standard'), EXT = path.join(D, 'extended');
 run(MAMORI_GEN, ['--out', D, '--patients', '20', '--days', '120', '--extended', '--seed', '5', '--truth', TRUTH, '-q']);
 const T = JSON.parse(fs.readFileSync(TRUTH, 'utf8'));
-run(MAMORI, ['init', '--repo', R, '--user', 'clerk']);
-run(MAMORI, ['backup', '--repo', R, path.join(D, 'standard'), path.join(D, 'extended')]);
-const RESTORED = path.join(TMP, 'restored');
-run(MAMORI, ['restore', '--repo', R, 'latest', '--to', RESTORED]);
-/* the restored copy keeps the backed-up folders' names under the restore folder */
-function findDir(root, name) {
-    const q = [root];
-    while (q.length) {
-        const d = q.shift();
-        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-            if (e.isDirectory()) {
-                if (e.name === name) {
-                    return path.join(d, e.name);
-                }
-                q.push(path.join(d, e.name));
-            }
-        }
-    }
-    return null;
-}
-const RSTD = findDir(RESTORED, 'standard'), REXT = findDir(RESTORED, 'extended');
-ok(RSTD && REXT, 'the generation restores with its standard and extended storages');
+run(MAMORI, ['-q', 'init', '--repo', R, '--user', 'clerk', ...KDF]);
+run(MAMORI, ['-q', 'backup', '--repo', R, STD, EXT]);
 const ids = T.patients.map((p) => p.patient.id);
-const B = dump(RSTD, REXT, ids, 'g1');
-ok(Object.keys(B).length === ids.length, `fhir-dump writes one Bundle for each of the ${ids.length} patients`);
+const E1 = mexport(R);
+const B = E1.bundles, G1 = E1.summary.generation, RID = repoId(R);
+/* meta.source: urn:mamori:<repository>:<generation>:<path in the storage> */
+const SRC1 = `urn:mamori:${RID}:${G1}:`;
+ok(/^[0-9a-f]{32}$/.test(RID) && /^[0-9a-f]{64}$/.test(G1), `the repository (${RID}) and the generation (${G1.slice(0, 12)}) are known`);
+ok(Object.keys(B).length === ids.length && ids.every((id) => B[id]) && E1.summary.patients === ids.length &&
+    E1.summary.damaged === 0 && E1.summary.unreadable === 0,
+`mamori export --all --fhir writes one Bundle for each of the ${ids.length} patients (exit 0, nothing damaged or unreadable)`);
+ok(fs.readdirSync(E1.out).join() === 'fhir', 'the export leaves no scratch folder');
 
 // ---------- FHIR R4 structure ----------
 
@@ -238,10 +253,10 @@ for (const [pid, b] of Object.entries(B)) {
         /* meta.source names a current file of this patient, present in the restored storage */
         if (r.resourceType !== 'OperationOutcome') {
             const src = r.meta?.source || '';
-            const rel = decodeURIComponent(src.replace(/^urn:mamori:r:g1:/, ''));
+            const rel = decodeURIComponent(src.slice(SRC1.length));
             const parts = rel.split('/');
-            if (!src.startsWith('urn:mamori:r:g1:') || parts[2] !== pid || /_[02]$/.test(rel) ||
-                !(fs.existsSync(path.join(RSTD, rel)) || fs.existsSync(path.join(REXT, rel)))) {
+            if (!src.startsWith(SRC1) || parts[2] !== pid || /_[02]$/.test(rel) ||
+                !(fs.existsSync(path.join(STD, rel)) || fs.existsSync(path.join(EXT, rel)))) {
                 srcFails.push(rel);
             }
         }
@@ -254,7 +269,7 @@ ok(refFails.length === 0, 'every reference resolves inside its Bundle', refFails
 ok(subjFails.length === 0, "every subject / patient is the Bundle's own Patient", subjFails.slice(0, 3));
 ok(codings > 0 && nosys.length === 0, `every coding has a system (${codings} codings)`, nosys.slice(0, 3));
 ok(profFails.length === 0, 'meta.profile is the JP Core profile of each resource', profFails.slice(0, 3));
-ok(srcFails.length === 0, "meta.source names a current (_1) file of the patient's own folder, present in the generation", srcFails.slice(0, 3));
+ok(srcFails.length === 0, "meta.source names the repository, the generation and a current (_1) file of the patient's own folder, present in the storage", srcFails.slice(0, 3));
 
 // ---------- content against the truth ----------
 
@@ -376,9 +391,9 @@ for (const P of T.patients) {
         fail('insurance', { got: cov, want: wcov });
     }
     /* examination results: one per current OMG-11/12/13 file of the patient (the truth has none) */
-    const examFiles = fs.readdirSync(path.join(RSTD, pid.slice(0, 3), pid.slice(3, 6), pid)).flatMap((date) =>
+    const examFiles = fs.readdirSync(path.join(STD, pid.slice(0, 3), pid.slice(3, 6), pid)).flatMap((date) =>
         ['OMG-11', 'OMG-12', 'OMG-13'].flatMap((t) => {
-            const dir = path.join(RSTD, pid.slice(0, 3), pid.slice(3, 6), pid, date, t);
+            const dir = path.join(STD, pid.slice(0, 3), pid.slice(3, 6), pid, date, t);
             return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('_1')) : [];
         }));
     if (res(b, 'DiagnosticReport').length !== examFiles.length) {
@@ -420,47 +435,89 @@ const oldFiles = [];
             oldFiles.push(e.name);
         }
     }
-})(RSTD);
+})(STD);
 const allText = Object.values(B).map((b) => b.text).join('\n');
 ok(oldFiles.length > 0 && oldFiles.every((f) => !allText.includes(f)),
     `no resource names one of the ${oldFiles.length} superseded or cancelled files`);
 
-// ---------- read failures ----------
+// ---------- documents and images: Binary with the original bytes ----------
 
+/*
+ * Every attachment of every DocumentReference of Bundle @b against the content folder its
+ * meta.source names (after @prefix, below the extended storage @ext): one per file of the folder,
+ * each pointing to a Binary of the Bundle whose base64 data are the file's bytes, and no Binary
+ * left over. @return { files, same, diff }
+ */
+function binaries(b, prefix, ext) {
+    const bin = new Map(b.json.entry.filter((e) => e.resource.resourceType === 'Binary').map((e) => [e.fullUrl, e.resource]));
+    const used = new Set(), diff = [];
+    let files = 0, same = 0;
+    for (const d of res(b, 'DocumentReference')) {
+        const folder = decodeURIComponent((d.meta?.source || '').slice(prefix.length));
+        const dir = path.join(ext, folder);
+        const onDisk = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+        const titles = d.content.map((c) => c.attachment.title).sort();
+        if (!d.meta?.source?.startsWith(prefix) || onDisk.length === 0 || titles.join('/') !== onDisk.join('/')) {
+            diff.push({ folder: folder.split('/').slice(3).join('/'), titles, onDisk });
+        }
+        for (const c of d.content) {
+            const a = c.attachment, r = bin.get(a.url);
+            files++;
+            if (!r) {
+                diff.push({ notEmbedded: a.title });
+                continue;
+            }
+            used.add(a.url);
+            const f = path.join(dir, a.title);
+            if (fs.existsSync(f) && Buffer.from(r.data, 'base64').equals(fs.readFileSync(f)) && r.contentType === a.contentType) {
+                same++;
+            } else {
+                diff.push({ differs: a.title, contentType: [r.contentType, a.contentType] });
+            }
+        }
+    }
+    if (used.size !== bin.size) {
+        diff.push({ unusedBinaries: bin.size - used.size });
+    }
+    return { files, same, diff };
+}
 {
-    /* a current prescription file that is no HL7 message any more: left out and said so */
-    const P = T.patients.find((p) => p.prescriptions.length > 0);
-    const pid = P.patient.id, o = P.prescriptions[0];
-    const dir = path.join(RSTD, pid.slice(0, 3), pid.slice(3, 6), pid, o.date.slice(0, 10).replace(/-/g, ''), 'OMP-01');
-    const file = fs.readdirSync(dir).find((f) => f.includes(`_${o.order_no}_`) && f.endsWith('_1'));
-    fs.writeFileSync(path.join(dir, file), 'this is not an HL7 message\r');
-    const Bf = dump(RSTD, REXT, [pid], 'g1')[pid];
-    const oo = res(Bf, 'OperationOutcome')[0];
-    const issue = oo.issue.find((i) => i.severity === 'error' && i.details.text.includes('OMP-01'));
-    ok(issue && !JSON.stringify(oo).includes(pid), 'a file that cannot be read: the OperationOutcome names its data type (OMP-01), not the patient');
-    ok(!res(Bf, 'MedicationRequest').some((m) => m.groupIdentifier.value === o.order_no) &&
-        fhir.validate(Bf.json, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error').length === 0,
-    "the unreadable file's order is absent and the Bundle is still valid");
-    ok(res(B[pid], 'OperationOutcome')[0].issue[0].severity === 'information', 'before the damage the OperationOutcome said every file was read');
+    let files = 0, same = 0;
+    const diff = [];
+    for (const b of Object.values(B)) {
+        const x = binaries(b, SRC1, EXT);
+        files += x.files;
+        same += x.same;
+        diff.push(...x.diff);
+    }
+    const want = T.patients.reduce((k, p) => k + p.documents.length + p.images.length, 0);
+    ok(want > 0 && files >= want && same === files && diff.length === 0,
+        `every file of every document and image folder is a Binary holding the storage's bytes (${same} of ${files} files, ${want} folders)`, diff.slice(0, 3));
 }
 
 // ---------- IDs ----------
 
-const B0 = dump(path.join(D, 'standard'), path.join(D, 'extended'), ids, 'g1');
-ok(ids.every((id) => B0[id].text === B[id].text), 'the original folder and the restored generation export the same Bundles');
+{
+    const again = mexport(R);
+    ok(again.summary.generation === G1 && ids.every((id) => again.bundles[id]?.text === B[id].text),
+        'a second export of the generation writes the same Bundles, byte for byte');
+}
 run(MAMORI_GEN, ['advance', '--out', D, '--days', '10', '-q']);
-const B2 = dump(path.join(D, 'standard'), path.join(D, 'extended'), ids, 'g1');
+run(MAMORI, ['-q', 'backup', '--repo', R, STD, EXT]);
+const E2 = mexport(R, ['--generation', 'latest']);
+const B2 = E2.bundles, SRC2 = `urn:mamori:${RID}:${E2.summary.generation}:`;
+ok(E2.summary.generation !== G1 && ids.every((id) => B2[id] && B2[id].json.entry.every((e) => !e.resource.meta?.source || e.resource.meta.source.startsWith(SRC2))),
+    'after mamori-gen advance, a second backup exports as a new generation (meta.source names it)');
 let kept = 0, lost = [];
 for (const id of ids) {
-    const after = new Map(B2[id].json.entry.map((e) => [e.fullUrl, e.resource]));
+    const after = new Map((B2[id]?.json.entry || []).map((e) => [e.fullUrl, e.resource]));
     for (const e of B[id].json.entry) {
         const src = e.resource.meta?.source;
         if (!src) {
             continue;
         }
-        const rel = decodeURIComponent(src.replace(/^urn:mamori:r:g1:/, ''));
-        const root = fs.existsSync(path.join(D, 'standard', rel)) ? 'standard' : 'extended';
-        if (e.resource.resourceType !== 'AllergyIntolerance' && fs.existsSync(path.join(D, root, rel))) {
+        const rel = decodeURIComponent(src.slice(SRC1.length));
+        if (e.resource.resourceType !== 'AllergyIntolerance' && (fs.existsSync(path.join(STD, rel)) || fs.existsSync(path.join(EXT, rel)))) {
             if (after.has(e.fullUrl) && after.get(e.fullUrl).resourceType === e.resource.resourceType) {
                 kept++;
             } else {
@@ -471,10 +528,58 @@ for (const id of ids) {
 }
 ok(kept > 100 && lost.length === 0, `after 10 more days every resource of a file still current keeps its ID (${kept})`, lost.slice(0, 5));
 
+// ---------- read failures ----------
+
+{
+    /* every prescription file of a patient made unreadable (mamori-gen damage), then backed up */
+    const P = T.patients.find((p) => p.prescriptions.length > 0 && p.labs.length > 0);
+    const pid = P.patient.id;
+    const isRx = (m) => (m.meta?.profile || []).includes(JP + 'JP_MedicationRequest');
+    const dmg = JSON.parse(run(MAMORI_GEN, ['damage', '--out', D, '--patient', pid, '--type', 'OMP-01']).trim());
+    ok(dmg.broken.length > 0 && dmg.broken.length === dmg.files && dmg.broken.some((f) => f.current),
+        `mamori-gen damage broke the patient's ${dmg.broken.length} prescription files`);
+    /* the guard may call the changed files suspect (exit 4): the generation is written */
+    runRc(MAMORI, ['-q', 'backup', '--repo', R, STD, EXT], [0, 4]);
+    const E3 = mexport(R, ['--generation', 'latest', '--patient', pid], [3]);
+    const Bf = E3.bundles[pid];
+    ok(E3.rc === 3 && E3.summary.patients === 1 && E3.summary.unreadable === 1 && Bf,
+        'a patient with unreadable files: exit 3, counted unreadable, still exported');
+    const oo = res(Bf, 'OperationOutcome')[0];
+    const issue = oo.issue.find((i) => i.severity === 'error' && i.details.text.includes('OMP-01'));
+    ok(issue && !JSON.stringify(oo).includes(pid), 'the OperationOutcome names the data type (OMP-01) of the files that cannot be read, not the patient');
+    ok(res(B2[pid], 'MedicationRequest').some(isRx) && !res(Bf, 'MedicationRequest').some(isRx) &&
+        fhir.validate(Bf.json, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error').length === 0,
+    "the unreadable files' prescriptions are absent and the Bundle is still valid");
+    const count = (b) => {
+        const c = {};
+        for (const r of b.json.entry.map((e) => e.resource)) {
+            if (r.resourceType !== 'OperationOutcome' && !(r.resourceType === 'MedicationRequest' && isRx(r))) {
+                c[r.resourceType] = (c[r.resourceType] || 0) + 1;
+            }
+        }
+        return JSON.stringify(Object.entries(c).sort());
+    };
+    ok(count(Bf) === count(B2[pid]), 'everything else of the patient is exported as before the damage', [count(Bf), count(B2[pid])]);
+    ok(res(B[pid], 'OperationOutcome')[0].issue[0].severity === 'information' && res(B[pid], 'OperationOutcome')[0].issue.length === 1,
+        'before the damage the OperationOutcome said every file was read');
+}
+
 // ---------- the public samples' facts ----------
 
 {
-    const S = dump(path.join(SAMPLES, 'nhoHQ_SSMIX2DataTestingTool', 'sampleData'), null, ['9999013'], 's')['9999013'];
+    /* the samples folder as a hospital would back it up: the NHO storage, the fixture's
+     * standardized and extended storages (and a sample folder whose messages name another
+     * patient, which the export leaves out: exit 3; a file not named as SS-MIX2 names makes
+     * the guard call the generation suspect: exit 4, --generation latest) */
+    const RS = path.join(TMP, 'repo-samples');
+    run(MAMORI, ['-q', 'init', '--repo', RS, '--user', 'clerk', ...KDF]);
+    runRc(MAMORI, ['-q', 'backup', '--repo', RS, SAMPLES], [0, 4]);
+    const ES = mexport(RS, ['--generation', 'latest'], [0, 3]);
+    const S = ES.bundles['9999013'], F = ES.bundles['5550001234'];
+    ok(S && F, 'the samples folder backed up and exported: Bundles of 9999013 (NHO) and 5550001234 (fixture)');
+    if (!S || !F) {
+        bail('the samples gave no Bundles');
+    }
     const v = fhir.validate(S.json, { errorOnUnexpected: true });
     ok(v.messages.filter((m) => m.severity === 'error').length === 0, 'NHO sample 9999013: valid FHIR R4');
     const pt = res(S, 'Patient')[0];
@@ -492,13 +597,13 @@ ok(kept > 100 && lost.length === 0, `after 10 more days every resource of a file
     ok(dr.length === 3 && dr.some((d) => d.identifier.some((i) => i.value === 'urn:oid:1.2.392.1114.20045.43233.5.300001')) &&
         dr.some((d) => (d.conclusion || '').includes('心筋虚血疑い')), 'NHO sample: radiology (study UID), endoscopy and ECG results (心筋虚血疑い)');
     ok(res(S, 'AllergyIntolerance').length === 5 && res(S, 'MedicationAdministration').length > 0, 'NHO sample: 5 allergies and the administrations');
-    const F = dump(path.join(SAMPLES, 'fixtures', 'standard_root'), path.join(SAMPLES, 'fixtures', 'extended_root'), ['5550001234'], 's')['5550001234'];
     ok(fhir.validate(F.json, { errorOnUnexpected: true }).messages.filter((m) => m.severity === 'error').length === 0, 'fixture 5550001234: valid FHIR R4');
     const vals = res(F, 'Observation').map((o) => o.valueString);
     ok(['(3+)', '(1+)', 'K.pneumoniae', 'E.faecalis'].every((x) => vals.includes(x)), 'fixture: culture amounts and organisms as valueString');
-    ok(res(F, 'DocumentReference').length === 2 && res(F, 'Binary').length === 2 &&
+    const fb = binaries(F, `urn:mamori:${repoId(RS)}:${ES.summary.generation}:`, path.join(SAMPLES, 'fixtures', 'extended_root'));
+    ok(res(F, 'DocumentReference').length === 2 && res(F, 'Binary').length === 2 && fb.files === 2 && fb.same === 2 && fb.diff.length === 0 &&
         Buffer.from(res(F, 'Binary')[0].data, 'base64').toString('latin1').startsWith('MSH|'),
-    'fixture: 2 extended-storage documents, embedded as Binary (their HL7 bytes)');
+    'fixture: 2 extended-storage documents, embedded as Binary (their HL7 bytes, as in the storage)', fb.diff);
 }
 
 console.log(`1..${n}`);

@@ -4,8 +4,10 @@
  * the BOM, CRLF line ends, RFC 4180 quoting of commas, quotes and line breaks, the escape of
  * cells a spreadsheet would run (= + - @ tab, Japanese text after them too, a negative lab
  * value included), per-timing doses in their own columns, no cancelled, superseded or
- * cancel-message order, the diagnoses of the newest PPR-01 only, read-failure rows, and the
- * temporary tables: renamed when closed, removed when not, a second export refused.
+ * cancel-message order, the diagnoses of the newest PPR-01 only, the allergies of the record's
+ * current list (a newest register that lists none), the source file of each row (origin.file),
+ * read-failure rows, and the temporary tables: renamed when closed, removed when not, a second
+ * export refused.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -201,6 +203,17 @@ static void export_csv__bom_crlf_and_quoting(void **state)
     assert_non_null(strstr(b.ptr, ",ADT-00,999999999999999,2025-01-01T09:00:00,"));
     assert_non_null(strstr(b.ptr, GEN));
     mm_buf_release(&b);
+    /* source_file: the name of the item's message file (origin.file), then its parts */
+    read_table("prescriptions", &b);
+    assert_non_null(strstr(b.ptr, ",0001234_20250102_OMP-01_000000000000102_20250102110000000_01_"
+                                  "1,OMP-01,000000000000102,2025-01-02T11:00:00," GEN "\r\n"));
+    assert_non_null(strstr(b.ptr, ",0001234_20250102_OMP-01_000000000000101_20250102091000000_01_"
+                                  "1,OMP-01,000000000000101,2025-01-02T09:10:00," GEN "\r\n"));
+    mm_buf_release(&b);
+    read_table("diagnoses", &b);
+    assert_non_null(
+            strstr(b.ptr, ",0001234_-_PPR-01_999999999999999_20250105090000000_-_1,PPR-01,"));
+    mm_buf_release(&b);
     mm_ssmix2_record_free(r);
 }
 
@@ -276,6 +289,59 @@ static void export_csv__doses_per_timing_in_their_columns(void **state)
     /* the Rp's usage code and text, days and start in their own columns */
     assert_non_null(
             strstr(line, ",1013044400000000,内服・経口・１日３回朝昼夕食後,7,D,2025-01-02,"));
+    mm_buf_release(&b);
+    mm_ssmix2_record_free(r);
+}
+
+/* Allergies: the record's current list (the viewer's and the FHIR export's). The newest current
+ * ADT-61 lists none any more, so the earlier one's ペニシリン is gone; of the ADT-00s only the
+ * newest counts (卵, not ソバ); an AL1 of another current message counts (ヨード), one of a
+ * superseded message does not; 卵 named twice is one row. */
+static void export_csv__allergies_current_list(void **state)
+{
+    mm_ssmix2_record *r = NULL;
+    mm_buf b, j;
+
+    (void)state;
+    assert_int_equal(mm_ssmix2_record_new(&r), 0);
+    add_text(r, "0001234_-_ADT-61_999999999999999_20250101090000000_-_1",
+             MSH("ADT^A60^ADT_A60") "EVN||20250101\r" PID
+                                    "IAM|1|DA^薬剤^HL70127|1^ペニシリン^99XYZ|SV|発疹|A\r");
+    add_text(r, "0001234_-_ADT-61_999999999999999_20250201090000000_-_1",
+             MSH("ADT^A60^ADT_A60") "EVN||20250201\r" PID);
+    add_text(r, "0001234_-_ADT-00_999999999999999_20250101090000000_-_1",
+             MSH("ADT^A08^ADT_A01") "EVN||20250101\r" PID "AL1|1|FA^食物^HL70127|^ソバ\r");
+    add_text(r, "0001234_-_ADT-00_999999999999999_20250201090000000_-_1",
+             MSH("ADT^A08^ADT_A01") "EVN||20250201\r" PID "AL1|1|FA^食物^HL70127|^卵\r");
+    add_text(r, "0001234_20250203_OMP-01_000000000000201_20250203091000000_01_1",
+             MSH("RDE^O11^RDE_O11") PID
+             "AL1|1|DA^薬剤^HL70127|^ヨード\r"
+             "AL1|2|FA^食物^HL70127|^卵\r" ORC("NW", "000000000000201",
+                                               "1") "RXE||112^新しい薬^HOT9|1||TAB^錠^MR9P\r");
+    add_text(r, "0001234_20250203_OMP-01_000000000000202_20250203080000000_01_2",
+             MSH("RDE^O11^RDE_O11") PID "AL1|1|DA^薬剤^HL70127|^アスピリン\r" ORC(
+                     "NW", "000000000000202", "1") "RXE||111^旧い薬^HOT9|1||TAB^錠^MR9P\r");
+    export_record(r);
+    read_table("allergies", &b);
+    assert_int_equal(rows_of(&b), 3); /* the header, 卵, ヨード */
+    assert_non_null(strstr(b.ptr, "\r\n0001234,FA,,卵,"));
+    assert_non_null(strstr(b.ptr, "\r\n0001234,DA,,ヨード,"));
+    assert_null(strstr(b.ptr, "ペニシリン")); /* the newest ADT-61 lists none */
+    assert_null(strstr(b.ptr, "ソバ"));       /* an earlier ADT-00 */
+    assert_null(strstr(b.ptr, "アスピリン")); /* a superseded message */
+    /* 卵 from the newest ADT-00, which comes before the other messages in the list */
+    assert_non_null(
+            strstr(b.ptr, ",卵,,,,,0001234_-_ADT-00_999999999999999_20250201090000000_-_1,"));
+    /* the viewer's list (the record's JSON without history) is the same */
+    mm_buf_init(&j, 1u << 24);
+    assert_int_equal(mm_ssmix2_record_json(r, &j, 0), 0);
+    assert_int_equal(mm_buf_put(&j, "", 1), 0);
+    assert_non_null(strstr(j.ptr, "卵"));
+    assert_non_null(strstr(j.ptr, "ヨード"));
+    assert_null(strstr(j.ptr, "ペニシリン"));
+    assert_null(strstr(j.ptr, "ソバ"));
+    assert_null(strstr(j.ptr, "アスピリン"));
+    mm_buf_release(&j);
     mm_buf_release(&b);
     mm_ssmix2_record_free(r);
 }
@@ -376,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(export_csv__only_current_orders, setup, teardown),
         cmocka_unit_test_setup_teardown(export_csv__doses_per_timing_in_their_columns, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(export_csv__allergies_current_list, setup, teardown),
         cmocka_unit_test_setup_teardown(export_csv__read_failures_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(export_csv__temporary_tables_and_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(export_csv__record_without_patient, setup, teardown),

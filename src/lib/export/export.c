@@ -42,7 +42,6 @@ struct stor {
 /* One patient to export: its ID and the standardized storage it is read from. */
 struct pat {
     char *id;
-    char *dir; /* the patient's folder in the restored storage */
     size_t stor;
 };
 
@@ -218,8 +217,8 @@ static int restore_patient(struct run *x, const char *pid)
     return err;
 }
 
-/* Add patient @id of storage @stor, whose folder is @dir, to the list. */
-static int add_patient(struct run *x, const char *id, const char *dir, size_t stor)
+/* Add patient @id of storage @stor to the list. */
+static int add_patient(struct run *x, const char *id, size_t stor)
 {
     if (x->np == x->pcap) {
         size_t ncap = x->pcap ? 2 * x->pcap : 64;
@@ -231,10 +230,6 @@ static int add_patient(struct run *x, const char *id, const char *dir, size_t st
     }
     if (!(x->p[x->np].id = mm_strdup(id)))
         return mm_error_set(MM_ENOMEM, "out of memory");
-    if (!(x->p[x->np].dir = mm_strdup(dir))) {
-        mm_free(x->p[x->np].id);
-        return mm_error_set(MM_ENOMEM, "out of memory");
-    }
     x->p[x->np++].stor = stor;
     return 0;
 }
@@ -270,7 +265,7 @@ static int list_patients(struct run *x, size_t i)
                     continue;
                 snprintf(path + len, sizeof(path) - len, "/%s", e3->d_name);
                 if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-                    err = add_patient(x, e3->d_name, path, i);
+                    err = add_patient(x, e3->d_name, i);
                 path[len] = '\0';
             }
             closedir(d3);
@@ -299,7 +294,6 @@ static void dedup_patients(struct run *x)
     for (size_t i = 0; i < x->np; i++) {
         if (i + 1 < x->np && strcmp(x->p[i].id, x->p[i + 1].id) == 0) {
             mm_free(x->p[i].id); /* a later storage's record replaces */
-            mm_free(x->p[i].dir);
             continue;
         }
         x->p[k++] = x->p[i];
@@ -392,57 +386,6 @@ static int read_ext(void *ctx, const char *rel, size_t limit, mm_buf *out)
         mm_crypto_wipe(b.ptr, b.len);
     mm_buf_release(&b);
     return err;
-}
-
-/* Where the source files of one patient's rows are looked up. */
-struct origin_ctx {
-    const char *dir; /* the patient's folder */
-    const char *pid;
-};
-
-/* @s ("YYYY-MM-DD..." or "YYYY-MM-DDTHH:MM:SS") with every non-digit left out. OUT: @out */
-static void digits(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-
-    for (; *s && n + 1 < cap; s++)
-        if (*s >= '0' && *s <= '9')
-            out[n++] = *s;
-    out[n] = '\0';
-}
-
-/*
- * mm_export__origin_fn: the name of the message file of origin @o, found in the patient's
- * <date|->/<type>/ folder by what the origin keeps of it (patient, date, type, order number,
- * time stamp to the second, flag); the first such name in byte order, "" when none.
- */
-static void origin_file(void *arg, const struct mm_ssmix2_origin *o, char *out, size_t cap)
-{
-    const struct origin_ctx *oc = arg;
-    char date[16], ts[32], pre[MM_LIMIT_PATIENT_ID + 256], path[MM_LIMIT_PATH], suf[4];
-    size_t lp;
-    DIR *d;
-    struct dirent *e;
-
-    out[0] = '\0';
-    digits(o->care_date, date, sizeof(date));
-    digits(o->file_time, ts, sizeof(ts));
-    if (strlen(ts) != 14)
-        return;
-    snprintf(path, sizeof(path), "%s/%s/%s", oc->dir, date[0] ? date : "-", o->type);
-    snprintf(pre, sizeof(pre), "%s_%s_%s_%s_%s", oc->pid, date[0] ? date : "-", o->type,
-             o->order_no, ts);
-    snprintf(suf, sizeof(suf), "_%d", (int)o->flag);
-    lp = strlen(pre);
-    if (!(d = opendir(path)))
-        return;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n > lp + 2 && strncmp(e->d_name, pre, lp) == 0 && strcmp(e->d_name + n - 2, suf) == 0 &&
-            n < cap && (!out[0] || strcmp(e->d_name, out) < 0))
-            memcpy(out, e->d_name, n + 1);
-    }
-    closedir(d);
 }
 
 /* Count the resources of a Bundle: its "resourceType" keys less the Bundle's own. */
@@ -596,10 +539,7 @@ static int export_patients(struct run *x, const char *fhir_dir, const char *csv_
                 mm_crypto_wipe(b.ptr, b.len);
         }
         if (err == 0 && csv) {
-            struct origin_ctx oc = { x->p[i].dir, x->p[i].id };
-            mm_export__csv_origin(csv, origin_file, &oc);
             err = mm_export_csv_add(csv, rec, &src);
-            mm_export__csv_origin(csv, NULL, NULL);
             done |= err == 0 ? MM_EXPORT_CSV : 0;
         }
         mm_ssmix2_record_free(rec);
@@ -712,7 +652,6 @@ int mm_export_run(mm_repo *r, const struct mm_export_opts *o, struct mm_export_s
                 continue;
             }
             mm_free(x.p[i].id);
-            mm_free(x.p[i].dir);
         }
         x.np = k;
     }
@@ -751,10 +690,8 @@ out:
     for (size_t i = 0; i < x.ns; i++)
         mm_free(x.s[i].root);
     mm_free(x.s);
-    for (size_t i = 0; i < x.np; i++) {
+    for (size_t i = 0; i < x.np; i++)
         mm_free(x.p[i].id);
-        mm_free(x.p[i].dir);
-    }
     mm_free(x.p);
     mm_free(fhir_dir);
     mm_free(csv_dir);

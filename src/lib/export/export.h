@@ -26,11 +26,12 @@
 
 /* What an export is taken from: recorded in every resource's meta and in the CSV rows. */
 struct mm_export_source {
-    const char *repo_id;    /* the repository's ID (64 hex) */
-    const char *generation; /* the generation's ID (64 hex) */
+    const char *repo_id;    /* the repository's ID (32 hex digits) */
+    const char *generation; /* the generation's ID (64 hex digits) */
     const char *gen_time;   /* its end time as a FHIR instant, "2026-12-07T02:00:00+09:00" */
-    const char *facility; /* 医療機関コード (10 digits) for JP Core identifier systems, or ""
-                             when not known (then the system says it is local) */
+    /* 医療機関コード (10 digits) for JP Core identifier systems, or "" when not known (then the
+     * system says it is local) */
+    const char *facility;
 };
 
 /*

@@ -81,10 +81,8 @@ struct mm_export_csv {
     FILE *f[T_COUNT];
     char *tmp[T_COUNT], *final[T_COUNT];
     int closed;
-    int err;                     /* the first write error (sticky) */
-    uint64_t rows;               /* rows written, headers not counted */
-    mm_export__origin_fn origin; /* names the source file, or NULL */
-    void *origin_ctx;
+    int err;       /* the first write error (sticky) */
+    uint64_t rows; /* rows written, headers not counted */
 };
 
 /* "<dir>/<name><suffix>" in a new string, or NULL. */
@@ -167,17 +165,26 @@ static FILE *row_start(mm_export_csv *c, enum table t, const char *pid)
     return c->f[t];
 }
 
+/* The file name of an origin's message file (o->file, the path the loader read, relative to
+ * the storage root: its last part), "" when not known. */
+static const char *origin_name(const struct mm_ssmix2_origin *o)
+{
+    const char *s;
+
+    if (!o || !o->file)
+        return "";
+    s = strrchr(o->file, '/');
+    return s ? s + 1 : o->file;
+}
+
 /* End a row: the source columns of @o (NULL: empty; @file: the source file when it is not a
- * message file) and the generation; CRLF. */
+ * message file, else the name of o->file) and the generation; CRLF. */
 static void row_end_file(mm_export_csv *c, enum table t, const struct mm_ssmix2_origin *o,
                          const struct mm_export_source *src, const char *file)
 {
     FILE *f = c->f[t];
-    char name[512] = "";
 
-    if (!file && o && c->origin)
-        c->origin(c->origin_ctx, o, name, sizeof(name));
-    cell(f, file ? file : name, 0);
+    cell(f, file ? file : origin_name(o), 0);
     cell(f, o ? o->type : NULL, 0);
     cell(f, o ? o->order_no : NULL, 0);
     cell(f, o ? o->file_time : NULL, 0);
@@ -192,12 +199,6 @@ static void row_end(mm_export_csv *c, enum table t, const struct mm_ssmix2_origi
                     const struct mm_export_source *src)
 {
     row_end_file(c, t, o, src, NULL);
-}
-
-void mm_export__csv_origin(mm_export_csv *c, mm_export__origin_fn fn, void *ctx)
-{
-    c->origin = fn;
-    c->origin_ctx = ctx;
 }
 
 int mm_export_csv_open(mm_export_csv **out, const char *dir)
@@ -372,27 +373,18 @@ static int cmp_pick(const void *x, const void *y)
 }
 
 /*
- * Allergies: the union of the current files' allergies, each once (the newest current ADT-61,
- * the newest current ADT-00, then the other current messages newest first), as the record's
- * JSON lists them. TODO(#21): a newest register (ADT-61, ADT-00) that lists no allergy any
- * more is not visible through the record's API, so the one before it counts here then.
+ * Allergies: the record's current list (mm_ssmix2_record_allergy_current(): current files, of
+ * ADT-61 and ADT-00 only the newest current one, which may list none any more), each allergen
+ * once, in the order of the record's JSON (the newest current ADT-61, the newest current ADT-00,
+ * then the other current messages newest first): the viewer's list and the FHIR export's.
  */
 static void add_allergies(mm_export_csv *c, const mm_ssmix2_record *r, const char *pid,
                           const struct mm_export_source *src)
 {
     const struct mm_ssmix2_allergy *a;
     size_t n = mm_ssmix2_record_allergies(r, &a), np = 0;
-    const char *newest[2] = { NULL, NULL };
     struct al_pick *pk;
 
-    for (size_t i = 0; i < n; i++) {
-        int k = strcmp(a[i].from.type, "ADT-61") == 0   ? 0
-                : strcmp(a[i].from.type, "ADT-00") == 0 ? 1
-                                                        : -1;
-        if (k >= 0 && a[i].from.flag == MM_SSMIX2_CURRENT &&
-            (!newest[k] || strcmp(a[i].from.file_time, newest[k]) > 0))
-            newest[k] = a[i].from.file_time;
-    }
     if (!n)
         return;
     if (!(pk = mm_calloc(n, sizeof(*pk)))) {
@@ -404,10 +396,8 @@ static void add_allergies(mm_export_csv *c, const mm_ssmix2_record *r, const cha
         int k = strcmp(a[i].from.type, "ADT-61") == 0   ? 0
                 : strcmp(a[i].from.type, "ADT-00") == 0 ? 1
                                                         : 2;
-        if (a[i].from.flag != MM_SSMIX2_CURRENT ||
-            (k < 2 && strcmp(a[i].from.file_time, newest[k]) != 0))
-            continue;
-        pk[np++] = (struct al_pick){ k, &a[i], i };
+        if (mm_ssmix2_record_allergy_current(r, &a[i]))
+            pk[np++] = (struct al_pick){ k, &a[i], i };
     }
     if (np > 1)
         qsort(pk, np, sizeof(*pk), cmp_pick);

@@ -20,14 +20,4 @@ uint64_t mm_export__csv_rows(const mm_export_csv *c);
  */
 void mm_export__csv_cell(FILE *f, const char *s, int first);
 
-/*
- * The message file an item came from: its name into @out (@cap bytes), "" when not known.
- * TODO(#21): to be replaced by the record's own origin.file once it carries one.
- */
-typedef void (*mm_export__origin_fn)(void *ctx, const struct mm_ssmix2_origin *o, char *out,
-                                     size_t cap);
-
-/* Name the source file of every row added to @c from now on through @fn (NULL: none). */
-void mm_export__csv_origin(mm_export_csv *c, mm_export__origin_fn fn, void *ctx);
-
 #endif
