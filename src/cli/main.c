@@ -41,7 +41,7 @@ static const struct cmd *const cmds[] = {
     &cmd_init,    &cmd_key,   &cmd_backup, &cmd_generations, &cmd_restore, &cmd_verify,
     &cmd_prune,   &cmd_media, &cmd_audit,  &cmd_scan,        &cmd_search,  &cmd_index,
     &cmd_inspect, &cmd_show,  &cmd_view,   &cmd_print,       &cmd_config,  &cmd_run,
-    &cmd_status,  &cmd_guard, &cmd_host,   &cmd_help,        &cmd_version,
+    &cmd_status,  &cmd_guard, &cmd_host,   &cmd_drill,       &cmd_help,    &cmd_version,
 };
 #endif
 
