@@ -250,13 +250,13 @@ static void print_json(const struct mm_drill_result *res, const struct drill_out
            (unsigned long long)res->bytes);
     jnum("mib_s", res->mib_s, 1);
     printf("\"damaged_files\":%llu,\"compare\":{\"files\":%llu,\"missing\":%llu,\"extra\":%llu,"
-           "\"differ\":%llu},\"patients\":{\"total\":%llu,\"sampled\":%llu,\"failed\":%llu,"
+           "\"differ\":%llu,\"unreadable_folders\":%llu},\"patients\":{\"total\":%llu,\"sampled\":%llu,\"failed\":%llu,"
            "\"documents\":%llu},\"rpo_s\":",
            (unsigned long long)res->damaged, (unsigned long long)res->compare.files,
            (unsigned long long)res->compare.missing, (unsigned long long)res->compare.extra,
-           (unsigned long long)res->compare.differ, (unsigned long long)res->patients_total,
-           (unsigned long long)res->patients, (unsigned long long)res->patients_failed,
-           (unsigned long long)res->documents);
+           (unsigned long long)res->compare.differ, (unsigned long long)res->compare.unreadable,
+           (unsigned long long)res->patients_total, (unsigned long long)res->patients,
+           (unsigned long long)res->patients_failed, (unsigned long long)res->documents);
     if (res->rpo_s < 0)
         printf("null");
     else

@@ -152,7 +152,8 @@ static void sec_figures(mm_buf *b, const struct mm_drill_result *res, enum mm_dr
     mm_buf_puts(b, "</table>\n");
     mm_buf_printf(b, "<h2>%s</h2>\n<table>\n",
                   T(lang, "目標復旧時点（RPO）: ソースごと", "RPO per source"));
-    mm_buf_printf(b, "<tr><th>%s</th><td><b>%s</b></td></tr>\n", T(lang, "ソース", "Source"),
+    mm_buf_printf(b, "<tr><th>%s</th><td><strong>%s</strong></td></tr>\n",
+                  T(lang, "ソース", "Source"),
                   T(lang, "最新のクリーンで検証済みの世代の経過時間",
                     "age of the newest clean, verified generation"));
     for (size_t i = 0; i < res->nrpo; i++) {

@@ -130,22 +130,17 @@ int mm_drill__compare(struct mm_drill__run *d)
     co.problem = d->o->problem;
     co.ctx = d->o->ctx;
     t = mm_drill__now();
-    if ((err = mm_repo_compare(d->r, d->gen.id, d->restored, &co, s)) < 0) {
-        if (err != MM_ECORRUPT)
-            return err;
-        mm_drill__check(res, MM_DRILL_CHECK_COMPARE, 0, "世代のフォルダ構造が壊れています",
-                        "the generation's folders are damaged");
-        mm_error_clear();
-        return 0;
-    }
+    if ((err = mm_repo_compare(d->r, d->gen.id, d->restored, &co, s)) < 0)
+        return err;
     res->compare_s = mm_drill__now() - t;
-    if (s->missing || s->extra || s->differ)
+    if (s->missing || s->extra || s->differ || s->unreadable)
         mm_drill__check(res, MM_DRILL_CHECK_COMPARE, 0,
-                        "復元したファイルが世代と一致しません: 欠落 %llu、余分 %llu、相違 %llu",
+                        "復元したファイルが世代と一致しません: 欠落 %llu、余分 %llu、相違 %llu、"
+                        "読めないフォルダ %llu",
                         "the restored files do not match the generation: %llu missing, %llu "
-                        "extra, %llu differ",
+                        "extra, %llu differ, %llu folders unreadable",
                         (unsigned long long)s->missing, (unsigned long long)s->extra,
-                        (unsigned long long)s->differ);
+                        (unsigned long long)s->differ, (unsigned long long)s->unreadable);
     else
         mm_drill__check(res, MM_DRILL_CHECK_COMPARE, 1,
                         "%llu 個のファイルを読み直し、名前・大きさ・内容のハッシュが世代と一致",

@@ -708,6 +708,8 @@ struct mm_repo_compare_stats {
     uint64_t missing;               /* in the generation, not in the folder */
     uint64_t extra;                 /* in the folder, not in the generation */
     uint64_t differ;                /* in both: another kind, size, content or link target */
+    uint64_t unreadable; /* folders whose tree does not read from the repository (damaged or
+                            missing): nothing below them is compared */
 };
 
 /*
@@ -717,9 +719,11 @@ struct mm_repo_compare_stats {
  * compared with the blob IDs of the tree; link targets too. Modes and times are not compared.
  * Each difference is reported through o->problem (paths redacted) and counted in @stats.
  * @param o NULL: no progress, no problems reported
+ * A folder whose tree does not read (damaged or missing in the repository) is reported and
+ * counted in stats->unreadable, and what is below it is not compared.
  * @return 0 when the comparison ran (a difference is not an error: see @stats),
- *         MM_ENOTFOUND (no such generation), MM_EINVAL (ambiguous prefix), MM_ECORRUPT
- *         (the generation's trees are damaged), MM_ELIMIT, MM_EIO (@dir unreadable), MM_ENOMEM
+ *         MM_ENOTFOUND (no such generation), MM_EINVAL (ambiguous prefix), MM_ELIMIT, MM_EIO
+ *         (@dir unreadable), MM_ENOMEM
  */
 int mm_repo_compare(mm_repo *r, const char *gen, const char *dir,
                     const struct mm_repo_compare_opts *o, struct mm_repo_compare_stats *stats);

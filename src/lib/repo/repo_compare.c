@@ -276,8 +276,15 @@ static int cmp_dir(struct cstate *st, const unsigned char id[ID_SIZE], const cha
     if (depth > COMPARE_DEPTH)
         return mm_error_set(MM_ELIMIT, "folders nested too deep");
     st->s.dirs++;
-    if ((err = mm_repo__tree_get(st->r, &st->w, id, &t)) < 0 ||
-        (err = list_sorted(path, &names, &n)) < 0)
+    err = mm_repo__tree_get(st->r, &st->w, id, &t);
+    if (err == MM_ECORRUPT || err == MM_EAUTH || err == MM_ENOTFOUND) {
+        /* a damaged folder of the generation: what is below it cannot be checked */
+        mm_error_clear();
+        differ(st, shown, "the folder's tree is damaged or missing in the repository",
+               &st->s.unreadable);
+        return 0;
+    }
+    if (err < 0 || (err = list_sorted(path, &names, &n)) < 0)
         goto out;
     err = merge(st, &t, names, n, path, shown, depth);
 out:
