@@ -507,9 +507,8 @@ const struct cmd cmd_drill = {
     "drill",
     "drill --repo <DIR> [--generation <G>] [--scratch <DIR>] [--sample <N>] [--report <FILE>] "
     "[--config <FILE>] [--json]",
-    "復元訓練: 世代を作業用フォルダに復元して全ファイルと患者を確かめ、RTO/RPO を報告する",
-    "restore drill: restore a generation into a scratch folder, check every file and patients, "
-    "report RTO/RPO",
+    "復元訓練（作業用フォルダに復元して全部を確かめ、RTO/RPO を報告する）",
+    "restore drill: restore into a scratch folder, check it all, report RTO/RPO",
     "オプション:\n"
     "   --repo <DIR>              リポジトリ（媒体）\n"
     "   --generation <G>          訓練する世代（ID・先頭部分・latest。既定: 問題のない最新の世代）\n"
