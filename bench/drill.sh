@@ -48,7 +48,8 @@ print('| figure | seconds |')
 print('|---|---:|')
 for k, name in (('unlock_s', 'key slot unlock'), ('viewer_s', 'time to a usable viewer (unlock included)'),
                 ('restore_s', 'full restore (every byte checked)'), ('compare_s', 'second check (re-read, re-hash)'),
-                ('total_s', 'whole drill')):
+                ('patients_s', 'sampled patients read, compared with their restored records'),
+                ('cleanup_s', 'scratch copy removed'), ('total_s', 'whole drill')):
     print('| %s | %s |' % (name, '-' if t[k] is None else '%.2f' % t[k]))
 print('| throughput of the restore | %s MiB/s |' % ('-' if d['mib_s'] is None else '%.1f' % d['mib_s']))
 PY

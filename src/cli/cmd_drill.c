@@ -245,6 +245,8 @@ static void print_json(const struct mm_drill_result *res, const struct drill_out
     jnum("viewer_s", res->viewer_s, 1);
     jnum("restore_s", res->restore_s, 1);
     jnum("compare_s", res->compare_s, 1);
+    jnum("patients_s", res->patients_s, 1);
+    jnum("cleanup_s", res->cleanup_s, 1);
     jnum("total_s", res->total_s, 0);
     printf("},\"files\":%llu,\"bytes\":%llu,", (unsigned long long)res->files,
            (unsigned long long)res->bytes);
@@ -485,9 +487,14 @@ static int run_drill(struct cli_ctx *ctx, int argc, char **argv)
     err = mm_drill_run(r, &o, &res);
     cli_progress_end(&d.run.prog);
     audit(ctx, r, a.repo, err, &res);
-    if (res.generation[0])
+    /* a drill that found no generation to drill is an audit event, not a drill record */
+    if (res.generation[0]) {
         write_report(ctx, a.report, a.repo, &res, &d);
-    record(ctx, a.config, &res, &d);
+        record(ctx, a.config, &res, &d);
+    } else {
+        snprintf(d.record_why, sizeof(d.record_why), "%s",
+                 CLI_T(ctx, "訓練した世代がありません", "no generation was drilled"));
+    }
     if (ctx->json)
         print_json(&res, &d, err, unlock_s);
     else

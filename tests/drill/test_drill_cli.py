@@ -116,8 +116,10 @@ def tests(base):
     t = j.get('timings', {})
     ok = (j.get('ok') is True and j.get('result') == 'ok' and
           all(isinstance(t.get(k), (int, float)) and t[k] >= 0
-              for k in ('unlock_s', 'viewer_s', 'restore_s', 'compare_s', 'total_s')) and
-          t['viewer_s'] >= t['unlock_s'] and t['total_s'] >= t['restore_s'] and
+              for k in ('unlock_s', 'viewer_s', 'restore_s', 'compare_s', 'patients_s',
+                      'cleanup_s', 'total_s')) and
+          t['viewer_s'] >= t['unlock_s'] and
+          t['total_s'] >= t['restore_s'] + t['compare_s'] + t['cleanup_s'] and
           t['total_s'] < 600)
     tap(ok, 'the JSON timings are present and plausible', json.dumps(t))
     files = gen.get('files')

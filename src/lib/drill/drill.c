@@ -155,6 +155,7 @@ out:
 static void cleanup(struct mm_drill__run *d)
 {
     struct mm_drill_result *res = d->res;
+    double t = mm_drill__now();
 
     if (!res->scratch[0]) {
         res->cleaned = 1;
@@ -162,6 +163,7 @@ static void cleanup(struct mm_drill__run *d)
     }
     if (mm_drill__rmtree(res->scratch) == 0) {
         res->cleaned = 1;
+        res->cleanup_s = mm_drill__now() - t;
         mm_drill__check(res, MM_DRILL_CHECK_CLEANUP, 1, "作業用フォルダを削除しました",
                         "the scratch folder is removed");
     } else {
@@ -217,6 +219,7 @@ static void conclude(struct mm_drill__run *d, int err)
 /* Steps 2 to 6 on the generation found; the first error that stops the drill. */
 static int steps(struct mm_drill__run *d)
 {
+    double t;
     int err;
 
     if ((err = check_head(d)) < 0)
@@ -235,7 +238,10 @@ static int steps(struct mm_drill__run *d)
         return err;
     if (d->o->step)
         d->o->step(MM_DRILL_STEP_PATIENTS, d->o->ctx);
-    return mm_drill__patients(d);
+    t = mm_drill__now();
+    if ((err = mm_drill__patients(d)) == 0 && d->ix)
+        d->res->patients_s = mm_drill__now() - t;
+    return err;
 }
 
 int mm_drill_run(mm_repo *r, const struct mm_drill_opts *o, struct mm_drill_result *out)
@@ -254,6 +260,7 @@ int mm_drill_run(mm_repo *r, const struct mm_drill_opts *o, struct mm_drill_resu
     for (size_t i = 0; i < MM_DRILL_CHECKS; i++)
         out->checks[i].name = check_names[i];
     out->viewer_s = out->restore_s = out->compare_s = out->total_s = out->mib_s = -1;
+    out->patients_s = out->cleanup_s = -1;
     out->rpo_s = -1;
     out->at = o->now ? o->now : (int64_t)time(NULL) - (int64_t)o->unlock_s;
     snprintf(out->repo_id, sizeof(out->repo_id), "%s", mm_repo_id(r));

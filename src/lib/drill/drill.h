@@ -92,9 +92,10 @@ struct mm_drill_result {
     int64_t at;                         /* start, seconds since 1970 UTC */
     struct mm_drill_check checks[MM_DRILL_CHECKS];
     double viewer_s, restore_s, compare_s, total_s; /* -1: not measured */
-    double mib_s;                                   /* restored bytes / restore_s; -1 */
-    uint64_t files, bytes;                          /* restored */
-    uint64_t damaged;                               /* files the restore found damaged */
+    double patients_s, cleanup_s; /* reading the sample; removing the scratch copy; -1 */
+    double mib_s;                 /* restored bytes / restore_s; -1 */
+    uint64_t files, bytes;        /* restored */
+    uint64_t damaged;             /* files the restore found damaged */
     struct mm_repo_compare_stats compare;
     uint64_t patients_total;            /* in the index */
     uint64_t patients, patients_failed; /* sampled, and of them failed */

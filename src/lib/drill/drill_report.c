@@ -133,6 +133,10 @@ static void sec_figures(mm_buf *b, const struct mm_drill_result *res, enum mm_dr
         1);
     row(b, T(lang, "全復元時間", "Full restore time"), secs(res->restore_s, lang, v), 1);
     row(b, T(lang, "再照合の時間", "Second check time"), secs(res->compare_s, lang, v), 1);
+    row(b, T(lang, "患者の読み出しの時間", "Reading the patients"), secs(res->patients_s, lang, v),
+        1);
+    row(b, T(lang, "後片付けの時間", "Removing the scratch copy"), secs(res->cleanup_s, lang, v),
+        1);
     if (res->mib_s >= 0)
         snprintf(v, sizeof(v), "%.1f MiB/%s", res->mib_s, T(lang, "秒", "s"));
     else
