@@ -114,6 +114,7 @@ extern const struct cmd cmd_backup;
 extern const struct cmd cmd_generations;
 extern const struct cmd cmd_restore;
 extern const struct cmd cmd_verify;
+extern const struct cmd cmd_drill; /* not in the Windows build */
 extern const struct cmd cmd_prune;
 extern const struct cmd cmd_audit;
 extern const struct cmd cmd_view;

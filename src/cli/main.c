@@ -38,10 +38,10 @@ static const char *const linux_only[] = {
 };
 #else
 static const struct cmd *const cmds[] = {
-    &cmd_init,    &cmd_key,   &cmd_backup, &cmd_generations, &cmd_restore, &cmd_verify,
-    &cmd_prune,   &cmd_media, &cmd_audit,  &cmd_scan,        &cmd_search,  &cmd_index,
-    &cmd_inspect, &cmd_show,  &cmd_view,   &cmd_print,       &cmd_config,  &cmd_run,
-    &cmd_status,  &cmd_guard, &cmd_host,   &cmd_export,      &cmd_help,    &cmd_version,
+    &cmd_init,  &cmd_key,    &cmd_backup, &cmd_generations, &cmd_restore, &cmd_verify,  &cmd_prune,
+    &cmd_media, &cmd_audit,  &cmd_scan,   &cmd_search,      &cmd_index,   &cmd_inspect, &cmd_show,
+    &cmd_view,  &cmd_print,  &cmd_config, &cmd_run,         &cmd_status,  &cmd_guard,   &cmd_host,
+    &cmd_drill, &cmd_export, &cmd_help,   &cmd_version,
 };
 #endif
 

@@ -694,6 +694,40 @@ void mm_repo_index_stats(const mm_repo *r, unsigned long *full, unsigned long *p
 int mm_repo_read_file(mm_repo *r, const struct mm_repo_gen *gen, const char *path, size_t limit,
                       mm_buf *out);
 
+/* ---- compare a restored folder (repo_compare.c) ------------------------------------------- */
+
+struct mm_repo_compare_opts {
+    mm_repo_progress_fn progress; /* NULL, or now and then (totals: the generation's counts) */
+    mm_repo_problem_fn problem;   /* NULL, or each difference: a redacted path and what */
+    void *ctx;
+};
+
+struct mm_repo_compare_stats {
+    uint64_t files, dirs, symlinks; /* of the generation, compared */
+    uint64_t bytes;                 /* read back from disk and hashed */
+    uint64_t missing;               /* in the generation, not in the folder */
+    uint64_t extra;                 /* in the folder, not in the generation */
+    uint64_t differ;                /* in both: another kind, size, content or link target */
+    uint64_t unreadable; /* folders whose tree does not read from the repository (damaged or
+                            missing): nothing below them is compared */
+};
+
+/*
+ * Check the folder @dir, a restore of generation @gen, against the generation's trees a
+ * second, independent time: every name of every folder on both sides, and every file read
+ * back from disk, cut by the repository's chunker and each chunk's object ID (keyed BLAKE2b)
+ * compared with the blob IDs of the tree; link targets too. Modes and times are not compared.
+ * Each difference is reported through o->problem (paths redacted) and counted in @stats.
+ * @param o NULL: no progress, no problems reported
+ * A folder whose tree does not read (damaged or missing in the repository) is reported and
+ * counted in stats->unreadable, and what is below it is not compared.
+ * @return 0 when the comparison ran (a difference is not an error: see @stats),
+ *         MM_ENOTFOUND (no such generation), MM_EINVAL (ambiguous prefix), MM_ELIMIT, MM_EIO
+ *         (@dir unreadable), MM_ENOMEM
+ */
+int mm_repo_compare(mm_repo *r, const char *gen, const char *dir,
+                    const struct mm_repo_compare_opts *o, struct mm_repo_compare_stats *stats);
+
 /* ---- verify -------------------------------------------------------------------------------- */
 
 struct mm_repo_verify_opts {
