@@ -342,74 +342,24 @@ static void add_diagnoses(mm_export_csv *c, const mm_ssmix2_record *r, const cha
         }
 }
 
-/* Whether two allergies are the same (the record's rule): type and code, else the name. */
-static int same_allergy(const struct mm_ssmix2_allergy *a, const struct mm_ssmix2_allergy *b)
-{
-    if (strcmp(a->type, b->type) != 0)
-        return 0;
-    if (a->code[0] || b->code[0])
-        return strcmp(a->code, b->code) == 0;
-    return strcmp(a->name, b->name) == 0;
-}
-
-/* An allergy of the current list: its rank and its index in the record. */
-struct al_pick {
-    int rank; /* 0 newest current ADT-61, 1 newest current ADT-00, 2 other current messages */
-    const struct mm_ssmix2_allergy *a;
-    size_t i;
-};
-
-/* The record's order of the current list: by rank, the others newest first. */
-static int cmp_pick(const void *x, const void *y)
-{
-    const struct al_pick *a = x, *b = y;
-    int c;
-
-    if (a->rank != b->rank)
-        return a->rank - b->rank;
-    if (a->rank == 2 && (c = strcmp(b->a->from.file_time, a->a->from.file_time)) != 0)
-        return c;
-    return a->i < b->i ? -1 : a->i > b->i;
-}
-
 /*
- * Allergies: the record's current list (mm_ssmix2_record_allergy_current(): current files, of
- * ADT-61 and ADT-00 only the newest current one, which may list none any more), each allergen
- * once, in the order of the record's JSON (the newest current ADT-61, the newest current ADT-00,
- * then the other current messages newest first): the viewer's list and the FHIR export's.
+ * Allergies: the record's current list (mm_ssmix2_record_allergy_list), each allergen once, in
+ * the order of the record's JSON: the viewer's list and the FHIR export's.
  */
 static void add_allergies(mm_export_csv *c, const mm_ssmix2_record *r, const char *pid,
                           const struct mm_export_source *src)
 {
-    const struct mm_ssmix2_allergy *a;
-    size_t n = mm_ssmix2_record_allergies(r, &a), np = 0;
-    struct al_pick *pk;
+    struct mm_ssmix2_allergy_list l;
+    int err;
 
-    if (!n)
-        return;
-    if (!(pk = mm_calloc(n, sizeof(*pk)))) {
+    if ((err = mm_ssmix2_record_allergy_list(r, &l)) != 0) {
         if (!c->err)
-            c->err = mm_error_set(MM_ENOMEM, "out of memory");
+            c->err = err;
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        int k = strcmp(a[i].from.type, "ADT-61") == 0   ? 0
-                : strcmp(a[i].from.type, "ADT-00") == 0 ? 1
-                                                        : 2;
-        if (mm_ssmix2_record_allergy_current(r, &a[i]))
-            pk[np++] = (struct al_pick){ k, &a[i], i };
-    }
-    if (np > 1)
-        qsort(pk, np, sizeof(*pk), cmp_pick);
-    for (size_t k = 0; k < np; k++) {
-        const struct mm_ssmix2_allergy *x = pk[k].a;
-        size_t j;
-        FILE *f;
-        for (j = 0; j < k && !same_allergy(pk[j].a, x); j++)
-            ;
-        if (j < k)
-            continue; /* listed with the first that has it */
-        f = row_start(c, T_ALLERGIES, pid);
+    for (size_t k = 0; k < l.n; k++) {
+        const struct mm_ssmix2_allergy *x = l.v[k].a;
+        FILE *f = row_start(c, T_ALLERGIES, pid);
         cell(f, x->type, 0);
         cell(f, x->code, 0);
         cell(f, x->name, 0);
@@ -419,7 +369,7 @@ static void add_allergies(mm_export_csv *c, const mm_ssmix2_record *r, const cha
         cell(f, x->onset, 0);
         row_end(c, T_ALLERGIES, &x->from, src);
     }
-    mm_free(pk);
+    mm_ssmix2_allergy_list_release(&l);
 }
 
 /* Whether order @o is current: of a current file and not itself a cancel. */

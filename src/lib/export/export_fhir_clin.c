@@ -202,34 +202,6 @@ void mm_export__conditions(struct mm_export__fx *x)
 
 /* ---- AllergyIntolerance ---- */
 
-static int same_allergy(const struct mm_ssmix2_allergy *a, const struct mm_ssmix2_allergy *b)
-{
-    if (strcmp(a->type, b->type) != 0)
-        return 0;
-    if (a->code[0] || b->code[0])
-        return strcmp(a->code, b->code) == 0;
-    return strcmp(a->name, b->name) == 0;
-}
-
-/* The rank of a current allergy's file in the list: ADT-61, ADT-00, then the others. */
-static int al_rank(const struct mm_ssmix2_allergy *a)
-{
-    return strcmp(a->from.type, "ADT-61") == 0 ? 0 : strcmp(a->from.type, "ADT-00") == 0 ? 1 : 2;
-}
-
-/* Whether @a comes before @b in the current list (rank, then newest first for the others). */
-static int al_before(const struct mm_ssmix2_allergy *a, size_t ia,
-                     const struct mm_ssmix2_allergy *b, size_t ib)
-{
-    int ra = al_rank(a), rb = al_rank(b), c;
-
-    if (ra != rb)
-        return ra < rb;
-    if (ra == 2 && (c = strcmp(a->from.file_time, b->from.file_time)) != 0)
-        return c > 0;
-    return ia < ib;
-}
-
 static void allergy(struct mm_export__fx *x, const struct mm_ssmix2_allergy *a)
 {
     char url[MM_FHIR_REF_MAX], key[256], sb[256];
@@ -282,21 +254,17 @@ static void allergy(struct mm_export__fx *x, const struct mm_ssmix2_allergy *a)
 
 void mm_export__allergies(struct mm_export__fx *x)
 {
-    const struct mm_ssmix2_allergy *a;
-    size_t n = mm_ssmix2_record_allergies(x->r, &a);
+    struct mm_ssmix2_allergy_list l;
+    int err;
 
     /* each allergen once, from the first current file of the list that names it */
-    for (size_t i = 0; i < n && !x->err; i++) {
-        size_t j;
-        if (!mm_ssmix2_record_allergy_current(x->r, &a[i]))
-            continue;
-        for (j = 0; j < n; j++)
-            if (j != i && mm_ssmix2_record_allergy_current(x->r, &a[j]) &&
-                same_allergy(&a[i], &a[j]) && al_before(&a[j], j, &a[i], i))
-                break;
-        if (j == n)
-            allergy(x, &a[i]);
+    if ((err = mm_ssmix2_record_allergy_list(x->r, &l)) != 0) {
+        x->err = x->err ? x->err : err;
+        return;
     }
+    for (size_t k = 0; k < l.n && !x->err; k++)
+        allergy(x, l.v[k].a);
+    mm_ssmix2_allergy_list_release(&l);
 }
 
 /* ---- Observation (lab results) ---- */

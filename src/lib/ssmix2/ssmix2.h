@@ -542,13 +542,44 @@ size_t mm_ssmix2_record_admins(const mm_ssmix2_record *r, const struct mm_ssmix2
 size_t mm_ssmix2_record_exams(const mm_ssmix2_record *r, const struct mm_ssmix2_exam **out);
 size_t mm_ssmix2_record_documents(const mm_ssmix2_record *r, const struct mm_ssmix2_document **out);
 /*
- * Whether allergy @a is in the record's current list (mm_ssmix2_record_json without history):
- * its file is current and, for ADT-61 and ADT-00, the newest current file of its type (a newer
- * register that lists no allergy any more leaves none). The JSON lists an allergen named by
- * several current files once: a caller that lists them must do the same (same type and code,
- * or without codes the same name).
+ * Whether allergy @a's file counts for the record's current list: its file is current and, for
+ * ADT-61 and ADT-00, the newest current file of its type (a newer register that lists no
+ * allergy any more leaves none). Lists use mm_ssmix2_record_allergy_list(), which also names
+ * each allergen once.
  */
 int mm_ssmix2_record_allergy_current(const mm_ssmix2_record *r, const struct mm_ssmix2_allergy *a);
+
+/* Whether two allergies name the same allergen: the same type and code, or without codes, name. */
+int mm_ssmix2_allergy_same(const struct mm_ssmix2_allergy *a, const struct mm_ssmix2_allergy *b);
+
+/* One allergen of the current list. */
+struct mm_ssmix2_allergy_item {
+    const struct mm_ssmix2_allergy *a; /* as the first current file of the list names it */
+    size_t nalso;
+    const char *const *also; /* data types of the other current files naming it (sorted, may
+                                repeat): the JSON's "also_in" */
+};
+
+/* The current allergy list (ssmix2_allergy.c). Pointers are into the record. */
+struct mm_ssmix2_allergy_list {
+    size_t n;
+    struct mm_ssmix2_allergy_item *v;
+    unsigned char *current; /* per allergy of mm_ssmix2_record_allergies(): 1 when its file
+                               counts for the list (listed, or named with an earlier one) */
+    const char **also_mem_; /* private */
+};
+
+/*
+ * The record's current allergy list, the one every reader shows (record JSON, CSV, FHIR): the
+ * newest current ADT-61, the newest current ADT-00, then every other current message newest
+ * first, each allergen once (mm_ssmix2_allergy_same), held by the first file naming it.
+ * @param[out] out released with mm_ssmix2_allergy_list_release(); zeroed on failure
+ * @return 0, MM_ENOMEM
+ */
+int mm_ssmix2_record_allergy_list(const mm_ssmix2_record *r, struct mm_ssmix2_allergy_list *out);
+
+/* Free what @l holds and zero it. Accepts NULL and a zeroed list. */
+void mm_ssmix2_allergy_list_release(struct mm_ssmix2_allergy_list *l);
 /* Every data type noted (mm_ssmix2_record_note) with its counts, sorted by type; the types
  * with failed, damaged or folder counts are those with read failures. */
 size_t mm_ssmix2_record_failures(const mm_ssmix2_record *r, const struct mm_ssmix2_failure **out);

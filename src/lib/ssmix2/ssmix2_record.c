@@ -886,13 +886,3 @@ size_t mm_ssmix2_record_orders(const mm_ssmix2_record *r, int kind,
     *out = r->orders[kind].v;
     return r->orders[kind].n;
 }
-
-int mm_ssmix2_record_allergy_current(const mm_ssmix2_record *r, const struct mm_ssmix2_allergy *a)
-{
-    const struct mm_ssmix2_origin *o = &a->from;
-    int k = strcmp(o->type, "ADT-61") == 0 ? 0 : strcmp(o->type, "ADT-00") == 0 ? 1 : -1;
-
-    if (o->flag != MM_SSMIX2_CURRENT)
-        return 0;
-    return k < 0 || (r->allergy_src[k] && strcmp(o->file_time, r->allergy_src[k]) == 0);
-}

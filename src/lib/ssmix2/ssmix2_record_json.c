@@ -269,49 +269,9 @@ static const char *newest_current(const struct vec *v, size_t elem, const char *
     return best;
 }
 
-/* An allergy as the current list sees it: its rank, its time and its key. */
-struct al_pick {
-    int rank; /* 0 newest current ADT-61, 1 newest current ADT-00, 2 other current messages */
-    const struct mm_ssmix2_allergy *a;
-    size_t i; /* index in the record, for a stable order */
-};
-
-static int cmp_pick(const void *x, const void *y)
-{
-    const struct al_pick *a = x, *b = y;
-    int c;
-
-    if (a->rank != b->rank)
-        return a->rank - b->rank;
-    if (a->rank == 2 && (c = strcmp(b->a->from.file_time, a->a->from.file_time)) != 0)
-        return c; /* newest first */
-    return a->i < b->i ? -1 : a->i > b->i;
-}
-
-static int cmp_str(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
-/* Whether two allergies are the same: the same type and code, or without codes, name. */
-static int same_allergy(const struct mm_ssmix2_allergy *a, const struct mm_ssmix2_allergy *b)
-{
-    if (strcmp(a->type, b->type) != 0)
-        return 0;
-    if (a->code[0] || b->code[0])
-        return strcmp(a->code, b->code) == 0;
-    return strcmp(a->name, b->name) == 0;
-}
-
-static int same_origin(const struct mm_ssmix2_origin *a, const struct mm_ssmix2_origin *b)
-{
-    return strcmp(a->type, b->type) == 0 && strcmp(a->file_time, b->file_time) == 0 &&
-           strcmp(a->order_no, b->order_no) == 0;
-}
-
 /* One allergy object; @also (n types, sorted, may repeat) is its "also_in". */
 static void jallergy(struct jw *w, int *n, const struct mm_ssmix2_allergy *a, const char *status,
-                     const char **also, size_t nalso)
+                     const char *const *also, size_t nalso)
 {
     jraw(w, (*n)++ ? ",{" : "{");
     jkv(w, 1, "status", status);
@@ -344,55 +304,25 @@ static void jallergy(struct jw *w, int *n, const struct mm_ssmix2_allergy *a, co
  */
 static void jallergies(struct jw *w, const mm_ssmix2_record *r)
 {
-    const struct mm_ssmix2_allergy *a = r->allergies.v;
-    const char *adt61 = r->allergy_src[0] ? r->allergy_src[0] : "";
-    const char *adt00 = r->allergy_src[1] ? r->allergy_src[1] : "";
-    struct al_pick *pk = NULL;
-    const char **also = NULL;
-    unsigned char *cur = NULL;
-    size_t np = 0;
-    int n = 0;
+    const struct mm_ssmix2_allergy *a;
+    size_t na = mm_ssmix2_record_allergies(r, &a);
+    struct mm_ssmix2_allergy_list l;
+    int n = 0, err;
 
     jraw(w, ",\"allergies\":[");
-    if (r->allergies.n && (!(pk = mm_calloc(r->allergies.n, sizeof(*pk))) ||
-                           !(also = mm_calloc(r->allergies.n, sizeof(*also))) ||
-                           !(cur = mm_calloc(r->allergies.n, 1)))) {
-        w->err = w->err ? w->err : mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
+    if ((err = mm_ssmix2_record_allergy_list(r, &l)) != 0) {
+        w->err = w->err ? w->err : err;
+        jraw(w, "]");
+        return;
     }
-    for (size_t i = 0; i < r->allergies.n; i++) {
-        const struct mm_ssmix2_origin *o = &a[i].from;
-        int is61 = strcmp(o->type, "ADT-61") == 0, is00 = strcmp(o->type, "ADT-00") == 0;
-        if (o->flag != MM_SSMIX2_CURRENT || (is61 && strcmp(o->file_time, adt61) != 0) ||
-            (is00 && strcmp(o->file_time, adt00) != 0))
-            continue;
-        pk[np++] = (struct al_pick){ is61 ? 0 : is00 ? 1 : 2, &a[i], i };
-        cur[i] = 1;
-    }
-    if (np > 1)
-        qsort(pk, np, sizeof(*pk), cmp_pick);
-    for (size_t k = 0; k < np; k++) {
-        size_t nalso = 0, j;
-        for (j = 0; j < k && !same_allergy(pk[j].a, pk[k].a); j++)
-            ;
-        if (j < k)
-            continue; /* listed with the first that has it */
-        for (j = k + 1; j < np; j++)
-            if (same_allergy(pk[j].a, pk[k].a) && !same_origin(&pk[j].a->from, &pk[k].a->from))
-                also[nalso++] = pk[j].a->from.type;
-        if (nalso > 1)
-            qsort(also, nalso, sizeof(*also), cmp_str);
-        jallergy(w, &n, pk[k].a, "current", also, nalso);
-    }
-    for (size_t i = 0; w->hist && i < r->allergies.n; i++)
-        if (!cur[i])
+    for (size_t k = 0; k < l.n; k++)
+        jallergy(w, &n, l.v[k].a, "current", l.v[k].also, l.v[k].nalso);
+    for (size_t i = 0; w->hist && i < na; i++)
+        if (!l.current[i])
             jallergy(w, &n, &a[i],
                      a[i].from.flag == MM_SSMIX2_CURRENT ? "replaced" : status_of(a[i].from.flag),
                      NULL, 0);
-out:
-    mm_free(pk);
-    mm_free(also);
-    mm_free(cur);
+    mm_ssmix2_allergy_list_release(&l);
     jraw(w, "]");
 }
 
