@@ -364,10 +364,46 @@ static void secret_map__zeroed_and_left_out_of_dumps(void **state)
     mm_os_secret_unmap(NULL, 0); /* accepted */
 }
 
+/* A restored-looking tree: nested folders, a read-only folder and file, a link to a folder
+ * outside it (removed, not followed), a name with a newline. All of it goes; the outside stays. */
+static void rmtree__removes_all_and_follows_no_link(void **state)
+{
+    char top[512], p[600], outside[512], keep[600];
+
+    at(top, sizeof(top), state, "scratch");
+    at(outside, sizeof(outside), state, "outside");
+    assert_int_equal(mkdir(outside, 0700), 0);
+    snprintf(keep, sizeof(keep), "%s/keep.txt", outside);
+    write_plain(keep, "keep", 4);
+    snprintf(p, sizeof(p), "%s/a/b/c", top);
+    assert_int_equal(mm_os_mkdir_p(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/a/b/c/f.txt", top);
+    write_plain(p, "x", 1);
+    snprintf(p, sizeof(p), "%s/a/b/line\nbreak", top);
+    write_plain(p, "y", 1);
+    snprintf(p, sizeof(p), "%s/a/ro", top);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/a/ro/r.txt", top);
+    write_plain(p, "z", 1);
+    assert_int_equal(chmod(p, 0400), 0);
+    snprintf(p, sizeof(p), "%s/a/ro", top);
+    assert_int_equal(chmod(p, 0500), 0);
+    snprintf(p, sizeof(p), "%s/a/link", top);
+    assert_int_equal(symlink(outside, p), 0);
+    assert_int_equal(mm_os_rmtree(top), 0);
+    assert_int_equal(access(top, F_OK), -1);
+    assert_int_equal(access(keep, F_OK), 0);
+    /* a missing path is success; a file alone is removed */
+    assert_int_equal(mm_os_rmtree(top), 0);
+    assert_int_equal(mm_os_rmtree(keep), 0);
+    assert_int_equal(access(keep, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(mkdir_p__creates_nested, setup, teardown),
+        cmocka_unit_test_setup_teardown(rmtree__removes_all_and_follows_no_link, setup, teardown),
         cmocka_unit_test_setup_teardown(mkdir_p__fails_under_a_file, setup, teardown),
         cmocka_unit_test_setup_teardown(read_file__exact_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(read_file__over_limit, setup, teardown),

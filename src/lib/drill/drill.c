@@ -15,6 +15,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "drill/drill_int.h"
+#include "os/os.h"
 
 static const char *const check_names[MM_DRILL_CHECKS] = {
     "generation", "head", "viewer", "space", "restore", "compare", "patients", "records", "cleanup",
@@ -161,7 +162,7 @@ static void cleanup(struct mm_drill__run *d)
         res->cleaned = 1;
         return;
     }
-    if (mm_drill__rmtree(res->scratch) == 0) {
+    if (mm_os_rmtree(res->scratch) == 0) {
         res->cleaned = 1;
         res->cleanup_s = mm_drill__now() - t;
         mm_drill__check(res, MM_DRILL_CHECK_CLEANUP, 1, "作業用フォルダを削除しました",

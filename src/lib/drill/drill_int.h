@@ -48,8 +48,4 @@ int mm_drill__restore(struct mm_drill__run *d);
  * @return 0, or an error that stopped the comparison */
 int mm_drill__compare(struct mm_drill__run *d);
 
-/* Remove the folder @path and everything below it (restored folders may be read-only).
- * @return 0, MM_EIO (what could not be removed is left; the message says so) */
-int mm_drill__rmtree(const char *path);
-
 #endif

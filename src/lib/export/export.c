@@ -58,40 +58,6 @@ struct run {
     struct mm_export_stats st;
 };
 
-/* Remove the tree at @path (links are removed, never followed). @return 0, -1 */
-static int remove_tree(const char *path)
-{
-    struct stat sb;
-    DIR *d;
-    struct dirent *e;
-    int rc = 0;
-
-    if (lstat(path, &sb) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(sb.st_mode))
-        return unlink(path);
-    (void)chmod(path, 0700); /* a restored folder may be read-only */
-    if (!(d = opendir(path)))
-        return -1;
-    while ((e = readdir(d))) {
-        size_t n;
-        char *sub;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n = strlen(path) + strlen(e->d_name) + 2;
-        if (!(sub = mm_malloc(n))) {
-            rc = -1;
-            break;
-        }
-        snprintf(sub, n, "%s/%s", path, e->d_name);
-        if (remove_tree(sub) != 0)
-            rc = -1;
-        mm_free(sub);
-    }
-    closedir(d);
-    return rmdir(path) == 0 ? rc : -1;
-}
-
 /* "<a>/<b>" in a new string, or NULL. */
 static char *join(const char *a, const char *b)
 {
@@ -672,7 +638,7 @@ int mm_export_run(mm_repo *r, const struct mm_export_opts *o, struct mm_export_s
     err = export_patients(&x, fhir_dir, csv_dir);
 out:
     if (x.scratch) {
-        if (remove_tree(x.scratch) != 0 && err == 0)
+        if (mm_os_rmtree(x.scratch) != 0 && err == 0)
             err = mm_error_set_errno(MM_EIO, errno,
                                      "the scratch folder could not be removed: remove '%s' by "
                                      "hand",

@@ -44,6 +44,13 @@ int mm_os_write_all(int fd, const void *data, size_t n, const char *path);
 int mm_os_fsync_dir(const char *dir);
 
 /*
+ * Remove @path and everything below it (os_rmtree.c; not in the Windows build): links are
+ * removed, never followed; read-only folders are opened up first. A missing @path is success.
+ * @return 0, MM_EIO (what could not be removed stays; the message names @path, redacted)
+ */
+int mm_os_rmtree(const char *path);
+
+/*
  * Folder listing straight from the kernel (getdents64): no DIR stream, so a folder costs
  * open, one or two reads and close — a backup lists hundreds of thousands of them.
  * mm_os_dir_read() fills @buf (at least 1 KiB) with raw entries; mm_os_dir_next() walks them.
