@@ -90,13 +90,32 @@ src_version() {
   sed -n "s/^'[^']*' $1_\(.*\)\.dsc .*/\1/p" <<<"$SRC_URIS" | head -n 1 | grep .
 }
 
-# unpack the source package $1 into src/$1/ and print the directory of its tree
+# every Debian version of source package $1 the apt lists know, newest first
+src_versions() {
+  apt-cache showsrc "$1" 2>/dev/null | sed -n 's/^Version: //p' | sort -u |
+    sort -r -V
+}
+
+# unpack source package $1 at version $2 into src/$1/; when a mirror lacks that version's files
+# (seen: a security update listed in the index, its sources missing from the mirror), the next
+# older version the lists know is taken and a warning says so. Writes the version unpacked to
+# src/$1/.version and prints the directory of its tree.
 fetch_src() {
-  local pkg="$1" work="$DEPS/src/$1"
-  rm -rf "$work"
-  mkdir -p "$work"
-  (cd "$work" && apt-get source -q "$pkg") >&2
-  find "$work" -mindepth 1 -maxdepth 1 -type d | head -n 1
+  local pkg="$1" want="$2" work="$DEPS/src/$1" v
+  for v in "$want" $(src_versions "$pkg" | grep -vxF "$want"); do
+    if dpkg --compare-versions "$v" gt "$want"; then continue; fi
+    rm -rf "$work"
+    mkdir -p "$work"
+    if (cd "$work" && apt-get source -q "$pkg=$v") >&2; then
+      if [ "$v" != "$want" ]; then
+        echo "deps: WARNING: $pkg $want could not be downloaded; built $v instead" >&2
+      fi
+      echo "$v" >"$work/.version"
+      find "$work" -mindepth 1 -maxdepth 1 -type d | head -n 1
+      return 0
+    fi
+  done
+  return 1
 }
 
 # prefix=<absolute> → prefix=${pcfiledir}/../.. and every copy of the absolute path → ${prefix}
@@ -276,8 +295,16 @@ built=0
 start_all=$SECONDS
 for pkg in "${PACKAGES[@]}"; do
   ver="$(src_version "$pkg")" || die "apt-get source $pkg: no source package (deb-src?)"
-  stamp="$DEPS/stamps/${pkg}_${ver}.stamp"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$RECIPE" ]; then
+  # a stamp is named by the version built and holds the recipe and the version wanted (they
+  # differ when the mirror lacked the wanted one's sources: fetch_src)
+  done_stamp=""
+  for s in "$DEPS/stamps/${pkg}_"*.stamp; do
+    if [ -f "$s" ] && [ "$(sed -n 1p "$s")" = "$RECIPE" ] &&
+      [ "$(sed -n 2p "$s")" = "wanted $ver" ]; then
+      done_stamp=$s
+    fi
+  done
+  if [ -n "$done_stamp" ]; then
     continue
   fi
   log="$DEPS/logs/$pkg.log"
@@ -286,13 +313,15 @@ for pkg in "${PACKAGES[@]}"; do
   rm -f "$DEPS/stamps/${pkg}_"*.stamp
   if ! (
     set -euo pipefail
-    s="$(fetch_src "$pkg")"
+    s="$(fetch_src "$pkg" "$ver")"
     "build_$pkg" "$s"
   ) >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     die "$pkg の構築に失敗しました / building $pkg failed: $log"
   fi
-  echo "$RECIPE" >"$stamp"
+  grep -h "^deps: WARNING" "$log" >&2 || true
+  built_ver="$(cat "$DEPS/src/$pkg/.version")"
+  printf '%s\nwanted %s\n' "$RECIPE" "$ver" >"$DEPS/stamps/${pkg}_${built_ver}.stamp"
   echo "deps: $pkg done in $((SECONDS - t0)) s"
   built=$((built + 1))
 done
