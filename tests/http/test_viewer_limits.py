@@ -5,7 +5,8 @@
 #   lock out a logged-in clinician nor a login (both answered within seconds while they are
 #   open); at most 16 of them stay open at once, and every one is closed within 5 s of its
 #   accept (plus slack), though it keeps sending; nor do 300 wrong passphrases sent at once
-#   (logins beyond the few in flight are answered 429 at once, not each holding a connection);
+#   (logins beyond the few in flight are refused at once — 429, or closed by the slow-client
+#   guard when many wait — not each holding a connection);
 # - core dumps (17.4): the viewer process has RLIMIT_CORE 0 and is not dumpable (its /proc
 #   files belong to root although it runs as another user: as root the viewer is started as
 #   nobody), and the decrypted-block cache of a loaded patient index is a mapping marked
@@ -247,10 +248,15 @@ def login_flood(v):
                 out[k] += chunk
     for k in out:
         k.close()
-    check(codes.count(429) >= 150 and codes.count(401) <= 20,
-          'logins beyond the few in flight are answered 429 at once (%d of 300; %d refused as'
-          ' wrong, %d closed unanswered, %d not answered in 25 s)'
-          % (codes.count(429), codes.count(401), codes.count(None), len(out)))
+    # Each login beyond the few in flight is refused at once: answered 429, or, when more than
+    # PENDING_MAX (16) connections wait for their request to be read (a loaded machine reads
+    # slower than 300 clients connect), closed unanswered by the slow-client guard (17.2).
+    # Either way no connection is held; a CI run once saw 126 answered 429 and 170 closed.
+    refused = codes.count(429) + codes.count(None)
+    check(codes.count(429) >= 1 and refused >= 270 and codes.count(401) <= 20 and not out,
+          'logins beyond the few in flight are refused at once (%d of 300 answered 429, %d closed'
+          ' unanswered; %d refused as wrong, %d not answered in 25 s)'
+          % (codes.count(429), codes.count(None), codes.count(401), len(out)))
 
 
 def dumps(v):
