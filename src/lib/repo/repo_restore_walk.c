@@ -369,6 +369,19 @@ static int fix_now(int fd, const char *path, uint32_t mode, int64_t mtime_ns)
     return 0;
 }
 
+/* Whether the folder @fd gives new entries its group (set-group-ID): then fchown always. */
+static int passes_group(int fd)
+{
+#ifdef _WIN32
+    (void)fd;
+    return 0;
+#else
+    struct stat s;
+
+    return fstat(fd, &s) == 0 && (s.st_mode & S_ISGID);
+#endif
+}
+
 /* Whether a thread waits for work that a subfolder could be. */
 static int want_hand(struct mm_repo__rstate *st)
 {
@@ -427,7 +440,6 @@ static int restore_dir(struct rctx *c, int dfd, const char *dst, const char *sho
     char *path = mm_repo__join(dst, e->name, e->namelen),
          *sh = mm_repo__join(shown, e->name, e->namelen);
     int created = mkdirat(dfd, name, 0700) == 0, sub = 0, fd = -1, sgid = 0, err = 0;
-    struct stat s;
 
     if (!path || !sh) {
         err = mm_error_set(MM_ENOMEM, "out of memory");
@@ -449,8 +461,8 @@ static int restore_dir(struct rctx *c, int dfd, const char *dst, const char *sho
         err = fail_at(MM_EEXISTS, 0, "", " exists and is not a folder", dst, name);
         goto out;
     }
-    if (st->root_user && fstat(fd, &s) == 0)
-        sgid = !!(s.st_mode & S_ISGID);
+    if (st->root_user)
+        sgid = passes_group(fd);
     if ((err = walk(c, e->ids, fd, sgid, path, sh, depth + 1, held + 1, m == 2, &sub)) < 0)
         goto out;
 #ifdef _WIN32
@@ -551,14 +563,13 @@ static int run_job(struct rctx *c, const struct mm_repo__rjob *j)
 {
     struct mm_repo__rstate *st = c->st;
     char red[MM_LOG_PATH_MAX];
-    struct stat s;
     int fd, sgid = 0, sub = 0, err;
 
     fd = open(j->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return mm_error_set(MM_EEXISTS, "'%s' exists and is not a folder", RED(red, j->path));
-    if (st->root_user && fstat(fd, &s) == 0)
-        sgid = !!(s.st_mode & S_ISGID);
+    if (st->root_user)
+        sgid = passes_group(fd);
     err = walk(c, j->id, fd, sgid, j->path, j->shown, j->depth, 1, 1, &sub);
 #ifdef _WIN32
     sub = 1;
@@ -646,12 +657,15 @@ int mm_repo__restore_run(struct mm_repo__rstate *st, struct mm_repo__work *w, co
     pthread_t th[64];
     unsigned int nth, started = 0, inited = 0;
     char red[MM_LOG_PATH_MAX];
-    struct stat s;
     int err = 0, fd = -1, sgid = 0, sub = 0;
 
     MM_ASSERT_ARG(st && w && dest);
     st->euid = geteuid();
+#ifdef _WIN32
+    st->egid = 0;
+#else
     st->egid = getegid();
+#endif
     read_umask(st);
     nth = mm_repo__threads(st->o->threads);
     if (!(cs = mm_calloc(nth, sizeof(*cs)))) {
@@ -676,8 +690,8 @@ int mm_repo__restore_run(struct mm_repo__rstate *st, struct mm_repo__work *w, co
         err = mm_error_set_errno(MM_EIO, errno, "cannot open '%s'", RED(red, dest));
         goto out_b;
     }
-    if (st->root_user && fstat(fd, &s) == 0)
-        sgid = !!(s.st_mode & S_ISGID);
+    if (st->root_user)
+        sgid = passes_group(fd);
     st->busy = 1; /* the main thread, while it walks */
     for (; started < nth; started++)
         if (pthread_create(&th[started], NULL, worker_main, &cs[started]) != 0)
