@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Restore: walk a generation's trees, create its folders (never following a link: every
- * folder is opened with O_NOFOLLOW, every file created with O_EXCL | O_NOFOLLOW, names
- * come from validated trees with no '/', "." or ".."), and hand each file to a worker that
- * reads its blobs, checks every blob against its ID before writing a byte of it, and sets
- * mode and mtime. A file whose data is damaged or missing is removed, reported and
- * counted; the rest is restored. Folder modes and mtimes are set last, deepest first,
- * since creating files changes them. Filters: a path prefix, or one patient's folders
- * (<pid[0:3]>/<pid[3:6]>/<pid> below an SS-MIX2 source).
+ * Restore: the target (a temporary sibling swapped in when whole, or a merge into it), the
+ * filters (a path prefix, or one patient's folders: <pid[0:3]>/<pid[3:6]>/<pid> below an
+ * SS-MIX2 source) and the plan of a merge or overwrite (what it adds, replaces and leaves).
+ * The folders and files are written by repo_restore_walk.c: never following a link, every
+ * blob checked against its ID before a byte of it is written, damaged files removed,
+ * reported and counted, folders' modes and mtimes set last.
  */
 #include <errno.h>
 #include <fcntl.h>
