@@ -12,6 +12,8 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <linux/fs.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -324,6 +327,300 @@ static void restore__empty_target_in_a_folder_we_cannot_write(void **state)
     mm_repo_free(f.r);
 }
 
+/* ---- issue 22: a folder is the unit of work ------------------------------------------------ */
+
+static const char *meta_root, *meta_other;
+static size_t meta_n;
+
+/* Every file and folder below meta_root has its twin below meta_other: the same kind, mode
+ * (with the set-ID bits) and mtime to the nanosecond, and for a file the same bytes. */
+static int meta_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    char other[PATHCAP];
+    struct stat o;
+
+    (void)flag;
+    (void)ftw;
+    if (snprintf(other, sizeof(other), "%s%s", meta_other, path + strlen(meta_root)) >=
+        (int)sizeof(other))
+        fail_msg("path too long");
+    if (lstat(other, &o) != 0)
+        fail_msg("'%s' was not restored", other);
+    if ((st->st_mode & 0170000) != (o.st_mode & 0170000) ||
+        (st->st_mode & 07777) != (o.st_mode & 07777))
+        fail_msg("'%s': mode %o, restored %o", other, (unsigned)st->st_mode, (unsigned)o.st_mode);
+    if (st->st_mtim.tv_sec != o.st_mtim.tv_sec || st->st_mtim.tv_nsec != o.st_mtim.tv_nsec)
+        fail_msg("'%s': mtime differs", other);
+    if (S_ISREG(st->st_mode)) {
+        size_t nx = 0, ny = 0;
+        unsigned char *x = read_all(path, &nx), *y = read_all(other, &ny);
+        if (!x || !y || nx != ny || memcmp(x, y, nx) != 0)
+            fail_msg("'%s' was not restored byte for byte", other);
+        free(x);
+        free(y);
+    }
+    meta_n++;
+    return 0;
+}
+
+static size_t compare_meta(const char *a, const char *b)
+{
+    meta_root = a;
+    meta_other = b;
+    meta_n = 0;
+    nftw(a, meta_cb, 16, FTW_PHYS);
+    return meta_n;
+}
+
+static void set_time(const char *path, long sec, long nsec)
+{
+    struct timespec ts[2] = { { sec, nsec }, { sec, nsec } };
+
+    if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+        fail_msg("utimensat '%s': %s", path, strerror(errno));
+}
+
+/* A file @rel below @base with @n bytes made from @seed, mode @mode, mtime @sec.@nsec. */
+static void put_file(const char *base, const char *rel, size_t n, unsigned seed, mode_t mode,
+                     long sec, long nsec)
+{
+    char p[PATHCAP];
+    unsigned char *d = malloc(n ? n : 1);
+
+    assert_non_null(d);
+    uint64_t x = 0x9E3779B97F4A7C15ull * (seed + 1); /* xorshift: bytes that do not compress */
+
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        d[i] = (unsigned char)(x >> 24);
+    }
+    put(base, rel, "");
+    pj(p, base, rel);
+    write_file_mode(p, d, n, 0600);
+    assert_int_equal(chmod(p, mode), 0);
+    set_time(p, sec, nsec);
+    free(d);
+}
+
+static int loosen_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)ftw;
+    if (flag == FTW_D && S_ISDIR(st->st_mode))
+        chmod(path, 0700);
+    return 0;
+}
+
+/* Make every folder below @dir (and itself) writable, so it can be removed. */
+static void loosen(const char *dir)
+{
+    nftw(dir, loosen_cb, 16, FTW_PHYS);
+}
+
+static const mode_t file_modes[] = { 0600, 0640, 0644, 0444, 0755, 0700, 0666, 02755, 0400 };
+static const mode_t dir_modes[] = { 0755, 0750, 0700, 0555, 0711 };
+
+/*
+ * A tree as a restore's workers split it: one folder of 600 files, 150 small folders of a
+ * file or two each (SS-MIX2's shape, handed between threads), and a chain of 60 nested
+ * folders (deeper than one thread holds folders open, so handed on mid-way) with a file at
+ * each level; files and folders of many modes (read-only folders among them, a mode the
+ * umask would cut, a set-group-ID file) and each its own mtime. Restored with 1, 4 and 16
+ * threads: byte for byte, every mode and mtime (folders' too) as backed up.
+ */
+static void restore__folders_as_units_keep_bytes_modes_and_times(void **state)
+{
+    struct fx f;
+    struct mm_repo_source s;
+    struct mm_repo_restore_opts o = { 0 };
+    struct mm_repo_restore_stats rs;
+    char tree[PATHCAP], rel[PATHCAP], p[PATHCAP], deep[PATHCAP];
+    static const unsigned threads[] = { 1, 4, 16 };
+    mode_t old_mask = umask(022);
+    size_t want, files = 0;
+
+    (void)state;
+    setup_fx(&f);
+    pj(tree, tmpdir, "tree");
+    for (unsigned i = 0; i < 600; i++, files++) {
+        snprintf(rel, sizeof(rel), "many/f%03u", i);
+        put_file(tree, rel, 100 + i * 37 % 5000, i, file_modes[i % 9], 1600000000 + i, i * 1001);
+    }
+    for (unsigned i = 0; i < 150; i++) {
+        snprintf(rel, sizeof(rel), "small/%03u/%u/rec", i / 10, i);
+        put_file(tree, rel, 50 + i, 1000 + i, file_modes[i % 9], 1500000000 + i, 7);
+        files++;
+        if (i % 3 == 0) {
+            snprintf(rel, sizeof(rel), "small/%03u/%u/rec2", i / 10, i);
+            put_file(tree, rel, 3000, 2000 + i, 0640, 1500000100 + i, 9);
+            files++;
+        }
+    }
+    snprintf(deep, sizeof(deep), "deep");
+    for (unsigned i = 0; i < 60; i++, files++) {
+        size_t n = strlen(deep);
+        snprintf(deep + n, sizeof(deep) - n, "/d%u", i);
+        if (snprintf(rel, sizeof(rel), "%.900s/file", deep) < 0)
+            fail_msg("snprintf");
+        put_file(tree, rel, 10 + i, 3000 + i, 0644, 1400000000 + i, 0);
+    }
+    /* folders' modes and times last, deepest first (a read-only folder takes no new entry) */
+    for (unsigned i = 60; i-- > 0;) {
+        pj(p, tree, deep);
+        set_time(p, 1300000000 + i, 123);
+        assert_int_equal(chmod(p, dir_modes[i % 5]), 0);
+        *strrchr(deep, '/') = '\0';
+    }
+    for (unsigned i = 0; i < 150; i++) {
+        snprintf(rel, sizeof(rel), "small/%03u/%u", i / 10, i);
+        set_time(pj(p, tree, rel), 1200000000 + i, 5);
+        assert_int_equal(chmod(p, dir_modes[i % 5]), 0);
+    }
+    for (unsigned i = 0; i < 15; i++) {
+        snprintf(rel, sizeof(rel), "small/%03u", i);
+        set_time(pj(p, tree, rel), 1100000000 + i, 0);
+        assert_int_equal(chmod(p, dir_modes[(i + 1) % 5]), 0);
+    }
+    set_time(pj(p, tree, "many"), 1000000000, 999999999);
+    assert_int_equal(chmod(p, 0555), 0);
+    set_time(pj(p, tree, "small"), 1000000001, 1);
+    set_time(pj(p, tree, "deep"), 1000000002, 2);
+    s.path = tree;
+    s.kind = MM_REPO_SOURCE_FOLDER;
+    if (mm_repo_backup(f.r, &s, 1, NULL, NULL, NULL) != 0)
+        fail_msg("backup: %s", mm_error_last());
+    want = files + 150 + 15 + 60 + 3 + 1; /* the files, the folders, the tree's own folder */
+    for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+        loosen(f.out);
+        test_rm_rf(f.out);
+        o.threads = threads[t];
+        assert_int_equal(mm_repo_restore(f.r, "latest", f.out, &o, &rs), 0);
+        assert_int_equal(rs.files, files);
+        assert_int_equal(rs.damaged, 0);
+        assert_int_equal(compare_meta(tree, pj(p, f.out, "tree")), want);
+    }
+    umask(old_mask);
+    mm_repo_free(f.r);
+    loosen(tmpdir); /* read-only folders: writable again, for the removal */
+}
+
+struct probs1 {
+    int n;
+    char path[PATHCAP], what[256];
+};
+
+static void on_problem(const char *gen, const char *path, const char *what, void *ctx)
+{
+    struct probs1 *pr = ctx;
+
+    (void)gen;
+    pr->n++;
+    snprintf(pr->path, sizeof(pr->path), "%s", path);
+    snprintf(pr->what, sizeof(pr->what), "%s", what);
+}
+
+static char *largest_path;
+static off_t largest_size;
+
+static int largest_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)ftw;
+    if (flag == FTW_F && S_ISREG(st->st_mode) && st->st_size > largest_size) {
+        largest_size = st->st_size;
+        snprintf(largest_path, PATHCAP, "%s", path);
+    }
+    return 0;
+}
+
+/*
+ * One folder of 40 small files and one large one whose data is damaged in the repository
+ * (a byte flipped in the middle of the pack holding it): the restore succeeds, reports and
+ * counts that file alone (its path, patient IDs hidden) and leaves no part of it, and the
+ * folder's other files, its mode and its mtime are restored as backed up.
+ */
+static void restore__a_damaged_file_leaves_its_folder_whole(void **state)
+{
+    struct fx f;
+    struct mm_repo_source s;
+    struct mm_repo_restore_opts o = { 0 };
+    struct mm_repo_restore_stats rs;
+    struct probs1 pr = { 0 };
+    char tree[PATHCAP], rel[PATHCAP], p[PATHCAP], q[PATHCAP], pack[PATHCAP];
+    struct stat a, b;
+    unsigned char c;
+    int fd;
+
+    (void)state;
+    setup_fx(&f);
+    mm_repo_free(f.r);
+    /* a repository of its own, holding only this tree: its largest pack is the big file's */
+    test_rm_rf(f.repo);
+    pj(tree, tmpdir, "tree");
+    for (unsigned i = 0; i < 40; i++) {
+        snprintf(rel, sizeof(rel), "100/073/" PID "/f%02u", i);
+        put_file(tree, rel, 200 + i, 50 + i, 0640, 1600000000 + i, 3);
+    }
+    put_file(tree, "100/073/" PID "/big", 3000000, 99, 0644, 1600000100, 4);
+    set_time(pj(p, tree, "100/073/" PID), 1500000000, 42);
+    assert_int_equal(chmod(p, 0750), 0);
+    {
+        struct mm_repo_init_opts io = { 0 };
+        io.kdf = &kdf_min;
+        if (mm_repo_init(f.repo, "alice", PASS, strlen(PASS), &io) != 0)
+            fail_msg("init: %s", mm_error_last());
+    }
+    if (mm_repo_open(&f.r, f.repo, "alice", PASS, strlen(PASS)) != 0)
+        fail_msg("open: %s", mm_error_last());
+    s.path = tree;
+    s.kind = MM_REPO_SOURCE_FOLDER;
+    if (mm_repo_backup(f.r, &s, 1, NULL, NULL, NULL) != 0)
+        fail_msg("backup: %s", mm_error_last());
+    mm_repo_free(f.r);
+    largest_path = pack;
+    largest_size = -1;
+    nftw(pj(p, f.repo, "data"), largest_cb, 16, FTW_PHYS);
+    if (largest_size < 1000000)
+        fail_msg("the largest pack holds %lld bytes", (long long)largest_size);
+    fd = open(pack, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, largest_size / 2), 1);
+    c ^= 0x20;
+    assert_int_equal(pwrite(fd, &c, 1, largest_size / 2), 1);
+    close(fd);
+    if (mm_repo_open(&f.r, f.repo, "alice", PASS, strlen(PASS)) != 0)
+        fail_msg("open: %s", mm_error_last());
+    o.problem = on_problem;
+    o.ctx = &pr;
+    o.threads = 4;
+    assert_int_equal(mm_repo_restore(f.r, "latest", f.out, &o, &rs), 0);
+    assert_int_equal(rs.damaged, 1);
+    assert_int_equal(rs.files, 40);
+    assert_int_equal(pr.n, 1);
+    assert_non_null(strstr(pr.path, "/big"));
+    assert_null(strstr(pr.path, PID));
+    assert_non_null(strstr(pr.what, "damaged"));
+    pj(q, f.out, "tree/100/073/" PID);
+    assert_false(exists(pj(p, q, "big")));
+    for (unsigned i = 0; i < 40; i++) {
+        snprintf(rel, sizeof(rel), "100/073/" PID "/f%02u", i);
+        pj(p, tree, rel);
+        assert_int_equal(lstat(p, &a), 0);
+        pj(p, f.out, "tree");
+        assert_int_equal(lstat(pj(q, p, rel), &b), 0);
+        assert_int_equal(a.st_mode, b.st_mode);
+        assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+        assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+        assert_string_equal(get(tree, rel), get(p, rel));
+    }
+    assert_int_equal(lstat(pj(p, tree, "100/073/" PID), &a), 0);
+    assert_int_equal(lstat(pj(q, f.out, "tree/100/073/" PID), &b), 0);
+    assert_int_equal(b.st_mode & 07777, 0750);
+    assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+    assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+    mm_repo_free(f.r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +630,8 @@ int main(void)
                                   remove_tmp),
         cmocka_unit_test_teardown(restore__overwrite_keeps_the_old_folder_aside, remove_tmp),
         cmocka_unit_test_teardown(restore__empty_target_in_a_folder_we_cannot_write, remove_tmp),
+        cmocka_unit_test_teardown(restore__folders_as_units_keep_bytes_modes_and_times, remove_tmp),
+        cmocka_unit_test_teardown(restore__a_damaged_file_leaves_its_folder_whole, remove_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
