@@ -168,6 +168,22 @@ static void note_cb(const struct mm_backup_note *n, void *arg)
                       "mamori: the patient index could not be built: %s\n"),
                 n->message);
         break;
+    case MM_BACKUP_NOTE_INDEX_CACHE:
+        if (n->count && !ctx->quiet)
+            fprintf(stderr, "%s",
+                    CLI_T(ctx,
+                          "mamori: 患者索引のキャッシュが前の世代と合わないため、前の世代の索引を媒体から読みました（変わった患者だけ更新します）\n",
+                          "mamori: the patient index cache does not match the parent generation: "
+                          "its index was read from the repository (only changed patients are "
+                          "updated)\n"));
+        else if (!n->count)
+            fprintf(stderr,
+                    CLI_T(ctx,
+                          "mamori: 患者索引のキャッシュが前の世代と合わず、前の世代の索引も使えません（%s）: 全ファイルから作り直します\n",
+                          "mamori: the patient index cache does not match the parent generation, "
+                          "whose stored index cannot be used (%s): it is built from every file\n"),
+                    n->message);
+        break;
     case MM_BACKUP_NOTE_INDEX_UNREADABLE:
         fprintf(stderr,
                 CLI_T(ctx,

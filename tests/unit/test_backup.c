@@ -640,6 +640,72 @@ static void check_launcher(const char *dir, const char *name)
 }
 
 /*
+ * A program put on the medium is hashed once per process while it stays the same file (a
+ * backup lists it twice), yet every change is seen: the Windows build rewritten in place with
+ * as many bytes (same inode) is listed with its new SHA-256 and copied; the medium's copy
+ * altered with as many bytes is rewritten (bytes compared, not only sizes); one of another
+ * size too; SHA256SUMS-windows.txt follows each time.
+ */
+static void medium__same_size_changes_are_seen(void **state)
+{
+    static const char exe1[] = "MZ\x90\x00 build one", exe2[] = "MZ\x90\x00 build two";
+    struct mm_repo_medium m = { "FRI", "1310012345", "alice", 0, 1 };
+    const unsigned int fl = MM_BACKUP_VIEWER_WRITE | MM_BACKUP_VIEWER_BIN;
+    struct mm_repo_viewer *v = NULL;
+    char dir[600], exe[700], onm[1024];
+    unsigned char h[32];
+    size_t at = 0, n;
+    ino_t ino;
+    char *t;
+    FILE *f;
+
+    (void)state;
+    _Static_assert(sizeof(exe1) == sizeof(exe2), "as many bytes");
+    snprintf(dir, sizeof(dir), "%s/medium-same-size", work);
+    snprintf(exe, sizeof(exe), "%s/same-size-mamori.exe", work);
+    snprintf(onm, sizeof(onm), "%s/bin/mamori.exe", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_file(exe, exe1, sizeof(exe1) - 1);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, fl, exe, NULL), 0);
+    /* rewritten in place, as many bytes: the same inode, a new ctime */
+    ino = inode_of(work, "same-size-mamori.exe");
+    assert_non_null(f = fopen(exe, "r+"));
+    assert_int_equal(fwrite(exe2, 1, sizeof(exe2) - 1, f), sizeof(exe2) - 1);
+    assert_int_equal(fclose(f), 0);
+    assert_true(inode_of(work, "same-size-mamori.exe") == ino);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, fl, exe, &v), 0);
+    assert_true(listed(v, "bin/mamori.exe", &at));
+    mm_crypto_sha256(exe2, sizeof(exe2) - 1, h);
+    assert_memory_equal(v->files[at].sha256, h, 32);
+    mm_repo_viewer_free(v);
+    v = NULL;
+    t = slurp(dir, "bin/mamori.exe", &n);
+    assert_int_equal(n, sizeof(exe2) - 1);
+    assert_memory_equal(t, exe2, n);
+    free(t);
+    check_sums(dir);
+    /* the medium's copy altered, as many bytes: rewritten */
+    write_file(onm, exe1, sizeof(exe1) - 1);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, fl, exe, NULL), 0);
+    t = slurp(dir, "bin/mamori.exe", &n);
+    assert_int_equal(n, sizeof(exe2) - 1);
+    assert_memory_equal(t, exe2, n);
+    free(t);
+    /* another size: rewritten */
+    write_file(onm, "MZ", 2);
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, fl, exe, NULL), 0);
+    t = slurp(dir, "bin/mamori.exe", &n);
+    assert_int_equal(n, sizeof(exe2) - 1);
+    assert_memory_equal(t, exe2, n);
+    free(t);
+    check_sums(dir);
+    /* unchanged: not rewritten */
+    ino = inode_of(dir, "bin/mamori.exe");
+    assert_int_equal(mm_backup_medium_viewer(dir, &m, fl, exe, NULL), 0);
+    assert_true(inode_of(dir, "bin/mamori.exe") == ino);
+}
+
+/*
  * With bin/ and a Windows build (a few bytes given by path), the medium gets bin/mamori.exe
  * (those bytes), both launchers (the same bytes) and the SHA-256 list, all in the list with
  * the hashes of the files written; the guide tells to double-click the launcher. The same
@@ -861,6 +927,7 @@ int main(void)
         cmocka_unit_test(medium__rewritten_only_when_changed),
         cmocka_unit_test(run__records_the_viewer_files),
         cmocka_unit_test(medium__windows_viewer),
+        cmocka_unit_test(medium__same_size_changes_are_seen),
         cmocka_unit_test(run__records_the_windows_viewer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

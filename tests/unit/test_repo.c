@@ -2050,6 +2050,99 @@ static void pages__each_block_from_whichever_copy_is_whole(void **state)
     mm_repo_free(r);
 }
 
+/*
+ * The whole index read into a file (mm_repo_read_index, what a host whose index cache is lost
+ * takes instead of a rebuild): byte for byte the file stored, over several threads' stretches
+ * (2.3 MiB), the file cut to size when it held more; one copy of every block damaged still
+ * reads (twins); both damaged fails with the patient index named, never with wrong bytes.
+ */
+static void pages__read_whole_index_into_a_file(void **state)
+{
+    char base[PATHCAP], repo[PATHCAP], src[PATHCAP], ixf[PATHCAP], p[PATHCAP], out[PATHCAP];
+    char id[MM_CRYPTO_HEX_SIZE];
+    struct mm_repo_source s = { 0 };
+    struct mm_repo_backup_opts o = { 0 };
+    struct mm_repo_counts c;
+    struct mm_repo_gen *g = NULL;
+    const size_t size = 2300 * KIB + 99;
+    unsigned char *ixdata, *got;
+    uint64_t n64 = 0;
+    size_t n = 0;
+    struct list l;
+    int fd;
+    mm_repo *r;
+
+    (void)state;
+    new_repo_and_src(base, "fetch", NULL, repo, src);
+    pj(ixf, base, "patients.idx");
+    pj(out, base, "fetched.idx");
+    ixdata = random_bytes(size, 4711);
+    for (size_t i = 100 * KIB; i < 900 * KIB; i++) /* compressible blocks too */
+        ixdata[i] = (unsigned char)"patient row "[i % 12];
+    write_file(ixf, ixdata, size);
+    write_random(pj(p, src, "f"), 1000, 7);
+    r = open_repo(repo);
+    s.path = src;
+    s.kind = MM_REPO_SOURCE_SSMIX2_STD;
+    o.index_file = ixf;
+    backup_n(r, &s, 1, &o, id, &c);
+    gens_of(r, &g, &n);
+    assert_int_equal(n, 1);
+
+    got = malloc(size + 1);
+    assert_non_null(got);
+    write_random(out, size + 5000, 9); /* longer than the index: cut to its size */
+    fd = open(out, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(mm_repo_read_index(r, &g[0], fd, &n64), 0);
+    close(fd);
+    assert_int_equal(n64, size);
+    assert_int_equal(file_size(out), (off_t)size);
+    fd = open(out, O_RDONLY);
+    assert_int_equal(read(fd, got, size + 1), (ssize_t)size);
+    close(fd);
+    assert_memory_equal(got, ixdata, size);
+    assert_int_equal(mm_repo_read_index(r, &g[0], -1, NULL), MM_EINVAL);
+
+    /* the largest pack (blocks of the index) damaged in its first third: the twins serve */
+    l = list_files(pj(p, repo, "data"));
+    {
+        size_t big = 0;
+        for (size_t i = 1; i < l.n; i++)
+            if (file_size(l.v[i]) > file_size(l.v[big]))
+                big = i;
+        assert_true(file_size(l.v[big]) > 100 * KIB);
+        for (off_t off = test_format >= 3 ? 256 : 16; off < file_size(l.v[big]) / 3; off += 512)
+            flip_byte(l.v[big], off);
+    }
+    fd = open(out, O_WRONLY | O_TRUNC);
+    assert_int_equal(mm_repo_read_index(r, &g[0], fd, NULL), 0);
+    close(fd);
+    fd = open(out, O_RDONLY);
+    assert_int_equal(read(fd, got, size + 1), (ssize_t)size);
+    close(fd);
+    assert_memory_equal(got, ixdata, size);
+
+    /* every pack damaged all over (both copies of every block): an error naming the index */
+    for (size_t i = 0; i < l.n; i++) {
+        off_t sz = file_size(l.v[i]);
+        for (off_t off = test_format >= 3 ? 256 : 16; off < sz - 200; off += 512)
+            flip_byte(l.v[i], off + 7);
+    }
+    free_list(&l);
+    fd = open(out, O_WRONLY | O_TRUNC);
+    {
+        int err = mm_repo_read_index(r, &g[0], fd, NULL);
+        assert_true(err == MM_ECORRUPT || err == MM_EAUTH);
+        assert_non_null(strstr(mm_error_last(), "patient index"));
+    }
+    close(fd);
+    free(got);
+    mm_repo_gens_free(g, n);
+    free(ixdata);
+    mm_repo_free(r);
+}
+
 static void generations__list_find_and_patient_index(void **state)
 {
     char base[PATHCAP], repo[PATHCAP], src[PATHCAP], ixf[PATHCAP], p[PATHCAP], host[256] = "";
@@ -3785,6 +3878,7 @@ int main(void)
         cmocka_unit_test_teardown(read_file__reads_one_file_and_refuses_other_paths, remove_tmp),
         cmocka_unit_test_teardown(pages__read_on_demand_from_threads_and_damage, remove_tmp),
         cmocka_unit_test_teardown(pages__each_block_from_whichever_copy_is_whole, remove_tmp),
+        cmocka_unit_test_teardown(pages__read_whole_index_into_a_file, remove_tmp),
         cmocka_unit_test_teardown(restore__patient_selects_its_folders_of_both_storages,
                                   remove_tmp),
         cmocka_unit_test_teardown(generations__list_find_and_patient_index, remove_tmp),

@@ -71,6 +71,11 @@ enum mm_backup_note_kind {
     /* bin/ was refreshed but no Windows build of mamori was found (opts.windows_exe): the
      * medium has no Windows viewer (said once per backup, before the walk) */
     MM_BACKUP_NOTE_NO_WINDOWS,
+    /* the host's patient-index cache matched no generation (lost, another host's): count 1,
+     * the parent generation's index was read from the repository (then updated for the
+     * changed patients); count 0, it could not be used (message: why) and the index is built
+     * from every file */
+    MM_BACKUP_NOTE_INDEX_CACHE,
 };
 
 struct mm_backup_note {

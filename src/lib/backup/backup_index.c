@@ -3,10 +3,14 @@
  * The patient index of a backup (backup.h): kept between runs in the host's cache folder
  * (<cache root>/<repository ID>/patient-index.db, with patient-index.generation naming the root
  * tree it matches), updated for the changed patients of one storage or built in full, started
- * beside the backup's walk when the cache matches no generation; and the check stored with the
- * generation (how many patients, against the previous generation that stored an index).
+ * beside the backup's walk when the cache matches no generation and the parent's stored index
+ * cannot be taken (a lost cache is otherwise refilled from the repository: the parent's index
+ * read, checked and stamped, then updated for the changed patients like any other); and the
+ * check stored with the generation (how many patients, against the previous generation that
+ * stored an index).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,24 +129,144 @@ static void *build_thread(void *arg)
 }
 
 /*
- * Before the backup: when the cached index matches no generation (first backup, lost
- * cache), the whole index has to be built; start that now, beside the backup's walk, so the
- * two share the disk's and the CPUs' time instead of queueing.
+ * Whether generation @g stored an index over exactly the storages this backup indexes (the
+ * standardized storage j->std_name and its extended one j->ext_name, or none). Manifests
+ * without tag 15 name no storages: their SS-MIX2 sources are the storages.
+ */
+static int same_storages(const struct index_job *j, const struct mm_repo_gen *g)
+{
+    int std = 0, ext = 0, other = 0;
+
+    for (size_t i = 0; i < g->nstorages; i++) {
+        const struct mm_repo_gen_storage *s = &g->storages[i];
+        if (!s->indexed)
+            continue;
+        if (s->kind == MM_REPO_SOURCE_SSMIX2_STD && strcmp(s->path, j->std_name) == 0)
+            std++;
+        else if (s->kind == MM_REPO_SOURCE_SSMIX2_EXT && j->ext_name &&
+                 strcmp(s->path, j->ext_name) == 0)
+            ext++;
+        else
+            other++;
+    }
+    for (size_t i = 0; g->nstorages == 0 && i < g->nsources; i++) {
+        const struct mm_repo_gen_source *s = &g->sources[i];
+        if (s->kind == MM_REPO_SOURCE_SSMIX2_STD && strcmp(s->name, j->std_name) == 0)
+            std++;
+        else if (s->kind == MM_REPO_SOURCE_SSMIX2_EXT && j->ext_name &&
+                 strcmp(s->name, j->ext_name) == 0)
+            ext++;
+        else if (s->kind == MM_REPO_SOURCE_SSMIX2_STD || s->kind == MM_REPO_SOURCE_SSMIX2_EXT)
+            other++;
+    }
+    return std == 1 && ext == (j->ext_name ? 1 : 0) && other == 0;
+}
+
+/* Write the stamp: the cached index matches the generation of root tree @root_hex. */
+static int write_stamp_for(const struct index_job *j, const char *root_hex)
+{
+    char tmp[4200], key[2 * MM_LIMIT_PATH + 8];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", j->stamp);
+    if (!(f = fopen(tmp, "w")))
+        return -1;
+    stamp_key(j, key, sizeof(key));
+    fprintf(f, "%s\n%s\n", root_hex, key);
+    if (fclose(f) != 0 || rename(tmp, j->stamp) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Refill a lost cache from the repository: generation @g's stored index read (every block
+ * checked) into a temporary file beside the cache's, synced, renamed over it, and stamped
+ * with @g's root. @return 0, or <0 with the error message set (the cache then holds no index)
+ */
+static int fetch_index(mm_repo *r, struct index_job *j, const struct mm_repo_gen *g)
+{
+    char tmp[4200], root[MM_CRYPTO_HEX_SIZE];
+    int fd = -1, err;
+
+    unlink(j->stamp);
+    if ((err = mm_os_mkdir_p(j->dir, 0700)) < 0)
+        return err;
+    snprintf(tmp, sizeof(tmp), "%s.fetch-%ld", j->path, (long)getpid());
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return mm_error_set_errno(MM_EIO, errno, "cannot create the patient index in the cache");
+    if ((err = mm_repo_read_index(r, g, fd, NULL)) == 0 && fsync(fd) != 0)
+        err = mm_error_set_errno(MM_EIO, errno, "cannot sync the patient index in the cache");
+    if (close(fd) != 0 && err == 0)
+        err = mm_error_set_errno(MM_EIO, errno, "cannot write the patient index in the cache");
+    if (err == 0 && rename(tmp, j->path) != 0)
+        err = mm_error_set_errno(MM_EIO, errno, "cannot rename the patient index in the cache");
+    if (err < 0) {
+        unlink(tmp);
+        return err;
+    }
+    mm_os_fsync_dir(j->dir);
+    mm_crypto_hex(g->root, root);
+    if (write_stamp_for(j, root) < 0)
+        return mm_error_set(MM_EIO, "cannot write the patient index stamp in the cache");
+    return 0;
+}
+
+/*
+ * The cache matches no generation: take the parent's (@g, when found) stored index if it
+ * covers the same storages. @return 1 fetched (the hook updates it for the changed patients),
+ * 0 not (a note says why, unless this is a host or the cache is there but for other storages)
+ */
+static int refill_cache(mm_repo *r, struct index_job *j, const struct mm_repo_gen *g)
+{
+    char why[400];
+
+    if (!g || j->nmore > 0 || mm_keyset_is_host(mm_repo_keyset(r)))
+        return 0; /* (several storages: always rebuilt; a host cannot read an index) */
+    if (!g->has_index) {
+        snprintf(why, sizeof(why), "%s", "the parent generation has no patient index");
+    } else if (!same_storages(j, g)) {
+        if (access(j->path, F_OK) == 0)
+            return 0; /* the storages moved, the cache is theirs: rebuilt as ever, unsaid */
+        snprintf(why, sizeof(why), "%s",
+                 "the parent generation's index covers other SS-MIX2 storages");
+    } else if (fetch_index(r, j, g) < 0) {
+        snprintf(why, sizeof(why), "%s", mm_error_last());
+        mm_error_clear();
+    } else {
+        mm_backup__note(j->o, MM_BACKUP_NOTE_INDEX_CACHE, 1, NULL);
+        return 1;
+    }
+    mm_backup__note(j->o, MM_BACKUP_NOTE_INDEX_CACHE, 0, why);
+    return 0;
+}
+
+/*
+ * Before the backup: when the cached index matches no generation (lost cache, another
+ * host's), refill it from the parent generation's stored index; when that cannot be done
+ * (first backup, no index stored, damaged blocks, other storages), the whole index has to be
+ * built: start that now, beside the backup's walk, so the two share the disk's and the CPUs'
+ * time instead of queueing.
  */
 void mm_backup__start_early_build(mm_repo *r, struct index_job *j)
 {
     struct mm_repo_gen g;
     char root[MM_CRYPTO_HEX_SIZE];
-    int match = 0;
+    int match = 0, found = 0;
 
     /* (a host cannot open the manifests: its catalog names its latest generation) */
     if (mm_repo_gen_find(r, "latest", &g) == 0 ||
         (j->o->catalog_dir && mm_repo_catalog_last(r, j->o->catalog_dir, &g) == 0)) {
+        found = 1;
         mm_crypto_hex(g.root, root);
         match = j->nmore == 0 && cache_matches(j, root);
-        mm_repo_gen_release(&g);
     }
     mm_error_clear();
+    if (!match && found)
+        match = refill_cache(r, j, &g);
+    if (found)
+        mm_repo_gen_release(&g);
     if (match)
         return;
     unlink(j->stamp);
@@ -265,21 +389,8 @@ built:
 /* After the generation is written: remember which root tree the cached index matches. */
 void mm_backup__write_stamp(struct index_job *j)
 {
-    char tmp[4200];
-    FILE *f;
-
-    if (!j->done)
-        return;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", j->stamp);
-    if (!(f = fopen(tmp, "w")))
-        return;
-    {
-        char key[2 * MM_LIMIT_PATH + 8];
-        stamp_key(j, key, sizeof(key));
-        fprintf(f, "%s\n%s\n", j->new_root, key);
-    }
-    if (fclose(f) == 0)
-        rename(tmp, j->stamp);
+    if (j->done)
+        write_stamp_for(j, j->new_root);
 }
 
 /*

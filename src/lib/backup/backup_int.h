@@ -94,6 +94,11 @@ struct mm_backup__pay {
 int mm_backup__put(struct mm_backup__pay *p, const char *rel, const void *data, size_t n,
                    mode_t mode);
 
+/* backup_medium.c: put() the file @src of the disk (read whole; its first bytes must be
+ * @magic unless NULL: MM_EINVAL), its SHA-256 remembered for the process (file identity). */
+int mm_backup__put_file(struct mm_backup__pay *p, const char *rel, const char *src, mode_t mode,
+                        const char *magic);
+
 /* backup_medium_win.c: the Windows viewer (bin/mamori.exe, the launchers, their SHA-256 list)
  * from @windows_exe (NULL: looked for beside this mamori; "": none), put() after bin/.
  * @return 0 (listed, and written with MM_BACKUP_VIEWER_WRITE), 1 (no Windows build found:

@@ -9,17 +9,21 @@
  * (backup_medium_win.c). Written by init and media init and refreshed by every backup;
  * only the files that differ are rewritten (temporary name, fsync, rename). Every file is
  * listed with its size and SHA-256 for the generation's manifest (tag 17), from the bytes
- * written, so the list is known before anything is written. File work only: which mamori
- * and libraries are copied is what this process runs with.
+ * written, so the list is known before anything is written; a file is compared by size,
+ * then bytes, and a program's SHA-256 is remembered for the process by its identity (a
+ * backup lists the files twice). File work only: which mamori and libraries are copied is
+ * what this process runs with.
  */
 #define _GNU_SOURCE
 
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backup/backup_int.h"
@@ -97,25 +101,39 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-int mm_backup__put(struct mm_backup__pay *p, const char *rel, const void *data, size_t n,
-                   mode_t mode)
+/*
+ * Whether the medium's file @dst holds exactly the @n bytes @data: its size first (a file of
+ * another size is not read), then its bytes. @p->old is the room for them.
+ */
+static int same_on_medium(struct mm_backup__pay *p, const char *dst, const void *data, size_t n)
 {
-    unsigned char h[MM_REPO_SHA256_SIZE];
+    struct stat st;
+
+    if (lstat(dst, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != n)
+        return 0;
+    mm_buf_clear(&p->old);
+    if (mm_os_read_file(dst, &p->old) != 0) {
+        mm_error_clear();
+        return 0;
+    }
+    return p->old.len == n && (n == 0 || memcmp(p->old.ptr, data, n) == 0);
+}
+
+/* mm_backup__put() with the SHA-256 @h of the bytes known already. */
+static int put_hashed(struct mm_backup__pay *p, const char *rel, const void *data, size_t n,
+                      const unsigned char h[MM_REPO_SHA256_SIZE], mode_t mode)
+{
     char dst[MM_LIMIT_PATH];
     int err;
 
-    mm_crypto_sha256(data, n, h);
     if ((err = mm_repo_viewer_add(p->list, rel, n, h)) < 0)
         return err;
     if (!(p->flags & MM_BACKUP_VIEWER_WRITE))
         return 0;
     if (snprintf(dst, sizeof(dst), "%s/%s", p->repo, rel) >= (int)sizeof(dst))
         return mm_error_set(MM_ELIMIT, "repository path too long");
-    mm_buf_clear(&p->old);
-    if (mm_os_read_file(dst, &p->old) == 0 && p->old.len == n &&
-        (n == 0 || memcmp(p->old.ptr, data, n) == 0))
+    if (same_on_medium(p, dst, data, n))
         return 0; /* the same: not rewritten */
-    mm_error_clear();
     if ((err = mm_os_write_atomic(dst, n ? data : "", n)) < 0)
         return err;
     if (chmod(dst, mode) != 0)
@@ -123,17 +141,129 @@ int mm_backup__put(struct mm_backup__pay *p, const char *rel, const void *data, 
     return 0;
 }
 
+int mm_backup__put(struct mm_backup__pay *p, const char *rel, const void *data, size_t n,
+                   mode_t mode)
+{
+    unsigned char h[MM_REPO_SHA256_SIZE];
+
+    mm_crypto_sha256(data, n, h);
+    return put_hashed(p, rel, data, n, h, mode);
+}
+
+/*
+ * The SHA-256 of the files put from the disk (this mamori, its libraries, the Windows
+ * viewer), remembered for the process by the file's identity: a backup lists them twice (its
+ * plan, then the write after the manifest), and hashing 26 MiB of programs twice was a sixth
+ * of a small site's no-change backup. A file replaced or written meanwhile has another inode,
+ * size, mtime or ctime and is hashed again.
+ */
+#define SEEN_MAX       (BUNDLE_FILES + 4)
+#define SEEN_SETTLED_S 2 /* a file changed more recently is hashed every time */
+
+struct seen {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    unsigned char sha256[MM_REPO_SHA256_SIZE];
+};
+
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct seen seen[SEEN_MAX];
+static size_t nseen, seen_next;
+
+/* The identity of the file at @st. OUT: @out */
+static void identity(const struct stat *st, struct seen *out)
+{
+    out->dev = st->st_dev;
+    out->ino = st->st_ino;
+    out->size = st->st_size;
+    out->mtime = st->st_mtim;
+    out->ctime = st->st_ctim;
+}
+
+static int same_file(const struct seen *a, const struct seen *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* The remembered SHA-256 of the file @id into @out. @return 1 known, 0 not */
+static int seen_find(const struct seen *id, unsigned char out[MM_REPO_SHA256_SIZE])
+{
+    int found = 0;
+
+    pthread_mutex_lock(&seen_lock);
+    for (size_t i = 0; i < nseen && !found; i++)
+        if (same_file(&seen[i], id)) {
+            memcpy(out, seen[i].sha256, MM_REPO_SHA256_SIZE);
+            found = 1;
+        }
+    pthread_mutex_unlock(&seen_lock);
+    return found;
+}
+
+/* Remember @h for the file @id (the oldest entry replaced when full). */
+static void seen_add(const struct seen *id, const unsigned char h[MM_REPO_SHA256_SIZE])
+{
+    struct seen *e;
+
+    pthread_mutex_lock(&seen_lock);
+    if (nseen < SEEN_MAX) {
+        e = &seen[nseen++];
+    } else {
+        e = &seen[seen_next];
+        seen_next = (seen_next + 1) % SEEN_MAX;
+    }
+    *e = *id;
+    memcpy(e->sha256, h, MM_REPO_SHA256_SIZE);
+    pthread_mutex_unlock(&seen_lock);
+}
+
+int mm_backup__put_file(struct mm_backup__pay *p, const char *rel, const char *src, mode_t mode,
+                        const char *magic)
+{
+    unsigned char h[MM_REPO_SHA256_SIZE];
+    struct seen before = { 0 }, after = { 0 };
+    struct timespec now;
+    struct stat st;
+    mm_buf b;
+    int err, stable;
+
+    mm_buf_init(&b, MM_REPO_VIEWER_FILE_MAX);
+    if (stat(src, &st) != 0) {
+        err = mm_error_set_errno(MM_EIO, errno, "cannot read '%s'", src);
+        goto out;
+    }
+    identity(&st, &before);
+    if ((err = mm_os_read_file(src, &b)) < 0)
+        goto out;
+    if (magic && (b.len < strlen(magic) || memcmp(b.ptr, magic, strlen(magic)) != 0)) {
+        err = mm_error_set(MM_EINVAL, "'%s' is not a Windows program", src);
+        goto out;
+    }
+    /* the same file from before to after the read, and not changed in the last seconds (a
+     * write within the file system's timestamp tick would leave its identity as it was, as
+     * git's "racily clean" entries): the bytes read are the ones remembered */
+    stable = stat(src, &st) == 0 && (identity(&st, &after), same_file(&before, &after)) &&
+             (uint64_t)st.st_size == b.len && clock_gettime(CLOCK_REALTIME, &now) == 0 &&
+             st.st_ctim.tv_sec + SEEN_SETTLED_S < now.tv_sec;
+    if (!stable || !seen_find(&after, h)) {
+        mm_crypto_sha256(b.ptr, b.len, h);
+        if (stable)
+            seen_add(&after, h);
+    }
+    err = put_hashed(p, rel, b.ptr, b.len, h, mode);
+out:
+    mm_buf_release(&b);
+    return err;
+}
+
 /* put() the file @src (read whole) as @rel, executable. */
 static int put_file(struct mm_backup__pay *p, const char *rel, const char *src)
 {
-    mm_buf b;
-    int err;
-
-    mm_buf_init(&b, MM_REPO_VIEWER_FILE_MAX);
-    if ((err = mm_os_read_file(src, &b)) == 0)
-        err = mm_backup__put(p, rel, b.ptr, b.len, 0755);
-    mm_buf_release(&b);
-    return err;
+    return mm_backup__put_file(p, rel, src, 0755, NULL);
 }
 
 /* bin/: this mamori and its libraries. @return 0, 1 when not done (started through the

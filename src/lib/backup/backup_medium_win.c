@@ -96,21 +96,14 @@ static int sums(const struct mm_repo_viewer *v, size_t n, mm_buf *out)
 int mm_backup__put_windows(struct mm_backup__pay *p, const char *windows_exe)
 {
     char *exe = NULL;
-    mm_buf b, list;
+    mm_buf list;
     int err;
 
     _Static_assert(MM_CRYPTO_ID_SIZE == MM_REPO_SHA256_SIZE, "a SHA-256 in hex");
     if ((err = find_exe(windows_exe, &exe)) != 0)
         return err;
-    mm_buf_init(&b, MM_REPO_VIEWER_FILE_MAX);
     mm_buf_init(&list, 4096);
-    if ((err = mm_os_read_file(exe, &b)) < 0)
-        goto out;
-    if (b.len < 2 || memcmp(b.ptr, "MZ", 2) != 0) {
-        err = mm_error_set(MM_EINVAL, "'%s' is not a Windows program", exe);
-        goto out;
-    }
-    if ((err = mm_backup__put(p, MM_BACKUP_WINDOWS_EXE, b.ptr, b.len, 0755)) < 0 ||
+    if ((err = mm_backup__put_file(p, MM_BACKUP_WINDOWS_EXE, exe, 0755, "MZ")) < 0 ||
         (err = mm_backup__put(p, MM_BACKUP_WINDOWS_LAUNCHER, bat, sizeof(bat) - 1, 0644)) < 0 ||
         (err = mm_backup__put(p, MM_BACKUP_WINDOWS_ASCII, bat, sizeof(bat) - 1, 0644)) < 0 ||
         (err = sums(p->list, 3, &list)) < 0)
@@ -118,7 +111,6 @@ int mm_backup__put_windows(struct mm_backup__pay *p, const char *windows_exe)
     err = mm_backup__put(p, MM_BACKUP_WINDOWS_SUMS, list.ptr, list.len, 0644);
 out:
     mm_buf_release(&list);
-    mm_buf_release(&b);
     free(exe);
     return err;
 }

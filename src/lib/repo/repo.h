@@ -675,6 +675,18 @@ int mm_repo_pages_read(void *pages, void *dst, size_t n, uint64_t off);
 void mm_repo_pages_free(mm_repo_pages *p);
 
 /*
+ * Read the whole patient index of @gen into the file open for writing at @fd (written from
+ * offset 0 and cut to the index's size; not synced): every block decrypted and checked
+ * against its ID, a damaged one read from its twin (repo_index_fetch.c). A host whose index
+ * cache is lost takes its parent's index this way instead of rebuilding it from every file.
+ * On failure the file holds part of the index: the caller removes it. OUT: *@size (may be
+ * NULL), the index's bytes
+ * @return 0, MM_ENOTFOUND (no index, or a block is in no pack), MM_ECORRUPT or MM_EAUTH (a
+ *         block and its twin are damaged), MM_EIO, MM_ENOMEM, MM_EINVAL
+ */
+int mm_repo_read_index(mm_repo *r, const struct mm_repo_gen *gen, int fd, uint64_t *size);
+
+/*
  * How the object index of @r was read so far: *@full, how often it was loaded whole;
  * *@partial, how often only some objects were looked up in it (mm_repo_pages_open and
  * mm_repo_read_file do that). For tests and diagnostics.

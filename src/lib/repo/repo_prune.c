@@ -316,318 +316,461 @@ static int remove_unless_retained(mm_repo *r, const char *rel, struct mm_repo_pr
     return err;
 }
 
-int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
-                  void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats)
-{
-    struct mm_repo_prune_stats local;
-    struct mm_repo_gen *g = NULL;
-    const char **keep = NULL;
-    size_t ng = 0;
-    struct mm_repo__idset live = { 0 }, indexed = { 0 }, stay = { 0 };
-    struct mm_repo__work w = { 0 };
-    struct packstat *ps = NULL;
-    struct mm_repo__packinfo *out = NULL;
-    size_t nout = 0, nkept_orphans = 0;
-    unsigned char *disk = NULL, *orphan = NULL;
-    size_t ndisk = 0, *start = NULL, *order = NULL;
-    struct mm_repo__packw pw = { 0 };
+/*
+ * One prune's state, shared by its steps (mm_repo_prune runs them in order). Every pointer
+ * starts NULL and is freed by prune_release().
+ */
+struct prune {
+    mm_repo *r;
+    struct mm_repo_prune_stats *stats;
+    struct mm_repo_gen *g; /* every generation, oldest first */
+    size_t ng;
+    const char **keep; /* why generation i is kept, or NULL: removed */
+    struct mm_repo__idset live, indexed, stay;
+    struct mm_repo__work w;
+    int wok;
+    int tight;                    /* no room to rewrite packs */
+    struct packstat *ps;          /* per pack of r->ix */
+    size_t *start, *order;        /* objects grouped by pack: order[start[p] .. start[p + 1]) */
+    unsigned char *disk, *orphan; /* the packs on the medium; those no index names, unneeded */
+    size_t ndisk;
+    struct mm_repo__packinfo *out; /* unindexed packs kept, then the packs rewriting wrote */
+    size_t nout, nkept_orphans;
+    struct mm_repo__packw pw;
     mm_buf pack;
     struct pprog pp;
-    int err, wok = 0, tight = 0, gone;
+};
 
-    memset(&pp, 0, sizeof(pp));
-    pp.fn = progress;
-    pp.ctx = ctx;
-    if (!stats)
-        stats = &local;
-    memset(stats, 0, sizeof(*stats));
-    mm_buf_init(&pack, MM_REPO_PACK_MAX);
-    if (!k->last && !k->daily && !k->weekly && !k->monthly)
-        return mm_error_set(MM_EINVAL, "the keep policy keeps nothing");
-    if (!dry_run && (err = prune_lock(r, &tight)) < 0)
+/* Mark the blocks and twins of the patient index of generation @gen live. */
+static int mark_ids(struct prune *x, const char *gen)
+{
+    struct mm_repo_gen tmp;
+    unsigned char *ids = NULL;
+    size_t nids = 0;
+    int err;
+
+    if ((err = mm_repo__gen_load(x->r, gen, &tmp, &ids, &nids)) < 0)
         return err;
-    if ((err = mm_repo__work_init(&w)) < 0)
-        goto out;
-    wok = 1;
-    mm_repo__index_release(&r->ix); /* fresh: index files may have changed since open */
-    if ((err = mm_repo__index_load(r)) < 0 || (err = mm_repo_generations(r, &g, &ng)) < 0)
-        goto out;
-    if (!(keep = mm_calloc(ng ? ng : 1, sizeof(*keep)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
-    }
-    choose(g, ng, k, keep);
-    if (store_immutable(r) && !dry_run && (err = forget_retained(r, g, ng, keep, stats)) < 0)
-        goto out;
-    for (size_t i = 0; i < ng; i++) {
+    for (size_t j = 0; j < nids && err == 0; j++)
+        err = mm_repo__idset_put(&x->live, ids + j * ID_SIZE, LIVE);
+    mm_free(ids);
+    mm_repo_gen_release(&tmp);
+    return err;
+}
+
+/* Say what becomes of each generation, and mark everything a kept one reaches (its trees,
+ * and the blocks and twins of its patient index). */
+static int mark_kept(struct prune *x, mm_repo_prune_fn fn, void *ctx)
+{
+    int err;
+
+    for (size_t i = 0; i < x->ng; i++) {
         if (fn)
-            fn(&g[i], keep[i] != NULL, keep[i] ? keep[i] : "policy", ctx);
-        if (keep[i]) {
-            unsigned char *ids = NULL;
-            size_t nids = 0;
-            struct mm_repo_gen tmp;
-            stats->gens_kept++;
-            if ((err = mark_tree(r, &w, &live, g[i].root, 0, &pp)) < 0)
-                goto out;
-            if (g[i].has_index) {
-                if ((err = mm_repo__gen_load(r, g[i].id, &tmp, &ids, &nids)) < 0)
-                    goto out;
-                for (size_t j = 0; j < nids && err == 0; j++)
-                    err = mm_repo__idset_put(&live, ids + j * ID_SIZE, LIVE);
-                mm_free(ids);
-                mm_repo_gen_release(&tmp);
-                if (err < 0)
-                    goto out;
-            }
-        } else {
-            stats->gens_removed++;
+            fn(&x->g[i], x->keep[i] != NULL, x->keep[i] ? x->keep[i] : "policy", ctx);
+        if (!x->keep[i]) {
+            x->stats->gens_removed++;
+            continue;
         }
+        x->stats->gens_kept++;
+        if ((err = mark_tree(x->r, &x->w, &x->live, x->g[i].root, 0, &x->pp)) < 0)
+            return err;
+        if (x->g[i].has_index && (err = mark_ids(x, x->g[i].id)) < 0)
+            return err;
     }
-    /* which packs hold what */
-    if (!(ps = mm_calloc(r->ix.npacks ? r->ix.npacks : 1, sizeof(*ps)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
+    return 0;
+}
+
+/* Which packs hold what: live and all bytes, each pack's fate, the set of indexed packs. */
+static int judge_packs(struct prune *x)
+{
+    const struct mm_repo__objindex *ix = &x->r->ix;
+    int err;
+
+    if (!(x->ps = mm_calloc(ix->npacks ? ix->npacks : 1, sizeof(*x->ps))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ix->nlocs; i++) {
+        const struct mm_repo__loc *l = &ix->locs[i];
+        x->ps[l->pack].all_bytes += l->length;
+        if (mm_repo__idset_get(&x->live, l->id))
+            x->ps[l->pack].live_bytes += l->length;
     }
-    for (size_t i = 0; i < r->ix.nlocs; i++) {
-        const struct mm_repo__loc *l = &r->ix.locs[i];
-        ps[l->pack].all_bytes += l->length;
-        if (mm_repo__idset_get(&live, l->id))
-            ps[l->pack].live_bytes += l->length;
+    for (size_t p = 0; p < ix->npacks; p++) {
+        struct packstat *s = &x->ps[p];
+        if (s->live_bytes == 0)
+            s->fate = 1;
+        else if (s->live_bytes * 100 < s->all_bytes * REWRITE_BELOW && !x->tight &&
+                 !x->r->be->info.immutable)
+            s->fate = 2; /* (on a full medium only whole dead packs go: no room to copy; an
+                          * immutable store keeps the old pack anyway: copying adds) */
+        if ((err = mm_repo__idset_put(&x->indexed, ix->packs[p].id, 1)) < 0)
+            return err;
     }
-    for (size_t p = 0; p < r->ix.npacks; p++) {
-        if (ps[p].live_bytes == 0)
-            ps[p].fate = 1;
-        else if (ps[p].live_bytes * 100 < ps[p].all_bytes * REWRITE_BELOW && !tight &&
-                 !r->be->info.immutable)
-            ps[p].fate = 2; /* (on a full medium only whole dead packs go: no room to copy; an
-                             * immutable store keeps the old pack anyway: copying adds) */
-        if ((err = mm_repo__idset_put(&indexed, r->ix.packs[p].id, 1)) < 0)
-            goto out;
-    }
-    if ((err = mm_repo__list_packs(r, &disk, &ndisk)) < 0)
-        goto out;
-    /* objects grouped by pack: order[start[p] .. start[p + 1]) */
-    if (!(start = mm_calloc(r->ix.npacks + 2, sizeof(*start))) ||
-        !(order = mm_malloc((r->ix.nlocs ? r->ix.nlocs : 1) * sizeof(*order)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < r->ix.nlocs; i++)
-        start[r->ix.locs[i].pack + 2]++;
-    for (size_t p = 0; p < r->ix.npacks; p++)
-        start[p + 2] += start[p + 1];
-    for (size_t i = 0; i < r->ix.nlocs; i++)
-        order[start[r->ix.locs[i].pack + 1]++] = i;
-    /* packs no index names: kept (and indexed) if a generation to keep needs them */
-    if (!(orphan = mm_calloc(ndisk ? ndisk : 1, 1)) ||
-        !(out = mm_calloc(r->ix.npacks + ndisk + 1, sizeof(*out)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < ndisk; i++) {
+    return 0;
+}
+
+/* The objects of r->ix grouped by pack: order[start[p] .. start[p + 1]). */
+static int group_by_pack(struct prune *x)
+{
+    const struct mm_repo__objindex *ix = &x->r->ix;
+
+    if (!(x->start = mm_calloc(ix->npacks + 2, sizeof(*x->start))) ||
+        !(x->order = mm_malloc((ix->nlocs ? ix->nlocs : 1) * sizeof(*x->order))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ix->nlocs; i++)
+        x->start[ix->locs[i].pack + 2]++;
+    for (size_t p = 0; p < ix->npacks; p++)
+        x->start[p + 2] += x->start[p + 1];
+    for (size_t i = 0; i < ix->nlocs; i++)
+        x->order[x->start[ix->locs[i].pack + 1]++] = i;
+    return 0;
+}
+
+/*
+ * Packs on the medium that no index names (an interrupted backup): kept (into x->out, to be
+ * indexed) if a generation to keep needs an object only they hold, else marked in x->orphan
+ * to be removed. One that cannot be read is not ours to judge: left alone.
+ */
+static int find_orphans(struct prune *x)
+{
+    mm_repo *r = x->r;
+
+    if (!(x->orphan = mm_calloc(x->ndisk ? x->ndisk : 1, 1)) ||
+        !(x->out = mm_calloc(r->ix.npacks + x->ndisk + 1, sizeof(*x->out))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < x->ndisk; i++) {
         struct mm_repo__packinfo pi;
         char rel[80];
         int needed = 0;
-        if (mm_repo__idset_get(&indexed, disk + i * ID_SIZE))
+        if (mm_repo__idset_get(&x->indexed, x->disk + i * ID_SIZE))
             continue;
-        mm_repo__pack_rel(disk + i * ID_SIZE, rel);
+        mm_repo__pack_rel(x->disk + i * ID_SIZE, rel);
         if (mm_repo__stat(r, rel, &pi.size) < 0) {
             mm_error_clear();
             continue;
         }
-        memcpy(pi.id, disk + i * ID_SIZE, ID_SIZE);
+        memcpy(pi.id, x->disk + i * ID_SIZE, ID_SIZE);
         if (mm_repo__pack_table(r, pi.id, pi.size, &pi.objs, &pi.nobjs) < 0) {
             mm_error_clear(); /* unreadable: not ours to judge; leave it */
             continue;
         }
         for (size_t k2 = 0; k2 < pi.nobjs; k2++)
-            needed |= mm_repo__idset_get(&live, pi.objs[k2].id) != 0 &&
+            needed |= mm_repo__idset_get(&x->live, pi.objs[k2].id) != 0 &&
                       !mm_repo__index_find(&r->ix, pi.objs[k2].id);
         if (needed)
-            out[nout++] = pi; /* now owned by out */
+            x->out[x->nout++] = pi; /* now owned by out */
         else {
             mm_free(pi.objs);
-            orphan[i] = 1;
-            stats->bytes_freed += pi.size;
+            x->orphan[i] = 1;
+            x->stats->bytes_freed += pi.size;
         }
     }
-    if (dry_run) {
-        for (size_t i = 0; i < ndisk; i++)
-            stats->packs_removed += orphan[i];
-        for (size_t p = 0; p < r->ix.npacks; p++) {
-            stats->packs_removed += ps[p].fate != 0;
-            stats->packs_rewritten += ps[p].fate == 2;
-            if (ps[p].fate)
-                stats->bytes_freed += ps[p].all_bytes - ps[p].live_bytes;
-        }
-        goto out;
+    return 0;
+}
+
+/* A dry run: what the steps below would remove, rewrite and free. */
+static void dry_run_stats(struct prune *x)
+{
+    for (size_t i = 0; i < x->ndisk; i++)
+        x->stats->packs_removed += x->orphan[i];
+    for (size_t p = 0; p < x->r->ix.npacks; p++) {
+        x->stats->packs_removed += x->ps[p].fate != 0;
+        x->stats->packs_rewritten += x->ps[p].fate == 2;
+        if (x->ps[p].fate)
+            x->stats->bytes_freed += x->ps[p].all_bytes - x->ps[p].live_bytes;
     }
-    nkept_orphans = nout; /* out[] so far: unindexed packs kept, not written by this prune */
-    /* 0. packs no index names and no kept generation needs (an interrupted or failed
-     * backup): removed first, which frees space on a full medium before anything is written */
-    for (size_t i = 0; i < ndisk; i++) {
+}
+
+/* Step 0: the packs no index names and no kept generation needs (an interrupted or failed
+ * backup), removed first, which frees space on a full medium before anything is written. */
+static int remove_orphans(struct prune *x)
+{
+    int err, gone;
+
+    for (size_t i = 0; i < x->ndisk; i++) {
         char rel[80];
-        if (!orphan[i])
+        if (!x->orphan[i])
             continue;
-        mm_repo__pack_rel(disk + i * ID_SIZE, rel);
-        if ((err = remove_unless_retained(r, rel, stats, &gone)) < 0)
-            goto out;
-        stats->packs_removed += gone;
+        mm_repo__pack_rel(x->disk + i * ID_SIZE, rel);
+        if ((err = remove_unless_retained(x->r, rel, x->stats, &gone)) < 0)
+            return err;
+        x->stats->packs_removed += gone;
     }
-    /* 1. rewrite mostly-dead packs: copy their live objects, checked, into new packs */
-    if ((err = mm_repo__packw_start(r, &pw)) < 0)
-        goto out;
+    return 0;
+}
+
+/*
+ * Copy the live objects of pack @p (read whole into x->pack), each checked, into the packs
+ * being written. A damaged object keeps the old pack (evidence, not garbage): its fate
+ * becomes 0. @return 0, or the error of a write
+ */
+static int copy_live(struct prune *x, size_t p)
+{
+    mm_repo *r = x->r;
+    int err;
+
+    for (size_t i = x->start[p]; i < x->start[p + 1]; i++) {
+        const struct mm_repo__loc *l = &r->ix.locs[x->order[i]];
+        mm_buf check;
+        size_t off;
+        int bad;
+        if (!mm_repo__idset_get(&x->live, l->id))
+            continue;
+        mm_buf_init(&check, MM_REPO_OBJECT_MAX);
+        bad = (uint64_t)l->offset + l->length > x->pack.len ||
+              mm_repo__object_open(r, &x->w, l->id, x->pack.ptr + l->offset, l->length, l->plain,
+                                   &check) < 0;
+        if (bad) { /* keep the old pack: a damaged object is evidence, not garbage */
+            mm_buf_release(&check);
+            mm_error_clear();
+            x->ps[p].fate = 0;
+            return 0;
+        }
+        off = x->pw.data.len;
+        /* format 3: each pack has its own data key, so the object is sealed again */
+        err = x->pw.fmt3 ? reseal(r, &x->w, &x->pw, l, &check)
+                         : mm_buf_put(&x->pw.data, x->pack.ptr + l->offset, l->length);
+        mm_buf_release(&check);
+        if (err < 0 || (err = mm_repo__packw_record(&x->pw, l->id, l->type, off, l->plain)) < 0)
+            return err;
+        if (x->pw.data.len >= r->cfg.pack_target &&
+            ((err = finish_pack(r, &x->w, &x->pw, &x->out[x->nout++])) < 0 ||
+             (err = mm_repo__packw_start(r, &x->pw)) < 0))
+            return err;
+    }
+    return 0;
+}
+
+/* Step 1: rewrite the mostly-dead packs: their live objects copied, checked, into new packs
+ * (one that cannot be read whole is left as it is; verify reports it). */
+static int rewrite_packs(struct prune *x)
+{
+    mm_repo *r = x->r;
+    int err;
+
+    if ((err = mm_repo__packw_start(r, &x->pw)) < 0)
+        return err;
     for (size_t p = 0; p < r->ix.npacks; p++) {
         char rel[80];
-        if (ps[p].fate != 2)
+        if (x->ps[p].fate != 2)
             continue;
         mm_repo__pack_rel(r->ix.packs[p].id, rel);
-        mm_buf_clear(&pack);
-        pp.p.bytes_done += r->ix.packs[p].size;
-        tick(&pp);
-        if (mm_repo__read(r, rel, &pack) < 0 || pack.len != r->ix.packs[p].size) {
-            ps[p].fate = 0; /* unreadable: leave it as it is, verify reports it */
+        mm_buf_clear(&x->pack);
+        x->pp.p.bytes_done += r->ix.packs[p].size;
+        tick(&x->pp);
+        if (mm_repo__read(r, rel, &x->pack) < 0 || x->pack.len != r->ix.packs[p].size) {
+            x->ps[p].fate = 0; /* unreadable: leave it as it is, verify reports it */
             mm_error_clear();
             continue;
         }
-        for (size_t i = start[p]; i < start[p + 1]; i++) {
-            const struct mm_repo__loc *l = &r->ix.locs[order[i]];
-            mm_buf check;
-            size_t off;
-            int bad;
-            if (!mm_repo__idset_get(&live, l->id))
-                continue;
-            mm_buf_init(&check, MM_REPO_OBJECT_MAX);
-            bad = (uint64_t)l->offset + l->length > pack.len ||
-                  mm_repo__object_open(r, &w, l->id, pack.ptr + l->offset, l->length, l->plain,
-                                       &check) < 0;
-            if (bad) { /* keep the old pack: a damaged object is evidence, not garbage */
-                mm_buf_release(&check);
-                mm_error_clear();
-                ps[p].fate = 0;
-                break;
-            }
-            off = pw.data.len;
-            /* format 3: each pack has its own data key, so the object is sealed again */
-            err = pw.fmt3 ? reseal(r, &w, &pw, l, &check)
-                          : mm_buf_put(&pw.data, pack.ptr + l->offset, l->length);
-            mm_buf_release(&check);
-            if (err < 0 || (err = mm_repo__packw_record(&pw, l->id, l->type, off, l->plain)) < 0)
-                goto out;
-            if (pw.data.len >= r->cfg.pack_target &&
-                ((err = finish_pack(r, &w, &pw, &out[nout++])) < 0 ||
-                 (err = mm_repo__packw_start(r, &pw)) < 0))
-                goto out;
-        }
-        if (ps[p].fate == 2)
-            stats->packs_rewritten++;
+        if ((err = copy_live(x, p)) < 0)
+            return err;
+        if (x->ps[p].fate == 2)
+            x->stats->packs_rewritten++;
     }
-    if (pw.n && (err = finish_pack(r, &w, &pw, &out[nout++])) < 0)
-        goto out;
-    /* 2. one index file naming every pack that stays */
-    {
-        struct mm_repo__packinfo *all;
-        size_t nall = 0;
-        struct mm_repo__obj *objs = mm_malloc((r->ix.nlocs ? r->ix.nlocs : 1) * sizeof(*objs));
-        all = mm_calloc(r->ix.npacks + nout + 1, sizeof(*all));
-        if (!objs || !all) {
-            mm_free(objs);
-            mm_free(all);
-            err = mm_error_set(MM_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (size_t p = 0; p < r->ix.npacks; p++) {
-            struct mm_repo__obj *o = &objs[start[p]];
-            size_t cnt = start[p + 1] - start[p];
-            if (ps[p].fate != 0)
-                continue;
-            for (size_t i = 0; i < cnt; i++) {
-                const struct mm_repo__loc *l = &r->ix.locs[order[start[p] + i]];
-                memcpy(o[i].id, l->id, ID_SIZE);
-                o[i].type = l->type;
-                o[i].offset = l->offset;
-                o[i].length = l->length;
-                o[i].plain = l->plain;
-            }
-            /* pack tables list objects in offset order */
-            qsort(o, cnt, sizeof(*o), cmp_offset);
-            memcpy(all[nall].id, r->ix.packs[p].id, ID_SIZE);
-            all[nall].size = r->ix.packs[p].size;
-            all[nall].objs = o;
-            all[nall].nobjs = cnt;
-            nall++;
-        }
-        for (size_t i = 0; i < nout; i++)
-            all[nall++] = out[i];
-        err = 0;
-        for (size_t i = 0; i < nall && err == 0; i++)
-            err = mm_repo__idset_put(&stay, all[i].id, 1);
-        if (err == 0 && nall)
-            err = mm_repo__ixfile_write(r, all, nall, NULL);
+    if (x->pw.n && (err = finish_pack(r, &x->w, &x->pw, &x->out[x->nout++])) < 0)
+        return err;
+    return 0;
+}
+
+/* The pack @p of r->ix as an index file lists it, its objects (in offset order, as pack
+ * tables list them) copied into @o (room for all of them). OUT: @pi */
+static void kept_pack(const struct prune *x, size_t p, struct mm_repo__obj *o,
+                      struct mm_repo__packinfo *pi)
+{
+    const mm_repo *r = x->r;
+    size_t cnt = x->start[p + 1] - x->start[p];
+
+    for (size_t i = 0; i < cnt; i++) {
+        const struct mm_repo__loc *l = &r->ix.locs[x->order[x->start[p] + i]];
+        memcpy(o[i].id, l->id, ID_SIZE);
+        o[i].type = l->type;
+        o[i].offset = l->offset;
+        o[i].length = l->length;
+        o[i].plain = l->plain;
+    }
+    qsort(o, cnt, sizeof(*o), cmp_offset);
+    memcpy(pi->id, r->ix.packs[p].id, ID_SIZE);
+    pi->size = r->ix.packs[p].size;
+    pi->objs = o;
+    pi->nobjs = cnt;
+}
+
+/* Step 2: one index file naming every pack that stays (those kept as they are, then
+ * x->out); x->stay is the set of them. */
+static int write_index(struct prune *x)
+{
+    mm_repo *r = x->r;
+    struct mm_repo__packinfo *all;
+    struct mm_repo__obj *objs;
+    size_t nall = 0;
+    int err = 0;
+
+    objs = mm_malloc((r->ix.nlocs ? r->ix.nlocs : 1) * sizeof(*objs));
+    all = mm_calloc(r->ix.npacks + x->nout + 1, sizeof(*all));
+    if (!objs || !all) {
         mm_free(objs);
         mm_free(all);
-        if (err < 0)
-            goto out;
+        return mm_error_set(MM_ENOMEM, "out of memory");
     }
-    /* 3. a repository head without them (a crash after it leaves them present, unlisted: not
-     * a deletion), then the manifests of the removed generations */
-    if ((err = head_without(r, g, ng, keep)) < 0)
-        goto out;
-    for (size_t i = 0; i < ng; i++) {
+    for (size_t p = 0; p < r->ix.npacks; p++)
+        if (x->ps[p].fate == 0)
+            kept_pack(x, p, &objs[x->start[p]], &all[nall++]);
+    for (size_t i = 0; i < x->nout; i++)
+        all[nall++] = x->out[i];
+    for (size_t i = 0; i < nall && err == 0; i++)
+        err = mm_repo__idset_put(&x->stay, all[i].id, 1);
+    if (err == 0 && nall)
+        err = mm_repo__ixfile_write(r, all, nall, NULL);
+    mm_free(objs);
+    mm_free(all);
+    return err;
+}
+
+/* Step 3: a repository head without the removed generations (a crash after it leaves them
+ * present, unlisted: not a deletion), then their manifests, each with its acceptance record
+ * after it (a crash between leaves a record of nothing). */
+static int remove_generations(struct prune *x)
+{
+    int err;
+
+    if ((err = head_without(x->r, x->g, x->ng, x->keep)) < 0)
+        return err;
+    for (size_t i = 0; i < x->ng; i++) {
         char rel[96];
-        if (keep[i])
+        if (x->keep[i])
             continue;
-        snprintf(rel, sizeof(rel), "generations/%s", g[i].id);
-        /* then its acceptance record, if any (a crash between leaves a record of nothing) */
-        if ((err = mm_repo__remove(r, rel)) < 0 || (err = mm_repo__guard_remove(r, g[i].id)) < 0)
-            goto out;
+        snprintf(rel, sizeof(rel), "generations/%s", x->g[i].id);
+        if ((err = mm_repo__remove(x->r, rel)) < 0 ||
+            (err = mm_repo__guard_remove(x->r, x->g[i].id)) < 0)
+            return err;
     }
-    /* 4. the old index files (the new one names everything that stays) */
-    {
-        for (size_t i = 0; i < r->ix.nfiles + r->ix.nbad; i++) {
-            char rel[96];
-            const char *f = i < r->ix.nfiles ? r->ix.files[i] : r->ix.bad[i - r->ix.nfiles];
-            snprintf(rel, sizeof(rel), "index/%s", f);
-            if ((err = remove_unless_retained(r, rel, stats, &gone)) < 0)
-                goto out;
-        }
+    return 0;
+}
+
+/* Step 4: the old index files (the new one names everything that stays). */
+static int remove_old_index_files(struct prune *x)
+{
+    const struct mm_repo__objindex *ix = &x->r->ix;
+    int err, gone;
+
+    for (size_t i = 0; i < ix->nfiles + ix->nbad; i++) {
+        char rel[96];
+        const char *f = i < ix->nfiles ? ix->files[i] : ix->bad[i - ix->nfiles];
+        snprintf(rel, sizeof(rel), "index/%s", f);
+        if ((err = remove_unless_retained(x->r, rel, x->stats, &gone)) < 0)
+            return err;
     }
-    /* 5. packs no longer named: garbage, rewritten ones, and those no index ever named; never
-     * one the new index names (a pack listed twice in r->ix must not be judged twice) */
+    return 0;
+}
+
+/* Step 5: the packs no longer named: garbage, rewritten ones, and those no index ever named;
+ * never one the new index names (a pack listed twice in r->ix must not be judged twice). The
+ * bytes freed are net of the packs rewriting wrote. */
+static int remove_dead_packs(struct prune *x)
+{
+    mm_repo *r = x->r;
+    struct mm_repo_prune_stats *stats = x->stats;
+    int err, gone;
+
     for (size_t p = 0; p < r->ix.npacks; p++) {
         char rel[80];
-        if (ps[p].fate == 0)
+        if (x->ps[p].fate == 0)
             continue;
-        if (NEVER(mm_repo__idset_get(&stay, r->ix.packs[p].id)))
+        if (NEVER(mm_repo__idset_get(&x->stay, r->ix.packs[p].id)))
             continue;
         mm_repo__pack_rel(r->ix.packs[p].id, rel);
         if ((err = remove_unless_retained(r, rel, stats, &gone)) < 0)
-            goto out;
+            return err;
         stats->packs_removed += gone;
         stats->bytes_freed += gone ? r->ix.packs[p].size : 0;
     }
-    for (size_t i = nkept_orphans; i < nout; i++) /* the packs rewriting wrote */
-        stats->bytes_freed -= out[i].size < stats->bytes_freed ? out[i].size : stats->bytes_freed;
-out:
-    mm_repo__index_release(&r->ix);
-    for (size_t i = 0; i < nout; i++)
-        mm_free(out[i].objs);
-    mm_free(out);
-    mm_repo__packw_release(&pw);
-    mm_buf_release(&pack);
-    mm_free(disk);
-    mm_free(orphan);
-    mm_free(start);
-    mm_free(order);
-    mm_free(ps);
-    mm_free(keep);
-    mm_repo_gens_free(g, ng);
-    mm_repo__idset_release(&live);
-    mm_repo__idset_release(&indexed);
-    mm_repo__idset_release(&stay);
-    if (wok)
-        mm_repo__work_release(&w);
+    for (size_t i = x->nkept_orphans; i < x->nout; i++) /* the packs rewriting wrote */
+        stats->bytes_freed -=
+                x->out[i].size < stats->bytes_freed ? x->out[i].size : stats->bytes_freed;
+    return 0;
+}
+
+/* Free what the steps made; the reserve file made again after a real prune. */
+static void prune_release(struct prune *x, int dry_run)
+{
+    mm_repo__index_release(&x->r->ix);
+    for (size_t i = 0; i < x->nout; i++)
+        mm_free(x->out[i].objs);
+    mm_free(x->out);
+    mm_repo__packw_release(&x->pw);
+    mm_buf_release(&x->pack);
+    mm_free(x->disk);
+    mm_free(x->orphan);
+    mm_free(x->start);
+    mm_free(x->order);
+    mm_free(x->ps);
+    mm_free(x->keep);
+    mm_repo_gens_free(x->g, x->ng);
+    mm_repo__idset_release(&x->live);
+    mm_repo__idset_release(&x->indexed);
+    mm_repo__idset_release(&x->stay);
+    if (x->wok)
+        mm_repo__work_release(&x->w);
     if (!dry_run)
-        mm_repo__reserve_make(r); /* given up, or never written: again, if there is room */
+        mm_repo__reserve_make(x->r); /* given up, or never written: again, if there is room */
+}
+
+/* Load the generations and the object index fresh, and choose the generations to keep. */
+static int prune_start(struct prune *x, const struct mm_repo_keep *k, int dry_run)
+{
+    mm_repo *r = x->r;
+    int err;
+
+    if ((err = mm_repo__work_init(&x->w)) < 0)
+        return err;
+    x->wok = 1;
+    mm_repo__index_release(&r->ix); /* fresh: index files may have changed since open */
+    if ((err = mm_repo__index_load(r)) < 0 || (err = mm_repo_generations(r, &x->g, &x->ng)) < 0)
+        return err;
+    if (!(x->keep = mm_calloc(x->ng ? x->ng : 1, sizeof(*x->keep))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    choose(x->g, x->ng, k, x->keep);
+    if (store_immutable(r) && !dry_run &&
+        (err = forget_retained(r, x->g, x->ng, x->keep, x->stats)) < 0)
+        return err;
+    return 0;
+}
+
+int mm_repo_prune(mm_repo *r, const struct mm_repo_keep *k, int dry_run, mm_repo_prune_fn fn,
+                  void *ctx, mm_repo_progress_fn progress, struct mm_repo_prune_stats *stats)
+{
+    struct mm_repo_prune_stats local;
+    struct prune x;
+    int err;
+
+    memset(&x, 0, sizeof(x));
+    x.r = r;
+    x.pp.fn = progress;
+    x.pp.ctx = ctx;
+    x.stats = stats ? stats : &local;
+    memset(x.stats, 0, sizeof(*x.stats));
+    mm_buf_init(&x.pack, MM_REPO_PACK_MAX);
+    if (!k->last && !k->daily && !k->weekly && !k->monthly)
+        return mm_error_set(MM_EINVAL, "the keep policy keeps nothing");
+    if (!dry_run && (err = prune_lock(r, &x.tight)) < 0)
+        return err;
+    /* choose, mark what the kept generations reach, judge every pack */
+    if ((err = prune_start(&x, k, dry_run)) < 0 || (err = mark_kept(&x, fn, ctx)) < 0 ||
+        (err = judge_packs(&x)) < 0 || (err = mm_repo__list_packs(r, &x.disk, &x.ndisk)) < 0 ||
+        (err = group_by_pack(&x)) < 0 || (err = find_orphans(&x)) < 0)
+        goto out;
+    if (dry_run) {
+        dry_run_stats(&x);
+        goto out;
+    }
+    x.nkept_orphans = x.nout; /* out[] so far: unindexed packs kept, not written by this prune */
+    /* then reclaim, in the order that keeps every remaining generation whole at any crash */
+    if ((err = remove_orphans(&x)) < 0 || (err = rewrite_packs(&x)) < 0 ||
+        (err = write_index(&x)) < 0 || (err = remove_generations(&x)) < 0 ||
+        (err = remove_old_index_files(&x)) < 0)
+        goto out;
+    err = remove_dead_packs(&x);
+out:
+    prune_release(&x, dry_run);
     return err;
 }
