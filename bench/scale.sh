@@ -76,7 +76,7 @@ if [ -z "${PLOT_ONLY:-}" ]; then
                 exit 1
             fi
             # only the cells not yet in the TSV (the floors are measured on every run)
-            awk -F'\t' 'NR == FNR { seen[$1 FS $2 FS $3 FS $4] = 1; next }
+            awk -F'\t' 'FILENAME == ARGV[1] { seen[$1 FS $2 FS $3 FS $4] = 1; next }
                 !(($1 FS $2 FS $3 FS $4) in seen)' "$tsv" "$part" >"$part.new"
             cat "$part.new" >>"$tsv"
             rm -f "$part" "$part.new"
