@@ -105,7 +105,7 @@ for f in "$data"/*; do [ ! -f "$f" ] || sort -n -o "$f" "$f"; done
         case $s in
         first) title="first backup" ;;
         nochange) title="no-change backup" ;;
-        advanced) title="one day's changes" ;;
+        advanced) title="backup after one more day" ;;
         restore) title="full restore" ;;
         esac
         echo "set title '$title'"
@@ -113,9 +113,20 @@ for f in "$data"/*; do [ ! -f "$f" ] || sort -n -o "$f" "$f"; done
         for f in "$data/$s".*; do
             [ -f "$f" ] || continue
             name=${f#"$data/$s".}
-            style="linespoints lw 2"
-            case $name in floor-*) style="lines dt 2 lw 1" ;; esac
-            case $name in *.warm) style+=" pt 6" ;; *) style+=" pt 7" ;; esac
+            case ${name%.*} in
+            mamori) colour="#1f77b4" ;;
+            run) colour="#17becf" ;;
+            restic) colour="#d62728" ;;
+            borg) colour="#2ca02c" ;;
+            *) colour="#444444" ;;
+            esac
+            case $name in
+            floor-*.warm) style="lines dt 3 lw 1.5" ;;
+            floor-*) style="lines dt 2 lw 1.5" ;;
+            *.warm) style="linespoints lw 2 pt 6" ;;
+            *) style="linespoints lw 2 pt 7" ;;
+            esac
+            style+=" lc rgb '$colour'"
             plots+=("'$f' using 1:2 with $style title '${name/./ }'")
         done
         if [ ${#plots[@]} = 0 ]; then
