@@ -112,8 +112,19 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Interrupted (INT, TERM): the report of what was measured so far, marked so, then the exit;
+# no TSV lines (bench/scale.sh measures an interrupted point again).
+interrupted() {
+    trap - INT TERM
+    partial=1
+    write_report || true
+    exit "$1"
+}
+partial=0
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
+declare -A res restored removed
+gen_s='?' adv_s='?' std_n=0 std_b=0 ext_n=0 ext_b=0 all_n=0 all_b=0
 mkdir -p "$W/log" "$W/repo" "$W/cache" "$W/tar"
 
 export MAMORI_LANG=en
@@ -175,7 +186,6 @@ prep() {
 }
 
 # measure KEY DIR CMD...: runs CMD in DIR; res[KEY] becomes "<wall s> <peak KiB>" or "failed".
-declare -A res
 measure() {
     local key=$1 dir=$2 rc=0
     shift 2
@@ -271,98 +281,7 @@ remove() {
     quiesce
 }
 
-# 1. the storage
-echo "vs-peers: generating $patients patients x $days days in $W/src (tools: ${tools[*]}; cache: ${modes[*]})" >&2
-t0=$(now)
-"$gen" --out "$W/src" --patients "$patients" --days "$days" --seed 1 --extended -q
-gen_s=$(elapsed "$t0" "$(now)")
-read -r std_n std_b < <(count_files "$W/src/standard")
-read -r ext_n ext_b < <(count_files "$W/src/extended")
-
-# 2a, 2b. first and no-change backups (each cache state on its own repository)
-for t in "${tools[@]}"; do
-    for m in "${modes[@]}"; do init "$t" "$m"; done
-    for m in "${modes[@]}"; do backup "$t" "$m" first 1; done
-    for m in "${modes[@]}"; do backup "$t" "$m" nochange 2; done
-done
-
-# 2c. one more day, then every tool backs up the same tree
-t0=$(now)
-"$gen" advance --out "$W/src" --days 1 -q
-adv_s=$(elapsed "$t0" "$(now)")
-read -r all_n all_b < <(count_files "$W/src")
-all_n=$((all_n - 1)) # mamori-gen.state is not backed up
-for t in "${tools[@]}"; do
-    for m in "${modes[@]}"; do backup "$t" "$m" advanced 3; done
-done
-
-# 2d. the floors on the same tree: walk+stat, walk+read (bench_walk, 16 threads), `tar x` of
-# the tree (archive made once, untimed; the extracted tree removed untimed), and reading every
-# file of mamori's repository (the read-verify floor).
-declare -A restored removed
-tar -C "$W/src" -cf "$W/tar/tree.tar" standard extended
-for m in "${modes[@]}"; do
-    prep "$m" "${srcs[@]}"
-    measure "floor.stat.$m" "$W" "$walk" --threads 16 "${srcs[@]}"
-    prep "$m" "${srcs[@]}"
-    measure "floor.read.$m" "$W" "$walk" --threads 16 --read "${srcs[@]}"
-    mkdir "$W/tarx"
-    prep "$m" "$W/tar"
-    measure "floor.tarx.$m" "$W/tarx" tar -xf "$W/tar/tree.tar"
-    read -r n _ < <(count_files "$W/tarx")
-    restored[tarx.$m]=$n
-    remove "$W/tarx"
-    removed[tarx.$m]=$removed_s
-    if has mamori && [ -d "$W/repo/mamori.$m" ]; then
-        prep "$m" "$W/repo/mamori.$m"
-        measure "floor.repo.$m" "$W" "$walk" --threads 16 --read "$W/repo/mamori.$m"
-    fi
-done
-rm -f "$W/tar/tree.tar"
-
-# 2e-2g. restore, read-verify, size; each repository and cache is deleted once measured
-for t in "${tools[@]}"; do
-    [ "$t" != run ] || continue
-    for m in "${modes[@]}"; do
-        r=$W/repo/$t.$m
-        c=$W/cache/$t.$m
-        read -r -a e <<<"$(toolenv "$t" "$m")"
-        d=$W/restore
-        mkdir "$d"
-        prep "$m" "$r" "$c"
-        case $t in
-        mamori) measure "$t.restore.$m" "$d" env "${e[@]}" "$mamori" -q restore --repo "$r" latest --to "$d" ;;
-        restic) measure "$t.restore.$m" "$d" env "${e[@]}" restic -r "$r" restore latest --target "$d" ;;
-        borg) measure "$t.restore.$m" "$d" env "${e[@]}" borg extract "$r::g3" ;;
-        esac
-        read -r n _ < <(count_files "$d")
-        restored[$t.$m]=$n
-        remove "$d"
-        removed[$t.$m]=$removed_s
-        prep "$m" "$r" "$c"
-        case $t in
-        mamori) measure "$t.verify.$m" "$W" env "${e[@]}" "$mamori" -q verify --repo "$r" --read-data ;;
-        restic) measure "$t.verify.$m" "$W" env "${e[@]}" restic -r "$r" check --read-data ;;
-        borg) measure "$t.verify.$m" "$W" env "${e[@]}" borg check --verify-data "$r" ;;
-        esac
-    done
-done
-for t in "${tools[@]}"; do
-    for m in "${modes[@]}"; do
-        r=$W/repo/$t.$m
-        [ "$t" != run ] || r=$r/medium
-        if [ -d "$r" ] && [ "${res[$t.first.$m]:-failed}" != failed ]; then
-            res[$t.size.$m]=$(du -sb "$r" | cut -f1)
-        else
-            res[$t.size.$m]=failed
-        fi
-        res[$t.cache.$m]=$(du -sb "$W/cache/$t.$m" 2>/dev/null | cut -f1 || echo 0)
-        remove "$W/repo/$t.$m"
-        rm -rf "${W:?}/cache/$t.$m"
-    done
-done
-
-# 3. the report
+# 3. the report (defined here, written at the end or when interrupted)
 wall() { # KEY: wall seconds, or "failed" / "" (not measured)
     local v=${res[$1]:-}
     [ "$v" = failed ] || v=${v%% *}
@@ -441,7 +360,7 @@ targets() {
             done
             trow "mamori's repository / borg's ($m)" "$(ratio "${res[mamori.size.$m]:-}" "${res[borg.size.$m]:-}")" "<=" 1.0
         fi
-        if has restic && [ "$all_n" -le 20000 ]; then # a small site: never slower than restic
+        if has restic && [ "$all_n" -gt 0 ] && [ "$all_n" -le 20000 ]; then # a small site: never slower than restic
             for s in first nochange advanced restore verify; do
                 trow "small site: restic / mamori, $(label "$s") ($m)" \
                     "$(ratio "$(wall "restic.$s.$m")" "$(wall "mamori.$s.$m")")" ">=" 1
@@ -456,9 +375,11 @@ targets() {
     done
 }
 
+write_report() {
 report=$W/report.md
 {
     echo "# mamori vs restic and BorgBackup, $files files"
+    [ "$partial" = 0 ] || printf '\n**Interrupted: only the steps measured before it.**\n'
     echo
     echo '```sh'
     echo "$cmdline"
@@ -551,6 +472,106 @@ report=$W/report.md
     targets
 } >"$report"
 cat "$report"
+if [ -n "${OUT+set}" ]; then
+    out=${OUT:-$parent/vs-peers-$files.md}
+    [ ! -d "$out" ] || out=$out/vs-peers-$files.md
+    cp "$report" "$out"
+    echo "vs-peers: report written to $out" >&2
+fi
+}
+
+# 1. the storage
+echo "vs-peers: generating $patients patients x $days days in $W/src (tools: ${tools[*]}; cache: ${modes[*]})" >&2
+t0=$(now)
+"$gen" --out "$W/src" --patients "$patients" --days "$days" --seed 1 --extended -q
+gen_s=$(elapsed "$t0" "$(now)")
+read -r std_n std_b < <(count_files "$W/src/standard")
+read -r ext_n ext_b < <(count_files "$W/src/extended")
+
+# 2a, 2b. first and no-change backups (each cache state on its own repository)
+for t in "${tools[@]}"; do
+    for m in "${modes[@]}"; do init "$t" "$m"; done
+    for m in "${modes[@]}"; do backup "$t" "$m" first 1; done
+    for m in "${modes[@]}"; do backup "$t" "$m" nochange 2; done
+done
+
+# 2c. one more day, then every tool backs up the same tree
+t0=$(now)
+"$gen" advance --out "$W/src" --days 1 -q
+adv_s=$(elapsed "$t0" "$(now)")
+read -r all_n all_b < <(count_files "$W/src")
+all_n=$((all_n - 1)) # mamori-gen.state is not backed up
+for t in "${tools[@]}"; do
+    for m in "${modes[@]}"; do backup "$t" "$m" advanced 3; done
+done
+
+# 2d. the floors on the same tree: walk+stat, walk+read (bench_walk, 16 threads), `tar x` of
+# the tree (archive made once, untimed; the extracted tree removed untimed), and reading every
+# file of mamori's repository (the read-verify floor).
+tar -C "$W/src" -cf "$W/tar/tree.tar" standard extended
+for m in "${modes[@]}"; do
+    prep "$m" "${srcs[@]}"
+    measure "floor.stat.$m" "$W" "$walk" --threads 16 "${srcs[@]}"
+    prep "$m" "${srcs[@]}"
+    measure "floor.read.$m" "$W" "$walk" --threads 16 --read "${srcs[@]}"
+    mkdir "$W/tarx"
+    prep "$m" "$W/tar"
+    measure "floor.tarx.$m" "$W/tarx" tar -xf "$W/tar/tree.tar"
+    read -r n _ < <(count_files "$W/tarx")
+    restored[tarx.$m]=$n
+    remove "$W/tarx"
+    removed[tarx.$m]=$removed_s
+    if has mamori && [ -d "$W/repo/mamori.$m" ]; then
+        prep "$m" "$W/repo/mamori.$m"
+        measure "floor.repo.$m" "$W" "$walk" --threads 16 --read "$W/repo/mamori.$m"
+    fi
+done
+rm -f "$W/tar/tree.tar"
+
+# 2e-2g. restore, read-verify, size; each repository and cache is deleted once measured
+for t in "${tools[@]}"; do
+    [ "$t" != run ] || continue
+    for m in "${modes[@]}"; do
+        r=$W/repo/$t.$m
+        c=$W/cache/$t.$m
+        read -r -a e <<<"$(toolenv "$t" "$m")"
+        d=$W/restore
+        mkdir "$d"
+        prep "$m" "$r" "$c"
+        case $t in
+        mamori) measure "$t.restore.$m" "$d" env "${e[@]}" "$mamori" -q restore --repo "$r" latest --to "$d" ;;
+        restic) measure "$t.restore.$m" "$d" env "${e[@]}" restic -r "$r" restore latest --target "$d" ;;
+        borg) measure "$t.restore.$m" "$d" env "${e[@]}" borg extract "$r::g3" ;;
+        esac
+        read -r n _ < <(count_files "$d")
+        restored[$t.$m]=$n
+        remove "$d"
+        removed[$t.$m]=$removed_s
+        prep "$m" "$r" "$c"
+        case $t in
+        mamori) measure "$t.verify.$m" "$W" env "${e[@]}" "$mamori" -q verify --repo "$r" --read-data ;;
+        restic) measure "$t.verify.$m" "$W" env "${e[@]}" restic -r "$r" check --read-data ;;
+        borg) measure "$t.verify.$m" "$W" env "${e[@]}" borg check --verify-data "$r" ;;
+        esac
+    done
+done
+for t in "${tools[@]}"; do
+    for m in "${modes[@]}"; do
+        r=$W/repo/$t.$m
+        [ "$t" != run ] || r=$r/medium
+        if [ -d "$r" ] && [ "${res[$t.first.$m]:-failed}" != failed ]; then
+            res[$t.size.$m]=$(du -sb "$r" | cut -f1)
+        else
+            res[$t.size.$m]=failed
+        fi
+        res[$t.cache.$m]=$(du -sb "$W/cache/$t.$m" 2>/dev/null | cut -f1 || echo 0)
+        remove "$W/repo/$t.$m"
+        rm -rf "${W:?}/cache/$t.$m"
+    done
+done
+
+# 3. the report
+write_report
 if [ -n "${TSV:-}" ]; then
     for k in "${!res[@]}"; do
         IFS=. read -r t s m <<<"$k"
@@ -563,10 +584,4 @@ if [ -n "${TSV:-}" ]; then
         fi
     done | sort >>"$TSV"
     echo "vs-peers: cells appended to $TSV" >&2
-fi
-if [ -n "${OUT+set}" ]; then
-    out=${OUT:-$parent/vs-peers-$files.md}
-    [ ! -d "$out" ] || out=$out/vs-peers-$files.md
-    cp "$report" "$out"
-    echo "vs-peers: report written to $out" >&2
 fi
