@@ -42,7 +42,7 @@ WIN_PACKAGES := gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 mingw-w64-x
 DEB_PACKAGES := $(DEB_PACKAGES) $(filter-out $(DEB_PACKAGES),$(WIN_PACKAGES))
 
 # Debian 12 packages `make bench` needs on top of those (bench/vs-peers.sh compares with them).
-BENCH_PACKAGES := restic borgbackup time
+BENCH_PACKAGES := restic borgbackup time gnuplot-nox
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null | grep -v '^$(BUILD)\|^build-' )

@@ -24,7 +24,7 @@
 set -euo pipefail
 
 cmdline="${OUT+OUT=$(printf '%q' "$OUT") }$(printf '%q' "$0")$(printf ' %q' "$@")"
-[ $# -ge 1 ] && [ $# -le 4 ] || { echo "usage: $0 <build-dir> [files] [work-dir] [passphrase|write-only]" >&2; exit 2; }
+if [ $# -lt 1 ] || [ $# -gt 4 ]; then echo "usage: $0 <build-dir> [files] [work-dir] [passphrase|write-only]" >&2; exit 2; fi
 mode=${4:-passphrase}
 case $mode in passphrase | write-only) ;; *) echo "cycle-window: mode is passphrase or write-only" >&2; exit 2 ;; esac
 build=$(cd "$1" 2>/dev/null && pwd) || { echo "cycle-window: no build folder '$1'" >&2; exit 1; }
@@ -33,7 +33,7 @@ case $files in '' | *[!0-9]*) echo "cycle-window: files must be a number" >&2; e
 parent=${3:-${TMPDIR:-/tmp}}
 gen=$build/tools/gen/mamori-gen
 mamori=$build/src/cli/mamori
-[ -x "$gen" ] && [ -x "$mamori" ] || { echo "cycle-window: build first" >&2; exit 1; }
+if [ ! -x "$gen" ] || [ ! -x "$mamori" ]; then echo "cycle-window: build first" >&2; exit 1; fi
 [ "$(id -u)" = 0 ] || { echo "cycle-window: needs root (loop device, mount)" >&2; exit 1; }
 patients=$(((files * 18000 + 526298) / 1052596))
 
@@ -61,7 +61,7 @@ t0=$(now)
 "$gen" --out "$W/src" --patients "$patients" --days 365 --seed 1 --extended -q
 t_gen=$(elapsed "$t0" "$(now)")
 nfiles=$(find "$W/src" -type f | wc -l)
-truncate -s $((files / 1000 * 8 + 1024))M "$W/medium.img"
+truncate -s $((files * 8 / 1000 + 1024))M "$W/medium.img"
 LOOPDEV=$(losetup -f --show "$W/medium.img")
 mkfs.exfat -L MON "$LOOPDEV" >/dev/null
 if mount -t exfat "$LOOPDEV" "$W/mnt" 2>/dev/null; then

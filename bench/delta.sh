@@ -16,7 +16,7 @@ days=${5:-60}
 runs=${RUNS:-5}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mamori-bench-delta-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-pass=bench-delta-passphrase
+pass="bench-delta-passphrase"
 export MAMORI_PASSPHRASE=$pass MAMORI_AUDIT_DIR=$work/audit XDG_CACHE_HOME=$work/cache
 export MAMORI_VIEWER_COPY=0
 

@@ -15,7 +15,7 @@
 set -euo pipefail
 
 cmdline="${OUT+OUT=$(printf '%q' "$OUT") }$(printf '%q' "$0")$(printf ' %q' "$@")"
-[ $# -ge 1 ] && [ $# -le 4 ] || { echo "usage: $0 <build-dir> [files] [reps] [work-dir]" >&2; exit 2; }
+if [ $# -lt 1 ] || [ $# -gt 4 ]; then echo "usage: $0 <build-dir> [files] [reps] [work-dir]" >&2; exit 2; fi
 build=$(cd "$1" 2>/dev/null && pwd) || { echo "guard-bench: no build folder '$1'" >&2; exit 1; }
 files=${2:-200000}
 reps=${3:-5}
@@ -23,7 +23,7 @@ parent=${4:-${TMPDIR:-/tmp}}
 case $files$reps in '' | *[!0-9]*) echo "guard-bench: files and reps are numbers" >&2; exit 2 ;; esac
 gen=$build/tools/gen/mamori-gen
 mamori=$build/src/cli/mamori
-[ -x "$gen" ] && [ -x "$mamori" ] || { echo "guard-bench: build first" >&2; exit 1; }
+if [ ! -x "$gen" ] || [ ! -x "$mamori" ]; then echo "guard-bench: build first" >&2; exit 1; fi
 # bench/gen.sh: 18,000 patients x 365 days gave 1,052,596 files (standard storage)
 patients=$(((files * 18000 + 526298) / 1052596))
 

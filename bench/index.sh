@@ -11,6 +11,7 @@
 # yet is generated there and kept for the next run. Without one, the storage is generated in
 # a temporary folder and deleted at the end (about 9 GB at the default size).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_args index "$@"
 trap 'rm -rf "$work"' EXIT
@@ -47,7 +48,7 @@ awk -v f="$files" -v by="$bytes" -v s="$size" -v a="$t0" -v b="$t1" \
 id=$("$mamori" search --json --index "$work/index.db" --limit 1 1 | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 for q in はせがわ "$id"; do
     times=""
-    for run in 1 2 3; do
+    for _ in 1 2 3; do
         t0=$(now)
         "$mamori" -q search --storage "$store/standard" --limit 5 "$q" >/dev/null || true
         t1=$(now)

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash disable=SC2034 # sets variables for the script that sources it
 #
 # Sourced by the benchmarks that run on a generated storage (index.sh, view.sh).
 # bench_args NAME <mamori> <mamori-gen> <bench-binary> [storage-dir] [patients] [days]

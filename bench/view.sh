@@ -10,9 +10,10 @@
 # usage: bench/view.sh <mamori> <mamori-gen> <bench_view> [storage-dir] [patients] [days]
 # A storage-dir holding <dir>/standard is reused (and a repository at <dir>/repo too).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_args view "$@"
-pass=bench-view-passphrase
+pass="bench-view-passphrase"
 viewer=
 cleanup() { [ -n "$viewer" ] && kill "$viewer" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
