@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,7 +528,7 @@ static void wait_workers(struct run *b)
 static int run_walk(struct run *b)
 {
     struct bstate *st = &b->st;
-    int err = 0;
+    int err = 0, all;
 
     for (b->started = 0; b->started < b->nthreads; b->started++) {
         struct worker *w = &b->wk[b->started];
@@ -542,11 +545,18 @@ static int run_walk(struct run *b)
         (err = mm_repo__bk_release(&b->mainwk, st->top)) < 0) /* the caller's hold on the root */
         mm_repo__bk_fail(st, err);
     wait_workers(b);
-    for (unsigned int i = 0; i < b->started; i++)
+    all = b->started == b->nthreads;
+    for (unsigned int i = 0; i < b->started; i++) {
         pthread_join(b->wk[i].thread, NULL);
+        mm_repo__bk_worker_release(&b->wk[i]); /* its buffers and contexts: not needed now */
+    }
+    b->started = 0;
+#ifdef __GLIBC__
+    malloc_trim(0); /* the workers' arenas hand their free pages back before the index build */
+#endif
     if (st->err)
         return st->err;
-    if (b->started < b->nthreads) /* (a worker that did not start failed the run) */
+    if (!all) /* (a worker that did not start failed the run) */
         return err < 0 ? err : mm_error_set(MM_ERROR, "cannot start a worker thread");
     return 0;
 }
