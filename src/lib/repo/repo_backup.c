@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,186 +307,199 @@ static int judge_gen(mm_repo *r, const struct mm_repo_backup_opts *o,
     return 0;
 }
 
-int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
-                   const struct mm_repo_backup_opts *o, char id_out[MM_CRYPTO_HEX_SIZE],
-                   struct mm_repo_counts *counts)
-{
-    struct mm_repo_backup_opts def = { 0 };
+/* One backup's state, shared by its steps (mm_repo_backup below). */
+struct run {
+    mm_repo *r;
+    const struct mm_repo_source *src;
+    size_t nsrc;
+    const struct mm_repo_backup_opts *o;
     struct bstate st;
-    struct mm_repo_gen parent = { 0 }, g = { 0 };
-    struct mm_repo__tree oldroot = { 0 };
-    struct worker *wk = NULL, mainwk;
-    struct mm_repo_gen_source *gs = NULL;
-    unsigned int nthreads, started = 0;
-    char host[256] = "unknown", gid[MM_CRYPTO_HEX_SIZE], *reasons_own = NULL;
-    uint64_t index_size = 0;
-    const char *index_file = o ? o->index_file : NULL;
-    int err, have_parent = 0, mainwk_ok = 0, have_index = 0, index_twins = 0;
-    const int is_host = mm_keyset_is_host(r->ks);
+    struct mm_repo_gen parent, g;
+    struct mm_repo__tree oldroot; /* the parent's root tree (empty: none) */
+    struct worker *wk, mainwk;
+    struct mm_repo_gen_source *gs;
+    unsigned int nthreads, started;
+    char host[256], gid[MM_CRYPTO_HEX_SIZE], *reasons_own;
+    uint64_t index_size;
+    const char *index_file;
+    int have_parent, mainwk_ok, have_index, index_twins, is_host;
+};
 
-    MM_ASSERT_ARG(r && (src || nsrc == 0));
-    if (!o)
-        o = &def;
-    memset(&st, 0, sizeof(st));
-    memset(&mainwk, 0, sizeof(mainwk));
-    pthread_mutex_init(&st.mu, NULL);
-    pthread_mutex_init(&st.ixw, NULL);
-    pthread_mutex_init(&st.packmu, NULL);
-    pthread_mutex_init(&st.problem_mu, NULL);
-    pthread_cond_init(&st.cv, NULL);
-    pthread_cond_init(&st.packcv, NULL);
-    pthread_mutex_init(&st.dictmu, NULL);
-    pthread_mutex_init(&st.livemu, NULL);
-    pthread_cond_init(&st.dictcv, NULL);
-    mm_buf_init(&st.samples, DICT_SAMPLE_BYTES);
-    st.want_samples = o->dict_samples ? o->dict_samples : DICT_SAMPLES;
-    st.r = r;
-    st.o = o;
+/* Step 1: the shared state's locks and buffers, and the two pack writers started. */
+static int run_init(struct run *b)
+{
+    struct bstate *st = &b->st;
+
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->ixw, NULL);
+    pthread_mutex_init(&st->packmu, NULL);
+    pthread_mutex_init(&st->problem_mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    pthread_cond_init(&st->packcv, NULL);
+    pthread_mutex_init(&st->dictmu, NULL);
+    pthread_mutex_init(&st->livemu, NULL);
+    pthread_cond_init(&st->dictcv, NULL);
+    mm_buf_init(&st->samples, DICT_SAMPLE_BYTES);
+    st->want_samples = b->o->dict_samples ? b->o->dict_samples : DICT_SAMPLES;
+    st->r = b->r;
+    st->o = b->o;
     for (int k = 0; k < 2; k++) {
-        st.pack[k].reserve = (size_t)r->cfg.pack_target + PACK_SLACK;
-        if ((err = mm_repo__packw_start(st.r, &st.pack[k])) < 0)
-            goto out;
+        int err;
+        st->pack[k].reserve = (size_t)b->r->cfg.pack_target + PACK_SLACK;
+        if ((err = mm_repo__packw_start(st->r, &st->pack[k])) < 0)
+            return err;
     }
-    if (nsrc == 0) {
-        err = mm_error_set(MM_EINVAL, "nothing to back up: give at least one folder");
-        goto out;
-    }
-    if (!(gs = mm_calloc(nsrc, sizeof(*gs)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nsrc; i++) {
+    return 0;
+}
+
+/* Step 2: each source a folder, named by its base name (unique), with its absolute path. */
+static int run_sources(struct run *b)
+{
+    const struct mm_repo_source *src = b->src;
+
+    if (b->nsrc == 0)
+        return mm_error_set(MM_EINVAL, "nothing to back up: give at least one folder");
+    if (!(b->gs = mm_calloc(b->nsrc, sizeof(*b->gs))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < b->nsrc; i++) {
         char name[MM_LIMIT_NAME + 1], abs[PATH_MAX];
         struct stat s;
-        if (stat(src[i].path, &s) != 0 || !S_ISDIR(s.st_mode)) {
-            err = mm_error_set(MM_ENOTFOUND, "'%s' is not a folder", src[i].path);
-            goto out;
-        }
-        if (base_name(src[i].path, name, sizeof(name)) < 0 || !realpath(src[i].path, abs)) {
-            err = mm_error_set(MM_EINVAL, "cannot name the folder '%s'", src[i].path);
-            goto out;
-        }
+        if (stat(src[i].path, &s) != 0 || !S_ISDIR(s.st_mode))
+            return mm_error_set(MM_ENOTFOUND, "'%s' is not a folder", src[i].path);
+        if (base_name(src[i].path, name, sizeof(name)) < 0 || !realpath(src[i].path, abs))
+            return mm_error_set(MM_EINVAL, "cannot name the folder '%s'", src[i].path);
         for (size_t k = 0; k < i; k++)
-            if (strcmp(gs[k].name, name) == 0) {
-                err = mm_error_set(MM_EINVAL,
-                                   "two folders named '%s': back them up to separate "
-                                   "generations or rename one",
-                                   name);
-                goto out;
-            }
-        gs[i].kind = src[i].kind;
-        if (!(gs[i].name = mm_strdup(name)) || !(gs[i].path = mm_strdup(abs))) {
-            err = mm_error_set(MM_ENOMEM, "out of memory");
-            goto out;
-        }
+            if (strcmp(b->gs[k].name, name) == 0)
+                return mm_error_set(MM_EINVAL,
+                                    "two folders named '%s': back them up to separate "
+                                    "generations or rename one",
+                                    name);
+        b->gs[i].kind = src[i].kind;
+        if (!(b->gs[i].name = mm_strdup(name)) || !(b->gs[i].path = mm_strdup(abs)))
+            return mm_error_set(MM_ENOMEM, "out of memory");
     }
-    st.src = src;
-    st.gs = gs;
+    b->st.src = src;
+    b->st.gs = b->gs;
+    return 0;
+}
+
+/* Step 3: lock the repository, load what it holds (or a host's catalog) and the parent. */
+static int run_open(struct run *b)
+{
+    mm_repo *r = b->r;
+    int err;
+
     if ((err = mm_repo_lock(r, MM_REPO_LOCK_EXCLUSIVE, NULL)) < 0)
-        goto out;
-    if (is_host) {
-        if ((err = mm_repo__catalog_begin(r, o, &parent, &have_parent)) < 0)
-            goto out;
+        return err;
+    if (b->is_host) {
+        if ((err = mm_repo__catalog_begin(r, b->o, &b->parent, &b->have_parent)) < 0)
+            return err;
     } else {
         if ((err = mm_repo__index_load(r)) < 0)
-            goto out;
-        err = mm_repo_gen_find(r, "latest", &parent);
+            return err;
+        err = mm_repo_gen_find(r, "latest", &b->parent);
         if (err == 0)
-            have_parent = 1;
+            b->have_parent = 1;
         else if (err != MM_ENOTFOUND)
-            goto out;
-        err = 0;
+            return err;
     }
-    if (o->parent_end_ns) /* (a host's catalog does not record it: 0) */
-        *o->parent_end_ns = have_parent ? parent.end_ns : 0;
-    g.start_ns = mm_repo__now_ns();
-    nthreads = mm_repo__threads(o->threads);
-    if (!(wk = mm_calloc(nthreads, sizeof(*wk)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((err = mm_repo__bk_worker_init(&mainwk, &st)) < 0)
-        goto out;
-    mainwk_ok = 1;
+    if (b->o->parent_end_ns) /* (a host's catalog does not record it: 0) */
+        *b->o->parent_end_ns = b->have_parent ? b->parent.end_ns : 0;
+    b->g.start_ns = mm_repo__now_ns();
+    b->nthreads = mm_repo__threads(b->o->threads);
+    if (!(b->wk = mm_calloc(b->nthreads, sizeof(*b->wk))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    if ((err = mm_repo__bk_worker_init(&b->mainwk, &b->st)) < 0)
+        return err;
+    b->mainwk_ok = 1;
     /* index_load read dict/; a version 1 repository stays readable by the mamori that made it */
     /* (a host uses the dictionaries of its credential: one it trained would be lost to it) */
-    st.sampling = r->version >= 2 && !is_host && mm_repo__dict_current(r) == NULL ? SAMPLING_COLLECT
-                                                                                  : SAMPLING_DONE;
-    if (have_parent && mm_repo__tree_get(r, &mainwk.w, parent.root, &oldroot) < 0) {
+    b->st.sampling = r->version >= 2 && !b->is_host && mm_repo__dict_current(r) == NULL
+                             ? SAMPLING_COLLECT
+                             : SAMPLING_DONE;
+    if (b->have_parent && mm_repo__tree_get(r, &b->mainwk.w, b->parent.root, &b->oldroot) < 0) {
         mm_error_clear();
-        memset(&oldroot, 0, sizeof(oldroot));
+        memset(&b->oldroot, 0, sizeof(b->oldroot));
     }
-    /* the virtual root: one folder entry per source, each a folder job */
-    if (!(st.top = mm_repo__bk_node_new(&st, NULL, 0)) ||
-        !(st.top->e = mm_calloc(nsrc, sizeof(*st.top->e)))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
+    return 0;
+}
+
+/* The virtual root's entries: one folder per source (@gs, @src), sorted by name. */
+static int top_entries(struct bstate *st, size_t nsrc)
+{
+    struct ent *sorted = st->top->e;
+
+    for (size_t i = 0; i < nsrc; i++) {
+        struct stat s;
+        stat(st->src[i].path, &s);
+        sorted[i].name = mm_strdup(st->gs[i].name);
+        sorted[i].ids = mm_malloc(ID_SIZE);
+        if (!sorted[i].name || !sorted[i].ids)
+            return mm_error_set(MM_ENOMEM, "out of memory");
+        sorted[i].te.name = sorted[i].name;
+        sorted[i].te.namelen = (uint32_t)strlen(sorted[i].name);
+        sorted[i].te.kind = MM_REPO_KIND_DIR;
+        sorted[i].te.ids = sorted[i].ids;
+        sorted[i].te.nids = 1;
+        mm_repo__bk_fill_stat(&sorted[i].te, &s);
+        sorted[i].te.size = 0;
     }
-    st.top->n = nsrc;
-    st.top->pending = (long)nsrc + 1;
-    {
-        struct ent *sorted = st.top->e;
-        for (size_t i = 0; i < nsrc; i++) {
-            struct stat s;
-            stat(src[i].path, &s);
-            sorted[i].name = mm_strdup(gs[i].name);
-            sorted[i].ids = mm_malloc(ID_SIZE);
-            if (!sorted[i].name || !sorted[i].ids) {
-                err = mm_error_set(MM_ENOMEM, "out of memory");
-                goto out;
-            }
-            sorted[i].te.name = sorted[i].name;
-            sorted[i].te.namelen = (uint32_t)strlen(sorted[i].name);
-            sorted[i].te.kind = MM_REPO_KIND_DIR;
-            sorted[i].te.ids = sorted[i].ids;
-            sorted[i].te.nids = 1;
-            mm_repo__bk_fill_stat(&sorted[i].te, &s);
-            sorted[i].te.size = 0;
+    qsort(sorted, nsrc, sizeof(*sorted), mm_repo__bk_cmp_name);
+    return 0;
+}
+
+/* Step 4: the virtual root, and one folder job per source (its old tree when the parent
+ * has a folder of its name). */
+static int run_seed(struct run *b)
+{
+    struct bstate *st = &b->st;
+    const size_t nsrc = b->nsrc;
+    int err;
+
+    if (!(st->top = mm_repo__bk_node_new(st, NULL, 0)) ||
+        !(st->top->e = mm_calloc(nsrc, sizeof(*st->top->e))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    st->top->n = nsrc;
+    st->top->pending = (long)nsrc + 1;
+    if ((err = top_entries(st, nsrc)) < 0)
+        return err;
+    for (size_t i = 0; i < nsrc; i++) {
+        const struct ent *e = &st->top->e[i];
+        struct node *child = mm_repo__bk_node_new(st, st->top, i);
+        struct job j = { 0 };
+        const struct mm_repo__entry *oe;
+        size_t k;
+        for (k = 0; k < nsrc && strcmp(b->gs[k].name, e->name) != 0; k++)
+            ;
+        if (!child || !(j.path = mm_strdup(b->src[k].path))) {
+            mm_repo__bk_node_free(st, child);
+            return mm_error_set(MM_ENOMEM, "out of memory");
         }
-        qsort(sorted, nsrc, sizeof(*sorted), mm_repo__bk_cmp_name);
-        for (size_t i = 0; i < nsrc; i++) {
-            struct node *child = mm_repo__bk_node_new(&st, st.top, i);
-            struct job j = { 0 };
-            const struct mm_repo__entry *oe;
-            size_t k;
-            for (k = 0; k < nsrc && strcmp(gs[k].name, sorted[i].name) != 0; k++)
-                ;
-            if (!child || !(j.path = mm_strdup(src[k].path))) {
-                mm_repo__bk_node_free(&st, child);
-                err = mm_error_set(MM_ENOMEM, "out of memory");
-                goto out;
-            }
-            j.kind = JOB_DIR;
-            j.node = child;
-            j.src = k;
-            oe = mm_repo__tree_find(&oldroot, sorted[i].name, sorted[i].te.namelen);
-            if (oe && oe->kind == MM_REPO_KIND_DIR) {
-                j.has_old = 1;
-                memcpy(j.old, oe->ids, ID_SIZE);
-            }
-            if ((err = mm_repo__bk_push_job(&st, &j)) < 0) {
-                mm_free(j.path);
-                mm_repo__bk_node_free(&st, child);
-                goto out;
-            }
+        j.kind = JOB_DIR;
+        j.node = child;
+        j.src = k;
+        oe = mm_repo__tree_find(&b->oldroot, e->name, e->te.namelen);
+        if (oe && oe->kind == MM_REPO_KIND_DIR) {
+            j.has_old = 1;
+            memcpy(j.old, oe->ids, ID_SIZE);
+        }
+        if ((err = mm_repo__bk_push_job(st, &j)) < 0) {
+            mm_free(j.path);
+            mm_repo__bk_node_free(st, child);
+            return err;
         }
     }
-    for (started = 0; started < nthreads; started++) {
-        if ((err = mm_repo__bk_worker_init(&wk[started], &st)) < 0 ||
-            pthread_create(&wk[started].thread, NULL, mm_repo__bk_worker_main, &wk[started]) != 0) {
-            if (!err)
-                err = mm_error_set(MM_ERROR, "cannot start a worker thread");
-            mm_repo__bk_worker_release(&wk[started]);
-            mm_repo__bk_fail(&st, err);
-            break;
-        }
-    }
-    if (started > 0 &&
-        (err = mm_repo__bk_release(&mainwk, st.top)) < 0) /* the caller's hold on the root */
-        mm_repo__bk_fail(&st, err);
-    /* wait, reporting progress */
-    pthread_mutex_lock(&st.mu);
-    while (!st.done && started > 0) {
+    return 0;
+}
+
+/* Wait until the workers are done, reporting progress every 250 ms. */
+static void wait_workers(struct run *b)
+{
+    struct bstate *st = &b->st;
+    const struct mm_repo_backup_opts *o = b->o;
+
+    pthread_mutex_lock(&st->mu);
+    while (!st->done && b->started > 0) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 250000000;
@@ -491,178 +507,271 @@ int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
             until.tv_sec++;
             until.tv_nsec -= 1000000000;
         }
-        pthread_cond_timedwait(&st.cv, &st.mu, &until);
-        if (o->progress && !st.done) {
+        pthread_cond_timedwait(&st->cv, &st->mu, &until);
+        if (o->progress && !st->done) {
             struct mm_repo_progress p = { 0 };
-            pthread_mutex_unlock(&st.mu);
-            p.files_done = __atomic_load_n(&st.c.files_read, __ATOMIC_RELAXED) +
-                           __atomic_load_n(&st.c.files_unchanged, __ATOMIC_RELAXED);
-            p.files_total = have_parent ? parent.counts.files : 0;
+            pthread_mutex_unlock(&st->mu);
+            p.files_done = __atomic_load_n(&st->c.files_read, __ATOMIC_RELAXED) +
+                           __atomic_load_n(&st->c.files_unchanged, __ATOMIC_RELAXED);
+            p.files_total = b->have_parent ? b->parent.counts.files : 0;
             if (p.files_total < p.files_done)
                 p.files_total = 0;
-            p.bytes_done = __atomic_load_n(&st.c.bytes_new, __ATOMIC_RELAXED);
+            p.bytes_done = __atomic_load_n(&st->c.bytes_new, __ATOMIC_RELAXED);
             o->progress(&p, o->ctx);
-            pthread_mutex_lock(&st.mu);
+            pthread_mutex_lock(&st->mu);
         }
     }
-    pthread_mutex_unlock(&st.mu);
-    for (unsigned int i = 0; i < started; i++)
-        pthread_join(wk[i].thread, NULL);
-    if (st.err) {
-        err = st.err;
-        goto out;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Step 5: walk the sources with the worker threads; the root tree's ID ends in st.root. */
+static int run_walk(struct run *b)
+{
+    struct bstate *st = &b->st;
+    int err = 0, all;
+
+    for (b->started = 0; b->started < b->nthreads; b->started++) {
+        struct worker *w = &b->wk[b->started];
+        if ((err = mm_repo__bk_worker_init(w, st)) < 0 ||
+            pthread_create(&w->thread, NULL, mm_repo__bk_worker_main, w) != 0) {
+            if (!err)
+                err = mm_error_set(MM_ERROR, "cannot start a worker thread");
+            mm_repo__bk_worker_release(w);
+            mm_repo__bk_fail(st, err);
+            break;
+        }
     }
-    if (started < nthreads)
-        goto out;
-    /* every pack, the patient index, then the index files, then the manifest */
-    if ((err = mm_repo__bk_pack_flush(&mainwk, &st.pack[0])) < 0 ||
-        (err = mm_repo__bk_pack_flush(&mainwk, &st.pack[1])) < 0)
-        goto out;
+    if (b->started > 0 &&
+        (err = mm_repo__bk_release(&b->mainwk, st->top)) < 0) /* the caller's hold on the root */
+        mm_repo__bk_fail(st, err);
+    wait_workers(b);
+    all = b->started == b->nthreads;
+    for (unsigned int i = 0; i < b->started; i++) {
+        pthread_join(b->wk[i].thread, NULL);
+        mm_repo__bk_worker_release(&b->wk[i]); /* its buffers and contexts: not needed now */
+    }
+    b->started = 0;
+#ifdef __GLIBC__
+    malloc_trim(0); /* the workers' arenas hand their free pages back before the index build */
+#endif
+    if (st->err)
+        return st->err;
+    if (!all) /* (a worker that did not start failed the run) */
+        return err < 0 ? err : mm_error_set(MM_ERROR, "cannot start a worker thread");
+    return 0;
+}
+
+/* The parent's patient index blocks (and twins, if it had them) named again. */
+static int reuse_parent_index(struct run *b)
+{
+    struct mm_repo_gen tmp;
+    unsigned char *pids = NULL;
+    size_t npids = 0;
+    int err;
+
+    if ((err = mm_repo__gen_load(b->r, b->parent.id, &tmp, &pids, &npids)) < 0)
+        return err;
+    b->index_twins = tmp.index_twins;
+    mm_repo_gen_release(&tmp);
+    b->mainwk.nids = 0;
+    for (size_t i = 0; i < npids && err == 0; i++)
+        err = mm_repo__bk_push_id(&b->mainwk, pids + i * ID_SIZE);
+    mm_free(pids);
+    if (err < 0)
+        return err;
+    b->index_size = b->parent.index_size;
+    b->have_index = 1;
+    return 0;
+}
+
+/* Step 6: every pack written, then the patient index (built by o->index, or the parent's
+ * reused, or o->index_file) stored with its IDs in mainwk.ids, then the index file. */
+static int run_patient_index(struct run *b)
+{
+    struct bstate *st = &b->st;
+    const struct mm_repo_backup_opts *o = b->o;
+    const int parent_index = b->have_parent && b->parent.has_index;
+    int err;
+
+    if ((err = mm_repo__bk_pack_flush(&b->mainwk, &st->pack[0])) < 0 ||
+        (err = mm_repo__bk_pack_flush(&b->mainwk, &st->pack[1])) < 0)
+        return err;
     if (o->index) {
         int reuse = 0;
-        index_file = NULL;
-        if ((err = o->index(r, have_parent ? parent.root : NULL, st.root, &index_file, &reuse,
-                            o->ctx)) < 0)
-            goto out;
-        if (reuse && have_parent && parent.has_index && is_host) {
-            if ((err = host_reuse_index(&st, &mainwk, &index_twins)) < 0)
-                goto out;
-            index_size = parent.index_size;
-            have_index = err == 1;
-            err = 0;
-        } else if (reuse && have_parent && parent.has_index) {
-            struct mm_repo_gen tmp;
-            unsigned char *pids = NULL;
-            size_t npids = 0;
-            if ((err = mm_repo__gen_load(r, parent.id, &tmp, &pids, &npids)) < 0)
-                goto out;
-            index_twins = tmp.index_twins; /* the same blocks, and their twins if it had them */
-            mm_repo_gen_release(&tmp);
-            mainwk.nids = 0;
-            for (size_t i = 0; i < npids && err == 0; i++)
-                err = mm_repo__bk_push_id(&mainwk, pids + i * ID_SIZE);
-            mm_free(pids);
-            if (err < 0)
-                goto out;
-            index_size = parent.index_size;
-            have_index = 1;
-        }
+        b->index_file = NULL;
+        if ((err = o->index(b->r, b->have_parent ? b->parent.root : NULL, st->root, &b->index_file,
+                            &reuse, o->ctx)) < 0)
+            return err;
+        if (reuse && parent_index && b->is_host) {
+            if ((err = host_reuse_index(st, &b->mainwk, &b->index_twins)) < 0)
+                return err;
+            b->index_size = b->parent.index_size;
+            b->have_index = err == 1;
+        } else if (reuse && parent_index && (err = reuse_parent_index(b)) < 0)
+            return err;
     }
-    if (!have_index && index_file) {
+    if (!b->have_index && b->index_file) {
         /* the blocks go to the file data writer, their twins to the tree writer */
-        if ((err = store_index(&mainwk, index_file, &index_size)) < 0)
-            goto out;
-        have_index = 1;
-        index_twins = 1;
+        if ((err = store_index(&b->mainwk, b->index_file, &b->index_size)) < 0)
+            return err;
+        b->have_index = 1;
+        b->index_twins = 1;
     }
-    if ((err = mm_repo__bk_pack_flush(&mainwk, &st.pack[0])) < 0 ||
-        (err = mm_repo__bk_pack_flush(&mainwk, &st.pack[1])) < 0 ||
-        (err = mm_repo__bk_write_index_file(&st)) < 0)
-        goto out;
-    g.counts = st.c;
-    if ((err = judge_gen(r, o, &g.counts, &g, &reasons_own)) < 0)
-        goto out;
-    (void)mm_os_hostname(host, sizeof(host));
-    for (char *c = host; *c; c++)
+    if ((err = mm_repo__bk_pack_flush(&b->mainwk, &st->pack[0])) < 0 ||
+        (err = mm_repo__bk_pack_flush(&b->mainwk, &st->pack[1])) < 0)
+        return err;
+    return mm_repo__bk_write_index_file(st);
+}
+
+/* The manifest's fields other than the guard's: who, when, what, from which parent. */
+static int fill_gen(struct run *b)
+{
+    const struct mm_repo_backup_opts *o = b->o;
+    struct mm_repo_gen *g = &b->g;
+
+    (void)mm_os_hostname(b->host, sizeof(b->host));
+    for (char *c = b->host; *c; c++)
         if ((unsigned char)*c < ' ')
             *c = '_';
-    if (o->name && !(g.name = mm_strdup(o->name))) {
-        err = mm_error_set(MM_ENOMEM, "out of memory");
-        goto out;
-    }
-    g.host = host;
-    g.user = r->user;
-    g.end_ns = mm_repo__now_ns();
-    if (have_parent)
-        memcpy(g.parent, parent.id, sizeof(g.parent));
-    g.sources = gs;
-    g.nsources = nsrc;
-    memcpy(g.root, st.root, ID_SIZE);
-    g.has_index = have_index;
-    g.index_size = index_size;
-    g.index_twins = have_index && index_twins;
+    if (o->name && !(g->name = mm_strdup(o->name)))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    g->host = b->host;
+    g->user = b->r->user;
+    g->end_ns = mm_repo__now_ns();
+    if (b->have_parent)
+        memcpy(g->parent, b->parent.id, sizeof(g->parent));
+    g->sources = b->gs;
+    g->nsources = b->nsrc;
+    memcpy(g->root, b->st.root, ID_SIZE);
+    g->has_index = b->have_index;
+    g->index_size = b->index_size;
+    g->index_twins = b->have_index && b->index_twins;
     if (o->check) {
-        g.check = *o->check;
-        g.check.present = 1;
+        g->check = *o->check;
+        g->check.present = 1;
     }
     /* borrowed, and only read by the encoder */
-    g.storages = (struct mm_repo_gen_storage *)(uintptr_t)o->storages;
-    g.nstorages = o->storages ? o->nstorages : 0;
-    g.viewer = (struct mm_repo_viewer *)(uintptr_t)o->viewer;
+    g->storages = (struct mm_repo_gen_storage *)(uintptr_t)o->storages;
+    g->nstorages = o->storages ? o->nstorages : 0;
+    g->viewer = (struct mm_repo_viewer *)(uintptr_t)o->viewer;
     if (o->copy_of)
-        mm_repo__rotate_stamp(&g, o->copy_of);
-    g.unstable = st.unst; /* borrowed */
-    if ((err = retain_for_manifest(r)) < 0)
-        goto out;
-    err = mm_repo__gen_write(r, &g, have_index ? (const unsigned char *)mainwk.ids : NULL,
-                             have_index ? mainwk.nids : 0, gid);
-    if (err < 0)
-        goto out;
+        mm_repo__rotate_stamp(g, o->copy_of);
+    g->unstable = b->st.unst; /* borrowed */
+    return 0;
+}
+
+/* Step 7: the guard's verdict, the manifest written last, then a host's catalog. */
+static int run_write_gen(struct run *b)
+{
+    mm_repo *r = b->r;
+    const unsigned char *ids = b->have_index ? (const unsigned char *)b->mainwk.ids : NULL;
+    int err;
+
+    b->g.counts = b->st.c;
+    if ((err = judge_gen(r, b->o, &b->g.counts, &b->g, &b->reasons_own)) < 0 ||
+        (err = fill_gen(b)) < 0 || (err = retain_for_manifest(r)) < 0)
+        return err;
+    if ((err = mm_repo__gen_write(r, &b->g, ids, b->have_index ? b->mainwk.nids : 0, b->gid)) < 0)
+        return err;
     if (r->cat) /* only now: the catalog never names what no durable manifest holds */
-        host_end(&st, &g, gid, &mainwk, have_index);
+        host_end(&b->st, &b->g, b->gid, &b->mainwk, b->have_index);
     mm_repo__reserve_make(r); /* prune's room on a medium that fills up (when there is room) */
-    if (id_out)
-        memcpy(id_out, gid, MM_CRYPTO_HEX_SIZE);
-    if (counts)
-        *counts = st.c;
-    if (o->unstable_out) {
-        *o->unstable_out = st.unst;
-        memset(&st.unst, 0, sizeof(st.unst)); /* now owned by the caller */
-    }
-out:
-    for (size_t i = 0; i < st.njobs; i++) /* jobs left by a failed run */
-        mm_free(st.jobs[i].path);
-    while (st.live) /* folders left unfinished by a failed run */
-        mm_repo__bk_node_free(&st, st.live);
-    for (unsigned int i = 0; i < started; i++)
-        mm_repo__bk_worker_release(&wk[i]);
-    if (mainwk_ok)
-        mm_repo__bk_worker_release(&mainwk);
-    mm_free(wk);
-    mm_free(st.jobs);
-    for (size_t i = 0; i < st.nnew; i++)
-        mm_free(st.newpacks[i].objs);
-    mm_free(st.newpacks);
-    for (size_t i = 0; i < st.ncdone; i++)
-        mm_free(st.cdone[i].objs);
-    mm_free(st.cdone);
-    mm_repo__catalog_free(r->cat);
-    r->cat = NULL;
-    if (gs)
-        for (size_t i = 0; i < nsrc; i++) {
-            mm_free(gs[i].name);
-            mm_free(gs[i].path);
+    return 0;
+}
+
+/* Step 8: free what the run held; a failed run takes back every file it wrote. */
+static void run_release(struct run *b, int err)
+{
+    struct bstate *st = &b->st;
+
+    for (size_t i = 0; i < st->njobs; i++) /* jobs left by a failed run */
+        mm_free(st->jobs[i].path);
+    while (st->live) /* folders left unfinished by a failed run */
+        mm_repo__bk_node_free(st, st->live);
+    for (unsigned int i = 0; i < b->started; i++)
+        mm_repo__bk_worker_release(&b->wk[i]);
+    if (b->mainwk_ok)
+        mm_repo__bk_worker_release(&b->mainwk);
+    mm_free(b->wk);
+    mm_free(st->jobs);
+    for (size_t i = 0; i < st->nnew; i++)
+        mm_free(st->newpacks[i].objs);
+    mm_free(st->newpacks);
+    for (size_t i = 0; i < st->ncdone; i++)
+        mm_free(st->cdone[i].objs);
+    mm_free(st->cdone);
+    mm_repo__catalog_free(b->r->cat);
+    b->r->cat = NULL;
+    if (b->gs)
+        for (size_t i = 0; i < b->nsrc; i++) {
+            mm_free(b->gs[i].name);
+            mm_free(b->gs[i].path);
         }
-    mm_free(gs);
-    mm_free(g.name);
-    mm_free(reasons_own);
-    mm_repo__tree_release(&oldroot);
-    mm_repo_gen_release(&parent);
-    pthread_mutex_destroy(&st.mu);
-    pthread_mutex_destroy(&st.ixw);
-    pthread_mutex_destroy(&st.packmu);
-    mm_repo__packw_release(&st.pack[0]);
-    mm_repo__packw_release(&st.pack[1]);
-    pthread_mutex_destroy(&st.problem_mu);
-    pthread_cond_destroy(&st.cv);
-    pthread_cond_destroy(&st.packcv);
-    pthread_mutex_destroy(&st.dictmu);
-    pthread_mutex_destroy(&st.livemu);
-    pthread_cond_destroy(&st.dictcv);
-    mm_buf_release(&st.samples);
-    mm_free(st.sizes);
-    mm_repo_unstable_release(&st.unst);
+    mm_free(b->gs);
+    mm_free(b->g.name);
+    mm_free(b->reasons_own);
+    mm_repo__tree_release(&b->oldroot);
+    mm_repo_gen_release(&b->parent);
+    pthread_mutex_destroy(&st->mu);
+    pthread_mutex_destroy(&st->ixw);
+    pthread_mutex_destroy(&st->packmu);
+    mm_repo__packw_release(&st->pack[0]);
+    mm_repo__packw_release(&st->pack[1]);
+    pthread_mutex_destroy(&st->problem_mu);
+    pthread_cond_destroy(&st->cv);
+    pthread_cond_destroy(&st->packcv);
+    pthread_mutex_destroy(&st->dictmu);
+    pthread_mutex_destroy(&st->livemu);
+    pthread_cond_destroy(&st->dictcv);
+    mm_buf_release(&st->samples);
+    mm_free(st->sizes);
+    mm_repo_unstable_release(&st->unst);
     if (err < 0) {
         /* no manifest names what this run wrote: take it back, so that a failed run (a full
          * medium above all) leaves the medium as it found it; then forget the objects it
          * claimed. Best effort: what cannot be removed now, prune removes later. */
         char msg[512];
-        snprintf(msg, sizeof(msg), "%s", st.err && st.errmsg[0] ? st.errmsg : mm_error_last());
-        for (size_t i = st.nwritten; i-- > 0;)
-            mm_repo__remove(r, st.written[i]);
-        mm_repo__index_release(&r->ix);
+        snprintf(msg, sizeof(msg), "%s", st->err && st->errmsg[0] ? st->errmsg : mm_error_last());
+        for (size_t i = st->nwritten; i-- > 0;)
+            mm_repo__remove(b->r, st->written[i]);
+        mm_repo__index_release(&b->r->ix);
         mm_error_set(err, "%s", msg);
     }
-    mm_free(st.written);
+    mm_free(st->written);
+}
+
+int mm_repo_backup(mm_repo *r, const struct mm_repo_source *src, size_t nsrc,
+                   const struct mm_repo_backup_opts *o, char id_out[MM_CRYPTO_HEX_SIZE],
+                   struct mm_repo_counts *counts)
+{
+    static const struct mm_repo_backup_opts def = { 0 };
+    struct run *b;
+    int err;
+
+    MM_ASSERT_ARG(r && (src || nsrc == 0));
+    if (!(b = mm_calloc(1, sizeof(*b))))
+        return mm_error_set(MM_ENOMEM, "out of memory");
+    b->r = r;
+    b->src = src;
+    b->nsrc = nsrc;
+    b->o = o ? o : &def;
+    b->is_host = mm_keyset_is_host(r->ks);
+    snprintf(b->host, sizeof(b->host), "unknown");
+    b->index_file = b->o->index_file;
+    if ((err = run_init(b)) < 0 || (err = run_sources(b)) < 0 || (err = run_open(b)) < 0 ||
+        (err = run_seed(b)) < 0 || (err = run_walk(b)) < 0 || (err = run_patient_index(b)) < 0 ||
+        (err = run_write_gen(b)) < 0)
+        goto out;
+    if (id_out)
+        memcpy(id_out, b->gid, MM_CRYPTO_HEX_SIZE);
+    if (counts)
+        *counts = b->st.c;
+    if (b->o->unstable_out) {
+        *b->o->unstable_out = b->st.unst;
+        memset(&b->st.unst, 0, sizeof(b->st.unst)); /* now owned by the caller */
+    }
+out:
+    run_release(b, err);
+    mm_free(b);
     return err;
 }

@@ -265,9 +265,19 @@ struct mm_repo__loc *mm_repo__index_find(struct mm_repo__objindex *ix,
         uint32_t s = ix->slots[i];
         if (!s)
             return NULL;
-        if (memcmp(ix->locs[s - 1].id, id, ID_SIZE) == 0)
+        if (ix->tags[i] == id[8] && memcmp(ix->locs[s - 1].id, id, ID_SIZE) == 0)
             return &ix->locs[s - 1];
     }
+}
+
+/* The first free slot for @id (the table has one). */
+static size_t free_slot(const uint32_t *slots, size_t mask, const unsigned char id[ID_SIZE])
+{
+    size_t i = mm_repo__id_hash(id) & mask;
+
+    while (slots[i])
+        i = (i + 1) & mask;
+    return i;
 }
 
 /* Double the slot table (rehash). */
@@ -275,17 +285,22 @@ static int grow_slots(struct mm_repo__objindex *ix)
 {
     size_t n = ix->nslots ? ix->nslots * 2 : 1024, mask = n - 1;
     uint32_t *s = mm_calloc(n, sizeof(*s));
+    uint8_t *t = mm_malloc(n);
 
-    if (!s)
+    if (!s || !t) {
+        mm_free(s);
+        mm_free(t);
         return mm_error_set(MM_ENOMEM, "out of memory for the object index");
+    }
     for (size_t k = 0; k < ix->nlocs; k++) {
-        size_t i = mm_repo__id_hash(ix->locs[k].id) & mask;
-        while (s[i])
-            i = (i + 1) & mask;
+        size_t i = free_slot(s, mask, ix->locs[k].id);
         s[i] = (uint32_t)(k + 1);
+        t[i] = ix->locs[k].id[8];
     }
     mm_free(ix->slots);
+    mm_free(ix->tags);
     ix->slots = s;
+    ix->tags = t;
     ix->nslots = n;
     return 0;
 }
@@ -294,7 +309,7 @@ int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *
                        struct mm_repo__loc **out)
 {
     struct mm_repo__loc *found = mm_repo__index_find(ix, loc->id);
-    size_t mask, i;
+    size_t i;
     int err;
 
     if (found) {
@@ -302,7 +317,8 @@ int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *
             *out = found;
         return 0;
     }
-    if ((ix->nlocs + 1) * 2 > ix->nslots && (err = grow_slots(ix)) < 0)
+    /* at most 3/4 full: the tags keep the longer probes cheap (4 bytes a slot, not 8) */
+    if ((ix->nlocs + 1) * 4 > ix->nslots * 3 && (err = grow_slots(ix)) < 0)
         return err;
     if (ix->nlocs == ix->caplocs) {
         size_t ncap = ix->caplocs ? ix->caplocs + ix->caplocs / 2 : 1024;
@@ -316,10 +332,9 @@ int mm_repo__index_add(struct mm_repo__objindex *ix, const struct mm_repo__loc *
         ix->caplocs = ncap;
     }
     ix->locs[ix->nlocs] = *loc;
-    mask = ix->nslots - 1;
-    for (i = mm_repo__id_hash(loc->id) & mask; ix->slots[i]; i = (i + 1) & mask)
-        ;
+    i = free_slot(ix->slots, ix->nslots - 1, loc->id);
     ix->slots[i] = (uint32_t)(ix->nlocs + 1);
+    ix->tags[i] = loc->id[8];
     if (out)
         *out = &ix->locs[ix->nlocs];
     ix->nlocs++;
@@ -363,7 +378,9 @@ int64_t mm_repo__index_add_pack(struct mm_repo__objindex *ix, const unsigned cha
     if (ix->npacks == ix->cappacks) {
         size_t ncap = ix->cappacks ? ix->cappacks * 2 : 256;
         void *np;
-        if (ncap > UINT32_MAX - 1)
+        if (ncap > MM_REPO__PACKS_MAX)
+            ncap = MM_REPO__PACKS_MAX;
+        if (ix->npacks >= ncap)
             return mm_error_set(MM_ELIMIT, "too many packs");
         np = mm_realloc(ix->packs, ncap * sizeof(*ix->packs));
         if (!np)
@@ -384,6 +401,7 @@ void mm_repo__index_release(struct mm_repo__objindex *ix)
 {
     mm_free(ix->locs);
     mm_free(ix->slots);
+    mm_free(ix->tags);
     mm_free(ix->packs);
     mm_free(ix->packslots);
     for (size_t i = 0; i < ix->nfiles; i++)
@@ -401,6 +419,7 @@ void mm_repo__index_release(struct mm_repo__objindex *ix)
     ix->nbad = 0;
     ix->locs = NULL;
     ix->slots = NULL;
+    ix->tags = NULL;
     ix->packs = NULL;
     ix->packslots = NULL;
     ix->files = NULL;
