@@ -17,24 +17,29 @@
  * the other tree objects that need it to decode (its later versions in the chain), and the
  * generations whose folder at that path no longer reads (today: those that share the object).
  * usage: bench_trees REPO            (passphrase from MAMORI_PASSPHRASE)
- *        bench_trees --self-test     (round trips on synthetic trees, and that a wrong base
- *                                     is caught)
+ *        bench_trees --self-test     (round trips on three versions of a folder's tree,
+ *                                     backed up into a temporary repository, and that a
+ *                                     wrong base is caught)
+ * It reads the repository through the repo module's public API only (mm_repo_trees_walk,
+ * mm_repo_object_totals).
  */
 #define _XOPEN_SOURCE 700
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zdict.h>
 #include <zstd.h>
 
-#include "common/buf.h"
 #include "common/error.h"
 #include "repo/repo.h"
-#include "repo/repo_format.h"
-#include "repo/repo_int.h"
+
+#define ID_SIZE MM_CRYPTO_ID_SIZE
 
 #define SEAL        40u /* nonce 24 and tag 16 around the payload */
 #define REF         32u /* a delta names its base's ID */
@@ -267,86 +272,54 @@ static uint64_t sealed(size_t n, size_t z, int dict, int delta)
 
 /* ---- the walk ----------------------------------------------------------------------------- */
 
-static mm_repo *repo;
-static struct mm_repo__work work;
 static struct map byid, bypath;
 
-/* The object of tree @id, read and decoded on first sight (in generation @gen). */
-static uint32_t obj_get(const unsigned char id[ID_SIZE], unsigned gen, int *fresh)
-{
-    uint32_t *slot = map_slot(&byid, id, ID_SIZE, 1);
-    struct mm_repo__tree t = { 0 };
-    struct mm_repo__loc *loc;
-    struct obj *o;
-    mm_buf b;
-
-    *fresh = 0;
-    if (*slot != UINT32_MAX)
-        return *slot;
-    *fresh = 1;
-    if (nobjs == capobjs) {
-        capobjs = capobjs ? capobjs * 2 : 4096;
-        objs = realloc(objs, capobjs * sizeof(*objs));
-        if (!objs)
-            die("out of memory");
-    }
-    o = &objs[nobjs];
-    memset(o, 0, sizeof(*o));
-    memcpy(o->id, id, ID_SIZE);
-    o->gen = gen;
-    o->base = -1;
-    mm_buf_init(&b, MM_REPO_TREE_MAX + 1);
-    if (mm_repo__object_get(repo, &work, id, &b) != 0)
-        die(mm_error_last());
-    if (!(loc = mm_repo__index_find(&repo->ix, id)))
-        die("a tree the index does not know");
-    o->today = loc->length;
-    o->n = (uint32_t)b.len;
-    o->plain = xalloc(b.len);
-    memcpy(o->plain, b.ptr, b.len);
-    mm_buf_release(&b);
-    if (mm_repo__tree_decode(o->plain, o->n, &t) != 0)
-        die(mm_error_last());
-    o->entries = (unsigned)t.n;
-    mm_repo__tree_release(&t);
-    *slot = (uint32_t)nobjs++;
-    return *slot;
-}
-
 /*
- * Visit the tree @id at @path (@plen bytes) in generation @gen: note the path's previous
- * tree as the base of a new object, count the generation once per object, go into folders.
+ * One visit of mm_repo_trees_walk(): the object of the tree (read on first sight, in the
+ * generation that made it), the path's previous tree as the base of a new object, the
+ * generation counted once per object. The walk goes into the folders itself.
  */
-static void walk(const unsigned char id[ID_SIZE], char *path, size_t plen, unsigned gen)
+static int visit(const struct mm_repo_tree_visit *v, void *ctx)
 {
-    struct mm_repo__tree t = { 0 };
-    int fresh;
-    uint32_t x = obj_get(id, gen, &fresh), *ps;
+    uint32_t *slot = map_slot(&byid, v->id, ID_SIZE, 1), x, *ps;
+    unsigned gen = (unsigned)v->gen;
+    int fresh = 0;
 
-    ps = map_slot(&bypath, path, plen, 1);
+    (void)ctx;
+    if (*slot == UINT32_MAX) {
+        struct obj *o;
+
+        fresh = 1;
+        if (nobjs == capobjs) {
+            capobjs = capobjs ? capobjs * 2 : 4096;
+            objs = realloc(objs, capobjs * sizeof(*objs));
+            if (!objs)
+                die("out of memory");
+        }
+        o = &objs[nobjs];
+        memset(o, 0, sizeof(*o));
+        memcpy(o->id, v->id, ID_SIZE);
+        o->gen = gen;
+        o->base = -1;
+        o->today = v->stored;
+        o->n = (uint32_t)v->n;
+        o->plain = xalloc(v->n);
+        memcpy(o->plain, v->plain, v->n);
+        o->entries = (unsigned)v->entries;
+        *slot = (uint32_t)nobjs++;
+    }
+    x = *slot;
+    ps = map_slot(&bypath, v->path, v->pathlen, 1);
     if (fresh && *ps != UINT32_MAX && *ps != x)
         objs[x].base = (int32_t)*ps;
     *ps = x;
-    if (plen == 0)
+    if (v->pathlen == 0)
         objs[x].root = 1;
     if (objs[x].stamp != gen + 1) {
         objs[x].stamp = gen + 1;
         objs[x].refgens++;
     }
-    if (mm_repo__tree_decode(objs[x].plain, objs[x].n, &t) != 0)
-        die(mm_error_last());
-    for (size_t i = 0; i < t.n; i++) {
-        const struct mm_repo__entry *e = &t.e[i];
-
-        if (e->kind != MM_REPO_KIND_DIR)
-            continue;
-        if (plen + 1 + e->namelen >= 8192)
-            die("path too long");
-        path[plen] = '/';
-        memcpy(path + plen + 1, e->name, e->namelen);
-        walk(e->ids, path, plen + 1 + e->namelen, gen);
-    }
-    mm_repo__tree_release(&t);
+    return 0;
 }
 
 /* ---- the dictionary ----------------------------------------------------------------------- */
@@ -522,10 +495,11 @@ static int sum_file(const char *p, const struct stat *st, int flag, struct FTW *
 static int run(const char *path)
 {
     const char *pass = getenv("MAMORI_PASSPHRASE");
+    struct mm_repo_object_totals tot;
     struct mm_repo_gen *g = NULL;
+    mm_repo *repo = NULL;
     size_t ng = 0, dictsize;
-    uint64_t tree_today = 0, blob_today = 0, plain = 0, plain1 = 0;
-    static char pathbuf[8192];
+    uint64_t tree_today, blob_today, plain = 0, plain1 = 0;
     double dts[S_N];
     size_t npz = 0, ndeltas = 0;
 
@@ -534,20 +508,15 @@ static int run(const char *path)
     if (nftw(path, sum_file, 32, FTW_PHYS) != 0)
         die("cannot list the repository");
     if (mm_repo_open(&repo, path, NULL, pass, strlen(pass)) != 0 ||
-        mm_repo__index_load(repo) != 0 || mm_repo_generations(repo, &g, &ng) != 0 ||
-        mm_repo__work_init(&work) != 0)
+        mm_repo_object_totals(repo, &tot) != 0 || mm_repo_generations(repo, &g, &ng) != 0)
         die(mm_error_last());
     if (ng == 0)
         die("no generation");
-    level = repo->cfg.zstd_level;
-    for (size_t i = 0; i < repo->ix.nlocs; i++) {
-        if (repo->ix.locs[i].type == MM_REPO_OBJ_TREE)
-            tree_today += repo->ix.locs[i].length;
-        else
-            blob_today += repo->ix.locs[i].length;
-    }
-    for (size_t i = 0; i < ng; i++)
-        walk(g[i].root, pathbuf, 0, (unsigned)i);
+    level = tot.zstd_level;
+    tree_today = tot.tree_bytes;
+    blob_today = tot.blob_bytes;
+    if (mm_repo_trees_walk(repo, visit, NULL) != 0)
+        die(mm_error_last());
     cctx = ZSTD_createCCtx();
     dctx = ZSTD_createDCtx();
     if (!cctx || !dctx)
@@ -658,7 +627,7 @@ static int run(const char *path)
     {
         /* a tree object also costs its entry in its pack's table and in an index file
          * (45 bytes each, sealed and compressed: about what index/ holds per object) */
-        double per = (double)index_bytes / (double)repo->ix.nlocs;
+        double per = (double)index_bytes / (double)tot.objects;
         uint64_t nb[3] = { 0 }, sb[3] = { 0 };
         unsigned long long rl = 0, rlmax[NK] = { 0 }, rn = 0, rlost[NK] = { 0 };
 
@@ -693,47 +662,113 @@ static int run(const char *path)
     printf("(a dictionary's rows include its two copies; a delta's size includes the 32-byte "
            "ID of its base; every size includes nonce, tag and codec byte)\n");
     mm_repo_gens_free(g, ng);
-    mm_repo__work_release(&work);
     mm_repo_free(repo);
     return 0;
 }
 
 /* ---- self-test: synthetic trees, round trips, and that a wrong base is caught ------------- */
 
+/* A plaintext, owned. */
+struct plain {
+    unsigned char *ptr;
+    size_t len;
+};
+
+/* mm_repo_trees_walk(): keep the tree of "/folder" of each generation (@ctx: struct plain[3]) */
+static int keep_folder(const struct mm_repo_tree_visit *v, void *ctx)
+{
+    struct plain *p = (struct plain *)ctx + v->gen;
+
+    if (v->gen >= 3 || v->pathlen != 7 || memcmp(v->path, "/folder", 7) != 0)
+        return 0;
+    free(p->ptr);
+    p->ptr = xalloc(v->n);
+    memcpy(p->ptr, v->plain, v->n);
+    p->len = v->n;
+    return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)flag;
+    (void)f;
+    remove(p);
+    return 0;
+}
+
+/* Write the file <@dir>/f<@i>.hl7 of 1000 + @i bytes. */
+static void write_file(const char *dir, size_t i)
+{
+    char p[4400], body[1100];
+    int fd;
+
+    snprintf(p, sizeof(p), "%s/f%04zu.hl7", dir, i);
+    for (size_t k = 0; k < sizeof(body); k++)
+        body[k] = (char)('a' + (i * 7u + k) % 26u);
+    fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write(fd, body, 1000 + i) != (ssize_t)(1000 + i) || close(fd) != 0)
+        die("cannot write a file of the self-test");
+}
+
+/*
+ * Three versions of a folder's tree (40, then 50, then 60 files), as the repository stores
+ * them: the folder backed up three times into a temporary repository, the trees read back
+ * with mm_repo_trees_walk().
+ */
+static void folder_versions(struct plain v[3])
+{
+    static const struct mm_kdf_params kdf_min = { MM_KDF_OPSLIMIT_MIN, MM_KDF_MEMLIMIT_MIN };
+    struct mm_repo_init_opts o = { 0 };
+    const char *pass = "bench-trees self-test passphrase";
+    const char *tmpdir = getenv("TMPDIR");
+    char top[4096], dir[4200], rp[4200], env[4200];
+    struct mm_repo_source src;
+    mm_repo *r = NULL;
+
+    snprintf(top, sizeof(top), "%s/bench_trees-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(top))
+        die("cannot make a temporary folder");
+    snprintf(env, sizeof(env), "%s/cache", top);
+    setenv("XDG_CACHE_HOME", env, 1);
+    setenv("MAMORI_CACHE", env, 1);
+    snprintf(env, sizeof(env), "%s/audit", top);
+    setenv("MAMORI_AUDIT_DIR", env, 1);
+    snprintf(dir, sizeof(dir), "%s/folder", top);
+    snprintf(rp, sizeof(rp), "%s/repo", top);
+    if (mkdir(dir, 0700) != 0)
+        die("cannot make a temporary folder");
+    o.kdf = &kdf_min;
+    src.path = dir;
+    src.kind = MM_REPO_SOURCE_FOLDER;
+    if (mm_repo_init(rp, "bench", pass, strlen(pass), &o) != 0 ||
+        mm_repo_open(&r, rp, NULL, pass, strlen(pass)) != 0)
+        die(mm_error_last());
+    for (size_t ver = 0, nf = 0; ver < 3; ver++) {
+        for (; nf < 40u + 10u * ver; nf++)
+            write_file(dir, nf);
+        if (mm_repo_backup(r, &src, 1, NULL, NULL, NULL) != 0)
+            die(mm_error_last());
+    }
+    memset(v, 0, 3 * sizeof(*v));
+    if (mm_repo_trees_walk(r, keep_folder, v) != 0)
+        die(mm_error_last());
+    mm_repo_free(r);
+    nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; i < 3; i++)
+        if (!v[i].ptr)
+            die("self-test: a version of the folder was not walked");
+}
+
 static int self_test(void)
 {
-    unsigned char ids[64 * ID_SIZE];
-    struct mm_repo__entry e[64];
-    struct mm_repo__tree t = { e, 0, NULL };
-    char names[64][16];
-    mm_buf v[3];
+    struct plain v[3];
     size_t z;
     long got;
 
     cctx = ZSTD_createCCtx();
     dctx = ZSTD_createDCtx();
-    for (size_t i = 0; i < sizeof(ids); i++)
-        ids[i] = (unsigned char)(i * 131u + 7u);
-    /* three versions of a folder: 40, then 50, then 60 files */
-    for (int ver = 0; ver < 3; ver++) {
-        mm_buf_init(&v[ver], 1u << 20);
-        t.n = 40u + 10u * (unsigned)ver;
-        for (size_t i = 0; i < t.n; i++) {
-            memset(&e[i], 0, sizeof(e[i]));
-            snprintf(names[i], sizeof(names[i]), "f%04zu.hl7", i);
-            e[i].name = names[i];
-            e[i].namelen = (uint32_t)strlen(names[i]);
-            e[i].kind = MM_REPO_KIND_FILE;
-            e[i].mode = 0100644;
-            e[i].size = 1000 + i;
-            e[i].mtime_ns = (int64_t)(1700000000000000000ll + (long long)i * 86400000000000ll);
-            e[i].ino = 4000 + i;
-            e[i].ids = ids + i * ID_SIZE;
-            e[i].nids = 1;
-        }
-        if (mm_repo__tree_encode(&t, &v[ver]) != 0)
-            die(mm_error_last());
-    }
+    folder_versions(v);
     {
         /* a dictionary from many small variants */
         size_t sizes[200], total = 0, got2;
@@ -780,7 +815,7 @@ static int self_test(void)
         free(copy);
     }
     for (int i = 0; i < 3; i++)
-        mm_buf_release(&v[i]);
+        free(v[i].ptr);
     printf("self-test: zstd, dictionary and delta round trips equal; a wrong base is caught\n");
     return 0;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests of the object index (repo_object.c: mm_repo__index_add/find): every object added is
- * found with its location, an absent one is not, a repeat is refused, objects whose IDs share
- * the slot tag byte or the hashed prefix are told apart, and the slot table stays at most
- * 3/4 full as it grows. Seeded splitmix64 IDs.
+ * Tests of the object index (repo_objindex.h, repo_object.c: mm_repo__index_add/find): every object
+ * added is found with its location, an absent one is not, a repeat is refused, objects whose IDs
+ * share the slot tag byte or the hashed prefix are told apart, and the slot table stays at most 3/4
+ * full as it grows. Seeded splitmix64 IDs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "repo/repo_int.h"
+#include "repo/repo_objindex.h"
 
 #define N 200000u
 

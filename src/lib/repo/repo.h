@@ -385,6 +385,48 @@ void mm_repo_gens_free(struct mm_repo_gen *g, size_t n);
  */
 int mm_repo_generations(mm_repo *r, struct mm_repo_gen **out, size_t *n);
 
+/* One visit of mm_repo_trees_walk(): a tree object at a path of a generation. Borrowed for
+ * the call only. */
+struct mm_repo_tree_visit {
+    size_t gen;                 /* index of the generation in mm_repo_generations() order */
+    const char *path;           /* "" for the root, else "/<name>/<name>..." (NUL-terminated) */
+    size_t pathlen;             /* bytes of @path (names may hold any byte but '/' and NUL) */
+    const unsigned char *id;    /* the tree's MM_CRYPTO_ID_SIZE-byte ID */
+    const unsigned char *plain; /* its plaintext (the encoded tree, docs/format.md) */
+    size_t n;                   /* bytes of @plain */
+    uint32_t stored;            /* bytes its sealed object takes in its pack */
+    size_t entries;             /* entries of the folder */
+};
+
+/* Called for each visit; a nonzero return stops the walk and is returned by it. */
+typedef int (*mm_repo_tree_fn)(const struct mm_repo_tree_visit *v, void *ctx);
+
+/*
+ * Walk the trees of every generation (oldest first, as mm_repo_generations() sorts them),
+ * each from its root, depth first, a folder's subfolders in entry order: @fn sees every
+ * folder of every generation, so a tree shared by generations (or paths) is visited once
+ * per place it is reached, read again each time. Loads the whole object index. For tools
+ * that study the repository's trees (bench/bench_trees.c).
+ * @return 0, what @fn returned (nonzero), MM_ELIMIT (a path over 8191 bytes), MM_ENOTFOUND
+ *         (a tree the index does not know), MM_ECORRUPT, MM_EAUTH, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_trees_walk(mm_repo *r, mm_repo_tree_fn fn, void *ctx);
+
+/* What the object index of a repository holds (mm_repo_object_totals). */
+struct mm_repo_object_totals {
+    size_t objects;      /* objects the index knows */
+    uint64_t tree_bytes; /* sealed bytes of its tree objects in their packs */
+    uint64_t blob_bytes; /* sealed bytes of every other object */
+    int zstd_level;      /* the repository's compression level */
+};
+
+/*
+ * Load the whole object index of @r and sum it up.
+ * @param[out] out the totals
+ * @return 0, MM_EIO, MM_ENOMEM
+ */
+int mm_repo_object_totals(mm_repo *r, struct mm_repo_object_totals *out);
+
 /*
  * Find one generation: "latest", "good" (the newest good one, mm_repo_gen_good), a full ID,
  * or a unique prefix of at least MM_REPO_GEN_PREFIX_MIN hex digits.
