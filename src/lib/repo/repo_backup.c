@@ -501,12 +501,7 @@ static void wait_workers(struct run *b)
     pthread_mutex_lock(&st->mu);
     while (!st->done && b->started > 0) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        mm_repo__progress_deadline(&until);
         pthread_cond_timedwait(&st->cv, &st->mu, &until);
         if (o->progress && !st->done) {
             struct mm_repo_progress p = { 0 };

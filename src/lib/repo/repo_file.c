@@ -289,6 +289,16 @@ int mm_repo__progress_due(struct timespec *last)
     return 1;
 }
 
+void mm_repo__progress_deadline(struct timespec *out)
+{
+    clock_gettime(CLOCK_REALTIME, out);
+    out->tv_nsec += 250000000;
+    if (out->tv_nsec >= 1000000000) {
+        out->tv_sec++;
+        out->tv_nsec -= 1000000000;
+    }
+}
+
 char *mm_repo__join(const char *a, const char *name, size_t len)
 {
     size_t n = strlen(a), sep = n ? 1 : 0;

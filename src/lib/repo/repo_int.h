@@ -279,6 +279,9 @@ unsigned int mm_repo__threads(unsigned int asked);
 /* 1 (and @last set to now) when a progress report is due: 250 ms since *@last. */
 int mm_repo__progress_due(struct timespec *last);
 
+/* @out: 250 ms from now on CLOCK_REALTIME, for pthread_cond_timedwait between progress reports. */
+void mm_repo__progress_deadline(struct timespec *out);
+
 /* "@a/@name" (@len bytes of name; just the name when @a is ""), allocated; NULL: no memory. */
 char *mm_repo__join(const char *a, const char *name, size_t len);
 

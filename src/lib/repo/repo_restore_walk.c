@@ -707,12 +707,7 @@ int mm_repo__restore_run(struct mm_repo__rstate *st, struct mm_repo__work *w, co
     st->busy--;
     while (!st->err && (st->nq || st->busy)) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        mm_repo__progress_deadline(&until);
         pthread_cond_timedwait(&st->cv_done, &st->mu, &until);
         pthread_mutex_unlock(&st->mu);
         progress(st, 0);
