@@ -187,12 +187,13 @@ static void local_fds__eviction_keeps_to_the_slots(void **state)
 }
 
 /* A removed pack is not read through the descriptor the cache held (ENOTFOUND, as without
- * a cache), and a rewritten one reads its new bytes. */
+ * a cache), whether the backend or another process removed it, and a rewritten one reads its
+ * new bytes. */
 static void local_fds__remove_and_write_drop_the_descriptor(void **state)
 {
     struct mm_repo_be *b;
     unsigned char got[16], repl[PACKLEN];
-    char rel[96];
+    char rel[96], path[160];
     int base = open_fds();
 
     (void)state;
@@ -212,13 +213,23 @@ static void local_fds__remove_and_write_drop_the_descriptor(void **state)
     assert_int_equal(b->ops->read_at(b, rel, 100, got, sizeof(got)), 0);
     assert_int_equal(got[0], 0xa5); /* the new file, not the old one's descriptor */
     assert_int_equal(got[15], 0xa5);
+
+    /* removed from outside the backend (another process): not read through the old one */
+    pack_name(5, rel, sizeof(rel));
+    assert_int_equal(b->ops->read_at(b, rel, 0, got, sizeof(got)), 0);
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(b->ops->read_at(b, rel, 0, got, sizeof(got)), MM_ENOTFOUND);
+    mm_error_clear();
     b->ops->close(b);
     assert_int_equal(open_fds(), base);
-    /* both back as they were, for the other tests */
+    /* all back as they were, for the other tests */
     assert_int_equal(mm_repo_be_local_open(&b, dir), 0);
+    pack_name(4, rel, sizeof(rel));
     assert_int_equal(b->ops->remove(b, rel), 0);
     write_pack(b, 3);
     write_pack(b, 4);
+    write_pack(b, 5);
     b->ops->close(b);
 }
 

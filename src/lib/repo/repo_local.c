@@ -11,7 +11,8 @@
  * LOCAL_FDS slots keyed by the name, clock eviction, a reference count per slot so that a
  * descriptor another thread is reading from is never closed under it; the mutex is held for
  * the lookup only, never during pread. Only packs ("data/...": named by their content) are
- * cached; a write or remove of a cached name drops its descriptor, and release (called by
+ * cached; a write or remove of a cached name drops its descriptor, and so does a read that
+ * finds (fstat: no links left) its file removed or replaced from outside; release (called by
  * mm_repo_unlock) and close close every one: nothing stays open on a medium that is about to
  * be detached. The Windows build compiles this file too (its POSIX compat layer), without the
  * cache: an open handle there blocks deleting or renaming the file.
@@ -261,10 +262,21 @@ static int local_read_at(struct mm_repo_be *b, const char *rel, uint64_t off, vo
 #ifndef _WIN32
     struct local_be *l = (struct local_be *)b;
     struct local_fd *s;
+    struct stat st;
     int fd, err;
 
     if ((err = fd_get(l, rel, &fd, &s)) < 0)
         return err;
+    if (s && fstat(fd, &st) == 0 && st.st_nlink == 0) {
+        /* removed or replaced behind this backend (another process, a test): its name is
+         * read as it is now, as without the cache */
+        pthread_mutex_lock(&l->mu);
+        s->rel[0] = '\0'; /* fd_put closes it */
+        pthread_mutex_unlock(&l->mu);
+        fd_put(l, s, fd);
+        if ((err = fd_get(l, rel, &fd, &s)) < 0)
+            return err;
+    }
     err = mm_repo__pread(fd, dst, n, off, rel);
     fd_put(l, s, fd);
     return err;
