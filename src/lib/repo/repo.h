@@ -188,7 +188,9 @@ int mm_repo_interrupted(mm_repo *r, struct mm_repo_interrupted **out, size_t *n)
 /* Remove the marker @name (recorded). @return 0, MM_EIO */
 int mm_repo_interrupted_clear(mm_repo *r, const char *name);
 
-/* Release the lock taken by mm_repo_lock(), if any. */
+/* Release the lock taken by mm_repo_lock(), if any, and close the pack descriptors the local
+ * backend keeps open (repo_local.c): nothing of the repository stays open on its medium, which
+ * the daily cycle detaches next. Later reads open them again. */
 void mm_repo_unlock(mm_repo *r);
 
 /* ---- generations --------------------------------------------------------------------------- */

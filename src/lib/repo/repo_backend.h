@@ -84,6 +84,10 @@ struct mm_repo_be_ops {
     int (*flush)(struct mm_repo_be *b);
     /* Free the backend (after a flush; queued writes not flushed are abandoned). */
     void (*close)(struct mm_repo_be *b);
+    /* Optional (NULL: nothing held): close what the backend keeps open between calls (the
+     * local backend's pack descriptors), so that the medium can be detached; later reads
+     * open again. From one thread, as close. */
+    void (*release)(struct mm_repo_be *b);
 };
 
 struct mm_repo_be {

@@ -827,6 +827,9 @@ fail:
 
 void mm_repo_unlock(mm_repo *r)
 {
+    /* nothing of the repository stays open on it: the daily cycle detaches the medium next */
+    if (r->be && r->be->ops->release)
+        r->be->ops->release(r->be);
     if (!r->lock_file)
         return;
     mm_repo__remove(r, r->lock_file);

@@ -391,7 +391,8 @@ static void s3_close(struct mm_repo_be *b)
 }
 
 static const struct mm_repo_be_ops s3_ops = {
-    s3_read, s3_read_at, s3_stat, s3_write, s3_list, s3_remove, s3_flush, s3_close,
+    s3_read,   s3_read_at, s3_stat,  s3_write, s3_list,
+    s3_remove, s3_flush,   s3_close, NULL, /* release: it holds no descriptor of a file */
 };
 
 /* An unsigned number from the environment variable @name in [@lo, @hi], else @def. */
