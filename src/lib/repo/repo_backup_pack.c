@@ -77,10 +77,10 @@ int mm_repo__bk_all_known(struct bstate *st, const unsigned char *ids, size_t n)
 {
     size_t i = 0;
 
-    pthread_mutex_lock(&st->r->ix.lock);
+    pthread_rwlock_rdlock(&st->r->ix.lock);
     while (i < n && mm_repo__index_find(&st->r->ix, ids + i * ID_SIZE))
         i++;
-    pthread_mutex_unlock(&st->r->ix.lock);
+    pthread_rwlock_unlock(&st->r->ix.lock);
     return i == n;
 }
 
@@ -110,7 +110,7 @@ int mm_repo__bk_pack_flush(struct worker *wk, struct mm_repo__packw *p)
         goto out;
     }
     memcpy(copy, p->objs, p->n * sizeof(*copy));
-    pthread_mutex_lock(&st->r->ix.lock);
+    pthread_rwlock_wrlock(&st->r->ix.lock);
     pk = mm_repo__index_add_pack(&st->r->ix, h, size);
     if (pk >= 0)
         for (size_t i = 0; i < p->n; i++) {
@@ -123,7 +123,7 @@ int mm_repo__bk_pack_flush(struct worker *wk, struct mm_repo__packw *p)
                 l->pending = 0;
             }
         }
-    pthread_mutex_unlock(&st->r->ix.lock);
+    pthread_rwlock_unlock(&st->r->ix.lock);
     if (pk < 0) {
         err = (int)pk;
         goto out;
@@ -241,9 +241,9 @@ int mm_repo__bk_store_in(struct worker *wk, uint8_t type, int which, const void 
     loc.type = type;
     loc.plain = (uint32_t)n;
     loc.pending = 1;
-    pthread_mutex_lock(&st->r->ix.lock);
+    pthread_rwlock_wrlock(&st->r->ix.lock);
     err = mm_repo__index_add(&st->r->ix, &loc, NULL);
-    pthread_mutex_unlock(&st->r->ix.lock);
+    pthread_rwlock_unlock(&st->r->ix.lock);
     if (err <= 0)
         return err;
     if (type == MM_REPO_OBJ_BLOB && n <= MM_REPO_DICT_OBJECT_MAX) {

@@ -155,12 +155,12 @@ int mm_repo__object_key(const mm_repo *r, const unsigned char id[ID_SIZE],
     struct mm_repo__loc *l;
     int found;
 
-    pthread_mutex_lock(&rw->ix.lock);
+    pthread_rwlock_rdlock(&rw->ix.lock);
     l = mm_repo__index_find(&rw->ix, id);
     found = l && !l->pending;
     if (found)
         memcpy(pack, r->ix.packs[l->pack].id, ID_SIZE);
-    pthread_mutex_unlock(&rw->ix.lock);
+    pthread_rwlock_unlock(&rw->ix.lock);
     if (!found)
         return mm_error_set(MM_ENOTFOUND, "object is in no pack the index names");
     return mm_repo__pack_key(r, pack, dk, legacy);

@@ -47,7 +47,7 @@ struct mm_repo__objindex {
     size_t nbad;
     char **tree_files; /* partial index: index files whose every tree it holds */
     size_t ntree_files;
-    pthread_mutex_t lock; /* held by writers during a backup */
+    pthread_rwlock_t lock; /* taken for reading by lookups, for writing by a backup's adds */
     int loaded;
     unsigned long full_loads, partial_loads; /* how often each way was taken (for tests) */
 };

@@ -61,7 +61,7 @@ static int repo_alloc(mm_repo **out, const char *path, struct mm_repo_be *be, in
         return mm_error_set(MM_ENOMEM, "out of memory");
     }
     r->be = be; /* now owned by the handle */
-    pthread_mutex_init(&r->ix.lock, NULL);
+    pthread_rwlock_init(&r->ix.lock, NULL);
     pthread_mutex_init(&r->dkc.lock, NULL);
     *out = r;
     return 0;
@@ -74,7 +74,7 @@ void mm_repo_free(mm_repo *r)
     mm_repo_unlock(r);
     mm_repo__index_release(&r->ix);
     mm_repo__dict_release(r);
-    pthread_mutex_destroy(&r->ix.lock);
+    pthread_rwlock_destroy(&r->ix.lock);
     mm_repo__dkcache_release(&r->dkc);
     pthread_mutex_destroy(&r->dkc.lock);
     mm_keyset_free(r->ks);

@@ -195,14 +195,14 @@ int mm_repo__object_get(mm_repo *r, struct mm_repo__work *w, const unsigned char
     unsigned char *sealed;
     int err, found;
 
-    pthread_mutex_lock(&r->ix.lock);
+    pthread_rwlock_rdlock(&r->ix.lock);
     l = mm_repo__index_find(&r->ix, id);
     found = l && !l->pending;
     if (found) {
         loc = *l;
         memcpy(packid, r->ix.packs[loc.pack].id, ID_SIZE);
     }
-    pthread_mutex_unlock(&r->ix.lock);
+    pthread_rwlock_unlock(&r->ix.lock);
     mm_crypto_hex(id, hex);
     if (!found)
         return mm_error_set(MM_ENOTFOUND, "object '%.12s' is not in the index", hex);

@@ -95,7 +95,7 @@ static int blocks_locate(mm_repo *r, const unsigned char *ids, const unsigned ch
     int err = 0;
 
     off[0] = 0;
-    pthread_mutex_lock(&r->ix.lock);
+    pthread_rwlock_wrlock(&r->ix.lock);
     for (size_t i = 0; i < n; i++) {
         copy_locate(r, ids + i * ID_SIZE, &b[i].c[0]);
         if (twins)
@@ -115,7 +115,7 @@ static int blocks_locate(mm_repo *r, const unsigned char *ids, const unsigned ch
             b[i].c[1].have = 0; /* sizes disagree: the index's own copy counts */
         off[i + 1] = off[i] + b[i].plain;
     }
-    pthread_mutex_unlock(&r->ix.lock);
+    pthread_rwlock_unlock(&r->ix.lock);
     return err;
 }
 
