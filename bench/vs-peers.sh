@@ -301,6 +301,12 @@ ratio() { # NUMERATOR DENOMINATOR: their ratio, "n/a" when either is missing or 
         if (a == "" || b == "" || a == "failed" || b == "failed" || b + 0 == 0) print "n/a"
         else printf "%.2f\n", a / b }'
 }
+minus() { # A B: A - B (bytes), empty when either is missing or failed
+    case "${1:-}:${2:-}" in
+    :* | *: | failed:* | *:failed) echo "" ;;
+    *) echo $(($1 - $2)) ;;
+    esac
+}
 size_mib() {
     case ${1:-} in
     '' | failed) echo "${1:-–}" ;;
@@ -359,6 +365,8 @@ targets() {
                     "$(ratio "$(wall "borg.$s.$m")" "$(wall "mamori.$s.$m")")" ">" 1
             done
             trow "mamori's repository / borg's ($m)" "$(ratio "${res[mamori.size.$m]:-}" "${res[borg.size.$m]:-}")" "<=" 1.0
+            trow "mamori's backup data (without the viewer payload) / borg's ($m)" \
+                "$(ratio "$(minus "${res[mamori.size.$m]:-}" "${res[mamori.payload.$m]:-}")" "${res[borg.size.$m]:-}")" "<=" 1.0
         fi
         if has restic && [ "$all_n" -gt 0 ] && [ "$all_n" -le 20000 ]; then # a small site: never slower than restic
             for s in first nochange advanced restore verify; do
@@ -435,8 +443,12 @@ report=$W/report.md
         done
         echo "$line"
     done
-    for s in size cache; do
-        if [ "$s" = size ]; then line="| repository size (du -sb) |"; else line="| local cache (du -sb) |"; fi
+    for s in size payload cache; do
+        case $s in
+        size) line="| repository size (du -sb) |" ;;
+        payload) line="| of which the viewer payload (bin/, guide, launchers) |" ;;
+        *) line="| local cache (du -sb) |" ;;
+        esac
         for t in "${tools[@]}"; do
             for m in "${modes[@]}"; do line+=" $(size_mib "${res[$t.$s.$m]:-}") | |"; done
         done
@@ -561,6 +573,12 @@ for t in "${tools[@]}"; do
         [ "$t" != run ] || r=$r/medium
         if [ -d "$r" ] && [ "${res[$t.first.$m]:-failed}" != failed ]; then
             res[$t.size.$m]=$(du -sb "$r" | cut -f1)
+            # the viewer payload a medium carries (bin/, the guide, the launchers): not backup
+            # data, the same size at every site (none for restic and borg)
+            if [ -d "$r/bin" ]; then
+                res[$t.payload.$m]=$({ du -sbc "$r/bin" "$r"/*.html "$r"/*.txt "$r"/*.bat "$r"/*.sh \
+                    2>/dev/null || true; } | tail -n 1 | cut -f1) # du: a name without a file
+            fi
         else
             res[$t.size.$m]=failed
         fi
@@ -575,7 +593,7 @@ write_report
 if [ -n "${TSV:-}" ]; then
     for k in "${!res[@]}"; do
         IFS=. read -r t s m <<<"$k"
-        case $s in size | cache | init | label) continue ;; esac
+        case $s in size | payload | cache | init | label) continue ;; esac
         v=${res[$k]}
         if [ "$v" = failed ]; then
             printf '%s\t%s\t%s\t%s\tfailed\tfailed\t%s\n' "$files" "$t" "$s" "$m" "$all_n"
