@@ -417,7 +417,12 @@ static int run_open(struct run *b)
     b->st.sampling = r->version >= 2 && !b->is_host && mm_repo__dict_current(r) == NULL
                              ? SAMPLING_COLLECT
                              : SAMPLING_DONE;
-    if (b->have_parent && mm_repo__tree_get(r, &b->mainwk.w, b->parent.root, &b->oldroot) < 0) {
+    /* a parent root that does not read means a full walk (damage must not stop a backup);
+     * running out of memory is not damage */
+    if (b->have_parent &&
+        (err = mm_repo__tree_get(r, &b->mainwk.w, b->parent.root, &b->oldroot)) < 0) {
+        if (err == MM_ENOMEM)
+            return err;
         mm_error_clear();
         memset(&b->oldroot, 0, sizeof(b->oldroot));
     }
