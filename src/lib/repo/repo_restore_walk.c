@@ -727,7 +727,8 @@ int mm_repo__restore_run(struct mm_repo__rstate *st, struct mm_repo__work *w, co
         goto out_b;
     }
     /* the folders with parts written by several threads, deepest first */
-    qsort(st->fix, st->nfix, sizeof(*st->fix), cmp_fix);
+    if (st->nfix) /* (qsort of a NULL array is undefined even for 0 elements) */
+        qsort(st->fix, st->nfix, sizeof(*st->fix), cmp_fix);
     for (size_t i = 0; i < st->nfix; i++) {
         const struct mm_repo__rfix *f = &st->fix[i];
         struct timespec ts[2];
